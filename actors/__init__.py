@@ -1,0 +1,1 @@
+"""The Basis trading system: actors built on ``supervision`` and ``protocols``."""

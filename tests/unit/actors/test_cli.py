@@ -1,0 +1,37 @@
+"""The CLI reports a supervision tree that gave up as a readable chain, not a traceback."""
+
+from __future__ import annotations
+
+import trio
+
+from actors.cli import EXIT_GAVE_UP, run_tree
+from supervision import Backoff, ChildSpec, Intensity, Supervisor
+
+
+def test_a_root_that_gives_up_ends_the_program_with_the_chain_printed(capsys):
+    async def broken(inc, *, task_status=trio.TASK_STATUS_IGNORED):
+        task_status.started()
+        raise ConnectionError("venue unreachable")
+
+    leaf = Supervisor(
+        "feeds",
+        [ChildSpec("feed-mexc", broken)],
+        intensity=Intensity(1, 60),
+        backoff=Backoff.none(),
+    )
+    root = Supervisor("root", [leaf.child_spec()], intensity=Intensity(0, 60))
+
+    assert run_tree(root.run) == EXIT_GAVE_UP
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "basis: stopped because supervisor 'root' gave up: more than 0 restarts within 60 s",
+        err[1],
+        "    child 'feed-mexc' failed at t=" + err[2].split("t=")[1],
+        "    child 'feed-mexc' failed at t=" + err[3].split("t=")[1],
+    ]
+    assert err[1].startswith("  child 'feeds' failed at t=")
+    assert err[1].endswith(
+        "SupervisorGaveUp: supervisor 'feeds' gave up: more than 1 restart within 60 s"
+    )
+    assert err[2].endswith("ConnectionError: venue unreachable")
+    assert "Traceback" not in "\n".join(err)
