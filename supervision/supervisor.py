@@ -41,11 +41,6 @@ from supervision.spec import ChildSpec, Intensity, Restart, Strategy
 log = logging.getLogger("supervision")
 
 
-def _log(level: int, event: str, message: str, **fields: Any) -> None:
-    if log.isEnabledFor(level):
-        log.log(level, message, extra={"event": event, "fields": fields})
-
-
 class SupervisorNotRunning(RuntimeError):
     """The supervisor stopped (or gave up) before it could carry out the request."""
 
@@ -319,12 +314,7 @@ class Supervisor:
                 gave_up = None
             else:
                 self._state = "stopping"
-                _log(
-                    logging.INFO,
-                    "supervisor_stopping",
-                    f"supervisor {self.name!r} stopping",
-                    supervisor=self.name,
-                )
+                self._say(logging.INFO, "supervisor_stopping", None, "stopping")
                 await self._stop_all()
                 return None
             if gave_up is not None:
@@ -393,14 +383,9 @@ class Supervisor:
             return error
         child.state = ChildState.RUNNING
         child.started_at = trio.current_time()
-        _log(
-            logging.INFO,
-            "child_started",
-            f"supervisor {self.name!r}: {spec.name!r} started"
-            + (f" (restart {child.restarts})" if child.restarts else ""),
-            supervisor=self.name,
-            child=spec.name,
-            restarts=child.restarts,
+        again = f" (restart {child.restarts})" if child.restarts else ""
+        self._say(
+            logging.INFO, "child_started", spec.name, "started" + again, restarts=child.restarts
         )
         return None
 
@@ -432,14 +417,13 @@ class Supervisor:
         )
         if not current or child.state is not ChildState.RUNNING:
             if current and event.error is not None:
-                _log(
+                error = describe(event.error)
+                self._say(
                     logging.WARNING,
                     "child_failed_while_stopping",
-                    f"supervisor {self.name!r}: {child.spec.name!r} failed while stopping: "
-                    f"{describe(event.error)}",
-                    supervisor=self.name,
-                    child=child.spec.name,
-                    error=describe(event.error),
+                    child.spec.name,
+                    f"failed while stopping: {error}",
+                    error=error,
                 )
             return None
         return await self._after_exit(child, event.error)
@@ -448,14 +432,8 @@ class Supervisor:
         now = trio.current_time()
         child.last_error = error
         self._recent_failures.append(ChildFailure(child.spec.name, now, error))
-        _log(
-            logging.WARNING,
-            "child_failed",
-            f"supervisor {self.name!r}: {child.spec.name!r} failed: {describe(error)}",
-            supervisor=self.name,
-            child=child.spec.name,
-            error=describe(error),
-        )
+        text = describe(error)
+        self._say(logging.WARNING, "child_failed", child.spec.name, f"failed: {text}", error=text)
 
     async def _after_exit(
         self, child: _Child, error: BaseException | None
@@ -468,13 +446,7 @@ class Supervisor:
         if error is not None:
             self._note_failure(child, error)
         else:
-            _log(
-                logging.INFO,
-                "child_exited",
-                f"supervisor {self.name!r}: {child.spec.name!r} exited normally",
-                supervisor=self.name,
-                child=child.spec.name,
-            )
+            self._say(logging.INFO, "child_exited", child.spec.name, "exited normally")
         if not child.spec.restart.wants_restart(failed):
             child.state = ChildState.FAILED if failed else ChildState.STOPPED
             return None
@@ -502,16 +474,15 @@ class Supervisor:
             if member is child or member.spec.restart is not Restart.TEMPORARY:
                 member.state = ChildState.BACKING_OFF
                 member.ticket = ticket
-        _log(
+        restarting = [m.spec.name for m in group if m.ticket == ticket]
+        self._say(
             logging.INFO,
             "child_restarting",
-            f"supervisor {self.name!r}: restarting "
-            + ", ".join(repr(m.spec.name) for m in group if m.ticket == ticket)
-            + f" in {delay:.3f} s",
-            supervisor=self.name,
+            None,
+            f"restarting {', '.join(map(repr, restarting))} in {delay:.3f} s",
             child=child.spec.name,
             delay_s=delay,
-            group=[m.spec.name for m in group if m.ticket == ticket],
+            group=restarting,
         )
         if delay > 0:
             assert self._nursery is not None
@@ -562,11 +533,11 @@ class Supervisor:
 
     async def _give_up(self, reason: str) -> SupervisorGaveUp:
         error = SupervisorGaveUp(self.name, reason, tuple(self._recent_failures))
-        _log(
+        self._say(
             logging.ERROR,
             "supervisor_gave_up",
-            str(error),
-            supervisor=self.name,
+            None,
+            "\n".join(["gave up: " + reason, *error.render()[1:]]),
             reason=reason,
             failures=[describe(f.error) for f in error.failures],
         )
@@ -590,25 +561,17 @@ class Supervisor:
             with trio.move_on_after(spec.shutdown_timeout_s):
                 await run.done.wait()
             if not run.done.is_set():
-                _log(
+                self._say(
                     logging.WARNING,
                     "child_killed",
-                    f"supervisor {self.name!r}: {spec.name!r} did not stop within "
-                    f"{spec.shutdown_timeout_s:g} s; cancelling it",
-                    supervisor=self.name,
-                    child=spec.name,
+                    spec.name,
+                    f"did not stop within {spec.shutdown_timeout_s:g} s; cancelling it",
                 )
         run.scope.cancel()
         await run.done.wait()
         child.state = ChildState.STOPPED
         child.started_at = None
-        _log(
-            logging.INFO,
-            "child_stopped",
-            f"supervisor {self.name!r}: {spec.name!r} stopped",
-            supervisor=self.name,
-            child=spec.name,
-        )
+        self._say(logging.INFO, "child_stopped", spec.name, "stopped")
 
     async def _stop_all(self) -> None:
         for child in reversed(self._children):
@@ -635,13 +598,11 @@ class Supervisor:
         if child.spec.mailbox is not None:
             unread = child.spec.mailbox.close()
             if unread:
-                _log(
+                self._say(
                     logging.WARNING,
                     "mailbox_discarded",
-                    f"supervisor {self.name!r}: {child.spec.name!r} removed with "
-                    f"{unread} unread messages",
-                    supervisor=self.name,
-                    child=child.spec.name,
+                    child.spec.name,
+                    f"removed with {unread} unread messages",
                     unread=unread,
                 )
 
@@ -664,13 +625,17 @@ class Supervisor:
         child.ticket = None
         await self._stop_child(child)
         self._unregister(child)
-        _log(
-            logging.INFO,
-            "child_removed",
-            f"supervisor {self.name!r}: {name!r} removed",
-            supervisor=self.name,
-            child=name,
-        )
+        self._say(logging.INFO, "child_removed", name, "removed")
+
+    # ------------------------------------------------------------ logging
+
+    def _say(self, level: int, event: str, child: str | None, text: str, /, **fields: Any) -> None:
+        """Log one structured event: ``supervisor 'x': 'child' text`` plus its fields."""
+        if not log.isEnabledFor(level):
+            return
+        prefix = f"supervisor {self.name!r}: " + (f"{child!r} " if child else "")
+        context = {"supervisor": self.name} | ({"child": child} if child else {})
+        log.log(level, prefix + text, extra={"event": event, "fields": context | fields})
 
     # ------------------------------------------------------------ snapshots
 
