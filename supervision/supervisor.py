@@ -279,6 +279,10 @@ class Supervisor:
             self._nursery = None
             self._fail_pending_calls(receive)
             self._state = "gave_up" if gave_up is not None else "stopped"
+            for child in self._children:  # after a cancellation, nothing is left running
+                if child.state not in (ChildState.STOPPED, ChildState.FAILED):
+                    child.state = ChildState.STOPPED
+                    child.started_at = None
         if gave_up is not None:
             raise gave_up
 

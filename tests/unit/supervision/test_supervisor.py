@@ -529,6 +529,7 @@ async def test_cancelling_run_cancels_every_child(probe, autojump_clock):
     assert {h.child for h in probe.events("end")} == {"a", "b"}
     assert trio.current_time() == 5.0
     assert probe.starts("a") == 1  # a cancelled child is not "failed" and not restarted
+    assert [c.state for c in sup.snapshot().children] == [ChildState.STOPPED] * 2
 
 
 # ---------------------------------------------------------------------- introspection
