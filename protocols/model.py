@@ -1,0 +1,177 @@
+"""The domain model shared by every part of Basis: symbols, quotes, orders, fills, rules.
+
+Everything here is a frozen ``msgspec.Struct`` so it can cross actor boundaries and be
+persisted as is. Money and quantities are ``float`` (never ``Decimal``); they are rounded
+to venue increments only when an order is built. Quantities are in base units (BTC, not
+contracts) everywhere except inside a venue codec. Times are Unix seconds as ``float``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+import msgspec
+
+_SYMBOL = re.compile(r"^([A-Z0-9]{1,20})/([A-Z0-9]{1,20})$")
+
+
+class Symbol(msgspec.Struct, frozen=True, gc=False):
+    """A trading pair, base and quote asset (``BTC``, ``USDT``); printed ``BTC/USDT``."""
+
+    base: str
+    quote: str
+
+    @classmethod
+    def parse(cls, text: str) -> Symbol:
+        """Read ``BTC/USDT`` (case-insensitive); anything else is a ``ValueError``."""
+        match = _SYMBOL.match(text.strip().upper())
+        if match is None:
+            raise ValueError(f"symbol {text!r} is not of the form BASE/QUOTE, for example BTC/USDT")
+        return cls(match.group(1), match.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.base}/{self.quote}"
+
+
+class Leg(enum.Enum):
+    """Which side of the arbitrage a venue serves."""
+
+    SPOT = "spot"
+    FUTURES = "futures"
+
+
+class Side(enum.Enum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(enum.Enum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class TimeInForce(enum.Enum):
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+    POST_ONLY = "post_only"
+
+
+class OrderStatus(enum.Enum):
+    """Life of an order. ``PENDING`` is an intent not yet acknowledged by the venue;
+    ``UNKNOWN`` is an order whose outcome could not be learned (it must be looked up)."""
+
+    PENDING = "pending"
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL_STATUSES
+
+
+_FINAL_STATUSES = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
+)
+
+
+class Quote(msgspec.Struct, frozen=True, gc=False):
+    """Best bid and ask of one symbol on one venue, quantities in base units.
+
+    An empty side has price and quantity ``0.0``. ``venue_ts`` is the venue's own time of
+    the update, ``recv_ts`` when Basis received it (both Unix seconds).
+    """
+
+    symbol: Symbol
+    bid: float
+    bid_qty: float
+    ask: float
+    ask_qty: float
+    venue_ts: float
+    recv_ts: float
+
+    @property
+    def mid(self) -> float:
+        return (self.bid + self.ask) / 2.0
+
+    @property
+    def two_sided(self) -> bool:
+        return self.bid > 0.0 and self.ask > 0.0
+
+
+class VenueRules(msgspec.Struct, frozen=True):
+    """What a venue accepts for one symbol. A zero means "no such rule".
+
+    ``contract_size`` is base units per contract on a futures venue (0 on spot, where
+    quantities are in base units directly); ``min_contracts`` is the smallest order in
+    contracts. ``min_notional`` is in quote units (USDT).
+    """
+
+    qty_step: float = 0.0
+    min_qty: float = 0.0
+    min_notional: float = 0.0
+    price_tick: float = 0.0
+    contract_size: float = 0.0
+    min_contracts: float = 0.0
+    taker_fee: float | None = None
+
+
+class Order(msgspec.Struct, frozen=True):
+    """An order as Basis tracks it, from intent to final state.
+
+    ``client_id`` is chosen by Basis once per order intent and never changes, so a retry
+    or a restart can never double the order. ``fees`` are in quote units (USDT).
+    ``trade_ids`` are the venue trades already applied, so a fill delivered twice is
+    recognised.
+    """
+
+    client_id: str
+    leg: Leg
+    symbol: Symbol
+    side: Side
+    qty: float
+    price: float
+    type: OrderType = OrderType.LIMIT
+    tif: TimeInForce = TimeInForce.IOC
+    reduce_only: bool = False
+    status: OrderStatus = OrderStatus.PENDING
+    filled_qty: float = 0.0
+    avg_price: float = 0.0
+    fees: float = 0.0
+    venue_order_id: str | None = None
+    created_ts: float = 0.0
+    trade_ids: tuple[str, ...] = ()
+
+    @property
+    def remaining_qty(self) -> float:
+        return max(0.0, self.qty - self.filled_qty)
+
+
+class Fill(msgspec.Struct, frozen=True, gc=False):
+    """One execution of an order: ``qty`` base units at ``price``, ``fee`` in USDT."""
+
+    client_id: str
+    trade_id: str
+    qty: float
+    price: float
+    fee: float
+    ts: float
+
+
+class LegPosition(msgspec.Struct, frozen=True, gc=False):
+    """What one leg holds: quantity (long on spot, short on futures, both positive),
+    the average price of what is held, and the fees paid on it so far."""
+
+    qty: float = 0.0
+    avg_price: float = 0.0
+    fees: float = 0.0
