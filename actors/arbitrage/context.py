@@ -1,0 +1,226 @@
+"""The arbitrage strategy's context: everything it knows, as one serializable record.
+
+The context is persisted after every state transition and is all a restarted strategy
+needs to carry on, so it holds no quotes (they are stale after a restart anyway) and it
+changes only when something is decided. ``ctx.evolve(...)`` returns an updated copy;
+``a__b`` reaches into nested structs (``positions__spot__qty=0.25``).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Any, TypeVar
+
+import msgspec
+
+from protocols.model import LegPosition, Order, OrderType, Symbol, VenueRules
+
+TASK_TYPE = "spot_futures_arbitrage"
+LEGACY_TASK_TYPES = ("mexc_gateio_arbitrage",)
+SCHEMA_VERSION = 1
+
+# Client order ids are "<task id>-<sequence><leg>" and must fit both venues' rules
+# (Gate.io allows 28 bytes after its "t-" prefix): 16 + 1 + 10 + 1 = 28.
+_TASK_ID = re.compile(r"^[A-Za-z0-9_]{1,16}$")
+
+
+class ArbitrageState(enum.Enum):
+    IDLE = "idle"
+    MONITORING = "monitoring"
+    ENTERING = "entering"
+    POSITION_OPEN = "position_open"
+    EXITING = "exiting"
+    IMBALANCED = "imbalanced"
+    PAUSED = "paused"
+    ERROR_RECOVERY = "error_recovery"
+    STOPPED = "stopped"
+
+
+class ArbitrageParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Strategy parameters (SPEC §1), apart from size and leverage which sit on the context.
+
+    ``leg_timeout_s`` bounds how long an order may stay unresolved before it is cancelled;
+    ``max_loss_usdt`` (optional) is the kill switch on the strategy's realized loss;
+    ``require_non_negative_funding`` blocks entries while the funding rate would make the
+    short leg pay over ``max_hours``.
+    """
+
+    max_entry_cost_pct: float = 0.5
+    min_profit_pct: float = 0.58
+    max_hours: float = 6.0
+    spot_fee: float = 0.0005
+    fut_fee: float = 0.0005
+    max_quote_age_s: float = 10.0
+    cooldown_s: float = 0.0
+    leg_timeout_s: float = 10.0
+    max_correction_attempts: int = 3
+    max_loss_usdt: float | None = None
+    require_non_negative_funding: bool = False
+    order_type: OrderType = OrderType.LIMIT
+
+
+class Positions(msgspec.Struct, frozen=True, gc=False):
+    spot: LegPosition = LegPosition()
+    futures: LegPosition = LegPosition()
+
+    @property
+    def delta_qty(self) -> float:
+        """Spot held minus futures short, in base units: 0 when delta-neutral."""
+        return self.spot.qty - self.futures.qty
+
+
+class LegRules(msgspec.Struct, frozen=True):
+    spot: VenueRules = VenueRules()
+    futures: VenueRules = VenueRules()
+
+
+class Opportunity(msgspec.Struct, frozen=True):
+    """The quotes an entry was decided on."""
+
+    ts: float
+    entry_cost_pct: float
+    spot_ask: float
+    futures_bid: float
+    qty: float
+
+
+class Cycle(msgspec.Struct, frozen=True, gc=False):
+    """Running totals of the current cycle, entry to exit, for its trade record."""
+
+    realized_usdt: float = 0.0
+    spot_bought_qty: float = 0.0
+    spot_bought_value: float = 0.0
+    futures_sold_qty: float = 0.0
+    futures_sold_value: float = 0.0
+    spot_sold_qty: float = 0.0
+    spot_sold_value: float = 0.0
+    futures_bought_qty: float = 0.0
+    futures_bought_value: float = 0.0
+    fees_usdt: float = 0.0
+    funding_usdt: float = 0.0
+
+
+class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One strategy's whole state (SPEC §2).
+
+    ``active_orders`` maps a leg (``"spot"``/``"futures"``, one venue each) to its open
+    orders by client order id. ``deadline`` is set whenever an order is in flight: the
+    machine cancels what is still open when it passes, so it can never wait for ever.
+    """
+
+    task_id: str
+    symbol: Symbol
+    spot_venue: str = "mexc"
+    futures_venue: str = "gateio_futures"
+    base_position_size_usdt: float = 100.0
+    futures_leverage: float = 1.0
+    params: ArbitrageParams = ArbitrageParams()
+    rules: LegRules = LegRules()
+    task_type: str = TASK_TYPE
+    schema_version: int = SCHEMA_VERSION
+    state: ArbitrageState = ArbitrageState.IDLE
+    positions: Positions = Positions()
+    active_orders: dict[str, dict[str, Order]] = {}
+    current_opportunity: Opportunity | None = None
+    arbitrage_cycles: int = 0
+    total_volume_usdt: float = 0.0
+    realized_pnl_usdt: float = 0.0
+    funding_usdt: float = 0.0
+    cycle: Cycle = Cycle()
+    created_at: float = 0.0
+    position_opened_at: float | None = None
+    last_update: float = 0.0
+    last_error: str | None = None
+    paused_reason: str | None = None
+    stale_legs: tuple[str, ...] = ()
+    deadline: float | None = None
+    overdue_count: int = 0
+    cooldown_until: float = 0.0
+    exit_reason: str | None = None
+    imbalance_goal: str | None = None
+    correction_attempts: int = 0
+    order_seq: int = 0
+    funding_rate: float | None = None
+    funding_interval_s: float = 8 * 3600.0
+    loss_baseline_usdt: float = 0.0
+    last_skip_reason: str | None = None
+    stop_requested: bool = False
+
+    def evolve(self, **changes: Any) -> ArbitrageContext:
+        return evolve(self, **changes)
+
+    @property
+    def orders_in_flight(self) -> int:
+        return sum(len(orders) for orders in self.active_orders.values())
+
+
+def new_context(
+    task_id: str,
+    symbol: Symbol,
+    *,
+    now: float,
+    base_position_size_usdt: float = 100.0,
+    futures_leverage: float = 1.0,
+    params: ArbitrageParams | None = None,
+    rules: LegRules | None = None,
+    spot_venue: str = "mexc",
+    futures_venue: str = "gateio_futures",
+) -> ArbitrageContext:
+    """A fresh strategy context; ``task_id`` must be 1-16 of ``[A-Za-z0-9_]``."""
+    if not _TASK_ID.match(task_id):
+        raise ValueError(
+            f"task id {task_id!r} must be 1 to 16 letters, digits or underscores "
+            "(it prefixes every client order id)"
+        )
+    return ArbitrageContext(
+        task_id=task_id,
+        symbol=symbol,
+        spot_venue=spot_venue,
+        futures_venue=futures_venue,
+        base_position_size_usdt=base_position_size_usdt,
+        futures_leverage=futures_leverage,
+        params=params or ArbitrageParams(),
+        rules=rules or LegRules(),
+        created_at=now,
+        last_update=now,
+    )
+
+
+class UnknownField(AttributeError):
+    """``evolve`` was given a name the struct does not have."""
+
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def evolve(struct: S, **changes: Any) -> S:
+    """A copy of ``struct`` with ``changes``; ``outer__inner=value`` changes a nested field.
+
+    Raises :class:`UnknownField` naming the first unknown name, and ``TypeError`` when a
+    double underscore reaches into something that is not a struct.
+    """
+    kind = type(struct)
+    fields = kind.__struct_fields__
+    direct: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for name, value in changes.items():
+        head, through, rest = name.partition("__")
+        if head not in fields:
+            where = f" (in {name!r})" if through else ""
+            raise UnknownField(f"{kind.__name__} has no field {head!r}{where}")
+        if through:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            direct[head] = value
+    for head, inner_changes in nested.items():
+        if head in direct:
+            raise TypeError(f"{kind.__name__}.{head} is both replaced and changed inside")
+        inner = getattr(struct, head)
+        if not isinstance(inner, msgspec.Struct):
+            raise TypeError(
+                f"{kind.__name__}.{head} is a {type(inner).__name__}, not a struct: "
+                f"cannot change {head}__{next(iter(inner_changes))}"
+            )
+        direct[head] = evolve(inner, **inner_changes)
+    return msgspec.structs.replace(struct, **direct)

@@ -1,0 +1,846 @@
+"""The arbitrage strategy as a pure function: ``step(context, event) -> (context, commands)``.
+
+No trio, no clock, no I/O: time arrives in events, effects leave as commands (place or
+cancel an order, raise an alert, record a finished trade). The live actor and the
+backtester drive this same function, so what is backtested is what trades.
+
+States follow SPEC §1::
+
+    IDLE -> MONITORING -> ENTERING -> POSITION_OPEN -> EXITING -> MONITORING (cycle += 1)
+
+plus IMBALANCED (a leg filled more than the other: correct it), PAUSED (operator, stale
+feed, kill switch, failed correction), ERROR_RECOVERY (waiting for reconciliation after a
+restart) and STOPPED.
+
+Rules the code keeps everywhere:
+
+* Both legs of an entry or exit go out together, and while any order is in flight
+  ``deadline`` is set; when it passes, whatever is open is cancelled (again, until the
+  venue answers), so the machine never waits for ever.
+* Positions are what was filled, not what was asked: every fill moves its leg, and an
+  order's final state may add the part of its fills the venue reported but we missed.
+* An imbalance (|spot - futures short| worth at least the smallest order either venue
+  takes) is corrected by finishing the lagging leg or trimming the excess; after
+  ``max_correction_attempts`` failures both legs are flattened and the strategy pauses.
+* No entry while a feed is stale, the strategy is paused or stopping, or in cooldown.
+* A market event that decides nothing returns the very same context object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from msgspec.structs import replace
+
+from actors.arbitrage.context import (
+    ArbitrageContext,
+    ArbitrageState,
+    Cycle,
+    Opportunity,
+    Positions,
+)
+from actors.arbitrage.pricing import (
+    entry_cost_pct,
+    min_order_usdt,
+    pnl_pct,
+    round_down,
+    round_to_tick,
+    size_entry,
+)
+from protocols.messages import (
+    Alert,
+    CancelOrder,
+    FeedHealth,
+    FundingPayment,
+    FundingRateUpdate,
+    OperatorAction,
+    OperatorCommand,
+    OrderAccepted,
+    OrderFinal,
+    OrderRejected,
+    PlaceOrder,
+    QuoteUpdate,
+    RulesUpdate,
+    StrategyCommand,
+    Tick,
+    TradeClosed,
+    TradeRecord,
+)
+from protocols.model import (
+    Fill,
+    Leg,
+    LegPosition,
+    Order,
+    OrderStatus,
+    Quote,
+    Side,
+    TimeInForce,
+    VenueRules,
+)
+
+Commands = tuple[StrategyCommand, ...]
+Result = tuple[ArbitrageContext, Commands]
+
+NOTHING: Commands = ()
+
+# Below this much USDT an imbalance is float noise, even where venues set no minimums.
+DUST_USDT = 1e-6
+
+MONITORING = ArbitrageState.MONITORING
+POSITION_OPEN = ArbitrageState.POSITION_OPEN
+ENTERING = ArbitrageState.ENTERING
+EXITING = ArbitrageState.EXITING
+IMBALANCED = ArbitrageState.IMBALANCED
+PAUSED = ArbitrageState.PAUSED
+STOPPED = ArbitrageState.STOPPED
+IDLE = ArbitrageState.IDLE
+
+# What an IMBALANCED strategy is correcting towards.
+GOAL_OPEN = "open"  # both legs at the larger quantity (an entry that half-filled)
+GOAL_FLAT = "flat"  # both legs at the smaller quantity (an exit that half-filled)
+GOAL_FLATTEN = "flatten"  # give up on correcting: close both legs, then pause
+
+_REST_STATES = (IDLE, MONITORING, PAUSED)
+
+
+def step(ctx: ArbitrageContext, event: Any) -> Result:
+    """Apply one event; return the new context and the commands to carry out, in order."""
+    try:
+        handler = _HANDLERS[type(event)]
+    except KeyError:
+        raise TypeError(
+            f"the arbitrage machine has no rule for {type(event).__name__} events"
+        ) from None
+    return handler(ctx, event)
+
+
+# ---------------------------------------------------------------- market events
+
+
+def on_market(
+    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None
+) -> Result:
+    """New quotes or the passing of time, with the latest quote of each leg.
+
+    This is the hot path: the backtester calls it directly for every quote.
+    """
+    state = ctx.state
+    if state is MONITORING:
+        return _look_for_entry(ctx, now, spot, futures)
+    if state is POSITION_OPEN:
+        return _watch_position(ctx, now, spot, futures)
+    if ctx.deadline is not None:
+        return _chase_overdue(ctx, now) if now >= ctx.deadline else (ctx, NOTHING)
+    if state is IMBALANCED:
+        return _correct(ctx, now, spot, futures)
+    if state is IDLE:
+        started = replace(ctx, state=_rest_state(ctx), last_update=now)
+        if started.state is MONITORING:
+            return _look_for_entry(started, now, spot, futures)
+        return started, NOTHING
+    return ctx, NOTHING
+
+
+def _on_quote(ctx: ArbitrageContext, event: QuoteUpdate) -> Result:
+    return on_market(ctx, event.now, event.spot, event.futures)
+
+
+def _on_tick(ctx: ArbitrageContext, event: Tick) -> Result:
+    return on_market(ctx, event.now, event.spot, event.futures)
+
+
+def _look_for_entry(
+    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None
+) -> Result:
+    if spot is None or futures is None:
+        return ctx, NOTHING
+    sa = spot.ask
+    fb = futures.bid
+    if sa <= 0.0 or fb <= 0.0:
+        return ctx, NOTHING
+    params = ctx.params
+    cost = entry_cost_pct(sa, fb)
+    if cost > params.max_entry_cost_pct:
+        return ctx, NOTHING
+    age = params.max_quote_age_s
+    if now - spot.recv_ts > age or now - futures.recv_ts > age or now < ctx.cooldown_until:
+        return ctx, NOTHING
+    if params.require_non_negative_funding:
+        if ctx.funding_rate is None:
+            return _skip(ctx, "the funding rate is not known yet")
+        if ctx.funding_rate < 0.0:
+            return _skip(
+                ctx,
+                f"funding rate {ctx.funding_rate:.4%} would make the short leg pay over max_hours",
+            )
+    sizing = size_entry(
+        ctx.base_position_size_usdt,
+        sa,
+        spot.ask_qty,
+        fb,
+        futures.bid_qty,
+        ctx.rules.spot,
+        ctx.rules.futures,
+    )
+    if sizing.skip_reason is not None:
+        return _skip(ctx, sizing.skip_reason)
+    return _enter(ctx, now, sa, fb, cost, sizing.qty)
+
+
+def _skip(ctx: ArbitrageContext, reason: str) -> Result:
+    """Record why a priced opportunity was not taken (once per distinct reason)."""
+    if ctx.last_skip_reason == reason:
+        return ctx, NOTHING
+    return replace(ctx, last_skip_reason=reason), NOTHING
+
+
+def _enter(
+    ctx: ArbitrageContext, now: float, sa: float, fb: float, cost: float, qty: float
+) -> Result:
+    seq = ctx.order_seq
+    buy = _new_order(ctx, seq + 1, Leg.SPOT, Side.BUY, qty, sa, now)
+    sell = _new_order(ctx, seq + 2, Leg.FUTURES, Side.SELL, qty, fb, now)
+    entered = replace(
+        ctx,
+        state=ENTERING,
+        active_orders={"spot": {buy.client_id: buy}, "futures": {sell.client_id: sell}},
+        order_seq=seq + 2,
+        deadline=now + ctx.params.leg_timeout_s,
+        overdue_count=0,
+        current_opportunity=Opportunity(now, cost, sa, fb, qty),
+        cycle=Cycle(),
+        exit_reason=None,
+        imbalance_goal=None,
+        correction_attempts=0,
+        last_skip_reason=None,
+        last_update=now,
+    )
+    return entered, (PlaceOrder(buy), PlaceOrder(sell))
+
+
+def _watch_position(
+    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None
+) -> Result:
+    if spot is None or futures is None:
+        return ctx, NOTHING
+    sb = spot.bid
+    fa = futures.ask
+    if sb <= 0.0 or fa <= 0.0:
+        return ctx, NOTHING
+    params = ctx.params
+    reason = ctx.exit_reason
+    if reason is None:
+        opened = ctx.position_opened_at
+        if opened is not None and now - opened >= params.max_hours * 3600.0:
+            reason = "timeout"
+        else:
+            age = params.max_quote_age_s
+            if now - spot.recv_ts > age or now - futures.recv_ts > age:
+                return ctx, NOTHING
+            pnl = pnl_if_closed(ctx, sb, fa)
+            position = ctx.positions.spot
+            if pnl_pct(pnl, position.qty, position.avg_price) >= params.min_profit_pct:
+                reason = "profit"
+            elif params.max_loss_usdt is not None and (
+                ctx.realized_pnl_usdt - ctx.cycle.realized_usdt + pnl - ctx.loss_baseline_usdt
+                <= -params.max_loss_usdt
+            ):
+                ctx = replace(
+                    ctx,
+                    paused_reason=f"kill switch: the loss reached max_loss_usdt "
+                    f"{params.max_loss_usdt:g}",
+                )
+                reason = "kill_switch"
+            else:
+                return ctx, NOTHING
+    return _start_exit(ctx, now, sb, fa, reason)
+
+
+def pnl_if_closed(ctx: ArbitrageContext, sb: float, fa: float) -> float:
+    """The current cycle's P&L in USDT if both legs were closed now at (``sb``, ``fa``).
+
+    What the cycle already realized (fees, funding, any part closed) plus SPEC §1's exit
+    cash flows on what is held, against what it cost.
+    """
+    params = ctx.params
+    spot = ctx.positions.spot
+    futures = ctx.positions.futures
+    return (
+        ctx.cycle.realized_usdt
+        + spot.qty * (sb * (1.0 - params.spot_fee) - spot.avg_price)
+        + futures.qty * (futures.avg_price - fa * (1.0 + params.fut_fee))
+    )
+
+
+def _start_exit(ctx: ArbitrageContext, now: float, sb: float, fa: float, reason: str) -> Result:
+    positions = ctx.positions
+    rules = ctx.rules
+    seq = ctx.order_seq
+    orders: dict[str, dict[str, Order]] = {}
+    commands: list[StrategyCommand] = []
+    spot_qty = round_down(positions.spot.qty, rules.spot.qty_step)
+    if not _is_dust(spot_qty, rules.spot, sb):
+        seq += 1
+        sell = _new_order(ctx, seq, Leg.SPOT, Side.SELL, spot_qty, sb, now)
+        orders["spot"] = {sell.client_id: sell}
+        commands.append(PlaceOrder(sell))
+    futures_qty = round_down(positions.futures.qty, rules.futures.contract_size)
+    if not _is_dust(futures_qty, rules.futures, fa):
+        seq += 1
+        buy = _new_order(ctx, seq, Leg.FUTURES, Side.BUY, futures_qty, fa, now, reduce_only=True)
+        orders["futures"] = {buy.client_id: buy}
+        commands.append(PlaceOrder(buy))
+    if not orders:  # only dust is left: nothing any venue would take
+        closing = replace(ctx, exit_reason=reason)
+        return _finish_cycle(closing, now)
+    exiting = replace(
+        ctx,
+        state=EXITING,
+        active_orders=orders,
+        order_seq=seq,
+        deadline=now + ctx.params.leg_timeout_s,
+        overdue_count=0,
+        exit_reason=reason,
+        last_update=now,
+    )
+    return exiting, tuple(commands)
+
+
+def _chase_overdue(ctx: ArbitrageContext, now: float) -> Result:
+    """Orders outlived their deadline: cancel what is open, and keep asking until it ends."""
+    count = ctx.overdue_count + 1
+    commands: list[StrategyCommand] = [
+        CancelOrder(Leg(leg), client_id)
+        for leg, orders in ctx.active_orders.items()
+        for client_id in orders
+    ]
+    if count > 1:
+        commands.append(
+            Alert(
+                "warning",
+                f"{len(commands)} order(s) still unresolved {count} timeouts after "
+                f"being placed; cancel sent again",
+            )
+        )
+    chased = replace(
+        ctx, deadline=now + ctx.params.leg_timeout_s, overdue_count=count, last_update=now
+    )
+    return chased, tuple(commands)
+
+
+def _correct(
+    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None
+) -> Result:
+    """Place the next corrective order of an IMBALANCED strategy."""
+    if spot is None or futures is None:
+        return ctx, NOTHING
+    goal = ctx.imbalance_goal
+    if goal == GOAL_FLATTEN:
+        if spot.bid <= 0.0 or futures.ask <= 0.0:
+            return ctx, NOTHING
+        return _start_exit(ctx, now, spot.bid, futures.ask, "flatten")
+    delta = ctx.positions.delta_qty
+    if goal == GOAL_FLAT:
+        # An exit half-filled: close more of whichever leg still holds more.
+        choices = [(Leg.SPOT, Side.SELL)] if delta > 0 else [(Leg.FUTURES, Side.BUY)]
+    else:
+        # An entry half-filled: finish the lagging leg or, on alternate attempts, trim
+        # the excess one.
+        finish, trim = (
+            ((Leg.FUTURES, Side.SELL), (Leg.SPOT, Side.SELL))
+            if delta > 0
+            else ((Leg.SPOT, Side.BUY), (Leg.FUTURES, Side.BUY))
+        )
+        choices = [finish, trim] if ctx.correction_attempts % 2 == 0 else [trim, finish]
+    for leg, side in choices:
+        quote = spot if leg is Leg.SPOT else futures
+        price = quote.ask if side is Side.BUY else quote.bid
+        if price <= 0.0:
+            continue
+        rules = ctx.rules.spot if leg is Leg.SPOT else ctx.rules.futures
+        step_size = rules.qty_step if leg is Leg.SPOT else rules.contract_size
+        qty = round_down(abs(delta), step_size)
+        if _is_dust(qty, rules, price):
+            continue
+        reduce_only = leg is Leg.FUTURES and side is Side.BUY
+        order = _new_order(
+            ctx, ctx.order_seq + 1, leg, side, qty, price, now, reduce_only=reduce_only
+        )
+        correcting = replace(
+            ctx,
+            active_orders={leg.value: {order.client_id: order}},
+            order_seq=ctx.order_seq + 1,
+            deadline=now + ctx.params.leg_timeout_s,
+            overdue_count=0,
+            last_update=now,
+        )
+        return correcting, (PlaceOrder(order),)
+    return ctx, NOTHING
+
+
+# ----------------------------------------------------------------- order events
+
+
+def _on_accepted(ctx: ArbitrageContext, event: OrderAccepted) -> Result:
+    found = _find_order(ctx, event.client_id)
+    if found is None:
+        return ctx, NOTHING
+    leg, order = found
+    if order.status is not OrderStatus.PENDING and order.venue_order_id is not None:
+        return ctx, NOTHING
+    status = OrderStatus.NEW if order.status is OrderStatus.PENDING else order.status
+    updated = replace(order, status=status, venue_order_id=event.venue_order_id)
+    return _with_order(ctx, leg, updated, event.now), NOTHING
+
+
+def _on_fill(ctx: ArbitrageContext, fill: Fill) -> Result:
+    found = _find_order(ctx, fill.client_id)
+    if found is None:
+        return ctx, (
+            Alert(
+                "warning",
+                f"fill {fill.trade_id} of {fill.qty:g} @ {fill.price:g} is for order "
+                f"{fill.client_id}, which is not in flight; left to reconciliation",
+            ),
+        )
+    leg, order = found
+    if fill.trade_id in order.trade_ids:
+        return ctx, NOTHING  # delivered twice
+    return _apply_fill(ctx, leg, order, fill.qty, fill.price, fill.fee, fill.trade_id, fill.ts)
+
+
+def _on_final(ctx: ArbitrageContext, event: OrderFinal) -> Result:
+    found = _find_order(ctx, event.client_id)
+    if found is None:
+        return ctx, NOTHING  # already settled: a repeated final state
+    leg, order = found
+    commands: tuple[StrategyCommand, ...] = NOTHING
+    missing = event.filled_qty - order.filled_qty
+    if missing > _qty_noise(order.qty):
+        # The venue filled more than the fills we were given: its figure is the truth.
+        if event.avg_price > 0.0:
+            value = event.avg_price * event.filled_qty - order.avg_price * order.filled_qty
+            price = value / missing
+        else:
+            price = order.price
+        fee_rate = ctx.params.spot_fee if leg is Leg.SPOT else ctx.params.fut_fee
+        ctx, _ = _apply_fill(
+            ctx, leg, order, missing, price, missing * price * fee_rate,
+            f"final-{order.client_id}", event.now,
+        )  # fmt: skip
+        order = ctx.active_orders[leg.value][order.client_id]
+        commands = (
+            Alert(
+                "warning",
+                f"order {order.client_id} ended {event.status.value} with {missing:g} more "
+                f"filled than its fills showed; adopted the venue's figure",
+            ),
+        )
+    ctx = _without_order(ctx, leg, order.client_id, event.now)
+    if ctx.active_orders:
+        return ctx, commands
+    settled, more = _settle(ctx, event.now)
+    return settled, commands + more
+
+
+def _on_rejected(ctx: ArbitrageContext, event: OrderRejected) -> Result:
+    found = _find_order(ctx, event.client_id)
+    if found is None:
+        return ctx, NOTHING
+    leg, order = found
+    alert = Alert("warning", f"{leg.value} order {order.client_id} rejected: {event.reason}")
+    ctx = _without_order(ctx, leg, order.client_id, event.now)
+    ctx = replace(ctx, last_error=f"{leg.value} order rejected: {event.reason}")
+    if ctx.active_orders:
+        return ctx, (alert,)
+    settled, more = _settle(ctx, event.now)
+    return settled, (alert, *more)
+
+
+def _apply_fill(
+    ctx: ArbitrageContext,
+    leg: Leg,
+    order: Order,
+    qty: float,
+    price: float,
+    fee: float,
+    trade_id: str,
+    ts: float,
+) -> Result:
+    filled = order.filled_qty + qty
+    avg = (order.avg_price * order.filled_qty + price * qty) / filled if filled > 0 else 0.0
+    status = (
+        OrderStatus.FILLED
+        if filled >= order.qty - _qty_noise(order.qty)
+        else OrderStatus.PARTIALLY_FILLED
+    )
+    updated = replace(
+        order,
+        filled_qty=filled,
+        avg_price=avg,
+        fees=order.fees + fee,
+        status=status,
+        trade_ids=(*order.trade_ids, trade_id),
+    )
+    positions = ctx.positions
+    cycle = ctx.cycle
+    value = qty * price
+    if leg is Leg.SPOT:
+        grows = order.side is Side.BUY
+        position, realized = _moved(positions.spot, grows, qty, price, fee, long=True)
+        positions = replace(positions, spot=position)
+        cycle = (
+            replace(cycle, spot_bought_qty=cycle.spot_bought_qty + qty,
+                    spot_bought_value=cycle.spot_bought_value + value)
+            if grows
+            else replace(cycle, spot_sold_qty=cycle.spot_sold_qty + qty,
+                         spot_sold_value=cycle.spot_sold_value + value)
+        )  # fmt: skip
+    else:
+        grows = order.side is Side.SELL
+        position, realized = _moved(positions.futures, grows, qty, price, fee, long=False)
+        positions = replace(positions, futures=position)
+        cycle = (
+            replace(cycle, futures_sold_qty=cycle.futures_sold_qty + qty,
+                    futures_sold_value=cycle.futures_sold_value + value)
+            if grows
+            else replace(cycle, futures_bought_qty=cycle.futures_bought_qty + qty,
+                         futures_bought_value=cycle.futures_bought_value + value)
+        )  # fmt: skip
+    cycle = replace(
+        cycle, realized_usdt=cycle.realized_usdt + realized, fees_usdt=cycle.fees_usdt + fee
+    )
+    orders = dict(ctx.active_orders)
+    orders[leg.value] = {**orders[leg.value], order.client_id: updated}
+    moved = replace(
+        ctx,
+        positions=positions,
+        cycle=cycle,
+        active_orders=orders,
+        realized_pnl_usdt=ctx.realized_pnl_usdt + realized,
+        total_volume_usdt=ctx.total_volume_usdt + value,
+        last_update=ts,
+    )
+    return moved, NOTHING
+
+
+def _moved(
+    position: LegPosition, grows: bool, qty: float, price: float, fee: float, long: bool
+) -> tuple[LegPosition, float]:
+    """A leg after a fill, and the P&L the fill realized (its fee, and any part closed).
+
+    ``long`` legs gain when price rises (spot); the futures leg is short. A fill larger
+    than the position would flip it; the excess then opens at the fill price.
+    """
+    if grows:
+        held = position.qty + qty
+        avg = (position.avg_price * position.qty + price * qty) / held
+        return LegPosition(held, avg, position.fees + fee), -fee
+    closed = min(qty, max(position.qty, 0.0))
+    gain = (price - position.avg_price) * closed if long else (position.avg_price - price) * closed
+    held = position.qty - qty
+    avg = position.avg_price if held >= 0.0 else price
+    return LegPosition(held, avg, position.fees + fee), gain - fee
+
+
+def _settle(ctx: ArbitrageContext, now: float) -> Result:
+    """Every order of an entry, exit or correction has ended: where does that leave us?"""
+    positions = ctx.positions
+    price = _reference_price(ctx)
+    ctx = replace(ctx, deadline=None, overdue_count=0)
+    imbalance_usdt = abs(positions.delta_qty) * price
+    if imbalance_usdt >= _imbalance_threshold_usdt(ctx, price):
+        return _imbalanced(ctx, now, imbalance_usdt)
+    spot_dust = _is_dust(positions.spot.qty, ctx.rules.spot, price)
+    futures_dust = _is_dust(positions.futures.qty, ctx.rules.futures, price)
+    if spot_dust and futures_dust:
+        if ctx.cycle.spot_sold_qty > 0.0 or ctx.cycle.futures_bought_qty > 0.0:
+            return _finish_cycle(ctx, now)
+        # Nothing (or dust) filled on entry: no position was taken.
+        return _at_rest(ctx, now), NOTHING
+    exit_reason = None if ctx.exit_reason == "profit" else ctx.exit_reason
+    holding = replace(
+        ctx,
+        state=POSITION_OPEN,
+        position_opened_at=ctx.position_opened_at if ctx.position_opened_at else now,
+        exit_reason=exit_reason,
+        imbalance_goal=None,
+        correction_attempts=0,
+        last_update=now,
+    )
+    return holding, NOTHING
+
+
+def _imbalanced(ctx: ArbitrageContext, now: float, imbalance_usdt: float) -> Result:
+    state = ctx.state
+    if state is IMBALANCED:
+        goal = ctx.imbalance_goal or GOAL_OPEN
+        attempts = ctx.correction_attempts + 1
+    else:
+        goal = GOAL_FLAT if state is EXITING else GOAL_OPEN
+        attempts = 0
+    limit = ctx.params.max_correction_attempts
+    alert_text = f"legs differ by {imbalance_usdt:.2f} USDT; correcting"
+    paused_reason = ctx.paused_reason
+    if goal != GOAL_FLATTEN and attempts >= limit:
+        goal = GOAL_FLATTEN
+        paused_reason = (
+            f"imbalance of {imbalance_usdt:.2f} USDT not corrected after {attempts} attempts; "
+            "both legs flattened"
+        )
+        alert_text = f"legs still differ by {imbalance_usdt:.2f} USDT; flattening both legs"
+    imbalanced = replace(
+        ctx,
+        state=IMBALANCED,
+        imbalance_goal=goal,
+        correction_attempts=attempts,
+        paused_reason=paused_reason,
+        last_update=now,
+    )
+    return imbalanced, (Alert("warning", alert_text),)
+
+
+def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
+    cycle = ctx.cycle
+    qty = cycle.spot_bought_qty or cycle.futures_sold_qty
+    entry_spot = _average(cycle.spot_bought_value, cycle.spot_bought_qty)
+    opened = ctx.position_opened_at
+    if opened is None:
+        opened = ctx.current_opportunity.ts if ctx.current_opportunity else now
+    trade = TradeRecord(
+        symbol=str(ctx.symbol),
+        entry_ts=opened,
+        exit_ts=now,
+        qty=qty,
+        entry_spot_price=entry_spot,
+        entry_futures_price=_average(cycle.futures_sold_value, cycle.futures_sold_qty),
+        exit_spot_price=_average(cycle.spot_sold_value, cycle.spot_sold_qty),
+        exit_futures_price=_average(cycle.futures_bought_value, cycle.futures_bought_qty),
+        pnl_usdt=cycle.realized_usdt,
+        pnl_pct=pnl_pct(cycle.realized_usdt, qty, entry_spot),
+        exit_reason=ctx.exit_reason or "unknown",
+        fees_usdt=cycle.fees_usdt,
+        funding_usdt=cycle.funding_usdt,
+    )
+    ctx = replace(ctx, arbitrage_cycles=ctx.arbitrage_cycles + 1)
+    params = ctx.params
+    if (
+        params.max_loss_usdt is not None
+        and ctx.paused_reason is None
+        and ctx.realized_pnl_usdt - ctx.loss_baseline_usdt <= -params.max_loss_usdt
+    ):
+        ctx = replace(
+            ctx,
+            paused_reason=f"kill switch: realized loss reached max_loss_usdt "
+            f"{params.max_loss_usdt:g}",
+        )
+    return _at_rest(ctx, now), (TradeClosed(trade),)
+
+
+def _at_rest(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
+    """Back to no position: monitoring, paused or stopped, after the cooldown."""
+    rested = replace(
+        ctx,
+        position_opened_at=None,
+        exit_reason=None,
+        imbalance_goal=None,
+        correction_attempts=0,
+        current_opportunity=None,
+        cycle=Cycle(),
+        cooldown_until=now + ctx.params.cooldown_s,
+        last_update=now,
+    )
+    return replace(rested, state=_rest_state(rested))
+
+
+def _rest_state(ctx: ArbitrageContext) -> ArbitrageState:
+    if ctx.stop_requested:
+        return STOPPED
+    if ctx.paused_reason is not None or ctx.stale_legs:
+        return PAUSED
+    return MONITORING
+
+
+# ------------------------------------------------------------ everything else
+
+
+def _on_feed_health(ctx: ArbitrageContext, event: FeedHealth) -> Result:
+    leg = event.leg.value
+    stale = set(ctx.stale_legs)
+    if event.fresh:
+        stale.discard(leg)
+    else:
+        stale.add(leg)
+    legs = tuple(sorted(stale))
+    if legs == ctx.stale_legs:
+        return ctx, NOTHING
+    ctx = replace(ctx, stale_legs=legs, last_update=event.now)
+    if ctx.state in (MONITORING, PAUSED):
+        ctx = replace(ctx, state=_rest_state(ctx))
+    return ctx, NOTHING
+
+
+def _on_funding_payment(ctx: ArbitrageContext, event: FundingPayment) -> Result:
+    amount = event.amount_usdt
+    cycle = ctx.cycle
+    paid = replace(
+        ctx,
+        funding_usdt=ctx.funding_usdt + amount,
+        realized_pnl_usdt=ctx.realized_pnl_usdt + amount,
+        cycle=replace(
+            cycle,
+            realized_usdt=cycle.realized_usdt + amount,
+            funding_usdt=cycle.funding_usdt + amount,
+        ),
+        last_update=event.now,
+    )
+    return paid, NOTHING
+
+
+def _on_funding_rate(ctx: ArbitrageContext, event: FundingRateUpdate) -> Result:
+    if ctx.funding_rate == event.rate and ctx.funding_interval_s == event.interval_s:
+        return ctx, NOTHING
+    return replace(ctx, funding_rate=event.rate, funding_interval_s=event.interval_s), NOTHING
+
+
+def _on_rules(ctx: ArbitrageContext, event: RulesUpdate) -> Result:
+    current = ctx.rules.spot if event.leg is Leg.SPOT else ctx.rules.futures
+    if current == event.rules:
+        return ctx, NOTHING
+    return replace(ctx, rules=replace(ctx.rules, **{event.leg.value: event.rules})), NOTHING
+
+
+def _on_operator(ctx: ArbitrageContext, event: OperatorCommand) -> Result:
+    action = event.action
+    now = event.now
+    if action is OperatorAction.PAUSE:
+        ctx = replace(ctx, paused_reason="paused by the operator", last_update=now)
+        return _refresh_rest_state(ctx), (Alert("info", "paused: no new entries"),)
+    if action is OperatorAction.RESUME:
+        params = ctx.params
+        baseline = ctx.loss_baseline_usdt
+        if (
+            params.max_loss_usdt is not None
+            and ctx.realized_pnl_usdt - baseline <= -params.max_loss_usdt
+        ):
+            baseline = ctx.realized_pnl_usdt  # the operator accepted the loss so far
+        ctx = replace(ctx, paused_reason=None, loss_baseline_usdt=baseline, last_update=now)
+        return _refresh_rest_state(ctx), (Alert("info", "resumed"),)
+    if action is OperatorAction.CLOSE_POSITION:
+        if ctx.state in _REST_STATES or ctx.state is STOPPED:
+            return ctx, (Alert("info", "close requested, but no position is open"),)
+        return replace(ctx, exit_reason="operator", last_update=now), (
+            Alert("info", "closing the position at the next quotes"),
+        )
+    # STOP: no new entries; an open position is closed first.
+    ctx = replace(ctx, stop_requested=True, last_update=now)
+    if ctx.state in _REST_STATES:
+        return replace(ctx, state=STOPPED), (Alert("info", "stopped"),)
+    if ctx.state is STOPPED:
+        return ctx, NOTHING
+    return replace(ctx, exit_reason=ctx.exit_reason or "stop"), (
+        Alert("info", "stopping: closing the position first"),
+    )
+
+
+def _refresh_rest_state(ctx: ArbitrageContext) -> ArbitrageContext:
+    if ctx.state in (MONITORING, PAUSED):
+        return replace(ctx, state=_rest_state(ctx))
+    return ctx
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def _new_order(
+    ctx: ArbitrageContext,
+    seq: int,
+    leg: Leg,
+    side: Side,
+    qty: float,
+    price: float,
+    now: float,
+    reduce_only: bool = False,
+) -> Order:
+    rules = ctx.rules.spot if leg is Leg.SPOT else ctx.rules.futures
+    return Order(
+        client_id=f"{ctx.task_id}-{seq}{'s' if leg is Leg.SPOT else 'f'}",
+        leg=leg,
+        symbol=ctx.symbol,
+        side=side,
+        qty=qty,
+        price=round_to_tick(price, rules.price_tick),
+        type=ctx.params.order_type,
+        tif=TimeInForce.IOC,
+        reduce_only=reduce_only,
+        created_ts=now,
+    )
+
+
+def _find_order(ctx: ArbitrageContext, client_id: str) -> tuple[Leg, Order] | None:
+    for leg, orders in ctx.active_orders.items():
+        order = orders.get(client_id)
+        if order is not None:
+            return Leg(leg), order
+    return None
+
+
+def _with_order(ctx: ArbitrageContext, leg: Leg, order: Order, now: float) -> ArbitrageContext:
+    orders = dict(ctx.active_orders)
+    orders[leg.value] = {**orders[leg.value], order.client_id: order}
+    return replace(ctx, active_orders=orders, last_update=now)
+
+
+def _without_order(ctx: ArbitrageContext, leg: Leg, client_id: str, now: float) -> ArbitrageContext:
+    orders = dict(ctx.active_orders)
+    remaining = {k: v for k, v in orders[leg.value].items() if k != client_id}
+    if remaining:
+        orders[leg.value] = remaining
+    else:
+        del orders[leg.value]
+    return replace(ctx, active_orders=orders, last_update=now)
+
+
+def _reference_price(ctx: ArbitrageContext) -> float:
+    """A price to value quantities at when no quote is at hand: what the legs cost."""
+    positions: Positions = ctx.positions
+    price = max(positions.spot.avg_price, positions.futures.avg_price)
+    if price <= 0.0 and ctx.current_opportunity is not None:
+        price = ctx.current_opportunity.spot_ask
+    return price
+
+
+def _imbalance_threshold_usdt(ctx: ArbitrageContext, price: float) -> float:
+    """The smallest order either venue takes: a smaller imbalance cannot be corrected."""
+    smallest = min(min_order_usdt(ctx.rules.spot, price), min_order_usdt(ctx.rules.futures, price))
+    return max(smallest, DUST_USDT)
+
+
+def _is_dust(qty: float, rules: VenueRules, price: float) -> bool:
+    """Too little to trade on that venue (or nothing at all)."""
+    value = abs(qty) * price
+    return value < DUST_USDT or value < min_order_usdt(rules, price) * (1.0 - 1e-9)
+
+
+def _qty_noise(qty: float) -> float:
+    return abs(qty) * 1e-9
+
+
+def _average(value: float, qty: float) -> float:
+    return value / qty if qty > 0.0 else 0.0
+
+
+_HANDLERS: dict[type, Callable[[ArbitrageContext, Any], Result]] = {
+    QuoteUpdate: _on_quote,
+    Tick: _on_tick,
+    OrderAccepted: _on_accepted,
+    OrderRejected: _on_rejected,
+    Fill: _on_fill,
+    OrderFinal: _on_final,
+    FeedHealth: _on_feed_health,
+    FundingPayment: _on_funding_payment,
+    FundingRateUpdate: _on_funding_rate,
+    RulesUpdate: _on_rules,
+    OperatorCommand: _on_operator,
+}

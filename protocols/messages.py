@@ -1,0 +1,152 @@
+"""Messages between actors: the events a strategy reacts to and the commands it issues.
+
+All are frozen structs, so they can be journaled and replayed as they are. ``now`` is the
+time the event happened (Unix seconds); the pure state machine has no clock of its own.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+from protocols.model import Fill, Leg, Order, OrderStatus, Quote, VenueRules
+
+# ------------------------------------------------------------------------- events
+
+
+class QuoteUpdate(msgspec.Struct, frozen=True, gc=False):
+    """New market data: the latest quote of each leg (``None`` until one has arrived)."""
+
+    now: float
+    spot: Quote | None
+    futures: Quote | None
+
+
+class Tick(msgspec.Struct, frozen=True, gc=False):
+    """Time passed. Carries the latest quotes too, so a due timeout exit can be priced."""
+
+    now: float
+    spot: Quote | None = None
+    futures: Quote | None = None
+
+
+class OrderAccepted(msgspec.Struct, frozen=True):
+    now: float
+    client_id: str
+    venue_order_id: str
+
+
+class OrderRejected(msgspec.Struct, frozen=True):
+    now: float
+    client_id: str
+    reason: str
+
+
+class OrderFinal(msgspec.Struct, frozen=True):
+    """An order reached a final state. ``filled_qty``/``avg_price`` are the venue's
+    cumulative figures; every fill is delivered before this event."""
+
+    now: float
+    client_id: str
+    status: OrderStatus
+    filled_qty: float
+    avg_price: float
+
+
+class FeedHealth(msgspec.Struct, frozen=True):
+    now: float
+    leg: Leg
+    fresh: bool
+    detail: str = ""
+
+
+class FundingPayment(msgspec.Struct, frozen=True):
+    """Funding settled on the futures leg: positive when received, negative when paid."""
+
+    now: float
+    amount_usdt: float
+
+
+class FundingRateUpdate(msgspec.Struct, frozen=True):
+    """The current funding rate (longs pay shorts when positive) and its interval."""
+
+    now: float
+    rate: float
+    interval_s: float
+
+
+class RulesUpdate(msgspec.Struct, frozen=True):
+    now: float
+    leg: Leg
+    rules: VenueRules
+
+
+class OperatorAction(enum.Enum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    CLOSE_POSITION = "close_position"
+    STOP = "stop"
+
+
+class OperatorCommand(msgspec.Struct, frozen=True):
+    now: float
+    action: OperatorAction
+
+
+StrategyEvent = (
+    QuoteUpdate
+    | Tick
+    | OrderAccepted
+    | OrderRejected
+    | Fill
+    | OrderFinal
+    | FeedHealth
+    | FundingPayment
+    | FundingRateUpdate
+    | RulesUpdate
+    | OperatorCommand
+)
+
+# ----------------------------------------------------------------------- commands
+
+
+class PlaceOrder(msgspec.Struct, frozen=True):
+    """Send this order. It must be journaled durably before it leaves for the venue."""
+
+    order: Order
+
+
+class CancelOrder(msgspec.Struct, frozen=True):
+    leg: Leg
+    client_id: str
+
+
+class Alert(msgspec.Struct, frozen=True):
+    level: str  # "info", "warning" or "error"
+    message: str
+
+
+class TradeRecord(msgspec.Struct, frozen=True):
+    """One completed arbitrage cycle, entry to exit, with average fill prices."""
+
+    symbol: str
+    entry_ts: float
+    exit_ts: float
+    qty: float
+    entry_spot_price: float
+    entry_futures_price: float
+    exit_spot_price: float
+    exit_futures_price: float
+    pnl_usdt: float
+    pnl_pct: float
+    exit_reason: str
+    fees_usdt: float
+    funding_usdt: float
+
+
+class TradeClosed(msgspec.Struct, frozen=True):
+    trade: TradeRecord
+
+
+StrategyCommand = PlaceOrder | CancelOrder | Alert | TradeClosed

@@ -1,0 +1,84 @@
+"""A tiny driver for the pure machine: quotes in, orders out, fills as the test says."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from actors.arbitrage.context import ArbitrageContext, ArbitrageParams, LegRules, new_context
+from actors.arbitrage.machine import step
+from protocols.messages import OrderFinal, OrderRejected, PlaceOrder, QuoteUpdate
+from protocols.model import Fill, Order, OrderStatus, Quote, Symbol, VenueRules
+
+BTC = Symbol("BTC", "USDT")
+
+
+def quote(now: float, bid: float, ask: float, qty: float = 10.0, age: float = 0.0) -> Quote:
+    return Quote(BTC, bid, qty, ask, qty, now - age, now - age)
+
+
+def market(
+    now: float,
+    sb: float,
+    sa: float,
+    fb: float,
+    fa: float,
+    qty: float = 10.0,
+    spot_age: float = 0.0,
+    futures_age: float = 0.0,
+) -> QuoteUpdate:
+    return QuoteUpdate(now, quote(now, sb, sa, qty, spot_age), quote(now, fb, fa, qty, futures_age))
+
+
+# 1 BTC at 50 000 with 0.05% fees: entry cost is 0.5% at sa=50 000, fb=49 750.
+ENTRY = (49_990.0, 50_000.0, 49_750.0, 49_760.0)
+PROFIT = (50_500.0, 50_510.0, 49_800.0, 49_810.0)  # P&L 0.68% on that entry
+FLAT = (49_995.0, 50_005.0, 49_700.0, 49_710.0)  # entry cost 0.61%, P&L -0.13%: nothing to do
+
+
+class Driver:
+    def __init__(self, ctx: ArbitrageContext | None = None, **params) -> None:
+        self.ctx = ctx or new_context(
+            "t1",
+            BTC,
+            now=0.0,
+            base_position_size_usdt=50_000.0,
+            params=ArbitrageParams(**params),
+            rules=LegRules(VenueRules(qty_step=0.0001, min_notional=5.0), VenueRules(
+                contract_size=0.0001, min_contracts=1)),
+        )  # fmt: skip
+        self.commands: list = []
+        self._trade = 0
+
+    def send(self, event) -> list:
+        self.ctx, commands = step(self.ctx, event)
+        self.commands.extend(commands)
+        return list(commands)
+
+    def quotes(self, now: float, prices: Sequence[float], **kw) -> list:
+        return self.send(market(now, *prices, **kw))
+
+    def fill(self, order: Order, qty: float | None = None, now: float = 0.0, price=None) -> None:
+        qty = order.qty if qty is None else qty
+        price = order.price if price is None else price
+        self._trade += 1
+        self.send(Fill(order.client_id, f"x{self._trade}", qty, price, qty * price * 0.0005, now))
+
+    def final(self, order: Order, filled: float, now: float = 0.0, status=None) -> list:
+        if status is None:
+            status = OrderStatus.FILLED if filled >= order.qty else OrderStatus.EXPIRED
+        return self.send(OrderFinal(now, order.client_id, status, filled, order.price))
+
+    def fill_all(self, commands: list, now: float = 0.0) -> list:
+        """Fill every placed order completely; returns the commands that produced."""
+        out = []
+        for order in placed(commands):
+            self.fill(order, now=now)
+            out.extend(self.final(order, order.qty, now=now))
+        return out
+
+    def reject(self, order: Order, now: float = 0.0) -> list:
+        return self.send(OrderRejected(now, order.client_id, "INSUFFICIENT_AVAILABLE"))
+
+
+def placed(commands: list) -> list[Order]:
+    return [c.order for c in commands if isinstance(c, PlaceOrder)]

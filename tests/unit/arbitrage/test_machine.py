@@ -1,0 +1,303 @@
+"""The state machine's rules, one scenario each (SPEC §1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.arbitrage.context import ArbitrageState
+from actors.arbitrage.machine import step
+from protocols.messages import (
+    Alert,
+    CancelOrder,
+    FeedHealth,
+    FundingPayment,
+    FundingRateUpdate,
+    OperatorAction,
+    OperatorCommand,
+    OrderAccepted,
+    PlaceOrder,
+    Tick,
+    TradeClosed,
+)
+from protocols.model import Leg, OrderStatus, Side
+from tests.unit.arbitrage.harness import ENTRY, FLAT, PROFIT, Driver, placed
+
+S = ArbitrageState
+
+
+def open_position(driver: Driver, now: float = 1.0) -> None:
+    driver.fill_all(driver.quotes(now, ENTRY), now=now)
+    assert driver.ctx.state is S.POSITION_OPEN
+
+
+# ---------------------------------------------------------------------------- entry
+
+
+def test_enters_both_legs_together_at_an_entry_cost_equal_to_the_limit():
+    driver = Driver()
+    orders = placed(driver.quotes(1.0, ENTRY))
+    assert driver.ctx.state is S.ENTERING
+    assert [(o.leg, o.side, o.qty, o.price) for o in orders] == [
+        (Leg.SPOT, Side.BUY, 1.0, 50_000.0),
+        (Leg.FUTURES, Side.SELL, 1.0, 49_750.0),
+    ]
+    assert all(o.tif.value == "ioc" and o.status is OrderStatus.PENDING for o in orders)
+    assert driver.ctx.deadline == 1.0 + driver.ctx.params.leg_timeout_s
+    assert driver.ctx.current_opportunity.entry_cost_pct == pytest.approx(0.5)
+
+
+def test_does_not_enter_above_the_limit_and_keeps_the_same_context_object():
+    driver = Driver()
+    driver.quotes(1.0, FLAT)  # leaves IDLE
+    before = driver.ctx
+    assert driver.quotes(2.0, (49_990.0, 50_000.0, 49_740.0, 49_750.0)) == []
+    assert driver.ctx is before  # a quote that changes nothing allocates nothing
+
+
+@pytest.mark.parametrize("stale", ["spot_age", "futures_age"])
+def test_no_entry_on_a_quote_older_than_max_quote_age(stale):
+    driver = Driver(max_quote_age_s=10.0)
+    assert driver.quotes(100.0, ENTRY, **{stale: 10.5}) == []
+    assert driver.quotes(100.0, ENTRY, **{stale: 10.0}) != []  # exactly the limit is fine
+
+
+def test_a_stale_feed_pauses_entries_until_it_is_fresh_again():
+    driver = Driver()
+    driver.send(FeedHealth(1.0, Leg.FUTURES, fresh=False, detail="no data for 5 s"))
+    driver.quotes(2.0, ENTRY)
+    assert driver.ctx.state is S.PAUSED and driver.commands == []
+    driver.send(FeedHealth(3.0, Leg.FUTURES, fresh=True))
+    assert driver.ctx.state is S.MONITORING
+    assert placed(driver.quotes(4.0, ENTRY))
+
+
+def test_cooldown_between_cycles():
+    driver = Driver(cooldown_s=60.0)
+    open_position(driver)
+    driver.fill_all(driver.quotes(2.0, PROFIT), now=2.0)
+    assert driver.ctx.state is S.MONITORING and driver.ctx.arbitrage_cycles == 1
+    assert driver.quotes(61.9, ENTRY) == []
+    assert placed(driver.quotes(62.0, ENTRY))
+
+
+def test_funding_requirement_blocks_entries_until_the_rate_is_known_and_non_negative():
+    driver = Driver(require_non_negative_funding=True)
+    assert driver.quotes(1.0, ENTRY) == []
+    assert driver.ctx.last_skip_reason == "the funding rate is not known yet"
+    driver.send(FundingRateUpdate(2.0, rate=-0.0001, interval_s=28_800))
+    assert driver.quotes(3.0, ENTRY) == []
+    assert "would make the short leg pay" in driver.ctx.last_skip_reason
+    driver.send(FundingRateUpdate(4.0, rate=0.0001, interval_s=28_800))
+    assert placed(driver.quotes(5.0, ENTRY))
+
+
+def test_an_opportunity_too_small_for_the_venues_is_skipped_with_the_reason():
+    driver = Driver()
+    driver.ctx = driver.ctx.evolve(base_position_size_usdt=4.0)
+    assert driver.quotes(1.0, ENTRY) == []
+    assert driver.ctx.last_skip_reason == "budget is below one increment"
+    recorded = driver.ctx
+    driver.quotes(2.0, ENTRY)
+    assert driver.ctx is recorded  # the same reason is recorded once
+
+
+# ----------------------------------------------------------------- fills and legs
+
+
+def test_position_is_what_was_filled_including_partial_fills():
+    driver = Driver()
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    driver.send(OrderAccepted(1.1, buy.client_id, "V1"))
+    driver.fill(buy, 0.4, price=49_999.0)
+    driver.fill(buy, 0.6, price=50_000.0)
+    driver.fill(sell, 1.0)
+    assert driver.ctx.positions.spot.qty == pytest.approx(1.0)
+    assert driver.ctx.positions.spot.avg_price == pytest.approx(49_999.6)
+    order = driver.ctx.active_orders["spot"][buy.client_id]
+    assert (order.status, order.venue_order_id, len(order.trade_ids)) == (
+        OrderStatus.FILLED, "V1", 2)  # fmt: skip
+
+
+def test_a_fill_delivered_twice_counts_once():
+    driver = Driver()
+    buy, _ = placed(driver.quotes(1.0, ENTRY))
+    driver.fill(buy, 0.5)
+    fill = driver.ctx.active_orders["spot"][buy.client_id].trade_ids[0]
+    from protocols.model import Fill
+
+    driver.send(Fill(buy.client_id, fill, 0.5, buy.price, 1.0, 1.0))
+    assert driver.ctx.positions.spot.qty == 0.5
+
+
+def test_a_final_state_reporting_more_than_the_fills_adopts_the_venues_figure():
+    driver = Driver()
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    driver.fill(buy, 0.5)
+    commands = driver.final(buy, filled=1.0)
+    assert driver.ctx.positions.spot.qty == pytest.approx(1.0)
+    assert any(isinstance(c, Alert) and "adopted the venue's figure" in c.message for c in commands)
+    driver.fill(sell)
+    driver.final(sell, 1.0)
+    assert driver.ctx.state is S.POSITION_OPEN
+
+
+def test_a_half_filled_entry_is_corrected_by_finishing_the_lagging_leg():
+    driver = Driver()
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    driver.fill(buy, 0.6)
+    driver.final(buy, 0.6)
+    driver.fill(sell)
+    commands = driver.final(sell, 1.0)
+    assert driver.ctx.state is S.IMBALANCED and driver.ctx.imbalance_goal == "open"
+    assert any(isinstance(c, Alert) and "correcting" in c.message for c in commands)
+    (fix,) = placed(driver.quotes(2.0, ENTRY))
+    assert (fix.leg, fix.side, fix.qty) == (Leg.SPOT, Side.BUY, pytest.approx(0.4))
+    driver.fill_all([PlaceOrder(fix)])
+    assert driver.ctx.state is S.POSITION_OPEN
+    assert driver.ctx.positions.delta_qty == pytest.approx(0.0)
+
+
+def test_failed_corrections_flatten_both_legs_and_pause_with_the_reason():
+    driver = Driver(max_correction_attempts=2)
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    driver.fill_all([PlaceOrder(buy)])
+    driver.reject(sell)
+    assert driver.ctx.state is S.IMBALANCED
+    first = placed(driver.quotes(2.0, ENTRY))[0]
+    assert (first.leg, first.side) == (Leg.FUTURES, Side.SELL)  # finish the lagging leg
+    driver.reject(first)
+    second = placed(driver.quotes(3.0, ENTRY))[0]
+    assert (second.leg, second.side) == (Leg.SPOT, Side.SELL)  # then try trimming
+    driver.reject(second)
+    assert driver.ctx.imbalance_goal == "flatten"
+    (flatten,) = placed(driver.quotes(4.0, ENTRY))
+    assert (flatten.leg, flatten.side, flatten.qty) == (Leg.SPOT, Side.SELL, 1.0)
+    driver.fill_all([PlaceOrder(flatten)])
+    assert driver.ctx.state is S.PAUSED
+    assert "not corrected after 2 attempts" in driver.ctx.paused_reason
+    assert driver.ctx.positions.spot.qty == pytest.approx(0.0)
+    assert driver.quotes(5.0, ENTRY) == []  # paused: no new entry
+
+
+def test_orders_past_their_deadline_are_cancelled_and_chased_until_they_end():
+    driver = Driver(leg_timeout_s=5.0)
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    assert driver.send(Tick(5.9)) == []
+    first = driver.send(Tick(6.0))
+    assert {(c.leg, c.client_id) for c in first} == {
+        (Leg.SPOT, buy.client_id), (Leg.FUTURES, sell.client_id)}  # fmt: skip
+    again = driver.send(Tick(11.0))
+    assert sum(isinstance(c, CancelOrder) for c in again) == 2
+    assert any(isinstance(c, Alert) and "2 timeouts" in c.message for c in again)
+    driver.final(buy, 0.0, status=OrderStatus.CANCELLED)
+    driver.final(sell, 0.0, status=OrderStatus.CANCELLED)
+    assert driver.ctx.state is S.MONITORING and driver.ctx.deadline is None
+
+
+# ----------------------------------------------------------------------------- exit
+
+
+def test_exits_on_profit_and_records_the_trade():
+    driver = Driver()
+    open_position(driver)
+    before = driver.ctx
+    assert driver.quotes(2.0, FLAT) == [] and driver.ctx is before
+    exit_orders = placed(driver.quotes(3.0, PROFIT))
+    assert [(o.leg, o.side, o.reduce_only) for o in exit_orders] == [
+        (Leg.SPOT, Side.SELL, False), (Leg.FUTURES, Side.BUY, True)]  # fmt: skip
+    (closed,) = [c for c in driver.fill_all([PlaceOrder(o) for o in exit_orders], 3.0)
+                 if isinstance(c, TradeClosed)]  # fmt: skip
+    trade = closed.trade
+    assert (trade.exit_reason, trade.entry_ts, trade.exit_ts) == ("profit", 1.0, 3.0)
+    assert trade.pnl_usdt == pytest.approx(339.97)
+    assert trade.pnl_pct == pytest.approx(0.67994)
+    assert driver.ctx.realized_pnl_usdt == pytest.approx(339.97)
+    assert driver.ctx.total_volume_usdt == pytest.approx(50_000 + 49_750 + 50_500 + 49_810)
+
+
+def test_exits_at_max_hours_at_the_latest_quotes_even_if_they_are_old():
+    driver = Driver(max_hours=1.0)
+    open_position(driver, now=0.0)
+    assert driver.quotes(3599.0, FLAT) == []
+    orders = placed(driver.quotes(3600.0, FLAT, spot_age=500.0))
+    assert len(orders) == 2 and driver.ctx.exit_reason == "timeout"
+
+
+def test_no_profit_exit_on_stale_quotes():
+    driver = Driver(max_quote_age_s=5.0)
+    open_position(driver)
+    assert driver.quotes(100.0, PROFIT, futures_age=6.0) == []
+
+
+def test_operator_close_exits_at_the_next_quotes():
+    driver = Driver()
+    open_position(driver)
+    driver.send(OperatorCommand(2.0, OperatorAction.CLOSE_POSITION))
+    orders = placed(driver.quotes(3.0, FLAT))
+    assert len(orders) == 2 and driver.ctx.exit_reason == "operator"
+
+
+def test_kill_switch_exits_and_pauses_when_the_loss_reaches_the_limit():
+    driver = Driver(max_loss_usdt=200.0)
+    open_position(driver)
+    crash = (49_700.0, 49_710.0, 49_800.0, 49_810.0)  # spot down 300: the loss passes 200
+    orders = placed(driver.quotes(2.0, crash))
+    assert driver.ctx.exit_reason == "kill_switch" and len(orders) == 2
+    driver.fill_all([PlaceOrder(o) for o in orders])
+    assert driver.ctx.state is S.PAUSED and "kill switch" in driver.ctx.paused_reason
+    driver.send(OperatorCommand(3.0, OperatorAction.RESUME))
+    assert driver.ctx.state is S.MONITORING
+    assert placed(driver.quotes(4.0, ENTRY))  # the operator accepted the loss so far
+
+
+def test_funding_goes_into_pnl_and_the_trade_record():
+    driver = Driver()
+    open_position(driver)
+    driver.send(FundingPayment(2.0, 12.5))
+    driver.send(FundingPayment(3.0, -2.5))
+    closed = [
+        c for c in driver.fill_all(driver.quotes(4.0, PROFIT), 4.0) if isinstance(c, TradeClosed)
+    ]
+    assert closed[0].trade.funding_usdt == 10.0
+    assert closed[0].trade.pnl_usdt == pytest.approx(339.97 + 10.0)
+    assert driver.ctx.funding_usdt == 10.0
+
+
+# ------------------------------------------------------------------------ operator
+
+
+def test_pause_blocks_entries_and_resume_allows_them_again():
+    driver = Driver()
+    driver.send(OperatorCommand(1.0, OperatorAction.PAUSE))
+    driver.quotes(2.0, ENTRY)
+    assert driver.ctx.state is S.PAUSED and placed(driver.commands) == []
+    driver.send(OperatorCommand(3.0, OperatorAction.RESUME))
+    assert placed(driver.quotes(4.0, ENTRY))
+
+
+def test_stop_when_flat_stops_at_once_and_with_a_position_closes_it_first():
+    flat = Driver()
+    flat.quotes(1.0, FLAT)
+    flat.send(OperatorCommand(2.0, OperatorAction.STOP))
+    assert flat.ctx.state is S.STOPPED
+    assert flat.quotes(3.0, ENTRY) == []
+
+    holding = Driver()
+    open_position(holding)
+    holding.send(OperatorCommand(2.0, OperatorAction.STOP))
+    orders = placed(holding.quotes(3.0, FLAT))
+    holding.fill_all([PlaceOrder(o) for o in orders])
+    assert holding.ctx.state is S.STOPPED and holding.ctx.arbitrage_cycles == 1
+
+
+def test_client_order_ids_are_unique_deterministic_and_fit_both_venues():
+    driver = Driver()
+    open_position(driver)
+    driver.fill_all(driver.quotes(2.0, PROFIT), 2.0)
+    ids = [o.client_id for o in placed(driver.commands)]
+    assert ids == ["t1-1s", "t1-2f", "t1-3s", "t1-4f"]
+
+
+def test_an_unknown_event_is_a_clear_error():
+    with pytest.raises(TypeError, match="no rule for str events"):
+        step(Driver().ctx, "hello")

@@ -1,0 +1,245 @@
+"""The pure machine against a small fake venue model, with invariants after every step."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from actors.arbitrage.context import ArbitrageParams, ArbitrageState, LegRules, new_context
+from actors.arbitrage.machine import DUST_USDT, step
+from actors.arbitrage.pricing import min_order_usdt, round_down
+from protocols.messages import (
+    CancelOrder,
+    FeedHealth,
+    FundingPayment,
+    OperatorAction,
+    OperatorCommand,
+    OrderAccepted,
+    OrderFinal,
+    OrderRejected,
+    PlaceOrder,
+    QuoteUpdate,
+    Tick,
+)
+from protocols.model import Fill, Leg, Order, OrderStatus, Quote, Side, Symbol, VenueRules
+
+SYMBOL = Symbol("SOL", "USDT")
+RULES = LegRules(
+    VenueRules(qty_step=0.01, min_notional=5.0, price_tick=0.001),
+    VenueRules(contract_size=0.1, min_contracts=1, price_tick=0.001),
+)
+STEP = {Leg.SPOT: 0.01, Leg.FUTURES: 0.1}
+S = ArbitrageState
+
+
+@attrs.define
+class VenueOrder:
+    """An order as the fake venue sees it."""
+
+    order: Order
+    filled: float = 0.0
+    fills: list[Fill] = attrs.field(factory=list)
+
+
+class StrategyAgainstFakeVenues(RuleBasedStateMachine):
+    @initialize(
+        cooldown=st.sampled_from([0.0, 30.0]),
+        attempts=st.integers(1, 3),
+        max_loss=st.sampled_from([None, 50.0]),
+    )
+    def start(self, cooldown, attempts, max_loss):
+        params = ArbitrageParams(
+            max_entry_cost_pct=0.3,
+            min_profit_pct=0.2,
+            max_hours=1.0,
+            max_quote_age_s=10.0,
+            cooldown_s=cooldown,
+            leg_timeout_s=5.0,
+            max_correction_attempts=attempts,
+            max_loss_usdt=max_loss,
+        )
+        self.ctx = new_context(
+            "prop", SYMBOL, now=0.0, base_position_size_usdt=1000.0, params=params, rules=RULES
+        )
+        self.now = 0.0
+        self.spot: Quote | None = None
+        self.futures: Quote | None = None
+        self.venue: dict[str, VenueOrder] = {}  # open at the venue, by client id
+        self.filled = {Leg.SPOT: 0.0, Leg.FUTURES: 0.0}  # signed: long spot, short futures
+        self.delivered: list[Fill] = []
+        self.trade = 0
+
+    # ---------------------------------------------------------------- driving
+
+    def send(self, event) -> None:
+        before = self.ctx
+        self.ctx, commands = step(self.ctx, event)
+        for command in commands:
+            if isinstance(command, PlaceOrder):
+                order = command.order
+                assert order.client_id not in self.venue
+                if order.side is (Side.BUY if order.leg is Leg.SPOT else Side.SELL) and (
+                    before.state in (S.MONITORING, S.IDLE)
+                ):
+                    # An entry: never while paused, stopping or on a stale feed.
+                    assert before.paused_reason is None, before.paused_reason
+                    assert not before.stale_legs
+                    assert not before.stop_requested
+                assert order.qty > 0.0
+                whole = order.qty / STEP[order.leg]
+                assert abs(whole - round(whole)) < 1e-6, order
+                self.venue[order.client_id] = VenueOrder(order)
+            elif isinstance(command, CancelOrder):
+                assert command.client_id in self.ctx.active_orders.get(command.leg.value, {})
+
+    def move_clock(self, seconds: float) -> None:
+        self.now += seconds
+
+    @rule(
+        dt=st.sampled_from([0.1, 1.0, 3.0, 6.0, 600.0]),
+        mid=st.floats(95.0, 105.0),
+        basis_pct=st.floats(-0.6, 0.6),
+        spread_pct=st.floats(0.0, 0.1),
+        depth=st.sampled_from([0.5, 5.0, 50.0]),
+        stale=st.booleans(),
+    )
+    def quotes(self, dt, mid, basis_pct, spread_pct, depth, stale):
+        self.move_clock(dt)
+        half = mid * spread_pct / 200.0
+        fmid = mid * (1.0 - basis_pct / 100.0)
+        seen = self.now - (20.0 if stale else 0.0)
+        self.spot = Quote(SYMBOL, mid - half, depth, mid + half, depth, seen, seen)
+        self.futures = Quote(SYMBOL, fmid - half, depth, fmid + half, depth, seen, seen)
+        self.send(QuoteUpdate(self.now, self.spot, self.futures))
+
+    @rule(dt=st.sampled_from([1.0, 5.0, 3600.0]))
+    def tick(self, dt):
+        self.move_clock(dt)
+        self.send(Tick(self.now, self.spot, self.futures))
+
+    @precondition(lambda self: self.venue)
+    @rule(data=st.data())
+    def accept(self, data):
+        client_id = data.draw(st.sampled_from(sorted(self.venue)))
+        self.send(OrderAccepted(self.now, client_id, f"V{client_id}"))
+
+    @precondition(lambda self: self.venue)
+    @rule(data=st.data(), share=st.floats(0.05, 1.0))
+    def fill(self, data, share):
+        self.fill_share(data.draw(st.sampled_from(sorted(self.venue))), share)
+
+    def fill_share(self, client_id: str, share: float) -> None:
+        held = self.venue[client_id]
+        order = held.order
+        left = order.qty - held.filled
+        qty = round_down(left * share, STEP[order.leg]) or left
+        if qty <= 0.0:
+            return
+        self.trade += 1
+        fill = Fill(
+            client_id, f"T{self.trade}", qty, order.price, qty * order.price * 5e-4, self.now
+        )
+        held.filled += qty
+        held.fills.append(fill)
+        sign = 1.0 if order.side is (Side.BUY if order.leg is Leg.SPOT else Side.SELL) else -1.0
+        self.filled[order.leg] += sign * qty
+        self.delivered.append(fill)
+        self.send(fill)
+
+    @precondition(lambda self: self.venue)
+    @rule(data=st.data())
+    def fill_completely(self, data):
+        """The common case for an IOC at the touch: all of it, then its final state."""
+        client_id = data.draw(st.sampled_from(sorted(self.venue)))
+        self.fill_share(client_id, 1.0)
+        self.end(client_id, "expire")
+
+    @precondition(lambda self: self.delivered)
+    @rule(data=st.data())
+    def deliver_a_fill_again(self, data):
+        self.send(data.draw(st.sampled_from(self.delivered[-5:])))
+
+    @precondition(lambda self: self.venue)
+    @rule(data=st.data(), how=st.sampled_from(["expire", "cancel", "reject"]))
+    def finish(self, data, how):
+        self.end(data.draw(st.sampled_from(sorted(self.venue))), how)
+
+    def end(self, client_id: str, how: str) -> None:
+        held = self.venue.pop(client_id)
+        order = held.order
+        if how == "reject" and held.filled == 0.0:
+            self.send(OrderRejected(self.now, client_id, "rejected by the fake venue"))
+            return
+        if held.filled >= order.qty - 1e-12:
+            status = OrderStatus.FILLED
+        else:
+            status = OrderStatus.EXPIRED if how == "expire" else OrderStatus.CANCELLED
+        avg = sum(f.qty * f.price for f in held.fills) / held.filled if held.filled else 0.0
+        self.send(OrderFinal(self.now, client_id, status, held.filled, avg))
+
+    @rule(leg=st.sampled_from(list(Leg)), fresh=st.booleans())
+    def feed_health(self, leg, fresh):
+        self.send(FeedHealth(self.now, leg, fresh))
+
+    # Stopping ends the run, so it is drawn less often than the other actions.
+    @rule(
+        action=st.sampled_from([*OperatorAction, OperatorAction.RESUME] * 6 + [OperatorAction.STOP])
+    )
+    def operator(self, action):
+        self.send(OperatorCommand(self.now, action))
+
+    @rule(amount=st.floats(-5.0, 5.0))
+    def funding(self, amount):
+        self.send(FundingPayment(self.now, amount))
+
+    # ------------------------------------------------------------- invariants
+
+    @invariant()
+    def at_most_one_entry_or_exit_in_flight(self):
+        for leg, orders in self.ctx.active_orders.items():
+            assert len(orders) <= 1, (leg, orders)
+        if self.ctx.active_orders:
+            assert self.ctx.state in (S.ENTERING, S.EXITING, S.IMBALANCED), self.ctx.state
+
+    @invariant()
+    def positions_equal_the_sum_of_fills(self):
+        positions = self.ctx.positions
+        assert positions.spot.qty == pytest.approx(self.filled[Leg.SPOT], abs=1e-9)
+        assert positions.futures.qty == pytest.approx(self.filled[Leg.FUTURES], abs=1e-9)
+
+    @invariant()
+    def never_stuck(self):
+        if self.ctx.active_orders:
+            assert self.ctx.deadline is not None
+        for orders in self.ctx.active_orders.values():
+            for client_id in orders:
+                assert client_id in self.venue  # nothing the venue already ended
+
+    @invariant()
+    def balanced_or_correcting_or_paused_when_nothing_is_in_flight(self):
+        ctx = self.ctx
+        if ctx.active_orders:
+            return
+        positions = ctx.positions
+        price = max(positions.spot.avg_price, positions.futures.avg_price)
+        threshold = max(
+            min(min_order_usdt(RULES.spot, price), min_order_usdt(RULES.futures, price)),
+            DUST_USDT,
+        )
+        balanced = abs(positions.delta_qty) * price < threshold
+        paused = ctx.state is S.PAUSED and bool(ctx.paused_reason or ctx.stale_legs)
+        assert balanced or ctx.state is S.IMBALANCED or paused, (ctx.state, positions)
+
+    @invariant()
+    def no_order_at_all_while_paused(self):
+        if self.ctx.state is S.PAUSED:
+            assert not self.ctx.active_orders
+
+
+StrategyAgainstFakeVenues.TestCase.settings = settings(
+    max_examples=300, stateful_step_count=60, deadline=None
+)
+test_strategy_against_fake_venues = StrategyAgainstFakeVenues.TestCase
