@@ -163,8 +163,7 @@ def _look_for_entry(
     cost = entry_cost_pct(sa, fb)
     if cost > params.max_entry_cost_pct:
         return ctx, NOTHING
-    age = params.max_quote_age_s
-    if now - spot.recv_ts > age or now - futures.recv_ts > age or now < ctx.cooldown_until:
+    if now < ctx.cooldown_until or not _fresh(params.max_quote_age_s, now, spot, futures):
         return ctx, NOTHING
     if params.require_non_negative_funding:
         if ctx.funding_rate is None:
@@ -186,6 +185,11 @@ def _look_for_entry(
     if sizing.skip_reason is not None:
         return _skip(ctx, sizing.skip_reason)
     return _enter(ctx, now, sa, fb, cost, sizing.qty)
+
+
+def _fresh(max_age_s: float, now: float, spot: Quote, futures: Quote) -> bool:
+    """Both quotes were received at most ``max_age_s`` before ``now``."""
+    return now - spot.recv_ts <= max_age_s and now - futures.recv_ts <= max_age_s
 
 
 def _skip(ctx: ArbitrageContext, reason: str) -> Result:
@@ -235,8 +239,7 @@ def _watch_position(
         if opened is not None and now - opened >= params.max_hours * 3600.0:
             reason = "timeout"
         else:
-            age = params.max_quote_age_s
-            if now - spot.recv_ts > age or now - futures.recv_ts > age:
+            if not _fresh(params.max_quote_age_s, now, spot, futures):
                 return ctx, NOTHING
             pnl = pnl_if_closed(ctx, sb, fa)
             position = ctx.positions.spot
