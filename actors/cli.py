@@ -9,21 +9,13 @@ from collections.abc import Sequence
 
 import trio
 
+from actors.backtest_cli import add_backtest_commands
+from actors.cli_types import positive_seconds
 from actors.logs import configure_console
 from actors.shutdown import run_until_stopped
 from supervision import SupervisorGaveUp
 
 EXIT_GAVE_UP = 1
-
-
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, help="seed for the simulated randomness")
     run.set_defaults(handler=command_run)
+    add_backtest_commands(commands)
     return parser
 
 

@@ -2,8 +2,8 @@
 
 import trio
 
-from bench import supervision_bench
+from bench import backtest_bench, supervision_bench
 
-for module in (supervision_bench,):
-    trio.run(module.main)
-    print()
+trio.run(supervision_bench.main)
+print()
+backtest_bench.main()

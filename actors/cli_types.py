@@ -1,0 +1,39 @@
+"""Argument types shared by the ``basis`` subcommands; each names what it expected."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+
+def positive_seconds(text: str) -> float:
+    value = _number(text, "a number of seconds")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def non_negative_ms(text: str) -> float:
+    value = _number(text, "a number of milliseconds")
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more milliseconds, got {text!r}")
+    return value
+
+
+def symbol_list(text: str) -> list[str]:
+    symbols = [part.strip().upper() for part in text.split(",") if part.strip()]
+    for symbol in symbols:
+        base, slash, quote = symbol.partition("/")
+        if not (slash and base.isalnum() and quote.isalnum()):
+            raise argparse.ArgumentTypeError(
+                f"expected symbols like BTC/USDT,ETH/USDT, got {symbol!r}"
+            )
+    if not symbols:
+        raise argparse.ArgumentTypeError("expected at least one symbol, like BTC/USDT")
+    return symbols

@@ -1,0 +1,1 @@
+"""Simulated venues: a market model and exchanges speaking the real wire formats."""

@@ -1,0 +1,87 @@
+"""`basis backtest` and `basis synth` as a user runs them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BASIS = [sys.executable, "-m", "actors.cli"]
+ROOT = Path(__file__).parents[2]
+SAMPLE = ROOT / "tests" / "data" / "sample_quotes.csv"
+TRADE_KEYS = {
+    "symbol",
+    "entry_ts_ms",
+    "exit_ts_ms",
+    "qty",
+    "entry_spot_price",
+    "entry_futures_price",
+    "exit_spot_price",
+    "exit_futures_price",
+    "pnl_usdt",
+    "pnl_pct",
+    "exit_reason",
+}
+
+
+def basis(*args, check=True):
+    return subprocess.run([*BASIS, *args], capture_output=True, text=True, check=check, cwd=ROOT)
+
+
+def test_json_prints_the_documented_object(tmp_path):
+    trades_csv = tmp_path / "trades.csv"
+    result = basis("backtest", str(SAMPLE), "--json", "--trades-csv", str(trades_csv))
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert set(report) == {"events", "cycles", "total_pnl_usdt", "open_positions", "trades"}
+    assert report["events"] == SAMPLE.read_text().count("\n") - 1
+    assert report["cycles"] == len(report["trades"]) > 0
+    assert report["total_pnl_usdt"] == sum(t["pnl_usdt"] for t in report["trades"])
+    for trade in report["trades"]:
+        assert set(trade) == TRADE_KEYS
+        assert trade["exit_reason"] in {"profit", "timeout"}
+        assert isinstance(trade["entry_ts_ms"], int)
+        assert trade["entry_ts_ms"] <= trade["exit_ts_ms"]
+    with trades_csv.open() as rows:
+        written = list(csv.DictReader(rows))
+    assert [row["symbol"] for row in written] == [t["symbol"] for t in report["trades"]]
+    assert set(written[0]) == TRADE_KEYS
+    assert result.stderr == ""  # no progress bar without a terminal
+
+
+def test_without_json_a_table_with_per_symbol_totals():
+    out = basis("backtest", str(SAMPLE), "--config", "configs/backtest.example.toml").stdout
+    lines = out.splitlines()
+    assert lines[0].split() == ["symbol", "cycles", "wins", "pnl_usdt", "volume_usdt", "open"]
+    assert [line.split()[0] for line in lines[2:5]] == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    assert any(line.startswith("total") for line in lines)
+    assert "events/s" in lines[-1]
+
+
+def test_synth_then_backtest_jsonl_gz(tmp_path):
+    out = tmp_path / "quotes.jsonl.gz"
+    made = basis("synth", str(out), "--duration", "600", "--symbols", "BTC/USDT", "--seed", "4")
+    assert "wrote 1,202 quotes" in made.stderr
+    report = json.loads(basis("backtest", str(out), "--json").stdout)
+    assert report["events"] == 1202
+
+
+def test_bad_input_names_the_problem(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "ts_ms,leg,symbol,bid,bid_qty,ask,ask_qty\n5,spot,A/B,1,1,2,1\n4,spot,A/B,1,1,2,1\n"
+    )
+    result = basis("backtest", str(bad), check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"basis backtest: {bad}:3: ts_ms 4 goes back in time (the row before has 5)"
+    )
+    config = tmp_path / "c.toml"
+    config.write_text("[strategy]\nmax_hours = -1\n")
+    result = basis("backtest", str(SAMPLE), "--config", str(config), check=False)
+    assert result.returncode == 2
+    assert f"{config}: strategy.max_hours: expected a number > 0" in result.stderr
+    result = basis("synth", str(tmp_path / "x.csv"), "--symbols", "BTCUSDT", check=False)
+    assert result.returncode == 2
+    assert "expected symbols like BTC/USDT,ETH/USDT, got 'BTCUSDT'" in result.stderr

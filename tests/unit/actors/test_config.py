@@ -1,0 +1,87 @@
+"""Config files: a bad file is refused whole, with the file and the key named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from actors.backtest import BacktestConfig
+from actors.config import ConfigError, StrategyConfig, load_config
+from protocols.model import OrderType
+
+
+def write(tmp_path, text):
+    path = tmp_path / "basis.toml"
+    path.write_text(text)
+    return path
+
+
+def test_absent_keys_take_the_spec_defaults(tmp_path):
+    config = load_config(write(tmp_path, ""), BacktestConfig)
+    assert config.strategy == StrategyConfig()
+    params = config.strategy.params()
+    assert (params.max_entry_cost_pct, params.min_profit_pct, params.max_hours) == (0.5, 0.58, 6.0)
+    assert (params.max_quote_age_s, params.cooldown_s) == (10.0, 0.0)
+    assert params.order_type is OrderType.LIMIT
+
+
+def test_values_reach_the_strategy_parameters(tmp_path):
+    config = load_config(
+        write(
+            tmp_path,
+            "[strategy]\nmin_profit_pct = 0.3\ncooldown_s = 30\norder_type = 'market'\n"
+            "[backtest.futures]\ncontract_size = 0.01\n",
+        ),
+        BacktestConfig,
+    )
+    params = config.strategy.params()
+    assert params.min_profit_pct == 0.3
+    assert params.cooldown_s == 30.0
+    assert params.order_type is OrderType.MARKET
+    assert config.backtest.futures.rules().contract_size == 0.01
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[strategy]\nmin_proft_pct = 1\n", "unknown key 'strategy.min_proft_pct'"),
+        ("[strategy]\nspot_fee = -0.1\n", "strategy.spot_fee: expected a number >= 0.0"),
+        (
+            "[strategy]\nfutures_leverage = 0.5\n",
+            "strategy.futures_leverage: expected a number >= 1",
+        ),
+        (
+            "[strategy]\nbase_position_size_usdt = 0\n",
+            "base_position_size_usdt: expected a number > 0",
+        ),
+        ("[strategy]\nmax_hours = 'six'\n", "strategy.max_hours: expected a number, got a string"),
+        ("[strategy]\norder_type = 'stop'\n", "strategy.order_type: invalid enum value 'stop'"),
+        ("[backtest]\nlatency_ms = -5\n", "backtest.latency_ms: expected a number >= 0.0"),
+        ("[backtest.spot]\nqty_stp = 1\n", "unknown key 'backtest.spot.qty_stp'"),
+        ("strategy = 3\n", "strategy: expected a table, got a whole number"),
+    ],
+)
+def test_a_bad_value_names_the_file_and_key(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path, BacktestConfig)
+    assert str(error.value).startswith(f"{path}: ")
+    assert message in str(error.value)
+
+
+def test_a_file_that_is_not_toml_says_so(tmp_path):
+    path = write(tmp_path, "[strategy\n")
+    with pytest.raises(ConfigError, match=r"basis\.toml: not valid TOML"):
+        load_config(path, BacktestConfig)
+
+
+def test_a_missing_file_says_so(tmp_path):
+    with pytest.raises(ConfigError, match=r"nothere\.toml: no such file"):
+        load_config(tmp_path / "nothere.toml", BacktestConfig)
+
+
+def test_the_shipped_example_loads():
+    example = Path(__file__).parents[3] / "configs" / "backtest.example.toml"
+    config = load_config(example, BacktestConfig)
+    assert config.backtest.futures.contract_size == 0.0001
