@@ -1,0 +1,159 @@
+"""A small HTTP/1.1 server on trio for the simulated venues' REST APIs.
+
+h11 does the protocol (sans-I/O); this module only moves bytes and calls the handler. It
+keeps connections alive as clients expect, so httpx's pool behaves as it does against a
+real venue. A handler fault can make the server answer slowly, fail, or close the
+connection without an answer (what a client sees when a venue times out mid-request).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl
+
+import attrs
+import h11
+import trio
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1 << 20
+RECEIVE_BYTES = 65536
+
+
+@attrs.frozen
+class HttpRequest:
+    method: str
+    path: str
+    query_string: str
+    """The raw query, exactly as sent: signatures are computed over it."""
+    headers: dict[str, str]
+    """Lower-cased names."""
+    body: bytes
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(parse_qsl(self.query_string, keep_blank_values=True))
+
+
+@attrs.frozen
+class HttpResponse:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class CloseWithoutAnswer(Exception):
+    """Raised by a handler to drop the connection instead of answering."""
+
+
+Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
+
+
+@attrs.define
+class HttpServer:
+    """Serves ``handler`` on 127.0.0.1. Start with ``await nursery.start(server.serve)``,
+    which returns the port; ``refusing`` makes it close new connections at once."""
+
+    handler: Handler
+    name: str = "http"
+    refusing: bool = False
+    connections: int = 0
+    _open: set[trio.abc.Stream] = attrs.field(factory=set)
+
+    async def serve(
+        self, port: int = 0, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        listeners = await trio.open_tcp_listeners(port, host="127.0.0.1")
+        bound = listeners[0].socket.getsockname()[1]
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.serve_listeners, self._connection, listeners)
+            task_status.started(bound)
+
+    async def drop_connections(self) -> None:
+        """Close every open connection (a venue restarting its edge)."""
+        for stream in list(self._open):
+            await stream.aclose()
+
+    async def _connection(self, stream: trio.SocketStream) -> None:
+        if self.refusing:
+            await stream.aclose()
+            return
+        self.connections += 1
+        self._open.add(stream)
+        try:
+            await self._converse(stream, h11.Connection(h11.SERVER))
+        except (trio.BrokenResourceError, trio.ClosedResourceError, CloseWithoutAnswer):
+            pass
+        finally:
+            self._open.discard(stream)
+            await stream.aclose()
+
+    async def _converse(self, stream: trio.SocketStream, conn: h11.Connection) -> None:
+        while True:
+            try:
+                request = await self._read_request(stream, conn)
+            except h11.RemoteProtocolError as error:
+                if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                    await self._send(
+                        stream, conn, HttpResponse(400, str(error).encode(), "text/plain")
+                    )
+                return
+            if request is None:
+                return
+            try:
+                response = await self.handler(request)
+            except CloseWithoutAnswer:
+                raise
+            except Exception:
+                log.exception(
+                    "%s: the handler failed on %s %s", self.name, request.method, request.path
+                )
+                response = HttpResponse(500, b'{"error":"internal"}')
+            await self._send(stream, conn, response)
+            if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+                return
+            conn.start_next_cycle()
+
+    async def _read_request(
+        self, stream: trio.SocketStream, conn: h11.Connection
+    ) -> HttpRequest | None:
+        head: h11.Request | None = None
+        body = bytearray()
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await stream.receive_some(RECEIVE_BYTES)
+                conn.receive_data(data)
+                continue
+            if isinstance(event, h11.Request):
+                head = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+                if len(body) > MAX_BODY_BYTES:
+                    raise h11.RemoteProtocolError("request body too large")
+            elif isinstance(event, h11.EndOfMessage):
+                assert head is not None
+                target = head.target.decode("ascii", "replace")
+                path, _, query = target.partition("?")
+                headers = {
+                    name.decode().lower(): value.decode("latin-1") for name, value in head.headers
+                }
+                return HttpRequest(head.method.decode(), path, query, headers, bytes(body))
+            elif isinstance(event, h11.ConnectionClosed):
+                return None
+
+    async def _send(
+        self, stream: trio.SocketStream, conn: h11.Connection, response: HttpResponse
+    ) -> None:
+        headers = [
+            ("content-type", response.content_type),
+            ("content-length", str(len(response.body))),
+            *response.headers,
+        ]
+        data = conn.send(h11.Response(status_code=response.status, headers=headers))
+        data += conn.send(h11.Data(data=response.body)) if response.body else b""
+        data += conn.send(h11.EndOfMessage())
+        await stream.send_all(data)
