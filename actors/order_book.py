@@ -1,0 +1,99 @@
+"""A local order book kept in sync from a REST snapshot and a websocket diff stream.
+
+Both venues publish absolute level quantities (0 deletes a level) in diffs that cover a
+range of book versions ``first..last``. The rules from PROTOCOLS.md, in one form:
+
+* until a snapshot arrives, diffs are buffered (a bounded number of them);
+* with a snapshot at version ``V``, buffered diffs ending at or before ``V`` are dropped
+  and the first applied must cover ``V + 1``;
+* after that each diff must start at most one past the last applied version; one that
+  starts later means updates were lost: a gap, and the book must be resynced from a new
+  snapshot. A diff entirely at or before the last version is a harmless repeat.
+
+Pure: no I/O, no clock. The feed fetches snapshots and decides when to resync.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+
+from protocols.venue import BookLevel, DepthDiff, DepthSnapshot
+
+MAX_BUFFERED_DIFFS = 1000
+
+
+class Outcome(enum.Enum):
+    APPLIED = "applied"
+    BUFFERED = "buffered"
+    """Waiting for a snapshot."""
+    REPEAT = "repeat"
+    """Already covered by the book; ignored."""
+    GAP = "gap"
+    """Versions were skipped: fetch a new snapshot (the book is unsynced until then)."""
+
+
+class OrderBook:
+    def __init__(self) -> None:
+        self.version: int | None = None
+        """The last version applied; ``None`` while unsynced."""
+        self.bids: dict[float, float] = {}
+        self.asks: dict[float, float] = {}
+        self._buffer: deque[DepthDiff] = deque(maxlen=MAX_BUFFERED_DIFFS)
+        self.gaps = 0
+
+    @property
+    def synced(self) -> bool:
+        return self.version is not None
+
+    def on_diff(self, diff: DepthDiff) -> Outcome:
+        if self.version is None:
+            self._buffer.append(diff)
+            return Outcome.BUFFERED
+        if diff.last_version <= self.version:
+            return Outcome.REPEAT
+        if diff.first_version > self.version + 1:
+            self._lose_sync()
+            self._buffer.append(diff)
+            return Outcome.GAP
+        self._apply(diff)
+        return Outcome.APPLIED
+
+    def on_snapshot(self, snapshot: DepthSnapshot) -> Outcome:
+        """Start from ``snapshot`` and replay what was buffered after it. ``GAP`` if the
+        buffer does not connect to it (the snapshot is older than the stream has moved
+        on, or a diff is missing): fetch another."""
+        self.bids = {level.price: level.qty for level in snapshot.bids if level.qty > 0.0}
+        self.asks = {level.price: level.qty for level in snapshot.asks if level.qty > 0.0}
+        self.version = snapshot.version
+        buffered, self._buffer = self._buffer, deque(maxlen=MAX_BUFFERED_DIFFS)
+        for diff in buffered:
+            if self.on_diff(diff) is Outcome.GAP:
+                self._buffer.extend(d for d in buffered if d.first_version > diff.first_version)
+                return Outcome.GAP
+        return Outcome.APPLIED
+
+    def _lose_sync(self) -> None:
+        self.gaps += 1
+        self.version = None
+        self.bids.clear()
+        self.asks.clear()
+
+    def _apply(self, diff: DepthDiff) -> None:
+        _update(self.bids, diff.bids)
+        _update(self.asks, diff.asks)
+        self.version = diff.last_version
+
+    def best(self) -> tuple[float, float, float, float]:
+        """(bid, bid_qty, ask, ask_qty); an empty side is (0, 0)."""
+        bid = max(self.bids) if self.bids else 0.0
+        ask = min(self.asks) if self.asks else 0.0
+        return bid, self.bids.get(bid, 0.0), ask, self.asks.get(ask, 0.0)
+
+
+def _update(side: dict[float, float], levels: tuple[BookLevel, ...]) -> None:
+    for level in levels:
+        if level.qty > 0.0:
+            side[level.price] = level.qty
+        else:
+            side.pop(level.price, None)

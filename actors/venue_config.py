@@ -1,0 +1,71 @@
+"""How Basis reaches a venue: its kind, endpoints, credentials and feed timings.
+
+Endpoints default to the real venues; the simulated venues set loopback addresses. Keys
+are never in a config file: the config names the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import attrs
+import msgspec
+
+VenueKind = Literal["mexc", "gateio_futures"]
+
+DEFAULT_ENDPOINTS: dict[str, tuple[str, str]] = {
+    "mexc": ("https://api.mexc.com", "wss://wbs-api.mexc.com/ws"),
+    "gateio_futures": ("https://api.gateio.ws/api/v4", "wss://fx-ws.gateio.ws/v4/ws/usdt"),
+}
+"""(REST base URL, websocket URL) per venue kind."""
+
+Seconds = Annotated[float, msgspec.Meta(gt=0.0)]
+
+
+@attrs.frozen(repr=False)
+class Credentials:
+    key: str
+    secret: str
+
+    def __repr__(self) -> str:
+        # Never print a secret, even in a traceback's locals.
+        return "Credentials(key=<hidden>, secret=<hidden>)"
+
+
+class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A ``[venues.NAME]`` table."""
+
+    kind: VenueKind
+    rest_url: str | None = None
+    ws_url: str | None = None
+    api_key_env: str | None = None
+    api_secret_env: str | None = None
+    stale_after_s: Seconds = 10.0
+    """No data for this long on a connection: treat it as stalled and reconnect."""
+    rotate_after_s: Seconds = 23 * 3600.0
+    """Reconnect before the venue's 24 h connection limit."""
+    request_timeout_s: Seconds = 5.0
+    rules_refresh_s: Seconds = 3600.0
+
+    @property
+    def rest(self) -> str:
+        return (self.rest_url or DEFAULT_ENDPOINTS[self.kind][0]).rstrip("/")
+
+    @property
+    def ws(self) -> str:
+        return self.ws_url or DEFAULT_ENDPOINTS[self.kind][1]
+
+    def missing_credentials(self, environ: Mapping[str, str] = os.environ) -> list[str]:
+        """The environment variables this venue needs for trading that are unset or empty."""
+        names = [self.api_key_env, self.api_secret_env]
+        if None in names:
+            return [f"<api_key_env and api_secret_env for a {self.kind} venue>"]
+        return [name for name in names if name and not environ.get(name)]
+
+    def credentials(self, environ: Mapping[str, str] = os.environ) -> Credentials | None:
+        if self.missing_credentials(environ):
+            return None
+        assert self.api_key_env and self.api_secret_env
+        return Credentials(environ[self.api_key_env], environ[self.api_secret_env])
