@@ -31,6 +31,7 @@ from protocols.model import (
 from protocols.venue import (
     AboveMaximum,
     ApiCredentials,
+    BadCredentials,
     BadSignature,
     Balance,
     Banned,
@@ -38,6 +39,7 @@ from protocols.venue import (
     BookLevel,
     DepthSnapshot,
     InsufficientBalance,
+    InvalidParameter,
     InvalidPrecision,
     InvalidSymbol,
     MalformedResponse,
@@ -569,10 +571,13 @@ ERRORS_BY_CODE: dict[int, type[VenueError]] = {
     30019: TradingDisabled,
     -2011: UnknownOrder,  # cancel of an order MEXC does not know (or no longer cancels)
     -2013: UnknownOrder,  # query of an order that does not exist
-    602: BadSignature,
     700002: BadSignature,
+    602: BadSignature,
     700003: TimestampRejected,
     PRECISION_ERROR_CODE: InvalidPrecision,
+    # From MEXC's published error list rather than PROTOCOLS.md.
+    401: BadCredentials,  # "No authority": unknown or disabled key
+    33333: InvalidParameter,  # "Parameter error"
 }
 
 
