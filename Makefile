@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench soak clean
+.PHONY: run test lint bench soak proto clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Basis needs Python 3.11 or newer; set PYTHON=python3.11" or 0)'
@@ -28,6 +28,16 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -m soak --run-soak
+
+# Regenerates protocols/mexc_push_pb2.py (committed) from protocols/mexc_push.proto. Needs
+# grpcio-tools, which it installs into a throwaway venv outside the repo; the pinned version
+# decides the gencode version, which must match the protobuf>= bound in pyproject.toml.
+PROTOC_VENV ?= /tmp/basis-protoc-venv
+GRPCIO_TOOLS_VERSION := 1.85.1
+proto:
+	@test -x $(PROTOC_VENV)/bin/python || $(PYTHON) -m venv $(PROTOC_VENV)
+	$(PROTOC_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'grpcio-tools==$(GRPCIO_TOOLS_VERSION)'
+	$(PROTOC_VENV)/bin/python -m grpc_tools.protoc -I protocols --python_out=protocols protocols/mexc_push.proto
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -7,6 +7,7 @@ Quantities are in base units here; converting contracts is the codec's job.
 
 from __future__ import annotations
 
+import attrs
 import msgspec
 
 from protocols.model import OrderStatus, Side, Symbol
@@ -100,6 +101,109 @@ class FundingRate(msgspec.Struct, frozen=True):
     rate: float
     interval_s: float
     next_ts: float
+
+
+# ---------------------------------------------------------------- control messages
+
+
+class Pong(msgspec.Struct, frozen=True, gc=False):
+    """The venue answered our application-level ping."""
+
+
+class SubscriptionResult(msgspec.Struct, frozen=True):
+    """The venue's answer to a subscribe or unsubscribe request. ``channel`` is what the
+    answer names (possibly several channels, as the venue wrote them); ``message`` is the
+    venue's own text, kept for the log when ``ok`` is false."""
+
+    ok: bool
+    channel: str
+    message: str
+
+
+class UpgradeNotice(msgspec.Struct, frozen=True):
+    """The venue is about to restart this connection's server: reconnect soon."""
+
+    message: str
+
+
+_EXCERPT_CHARS = 200
+_EXCERPT_BYTES_IN_HEX = 64
+
+
+class MalformedMessage(msgspec.Struct, frozen=True):
+    """A frame the codec could not read. ``reason`` names the field and what was wrong;
+    ``excerpt`` is the start of the frame: text, or hex when it is binary."""
+
+    reason: str
+    excerpt: str
+
+    @classmethod
+    def about(cls, reason: str, frame: bytes | str) -> MalformedMessage:
+        if isinstance(frame, str):
+            return cls(reason, frame[:_EXCERPT_CHARS])
+        head = bytes(frame[:_EXCERPT_CHARS])
+        try:
+            text = head.decode()
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and all(char.isprintable() or char in "\t\r\n" for char in text):
+            return cls(reason, text)
+        return cls(reason, head[:_EXCERPT_BYTES_IN_HEX].hex(" "))
+
+
+# ----------------------------------------------------------------- REST plumbing
+
+Headers = tuple[tuple[str, str], ...]
+
+
+def _find_header(headers: Headers, name: str) -> str | None:
+    wanted = name.lower()
+    for key, value in headers:
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+@attrs.frozen
+class ApiCredentials:
+    """An API key and its secret. The secret is left out of ``repr`` so that logging a
+    request's context can never print it."""
+
+    key: str
+    secret: str = attrs.field(repr=False)
+
+
+class RestRequest(msgspec.Struct, frozen=True):
+    """An HTTP request exactly as it was signed. ``path`` includes the venue's prefix
+    (``/api/v3/order``); ``query`` is already encoded and must be sent verbatim, because
+    re-encoding it would break the signature; ``body`` is the exact bytes signed."""
+
+    method: str
+    path: str
+    query: str = ""
+    body: bytes = b""
+    headers: Headers = ()
+
+    @property
+    def target(self) -> str:
+        """Path and query, as they go on the request line."""
+        return f"{self.path}?{self.query}" if self.query else self.path
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (case-insensitive), or ``None``."""
+        return _find_header(self.headers, name)
+
+
+class RestResponse(msgspec.Struct, frozen=True):
+    """An HTTP response as a simulated venue sends it and a router receives it."""
+
+    status: int
+    body: bytes
+    headers: Headers = ()
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (case-insensitive), or ``None``."""
+        return _find_header(self.headers, name)
 
 
 # ----------------------------------------------------------------------------- errors
@@ -197,3 +301,8 @@ class VenueUnavailable(VenueError):
 
 class Banned(VenueError):
     """The venue banned this IP for a while (MEXC HTTP 418)."""
+
+
+class MalformedResponse(VenueError):
+    """A successful HTTP answer whose body could not be read. For an order placement or
+    cancel the outcome is therefore unknown: look the order up rather than resend it."""

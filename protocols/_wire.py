@@ -1,0 +1,49 @@
+"""Number reading and writing shared by the venue codecs.
+
+Venues send numbers as JSON numbers in some messages and as decimal strings in others
+(sometimes ``""`` for "nothing"), so every reader here accepts both and names the field
+when a value is unusable. Writers print decimals the way venues expect them: no exponent,
+no trailing zeros.
+"""
+
+from __future__ import annotations
+
+
+class WireFormatError(ValueError):
+    """A value in a venue message could not be read; the message names the field."""
+
+
+def number(value: float | str, field: str) -> float:
+    """``value`` as a float; ``""`` is 0.0 (venues write an empty side or an absent
+    amount that way). Anything else that is not a decimal names ``field``."""
+    if isinstance(value, str):
+        if value == "":
+            return 0.0
+        try:
+            return float(value)
+        except ValueError:
+            raise WireFormatError(f"{field} {value!r} is not a number") from None
+    return float(value)
+
+
+def integer(value: int | str, field: str) -> int:
+    """``value`` as an int (versions and ids travel as strings or numbers)."""
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            raise WireFormatError(f"{field} {value!r} is not an integer") from None
+    return value
+
+
+def decimal(value: float) -> str:
+    """``value`` printed as a plain decimal (``1``, ``0.0001``, ``50000.5``): the
+    shortest text that reads back as the same float, never in exponent form."""
+    if value == int(value) and abs(value) < 1e16:
+        return str(int(value))
+    text = repr(value)
+    if "e" in text or "E" in text:
+        # repr switches to exponent form below 1e-4; 17 significant places after the
+        # leading zeros keep every float distinct, and the trailing zeros go.
+        text = f"{value:.20f}".rstrip("0").rstrip(".")
+    return text

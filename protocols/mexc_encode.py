@@ -1,0 +1,505 @@
+"""MEXC spot (API v3), the venue's side: what the simulated venue sends, in exactly
+MEXC's wire format, and how it checks what a client sends it.
+
+Pushes are built as ``PushDataV3ApiWrapper`` protobuf bytes, control answers and REST
+bodies as JSON bytes, errors as ``RestResponse`` with MEXC's codes. Times are passed in
+(Unix seconds) and written in milliseconds, as MEXC does.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from protocols import mexc_push_pb2 as pb
+from protocols._wire import decimal
+from protocols.mexc import MAX_SUBSCRIPTIONS_PER_CONNECTION, VENUE, venue_symbol
+from protocols.mexc_rest import (
+    API_KEY_HEADER,
+    DEFAULT_RECV_WINDOW_MS,
+    ERRORS_BY_CODE,
+    MAX_RECV_WINDOW_MS,
+    sign,
+)
+from protocols.model import OrderStatus, Quote, Side, Symbol, VenueRules
+from protocols.venue import (
+    ApiCredentials,
+    BadCredentials,
+    BadSignature,
+    Balance,
+    Banned,
+    BookLevel,
+    DepthDiff,
+    DepthSnapshot,
+    InvalidParameter,
+    MalformedMessage,
+    OrderAlreadyFinal,
+    OrderUpdate,
+    RateLimited,
+    RestRequest,
+    RestResponse,
+    TimestampRejected,
+    Trade,
+    UnknownOrder,
+    VenueError,
+    VenueUnavailable,
+)
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _ms(ts: float) -> int:
+    return round(ts * 1000.0)
+
+
+# ------------------------------------------------------------- client websocket frames
+
+
+class ClientSubscription(msgspec.Struct, frozen=True):
+    """A client's SUBSCRIPTION (``subscribe`` true) or UNSUBSCRIPTION request."""
+
+    subscribe: bool
+    channels: tuple[str, ...]
+    request_id: int
+
+
+class ClientPing(msgspec.Struct, frozen=True):
+    """A client's ``{"method":"PING"}``."""
+
+
+class _ClientRequest(msgspec.Struct):
+    method: str
+    params: list[str] = []
+    id: int = 0
+
+
+_client_request_decoder = msgspec.json.Decoder(_ClientRequest)
+
+
+def decode_client_message(
+    frame: bytes | str,
+) -> ClientSubscription | ClientPing | MalformedMessage:
+    """What a client's text frame asks for. Never raises."""
+    try:
+        request = _client_request_decoder.decode(frame)
+    except msgspec.DecodeError as error:
+        return MalformedMessage.about(f"client request: {error}", frame)
+    if request.method == "PING":
+        return ClientPing()
+    if request.method in ("SUBSCRIPTION", "UNSUBSCRIPTION"):
+        if not request.params:
+            return MalformedMessage.about(f"{request.method} names no channel in params", frame)
+        if len(request.params) > MAX_SUBSCRIPTIONS_PER_CONNECTION:
+            return MalformedMessage.about(
+                f"{request.method} names {len(request.params)} channels; "
+                f"a connection holds at most {MAX_SUBSCRIPTIONS_PER_CONNECTION}",
+                frame,
+            )
+        return ClientSubscription(
+            request.method == "SUBSCRIPTION", tuple(request.params), request.id
+        )
+    return MalformedMessage.about(
+        f"method {request.method!r} is not SUBSCRIPTION, UNSUBSCRIPTION or PING", frame
+    )
+
+
+class _Ack(msgspec.Struct):
+    id: int
+    code: int
+    msg: str
+
+
+def subscription_ack(channels: Sequence[str]) -> str:
+    """The ack of a successful (un)subscription: ``msg`` echoes the channels."""
+    return _encode(_Ack(0, 0, ",".join(channels))).decode()
+
+
+def subscription_refusal(channels: Sequence[str], reason: str) -> str:
+    """A refused subscription as MEXC words it: ``code`` is still 0, and the prose uses a
+    full-width colon."""
+    message = f"Not Subscribed successfully! [{','.join(channels)}].  Reason\uff1a {reason} "
+    return _encode(_Ack(0, 0, message)).decode()
+
+
+PONG_MESSAGE = '{"id":0,"code":0,"msg":"PONG"}'
+
+
+# ------------------------------------------------------------------------- pushes
+
+
+def _wrapper(channel: str, symbol: Symbol | None, send_ts: float) -> pb.PushDataV3ApiWrapper:
+    push = pb.PushDataV3ApiWrapper(channel=channel, sendTime=_ms(send_ts))
+    if symbol is not None:
+        push.symbol = venue_symbol(symbol)
+    return push
+
+
+def _side_text(price: float, qty: float) -> tuple[str, str]:
+    # MEXC writes an empty side as two empty strings.
+    return (decimal(price), decimal(qty)) if price > 0.0 else ("", "")
+
+
+def book_ticker_push(quote: Quote, version: int, send_ts: float, interval: str = "100ms") -> bytes:
+    """The ``publicAggreBookTicker`` push of ``quote`` (a side with price 0 is empty)."""
+    push = _wrapper(
+        f"spot@public.aggre.bookTicker.v3.api.pb@{interval}@{venue_symbol(quote.symbol)}",
+        quote.symbol,
+        send_ts,
+    )
+    ticker = push.publicAggreBookTicker
+    ticker.bidPrice, ticker.bidQuantity = _side_text(quote.bid, quote.bid_qty)
+    ticker.askPrice, ticker.askQuantity = _side_text(quote.ask, quote.ask_qty)
+    ticker.version = str(version)
+    return push.SerializeToString()
+
+
+def _add_levels(target: Any, levels: Sequence[BookLevel]) -> None:
+    for level in levels:
+        target.add(price=decimal(level.price), quantity=decimal(level.qty))
+
+
+def depth_diff_push(diff: DepthDiff, send_ts: float, interval: str = "100ms") -> bytes:
+    """The ``publicAggreDepths`` push of ``diff`` (versions ``first..last``)."""
+    push = _wrapper(
+        f"spot@public.aggre.depth.v3.api.pb@{interval}@{venue_symbol(diff.symbol)}",
+        diff.symbol,
+        send_ts,
+    )
+    depths = push.publicAggreDepths
+    _add_levels(depths.asks, diff.asks)
+    _add_levels(depths.bids, diff.bids)
+    depths.eventType = "spot@public.aggre.depth.v3.api.pb"
+    depths.fromVersion = str(diff.first_version)
+    depths.toVersion = str(diff.last_version)
+    return push.SerializeToString()
+
+
+def limit_depth_push(snapshot: DepthSnapshot, levels: int, send_ts: float) -> bytes:
+    """The ``publicLimitDepths`` push: the top ``levels`` of ``snapshot``."""
+    push = _wrapper(
+        f"spot@public.limit.depth.v3.api.pb@{venue_symbol(snapshot.symbol)}@{levels}",
+        snapshot.symbol,
+        send_ts,
+    )
+    depths = push.publicLimitDepths
+    _add_levels(depths.asks, snapshot.asks[:levels])
+    _add_levels(depths.bids, snapshot.bids[:levels])
+    depths.eventType = "spot@public.limit.depth.v3.api.pb"
+    depths.version = str(snapshot.version)
+    return push.SerializeToString()
+
+
+PUSH_ORDER_TYPES = {
+    "LIMIT": 1,
+    "LIMIT_MAKER": 2,
+    "IMMEDIATE_OR_CANCEL": 3,
+    "FILL_OR_KILL": 4,
+    "MARKET": 5,
+}
+_TRADE_TYPES = {Side.BUY: 1, Side.SELL: 2}
+
+
+def _push_status(update: OrderUpdate) -> int:
+    filled = update.filled_qty or 0.0
+    match update.status:
+        case OrderStatus.NEW:
+            return 1
+        case OrderStatus.FILLED:
+            return 2
+        case OrderStatus.PARTIALLY_FILLED:
+            return 3
+        case OrderStatus.CANCELLED:
+            return 5 if filled > 0.0 else 4
+    raise ValueError(f"MEXC pushes no order status for {update.status.value!r}")
+
+
+def order_push(update: OrderUpdate, order_type: str, send_ts: float) -> bytes:
+    """The ``privateOrders`` push of ``update``; ``order_type`` is MEXC's REST name
+    (``LIMIT``, ``IMMEDIATE_OR_CANCEL``, ...)."""
+    if update.side is None:
+        raise ValueError(f"order {update.client_id!r} needs a side to be pushed")
+    push = _wrapper("spot@private.orders.v3.api.pb", update.symbol, send_ts)
+    qty, price = update.qty or 0.0, update.price or 0.0
+    filled, avg_price = update.filled_qty or 0.0, update.avg_price or 0.0
+    order = push.privateOrders
+    order.id = update.venue_order_id
+    order.clientId = update.client_id
+    order.price = decimal(price)
+    order.quantity = decimal(qty)
+    order.amount = decimal(qty * price)
+    order.avgPrice = decimal(avg_price)
+    order.orderType = PUSH_ORDER_TYPES[order_type]
+    order.tradeType = _TRADE_TYPES[update.side]
+    order.remainAmount = decimal(max(0.0, qty - filled) * price)
+    order.remainQuantity = decimal(max(0.0, qty - filled))
+    order.cumulativeQuantity = decimal(filled)
+    order.cumulativeAmount = decimal(filled * avg_price)
+    order.status = _push_status(update)
+    order.createTime = _ms(update.ts)
+    return push.SerializeToString()
+
+
+def deal_push(trade: Trade, send_ts: float) -> bytes:
+    """The ``privateDeals`` push of one of the account's executions."""
+    if trade.side is None:
+        raise ValueError(f"trade {trade.trade_id!r} needs a side to be pushed")
+    push = _wrapper("spot@private.deals.v3.api.pb", trade.symbol, send_ts)
+    deal = push.privateDeals
+    deal.price = decimal(trade.price)
+    deal.quantity = decimal(trade.qty)
+    deal.amount = decimal(trade.qty * trade.price)
+    deal.tradeType = _TRADE_TYPES[trade.side]
+    deal.isMaker = trade.is_maker
+    deal.tradeId = trade.trade_id
+    deal.clientOrderId = trade.client_id
+    deal.orderId = trade.venue_order_id
+    deal.feeAmount = decimal(trade.fee)
+    deal.feeCurrency = trade.fee_asset
+    deal.time = _ms(trade.ts)
+    return push.SerializeToString()
+
+
+def account_push(balance: Balance, send_ts: float) -> bytes:
+    """The ``privateAccount`` push of one asset's balance."""
+    push = _wrapper("spot@private.account.v3.api.pb", None, send_ts)
+    account = push.privateAccount
+    account.vcoinName = balance.asset
+    account.balanceAmount = decimal(balance.free)
+    account.frozenAmount = decimal(balance.locked)
+    account.time = _ms(send_ts)
+    return push.SerializeToString()
+
+
+# -------------------------------------------------------------------- REST bodies
+
+
+def _decimals(step: float, name: str) -> int:
+    places = round(-math.log10(step))
+    if not math.isclose(10.0**-places, step, rel_tol=1e-9):
+        raise ValueError(f"{name} {step} is not a power of ten; MEXC states it as decimals")
+    return places
+
+
+def exchange_info_body(symbol: Symbol, rules: VenueRules, status: str = "1") -> bytes:
+    """``GET /api/v3/exchangeInfo`` listing ``symbol`` with ``rules`` (steps must be
+    powers of ten: MEXC states them as numbers of decimals)."""
+    entry = {
+        "symbol": venue_symbol(symbol),
+        "status": status,
+        "baseAsset": symbol.base,
+        "quoteAsset": symbol.quote,
+        "baseAssetPrecision": _decimals(rules.qty_step, "qty_step"),
+        "quotePrecision": _decimals(rules.price_tick, "price_tick"),
+        "baseSizePrecision": decimal(rules.min_qty),
+        "quoteAmountPrecision": decimal(rules.min_notional),
+        "makerCommission": decimal(rules.taker_fee or 0.0),
+        "takerCommission": decimal(rules.taker_fee or 0.0),
+        "orderTypes": list(PUSH_ORDER_TYPES),
+    }
+    return _encode({"timezone": "CST", "symbols": [entry]})
+
+
+def server_time_body(server_ts: float) -> bytes:
+    return _encode({"serverTime": _ms(server_ts)})
+
+
+def book_ticker_body(quote: Quote) -> bytes:
+    bid_price, bid_qty = _side_text(quote.bid, quote.bid_qty)
+    ask_price, ask_qty = _side_text(quote.ask, quote.ask_qty)
+    return _encode(
+        {
+            "symbol": venue_symbol(quote.symbol),
+            "bidPrice": bid_price,
+            "bidQty": bid_qty,
+            "askPrice": ask_price,
+            "askQty": ask_qty,
+        }
+    )
+
+
+def depth_body(snapshot: DepthSnapshot) -> bytes:
+    return _encode(
+        {
+            "lastUpdateId": snapshot.version,
+            "bids": [[decimal(level.price), decimal(level.qty)] for level in snapshot.bids],
+            "asks": [[decimal(level.price), decimal(level.qty)] for level in snapshot.asks],
+        }
+    )
+
+
+_REST_STATUS = {
+    OrderStatus.NEW: "NEW",
+    OrderStatus.PARTIALLY_FILLED: "PARTIALLY_FILLED",
+    OrderStatus.FILLED: "FILLED",
+}
+
+
+def _rest_status(update: OrderUpdate) -> str:
+    if update.status is OrderStatus.CANCELLED:
+        return "PARTIALLY_CANCELED" if (update.filled_qty or 0.0) > 0.0 else "CANCELED"
+    status = _REST_STATUS.get(update.status)
+    if status is None:
+        raise ValueError(f"MEXC reports no order status for {update.status.value!r}")
+    return status
+
+
+def _side_name(side: Side | None) -> str:
+    if side is None:
+        raise ValueError("a MEXC order reply needs the order's side")
+    return "BUY" if side is Side.BUY else "SELL"
+
+
+def new_order_body(update: OrderUpdate, order_type: str) -> bytes:
+    """The reply to ``POST /api/v3/order``: no client id, no status, no fills."""
+    return _encode(
+        {
+            "symbol": venue_symbol(update.symbol),
+            "orderId": update.venue_order_id,
+            "orderListId": -1,
+            "price": decimal(update.price or 0.0),
+            "origQty": decimal(update.qty or 0.0),
+            "type": order_type,
+            "side": _side_name(update.side),
+            "transactTime": _ms(update.ts),
+        }
+    )
+
+
+def _order_object(update: OrderUpdate, order_type: str) -> dict[str, object]:
+    filled = update.filled_qty or 0.0
+    return {
+        "symbol": venue_symbol(update.symbol),
+        "orderId": update.venue_order_id,
+        "orderListId": -1,
+        "clientOrderId": update.client_id,
+        "price": decimal(update.price or 0.0),
+        "origQty": decimal(update.qty or 0.0),
+        "executedQty": decimal(filled),
+        "cummulativeQuoteQty": decimal(filled * (update.avg_price or 0.0)),
+        "status": _rest_status(update),
+        "type": order_type,
+        "side": _side_name(update.side),
+        "time": _ms(update.ts),
+        "updateTime": _ms(update.ts),
+    }
+
+
+def order_body(update: OrderUpdate, order_type: str) -> bytes:
+    """The reply to ``GET /api/v3/order`` (and, with status CANCELED, to ``DELETE``)."""
+    return _encode(_order_object(update, order_type))
+
+
+def open_orders_body(orders: Sequence[tuple[OrderUpdate, str]]) -> bytes:
+    """The reply to ``GET /api/v3/openOrders``: each order with its MEXC order type."""
+    return _encode([_order_object(update, order_type) for update, order_type in orders])
+
+
+def account_body(balances: Sequence[Balance]) -> bytes:
+    return _encode(
+        {
+            "canTrade": True,
+            "balances": [
+                {"asset": b.asset, "free": decimal(b.free), "locked": decimal(b.locked)}
+                for b in balances
+            ],
+        }
+    )
+
+
+def my_trades_body(trades: Sequence[Trade]) -> bytes:
+    return _encode(
+        [
+            {
+                "symbol": venue_symbol(trade.symbol),
+                "id": trade.trade_id,
+                "orderId": trade.venue_order_id,
+                "orderListId": -1,
+                "price": decimal(trade.price),
+                "qty": decimal(trade.qty),
+                "quoteQty": decimal(trade.qty * trade.price),
+                "commission": decimal(trade.fee),
+                "commissionAsset": trade.fee_asset,
+                "time": _ms(trade.ts),
+                "isBuyer": trade.side is Side.BUY,
+                "isMaker": trade.is_maker,
+                "isBestMatch": True,
+                "isSelfTrade": False,
+                "clientOrderId": trade.client_id,
+            }
+            for trade in trades
+        ]
+    )
+
+
+def listen_key_body(listen_key: str) -> bytes:
+    return _encode({"listenKey": listen_key})
+
+
+# ------------------------------------------------------------------------ errors
+
+# The code a simulated error carries when it names none: the first documented code of
+# its kind. OrderAlreadyFinal is MEXC's -2011 (the cancel of a finished order).
+_DEFAULT_CODES: dict[type[VenueError], int] = {OrderAlreadyFinal: -2011, UnknownOrder: -2013}
+for _code, _kind in ERRORS_BY_CODE.items():
+    _DEFAULT_CODES.setdefault(_kind, _code)
+
+
+def error_response(error: VenueError) -> RestResponse:
+    """The HTTP reply MEXC gives for ``error``: 429 (with ``Retry-After``) when rate
+    limited, 418 when banned, 503 when unavailable (MEXC's error list numbers these codes
+    as their HTTP status), else 400 with the documented code in ``{"code","msg"}``."""
+    code = error.code if isinstance(error.code, int) else _DEFAULT_CODES.get(type(error))
+    headers: tuple[tuple[str, str], ...] = ()
+    if isinstance(error, RateLimited | Banned | VenueUnavailable):
+        status = (
+            429 if isinstance(error, RateLimited) else 418 if isinstance(error, Banned) else 503
+        )
+        code = status if code is None else code
+        if error.retry_after_s is not None:
+            headers = (("Retry-After", str(math.ceil(error.retry_after_s))),)
+    else:
+        status = error.http_status or 400
+    if code is None:
+        raise ValueError(f"no MEXC error code for {type(error).__name__}; give the error one")
+    return RestResponse(status, _encode({"code": code, "msg": error.message}), headers)
+
+
+# ------------------------------------------------------------------ verification
+
+
+def verify_signed_request(
+    request: RestRequest, credentials: ApiCredentials, server_time_ms: int
+) -> dict[str, str]:
+    """The parameters of a signed request, after checking it as MEXC does: the API key
+    header, the signature over query + body, and the timestamp window
+    (``timestamp < serverTime + 1000`` and ``serverTime - timestamp <= recvWindow``).
+    Raises ``BadCredentials``, ``BadSignature``, ``InvalidParameter`` or
+    ``TimestampRejected`` with MEXC's codes."""
+    if request.header(API_KEY_HEADER) != credentials.key:
+        raise BadCredentials(VENUE, 401, "api key missing or unknown", 401)
+    head, marker, signature = request.query.rpartition("signature=")
+    if not marker or (head and not head.endswith("&")) or "&" in signature:
+        raise BadSignature(VENUE, 700002, "signature must be the last query parameter", 400)
+    signed = head.removesuffix("&")
+    body = request.body.decode()
+    if not hmac.compare_digest(sign(credentials.secret, signed + body), signature):
+        raise BadSignature(VENUE, 700002, "Signature for this request is not valid.", 400)
+    params = dict(parse_qsl(signed, keep_blank_values=True))
+    params.update(parse_qsl(body, keep_blank_values=True))
+    try:
+        timestamp = int(params["timestamp"])
+        recv_window = int(params.get("recvWindow", DEFAULT_RECV_WINDOW_MS))
+    except (KeyError, ValueError):
+        raise InvalidParameter(VENUE, 33333, "timestamp missing or not an integer", 400) from None
+    if not 0 < recv_window <= MAX_RECV_WINDOW_MS:
+        raise InvalidParameter(VENUE, 33333, f"recvWindow {recv_window} is out of range", 400)
+    if not (timestamp < server_time_ms + 1000 and server_time_ms - timestamp <= recv_window):
+        raise TimestampRejected(
+            VENUE, 700003, "Timestamp for this request is outside of the recvWindow.", 400
+        )
+    return params
