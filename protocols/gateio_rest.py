@@ -68,10 +68,12 @@ _JSON_HEADERS = (("Accept", "application/json"), ("Content-Type", "application/j
 # ------------------------------------------------------------------------ signing
 
 
-def sign(secret: str, method: str, path: str, query: str, body: bytes, timestamp_s: int) -> str:
+def sign(
+    secret: str, method: str, path: str, query: str, body: bytes, timestamp_s: int | str
+) -> str:
     """Gate.io's ``SIGN``: hex HMAC-SHA512 over ``METHOD\\nPATH\\nQUERY\\n
-    hex(SHA512(body))\\nTimestamp``; ``path`` includes ``/api/v4`` and ``query`` is as
-    sent (not re-encoded)."""
+    hex(SHA512(body))\\nTimestamp``; ``path`` includes ``/api/v4``, ``query`` is as
+    sent (not re-encoded) and ``timestamp_s`` as in the ``Timestamp`` header."""
     body_hash = hashlib.sha512(body).hexdigest()
     message = f"{method}\n{path}\n{query}\n{body_hash}\n{timestamp_s}"
     return hmac.new(secret.encode(), message.encode(), hashlib.sha512).hexdigest()
