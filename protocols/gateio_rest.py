@@ -19,8 +19,9 @@ import msgspec
 
 from protocols._wire import WireFormatError, decimal, number
 from protocols.gateio import (
+    SIZE_DECIMAL_HEADER,
     VENUE,
-    Decimal,
+    Numeric,
     WireOrder,
     WirePosition,
     client_text,
@@ -62,7 +63,6 @@ from protocols.venue import (
 
 API_PREFIX = "/api/v4"
 FUTURES = "/futures/usdt"
-SIZE_DECIMAL_HEADER = ("X-Gate-Size-Decimal", "1")
 _JSON_HEADERS = (("Accept", "application/json"), ("Content-Type", "application/json"))
 
 # ------------------------------------------------------------------------ signing
@@ -219,13 +219,13 @@ def order_book_request(symbol: Symbol, limit: int = 20) -> RestRequest:
 
 class _Contract(msgspec.Struct):
     name: str
-    quanto_multiplier: Decimal
-    order_price_round: Decimal
-    order_size_min: Decimal
-    order_size_max: Decimal = 0
-    taker_fee_rate: Decimal | None = None
-    maker_fee_rate: Decimal | None = None
-    funding_rate: Decimal = 0
+    quanto_multiplier: Numeric
+    order_price_round: Numeric
+    order_size_min: Numeric
+    order_size_max: Numeric = 0
+    taker_fee_rate: Numeric | None = None
+    maker_fee_rate: Numeric | None = None
+    funding_rate: Numeric = 0
     funding_interval: float = 0.0
     funding_next_apply: float = 0.0
     status: str = "trading"
@@ -233,8 +233,8 @@ class _Contract(msgspec.Struct):
 
 
 class _Level(msgspec.Struct):
-    p: Decimal
-    s: Decimal
+    p: Numeric
+    s: Numeric
 
 
 class _OrderBook(msgspec.Struct):
@@ -247,11 +247,11 @@ class _OrderBook(msgspec.Struct):
 
 class _Account(msgspec.Struct):
     currency: str
-    available: Decimal
-    total: Decimal = 0
-    position_margin: Decimal = 0
-    order_margin: Decimal = 0
-    unrealised_pnl: Decimal = 0
+    available: Numeric
+    total: Numeric = 0
+    position_margin: Numeric = 0
+    order_margin: Numeric = 0
+    unrealised_pnl: Numeric = 0
 
 
 class _ErrorBody(msgspec.Struct):
