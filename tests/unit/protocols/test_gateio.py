@@ -722,3 +722,37 @@ def test_contract_and_account_bodies_read_back():
     assert gateio_rest.parse_funding_rate(body, BTC) == funding
     balance = Balance("USDT", 900.0, 100.0)
     assert gateio_rest.parse_accounts(gateio_encode.accounts_body(balance)) == balance
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=10,
+)
+
+
+@given(
+    st.sampled_from(
+        [
+            "futures.book_ticker",
+            "futures.order_book_update",
+            "futures.order_book",
+            "futures.orders",
+            "futures.usertrades",
+            "futures.positions",
+            "futures.system",
+            "futures.pong",
+        ]
+    ),
+    st.sampled_from(["update", "all", "subscribe", "unsubscribe", "upgrade", ""]),
+    json_values,
+)
+def test_no_frame_makes_the_decoder_raise(channel, event, result):
+    frame = msgspec.json.encode({"channel": channel, "event": event, "result": result})
+    events = decode(frame)
+    assert all(not isinstance(event, Exception) for event in events)
+
+
+@given(st.text(max_size=200))
+def test_no_text_makes_the_decoder_raise(frame):
+    decode(frame)
