@@ -14,6 +14,7 @@ REST is ``protocols.gateio_rest``; the simulated venue's side of both is
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -51,6 +52,7 @@ def venue_symbol(symbol: Symbol) -> str:
 _CONTRACT = re.compile(r"^([A-Z0-9]+)_([A-Z0-9]+)$")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_symbol(contract: str) -> Symbol:
     """``BTC_USDT`` → ``BTC/USDT``."""
     match = _CONTRACT.match(contract)
@@ -84,7 +86,11 @@ def client_id_from_text(text: str) -> str:
 
 # ------------------------------------------------------------------------ sizes
 
-Decimal = float | str  # with X-Gate-Size-Decimal sizes may be decimal strings
+Numeric = float | str  # with X-Gate-Size-Decimal sizes may be decimal strings
+
+SIZE_DECIMAL_HEADER = ("X-Gate-Size-Decimal", "1")
+"""Send on every REST request and on the websocket handshake: sizes may then carry
+decimals, and every size reader here accepts an int or a decimal string."""
 
 
 def contract_size_of(contract_sizes: Mapping[Symbol, float], symbol: Symbol) -> float:
@@ -119,11 +125,11 @@ class WireOrder(msgspec.Struct):
 
     id: int | str
     contract: str
-    size: Decimal
+    size: Numeric
     status: str
-    left: Decimal = 0
-    price: Decimal = "0"
-    fill_price: Decimal = "0"
+    left: Numeric = 0
+    price: Numeric = "0"
+    fill_price: Numeric = "0"
     text: str = ""
     finish_as: str | None = None
     is_reduce_only: bool = False
@@ -325,15 +331,15 @@ class _BookTicker(msgspec.Struct):
     s: str
     t: int = 0
     u: int = 0
-    b: Decimal = ""
-    B: Decimal = 0
-    a: Decimal = ""
-    A: Decimal = 0
+    b: Numeric = ""
+    B: Numeric = 0
+    a: Numeric = ""
+    A: Numeric = 0
 
 
 class _Level(msgspec.Struct):
-    p: Decimal
-    s: Decimal
+    p: Numeric
+    s: Numeric
 
 
 class _BookUpdate(msgspec.Struct):
@@ -357,11 +363,11 @@ class _UserTrade(msgspec.Struct):
     id: int | str
     contract: str
     order_id: int | str
-    size: Decimal
-    price: Decimal
+    size: Numeric
+    price: Numeric
     role: str = "taker"
     text: str = ""
-    fee: Decimal = 0
+    fee: Numeric = 0
     create_time: float = 0.0
     create_time_ms: float | None = None
 
@@ -370,12 +376,12 @@ class WirePosition(msgspec.Struct):
     """Gate.io's position object: numbers in pushes, strings in REST replies."""
 
     contract: str
-    size: Decimal
-    entry_price: Decimal = 0
-    mark_price: Decimal = 0
-    leverage: Decimal = 0
-    realised_pnl: Decimal = 0
-    pnl_fund: Decimal = 0
+    size: Numeric
+    entry_price: Numeric = 0
+    mark_price: Numeric = 0
+    leverage: Numeric = 0
+    realised_pnl: Numeric = 0
+    pnl_fund: Numeric = 0
 
 
 _envelope_decoder = msgspec.json.Decoder(_Envelope)

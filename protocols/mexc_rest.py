@@ -251,7 +251,7 @@ def depth_request(symbol: Symbol, limit: int = 100) -> RestRequest:
 
 # ------------------------------------------------------------------ REST responses
 
-Decimal = float | str  # MEXC writes most numbers as strings, a few as numbers
+Numeric = float | str  # MEXC writes most numbers as strings, a few as numbers
 
 
 class _ExchangeSymbol(msgspec.Struct):
@@ -261,9 +261,9 @@ class _ExchangeSymbol(msgspec.Struct):
     quoteAsset: str
     baseAssetPrecision: int | str
     quotePrecision: int | str
-    baseSizePrecision: Decimal = "0"
-    quoteAmountPrecision: Decimal = "0"
-    takerCommission: Decimal | None = None
+    baseSizePrecision: Numeric = "0"
+    quoteAmountPrecision: Numeric = "0"
+    takerCommission: Numeric | None = None
 
 
 class _ExchangeInfo(msgspec.Struct):
@@ -276,16 +276,16 @@ class _ServerTime(msgspec.Struct):
 
 class _BookTicker(msgspec.Struct):
     symbol: str
-    bidPrice: Decimal | None = None
-    bidQty: Decimal | None = None
-    askPrice: Decimal | None = None
-    askQty: Decimal | None = None
+    bidPrice: Numeric | None = None
+    bidQty: Numeric | None = None
+    askPrice: Numeric | None = None
+    askQty: Numeric | None = None
 
 
 class _Depth(msgspec.Struct):
     lastUpdateId: int
-    bids: list[tuple[Decimal, Decimal]]
-    asks: list[tuple[Decimal, Decimal]]
+    bids: list[tuple[Numeric, Numeric]]
+    asks: list[tuple[Numeric, Numeric]]
 
 
 class _RestOrder(msgspec.Struct):
@@ -296,10 +296,10 @@ class _RestOrder(msgspec.Struct):
     symbol: str
     orderId: str | int
     side: str
-    price: Decimal = "0"
-    origQty: Decimal = "0"
-    executedQty: Decimal = "0"
-    cummulativeQuoteQty: Decimal = "0"
+    price: Numeric = "0"
+    origQty: Numeric = "0"
+    executedQty: Numeric = "0"
+    cummulativeQuoteQty: Numeric = "0"
     status: str | None = None
     clientOrderId: str | None = None
     origClientOrderId: str | None = None
@@ -310,8 +310,8 @@ class _RestOrder(msgspec.Struct):
 
 class _Asset(msgspec.Struct):
     asset: str
-    free: Decimal
-    locked: Decimal
+    free: Numeric
+    locked: Numeric
 
 
 class _Account(msgspec.Struct):
@@ -322,9 +322,9 @@ class _MyTrade(msgspec.Struct):
     symbol: str
     id: str | int
     orderId: str | int
-    price: Decimal
-    qty: Decimal
-    commission: Decimal
+    price: Numeric
+    qty: Numeric
+    commission: Numeric
     commissionAsset: str
     time: int
     isBuyer: bool

@@ -748,3 +748,20 @@ def test_rest_bodies_read_back():
     assert mexc_rest.parse_book_ticker(mexc_encode.book_ticker_body(quote), 5.0) == quote
     assert mexc_rest.parse_server_time_ms(mexc_encode.server_time_body(1.5)) == 1500
     assert mexc_rest.parse_listen_key(mexc_encode.listen_key_body("k")) == "k"
+
+
+@given(st.binary(max_size=300))
+def test_no_binary_frame_makes_the_decoder_raise(frame):
+    assert len(mexc.decode_frame(frame, 0.0)) == 1
+
+
+@given(st.binary(max_size=40), st.integers(0, 80))
+def test_corrupted_pushes_never_raise(noise, cut):
+    frame = bytearray(documented_frame())
+    frame[cut % len(frame) :] = noise
+    assert len(mexc.decode_frame(bytes(frame), 0.0)) == 1
+
+
+@given(st.text(max_size=200))
+def test_no_text_frame_makes_the_decoder_raise(frame):
+    assert len(mexc.decode_frame(frame, 0.0)) == 1

@@ -1,0 +1,447 @@
+"""Gate.io USDT perpetual futures (API v4), the venue's side: what the simulated venue
+sends, in exactly Gate.io's wire format, and how it checks what a client sends it.
+
+Quantities are given in base units and written in contracts (signed for orders, trades
+and positions), so each encoder takes the contract's size. Pushes write prices as JSON
+numbers where Gate.io does (order pushes) and REST replies write them as strings.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+
+import msgspec
+
+from protocols._wire import decimal
+from protocols.gateio import (
+    BOOK_TICKER,
+    ORDER_BOOK,
+    ORDER_BOOK_UPDATE,
+    ORDERS,
+    PONG,
+    POSITIONS,
+    PRIVATE_CHANNELS,
+    SYSTEM,
+    USER_TRADES,
+    VENUE,
+    ChannelRequest,
+    contracts_of,
+    sign_channel,
+    venue_symbol,
+)
+from protocols.gateio_rest import ERRORS_BY_LABEL, RESET_HEADER, sign
+from protocols.model import OrderStatus, Quote, Side, Symbol, VenueRules
+from protocols.venue import (
+    ApiCredentials,
+    BadCredentials,
+    BadSignature,
+    Balance,
+    BookLevel,
+    DepthDiff,
+    DepthSnapshot,
+    FundingRate,
+    FuturesPosition,
+    MalformedMessage,
+    OrderUpdate,
+    RateLimited,
+    RestRequest,
+    RestResponse,
+    TimestampRejected,
+    Trade,
+    VenueError,
+    VenueUnavailable,
+)
+
+_encode = msgspec.json.Encoder().encode
+REQUEST_WINDOW_S = 60
+
+
+def _ms(ts: float) -> int:
+    return round(ts * 1000.0)
+
+
+def _venue_id(venue_order_id: str) -> int | str:
+    # Gate.io's ids are numbers; anything else the simulator made up stays a string.
+    return int(venue_order_id) if venue_order_id.isdigit() else venue_order_id
+
+
+# ------------------------------------------------------------- client websocket frames
+
+_client_request_decoder = msgspec.json.Decoder(ChannelRequest)
+
+
+def decode_client_message(frame: bytes | str) -> ChannelRequest | MalformedMessage:
+    """A client's websocket request (subscribe, unsubscribe, futures.ping). Never raises."""
+    try:
+        request = _client_request_decoder.decode(frame)
+    except msgspec.DecodeError as error:
+        return MalformedMessage.about(f"client request: {error}", frame)
+    if request.event not in (None, "subscribe", "unsubscribe"):
+        return MalformedMessage.about(
+            f"event {request.event!r} is neither subscribe nor unsubscribe", frame
+        )
+    return request
+
+
+def verify_channel_auth(request: ChannelRequest, credentials: ApiCredentials) -> None:
+    """Check the ``auth`` of a private-channel request as Gate.io does; raises
+    ``BadCredentials`` (missing or unknown key) or ``BadSignature``."""
+    if request.channel not in PRIVATE_CHANNELS:
+        return
+    auth = request.auth
+    if auth is None or auth.method != "api_key" or credentials.key != auth.KEY:
+        raise BadCredentials(VENUE, "INVALID_KEY", f"{request.channel} needs a valid api_key auth")
+    expected = sign_channel(credentials.secret, request.channel, request.event or "", request.time)
+    if not hmac.compare_digest(expected, auth.SIGN):
+        raise BadSignature(VENUE, "INVALID_SIGNATURE", f"{request.channel} auth SIGN mismatch")
+
+
+def subscription_ack(
+    request: ChannelRequest, time_s: float, error: VenueError | None = None
+) -> str:
+    """The answer to a (un)subscription: ``result.status`` success, or ``error`` with
+    code 2 (bad argument) and the error's message."""
+    answer: dict[str, object] = {
+        "time": int(time_s),
+        "time_ms": _ms(time_s),
+        "id": request.id,
+        "channel": request.channel,
+        "event": request.event,
+    }
+    if error is None:
+        answer["result"] = {"status": "success"}
+    else:
+        answer["error"] = {"code": 2, "message": error.message}
+        answer["result"] = None
+    return _encode(answer).decode()
+
+
+def pong_message(time_s: float) -> str:
+    return _encode(
+        {"time": int(time_s), "time_ms": _ms(time_s), "channel": PONG, "event": "", "result": None}
+    ).decode()
+
+
+def upgrade_notice(time_s: float) -> str:
+    """An upgrade notice; it carries both documented forms (``event: upgrade`` and
+    ``futures.system`` with ``result.type: upgrade``), so either reading sees it."""
+    return _encode(
+        {
+            "time": int(time_s),
+            "time_ms": _ms(time_s),
+            "channel": SYSTEM,
+            "event": "upgrade",
+            "result": {"type": "upgrade", "msg": "server upgrade, please reconnect"},
+        }
+    ).decode()
+
+
+def _push(channel: str, event: str, time_s: float, result: object) -> str:
+    return _encode(
+        {
+            "time": int(time_s),
+            "time_ms": _ms(time_s),
+            "channel": channel,
+            "event": event,
+            "result": result,
+        }
+    ).decode()
+
+
+# ------------------------------------------------------------------------- pushes
+
+
+def book_ticker_push(quote: Quote, contract_size: float, update_id: int, time_s: float) -> str:
+    """``futures.book_ticker``: prices as strings (``""`` for an empty side), sizes in
+    contracts."""
+    bid_empty, ask_empty = quote.bid <= 0.0, quote.ask <= 0.0
+    return _push(
+        BOOK_TICKER,
+        "update",
+        time_s,
+        {
+            "t": _ms(quote.venue_ts),
+            "u": update_id,
+            "s": venue_symbol(quote.symbol),
+            "b": "" if bid_empty else decimal(quote.bid),
+            "B": 0 if bid_empty else contracts_of(quote.bid_qty, contract_size),
+            "a": "" if ask_empty else decimal(quote.ask),
+            "A": 0 if ask_empty else contracts_of(quote.ask_qty, contract_size),
+        },
+    )
+
+
+def _levels(levels: Sequence[BookLevel], contract_size: float) -> list[dict[str, object]]:
+    return [
+        {"p": decimal(level.price), "s": contracts_of(level.qty, contract_size)} for level in levels
+    ]
+
+
+def order_book_update_push(
+    diff: DepthDiff, contract_size: float, time_s: float, levels: int = 20
+) -> str:
+    """``futures.order_book_update`` covering update ids ``U..u``."""
+    return _push(
+        ORDER_BOOK_UPDATE,
+        "update",
+        time_s,
+        {
+            "t": _ms(diff.venue_ts),
+            "s": venue_symbol(diff.symbol),
+            "U": diff.first_version,
+            "u": diff.last_version,
+            "b": _levels(diff.bids, contract_size),
+            "a": _levels(diff.asks, contract_size),
+            "l": str(levels),
+        },
+    )
+
+
+def order_book_push(snapshot: DepthSnapshot, contract_size: float, time_s: float) -> str:
+    """``futures.order_book`` full snapshot (event ``all``)."""
+    return _push(
+        ORDER_BOOK,
+        "all",
+        time_s,
+        {
+            "t": _ms(time_s),
+            "id": snapshot.version,
+            "contract": venue_symbol(snapshot.symbol),
+            "asks": _levels(snapshot.asks, contract_size),
+            "bids": _levels(snapshot.bids, contract_size),
+        },
+    )
+
+
+def _order_object(
+    update: OrderUpdate, contract_size: float, tif: str, as_push: bool
+) -> dict[str, object]:
+    if update.side is None:
+        raise ValueError(f"order {update.client_id!r} needs a side to be written")
+    sign_ = 1 if update.side is Side.BUY else -1
+    size = contracts_of(update.qty or 0.0, contract_size)
+    left = size - contracts_of(update.filled_qty or 0.0, contract_size)
+    price, fill_price = update.price or 0.0, update.avg_price or 0.0
+    finished = update.status.is_final
+    if update.status not in _WRITABLE_STATUSES:
+        raise ValueError(f"Gate.io has no order status for {update.status.value!r}")
+    finish_as = None
+    if finished:
+        finish_as = "filled" if left == 0 else "ioc" if tif == "ioc" else "cancelled"
+    order: dict[str, object] = {
+        "id": _venue_id(update.venue_order_id),
+        "contract": venue_symbol(update.symbol),
+        "create_time": update.ts,
+        "size": sign_ * size,
+        "left": sign_ * left,
+        # Pushes write prices as numbers, REST as strings.
+        "price": price if as_push else decimal(price),
+        "fill_price": fill_price if as_push else decimal(fill_price),
+        "tif": tif,
+        "text": _text(update.client_id),
+        "status": "finished" if finished else "open",
+        "finish_as": finish_as,
+        "is_reduce_only": bool(update.reduce_only),
+        "iceberg": 0,
+    }
+    if as_push:
+        order["update_time"] = _ms(update.ts)
+    else:
+        order["finish_time"] = update.ts if finished else None
+    return order
+
+
+_WRITABLE_STATUSES = frozenset(
+    {OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED}
+)
+
+
+def _text(client_id: str) -> str:
+    # The decoders strip the t- prefix; put it back, except on the texts of orders that
+    # were not placed through the API with a client id.
+    return client_id if client_id in ("", "-") else f"t-{client_id}"
+
+
+def orders_push(
+    updates: Sequence[OrderUpdate], contract_size: float, time_s: float, tif: str = "ioc"
+) -> str:
+    """``futures.orders``: one contract's order updates."""
+    return _push(
+        ORDERS,
+        "update",
+        time_s,
+        [_order_object(u, contract_size, tif, as_push=True) for u in updates],
+    )
+
+
+def user_trades_push(trades: Sequence[Trade], contract_size: float, time_s: float) -> str:
+    """``futures.usertrades``: size signed (negative = sell), fee in USDT."""
+    items = []
+    for trade in trades:
+        contracts = contracts_of(trade.qty, contract_size)
+        items.append(
+            {
+                "id": trade.trade_id,
+                "contract": venue_symbol(trade.symbol),
+                "order_id": trade.venue_order_id,
+                "size": contracts if trade.side is Side.BUY else -contracts,
+                "price": decimal(trade.price),
+                "role": "maker" if trade.is_maker else "taker",
+                "text": _text(trade.client_id),
+                "fee": trade.fee,
+                "create_time": int(trade.ts),
+                "create_time_ms": _ms(trade.ts),
+            }
+        )
+    return _push(USER_TRADES, "update", time_s, items)
+
+
+def _position_object(
+    position: FuturesPosition, contract_size: float, as_push: bool
+) -> dict[str, object]:
+    def money(value: float) -> object:
+        return value if as_push else decimal(value)
+
+    return {
+        "contract": venue_symbol(position.symbol),
+        "size": contracts_of(position.qty, contract_size),
+        "entry_price": money(position.entry_price),
+        "mark_price": money(position.mark_price),
+        "leverage": money(position.leverage),
+        "realised_pnl": money(position.realised_pnl),
+        "pnl_fund": money(position.funding_pnl),
+        "mode": "single",
+    }
+
+
+def positions_push(
+    positions: Sequence[FuturesPosition], contract_size: float, time_s: float
+) -> str:
+    """``futures.positions``: size in signed contracts (negative = short)."""
+    items = [_position_object(p, contract_size, as_push=True) for p in positions]
+    return _push(POSITIONS, "update", time_s, items)
+
+
+# -------------------------------------------------------------------- REST bodies
+
+
+def contract_body(symbol: Symbol, rules: VenueRules, funding: FundingRate) -> bytes:
+    """``GET /futures/usdt/contracts/{contract}`` for ``rules`` (which must give the
+    contract size and the minimum in contracts)."""
+    return _encode(
+        {
+            "name": venue_symbol(symbol),
+            "quanto_multiplier": decimal(rules.contract_size),
+            "order_price_round": decimal(rules.price_tick),
+            "order_size_min": round(rules.min_contracts),
+            "order_size_max": 1_000_000,
+            "taker_fee_rate": decimal(rules.taker_fee or 0.0),
+            "maker_fee_rate": decimal(rules.taker_fee or 0.0),
+            "funding_rate": decimal(funding.rate),
+            "funding_interval": round(funding.interval_s),
+            "funding_next_apply": funding.next_ts,
+            "status": "trading",
+            "in_delisting": False,
+            "enable_decimal": True,
+        }
+    )
+
+
+def order_book_body(snapshot: DepthSnapshot, contract_size: float, time_s: float) -> bytes:
+    return _encode(
+        {
+            "id": snapshot.version,
+            "current": time_s,
+            "update": time_s,
+            "asks": _levels(snapshot.asks, contract_size),
+            "bids": _levels(snapshot.bids, contract_size),
+        }
+    )
+
+
+def order_body(update: OrderUpdate, contract_size: float, tif: str = "ioc") -> bytes:
+    """An order reply (place, cancel, query); a placement is sent with HTTP 201."""
+    return _encode(_order_object(update, contract_size, tif, as_push=False))
+
+
+def orders_body(updates: Sequence[OrderUpdate], contract_size: float, tif: str = "ioc") -> bytes:
+    return _encode([_order_object(u, contract_size, tif, as_push=False) for u in updates])
+
+
+def position_body(position: FuturesPosition, contract_size: float) -> bytes:
+    return _encode(_position_object(position, contract_size, as_push=False))
+
+
+def accounts_body(balance: Balance) -> bytes:
+    """``GET /futures/usdt/accounts``; ``locked`` is reported as position margin."""
+    return _encode(
+        {
+            "currency": balance.asset,
+            "total": decimal(balance.free + balance.locked),
+            "available": decimal(balance.free),
+            "position_margin": decimal(balance.locked),
+            "order_margin": "0",
+            "unrealised_pnl": "0",
+        }
+    )
+
+
+# ------------------------------------------------------------------------ errors
+
+# The label a simulated error carries when it names none: the first of its kind.
+_DEFAULT_LABELS: dict[type[VenueError], str] = {}
+for _label, _kind in ERRORS_BY_LABEL.items():
+    _DEFAULT_LABELS.setdefault(_kind, _label)
+
+
+def error_response(error: VenueError, reset_ts: float | None = None) -> RestResponse:
+    """The HTTP reply Gate.io gives for ``error``: ``{"label","message"}`` with 429 when
+    rate limited (``reset_ts`` goes in the reset-timestamp header, in milliseconds), 503
+    when unavailable and 400 otherwise."""
+    label = error.code if isinstance(error.code, str) else _DEFAULT_LABELS.get(type(error))
+    headers: tuple[tuple[str, str], ...] = ()
+    if isinstance(error, RateLimited):
+        status, label = 429, label or "TOO_MANY_REQUESTS"
+        if reset_ts is not None:
+            headers = ((RESET_HEADER, str(_ms(reset_ts))),)
+    elif isinstance(error, VenueUnavailable):
+        status = 503
+    else:
+        status = error.http_status or 400
+    if label is None:
+        raise ValueError(f"no Gate.io label for {type(error).__name__}; give the error one")
+    return RestResponse(status, _encode({"label": label, "message": error.message}), headers)
+
+
+# ------------------------------------------------------------------ verification
+
+
+def verify_signed_request(
+    request: RestRequest, credentials: ApiCredentials, server_time_s: float
+) -> None:
+    """Check a signed request as Gate.io does: the ``KEY``, a ``Timestamp`` within 60 s
+    of the server's clock, and ``SIGN`` over method, path, query, body hash and
+    timestamp. Raises ``BadCredentials`` (INVALID_KEY), ``TimestampRejected``
+    (REQUEST_EXPIRED) or ``BadSignature`` (INVALID_SIGNATURE)."""
+    if request.header("KEY") != credentials.key:
+        raise BadCredentials(VENUE, "INVALID_KEY", "Invalid key provided", 401)
+    timestamp = request.header("Timestamp") or ""
+    try:
+        timestamp_s = float(timestamp)
+    except ValueError:
+        raise TimestampRejected(
+            VENUE, "REQUEST_EXPIRED", f"Timestamp {timestamp!r} is not Unix seconds", 401
+        ) from None
+    if abs(server_time_s - timestamp_s) > REQUEST_WINDOW_S:
+        raise TimestampRejected(
+            VENUE,
+            "REQUEST_EXPIRED",
+            "gap between request Timestamp and server time exceeds 60",
+            401,
+        )
+    expected = sign(
+        credentials.secret, request.method, request.path, request.query, request.body, timestamp
+    )
+    if not hmac.compare_digest(expected, request.header("SIGN") or ""):
+        raise BadSignature(VENUE, "INVALID_SIGNATURE", "Signature mismatch", 401)

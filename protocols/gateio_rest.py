@@ -1,0 +1,452 @@
+"""Gate.io USDT perpetual futures (API v4) REST, the client's side: build and sign
+requests, read replies and errors. Pure: no I/O, no clock (timestamps are passed in),
+no secrets kept.
+
+Quantities in requests and replies are contracts on the wire and base units here; each
+call that converts takes the contract's size. Parsers raise ``MalformedResponse`` for a
+body they cannot read, naming the field. The simulated venue's side is
+``protocols.gateio_encode``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import TypeVar
+from urllib.parse import quote, urlencode
+
+import msgspec
+
+from protocols._wire import WireFormatError, decimal, number
+from protocols.gateio import (
+    SIZE_DECIMAL_HEADER,
+    VENUE,
+    Numeric,
+    WireOrder,
+    WirePosition,
+    client_text,
+    contracts_of,
+    futures_position,
+    order_update,
+    venue_symbol,
+)
+from protocols.model import Order, OrderType, Side, Symbol, TimeInForce, VenueRules
+from protocols.venue import (
+    AboveMaximum,
+    ApiCredentials,
+    BadCredentials,
+    BadSignature,
+    Balance,
+    BelowMinimum,
+    BookLevel,
+    DepthSnapshot,
+    FundingRate,
+    FuturesPosition,
+    InsufficientBalance,
+    InvalidParameter,
+    InvalidPrecision,
+    InvalidSymbol,
+    MalformedResponse,
+    OrderAlreadyFinal,
+    OrderUpdate,
+    PriceRejected,
+    RateLimited,
+    ReduceOnlyViolated,
+    RestRequest,
+    RestResponse,
+    TimestampRejected,
+    TradingDisabled,
+    UnknownOrder,
+    VenueError,
+    VenueUnavailable,
+)
+
+API_PREFIX = "/api/v4"
+FUTURES = "/futures/usdt"
+_JSON_HEADERS = (("Accept", "application/json"), ("Content-Type", "application/json"))
+
+# ------------------------------------------------------------------------ signing
+
+
+def sign(
+    secret: str, method: str, path: str, query: str, body: bytes, timestamp_s: int | str
+) -> str:
+    """Gate.io's ``SIGN``: hex HMAC-SHA512 over ``METHOD\\nPATH\\nQUERY\\n
+    hex(SHA512(body))\\nTimestamp``; ``path`` includes ``/api/v4``, ``query`` is as
+    sent (not re-encoded) and ``timestamp_s`` as in the ``Timestamp`` header."""
+    body_hash = hashlib.sha512(body).hexdigest()
+    message = f"{method}\n{path}\n{query}\n{body_hash}\n{timestamp_s}"
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha512).hexdigest()
+
+
+def public_request(method: str, endpoint: str, query: str = "") -> RestRequest:
+    """An unsigned request to ``/api/v4<endpoint>``."""
+    headers = (*_JSON_HEADERS, SIZE_DECIMAL_HEADER)
+    return RestRequest(method, f"{API_PREFIX}{endpoint}", query, b"", headers)
+
+
+def signed_request(
+    method: str,
+    endpoint: str,
+    query: str,
+    body: bytes,
+    credentials: ApiCredentials,
+    timestamp_s: int,
+) -> RestRequest:
+    """A signed request to ``/api/v4<endpoint>`` (headers ``KEY``, ``Timestamp`` in Unix
+    seconds, ``SIGN``; size fields may come back as decimal strings)."""
+    path = f"{API_PREFIX}{endpoint}"
+    signature = sign(credentials.secret, method, path, query, body, timestamp_s)
+    headers = (
+        *_JSON_HEADERS,
+        SIZE_DECIMAL_HEADER,
+        ("KEY", credentials.key),
+        ("Timestamp", str(timestamp_s)),
+        ("SIGN", signature),
+    )
+    return RestRequest(method, path, query, body, headers)
+
+
+# ----------------------------------------------------------------------- requests
+
+
+class _NewOrder(msgspec.Struct):
+    contract: str
+    size: int
+    price: str
+    tif: str
+    text: str
+    reduce_only: bool
+
+
+_encode_json = msgspec.json.Encoder().encode
+_TIFS = {
+    TimeInForce.GTC: "gtc",
+    TimeInForce.IOC: "ioc",
+    TimeInForce.FOK: "fok",
+    TimeInForce.POST_ONLY: "poc",
+}
+
+
+def place_order_request(
+    order: Order, contract_size: float, credentials: ApiCredentials, timestamp_s: int
+) -> RestRequest:
+    """``POST /futures/usdt/orders`` for ``order``: size in whole contracts, positive to
+    buy and negative to sell; a market order is price ``"0"`` with tif ``ioc``."""
+    contracts = contracts_of(order.qty, contract_size)
+    if contracts == 0:
+        raise ValueError(f"quantity {order.qty} is less than one contract of {contract_size}")
+    market = order.type is OrderType.MARKET
+    body = _NewOrder(
+        contract=venue_symbol(order.symbol),
+        size=contracts if order.side is Side.BUY else -contracts,
+        price="0" if market else decimal(order.price),
+        tif="ioc" if market else _TIFS[order.tif],
+        text=client_text(order.client_id),
+        reduce_only=order.reduce_only,
+    )
+    return signed_request(
+        "POST", f"{FUTURES}/orders", "", _encode_json(body), credentials, timestamp_s
+    )
+
+
+def _order_path(client_id: str | None, venue_order_id: str | None) -> str:
+    # Gate.io looks an order up by its text while it is open and up to 60 s after it
+    # finished; the venue's id works always, so it wins when both are known.
+    if venue_order_id is not None:
+        return f"{FUTURES}/orders/{quote(venue_order_id, safe='')}"
+    if client_id is not None:
+        return f"{FUTURES}/orders/{client_text(client_id)}"
+    raise ValueError("name the order by its client id or its venue order id")
+
+
+def cancel_order_request(
+    credentials: ApiCredentials,
+    timestamp_s: int,
+    *,
+    client_id: str | None = None,
+    venue_order_id: str | None = None,
+) -> RestRequest:
+    """``DELETE /futures/usdt/orders/{id}``."""
+    path = _order_path(client_id, venue_order_id)
+    return signed_request("DELETE", path, "", b"", credentials, timestamp_s)
+
+
+def query_order_request(
+    credentials: ApiCredentials,
+    timestamp_s: int,
+    *,
+    client_id: str | None = None,
+    venue_order_id: str | None = None,
+) -> RestRequest:
+    """``GET /futures/usdt/orders/{id}``."""
+    path = _order_path(client_id, venue_order_id)
+    return signed_request("GET", path, "", b"", credentials, timestamp_s)
+
+
+def open_orders_request(
+    symbol: Symbol, credentials: ApiCredentials, timestamp_s: int
+) -> RestRequest:
+    """``GET /futures/usdt/orders?status=open&contract=X``."""
+    query = urlencode([("status", "open"), ("contract", venue_symbol(symbol))])
+    return signed_request("GET", f"{FUTURES}/orders", query, b"", credentials, timestamp_s)
+
+
+def position_request(symbol: Symbol, credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
+    """``GET /futures/usdt/positions/{contract}``."""
+    path = f"{FUTURES}/positions/{venue_symbol(symbol)}"
+    return signed_request("GET", path, "", b"", credentials, timestamp_s)
+
+
+def accounts_request(credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
+    """``GET /futures/usdt/accounts``."""
+    return signed_request("GET", f"{FUTURES}/accounts", "", b"", credentials, timestamp_s)
+
+
+def contract_request(symbol: Symbol) -> RestRequest:
+    """``GET /futures/usdt/contracts/{contract}`` (public)."""
+    return public_request("GET", f"{FUTURES}/contracts/{venue_symbol(symbol)}")
+
+
+def order_book_request(symbol: Symbol, limit: int = 20) -> RestRequest:
+    """``GET /futures/usdt/order_book`` with the snapshot ``id`` the updates continue."""
+    query = urlencode([("contract", venue_symbol(symbol)), ("limit", limit), ("with_id", "true")])
+    return public_request("GET", f"{FUTURES}/order_book", query)
+
+
+# ------------------------------------------------------------------------ replies
+
+
+class _Contract(msgspec.Struct):
+    name: str
+    quanto_multiplier: Numeric
+    order_price_round: Numeric
+    order_size_min: Numeric
+    order_size_max: Numeric = 0
+    taker_fee_rate: Numeric | None = None
+    maker_fee_rate: Numeric | None = None
+    funding_rate: Numeric = 0
+    funding_interval: float = 0.0
+    funding_next_apply: float = 0.0
+    status: str = "trading"
+    in_delisting: bool = False
+
+
+class _Level(msgspec.Struct):
+    p: Numeric
+    s: Numeric
+
+
+class _OrderBook(msgspec.Struct):
+    id: int
+    asks: list[_Level]
+    bids: list[_Level]
+    current: float = 0.0
+    update: float = 0.0
+
+
+class _Account(msgspec.Struct):
+    currency: str
+    available: Numeric
+    total: Numeric = 0
+    position_margin: Numeric = 0
+    order_margin: Numeric = 0
+    unrealised_pnl: Numeric = 0
+
+
+class _ErrorBody(msgspec.Struct):
+    label: str
+    message: str = ""
+
+
+_contract_decoder = msgspec.json.Decoder(_Contract)
+_order_book_decoder = msgspec.json.Decoder(_OrderBook)
+_order_decoder = msgspec.json.Decoder(WireOrder)
+_orders_decoder = msgspec.json.Decoder(list[WireOrder])
+_position_decoder = msgspec.json.Decoder(WirePosition)
+_account_decoder = msgspec.json.Decoder(_Account)
+_error_decoder = msgspec.json.Decoder(_ErrorBody)
+
+T = TypeVar("T")
+
+
+def _read(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
+    try:
+        return decoder.decode(body)
+    except msgspec.DecodeError as error:
+        raise MalformedResponse(VENUE, None, f"{what} reply: {error}") from None
+
+
+def _malformed(what: str, error: WireFormatError) -> MalformedResponse:
+    return MalformedResponse(VENUE, None, f"{what} reply: {error}")
+
+
+def _tradable_contract(body: bytes) -> _Contract:
+    contract = _read(_contract_decoder, body, "contract")
+    if contract.status != "trading" or contract.in_delisting:
+        raise TradingDisabled(
+            VENUE,
+            None,
+            f"{contract.name} is not trading (status {contract.status!r}, "
+            f"in_delisting {contract.in_delisting})",
+        )
+    return contract
+
+
+def parse_contract(body: bytes) -> VenueRules:
+    """The rules of a contract from ``GET /futures/usdt/contracts/{contract}``, in base
+    units (Basis trades whole contracts, so the quantity step is one contract). Gate.io
+    has no minimum notional: it is ``min_qty * price``, so ``min_notional`` stays 0.
+    Raises ``TradingDisabled`` for a contract that is not trading."""
+    contract = _tradable_contract(body)
+    try:
+        contract_size = number(contract.quanto_multiplier, "quanto_multiplier")
+        min_contracts = number(contract.order_size_min, "order_size_min")
+        return VenueRules(
+            qty_step=contract_size,
+            min_qty=min_contracts * contract_size,
+            price_tick=number(contract.order_price_round, "order_price_round"),
+            contract_size=contract_size,
+            min_contracts=min_contracts,
+            taker_fee=(
+                None
+                if contract.taker_fee_rate is None
+                else number(contract.taker_fee_rate, "taker_fee_rate")
+            ),
+        )
+    except WireFormatError as error:
+        raise _malformed("contract", error) from None
+
+
+def parse_funding_rate(body: bytes, symbol: Symbol) -> FundingRate:
+    """The current funding rate, its interval and the next settlement from the same
+    contract reply."""
+    contract = _read(_contract_decoder, body, "contract")
+    try:
+        rate = number(contract.funding_rate, "funding_rate")
+    except WireFormatError as error:
+        raise _malformed("contract", error) from None
+    return FundingRate(symbol, rate, contract.funding_interval, contract.funding_next_apply)
+
+
+def parse_order_book(body: bytes, symbol: Symbol, contract_size: float) -> DepthSnapshot:
+    """``GET /futures/usdt/order_book?with_id=true``; ``id`` is the version the updates
+    continue (sizes converted to base units)."""
+    book = _read(_order_book_decoder, body, "order_book")
+    try:
+        return DepthSnapshot(
+            symbol,
+            book.id,
+            tuple(
+                BookLevel(number(level.p, "bids.p"), number(level.s, "bids.s") * contract_size)
+                for level in book.bids
+            ),
+            tuple(
+                BookLevel(number(level.p, "asks.p"), number(level.s, "asks.s") * contract_size)
+                for level in book.asks
+            ),
+        )
+    except WireFormatError as error:
+        raise _malformed("order_book", error) from None
+
+
+def parse_order(body: bytes, contract_size: float) -> OrderUpdate:
+    """An order reply (place: HTTP 201, cancel, query) in base units."""
+    order = _read(_order_decoder, body, "order")
+    try:
+        return order_update(order, contract_size)
+    except WireFormatError as error:
+        raise _malformed("order", error) from None
+
+
+def parse_orders(body: bytes, contract_size: float) -> tuple[OrderUpdate, ...]:
+    """The reply to ``GET /futures/usdt/orders`` (one contract, so one contract size)."""
+    orders = _read(_orders_decoder, body, "orders")
+    try:
+        return tuple(order_update(order, contract_size) for order in orders)
+    except WireFormatError as error:
+        raise _malformed("orders", error) from None
+
+
+def parse_position(body: bytes, contract_size: float) -> FuturesPosition:
+    """``GET /futures/usdt/positions/{contract}``; ``qty`` negative when short."""
+    position = _read(_position_decoder, body, "position")
+    try:
+        return futures_position(position, contract_size)
+    except WireFormatError as error:
+        raise _malformed("position", error) from None
+
+
+def parse_accounts(body: bytes) -> Balance:
+    """The futures account: ``free`` is what is available, ``locked`` the margin held by
+    positions and orders."""
+    account = _read(_account_decoder, body, "accounts")
+    try:
+        return Balance(
+            account.currency,
+            number(account.available, "available"),
+            number(account.position_margin, "position_margin")
+            + number(account.order_margin, "order_margin"),
+        )
+    except WireFormatError as error:
+        raise _malformed("accounts", error) from None
+
+
+# ------------------------------------------------------------------------- errors
+
+ERRORS_BY_LABEL: dict[str, type[VenueError]] = {
+    "INSUFFICIENT_AVAILABLE": InsufficientBalance,
+    "BALANCE_NOT_ENOUGH": InsufficientBalance,
+    "SIZE_TOO_SMALL": BelowMinimum,
+    "SIZE_TOO_LARGE": AboveMaximum,
+    "PRICE_TOO_DEVIATED": PriceRejected,
+    "ORDER_NOT_FOUND": UnknownOrder,
+    "ORDER_FINISHED": OrderAlreadyFinal,
+    "CONTRACT_NOT_FOUND": InvalidSymbol,
+    "INVALID_PARAM_VALUE": InvalidParameter,
+    "INVALID_PRECISION": InvalidPrecision,
+    "INVALID_SIGNATURE": BadSignature,
+    "INVALID_KEY": BadCredentials,
+    "REQUEST_EXPIRED": TimestampRejected,
+    "REDUCE_EXCEEDED": ReduceOnlyViolated,
+    "SERVER_ERROR": VenueUnavailable,
+    "TOO_BUSY": VenueUnavailable,
+}
+"""Labels and the errors they mean. ``TOO_MANY_ORDERS`` (the open-order limit) has no
+typed error of its own and stays a plain ``VenueError`` carrying its label."""
+
+RESET_HEADER = "X-Gate-RateLimit-Reset-Timestamp"
+
+
+def _retry_after_s(response: RestResponse, now_s: float | None) -> float | None:
+    reset = response.header(RESET_HEADER)
+    if reset is None or now_s is None:
+        return None
+    try:
+        reset_s = float(reset)
+    except ValueError:
+        return None
+    # The reset time is documented without a unit; milliseconds are told by size.
+    if reset_s > 1e11:
+        reset_s /= 1000.0
+    return max(0.0, reset_s - now_s)
+
+
+def error_from_response(response: RestResponse, now_s: float | None = None) -> VenueError:
+    """The typed error for a non-2xx reply, by its ``label``; HTTP 429 is rate limiting
+    whatever the body says (the wait comes from the reset-timestamp header when ``now_s``
+    is given), and an unlabelled 5xx is the venue being unavailable."""
+    try:
+        error = _error_decoder.decode(response.body)
+        label: str | None = error.label
+        message = error.message or error.label
+    except msgspec.DecodeError:
+        label = None
+        message = f"HTTP {response.status}: {response.body[:200].decode(errors='replace')}"
+    if response.status == 429:
+        retry_after = _retry_after_s(response, now_s)
+        return RateLimited(VENUE, label, message, response.status, retry_after)
+    kind = ERRORS_BY_LABEL.get(label) if label is not None else None
+    if kind is None and response.status >= 500:
+        kind = VenueUnavailable
+    return (kind or VenueError)(VENUE, label, message, response.status)
