@@ -10,8 +10,9 @@ import os
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
-import attrs
 import msgspec
+
+from protocols.venue import ApiCredentials
 
 VenueKind = Literal["mexc", "gateio_futures"]
 
@@ -22,16 +23,6 @@ DEFAULT_ENDPOINTS: dict[str, tuple[str, str]] = {
 """(REST base URL, websocket URL) per venue kind."""
 
 Seconds = Annotated[float, msgspec.Meta(gt=0.0)]
-
-
-@attrs.frozen(repr=False)
-class Credentials:
-    key: str
-    secret: str
-
-    def __repr__(self) -> str:
-        # Never print a secret, even in a traceback's locals.
-        return "Credentials(key=<hidden>, secret=<hidden>)"
 
 
 class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -64,8 +55,8 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             return [f"<api_key_env and api_secret_env for a {self.kind} venue>"]
         return [name for name in names if name and not environ.get(name)]
 
-    def credentials(self, environ: Mapping[str, str] = os.environ) -> Credentials | None:
+    def credentials(self, environ: Mapping[str, str] = os.environ) -> ApiCredentials | None:
         if self.missing_credentials(environ):
             return None
         assert self.api_key_env and self.api_secret_env
-        return Credentials(environ[self.api_key_env], environ[self.api_secret_env])
+        return ApiCredentials(environ[self.api_key_env], environ[self.api_secret_env])

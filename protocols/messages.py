@@ -150,3 +150,10 @@ class TradeClosed(msgspec.Struct, frozen=True):
 
 
 StrategyCommand = PlaceOrder | CancelOrder | Alert | TradeClosed
+
+
+class MarketQuote(msgspec.Struct, frozen=True, gc=False):
+    """A feed's newest quote of one leg, offered on a strategy's conflating lane."""
+
+    leg: Leg
+    quote: Quote

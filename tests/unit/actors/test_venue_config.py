@@ -5,7 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from actors.venue_config import Credentials, VenueConfig
+from actors.venue_config import VenueConfig
+from protocols.venue import ApiCredentials
 
 
 def test_endpoints_default_to_the_real_venues_and_can_point_at_loopback():
@@ -21,7 +22,7 @@ def test_credentials_come_from_the_named_variables_and_never_print():
     assert venue.missing_credentials({}) == ["MEXC_KEY", "MEXC_SECRET"]
     assert venue.missing_credentials({"MEXC_KEY": "k", "MEXC_SECRET": ""}) == ["MEXC_SECRET"]
     credentials = venue.credentials({"MEXC_KEY": "k", "MEXC_SECRET": "s3cret"})
-    assert credentials == Credentials("k", "s3cret")
+    assert credentials == ApiCredentials("k", "s3cret")
     assert "s3cret" not in repr(credentials)
     assert VenueConfig("mexc").missing_credentials({}) == [
         "<api_key_env and api_secret_env for a mexc venue>"
