@@ -28,6 +28,7 @@ import trio
 import trio_websocket
 
 from actors.order_book import OrderBook, Outcome
+from actors.rest import OutcomeUnknown, RequestNotSent
 from actors.websocket import open_websocket
 from protocols.messages import FeedHealth, MarketQuote
 from protocols.model import Leg, Quote, Symbol
@@ -38,6 +39,7 @@ from protocols.venue import (
     Pong,
     SubscriptionResult,
     UpgradeNotice,
+    VenueError,
 )
 from supervision import Address, Backoff, Incarnation
 
@@ -54,7 +56,11 @@ class FeedCodec(Protocol):
     ping_interval_s: float
     handshake_headers: Sequence[tuple[bytes, bytes]]
 
-    def subscriptions(self, symbols: Sequence[Symbol], depth: bool) -> list[str]:
+    async def prepare(self, symbols: Sequence[Symbol]) -> None:
+        """Load what decoding needs (contract sizes, ...) before connecting; a failure is
+        retried like a failed connection."""
+
+    def subscriptions(self, symbols: Sequence[Symbol], depth: bool, now: float) -> list[str]:
         """Subscribe requests; the venue acknowledges each one."""
 
     def ping(self, now: float) -> str:
@@ -133,13 +139,18 @@ class Feed:
                 await trio.sleep(delay)
 
     async def _connection(self) -> None:
+        symbols = list(self.subscribers)
+        try:
+            await self.codec.prepare(symbols)
+        except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+            raise Reconnect(f"cannot load the venue's rules: {error}") from error
         self.status.connects += 1
         async with open_websocket(
             self.url, headers=self.codec.handshake_headers, connect_timeout_s=self.connect_timeout_s
         ) as ws:
             self._books = {symbol: OrderBook() for symbol in self.subscribers} if self.depth else {}
             self._resyncing.clear()
-            requests = self.codec.subscriptions(list(self.subscribers), self.depth)
+            requests = self.codec.subscriptions(symbols, self.depth, self.wall_clock())
             for request in requests:
                 await ws.send_message(request)
             log.info("%s: connected to %s, %d subscriptions", self.name, self.url, len(requests))

@@ -18,9 +18,9 @@ VenueKind = Literal["mexc", "gateio_futures"]
 
 DEFAULT_ENDPOINTS: dict[str, tuple[str, str]] = {
     "mexc": ("https://api.mexc.com", "wss://wbs-api.mexc.com/ws"),
-    "gateio_futures": ("https://api.gateio.ws/api/v4", "wss://fx-ws.gateio.ws/v4/ws/usdt"),
+    "gateio_futures": ("https://api.gateio.ws", "wss://fx-ws.gateio.ws/v4/ws/usdt"),
 }
-"""(REST base URL, websocket URL) per venue kind."""
+"""(REST origin, websocket URL) per venue kind; REST paths carry the API prefix."""
 
 Seconds = Annotated[float, msgspec.Meta(gt=0.0)]
 

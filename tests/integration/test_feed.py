@@ -39,7 +39,10 @@ class ToyCodec:
     ping_interval_s = 0.05
     handshake_headers = ((b"x-toy", b"1"),)
 
-    def subscriptions(self, symbols, depth):
+    async def prepare(self, symbols):
+        pass
+
+    def subscriptions(self, symbols, depth, now):
         return [json.dumps({"sub": str(s), "depth": depth}) for s in symbols]
 
     def ping(self, now):

@@ -12,8 +12,8 @@ from protocols.venue import ApiCredentials
 def test_endpoints_default_to_the_real_venues_and_can_point_at_loopback():
     mexc = VenueConfig("mexc")
     assert (mexc.rest, mexc.ws) == ("https://api.mexc.com", "wss://wbs-api.mexc.com/ws")
-    gate = VenueConfig("gateio_futures", rest_url="http://127.0.0.1:9001/api/v4/")
-    assert gate.rest == "http://127.0.0.1:9001/api/v4"
+    gate = VenueConfig("gateio_futures", rest_url="http://127.0.0.1:9001/")
+    assert gate.rest == "http://127.0.0.1:9001"
     assert gate.ws == "wss://fx-ws.gateio.ws/v4/ws/usdt"
 
 

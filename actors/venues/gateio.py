@@ -1,0 +1,63 @@
+"""Gate.io USDT perpetuals for the feed: JSON book-ticker (or order-book update) pushes,
+sizes in contracts converted with each contract's size, loaded before connecting."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from actors.rest import RestClient
+from protocols import gateio, gateio_rest
+from protocols.model import Leg, Symbol, VenueRules
+from protocols.venue import DepthSnapshot
+
+PING_INTERVAL_S = 10.0
+SIZE_DECIMAL = (gateio.SIZE_DECIMAL_HEADER[0].encode(), gateio.SIZE_DECIMAL_HEADER[1].encode())
+
+
+@attrs.define
+class GateioFeedCodec:
+    rest: RestClient
+    venue: str = gateio.VENUE
+    leg: Leg = Leg.FUTURES
+    ping_interval_s: float = PING_INTERVAL_S
+    handshake_headers: Sequence[tuple[bytes, bytes]] = (SIZE_DECIMAL,)
+    rules: dict[Symbol, VenueRules] = attrs.field(factory=dict)
+    contract_sizes: dict[Symbol, float] = attrs.field(factory=dict)
+
+    async def prepare(self, symbols: Sequence[Symbol]) -> None:
+        """Load each contract's rules once: pushes give sizes in contracts."""
+        for symbol in symbols:
+            if symbol in self.rules:
+                continue
+            response = await self.rest.send(gateio_rest.contract_request(symbol))
+            if response.status != 200:
+                raise gateio_rest.error_from_response(response)
+            rules = gateio_rest.parse_contract(response.body)
+            self.rules[symbol] = rules
+            self.contract_sizes[symbol] = rules.contract_size
+
+    def subscriptions(self, symbols: Sequence[Symbol], depth: bool, now: float) -> list[str]:
+        time_s = int(now)
+        if not depth:
+            payload = gateio.book_ticker_payload(symbols)
+            return [gateio.subscribe_message(gateio.BOOK_TICKER, payload, time_s)]
+        return [
+            gateio.subscribe_message(
+                gateio.ORDER_BOOK_UPDATE, gateio.order_book_update_payload(symbol), time_s, n
+            )
+            for n, symbol in enumerate(symbols, start=1)
+        ]
+
+    def ping(self, now: float) -> str:
+        return gateio.ping_message(int(now))
+
+    def decode(self, frame: str | bytes, recv_ts: float) -> tuple:
+        return gateio.decode_frame(frame, recv_ts, self.contract_sizes)
+
+    async def fetch_snapshot(self, symbol: Symbol) -> DepthSnapshot:
+        response = await self.rest.send(gateio_rest.order_book_request(symbol))
+        if response.status != 200:
+            raise gateio_rest.error_from_response(response)
+        return gateio_rest.parse_order_book(response.body, symbol, self.contract_sizes[symbol])

@@ -1,0 +1,51 @@
+"""MEXC spot for the feed: protobuf book-ticker (or depth) pushes on one connection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from actors.rest import RestClient
+from protocols import mexc, mexc_rest
+from protocols.model import Leg, Symbol
+from protocols.venue import DepthSnapshot
+
+PING_INTERVAL_S = 20.0
+"""MEXC drops a connection after a minute without traffic; it asks for a ping every ~20 s."""
+
+
+@attrs.define
+class MexcFeedCodec:
+    rest: RestClient
+    venue: str = mexc.VENUE
+    leg: Leg = Leg.SPOT
+    ping_interval_s: float = PING_INTERVAL_S
+    handshake_headers: Sequence[tuple[bytes, bytes]] = ()
+
+    async def prepare(self, symbols: Sequence[Symbol]) -> None:
+        """Nothing to load: MEXC pushes carry prices and quantities in base units."""
+
+    def subscriptions(self, symbols: Sequence[Symbol], depth: bool, now: float) -> list[str]:
+        if len(symbols) > mexc.MAX_SUBSCRIPTIONS_PER_CONNECTION:
+            raise ValueError(
+                f"MEXC allows {mexc.MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per "
+                f"connection; split {len(symbols)} symbols over several feeds"
+            )
+        channel = mexc.depth_channel if depth else mexc.book_ticker_channel
+        return [
+            mexc.subscribe_message([channel(symbol)], request_id=n)
+            for n, symbol in enumerate(symbols, start=1)
+        ]
+
+    def ping(self, now: float) -> str:
+        return mexc.PING_MESSAGE
+
+    def decode(self, frame: str | bytes, recv_ts: float) -> tuple:
+        return mexc.decode_frame(frame, recv_ts)
+
+    async def fetch_snapshot(self, symbol: Symbol) -> DepthSnapshot:
+        response = await self.rest.send(mexc_rest.depth_request(symbol))
+        if response.status != 200:
+            raise mexc_rest.error_from_response(response)
+        return mexc_rest.parse_depth(response.body, symbol)
