@@ -10,7 +10,7 @@ import enum
 
 import msgspec
 
-from protocols.model import Fill, Leg, Order, OrderStatus, Quote, VenueRules
+from protocols.model import Fill, Leg, Order, OrderStatus, Quote, Symbol, VenueRules
 
 # ------------------------------------------------------------------------- events
 
@@ -120,6 +120,8 @@ class PlaceOrder(msgspec.Struct, frozen=True):
 class CancelOrder(msgspec.Struct, frozen=True):
     leg: Leg
     client_id: str
+    symbol: Symbol
+    """Venues look orders up per symbol (MEXC requires it), even by client id."""
 
 
 class Alert(msgspec.Struct, frozen=True):

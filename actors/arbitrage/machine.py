@@ -314,7 +314,7 @@ def _chase_overdue(ctx: ArbitrageContext, now: float) -> Result:
     """Orders outlived their deadline: cancel what is open, and keep asking until it ends."""
     count = ctx.overdue_count + 1
     commands: list[StrategyCommand] = [
-        CancelOrder(Leg(leg), client_id)
+        CancelOrder(Leg(leg), client_id, ctx.symbol)
         for leg, orders in ctx.active_orders.items()
         for client_id in orders
     ]

@@ -9,8 +9,15 @@ import attrs
 
 from actors.rest import RestClient
 from protocols import gateio, gateio_rest
-from protocols.model import Leg, Symbol, VenueRules
-from protocols.venue import DepthSnapshot
+from protocols.model import Leg, Order, Symbol, VenueRules
+from protocols.venue import (
+    ApiCredentials,
+    DepthSnapshot,
+    OrderUpdate,
+    RestRequest,
+    RestResponse,
+    VenueError,
+)
 
 PING_INTERVAL_S = 10.0
 SIZE_DECIMAL = (gateio.SIZE_DECIMAL_HEADER[0].encode(), gateio.SIZE_DECIMAL_HEADER[1].encode())
@@ -61,3 +68,49 @@ class GateioFeedCodec:
         if response.status != 200:
             raise gateio_rest.error_from_response(response)
         return gateio_rest.parse_order_book(response.body, symbol, self.contract_sizes[symbol])
+
+
+@attrs.define
+class GateioRouterCodec:
+    credentials: ApiCredentials
+    venue: str = gateio.VENUE
+    leg: Leg = Leg.FUTURES
+
+    async def load_rules(
+        self, rest: RestClient, symbols: Sequence[Symbol]
+    ) -> dict[Symbol, VenueRules]:
+        rules = {}
+        for symbol in symbols:
+            response = await rest.send(gateio_rest.contract_request(symbol))
+            if response.status != 200:
+                raise gateio_rest.error_from_response(response)
+            rules[symbol] = gateio_rest.parse_contract(response.body)
+        return rules
+
+    def place(self, order: Order, rules: VenueRules, now: float) -> RestRequest:
+        return gateio_rest.place_order_request(
+            order, rules.contract_size, self.credentials, int(now)
+        )
+
+    def query(
+        self, symbol: Symbol, client_id: str, venue_order_id: str | None, now: float
+    ) -> RestRequest:
+        return gateio_rest.query_order_request(
+            self.credentials, int(now), client_id=client_id, venue_order_id=venue_order_id
+        )
+
+    def cancel(
+        self, symbol: Symbol, client_id: str, venue_order_id: str | None, now: float
+    ) -> RestRequest:
+        return gateio_rest.cancel_order_request(
+            self.credentials, int(now), client_id=client_id, venue_order_id=venue_order_id
+        )
+
+    def parse_placed(self, response: RestResponse, order: Order, rules: VenueRules) -> OrderUpdate:
+        return gateio_rest.parse_order(response.body, rules.contract_size)
+
+    def parse_order(self, response: RestResponse, symbol: Symbol, rules: VenueRules) -> OrderUpdate:
+        return gateio_rest.parse_order(response.body, rules.contract_size)
+
+    def error(self, response: RestResponse, now: float) -> VenueError:
+        return gateio_rest.error_from_response(response, now)

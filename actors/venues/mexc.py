@@ -8,8 +8,15 @@ import attrs
 
 from actors.rest import RestClient
 from protocols import mexc, mexc_rest
-from protocols.model import Leg, Symbol
-from protocols.venue import DepthSnapshot
+from protocols.model import Leg, Order, Symbol, VenueRules
+from protocols.venue import (
+    ApiCredentials,
+    DepthSnapshot,
+    OrderUpdate,
+    RestRequest,
+    RestResponse,
+    VenueError,
+)
 
 PING_INTERVAL_S = 20.0
 """MEXC drops a connection after a minute without traffic; it asks for a ping every ~20 s."""
@@ -49,3 +56,51 @@ class MexcFeedCodec:
         if response.status != 200:
             raise mexc_rest.error_from_response(response)
         return mexc_rest.parse_depth(response.body, symbol)
+
+
+@attrs.define
+class MexcRouterCodec:
+    credentials: ApiCredentials
+    venue: str = mexc.VENUE
+    leg: Leg = Leg.SPOT
+
+    async def load_rules(
+        self, rest: RestClient, symbols: Sequence[Symbol]
+    ) -> dict[Symbol, VenueRules]:
+        rules = {}
+        for symbol in symbols:
+            response = await rest.send(mexc_rest.exchange_info_request(symbol))
+            if response.status != 200:
+                raise mexc_rest.error_from_response(response)
+            rules[symbol] = mexc_rest.parse_exchange_info(response.body, symbol)
+        return rules
+
+    def place(self, order: Order, rules: VenueRules, now: float) -> RestRequest:
+        return mexc_rest.place_order_request(order, self.credentials, _ms(now))
+
+    def query(
+        self, symbol: Symbol, client_id: str, venue_order_id: str | None, now: float
+    ) -> RestRequest:
+        return mexc_rest.query_order_request(
+            symbol, self.credentials, _ms(now), client_id=client_id, venue_order_id=venue_order_id
+        )
+
+    def cancel(
+        self, symbol: Symbol, client_id: str, venue_order_id: str | None, now: float
+    ) -> RestRequest:
+        return mexc_rest.cancel_order_request(
+            symbol, self.credentials, _ms(now), client_id=client_id, venue_order_id=venue_order_id
+        )
+
+    def parse_placed(self, response: RestResponse, order: Order, rules: VenueRules) -> OrderUpdate:
+        return mexc_rest.parse_new_order(response.body, order.client_id)
+
+    def parse_order(self, response: RestResponse, symbol: Symbol, rules: VenueRules) -> OrderUpdate:
+        return mexc_rest.parse_order(response.body)
+
+    def error(self, response: RestResponse, now: float) -> VenueError:
+        return mexc_rest.error_from_response(response)
+
+
+def _ms(now: float) -> int:
+    return int(now * 1000)

@@ -1,0 +1,413 @@
+"""The order router actor: one per venue.
+
+Strategies send it ``PlaceOrder`` and ``CancelOrder``; it rounds each order to the venue's
+increments, signs and sends it through one kept-alive httpx pool under token buckets, and
+reports back to the owning strategy — ``OrderAccepted``, ``OrderRejected``, ``Fill``s,
+``OrderFinal`` — in that order and never twice.
+
+The client order id belongs to the order intent, not to an attempt: every retry of one
+order reuses it. A request that may have reached the venue (a timeout, a reset, a 5xx) is
+never simply resent: the order is first looked up by its client id, and only a venue that
+still has no such order after a grace period gets it again.
+
+Fills are derived so that no source can double one: each order's delivered quantity only
+grows. A trade report (with its trade id) delivers what it adds beyond that; a cumulative
+report (an order query or push) delivers the difference. Late or repeated reports of
+quantity already delivered change nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import attrs
+import msgspec
+import trio
+
+from actors.arbitrage.pricing import round_down, round_to_tick
+from actors.rate_limit import TokenBucket
+from actors.rest import OutcomeUnknown, RequestNotSent, RestClient
+from protocols.messages import (
+    CancelOrder,
+    OrderAccepted,
+    OrderFinal,
+    OrderRejected,
+    PlaceOrder,
+    RulesUpdate,
+)
+from protocols.model import Fill, Leg, Order, OrderStatus, OrderType, Symbol, VenueRules
+from protocols.venue import (
+    OrderAlreadyFinal,
+    OrderUpdate,
+    RateLimited,
+    RestRequest,
+    RestResponse,
+    Trade,
+    UnknownOrder,
+    VenueError,
+    VenueUnavailable,
+)
+from supervision import Address, Backoff, Incarnation
+
+log = logging.getLogger("basis.router")
+
+QTY_EPSILON = 1e-12
+
+
+class RouterCodec(Protocol):
+    """What a router needs of a venue's REST API."""
+
+    venue: str
+    leg: Leg
+
+    async def load_rules(
+        self, rest: RestClient, symbols: Sequence[Symbol]
+    ) -> dict[Symbol, VenueRules]: ...
+
+    def place(self, order: Order, rules: VenueRules, now: float) -> RestRequest: ...
+
+    def query(
+        self, symbol: Symbol, client_id: str, venue_order_id: str | None, now: float
+    ) -> RestRequest: ...
+
+    def cancel(
+        self, symbol: Symbol, client_id: str, venue_order_id: str | None, now: float
+    ) -> RestRequest: ...
+
+    def parse_placed(
+        self, response: RestResponse, order: Order, rules: VenueRules
+    ) -> OrderUpdate: ...
+
+    def parse_order(
+        self, response: RestResponse, symbol: Symbol, rules: VenueRules
+    ) -> OrderUpdate: ...
+
+    def error(self, response: RestResponse, now: float) -> VenueError: ...
+
+
+@attrs.define(eq=False)
+class TrackedOrder:
+    """The router's record of one order intent."""
+
+    order: Order
+    owner: Address
+    venue_order_id: str | None = None
+    accepted: bool = False
+    final: bool = False
+    delivered_qty: float = 0.0
+    delivered_value: float = 0.0
+    delivered_fee: float = 0.0
+    traded_qty: float = 0.0
+    trade_ids: set[str] = attrs.field(factory=set)
+    sends: int = 0
+    """Placement requests sent for this intent (all with one client id)."""
+
+
+@attrs.define
+class RouterStats:
+    placed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    filled: int = 0
+    unknown_resolved: int = 0
+    resent_after_not_found: int = 0
+    rate_limited: int = 0
+
+
+@attrs.define(eq=False)
+class Router:
+    name: str
+    codec: RouterCodec
+    rest: RestClient
+    owners: Mapping[str, Address]
+    """Task id → its strategy's address (client ids start with the task id)."""
+    subscribers: Mapping[Symbol, Sequence[Address]]
+    """Symbol → strategies to tell about rule changes."""
+    order_bucket: TokenBucket = attrs.field(factory=lambda: TokenBucket(10.0, 10.0))
+    query_bucket: TokenBucket = attrs.field(factory=lambda: TokenBucket(20.0, 20.0))
+    poll_interval_s: float = 0.25
+    not_found_grace_s: float = 1.0
+    max_send_attempts: int = 5
+    rules_refresh_s: float = 3600.0
+    default_fee: float = 0.0005
+    backoff: Backoff = attrs.field(factory=lambda: Backoff(min_s=0.05, max_s=2.0))
+    rng: random.Random = attrs.field(factory=random.Random)
+    wall_clock: Callable[[], float] = time.time
+    rules: dict[Symbol, VenueRules] = attrs.field(factory=dict)
+    orders: dict[str, TrackedOrder] = attrs.field(factory=dict)
+    stats: RouterStats = attrs.field(factory=RouterStats)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Load the venue's rules, then serve the mailbox until asked to stop. In-flight
+        orders are followed to the end before a stop completes."""
+        assert inc.mailbox is not None, "a router needs a mailbox"
+        await self._load_rules()
+        task_status.started()
+        async with trio.open_nursery() as nursery:
+            refresh = trio.CancelScope()
+            nursery.start_soon(self._refresh_rules, refresh)
+            async for message in inc.mailbox:
+                if isinstance(message, PlaceOrder):
+                    self._start_place(message.order, nursery)
+                elif isinstance(message, CancelOrder):
+                    nursery.start_soon(self._cancel, message)
+                else:
+                    log.warning("%s: ignored %r", self.name, message)
+            refresh.cancel()
+
+    async def _load_rules(self) -> None:
+        symbols = list(self.subscribers)
+        self.rules.update(await self.codec.load_rules(self.rest, symbols))
+        now = self.wall_clock()
+        for symbol, rules in self.rules.items():
+            for address in self.subscribers.get(symbol, ()):
+                await address.send(RulesUpdate(now, self.codec.leg, rules))
+
+    async def _refresh_rules(self, scope: trio.CancelScope) -> None:
+        with scope:
+            while True:
+                await trio.sleep(self.rules_refresh_s)
+                try:
+                    await self._load_rules()
+                except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+                    log.warning("%s: could not refresh the rules: %s", self.name, error)
+
+    # -------------------------------------------------------------------- placing
+
+    def _start_place(self, order: Order, nursery: trio.Nursery) -> None:
+        if order.client_id in self.orders:
+            # The same intent again (a strategy restarted and resent it): never twice.
+            log.info("%s: %s is already known; not sent again", self.name, order.client_id)
+            return
+        owner = self.owners.get(order.client_id.rsplit("-", 1)[0])
+        if owner is None:
+            log.error("%s: no strategy owns %s; not sent", self.name, order.client_id)
+            return
+        tracked = TrackedOrder(order, owner)
+        self.orders[order.client_id] = tracked
+        nursery.start_soon(self._place_and_follow, tracked)
+
+    async def _place_and_follow(self, tracked: TrackedOrder) -> None:
+        order = tracked.order
+        rules = self.rules.get(order.symbol)
+        if rules is None:
+            await self._reject(tracked, f"no {self.codec.venue} rules for {order.symbol}")
+            return
+        tracked.order = order = _rounded(order, rules)
+        not_sent = 0
+        while not tracked.final and not tracked.accepted:
+            await self.order_bucket.acquire()
+            try:
+                # Built anew for each attempt: the signature carries the time.
+                request = self.codec.place(order, rules, self.wall_clock())
+            except ValueError as error:
+                await self._reject(tracked, str(error))
+                return
+            tracked.sends += 1
+            self.stats.placed += 1
+            try:
+                response = await self.rest.send(request)
+            except RequestNotSent as error:
+                not_sent += 1
+                if not_sent >= self.max_send_attempts:
+                    await self._reject(tracked, f"not sent after {not_sent} attempts: {error}")
+                    return
+                await trio.sleep(self.backoff.delay(not_sent, self.rng))
+                continue
+            except OutcomeUnknown as error:
+                log.warning(
+                    "%s: %s outcome unknown (%s): looking it up", self.name, order.client_id, error
+                )
+                if not await self._resolve(tracked, rules):
+                    continue  # the venue never got it: the same intent goes again
+                break
+            if response.status < 300:
+                await self._apply(tracked, self.codec.parse_placed(response, order, rules))
+                break
+            error = self.codec.error(response, self.wall_clock())
+            if isinstance(error, RateLimited):
+                self.stats.rate_limited += 1
+                self.order_bucket.close_for(error.retry_after_s or 1.0)
+                continue
+            if isinstance(error, VenueUnavailable):
+                # A 5xx may come after the venue took the order: look before resending.
+                if not await self._resolve(tracked, rules):
+                    continue
+                break
+            await self._reject(tracked, str(error))
+            return
+        await self._follow(tracked, rules)
+
+    async def _resolve(self, tracked: TrackedOrder, rules: VenueRules) -> bool:
+        """Find out whether the venue has ``tracked``; adopt its state if so. ``False``
+        means it has no such order even after the grace period: it never arrived."""
+        looked_twice = False
+        attempt = 0
+        while True:
+            try:
+                update = await self._query(tracked, rules)
+            except UnknownOrder:
+                if looked_twice:
+                    self.stats.resent_after_not_found += 1
+                    log.warning(
+                        "%s: %s never reached the venue; sending it again",
+                        self.name,
+                        tracked.order.client_id,
+                    )
+                    return False
+                looked_twice = True
+                # An order may still be on its way inside the venue: ask once more later.
+                await trio.sleep(self.not_found_grace_s)
+                continue
+            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+                attempt += 1
+                log.warning(
+                    "%s: looking up %s failed: %s", self.name, tracked.order.client_id, error
+                )
+                await trio.sleep(self.backoff.delay(attempt, self.rng))
+                continue
+            self.stats.unknown_resolved += 1
+            await self._apply(tracked, update)
+            return True
+
+    async def _query(self, tracked: TrackedOrder, rules: VenueRules) -> OrderUpdate:
+        order = tracked.order
+        await self.query_bucket.acquire()
+        request = self.codec.query(
+            order.symbol, order.client_id, tracked.venue_order_id, self.wall_clock()
+        )
+        response = await self.rest.send(request)
+        if response.status >= 300:
+            error = self.codec.error(response, self.wall_clock())
+            if isinstance(error, RateLimited):
+                self.query_bucket.close_for(error.retry_after_s or 1.0)
+            raise error
+        return self.codec.parse_order(response, order.symbol, rules)
+
+    async def _follow(self, tracked: TrackedOrder, rules: VenueRules) -> None:
+        """Poll an accepted order until it is final."""
+        attempt = 0
+        while not tracked.final:
+            await trio.sleep(self.poll_interval_s)
+            try:
+                update = await self._query(tracked, rules)
+            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+                attempt += 1
+                log.warning(
+                    "%s: following %s failed: %s", self.name, tracked.order.client_id, error
+                )
+                await trio.sleep(self.backoff.delay(attempt, self.rng))
+                continue
+            await self._apply(tracked, update)
+
+    # ------------------------------------------------------------------ cancelling
+
+    async def _cancel(self, command: CancelOrder) -> None:
+        tracked = self.orders.get(command.client_id)
+        if tracked is None or tracked.final:
+            return
+        rules = self.rules[tracked.order.symbol]
+        while not tracked.final:
+            await self.order_bucket.acquire()
+            request = self.codec.cancel(
+                command.symbol, command.client_id, tracked.venue_order_id, self.wall_clock()
+            )
+            try:
+                response = await self.rest.send(request)
+            except (RequestNotSent, OutcomeUnknown) as error:
+                log.warning("%s: cancel of %s failed: %s", self.name, command.client_id, error)
+                await trio.sleep(self.backoff.delay(0, self.rng))
+                continue
+            if response.status < 300:
+                await self._apply(tracked, self.codec.parse_order(response, command.symbol, rules))
+                return
+            error = self.codec.error(response, self.wall_clock())
+            if isinstance(error, RateLimited):
+                self.order_bucket.close_for(error.retry_after_s or 1.0)
+                continue
+            if isinstance(error, (UnknownOrder, OrderAlreadyFinal)):
+                return  # it ended (or never was): following it reports how
+            log.warning("%s: cancel of %s refused: %s", self.name, command.client_id, error)
+            return
+
+    # ------------------------------------------------------------------ reporting
+
+    async def _reject(self, tracked: TrackedOrder, reason: str) -> None:
+        self.stats.rejected += 1
+        tracked.final = True
+        log.warning("%s: %s rejected: %s", self.name, tracked.order.client_id, reason)
+        await tracked.owner.send(OrderRejected(self.wall_clock(), tracked.order.client_id, reason))
+
+    async def on_trade(self, trade: Trade) -> None:
+        """A private trade report: delivers what it adds beyond what was delivered."""
+        tracked = self.orders.get(trade.client_id)
+        if tracked is None or trade.trade_id in tracked.trade_ids:
+            return
+        tracked.trade_ids.add(trade.trade_id)
+        tracked.traded_qty += trade.qty
+        extra = tracked.traded_qty - tracked.delivered_qty
+        if extra > QTY_EPSILON:
+            fee = trade.fee * extra / trade.qty if trade.qty > 0 else 0.0
+            await self._deliver(tracked, extra, trade.price, fee, trade.trade_id, trade.ts)
+
+    async def _apply(self, tracked: TrackedOrder, update: OrderUpdate) -> None:
+        """A cumulative report of the order: accept, deliver new fills, finish."""
+        order = tracked.order
+        now = update.ts or self.wall_clock()
+        if update.venue_order_id:
+            tracked.venue_order_id = update.venue_order_id
+        if not tracked.accepted and update.status is not OrderStatus.REJECTED:
+            tracked.accepted = True
+            self.stats.accepted += 1
+            await tracked.owner.send(
+                OrderAccepted(now, order.client_id, tracked.venue_order_id or "")
+            )
+        filled = update.filled_qty or 0.0
+        extra = filled - tracked.delivered_qty
+        if extra > QTY_EPSILON:
+            average = update.avg_price or order.price
+            price = (average * filled - tracked.delivered_value) / extra
+            rules = self.rules.get(order.symbol)
+            rate = rules.taker_fee if rules and rules.taker_fee is not None else self.default_fee
+            fee = (update.fee - tracked.delivered_fee) if update.fee else extra * price * rate
+            trade_id = f"{tracked.venue_order_id}@{filled:.12g}"
+            await self._deliver(tracked, extra, price, fee, trade_id, now)
+        if update.status.is_final and not tracked.final:
+            tracked.final = True
+            average = (
+                tracked.delivered_value / tracked.delivered_qty if tracked.delivered_qty else 0.0
+            )
+            status = update.status
+            await tracked.owner.send(
+                OrderFinal(now, order.client_id, status, tracked.delivered_qty, average)
+            )
+
+    async def _deliver(
+        self, tracked: TrackedOrder, qty: float, price: float, fee: float, trade_id: str, now: float
+    ) -> None:
+        tracked.delivered_qty += qty
+        tracked.delivered_value += qty * price
+        tracked.delivered_fee += fee
+        self.stats.filled += 1
+        await tracked.owner.send(Fill(tracked.order.client_id, trade_id, qty, price, fee, now))
+
+
+def _rounded(order: Order, rules: VenueRules) -> Order:
+    """The order as the venue takes it: quantity down to the step (or whole contracts),
+    price to the tick."""
+    step = rules.contract_size or rules.qty_step
+    qty = round_down(order.qty, step)
+    price = (
+        order.price
+        if order.type is OrderType.MARKET
+        else round_to_tick(order.price, rules.price_tick)
+    )
+    if qty == order.qty and price == order.price:
+        return order
+    return msgspec.structs.replace(order, qty=qty, price=price)
