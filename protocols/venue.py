@@ -171,6 +171,11 @@ class InvalidParameter(VenueError):
     pass
 
 
+class DuplicateClientId(InvalidParameter):
+    """The client order id was already used on this account: an order with it exists, so
+    a placement that got this answer must not be sent again under a new id blindly."""
+
+
 class BadSignature(VenueError):
     pass
 
