@@ -65,11 +65,12 @@ class FundingClock:
         next_ts = (math.floor(now / interval_s) + 1) * interval_s
         return cls(symbol, interval_s, interest_rate, cap, next_ts, last_premium=premium)
 
-    def accrue(self, premium: float, dt: float) -> None:
-        """The premium moved to ``premium`` over the last ``dt`` seconds."""
-        self._premium_integral += 0.5 * (self._last_premium + premium) * dt
+    def accrue(self, premium_area: float, dt: float, premium_now: float) -> None:
+        """``dt`` more seconds passed, over which the premium integrated to
+        ``premium_area``; it is ``premium_now`` at their end."""
+        self._premium_integral += premium_area
         self._integral_s += dt
-        self._last_premium = premium
+        self._last_premium = premium_now
 
     @property
     def rate(self) -> float:

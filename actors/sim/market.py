@@ -127,11 +127,12 @@ class SimMarket:
         (default: the configured dislocation size) and show it in both books."""
         market = self._markets[symbol]
         market.process.dislocate(size)
+        market.funding.accrue(0.0, 0.0, market.process.gap)
         self._redraw(market)
 
     def _move(self, market: _SymbolMarket, dt: float) -> None:
-        market.process.step(dt, self._rng)
-        market.funding.accrue(market.process.gap, dt)
+        gap_area = market.process.step(dt, self._rng)
+        market.funding.accrue(gap_area, dt, market.process.gap)
 
     def _redraw(self, market: _SymbolMarket) -> None:
         for book, mid in (
