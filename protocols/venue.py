@@ -172,8 +172,8 @@ class InvalidParameter(VenueError):
 
 
 class DuplicateClientId(InvalidParameter):
-    """The client order id was already used on this account: an order with it exists, so
-    a placement that got this answer must not be sent again under a new id blindly."""
+    """The client order id was already used on this account. The venue has (or had) an
+    order under that id: look it up by the client id rather than placing it again."""
 
 
 class BadSignature(VenueError):

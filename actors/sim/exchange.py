@@ -42,7 +42,6 @@ from protocols.venue import (
     InvalidSymbol,
     OrderAlreadyFinal,
     UnknownOrder,
-    VenueError,
 )
 
 # A value this close to a whole number of steps is that number. Float noise on a decimal
@@ -535,9 +534,6 @@ class SimExchange:
         for event in events:
             for listener in self._listeners:
                 listener(event)
-
-    def _error(self, kind: type[VenueError], message: str) -> VenueError:
-        return kind(self.name, None, message)
 
     # ------------------------------------------------------- hooks for the venues
 
