@@ -72,8 +72,8 @@ class SimBook:
     profile: DepthProfile
     version: int = 0
     updated_ts: float = 0.0
-    _bids: list[_Level] = attrs.field(factory=list)
-    _asks: list[_Level] = attrs.field(factory=list)
+    _bids: list[_Level] = attrs.field(factory=list, init=False)
+    _asks: list[_Level] = attrs.field(factory=list, init=False)
     _lot_decimals: int = attrs.field(init=False)
     _tick_decimals: int = attrs.field(init=False)
 

@@ -23,11 +23,11 @@ from protocols.venue import VenueError, VenueUnavailable
 class VenueFaults:
     """The faults currently switched on for one venue; all off when created."""
 
-    _rejections_left: int = 0
-    _rejection: type[VenueError] = VenueUnavailable
-    _rejection_message: str = ""
-    _fill_fraction: float | None = None
-    _fill_probability: float = 1.0
+    _rejections_left: int = attrs.field(default=0, init=False)
+    _rejection: type[VenueError] = attrs.field(default=VenueUnavailable, init=False)
+    _rejection_message: str = attrs.field(default="", init=False)
+    _fill_fraction: float | None = attrs.field(default=None, init=False)
+    _fill_probability: float = attrs.field(default=1.0, init=False)
 
     def reject_next(
         self,

@@ -46,9 +46,9 @@ class FundingClock:
     interest_rate: float
     cap: float
     next_ts: float
-    _premium_integral: float = 0.0
-    _integral_s: float = 0.0
-    _last_premium: float = 0.0
+    _last_premium: float
+    _premium_integral: float = attrs.field(default=0.0, init=False)
+    _integral_s: float = attrs.field(default=0.0, init=False)
 
     @classmethod
     def start(
@@ -63,7 +63,7 @@ class FundingClock:
         if interval_s <= 0.0:
             raise ValueError(f"funding of {symbol}: interval {interval_s} s must be > 0")
         next_ts = (math.floor(now / interval_s) + 1) * interval_s
-        return cls(symbol, interval_s, interest_rate, cap, next_ts, last_premium=premium)
+        return cls(symbol, interval_s, interest_rate, cap, next_ts, premium)
 
     def accrue(self, premium_area: float, dt: float, premium_now: float) -> None:
         """``dt`` more seconds passed, over which the premium integrated to

@@ -14,7 +14,7 @@ import random
 import attrs
 
 from actors.sim.book import SimBook
-from actors.sim.config import SimConfig, SymbolConfig
+from actors.sim.config import SimConfig
 from actors.sim.funding import FundingClock, FundingSettlement
 from actors.sim.price_process import PairPriceProcess, touch
 from protocols.model import Leg, Quote, Symbol
@@ -23,7 +23,6 @@ from protocols.venue import FundingRate
 
 @attrs.define(eq=False)
 class _SymbolMarket:
-    config: SymbolConfig
     process: PairPriceProcess
     spot: SimBook
     futures: SimBook
@@ -43,7 +42,6 @@ class SimMarket:
             spot_lot = sc.spot_rules.qty_step
             futures_lot = sc.futures_rules.contract_size
             market = _SymbolMarket(
-                sc,
                 process,
                 SimBook(sc.symbol, spot_lot, sc.spot_rules.price_tick, config.depth),
                 SimBook(sc.symbol, futures_lot, sc.futures_rules.price_tick, config.depth),
