@@ -10,11 +10,11 @@ import msgspec
 
 from actors.backtest import BacktestConfig, run_backtest
 from actors.backtest_report import render_table, to_json, write_trades_csv
-from actors.cli_types import non_negative_ms, positive_seconds, symbol_list
+from actors.cli_types import non_negative_ms, non_negative_rate, positive_seconds, symbol_list
 from actors.config import ConfigError, load_config
 from actors.progress import ProgressBar
 from actors.quote_files import QuoteFileError, QuoteFileWriter
-from actors.synth import START_PRICES, synthesize
+from actors.synth import DEFAULT_SYMBOL_NAMES, synthesize
 
 EXIT_BAD_INPUT = 2
 
@@ -68,9 +68,15 @@ def add_backtest_commands(commands: argparse._SubParsersAction) -> None:
     synth.add_argument(
         "--symbols",
         type=symbol_list,
-        default=list(START_PRICES),
+        default=list(DEFAULT_SYMBOL_NAMES),
         metavar="LIST",
         help="comma-separated (default BTC/USDT,ETH/USDT,SOL/USDT)",
+    )
+    synth.add_argument(
+        "--dislocations-per-hour",
+        type=non_negative_rate,
+        metavar="N",
+        help="how often the perpetual jumps away from spot (default: the simulated venues')",
     )
     synth.add_argument("--seed", type=int, default=1, help="default 1")
     synth.add_argument(
@@ -136,6 +142,7 @@ def command_synth(args: argparse.Namespace) -> int:
                 args.interval,
                 args.seed,
                 args.start_ms,
+                args.dislocations_per_hour,
                 lambda fraction: bar.update(fraction, 1.0),
             )
     except OSError as error:

@@ -26,6 +26,13 @@ def non_negative_ms(text: str) -> float:
     return value
 
 
+def non_negative_rate(text: str) -> float:
+    value = _number(text, "a number per hour")
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more per hour, got {text!r}")
+    return value
+
+
 def symbol_list(text: str) -> list[str]:
     symbols = [part.strip().upper() for part in text.split(",") if part.strip()]
     for symbol in symbols:

@@ -1,55 +1,74 @@
 """Synthetic quote files, for users without recorded data: ``basis synth OUT``.
 
-Quotes come from the same price process the simulated venues trade on, so a backtest of a
-synthetic file behaves like the default paper run.
+Quotes come from the very market the simulated venues serve (``SimMarket``: the same
+price process, books and seed handling), so a backtest of a synthetic file behaves like
+the default paper run.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from actors.arbitrage.pricing import round_down, step_decimals
+import msgspec
+
 from actors.quote_files import QuoteFileWriter
-from actors.sim.price_process import PairPriceProcess, natural_tick
+from actors.sim.config import DEFAULT_SYMBOLS, SimConfig, SymbolConfig
+from actors.sim.market import SimMarket
+from protocols.model import Leg, Symbol, VenueRules
 
-START_PRICES = {"BTC/USDT": 60_000.0, "ETH/USDT": 3_000.0, "SOL/USDT": 150.0}
-"""Where each default symbol starts; other symbols start at 100."""
+DEFAULT_SYMBOL_NAMES = tuple(str(config.symbol) for config in DEFAULT_SYMBOLS)
+OTHER_START_PRICE = 100.0
+"""Where a symbol without a default configuration starts."""
+
+
+def symbol_config(name: str, dislocations_per_hour: float | None) -> SymbolConfig:
+    """The simulated venues' default configuration of ``name``, or a generic one."""
+    symbol = Symbol.parse(name)
+    config = next((c for c in DEFAULT_SYMBOLS if c.symbol == symbol), None)
+    if config is None:
+        config = SymbolConfig(
+            symbol,
+            OTHER_START_PRICE,
+            VenueRules(qty_step=0.001, min_qty=0.001, min_notional=1.0, price_tick=0.001),
+            VenueRules(qty_step=0.1, price_tick=0.001, contract_size=0.1, min_contracts=1),
+        )
+    if dislocations_per_hour is not None:
+        process = msgspec.structs.replace(
+            config.process, dislocations_per_hour=dislocations_per_hour
+        )
+        config = msgspec.structs.replace(config, process=process)
+    return config
 
 
 def synthesize(
     writer: QuoteFileWriter,
-    symbols: list[str],
+    symbols: Sequence[str],
     duration_s: float,
     interval_s: float,
     seed: int,
     start_ms: int,
+    dislocations_per_hour: float | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> int:
     """Write one spot and one futures quote per symbol every ``interval_s``; returns rows.
 
     ``on_progress`` is told the fraction done now and then.
     """
-    rng = random.Random(seed)
-    processes = {
-        symbol: PairPriceProcess(START_PRICES.get(symbol, 100.0), random.Random(rng.random()))
-        for symbol in symbols
-    }
+    config = SimConfig(
+        seed=seed, symbols=tuple(symbol_config(s, dislocations_per_hour) for s in symbols)
+    )
+    start = start_ms / 1000.0
+    market = SimMarket(config, random.Random(seed), start)
+    names = [(c.symbol, str(c.symbol)) for c in config.symbols]
     steps = int(duration_s / interval_s)
     for index in range(steps + 1):
-        ts = start_ms + round(index * interval_s * 1000)
         if on_progress is not None and not index & 0x3FF:
             on_progress(index / steps if steps else 1.0)
-        for symbol, process in processes.items():
-            if index:
-                process.advance(interval_s)
-            tick = natural_tick(process.spot_mid)
-            decimals = step_decimals(tick)
-            for leg, mid in (("spot", process.spot_mid), ("futures", process.futures_mid)):
-                bid, ask = process.touch(mid, tick)
-                bid_qty = round_down(rng.uniform(2_000.0, 40_000.0) / mid, 1e-4)
-                ask_qty = round_down(rng.uniform(2_000.0, 40_000.0) / mid, 1e-4)
-                writer.write(
-                    (ts, leg, symbol, round(bid, decimals), bid_qty, round(ask, decimals), ask_qty)
-                )
+        ts = start_ms + round(index * interval_s * 1000)
+        market.advance(ts / 1000.0)
+        for symbol, name in names:
+            for leg in (Leg.SPOT, Leg.FUTURES):
+                q = market.quote(symbol, leg)
+                writer.write((ts, leg.value, name, q.bid, q.bid_qty, q.ask, q.ask_qty))
     return writer.rows

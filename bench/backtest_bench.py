@@ -19,7 +19,7 @@ from actors.arbitrage.context import (
 from actors.arbitrage.machine import on_market
 from actors.backtest import BacktestConfig, run_backtest
 from actors.quote_files import QuoteFile, QuoteFileWriter
-from actors.synth import START_PRICES, synthesize
+from actors.synth import DEFAULT_SYMBOL_NAMES, synthesize
 from bench.stats import median, percentile
 from protocols.model import Quote, Symbol
 
@@ -29,7 +29,7 @@ ROUNDS = 3
 
 def make_file(directory: Path) -> Path:
     path = directory / "quotes.csv"
-    symbols = list(START_PRICES)
+    symbols = list(DEFAULT_SYMBOL_NAMES)
     steps = EVENTS // (2 * len(symbols))
     with QuoteFileWriter(path) as writer:
         synthesize(writer, symbols, steps * 0.5 - 0.5, 0.5, seed=42, start_ms=1_700_000_000_000)

@@ -275,6 +275,11 @@ class InvalidParameter(VenueError):
     pass
 
 
+class DuplicateClientId(InvalidParameter):
+    """The client order id was already used on this account. The venue has (or had) an
+    order under that id: look it up by the client id rather than placing it again."""
+
+
 class BadSignature(VenueError):
     pass
 

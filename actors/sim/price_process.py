@@ -1,9 +1,10 @@
-"""Spot and perpetual prices that move together, with the dislocations arbitrage waits for.
+"""The simulated prices of one coin: a spot mid and a perpetual mid that move together.
 
-The spot mid follows a random walk. The gap ``(spot - futures) / spot`` — the strategy's
-entry cost before spreads — reverts to a small mean (futures usually a touch above spot)
-and now and then jumps by around a percent, as when the perpetual is sold off on its own.
-Entries happen while the gap is small; exits when a jump has widened it enough.
+The spot mid follows geometric Brownian motion. The perpetual trades at a *gap* to it
+(``perp_mid = spot_mid * (1 + gap)``) that reverts to a small mean (an Ornstein-Uhlenbeck
+process) and now and then jumps away by a dislocation, which is the moment an arbitrage
+pays: a futures premium that is bound to shrink again. Steps are exact for any ``dt``, so
+advancing once by an hour and 36,000 times by 0.1 s draw from the same distribution.
 """
 
 from __future__ import annotations
@@ -12,59 +13,93 @@ import math
 import random
 
 import attrs
+import msgspec
+
+from actors.arbitrage.pricing import round_down, step_decimals
+
+_YEAR_S = 365.0 * 24.0 * 3600.0
 
 
-@attrs.frozen
-class ProcessShape:
-    """How prices move. Volatilities are relative, per square root of a second."""
+class PriceProcessParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How one coin's prices move.
 
-    volatility: float = 2e-4
-    gap_mean: float = -3e-4
-    gap_reversion_s: float = 40.0
-    gap_volatility: float = 1.5e-4
-    dislocation_every_s: float = 120.0
-    dislocation_min: float = 0.008
-    dislocation_max: float = 0.016
-    spread: float = 1e-4
-    """Quoted spread of each book, relative to its mid."""
+    ``volatility_annual`` is the spot log-price volatility per year (0.6 = 60%).
+    ``gap_mean`` and ``gap_stdev`` are the perpetual's premium over spot (fractions) on
+    average and in its stationary spread; ``gap_half_life_s`` is how fast it reverts.
+    A dislocation moves the gap to ``gap_mean ± dislocation_size``; random ones arrive
+    ``dislocations_per_hour`` on average, with either sign.
+    """
+
+    volatility_annual: float = 0.6
+    gap_mean: float = 0.0001
+    gap_stdev: float = 0.0004
+    gap_half_life_s: float = 900.0
+    dislocations_per_hour: float = 0.5
+    dislocation_size: float = 0.012
+
+    def __post_init__(self) -> None:
+        if self.volatility_annual < 0.0 or self.gap_stdev < 0.0:
+            raise ValueError("price process: volatility_annual and gap_stdev must be >= 0")
+        if self.gap_half_life_s <= 0.0:
+            raise ValueError("price process: gap_half_life_s must be > 0")
+        if self.dislocations_per_hour < 0.0:
+            raise ValueError("price process: dislocations_per_hour must be >= 0")
+        if not -0.5 < self.gap_mean < 0.5 or not 0.0 <= self.dislocation_size < 0.5:
+            raise ValueError("price process: gap_mean and dislocation_size must be under 50%")
 
 
 @attrs.define
 class PairPriceProcess:
-    spot_mid: float
-    rng: random.Random
-    shape: ProcessShape = ProcessShape()
-    gap: float = attrs.field()
+    """Spot and perpetual mids of one coin; ``step`` moves them forward in time."""
 
-    @gap.default
-    def _start_at_the_mean(self) -> float:
-        return self.shape.gap_mean
+    params: PriceProcessParams
+    spot_mid: float
+    gap: float
+
+    @classmethod
+    def start(cls, price: float, params: PriceProcessParams) -> PairPriceProcess:
+        """Begin at spot ``price`` with the perpetual at its mean premium."""
+        if price <= 0.0:
+            raise ValueError(f"price process: start price {price} must be > 0")
+        return cls(params, price, params.gap_mean)
 
     @property
-    def futures_mid(self) -> float:
-        return self.spot_mid * (1.0 - self.gap)
+    def perp_mid(self) -> float:
+        return self.spot_mid * (1.0 + self.gap)
 
-    def advance(self, dt: float) -> None:
-        """Move both prices ``dt`` seconds forward."""
+    def step(self, dt: float, rng: random.Random) -> float:
+        """Move both mids ``dt`` seconds forward (``dt`` <= 0 changes nothing) and return
+        the gap integrated over the step, for funding: the integral of the gap's expected
+        path from where it started, which is exact without noise and unbiased with it."""
         if dt <= 0.0:
-            return
-        shape = self.shape
-        gauss = self.rng.gauss
-        self.spot_mid *= math.exp(shape.volatility * math.sqrt(dt) * gauss(0.0, 1.0))
-        decay = math.exp(-dt / shape.gap_reversion_s)
-        spread = shape.gap_volatility * math.sqrt(shape.gap_reversion_s / 2.0 * (1 - decay**2))
-        self.gap = shape.gap_mean + (self.gap - shape.gap_mean) * decay + spread * gauss(0.0, 1.0)
-        if self.rng.random() < 1.0 - math.exp(-dt / shape.dislocation_every_s):
-            self.gap += self.rng.uniform(shape.dislocation_min, shape.dislocation_max)
+            return 0.0
+        p = self.params
+        sigma = p.volatility_annual / math.sqrt(_YEAR_S)
+        self.spot_mid *= math.exp(-0.5 * sigma * sigma * dt + sigma * math.sqrt(dt) * rng.gauss())
+        theta = math.log(2.0) / p.gap_half_life_s
+        decay = math.exp(-theta * dt)
+        gap_area = p.gap_mean * dt + (self.gap - p.gap_mean) * -math.expm1(-theta * dt) / theta
+        noise = p.gap_stdev * math.sqrt(1.0 - decay * decay) * rng.gauss()
+        self.gap = p.gap_mean + (self.gap - p.gap_mean) * decay + noise
+        # One jump at most per step, and none in the step's gap integral: both exact
+        # enough while λ·dt is small, as in the sub-second steps the venues run at.
+        if p.dislocations_per_hour > 0.0:
+            rate_per_s = p.dislocations_per_hour / 3600.0
+            if rng.random() < -math.expm1(-rate_per_s * dt):
+                # The jump happened somewhere inside the step and has reverted since.
+                age = rng.random() * dt
+                sign = 1.0 if rng.random() < 0.5 else -1.0
+                self.gap = p.gap_mean + sign * p.dislocation_size * math.exp(-theta * age)
+        return gap_area
 
-    def touch(self, mid: float, tick: float) -> tuple[float, float]:
-        """(bid, ask) around ``mid``, on a ``tick`` grid, at least one tick apart."""
-        half = mid * self.shape.spread / 2.0
-        bid = math.floor((mid - half) / tick) * tick
-        ask = max(math.ceil((mid + half) / tick) * tick, bid + tick)
-        return bid, ask
+    def dislocate(self, size: float | None = None) -> None:
+        """Jump the perpetual to a premium of ``size`` over its mean now (default
+        ``dislocation_size``): an entry opportunity for a long-spot, short-perp trade."""
+        self.gap = self.params.gap_mean + (self.params.dislocation_size if size is None else size)
 
 
-def natural_tick(price: float) -> float:
-    """A price increment like a venue would set: about a millionth of the price."""
-    return 10.0 ** (math.floor(math.log10(price)) - 5)
+def touch(mid: float, tick: float) -> tuple[float, float]:
+    """The best bid and ask around ``mid`` on a ``tick`` grid: one tick apart, bid at or
+    below the mid. Both are exact grid values (0.1 stays 0.1)."""
+    bid = round_down(mid, tick)
+    return bid, round(bid + tick, step_decimals(tick))

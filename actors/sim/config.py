@@ -1,0 +1,163 @@
+"""What the simulated venues need: symbols with their rules, fees, balances, seed, depth.
+
+The defaults are a MEXC-like spot venue and a Gate.io-like USDT perpetual venue trading
+BTC, ETH and SOL, with those venues' published fees and increments. Every struct refuses
+unknown fields and checks itself, so a config file with a typo fails at load time with
+the field named.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+from actors.sim.book import DepthProfile
+from actors.sim.price_process import PriceProcessParams
+from protocols.model import Symbol, VenueRules
+
+_EIGHT_HOURS_S = 8.0 * 3600.0
+
+
+class SymbolConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One coin on both venues. ``spot_rules`` are in base units; ``futures_rules`` carry
+    ``contract_size`` (base units per contract) and ``min_contracts``."""
+
+    symbol: Symbol
+    start_price: float
+    spot_rules: VenueRules
+    futures_rules: VenueRules
+    process: PriceProcessParams = PriceProcessParams()
+    funding_interval_s: float = _EIGHT_HOURS_S
+
+    def __post_init__(self) -> None:
+        s, f = self.spot_rules, self.futures_rules
+        if self.start_price <= 0.0:
+            raise ValueError(f"{self.symbol}: start_price {self.start_price} must be > 0")
+        if s.qty_step <= 0.0 or s.price_tick <= 0.0:
+            raise ValueError(f"{self.symbol}: spot qty_step and price_tick must be > 0")
+        if f.contract_size <= 0.0 or f.price_tick <= 0.0:
+            raise ValueError(f"{self.symbol}: futures contract_size and price_tick must be > 0")
+        if f.min_contracts < 0.0 or f.min_contracts != int(f.min_contracts):
+            raise ValueError(f"{self.symbol}: futures min_contracts must be a whole number >= 0")
+        if self.funding_interval_s <= 0.0:
+            raise ValueError(f"{self.symbol}: funding_interval_s must be > 0")
+
+
+def _check_fees(venue: str, maker_fee: float, taker_fee: float) -> None:
+    # A maker rebate (negative fee) is real on some venues; above 1% is a typo.
+    if not -0.01 <= maker_fee <= 0.01 or not 0.0 <= taker_fee <= 0.01:
+        raise ValueError(
+            f"{venue}: fees are fractions (0.0005 = 0.05%); got {maker_fee}, {taker_fee}"
+        )
+
+
+def _check_pattern(venue: str, pattern: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{venue}: client_id_pattern {pattern!r} is not a regex: {exc}") from exc
+
+
+class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The spot venue (MEXC): its fees, the account's starting balances per asset, the
+    client order ids it accepts, and how long a finished order can be found by its client
+    id (``None``: always)."""
+
+    name: str = "mexc"
+    maker_fee: float = 0.0
+    taker_fee: float = 0.0005
+    balances: dict[str, float] = msgspec.field(default_factory=lambda: {"USDT": 10_000.0})
+    client_id_pattern: str = r"[A-Za-z0-9_-]{1,32}"
+    client_id_query_window_s: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_fees(self.name, self.maker_fee, self.taker_fee)
+        _check_pattern(self.name, self.client_id_pattern)
+        negative = {asset: v for asset, v in self.balances.items() if v < 0.0}
+        if negative:
+            raise ValueError(f"{self.name}: starting balances must be >= 0, got {negative}")
+
+
+class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The USDT perpetual venue (Gate.io): fees, the account's starting USDT, leverage,
+    funding (interest rate per interval and cap), client order ids (``t-`` prefix) and
+    how long a finished order can be found by its client id (60 s on Gate.io)."""
+
+    name: str = "gateio"
+    maker_fee: float = 0.0002
+    taker_fee: float = 0.0005
+    balance_usdt: float = 10_000.0
+    leverage: float = 1.0
+    max_leverage: float = 100.0
+    funding_interest_rate: float = 0.0001
+    funding_rate_cap: float = 0.003
+    client_id_pattern: str = r"t-[0-9A-Za-z_.-]{1,28}"
+    client_id_query_window_s: float | None = 60.0
+
+    def __post_init__(self) -> None:
+        _check_fees(self.name, self.maker_fee, self.taker_fee)
+        _check_pattern(self.name, self.client_id_pattern)
+        if self.balance_usdt < 0.0:
+            raise ValueError(f"{self.name}: balance_usdt must be >= 0")
+        if not 1.0 <= self.leverage <= self.max_leverage:
+            raise ValueError(f"{self.name}: leverage must be within 1..max_leverage")
+        if self.funding_rate_cap < 0.0:
+            raise ValueError(f"{self.name}: funding_rate_cap must be >= 0")
+
+
+def _spot(qty_step: float, tick: float) -> VenueRules:
+    return VenueRules(qty_step=qty_step, min_qty=qty_step, min_notional=1.0, price_tick=tick)
+
+
+def _perpetual(contract_size: float, tick: float) -> VenueRules:
+    return VenueRules(
+        qty_step=contract_size, price_tick=tick, contract_size=contract_size, min_contracts=1
+    )
+
+
+DEFAULT_SYMBOLS = (
+    SymbolConfig(
+        Symbol("BTC", "USDT"),
+        65_000.0,
+        _spot(0.000001, 0.01),
+        _perpetual(0.0001, 0.1),
+        PriceProcessParams(volatility_annual=0.5),
+    ),
+    SymbolConfig(
+        Symbol("ETH", "USDT"),
+        3_200.0,
+        _spot(0.00001, 0.01),
+        _perpetual(0.01, 0.01),
+        PriceProcessParams(volatility_annual=0.65),
+    ),
+    SymbolConfig(
+        Symbol("SOL", "USDT"),
+        150.0,
+        _spot(0.001, 0.01),
+        _perpetual(1.0, 0.01),
+        PriceProcessParams(volatility_annual=0.9),
+    ),
+)
+
+
+class SimConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Everything the simulated venue pair needs. The same ``seed`` and the same calls
+    give the same prices, books, fills and ledgers."""
+
+    seed: int = 1
+    symbols: tuple[SymbolConfig, ...] = DEFAULT_SYMBOLS
+    spot: SpotVenueConfig = msgspec.field(default_factory=SpotVenueConfig)
+    futures: FuturesVenueConfig = msgspec.field(default_factory=FuturesVenueConfig)
+    depth: DepthProfile = DepthProfile()
+
+    def __post_init__(self) -> None:
+        if not self.symbols:
+            raise ValueError("sim config: at least one symbol is needed")
+        names = [str(s.symbol) for s in self.symbols]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"sim config: symbols listed twice: {', '.join(duplicates)}")
+        quotes = {s.symbol.quote for s in self.symbols}
+        if quotes != {"USDT"}:
+            raise ValueError(f"sim config: the venues settle in USDT; quote assets {quotes}")

@@ -1,0 +1,290 @@
+"""The simulated USDT perpetual venue (Gate.io-like): orders in contracts, positions,
+margin and funding.
+
+Orders and positions count whole contracts (``contract_size`` base units each); a
+position is signed, negative when short, with an average entry price. Closing trades
+realise P&L into the USDT wallet, which also pays the fees and receives or pays funding.
+An order that would grow a position needs its margin, ``contracts * contract_size *
+price * (1/leverage + taker fee)``, out of ``available``; it holds that margin while it
+rests. Positions are not liquidated: the simulation trades at low leverage.
+
+Reduce-only orders may only shrink the position, as on Gate.io: one with no position to
+reduce is refused (``ReduceOnlyViolated``); one larger than the position fills only the
+position and the rest ends with ``FinishReason.REDUCE_ONLY``; a resting one is cancelled
+the same way once the position it was reducing is gone.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+
+import attrs
+
+from actors.sim.book import Execution
+from actors.sim.config import FuturesVenueConfig, SymbolConfig
+from actors.sim.events import FundingApplied, OrderUpdated, PositionChanged, VenueEvent
+from actors.sim.exchange import LiveOrder, OrderRequest, SimExchange, whole_steps
+from actors.sim.funding import FundingSettlement
+from actors.sim.market import SimMarket
+from actors.sim.records import (
+    FinishReason,
+    FundingPayment,
+    FuturesAccount,
+    PerpetualPosition,
+    VenueFill,
+    VenueOrder,
+)
+from protocols.model import Leg, OrderType, Side, Symbol, TimeInForce, VenueRules
+from protocols.venue import (
+    InsufficientBalance,
+    InvalidParameter,
+    InvalidPrecision,
+    ReduceOnlyViolated,
+)
+
+
+@attrs.define
+class _Position:
+    leverage: float
+    contracts: int = 0
+    entry_price: float = 0.0
+    realised_pnl: float = 0.0
+    fees: float = 0.0
+    funding_pnl: float = 0.0
+
+    def trade(self, contracts: int, price: float, contract_size: float) -> float:
+        """Add ``contracts`` (signed) at ``price``; return the P&L the closing part realised."""
+        held = self.contracts
+        self.contracts = held + contracts
+        if held == 0 or (held > 0) == (contracts > 0):
+            self.entry_price = (abs(held) * self.entry_price + abs(contracts) * price) / abs(
+                self.contracts
+            )
+            return 0.0
+        closed = min(abs(contracts), abs(held))
+        realised = closed * contract_size * (price - self.entry_price) * (1 if held > 0 else -1)
+        self.realised_pnl += realised
+        if self.contracts == 0:
+            self.entry_price = 0.0
+        elif (self.contracts > 0) != (held > 0):
+            self.entry_price = price  # flipped: what is held now was opened at this price
+        return realised
+
+
+class FuturesExchange(SimExchange):
+    """A USDT perpetual venue trading ``symbols`` on the shared ``market``."""
+
+    leg = Leg.FUTURES
+    _counts_contracts = True
+
+    def __init__(
+        self,
+        config: FuturesVenueConfig,
+        symbols: Sequence[SymbolConfig],
+        market: SimMarket,
+        rng: random.Random,
+    ) -> None:
+        super().__init__(
+            name=config.name,
+            market=market,
+            rules={sc.symbol: sc.futures_rules for sc in symbols},
+            maker_fee=config.maker_fee,
+            taker_fee=config.taker_fee,
+            client_id_pattern=config.client_id_pattern,
+            client_id_query_window_s=config.client_id_query_window_s,
+            rng=rng,
+        )
+        self._cash = config.balance_usdt
+        self._max_leverage = config.max_leverage
+        self._contract_size = {sc.symbol: sc.futures_rules.contract_size for sc in symbols}
+        self._positions = {sc.symbol: _Position(config.leverage) for sc in symbols}
+        self._touched_symbols: set[Symbol] = set()
+
+    def place_order(
+        self,
+        symbol: Symbol,
+        side: Side,
+        order_type: OrderType,
+        contracts: int,
+        *,
+        price: float | None = None,
+        tif: TimeInForce | None = None,
+        reduce_only: bool = False,
+        client_id: str | None = None,
+        now: float,
+    ) -> VenueOrder:
+        """Place an order for ``contracts`` (> 0; ``side`` gives the direction); return it
+        as it stands after matching.
+
+        A ``LIMIT`` order needs ``price`` and is GTC unless ``tif`` is IOC; a ``MARKET``
+        order takes no price and is IOC (Gate.io: price 0, tif ioc). Refusals (nothing
+        changes): ``InvalidSymbol``, ``InvalidParameter``, ``DuplicateClientId``,
+        ``InvalidPrecision`` (fractional contracts, price off the tick), ``BelowMinimum``
+        (fewer than the minimum contracts), ``ReduceOnlyViolated`` (nothing to reduce),
+        ``InsufficientBalance`` (margin), or an injected fault.
+        """
+        request = OrderRequest(
+            symbol, side, order_type, contracts, price, tif, client_id, reduce_only
+        )
+        return self._place(request, now)
+
+    def position(self, symbol: Symbol) -> PerpetualPosition:
+        self.rules(symbol)
+        position = self._positions[symbol]
+        contract_size = self._contract_size[symbol]
+        mark = self.market.mark_price(symbol)
+        qty = math.copysign(self._book(symbol).qty(abs(position.contracts)), position.contracts)
+        return PerpetualPosition(
+            symbol,
+            position.contracts,
+            qty,
+            position.entry_price,
+            mark,
+            position.leverage,
+            abs(position.contracts) * contract_size * mark / position.leverage,
+            position.contracts * contract_size * (mark - position.entry_price),
+            position.realised_pnl,
+            position.fees,
+            position.funding_pnl,
+        )
+
+    def positions(self) -> list[PerpetualPosition]:
+        """Every listed symbol's position, flat ones included."""
+        return [self.position(symbol) for symbol in self._positions]
+
+    def account(self) -> FuturesAccount:
+        """The USDT wallet; ``available = total + unrealised - position and order margin``."""
+        positions = self.positions()
+        unrealised = math.fsum(p.unrealised_pnl for p in positions)
+        position_margin = math.fsum(p.margin for p in positions)
+        order_margin = math.fsum(order.locked for order in self._all_resting())
+        return FuturesAccount(
+            self._cash,
+            self._cash + unrealised - position_margin - order_margin,
+            unrealised,
+            position_margin,
+            order_margin,
+        )
+
+    def set_leverage(self, symbol: Symbol, leverage: float, now: float) -> PerpetualPosition:
+        """Trade ``symbol`` at ``leverage`` from now on (1 to the venue's maximum)."""
+        self.rules(symbol)
+        if not 1.0 <= leverage <= self._max_leverage:
+            raise InvalidParameter(
+                self.name, None, f"leverage {leverage} must be within 1..{self._max_leverage:g}"
+            )
+        self._positions[symbol].leverage = leverage
+        self._touched_symbols.add(symbol)
+        self._flush(now)
+        return self.position(symbol)
+
+    def settle_funding(self, settlement: FundingSettlement) -> None:
+        """Pay or collect funding on the position of ``settlement.symbol``, if there is one:
+        a long pays ``rate * notional at the mark price``, a short receives it."""
+        position = self._positions.get(settlement.symbol)
+        if position is None or position.contracts == 0:
+            return
+        contract_size = self._contract_size[settlement.symbol]
+        amount = -position.contracts * contract_size * settlement.mark_price * settlement.rate
+        self._cash += amount
+        position.funding_pnl += amount
+        payment = FundingPayment(
+            self.name,
+            settlement.symbol,
+            settlement.ts,
+            settlement.rate,
+            position.contracts,
+            settlement.mark_price,
+            amount,
+        )
+        self.ledger.record_funding(payment)
+        self._emit(FundingApplied(payment))
+        self._touched_symbols.add(settlement.symbol)
+        self._flush(settlement.ts)
+
+    # ---------------------------------------------------------------------- hooks
+
+    def _lots(self, request: OrderRequest, rules: VenueRules) -> int:
+        if not math.isfinite(request.qty) or request.qty <= 0:
+            raise InvalidParameter(
+                self.name, None, f"size must be a number of contracts > 0, got {request.qty}"
+            )
+        contracts = whole_steps(request.qty, 1.0)
+        if contracts is None:
+            raise InvalidPrecision(
+                self.name, None, f"size {request.qty} is not a whole number of contracts"
+            )
+        return contracts
+
+    def _reducible(self, symbol: Symbol, side: Side) -> int:
+        """How many contracts an order on ``side`` would take off the position."""
+        held = self._positions[symbol].contracts
+        return max(0, -held) if side is Side.BUY else max(0, held)
+
+    def _fillable_lots(self, order: LiveOrder) -> int:
+        if order.reduce_only:
+            return min(order.left_lots, self._reducible(order.symbol, order.side))
+        return order.left_lots
+
+    def _reserve(self, order: LiveOrder, executions: list[Execution]) -> None:
+        reducible = self._reducible(order.symbol, order.side)
+        if order.reduce_only:
+            if reducible == 0:
+                held = self._positions[order.symbol].contracts
+                raise ReduceOnlyViolated(
+                    self.name,
+                    None,
+                    f"reduce-only {order.side.value} of {order.symbol} with a position of "
+                    f"{held} contracts would not reduce it",
+                )
+            return
+        opening = max(0, order.lots - reducible)
+        if opening == 0:
+            return
+        # A market order's opening part fills deepest in the book: price it at the worst level.
+        if order.price is not None:
+            price = order.price
+        elif executions:
+            price = executions[-1][0]
+        else:
+            price = self.market.mark_price(order.symbol)
+        leverage = self._positions[order.symbol].leverage
+        notional = opening * self._contract_size[order.symbol] * price
+        need = notional * (1.0 / leverage + self.taker_fee)
+        available = self.account().available
+        if available < need:
+            raise InsufficientBalance(
+                self.name,
+                None,
+                f"{order.symbol} order needs {need:.8g} USDT of margin at leverage "
+                f"{leverage:g}; {available:.8g} USDT is available",
+            )
+        order.locked = need
+
+    def _return_reserve(self, order: LiveOrder, amount: float) -> None:
+        """Nothing to move: order margin is the sum of the open orders' ``locked``."""
+
+    def _settle(self, order: LiveOrder, fill: VenueFill) -> None:
+        assert fill.contracts is not None  # this venue counts contracts
+        signed = fill.contracts if fill.side is Side.BUY else -fill.contracts
+        position = self._positions[order.symbol]
+        realised = position.trade(signed, fill.price, self._contract_size[order.symbol])
+        position.fees += fill.fee
+        self._cash += realised - fill.fee
+        self._touched_symbols.add(order.symbol)
+
+    def _after_fills(self, symbol: Symbol, now: float) -> None:
+        for order in self._resting_orders(symbol):
+            if order.reduce_only and self._fillable_lots(order) == 0:
+                self._finish(order, FinishReason.REDUCE_ONLY, now)
+                self._emit(OrderUpdated(self._view(order)))
+
+    def _account_events(self, now: float) -> list[VenueEvent]:
+        events: list[VenueEvent] = [
+            PositionChanged(self.position(symbol), now)
+            for symbol in sorted(self._touched_symbols, key=str)
+        ]
+        self._touched_symbols.clear()
+        return events

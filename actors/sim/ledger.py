@@ -1,0 +1,104 @@
+"""A venue's append-only ledger: every order it accepted, every fill, every order's end
+and every funding payment, numbered in the order they happened.
+
+It is the venue's truth that chaos and crash tests hold the trading system to: the
+positions Basis believes it holds must equal the sums of the ledgers' fills, and no
+client order id may appear twice. Nothing is ever changed or removed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+from actors.sim.records import FundingPayment, VenueFill, VenueOrder
+from protocols.model import Symbol
+
+
+class OrderAccepted(msgspec.Struct, frozen=True, tag=True):
+    """The venue accepted an order (``order`` as it was before anything filled)."""
+
+    seq: int
+    order: VenueOrder
+
+
+class FillExecuted(msgspec.Struct, frozen=True, tag=True):
+    seq: int
+    fill: VenueFill
+
+
+class OrderFinished(msgspec.Struct, frozen=True, tag=True):
+    """An order reached its final state (filled, cancelled or expired)."""
+
+    seq: int
+    order: VenueOrder
+
+
+class FundingSettled(msgspec.Struct, frozen=True, tag=True):
+    seq: int
+    payment: FundingPayment
+
+
+LedgerEntry = OrderAccepted | FillExecuted | OrderFinished | FundingSettled
+
+
+class Ledger:
+    """The ledger of the venue called ``venue``; ``seq`` numbers start at 1."""
+
+    def __init__(self, venue: str) -> None:
+        self.venue = venue
+        self._entries: list[LedgerEntry] = []
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entries(self, after_seq: int = 0) -> tuple[LedgerEntry, ...]:
+        """Every entry with ``seq > after_seq``: pass the last seq seen to follow it."""
+        return tuple(self._entries[max(after_seq, 0) :])
+
+    def accepted_orders(self, symbol: Symbol | None = None) -> list[VenueOrder]:
+        return [
+            e.order
+            for e in self._entries
+            if isinstance(e, OrderAccepted) and symbol in (None, e.order.symbol)
+        ]
+
+    def fills(self, symbol: Symbol | None = None) -> list[VenueFill]:
+        return [
+            e.fill
+            for e in self._entries
+            if isinstance(e, FillExecuted) and symbol in (None, e.fill.symbol)
+        ]
+
+    def funding(self, symbol: Symbol | None = None) -> list[FundingPayment]:
+        return [
+            e.payment
+            for e in self._entries
+            if isinstance(e, FundingSettled) and symbol in (None, e.payment.symbol)
+        ]
+
+    def client_ids(self) -> list[str]:
+        """The client order id of every accepted order that had one, in acceptance order."""
+        return [order.client_id for order in self.accepted_orders() if order.client_id is not None]
+
+    def net_qty(self, symbol: Symbol) -> float:
+        """The base units the fills of ``symbol`` added up to: + bought, - sold."""
+        return math.fsum(fill.signed_qty for fill in self.fills(symbol))
+
+    # ------------------------------------------------------------------- recording
+
+    def record_accepted(self, order: VenueOrder) -> None:
+        self._entries.append(OrderAccepted(self._next_seq(), order))
+
+    def record_fill(self, fill: VenueFill) -> None:
+        self._entries.append(FillExecuted(self._next_seq(), fill))
+
+    def record_finished(self, order: VenueOrder) -> None:
+        self._entries.append(OrderFinished(self._next_seq(), order))
+
+    def record_funding(self, payment: FundingPayment) -> None:
+        self._entries.append(FundingSettled(self._next_seq(), payment))
+
+    def _next_seq(self) -> int:
+        return len(self._entries) + 1

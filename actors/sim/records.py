@@ -1,0 +1,122 @@
+"""What the simulated venues report: orders, fills, funding payments, futures positions.
+
+These are frozen snapshots, safe to hand to servers, tests and other tasks. Quantities
+are in base units as everywhere in Basis; futures records add the same quantity in
+contracts, which is what Gate.io's wire format speaks. Money is in the quote asset (USDT).
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+from protocols.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
+
+
+class FinishReason(enum.Enum):
+    """Why an order stopped (Gate.io's ``finish_as`` vocabulary)."""
+
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    """Cancelled on request."""
+    IOC = "ioc"
+    """The part of an IOC or market order that found no liquidity expired."""
+    REDUCE_ONLY = "reduce_only"
+    """A reduce-only order was left with no position to reduce."""
+
+
+class VenueOrder(msgspec.Struct, frozen=True):
+    """An order as the venue knows it. ``price`` is ``None`` for a market order;
+    ``avg_price`` is 0 until something fills; ``fees`` are the total so far, in USDT.
+    ``contracts`` and ``filled_contracts`` are set on the futures venue only."""
+
+    venue: str
+    venue_order_id: str
+    client_id: str | None
+    symbol: Symbol
+    side: Side
+    type: OrderType
+    tif: TimeInForce
+    qty: float
+    price: float | None
+    status: OrderStatus
+    filled_qty: float
+    avg_price: float
+    fees: float
+    created_ts: float
+    updated_ts: float
+    reduce_only: bool = False
+    contracts: int | None = None
+    filled_contracts: int | None = None
+    finish_reason: FinishReason | None = None
+    trade_ids: tuple[str, ...] = ()
+
+    @property
+    def remaining_qty(self) -> float:
+        return max(0.0, self.qty - self.filled_qty)
+
+
+class VenueFill(msgspec.Struct, frozen=True):
+    """One execution of one order: ``qty`` base units at ``price``; ``fee`` in USDT."""
+
+    venue: str
+    trade_id: str
+    venue_order_id: str
+    client_id: str | None
+    symbol: Symbol
+    side: Side
+    qty: float
+    price: float
+    fee: float
+    is_maker: bool
+    ts: float
+    contracts: int | None = None
+
+    @property
+    def signed_qty(self) -> float:
+        """``qty`` with the sign of what it did to the holding: + bought, - sold."""
+        return self.qty if self.side is Side.BUY else -self.qty
+
+
+class FundingPayment(msgspec.Struct, frozen=True):
+    """Funding settled on a position at ``ts``: ``amount`` USDT, positive when received.
+    ``contracts`` is the signed position it was paid on."""
+
+    venue: str
+    symbol: Symbol
+    ts: float
+    rate: float
+    contracts: int
+    mark_price: float
+    amount: float
+
+
+class PerpetualPosition(msgspec.Struct, frozen=True):
+    """A futures position: ``contracts`` signed (negative = short), ``qty`` the same in
+    base units. ``margin`` is what it ties up at ``leverage``; ``realised_pnl`` is from
+    closing trades, before ``fees`` and ``funding_pnl``, which are listed apart."""
+
+    symbol: Symbol
+    contracts: int
+    qty: float
+    entry_price: float
+    mark_price: float
+    leverage: float
+    margin: float
+    unrealised_pnl: float
+    realised_pnl: float
+    fees: float
+    funding_pnl: float
+
+
+class FuturesAccount(msgspec.Struct, frozen=True):
+    """The futures account in USDT: ``total`` is the wallet (deposits, realised P&L,
+    fees and funding), ``available`` what new orders can still use."""
+
+    total: float
+    available: float
+    unrealised_pnl: float
+    position_margin: float
+    order_margin: float
+    currency: str = "USDT"

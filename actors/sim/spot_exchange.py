@@ -1,0 +1,170 @@
+"""The simulated spot venue (MEXC-like): orders backed by the account's asset balances.
+
+An order locks what it may spend when it arrives: a sell its quantity of the base asset,
+a limit buy ``qty * price * (1 + fee)`` of the quote asset (the higher of the maker and
+taker fees, since it may fill either way). A market buy is priced against the book on
+arrival and must be covered by the free quote balance, fee included. Fills spend from the
+lock and the rest returns to ``free`` when the order ends; ``InsufficientBalance`` when
+the free balance is short.
+
+Fees are charged in the quote asset on both sides, so that the cash flows are SPEC §1's
+``q·price·(1 ± fee)`` exactly (MEXC itself takes a buy's fee from the coin received).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+
+from actors.arbitrage.pricing import step_decimals
+from actors.sim.book import Execution
+from actors.sim.config import SpotVenueConfig, SymbolConfig
+from actors.sim.events import BalanceChanged, VenueEvent
+from actors.sim.exchange import LiveOrder, OrderRequest, SimExchange, whole_steps
+from actors.sim.market import SimMarket
+from actors.sim.records import VenueFill, VenueOrder
+from protocols.model import Leg, OrderType, Side, Symbol, TimeInForce, VenueRules
+from protocols.venue import Balance, InsufficientBalance, InvalidParameter, InvalidPrecision
+
+
+class SpotExchange(SimExchange):
+    """A spot venue trading ``symbols`` on the shared ``market``."""
+
+    leg = Leg.SPOT
+    _counts_contracts = False
+
+    def __init__(
+        self,
+        config: SpotVenueConfig,
+        symbols: Sequence[SymbolConfig],
+        market: SimMarket,
+        rng: random.Random,
+    ) -> None:
+        super().__init__(
+            name=config.name,
+            market=market,
+            rules={sc.symbol: sc.spot_rules for sc in symbols},
+            maker_fee=config.maker_fee,
+            taker_fee=config.taker_fee,
+            client_id_pattern=config.client_id_pattern,
+            client_id_query_window_s=config.client_id_query_window_s,
+            rng=rng,
+        )
+        self._lock_fee = max(config.maker_fee, config.taker_fee)
+        assets = [a for sc in symbols for a in (sc.symbol.base, sc.symbol.quote)]
+        self._free: dict[str, float] = dict.fromkeys(assets, 0.0)
+        self._free.update(config.balances)
+        # Base assets only ever move by whole quantity steps, so their balances are kept
+        # on that grid: 0.7 + 0.1 must leave 0.8 to sell, not 0.7999999999999999.
+        self._decimals: dict[str, int] = {}
+        for sc in symbols:
+            decimals = step_decimals(sc.spot_rules.qty_step)
+            self._decimals[sc.symbol.base] = max(decimals, self._decimals.get(sc.symbol.base, 0))
+        self._touched_assets: set[str] = set()
+
+    def place_order(
+        self,
+        symbol: Symbol,
+        side: Side,
+        order_type: OrderType,
+        qty: float,
+        *,
+        price: float | None = None,
+        tif: TimeInForce | None = None,
+        client_id: str | None = None,
+        now: float,
+    ) -> VenueOrder:
+        """Place an order of ``qty`` base units; return it as it stands after matching.
+
+        A ``LIMIT`` order needs ``price`` and is GTC unless ``tif`` is IOC; a ``MARKET``
+        order takes no price and is IOC. Refusals (nothing changes): ``InvalidSymbol``,
+        ``InvalidParameter`` (bad type, price or client id), ``DuplicateClientId``,
+        ``InvalidPrecision`` (off the quantity step or the tick), ``BelowMinimum``
+        (quantity or notional), ``InsufficientBalance``, or an injected fault.
+        """
+        request = OrderRequest(symbol, side, order_type, qty, price, tif, client_id)
+        return self._place(request, now)
+
+    def balance(self, asset: str) -> Balance:
+        """``free`` and ``locked`` (held by open orders) of ``asset``."""
+        locked = math.fsum(
+            order.locked for order in self._all_resting() if self._locked_asset(order) == asset
+        )
+        return Balance(asset, self._free.get(asset, 0.0), self._on_grid(asset, locked))
+
+    def balances(self) -> list[Balance]:
+        """Every asset the venue knows for this account, including empty ones."""
+        return [self.balance(asset) for asset in sorted(self._free)]
+
+    # ---------------------------------------------------------------------- hooks
+
+    def _lots(self, request: OrderRequest, rules: VenueRules) -> int:
+        qty = request.qty
+        if not math.isfinite(qty) or qty <= 0.0:
+            raise InvalidParameter(self.name, None, f"quantity must be > 0, got {qty}")
+        lots = whole_steps(qty, rules.qty_step)
+        if lots is None:
+            raise InvalidPrecision(
+                self.name,
+                None,
+                f"{request.symbol} quantity {qty} is not a multiple of the step "
+                f"{rules.qty_step:g}; round it down to the step",
+            )
+        return lots
+
+    def _reserve(self, order: LiveOrder, executions: list[Execution]) -> None:
+        book = self._book(order.symbol)
+        asset = self._locked_asset(order)
+        if order.side is Side.SELL:
+            need = book.qty(order.lots)
+        elif order.price is not None:
+            need = book.qty(order.lots) * order.price * (1.0 + self._lock_fee)
+        else:
+            cost = math.fsum(book.qty(lots) * price for price, lots in executions)
+            need = cost * (1.0 + self.taker_fee)
+        free = self._free[asset]
+        if free < need:
+            raise InsufficientBalance(
+                self.name,
+                None,
+                f"{order.symbol} {order.side.value}: needs {need:.8g} {asset}, "
+                f"{free:.8g} {asset} is free",
+            )
+        # A market buy spends at once: its fills take from the free balance directly.
+        if order.side is Side.SELL or order.price is not None:
+            order.locked = need
+            self._add(asset, -need)
+
+    def _return_reserve(self, order: LiveOrder, amount: float) -> None:
+        if amount:
+            self._add(self._locked_asset(order), amount)
+
+    def _settle(self, order: LiveOrder, fill: VenueFill) -> None:
+        base, quote = order.symbol.base, order.symbol.quote
+        value = fill.qty * fill.price
+        if fill.side is Side.BUY:
+            self._add(quote, -(value + fill.fee))
+            self._add(base, fill.qty)
+        else:
+            self._add(base, -fill.qty)
+            self._add(quote, value - fill.fee)
+
+    def _add(self, asset: str, amount: float) -> None:
+        self._free[asset] = self._on_grid(asset, self._free[asset] + amount)
+        self._touched_assets.add(asset)
+
+    def _on_grid(self, asset: str, amount: float) -> float:
+        decimals = self._decimals.get(asset)
+        return amount if decimals is None else round(amount, decimals)
+
+    def _account_events(self, now: float) -> list[VenueEvent]:
+        events: list[VenueEvent] = [
+            BalanceChanged(self.balance(asset), now) for asset in sorted(self._touched_assets)
+        ]
+        self._touched_assets.clear()
+        return events
+
+    @staticmethod
+    def _locked_asset(order: LiveOrder) -> str:
+        return order.symbol.quote if order.side is Side.BUY else order.symbol.base

@@ -1,0 +1,91 @@
+"""The simulator's configuration: realistic defaults, and mistakes caught at load time."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from actors.sim import (
+    DEFAULT_SYMBOLS,
+    FuturesVenueConfig,
+    SimConfig,
+    SimVenues,
+    SpotVenueConfig,
+)
+from protocols.model import Leg, Symbol, VenueRules
+
+from .helpers import T0, coin
+
+
+def test_the_defaults_are_the_venues_published_fees_and_increments():
+    cfg = SimConfig()
+    assert (cfg.spot.name, cfg.spot.maker_fee, cfg.spot.taker_fee) == ("mexc", 0.0, 0.0005)
+    assert (cfg.futures.name, cfg.futures.maker_fee, cfg.futures.taker_fee) == (
+        "gateio",
+        0.0002,
+        0.0005,
+    )
+    sizes = {str(s.symbol): s.futures_rules.contract_size for s in cfg.symbols}
+    assert sizes == {"BTC/USDT": 0.0001, "ETH/USDT": 0.01, "SOL/USDT": 1.0}
+    assert all(s.futures_rules.min_contracts == 1 for s in cfg.symbols)
+    assert all(s.funding_interval_s == 8 * 3600 for s in cfg.symbols)
+    assert cfg.futures.client_id_query_window_s == 60.0
+    assert cfg.spot.client_id_query_window_s is None
+
+
+def test_a_strategy_sized_order_fills_on_the_touch_of_every_default_book():
+    # SPEC §1 enters with 100 USDT; the touch must hold that on both sides of both books.
+    venues = SimVenues(SimConfig(), T0)
+    for sc in DEFAULT_SYMBOLS:
+        for leg in Leg:
+            quote = venues.market.quote(sc.symbol, leg)
+            assert quote.ask_qty * quote.ask >= 100.0 and quote.bid_qty * quote.bid >= 100.0
+        spot_ask = venues.market.quote(sc.symbol, Leg.SPOT).ask
+        assert 100.0 / spot_ask >= sc.spot_rules.min_qty
+        assert sc.spot_rules.min_notional <= 100.0
+
+
+def test_a_config_reads_from_plain_data_and_refuses_unknown_fields():
+    data = {
+        "seed": 3,
+        "symbols": [
+            {
+                "symbol": {"base": "XRP", "quote": "USDT"},
+                "start_price": 0.6,
+                "spot_rules": {"qty_step": 0.01, "price_tick": 0.0001},
+                "futures_rules": {"contract_size": 10.0, "price_tick": 0.0001, "min_contracts": 1},
+            }
+        ],
+        "spot": {"balances": {"USDT": 500.0}},
+    }
+    cfg = msgspec.convert(data, SimConfig)
+    assert cfg.symbols[0].symbol == Symbol("XRP", "USDT")
+    assert cfg.spot.taker_fee == 0.0005 and cfg.futures == FuturesVenueConfig()
+    with pytest.raises(msgspec.ValidationError, match="taker_fe"):
+        msgspec.convert({"spot": {"taker_fe": 0.001}}, SimConfig)
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda: coin(start_price=0.0), "start_price"),
+        (lambda: coin(spot_rules=VenueRules(price_tick=0.01)), "qty_step"),
+        (lambda: coin(futures_rules=VenueRules(price_tick=0.01)), "contract_size"),
+        (
+            lambda: coin(
+                futures_rules=VenueRules(contract_size=1, price_tick=1, min_contracts=1.5)
+            ),
+            "whole number",
+        ),
+        (lambda: SimConfig(symbols=()), "at least one"),
+        (lambda: SimConfig(symbols=(coin(), coin())), "listed twice"),
+        (lambda: SimConfig(symbols=(coin(symbol=Symbol("COIN", "BTC")),)), "USDT"),
+        (lambda: SpotVenueConfig(taker_fee=0.05), "fractions"),
+        (lambda: SpotVenueConfig(balances={"USDT": -1.0}), ">= 0"),
+        (lambda: SpotVenueConfig(client_id_pattern="("), "not a regex"),
+        (lambda: FuturesVenueConfig(leverage=0.5), "leverage"),
+    ],
+)
+def test_mistakes_are_refused_with_the_field_named(make, says):
+    with pytest.raises(ValueError, match=says):
+        make()

@@ -1,0 +1,148 @@
+"""The market: advancing time, funding settlements and rates, dislocations, determinism."""
+
+from __future__ import annotations
+
+import random
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from actors.sim import PriceProcessParams, SimConfig, SimMarket
+from actors.sim.funding import funding_rate
+from protocols.model import Leg, Symbol
+
+from .helpers import COIN, STILL, T0, coin, config
+
+EIGHT_HOURS = 8 * 3600.0
+
+
+def market(cfg: SimConfig | None = None, seed: int = 1, now: float = T0) -> SimMarket:
+    return SimMarket(cfg or config(), random.Random(seed), now)
+
+
+def test_the_books_start_drawn_around_the_start_price():
+    m = market()
+    for leg in Leg:
+        quote = m.quote(COIN, leg)
+        assert (quote.bid, quote.ask) == (100.0, 100.01)
+        assert quote.venue_ts == T0
+    assert m.spot_mid(COIN) == m.mark_price(COIN) == 100.0
+
+
+def test_advance_moves_time_and_redraws_every_book():
+    m = market(config(coin(PriceProcessParams())))
+    versions = {leg: m.book(COIN, leg).version for leg in Leg}
+    m.advance(T0 + 1.0)
+    assert m.now == T0 + 1.0
+    for leg in Leg:
+        assert m.book(COIN, leg).version == versions[leg] + 1
+        assert m.quote(COIN, leg).venue_ts == T0 + 1.0
+
+
+def test_time_going_backwards_changes_nothing():
+    m = market(config(coin(PriceProcessParams())))
+    m.advance(T0 + 10.0)
+    before = m.book(COIN, Leg.SPOT).snapshot()
+    assert m.advance(T0 + 5.0) == []
+    assert m.advance(T0 + 10.0) == []
+    assert m.now == T0 + 10.0
+    assert m.book(COIN, Leg.SPOT).snapshot() == before
+
+
+def test_funding_settles_on_each_multiple_of_the_interval_passed():
+    m = market()
+    next_ts = 1_700_006_400.0  # the first multiple of 8 hours after T0
+    assert m.funding_rate(COIN).next_ts == next_ts
+    assert m.advance(next_ts - 0.001) == []
+    settlements = m.advance(next_ts + 2 * EIGHT_HOURS + 1.0)
+    assert [s.ts for s in settlements] == [next_ts + k * EIGHT_HOURS for k in range(3)]
+    assert m.funding_history(COIN) == tuple(settlements)
+    assert m.funding_rate(COIN).next_ts == next_ts + 3 * EIGHT_HOURS
+    # A still market with no premium pays the interest rate (0.01% per interval).
+    assert all(s.rate == pytest.approx(0.0001) for s in settlements)
+    assert all(s.mark_price == 100.0 for s in settlements)
+
+
+def test_a_symbol_with_another_interval_settles_on_its_own_times():
+    hourly = coin(funding_interval_s=3600.0)
+    m = market(config(hourly))
+    settlements = m.advance(T0 + 4 * 3600.0)
+    assert len(settlements) == 4
+    assert all(s.ts % 3600.0 == 0.0 for s in settlements)
+
+
+def test_a_lasting_premium_is_charged_to_longs_up_to_the_cap():
+    # A gap that takes practically forever to revert stays where a dislocation puts it.
+    stuck = msgspec.structs.replace(STILL, gap_half_life_s=1e15)
+    m = market(config(coin(stuck)))
+    m.dislocate(COIN, 0.002)
+    assert m.mark_price(COIN) == pytest.approx(100.2)
+    (settlement,) = m.advance(1_700_006_400.0)
+    # The interest rate pulls it down by at most 0.05%: 0.2% - 0.05%.
+    assert settlement.rate == pytest.approx(0.0015, rel=1e-9)
+    m.dislocate(COIN, 0.05)
+    (settlement,) = m.advance(1_700_006_400.0 + EIGHT_HOURS)
+    assert settlement.rate == 0.003  # the default cap
+
+
+def test_a_premium_that_reverts_is_averaged_over_the_interval():
+    # Dislocated by 0.2% and reverting with a 900 s half-life, the premium averages
+    # 0.002 * 900 / ln 2 / 6400 = 0.0004 over the 6,400 s to the settlement; the interest
+    # rate (0.0001) is within 0.05% of that, so the rate is the interest rate. One long
+    # step or many short ones: the same average.
+    for steps in (1, 64):
+        m = market()
+        m.dislocate(COIN, 0.002)
+        settlements = []
+        for i in range(1, steps + 1):
+            settlements += m.advance(T0 + 6_400.0 * i / steps)
+        assert [s.rate for s in settlements] == [pytest.approx(0.0001, rel=1e-9)]
+        assert m.funding_rate(COIN).rate == pytest.approx(0.0001, rel=1e-9)
+
+
+@given(premium=st.floats(-0.1, 0.1), interest=st.floats(-0.001, 0.001), cap=st.floats(0.0, 0.01))
+def test_the_funding_rate_formula(premium, interest, cap):
+    rate = funding_rate(premium, interest, cap)
+    assert -cap <= rate <= cap
+    uncapped = premium + min(max(interest - premium, -0.0005), 0.0005)
+    assert rate == min(max(uncapped, -cap), cap)
+    if abs(interest - premium) <= 0.0005 and abs(interest) <= cap:
+        assert rate == pytest.approx(interest, abs=1e-15)
+
+
+def test_dislocate_shows_in_the_futures_book_at_once():
+    m = market()
+    version = m.book(COIN, Leg.FUTURES).version
+    m.dislocate(COIN, 0.01)
+    quote = m.quote(COIN, Leg.FUTURES)
+    assert (quote.bid, quote.ask) == (101.0, 101.01)
+    assert m.book(COIN, Leg.FUTURES).version == version + 1
+    assert m.quote(COIN, Leg.SPOT).ask == 100.01
+
+
+def test_the_same_seed_gives_the_same_market_and_another_seed_another():
+    cfg = config(coin(PriceProcessParams(dislocations_per_hour=20.0)))
+
+    def run(seed):
+        m = market(cfg, seed=seed)
+        out = []
+        for i in range(1, 200):
+            m.advance(T0 + 7.0 * i)
+            out.append((m.book(COIN, Leg.SPOT).snapshot(), m.book(COIN, Leg.FUTURES).snapshot()))
+        return out
+
+    assert run(3) == run(3)
+    assert run(3) != run(4)
+
+
+def test_many_symbols_advance_together():
+    symbols = tuple(
+        msgspec.structs.replace(coin(PriceProcessParams()), symbol=Symbol(f"C{i}", "USDT"))
+        for i in range(60)
+    )
+    m = market(config(symbols=symbols))
+    m.advance(T0 + 0.1)
+    assert len(m.symbols) == 60
+    assert all(m.quote(s, Leg.FUTURES).venue_ts == T0 + 0.1 for s in m.symbols)
