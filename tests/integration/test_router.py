@@ -1,0 +1,299 @@
+"""The router against a scripted venue on 127.0.0.1.
+
+The venue speaks a toy JSON dialect through a toy codec so that each test scripts the
+venue's next answers exactly (accept, reject, 429, a reply lost after the order was
+taken, ...). The real venues' dialects are exercised against the simulated venues.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import attrs
+import msgspec
+import pytest
+import trio
+
+from actors.rate_limit import TokenBucket
+from actors.rest import RestClient
+from actors.router import Router
+from actors.sim.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
+from protocols.messages import CancelOrder, OrderAccepted, OrderFinal, OrderRejected, PlaceOrder
+from protocols.model import Fill, Leg, Order, OrderStatus, Side, Symbol, TimeInForce, VenueRules
+from protocols.venue import (
+    InsufficientBalance,
+    OrderUpdate,
+    RateLimited,
+    RestRequest,
+    Trade,
+    UnknownOrder,
+    VenueError,
+    VenueUnavailable,
+)
+from supervision import Backoff, Incarnation, Mailbox
+
+BTC = Symbol("BTC", "USDT")
+RULES = VenueRules(qty_step=0.001, min_qty=0.001, price_tick=0.1, taker_fee=0.001)
+
+
+class ToyCodec:
+    venue = "toy"
+    leg = Leg.SPOT
+
+    async def load_rules(self, rest, symbols):
+        return {symbol: RULES for symbol in symbols}
+
+    def place(self, order, rules, now):
+        body = {"id": order.client_id, "qty": order.qty, "price": order.price}
+        return RestRequest("POST", "/order", "", json.dumps(body).encode())
+
+    def query(self, symbol, client_id, venue_order_id, now):
+        return RestRequest("GET", "/order", f"id={client_id}")
+
+    def cancel(self, symbol, client_id, venue_order_id, now):
+        return RestRequest("DELETE", "/order", f"id={client_id}")
+
+    def parse_placed(self, response, order, rules):
+        return self.parse_order(response, order.symbol, rules)
+
+    def parse_order(self, response, symbol, rules):
+        o = json.loads(response.body)
+        return OrderUpdate(
+            BTC,
+            o["id"],
+            "v-" + o["id"],
+            OrderStatus(o["status"]),
+            filled_qty=o["filled"],
+            avg_price=o["price"],
+        )
+
+    def error(self, response, now):
+        if response.status == 429:
+            return RateLimited("toy", 429, "slow down", 429, float(response.header("retry-after")))
+        if response.status >= 500:
+            return VenueUnavailable("toy", None, "down", response.status)
+        code = json.loads(response.body)["code"]
+        kind = {"balance": InsufficientBalance, "unknown": UnknownOrder}.get(code, VenueError)
+        return kind("toy", code, code, response.status)
+
+
+@attrs.define
+class ToyVenue:
+    """Orders by client id; ``script`` says how to answer the next placements."""
+
+    script: list[str] = attrs.field(factory=list)
+    rest: RestClient | None = None
+    orders: dict[str, dict] = attrs.field(factory=dict)
+    placements: list[str] = attrs.field(factory=list)
+    queries: int = 0
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST":
+            return await self._place(json.loads(request.body))
+        client_id = request.query["id"]
+        order = self.orders.get(client_id)
+        if request.method == "GET":
+            self.queries += 1
+        if order is None:
+            return HttpResponse(404, b'{"code":"unknown"}')
+        if request.method == "DELETE" and order["status"] in ("new", "partially_filled"):
+            order["status"] = "cancelled"
+        return HttpResponse(200, json.dumps(order).encode())
+
+    async def _place(self, body: dict) -> HttpResponse:
+        action = self.script.pop(0) if self.script else "fill"
+        self.placements.append(body["id"])
+        if action == "429":
+            return HttpResponse(429, b"{}", headers=(("Retry-After", "0.2"),))
+        if action == "reject":
+            return HttpResponse(400, b'{"code":"balance"}')
+        if action == "lost-before":
+            raise CloseWithoutAnswer
+        if body["id"] in self.orders:
+            return HttpResponse(400, b'{"code":"duplicate"}')
+        filled = {"fill": body["qty"], "partial": body["qty"] / 2, "rest": 0.0}.get(
+            action, body["qty"]
+        )
+        status = {"fill": "filled", "partial": "cancelled", "rest": "new"}.get(action, "filled")
+        order = {"id": body["id"], "status": status, "filled": filled, "price": body["price"]}
+        self.orders[body["id"]] = order
+        if action in ("lost-after", "fill-then-500"):
+            if action == "lost-after":
+                raise CloseWithoutAnswer
+            return HttpResponse(502, b"{}")
+        return HttpResponse(200, json.dumps(order).encode())
+
+
+@pytest.fixture
+async def venue(nursery):
+    venue = ToyVenue()
+    server = HttpServer(venue.handle)
+    port = await nursery.start(server.serve)
+    async with RestClient(f"http://127.0.0.1:{port}", timeout_s=0.3) as rest:
+        venue.rest = rest
+        yield venue
+
+
+async def start_router(nursery, venue, **options):
+    strategy = Mailbox("strategy")
+    inbox = Mailbox("router")
+    router = Router(
+        "router-toy",
+        ToyCodec(),
+        venue.rest,
+        owners={"t1": strategy.address},
+        subscribers={BTC: [strategy.address]},
+        poll_interval_s=0.02,
+        not_found_grace_s=0.05,
+        backoff=Backoff(min_s=0.01, max_s=0.05),
+        rng=random.Random(1),
+        **options,
+    )
+    await nursery.start(router.run, Incarnation("router-toy", 0, None, inbox))
+    return router, inbox, strategy
+
+
+def order(seq, qty=0.5, price=100.04, tif=TimeInForce.IOC):
+    return Order(f"t1-{seq}s", Leg.SPOT, BTC, Side.BUY, qty, price, tif=tif)
+
+
+async def until_final(strategy, client_id):
+    """Everything the strategy hears about ``client_id`` up to its final word."""
+    heard = []
+    with trio.fail_after(5):
+        while True:
+            message = await strategy.receive()
+            if getattr(message, "client_id", None) != client_id:
+                continue
+            heard.append(message)
+            if isinstance(message, (OrderFinal, OrderRejected)):
+                return heard
+
+
+def kinds(heard):
+    return [type(m).__name__ for m in heard]
+
+
+async def test_a_filled_order_is_accepted_filled_and_final_in_that_order(nursery, venue):
+    _, inbox, strategy = await start_router(nursery, venue)
+    rules = await strategy.receive()
+    assert (rules.leg, rules.rules) == (Leg.SPOT, RULES)
+    await inbox.send(PlaceOrder(order(1, qty=0.5004, price=100.04)))
+    heard = await until_final(strategy, "t1-1s")
+    assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
+    fill, final = heard[1], heard[2]
+    # Rounded when built: down to the 0.001 step, to the 0.1 tick.
+    assert (fill.qty, fill.price) == (0.5, 100.0)
+    assert fill.fee == pytest.approx(0.5 * 100.0 * 0.001)
+    assert (final.status, final.filled_qty, final.avg_price) == (OrderStatus.FILLED, 0.5, 100.0)
+    assert venue.placements == ["t1-1s"]
+
+
+async def test_a_rejection_is_reported_with_the_venues_reason(nursery, venue):
+    venue.script = ["reject"]
+    _, inbox, strategy = await start_router(nursery, venue)
+    await inbox.send(PlaceOrder(order(1)))
+    [rejected] = await until_final(strategy, "t1-1s")
+    assert isinstance(rejected, OrderRejected)
+    assert "balance" in rejected.reason
+
+
+async def test_429_waits_as_told_then_the_same_intent_goes_once(nursery, venue):
+    venue.script = ["429"]
+    router, inbox, strategy = await start_router(nursery, venue)
+    began = trio.current_time()
+    await inbox.send(PlaceOrder(order(1)))
+    heard = await until_final(strategy, "t1-1s")
+    assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
+    assert trio.current_time() - began >= 0.2
+    assert venue.placements == ["t1-1s", "t1-1s"]
+    assert router.stats.rate_limited == 1
+
+
+@pytest.mark.parametrize("lost", ["lost-after", "fill-then-500"])
+async def test_an_order_taken_but_unanswered_is_found_by_client_id_not_placed_twice(
+    nursery, venue, lost
+):
+    venue.script = [lost]
+    router, inbox, strategy = await start_router(nursery, venue)
+    await inbox.send(PlaceOrder(order(1)))
+    heard = await until_final(strategy, "t1-1s")
+    assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
+    assert venue.placements == ["t1-1s"]
+    assert venue.queries >= 1
+    assert router.stats.unknown_resolved == 1
+
+
+async def test_an_order_lost_before_the_venue_took_it_is_sent_again_after_looking(nursery, venue):
+    venue.script = ["lost-before"]
+    router, inbox, strategy = await start_router(nursery, venue)
+    await inbox.send(PlaceOrder(order(1)))
+    heard = await until_final(strategy, "t1-1s")
+    assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
+    assert venue.placements == ["t1-1s", "t1-1s"]
+    assert venue.queries == 2  # looked, waited the grace period, looked again
+    assert router.stats.resent_after_not_found == 1
+
+
+async def test_a_partial_fill_delivers_what_filled(nursery, venue):
+    venue.script = ["partial"]
+    _, inbox, strategy = await start_router(nursery, venue)
+    await inbox.send(PlaceOrder(order(1, qty=1.0)))
+    heard = await until_final(strategy, "t1-1s")
+    assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
+    assert heard[1].qty == 0.5
+    assert (heard[2].status, heard[2].filled_qty) == (OrderStatus.CANCELLED, 0.5)
+
+
+async def test_a_resting_order_is_followed_and_cancelled(nursery, venue):
+    venue.script = ["rest"]
+    _, inbox, strategy = await start_router(nursery, venue)
+    await inbox.send(PlaceOrder(order(1, tif=TimeInForce.GTC)))
+    accepted = None
+    with trio.fail_after(5):
+        while not isinstance(accepted, OrderAccepted):
+            accepted = await strategy.receive()
+    await inbox.send(CancelOrder(Leg.SPOT, "t1-1s", BTC))
+    heard = await until_final(strategy, "t1-1s")
+    assert kinds(heard) == ["OrderFinal"]
+    assert heard[0].status is OrderStatus.CANCELLED
+
+
+async def test_the_same_intent_twice_is_sent_once(nursery, venue):
+    _, inbox, strategy = await start_router(nursery, venue)
+    await inbox.send(PlaceOrder(order(1)))
+    await inbox.send(PlaceOrder(order(1)))
+    await until_final(strategy, "t1-1s")
+    await trio.sleep(0.1)
+    assert venue.placements == ["t1-1s"]
+
+
+async def test_fills_are_never_doubled_whatever_reports_them(nursery, venue):
+    router, inbox, strategy = await start_router(nursery, venue)
+    await inbox.send(PlaceOrder(order(1, qty=1.0)))
+    heard = await until_final(strategy, "t1-1s")
+    assert sum(m.qty for m in heard if isinstance(m, Fill)) == 1.0
+
+    # A private trade report for the same quantity, late, and then again.
+    trade = Trade(BTC, "T1", "t1-1s", "v-t1-1s", Side.BUY, 1.0, 100.0, 0.1, "USDT", False, 0.0)
+    await router.on_trade(trade)
+    await router.on_trade(trade)
+    assert len(strategy) == 0
+
+
+async def test_a_token_bucket_holds_placements_under_the_limit(nursery, venue):
+    router, inbox, strategy = await start_router(
+        nursery, venue, order_bucket=TokenBucket(rate_per_s=50.0, burst=1.0)
+    )
+    began = trio.current_time()
+    for seq in range(1, 6):
+        await inbox.send(PlaceOrder(order(seq)))
+    for seq in range(1, 6):
+        await until_final(strategy, f"t1-{seq}s")
+    # Five placements at 50/s after a burst of one take at least 4/50 s.
+    assert trio.current_time() - began >= 4 / 50
+    assert router.order_bucket.waits >= 4
+    assert msgspec.json.encode(sorted(venue.placements)) == msgspec.json.encode(
+        [f"t1-{s}s" for s in range(1, 6)]
+    )
