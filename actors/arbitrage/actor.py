@@ -1,0 +1,148 @@
+"""The arbitrage strategy actor: the trio shell around the pure state machine.
+
+It takes what arrives in its mailbox — the newest quote of each leg (conflated), feed
+health, order reports from the routers, operator commands, its own timer ticks — feeds
+each to the machine, and carries out the commands that come back: orders go to the
+leg's router, alerts and completed cycles to the log. It keeps no decision state of its
+own beyond the latest quotes: everything else is in the context, which a restart
+recovers.
+
+Before an order leaves, ``before_orders`` (the persistence writer's journal, when there
+is one) is awaited with every order of the decision, so a crash can never leave an order
+at a venue that Basis does not know about.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import attrs
+import trio
+
+from actors.arbitrage.context import ArbitrageContext
+from actors.arbitrage.machine import on_market, step
+from protocols.messages import (
+    Alert,
+    CancelOrder,
+    MarketQuote,
+    PlaceOrder,
+    TradeClosed,
+    TradeRecord,
+)
+from protocols.model import Leg, Order, Quote
+from supervision import Address, Incarnation
+
+log = logging.getLogger("basis.strategy")
+
+TICK_KEY = "tick"
+_ALERT_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+RECENT_TRADES = 50
+
+
+class TimerTick:
+    """The actor's own clock: time passed, decide again on the latest quotes."""
+
+    __slots__ = ()
+
+
+_TICK = TimerTick()
+
+ContextHook = Callable[[ArbitrageContext], Awaitable[None]]
+OrdersHook = Callable[[ArbitrageContext, list[Order]], Awaitable[None]]
+
+
+@attrs.define(eq=False)
+class StrategyActor:
+    ctx: ArbitrageContext
+    routers: Mapping[Leg, Address]
+    tick_interval_s: float = 0.5
+    before_orders: OrdersHook | None = None
+    """Awaited with every order a decision places, before any of them is sent."""
+    on_change: ContextHook | None = None
+    """Awaited after every decision that changed the context (snapshots)."""
+    wall_clock: Callable[[], float] = time.time
+    spot: Quote | None = None
+    futures: Quote | None = None
+    decisions: int = 0
+    trades: deque[TradeRecord] = attrs.field(factory=lambda: deque(maxlen=RECENT_TRADES))
+
+    @property
+    def name(self) -> str:
+        return f"strategy-{self.ctx.task_id}"
+
+    async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        mailbox = inc.mailbox
+        assert mailbox is not None, "a strategy needs a mailbox"
+        if inc.is_restart:
+            log.warning(
+                "%s: restart %d after %s; resuming in %s",
+                self.name,
+                inc.restarts,
+                inc.last_failure,
+                self.ctx.state.value,
+            )
+        task_status.started()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._tick, mailbox.address)
+            async for message in mailbox:
+                await self.handle(message)
+            nursery.cancel_scope.cancel()
+
+    async def _tick(self, address: Address) -> None:
+        while True:
+            await trio.sleep(self.tick_interval_s)
+            address.put_latest(TICK_KEY, _TICK)
+
+    async def handle(self, message: Any) -> None:
+        """One mailbox message through the machine, and its commands carried out."""
+        ctx = self.ctx
+        if type(message) is MarketQuote:
+            if message.leg is Leg.SPOT:
+                self.spot = message.quote
+            else:
+                self.futures = message.quote
+            new, commands = on_market(ctx, self.wall_clock(), self.spot, self.futures)
+        elif type(message) is TimerTick:
+            new, commands = on_market(ctx, self.wall_clock(), self.spot, self.futures)
+        else:
+            new, commands = step(ctx, message)
+        if new is ctx:
+            return
+        self.ctx = new
+        self.decisions += 1
+        if self.on_change is not None:
+            await self.on_change(new)
+        if commands:
+            await self._carry_out(commands)
+
+    async def _carry_out(self, commands: tuple) -> None:
+        orders = [command.order for command in commands if type(command) is PlaceOrder]
+        if orders and self.before_orders is not None:
+            await self.before_orders(self.ctx, orders)
+        for command in commands:
+            kind = type(command)
+            if kind is PlaceOrder:
+                await self.routers[command.order.leg].send(command)
+            elif kind is CancelOrder:
+                await self.routers[command.leg].send(command)
+            elif kind is TradeClosed:
+                self._closed(command.trade)
+            elif kind is Alert:
+                level = _ALERT_LEVELS.get(command.level, logging.WARNING)
+                log.log(level, "%s: %s", self.name, command.message)
+
+    def _closed(self, trade: TradeRecord) -> None:
+        self.trades.append(trade)
+        log.info(
+            "%s: cycle %d closed (%s): %+.4f USDT (%+.3f%%), qty %g",
+            self.name,
+            self.ctx.arbitrage_cycles,
+            trade.exit_reason,
+            trade.pnl_usdt,
+            trade.pnl_pct,
+            trade.qty,
+        )

@@ -1,0 +1,104 @@
+"""The strategy actor moves messages between its mailbox, the machine and the routers."""
+
+from __future__ import annotations
+
+from trio.testing import wait_all_tasks_blocked
+
+from actors.arbitrage.actor import StrategyActor
+from actors.arbitrage.context import ArbitrageState, new_context
+from protocols.messages import (
+    CancelOrder,
+    FeedHealth,
+    MarketQuote,
+    OrderAccepted,
+    OrderFinal,
+    PlaceOrder,
+)
+from protocols.model import Fill, Leg, OrderStatus, Quote, Symbol
+from supervision import Incarnation, Mailbox
+
+BTC = Symbol("BTC", "USDT")
+
+
+def quote(bid, ask, now):
+    return Quote(BTC, bid, 10.0, ask, 10.0, now, now)
+
+
+async def start(nursery, **options):
+    clock = [1_000.0]
+    inbox = Mailbox("strategy-t1")
+    spot, futures = Mailbox("router-spot"), Mailbox("router-futures")
+    actor = StrategyActor(
+        new_context("t1", BTC, now=clock[0]),
+        {Leg.SPOT: spot.address, Leg.FUTURES: futures.address},
+        wall_clock=lambda: clock[0],
+        **options,
+    )
+    await nursery.start(actor.run, Incarnation("strategy-t1", 0, None, inbox))
+    return actor, inbox, spot, futures, clock
+
+
+async def test_a_cheap_gap_sends_both_legs_after_the_intents_are_journaled(nursery):
+    journaled = []
+    sent_when_journaled = []
+
+    async def journal(ctx, orders):
+        journaled.extend(o.client_id for o in orders)
+        sent_when_journaled.append(len(spot_router) + len(futures_router))
+
+    actor, inbox, spot_router, futures_router, clock = await start(nursery, before_orders=journal)
+    inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, clock[0])))
+    inbox.address.put_latest(
+        (Leg.FUTURES, BTC), MarketQuote(Leg.FUTURES, quote(100.0, 100.1, clock[0]))
+    )
+    buy = await spot_router.receive()
+    sell = await futures_router.receive()
+    assert isinstance(buy, PlaceOrder) and isinstance(sell, PlaceOrder)
+    assert journaled == [buy.order.client_id, sell.order.client_id]
+    assert sent_when_journaled == [0]
+    assert actor.ctx.state is ArbitrageState.ENTERING
+
+
+async def test_reports_from_the_routers_open_the_position(nursery):
+    actor, inbox, spot_router, futures_router, clock = await start(nursery)
+    inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, clock[0])))
+    inbox.address.put_latest(
+        (Leg.FUTURES, BTC), MarketQuote(Leg.FUTURES, quote(100.0, 100.1, clock[0]))
+    )
+    orders = [(await spot_router.receive()).order, (await futures_router.receive()).order]
+    for order in orders:
+        await inbox.send(OrderAccepted(clock[0], order.client_id, "v1"))
+        await inbox.send(
+            Fill(order.client_id, "T" + order.client_id, order.qty, order.price, 0.05, clock[0])
+        )
+        await inbox.send(
+            OrderFinal(clock[0], order.client_id, OrderStatus.FILLED, order.qty, order.price)
+        )
+    await wait_all_tasks_blocked()
+    assert actor.ctx.state is ArbitrageState.POSITION_OPEN
+    assert actor.ctx.positions.spot.qty == orders[0].qty
+
+
+async def test_timer_ticks_chase_an_order_the_venue_never_answered(nursery, autojump_clock):
+    actor, inbox, spot_router, futures_router, clock = await start(nursery, tick_interval_s=0.5)
+    inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, clock[0])))
+    inbox.address.put_latest(
+        (Leg.FUTURES, BTC), MarketQuote(Leg.FUTURES, quote(100.0, 100.1, clock[0]))
+    )
+    buy = (await spot_router.receive()).order
+    await futures_router.receive()
+    clock[0] += actor.ctx.params.leg_timeout_s + 1.0  # past the legs' deadline
+    cancel = await spot_router.receive()
+    assert cancel == CancelOrder(Leg.SPOT, buy.client_id, BTC)
+
+
+async def test_a_stale_feed_stops_entries(nursery):
+    actor, inbox, spot_router, futures_router, clock = await start(nursery)
+    await inbox.send(FeedHealth(clock[0], Leg.FUTURES, False, "stalled"))
+    inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, clock[0])))
+    inbox.address.put_latest(
+        (Leg.FUTURES, BTC), MarketQuote(Leg.FUTURES, quote(100.0, 100.1, clock[0]))
+    )
+    await wait_all_tasks_blocked()
+    assert len(spot_router) == len(futures_router) == 0
+    assert actor.ctx.state is not ArbitrageState.ENTERING
