@@ -34,6 +34,7 @@ from actors.sim.ledger import (
     LedgerEntry,
     OrderAccepted,
     OrderFinished,
+    OrderRefused,
 )
 from actors.sim.market import SimMarket
 from actors.sim.price_process import PairPriceProcess, PriceProcessParams, touch
@@ -66,6 +67,7 @@ __all__ = [
     "Listener",
     "OrderAccepted",
     "OrderFinished",
+    "OrderRefused",
     "OrderUpdated",
     "PairPriceProcess",
     "PerpetualPosition",
