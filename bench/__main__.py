@@ -2,8 +2,8 @@
 
 import trio
 
-from bench import sim_bench, supervision_bench
+from bench import supervision_bench
 
-for module in (supervision_bench, sim_bench):
+for module in (supervision_bench,):
     trio.run(module.main)
     print()

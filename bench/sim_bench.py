@@ -67,7 +67,7 @@ def line(label: str, samples: list[float]) -> str:
     return f"  {label:<34}: p50 {us(median(samples))}  p99 {us(percentile(samples, 0.99))}"
 
 
-async def main() -> None:
+def main() -> None:
     print(f"== simulated venues: {SYMBOLS} symbols, spot + perpetual book each")
     print(f"advance (one market tick), {TICKS} ticks of 0.1 s:")
     for levels, resting in ((10, 0), (20, 0), (10, 5)):
@@ -77,3 +77,7 @@ async def main() -> None:
     print(f"market order taking one level, {ORDERS} each:")
     print(line("spot", spot))
     print(line("futures", futures))
+
+
+if __name__ == "__main__":
+    main()

@@ -24,6 +24,7 @@ from actors.sim.events import (
     TradeExecuted,
     VenueEvent,
 )
+from actors.sim.exchange import SimExchange
 from actors.sim.faults import VenueFaults
 from actors.sim.funding import FundingSettlement
 from actors.sim.futures_exchange import FuturesExchange
@@ -75,6 +76,7 @@ __all__ = [
     "PriceProcessParams",
     "SimBook",
     "SimConfig",
+    "SimExchange",
     "SimMarket",
     "SimVenues",
     "SpotExchange",
