@@ -24,6 +24,7 @@ from actors.sim.events import (
     TradeExecuted,
     VenueEvent,
 )
+from actors.sim.exchange import SimExchange
 from actors.sim.faults import VenueFaults
 from actors.sim.funding import FundingSettlement
 from actors.sim.futures_exchange import FuturesExchange
@@ -34,6 +35,7 @@ from actors.sim.ledger import (
     LedgerEntry,
     OrderAccepted,
     OrderFinished,
+    OrderRefused,
 )
 from actors.sim.market import SimMarket
 from actors.sim.price_process import PairPriceProcess, PriceProcessParams, touch
@@ -66,6 +68,7 @@ __all__ = [
     "Listener",
     "OrderAccepted",
     "OrderFinished",
+    "OrderRefused",
     "OrderUpdated",
     "PairPriceProcess",
     "PerpetualPosition",
@@ -73,6 +76,7 @@ __all__ = [
     "PriceProcessParams",
     "SimBook",
     "SimConfig",
+    "SimExchange",
     "SimMarket",
     "SimVenues",
     "SpotExchange",

@@ -11,7 +11,8 @@ the market redraws it.
 Quantities are whole lots inside (the spot quantity step, or one contract), so fills add
 up exactly; prices are snapped to the tick grid on arrival. Every method runs to
 completion without yielding: a venue's state changes atomically per call. Validation
-happens before anything changes, so an order that raises left no trace.
+happens before anything changes, so a refused order leaves no trace but its line in the
+ledger.
 
 The two venues differ in what backs an order (spot balances, futures margin and
 positions), which the subclasses supply through the hooks at the end of the class.
@@ -42,6 +43,7 @@ from protocols.venue import (
     InvalidSymbol,
     OrderAlreadyFinal,
     UnknownOrder,
+    VenueError,
 )
 
 # A value this close to a whole number of steps is that number. Float noise on a decimal
@@ -268,7 +270,39 @@ class SimExchange:
     # ------------------------------------------------------------------ placement
 
     def _place(self, request: OrderRequest, now: float) -> VenueOrder:
-        """Validate, reserve, accept, match; every refusal happens before any change."""
+        """Admit, accept, match. A refusal changes nothing but the ledger, which notes it."""
+        try:
+            order, executions = self._admit(request, now)
+        except VenueError as refusal:
+            self.ledger.record_refused(
+                now,
+                request.symbol,
+                request.side,
+                request.qty,
+                request.price,
+                request.client_id,
+                refusal,
+            )
+            raise
+        order.venue_order_id = str(self._next_order_id)
+        self._next_order_id += 1
+        self._orders[order.venue_order_id] = order
+        if order.client_id is not None:
+            self._by_client_id[order.client_id] = order
+        self.ledger.record_accepted(self._view(order))
+        book = self._book(order.symbol)
+        book.consume(order.side, executions, now)
+        for execution_price, execution_lots in executions:
+            self._fill(order, execution_price, execution_lots, is_maker=False, now=now)
+        self._end_pass(order, arriving=True, now=now)
+        if executions:
+            self._after_fills(order.symbol, now)
+        self._flush(now)
+        return self._view(order)
+
+    def _admit(self, request: OrderRequest, now: float) -> tuple[LiveOrder, list[Execution]]:
+        """Check the order, find what it would take on arrival and reserve what backs it:
+        the only step that may refuse it, and the only change it makes is the reserve."""
         rejection = self.faults.take_rejection(self.name)
         if rejection is not None:
             raise rejection
@@ -291,24 +325,9 @@ class SimExchange:
             now,
             now,
         )
-        book = self._book(request.symbol)
-        executions = book.sweep(order.side, price, self._pass_cap(order))
+        executions = self._book(request.symbol).sweep(order.side, price, self._pass_cap(order))
         self._reserve(order, executions)
-
-        order.venue_order_id = str(self._next_order_id)
-        self._next_order_id += 1
-        self._orders[order.venue_order_id] = order
-        if order.client_id is not None:
-            self._by_client_id[order.client_id] = order
-        self.ledger.record_accepted(self._view(order))
-        book.consume(order.side, executions, now)
-        for execution_price, execution_lots in executions:
-            self._fill(order, execution_price, execution_lots, is_maker=False, now=now)
-        self._end_pass(order, arriving=True, now=now)
-        if executions:
-            self._after_fills(order.symbol, now)
-        self._flush(now)
-        return self._view(order)
+        return order, executions
 
     def _check_type(self, request: OrderRequest) -> TimeInForce:
         if request.type is OrderType.MARKET:

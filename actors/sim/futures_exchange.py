@@ -156,15 +156,19 @@ class FuturesExchange(SimExchange):
 
     def account(self) -> FuturesAccount:
         """The USDT wallet; ``available = total + unrealised - position and order margin``."""
-        positions = self.positions()
-        unrealised = math.fsum(p.unrealised_pnl for p in positions)
-        position_margin = math.fsum(p.margin for p in positions)
+        unrealised, position_margin = [], []
+        for symbol, position in self._positions.items():
+            if position.contracts:  # a flat position costs only this check
+                held = position.contracts * self._contract_size[symbol]
+                mark = self.market.mark_price(symbol)
+                unrealised.append(held * (mark - position.entry_price))
+                position_margin.append(abs(held) * mark / position.leverage)
         order_margin = math.fsum(order.locked for order in self._all_resting())
         return FuturesAccount(
             self._cash,
-            self._cash + unrealised - position_margin - order_margin,
-            unrealised,
-            position_margin,
+            self._cash + math.fsum(unrealised) - math.fsum(position_margin) - order_margin,
+            math.fsum(unrealised),
+            math.fsum(position_margin),
             order_margin,
         )
 

@@ -1,9 +1,11 @@
-"""A venue's append-only ledger: every order it accepted, every fill, every order's end
-and every funding payment, numbered in the order they happened.
+"""A venue's append-only ledger: every order it accepted, every placement it refused,
+every fill, every order's end and every funding payment, numbered in the order they
+happened.
 
 It is the venue's truth that chaos and crash tests hold the trading system to: the
 positions Basis believes it holds must equal the sums of the ledgers' fills, and no
-client order id may appear twice. Nothing is ever changed or removed.
+client order id may be sent twice (a second placement under a used id is refused, and
+the refusal is here to be found). Nothing is ever changed or removed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import math
 import msgspec
 
 from actors.sim.records import FundingPayment, VenueFill, VenueOrder
-from protocols.model import Symbol
+from protocols.model import Side, Symbol
+from protocols.venue import VenueError
 
 
 class OrderAccepted(msgspec.Struct, frozen=True, tag=True):
@@ -21,6 +24,22 @@ class OrderAccepted(msgspec.Struct, frozen=True, tag=True):
 
     seq: int
     order: VenueOrder
+
+
+class OrderRefused(msgspec.Struct, frozen=True, tag=True):
+    """The venue refused a placement (nothing was accepted): what was asked, and why.
+    ``error`` is the ``VenueError`` subclass's name; ``qty`` is as asked (base units on
+    spot, contracts on futures)."""
+
+    seq: int
+    ts: float
+    symbol: Symbol
+    side: Side
+    qty: float
+    price: float | None
+    client_id: str | None
+    error: str
+    message: str
 
 
 class FillExecuted(msgspec.Struct, frozen=True, tag=True):
@@ -40,7 +59,7 @@ class FundingSettled(msgspec.Struct, frozen=True, tag=True):
     payment: FundingPayment
 
 
-LedgerEntry = OrderAccepted | FillExecuted | OrderFinished | FundingSettled
+LedgerEntry = OrderAccepted | OrderRefused | FillExecuted | OrderFinished | FundingSettled
 
 
 class Ledger:
@@ -64,6 +83,9 @@ class Ledger:
             if isinstance(e, OrderAccepted) and symbol in (None, e.order.symbol)
         ]
 
+    def refusals(self) -> list[OrderRefused]:
+        return [e for e in self._entries if isinstance(e, OrderRefused)]
+
     def fills(self, symbol: Symbol | None = None) -> list[VenueFill]:
         return [
             e.fill
@@ -82,6 +104,21 @@ class Ledger:
         """The client order id of every accepted order that had one, in acceptance order."""
         return [order.client_id for order in self.accepted_orders() if order.client_id is not None]
 
+    def sent_client_ids(self) -> list[str]:
+        """The client order id of every placement that reached the venue, accepted or
+        refused, in arrival order: an id listed twice was sent twice."""
+        sent = []
+        for entry in self._entries:
+            if isinstance(entry, OrderAccepted):
+                client_id = entry.order.client_id
+            elif isinstance(entry, OrderRefused):
+                client_id = entry.client_id
+            else:
+                continue
+            if client_id is not None:
+                sent.append(client_id)
+        return sent
+
     def net_qty(self, symbol: Symbol) -> float:
         """The base units the fills of ``symbol`` added up to: + bought, - sold."""
         return math.fsum(fill.signed_qty for fill in self.fills(symbol))
@@ -90,6 +127,30 @@ class Ledger:
 
     def record_accepted(self, order: VenueOrder) -> None:
         self._entries.append(OrderAccepted(self._next_seq(), order))
+
+    def record_refused(
+        self,
+        ts: float,
+        symbol: Symbol,
+        side: Side,
+        qty: float,
+        price: float | None,
+        client_id: str | None,
+        error: VenueError,
+    ) -> None:
+        self._entries.append(
+            OrderRefused(
+                self._next_seq(),
+                ts,
+                symbol,
+                side,
+                qty,
+                price,
+                client_id,
+                type(error).__name__,
+                error.message,
+            )
+        )
 
     def record_fill(self, fill: VenueFill) -> None:
         self._entries.append(FillExecuted(self._next_seq(), fill))

@@ -24,6 +24,7 @@ from actors.sim import (
     FundingApplied,
     OrderAccepted,
     OrderFinished,
+    OrderRefused,
     PriceProcessParams,
     SimVenues,
     TradeExecuted,
@@ -221,6 +222,13 @@ def check_ledger(run: Run, leg: Leg) -> None:
     accepted = {e.order.venue_order_id: e.order for e in entries if isinstance(e, OrderAccepted)}
     client_ids = venue.ledger.client_ids()
     assert len(client_ids) == len(set(client_ids))
+    # A client id was only ever refused as a duplicate after an order had taken it.
+    taken: set[str] = set()
+    for entry in entries:
+        if isinstance(entry, OrderAccepted) and entry.order.client_id is not None:
+            taken.add(entry.order.client_id)
+        elif isinstance(entry, OrderRefused) and entry.error == "DuplicateClientId":
+            assert entry.client_id in taken
     fills = [e.fill for e in entries if isinstance(e, FillExecuted)]
     assert len({f.trade_id for f in fills}) == len(fills)
     finished = [e.order for e in entries if isinstance(e, OrderFinished)]

@@ -152,7 +152,8 @@ def test_balances_must_cover_the_order():
     qty = int(100_000.0 / (cheap * (1 + TAKER)) * 100) / 100
     v.spot.place_order(COIN, BUY, LIMIT, qty, price=cheap, now=T0)
     assert v.spot.balance("USDT").free == pytest.approx(100_000.0 - qty * cheap * (1 + TAKER))
-    assert len(v.spot.ledger) == 1
+    assert len(v.spot.ledger.accepted_orders()) == 1
+    assert [r.error for r in v.spot.ledger.refusals()] == ["InsufficientBalance"] * 2
 
 
 def test_a_market_buy_is_priced_against_the_book_it_will_walk():
@@ -169,20 +170,24 @@ def test_a_market_buy_is_priced_against_the_book_it_will_walk():
     assert order.filled_qty == 14.8
 
 
-def test_a_refused_order_leaves_no_trace():
+def test_a_refused_order_leaves_no_trace_but_its_line_in_the_ledger():
     v = venues()
     recorder = Recorder()
     v.spot.add_listener(recorder)
     before = (v.spot.balances(), v.market.book(COIN, Leg.SPOT).snapshot())
     for attempt in (
         lambda: v.spot.place_order(COIN, SELL, MARKET, 500.0, now=T0),
-        lambda: v.spot.place_order(COIN, BUY, LIMIT, 0.001, price=100.0, now=T0),
+        lambda: v.spot.place_order(COIN, BUY, LIMIT, 0.04, price=100.0, now=T0),
         lambda: v.spot.place_order(Symbol("DOGE", "USDT"), BUY, MARKET, 1.0, now=T0),
     ):
         with pytest.raises(Exception, match="mexc"):
             attempt()
     assert (v.spot.balances(), v.market.book(COIN, Leg.SPOT).snapshot()) == before
-    assert len(v.spot.ledger) == 0 and recorder.events == []
+    assert recorder.events == [] and v.spot.open_orders() == []
+    refusals = v.spot.ledger.refusals()
+    assert [r.error for r in refusals] == ["InsufficientBalance", "BelowMinimum", "InvalidSymbol"]
+    assert refusals[0].qty == 500.0 and refusals[0].price is None and refusals[0].ts == T0
+    assert len(v.spot.ledger) == 3
 
 
 @pytest.mark.parametrize(
@@ -231,6 +236,8 @@ def test_a_client_id_can_be_used_once():
     with pytest.raises(DuplicateClientId, match=f"order {first.venue_order_id}"):
         v.spot.place_order(COIN, SELL, LIMIT, 1.0, price=101.0, client_id="once", now=T0 + 2)
     assert v.spot.ledger.client_ids() == ["once"]
+    assert v.spot.ledger.sent_client_ids() == ["once", "once"]  # the resend shows
+    assert v.spot.ledger.refusals()[0].error == "DuplicateClientId"
     assert v.spot.order(client_id="once", now=T0 + 3).status is OrderStatus.CANCELLED
 
 
@@ -333,6 +340,7 @@ def test_injected_rejections_refuse_the_next_orders_only():
     assert v.spot.faults.rejections_left == 0
     v.spot.place_order(COIN, BUY, LIMIT, 1.0, price=99.0, client_id="r1", now=T0)
     assert v.spot.ledger.client_ids() == ["r1"]
+    assert [r.error for r in v.spot.ledger.refusals()] == ["RateLimited"] * 2
     v.spot.faults.reject_next(5)
     with pytest.raises(VenueUnavailable):
         v.spot.place_order(COIN, BUY, LIMIT, 1.0, price=99.0, now=T0)
