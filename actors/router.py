@@ -41,6 +41,7 @@ from protocols.messages import (
 )
 from protocols.model import Fill, Leg, Order, OrderStatus, OrderType, Symbol, VenueRules
 from protocols.venue import (
+    DuplicateClientId,
     OrderAlreadyFinal,
     OrderUpdate,
     RateLimited,
@@ -235,8 +236,9 @@ class Router:
                 self.stats.rate_limited += 1
                 self.order_bucket.close_for(error.retry_after_s or 1.0)
                 continue
-            if isinstance(error, VenueUnavailable):
-                # A 5xx may come after the venue took the order: look before resending.
+            if isinstance(error, (VenueUnavailable, DuplicateClientId)):
+                # A 5xx may come after the venue took the order, and a duplicate id means
+                # an earlier attempt arrived: look before resending.
                 if not await self._resolve(tracked, rules):
                     continue
                 break
