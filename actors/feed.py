@@ -122,6 +122,7 @@ class Feed:
         with inc.cancel_on_stop():
             while True:
                 began = trio.current_time()
+                why = "the connection ended"
                 try:
                     await self._connection()
                 except BaseException as error:

@@ -29,6 +29,7 @@ import msgspec
 import trio
 
 from actors.arbitrage.pricing import round_down, round_to_tick
+from actors.private_stream import PrivateStream, PrivateStreamCodec
 from actors.rate_limit import TokenBucket
 from actors.rest import OutcomeUnknown, RequestNotSent, RestClient
 from protocols.messages import (
@@ -106,6 +107,8 @@ class TrackedOrder:
     trade_ids: set[str] = attrs.field(factory=set)
     sends: int = 0
     """Placement requests sent for this intent (all with one client id)."""
+    lock: trio.Lock = attrs.field(factory=trio.Lock)
+    """Reports of one order are applied one at a time, so they reach the strategy in order."""
 
 
 @attrs.define
@@ -130,7 +133,13 @@ class Router:
     """Symbol → strategies to tell about rule changes."""
     order_bucket: TokenBucket = attrs.field(factory=lambda: TokenBucket(10.0, 10.0))
     query_bucket: TokenBucket = attrs.field(factory=lambda: TokenBucket(20.0, 20.0))
+    private: PrivateStreamCodec | None = None
+    """The venue's private stream, when the router has one; polling covers its gaps."""
+    ws_url: str = ""
     poll_interval_s: float = 0.25
+    """How often open orders are polled while the private stream is down."""
+    safety_poll_s: float = 2.0
+    """How often they are polled while it is up, in case a push was lost."""
     not_found_grace_s: float = 1.0
     max_send_attempts: int = 5
     rules_refresh_s: float = 3600.0
@@ -141,6 +150,7 @@ class Router:
     rules: dict[Symbol, VenueRules] = attrs.field(factory=dict)
     orders: dict[str, TrackedOrder] = attrs.field(factory=dict)
     stats: RouterStats = attrs.field(factory=RouterStats)
+    stream: PrivateStream | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -151,8 +161,8 @@ class Router:
         await self._load_rules()
         task_status.started()
         async with trio.open_nursery() as nursery:
-            refresh = trio.CancelScope()
-            nursery.start_soon(self._refresh_rules, refresh)
+            background = trio.CancelScope()
+            nursery.start_soon(self._background, background)
             async for message in inc.mailbox:
                 if isinstance(message, PlaceOrder):
                     self._start_place(message.order, nursery)
@@ -160,7 +170,25 @@ class Router:
                     nursery.start_soon(self._cancel, message)
                 else:
                     log.warning("%s: ignored %r", self.name, message)
-            refresh.cancel()
+            # Stopping: orders in flight are followed to their end; nothing new starts.
+            background.cancel()
+
+    async def _background(self, scope: trio.CancelScope) -> None:
+        with scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._refresh_rules)
+                if self.private is not None:
+                    self.stream = PrivateStream(
+                        f"{self.name}-private",
+                        self.private,
+                        self.rest,
+                        self.ws_url,
+                        self._on_push,
+                        self.on_trade,
+                        rng=self.rng,
+                        wall_clock=self.wall_clock,
+                    )
+                    nursery.start_soon(self.stream.run)
 
     async def _load_rules(self) -> None:
         symbols = list(self.subscribers)
@@ -170,14 +198,13 @@ class Router:
             for address in self.subscribers.get(symbol, ()):
                 await address.send(RulesUpdate(now, self.codec.leg, rules))
 
-    async def _refresh_rules(self, scope: trio.CancelScope) -> None:
-        with scope:
-            while True:
-                await trio.sleep(self.rules_refresh_s)
-                try:
-                    await self._load_rules()
-                except (VenueError, RequestNotSent, OutcomeUnknown) as error:
-                    log.warning("%s: could not refresh the rules: %s", self.name, error)
+    async def _refresh_rules(self) -> None:
+        while True:
+            await trio.sleep(self.rules_refresh_s)
+            try:
+                await self._load_rules()
+            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+                log.warning("%s: could not refresh the rules: %s", self.name, error)
 
     # -------------------------------------------------------------------- placing
 
@@ -296,7 +323,10 @@ class Router:
         """Poll an accepted order until it is final."""
         attempt = 0
         while not tracked.final:
-            await trio.sleep(self.poll_interval_s)
+            stream_up = self.stream is not None and self.stream.up
+            await trio.sleep(self.safety_poll_s if stream_up else self.poll_interval_s)
+            if tracked.final:
+                break
             try:
                 update = await self._query(tracked, rules)
             except (VenueError, RequestNotSent, OutcomeUnknown) as error:
@@ -346,19 +376,36 @@ class Router:
         log.warning("%s: %s rejected: %s", self.name, tracked.order.client_id, reason)
         await tracked.owner.send(OrderRejected(self.wall_clock(), tracked.order.client_id, reason))
 
+    async def _on_push(self, update: OrderUpdate) -> None:
+        tracked = self.orders.get(update.client_id)
+        if tracked is not None:  # not ours, or from before this router started
+            await self._apply(tracked, update)
+
     async def on_trade(self, trade: Trade) -> None:
         """A private trade report: delivers what it adds beyond what was delivered."""
         tracked = self.orders.get(trade.client_id)
         if tracked is None or trade.trade_id in tracked.trade_ids:
             return
-        tracked.trade_ids.add(trade.trade_id)
-        tracked.traded_qty += trade.qty
-        extra = tracked.traded_qty - tracked.delivered_qty
-        if extra > QTY_EPSILON:
-            fee = trade.fee * extra / trade.qty if trade.qty > 0 else 0.0
-            await self._deliver(tracked, extra, trade.price, fee, trade.trade_id, trade.ts)
+        async with tracked.lock:
+            tracked.trade_ids.add(trade.trade_id)
+            tracked.traded_qty += trade.qty
+            extra = tracked.traded_qty - tracked.delivered_qty
+            if extra > QTY_EPSILON and not tracked.final:
+                fee = self._quote_fee(trade, extra)
+                await self._deliver(tracked, extra, trade.price, fee, trade.trade_id, trade.ts)
+
+    def _quote_fee(self, trade: Trade, qty: float) -> float:
+        """The trade's fee for ``qty`` of it, in the quote asset."""
+        share = qty / trade.qty if trade.qty > 0 else 0.0
+        if trade.fee_asset == trade.symbol.base:
+            return trade.fee * share * trade.price
+        return trade.fee * share
 
     async def _apply(self, tracked: TrackedOrder, update: OrderUpdate) -> None:
+        async with tracked.lock:
+            await self._apply_locked(tracked, update)
+
+    async def _apply_locked(self, tracked: TrackedOrder, update: OrderUpdate) -> None:
         """A cumulative report of the order: accept, deliver new fills, finish."""
         order = tracked.order
         now = update.ts or self.wall_clock()

@@ -3,7 +3,7 @@ sizes in contracts converted with each contract's size, loaded before connecting
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -114,3 +114,37 @@ class GateioRouterCodec:
 
     def error(self, response: RestResponse, now: float) -> VenueError:
         return gateio_rest.error_from_response(response, now)
+
+
+@attrs.define
+class GateioPrivateCodec:
+    """Gate.io's private channels on the public connection URL, each request signed."""
+
+    credentials: ApiCredentials
+    user_id: str
+    rules: Mapping[Symbol, VenueRules]
+    """The router's rules, shared: pushes give sizes in contracts."""
+    venue: str = gateio.VENUE
+    ping_interval_s: float = PING_INTERVAL_S
+    renew_interval_s: float | None = None
+    handshake_headers: Sequence[tuple[bytes, bytes]] = (SIZE_DECIMAL,)
+
+    async def open_url(self, rest: RestClient, ws_url: str, now: float) -> str:
+        return ws_url
+
+    async def renew(self, rest: RestClient, now: float) -> None:
+        """Gate.io's signed subscriptions need no renewal."""
+
+    def subscriptions(self, now: float) -> list[str]:
+        payload = gateio.private_payload(self.user_id)
+        return [
+            gateio.subscribe_message(channel, payload, int(now), n, self.credentials)
+            for n, channel in enumerate((gateio.ORDERS, gateio.USER_TRADES), start=1)
+        ]
+
+    def ping(self, now: float) -> str:
+        return gateio.ping_message(int(now))
+
+    def decode(self, frame: str | bytes, recv_ts: float) -> tuple:
+        sizes = {symbol: rules.contract_size for symbol, rules in self.rules.items()}
+        return gateio.decode_frame(frame, recv_ts, sizes)

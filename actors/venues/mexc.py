@@ -104,3 +104,43 @@ class MexcRouterCodec:
 
 def _ms(now: float) -> int:
     return int(now * 1000)
+
+
+LISTEN_KEY_RENEW_S = 30 * 60.0
+"""A listen key lives 60 minutes; MEXC asks for an extension every 30."""
+
+
+@attrs.define
+class MexcPrivateCodec:
+    """MEXC's private stream: a listen key from REST, then private order and deal pushes."""
+
+    credentials: ApiCredentials
+    venue: str = mexc.VENUE
+    ping_interval_s: float = PING_INTERVAL_S
+    renew_interval_s: float | None = LISTEN_KEY_RENEW_S
+    handshake_headers: Sequence[tuple[bytes, bytes]] = ()
+    listen_key: str | None = None
+
+    async def open_url(self, rest: RestClient, ws_url: str, now: float) -> str:
+        request = mexc_rest.listen_key_request("POST", self.credentials, _ms(now))
+        response = await rest.send(request)
+        if response.status != 200:
+            raise mexc_rest.error_from_response(response)
+        self.listen_key = mexc_rest.parse_listen_key(response.body)
+        return mexc.private_stream_url(ws_url, self.listen_key)
+
+    async def renew(self, rest: RestClient, now: float) -> None:
+        request = mexc_rest.listen_key_request("PUT", self.credentials, _ms(now), self.listen_key)
+        response = await rest.send(request)
+        if response.status != 200:
+            raise mexc_rest.error_from_response(response)
+
+    def subscriptions(self, now: float) -> list[str]:
+        channels = [mexc.PRIVATE_ORDERS_CHANNEL, mexc.PRIVATE_DEALS_CHANNEL]
+        return [mexc.subscribe_message(channels)]
+
+    def ping(self, now: float) -> str:
+        return mexc.PING_MESSAGE
+
+    def decode(self, frame: str | bytes, recv_ts: float) -> tuple:
+        return mexc.decode_frame(frame, recv_ts)
