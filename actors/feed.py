@@ -169,50 +169,57 @@ class Feed:
     async def _read(
         self, ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery, pending_acks: int
     ) -> None:
-        rotate_at = trio.current_time() + self.rotate_after_s
-        stall = trio.CancelScope(deadline=trio.current_time() + self.stale_after_s)
+        current_time = trio.current_time
+        stale_after_s = self.stale_after_s
+        rotate_at = current_time() + self.rotate_after_s
         decode = self.codec.decode
         clock = self.wall_clock
         status = self.status
         had_data = False
-        with stall:
-            while True:
-                frame = await ws.get_message()
-                status.messages += 1
-                data = False
-                for event in decode(frame, clock()):
-                    if isinstance(event, Quote):
-                        if not self.depth:
-                            self._publish(event)
-                        data = True
-                    elif isinstance(event, DepthDiff):
-                        self._on_diff(event, nursery)
-                        data = True
-                    elif isinstance(event, DepthSnapshot):
-                        self._on_snapshot(event)
-                        data = True
-                    elif isinstance(event, SubscriptionResult):
-                        if not event.ok:
-                            raise Reconnect(f"subscription refused: {event.message}")
-                        pending_acks -= 1
-                    elif isinstance(event, UpgradeNotice):
-                        raise Reconnect(f"upgrade notice: {event.message}")
-                    elif isinstance(event, MalformedMessage):
-                        self._on_malformed(event)
-                    elif not isinstance(event, Pong):
-                        log.debug("%s: ignored %r", self.name, event)
-                if data:
-                    now = trio.current_time()
-                    stall.deadline = now + self.stale_after_s
-                    status.last_data_at = clock()
-                    had_data = True
-                    if now >= rotate_at:
-                        raise Reconnect(f"rotating the connection after {self.rotate_after_s:g} s")
-                if had_data and pending_acks <= 0 and status.state in _CONNECTING:
-                    self._set_state("fresh", "")
+        last_data = current_time()
+        # The stall timer is re-armed only when it fires, from the last data time: moving
+        # a cancel scope's deadline on every frame costs more than decoding the frame.
+        while current_time() - last_data < stale_after_s:
+            with trio.move_on_at(last_data + stale_after_s):
+                while True:
+                    frame = await ws.get_message()
+                    status.messages += 1
+                    data = False
+                    recv_ts = clock()
+                    for event in decode(frame, recv_ts):
+                        if type(event) is Quote:
+                            if not self.depth:
+                                self._publish(event)
+                            data = True
+                        elif isinstance(event, DepthDiff):
+                            self._on_diff(event, nursery)
+                            data = True
+                        elif isinstance(event, DepthSnapshot):
+                            self._on_snapshot(event)
+                            data = True
+                        elif isinstance(event, SubscriptionResult):
+                            if not event.ok:
+                                raise Reconnect(f"subscription refused: {event.message}")
+                            pending_acks -= 1
+                        elif isinstance(event, UpgradeNotice):
+                            raise Reconnect(f"upgrade notice: {event.message}")
+                        elif isinstance(event, MalformedMessage):
+                            self._on_malformed(event)
+                        elif not isinstance(event, Pong):
+                            log.debug("%s: ignored %r", self.name, event)
+                    if data:
+                        last_data = current_time()
+                        status.last_data_at = recv_ts
+                        had_data = True
+                        if last_data >= rotate_at:
+                            raise Reconnect(
+                                f"rotating the connection after {self.rotate_after_s:g} s"
+                            )
+                    if had_data and pending_acks <= 0 and status.state in _CONNECTING:
+                        self._set_state("fresh", "")
         if pending_acks > 0:
-            raise Reconnect(f"no subscription answer within {self.stale_after_s:g} s")
-        raise Reconnect(f"stalled: no market data for {self.stale_after_s:g} s")
+            raise Reconnect(f"no subscription answer within {stale_after_s:g} s")
+        raise Reconnect(f"stalled: no market data for {stale_after_s:g} s")
 
     def _publish(self, quote: Quote) -> None:
         self.status.quotes += 1

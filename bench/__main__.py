@@ -2,10 +2,12 @@
 
 import trio
 
-from bench import backtest_bench, sim_bench, supervision_bench
+from bench import backtest_bench, feed_bench, sim_bench, supervision_bench
 
 trio.run(supervision_bench.main)
 print()
 backtest_bench.main()
 print()
 sim_bench.main()
+print()
+trio.run(feed_bench.main)

@@ -216,9 +216,19 @@ def _decode_push(frame: bytes, recv_ts: float) -> MexcEvent:
         return MalformedMessage.about(str(error), frame)
 
 
+_SYMBOLS: dict[str, Symbol] = {}
+"""Venue spellings already parsed: a feed sees the same few on every push."""
+
+
 def _push_symbol(push: pb.PushDataV3ApiWrapper) -> Symbol:
     if push.HasField("symbol"):
-        return parse_symbol(push.symbol)
+        text = push.symbol
+        symbol = _SYMBOLS.get(text)
+        if symbol is None:
+            symbol = parse_symbol(text)
+            if len(_SYMBOLS) < 10_000:  # bounded, whatever a venue sends
+                _SYMBOLS[text] = symbol
+        return symbol
     # Older pushes leave the symbol field out; the public channels end in it (or in it
     # and a level count), so take the last part that reads as a symbol.
     for part in reversed(push.channel.split("@")):
@@ -240,11 +250,17 @@ def _levels(levels: Sequence[pb.PublicDepthLevelV3Api], where: str) -> tuple[Boo
 
 def _read_book_ticker(push: pb.PushDataV3ApiWrapper, venue_ts: float, recv_ts: float) -> Quote:
     ticker = push.publicAggreBookTicker
-    bid = number(ticker.bidPrice, "publicAggreBookTicker.bidPrice")
-    ask = number(ticker.askPrice, "publicAggreBookTicker.askPrice")
-    # An empty price means that side of the book is empty, whatever the quantity says.
-    bid_qty = number(ticker.bidQuantity, "publicAggreBookTicker.bidQuantity") if bid else 0.0
-    ask_qty = number(ticker.askQuantity, "publicAggreBookTicker.askQuantity") if ask else 0.0
+    try:  # the usual case, on the hot path: four plain decimals
+        bid = float(ticker.bidPrice)
+        bid_qty = float(ticker.bidQuantity)
+        ask = float(ticker.askPrice)
+        ask_qty = float(ticker.askQuantity)
+    except ValueError:
+        bid = number(ticker.bidPrice, "publicAggreBookTicker.bidPrice")
+        ask = number(ticker.askPrice, "publicAggreBookTicker.askPrice")
+        # An empty price means that side of the book is empty, whatever the quantity says.
+        bid_qty = number(ticker.bidQuantity, "publicAggreBookTicker.bidQuantity") if bid else 0.0
+        ask_qty = number(ticker.askQuantity, "publicAggreBookTicker.askQuantity") if ask else 0.0
     return Quote(_push_symbol(push), bid, bid_qty, ask, ask_qty, venue_ts, recv_ts)
 
 
