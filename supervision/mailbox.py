@@ -217,6 +217,18 @@ class Mailbox:
         except Stopping:
             raise StopAsyncIteration from None
 
+    def take_all_nowait(self) -> list[Any]:
+        """Take every message waiting, FIFO lane first, even after a stop was requested.
+
+        For a child that must finish its work before it stops (a writer flushing to
+        disk): messages left unread otherwise wait for the next incarnation.
+        """
+        taken = [self._take_fifo() for _ in range(len(self._fifo))]
+        taken.extend(self._latest.values())
+        self._received += len(self._latest)
+        self._latest.clear()
+        return taken
+
     def _take_fifo(self) -> Any:
         message = self._fifo.popleft()
         self._received += 1

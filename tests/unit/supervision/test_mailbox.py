@@ -176,3 +176,15 @@ def test_mailbox_matches_a_simple_model(capacity, ops):
                 mailbox.receive_nowait()
         assert len(mailbox) == len(fifo) + len(latest)
     assert mailbox.stats().superseded == superseded
+
+
+async def test_take_all_nowait_empties_both_lanes_even_when_stopping():
+    mailbox = Mailbox("writer", capacity=4)
+    mailbox.send_nowait("a")
+    mailbox.address.put_latest("k", 1)
+    mailbox.address.put_latest("k", 2)
+    mailbox.send_nowait("b")
+    mailbox.request_stop()
+    assert mailbox.take_all_nowait() == ["a", "b", 2]
+    assert len(mailbox) == 0
+    assert mailbox.stats().received == 3

@@ -1,0 +1,355 @@
+"""The SQLite store: strategy snapshots, the order-intent journal, quarantine.
+
+One file under the data directory, in WAL mode so that readers (``basis state``, status)
+never block the writer. Every method here is synchronous and meant to run on the
+persistence writer's worker thread; nothing else writes.
+
+Schema changes are migrations, applied in order at open; ``PRAGMA user_version`` records
+how far a file has come, so an older file is upgraded in place and nothing stored is
+lost. ``synchronous`` is ``NORMAL`` by default (a power cut may lose the last moments,
+an application crash loses nothing) or ``FULL`` (a power cut loses nothing either).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+import attrs
+
+Durability = Literal["NORMAL", "FULL"]
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE tasks (
+        task_id TEXT PRIMARY KEY,
+        task_type TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        state TEXT NOT NULL,
+        snapshot BLOB NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        completed_at REAL
+    );
+    CREATE TABLE orders (
+        client_id TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        venue TEXT NOT NULL,
+        leg TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        side TEXT NOT NULL,
+        qty REAL NOT NULL,
+        price REAL NOT NULL,
+        created_at REAL NOT NULL,
+        status TEXT NOT NULL,
+        venue_order_id TEXT,
+        filled_qty REAL NOT NULL DEFAULT 0,
+        avg_price REAL NOT NULL DEFAULT 0,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX orders_open ON orders (task_id) WHERE status NOT IN
+        ('filled', 'cancelled', 'expired', 'rejected');
+    CREATE TABLE order_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        client_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        ts REAL NOT NULL
+    );
+    CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id TEXT,
+        reason TEXT NOT NULL,
+        record BLOB,
+        ts REAL NOT NULL
+    );
+    """,
+)
+
+FINAL_STATUSES = ("filled", "cancelled", "expired", "rejected")
+_ORDER_COLUMNS = (
+    "client_id, task_id, venue, leg, symbol, side, qty, price, created_at, status, "
+    "venue_order_id, filled_qty, avg_price"
+)
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message names the file and the fix."""
+
+
+@attrs.frozen
+class TaskRow:
+    task_id: str
+    task_type: str
+    symbol: str
+    state: str
+    snapshot: bytes
+    created_at: float
+    updated_at: float
+    completed_at: float | None
+
+
+@attrs.frozen
+class SnapshotRecord:
+    task_id: str
+    task_type: str
+    symbol: str
+    state: str
+    snapshot: bytes
+    now: float
+    completed: bool
+
+
+@attrs.frozen
+class IntentRecord:
+    """An order about to be sent, as journaled before it may leave."""
+
+    client_id: str
+    task_id: str
+    venue: str
+    leg: str
+    symbol: str
+    side: str
+    qty: float
+    price: float
+    now: float
+
+
+@attrs.frozen
+class OrderEventRecord:
+    """What a venue said of an order: accepted, a fill, final (with its status)."""
+
+    client_id: str
+    kind: str
+    payload: bytes
+    now: float
+    status: str | None = None
+    venue_order_id: str | None = None
+    filled_qty: float | None = None
+    avg_price: float | None = None
+
+
+@attrs.frozen
+class OrderRow:
+    client_id: str
+    task_id: str
+    venue: str
+    leg: str
+    symbol: str
+    side: str
+    qty: float
+    price: float
+    created_at: float
+    status: str
+    venue_order_id: str | None
+    filled_qty: float
+    avg_price: float
+
+
+@attrs.frozen
+class QuarantineRow:
+    id: int
+    task_id: str | None
+    reason: str
+    ts: float
+
+
+class Store:
+    def __init__(self, path: Path, durability: Durability = "NORMAL") -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={durability}")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(
+                f"{path}: not a usable Basis store ({error}); move it aside to start afresh, "
+                "or point --data-dir elsewhere"
+            ) from None
+
+    def _migrate(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path}: written by a newer Basis (schema {version}, this one knows "
+                f"{len(MIGRATIONS)}); upgrade Basis to open it"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --------------------------------------------------------------------- writing
+
+    def write_batch(
+        self,
+        snapshots: Iterable[SnapshotRecord],
+        intents: Iterable[IntentRecord],
+        events: Iterable[OrderEventRecord],
+    ) -> None:
+        """Everything in one transaction: all of it is stored, or none of it."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO "
+                "UPDATE SET state = excluded.state, snapshot = excluded.snapshot, "
+                "updated_at = excluded.updated_at, completed_at = excluded.completed_at",
+                [
+                    (
+                        s.task_id,
+                        s.task_type,
+                        s.symbol,
+                        s.state,
+                        s.snapshot,
+                        s.now,
+                        s.now,
+                        s.now if s.completed else None,
+                    )
+                    for s in snapshots
+                ],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO orders (client_id, task_id, venue, leg, symbol, side, "
+                "qty, price, created_at, status, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                [
+                    (
+                        i.client_id,
+                        i.task_id,
+                        i.venue,
+                        i.leg,
+                        i.symbol,
+                        i.side,
+                        i.qty,
+                        i.price,
+                        i.now,
+                        i.now,
+                    )
+                    for i in intents
+                ],
+            )
+            for event in events:
+                db.execute(
+                    "INSERT INTO order_events (client_id, kind, payload, ts) VALUES (?, ?, ?, ?)",
+                    (event.client_id, event.kind, event.payload, event.now),
+                )
+                db.execute(
+                    "UPDATE orders SET status = coalesce(?, status), "
+                    "venue_order_id = coalesce(?, venue_order_id), "
+                    "filled_qty = coalesce(?, filled_qty), avg_price = coalesce(?, avg_price), "
+                    "updated_at = ? WHERE client_id = ?",
+                    (
+                        event.status,
+                        event.venue_order_id,
+                        event.filled_qty,
+                        event.avg_price,
+                        event.now,
+                        event.client_id,
+                    ),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def quarantine(self, task_id: str | None, reason: str, record: bytes | None) -> None:
+        self._db.execute(
+            "INSERT INTO quarantine (task_id, reason, record, ts) VALUES (?, ?, ?, ?)",
+            (task_id, reason, record, time.time()),
+        )
+
+    def delete_completed(self, before: float) -> int:
+        """Remove tasks completed before ``before`` with their orders; returns how many."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "SELECT task_id FROM tasks WHERE completed_at IS NOT NULL AND completed_at < ?",
+                    (before,),
+                )
+            ]
+            for task_id in ids:
+                db.execute(
+                    "DELETE FROM order_events WHERE client_id IN "
+                    "(SELECT client_id FROM orders WHERE task_id = ?)",
+                    (task_id,),
+                )
+                db.execute("DELETE FROM orders WHERE task_id = ?", (task_id,))
+                db.execute("DELETE FROM tasks WHERE task_id = ?", (task_id,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return len(ids)
+
+    # --------------------------------------------------------------------- reading
+
+    def tasks(self, *, active_only: bool = False) -> list[TaskRow]:
+        query = "SELECT * FROM tasks"
+        if active_only:
+            query += " WHERE completed_at IS NULL"
+        return [TaskRow(*row) for row in self._db.execute(query + " ORDER BY created_at")]
+
+    def task(self, task_id: str) -> TaskRow | None:
+        row = self._db.execute("SELECT * FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+        return TaskRow(*row) if row else None
+
+    def open_orders(self, task_id: str | None = None) -> list[OrderRow]:
+        """Journaled orders not known to be final: what recovery must ask the venues about."""
+        marks = ", ".join("?" * len(FINAL_STATUSES))
+        query = f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status NOT IN ({marks})"
+        args: Sequence[object] = FINAL_STATUSES
+        if task_id is not None:
+            query += " AND task_id = ?"
+            args = (*FINAL_STATUSES, task_id)
+        return [OrderRow(*row) for row in self._db.execute(query + " ORDER BY created_at", args)]
+
+    def orders(self, task_id: str) -> list[OrderRow]:
+        return [
+            OrderRow(*row)
+            for row in self._db.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE task_id = ? ORDER BY created_at",
+                (task_id,),
+            )
+        ]
+
+    def quarantined(self) -> list[QuarantineRow]:
+        return [
+            QuarantineRow(*row)
+            for row in self._db.execute("SELECT id, task_id, reason, ts FROM quarantine")
+        ]
+
+    def counts(self) -> dict[str, int]:
+        db = self._db
+        return {
+            "active": db.execute(
+                "SELECT count(*) FROM tasks WHERE completed_at IS NULL"
+            ).fetchone()[0],
+            "completed": db.execute(
+                "SELECT count(*) FROM tasks WHERE completed_at IS NOT NULL"
+            ).fetchone()[0],
+            "quarantined": db.execute("SELECT count(*) FROM quarantine").fetchone()[0],
+        }

@@ -1,0 +1,82 @@
+"""The writer actor with a real SQLite file: journal before send, coalesced snapshots,
+and a stop that flushes what was handed over."""
+
+from __future__ import annotations
+
+import trio
+
+from actors.arbitrage.context import ArbitrageState, new_context
+from actors.store import OrderEventRecord, Store
+from actors.writer import Writer, WriterClient
+from protocols.model import Leg, Order, Side, Symbol
+from supervision import ChildSpec, Mailbox, Supervisor
+
+BTC = Symbol("BTC", "USDT")
+
+
+async def start(nursery, tmp_path):
+    mailbox = Mailbox("writer")
+    writer = Writer(tmp_path / "basis.db")
+    tree = Supervisor("root", [ChildSpec("writer", writer.run, mailbox=mailbox)])
+    await nursery.start(tree.run)
+    return tree, writer, WriterClient(mailbox.address)
+
+
+def orders(task_id, n):
+    return [
+        Order(f"{task_id}-{i}s", Leg.SPOT, BTC, Side.BUY, 0.5, 100.0, created_ts=1.0)
+        for i in range(n)
+    ]
+
+
+async def test_journal_returns_only_once_the_intents_are_on_disk(nursery, tmp_path):
+    _, _, client = await start(nursery, tmp_path)
+    ctx = new_context("t1", BTC, now=1.0)
+    await client.journal(ctx, orders("t1", 2))
+    # A second connection sees them: committed, not just buffered.
+    reader = Store(tmp_path / "basis.db")
+    assert [o.client_id for o in reader.open_orders("t1")] == ["t1-0s", "t1-1s"]
+    assert reader.open_orders()[0].venue == "mexc"
+    reader.close()
+
+
+async def test_a_burst_of_intents_from_many_tasks_costs_few_commits(nursery, tmp_path):
+    _, writer, client = await start(nursery, tmp_path)
+    async with trio.open_nursery() as burst:
+        for n in range(50):
+            ctx = new_context(f"t{n}", BTC, now=1.0)
+            burst.start_soon(client.journal, ctx, orders(f"t{n}", 2))
+    assert writer.stats.intents == 100
+    assert writer.stats.batches < 50
+
+
+async def test_only_the_newest_snapshot_of_a_task_is_written(nursery, tmp_path):
+    _, writer, client = await start(nursery, tmp_path)
+    ctx = new_context("t1", BTC, now=1.0)
+    for cycles in range(1, 101):
+        client.save(ctx.evolve(arbitrage_cycles=cycles, last_update=float(cycles)))
+    await client.journal(ctx, [])  # a commit that takes whatever waits with it
+    reader = Store(tmp_path / "basis.db")
+    [row] = reader.tasks()
+    assert b'"arbitrage_cycles":100' in row.snapshot
+    assert writer.stats.snapshots < 100
+    reader.close()
+
+
+async def test_a_stop_writes_everything_handed_over(tmp_path):
+    mailbox = Mailbox("writer")
+    writer = Writer(tmp_path / "basis.db")
+    tree = Supervisor("root", [ChildSpec("writer", writer.run, mailbox=mailbox)])
+    client = WriterClient(mailbox.address)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(tree.run)
+        ctx = new_context("t1", BTC, now=1.0)
+        for i in range(200):
+            await client.order_event(OrderEventRecord(f"t1-{i}s", "fill", b"{}", 1.0))
+        client.save(ctx.evolve(state=ArbitrageState.STOPPED, last_update=2.0))
+        tree.request_stop()
+    reader = Store(tmp_path / "basis.db")
+    assert writer.stats.events == 200
+    [row] = reader.tasks()
+    assert (row.state, row.completed_at) == ("stopped", 2.0)
+    reader.close()

@@ -1,0 +1,118 @@
+"""The SQLite store: migrations, one transaction per batch, the journal's open orders."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from actors.store import (
+    MIGRATIONS,
+    IntentRecord,
+    OrderEventRecord,
+    SnapshotRecord,
+    Store,
+    StoreError,
+)
+
+
+def snapshot(task_id="t1", state="monitoring", now=1.0, completed=False, body=b"{}"):
+    return SnapshotRecord(
+        task_id, "spot_futures_arbitrage", "BTC/USDT", state, body, now, completed
+    )
+
+
+def intent(client_id, task_id="t1", now=1.0):
+    return IntentRecord(client_id, task_id, "mexc", "spot", "BTC/USDT", "buy", 0.5, 100.0, now)
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(tmp_path / "basis.db")
+    yield store
+    store.close()
+
+
+def test_a_new_file_is_migrated_to_the_latest_schema_in_wal_mode(store):
+    assert store.schema_version == len(MIGRATIONS)
+    mode = sqlite3.connect(store.path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_snapshots_upsert_and_completion_is_kept(store):
+    store.write_batch([snapshot(state="entering", body=b"a")], [], [])
+    store.write_batch([snapshot(state="stopped", now=2.0, completed=True, body=b"b")], [], [])
+    [row] = store.tasks()
+    assert (row.state, row.snapshot, row.created_at, row.updated_at) == ("stopped", b"b", 1.0, 2.0)
+    assert row.completed_at == 2.0
+    assert store.tasks(active_only=True) == []
+    assert store.counts() == {"active": 0, "completed": 1, "quarantined": 0}
+
+
+def test_journaled_orders_stay_open_until_a_final_event(store):
+    store.write_batch([], [intent("t1-1s"), intent("t1-2f")], [])
+    assert [o.client_id for o in store.open_orders("t1")] == ["t1-1s", "t1-2f"]
+    store.write_batch(
+        [],
+        [],
+        [
+            OrderEventRecord("t1-1s", "accepted", b"{}", 2.0, "new", "v1"),
+            OrderEventRecord("t1-1s", "final", b"{}", 3.0, "filled", None, 0.5, 100.0),
+        ],
+    )
+    [still_open] = store.open_orders()
+    assert still_open.client_id == "t1-2f"
+    [done, _] = store.orders("t1")
+    assert (done.status, done.venue_order_id, done.filled_qty) == ("filled", "v1", 0.5)
+
+
+def test_an_intent_journaled_twice_keeps_the_first(store):
+    store.write_batch([], [intent("t1-1s", now=1.0)], [])
+    store.write_batch([], [intent("t1-1s", now=5.0)], [])
+    [order] = store.orders("t1")
+    assert order.created_at == 1.0
+
+
+def test_a_failing_batch_stores_nothing(store):
+    bad_event = OrderEventRecord("t1-1s", "fill", None, 2.0)  # payload may not be NULL
+    with pytest.raises(sqlite3.IntegrityError):
+        store.write_batch([snapshot()], [intent("t1-1s")], [bad_event])
+    assert store.tasks() == []
+    assert store.open_orders() == []
+
+
+def test_cleanup_removes_only_old_completed_tasks_with_their_orders(store):
+    store.write_batch(
+        [
+            snapshot("old", completed=True, now=10.0),
+            snapshot("new", completed=True, now=50.0),
+            snapshot("live", now=1.0),
+        ],
+        [intent("old-1s", "old"), intent("live-1s", "live")],
+        [],
+    )
+    assert store.delete_completed(before=20.0) == 1
+    assert sorted(row.task_id for row in store.tasks()) == ["live", "new"]
+    assert [o.client_id for o in store.open_orders()] == ["live-1s"]
+
+
+def test_a_file_that_is_not_a_store_is_refused_with_the_fix(tmp_path):
+    path = tmp_path / "basis.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="move it aside to start afresh"):
+        Store(path)
+    assert path.read_bytes().startswith(b"this is not sqlite")  # nothing overwritten
+
+
+def test_a_store_from_a_newer_basis_is_refused_untouched(tmp_path):
+    path = tmp_path / "basis.db"
+    sqlite3.connect(path).execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
+    with pytest.raises(StoreError, match="upgrade Basis to open it"):
+        Store(path)
+
+
+def test_quarantine_is_listed_and_counted(store):
+    store.quarantine("t9", "snapshot does not decode: missing field", b"{garbage")
+    [row] = store.quarantined()
+    assert (row.task_id, row.reason) == ("t9", "snapshot does not decode: missing field")
+    assert store.counts()["quarantined"] == 1
