@@ -326,8 +326,9 @@ def order_body(update: OrderUpdate, contract_size: float, tif: str = "ioc") -> b
     return _encode(_order_object(update, contract_size, tif, as_push=False))
 
 
-def orders_body(updates: Sequence[OrderUpdate], contract_size: float, tif: str = "ioc") -> bytes:
-    return _encode([_order_object(u, contract_size, tif, as_push=False) for u in updates])
+def orders_body(orders: Sequence[tuple[OrderUpdate, str]], contract_size: float) -> bytes:
+    """A list of one contract's orders, each with its ``tif``."""
+    return _encode([_order_object(u, contract_size, tif, as_push=False) for u, tif in orders])
 
 
 def position_body(position: FuturesPosition, contract_size: float) -> bytes:
