@@ -1,5 +1,6 @@
 """Gate.io USDT perpetual futures (API v4), the venue's side: what the simulated venue
-sends, in exactly Gate.io's wire format, and how it checks what a client sends it.
+sends, in exactly Gate.io's wire format. How it reads and checks what a client sends is
+``protocols.gateio_client_requests``.
 
 Quantities are given in base units and written in contracts (signed for orders, trades
 and positions), so each encoder takes the contract's size. Pushes write prices as JSON
@@ -8,7 +9,6 @@ numbers where Gate.io does (order pushes) and REST replies write them as strings
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Sequence
 
 import msgspec
@@ -21,40 +21,29 @@ from protocols.gateio import (
     ORDERS,
     PONG,
     POSITIONS,
-    PRIVATE_CHANNELS,
     SYSTEM,
     USER_TRADES,
-    VENUE,
     ChannelRequest,
     contracts_of,
-    sign_channel,
     venue_symbol,
 )
-from protocols.gateio_rest import ERRORS_BY_LABEL, RESET_HEADER, sign
+from protocols.gateio_rest import ERRORS_BY_LABEL, RESET_HEADER
 from protocols.model import OrderStatus, Quote, Side, Symbol, VenueRules
 from protocols.venue import (
-    ApiCredentials,
-    BadCredentials,
-    BadSignature,
-    Balance,
     BookLevel,
     DepthDiff,
     DepthSnapshot,
     FundingRate,
     FuturesPosition,
-    MalformedMessage,
     OrderUpdate,
     RateLimited,
-    RestRequest,
     RestResponse,
-    TimestampRejected,
     Trade,
     VenueError,
     VenueUnavailable,
 )
 
 _encode = msgspec.json.Encoder().encode
-REQUEST_WINDOW_S = 60
 
 
 def _ms(ts: float) -> int:
@@ -66,35 +55,7 @@ def _venue_id(venue_order_id: str) -> int | str:
     return int(venue_order_id) if venue_order_id.isdigit() else venue_order_id
 
 
-# ------------------------------------------------------------- client websocket frames
-
-_client_request_decoder = msgspec.json.Decoder(ChannelRequest)
-
-
-def decode_client_message(frame: bytes | str) -> ChannelRequest | MalformedMessage:
-    """A client's websocket request (subscribe, unsubscribe, futures.ping). Never raises."""
-    try:
-        request = _client_request_decoder.decode(frame)
-    except msgspec.DecodeError as error:
-        return MalformedMessage.about(f"client request: {error}", frame)
-    if request.event not in (None, "subscribe", "unsubscribe"):
-        return MalformedMessage.about(
-            f"event {request.event!r} is neither subscribe nor unsubscribe", frame
-        )
-    return request
-
-
-def verify_channel_auth(request: ChannelRequest, credentials: ApiCredentials) -> None:
-    """Check the ``auth`` of a private-channel request as Gate.io does; raises
-    ``BadCredentials`` (missing or unknown key) or ``BadSignature``."""
-    if request.channel not in PRIVATE_CHANNELS:
-        return
-    auth = request.auth
-    if auth is None or auth.method != "api_key" or credentials.key != auth.KEY:
-        raise BadCredentials(VENUE, "INVALID_KEY", f"{request.channel} needs a valid api_key auth")
-    expected = sign_channel(credentials.secret, request.channel, request.event or "", request.time)
-    if not hmac.compare_digest(expected, auth.SIGN):
-        raise BadSignature(VENUE, "INVALID_SIGNATURE", f"{request.channel} auth SIGN mismatch")
+# ------------------------------------------------------------ websocket answers
 
 
 def subscription_ack(
@@ -365,26 +326,42 @@ def order_body(update: OrderUpdate, contract_size: float, tif: str = "ioc") -> b
     return _encode(_order_object(update, contract_size, tif, as_push=False))
 
 
-def orders_body(updates: Sequence[OrderUpdate], contract_size: float, tif: str = "ioc") -> bytes:
-    return _encode([_order_object(u, contract_size, tif, as_push=False) for u in updates])
+def orders_body(orders: Sequence[tuple[OrderUpdate, str]], contract_size: float) -> bytes:
+    """A list of one contract's orders, each with its ``tif``."""
+    return _encode([_order_object(u, contract_size, tif, as_push=False) for u, tif in orders])
 
 
 def position_body(position: FuturesPosition, contract_size: float) -> bytes:
     return _encode(_position_object(position, contract_size, as_push=False))
 
 
-def accounts_body(balance: Balance) -> bytes:
-    """``GET /futures/usdt/accounts``; ``locked`` is reported as position margin."""
+def accounts_body(
+    total: float,
+    available: float,
+    *,
+    unrealised_pnl: float = 0.0,
+    position_margin: float = 0.0,
+    order_margin: float = 0.0,
+    currency: str = "USDT",
+) -> bytes:
+    """``GET /futures/usdt/accounts``: ``total`` is the wallet, ``available`` what new
+    orders can use."""
     return _encode(
         {
-            "currency": balance.asset,
-            "total": decimal(balance.free + balance.locked),
-            "available": decimal(balance.free),
-            "position_margin": decimal(balance.locked),
-            "order_margin": "0",
-            "unrealised_pnl": "0",
+            "currency": currency,
+            "total": decimal(total),
+            "available": decimal(available),
+            "unrealised_pnl": decimal(unrealised_pnl),
+            "position_margin": decimal(position_margin),
+            "order_margin": decimal(order_margin),
         }
     )
+
+
+def funding_history_body(history: Sequence[tuple[float, float]]) -> bytes:
+    """``GET /futures/usdt/funding_rate``: each settlement's ``(time_s, rate)`` as
+    ``{"t": seconds, "r": "rate"}``, newest first as Gate.io lists them."""
+    return _encode([{"t": int(t), "r": decimal(r)} for t, r in reversed(history)])
 
 
 # ------------------------------------------------------------------------ errors
@@ -395,11 +372,19 @@ for _label, _kind in ERRORS_BY_LABEL.items():
     _DEFAULT_LABELS.setdefault(_kind, _label)
 
 
+def _default_label(kind: type[VenueError]) -> str | None:
+    # A refinement (DuplicateClientId) carries the label of the error it refines.
+    for ancestor in kind.__mro__:
+        if ancestor in _DEFAULT_LABELS:
+            return _DEFAULT_LABELS[ancestor]
+    return None
+
+
 def error_response(error: VenueError, reset_ts: float | None = None) -> RestResponse:
     """The HTTP reply Gate.io gives for ``error``: ``{"label","message"}`` with 429 when
     rate limited (``reset_ts`` goes in the reset-timestamp header, in milliseconds), 503
     when unavailable and 400 otherwise."""
-    label = error.code if isinstance(error.code, str) else _DEFAULT_LABELS.get(type(error))
+    label = error.code if isinstance(error.code, str) else _default_label(type(error))
     headers: tuple[tuple[str, str], ...] = ()
     if isinstance(error, RateLimited):
         status, label = 429, label or "TOO_MANY_REQUESTS"
@@ -412,36 +397,3 @@ def error_response(error: VenueError, reset_ts: float | None = None) -> RestResp
     if label is None:
         raise ValueError(f"no Gate.io label for {type(error).__name__}; give the error one")
     return RestResponse(status, _encode({"label": label, "message": error.message}), headers)
-
-
-# ------------------------------------------------------------------ verification
-
-
-def verify_signed_request(
-    request: RestRequest, credentials: ApiCredentials, server_time_s: float
-) -> None:
-    """Check a signed request as Gate.io does: the ``KEY``, a ``Timestamp`` within 60 s
-    of the server's clock, and ``SIGN`` over method, path, query, body hash and
-    timestamp. Raises ``BadCredentials`` (INVALID_KEY), ``TimestampRejected``
-    (REQUEST_EXPIRED) or ``BadSignature`` (INVALID_SIGNATURE)."""
-    if request.header("KEY") != credentials.key:
-        raise BadCredentials(VENUE, "INVALID_KEY", "Invalid key provided", 401)
-    timestamp = request.header("Timestamp") or ""
-    try:
-        timestamp_s = float(timestamp)
-    except ValueError:
-        raise TimestampRejected(
-            VENUE, "REQUEST_EXPIRED", f"Timestamp {timestamp!r} is not Unix seconds", 401
-        ) from None
-    if abs(server_time_s - timestamp_s) > REQUEST_WINDOW_S:
-        raise TimestampRejected(
-            VENUE,
-            "REQUEST_EXPIRED",
-            "gap between request Timestamp and server time exceeds 60",
-            401,
-        )
-    expected = sign(
-        credentials.secret, request.method, request.path, request.query, request.body, timestamp
-    )
-    if not hmac.compare_digest(expected, request.header("SIGN") or ""):
-        raise BadSignature(VENUE, "INVALID_SIGNATURE", "Signature mismatch", 401)

@@ -120,7 +120,7 @@ class _NewOrder(msgspec.Struct):
 
 
 _encode_json = msgspec.json.Encoder().encode
-_TIFS = {
+TIF_NAMES = {
     TimeInForce.GTC: "gtc",
     TimeInForce.IOC: "ioc",
     TimeInForce.FOK: "fok",
@@ -141,7 +141,7 @@ def place_order_request(
         contract=venue_symbol(order.symbol),
         size=contracts if order.side is Side.BUY else -contracts,
         price="0" if market else decimal(order.price),
-        tif="ioc" if market else _TIFS[order.tif],
+        tif="ioc" if market else TIF_NAMES[order.tif],
         text=client_text(order.client_id),
         reduce_only=order.reduce_only,
     )

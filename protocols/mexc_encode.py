@@ -1,5 +1,6 @@
 """MEXC spot (API v3), the venue's side: what the simulated venue sends, in exactly
-MEXC's wire format, and how it checks what a client sends it.
+MEXC's wire format. How it reads and checks what a client sends is
+``protocols.mexc_client_requests``.
 
 Pushes are built as ``PushDataV3ApiWrapper`` protobuf bytes, control answers and REST
 bodies as JSON bytes, errors as ``RestResponse`` with MEXC's codes. Times are passed in
@@ -8,42 +9,29 @@ bodies as JSON bytes, errors as ``RestResponse`` with MEXC's codes. Times are pa
 
 from __future__ import annotations
 
-import hmac
 import math
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl
 
 import msgspec
 
 from protocols import mexc_push_pb2 as pb
 from protocols._wire import decimal
-from protocols.mexc import MAX_SUBSCRIPTIONS_PER_CONNECTION, VENUE, venue_symbol
+from protocols.mexc import venue_symbol
 from protocols.mexc_rest import (
-    API_KEY_HEADER,
-    DEFAULT_RECV_WINDOW_MS,
     ERRORS_BY_CODE,
-    MAX_RECV_WINDOW_MS,
-    sign,
 )
 from protocols.model import OrderStatus, Quote, Side, Symbol, VenueRules
 from protocols.venue import (
-    ApiCredentials,
-    BadCredentials,
-    BadSignature,
     Balance,
     Banned,
     BookLevel,
     DepthDiff,
     DepthSnapshot,
-    InvalidParameter,
-    MalformedMessage,
     OrderAlreadyFinal,
     OrderUpdate,
     RateLimited,
-    RestRequest,
     RestResponse,
-    TimestampRejected,
     Trade,
     UnknownOrder,
     VenueError,
@@ -55,57 +43,6 @@ _encode = msgspec.json.Encoder().encode
 
 def _ms(ts: float) -> int:
     return round(ts * 1000.0)
-
-
-# ------------------------------------------------------------- client websocket frames
-
-
-class ClientSubscription(msgspec.Struct, frozen=True):
-    """A client's SUBSCRIPTION (``subscribe`` true) or UNSUBSCRIPTION request."""
-
-    subscribe: bool
-    channels: tuple[str, ...]
-    request_id: int
-
-
-class ClientPing(msgspec.Struct, frozen=True):
-    """A client's ``{"method":"PING"}``."""
-
-
-class _ClientRequest(msgspec.Struct):
-    method: str
-    params: list[str] = []
-    id: int = 0
-
-
-_client_request_decoder = msgspec.json.Decoder(_ClientRequest)
-
-
-def decode_client_message(
-    frame: bytes | str,
-) -> ClientSubscription | ClientPing | MalformedMessage:
-    """What a client's text frame asks for. Never raises."""
-    try:
-        request = _client_request_decoder.decode(frame)
-    except msgspec.DecodeError as error:
-        return MalformedMessage.about(f"client request: {error}", frame)
-    if request.method == "PING":
-        return ClientPing()
-    if request.method in ("SUBSCRIPTION", "UNSUBSCRIPTION"):
-        if not request.params:
-            return MalformedMessage.about(f"{request.method} names no channel in params", frame)
-        if len(request.params) > MAX_SUBSCRIPTIONS_PER_CONNECTION:
-            return MalformedMessage.about(
-                f"{request.method} names {len(request.params)} channels; "
-                f"a connection holds at most {MAX_SUBSCRIPTIONS_PER_CONNECTION}",
-                frame,
-            )
-        return ClientSubscription(
-            request.method == "SUBSCRIPTION", tuple(request.params), request.id
-        )
-    return MalformedMessage.about(
-        f"method {request.method!r} is not SUBSCRIPTION, UNSUBSCRIPTION or PING", frame
-    )
 
 
 class _Ack(msgspec.Struct):
@@ -449,11 +386,19 @@ for _code, _kind in ERRORS_BY_CODE.items():
     _DEFAULT_CODES.setdefault(_kind, _code)
 
 
+def _default_code(kind: type[VenueError]) -> int | None:
+    # A refinement (DuplicateClientId) carries the code of the error it refines.
+    for ancestor in kind.__mro__:
+        if ancestor in _DEFAULT_CODES:
+            return _DEFAULT_CODES[ancestor]
+    return None
+
+
 def error_response(error: VenueError) -> RestResponse:
     """The HTTP reply MEXC gives for ``error``: 429 (with ``Retry-After``) when rate
     limited, 418 when banned, 503 when unavailable (MEXC's error list numbers these codes
     as their HTTP status), else 400 with the documented code in ``{"code","msg"}``."""
-    code = error.code if isinstance(error.code, int) else _DEFAULT_CODES.get(type(error))
+    code = error.code if isinstance(error.code, int) else _default_code(type(error))
     headers: tuple[tuple[str, str], ...] = ()
     if isinstance(error, RateLimited | Banned | VenueUnavailable):
         status = (
@@ -467,39 +412,3 @@ def error_response(error: VenueError) -> RestResponse:
     if code is None:
         raise ValueError(f"no MEXC error code for {type(error).__name__}; give the error one")
     return RestResponse(status, _encode({"code": code, "msg": error.message}), headers)
-
-
-# ------------------------------------------------------------------ verification
-
-
-def verify_signed_request(
-    request: RestRequest, credentials: ApiCredentials, server_time_ms: int
-) -> dict[str, str]:
-    """The parameters of a signed request, after checking it as MEXC does: the API key
-    header, the signature over query + body, and the timestamp window
-    (``timestamp < serverTime + 1000`` and ``serverTime - timestamp <= recvWindow``).
-    Raises ``BadCredentials``, ``BadSignature``, ``InvalidParameter`` or
-    ``TimestampRejected`` with MEXC's codes."""
-    if request.header(API_KEY_HEADER) != credentials.key:
-        raise BadCredentials(VENUE, 401, "api key missing or unknown", 401)
-    head, marker, signature = request.query.rpartition("signature=")
-    if not marker or (head and not head.endswith("&")) or "&" in signature:
-        raise BadSignature(VENUE, 700002, "signature must be the last query parameter", 400)
-    signed = head.removesuffix("&")
-    body = request.body.decode()
-    if not hmac.compare_digest(sign(credentials.secret, signed + body), signature):
-        raise BadSignature(VENUE, 700002, "Signature for this request is not valid.", 400)
-    params = dict(parse_qsl(signed, keep_blank_values=True))
-    params.update(parse_qsl(body, keep_blank_values=True))
-    try:
-        timestamp = int(params["timestamp"])
-        recv_window = int(params.get("recvWindow", DEFAULT_RECV_WINDOW_MS))
-    except (KeyError, ValueError):
-        raise InvalidParameter(VENUE, 33333, "timestamp missing or not an integer", 400) from None
-    if not 0 < recv_window <= MAX_RECV_WINDOW_MS:
-        raise InvalidParameter(VENUE, 33333, f"recvWindow {recv_window} is out of range", 400)
-    if not (timestamp < server_time_ms + 1000 and server_time_ms - timestamp <= recv_window):
-        raise TimestampRejected(
-            VENUE, 700003, "Timestamp for this request is outside of the recvWindow.", 400
-        )
-    return params

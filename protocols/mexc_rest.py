@@ -114,12 +114,18 @@ def signed_request(
 def order_type(order: Order) -> str:
     """MEXC's order ``type`` for ``order``: immediate-or-cancel and friends are types on
     MEXC, not a time in force."""
-    if order.type is OrderType.MARKET:
+    return order_type_name(order.type, order.tif)
+
+
+def order_type_name(kind: OrderType, tif: TimeInForce) -> str:
+    """MEXC's order ``type`` for an order of ``kind`` and ``tif`` (a market order's
+    ``tif`` does not matter)."""
+    if kind is OrderType.MARKET:
         return "MARKET"
-    return _LIMIT_TYPES[order.tif]
+    return LIMIT_ORDER_TYPES[tif]
 
 
-_LIMIT_TYPES = {
+LIMIT_ORDER_TYPES = {
     TimeInForce.GTC: "LIMIT",
     TimeInForce.IOC: "IMMEDIATE_OR_CANCEL",
     TimeInForce.FOK: "FILL_OR_KILL",

@@ -1,16 +1,24 @@
-"""The simulated venues' engine: a seeded market and matching venues, with no I/O.
+"""The simulated venues: a seeded market and matching venues, and their wire servers.
 
-``SimVenues`` is the entry point: built from a ``SimConfig`` and a start time, it holds the
-``SimMarket`` (prices, books, funding), a ``SpotExchange`` and a ``FuturesExchange``
-(orders, matching, balances, positions, ledgers, fault hooks). Time is passed in;
-randomness comes from the config's seed. Wire servers call these synchronously and
-forward the venues' events (``actors.sim.events``) to their private streams.
+``SimVenues`` is the engine, with no I/O: built from a ``SimConfig`` and a start time, it
+holds the ``SimMarket`` (prices, books, funding), a ``SpotExchange`` and a
+``FuturesExchange`` (orders, matching, balances, positions, ledgers, fault hooks). Time
+is passed in; randomness comes from the config's seed.
+
+``SimServers`` puts it on the wire on 127.0.0.1: a MEXC server and a Gate.io server
+(``VenueServer``), speaking the real venues' formats, that call the engine synchronously
+and forward its events (``actors.sim.events``) to their private streams; a market timer;
+fault injection; and a control API.
 """
 
 from actors.sim.book import DepthProfile, SimBook, depth_diff
 from actors.sim.config import (
     DEFAULT_SYMBOLS,
     FuturesVenueConfig,
+    GateioRateLimits,
+    MexcRateLimits,
+    RateLimit,
+    ServerConfig,
     SimConfig,
     SpotVenueConfig,
     SymbolConfig,
@@ -47,8 +55,11 @@ from actors.sim.records import (
     VenueFill,
     VenueOrder,
 )
+from actors.sim.servers import SimServers, SimUrls
 from actors.sim.spot_exchange import SpotExchange
+from actors.sim.venue_server import VenueFaultsView, VenueServer
 from actors.sim.venues import SimVenues
+from actors.sim.wire_faults import WireFaultsView
 
 __all__ = [
     "DEFAULT_SYMBOLS",
@@ -63,9 +74,11 @@ __all__ = [
     "FuturesAccount",
     "FuturesExchange",
     "FuturesVenueConfig",
+    "GateioRateLimits",
     "Ledger",
     "LedgerEntry",
     "Listener",
+    "MexcRateLimits",
     "OrderAccepted",
     "OrderFinished",
     "OrderRefused",
@@ -74,10 +87,14 @@ __all__ = [
     "PerpetualPosition",
     "PositionChanged",
     "PriceProcessParams",
+    "RateLimit",
+    "ServerConfig",
     "SimBook",
     "SimConfig",
     "SimExchange",
     "SimMarket",
+    "SimServers",
+    "SimUrls",
     "SimVenues",
     "SpotExchange",
     "SpotVenueConfig",
@@ -85,8 +102,11 @@ __all__ = [
     "TradeExecuted",
     "VenueEvent",
     "VenueFaults",
+    "VenueFaultsView",
     "VenueFill",
     "VenueOrder",
+    "VenueServer",
+    "WireFaultsView",
     "depth_diff",
     "touch",
 ]

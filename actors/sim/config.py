@@ -1,4 +1,5 @@
-"""What the simulated venues need: symbols with their rules, fees, balances, seed, depth.
+"""What the simulated venues need: symbols with their rules, fees, balances, seed, depth,
+and what their wire servers need: credentials, market tick, rate limits.
 
 The defaults are a MEXC-like spot venue and a Gate.io-like USDT perpetual venue trading
 BTC, ETH and SOL, with those venues' published fees and increments. Every struct refuses
@@ -61,8 +62,9 @@ def _check_pattern(venue: str, pattern: str) -> None:
 
 class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The spot venue (MEXC): its fees, the account's starting balances per asset, the
-    client order ids it accepts, and how long a finished order can be found by its client
-    id (``None``: always)."""
+    client order ids it accepts, how long a finished order can be found by its client
+    id (``None``: always), and the account's API key and secret (made-up ones: the
+    simulator is no real account)."""
 
     name: str = "mexc"
     maker_fee: float = 0.0
@@ -70,6 +72,8 @@ class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     balances: dict[str, float] = msgspec.field(default_factory=lambda: {"USDT": 10_000.0})
     client_id_pattern: str = r"[A-Za-z0-9_-]{1,32}"
     client_id_query_window_s: float | None = None
+    api_key: str = "sim-key"
+    api_secret: str = "sim-secret"
 
     def __post_init__(self) -> None:
         _check_fees(self.name, self.maker_fee, self.taker_fee)
@@ -81,8 +85,9 @@ class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The USDT perpetual venue (Gate.io): fees, the account's starting USDT, leverage,
-    funding (interest rate per interval and cap), client order ids (``t-`` prefix) and
-    how long a finished order can be found by its client id (60 s on Gate.io)."""
+    funding (interest rate per interval and cap), client order ids (``t-`` prefix), how
+    long a finished order can be found by its client id (60 s on Gate.io), and the
+    account's API key, secret and user id (private channels name the user)."""
 
     name: str = "gateio"
     maker_fee: float = 0.0002
@@ -94,6 +99,9 @@ class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     funding_rate_cap: float = 0.003
     client_id_pattern: str = r"t-[0-9A-Za-z_.-]{1,28}"
     client_id_query_window_s: float | None = 60.0
+    api_key: str = "sim-key"
+    api_secret: str = "sim-secret"
+    user_id: str = "sim-user"
 
     def __post_init__(self) -> None:
         _check_fees(self.name, self.maker_fee, self.taker_fee)
@@ -104,6 +112,54 @@ class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
             raise ValueError(f"{self.name}: leverage must be within 1..max_leverage")
         if self.funding_rate_cap < 0.0:
             raise ValueError(f"{self.name}: funding_rate_cap must be >= 0")
+
+
+class RateLimit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """At most ``requests`` per ``per_s`` seconds: a token bucket that holds ``requests``
+    and refills evenly over ``per_s``."""
+
+    requests: int
+    per_s: float
+
+    def __post_init__(self) -> None:
+        if self.requests < 1 or self.per_s <= 0.0:
+            raise ValueError(f"rate limit {self.requests}/{self.per_s} s: need >= 1 per > 0 s")
+
+
+class MexcRateLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """MEXC's published limits: each endpoint 500 per 10 s; order placement and cancel
+    share about 12 per second on top."""
+
+    per_endpoint: RateLimit = RateLimit(500, 10.0)
+    orders: RateLimit = RateLimit(12, 1.0)
+
+
+class GateioRateLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Gate.io's published limits: placing 100/s, cancelling 200/s, every other private
+    endpoint and every public one 200 per 10 s each."""
+
+    place: RateLimit = RateLimit(100, 1.0)
+    cancel: RateLimit = RateLimit(200, 1.0)
+    private_per_endpoint: RateLimit = RateLimit(200, 10.0)
+    public_per_endpoint: RateLimit = RateLimit(200, 10.0)
+
+
+class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The wire servers: how often the market moves and is pushed (``tick_s``), how long
+    a MEXC listen key lives unless extended, how many frames a websocket client may fall
+    behind before it is dropped as too slow, and each venue's rate limits."""
+
+    tick_s: float = 0.1
+    listen_key_ttl_s: float = 3600.0
+    websocket_backlog_frames: int = 1000
+    mexc_limits: MexcRateLimits = MexcRateLimits()
+    gateio_limits: GateioRateLimits = GateioRateLimits()
+
+    def __post_init__(self) -> None:
+        if not 0.001 <= self.tick_s <= 60.0:
+            raise ValueError(f"servers: tick_s {self.tick_s} must be within 0.001..60 s")
+        if self.listen_key_ttl_s <= 0.0 or self.websocket_backlog_frames < 1:
+            raise ValueError("servers: listen_key_ttl_s and websocket_backlog_frames must be > 0")
 
 
 def _spot(qty_step: float, tick: float) -> VenueRules:
@@ -150,6 +206,7 @@ class SimConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     spot: SpotVenueConfig = msgspec.field(default_factory=SpotVenueConfig)
     futures: FuturesVenueConfig = msgspec.field(default_factory=FuturesVenueConfig)
     depth: DepthProfile = DepthProfile()
+    servers: ServerConfig = ServerConfig()
 
     def __post_init__(self) -> None:
         if not self.symbols:

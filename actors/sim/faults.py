@@ -65,6 +65,18 @@ class VenueFaults:
     def rejections_left(self) -> int:
         return self._rejections_left
 
+    @property
+    def rejection(self) -> type[VenueError]:
+        """The error the next injected rejections raise."""
+        return self._rejection
+
+    @property
+    def partial_fill(self) -> tuple[float, float] | None:
+        """``(fraction, probability)`` while partial fills are on, else ``None``."""
+        if self._fill_fraction is None:
+            return None
+        return self._fill_fraction, self._fill_probability
+
     def take_rejection(self, venue: str) -> VenueError | None:
         """The error for this placement if one is due (and count it), else ``None``."""
         if self._rejections_left <= 0:

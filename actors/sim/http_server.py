@@ -78,9 +78,15 @@ class HttpServer:
             await stream.aclose()
 
     async def _connection(self, stream: trio.SocketStream) -> None:
-        if self.refusing:
+        try:
+            if not self.refusing:
+                await self.handle_connection(stream)
+        finally:
             await stream.aclose()
-            return
+
+    async def handle_connection(self, stream: trio.abc.Stream) -> None:
+        """Answer requests on ``stream`` until either side ends the connection (or a
+        handler closes it unanswered); the caller closes ``stream``."""
         self.connections += 1
         self._open.add(stream)
         try:
@@ -89,9 +95,8 @@ class HttpServer:
             pass
         finally:
             self._open.discard(stream)
-            await stream.aclose()
 
-    async def _converse(self, stream: trio.SocketStream, conn: h11.Connection) -> None:
+    async def _converse(self, stream: trio.abc.Stream, conn: h11.Connection) -> None:
         while True:
             try:
                 request = await self._read_request(stream, conn)
@@ -118,7 +123,7 @@ class HttpServer:
             conn.start_next_cycle()
 
     async def _read_request(
-        self, stream: trio.SocketStream, conn: h11.Connection
+        self, stream: trio.abc.Stream, conn: h11.Connection
     ) -> HttpRequest | None:
         head: h11.Request | None = None
         body = bytearray()
@@ -146,7 +151,7 @@ class HttpServer:
                 return None
 
     async def _send(
-        self, stream: trio.SocketStream, conn: h11.Connection, response: HttpResponse
+        self, stream: trio.abc.Stream, conn: h11.Connection, response: HttpResponse
     ) -> None:
         headers = [
             ("content-type", response.content_type),

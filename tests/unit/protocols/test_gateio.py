@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols import gateio, gateio_encode, gateio_rest
+from protocols import gateio, gateio_client_requests, gateio_encode, gateio_rest
 from protocols.model import (
     Leg,
     Order,
@@ -34,6 +34,7 @@ from protocols.venue import (
     BookLevel,
     DepthDiff,
     DepthSnapshot,
+    DuplicateClientId,
     FundingRate,
     FuturesPosition,
     InsufficientBalance,
@@ -538,31 +539,104 @@ def test_malformed_order_reply(body, expected):
 
 def test_venue_verifies_what_the_client_signed():
     request = gateio_rest.accounts_request(DOC_CREDENTIALS, DOC_TIMESTAMP)
-    gateio_encode.verify_signed_request(request, DOC_CREDENTIALS, DOC_TIMESTAMP + 60)
+    gateio_client_requests.verify_signed_request(request, DOC_CREDENTIALS, DOC_TIMESTAMP + 60)
     with pytest.raises(TimestampRejected):
-        gateio_encode.verify_signed_request(request, DOC_CREDENTIALS, DOC_TIMESTAMP + 61)
+        gateio_client_requests.verify_signed_request(request, DOC_CREDENTIALS, DOC_TIMESTAMP + 61)
     with pytest.raises(BadCredentials):
-        gateio_encode.verify_signed_request(
+        gateio_client_requests.verify_signed_request(
             request, ApiCredentials("other", "secret"), DOC_TIMESTAMP
         )
     with pytest.raises(BadSignature):
-        gateio_encode.verify_signed_request(request, ApiCredentials("key", "wrong"), DOC_TIMESTAMP)
+        gateio_client_requests.verify_signed_request(
+            request, ApiCredentials("key", "wrong"), DOC_TIMESTAMP
+        )
+
+
+DOC_POST_BODY = (
+    b'{"contract":"BTC_USD","type":"limit","size":100,"price":6800,"time_in_force":"gtc"}'
+)
+
+
+def test_the_documented_signed_order_is_verified_and_read():
+    request = gateio_rest.signed_request(
+        "POST", "/futures/orders", "", DOC_POST_BODY, DOC_CREDENTIALS, DOC_TIMESTAMP
+    )
+    gateio_client_requests.verify_signed_request(request, DOC_CREDENTIALS, DOC_TIMESTAMP)
+    order = gateio_client_requests.read_new_order(DOC_POST_BODY)
+    assert order == gateio_client_requests.NewOrderParams(
+        BTC_USD, Side.BUY, OrderType.LIMIT, TimeInForce.GTC, 100.0, 6800.0, None, False
+    )
+
+
+def test_what_our_client_places_is_read_back_as_the_same_order():
+    order = Order("abc", Leg.FUTURES, BTC, Side.SELL, 0.0003, 40000.5, reduce_only=True)
+    request = gateio_rest.place_order_request(order, 0.0001, DOC_CREDENTIALS, DOC_TIMESTAMP)
+    read = gateio_client_requests.read_new_order(request.body)
+    assert read == gateio_client_requests.NewOrderParams(
+        BTC, Side.SELL, OrderType.LIMIT, TimeInForce.IOC, 3.0, 40000.5, "t-abc", True
+    )
+    market = msgspec.structs.replace(order, type=OrderType.MARKET, side=Side.BUY)
+    request = gateio_rest.place_order_request(market, 0.0001, DOC_CREDENTIALS, DOC_TIMESTAMP)
+    read = gateio_client_requests.read_new_order(request.body)
+    assert (read.type, read.tif, read.price, read.side) == (
+        OrderType.MARKET,
+        TimeInForce.IOC,
+        None,
+        Side.BUY,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "says"),
+    [
+        (b"{}", InvalidParameter, "contract"),
+        (b'{"contract":"BTCUSDT","size":1}', InvalidSymbol, "BTCUSDT"),
+        (b'{"contract":"BTC_USDT","size":0,"close":true}', InvalidParameter, "non-zero"),
+        (b'{"contract":"BTC_USDT","size":"x"}', InvalidParameter, "size 'x'"),
+        (b'{"contract":"BTC_USDT","size":1,"price":"1","tif":"day"}', InvalidParameter, "day"),
+        (b'{"contract":"BTC_USDT","size":1,"price":"0","tif":"gtc"}', InvalidParameter, "ioc"),
+        (b'{"contract":"BTC_USDT","size":1,"price":"1","text":"abc"}', InvalidParameter, "t-"),
+    ],
+)
+def test_a_bad_order_body_is_refused_with_gateios_label(body, kind, says):
+    with pytest.raises(kind, match=says) as caught:
+        gateio_client_requests.read_new_order(body)
+    assert caught.value.code in ("INVALID_PARAM_VALUE", "CONTRACT_NOT_FOUND")
+
+
+def test_an_order_path_names_the_order_by_id_or_text():
+    read = gateio_client_requests.read_order_reference
+    assert read("4872460") == gateio_client_requests.OrderReference("4872460", None)
+    assert read("t-abc") == gateio_client_requests.OrderReference(None, "t-abc")
+
+
+def test_funding_history_as_documented():
+    body = gateio_encode.funding_history_body([(1700000000.0, 0.0001), (1700028800.0, 0.000157)])
+    assert msgspec.json.decode(body) == [
+        {"t": 1700028800, "r": "0.000157"},
+        {"t": 1700000000, "r": "0.0001"},
+    ]
+
+
+def test_a_refined_error_carries_the_label_of_what_it_refines():
+    response = gateio_encode.error_response(DuplicateClientId("gateio", None, "used"))
+    assert gateio_rest.error_from_response(response).code == "INVALID_PARAM_VALUE"
 
 
 def test_venue_reads_and_checks_channel_requests():
     frame = gateio.subscribe_message(
         "futures.orders", ["20011", "BTC_USDT"], 1545459681, 3, DOC_CREDENTIALS
     )
-    request = gateio_encode.decode_client_message(frame)
+    request = gateio_client_requests.decode_client_message(frame)
     assert isinstance(request, gateio.ChannelRequest) and request.payload == ["20011", "BTC_USDT"]
-    gateio_encode.verify_channel_auth(request, DOC_CREDENTIALS)
+    gateio_client_requests.verify_channel_auth(request, DOC_CREDENTIALS)
     with pytest.raises(BadSignature):
-        gateio_encode.verify_channel_auth(request, ApiCredentials("key", "other"))
+        gateio_client_requests.verify_channel_auth(request, ApiCredentials("key", "other"))
     ack = only(decode(gateio_encode.subscription_ack(request, 1545459681.5)))
     assert ack == SubscriptionResult(True, "futures.orders", "success")
     refusal = gateio_encode.subscription_ack(request, 1.0, BadSignature("gateio", None, "bad"))
     assert only(decode(refusal)) == SubscriptionResult(False, "futures.orders", "error 2: bad")
-    ping = gateio_encode.decode_client_message(gateio.ping_message(5))
+    ping = gateio_client_requests.decode_client_message(gateio.ping_message(5))
     assert ping == gateio.ChannelRequest(5, "futures.ping")
     assert only(decode(gateio_encode.pong_message(5.0))) == Pong()
     assert isinstance(only(decode(gateio_encode.upgrade_notice(5.0))), UpgradeNotice)
@@ -720,8 +794,8 @@ def test_contract_and_account_bodies_read_back():
     body = gateio_encode.contract_body(BTC, rules, funding)
     assert gateio_rest.parse_contract(body) == rules
     assert gateio_rest.parse_funding_rate(body, BTC) == funding
-    balance = Balance("USDT", 900.0, 100.0)
-    assert gateio_rest.parse_accounts(gateio_encode.accounts_body(balance)) == balance
+    body = gateio_encode.accounts_body(1000.0, 900.0, position_margin=60.0, order_margin=40.0)
+    assert gateio_rest.parse_accounts(body) == Balance("USDT", 900.0, 100.0)
 
 
 json_values = st.recursive(

@@ -4,13 +4,15 @@ encoder → decoder round trips for the simulated venue."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import msgspec
 import pytest
 from google.protobuf import json_format
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols import mexc, mexc_encode, mexc_rest
+from protocols import mexc, mexc_client_requests, mexc_encode, mexc_rest
 from protocols import mexc_push_pb2 as pb
 from protocols.model import (
     Leg,
@@ -34,7 +36,9 @@ from protocols.venue import (
     BookLevel,
     DepthDiff,
     DepthSnapshot,
+    DuplicateClientId,
     InsufficientBalance,
+    InvalidParameter,
     InvalidPrecision,
     InvalidSymbol,
     MalformedMessage,
@@ -582,36 +586,101 @@ SECRET_REQUEST = mexc_rest.account_request(CREDENTIALS, 1_000_000)
 
 
 def test_verify_accepts_what_the_client_signed():
-    params = mexc_encode.verify_signed_request(SECRET_REQUEST, CREDENTIALS, 1_000_000)
+    params = mexc_client_requests.verify_signed_request(SECRET_REQUEST, CREDENTIALS, 1_000_000)
     assert params == {"recvWindow": "5000", "timestamp": "1000000"}
 
 
 def test_verify_checks_key_signature_and_the_documented_time_window():
     with pytest.raises(BadCredentials):
-        mexc_encode.verify_signed_request(
+        mexc_client_requests.verify_signed_request(
             SECRET_REQUEST, ApiCredentials("other", DOC_SECRET), 1_000_000
         )
     tampered = msgspec.structs.replace(
         SECRET_REQUEST, query=SECRET_REQUEST.query.replace("5000", "6000")
     )
     with pytest.raises(BadSignature):
-        mexc_encode.verify_signed_request(tampered, CREDENTIALS, 1_000_000)
+        mexc_client_requests.verify_signed_request(tampered, CREDENTIALS, 1_000_000)
     # accepted while timestamp < serverTime + 1000 and serverTime - timestamp <= recvWindow
-    mexc_encode.verify_signed_request(SECRET_REQUEST, CREDENTIALS, 999_001)
-    mexc_encode.verify_signed_request(SECRET_REQUEST, CREDENTIALS, 1_005_000)
+    mexc_client_requests.verify_signed_request(SECRET_REQUEST, CREDENTIALS, 999_001)
+    mexc_client_requests.verify_signed_request(SECRET_REQUEST, CREDENTIALS, 1_005_000)
     for server_time in (999_000, 1_005_001):
         with pytest.raises(TimestampRejected) as caught:
-            mexc_encode.verify_signed_request(SECRET_REQUEST, CREDENTIALS, server_time)
+            mexc_client_requests.verify_signed_request(SECRET_REQUEST, CREDENTIALS, server_time)
         assert caught.value.code == 700003
 
 
 def test_client_messages_as_the_venue_reads_them():
     channel = "spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDT"
-    request = mexc_encode.decode_client_message(mexc.subscribe_message([channel], 3))
-    assert request == mexc_encode.ClientSubscription(True, (channel,), 3)
-    assert mexc_encode.decode_client_message(mexc.PING_MESSAGE) == mexc_encode.ClientPing()
-    bad = mexc_encode.decode_client_message('{"method":"SUBSCRIBE","params":["x"]}')
+    request = mexc_client_requests.decode_client_message(mexc.subscribe_message([channel], 3))
+    assert request == mexc_client_requests.ClientSubscription(True, (channel,), 3)
+    assert (
+        mexc_client_requests.decode_client_message(mexc.PING_MESSAGE)
+        == mexc_client_requests.ClientPing()
+    )
+    bad = mexc_client_requests.decode_client_message('{"method":"SUBSCRIBE","params":["x"]}')
     assert isinstance(bad, MalformedMessage) and "'SUBSCRIBE'" in bad.reason
+
+
+def test_the_documented_signed_order_is_read_as_the_order_it_asks_for():
+    request = RestRequest(
+        "POST",
+        "/api/v3/order",
+        f"{DOC_TOTAL_PARAMS}&signature={DOC_SIGNATURE}",
+        b"",
+        ((mexc_rest.API_KEY_HEADER, "mx0key"),),
+    )
+    params = mexc_client_requests.verify_signed_request(request, CREDENTIALS, 1644489390087)
+    order = mexc_client_requests.read_new_order(params)
+    assert order == mexc_client_requests.NewOrderParams(
+        BTC, Side.BUY, OrderType.LIMIT, TimeInForce.GTC, "LIMIT", 1.0, None, 11.0, None
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "kind", "tif"),
+    [
+        ("type=IMMEDIATE_OR_CANCEL&price=1", OrderType.LIMIT, TimeInForce.IOC),
+        ("type=LIMIT_MAKER&price=1", OrderType.LIMIT, TimeInForce.POST_ONLY),
+        ("type=FILL_OR_KILL&price=1", OrderType.LIMIT, TimeInForce.FOK),
+        ("type=MARKET", OrderType.MARKET, None),
+    ],
+)
+def test_every_documented_order_type_is_read(query, kind, tif):
+    params = dict(parse_qsl(f"symbol=ETHUSDT&side=SELL&quantity=0.5&{query}"))
+    order = mexc_client_requests.read_new_order(params)
+    assert (order.type, order.tif, order.side, order.qty) == (kind, tif, Side.SELL, 0.5)
+    assert order.type_name == params["type"]
+    assert order.type_name == mexc_rest.order_type_name(kind, tif or TimeInForce.IOC)
+
+
+@pytest.mark.parametrize(
+    ("query", "kind", "code", "says"),
+    [
+        ("side=BUY&type=LIMIT", InvalidParameter, 33333, "'symbol'"),
+        ("symbol=BTCXYZ&side=BUY&type=LIMIT", InvalidSymbol, 30014, "BTCXYZ"),
+        ("symbol=BTCUSDT&side=LONG&type=LIMIT", InvalidParameter, 33333, "LONG"),
+        ("symbol=BTCUSDT&side=BUY&type=STOP", InvalidParameter, 33333, "STOP"),
+        ("symbol=BTCUSDT&side=BUY&type=LIMIT&price=cheap", InvalidParameter, 33333, "price"),
+    ],
+)
+def test_a_bad_order_names_the_parameter_with_mexcs_code(query, kind, code, says):
+    with pytest.raises(kind, match=says) as caught:
+        mexc_client_requests.read_new_order(dict(parse_qsl(query)))
+    assert caught.value.code == code
+
+
+def test_an_order_is_referenced_by_either_id():
+    read = mexc_client_requests.read_order_reference
+    by_id = read({"symbol": "BTCUSDT", "orderId": "42", "origClientOrderId": "c1"})
+    assert by_id == mexc_client_requests.OrderReference(BTC, "42", None)
+    assert read({"symbol": "BTCUSDT", "origClientOrderId": "c1"}).client_id == "c1"
+    with pytest.raises(InvalidParameter, match="orderId or origClientOrderId"):
+        read({"symbol": "BTCUSDT"})
+
+
+def test_a_refined_error_carries_the_code_of_what_it_refines():
+    response = mexc_encode.error_response(DuplicateClientId("mexc", None, "used"))
+    assert mexc_rest.error_from_response(response).code == 33333
 
 
 def test_control_answers_read_back():

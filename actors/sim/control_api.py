@@ -1,0 +1,235 @@
+"""The simulated venues' control API: JSON over HTTP on its own port, for chaos runs,
+tests and people.
+
+Reading:
+
+- ``GET /ledger``: both venues' ledgers, every entry in order (``Ledgers``): accepted
+  orders with their client ids, fills, finished orders, funding;
+- ``GET /positions``: spot balances, the futures account and positions (``Holdings``);
+- ``GET /faults``: each venue's active faults and what was injected so far (``Faults``);
+- ``GET /urls``: where the venues listen (``SimUrls``).
+
+Switching (``POST``, JSON body, ``{}`` or empty when there are no parameters), each
+answered with ``FaultApplied``, that venue's faults after the change:
+
+- ``/faults/{venue}/drop_websockets``
+- ``/faults/{venue}/stall_websockets`` ``{"seconds": S}``
+- ``/faults/{venue}/delay_frames`` ``{"ms": MS}``
+- ``/faults/{venue}/refuse_connections`` ``{"seconds": S}``
+- ``/faults/{venue}/fail_requests`` ``{"count": N}``
+- ``/faults/{venue}/rate_limit_requests`` ``{"count": N, "retry_after_s": S = 1}``
+- ``/faults/{venue}/time_out_orders`` ``{"count": N, "hold_s": S = 10}``
+- ``/faults/{venue}/reject_orders`` ``{"count": N, "error": NAME = "VenueUnavailable"}``
+- ``/faults/{venue}/fill_partially`` ``{"fraction": F, "probability": P = 1}``
+- ``/faults/{venue}/fill_fully``
+- ``/faults/{venue}/skip_depth_update`` ``{"symbol": "BTC/USDT"}`` (or none: every symbol)
+- ``/faults/gateio/upgrade_notice`` (MEXC documents no upgrade notice: 400)
+- ``/faults/{venue}/clear``
+- ``/dislocate`` ``{"symbol": "BTC/USDT", "size": 0.012}`` (both optional)
+
+``{venue}`` is ``mexc`` or ``gateio``. A bad request gets 400 and ``{"error": ...}``
+naming what was wrong; an unknown route 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import msgspec
+import trio
+
+from actors.config import explain
+from actors.sim.gateio_server import GateioServer
+from actors.sim.http_server import HttpRequest, HttpResponse, HttpServer
+from actors.sim.venue_server import VenueFaultsView, VenueServer
+from protocols.model import Symbol
+from protocols.venue import (
+    BelowMinimum,
+    InsufficientBalance,
+    InvalidParameter,
+    VenueError,
+    VenueUnavailable,
+)
+
+if TYPE_CHECKING:
+    from actors.sim.servers import SimServers
+
+INJECTABLE_ERRORS: dict[str, type[VenueError]] = {
+    kind.__name__: kind
+    for kind in (VenueUnavailable, InsufficientBalance, BelowMinimum, InvalidParameter)
+}
+"""Rejections both venues can word (each has a code on MEXC and a label on Gate.io)."""
+
+
+class FaultApplied(msgspec.Struct, frozen=True):
+    """The answer to a fault switch: how many connections it reached (dropped or told),
+    when it acts on connections, and the venue's faults now."""
+
+    venue: str
+    affected: int | None
+    faults: VenueFaultsView
+
+
+class _NoParameters(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class _Seconds(msgspec.Struct, forbid_unknown_fields=True):
+    seconds: float
+
+
+class _Milliseconds(msgspec.Struct, forbid_unknown_fields=True):
+    ms: float
+
+
+class _Count(msgspec.Struct, forbid_unknown_fields=True):
+    count: int
+
+
+class _RateLimit(msgspec.Struct, forbid_unknown_fields=True):
+    count: int
+    retry_after_s: float = 1.0
+
+
+class _Timeout(msgspec.Struct, forbid_unknown_fields=True):
+    count: int
+    hold_s: float = 10.0
+
+
+class _Rejection(msgspec.Struct, forbid_unknown_fields=True):
+    count: int
+    error: str = "VenueUnavailable"
+
+
+class _PartialFill(msgspec.Struct, forbid_unknown_fields=True):
+    fraction: float
+    probability: float = 1.0
+
+
+class _Symbol(msgspec.Struct, forbid_unknown_fields=True):
+    symbol: str | None = None
+
+
+class _Dislocation(msgspec.Struct, forbid_unknown_fields=True):
+    symbol: str | None = None
+    size: float | None = None
+
+
+class BadRequest(Exception):
+    """The request cannot be carried out; the message says why."""
+
+
+def _symbol(text: str | None) -> Symbol | None:
+    try:
+        return None if text is None else Symbol.parse(text)
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+
+
+_Switch = Callable[[VenueServer, Any], int | None]
+"""Carries out one fault on a venue with its parameters; how many connections it reached."""
+
+
+def _reject_orders(venue: VenueServer, rejection: _Rejection) -> None:
+    error = INJECTABLE_ERRORS.get(rejection.error)
+    if error is None:
+        raise BadRequest(f"error {rejection.error!r} is not one of {', '.join(INJECTABLE_ERRORS)}")
+    venue.reject_orders(rejection.count, error)
+
+
+def _upgrade_notice(venue: VenueServer, _: _NoParameters) -> int:
+    if not isinstance(venue, GateioServer):
+        raise BadRequest("MEXC documents no upgrade notice; drop_websockets is the nearest fault")
+    return venue.send_upgrade_notice()
+
+
+_SWITCHES: dict[str, tuple[type[msgspec.Struct], _Switch]] = {
+    "drop_websockets": (_NoParameters, lambda v, p: v.drop_websockets()),
+    "stall_websockets": (_Seconds, lambda v, p: v.stall_websockets(p.seconds)),
+    "delay_frames": (_Milliseconds, lambda v, p: v.delay_frames(p.ms)),
+    "refuse_connections": (_Seconds, lambda v, p: v.refuse_connections(p.seconds)),
+    "fail_requests": (_Count, lambda v, p: v.fail_requests(p.count)),
+    "rate_limit_requests": (
+        _RateLimit,
+        lambda v, p: v.rate_limit_requests(p.count, p.retry_after_s),
+    ),
+    "time_out_orders": (_Timeout, lambda v, p: v.time_out_orders(p.count, p.hold_s)),
+    "reject_orders": (_Rejection, _reject_orders),
+    "fill_partially": (_PartialFill, lambda v, p: v.fill_partially(p.fraction, p.probability)),
+    "fill_fully": (_NoParameters, lambda v, p: v.fill_fully()),
+    "skip_depth_update": (_Symbol, lambda v, p: v.skip_depth_update(_symbol(p.symbol))),
+    "upgrade_notice": (_NoParameters, _upgrade_notice),
+    "clear": (_NoParameters, lambda v, p: v.clear_faults()),
+}
+
+
+@attrs.define(eq=False)
+class ControlApi:
+    servers: SimServers
+    http: HttpServer = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.http = HttpServer(self._answer, name="control")
+
+    async def serve(
+        self, port: int = 0, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Serve on 127.0.0.1:``port``; started with the bound port."""
+        await self.http.serve(port, task_status=task_status)
+
+    async def _answer(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self._route(request)
+        except BadRequest as error:
+            return _json({"error": str(error)}, 400)
+
+    def _route(self, request: HttpRequest) -> HttpResponse:
+        servers = self.servers
+        parts = request.path.strip("/").split("/")
+        match request.method, parts:
+            case "GET", ["ledger"]:
+                return _json(servers.ledgers())
+            case "GET", ["positions"]:
+                return _json(servers.holdings())
+            case "GET", ["faults"]:
+                return _json(servers.faults())
+            case "GET", ["urls"]:
+                return _json(servers.urls)
+            case "POST", ["faults", venue_name, fault]:
+                return self._switch(venue_name, fault, request.body)
+            case "POST", ["dislocate"]:
+                dislocation = _parameters(_Dislocation, request.body)
+                servers.dislocate(_symbol(dislocation.symbol), dislocation.size)
+                return _json({"dislocated": dislocation.symbol or "every symbol"})
+        return _json({"error": f"no route {request.method} {request.path}"}, 404)
+
+    def _switch(self, venue_name: str, fault: str, body: bytes) -> HttpResponse:
+        venue = self.servers.venue(venue_name)
+        if venue is None:
+            return _json({"error": f"no venue {venue_name!r}; use mexc or gateio"}, 404)
+        switch = _SWITCHES.get(fault)
+        if switch is None:
+            known = ", ".join(_SWITCHES)
+            return _json({"error": f"no fault {fault!r}; known: {known}"}, 404)
+        kind, carry_out = switch
+        parameters = _parameters(kind, body)
+        try:
+            affected = carry_out(venue, parameters)
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
+        return _json(FaultApplied(venue_name, affected, venue.faults_view()))
+
+
+def _parameters(kind: type[msgspec.Struct], body: bytes) -> Any:
+    try:
+        return msgspec.json.decode(body or b"{}", type=kind)
+    except msgspec.ValidationError as error:
+        raise BadRequest(explain(error)) from None
+    except msgspec.DecodeError as error:
+        raise BadRequest(f"the body is not JSON: {error}") from None
+
+
+def _json(value: object, status: int = 200) -> HttpResponse:
+    return HttpResponse(status, msgspec.json.encode(value))

@@ -1,0 +1,421 @@
+"""The simulated Gate.io USDT perpetual venue on the wire: REST under
+``/api/v4/futures/usdt`` and websockets at ``/v4/ws/usdt``, in Gate.io's formats
+(``protocols.gateio_encode``), in front of the ``FuturesExchange``.
+
+REST: contract rules, the order book (with its ``id``), funding history, orders (place
+with HTTP 201, list open or finished, query or cancel by id or by ``t-`` text),
+positions and the account. Signed endpoints are verified as Gate.io does (``KEY``,
+``Timestamp`` within 60 s, ``SIGN``); refusals carry Gate.io's labels.
+
+Websockets: subscribe / unsubscribe are acknowledged (``result.status`` success, or an
+``error``), ``futures.ping`` is answered on ``futures.pong``. Book tickers and order book
+updates (``U``..``u``) are pushed on every market tick; ``futures.orders``,
+``futures.usertrades`` and ``futures.positions`` follow the account's events for
+subscriptions whose ``auth`` checks out and whose payload names this account's user id.
+``send_upgrade_notice`` tells every client to reconnect.
+
+Sizes are whole contracts on the wire (the engine trades whole contracts). Simplified:
+``close`` orders (size 0) are refused as a parameter error, and an unknown path answers
+404 with a Gate.io-shaped body whose label (``NOT_FOUND``) is the simulator's own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+import msgspec
+
+from actors.sim.config import FuturesVenueConfig, GateioRateLimits, ServerConfig
+from actors.sim.events import OrderUpdated, PositionChanged, TradeExecuted, VenueEvent
+from actors.sim.futures_exchange import FuturesExchange
+from actors.sim.http_server import HttpRequest, HttpResponse
+from actors.sim.ledger import OrderFinished
+from actors.sim.records import VenueOrder
+from actors.sim.venue_server import Route, VenueServer, http_response, json_response
+from actors.sim.wire_records import account_trade, futures_position, order_update
+from actors.sim.ws_server import WsClient, send_to_each
+from protocols import gateio, gateio_encode
+from protocols.gateio_client_requests import (
+    decode_client_message,
+    read_contract,
+    read_new_order,
+    read_order_reference,
+    verify_channel_auth,
+    verify_signed_request,
+)
+from protocols.gateio_rest import API_PREFIX, FUTURES
+from protocols.model import Quote, Symbol
+from protocols.venue import (
+    ApiCredentials,
+    DepthDiff,
+    DepthSnapshot,
+    InvalidParameter,
+    OrderUpdate,
+    RestRequest,
+    VenueError,
+)
+
+PREFIX = f"{API_PREFIX}{FUTURES}/"
+CREATED = 201
+DEFAULT_BOOK_LIMIT = 10
+MAX_LIST_LIMIT = 1000
+_BOOK_UPDATE_INTERVALS = ("100ms", "20ms")
+_BOOK_UPDATE_LEVELS = ("20", "50", "100")
+
+Handler = Callable[[HttpRequest, list[str]], HttpResponse]
+
+
+def _invalid(message: str) -> InvalidParameter:
+    return InvalidParameter(gateio.VENUE, "INVALID_PARAM_VALUE", message, 400)
+
+
+def _client_id(text: str | None) -> str:
+    return gateio.client_id_from_text(text) if text else ""
+
+
+def _update(order: VenueOrder) -> OrderUpdate:
+    return order_update(order, _client_id(order.client_id))
+
+
+class GateioServer(VenueServer):
+    """Gate.io USDT perpetuals on the wire, for ``exchange``; ``config`` gives the
+    credentials and the user id."""
+
+    websocket_path = "/v4/ws/usdt"
+
+    def __init__(
+        self,
+        exchange: FuturesExchange,
+        config: FuturesVenueConfig,
+        servers: ServerConfig,
+        now: Callable[[], float],
+    ) -> None:
+        self.futures = exchange
+        self.credentials = ApiCredentials(config.api_key, config.api_secret)
+        self.user_id = config.user_id
+        self._limits: GateioRateLimits = servers.gateio_limits
+        self._contract_sizes = {s: exchange.rules(s).contract_size for s in exchange.symbols}
+        self._ticker_clients: defaultdict[Symbol, set[WsClient]] = defaultdict(set)
+        self._book_clients: defaultdict[Symbol, dict[WsClient, int]] = defaultdict(dict)
+        """Each symbol's order book update clients, with the depth each asked for."""
+        self._private_clients: defaultdict[str, dict[WsClient, frozenset[Symbol] | None]] = (
+            defaultdict(dict)
+        )
+        """Each private channel's clients, with the contracts they follow (``None``: all)."""
+        super().__init__(exchange, servers, now)
+
+    # ---------------------------------------------------------------- routing
+
+    def _route(self, request: HttpRequest) -> Route | None:
+        if not request.path.startswith(PREFIX):
+            return None
+        segments = request.path[len(PREFIX) :].split("/")
+        found = self._handler(request.method, segments)
+        if found is None:
+            return None
+        handler, limit_key, signed = found
+        limits = self._limits
+        if limit_key == "place":
+            bucket = (limit_key, limits.place)
+        elif limit_key == "cancel":
+            bucket = (limit_key, limits.cancel)
+        elif signed:
+            bucket = (limit_key, limits.private_per_endpoint)
+        else:
+            bucket = (limit_key, limits.public_per_endpoint)
+
+        async def answer(request: HttpRequest) -> HttpResponse:
+            if signed:
+                self._verify(request)
+            if limit_key == "place":
+                return await self._place(lambda: handler(request, segments))
+            return handler(request, segments)
+
+        return Route(answer, (bucket,))
+
+    def _handler(self, method: str, segments: list[str]) -> tuple[Handler, str, bool] | None:
+        """The handler of an endpoint, its rate limit key and whether it is signed."""
+        match method, segments:
+            case "GET", ["contracts", _]:
+                return self._contract, "GET contracts/{contract}", False
+            case "GET", ["order_book"]:
+                return self._order_book, "GET order_book", False
+            case "GET", ["funding_rate"]:
+                return self._funding_history, "GET funding_rate", False
+            case "POST", ["orders"]:
+                return self._new_order, "place", True
+            case "GET", ["orders"]:
+                return self._list_orders, "GET orders", True
+            case "GET", ["orders", _]:
+                return self._query_order, "GET orders/{id}", True
+            case "DELETE", ["orders", _]:
+                return self._cancel_order, "cancel", True
+            case "GET", ["positions", _]:
+                return self._position, "GET positions/{contract}", True
+            case "GET", ["accounts"]:
+                return self._accounts, "GET accounts", True
+        return None
+
+    def _verify(self, request: HttpRequest) -> None:
+        rest = RestRequest(
+            request.method,
+            request.path,
+            request.query_string,
+            request.body,
+            tuple(request.headers.items()),
+        )
+        verify_signed_request(rest, self.credentials, self.now())
+
+    def _not_found(self, request: HttpRequest) -> HttpResponse:
+        body = msgspec.json.encode(
+            {"label": "NOT_FOUND", "message": f"no endpoint {request.method} {request.path}"}
+        )
+        return HttpResponse(404, body)
+
+    def _error(self, error: VenueError) -> HttpResponse:
+        reset_ts = None
+        if error.retry_after_s is not None:
+            reset_ts = self.now() + error.retry_after_s
+        return http_response(gateio_encode.error_response(error, reset_ts))
+
+    def _symbol(self, contract: str) -> Symbol:
+        symbol = read_contract(contract)
+        self.futures.rules(symbol)
+        return symbol
+
+    def _query_symbol(self, request: HttpRequest) -> Symbol:
+        contract = request.query.get("contract")
+        if not contract:
+            raise _invalid("contract is required")
+        return self._symbol(contract)
+
+    # ------------------------------------------------------------ public REST
+
+    def _contract(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        symbol = self._symbol(segments[1])
+        rules = msgspec.structs.replace(
+            self.futures.rules(symbol), taker_fee=self.futures.taker_fee
+        )
+        funding = self.futures.market.funding_rate(symbol)
+        return json_response(gateio_encode.contract_body(symbol, rules, funding))
+
+    def _order_book(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        symbol = self._query_symbol(request)
+        limit = _limit(request, DEFAULT_BOOK_LIMIT)
+        snapshot = self.futures.market.book(symbol, self.futures.leg).snapshot(limit)
+        body = gateio_encode.order_book_body(snapshot, self._contract_sizes[symbol], self.now())
+        return json_response(body)
+
+    def _funding_history(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        symbol = self._query_symbol(request)
+        limit = _limit(request, 100)
+        history = self.futures.market.funding_history(symbol)[-limit:]
+        body = gateio_encode.funding_history_body([(s.ts, s.rate) for s in history])
+        return json_response(body)
+
+    # ------------------------------------------------------------ signed REST
+
+    def _new_order(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        order = read_new_order(request.body)
+        self.futures.rules(order.symbol)
+        placed = self.futures.place_order(
+            order.symbol,
+            order.side,
+            order.type,
+            order.contracts,
+            price=order.price,
+            tif=order.tif,
+            reduce_only=order.reduce_only,
+            client_id=order.text,
+            now=self.now(),
+        )
+        return self._order_response(placed, CREATED)
+
+    def _order_response(self, order: VenueOrder, status: int = 200) -> HttpResponse:
+        size = self._contract_sizes[order.symbol]
+        body = gateio_encode.order_body(_update(order), size, order.tif.value)
+        return json_response(body, status)
+
+    def _list_orders(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        symbol = self._query_symbol(request)
+        status = request.query.get("status")
+        limit = _limit(request, 100)
+        if status == "open":
+            orders = self.futures.open_orders(symbol)[:limit]
+        elif status == "finished":
+            finished = [
+                entry.order
+                for entry in reversed(self.futures.ledger.entries())
+                if isinstance(entry, OrderFinished) and entry.order.symbol == symbol
+            ]
+            orders = finished[:limit]
+        else:
+            raise _invalid(f"status {status!r} is neither open nor finished")
+        listed = [(_update(order), order.tif.value) for order in orders]
+        return json_response(gateio_encode.orders_body(listed, self._contract_sizes[symbol]))
+
+    def _query_order(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        reference = read_order_reference(segments[1])
+        order = self.futures.order(
+            venue_order_id=reference.venue_order_id, client_id=reference.text, now=self.now()
+        )
+        return self._order_response(order)
+
+    def _cancel_order(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        reference = read_order_reference(segments[1])
+        order = self.futures.cancel_order(
+            venue_order_id=reference.venue_order_id, client_id=reference.text, now=self.now()
+        )
+        return self._order_response(order)
+
+    def _position(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        symbol = self._symbol(segments[1])
+        position = futures_position(self.futures.position(symbol))
+        body = gateio_encode.position_body(position, self._contract_sizes[symbol])
+        return json_response(body)
+
+    def _accounts(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        account = self.futures.account()
+        body = gateio_encode.accounts_body(
+            account.total,
+            account.available,
+            unrealised_pnl=account.unrealised_pnl,
+            position_margin=account.position_margin,
+            order_margin=account.order_margin,
+            currency=account.currency,
+        )
+        return json_response(body)
+
+    # ------------------------------------------------------------- websockets
+
+    async def _session(self, client: WsClient) -> None:
+        try:
+            async for frame in client.messages():
+                request = decode_client_message(frame)
+                if isinstance(request, gateio.ChannelRequest):
+                    self._on_request(client, request)
+                # Gate.io's answer to an unreadable request is not documented: none is sent.
+        finally:
+            for clients in self._ticker_clients.values():
+                clients.discard(client)
+            for followers in (*self._book_clients.values(), *self._private_clients.values()):
+                followers.pop(client, None)
+
+    def _on_request(self, client: WsClient, request: gateio.ChannelRequest) -> None:
+        now = self.now()
+        if request.channel == gateio.PING:
+            client.send(gateio_encode.pong_message(now))
+            return
+        if request.event is None:
+            return
+        try:
+            verify_channel_auth(request, self.credentials)
+            self._follow(client, request)
+        except VenueError as error:
+            client.send(gateio_encode.subscription_ack(request, now, error))
+            return
+        client.send(gateio_encode.subscription_ack(request, now))
+
+    def _follow(self, client: WsClient, request: gateio.ChannelRequest) -> None:
+        """Start (subscribe) or stop following what ``request`` names, once it is known
+        to be valid; ``InvalidParameter`` or ``InvalidSymbol`` otherwise."""
+        subscribe = request.event == "subscribe"
+        payload = request.payload or []
+        channel = request.channel
+        if channel == gateio.BOOK_TICKER:
+            if not payload:
+                raise _invalid("payload names no contract")
+            for symbol in [self._symbol(contract) for contract in payload]:
+                if subscribe:
+                    self._ticker_clients[symbol].add(client)
+                else:
+                    self._ticker_clients[symbol].discard(client)
+        elif channel == gateio.ORDER_BOOK_UPDATE:
+            if len(payload) != 3:
+                raise _invalid("payload is [contract, interval, levels]")
+            symbol = self._symbol(payload[0])
+            if payload[1] not in _BOOK_UPDATE_INTERVALS or payload[2] not in _BOOK_UPDATE_LEVELS:
+                raise _invalid(f"interval {payload[1]!r} or levels {payload[2]!r} not served")
+            if subscribe:
+                self._book_clients[symbol][client] = int(payload[2])
+            else:
+                self._book_clients[symbol].pop(client, None)
+        elif channel in gateio.PRIVATE_CHANNELS:
+            if len(payload) != 2 or payload[0] != self.user_id:
+                raise _invalid("payload is [user id, contract or !all] for this account's user")
+            followed = (
+                None
+                if payload[1] == gateio.ALL_CONTRACTS
+                else frozenset({self._symbol(payload[1])})
+            )
+            if subscribe:
+                self._private_clients[channel][client] = followed
+            else:
+                self._private_clients[channel].pop(client, None)
+        else:
+            raise _invalid(f"channel {channel!r} is not served")
+
+    def _push_market(
+        self, quote: Quote, snapshot: DepthSnapshot, diff: DepthDiff | None, now: float
+    ) -> None:
+        symbol = quote.symbol
+        size = self._contract_sizes[symbol]
+        tickers = self._ticker_clients.get(symbol)
+        if tickers:
+            send_to_each(
+                tickers, gateio_encode.book_ticker_push(quote, size, snapshot.version, now)
+            )
+        books = self._book_clients.get(symbol)
+        if books and diff is not None:
+            frames: dict[int, str] = {}
+            for client, levels in list(books.items()):
+                if levels not in frames:
+                    frames[levels] = gateio_encode.order_book_update_push(diff, size, now, levels)
+                client.send(frames[levels])
+
+    def _on_event(self, event: VenueEvent) -> None:
+        now = self.now()
+        if isinstance(event, OrderUpdated):
+            order = event.order
+            followers = self._followers(gateio.ORDERS, order.symbol)
+            if followers:
+                size = self._contract_sizes[order.symbol]
+                frame = gateio_encode.orders_push([_update(order)], size, now, order.tif.value)
+                send_to_each(followers, frame)
+        elif isinstance(event, TradeExecuted):
+            fill = event.fill
+            followers = self._followers(gateio.USER_TRADES, fill.symbol)
+            if followers:
+                trade = account_trade(fill, _client_id(fill.client_id))
+                size = self._contract_sizes[fill.symbol]
+                send_to_each(followers, gateio_encode.user_trades_push([trade], size, now))
+        elif isinstance(event, PositionChanged):
+            position = futures_position(event.position)
+            followers = self._followers(gateio.POSITIONS, position.symbol)
+            if followers:
+                size = self._contract_sizes[position.symbol]
+                send_to_each(followers, gateio_encode.positions_push([position], size, now))
+
+    def _followers(self, channel: str, symbol: Symbol) -> list[WsClient]:
+        return [
+            client
+            for client, followed in self._private_clients.get(channel, {}).items()
+            if followed is None or symbol in followed
+        ]
+
+    def send_upgrade_notice(self) -> int:
+        """Tell every websocket client the server is being upgraded (reconnect soon);
+        returns how many were told."""
+        told = self.websockets.broadcast(gateio_encode.upgrade_notice(self.now()))
+        self.wire_faults.count("upgrade_notice")
+        return told
+
+
+def _limit(request: HttpRequest, default: int) -> int:
+    text = request.query.get("limit")
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIST_LIMIT:
+        raise _invalid(f"limit {text!r} is not a whole number within 1..{MAX_LIST_LIMIT}")
+    return int(text)

@@ -1,0 +1,436 @@
+"""The simulated MEXC spot venue on the wire: REST under ``/api/v3`` and websockets at
+``/ws``, in MEXC's formats (``protocols.mexc_encode``), in front of the ``SpotExchange``.
+
+REST: server time, symbol rules, best bid/ask, depth, orders (place, query, cancel, open
+orders), balances, own trades and listen keys. Signed endpoints are verified as MEXC
+does (key, signature over query + body, ``recvWindow``); a bad one gets MEXC's error.
+Refusals carry MEXC's codes; a cancel of an unknown order says ``-2011`` as MEXC's does.
+
+Websockets: SUBSCRIPTION / UNSUBSCRIPTION are acknowledged by echoing the channels, and
+refused in MEXC's words for a channel the venue does not serve (or a private one without
+a valid listen key, or past 30 subscriptions); PING is answered with PONG. Book tickers,
+diff depth and partial depth are pushed as protobuf on every market tick (``@10ms``
+channels too, at the tick's pace); a connection opened with ``?listenKey=KEY`` may
+follow the private orders, deals and account channels. A listen key lives
+``listen_key_ttl_s`` unless extended; when it expires or is closed, its connections are
+dropped.
+
+Simplifications, all undocumented territory: ``exchangeInfo`` needs ``symbol``;
+``quoteOrderQty`` market buys, ``LIMIT_MAKER`` and ``FILL_OR_KILL`` are refused as
+parameter errors (the engine takes GTC and IOC); the idle-connection closes MEXC does
+(30 s without a subscription, 1 min without data) are not simulated.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Callable
+
+import msgspec
+
+from actors.sim.config import MexcRateLimits, RateLimit, ServerConfig, SpotVenueConfig
+from actors.sim.events import BalanceChanged, OrderUpdated, TradeExecuted, VenueEvent
+from actors.sim.http_server import HttpRequest, HttpResponse
+from actors.sim.records import VenueOrder
+from actors.sim.spot_exchange import SpotExchange
+from actors.sim.venue_server import Route, VenueServer, http_response, json_response
+from actors.sim.wire_records import account_trade, order_update
+from actors.sim.ws_server import WsClient, send_to_each
+from protocols import mexc, mexc_encode
+from protocols.mexc_client_requests import (
+    PARAMETER_ERROR_CODE,
+    ClientPing,
+    ClientSubscription,
+    decode_client_message,
+    read_new_order,
+    read_order_reference,
+    read_symbol,
+    verify_signed_request,
+)
+from protocols.mexc_rest import API_PREFIX, order_type_name
+from protocols.model import OrderType, Quote
+from protocols.venue import (
+    ApiCredentials,
+    DepthDiff,
+    DepthSnapshot,
+    InvalidParameter,
+    MalformedMessage,
+    OrderUpdate,
+    RestRequest,
+    UnknownOrder,
+    VenueError,
+)
+
+UNKNOWN_ORDER_ON_CANCEL = -2011
+MAX_DEPTH_LIMIT = 5000
+DEFAULT_DEPTH_LIMIT = 100
+MAX_TRADES_LIMIT = 100
+REFUSAL_REASON = "Blocked!"
+_PRIVATE_CHANNELS = (
+    mexc.PRIVATE_ORDERS_CHANNEL,
+    mexc.PRIVATE_DEALS_CHANNEL,
+    mexc.PRIVATE_ACCOUNT_CHANNEL,
+)
+_INTERVALS = ("100ms", "10ms")
+_LIMIT_DEPTH_LEVELS = (5, 10, 20)
+
+SignedHandler = Callable[[dict[str, str]], HttpResponse]
+
+
+def _type_name(order: VenueOrder) -> str:
+    return order_type_name(order.type, order.tif)
+
+
+def _update(order: VenueOrder) -> OrderUpdate:
+    return order_update(order, order.client_id or "")
+
+
+class MexcServer(VenueServer):
+    """MEXC spot on the wire, for ``exchange``; ``config`` gives the credentials."""
+
+    websocket_path = "/ws"
+
+    def __init__(
+        self,
+        exchange: SpotExchange,
+        config: SpotVenueConfig,
+        servers: ServerConfig,
+        now: Callable[[], float],
+    ) -> None:
+        self.spot = exchange
+        self.credentials = ApiCredentials(config.api_key, config.api_secret)
+        self._listen_key_ttl_s = servers.listen_key_ttl_s
+        self._limits: MexcRateLimits = servers.mexc_limits
+        self._listen_keys: dict[str, float] = {}
+        """Each open listen key and the Unix time it expires."""
+        self._private_clients: defaultdict[str, set[WsClient]] = defaultdict(set)
+        self._channel_clients: defaultdict[str, set[WsClient]] = defaultdict(set)
+        super().__init__(exchange, servers, now)
+        self._routes = self._route_table()
+        self._served_public_channels = self._public_channels()
+        self._served_channels = self._served_public_channels | set(_PRIVATE_CHANNELS)
+
+    # ---------------------------------------------------------------- routing
+
+    def _route_table(self) -> dict[tuple[str, str], Route]:
+        public: dict[tuple[str, str], Callable[[dict[str, str]], HttpResponse]] = {
+            ("GET", "time"): self._time,
+            ("GET", "exchangeInfo"): self._exchange_info,
+            ("GET", "ticker/bookTicker"): self._book_ticker,
+            ("GET", "depth"): self._depth,
+        }
+        signed: dict[tuple[str, str], SignedHandler] = {
+            ("GET", "order"): self._query_order,
+            ("DELETE", "order"): self._cancel_order,
+            ("GET", "openOrders"): self._open_orders,
+            ("GET", "account"): self._account,
+            ("GET", "myTrades"): self._my_trades,
+            ("POST", "userDataStream"): self._create_listen_key,
+            ("PUT", "userDataStream"): self._extend_listen_key,
+            ("DELETE", "userDataStream"): self._close_listen_key,
+        }
+        routes: dict[tuple[str, str], Route] = {}
+        for (method, endpoint), handler in public.items():
+            routes[method, f"{API_PREFIX}/{endpoint}"] = self._public_route(
+                method, endpoint, handler
+            )
+        for (method, endpoint), handler in signed.items():
+            routes[method, f"{API_PREFIX}/{endpoint}"] = self._signed_route(
+                method, endpoint, handler
+            )
+        routes["POST", f"{API_PREFIX}/order"] = Route(
+            self._new_order, self._endpoint_limits("POST", "order")
+        )
+        return routes
+
+    def _endpoint_limits(self, method: str, endpoint: str) -> tuple[tuple[str, RateLimit], ...]:
+        endpoint_limit = (f"{method} {endpoint}", self._limits.per_endpoint)
+        if endpoint == "order" and method in ("POST", "DELETE"):
+            return (endpoint_limit, ("orders", self._limits.orders))
+        return (endpoint_limit,)
+
+    def _public_route(
+        self, method: str, endpoint: str, handler: Callable[[dict[str, str]], HttpResponse]
+    ) -> Route:
+        async def answer(request: HttpRequest) -> HttpResponse:
+            return handler(request.query)
+
+        return Route(answer, self._endpoint_limits(method, endpoint))
+
+    def _signed_route(self, method: str, endpoint: str, handler: SignedHandler) -> Route:
+        async def answer(request: HttpRequest) -> HttpResponse:
+            return handler(self._verified(request))
+
+        return Route(answer, self._endpoint_limits(method, endpoint))
+
+    def _route(self, request: HttpRequest) -> Route | None:
+        return self._routes.get((request.method, request.path))
+
+    def _verified(self, request: HttpRequest) -> dict[str, str]:
+        rest = RestRequest(
+            request.method,
+            request.path,
+            request.query_string,
+            request.body,
+            tuple(request.headers.items()),
+        )
+        return verify_signed_request(rest, self.credentials, round(self.now() * 1000.0))
+
+    def _not_found(self, request: HttpRequest) -> HttpResponse:
+        body = msgspec.json.encode({"code": 404, "msg": f"no endpoint {request.path}"})
+        return HttpResponse(404, body)
+
+    def _error(self, error: VenueError) -> HttpResponse:
+        return http_response(mexc_encode.error_response(error))
+
+    # ------------------------------------------------------------ public REST
+
+    def _time(self, query: dict[str, str]) -> HttpResponse:
+        return json_response(mexc_encode.server_time_body(self.now()))
+
+    def _exchange_info(self, query: dict[str, str]) -> HttpResponse:
+        symbol = read_symbol(query)
+        rules = msgspec.structs.replace(self.spot.rules(symbol), taker_fee=self.spot.taker_fee)
+        return json_response(mexc_encode.exchange_info_body(symbol, rules))
+
+    def _book_ticker(self, query: dict[str, str]) -> HttpResponse:
+        symbol = read_symbol(query)
+        self.spot.rules(symbol)
+        return json_response(
+            mexc_encode.book_ticker_body(self.spot.market.quote(symbol, self.spot.leg))
+        )
+
+    def _depth(self, query: dict[str, str]) -> HttpResponse:
+        symbol = read_symbol(query)
+        self.spot.rules(symbol)
+        limit = _int_param(query, "limit", DEFAULT_DEPTH_LIMIT, 1, MAX_DEPTH_LIMIT)
+        snapshot = self.spot.market.book(symbol, self.spot.leg).snapshot(limit)
+        return json_response(mexc_encode.depth_body(snapshot))
+
+    # ------------------------------------------------------------ signed REST
+
+    async def _new_order(self, request: HttpRequest) -> HttpResponse:
+        params = self._verified(request)
+        order = read_new_order(params)
+        if order.qty is None:
+            why = (
+                "quoteOrderQty orders are not simulated; send quantity"
+                if order.quote_qty is not None
+                else "mandatory parameter 'quantity' was not sent or was empty"
+            )
+            raise InvalidParameter(mexc.VENUE, PARAMETER_ERROR_CODE, why, 400)
+        qty = order.qty
+
+        def place() -> HttpResponse:
+            placed = self.spot.place_order(
+                order.symbol,
+                order.side,
+                order.type,
+                qty,
+                price=order.price if order.type is OrderType.LIMIT else None,
+                tif=order.tif,
+                client_id=order.client_id,
+                now=self.now(),
+            )
+            return json_response(mexc_encode.new_order_body(_update(placed), order.type_name))
+
+        return await self._place(place)
+
+    def _query_order(self, params: dict[str, str]) -> HttpResponse:
+        reference = read_order_reference(params)
+        order = self.spot.order(
+            venue_order_id=reference.venue_order_id,
+            client_id=reference.client_id,
+            symbol=reference.symbol,
+            now=self.now(),
+        )
+        return json_response(mexc_encode.order_body(_update(order), _type_name(order)))
+
+    def _cancel_order(self, params: dict[str, str]) -> HttpResponse:
+        reference = read_order_reference(params)
+        try:
+            order = self.spot.cancel_order(
+                venue_order_id=reference.venue_order_id,
+                client_id=reference.client_id,
+                symbol=reference.symbol,
+                now=self.now(),
+            )
+        except UnknownOrder as error:
+            raise UnknownOrder(mexc.VENUE, UNKNOWN_ORDER_ON_CANCEL, error.message, 400) from None
+        return json_response(mexc_encode.order_body(_update(order), _type_name(order)))
+
+    def _open_orders(self, params: dict[str, str]) -> HttpResponse:
+        orders = self.spot.open_orders(read_symbol(params))
+        body = mexc_encode.open_orders_body([(_update(o), _type_name(o)) for o in orders])
+        return json_response(body)
+
+    def _account(self, params: dict[str, str]) -> HttpResponse:
+        return json_response(mexc_encode.account_body(self.spot.balances()))
+
+    def _my_trades(self, params: dict[str, str]) -> HttpResponse:
+        symbol = read_symbol(params)
+        self.spot.rules(symbol)
+        limit = _int_param(params, "limit", MAX_TRADES_LIMIT, 1, MAX_TRADES_LIMIT)
+        fills = self.spot.ledger.fills(symbol)
+        # From startTime on, oldest first; without it, the most recent ones.
+        if "startTime" in params:
+            start_s = _int_param(params, "startTime", 0, 0, None) / 1000.0
+            fills = [fill for fill in fills if fill.ts >= start_s][:limit]
+        else:
+            fills = fills[-limit:]
+        trades = [account_trade(fill, fill.client_id or "") for fill in fills]
+        return json_response(mexc_encode.my_trades_body(trades))
+
+    def _create_listen_key(self, params: dict[str, str]) -> HttpResponse:
+        key = secrets.token_hex(32)
+        self._listen_keys[key] = self.now() + self._listen_key_ttl_s
+        return json_response(mexc_encode.listen_key_body(key))
+
+    def _extend_listen_key(self, params: dict[str, str]) -> HttpResponse:
+        key = self._known_listen_key(params)
+        self._listen_keys[key] = self.now() + self._listen_key_ttl_s
+        return json_response(mexc_encode.listen_key_body(key))
+
+    def _close_listen_key(self, params: dict[str, str]) -> HttpResponse:
+        key = self._known_listen_key(params)
+        self._end_listen_key(key, "listen key closed")
+        return json_response(mexc_encode.listen_key_body(key))
+
+    def _known_listen_key(self, params: dict[str, str]) -> str:
+        key = params.get("listenKey", "")
+        if key not in self._listen_keys:
+            raise InvalidParameter(
+                mexc.VENUE, PARAMETER_ERROR_CODE, f"listenKey {key!r} does not exist", 400
+            )
+        return key
+
+    def _end_listen_key(self, key: str, why: str) -> None:
+        del self._listen_keys[key]
+        for client in self._private_clients.pop(key, set()):
+            client.drop(why)
+
+    # ------------------------------------------------------------- websockets
+
+    async def _session(self, client: WsClient) -> None:
+        listen_key = client.query.get("listenKey")
+        if listen_key is not None and listen_key in self._listen_keys:
+            self._private_clients[listen_key].add(client)
+        else:
+            listen_key = None
+        subscribed: set[str] = set()
+        try:
+            async for frame in client.messages():
+                message = decode_client_message(frame)
+                if isinstance(message, ClientPing):
+                    client.send(mexc_encode.PONG_MESSAGE)
+                elif isinstance(message, ClientSubscription):
+                    client.send(self._subscription(client, message, subscribed, listen_key))
+                elif isinstance(message, MalformedMessage):
+                    # MEXC documents no answer to a request it cannot read.
+                    continue
+        finally:
+            for channel in subscribed:
+                self._channel_clients[channel].discard(client)
+            if listen_key is not None:
+                self._private_clients[listen_key].discard(client)
+
+    def _subscription(
+        self,
+        client: WsClient,
+        request: ClientSubscription,
+        subscribed: set[str],
+        listen_key: str | None,
+    ) -> str:
+        channels = request.channels
+        if not request.subscribe:
+            for channel in channels:
+                subscribed.discard(channel)
+                self._channel_clients[channel].discard(client)
+            return mexc_encode.subscription_ack(channels)
+        allowed = self._served_channels if listen_key else self._served_public_channels
+        total = len(subscribed | set(channels))
+        if any(channel not in allowed for channel in channels) or (
+            total > mexc.MAX_SUBSCRIPTIONS_PER_CONNECTION
+        ):
+            return mexc_encode.subscription_refusal(channels, REFUSAL_REASON)
+        for channel in channels:
+            subscribed.add(channel)
+            self._channel_clients[channel].add(client)
+        return mexc_encode.subscription_ack(channels)
+
+    def _public_channels(self) -> frozenset[str]:
+        channels = set()
+        for symbol in self.spot.symbols:
+            for interval in _INTERVALS:
+                channels.add(mexc.book_ticker_channel(symbol, interval))
+                channels.add(mexc.depth_channel(symbol, interval))
+            for levels in _LIMIT_DEPTH_LEVELS:
+                channels.add(mexc.limit_depth_channel(symbol, levels))
+        return frozenset(channels)
+
+    def _push_market(
+        self, quote: Quote, snapshot: DepthSnapshot, diff: DepthDiff | None, now: float
+    ) -> None:
+        symbol = quote.symbol
+        for interval in _INTERVALS:
+            clients = self._channel_clients.get(mexc.book_ticker_channel(symbol, interval))
+            if clients:
+                frame = mexc_encode.book_ticker_push(quote, snapshot.version, now, interval)
+                send_to_each(clients, frame)
+            clients = self._channel_clients.get(mexc.depth_channel(symbol, interval))
+            if clients and diff is not None:
+                send_to_each(clients, mexc_encode.depth_diff_push(diff, now, interval))
+        for levels in _LIMIT_DEPTH_LEVELS:
+            clients = self._channel_clients.get(mexc.limit_depth_channel(symbol, levels))
+            if clients:
+                send_to_each(clients, mexc_encode.limit_depth_push(snapshot, levels, now))
+
+    def publish_market(self, now: float) -> None:
+        self._expire_listen_keys(now)
+        super().publish_market(now)
+
+    def _expire_listen_keys(self, now: float) -> None:
+        for key in [key for key, expires in self._listen_keys.items() if expires <= now]:
+            self._end_listen_key(key, "listen key expired")
+
+    def _on_event(self, event: VenueEvent) -> None:
+        now = self.now()
+        if isinstance(event, OrderUpdated):
+            clients = self._channel_clients.get(mexc.PRIVATE_ORDERS_CHANNEL)
+            if clients:
+                order = event.order
+                send_to_each(
+                    clients, mexc_encode.order_push(_update(order), _type_name(order), now)
+                )
+        elif isinstance(event, TradeExecuted):
+            clients = self._channel_clients.get(mexc.PRIVATE_DEALS_CHANNEL)
+            if clients:
+                fill = event.fill
+                trade = account_trade(fill, fill.client_id or "")
+                send_to_each(clients, mexc_encode.deal_push(trade, now))
+        elif isinstance(event, BalanceChanged):
+            clients = self._channel_clients.get(mexc.PRIVATE_ACCOUNT_CHANNEL)
+            if clients:
+                send_to_each(clients, mexc_encode.account_push(event.balance, now))
+
+
+def _int_param(
+    params: dict[str, str], name: str, default: int, minimum: int, maximum: int | None
+) -> int:
+    text = params.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum or (maximum is not None and value > maximum):
+        within = f"{minimum}..{maximum}" if maximum is not None else f">= {minimum}"
+        raise InvalidParameter(
+            mexc.VENUE,
+            PARAMETER_ERROR_CODE,
+            f"parameter '{name}' {text!r} is not a whole number {within}",
+            400,
+        )
+    return value

@@ -1,0 +1,185 @@
+"""The simulated venue pair on the wire: ``SimServers`` runs a ``SimVenues`` behind a MEXC
+server and a Gate.io server on 127.0.0.1, moves the market on a timer and pushes it, and
+serves a control API on its own port for faults and the venues' books of record.
+
+Time: the market runs on trio's clock, mapped to Unix time when the servers start, so
+the venues' timestamps and signature windows are wall-clock time as clients expect.
+Every ``tick_s`` (100 ms by default, the venues' push cadence) the market advances,
+funding due is settled, crossed resting orders fill, and each venue pushes the books
+that changed to its subscribers.
+
+Ports default to 0 (any free port); ``run`` reports the URLs it bound.
+"""
+
+from __future__ import annotations
+
+import time
+
+import attrs
+import msgspec
+import trio
+
+from actors.sim.config import SimConfig
+from actors.sim.control_api import ControlApi
+from actors.sim.gateio_server import GateioServer
+from actors.sim.ledger import LedgerEntry
+from actors.sim.mexc_server import MexcServer
+from actors.sim.records import FuturesAccount, PerpetualPosition
+from actors.sim.venue_server import VenueFaultsView, VenueServer
+from actors.sim.venues import SimVenues
+from protocols.model import Symbol
+from protocols.venue import Balance
+
+HOST = "127.0.0.1"
+
+
+class SimUrls(msgspec.Struct, frozen=True):
+    """Where the servers listen. REST URLs are origins (request paths carry ``/api/v3``
+    or ``/api/v4``); websocket URLs are complete."""
+
+    mexc_rest: str
+    mexc_ws: str
+    gateio_rest: str
+    gateio_ws: str
+    control: str
+
+
+class SpotHoldings(msgspec.Struct, frozen=True):
+    balances: list[Balance]
+
+
+class FuturesHoldings(msgspec.Struct, frozen=True):
+    account: FuturesAccount
+    positions: list[PerpetualPosition]
+
+
+class Holdings(msgspec.Struct, frozen=True):
+    """What the account holds on each venue (``GET /positions``)."""
+
+    mexc: SpotHoldings
+    gateio: FuturesHoldings
+
+
+class Ledgers(msgspec.Struct, frozen=True):
+    """Each venue's ledger, every entry in order (``GET /ledger``)."""
+
+    mexc: list[LedgerEntry]
+    gateio: list[LedgerEntry]
+
+
+class Faults(msgspec.Struct, frozen=True):
+    """Each venue's faults (``GET /faults``)."""
+
+    mexc: VenueFaultsView
+    gateio: VenueFaultsView
+
+
+@attrs.define
+class WallClock:
+    """Unix time read from trio's clock, anchored by ``start`` (before it: the system
+    clock, for what is built before the servers run)."""
+
+    _wall_at_start: float | None = None
+    _trio_at_start: float = 0.0
+
+    def start(self) -> None:
+        self._wall_at_start = time.time()
+        self._trio_at_start = trio.current_time()
+
+    def now(self) -> float:
+        if self._wall_at_start is None:
+            return time.time()
+        return self._wall_at_start + trio.current_time() - self._trio_at_start
+
+
+class SimServers:
+    """The simulated MEXC and Gate.io venues of ``config`` on 127.0.0.1.
+
+    ``mexc_port``, ``gateio_port`` and ``control_port`` are where each listens (0: any
+    free port). Start with ``urls = await nursery.start(servers.run)``; cancelling
+    ``run`` closes every port and connection. Faults are switched on ``mexc`` and
+    ``gateio`` (``VenueServer`` methods) or through the control API.
+    """
+
+    def __init__(
+        self,
+        config: SimConfig | None = None,
+        *,
+        mexc_port: int = 0,
+        gateio_port: int = 0,
+        control_port: int = 0,
+    ) -> None:
+        self.config = config or SimConfig()
+        self.clock = WallClock()
+        self.venues = SimVenues(self.config, self.clock.now())
+        servers = self.config.servers
+        self.mexc = MexcServer(self.venues.spot, self.config.spot, servers, self.clock.now)
+        self.gateio = GateioServer(
+            self.venues.futures, self.config.futures, servers, self.clock.now
+        )
+        self.control = ControlApi(self)
+        self._ports = (mexc_port, gateio_port, control_port)
+        self.urls: SimUrls | None = None
+        """Set once ``run`` has started."""
+
+    def venue(self, name: str) -> VenueServer | None:
+        """The server speaking venue ``name``'s protocol: ``mexc`` or ``gateio``."""
+        return {"mexc": self.mexc, "gateio": self.gateio}.get(name)
+
+    async def run(self, *, task_status: trio.TaskStatus[SimUrls] = trio.TASK_STATUS_IGNORED):
+        """Listen, move the market every tick, and serve until cancelled; started with
+        the URLs."""
+        self.clock.start()
+        mexc_port, gateio_port, control_port = self._ports
+        async with trio.open_nursery() as nursery:
+            mexc = await nursery.start(self.mexc.serve, mexc_port)
+            gateio = await nursery.start(self.gateio.serve, gateio_port)
+            control = await nursery.start(self.control.serve, control_port)
+            self.urls = SimUrls(
+                mexc_rest=f"http://{HOST}:{mexc}",
+                mexc_ws=f"ws://{HOST}:{mexc}{self.mexc.websocket_path}",
+                gateio_rest=f"http://{HOST}:{gateio}",
+                gateio_ws=f"ws://{HOST}:{gateio}{self.gateio.websocket_path}",
+                control=f"http://{HOST}:{control}",
+            )
+            nursery.start_soon(self._move_market)
+            task_status.started(self.urls)
+
+    async def _move_market(self) -> None:
+        tick_s = self.config.servers.tick_s
+        next_tick = trio.current_time()
+        while True:
+            next_tick += tick_s
+            await trio.sleep_until(next_tick)
+            self.tick()
+            # After a stall (a suspended laptop), go on from now rather than catch up.
+            next_tick = max(next_tick, trio.current_time() - tick_s)
+
+    def tick(self) -> None:
+        """Advance the market to now and push what changed."""
+        now = self.clock.now()
+        self.venues.advance(now)
+        self.mexc.publish_market(now)
+        self.gateio.publish_market(now)
+
+    def dislocate(self, symbol: Symbol | None = None, size: float | None = None) -> None:
+        """Jump the perpetual of ``symbol`` (every symbol when ``None``) to a premium of
+        ``size`` over its usual gap now (default: the configured dislocation size)."""
+        self.venues.dislocate(symbol, size)
+
+    # ------------------------------------------------------------------ views
+
+    def ledgers(self) -> Ledgers:
+        return Ledgers(
+            list(self.venues.spot.ledger.entries()), list(self.venues.futures.ledger.entries())
+        )
+
+    def holdings(self) -> Holdings:
+        futures = self.venues.futures
+        return Holdings(
+            SpotHoldings(self.venues.spot.balances()),
+            FuturesHoldings(futures.account(), futures.positions()),
+        )
+
+    def faults(self) -> Faults:
+        return Faults(self.mexc.faults_view(), self.gateio.faults_view())

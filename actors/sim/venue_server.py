@@ -1,0 +1,247 @@
+"""What the two simulated venues' wire servers share: one port for REST and websockets,
+rate limits and injected faults in front of every REST request, market pushes on each
+tick, and the fault switches.
+
+A venue subclass (``MexcServer``, ``GateioServer``) routes REST requests, runs websocket
+sessions and writes everything in its venue's format; this class decides, before a
+request reaches the venue, whether the edge answers it at all:
+
+1. a rate limit bucket that is empty answers 429 with the wait until it is not;
+2. an injected 429 or 5xx answers in the venue's words;
+3. the venue's handler answers; a ``VenueError`` it raises becomes the venue's error.
+
+Order placements may instead time out (accepted by the engine, never answered).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import attrs
+import msgspec
+import trio
+
+from actors.sim.book import depth_diff
+from actors.sim.config import RateLimit, ServerConfig
+from actors.sim.events import VenueEvent
+from actors.sim.exchange import SimExchange
+from actors.sim.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
+from actors.sim.rate_limits import VenueRateLimiter
+from actors.sim.shared_port import SharedPort
+from actors.sim.wire_faults import WireFaults, WireFaultsView
+from actors.sim.ws_server import WebsocketEndpoint, WsClient
+from protocols.model import Quote, Symbol
+from protocols.venue import (
+    DepthDiff,
+    DepthSnapshot,
+    RateLimited,
+    RestResponse,
+    VenueError,
+    VenueUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+RouteHandler = Callable[[HttpRequest], Awaitable[HttpResponse]]
+
+
+@attrs.frozen
+class Route:
+    """What answers a request, and the rate limit buckets it counts against."""
+
+    handler: RouteHandler
+    limits: tuple[tuple[str, RateLimit], ...]
+
+
+class VenueFaultsView(msgspec.Struct, frozen=True):
+    """A venue's faults: its wire edge's, and its engine's (injected rejections and
+    partial fills, as ``[fraction, probability]`` or ``None``)."""
+
+    wire: WireFaultsView
+    rejections_left: int
+    rejection_error: str
+    partial_fill: tuple[float, float] | None
+    rate_limited_requests: int
+    """Requests the venue's real rate limits refused so far."""
+
+
+def http_response(response: RestResponse) -> HttpResponse:
+    return HttpResponse(response.status, response.body, headers=response.headers)
+
+
+def json_response(body: bytes, status: int = 200) -> HttpResponse:
+    return HttpResponse(status, body)
+
+
+class VenueServer:
+    """The wire edge of one simulated venue, ``exchange``; ``now`` reads Unix time."""
+
+    websocket_path: str
+
+    def __init__(
+        self, exchange: SimExchange, servers: ServerConfig, now: Callable[[], float]
+    ) -> None:
+        self.exchange = exchange
+        self.name = exchange.name
+        self.now = now
+        self.wire_faults = WireFaults()
+        self.rate_limiter = VenueRateLimiter()
+        self.http = HttpServer(self._answer, name=self.name)
+        self.websockets = WebsocketEndpoint(
+            self._session, self.websocket_path, self.wire_faults, servers.websocket_backlog_frames
+        )
+        self.port = SharedPort(self.http, self.websockets, self.wire_faults, self.name)
+        self._pushed_depth: dict[Symbol, DepthSnapshot] = {}
+        exchange.add_listener(self._on_event)
+
+    async def serve(
+        self, port: int = 0, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Serve REST and websockets on 127.0.0.1:``port``; started with the bound port."""
+        await self.port.serve(port, task_status=task_status)
+
+    # ------------------------------------------------------------------- REST
+
+    async def _answer(self, request: HttpRequest) -> HttpResponse:
+        route = self._route(request)
+        if route is None:
+            return self._not_found(request)
+        wait_s = self.rate_limiter.admit(route.limits, trio.current_time())
+        if wait_s is not None:
+            return self._error(RateLimited(self.name, None, "Too many requests", 429, wait_s))
+        injected_wait_s = self.wire_faults.take_rate_limit()
+        if injected_wait_s is not None:
+            error = RateLimited(self.name, None, "Too many requests", 429, injected_wait_s)
+            return self._error(error)
+        if self.wire_faults.take_server_error():
+            return self._error(VenueUnavailable(self.name, None, "injected fault: server error"))
+        try:
+            return await route.handler(request)
+        except VenueError as error:
+            return self._error(error)
+
+    async def _place(self, place: Callable[[], HttpResponse]) -> HttpResponse:
+        """Answer an order placement with ``place()``, unless a timeout is due: then the
+        order goes to the engine all the same, and the answer never comes."""
+        hold_s = self.wire_faults.take_timeout()
+        rejections_left = self.exchange.faults.rejections_left
+        try:
+            response = place()
+        except VenueError:
+            if hold_s is None:
+                raise
+        finally:
+            if self.exchange.faults.rejections_left < rejections_left:
+                self.wire_faults.count("rejected_order")
+        if hold_s is None:
+            return response
+        await trio.sleep(hold_s)
+        raise CloseWithoutAnswer
+
+    def _route(self, request: HttpRequest) -> Route | None:
+        """What answers ``request``, or ``None`` (404)."""
+        raise NotImplementedError
+
+    def _not_found(self, request: HttpRequest) -> HttpResponse:
+        raise NotImplementedError
+
+    def _error(self, error: VenueError) -> HttpResponse:
+        """``error`` in the venue's words."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- websockets
+
+    async def _session(self, client: WsClient) -> None:
+        """Talk to one websocket client until it goes."""
+        raise NotImplementedError
+
+    def _on_event(self, event: VenueEvent) -> None:
+        """Push one of the engine's private events to the clients that follow it."""
+        raise NotImplementedError
+
+    def publish_market(self, now: float) -> None:
+        """Push every symbol whose book changed since the last call: its best bid and
+        ask and the depth diff since (unless a skip is due)."""
+        for symbol in self.exchange.symbols:
+            book = self.exchange.market.book(symbol, self.exchange.leg)
+            previous = self._pushed_depth.get(symbol)
+            if previous is not None and previous.version == book.version:
+                continue
+            snapshot = book.snapshot()
+            self._pushed_depth[symbol] = snapshot
+            diff = None if previous is None else depth_diff(previous, snapshot, now)
+            if diff is not None and self.wire_faults.take_depth_skip(symbol):
+                diff = None
+            self._push_market(book.quote(), snapshot, diff, now)
+        self.wire_faults.depth_pass_done()
+
+    def _push_market(
+        self, quote: Quote, snapshot: DepthSnapshot, diff: DepthDiff | None, now: float
+    ) -> None:
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- fault switches
+
+    def drop_websockets(self) -> int:
+        """Cut every open websocket at once (no closing handshake); how many there were."""
+        dropped = self.websockets.drop_all("injected fault: dropped")
+        for _ in range(dropped):
+            self.wire_faults.count("dropped_websocket")
+        return dropped
+
+    def stall_websockets(self, seconds: float) -> None:
+        """Keep websockets open but send nothing on them (no pongs either) for ``seconds``."""
+        self.wire_faults.stall(seconds)
+
+    def delay_frames(self, ms: float) -> None:
+        """Send every websocket frame ``ms`` late from now on (0 puts frames back on time)."""
+        self.wire_faults.delay_frames(ms)
+
+    def refuse_connections(self, seconds: float) -> None:
+        """Close new REST and websocket connections as they arrive, for ``seconds``."""
+        self.wire_faults.refuse_connections(seconds)
+
+    def fail_requests(self, count: int) -> None:
+        """Answer the next ``count`` REST requests with the venue's server error (503)."""
+        self.wire_faults.fail_requests(count)
+
+    def rate_limit_requests(self, count: int, retry_after_s: float = 1.0) -> None:
+        """Answer the next ``count`` REST requests with 429, asking for ``retry_after_s``."""
+        self.wire_faults.rate_limit_requests(count, retry_after_s)
+
+    def time_out_orders(self, count: int, hold_s: float = 10.0) -> None:
+        """Accept the next ``count`` order placements, then close each connection
+        unanswered after ``hold_s``."""
+        self.wire_faults.time_out_orders(count, hold_s)
+
+    def reject_orders(self, count: int, error: type[VenueError] = VenueUnavailable) -> None:
+        """Refuse the next ``count`` order placements with ``error`` (nothing accepted)."""
+        self.exchange.faults.reject_next(count, error)
+
+    def fill_partially(self, fraction: float, probability: float = 1.0) -> None:
+        """Give each matching pass of an order at most ``fraction`` of it, with
+        ``probability``, until ``fill_fully``."""
+        self.exchange.faults.fill_partially(fraction, probability)
+
+    def fill_fully(self) -> None:
+        self.exchange.faults.fill_fully()
+
+    def skip_depth_update(self, symbol: Symbol | None = None) -> None:
+        """Leave out the next depth diff of ``symbol`` (every symbol when ``None``)."""
+        self.wire_faults.skip_depth_update(symbol)
+
+    def clear_faults(self) -> None:
+        """Switch every fault of this venue off, wire and engine."""
+        self.wire_faults.clear()
+        self.exchange.faults.clear()
+
+    def faults_view(self) -> VenueFaultsView:
+        engine = self.exchange.faults
+        return VenueFaultsView(
+            self.wire_faults.view(),
+            engine.rejections_left,
+            engine.rejection.__name__,
+            engine.partial_fill,
+            self.rate_limiter.refused,
+        )

@@ -1,0 +1,60 @@
+"""The engine's records in the codecs' venue-neutral types, which the encoders write.
+
+Venues report an IOC or market order whose remainder found no liquidity as cancelled
+(MEXC ``CANCELED``/``PARTIALLY_CANCELED``, Gate.io ``finished`` as ``ioc``), so the
+engine's ``EXPIRED`` becomes ``CANCELLED`` here. Client ids are passed in as each venue
+spells them on the wire.
+"""
+
+from __future__ import annotations
+
+from actors.sim.records import PerpetualPosition, VenueFill, VenueOrder
+from protocols.model import OrderStatus
+from protocols.venue import FuturesPosition, OrderUpdate, Trade
+
+
+def order_update(order: VenueOrder, client_id: str) -> OrderUpdate:
+    status = OrderStatus.CANCELLED if order.status is OrderStatus.EXPIRED else order.status
+    return OrderUpdate(
+        symbol=order.symbol,
+        client_id=client_id,
+        venue_order_id=order.venue_order_id,
+        status=status,
+        side=order.side,
+        qty=order.qty,
+        price=order.price,
+        filled_qty=order.filled_qty,
+        avg_price=order.avg_price,
+        fee=order.fees,
+        reduce_only=order.reduce_only,
+        ts=order.updated_ts,
+    )
+
+
+def account_trade(fill: VenueFill, client_id: str) -> Trade:
+    """``fill`` as the account's trade; fees are in the quote asset on both venues."""
+    return Trade(
+        symbol=fill.symbol,
+        trade_id=fill.trade_id,
+        client_id=client_id,
+        venue_order_id=fill.venue_order_id,
+        side=fill.side,
+        qty=fill.qty,
+        price=fill.price,
+        fee=fill.fee,
+        fee_asset=fill.symbol.quote,
+        is_maker=fill.is_maker,
+        ts=fill.ts,
+    )
+
+
+def futures_position(position: PerpetualPosition) -> FuturesPosition:
+    return FuturesPosition(
+        symbol=position.symbol,
+        qty=position.qty,
+        entry_price=position.entry_price,
+        mark_price=position.mark_price,
+        leverage=position.leverage,
+        realised_pnl=position.realised_pnl,
+        funding_pnl=position.funding_pnl,
+    )

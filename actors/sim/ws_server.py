@@ -1,0 +1,159 @@
+"""Websocket connections of a simulated venue, on trio-websocket.
+
+The library does the protocol; this module owns each connection's TCP stream so that a
+fault can drop it abruptly (no close frame: what a client sees when a venue's edge dies),
+and sends every outgoing frame through the connection's own queue, so that frames can be
+delayed or held back (a stall) without ever blocking whoever produced them: the market
+timer and the matching engine's listeners hand frames over synchronously. A client that
+falls ``backlog_frames`` behind is dropped, as venues drop slow consumers.
+
+A stall silences what the venue sends; pings at the websocket protocol level are still
+answered by trio-websocket, which does not let a server withhold them (the venues'
+clients here use application-level pings, which a stall does silence).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from urllib.parse import parse_qs, urlsplit
+
+import attrs
+import trio
+import trio_websocket
+
+from actors.sim.wire_faults import WireFaults
+
+log = logging.getLogger(__name__)
+
+HANDSHAKE_TIMEOUT_S = 10.0
+MAX_MESSAGE_BYTES = 1 << 20
+
+Frame = str | bytes
+
+
+@attrs.define(eq=False)
+class WsClient:
+    """One accepted websocket connection, as a venue's session sees it."""
+
+    target: str
+    """The request target: path and query (``/ws?listenKey=...``)."""
+    _ws: trio_websocket.WebSocketConnection
+    _outbox: trio.MemorySendChannel[tuple[float, Frame]]
+    _scope: trio.CancelScope
+    _faults: WireFaults
+    dropped_why: str | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The target's query parameters (the first value of each)."""
+        return {name: values[0] for name, values in parse_qs(urlsplit(self.target).query).items()}
+
+    def send(self, frame: Frame) -> None:
+        """Queue ``frame``; never blocks. Nothing is sent while the venue is stalled; a
+        client whose queue is full is dropped."""
+        if self._faults.stalled or self.dropped_why is not None:
+            return
+        due = trio.current_time() + self._faults.frame_delay_s
+        try:
+            self._outbox.send_nowait((due, frame))
+        except trio.WouldBlock:
+            self.drop("too slow: its backlog of frames is full")
+        except trio.ClosedResourceError:
+            pass  # the connection is ending
+
+    async def messages(self) -> AsyncIterator[Frame]:
+        """The client's frames until the connection closes."""
+        while True:
+            try:
+                yield await self._ws.get_message()
+            except trio_websocket.ConnectionClosed:
+                return
+
+    def drop(self, why: str) -> None:
+        """Cut the connection without a closing handshake."""
+        if self.dropped_why is None:
+            self.dropped_why = why
+            self._scope.cancel()
+
+
+def send_to_each(clients: Iterable[WsClient], frame: Frame) -> None:
+    """Queue ``frame`` on each of ``clients`` (a snapshot of them: sending may drop one)."""
+    for client in list(clients):
+        client.send(frame)
+
+
+Session = Callable[[WsClient], Awaitable[None]]
+
+
+@attrs.define(eq=False)
+class WebsocketEndpoint:
+    """Serves ``session`` to each websocket connection whose path is ``path``; others
+    are refused with 404. Connections come from a ``SharedPort``."""
+
+    session: Session
+    path: str
+    faults: WireFaults
+    backlog_frames: int = 1000
+    clients: set[WsClient] = attrs.field(factory=set, init=False)
+
+    def drop_all(self, why: str) -> int:
+        """Cut every open connection; returns how many there were."""
+        clients = list(self.clients)
+        for client in clients:
+            client.drop(why)
+        return len(clients)
+
+    def broadcast(self, frame: Frame) -> int:
+        """Queue ``frame`` on every open connection; returns how many."""
+        clients = list(self.clients)
+        send_to_each(clients, frame)
+        return len(clients)
+
+    async def handle_connection(self, stream: trio.abc.Stream) -> None:
+        """Run one connection to its end; the caller closes ``stream``."""
+        with trio.CancelScope() as scope:
+            try:
+                async with trio.open_nursery() as nursery:
+                    await self._converse(stream, nursery, scope)
+                    nursery.cancel_scope.cancel()
+            except Exception:
+                # A session bug ends its connection, not the venue.
+                log.exception("%s: a websocket session failed", self.path)
+
+    async def _converse(
+        self, stream: trio.abc.Stream, nursery: trio.Nursery, scope: trio.CancelScope
+    ) -> None:
+        request = None
+        with trio.move_on_after(HANDSHAKE_TIMEOUT_S):
+            request = await trio_websocket.wrap_server_stream(
+                nursery, stream, max_message_size=MAX_MESSAGE_BYTES
+            )
+        if request is None:
+            return
+        if urlsplit(request.path).path != self.path:
+            await request.reject(404, body=f"no websocket at {request.path}".encode())
+            return
+        ws = await request.accept()
+        outbox, queued = trio.open_memory_channel[tuple[float, Frame]](self.backlog_frames)
+        client = WsClient(request.path, ws, outbox, scope, self.faults)
+        nursery.start_soon(self._send_queued, ws, queued, client)
+        self.clients.add(client)
+        try:
+            await self.session(client)
+        finally:
+            self.clients.discard(client)
+            outbox.close()
+
+    @staticmethod
+    async def _send_queued(
+        ws: trio_websocket.WebSocketConnection,
+        queued: trio.MemoryReceiveChannel[tuple[float, Frame]],
+        client: WsClient,
+    ) -> None:
+        try:
+            async for due, frame in queued:
+                await trio.sleep_until(due)
+                await ws.send_message(frame)
+        except trio_websocket.ConnectionClosed:
+            client.drop("closed by the client")
