@@ -215,7 +215,9 @@ class Feed:
                             raise Reconnect(
                                 f"rotating the connection after {self.rotate_after_s:g} s"
                             )
-                    if had_data and pending_acks <= 0 and status.state in _CONNECTING:
+                    # Data flowing is what makes a feed fresh; an acknowledgement that never
+                    # came (a venue may drop it) matters only if no data comes either.
+                    if had_data and status.state in _CONNECTING:
                         self._set_state("fresh", "")
         if pending_acks > 0:
             raise Reconnect(f"no subscription answer within {stale_after_s:g} s")

@@ -28,6 +28,7 @@ from protocols.venue import (
     UpgradeNotice,
 )
 from supervision import Backoff, Incarnation, Mailbox
+from tests.integration.polling import wait_until
 
 BTC = Symbol("BTC", "USDT")
 ETH = Symbol("ETH", "USDT")
@@ -146,22 +147,15 @@ def drain(mailbox):
             return messages
 
 
-async def wait_for(predicate):
-    """Poll ``predicate``: the state it reads lives in the feed, which signals nothing."""
-    with trio.fail_after(5.0):
-        while not predicate():  # noqa: ASYNC110
-            await trio.sleep(0.005)
-
-
 async def test_quotes_reach_each_symbols_strategy_newest_only(nursery, venue):
     feed, btc, eth = start_feed(nursery, venue)
     await venue.next_connection()
-    await wait_for(lambda: len(venue.subscriptions) == 2)
+    await wait_until(lambda: len(venue.subscriptions) == 2)
     assert venue.headers_seen[0][b"x-toy"] == b"1"
     for i in range(50):
         await venue.quote(BTC, 100.0 + i, 101.0 + i)
     await venue.quote(ETH, 10.0, 11.0)
-    await wait_for(lambda: feed.status.quotes == 51)
+    await wait_until(lambda: feed.status.quotes == 51)
     got = drain(btc)
     quotes = [m for m in got if isinstance(m, MarketQuote)]
     assert [(q.leg, q.quote.bid) for q in quotes] == [(Leg.SPOT, 149.0)]
@@ -174,18 +168,18 @@ async def test_quotes_reach_each_symbols_strategy_newest_only(nursery, venue):
 async def test_a_dropped_connection_is_replaced_and_resubscribed(nursery, venue):
     feed, btc, _ = start_feed(nursery, venue)
     ws = await venue.next_connection()
-    await wait_for(lambda: len(venue.subscriptions) == 2)
+    await wait_until(lambda: len(venue.subscriptions) == 2)
     await venue.quote(BTC, 100.0, 101.0)
-    await wait_for(lambda: feed.status.state == "fresh")
+    await wait_until(lambda: feed.status.state == "fresh")
     drain(btc)
     await ws.aclose()
     await venue.next_connection()
-    await wait_for(lambda: len(venue.subscriptions) == 4)
+    await wait_until(lambda: len(venue.subscriptions) == 4)
     health = [m for m in drain(btc) if isinstance(m, FeedHealth)]
     assert [h.fresh for h in health] == [False]
     assert "connection closed" in health[0].detail
     await venue.quote(BTC, 102.0, 103.0)
-    await wait_for(lambda: feed.status.state == "fresh")
+    await wait_until(lambda: feed.status.state == "fresh")
     got = drain(btc)
     assert [m.quote.bid for m in got if isinstance(m, MarketQuote)] == [102.0]
     assert [m.fresh for m in got if isinstance(m, FeedHealth)] == [True]
@@ -195,7 +189,7 @@ async def test_a_silent_connection_is_detected_as_stalled(nursery, venue):
     feed, btc, _ = start_feed(nursery, venue, stale_after_s=0.2)
     await venue.next_connection()
     await venue.quote(BTC, 100.0, 101.0)
-    await wait_for(lambda: feed.status.state == "fresh")
+    await wait_until(lambda: feed.status.state == "fresh")
     # The server keeps the connection open and answers pings, but sends no data.
     await venue.next_connection()
     health = [m for m in drain(btc) if isinstance(m, FeedHealth)]
@@ -235,7 +229,7 @@ async def test_unreadable_frames_are_counted_not_fatal(nursery, venue):
     ws = await venue.next_connection()
     await ws.send_message("{{{")
     await venue.quote(BTC, 100.0, 101.0)
-    await wait_for(lambda: feed.status.quotes == 1)
+    await wait_until(lambda: feed.status.quotes == 1)
     assert feed.status.malformed == 1
     assert venue.connections == 1
 
@@ -255,16 +249,16 @@ async def test_a_depth_gap_unsyncs_the_book_until_a_snapshot_resyncs_it(nursery,
         await ws.send_message(json.dumps({"t": "diff", "v": [first, last, bid]}))
 
     await diff(11, 11, 95.0)  # buffered; the first snapshot (10) then syncs the book
-    await wait_for(lambda: feed.status.quotes >= 1)
+    await wait_until(lambda: feed.status.quotes >= 1)
     await diff(12, 12, 96.0)
-    await wait_for(lambda: feed.status.quotes >= 2)
+    await wait_until(lambda: feed.status.quotes >= 2)
     quotes = [m.quote for m in drain(btc) if isinstance(m, MarketQuote)]
     assert (quotes[-1].bid, quotes[-1].ask) == (96.0, 91.0)
     await diff(15, 20, 97.0)  # 13 and 14 never came
-    await wait_for(lambda: feed.status.gaps == 1)
-    await wait_for(lambda: snapshots == [10, 20] and feed.status.state == "fresh")
+    await wait_until(lambda: feed.status.gaps == 1)
+    await wait_until(lambda: snapshots == [10, 20] and feed.status.state == "fresh")
     await diff(21, 21, 98.0)
-    await wait_for(lambda: feed.status.quotes >= 4)
+    await wait_until(lambda: feed.status.quotes >= 4)
     quotes = [m.quote for m in drain(btc) if isinstance(m, MarketQuote)]
     assert quotes[-1].bid == 98.0
     assert venue.connections == 1  # a gap resyncs the book, not the connection
@@ -276,7 +270,7 @@ async def test_a_venue_that_refuses_connections_is_retried_with_backoff(nursery,
     await listener.aclose()  # nothing listens there now
     closed = ToyVenue(url=f"ws://127.0.0.1:{port}/ws")
     feed, btc, _ = start_feed(nursery, closed)
-    await wait_for(lambda: caplog.text.count("cannot connect") >= 3)
+    await wait_until(lambda: caplog.text.count("cannot connect") >= 3)
     assert feed.status.state == "reconnecting"
     [health] = [m for m in drain(btc) if isinstance(m, FeedHealth)]
     assert not health.fresh and health.detail.startswith("cannot connect")

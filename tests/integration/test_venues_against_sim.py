@@ -1,0 +1,250 @@
+"""Feeds and routers against the simulated venues over real loopback sockets, in both
+venues' real wire formats, through the faults the venues can inject."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import trio
+
+from actors.feed import Feed
+from actors.rest import RestClient
+from actors.router import Router
+from actors.sim.servers import SimServers
+from actors.venues.gateio import GateioFeedCodec, GateioPrivateCodec, GateioRouterCodec
+from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
+from protocols import gateio
+from protocols.messages import (
+    FeedHealth,
+    MarketQuote,
+    OrderAccepted,
+    OrderFinal,
+    OrderRejected,
+    PlaceOrder,
+)
+from protocols.model import Fill, Leg, Order, OrderStatus, OrderType, Side, Symbol
+from protocols.venue import ApiCredentials, InsufficientBalance
+from supervision import Backoff, Incarnation, Mailbox
+from tests.integration.polling import wait_until
+
+BTC = Symbol("BTC", "USDT")
+ETH = Symbol("ETH", "USDT")
+SIM = ApiCredentials("sim-key", "sim-secret")
+FAST = Backoff(min_s=0.02, max_s=0.1)
+
+
+@pytest.fixture
+async def sim(nursery):
+    servers = SimServers()
+    await nursery.start(servers.run)
+    async with (
+        RestClient(servers.urls.mexc_rest) as mexc,
+        RestClient(servers.urls.gateio_rest) as gateio,
+    ):
+        servers.rest = {"mexc": mexc, "gateio": gateio}
+        yield servers
+
+
+def feed_for(sim, venue, mailbox, **options):
+    rest = sim.rest[venue]
+    codec = MexcFeedCodec(rest) if venue == "mexc" else GateioFeedCodec(rest)
+    url = sim.urls.mexc_ws if venue == "mexc" else sim.urls.gateio_ws
+    return Feed(
+        f"feed-{venue}",
+        codec,
+        url,
+        {BTC: [mailbox.address], ETH: [mailbox.address]},
+        backoff=FAST,
+        rng=random.Random(3),
+        fetch_snapshot=codec.fetch_snapshot,
+        **options,
+    )
+
+
+async def next_of(mailbox, kind, where=lambda m: True):
+    with trio.fail_after(10.0):
+        while True:
+            message = await mailbox.receive()
+            if isinstance(message, kind) and where(message):
+                return message
+
+
+@pytest.mark.parametrize("venue", ["mexc", "gateio"])
+async def test_quotes_flow_and_survive_a_drop(nursery, sim, venue):
+    strategy = Mailbox("strategy")
+    feed = feed_for(sim, venue, strategy)
+    nursery.start_soon(feed.run, Incarnation(feed.name, 0, None, None))
+    first = await next_of(strategy, MarketQuote)
+    leg = Leg.SPOT if venue == "mexc" else Leg.FUTURES
+    assert first.leg is leg
+    assert 0 < first.quote.bid < first.quote.ask
+    await next_of(strategy, MarketQuote, lambda m: m.quote.symbol == ETH)
+    sim.venue(venue).drop_websockets()
+    down = await next_of(strategy, FeedHealth, lambda h: not h.fresh)
+    assert down.leg is leg
+    await next_of(strategy, FeedHealth, lambda h: h.fresh)
+    await next_of(strategy, MarketQuote)
+    assert feed.status.connects == 2
+
+
+@pytest.mark.parametrize("venue", ["mexc", "gateio"])
+async def test_a_stalled_connection_is_caught_by_staleness(nursery, sim, venue):
+    strategy = Mailbox("strategy")
+    # A stalled venue also leaves handshakes unanswered: give up on those quickly too.
+    feed = feed_for(sim, venue, strategy, stale_after_s=0.5, connect_timeout_s=0.5)
+    nursery.start_soon(feed.run, Incarnation(feed.name, 0, None, None))
+    await next_of(strategy, FeedHealth, lambda h: h.fresh)
+    sim.venue(venue).stall_websockets(2.0)
+    stalled = await next_of(strategy, FeedHealth, lambda h: not h.fresh)
+    assert "stalled" in stalled.detail
+    await next_of(strategy, FeedHealth, lambda h: h.fresh)
+
+
+async def test_a_depth_gap_resyncs_from_a_snapshot(nursery, sim):
+    strategy = Mailbox("strategy")
+    feed = feed_for(sim, "gateio", strategy, depth=True)
+    nursery.start_soon(feed.run, Incarnation(feed.name, 0, None, None))
+    await next_of(strategy, MarketQuote)
+    sim.gateio.skip_depth_update(BTC)
+    await wait_until(lambda: feed.status.gaps > 0 and feed.status.state == "fresh")
+    assert feed.status.resyncs >= 2  # the first sync and the resync
+    await next_of(strategy, MarketQuote, lambda m: m.quote.symbol == BTC)
+
+
+async def test_the_upgrade_notice_reconnects(nursery, sim):
+    strategy = Mailbox("strategy")
+    feed = feed_for(sim, "gateio", strategy)
+    nursery.start_soon(feed.run, Incarnation(feed.name, 0, None, None))
+    await next_of(strategy, FeedHealth, lambda h: h.fresh)
+    sim.gateio.send_upgrade_notice()
+    notice = await next_of(strategy, FeedHealth, lambda h: not h.fresh)
+    assert "upgrade" in notice.detail
+    await next_of(strategy, FeedHealth, lambda h: h.fresh)
+
+
+async def start_router(nursery, sim, venue, strategy, private=False):
+    rest = sim.rest[venue]
+    if venue == "mexc":
+        codec = MexcRouterCodec(SIM)
+        stream = MexcPrivateCodec(SIM) if private else None
+        ws = sim.urls.mexc_ws
+    else:
+        codec = GateioRouterCodec(SIM)
+        stream = None
+        ws = sim.urls.gateio_ws
+    router = Router(
+        f"router-{venue}",
+        codec,
+        rest,
+        owners={"t1": strategy.address},
+        subscribers={BTC: [strategy.address]},
+        private=stream,
+        ws_url=ws,
+        poll_interval_s=0.05,
+        not_found_grace_s=0.2,
+        backoff=FAST,
+        rng=random.Random(5),
+    )
+    if venue == "gateio" and private:
+        router.private = GateioPrivateCodec(SIM, "sim-user", router.rules)
+    inbox = Mailbox(f"router-{venue}")
+    await nursery.start(router.run, Incarnation(router.name, 0, None, inbox))
+    return router, inbox
+
+
+def market_order(venue, seq, side=Side.BUY, qty=None):
+    leg = Leg.SPOT if venue == "mexc" else Leg.FUTURES
+    qty = 0.001 if qty is None else qty
+    return Order(
+        f"t1-{seq}{'s' if venue == 'mexc' else 'f'}",
+        leg,
+        BTC,
+        side,
+        qty,
+        0.0,
+        type=OrderType.MARKET,
+    )
+
+
+def ledger_client_ids(sim, venue):
+    """The client ids the venue accepted, as we spell them (Gate.io adds ``t-``)."""
+    exchange = sim.venues.spot if venue == "mexc" else sim.venues.futures
+    return [gateio.client_id_from_text(c) for c in exchange.ledger.client_ids()]
+
+
+async def settle(strategy, client_id):
+    heard = []
+    with trio.fail_after(10):
+        while True:
+            message = await strategy.receive()
+            if getattr(message, "client_id", None) == client_id:
+                heard.append(message)
+                if isinstance(message, (OrderFinal, OrderRejected)):
+                    return heard
+
+
+@pytest.mark.parametrize("venue", ["mexc", "gateio"])
+@pytest.mark.parametrize("private", [False, True])
+async def test_an_order_fills_once_and_every_report_arrives(nursery, sim, venue, private):
+    strategy = Mailbox("strategy")
+    router, inbox = await start_router(nursery, sim, venue, strategy, private)
+    if private:
+        await wait_until(lambda: router.stream is not None and router.stream.up)
+    order = market_order(venue, 1)
+    await inbox.send(PlaceOrder(order))
+    heard = await settle(strategy, order.client_id)
+    assert isinstance(heard[0], OrderAccepted)
+    final = heard[-1]
+    assert (final.status, final.filled_qty) == (OrderStatus.FILLED, pytest.approx(order.qty))
+    assert sum(m.qty for m in heard if isinstance(m, Fill)) == pytest.approx(order.qty)
+    assert ledger_client_ids(sim, venue) == [order.client_id]
+
+
+@pytest.mark.parametrize("venue", ["mexc", "gateio"])
+async def test_a_timeout_after_the_venue_took_the_order_never_doubles_it(nursery, sim, venue):
+    strategy = Mailbox("strategy")
+    router, inbox = await start_router(nursery, sim, venue, strategy)
+    router.rest._client.timeout = __import__("httpx").Timeout(0.5)
+    sim.venue(venue).time_out_orders(1, hold_s=2.0)
+    order = market_order(venue, 2)
+    await inbox.send(PlaceOrder(order))
+    heard = await settle(strategy, order.client_id)
+    assert heard[-1].status is OrderStatus.FILLED
+    assert ledger_client_ids(sim, venue) == [order.client_id]
+    assert router.stats.unknown_resolved == 1
+
+
+@pytest.mark.parametrize("venue", ["mexc", "gateio"])
+async def test_rejects_429_and_5xx(nursery, sim, venue):
+    strategy = Mailbox("strategy")
+    router, inbox = await start_router(nursery, sim, venue, strategy)
+    server = sim.venue(venue)
+    server.reject_orders(1, InsufficientBalance)
+    rejected = market_order(venue, 3)
+    await inbox.send(PlaceOrder(rejected))
+    [refusal] = await settle(strategy, rejected.client_id)
+    assert isinstance(refusal, OrderRejected)
+    server.rate_limit_requests(2, retry_after_s=0.3)
+    limited = market_order(venue, 4)
+    await inbox.send(PlaceOrder(limited))
+    assert (await settle(strategy, limited.client_id))[-1].status is OrderStatus.FILLED
+    assert router.stats.rate_limited >= 1
+    server.fail_requests(1)
+    failed = market_order(venue, 5)
+    await inbox.send(PlaceOrder(failed))
+    assert (await settle(strategy, failed.client_id))[-1].status is OrderStatus.FILLED
+    ids = ledger_client_ids(sim, venue)
+    assert ids.count(limited.client_id) == ids.count(failed.client_id) == 1
+
+
+async def test_a_partial_fill_is_reported_as_what_filled(nursery, sim):
+    strategy = Mailbox("strategy")
+    _, inbox = await start_router(nursery, sim, "gateio", strategy)
+    sim.gateio.fill_partially(0.5)
+    order = market_order("gateio", 6, qty=0.002)
+    await inbox.send(PlaceOrder(order))
+    heard = await settle(strategy, order.client_id)
+    final = heard[-1]
+    assert final.filled_qty == pytest.approx(0.001)
+    assert final.status is OrderStatus.CANCELLED
