@@ -13,6 +13,7 @@ from actors.backtest_cli import add_backtest_commands
 from actors.cli_types import positive_seconds
 from actors.logs import configure_console
 from actors.shutdown import run_until_stopped
+from actors.sim_cli import add_sim_commands
 from supervision import SupervisorGaveUp
 
 EXIT_GAVE_UP = 1
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="seed for the simulated randomness")
     run.set_defaults(handler=command_run)
     add_backtest_commands(commands)
+    add_sim_commands(commands)
     return parser
 
 

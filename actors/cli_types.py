@@ -44,3 +44,15 @@ def symbol_list(text: str) -> list[str]:
     if not symbols:
         raise argparse.ArgumentTypeError("expected at least one symbol, like BTC/USDT")
     return symbols
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"expected a port number 0-65535 (0: any free), got {text!r}"
+        )
+    return port

@@ -1,0 +1,316 @@
+"""The simulated Gate.io venue driven by Basis's own Gate.io clients over loopback: the
+router codec and ``RestClient`` for REST, ``open_websocket`` and the feed codec for
+streams."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+import trio
+
+from actors.order_book import OrderBook, Outcome
+from actors.rest import RestClient
+from actors.venues.gateio import SIZE_DECIMAL, GateioFeedCodec, GateioRouterCodec
+from actors.websocket import open_websocket
+from protocols import gateio, gateio_rest
+from protocols._wire import decimal
+from protocols.model import Leg, Order, OrderStatus, Quote, Side, TimeInForce, VenueRules
+from protocols.venue import (
+    ApiCredentials,
+    BadCredentials,
+    BadSignature,
+    DepthDiff,
+    FuturesPosition,
+    InvalidSymbol,
+    OrderAlreadyFinal,
+    OrderUpdate,
+    Pong,
+    SubscriptionResult,
+    TimestampRejected,
+    Trade,
+    UnknownOrder,
+    UpgradeNotice,
+)
+from tests.unit.sim import helpers
+
+from .support import BTC, COIN, CREDENTIALS, TICK_S, WAIT_S, fast, next_matching, now, start
+
+ROUTER = GateioRouterCodec(CREDENTIALS)
+CONTRACT_SIZE = 0.1  # COIN's, in the still config
+USER = "sim-user"
+
+
+def decoder(sizes):
+    return lambda frame, recv_ts: gateio.decode_frame(frame, recv_ts, sizes)
+
+
+decode = decoder({COIN: CONTRACT_SIZE})
+
+
+def is_(kind, **fields):
+    return lambda event: (
+        isinstance(event, kind)
+        and all(getattr(event, name) == value for name, value in fields.items())
+    )
+
+
+async def rules_of(rest) -> VenueRules:
+    return (await ROUTER.load_rules(rest, [COIN]))[COIN]
+
+
+async def place(rest, order, rules):
+    response = await rest.send(ROUTER.place(order, rules, now()))
+    assert response.status == 201, response.body
+    return ROUTER.parse_placed(response, order, rules)
+
+
+async def query(rest, client_id, rules):
+    response = await rest.send(ROUTER.query(COIN, client_id, None, now()))
+    assert response.status == 200, response.body
+    return ROUTER.parse_order(response, COIN, rules)
+
+
+def error_of(response):
+    return gateio_rest.error_from_response(response, now())
+
+
+# ------------------------------------------------------------------------ REST
+
+
+async def test_contract_rules_and_funding_are_served_as_configured(still_sim, gateio_client):
+    rules = await rules_of(gateio_client)
+    assert rules == VenueRules(
+        qty_step=0.1,
+        min_qty=0.1,
+        price_tick=0.01,
+        contract_size=0.1,
+        min_contracts=1.0,
+        taker_fee=0.0005,
+    )
+    response = await gateio_client.send(gateio_rest.contract_request(COIN))
+    funding = gateio_rest.parse_funding_rate(response.body, COIN)
+    published = still_sim.venues.market.funding_rate(COIN)
+    assert funding.interval_s == published.interval_s
+    assert funding.next_ts == published.next_ts
+    with pytest.raises(InvalidSymbol) as refused:
+        await ROUTER.load_rules(gateio_client, [BTC])
+    assert refused.value.code == "CONTRACT_NOT_FOUND"
+
+
+async def test_the_order_book_is_the_engines(still_sim, gateio_client):
+    response = await gateio_client.send(gateio_rest.order_book_request(COIN, limit=3))
+    snapshot = gateio_rest.parse_order_book(response.body, COIN, CONTRACT_SIZE)
+    book = still_sim.venues.market.book(COIN, Leg.FUTURES)
+    engine = book.snapshot(3)
+    assert [level.price for level in snapshot.asks] == [level.price for level in engine.asks]
+    assert [level.qty for level in snapshot.bids] == pytest.approx(
+        [level.qty for level in engine.bids]
+    )
+    assert 0 < snapshot.version <= book.version
+
+
+async def test_an_order_rests_is_found_by_text_listed_and_cancelled(still_sim, gateio_client):
+    rules = await rules_of(gateio_client)
+    order = Order("g-rest", Leg.FUTURES, COIN, Side.SELL, 0.3, 101.0, tif=TimeInForce.GTC)
+    placed = await place(gateio_client, order, rules)
+    assert (placed.client_id, placed.status, placed.side, placed.price) == (
+        "g-rest",
+        OrderStatus.NEW,
+        Side.SELL,
+        101.0,
+    )
+    assert placed.qty == pytest.approx(0.3)
+    assert (await query(gateio_client, "g-rest", rules)).status is OrderStatus.NEW
+    listed = await gateio_client.send(
+        gateio_rest.open_orders_request(COIN, CREDENTIALS, int(now()))
+    )
+    assert listed.status == 200
+    assert [o.client_id for o in gateio_rest.parse_orders(listed.body, CONTRACT_SIZE)] == ["g-rest"]
+
+    cancelled = await gateio_client.send(ROUTER.cancel(COIN, "g-rest", None, now()))
+    assert ROUTER.parse_order(cancelled, COIN, rules).status is OrderStatus.CANCELLED
+    again = await gateio_client.send(ROUTER.cancel(COIN, "g-rest", placed.venue_order_id, now()))
+    assert (type(error_of(again)), error_of(again).code) == (OrderAlreadyFinal, "ORDER_FINISHED")
+    unknown = await gateio_client.send(ROUTER.query(COIN, "never-sent", None, now()))
+    assert (type(error_of(unknown)), error_of(unknown).code) == (UnknownOrder, "ORDER_NOT_FOUND")
+
+
+async def test_an_ioc_short_fills_at_the_bid_and_opens_a_position(still_sim, gateio_client):
+    rules = await rules_of(gateio_client)
+    bid = still_sim.venues.market.quote(COIN, Leg.FUTURES).bid
+    await place(gateio_client, Order("g-take", Leg.FUTURES, COIN, Side.SELL, 0.5, bid), rules)
+    filled = await query(gateio_client, "g-take", rules)
+    assert (filled.status, filled.avg_price) == (OrderStatus.FILLED, bid)
+    assert filled.filled_qty == pytest.approx(0.5)
+
+    response = await gateio_client.send(gateio_rest.position_request(COIN, CREDENTIALS, int(now())))
+    position = gateio_rest.parse_position(response.body, CONTRACT_SIZE)
+    assert (position.qty, position.entry_price) == (pytest.approx(-0.5), bid)
+    response = await gateio_client.send(gateio_rest.accounts_request(CREDENTIALS, int(now())))
+    account = gateio_rest.parse_accounts(response.body)
+    engine = still_sim.venues.futures.account()
+    assert account.asset == "USDT"
+    assert account.locked == pytest.approx(engine.position_margin + engine.order_margin)
+    assert account.locked == pytest.approx(0.5 * still_sim.venues.market.mark_price(COIN))
+
+
+async def test_funding_history_lists_the_settlements(nursery):
+    sim = await start(nursery, fast(helpers.config(helpers.coin(funding_interval_s=0.2))))
+    with trio.fail_after(WAIT_S):
+        while len(sim.venues.market.funding_history(COIN)) < 2:  # noqa: ASYNC110
+            await trio.sleep(TICK_S)
+    async with RestClient(sim.urls.gateio_rest) as rest:
+        query = "contract=COIN_USDT&limit=2"
+        request = gateio_rest.public_request("GET", "/futures/usdt/funding_rate", query)
+        response = await rest.send(request)
+    assert response.status == 200
+    listed = msgspec.json.decode(response.body)
+    # Settlements go on every 0.2 s: compare with those up to the newest one listed.
+    history = sim.venues.market.funding_history(COIN)
+    newest_first = [{"t": int(s.ts), "r": decimal(s.rate)} for s in reversed(history)]
+    newest_first = [entry for entry in newest_first if entry["t"] <= listed[0]["t"]]
+    assert listed == newest_first[:2]
+
+
+BAD_ORDER = Order("g-bad", Leg.FUTURES, COIN, Side.SELL, 0.3, 101.0, tif=TimeInForce.GTC)
+
+
+def signed_with(credentials=CREDENTIALS, clock_offset_s=0.0):
+    def sign():
+        timestamp = int(now() + clock_offset_s)
+        return gateio_rest.place_order_request(BAD_ORDER, CONTRACT_SIZE, credentials, timestamp)
+
+    return sign
+
+
+def with_body_changed_after_signing():
+    request = signed_with()()
+    return msgspec.structs.replace(request, body=request.body.replace(b'"size":-3', b'"size":-4'))
+
+
+@pytest.mark.parametrize(
+    ("make_request", "kind", "label"),
+    [
+        (with_body_changed_after_signing, BadSignature, "INVALID_SIGNATURE"),
+        (signed_with(ApiCredentials("sim-key", "guess")), BadSignature, "INVALID_SIGNATURE"),
+        (signed_with(ApiCredentials("other", "sim-secret")), BadCredentials, "INVALID_KEY"),
+        (signed_with(clock_offset_s=-120.0), TimestampRejected, "REQUEST_EXPIRED"),
+    ],
+)
+async def test_a_request_that_does_not_check_out_gets_gateios_error(
+    still_sim, gateio_client, make_request, kind, label
+):
+    error = error_of(await gateio_client.send(make_request()))
+    assert (type(error), error.code) == (kind, label)
+    assert still_sim.venues.futures.ledger.client_ids() == []
+
+
+# ------------------------------------------------------------------ websockets
+
+
+async def test_pings_subscriptions_and_refusals_are_answered_as_documented(still_sim):
+    async with open_websocket(still_sim.urls.gateio_ws, headers=[SIZE_DECIMAL]) as ws:
+        await ws.send_message(gateio.ping_message(int(now())))
+        assert await next_matching(ws, decode, is_(Pong))
+        payload = gateio.book_ticker_payload([COIN])
+        await ws.send_message(gateio.subscribe_message(gateio.BOOK_TICKER, payload, int(now())))
+        ack = await next_matching(ws, decode, is_(SubscriptionResult))
+        assert (ack.ok, ack.channel) == (True, gateio.BOOK_TICKER)
+        await ws.send_message(gateio.subscribe_message("futures.trades", ["COIN_USDT"], int(now())))
+        assert not (await next_matching(ws, decode, is_(SubscriptionResult))).ok
+        for credentials, user in ((ApiCredentials("sim-key", "guess"), USER), (CREDENTIALS, "x")):
+            request = gateio.subscribe_message(
+                gateio.ORDERS, gateio.private_payload(user), int(now()), 1, credentials
+            )
+            await ws.send_message(request)
+            refused = await next_matching(ws, decode, is_(SubscriptionResult))
+            assert not refused.ok and refused.message.startswith("error 2:")
+        await ws.send_message(gateio.unsubscribe_message(gateio.BOOK_TICKER, payload, int(now())))
+        assert (await next_matching(ws, decode, is_(SubscriptionResult))).ok
+
+
+async def test_the_feed_codecs_book_ticker_subscription_gets_the_engines_quote(
+    still_sim, gateio_client
+):
+    codec = GateioFeedCodec(gateio_client)
+    await codec.prepare([COIN])
+    async with open_websocket(still_sim.urls.gateio_ws, headers=codec.handshake_headers) as ws:
+        for request in codec.subscriptions([COIN], depth=False, now=now()):
+            await ws.send_message(request)
+        quote = await next_matching(ws, codec.decode, is_(Quote))
+    expected = still_sim.venues.market.quote(COIN, Leg.FUTURES)
+    assert (quote.symbol, quote.bid, quote.ask) == (COIN, expected.bid, expected.ask)
+    assert (quote.bid_qty, quote.ask_qty) == pytest.approx((expected.bid_qty, expected.ask_qty))
+
+
+async def test_book_updates_continue_the_snapshot_and_a_skipped_one_is_a_gap(moving_sim):
+    sim = moving_sim
+    async with RestClient(sim.urls.gateio_rest) as rest:
+        codec = GateioFeedCodec(rest)
+        await codec.prepare([BTC])
+        async with open_websocket(sim.urls.gateio_ws, headers=codec.handshake_headers) as ws:
+            ticker = gateio.subscribe_message(gateio.BOOK_TICKER, ["BTC_USDT"], int(now()))
+            await ws.send_message(ticker)
+            for request in codec.subscriptions([BTC], depth=True, now=now()):
+                await ws.send_message(request)
+            book = OrderBook()
+            synced = False
+            last_quote = None
+            applied = 0
+            while applied < 20:
+                event = await next_matching(ws, codec.decode, is_((Quote, DepthDiff)))
+                if isinstance(event, Quote):
+                    last_quote = event
+                    continue
+                outcome = book.on_diff(event)
+                if not synced:
+                    snapshot = await codec.fetch_snapshot(BTC)
+                    assert book.on_snapshot(snapshot) is Outcome.APPLIED
+                    synced = True
+                elif outcome is Outcome.APPLIED:
+                    applied += 1
+                    # The ticker of the same tick came just before: the book agrees with it.
+                    bid, bid_qty, ask, ask_qty = book.best()
+                    assert (bid, ask) == (last_quote.bid, last_quote.ask)
+                    assert (bid_qty, ask_qty) == pytest.approx(
+                        (last_quote.bid_qty, last_quote.ask_qty)
+                    )
+                else:
+                    pytest.fail(f"update {event.first_version}..{event.last_version}: {outcome}")
+            sim.gateio.skip_depth_update(BTC)
+            last_version = book.version
+            while True:
+                diff = await next_matching(ws, codec.decode, is_(DepthDiff))
+                if book.on_diff(diff) is not Outcome.APPLIED:
+                    break
+                last_version = diff.last_version
+            assert diff.first_version > last_version + 1
+            assert book.gaps == 1
+
+
+async def test_own_orders_trades_and_positions_are_pushed(still_sim, gateio_client):
+    rules = await rules_of(gateio_client)
+    async with open_websocket(still_sim.urls.gateio_ws, headers=[SIZE_DECIMAL]) as ws:
+        for channel in (gateio.USER_TRADES, gateio.ORDERS, gateio.POSITIONS):
+            request = gateio.subscribe_message(
+                channel, gateio.private_payload(USER, COIN), int(now()), 1, CREDENTIALS
+            )
+            await ws.send_message(request)
+            assert (await next_matching(ws, decode, is_(SubscriptionResult))).ok
+        ask = still_sim.venues.market.quote(COIN, Leg.FUTURES).ask
+        await place(gateio_client, Order("g-push", Leg.FUTURES, COIN, Side.BUY, 0.2, ask), rules)
+        trade = await next_matching(ws, decode, is_(Trade))
+        assert (trade.client_id, trade.side, trade.price) == ("g-push", Side.BUY, ask)
+        assert trade.qty == pytest.approx(0.2)
+        update = await next_matching(ws, decode, is_(OrderUpdate))
+        assert (update.client_id, update.status) == ("g-push", OrderStatus.FILLED)
+        position = await next_matching(ws, decode, is_(FuturesPosition))
+        assert (position.symbol, position.qty) == (COIN, pytest.approx(0.2))
+
+
+async def test_an_upgrade_notice_reaches_every_client(still_sim):
+    async with open_websocket(still_sim.urls.gateio_ws) as ws:
+        await ws.send_message(gateio.ping_message(int(now())))
+        await next_matching(ws, decode, is_(Pong))
+        assert still_sim.gateio.send_upgrade_notice() == 1
+        assert await next_matching(ws, decode, is_(UpgradeNotice))
