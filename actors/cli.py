@@ -12,6 +12,7 @@ import trio
 from actors.backtest_cli import add_backtest_commands
 from actors.cli_types import positive_seconds
 from actors.logs import configure_console
+from actors.record import add_record_commands
 from actors.shutdown import run_until_stopped
 from actors.sim_cli import add_sim_commands
 from supervision import SupervisorGaveUp
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=command_run)
     add_backtest_commands(commands)
     add_sim_commands(commands)
+    add_record_commands(commands)
     return parser
 
 

@@ -36,3 +36,6 @@ def configure_console(level: int = logging.INFO) -> None:
     handler.setFormatter(ConsoleFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    # A line per HTTP request would drown everything else; their failures are ours to log.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))

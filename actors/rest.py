@@ -56,7 +56,9 @@ class RestClient:
         """Send ``request`` exactly as signed and return the venue's reply, whatever its
         status. Raises :class:`RequestNotSent` or :class:`OutcomeUnknown`."""
         # The query goes on the URL verbatim: httpx must not re-encode what was signed.
-        url = httpx.URL(self.base_url + request.path).copy_with(query=request.query.encode())
+        url = httpx.URL(self.base_url + request.path)
+        if request.query:
+            url = url.copy_with(query=request.query.encode())
         self.sent += 1
         try:
             reply = await self._client.request(

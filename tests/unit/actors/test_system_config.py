@@ -1,0 +1,75 @@
+"""The system config: defaults that run, errors that name the key, credentials by name."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.config import ConfigError, load_config
+from actors.sim.servers import SimUrls
+from actors.system_config import SystemConfig
+
+
+def load(tmp_path, text):
+    path = tmp_path / "basis.toml"
+    path.write_text(text)
+    return load_config(path, SystemConfig)
+
+
+def test_an_empty_file_is_the_paper_default(tmp_path):
+    config = load(tmp_path, "")
+    assert config.mode == "paper"
+    assert [str(s) for s in config.symbol_list] == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    assert config.missing_credentials() == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('mode = "paper-ish"\n', "mode: invalid enum value 'paper-ish'"),
+        ("symbols = []\n", "symbols: list at least one"),
+        ('symbols = ["BTCUSDT"]\n', "symbol 'BTCUSDT' is not of the form BASE/QUOTE"),
+        ('symbols = ["BTC/USDT", "BTC/USDT"]\n', "listed twice"),
+        ('[venues.spot]\nkind = "gateio_futures"\n', "venues.spot.kind must be 'mexc'"),
+        ('[venues.futures]\nkind = "binance"\n', "venues.futures.kind: invalid enum value"),
+        (
+            "[venues.spot]\nkind = 'mexc'\nstale_after_s = 0\n",
+            "stale_after_s: expected a number > 0",
+        ),
+        ("[http]\nport = 70000\n", "http.port: expected a whole number <= 65535"),
+        ("[persistence]\ndurability = 'SOMETIMES'\n", "persistence.durability: invalid enum"),
+        ("[strategy]\nfutures_leverage = 0\n", "strategy.futures_leverage"),
+        ("[stratgy]\n", "unknown key 'stratgy'"),
+    ],
+)
+def test_bad_values_name_file_and_key(tmp_path, text, message):
+    with pytest.raises(ConfigError) as error:
+        load(tmp_path, text)
+    assert message in str(error.value)
+    assert str(error.value).startswith(str(tmp_path / "basis.toml"))
+
+
+def test_live_mode_names_the_missing_variables(tmp_path, monkeypatch):
+    monkeypatch.delenv("BASIS_MEXC_KEY", raising=False)
+    monkeypatch.setenv("BASIS_MEXC_SECRET", "s")
+    config = load(
+        tmp_path,
+        'mode = "live"\n[venues.spot]\nkind = "mexc"\napi_key_env = "BASIS_MEXC_KEY"\n'
+        'api_secret_env = "BASIS_MEXC_SECRET"\n',
+    )
+    assert config.missing_credentials() == [
+        "BASIS_MEXC_KEY",
+        "<api_key_env and api_secret_env for a gateio_futures venue>",
+    ]
+
+
+def test_paper_venues_point_at_the_simulated_ones():
+    urls = SimUrls(
+        "http://127.0.0.1:1",
+        "ws://127.0.0.1:1/ws",
+        "http://127.0.0.1:2",
+        "ws://127.0.0.1:2/v4/ws/usdt",
+        "http://127.0.0.1:3",
+    )
+    venues = SystemConfig().venues_at(urls)
+    assert (venues.spot.rest, venues.spot.ws) == ("http://127.0.0.1:1", "ws://127.0.0.1:1/ws")
+    assert venues.futures.ws == "ws://127.0.0.1:2/v4/ws/usdt"
