@@ -9,13 +9,14 @@ whether the venue could have acted on the request:
   sending): the router must look the order up by its client id before anything else.
 
 Each venue gets one :class:`RestClient`: one ``httpx.AsyncClient`` with a keep-alive
-pool and explicit timeouts.
+pool and explicit timeouts, over :class:`~actors.http_transport.H11Transport`.
 """
 
 from __future__ import annotations
 
 import httpx
 
+from actors.http_transport import H11Transport
 from protocols.venue import RestRequest, RestResponse
 
 
@@ -47,7 +48,7 @@ class RestClient:
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
-            transport=transport,
+            transport=transport or H11Transport(max_connections),
         )
         self.sent = 0
         self.failures = 0

@@ -2,7 +2,7 @@
 
 import trio
 
-from bench import backtest_bench, feed_bench, sim_bench, supervision_bench
+from bench import backtest_bench, feed_bench, sim_bench, supervision_bench, tick_bench
 
 trio.run(supervision_bench.main)
 print()
@@ -11,3 +11,5 @@ print()
 sim_bench.main()
 print()
 trio.run(feed_bench.main)
+print()
+trio.run(tick_bench.main)

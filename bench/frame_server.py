@@ -23,7 +23,7 @@ from wsproto.events import (
     TextMessage,
 )
 
-from protocols import gateio_encode, mexc_encode
+from protocols import gateio_client_requests, gateio_encode, mexc_client_requests, mexc_encode
 from protocols.model import Quote, Symbol
 
 SYMBOLS = [Symbol("BTC", "USDT"), Symbol("ETH", "USDT"), Symbol("SOL", "USDT")]
@@ -48,9 +48,9 @@ def frames(venue: str, count: int) -> list[bytes | str]:
 
 def ack(venue: str, message: str) -> str:
     if venue == "mexc":
-        request = mexc_encode.decode_client_message(message)
+        request = mexc_client_requests.decode_client_message(message)
         return mexc_encode.subscription_ack(request.channels)
-    request = gateio_encode.decode_client_message(message)
+    request = gateio_client_requests.decode_client_message(message)
     return gateio_encode.subscription_ack(request, time.time())
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import trio
 
+from actors import http_transport
 from actors.rest import OutcomeUnknown, RequestNotSent, RestClient
 from actors.sim.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
 from protocols.venue import RestRequest
@@ -65,3 +66,29 @@ async def test_a_timeout_or_a_dropped_reply_means_outcome_unknown(server):
         with pytest.raises(OutcomeUnknown, match="RemoteProtocolError"):
             await client.send(RestRequest("POST", "/vanish"))
     assert [r.path for r in seen] == ["/slow", "/vanish"]
+
+
+async def test_a_compressed_answer_is_decoded(nursery):
+    import gzip
+
+    async def zipped(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(
+            200, gzip.compress(b'{"serverTime":1}'), headers=(("Content-Encoding", "gzip"),)
+        )
+
+    port = await nursery.start(HttpServer(zipped).serve)
+    async with RestClient(f"http://127.0.0.1:{port}") as client:
+        response = await client.send(RestRequest("GET", "/api/v3/time"))
+    assert response.body == b'{"serverTime":1}'
+
+
+async def test_idle_connections_are_reused_until_they_are_old(server, monkeypatch):
+    monkeypatch.setattr(http_transport, "IDLE_LIMIT_S", 0.05)
+    server, url = server
+    async with RestClient(url) as client:
+        await client.send(RestRequest("GET", "/api/v3/time"))
+        await client.send(RestRequest("GET", "/api/v3/time"))
+        assert server.connections == 1
+        await trio.sleep(0.1)  # past the idle limit: the server may have closed it
+        await client.send(RestRequest("GET", "/api/v3/time"))
+    assert server.connections == 2

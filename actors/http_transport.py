@@ -1,0 +1,174 @@
+"""An httpx transport speaking HTTP/1.1 with h11 straight over trio streams.
+
+httpx's default transport (httpcore on anyio) costs about as much per request as the
+whole round trip on loopback; routers sit on the tick-to-order path, so they use this
+one. It keeps a pool of kept-alive connections per origin, honours httpx's timeouts, and
+maps failures onto httpx's exceptions so that callers can tell a connection that was
+never made (``ConnectError``, ``ConnectTimeout``) from a request whose fate is unknown
+(``ReadTimeout``, ``RemoteProtocolError``, ``WriteError``). It never retries: whether a
+request may be sent again is for the caller to decide.
+"""
+
+from __future__ import annotations
+
+import math
+import ssl
+from collections import defaultdict
+
+import h11
+import httpx
+import trio
+
+RECEIVE_BYTES = 65536
+IDLE_LIMIT_S = 30.0
+"""A connection idle longer than this is not reused: servers close idle ones eventually,
+and a request sent on a connection the server just closed has an unknown outcome."""
+
+Origin = tuple[str, str, int]
+
+
+class _Connection:
+    def __init__(self, stream: trio.abc.Stream, host: str) -> None:
+        self.stream = stream
+        self.host = host
+        self.h11 = h11.Connection(h11.CLIENT)
+        self.idle_since = trio.current_time()
+
+    async def aclose(self) -> None:
+        with trio.CancelScope(shield=True):
+            await self.stream.aclose()
+
+
+class H11Transport(httpx.AsyncBaseTransport):
+    def __init__(self, max_connections: int = 8, ssl_context: ssl.SSLContext | None = None):
+        self._limit = trio.CapacityLimiter(max_connections)
+        self._idle: defaultdict[Origin, list[_Connection]] = defaultdict(list)
+        self._ssl = ssl_context
+        self.connects = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions.get("timeout", {})
+        pool_s = _seconds(timeouts.get("pool"))
+        with trio.move_on_after(pool_s) as waiting:
+            await self._limit.acquire()
+        if waiting.cancelled_caught:
+            raise httpx.PoolTimeout("no connection free in time", request=request)
+        try:
+            return await self._send(request, timeouts)
+        finally:
+            self._limit.release()
+
+    async def _send(self, request: httpx.Request, timeouts: dict) -> httpx.Response:
+        url = request.url
+        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        connection = await self._reuse(origin) or await self._connect(origin, request, timeouts)
+        conn = connection.h11
+        body = await request.aread()
+        head = h11.Request(
+            method=request.method,
+            target=url.raw_path,
+            headers=[(k, v) for k, v in request.headers.raw if k.lower() != b"connection"],
+        )
+        try:
+            data = conn.send(head)
+            if body:
+                data += conn.send(h11.Data(data=body))
+            data += conn.send(h11.EndOfMessage())
+        except h11.LocalProtocolError as error:
+            await connection.aclose()
+            raise httpx.LocalProtocolError(str(error), request=request) from error
+        try:
+            with trio.fail_after(_seconds(timeouts.get("write"))):
+                await connection.stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError) as error:
+            await connection.aclose()
+            raise httpx.WriteError(f"sending failed: {error!r}", request=request) from error
+        try:
+            with trio.fail_after(_seconds(timeouts.get("read"))):
+                response, content = await self._receive(connection, request)
+        except trio.TooSlowError:
+            await connection.aclose()
+            raise httpx.ReadTimeout("no answer in time", request=request) from None
+        except (trio.BrokenResourceError, h11.RemoteProtocolError) as error:
+            await connection.aclose()
+            raise httpx.RemoteProtocolError(f"bad answer: {error}", request=request) from error
+        if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+            conn.start_next_cycle()
+            connection.idle_since = trio.current_time()
+            self._idle[origin].append(connection)
+        else:
+            await connection.aclose()
+        # As a stream, so that httpx decodes a compressed body by its Content-Encoding.
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=httpx.ByteStream(content),
+            extensions={"http_version": b"HTTP/1.1"},
+            request=request,
+        )
+
+    async def _receive(
+        self, connection: _Connection, request: httpx.Request
+    ) -> tuple[h11.Response, bytes]:
+        conn = connection.h11
+        response: h11.Response | None = None
+        content = bytearray()
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await connection.stream.receive_some(RECEIVE_BYTES)
+                if not data and conn.their_state is not h11.SEND_BODY:
+                    raise h11.RemoteProtocolError("the server closed the connection unanswered")
+                conn.receive_data(data)
+            elif isinstance(event, h11.Response):
+                response = event
+            elif isinstance(event, h11.Data):
+                content += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                assert response is not None
+                return response, bytes(content)
+            elif isinstance(event, h11.ConnectionClosed):
+                raise h11.RemoteProtocolError("the server closed the connection unanswered")
+
+    async def _reuse(self, origin: Origin) -> _Connection | None:
+        idle = self._idle[origin]
+        now = trio.current_time()
+        while idle:
+            connection = idle.pop()
+            if now - connection.idle_since < IDLE_LIMIT_S:
+                return connection
+            await connection.aclose()
+        return None
+
+    async def _connect(self, origin: Origin, request: httpx.Request, timeouts: dict) -> _Connection:
+        scheme, host, port = origin
+        try:
+            with trio.fail_after(_seconds(timeouts.get("connect"))):
+                stream: trio.abc.Stream = await trio.open_tcp_stream(host, port)
+                if scheme == "https":
+                    context = self._ssl or ssl.create_default_context()
+                    tls = trio.SSLStream(
+                        stream, context, server_hostname=host, https_compatible=True
+                    )
+                    await tls.do_handshake()
+                    stream = tls
+        except trio.TooSlowError:
+            raise httpx.ConnectTimeout(
+                f"connecting to {host}:{port} took too long", request=request
+            ) from None
+        except (OSError, trio.BrokenResourceError) as error:
+            raise httpx.ConnectError(
+                f"cannot connect to {host}:{port}: {error}", request=request
+            ) from error
+        self.connects += 1
+        return _Connection(stream, host)
+
+    async def aclose(self) -> None:
+        for idle in self._idle.values():
+            for connection in idle:
+                await connection.aclose()
+        self._idle.clear()
+
+
+def _seconds(value: float | None) -> float:
+    return math.inf if value is None else value
