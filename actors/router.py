@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -58,6 +59,7 @@ from supervision import Address, Backoff, Incarnation
 log = logging.getLogger("basis.router")
 
 QTY_EPSILON = 1e-12
+FINISHED_IDS_KEPT = 100_000
 
 
 class RouterCodec(Protocol):
@@ -151,6 +153,10 @@ class Router:
     orders: dict[str, TrackedOrder] = attrs.field(factory=dict)
     stats: RouterStats = attrs.field(factory=RouterStats)
     stream: PrivateStream | None = None
+    keep_finished_s: float = 300.0
+    """How long a finished order stays followed, for late pushes and resent intents."""
+    _finished: deque[tuple[float, str]] = attrs.field(factory=deque)
+    _finished_ids: OrderedDict[str, None] = attrs.field(factory=OrderedDict)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -209,7 +215,8 @@ class Router:
     # -------------------------------------------------------------------- placing
 
     def _start_place(self, order: Order, nursery: trio.Nursery) -> None:
-        if order.client_id in self.orders:
+        self._forget_finished()
+        if order.client_id in self.orders or order.client_id in self._finished_ids:
             # The same intent again (a strategy restarted and resent it): never twice.
             log.info("%s: %s is already known; not sent again", self.name, order.client_id)
             return
@@ -370,9 +377,26 @@ class Router:
 
     # ------------------------------------------------------------------ reporting
 
+    def _finish(self, tracked: TrackedOrder) -> None:
+        tracked.final = True
+        self._finished.append((trio.current_time(), tracked.order.client_id))
+
+    def _forget_finished(self) -> None:
+        """Drop finished orders older than ``keep_finished_s``: a router runs for weeks.
+        Their ids are remembered (a bounded number of them) so an intent is never sent
+        twice."""
+        horizon = trio.current_time() - self.keep_finished_s
+        finished = self._finished
+        while finished and finished[0][0] < horizon:
+            _, client_id = finished.popleft()
+            self.orders.pop(client_id, None)
+            self._finished_ids[client_id] = None
+            if len(self._finished_ids) > FINISHED_IDS_KEPT:
+                self._finished_ids.popitem(last=False)
+
     async def _reject(self, tracked: TrackedOrder, reason: str) -> None:
         self.stats.rejected += 1
-        tracked.final = True
+        self._finish(tracked)
         log.warning("%s: %s rejected: %s", self.name, tracked.order.client_id, reason)
         await tracked.owner.send(OrderRejected(self.wall_clock(), tracked.order.client_id, reason))
 
@@ -428,7 +452,7 @@ class Router:
             trade_id = f"{tracked.venue_order_id}@{filled:.12g}"
             await self._deliver(tracked, extra, price, fee, trade_id, now)
         if update.status.is_final and not tracked.final:
-            tracked.final = True
+            self._finish(tracked)
             average = (
                 tracked.delivered_value / tracked.delivered_qty if tracked.delivered_qty else 0.0
             )

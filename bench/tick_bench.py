@@ -19,6 +19,7 @@ import trio
 from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import new_context
 from actors.feed import Feed
+from actors.heap import settle
 from actors.rate_limit import TokenBucket
 from actors.rest import RestClient
 from actors.router import Router
@@ -72,6 +73,7 @@ async def trade(urls: dict[str, str], done: trio.Event) -> None:
         ):
             feed = Feed(name, codec, url, {BTC: [strategy_box.address]})
             nursery.start_soon(feed.run, Incarnation(name, 0, None, None))
+        settle()  # as the system does once it is up
         await done.wait()
         nursery.cancel_scope.cancel()
 

@@ -17,6 +17,7 @@ import msgspec
 import trio
 import trio_websocket
 
+from actors.heap import settle
 from actors.sim.http_server import HttpRequest, HttpResponse, HttpServer
 from protocols import (
     gateio,
@@ -37,6 +38,7 @@ EXIT = Quote(BTC, 102.0, 50.0, 102.01, 50.0, 0.0, 0.0)
 FUTURES = Quote(BTC, 100.0, 50.0, 100.01, 50.0, 0.0, 0.0)
 NO_DECISION_S = 0.5
 SETTLE_S = 0.005
+ORDERS_KEPT = 100
 """After an order arrives, time for both legs to settle before the next quote."""
 
 
@@ -74,6 +76,8 @@ class Bench:
         )
         if request.method == "POST":
             self._orders[client_id] = update
+            if len(self._orders) > ORDERS_KEPT:  # the venue's own heap stays small
+                del self._orders[next(iter(self._orders))]
             return HttpResponse(200, mexc_encode.new_order_body(update, "IMMEDIATE_OR_CANCEL"))
         known = self._orders.get(client_id, update)
         return HttpResponse(200, mexc_encode.order_body(known, "IMMEDIATE_OR_CANCEL"))
@@ -187,6 +191,7 @@ async def main(decisions: int) -> None:
         }
         print(json.dumps(urls), flush=True)
         nursery.start_soon(bench.keep_futures_fresh)
+        settle()
         await bench.drive()
         sys.stdout.write(msgspec.json.encode(bench.latencies_ns).decode() + "\n")
         sys.stdout.flush()

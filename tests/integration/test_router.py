@@ -297,3 +297,17 @@ async def test_a_token_bucket_holds_placements_under_the_limit(nursery, venue):
     assert msgspec.json.encode(sorted(venue.placements)) == msgspec.json.encode(
         [f"t1-{s}s" for s in range(1, 6)]
     )
+
+
+async def test_finished_orders_are_forgotten_but_never_sent_again(nursery, venue):
+    router, inbox, strategy = await start_router(nursery, venue, keep_finished_s=0.05)
+    await inbox.send(PlaceOrder(order(1)))
+    await until_final(strategy, "t1-1s")
+    await trio.sleep(0.1)
+    await inbox.send(PlaceOrder(order(2)))
+    await until_final(strategy, "t1-2s")
+    assert "t1-1s" not in router.orders  # a router that runs for weeks keeps no history
+    await inbox.send(PlaceOrder(order(1)))
+    await inbox.send(PlaceOrder(order(3)))
+    await until_final(strategy, "t1-3s")
+    assert venue.placements == ["t1-1s", "t1-2s", "t1-3s"]
