@@ -135,7 +135,7 @@ async def _record_with_config(config: SystemConfig, out: Path, duration_s: float
         venues = config.venues
         return await record([venues.spot, venues.futures], symbols, out, duration_s)
     async with trio.open_nursery() as nursery:
-        servers = SimServers(config.sim)
+        servers = SimServers(config.simulated())
         urls = await nursery.start(servers.run)
         venues = config.venues_at(urls)
         rows = await record([venues.spot, venues.futures], symbols, out, duration_s)

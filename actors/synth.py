@@ -10,35 +10,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
-import msgspec
-
 from actors.quote_files import QuoteFileWriter
-from actors.sim.config import DEFAULT_SYMBOLS, SimConfig, SymbolConfig
+from actors.sim.config import DEFAULT_SYMBOLS, SimConfig, symbol_config
 from actors.sim.market import SimMarket
-from protocols.model import Leg, Symbol, VenueRules
+from protocols.model import Leg, Symbol
 
 DEFAULT_SYMBOL_NAMES = tuple(str(config.symbol) for config in DEFAULT_SYMBOLS)
-OTHER_START_PRICE = 100.0
-"""Where a symbol without a default configuration starts."""
-
-
-def symbol_config(name: str, dislocations_per_hour: float | None) -> SymbolConfig:
-    """The simulated venues' default configuration of ``name``, or a generic one."""
-    symbol = Symbol.parse(name)
-    config = next((c for c in DEFAULT_SYMBOLS if c.symbol == symbol), None)
-    if config is None:
-        config = SymbolConfig(
-            symbol,
-            OTHER_START_PRICE,
-            VenueRules(qty_step=0.001, min_qty=0.001, min_notional=1.0, price_tick=0.001),
-            VenueRules(qty_step=0.1, price_tick=0.001, contract_size=0.1, min_contracts=1),
-        )
-    if dislocations_per_hour is not None:
-        process = msgspec.structs.replace(
-            config.process, dislocations_per_hour=dislocations_per_hour
-        )
-        config = msgspec.structs.replace(config, process=process)
-    return config
 
 
 def synthesize(
@@ -56,7 +33,8 @@ def synthesize(
     ``on_progress`` is told the fraction done now and then.
     """
     config = SimConfig(
-        seed=seed, symbols=tuple(symbol_config(s, dislocations_per_hour) for s in symbols)
+        seed=seed,
+        symbols=tuple(symbol_config(Symbol.parse(s), dislocations_per_hour) for s in symbols),
     )
     start = start_ms / 1000.0
     market = SimMarket(config, random.Random(seed), start)

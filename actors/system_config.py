@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from actors.config import StrategyConfig
-from actors.sim.config import SimConfig
+from actors.sim.config import SimConfig, symbol_config, with_dislocations
 from actors.sim.servers import SimUrls
 from actors.venue_config import VenueConfig
 from protocols.model import Symbol
@@ -49,12 +49,21 @@ class PersistenceSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     cleanup_after_hours: Annotated[float, msgspec.Meta(gt=0.0)] | None = None
 
 
+class PaperSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Paper mode's simulated market, beyond what ``[sim]`` says."""
+
+    dislocations_per_hour: Annotated[float, msgspec.Meta(ge=0.0)] | None = None
+    """How often each symbol's perpetual jumps away from spot (the chances to trade);
+    unset keeps each symbol's own setting."""
+
+
 class SystemConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     mode: Literal["paper", "live"] = "paper"
     symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
     venues: VenuesSection = VenuesSection()
     strategy: StrategyConfig = StrategyConfig()
     sim: SimConfig = msgspec.field(default_factory=SimConfig)
+    paper: PaperSection = PaperSection()
     http: HttpSection = HttpSection()
     persistence: PersistenceSection = PersistenceSection()
     status_every_s: Seconds = 30.0
@@ -66,18 +75,21 @@ class SystemConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         parsed = [Symbol.parse(text) for text in self.symbols]
         if len(set(parsed)) != len(parsed):
             raise ValueError("symbols: a symbol is listed twice")
-        if self.mode == "paper":
-            simulated = {config.symbol for config in self.sim.symbols}
-            missing = [str(s) for s in parsed if s not in simulated]
-            if missing:
-                raise ValueError(
-                    f"symbols: {', '.join(missing)} not simulated; add them to [[sim.symbols]] "
-                    "or trade only simulated symbols"
-                )
 
     @property
     def symbol_list(self) -> list[Symbol]:
         return [Symbol.parse(text) for text in self.symbols]
+
+    def simulated(self) -> SimConfig:
+        """The simulated venues for paper mode: every traded symbol, as ``[sim]``
+        configures it or with the defaults, at ``[paper]``'s dislocation rate."""
+        configured = {config.symbol: config for config in self.sim.symbols}
+        rate = self.paper.dislocations_per_hour
+        symbols = []
+        for symbol in self.symbol_list:
+            config = configured.get(symbol) or symbol_config(symbol)
+            symbols.append(config if rate is None else with_dislocations(config, rate))
+        return msgspec.structs.replace(self.sim, symbols=tuple(symbols))
 
     def venues_at(self, urls: SimUrls) -> VenuesSection:
         """The venues to use against simulated venues at ``urls``, with their accounts'

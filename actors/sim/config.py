@@ -218,3 +218,30 @@ class SimConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         quotes = {s.symbol.quote for s in self.symbols}
         if quotes != {"USDT"}:
             raise ValueError(f"sim config: the venues settle in USDT; quote assets {quotes}")
+
+
+OTHER_START_PRICE = 100.0
+"""Where a symbol without a default configuration starts."""
+
+
+def symbol_config(symbol: Symbol, dislocations_per_hour: float | None = None) -> SymbolConfig:
+    """The default configuration of ``symbol`` (BTC, ETH and SOL are the real venues'),
+    or a generic coin at 100 USDT; ``dislocations_per_hour`` overrides how often its
+    perpetual jumps away from spot."""
+    config = next((c for c in DEFAULT_SYMBOLS if c.symbol == symbol), None)
+    if config is None:
+        config = SymbolConfig(
+            symbol,
+            OTHER_START_PRICE,
+            _spot(0.001, 0.001),
+            _perpetual(0.1, 0.001),
+        )
+    if dislocations_per_hour is not None:
+        config = with_dislocations(config, dislocations_per_hour)
+    return config
+
+
+def with_dislocations(config: SymbolConfig, per_hour: float) -> SymbolConfig:
+    """``config`` with its perpetual jumping away from spot ``per_hour`` times an hour."""
+    process = msgspec.structs.replace(config.process, dislocations_per_hour=per_hour)
+    return msgspec.structs.replace(config, process=process)

@@ -41,11 +41,11 @@ def test_recorded_quotes_backtest(tmp_path):
 
 def test_a_bad_config_names_the_key(tmp_path):
     config = tmp_path / "basis.toml"
-    config.write_text('symbols = ["DOGE/USDT"]\n')
+    config.write_text('symbols = ["DOGEUSDT"]\n')
     done = subprocess.run(
         [*BASIS, "record", "--config", str(config), "--duration", "1", "--out", "x.csv"],
         capture_output=True,
         text=True,
     )
     assert done.returncode == 2
-    assert f"{config}: symbols: DOGE/USDT not simulated" in done.stderr
+    assert f"{config}: symbol 'DOGEUSDT' is not of the form BASE/QUOTE" in done.stderr

@@ -73,3 +73,14 @@ def test_paper_venues_point_at_the_simulated_ones():
     venues = SystemConfig().venues_at(urls)
     assert (venues.spot.rest, venues.spot.ws) == ("http://127.0.0.1:1", "ws://127.0.0.1:1/ws")
     assert venues.futures.ws == "ws://127.0.0.1:2/v4/ws/usdt"
+
+
+def test_paper_mode_simulates_every_traded_symbol_at_the_chosen_rate(tmp_path):
+    config = load(
+        tmp_path,
+        'symbols = ["BTC/USDT", "DOGE/USDT"]\n[paper]\ndislocations_per_hour = 30\n',
+    )
+    simulated = config.simulated()
+    assert [str(s.symbol) for s in simulated.symbols] == ["BTC/USDT", "DOGE/USDT"]
+    assert [s.process.dislocations_per_hour for s in simulated.symbols] == [30.0, 30.0]
+    assert simulated.symbols[0].start_price == 65_000.0  # the default BTC, not a generic coin
