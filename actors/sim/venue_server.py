@@ -199,8 +199,10 @@ class VenueServer:
         self.wire_faults.delay_frames(ms)
 
     def refuse_connections(self, seconds: float) -> None:
-        """Close new REST and websocket connections as they arrive, for ``seconds``."""
+        """Refuse new REST and websocket connections for ``seconds`` (the port closes;
+        open connections live on); 0 ends a refusal."""
         self.wire_faults.refuse_connections(seconds)
+        self.port.refusal_changed()
 
     def fail_requests(self, count: int) -> None:
         """Answer the next ``count`` REST requests with the venue's server error (503)."""
@@ -235,6 +237,7 @@ class VenueServer:
         """Switch every fault of this venue off, wire and engine."""
         self.wire_faults.clear()
         self.exchange.faults.clear()
+        self.port.refusal_changed()
 
     def faults_view(self) -> VenueFaultsView:
         engine = self.exchange.faults
