@@ -140,7 +140,7 @@ def _listen(port: int) -> trio.SocketListener:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))
         sock.listen(LISTEN_BACKLOG)
-    except OSError:
+    except OSError as error:
         sock.close()
-        raise
+        raise OSError(error.errno, f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
     return trio.SocketListener(trio.socket.from_stdlib_socket(sock))
