@@ -15,7 +15,6 @@ Order placements may instead time out (accepted by the engine, never answered).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -40,8 +39,6 @@ from protocols.venue import (
     VenueError,
     VenueUnavailable,
 )
-
-log = logging.getLogger(__name__)
 
 RouteHandler = Callable[[HttpRequest], Awaitable[HttpResponse]]
 
@@ -131,12 +128,13 @@ class VenueServer:
         except VenueError:
             if hold_s is None:
                 raise
+            response = None  # refused; the client never hears that either
         finally:
             if self.exchange.faults.rejections_left < rejections_left:
                 self.wire_faults.count("rejected_order")
-        if hold_s is None:
+        if hold_s is None and response is not None:
             return response
-        await trio.sleep(hold_s)
+        await trio.sleep(hold_s or 0.0)
         raise CloseWithoutAnswer
 
     def _route(self, request: HttpRequest) -> Route | None:
@@ -186,8 +184,7 @@ class VenueServer:
     def drop_websockets(self) -> int:
         """Cut every open websocket at once (no closing handshake); how many there were."""
         dropped = self.websockets.drop_all("injected fault: dropped")
-        for _ in range(dropped):
-            self.wire_faults.count("dropped_websocket")
+        self.wire_faults.count("dropped_websocket", dropped)
         return dropped
 
     def stall_websockets(self, seconds: float) -> None:

@@ -170,9 +170,9 @@ class WireFaults:
         (each symbol that had a diff took it)."""
         self._skip_every_symbol = False
 
-    def count(self, fault: str) -> None:
-        """Count a fault served elsewhere (a dropped connection, a refused one, ...)."""
-        self.injected[fault] += 1
+    def count(self, fault: str, times: int = 1) -> None:
+        """Count a fault served elsewhere (dropped connections, a rejected order, ...)."""
+        self.injected[fault] += times
 
     def view(self) -> WireFaultsView:
         now = trio.current_time()

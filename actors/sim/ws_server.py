@@ -58,6 +58,7 @@ class WsClient:
         try:
             self._outbox.send_nowait((due, frame))
         except trio.WouldBlock:
+            log.warning("%s: dropping a client too slow to read its frames", self.target)
             self.drop("too slow: its backlog of frames is full")
         except trio.ClosedResourceError:
             pass  # the connection is ending
