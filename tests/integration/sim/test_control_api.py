@@ -6,14 +6,16 @@ from __future__ import annotations
 import httpx
 import msgspec
 import pytest
+import trio
 
 from actors.rest import RestClient
 from actors.sim.servers import Faults, Holdings, Ledgers, SimUrls
 from actors.websocket import open_websocket
 from protocols import gateio
 from protocols.model import Leg, Quote, Side
+from tests.unit.sim import helpers
 
-from .support import COIN, next_matching, now
+from .support import COIN, WAIT_S, fast, next_matching, now, start
 from .venue_clients import VenueClients
 
 
@@ -121,3 +123,18 @@ async def test_a_dislocation_moves_the_perpetual_away_from_spot(still_sim, contr
     # The still coin sits at 100 with no premium: now its perpetual trades 1% over it.
     assert quote.mid == pytest.approx(101.0, abs=0.01)
     assert still_sim.venues.market.quote(COIN, Leg.SPOT).bid == 100.0
+
+
+async def test_the_futures_ledger_lists_funding_paid_on_a_position(nursery):
+    sim = await start(nursery, fast(helpers.config(helpers.coin(funding_interval_s=0.2))))
+    async with RestClient(sim.urls.gateio_rest) as rest:
+        gateio = VenueClients("gateio", sim, rest)
+        await gateio.place(gateio.taking("short-1", 5, Side.SELL))
+    with trio.fail_after(WAIT_S):
+        while not sim.venues.futures.ledger.funding():  # noqa: ASYNC110
+            await trio.sleep(0.05)
+    async with httpx.AsyncClient(base_url=sim.urls.control) as control:
+        ledger = (await control.get("/ledger")).json()["gateio"]
+    [payment, *_] = [entry["payment"] for entry in ledger if entry["type"] == "FundingSettled"]
+    # A short receives funding when the rate is positive (the still coin's is the interest).
+    assert (payment["contracts"], payment["rate"] > 0, payment["amount"] > 0) == (-5, True, True)
