@@ -78,12 +78,22 @@ def command_sim(args: argparse.Namespace) -> int:
         gateio_port=args.gateio_port,
         control_port=args.control_port,
     )
+    cannot_listen: list[OSError] = []
     try:
         trio.run(serve_until_stopped, servers)
-    except OSError as error:
-        print(f"basis sim: cannot listen: {error.strerror or error}", file=sys.stderr)
-        return EXIT_CANNOT_LISTEN
-    return 0
+    except* OSError as group:
+        cannot_listen.extend(_leaves(group))
+    for error in cannot_listen:
+        print(f"basis sim: {error.strerror or error}", file=sys.stderr)
+    return EXIT_CANNOT_LISTEN if cannot_listen else 0
+
+
+def _leaves(group: BaseExceptionGroup) -> list:
+    return [
+        leaf
+        for error in group.exceptions
+        for leaf in (_leaves(error) if isinstance(error, BaseExceptionGroup) else [error])
+    ]
 
 
 async def serve_until_stopped(servers: SimServers) -> None:

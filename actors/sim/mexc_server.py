@@ -333,7 +333,7 @@ class MexcServer(VenueServer):
             for channel in subscribed:
                 self._channel_clients[channel].discard(client)
             if listen_key is not None:
-                self._private_clients[listen_key].discard(client)
+                self._private_clients.get(listen_key, set()).discard(client)
 
     def _subscription(
         self,
@@ -346,7 +346,7 @@ class MexcServer(VenueServer):
         if not request.subscribe:
             for channel in channels:
                 subscribed.discard(channel)
-                self._channel_clients[channel].discard(client)
+                self._channel_clients.get(channel, set()).discard(client)
             return mexc_encode.subscription_ack(channels)
         allowed = self._served_channels if listen_key else self._served_public_channels
         total = len(subscribed | set(channels))

@@ -15,7 +15,6 @@ Order placements may instead time out (accepted by the engine, never answered).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -40,8 +39,6 @@ from protocols.venue import (
     VenueError,
     VenueUnavailable,
 )
-
-log = logging.getLogger(__name__)
 
 RouteHandler = Callable[[HttpRequest], Awaitable[HttpResponse]]
 
@@ -131,12 +128,13 @@ class VenueServer:
         except VenueError:
             if hold_s is None:
                 raise
+            response = None  # refused; the client never hears that either
         finally:
             if self.exchange.faults.rejections_left < rejections_left:
                 self.wire_faults.count("rejected_order")
-        if hold_s is None:
+        if hold_s is None and response is not None:
             return response
-        await trio.sleep(hold_s)
+        await trio.sleep(hold_s or 0.0)
         raise CloseWithoutAnswer
 
     def _route(self, request: HttpRequest) -> Route | None:
@@ -186,8 +184,7 @@ class VenueServer:
     def drop_websockets(self) -> int:
         """Cut every open websocket at once (no closing handshake); how many there were."""
         dropped = self.websockets.drop_all("injected fault: dropped")
-        for _ in range(dropped):
-            self.wire_faults.count("dropped_websocket")
+        self.wire_faults.count("dropped_websocket", dropped)
         return dropped
 
     def stall_websockets(self, seconds: float) -> None:
@@ -199,8 +196,10 @@ class VenueServer:
         self.wire_faults.delay_frames(ms)
 
     def refuse_connections(self, seconds: float) -> None:
-        """Close new REST and websocket connections as they arrive, for ``seconds``."""
+        """Refuse new REST and websocket connections for ``seconds`` (the port closes;
+        open connections live on); 0 ends a refusal."""
         self.wire_faults.refuse_connections(seconds)
+        self.port.refusal_changed()
 
     def fail_requests(self, count: int) -> None:
         """Answer the next ``count`` REST requests with the venue's server error (503)."""
@@ -235,6 +234,7 @@ class VenueServer:
         """Switch every fault of this venue off, wire and engine."""
         self.wire_faults.clear()
         self.exchange.faults.clear()
+        self.port.refusal_changed()
 
     def faults_view(self) -> VenueFaultsView:
         engine = self.exchange.faults

@@ -6,7 +6,7 @@ matching engine (``actors.sim.faults``: rejected orders, partial fills):
 - websockets *stalled* for a while: connections stay open but nothing is sent on them,
   answers to application pings included;
 - every websocket frame *delayed* by a fixed time;
-- new connections (REST and websocket) *refused* for a while: closed as they arrive;
+- new connections (REST and websocket) *refused* for a while: the port is closed;
 - the next ``n`` REST requests answered with a *server error* (5xx);
 - the next ``n`` REST requests answered *rate limited* (429, with how long to wait);
 - the next ``n`` order placements *timing out*: the order is accepted, but the answer
@@ -74,9 +74,11 @@ class WireFaults:
         self._frame_delay_s = ms / 1000.0
 
     def refuse_connections(self, seconds: float) -> None:
-        """Close new connections as they arrive for ``seconds`` from now (0 ends it)."""
+        """Refuse new connections for ``seconds`` from now (0 ends it)."""
         _check_non_negative("refuse_connections", seconds)
         self._refusing_until = trio.current_time() + seconds
+        if seconds > 0:
+            self.injected["refused_connections"] += 1
 
     def fail_requests(self, count: int) -> None:
         """Answer the next ``count`` REST requests with a server error."""
@@ -125,6 +127,11 @@ class WireFaults:
         return trio.current_time() < self._refusing_until
 
     @property
+    def refusing_until(self) -> float:
+        """The trio time refusals end (in the past when there are none)."""
+        return self._refusing_until
+
+    @property
     def frame_delay_s(self) -> float:
         return self._frame_delay_s
 
@@ -163,9 +170,9 @@ class WireFaults:
         (each symbol that had a diff took it)."""
         self._skip_every_symbol = False
 
-    def count(self, fault: str) -> None:
-        """Count a fault served elsewhere (a dropped connection, a refused one, ...)."""
-        self.injected[fault] += 1
+    def count(self, fault: str, times: int = 1) -> None:
+        """Count a fault served elsewhere (dropped connections, a rejected order, ...)."""
+        self.injected[fault] += times
 
     def view(self) -> WireFaultsView:
         now = trio.current_time()

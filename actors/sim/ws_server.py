@@ -58,6 +58,7 @@ class WsClient:
         try:
             self._outbox.send_nowait((due, frame))
         except trio.WouldBlock:
+            log.warning("%s: dropping a client too slow to read its frames", self.target)
             self.drop("too slow: its backlog of frames is full")
         except trio.ClosedResourceError:
             pass  # the connection is ending
@@ -117,7 +118,13 @@ class WebsocketEndpoint:
                 async with trio.open_nursery() as nursery:
                     await self._converse(stream, nursery, scope)
                     nursery.cancel_scope.cancel()
-            except Exception:
+            except* (
+                trio_websocket.ConnectionClosed,
+                trio.BrokenResourceError,
+                trio.ClosedResourceError,
+            ):
+                pass  # the client went away, during the handshake or after
+            except* Exception:
                 # A session bug ends its connection, not the venue.
                 log.exception("%s: a websocket session failed", self.path)
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from actors.config import ConfigError, load_config
 from actors.sim import (
     DEFAULT_SYMBOLS,
     FuturesVenueConfig,
+    RateLimit,
     SimConfig,
     SimVenues,
     SpotVenueConfig,
 )
+from actors.sim_cli import SimConfigFile
 from protocols.model import Leg, Symbol, VenueRules
 
 from .helpers import T0, coin
@@ -89,3 +92,31 @@ def test_a_config_reads_from_plain_data_and_refuses_unknown_fields():
 def test_mistakes_are_refused_with_the_field_named(make, says):
     with pytest.raises(ValueError, match=says):
         make()
+
+
+def test_the_servers_defaults_are_the_venues_published_limits_and_made_up_credentials():
+    cfg = SimConfig()
+    assert (cfg.spot.api_key, cfg.spot.api_secret) == ("sim-key", "sim-secret")
+    assert (cfg.futures.api_key, cfg.futures.user_id) == ("sim-key", "sim-user")
+    servers = cfg.servers
+    assert servers.tick_s == 0.1 and servers.listen_key_ttl_s == 3600.0
+    assert servers.mexc_limits.orders == RateLimit(12, 1.0)
+    assert servers.mexc_limits.per_endpoint == RateLimit(500, 10.0)
+    assert servers.gateio_limits.place == RateLimit(100, 1.0)
+    assert servers.gateio_limits.public_per_endpoint == RateLimit(200, 10.0)
+
+
+def test_a_sim_table_loads_from_toml_and_its_mistakes_name_file_and_key(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text(
+        '[sim]\nseed = 9\n[sim.futures]\nuser_id = "u1"\n'
+        "[sim.servers]\ntick_s = 0.05\n[sim.servers.mexc_limits.orders]\n"
+        "requests = 5\nper_s = 1.0\n"
+    )
+    cfg = load_config(good, SimConfigFile).sim
+    assert (cfg.seed, cfg.futures.user_id, cfg.servers.tick_s) == (9, "u1", 0.05)
+    assert cfg.servers.mexc_limits.orders == RateLimit(5, 1.0)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sim.servers]\ntick_s = 0.0\n")
+    with pytest.raises(ConfigError, match=r"bad.toml: .*sim.servers.*tick_s 0.0 must be within"):
+        load_config(bad, SimConfigFile)
