@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import sys
 import time
+from collections import deque
+from pathlib import Path
+
+import msgspec
+
+_encode_json = msgspec.json.Encoder().encode
 
 _LEVEL_MARK = {
     logging.DEBUG: "DBG",
@@ -39,3 +46,49 @@ def configure_console(level: int = logging.INFO) -> None:
     # A line per HTTP request would drown everything else; their failures are ours to log.
     for chatty in ("httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return _encode_json(entry).decode()
+
+
+def configure_file(path: Path, max_bytes: int = 10 << 20, backups: int = 5) -> None:
+    """Also write JSON lines to ``path``, rotated at ``max_bytes`` with ``backups`` kept."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+    )
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger().addHandler(handler)
+
+
+class RecentLines(logging.Handler):
+    """Keeps the last few console lines, for a live view that owns the terminal."""
+
+    def __init__(self, keep: int = 8) -> None:
+        super().__init__()
+        self.lines: deque[str] = deque(maxlen=keep)
+        self.setFormatter(ConsoleFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def hand_console_to(view: RecentLines) -> None:
+    """Stop writing logs to the console: ``view`` shows the latest instead."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if type(handler) is logging.StreamHandler:
+            root.removeHandler(handler)
+    root.addHandler(view)

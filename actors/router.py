@@ -226,6 +226,15 @@ class Router:
             return
         tracked = TrackedOrder(order, owner)
         self.orders[order.client_id] = tracked
+        log.info(
+            "%s: %s %s %s %g at %g",
+            self.name,
+            order.client_id,
+            order.side.value,
+            order.symbol,
+            order.qty,
+            order.price,
+        )
         nursery.start_soon(self._place_and_follow, tracked)
 
     async def _place_and_follow(self, tracked: TrackedOrder) -> None:
@@ -453,6 +462,7 @@ class Router:
             await self._deliver(tracked, extra, price, fee, trade_id, now)
         if update.status.is_final and not tracked.final:
             self._finish(tracked)
+            log.info("%s: %s %s", self.name, order.client_id, update.status.value)
             average = (
                 tracked.delivered_value / tracked.delivered_qty if tracked.delivered_qty else 0.0
             )
@@ -468,6 +478,9 @@ class Router:
         tracked.delivered_value += qty * price
         tracked.delivered_fee += fee
         self.stats.filled += 1
+        log.info(
+            "%s: %s filled %g at %g (fee %.6f)", self.name, tracked.order.client_id, qty, price, fee
+        )
         await tracked.owner.send(Fill(tracked.order.client_id, trade_id, qty, price, fee, now))
 
 

@@ -25,6 +25,7 @@ import trio
 
 from actors.arbitrage.context import ArbitrageContext
 from actors.arbitrage.machine import on_market, step
+from actors.metrics import Histogram
 from protocols.messages import (
     Alert,
     CancelOrder,
@@ -68,6 +69,8 @@ class StrategyActor:
     spot: Quote | None = None
     futures: Quote | None = None
     decisions: int = 0
+    lag: Histogram = attrs.field(factory=Histogram)
+    """Quote received to orders handed to the routers, for decisions that placed orders."""
     trades: deque[TradeRecord] = attrs.field(factory=lambda: deque(maxlen=RECENT_TRADES))
 
     @property
@@ -114,10 +117,14 @@ class StrategyActor:
             return
         self.ctx = new
         self.decisions += 1
+        if new.state is not ctx.state:
+            log.info("%s: %s -> %s", self.name, ctx.state.value, new.state.value)
         if self.on_change is not None:
             await self.on_change(new)
         if commands:
             await self._carry_out(commands)
+            if type(message) is MarketQuote and any(type(c) is PlaceOrder for c in commands):
+                self.lag.observe(self.wall_clock() - message.quote.recv_ts)
 
     async def _carry_out(self, commands: tuple) -> None:
         orders = [command.order for command in commands if type(command) is PlaceOrder]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -35,26 +36,51 @@ def test_bad_arguments_name_the_problem(args, message):
     assert message in result.stderr
 
 
-def test_a_bounded_run_stops_gracefully_with_exit_code_0():
+def config_file(tmp_path):
+    path = tmp_path / "basis.toml"
+    path.write_text('symbols = ["BTC/USDT"]\n[http]\nport = 0\n[sim]\nseed = 3\n')
+    return path
+
+
+def test_a_bounded_run_stops_gracefully_and_prints_its_final_status(tmp_path):
     result = subprocess.run(
-        [*BASIS, "run", "--duration", "1.5", "--seed", "1"],
+        [
+            *BASIS,
+            "run",
+            str(config_file(tmp_path)),
+            "--duration",
+            "3",
+            "--json",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert "'ticker' started" in result.stderr
-    assert "run time of 1.5 s reached: stopping" in result.stderr
-    assert result.stderr.rstrip().endswith("'ticker' stopped")  # first up, last down
+    status = json.loads(result.stdout.splitlines()[-1])
+    assert [t["symbol"] for t in status["tasks"]] == ["BTC/USDT"]
+    assert {f["name"] for f in status["feeds"]} == {"feed-mexc", "feed-gateio_futures"}
+    assert "run time of 3 s reached: stopping" in result.stderr
+    assert result.stderr.rstrip().endswith("'writer' stopped")  # first up, last down
+    log_lines = (tmp_path / "data" / "logs" / "basis.jsonl").read_text().splitlines()
+    assert all(json.loads(line)["message"] for line in log_lines)
+    assert not any("quote" in json.loads(line)["message"].lower() for line in log_lines)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_stops_gracefully_in_reverse_order(signum):
-    process = subprocess.Popen([*BASIS, "run", "--seed", "1"], stderr=subprocess.PIPE, text=True)
+def test_a_signal_stops_gracefully_in_reverse_order(tmp_path, signum):
+    process = subprocess.Popen(
+        [*BASIS, "run", str(config_file(tmp_path)), "--data-dir", str(tmp_path / "data")],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         lines = []
         deadline = time.monotonic() + 30
-        while not any("'linked-pair' started" in line for line in lines):
+        while not any("status on http://127.0.0.1:" in line for line in lines):
             assert time.monotonic() < deadline, lines
             lines.append(process.stderr.readline())
         process.send_signal(signum)
@@ -65,4 +91,22 @@ def test_a_signal_stops_gracefully_in_reverse_order(signum):
     name = signal.Signals(signum).name
     assert f"{name} received: stopping gracefully" in rest
     stopped = [line.split("'")[3] for line in rest.splitlines() if line.endswith("stopped")]
-    assert stopped[-3:] == ["linked-pair", "flaky-worker", "ticker"]
+    assert [s for s in stopped if s in ("strategies", "routers", "feeds", "venues", "writer")] == [
+        "strategies",
+        "routers",
+        "feeds",
+        "venues",
+        "writer",
+    ]
+
+
+def test_live_mode_without_keys_names_the_variables(tmp_path):
+    config = tmp_path / "live.toml"
+    config.write_text(
+        'mode = "live"\n[venues.spot]\nkind = "mexc"\napi_key_env = "BASIS_TEST_MEXC_KEY"\n'
+        'api_secret_env = "BASIS_TEST_MEXC_SECRET"\n[venues.futures]\nkind = "gateio_futures"\n'
+        'api_key_env = "BASIS_TEST_GATE_KEY"\napi_secret_env = "BASIS_TEST_GATE_SECRET"\n'
+    )
+    result = subprocess.run([*BASIS, "run", str(config)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "set BASIS_TEST_MEXC_KEY, BASIS_TEST_MEXC_SECRET, BASIS_TEST_GATE_KEY" in result.stderr

@@ -1,0 +1,356 @@
+"""The manager: builds the trading system's supervision tree from a config and runs it.
+
+```
+basis (rest_for_one)
+├── writer                  the store; first up, last down
+├── venues (one_for_one)    the simulated venues, in paper mode
+├── feeds (one_for_one)     one per venue connection
+├── routers (one_for_one)   one per venue
+└── strategies (one_for_one) one per symbol, added while the system runs (transient)
+```
+
+``rest_for_one`` because each layer needs the ones above it: a writer that had to restart
+takes everything after it down and up again in order. Actors find each other by address,
+which survives restarts. The :class:`TradingSystem` is also the Python API that the CLI
+and the tests use: add and stop strategies, read status, stop the whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from actors.arbitrage.actor import StrategyActor
+from actors.arbitrage.context import ArbitrageParams, LegRules, new_context
+from actors.feed import Feed
+from actors.heap import settle
+from actors.rest import RestClient
+from actors.router import Router
+from actors.sim.servers import SimServers
+from actors.system_config import SystemConfig, VenuesSection
+from actors.venues.gateio import GateioFeedCodec, GateioPrivateCodec, GateioRouterCodec
+from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
+from actors.writer import Writer, WriterClient
+from protocols.messages import OperatorAction, OperatorCommand, RulesUpdate
+from protocols.model import Leg, Symbol
+from protocols.venue import ApiCredentials
+from supervision import (
+    Address,
+    ChildSpec,
+    Intensity,
+    Mailbox,
+    Restart,
+    Strategy,
+    Supervisor,
+)
+
+log = logging.getLogger("basis.manager")
+
+STORE_FILE = "basis.db"
+SIM_USER = "sim-user"
+
+
+class SymbolLocked(Exception):
+    """A live strategy already trades this symbol on these venues."""
+
+
+class UnknownTask(Exception):
+    pass
+
+
+@attrs.define(eq=False)
+class StrategyHandle:
+    task_id: str
+    symbol: Symbol
+    actor: StrategyActor
+    mailbox: Mailbox
+
+    @property
+    def child_name(self) -> str:
+        return f"strategy-{self.task_id}"
+
+
+@attrs.define(eq=False)
+class VenueLinks:
+    """One venue's feed and router, as the manager wires them."""
+
+    leg: Leg
+    rest: RestClient
+    feed: Feed
+    router: Router
+    router_mailbox: Mailbox
+
+
+class TradingSystem:
+    def __init__(self, config: SystemConfig, data_dir: Path) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.started_at = time.time()
+        self.writer = Writer(data_dir / STORE_FILE, config.persistence.durability)
+        self.writer_mailbox = Mailbox("writer", capacity=4096)
+        self.writer_client = WriterClient(self.writer_mailbox.address)
+        self.sim: SimServers | None = (
+            SimServers(config.simulated()) if config.mode == "paper" else None
+        )
+        self.owners: dict[str, Address] = {}
+        self.subscribers: dict[Symbol, list[Address]] = {s: [] for s in config.symbol_list}
+        self.strategies: dict[str, StrategyHandle] = {}
+        self.venues: dict[Leg, VenueLinks] = {}
+        self.strategies_supervisor = Supervisor(
+            "strategies", [], strategy=Strategy.ONE_FOR_ONE, intensity=Intensity(20, 60)
+        )
+        self.root = self._build_tree()
+        self.stopped = trio.Event()
+
+    # ------------------------------------------------------------------ the tree
+
+    def _build_tree(self) -> Supervisor:
+        venues = self.config.venues
+        credentials = self._credentials()
+        self.venues = {
+            Leg.SPOT: self._venue_links(Leg.SPOT, venues, credentials),
+            Leg.FUTURES: self._venue_links(Leg.FUTURES, venues, credentials),
+        }
+        children = [ChildSpec("writer", self.writer.run, mailbox=self.writer_mailbox)]
+        if self.sim is not None:
+            sim = self.sim
+
+            async def run_sim(inc: Any, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+                async with trio.open_nursery() as nursery:
+                    urls = await nursery.start(sim.run)
+                    self._point_at(self.config.venues_at(urls))
+                    task_status.started()
+                    await inc.stopping.wait()
+                    nursery.cancel_scope.cancel()
+
+            venue_tree = Supervisor("venues", [ChildSpec("sim", run_sim)])
+            children.append(venue_tree.child_spec())
+        feeds = Supervisor(
+            "feeds",
+            [
+                ChildSpec(links.feed.name, links.feed.run, labels={"venue": links.feed.codec.venue})
+                for links in self.venues.values()
+            ],
+        )
+        routers = Supervisor(
+            "routers",
+            [
+                ChildSpec(
+                    links.router.name,
+                    links.router.run,
+                    mailbox=links.router_mailbox,
+                    shutdown_timeout_s=10.0,
+                    labels={"venue": links.router.codec.venue},
+                )
+                for links in self.venues.values()
+            ],
+        )
+        children += [
+            feeds.child_spec(),
+            routers.child_spec(),
+            self.strategies_supervisor.child_spec(),
+        ]
+        return Supervisor("basis", children, strategy=Strategy.REST_FOR_ONE)
+
+    def _credentials(self) -> dict[Leg, ApiCredentials]:
+        if self.sim is not None:
+            sim = self.sim.config
+            return {
+                Leg.SPOT: ApiCredentials(sim.spot.api_key, sim.spot.api_secret),
+                Leg.FUTURES: ApiCredentials(sim.futures.api_key, sim.futures.api_secret),
+            }
+        missing = self.config.missing_credentials()
+        if missing:
+            raise ValueError(
+                "live mode needs the API keys in the environment; missing: " + ", ".join(missing)
+            )
+        spot = self.config.venues.spot.credentials()
+        futures = self.config.venues.futures.credentials()
+        assert spot is not None and futures is not None
+        return {Leg.SPOT: spot, Leg.FUTURES: futures}
+
+    def _venue_links(
+        self, leg: Leg, venues: VenuesSection, credentials: dict[Leg, ApiCredentials]
+    ) -> VenueLinks:
+        venue = venues.spot if leg is Leg.SPOT else venues.futures
+        rest = RestClient(venue.rest, timeout_s=venue.request_timeout_s)
+        keys = credentials[leg]
+        if leg is Leg.SPOT:
+            feed_codec: Any = MexcFeedCodec(rest)
+            router_codec: Any = MexcRouterCodec(keys)
+            private: Any = MexcPrivateCodec(keys)
+        else:
+            feed_codec = GateioFeedCodec(rest)
+            router_codec = GateioRouterCodec(keys)
+            private = None  # set below: it shares the router's rules
+        feed = Feed(
+            f"feed-{venue.kind}",
+            feed_codec,
+            venue.ws,
+            self.subscribers,
+            stale_after_s=venue.stale_after_s,
+            rotate_after_s=venue.rotate_after_s,
+            fetch_snapshot=feed_codec.fetch_snapshot,
+        )
+        router = Router(
+            f"router-{venue.kind}",
+            router_codec,
+            rest,
+            self.owners,
+            self.subscribers,
+            private=private,
+            ws_url=venue.ws,
+            rules_refresh_s=venue.rules_refresh_s,
+        )
+        if leg is Leg.FUTURES:
+            user = SIM_USER if self.sim is not None else (venue.api_key_env or "")
+            router.private = GateioPrivateCodec(keys, user, router.rules)
+        return VenueLinks(leg, rest, feed, router, Mailbox(router.name, capacity=1024))
+
+    def _point_at(self, venues: VenuesSection) -> None:
+        """Aim feeds and routers at the simulated venues, once their ports are known."""
+        for leg, venue in ((Leg.SPOT, venues.spot), (Leg.FUTURES, venues.futures)):
+            links = self.venues[leg]
+            links.rest.rebase(venue.rest)
+            links.feed.url = venue.ws
+            links.router.ws_url = venue.ws
+
+    # ---------------------------------------------------------------- strategies
+
+    async def add_strategy(
+        self, symbol: Symbol, params: ArbitrageParams | None = None, size_usdt: float | None = None
+    ) -> str:
+        """Start a strategy on ``symbol``; returns its task id. Refused with
+        :class:`SymbolLocked` while another live strategy trades it."""
+        if symbol not in self.subscribers:
+            raise ValueError(
+                f"{symbol} is not in this system's symbols ({', '.join(self.config.symbols)})"
+            )
+        for handle in self.strategies.values():
+            if handle.symbol == symbol and handle.actor.ctx.state.value != "stopped":
+                raise SymbolLocked(
+                    f"{symbol} on {self.config.venues.spot.kind}/"
+                    f"{self.config.venues.futures.kind} is already traded by task "
+                    f"{handle.task_id}; stop it first"
+                )
+        task_id = self._task_id(symbol)
+        strategy = self.config.strategy
+        rules = LegRules(
+            self.venues[Leg.SPOT].router.rules.get(symbol, LegRules().spot),
+            self.venues[Leg.FUTURES].router.rules.get(symbol, LegRules().futures),
+        )
+        ctx = new_context(
+            task_id,
+            symbol,
+            now=time.time(),
+            base_position_size_usdt=size_usdt or strategy.base_position_size_usdt,
+            futures_leverage=strategy.futures_leverage,
+            params=params or strategy.params(),
+            rules=rules,
+            spot_venue=self.config.venues.spot.kind,
+            futures_venue=self.config.venues.futures.kind,
+        )
+        writer = self.writer_client
+
+        async def save(changed: Any) -> None:
+            writer.save(changed)
+
+        actor = StrategyActor(
+            ctx,
+            {leg: links.router_mailbox.address for leg, links in self.venues.items()},
+            before_orders=writer.journal,
+            on_change=save,
+        )
+        mailbox = Mailbox(f"strategy-{task_id}", capacity=1024)
+        handle = StrategyHandle(task_id, symbol, actor, mailbox)
+        self.strategies[task_id] = handle
+        self.owners[task_id] = mailbox.address
+        self.subscribers[symbol].append(mailbox.address)
+        writer.save(ctx)
+        await self.strategies_supervisor.add_child(
+            ChildSpec(
+                handle.child_name,
+                actor.run,
+                restart=Restart.TRANSIENT,
+                mailbox=mailbox,
+                labels={"symbol": str(symbol), "task_id": task_id},
+            )
+        )
+        for links in self.venues.values():
+            rules_now = links.router.rules.get(symbol)
+            if rules_now is not None:
+                await mailbox.send(RulesUpdate(time.time(), links.leg, rules_now))
+        log.info("task %s: trading %s", task_id, symbol)
+        return task_id
+
+    def _task_id(self, symbol: Symbol) -> str:
+        stem = re.sub(r"[^a-z0-9]", "", symbol.base.lower())[:10] or "task"
+        n = 1
+        while f"{stem}_{n}" in self.strategies:
+            n += 1
+        return f"{stem}_{n}"
+
+    async def command(self, task_id: str, action: OperatorAction) -> None:
+        handle = self._handle(task_id)
+        await handle.mailbox.send(OperatorCommand(time.time(), action))
+
+    async def remove_strategy(self, task_id: str) -> None:
+        """Stop a strategy's actor and forget it (its stored state stays)."""
+        handle = self._handle(task_id)
+        await self.strategies_supervisor.remove_child(handle.child_name)
+        self.subscribers[handle.symbol].remove(handle.mailbox.address)
+        del self.owners[task_id]
+        del self.strategies[task_id]
+
+    def _handle(self, task_id: str) -> StrategyHandle:
+        try:
+            return self.strategies[task_id]
+        except KeyError:
+            raise UnknownTask(
+                f"no task {task_id!r}; running: {', '.join(self.strategies)}"
+            ) from None
+
+    # ------------------------------------------------------------------- running
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the tree; ready once every layer is up and a strategy trades each symbol.
+        Returns once the tree has stopped (``stopped`` is then set)."""
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.root.run)
+                for symbol in self.config.symbol_list:
+                    await self.add_strategy(symbol)
+                settle()
+                task_status.started()
+        finally:
+            self.stopped.set()
+
+    def request_stop(self) -> None:
+        self.root.request_stop()
+
+    async def aclose(self) -> None:
+        for links in self.venues.values():
+            await links.rest.aclose()
+
+
+@asynccontextmanager
+async def open_system(config: SystemConfig, data_dir: Path) -> AsyncIterator[TradingSystem]:
+    """A running system for the block; stopped gracefully when the block ends."""
+    system = TradingSystem(config, data_dir)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(system.run)
+            try:
+                yield system
+            finally:
+                system.request_stop()
+    finally:
+        await system.aclose()
