@@ -29,12 +29,14 @@ import attrs
 import trio
 
 from actors.arbitrage.actor import StrategyActor
-from actors.arbitrage.context import ArbitrageParams, LegRules, new_context
+from actors.arbitrage.context import ArbitrageContext, ArbitrageParams, LegRules, new_context
 from actors.feed import Feed
 from actors.heap import settle
+from actors.recovery import restore
 from actors.rest import RestClient
 from actors.router import Router
-from actors.sim.servers import SimServers
+from actors.sim.servers import SimServers, SimUrls
+from actors.store import QuarantineRow, Store
 from actors.system_config import SystemConfig, VenuesSection
 from actors.venues.gateio import GateioFeedCodec, GateioPrivateCodec, GateioRouterCodec
 from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
@@ -55,7 +57,7 @@ from supervision import (
 log = logging.getLogger("basis.manager")
 
 STORE_FILE = "basis.db"
-SIM_USER = "sim-user"
+SYMBOLS_PER_CONNECTION = 30
 
 
 class SymbolLocked(Exception):
@@ -84,21 +86,35 @@ class VenueLinks:
 
     leg: Leg
     rest: RestClient
-    feed: Feed
+    feeds: list[Feed]
+    """One per connection: MEXC takes at most 30 subscriptions on one."""
     router: Router
     router_mailbox: Mailbox
 
 
 class TradingSystem:
-    def __init__(self, config: SystemConfig, data_dir: Path) -> None:
+    """``recover``: strategies resume from their stored state (the default). ``venues``:
+    simulated venues already running elsewhere (a demo that outlives the system); in
+    paper mode the system otherwise runs its own."""
+
+    def __init__(
+        self,
+        config: SystemConfig,
+        data_dir: Path,
+        *,
+        recover: bool = True,
+        venues: SimUrls | None = None,
+    ) -> None:
         self.config = config
         self.data_dir = data_dir
+        self.recover = recover
         self.started_at = time.time()
         self.writer = Writer(data_dir / STORE_FILE, config.persistence.durability)
         self.writer_mailbox = Mailbox("writer", capacity=4096)
         self.writer_client = WriterClient(self.writer_mailbox.address)
+        paper = config.mode == "paper"
         self.sim: SimServers | None = (
-            SimServers(config.simulated()) if config.mode == "paper" else None
+            SimServers(config.simulated()) if paper and venues is None else None
         )
         self.owners: dict[str, Address] = {}
         self.subscribers: dict[Symbol, list[Address]] = {s: [] for s in config.symbol_list}
@@ -108,7 +124,11 @@ class TradingSystem:
             "strategies", [], strategy=Strategy.ONE_FOR_ONE, intensity=Intensity(20, 60)
         )
         self.root = self._build_tree()
+        if venues is not None:
+            self._point_at(config.venues_at(venues))
         self.stopped = trio.Event()
+        self.quarantined: list[QuarantineRow] = []
+        """Records recovery could not restore, with the reasons."""
 
     # ------------------------------------------------------------------ the tree
 
@@ -136,8 +156,9 @@ class TradingSystem:
         feeds = Supervisor(
             "feeds",
             [
-                ChildSpec(links.feed.name, links.feed.run, labels={"venue": links.feed.codec.venue})
+                ChildSpec(feed.name, feed.run, labels={"venue": feed.codec.venue})
                 for links in self.venues.values()
+                for feed in links.feeds
             ],
         )
         routers = Supervisor(
@@ -161,8 +182,8 @@ class TradingSystem:
         return Supervisor("basis", children, strategy=Strategy.REST_FOR_ONE)
 
     def _credentials(self) -> dict[Leg, ApiCredentials]:
-        if self.sim is not None:
-            sim = self.sim.config
+        if self.config.mode == "paper":
+            sim = self.config.sim
             return {
                 Leg.SPOT: ApiCredentials(sim.spot.api_key, sim.spot.api_secret),
                 Leg.FUTURES: ApiCredentials(sim.futures.api_key, sim.futures.api_secret),
@@ -191,15 +212,24 @@ class TradingSystem:
             feed_codec = GateioFeedCodec(rest)
             router_codec = GateioRouterCodec(keys)
             private = None  # set below: it shares the router's rules
-        feed = Feed(
-            f"feed-{venue.kind}",
-            feed_codec,
-            venue.ws,
-            self.subscribers,
-            stale_after_s=venue.stale_after_s,
-            rotate_after_s=venue.rotate_after_s,
-            fetch_snapshot=feed_codec.fetch_snapshot,
-        )
+        symbols = list(self.subscribers)
+        chunks = [
+            symbols[start : start + SYMBOLS_PER_CONNECTION]
+            for start in range(0, len(symbols), SYMBOLS_PER_CONNECTION)
+        ]
+        feeds = [
+            Feed(
+                f"feed-{venue.kind}" + (f"-{n}" if len(chunks) > 1 else ""),
+                feed_codec,
+                venue.ws,
+                # The chunk's symbols, sharing the lists strategies are appended to.
+                {symbol: self.subscribers[symbol] for symbol in chunk},
+                stale_after_s=venue.stale_after_s,
+                rotate_after_s=venue.rotate_after_s,
+                fetch_snapshot=feed_codec.fetch_snapshot,
+            )
+            for n, chunk in enumerate(chunks, start=1)
+        ]
         router = Router(
             f"router-{venue.kind}",
             router_codec,
@@ -211,16 +241,17 @@ class TradingSystem:
             rules_refresh_s=venue.rules_refresh_s,
         )
         if leg is Leg.FUTURES:
-            user = SIM_USER if self.sim is not None else (venue.api_key_env or "")
+            user = self.config.sim.futures.user_id if self.config.mode == "paper" else ""
             router.private = GateioPrivateCodec(keys, user, router.rules)
-        return VenueLinks(leg, rest, feed, router, Mailbox(router.name, capacity=1024))
+        return VenueLinks(leg, rest, feeds, router, Mailbox(router.name, capacity=1024))
 
     def _point_at(self, venues: VenuesSection) -> None:
         """Aim feeds and routers at the simulated venues, once their ports are known."""
         for leg, venue in ((Leg.SPOT, venues.spot), (Leg.FUTURES, venues.futures)):
             links = self.venues[leg]
             links.rest.rebase(venue.rest)
-            links.feed.url = venue.ws
+            for feed in links.feeds:
+                feed.url = venue.ws
             links.router.ws_url = venue.ws
 
     # ---------------------------------------------------------------- strategies
@@ -241,23 +272,28 @@ class TradingSystem:
                     f"{self.config.venues.futures.kind} is already traded by task "
                     f"{handle.task_id}; stop it first"
                 )
-        task_id = self._task_id(symbol)
         strategy = self.config.strategy
+        restored = await self._restored(symbol) if self.recover else None
         rules = LegRules(
             self.venues[Leg.SPOT].router.rules.get(symbol, LegRules().spot),
             self.venues[Leg.FUTURES].router.rules.get(symbol, LegRules().futures),
         )
-        ctx = new_context(
-            task_id,
-            symbol,
-            now=time.time(),
-            base_position_size_usdt=size_usdt or strategy.base_position_size_usdt,
-            futures_leverage=strategy.futures_leverage,
-            params=params or strategy.params(),
-            rules=rules,
-            spot_venue=self.config.venues.spot.kind,
-            futures_venue=self.config.venues.futures.kind,
-        )
+        if restored is not None:
+            # The operator's current parameters apply from now on; the state is the store's.
+            ctx = restored.evolve(params=params or strategy.params(), rules=rules)
+        else:
+            ctx = new_context(
+                self._task_id(symbol),
+                symbol,
+                now=time.time(),
+                base_position_size_usdt=size_usdt or strategy.base_position_size_usdt,
+                futures_leverage=strategy.futures_leverage,
+                params=params or strategy.params(),
+                rules=rules,
+                spot_venue=self.config.venues.spot.kind,
+                futures_venue=self.config.venues.futures.kind,
+            )
+        task_id = ctx.task_id
         writer = self.writer_client
 
         async def save(changed: Any) -> None:
@@ -291,12 +327,32 @@ class TradingSystem:
         log.info("task %s: trading %s", task_id, symbol)
         return task_id
 
+    async def _restored(self, symbol: Symbol) -> ArbitrageContext | None:
+        venues = self.config.venues
+
+        def read() -> ArbitrageContext | None:
+            # A connection of its own: the writer's belongs to its thread.
+            store = Store(self.data_dir / STORE_FILE, self.config.persistence.durability)
+            try:
+                ctx = restore(store, str(symbol), venues.spot.kind, venues.futures.kind)
+                self.quarantined = store.quarantined()
+                return ctx
+            finally:
+                store.close()
+
+        return await trio.to_thread.run_sync(read)
+
     def _task_id(self, symbol: Symbol) -> str:
-        stem = re.sub(r"[^a-z0-9]", "", symbol.base.lower())[:10] or "task"
+        """``btc_sj3kx0``: the coin and the start time in base 36, so that a new task never
+        takes the id (and the stored history) of one from an earlier run."""
+        stem = re.sub(r"[^a-z0-9]", "", symbol.base.lower())[:9] or "task"
+        stamp = _base36(int(time.time() * 10))
+        task_id = f"{stem}_{stamp}"[:16]
         n = 1
-        while f"{stem}_{n}" in self.strategies:
+        while task_id in self.strategies:
             n += 1
-        return f"{stem}_{n}"
+            task_id = f"{stem}_{stamp}"[: 16 - len(str(n))] + str(n)
+        return task_id
 
     async def command(self, task_id: str, action: OperatorAction) -> None:
         handle = self._handle(task_id)
@@ -341,10 +397,25 @@ class TradingSystem:
             await links.rest.aclose()
 
 
+def _base36(value: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while value:
+        value, digit = divmod(value, 36)
+        text = digits[digit] + text
+    return text or "0"
+
+
 @asynccontextmanager
-async def open_system(config: SystemConfig, data_dir: Path) -> AsyncIterator[TradingSystem]:
+async def open_system(
+    config: SystemConfig,
+    data_dir: Path,
+    *,
+    recover: bool = True,
+    venues: SimUrls | None = None,
+) -> AsyncIterator[TradingSystem]:
     """A running system for the block; stopped gracefully when the block ends."""
-    system = TradingSystem(config, data_dir)
+    system = TradingSystem(config, data_dir, recover=recover, venues=venues)
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(system.run)

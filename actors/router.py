@@ -41,7 +41,7 @@ from protocols.messages import (
     PlaceOrder,
     RulesUpdate,
 )
-from protocols.model import Fill, Leg, Order, OrderStatus, OrderType, Symbol, VenueRules
+from protocols.model import Fill, Leg, Order, OrderStatus, OrderType, Side, Symbol, VenueRules
 from protocols.venue import (
     DuplicateClientId,
     OrderAlreadyFinal,
@@ -358,6 +358,9 @@ class Router:
 
     async def _cancel(self, command: CancelOrder) -> None:
         tracked = self.orders.get(command.client_id)
+        if tracked is None:
+            # Not ours: sent before this router (or the whole system) restarted.
+            tracked = await self._adopt(command)
         if tracked is None or tracked.final:
             return
         rules = self.rules[tracked.order.symbol]
@@ -383,6 +386,46 @@ class Router:
                 return  # it ended (or never was): following it reports how
             log.warning("%s: cancel of %s refused: %s", self.name, command.client_id, error)
             return
+
+    async def _adopt(self, command: CancelOrder) -> TrackedOrder | None:
+        """Take over an order this router did not place: look it up by client id and
+        report what the venue says; an order the venue never got is reported rejected."""
+        owner = self.owners.get(command.client_id.rsplit("-", 1)[0])
+        rules = self.rules.get(command.symbol)
+        if owner is None or rules is None:
+            log.error("%s: cannot follow %s: no owner or rules", self.name, command.client_id)
+            return None
+        probe = Order(command.client_id, self.codec.leg, command.symbol, Side.BUY, 0.0, 0.0)
+        tracked = TrackedOrder(probe, owner)
+        attempt = 0
+        while True:
+            try:
+                update = await self._query(tracked, rules)
+                break
+            except UnknownOrder:
+                log.warning("%s: %s never reached the venue", self.name, command.client_id)
+                self.orders[command.client_id] = tracked
+                await self._reject(tracked, "the venue has no such order: it never left")
+                return None
+            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+                attempt += 1
+                log.warning("%s: looking up %s failed: %s", self.name, command.client_id, error)
+                await trio.sleep(self.backoff.delay(attempt, self.rng))
+        tracked.order = Order(
+            command.client_id,
+            self.codec.leg,
+            command.symbol,
+            update.side or Side.BUY,
+            update.qty or 0.0,
+            update.price or 0.0,
+        )
+        self.orders[command.client_id] = tracked
+        self.stats.unknown_resolved += 1
+        log.info(
+            "%s: adopted %s (%s at the venue)", self.name, command.client_id, update.status.value
+        )
+        await self._apply(tracked, update)
+        return tracked
 
     # ------------------------------------------------------------------ reporting
 

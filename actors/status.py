@@ -121,20 +121,21 @@ def build_status(system: TradingSystem) -> SystemStatus:
     feeds = []
     routers = []
     for links in system.venues.values():
-        s = links.feed.status
-        feeds.append(
-            FeedStatusOut(
-                links.feed.name,
-                s.state,
-                s.detail,
-                s.connects,
-                s.messages,
-                s.quotes,
-                s.malformed,
-                s.gaps,
-                None if s.last_data_at is None else max(0.0, now - s.last_data_at),
+        for feed in links.feeds:
+            s = feed.status
+            feeds.append(
+                FeedStatusOut(
+                    feed.name,
+                    s.state,
+                    s.detail,
+                    s.connects,
+                    s.messages,
+                    s.quotes,
+                    s.malformed,
+                    s.gaps,
+                    None if s.last_data_at is None else max(0.0, now - s.last_data_at),
+                )
             )
-        )
         r = links.router
         routers.append(
             RouterStatusOut(

@@ -279,6 +279,13 @@ class Store:
             (task_id, reason, record, time.time()),
         )
 
+    def mark_quarantined(self, task_id: str) -> None:
+        """Take a task out of recovery (its record stays, for inspection)."""
+        self._db.execute(
+            "UPDATE tasks SET state = 'quarantined', completed_at = ? WHERE task_id = ?",
+            (time.time(), task_id),
+        )
+
     def delete_completed(self, before: float) -> int:
         """Remove tasks completed before ``before`` with their orders; returns how many."""
         db = self._db
@@ -349,7 +356,8 @@ class Store:
                 "SELECT count(*) FROM tasks WHERE completed_at IS NULL"
             ).fetchone()[0],
             "completed": db.execute(
-                "SELECT count(*) FROM tasks WHERE completed_at IS NOT NULL"
+                "SELECT count(*) FROM tasks WHERE completed_at IS NOT NULL "
+                "AND state != 'quarantined'"
             ).fetchone()[0],
             "quarantined": db.execute("SELECT count(*) FROM quarantine").fetchone()[0],
         }

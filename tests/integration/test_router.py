@@ -311,3 +311,22 @@ async def test_finished_orders_are_forgotten_but_never_sent_again(nursery, venue
     await inbox.send(PlaceOrder(order(3)))
     await until_final(strategy, "t1-3s")
     assert venue.placements == ["t1-1s", "t1-2s", "t1-3s"]
+
+
+async def test_an_order_from_before_a_restart_is_adopted_when_cancelled(nursery, venue):
+    venue.orders["t1-7s"] = {"id": "t1-7s", "status": "filled", "filled": 0.25, "price": 101.0}
+    router, inbox, strategy = await start_router(nursery, venue)
+    await inbox.send(CancelOrder(Leg.SPOT, "t1-7s", BTC))
+    heard = await until_final(strategy, "t1-7s")
+    assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
+    assert (heard[1].qty, heard[1].price) == (0.25, 101.0)
+    assert router.stats.unknown_resolved == 1
+    assert venue.placements == []
+
+
+async def test_an_intent_that_never_left_is_reported_rejected(nursery, venue):
+    _, inbox, strategy = await start_router(nursery, venue)
+    await inbox.send(CancelOrder(Leg.SPOT, "t1-8s", BTC))
+    [rejected] = await until_final(strategy, "t1-8s")
+    assert isinstance(rejected, OrderRejected)
+    assert "never left" in rejected.reason

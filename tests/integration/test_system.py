@@ -72,9 +72,9 @@ async def test_a_cycle_completes_and_its_pnl_is_what_the_venues_filled(tmp_path)
     # State was written: the store knows both tasks and their last snapshots.
     store = Store(tmp_path / "basis.db")
     assert sorted(row.symbol for row in store.tasks()) == ["BTC/USDT", "ETH/USDT"]
-    journaled = {order.client_id for order in store.orders("btc_1")}
+    journaled = {order.client_id for order in store.orders(btc.task_id)}
     venue_ids = {e.order.client_id for e in ledgers.mexc if type(e).__name__ == "OrderAccepted"}
-    assert {c for c in venue_ids if c.startswith("btc_1-")} <= journaled
+    assert {c for c in venue_ids if c.startswith(f"{btc.task_id}-")} <= journaled
     store.close()
 
 
@@ -83,7 +83,8 @@ async def test_status_health_and_metrics_answer(tmp_path):
         port = await nursery.start(serve_status, system, 0)
         await wait_until(
             lambda: all(
-                f.status.state == "fresh" for f in (links.feed for links in system.venues.values())
+                f.status.state == "fresh"
+                for f in (feed for links in system.venues.values() for feed in links.feeds)
             ),
             20,
         )
@@ -110,7 +111,7 @@ async def test_status_health_and_metrics_answer(tmp_path):
             assert 'basis_quotes_received_total{feed="feed-mexc"}' in metrics
             assert "basis_decision_lag_seconds_bucket" in metrics
             system.sim.mexc.stall_websockets(30.0)
-            mexc_feed = system.venues[next(iter(system.venues))].feed
+            mexc_feed = system.venues[next(iter(system.venues))].feeds[0]
             await wait_until(lambda: mexc_feed.status.state != "fresh", 20)
             unhealthy = await client.get("/health")
             assert unhealthy.status_code == 503
@@ -146,7 +147,9 @@ async def test_a_crashing_strategy_is_restarted_while_the_others_trade(tmp_path)
 
 async def test_a_second_strategy_on_a_traded_symbol_is_refused(tmp_path):
     async with open_system(paper(), tmp_path) as system:
+        [btc] = [h for h in system.strategies.values() if h.symbol == BTC]
         with pytest.raises(
-            SymbolLocked, match=r"BTC/USDT on mexc/gateio_futures is already traded by task btc_1"
+            SymbolLocked,
+            match=rf"BTC/USDT on mexc/gateio_futures is already traded by task {btc.task_id}",
         ):
             await system.add_strategy(BTC)

@@ -1,0 +1,100 @@
+"""A system stopped and started again resumes its strategies from the store, against
+venues that kept their state meanwhile."""
+
+from __future__ import annotations
+
+import msgspec
+import trio
+
+from actors.arbitrage.context import ArbitrageState
+from actors.manager import open_system
+from actors.sim.ledger import FillExecuted
+from actors.sim.servers import SimServers
+from actors.store import SnapshotRecord, Store
+from actors.system_config import SystemConfig
+from protocols.model import Side, Symbol
+from tests.integration.polling import wait_until
+
+BTC = Symbol("BTC", "USDT")
+
+
+def config() -> SystemConfig:
+    return msgspec.convert(
+        {
+            "symbols": ["BTC/USDT"],
+            "http": {"port": 0},
+            "strategy": {"base_position_size_usdt": 200.0, "cooldown_s": 3600.0},
+        },
+        SystemConfig,
+    )
+
+
+def venue_net(entries, symbol) -> float:
+    return sum(
+        (e.fill.qty if e.fill.side is Side.BUY else -e.fill.qty)
+        for e in entries
+        if isinstance(e, FillExecuted) and e.fill.symbol == symbol
+    )
+
+
+async def test_a_restarted_system_resumes_the_open_position_and_closes_it(nursery, tmp_path):
+    sim = SimServers(config().simulated())
+    urls = await nursery.start(sim.run)
+    async with open_system(config(), tmp_path, venues=urls) as first:
+        [handle] = first.strategies.values()
+        await wait_until(lambda: handle.actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
+        held = handle.actor.ctx.positions
+        task_id = handle.task_id
+    async with open_system(config(), tmp_path, venues=urls) as second:
+        [handle] = second.strategies.values()
+        assert handle.task_id == task_id
+        assert handle.actor.ctx.state is ArbitrageState.POSITION_OPEN
+        assert handle.actor.ctx.positions == held
+        sim.dislocate(BTC, -0.015)
+        await wait_until(lambda: handle.actor.ctx.arbitrage_cycles == 1, 20)
+        assert handle.actor.ctx.positions.spot.qty == 0.0
+    ledgers = sim.ledgers()
+    assert abs(venue_net(ledgers.mexc, BTC)) < 1e-12
+    assert abs(venue_net(ledgers.gateio, BTC)) < 1e-12
+
+
+async def test_without_recovery_a_new_task_starts(nursery, tmp_path):
+    sim = SimServers(config().simulated())
+    urls = await nursery.start(sim.run)
+    async with open_system(config(), tmp_path, venues=urls) as first:
+        [old] = first.strategies
+        await trio.sleep(1.0)  # a distinct start time makes a distinct task id
+    async with open_system(config(), tmp_path, venues=urls, recover=False) as second:
+        [new] = second.strategies
+    assert new != old
+
+
+async def test_a_snapshot_that_does_not_decode_is_quarantined_and_the_symbol_trades(tmp_path):
+    store = Store(tmp_path / "basis.db")
+    store.write_batch(
+        [
+            SnapshotRecord(
+                "btc_broken",
+                "spot_futures_arbitrage",
+                "BTC/USDT",
+                "position_open",
+                b'{"task_id": 3',
+                1.0,
+                False,
+            )
+        ],
+        [],
+        [],
+    )
+    store.close()
+    async with open_system(config(), tmp_path) as system:
+        [handle] = system.strategies.values()
+        assert handle.task_id != "btc_broken"
+        await wait_until(lambda: handle.actor.decisions > 0, 20)
+        assert [q.task_id for q in system.quarantined] == ["btc_broken"]
+    store = Store(tmp_path / "basis.db")
+    [row] = store.quarantined()
+    assert row.task_id == "btc_broken"
+    assert "snapshot does not restore" in row.reason
+    assert store.task("btc_broken").snapshot == b'{"task_id": 3'  # kept for inspection
+    store.close()
