@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from actors.backtest_cli import add_backtest_commands
+from actors.demo import add_demo_commands
 from actors.logs import configure_console
 from actors.record import add_record_commands
 from actors.run_cli import add_run_commands
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_backtest_commands(commands)
     add_sim_commands(commands)
     add_record_commands(commands)
+    add_demo_commands(commands)
     return parser
 
 

@@ -110,3 +110,29 @@ def test_live_mode_without_keys_names_the_variables(tmp_path):
     result = subprocess.run([*BASIS, "run", str(config)], capture_output=True, text=True)
     assert result.returncode == 2
     assert "set BASIS_TEST_MEXC_KEY, BASIS_TEST_MEXC_SECRET, BASIS_TEST_GATE_KEY" in result.stderr
+
+
+def test_the_stress_demo_reports_its_figures(tmp_path):
+    result = subprocess.run(
+        [*BASIS, "demo", "stress", "--symbols", "6", "--duration", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("== stress: 6 strategies")
+    assert "decision lag p99" in result.stdout
+    assert "MB per strategy" in result.stdout
+
+
+def test_the_recovery_demo_brings_the_strategies_back(tmp_path):
+    result = subprocess.run(
+        [*BASIS, "demo", "recovery", "--duration", "3", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    back = [line for line in result.stderr.splitlines() if "came back" in line]
+    assert len(back) == 2
+    assert all("restored in state" in result.stderr for _ in back)

@@ -84,3 +84,15 @@ def test_paper_mode_simulates_every_traded_symbol_at_the_chosen_rate(tmp_path):
     assert [str(s.symbol) for s in simulated.symbols] == ["BTC/USDT", "DOGE/USDT"]
     assert [s.process.dislocations_per_hour for s in simulated.symbols] == [30.0, 30.0]
     assert simulated.symbols[0].start_price == 65_000.0  # the default BTC, not a generic coin
+
+
+@pytest.mark.parametrize("name", ["paper.toml", "live.example.toml", "stress.toml"])
+def test_the_shipped_configs_load(name):
+    from pathlib import Path
+
+    config = load_config(Path(__file__).parents[3] / "configs" / name, SystemConfig)
+    assert config.symbols
+    if config.mode == "live":
+        assert config.venues.spot.api_key_env and config.venues.futures.api_secret_env
+    else:
+        assert len(config.simulated().symbols) == len(config.symbols)
