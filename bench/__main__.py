@@ -2,7 +2,14 @@
 
 import trio
 
-from bench import backtest_bench, feed_bench, sim_bench, supervision_bench, tick_bench
+from bench import (
+    backtest_bench,
+    feed_bench,
+    sim_bench,
+    stress_bench,
+    supervision_bench,
+    tick_bench,
+)
 
 trio.run(supervision_bench.main)
 print()
@@ -13,3 +20,5 @@ print()
 trio.run(feed_bench.main)
 print()
 trio.run(tick_bench.main)
+print()
+trio.run(stress_bench.main)

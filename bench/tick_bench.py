@@ -60,6 +60,9 @@ async def trade(urls: dict[str, str], done: trio.Event) -> None:
                 order_bucket=TokenBucket(1e6, 1e6),
                 query_bucket=TokenBucket(1e6, 1e6),
                 poll_interval_s=0.001,
+                # At a hundred decisions a second the default five minutes of finished
+                # orders would be tens of thousands of objects for the collector to walk.
+                keep_finished_s=5.0,
             )
             await nursery.start(router.run, Incarnation(name, 0, None, box))
         actor = StrategyActor(

@@ -70,7 +70,10 @@ class StrategyActor:
     futures: Quote | None = None
     decisions: int = 0
     lag: Histogram = attrs.field(factory=Histogram)
-    """Quote received to orders handed to the routers, for decisions that placed orders."""
+    """Quote received to orders handed to the routers (journal commit included), for
+    decisions that placed orders."""
+    decide_lag: Histogram = attrs.field(factory=Histogram)
+    """Quote received to the machine's decision to place orders (no journal)."""
     trades: deque[TradeRecord] = attrs.field(factory=lambda: deque(maxlen=RECENT_TRADES))
 
     @property
@@ -122,8 +125,11 @@ class StrategyActor:
         if self.on_change is not None:
             await self.on_change(new)
         if commands:
+            placing = type(message) is MarketQuote and any(type(c) is PlaceOrder for c in commands)
+            if placing:
+                self.decide_lag.observe(self.wall_clock() - message.quote.recv_ts)
             await self._carry_out(commands)
-            if type(message) is MarketQuote and any(type(c) is PlaceOrder for c in commands):
+            if placing:
                 self.lag.observe(self.wall_clock() - message.quote.recv_ts)
 
     async def _carry_out(self, commands: tuple) -> None:
