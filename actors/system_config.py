@@ -46,7 +46,6 @@ class HttpSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class PersistenceSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     durability: Literal["NORMAL", "FULL"] = "NORMAL"
     """NORMAL survives a crash of Basis; FULL also survives a power cut, at a cost per commit."""
-    cleanup_after_hours: Annotated[float, msgspec.Meta(gt=0.0)] | None = None
 
 
 class PaperSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

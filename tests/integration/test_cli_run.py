@@ -136,3 +136,38 @@ def test_the_recovery_demo_brings_the_strategies_back(tmp_path):
     back = [line for line in result.stderr.splitlines() if "came back" in line]
     assert len(back) == 2
     assert all("restored in state" in result.stderr for _ in back)
+
+
+def test_status_asks_the_running_instance(tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "basis.toml"
+    config.write_text(f'symbols = ["BTC/USDT"]\n[http]\nport = {port}\n')
+    process = subprocess.Popen(
+        [*BASIS, "run", str(config), "--data-dir", str(tmp_path / "data")],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while "status on http://" not in process.stderr.readline():
+            assert time.monotonic() < deadline
+        asked = subprocess.run(
+            [*BASIS, "status", str(config), "--json"], capture_output=True, text=True, timeout=30
+        )
+        view = subprocess.run(
+            [*BASIS, "status", str(config)], capture_output=True, text=True, timeout=30
+        )
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+    assert asked.returncode == 0, asked.stderr
+    assert [t["symbol"] for t in json.loads(asked.stdout)["tasks"]] == ["BTC/USDT"]
+    assert "BTC/USDT" in view.stdout and "feed-mexc" in view.stdout
+    nobody = subprocess.run([*BASIS, "status", "--port", str(port)], capture_output=True, text=True)
+    assert nobody.returncode == 1
+    assert "no instance answers" in nobody.stderr
