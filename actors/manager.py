@@ -366,6 +366,19 @@ class TradingSystem:
         del self.owners[task_id]
         del self.strategies[task_id]
 
+    async def cleanup(self, max_age_s: float) -> int:
+        """Delete tasks that completed more than ``max_age_s`` ago, with their orders;
+        returns how many. Active and quarantined records are kept."""
+
+        def delete() -> int:
+            store = Store(self.data_dir / STORE_FILE, self.config.persistence.durability)
+            try:
+                return store.delete_completed(before=time.time() - max_age_s)
+            finally:
+                store.close()
+
+        return await trio.to_thread.run_sync(delete)
+
     def _handle(self, task_id: str) -> StrategyHandle:
         try:
             return self.strategies[task_id]

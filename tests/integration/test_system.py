@@ -153,3 +153,24 @@ async def test_a_second_strategy_on_a_traded_symbol_is_refused(tmp_path):
             match=rf"BTC/USDT on mexc/gateio_futures is already traded by task {btc.task_id}",
         ):
             await system.add_strategy(BTC)
+
+
+async def test_a_strategy_is_stopped_removed_and_its_completed_task_cleaned_up(tmp_path):
+    from protocols.messages import OperatorAction
+
+    async with open_system(paper(), tmp_path) as system:
+        [eth] = [h for h in system.strategies.values() if h.symbol == ETH]
+        await system.command(eth.task_id, OperatorAction.PAUSE)
+        await wait_until(lambda: eth.actor.ctx.paused_reason is not None, 20)
+        await system.command(eth.task_id, OperatorAction.STOP)
+        await wait_until(lambda: eth.actor.ctx.state is ArbitrageState.STOPPED, 30)
+        await system.remove_strategy(eth.task_id)
+        assert eth.task_id not in system.strategies
+        new_id = await system.add_strategy(ETH)  # the symbol is free again
+        assert new_id != eth.task_id
+        await wait_until(lambda: system.writer.stats.snapshots >= 3, 20)
+        assert await system.cleanup(max_age_s=3600.0) == 0  # completed just now: kept
+        assert await system.cleanup(max_age_s=0.0) == 1
+    store = Store(tmp_path / "basis.db")
+    assert eth.task_id not in {row.task_id for row in store.tasks()}
+    store.close()
