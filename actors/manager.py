@@ -119,6 +119,8 @@ class TradingSystem:
         self.owners: dict[str, Address] = {}
         self.subscribers: dict[Symbol, list[Address]] = {s: [] for s in config.symbol_list}
         self.strategies: dict[str, StrategyHandle] = {}
+        self._used_ids: set[str] = set()
+        """Every task id of this run, removed ones included: an id is never reused."""
         self.venues: dict[Leg, VenueLinks] = {}
         self.strategies_supervisor = Supervisor(
             "strategies", [], strategy=Strategy.ONE_FOR_ONE, intensity=Intensity(20, 60)
@@ -294,6 +296,7 @@ class TradingSystem:
                 futures_venue=self.config.venues.futures.kind,
             )
         task_id = ctx.task_id
+        self._used_ids.add(task_id)
         writer = self.writer_client
 
         async def save(changed: Any) -> None:
@@ -349,7 +352,7 @@ class TradingSystem:
         stamp = _base36(int(time.time() * 10))
         task_id = f"{stem}_{stamp}"[:16]
         n = 1
-        while task_id in self.strategies:
+        while task_id in self._used_ids:
             n += 1
             task_id = f"{stem}_{stamp}"[: 16 - len(str(n))] + str(n)
         return task_id
