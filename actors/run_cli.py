@@ -188,8 +188,17 @@ async def _helpers(
 async def _live_view(system: TradingSystem, config: SystemConfig) -> None:
     recent = RecentLines()
     hand_console_to(recent)
+    previous: dict[str, int] = {}
     while True:
-        screen = render(build_status(system))
+        status = build_status(system)
+        counts = {feed.name: feed.messages for feed in status.feeds}
+        rates = {
+            name: (count - previous[name]) / VIEW_REFRESH_S
+            for name, count in counts.items()
+            if name in previous
+        }
+        previous = counts
+        screen = render(status, rates)
         tail = "\n".join(recent.lines)
         sys.stdout.write(f"\x1b[H\x1b[2J{screen}\n\nlog:\n{tail}\n")
         sys.stdout.flush()

@@ -185,8 +185,9 @@ def _give_ups(tree: SupervisorSnapshot) -> list[str]:
     return found
 
 
-def render(status: SystemStatus) -> str:
-    """The live view: one screen, refreshed about once a second."""
+def render(status: SystemStatus, rates: dict[str, float] | None = None) -> str:
+    """The live view: one screen, refreshed about once a second. ``rates`` are each
+    feed's messages per second, when the caller has measured them."""
     lines = [
         f"Basis ({status.mode}) up {status.uptime_s:,.0f} s   health: "
         + ("ok" if status.healthy else status.health_reason),
@@ -200,9 +201,12 @@ def render(status: SystemStatus) -> str:
             f"{t.task_id:<12} {t.symbol:<10} {t.state:<14} {cost:>7} {t.position_qty:>12.6g} "
             f"{t.realized_pnl_usdt:>10.4f} {t.cycles:>6} {t.restarts:>8}"
         )
-    lines += ["", f"{'feed':<22} {'state':<13} {'msgs':>9} {'connects':>8}  detail"]
+    lines += ["", f"{'feed':<22} {'state':<13} {'msgs':>9} {'msg/s':>7} {'connects':>8}  detail"]
     for f in status.feeds:
-        lines.append(f"{f.name:<22} {f.state:<13} {f.messages:>9} {f.connects:>8}  {f.detail}")
+        rate = "-" if rates is None or f.name not in rates else f"{rates[f.name]:.0f}"
+        lines.append(
+            f"{f.name:<22} {f.state:<13} {f.messages:>9} {rate:>7} {f.connects:>8}  {f.detail}"
+        )
     lines += ["", f"{'router':<22} {'placed':>7} {'filled':>7} {'rejected':>8} {'open':>5}  stream"]
     for r in status.routers:
         stream = "up" if r.private_stream_up else "polling"
