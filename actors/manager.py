@@ -241,6 +241,7 @@ class TradingSystem:
             private=private,
             ws_url=venue.ws,
             rules_refresh_s=venue.rules_refresh_s,
+            journal=self.writer_client.order_event,
         )
         if leg is Leg.FUTURES:
             user = self.config.sim.futures.user_id if self.config.mode == "paper" else ""

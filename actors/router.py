@@ -22,7 +22,7 @@ import logging
 import random
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -33,6 +33,7 @@ from actors.arbitrage.pricing import round_down, round_to_tick
 from actors.private_stream import PrivateStream, PrivateStreamCodec
 from actors.rate_limit import TokenBucket
 from actors.rest import OutcomeUnknown, RequestNotSent, RestClient
+from actors.store import OrderEventRecord
 from protocols.messages import (
     CancelOrder,
     OrderAccepted,
@@ -59,6 +60,7 @@ from supervision import Address, Backoff, Incarnation
 log = logging.getLogger("basis.router")
 
 QTY_EPSILON = 1e-12
+_encode_json = msgspec.json.Encoder().encode
 FINISHED_IDS_KEPT = 100_000
 
 
@@ -153,6 +155,8 @@ class Router:
     orders: dict[str, TrackedOrder] = attrs.field(factory=dict)
     stats: RouterStats = attrs.field(factory=RouterStats)
     stream: PrivateStream | None = None
+    journal: Callable[[OrderEventRecord], Awaitable[None]] | None = None
+    """Where what venues say of orders is appended (the writer), when there is a store."""
     keep_finished_s: float = 300.0
     """How long a finished order stays followed, for late pushes and resent intents."""
     _finished: deque[tuple[float, str]] = attrs.field(factory=deque)
@@ -449,8 +453,37 @@ class Router:
     async def _reject(self, tracked: TrackedOrder, reason: str) -> None:
         self.stats.rejected += 1
         self._finish(tracked)
+        await self._record(
+            tracked.order.client_id, "rejected", self.wall_clock(), reason, status="rejected"
+        )
         log.warning("%s: %s rejected: %s", self.name, tracked.order.client_id, reason)
         await tracked.owner.send(OrderRejected(self.wall_clock(), tracked.order.client_id, reason))
+
+    async def _record(
+        self,
+        client_id: str,
+        kind: str,
+        now: float,
+        payload: bytes | str = b"",
+        *,
+        status: str | None = None,
+        filled_qty: float | None = None,
+        avg_price: float | None = None,
+    ) -> None:
+        if self.journal is None:
+            return
+        body = payload.encode() if isinstance(payload, str) else payload
+        record = OrderEventRecord(
+            client_id,
+            kind,
+            body,
+            now,
+            status,
+            self.orders[client_id].venue_order_id if client_id in self.orders else None,
+            filled_qty,
+            avg_price,
+        )
+        await self.journal(record)
 
     async def _on_push(self, update: OrderUpdate) -> None:
         tracked = self.orders.get(update.client_id)
@@ -490,6 +523,7 @@ class Router:
         if not tracked.accepted and update.status is not OrderStatus.REJECTED:
             tracked.accepted = True
             self.stats.accepted += 1
+            await self._record(order.client_id, "accepted", now, status="new")
             await tracked.owner.send(
                 OrderAccepted(now, order.client_id, tracked.venue_order_id or "")
             )
@@ -510,6 +544,14 @@ class Router:
                 tracked.delivered_value / tracked.delivered_qty if tracked.delivered_qty else 0.0
             )
             status = update.status
+            await self._record(
+                order.client_id,
+                "final",
+                now,
+                status=status.value,
+                filled_qty=tracked.delivered_qty,
+                avg_price=average,
+            )
             await tracked.owner.send(
                 OrderFinal(now, order.client_id, status, tracked.delivered_qty, average)
             )
@@ -521,10 +563,19 @@ class Router:
         tracked.delivered_value += qty * price
         tracked.delivered_fee += fee
         self.stats.filled += 1
+        fill = Fill(tracked.order.client_id, trade_id, qty, price, fee, now)
+        await self._record(
+            fill.client_id,
+            "fill",
+            now,
+            _encode_json(fill),
+            filled_qty=tracked.delivered_qty,
+            avg_price=tracked.delivered_value / tracked.delivered_qty,
+        )
         log.info(
             "%s: %s filled %g at %g (fee %.6f)", self.name, tracked.order.client_id, qty, price, fee
         )
-        await tracked.owner.send(Fill(tracked.order.client_id, trade_id, qty, price, fee, now))
+        await tracked.owner.send(fill)
 
 
 def _rounded(order: Order, rules: VenueRules) -> Order:

@@ -75,6 +75,10 @@ async def test_a_cycle_completes_and_its_pnl_is_what_the_venues_filled(tmp_path)
     journaled = {order.client_id for order in store.orders(btc.task_id)}
     venue_ids = {e.order.client_id for e in ledgers.mexc if type(e).__name__ == "OrderAccepted"}
     assert {c for c in venue_ids if c.startswith(f"{btc.task_id}-")} <= journaled
+    # What the venues said of each order was appended: none is left open in the journal.
+    assert store.open_orders(btc.task_id) == []
+    filled = [o for o in store.orders(btc.task_id) if o.status == "filled"]
+    assert len(filled) >= 4 and all(o.filled_qty > 0 and o.venue_order_id for o in filled)
     store.close()
 
 
