@@ -41,7 +41,7 @@ from actors.system_config import SystemConfig, VenuesSection
 from actors.venues.gateio import GateioFeedCodec, GateioPrivateCodec, GateioRouterCodec
 from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
 from actors.writer import Writer, WriterClient
-from protocols.messages import OperatorAction, OperatorCommand, RulesUpdate
+from protocols.messages import CancelOrder, OperatorAction, OperatorCommand, RulesUpdate
 from protocols.model import Leg, Symbol
 from protocols.venue import ApiCredentials
 from supervision import (
@@ -244,7 +244,7 @@ class TradingSystem:
             journal=self.writer_client.order_event,
         )
         if leg is Leg.FUTURES:
-            user = self.config.sim.futures.user_id if self.config.mode == "paper" else ""
+            user = self.config.sim.futures.user_id if self.config.mode == "paper" else venue.user_id
             router.private = GateioPrivateCodec(keys, user, router.rules)
         return VenueLinks(leg, rest, feeds, router, Mailbox(router.name, capacity=1024))
 
@@ -328,6 +328,14 @@ class TradingSystem:
             rules_now = links.router.rules.get(symbol)
             if rules_now is not None:
                 await mailbox.send(RulesUpdate(time.time(), links.leg, rules_now))
+        if restored is not None:
+            # Orders in flight when the last run ended: each router looks its own up at
+            # the venue by client id (cancelling what is still open), and the strategy
+            # hears what became of them before it trades on.
+            for leg, orders in ctx.active_orders.items():
+                router = self.venues[Leg(leg)].router_mailbox.address
+                for client_id in orders:
+                    await router.send(CancelOrder(Leg(leg), client_id, symbol))
         log.info("task %s: trading %s", task_id, symbol)
         return task_id
 

@@ -37,6 +37,8 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """No data for this long on a connection: treat it as stalled and reconnect."""
     rotate_after_s: Seconds = 23 * 3600.0
     """Reconnect before the venue's 24 h connection limit."""
+    user_id: str = ""
+    """The account's user id, which Gate.io's private channels name (not a secret)."""
     request_timeout_s: Seconds = 5.0
     rules_refresh_s: Seconds = 3600.0
 
