@@ -13,6 +13,7 @@ from actors.logs import configure_console
 from actors.record import add_record_commands
 from actors.run_cli import add_run_commands
 from actors.sim_cli import add_sim_commands
+from actors.state_cli import add_state_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sim_commands(commands)
     add_record_commands(commands)
     add_demo_commands(commands)
+    add_state_commands(commands)
     return parser
 
 

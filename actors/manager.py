@@ -378,6 +378,28 @@ class TradingSystem:
         del self.owners[task_id]
         del self.strategies[task_id]
 
+    async def _abandon_previous_paper_tasks(self) -> None:
+        """This run's simulated venues are new: positions stored by an earlier paper run
+        are held nowhere, so those tasks are closed rather than resumed."""
+        path = self.data_dir / STORE_FILE
+        if not path.exists():
+            return
+
+        def abandon() -> int:
+            store = Store(path, self.config.persistence.durability)
+            try:
+                return store.abandon_active()
+            finally:
+                store.close()
+
+        abandoned = await trio.to_thread.run_sync(abandon)
+        if abandoned:
+            log.warning(
+                "%d task(s) from an earlier paper run closed as abandoned: their simulated "
+                "venues are gone (run `basis sim` separately to keep venues across runs)",
+                abandoned,
+            )
+
     async def cleanup(self, max_age_s: float) -> int:
         """Delete tasks that completed more than ``max_age_s`` ago, with their orders;
         returns how many. Active and quarantined records are kept."""
@@ -404,6 +426,8 @@ class TradingSystem:
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run the tree; ready once every layer is up and a strategy trades each symbol.
         Returns once the tree has stopped (``stopped`` is then set)."""
+        if self.sim is not None:
+            await self._abandon_previous_paper_tasks()
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.root.run)

@@ -279,6 +279,15 @@ class Store:
             (task_id, reason, record, time.time()),
         )
 
+    def abandon_active(self) -> int:
+        """Close every active task as ``abandoned`` (its venue is gone: a paper run's
+        in-process simulated venues start afresh); returns how many."""
+        cursor = self._db.execute(
+            "UPDATE tasks SET state = 'abandoned', completed_at = ? WHERE completed_at IS NULL",
+            (time.time(),),
+        )
+        return cursor.rowcount
+
     def mark_quarantined(self, task_id: str) -> None:
         """Take a task out of recovery (its record stays, for inspection)."""
         self._db.execute(

@@ -69,7 +69,11 @@ async def test_without_recovery_a_new_task_starts(nursery, tmp_path):
     assert new != old
 
 
-async def test_a_snapshot_that_does_not_decode_is_quarantined_and_the_symbol_trades(tmp_path):
+async def test_a_snapshot_that_does_not_decode_is_quarantined_and_the_symbol_trades(
+    nursery, tmp_path
+):
+    sim = SimServers(config().simulated())
+    urls = await nursery.start(sim.run)
     store = Store(tmp_path / "basis.db")
     store.write_batch(
         [
@@ -87,7 +91,7 @@ async def test_a_snapshot_that_does_not_decode_is_quarantined_and_the_symbol_tra
         [],
     )
     store.close()
-    async with open_system(config(), tmp_path) as system:
+    async with open_system(config(), tmp_path, venues=urls) as system:
         [handle] = system.strategies.values()
         assert handle.task_id != "btc_broken"
         await wait_until(lambda: handle.actor.decisions > 0, 20)
@@ -97,4 +101,17 @@ async def test_a_snapshot_that_does_not_decode_is_quarantined_and_the_symbol_tra
     assert row.task_id == "btc_broken"
     assert "snapshot does not restore" in row.reason
     assert store.task("btc_broken").snapshot == b'{"task_id": 3'  # kept for inspection
+    store.close()
+
+
+async def test_a_paper_run_does_not_resume_positions_its_new_venues_never_held(tmp_path):
+    async with open_system(config(), tmp_path) as first:
+        [handle] = first.strategies.values()
+        await wait_until(lambda: handle.actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
+    async with open_system(config(), tmp_path) as second:
+        [fresh] = second.strategies.values()
+        assert fresh.task_id != handle.task_id
+        assert fresh.actor.ctx.positions.spot.qty == 0.0
+    store = Store(tmp_path / "basis.db")
+    assert store.task(handle.task_id).state == "abandoned"
     store.close()
