@@ -58,6 +58,7 @@ log = logging.getLogger("basis.manager")
 
 STORE_FILE = "basis.db"
 SYMBOLS_PER_CONNECTION = 30
+STORE_COUNT_EVERY_S = 10.0
 
 
 class SymbolLocked(Exception):
@@ -131,6 +132,8 @@ class TradingSystem:
         self.stopped = trio.Event()
         self.quarantined: list[QuarantineRow] = []
         """Records recovery could not restore, with the reasons."""
+        self.store_counts: dict[str, int] = {}
+        """Active, completed and quarantined tasks in the store, refreshed now and then."""
 
     # ------------------------------------------------------------------ the tree
 
@@ -378,6 +381,20 @@ class TradingSystem:
         del self.owners[task_id]
         del self.strategies[task_id]
 
+    async def _count_store(self) -> None:
+        """Refresh ``store_counts`` for status views, off the trio thread."""
+
+        def count() -> dict[str, int]:
+            store = Store(self.data_dir / STORE_FILE, self.config.persistence.durability)
+            try:
+                return store.counts()
+            finally:
+                store.close()
+
+        while True:
+            self.store_counts = await trio.to_thread.run_sync(count)
+            await trio.sleep(STORE_COUNT_EVERY_S)
+
     async def _abandon_previous_paper_tasks(self) -> None:
         """This run's simulated venues are new: positions stored by an earlier paper run
         are held nowhere, so those tasks are closed rather than resumed."""
@@ -430,13 +447,20 @@ class TradingSystem:
             await self._abandon_previous_paper_tasks()
         try:
             async with trio.open_nursery() as nursery:
-                await nursery.start(self.root.run)
+                await nursery.start(self._run_root, nursery.cancel_scope)
                 for symbol in self.config.symbol_list:
                     await self.add_strategy(symbol)
                 settle()
+                nursery.start_soon(self._count_store)
                 task_status.started()
         finally:
             self.stopped.set()
+
+    async def _run_root(
+        self, helpers: trio.CancelScope, *, task_status: Any = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        await self.root.run(task_status=task_status)
+        helpers.cancel()  # the tree has stopped: so does everything that served it
 
     def request_stop(self) -> None:
         self.root.request_stop()

@@ -57,6 +57,10 @@ class RouterStatusOut(msgspec.Struct, frozen=True):
 
 
 class PersistenceStatus(msgspec.Struct, frozen=True):
+    active: int
+    completed: int
+    quarantined: int
+    quarantine_reasons: list[str]
     batches: int
     snapshots: int
     intents: int
@@ -152,7 +156,12 @@ def build_status(system: TradingSystem) -> SystemStatus:
         )
     w = system.writer.stats
     p50, p99 = w.latency_percentile(0.5), w.latency_percentile(0.99)
+    counts = system.store_counts
     persistence = PersistenceStatus(
+        counts.get("active", 0),
+        counts.get("completed", 0),
+        counts.get("quarantined", 0),
+        [f"{q.task_id}: {q.reason}" for q in system.quarantined],
         w.batches,
         w.snapshots,
         w.intents,

@@ -5,6 +5,7 @@ import trio
 from bench import (
     backtest_bench,
     feed_bench,
+    persistence_bench,
     sim_bench,
     stress_bench,
     supervision_bench,
@@ -22,3 +23,5 @@ print()
 trio.run(tick_bench.main)
 print()
 trio.run(stress_bench.main)
+print()
+trio.run(persistence_bench.main)

@@ -10,6 +10,7 @@ from actors.arbitrage.context import ArbitrageState
 from actors.manager import open_system
 from actors.sim.ledger import FillExecuted
 from actors.sim.servers import SimServers
+from actors.status import build_status
 from actors.store import SnapshotRecord, Store
 from actors.system_config import SystemConfig
 from protocols.model import Side, Symbol
@@ -96,6 +97,10 @@ async def test_a_snapshot_that_does_not_decode_is_quarantined_and_the_symbol_tra
         assert handle.task_id != "btc_broken"
         await wait_until(lambda: handle.actor.decisions > 0, 20)
         assert [q.task_id for q in system.quarantined] == ["btc_broken"]
+        await wait_until(lambda: system.store_counts.get("quarantined") == 1, 20)
+        persistence = build_status(system).persistence
+        assert persistence.quarantined == 1
+        assert persistence.quarantine_reasons[0].startswith("btc_broken: snapshot does not")
     store = Store(tmp_path / "basis.db")
     [row] = store.quarantined()
     assert row.task_id == "btc_broken"
