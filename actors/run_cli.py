@@ -60,6 +60,11 @@ def add_run_commands(commands: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--seed", type=int, help="seed of the simulated market (paper mode)")
     run.add_argument("--no-view", action="store_true", help="status lines even on a terminal")
+    run.add_argument(
+        "--no-recover",
+        action="store_true",
+        help="start every strategy afresh instead of resuming the stored ones",
+    )
     run.set_defaults(handler=command_run)
 
     status = commands.add_parser(
@@ -107,7 +112,8 @@ def command_run(args: argparse.Namespace) -> int:
     configure_file(data_dir / "logs" / "basis.jsonl")
     view = sys.stdout.isatty() and not args.no_view and not args.json
     final: list[SystemStatus] = []
-    code = run_tree(lambda: run_system(config, data_dir, args.duration, view, final))
+    recover = not args.no_recover
+    code = run_tree(lambda: run_system(config, data_dir, args.duration, view, final, recover))
     if code == 0 and args.json and final:
         sys.stdout.write(msgspec.json.encode(final[0]).decode() + "\n")
     return code
@@ -130,8 +136,9 @@ async def run_system(
     duration_s: float | None,
     view: bool,
     final: list[SystemStatus],
+    recover: bool = True,
 ) -> None:
-    system = TradingSystem(config, data_dir)
+    system = TradingSystem(config, data_dir, recover=recover)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
 
