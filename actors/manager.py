@@ -38,8 +38,13 @@ from actors.router import Router
 from actors.sim.servers import SimServers, SimUrls
 from actors.store import QuarantineRow, Store
 from actors.system_config import SystemConfig, VenuesSection
-from actors.venues.gateio import GateioFeedCodec, GateioPrivateCodec, GateioRouterCodec
-from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
+from actors.venues.gateio import (
+    GateioFeedCodec,
+    GateioPrivateCodec,
+    GateioRouterCodec,
+    short_position,
+)
+from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec, base_holdings
 from actors.writer import Writer, WriterClient
 from protocols.messages import CancelOrder, OperatorAction, OperatorCommand, RulesUpdate
 from protocols.model import Leg, Symbol
@@ -67,6 +72,10 @@ class SymbolLocked(Exception):
 
 class UnknownTask(Exception):
     pass
+
+
+class ContradictsVenue(Exception):
+    """A restored strategy's record disagrees with what the venues hold."""
 
 
 @attrs.define(eq=False)
@@ -285,6 +294,10 @@ class TradingSystem:
             self.venues[Leg.FUTURES].router.rules.get(symbol, LegRules().futures),
         )
         if restored is not None:
+            contradiction = await self._contradiction(restored, rules)
+            if contradiction is not None:
+                await self._quarantine(restored, contradiction)
+                raise ContradictsVenue(f"task {restored.task_id}: {contradiction}")
             # The operator's current parameters apply from now on; the state is the store's.
             ctx = restored.evolve(params=params or strategy.params(), rules=rules)
         else:
@@ -341,6 +354,52 @@ class TradingSystem:
                     await router.send(CancelOrder(Leg(leg), client_id, symbol))
         log.info("task %s: trading %s", task_id, symbol)
         return task_id
+
+    async def _contradiction(self, ctx: ArbitrageContext, rules: LegRules) -> str | None:
+        """What the venues hold that the restored ``ctx`` does not say, if anything.
+
+        Checked only when no order was in flight (those are settled by the routers). The
+        spot account may hold more of the coin than the strategy (other holdings); never
+        less. The futures short must match to within half a contract."""
+        if ctx.active_orders:
+            return None
+        if not rules.futures.contract_size:
+            log.warning("task %s: no venue rules yet, positions not checked", ctx.task_id)
+            return None
+        now = time.time()
+        spot, futures = self.venues[Leg.SPOT], self.venues[Leg.FUTURES]
+        keys = self._credentials()
+        held = await base_holdings(spot.rest, keys[Leg.SPOT], ctx.symbol, now)
+        short = await short_position(
+            futures.rest, keys[Leg.FUTURES], ctx.symbol, rules.futures, now
+        )
+        step = rules.spot.qty_step or 1e-12
+        if held < ctx.positions.spot.qty - step / 2:
+            return (
+                f"the spot account holds {held:g} {ctx.symbol.base}, the record says "
+                f"{ctx.positions.spot.qty:g}"
+            )
+        half_contract = (rules.futures.contract_size or 1e-12) / 2
+        if abs(short - ctx.positions.futures.qty) > half_contract:
+            return (
+                f"the futures short is {short:g} {ctx.symbol.base}, the record says "
+                f"{ctx.positions.futures.qty:g}"
+            )
+        return None
+
+    async def _quarantine(self, ctx: ArbitrageContext, reason: str) -> None:
+        log.error("task %s quarantined: %s; %s needs the operator", ctx.task_id, reason, ctx.symbol)
+
+        def write() -> list[QuarantineRow]:
+            store = Store(self.data_dir / STORE_FILE, self.config.persistence.durability)
+            try:
+                store.quarantine(ctx.task_id, f"contradicts the venues: {reason}", None)
+                store.mark_quarantined(ctx.task_id)
+                return store.quarantined()
+            finally:
+                store.close()
+
+        self.quarantined = await trio.to_thread.run_sync(write)
 
     async def _restored(self, symbol: Symbol) -> ArbitrageContext | None:
         venues = self.config.venues
@@ -449,7 +508,11 @@ class TradingSystem:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self._run_root, nursery.cancel_scope)
                 for symbol in self.config.symbol_list:
-                    await self.add_strategy(symbol)
+                    try:
+                        await self.add_strategy(symbol)
+                    except ContradictsVenue as error:
+                        # The rest recovers and trades; this symbol waits for the operator.
+                        log.error("%s not started: %s", symbol, error)
                 settle()
                 nursery.start_soon(self._count_store)
                 task_status.started()

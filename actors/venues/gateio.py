@@ -148,3 +148,14 @@ class GateioPrivateCodec:
     def decode(self, frame: str | bytes, recv_ts: float) -> tuple:
         sizes = {symbol: rules.contract_size for symbol, rules in self.rules.items()}
         return gateio.decode_frame(frame, recv_ts, sizes)
+
+
+async def short_position(
+    rest: RestClient, credentials: ApiCredentials, symbol: Symbol, rules: VenueRules, now: float
+) -> float:
+    """The futures account's short in ``symbol``, in base units (negative if long)."""
+    request = gateio_rest.position_request(symbol, credentials, int(now))
+    response = await rest.send(request)
+    if response.status != 200:
+        raise gateio_rest.error_from_response(response, now)
+    return -gateio_rest.parse_position(response.body, rules.contract_size).qty

@@ -144,3 +144,16 @@ class MexcPrivateCodec:
 
     def decode(self, frame: str | bytes, recv_ts: float) -> tuple:
         return mexc.decode_frame(frame, recv_ts)
+
+
+async def base_holdings(
+    rest: RestClient, credentials: ApiCredentials, symbol: Symbol, now: float
+) -> float:
+    """How much of ``symbol``'s base asset the spot account holds, free and locked."""
+    response = await rest.send(mexc_rest.account_request(credentials, _ms(now)))
+    if response.status != 200:
+        raise mexc_rest.error_from_response(response)
+    for balance in mexc_rest.parse_account(response.body):
+        if balance.asset == symbol.base:
+            return balance.free + balance.locked
+    return 0.0

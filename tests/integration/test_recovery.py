@@ -13,7 +13,7 @@ from actors.sim.servers import SimServers
 from actors.status import build_status
 from actors.store import SnapshotRecord, Store
 from actors.system_config import SystemConfig
-from protocols.model import Side, Symbol
+from protocols.model import OrderType, Side, Symbol
 from tests.integration.polling import wait_until
 
 BTC = Symbol("BTC", "USDT")
@@ -120,3 +120,22 @@ async def test_a_paper_run_does_not_resume_positions_its_new_venues_never_held(t
     store = Store(tmp_path / "basis.db")
     assert store.task(handle.task_id).state == "abandoned"
     store.close()
+
+
+async def test_a_record_the_venues_contradict_is_quarantined_and_the_rest_trades(nursery, tmp_path):
+    two = msgspec.structs.replace(config(), symbols=("BTC/USDT", "ETH/USDT"))
+    sim = SimServers(two.simulated())
+    urls = await nursery.start(sim.run)
+    async with open_system(two, tmp_path, venues=urls) as first:
+        btc = next(h for h in first.strategies.values() if h.symbol == BTC)
+        await wait_until(lambda: btc.actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
+    # Someone trades the account by hand while Basis is down: the short grows.
+    sim.venues.futures.place_order(BTC, Side.SELL, OrderType.MARKET, 5, now=sim.clock.now())
+    async with open_system(two, tmp_path, venues=urls) as second:
+        assert [h.symbol for h in second.strategies.values()] == [Symbol("ETH", "USDT")]
+        [quarantined] = second.quarantined
+        assert quarantined.task_id == btc.task_id
+        assert "contradicts the venues: the futures short is" in quarantined.reason
+        eth = next(iter(second.strategies.values()))
+        assert eth.actor.ctx.state is ArbitrageState.POSITION_OPEN  # restored, not touched
+        await wait_until(lambda: eth.actor.spot is not None and eth.actor.futures is not None, 20)
