@@ -30,6 +30,7 @@ import msgspec
 import trio
 
 from actors.arbitrage.pricing import round_down, round_to_tick
+from actors.failpoints import failpoint
 from actors.private_stream import PrivateStream, PrivateStreamCodec
 from actors.rate_limit import TokenBucket
 from actors.rest import OutcomeUnknown, RequestNotSent, RestClient
@@ -259,6 +260,8 @@ class Router:
                 return
             tracked.sends += 1
             self.stats.placed += 1
+            if order.reduce_only:
+                failpoint("exit-sending")
             try:
                 response = await self.rest.send(request)
             except RequestNotSent as error:

@@ -25,6 +25,7 @@ import trio
 
 from actors.arbitrage.context import ArbitrageContext
 from actors.arbitrage.machine import on_market, step
+from actors.failpoints import failpoint
 from actors.metrics import Histogram
 from protocols.messages import (
     Alert,
@@ -136,10 +137,15 @@ class StrategyActor:
         orders = [command.order for command in commands if type(command) is PlaceOrder]
         if orders and self.before_orders is not None:
             await self.before_orders(self.ctx, orders)
+            failpoint("journaled")
+        sent = 0
         for command in commands:
             kind = type(command)
             if kind is PlaceOrder:
+                if sent:
+                    failpoint("between-legs")
                 await self.routers[command.order.leg].send(command)
+                sent += 1
             elif kind is CancelOrder:
                 await self.routers[command.leg].send(command)
             elif kind is TradeClosed:

@@ -8,7 +8,9 @@ After the last restart settles, against the venues' own ledgers:
 - each leg's position in the system equals the venue's;
 - no unhedged delta above the smallest order either venue takes survives.
 
-``make test`` runs 20 kills; ``make soak`` runs hundreds. The seed is printed on failure.
+Kills come at random moments and at failpoints (``actors.failpoints``): after an intent
+is journaled but before it is sent, between the two legs of an entry, and mid-exit.
+``make test`` runs 26 kills; ``make soak`` runs hundreds. The seed is printed on failure.
 """
 
 from __future__ import annotations
@@ -81,13 +83,16 @@ port = 0
 ENV = {**os.environ, "BASIS_SIM_KEY": "sim-key", "BASIS_SIM_SECRET": "sim-secret"}
 
 
-def run_system(config: Path, data_dir: Path, log: Path) -> subprocess.Popen:
+def run_system(
+    config: Path, data_dir: Path, log: Path, failpoint: str | None = None
+) -> subprocess.Popen:
+    env = {**ENV, "BASIS_FAILPOINT": failpoint} if failpoint else ENV
     with log.open("a") as stderr:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             [*BASIS, "run", str(config), "--data-dir", str(data_dir), "--no-view"],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
-            env=ENV,
+            env=env,
             cwd=ROOT,
         )
 
@@ -108,8 +113,15 @@ def stir(control: str, rng: random.Random) -> None:
     httpx.post(f"{control}/dislocate", json={"symbol": symbol, "size": size}, timeout=5)
 
 
-def crash_and_recover(tmp_path: Path, kills: int) -> None:
+FAILPOINTS = ("journaled", "between-legs", "exit-sending")
+"""Where a kill hurts most: an intent on disk but not sent; one leg of an entry out and
+not the other; an exit half sent."""
+
+
+def crash_and_recover(tmp_path: Path, kills: int, aimed: int = 0) -> None:
+    """``kills`` SIGKILLs at random moments, then ``aimed`` at each failpoint in turn."""
     rng = random.Random(SEED)
+    fired: list[str] = []
     sim, urls = start_sim()
     config = write_config(tmp_path / "live-on-sim.toml", urls)
     data_dir = tmp_path / "data"
@@ -126,6 +138,21 @@ def crash_and_recover(tmp_path: Path, kills: int) -> None:
             finally:
                 process.send_signal(signal.SIGKILL)
                 process.wait(timeout=30)
+        for n in range(aimed):
+            name = FAILPOINTS[n % len(FAILPOINTS)]
+            since = len(log.read_text())
+            process = run_system(config, data_dir, log, f"{name}:{rng.randint(1, 2)}")
+            try:
+                wait_for_line(log, "status on http://", since)
+                deadline = time.monotonic() + 20
+                while process.poll() is None and time.monotonic() < deadline:
+                    stir(urls["control"], rng)  # entries and exits until the failpoint fires
+                    time.sleep(0.5)
+                if process.poll() == -signal.SIGKILL:
+                    fired.append(name)
+            finally:
+                process.send_signal(signal.SIGKILL)
+                process.wait(timeout=30)
         # The last run: recover, settle, stop gracefully.
         since = len(log.read_text())
         process = run_system(config, data_dir, log)
@@ -138,6 +165,8 @@ def crash_and_recover(tmp_path: Path, kills: int) -> None:
         sim.terminate()
         sim.wait(timeout=30)
         sim.stdout.close()
+    # Each failpoint killed the process itself at least once: the kills were aimed.
+    assert set(fired) == set(FAILPOINTS[: min(aimed, len(FAILPOINTS))]), fired
     check_invariants(ledger, data_dir / "basis.db")
 
 
@@ -202,13 +231,13 @@ def last_price(entries: list[dict], symbol: str) -> float:
     return prices[-1] if prices else 0.0
 
 
-def test_twenty_kills_lose_nothing(tmp_path):
+def test_twenty_kills_and_aimed_ones_lose_nothing(tmp_path):
     try:
-        crash_and_recover(tmp_path, kills=20)
+        crash_and_recover(tmp_path, kills=20, aimed=6)
     except AssertionError as error:
         raise AssertionError(f"{error}\n(replay with BASIS_CRASH_SEED={SEED})") from None
 
 
 @pytest.mark.soak
 def test_hundreds_of_kills_lose_nothing(tmp_path):
-    crash_and_recover(tmp_path, kills=300)
+    crash_and_recover(tmp_path, kills=300, aimed=60)
