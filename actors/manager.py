@@ -435,9 +435,10 @@ class TradingSystem:
     async def remove_strategy(self, task_id: str) -> None:
         """Stop a strategy's actor and forget it (its stored state stays)."""
         handle = self._handle(task_id)
-        await self.strategies_supervisor.remove_child(handle.child_name)
+        # Unwired first: a feed or router must never offer to a closed mailbox.
         self.subscribers[handle.symbol].remove(handle.mailbox.address)
         del self.owners[task_id]
+        await self.strategies_supervisor.remove_child(handle.child_name)
         del self.strategies[task_id]
 
     async def _count_store(self) -> None:
