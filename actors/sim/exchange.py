@@ -20,6 +20,7 @@ positions), which the subclasses supply through the hooks at the end of the clas
 
 from __future__ import annotations
 
+import abc
 import math
 import random
 import re
@@ -113,7 +114,7 @@ class LiveOrder:
         return self.lots - self.filled_lots
 
 
-class SimExchange:
+class SimExchange(abc.ABC):
     """The part of a simulated venue that does not depend on what backs its orders."""
 
     leg: ClassVar[Leg]
@@ -556,31 +557,31 @@ class SimExchange:
 
     # ------------------------------------------------------- hooks for the venues
 
+    @abc.abstractmethod
     def _lots(self, request: OrderRequest, rules: VenueRules) -> int:
         """The requested quantity in whole lots; ``InvalidPrecision`` or
         ``InvalidParameter`` when it is not a positive whole number of them."""
-        raise NotImplementedError
 
     def _fillable_lots(self, order: LiveOrder) -> int:
         """How many lots the order may still fill (futures trim reduce-only orders)."""
         return order.left_lots
 
+    @abc.abstractmethod
     def _reserve(self, order: LiveOrder, executions: list[Execution]) -> None:
         """Check what backs the order (its arrival ``executions`` known) and set
         ``order.locked``; raise ``InsufficientBalance`` or another refusal instead."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _return_reserve(self, order: LiveOrder, amount: float) -> None:
         """``amount`` of the order's reserve is no longer held."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _settle(self, order: LiveOrder, fill: VenueFill) -> None:
         """Book ``fill`` into balances or positions."""
-        raise NotImplementedError
 
-    def _after_fills(self, symbol: Symbol, now: float) -> None:
+    def _after_fills(self, symbol: Symbol, now: float) -> None:  # noqa: B027 - optional hook
         """A matching pass on ``symbol`` filled something."""
 
+    @abc.abstractmethod
     def _account_events(self, now: float) -> list[VenueEvent]:
         """Balance or position changes of the operation, one per asset or symbol."""
-        raise NotImplementedError

@@ -15,6 +15,7 @@ Order placements may instead time out (accepted by the engine, never answered).
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -71,7 +72,7 @@ def json_response(body: bytes, status: int = 200) -> HttpResponse:
     return HttpResponse(status, body)
 
 
-class VenueServer:
+class VenueServer(abc.ABC):
     """The wire edge of one simulated venue, ``exchange``; ``now`` reads Unix time."""
 
     websocket_path: str
@@ -137,26 +138,26 @@ class VenueServer:
         await trio.sleep(hold_s or 0.0)
         raise CloseWithoutAnswer
 
+    @abc.abstractmethod
     def _route(self, request: HttpRequest) -> Route | None:
         """What answers ``request``, or ``None`` (404)."""
-        raise NotImplementedError
 
-    def _not_found(self, request: HttpRequest) -> HttpResponse:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _not_found(self, request: HttpRequest) -> HttpResponse: ...
 
+    @abc.abstractmethod
     def _error(self, error: VenueError) -> HttpResponse:
         """``error`` in the venue's words."""
-        raise NotImplementedError
 
     # -------------------------------------------------------------- websockets
 
+    @abc.abstractmethod
     async def _session(self, client: WsClient) -> None:
         """Talk to one websocket client until it goes."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _on_event(self, event: VenueEvent) -> None:
         """Push one of the engine's private events to the clients that follow it."""
-        raise NotImplementedError
 
     def publish_market(self, now: float) -> None:
         """Push every symbol whose book changed since the last call: its best bid and
@@ -174,10 +175,10 @@ class VenueServer:
             self._push_market(book.quote(), snapshot, diff, now)
         self.wire_faults.depth_pass_done()
 
+    @abc.abstractmethod
     def _push_market(
         self, quote: Quote, snapshot: DepthSnapshot, diff: DepthDiff | None, now: float
-    ) -> None:
-        raise NotImplementedError
+    ) -> None: ...
 
     # -------------------------------------------------------------- fault switches
 

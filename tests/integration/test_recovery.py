@@ -128,7 +128,13 @@ async def test_a_record_the_venues_contradict_is_quarantined_and_the_rest_trades
     urls = await nursery.start(sim.run)
     async with open_system(two, tmp_path, venues=urls) as first:
         btc = next(h for h in first.strategies.values() if h.symbol == BTC)
-        await wait_until(lambda: btc.actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
+        # Both settled, so that nothing is in flight when this run stops.
+        await wait_until(
+            lambda: all(
+                h.actor.ctx.state is ArbitrageState.POSITION_OPEN for h in first.strategies.values()
+            ),
+            20,
+        )
     # Someone trades the account by hand while Basis is down: the short grows.
     sim.venues.futures.place_order(BTC, Side.SELL, OrderType.MARKET, 5, now=sim.clock.now())
     async with open_system(two, tmp_path, venues=urls) as second:
