@@ -154,10 +154,15 @@ def place_order_request(
     return signed_request("POST", "order", params, credentials, timestamp_ms, recv_window_ms)
 
 
-def _order_reference(client_id: str | None, venue_order_id: str | None) -> Params:
+def _one_order(symbol: Symbol, client_id: str | None, venue_order_id: str | None) -> Params:
+    """The parameters naming one order: its symbol and either id."""
     if client_id is None and venue_order_id is None:
         raise ValueError("name the order by its client id or its venue order id")
-    return [("orderId", venue_order_id), ("origClientOrderId", client_id)]
+    return [
+        ("symbol", venue_symbol(symbol)),
+        ("orderId", venue_order_id),
+        ("origClientOrderId", client_id),
+    ]
 
 
 def cancel_order_request(
@@ -170,7 +175,7 @@ def cancel_order_request(
     recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
 ) -> RestRequest:
     """``DELETE /api/v3/order`` for the order named by either id."""
-    params = [("symbol", venue_symbol(symbol)), *_order_reference(client_id, venue_order_id)]
+    params = _one_order(symbol, client_id, venue_order_id)
     return signed_request("DELETE", "order", params, credentials, timestamp_ms, recv_window_ms)
 
 
@@ -184,7 +189,7 @@ def query_order_request(
     recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
 ) -> RestRequest:
     """``GET /api/v3/order`` for the order named by either id."""
-    params = [("symbol", venue_symbol(symbol)), *_order_reference(client_id, venue_order_id)]
+    params = _one_order(symbol, client_id, venue_order_id)
     return signed_request("GET", "order", params, credentials, timestamp_ms, recv_window_ms)
 
 
