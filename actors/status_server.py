@@ -7,8 +7,8 @@ from typing import Any
 import msgspec
 import trio
 
+from actors.http_server import HttpRequest, HttpResponse, HttpServer
 from actors.metrics import prometheus
-from actors.sim.http_server import HttpRequest, HttpResponse, HttpServer
 from actors.status import build_status
 
 _encode = msgspec.json.Encoder().encode

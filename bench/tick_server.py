@@ -18,7 +18,7 @@ import trio
 import trio_websocket
 
 from actors.heap import settle
-from actors.sim.http_server import HttpRequest, HttpResponse, HttpServer
+from actors.http_server import HttpRequest, HttpResponse, HttpServer
 from protocols import (
     gateio,
     gateio_client_requests,

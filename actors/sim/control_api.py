@@ -41,8 +41,8 @@ import msgspec
 import trio
 
 from actors.config import explain
+from actors.http_server import HttpRequest, HttpResponse, HttpServer
 from actors.sim.gateio_server import GateioServer
-from actors.sim.http_server import HttpRequest, HttpResponse, HttpServer
 from actors.sim.venue_server import VenueFaultsView, VenueServer
 from protocols.model import Symbol
 from protocols.venue import (

@@ -26,10 +26,10 @@ from collections.abc import Callable
 
 import msgspec
 
+from actors.http_server import HttpRequest, HttpResponse
 from actors.sim.config import FuturesVenueConfig, GateioRateLimits, ServerConfig
 from actors.sim.events import OrderUpdated, PositionChanged, TradeExecuted, VenueEvent
 from actors.sim.futures_exchange import FuturesExchange
-from actors.sim.http_server import HttpRequest, HttpResponse
 from actors.sim.ledger import OrderFinished
 from actors.sim.records import VenueOrder
 from actors.sim.venue_server import Route, VenueServer, http_response, json_response

@@ -29,9 +29,9 @@ from collections.abc import Callable
 
 import msgspec
 
+from actors.http_server import HttpRequest, HttpResponse
 from actors.sim.config import MexcRateLimits, RateLimit, ServerConfig, SpotVenueConfig
 from actors.sim.events import BalanceChanged, OrderUpdated, TradeExecuted, VenueEvent
-from actors.sim.http_server import HttpRequest, HttpResponse
 from actors.sim.records import VenueOrder
 from actors.sim.spot_exchange import SpotExchange
 from actors.sim.venue_server import Route, VenueServer, http_response, json_response

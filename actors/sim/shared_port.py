@@ -18,7 +18,7 @@ import socket
 import attrs
 import trio
 
-from actors.sim.http_server import HttpServer
+from actors.http_server import HttpServer
 from actors.sim.wire_faults import WireFaults
 from actors.sim.ws_server import WebsocketEndpoint
 

@@ -22,11 +22,11 @@ import attrs
 import msgspec
 import trio
 
+from actors.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
 from actors.sim.book import depth_diff
 from actors.sim.config import RateLimit, ServerConfig
 from actors.sim.events import VenueEvent
 from actors.sim.exchange import SimExchange
-from actors.sim.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
 from actors.sim.rate_limits import VenueRateLimiter
 from actors.sim.shared_port import SharedPort
 from actors.sim.wire_faults import WireFaults, WireFaultsView

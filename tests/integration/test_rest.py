@@ -7,8 +7,8 @@ import pytest
 import trio
 
 from actors import http_transport
+from actors.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
 from actors.rest import OutcomeUnknown, RequestNotSent, RestClient
-from actors.sim.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
 from protocols.venue import RestRequest
 
 seen: list[HttpRequest] = []

@@ -15,10 +15,10 @@ import msgspec
 import pytest
 import trio
 
+from actors.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
 from actors.rate_limit import TokenBucket
 from actors.rest import RestClient
 from actors.router import Router
-from actors.sim.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
 from protocols.messages import CancelOrder, OrderAccepted, OrderFinal, OrderRejected, PlaceOrder
 from protocols.model import Fill, Leg, Order, OrderStatus, Side, Symbol, TimeInForce, VenueRules
 from protocols.venue import (

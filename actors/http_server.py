@@ -1,4 +1,4 @@
-"""A small HTTP/1.1 server on trio for the simulated venues' REST APIs.
+"""A small HTTP/1.1 server on trio: the simulated venues' REST APIs and the status endpoint.
 
 h11 does the protocol (sans-I/O); this module only moves bytes and calls the handler. It
 keeps connections alive as clients expect, so httpx's pool behaves as it does against a

@@ -6,7 +6,7 @@ import httpx
 import pytest
 import trio
 
-from actors.sim.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
+from actors.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
 
 
 async def echo(request: HttpRequest) -> HttpResponse:
