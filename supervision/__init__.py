@@ -11,6 +11,7 @@ restarts. This package knows nothing about trading.
 from supervision.backoff import Backoff
 from supervision.errors import (
     ChildFailure,
+    ChildNotRunning,
     ChildStartFailed,
     DuplicateChild,
     StartTimeout,
@@ -28,6 +29,7 @@ __all__ = [
     "Address",
     "Backoff",
     "ChildFailure",
+    "ChildNotRunning",
     "ChildSnapshot",
     "ChildSpec",
     "ChildStartFailed",

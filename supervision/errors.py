@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import attrs
 
+from supervision.snapshot import ChildState
+
 
 def describe(error: BaseException) -> str:
     """One line naming an exception: ``ValueError: bad quote``.
@@ -89,6 +91,19 @@ class UnknownChild(KeyError):
 
     def __str__(self) -> str:
         return f"no child named {self.args[0]!r} under supervisor {self.args[1]!r}"
+
+
+class ChildNotRunning(RuntimeError):
+    """The child is not running (``state`` says what it is instead), so it cannot be crashed."""
+
+    def __init__(self, child: str, supervisor: str, state: ChildState):
+        self.child = child
+        self.supervisor = supervisor
+        self.state = state
+        super().__init__(
+            f"child {child!r} of supervisor {supervisor!r} is "
+            f"{state.value.replace('_', ' ')}, not running"
+        )
 
 
 class DuplicateChild(ValueError):

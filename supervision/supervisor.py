@@ -26,6 +26,7 @@ import trio
 from supervision.backoff import Backoff
 from supervision.errors import (
     ChildFailure,
+    ChildNotRunning,
     ChildStartFailed,
     DuplicateChild,
     StartTimeout,
@@ -68,6 +69,8 @@ class _Run:
     scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
     done: trio.Event = attrs.field(factory=trio.Event)
     start_error: BaseException | None = None
+    injected_error: Exception | None = None
+    """Set by :meth:`Supervisor.crash_child` when it cancels ``scope``."""
 
 
 @attrs.define(eq=False)
@@ -210,6 +213,55 @@ class Supervisor:
         """Ask ``run()`` to stop every child in reverse order and return. Idempotent."""
         if self._state in ("starting", "running"):
             self._post(_StopRequested())
+
+    def crash_child(self, name: str, error: Exception) -> None:
+        """Make the running child ``name`` fail with ``error``, as if it raised it where it is.
+
+        For chaos tests of a running tree. ``name`` is looked up among this supervisor's
+        children first, then depth first through the subtrees of its supervisor children
+        (:attr:`ChildSpec.subtree`), in start order; the supervisor that owns the first
+        match carries out the crash.
+
+        The child's current incarnation is cancelled, so it unwinds as under a real crash:
+        its ``finally`` blocks and ``async with`` exits run, and unread messages stay in
+        its mailbox for the next incarnation. When its entry point has ended by that
+        cancellation, the exit is reported with ``error`` and handled like any failure:
+        by strategy, restart type, backoff and intensity, counting the restart, setting
+        the child's ``last_error`` and the next incarnation's ``last_failure`` to
+        ``error``, and giving up (:class:`SupervisorGaveUp`) if the intensity is exceeded.
+        If the child ends on its own before the cancellation reaches it (it returns or
+        raises before its next checkpoint, or raises another exception while unwinding),
+        that exit is what is reported. Calling it again before the supervisor has dealt
+        with the exit has no further effect: the first error stands.
+
+        It does not wait and only cancels a cancel scope, so any task of the trio run the
+        supervisor runs in may call it (not another thread).
+
+        Raises :class:`UnknownChild` if no child in the tree has that name,
+        :class:`SupervisorNotRunning` if the owning supervisor is not starting or running,
+        :class:`ChildNotRunning` if the child is starting, backing off, stopping, stopped
+        or failed, and :class:`TypeError` if ``error`` is not an :class:`Exception`.
+        """
+        if not isinstance(error, Exception):
+            raise TypeError(f"crash_child() needs an Exception, got {type(error).__name__}")
+        found = self._find(name)
+        if found is None:
+            raise UnknownChild(name, self.name)
+        owner, child = found
+        if owner._state not in ("starting", "running"):
+            raise SupervisorNotRunning(f"supervisor {owner.name!r} is {owner._state}")
+        if child.state is not ChildState.RUNNING:
+            raise ChildNotRunning(name, owner.name, child.state)
+        run = child.run
+        assert run is not None  # a running child has a current incarnation
+        if run.injected_error is not None:
+            return
+        run.injected_error = error
+        run.scope.cancel()
+        text = describe(error)
+        owner._say(
+            logging.WARNING, "child_crash_injected", name, f"crashing it with {text}", error=text
+        )
 
     async def add_child(self, spec: ChildSpec) -> None:
         """Add a child after the others; while running, start it and wait for readiness.
@@ -403,6 +455,10 @@ class Supervisor:
                 await child.spec.entry(run.incarnation, task_status=ready)
         except BaseException as raised:
             error = _failure_of(raised)  # re-raises cancellation and interrupts
+        else:
+            if run.scope.cancelled_caught:
+                # Cancelled by crash_child() (or by _stop_child(), which injects nothing).
+                error = run.injected_error
         finally:
             run.done.set()
         if not ready.signalled:
@@ -609,6 +665,18 @@ class Supervisor:
                     f"removed with {unread} unread messages",
                     unread=unread,
                 )
+
+    def _find(self, name: str) -> tuple[Supervisor, _Child] | None:
+        """The child ``name`` in this tree and the supervisor that owns it (see crash_child)."""
+        child = self._by_name.get(name)
+        if child is not None:
+            return self, child
+        for member in self._children:
+            if member.spec.subtree is not None:
+                found = member.spec.subtree._find(name)
+                if found is not None:
+                    return found
+        return None
 
     def _child(self, name: str) -> _Child:
         try:

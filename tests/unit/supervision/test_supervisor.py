@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ import trio.testing
 
 from supervision import (
     Backoff,
+    ChildNotRunning,
     ChildSpec,
     ChildStartFailed,
     ChildState,
@@ -26,6 +29,7 @@ from supervision import (
     Supervisor,
     SupervisorGaveUp,
     SupervisorNotRunning,
+    UnknownChild,
 )
 from tests.unit.supervision.probe import Probe
 
@@ -530,6 +534,181 @@ async def test_cancelling_run_cancels_every_child(probe, autojump_clock):
     assert trio.current_time() == 5.0
     assert probe.starts("a") == 1  # a cancelled child is not "failed" and not restarted
     assert [c.state for c in sup.snapshot().children] == [ChildState.STOPPED] * 2
+
+
+# ------------------------------------------------------------------- fault injection
+
+
+async def test_a_crashed_child_is_restarted_with_the_injected_error_as_its_failure(
+    probe, autojump_clock
+):
+    sup = Supervisor("sup", [probe.spec("x")], backoff=NO_BACKOFF)
+    injected = ValueError("chaos")
+    async with trio.open_nursery() as nursery:
+        await start(nursery, sup)
+        await trio.sleep(2)
+        sup.crash_child("x", injected)
+        await settle()
+        assert probe.incarnations["x"][1].last_failure is injected
+        assert probe.events("end", "x")[0].at == 2.0
+        (child,) = sup.snapshot().children
+        assert (child.state, child.restarts) == (ChildState.RUNNING, 1)
+        assert child.last_error == "ValueError: chaos"
+        assert sup.snapshot().restarts_in_window == 1
+        sup.request_stop()
+
+
+async def test_a_child_in_a_sub_supervisor_is_found_and_crashed_by_its_own_supervisor(
+    probe, autojump_clock
+):
+    inner = Supervisor("inner", [probe.spec("leaf")], backoff=NO_BACKOFF)
+    root = Supervisor("root", [probe.spec("top"), inner.child_spec()], backoff=NO_BACKOFF)
+    async with trio.open_nursery() as nursery:
+        await start(nursery, root)
+        root.crash_child("leaf", RuntimeError("deep chaos"))
+        await settle()
+        assert str(probe.incarnations["leaf"][1].last_failure) == "deep chaos"
+        top, inner_child = root.snapshot().children
+        assert (top.restarts, inner_child.restarts) == (0, 0)
+        (leaf,) = inner_child.subtree.children
+        assert (leaf.state, leaf.restarts) == (ChildState.RUNNING, 1)
+        root.request_stop()
+
+
+async def test_unread_messages_survive_a_crash_and_reach_the_next_incarnation(autojump_clock):
+    mailbox = Mailbox("worker", capacity=10)
+    handled: list[tuple[int, Any]] = []
+
+    async def worker(inc: Incarnation, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        async for message in inc.mailbox:
+            handled.append((inc.restarts, message))
+            await trio.sleep(10)
+
+    sup = Supervisor("sup", [ChildSpec("worker", worker, mailbox=mailbox)], backoff=NO_BACKOFF)
+    async with trio.open_nursery() as nursery:
+        await start(nursery, sup)
+        for m in range(3):
+            sup.address("worker").send_nowait(m)
+        await trio.sleep(1)  # the worker took 0 and is busy with it
+        sup.crash_child("worker", RuntimeError("chaos"))
+        await trio.sleep(30)
+        assert handled == [(0, 0), (1, 1), (1, 2)]  # 0 was in hand, as in a real crash
+        sup.request_stop()
+
+
+async def test_a_crashed_child_unwinds_its_finally_blocks_and_context_managers(autojump_clock):
+    unwound: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def resource() -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            unwound.append("resource closed")
+
+    async def child(inc: Incarnation, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        if inc.restarts:
+            await trio.sleep_forever()
+        try:
+            async with resource():
+                await trio.sleep_forever()
+        finally:
+            unwound.append("finally ran")
+
+    sup = Supervisor("sup", [ChildSpec("child", child)], backoff=NO_BACKOFF)
+    async with trio.open_nursery() as nursery:
+        await start(nursery, sup)
+        sup.crash_child("child", RuntimeError("chaos"))
+        await settle()
+        assert unwound == ["resource closed", "finally ran"]
+        sup.request_stop()
+
+
+async def test_crashing_an_unknown_or_not_running_child_is_an_error(probe, autojump_clock):
+    sup = Supervisor(
+        "sup",
+        [probe.spec("x", ready_after=5), probe.spec("t", Restart.TRANSIENT)],
+        backoff=Backoff(min_s=10, max_s=10, jitter=0),
+    )
+    with pytest.raises(UnknownChild, match="no child named 'nope' under supervisor 'sup'"):
+        sup.crash_child("nope", RuntimeError("chaos"))
+    with pytest.raises(SupervisorNotRunning, match="supervisor 'sup' is stopped"):
+        sup.crash_child("x", RuntimeError("chaos"))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(sup.run)
+        await trio.sleep(1)
+        with pytest.raises(ChildNotRunning, match="child 'x' of supervisor 'sup' is starting"):
+            sup.crash_child("x", RuntimeError("chaos"))
+        await trio.sleep(5)
+        assert sup.child_state("x") is ChildState.RUNNING  # the refused crash did nothing
+        probe.crash("x")
+        probe.exit("t")
+        await settle()
+        with pytest.raises(ChildNotRunning, match=r"'x' .* is backing off, not running"):
+            sup.crash_child("x", RuntimeError("chaos"))
+        with pytest.raises(ChildNotRunning, match=r"'t' .* is stopped, not running") as raised:
+            sup.crash_child("t", RuntimeError("chaos"))
+        assert raised.value.state is ChildState.STOPPED
+        sup.request_stop()
+
+
+async def test_the_first_exit_wins_over_later_or_repeated_crash_requests(probe, autojump_clock):
+    sup = Supervisor("sup", [probe.spec("x")], backoff=NO_BACKOFF)
+    async with trio.open_nursery() as nursery:
+        await start(nursery, sup)
+        probe.crash("x")  # wakes the child, which raises before its next checkpoint
+        sup.crash_child("x", ValueError("too late"))
+        await settle()
+        assert str(probe.incarnations["x"][1].last_failure) == "x crashed"
+        first = ValueError("first")
+        sup.crash_child("x", first)
+        sup.crash_child("x", ValueError("second"))
+        await settle()
+        assert probe.incarnations["x"][2].last_failure is first
+        assert probe.starts("x") == 3
+        sup.request_stop()
+
+
+async def test_crashing_beyond_the_intensity_makes_the_supervisor_give_up(probe, autojump_clock):
+    sup = Supervisor("sup", [probe.spec("x")], intensity=Intensity(2, 10.0), backoff=NO_BACKOFF)
+    with pytest.RaisesGroup(SupervisorGaveUp) as raised:
+        async with trio.open_nursery() as nursery:
+            await start(nursery, sup)
+            for n in range(3):
+                sup.crash_child("x", RuntimeError(f"chaos {n}"))
+                await settle()
+    (gave_up,) = raised.value.exceptions
+    assert gave_up.reason == "more than 2 restarts within 10 s"
+    assert [str(f.error) for f in gave_up.failures] == ["chaos 0", "chaos 1", "chaos 2"]
+    assert sup.state == "gave_up"
+    assert probe.starts("x") == 3
+
+
+async def test_under_rest_for_one_a_crash_restarts_the_later_siblings_too(probe, autojump_clock):
+    sup = supervisor(probe, "abcd", Strategy.REST_FOR_ONE)
+    async with trio.open_nursery() as nursery:
+        await start(nursery, sup)
+        del probe.log[:]
+        sup.crash_child("b", RuntimeError("chaos"))
+        await settle()
+        assert probe.sequence("start", "end") == [
+            ("end", "b"),
+            ("end", "d"),
+            ("end", "c"),
+            ("start", "b"),
+            ("start", "c"),
+            ("start", "d"),
+        ]
+        children = {c.name: (c.restarts, c.last_error) for c in sup.snapshot().children}
+        assert children == {
+            "a": (0, None),
+            "b": (1, "RuntimeError: chaos"),
+            "c": (1, None),
+            "d": (1, None),
+        }
+        sup.request_stop()
 
 
 # ---------------------------------------------------------------------- introspection
