@@ -83,6 +83,9 @@ class H11Transport(httpx.AsyncBaseTransport):
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError) as error:
             await connection.aclose()
             raise httpx.WriteError(f"sending failed: {error!r}", request=request) from error
+        except BaseException:
+            await connection.aclose()  # cancelled mid-request: it cannot be reused
+            raise
         try:
             with trio.fail_after(_seconds(timeouts.get("read"))):
                 response, content = await self._receive(connection, request)
@@ -92,6 +95,11 @@ class H11Transport(httpx.AsyncBaseTransport):
         except (trio.BrokenResourceError, h11.RemoteProtocolError) as error:
             await connection.aclose()
             raise httpx.RemoteProtocolError(f"bad answer: {error}", request=request) from error
+        except BaseException:
+            # Cancelled while waiting for the answer (the caller crashed or gave up): the
+            # connection is mid-response and can never be reused.
+            await connection.aclose()
+            raise
         if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
             conn.start_next_cycle()
             connection.idle_since = trio.current_time()

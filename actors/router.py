@@ -104,7 +104,11 @@ class TrackedOrder:
     owner: Address
     venue_order_id: str | None = None
     accepted: bool = False
-    final: bool = False
+    final_status: OrderStatus | None = None
+    """How the order ended (``REJECTED`` when the router rejected it); ``None`` while it
+    lives."""
+    rejection: str | None = None
+    """Why the router rejected it, when it did: its owner was told with an ``OrderRejected``."""
     delivered_qty: float = 0.0
     delivered_value: float = 0.0
     delivered_fee: float = 0.0
@@ -114,6 +118,23 @@ class TrackedOrder:
     """Placement requests sent for this intent (all with one client id)."""
     lock: trio.Lock = attrs.field(factory=trio.Lock)
     """Reports of one order are applied one at a time, so they reach the strategy in order."""
+
+    @property
+    def final(self) -> bool:
+        return self.final_status is not None
+
+    @property
+    def average_price(self) -> float:
+        """The average price of what was delivered (0 when nothing was)."""
+        return self.delivered_value / self.delivered_qty if self.delivered_qty else 0.0
+
+    def final_report(self, now: float) -> OrderFinal | OrderRejected:
+        """What the owner is told of the end of the order, which must be final."""
+        client_id = self.order.client_id
+        if self.rejection is not None:
+            return OrderRejected(now, client_id, self.rejection)
+        assert self.final_status is not None, f"{client_id} is not final"
+        return OrderFinal(now, client_id, self.final_status, self.delivered_qty, self.average_price)
 
 
 @attrs.define
@@ -166,14 +187,18 @@ class Router:
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Load the venue's rules, then serve the mailbox until asked to stop. In-flight
-        orders are followed to the end before a stop completes."""
+        """Load the venue's rules, take up the orders a previous incarnation left
+        unfinished, then serve the mailbox until asked to stop. In-flight orders are
+        followed to the end before a stop completes."""
         assert inc.mailbox is not None, "a router needs a mailbox"
         await self._load_rules()
         task_status.started()
         async with trio.open_nursery() as nursery:
             background = trio.CancelScope()
             nursery.start_soon(self._background, background)
+            for tracked in self.orders.values():
+                if not tracked.final:
+                    nursery.start_soon(self._resume, tracked)
             async for message in inc.mailbox:
                 if isinstance(message, PlaceOrder):
                     self._start_place(message.order, nursery)
@@ -297,6 +322,17 @@ class Router:
         await self._follow(tracked, rules)
 
     async def _resolve(self, tracked: TrackedOrder, rules: VenueRules) -> bool:
+        """Before ``tracked`` is sent again: ``True`` if the venue has it after all (its
+        state adopted), ``False`` if it never arrived and is to go again."""
+        if await self._look_up(tracked, rules):
+            return True
+        self.stats.resent_after_not_found += 1
+        log.warning(
+            "%s: %s never reached the venue; sending it again", self.name, tracked.order.client_id
+        )
+        return False
+
+    async def _look_up(self, tracked: TrackedOrder, rules: VenueRules) -> bool:
         """Find out whether the venue has ``tracked``; adopt its state if so. ``False``
         means it has no such order even after the grace period: it never arrived."""
         looked_twice = False
@@ -306,12 +342,6 @@ class Router:
                 update = await self._query(tracked, rules)
             except UnknownOrder:
                 if looked_twice:
-                    self.stats.resent_after_not_found += 1
-                    log.warning(
-                        "%s: %s never reached the venue; sending it again",
-                        self.name,
-                        tracked.order.client_id,
-                    )
                     return False
                 looked_twice = True
                 # An order may still be on its way inside the venue: ask once more later.
@@ -342,6 +372,24 @@ class Router:
             raise error
         return self.codec.parse_order(response, order.symbol, rules)
 
+    async def _resume(self, tracked: TrackedOrder) -> None:
+        """Take up an order whose task ended with the previous incarnation. One that was
+        never accepted may or may not have reached the venue (its placement was cancelled
+        in flight): it is looked up, and reported rejected if it never arrived, not sent
+        this late; its owner decides what follows."""
+        client_id = tracked.order.client_id
+        rules = self.rules[tracked.order.symbol]
+        if tracked.accepted:
+            log.info("%s: resuming %s: following it", self.name, client_id)
+        else:
+            log.info("%s: resuming %s: its placement went unanswered", self.name, client_id)
+            if not await self._look_up(tracked, rules):
+                await self._reject(
+                    tracked, "it never reached the venue before the router restarted"
+                )
+                return
+        await self._follow(tracked, rules)
+
     async def _follow(self, tracked: TrackedOrder, rules: VenueRules) -> None:
         """Poll an accepted order until it is final."""
         attempt = 0
@@ -365,6 +413,11 @@ class Router:
 
     async def _cancel(self, command: CancelOrder) -> None:
         tracked = self.orders.get(command.client_id)
+        if tracked is not None and tracked.final:
+            # Its owner may have lost the end (a strategy that crashed while handling it
+            # keeps cancelling the order): it is told again.
+            await self._report_end_again(tracked)
+            return
         if tracked is None:
             # Not ours: sent before this router (or the whole system) restarted.
             tracked = await self._adopt(command)
@@ -436,8 +489,8 @@ class Router:
 
     # ------------------------------------------------------------------ reporting
 
-    def _finish(self, tracked: TrackedOrder) -> None:
-        tracked.final = True
+    def _finish(self, tracked: TrackedOrder, status: OrderStatus) -> None:
+        tracked.final_status = status
         self._finished.append((trio.current_time(), tracked.order.client_id))
 
     def _forget_finished(self) -> None:
@@ -454,13 +507,25 @@ class Router:
                 self._finished_ids.popitem(last=False)
 
     async def _reject(self, tracked: TrackedOrder, reason: str) -> None:
-        self.stats.rejected += 1
-        self._finish(tracked)
-        await self._record(
-            tracked.order.client_id, "rejected", self.wall_clock(), reason, status="rejected"
-        )
-        log.warning("%s: %s rejected: %s", self.name, tracked.order.client_id, reason)
-        await tracked.owner.send(OrderRejected(self.wall_clock(), tracked.order.client_id, reason))
+        # Under the lock, so an end reported again cannot overtake the rejection.
+        async with tracked.lock:
+            self.stats.rejected += 1
+            tracked.rejection = reason
+            self._finish(tracked, OrderStatus.REJECTED)
+            client_id = tracked.order.client_id
+            now = self.wall_clock()
+            await self._record(client_id, "rejected", now, reason, status="rejected")
+            log.warning("%s: %s rejected: %s", self.name, client_id, reason)
+            await tracked.owner.send(tracked.final_report(now))
+
+    async def _report_end_again(self, tracked: TrackedOrder) -> None:
+        async with tracked.lock:
+            log.info(
+                "%s: %s ended already: its end is reported again",
+                self.name,
+                tracked.order.client_id,
+            )
+            await tracked.owner.send(tracked.final_report(self.wall_clock()))
 
     async def _record(
         self,
@@ -541,23 +606,17 @@ class Router:
             trade_id = f"{tracked.venue_order_id}@{filled:.12g}"
             await self._deliver(tracked, extra, price, fee, trade_id, now)
         if update.status.is_final and not tracked.final:
-            self._finish(tracked)
+            self._finish(tracked, update.status)
             log.info("%s: %s %s", self.name, order.client_id, update.status.value)
-            average = (
-                tracked.delivered_value / tracked.delivered_qty if tracked.delivered_qty else 0.0
-            )
-            status = update.status
             await self._record(
                 order.client_id,
                 "final",
                 now,
-                status=status.value,
+                status=update.status.value,
                 filled_qty=tracked.delivered_qty,
-                avg_price=average,
+                avg_price=tracked.average_price,
             )
-            await tracked.owner.send(
-                OrderFinal(now, order.client_id, status, tracked.delivered_qty, average)
-            )
+            await tracked.owner.send(tracked.final_report(now))
 
     async def _deliver(
         self, tracked: TrackedOrder, qty: float, price: float, fee: float, trade_id: str, now: float

@@ -32,6 +32,7 @@ from protocols.venue import (
     VenueUnavailable,
 )
 from supervision import Backoff, Incarnation, Mailbox
+from tests.integration.polling import wait_until
 
 BTC = Symbol("BTC", "USDT")
 RULES = VenueRules(qty_step=0.001, min_qty=0.001, price_tick=0.1, taker_fee=0.001)
@@ -87,6 +88,8 @@ class ToyVenue:
     orders: dict[str, dict] = attrs.field(factory=dict)
     placements: list[str] = attrs.field(factory=list)
     queries: int = 0
+    holding: trio.Event = attrs.field(factory=trio.Event)
+    """Set once a placement scripted ``held`` was taken: its answer never comes."""
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST":
@@ -118,6 +121,9 @@ class ToyVenue:
         status = {"fill": "filled", "partial": "cancelled", "rest": "new"}.get(action, "filled")
         order = {"id": body["id"], "status": status, "filled": filled, "price": body["price"]}
         self.orders[body["id"]] = order
+        if action == "held":
+            self.holding.set()
+            await trio.sleep_forever()
         if action in ("lost-after", "fill-then-500"):
             if action == "lost-after":
                 raise CloseWithoutAnswer
@@ -135,9 +141,48 @@ async def venue(nursery):
         yield venue
 
 
-async def start_router(nursery, venue, **options):
+@attrs.define
+class Incarnations:
+    """Runs a router as its supervisor does: every incarnation on the same object and
+    mailbox; a crash cancels the running one, and everything it started."""
+
+    nursery: trio.Nursery
+    router: Router
+    inbox: Mailbox
+    started: int = 0
+    _running: Incarnation | None = None
+    _scope: trio.CancelScope | None = None
+    _ended: trio.Event | None = None
+
+    async def start(self):
+        """Start the next incarnation; returns once it has loaded the rules."""
+        self._running = Incarnation(self.router.name, self.started, None, self.inbox)
+        self._scope, self._ended = trio.CancelScope(), trio.Event()
+        self.started += 1
+        await self.nursery.start(self._run)
+
+    async def _run(self, task_status):
+        try:
+            with self._scope:
+                await self.router.run(self._running, task_status=task_status)
+        finally:
+            self._ended.set()
+
+    async def crash(self):
+        """Cancel the running incarnation, as a crash ends it, and wait until it is gone."""
+        self._scope.cancel()
+        await self._ended.wait()
+
+    async def stop(self):
+        """Stop as the supervisor asks: once this returns, the router has nothing in
+        flight, so it has said all it will say."""
+        self._running.request_stop()
+        with trio.fail_after(5):
+            await self._ended.wait()
+
+
+async def start_incarnations(nursery, venue, **options):
     strategy = Mailbox("strategy")
-    inbox = Mailbox("router")
     router = Router(
         "router-toy",
         ToyCodec(),
@@ -150,16 +195,22 @@ async def start_router(nursery, venue, **options):
         rng=random.Random(1),
         **options,
     )
-    await nursery.start(router.run, Incarnation("router-toy", 0, None, inbox))
-    return router, inbox, strategy
+    incarnations = Incarnations(nursery, router, Mailbox("router"))
+    await incarnations.start()
+    return incarnations, strategy
+
+
+async def start_router(nursery, venue, **options):
+    incarnations, strategy = await start_incarnations(nursery, venue, **options)
+    return incarnations.router, incarnations.inbox, strategy
 
 
 def order(seq, qty=0.5, price=100.04, tif=TimeInForce.IOC):
     return Order(f"t1-{seq}s", Leg.SPOT, BTC, Side.BUY, qty, price, tif=tif)
 
 
-async def until_final(strategy, client_id):
-    """Everything the strategy hears about ``client_id`` up to its final word."""
+async def until(strategy, client_id, *last):
+    """Everything the strategy hears about ``client_id`` up to a message of a ``last`` kind."""
     heard = []
     with trio.fail_after(5):
         while True:
@@ -167,8 +218,19 @@ async def until_final(strategy, client_id):
             if getattr(message, "client_id", None) != client_id:
                 continue
             heard.append(message)
-            if isinstance(message, (OrderFinal, OrderRejected)):
+            if isinstance(message, last):
                 return heard
+
+
+async def until_final(strategy, client_id):
+    """Everything the strategy hears about ``client_id`` up to its final word."""
+    return await until(strategy, client_id, OrderFinal, OrderRejected)
+
+
+async def rest_until_stopped(incarnations, strategy, client_id):
+    """Everything else the strategy hears about ``client_id`` before the router stops."""
+    await incarnations.stop()
+    return [m for m in strategy.take_all_nowait() if getattr(m, "client_id", None) == client_id]
 
 
 def kinds(heard):
@@ -315,12 +377,13 @@ async def test_finished_orders_are_forgotten_but_never_sent_again(nursery, venue
 
 async def test_an_order_from_before_a_restart_is_adopted_when_cancelled(nursery, venue):
     venue.orders["t1-7s"] = {"id": "t1-7s", "status": "filled", "filled": 0.25, "price": 101.0}
-    router, inbox, strategy = await start_router(nursery, venue)
-    await inbox.send(CancelOrder(Leg.SPOT, "t1-7s", BTC))
+    incarnations, strategy = await start_incarnations(nursery, venue)
+    await incarnations.inbox.send(CancelOrder(Leg.SPOT, "t1-7s", BTC))
     heard = await until_final(strategy, "t1-7s")
     assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
     assert (heard[1].qty, heard[1].price) == (0.25, 101.0)
-    assert router.stats.unknown_resolved == 1
+    assert await rest_until_stopped(incarnations, strategy, "t1-7s") == []
+    assert incarnations.router.stats.unknown_resolved == 1
     assert venue.placements == []
 
 
@@ -330,3 +393,72 @@ async def test_an_intent_that_never_left_is_reported_rejected(nursery, venue):
     [rejected] = await until_final(strategy, "t1-8s")
     assert isinstance(rejected, OrderRejected)
     assert "never left" in rejected.reason
+
+
+async def test_an_order_followed_when_the_router_crashed_is_followed_to_its_end_after(
+    nursery, venue
+):
+    venue.script = ["rest"]
+    incarnations, strategy = await start_incarnations(nursery, venue)
+    await incarnations.inbox.send(PlaceOrder(order(1, tif=TimeInForce.GTC)))
+    heard = await until(strategy, "t1-1s", OrderAccepted)
+    await incarnations.crash()
+    venue.orders["t1-1s"].update(status="filled", filled=0.5)  # while nobody follows it
+    await incarnations.start()
+    heard += await until_final(strategy, "t1-1s")
+    heard += await rest_until_stopped(incarnations, strategy, "t1-1s")
+    assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
+    fill, final = heard[1], heard[2]
+    assert (fill.qty, fill.price) == (0.5, 100.0)
+    assert (final.status, final.filled_qty, final.avg_price) == (OrderStatus.FILLED, 0.5, 100.0)
+    assert venue.placements == ["t1-1s"]
+
+
+async def test_a_placement_unanswered_when_the_router_crashed_is_looked_up_after(nursery, venue):
+    venue.script = ["held"]
+    incarnations, strategy = await start_incarnations(nursery, venue)
+    router = incarnations.router
+    await incarnations.inbox.send(PlaceOrder(order(1)))
+    await venue.holding.wait()
+    await incarnations.crash()
+    assert not router.orders["t1-1s"].accepted  # the crash came before any answer
+    await incarnations.start()
+    heard = await until_final(strategy, "t1-1s")
+    heard += await rest_until_stopped(incarnations, strategy, "t1-1s")
+    assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
+    assert (heard[2].status, heard[2].filled_qty) == (OrderStatus.FILLED, 0.5)
+    assert venue.placements == ["t1-1s"]
+    assert router.stats.unknown_resolved == 1
+
+
+async def test_a_placement_that_never_left_when_the_router_crashed_is_reported_rejected(
+    nursery, venue
+):
+    incarnations, strategy = await start_incarnations(nursery, venue)
+    router = incarnations.router
+    router.order_bucket.close_for(60.0)
+    await incarnations.inbox.send(PlaceOrder(order(1)))
+    await wait_until(lambda: router.order_bucket.waits == 1)  # held before it is sent
+    await incarnations.crash()
+    router.order_bucket = TokenBucket(10.0, 10.0)  # nothing would hold a resend now
+    await incarnations.start()
+    [rejected] = await until_final(strategy, "t1-1s")
+    assert isinstance(rejected, OrderRejected)
+    assert "never reached the venue before the router restarted" in rejected.reason
+    assert await rest_until_stopped(incarnations, strategy, "t1-1s") == []
+    assert venue.placements == []
+    assert venue.queries == 2  # looked, waited the grace period, looked again
+
+
+@pytest.mark.parametrize("script", ["fill", "reject"])
+async def test_a_cancel_for_an_order_that_ended_has_its_end_reported_again(nursery, venue, script):
+    venue.script = [script]
+    incarnations, strategy = await start_incarnations(nursery, venue)
+    await incarnations.inbox.send(PlaceOrder(order(1)))
+    end = (await until_final(strategy, "t1-1s"))[-1]
+    # Its owner lost that end (it crashed handling it) and keeps cancelling the order.
+    await incarnations.inbox.send(CancelOrder(Leg.SPOT, "t1-1s", BTC))
+    [again] = await until_final(strategy, "t1-1s")
+    assert msgspec.structs.replace(again, now=end.now) == end
+    assert await rest_until_stopped(incarnations, strategy, "t1-1s") == []
+    assert venue.placements == ["t1-1s"]
