@@ -8,6 +8,8 @@ one transaction on a worker thread, so the trio thread never blocks on I/O and a
 intents costs one commit.
 
 On a stop the writer finishes: everything still in its mailbox is written before it ends.
+A batch whose transaction failed (a full disk, say) is not lost with the crash: the writer
+keeps it and writes it first when its supervisor starts it again.
 """
 
 from __future__ import annotations
@@ -74,12 +76,18 @@ class Writer:
     max_batch: int = 1000
     stats: WriterStats = attrs.field(factory=WriterStats)
     store: Store | None = None
+    _unwritten: list[Any] = attrs.field(factory=list)
+    """The batch a failed transaction left, for the next incarnation to write first."""
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         mailbox = inc.mailbox
         assert mailbox is not None, "the writer needs a mailbox"
         if self.store is None:
             self.store = await trio.to_thread.run_sync(Store, self.path, self.durability)
+        if self._unwritten:
+            batch, self._unwritten = self._unwritten, []
+            log.warning("writer: writing the %d records a failed batch left", len(batch))
+            await self._write(batch)
         task_status.started()
         while True:
             try:
@@ -118,9 +126,13 @@ class Writer:
         assert self.store is not None
         began = time.perf_counter()
         # Not cancellable: a transaction that started is finished, whatever happens.
-        await trio.to_thread.run_sync(
-            self.store.write_batch, list(snapshots.values()), intents, events
-        )
+        try:
+            await trio.to_thread.run_sync(
+                self.store.write_batch, list(snapshots.values()), intents, events
+            )
+        except Exception:
+            self._unwritten = list(batch)
+            raise
         stats = self.stats
         stats.latencies_s.append(time.perf_counter() - began)
         stats.batches += 1
