@@ -92,6 +92,8 @@ class FeedStatus:
     resyncs: int = 0
     last_data_at: float | None = None
     """Wall-clock time of the last market data."""
+    fresh_at: float | None = None
+    """Wall-clock time the feed last turned fresh (after connecting or resyncing)."""
 
 
 @attrs.define(eq=False)
@@ -118,6 +120,8 @@ class Feed:
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """The actor's entry point: ready at once, then connected for as long as it runs."""
         task_status.started()
+        # A restarted feed has no connection yet, whatever its last one was.
+        self._set_state("reconnecting" if inc.is_restart else "connecting", "")
         attempt = 0
         with inc.cancel_on_stop():
             while True:
@@ -306,7 +310,10 @@ class Feed:
             return
         status.state = state
         status.detail = detail
-        health = FeedHealth(self.wall_clock(), self.codec.leg, state == "fresh", detail or state)
+        now = self.wall_clock()
+        if state == "fresh":
+            status.fresh_at = now
+        health = FeedHealth(now, self.codec.leg, state == "fresh", detail or state)
         key = ("health", self.codec.leg)
         sent: set[int] = set()
         for addresses in self.subscribers.values():

@@ -49,7 +49,8 @@ def configure_console(level: int = logging.INFO) -> None:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message."""
+    """One JSON object per line: time, level, logger, message, and the structured
+    ``event`` and ``fields`` a record carries (``extra={"event": ..., "fields": ...}``)."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -58,6 +59,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        event = getattr(record, "event", None)
+        if event is not None:
+            entry["event"] = event
+            entry["fields"] = getattr(record, "fields", {})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return _encode_json(entry).decode()

@@ -240,6 +240,7 @@ class TradingSystem:
                 {symbol: self.subscribers[symbol] for symbol in chunk},
                 stale_after_s=venue.stale_after_s,
                 rotate_after_s=venue.rotate_after_s,
+                depth=venue.depth,
                 fetch_snapshot=feed_codec.fetch_snapshot,
             )
             for n, chunk in enumerate(chunks, start=1)

@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -65,6 +66,11 @@ def add_run_commands(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="start every strategy afresh instead of resuming the stored ones",
     )
+    run.add_argument(
+        "--allow-crash-injection",
+        action="store_true",
+        help="accept POST /faults/crash on the status port (for basis chaos; never live)",
+    )
     run.set_defaults(handler=command_run)
 
     status = commands.add_parser(
@@ -113,7 +119,10 @@ def command_run(args: argparse.Namespace) -> int:
     view = sys.stdout.isatty() and not args.no_view and not args.json
     final: list[SystemStatus] = []
     recover = not args.no_recover
-    code = run_tree(lambda: run_system(config, data_dir, args.duration, view, final, recover))
+    crashes = args.allow_crash_injection
+    code = run_tree(
+        lambda: run_system(config, data_dir, args.duration, view, final, recover, crashes)
+    )
     if code == 0 and args.json and final:
         sys.stdout.write(msgspec.json.encode(final[0]).decode() + "\n")
     return code
@@ -137,6 +146,7 @@ async def run_system(
     view: bool,
     final: list[SystemStatus],
     recover: bool = True,
+    crash_injection: bool = False,
 ) -> None:
     system = TradingSystem(config, data_dir, recover=recover)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -158,7 +168,9 @@ async def run_system(
             try:
                 await nursery.start(system.run)
                 helpers = trio.CancelScope()
-                nursery.start_soon(_helpers, system, config, duration_s, view, helpers)
+                nursery.start_soon(
+                    _helpers, system, config, duration_s, view, crash_injection, helpers
+                )
                 await system.stopped.wait()
                 helpers.cancel()
                 final.append(build_status(system))
@@ -172,12 +184,17 @@ async def _helpers(
     config: SystemConfig,
     duration_s: float | None,
     view: bool,
+    crash_injection: bool,
     scope: trio.CancelScope,
 ) -> None:
     with scope:
         async with trio.open_nursery() as nursery:
             try:
-                port = await nursery.start(serve_status, system, config.http.port)
+                port = await nursery.start(
+                    partial(serve_status, crash_injection=crash_injection),
+                    system,
+                    config.http.port,
+                )
                 log.info("status on http://127.0.0.1:%d/status", port)
             except OSError as error:
                 log.error("no status endpoint: port %d: %s", config.http.port, error.strerror)

@@ -26,10 +26,16 @@ class TaskStatus(msgspec.Struct, frozen=True):
     restarts: int
     last_error: str | None
     position_qty: float
+    """The spot leg's holding, in base units."""
+    futures_qty: float
+    """The futures leg's short, in base units."""
     entry_cost_pct: float | None
     funding_usdt: float
     paused_reason: str | None
     decisions: int
+    resumed_at: float | None
+    """When it last resumed deciding: its first decision on quotes after a start, a
+    restart or its feeds turning fresh again (Unix time)."""
 
 
 class FeedStatusOut(msgspec.Struct, frozen=True):
@@ -42,6 +48,8 @@ class FeedStatusOut(msgspec.Struct, frozen=True):
     malformed: int
     gaps: int
     last_data_age_s: float | None
+    fresh_at: float | None
+    """When the feed last turned fresh (Unix time)."""
 
 
 class RouterStatusOut(msgspec.Struct, frozen=True):
@@ -116,10 +124,12 @@ def build_status(system: TradingSystem) -> SystemStatus:
                 restarts=child.restarts if child else 0,
                 last_error=(child.last_error if child else None) or ctx.last_error,
                 position_qty=ctx.positions.spot.qty,
+                futures_qty=ctx.positions.futures.qty,
                 entry_cost_pct=cost,
                 funding_usdt=ctx.funding_usdt,
                 paused_reason=ctx.paused_reason,
                 decisions=actor.decisions,
+                resumed_at=actor.resumed_at,
             )
         )
     feeds = []
@@ -138,6 +148,7 @@ def build_status(system: TradingSystem) -> SystemStatus:
                     s.malformed,
                     s.gaps,
                     None if s.last_data_at is None else max(0.0, now - s.last_data_at),
+                    s.fresh_at,
                 )
             )
         r = links.router

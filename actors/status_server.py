@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 import trio
 
+from actors.crash_injection import CrashRefused, crash_actor
 from actors.http_server import HttpRequest, HttpResponse, HttpServer
 from actors.metrics import prometheus
 from actors.status import build_status
@@ -14,8 +15,15 @@ from actors.status import build_status
 _encode = msgspec.json.Encoder().encode
 
 
-def status_server(system: Any) -> HttpServer:
+def status_server(system: Any, *, crash_injection: bool = False) -> HttpServer:
+    """``crash_injection`` adds ``POST /faults/crash`` (``actors.crash_injection``)."""
+
     async def handle(request: HttpRequest) -> HttpResponse:
+        if crash_injection and (request.method, request.path) == ("POST", "/faults/crash"):
+            try:
+                return HttpResponse(200, _encode({"crashed": crash_actor(system, request.body)}))
+            except CrashRefused as error:
+                return HttpResponse(400, _encode({"error": str(error)}))
         if request.method != "GET":
             return HttpResponse(405, b'{"error":"only GET"}')
         status = build_status(system)
@@ -32,8 +40,14 @@ def status_server(system: Any) -> HttpServer:
     return HttpServer(handle, name="status")
 
 
-async def serve_status(system: Any, port: int, *, task_status: Any = trio.TASK_STATUS_IGNORED):
-    server = status_server(system)
+async def serve_status(
+    system: Any,
+    port: int,
+    *,
+    crash_injection: bool = False,
+    task_status: Any = trio.TASK_STATUS_IGNORED,
+):
+    server = status_server(system, crash_injection=crash_injection)
     async with trio.open_nursery() as nursery:
         bound = await nursery.start(server.serve, port)
         task_status.started(bound)

@@ -23,13 +23,14 @@ from typing import Any
 import attrs
 import trio
 
-from actors.arbitrage.context import ArbitrageContext
+from actors.arbitrage.context import ArbitrageContext, ArbitrageState
 from actors.arbitrage.machine import on_market, step
 from actors.failpoints import failpoint
 from actors.metrics import Histogram
 from protocols.messages import (
     Alert,
     CancelOrder,
+    FeedHealth,
     MarketQuote,
     PlaceOrder,
     TradeClosed,
@@ -76,6 +77,12 @@ class StrategyActor:
     decide_lag: Histogram = attrs.field(factory=Histogram)
     """Quote received to the machine's decision to place orders (no journal)."""
     trades: deque[TradeRecord] = attrs.field(factory=lambda: deque(maxlen=RECENT_TRADES))
+    resumed_at: float | None = None
+    """Wall-clock time of the first decision on quotes of both legs received after a
+    start, a restart or the feeds turning fresh again: where recovering from a fault
+    ends."""
+    _resuming_since: float | None = None
+    """Set while waiting for that decision: quotes received before it do not count."""
 
     @property
     def name(self) -> str:
@@ -92,6 +99,7 @@ class StrategyActor:
                 inc.last_failure,
                 self.ctx.state.value,
             )
+        self._resuming_since = self.wall_clock()
         task_status.started()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._tick, mailbox.address)
@@ -112,17 +120,24 @@ class StrategyActor:
                 self.spot = message.quote
             else:
                 self.futures = message.quote
-            new, commands = on_market(ctx, self.wall_clock(), self.spot, self.futures)
+            now = self.wall_clock()
+            if self._resuming_since is not None:
+                self._note_resumed(now)
+            new, commands = on_market(ctx, now, self.spot, self.futures)
         elif type(message) is TimerTick:
             new, commands = on_market(ctx, self.wall_clock(), self.spot, self.futures)
         else:
             new, commands = step(ctx, message)
+            if type(message) is FeedHealth and ctx.stale_legs and not new.stale_legs:
+                self._resuming_since = self.wall_clock()
         if new is ctx:
             return
         self.ctx = new
         self.decisions += 1
         if new.state is not ctx.state:
             log.info("%s: %s -> %s", self.name, ctx.state.value, new.state.value)
+            if new.state is ArbitrageState.ENTERING:
+                self._log_entry(new, commands)
         if self.on_change is not None:
             await self.on_change(new)
         if commands:
@@ -153,6 +168,46 @@ class StrategyActor:
             elif kind is Alert:
                 level = _ALERT_LEVELS.get(command.level, logging.WARNING)
                 log.log(level, "%s: %s", self.name, command.message)
+
+    def _note_resumed(self, now: float) -> None:
+        since = self._resuming_since
+        spot, futures = self.spot, self.futures
+        if spot is None or futures is None or since is None:
+            return
+        if spot.recv_ts >= since and futures.recv_ts >= since:
+            self.resumed_at = now
+            self._resuming_since = None
+
+    def _log_entry(self, ctx: ArbitrageContext, commands: tuple) -> None:
+        """The decision to enter, with the age of the quotes it was made on: what shows,
+        after the fact, that no entry was made on a stale quote."""
+        opportunity = ctx.current_opportunity
+        if opportunity is None:
+            return
+        client_ids = [c.order.client_id for c in commands if type(c) is PlaceOrder]
+        log.info(
+            "%s: entering %g %s at entry cost %.3f%%, decided on prices %.3f s (spot) "
+            "and %.3f s (futures) old",
+            self.name,
+            opportunity.qty,
+            ctx.symbol,
+            opportunity.entry_cost_pct,
+            opportunity.spot_quote_age_s,
+            opportunity.futures_quote_age_s,
+            extra={
+                "event": "entry",
+                "fields": {
+                    "task_id": ctx.task_id,
+                    "symbol": str(ctx.symbol),
+                    "client_ids": client_ids,
+                    "decided_at": opportunity.ts,
+                    "entry_cost_pct": opportunity.entry_cost_pct,
+                    "spot_quote_age_s": opportunity.spot_quote_age_s,
+                    "futures_quote_age_s": opportunity.futures_quote_age_s,
+                    "max_quote_age_s": ctx.params.max_quote_age_s,
+                },
+            },
+        )
 
     def _closed(self, trade: TradeRecord) -> None:
         self.trades.append(trade)

@@ -76,13 +76,16 @@ class LegRules(msgspec.Struct, frozen=True):
 
 
 class Opportunity(msgspec.Struct, frozen=True):
-    """The quotes an entry was decided on."""
+    """The quotes an entry was decided on, and how old each was at the decision
+    (``None`` in records from before the ages were kept)."""
 
     ts: float
     entry_cost_pct: float
     spot_ask: float
     futures_bid: float
     qty: float
+    spot_quote_age_s: float | None = None
+    futures_quote_age_s: float | None = None
 
 
 class Cycle(msgspec.Struct, frozen=True, gc=False):

@@ -184,7 +184,10 @@ def _look_for_entry(
     )
     if sizing.skip_reason is not None:
         return _skip(ctx, sizing.skip_reason)
-    return _enter(ctx, now, sa, fb, cost, sizing.qty)
+    opportunity = Opportunity(
+        now, cost, sa, fb, sizing.qty, now - spot.recv_ts, now - futures.recv_ts
+    )
+    return _enter(ctx, now, opportunity)
 
 
 def _fresh(max_age_s: float, now: float, spot: Quote, futures: Quote) -> bool:
@@ -199,12 +202,11 @@ def _skip(ctx: ArbitrageContext, reason: str) -> Result:
     return replace(ctx, last_skip_reason=reason), NOTHING
 
 
-def _enter(
-    ctx: ArbitrageContext, now: float, sa: float, fb: float, cost: float, qty: float
-) -> Result:
+def _enter(ctx: ArbitrageContext, now: float, opportunity: Opportunity) -> Result:
     seq = ctx.order_seq
-    buy = _new_order(ctx, seq + 1, Leg.SPOT, Side.BUY, qty, sa, now)
-    sell = _new_order(ctx, seq + 2, Leg.FUTURES, Side.SELL, qty, fb, now)
+    qty = opportunity.qty
+    buy = _new_order(ctx, seq + 1, Leg.SPOT, Side.BUY, qty, opportunity.spot_ask, now)
+    sell = _new_order(ctx, seq + 2, Leg.FUTURES, Side.SELL, qty, opportunity.futures_bid, now)
     entered = replace(
         ctx,
         state=ENTERING,
@@ -212,7 +214,7 @@ def _enter(
         order_seq=seq + 2,
         deadline=now + ctx.params.leg_timeout_s,
         overdue_count=0,
-        current_opportunity=Opportunity(now, cost, sa, fb, qty),
+        current_opportunity=opportunity,
         cycle=Cycle(),
         exit_reason=None,
         imbalance_goal=None,

@@ -274,3 +274,31 @@ async def test_a_venue_that_refuses_connections_is_retried_with_backoff(nursery,
     assert feed.status.state == "reconnecting"
     [health] = [m for m in drain(btc) if isinstance(m, FeedHealth)]
     assert not health.fresh and health.detail.startswith("cannot connect")
+
+
+async def test_a_restarted_feed_says_it_is_reconnecting_until_data_flows_again(nursery, venue):
+    btc = Mailbox("strategy-btc")
+    feed = Feed("feed-toy", ToyCodec(), venue.url, {BTC: [btc.address]})
+    first_run = trio.CancelScope()
+
+    async def crashing_run():
+        with first_run:
+            await feed.run(Incarnation("feed-toy", 0, None, None))
+
+    nursery.start_soon(crashing_run)
+    await venue.next_connection()
+    await venue.quote(BTC, 100.0, 101.0)
+    await wait_until(lambda: feed.status.state == "fresh")
+    first_fresh = feed.status.fresh_at
+    first_run.cancel()  # the crash: the same feed object is run again by its supervisor
+    drain(btc)
+    nursery.start_soon(feed.run, Incarnation("feed-toy", 1, RuntimeError("boom"), None))
+    await venue.next_connection()
+    assert feed.status.state == "reconnecting"
+    assert [(h.fresh, h.detail) for h in drain(btc) if isinstance(h, FeedHealth)] == [
+        (False, "reconnecting")
+    ]
+    await venue.quote(BTC, 102.0, 103.0)
+    await wait_until(lambda: feed.status.state == "fresh")
+    assert feed.status.fresh_at is not None and feed.status.fresh_at >= first_fresh
+    assert [h.fresh for h in drain(btc) if isinstance(h, FeedHealth)] == [True]

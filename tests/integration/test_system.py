@@ -3,6 +3,8 @@ writer, status endpoint."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import httpx
 import msgspec
 import pytest
@@ -179,3 +181,34 @@ async def test_a_strategy_is_stopped_removed_and_its_completed_task_cleaned_up(t
     store = Store(tmp_path / "basis.db")
     assert eth.task_id not in {row.task_id for row in store.tasks()}
     store.close()
+
+
+async def test_crash_injection_crashes_the_named_actor_only_when_allowed(tmp_path):
+    async with open_system(paper(), tmp_path) as system, trio.open_nursery() as nursery:
+        allowed = await nursery.start(partial(serve_status, crash_injection=True), system, 0)
+        closed = await nursery.start(serve_status, system, 0)
+        task_id = next(iter(system.strategies))
+        async with httpx.AsyncClient() as client:
+            refused = await client.post(
+                f"http://127.0.0.1:{closed}/faults/crash", json={"actor": "writer"}
+            )
+            assert refused.status_code == 405
+            url = f"http://127.0.0.1:{allowed}/faults/crash"
+            for actor in (f"strategy-{task_id}", "router-mexc"):
+                reply = await client.post(url, json={"actor": actor})
+                assert reply.json() == {"crashed": actor}
+
+            def restarts(name):
+                tree = build_status(system).tree
+                return next(c for path, c in tree.walk() if path.endswith(f"/{name}"))
+
+            await wait_until(lambda: restarts(f"strategy-{task_id}").restarts == 1, 10)
+            await wait_until(lambda: restarts("router-mexc").state.value == "running", 10)
+            assert "InjectedCrash" in (restarts("router-mexc").last_error or "")
+            unknown = await client.post(url, json={"actor": "nobody"})
+            assert unknown.status_code == 400
+            assert "no actor 'nobody'" in unknown.json()["error"]
+            malformed = await client.post(url, content=b"{")
+            assert malformed.status_code == 400
+            assert '{"actor": NAME}' in malformed.json()["error"]
+        nursery.cancel_scope.cancel()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from trio.testing import wait_all_tasks_blocked
 
 from actors.arbitrage.actor import StrategyActor
@@ -102,3 +104,53 @@ async def test_a_stale_feed_stops_entries(nursery):
     await wait_all_tasks_blocked()
     assert len(spot_router) == len(futures_router) == 0
     assert actor.ctx.state is not ArbitrageState.ENTERING
+
+
+async def test_an_entry_is_logged_with_the_age_of_the_quotes_it_was_decided_on(nursery, caplog):
+    caplog.set_level(logging.INFO, logger="basis.strategy")
+    actor, inbox, spot_router, futures_router, clock = await start(nursery)
+    inbox.address.put_latest(
+        (Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, clock[0] - 0.25))
+    )
+    inbox.address.put_latest(
+        (Leg.FUTURES, BTC), MarketQuote(Leg.FUTURES, quote(100.0, 100.1, clock[0] - 0.5))
+    )
+    buy, sell = (await spot_router.receive()).order, (await futures_router.receive()).order
+    (entry,) = [r for r in caplog.records if getattr(r, "event", None) == "entry"]
+    assert entry.fields["client_ids"] == [buy.client_id, sell.client_id]
+    assert entry.fields["spot_quote_age_s"] == 0.25
+    assert entry.fields["futures_quote_age_s"] == 0.5
+    assert entry.fields["max_quote_age_s"] == actor.ctx.params.max_quote_age_s
+    assert "decided on prices 0.250 s (spot) and 0.500 s (futures) old" in entry.getMessage()
+
+
+async def test_resumed_at_is_the_first_decision_on_quotes_of_both_legs_after_a_start(nursery):
+    actor, inbox, _, _, clock = await start(nursery)
+    started = clock[0]
+    clock[0] += 1.0
+    # A quote received before the start does not count; one of each leg after it does.
+    inbox.address.put_latest(
+        (Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, started - 1.0))
+    )
+    inbox.address.put_latest(
+        (Leg.FUTURES, BTC), MarketQuote(Leg.FUTURES, quote(100.0, 100.1, clock[0]))
+    )
+    await wait_all_tasks_blocked()
+    assert actor.resumed_at is None
+    clock[0] += 1.0
+    inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, clock[0])))
+    await wait_all_tasks_blocked()
+    assert actor.resumed_at == started + 2.0
+
+
+async def test_resumed_at_moves_on_once_a_stale_feed_is_fresh_again(nursery):
+    actor, inbox, _, _, clock = await start(nursery)
+    await inbox.send(FeedHealth(clock[0], Leg.SPOT, False, "reconnecting"))
+    await inbox.send(FeedHealth(clock[0], Leg.SPOT, True, "fresh"))
+    clock[0] += 3.0
+    inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.0, 100.0, clock[0])))
+    inbox.address.put_latest(
+        (Leg.FUTURES, BTC), MarketQuote(Leg.FUTURES, quote(90.0, 91.0, clock[0]))
+    )
+    await wait_all_tasks_blocked()
+    assert actor.resumed_at == clock[0]
