@@ -26,8 +26,10 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The soak tests at full length; SOAK_S sets how long the mixed chaos soak plays (seconds).
+SOAK_S ?= 1800
 soak: $(STAMP)
-	$(BIN)/python -m pytest -q -m soak --run-soak
+	BASIS_CHAOS_SOAK_S=$(SOAK_S) $(BIN)/python -m pytest -q -s -m soak --run-soak
 
 # Regenerates protocols/mexc_push_pb2.py (committed) from protocols/mexc_push.proto. Needs
 # grpcio-tools, which it installs into a throwaway venv outside the repo; the pinned version

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from actors.backtest_cli import add_backtest_commands
+from actors.chaos_cli import add_chaos_commands
 from actors.demo import add_demo_commands
 from actors.logs import configure_console
 from actors.record import add_record_commands
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_record_commands(commands)
     add_demo_commands(commands)
     add_state_commands(commands)
+    add_chaos_commands(commands)
     return parser
 
 

@@ -3,7 +3,8 @@
 Tables: top-level ``mode`` and ``symbols``; ``[venues.spot]`` and ``[venues.futures]``
 (kind, endpoints, the names of the environment variables holding keys);
 ``[strategy]`` (SPEC §1's parameters); ``[sim]`` (the simulated venues, used in paper
-mode); ``[http]`` (the status endpoint); ``[persistence]`` (durability). Everything is
+mode); ``[http]`` (the status endpoint); ``[persistence]`` (durability); ``[chaos]``
+(what ``basis chaos`` holds the system to). Everything is
 validated at load: an unknown key, a wrong type or an impossible value is an error that
 names the file and the key.
 """
@@ -56,6 +57,35 @@ class PaperSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     unset keeps each symbol's own setting."""
 
 
+class ChaosSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What ``basis chaos`` holds the system to; unset bounds follow from ``[strategy]``."""
+
+    settle_s: Seconds | None = None
+    """How soon after a fault clears positions must match the venues again (default
+    3 leg timeouts + 5 s: orders in flight end, lookups finish, imbalances correct)."""
+    max_unhedged_s: Seconds | None = None
+    """How long an unhedged delta above the smallest order either venue takes may last
+    (default: a leg timeout for each correction attempt plus three more — the orders
+    ending, the flattening, its lookups — and 10 s for a killed process to come back)."""
+    memory_allowance_mb: Annotated[float, msgspec.Meta(ge=0.0)] = 16.0
+    """Growth of the trading process's memory allowed in any run (caches filling up)."""
+    memory_growth_mb_per_h: Annotated[float, msgspec.Meta(ge=0.0)] = 8.0
+    """And per hour on top of that."""
+    stir_every_s: Seconds = 2.0
+    """How often a symbol's perpetual is jumped away from spot (or back), so that
+    entries and exits happen while faults play."""
+
+    def settle_bound_s(self, strategy: StrategyConfig) -> float:
+        if self.settle_s is not None:
+            return self.settle_s
+        return 3.0 * strategy.leg_timeout_s + 5.0
+
+    def unhedged_bound_s(self, strategy: StrategyConfig) -> float:
+        if self.max_unhedged_s is not None:
+            return self.max_unhedged_s
+        return strategy.leg_timeout_s * (strategy.max_correction_attempts + 3) + 10.0
+
+
 class SystemConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     mode: Literal["paper", "live"] = "paper"
     symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
@@ -65,6 +95,7 @@ class SystemConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     paper: PaperSection = PaperSection()
     http: HttpSection = HttpSection()
     persistence: PersistenceSection = PersistenceSection()
+    chaos: ChaosSection = ChaosSection()
     status_every_s: Seconds = 30.0
     """Without a terminal, how often a one-line status goes to the log."""
 

@@ -4,6 +4,7 @@ import trio
 
 from bench import (
     backtest_bench,
+    chaos_bench,
     feed_bench,
     persistence_bench,
     sim_bench,
@@ -25,3 +26,5 @@ print()
 trio.run(stress_bench.main)
 print()
 trio.run(persistence_bench.main)
+print()
+trio.run(chaos_bench.main)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from actors.config import ConfigError, load_config
@@ -96,3 +97,14 @@ def test_the_shipped_configs_load(name):
         assert config.venues.spot.api_key_env and config.venues.futures.api_secret_env
     else:
         assert len(config.simulated().symbols) == len(config.symbols)
+
+
+def test_the_chaos_bounds_follow_from_the_strategy_unless_set():
+    config = msgspec.convert(
+        {"strategy": {"leg_timeout_s": 2.0, "max_correction_attempts": 3}}, SystemConfig
+    )
+    assert config.chaos.settle_bound_s(config.strategy) == 3 * 2.0 + 5.0
+    assert config.chaos.unhedged_bound_s(config.strategy) == 2.0 * (3 + 3) + 10.0
+    set_ = msgspec.convert({"chaos": {"settle_s": 4.0, "max_unhedged_s": 9.0}}, SystemConfig)
+    assert set_.chaos.settle_bound_s(set_.strategy) == 4.0
+    assert set_.chaos.unhedged_bound_s(set_.strategy) == 9.0

@@ -1,0 +1,398 @@
+"""The promises a chaos run checks, as pure functions of what was recorded.
+
+The venues' ledgers are the truth: what the system believes is held to them, never the
+other way round. Each check returns an :class:`InvariantResult` whose ``detail`` says what
+was measured, and on failure exactly what broke, so a report can be read without the
+code.
+
+1. ``orders_once``: no client id reached a venue twice; every venue order is journaled.
+2. ``positions_settled``: after each fault cleared, positions matched the venues within
+   the settling period.
+3. ``unhedged_bounded``: an unhedged delta above the smallest order either venue takes
+   never lasted longer than the bound.
+4. ``no_stale_entries``: every entry at a venue was decided on quotes no older than
+   ``max_quote_age_s`` (as logged), and none reached a venue while its market data was
+   cut off for longer than that.
+5. ``supervisors_held``: no supervisor gave up, and any that did was reported in
+   ``/health``.
+6. ``memory_flat``: the trading process's memory did not grow beyond the allowance.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+
+import msgspec
+
+from actors.sim.ledger import FillExecuted, LedgerEntry, OrderAccepted, OrderRefused
+from protocols.gateio import CLIENT_TEXT_PREFIX
+from protocols.model import Side
+
+_ENTRY_LEG = re.compile(r"^(?P<task>.+)-(?P<seq>\d+)(?P<leg>[sf])$")
+
+
+class InvariantResult(msgspec.Struct, frozen=True):
+    name: str
+    passed: bool
+    detail: str
+
+
+class LegFill(msgspec.Struct, frozen=True):
+    """One venue fill, as the unhedged-delta replay needs it."""
+
+    ts: float
+    symbol: str
+    leg: str
+    """``spot`` or ``futures``."""
+    signed_qty: float
+    """+ bought, - sold, in base units."""
+    price: float
+
+
+class Excursion(msgspec.Struct, frozen=True):
+    """A stretch of time a symbol's legs differed by at least the threshold."""
+
+    symbol: str
+    start: float
+    end: float
+    peak_usdt: float
+
+    @property
+    def lasted_s(self) -> float:
+        return self.end - self.start
+
+
+class PositionCheck(msgspec.Struct, frozen=True):
+    """Whether positions matched the venues after a fault cleared, and how soon."""
+
+    after: str
+    cleared_at: float
+    settled_after_s: float | None
+    """``None``: they did not match within the settling period."""
+    mismatch: str
+    """The last difference seen (empty once they matched)."""
+
+
+class EntryDecision(msgspec.Struct, frozen=True):
+    """An entry as the strategy logged it."""
+
+    client_ids: list[str]
+    decided_at: float
+    spot_quote_age_s: float | None
+    futures_quote_age_s: float | None
+    max_quote_age_s: float
+
+
+class DataOutage(msgspec.Struct, frozen=True):
+    """A time a venue sent no market data (a stall, or the venue down)."""
+
+    venue: str
+    start: float
+    end: float
+
+
+class HealthSample(msgspec.Struct, frozen=True):
+    at: float
+    healthy: bool
+    reason: str
+    gave_up: list[str]
+    """Supervisors whose snapshots showed a give-up."""
+
+
+class MemorySample(msgspec.Struct, frozen=True):
+    at: float
+    incarnation: int
+    rss_mb: float
+
+
+class ProcessExit(msgspec.Struct, frozen=True):
+    incarnation: int
+    code: int | None
+    killed_on_purpose: bool
+
+
+# -------------------------------------------------------------------- 1. orders
+
+
+def venue_client_id(venue: str, client_id: str) -> str:
+    """The system's client id of a venue order (Gate.io's carry a ``t-`` prefix)."""
+    if venue == "gateio":
+        return client_id.removeprefix(CLIENT_TEXT_PREFIX)
+    return client_id
+
+
+def orders_once(ledgers: dict[str, Sequence[LedgerEntry]], journaled: set[str]) -> InvariantResult:
+    name = "no order sent twice; every venue order journaled"
+    problems = []
+    accepted_total = 0
+    for venue, entries in ledgers.items():
+        sent = [
+            venue_client_id(venue, e.order.client_id)
+            for e in entries
+            if type(e) is OrderAccepted and e.order.client_id
+        ]
+        accepted_total += len(sent)
+        twice = sorted(cid for cid, times in Counter(sent).items() if times > 1)
+        if twice:
+            problems.append(f"{venue} accepted {', '.join(twice[:5])} more than once")
+        duplicates = [
+            e.client_id
+            for e in entries
+            if type(e) is OrderRefused and e.error == "DuplicateClientId" and e.client_id
+        ]
+        if duplicates:
+            problems.append(
+                f"{venue} refused {len(duplicates)} placement(s) under a used client id "
+                f"(sent twice): {', '.join(duplicates[:5])}"
+            )
+        unknown = sorted(set(sent) - journaled)
+        if unknown:
+            problems.append(f"{venue} holds orders the system never journaled: {unknown[:5]}")
+    if problems:
+        return InvariantResult(name, False, "; ".join(problems))
+    return InvariantResult(
+        name, True, f"{accepted_total} venue orders, each client id once, all journaled"
+    )
+
+
+# ----------------------------------------------------------------- 2. positions
+
+
+def positions_settled(checks: Sequence[PositionCheck], settle_s: float) -> InvariantResult:
+    name = "positions match the venues after each fault"
+    failed = [c for c in checks if c.settled_after_s is None]
+    if not checks:
+        return InvariantResult(name, False, "no check was made: the run never settled")
+    if failed:
+        listed = "; ".join(f"after {c.after}: {c.mismatch}" for c in failed[:3])
+        return InvariantResult(
+            name, False, f"{len(failed)} of {len(checks)} checks not settled in {settle_s:g} s: "
+            f"{listed}"
+        )  # fmt: skip
+    slowest = max(c.settled_after_s or 0.0 for c in checks)
+    return InvariantResult(
+        name,
+        True,
+        f"{len(checks)} checks, all matched within {settle_s:g} s (slowest {slowest:.2f} s)",
+    )
+
+
+# ------------------------------------------------------------------ 3. unhedged
+
+
+def leg_fills(ledgers: dict[str, Sequence[LedgerEntry]]) -> list[LegFill]:
+    """Every fill of both venues, in time order."""
+    legs = {"mexc": "spot", "gateio": "futures"}
+    fills = [
+        LegFill(
+            e.fill.ts,
+            str(e.fill.symbol),
+            legs[venue],
+            e.fill.qty if e.fill.side is Side.BUY else -e.fill.qty,
+            e.fill.price,
+        )
+        for venue, entries in ledgers.items()
+        for e in entries
+        if type(e) is FillExecuted
+    ]
+    fills.sort(key=lambda f: f.ts)
+    return fills
+
+
+def excursions(
+    fills: Iterable[LegFill], threshold_usdt: Callable[[str, float], float], end: float
+) -> list[Excursion]:
+    """Each stretch of time a symbol's spot holding and futures short differed by at
+    least ``threshold_usdt(symbol, price)`` in value (at the latest fill price), from the
+    fill that opened the gap to the fill that closed it (or ``end``). ``fills`` must be
+    in time order."""
+    spot: dict[str, float] = {}
+    futures: dict[str, float] = {}
+    opened: dict[str, tuple[float, float]] = {}
+    found = []
+    for fill in fills:
+        symbol = fill.symbol
+        book = spot if fill.leg == "spot" else futures
+        book[symbol] = book.get(symbol, 0.0) + fill.signed_qty
+        # The futures leg is short: hedged means spot + futures (negative) is zero.
+        value = abs(spot.get(symbol, 0.0) + futures.get(symbol, 0.0)) * fill.price
+        above = value >= threshold_usdt(symbol, fill.price) * (1.0 - 1e-9)
+        if above:
+            start, peak = opened.get(symbol, (fill.ts, 0.0))
+            opened[symbol] = (start, max(peak, value))
+        elif symbol in opened:
+            start, peak = opened.pop(symbol)
+            found.append(Excursion(symbol, start, fill.ts, peak))
+    found += [Excursion(s, start, max(end, start), peak) for s, (start, peak) in opened.items()]
+    return sorted(found, key=lambda e: e.start)
+
+
+def unhedged_bounded(found: Sequence[Excursion], bound_s: float) -> InvariantResult:
+    name = "unhedged delta bounded in time"
+    if not found:
+        return InvariantResult(name, True, "the legs never differed by a tradable amount")
+    longest = max(found, key=lambda e: e.lasted_s)
+    worst = max(found, key=lambda e: e.peak_usdt)
+    summary = (
+        f"{len(found)} excursion(s); longest {longest.lasted_s:.2f} s ({longest.symbol}), "
+        f"largest {worst.peak_usdt:.2f} USDT ({worst.symbol}); bound {bound_s:g} s"
+    )
+    return InvariantResult(name, longest.lasted_s <= bound_s, summary)
+
+
+# ---------------------------------------------------------------- 4. staleness
+
+STALE_GRACE_S = 0.5
+"""Time for a quote already on its way when data stopped to reach a decision."""
+
+
+def venue_entries(ledgers: dict[str, Sequence[LedgerEntry]]) -> dict[str, tuple[float, str]]:
+    """Entry legs found at the venues, by client id: ``(accepted at, venue)``. An entry is
+    a spot buy ``T-Ns`` and a futures sell ``T-(N+1)f`` decided together; corrections and
+    exits never form that pair."""
+    orders: dict[str, tuple[float, str, Side, bool]] = {}
+    for venue, entries in ledgers.items():
+        for e in entries:
+            if type(e) is OrderAccepted and e.order.client_id:
+                cid = venue_client_id(venue, e.order.client_id)
+                orders[cid] = (e.order.created_ts, venue, e.order.side, e.order.reduce_only)
+    found = {}
+    for cid, (ts, venue, side, _) in orders.items():
+        match = _ENTRY_LEG.match(cid)
+        if match is None or match["leg"] != "s" or side is not Side.BUY:
+            continue
+        partner = f"{match['task']}-{int(match['seq']) + 1}f"
+        other = orders.get(partner)
+        if other is not None and other[2] is Side.SELL and not other[3]:
+            found[cid] = (ts, venue)
+            found[partner] = (other[0], other[1])
+    return found
+
+
+def no_stale_entries(
+    ledgers: dict[str, Sequence[LedgerEntry]],
+    decisions: Sequence[EntryDecision],
+    outages: Sequence[DataOutage],
+) -> InvariantResult:
+    name = "no entry on a stale quote"
+    logged = {cid: d for d in decisions for cid in d.client_ids}
+    problems = []
+    for d in decisions:
+        ages = [a for a in (d.spot_quote_age_s, d.futures_quote_age_s) if a is not None]
+        if len(ages) < 2:
+            problems.append(f"entry {d.client_ids} logged without its quote ages")
+        elif max(ages) > d.max_quote_age_s:
+            problems.append(
+                f"entry {d.client_ids} decided on a quote {max(ages):.3f} s old "
+                f"(max_quote_age_s {d.max_quote_age_s:g})"
+            )
+    at_venues = venue_entries(ledgers)
+    unlogged = sorted(cid for cid in at_venues if cid not in logged)
+    if unlogged:
+        problems.append(f"entries at the venues with no logged decision: {unlogged[:5]}")
+    for cid, (accepted_at, venue) in at_venues.items():
+        decision = logged.get(cid)
+        max_age = decision.max_quote_age_s if decision else 0.0
+        for outage in outages:
+            if outage.start + max_age + STALE_GRACE_S <= accepted_at <= outage.end:
+                problems.append(
+                    f"{cid} reached {venue} {accepted_at - outage.start:.2f} s into a "
+                    f"{outage.venue} data outage"
+                )
+    if problems:
+        return InvariantResult(name, False, "; ".join(problems[:5]))
+    oldest = max(
+        (
+            max(d.spot_quote_age_s or 0.0, d.futures_quote_age_s or 0.0)
+            for d in decisions
+            if d.client_ids
+        ),
+        default=0.0,
+    )
+    return InvariantResult(
+        name,
+        True,
+        f"{len(decisions)} entries logged, {len(at_venues) // 2} found at the venues; "
+        f"oldest quote used {oldest:.3f} s; none during {len(outages)} data outage(s)",
+    )
+
+
+# --------------------------------------------------------------- 5. supervisors
+
+
+def supervisors_held(
+    samples: Sequence[HealthSample], exits: Sequence[ProcessExit]
+) -> InvariantResult:
+    name = "no supervisor gave up (and any that did was reported)"
+    problems = []
+    gave_up = sorted({g for s in samples for g in s.gave_up})
+    if gave_up:
+        problems.append(f"gave up: {'; '.join(gave_up[:3])}")
+    unreported = [s for s in samples if s.gave_up and (s.healthy or "gave up" not in s.reason)]
+    if unreported:
+        problems.append(f"{len(unreported)} status sample(s) showed a give-up /health did not")
+    unexpected = [x for x in exits if not x.killed_on_purpose and x.code != 0]
+    if unexpected:
+        codes = ", ".join(f"run {x.incarnation}: exit {x.code}" for x in unexpected)
+        problems.append(f"the trading process ended by itself ({codes})")
+    if problems:
+        return InvariantResult(name, False, "; ".join(problems))
+    return InvariantResult(
+        name,
+        True,
+        f"{len(samples)} health samples, no give-up; every run ended as asked",
+    )
+
+
+# -------------------------------------------------------------------- 6. memory
+
+MEMORY_WARMUP_S = 60.0
+"""Caches fill up first: routers keep finished orders for five minutes, the store warms."""
+MEMORY_MIN_JUDGED_S = 120.0
+"""The least stretch, after the warm-up, that memory is judged on."""
+
+
+def memory_growth(samples: Sequence[MemorySample]) -> tuple[float, float] | None:
+    """``(growth MB, stretch s)`` of the longest-lived process after its warm-up: the
+    mean of the last tenth of samples less the mean of the first tenth; ``None`` if no
+    process lived long enough to judge."""
+    by_run: dict[int, list[MemorySample]] = {}
+    for sample in samples:
+        by_run.setdefault(sample.incarnation, []).append(sample)
+    best: tuple[float, float] | None = None
+    for run in by_run.values():
+        warm = max(MEMORY_WARMUP_S, (run[-1].at - run[0].at) / 5.0)
+        judged = [s for s in run if s.at >= run[0].at + warm]
+        if len(judged) < 10 or judged[-1].at - judged[0].at < MEMORY_MIN_JUDGED_S:
+            continue
+        tenth = max(1, len(judged) // 10)
+        first = sum(s.rss_mb for s in judged[:tenth]) / tenth
+        last = sum(s.rss_mb for s in judged[-tenth:]) / tenth
+        stretch = judged[-1].at - judged[0].at
+        if best is None or stretch > best[1]:
+            best = (last - first, stretch)
+    return best
+
+
+def memory_flat(
+    samples: Sequence[MemorySample], allowance_mb: float, per_hour_mb: float
+) -> InvariantResult:
+    name = "memory stays flat"
+    growth = memory_growth(samples)
+    if growth is None:
+        return InvariantResult(
+            name,
+            True,
+            f"not judged: no process ran {MEMORY_WARMUP_S + MEMORY_MIN_JUDGED_S:g} s without "
+            f"a kill ({len(samples)} samples)",
+        )
+    grew, stretch = growth
+    allowed = allowance_mb + per_hour_mb * stretch / 3600.0
+    peak = max(s.rss_mb for s in samples)
+    detail = (
+        f"{grew:+.1f} MB over {stretch / 60:.1f} min after the warm-up (allowed {allowed:.1f} "
+        f"MB); peak RSS {peak:.0f} MB"
+    )
+    return InvariantResult(name, grew <= allowed, detail)

@@ -1,0 +1,359 @@
+"""Chaos scenarios as fault plans: which fault, on what, when, and for how long.
+
+A plan is data, made from a seed: the same scenarios, duration, seed and timing always
+give the same plan, so a failing run is replayed by running it again with its seed. Each
+:class:`FaultStep` starts ``at_s`` seconds into the fault phase and is cleared
+``lasts_s`` later (0: a one-off, like dropping every websocket).
+
+Rates are kept under what the supervision tree tolerates (a supervisor gives up after
+more than 10 restarts within 60 s), because "none gives up in the standard scenarios" is
+one of the invariants: a scenario that made it give up would test the limit, not the
+system.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Callable
+
+import attrs
+import msgspec
+
+VENUES = ("mexc", "gateio")
+
+
+class FaultKind(enum.Enum):
+    WS_DROP = "ws_drop"
+    """Every websocket of a venue cut at once."""
+    WS_STALL = "ws_stall"
+    """Websockets open but silent: only staleness can tell."""
+    VENUE_DOWN = "venue_down"
+    """Websockets cut and new connections refused for a while."""
+    REST_TIMEOUT = "rest_timeout"
+    """Order placements accepted by the venue, never answered."""
+    SERVER_ERRORS = "server_errors"
+    """A burst of 5xx answers."""
+    RATE_LIMITS = "rate_limits"
+    """A storm of 429 answers, each asking to wait."""
+    REJECTS = "rejects"
+    """Order placements refused."""
+    PARTIAL_FILLS = "partial_fills"
+    """Orders filled only in part."""
+    DEPTH_GAP = "depth_gap"
+    """A skipped depth version on every symbol."""
+    UPGRADE_NOTICE = "upgrade_notice"
+    """Gate.io's notice that the server is being upgraded."""
+    CRASH = "crash"
+    """An exception injected into a strategy, router or the writer."""
+    KILL = "kill"
+    """SIGKILL of the trading process, restarted with recovery."""
+
+
+FEED_FAULTS = frozenset(
+    {
+        FaultKind.WS_DROP,
+        FaultKind.WS_STALL,
+        FaultKind.VENUE_DOWN,
+        FaultKind.DEPTH_GAP,
+        FaultKind.UPGRADE_NOTICE,
+    }
+)
+"""Faults that interrupt market data: recovering from them means fresh quotes again."""
+
+
+class FaultStep(msgspec.Struct, frozen=True):
+    at_s: float
+    kind: FaultKind
+    target: str
+    """The venue (``mexc``, ``gateio``), the actor kind crashed (``strategy``, ``router``,
+    ``writer``), or ``process``."""
+    lasts_s: float = 0.0
+    count: int = 0
+    """How many requests or placements a counted fault hits."""
+    fraction: float = 0.0
+    """The share of an order a partial fill gives."""
+    retry_after_s: float = 0.0
+    hold_s: float = 0.0
+    """How long a timed-out placement's connection is held before it closes unanswered."""
+
+    def describe(self) -> str:
+        detail = []
+        if self.count:
+            detail.append(f"count {self.count}")
+        if self.fraction:
+            detail.append(f"fraction {self.fraction:.2f}")
+        if self.retry_after_s:
+            detail.append(f"retry after {self.retry_after_s:.2f} s")
+        if self.hold_s:
+            detail.append(f"held {self.hold_s:.1f} s")
+        if self.lasts_s:
+            detail.append(f"for {self.lasts_s:.1f} s")
+        more = f" ({', '.join(detail)})" if detail else ""
+        return f"{self.kind.value} {self.target}{more}"
+
+
+@attrs.frozen
+class Timing:
+    """What the plan is shaped by, from the system's configuration."""
+
+    stale_after_s: float = 10.0
+    """The feeds' stall detection: a stall must outlast it to be noticed."""
+    request_timeout_s: float = 5.0
+    """How long a router waits for an answer: a timeout holds its answer longer."""
+    restart_delay_s: float = 0.5
+    """How long a killed trading process stays down before it is started again."""
+
+
+Maker = Callable[[random.Random, float, Timing], list[FaultStep]]
+
+
+def _every(
+    rng: random.Random, duration_s: float, low_s: float, high_s: float, start_s: float = 0.5
+) -> list[float]:
+    """Moments from ``start_s`` to the end of the phase, ``low_s``..``high_s`` apart."""
+    moments = []
+    at = start_s
+    while at < duration_s:
+        moments.append(round(at, 3))
+        at += rng.uniform(low_s, high_s)
+    return moments
+
+
+def _flapping_one(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    venue = rng.choice(VENUES)
+    return [FaultStep(at, FaultKind.WS_DROP, venue) for at in _every(rng, duration_s, 1.5, 3.0)]
+
+
+def _flapping_both(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    return [
+        FaultStep(at, FaultKind.WS_DROP, venue)
+        for at in _every(rng, duration_s, 1.5, 3.0)
+        for venue in VENUES
+    ]
+
+
+def _stall_s(timing: Timing) -> float:
+    return max(2.0 * timing.stale_after_s, timing.stale_after_s + 2.0)
+
+
+def _stalled(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    stall = _stall_s(timing)
+    return [
+        FaultStep(at, FaultKind.WS_STALL, rng.choice(VENUES), lasts_s=stall)
+        for at in _every(rng, duration_s - stall, stall + 2.0, stall + 4.0)
+    ]
+
+
+def _venue_down_s(duration_s: float) -> float:
+    """A minute, or half of a shorter run."""
+    return min(60.0, max(1.0, duration_s / 2.0))
+
+
+def _refused(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    return [FaultStep(0.5, FaultKind.VENUE_DOWN, rng.choice(VENUES), _venue_down_s(duration_s))]
+
+
+def _timeouts(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    hold = timing.request_timeout_s + 1.0  # longer than the router waits for an answer
+    return [
+        FaultStep(
+            at,
+            FaultKind.REST_TIMEOUT,
+            rng.choice(VENUES),
+            2.5,
+            count=rng.randint(1, 2),
+            hold_s=hold,
+        )
+        for at in _every(rng, duration_s, 3.0, 4.0)
+    ]
+
+
+def _server_errors(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    return [
+        FaultStep(at, FaultKind.SERVER_ERRORS, rng.choice(VENUES), 1.5, count=rng.randint(3, 8))
+        for at in _every(rng, duration_s, 2.0, 3.0)
+    ]
+
+
+def _rate_limits(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    return [
+        FaultStep(
+            at,
+            FaultKind.RATE_LIMITS,
+            rng.choice(VENUES),
+            2.0,
+            count=rng.randint(10, 30),
+            retry_after_s=round(rng.uniform(0.2, 1.0), 2),
+        )
+        for at in _every(rng, duration_s, 3.0, 4.0)
+    ]
+
+
+def _rejects(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    return [
+        FaultStep(at, FaultKind.REJECTS, rng.choice(VENUES), 2.0, count=rng.randint(1, 2))
+        for at in _every(rng, duration_s, 2.0, 3.0)
+    ]
+
+
+def _partial_fills(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    return [
+        FaultStep(
+            at,
+            FaultKind.PARTIAL_FILLS,
+            rng.choice(VENUES),
+            rng.uniform(2.0, 4.0),
+            fraction=round(rng.uniform(0.3, 0.7), 2),
+        )
+        for at in _every(rng, duration_s, 4.5, 6.0)
+    ]
+
+
+def _depth_gaps(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    return [
+        FaultStep(at, FaultKind.DEPTH_GAP, venue)
+        for at in _every(rng, duration_s, 2.0, 3.0)
+        for venue in VENUES
+    ]
+
+
+def _upgrade_notices(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    return [
+        FaultStep(at, FaultKind.UPGRADE_NOTICE, "gateio") for at in _every(rng, duration_s, 3, 4)
+    ]
+
+
+def _actor_crashes(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    return [
+        FaultStep(at, FaultKind.CRASH, rng.choice(("strategy", "router")))
+        for at in _every(rng, duration_s, 2.0, 3.0)
+    ]
+
+
+def _writer_crashes(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    # A writer crash restarts everything after it (rest_for_one): one every 7 s or more
+    # keeps the root well inside its 10 restarts a minute.
+    return [
+        FaultStep(at, FaultKind.CRASH, "writer") for at in _every(rng, duration_s, 7.0, 9.0, 1.0)
+    ]
+
+
+def _kills(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    return [
+        FaultStep(at, FaultKind.KILL, "process", timing.restart_delay_s)
+        for at in _every(rng, duration_s, 5.0, 7.0, 1.0)
+    ]
+
+
+_MIXED_MAKERS: tuple[tuple[Maker, float], ...] = (
+    (_flapping_one, 3.0),
+    (_flapping_both, 1.0),
+    (_stalled, 1.0),
+    (_refused, 0.5),
+    (_timeouts, 2.0),
+    (_server_errors, 2.0),
+    (_rate_limits, 1.5),
+    (_rejects, 2.0),
+    (_partial_fills, 1.5),
+    (_depth_gaps, 1.5),
+    (_upgrade_notices, 1.0),
+    (_actor_crashes, 2.0),
+    (_writer_crashes, 0.5),
+    (_kills, 0.5),
+)
+"""Each scenario's maker and how often the mixed scenario draws it."""
+
+MIXED_KILL_SHARE = 0.5
+"""Process kills happen only in the first half of a mixed run: its second half shows
+whether one long-lived process keeps its memory flat."""
+
+_MIXED_SPACING_S = {FaultKind.KILL: 60.0, FaultKind.VENUE_DOWN: 90.0, FaultKind.CRASH: 5.0}
+"""The least time between two faults of a kind in a mixed run."""
+_MIXED_WRITER_SPACING_S = 20.0
+_MIXED_VENUE_DOWN_S = 20.0
+_MIXED_DRAW_S = 60.0
+
+
+def _mixed(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    """Every kind of fault at random, one every 1.5..4 s, each shaped as its own scenario
+    shapes it, spaced so that no supervisor nears its restart limit."""
+    steps: list[FaultStep] = []
+    last: dict[FaultKind, float] = {}
+    last_writer = -1e9
+    makers = [maker for maker, _ in _MIXED_MAKERS]
+    weights = [weight for _, weight in _MIXED_MAKERS]
+    at = 1.0
+    while at < duration_s:
+        # A short window is enough to draw one fault of the kind's shape.
+        drawn = rng.choices(makers, weights)[0](rng, min(duration_s, _MIXED_DRAW_S), timing)
+        if drawn:
+            step = msgspec.structs.replace(drawn[0], at_s=round(at, 3))
+            if step.kind is FaultKind.VENUE_DOWN:
+                step = msgspec.structs.replace(step, lasts_s=min(step.lasts_s, _MIXED_VENUE_DOWN_S))
+            writer = step.target == "writer"
+            allowed = (
+                at - last.get(step.kind, -1e9) >= _MIXED_SPACING_S.get(step.kind, 0.0)
+                and not (step.kind is FaultKind.KILL and at > duration_s * MIXED_KILL_SHARE)
+                and not (writer and at - last_writer < _MIXED_WRITER_SPACING_S)
+                and at + step.lasts_s < duration_s
+            )
+            if allowed:
+                steps.append(step)
+                last[step.kind] = at
+                last_writer = at if writer else last_writer
+        at += rng.uniform(1.5, 4.0)
+    return steps
+
+
+@attrs.frozen
+class Scenario:
+    name: str
+    summary: str
+    make: Maker
+    needs_depth: bool = False
+    """Its faults act only on feeds that keep a depth book."""
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "flapping-ws-one", "one venue's websockets dropped every few seconds", _flapping_one
+        ),
+        Scenario("flapping-ws-both", "both venues' websockets dropped together", _flapping_both),
+        Scenario("stalled-ws", "websockets open but silent, longer than staleness", _stalled),
+        Scenario("venue-down", "a venue refusing connections for a minute, then back", _refused),
+        Scenario("rest-timeouts", "orders accepted by the venue but never answered", _timeouts),
+        Scenario("server-errors", "bursts of 5xx answers", _server_errors),
+        Scenario("rate-limit-storm", "storms of 429 answers", _rate_limits),
+        Scenario("order-rejects", "order placements refused on one leg", _rejects),
+        Scenario("partial-fills", "orders filled only in part on one leg", _partial_fills),
+        Scenario("depth-gap", "skipped depth versions", _depth_gaps, needs_depth=True),
+        Scenario("upgrade-notice", "Gate.io's server-upgrade notice", _upgrade_notices),
+        Scenario("actor-crashes", "strategies and routers crashing at random", _actor_crashes),
+        Scenario("writer-crash", "the persistence writer crashing", _writer_crashes),
+        Scenario("process-kill", "SIGKILL of the trading process mid-cycle, restart", _kills),
+        Scenario("mixed", "all of the above at random", _mixed, needs_depth=True),
+    )
+}
+
+
+class UnknownScenario(ValueError):
+    pass
+
+
+def build_plan(
+    names: list[str], seed: int, duration_s: float, timing: Timing
+) -> tuple[FaultStep, ...]:
+    """The plan of ``names`` played together over ``duration_s``, in time order."""
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown:
+        raise UnknownScenario(
+            f"no scenario {', '.join(map(repr, unknown))}; known: {', '.join(SCENARIOS)}"
+        )
+    steps: list[FaultStep] = []
+    for index, name in enumerate(names):
+        rng = random.Random(f"{seed}:{index}:{name}")
+        steps += SCENARIOS[name].make(rng, duration_s, timing)
+    return tuple(sorted(steps, key=lambda step: step.at_s))

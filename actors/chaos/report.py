@@ -1,0 +1,170 @@
+"""What a chaos run reports: the faults it played, how the system reacted, the
+invariants each with pass or fail, and the seed and timeline to replay it."""
+
+from __future__ import annotations
+
+import msgspec
+
+from actors.chaos.invariants import InvariantResult, PositionCheck
+from actors.chaos.plan import FaultStep
+
+
+class FaultRecord(msgspec.Struct, frozen=True):
+    """One fault as it was played: when it started and cleared (seconds into the fault
+    phase), what it hit (the actor crashed, say), and how the system recovered."""
+
+    step: FaultStep
+    started_s: float
+    cleared_s: float
+    hit: str
+    """What the fault reached: the actor crashed, the connections dropped, ..."""
+    fresh_after_s: float | None = None
+    """Fault cleared to fresh quotes again (``None``: not measured or not recovered)."""
+    decided_after_s: float | None = None
+    """Fault cleared to the strategies' first decision on those quotes."""
+
+
+class Recovery(msgspec.Struct, frozen=True):
+    """Recovery times of one fault kind, in seconds."""
+
+    kind: str
+    samples: int
+    fresh_p50_s: float | None
+    fresh_p99_s: float | None
+    decided_p50_s: float | None
+    decided_p99_s: float | None
+
+
+class OrderOutcomes(msgspec.Struct, frozen=True):
+    """Orders by outcome: as the venues' ledgers tell it, and as the routers counted."""
+
+    venue_accepted: int
+    venue_filled: int
+    venue_partly_filled: int
+    venue_unfilled: int
+    """Ended (cancelled or expired) with nothing filled."""
+    venue_refused: int
+    routers_placed: int
+    routers_rejected: int
+    unknown_resolved: int
+    """Orders whose outcome was unknown (a timeout, a 5xx, a restart) and was looked up."""
+    rate_limited: int
+
+
+class ChaosReport(msgspec.Struct, frozen=True):
+    seed: int
+    scenarios: list[str]
+    duration_s: float
+    """The fault phase; settling and the final checks come after it."""
+    faults_by_kind: dict[str, int]
+    venue_faults_served: dict[str, dict[str, int]]
+    """What each simulated venue counted as served (connections dropped, 5xx, ...)."""
+    reconnects: int
+    restarts: int
+    """Actor restarts by their supervisors."""
+    process_restarts: int
+    orders: OrderOutcomes
+    max_unhedged_usdt: float
+    max_unhedged_s: float
+    unhedged_bound_s: float
+    recovery: list[Recovery]
+    cold_start_fresh_s: float | None
+    """The first trading process: launched → every feed fresh (the recoveries' baseline)."""
+    cold_start_decided_s: float | None
+    """Launched → every strategy deciding."""
+    position_checks: list[PositionCheck]
+    invariants: list[InvariantResult]
+    timeline: list[FaultRecord]
+    passed: bool
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def recoveries(timeline: list[FaultRecord]) -> list[Recovery]:
+    by_kind: dict[str, list[FaultRecord]] = {}
+    for record in timeline:
+        if record.decided_after_s is not None or record.fresh_after_s is not None:
+            by_kind.setdefault(_recovery_kind(record.step), []).append(record)
+    found = []
+    for kind, records in sorted(by_kind.items()):
+        fresh = [r.fresh_after_s for r in records if r.fresh_after_s is not None]
+        decided = [r.decided_after_s for r in records if r.decided_after_s is not None]
+        found.append(
+            Recovery(
+                kind,
+                len(records),
+                percentile(fresh, 0.5),
+                percentile(fresh, 0.99),
+                percentile(decided, 0.5),
+                percentile(decided, 0.99),
+            )
+        )
+    return found
+
+
+def _recovery_kind(step: FaultStep) -> str:
+    if step.target in ("strategy", "router", "writer"):
+        return f"{step.kind.value} {step.target}"
+    return step.kind.value
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def render(report: ChaosReport) -> str:
+    """The report as a person reads it."""
+    verdict = "PASSED" if report.passed else "FAILED"
+    lines = [
+        f"chaos {verdict}: {', '.join(report.scenarios)} for {report.duration_s:g} s, "
+        f"seed {report.seed}",
+        "",
+        "faults injected:",
+    ]
+    lines += [f"  {kind:<16} {count:>5}" for kind, count in sorted(report.faults_by_kind.items())]
+    for venue, served in report.venue_faults_served.items():
+        if served:
+            text = ", ".join(f"{name} {count}" for name, count in sorted(served.items()))
+            lines.append(f"  served by {venue}: {text}")
+    o = report.orders
+    lines += [
+        "",
+        f"reconnects {report.reconnects}, actor restarts {report.restarts}, "
+        f"process restarts {report.process_restarts}",
+        f"orders at the venues: {o.venue_accepted} accepted, {o.venue_filled} filled, "
+        f"{o.venue_partly_filled} partly filled, {o.venue_unfilled} ended unfilled, "
+        f"{o.venue_refused} refused",
+        f"routers: {o.routers_placed} placements, {o.routers_rejected} rejected, "
+        f"{o.unknown_resolved} unknown outcomes resolved, {o.rate_limited} rate limited",
+        f"unhedged: at most {report.max_unhedged_usdt:.2f} USDT, longest "
+        f"{report.max_unhedged_s:.2f} s (bound {report.unhedged_bound_s:g} s)",
+    ]
+    lines.append(
+        f"cold start: fresh quotes {_seconds(report.cold_start_fresh_s)} s, first decisions "
+        f"{_seconds(report.cold_start_decided_s)} s after launch"
+    )
+    if report.recovery:
+        lines += ["", f"{'recovery (s)':<24} {'n':>4} {'fresh p50':>10} {'p99':>7} "
+                  f"{'decided p50':>12} {'p99':>7}"]  # fmt: skip
+        for r in report.recovery:
+            lines.append(
+                f"{r.kind:<24} {r.samples:>4} {_seconds(r.fresh_p50_s):>10} "
+                f"{_seconds(r.fresh_p99_s):>7} {_seconds(r.decided_p50_s):>12} "
+                f"{_seconds(r.decided_p99_s):>7}"
+            )
+    lines += ["", "invariants:"]
+    for invariant in report.invariants:
+        mark = "pass" if invariant.passed else "FAIL"
+        lines.append(f"  [{mark}] {invariant.name}: {invariant.detail}")
+    if not report.passed:
+        lines += ["", "fault timeline (replay with the same --scenario, --duration and --seed):"]
+        lines += [
+            f"  {r.started_s:8.2f} s  {r.step.describe()}" + (f" -> {r.hit}" if r.hit else "")
+            for r in report.timeline
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,779 @@
+"""A chaos run: the trading system in a process of its own, trading against simulated
+venues served from this process, while a fault plan plays; then the invariants.
+
+The trading process is ``basis run`` on a config made from the user's: the same symbols,
+strategy and feed timings, ``live`` mode pointed at the simulated venues, crash injection
+allowed on its status port. It is killed and started again (with recovery) when the plan
+says so. Meanwhile this process:
+
+- plays each fault at its moment (on the venues directly, or through the trading
+  process's ``POST /faults/crash``, or with SIGKILL);
+- jumps the perpetuals away from spot and back now and then, so strategies enter and
+  exit while faults play;
+- samples ``/status``, ``/health`` and the process's memory;
+- after each fault clears, measures how long the feeds took to be fresh again and the
+  strategies to decide, and, once no fault is active, whether positions match the
+  venues' ledgers within the settling period.
+
+At the end every fault is cleared, the system settles, is stopped gracefully, and the
+invariants (``actors.chaos.invariants``) are checked against the venues' ledgers, the
+journal in the store and the decisions in the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+import msgspec
+import trio
+
+from actors.arbitrage.pricing import min_order_usdt
+from actors.chaos import invariants as inv
+from actors.chaos.plan import FEED_FAULTS, SCENARIOS, FaultKind, FaultStep, Timing, build_plan
+from actors.chaos.report import ChaosReport, FaultRecord, OrderOutcomes, recoveries
+from actors.sim.ledger import FillExecuted, LedgerEntry, OrderAccepted, OrderFinished, OrderRefused
+from actors.sim.servers import SimServers, SimUrls
+from actors.status import SystemStatus
+from actors.store import Store
+from actors.system_config import SystemConfig
+from protocols.model import Symbol
+from protocols.venue import InsufficientBalance
+
+log = logging.getLogger("basis.chaos")
+
+STORE_FILE = "basis.db"
+STATUS_EVERY_S = 0.25
+MEMORY_EVERY_S = 1.0
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 60.0
+RECOVERY_TIMEOUT_S = 30.0
+KILL_WAIT_FOR_CYCLE_S = 5.0
+"""A kill waits this long for a strategy to be mid-cycle, then kills anyway."""
+MID_CYCLE = ("entering", "position_open", "exiting", "imbalanced")
+STIR_SIZES = (0.012, -0.015)
+"""A premium to enter on, then a discount to exit on (fractions of the price)."""
+KEY_ENV = {
+    "spot": ("BASIS_CHAOS_SPOT_KEY", "BASIS_CHAOS_SPOT_SECRET"),
+    "futures": ("BASIS_CHAOS_FUTURES_KEY", "BASIS_CHAOS_FUTURES_SECRET"),
+}
+_FEED_PREFIX = {"mexc": "feed-mexc", "gateio": "feed-gateio_futures"}
+
+_decode_status = msgspec.json.Decoder(SystemStatus).decode
+
+
+class ChaosFailed(Exception):
+    """The run could not be carried out (not: an invariant failed)."""
+
+
+@attrs.frozen
+class ChaosOptions:
+    scenarios: tuple[str, ...]
+    duration_s: float
+    seed: int
+    data_dir: Path
+
+
+def timing_of(config: SystemConfig) -> Timing:
+    venues = (config.venues.spot, config.venues.futures)
+    return Timing(
+        stale_after_s=max(v.stale_after_s for v in venues),
+        request_timeout_s=max(v.request_timeout_s for v in venues),
+    )
+
+
+def plan_for(config: SystemConfig, options: ChaosOptions) -> tuple[FaultStep, ...]:
+    return build_plan(list(options.scenarios), options.seed, options.duration_s, timing_of(config))
+
+
+async def run_chaos(config: SystemConfig, options: ChaosOptions) -> ChaosReport:
+    """Play ``options``' scenarios against the system ``config`` describes; the report
+    says whether every invariant held."""
+    plan = plan_for(config, options)
+    depth = any(SCENARIOS[name].needs_depth for name in options.scenarios)
+    sim_config = msgspec.structs.replace(config.simulated(), seed=options.seed)
+    sim = SimServers(sim_config)
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(sim.run)
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            run = ChaosRun(config, options, sim, urls, http, depth)
+            try:
+                report = await run.play(plan)
+            finally:
+                await run.kill()
+        nursery.cancel_scope.cancel()
+    return report
+
+
+@attrs.define(eq=False)
+class _Incarnation:
+    """One trading process."""
+
+    number: int
+    process: trio.Process
+    launched_at: float
+    stdout: Path
+    last_status: SystemStatus | None = None
+
+
+@attrs.define(eq=False)
+class ChaosRun:
+    config: SystemConfig
+    options: ChaosOptions
+    sim: SimServers
+    urls: SimUrls
+    http: httpx.AsyncClient
+    depth: bool
+    rng: random.Random = attrs.field(init=False)
+    port: int = attrs.field(init=False)
+    config_path: Path = attrs.field(init=False)
+    log_path: Path = attrs.field(init=False)
+    current: _Incarnation | None = None
+    incarnations: list[_Incarnation] = attrs.field(factory=list)
+    exits: list[inv.ProcessExit] = attrs.field(factory=list)
+    health: list[inv.HealthSample] = attrs.field(factory=list)
+    memory: list[inv.MemorySample] = attrs.field(factory=list)
+    checks: list[inv.PositionCheck] = attrs.field(factory=list)
+    timeline: list[FaultRecord] = attrs.field(factory=list)
+    outages: list[inv.DataOutage] = attrs.field(factory=list)
+    active: int = 0
+    """Faults on right now."""
+    phase_start: float = 0.0
+    """Wall-clock time the fault phase began."""
+    cold_start: tuple[float, float] | None = None
+    """The first process: launched → every feed fresh, launched → every strategy deciding."""
+
+    def __attrs_post_init__(self) -> None:
+        self.rng = random.Random(f"{self.options.seed}:stir")
+        self.port = _free_port()
+        self.config_path = self.options.data_dir / "chaos-run.toml"
+        self.log_path = self.options.data_dir / "basis-stderr.log"
+        self.config_path.write_text(
+            run_config_toml(self.config, self.urls, self.port, self.depth), encoding="utf-8"
+        )
+
+    @property
+    def settle_s(self) -> float:
+        return self.config.chaos.settle_bound_s(self.config.strategy)
+
+    # ------------------------------------------------------------------ the run
+
+    async def play(self, plan: tuple[FaultStep, ...]) -> ChaosReport:
+        await self.start_system(recover=False)
+        async with trio.open_nursery() as helpers:
+            helpers.start_soon(self._measure_cold_start)
+            helpers.start_soon(self._sample_status)
+            helpers.start_soon(self._sample_memory)
+            helpers.start_soon(self._stir)
+            self.phase_start = time.time()
+            t0 = trio.current_time()
+            async with trio.open_nursery() as faults:
+                for step in plan:
+                    await trio.sleep_until(t0 + step.at_s)
+                    faults.start_soon(self._play_step, step, faults, helpers)
+                await trio.sleep_until(t0 + self.options.duration_s)
+            self._clear_all()
+            await self._check_positions("the end of the faults", time.time(), final=True)
+            helpers.cancel_scope.cancel()
+        await self.stop_system()
+        return self.report(plan)
+
+    def _since_start(self, at: float) -> float:
+        return at - self.phase_start
+
+    async def _play_step(
+        self, step: FaultStep, faults: trio.Nursery, measurements: trio.Nursery
+    ) -> None:
+        started = time.time()
+        self.active += 1
+        try:
+            hit = await self._apply(step)
+        finally:
+            self.active -= 1
+        cleared = time.time() if step.kind is not FaultKind.KILL else self._launched_at()
+        record = FaultRecord(step, self._since_start(started), self._since_start(cleared), hit)
+        index = len(self.timeline)
+        self.timeline.append(record)
+        log.info("chaos: %.2f s %s -> %s", record.started_s, step.describe(), hit or "done")
+        if step.kind in (FaultKind.WS_STALL, FaultKind.VENUE_DOWN):
+            self.outages.append(inv.DataOutage(step.target, started, cleared))
+        if _interrupts_decisions(step) and not hit.startswith("not crashed"):
+            measurements.start_soon(self._measure_recovery, index, cleared)
+        if self.active == 0:
+            faults.start_soon(self._check_positions, f"{step.describe()}", cleared)
+
+    def _launched_at(self) -> float:
+        return self.current.launched_at if self.current else time.time()
+
+    async def _apply(self, step: FaultStep) -> str:
+        """Carry out one fault until it clears; returns what it hit."""
+        kind = step.kind
+        if kind is FaultKind.CRASH:
+            return await self._crash(step.target)
+        if kind is FaultKind.KILL:
+            return await self._kill_mid_cycle(step.lasts_s)
+        venue = self.sim.venue(step.target)
+        assert venue is not None, step.target
+        hit = ""
+        if kind is FaultKind.WS_DROP:
+            hit = f"{venue.drop_websockets()} connection(s) dropped"
+        elif kind is FaultKind.WS_STALL:
+            venue.stall_websockets(step.lasts_s)
+        elif kind is FaultKind.VENUE_DOWN:
+            hit = f"{venue.drop_websockets()} connection(s) dropped"
+            venue.refuse_connections(step.lasts_s)
+        elif kind is FaultKind.REST_TIMEOUT:
+            venue.time_out_orders(step.count, step.hold_s)
+        elif kind is FaultKind.SERVER_ERRORS:
+            venue.fail_requests(step.count)
+        elif kind is FaultKind.RATE_LIMITS:
+            venue.rate_limit_requests(step.count, step.retry_after_s)
+        elif kind is FaultKind.REJECTS:
+            venue.reject_orders(step.count, InsufficientBalance)
+        elif kind is FaultKind.PARTIAL_FILLS:
+            venue.fill_partially(step.fraction)
+        elif kind is FaultKind.DEPTH_GAP:
+            venue.skip_depth_update(None)
+        elif kind is FaultKind.UPGRADE_NOTICE:
+            hit = f"{self.sim.gateio.send_upgrade_notice()} connection(s) told"
+        if step.lasts_s > 0:
+            await trio.sleep(step.lasts_s)
+        if kind is FaultKind.VENUE_DOWN:
+            venue.refuse_connections(0.0)
+        elif kind is FaultKind.REST_TIMEOUT:
+            venue.time_out_orders(0)
+        elif kind is FaultKind.SERVER_ERRORS:
+            venue.fail_requests(0)
+        elif kind is FaultKind.RATE_LIMITS:
+            venue.rate_limit_requests(0)
+        elif kind is FaultKind.REJECTS:
+            venue.reject_orders(0)
+        elif kind is FaultKind.PARTIAL_FILLS:
+            venue.fill_fully()
+        return hit
+
+    def _clear_all(self) -> None:
+        for name in ("mexc", "gateio"):
+            venue = self.sim.venue(name)
+            assert venue is not None
+            venue.clear_faults()
+
+    async def _crash(self, kind: str) -> str:
+        status = self.current.last_status if self.current else None
+        if status is None:
+            return "not crashed: the system was not up"
+        running = [
+            path.rsplit("/", 1)[-1]
+            for path, child in status.tree.walk()
+            if child.state.value == "running" and _actor_kind(path) == kind
+        ]
+        if not running:
+            return f"not crashed: no {kind} running"
+        actor = self.rng.choice(sorted(running))
+        try:
+            reply = await self.http.post(
+                f"http://127.0.0.1:{self.port}/faults/crash", json={"actor": actor}
+            )
+        except httpx.HTTPError as error:
+            return f"not crashed: {error}"
+        if reply.status_code != 200:
+            return f"not crashed: {reply.json().get('error', reply.text)}"
+        return f"crashed {actor}"
+
+    async def _kill_mid_cycle(self, down_s: float) -> str:
+        deadline = trio.current_time() + KILL_WAIT_FOR_CYCLE_S
+        state = "at rest"
+        while trio.current_time() < deadline:
+            status = self.current.last_status if self.current else None
+            busy = [t.state for t in status.tasks if t.state in MID_CYCLE] if status else []
+            if busy:
+                state = busy[0]
+                break
+            await trio.sleep(0.05)
+        await self.kill()
+        await trio.sleep(down_s)
+        await self.start_system(recover=True)
+        return f"killed with a strategy {state}; restarted"
+
+    # ----------------------------------------------------------- the process
+
+    async def start_system(self, *, recover: bool) -> None:
+        number = len(self.incarnations) + 1
+        stdout = self.options.data_dir / f"run-{number}.out"
+        command = [
+            sys.executable,
+            "-m",
+            "actors.cli",
+            "run",
+            str(self.config_path),
+            "--data-dir",
+            str(self.options.data_dir),
+            "--no-view",
+            "--json",
+            "--allow-crash-injection",
+        ]
+        if not recover:
+            command.append("--no-recover")
+        env = {**os.environ, **self._keys()}
+        with self.log_path.open("ab") as stderr, stdout.open("wb") as out:
+            process = await trio.lowlevel.open_process(
+                command, stdout=out, stderr=stderr, stdin=subprocess.DEVNULL, env=env
+            )
+        incarnation = _Incarnation(number, process, time.time(), stdout)
+        self.incarnations.append(incarnation)
+        self.current = incarnation
+        deadline = trio.current_time() + START_TIMEOUT_S
+        while trio.current_time() < deadline:
+            if process.poll() is not None:
+                self._exited(incarnation, on_purpose=False)
+                raise ChaosFailed(
+                    f"the trading process exited with {process.returncode} while starting; "
+                    f"its log: {self.log_path}"
+                )
+            status = await self._fetch_status()
+            if status is not None and len(status.tasks) == len(self.config.symbols):
+                return
+            await trio.sleep(0.05)
+        raise ChaosFailed(f"the trading process was not up within {START_TIMEOUT_S:g} s")
+
+    def _keys(self) -> dict[str, str]:
+        sim = self.sim.config
+        spot_key, spot_secret = KEY_ENV["spot"]
+        futures_key, futures_secret = KEY_ENV["futures"]
+        return {
+            spot_key: sim.spot.api_key,
+            spot_secret: sim.spot.api_secret,
+            futures_key: sim.futures.api_key,
+            futures_secret: sim.futures.api_secret,
+        }
+
+    async def kill(self) -> None:
+        incarnation = self.current
+        if incarnation is None or incarnation.process.poll() is not None:
+            return
+        self.current = None
+        incarnation.process.send_signal(signal.SIGKILL)
+        await incarnation.process.wait()
+        self._exited(incarnation, on_purpose=True)
+
+    async def stop_system(self) -> None:
+        incarnation = self.current
+        if incarnation is None:
+            return
+        self.current = None
+        incarnation.process.send_signal(signal.SIGTERM)
+        with trio.move_on_after(STOP_TIMEOUT_S):
+            await incarnation.process.wait()
+        if incarnation.process.poll() is None:
+            incarnation.process.kill()
+            await incarnation.process.wait()
+        self._exited(incarnation, on_purpose=False)
+        final = incarnation.stdout.read_text(encoding="utf-8").strip().splitlines()
+        if final:
+            try:
+                incarnation.last_status = _decode_status(final[-1])
+            except msgspec.DecodeError:
+                log.warning("chaos: run %d printed no final status", incarnation.number)
+
+    def _exited(self, incarnation: _Incarnation, *, on_purpose: bool) -> None:
+        self.exits.append(
+            inv.ProcessExit(incarnation.number, incarnation.process.returncode, on_purpose)
+        )
+
+    # -------------------------------------------------------------- sampling
+
+    async def _fetch_status(self) -> SystemStatus | None:
+        incarnation = self.current
+        if incarnation is None:
+            return None
+        try:
+            reply = await self.http.get(f"http://127.0.0.1:{self.port}/status")
+        except httpx.HTTPError:
+            return None
+        if reply.status_code != 200 or self.current is not incarnation:
+            return None
+        status = _decode_status(reply.content)
+        incarnation.last_status = status
+        return status
+
+    async def _sample_status(self) -> None:
+        while True:
+            status = await self._fetch_status()
+            if status is not None:
+                try:
+                    reply = await self.http.get(f"http://127.0.0.1:{self.port}/health")
+                    health = reply.json()
+                except (httpx.HTTPError, ValueError):
+                    health = None
+                if health is not None:
+                    self.health.append(
+                        inv.HealthSample(
+                            time.time(),
+                            bool(health["healthy"]),
+                            str(health["reason"]),
+                            status.tree.gave_up_anywhere(),
+                        )
+                    )
+            await trio.sleep(STATUS_EVERY_S)
+
+    async def _sample_memory(self) -> None:
+        while True:
+            incarnation = self.current
+            if incarnation is not None:
+                rss = _rss_mb(incarnation.process.pid)
+                if rss is not None:
+                    self.memory.append(inv.MemorySample(time.time(), incarnation.number, rss))
+            await trio.sleep(MEMORY_EVERY_S)
+
+    async def _stir(self) -> None:
+        symbols = self.config.symbol_list
+        turn = 0
+        while True:
+            await trio.sleep(self.config.chaos.stir_every_s)
+            self.sim.dislocate(self.rng.choice(symbols), STIR_SIZES[turn % len(STIR_SIZES)])
+            turn += 1
+
+    # ------------------------------------------------------------ measuring
+
+    async def _check_positions(self, after: str, cleared_at: float, final: bool = False) -> None:
+        """Wait up to the settling period for positions to match the venues. A check
+        that another fault interrupts is dropped: the one after that fault covers it;
+        the ``final`` one, after every fault was cleared, is never dropped."""
+        deadline = cleared_at + self.settle_s
+        mismatch = "the system did not answer"
+        while True:
+            if self.active == 0 or final:
+                status = await self._fetch_status()
+                if status is not None:
+                    mismatch = self._mismatch(status)
+                    if not mismatch:
+                        settled = max(0.0, time.time() - cleared_at)
+                        self.checks.append(inv.PositionCheck(after, cleared_at, settled, ""))
+                        return
+            elif time.time() < deadline:
+                return  # another fault started: the check after it clears covers this one
+            if time.time() >= deadline:
+                self.checks.append(inv.PositionCheck(after, cleared_at, None, mismatch))
+                return
+            await trio.sleep(0.1)
+
+    def _mismatch(self, status: SystemStatus) -> str:
+        """How the system's positions differ from the venues' fills ("" when equal)."""
+        venue = self.venue_positions()
+        held: dict[str, list[float]] = {}
+        for task in status.tasks:
+            spot_short = held.setdefault(task.symbol, [0.0, 0.0])
+            spot_short[0] += task.position_qty
+            spot_short[1] += task.futures_qty
+        for symbol in self.config.symbols:
+            spot, short = venue.get(symbol, (0.0, 0.0))
+            system_spot, system_short = held.get(symbol, [0.0, 0.0])
+            if not _same(spot, system_spot) or not _same(short, system_short):
+                return (
+                    f"{symbol}: venues spot {spot:g} short {short:g}, system spot "
+                    f"{system_spot:g} short {system_short:g}"
+                )
+        return ""
+
+    def venue_positions(self) -> dict[str, tuple[float, float]]:
+        """Per symbol: the spot holding and the futures short the venues' fills add up to."""
+        found: dict[str, list[float]] = {}
+        for leg, ledger in ((0, self.sim.venues.spot.ledger), (1, self.sim.venues.futures.ledger)):
+            for entry in ledger.entries():
+                if type(entry) is FillExecuted:
+                    fill = entry.fill
+                    net = found.setdefault(str(fill.symbol), [0.0, 0.0])
+                    net[leg] += fill.signed_qty
+        return {symbol: (spot, -futures) for symbol, (spot, futures) in found.items()}
+
+    async def _measure_recovery(self, index: int, cleared: float) -> None:
+        """Fault cleared → the feeds it cut fresh again → every strategy deciding again."""
+        record = self.timeline[index]
+        step = record.step
+        feeds = _feeds_hit(step)
+        crashed = record.hit.removeprefix("crashed ") if step.target == "strategy" else None
+        fresh_at, decided_at = await self._recovered(feeds, cleared, crashed)
+        self.timeline[index] = msgspec.structs.replace(
+            record,
+            fresh_after_s=None if fresh_at is None or not feeds else fresh_at - cleared,
+            decided_after_s=None if decided_at is None else decided_at - cleared,
+        )
+
+    async def _measure_cold_start(self) -> None:
+        launched = self._launched_at()
+        fresh_at, decided_at = await self._recovered(tuple(_FEED_PREFIX.values()), launched)
+        if fresh_at is not None and decided_at is not None:
+            self.cold_start = (fresh_at - launched, decided_at - launched)
+
+    async def _recovered(
+        self, feeds: tuple[str, ...], since: float, only: str | None = None
+    ) -> tuple[float | None, float | None]:
+        """When the feeds named by ``feeds`` were fresh again after ``since`` (``since``
+        itself when none are named), and when the strategies (or only the one named
+        ``only``) decided again after that; ``None`` for what did not happen in time."""
+        fresh_at: float | None = None if feeds else since
+        decided_at: float | None = None
+        deadline = trio.current_time() + RECOVERY_TIMEOUT_S
+        while trio.current_time() < deadline and decided_at is None:
+            status = await self._fetch_status()
+            if status is not None:
+                if fresh_at is None:
+                    fresh_at = _fresh_again(status, feeds, since)
+                if fresh_at is not None:
+                    decided_at = _deciding_again(status, max(fresh_at, since), only)
+            await trio.sleep(0.02)
+        return fresh_at, decided_at
+
+    # -------------------------------------------------------------- the report
+
+    def report(self, plan: tuple[FaultStep, ...]) -> ChaosReport:
+        config = self.config
+        ledgers: dict[str, tuple[LedgerEntry, ...]] = {
+            "mexc": self.sim.venues.spot.ledger.entries(),
+            "gateio": self.sim.venues.futures.ledger.entries(),
+        }
+        end = time.time()
+        found = inv.excursions(inv.leg_fills(ledgers), self._unhedged_threshold, end)
+        bound = config.chaos.unhedged_bound_s(config.strategy)
+        results = [
+            inv.orders_once(ledgers, self._journaled()),
+            inv.positions_settled(self.checks, self.settle_s),
+            inv.unhedged_bounded(found, bound),
+            inv.no_stale_entries(ledgers, self._entry_decisions(), self.outages),
+            inv.supervisors_held(self.health, self.exits),
+            inv.memory_flat(
+                self.memory, config.chaos.memory_allowance_mb, config.chaos.memory_growth_mb_per_h
+            ),
+        ]
+        statuses = [i.last_status for i in self.incarnations if i.last_status is not None]
+        return ChaosReport(
+            seed=self.options.seed,
+            scenarios=list(self.options.scenarios),
+            duration_s=self.options.duration_s,
+            faults_by_kind=dict(Counter(step.kind.value for step in plan)),
+            venue_faults_served={
+                "mexc": dict(self.sim.mexc.wire_faults.injected),
+                "gateio": dict(self.sim.gateio.wire_faults.injected),
+            },
+            reconnects=sum(max(0, f.connects - 1) for s in statuses for f in s.feeds),
+            restarts=sum(child.restarts for s in statuses for _, child in s.tree.walk()),
+            process_restarts=len(self.incarnations) - 1,
+            orders=_outcomes(ledgers, statuses),
+            max_unhedged_usdt=max((e.peak_usdt for e in found), default=0.0),
+            max_unhedged_s=max((e.lasted_s for e in found), default=0.0),
+            unhedged_bound_s=bound,
+            recovery=recoveries(self.timeline),
+            cold_start_fresh_s=self.cold_start[0] if self.cold_start else None,
+            cold_start_decided_s=self.cold_start[1] if self.cold_start else None,
+            position_checks=self.checks,
+            invariants=results,
+            timeline=sorted(self.timeline, key=lambda r: r.started_s),
+            passed=all(r.passed for r in results),
+        )
+
+    def _unhedged_threshold(self, symbol: str, price: float) -> float:
+        parsed = Symbol.parse(symbol)
+        spot = self.sim.venues.spot.rules(parsed)
+        futures = self.sim.venues.futures.rules(parsed)
+        return max(min(min_order_usdt(spot, price), min_order_usdt(futures, price)), 1e-6)
+
+    def _journaled(self) -> set[str]:
+        store = Store(self.options.data_dir / STORE_FILE)
+        try:
+            return {o.client_id for row in store.tasks() for o in store.orders(row.task_id)}
+        finally:
+            store.close()
+
+    def _entry_decisions(self) -> list[inv.EntryDecision]:
+        decisions = []
+        for path in sorted((self.options.data_dir / "logs").glob("basis.jsonl*")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if '"event":"entry"' not in line:
+                    continue
+                try:
+                    fields = json.loads(line)["fields"]
+                    decisions.append(msgspec.convert(fields, inv.EntryDecision, strict=False))
+                except (ValueError, KeyError, msgspec.ValidationError):
+                    log.warning("chaos: an unreadable entry line in %s: %.200s", path, line)
+        return decisions
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _interrupts_decisions(step: FaultStep) -> bool:
+    """Faults after which the strategies have to start deciding again."""
+    return (
+        step.kind in FEED_FAULTS
+        or step.kind is FaultKind.KILL
+        or (step.kind is FaultKind.CRASH and step.target in ("strategy", "writer"))
+    )
+
+
+def _feeds_hit(step: FaultStep) -> tuple[str, ...]:
+    """Prefixes of the feeds a fault cuts off (none for a strategy crash)."""
+    if step.kind in FEED_FAULTS:
+        return (_FEED_PREFIX[step.target],)
+    if step.kind is FaultKind.KILL or step.target == "writer":
+        return tuple(_FEED_PREFIX.values())
+    return ()
+
+
+def _fresh_again(status: SystemStatus, prefixes: tuple[str, ...], since: float) -> float | None:
+    """When the last of the feeds named by ``prefixes`` turned fresh after ``since``."""
+    times = []
+    for feed in status.feeds:
+        if not feed.name.startswith(prefixes):
+            continue
+        if feed.state != "fresh" or feed.fresh_at is None or feed.fresh_at < since:
+            return None
+        times.append(feed.fresh_at)
+    return max(times) if times else None
+
+
+def _deciding_again(status: SystemStatus, since: float, only: str | None) -> float | None:
+    """When the last strategy (or only the one whose actor is named ``only``) made its
+    first decision after ``since``."""
+    times = [
+        t.resumed_at
+        for t in status.tasks
+        if t.state != "stopped" and (only is None or only == f"strategy-{t.task_id}")
+    ]
+    if not times or any(t is None or t < since for t in times):
+        return None
+    return max(t for t in times if t is not None)
+
+
+def _actor_kind(path: str) -> str | None:
+    name = path.rsplit("/", 1)[-1]
+    if name == "writer":
+        return "writer"
+    for kind in ("strategy", "router"):
+        if name.startswith(f"{kind}-"):
+            return kind
+    return None
+
+
+def _outcomes(
+    ledgers: dict[str, tuple[LedgerEntry, ...]], statuses: list[SystemStatus]
+) -> OrderOutcomes:
+    accepted = refused = filled = partly = unfilled = 0
+    for entries in ledgers.values():
+        for entry in entries:
+            kind = type(entry)
+            if kind is OrderAccepted:
+                accepted += 1
+            elif kind is OrderRefused:
+                refused += 1
+            elif kind is OrderFinished:
+                order = entry.order
+                if order.filled_qty <= 0.0:
+                    unfilled += 1
+                elif order.filled_qty >= order.qty * (1 - 1e-9):
+                    filled += 1
+                else:
+                    partly += 1
+    routers = [r for s in statuses for r in s.routers]
+    return OrderOutcomes(
+        venue_accepted=accepted,
+        venue_filled=filled,
+        venue_partly_filled=partly,
+        venue_unfilled=unfilled,
+        venue_refused=refused,
+        routers_placed=sum(r.placed for r in routers),
+        routers_rejected=sum(r.rejected for r in routers),
+        unknown_resolved=sum(r.unknown_resolved for r in routers),
+        rate_limited=sum(r.rate_limited for r in routers),
+    )
+
+
+def _same(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _rss_mb(pid: int) -> float | None:
+    """Resident memory of process ``pid`` in MB (Linux), ``None`` where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+# ------------------------------------------------------------- the run config
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def _toml_table(name: str, values: dict[str, Any]) -> list[str]:
+    return [f"[{name}]"] + [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
+
+
+def run_config_toml(config: SystemConfig, urls: SimUrls, port: int, depth: bool) -> str:
+    """The trading process's config: the user's symbols, strategy and feed timings, in
+    live mode against the simulated venues at ``urls`` (keys from ``KEY_ENV``)."""
+    spot = msgspec.to_builtins(config.venues.spot) | {
+        "rest_url": urls.mexc_rest,
+        "ws_url": urls.mexc_ws,
+        "api_key_env": KEY_ENV["spot"][0],
+        "api_secret_env": KEY_ENV["spot"][1],
+        "depth": depth or config.venues.spot.depth,
+    }
+    futures = msgspec.to_builtins(config.venues.futures) | {
+        "rest_url": urls.gateio_rest,
+        "ws_url": urls.gateio_ws,
+        "api_key_env": KEY_ENV["futures"][0],
+        "api_secret_env": KEY_ENV["futures"][1],
+        "user_id": config.sim.futures.user_id,
+        "depth": depth or config.venues.futures.depth,
+    }
+    lines = [
+        "# Written by basis chaos: the trading process's config for one chaos run.",
+        'mode = "live"',
+        f"symbols = {_toml_value(list(config.symbols))}",
+        f"status_every_s = {_toml_value(config.status_every_s)}",
+        "",
+        *_toml_table("venues.spot", spot),
+        "",
+        *_toml_table("venues.futures", futures),
+        "",
+        *_toml_table("strategy", msgspec.to_builtins(config.strategy)),
+        "",
+        *_toml_table("http", {"port": port}),
+        "",
+        *_toml_table("persistence", msgspec.to_builtins(config.persistence)),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,191 @@
+"""Chaos scenarios against the whole system: the trading process on its own, the
+simulated venues in this one, faults playing while the market moves; every invariant
+must hold, checked against the venues' ledgers (``actors.chaos.invariants``).
+
+Each scenario is also checked to have hit what it aims at — a stall is detected by
+staleness, a timeout leaves an outcome to look up, a kill restarts the process — so a
+scenario that silently did nothing cannot pass. ``make test`` plays each for a few
+seconds with a fixed seed; ``make soak`` plays the mixed scenario for
+``BASIS_CHAOS_SOAK_S`` seconds (30 minutes by default). A failure prints the report with
+its seed and fault timeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from actors.chaos.plan import SCENARIOS
+from actors.chaos.report import ChaosReport, render
+from actors.chaos.runner import ChaosOptions, run_chaos
+from actors.system_config import SystemConfig
+
+SEED = int(os.environ.get("BASIS_CHAOS_SEED", "20261202"))
+DURATION_S = 8.0
+SOAK_S = float(os.environ.get("BASIS_CHAOS_SOAK_S", "1800"))
+
+# Timings short enough that every fault plays out, and recovers, within seconds.
+CONFIG_TOML = """\
+symbols = ["BTC/USDT", "ETH/USDT"]
+[venues.spot]
+kind = "mexc"
+stale_after_s = 2.0
+request_timeout_s = 2.0
+[venues.futures]
+kind = "gateio_futures"
+stale_after_s = 2.0
+request_timeout_s = 2.0
+[strategy]
+base_position_size_usdt = 200.0
+cooldown_s = 0.0
+leg_timeout_s = 2.0
+max_quote_age_s = 2.0
+[chaos]
+stir_every_s = 1.0
+"""
+CONFIG = msgspec.convert(tomllib.loads(CONFIG_TOML), SystemConfig)
+
+
+def served(report: ChaosReport, fault: str) -> int:
+    return sum(counts.get(fault, 0) for counts in report.venue_faults_served.values())
+
+
+def hits(report: ChaosReport, text: str) -> int:
+    return sum(1 for record in report.timeline if text in record.hit)
+
+
+FEEDS = ("feed-mexc", "feed-gateio_futures")
+Reaction = Callable[[ChaosReport, str], bool]
+
+REACTIONS: dict[str, tuple[str, Reaction]] = {
+    "flapping-ws-one": (
+        "feeds reconnected after drops",
+        lambda r, log: served(r, "dropped_websocket") > 0 and r.reconnects >= 2,
+    ),
+    "flapping-ws-both": (
+        "both venues' feeds reconnected",
+        lambda r, log: (
+            "feed-mexc: reconnecting" in log and "feed-gateio_futures: reconnecting" in log
+        ),
+    ),
+    "stalled-ws": (
+        "a stall detected by staleness",
+        lambda r, log: "stalled: no market data" in log,
+    ),
+    "venue-down": (
+        "connections refused, then fresh again",
+        lambda r, log: served(r, "refused_connections") > 0 and "cannot connect" in log,
+    ),
+    "rest-timeouts": (
+        "orders with unknown outcomes looked up",
+        lambda r, log: served(r, "timeout") > 0 and r.orders.unknown_resolved > 0,
+    ),
+    "server-errors": ("5xx answers served", lambda r, log: served(r, "server_error") > 0),
+    "rate-limit-storm": (
+        "429s served and honoured",
+        lambda r, log: served(r, "rate_limit") > 0 and r.orders.rate_limited > 0,
+    ),
+    "order-rejects": ("placements rejected", lambda r, log: r.orders.routers_rejected > 0),
+    "partial-fills": ("orders partly filled", lambda r, log: r.orders.venue_partly_filled > 0),
+    "depth-gap": (
+        "depth gaps resynced",
+        lambda r, log: served(r, "depth_skip") > 0 and "depth gap" in log,
+    ),
+    "upgrade-notice": (
+        "reconnected on the notice",
+        lambda r, log: served(r, "upgrade_notice") > 0 and "upgrade notice" in log,
+    ),
+    "actor-crashes": (
+        "strategies and routers crashed and restarted",
+        lambda r, log: (
+            hits(r, "crashed strategy-") + hits(r, "crashed router-") >= 2 and r.restarts >= 2
+        ),
+    ),
+    "writer-crash": (
+        "the writer crashed and restarted",
+        lambda r, log: hits(r, "crashed writer") > 0,
+    ),
+    "process-kill": (
+        "killed and recovered",
+        lambda r, log: r.process_restarts >= 1 and "restored in state" in log,
+    ),
+    "mixed": ("many kinds of fault", lambda r, log: len(r.faults_by_kind) >= 3),
+}
+
+
+def test_every_scenario_has_a_reaction_checked():
+    assert set(REACTIONS) == set(SCENARIOS)
+
+
+async def play(scenarios: tuple[str, ...], duration_s: float, data_dir: Path) -> ChaosReport:
+    report = await run_chaos(CONFIG, ChaosOptions(scenarios, duration_s, SEED, data_dir))
+    assert report.passed, f"{render(report)}\n(replay with BASIS_CHAOS_SEED={SEED})"
+    return report
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+async def test_scenario_keeps_every_promise(scenario, tmp_path):
+    duration = 20.0 if scenario == "mixed" else DURATION_S
+    report = await play((scenario,), duration, tmp_path)
+    log = (tmp_path / "basis-stderr.log").read_text()
+    what, reacted = REACTIONS[scenario]
+    assert reacted(report, log), f"{scenario}: expected {what}\n{render(report)}"
+
+
+@pytest.mark.soak
+async def test_a_long_mixed_soak_keeps_every_promise(tmp_path):
+    report = await play(("mixed",), SOAK_S, tmp_path)
+    print(render(report))
+
+
+BASIS = [sys.executable, "-m", "actors.cli"]
+
+
+def test_basis_chaos_prints_a_readable_report_and_exits_0(tmp_path):
+    config = tmp_path / "chaos.toml"
+    config.write_text(CONFIG_TOML)
+    done = subprocess.run(
+        [*BASIS, "chaos", str(config), "--duration", "4", "--scenario", "upgrade-notice",
+         "--scenario", "server-errors", "--seed", "3"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("chaos PASSED: upgrade-notice, server-errors for 4 s, seed 3")
+    for part in ("faults injected:", "recovery (s)", "invariants:", "[pass] memory stays flat"):
+        assert part in done.stdout
+
+
+def test_basis_chaos_json_is_the_whole_report(tmp_path):
+    config = tmp_path / "chaos.toml"
+    config.write_text(CONFIG_TOML)
+    done = subprocess.run(
+        [*BASIS, "chaos", str(config), "--duration", "2", "--scenario", "server-errors",
+         "--seed", "4", "--json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["passed"] and report["seed"] == 4 and len(report["invariants"]) == 6
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (["--duration", "5", "--scenario", "nope"], "invalid choice: 'nope'"),
+        (["--scenario", "mixed"], "the following arguments are required: --duration"),
+        (["--duration", "-1"], "expected a positive number of seconds"),
+        (["missing.toml", "--duration", "5"], "missing.toml: no such file"),
+    ],
+)
+def test_bad_arguments_are_named_with_exit_2(arguments, said):
+    done = subprocess.run([*BASIS, "chaos", *arguments], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert said in done.stderr

@@ -1,0 +1,77 @@
+"""Fault plans: made from a seed, the same every time; mixed runs spaced so that no
+supervisor nears its restart limit and the second half is free of kills."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from actors.chaos.plan import (
+    MIXED_KILL_SHARE,
+    SCENARIOS,
+    FaultKind,
+    Timing,
+    UnknownScenario,
+    build_plan,
+)
+
+TIMING = Timing(stale_after_s=2.0, request_timeout_s=2.0)
+
+
+@given(
+    seed=st.integers(0, 2**31),
+    duration=st.floats(5.0, 300.0),
+    names=st.lists(st.sampled_from(sorted(SCENARIOS)), min_size=1, max_size=3),
+)
+@settings(max_examples=100, deadline=None)
+def test_a_plan_is_in_time_order_within_the_phase_and_replayable(seed, duration, names):
+    plan = build_plan(names, seed, duration, TIMING)
+    assert plan == build_plan(names, seed, duration, TIMING)
+    assert [s.at_s for s in plan] == sorted(s.at_s for s in plan)
+    assert all(0.0 <= s.at_s < duration and s.lasts_s >= 0.0 for s in plan)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_scenario_plays_something_in_a_short_run(name):
+    assert build_plan([name], 1, 10.0, TIMING)
+
+
+def test_a_stall_outlasts_the_feeds_staleness_so_only_staleness_can_detect_it():
+    stalls = build_plan(["stalled-ws"], 3, 60.0, TIMING)
+    assert stalls and all(s.lasts_s > TIMING.stale_after_s for s in stalls)
+
+
+def test_a_timeout_holds_its_answer_longer_than_the_router_waits():
+    steps = build_plan(["rest-timeouts"], 3, 30.0, TIMING)
+    assert all(s.hold_s > TIMING.request_timeout_s for s in steps)
+
+
+def test_a_venue_is_down_for_a_minute_in_a_long_run_and_half_of_a_short_one():
+    (long_run,) = build_plan(["venue-down"], 1, 600.0, TIMING)
+    (short_run,) = build_plan(["venue-down"], 1, 12.0, TIMING)
+    assert (long_run.lasts_s, short_run.lasts_s) == (60.0, 6.0)
+
+
+@given(seed=st.integers(0, 2**31))
+@settings(max_examples=10, deadline=None)
+def test_a_mixed_run_spaces_kills_and_writer_crashes_and_keeps_its_second_half_unkilled(seed):
+    duration = 1800.0
+    plan = build_plan(["mixed"], seed, duration, TIMING)
+    kinds = {s.kind for s in plan}
+    assert len(kinds) >= 10, kinds  # a mixed half hour draws nearly every kind
+    kills = [s.at_s for s in plan if s.kind is FaultKind.KILL]
+    writers = [s.at_s for s in plan if s.target == "writer"]
+    assert all(at <= duration * MIXED_KILL_SHARE for at in kills)
+    assert all(b - a >= 60.0 for a, b in itertools.pairwise(kills))
+    assert all(b - a >= 20.0 for a, b in itertools.pairwise(writers))
+    crashes = sorted(s.at_s for s in plan if s.kind is FaultKind.CRASH)
+    # No minute holds more restarts than a supervisor allows (10 within 60 s).
+    assert all(sum(1 for c in crashes if at <= c < at + 60.0) <= 10 for at in crashes)
+
+
+def test_an_unknown_scenario_is_named_with_the_known_ones():
+    with pytest.raises(UnknownScenario, match=r"'flapping'.*known: flapping-ws-one"):
+        build_plan(["flapping"], 1, 10.0, TIMING)
