@@ -18,6 +18,7 @@ and the tests use: add and stop strategies, read status, stop the whole.
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
 from collections.abc import AsyncIterator
@@ -33,7 +34,7 @@ from actors.arbitrage.context import ArbitrageContext, ArbitrageParams, LegRules
 from actors.feed import Feed
 from actors.heap import settle
 from actors.recovery import restore
-from actors.rest import RestClient
+from actors.rest import OutcomeUnknown, RequestNotSent, RestClient
 from actors.router import Router
 from actors.sim.servers import SimServers, SimUrls
 from actors.store import QuarantineRow, Store
@@ -48,9 +49,10 @@ from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec,
 from actors.writer import Writer, WriterClient
 from protocols.messages import CancelOrder, OperatorAction, OperatorCommand, RulesUpdate
 from protocols.model import Leg, Symbol
-from protocols.venue import ApiCredentials
+from protocols.venue import ApiCredentials, VenueError
 from supervision import (
     Address,
+    Backoff,
     ChildSpec,
     Intensity,
     Mailbox,
@@ -64,6 +66,9 @@ log = logging.getLogger("basis.manager")
 STORE_FILE = "basis.db"
 SYMBOLS_PER_CONNECTION = 30
 STORE_COUNT_EVERY_S = 10.0
+POSITION_CHECK_ATTEMPTS = 8
+POSITION_CHECK_BACKOFF = Backoff(min_s=0.2, max_s=5.0)
+"""About 20 s in all: longer than a burst of errors, short enough not to hold up a start."""
 
 
 class SymbolLocked(Exception):
@@ -129,6 +134,7 @@ class TradingSystem:
         self.owners: dict[str, Address] = {}
         self.subscribers: dict[Symbol, list[Address]] = {s: [] for s in config.symbol_list}
         self.strategies: dict[str, StrategyHandle] = {}
+        self._rng = random.Random()
         self._used_ids: set[str] = set()
         """Every task id of this run, removed ones included: an id is never reused."""
         self.venues: dict[Leg, VenueLinks] = {}
@@ -290,9 +296,12 @@ class TradingSystem:
                 )
         strategy = self.config.strategy
         restored = await self._restored(symbol) if self.recover else None
+        # The venues' rules as the routers loaded them; until they have (a venue that could
+        # not answer at start), what the restored record knew.
+        known = restored.rules if restored is not None else LegRules()
         rules = LegRules(
-            self.venues[Leg.SPOT].router.rules.get(symbol, LegRules().spot),
-            self.venues[Leg.FUTURES].router.rules.get(symbol, LegRules().futures),
+            self.venues[Leg.SPOT].router.rules.get(symbol, known.spot),
+            self.venues[Leg.FUTURES].router.rules.get(symbol, known.futures),
         )
         if restored is not None:
             contradiction = await self._contradiction(restored, rules)
@@ -367,13 +376,28 @@ class TradingSystem:
         if not rules.futures.contract_size:
             log.warning("task %s: no venue rules yet, positions not checked", ctx.task_id)
             return None
-        now = time.time()
         spot, futures = self.venues[Leg.SPOT], self.venues[Leg.FUTURES]
         keys = self._credentials()
-        held = await base_holdings(spot.rest, keys[Leg.SPOT], ctx.symbol, now)
-        short = await short_position(
-            futures.rest, keys[Leg.FUTURES], ctx.symbol, rules.futures, now
-        )
+        for attempt in range(POSITION_CHECK_ATTEMPTS):
+            now = time.time()
+            try:
+                held = await base_holdings(spot.rest, keys[Leg.SPOT], ctx.symbol, now)
+                short = await short_position(
+                    futures.rest, keys[Leg.FUTURES], ctx.symbol, rules.futures, now
+                )
+                break
+            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+                # A venue briefly down, erring or rate limiting at start is no reason to
+                # stop: ask again, a little later each time.
+                log.warning("task %s: positions not checked yet: %s", ctx.task_id, error)
+                await trio.sleep(POSITION_CHECK_BACKOFF.delay(attempt, self._rng))
+        else:
+            log.error(
+                "task %s: the venues did not answer %d times; positions not checked",
+                ctx.task_id,
+                POSITION_CHECK_ATTEMPTS,
+            )
+            return None
         step = rules.spot.qty_step or 1e-12
         if held < ctx.positions.spot.qty - step / 2:
             return (

@@ -183,15 +183,24 @@ class Router:
     """How long a finished order stays followed, for late pushes and resent intents."""
     _finished: deque[tuple[float, str]] = attrs.field(factory=deque)
     _finished_ids: OrderedDict[str, None] = attrs.field(factory=OrderedDict)
+    _rules_known: trio.Event = attrs.field(factory=trio.Event)
+    """Set once the venue's rules have loaded (they are kept across restarts)."""
 
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Load the venue's rules, take up the orders a previous incarnation left
         unfinished, then serve the mailbox until asked to stop. In-flight orders are
-        followed to the end before a stop completes."""
+        followed to the end before a stop completes.
+
+        A venue that cannot give its rules now (down, 5xx, 429) does not stop the router:
+        it serves at once, refusing placements until the rules are known, and keeps asking
+        in the background."""
         assert inc.mailbox is not None, "a router needs a mailbox"
-        await self._load_rules()
+        try:
+            await self._load_rules()
+        except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+            log.warning("%s: cannot load the venue's rules yet: %s", self.name, error)
         task_status.started()
         async with trio.open_nursery() as nursery:
             background = trio.CancelScope()
@@ -212,7 +221,7 @@ class Router:
     async def _background(self, scope: trio.CancelScope) -> None:
         with scope:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._refresh_rules)
+                nursery.start_soon(self._keep_rules)
                 if self.private is not None:
                     self.stream = PrivateStream(
                         f"{self.name}-private",
@@ -229,18 +238,30 @@ class Router:
     async def _load_rules(self) -> None:
         symbols = list(self.subscribers)
         self.rules.update(await self.codec.load_rules(self.rest, symbols))
+        self._rules_known.set()
         now = self.wall_clock()
         for symbol, rules in self.rules.items():
             for address in self.subscribers.get(symbol, ()):
                 await address.send(RulesUpdate(now, self.codec.leg, rules))
 
-    async def _refresh_rules(self) -> None:
+    async def _keep_rules(self) -> None:
+        """Ask for the rules until the venue gives them, then again every
+        ``rules_refresh_s``; a failed refresh keeps the rules already known."""
+        attempt = 0
         while True:
-            await trio.sleep(self.rules_refresh_s)
+            if self._rules_known.is_set():
+                await trio.sleep(self.rules_refresh_s)
             try:
                 await self._load_rules()
+                attempt = 0
             except (VenueError, RequestNotSent, OutcomeUnknown) as error:
-                log.warning("%s: could not refresh the rules: %s", self.name, error)
+                log.warning("%s: could not load the rules: %s", self.name, error)
+                if not self._rules_known.is_set():
+                    attempt += 1
+                    wait_s = self.backoff.delay(attempt, self.rng)
+                    if isinstance(error, RateLimited) and error.retry_after_s:
+                        wait_s = max(wait_s, error.retry_after_s)
+                    await trio.sleep(wait_s)
 
     # -------------------------------------------------------------------- placing
 
@@ -378,6 +399,7 @@ class Router:
         in flight): it is looked up, and reported rejected if it never arrived, not sent
         this late; its owner decides what follows."""
         client_id = tracked.order.client_id
+        await self._rules_known.wait()
         rules = self.rules[tracked.order.symbol]
         if tracked.accepted:
             log.info("%s: resuming %s: following it", self.name, client_id)

@@ -131,10 +131,16 @@ def command_run(args: argparse.Namespace) -> int:
 def run_tree(main: Callable[[], Awaitable[None]]) -> int:
     """Run ``main`` under trio; a tree that gave up is reported as a readable chain of
     failures, not a traceback."""
+    gave_up: list[BaseException] = []
     try:
         trio.run(main)
-    except SupervisorGaveUp as error:
-        print(f"basis: stopped because {error}", file=sys.stderr)
+    except* SupervisorGaveUp as group:
+        # The tree's failure may come wrapped in the nurseries it passed through.
+        gave_up.extend(group.exceptions)
+    while gave_up and isinstance(gave_up[0], BaseExceptionGroup):
+        gave_up = list(gave_up[0].exceptions)
+    if gave_up:
+        print(f"basis: stopped because {gave_up[0]}", file=sys.stderr)
         return EXIT_GAVE_UP
     return 0
 

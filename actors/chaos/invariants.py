@@ -110,7 +110,9 @@ class MemorySample(msgspec.Struct, frozen=True):
 class ProcessExit(msgspec.Struct, frozen=True):
     incarnation: int
     code: int | None
-    killed_on_purpose: bool
+    asked: str | None
+    """``kill`` (the plan's SIGKILL), ``stop`` (the graceful stop at the end), or ``None``:
+    the process ended by itself."""
 
 
 # -------------------------------------------------------------------- 1. orders
@@ -333,10 +335,14 @@ def supervisors_held(
     unreported = [s for s in samples if s.gave_up and (s.healthy or "gave up" not in s.reason)]
     if unreported:
         problems.append(f"{len(unreported)} status sample(s) showed a give-up /health did not")
-    unexpected = [x for x in exits if not x.killed_on_purpose and x.code != 0]
-    if unexpected:
-        codes = ", ".join(f"run {x.incarnation}: exit {x.code}" for x in unexpected)
+    by_itself = [x for x in exits if x.asked is None]
+    if by_itself:
+        codes = ", ".join(f"run {x.incarnation}: exit {x.code}" for x in by_itself)
         problems.append(f"the trading process ended by itself ({codes})")
+    failed_stops = [x for x in exits if x.asked == "stop" and x.code != 0]
+    if failed_stops:
+        codes = ", ".join(f"run {x.incarnation}: exit {x.code}" for x in failed_stops)
+        problems.append(f"a graceful stop did not end cleanly ({codes})")
     if problems:
         return InvariantResult(name, False, "; ".join(problems))
     return InvariantResult(

@@ -339,7 +339,7 @@ class ChaosRun:
         deadline = trio.current_time() + START_TIMEOUT_S
         while trio.current_time() < deadline:
             if process.poll() is not None:
-                self._exited(incarnation, on_purpose=False)
+                self._exited(incarnation, None)
                 raise ChaosFailed(
                     f"the trading process exited with {process.returncode} while starting; "
                     f"its log: {self.log_path}"
@@ -368,7 +368,7 @@ class ChaosRun:
         self.current = None
         incarnation.process.send_signal(signal.SIGKILL)
         await incarnation.process.wait()
-        self._exited(incarnation, on_purpose=True)
+        self._exited(incarnation, "kill")
 
     async def stop_system(self) -> None:
         incarnation = self.current
@@ -381,7 +381,7 @@ class ChaosRun:
         if incarnation.process.poll() is None:
             incarnation.process.kill()
             await incarnation.process.wait()
-        self._exited(incarnation, on_purpose=False)
+        self._exited(incarnation, "stop")
         final = incarnation.stdout.read_text(encoding="utf-8").strip().splitlines()
         if final:
             try:
@@ -389,10 +389,9 @@ class ChaosRun:
             except msgspec.DecodeError:
                 log.warning("chaos: run %d printed no final status", incarnation.number)
 
-    def _exited(self, incarnation: _Incarnation, *, on_purpose: bool) -> None:
-        self.exits.append(
-            inv.ProcessExit(incarnation.number, incarnation.process.returncode, on_purpose)
-        )
+    def _exited(self, incarnation: _Incarnation, asked: str | None) -> None:
+        code = incarnation.process.returncode
+        self.exits.append(inv.ProcessExit(incarnation.number, code, asked))
 
     # -------------------------------------------------------------- sampling
 
@@ -412,6 +411,7 @@ class ChaosRun:
 
     async def _sample_status(self) -> None:
         while True:
+            await self._restart_if_ended()
             status = await self._fetch_status()
             if status is not None:
                 try:
@@ -429,6 +429,20 @@ class ChaosRun:
                         )
                     )
             await trio.sleep(STATUS_EVERY_S)
+
+    async def _restart_if_ended(self) -> None:
+        """A trading process that ended without being asked to (its supervision tree gave
+        up, say) is recorded and started again with recovery, as a service manager would."""
+        incarnation = self.current
+        if incarnation is None or incarnation.process.poll() is None:
+            return
+        self.current = None
+        self._exited(incarnation, None)
+        log.error(
+            "chaos: the trading process ended by itself (exit %s); starting it again",
+            incarnation.process.returncode,
+        )
+        await self.start_system(recover=True)
 
     async def _sample_memory(self) -> None:
         while True:

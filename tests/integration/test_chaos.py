@@ -14,19 +14,24 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import msgspec
 import pytest
+import trio
 
 from actors.chaos.plan import SCENARIOS
 from actors.chaos.report import ChaosReport, render
-from actors.chaos.runner import ChaosOptions, run_chaos
+from actors.chaos.runner import ChaosOptions, ChaosRun, run_chaos
+from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
+from tests.integration.polling import wait_until
 
 SEED = int(os.environ.get("BASIS_CHAOS_SEED", "20261202"))
 DURATION_S = 8.0
@@ -189,3 +194,26 @@ def test_bad_arguments_are_named_with_exit_2(arguments, said):
     done = subprocess.run([*BASIS, "chaos", *arguments], capture_output=True, text=True)
     assert done.returncode == 2
     assert said in done.stderr
+
+
+async def test_a_trading_process_that_ends_by_itself_is_started_again_and_reported(tmp_path):
+    sim = SimServers(CONFIG.simulated())
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(sim.run)
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            options = ChaosOptions((), 6.0, SEED, tmp_path)
+            run = ChaosRun(CONFIG, options, sim, urls, http, depth=False)
+
+            async def end_it_behind_the_runs_back():
+                await wait_until(lambda: run.current is not None, 30)
+                await trio.sleep(2.0)
+                assert run.current is not None
+                run.current.process.send_signal(signal.SIGTERM)
+
+            nursery.start_soon(end_it_behind_the_runs_back)
+            report = await run.play(())
+        nursery.cancel_scope.cancel()
+    held = next(i for i in report.invariants if i.name.startswith("no supervisor gave up"))
+    assert not held.passed and "ended by itself (run 1: exit 0)" in held.detail
+    assert report.process_restarts == 1
+    assert all(i.passed for i in report.invariants if i is not held), render(report)

@@ -19,7 +19,14 @@ from actors.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, Ht
 from actors.rate_limit import TokenBucket
 from actors.rest import RestClient
 from actors.router import Router
-from protocols.messages import CancelOrder, OrderAccepted, OrderFinal, OrderRejected, PlaceOrder
+from protocols.messages import (
+    CancelOrder,
+    OrderAccepted,
+    OrderFinal,
+    OrderRejected,
+    PlaceOrder,
+    RulesUpdate,
+)
 from protocols.model import Fill, Leg, Order, OrderStatus, Side, Symbol, TimeInForce, VenueRules
 from protocols.venue import (
     InsufficientBalance,
@@ -462,3 +469,44 @@ async def test_a_cancel_for_an_order_that_ended_has_its_end_reported_again(nurse
     assert msgspec.structs.replace(again, now=end.now) == end
     assert await rest_until_stopped(incarnations, strategy, "t1-1s") == []
     assert venue.placements == ["t1-1s"]
+
+
+class RulesLateCodec(ToyCodec):
+    """A venue that answers its first ``failures`` rules requests with a 429 or a 5xx."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+
+    async def load_rules(self, rest, symbols):
+        if self.failures > 0:
+            self.failures -= 1
+            if self.failures % 2:
+                raise RateLimited("toy", 429, "slow down", 429, 0.05)
+            raise VenueUnavailable("toy", None, "down", 503)
+        return await super().load_rules(rest, symbols)
+
+
+async def test_a_venue_without_rules_at_start_does_not_stop_the_router(nursery, venue):
+    strategy = Mailbox("strategy")
+    router = Router(
+        "router-toy",
+        RulesLateCodec(failures=3),
+        venue.rest,
+        owners={"t1": strategy.address},
+        subscribers={BTC: [strategy.address]},
+        backoff=Backoff(min_s=0.01, max_s=0.05),
+        rng=random.Random(1),
+    )
+    inbox = Mailbox("router")
+    await nursery.start(router.run, Incarnation("router-toy", 0, None, inbox))
+    # Serving before the rules are known: a placement is refused, never sent.
+    await inbox.send(PlaceOrder(order(1)))
+    [refused] = await until_final(strategy, "t1-1s")
+    assert isinstance(refused, OrderRejected) and "no toy rules" in refused.reason
+    assert venue.placements == []
+    # Asked again in the background until the venue answers; then it trades.
+    with trio.fail_after(5):
+        while not isinstance(await strategy.receive(), RulesUpdate):
+            pass
+    await inbox.send(PlaceOrder(order(2)))
+    assert kinds(await until_final(strategy, "t1-2s")) == ["OrderAccepted", "Fill", "OrderFinal"]

@@ -35,3 +35,22 @@ def test_a_root_that_gives_up_ends_the_program_with_the_chain_printed(capsys):
     )
     assert err[2].endswith("ConnectionError: venue unreachable")
     assert "Traceback" not in "\n".join(err)
+
+
+def test_a_give_up_that_passed_through_nurseries_is_still_a_readable_chain(capsys):
+    async def broken(inc, *, task_status=trio.TASK_STATUS_IGNORED):
+        raise ConnectionError("venue unreachable")  # before it is ready: a failed start
+
+    root = Supervisor("root", [ChildSpec("router-mexc", broken)])
+
+    async def main():
+        async with trio.open_nursery() as outer, trio.open_nursery() as inner:
+            await inner.start(root.run)
+            outer.cancel_scope.cancel()
+
+    assert run_tree(main) == EXIT_GAVE_UP
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "basis: stopped because supervisor 'root' gave up: child 'router-mexc' failed to start"
+    )
+    assert "Traceback" not in err

@@ -180,12 +180,14 @@ def test_a_give_up_fails_even_when_reported_and_an_unreported_one_is_named():
     assert "did not" in inv.supervisors_held([hidden], []).detail
 
 
-def test_a_process_that_ended_by_itself_fails_and_a_kill_on_purpose_does_not():
-    killed = inv.ProcessExit(1, -9, killed_on_purpose=True)
-    stopped = inv.ProcessExit(2, 0, killed_on_purpose=False)
+def test_a_process_that_ended_by_itself_or_stopped_uncleanly_fails():
+    killed = inv.ProcessExit(1, -9, asked="kill")
+    stopped = inv.ProcessExit(2, 0, asked="stop")
     assert inv.supervisors_held([], [killed, stopped]).passed
-    gave_up = inv.ProcessExit(3, 1, killed_on_purpose=False)
-    assert "exit 1" in inv.supervisors_held([], [gave_up]).detail
+    by_itself = inv.ProcessExit(3, 0, asked=None)
+    assert "ended by itself (run 3: exit 0)" in inv.supervisors_held([], [by_itself]).detail
+    unclean = inv.ProcessExit(4, 1, asked="stop")
+    assert "did not end cleanly (run 4: exit 1)" in inv.supervisors_held([], [unclean]).detail
 
 
 # ---------------------------------------------------------------------- memory
