@@ -23,15 +23,15 @@ TIMING = Timing(stale_after_s=2.0, request_timeout_s=2.0)
 
 @given(
     seed=st.integers(0, 2**31),
-    duration=st.floats(5.0, 300.0),
+    phase_s=st.floats(5.0, 300.0),
     names=st.lists(st.sampled_from(sorted(SCENARIOS)), min_size=1, max_size=3),
 )
 @settings(max_examples=100, deadline=None)
-def test_a_plan_is_in_time_order_within_the_phase_and_replayable(seed, duration, names):
-    plan = build_plan(names, seed, duration, TIMING)
-    assert plan == build_plan(names, seed, duration, TIMING)
+def test_a_plan_is_in_time_order_within_the_phase_and_replayable(seed, phase_s, names):
+    plan = build_plan(names, seed, phase_s, TIMING)
+    assert plan == build_plan(names, seed, phase_s, TIMING)
     assert [s.at_s for s in plan] == sorted(s.at_s for s in plan)
-    assert all(0.0 <= s.at_s < duration and s.lasts_s >= 0.0 for s in plan)
+    assert all(0.0 <= s.at_s < phase_s and s.lasts_s >= 0.0 for s in plan)
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
