@@ -1,4 +1,5 @@
-"""Argument types shared by the ``basis`` subcommands; each names what it expected."""
+"""What the ``basis`` subcommands share: argument types, each naming what it expected, and
+the reading of errors that reach a command through nurseries."""
 
 from __future__ import annotations
 
@@ -56,3 +57,12 @@ def port_number(text: str) -> int:
             f"expected a port number 0-65535 (0: any free), got {text!r}"
         )
     return port
+
+
+def leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    """The exceptions in ``group``, looked for through the groups nested in it."""
+    return [
+        leaf
+        for error in group.exceptions
+        for leaf in (leaves(error) if isinstance(error, BaseExceptionGroup) else [error])
+    ]

@@ -22,7 +22,7 @@ import httpx
 import msgspec
 import trio
 
-from actors.cli_types import positive_seconds
+from actors.cli_types import leaves, positive_seconds
 from actors.config import ConfigError, load_config
 from actors.logs import RecentLines, configure_file, hand_console_to
 from actors.manager import TradingSystem
@@ -136,9 +136,7 @@ def run_tree(main: Callable[[], Awaitable[None]]) -> int:
         trio.run(main)
     except* SupervisorGaveUp as group:
         # The tree's failure may come wrapped in the nurseries it passed through.
-        gave_up.extend(group.exceptions)
-    while gave_up and isinstance(gave_up[0], BaseExceptionGroup):
-        gave_up = list(gave_up[0].exceptions)
+        gave_up.extend(leaves(group))
     if gave_up:
         print(f"basis: stopped because {gave_up[0]}", file=sys.stderr)
         return EXIT_GAVE_UP

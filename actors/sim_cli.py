@@ -15,7 +15,7 @@ import sys
 import msgspec
 import trio
 
-from actors.cli_types import port_number
+from actors.cli_types import leaves, port_number
 from actors.config import ConfigError, load_config
 from actors.sim import SimConfig, SimServers
 
@@ -82,18 +82,10 @@ def command_sim(args: argparse.Namespace) -> int:
     try:
         trio.run(serve_until_stopped, servers)
     except* OSError as group:
-        cannot_listen.extend(_leaves(group))
+        cannot_listen.extend(leaves(group))
     for error in cannot_listen:
         print(f"basis sim: {error.strerror or error}", file=sys.stderr)
     return EXIT_CANNOT_LISTEN if cannot_listen else 0
-
-
-def _leaves(group: BaseExceptionGroup) -> list:
-    return [
-        leaf
-        for error in group.exceptions
-        for leaf in (_leaves(error) if isinstance(error, BaseExceptionGroup) else [error])
-    ]
 
 
 async def serve_until_stopped(servers: SimServers) -> None:
