@@ -1,52 +1,24 @@
-"""The trading system's configuration file (``basis run CONFIG``, ``basis record``).
+"""The configuration file as a whole (``basis run CONFIG``, ``basis chaos``, ``basis record``).
 
-Tables: top-level ``mode`` and ``symbols``; ``[venues.spot]`` and ``[venues.futures]``
-(kind, endpoints, the names of the environment variables holding keys);
-``[strategy]`` (SPEC §1's parameters); ``[sim]`` (the simulated venues, used in paper
-mode); ``[http]`` (the status endpoint); ``[persistence]`` (durability); ``[chaos]``
-(what ``basis chaos`` holds the system to). Everything is
-validated at load: an unknown key, a wrong type or an impossible value is an error that
-names the file and the key.
+The runtime's tables (:class:`~actors.runtime.config.RuntimeConfig`) plus those of the
+tools around it: ``[sim]`` (the simulated venues, used in paper mode), ``[paper]`` (how
+lively paper mode's market is) and ``[chaos]`` (what ``basis chaos`` holds the system
+to). One file, validated whole at load; the runtime is handed it as a
+:class:`RuntimeConfig` and never reads the other tables.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
-from actors.config import StrategyConfig
+from actors.arbitrage.config import StrategyConfig
+from actors.runtime.config import RuntimeConfig, Seconds, VenuesSection
 from actors.sim.config import SimConfig, symbol_config, with_dislocations
-from actors.sim.servers import SimUrls
-from actors.venue_config import VenueConfig
-from protocols.model import Symbol
-
-Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
-Seconds = Annotated[float, msgspec.Meta(gt=0.0)]
-
-
-class VenuesSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    spot: VenueConfig = VenueConfig("mexc")
-    futures: VenueConfig = VenueConfig("gateio_futures")
-
-    def __post_init__(self) -> None:
-        if self.spot.kind != "mexc":
-            raise ValueError(f"venues.spot.kind must be 'mexc' (got {self.spot.kind!r})")
-        if self.futures.kind != "gateio_futures":
-            raise ValueError(
-                f"venues.futures.kind must be 'gateio_futures' (got {self.futures.kind!r})"
-            )
-
-
-class HttpSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The status endpoint on 127.0.0.1; port 0 picks a free one."""
-
-    port: Port = 8787
-
-
-class PersistenceSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    durability: Literal["NORMAL", "FULL"] = "NORMAL"
-    """NORMAL survives a crash of Basis; FULL also survives a power cut, at a cost per commit."""
+from actors.sim.views import SimUrls
+from protocols.model import Leg
+from protocols.venue import ApiCredentials
 
 
 class PaperSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -86,29 +58,10 @@ class ChaosSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return strategy.leg_timeout_s * (strategy.max_correction_attempts + 3) + 10.0
 
 
-class SystemConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    mode: Literal["paper", "live"] = "paper"
-    symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
-    venues: VenuesSection = VenuesSection()
-    strategy: StrategyConfig = StrategyConfig()
+class SystemConfig(RuntimeConfig, frozen=True, forbid_unknown_fields=True):
     sim: SimConfig = msgspec.field(default_factory=SimConfig)
     paper: PaperSection = PaperSection()
-    http: HttpSection = HttpSection()
-    persistence: PersistenceSection = PersistenceSection()
     chaos: ChaosSection = ChaosSection()
-    status_every_s: Seconds = 30.0
-    """Without a terminal, how often a one-line status goes to the log."""
-
-    def __post_init__(self) -> None:
-        if not self.symbols:
-            raise ValueError('symbols: list at least one, like ["BTC/USDT"]')
-        parsed = [Symbol.parse(text) for text in self.symbols]
-        if len(set(parsed)) != len(parsed):
-            raise ValueError("symbols: a symbol is listed twice")
-
-    @property
-    def symbol_list(self) -> list[Symbol]:
-        return [Symbol.parse(text) for text in self.symbols]
 
     def simulated(self) -> SimConfig:
         """The simulated venues for paper mode: every traded symbol, as ``[sim]``
@@ -122,21 +75,26 @@ class SystemConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return msgspec.structs.replace(self.sim, symbols=tuple(symbols))
 
     def venues_at(self, urls: SimUrls) -> VenuesSection:
-        """The venues to use against simulated venues at ``urls``, with their accounts'
-        made-up keys in place of environment variables."""
+        """The venues to use against simulated venues at ``urls``: their endpoints and
+        the futures account's user id (its keys are :meth:`simulated_credentials`)."""
         spot = msgspec.structs.replace(
             self.venues.spot, rest_url=urls.mexc_rest, ws_url=urls.mexc_ws
         )
         futures = msgspec.structs.replace(
-            self.venues.futures, rest_url=urls.gateio_rest, ws_url=urls.gateio_ws
+            self.venues.futures,
+            rest_url=urls.gateio_rest,
+            ws_url=urls.gateio_ws,
+            user_id=self.sim.futures.user_id,
         )
         return VenuesSection(spot, futures)
 
-    def missing_credentials(self) -> list[str]:
-        """Environment variables live trading needs and does not have."""
-        if self.mode != "live":
-            return []
-        return [
-            *self.venues.spot.missing_credentials(),
-            *self.venues.futures.missing_credentials(),
-        ]
+    def at_simulated_venues(self, urls: SimUrls) -> SystemConfig:
+        """This config with its venues at the simulated ones at ``urls``."""
+        return msgspec.structs.replace(self, venues=self.venues_at(urls))
+
+    def simulated_credentials(self) -> dict[Leg, ApiCredentials]:
+        """The simulated accounts' made-up keys, in place of environment variables."""
+        return {
+            Leg.SPOT: ApiCredentials(self.sim.spot.api_key, self.sim.spot.api_secret),
+            Leg.FUTURES: ApiCredentials(self.sim.futures.api_key, self.sim.futures.api_secret),
+        }

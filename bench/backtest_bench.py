@@ -17,9 +17,9 @@ from actors.arbitrage.context import (
     new_context,
 )
 from actors.arbitrage.machine import on_market
-from actors.backtest import BacktestConfig, run_backtest
-from actors.quote_files import QuoteFile, QuoteFileWriter
-from actors.synth import DEFAULT_SYMBOL_NAMES, synthesize
+from actors.backtest.engine import BacktestConfig, run_backtest
+from actors.backtest.quote_files import QuoteFile, QuoteFileWriter
+from actors.cli.synth import DEFAULT_SYMBOL_NAMES, synthesize
 from bench.stats import median, percentile
 from protocols.model import Quote, Symbol
 

@@ -13,11 +13,11 @@ import time
 
 import trio
 
-from actors.feed import Feed
-from actors.rest import RestClient
+from actors.runtime.market.feed import Feed
+from actors.runtime.market.websocket import open_websocket
 from actors.venues.gateio import GateioFeedCodec
 from actors.venues.mexc import MexcFeedCodec
-from actors.websocket import open_websocket
+from actors.venues.rest import RestClient
 from bench.frame_server import CONTRACT_SIZES, SYMBOLS
 from bench.stats import median
 from protocols.model import VenueRules

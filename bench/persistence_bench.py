@@ -16,10 +16,11 @@ import msgspec
 import trio
 
 from actors.arbitrage.context import ArbitrageState, new_context
-from actors.manager import StrategyHandle, TradingSystem, open_system
+from actors.cli.paper import open_paper_system
+from actors.runtime.persistence.writer import Writer, WriterClient
+from actors.runtime.system import StrategyHandle, TradingSystem
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
-from actors.writer import Writer, WriterClient
 from bench.stats import percentile
 from protocols.model import Leg, Order, Side, Symbol
 from supervision import ChildSpec, Mailbox, Supervisor
@@ -75,12 +76,12 @@ async def recovery_time(data_dir: Path) -> str:
     async with trio.open_nursery() as nursery:
         sim = SimServers(config.simulated())
         urls = await nursery.start(sim.run)
-        async with open_system(config, data_dir, venues=urls) as first:
+        async with open_paper_system(config, data_dir, venues=urls) as first:
             # Entries queue behind the venues' order limits (about 10 a second); some come
             # back unfilled and are corrected. Wait until nothing is in flight.
             await until(lambda: settled(first), 120.0)
         began = time.perf_counter()
-        async with open_system(config, data_dir, venues=urls) as second:
+        async with open_paper_system(config, data_dir, venues=urls) as second:
             started = time.perf_counter()
             held = opened(second)
             await until(lambda: all(quoted(h) for h in second.strategies.values()), 60.0)

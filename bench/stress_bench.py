@@ -12,7 +12,7 @@ from pathlib import Path
 
 import trio
 
-from actors.demo import stress
+from actors.cli.demo import stress
 
 STRATEGIES = 50
 SECONDS = 60.0

@@ -18,13 +18,13 @@ import trio
 
 from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import new_context
-from actors.feed import Feed
-from actors.heap import settle
-from actors.rate_limit import TokenBucket
-from actors.rest import RestClient
-from actors.router import Router
+from actors.runtime.market.feed import Feed
+from actors.runtime.ops.gc_tuning import settle
+from actors.runtime.orders.rate_limit import TokenBucket
+from actors.runtime.orders.router import Router
 from actors.venues.gateio import GateioFeedCodec, GateioRouterCodec
 from actors.venues.mexc import MexcFeedCodec, MexcRouterCodec
+from actors.venues.rest import RestClient
 from bench.stats import percentile
 from protocols.model import Leg, Symbol
 from protocols.venue import ApiCredentials

@@ -17,8 +17,8 @@ import msgspec
 import trio
 import trio_websocket
 
-from actors.heap import settle
 from actors.http_server import HttpRequest, HttpResponse, HttpServer
+from actors.runtime.ops.gc_tuning import settle
 from protocols import (
     gateio,
     gateio_client_requests,

@@ -2,7 +2,7 @@
 
 Children are async functions started by a :class:`Supervisor` in order, each signalling
 readiness through trio's ``task_status``; the supervisor restarts them by its
-:class:`Strategy` and each child's :class:`Restart` type, with :class:`Backoff` between
+:class:`RestartStrategy` and each child's :class:`Restart` type, with :class:`Backoff` between
 restarts and an :class:`Intensity` limit beyond which it gives up and fails to its
 parent. Mailboxes belong to the supervisor, so senders keep one :class:`Address` across
 restarts. This package knows nothing about trading.
@@ -21,9 +21,9 @@ from supervision.errors import (
 )
 from supervision.incarnation import Incarnation
 from supervision.mailbox import Address, Mailbox, MailboxClosed, MailboxStats, Stopping
+from supervision.restarts import Intensity, Restart, RestartStrategy
 from supervision.snapshot import ChildSnapshot, ChildState, SupervisorSnapshot
-from supervision.spec import ChildSpec, Intensity, Restart, Strategy
-from supervision.supervisor import Supervisor, SupervisorNotRunning
+from supervision.supervisor import ChildSpec, Supervisor, SupervisorNotRunning
 
 __all__ = [
     "Address",
@@ -41,9 +41,9 @@ __all__ = [
     "MailboxClosed",
     "MailboxStats",
     "Restart",
+    "RestartStrategy",
     "StartTimeout",
     "Stopping",
-    "Strategy",
     "Supervisor",
     "SupervisorGaveUp",
     "SupervisorNotRunning",

@@ -35,11 +35,47 @@ from supervision.errors import (
     describe,
 )
 from supervision.incarnation import Incarnation
-from supervision.mailbox import Address, Stopping
+from supervision.mailbox import Address, Mailbox, Stopping
+from supervision.restarts import Intensity, Restart, RestartStrategy
 from supervision.snapshot import ChildSnapshot, ChildState, SupervisorSnapshot
-from supervision.spec import ChildSpec, Intensity, Restart, Strategy
 
 log = logging.getLogger("supervision")
+
+
+def _non_empty(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not value:
+        raise ValueError(f"child spec: {attribute.name} must not be empty")
+
+
+EntryPoint = Callable[..., Awaitable[None]]
+"""``async def entry(incarnation, *, task_status=trio.TASK_STATUS_IGNORED) -> None``.
+
+The child calls ``task_status.started()`` once it is ready; the supervisor starts the next
+child only then.
+"""
+
+
+@attrs.frozen
+class ChildSpec:
+    """A child as its supervisor sees it.
+
+    ``shutdown_timeout_s`` is how long a stop request is given before the child is
+    cancelled (``0`` cancels at once; ``math.inf`` waits for ever, the right choice for a
+    supervisor child). ``start_timeout_s`` bounds the time to readiness; a child that
+    takes longer counts as failed. ``mailbox`` is owned by the supervisor for the whole
+    life of the child, across restarts.
+    """
+
+    name: str = attrs.field(validator=_non_empty)
+    entry: EntryPoint
+    restart: Restart = Restart.PERMANENT
+    shutdown_timeout_s: float = attrs.field(default=5.0, validator=attrs.validators.ge(0.0))
+    start_timeout_s: float = attrs.field(default=30.0, validator=attrs.validators.gt(0.0))
+    mailbox: Mailbox | None = None
+    subtree: Supervisor | None = attrs.field(default=None, eq=False, repr=False)
+    """Set when the child is itself a supervisor, so snapshots can descend into it."""
+    labels: dict[str, Any] = attrs.field(factory=dict, eq=False)
+    """Free-form facts shown in snapshots (a strategy's symbol, a feed's venue)."""
 
 
 class SupervisorNotRunning(RuntimeError):
@@ -146,7 +182,7 @@ class Supervisor:
         name: str,
         children: Iterable[ChildSpec] = (),
         *,
-        strategy: Strategy = Strategy.ONE_FOR_ONE,
+        strategy: RestartStrategy = RestartStrategy.ONE_FOR_ONE,
         intensity: Intensity | None = None,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
@@ -557,11 +593,13 @@ class Supervisor:
         Siblings that already ended for good (stopped or failed) stay as they are;
         siblings already waiting for a restart join this one so that start order holds.
         """
-        if self.strategy is Strategy.ONE_FOR_ONE:
+        if self.strategy is RestartStrategy.ONE_FOR_ONE:
             return [child]
         index = self._children.index(child)
         candidates = (
-            self._children if self.strategy is Strategy.ONE_FOR_ALL else (self._children[index:])
+            self._children
+            if self.strategy is RestartStrategy.ONE_FOR_ALL
+            else (self._children[index:])
         )
         live = (ChildState.RUNNING, ChildState.STARTING, ChildState.BACKING_OFF)
         return [m for m in candidates if m is child or m.state in live]

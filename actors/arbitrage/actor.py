@@ -26,7 +26,7 @@ import trio
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState
 from actors.arbitrage.machine import on_market, step
 from actors.failpoints import failpoint
-from actors.metrics import Histogram
+from actors.histogram import Histogram
 from protocols.messages import (
     Alert,
     CancelOrder,

@@ -40,14 +40,7 @@ from actors.arbitrage.context import (
     Opportunity,
     Positions,
 )
-from actors.arbitrage.pricing import (
-    entry_cost_pct,
-    min_order_usdt,
-    pnl_pct,
-    round_down,
-    round_to_tick,
-    size_entry,
-)
+from actors.arbitrage.pricing import entry_cost_pct, pnl_pct, size_entry
 from protocols.messages import (
     Alert,
     CancelOrder,
@@ -78,6 +71,7 @@ from protocols.model import (
     TimeInForce,
     VenueRules,
 )
+from protocols.rules import FLOAT_TOLERANCE, at_least, min_order_usdt, round_down, round_to_tick
 
 Commands = tuple[StrategyCommand, ...]
 Result = tuple[ArbitrageContext, Commands]
@@ -825,11 +819,11 @@ def _imbalance_threshold_usdt(ctx: ArbitrageContext, price: float) -> float:
 def _is_dust(qty: float, rules: VenueRules, price: float) -> bool:
     """Too little to trade on that venue (or nothing at all)."""
     value = abs(qty) * price
-    return value < DUST_USDT or value < min_order_usdt(rules, price) * (1.0 - 1e-9)
+    return value < DUST_USDT or not at_least(value, min_order_usdt(rules, price))
 
 
 def _qty_noise(qty: float) -> float:
-    return abs(qty) * 1e-9
+    return abs(qty) * FLOAT_TOLERANCE
 
 
 def _average(value: float, qty: float) -> float:

@@ -29,6 +29,7 @@ import msgspec
 from actors.sim.ledger import FillExecuted, LedgerEntry, OrderAccepted, OrderRefused
 from protocols.gateio import CLIENT_TEXT_PREFIX
 from protocols.model import Side
+from protocols.rules import at_least
 
 _ENTRY_LEG = re.compile(r"^(?P<task>.+)-(?P<seq>\d+)(?P<leg>[sf])$")
 
@@ -220,7 +221,7 @@ def excursions(
         book[symbol] = book.get(symbol, 0.0) + fill.signed_qty
         # The futures leg is short: hedged means spot + futures (negative) is zero.
         value = abs(spot.get(symbol, 0.0) + futures.get(symbol, 0.0)) * fill.price
-        above = value >= threshold_usdt(symbol, fill.price) * (1.0 - 1e-9)
+        above = at_least(value, threshold_usdt(symbol, fill.price))
         if above:
             start, peak = opened.get(symbol, (fill.ts, 0.0))
             opened[symbol] = (start, max(peak, value))

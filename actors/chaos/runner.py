@@ -41,16 +41,17 @@ import httpx
 import msgspec
 import trio
 
-from actors.arbitrage.pricing import min_order_usdt
 from actors.chaos import invariants as inv
 from actors.chaos.plan import FEED_FAULTS, SCENARIOS, FaultKind, FaultStep, Timing, build_plan
 from actors.chaos.report import ChaosReport, FaultRecord, OrderOutcomes, recoveries
+from actors.runtime.ops.status import SystemStatus
+from actors.runtime.persistence.store import Store
 from actors.sim.ledger import FillExecuted, LedgerEntry, OrderAccepted, OrderFinished, OrderRefused
-from actors.sim.servers import SimServers, SimUrls
-from actors.status import SystemStatus
-from actors.store import Store
+from actors.sim.servers import SimServers
+from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
 from protocols.model import Symbol
+from protocols.rules import FLOAT_TOLERANCE, at_least, min_order_usdt
 from protocols.venue import InsufficientBalance
 
 log = logging.getLogger("basis.chaos")
@@ -697,7 +698,7 @@ def _outcomes(
                 order = entry.order
                 if order.filled_qty <= 0.0:
                     unfilled += 1
-                elif order.filled_qty >= order.qty * (1 - 1e-9):
+                elif at_least(order.filled_qty, order.qty):
                     filled += 1
                 else:
                     partly += 1
@@ -716,7 +717,7 @@ def _outcomes(
 
 
 def _same(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return math.isclose(a, b, rel_tol=FLOAT_TOLERANCE, abs_tol=FLOAT_TOLERANCE)
 
 
 def _free_port() -> int:

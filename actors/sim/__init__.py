@@ -55,10 +55,11 @@ from actors.sim.records import (
     VenueFill,
     VenueOrder,
 )
-from actors.sim.servers import SimServers, SimUrls
+from actors.sim.servers import SimServers
 from actors.sim.spot_exchange import SpotExchange
 from actors.sim.venue_server import VenueFaultsView, VenueServer
 from actors.sim.venues import SimVenues
+from actors.sim.views import SimUrls
 from actors.sim.wire_faults import WireFaultsView
 
 __all__ = [

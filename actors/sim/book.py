@@ -18,8 +18,8 @@ import random
 import attrs
 import msgspec
 
-from actors.arbitrage.pricing import round_down, step_decimals
 from protocols.model import Quote, Side, Symbol
+from protocols.rules import round_down, step_decimals
 from protocols.venue import BookLevel, DepthDiff, DepthSnapshot
 
 

@@ -34,16 +34,17 @@ naming what was wrong; an unknown route 404.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 import msgspec
 import trio
 
-from actors.config import explain
+from actors.config_files import explain
 from actors.http_server import HttpRequest, HttpResponse, HttpServer
 from actors.sim.gateio_server import GateioServer
 from actors.sim.venue_server import VenueFaultsView, VenueServer
+from actors.sim.views import Faults, Holdings, Ledgers, SimUrls
 from protocols.model import Symbol
 from protocols.venue import (
     BelowMinimum,
@@ -52,9 +53,6 @@ from protocols.venue import (
     VenueError,
     VenueUnavailable,
 )
-
-if TYPE_CHECKING:
-    from actors.sim.servers import SimServers
 
 INJECTABLE_ERRORS: dict[str, type[VenueError]] = {
     kind.__name__: kind
@@ -165,9 +163,26 @@ _SWITCHES: dict[str, tuple[type[msgspec.Struct], _Switch]] = {
 }
 
 
+class SimControls(Protocol):
+    """What the control API works: the simulated venues as a whole."""
+
+    @property
+    def urls(self) -> SimUrls | None: ...
+
+    def ledgers(self) -> Ledgers: ...
+
+    def holdings(self) -> Holdings: ...
+
+    def faults(self) -> Faults: ...
+
+    def dislocate(self, symbol: Symbol | None = None, size: float | None = None) -> None: ...
+
+    def venue(self, name: str) -> VenueServer | None: ...
+
+
 @attrs.define(eq=False)
 class ControlApi:
-    servers: SimServers
+    servers: SimControls
     http: HttpServer = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:

@@ -36,6 +36,7 @@ from actors.sim.ledger import Ledger
 from actors.sim.market import SimMarket
 from actors.sim.records import FinishReason, VenueFill, VenueOrder
 from protocols.model import Leg, OrderStatus, OrderType, Side, Symbol, TimeInForce, VenueRules
+from protocols.rules import whole_steps
 from protocols.venue import (
     BelowMinimum,
     DuplicateClientId,
@@ -47,26 +48,12 @@ from protocols.venue import (
     VenueError,
 )
 
-# A value this close to a whole number of steps is that number. Float noise on a decimal
-# input divided by a decimal step is a few ulps (~1e-15 relative); an extra decimal the
-# venue does not allow is at least 0.1 of a step off.
-_STEP_NOISE = 1e-6
-_STEP_NOISE_RELATIVE = 1e-12
-
 _STATUS_OF = {
     FinishReason.FILLED: OrderStatus.FILLED,
     FinishReason.CANCELLED: OrderStatus.CANCELLED,
     FinishReason.IOC: OrderStatus.EXPIRED,
     FinishReason.REDUCE_ONLY: OrderStatus.CANCELLED,
 }
-
-
-def whole_steps(value: float, step: float) -> int | None:
-    """``value`` as a whole number of ``step``, or ``None`` if it is not one."""
-    units = value / step
-    whole = round(units)
-    tolerance = max(_STEP_NOISE, _STEP_NOISE_RELATIVE * abs(units))
-    return whole if abs(units - whole) <= tolerance else None
 
 
 @attrs.define(frozen=True)

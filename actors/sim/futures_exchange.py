@@ -25,7 +25,7 @@ import attrs
 from actors.sim.book import Execution
 from actors.sim.config import FuturesVenueConfig, SymbolConfig
 from actors.sim.events import FundingApplied, OrderUpdated, PositionChanged, VenueEvent
-from actors.sim.exchange import LiveOrder, OrderRequest, SimExchange, whole_steps
+from actors.sim.exchange import LiveOrder, OrderRequest, SimExchange
 from actors.sim.funding import FundingSettlement
 from actors.sim.market import SimMarket
 from actors.sim.records import (
@@ -37,6 +37,7 @@ from actors.sim.records import (
     VenueOrder,
 )
 from protocols.model import Leg, OrderType, Side, Symbol, TimeInForce, VenueRules
+from protocols.rules import whole_steps
 from protocols.venue import (
     InsufficientBalance,
     InvalidParameter,

@@ -15,7 +15,7 @@ import random
 import attrs
 import msgspec
 
-from actors.arbitrage.pricing import round_down, step_decimals
+from protocols.rules import round_down, step_decimals
 
 _YEAR_S = 365.0 * 24.0 * 3600.0
 

@@ -1,7 +1,7 @@
 """The simulated venues' side of rate limiting: token buckets that answer "not now".
 
-A client's buckets (``actors.rate_limit``) make it wait; a venue's refuse instead, with
-HTTP 429 and how long until a request would pass. A request may count against several
+A client's buckets (``actors.runtime.orders.rate_limit``) make it wait; a venue's refuse
+instead, with HTTP 429 and how long until a request would pass. A request may count against several
 buckets (its endpoint's and a shared class such as MEXC's orders); it passes only if
 every one of them has a token, and then takes one from each, so a refused request
 costs nothing. Time is trio's clock, passed in.

@@ -16,62 +16,18 @@ from __future__ import annotations
 import time
 
 import attrs
-import msgspec
 import trio
 
 from actors.sim.config import SimConfig
 from actors.sim.control_api import ControlApi
 from actors.sim.gateio_server import GateioServer
-from actors.sim.ledger import LedgerEntry
 from actors.sim.mexc_server import MexcServer
-from actors.sim.records import FuturesAccount, PerpetualPosition
-from actors.sim.venue_server import VenueFaultsView, VenueServer
+from actors.sim.venue_server import VenueServer
 from actors.sim.venues import SimVenues
+from actors.sim.views import Faults, FuturesHoldings, Holdings, Ledgers, SimUrls, SpotHoldings
 from protocols.model import Symbol
-from protocols.venue import Balance
 
 HOST = "127.0.0.1"
-
-
-class SimUrls(msgspec.Struct, frozen=True):
-    """Where the servers listen. REST URLs are origins (request paths carry ``/api/v3``
-    or ``/api/v4``); websocket URLs are complete."""
-
-    mexc_rest: str
-    mexc_ws: str
-    gateio_rest: str
-    gateio_ws: str
-    control: str
-
-
-class SpotHoldings(msgspec.Struct, frozen=True):
-    balances: list[Balance]
-
-
-class FuturesHoldings(msgspec.Struct, frozen=True):
-    account: FuturesAccount
-    positions: list[PerpetualPosition]
-
-
-class Holdings(msgspec.Struct, frozen=True):
-    """What the account holds on each venue (``GET /positions``)."""
-
-    mexc: SpotHoldings
-    gateio: FuturesHoldings
-
-
-class Ledgers(msgspec.Struct, frozen=True):
-    """Each venue's ledger, every entry in order (``GET /ledger``)."""
-
-    mexc: list[LedgerEntry]
-    gateio: list[LedgerEntry]
-
-
-class Faults(msgspec.Struct, frozen=True):
-    """Each venue's faults (``GET /faults``)."""
-
-    mexc: VenueFaultsView
-    gateio: VenueFaultsView
 
 
 @attrs.define
@@ -96,9 +52,10 @@ class SimServers:
     """The simulated MEXC and Gate.io venues of ``config`` on 127.0.0.1.
 
     ``mexc_port``, ``gateio_port`` and ``control_port`` are where each listens (0: any
-    free port). Start with ``urls = await nursery.start(servers.run)``; cancelling
-    ``run`` closes every port and connection. Faults are switched on ``mexc`` and
-    ``gateio`` (``VenueServer`` methods) or through the control API.
+    free port; a later ``run`` binds the ports the first one found). Start with
+    ``urls = await nursery.start(servers.run)``; cancelling ``run`` closes every port and
+    connection. Faults are switched on ``mexc`` and ``gateio`` (``VenueServer`` methods)
+    or through the control API.
     """
 
     def __init__(
@@ -135,6 +92,9 @@ class SimServers:
             mexc = await nursery.start(self.mexc.serve, mexc_port)
             gateio = await nursery.start(self.gateio.serve, gateio_port)
             control = await nursery.start(self.control.serve, control_port)
+            # Run again (a supervisor's restart), the servers come back where clients
+            # already point.
+            self._ports = (mexc, gateio, control)
             self.urls = SimUrls(
                 mexc_rest=f"http://{HOST}:{mexc}",
                 mexc_ws=f"ws://{HOST}:{mexc}{self.mexc.websocket_path}",

@@ -17,14 +17,14 @@ import math
 import random
 from collections.abc import Sequence
 
-from actors.arbitrage.pricing import step_decimals
 from actors.sim.book import Execution
 from actors.sim.config import SpotVenueConfig, SymbolConfig
 from actors.sim.events import BalanceChanged, VenueEvent
-from actors.sim.exchange import LiveOrder, OrderRequest, SimExchange, whole_steps
+from actors.sim.exchange import LiveOrder, OrderRequest, SimExchange
 from actors.sim.market import SimMarket
 from actors.sim.records import VenueFill, VenueOrder
 from protocols.model import Leg, OrderType, Side, Symbol, TimeInForce, VenueRules
+from protocols.rules import step_decimals, whole_steps
 from protocols.venue import Balance, InsufficientBalance, InvalidParameter, InvalidPrecision
 
 

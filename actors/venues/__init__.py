@@ -1,1 +1,1 @@
-"""Each venue's side of the feed and router actors: which codec functions to call."""
+"""How to talk to each venue: the HTTP client and one adapter per venue for feeds and routers."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from actors.rest import RestClient
+from actors.venues.rest import RestClient
 from protocols import gateio, gateio_rest
 from protocols.model import Leg, Order, Symbol, VenueRules
 from protocols.venue import (

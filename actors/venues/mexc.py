@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from actors.rest import RestClient
+from actors.venues.rest import RestClient
 from protocols import mexc, mexc_rest
 from protocols.model import Leg, Order, Symbol, VenueRules
 from protocols.venue import (

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from actors.quote_files import QuoteFile
+from actors.backtest.quote_files import QuoteFile
 
 BASIS = [sys.executable, "-m", "actors.cli"]
 ROOT = Path(__file__).parents[2]

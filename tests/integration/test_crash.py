@@ -29,7 +29,7 @@ import msgspec
 import pytest
 
 from actors.arbitrage.context import ArbitrageContext
-from actors.store import Store
+from actors.runtime.persistence.store import Store
 
 BASIS = [sys.executable, "-m", "actors.cli"]
 ROOT = Path(__file__).parents[2]

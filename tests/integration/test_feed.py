@@ -15,7 +15,7 @@ import pytest
 import trio
 import trio_websocket
 
-from actors.feed import Feed
+from actors.runtime.market.feed import Feed
 from protocols.messages import FeedHealth, MarketQuote
 from protocols.model import Leg, Quote, Symbol
 from protocols.venue import (

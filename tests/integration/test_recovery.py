@@ -7,11 +7,11 @@ import msgspec
 import trio
 
 from actors.arbitrage.context import ArbitrageState
-from actors.manager import open_system
+from actors.cli.paper import open_paper_system
+from actors.runtime.ops.status import build_status
+from actors.runtime.persistence.store import SnapshotRecord, Store
 from actors.sim.ledger import FillExecuted
 from actors.sim.servers import SimServers
-from actors.status import build_status
-from actors.store import SnapshotRecord, Store
 from actors.system_config import SystemConfig
 from protocols.model import OrderType, Side, Symbol
 from tests.integration.polling import wait_until
@@ -41,12 +41,12 @@ def venue_net(entries, symbol) -> float:
 async def test_a_restarted_system_resumes_the_open_position_and_closes_it(nursery, tmp_path):
     sim = SimServers(config().simulated())
     urls = await nursery.start(sim.run)
-    async with open_system(config(), tmp_path, venues=urls) as first:
+    async with open_paper_system(config(), tmp_path, venues=urls) as first:
         [handle] = first.strategies.values()
         await wait_until(lambda: handle.actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
         held = handle.actor.ctx.positions
         task_id = handle.task_id
-    async with open_system(config(), tmp_path, venues=urls) as second:
+    async with open_paper_system(config(), tmp_path, venues=urls) as second:
         [handle] = second.strategies.values()
         assert handle.task_id == task_id
         assert handle.actor.ctx.state is ArbitrageState.POSITION_OPEN
@@ -62,10 +62,10 @@ async def test_a_restarted_system_resumes_the_open_position_and_closes_it(nurser
 async def test_without_recovery_a_new_task_starts(nursery, tmp_path):
     sim = SimServers(config().simulated())
     urls = await nursery.start(sim.run)
-    async with open_system(config(), tmp_path, venues=urls) as first:
+    async with open_paper_system(config(), tmp_path, venues=urls) as first:
         [old] = first.strategies
         await trio.sleep(1.0)  # a distinct start time makes a distinct task id
-    async with open_system(config(), tmp_path, venues=urls, recover=False) as second:
+    async with open_paper_system(config(), tmp_path, venues=urls, recover=False) as second:
         [new] = second.strategies
     assert new != old
 
@@ -92,7 +92,7 @@ async def test_a_snapshot_that_does_not_decode_is_quarantined_and_the_symbol_tra
         [],
     )
     store.close()
-    async with open_system(config(), tmp_path, venues=urls) as system:
+    async with open_paper_system(config(), tmp_path, venues=urls) as system:
         [handle] = system.strategies.values()
         assert handle.task_id != "btc_broken"
         await wait_until(lambda: handle.actor.decisions > 0, 20)
@@ -110,10 +110,10 @@ async def test_a_snapshot_that_does_not_decode_is_quarantined_and_the_symbol_tra
 
 
 async def test_a_paper_run_does_not_resume_positions_its_new_venues_never_held(tmp_path):
-    async with open_system(config(), tmp_path) as first:
+    async with open_paper_system(config(), tmp_path) as first:
         [handle] = first.strategies.values()
         await wait_until(lambda: handle.actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
-    async with open_system(config(), tmp_path) as second:
+    async with open_paper_system(config(), tmp_path) as second:
         [fresh] = second.strategies.values()
         assert fresh.task_id != handle.task_id
         assert fresh.actor.ctx.positions.spot.qty == 0.0
@@ -126,7 +126,7 @@ async def test_a_record_the_venues_contradict_is_quarantined_and_the_rest_trades
     two = msgspec.structs.replace(config(), symbols=("BTC/USDT", "ETH/USDT"))
     sim = SimServers(two.simulated())
     urls = await nursery.start(sim.run)
-    async with open_system(two, tmp_path, venues=urls) as first:
+    async with open_paper_system(two, tmp_path, venues=urls) as first:
         btc = next(h for h in first.strategies.values() if h.symbol == BTC)
         # Both settled, so that nothing is in flight when this run stops.
         await wait_until(
@@ -137,7 +137,7 @@ async def test_a_record_the_venues_contradict_is_quarantined_and_the_rest_trades
         )
     # Someone trades the account by hand while Basis is down: the short grows.
     sim.venues.futures.place_order(BTC, Side.SELL, OrderType.MARKET, 5, now=sim.clock.now())
-    async with open_system(two, tmp_path, venues=urls) as second:
+    async with open_paper_system(two, tmp_path, venues=urls) as second:
         assert [h.symbol for h in second.strategies.values()] == [Symbol("ETH", "USDT")]
         [quarantined] = second.quarantined
         assert quarantined.task_id == btc.task_id

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import trio
 
-from actors import http_transport
 from actors.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
-from actors.rest import OutcomeUnknown, RequestNotSent, RestClient
+from actors.venues import http_transport
+from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
 from protocols.venue import RestRequest
 
 seen: list[HttpRequest] = []

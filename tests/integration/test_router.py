@@ -16,9 +16,9 @@ import pytest
 import trio
 
 from actors.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
-from actors.rate_limit import TokenBucket
-from actors.rest import RestClient
-from actors.router import Router
+from actors.runtime.orders.rate_limit import TokenBucket
+from actors.runtime.orders.router import Router
+from actors.venues.rest import RestClient
 from protocols.messages import (
     CancelOrder,
     OrderAccepted,

@@ -3,6 +3,8 @@ writer, status endpoint."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 
 import httpx
@@ -11,11 +13,13 @@ import pytest
 import trio
 
 from actors.arbitrage.context import ArbitrageState
-from actors.manager import SymbolLocked, open_system
+from actors.cli.paper import open_paper_system
+from actors.runtime.ops.status import build_status
+from actors.runtime.ops.status_server import serve_status
+from actors.runtime.persistence.store import Store
+from actors.runtime.system import SymbolLocked, TradingSystem
 from actors.sim.ledger import FillExecuted
-from actors.status import build_status
-from actors.status_server import serve_status
-from actors.store import Store
+from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
 from protocols.model import Side, Symbol
 from tests.integration.polling import wait_until
@@ -35,6 +39,19 @@ def paper(cooldown_s: float = 0.0) -> SystemConfig:
     )
 
 
+@asynccontextmanager
+async def paper_run(
+    config: SystemConfig, data_dir
+) -> AsyncIterator[tuple[TradingSystem, SimServers]]:
+    """The system in paper mode, with the simulated venues it trades on."""
+    async with trio.open_nursery() as nursery:
+        sim = SimServers(config.simulated())
+        urls = await nursery.start(sim.run)
+        async with open_paper_system(config, data_dir, venues=urls) as system:
+            yield system, sim
+        nursery.cancel_scope.cancel()
+
+
 def fills_pnl(fills: list[FillExecuted]) -> float:
     """What a venue's fills imply in USDT: proceeds of sells minus the cost of buys, fees out."""
     total = 0.0
@@ -48,15 +65,15 @@ def fills_pnl(fills: list[FillExecuted]) -> float:
 
 async def test_a_cycle_completes_and_its_pnl_is_what_the_venues_filled(tmp_path):
     # A long cooldown keeps the strategy from entering again, so the ledgers hold one cycle.
-    async with open_system(paper(cooldown_s=3600.0), tmp_path) as system:
+    async with paper_run(paper(cooldown_s=3600.0), tmp_path) as (system, sim):
         btc = next(h for h in system.strategies.values() if h.symbol == BTC)
         await wait_until(lambda: btc.actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
         # The perpetual drops 1.5 % below spot: the short gains, the exit is profitable.
-        system.sim.dislocate(BTC, -0.015)
+        sim.dislocate(BTC, -0.015)
         await wait_until(lambda: btc.actor.ctx.arbitrage_cycles == 1, 20)
         ctx = btc.actor.ctx
         assert ctx.state is ArbitrageState.MONITORING
-        ledgers = system.sim.ledgers()
+        ledgers = sim.ledgers()
         spot_fills = [
             e for e in ledgers.mexc if isinstance(e, FillExecuted) and e.fill.symbol == BTC
         ]
@@ -85,7 +102,7 @@ async def test_a_cycle_completes_and_its_pnl_is_what_the_venues_filled(tmp_path)
 
 
 async def test_status_health_and_metrics_answer(tmp_path):
-    async with open_system(paper(), tmp_path) as system, trio.open_nursery() as nursery:
+    async with paper_run(paper(), tmp_path) as (system, sim), trio.open_nursery() as nursery:
         port = await nursery.start(serve_status, system, 0)
         await wait_until(
             lambda: all(
@@ -116,7 +133,7 @@ async def test_status_health_and_metrics_answer(tmp_path):
             metrics = (await client.get("/metrics")).text
             assert 'basis_quotes_received_total{feed="feed-mexc"}' in metrics
             assert "basis_decision_lag_seconds_bucket" in metrics
-            system.sim.mexc.stall_websockets(30.0)
+            sim.mexc.stall_websockets(30.0)
             mexc_feed = system.venues[next(iter(system.venues))].feeds[0]
             await wait_until(lambda: mexc_feed.status.state != "fresh", 20)
             unhealthy = await client.get("/health")
@@ -126,7 +143,7 @@ async def test_status_health_and_metrics_answer(tmp_path):
 
 
 async def test_a_crashing_strategy_is_restarted_while_the_others_trade(tmp_path):
-    async with open_system(paper(), tmp_path) as system:
+    async with paper_run(paper(), tmp_path) as (system, _sim):
         btc = next(h for h in system.strategies.values() if h.symbol == BTC)
         eth = next(h for h in system.strategies.values() if h.symbol == ETH)
         await wait_until(lambda: eth.actor.decisions > 0, 20)
@@ -152,7 +169,7 @@ async def test_a_crashing_strategy_is_restarted_while_the_others_trade(tmp_path)
 
 
 async def test_a_second_strategy_on_a_traded_symbol_is_refused(tmp_path):
-    async with open_system(paper(), tmp_path) as system:
+    async with paper_run(paper(), tmp_path) as (system, _sim):
         [btc] = [h for h in system.strategies.values() if h.symbol == BTC]
         with pytest.raises(
             SymbolLocked,
@@ -164,7 +181,7 @@ async def test_a_second_strategy_on_a_traded_symbol_is_refused(tmp_path):
 async def test_a_strategy_is_stopped_removed_and_its_completed_task_cleaned_up(tmp_path):
     from protocols.messages import OperatorAction
 
-    async with open_system(paper(), tmp_path) as system:
+    async with paper_run(paper(), tmp_path) as (system, _sim):
         [eth] = [h for h in system.strategies.values() if h.symbol == ETH]
         await system.command(eth.task_id, OperatorAction.PAUSE)
         await wait_until(lambda: eth.actor.ctx.paused_reason is not None, 20)
@@ -184,7 +201,7 @@ async def test_a_strategy_is_stopped_removed_and_its_completed_task_cleaned_up(t
 
 
 async def test_crash_injection_crashes_the_named_actor_only_when_allowed(tmp_path):
-    async with open_system(paper(), tmp_path) as system, trio.open_nursery() as nursery:
+    async with paper_run(paper(), tmp_path) as (system, _sim), trio.open_nursery() as nursery:
         allowed = await nursery.start(partial(serve_status, crash_injection=True), system, 0)
         closed = await nursery.start(serve_status, system, 0)
         task_id = next(iter(system.strategies))

@@ -8,12 +8,12 @@ import random
 import pytest
 import trio
 
-from actors.feed import Feed
-from actors.rest import RestClient
-from actors.router import Router
+from actors.runtime.market.feed import Feed
+from actors.runtime.orders.router import Router
 from actors.sim.servers import SimServers
 from actors.venues.gateio import GateioFeedCodec, GateioPrivateCodec, GateioRouterCodec
 from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
+from actors.venues.rest import RestClient
 from protocols import gateio
 from protocols.messages import (
     FeedHealth,

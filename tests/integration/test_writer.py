@@ -6,8 +6,8 @@ from __future__ import annotations
 import trio
 
 from actors.arbitrage.context import ArbitrageState, new_context
-from actors.store import OrderEventRecord, Store
-from actors.writer import Writer, WriterClient
+from actors.runtime.persistence.store import OrderEventRecord, Store
+from actors.runtime.persistence.writer import Writer, WriterClient
 from protocols.model import Leg, Order, Side, Symbol
 from supervision import ChildSpec, Mailbox, Supervisor
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.rest import RestClient
+from actors.venues.rest import RestClient
 
 from .support import moving, start, still
 

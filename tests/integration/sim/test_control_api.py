@@ -8,9 +8,9 @@ import msgspec
 import pytest
 import trio
 
-from actors.rest import RestClient
-from actors.sim.servers import Faults, Holdings, Ledgers, SimUrls
-from actors.websocket import open_websocket
+from actors.runtime.market.websocket import open_websocket
+from actors.sim.views import Faults, Holdings, Ledgers, SimUrls
+from actors.venues.rest import RestClient
 from protocols import gateio
 from protocols.model import Leg, Quote, Side
 from tests.unit.sim import helpers

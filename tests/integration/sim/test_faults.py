@@ -8,9 +8,9 @@ import pytest
 import trio
 import trio_websocket
 
-from actors.feed import why_reconnect
-from actors.rest import OutcomeUnknown, RequestNotSent, RestClient
-from actors.websocket import open_websocket
+from actors.runtime.market.feed import why_reconnect
+from actors.runtime.market.websocket import open_websocket
+from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
 from protocols.model import OrderStatus, Quote
 from protocols.venue import (
     InsufficientBalance,

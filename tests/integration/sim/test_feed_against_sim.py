@@ -11,11 +11,11 @@ from contextlib import asynccontextmanager
 import pytest
 import trio
 
-from actors.feed import Feed
-from actors.rest import RestClient
+from actors.runtime.market.feed import Feed
 from actors.sim import SimServers
 from actors.venues.gateio import GateioFeedCodec
 from actors.venues.mexc import MexcFeedCodec
+from actors.venues.rest import RestClient
 from protocols.messages import MarketQuote
 from supervision import Backoff, Incarnation, Mailbox
 

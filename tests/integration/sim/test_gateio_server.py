@@ -8,10 +8,10 @@ import msgspec
 import pytest
 import trio
 
-from actors.order_book import OrderBook, Outcome
-from actors.rest import RestClient
+from actors.runtime.market.order_book import OrderBook, Outcome
+from actors.runtime.market.websocket import open_websocket
 from actors.venues.gateio import SIZE_DECIMAL, GateioFeedCodec, GateioRouterCodec
-from actors.websocket import open_websocket
+from actors.venues.rest import RestClient
 from protocols import gateio, gateio_rest
 from protocols._wire import decimal
 from protocols.model import Leg, Order, OrderStatus, Quote, Side, TimeInForce, VenueRules

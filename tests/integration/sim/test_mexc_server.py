@@ -7,10 +7,10 @@ import msgspec
 import pytest
 import trio_websocket
 
-from actors.order_book import OrderBook, Outcome
-from actors.rest import RestClient
+from actors.runtime.market.order_book import OrderBook, Outcome
+from actors.runtime.market.websocket import open_websocket
 from actors.venues.mexc import MexcFeedCodec, MexcRouterCodec
-from actors.websocket import open_websocket
+from actors.venues.rest import RestClient
 from protocols import mexc, mexc_rest
 from protocols.model import Leg, Order, OrderStatus, Quote, Side, TimeInForce
 from protocols.venue import (

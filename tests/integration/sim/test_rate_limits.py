@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from actors.rest import RestClient
 from actors.sim import GateioRateLimits, MexcRateLimits, RateLimit
+from actors.venues.rest import RestClient
 from protocols.model import Side
 from protocols.venue import RateLimited, UnknownOrder
 

@@ -13,9 +13,9 @@ import httpx
 import msgspec
 import trio
 
-from actors.rest import RestClient
 from actors.sim import SimUrls
 from actors.venues.mexc import MexcRouterCodec
+from actors.venues.rest import RestClient
 from protocols import mexc_rest
 from protocols.model import Leg, Order, Side, Symbol
 from protocols.venue import ApiCredentials, BadCredentials

@@ -14,8 +14,8 @@ import attrs
 import pytest
 import trio
 
-from actors.rest import OutcomeUnknown, RequestNotSent, RestClient
 from actors.sim import MexcRateLimits, RateLimit, SimServers
+from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
 from protocols.model import Leg, Order, OrderStatus, Side
 from protocols.venue import OrderUpdate, UnknownOrder, VenueError
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import attrs
 
-from actors.rest import RestClient
 from actors.sim import SimServers, VenueServer
 from actors.venues.gateio import SIZE_DECIMAL, GateioRouterCodec
 from actors.venues.mexc import MexcRouterCodec
+from actors.venues.rest import RestClient
 from protocols import gateio, mexc
 from protocols.model import Leg, Order, Side, TimeInForce
 from protocols.venue import OrderUpdate, Pong, VenueError

@@ -5,10 +5,10 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from actors.arbitrage.config import StrategyConfig
 from actors.arbitrage.pricing import pnl_pct, round_trip_pnl_usdt
-from actors.backtest import BacktestConfig, BacktestSection, FuturesRulesConfig, run_backtest
-from actors.config import StrategyConfig
-from actors.quote_files import QuoteFileError, QuoteFileWriter
+from actors.backtest.engine import BacktestConfig, BacktestSection, FuturesRulesConfig, run_backtest
+from actors.backtest.quote_files import QuoteFileError, QuoteFileWriter
 
 FEE = 0.0005
 CHEAP = (99.9, 100.0, 100.0, 100.1)  # (sb, sa, fb, fa): entry cost 0 %

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import trio
 
-from actors.run_cli import EXIT_GAVE_UP, run_tree
+from actors.cli.run import EXIT_GAVE_UP, run_tree
 from supervision import Backoff, ChildSpec, Intensity, Supervisor
 
 

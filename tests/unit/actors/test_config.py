@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from actors.backtest import BacktestConfig
-from actors.config import ConfigError, StrategyConfig, load_config
+from actors.arbitrage.config import StrategyConfig
+from actors.backtest.engine import BacktestConfig
+from actors.config_files import ConfigError, load_config
 from protocols.model import OrderType
 
 

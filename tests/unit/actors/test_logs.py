@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from actors.logs import JsonFormatter
+from actors.runtime.ops.logs import JsonFormatter
 
 
 def record(**extra) -> logging.LogRecord:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.order_book import OrderBook, Outcome
+from actors.runtime.market.order_book import OrderBook, Outcome
 from protocols.model import Symbol
 from protocols.venue import BookLevel, DepthDiff, DepthSnapshot
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from actors import progress
-from actors.progress import ProgressBar
+from actors.cli import progress
+from actors.cli.progress import ProgressBar
 
 
 class Clock:

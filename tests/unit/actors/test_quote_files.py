@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.quote_files import HEADER, QuoteFile, QuoteFileError, QuoteFileWriter
+from actors.backtest.quote_files import HEADER, QuoteFile, QuoteFileError, QuoteFileWriter
 
 ROWS = [
     (1000, "spot", "BTC/USDT", 100.0, 1.5, 100.5, 2.0),

@@ -7,7 +7,7 @@ import itertools
 import pytest
 import trio
 
-from actors.rate_limit import TokenBucket
+from actors.runtime.orders.rate_limit import TokenBucket
 
 
 async def test_a_burst_passes_at_once_then_the_rate_holds(autojump_clock):

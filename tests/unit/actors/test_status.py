@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import trio
 
-from actors.status import build_status
-from actors.writer import WriterStats
+from actors.runtime.ops.status import build_status
+from actors.runtime.persistence.writer import WriterStats
 from supervision import Backoff, ChildSpec, Intensity, Mailbox, Supervisor
 from tests.integration.polling import wait_until
 

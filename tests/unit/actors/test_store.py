@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from actors.store import (
+from actors.runtime.persistence.store import (
     MIGRATIONS,
     IntentRecord,
     OrderEventRecord,

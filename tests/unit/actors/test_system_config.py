@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from actors.config import ConfigError, load_config
-from actors.sim.servers import SimUrls
+from actors.config_files import ConfigError, load_config
+from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
 
 

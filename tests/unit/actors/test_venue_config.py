@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from actors.venue_config import VenueConfig
+from actors.runtime.venue_config import VenueConfig
 from protocols.venue import ApiCredentials
 
 

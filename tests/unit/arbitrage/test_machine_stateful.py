@@ -10,7 +10,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from actors.arbitrage.context import ArbitrageParams, ArbitrageState, LegRules, new_context
 from actors.arbitrage.machine import DUST_USDT, step
-from actors.arbitrage.pricing import min_order_usdt, round_down
 from protocols.messages import (
     CancelOrder,
     FeedHealth,
@@ -25,6 +24,7 @@ from protocols.messages import (
     Tick,
 )
 from protocols.model import Fill, Leg, Order, OrderStatus, Quote, Side, Symbol, VenueRules
+from protocols.rules import min_order_usdt, round_down
 
 SYMBOL = Symbol("SOL", "USDT")
 RULES = LegRules(

@@ -1,4 +1,4 @@
-"""SPEC §1's formulas, the design note's worked example, sizing and rounding."""
+"""The strategy's formulas (docs/strategy.md), its worked example, and entry sizing."""
 
 from __future__ import annotations
 
@@ -9,18 +9,13 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from actors.arbitrage.pricing import (
-    common_step,
     entry_cash_flows,
     entry_cost_pct,
     exit_cash_flows,
-    min_order_usdt,
     pnl_pct,
     pnl_usdt,
-    round_down,
-    round_to_tick,
     round_trip_pnl_usdt,
     size_entry,
-    step_decimals,
 )
 from protocols.model import VenueRules
 
@@ -66,62 +61,6 @@ def test_an_immediate_round_trip_loses_the_spreads_and_four_fees(
     four_fees = q * sa * spot_fee + q * sb * spot_fee + q * fb * fut_fee + q * fa * fut_fee
     # The P&L is a small difference of large cash flows: float error scales with those.
     assert pnl == pytest.approx(-(spreads + four_fees), abs=1e-12 * q * (sa + fa) + 1e-12)
-
-
-# ------------------------------------------------------------------------ rounding
-
-
-@pytest.mark.parametrize(
-    ("value", "step", "expected"),
-    [
-        (0.7, 0.1, 0.7),  # 0.7 / 0.1 is 6.999999999999999 in floating point
-        (0.3, 0.1, 0.3),
-        (0.123456, 0.001, 0.123),
-        (12.0, 5.0, 10.0),
-        (0.00099, 0.001, 0.0),
-        (1.5, 0.0, 1.5),  # no rule: unchanged
-        (-1.0, 0.1, 0.0),
-    ],
-)
-def test_round_down_examples(value, step, expected):
-    assert round_down(value, step) == expected
-
-
-steps = st.sampled_from([1e-8, 1e-6, 1e-4, 0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 0.0025])
-
-
-@given(value=st.floats(0.0, 1e7, allow_nan=False), step=steps)
-def test_rounding_is_never_up_and_never_a_whole_step_down(value, step):
-    assume(value / step <= 1e12)  # beyond that a float cannot hold the step's decimals
-    rounded = round_down(value, step)
-    # "Never up", allowing only float noise of a billionth of a step.
-    assert rounded <= value + step * 1e-9
-    assert rounded > value - step - step * 1e-9
-    multiple = rounded / step
-    assert math.isclose(multiple, round(multiple), abs_tol=1e-6)
-
-
-def test_step_decimals_and_ticks():
-    assert [step_decimals(s) for s in (1.0, 0.1, 0.001, 0.5, 1e-8, 25.0)] == [0, 1, 3, 1, 8, 0]
-    assert round_to_tick(50_000.123, 0.1) == 50_000.1
-    assert round_to_tick(0.30000000000000004, 0.01) == 0.3
-    assert round_to_tick(7.0, 0.0) == 7.0
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "expected"),
-    [(0.001, 0.0001, 0.001), (0.01, 0.003, 0.03), (0.0, 0.1, 0.1), (0.25, 0.0, 0.25), (0, 0, 0)],
-)
-def test_common_step(a, b, expected):
-    assert common_step(a, b) == pytest.approx(expected)
-
-
-def test_min_order_value_takes_the_largest_rule():
-    assert min_order_usdt(VenueRules(min_qty=0.001, min_notional=5.0), 100.0) == 5.0
-    assert min_order_usdt(VenueRules(min_qty=0.1, min_notional=5.0), 100.0) == 10.0
-    contracts = VenueRules(contract_size=0.0001, min_contracts=2)
-    assert min_order_usdt(contracts, 50_000.0) == pytest.approx(10.0)
-    assert min_order_usdt(VenueRules(), 100.0) == 0.0
 
 
 # -------------------------------------------------------------------------- sizing

@@ -8,7 +8,7 @@ import tomllib
 import msgspec
 
 from actors.chaos.runner import KEY_ENV, run_config_toml
-from actors.sim.servers import SimUrls
+from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
 
 URLS = SimUrls("http://127.0.0.1:1", "ws://127.0.0.1:1/ws", "http://127.0.0.1:2", "ws://x/2", "")

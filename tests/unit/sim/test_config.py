@@ -5,7 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from actors.config import ConfigError, load_config
+from actors.cli.sim import SimConfigFile
+from actors.config_files import ConfigError, load_config
 from actors.sim import (
     DEFAULT_SYMBOLS,
     FuturesVenueConfig,
@@ -14,7 +15,6 @@ from actors.sim import (
     SimVenues,
     SpotVenueConfig,
 )
-from actors.sim_cli import SimConfigFile
 from protocols.model import Leg, Symbol, VenueRules
 
 from .helpers import T0, coin

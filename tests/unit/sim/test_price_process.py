@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.arbitrage.pricing import step_decimals
 from actors.sim import PairPriceProcess, PriceProcessParams, touch
+from protocols.rules import step_decimals
 
 TICKS = st.sampled_from([0.0001, 0.001, 0.01, 0.1, 0.5, 1.0])
 

@@ -24,8 +24,8 @@ from supervision import (
     Mailbox,
     MailboxClosed,
     Restart,
+    RestartStrategy,
     StartTimeout,
-    Strategy,
     Supervisor,
     SupervisorGaveUp,
     SupervisorNotRunning,
@@ -51,7 +51,7 @@ async def start(nursery: trio.Nursery, supervisor: Supervisor) -> None:
     await nursery.start(supervisor.run)
 
 
-def supervisor(probe: Probe, names: str, strategy: Strategy, **kwargs: Any) -> Supervisor:
+def supervisor(probe: Probe, names: str, strategy: RestartStrategy, **kwargs: Any) -> Supervisor:
     return Supervisor(
         "sup",
         [probe.spec(name) for name in names],
@@ -82,7 +82,7 @@ async def test_children_start_in_order_each_after_the_previous_is_ready(probe, a
 
 
 async def test_stop_request_stops_children_in_reverse_order_and_run_returns(probe, autojump_clock):
-    sup = supervisor(probe, "abc", Strategy.ONE_FOR_ONE)
+    sup = supervisor(probe, "abc", RestartStrategy.ONE_FOR_ONE)
     async with trio.open_nursery() as nursery:
         await start(nursery, sup)
         sup.request_stop()
@@ -152,7 +152,7 @@ async def test_stop_before_any_child_is_ready_still_stops_everything(probe, auto
 
 
 async def test_one_for_one_restarts_only_the_failed_child(probe, autojump_clock):
-    sup = supervisor(probe, "abc", Strategy.ONE_FOR_ONE)
+    sup = supervisor(probe, "abc", RestartStrategy.ONE_FOR_ONE)
     async with trio.open_nursery() as nursery:
         await start(nursery, sup)
         probe.crash("b")
@@ -165,7 +165,7 @@ async def test_one_for_one_restarts_only_the_failed_child(probe, autojump_clock)
 async def test_one_for_all_stops_the_others_in_reverse_then_starts_all_in_order(
     probe, autojump_clock
 ):
-    sup = supervisor(probe, "abc", Strategy.ONE_FOR_ALL)
+    sup = supervisor(probe, "abc", RestartStrategy.ONE_FOR_ALL)
     async with trio.open_nursery() as nursery:
         await start(nursery, sup)
         del probe.log[:]
@@ -187,7 +187,7 @@ async def test_one_for_all_stops_the_others_in_reverse_then_starts_all_in_order(
 async def test_rest_for_one_restarts_the_failed_child_and_those_started_after_it(
     probe, autojump_clock
 ):
-    sup = supervisor(probe, "abcd", Strategy.REST_FOR_ONE)
+    sup = supervisor(probe, "abcd", RestartStrategy.REST_FOR_ONE)
     async with trio.open_nursery() as nursery:
         await start(nursery, sup)
         del probe.log[:]
@@ -209,7 +209,7 @@ async def test_one_for_all_does_not_bring_back_a_temporary_sibling(probe, autoju
     sup = Supervisor(
         "sup",
         [probe.spec("a"), probe.spec("tmp", Restart.TEMPORARY), probe.spec("c")],
-        strategy=Strategy.ONE_FOR_ALL,
+        strategy=RestartStrategy.ONE_FOR_ALL,
         backoff=NO_BACKOFF,
     )
     async with trio.open_nursery() as nursery:
@@ -476,7 +476,7 @@ async def test_a_request_queued_behind_a_stop_fails_clearly(probe, autojump_cloc
 
 
 async def test_a_child_added_to_a_one_for_all_supervisor_joins_its_restarts(probe, autojump_clock):
-    sup = supervisor(probe, "a", Strategy.ONE_FOR_ALL)
+    sup = supervisor(probe, "a", RestartStrategy.ONE_FOR_ALL)
     async with trio.open_nursery() as nursery:
         await start(nursery, sup)
         await sup.add_child(probe.spec("b"))
@@ -527,7 +527,7 @@ async def test_keyboard_interrupt_in_a_child_is_never_swallowed(autojump_clock):
 
 
 async def test_cancelling_run_cancels_every_child(probe, autojump_clock):
-    sup = supervisor(probe, "ab", Strategy.ONE_FOR_ONE)
+    sup = supervisor(probe, "ab", RestartStrategy.ONE_FOR_ONE)
     with trio.move_on_after(5):
         await sup.run()
     assert {h.child for h in probe.events("end")} == {"a", "b"}
@@ -687,7 +687,7 @@ async def test_crashing_beyond_the_intensity_makes_the_supervisor_give_up(probe,
 
 
 async def test_under_rest_for_one_a_crash_restarts_the_later_siblings_too(probe, autojump_clock):
-    sup = supervisor(probe, "abcd", Strategy.REST_FOR_ONE)
+    sup = supervisor(probe, "abcd", RestartStrategy.REST_FOR_ONE)
     async with trio.open_nursery() as nursery:
         await start(nursery, sup)
         del probe.log[:]
@@ -777,7 +777,7 @@ async def test_restart_and_stop_events_are_logged(probe, autojump_clock, caplog)
 
 
 async def test_a_supervisor_can_be_run_again_after_it_stopped(probe, autojump_clock):
-    sup = supervisor(probe, "a", Strategy.ONE_FOR_ONE)
+    sup = supervisor(probe, "a", RestartStrategy.ONE_FOR_ONE)
     for _ in range(2):
         async with trio.open_nursery() as nursery:
             await start(nursery, sup)

@@ -14,7 +14,7 @@ from supervision import (
     ChildState,
     Intensity,
     Restart,
-    Strategy,
+    RestartStrategy,
     Supervisor,
     SupervisorGaveUp,
 )
@@ -35,7 +35,7 @@ actions = st.lists(
 
 @settings(max_examples=300, deadline=None)
 @given(
-    strategy=st.sampled_from(list(Strategy)),
+    strategy=st.sampled_from(list(RestartStrategy)),
     restarts=st.lists(st.sampled_from(list(Restart)), min_size=1, max_size=5),
     max_restarts=st.integers(0, 8),
     period_s=st.sampled_from([1.0, 5.0, 30.0]),

@@ -1,0 +1,309 @@
+"""The backtester: recorded quotes through the very state machine that trades live.
+
+For each quote the latest quote per (symbol, leg) is kept; once a symbol has quotes on
+both legs, every event of that symbol is a decision by ``machine.on_market`` for that
+symbol's strategy. Orders are filled by a simulated execution:
+
+* by default perfectly: at once, in full, at the order's (quoted) price, with the
+  configured fees;
+* with ``latency_ms``, against the quotes in force that long after the decision (the
+  latest at or before that time) — a limit order only if its price is still there,
+  otherwise it expires;
+* with ``partial_fills``, never more than the visible size at the quote filled against;
+  the machine then corrects the imbalance as it would live.
+
+An event that closes a position does not also open one: the machine decides once per
+event, and the exit's fills come back through it before the next event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Annotated
+
+import attrs
+import msgspec
+
+from actors.arbitrage.config import NonNegative, StrategyConfig
+from actors.arbitrage.context import ArbitrageContext, ArbitrageState, LegRules, new_context
+from actors.arbitrage.machine import on_market, step
+from actors.backtest.quote_files import QuoteFile, QuoteFileError
+from protocols.messages import OrderFinal, PlaceOrder, TradeClosed, TradeRecord
+from protocols.model import (
+    Fill,
+    Leg,
+    Order,
+    OrderStatus,
+    OrderType,
+    Quote,
+    Side,
+    Symbol,
+    VenueRules,
+)
+
+# ------------------------------------------------------------------------- config
+
+
+class SpotRulesConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[backtest.spot]``: absent rules mean no rounding and no minimum."""
+
+    qty_step: NonNegative = 0.0
+    min_qty: NonNegative = 0.0
+    min_notional: NonNegative = 0.0
+    price_tick: NonNegative = 0.0
+
+    def rules(self) -> VenueRules:
+        return VenueRules(
+            qty_step=self.qty_step,
+            min_qty=self.min_qty,
+            min_notional=self.min_notional,
+            price_tick=self.price_tick,
+        )
+
+
+class FuturesRulesConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[backtest.futures]``: contract size in base units, minimum order in contracts."""
+
+    contract_size: NonNegative = 0.0
+    min_contracts: NonNegative = 0.0
+    price_tick: NonNegative = 0.0
+
+    def rules(self) -> VenueRules:
+        return VenueRules(
+            contract_size=self.contract_size,
+            min_contracts=self.min_contracts,
+            price_tick=self.price_tick,
+        )
+
+
+class BacktestSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    spot: SpotRulesConfig = SpotRulesConfig()
+    futures: FuturesRulesConfig = FuturesRulesConfig()
+    latency_ms: Annotated[float, msgspec.Meta(ge=0.0)] = 0.0
+    partial_fills: bool = False
+
+
+class BacktestConfig(msgspec.Struct, frozen=True):
+    """What ``basis backtest --config`` reads: ``[strategy]`` and ``[backtest]``.
+
+    Other tables are ignored, so a full system config can be backtested as it is.
+    """
+
+    strategy: StrategyConfig = StrategyConfig()
+    backtest: BacktestSection = BacktestSection()
+
+
+# ------------------------------------------------------------------------ results
+
+
+@attrs.frozen
+class SymbolSummary:
+    symbol: str
+    cycles: int
+    pnl_usdt: float
+    wins: int
+    open_position: bool
+    volume_usdt: float
+
+
+@attrs.frozen
+class BacktestResult:
+    events: int
+    trades: list[TradeRecord]
+    symbols: list[SymbolSummary]
+    elapsed_s: float
+
+    @property
+    def cycles(self) -> int:
+        return len(self.trades)
+
+    @property
+    def total_pnl_usdt(self) -> float:
+        return sum(trade.pnl_usdt for trade in self.trades)
+
+    @property
+    def open_positions(self) -> list[str]:
+        return [s.symbol for s in self.symbols if s.open_position]
+
+
+# ------------------------------------------------------------------------- engine
+
+
+@attrs.define
+class _Book:
+    """One symbol's strategy and latest quotes."""
+
+    symbol: Symbol
+    ctx: ArbitrageContext
+    spot: Quote | None = None
+    futures: Quote | None = None
+
+
+@attrs.frozen
+class _Pending:
+    due: float
+    book: _Book
+    order: Order
+
+
+class Backtest:
+    """Runs quote rows through one strategy per symbol. Use :func:`run_backtest`."""
+
+    def __init__(self, config: BacktestConfig) -> None:
+        self.config = config
+        self._params = config.strategy.params()
+        self._rules = LegRules(config.backtest.spot.rules(), config.backtest.futures.rules())
+        self._latency_s = config.backtest.latency_ms / 1000.0
+        self._partial = config.backtest.partial_fills
+        self._books: dict[str, _Book] = {}
+        self._pending: deque[_Pending] = deque()
+        self._trade_seq = 0
+        self.trades: list[TradeRecord] = []
+
+    def _book(self, symbol_text: str, now: float) -> _Book:
+        symbol = Symbol.parse(symbol_text)
+        strategy = self.config.strategy
+        ctx = new_context(
+            f"bt{len(self._books) + 1}",
+            symbol,
+            now=now,
+            base_position_size_usdt=strategy.base_position_size_usdt,
+            futures_leverage=strategy.futures_leverage,
+            params=self._params,
+            rules=self._rules,
+        )
+        book = _Book(symbol, ctx)
+        self._books[symbol_text] = book
+        return book
+
+    def feed(self, source: QuoteFile, on_progress: Callable[[int], None] | None = None) -> int:
+        """Run every row of ``source``; returns how many events there were."""
+        books = self._books
+        pending = self._pending
+        latency = self._latency_s
+        events = 0
+        for ts, leg, symbol_text, bid, bid_qty, ask, ask_qty in source:
+            events += 1
+            now = ts / 1000.0
+            book = books.get(symbol_text)
+            if book is None:
+                try:
+                    book = self._book(symbol_text, now)
+                except ValueError as error:
+                    raise QuoteFileError(f"{source.path}: {error}") from None
+            quote = Quote(book.symbol, bid, bid_qty, ask, ask_qty, now, now)
+            if pending and pending[0].due < now:
+                self._execute_due(now)
+            if leg == "spot":
+                book.spot = quote
+            else:
+                book.futures = quote
+            if book.spot is None or book.futures is None:
+                continue
+            ctx, commands = on_market(book.ctx, now, book.spot, book.futures)
+            book.ctx = ctx
+            if commands:
+                self._carry_out(book, commands, now, latency)
+            if on_progress is not None and not events & 0x3FFF:
+                on_progress(events)
+        return events
+
+    def finish(self) -> None:
+        """The data ended: orders still on their way meet the last quotes."""
+        self._execute_due(float("inf"))
+
+    def _carry_out(self, book: _Book, commands: tuple, now: float, latency: float) -> None:
+        for command in commands:
+            if isinstance(command, PlaceOrder):
+                if latency > 0.0:
+                    self._pending.append(_Pending(now + latency, book, command.order))
+                else:
+                    self._execute(book, command.order, now)
+            elif isinstance(command, TradeClosed):
+                self.trades.append(command.trade)
+            # Cancels need nothing: every order here ends as soon as it executes.
+
+    def _execute_due(self, now: float) -> None:
+        """Every order that arrived before ``now`` meets the quotes it arrived to."""
+        pending = self._pending
+        while pending and pending[0].due < now:
+            waiting = pending.popleft()
+            self._execute(waiting.book, waiting.order, waiting.due)
+
+    def _execute(self, book: _Book, order: Order, now: float) -> None:
+        """Fill ``order`` against ``book``'s latest quote of its leg."""
+        quote = book.spot if order.leg is Leg.SPOT else book.futures
+        assert quote is not None
+        buying = order.side is Side.BUY
+        if self._latency_s > 0.0:
+            price = quote.ask if buying else quote.bid
+            still_there = price > 0.0 and (
+                order.type is OrderType.MARKET
+                or (price <= order.price if buying else price >= order.price)
+            )
+            if not still_there:
+                self._settle(book, order, 0.0, 0.0, now)
+                return
+        else:
+            price = order.price
+        qty = order.qty
+        if self._partial:
+            qty = min(qty, quote.ask_qty if buying else quote.bid_qty)
+        self._settle(book, order, qty, price, now)
+
+    def _settle(self, book: _Book, order: Order, qty: float, price: float, now: float) -> None:
+        commands: list = []
+        if qty > 0.0:
+            fee_rate = self._params.spot_fee if order.leg is Leg.SPOT else self._params.fut_fee
+            self._trade_seq += 1
+            fill = Fill(
+                order.client_id, f"bt{self._trade_seq}", qty, price, qty * price * fee_rate, now
+            )
+            book.ctx, produced = step(book.ctx, fill)
+            commands.extend(produced)
+        status = OrderStatus.FILLED if qty >= order.qty else OrderStatus.EXPIRED
+        book.ctx, produced = step(book.ctx, OrderFinal(now, order.client_id, status, qty, price))
+        commands.extend(produced)
+        if commands:
+            self._carry_out(book, tuple(commands), now, self._latency_s)
+
+    def result(self, events: int, elapsed_s: float) -> BacktestResult:
+        summaries = []
+        for text, book in self._books.items():
+            trades = [t for t in self.trades if t.symbol == str(book.symbol)]
+            ctx = book.ctx
+            summaries.append(
+                SymbolSummary(
+                    symbol=text,
+                    cycles=len(trades),
+                    pnl_usdt=sum(t.pnl_usdt for t in trades),
+                    wins=sum(1 for t in trades if t.pnl_usdt > 0.0),
+                    open_position=ctx.state
+                    not in (ArbitrageState.MONITORING, ArbitrageState.PAUSED, ArbitrageState.IDLE),
+                    volume_usdt=ctx.total_volume_usdt,
+                )
+            )
+        return BacktestResult(events, list(self.trades), summaries, elapsed_s)
+
+
+def run_backtest(
+    path: str,
+    config: BacktestConfig,
+    on_progress: Callable[[int, int, int], None] | None = None,
+) -> BacktestResult:
+    """Backtest the quote file at ``path``. ``on_progress(events, bytes_done, bytes_total)``
+    is called now and then while it runs."""
+    began = time.perf_counter()
+    backtest = Backtest(config)
+    with QuoteFile(path) as source:
+        report = None
+        if on_progress is not None:
+
+            def report(events: int) -> None:
+                on_progress(events, source.position, source.size)
+
+        events = backtest.feed(source, report)
+    backtest.finish()
+    return backtest.result(events, time.perf_counter() - began)

@@ -1,0 +1,113 @@
+"""What ``basis backtest`` prints: a JSON object, a readable table, a trades CSV."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import msgspec
+
+from actors.backtest.engine import BacktestResult
+from protocols.messages import TradeRecord
+
+
+class TradeOut(msgspec.Struct, frozen=True):
+    symbol: str
+    entry_ts_ms: int
+    exit_ts_ms: int
+    qty: float
+    entry_spot_price: float
+    entry_futures_price: float
+    exit_spot_price: float
+    exit_futures_price: float
+    pnl_usdt: float
+    pnl_pct: float
+    exit_reason: str
+
+
+class ReportOut(msgspec.Struct, frozen=True):
+    events: int
+    cycles: int
+    total_pnl_usdt: float
+    open_positions: list[str]
+    trades: list[TradeOut]
+
+
+def trade_out(trade: TradeRecord) -> TradeOut:
+    return TradeOut(
+        symbol=trade.symbol,
+        entry_ts_ms=round(trade.entry_ts * 1000.0),
+        exit_ts_ms=round(trade.exit_ts * 1000.0),
+        qty=trade.qty,
+        entry_spot_price=trade.entry_spot_price,
+        entry_futures_price=trade.entry_futures_price,
+        exit_spot_price=trade.exit_spot_price,
+        exit_futures_price=trade.exit_futures_price,
+        pnl_usdt=trade.pnl_usdt,
+        pnl_pct=trade.pnl_pct,
+        exit_reason=trade.exit_reason,
+    )
+
+
+def to_json(result: BacktestResult) -> bytes:
+    report = ReportOut(
+        events=result.events,
+        cycles=result.cycles,
+        total_pnl_usdt=result.total_pnl_usdt,
+        open_positions=result.open_positions,
+        trades=[trade_out(trade) for trade in result.trades],
+    )
+    return msgspec.json.encode(report)
+
+
+def write_trades_csv(result: BacktestResult, path: str | Path) -> None:
+    fields = list(TradeOut.__struct_fields__)
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(fields)
+        for trade in result.trades:
+            writer.writerow(msgspec.structs.astuple(trade_out(trade)))
+
+
+def render_table(result: BacktestResult) -> str:
+    """Per-symbol totals, then the overall line and how long the run took."""
+    header = ("symbol", "cycles", "wins", "pnl_usdt", "volume_usdt", "open")
+    rows = [
+        (
+            s.symbol,
+            str(s.cycles),
+            str(s.wins),
+            f"{s.pnl_usdt:.4f}",
+            f"{s.volume_usdt:.2f}",
+            "yes" if s.open_position else "no",
+        )
+        for s in result.symbols
+    ]
+    rows.append(
+        (
+            "total",
+            str(result.cycles),
+            str(sum(s.wins for s in result.symbols)),
+            f"{result.total_pnl_usdt:.4f}",
+            f"{sum(s.volume_usdt for s in result.symbols):.2f}",
+            str(len(result.open_positions)),
+        )
+    )
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest])
+
+    reasons: dict[str, int] = {}
+    for trade in result.trades:
+        reasons[trade.exit_reason] = reasons.get(trade.exit_reason, 0) + 1
+    by_reason = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
+    rate = result.events / result.elapsed_s if result.elapsed_s > 0 else 0.0
+    lines = [line(header), "  ".join("-" * width for width in widths)]
+    lines += [line(row) for row in rows[:-1]]
+    lines += ["  ".join("-" * width for width in widths), line(rows[-1]), ""]
+    lines.append(f"exits: {by_reason or 'none'}")
+    lines.append(f"{result.events} events in {result.elapsed_s:.2f} s ({rate:,.0f} events/s)")
+    return "\n".join(lines)

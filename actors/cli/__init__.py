@@ -1,0 +1,1 @@
+"""The ``basis`` command line: one module per command; paper mode starts the simulated venues."""

@@ -1,0 +1,184 @@
+"""``basis demo arbitrage|recovery|stress``: the design note's demo modes.
+
+* ``arbitrage`` — one strategy (BTC/USDT) against the simulated venues, with the
+  perpetual jumping away from spot often enough to see entries and exits in minutes;
+* ``recovery`` — a run that is stopped and started again on the same store while the
+  simulated venues keep their state: the strategy comes back where it was;
+* ``stress`` — many strategies at once (50 symbols by default), reporting how far the
+  system keeps up: quotes per second, decision lag, CPU and memory per strategy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import msgspec
+import trio
+
+from actors.cli.args import positive_seconds
+from actors.cli.paper import SimulatedVenues, open_paper_system
+from actors.cli.run import run_system, run_tree
+from actors.histogram import Histogram
+from actors.runtime.ops.status import build_status, one_line
+from actors.runtime.system import TradingSystem
+from actors.sim.config import DEFAULT_SYMBOLS
+from actors.system_config import SystemConfig
+
+log = logging.getLogger("basis.demo")
+
+
+def add_demo_commands(commands: argparse._SubParsersAction) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="show the system at work: arbitrage, recovery or stress",
+        description="Demo modes against the simulated venues, with a throwaway store unless "
+        "--data-dir is given.",
+        epilog="Example: basis demo recovery",
+    )
+    demo.add_argument("mode", choices=("arbitrage", "recovery", "stress"))
+    demo.add_argument("--duration", type=positive_seconds, metavar="S", help="how long to run")
+    demo.add_argument("--symbols", type=int, default=50, metavar="N", help="stress: how many")
+    demo.add_argument("--data-dir", metavar="DIR", help="keep the store here")
+    demo.set_defaults(handler=command_demo)
+
+
+def demo_config(
+    symbols: list[str], dislocations_per_hour: float, tick_s: float = 0.1
+) -> SystemConfig:
+    return msgspec.convert(
+        {
+            "symbols": symbols,
+            "http": {"port": 0},
+            "status_every_s": 10.0,
+            "strategy": {"base_position_size_usdt": 200.0, "cooldown_s": 5.0},
+            "paper": {"dislocations_per_hour": dislocations_per_hour},
+            "sim": {
+                "servers": {"tick_s": tick_s},
+                # Room for every strategy to enter at once.
+                "spot": {"balances": {"USDT": 1_000.0 * len(symbols) + 10_000.0}},
+                "futures": {"balance_usdt": 1_000.0 * len(symbols) + 10_000.0},
+            },
+        },
+        SystemConfig,
+    )
+
+
+def stress_symbols(count: int) -> list[str]:
+    named = [str(config.symbol) for config in DEFAULT_SYMBOLS]
+    return (named + [f"COIN{n:03d}/USDT" for n in range(1, count + 1)])[:count]
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="basis-demo-") as scratch:
+        data_dir = Path(args.data_dir or scratch)
+        if args.mode == "arbitrage":
+            config = demo_config(["BTC/USDT"], dislocations_per_hour=120.0)
+            view = sys.stdout.isatty()
+            return run_tree(lambda: run_system(config, data_dir, args.duration, view, []))
+        if args.mode == "recovery":
+            return run_tree(lambda: recovery_demo(data_dir, args.duration or 20.0))
+        report = trio.run(stress, args.symbols, args.duration or 30.0, data_dir)
+        print(report)
+        return 0
+
+
+async def recovery_demo(data_dir: Path, phase_s: float) -> None:
+    config = demo_config(["BTC/USDT", "ETH/USDT"], dislocations_per_hour=120.0)
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(SimulatedVenues(config).run)
+        async with open_paper_system(config, data_dir, venues=urls) as first:
+            log.info("demo: first run for %g s", phase_s)
+            await trio.sleep(phase_s)
+            before = {h.task_id: h.actor.ctx for h in first.strategies.values()}
+        log.info("demo: stopped; the venues keep their state; starting again from the store")
+        async with open_paper_system(config, data_dir, venues=urls) as second:
+            for handle in second.strategies.values():
+                old = before.get(handle.task_id)
+                now = handle.actor.ctx
+                log.info(
+                    "demo: %s %s: was %s with %g held, came back %s with %g held",
+                    handle.task_id,
+                    handle.symbol,
+                    old.state.value if old else "-",
+                    old.positions.spot.qty if old else 0.0,
+                    now.state.value,
+                    now.positions.spot.qty,
+                )
+            await trio.sleep(phase_s)
+        nursery.cancel_scope.cancel()
+
+
+async def stress(count: int, duration_s: float, data_dir: Path) -> str:
+    """Run ``count`` strategies at 20 quotes/s per leg; the figures as text."""
+    config = demo_config(stress_symbols(count), dislocations_per_hour=20.0, tick_s=0.05)
+    rss_before = _rss_mb()
+    async with open_paper_system(config, data_dir) as system:
+        rss_started = _rss_mb()
+        await trio.sleep(2.0)  # warm: every feed fresh, first entries sent
+        quotes_at, cpu_at, wall_at = _quotes(system), time.process_time(), time.monotonic()
+        lag_at, decide_at = _lag(system), _lag(system, "decide_lag")
+        while time.monotonic() - wall_at < duration_s:
+            await trio.sleep(min(10.0, duration_s))
+            log.info("%s", one_line(build_status(system))[:300])
+        quotes = _quotes(system) - quotes_at
+        cpu = time.process_time() - cpu_at
+        wall = time.monotonic() - wall_at
+        lag, decide = _lag(system), _lag(system, "decide_lag")
+    lag_p99 = _percentile_from(lag, lag_at, 0.99)
+    decide_p99 = _percentile_from(decide, decide_at, 0.99)
+    return "\n".join(
+        [
+            f"== stress: {count} strategies, sim ticking every 50 ms, {wall:.0f} s measured",
+            f"  quotes received: {quotes / wall:,.0f}/s ({quotes / wall / count / 2:.1f} per leg)",
+            f"  decision lag p99 (quote received -> decision): {_ms(decide_p99)} (goal < 2 ms)",
+            f"  p99 to orders out (the journal commit included): {_ms(lag_p99)}",
+            f"  decisions that placed orders: {decide.n - decide_at.n}",
+            f"  CPU: {cpu / wall * 100:.0f}% of one core; "
+            f"{cpu / (quotes / 1000) * 1e3:.1f} ms CPU per 1k quotes",
+            f"  memory: {rss_started - rss_before:.1f} MB for the system, "
+            f"{(rss_started - rss_before) / count:.2f} MB per strategy (with its venue books)",
+        ]
+    )
+
+
+def _quotes(system: TradingSystem) -> int:
+    return sum(f.status.quotes for links in system.venues.values() for f in links.feeds)
+
+
+def _lag(system: TradingSystem, which: str = "lag") -> Histogram:
+    merged = Histogram()
+    for handle in system.strategies.values():
+        histogram = getattr(handle.actor, which)
+        for i, count in enumerate(histogram.counts):
+            merged.counts[i] += count
+        merged.n += histogram.n
+    return merged
+
+
+def _percentile_from(now: Histogram, before: Histogram, fraction: float) -> float | None:
+    """The bucket bound below which ``fraction`` of the observations since ``before`` lie."""
+    counts = [a - b for a, b in zip(now.counts, before.counts, strict=True)]
+    total = sum(counts)
+    if not total:
+        return None
+    running = 0
+    for bound, count in zip((*now.bounds, float("inf")), counts, strict=True):
+        running += count
+        if running >= fraction * total:
+            return bound
+    return None
+
+
+def _ms(seconds: float | None) -> str:
+    """A histogram bucket's bound: the value is at most this."""
+    return "-" if seconds is None else f"<= {seconds * 1e3:g} ms"
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

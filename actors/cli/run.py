@@ -1,0 +1,271 @@
+"""``basis run``: the trading system until stopped; ``basis status``: ask a running one.
+
+On a terminal ``run`` shows a live view refreshed about once a second (logs then go to the
+view's tail and to the JSON log file); without one it logs a status line every
+``status_every_s``. The first SIGINT or SIGTERM stops it gracefully — no new entries,
+orders in flight followed to their end, state written — and a second one stops it at
+once. ``--json`` prints the final ``/status`` object as the last line of stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+
+import httpx
+import msgspec
+import trio
+
+from actors.cli.args import leaves, positive_seconds
+from actors.cli.paper import SimulatedVenues, paper_system
+from actors.config_files import ConfigError, load_config
+from actors.runtime.ops.logs import RecentLines, configure_file, hand_console_to
+from actors.runtime.ops.status import SystemStatus, build_status, one_line, render
+from actors.runtime.ops.status_server import serve_status
+from actors.runtime.system import TradingSystem
+from actors.system_config import SystemConfig
+from supervision import SupervisorGaveUp
+
+log = logging.getLogger("basis")
+
+DEFAULT_CONFIG = Path("configs/paper.toml")
+DEFAULT_DATA_DIR = "basis-data"
+EXIT_BAD_INPUT = 2
+EXIT_GAVE_UP = 1
+VIEW_REFRESH_S = 1.0
+
+
+def add_run_commands(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run the trading system until stopped (Ctrl-C stops gracefully, twice forces)",
+        description="Run the trading system. Without CONFIG, configs/paper.toml: simulated "
+        "MEXC and Gate.io in-process, BTC/USDT, ETH/USDT and SOL/USDT. The first Ctrl-C or "
+        "SIGTERM stops it gracefully; a second one stops it at once.",
+        epilog="Example: basis run configs/paper.toml --duration 300 --json",
+    )
+    run.add_argument("config", nargs="?", metavar="CONFIG", help="system config (TOML)")
+    run.add_argument(
+        "--duration", type=positive_seconds, metavar="S", help="stop gracefully after S seconds"
+    )
+    run.add_argument("--json", action="store_true", help="print the final status as JSON")
+    run.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=f"store and logs (default ${{BASIS_DATA_DIR}} or ./{DEFAULT_DATA_DIR})",
+    )
+    run.add_argument("--seed", type=int, help="seed of the simulated market (paper mode)")
+    run.add_argument("--no-view", action="store_true", help="status lines even on a terminal")
+    run.add_argument(
+        "--no-recover",
+        action="store_true",
+        help="start every strategy afresh instead of resuming the stored ones",
+    )
+    run.add_argument(
+        "--allow-crash-injection",
+        action="store_true",
+        help="accept POST /faults/crash on the status port (for basis chaos; never live)",
+    )
+    run.set_defaults(handler=command_run)
+
+    status = commands.add_parser(
+        "status",
+        help="show the status of a running instance",
+        description="Ask the instance running with CONFIG (its [http] port) for its status.",
+        epilog="Example: basis status --json",
+    )
+    status.add_argument("config", nargs="?", metavar="CONFIG", help="its config (for the port)")
+    status.add_argument("--port", type=int, help="the status port, instead of the config's")
+    status.add_argument("--json", action="store_true", help="the raw /status object")
+    status.set_defaults(handler=command_status)
+
+
+def load_system_config(path: str | None, command: str) -> SystemConfig | None:
+    """The config at ``path``, or the default paper config; ``None`` after printing why
+    it cannot be used."""
+    try:
+        if path is not None:
+            return load_config(path, SystemConfig)
+        if DEFAULT_CONFIG.exists():
+            return load_config(DEFAULT_CONFIG, SystemConfig)
+        return SystemConfig()
+    except ConfigError as error:
+        print(f"basis {command}: {error}", file=sys.stderr)
+        return None
+
+
+def command_run(args: argparse.Namespace) -> int:
+    config = load_system_config(args.config, "run")
+    if config is None:
+        return EXIT_BAD_INPUT
+    if args.seed is not None:
+        config = msgspec.structs.replace(
+            config, sim=msgspec.structs.replace(config.sim, seed=args.seed)
+        )
+    missing = config.missing_credentials()
+    if missing:
+        print(
+            "basis run: live mode needs API keys in the environment; set " + ", ".join(missing),
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    data_dir = Path(args.data_dir or os.environ.get("BASIS_DATA_DIR") or DEFAULT_DATA_DIR)
+    configure_file(data_dir / "logs" / "basis.jsonl")
+    view = sys.stdout.isatty() and not args.no_view and not args.json
+    final: list[SystemStatus] = []
+    recover = not args.no_recover
+    crashes = args.allow_crash_injection
+    code = run_tree(
+        lambda: run_system(config, data_dir, args.duration, view, final, recover, crashes)
+    )
+    if code == 0 and args.json and final:
+        sys.stdout.write(msgspec.json.encode(final[0]).decode() + "\n")
+    return code
+
+
+def run_tree(main: Callable[[], Awaitable[None]]) -> int:
+    """Run ``main`` under trio; a tree that gave up is reported as a readable chain of
+    failures, not a traceback."""
+    gave_up: list[BaseException] = []
+    try:
+        trio.run(main)
+    except* SupervisorGaveUp as group:
+        # The tree's failure may come wrapped in the nurseries it passed through.
+        gave_up.extend(leaves(group))
+    if gave_up:
+        print(f"basis: stopped because {gave_up[0]}", file=sys.stderr)
+        return EXIT_GAVE_UP
+    return 0
+
+
+async def run_system(
+    config: SystemConfig,
+    data_dir: Path,
+    duration_s: float | None,
+    view: bool,
+    final: list[SystemStatus],
+    recover: bool = True,
+    crash_injection: bool = False,
+) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            venues = SimulatedVenues(config) if config.mode == "paper" else None
+            if venues is not None:
+                urls = await nursery.start(venues.run)
+                system = paper_system(config, data_dir, urls, recover=recover)
+            else:
+                system = TradingSystem(config, data_dir, recover=recover)
+
+            async def watch_signals() -> None:
+                graceful = True
+                async for signum in signals:
+                    name = signal.Signals(signum).name
+                    if graceful:
+                        log.warning("%s received: stopping gracefully (again to force)", name)
+                        system.request_stop()
+                        graceful = False
+                    else:
+                        log.warning("%s received again: stopping now", name)
+                        nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch_signals)
+            try:
+                await nursery.start(system.run)
+                helpers = trio.CancelScope()
+                nursery.start_soon(
+                    _helpers, system, config, duration_s, view, crash_injection, helpers
+                )
+                await system.stopped.wait()
+                helpers.cancel()
+                final.append(build_status(system))
+                if venues is not None:
+                    # Stopped after the system, which may still have asked them things.
+                    venues.request_stop()
+                    await venues.stopped.wait()
+            finally:
+                nursery.cancel_scope.cancel()
+                await system.aclose()
+
+
+async def _helpers(
+    system: TradingSystem,
+    config: SystemConfig,
+    duration_s: float | None,
+    view: bool,
+    crash_injection: bool,
+    scope: trio.CancelScope,
+) -> None:
+    with scope:
+        async with trio.open_nursery() as nursery:
+            try:
+                port = await nursery.start(
+                    partial(serve_status, crash_injection=crash_injection),
+                    system,
+                    config.http.port,
+                )
+                log.info("status on http://127.0.0.1:%d/status", port)
+            except OSError as error:
+                log.error("no status endpoint: port %d: %s", config.http.port, error.strerror)
+            if duration_s is not None:
+
+                async def stop_after() -> None:
+                    await trio.sleep(duration_s)
+                    log.info("run time of %g s reached: stopping", duration_s)
+                    system.request_stop()
+
+                nursery.start_soon(stop_after)
+            nursery.start_soon(_live_view if view else _status_lines, system, config)
+
+
+async def _live_view(system: TradingSystem, config: SystemConfig) -> None:
+    recent = RecentLines()
+    hand_console_to(recent)
+    previous: dict[str, int] = {}
+    while True:
+        status = build_status(system)
+        counts = {feed.name: feed.messages for feed in status.feeds}
+        rates = {
+            name: (count - previous[name]) / VIEW_REFRESH_S
+            for name, count in counts.items()
+            if name in previous
+        }
+        previous = counts
+        screen = render(status, rates)
+        tail = "\n".join(recent.lines)
+        sys.stdout.write(f"\x1b[H\x1b[2J{screen}\n\nlog:\n{tail}\n")
+        sys.stdout.flush()
+        await trio.sleep(VIEW_REFRESH_S)
+
+
+async def _status_lines(system: TradingSystem, config: SystemConfig) -> None:
+    while True:
+        await trio.sleep(config.status_every_s)
+        log.info("%s", one_line(build_status(system)))
+
+
+def command_status(args: argparse.Namespace) -> int:
+    config = load_system_config(args.config, "status")
+    if config is None:
+        return EXIT_BAD_INPUT
+    port = args.port or config.http.port
+    try:
+        reply = httpx.get(f"http://127.0.0.1:{port}/status", timeout=5.0)
+    except httpx.HTTPError as error:
+        print(
+            f"basis status: no instance answers on 127.0.0.1:{port} ({error}); is basis run "
+            "running with this config?",
+            file=sys.stderr,
+        )
+        return 1
+    if args.json:
+        print(reply.text)
+        return 0
+    status = msgspec.json.decode(reply.content, type=SystemStatus)
+    print(render(status))
+    return 0

@@ -1,0 +1,102 @@
+"""``basis sim``: the simulated MEXC and Gate.io venues on 127.0.0.1, until stopped.
+
+On startup it prints one JSON line to stdout with the venues' URLs (``SimUrls``), so a
+test or the trading process started next can find them; logs go to stderr. SIGINT or
+SIGTERM stops it (exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+import msgspec
+import trio
+
+from actors.cli.args import leaves, port_number
+from actors.config_files import ConfigError, load_config
+from actors.sim import SimConfig, SimServers
+
+log = logging.getLogger("basis.sim")
+
+EXIT_BAD_INPUT = 2
+EXIT_CANNOT_LISTEN = 1
+
+
+class SimConfigFile(msgspec.Struct, frozen=True):
+    """A config file as ``basis sim`` reads it: the ``[sim]`` table. Other tables belong
+    to other commands sharing the file and are left alone."""
+
+    sim: SimConfig = msgspec.field(default_factory=SimConfig)
+
+
+def add_sim_commands(commands: argparse._SubParsersAction) -> None:
+    sim = commands.add_parser(
+        "sim",
+        help="run the simulated MEXC and Gate.io venues on 127.0.0.1 until stopped",
+        description="Serve the simulated venues' REST APIs and websockets in the real "
+        "venues' wire formats, with a control API for faults and the venues' ledgers. "
+        "Prints one JSON line with the URLs, then runs until SIGINT or SIGTERM.",
+        epilog="Example: basis sim --seed 7 --control-port 8790",
+    )
+    sim.add_argument("--config", metavar="FILE", help="TOML with a [sim] table")
+    sim.add_argument("--seed", type=int, help="seed of the market (overrides the config)")
+    any_port = "(default 0: any free port)"
+    sim.add_argument(
+        "--mexc-port", type=port_number, default=0, metavar="P", help=f"MEXC's port {any_port}"
+    )
+    sim.add_argument(
+        "--gateio-port",
+        type=port_number,
+        default=0,
+        metavar="P",
+        help=f"Gate.io's port {any_port}",
+    )
+    sim.add_argument(
+        "--control-port",
+        type=port_number,
+        default=0,
+        metavar="P",
+        help=f"the control API's port {any_port}",
+    )
+    sim.set_defaults(handler=command_sim)
+
+
+def command_sim(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config, SimConfigFile).sim if args.config else SimConfig()
+    except ConfigError as error:
+        print(f"basis sim: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.seed is not None:
+        config = msgspec.structs.replace(config, seed=args.seed)
+    servers = SimServers(
+        config,
+        mexc_port=args.mexc_port,
+        gateio_port=args.gateio_port,
+        control_port=args.control_port,
+    )
+    cannot_listen: list[OSError] = []
+    try:
+        trio.run(serve_until_stopped, servers)
+    except* OSError as group:
+        cannot_listen.extend(leaves(group))
+    for error in cannot_listen:
+        print(f"basis sim: {error.strerror or error}", file=sys.stderr)
+    return EXIT_CANNOT_LISTEN if cannot_listen else 0
+
+
+async def serve_until_stopped(servers: SimServers) -> None:
+    """Run ``servers``, announce their URLs on stdout, stop on SIGINT or SIGTERM."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            urls = await nursery.start(servers.run)
+            sys.stdout.write(msgspec.json.encode(urls).decode() + "\n")
+            sys.stdout.flush()
+            log.info("simulated venues up: %s", urls)
+            async for signum in signals:
+                log.info("%s received: stopping", signal.Signals(signum).name)
+                nursery.cancel_scope.cancel()
+                break

@@ -1,0 +1,161 @@
+"""``basis state list|show ID|export|cleanup --max-age-hours H``: inspect and maintain the
+store without a running system (SQLite's WAL lets it read beside a running one)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import msgspec
+
+from actors.cli.args import positive_seconds
+from actors.cli.run import DEFAULT_DATA_DIR
+from actors.runtime.persistence.store import Store, StoreError
+from actors.runtime.system import STORE_FILE
+
+EXIT_BAD_INPUT = 2
+_encode = msgspec.json.Encoder().encode
+
+
+def add_state_commands(commands: argparse._SubParsersAction) -> None:
+    state = commands.add_parser(
+        "state",
+        help="inspect and maintain the stored state: list, show, export, cleanup",
+        description="Read the store in the data directory: tasks, their snapshots and "
+        "orders, and what was quarantined.",
+        epilog="Example: basis state cleanup --max-age-hours 168",
+    )
+    state.add_argument("action", choices=("list", "show", "export", "cleanup"))
+    state.add_argument("task_id", nargs="?", metavar="ID", help="show: the task")
+    state.add_argument(
+        "--data-dir", metavar="DIR", help=f"default ${{BASIS_DATA_DIR}} or ./{DEFAULT_DATA_DIR}"
+    )
+    state.add_argument(
+        "--max-age-hours",
+        type=lambda text: positive_seconds(text) * 3600.0,
+        metavar="H",
+        help="cleanup: delete tasks completed more than H hours ago",
+    )
+    state.set_defaults(handler=command_state)
+
+
+def command_state(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir or os.environ.get("BASIS_DATA_DIR") or DEFAULT_DATA_DIR)
+    path = data_dir / STORE_FILE
+    if not path.exists():
+        print(f"basis state: no store at {path}; pass --data-dir", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        store = Store(path)
+    except StoreError as error:
+        print(f"basis state: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        if args.action == "list":
+            print(listing(store))
+        elif args.action == "show":
+            if not args.task_id:
+                print(
+                    "basis state show: name the task, e.g. basis state show btc_88yp3x2",
+                    file=sys.stderr,
+                )
+                return EXIT_BAD_INPUT
+            row = store.task(args.task_id)
+            if row is None:
+                print(
+                    f"basis state: no task {args.task_id!r}; see basis state list", file=sys.stderr
+                )
+                return EXIT_BAD_INPUT
+            print(_encode(_task_object(store, row.task_id)).decode())
+        elif args.action == "export":
+            everything = {
+                "tasks": [_task_object(store, row.task_id) for row in store.tasks()],
+                "quarantined": [msgspec.structs.asdict(q) for q in _quarantine(store)],
+            }
+            print(_encode(everything).decode())
+        else:
+            if args.max_age_hours is None:
+                print("basis state cleanup: say how old, e.g. --max-age-hours 168", file=sys.stderr)
+                return EXIT_BAD_INPUT
+            removed = store.delete_completed(before=time.time() - args.max_age_hours)
+            print(f"removed {removed} completed task(s) older than {args.max_age_hours / 3600:g} h")
+    finally:
+        store.close()
+    return 0
+
+
+class _Quarantined(msgspec.Struct):
+    id: int
+    task_id: str | None
+    reason: str
+    ts: float
+
+
+def _quarantine(store: Store) -> list[_Quarantined]:
+    return [_Quarantined(q.id, q.task_id, q.reason, q.ts) for q in store.quarantined()]
+
+
+def _task_object(store: Store, task_id: str) -> dict:
+    row = store.task(task_id)
+    assert row is not None
+    try:
+        snapshot = msgspec.json.decode(row.snapshot)
+    except msgspec.DecodeError:
+        snapshot = row.snapshot.decode("utf-8", "replace")
+    return {
+        "task_id": row.task_id,
+        "type": row.task_type,
+        "symbol": row.symbol,
+        "state": row.state,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "completed_at": row.completed_at,
+        "snapshot": snapshot,
+        "orders": [msgspec.structs.asdict(_order(o)) for o in store.orders(task_id)],
+    }
+
+
+class _Order(msgspec.Struct):
+    client_id: str
+    venue: str
+    side: str
+    qty: float
+    price: float
+    status: str
+    filled_qty: float
+    avg_price: float
+
+
+def _order(row) -> _Order:
+    return _Order(
+        row.client_id,
+        row.venue,
+        row.side,
+        row.qty,
+        row.price,
+        row.status,
+        row.filled_qty,
+        row.avg_price,
+    )
+
+
+def listing(store: Store) -> str:
+    counts = store.counts()
+    lines = [
+        f"{counts['active']} active, {counts['completed']} completed, "
+        f"{counts['quarantined']} quarantined",
+        "",
+        f"{'task':<18} {'symbol':<12} {'state':<14} {'open orders':>11}  updated",
+    ]
+    for row in store.tasks():
+        updated = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.updated_at))
+        open_orders = len(store.open_orders(row.task_id))
+        lines.append(
+            f"{row.task_id:<18} {row.symbol:<12} {row.state:<14} {open_orders:>11}  {updated}"
+        )
+    for q in store.quarantined():
+        lines.append(f"quarantined {q.task_id}: {q.reason}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Market data: feeds, private streams, local order books, the websocket client."""

@@ -1,0 +1,359 @@
+"""The market-data feed actor: one websocket connection to one venue.
+
+It connects, subscribes, decodes each frame with the venue's codec and offers every
+symbol's newest quote on its strategies' conflating lanes, so a slow strategy never
+stalls the feed and always decides on the latest quote. It keeps reading frames all the
+time (so the websocket library answers the venue's pings), sends the venue's app-level
+ping, and reconnects with backoff after a drop, a stall (no market data for
+``stale_after_s``), a refused subscription, an upgrade notice, or when the connection
+reaches ``rotate_after_s`` (venues close connections at 24 h). Health changes (fresh,
+stale, reconnecting, resyncing) go to the same strategies, which stop entering while
+their feed is not fresh.
+
+With ``depth`` on, quotes come from a local order book kept from the diff stream: a gap
+in versions unsyncs the book and publishes nothing for that symbol until a REST snapshot
+resyncs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+import attrs
+import trio
+import trio_websocket
+
+from actors.runtime.market.order_book import OrderBook, Outcome
+from actors.runtime.market.websocket import open_websocket
+from actors.venues.rest import OutcomeUnknown, RequestNotSent
+from protocols.messages import FeedHealth, MarketQuote
+from protocols.model import Leg, Quote, Symbol
+from protocols.venue import (
+    DepthDiff,
+    DepthSnapshot,
+    MalformedMessage,
+    Pong,
+    SubscriptionResult,
+    UpgradeNotice,
+    VenueError,
+)
+from supervision import Address, Backoff, Incarnation
+
+log = logging.getLogger("basis.feed")
+
+RESYNC_RETRY_S = 1.0
+
+
+class FeedCodec(Protocol):
+    """What a feed needs of a venue's market-data websocket."""
+
+    venue: str
+    leg: Leg
+    ping_interval_s: float
+    handshake_headers: Sequence[tuple[bytes, bytes]]
+
+    async def prepare(self, symbols: Sequence[Symbol]) -> None:
+        """Load what decoding needs (contract sizes, ...) before connecting; a failure is
+        retried like a failed connection."""
+
+    def subscriptions(self, symbols: Sequence[Symbol], depth: bool, now: float) -> list[str]:
+        """Subscribe requests; the venue acknowledges each one."""
+
+    def ping(self, now: float) -> str:
+        """The app-level keepalive message."""
+
+    def decode(self, frame: str | bytes, recv_ts: float) -> Sequence[Any]:
+        """Quotes, depth diffs/snapshots, acks, pongs, notices, or MalformedMessage."""
+
+
+_CONNECTING = ("connecting", "reconnecting")
+"""States that end once subscribed and data flows; "resyncing" ends with the snapshot."""
+
+
+class Reconnect(Exception):
+    """The connection must be replaced; the message says why."""
+
+
+@attrs.define
+class FeedStatus:
+    """What status views show of a feed; counters only grow."""
+
+    state: str = "connecting"
+    detail: str = ""
+    connects: int = 0
+    messages: int = 0
+    quotes: int = 0
+    malformed: int = 0
+    gaps: int = 0
+    resyncs: int = 0
+    last_data_at: float | None = None
+    """Wall-clock time of the last market data."""
+    fresh_at: float | None = None
+    """Wall-clock time the feed last turned fresh (after connecting or resyncing)."""
+
+
+@attrs.define(eq=False)
+class Feed:
+    name: str
+    codec: FeedCodec
+    url: str
+    subscribers: dict[Symbol, list[Address]]
+    """Each symbol's strategy addresses."""
+    stale_after_s: float = 10.0
+    rotate_after_s: float = 23 * 3600.0
+    connect_timeout_s: float = 10.0
+    backoff: Backoff = attrs.field(factory=lambda: Backoff(min_s=0.2, max_s=15.0))
+    depth: bool = False
+    fetch_snapshot: Callable[[Symbol], Awaitable[DepthSnapshot]] | None = None
+    rng: random.Random = attrs.field(factory=random.Random)
+    wall_clock: Callable[[], float] = time.time
+    status: FeedStatus = attrs.field(factory=FeedStatus)
+    _books: dict[Symbol, OrderBook] = attrs.field(factory=dict)
+    _resyncing: set[Symbol] = attrs.field(factory=set)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """The actor's entry point: ready at once, then connected for as long as it runs."""
+        task_status.started()
+        # A restarted feed has no connection yet, whatever its last one was.
+        self._set_state("reconnecting" if inc.is_restart else "connecting", "")
+        attempt = 0
+        with inc.cancel_on_stop():
+            while True:
+                began = trio.current_time()
+                why = "the connection ended"
+                try:
+                    await self._connection()
+                except BaseException as error:
+                    why = why_reconnect(error)
+                    if why is None:
+                        raise
+                    # Being stopped can surface as a failed close; that is no reason to retry.
+                    await trio.lowlevel.checkpoint_if_cancelled()
+                if trio.current_time() - began >= self.backoff.reset_after_s:
+                    attempt = 0
+                delay = self.backoff.delay(attempt, self.rng)
+                attempt += 1
+                self._set_state("reconnecting", why)
+                log.warning("%s: reconnecting in %.2f s: %s", self.name, delay, why)
+                await trio.sleep(delay)
+
+    async def _connection(self) -> None:
+        symbols = list(self.subscribers)
+        try:
+            await self.codec.prepare(symbols)
+        except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+            raise Reconnect(f"cannot load the venue's rules: {error}") from error
+        self.status.connects += 1
+        async with open_websocket(
+            self.url, headers=self.codec.handshake_headers, connect_timeout_s=self.connect_timeout_s
+        ) as ws:
+            self._books = {symbol: OrderBook() for symbol in self.subscribers} if self.depth else {}
+            self._resyncing.clear()
+            requests = self.codec.subscriptions(symbols, self.depth, self.wall_clock())
+            for request in requests:
+                await ws.send_message(request)
+            log.info("%s: connected to %s, %d subscriptions", self.name, self.url, len(requests))
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._keepalive, ws)
+                await self._read(ws, nursery, pending_acks=len(requests))
+
+    async def _keepalive(self, ws: trio_websocket.WebSocketConnection) -> None:
+        while True:
+            await trio.sleep(self.codec.ping_interval_s)
+            await ws.send_message(self.codec.ping(self.wall_clock()))
+
+    # ---------------------------------------------------------------- reading
+
+    async def _read(
+        self, ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery, pending_acks: int
+    ) -> None:
+        current_time = trio.current_time
+        stale_after_s = self.stale_after_s
+        rotate_at = current_time() + self.rotate_after_s
+        decode = self.codec.decode
+        clock = self.wall_clock
+        status = self.status
+        had_data = False
+        last_data = current_time()
+        # The stall timer is re-armed only when it fires, from the last data time: moving
+        # a cancel scope's deadline on every frame costs more than decoding the frame.
+        while current_time() - last_data < stale_after_s:
+            with trio.move_on_at(last_data + stale_after_s):
+                while True:
+                    frame = await ws.get_message()
+                    status.messages += 1
+                    data = False
+                    recv_ts = clock()
+                    for event in decode(frame, recv_ts):
+                        if type(event) is Quote:
+                            if not self.depth:
+                                self._publish(event)
+                            data = True
+                        elif isinstance(event, DepthDiff):
+                            self._on_diff(event, nursery)
+                            data = True
+                        elif isinstance(event, DepthSnapshot):
+                            self._on_snapshot(event)
+                            data = True
+                        elif isinstance(event, SubscriptionResult):
+                            if not event.ok:
+                                raise Reconnect(f"subscription refused: {event.message}")
+                            pending_acks -= 1
+                        elif isinstance(event, UpgradeNotice):
+                            raise Reconnect(f"upgrade notice: {event.message}")
+                        elif isinstance(event, MalformedMessage):
+                            self._on_malformed(event)
+                        elif not isinstance(event, Pong):
+                            log.debug("%s: ignored %r", self.name, event)
+                    if data:
+                        last_data = current_time()
+                        status.last_data_at = recv_ts
+                        had_data = True
+                        if last_data >= rotate_at:
+                            raise Reconnect(
+                                f"rotating the connection after {self.rotate_after_s:g} s"
+                            )
+                    # Data flowing is what makes a feed fresh; an acknowledgement that never
+                    # came (a venue may drop it) matters only if no data comes either.
+                    if had_data and status.state in _CONNECTING:
+                        self._set_state("fresh", "")
+        if pending_acks > 0:
+            raise Reconnect(f"no subscription answer within {stale_after_s:g} s")
+        raise Reconnect(f"stalled: no market data for {stale_after_s:g} s")
+
+    def _publish(self, quote: Quote) -> None:
+        self.status.quotes += 1
+        leg = self.codec.leg
+        message = MarketQuote(leg, quote)
+        key = (leg, quote.symbol)
+        for address in self.subscribers.get(quote.symbol, ()):
+            address.put_latest(key, message)
+
+    def _on_malformed(self, event: MalformedMessage) -> None:
+        self.status.malformed += 1
+        count = self.status.malformed
+        # The first few and then every thousandth: a venue that changed its format must be
+        # visible without flooding the log.
+        if count <= 5 or count % 1000 == 0:
+            log.warning(
+                "%s: unreadable frame #%d: %s [%s]", self.name, count, event.reason, event.excerpt
+            )
+
+    # ------------------------------------------------------------------ depth
+
+    def _on_diff(self, diff: DepthDiff, nursery: trio.Nursery) -> None:
+        book = self._books.get(diff.symbol)
+        if book is None:
+            return
+        outcome = book.on_diff(diff)
+        if outcome is Outcome.APPLIED:
+            self._publish_book(diff.symbol, book, diff.venue_ts)
+        elif outcome is Outcome.GAP:
+            self.status.gaps += 1
+            log.warning(
+                "%s: %s depth gap at version %d: resyncing",
+                self.name,
+                diff.symbol,
+                diff.first_version,
+            )
+            self._resync(diff.symbol, nursery)
+        elif outcome is Outcome.BUFFERED:
+            self._resync(diff.symbol, nursery)
+
+    def _on_snapshot(self, snapshot: DepthSnapshot) -> None:
+        book = self._books.get(snapshot.symbol)
+        if book is not None and book.on_snapshot(snapshot) is Outcome.APPLIED:
+            self._publish_book(snapshot.symbol, book, self.wall_clock())
+
+    def _publish_book(self, symbol: Symbol, book: OrderBook, venue_ts: float) -> None:
+        bid, bid_qty, ask, ask_qty = book.best()
+        self._publish(Quote(symbol, bid, bid_qty, ask, ask_qty, venue_ts, self.wall_clock()))
+
+    def _resync(self, symbol: Symbol, nursery: trio.Nursery) -> None:
+        if symbol in self._resyncing or self.fetch_snapshot is None:
+            return
+        self._resyncing.add(symbol)
+        nursery.start_soon(self._fetch_until_synced, symbol)
+
+    async def _fetch_until_synced(self, symbol: Symbol) -> None:
+        assert self.fetch_snapshot is not None
+        book = self._books[symbol]
+        self._set_state("resyncing", f"{symbol} depth")
+        try:
+            while not book.synced:
+                try:
+                    snapshot = await self.fetch_snapshot(symbol)
+                except Exception as error:  # a venue error or timeout: try again shortly
+                    log.warning("%s: %s depth snapshot failed: %s", self.name, symbol, error)
+                else:
+                    self.status.resyncs += 1
+                    if book.on_snapshot(snapshot) is Outcome.APPLIED:
+                        self._publish_book(symbol, book, self.wall_clock())
+                        break
+                await trio.sleep(RESYNC_RETRY_S)
+        finally:
+            self._resyncing.discard(symbol)
+        if not self._resyncing:
+            self._set_state("fresh", "")
+
+    # ----------------------------------------------------------------- health
+
+    def _set_state(self, state: str, detail: str) -> None:
+        status = self.status
+        if (status.state, status.detail) == (state, detail):
+            return
+        status.state = state
+        status.detail = detail
+        now = self.wall_clock()
+        if state == "fresh":
+            status.fresh_at = now
+        health = FeedHealth(now, self.codec.leg, state == "fresh", detail or state)
+        key = ("health", self.codec.leg)
+        sent: set[int] = set()
+        for addresses in self.subscribers.values():
+            for address in addresses:
+                if id(address) not in sent:
+                    sent.add(id(address))
+                    address.put_latest(key, health)
+        if state == "fresh":
+            log.info("%s: fresh", self.name)
+
+
+_RECOVERABLE = (
+    Reconnect,
+    trio_websocket.HandshakeError,
+    trio_websocket.ConnectionClosed,
+    OSError,
+)
+
+
+def why_reconnect(error: BaseException) -> str | None:
+    """Why a connection ended, if a new one would help; ``None`` for anything else
+    (cancellation, a bug), which must propagate. Groups from the connection's nurseries
+    are looked through."""
+    if isinstance(error, BaseExceptionGroup):
+        matched, rest = error.split(_RECOVERABLE)
+        if rest is not None or matched is None:
+            return None
+        while isinstance(matched, BaseExceptionGroup):
+            matched = matched.exceptions[0]
+        error = matched
+    if isinstance(error, Reconnect):
+        return str(error)
+    if isinstance(error, OSError):
+        return f"cannot connect: {error.strerror or error}"
+    if isinstance(error, trio_websocket.ConnectionClosed):
+        reason = error.reason
+        said = f": {reason.reason}" if reason.reason else ""
+        return f"connection closed ({reason.code} {reason.name}{said})"
+    if isinstance(error, trio_websocket.ConnectionRejected):
+        return f"connection rejected with HTTP {error.status_code}"
+    if isinstance(error, trio_websocket.ConnectionTimeout):
+        return "connection timed out"
+    return f"handshake failed: {error!r}"

@@ -1,0 +1,147 @@
+"""A router's private websocket: the venue's own reports of our orders and trades.
+
+While it is up, order state follows it and the router polls only as a safety net; while
+it is down, the router polls at full rate. It reconnects with backoff after a drop, a
+stall (no frame, not even a pong, for ``stale_after_s``), a refused subscription or an
+upgrade notice, and renews what the venue needs renewed (MEXC's listen key).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+import attrs
+import trio
+
+from actors.runtime.market.feed import Reconnect, why_reconnect
+from actors.runtime.market.websocket import open_websocket
+from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
+from protocols.venue import (
+    MalformedMessage,
+    OrderUpdate,
+    SubscriptionResult,
+    Trade,
+    UpgradeNotice,
+    VenueError,
+)
+from supervision import Backoff
+
+log = logging.getLogger("basis.private")
+
+
+class PrivateStreamCodec(Protocol):
+    venue: str
+    ping_interval_s: float
+    renew_interval_s: float | None
+    handshake_headers: Sequence[tuple[bytes, bytes]]
+
+    async def open_url(self, rest: RestClient, ws_url: str, now: float) -> str:
+        """The URL to connect to (MEXC first creates a listen key)."""
+
+    async def renew(self, rest: RestClient, now: float) -> None:
+        """Keep the stream's credentials alive (MEXC extends its listen key)."""
+
+    def subscriptions(self, now: float) -> list[str]: ...
+
+    def ping(self, now: float) -> str: ...
+
+    def decode(self, frame: str | bytes, recv_ts: float) -> Sequence[Any]: ...
+
+
+@attrs.define(eq=False)
+class PrivateStream:
+    name: str
+    codec: PrivateStreamCodec
+    rest: RestClient
+    ws_url: str
+    on_order: Callable[[OrderUpdate], Awaitable[None]]
+    on_trade: Callable[[Trade], Awaitable[None]]
+    stale_after_s: float = 60.0
+    backoff: Backoff = attrs.field(factory=lambda: Backoff(min_s=0.2, max_s=15.0))
+    rng: random.Random = attrs.field(factory=random.Random)
+    wall_clock: Callable[[], float] = time.time
+    up: bool = False
+    connects: int = 0
+    last_reason: str = ""
+
+    async def run(self) -> None:
+        """Keep the stream connected until cancelled."""
+        attempt = 0
+        while True:
+            began = trio.current_time()
+            why = "the stream ended"
+            try:
+                await self._connection()
+            except BaseException as error:
+                why = why_reconnect(error)
+                if why is None:
+                    raise
+                await trio.lowlevel.checkpoint_if_cancelled()
+            self.up = False
+            self.last_reason = why
+            if trio.current_time() - began >= self.backoff.reset_after_s:
+                attempt = 0
+            delay = self.backoff.delay(attempt, self.rng)
+            attempt += 1
+            log.warning(
+                "%s: private stream down (%s); reconnecting in %.2f s", self.name, why, delay
+            )
+            await trio.sleep(delay)
+
+    async def _connection(self) -> None:
+        try:
+            url = await self.codec.open_url(self.rest, self.ws_url, self.wall_clock())
+        except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+            raise Reconnect(f"cannot open the private stream: {error}") from error
+        self.connects += 1
+        async with open_websocket(url, headers=self.codec.handshake_headers) as ws:
+            requests = self.codec.subscriptions(self.wall_clock())
+            for request in requests:
+                await ws.send_message(request)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._keepalive, ws)
+                if self.codec.renew_interval_s is not None:
+                    nursery.start_soon(self._renew)
+                await self._read(ws, len(requests))
+
+    async def _keepalive(self, ws: Any) -> None:
+        while True:
+            await trio.sleep(self.codec.ping_interval_s)
+            await ws.send_message(self.codec.ping(self.wall_clock()))
+
+    async def _renew(self) -> None:
+        assert self.codec.renew_interval_s is not None
+        while True:
+            await trio.sleep(self.codec.renew_interval_s)
+            try:
+                await self.codec.renew(self.rest, self.wall_clock())
+            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+                raise Reconnect(f"cannot renew the private stream: {error}") from error
+
+    async def _read(self, ws: Any, pending_acks: int) -> None:
+        stall = trio.CancelScope(deadline=trio.current_time() + self.stale_after_s)
+        with stall:
+            while True:
+                frame = await ws.get_message()
+                stall.deadline = trio.current_time() + self.stale_after_s
+                for event in self.codec.decode(frame, self.wall_clock()):
+                    if isinstance(event, OrderUpdate):
+                        await self.on_order(event)
+                    elif isinstance(event, Trade):
+                        await self.on_trade(event)
+                    elif isinstance(event, SubscriptionResult):
+                        if not event.ok:
+                            raise Reconnect(f"private subscription refused: {event.message}")
+                        pending_acks -= 1
+                        if pending_acks == 0:
+                            self.up = True
+                            log.info("%s: private stream up", self.name)
+                    elif isinstance(event, UpgradeNotice):
+                        raise Reconnect(f"upgrade notice: {event.message}")
+                    elif isinstance(event, MalformedMessage):
+                        log.warning("%s: unreadable private frame: %s", self.name, event.reason)
+        raise Reconnect(f"private stream silent for {self.stale_after_s:g} s")

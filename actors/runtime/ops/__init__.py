@@ -1,0 +1,1 @@
+"""Operations: status, metrics, the status endpoint, logs, GC tuning, crash injection."""

@@ -1,0 +1,1 @@
+"""Orders: the router actor, its fill accounting and rate limits."""

@@ -1,0 +1,1 @@
+"""Persistence: the writer actor and the SQLite store it alone writes."""

@@ -1,0 +1,188 @@
+"""The persistence writer actor: the only one that touches the disk.
+
+Strategies hand it snapshots of their context after every decision (on the conflating
+lane, keyed by task: a newer snapshot replaces an unwritten older one) and journal their
+order intents before sending them (on the FIFO lane, and they wait for the commit).
+Routers append what venues say of orders. Whatever is waiting is written as one batch in
+one transaction on a worker thread, so the trio thread never blocks on I/O and a burst of
+intents costs one commit.
+
+On a stop the writer finishes: everything still in its mailbox is written before it ends.
+A batch whose transaction failed (a full disk, say) is not lost with the crash: the writer
+keeps it and writes it first when its supervisor starts it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import msgspec
+import trio
+
+from actors.arbitrage.context import ArbitrageContext, ArbitrageState
+from actors.runtime.persistence.store import (
+    Durability,
+    IntentRecord,
+    OrderEventRecord,
+    SnapshotRecord,
+    Store,
+)
+from protocols.model import Order
+from supervision import Address, Incarnation, Stopping
+
+log = logging.getLogger("basis.writer")
+
+LATENCY_SAMPLES = 2048
+_encode_json = msgspec.json.Encoder().encode
+
+_DONE_STATES = (ArbitrageState.STOPPED,)
+
+
+@attrs.frozen
+class JournalIntents:
+    """Intents to commit; ``committed`` is set once they are on disk."""
+
+    records: tuple[IntentRecord, ...]
+    committed: trio.Event
+
+
+@attrs.define
+class WriterStats:
+    batches: int = 0
+    snapshots: int = 0
+    intents: int = 0
+    events: int = 0
+    last_write_at: float | None = None
+    latencies_s: deque[float] = attrs.field(factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+    queue_depth: int = 0
+
+    def latency_percentile(self, fraction: float) -> float | None:
+        if not self.latencies_s:
+            return None
+        ordered = sorted(self.latencies_s)
+        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+@attrs.define(eq=False)
+class Writer:
+    path: Path
+    durability: Durability = "NORMAL"
+    max_batch: int = 1000
+    stats: WriterStats = attrs.field(factory=WriterStats)
+    store: Store | None = None
+    _unwritten: list[Any] = attrs.field(factory=list)
+    """The batch a failed transaction left, for the next incarnation to write first."""
+
+    async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        mailbox = inc.mailbox
+        assert mailbox is not None, "the writer needs a mailbox"
+        if self.store is None:
+            self.store = await trio.to_thread.run_sync(Store, self.path, self.durability)
+        if self._unwritten:
+            batch, self._unwritten = self._unwritten, []
+            log.warning("writer: writing the %d records a failed batch left", len(batch))
+            await self._write(batch)
+        task_status.started()
+        while True:
+            try:
+                first = await mailbox.receive()
+            except Stopping:
+                # Everything handed over so far is written before the writer ends.
+                remaining = mailbox.take_all_nowait()
+                while remaining:
+                    await self._write(remaining[: self.max_batch])
+                    remaining = remaining[self.max_batch :]
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(mailbox.receive_nowait())
+                except (trio.WouldBlock, Stopping):
+                    break
+            self.stats.queue_depth = len(mailbox)
+            await self._write(batch)
+
+    async def _write(self, batch: Sequence[Any]) -> None:
+        snapshots: dict[str, SnapshotRecord] = {}
+        intents: list[IntentRecord] = []
+        events: list[OrderEventRecord] = []
+        waiting: list[trio.Event] = []
+        for message in batch:
+            if type(message) is SnapshotRecord:
+                snapshots[message.task_id] = message  # the newest of a task wins
+            elif type(message) is JournalIntents:
+                intents.extend(message.records)
+                waiting.append(message.committed)
+            elif type(message) is OrderEventRecord:
+                events.append(message)
+            else:
+                log.error("writer: cannot store %r", message)
+        assert self.store is not None
+        began = time.perf_counter()
+        # Not cancellable: a transaction that started is finished, whatever happens.
+        try:
+            await trio.to_thread.run_sync(
+                self.store.write_batch, list(snapshots.values()), intents, events
+            )
+        except Exception:
+            self._unwritten = list(batch)
+            raise
+        stats = self.stats
+        stats.latencies_s.append(time.perf_counter() - began)
+        stats.batches += 1
+        stats.snapshots += len(snapshots)
+        stats.intents += len(intents)
+        stats.events += len(events)
+        stats.last_write_at = time.time()
+        for committed in waiting:
+            committed.set()
+
+
+@attrs.frozen
+class WriterClient:
+    """What strategies and routers hold: the writer's address and the record shapes."""
+
+    address: Address
+
+    def save(self, ctx: ArbitrageContext) -> None:
+        """Hand over a snapshot; never waits (a newer one replaces an unwritten older)."""
+        record = SnapshotRecord(
+            ctx.task_id,
+            ctx.task_type,
+            str(ctx.symbol),
+            ctx.state.value,
+            _encode_json(ctx),
+            ctx.last_update or time.time(),
+            ctx.state in _DONE_STATES,
+        )
+        self.address.put_latest(("snapshot", ctx.task_id), record)
+
+    async def journal(self, ctx: ArbitrageContext, orders: Sequence[Order]) -> None:
+        """Commit ``orders`` as intents; returns once they are on disk."""
+        venue = {"spot": ctx.spot_venue, "futures": ctx.futures_venue}
+        records = tuple(
+            IntentRecord(
+                order.client_id,
+                ctx.task_id,
+                venue[order.leg.value],
+                order.leg.value,
+                str(order.symbol),
+                order.side.value,
+                order.qty,
+                order.price,
+                order.created_ts or time.time(),
+            )
+            for order in orders
+        )
+        committed = trio.Event()
+        await self.address.send(JournalIntents(records, committed))
+        await committed.wait()
+
+    async def order_event(self, record: OrderEventRecord) -> None:
+        await self.address.send(record)

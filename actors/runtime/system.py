@@ -1,0 +1,570 @@
+"""The manager: builds the trading system's supervision tree from a config and runs it.
+
+```
+basis (rest_for_one)
+├── writer                  the store; first up, last down
+├── feeds (one_for_one)     one per venue connection
+├── routers (one_for_one)   one per venue
+└── strategies (one_for_one) one per symbol, added while the system runs (transient)
+```
+
+``rest_for_one`` because each layer needs the ones above it: a writer that had to restart
+takes everything after it down and up again in order. Actors find each other by address,
+which survives restarts. The :class:`TradingSystem` is also the Python API that the CLI
+and the tests use: add and stop strategies, read status, stop the whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from actors.arbitrage.actor import StrategyActor
+from actors.arbitrage.context import ArbitrageContext, ArbitrageParams, LegRules, new_context
+from actors.runtime.config import RuntimeConfig, VenuesSection
+from actors.runtime.market.feed import Feed
+from actors.runtime.ops.gc_tuning import settle
+from actors.runtime.orders.router import Router
+from actors.runtime.persistence.store import QuarantineRow, Store
+from actors.runtime.persistence.writer import Writer, WriterClient
+from actors.runtime.recovery import restore
+from actors.venues.gateio import (
+    GateioFeedCodec,
+    GateioPrivateCodec,
+    GateioRouterCodec,
+    short_position,
+)
+from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec, base_holdings
+from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
+from protocols.messages import CancelOrder, OperatorAction, OperatorCommand, RulesUpdate
+from protocols.model import Leg, Symbol
+from protocols.venue import ApiCredentials, VenueError
+from supervision import (
+    Address,
+    Backoff,
+    ChildSpec,
+    Intensity,
+    Mailbox,
+    Restart,
+    RestartStrategy,
+    Supervisor,
+)
+
+log = logging.getLogger("basis.manager")
+
+STORE_FILE = "basis.db"
+SYMBOLS_PER_CONNECTION = 30
+STORE_COUNT_EVERY_S = 10.0
+POSITION_CHECK_ATTEMPTS = 8
+POSITION_CHECK_BACKOFF = Backoff(min_s=0.2, max_s=5.0)
+"""About 20 s in all: longer than a burst of errors, short enough not to hold up a start."""
+
+
+class SymbolLocked(Exception):
+    """A live strategy already trades this symbol on these venues."""
+
+
+class UnknownTask(Exception):
+    pass
+
+
+class ContradictsVenue(Exception):
+    """A restored strategy's record disagrees with what the venues hold."""
+
+
+@attrs.define(eq=False)
+class StrategyHandle:
+    task_id: str
+    symbol: Symbol
+    actor: StrategyActor
+    mailbox: Mailbox
+
+    @property
+    def child_name(self) -> str:
+        return f"strategy-{self.task_id}"
+
+
+@attrs.define(eq=False)
+class VenueLinks:
+    """One venue's feed and router, as the manager wires them."""
+
+    leg: Leg
+    rest: RestClient
+    feeds: list[Feed]
+    """One per connection: MEXC takes at most 30 subscriptions on one."""
+    router: Router
+    router_mailbox: Mailbox
+
+
+class TradingSystem:
+    """The trading system of ``config``, its store in ``data_dir``.
+
+    ``recover``: strategies resume from their stored state (the default).
+    ``credentials``: the venues' keys; without them, read from the environment variables
+    that ``[venues]`` names. ``venues_are_new``: the venues hold nothing of an earlier run
+    (simulated venues started for this one), so tasks an earlier run left active are
+    closed as abandoned instead of resumed on positions nobody holds."""
+
+    def __init__(
+        self,
+        config: RuntimeConfig,
+        data_dir: Path,
+        *,
+        recover: bool = True,
+        credentials: Mapping[Leg, ApiCredentials] | None = None,
+        venues_are_new: bool = False,
+    ) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.recover = recover
+        self.started_at = time.time()
+        self.writer = Writer(data_dir / STORE_FILE, config.persistence.durability)
+        self.writer_mailbox = Mailbox("writer", capacity=4096)
+        self.writer_client = WriterClient(self.writer_mailbox.address)
+        self.venues_are_new = venues_are_new
+        self.credentials = dict(credentials) if credentials is not None else self._from_env()
+        self.owners: dict[str, Address] = {}
+        self.subscribers: dict[Symbol, list[Address]] = {s: [] for s in config.symbol_list}
+        self.strategies: dict[str, StrategyHandle] = {}
+        self._rng = random.Random()
+        self._used_ids: set[str] = set()
+        """Every task id of this run, removed ones included: an id is never reused."""
+        self.venues: dict[Leg, VenueLinks] = {}
+        self.strategies_supervisor = Supervisor(
+            "strategies", [], strategy=RestartStrategy.ONE_FOR_ONE, intensity=Intensity(20, 60)
+        )
+        self.root = self._build_tree()
+        self.stopped = trio.Event()
+        self.quarantined: list[QuarantineRow] = []
+        """Records recovery could not restore, with the reasons."""
+        self.store_counts: dict[str, int] = {}
+        """Active, completed and quarantined tasks in the store, refreshed now and then."""
+
+    # ------------------------------------------------------------------ the tree
+
+    def _build_tree(self) -> Supervisor:
+        venues = self.config.venues
+        self.venues = {
+            Leg.SPOT: self._venue_links(Leg.SPOT, venues),
+            Leg.FUTURES: self._venue_links(Leg.FUTURES, venues),
+        }
+        children = [ChildSpec("writer", self.writer.run, mailbox=self.writer_mailbox)]
+        feeds = Supervisor(
+            "feeds",
+            [
+                ChildSpec(feed.name, feed.run, labels={"venue": feed.codec.venue})
+                for links in self.venues.values()
+                for feed in links.feeds
+            ],
+        )
+        routers = Supervisor(
+            "routers",
+            [
+                ChildSpec(
+                    links.router.name,
+                    links.router.run,
+                    mailbox=links.router_mailbox,
+                    shutdown_timeout_s=10.0,
+                    labels={"venue": links.router.codec.venue},
+                )
+                for links in self.venues.values()
+            ],
+        )
+        children += [
+            feeds.child_spec(),
+            routers.child_spec(),
+            self.strategies_supervisor.child_spec(),
+        ]
+        return Supervisor("basis", children, strategy=RestartStrategy.REST_FOR_ONE)
+
+    def _from_env(self) -> dict[Leg, ApiCredentials]:
+        missing = self.config.missing_credentials()
+        if missing:
+            raise ValueError(
+                "the venues' API keys are not in the environment; missing: " + ", ".join(missing)
+            )
+        spot = self.config.venues.spot.credentials()
+        futures = self.config.venues.futures.credentials()
+        if spot is None or futures is None:
+            raise ValueError("[venues] names no environment variables for the API keys")
+        return {Leg.SPOT: spot, Leg.FUTURES: futures}
+
+    def _venue_links(self, leg: Leg, venues: VenuesSection) -> VenueLinks:
+        venue = venues.spot if leg is Leg.SPOT else venues.futures
+        rest = RestClient(venue.rest, timeout_s=venue.request_timeout_s)
+        keys = self.credentials[leg]
+        if leg is Leg.SPOT:
+            feed_codec: Any = MexcFeedCodec(rest)
+            router_codec: Any = MexcRouterCodec(keys)
+            private: Any = MexcPrivateCodec(keys)
+        else:
+            feed_codec = GateioFeedCodec(rest)
+            router_codec = GateioRouterCodec(keys)
+            private = None  # set below: it shares the router's rules
+        symbols = list(self.subscribers)
+        chunks = [
+            symbols[start : start + SYMBOLS_PER_CONNECTION]
+            for start in range(0, len(symbols), SYMBOLS_PER_CONNECTION)
+        ]
+        feeds = [
+            Feed(
+                f"feed-{venue.kind}" + (f"-{n}" if len(chunks) > 1 else ""),
+                feed_codec,
+                venue.ws,
+                # The chunk's symbols, sharing the lists strategies are appended to.
+                {symbol: self.subscribers[symbol] for symbol in chunk},
+                stale_after_s=venue.stale_after_s,
+                rotate_after_s=venue.rotate_after_s,
+                depth=venue.depth,
+                fetch_snapshot=feed_codec.fetch_snapshot,
+            )
+            for n, chunk in enumerate(chunks, start=1)
+        ]
+        router = Router(
+            f"router-{venue.kind}",
+            router_codec,
+            rest,
+            self.owners,
+            self.subscribers,
+            private=private,
+            ws_url=venue.ws,
+            rules_refresh_s=venue.rules_refresh_s,
+            journal=self.writer_client.order_event,
+        )
+        if leg is Leg.FUTURES:
+            router.private = GateioPrivateCodec(keys, venue.user_id, router.rules)
+        return VenueLinks(leg, rest, feeds, router, Mailbox(router.name, capacity=1024))
+
+    # ---------------------------------------------------------------- strategies
+
+    async def add_strategy(
+        self, symbol: Symbol, params: ArbitrageParams | None = None, size_usdt: float | None = None
+    ) -> str:
+        """Start a strategy on ``symbol``; returns its task id. Refused with
+        :class:`SymbolLocked` while another live strategy trades it."""
+        if symbol not in self.subscribers:
+            raise ValueError(
+                f"{symbol} is not in this system's symbols ({', '.join(self.config.symbols)})"
+            )
+        for handle in self.strategies.values():
+            if handle.symbol == symbol and handle.actor.ctx.state.value != "stopped":
+                raise SymbolLocked(
+                    f"{symbol} on {self.config.venues.spot.kind}/"
+                    f"{self.config.venues.futures.kind} is already traded by task "
+                    f"{handle.task_id}; stop it first"
+                )
+        strategy = self.config.strategy
+        restored = await self._restored(symbol) if self.recover else None
+        # The venues' rules as the routers loaded them; until they have (a venue that could
+        # not answer at start), what the restored record knew.
+        known = restored.rules if restored is not None else LegRules()
+        rules = LegRules(
+            self.venues[Leg.SPOT].router.rules.get(symbol, known.spot),
+            self.venues[Leg.FUTURES].router.rules.get(symbol, known.futures),
+        )
+        if restored is not None:
+            contradiction = await self._contradiction(restored, rules)
+            if contradiction is not None:
+                await self._quarantine(restored, contradiction)
+                raise ContradictsVenue(f"task {restored.task_id}: {contradiction}")
+            # The operator's current parameters apply from now on; the state is the store's.
+            ctx = restored.evolve(params=params or strategy.params(), rules=rules)
+        else:
+            ctx = new_context(
+                self._task_id(symbol),
+                symbol,
+                now=time.time(),
+                base_position_size_usdt=size_usdt or strategy.base_position_size_usdt,
+                futures_leverage=strategy.futures_leverage,
+                params=params or strategy.params(),
+                rules=rules,
+                spot_venue=self.config.venues.spot.kind,
+                futures_venue=self.config.venues.futures.kind,
+            )
+        task_id = ctx.task_id
+        self._used_ids.add(task_id)
+        writer = self.writer_client
+
+        async def save(changed: Any) -> None:
+            writer.save(changed)
+
+        actor = StrategyActor(
+            ctx,
+            {leg: links.router_mailbox.address for leg, links in self.venues.items()},
+            before_orders=writer.journal,
+            on_change=save,
+        )
+        mailbox = Mailbox(f"strategy-{task_id}", capacity=1024)
+        handle = StrategyHandle(task_id, symbol, actor, mailbox)
+        self.strategies[task_id] = handle
+        self.owners[task_id] = mailbox.address
+        self.subscribers[symbol].append(mailbox.address)
+        writer.save(ctx)
+        await self.strategies_supervisor.add_child(
+            ChildSpec(
+                handle.child_name,
+                actor.run,
+                restart=Restart.TRANSIENT,
+                mailbox=mailbox,
+                labels={"symbol": str(symbol), "task_id": task_id},
+            )
+        )
+        for links in self.venues.values():
+            rules_now = links.router.rules.get(symbol)
+            if rules_now is not None:
+                await mailbox.send(RulesUpdate(time.time(), links.leg, rules_now))
+        if restored is not None:
+            # Orders in flight when the last run ended: each router looks its own up at
+            # the venue by client id (cancelling what is still open), and the strategy
+            # hears what became of them before it trades on.
+            for leg, orders in ctx.active_orders.items():
+                router = self.venues[Leg(leg)].router_mailbox.address
+                for client_id in orders:
+                    await router.send(CancelOrder(Leg(leg), client_id, symbol))
+        log.info("task %s: trading %s", task_id, symbol)
+        return task_id
+
+    async def _contradiction(self, ctx: ArbitrageContext, rules: LegRules) -> str | None:
+        """What the venues hold that the restored ``ctx`` does not say, if anything.
+
+        Checked only when no order was in flight (those are settled by the routers). The
+        spot account may hold more of the coin than the strategy (other holdings); never
+        less. The futures short must match to within half a contract."""
+        if ctx.active_orders:
+            return None
+        if not rules.futures.contract_size:
+            log.warning("task %s: no venue rules yet, positions not checked", ctx.task_id)
+            return None
+        spot, futures = self.venues[Leg.SPOT], self.venues[Leg.FUTURES]
+        keys = self.credentials
+        for attempt in range(POSITION_CHECK_ATTEMPTS):
+            now = time.time()
+            try:
+                held = await base_holdings(spot.rest, keys[Leg.SPOT], ctx.symbol, now)
+                short = await short_position(
+                    futures.rest, keys[Leg.FUTURES], ctx.symbol, rules.futures, now
+                )
+                break
+            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+                # A venue briefly down, erring or rate limiting at start is no reason to
+                # stop: ask again, a little later each time.
+                log.warning("task %s: positions not checked yet: %s", ctx.task_id, error)
+                await trio.sleep(POSITION_CHECK_BACKOFF.delay(attempt, self._rng))
+        else:
+            log.error(
+                "task %s: the venues did not answer %d times; positions not checked",
+                ctx.task_id,
+                POSITION_CHECK_ATTEMPTS,
+            )
+            return None
+        step = rules.spot.qty_step or 1e-12
+        if held < ctx.positions.spot.qty - step / 2:
+            return (
+                f"the spot account holds {held:g} {ctx.symbol.base}, the record says "
+                f"{ctx.positions.spot.qty:g}"
+            )
+        half_contract = (rules.futures.contract_size or 1e-12) / 2
+        if abs(short - ctx.positions.futures.qty) > half_contract:
+            return (
+                f"the futures short is {short:g} {ctx.symbol.base}, the record says "
+                f"{ctx.positions.futures.qty:g}"
+            )
+        return None
+
+    async def _quarantine(self, ctx: ArbitrageContext, reason: str) -> None:
+        log.error("task %s quarantined: %s; %s needs the operator", ctx.task_id, reason, ctx.symbol)
+
+        def write() -> list[QuarantineRow]:
+            store = Store(self.data_dir / STORE_FILE, self.config.persistence.durability)
+            try:
+                store.quarantine(ctx.task_id, f"contradicts the venues: {reason}", None)
+                store.mark_quarantined(ctx.task_id)
+                return store.quarantined()
+            finally:
+                store.close()
+
+        self.quarantined = await trio.to_thread.run_sync(write)
+
+    async def _restored(self, symbol: Symbol) -> ArbitrageContext | None:
+        venues = self.config.venues
+
+        def read() -> ArbitrageContext | None:
+            # A connection of its own: the writer's belongs to its thread.
+            store = Store(self.data_dir / STORE_FILE, self.config.persistence.durability)
+            try:
+                ctx = restore(store, str(symbol), venues.spot.kind, venues.futures.kind)
+                self.quarantined = store.quarantined()
+                return ctx
+            finally:
+                store.close()
+
+        return await trio.to_thread.run_sync(read)
+
+    def _task_id(self, symbol: Symbol) -> str:
+        """``btc_sj3kx0``: the coin and the start time in base 36, so that a new task never
+        takes the id (and the stored history) of one from an earlier run."""
+        stem = re.sub(r"[^a-z0-9]", "", symbol.base.lower())[:9] or "task"
+        stamp = _base36(int(time.time() * 10))
+        task_id = f"{stem}_{stamp}"[:16]
+        n = 1
+        while task_id in self._used_ids:
+            n += 1
+            task_id = f"{stem}_{stamp}"[: 16 - len(str(n))] + str(n)
+        return task_id
+
+    async def command(self, task_id: str, action: OperatorAction) -> None:
+        handle = self._handle(task_id)
+        await handle.mailbox.send(OperatorCommand(time.time(), action))
+
+    async def remove_strategy(self, task_id: str) -> None:
+        """Stop a strategy's actor and forget it (its stored state stays)."""
+        handle = self._handle(task_id)
+        # Unwired first: a feed or router must never offer to a closed mailbox.
+        self.subscribers[handle.symbol].remove(handle.mailbox.address)
+        del self.owners[task_id]
+        await self.strategies_supervisor.remove_child(handle.child_name)
+        del self.strategies[task_id]
+
+    async def _count_store(self) -> None:
+        """Refresh ``store_counts`` for status views, off the trio thread."""
+
+        def count() -> dict[str, int]:
+            store = Store(self.data_dir / STORE_FILE, self.config.persistence.durability)
+            try:
+                return store.counts()
+            finally:
+                store.close()
+
+        while True:
+            self.store_counts = await trio.to_thread.run_sync(count)
+            await trio.sleep(STORE_COUNT_EVERY_S)
+
+    async def _abandon_previous_tasks(self) -> None:
+        """The venues are new: positions stored by an earlier run are held nowhere, so
+        those tasks are closed rather than resumed."""
+        path = self.data_dir / STORE_FILE
+        if not path.exists():
+            return
+
+        def abandon() -> int:
+            store = Store(path, self.config.persistence.durability)
+            try:
+                return store.abandon_active()
+            finally:
+                store.close()
+
+        abandoned = await trio.to_thread.run_sync(abandon)
+        if abandoned:
+            log.warning(
+                "%d task(s) from an earlier paper run closed as abandoned: their simulated "
+                "venues are gone (run `basis sim` separately to keep venues across runs)",
+                abandoned,
+            )
+
+    async def cleanup(self, max_age_s: float) -> int:
+        """Delete tasks that completed more than ``max_age_s`` ago, with their orders;
+        returns how many. Active and quarantined records are kept."""
+
+        def delete() -> int:
+            store = Store(self.data_dir / STORE_FILE, self.config.persistence.durability)
+            try:
+                return store.delete_completed(before=time.time() - max_age_s)
+            finally:
+                store.close()
+
+        return await trio.to_thread.run_sync(delete)
+
+    def _handle(self, task_id: str) -> StrategyHandle:
+        try:
+            return self.strategies[task_id]
+        except KeyError:
+            raise UnknownTask(
+                f"no task {task_id!r}; running: {', '.join(self.strategies)}"
+            ) from None
+
+    # ------------------------------------------------------------------- running
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the tree; ready once every layer is up and a strategy trades each symbol.
+        Returns once the tree has stopped (``stopped`` is then set)."""
+        if self.venues_are_new:
+            await self._abandon_previous_tasks()
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self._run_root, nursery.cancel_scope)
+                for symbol in self.config.symbol_list:
+                    try:
+                        await self.add_strategy(symbol)
+                    except ContradictsVenue as error:
+                        # The rest recovers and trades; this symbol waits for the operator.
+                        log.error("%s not started: %s", symbol, error)
+                settle()
+                nursery.start_soon(self._count_store)
+                task_status.started()
+        finally:
+            self.stopped.set()
+
+    async def _run_root(
+        self, helpers: trio.CancelScope, *, task_status: Any = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        await self.root.run(task_status=task_status)
+        helpers.cancel()  # the tree has stopped: so does everything that served it
+
+    def request_stop(self) -> None:
+        self.root.request_stop()
+
+    async def aclose(self) -> None:
+        for links in self.venues.values():
+            await links.rest.aclose()
+
+
+def _base36(value: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while value:
+        value, digit = divmod(value, 36)
+        text = digits[digit] + text
+    return text or "0"
+
+
+@asynccontextmanager
+async def running(system: TradingSystem) -> AsyncIterator[TradingSystem]:
+    """``system`` running for the block; stopped gracefully when the block ends."""
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(system.run)
+            try:
+                yield system
+            finally:
+                system.request_stop()
+    finally:
+        await system.aclose()
+
+
+def open_system(
+    config: RuntimeConfig,
+    data_dir: Path,
+    *,
+    recover: bool = True,
+    credentials: Mapping[Leg, ApiCredentials] | None = None,
+    venues_are_new: bool = False,
+) -> AbstractAsyncContextManager[TradingSystem]:
+    """A running :class:`TradingSystem` of ``config`` for the block (see :func:`running`)."""
+    return running(
+        TradingSystem(
+            config,
+            data_dir,
+            recover=recover,
+            credentials=credentials,
+            venues_are_new=venues_are_new,
+        )
+    )
