@@ -66,7 +66,19 @@ class HttpServer:
     async def serve(
         self, port: int = 0, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
     ) -> None:
+        """Listen on 127.0.0.1:``port`` (0: any free port) and serve until cancelled;
+        started with the bound port. A port that cannot be had raises ``OSError``."""
         listeners = await trio.open_tcp_listeners(port, host="127.0.0.1")
+        await self.serve_on(listeners, task_status=task_status)
+
+    async def serve_on(
+        self,
+        listeners: list[trio.SocketListener],
+        *,
+        task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve on ``listeners`` already bound (a port claimed before anything else
+        started) until cancelled; started with their port. They are closed at the end."""
         bound = listeners[0].socket.getsockname()[1]
         async with trio.open_nursery() as nursery:
             nursery.start_soon(trio.serve_listeners, self._connection, listeners)

@@ -18,6 +18,7 @@ from supervision.errors import (
     SupervisorGaveUp,
     UnknownChild,
     describe,
+    leaves,
 )
 from supervision.incarnation import Incarnation
 from supervision.mailbox import Address, Mailbox, MailboxClosed, MailboxStats, Stopping
@@ -50,4 +51,5 @@ __all__ = [
     "SupervisorSnapshot",
     "UnknownChild",
     "describe",
+    "leaves",
 ]

@@ -14,17 +14,22 @@ def describe(error: BaseException) -> str:
     reports the error that actually happened rather than "1 sub-exception".
     """
     if isinstance(error, BaseExceptionGroup):
-        return "; ".join(describe(leaf) for leaf in _leaves(error))
+        return "; ".join(describe(leaf) for leaf in leaves(error))
     text = error.headline if isinstance(error, SupervisorGaveUp) else str(error)
     name = type(error).__name__
     return f"{name}: {text}" if text else name
 
 
-def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+def leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    """Every exception in ``group``, in order, found through the groups nested in it.
+
+    An error that reached its handler through nurseries arrives wrapped once per nursery
+    it crossed; ``except*`` picks the kind, this lists them all (never just the first).
+    """
     found: list[BaseException] = []
     for error in group.exceptions:
         if isinstance(error, BaseExceptionGroup):
-            found.extend(_leaves(error))
+            found.extend(leaves(error))
         else:
             found.append(error)
     return found

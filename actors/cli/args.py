@@ -1,5 +1,4 @@
-"""What the ``basis`` subcommands share: argument types, each naming what it expected, and
-the reading of errors that reach a command through nurseries."""
+"""Argument types the ``basis`` subcommands share, each naming what it expected."""
 
 from __future__ import annotations
 
@@ -57,12 +56,3 @@ def port_number(text: str) -> int:
             f"expected a port number 0-65535 (0: any free), got {text!r}"
         )
     return port
-
-
-def leaves(group: BaseExceptionGroup) -> list[BaseException]:
-    """The exceptions in ``group``, looked for through the groups nested in it."""
-    return [
-        leaf
-        for error in group.exceptions
-        for leaf in (leaves(error) if isinstance(error, BaseExceptionGroup) else [error])
-    ]

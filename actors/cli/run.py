@@ -22,15 +22,15 @@ import httpx
 import msgspec
 import trio
 
-from actors.cli.args import leaves, positive_seconds
+from actors.cli.args import positive_seconds
 from actors.cli.paper import SimulatedVenues, paper_system
 from actors.config_files import ConfigError, load_config
 from actors.runtime.ops.logs import RecentLines, configure_file, hand_console_to
 from actors.runtime.ops.status import SystemStatus, build_status, one_line, render
-from actors.runtime.ops.status_server import serve_status
+from actors.runtime.ops.status_server import StatusPortTaken, claim_status_port, serve_status
 from actors.runtime.system import TradingSystem
 from actors.system_config import SystemConfig
-from supervision import SupervisorGaveUp
+from supervision import SupervisorGaveUp, leaves
 
 log = logging.getLogger("basis")
 
@@ -131,17 +131,23 @@ def command_run(args: argparse.Namespace) -> int:
 
 def run_tree(main: Callable[[], Awaitable[None]]) -> int:
     """Run ``main`` under trio; a tree that gave up is reported as a readable chain of
-    failures, not a traceback."""
+    failures (every one, if several gave up), and a status port that cannot be had as one
+    line, not a traceback. Either may arrive wrapped in the nurseries it crossed."""
     gave_up: list[BaseException] = []
+    port_taken: list[BaseException] = []
     try:
         trio.run(main)
+    except* StatusPortTaken as group:
+        port_taken.extend(leaves(group))
     except* SupervisorGaveUp as group:
-        # The tree's failure may come wrapped in the nurseries it passed through.
         gave_up.extend(leaves(group))
-    if gave_up:
-        print(f"basis: stopped because {gave_up[0]}", file=sys.stderr)
-        return EXIT_GAVE_UP
-    return 0
+    for error in port_taken:
+        print(f"basis: {error}", file=sys.stderr)
+    for error in gave_up:
+        print(f"basis: stopped because {error}", file=sys.stderr)
+    if port_taken:
+        return EXIT_BAD_INPUT
+    return EXIT_GAVE_UP if gave_up else 0
 
 
 async def run_system(
@@ -153,6 +159,8 @@ async def run_system(
     recover: bool = True,
     crash_injection: bool = False,
 ) -> None:
+    # Claimed first: a port that cannot be had ends the run before the store is touched.
+    listeners = await claim_status_port(config.http.port)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             venues = SimulatedVenues(config) if config.mode == "paper" else None
@@ -179,7 +187,7 @@ async def run_system(
                 await nursery.start(system.run)
                 helpers = trio.CancelScope()
                 nursery.start_soon(
-                    _helpers, system, config, duration_s, view, crash_injection, helpers
+                    _helpers, system, config, listeners, duration_s, view, crash_injection, helpers
                 )
                 await system.stopped.wait()
                 helpers.cancel()
@@ -196,6 +204,7 @@ async def run_system(
 async def _helpers(
     system: TradingSystem,
     config: SystemConfig,
+    listeners: list[trio.SocketListener],
     duration_s: float | None,
     view: bool,
     crash_injection: bool,
@@ -203,15 +212,10 @@ async def _helpers(
 ) -> None:
     with scope:
         async with trio.open_nursery() as nursery:
-            try:
-                port = await nursery.start(
-                    partial(serve_status, crash_injection=crash_injection),
-                    system,
-                    config.http.port,
-                )
-                log.info("status on http://127.0.0.1:%d/status", port)
-            except OSError as error:
-                log.error("no status endpoint: port %d: %s", config.http.port, error.strerror)
+            port = await nursery.start(
+                partial(serve_status, crash_injection=crash_injection), system, listeners
+            )
+            log.info("status on http://127.0.0.1:%d/status", port)
             if duration_s is not None:
 
                 async def stop_after() -> None:

@@ -15,9 +15,10 @@ import sys
 import msgspec
 import trio
 
-from actors.cli.args import leaves, port_number
+from actors.cli.args import port_number
 from actors.config_files import ConfigError, load_config
 from actors.sim import SimConfig, SimServers
+from supervision import leaves
 
 log = logging.getLogger("basis.sim")
 

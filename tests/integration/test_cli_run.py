@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -103,6 +104,41 @@ def test_a_signal_stops_gracefully_in_reverse_order(tmp_path, signum):
         "writer",
         "sim",
     ]
+
+
+def test_a_taken_status_port_is_one_line_and_exit_2_and_leaves_the_store_alone(tmp_path):
+    data = tmp_path / "data"
+    first = subprocess.run(
+        [*BASIS, "run", str(config_file(tmp_path)), "--duration", "2", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert first.returncode == 0, first.stderr
+
+    def store_files() -> dict[str, bytes]:
+        return {path.name: path.read_bytes() for path in data.glob("basis.db*")}
+
+    before = store_files()
+    assert "basis.db" in before
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "taken.toml"
+        config.write_text(f'symbols = ["BTC/USDT"]\n[http]\nport = {port}\n')
+        result = subprocess.run(
+            [*BASIS, "run", str(config), "--duration", "2", "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert f"127.0.0.1:{port}" in line
+    assert "[http] port" in line
+    assert "Traceback" not in result.stderr
+    assert store_files() == before
 
 
 def test_live_mode_without_keys_names_the_variables(tmp_path):

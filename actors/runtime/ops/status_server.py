@@ -40,14 +40,35 @@ def status_server(system: Any, *, crash_injection: bool = False) -> HttpServer:
     return HttpServer(handle, name="status")
 
 
+class StatusPortTaken(Exception):
+    """The status endpoint's port cannot be had; ``str()`` says which and how to choose."""
+
+    def __init__(self, port: int, error: OSError) -> None:
+        self.port = port
+        super().__init__(
+            f"the status port 127.0.0.1:{port} cannot be used ({error.strerror or error}); "
+            "set [http] port in the config to a free port, or to 0 for any free port"
+        )
+
+
+async def claim_status_port(port: int) -> list[trio.SocketListener]:
+    """Bind the status endpoint's port, before anything else starts: a port that cannot
+    be had stops a run before it has touched the store."""
+    try:
+        return await trio.open_tcp_listeners(port, host="127.0.0.1")
+    except OSError as error:
+        raise StatusPortTaken(port, error) from None
+
+
 async def serve_status(
     system: Any,
-    port: int,
+    port: int | list[trio.SocketListener],
     *,
     crash_injection: bool = False,
     task_status: Any = trio.TASK_STATUS_IGNORED,
-):
+) -> None:
+    """Serve ``system``'s status on ``port`` (or on listeners from
+    :func:`claim_status_port`) until cancelled; started with the port."""
+    listeners = await claim_status_port(port) if isinstance(port, int) else port
     server = status_server(system, crash_injection=crash_injection)
-    async with trio.open_nursery() as nursery:
-        bound = await nursery.start(server.serve, port)
-        task_status.started(bound)
+    await server.serve_on(listeners, task_status=task_status)
