@@ -19,7 +19,7 @@ import trio
 from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import new_context
 from actors.runtime.market.feed import Feed
-from actors.runtime.ops.gc_tuning import settle
+from actors.runtime.ops.gc_tuning import freeze_startup_objects
 from actors.runtime.orders.rate_limit import TokenBucket
 from actors.runtime.orders.router import Router
 from actors.venues.gateio import GateioFeedCodec, GateioRouterCodec
@@ -76,7 +76,7 @@ async def trade(urls: dict[str, str], done: trio.Event) -> None:
         ):
             feed = Feed(name, codec, url, {BTC: [strategy_box.address]})
             nursery.start_soon(feed.run, Incarnation(name, 0, None, None))
-        settle()  # as the system does once it is up
+        freeze_startup_objects()  # as the system does once it is up
         await done.wait()
         nursery.cancel_scope.cancel()
 

@@ -18,7 +18,7 @@ import trio
 import trio_websocket
 
 from actors.http_server import HttpRequest, HttpResponse, HttpServer
-from actors.runtime.ops.gc_tuning import settle
+from actors.runtime.ops.gc_tuning import freeze_startup_objects
 from protocols import (
     gateio,
     gateio_client_requests,
@@ -191,7 +191,7 @@ async def main(decisions: int) -> None:
         }
         print(json.dumps(urls), flush=True)
         nursery.start_soon(bench.keep_futures_fresh)
-        settle()
+        freeze_startup_objects()
         await bench.drive()
         sys.stdout.write(msgspec.json.encode(bench.latencies_ns).decode() + "\n")
         sys.stdout.flush()

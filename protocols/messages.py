@@ -124,6 +124,16 @@ class CancelOrder(msgspec.Struct, frozen=True):
     """Venues look orders up per symbol (MEXC requires it), even by client id."""
 
 
+class ReconcileOrder(msgspec.Struct, frozen=True):
+    """Settle an order an earlier run left in flight: the router looks it up at the venue
+    by client id, cancels it if it is still open, and reports its end to its owner (an
+    order the venue never got is reported rejected)."""
+
+    leg: Leg
+    client_id: str
+    symbol: Symbol
+
+
 class Alert(msgspec.Struct, frozen=True):
     level: str  # "info", "warning" or "error"
     message: str

@@ -1,33 +1,65 @@
-"""Recovery: strategies come back from their last snapshot after a stop, a crash or a
-reboot.
+"""Recovery and reconciliation: what a start does with what an earlier run left.
 
-Snapshots are restored by task type through a registry, so a store written under the
-design note's older name (``mexc_gateio_arbitrage``) restores the same strategy. A
-snapshot that cannot be decoded is quarantined with the reason — shown in status and in
-``basis state`` — and the rest of the system recovers and trades: the symbol starts
-afresh.
+Read top to bottom, this is the whole of it:
 
-Orders a restored strategy had in flight are settled through its routers, which look
-each one up at its venue by client id (see ``Router``): filled, partly filled, still open
-(then cancelled), or never arrived.
+1. **Venues that are new** (paper mode's simulated venues, started for this run) hold none
+   of an earlier run's positions: its active tasks are closed as *abandoned*
+   (:meth:`Recovery.abandon_previous`) instead of resumed.
+2. **Restore** (:meth:`Recovery.restored`): each symbol's newest active task comes back
+   from its last snapshot, by task type through a registry (``RESTORERS``), so a store
+   written under the older name ``mexc_gateio_arbitrage`` restores the same strategy. A
+   snapshot that cannot be decoded, or of a type nobody restores, is quarantined with
+   the reason (shown in status and ``basis state``) and the symbol starts afresh.
+3. **Positions against the venues** (:meth:`Recovery.contradiction`): a restored task with
+   nothing in flight has its positions checked: the spot account may hold more of the
+   coin than the task (other holdings), never less; the futures short must match to
+   within half a contract. A task the venues contradict is quarantined
+   (:meth:`Recovery.quarantine`) and its symbol waits for the operator.
+4. **Orders in flight** (:meth:`Recovery.reconcile_in_flight`): each order the snapshot
+   still had in flight is handed to its router as a ``ReconcileOrder``; the router looks
+   it up at the venue by client id, cancels it if still open, and tells the strategy what
+   became of it (filled, partly filled, cancelled, or never arrived: rejected) before the
+   strategy trades on. Orders a restarted router itself had in flight are followed from
+   its own memory (``Router.run``).
+
+Every change to the store goes through the persistence writer; this module only reads it,
+on a connection of its own.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import random
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
+import attrs
 import msgspec
+import trio
 
 from actors.arbitrage.context import (
     LEGACY_TASK_TYPES,
     SCHEMA_VERSION,
     TASK_TYPE,
     ArbitrageContext,
+    LegRules,
 )
-from actors.runtime.persistence.store import Store, TaskRow
+from actors.runtime.persistence.store import QuarantineRow, Store, TaskRow
+from actors.runtime.persistence.writer import WriterClient
+from actors.venues.gateio import short_position
+from actors.venues.mexc import base_holdings
+from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
+from protocols.messages import ReconcileOrder
+from protocols.model import Leg, Symbol
+from protocols.venue import ApiCredentials, VenueError
+from supervision import Address, Backoff
 
 log = logging.getLogger("basis.recovery")
+
+POSITION_CHECK_ATTEMPTS = 8
+POSITION_CHECK_BACKOFF = Backoff(min_s=0.2, max_s=5.0)
+"""About 20 s in all: longer than a burst of errors, short enough not to hold up a start."""
 
 _decode_context = msgspec.json.Decoder(ArbitrageContext).decode
 
@@ -48,31 +80,151 @@ RESTORERS: dict[str, Callable[[TaskRow], ArbitrageContext]] = {
 }
 
 
+@attrs.frozen
+class Unrestorable:
+    """A stored task that does not restore, and why."""
+
+    row: TaskRow
+    reason: str
+
+
 def restore(
     store: Store, symbol: str, spot_venue: str, futures_venue: str
-) -> ArbitrageContext | None:
-    """The newest active task trading ``symbol`` on these venues, restored; ``None`` if
-    there is none. Records that do not restore are quarantined (and left stored)."""
+) -> tuple[ArbitrageContext | None, list[Unrestorable]]:
+    """The newest active task trading ``symbol`` on these venues, restored (``None`` if
+    there is none), and the records met on the way that do not restore. Reads only."""
+    unrestorable: list[Unrestorable] = []
     for row in reversed(store.tasks(active_only=True)):
         if row.symbol != symbol:
             continue
         restorer = RESTORERS.get(row.task_type)
         if restorer is None:
-            _quarantine(store, row, f"no strategy is registered for task type {row.task_type!r}")
+            reason = f"no strategy is registered for task type {row.task_type!r}"
+            unrestorable.append(Unrestorable(row, reason))
             continue
         try:
             ctx = restorer(row)
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as error:
-            _quarantine(store, row, f"snapshot does not restore: {error}")
+            unrestorable.append(Unrestorable(row, f"snapshot does not restore: {error}"))
             continue
         if (ctx.spot_venue, ctx.futures_venue) != (spot_venue, futures_venue):
             continue
         log.info("task %s: restored in state %s", ctx.task_id, ctx.state.value)
+        return ctx, unrestorable
+    return None, unrestorable
+
+
+@attrs.define(eq=False)
+class Recovery:
+    """Recovery for one system: its store (read here, written through ``writer``), and
+    the venues' REST clients and keys for the position check."""
+
+    store_path: Path
+    writer: WriterClient
+    rest: Mapping[Leg, RestClient]
+    credentials: Mapping[Leg, ApiCredentials]
+    rng: random.Random = attrs.field(factory=random.Random)
+    quarantined: list[QuarantineRow] = attrs.field(factory=list)
+    """Records recovery could not restore, with the reasons (refreshed as they change)."""
+
+    async def abandon_previous(self) -> None:
+        """The venues are new: close the tasks an earlier run left active."""
+        if not self.store_path.exists():
+            return
+        abandoned = await self.writer.abandon_active()
+        if abandoned:
+            log.warning(
+                "%d task(s) from an earlier paper run closed as abandoned: their simulated "
+                "venues are gone (run `basis sim` separately to keep venues across runs)",
+                abandoned,
+            )
+
+    async def restored(
+        self, symbol: Symbol, spot_venue: str, futures_venue: str
+    ) -> ArbitrageContext | None:
+        """``symbol``'s task as the store last saw it, or ``None``; what does not restore
+        on the way is quarantined."""
+
+        def read() -> tuple[ArbitrageContext | None, list[Unrestorable]]:
+            with Store(self.store_path) as store:
+                return restore(store, str(symbol), spot_venue, futures_venue)
+
+        ctx, unrestorable = await trio.to_thread.run_sync(read)
+        for found in unrestorable:
+            log.error("task %s quarantined: %s", found.row.task_id, found.reason)
+            await self.writer.quarantine(found.row.task_id, found.reason, found.row.snapshot)
+        await self._read_quarantine()
         return ctx
-    return None
 
+    async def quarantine(self, ctx: ArbitrageContext, reason: str) -> None:
+        """Take a restored task the venues contradict out of trading: its symbol waits for
+        the operator."""
+        log.error("task %s quarantined: %s; %s needs the operator", ctx.task_id, reason, ctx.symbol)
+        await self.writer.quarantine(ctx.task_id, f"contradicts the venues: {reason}", None)
+        await self._read_quarantine()
 
-def _quarantine(store: Store, row: TaskRow, reason: str) -> None:
-    log.error("task %s quarantined: %s", row.task_id, reason)
-    store.quarantine(row.task_id, reason, row.snapshot)
-    store.mark_quarantined(row.task_id)
+    async def contradiction(self, ctx: ArbitrageContext, rules: LegRules) -> str | None:
+        """What the venues hold that the restored ``ctx`` does not say, if anything.
+
+        Checked only when no order was in flight (those are settled by the routers). The
+        spot account may hold more of the coin than the strategy (other holdings); never
+        less. The futures short must match to within half a contract."""
+        if ctx.active_orders:
+            return None
+        if not rules.futures.contract_size:
+            log.warning("task %s: no venue rules yet, positions not checked", ctx.task_id)
+            return None
+        for attempt in range(POSITION_CHECK_ATTEMPTS):
+            now = time.time()
+            try:
+                held = await base_holdings(
+                    self.rest[Leg.SPOT], self.credentials[Leg.SPOT], ctx.symbol, now
+                )
+                short = await short_position(
+                    self.rest[Leg.FUTURES],
+                    self.credentials[Leg.FUTURES],
+                    ctx.symbol,
+                    rules.futures,
+                    now,
+                )
+                break
+            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+                # A venue briefly down, erring or rate limiting at start is no reason to
+                # stop: ask again, a little later each time.
+                log.warning("task %s: positions not checked yet: %s", ctx.task_id, error)
+                await trio.sleep(POSITION_CHECK_BACKOFF.delay(attempt, self.rng))
+        else:
+            log.error(
+                "task %s: the venues did not answer %d times; positions not checked",
+                ctx.task_id,
+                POSITION_CHECK_ATTEMPTS,
+            )
+            return None
+        step = rules.spot.qty_step or 1e-12
+        if held < ctx.positions.spot.qty - step / 2:
+            return (
+                f"the spot account holds {held:g} {ctx.symbol.base}, the record says "
+                f"{ctx.positions.spot.qty:g}"
+            )
+        half_contract = (rules.futures.contract_size or 1e-12) / 2
+        if abs(short - ctx.positions.futures.qty) > half_contract:
+            return (
+                f"the futures short is {short:g} {ctx.symbol.base}, the record says "
+                f"{ctx.positions.futures.qty:g}"
+            )
+        return None
+
+    @staticmethod
+    async def reconcile_in_flight(ctx: ArbitrageContext, routers: Mapping[Leg, Address]) -> None:
+        """Hand each order ``ctx`` had in flight to its router to settle; the strategy
+        hears what became of it before it trades on."""
+        for leg, orders in ctx.active_orders.items():
+            for client_id in orders:
+                await routers[Leg(leg)].send(ReconcileOrder(Leg(leg), client_id, ctx.symbol))
+
+    async def _read_quarantine(self) -> None:
+        def read() -> list[QuarantineRow]:
+            with Store(self.store_path) as store:
+                return store.quarantined()
+
+        self.quarantined = await trio.to_thread.run_sync(read)

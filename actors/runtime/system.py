@@ -17,7 +17,6 @@ and the tests use: add and stop strategies, read status, stop the whole.
 from __future__ import annotations
 
 import logging
-import random
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -29,28 +28,26 @@ import attrs
 import trio
 
 from actors.arbitrage.actor import StrategyActor
-from actors.arbitrage.context import ArbitrageContext, ArbitrageParams, LegRules, new_context
+from actors.arbitrage.context import ArbitrageParams, LegRules, new_context
 from actors.runtime.config import RuntimeConfig, VenuesSection
 from actors.runtime.market.feed import Feed
-from actors.runtime.ops.gc_tuning import settle
+from actors.runtime.ops.gc_tuning import freeze_startup_objects
 from actors.runtime.orders.router import Router
 from actors.runtime.persistence.store import QuarantineRow, Store
 from actors.runtime.persistence.writer import Writer, WriterClient
-from actors.runtime.recovery import restore
+from actors.runtime.recovery import Recovery
 from actors.venues.gateio import (
     GateioFeedCodec,
     GateioPrivateCodec,
     GateioRouterCodec,
-    short_position,
 )
-from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec, base_holdings
-from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
-from protocols.messages import CancelOrder, OperatorAction, OperatorCommand, RulesUpdate
+from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
+from actors.venues.rest import RestClient
+from protocols.messages import OperatorAction, OperatorCommand, RulesUpdate
 from protocols.model import Leg, Symbol
-from protocols.venue import ApiCredentials, VenueError
+from protocols.venue import ApiCredentials
 from supervision import (
     Address,
-    Backoff,
     ChildSpec,
     Intensity,
     Mailbox,
@@ -64,9 +61,6 @@ log = logging.getLogger("basis.manager")
 STORE_FILE = "basis.db"
 SYMBOLS_PER_CONNECTION = 30
 STORE_COUNT_EVERY_S = 10.0
-POSITION_CHECK_ATTEMPTS = 8
-POSITION_CHECK_BACKOFF = Backoff(min_s=0.2, max_s=5.0)
-"""About 20 s in all: longer than a burst of errors, short enough not to hold up a start."""
 
 
 class SymbolLocked(Exception):
@@ -127,7 +121,8 @@ class TradingSystem:
         self.data_dir = data_dir
         self.recover = recover
         self.started_at = time.time()
-        self.writer = Writer(data_dir / STORE_FILE, config.persistence.durability)
+        self.store_path = data_dir / STORE_FILE
+        self.writer = Writer(self.store_path, config.persistence.durability)
         self.writer_mailbox = Mailbox("writer", capacity=4096)
         self.writer_client = WriterClient(self.writer_mailbox.address)
         self.venues_are_new = venues_are_new
@@ -135,7 +130,6 @@ class TradingSystem:
         self.owners: dict[str, Address] = {}
         self.subscribers: dict[Symbol, list[Address]] = {s: [] for s in config.symbol_list}
         self.strategies: dict[str, StrategyHandle] = {}
-        self._rng = random.Random()
         self._used_ids: set[str] = set()
         """Every task id of this run, removed ones included: an id is never reused."""
         self.venues: dict[Leg, VenueLinks] = {}
@@ -143,11 +137,20 @@ class TradingSystem:
             "strategies", [], strategy=RestartStrategy.ONE_FOR_ONE, intensity=Intensity(20, 60)
         )
         self.root = self._build_tree()
+        self.recovery = Recovery(
+            self.store_path,
+            self.writer_client,
+            {leg: links.rest for leg, links in self.venues.items()},
+            self.credentials,
+        )
         self.stopped = trio.Event()
-        self.quarantined: list[QuarantineRow] = []
-        """Records recovery could not restore, with the reasons."""
         self.store_counts: dict[str, int] = {}
         """Active, completed and quarantined tasks in the store, refreshed now and then."""
+
+    @property
+    def quarantined(self) -> list[QuarantineRow]:
+        """Records recovery could not restore or the venues contradict, with the reasons."""
+        return self.recovery.quarantined
 
     # ------------------------------------------------------------------ the tree
 
@@ -263,7 +266,12 @@ class TradingSystem:
                     f"{handle.task_id}; stop it first"
                 )
         strategy = self.config.strategy
-        restored = await self._restored(symbol) if self.recover else None
+        venues = self.config.venues
+        restored = (
+            await self.recovery.restored(symbol, venues.spot.kind, venues.futures.kind)
+            if self.recover
+            else None
+        )
         # The venues' rules as the routers loaded them; until they have (a venue that could
         # not answer at start), what the restored record knew.
         known = restored.rules if restored is not None else LegRules()
@@ -272,9 +280,9 @@ class TradingSystem:
             self.venues[Leg.FUTURES].router.rules.get(symbol, known.futures),
         )
         if restored is not None:
-            contradiction = await self._contradiction(restored, rules)
+            contradiction = await self.recovery.contradiction(restored, rules)
             if contradiction is not None:
-                await self._quarantine(restored, contradiction)
+                await self.recovery.quarantine(restored, contradiction)
                 raise ContradictsVenue(f"task {restored.task_id}: {contradiction}")
             # The operator's current parameters apply from now on; the state is the store's.
             ctx = restored.evolve(params=params or strategy.params(), rules=rules)
@@ -323,91 +331,10 @@ class TradingSystem:
             if rules_now is not None:
                 await mailbox.send(RulesUpdate(time.time(), links.leg, rules_now))
         if restored is not None:
-            # Orders in flight when the last run ended: each router looks its own up at
-            # the venue by client id (cancelling what is still open), and the strategy
-            # hears what became of them before it trades on.
-            for leg, orders in ctx.active_orders.items():
-                router = self.venues[Leg(leg)].router_mailbox.address
-                for client_id in orders:
-                    await router.send(CancelOrder(Leg(leg), client_id, symbol))
+            routers = {leg: links.router_mailbox.address for leg, links in self.venues.items()}
+            await self.recovery.reconcile_in_flight(ctx, routers)
         log.info("task %s: trading %s", task_id, symbol)
         return task_id
-
-    async def _contradiction(self, ctx: ArbitrageContext, rules: LegRules) -> str | None:
-        """What the venues hold that the restored ``ctx`` does not say, if anything.
-
-        Checked only when no order was in flight (those are settled by the routers). The
-        spot account may hold more of the coin than the strategy (other holdings); never
-        less. The futures short must match to within half a contract."""
-        if ctx.active_orders:
-            return None
-        if not rules.futures.contract_size:
-            log.warning("task %s: no venue rules yet, positions not checked", ctx.task_id)
-            return None
-        spot, futures = self.venues[Leg.SPOT], self.venues[Leg.FUTURES]
-        keys = self.credentials
-        for attempt in range(POSITION_CHECK_ATTEMPTS):
-            now = time.time()
-            try:
-                held = await base_holdings(spot.rest, keys[Leg.SPOT], ctx.symbol, now)
-                short = await short_position(
-                    futures.rest, keys[Leg.FUTURES], ctx.symbol, rules.futures, now
-                )
-                break
-            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
-                # A venue briefly down, erring or rate limiting at start is no reason to
-                # stop: ask again, a little later each time.
-                log.warning("task %s: positions not checked yet: %s", ctx.task_id, error)
-                await trio.sleep(POSITION_CHECK_BACKOFF.delay(attempt, self._rng))
-        else:
-            log.error(
-                "task %s: the venues did not answer %d times; positions not checked",
-                ctx.task_id,
-                POSITION_CHECK_ATTEMPTS,
-            )
-            return None
-        step = rules.spot.qty_step or 1e-12
-        if held < ctx.positions.spot.qty - step / 2:
-            return (
-                f"the spot account holds {held:g} {ctx.symbol.base}, the record says "
-                f"{ctx.positions.spot.qty:g}"
-            )
-        half_contract = (rules.futures.contract_size or 1e-12) / 2
-        if abs(short - ctx.positions.futures.qty) > half_contract:
-            return (
-                f"the futures short is {short:g} {ctx.symbol.base}, the record says "
-                f"{ctx.positions.futures.qty:g}"
-            )
-        return None
-
-    async def _quarantine(self, ctx: ArbitrageContext, reason: str) -> None:
-        log.error("task %s quarantined: %s; %s needs the operator", ctx.task_id, reason, ctx.symbol)
-
-        def write() -> list[QuarantineRow]:
-            store = Store(self.data_dir / STORE_FILE, self.config.persistence.durability)
-            try:
-                store.quarantine(ctx.task_id, f"contradicts the venues: {reason}", None)
-                store.mark_quarantined(ctx.task_id)
-                return store.quarantined()
-            finally:
-                store.close()
-
-        self.quarantined = await trio.to_thread.run_sync(write)
-
-    async def _restored(self, symbol: Symbol) -> ArbitrageContext | None:
-        venues = self.config.venues
-
-        def read() -> ArbitrageContext | None:
-            # A connection of its own: the writer's belongs to its thread.
-            store = Store(self.data_dir / STORE_FILE, self.config.persistence.durability)
-            try:
-                ctx = restore(store, str(symbol), venues.spot.kind, venues.futures.kind)
-                self.quarantined = store.quarantined()
-                return ctx
-            finally:
-                store.close()
-
-        return await trio.to_thread.run_sync(read)
 
     def _task_id(self, symbol: Symbol) -> str:
         """``btc_sj3kx0``: the coin and the start time in base 36, so that a new task never
@@ -438,50 +365,17 @@ class TradingSystem:
         """Refresh ``store_counts`` for status views, off the trio thread."""
 
         def count() -> dict[str, int]:
-            store = Store(self.data_dir / STORE_FILE, self.config.persistence.durability)
-            try:
+            with Store(self.store_path) as store:
                 return store.counts()
-            finally:
-                store.close()
 
         while True:
             self.store_counts = await trio.to_thread.run_sync(count)
             await trio.sleep(STORE_COUNT_EVERY_S)
 
-    async def _abandon_previous_tasks(self) -> None:
-        """The venues are new: positions stored by an earlier run are held nowhere, so
-        those tasks are closed rather than resumed."""
-        path = self.data_dir / STORE_FILE
-        if not path.exists():
-            return
-
-        def abandon() -> int:
-            store = Store(path, self.config.persistence.durability)
-            try:
-                return store.abandon_active()
-            finally:
-                store.close()
-
-        abandoned = await trio.to_thread.run_sync(abandon)
-        if abandoned:
-            log.warning(
-                "%d task(s) from an earlier paper run closed as abandoned: their simulated "
-                "venues are gone (run `basis sim` separately to keep venues across runs)",
-                abandoned,
-            )
-
     async def cleanup(self, max_age_s: float) -> int:
         """Delete tasks that completed more than ``max_age_s`` ago, with their orders;
         returns how many. Active and quarantined records are kept."""
-
-        def delete() -> int:
-            store = Store(self.data_dir / STORE_FILE, self.config.persistence.durability)
-            try:
-                return store.delete_completed(before=time.time() - max_age_s)
-            finally:
-                store.close()
-
-        return await trio.to_thread.run_sync(delete)
+        return await self.writer_client.delete_completed(before=time.time() - max_age_s)
 
     def _handle(self, task_id: str) -> StrategyHandle:
         try:
@@ -496,18 +390,18 @@ class TradingSystem:
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run the tree; ready once every layer is up and a strategy trades each symbol.
         Returns once the tree has stopped (``stopped`` is then set)."""
-        if self.venues_are_new:
-            await self._abandon_previous_tasks()
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self._run_root, nursery.cancel_scope)
+                if self.venues_are_new:
+                    await self.recovery.abandon_previous()
                 for symbol in self.config.symbol_list:
                     try:
                         await self.add_strategy(symbol)
                     except ContradictsVenue as error:
                         # The rest recovers and trades; this symbol waits for the operator.
                         log.error("%s not started: %s", symbol, error)
-                settle()
+                freeze_startup_objects()
                 nursery.start_soon(self._count_store)
                 task_status.started()
         finally:

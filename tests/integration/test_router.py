@@ -25,6 +25,7 @@ from protocols.messages import (
     OrderFinal,
     OrderRejected,
     PlaceOrder,
+    ReconcileOrder,
     RulesUpdate,
 )
 from protocols.model import Fill, Leg, Order, OrderStatus, Side, Symbol, TimeInForce, VenueRules
@@ -390,6 +391,17 @@ async def test_an_order_from_before_a_restart_is_adopted_when_cancelled(nursery,
     assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
     assert (heard[1].qty, heard[1].price) == (0.25, 101.0)
     assert await rest_until_stopped(incarnations, strategy, "t1-7s") == []
+    assert incarnations.router.stats.unknown_resolved == 1
+    assert venue.placements == []
+
+
+async def test_an_order_an_earlier_run_left_in_flight_is_reconciled_by_client_id(nursery, venue):
+    venue.orders["t1-9s"] = {"id": "t1-9s", "status": "filled", "filled": 0.25, "price": 101.0}
+    incarnations, strategy = await start_incarnations(nursery, venue)
+    await incarnations.inbox.send(ReconcileOrder(Leg.SPOT, "t1-9s", BTC))
+    heard = await until_final(strategy, "t1-9s")
+    assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
+    assert (heard[1].qty, heard[1].price) == (0.25, 101.0)
     assert incarnations.router.stats.unknown_resolved == 1
     assert venue.placements == []
 

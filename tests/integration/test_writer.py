@@ -106,3 +106,48 @@ async def test_a_batch_whose_transaction_failed_is_written_after_the_restart(nur
     reader = Store(tmp_path / "basis.db")
     assert [o.client_id for o in reader.open_orders("t1")] == ["t1-0s", "t1-1s"]
     reader.close()
+
+
+async def test_requests_are_carried_out_in_order_with_the_records_around_them(nursery, tmp_path):
+    _, writer, client = await start(nursery, tmp_path)
+    old = new_context("t_old", BTC, now=1.0)
+    client.save(old.evolve(state=ArbitrageState.STOPPED, last_update=1.0))
+    await client.journal(old, [])
+    live = new_context("t_live", BTC, now=2.0)
+    client.save(live)
+    # Requests keep their place among journal entries and order events (the FIFO lane);
+    # a snapshot is on disk once a journal entry handed over after it is.
+    await client.journal(live, [])
+    assert await client.abandon_active() == 1
+    assert await client.delete_completed(before=1.5) == 1
+    await client.quarantine("t_live", "contradicts the venues: a test", None)
+    with Store(tmp_path / "basis.db") as reader:
+        assert [t.task_id for t in reader.tasks()] == ["t_live"]
+        assert reader.task("t_live").state == "quarantined"
+        [row] = reader.quarantined()
+        assert (row.task_id, row.reason) == ("t_live", "contradicts the venues: a test")
+    assert writer.stats.batches >= 2
+
+
+async def test_a_request_that_fails_is_answered_with_its_error_and_the_writer_goes_on(
+    nursery, tmp_path
+):
+    tree, writer, client = await start(nursery, tmp_path)
+    store = writer.store
+    assert store is not None
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    store.delete_completed = full_disk  # type: ignore[method-assign]
+    with trio.fail_after(10):
+        try:
+            await client.delete_completed(before=1.0)
+        except OSError as error:
+            assert error.errno == 28
+        else:
+            raise AssertionError("the failure was not reported to the asker")
+        ctx = new_context("t1", BTC, now=1.0)
+        await client.journal(ctx, orders("t1", 1))
+    [writer_child] = tree.snapshot().children
+    assert writer_child.restarts == 0

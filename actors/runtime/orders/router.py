@@ -1,9 +1,10 @@
 """The order router actor: one per venue.
 
-Strategies send it ``PlaceOrder`` and ``CancelOrder``; it rounds each order to the venue's
-increments, signs and sends it through one kept-alive httpx pool under token buckets, and
-reports back to the owning strategy — ``OrderAccepted``, ``OrderRejected``, ``Fill``s,
-``OrderFinal`` — in that order and never twice.
+Strategies send it ``PlaceOrder`` and ``CancelOrder``, recovery ``ReconcileOrder``; it
+rounds each order to the venue's increments, signs and sends it through one kept-alive
+httpx pool under token buckets, and reports back to the owning strategy —
+``OrderAccepted``, ``OrderRejected``, ``Fill``s, ``OrderFinal`` — in that order and never
+twice.
 
 The client order id belongs to the order intent, not to an attempt: every retry of one
 order reuses it. A request that may have reached the venue (a timeout, a reset, a 5xx) is
@@ -40,6 +41,7 @@ from protocols.messages import (
     OrderFinal,
     OrderRejected,
     PlaceOrder,
+    ReconcileOrder,
     RulesUpdate,
 )
 from protocols.model import Fill, Leg, Order, OrderStatus, OrderType, Side, Symbol, VenueRules
@@ -210,7 +212,9 @@ class Router:
             async for message in inc.mailbox:
                 if isinstance(message, PlaceOrder):
                     self._start_place(message.order, nursery)
-                elif isinstance(message, CancelOrder):
+                elif isinstance(message, (CancelOrder, ReconcileOrder)):
+                    # Both end with the order settled: followed (adopted if this router
+                    # never placed it) and cancelled while still open.
                     nursery.start_soon(self._cancel, message)
                 else:
                     log.warning("%s: ignored %r", self.name, message)
@@ -432,7 +436,7 @@ class Router:
 
     # ------------------------------------------------------------------ cancelling
 
-    async def _cancel(self, command: CancelOrder) -> None:
+    async def _cancel(self, command: CancelOrder | ReconcileOrder) -> None:
         tracked = self.orders.get(command.client_id)
         if tracked is not None and tracked.final:
             # Its owner may have lost the end (a strategy that crashed while handling it
@@ -468,7 +472,7 @@ class Router:
             log.warning("%s: cancel of %s refused: %s", self.name, command.client_id, error)
             return
 
-    async def _adopt(self, command: CancelOrder) -> TrackedOrder | None:
+    async def _adopt(self, command: CancelOrder | ReconcileOrder) -> TrackedOrder | None:
         """Take over an order this router did not place: look it up by client id and
         report what the venue says; an order the venue never got is reported rejected."""
         owner = self.owners.get(command.client_id.rsplit("-", 1)[0])

@@ -1,8 +1,9 @@
 """The SQLite store: strategy snapshots, the order-intent journal, quarantine.
 
-One file under the data directory, in WAL mode so that readers (``basis state``, status)
-never block the writer. Every method here is synchronous and meant to run on the
-persistence writer's worker thread; nothing else writes.
+One file under the data directory, in WAL mode so that readers (``basis state``, status,
+recovery) never block the writer. Every method here is synchronous. In a running system
+the methods that write are called only by the persistence writer, on its worker thread;
+everything else opens a connection of its own to read (``with Store(path) as store:``).
 
 Schema changes are migrations, applied in order at open; ``PRAGMA user_version`` records
 how far a file has come, so an older file is upgraded in place and nothing stored is
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -181,16 +183,11 @@ class Store:
                 f"{len(MIGRATIONS)}); upgrade Basis to open it"
             )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction() as db:
                 for statement in script.split(";"):
                     if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version={number}")
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version={number}")
 
     @property
     def schema_version(self) -> int:
@@ -198,6 +195,26 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """All of the block's statements are stored, or none. A failure that ended the
+        transaction already (a full disk, say) is raised as it was, not hidden behind a
+        failed rollback."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # --------------------------------------------------------------------- writing
 
@@ -208,9 +225,7 @@ class Store:
         events: Iterable[OrderEventRecord],
     ) -> None:
         """Everything in one transaction: all of it is stored, or none of it."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             db.executemany(
                 "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO "
                 "UPDATE SET state = excluded.state, snapshot = excluded.snapshot, "
@@ -268,16 +283,20 @@ class Store:
                         event.client_id,
                     ),
                 )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def quarantine(self, task_id: str | None, reason: str, record: bytes | None) -> None:
-        self._db.execute(
-            "INSERT INTO quarantine (task_id, reason, record, ts) VALUES (?, ?, ?, ?)",
-            (task_id, reason, record, time.time()),
-        )
+        """Record why ``task_id``'s record cannot be trusted (``record``: what could not be
+        read, kept for inspection) and take the task out of recovery; one transaction."""
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO quarantine (task_id, reason, record, ts) VALUES (?, ?, ?, ?)",
+                (task_id, reason, record, now),
+            )
+            db.execute(
+                "UPDATE tasks SET state = 'quarantined', completed_at = ? WHERE task_id = ?",
+                (now, task_id),
+            )
 
     def abandon_active(self) -> int:
         """Close every active task as ``abandoned`` (its venue is gone: a paper run's
@@ -288,18 +307,9 @@ class Store:
         )
         return cursor.rowcount
 
-    def mark_quarantined(self, task_id: str) -> None:
-        """Take a task out of recovery (its record stays, for inspection)."""
-        self._db.execute(
-            "UPDATE tasks SET state = 'quarantined', completed_at = ? WHERE task_id = ?",
-            (time.time(), task_id),
-        )
-
     def delete_completed(self, before: float) -> int:
         """Remove tasks completed before ``before`` with their orders; returns how many."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             ids = [
                 row[0]
                 for row in db.execute(
@@ -315,10 +325,6 @@ class Store:
                 )
                 db.execute("DELETE FROM orders WHERE task_id = ?", (task_id,))
                 db.execute("DELETE FROM tasks WHERE task_id = ?", (task_id,))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return len(ids)
 
     # --------------------------------------------------------------------- reading

@@ -5,7 +5,10 @@ lane, keyed by task: a newer snapshot replaces an unwritten older one) and journ
 order intents before sending them (on the FIFO lane, and they wait for the commit).
 Routers append what venues say of orders. Whatever is waiting is written as one batch in
 one transaction on a worker thread, so the trio thread never blocks on I/O and a burst of
-intents costs one commit.
+intents costs one commit. The system's other changes to the store (quarantining a record,
+closing an earlier run's tasks, deleting old ones) are requests to the writer too, carried
+out in their place among the journal entries and order events, and answered: nothing else
+in a running system writes.
 
 On a stop the writer finishes: everything still in its mailbox is written before it ends.
 A batch whose transaction failed (a full disk, say) is not lost with the crash: the writer
@@ -50,6 +53,58 @@ class JournalIntents:
 
     records: tuple[IntentRecord, ...]
     committed: trio.Event
+
+
+@attrs.define(eq=False)
+class Reply:
+    """The answer to a request the writer carries out; awaited by whoever asked."""
+
+    done: trio.Event = attrs.field(factory=trio.Event)
+    value: Any = None
+    error: Exception | None = None
+
+    async def wait(self) -> Any:
+        """The request's result, once carried out; its error, raised, if it failed."""
+        await self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+@attrs.frozen
+class QuarantineTask:
+    """Take ``task_id`` out of recovery, with the reason (and the unreadable record)."""
+
+    task_id: str | None
+    reason: str
+    record: bytes | None
+    reply: Reply
+
+
+@attrs.frozen
+class AbandonActiveTasks:
+    """Close every active task as abandoned (their venues are gone); replies how many."""
+
+    reply: Reply
+
+
+@attrs.frozen
+class DeleteCompletedTasks:
+    """Delete tasks completed before ``before`` (Unix time); replies how many."""
+
+    before: float
+    reply: Reply
+
+
+StoreRequest = QuarantineTask | AbandonActiveTasks | DeleteCompletedTasks
+
+
+def _carry_out(store: Store, request: StoreRequest) -> Any:
+    if type(request) is QuarantineTask:
+        return store.quarantine(request.task_id, request.reason, request.record)
+    if type(request) is AbandonActiveTasks:
+        return store.abandon_active()
+    return store.delete_completed(request.before)
 
 
 @attrs.define
@@ -109,11 +164,36 @@ class Writer:
             await self._write(batch)
 
     async def _write(self, batch: Sequence[Any]) -> None:
+        """Records in order, each run of them in one transaction; a request in between
+        is carried out after the records before it and before those after it."""
+        start = 0
+        for index, message in enumerate(batch):
+            if isinstance(message, StoreRequest):
+                await self._write_records(batch[start:index], batch[index:])
+                await self._answer(message)
+                start = index + 1
+        await self._write_records(batch[start:], batch[start:])
+
+    async def _answer(self, request: StoreRequest) -> None:
+        assert self.store is not None
+        reply = request.reply
+        try:
+            reply.value = await trio.to_thread.run_sync(_carry_out, self.store, request)
+        except Exception as error:
+            # The asker decides what a failed request means; the writer carries on.
+            reply.error = error
+        reply.done.set()
+
+    async def _write_records(self, records: Sequence[Any], unwritten: Sequence[Any]) -> None:
+        """``records`` in one transaction; if it fails, ``unwritten`` (those records and
+        everything after them) is kept for the next incarnation."""
+        if not records:
+            return
         snapshots: dict[str, SnapshotRecord] = {}
         intents: list[IntentRecord] = []
         events: list[OrderEventRecord] = []
         waiting: list[trio.Event] = []
-        for message in batch:
+        for message in records:
             if type(message) is SnapshotRecord:
                 snapshots[message.task_id] = message  # the newest of a task wins
             elif type(message) is JournalIntents:
@@ -131,7 +211,7 @@ class Writer:
                 self.store.write_batch, list(snapshots.values()), intents, events
             )
         except Exception:
-            self._unwritten = list(batch)
+            self._unwritten = list(unwritten)
             raise
         stats = self.stats
         stats.latencies_s.append(time.perf_counter() - began)
@@ -186,3 +266,21 @@ class WriterClient:
 
     async def order_event(self, record: OrderEventRecord) -> None:
         await self.address.send(record)
+
+    async def quarantine(self, task_id: str | None, reason: str, record: bytes | None) -> None:
+        """Take ``task_id`` out of recovery with ``reason``; returns once it is stored."""
+        reply = Reply()
+        await self.address.send(QuarantineTask(task_id, reason, record, reply))
+        await reply.wait()
+
+    async def abandon_active(self) -> int:
+        """Close every active task as abandoned; returns how many, once stored."""
+        reply = Reply()
+        await self.address.send(AbandonActiveTasks(reply))
+        return await reply.wait()
+
+    async def delete_completed(self, before: float) -> int:
+        """Delete tasks completed before ``before``; returns how many, once stored."""
+        reply = Reply()
+        await self.address.send(DeleteCompletedTasks(before, reply))
+        return await reply.wait()

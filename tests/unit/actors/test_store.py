@@ -116,3 +116,41 @@ def test_quarantine_is_listed_and_counted(store):
     [row] = store.quarantined()
     assert (row.task_id, row.reason) == ("t9", "snapshot does not decode: missing field")
     assert store.counts()["quarantined"] == 1
+
+
+def test_quarantine_takes_the_task_out_of_recovery_in_the_same_transaction(store):
+    store.write_batch([snapshot("t1")], [], [])
+    store.quarantine("t1", "contradicts the venues", None)
+    assert store.task("t1").state == "quarantined"
+    assert store.tasks(active_only=True) == []
+    assert store.counts() == {"active": 0, "completed": 0, "quarantined": 1}
+
+
+def test_a_failure_that_ended_the_transaction_is_raised_as_it_was(store, monkeypatch):
+    # SQLite ends the transaction itself on some errors (a full disk): the cause must
+    # surface, not "cannot rollback - no transaction is active".
+    def full_disk(_sql, _rows):
+        store._db.execute("ROLLBACK")
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store, "_db", _Connection(store._db, full_disk))
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        store.write_batch([snapshot("t1")], [], [])
+
+
+class _Connection:
+    """A connection whose ``executemany`` is replaced."""
+
+    def __init__(self, real, executemany):
+        self._real = real
+        self.executemany = executemany
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def test_a_store_closes_at_the_end_of_its_block(tmp_path):
+    with Store(tmp_path / "basis.db") as store:
+        store.write_batch([snapshot("t1")], [], [])
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.tasks()
