@@ -8,6 +8,7 @@ connection without an answer (what a client sees when a venue times out mid-requ
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
@@ -61,7 +62,6 @@ class HttpServer:
     name: str = "http"
     refusing: bool = False
     connections: int = 0
-    _open: set[trio.abc.Stream] = attrs.field(factory=set)
 
     async def serve(
         self, port: int = 0, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
@@ -84,11 +84,6 @@ class HttpServer:
             nursery.start_soon(trio.serve_listeners, self._connection, listeners)
             task_status.started(bound)
 
-    async def drop_connections(self) -> None:
-        """Close every open connection (a venue restarting its edge)."""
-        for stream in list(self._open):
-            await stream.aclose()
-
     async def _connection(self, stream: trio.SocketStream) -> None:
         try:
             if not self.refusing:
@@ -100,13 +95,10 @@ class HttpServer:
         """Answer requests on ``stream`` until either side ends the connection (or a
         handler closes it unanswered); the caller closes ``stream``."""
         self.connections += 1
-        self._open.add(stream)
-        try:
+        with contextlib.suppress(
+            trio.BrokenResourceError, trio.ClosedResourceError, CloseWithoutAnswer
+        ):
             await self._converse(stream, h11.Connection(h11.SERVER))
-        except (trio.BrokenResourceError, trio.ClosedResourceError, CloseWithoutAnswer):
-            pass
-        finally:
-            self._open.discard(stream)
 
     async def _converse(self, stream: trio.abc.Stream, conn: h11.Connection) -> None:
         while True:

@@ -20,7 +20,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -442,23 +442,3 @@ async def running(system: TradingSystem) -> AsyncIterator[TradingSystem]:
                 system.request_stop()
     finally:
         await system.aclose()
-
-
-def open_system(
-    config: RuntimeConfig,
-    data_dir: Path,
-    *,
-    recover: bool = True,
-    credentials: Mapping[Leg, ApiCredentials] | None = None,
-    venues_are_new: bool = False,
-) -> AbstractAsyncContextManager[TradingSystem]:
-    """A running :class:`TradingSystem` of ``config`` for the block (see :func:`running`)."""
-    return running(
-        TradingSystem(
-            config,
-            data_dir,
-            recover=recover,
-            credentials=credentials,
-            venues_are_new=venues_are_new,
-        )
-    )

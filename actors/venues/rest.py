@@ -73,10 +73,6 @@ class RestClient:
             raise OutcomeUnknown(f"{request.method} {request.path}: {_say(error)}") from error
         return RestResponse(reply.status_code, reply.content, tuple(reply.headers.items()))
 
-    def rebase(self, base_url: str) -> None:
-        """Send to ``base_url`` from now on (a simulated venue's port, known once it runs)."""
-        self.base_url = base_url.rstrip("/")
-
     async def aclose(self) -> None:
         await self._client.aclose()
 
