@@ -574,7 +574,7 @@ def test_documented_error_codes(code, kind):
 
 def test_rate_limit_ban_and_outage():
     limited = mexc_rest.error_from_response(RestResponse(429, b"", (("retry-after", "7"),)))
-    assert isinstance(limited, RateLimited) and limited.retry_after_s == 7.0 and limited.retryable
+    assert isinstance(limited, RateLimited) and limited.retry_after_s == 7.0
     banned = mexc_rest.error_from_response(RestResponse(418, b"", (("Retry-After", "120"),)))
     assert isinstance(banned, Banned) and banned.retry_after_s == 120.0
     outage = mexc_rest.error_from_response(RestResponse(502, b"<html>bad gateway</html>"))
