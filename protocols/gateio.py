@@ -272,17 +272,6 @@ def subscribe_message(
     return _channel_request("subscribe", channel, payload, time_s, request_id, credentials)
 
 
-def unsubscribe_message(
-    channel: str,
-    payload: Sequence[str],
-    time_s: int,
-    request_id: int = 1,
-    credentials: ApiCredentials | None = None,
-) -> str:
-    """The text frame ending a subscription (signed like the subscription)."""
-    return _channel_request("unsubscribe", channel, payload, time_s, request_id, credentials)
-
-
 def ping_message(time_s: int) -> str:
     """The application-level ping; Gate.io answers on ``futures.pong``."""
     return _encode_json(ChannelRequest(time_s, PING)).decode()

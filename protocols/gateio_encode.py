@@ -16,7 +16,6 @@ import msgspec
 from protocols._wire import decimal
 from protocols.gateio import (
     BOOK_TICKER,
-    ORDER_BOOK,
     ORDER_BOOK_UPDATE,
     ORDERS,
     PONG,
@@ -155,22 +154,6 @@ def order_book_update_push(
             "b": _levels(diff.bids, contract_size),
             "a": _levels(diff.asks, contract_size),
             "l": str(levels),
-        },
-    )
-
-
-def order_book_push(snapshot: DepthSnapshot, contract_size: float, time_s: float) -> str:
-    """``futures.order_book`` full snapshot (event ``all``)."""
-    return _push(
-        ORDER_BOOK,
-        "all",
-        time_s,
-        {
-            "t": _ms(time_s),
-            "id": snapshot.version,
-            "contract": venue_symbol(snapshot.symbol),
-            "asks": _levels(snapshot.asks, contract_size),
-            "bids": _levels(snapshot.bids, contract_size),
         },
     )
 

@@ -36,11 +36,9 @@ from protocols.venue import (
     ApiCredentials,
     BadCredentials,
     BadSignature,
-    Balance,
     BelowMinimum,
     BookLevel,
     DepthSnapshot,
-    FundingRate,
     FuturesPosition,
     InsufficientBalance,
     InvalidParameter,
@@ -184,23 +182,10 @@ def query_order_request(
     return signed_request("GET", path, "", b"", credentials, timestamp_s)
 
 
-def open_orders_request(
-    symbol: Symbol, credentials: ApiCredentials, timestamp_s: int
-) -> RestRequest:
-    """``GET /futures/usdt/orders?status=open&contract=X``."""
-    query = urlencode([("status", "open"), ("contract", venue_symbol(symbol))])
-    return signed_request("GET", f"{FUTURES}/orders", query, b"", credentials, timestamp_s)
-
-
 def position_request(symbol: Symbol, credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
     """``GET /futures/usdt/positions/{contract}``."""
     path = f"{FUTURES}/positions/{venue_symbol(symbol)}"
     return signed_request("GET", path, "", b"", credentials, timestamp_s)
-
-
-def accounts_request(credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
-    """``GET /futures/usdt/accounts``."""
-    return signed_request("GET", f"{FUTURES}/accounts", "", b"", credentials, timestamp_s)
 
 
 def contract_request(symbol: Symbol) -> RestRequest:
@@ -245,15 +230,6 @@ class _OrderBook(msgspec.Struct):
     update: float = 0.0
 
 
-class _Account(msgspec.Struct):
-    currency: str
-    available: Numeric
-    total: Numeric = 0
-    position_margin: Numeric = 0
-    order_margin: Numeric = 0
-    unrealised_pnl: Numeric = 0
-
-
 class _ErrorBody(msgspec.Struct):
     label: str
     message: str = ""
@@ -262,9 +238,7 @@ class _ErrorBody(msgspec.Struct):
 _contract_decoder = msgspec.json.Decoder(_Contract)
 _order_book_decoder = msgspec.json.Decoder(_OrderBook)
 _order_decoder = msgspec.json.Decoder(WireOrder)
-_orders_decoder = msgspec.json.Decoder(list[WireOrder])
 _position_decoder = msgspec.json.Decoder(WirePosition)
-_account_decoder = msgspec.json.Decoder(_Account)
 _error_decoder = msgspec.json.Decoder(_ErrorBody)
 
 T = TypeVar("T")
@@ -318,17 +292,6 @@ def parse_contract(body: bytes) -> VenueRules:
         raise _malformed("contract", error) from None
 
 
-def parse_funding_rate(body: bytes, symbol: Symbol) -> FundingRate:
-    """The current funding rate, its interval and the next settlement from the same
-    contract reply."""
-    contract = _read(_contract_decoder, body, "contract")
-    try:
-        rate = number(contract.funding_rate, "funding_rate")
-    except WireFormatError as error:
-        raise _malformed("contract", error) from None
-    return FundingRate(symbol, rate, contract.funding_interval, contract.funding_next_apply)
-
-
 def parse_order_book(body: bytes, symbol: Symbol, contract_size: float) -> DepthSnapshot:
     """``GET /futures/usdt/order_book?with_id=true``; ``id`` is the version the updates
     continue (sizes converted to base units)."""
@@ -359,15 +322,6 @@ def parse_order(body: bytes, contract_size: float) -> OrderUpdate:
         raise _malformed("order", error) from None
 
 
-def parse_orders(body: bytes, contract_size: float) -> tuple[OrderUpdate, ...]:
-    """The reply to ``GET /futures/usdt/orders`` (one contract, so one contract size)."""
-    orders = _read(_orders_decoder, body, "orders")
-    try:
-        return tuple(order_update(order, contract_size) for order in orders)
-    except WireFormatError as error:
-        raise _malformed("orders", error) from None
-
-
 def parse_position(body: bytes, contract_size: float) -> FuturesPosition:
     """``GET /futures/usdt/positions/{contract}``; ``qty`` negative when short."""
     position = _read(_position_decoder, body, "position")
@@ -375,21 +329,6 @@ def parse_position(body: bytes, contract_size: float) -> FuturesPosition:
         return futures_position(position, contract_size)
     except WireFormatError as error:
         raise _malformed("position", error) from None
-
-
-def parse_accounts(body: bytes) -> Balance:
-    """The futures account: ``free`` is what is available, ``locked`` the margin held by
-    positions and orders."""
-    account = _read(_account_decoder, body, "accounts")
-    try:
-        return Balance(
-            account.currency,
-            number(account.available, "available"),
-            number(account.position_margin, "position_margin")
-            + number(account.order_margin, "order_margin"),
-        )
-    except WireFormatError as error:
-        raise _malformed("accounts", error) from None
 
 
 # ------------------------------------------------------------------------- errors

@@ -10,7 +10,7 @@ import enum
 
 import msgspec
 
-from protocols.model import Fill, Leg, Order, OrderStatus, Quote, Symbol, VenueRules
+from protocols.model import Leg, Order, OrderStatus, Quote, Symbol, VenueRules
 
 # ------------------------------------------------------------------------- events
 
@@ -93,20 +93,6 @@ class OperatorCommand(msgspec.Struct, frozen=True):
     now: float
     action: OperatorAction
 
-
-StrategyEvent = (
-    QuoteUpdate
-    | Tick
-    | OrderAccepted
-    | OrderRejected
-    | Fill
-    | OrderFinal
-    | FeedHealth
-    | FundingPayment
-    | FundingRateUpdate
-    | RulesUpdate
-    | OperatorCommand
-)
 
 # ----------------------------------------------------------------------- commands
 

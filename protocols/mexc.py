@@ -127,11 +127,6 @@ def subscribe_message(channels: Sequence[str], request_id: int = 1) -> str:
     return _encode_json(_SubscriptionRequest("SUBSCRIPTION", list(channels), request_id)).decode()
 
 
-def unsubscribe_message(channels: Sequence[str], request_id: int = 1) -> str:
-    """The text frame ending the subscriptions to ``channels``."""
-    return _encode_json(_SubscriptionRequest("UNSUBSCRIPTION", list(channels), request_id)).decode()
-
-
 PING_MESSAGE = '{"method":"PING"}'
 """The keepalive text frame; send it about every 20 s. MEXC answers with a PONG ack."""
 

@@ -22,7 +22,6 @@ from protocols.model import (
     Order,
     OrderStatus,
     OrderType,
-    Quote,
     Side,
     Symbol,
     TimeInForce,
@@ -48,7 +47,6 @@ from protocols.venue import (
     RestRequest,
     RestResponse,
     TimestampRejected,
-    Trade,
     TradingDisabled,
     UnknownOrder,
     VenueError,
@@ -193,36 +191,11 @@ def query_order_request(
     return signed_request("GET", "order", params, credentials, timestamp_ms, recv_window_ms)
 
 
-def open_orders_request(
-    symbol: Symbol,
-    credentials: ApiCredentials,
-    timestamp_ms: int,
-    recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
-) -> RestRequest:
-    """``GET /api/v3/openOrders`` (MEXC requires the symbol)."""
-    params = [("symbol", venue_symbol(symbol))]
-    return signed_request("GET", "openOrders", params, credentials, timestamp_ms, recv_window_ms)
-
-
 def account_request(
     credentials: ApiCredentials, timestamp_ms: int, recv_window_ms: int = DEFAULT_RECV_WINDOW_MS
 ) -> RestRequest:
     """``GET /api/v3/account``: the balances."""
     return signed_request("GET", "account", [], credentials, timestamp_ms, recv_window_ms)
-
-
-def my_trades_request(
-    symbol: Symbol,
-    credentials: ApiCredentials,
-    timestamp_ms: int,
-    *,
-    start_ms: int | None = None,
-    limit: int | None = None,
-    recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
-) -> RestRequest:
-    """``GET /api/v3/myTrades``: the account's own trades in ``symbol``."""
-    params = [("symbol", venue_symbol(symbol)), ("startTime", start_ms), ("limit", limit)]
-    return signed_request("GET", "myTrades", params, credentials, timestamp_ms, recv_window_ms)
 
 
 def listen_key_request(
@@ -248,14 +221,6 @@ def exchange_info_request(symbol: Symbol) -> RestRequest:
     return public_request("GET", "exchangeInfo", [("symbol", venue_symbol(symbol))])
 
 
-def server_time_request() -> RestRequest:
-    return public_request("GET", "time")
-
-
-def book_ticker_request(symbol: Symbol) -> RestRequest:
-    return public_request("GET", "ticker/bookTicker", [("symbol", venue_symbol(symbol))])
-
-
 def depth_request(symbol: Symbol, limit: int = 100) -> RestRequest:
     return public_request("GET", "depth", [("symbol", venue_symbol(symbol)), ("limit", limit)])
 
@@ -279,18 +244,6 @@ class _ExchangeSymbol(msgspec.Struct):
 
 class _ExchangeInfo(msgspec.Struct):
     symbols: list[_ExchangeSymbol]
-
-
-class _ServerTime(msgspec.Struct):
-    serverTime: int
-
-
-class _BookTicker(msgspec.Struct):
-    symbol: str
-    bidPrice: Numeric | None = None
-    bidQty: Numeric | None = None
-    askPrice: Numeric | None = None
-    askQty: Numeric | None = None
 
 
 class _Depth(msgspec.Struct):
@@ -329,20 +282,6 @@ class _Account(msgspec.Struct):
     balances: list[_Asset]
 
 
-class _MyTrade(msgspec.Struct):
-    symbol: str
-    id: str | int
-    orderId: str | int
-    price: Numeric
-    qty: Numeric
-    commission: Numeric
-    commissionAsset: str
-    time: int
-    isBuyer: bool
-    isMaker: bool
-    clientOrderId: str | None = None
-
-
 class _ListenKey(msgspec.Struct):
     listenKey: str
 
@@ -353,13 +292,9 @@ class _ErrorBody(msgspec.Struct):
 
 
 _exchange_info_decoder = msgspec.json.Decoder(_ExchangeInfo)
-_server_time_decoder = msgspec.json.Decoder(_ServerTime)
-_book_ticker_decoder = msgspec.json.Decoder(_BookTicker)
 _depth_decoder = msgspec.json.Decoder(_Depth)
 _order_decoder = msgspec.json.Decoder(_RestOrder)
-_orders_decoder = msgspec.json.Decoder(list[_RestOrder])
 _account_decoder = msgspec.json.Decoder(_Account)
-_my_trades_decoder = msgspec.json.Decoder(list[_MyTrade])
 _listen_key_decoder = msgspec.json.Decoder(_ListenKey)
 _error_decoder = msgspec.json.Decoder(_ErrorBody)
 
@@ -409,31 +344,6 @@ def parse_exchange_info(body: bytes, symbol: Symbol) -> VenueRules:
         )
     except WireFormatError as error:
         raise _malformed("exchangeInfo", error) from None
-
-
-def parse_server_time_ms(body: bytes) -> int:
-    """MEXC's clock from ``GET /api/v3/time``, in milliseconds."""
-    return _read(_server_time_decoder, body, "time").serverTime
-
-
-def parse_book_ticker(body: bytes, recv_ts: float) -> Quote:
-    """``GET /api/v3/ticker/bookTicker``; the reply has no time, so both times are
-    ``recv_ts``. A missing or empty price means that side is empty."""
-    ticker = _read(_book_ticker_decoder, body, "bookTicker")
-    try:
-        bid = number(ticker.bidPrice or "", "bidPrice")
-        ask = number(ticker.askPrice or "", "askPrice")
-        return Quote(
-            parse_symbol(ticker.symbol),
-            bid,
-            number(ticker.bidQty or "", "bidQty") if bid else 0.0,
-            ask,
-            number(ticker.askQty or "", "askQty") if ask else 0.0,
-            recv_ts,
-            recv_ts,
-        )
-    except WireFormatError as error:
-        raise _malformed("bookTicker", error) from None
 
 
 def parse_depth(body: bytes, symbol: Symbol) -> DepthSnapshot:
@@ -509,15 +419,6 @@ def parse_order(body: bytes) -> OrderUpdate:
         raise _malformed("order", error) from None
 
 
-def parse_open_orders(body: bytes) -> tuple[OrderUpdate, ...]:
-    """The reply to ``GET /api/v3/openOrders``."""
-    orders = _read(_orders_decoder, body, "openOrders")
-    try:
-        return tuple(_order_update(order, None) for order in orders)
-    except WireFormatError as error:
-        raise _malformed("openOrders", error) from None
-
-
 def parse_account(body: bytes) -> tuple[Balance, ...]:
     """The balances from ``GET /api/v3/account``."""
     account = _read(_account_decoder, body, "account")
@@ -532,30 +433,6 @@ def parse_account(body: bytes) -> tuple[Balance, ...]:
         )
     except WireFormatError as error:
         raise _malformed("account", error) from None
-
-
-def parse_my_trades(body: bytes) -> tuple[Trade, ...]:
-    """The reply to ``GET /api/v3/myTrades``; fees are in ``commissionAsset``."""
-    trades = _read(_my_trades_decoder, body, "myTrades")
-    try:
-        return tuple(
-            Trade(
-                symbol=parse_symbol(trade.symbol),
-                trade_id=str(trade.id),
-                client_id=trade.clientOrderId or "",
-                venue_order_id=str(trade.orderId),
-                side=Side.BUY if trade.isBuyer else Side.SELL,
-                qty=number(trade.qty, "qty"),
-                price=number(trade.price, "price"),
-                fee=number(trade.commission, "commission"),
-                fee_asset=trade.commissionAsset,
-                is_maker=trade.isMaker,
-                ts=trade.time / 1000.0,
-            )
-            for trade in trades
-        )
-    except WireFormatError as error:
-        raise _malformed("myTrades", error) from None
 
 
 def parse_listen_key(body: bytes) -> str:

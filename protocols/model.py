@@ -45,10 +45,6 @@ class Side(enum.Enum):
     BUY = "buy"
     SELL = "sell"
 
-    @property
-    def opposite(self) -> Side:
-        return Side.SELL if self is Side.BUY else Side.BUY
-
 
 class OrderType(enum.Enum):
     LIMIT = "limit"
@@ -63,8 +59,7 @@ class TimeInForce(enum.Enum):
 
 
 class OrderStatus(enum.Enum):
-    """Life of an order. ``PENDING`` is an intent not yet acknowledged by the venue;
-    ``UNKNOWN`` is an order whose outcome could not be learned (it must be looked up)."""
+    """Life of an order. ``PENDING`` is an intent not yet acknowledged by the venue."""
 
     PENDING = "pending"
     NEW = "new"
@@ -73,7 +68,6 @@ class OrderStatus(enum.Enum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     REJECTED = "rejected"
-    UNKNOWN = "unknown"
 
     @property
     def is_final(self) -> bool:
@@ -99,14 +93,6 @@ class Quote(msgspec.Struct, frozen=True, gc=False):
     ask_qty: float
     venue_ts: float
     recv_ts: float
-
-    @property
-    def mid(self) -> float:
-        return (self.bid + self.ask) / 2.0
-
-    @property
-    def two_sided(self) -> bool:
-        return self.bid > 0.0 and self.ask > 0.0
 
 
 class VenueRules(msgspec.Struct, frozen=True):
@@ -151,10 +137,6 @@ class Order(msgspec.Struct, frozen=True):
     venue_order_id: str | None = None
     created_ts: float = 0.0
     trade_ids: tuple[str, ...] = ()
-
-    @property
-    def remaining_qty(self) -> float:
-        return max(0.0, self.qty - self.filled_qty)
 
 
 class Fill(msgspec.Struct, frozen=True, gc=False):

@@ -213,8 +213,6 @@ class VenueError(Exception):
     """An error a venue returned. ``code`` is the venue's own (number or label);
     ``retry_after_s`` is how long the venue asked us to wait, when it said."""
 
-    retryable = False
-
     def __init__(
         self,
         venue: str,
@@ -291,17 +289,13 @@ class BadCredentials(VenueError):
 class TimestampRejected(VenueError):
     """The request's timestamp was outside the venue's window (clock skew)."""
 
-    retryable = True
-
 
 class RateLimited(VenueError):
-    retryable = True
+    pass
 
 
 class VenueUnavailable(VenueError):
     """The venue failed or is too busy (5xx, SERVER_ERROR, TOO_BUSY); try again later."""
-
-    retryable = True
 
 
 class Banned(VenueError):

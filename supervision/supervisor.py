@@ -216,9 +216,6 @@ class Supervisor:
     def children(self) -> list[str]:
         return [child.spec.name for child in self._children]
 
-    def child_state(self, name: str) -> ChildState:
-        return self._child(name).state
-
     def address(self, name: str) -> Address:
         """The address of a child's mailbox; valid across the child's restarts."""
         mailbox = self._child(name).spec.mailbox

@@ -165,17 +165,6 @@ class SimExchange(abc.ABC):
         by client id only within the venue's window after it finished (``UnknownOrder``)."""
         return self._view(self._find(venue_order_id, client_id, symbol, now))
 
-    def order_fills(
-        self,
-        *,
-        venue_order_id: str | None = None,
-        client_id: str | None = None,
-        symbol: Symbol | None = None,
-        now: float,
-    ) -> tuple[VenueFill, ...]:
-        """Every fill of one order, oldest first (found as by ``order``)."""
-        return tuple(self._find(venue_order_id, client_id, symbol, now).fills)
-
     def open_orders(self, symbol: Symbol | None = None) -> list[VenueOrder]:
         """The orders resting on the book, oldest first; all symbols when ``symbol`` is None."""
         if symbol is not None:
@@ -192,9 +181,6 @@ class SimExchange(abc.ABC):
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener`` with every private event from now on (see ``events``)."""
         self._listeners.append(listener)
-
-    def remove_listener(self, listener: Listener) -> None:
-        self._listeners.remove(listener)
 
     # -------------------------------------------------------------------- changing
 
@@ -221,18 +207,6 @@ class SimExchange(abc.ABC):
         self._emit(OrderUpdated(self._view(order)))
         self._flush(now)
         return self._view(order)
-
-    def cancel_open_orders(self, symbol: Symbol, now: float) -> list[VenueOrder]:
-        """Cancel every open order of ``symbol``; return them, final, oldest first."""
-        self.rules(symbol)
-        cancelled = []
-        for order in list(self._resting[symbol].values()):
-            self._finish(order, FinishReason.CANCELLED, now)
-            view = self._view(order)
-            self._emit(OrderUpdated(view))
-            cancelled.append(view)
-        self._flush(now)
-        return cancelled
 
     def match_resting(self, now: float) -> None:
         """Fill resting orders the books now cross; call after the market has moved."""

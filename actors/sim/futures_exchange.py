@@ -98,7 +98,6 @@ class FuturesExchange(SimExchange):
             rng=rng,
         )
         self._cash = config.balance_usdt
-        self._max_leverage = config.max_leverage
         self._contract_size = {sc.symbol: sc.futures_rules.contract_size for sc in symbols}
         self._positions = {sc.symbol: _Position(config.leverage) for sc in symbols}
         self._touched_symbols: set[Symbol] = set()
@@ -172,18 +171,6 @@ class FuturesExchange(SimExchange):
             math.fsum(position_margin),
             order_margin,
         )
-
-    def set_leverage(self, symbol: Symbol, leverage: float, now: float) -> PerpetualPosition:
-        """Trade ``symbol`` at ``leverage`` from now on (1 to the venue's maximum)."""
-        self.rules(symbol)
-        if not 1.0 <= leverage <= self._max_leverage:
-            raise InvalidParameter(
-                self.name, None, f"leverage {leverage} must be within 1..{self._max_leverage:g}"
-            )
-        self._positions[symbol].leverage = leverage
-        self._touched_symbols.add(symbol)
-        self._flush(now)
-        return self.position(symbol)
 
     def settle_funding(self, settlement: FundingSettlement) -> None:
         """Pay or collect funding on the position of ``settlement.symbol``, if there is one:

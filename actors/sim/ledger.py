@@ -10,8 +10,6 @@ the refusal is here to be found). Nothing is ever changed or removed.
 
 from __future__ import annotations
 
-import math
-
 import msgspec
 
 from actors.sim.records import FundingPayment, VenueFill, VenueOrder
@@ -83,9 +81,6 @@ class Ledger:
             if isinstance(e, OrderAccepted) and symbol in (None, e.order.symbol)
         ]
 
-    def refusals(self) -> list[OrderRefused]:
-        return [e for e in self._entries if isinstance(e, OrderRefused)]
-
     def fills(self, symbol: Symbol | None = None) -> list[VenueFill]:
         return [
             e.fill
@@ -103,25 +98,6 @@ class Ledger:
     def client_ids(self) -> list[str]:
         """The client order id of every accepted order that had one, in acceptance order."""
         return [order.client_id for order in self.accepted_orders() if order.client_id is not None]
-
-    def sent_client_ids(self) -> list[str]:
-        """The client order id of every placement that reached the venue, accepted or
-        refused, in arrival order: an id listed twice was sent twice."""
-        sent = []
-        for entry in self._entries:
-            if isinstance(entry, OrderAccepted):
-                client_id = entry.order.client_id
-            elif isinstance(entry, OrderRefused):
-                client_id = entry.client_id
-            else:
-                continue
-            if client_id is not None:
-                sent.append(client_id)
-        return sent
-
-    def net_qty(self, symbol: Symbol) -> float:
-        """The base units the fills of ``symbol`` added up to: + bought, - sold."""
-        return math.fsum(fill.signed_qty for fill in self.fills(symbol))
 
     # ------------------------------------------------------------------- recording
 

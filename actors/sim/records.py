@@ -52,10 +52,6 @@ class VenueOrder(msgspec.Struct, frozen=True):
     finish_reason: FinishReason | None = None
     trade_ids: tuple[str, ...] = ()
 
-    @property
-    def remaining_qty(self) -> float:
-        return max(0.0, self.qty - self.filled_qty)
-
 
 class VenueFill(msgspec.Struct, frozen=True):
     """One execution of one order: ``qty`` base units at ``price``; ``fee`` in USDT."""

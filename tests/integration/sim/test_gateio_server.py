@@ -32,6 +32,7 @@ from protocols.venue import (
     UpgradeNotice,
 )
 from tests.unit.sim import helpers
+from tests.venue_wire import gateio as gateio_wire
 
 from .support import BTC, COIN, CREDENTIALS, TICK_S, WAIT_S, fast, next_matching, now, start
 
@@ -88,7 +89,7 @@ async def test_contract_rules_and_funding_are_served_as_configured(still_sim, ga
         taker_fee=0.0005,
     )
     response = await gateio_client.send(gateio_rest.contract_request(COIN))
-    funding = gateio_rest.parse_funding_rate(response.body, COIN)
+    funding = gateio_wire.parse_funding_rate(response.body, COIN)
     published = still_sim.venues.market.funding_rate(COIN)
     assert funding.interval_s == published.interval_s
     assert funding.next_ts == published.next_ts
@@ -122,10 +123,10 @@ async def test_an_order_rests_is_found_by_text_listed_and_cancelled(still_sim, g
     assert placed.qty == pytest.approx(0.3)
     assert (await query(gateio_client, "g-rest", rules)).status is OrderStatus.NEW
     listed = await gateio_client.send(
-        gateio_rest.open_orders_request(COIN, CREDENTIALS, int(now()))
+        gateio_wire.open_orders_request(COIN, CREDENTIALS, int(now()))
     )
     assert listed.status == 200
-    assert [o.client_id for o in gateio_rest.parse_orders(listed.body, CONTRACT_SIZE)] == ["g-rest"]
+    assert [o.client_id for o in gateio_wire.parse_orders(listed.body, CONTRACT_SIZE)] == ["g-rest"]
 
     cancelled = await gateio_client.send(ROUTER.cancel(COIN, "g-rest", None, now()))
     assert ROUTER.parse_order(cancelled, COIN, rules).status is OrderStatus.CANCELLED
@@ -146,8 +147,8 @@ async def test_an_ioc_short_fills_at_the_bid_and_opens_a_position(still_sim, gat
     response = await gateio_client.send(gateio_rest.position_request(COIN, CREDENTIALS, int(now())))
     position = gateio_rest.parse_position(response.body, CONTRACT_SIZE)
     assert (position.qty, position.entry_price) == (pytest.approx(-0.5), bid)
-    response = await gateio_client.send(gateio_rest.accounts_request(CREDENTIALS, int(now())))
-    account = gateio_rest.parse_accounts(response.body)
+    response = await gateio_client.send(gateio_wire.accounts_request(CREDENTIALS, int(now())))
+    account = gateio_wire.parse_accounts(response.body)
     engine = still_sim.venues.futures.account()
     assert account.asset == "USDT"
     assert account.locked == pytest.approx(engine.position_margin + engine.order_margin)
@@ -225,7 +226,9 @@ async def test_pings_subscriptions_and_refusals_are_answered_as_documented(still
             await ws.send_message(request)
             refused = await next_matching(ws, decode, is_(SubscriptionResult))
             assert not refused.ok and refused.message.startswith("error 2:")
-        await ws.send_message(gateio.unsubscribe_message(gateio.BOOK_TICKER, payload, int(now())))
+        await ws.send_message(
+            gateio_wire.unsubscribe_message(gateio.BOOK_TICKER, payload, int(now()))
+        )
         assert (await next_matching(ws, decode, is_(SubscriptionResult))).ok
 
 

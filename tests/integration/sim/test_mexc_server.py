@@ -27,6 +27,7 @@ from protocols.venue import (
     Trade,
     UnknownOrder,
 )
+from tests.venue_wire import mexc as mexc_wire
 
 from .support import BTC, COIN, CREDENTIALS, next_matching, now
 
@@ -79,16 +80,16 @@ async def test_rules_are_served_as_configured(still_sim, mexc_client):
 
 async def test_server_time_is_wall_clock_time(mexc_client):
     before = ms(now())
-    response = await mexc_client.send(mexc_rest.server_time_request())
+    response = await mexc_client.send(mexc_wire.server_time_request())
     after = ms(now())
     # trio's clock, which the server reads, and the system clock may drift a little apart.
-    assert before - 1000 <= mexc_rest.parse_server_time_ms(response.body) <= after + 1000
+    assert before - 1000 <= mexc_wire.parse_server_time_ms(response.body) <= after + 1000
 
 
 async def test_book_ticker_and_depth_are_the_engines_book(still_sim, mexc_client):
     book = still_sim.venues.market.book(COIN, Leg.SPOT)
-    response = await mexc_client.send(mexc_rest.book_ticker_request(COIN))
-    quote = mexc_rest.parse_book_ticker(response.body, 0.0)
+    response = await mexc_client.send(mexc_wire.book_ticker_request(COIN))
+    quote = mexc_wire.parse_book_ticker(response.body, 0.0)
     expected = book.quote()
     assert (quote.bid, quote.bid_qty, quote.ask, quote.ask_qty) == (
         expected.bid,
@@ -117,8 +118,8 @@ async def test_an_order_rests_is_found_by_either_id_and_is_cancelled(still_sim, 
     assert (await query(mexc_client, "rest-1", rules)).status is OrderStatus.NEW
     by_id = await mexc_client.send(ROUTER.query(COIN, "ignored", placed.venue_order_id, now()))
     assert ROUTER.parse_order(by_id, COIN, rules).client_id == "rest-1"
-    listed = await mexc_client.send(mexc_rest.open_orders_request(COIN, CREDENTIALS, ms(now())))
-    assert [o.client_id for o in mexc_rest.parse_open_orders(listed.body)] == ["rest-1"]
+    listed = await mexc_client.send(mexc_wire.open_orders_request(COIN, CREDENTIALS, ms(now())))
+    assert [o.client_id for o in mexc_wire.parse_open_orders(listed.body)] == ["rest-1"]
 
     cancelled = await mexc_client.send(ROUTER.cancel(COIN, "rest-1", None, now()))
     assert ROUTER.parse_order(cancelled, COIN, rules).status is OrderStatus.CANCELLED
@@ -145,8 +146,8 @@ async def test_an_ioc_order_fills_at_the_touch_and_moves_the_balances(still_sim,
     balances = {b.asset: b for b in mexc_rest.parse_account(account.body)}
     assert balances["COIN"] == Balance("COIN", 102.0, 0.0)
     assert balances["USDT"].free == pytest.approx(100_000.0 - 2.0 * ask * 1.0005)
-    trades = await mexc_client.send(mexc_rest.my_trades_request(COIN, CREDENTIALS, ms(now())))
-    [trade] = mexc_rest.parse_my_trades(trades.body)
+    trades = await mexc_client.send(mexc_wire.my_trades_request(COIN, CREDENTIALS, ms(now())))
+    [trade] = mexc_wire.parse_my_trades(trades.body)
     assert (trade.client_id, trade.side, trade.qty, trade.price, trade.is_maker) == (
         "take-1",
         Side.BUY,
@@ -205,7 +206,7 @@ async def test_pings_subscriptions_and_refusals_are_answered_as_documented(still
         assert not refused.ok and "Blocked!" in refused.message
         await ws.send_message(mexc.subscribe_message([mexc.PRIVATE_ORDERS_CHANNEL]))
         assert not (await next_matching(ws, decode, is_(SubscriptionResult))).ok
-        await ws.send_message(mexc.unsubscribe_message([ticker]))
+        await ws.send_message(mexc_wire.unsubscribe_message([ticker]))
         assert (await next_matching(ws, decode, is_(SubscriptionResult))).ok
 
 

@@ -16,9 +16,9 @@ import trio
 from actors.sim import SimUrls
 from actors.venues.mexc import MexcRouterCodec
 from actors.venues.rest import RestClient
-from protocols import mexc_rest
 from protocols.model import Leg, Order, Side, Symbol
 from protocols.venue import ApiCredentials, BadCredentials
+from tests.venue_wire import mexc as mexc_wire
 
 from .support import WAIT_S, now
 
@@ -66,8 +66,8 @@ async def place_and_read_the_ledger(urls: SimUrls) -> dict:
     """Buy at the ask with the configured credentials (others are refused), then read
     the ledger from the control API."""
     async with RestClient(urls.mexc_rest) as rest:
-        ticker = await rest.send(mexc_rest.book_ticker_request(BTC))
-        ask = mexc_rest.parse_book_ticker(ticker.body, now()).ask
+        ticker = await rest.send(mexc_wire.book_ticker_request(BTC))
+        ask = mexc_wire.parse_book_ticker(ticker.body, now()).ask
         router = MexcRouterCodec(ApiCredentials("cli-key", "cli-secret"))
         order = Order("cli-1", Leg.SPOT, BTC, Side.BUY, 0.0001, ask)
         placed = await rest.send(router.place(order, None, now()))

@@ -18,6 +18,7 @@ from actors.sim import MexcRateLimits, RateLimit, SimServers
 from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
 from protocols.model import Leg, Order, OrderStatus, Side
 from protocols.venue import OrderUpdate, UnknownOrder, VenueError
+from tests.unit.sim.helpers import net_qty
 
 from .support import BTC, moving, now, start
 from .test_feed_against_sim import quotes_flow_again, running_feed
@@ -148,7 +149,7 @@ async def check_ledger(venue: VenueClients, outcomes: Outcomes) -> None:
 
 
 async def check_holdings(sim: SimServers) -> None:
-    spot_fills = sim.venues.spot.ledger.net_qty(BTC)
+    spot_fills = net_qty(sim.venues.spot.ledger, BTC)
     assert sim.venues.spot.balance("BTC").free == pytest.approx(spot_fills, abs=1e-9)
     contracts = sum(
         (fill.contracts or 0) * (1 if fill.side is Side.BUY else -1)

@@ -59,6 +59,7 @@ from protocols.venue import (
     VenueError,
     VenueUnavailable,
 )
+from tests.venue_wire import gateio as gateio_wire
 
 BTC_USD = Symbol("BTC", "USD")  # the documented examples use BTC_USD
 BTC = Symbol("BTC", "USDT")
@@ -341,7 +342,7 @@ def test_other_requests():
         DOC_CREDENTIALS, 1, client_id="abc", venue_order_id="123"
     )
     assert (cancel.method, cancel.target) == ("DELETE", "/api/v4/futures/usdt/orders/123")
-    opened = gateio_rest.open_orders_request(BTC, DOC_CREDENTIALS, 1)
+    opened = gateio_wire.open_orders_request(BTC, DOC_CREDENTIALS, 1)
     assert opened.target == "/api/v4/futures/usdt/orders?status=open&contract=BTC_USDT"
     book = gateio_rest.order_book_request(BTC, 50)
     assert book.target == (
@@ -374,7 +375,7 @@ def test_contract_rules_and_funding():
         min_contracts=1.0,
         taker_fee=0.00075,
     )
-    assert gateio_rest.parse_funding_rate(CONTRACT, BTC) == FundingRate(
+    assert gateio_wire.parse_funding_rate(CONTRACT, BTC) == FundingRate(
         BTC, 0.000157, 28800.0, 1610035200.0
     )
     delisting = CONTRACT.replace(b'"in_delisting":false', b'"in_delisting":true')
@@ -403,7 +404,7 @@ def test_rest_order_with_string_prices_and_decimal_sizes():
         reduce_only=True,
         ts=1546569968.184,
     )
-    assert len(gateio_rest.parse_orders(b"[" + body + b"," + body + b"]", 0.0001)) == 2
+    assert len(gateio_wire.parse_orders(b"[" + body + b"," + body + b"]", 0.0001)) == 2
 
 
 def test_position_account_and_order_book():
@@ -419,7 +420,7 @@ def test_position_account_and_order_book():
         b'{"total":"4.4","unrealised_pnl":"0.0","position_margin":"1.1","order_margin":"0.5",'
         b'"available":"2.8","point":"0","currency":"USDT"}'
     )
-    assert gateio_rest.parse_accounts(account) == Balance("USDT", 2.8, pytest.approx(1.6))
+    assert gateio_wire.parse_accounts(account) == Balance("USDT", 2.8, pytest.approx(1.6))
     book = (
         b'{"id":123456,"current":1623898993.123,"update":1623898993.121,'
         b'"asks":[{"p":"1.52","s":100}],"bids":[{"p":"1.17","s":"150.5"}]}'
@@ -538,7 +539,7 @@ def test_malformed_order_reply(body, expected):
 
 
 def test_venue_verifies_what_the_client_signed():
-    request = gateio_rest.accounts_request(DOC_CREDENTIALS, DOC_TIMESTAMP)
+    request = gateio_wire.accounts_request(DOC_CREDENTIALS, DOC_TIMESTAMP)
     gateio_client_requests.verify_signed_request(request, DOC_CREDENTIALS, DOC_TIMESTAMP + 60)
     with pytest.raises(TimestampRejected):
         gateio_client_requests.verify_signed_request(request, DOC_CREDENTIALS, DOC_TIMESTAMP + 61)
@@ -703,7 +704,7 @@ def test_depth_round_trip(first, span, bids, asks):
     assert [lv.price for lv in back.bids] == [lv.price for lv in diff.bids]
     assert [lv.qty for lv in back.asks] == pytest.approx([lv.qty for lv in diff.asks])
     snapshot = DepthSnapshot(BTC, first, book(bids), book(asks))
-    pushed = only(decode(gateio_encode.order_book_push(snapshot, CONTRACT_SIZE, 1.0), sizes))
+    pushed = only(decode(gateio_wire.order_book_push(snapshot, CONTRACT_SIZE, 1.0), sizes))
     rest = gateio_rest.parse_order_book(
         gateio_encode.order_book_body(snapshot, CONTRACT_SIZE, 1.0), BTC, CONTRACT_SIZE
     )
@@ -793,9 +794,9 @@ def test_contract_and_account_bodies_read_back():
     funding = FundingRate(BTC, 0.0001, 28800.0, 1700006400.0)
     body = gateio_encode.contract_body(BTC, rules, funding)
     assert gateio_rest.parse_contract(body) == rules
-    assert gateio_rest.parse_funding_rate(body, BTC) == funding
+    assert gateio_wire.parse_funding_rate(body, BTC) == funding
     body = gateio_encode.accounts_body(1000.0, 900.0, position_margin=60.0, order_margin=40.0)
-    assert gateio_rest.parse_accounts(body) == Balance("USDT", 900.0, 100.0)
+    assert gateio_wire.parse_accounts(body) == Balance("USDT", 900.0, 100.0)
 
 
 json_values = st.recursive(

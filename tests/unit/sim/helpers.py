@@ -8,6 +8,7 @@ from the book instead of restating them.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import msgspec
@@ -15,12 +16,17 @@ import msgspec
 from actors.sim import (
     DepthProfile,
     FuturesVenueConfig,
+    Ledger,
+    OrderAccepted,
+    OrderRefused,
     PriceProcessParams,
     SimConfig,
     SimVenues,
     SpotVenueConfig,
     SymbolConfig,
     VenueEvent,
+    VenueFill,
+    VenueOrder,
 )
 from protocols.model import Leg, Symbol, VenueRules
 from protocols.venue import BookLevel
@@ -80,3 +86,36 @@ class Recorder:
 
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
+
+
+# ------------------------------------------------------------- reading a ledger
+
+
+def fills_of(ledger: Ledger, order: VenueOrder) -> list[VenueFill]:
+    """Every fill of ``order``, oldest first."""
+    return [f for f in ledger.fills(order.symbol) if f.venue_order_id == order.venue_order_id]
+
+
+def refusals(ledger: Ledger) -> list[OrderRefused]:
+    return [e for e in ledger.entries() if isinstance(e, OrderRefused)]
+
+
+def sent_client_ids(ledger: Ledger) -> list[str]:
+    """The client order id of every placement that reached the venue, accepted or
+    refused, in arrival order: an id listed twice was sent twice."""
+    sent = []
+    for entry in ledger.entries():
+        if isinstance(entry, OrderAccepted):
+            client_id = entry.order.client_id
+        elif isinstance(entry, OrderRefused):
+            client_id = entry.client_id
+        else:
+            continue
+        if client_id is not None:
+            sent.append(client_id)
+    return sent
+
+
+def net_qty(ledger: Ledger, symbol: Symbol) -> float:
+    """The base units the fills of ``symbol`` added up to: + bought, - sold."""
+    return math.fsum(fill.signed_qty for fill in ledger.fills(symbol))

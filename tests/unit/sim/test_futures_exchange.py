@@ -25,7 +25,7 @@ from protocols.venue import (
     UnknownOrder,
 )
 
-from .helpers import COIN, T0, Recorder, asks, bids, coin, config, venues
+from .helpers import COIN, T0, Recorder, asks, bids, coin, config, fills_of, venues
 
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
 BUY, SELL = Side.BUY, Side.SELL
@@ -125,7 +125,7 @@ def test_a_resting_order_fills_as_maker_when_a_dislocation_crosses_it():
     v.dislocate(COIN, 0.01)  # the perpetual jumps to 101: its bids cross 100.5
     order = v.futures.order(client_id="t-r", now=T0)
     assert order.status is OrderStatus.FILLED
-    (fill,) = v.futures.order_fills(client_id="t-r", now=T0)
+    (fill,) = fills_of(v.futures.ledger, order)
     assert fill.is_maker and fill.price == 100.5
     assert fill.fee == pytest.approx(4.0 * 100.5 * MAKER)
     assert v.futures.position(COIN).contracts == -40
@@ -133,12 +133,16 @@ def test_a_resting_order_fills_as_maker_when_a_dislocation_crosses_it():
     assert [type(e) for e in recorder.events] == [TradeExecuted, OrderUpdated, PositionChanged]
 
 
+def futures_with(**fields):
+    return config(futures=msgspec.structs.replace(config().futures, **fields))
+
+
 def test_margin_must_cover_what_an_order_opens():
-    v = venues(config(futures=msgspec.structs.replace(config().futures, balance_usdt=1_000.0)))
+    v = venues(futures_with(balance_usdt=1_000.0))
     # 100 contracts = 10 COIN = 1,000 USDT at leverage 1, plus the fee: more than 1,000.
     with pytest.raises(InsufficientBalance, match="leverage 1"):
         v.futures.place_order(COIN, SELL, LIMIT, 100, price=100.0, now=T0)
-    v.futures.set_leverage(COIN, 5.0, now=T0)
+    v = venues(futures_with(balance_usdt=1_000.0, leverage=5.0))
     v.futures.place_order(COIN, SELL, LIMIT, 100, price=100.0, now=T0)
     position = v.futures.position(COIN)
     assert position.leverage == 5.0
@@ -232,10 +236,9 @@ def test_no_funding_without_a_position():
 
 
 def test_leverage_must_be_within_the_venues_range():
-    v = venues()
     for bad in (0.5, 101.0):
-        with pytest.raises(InvalidParameter, match="leverage"):
-            v.futures.set_leverage(COIN, bad, now=T0)
+        with pytest.raises(ValueError, match=r"leverage must be within 1\.\.max_leverage"):
+            futures_with(leverage=bad)
 
 
 def test_ioc_limit_orders_take_up_to_their_price():

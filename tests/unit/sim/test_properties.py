@@ -38,7 +38,7 @@ from protocols.venue import (
     ReduceOnlyViolated,
 )
 
-from .helpers import COIN, T0, Recorder, coin, config
+from .helpers import COIN, T0, Recorder, coin, config, net_qty
 
 # A volatile coin with frequent dislocations, so resting orders get crossed, funding
 # every ten minutes, so positions pay it, and a modest account, so balance and margin
@@ -175,7 +175,7 @@ def check_spot(run: Run) -> None:
     coin_balance, usdt = spot.balance("COIN"), spot.balance("USDT")
     assert coin_balance.free >= 0.0 and coin_balance.locked >= 0.0
     assert round(coin_balance.free + coin_balance.locked, 2) == round(
-        START_COIN + spot.ledger.net_qty(COIN), 2
+        START_COIN + net_qty(spot.ledger, COIN), 2
     )
     spent = math.fsum(-f.signed_qty * f.price - f.fee for f in fills)
     moved = START_USDT + math.fsum(f.qty * f.price for f in fills)

@@ -7,7 +7,13 @@ from typing import Any
 import attrs
 import trio
 
-from supervision import ChildSpec, Incarnation, Restart
+from supervision import ChildSpec, ChildState, Incarnation, Restart, Supervisor
+
+
+def child_state(supervisor: Supervisor, name: str) -> ChildState:
+    """The state of ``supervisor``'s child ``name``, as its snapshot shows it."""
+    (child,) = [child for child in supervisor.snapshot().children if child.name == name]
+    return child.state
 
 
 @attrs.frozen

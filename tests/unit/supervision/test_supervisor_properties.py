@@ -18,7 +18,7 @@ from supervision import (
     Supervisor,
     SupervisorGaveUp,
 )
-from tests.unit.supervision.probe import Probe
+from tests.unit.supervision.probe import Probe, child_state
 
 BACKOFF = Backoff(min_s=0.1, max_s=2.0, factor=2.0, jitter=0.5, reset_after_s=5.0)
 SETTLE_S = 60.0  # far beyond any backoff, start or shutdown in these trees
@@ -64,7 +64,7 @@ def test_permanent_children_run_again_unless_the_supervisor_gave_up(
                 await nursery.start(sup.run)
                 for order, index, wait in script:
                     name = names[index % len(names)]
-                    if sup.state == "running" and sup.child_state(name) is ChildState.RUNNING:
+                    if sup.state == "running" and child_state(sup, name) is ChildState.RUNNING:
                         probe.order(name, order)
                         kind = restarts[index % len(names)]
                         if kind.wants_restart(failed=order == "crash"):
@@ -72,13 +72,13 @@ def test_permanent_children_run_again_unless_the_supervisor_gave_up(
                         await trio.testing.wait_all_tasks_blocked()  # the tree reacts
                     await trio.sleep(wait)
                 await trio.sleep(SETTLE_S)
-                outcome["final"] = {n: sup.child_state(n) for n in names}
+                outcome["final"] = {n: child_state(sup, n) for n in names}
                 sup.request_stop()
         except BaseExceptionGroup as group:
             gave_up, rest = group.split(SupervisorGaveUp)
             assert rest is None, rest
             outcome["gave_up"] = gave_up.exceptions[0]
-            outcome["final"] = {n: sup.child_state(n) for n in names}
+            outcome["final"] = {n: child_state(sup, n) for n in names}
 
     trio.run(drive, clock=trio.testing.MockClock(autojump_threshold=0))
 
@@ -100,4 +100,4 @@ def test_permanent_children_run_again_unless_the_supervisor_gave_up(
         if state is not ChildState.RUNNING:
             assert kind is not Restart.PERMANENT
     # After the stop request everything ended, in reverse start order among the running.
-    assert all(sup.child_state(n) in (ChildState.STOPPED, ChildState.FAILED) for n in names)
+    assert all(child_state(sup, n) in (ChildState.STOPPED, ChildState.FAILED) for n in names)

@@ -1,0 +1,139 @@
+"""MEXC spot requests and replies Basis does not use: open orders, the account's own
+trades, the server's time, the book ticker over REST, and unsubscribing. Requests are
+built and signed by ``protocols.mexc_rest`` as Basis's own are; replies are read into the
+domain model, raising ``msgspec.DecodeError`` or ``WireFormatError`` for a body they
+cannot read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from protocols import mexc_rest
+from protocols._wire import number
+from protocols.mexc import parse_symbol, venue_symbol
+from protocols.mexc_rest import DEFAULT_RECV_WINDOW_MS, Numeric, public_request, signed_request
+from protocols.model import Quote, Side, Symbol
+from protocols.venue import ApiCredentials, OrderUpdate, RestRequest, Trade
+
+# ----------------------------------------------------------------------- requests
+
+
+def open_orders_request(
+    symbol: Symbol,
+    credentials: ApiCredentials,
+    timestamp_ms: int,
+    recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
+) -> RestRequest:
+    """``GET /api/v3/openOrders`` (MEXC requires the symbol)."""
+    params = [("symbol", venue_symbol(symbol))]
+    return signed_request("GET", "openOrders", params, credentials, timestamp_ms, recv_window_ms)
+
+
+def my_trades_request(
+    symbol: Symbol,
+    credentials: ApiCredentials,
+    timestamp_ms: int,
+    *,
+    start_ms: int | None = None,
+    limit: int | None = None,
+    recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
+) -> RestRequest:
+    """``GET /api/v3/myTrades``: the account's own trades in ``symbol``."""
+    params = [("symbol", venue_symbol(symbol)), ("startTime", start_ms), ("limit", limit)]
+    return signed_request("GET", "myTrades", params, credentials, timestamp_ms, recv_window_ms)
+
+
+def server_time_request() -> RestRequest:
+    """``GET /api/v3/time``."""
+    return public_request("GET", "time")
+
+
+def book_ticker_request(symbol: Symbol) -> RestRequest:
+    """``GET /api/v3/ticker/bookTicker`` for ``symbol``."""
+    return public_request("GET", "ticker/bookTicker", [("symbol", venue_symbol(symbol))])
+
+
+def unsubscribe_message(channels: Sequence[str], request_id: int = 1) -> str:
+    """The text frame ending the subscriptions to ``channels``."""
+    request = {"method": "UNSUBSCRIPTION", "params": list(channels), "id": request_id}
+    return msgspec.json.encode(request).decode()
+
+
+# ------------------------------------------------------------------------ replies
+
+
+class _ServerTime(msgspec.Struct):
+    serverTime: int
+
+
+class _BookTicker(msgspec.Struct):
+    symbol: str
+    bidPrice: Numeric | None = None
+    bidQty: Numeric | None = None
+    askPrice: Numeric | None = None
+    askQty: Numeric | None = None
+
+
+class _MyTrade(msgspec.Struct):
+    symbol: str
+    id: str | int
+    orderId: str | int
+    price: Numeric
+    qty: Numeric
+    commission: Numeric
+    commissionAsset: str
+    time: int
+    isBuyer: bool
+    isMaker: bool
+    clientOrderId: str | None = None
+
+
+def parse_server_time_ms(body: bytes) -> int:
+    """MEXC's clock from ``GET /api/v3/time``, in milliseconds."""
+    return msgspec.json.decode(body, type=_ServerTime).serverTime
+
+
+def parse_book_ticker(body: bytes, recv_ts: float) -> Quote:
+    """``GET /api/v3/ticker/bookTicker``; the reply has no time, so both times are
+    ``recv_ts``. A missing or empty price means that side is empty."""
+    ticker = msgspec.json.decode(body, type=_BookTicker)
+    bid = number(ticker.bidPrice or "", "bidPrice")
+    ask = number(ticker.askPrice or "", "askPrice")
+    return Quote(
+        parse_symbol(ticker.symbol),
+        bid,
+        number(ticker.bidQty or "", "bidQty") if bid else 0.0,
+        ask,
+        number(ticker.askQty or "", "askQty") if ask else 0.0,
+        recv_ts,
+        recv_ts,
+    )
+
+
+def parse_open_orders(body: bytes) -> tuple[OrderUpdate, ...]:
+    """The reply to ``GET /api/v3/openOrders``: a list of orders each shaped as the reply
+    to ``GET /api/v3/order``, so each is read by Basis's own ``parse_order``."""
+    orders = msgspec.json.decode(body, type=list[msgspec.Raw])
+    return tuple(mexc_rest.parse_order(bytes(order)) for order in orders)
+
+
+def parse_my_trades(body: bytes) -> tuple[Trade, ...]:
+    """The reply to ``GET /api/v3/myTrades``; fees are in ``commissionAsset``."""
+    return tuple(
+        Trade(
+            symbol=parse_symbol(trade.symbol),
+            trade_id=str(trade.id),
+            client_id=trade.clientOrderId or "",
+            venue_order_id=str(trade.orderId),
+            side=Side.BUY if trade.isBuyer else Side.SELL,
+            qty=number(trade.qty, "qty"),
+            price=number(trade.price, "price"),
+            fee=number(trade.commission, "commission"),
+            fee_asset=trade.commissionAsset,
+            is_maker=trade.isMaker,
+            ts=trade.time / 1000.0,
+        )
+        for trade in msgspec.json.decode(body, type=list[_MyTrade])
+    )
