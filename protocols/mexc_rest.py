@@ -463,7 +463,7 @@ ERRORS_BY_CODE: dict[int, type[VenueError]] = {
     602: BadSignature,
     700003: TimestampRejected,
     PRECISION_ERROR_CODE: InvalidPrecision,
-    # From MEXC's published error list rather than PROTOCOLS.md.
+    # From MEXC's published error list; the codes above are in docs/venues.md.
     401: BadCredentials,  # "No authority": unknown or disabled key
     33333: InvalidParameter,  # "Parameter error"
 }

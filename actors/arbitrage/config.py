@@ -16,7 +16,7 @@ Fee = Annotated[float, msgspec.Meta(ge=0.0, lt=0.1)]
 
 
 class StrategyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The ``[strategy]`` table: SPEC §1's parameter names, plus the operational ones."""
+    """The ``[strategy]`` table: the parameters in docs/strategy.md, plus operational ones."""
 
     base_position_size_usdt: Positive = 100.0
     futures_leverage: Annotated[float, msgspec.Meta(ge=1.0, le=125.0)] = 1.0

@@ -38,7 +38,7 @@ class ArbitrageState(enum.Enum):
 
 
 class ArbitrageParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Strategy parameters (SPEC §1), apart from size and leverage which sit on the context.
+    """Strategy parameters (docs/strategy.md), apart from size and leverage (on the context).
 
     ``leg_timeout_s`` bounds how long an order may stay unresolved before it is cancelled;
     ``max_loss_usdt`` (optional) is the kill switch on the strategy's realized loss;
@@ -105,7 +105,7 @@ class Cycle(msgspec.Struct, frozen=True, gc=False):
 
 
 class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One strategy's whole state (SPEC §2).
+    """One strategy's whole state (docs/strategy.md, "Context").
 
     ``active_orders`` maps a leg (``"spot"``/``"futures"``, one venue each) to its open
     orders by client order id. ``deadline`` is set whenever an order is in flight: the

@@ -4,7 +4,7 @@ No trio, no clock, no I/O: time arrives in events, effects leave as commands (pl
 cancel an order, raise an alert, record a finished trade). The live actor and the
 backtester drive this same function, so what is backtested is what trades.
 
-States follow SPEC §1::
+States (docs/strategy.md, "States")::
 
     IDLE -> MONITORING -> ENTERING -> POSITION_OPEN -> EXITING -> MONITORING (cycle += 1)
 
@@ -259,7 +259,7 @@ def _watch_position(
 def pnl_if_closed(ctx: ArbitrageContext, sb: float, fa: float) -> float:
     """The current cycle's P&L in USDT if both legs were closed now at (``sb``, ``fa``).
 
-    What the cycle already realized (fees, funding, any part closed) plus SPEC §1's exit
+    What the cycle already realized (fees, funding, any part closed) plus the strategy's exit
     cash flows on what is held, against what it cost.
     """
     params = ctx.params

@@ -1,6 +1,6 @@
 """The arbitrage's arithmetic: entry cost, cash flows, P&L and entry sizing.
 
-The formulas are SPEC §1's, verbatim. ``sa``/``sb`` are the spot ask/bid, ``fb``/``fa`` the
+The formulas of docs/strategy.md, exactly. ``sa``/``sb`` are the spot ask/bid, ``fb``/``fa`` the
 futures bid/ask, ``q`` a quantity in base units, fees are fractions (0.0005 = 0.05%).
 """
 
@@ -72,8 +72,8 @@ def size_entry(
     spot: VenueRules,
     futures: VenueRules,
 ) -> Sizing:
-    """SPEC §1 entry sizing: budget / ask, capped by the visible size on both legs, rounded
-    down to the spot step and whole futures contracts, then checked against every minimum.
+    """Entry sizing (docs/strategy.md): budget / ask, capped by the visible size on both legs,
+    rounded down to the spot step and whole futures contracts, then checked against every minimum.
     """
     if sa <= 0.0 or fb <= 0.0:
         return _skip("a book side is empty")

@@ -1,4 +1,4 @@
-"""``basis demo arbitrage|recovery|stress``: the design note's demo modes.
+"""``basis demo arbitrage|recovery|stress``: three demonstrations of the system.
 
 * ``arbitrage`` — one strategy (BTC/USDT) against the simulated venues, with the
   perpetual jumping away from spot often enough to see entries and exits in minutes;

@@ -7,7 +7,7 @@ arrival and must be covered by the free quote balance, fee included. Fills spend
 lock and the rest returns to ``free`` when the order ends; ``InsufficientBalance`` when
 the free balance is short.
 
-Fees are charged in the quote asset on both sides, so that the cash flows are SPEC §1's
+Fees are charged in the quote asset on both sides, so that the cash flows are the strategy's
 ``q·price·(1 ± fee)`` exactly (MEXC itself takes a buy's fee from the coin received).
 """
 

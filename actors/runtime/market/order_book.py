@@ -1,7 +1,7 @@
 """A local order book kept in sync from a REST snapshot and a websocket diff stream.
 
 Both venues publish absolute level quantities (0 deletes a level) in diffs that cover a
-range of book versions ``first..last``. The rules from PROTOCOLS.md, in one form:
+range of book versions ``first..last``. Their sync rules (docs/venues.md), in one form:
 
 * until a snapshot arrives, diffs are buffered (a bounded number of them);
 * with a snapshot at version ``V``, buffered diffs ending at or before ``V`` are dropped

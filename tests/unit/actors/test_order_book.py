@@ -1,4 +1,4 @@
-"""The local order book follows PROTOCOLS.md's sync rules: buffer, snapshot, replay, gaps."""
+"""The local order book keeps the sync rules of docs/venues.md: buffer, snapshot, replay, gaps."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The state machine's rules, one scenario each (SPEC §1)."""
+"""The state machine's rules, one scenario each (docs/strategy.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Gate.io futures codecs, checked first against the literal examples and both signing
-vectors in shared/PROTOCOLS.md, then encoder → decoder round trips for the simulated
+vectors (docs/venues.md), then encoder → decoder round trips for the simulated
 venue."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """MEXC spot codecs, checked first against the literal examples and the signing vector
-in shared/PROTOCOLS.md and frames built by hand from the documented field numbers, then
+(docs/venues.md) and frames built by hand from the documented field numbers, then
 encoder → decoder round trips for the simulated venue."""
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def test_the_defaults_are_the_venues_published_fees_and_increments():
 
 
 def test_a_strategy_sized_order_fills_on_the_touch_of_every_default_book():
-    # SPEC §1 enters with 100 USDT; the touch must hold that on both sides of both books.
+    # Strategies enter with 100 USDT by default: the touch must hold it on both sides of both books.
     venues = SimVenues(SimConfig(), T0)
     for sc in DEFAULT_SYMBOLS:
         for leg in Leg:
