@@ -10,10 +10,10 @@ order reuses it. A request that may have reached the venue (a timeout, a reset, 
 never simply resent: the order is first looked up by its client id, and only a venue that
 still has no such order after a grace period gets it again.
 
-Fills are derived so that no source can double one: each order's delivered quantity only
-grows. A trade report (with its trade id) delivers what it adds beyond that; a cumulative
-report (an order query or push) delivers the difference. Late or repeated reports of
-quantity already delivered change nothing.
+What the owner is told is derived by each order's
+:class:`~actors.runtime.orders.tracker.OrderTracker` from the venue's reports (placement
+replies, queries, private pushes and trades, in any order, repeated); the router moves
+those reports in and the tracker's deliveries out, journaling each before it is sent.
 """
 
 from __future__ import annotations
@@ -32,18 +32,23 @@ import trio
 from actors.failpoints import failpoint
 from actors.runtime.market.private_stream import PrivateStream, PrivateStreamCodec
 from actors.runtime.orders.rate_limit import TokenBucket
+from actors.runtime.orders.tracker import (
+    Accepted,
+    Delivery,
+    Filled,
+    Finished,
+    OrderTracker,
+    Rejected,
+)
 from actors.runtime.persistence.store import OrderEventRecord
 from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
 from protocols.messages import (
     CancelOrder,
-    OrderAccepted,
-    OrderFinal,
-    OrderRejected,
     PlaceOrder,
     RulesUpdate,
 )
-from protocols.model import Fill, Leg, Order, OrderStatus, OrderType, Side, Symbol, VenueRules
-from protocols.rules import more_than_noise, round_down, round_to_tick
+from protocols.model import Leg, Order, OrderType, Side, Symbol, VenueRules
+from protocols.rules import round_down, round_to_tick
 from protocols.venue import (
     DuplicateClientId,
     OrderAlreadyFinal,
@@ -97,43 +102,30 @@ class RouterCodec(Protocol):
 
 @attrs.define(eq=False)
 class TrackedOrder:
-    """The router's record of one order intent."""
+    """The router's record of one order intent: its accounting and who owns it."""
 
-    order: Order
+    tracker: OrderTracker
     owner: Address
-    venue_order_id: str | None = None
-    accepted: bool = False
-    final_status: OrderStatus | None = None
-    """How the order ended (``REJECTED`` when the router rejected it); ``None`` while it
-    lives."""
-    rejection: str | None = None
-    """Why the router rejected it, when it did: its owner was told with an ``OrderRejected``."""
-    delivered_qty: float = 0.0
-    delivered_value: float = 0.0
-    delivered_fee: float = 0.0
-    traded_qty: float = 0.0
-    trade_ids: set[str] = attrs.field(factory=set)
     sends: int = 0
     """Placement requests sent for this intent (all with one client id)."""
     lock: trio.Lock = attrs.field(factory=trio.Lock)
     """Reports of one order are applied one at a time, so they reach the strategy in order."""
 
     @property
-    def final(self) -> bool:
-        return self.final_status is not None
+    def order(self) -> Order:
+        return self.tracker.order
 
     @property
-    def average_price(self) -> float:
-        """The average price of what was delivered (0 when nothing was)."""
-        return self.delivered_value / self.delivered_qty if self.delivered_qty else 0.0
+    def venue_order_id(self) -> str | None:
+        return self.tracker.venue_order_id
 
-    def final_report(self, now: float) -> OrderFinal | OrderRejected:
-        """What the owner is told of the end of the order, which must be final."""
-        client_id = self.order.client_id
-        if self.rejection is not None:
-            return OrderRejected(now, client_id, self.rejection)
-        assert self.final_status is not None, f"{client_id} is not final"
-        return OrderFinal(now, client_id, self.final_status, self.delivered_qty, self.average_price)
+    @property
+    def accepted(self) -> bool:
+        return self.tracker.accepted
+
+    @property
+    def final(self) -> bool:
+        return self.tracker.final
 
 
 @attrs.define
@@ -274,7 +266,7 @@ class Router:
         if owner is None:
             log.error("%s: no strategy owns %s; not sent", self.name, order.client_id)
             return
-        tracked = TrackedOrder(order, owner)
+        tracked = TrackedOrder(OrderTracker(order), owner)
         self.orders[order.client_id] = tracked
         log.info(
             "%s: %s %s %s %g at %g",
@@ -293,7 +285,7 @@ class Router:
         if rules is None:
             await self._reject(tracked, f"no {self.codec.venue} rules for {order.symbol}")
             return
-        tracked.order = order = _rounded(order, rules)
+        tracked.tracker.order = order = _rounded(order, rules)
         not_sent = 0
         while not tracked.final and not tracked.accepted:
             await self.order_bucket.acquire()
@@ -477,7 +469,7 @@ class Router:
             log.error("%s: cannot follow %s: no owner or rules", self.name, command.client_id)
             return None
         probe = Order(command.client_id, self.codec.leg, command.symbol, Side.BUY, 0.0, 0.0)
-        tracked = TrackedOrder(probe, owner)
+        tracked = TrackedOrder(OrderTracker(probe), owner)
         attempt = 0
         while True:
             try:
@@ -492,7 +484,7 @@ class Router:
                 attempt += 1
                 log.warning("%s: looking up %s failed: %s", self.name, command.client_id, error)
                 await trio.sleep(self.backoff.delay(attempt, self.rng))
-        tracked.order = Order(
+        tracked.tracker.order = Order(
             command.client_id,
             self.codec.leg,
             command.symbol,
@@ -510,10 +502,6 @@ class Router:
 
     # ------------------------------------------------------------------ reporting
 
-    def _finish(self, tracked: TrackedOrder, status: OrderStatus) -> None:
-        tracked.final_status = status
-        self._finished.append((trio.current_time(), tracked.order.client_id))
-
     def _forget_finished(self) -> None:
         """Drop finished orders older than ``keep_finished_s``: a router runs for weeks.
         Their ids are remembered (a bounded number of them) so an intent is never sent
@@ -530,14 +518,7 @@ class Router:
     async def _reject(self, tracked: TrackedOrder, reason: str) -> None:
         # Under the lock, so an end reported again cannot overtake the rejection.
         async with tracked.lock:
-            self.stats.rejected += 1
-            tracked.rejection = reason
-            self._finish(tracked, OrderStatus.REJECTED)
-            client_id = tracked.order.client_id
-            now = self.wall_clock()
-            await self._record(client_id, "rejected", now, reason, status="rejected")
-            log.warning("%s: %s rejected: %s", self.name, client_id, reason)
-            await tracked.owner.send(tracked.final_report(now))
+            await self._hand_over(tracked, tracked.tracker.reject(reason, self.wall_clock()))
 
     async def _report_end_again(self, tracked: TrackedOrder) -> None:
         async with tracked.lock:
@@ -546,7 +527,7 @@ class Router:
                 self.name,
                 tracked.order.client_id,
             )
-            await tracked.owner.send(tracked.final_report(self.wall_clock()))
+            await tracked.owner.send(tracked.tracker.end_report(self.wall_clock()))
 
     async def _record(
         self,
@@ -582,83 +563,63 @@ class Router:
     async def on_trade(self, trade: Trade) -> None:
         """A private trade report: delivers what it adds beyond what was delivered."""
         tracked = self.orders.get(trade.client_id)
-        if tracked is None or trade.trade_id in tracked.trade_ids:
-            return
-        async with tracked.lock:
-            tracked.trade_ids.add(trade.trade_id)
-            tracked.traded_qty += trade.qty
-            extra = tracked.traded_qty - tracked.delivered_qty
-            if more_than_noise(extra, of=tracked.order.qty) and not tracked.final:
-                fee = self._quote_fee(trade, extra)
-                await self._deliver(tracked, extra, trade.price, fee, trade.trade_id, trade.ts)
-
-    def _quote_fee(self, trade: Trade, qty: float) -> float:
-        """The trade's fee for ``qty`` of it, in the quote asset."""
-        share = qty / trade.qty if trade.qty > 0 else 0.0
-        if trade.fee_asset == trade.symbol.base:
-            return trade.fee * share * trade.price
-        return trade.fee * share
+        if tracked is not None:
+            async with tracked.lock:
+                await self._hand_over(tracked, tracked.tracker.on_trade(trade))
 
     async def _apply(self, tracked: TrackedOrder, update: OrderUpdate) -> None:
-        async with tracked.lock:
-            await self._apply_locked(tracked, update)
-
-    async def _apply_locked(self, tracked: TrackedOrder, update: OrderUpdate) -> None:
         """A cumulative report of the order: accept, deliver new fills, finish."""
-        order = tracked.order
-        now = update.ts or self.wall_clock()
-        if update.venue_order_id:
-            tracked.venue_order_id = update.venue_order_id
-        if not tracked.accepted and update.status is not OrderStatus.REJECTED:
-            tracked.accepted = True
-            self.stats.accepted += 1
-            await self._record(order.client_id, "accepted", now, status="new")
-            await tracked.owner.send(
-                OrderAccepted(now, order.client_id, tracked.venue_order_id or "")
-            )
-        filled = update.filled_qty or 0.0
-        extra = filled - tracked.delivered_qty
-        if more_than_noise(extra, of=order.qty):
-            average = update.avg_price or order.price
-            price = (average * filled - tracked.delivered_value) / extra
-            rules = self.rules.get(order.symbol)
-            rate = rules.taker_fee if rules and rules.taker_fee is not None else self.default_fee
-            fee = (update.fee - tracked.delivered_fee) if update.fee else extra * price * rate
-            trade_id = f"{tracked.venue_order_id}@{filled:.12g}"
-            await self._deliver(tracked, extra, price, fee, trade_id, now)
-        if update.status.is_final and not tracked.final:
-            self._finish(tracked, update.status)
-            log.info("%s: %s %s", self.name, order.client_id, update.status.value)
-            await self._record(
-                order.client_id,
-                "final",
-                now,
-                status=update.status.value,
-                filled_qty=tracked.delivered_qty,
-                avg_price=tracked.average_price,
-            )
-            await tracked.owner.send(tracked.final_report(now))
+        rules = self.rules.get(tracked.order.symbol)
+        rate = rules.taker_fee if rules and rules.taker_fee is not None else self.default_fee
+        async with tracked.lock:
+            deliveries = tracked.tracker.on_report(update, self.wall_clock(), rate)
+            await self._hand_over(tracked, deliveries)
 
-    async def _deliver(
-        self, tracked: TrackedOrder, qty: float, price: float, fee: float, trade_id: str, now: float
-    ) -> None:
-        tracked.delivered_qty += qty
-        tracked.delivered_value += qty * price
-        tracked.delivered_fee += fee
-        self.stats.filled += 1
-        fill = Fill(tracked.order.client_id, trade_id, qty, price, fee, now)
-        await self._record(
-            fill.client_id,
-            "fill",
-            now,
-            _encode_json(fill),
-            filled_qty=tracked.delivered_qty,
-            avg_price=tracked.delivered_value / tracked.delivered_qty,
-        )
-        log.info(
-            "%s: %s filled %g at %g (fee %.6f)", self.name, tracked.order.client_id, qty, price, fee
-        )
-        await tracked.owner.send(fill)
+    async def _hand_over(self, tracked: TrackedOrder, deliveries: list[Delivery]) -> None:
+        """Journal each delivery, then tell the order's owner; the caller holds its lock."""
+        client_id = tracked.order.client_id
+        for delivery in deliveries:
+            match delivery:
+                case Accepted(accepted):
+                    self.stats.accepted += 1
+                    await self._record(client_id, "accepted", accepted.now, status="new")
+                case Filled(fill, filled_qty, avg_price):
+                    self.stats.filled += 1
+                    await self._record(
+                        client_id,
+                        "fill",
+                        fill.ts,
+                        _encode_json(fill),
+                        filled_qty=filled_qty,
+                        avg_price=avg_price,
+                    )
+                    log.info(
+                        "%s: %s filled %g at %g (fee %.6f)",
+                        self.name,
+                        client_id,
+                        fill.qty,
+                        fill.price,
+                        fill.fee,
+                    )
+                case Finished(final):
+                    self._finished.append((trio.current_time(), client_id))
+                    log.info("%s: %s %s", self.name, client_id, final.status.value)
+                    await self._record(
+                        client_id,
+                        "final",
+                        final.now,
+                        status=final.status.value,
+                        filled_qty=final.filled_qty,
+                        avg_price=final.avg_price,
+                    )
+                case Rejected(rejected):
+                    self.stats.rejected += 1
+                    self._finished.append((trio.current_time(), client_id))
+                    await self._record(
+                        client_id, "rejected", rejected.now, rejected.reason, status="rejected"
+                    )
+                    log.warning("%s: %s rejected: %s", self.name, client_id, rejected.reason)
+            await tracked.owner.send(delivery.message)
 
 
 def _rounded(order: Order, rules: VenueRules) -> Order:
