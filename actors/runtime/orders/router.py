@@ -23,7 +23,7 @@ import random
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 import msgspec
@@ -41,7 +41,8 @@ from actors.runtime.orders.tracker import (
     Rejected,
 )
 from actors.runtime.persistence.store import OrderEventRecord
-from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
+from actors.runtime.retry import retry
+from actors.venues.rest import VENUE_FAILURES, OutcomeUnknown, RequestNotSent, RestClient
 from protocols.messages import (
     CancelOrder,
     PlaceOrder,
@@ -67,6 +68,7 @@ log = logging.getLogger("basis.router")
 
 _encode_json = msgspec.json.Encoder().encode
 FINISHED_IDS_KEPT = 100_000
+T = TypeVar("T")
 
 
 class RouterCodec(Protocol):
@@ -190,7 +192,7 @@ class Router:
         assert inc.mailbox is not None, "a router needs a mailbox"
         try:
             await self._load_rules()
-        except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+        except VENUE_FAILURES as error:
             log.warning("%s: cannot load the venue's rules yet: %s", self.name, error)
         task_status.started()
         async with trio.open_nursery() as nursery:
@@ -238,21 +240,36 @@ class Router:
     async def _keep_rules(self) -> None:
         """Ask for the rules until the venue gives them, then again every
         ``rules_refresh_s``; a failed refresh keeps the rules already known."""
-        attempt = 0
+
+        def failed(error: Exception) -> None:
+            log.warning("%s: could not load the rules: %s", self.name, error)
+
+        if not self._rules_known.is_set():
+            await self._retry(self._load_rules, VENUE_FAILURES, on_failure=failed)
         while True:
-            if self._rules_known.is_set():
-                await trio.sleep(self.rules_refresh_s)
+            await trio.sleep(self.rules_refresh_s)
             try:
                 await self._load_rules()
-                attempt = 0
-            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
-                log.warning("%s: could not load the rules: %s", self.name, error)
-                if not self._rules_known.is_set():
-                    attempt += 1
-                    wait_s = self.backoff.delay(attempt, self.rng)
-                    if isinstance(error, RateLimited) and error.retry_after_s:
-                        wait_s = max(wait_s, error.retry_after_s)
-                    await trio.sleep(wait_s)
+            except VENUE_FAILURES as error:
+                failed(error)
+
+    async def _retry(
+        self,
+        operation: Callable[[], Awaitable[T]],
+        retry_on: tuple[type[Exception], ...],
+        *,
+        attempts: int | None = None,
+        on_failure: Callable[[Exception], object] | None = None,
+    ) -> T:
+        """:func:`~actors.runtime.retry.retry` with this router's backoff."""
+        return await retry(
+            operation,
+            retry_on=retry_on,
+            backoff=self.backoff,
+            rng=self.rng,
+            attempts=attempts,
+            on_failure=on_failure,
+        )
 
     # -------------------------------------------------------------------- placing
 
@@ -286,28 +303,21 @@ class Router:
             await self._reject(tracked, f"no {self.codec.venue} rules for {order.symbol}")
             return
         tracked.tracker.order = order = _rounded(order, rules)
-        not_sent = 0
         while not tracked.final and not tracked.accepted:
-            await self.order_bucket.acquire()
             try:
-                # Built anew for each attempt: the signature carries the time.
-                request = self.codec.place(order, rules, self.wall_clock())
-            except ValueError as error:
+                response = await self._retry(
+                    lambda: self._send_placement(tracked, rules),
+                    (RequestNotSent,),
+                    attempts=self.max_send_attempts,
+                )
+            except _Unwritable as error:
                 await self._reject(tracked, str(error))
                 return
-            tracked.sends += 1
-            self.stats.placed += 1
-            if order.reduce_only:
-                failpoint("exit-sending")
-            try:
-                response = await self.rest.send(request)
             except RequestNotSent as error:
-                not_sent += 1
-                if not_sent >= self.max_send_attempts:
-                    await self._reject(tracked, f"not sent after {not_sent} attempts: {error}")
-                    return
-                await trio.sleep(self.backoff.delay(not_sent, self.rng))
-                continue
+                await self._reject(
+                    tracked, f"not sent after {self.max_send_attempts} attempts: {error}"
+                )
+                return
             except OutcomeUnknown as error:
                 log.warning(
                     "%s: %s outcome unknown (%s): looking it up", self.name, order.client_id, error
@@ -333,6 +343,23 @@ class Router:
             return
         await self._follow(tracked, rules)
 
+    async def _send_placement(self, tracked: TrackedOrder, rules: VenueRules) -> RestResponse:
+        """Send ``tracked`` once, under the order bucket; the venue's answer, whatever it
+        is. Raises ``_Unwritable`` if the codec cannot write the order, and what
+        :meth:`RestClient.send` raises."""
+        order = tracked.order
+        await self.order_bucket.acquire()
+        try:
+            # Built anew for each attempt: the signature carries the time.
+            request = self.codec.place(order, rules, self.wall_clock())
+        except ValueError as error:
+            raise _Unwritable(str(error)) from error
+        tracked.sends += 1
+        self.stats.placed += 1
+        if order.reduce_only:
+            failpoint("exit-sending")
+        return await self.rest.send(request)
+
     async def _resolve(self, tracked: TrackedOrder, rules: VenueRules) -> bool:
         """Before ``tracked`` is sent again: ``True`` if the venue has it after all (its
         state adopted), ``False`` if it never arrived and is to go again."""
@@ -347,28 +374,31 @@ class Router:
     async def _look_up(self, tracked: TrackedOrder, rules: VenueRules) -> bool:
         """Find out whether the venue has ``tracked``; adopt its state if so. ``False``
         means it has no such order even after the grace period: it never arrived."""
-        looked_twice = False
-        attempt = 0
-        while True:
+        update = await self._find(tracked, rules)
+        if update is None:
+            # An order may still be on its way inside the venue: ask once more later.
+            await trio.sleep(self.not_found_grace_s)
+            update = await self._find(tracked, rules)
+            if update is None:
+                return False
+        self.stats.unknown_resolved += 1
+        await self._apply(tracked, update)
+        return True
+
+    async def _find(self, tracked: TrackedOrder, rules: VenueRules) -> OrderUpdate | None:
+        """The venue's report of ``tracked``, asked until it answers; ``None`` if it has
+        no such order."""
+
+        async def query() -> OrderUpdate | None:
             try:
-                update = await self._query(tracked, rules)
+                return await self._query(tracked, rules)
             except UnknownOrder:
-                if looked_twice:
-                    return False
-                looked_twice = True
-                # An order may still be on its way inside the venue: ask once more later.
-                await trio.sleep(self.not_found_grace_s)
-                continue
-            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
-                attempt += 1
-                log.warning(
-                    "%s: looking up %s failed: %s", self.name, tracked.order.client_id, error
-                )
-                await trio.sleep(self.backoff.delay(attempt, self.rng))
-                continue
-            self.stats.unknown_resolved += 1
-            await self._apply(tracked, update)
-            return True
+                return None
+
+        def failed(error: Exception) -> None:
+            log.warning("%s: looking up %s failed: %s", self.name, tracked.order.client_id, error)
+
+        return await self._retry(query, VENUE_FAILURES, on_failure=failed)
 
     async def _query(self, tracked: TrackedOrder, rules: VenueRules) -> OrderUpdate:
         order = tracked.order
@@ -405,22 +435,22 @@ class Router:
 
     async def _follow(self, tracked: TrackedOrder, rules: VenueRules) -> None:
         """Poll an accepted order until it is final."""
-        attempt = 0
-        while not tracked.final:
+
+        async def poll() -> OrderUpdate | None:
+            # A push may end the order while this waits: checked on both sides of the wait.
+            if tracked.final:
+                return None
             stream_up = self.stream is not None and self.stream.up
             await trio.sleep(self.safety_poll_s if stream_up else self.poll_interval_s)
-            if tracked.final:
-                break
-            try:
-                update = await self._query(tracked, rules)
-            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
-                attempt += 1
-                log.warning(
-                    "%s: following %s failed: %s", self.name, tracked.order.client_id, error
-                )
-                await trio.sleep(self.backoff.delay(attempt, self.rng))
-                continue
-            await self._apply(tracked, update)
+            return None if tracked.final else await self._query(tracked, rules)
+
+        def failed(error: Exception) -> None:
+            log.warning("%s: following %s failed: %s", self.name, tracked.order.client_id, error)
+
+        while not tracked.final:
+            update = await self._retry(poll, VENUE_FAILURES, on_failure=failed)
+            if update is not None:
+                await self._apply(tracked, update)
 
     # ------------------------------------------------------------------ cancelling
 
@@ -437,17 +467,23 @@ class Router:
         if tracked is None or tracked.final:
             return
         rules = self.rules[tracked.order.symbol]
-        while not tracked.final:
+
+        async def send() -> RestResponse | None:
+            if tracked.final:
+                return None
             await self.order_bucket.acquire()
             request = self.codec.cancel(
                 command.symbol, command.client_id, tracked.venue_order_id, self.wall_clock()
             )
-            try:
-                response = await self.rest.send(request)
-            except (RequestNotSent, OutcomeUnknown) as error:
-                log.warning("%s: cancel of %s failed: %s", self.name, command.client_id, error)
-                await trio.sleep(self.backoff.delay(0, self.rng))
-                continue
+            return await self.rest.send(request)
+
+        def failed(error: Exception) -> None:
+            log.warning("%s: cancel of %s failed: %s", self.name, command.client_id, error)
+
+        while not tracked.final:
+            response = await self._retry(send, (RequestNotSent, OutcomeUnknown), on_failure=failed)
+            if response is None:
+                return
             if response.status < 300:
                 await self._apply(tracked, self.codec.parse_order(response, command.symbol, rules))
                 return
@@ -470,20 +506,12 @@ class Router:
             return None
         probe = Order(command.client_id, self.codec.leg, command.symbol, Side.BUY, 0.0, 0.0)
         tracked = TrackedOrder(OrderTracker(probe), owner)
-        attempt = 0
-        while True:
-            try:
-                update = await self._query(tracked, rules)
-                break
-            except UnknownOrder:
-                log.warning("%s: %s never reached the venue", self.name, command.client_id)
-                self.orders[command.client_id] = tracked
-                await self._reject(tracked, "the venue has no such order: it never left")
-                return None
-            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
-                attempt += 1
-                log.warning("%s: looking up %s failed: %s", self.name, command.client_id, error)
-                await trio.sleep(self.backoff.delay(attempt, self.rng))
+        update = await self._find(tracked, rules)
+        if update is None:
+            log.warning("%s: %s never reached the venue", self.name, command.client_id)
+            self.orders[command.client_id] = tracked
+            await self._reject(tracked, "the venue has no such order: it never left")
+            return None
         tracked.tracker.order = Order(
             command.client_id,
             self.codec.leg,
@@ -620,6 +648,10 @@ class Router:
                     )
                     log.warning("%s: %s rejected: %s", self.name, client_id, rejected.reason)
             await tracked.owner.send(delivery.message)
+
+
+class _Unwritable(Exception):
+    """The venue's codec cannot write the order (the message says why): it is rejected."""
 
 
 def _rounded(order: Order, rules: VenueRules) -> Order:
