@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import attrs
 import trio
 
-from actors.runtime.market.feed import Reconnect, why_reconnect
+from actors.runtime.market.reconnect import Reconnect, stay_connected
 from actors.runtime.market.websocket import open_websocket
 from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
 from protocols.venue import (
@@ -70,27 +70,18 @@ class PrivateStream:
 
     async def run(self) -> None:
         """Keep the stream connected until cancelled."""
-        attempt = 0
-        while True:
-            began = trio.current_time()
-            why = "the stream ended"
-            try:
-                await self._connection()
-            except BaseException as error:
-                why = why_reconnect(error)
-                if why is None:
-                    raise
-                await trio.lowlevel.checkpoint_if_cancelled()
-            self.up = False
-            self.last_reason = why
-            if trio.current_time() - began >= self.backoff.reset_after_s:
-                attempt = 0
-            delay = self.backoff.delay(attempt, self.rng)
-            attempt += 1
-            log.warning(
-                "%s: private stream down (%s); reconnecting in %.2f s", self.name, why, delay
-            )
-            await trio.sleep(delay)
+        await stay_connected(
+            self._connection,
+            backoff=self.backoff,
+            rng=self.rng,
+            ended="the stream ended",
+            on_down=self._on_down,
+        )
+
+    def _on_down(self, why: str, delay_s: float) -> None:
+        self.up = False
+        self.last_reason = why
+        log.warning("%s: private stream down (%s); reconnecting in %.2f s", self.name, why, delay_s)
 
     async def _connection(self) -> None:
         try:
