@@ -30,7 +30,7 @@ import trio_websocket
 from actors.runtime.market.order_book import OrderBook, Outcome
 from actors.runtime.market.reconnect import Reconnect, stay_connected
 from actors.runtime.market.websocket import open_websocket
-from actors.venues.rest import OutcomeUnknown, RequestNotSent
+from actors.venues.rest import VENUE_FAILURES
 from protocols.messages import FeedHealth, MarketQuote
 from protocols.model import Leg, Quote, Symbol
 from protocols.venue import (
@@ -40,7 +40,6 @@ from protocols.venue import (
     Pong,
     SubscriptionResult,
     UpgradeNotice,
-    VenueError,
 )
 from supervision import Address, Backoff, Incarnation
 
@@ -136,7 +135,7 @@ class Feed:
         symbols = list(self.subscribers)
         try:
             await self.codec.prepare(symbols)
-        except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+        except VENUE_FAILURES as error:
             raise Reconnect(f"cannot load the venue's rules: {error}") from error
         self.status.connects += 1
         async with open_websocket(
@@ -278,7 +277,7 @@ class Feed:
             while not book.synced:
                 try:
                     snapshot = await self.fetch_snapshot(symbol)
-                except Exception as error:  # a venue error or timeout: try again shortly
+                except VENUE_FAILURES as error:  # the venue or the network: try again shortly
                     log.warning("%s: %s depth snapshot failed: %s", self.name, symbol, error)
                 else:
                     self.status.resyncs += 1
