@@ -19,14 +19,13 @@ import trio
 
 from actors.runtime.market.reconnect import Reconnect, stay_connected
 from actors.runtime.market.websocket import open_websocket
-from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
+from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.venue import (
     MalformedMessage,
     OrderUpdate,
     SubscriptionResult,
     Trade,
     UpgradeNotice,
-    VenueError,
 )
 from supervision import Backoff
 
@@ -86,7 +85,7 @@ class PrivateStream:
     async def _connection(self) -> None:
         try:
             url = await self.codec.open_url(self.rest, self.ws_url, self.wall_clock())
-        except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+        except VENUE_FAILURES as error:
             raise Reconnect(f"cannot open the private stream: {error}") from error
         self.connects += 1
         async with open_websocket(url, headers=self.codec.handshake_headers) as ws:
@@ -110,7 +109,7 @@ class PrivateStream:
             await trio.sleep(self.codec.renew_interval_s)
             try:
                 await self.codec.renew(self.rest, self.wall_clock())
-            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+            except VENUE_FAILURES as error:
                 raise Reconnect(f"cannot renew the private stream: {error}") from error
 
     async def _read(self, ws: Any, pending_acks: int) -> None:
