@@ -17,7 +17,7 @@ from __future__ import annotations
 import httpx
 
 from actors.venues.http_transport import H11Transport
-from protocols.venue import RestRequest, RestResponse
+from protocols.venue import RestRequest, RestResponse, VenueError
 
 
 class RequestNotSent(Exception):
@@ -26,6 +26,12 @@ class RequestNotSent(Exception):
 
 class OutcomeUnknown(Exception):
     """The venue may or may not have acted on the request; the message says why."""
+
+
+VENUE_FAILURES = (VenueError, RequestNotSent, OutcomeUnknown)
+"""What a request to a venue may fail with because of the venue or the way to it: its
+answer was an error, nothing was sent, or the outcome is unknown. Anything else a request
+raises is a bug, to be let through."""
 
 
 class RestClient:

@@ -16,6 +16,7 @@ import trio
 import trio_websocket
 
 from actors.runtime.market.feed import Feed
+from actors.venues.rest import RequestNotSent
 from protocols.messages import FeedHealth, MarketQuote
 from protocols.model import Leg, Quote, Symbol
 from protocols.venue import (
@@ -26,6 +27,7 @@ from protocols.venue import (
     Pong,
     SubscriptionResult,
     UpgradeNotice,
+    VenueUnavailable,
 )
 from supervision import Backoff, Incarnation, Mailbox
 from tests.integration.polling import wait_until
@@ -302,3 +304,46 @@ async def test_a_restarted_feed_says_it_is_reconnecting_until_data_flows_again(n
     await wait_until(lambda: feed.status.state == "fresh")
     assert feed.status.fresh_at is not None and feed.status.fresh_at >= first_fresh
     assert [h.fresh for h in drain(btc) if isinstance(h, FeedHealth)] == [True]
+
+
+async def test_a_venue_error_while_resyncing_is_tried_again(nursery, venue, monkeypatch):
+    monkeypatch.setattr("actors.runtime.market.feed.RESYNC_RETRY_S", 0.01)
+    answers = [VenueUnavailable("toy", None, "down", 503), RequestNotSent("refused")]
+
+    async def fetch_snapshot(symbol):
+        if answers:
+            raise answers.pop(0)
+        return DepthSnapshot(symbol, 10, (BookLevel(90.0, 1.0),), (BookLevel(91.0, 1.0),))
+
+    feed, _, _ = start_feed(nursery, venue, depth=True, fetch_snapshot=fetch_snapshot)
+    ws = await venue.next_connection()
+    await ws.send_message(json.dumps({"t": "diff", "v": [11, 11, 95.0]}))
+    await wait_until(lambda: feed.status.quotes == 1)
+    assert answers == []
+    assert venue.connections == 1
+
+
+async def test_a_bug_while_resyncing_fails_the_feed_rather_than_being_retried(nursery, venue):
+    calls = []
+
+    async def fetch_snapshot(symbol):
+        calls.append(symbol)
+        raise TypeError("a codec bug")
+
+    feed = Feed(
+        "feed-toy",
+        ToyCodec(),
+        venue.url,
+        {BTC: [Mailbox("strategy-btc").address]},
+        depth=True,
+        fetch_snapshot=fetch_snapshot,
+    )
+
+    async def diff_after_connecting():
+        ws = await venue.next_connection()
+        await ws.send_message(json.dumps({"t": "diff", "v": [11, 11, 95.0]}))
+
+    nursery.start_soon(diff_after_connecting)
+    with trio.fail_after(5), pytest.RaisesGroup(TypeError, flatten_subgroups=True):
+        await feed.run(Incarnation("feed-toy", 0, None, None))
+    assert calls == [BTC]  # once: its supervisor restarts the feed

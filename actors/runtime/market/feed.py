@@ -28,8 +28,9 @@ import trio
 import trio_websocket
 
 from actors.runtime.market.order_book import OrderBook, Outcome
+from actors.runtime.market.reconnect import Reconnect, stay_connected
 from actors.runtime.market.websocket import open_websocket
-from actors.venues.rest import OutcomeUnknown, RequestNotSent
+from actors.venues.rest import VENUE_FAILURES
 from protocols.messages import FeedHealth, MarketQuote
 from protocols.model import Leg, Quote, Symbol
 from protocols.venue import (
@@ -39,7 +40,6 @@ from protocols.venue import (
     Pong,
     SubscriptionResult,
     UpgradeNotice,
-    VenueError,
 )
 from supervision import Address, Backoff, Incarnation
 
@@ -72,10 +72,6 @@ class FeedCodec(Protocol):
 
 _CONNECTING = ("connecting", "reconnecting")
 """States that end once subscribed and data flows; "resyncing" ends with the snapshot."""
-
-
-class Reconnect(Exception):
-    """The connection must be replaced; the message says why."""
 
 
 @attrs.define
@@ -122,32 +118,24 @@ class Feed:
         task_status.started()
         # A restarted feed has no connection yet, whatever its last one was.
         self._set_state("reconnecting" if inc.is_restart else "connecting", "")
-        attempt = 0
         with inc.cancel_on_stop():
-            while True:
-                began = trio.current_time()
-                why = "the connection ended"
-                try:
-                    await self._connection()
-                except BaseException as error:
-                    why = why_reconnect(error)
-                    if why is None:
-                        raise
-                    # Being stopped can surface as a failed close; that is no reason to retry.
-                    await trio.lowlevel.checkpoint_if_cancelled()
-                if trio.current_time() - began >= self.backoff.reset_after_s:
-                    attempt = 0
-                delay = self.backoff.delay(attempt, self.rng)
-                attempt += 1
-                self._set_state("reconnecting", why)
-                log.warning("%s: reconnecting in %.2f s: %s", self.name, delay, why)
-                await trio.sleep(delay)
+            await stay_connected(
+                self._connection,
+                backoff=self.backoff,
+                rng=self.rng,
+                ended="the connection ended",
+                on_down=self._on_down,
+            )
+
+    def _on_down(self, why: str, delay_s: float) -> None:
+        self._set_state("reconnecting", why)
+        log.warning("%s: reconnecting in %.2f s: %s", self.name, delay_s, why)
 
     async def _connection(self) -> None:
         symbols = list(self.subscribers)
         try:
             await self.codec.prepare(symbols)
-        except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+        except VENUE_FAILURES as error:
             raise Reconnect(f"cannot load the venue's rules: {error}") from error
         self.status.connects += 1
         async with open_websocket(
@@ -289,7 +277,7 @@ class Feed:
             while not book.synced:
                 try:
                     snapshot = await self.fetch_snapshot(symbol)
-                except Exception as error:  # a venue error or timeout: try again shortly
+                except VENUE_FAILURES as error:  # the venue or the network: try again shortly
                     log.warning("%s: %s depth snapshot failed: %s", self.name, symbol, error)
                 else:
                     self.status.resyncs += 1
@@ -323,37 +311,3 @@ class Feed:
                     address.put_latest(key, health)
         if state == "fresh":
             log.info("%s: fresh", self.name)
-
-
-_RECOVERABLE = (
-    Reconnect,
-    trio_websocket.HandshakeError,
-    trio_websocket.ConnectionClosed,
-    OSError,
-)
-
-
-def why_reconnect(error: BaseException) -> str | None:
-    """Why a connection ended, if a new one would help; ``None`` for anything else
-    (cancellation, a bug), which must propagate. Groups from the connection's nurseries
-    are looked through."""
-    if isinstance(error, BaseExceptionGroup):
-        matched, rest = error.split(_RECOVERABLE)
-        if rest is not None or matched is None:
-            return None
-        while isinstance(matched, BaseExceptionGroup):
-            matched = matched.exceptions[0]
-        error = matched
-    if isinstance(error, Reconnect):
-        return str(error)
-    if isinstance(error, OSError):
-        return f"cannot connect: {error.strerror or error}"
-    if isinstance(error, trio_websocket.ConnectionClosed):
-        reason = error.reason
-        said = f": {reason.reason}" if reason.reason else ""
-        return f"connection closed ({reason.code} {reason.name}{said})"
-    if isinstance(error, trio_websocket.ConnectionRejected):
-        return f"connection rejected with HTTP {error.status_code}"
-    if isinstance(error, trio_websocket.ConnectionTimeout):
-        return "connection timed out"
-    return f"handshake failed: {error!r}"

@@ -17,16 +17,15 @@ from typing import Any, Protocol
 import attrs
 import trio
 
-from actors.runtime.market.feed import Reconnect, why_reconnect
+from actors.runtime.market.reconnect import Reconnect, stay_connected
 from actors.runtime.market.websocket import open_websocket
-from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
+from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.venue import (
     MalformedMessage,
     OrderUpdate,
     SubscriptionResult,
     Trade,
     UpgradeNotice,
-    VenueError,
 )
 from supervision import Backoff
 
@@ -70,32 +69,23 @@ class PrivateStream:
 
     async def run(self) -> None:
         """Keep the stream connected until cancelled."""
-        attempt = 0
-        while True:
-            began = trio.current_time()
-            why = "the stream ended"
-            try:
-                await self._connection()
-            except BaseException as error:
-                why = why_reconnect(error)
-                if why is None:
-                    raise
-                await trio.lowlevel.checkpoint_if_cancelled()
-            self.up = False
-            self.last_reason = why
-            if trio.current_time() - began >= self.backoff.reset_after_s:
-                attempt = 0
-            delay = self.backoff.delay(attempt, self.rng)
-            attempt += 1
-            log.warning(
-                "%s: private stream down (%s); reconnecting in %.2f s", self.name, why, delay
-            )
-            await trio.sleep(delay)
+        await stay_connected(
+            self._connection,
+            backoff=self.backoff,
+            rng=self.rng,
+            ended="the stream ended",
+            on_down=self._on_down,
+        )
+
+    def _on_down(self, why: str, delay_s: float) -> None:
+        self.up = False
+        self.last_reason = why
+        log.warning("%s: private stream down (%s); reconnecting in %.2f s", self.name, why, delay_s)
 
     async def _connection(self) -> None:
         try:
             url = await self.codec.open_url(self.rest, self.ws_url, self.wall_clock())
-        except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+        except VENUE_FAILURES as error:
             raise Reconnect(f"cannot open the private stream: {error}") from error
         self.connects += 1
         async with open_websocket(url, headers=self.codec.handshake_headers) as ws:
@@ -119,7 +109,7 @@ class PrivateStream:
             await trio.sleep(self.codec.renew_interval_s)
             try:
                 await self.codec.renew(self.rest, self.wall_clock())
-            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+            except VENUE_FAILURES as error:
                 raise Reconnect(f"cannot renew the private stream: {error}") from error
 
     async def _read(self, ws: Any, pending_acks: int) -> None:

@@ -33,8 +33,10 @@ async def open_websocket(
 
     Connecting and the handshake are each bounded by ``connect_timeout_s``
     (:class:`trio_websocket.ConnectionTimeout`); a refusal raises
-    :class:`trio_websocket.ConnectionRejected`, a network error :class:`OSError`. An
-    error from inside the block comes out as itself, not wrapped in a group.
+    :class:`trio_websocket.ConnectionRejected`, a network error :class:`OSError`. The
+    connection runs in a nursery: the handshake's errors and those from inside the block
+    come out in exception groups, as from any nursery (match them with ``except*``);
+    failing to connect raises bare.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
@@ -55,57 +57,32 @@ async def open_websocket(
         raise trio_websocket.ConnectionTimeout(
             f"connecting to {url} took over {connect_timeout_s:g} s"
         )
-    async with stream:
+    async with stream, trio.open_nursery() as nursery:
+        ws = None
+        with trio.move_on_after(connect_timeout_s):
+            ws = await trio_websocket.wrap_client_stream(
+                nursery,
+                stream,
+                host,
+                resource,
+                extra_headers=list(headers),
+                message_queue_size=message_queue_size,
+                max_message_size=max_message_size,
+            )
+        if ws is None:
+            raise trio_websocket.ConnectionTimeout(
+                f"the handshake with {url} took over {connect_timeout_s:g} s"
+            )
+        polite = True
         try:
-            async with trio.open_nursery() as nursery:
-                ws = None
-                with trio.move_on_after(connect_timeout_s):
-                    ws = await trio_websocket.wrap_client_stream(
-                        nursery,
-                        stream,
-                        host,
-                        resource,
-                        extra_headers=list(headers),
-                        message_queue_size=message_queue_size,
-                        max_message_size=max_message_size,
-                    )
-                if ws is None:
-                    raise trio_websocket.ConnectionTimeout(
-                        f"the handshake with {url} took over {connect_timeout_s:g} s"
-                    )
-                polite = True
-                try:
-                    yield ws
-                except BaseException as error:
-                    # Being stopped: nobody waits for a closing handshake; the socket
-                    # still closes below.
-                    polite = not all(isinstance(e, trio.Cancelled) for e in _leaves(error))
-                    raise
-                finally:
-                    if polite:
-                        with trio.CancelScope(
-                            shield=True, deadline=trio.current_time() + CLOSE_TIMEOUT_S
-                        ):
-                            await ws.aclose()
-                    nursery.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            raise _sole_error(group) from None
-
-
-def _sole_error(group: BaseExceptionGroup) -> BaseException:
-    """The one real error in ``group`` (cancellations aside), or the group if there are
-    several: what the caller's ``except`` clauses can match."""
-    real = [leaf for leaf in _leaves(group) if not isinstance(leaf, trio.Cancelled)]
-    if len(real) == 1:
-        return real[0]
-    if not real:
-        return next(iter(_leaves(group)))
-    return group
-
-
-def _leaves(error: BaseException):
-    if isinstance(error, BaseExceptionGroup):
-        for inner in error.exceptions:
-            yield from _leaves(inner)
-    else:
-        yield error
+            yield ws
+        except* trio.Cancelled:
+            # Being stopped: nobody waits for a closing handshake; the socket still
+            # closes below.
+            polite = False
+            raise
+        finally:
+            if polite:
+                with trio.CancelScope(shield=True, deadline=trio.current_time() + CLOSE_TIMEOUT_S):
+                    await ws.aclose()
+            nursery.cancel_scope.cancel()

@@ -11,10 +11,10 @@ order reuses it. A request that may have reached the venue (a timeout, a reset, 
 never simply resent: the order is first looked up by its client id, and only a venue that
 still has no such order after a grace period gets it again.
 
-Fills are derived so that no source can double one: each order's delivered quantity only
-grows. A trade report (with its trade id) delivers what it adds beyond that; a cumulative
-report (an order query or push) delivers the difference. Late or repeated reports of
-quantity already delivered change nothing.
+What the owner is told is derived by each order's
+:class:`~actors.runtime.orders.tracker.OrderTracker` from the venue's reports (placement
+replies, queries, private pushes and trades, in any order, repeated); the router moves
+those reports in and the tracker's deliveries out, journaling each before it is sent.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import random
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 import msgspec
@@ -33,19 +33,25 @@ import trio
 from actors.failpoints import failpoint
 from actors.runtime.market.private_stream import PrivateStream, PrivateStreamCodec
 from actors.runtime.orders.rate_limit import TokenBucket
+from actors.runtime.orders.tracker import (
+    Accepted,
+    Delivery,
+    Filled,
+    Finished,
+    OrderTracker,
+    Rejected,
+)
 from actors.runtime.persistence.store import OrderEventRecord
-from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
+from actors.runtime.retry import retry
+from actors.venues.rest import VENUE_FAILURES, OutcomeUnknown, RequestNotSent, RestClient
 from protocols.messages import (
     CancelOrder,
-    OrderAccepted,
-    OrderFinal,
-    OrderRejected,
     PlaceOrder,
     ReconcileOrder,
     RulesUpdate,
 )
-from protocols.model import Fill, Leg, Order, OrderStatus, OrderType, Side, Symbol, VenueRules
-from protocols.rules import more_than_noise, round_down, round_to_tick
+from protocols.model import Leg, Order, OrderType, Side, Symbol, VenueRules
+from protocols.rules import round_down, round_to_tick
 from protocols.venue import (
     DuplicateClientId,
     OrderAlreadyFinal,
@@ -64,6 +70,7 @@ log = logging.getLogger("basis.router")
 
 _encode_json = msgspec.json.Encoder().encode
 FINISHED_IDS_KEPT = 100_000
+T = TypeVar("T")
 
 
 class RouterCodec(Protocol):
@@ -99,43 +106,30 @@ class RouterCodec(Protocol):
 
 @attrs.define(eq=False)
 class TrackedOrder:
-    """The router's record of one order intent."""
+    """The router's record of one order intent: its accounting and who owns it."""
 
-    order: Order
+    tracker: OrderTracker
     owner: Address
-    venue_order_id: str | None = None
-    accepted: bool = False
-    final_status: OrderStatus | None = None
-    """How the order ended (``REJECTED`` when the router rejected it); ``None`` while it
-    lives."""
-    rejection: str | None = None
-    """Why the router rejected it, when it did: its owner was told with an ``OrderRejected``."""
-    delivered_qty: float = 0.0
-    delivered_value: float = 0.0
-    delivered_fee: float = 0.0
-    traded_qty: float = 0.0
-    trade_ids: set[str] = attrs.field(factory=set)
     sends: int = 0
     """Placement requests sent for this intent (all with one client id)."""
     lock: trio.Lock = attrs.field(factory=trio.Lock)
     """Reports of one order are applied one at a time, so they reach the strategy in order."""
 
     @property
-    def final(self) -> bool:
-        return self.final_status is not None
+    def order(self) -> Order:
+        return self.tracker.order
 
     @property
-    def average_price(self) -> float:
-        """The average price of what was delivered (0 when nothing was)."""
-        return self.delivered_value / self.delivered_qty if self.delivered_qty else 0.0
+    def venue_order_id(self) -> str | None:
+        return self.tracker.venue_order_id
 
-    def final_report(self, now: float) -> OrderFinal | OrderRejected:
-        """What the owner is told of the end of the order, which must be final."""
-        client_id = self.order.client_id
-        if self.rejection is not None:
-            return OrderRejected(now, client_id, self.rejection)
-        assert self.final_status is not None, f"{client_id} is not final"
-        return OrderFinal(now, client_id, self.final_status, self.delivered_qty, self.average_price)
+    @property
+    def accepted(self) -> bool:
+        return self.tracker.accepted
+
+    @property
+    def final(self) -> bool:
+        return self.tracker.final
 
 
 @attrs.define
@@ -200,7 +194,7 @@ class Router:
         assert inc.mailbox is not None, "a router needs a mailbox"
         try:
             await self._load_rules()
-        except (VenueError, RequestNotSent, OutcomeUnknown) as error:
+        except VENUE_FAILURES as error:
             log.warning("%s: cannot load the venue's rules yet: %s", self.name, error)
         task_status.started()
         async with trio.open_nursery() as nursery:
@@ -250,21 +244,36 @@ class Router:
     async def _keep_rules(self) -> None:
         """Ask for the rules until the venue gives them, then again every
         ``rules_refresh_s``; a failed refresh keeps the rules already known."""
-        attempt = 0
+
+        def failed(error: Exception) -> None:
+            log.warning("%s: could not load the rules: %s", self.name, error)
+
+        if not self._rules_known.is_set():
+            await self._retry(self._load_rules, VENUE_FAILURES, on_failure=failed)
         while True:
-            if self._rules_known.is_set():
-                await trio.sleep(self.rules_refresh_s)
+            await trio.sleep(self.rules_refresh_s)
             try:
                 await self._load_rules()
-                attempt = 0
-            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
-                log.warning("%s: could not load the rules: %s", self.name, error)
-                if not self._rules_known.is_set():
-                    attempt += 1
-                    wait_s = self.backoff.delay(attempt, self.rng)
-                    if isinstance(error, RateLimited) and error.retry_after_s:
-                        wait_s = max(wait_s, error.retry_after_s)
-                    await trio.sleep(wait_s)
+            except VENUE_FAILURES as error:
+                failed(error)
+
+    async def _retry(
+        self,
+        operation: Callable[[], Awaitable[T]],
+        retry_on: tuple[type[Exception], ...],
+        *,
+        attempts: int | None = None,
+        on_failure: Callable[[Exception], object] | None = None,
+    ) -> T:
+        """:func:`~actors.runtime.retry.retry` with this router's backoff."""
+        return await retry(
+            operation,
+            retry_on=retry_on,
+            backoff=self.backoff,
+            rng=self.rng,
+            attempts=attempts,
+            on_failure=on_failure,
+        )
 
     # -------------------------------------------------------------------- placing
 
@@ -278,7 +287,7 @@ class Router:
         if owner is None:
             log.error("%s: no strategy owns %s; not sent", self.name, order.client_id)
             return
-        tracked = TrackedOrder(order, owner)
+        tracked = TrackedOrder(OrderTracker(order), owner)
         self.orders[order.client_id] = tracked
         log.info(
             "%s: %s %s %s %g at %g",
@@ -297,29 +306,22 @@ class Router:
         if rules is None:
             await self._reject(tracked, f"no {self.codec.venue} rules for {order.symbol}")
             return
-        tracked.order = order = _rounded(order, rules)
-        not_sent = 0
+        tracked.tracker.order = order = _rounded(order, rules)
         while not tracked.final and not tracked.accepted:
-            await self.order_bucket.acquire()
             try:
-                # Built anew for each attempt: the signature carries the time.
-                request = self.codec.place(order, rules, self.wall_clock())
-            except ValueError as error:
+                response = await self._retry(
+                    lambda: self._send_placement(tracked, rules),
+                    (RequestNotSent,),
+                    attempts=self.max_send_attempts,
+                )
+            except _Unwritable as error:
                 await self._reject(tracked, str(error))
                 return
-            tracked.sends += 1
-            self.stats.placed += 1
-            if order.reduce_only:
-                failpoint("exit-sending")
-            try:
-                response = await self.rest.send(request)
             except RequestNotSent as error:
-                not_sent += 1
-                if not_sent >= self.max_send_attempts:
-                    await self._reject(tracked, f"not sent after {not_sent} attempts: {error}")
-                    return
-                await trio.sleep(self.backoff.delay(not_sent, self.rng))
-                continue
+                await self._reject(
+                    tracked, f"not sent after {self.max_send_attempts} attempts: {error}"
+                )
+                return
             except OutcomeUnknown as error:
                 log.warning(
                     "%s: %s outcome unknown (%s): looking it up", self.name, order.client_id, error
@@ -345,6 +347,23 @@ class Router:
             return
         await self._follow(tracked, rules)
 
+    async def _send_placement(self, tracked: TrackedOrder, rules: VenueRules) -> RestResponse:
+        """Send ``tracked`` once, under the order bucket; the venue's answer, whatever it
+        is. Raises ``_Unwritable`` if the codec cannot write the order, and what
+        :meth:`RestClient.send` raises."""
+        order = tracked.order
+        await self.order_bucket.acquire()
+        try:
+            # Built anew for each attempt: the signature carries the time.
+            request = self.codec.place(order, rules, self.wall_clock())
+        except ValueError as error:
+            raise _Unwritable(str(error)) from error
+        tracked.sends += 1
+        self.stats.placed += 1
+        if order.reduce_only:
+            failpoint("exit-sending")
+        return await self.rest.send(request)
+
     async def _resolve(self, tracked: TrackedOrder, rules: VenueRules) -> bool:
         """Before ``tracked`` is sent again: ``True`` if the venue has it after all (its
         state adopted), ``False`` if it never arrived and is to go again."""
@@ -359,28 +378,31 @@ class Router:
     async def _look_up(self, tracked: TrackedOrder, rules: VenueRules) -> bool:
         """Find out whether the venue has ``tracked``; adopt its state if so. ``False``
         means it has no such order even after the grace period: it never arrived."""
-        looked_twice = False
-        attempt = 0
-        while True:
+        update = await self._find(tracked, rules)
+        if update is None:
+            # An order may still be on its way inside the venue: ask once more later.
+            await trio.sleep(self.not_found_grace_s)
+            update = await self._find(tracked, rules)
+            if update is None:
+                return False
+        self.stats.unknown_resolved += 1
+        await self._apply(tracked, update)
+        return True
+
+    async def _find(self, tracked: TrackedOrder, rules: VenueRules) -> OrderUpdate | None:
+        """The venue's report of ``tracked``, asked until it answers; ``None`` if it has
+        no such order."""
+
+        async def query() -> OrderUpdate | None:
             try:
-                update = await self._query(tracked, rules)
+                return await self._query(tracked, rules)
             except UnknownOrder:
-                if looked_twice:
-                    return False
-                looked_twice = True
-                # An order may still be on its way inside the venue: ask once more later.
-                await trio.sleep(self.not_found_grace_s)
-                continue
-            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
-                attempt += 1
-                log.warning(
-                    "%s: looking up %s failed: %s", self.name, tracked.order.client_id, error
-                )
-                await trio.sleep(self.backoff.delay(attempt, self.rng))
-                continue
-            self.stats.unknown_resolved += 1
-            await self._apply(tracked, update)
-            return True
+                return None
+
+        def failed(error: Exception) -> None:
+            log.warning("%s: looking up %s failed: %s", self.name, tracked.order.client_id, error)
+
+        return await self._retry(query, VENUE_FAILURES, on_failure=failed)
 
     async def _query(self, tracked: TrackedOrder, rules: VenueRules) -> OrderUpdate:
         order = tracked.order
@@ -417,22 +439,22 @@ class Router:
 
     async def _follow(self, tracked: TrackedOrder, rules: VenueRules) -> None:
         """Poll an accepted order until it is final."""
-        attempt = 0
-        while not tracked.final:
+
+        async def poll() -> OrderUpdate | None:
+            # A push may end the order while this waits: checked on both sides of the wait.
+            if tracked.final:
+                return None
             stream_up = self.stream is not None and self.stream.up
             await trio.sleep(self.safety_poll_s if stream_up else self.poll_interval_s)
-            if tracked.final:
-                break
-            try:
-                update = await self._query(tracked, rules)
-            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
-                attempt += 1
-                log.warning(
-                    "%s: following %s failed: %s", self.name, tracked.order.client_id, error
-                )
-                await trio.sleep(self.backoff.delay(attempt, self.rng))
-                continue
-            await self._apply(tracked, update)
+            return None if tracked.final else await self._query(tracked, rules)
+
+        def failed(error: Exception) -> None:
+            log.warning("%s: following %s failed: %s", self.name, tracked.order.client_id, error)
+
+        while not tracked.final:
+            update = await self._retry(poll, VENUE_FAILURES, on_failure=failed)
+            if update is not None:
+                await self._apply(tracked, update)
 
     # ------------------------------------------------------------------ cancelling
 
@@ -449,17 +471,23 @@ class Router:
         if tracked is None or tracked.final:
             return
         rules = self.rules[tracked.order.symbol]
-        while not tracked.final:
+
+        async def send() -> RestResponse | None:
+            if tracked.final:
+                return None
             await self.order_bucket.acquire()
             request = self.codec.cancel(
                 command.symbol, command.client_id, tracked.venue_order_id, self.wall_clock()
             )
-            try:
-                response = await self.rest.send(request)
-            except (RequestNotSent, OutcomeUnknown) as error:
-                log.warning("%s: cancel of %s failed: %s", self.name, command.client_id, error)
-                await trio.sleep(self.backoff.delay(0, self.rng))
-                continue
+            return await self.rest.send(request)
+
+        def failed(error: Exception) -> None:
+            log.warning("%s: cancel of %s failed: %s", self.name, command.client_id, error)
+
+        while not tracked.final:
+            response = await self._retry(send, (RequestNotSent, OutcomeUnknown), on_failure=failed)
+            if response is None:
+                return
             if response.status < 300:
                 await self._apply(tracked, self.codec.parse_order(response, command.symbol, rules))
                 return
@@ -481,22 +509,14 @@ class Router:
             log.error("%s: cannot follow %s: no owner or rules", self.name, command.client_id)
             return None
         probe = Order(command.client_id, self.codec.leg, command.symbol, Side.BUY, 0.0, 0.0)
-        tracked = TrackedOrder(probe, owner)
-        attempt = 0
-        while True:
-            try:
-                update = await self._query(tracked, rules)
-                break
-            except UnknownOrder:
-                log.warning("%s: %s never reached the venue", self.name, command.client_id)
-                self.orders[command.client_id] = tracked
-                await self._reject(tracked, "the venue has no such order: it never left")
-                return None
-            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
-                attempt += 1
-                log.warning("%s: looking up %s failed: %s", self.name, command.client_id, error)
-                await trio.sleep(self.backoff.delay(attempt, self.rng))
-        tracked.order = Order(
+        tracked = TrackedOrder(OrderTracker(probe), owner)
+        update = await self._find(tracked, rules)
+        if update is None:
+            log.warning("%s: %s never reached the venue", self.name, command.client_id)
+            self.orders[command.client_id] = tracked
+            await self._reject(tracked, "the venue has no such order: it never left")
+            return None
+        tracked.tracker.order = Order(
             command.client_id,
             self.codec.leg,
             command.symbol,
@@ -514,10 +534,6 @@ class Router:
 
     # ------------------------------------------------------------------ reporting
 
-    def _finish(self, tracked: TrackedOrder, status: OrderStatus) -> None:
-        tracked.final_status = status
-        self._finished.append((trio.current_time(), tracked.order.client_id))
-
     def _forget_finished(self) -> None:
         """Drop finished orders older than ``keep_finished_s``: a router runs for weeks.
         Their ids are remembered (a bounded number of them) so an intent is never sent
@@ -534,14 +550,7 @@ class Router:
     async def _reject(self, tracked: TrackedOrder, reason: str) -> None:
         # Under the lock, so an end reported again cannot overtake the rejection.
         async with tracked.lock:
-            self.stats.rejected += 1
-            tracked.rejection = reason
-            self._finish(tracked, OrderStatus.REJECTED)
-            client_id = tracked.order.client_id
-            now = self.wall_clock()
-            await self._record(client_id, "rejected", now, reason, status="rejected")
-            log.warning("%s: %s rejected: %s", self.name, client_id, reason)
-            await tracked.owner.send(tracked.final_report(now))
+            await self._hand_over(tracked, tracked.tracker.reject(reason, self.wall_clock()))
 
     async def _report_end_again(self, tracked: TrackedOrder) -> None:
         async with tracked.lock:
@@ -550,7 +559,7 @@ class Router:
                 self.name,
                 tracked.order.client_id,
             )
-            await tracked.owner.send(tracked.final_report(self.wall_clock()))
+            await tracked.owner.send(tracked.tracker.end_report(self.wall_clock()))
 
     async def _record(
         self,
@@ -586,83 +595,67 @@ class Router:
     async def on_trade(self, trade: Trade) -> None:
         """A private trade report: delivers what it adds beyond what was delivered."""
         tracked = self.orders.get(trade.client_id)
-        if tracked is None or trade.trade_id in tracked.trade_ids:
-            return
-        async with tracked.lock:
-            tracked.trade_ids.add(trade.trade_id)
-            tracked.traded_qty += trade.qty
-            extra = tracked.traded_qty - tracked.delivered_qty
-            if more_than_noise(extra, of=tracked.order.qty) and not tracked.final:
-                fee = self._quote_fee(trade, extra)
-                await self._deliver(tracked, extra, trade.price, fee, trade.trade_id, trade.ts)
-
-    def _quote_fee(self, trade: Trade, qty: float) -> float:
-        """The trade's fee for ``qty`` of it, in the quote asset."""
-        share = qty / trade.qty if trade.qty > 0 else 0.0
-        if trade.fee_asset == trade.symbol.base:
-            return trade.fee * share * trade.price
-        return trade.fee * share
+        if tracked is not None:
+            async with tracked.lock:
+                await self._hand_over(tracked, tracked.tracker.on_trade(trade))
 
     async def _apply(self, tracked: TrackedOrder, update: OrderUpdate) -> None:
-        async with tracked.lock:
-            await self._apply_locked(tracked, update)
-
-    async def _apply_locked(self, tracked: TrackedOrder, update: OrderUpdate) -> None:
         """A cumulative report of the order: accept, deliver new fills, finish."""
-        order = tracked.order
-        now = update.ts or self.wall_clock()
-        if update.venue_order_id:
-            tracked.venue_order_id = update.venue_order_id
-        if not tracked.accepted and update.status is not OrderStatus.REJECTED:
-            tracked.accepted = True
-            self.stats.accepted += 1
-            await self._record(order.client_id, "accepted", now, status="new")
-            await tracked.owner.send(
-                OrderAccepted(now, order.client_id, tracked.venue_order_id or "")
-            )
-        filled = update.filled_qty or 0.0
-        extra = filled - tracked.delivered_qty
-        if more_than_noise(extra, of=order.qty):
-            average = update.avg_price or order.price
-            price = (average * filled - tracked.delivered_value) / extra
-            rules = self.rules.get(order.symbol)
-            rate = rules.taker_fee if rules and rules.taker_fee is not None else self.default_fee
-            fee = (update.fee - tracked.delivered_fee) if update.fee else extra * price * rate
-            trade_id = f"{tracked.venue_order_id}@{filled:.12g}"
-            await self._deliver(tracked, extra, price, fee, trade_id, now)
-        if update.status.is_final and not tracked.final:
-            self._finish(tracked, update.status)
-            log.info("%s: %s %s", self.name, order.client_id, update.status.value)
-            await self._record(
-                order.client_id,
-                "final",
-                now,
-                status=update.status.value,
-                filled_qty=tracked.delivered_qty,
-                avg_price=tracked.average_price,
-            )
-            await tracked.owner.send(tracked.final_report(now))
+        rules = self.rules.get(tracked.order.symbol)
+        rate = rules.taker_fee if rules and rules.taker_fee is not None else self.default_fee
+        async with tracked.lock:
+            deliveries = tracked.tracker.on_report(update, self.wall_clock(), rate)
+            await self._hand_over(tracked, deliveries)
 
-    async def _deliver(
-        self, tracked: TrackedOrder, qty: float, price: float, fee: float, trade_id: str, now: float
-    ) -> None:
-        tracked.delivered_qty += qty
-        tracked.delivered_value += qty * price
-        tracked.delivered_fee += fee
-        self.stats.filled += 1
-        fill = Fill(tracked.order.client_id, trade_id, qty, price, fee, now)
-        await self._record(
-            fill.client_id,
-            "fill",
-            now,
-            _encode_json(fill),
-            filled_qty=tracked.delivered_qty,
-            avg_price=tracked.delivered_value / tracked.delivered_qty,
-        )
-        log.info(
-            "%s: %s filled %g at %g (fee %.6f)", self.name, tracked.order.client_id, qty, price, fee
-        )
-        await tracked.owner.send(fill)
+    async def _hand_over(self, tracked: TrackedOrder, deliveries: list[Delivery]) -> None:
+        """Journal each delivery, then tell the order's owner; the caller holds its lock."""
+        client_id = tracked.order.client_id
+        for delivery in deliveries:
+            match delivery:
+                case Accepted(accepted):
+                    self.stats.accepted += 1
+                    await self._record(client_id, "accepted", accepted.now, status="new")
+                case Filled(fill, filled_qty, avg_price):
+                    self.stats.filled += 1
+                    await self._record(
+                        client_id,
+                        "fill",
+                        fill.ts,
+                        _encode_json(fill),
+                        filled_qty=filled_qty,
+                        avg_price=avg_price,
+                    )
+                    log.info(
+                        "%s: %s filled %g at %g (fee %.6f)",
+                        self.name,
+                        client_id,
+                        fill.qty,
+                        fill.price,
+                        fill.fee,
+                    )
+                case Finished(final):
+                    self._finished.append((trio.current_time(), client_id))
+                    log.info("%s: %s %s", self.name, client_id, final.status.value)
+                    await self._record(
+                        client_id,
+                        "final",
+                        final.now,
+                        status=final.status.value,
+                        filled_qty=final.filled_qty,
+                        avg_price=final.avg_price,
+                    )
+                case Rejected(rejected):
+                    self.stats.rejected += 1
+                    self._finished.append((trio.current_time(), client_id))
+                    await self._record(
+                        client_id, "rejected", rejected.now, rejected.reason, status="rejected"
+                    )
+                    log.warning("%s: %s rejected: %s", self.name, client_id, rejected.reason)
+            await tracked.owner.send(delivery.message)
+
+
+class _Unwritable(Exception):
+    """The venue's codec cannot write the order (the message says why): it is rejected."""
 
 
 def _rounded(order: Order, rules: VenueRules) -> Order:

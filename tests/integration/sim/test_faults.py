@@ -8,7 +8,7 @@ import pytest
 import trio
 import trio_websocket
 
-from actors.runtime.market.feed import why_reconnect
+from actors.runtime.market.reconnect import why_reconnect
 from actors.runtime.market.websocket import open_websocket
 from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
 from protocols.model import OrderStatus, Quote

@@ -1,0 +1,88 @@
+"""Keeping a websocket connection up: connect, run until it ends, wait, connect again.
+
+The market-data feed and a router's private stream share this loop; each says what a
+connection is and what to do when one goes down.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from typing import NoReturn
+
+import trio
+import trio_websocket
+
+from supervision import Backoff
+
+
+class Reconnect(Exception):
+    """The connection must be replaced; the message says why."""
+
+
+RECOVERABLE = (
+    Reconnect,
+    trio_websocket.HandshakeError,
+    trio_websocket.ConnectionClosed,
+    OSError,
+)
+"""What ends a connection that a new one may cure: a reason of our own, a refused or
+failed handshake, a closed connection, a network error."""
+
+
+async def stay_connected(
+    connection: Callable[[], Awaitable[object]],
+    *,
+    backoff: Backoff,
+    rng: random.Random,
+    ended: str,
+    on_down: Callable[[str, float], object],
+) -> NoReturn:
+    """Await ``connection()`` again and again, until cancelled.
+
+    Each time it ends, the loop says why — ``ended`` when it returned, the
+    :func:`why_reconnect` of its errors when it raised only :data:`RECOVERABLE` ones —
+    calls ``on_down(why, delay_s)`` and waits ``delay_s`` before connecting again. The
+    ``n``-th consecutive reconnection (``n`` from 0) waits ``backoff.delay(n, rng)``; a
+    connection that lasted ``backoff.reset_after_s`` or longer starts again from 0.
+
+    Anything else ``connection()`` raises propagates — a cancellation, a bug — even when
+    it comes in one exception group with recoverable errors. A loop being cancelled
+    neither reports the connection down nor waits: a stop can surface as a failed close,
+    which is no reason to reconnect.
+    """
+    attempt = 0
+    while True:
+        began = trio.current_time()
+        why = ended
+        try:
+            await connection()
+        except* RECOVERABLE as group:
+            why = why_reconnect(group)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if trio.current_time() - began >= backoff.reset_after_s:
+            attempt = 0
+        delay_s = backoff.delay(attempt, rng)
+        attempt += 1
+        on_down(why, delay_s)
+        await trio.sleep(delay_s)
+
+
+def why_reconnect(error: BaseException) -> str:
+    """Why a connection ended, in words, for an error of a :data:`RECOVERABLE` kind; for
+    an exception group, each of its errors, joined by ``"; "``."""
+    if isinstance(error, BaseExceptionGroup):
+        return "; ".join(why_reconnect(inner) for inner in error.exceptions)
+    if isinstance(error, Reconnect):
+        return str(error)
+    if isinstance(error, OSError):
+        return f"cannot connect: {error.strerror or error}"
+    if isinstance(error, trio_websocket.ConnectionClosed):
+        reason = error.reason
+        said = f": {reason.reason}" if reason.reason else ""
+        return f"connection closed ({reason.code} {reason.name}{said})"
+    if isinstance(error, trio_websocket.ConnectionRejected):
+        return f"connection rejected with HTTP {error.status_code}"
+    if isinstance(error, trio_websocket.ConnectionTimeout):
+        return "connection timed out"
+    return f"handshake failed: {error!r}"
