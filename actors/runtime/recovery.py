@@ -47,12 +47,13 @@ from actors.arbitrage.context import (
 )
 from actors.runtime.persistence.store import QuarantineRow, Store, TaskRow
 from actors.runtime.persistence.writer import WriterClient
+from actors.runtime.retry import retry
 from actors.venues.gateio import short_position
 from actors.venues.mexc import base_holdings
-from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
+from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.messages import ReconcileOrder
 from protocols.model import Leg, Symbol
-from protocols.venue import ApiCredentials, VenueError
+from protocols.venue import ApiCredentials
 from supervision import Address, Backoff
 
 log = logging.getLogger("basis.recovery")
@@ -174,26 +175,36 @@ class Recovery:
         if not rules.futures.contract_size:
             log.warning("task %s: no venue rules yet, positions not checked", ctx.task_id)
             return None
-        for attempt in range(POSITION_CHECK_ATTEMPTS):
+
+        async def ask() -> tuple[float, float]:
             now = time.time()
-            try:
-                held = await base_holdings(
-                    self.rest[Leg.SPOT], self.credentials[Leg.SPOT], ctx.symbol, now
-                )
-                short = await short_position(
-                    self.rest[Leg.FUTURES],
-                    self.credentials[Leg.FUTURES],
-                    ctx.symbol,
-                    rules.futures,
-                    now,
-                )
-                break
-            except (VenueError, RequestNotSent, OutcomeUnknown) as error:
-                # A venue briefly down, erring or rate limiting at start is no reason to
-                # stop: ask again, a little later each time.
-                log.warning("task %s: positions not checked yet: %s", ctx.task_id, error)
-                await trio.sleep(POSITION_CHECK_BACKOFF.delay(attempt, self.rng))
-        else:
+            held = await base_holdings(
+                self.rest[Leg.SPOT], self.credentials[Leg.SPOT], ctx.symbol, now
+            )
+            short = await short_position(
+                self.rest[Leg.FUTURES],
+                self.credentials[Leg.FUTURES],
+                ctx.symbol,
+                rules.futures,
+                now,
+            )
+            return held, short
+
+        def not_yet(error: Exception) -> None:
+            # A venue briefly down, erring or rate limiting at start is no reason to stop:
+            # ask again, a little later each time.
+            log.warning("task %s: positions not checked yet: %s", ctx.task_id, error)
+
+        try:
+            held, short = await retry(
+                ask,
+                retry_on=VENUE_FAILURES,
+                backoff=POSITION_CHECK_BACKOFF,
+                rng=self.rng,
+                attempts=POSITION_CHECK_ATTEMPTS,
+                on_failure=not_yet,
+            )
+        except VENUE_FAILURES:
             log.error(
                 "task %s: the venues did not answer %d times; positions not checked",
                 ctx.task_id,
