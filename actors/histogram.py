@@ -49,14 +49,3 @@ class Histogram:
             running += count
             buckets.append((bound, running))
         return HistogramStatistics(tuple(buckets), self.n, self.total)
-
-    def lines(self, name: str, labels: str) -> list[str]:
-        out = []
-        running = 0
-        for bound, count in zip(self.bounds, self.counts, strict=False):
-            running += count
-            out.append(f'{name}_bucket{{{labels},le="{bound}"}} {running}')
-        out.append(f'{name}_bucket{{{labels},le="+Inf"}} {self.n}')
-        out.append(f"{name}_sum{{{labels}}} {self.total}")
-        out.append(f"{name}_count{{{labels}}} {self.n}")
-        return out
