@@ -202,40 +202,6 @@ def _give_ups(tree: SupervisorSnapshot) -> list[str]:
     return found
 
 
-def render(status: SystemStatus, rates: dict[str, float] | None = None) -> str:
-    """The live view: one screen, refreshed about once a second. ``rates`` are each
-    feed's messages per second, when the caller has measured them."""
-    lines = [
-        f"Basis ({status.mode}) up {status.uptime_s:,.0f} s   health: "
-        + ("ok" if status.healthy else status.health_reason),
-        "",
-        f"{'task':<12} {'symbol':<10} {'state':<14} {'cost%':>7} {'position':>12} "
-        f"{'pnl_usdt':>10} {'cycles':>6} {'restarts':>8}",
-    ]
-    for t in status.tasks:
-        cost = "-" if t.entry_cost_pct is None else f"{t.entry_cost_pct:.3f}"
-        lines.append(
-            f"{t.task_id:<12} {t.symbol:<10} {t.state:<14} {cost:>7} {t.position_qty:>12.6g} "
-            f"{t.realized_pnl_usdt:>10.4f} {t.cycles:>6} {t.restarts:>8}"
-        )
-    lines += ["", f"{'feed':<22} {'state':<13} {'msgs':>9} {'msg/s':>7} {'connects':>8}  detail"]
-    for f in status.feeds:
-        rate = "-" if rates is None or f.name not in rates else f"{rates[f.name]:.0f}"
-        lines.append(
-            f"{f.name:<22} {f.state:<13} {f.messages:>9} {rate:>7} {f.connects:>8}  {f.detail}"
-        )
-    lines += ["", f"{'router':<22} {'placed':>7} {'filled':>7} {'rejected':>8} {'open':>5}  stream"]
-    for r in status.routers:
-        stream = "up" if r.private_stream_up else "polling"
-        lines.append(
-            f"{r.name:<22} {r.placed:>7} {r.filled:>7} {r.rejected:>8} {r.open_orders:>5}  {stream}"
-        )
-    p = status.persistence
-    latency = "-" if p.write_latency_p99_ms is None else f"{p.write_latency_p99_ms:.2f} ms"
-    lines += ["", f"store: {p.batches} commits, write p99 {latency}, queue {p.queue_depth}"]
-    return "\n".join(lines)
-
-
 def one_line(status: SystemStatus) -> str:
     """The periodic status line for logs without a terminal."""
     tasks = ", ".join(
