@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import bisect
+import math
 
 import attrs
+import msgspec
 
 LAG_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1, 1.0)
 
 
+class HistogramStatistics(msgspec.Struct, frozen=True):
+    """A histogram at one moment, in Prometheus's terms.
+
+    ``buckets`` are ``(upper bound, observations at or below it)`` pairs, cumulative and in
+    increasing order of bound, the last one ``(inf, count)``; ``total`` is the sum of all
+    observed values."""
+
+    buckets: tuple[tuple[float, int], ...]
+    count: int
+    total: float
+
+
 @attrs.define
 class Histogram:
-    """Cumulative-bucket histogram, as Prometheus reads it."""
+    """Observations counted into fixed buckets; read as cumulative buckets with
+    :meth:`statistics`."""
 
     bounds: tuple[float, ...] = LAG_BUCKETS_S
     counts: list[int] = attrs.field(init=False)
+    """Observations per bucket (not cumulative); the last one is above every bound."""
     total: float = 0.0
     n: int = 0
 
@@ -26,13 +42,10 @@ class Histogram:
         self.total += value
         self.n += 1
 
-    def lines(self, name: str, labels: str) -> list[str]:
-        out = []
+    def statistics(self) -> HistogramStatistics:
+        buckets = []
         running = 0
-        for bound, count in zip(self.bounds, self.counts, strict=False):
+        for bound, count in zip((*self.bounds, math.inf), self.counts, strict=True):
             running += count
-            out.append(f'{name}_bucket{{{labels},le="{bound}"}} {running}')
-        out.append(f'{name}_bucket{{{labels},le="+Inf"}} {self.n}')
-        out.append(f"{name}_sum{{{labels}}} {self.total}")
-        out.append(f"{name}_count{{{labels}}} {self.n}")
-        return out
+            buckets.append((bound, running))
+        return HistogramStatistics(tuple(buckets), self.n, self.total)

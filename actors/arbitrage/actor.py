@@ -21,12 +21,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
+import msgspec
 import trio
 
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState
 from actors.arbitrage.machine import on_market, step
+from actors.arbitrage.pricing import entry_cost_pct
 from actors.failpoints import failpoint
-from actors.histogram import Histogram
+from actors.histogram import Histogram, HistogramStatistics
 from protocols.messages import (
     Alert,
     CancelOrder,
@@ -58,6 +60,38 @@ ContextHook = Callable[[ArbitrageContext], Awaitable[None]]
 OrdersHook = Callable[[ArbitrageContext, list[Order]], Awaitable[None]]
 
 
+class StrategyStatistics(msgspec.Struct, frozen=True):
+    """What a strategy actor reports of itself (:meth:`StrategyActor.statistics`)."""
+
+    name: str
+    """The actor's name, which is also its child name in the supervision tree."""
+    task_id: str
+    type: str
+    symbol: str
+    state: str
+    cycles: int
+    """Arbitrage cycles completed (entered and exited)."""
+    total_volume_usdt: float
+    realized_pnl_usdt: float
+    last_error: str | None
+    """The last error the context recorded (the machine's, not a crash's)."""
+    position_qty: float
+    """The spot leg's holding, in base units."""
+    futures_qty: float
+    """The futures leg's short, in base units."""
+    entry_cost_pct: float | None
+    """What entering would cost now, in percent, on the latest quotes of both legs;
+    ``None`` until both have a quote with an ask."""
+    funding_usdt: float
+    paused_reason: str | None
+    decisions: int
+    """Messages that changed the context."""
+    resumed_at: float | None
+    """See :attr:`StrategyActor.resumed_at`."""
+    decision_lag: HistogramStatistics
+    """See :attr:`StrategyActor.lag`."""
+
+
 @attrs.define(eq=False)
 class StrategyActor:
     ctx: ArbitrageContext
@@ -87,6 +121,33 @@ class StrategyActor:
     @property
     def name(self) -> str:
         return f"strategy-{self.ctx.task_id}"
+
+    def statistics(self) -> StrategyStatistics:
+        """This actor's state and counters now, as a value that no later change touches."""
+        ctx = self.ctx
+        spot, futures = self.spot, self.futures
+        cost = None
+        if spot is not None and futures is not None and spot.ask > 0:
+            cost = entry_cost_pct(spot.ask, futures.bid)
+        return StrategyStatistics(
+            name=self.name,
+            task_id=ctx.task_id,
+            type=ctx.task_type,
+            symbol=str(ctx.symbol),
+            state=ctx.state.value,
+            cycles=ctx.arbitrage_cycles,
+            total_volume_usdt=ctx.total_volume_usdt,
+            realized_pnl_usdt=ctx.realized_pnl_usdt,
+            last_error=ctx.last_error,
+            position_qty=ctx.positions.spot.qty,
+            futures_qty=ctx.positions.futures.qty,
+            entry_cost_pct=cost,
+            funding_usdt=ctx.funding_usdt,
+            paused_reason=ctx.paused_reason,
+            decisions=self.decisions,
+            resumed_at=self.resumed_at,
+            decision_lag=self.lag.statistics(),
+        )
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         mailbox = inc.mailbox

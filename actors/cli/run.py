@@ -1,10 +1,11 @@
 """``basis run``: the trading system until stopped; ``basis status``: ask a running one.
 
 On a terminal ``run`` shows a live view refreshed about once a second (logs then go to the
-view's tail and to the JSON log file); without one it logs a status line every
-``status_every_s``. The first SIGINT or SIGTERM stops it gracefully — no new entries,
-orders in flight followed to their end, state written — and a second one stops it at
-once. ``--json`` prints the final ``/status`` object as the last line of stdout.
+view's tail and to the JSON log file) that ends in a summary of what the run left; without
+one it logs a status line every ``status_every_s`` (``actors.cli.live_view``). The first
+SIGINT or SIGTERM stops it gracefully — no new entries, orders in flight followed to their
+end, state written — and a second one stops it at once. ``--json`` prints the final
+``/status`` object as the last line of stdout.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from pathlib import Path
 import httpx
 import msgspec
 import trio
+from rich.console import Console
 
 from actors.cli.args import positive_seconds
+from actors.cli.live_view import live_view, status_lines
 from actors.cli.paper import SimulatedVenues, paper_system
+from actors.cli.status_tables import status_view
 from actors.config_files import ConfigError, load_config
-from actors.runtime.ops.logs import RecentLines, configure_file, hand_console_to
-from actors.runtime.ops.status import SystemStatus, build_status, one_line, render
+from actors.runtime.ops.logs import configure_file
+from actors.runtime.ops.status import SystemStatus, build_status
 from actors.runtime.ops.status_server import StatusPortTaken, claim_status_port, serve_status
 from actors.runtime.system import TradingSystem
 from actors.system_config import SystemConfig
@@ -38,7 +42,6 @@ DEFAULT_CONFIG = Path("configs/paper.toml")
 DEFAULT_DATA_DIR = "basis-data"
 EXIT_BAD_INPUT = 2
 EXIT_GAVE_UP = 1
-VIEW_REFRESH_S = 1.0
 
 
 def add_run_commands(commands: argparse._SubParsersAction) -> None:
@@ -224,33 +227,10 @@ async def _helpers(
                     system.request_stop()
 
                 nursery.start_soon(stop_after)
-            nursery.start_soon(_live_view if view else _status_lines, system, config)
-
-
-async def _live_view(system: TradingSystem, config: SystemConfig) -> None:
-    recent = RecentLines()
-    hand_console_to(recent)
-    previous: dict[str, int] = {}
-    while True:
-        status = build_status(system)
-        counts = {feed.name: feed.messages for feed in status.feeds}
-        rates = {
-            name: (count - previous[name]) / VIEW_REFRESH_S
-            for name, count in counts.items()
-            if name in previous
-        }
-        previous = counts
-        screen = render(status, rates)
-        tail = "\n".join(recent.lines)
-        sys.stdout.write(f"\x1b[H\x1b[2J{screen}\n\nlog:\n{tail}\n")
-        sys.stdout.flush()
-        await trio.sleep(VIEW_REFRESH_S)
-
-
-async def _status_lines(system: TradingSystem, config: SystemConfig) -> None:
-    while True:
-        await trio.sleep(config.status_every_s)
-        log.info("%s", one_line(build_status(system)))
+            if view:
+                nursery.start_soon(live_view, system)
+            else:
+                nursery.start_soon(status_lines, system, config.status_every_s)
 
 
 def command_status(args: argparse.Namespace) -> int:
@@ -271,5 +251,5 @@ def command_status(args: argparse.Namespace) -> int:
         print(reply.text)
         return 0
     status = msgspec.json.decode(reply.content, type=SystemStatus)
-    print(render(status))
+    Console().print(status_view(status))
     return 0

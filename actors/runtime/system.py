@@ -25,16 +25,22 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import msgspec
 import trio
 
-from actors.arbitrage.actor import StrategyActor
+from actors.arbitrage.actor import StrategyActor, StrategyStatistics
 from actors.arbitrage.context import ArbitrageParams, LegRules, new_context
 from actors.runtime.config import RuntimeConfig, VenuesSection
-from actors.runtime.market.feed import Feed
+from actors.runtime.market.feed import Feed, FeedStatistics
 from actors.runtime.ops.gc_tuning import freeze_startup_objects
-from actors.runtime.orders.router import Router
+from actors.runtime.orders.router import Router, RouterStatistics
 from actors.runtime.persistence.store import QuarantineRow, Store
-from actors.runtime.persistence.writer import Writer, WriterClient
+from actors.runtime.persistence.writer import (
+    WRITER_MAILBOX,
+    Writer,
+    WriterClient,
+    WriterStatistics,
+)
 from actors.runtime.recovery import Recovery
 from actors.venues.gateio import (
     GateioFeedCodec,
@@ -54,6 +60,7 @@ from supervision import (
     Restart,
     RestartStrategy,
     Supervisor,
+    SupervisorSnapshot,
 )
 
 log = logging.getLogger("basis.manager")
@@ -73,6 +80,29 @@ class UnknownTask(Exception):
 
 class ContradictsVenue(Exception):
     """A restored strategy's record disagrees with what the venues hold."""
+
+
+class SystemStatistics(msgspec.Struct, frozen=True):
+    """What the system's actors report of themselves at one moment
+    (:meth:`TradingSystem.statistics`): the material of ``/status`` and ``/metrics``."""
+
+    mode: str
+    started_at: float
+    """Wall-clock time the system was built."""
+    tree: SupervisorSnapshot
+    strategies: tuple[StrategyStatistics, ...]
+    """In the order they were added."""
+    feeds: tuple[FeedStatistics, ...]
+    """Spot's first, then futures'."""
+    routers: tuple[RouterStatistics, ...]
+    """Spot's, then futures'."""
+    writer: WriterStatistics
+    mailbox_depths: tuple[tuple[str, int], ...]
+    """``(mailbox name, messages waiting)`` of each strategy, each router and the writer."""
+    store_counts: dict[str, int]
+    """Active, completed and quarantined tasks in the store, as last counted (a copy)."""
+    quarantined: tuple[str, ...]
+    """``task id: reason`` of each record recovery could not restore."""
 
 
 @attrs.define(eq=False)
@@ -123,7 +153,7 @@ class TradingSystem:
         self.started_at = time.time()
         self.store_path = data_dir / STORE_FILE
         self.writer = Writer(self.store_path, config.persistence.durability)
-        self.writer_mailbox = Mailbox("writer", capacity=4096)
+        self.writer_mailbox = Mailbox(WRITER_MAILBOX, capacity=4096)
         self.writer_client = WriterClient(self.writer_mailbox.address)
         self.venues_are_new = venues_are_new
         self.credentials = dict(credentials) if credentials is not None else self._from_env()
@@ -412,6 +442,25 @@ class TradingSystem:
     ) -> None:
         await self.root.run(task_status=task_status)
         helpers.cancel()  # the tree has stopped: so does everything that served it
+
+    def statistics(self) -> SystemStatistics:
+        """Every actor's own statistics now, and the supervision tree's snapshot."""
+        links = self.venues.values()
+        depths = [(h.mailbox.name, len(h.mailbox)) for h in self.strategies.values()]
+        depths += [(link.router_mailbox.name, len(link.router_mailbox)) for link in links]
+        depths.append((self.writer_mailbox.name, len(self.writer_mailbox)))
+        return SystemStatistics(
+            mode=self.config.mode,
+            started_at=self.started_at,
+            tree=self.root.snapshot(),
+            strategies=tuple(h.actor.statistics() for h in self.strategies.values()),
+            feeds=tuple(feed.statistics() for link in links for feed in link.feeds),
+            routers=tuple(link.router.statistics() for link in links),
+            writer=self.writer.statistics(),
+            mailbox_depths=tuple(depths),
+            store_counts=dict(self.store_counts),
+            quarantined=tuple(f"{q.task_id}: {q.reason}" for q in self.quarantined),
+        )
 
     def request_stop(self) -> None:
         self.root.request_stop()

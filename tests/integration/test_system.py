@@ -11,6 +11,7 @@ import httpx
 import msgspec
 import pytest
 import trio
+from prometheus_client.parser import text_string_to_metric_families
 
 from actors.arbitrage.context import ArbitrageState
 from actors.cli.paper import open_paper_system
@@ -101,9 +102,55 @@ async def test_a_cycle_completes_and_its_pnl_is_what_the_venues_filled(tmp_path)
     store.close()
 
 
+def check_metrics(text: str, system: TradingSystem) -> None:
+    """``/metrics`` as Prometheus reads it: every family with its type, one series per
+    feed, router, task and mailbox, and values a running system can have."""
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert {name: f.type for name, f in families.items()} == {
+        "basis_up": "gauge",
+        "basis_healthy": "gauge",
+        "basis_quotes_received": "counter",
+        "basis_feed_reconnects": "counter",
+        "basis_orders": "counter",
+        "basis_fills": "counter",
+        "basis_decisions": "counter",
+        "basis_restarts": "counter",
+        "basis_decision_lag_seconds": "histogram",
+        "basis_mailbox_depth": "gauge",
+    }
+
+    def values(name: str, label: str) -> dict[str, float]:
+        return {s.labels[label]: s.value for s in families[name].samples if label in s.labels}
+
+    assert [s.value for s in families["basis_up"].samples] == [1.0]
+    quotes = values("basis_quotes_received", "feed")
+    assert set(quotes) == {"feed-mexc", "feed-gateio_futures"}
+    assert all(count > 0 for count in quotes.values())
+    assert set(values("basis_fills", "router")) == {"router-mexc", "router-gateio_futures"}
+    outcomes = {s.labels["outcome"] for s in families["basis_orders"].samples}
+    assert outcomes == {"accepted", "rejected", "unknown_resolved", "rate_limited"}
+    task_ids = set(system.strategies)
+    assert set(values("basis_decisions", "task")) == task_ids
+    assert all(count > 0 for count in values("basis_decisions", "task").values())
+    assert values("basis_restarts", "task") == dict.fromkeys(task_ids, 0.0)
+    depths = values("basis_mailbox_depth", "mailbox")
+    assert {"writer", "router-mexc", "router-gateio_futures"} <= set(depths)
+    assert all(depth >= 0 for depth in depths.values())
+    for task_id in task_ids:
+        series = [
+            s for s in families["basis_decision_lag_seconds"].samples if s.labels["task"] == task_id
+        ]
+        buckets = [s.value for s in series if s.name.endswith("_bucket")]
+        [count] = [s.value for s in series if s.name.endswith("_count")]
+        assert buckets == sorted(buckets)  # cumulative
+        assert buckets[-1] == count
+        assert [s.labels["le"] for s in series if s.name.endswith("_bucket")][-1] == "+Inf"
+
+
 async def test_status_health_and_metrics_answer(tmp_path):
     async with paper_run(paper(), tmp_path) as (system, sim), trio.open_nursery() as nursery:
         port = await nursery.start(serve_status, system, 0)
+        handles = list(system.strategies.values())
         await wait_until(
             lambda: all(
                 f.status.state == "fresh"
@@ -130,9 +177,10 @@ async def test_status_health_and_metrics_answer(tmp_path):
                 }
             assert status["tree"]["name"] == "basis"
             assert {"feeds", "routers", "persistence"} <= set(status)
-            metrics = (await client.get("/metrics")).text
-            assert 'basis_quotes_received_total{feed="feed-mexc"}' in metrics
-            assert "basis_decision_lag_seconds_bucket" in metrics
+            await wait_until(lambda: all(h.actor.decisions > 0 for h in handles), 20)
+            scraped = await client.get("/metrics")
+            assert scraped.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+            check_metrics(scraped.text, system)
             sim.mexc.stall_websockets(30.0)
             mexc_feed = system.venues[next(iter(system.venues))].feeds[0]
             await wait_until(lambda: mexc_feed.status.state != "fresh", 20)

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import attrs
+import msgspec
 import trio
 import trio_websocket
 
@@ -92,6 +93,29 @@ class FeedStatus:
     """Wall-clock time the feed last turned fresh (after connecting or resyncing)."""
 
 
+class FeedStatistics(msgspec.Struct, frozen=True):
+    """What a feed reports of itself (:meth:`Feed.statistics`): its :class:`FeedStatus`
+    at one moment, with its name."""
+
+    name: str
+    state: str
+    """connecting, fresh, reconnecting or resyncing."""
+    detail: str
+    """Why it is not fresh (empty when it is)."""
+    connects: int
+    messages: int
+    """Frames received, whatever they held."""
+    quotes: int
+    """Quotes published to strategies."""
+    malformed: int
+    gaps: int
+    resyncs: int
+    last_data_at: float | None
+    """Wall-clock time of the last market data."""
+    fresh_at: float | None
+    """Wall-clock time the feed last turned fresh."""
+
+
 @attrs.define(eq=False)
 class Feed:
     name: str
@@ -110,6 +134,23 @@ class Feed:
     status: FeedStatus = attrs.field(factory=FeedStatus)
     _books: dict[Symbol, OrderBook] = attrs.field(factory=dict)
     _resyncing: set[Symbol] = attrs.field(factory=set)
+
+    def statistics(self) -> FeedStatistics:
+        """This feed's state and counters now, as a value that no later change touches."""
+        s = self.status
+        return FeedStatistics(
+            self.name,
+            s.state,
+            s.detail,
+            s.connects,
+            s.messages,
+            s.quotes,
+            s.malformed,
+            s.gaps,
+            s.resyncs,
+            s.last_data_at,
+            s.fresh_at,
+        )
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import attrs
+import msgspec
 import trio
 
 from actors.runtime.market.reconnect import Reconnect, stay_connected
@@ -51,6 +52,17 @@ class PrivateStreamCodec(Protocol):
     def decode(self, frame: str | bytes, recv_ts: float) -> Sequence[Any]: ...
 
 
+class PrivateStreamStatistics(msgspec.Struct, frozen=True):
+    """What a private stream reports of itself (:meth:`PrivateStream.statistics`)."""
+
+    name: str
+    up: bool
+    """Subscribed and reading: order state follows the stream."""
+    connects: int
+    last_reason: str
+    """Why it last went down (empty if it never did)."""
+
+
 @attrs.define(eq=False)
 class PrivateStream:
     name: str
@@ -66,6 +78,10 @@ class PrivateStream:
     up: bool = False
     connects: int = 0
     last_reason: str = ""
+
+    def statistics(self) -> PrivateStreamStatistics:
+        """This stream's state now, as a value that no later change touches."""
+        return PrivateStreamStatistics(self.name, self.up, self.connects, self.last_reason)
 
     async def run(self) -> None:
         """Keep the stream connected until cancelled."""

@@ -1,61 +1,123 @@
-"""The Prometheus text format of ``/metrics``."""
+"""``/metrics``: the system's statistics as Prometheus metric families.
+
+The families are built afresh from :meth:`TradingSystem.statistics` at every scrape by a
+custom collector, in a registry of the system's own (the process-wide default registry
+would mix in whatever else registers there); ``prometheus_client`` writes the text
+format, HELP, TYPE and label escaping included.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.utils import floatToGoString
+
+from actors.runtime.ops.status import status_of
+
 if TYPE_CHECKING:
-    from actors.runtime.ops.status import SystemStatus
     from actors.runtime.system import TradingSystem
 
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+"""What :func:`generate_latest` writes: the text format 0.0.4."""
 
-def prometheus(system: TradingSystem, status: SystemStatus) -> str:
-    lines = [
-        "# HELP basis_up 1 while the system runs.",
-        "# TYPE basis_up gauge",
-        "basis_up 1",
-        "# TYPE basis_healthy gauge",
-        f"basis_healthy {int(status.healthy)}",
-        "# TYPE basis_quotes_received_total counter",
-    ]
-    for feed in status.feeds:
-        lines.append(f'basis_quotes_received_total{{feed="{feed.name}"}} {feed.quotes}')
-    lines.append("# TYPE basis_feed_reconnects_total counter")
-    for feed in status.feeds:
-        lines.append(
-            f'basis_feed_reconnects_total{{feed="{feed.name}"}} {max(0, feed.connects - 1)}'
+_ORDER_OUTCOMES = ("accepted", "rejected", "unknown_resolved", "rate_limited")
+
+
+class SystemCollector(Collector):
+    """The metric families of ``system``, read from its statistics at each collection.
+
+    Counters are named without their ``_total`` suffix: the library adds it."""
+
+    def __init__(self, system: TradingSystem) -> None:
+        self.system = system
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.system.statistics()
+        status = status_of(stats, time.time())
+        yield GaugeMetricFamily("basis_up", "1 while the system runs.", value=1)
+        yield GaugeMetricFamily(
+            "basis_healthy",
+            "1 while every feed is fresh and no supervisor has given up, else 0.",
+            value=int(status.healthy),
         )
-    lines.append("# TYPE basis_orders_total counter")
-    for router in status.routers:
-        for outcome, count in (
-            ("accepted", router.accepted),
-            ("rejected", router.rejected),
-            ("unknown_resolved", router.unknown_resolved),
-            ("rate_limited", router.rate_limited),
-        ):
-            lines.append(
-                f'basis_orders_total{{router="{router.name}",outcome="{outcome}"}} {count}'
+        quotes = CounterMetricFamily(
+            "basis_quotes_received", "Quotes a feed published to strategies.", labels=["feed"]
+        )
+        reconnects = CounterMetricFamily(
+            "basis_feed_reconnects", "Connections a feed made after its first.", labels=["feed"]
+        )
+        for feed in status.feeds:
+            quotes.add_metric([feed.name], feed.quotes)
+            reconnects.add_metric([feed.name], max(0, feed.connects - 1))
+        yield quotes
+        yield reconnects
+        orders = CounterMetricFamily(
+            "basis_orders",
+            "Orders a router placed, by outcome: accepted, rejected, unknown_resolved (an "
+            "unknown outcome found at the venue), rate_limited (a placement refused with 429).",
+            labels=["router", "outcome"],
+        )
+        fills = CounterMetricFamily(
+            "basis_fills", "Fills a router delivered to strategies.", labels=["router"]
+        )
+        for router in status.routers:
+            for outcome in _ORDER_OUTCOMES:
+                orders.add_metric([router.name, outcome], getattr(router, outcome))
+            fills.add_metric([router.name], router.filled)
+        yield orders
+        yield fills
+        decisions = CounterMetricFamily(
+            "basis_decisions", "Messages that changed a strategy's context.", labels=["task"]
+        )
+        restarts = CounterMetricFamily(
+            "basis_restarts", "Times a strategy's actor was restarted.", labels=["task"]
+        )
+        for task in status.tasks:
+            decisions.add_metric([task.task_id], task.decisions)
+            restarts.add_metric([task.task_id], task.restarts)
+        yield decisions
+        yield restarts
+        lag = HistogramMetricFamily(
+            "basis_decision_lag_seconds",
+            "Quote received to orders handed to a router (journal commit included), for "
+            "decisions that placed orders.",
+            labels=["task"],
+        )
+        for strategy in stats.strategies:
+            histogram = strategy.decision_lag
+            lag.add_metric(
+                [strategy.task_id],
+                [(floatToGoString(bound), count) for bound, count in histogram.buckets],
+                histogram.total,
             )
-    lines.append("# TYPE basis_fills_total counter")
-    for router in status.routers:
-        lines.append(f'basis_fills_total{{router="{router.name}"}} {router.filled}')
-    lines.append("# TYPE basis_decisions_total counter")
-    for task in status.tasks:
-        lines.append(f'basis_decisions_total{{task="{task.task_id}"}} {task.decisions}')
-    lines.append("# TYPE basis_restarts_total counter")
-    for task in status.tasks:
-        lines.append(f'basis_restarts_total{{task="{task.task_id}"}} {task.restarts}')
-    lines.append("# HELP basis_decision_lag_seconds Quote received to orders handed to a router.")
-    lines.append("# TYPE basis_decision_lag_seconds histogram")
-    for handle in system.strategies.values():
-        lines += handle.actor.lag.lines("basis_decision_lag_seconds", f'task="{handle.task_id}"')
-    lines.append("# TYPE basis_mailbox_depth gauge")
-    for handle in system.strategies.values():
-        lines.append(
-            f'basis_mailbox_depth{{mailbox="{handle.mailbox.name}"}} {len(handle.mailbox)}'
+        yield lag
+        depth = GaugeMetricFamily(
+            "basis_mailbox_depth",
+            "Messages waiting in an actor's mailbox (strategies, routers, the writer).",
+            labels=["mailbox"],
         )
-    for links in system.venues.values():
-        box = links.router_mailbox
-        lines.append(f'basis_mailbox_depth{{mailbox="{box.name}"}} {len(box)}')
-    lines.append(f'basis_mailbox_depth{{mailbox="writer"}} {len(system.writer_mailbox)}')
-    return "\n".join(lines) + "\n"
+        for name, waiting in stats.mailbox_depths:
+            depth.add_metric([name], waiting)
+        yield depth
+
+
+def metrics_registry(system: TradingSystem) -> CollectorRegistry:
+    """A registry of its own holding ``system``'s collector."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SystemCollector(system))
+    return registry
+
+
+def exposition(registry: CollectorRegistry) -> bytes:
+    """The registry's metrics in the text format of :data:`CONTENT_TYPE`."""
+    return generate_latest(registry)

@@ -1,5 +1,6 @@
-"""What the system reports about itself: the ``/status`` object, the live view, the log
-line. Built from the actors' own counters; cheap enough to build every second."""
+"""What the system reports about itself: the ``/status`` object and the log line. Built
+from the statistics the actors report of themselves; cheap enough to build every
+second."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from actors.arbitrage.pricing import entry_cost_pct
+from actors.runtime.persistence.writer import WRITER_MAILBOX
 from supervision import ChildSnapshot, SupervisorSnapshot
 
 if TYPE_CHECKING:
-    from actors.runtime.system import TradingSystem
+    from actors.runtime.system import SystemStatistics, TradingSystem
 
 
 class TaskStatus(msgspec.Struct, frozen=True):
@@ -101,78 +102,74 @@ def _children(tree: SupervisorSnapshot) -> dict[str, ChildSnapshot]:
 
 
 def build_status(system: TradingSystem) -> SystemStatus:
-    now = time.time()
-    tree = system.root.snapshot()
+    """The ``/status`` object of ``system`` now."""
+    return status_of(system.statistics(), time.time())
+
+
+def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
+    """The ``/status`` object that the actors' ``stats`` make at wall-clock time ``now``."""
+    tree = stats.tree
     children = _children(tree)
     tasks = []
-    for handle in system.strategies.values():
-        actor = handle.actor
-        ctx = actor.ctx
-        child = children.get(handle.child_name)
-        cost = None
-        if actor.spot is not None and actor.futures is not None and actor.spot.ask > 0:
-            cost = entry_cost_pct(actor.spot.ask, actor.futures.bid)
+    for s in stats.strategies:
+        child = children.get(s.name)
         tasks.append(
             TaskStatus(
-                task_id=ctx.task_id,
-                type=ctx.task_type,
-                symbol=str(ctx.symbol),
-                state=ctx.state.value,
-                cycles=ctx.arbitrage_cycles,
-                total_volume_usdt=ctx.total_volume_usdt,
-                realized_pnl_usdt=ctx.realized_pnl_usdt,
+                task_id=s.task_id,
+                type=s.type,
+                symbol=s.symbol,
+                state=s.state,
+                cycles=s.cycles,
+                total_volume_usdt=s.total_volume_usdt,
+                realized_pnl_usdt=s.realized_pnl_usdt,
                 restarts=child.restarts if child else 0,
-                last_error=(child.last_error if child else None) or ctx.last_error,
-                position_qty=ctx.positions.spot.qty,
-                futures_qty=ctx.positions.futures.qty,
-                entry_cost_pct=cost,
-                funding_usdt=ctx.funding_usdt,
-                paused_reason=ctx.paused_reason,
-                decisions=actor.decisions,
-                resumed_at=actor.resumed_at,
+                last_error=(child.last_error if child else None) or s.last_error,
+                position_qty=s.position_qty,
+                futures_qty=s.futures_qty,
+                entry_cost_pct=s.entry_cost_pct,
+                funding_usdt=s.funding_usdt,
+                paused_reason=s.paused_reason,
+                decisions=s.decisions,
+                resumed_at=s.resumed_at,
             )
         )
-    feeds = []
-    routers = []
-    for links in system.venues.values():
-        for feed in links.feeds:
-            s = feed.status
-            feeds.append(
-                FeedStatusOut(
-                    feed.name,
-                    s.state,
-                    s.detail,
-                    s.connects,
-                    s.messages,
-                    s.quotes,
-                    s.malformed,
-                    s.gaps,
-                    None if s.last_data_at is None else max(0.0, now - s.last_data_at),
-                    s.fresh_at,
-                )
-            )
-        r = links.router
-        routers.append(
-            RouterStatusOut(
-                r.name,
-                r.stats.placed,
-                r.stats.accepted,
-                r.stats.rejected,
-                r.stats.filled,
-                r.stats.unknown_resolved,
-                r.stats.rate_limited,
-                sum(1 for o in r.orders.values() if not o.final),
-                bool(r.stream and r.stream.up),
-            )
+    feeds = [
+        FeedStatusOut(
+            f.name,
+            f.state,
+            f.detail,
+            f.connects,
+            f.messages,
+            f.quotes,
+            f.malformed,
+            f.gaps,
+            None if f.last_data_at is None else max(0.0, now - f.last_data_at),
+            f.fresh_at,
         )
-    w = system.writer.stats
-    p50, p99 = w.latency_percentile(0.5), w.latency_percentile(0.99)
-    counts = system.store_counts
+        for f in stats.feeds
+    ]
+    routers = [
+        RouterStatusOut(
+            r.name,
+            r.placed,
+            r.accepted,
+            r.rejected,
+            r.filled,
+            r.unknown_resolved,
+            r.rate_limited,
+            r.open_orders,
+            r.private_stream_up,
+        )
+        for r in stats.routers
+    ]
+    w = stats.writer
+    p50, p99 = w.write_latency_p50_s, w.write_latency_p99_s
+    counts = stats.store_counts
     persistence = PersistenceStatus(
         counts.get("active", 0),
         counts.get("completed", 0),
         counts.get("quarantined", 0),
-        [f"{q.task_id}: {q.reason}" for q in system.quarantined],
+        list(stats.quarantined),
         w.batches,
         w.snapshots,
         w.intents,
@@ -180,13 +177,13 @@ def build_status(system: TradingSystem) -> SystemStatus:
         w.last_write_at,
         None if p50 is None else p50 * 1000,
         None if p99 is None else p99 * 1000,
-        len(system.writer_mailbox),
+        dict(stats.mailbox_depths).get(WRITER_MAILBOX, 0),
     )
     reasons = [f"{f.name} {f.state}: {f.detail}" for f in feeds if f.state != "fresh"]
     reasons += [f"supervisor gave up: {g}" for g in _give_ups(tree)]
     return SystemStatus(
-        system.config.mode,
-        now - system.started_at,
+        stats.mode,
+        now - stats.started_at,
         not reasons,
         "; ".join(reasons) or "ok",
         tasks,
@@ -203,40 +200,6 @@ def _give_ups(tree: SupervisorSnapshot) -> list[str]:
         if child.subtree is not None:
             found += _give_ups(child.subtree)
     return found
-
-
-def render(status: SystemStatus, rates: dict[str, float] | None = None) -> str:
-    """The live view: one screen, refreshed about once a second. ``rates`` are each
-    feed's messages per second, when the caller has measured them."""
-    lines = [
-        f"Basis ({status.mode}) up {status.uptime_s:,.0f} s   health: "
-        + ("ok" if status.healthy else status.health_reason),
-        "",
-        f"{'task':<12} {'symbol':<10} {'state':<14} {'cost%':>7} {'position':>12} "
-        f"{'pnl_usdt':>10} {'cycles':>6} {'restarts':>8}",
-    ]
-    for t in status.tasks:
-        cost = "-" if t.entry_cost_pct is None else f"{t.entry_cost_pct:.3f}"
-        lines.append(
-            f"{t.task_id:<12} {t.symbol:<10} {t.state:<14} {cost:>7} {t.position_qty:>12.6g} "
-            f"{t.realized_pnl_usdt:>10.4f} {t.cycles:>6} {t.restarts:>8}"
-        )
-    lines += ["", f"{'feed':<22} {'state':<13} {'msgs':>9} {'msg/s':>7} {'connects':>8}  detail"]
-    for f in status.feeds:
-        rate = "-" if rates is None or f.name not in rates else f"{rates[f.name]:.0f}"
-        lines.append(
-            f"{f.name:<22} {f.state:<13} {f.messages:>9} {rate:>7} {f.connects:>8}  {f.detail}"
-        )
-    lines += ["", f"{'router':<22} {'placed':>7} {'filled':>7} {'rejected':>8} {'open':>5}  stream"]
-    for r in status.routers:
-        stream = "up" if r.private_stream_up else "polling"
-        lines.append(
-            f"{r.name:<22} {r.placed:>7} {r.filled:>7} {r.rejected:>8} {r.open_orders:>5}  {stream}"
-        )
-    p = status.persistence
-    latency = "-" if p.write_latency_p99_ms is None else f"{p.write_latency_p99_ms:.2f} ms"
-    lines += ["", f"store: {p.batches} commits, write p99 {latency}, queue {p.queue_depth}"]
-    return "\n".join(lines)
 
 
 def one_line(status: SystemStatus) -> str:

@@ -9,7 +9,7 @@ import trio
 
 from actors.http_server import HttpRequest, HttpResponse, HttpServer
 from actors.runtime.ops.crash_injection import CrashRefused, crash_actor
-from actors.runtime.ops.metrics import prometheus
+from actors.runtime.ops.metrics import CONTENT_TYPE, exposition, metrics_registry
 from actors.runtime.ops.status import build_status
 
 _encode = msgspec.json.Encoder().encode
@@ -17,6 +17,7 @@ _encode = msgspec.json.Encoder().encode
 
 def status_server(system: Any, *, crash_injection: bool = False) -> HttpServer:
     """``crash_injection`` adds ``POST /faults/crash`` (``actors.runtime.ops.crash_injection``)."""
+    registry = metrics_registry(system)
 
     async def handle(request: HttpRequest) -> HttpResponse:
         if crash_injection and (request.method, request.path) == ("POST", "/faults/crash"):
@@ -26,15 +27,14 @@ def status_server(system: Any, *, crash_injection: bool = False) -> HttpServer:
                 return HttpResponse(400, _encode({"error": str(error)}))
         if request.method != "GET":
             return HttpResponse(405, b'{"error":"only GET"}')
+        if request.path == "/metrics":
+            return HttpResponse(200, exposition(registry), CONTENT_TYPE)
         status = build_status(system)
         if request.path == "/health":
             body = _encode({"healthy": status.healthy, "reason": status.health_reason})
             return HttpResponse(200 if status.healthy else 503, body)
         if request.path == "/status":
             return HttpResponse(200, _encode(status))
-        if request.path == "/metrics":
-            text = prometheus(system, status).encode()
-            return HttpResponse(200, text, "text/plain; version=0.0.4")
         return HttpResponse(404, b'{"error":"try /health, /status or /metrics"}')
 
     return HttpServer(handle, name="status")

@@ -143,6 +143,27 @@ class RouterStats:
     rate_limited: int = 0
 
 
+class RouterStatistics(msgspec.Struct, frozen=True):
+    """What a router reports of itself (:meth:`Router.statistics`); counters only grow."""
+
+    name: str
+    placed: int
+    """Placement requests sent (a retried intent counts each time)."""
+    accepted: int
+    rejected: int
+    filled: int
+    """Fills delivered to strategies."""
+    unknown_resolved: int
+    """Orders of unknown outcome found at the venue by their client id."""
+    resent_after_not_found: int
+    rate_limited: int
+    open_orders: int
+    """Orders followed that have not ended."""
+    private_stream_up: bool
+    """The venue's private stream is up (see :class:`PrivateStreamStatistics`): orders
+    are followed by its pushes, polling only as a safety net."""
+
+
 @attrs.define(eq=False)
 class Router:
     name: str
@@ -180,6 +201,22 @@ class Router:
     _finished_ids: OrderedDict[str, None] = attrs.field(factory=OrderedDict)
     _rules_known: trio.Event = attrs.field(factory=trio.Event)
     """Set once the venue's rules have loaded (they are kept across restarts)."""
+
+    def statistics(self) -> RouterStatistics:
+        """This router's counters now, as a value that no later change touches."""
+        stats = self.stats
+        return RouterStatistics(
+            self.name,
+            stats.placed,
+            stats.accepted,
+            stats.rejected,
+            stats.filled,
+            stats.unknown_resolved,
+            stats.resent_after_not_found,
+            stats.rate_limited,
+            sum(1 for tracked in self.orders.values() if not tracked.final),
+            self.stream is not None and self.stream.statistics().up,
+        )
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -42,6 +42,8 @@ from supervision import Address, Incarnation, Stopping
 log = logging.getLogger("basis.writer")
 
 LATENCY_SAMPLES = 2048
+WRITER_MAILBOX = "writer"
+"""The name of the writer's mailbox, as status and metrics show its depth."""
 _encode_json = msgspec.json.Encoder().encode
 
 _DONE_STATES = (ArbitrageState.STOPPED,)
@@ -124,6 +126,23 @@ class WriterStats:
         return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+class WriterStatistics(msgspec.Struct, frozen=True):
+    """What the writer reports of itself (:meth:`Writer.statistics`); counters only grow."""
+
+    batches: int
+    """Transactions committed."""
+    snapshots: int
+    intents: int
+    events: int
+    last_write_at: float | None
+    """Wall-clock time of the last commit."""
+    write_latency_p50_s: float | None
+    """Median time of a batch's transaction over the last ``LATENCY_SAMPLES`` commits
+    (``None`` before the first)."""
+    write_latency_p99_s: float | None
+    """Its 99th percentile, likewise."""
+
+
 @attrs.define(eq=False)
 class Writer:
     path: Path
@@ -133,6 +152,19 @@ class Writer:
     store: Store | None = None
     _unwritten: list[Any] = attrs.field(factory=list)
     """The batch a failed transaction left, for the next incarnation to write first."""
+
+    def statistics(self) -> WriterStatistics:
+        """The writer's counters now, as a value that no later change touches."""
+        stats = self.stats
+        return WriterStatistics(
+            stats.batches,
+            stats.snapshots,
+            stats.intents,
+            stats.events,
+            stats.last_write_at,
+            stats.latency_percentile(0.5),
+            stats.latency_percentile(0.99),
+        )
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         mailbox = inc.mailbox

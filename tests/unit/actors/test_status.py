@@ -1,18 +1,31 @@
-"""Status: a supervisor that gave up anywhere in the tree makes the system unhealthy,
-and the reason names it, in ``/status`` and ``/health`` alike (both read
+"""Status: assembled from the statistics the actors report of themselves, in a JSON
+shape that stays put; a supervisor that gave up anywhere in the tree makes the system
+unhealthy, and the reason names it, in ``/status`` and ``/health`` alike (both read
 ``build_status``)."""
 
 from __future__ import annotations
 
+import math
 import time
 from types import SimpleNamespace
 
+import msgspec
+import pytest
 import trio
+from hypothesis import given
+from hypothesis import strategies as st
 
-from actors.runtime.ops.status import build_status
-from actors.runtime.persistence.writer import WriterStats
-from supervision import Backoff, ChildSpec, Intensity, Mailbox, Supervisor
+from actors.arbitrage.actor import StrategyActor
+from actors.arbitrage.context import new_context
+from actors.histogram import LAG_BUCKETS_S, Histogram
+from actors.runtime.market.feed import Feed
+from actors.runtime.ops.status import build_status, status_of
+from actors.runtime.persistence.writer import WriterStatistics
+from actors.runtime.system import SystemStatistics
+from protocols.model import Symbol
+from supervision import Backoff, ChildSpec, Intensity, Supervisor
 from tests.integration.polling import wait_until
+from tests.unit.actors.sample_statistics import T0, statistics
 
 
 async def failing(inc, *, task_status=trio.TASK_STATUS_IGNORED):
@@ -22,17 +35,21 @@ async def failing(inc, *, task_status=trio.TASK_STATUS_IGNORED):
 
 
 def system_with(root: Supervisor) -> SimpleNamespace:
-    """The parts of a TradingSystem that status reads, around ``root``."""
+    """What status reads of a TradingSystem, its statistics, around ``root``."""
+    started_at = time.time()
     return SimpleNamespace(
-        root=root,
-        strategies={},
-        venues={},
-        writer=SimpleNamespace(stats=WriterStats()),
-        store_counts={},
-        quarantined=[],
-        writer_mailbox=Mailbox("writer"),
-        config=SimpleNamespace(mode="paper"),
-        started_at=time.time(),
+        statistics=lambda: SystemStatistics(
+            mode="paper",
+            started_at=started_at,
+            tree=root.snapshot(),
+            strategies=(),
+            feeds=(),
+            routers=(),
+            writer=WriterStatistics(0, 0, 0, 0, None, None, None),
+            mailbox_depths=(("writer", 0),),
+            store_counts={},
+            quarantined=(),
+        )
     )
 
 
@@ -54,3 +71,126 @@ async def test_a_give_up_deep_in_the_tree_is_the_health_reason(autojump_clock):
         assert status.health_reason.startswith("supervisor gave up: routers: ")
         assert "more than 1 restart within 60 s" in status.health_reason
         root.request_stop()
+
+
+def test_status_is_assembled_from_the_actors_statistics():
+    status = status_of(statistics(), T0)
+    [task] = status.tasks
+    assert (task.task_id, task.symbol, task.state, task.cycles) == (
+        "btc_1",
+        "BTC/USDT",
+        "position_open",
+        3,
+    )
+    assert (task.position_qty, task.entry_cost_pct, task.decisions) == (0.002, -0.123, 41)
+    [feed_status] = status.feeds
+    assert feed_status.last_data_age_s == 0.5
+    [router_status] = status.routers
+    assert (router_status.open_orders, router_status.private_stream_up) == (1, True)
+    persistence = status.persistence
+    assert (persistence.active, persistence.completed, persistence.queue_depth) == (1, 4, 2)
+    assert persistence.write_latency_p99_ms == 2.0
+    assert (status.healthy, status.health_reason, status.uptime_s) == (True, "ok", 120.0)
+
+
+def test_the_status_object_keeps_its_json_shape():
+    # basis status --json, the chaos harness and scripts read these keys.
+    shape = msgspec.json.decode(msgspec.json.encode(status_of(statistics(), T0)))
+    assert list(shape) == [
+        "mode",
+        "uptime_s",
+        "healthy",
+        "health_reason",
+        "tasks",
+        "feeds",
+        "routers",
+        "tree",
+        "persistence",
+    ]
+    assert list(shape["tasks"][0]) == [
+        "task_id",
+        "type",
+        "symbol",
+        "state",
+        "cycles",
+        "total_volume_usdt",
+        "realized_pnl_usdt",
+        "restarts",
+        "last_error",
+        "position_qty",
+        "futures_qty",
+        "entry_cost_pct",
+        "funding_usdt",
+        "paused_reason",
+        "decisions",
+        "resumed_at",
+    ]
+    assert list(shape["feeds"][0]) == [
+        "name",
+        "state",
+        "detail",
+        "connects",
+        "messages",
+        "quotes",
+        "malformed",
+        "gaps",
+        "last_data_age_s",
+        "fresh_at",
+    ]
+    assert list(shape["routers"][0]) == [
+        "name",
+        "placed",
+        "accepted",
+        "rejected",
+        "filled",
+        "unknown_resolved",
+        "rate_limited",
+        "open_orders",
+        "private_stream_up",
+    ]
+    assert list(shape["persistence"]) == [
+        "active",
+        "completed",
+        "quarantined",
+        "quarantine_reasons",
+        "batches",
+        "snapshots",
+        "intents",
+        "events",
+        "last_write_at",
+        "write_latency_p50_ms",
+        "write_latency_p99_ms",
+        "queue_depth",
+    ]
+
+
+def test_an_actors_statistics_are_a_value_its_later_changes_do_not_touch():
+    feed = Feed("feed-mexc", codec=None, url="ws://127.0.0.1:1", subscribers={})
+    feed.status.quotes = 5
+    before = feed.statistics()
+    feed.status.quotes += 1
+    assert (before.quotes, feed.statistics().quotes) == (5, 6)
+    with pytest.raises(AttributeError):
+        before.quotes = 7
+    actor = StrategyActor(new_context("btc_1", Symbol("BTC", "USDT"), now=T0), routers={})
+    first = actor.statistics()
+    actor.lag.observe(0.001)
+    actor.decisions += 1
+    later = actor.statistics()
+    assert (first.decisions, first.decision_lag.count) == (0, 0)
+    assert (later.decisions, later.decision_lag.count) == (1, 1)
+    assert (first.name, first.symbol, first.entry_cost_pct) == ("strategy-btc_1", "BTC/USDT", None)
+
+
+@given(st.lists(st.floats(min_value=0.0, max_value=5.0), max_size=50))
+def test_a_histograms_buckets_count_the_observations_at_or_below_each_bound(values):
+    histogram = Histogram()
+    for value in values:
+        histogram.observe(value)
+    stats = histogram.statistics()
+    bounds = [bound for bound, _ in stats.buckets]
+    assert bounds == [*LAG_BUCKETS_S, math.inf]
+    for bound, count in stats.buckets:
+        assert count == sum(1 for v in values if v <= bound)
+    assert stats.count == len(values)
+    assert stats.total == pytest.approx(sum(values))

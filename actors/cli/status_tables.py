@@ -1,0 +1,131 @@
+"""A ``/status`` object as terminal tables: what ``basis status`` prints and what the live
+view of ``basis run`` refreshes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from actors.runtime.ops.status import SystemStatus
+
+
+def titled_table(title: str, **options) -> Table:
+    """A table with the views' look: its title above on the left, a rule under the header,
+    one space between columns (so that the widest, the strategies', fits 80 columns)."""
+    return Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=0,
+        **options,
+    )
+
+
+def add_number_column(table: Table, header: str, footer: str = "") -> None:
+    """A right-aligned column that is never wrapped: text columns give way first."""
+    table.add_column(header, footer, justify="right", no_wrap=True)
+
+
+def add_row(table: Table, *cells: str | Text) -> None:
+    """A row whose text is shown as it is: a venue's message with brackets in it is not
+    read as console markup."""
+    table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
+
+
+def headline(status: SystemStatus) -> Text:
+    """``Basis (paper) up 120 s   health: ok``; the health reason when not healthy."""
+    health = Text("ok", style="green") if status.healthy else Text(status.health_reason, "red")
+    return Text.assemble(f"Basis ({status.mode}) up {status.uptime_s:,.0f} s   health: ", health)
+
+
+def tasks_table(status: SystemStatus) -> Table:
+    """A row per strategy: state, entry cost now, spot position, realised P&L, cycles,
+    restarts."""
+    table = titled_table("strategies")
+    table.add_column("task", no_wrap=True)
+    table.add_column("symbol", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    for header in ("cost%", "position", "pnl_usdt", "cycles", "restarts"):
+        add_number_column(table, header)
+    for t in status.tasks:
+        cost = "-" if t.entry_cost_pct is None else f"{t.entry_cost_pct:.3f}"
+        add_row(
+            table,
+            t.task_id,
+            t.symbol,
+            t.state,
+            cost,
+            f"{t.position_qty:.6g}",
+            f"{t.realized_pnl_usdt:.4f}",
+            str(t.cycles),
+            str(t.restarts),
+        )
+    return table
+
+
+def feeds_table(status: SystemStatus, rates: Mapping[str, float] | None = None) -> Table:
+    """A row per feed: state, messages, their rate, connections, why it is not fresh.
+    ``rates``: each feed's messages per second, where the caller has measured them."""
+    table = titled_table("feeds")
+    table.add_column("feed", no_wrap=True)
+    table.add_column("state")
+    for header in ("msgs", "msg/s", "connects"):
+        add_number_column(table, header)
+    table.add_column("detail")
+    for f in status.feeds:
+        rate = "-" if rates is None or f.name not in rates else f"{rates[f.name]:.0f}"
+        state = Text(f.state, style="green" if f.state == "fresh" else "yellow")
+        add_row(table, f.name, state, str(f.messages), rate, str(f.connects), f.detail)
+    return table
+
+
+def routers_table(status: SystemStatus) -> Table:
+    """A row per router: its orders, and whether its private stream is up or it polls."""
+    table = titled_table("routers")
+    table.add_column("router", no_wrap=True)
+    for header in ("placed", "filled", "rejected", "open"):
+        add_number_column(table, header)
+    table.add_column("stream")
+    for r in status.routers:
+        stream = "up" if r.private_stream_up else "polling"
+        add_row(
+            table,
+            r.name,
+            str(r.placed),
+            str(r.filled),
+            str(r.rejected),
+            str(r.open_orders),
+            stream,
+        )
+    return table
+
+
+def store_line(status: SystemStatus) -> Text:
+    """The store's commits, write latency, queue and task counts."""
+    p = status.persistence
+    latency = "-" if p.write_latency_p99_ms is None else f"{p.write_latency_p99_ms:.2f} ms"
+    return Text(
+        f"store: {p.batches} commits, write p99 {latency}, queue {p.queue_depth}; tasks "
+        f"{p.active} active, {p.completed} completed, {p.quarantined} quarantined"
+    )
+
+
+def status_view(status: SystemStatus, rates: Mapping[str, float] | None = None) -> Group:
+    """The whole status: headline, strategies, feeds, routers and the store."""
+    blank = Text()
+    return Group(
+        headline(status),
+        blank,
+        tasks_table(status),
+        blank,
+        feeds_table(status, rates),
+        blank,
+        routers_table(status),
+        blank,
+        store_line(status),
+    )

@@ -1,0 +1,138 @@
+"""The terminal views of a status, rendered without a terminal: the live view's frames,
+its stop summary, and the loop that ends in it; ``basis status`` prints the same tables."""
+
+from __future__ import annotations
+
+import io
+import logging
+from types import SimpleNamespace
+
+import trio
+from rich.console import Console
+
+from actors.cli.live_view import MessageRates, live_frame, live_view, stop_summary
+from actors.runtime.ops.logs import RecentLines
+from actors.runtime.ops.status import status_of
+from tests.unit.actors.sample_statistics import T0, feed, router, statistics, strategy
+
+
+def rendered(renderable, width: int = 100) -> str:
+    console = Console(file=io.StringIO(), width=width)
+    console.print(renderable)
+    return console.file.getvalue()
+
+
+def two_tasks():
+    return status_of(
+        statistics(
+            strategies=(
+                strategy("btc_sj3kx0", "BTC/USDT"),
+                strategy(
+                    "eth_sj3kx1",
+                    "ETH/USDT",
+                    state="monitoring",
+                    cycles=1,
+                    realized_pnl_usdt=-0.3,
+                    position_qty=0.0,
+                    futures_qty=0.0,
+                ),
+            ),
+            feeds=(
+                feed("feed-mexc"),
+                feed("feed-gateio_futures", state="reconnecting", detail="stalled: [no] data"),
+            ),
+            routers=(
+                router("router-mexc"),
+                router("router-gateio_futures", private_stream_up=False),
+            ),
+        ),
+        T0,
+    )
+
+
+def test_a_frame_shows_strategies_feeds_routers_the_store_and_the_log():
+    text = rendered(live_frame(two_tasks(), {"feed-mexc": 41.6}, ["12:00:01.000 WRN a line"]))
+    lines = text.splitlines()
+    assert lines[0].startswith("Basis (paper) up 120 s   health: feed-gateio_futures reconn")
+    [btc] = [line for line in lines if line.startswith("btc_sj3kx0")]
+    assert btc.split() == ["btc_sj3kx0", "BTC/USDT", "position_open", "-0.123", "0.002",
+                           "1.2500", "3", "0"]  # fmt: skip
+    [mexc] = [line for line in lines if line.startswith("feed-mexc")]
+    assert mexc.split() == ["feed-mexc", "fresh", "900", "42", "2"]
+    [gate] = [line for line in lines if line.startswith("feed-gateio_futures")]
+    # Not console markup: a venue's message is shown as it came.
+    assert gate.split()[1:] == ["reconnecting", "900", "-", "2", "stalled:", "[no]", "data"]
+    [polling] = [line for line in lines if line.startswith("router-gateio_futures")]
+    assert polling.split() == ["router-gateio_futures", "7", "5", "1", "1", "polling"]
+    assert "store: 10 commits, write p99 2.00 ms, queue 2;" in text
+    assert lines[-2:] == ["log:", "12:00:01.000 WRN a line"]
+
+
+def test_the_strategies_fit_80_columns_whole():
+    text = rendered(live_frame(two_tasks(), {}, []), width=80)
+    assert "…" not in text
+    assert "restarts" in text
+
+
+def test_the_stop_summary_says_what_the_run_left_per_task():
+    lines = [line.rstrip() for line in rendered(stop_summary(two_tasks())).splitlines()]
+    assert lines[0] == "Basis (paper) stopped after 120 s"
+    [btc] = [line for line in lines if line.startswith("btc_sj3kx0")]
+    assert btc.split() == ["btc_sj3kx0", "BTC/USDT", "position_open", "3", "+1.2500",
+                           "0.002", "0.002", "open"]  # fmt: skip
+    [eth] = [line for line in lines if line.startswith("eth_sj3kx1")]
+    assert eth.split() == ["eth_sj3kx1", "ETH/USDT", "monitoring", "1", "-0.3000", "0", "0",
+                           "flat"]  # fmt: skip
+    [total] = [line for line in lines if line.startswith("total")]
+    assert total.split() == ["total", "4", "+0.9500", "1", "open"]
+    assert lines[-1] == "open positions left: btc_sj3kx0 (BTC/USDT)"
+
+
+def test_a_run_that_left_nothing_open_says_so():
+    flat = status_of(statistics(strategies=(strategy(position_qty=0.0, futures_qty=0.0),)), T0)
+    assert rendered(stop_summary(flat)).splitlines()[-1].rstrip() == "no open positions"
+
+
+def test_message_rates_are_counted_over_the_time_between_readings():
+    rates = MessageRates()
+    first = status_of(statistics(feeds=(feed(messages=100),)), T0)
+    later = status_of(statistics(feeds=(feed(messages=400), feed("feed-new"))), T0)
+    assert rates.read(first, now=10.0) == {}
+    assert rates.read(later, now=12.0) == {"feed-mexc": 150.0}
+
+
+async def test_the_view_refreshes_and_its_last_frame_is_the_stop_summary(autojump_clock):
+    def current():
+        # 50 messages a second, and a cycle closed at 3 s.
+        now = trio.current_time()
+        cycles = 4 if now >= 3.0 else 3
+        return statistics(
+            strategies=(strategy(cycles=cycles),), feeds=(feed(messages=int(50 * now)),)
+        )
+
+    system = SimpleNamespace(statistics=current)
+    screen = io.StringIO()
+    console = Console(file=screen, width=100, force_terminal=True, color_system=None)
+    with trio.move_on_after(4.5):
+        await live_view(system, console)
+    text = screen.getvalue()
+    feed_rows = [line.split() for line in text.splitlines() if line.startswith("feed-mexc")]
+    # A frame a second from 0 to 4 s; rates from the second frame on.
+    assert feed_rows == [
+        ["feed-mexc", "fresh", str(50 * second), "50" if second else "-", "2"]
+        for second in range(5)
+    ]
+    summary = text[text.rindex("Basis (paper) stopped after") :]
+    [btc] = [line for line in summary.splitlines() if line.startswith("btc_1")]
+    assert btc.split()[3] == "4"  # cycles: the one closed at 3 s counted
+    assert "open positions left: btc_1 (BTC/USDT)\n" in summary
+    assert not any(isinstance(h, RecentLines) for h in logging.getLogger().handlers)
+
+
+async def test_without_a_terminal_only_the_stop_summary_is_written(autojump_clock):
+    system = SimpleNamespace(statistics=statistics)
+    screen = io.StringIO()
+    with trio.move_on_after(2.5):
+        await live_view(system, Console(file=screen, width=100))
+    assert screen.getvalue().startswith("Basis (paper) stopped after")
+    assert "msg/s" not in screen.getvalue()
