@@ -38,7 +38,8 @@ from protocols.venue import (
     UpgradeNotice,
 )
 
-VENUE = "gateio"
+EXCHANGE = "gateio"
+"""The exchange whose API this module speaks (venue errors name it)."""
 SETTLE_ASSET = "USDT"
 
 # ------------------------------------------------------------------ contract names

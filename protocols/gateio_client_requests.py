@@ -14,8 +14,8 @@ import msgspec
 from protocols._wire import WireFormatError, number
 from protocols.gateio import (
     CLIENT_TEXT_PREFIX,
+    EXCHANGE,
     PRIVATE_CHANNELS,
-    VENUE,
     ChannelRequest,
     Numeric,
     parse_symbol,
@@ -62,10 +62,12 @@ def verify_channel_auth(request: ChannelRequest, credentials: ApiCredentials) ->
         return
     auth = request.auth
     if auth is None or auth.method != "api_key" or credentials.key != auth.KEY:
-        raise BadCredentials(VENUE, "INVALID_KEY", f"{request.channel} needs a valid api_key auth")
+        raise BadCredentials(
+            EXCHANGE, "INVALID_KEY", f"{request.channel} needs a valid api_key auth"
+        )
     expected = sign_channel(credentials.secret, request.channel, request.event or "", request.time)
     if not hmac.compare_digest(expected, auth.SIGN):
-        raise BadSignature(VENUE, "INVALID_SIGNATURE", f"{request.channel} auth SIGN mismatch")
+        raise BadSignature(EXCHANGE, "INVALID_SIGNATURE", f"{request.channel} auth SIGN mismatch")
 
 
 # ------------------------------------------------------------------ verification
@@ -79,17 +81,17 @@ def verify_signed_request(
     timestamp. Raises ``BadCredentials`` (INVALID_KEY), ``TimestampRejected``
     (REQUEST_EXPIRED) or ``BadSignature`` (INVALID_SIGNATURE)."""
     if request.header("KEY") != credentials.key:
-        raise BadCredentials(VENUE, "INVALID_KEY", "Invalid key provided", 401)
+        raise BadCredentials(EXCHANGE, "INVALID_KEY", "Invalid key provided", 401)
     timestamp = request.header("Timestamp") or ""
     try:
         timestamp_s = float(timestamp)
     except ValueError:
         raise TimestampRejected(
-            VENUE, "REQUEST_EXPIRED", f"Timestamp {timestamp!r} is not Unix seconds", 401
+            EXCHANGE, "REQUEST_EXPIRED", f"Timestamp {timestamp!r} is not Unix seconds", 401
         ) from None
     if abs(server_time_s - timestamp_s) > REQUEST_WINDOW_S:
         raise TimestampRejected(
-            VENUE,
+            EXCHANGE,
             "REQUEST_EXPIRED",
             "gap between request Timestamp and server time exceeds 60",
             401,
@@ -98,7 +100,7 @@ def verify_signed_request(
         credentials.secret, request.method, request.path, request.query, request.body, timestamp
     )
     if not hmac.compare_digest(expected, request.header("SIGN") or ""):
-        raise BadSignature(VENUE, "INVALID_SIGNATURE", "Signature mismatch", 401)
+        raise BadSignature(EXCHANGE, "INVALID_SIGNATURE", "Signature mismatch", 401)
 
 
 # --------------------------------------------------------------------- REST input
@@ -144,7 +146,7 @@ _TIFS_BY_NAME = {name: tif for tif, name in TIF_NAMES.items()}
 
 
 def _invalid(message: str) -> InvalidParameter:
-    return InvalidParameter(VENUE, "INVALID_PARAM_VALUE", message, 400)
+    return InvalidParameter(EXCHANGE, "INVALID_PARAM_VALUE", message, 400)
 
 
 def read_contract(contract: str) -> Symbol:
@@ -154,7 +156,7 @@ def read_contract(contract: str) -> Symbol:
         return parse_symbol(contract)
     except WireFormatError:
         raise InvalidSymbol(
-            VENUE, "CONTRACT_NOT_FOUND", f"contract {contract!r} not found", 400
+            EXCHANGE, "CONTRACT_NOT_FOUND", f"contract {contract!r} not found", 400
         ) from None
 
 

@@ -19,8 +19,8 @@ import msgspec
 
 from protocols._wire import WireFormatError, decimal, number
 from protocols.gateio import (
+    EXCHANGE,
     SIZE_DECIMAL_HEADER,
-    VENUE,
     Numeric,
     WireOrder,
     WirePosition,
@@ -248,18 +248,18 @@ def _read(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
     try:
         return decoder.decode(body)
     except msgspec.DecodeError as error:
-        raise MalformedResponse(VENUE, None, f"{what} reply: {error}") from None
+        raise MalformedResponse(EXCHANGE, None, f"{what} reply: {error}") from None
 
 
 def _malformed(what: str, error: WireFormatError) -> MalformedResponse:
-    return MalformedResponse(VENUE, None, f"{what} reply: {error}")
+    return MalformedResponse(EXCHANGE, None, f"{what} reply: {error}")
 
 
 def _tradable_contract(body: bytes) -> _Contract:
     contract = _read(_contract_decoder, body, "contract")
     if contract.status != "trading" or contract.in_delisting:
         raise TradingDisabled(
-            VENUE,
+            EXCHANGE,
             None,
             f"{contract.name} is not trading (status {contract.status!r}, "
             f"in_delisting {contract.in_delisting})",
@@ -384,8 +384,8 @@ def error_from_response(response: RestResponse, now_s: float | None = None) -> V
         message = f"HTTP {response.status}: {response.body[:200].decode(errors='replace')}"
     if response.status == 429:
         retry_after = _retry_after_s(response, now_s)
-        return RateLimited(VENUE, label, message, response.status, retry_after)
+        return RateLimited(EXCHANGE, label, message, response.status, retry_after)
     kind = ERRORS_BY_LABEL.get(label) if label is not None else None
     if kind is None and response.status >= 500:
         kind = VenueUnavailable
-    return (kind or VenueError)(VENUE, label, message, response.status)
+    return (kind or VenueError)(EXCHANGE, label, message, response.status)

@@ -33,7 +33,8 @@ from protocols.venue import (
     Trade,
 )
 
-VENUE = "mexc"
+EXCHANGE = "mexc"
+"""The exchange whose API this module speaks (venue errors name it)."""
 
 # ------------------------------------------------------------------------- symbols
 

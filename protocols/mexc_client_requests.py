@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from protocols._wire import WireFormatError
-from protocols.mexc import MAX_SUBSCRIPTIONS_PER_CONNECTION, VENUE, parse_symbol
+from protocols.mexc import EXCHANGE, MAX_SUBSCRIPTIONS_PER_CONNECTION, parse_symbol
 from protocols.mexc_rest import (
     API_KEY_HEADER,
     DEFAULT_RECV_WINDOW_MS,
@@ -98,14 +98,14 @@ def verify_signed_request(
     Raises ``BadCredentials``, ``BadSignature``, ``InvalidParameter`` or
     ``TimestampRejected`` with MEXC's codes."""
     if request.header(API_KEY_HEADER) != credentials.key:
-        raise BadCredentials(VENUE, 401, "api key missing or unknown", 401)
+        raise BadCredentials(EXCHANGE, 401, "api key missing or unknown", 401)
     head, marker, signature = request.query.rpartition("signature=")
     if not marker or (head and not head.endswith("&")) or "&" in signature:
-        raise BadSignature(VENUE, 700002, "signature must be the last query parameter", 400)
+        raise BadSignature(EXCHANGE, 700002, "signature must be the last query parameter", 400)
     signed = head.removesuffix("&")
     body = request.body.decode()
     if not hmac.compare_digest(sign(credentials.secret, signed + body), signature):
-        raise BadSignature(VENUE, 700002, "Signature for this request is not valid.", 400)
+        raise BadSignature(EXCHANGE, 700002, "Signature for this request is not valid.", 400)
     params = dict(parse_qsl(signed, keep_blank_values=True))
     params.update(parse_qsl(body, keep_blank_values=True))
     try:
@@ -117,7 +117,7 @@ def verify_signed_request(
         raise _parameter_error(f"recvWindow {recv_window} is out of range")
     if not (timestamp < server_time_ms + 1000 and server_time_ms - timestamp <= recv_window):
         raise TimestampRejected(
-            VENUE, 700003, "Timestamp for this request is outside of the recvWindow.", 400
+            EXCHANGE, 700003, "Timestamp for this request is outside of the recvWindow.", 400
         )
     return params
 
@@ -160,7 +160,7 @@ _SIDES_BY_NAME = {"BUY": Side.BUY, "SELL": Side.SELL}
 
 
 def _parameter_error(message: str) -> InvalidParameter:
-    return InvalidParameter(VENUE, PARAMETER_ERROR_CODE, message, 400)
+    return InvalidParameter(EXCHANGE, PARAMETER_ERROR_CODE, message, 400)
 
 
 def _required(params: Mapping[str, str], name: str) -> str:
@@ -189,7 +189,9 @@ def read_symbol(params: Mapping[str, str]) -> Symbol:
     try:
         return parse_symbol(text)
     except WireFormatError:
-        raise InvalidSymbol(VENUE, INVALID_SYMBOL_CODE, f"Invalid symbol {text!r}.", 400) from None
+        raise InvalidSymbol(
+            EXCHANGE, INVALID_SYMBOL_CODE, f"Invalid symbol {text!r}.", 400
+        ) from None
 
 
 def read_new_order(params: Mapping[str, str]) -> NewOrderParams:

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import msgspec
 
 from protocols._wire import WireFormatError, decimal, integer, number
-from protocols.mexc import VENUE, check_client_id, parse_symbol, venue_symbol
+from protocols.mexc import EXCHANGE, check_client_id, parse_symbol, venue_symbol
 from protocols.model import (
     Order,
     OrderStatus,
@@ -306,11 +306,11 @@ def _read(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
     try:
         return decoder.decode(body)
     except msgspec.DecodeError as error:
-        raise MalformedResponse(VENUE, None, f"{what} reply: {error}") from None
+        raise MalformedResponse(EXCHANGE, None, f"{what} reply: {error}") from None
 
 
 def _malformed(what: str, error: WireFormatError) -> MalformedResponse:
-    return MalformedResponse(VENUE, None, f"{what} reply: {error}")
+    return MalformedResponse(EXCHANGE, None, f"{what} reply: {error}")
 
 
 ONLINE_STATUSES = frozenset({"1", "ENABLED"})
@@ -323,9 +323,9 @@ def parse_exchange_info(body: bytes, symbol: Symbol) -> VenueRules:
     wanted = venue_symbol(symbol)
     entry = next((entry for entry in info.symbols if entry.symbol == wanted), None)
     if entry is None:
-        raise InvalidSymbol(VENUE, None, f"exchangeInfo does not list {wanted}")
+        raise InvalidSymbol(EXCHANGE, None, f"exchangeInfo does not list {wanted}")
     if str(entry.status) not in ONLINE_STATUSES:
-        raise TradingDisabled(VENUE, None, f"{wanted} is not online (status {entry.status!r})")
+        raise TradingDisabled(EXCHANGE, None, f"{wanted} is not online (status {entry.status!r})")
     try:
         qty_decimals = integer(entry.baseAssetPrecision, "baseAssetPrecision")
         price_decimals = integer(entry.quotePrecision, "quotePrecision")
@@ -490,10 +490,10 @@ def error_from_response(response: RestResponse) -> VenueError:
         code = None
         message = f"HTTP {response.status}: {response.body[:200].decode(errors='replace')}"
     if response.status == 429:
-        return RateLimited(VENUE, code, message, response.status, _retry_after_s(response))
+        return RateLimited(EXCHANGE, code, message, response.status, _retry_after_s(response))
     if response.status == 418:
-        return Banned(VENUE, code, message, response.status, _retry_after_s(response))
+        return Banned(EXCHANGE, code, message, response.status, _retry_after_s(response))
     kind = ERRORS_BY_CODE.get(code) if isinstance(code, int) else None
     if kind is None and response.status >= 500:
         kind = VenueUnavailable
-    return (kind or VenueError)(VENUE, code, message, response.status)
+    return (kind or VenueError)(EXCHANGE, code, message, response.status)

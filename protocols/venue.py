@@ -210,23 +210,24 @@ class RestResponse(msgspec.Struct, frozen=True):
 
 
 class VenueError(Exception):
-    """An error a venue returned. ``code`` is the venue's own (number or label);
+    """An error a venue returned, named by its ``exchange`` (``mexc``, ``gateio``).
+    ``code`` is the exchange's own (number or label);
     ``retry_after_s`` is how long the venue asked us to wait, when it said."""
 
     def __init__(
         self,
-        venue: str,
+        exchange: str,
         code: str | int | None,
         message: str,
         http_status: int | None = None,
         retry_after_s: float | None = None,
     ) -> None:
-        self.venue = venue
+        self.exchange = exchange
         self.code = code
         self.message = message
         self.http_status = http_status
         self.retry_after_s = retry_after_s
-        super().__init__(f"{venue}: {message} (code {code}, HTTP {http_status})")
+        super().__init__(f"{exchange}: {message} (code {code}, HTTP {http_status})")
 
 
 class InsufficientBalance(VenueError):

@@ -227,7 +227,7 @@ class ChaosRun:
             return await self._crash(step.target)
         if kind is FaultKind.KILL:
             return await self._kill_mid_cycle(step.lasts_s)
-        venue = self.sim.venue(step.target)
+        venue = self.sim.exchange(step.target)
         assert venue is not None, step.target
         hit = ""
         if kind is FaultKind.WS_DROP:
@@ -269,7 +269,7 @@ class ChaosRun:
 
     def _clear_all(self) -> None:
         for name in ("mexc", "gateio"):
-            venue = self.sim.venue(name)
+            venue = self.sim.exchange(name)
             assert venue is not None
             venue.clear_faults()
 

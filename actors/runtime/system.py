@@ -190,11 +190,12 @@ class TradingSystem:
             Leg.SPOT: self._venue_links(Leg.SPOT, venues),
             Leg.FUTURES: self._venue_links(Leg.FUTURES, venues),
         }
+        kind = {Leg.SPOT: venues.spot.kind, Leg.FUTURES: venues.futures.kind}
         children = [ChildSpec("writer", self.writer.run, mailbox=self.writer_mailbox)]
         feeds = Supervisor(
             "feeds",
             [
-                ChildSpec(feed.name, feed.run, labels={"venue": feed.codec.venue})
+                ChildSpec(feed.name, feed.run, labels={"venue": kind[links.leg]})
                 for links in self.venues.values()
                 for feed in links.feeds
             ],
@@ -207,7 +208,7 @@ class TradingSystem:
                     links.router.run,
                     mailbox=links.router_mailbox,
                     shutdown_timeout_s=10.0,
-                    labels={"venue": links.router.codec.venue},
+                    labels={"venue": kind[links.leg]},
                 )
                 for links in self.venues.values()
             ],

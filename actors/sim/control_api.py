@@ -177,7 +177,7 @@ class SimControls(Protocol):
 
     def dislocate(self, symbol: Symbol | None = None, size: float | None = None) -> None: ...
 
-    def venue(self, name: str) -> VenueServer | None: ...
+    def exchange(self, name: str) -> VenueServer | None: ...
 
 
 @attrs.define(eq=False)
@@ -221,7 +221,7 @@ class ControlApi:
         return _json({"error": f"no route {request.method} {request.path}"}, 404)
 
     def _switch(self, venue_name: str, fault: str, body: bytes) -> HttpResponse:
-        venue = self.servers.venue(venue_name)
+        venue = self.servers.exchange(venue_name)
         if venue is None:
             return _json({"error": f"no venue {venue_name!r}; use mexc or gateio"}, 404)
         switch = _SWITCHES.get(fault)

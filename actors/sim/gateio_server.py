@@ -67,7 +67,7 @@ Handler = Callable[[HttpRequest, list[str]], HttpResponse]
 
 
 def _invalid(message: str) -> InvalidParameter:
-    return InvalidParameter(gateio.VENUE, "INVALID_PARAM_VALUE", message, 400)
+    return InvalidParameter(gateio.EXCHANGE, "INVALID_PARAM_VALUE", message, 400)
 
 
 def _client_id(text: str | None) -> str:

@@ -219,7 +219,7 @@ class MexcServer(VenueServer):
                 if order.quote_qty is not None
                 else "mandatory parameter 'quantity' was not sent or was empty"
             )
-            raise InvalidParameter(mexc.VENUE, PARAMETER_ERROR_CODE, why, 400)
+            raise InvalidParameter(mexc.EXCHANGE, PARAMETER_ERROR_CODE, why, 400)
         qty = order.qty
 
         def place() -> HttpResponse:
@@ -257,7 +257,7 @@ class MexcServer(VenueServer):
                 now=self.now(),
             )
         except UnknownOrder as error:
-            raise UnknownOrder(mexc.VENUE, UNKNOWN_ORDER_ON_CANCEL, error.message, 400) from None
+            raise UnknownOrder(mexc.EXCHANGE, UNKNOWN_ORDER_ON_CANCEL, error.message, 400) from None
         return json_response(mexc_encode.order_body(_update(order), _type_name(order)))
 
     def _open_orders(self, params: dict[str, str]) -> HttpResponse:
@@ -301,7 +301,7 @@ class MexcServer(VenueServer):
         key = params.get("listenKey", "")
         if key not in self._listen_keys:
             raise InvalidParameter(
-                mexc.VENUE, PARAMETER_ERROR_CODE, f"listenKey {key!r} does not exist", 400
+                mexc.EXCHANGE, PARAMETER_ERROR_CODE, f"listenKey {key!r} does not exist", 400
             )
         return key
 
@@ -428,7 +428,7 @@ def _int_param(
     if value is None or value < minimum or (maximum is not None and value > maximum):
         within = f"{minimum}..{maximum}" if maximum is not None else f">= {minimum}"
         raise InvalidParameter(
-            mexc.VENUE,
+            mexc.EXCHANGE,
             PARAMETER_ERROR_CODE,
             f"parameter '{name}' {text!r} is not a whole number {within}",
             400,

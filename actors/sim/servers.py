@@ -79,8 +79,8 @@ class SimServers:
         self.urls: SimUrls | None = None
         """Set once ``run`` has started."""
 
-    def venue(self, name: str) -> VenueServer | None:
-        """The server speaking venue ``name``'s protocol: ``mexc`` or ``gateio``."""
+    def exchange(self, name: str) -> VenueServer | None:
+        """The venue server speaking exchange ``name``'s API: ``mexc`` or ``gateio``."""
         return {"mexc": self.mexc, "gateio": self.gateio}.get(name)
 
     async def run(self, *, task_status: trio.TaskStatus[SimUrls] = trio.TASK_STATUS_IGNORED):

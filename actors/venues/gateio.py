@@ -26,7 +26,7 @@ SIZE_DECIMAL = (gateio.SIZE_DECIMAL_HEADER[0].encode(), gateio.SIZE_DECIMAL_HEAD
 @attrs.define
 class GateioFeedCodec:
     rest: RestClient
-    venue: str = gateio.VENUE
+    exchange: str = gateio.EXCHANGE
     leg: Leg = Leg.FUTURES
     ping_interval_s: float = PING_INTERVAL_S
     handshake_headers: Sequence[tuple[bytes, bytes]] = (SIZE_DECIMAL,)
@@ -73,7 +73,7 @@ class GateioFeedCodec:
 @attrs.define
 class GateioRouterCodec:
     credentials: ApiCredentials
-    venue: str = gateio.VENUE
+    exchange: str = gateio.EXCHANGE
     leg: Leg = Leg.FUTURES
 
     async def load_rules(
@@ -124,7 +124,7 @@ class GateioPrivateCodec:
     user_id: str
     rules: Mapping[Symbol, VenueRules]
     """The router's rules, shared: pushes give sizes in contracts."""
-    venue: str = gateio.VENUE
+    exchange: str = gateio.EXCHANGE
     ping_interval_s: float = PING_INTERVAL_S
     renew_interval_s: float | None = None
     handshake_headers: Sequence[tuple[bytes, bytes]] = (SIZE_DECIMAL,)

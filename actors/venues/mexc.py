@@ -25,7 +25,7 @@ PING_INTERVAL_S = 20.0
 @attrs.define
 class MexcFeedCodec:
     rest: RestClient
-    venue: str = mexc.VENUE
+    exchange: str = mexc.EXCHANGE
     leg: Leg = Leg.SPOT
     ping_interval_s: float = PING_INTERVAL_S
     handshake_headers: Sequence[tuple[bytes, bytes]] = ()
@@ -61,7 +61,7 @@ class MexcFeedCodec:
 @attrs.define
 class MexcRouterCodec:
     credentials: ApiCredentials
-    venue: str = mexc.VENUE
+    exchange: str = mexc.EXCHANGE
     leg: Leg = Leg.SPOT
 
     async def load_rules(
@@ -115,7 +115,7 @@ class MexcPrivateCodec:
     """MEXC's private stream: a listen key from REST, then private order and deal pushes."""
 
     credentials: ApiCredentials
-    venue: str = mexc.VENUE
+    exchange: str = mexc.EXCHANGE
     ping_interval_s: float = PING_INTERVAL_S
     renew_interval_s: float | None = LISTEN_KEY_RENEW_S
     handshake_headers: Sequence[tuple[bytes, bytes]] = ()

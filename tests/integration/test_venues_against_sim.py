@@ -80,7 +80,7 @@ async def test_quotes_flow_and_survive_a_drop(nursery, sim, venue):
     assert first.leg is leg
     assert 0 < first.quote.bid < first.quote.ask
     await next_of(strategy, MarketQuote, lambda m: m.quote.symbol == ETH)
-    sim.venue(venue).drop_websockets()
+    sim.exchange(venue).drop_websockets()
     down = await next_of(strategy, FeedHealth, lambda h: not h.fresh)
     assert down.leg is leg
     await next_of(strategy, FeedHealth, lambda h: h.fresh)
@@ -95,7 +95,7 @@ async def test_a_stalled_connection_is_caught_by_staleness(nursery, sim, venue):
     feed = feed_for(sim, venue, strategy, stale_after_s=0.5, connect_timeout_s=0.5)
     nursery.start_soon(feed.run, Incarnation(feed.name, 0, None, None))
     await next_of(strategy, FeedHealth, lambda h: h.fresh)
-    sim.venue(venue).stall_websockets(2.0)
+    sim.exchange(venue).stall_websockets(2.0)
     stalled = await next_of(strategy, FeedHealth, lambda h: not h.fresh)
     assert "stalled" in stalled.detail
     await next_of(strategy, FeedHealth, lambda h: h.fresh)
@@ -206,7 +206,7 @@ async def test_a_timeout_after_the_venue_took_the_order_never_doubles_it(nursery
     strategy = Mailbox("strategy")
     router, inbox = await start_router(nursery, sim, venue, strategy)
     router.rest._client.timeout = __import__("httpx").Timeout(0.5)
-    sim.venue(venue).time_out_orders(1, hold_s=2.0)
+    sim.exchange(venue).time_out_orders(1, hold_s=2.0)
     order = market_order(venue, 2)
     await inbox.send(PlaceOrder(order))
     heard = await settle(strategy, order.client_id)
@@ -219,7 +219,7 @@ async def test_a_timeout_after_the_venue_took_the_order_never_doubles_it(nursery
 async def test_rejects_429_and_5xx(nursery, sim, venue):
     strategy = Mailbox("strategy")
     router, inbox = await start_router(nursery, sim, venue, strategy)
-    server = sim.venue(venue)
+    server = sim.exchange(venue)
     server.reject_orders(1, InsufficientBalance)
     rejected = market_order(venue, 3)
     await inbox.send(PlaceOrder(rejected))

@@ -341,7 +341,7 @@ class Router:
         order = tracked.order
         rules = self.rules.get(order.symbol)
         if rules is None:
-            await self._reject(tracked, f"no {self.codec.venue} rules for {order.symbol}")
+            await self._reject(tracked, f"no {self.codec.exchange} rules for {order.symbol}")
             return
         tracked.tracker.order = order = _rounded(order, rules)
         while not tracked.final and not tracked.accepted:

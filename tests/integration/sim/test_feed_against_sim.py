@@ -71,7 +71,7 @@ async def running_feed(sim: SimServers, venue: str) -> AsyncIterator[tuple[Feed,
 @pytest.fixture(params=["mexc", "gateio"])
 async def feed(request, moving_sim: SimServers):
     async with running_feed(moving_sim, request.param) as (feed, mailbox):
-        yield feed, moving_sim.venue(request.param), mailbox
+        yield feed, moving_sim.exchange(request.param), mailbox
 
 
 async def quotes_flow_again(feed: Feed) -> None:

@@ -35,7 +35,7 @@ class VenueClients:
 
     @property
     def server(self) -> VenueServer:
-        server = self.sim.venue(self.name)
+        server = self.sim.exchange(self.name)
         assert server is not None
         return server
 

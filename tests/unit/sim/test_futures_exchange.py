@@ -176,7 +176,7 @@ def test_venue_rules_are_checked_on_placement(kwargs, error, says):
     order = {"contracts": 1, "price": 99.0, "client_id": None} | kwargs
     with pytest.raises(error, match=says) as raised:
         v.futures.place_order(COIN, BUY, LIMIT, order.pop("contracts"), now=T0, **order)
-    assert raised.value.venue == "gateio"
+    assert raised.value.exchange == "gateio"
 
 
 def test_orders_below_the_minimum_contracts_are_refused():

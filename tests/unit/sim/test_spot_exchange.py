@@ -222,7 +222,7 @@ def test_venue_rules_are_checked_on_placement(kwargs, error, says):
     order = {"symbol": COIN, "qty": 1.0, "price": 99.0, "tif": None, "client_id": None} | kwargs
     with pytest.raises(error, match=says) as raised:
         v.spot.place_order(order.pop("symbol"), BUY, LIMIT, order.pop("qty"), now=T0, **order)
-    assert raised.value.venue == "mexc"
+    assert raised.value.exchange == "mexc"
 
 
 def test_a_below_minimum_market_order_is_judged_at_the_mid():
