@@ -117,7 +117,6 @@ class WriterStats:
     events: int = 0
     last_write_at: float | None = None
     latencies_s: deque[float] = attrs.field(factory=lambda: deque(maxlen=LATENCY_SAMPLES))
-    queue_depth: int = 0
 
     def latency_percentile(self, fraction: float) -> float | None:
         if not self.latencies_s:
@@ -192,7 +191,6 @@ class Writer:
                     batch.append(mailbox.receive_nowait())
                 except (trio.WouldBlock, Stopping):
                     break
-            self.stats.queue_depth = len(mailbox)
             await self._write(batch)
 
     async def _write(self, batch: Sequence[Any]) -> None:
