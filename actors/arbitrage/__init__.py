@@ -1,0 +1,1 @@
+"""The strategy: its configuration, context, arithmetic, pure state machine and actor shell."""
