@@ -9,8 +9,9 @@ States follow SPEC §1::
     IDLE -> MONITORING -> ENTERING -> POSITION_OPEN -> EXITING -> MONITORING (cycle += 1)
 
 plus IMBALANCED (a leg filled more than the other: correct it), PAUSED (operator, stale
-feed, kill switch, failed correction), ERROR_RECOVERY (waiting for reconciliation after a
-restart) and STOPPED.
+feed, kill switch, failed correction) and STOPPED. ``context.TRANSITIONS`` lists every
+move one event may make; ``step`` and ``on_market`` refuse any other
+(:class:`~actors.arbitrage.context.ForbiddenTransition`).
 
 Rules the code keeps everywhere:
 
@@ -39,6 +40,7 @@ from actors.arbitrage.context import (
     Cycle,
     Opportunity,
     Positions,
+    check_transition,
 )
 from actors.arbitrage.pricing import entry_cost_pct, pnl_pct, size_entry
 from protocols.messages import (
@@ -99,14 +101,22 @@ _REST_STATES = (IDLE, MONITORING, PAUSED)
 
 
 def step(ctx: ArbitrageContext, event: Any) -> Result:
-    """Apply one event; return the new context and the commands to carry out, in order."""
+    """Apply one event; return the new context and the commands to carry out, in order.
+
+    Raises ``TypeError`` for an event the machine has no rule for, and
+    :class:`~actors.arbitrage.context.ForbiddenTransition` if it would move the
+    strategy between states ``TRANSITIONS`` does not connect.
+    """
     try:
         handler = _HANDLERS[type(event)]
     except KeyError:
         raise TypeError(
             f"the arbitrage machine has no rule for {type(event).__name__} events"
         ) from None
-    return handler(ctx, event)
+    result = handler(ctx, event)
+    if result[0].state is not ctx.state:
+        check_transition(ctx, result[0], type(event).__name__)
+    return result
 
 
 # ---------------------------------------------------------------- market events
@@ -115,10 +125,18 @@ def step(ctx: ArbitrageContext, event: Any) -> Result:
 def on_market(
     ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None
 ) -> Result:
-    """New quotes or the passing of time, with the latest quote of each leg.
+    """New quotes or the passing of time, with the latest quote of each leg; what
+    ``step`` does with a ``QuoteUpdate`` or a ``Tick``.
 
     This is the hot path: the backtester calls it directly for every quote.
     """
+    result = _market(ctx, now, spot, futures)
+    if result[0].state is not ctx.state:
+        check_transition(ctx, result[0], "new quotes")
+    return result
+
+
+def _market(ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None) -> Result:
     state = ctx.state
     if state is MONITORING:
         return _look_for_entry(ctx, now, spot, futures)
@@ -137,11 +155,11 @@ def on_market(
 
 
 def _on_quote(ctx: ArbitrageContext, event: QuoteUpdate) -> Result:
-    return on_market(ctx, event.now, event.spot, event.futures)
+    return _market(ctx, event.now, event.spot, event.futures)
 
 
 def _on_tick(ctx: ArbitrageContext, event: Tick) -> Result:
-    return on_market(ctx, event.now, event.spot, event.futures)
+    return _market(ctx, event.now, event.spot, event.futures)
 
 
 def _look_for_entry(
@@ -340,6 +358,11 @@ def _correct(
             return ctx, NOTHING
         return _start_exit(ctx, now, spot.bid, futures.ask, "flatten")
     delta = ctx.positions.delta_qty
+    price = _reference_price(ctx)
+    if abs(delta) * price < _imbalance_threshold_usdt(ctx, price):
+        # Nothing left that either venue would take (its rules changed, or a record
+        # restored as IMBALANCED whose legs match): settle where the legs are.
+        return _settle(ctx, now)
     if goal == GOAL_FLAT:
         # An exit half-filled: close more of whichever leg still holds more.
         choices = [(Leg.SPOT, Side.SELL)] if delta > 0 else [(Leg.FUTURES, Side.BUY)]

@@ -1,4 +1,5 @@
-"""The pure machine against a small fake venue model, with invariants after every step."""
+"""The pure machine against a small fake venue model, with invariants after every step
+and every change of state checked against ``TRANSITIONS``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from actors.arbitrage.context import ArbitrageParams, ArbitrageState, LegRules, new_context
+from actors.arbitrage.context import (
+    TRANSITIONS,
+    ArbitrageParams,
+    ArbitrageState,
+    LegRules,
+    new_context,
+)
 from actors.arbitrage.machine import DUST_USDT, step
 from protocols.messages import (
     CancelOrder,
@@ -77,6 +84,12 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
     def send(self, event) -> None:
         before = self.ctx
         self.ctx, commands = step(self.ctx, event)
+        if self.ctx.state is not before.state:
+            assert self.ctx.state in TRANSITIONS[before.state], (
+                before.state,
+                self.ctx.state,
+                event,
+            )
         for command in commands:
             if isinstance(command, PlaceOrder):
                 order = command.order
