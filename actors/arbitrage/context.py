@@ -230,11 +230,8 @@ class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     stop_requested: bool = False
 
     def evolve(self, **changes: Any) -> ArbitrageContext:
+        """A copy with ``changes``; see :func:`evolve`."""
         return evolve(self, **changes)
-
-    @property
-    def orders_in_flight(self) -> int:
-        return sum(len(orders) for orders in self.active_orders.values())
 
 
 def new_context(

@@ -1,8 +1,10 @@
-"""The arbitrage strategy as a pure function: ``step(context, event) -> (context, commands)``.
+"""The arbitrage strategy as a pure function: ``step(context, event) -> (context, commands)``
+for order reports, feed health, funding, rules and the operator, and
+``on_market(context, now, spot, futures)`` for quotes and the passing of time.
 
 No trio, no clock, no I/O: time arrives in events, effects leave as commands (place or
 cancel an order, raise an alert, record a finished trade). The live actor and the
-backtester drive this same function, so what is backtested is what trades.
+backtester drive these same functions, so what is backtested is what trades.
 
 States follow SPEC §1::
 
@@ -55,10 +57,8 @@ from protocols.messages import (
     OrderFinal,
     OrderRejected,
     PlaceOrder,
-    QuoteUpdate,
     RulesUpdate,
     StrategyCommand,
-    Tick,
     TradeClosed,
     TradeRecord,
 )
@@ -125,10 +125,11 @@ def step(ctx: ArbitrageContext, event: Any) -> Result:
 def on_market(
     ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None
 ) -> Result:
-    """New quotes or the passing of time, with the latest quote of each leg; what
-    ``step`` does with a ``QuoteUpdate`` or a ``Tick``.
+    """New quotes or the passing of time, with the latest quote of each leg (``None``
+    until one has arrived): how market events reach the machine, from the actor on
+    every quote and timer tick and from the backtester on every recorded quote.
 
-    This is the hot path: the backtester calls it directly for every quote.
+    This is the hot path. Raises what :func:`step` raises for a forbidden move.
     """
     result = _market(ctx, now, spot, futures)
     if result[0].state is not ctx.state:
@@ -152,14 +153,6 @@ def _market(ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quot
             return _look_for_entry(started, now, spot, futures)
         return started, NOTHING
     return ctx, NOTHING
-
-
-def _on_quote(ctx: ArbitrageContext, event: QuoteUpdate) -> Result:
-    return _market(ctx, event.now, event.spot, event.futures)
-
-
-def _on_tick(ctx: ArbitrageContext, event: Tick) -> Result:
-    return _market(ctx, event.now, event.spot, event.futures)
 
 
 def _look_for_entry(
@@ -854,8 +847,6 @@ def _average(value: float, qty: float) -> float:
 
 
 _HANDLERS: dict[type, Callable[[ArbitrageContext, Any], Result]] = {
-    QuoteUpdate: _on_quote,
-    Tick: _on_tick,
     OrderAccepted: _on_accepted,
     OrderRejected: _on_rejected,
     Fill: _on_fill,

@@ -24,7 +24,7 @@ from protocols.messages import (
     RulesUpdate,
 )
 from protocols.model import Fill, Leg, LegPosition, OrderStatus, VenueRules
-from tests.unit.arbitrage.harness import ENTRY, PROFIT, Driver, market, placed
+from tests.unit.arbitrage.harness import ENTRY, PROFIT, Driver, apply, market, placed
 
 S = ArbitrageState
 CRASH = (1.0, 1.1, 1.0, 1.1)  # a position of 1 BTC is then worth less than any venue takes
@@ -71,7 +71,7 @@ def test_every_transition_in_the_table_is_taken_by_some_sequence_of_events():
             reached = ctx
             for event in sequence:
                 before = reached
-                reached, _ = step(before, event)
+                reached, _ = apply(before, event)
                 if reached.state is not before.state:
                     seen.add((before.state, reached.state))
             key = msgspec.json.encode(reached)
@@ -85,9 +85,9 @@ def test_every_transition_in_the_table_is_taken_by_some_sequence_of_events():
 def test_a_transition_outside_the_table_is_refused_by_name():
     stopped = Driver().ctx.evolve(state=S.STOPPED)
     with pytest.raises(ForbiddenTransition) as raised:
-        check_transition(stopped, stopped.evolve(state=S.ENTERING), "QuoteUpdate")
+        check_transition(stopped, stopped.evolve(state=S.ENTERING), "new quotes")
     assert str(raised.value) == (
-        "task t1: QuoteUpdate moved the strategy from STOPPED to ENTERING; "
+        "task t1: new quotes moved the strategy from STOPPED to ENTERING; "
         "from STOPPED it may only go to nothing: it is final"
     )
 
