@@ -15,22 +15,6 @@ from protocols.model import Leg, Order, OrderStatus, Quote, Symbol, VenueRules
 # ------------------------------------------------------------------------- events
 
 
-class QuoteUpdate(msgspec.Struct, frozen=True, gc=False):
-    """New market data: the latest quote of each leg (``None`` until one has arrived)."""
-
-    now: float
-    spot: Quote | None
-    futures: Quote | None
-
-
-class Tick(msgspec.Struct, frozen=True, gc=False):
-    """Time passed. Carries the latest quotes too, so a due timeout exit can be priced."""
-
-    now: float
-    spot: Quote | None = None
-    futures: Quote | None = None
-
-
 class OrderAccepted(msgspec.Struct, frozen=True):
     now: float
     client_id: str

@@ -1,16 +1,19 @@
-"""The arbitrage strategy as a pure function: ``step(context, event) -> (context, commands)``.
+"""The arbitrage strategy as a pure function: ``step(context, event) -> (context, commands)``
+for order reports, feed health, funding, rules and the operator, and
+``on_market(context, now, spot, futures)`` for quotes and the passing of time.
 
 No trio, no clock, no I/O: time arrives in events, effects leave as commands (place or
 cancel an order, raise an alert, record a finished trade). The live actor and the
-backtester drive this same function, so what is backtested is what trades.
+backtester drive these same functions, so what is backtested is what trades.
 
 States (docs/strategy.md, "States")::
 
     IDLE -> MONITORING -> ENTERING -> POSITION_OPEN -> EXITING -> MONITORING (cycle += 1)
 
 plus IMBALANCED (a leg filled more than the other: correct it), PAUSED (operator, stale
-feed, kill switch, failed correction), ERROR_RECOVERY (waiting for reconciliation after a
-restart) and STOPPED.
+feed, kill switch, failed correction) and STOPPED. ``context.TRANSITIONS`` lists every
+move one event may make; ``step`` and ``on_market`` refuse any other
+(:class:`~actors.arbitrage.context.ForbiddenTransition`).
 
 Rules the code keeps everywhere:
 
@@ -39,6 +42,7 @@ from actors.arbitrage.context import (
     Cycle,
     Opportunity,
     Positions,
+    check_transition,
 )
 from actors.arbitrage.pricing import entry_cost_pct, pnl_pct, size_entry
 from protocols.messages import (
@@ -53,10 +57,8 @@ from protocols.messages import (
     OrderFinal,
     OrderRejected,
     PlaceOrder,
-    QuoteUpdate,
     RulesUpdate,
     StrategyCommand,
-    Tick,
     TradeClosed,
     TradeRecord,
 )
@@ -99,14 +101,22 @@ _REST_STATES = (IDLE, MONITORING, PAUSED)
 
 
 def step(ctx: ArbitrageContext, event: Any) -> Result:
-    """Apply one event; return the new context and the commands to carry out, in order."""
+    """Apply one event; return the new context and the commands to carry out, in order.
+
+    Raises ``TypeError`` for an event the machine has no rule for, and
+    :class:`~actors.arbitrage.context.ForbiddenTransition` if it would move the
+    strategy between states ``TRANSITIONS`` does not connect.
+    """
     try:
         handler = _HANDLERS[type(event)]
     except KeyError:
         raise TypeError(
             f"the arbitrage machine has no rule for {type(event).__name__} events"
         ) from None
-    return handler(ctx, event)
+    result = handler(ctx, event)
+    if result[0].state is not ctx.state:
+        check_transition(ctx, result[0], type(event).__name__)
+    return result
 
 
 # ---------------------------------------------------------------- market events
@@ -115,10 +125,19 @@ def step(ctx: ArbitrageContext, event: Any) -> Result:
 def on_market(
     ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None
 ) -> Result:
-    """New quotes or the passing of time, with the latest quote of each leg.
+    """New quotes or the passing of time, with the latest quote of each leg (``None``
+    until one has arrived): how market events reach the machine, from the actor on
+    every quote and timer tick and from the backtester on every recorded quote.
 
-    This is the hot path: the backtester calls it directly for every quote.
+    This is the hot path. Raises what :func:`step` raises for a forbidden move.
     """
+    result = _market(ctx, now, spot, futures)
+    if result[0].state is not ctx.state:
+        check_transition(ctx, result[0], "new quotes")
+    return result
+
+
+def _market(ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None) -> Result:
     state = ctx.state
     if state is MONITORING:
         return _look_for_entry(ctx, now, spot, futures)
@@ -134,14 +153,6 @@ def on_market(
             return _look_for_entry(started, now, spot, futures)
         return started, NOTHING
     return ctx, NOTHING
-
-
-def _on_quote(ctx: ArbitrageContext, event: QuoteUpdate) -> Result:
-    return on_market(ctx, event.now, event.spot, event.futures)
-
-
-def _on_tick(ctx: ArbitrageContext, event: Tick) -> Result:
-    return on_market(ctx, event.now, event.spot, event.futures)
 
 
 def _look_for_entry(
@@ -340,6 +351,11 @@ def _correct(
             return ctx, NOTHING
         return _start_exit(ctx, now, spot.bid, futures.ask, "flatten")
     delta = ctx.positions.delta_qty
+    price = _reference_price(ctx)
+    if abs(delta) * price < _imbalance_threshold_usdt(ctx, price):
+        # Nothing left that either venue would take (its rules changed, or a record
+        # restored as IMBALANCED whose legs match): settle where the legs are.
+        return _settle(ctx, now)
     if goal == GOAL_FLAT:
         # An exit half-filled: close more of whichever leg still holds more.
         choices = [(Leg.SPOT, Side.SELL)] if delta > 0 else [(Leg.FUTURES, Side.BUY)]
@@ -831,8 +847,6 @@ def _average(value: float, qty: float) -> float:
 
 
 _HANDLERS: dict[type, Callable[[ArbitrageContext, Any], Result]] = {
-    QuoteUpdate: _on_quote,
-    Tick: _on_tick,
     OrderAccepted: _on_accepted,
     OrderRejected: _on_rejected,
     Fill: _on_fill,

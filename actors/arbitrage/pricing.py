@@ -1,4 +1,4 @@
-"""The arbitrage's arithmetic: entry cost, cash flows, P&L and entry sizing.
+"""The arbitrage's arithmetic: entry cost, P&L in % and entry sizing.
 
 The formulas of docs/strategy.md, exactly. ``sa``/``sb`` are the spot ask/bid, ``fb``/``fa`` the
 futures bid/ask, ``q`` a quantity in base units, fees are fractions (0.0005 = 0.05%).
@@ -17,39 +17,10 @@ def entry_cost_pct(sa: float, fb: float) -> float:
     return (sa - fb) / sa * 100.0
 
 
-def entry_cash_flows(
-    q: float, sa: float, fb: float, spot_fee: float, fut_fee: float
-) -> tuple[float, float]:
-    """(spot paid, futures received) for an entry of ``q``."""
-    return q * sa * (1.0 + spot_fee), q * fb * (1.0 - fut_fee)
-
-
-def exit_cash_flows(
-    q: float, sb: float, fa: float, spot_fee: float, fut_fee: float
-) -> tuple[float, float]:
-    """(spot received, futures paid) for an exit of ``q``."""
-    return q * sb * (1.0 - spot_fee), q * fa * (1.0 + fut_fee)
-
-
-def pnl_usdt(
-    spot_paid: float, futures_received: float, spot_received: float, futures_paid: float
-) -> float:
-    return (spot_received - spot_paid) + (futures_received - futures_paid)
-
-
 def pnl_pct(pnl: float, q: float, sa_entry: float) -> float:
     """P&L relative to the spot leg's entry notional, in %."""
     notional = q * sa_entry
     return pnl / notional * 100.0 if notional > 0.0 else 0.0
-
-
-def round_trip_pnl_usdt(
-    q: float, sa: float, fb: float, sb: float, fa: float, spot_fee: float, fut_fee: float
-) -> float:
-    """P&L of entering at (``sa``, ``fb``) and exiting at (``sb``, ``fa``)."""
-    spot_paid, futures_received = entry_cash_flows(q, sa, fb, spot_fee, fut_fee)
-    spot_received, futures_paid = exit_cash_flows(q, sb, fa, spot_fee, fut_fee)
-    return pnl_usdt(spot_paid, futures_received, spot_received, futures_paid)
 
 
 class Sizing(msgspec.Struct, frozen=True):

@@ -132,8 +132,9 @@ class BacktestResult:
 
 
 @attrs.define
-class _Book:
-    """One symbol's strategy and latest quotes."""
+class _SymbolStrategy:
+    """One symbol under test: its strategy's context and the latest quote of each leg
+    (what orders fill against)."""
 
     symbol: Symbol
     ctx: ArbitrageContext
@@ -144,7 +145,7 @@ class _Book:
 @attrs.frozen
 class _Pending:
     due: float
-    book: _Book
+    strategy: _SymbolStrategy
     order: Order
 
 
@@ -157,55 +158,55 @@ class Backtest:
         self._rules = LegRules(config.backtest.spot.rules(), config.backtest.futures.rules())
         self._latency_s = config.backtest.latency_ms / 1000.0
         self._partial = config.backtest.partial_fills
-        self._books: dict[str, _Book] = {}
+        self._strategies: dict[str, _SymbolStrategy] = {}
         self._pending: deque[_Pending] = deque()
         self._trade_seq = 0
         self.trades: list[TradeRecord] = []
 
-    def _book(self, symbol_text: str, now: float) -> _Book:
+    def _start_strategy(self, symbol_text: str, now: float) -> _SymbolStrategy:
         symbol = Symbol.parse(symbol_text)
-        strategy = self.config.strategy
+        settings = self.config.strategy
         ctx = new_context(
-            f"bt{len(self._books) + 1}",
+            f"bt{len(self._strategies) + 1}",
             symbol,
             now=now,
-            base_position_size_usdt=strategy.base_position_size_usdt,
-            futures_leverage=strategy.futures_leverage,
+            base_position_size_usdt=settings.base_position_size_usdt,
+            futures_leverage=settings.futures_leverage,
             params=self._params,
             rules=self._rules,
         )
-        book = _Book(symbol, ctx)
-        self._books[symbol_text] = book
-        return book
+        strategy = _SymbolStrategy(symbol, ctx)
+        self._strategies[symbol_text] = strategy
+        return strategy
 
     def feed(self, source: QuoteFile, on_progress: Callable[[int], None] | None = None) -> int:
         """Run every row of ``source``; returns how many events there were."""
-        books = self._books
+        strategies = self._strategies
         pending = self._pending
         latency = self._latency_s
         events = 0
         for ts, leg, symbol_text, bid, bid_qty, ask, ask_qty in source:
             events += 1
             now = ts / 1000.0
-            book = books.get(symbol_text)
-            if book is None:
+            strategy = strategies.get(symbol_text)
+            if strategy is None:
                 try:
-                    book = self._book(symbol_text, now)
+                    strategy = self._start_strategy(symbol_text, now)
                 except ValueError as error:
                     raise QuoteFileError(f"{source.path}: {error}") from None
-            quote = Quote(book.symbol, bid, bid_qty, ask, ask_qty, now, now)
+            quote = Quote(strategy.symbol, bid, bid_qty, ask, ask_qty, now, now)
             if pending and pending[0].due < now:
                 self._execute_due(now)
             if leg == "spot":
-                book.spot = quote
+                strategy.spot = quote
             else:
-                book.futures = quote
-            if book.spot is None or book.futures is None:
+                strategy.futures = quote
+            if strategy.spot is None or strategy.futures is None:
                 continue
-            ctx, commands = on_market(book.ctx, now, book.spot, book.futures)
-            book.ctx = ctx
+            ctx, commands = on_market(strategy.ctx, now, strategy.spot, strategy.futures)
+            strategy.ctx = ctx
             if commands:
-                self._carry_out(book, commands, now, latency)
+                self._carry_out(strategy, commands, now, latency)
             if on_progress is not None and not events & 0x3FFF:
                 on_progress(events)
         return events
@@ -214,13 +215,15 @@ class Backtest:
         """The data ended: orders still on their way meet the last quotes."""
         self._execute_due(float("inf"))
 
-    def _carry_out(self, book: _Book, commands: tuple, now: float, latency: float) -> None:
+    def _carry_out(
+        self, strategy: _SymbolStrategy, commands: tuple, now: float, latency: float
+    ) -> None:
         for command in commands:
             if isinstance(command, PlaceOrder):
                 if latency > 0.0:
-                    self._pending.append(_Pending(now + latency, book, command.order))
+                    self._pending.append(_Pending(now + latency, strategy, command.order))
                 else:
-                    self._execute(book, command.order, now)
+                    self._execute(strategy, command.order, now)
             elif isinstance(command, TradeClosed):
                 self.trades.append(command.trade)
             # Cancels need nothing: every order here ends as soon as it executes.
@@ -230,11 +233,11 @@ class Backtest:
         pending = self._pending
         while pending and pending[0].due < now:
             waiting = pending.popleft()
-            self._execute(waiting.book, waiting.order, waiting.due)
+            self._execute(waiting.strategy, waiting.order, waiting.due)
 
-    def _execute(self, book: _Book, order: Order, now: float) -> None:
-        """Fill ``order`` against ``book``'s latest quote of its leg."""
-        quote = book.spot if order.leg is Leg.SPOT else book.futures
+    def _execute(self, strategy: _SymbolStrategy, order: Order, now: float) -> None:
+        """Fill ``order`` against ``strategy``'s latest quote of its leg."""
+        quote = strategy.spot if order.leg is Leg.SPOT else strategy.futures
         assert quote is not None
         buying = order.side is Side.BUY
         if self._latency_s > 0.0:
@@ -244,16 +247,18 @@ class Backtest:
                 or (price <= order.price if buying else price >= order.price)
             )
             if not still_there:
-                self._settle(book, order, 0.0, 0.0, now)
+                self._settle(strategy, order, 0.0, 0.0, now)
                 return
         else:
             price = order.price
         qty = order.qty
         if self._partial:
             qty = min(qty, quote.ask_qty if buying else quote.bid_qty)
-        self._settle(book, order, qty, price, now)
+        self._settle(strategy, order, qty, price, now)
 
-    def _settle(self, book: _Book, order: Order, qty: float, price: float, now: float) -> None:
+    def _settle(
+        self, strategy: _SymbolStrategy, order: Order, qty: float, price: float, now: float
+    ) -> None:
         commands: list = []
         if qty > 0.0:
             fee_rate = self._params.spot_fee if order.leg is Leg.SPOT else self._params.fut_fee
@@ -261,19 +266,21 @@ class Backtest:
             fill = Fill(
                 order.client_id, f"bt{self._trade_seq}", qty, price, qty * price * fee_rate, now
             )
-            book.ctx, produced = step(book.ctx, fill)
+            strategy.ctx, produced = step(strategy.ctx, fill)
             commands.extend(produced)
         status = OrderStatus.FILLED if qty >= order.qty else OrderStatus.EXPIRED
-        book.ctx, produced = step(book.ctx, OrderFinal(now, order.client_id, status, qty, price))
+        strategy.ctx, produced = step(
+            strategy.ctx, OrderFinal(now, order.client_id, status, qty, price)
+        )
         commands.extend(produced)
         if commands:
-            self._carry_out(book, tuple(commands), now, self._latency_s)
+            self._carry_out(strategy, tuple(commands), now, self._latency_s)
 
     def result(self, events: int, elapsed_s: float) -> BacktestResult:
         summaries = []
-        for text, book in self._books.items():
-            trades = [t for t in self.trades if t.symbol == str(book.symbol)]
-            ctx = book.ctx
+        for text, strategy in self._strategies.items():
+            trades = [t for t in self.trades if t.symbol == str(strategy.symbol)]
+            ctx = strategy.ctx
             summaries.append(
                 SymbolSummary(
                     symbol=text,

@@ -39,6 +39,7 @@ from typing import Any
 import attrs
 import httpx
 import msgspec
+import tomli_w
 import trio
 
 from actors.chaos import invariants as inv
@@ -740,21 +741,12 @@ def _rss_mb(pid: int) -> float | None:
 
 # ------------------------------------------------------------- the run config
 
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"no TOML form for {value!r}")
+_RUN_CONFIG_HEADER = "# Written by basis chaos: the trading process's config for one chaos run.\n"
 
 
-def _toml_table(name: str, values: dict[str, Any]) -> list[str]:
-    return [f"[{name}]"] + [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
+def _without_none(table: dict[str, Any]) -> dict[str, Any]:
+    """TOML has no null: an unset optional key is left out, which loads as unset."""
+    return {key: value for key, value in table.items() if value is not None}
 
 
 def run_config_toml(config: SystemConfig, urls: SimUrls, port: int, depth: bool) -> str:
@@ -775,20 +767,13 @@ def run_config_toml(config: SystemConfig, urls: SimUrls, port: int, depth: bool)
         "user_id": config.sim.futures.user_id,
         "depth": depth or config.venues.futures.depth,
     }
-    lines = [
-        "# Written by basis chaos: the trading process's config for one chaos run.",
-        'mode = "live"',
-        f"symbols = {_toml_value(list(config.symbols))}",
-        f"status_every_s = {_toml_value(config.status_every_s)}",
-        "",
-        *_toml_table("venues.spot", spot),
-        "",
-        *_toml_table("venues.futures", futures),
-        "",
-        *_toml_table("strategy", msgspec.to_builtins(config.strategy)),
-        "",
-        *_toml_table("http", {"port": port}),
-        "",
-        *_toml_table("persistence", msgspec.to_builtins(config.persistence)),
-    ]
-    return "\n".join(lines) + "\n"
+    document = {
+        "mode": "live",
+        "symbols": list(config.symbols),
+        "status_every_s": config.status_every_s,
+        "venues": {"spot": _without_none(spot), "futures": _without_none(futures)},
+        "strategy": _without_none(msgspec.to_builtins(config.strategy)),
+        "http": {"port": port},
+        "persistence": _without_none(msgspec.to_builtins(config.persistence)),
+    }
+    return _RUN_CONFIG_HEADER + tomli_w.dumps(document)

@@ -40,7 +40,7 @@ import attrs
 import msgspec
 import trio
 
-from actors.config_files import explain
+from actors.config_files import Mismatch, convert
 from actors.http_server import HttpRequest, HttpResponse, HttpServer
 from actors.sim.gateio_server import GateioServer
 from actors.sim.venue_server import VenueFaultsView, VenueServer
@@ -239,11 +239,13 @@ class ControlApi:
 
 def _parameters(kind: type[msgspec.Struct], body: bytes) -> Any:
     try:
-        return msgspec.json.decode(body or b"{}", type=kind)
-    except msgspec.ValidationError as error:
-        raise BadRequest(explain(error)) from None
+        raw = msgspec.json.decode(body or b"{}")
     except msgspec.DecodeError as error:
         raise BadRequest(f"the body is not JSON: {error}") from None
+    try:
+        return convert(raw, kind)
+    except Mismatch as error:
+        raise BadRequest(str(error)) from None
 
 
 def _json(value: object, status: int = 200) -> HttpResponse:

@@ -6,9 +6,10 @@ import msgspec
 import pytest
 
 from actors.arbitrage.config import StrategyConfig
-from actors.arbitrage.pricing import pnl_pct, round_trip_pnl_usdt
+from actors.arbitrage.pricing import pnl_pct
 from actors.backtest.engine import BacktestConfig, BacktestSection, FuturesRulesConfig, run_backtest
 from actors.backtest.quote_files import QuoteFileError, QuoteFileWriter
+from tests.unit.arbitrage.spec import round_trip_pnl_usdt
 
 FEE = 0.0005
 CHEAP = (99.9, 100.0, 100.0, 100.1)  # (sb, sa, fb, fa): entry cost 0 %

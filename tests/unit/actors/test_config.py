@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from actors.arbitrage.config import StrategyConfig
 from actors.backtest.engine import BacktestConfig
-from actors.config_files import ConfigError, load_config
+from actors.config_files import ConfigError, Mismatch, convert, load_config
+from actors.system_config import SystemConfig
 from protocols.model import OrderType
 
 
@@ -86,3 +88,59 @@ def test_the_shipped_example_loads():
     example = Path(__file__).parents[3] / "configs" / "backtest.example.toml"
     config = load_config(example, BacktestConfig)
     assert config.backtest.futures.contract_size == 0.0001
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "message"),
+    [
+        ({"strategy": {"spot_fee": 0.5}}, "strategy.spot_fee", "expected a number < 0.1, got 0.5"),
+        (
+            {"strategy": {"max_loss_usdt": "x"}},
+            "strategy.max_loss_usdt",
+            "expected a number, got a string",
+        ),
+        (
+            {"strategy": {"order_type": "stop"}},
+            "strategy.order_type",
+            "use one of 'limit', 'market'",
+        ),
+        (
+            {"strategy": {"order_type": 3}},
+            "strategy.order_type",
+            "expected one of 'limit', 'market', got a whole number",
+        ),
+        ({"symbols": ["BTC/USDT", 3]}, "symbols[1]", "expected a string, got a whole number"),
+        ({"symbols": []}, "", 'symbols: list at least one, like ["BTC/USDT"]'),
+        (
+            {"venues": {"spot": {"kind": "gateio_futures"}}},
+            "venues",
+            "venues.spot.kind must be 'mexc'",
+        ),
+        (
+            {"sim": {"spot": {"balances": {"USDT": "a"}}}},
+            "sim.spot.balances.USDT",
+            "expected a number",
+        ),
+        (
+            {"sim": {"symbols": [{"symbol": {"base": "XRP"}, "start_price": 1}]}},
+            "sim.symbols[0].symbol.quote",
+            "missing required key 'sim.symbols[0].symbol.quote'",
+        ),
+        (
+            {"sim": {"symbols": [{"start_pric": 1}]}},
+            "sim.symbols[0].start_pric",
+            "unknown key 'sim.symbols[0].start_pric'",
+        ),
+        ({"http": {"port": 70000}}, "http.port", "expected a whole number <= 65535, got 70000"),
+    ],
+)
+def test_a_mismatch_names_the_exact_key_and_what_it_should_be(raw, key, message):
+    with pytest.raises(Mismatch) as raised:
+        convert(raw, SystemConfig)
+    assert raised.value.key == key
+    assert message in str(raised.value)
+
+
+def test_what_msgspec_accepts_converts_as_msgspec_converts_it():
+    raw = {"symbols": ["SOL/USDT"], "strategy": {"cooldown_s": 2, "max_loss_usdt": 5.0}}
+    assert convert(raw, SystemConfig) == msgspec.convert(raw, SystemConfig)

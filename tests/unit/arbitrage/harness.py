@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from actors.arbitrage.context import ArbitrageContext, ArbitrageParams, LegRules, new_context
-from actors.arbitrage.machine import step
-from protocols.messages import OrderFinal, OrderRejected, PlaceOrder, QuoteUpdate
+from actors.arbitrage.machine import Result, on_market, step
+from protocols.messages import OrderFinal, OrderRejected, PlaceOrder
 from protocols.model import Fill, Order, OrderStatus, Quote, Symbol, VenueRules
 
 BTC = Symbol("BTC", "USDT")
@@ -14,6 +15,22 @@ BTC = Symbol("BTC", "USDT")
 
 def quote(now: float, bid: float, ask: float, qty: float = 10.0, age: float = 0.0) -> Quote:
     return Quote(BTC, bid, qty, ask, qty, now - age, now - age)
+
+
+class Market(NamedTuple):
+    """New quotes, or without them the passing of time: what the actor and the
+    backtester hand ``on_market``."""
+
+    now: float
+    spot: Quote | None = None
+    futures: Quote | None = None
+
+
+def apply(ctx: ArbitrageContext, event: Any) -> Result:
+    """One event through the machine, market events through ``on_market``."""
+    if type(event) is Market:
+        return on_market(ctx, event.now, event.spot, event.futures)
+    return step(ctx, event)
 
 
 def market(
@@ -25,8 +42,8 @@ def market(
     qty: float = 10.0,
     spot_age: float = 0.0,
     futures_age: float = 0.0,
-) -> QuoteUpdate:
-    return QuoteUpdate(now, quote(now, sb, sa, qty, spot_age), quote(now, fb, fa, qty, futures_age))
+) -> Market:
+    return Market(now, quote(now, sb, sa, qty, spot_age), quote(now, fb, fa, qty, futures_age))
 
 
 # 1 BTC at 50 000 with 0.05% fees: entry cost is 0.5% at sa=50 000, fb=49 750.
@@ -50,7 +67,7 @@ class Driver:
         self._trade = 0
 
     def send(self, event) -> list:
-        self.ctx, commands = step(self.ctx, event)
+        self.ctx, commands = apply(self.ctx, event)
         self.commands.extend(commands)
         return list(commands)
 

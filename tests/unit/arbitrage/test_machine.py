@@ -16,11 +16,10 @@ from protocols.messages import (
     OperatorCommand,
     OrderAccepted,
     PlaceOrder,
-    Tick,
     TradeClosed,
 )
 from protocols.model import Leg, OrderStatus, Side
-from tests.unit.arbitrage.harness import ENTRY, FLAT, PROFIT, Driver, placed
+from tests.unit.arbitrage.harness import ENTRY, FLAT, PROFIT, Driver, Market, placed
 
 S = ArbitrageState
 
@@ -182,11 +181,11 @@ def test_failed_corrections_flatten_both_legs_and_pause_with_the_reason():
 def test_orders_past_their_deadline_are_cancelled_and_chased_until_they_end():
     driver = Driver(leg_timeout_s=5.0)
     buy, sell = placed(driver.quotes(1.0, ENTRY))
-    assert driver.send(Tick(5.9)) == []
-    first = driver.send(Tick(6.0))
+    assert driver.send(Market(5.9)) == []
+    first = driver.send(Market(6.0))
     assert {(c.leg, c.client_id) for c in first} == {
         (Leg.SPOT, buy.client_id), (Leg.FUTURES, sell.client_id)}  # fmt: skip
-    again = driver.send(Tick(11.0))
+    again = driver.send(Market(11.0))
     assert sum(isinstance(c, CancelOrder) for c in again) == 2
     assert any(isinstance(c, Alert) and "2 timeouts" in c.message for c in again)
     driver.final(buy, 0.0, status=OrderStatus.CANCELLED)

@@ -1,4 +1,5 @@
-"""The pure machine against a small fake venue model, with invariants after every step."""
+"""The pure machine against a small fake venue model, with invariants after every step
+and every change of state checked against ``TRANSITIONS``."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from actors.arbitrage.context import ArbitrageParams, ArbitrageState, LegRules, new_context
-from actors.arbitrage.machine import DUST_USDT, step
+from actors.arbitrage.context import (
+    TRANSITIONS,
+    ArbitrageParams,
+    ArbitrageState,
+    LegRules,
+    new_context,
+)
+from actors.arbitrage.machine import DUST_USDT
 from protocols.messages import (
     CancelOrder,
     FeedHealth,
@@ -20,11 +27,10 @@ from protocols.messages import (
     OrderFinal,
     OrderRejected,
     PlaceOrder,
-    QuoteUpdate,
-    Tick,
 )
 from protocols.model import Fill, Leg, Order, OrderStatus, Quote, Side, Symbol, VenueRules
 from protocols.rules import min_order_usdt, round_down
+from tests.unit.arbitrage.harness import Market, apply
 
 SYMBOL = Symbol("SOL", "USDT")
 RULES = LegRules(
@@ -76,7 +82,13 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
 
     def send(self, event) -> None:
         before = self.ctx
-        self.ctx, commands = step(self.ctx, event)
+        self.ctx, commands = apply(self.ctx, event)
+        if self.ctx.state is not before.state:
+            assert self.ctx.state in TRANSITIONS[before.state], (
+                before.state,
+                self.ctx.state,
+                event,
+            )
         for command in commands:
             if isinstance(command, PlaceOrder):
                 order = command.order
@@ -113,12 +125,12 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
         seen = self.now - (20.0 if stale else 0.0)
         self.spot = Quote(SYMBOL, mid - half, depth, mid + half, depth, seen, seen)
         self.futures = Quote(SYMBOL, fmid - half, depth, fmid + half, depth, seen, seen)
-        self.send(QuoteUpdate(self.now, self.spot, self.futures))
+        self.send(Market(self.now, self.spot, self.futures))
 
     @rule(dt=st.sampled_from([1.0, 5.0, 3600.0]))
     def tick(self, dt):
         self.move_clock(dt)
-        self.send(Tick(self.now, self.spot, self.futures))
+        self.send(Market(self.now, self.spot, self.futures))
 
     @precondition(lambda self: self.venue)
     @rule(data=st.data())

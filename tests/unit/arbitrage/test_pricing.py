@@ -8,16 +8,14 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from actors.arbitrage.pricing import (
+from actors.arbitrage.pricing import entry_cost_pct, pnl_pct, size_entry
+from protocols.model import VenueRules
+from tests.unit.arbitrage.spec import (
     entry_cash_flows,
-    entry_cost_pct,
     exit_cash_flows,
-    pnl_pct,
     pnl_usdt,
     round_trip_pnl_usdt,
-    size_entry,
 )
-from protocols.model import VenueRules
 
 
 def test_the_design_notes_worked_example():

@@ -8,6 +8,7 @@ import tomllib
 import msgspec
 
 from actors.chaos.runner import KEY_ENV, run_config_toml
+from actors.config_files import load_config
 from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
 
@@ -38,3 +39,18 @@ def test_the_run_config_is_the_users_own_in_live_mode_against_the_simulated_venu
     assert (spot.api_key_env, spot.api_secret_env) == KEY_ENV["spot"]
     assert futures.user_id == users.sim.futures.user_id
     assert sorted(loaded.missing_credentials()) == sorted([*KEY_ENV["spot"], *KEY_ENV["futures"]])
+
+
+def test_the_run_config_file_loads_with_unset_keys_left_out_and_strings_escaped(tmp_path):
+    users = msgspec.convert(
+        {"sim": {"futures": {"user_id": 'a "quoted" \\ id'}}, "strategy": {"cooldown_s": 1.5}},
+        SystemConfig,
+    )
+    assert users.strategy.max_loss_usdt is None and users.venues.spot.user_id == ""
+    path = tmp_path / "run.toml"
+    path.write_text(run_config_toml(users, URLS, 0, depth=False), encoding="utf-8")
+    loaded = load_config(path, SystemConfig)
+    assert loaded.strategy == users.strategy
+    assert loaded.venues.futures.user_id == 'a "quoted" \\ id'
+    assert not loaded.venues.spot.depth and not loaded.venues.futures.depth
+    assert loaded.http.port == 0
