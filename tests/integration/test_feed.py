@@ -37,7 +37,7 @@ ETH = Symbol("ETH", "USDT")
 
 
 class ToyCodec:
-    venue = "toy"
+    exchange = "toy"
     leg = Leg.SPOT
     ping_interval_s = 0.05
     handshake_headers = ((b"x-toy", b"1"),)

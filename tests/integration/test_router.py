@@ -47,7 +47,7 @@ RULES = VenueRules(qty_step=0.001, min_qty=0.001, price_tick=0.1, taker_fee=0.00
 
 
 class ToyCodec:
-    venue = "toy"
+    exchange = "toy"
     leg = Leg.SPOT
 
     async def load_rules(self, rest, symbols):

@@ -52,7 +52,6 @@ RESYNC_RETRY_S = 1.0
 class FeedCodec(Protocol):
     """What a feed needs of a venue's market-data websocket."""
 
-    venue: str
     leg: Leg
     ping_interval_s: float
     handshake_headers: Sequence[tuple[bytes, bytes]]

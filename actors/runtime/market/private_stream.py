@@ -34,7 +34,6 @@ log = logging.getLogger("basis.private")
 
 
 class PrivateStreamCodec(Protocol):
-    venue: str
     ping_interval_s: float
     renew_interval_s: float | None
     handshake_headers: Sequence[tuple[bytes, bytes]]

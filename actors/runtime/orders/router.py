@@ -76,7 +76,7 @@ T = TypeVar("T")
 class RouterCodec(Protocol):
     """What a router needs of a venue's REST API."""
 
-    venue: str
+    exchange: str
     leg: Leg
 
     async def load_rules(
