@@ -146,15 +146,17 @@ class Recovery:
         """``symbol``'s task as the store last saw it, or ``None``; what does not restore
         on the way is quarantined."""
 
-        def read() -> tuple[ArbitrageContext | None, list[Unrestorable]]:
+        def read() -> tuple[ArbitrageContext | None, list[Unrestorable], list[QuarantineRow]]:
             with Store(self.store_path) as store:
-                return restore(store, str(symbol), spot_venue, futures_venue)
+                ctx, unrestorable = restore(store, str(symbol), spot_venue, futures_venue)
+                return ctx, unrestorable, store.quarantined()
 
-        ctx, unrestorable = await trio.to_thread.run_sync(read)
+        ctx, unrestorable, self.quarantined = await trio.to_thread.run_sync(read)
         for found in unrestorable:
             log.error("task %s quarantined: %s", found.row.task_id, found.reason)
             await self.writer.quarantine(found.row.task_id, found.reason, found.row.snapshot)
-        await self._read_quarantine()
+        if unrestorable:
+            await self._read_quarantine()
         return ctx
 
     async def quarantine(self, ctx: ArbitrageContext, reason: str) -> None:
