@@ -65,33 +65,26 @@ class ArbitrageState(enum.Enum):
 
 _LEGACY_ERROR_RECOVERY = "error_recovery"
 
-_IDLE = ArbitrageState.IDLE
-_MONITORING = ArbitrageState.MONITORING
-_ENTERING = ArbitrageState.ENTERING
-_POSITION_OPEN = ArbitrageState.POSITION_OPEN
-_EXITING = ArbitrageState.EXITING
-_IMBALANCED = ArbitrageState.IMBALANCED
-_PAUSED = ArbitrageState.PAUSED
-_STOPPED = ArbitrageState.STOPPED
+_S = ArbitrageState
 # Where a strategy goes when it holds no position: stopped if asked to stop, paused if
 # it must not enter, monitoring otherwise.
-_AT_REST = frozenset({_MONITORING, _PAUSED, _STOPPED})
+_AT_REST = frozenset({_S.MONITORING, _S.PAUSED, _S.STOPPED})
 
 TRANSITIONS: Mapping[ArbitrageState, frozenset[ArbitrageState]] = MappingProxyType(
     {
         # The first quotes start the strategy, and may be its entry too.
-        _IDLE: frozenset({_ENTERING}) | _AT_REST,
-        _MONITORING: frozenset({_ENTERING, _PAUSED, _STOPPED}),
+        _S.IDLE: frozenset({_S.ENTERING}) | _AT_REST,
+        _S.MONITORING: frozenset({_S.ENTERING, _S.PAUSED, _S.STOPPED}),
         # Every order ended: holding both legs, one more than the other, or nothing.
-        _ENTERING: frozenset({_POSITION_OPEN, _IMBALANCED}) | _AT_REST,
+        _S.ENTERING: frozenset({_S.POSITION_OPEN, _S.IMBALANCED}) | _AT_REST,
         # An exit starts; only dust held (nothing a venue takes) closes the cycle at once.
-        _POSITION_OPEN: frozenset({_EXITING}) | _AT_REST,
+        _S.POSITION_OPEN: frozenset({_S.EXITING}) | _AT_REST,
         # Every order ended: partly closed, one leg closed more, or the cycle closed.
-        _EXITING: frozenset({_POSITION_OPEN, _IMBALANCED}) | _AT_REST,
+        _S.EXITING: frozenset({_S.POSITION_OPEN, _S.IMBALANCED}) | _AT_REST,
         # Corrected to a position or to flat, or flattening both legs.
-        _IMBALANCED: frozenset({_POSITION_OPEN, _EXITING}) | _AT_REST,
-        _PAUSED: frozenset({_MONITORING, _STOPPED}),
-        _STOPPED: frozenset(),
+        _S.IMBALANCED: frozenset({_S.POSITION_OPEN, _S.EXITING}) | _AT_REST,
+        _S.PAUSED: frozenset({_S.MONITORING, _S.STOPPED}),
+        _S.STOPPED: frozenset(),
     }
 )
 """The states one event may take a strategy to, from each state. Staying where it is
