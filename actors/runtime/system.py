@@ -384,13 +384,15 @@ class TradingSystem:
         await handle.mailbox.send(OperatorCommand(time.time(), action))
 
     async def remove_strategy(self, task_id: str) -> None:
-        """Stop a strategy's actor and forget it (its stored state stays)."""
+        """Stop a strategy's actor and forget it (its stored state stays); returns once
+        its last snapshot is stored, so a strategy added for the symbol next sees it."""
         handle = self._handle(task_id)
         # Unwired first: a feed or router must never offer to a closed mailbox.
         self.subscribers[handle.symbol].remove(handle.mailbox.address)
         del self.owners[task_id]
         await self.strategies_supervisor.remove_child(handle.child_name)
         del self.strategies[task_id]
+        await self.writer_client.flush()
 
     async def _count_store(self) -> None:
         """Refresh ``store_counts`` for status views, off the trio thread."""

@@ -237,10 +237,9 @@ async def test_a_strategy_is_stopped_removed_and_its_completed_task_cleaned_up(t
         await wait_until(lambda: eth.actor.ctx.state is ArbitrageState.STOPPED, 30)
         await system.remove_strategy(eth.task_id)
         assert eth.task_id not in system.strategies
+        # Removed, its STOPPED snapshot is stored: the symbol starts afresh, not revived.
         new_id = await system.add_strategy(ETH)  # the symbol is free again
         assert new_id != eth.task_id
-        # A commit takes everything handed to the writer before it: the STOPPED snapshot.
-        await system.writer_client.journal(eth.actor.ctx, [])
         assert await system.cleanup(max_age_s=3600.0) == 0  # completed just now: kept
         assert await system.cleanup(max_age_s=0.0) == 1
     store = Store(tmp_path / "basis.db")

@@ -151,3 +151,13 @@ async def test_a_request_that_fails_is_answered_with_its_error_and_the_writer_go
         await client.journal(ctx, orders("t1", 1))
     [writer_child] = tree.snapshot().children
     assert writer_child.restarts == 0
+
+
+async def test_flush_returns_once_a_snapshot_handed_over_before_it_is_stored(nursery, tmp_path):
+    _, _, client = await start(nursery, tmp_path)
+    ctx = new_context("t1", BTC, now=1.0)
+    client.save(ctx.evolve(state=ArbitrageState.STOPPED, last_update=2.0))
+    await client.flush()
+    with Store(tmp_path / "basis.db") as reader:
+        assert reader.task("t1").state == "stopped"
+        assert reader.tasks(active_only=True) == []

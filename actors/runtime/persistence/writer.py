@@ -294,6 +294,13 @@ class WriterClient:
         await self.address.send(JournalIntents(records, committed))
         await committed.wait()
 
+    async def flush(self) -> None:
+        """Returns once everything handed over before it is on disk (snapshots included:
+        the commit that answers it takes whatever waits, on either lane)."""
+        committed = trio.Event()
+        await self.address.send(JournalIntents((), committed))
+        await committed.wait()
+
     async def order_event(self, record: OrderEventRecord) -> None:
         await self.address.send(record)
 
