@@ -24,6 +24,7 @@ from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
 from protocols.model import Side, Symbol
 from tests.integration.polling import wait_until
+from tests.unit.actors.test_metrics import FAMILIES
 
 BTC = Symbol("BTC", "USDT")
 ETH = Symbol("ETH", "USDT")
@@ -106,18 +107,7 @@ def check_metrics(text: str, system: TradingSystem) -> None:
     """``/metrics`` as Prometheus reads it: every family with its type, one series per
     feed, router, task and mailbox, and values a running system can have."""
     families = {f.name: f for f in text_string_to_metric_families(text)}
-    assert {name: f.type for name, f in families.items()} == {
-        "basis_up": "gauge",
-        "basis_healthy": "gauge",
-        "basis_quotes_received": "counter",
-        "basis_feed_reconnects": "counter",
-        "basis_orders": "counter",
-        "basis_fills": "counter",
-        "basis_decisions": "counter",
-        "basis_restarts": "counter",
-        "basis_decision_lag_seconds": "histogram",
-        "basis_mailbox_depth": "gauge",
-    }
+    assert {name: f.type for name, f in families.items()} == FAMILIES
 
     def values(name: str, label: str) -> dict[str, float]:
         return {s.labels[label]: s.value for s in families[name].samples if label in s.labels}

@@ -16,12 +16,9 @@ from protocols import gateio_rest
 from protocols._wire import decimal, number
 from protocols.gateio import (
     ORDER_BOOK,
-    PRIVATE_CHANNELS,
-    ChannelAuth,
-    ChannelRequest,
     Numeric,
+    _channel_request,
     contracts_of,
-    sign_channel,
     venue_symbol,
 )
 from protocols.gateio_rest import FUTURES, signed_request
@@ -60,15 +57,9 @@ def unsubscribe_message(
     credentials: ApiCredentials | None = None,
 ) -> str:
     """The text frame ending a subscription; a private channel's is signed with
-    ``credentials`` like its subscription."""
-    auth = None
-    if channel in PRIVATE_CHANNELS:
-        if credentials is None:
-            raise ValueError(f"{channel} is a private channel: pass the API credentials")
-        signature = sign_channel(credentials.secret, channel, "unsubscribe", time_s)
-        auth = ChannelAuth("api_key", credentials.key, signature)
-    request = ChannelRequest(time_s, channel, "unsubscribe", request_id, list(payload), auth)
-    return msgspec.json.encode(request).decode()
+    ``credentials`` like its subscription (the same request as a subscription, the
+    product's builder of it)."""
+    return _channel_request("unsubscribe", channel, payload, time_s, request_id, credentials)
 
 
 # ------------------------------------------------------------------------ replies
