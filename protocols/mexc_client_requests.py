@@ -166,9 +166,10 @@ class NewOrderParams(msgspec.Struct, frozen=True):
 
 
 class OrderReference(msgspec.Struct, frozen=True):
-    """The order a query or cancel names: by ``orderId`` or ``origClientOrderId``."""
+    """The order a query or cancel names: by ``orderId`` or ``origClientOrderId``, in
+    ``symbol`` (``None`` when a query leaves it out)."""
 
-    symbol: Symbol
+    symbol: Symbol | None
     venue_order_id: str | None
     client_id: str | None
 
@@ -263,10 +264,13 @@ def read_new_order(params: Mapping[str, str]) -> NewOrderParams:
     )
 
 
-def read_order_reference(params: Mapping[str, str]) -> OrderReference:
+def read_order_reference(
+    params: Mapping[str, str], *, symbol_required: bool = True
+) -> OrderReference:
     """The order a ``GET`` or ``DELETE /api/v3/order`` names; ``orderId`` wins when both
-    ids are sent."""
-    symbol = read_symbol(params)
+    ids are sent. A cancel must name the symbol; MEXC documents it as optional for a
+    query (``symbol_required=False``)."""
+    symbol = read_symbol(params) if symbol_required or params.get("symbol") else None
     venue_order_id = params.get("orderId") or None
     client_id = params.get("origClientOrderId") or None
     if venue_order_id is None and client_id is None:

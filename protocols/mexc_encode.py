@@ -455,6 +455,12 @@ def order_body(update: OrderUpdate, order_type: str, quote_qty: float = 0.0) -> 
     return _encode(_order_object(update, order_type, quote_qty))
 
 
+def cancel_body(update: OrderUpdate, order_type: str) -> bytes:
+    """The reply to ``DELETE /api/v3/order``: the order, its client id also as
+    ``origClientOrderId``."""
+    return _encode({**_order_object(update, order_type), "origClientOrderId": update.client_id})
+
+
 def open_orders_body(orders: Sequence[tuple[OrderUpdate, str, float]]) -> bytes:
     """The reply to ``GET /api/v3/openOrders`` or ``allOrders``: each order with its MEXC
     order type and the quote quantity it asked for."""

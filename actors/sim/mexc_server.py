@@ -349,7 +349,7 @@ class MexcServer(VenueServer):
         return await self._place(place)
 
     def _query_order(self, params: dict[str, str]) -> HttpResponse:
-        reference = read_order_reference(params)
+        reference = read_order_reference(params, symbol_required=False)
         order = self.spot.order(
             venue_order_id=reference.venue_order_id,
             client_id=reference.client_id,
@@ -369,7 +369,7 @@ class MexcServer(VenueServer):
             )
         except UnknownOrder as error:
             raise UnknownOrder(mexc.EXCHANGE, UNKNOWN_ORDER_ON_CANCEL, error.message, 400) from None
-        return json_response(self._order_body(order))
+        return json_response(mexc_encode.cancel_body(_update(order), _type_name(order)))
 
     def _open_orders(self, params: dict[str, str]) -> HttpResponse:
         # MEXC requires the symbol here (a missing one is a missing parameter).

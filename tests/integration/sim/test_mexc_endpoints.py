@@ -328,6 +328,14 @@ async def test_parameters_in_the_body_of_a_post_and_a_delete(still_sim, mexc_cli
         ),
     )
     assert (placed["origQty"], placed["price"]) == ("1", "99")
+    # MEXC documents the symbol of a query as optional.
+    queried = await get_json(
+        mexc_client,
+        mexc_rest.signed_request(
+            "GET", "order", [("orderId", placed["orderId"])], CREDENTIALS, ms(now())
+        ),
+    )
+    assert (queried["clientOrderId"], queried["status"]) == ("body-1", "NEW")
     cancelled = await get_json(
         mexc_client,
         mexc_wire.body_signed_request(
@@ -338,7 +346,7 @@ async def test_parameters_in_the_body_of_a_post_and_a_delete(still_sim, mexc_cli
             ms(now()),
         ),
     )
-    assert cancelled["status"] == "CANCELED"
+    assert (cancelled["status"], cancelled["origClientOrderId"]) == ("CANCELED", "body-1")
     tampered = mexc_wire.body_signed_request(
         "DELETE", "order", [("symbol", "COINUSDT"), ("orderId", "1")], CREDENTIALS, ms(now())
     )
