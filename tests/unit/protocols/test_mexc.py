@@ -920,3 +920,17 @@ def test_a_lower_case_ping_and_request_ids_are_answered_as_mexc_does():
     ack = msgspec.json.decode(mexc_encode.subscription_ack(["spot@x"], 12))
     assert ack == {"id": 12, "code": 0, "msg": "spot@x"}
     assert only(mexc.decode_frame(mexc_encode.pong(3), 0.0)) == Pong()
+
+
+def test_a_receive_window_over_a_minute_gets_mexcs_code():
+    query = "recvWindow=60001&timestamp=1000000"
+    request = RestRequest(
+        "GET",
+        "/api/v3/account",
+        f"{query}&signature={mexc_rest.sign(DOC_SECRET, query)}",
+        b"",
+        ((mexc_rest.API_KEY_HEADER, "mx0key"),),
+    )
+    with pytest.raises(InvalidParameter) as caught:
+        mexc_client_requests.verify_signed_request(request, CREDENTIALS, 1_000_000)
+    assert caught.value.code == 700005
