@@ -372,6 +372,9 @@ class WirePosition(msgspec.Struct):
     leverage: Numeric = 0
     realised_pnl: Numeric = 0
     pnl_fund: Numeric = 0
+    cross_leverage_limit: Numeric = 0
+    liq_price: Numeric = 0
+    mode: str = "single"
 
 
 _envelope_decoder = msgspec.json.Decoder(_Envelope)
