@@ -374,6 +374,8 @@ class WirePosition(msgspec.Struct):
     pnl_fund: Numeric = 0
     cross_leverage_limit: Numeric = 0
     liq_price: Numeric = 0
+    margin: Numeric = 0
+    unrealised_pnl: Numeric = 0
     mode: str = "single"
 
 
@@ -542,6 +544,9 @@ def futures_position(position: WirePosition, contract_size: float) -> FuturesPos
         leverage=number(position.leverage, "leverage"),
         realised_pnl=number(position.realised_pnl, "realised_pnl"),
         funding_pnl=number(position.pnl_fund, "pnl_fund"),
+        margin=number(position.margin, "margin"),
+        unrealised_pnl=number(position.unrealised_pnl, "unrealised_pnl"),
+        liq_price=number(position.liq_price, "liq_price"),
     )
 
 

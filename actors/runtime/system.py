@@ -291,7 +291,9 @@ class TradingSystem:
         )
         if leg is Leg.FUTURES:
             self.futures_codec = router_codec
-            self.futures_private = GateioPrivateCodec(keys, venue.user_id, router.rules)
+            self.futures_private = GateioPrivateCodec(
+                keys, venue.user_id, router.rules, router_codec.positions
+            )
             router.private = self.futures_private
         return VenueLinks(leg, rest, feeds, router, Mailbox(router.name, capacity=1024))
 

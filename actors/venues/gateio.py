@@ -16,6 +16,7 @@ from protocols.model import Leg, Order, Symbol, VenueRules
 from protocols.venue import (
     ApiCredentials,
     DepthSnapshot,
+    FuturesPosition,
     OrderUpdate,
     RateLimited,
     RestRequest,
@@ -188,6 +189,9 @@ class GateioPrivateCodec:
     refused."""
     rules: Mapping[Symbol, VenueRules]
     """The router's rules, shared: pushes give sizes in contracts."""
+    positions: dict[Symbol, gateio_rest.PositionSettings] = attrs.field(factory=dict)
+    """The router codec's positions, shared: position pushes keep each one's leverage and
+    liquidation price current between rules loads."""
     exchange: str = gateio.EXCHANGE
     ping_interval_s: float = PING_INTERVAL_S
     renew_interval_s: float | None = None
@@ -230,7 +234,9 @@ class GateioPrivateCodec:
         payload = gateio.private_payload(self.user_id)
         return [
             gateio.subscribe_message(channel, payload, int(now), n, self.credentials)
-            for n, channel in enumerate((gateio.ORDERS, gateio.USER_TRADES), start=1)
+            for n, channel in enumerate(
+                (gateio.ORDERS, gateio.USER_TRADES, gateio.POSITIONS), start=1
+            )
         ]
 
     def ping(self, now: float) -> str:
@@ -238,7 +244,20 @@ class GateioPrivateCodec:
 
     def decode(self, frame: str | bytes, recv_ts: float) -> tuple:
         sizes = {symbol: rules.contract_size for symbol, rules in self.rules.items()}
-        return gateio.decode_frame(frame, recv_ts, sizes)
+        events = gateio.decode_frame(frame, recv_ts, sizes)
+        for event in events:
+            if isinstance(event, FuturesPosition):
+                known = self.positions.get(event.symbol)
+                # A push names no margin mode or position mode: those stay as read back.
+                self.positions[event.symbol] = gateio_rest.PositionSettings(
+                    event.symbol,
+                    event.qty,
+                    event.leverage,
+                    0.0 if known is None else known.cross_leverage_limit,
+                    "single" if known is None else known.mode,
+                    event.liq_price,
+                )
+        return events
 
 
 class WrongAccount(Exception):
