@@ -28,6 +28,7 @@ from protocols.gateio import (
     contracts_of,
     futures_position,
     order_update,
+    parse_symbol,
     venue_symbol,
 )
 from protocols.model import Order, OrderType, Side, Symbol, TimeInForce, VenueRules
@@ -188,6 +189,29 @@ def position_request(symbol: Symbol, credentials: ApiCredentials, timestamp_s: i
     return signed_request("GET", path, "", b"", credentials, timestamp_s)
 
 
+def set_leverage_request(
+    symbol: Symbol, leverage: float, credentials: ApiCredentials, timestamp_s: int
+) -> RestRequest:
+    """``POST /futures/usdt/positions/{contract}/leverage?leverage=N``: isolated margin at
+    ``leverage`` (Gate.io's cross margin is ``leverage=0`` with ``cross_leverage_limit``,
+    which Basis does not use). The reply is the position (:func:`parse_position_settings`)."""
+    if not leverage > 0:
+        raise ValueError(f"leverage {leverage} must be > 0")
+    path = f"{FUTURES}/positions/{venue_symbol(symbol)}/leverage"
+    query = urlencode([("leverage", decimal(leverage))])
+    return signed_request("POST", path, query, b"", credentials, timestamp_s)
+
+
+def futures_account_request(credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
+    """``GET /futures/usdt/accounts``: the USDT futures account, its position mode included."""
+    return signed_request("GET", f"{FUTURES}/accounts", "", b"", credentials, timestamp_s)
+
+
+def account_detail_request(credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
+    """``GET /account/detail``: the key's account, its user id included."""
+    return signed_request("GET", "/account/detail", "", b"", credentials, timestamp_s)
+
+
 def contract_request(symbol: Symbol) -> RestRequest:
     """``GET /futures/usdt/contracts/{contract}`` (public)."""
     return public_request("GET", f"{FUTURES}/contracts/{venue_symbol(symbol)}")
@@ -230,6 +254,45 @@ class _OrderBook(msgspec.Struct):
     update: float = 0.0
 
 
+class _FuturesAccount(msgspec.Struct):
+    total: Numeric
+    available: Numeric
+    in_dual_mode: bool
+    currency: str = "USDT"
+
+
+class _AccountDetail(msgspec.Struct):
+    user_id: int | str
+
+
+class FuturesAccountSettings(msgspec.Struct, frozen=True):
+    """What Basis reads of the futures account: its USDT and its position mode."""
+
+    currency: str
+    total: float
+    available: float
+    in_dual_mode: bool
+    """Dual (hedge) mode holds a long and a short per contract; Basis trades single mode."""
+
+
+class PositionSettings(msgspec.Struct, frozen=True):
+    """How the venue holds one contract's position: ``leverage`` 0 is cross margin (at
+    ``cross_leverage_limit``), above 0 isolated margin at that leverage; ``mode`` is
+    ``single``, ``dual_long`` or ``dual_short``; ``liq_price`` 0 when nothing is held.
+    ``qty`` in base units, negative when short."""
+
+    symbol: Symbol
+    qty: float
+    leverage: float
+    cross_leverage_limit: float
+    mode: str
+    liq_price: float
+
+    @property
+    def margin_mode(self) -> str:
+        return "cross" if self.leverage == 0 else "isolated"
+
+
 class _ErrorBody(msgspec.Struct):
     label: str
     message: str = ""
@@ -240,6 +303,8 @@ _order_book_decoder = msgspec.json.Decoder(_OrderBook)
 _order_decoder = msgspec.json.Decoder(WireOrder)
 _position_decoder = msgspec.json.Decoder(WirePosition)
 _error_decoder = msgspec.json.Decoder(_ErrorBody)
+_futures_account_decoder = msgspec.json.Decoder(_FuturesAccount)
+_account_detail_decoder = msgspec.json.Decoder(_AccountDetail)
 
 T = TypeVar("T")
 
@@ -331,6 +396,43 @@ def parse_position(body: bytes, contract_size: float) -> FuturesPosition:
         raise _malformed("position", error) from None
 
 
+def parse_position_settings(body: bytes, contract_size: float) -> PositionSettings:
+    """The settings of a position object (``GET .../positions/{contract}`` or the reply
+    to setting its leverage)."""
+    position = _read(_position_decoder, body, "position")
+    try:
+        return PositionSettings(
+            parse_symbol(position.contract),
+            number(position.size, "size") * contract_size,
+            number(position.leverage, "leverage"),
+            number(position.cross_leverage_limit, "cross_leverage_limit"),
+            position.mode,
+            number(position.liq_price, "liq_price"),
+        )
+    except WireFormatError as error:
+        raise _malformed("position", error) from None
+
+
+def parse_futures_account(body: bytes) -> FuturesAccountSettings:
+    """``GET /futures/usdt/accounts``."""
+    account = _read(_futures_account_decoder, body, "futures account")
+    try:
+        return FuturesAccountSettings(
+            account.currency,
+            number(account.total, "total"),
+            number(account.available, "available"),
+            account.in_dual_mode,
+        )
+    except WireFormatError as error:
+        raise _malformed("futures account", error) from None
+
+
+def parse_account_detail(body: bytes) -> str:
+    """The user id in ``GET /account/detail`` (a number on the wire), as the private
+    channels' payloads name it."""
+    return str(_read(_account_detail_decoder, body, "account detail").user_id)
+
+
 # ------------------------------------------------------------------------- errors
 
 ERRORS_BY_LABEL: dict[str, type[VenueError]] = {
@@ -350,6 +452,8 @@ ERRORS_BY_LABEL: dict[str, type[VenueError]] = {
     "REDUCE_EXCEEDED": ReduceOnlyViolated,
     "SERVER_ERROR": VenueUnavailable,
     "TOO_BUSY": VenueUnavailable,
+    "LEVERAGE_TOO_HIGH": InvalidParameter,
+    "LEVERAGE_TOO_LOW": InvalidParameter,
 }
 """Labels and the errors they mean. ``TOO_MANY_ORDERS`` (the open-order limit) has no
 typed error of its own and stays a plain ``VenueError`` carrying its label."""
