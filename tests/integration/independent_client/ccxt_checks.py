@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import socket
 import sys
 import time
@@ -53,6 +54,14 @@ ORDER_NOTIONAL_USDT = 20.0
 """What each spot order is worth: well above the venue's minimum, far below the balance."""
 RESTING_DISCOUNT = 0.95
 """Limit buys rest this far below the bid, so they stay open until cancelled."""
+RUN = secrets.token_hex(3)
+"""Client order ids are this run's own, so a rerun against the same ``basis sim`` does not
+reuse them."""
+RESTING_ID = f"ccxt-{RUN}-1"
+CANCELLED_ID = f"ccxt-{RUN}-2"
+FIRST_UPDATE_S = 30.0
+"""Until the first update: loading the markets, connecting, subscribing, and for an order
+book the deltas ccxt collects before it fetches the snapshot they apply to."""
 MAX_SILENCE_S = 10.0
 """A subscription quiet this long is dead: the simulated venues push on every tick."""
 
@@ -371,7 +380,7 @@ async def mexc_rest_sequence(venues: Venues, exchange: SimMexc, symbol: str, che
     async def place_limit():
         price, amount = resting_buy()
         order = await exchange.create_order(
-            symbol, "limit", "buy", amount, price, {"clientOrderId": "ccxt-limit-1"}
+            symbol, "limit", "buy", amount, price, {"clientOrderId": RESTING_ID}
         )
         expect(order["id"], f"no order id: {order['info']}")
         return (order["id"], price, amount), f"order {order['id']}: buy {amount} at {price}"
@@ -382,14 +391,14 @@ async def mexc_rest_sequence(venues: Venues, exchange: SimMexc, symbol: str, che
         order_id, price, amount = placed.get()
         order = await exchange.fetch_order(order_id, symbol)
         check_order(order, id=order_id, status="open", price=price, amount=amount)
-        check_order(order, clientOrderId="ccxt-limit-1", side="buy", type="limit")
+        check_order(order, clientOrderId=RESTING_ID, side="buy", type="limit")
         return None, f"order {order_id} {order['status']}"
 
     await check("fetch order by id", fetch_order)
 
     async def fetch_order_by_client_id():
         order_id, _, _ = placed.get()
-        order = await exchange.fetch_order(None, symbol, {"clientOrderId": "ccxt-limit-1"})
+        order = await exchange.fetch_order(None, symbol, {"clientOrderId": RESTING_ID})
         check_order(order, id=order_id, status="open")
         return None, f"order {order_id} {order['status']}"
 
@@ -423,7 +432,7 @@ async def mexc_rest_sequence(venues: Venues, exchange: SimMexc, symbol: str, che
 
     async def cancel_by_client_id():
         price, amount = resting_buy()
-        client_id = "ccxt-limit-2"
+        client_id = CANCELLED_ID
         order = await exchange.create_order(
             symbol, "limit", "buy", amount, price, {"clientOrderId": client_id}
         )
@@ -572,9 +581,9 @@ async def gate_rest_sequence(venues: Venues, exchange: SimGate, symbol: str, che
     async def place_limit():
         price = resting_buy()
         order = await exchange.create_order(
-            symbol, "limit", "buy", 1, price, {"clientOrderId": "t-ccxt-limit-1"}
+            symbol, "limit", "buy", 1, price, {"clientOrderId": f"t-{RESTING_ID}"}
         )
-        check_order(order, status="open", clientOrderId="t-ccxt-limit-1", side="buy")
+        check_order(order, status="open", clientOrderId=f"t-{RESTING_ID}", side="buy")
         return (order["id"], price), f"order {order['id']}: buy 1 contract at {price}"
 
     placed = await check("place limit order", place_limit)
@@ -583,14 +592,14 @@ async def gate_rest_sequence(venues: Venues, exchange: SimGate, symbol: str, che
         order_id, price = placed.get()
         order = await exchange.fetch_order(order_id, symbol)
         check_order(order, id=order_id, status="open", price=price, amount=1.0)
-        check_order(order, clientOrderId="t-ccxt-limit-1", side="buy", type="limit")
+        check_order(order, clientOrderId=f"t-{RESTING_ID}", side="buy", type="limit")
         return None, f"order {order_id} {order['status']}"
 
     await check("fetch order by id", fetch_order)
 
     async def fetch_order_by_client_id():
         order_id, _ = placed.get()
-        order = await exchange.fetch_order(None, symbol, {"clientOrderId": "t-ccxt-limit-1"})
+        order = await exchange.fetch_order(None, symbol, {"clientOrderId": f"t-{RESTING_ID}"})
         check_order(order, id=order_id, status="open")
         return None, f"order {order_id} {order['status']}"
 
@@ -617,7 +626,7 @@ async def gate_rest_sequence(venues: Venues, exchange: SimGate, symbol: str, che
     await check("cancel order by id", cancel_order)
 
     async def cancel_by_client_id():
-        client_id = "t-ccxt-limit-2"
+        client_id = f"t-{CANCELLED_ID}"
         order = await exchange.create_order(
             symbol, "limit", "buy", 1, resting_buy(), {"clientOrderId": client_id}
         )
@@ -696,27 +705,37 @@ async def gate_rest_sequence(venues: Venues, exchange: SimGate, symbol: str, che
 async def keep_watching(
     watch: Callable[[], Awaitable[Any]], check: Callable[[Any], None], seconds: float
 ) -> tuple[None, str]:
-    """Read a subscription's updates for ``seconds``, checking each; a failure, or a
-    silence longer than MAX_SILENCE_S, ends it."""
+    """Read a subscription's updates for ``seconds`` after its first one, checking each;
+    a failure, or a silence longer than MAX_SILENCE_S, ends it."""
     clock = asyncio.get_running_loop().time
-    start = last = clock()
+    started = clock()
     updates, longest_silence = 0, 0.0
-    while clock() - start < seconds:
+
+    async def next_update(within_s: float) -> None:
         try:
-            value = await asyncio.wait_for(watch(), MAX_SILENCE_S)
+            value = await asyncio.wait_for(watch(), within_s)
         except TimeoutError:
             raise CheckFailed(
-                f"silent for {MAX_SILENCE_S} s after {updates} updates ({clock() - start:.1f} s in)"
+                f"silent for {within_s} s after {updates} updates ({clock() - started:.1f} s in)"
             ) from None
         except Exception as error:
             raise CheckFailed(
-                f"{describe(error)} after {updates} updates ({clock() - start:.1f} s in)"
+                f"{describe(error)} after {updates} updates ({clock() - started:.1f} s in)"
             ) from error
         check(value)
+
+    await next_update(FIRST_UPDATE_S)
+    updates = 1
+    first = last = clock()
+    while last - first < seconds:
+        await next_update(MAX_SILENCE_S)
         updates += 1
         longest_silence = max(longest_silence, clock() - last)
         last = clock()
-    detail = f"{updates} updates in {seconds:.0f} s, longest silence {longest_silence:.1f} s"
+    detail = (
+        f"first update after {first - started:.1f} s, {updates} in the {last - first:.0f} s after, "
+        f"longest silence {longest_silence:.1f} s"
+    )
     return None, detail
 
 
