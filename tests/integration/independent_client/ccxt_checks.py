@@ -567,6 +567,16 @@ async def gate_rest_sequence(venues: Venues, exchange: SimGate, symbol: str, che
 
     await check("fetch funding rate", fetch_funding_rate)
 
+    async def fetch_funding_rates():
+        markets.get()
+        rates = await exchange.fetch_funding_rates()
+        expect(set(GATE_SYMBOLS) <= set(rates), f"rates for {sorted(rates)}, want {GATE_SYMBOLS}")
+        for each in GATE_SYMBOLS:
+            expect(rates[each]["fundingRate"] is not None, f"no {each} rate: {rates[each]}")
+        return None, f"{len(rates)} funding rates"
+
+    await check("fetch funding rates (all contracts)", fetch_funding_rates)
+
     async def set_leverage():
         markets.get()
         answer = await exchange.set_leverage(3, symbol)
