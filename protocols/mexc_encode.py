@@ -259,6 +259,11 @@ def book_ticker_body(quote: Quote) -> bytes:
     )
 
 
+def ticker_price_body(symbol: Symbol, price: float) -> bytes:
+    """The reply to ``GET /api/v3/ticker/price?symbol=``."""
+    return _encode({"symbol": venue_symbol(symbol), "price": decimal(price)})
+
+
 def depth_body(snapshot: DepthSnapshot) -> bytes:
     return _encode(
         {

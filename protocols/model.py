@@ -140,7 +140,15 @@ class Order(msgspec.Struct, frozen=True):
 
 
 class Fill(msgspec.Struct, frozen=True, gc=False):
-    """One execution of an order: ``qty`` base units at ``price``, ``fee`` in USDT."""
+    """One execution of an order: ``qty`` base units at ``price``, its fee worth ``fee``
+    USDT (valued at the fill's price).
+
+    ``commission`` is the fee as the venue charged it, in ``commission_asset`` (the quote
+    asset, the base coin, or another token such as MEXC's MX; empty when the venue did not
+    say and the fee was estimated from the fee rate). A commission in the base coin comes
+    out of what the fill leaves held. A fill of ``qty`` 0 corrects the fee of quantity
+    delivered before its trade was known.
+    """
 
     client_id: str
     trade_id: str
@@ -148,6 +156,8 @@ class Fill(msgspec.Struct, frozen=True, gc=False):
     price: float
     fee: float
     ts: float
+    commission: float = 0.0
+    commission_asset: str = ""
 
 
 class LegPosition(msgspec.Struct, frozen=True, gc=False):

@@ -422,7 +422,11 @@ def _on_fill(ctx: ArbitrageContext, fill: Fill) -> Result:
     leg, order = found
     if fill.trade_id in order.trade_ids:
         return ctx, NOTHING  # delivered twice
-    return _apply_fill(ctx, leg, order, fill.qty, fill.price, fill.fee, fill.trade_id, fill.ts)
+    # A commission charged in the base coin comes out of what the spot leg holds.
+    base_fee = fill.commission if fill.commission_asset == ctx.symbol.base else 0.0
+    return _apply_fill(
+        ctx, leg, order, fill.qty, fill.price, fill.fee, fill.trade_id, fill.ts, base_fee
+    )
 
 
 def _on_final(ctx: ArbitrageContext, event: OrderFinal) -> Result:
@@ -482,6 +486,7 @@ def _apply_fill(
     fee: float,
     trade_id: str,
     ts: float,
+    base_fee: float = 0.0,
 ) -> Result:
     filled = order.filled_qty + qty
     avg = (order.avg_price * order.filled_qty + price * qty) / filled if filled > 0 else 0.0
@@ -503,7 +508,7 @@ def _apply_fill(
     value = qty * price
     if leg is Leg.SPOT:
         grows = order.side is Side.BUY
-        position, realized = _moved(positions.spot, grows, qty, price, fee, long=True)
+        position, realized = _moved(positions.spot, grows, qty, price, fee, True, base_fee)
         positions = replace(positions, spot=position)
         cycle = (
             replace(cycle, spot_bought_qty=cycle.spot_bought_qty + qty,
@@ -514,7 +519,7 @@ def _apply_fill(
         )  # fmt: skip
     else:
         grows = order.side is Side.SELL
-        position, realized = _moved(positions.futures, grows, qty, price, fee, long=False)
+        position, realized = _moved(positions.futures, grows, qty, price, fee, False)
         positions = replace(positions, futures=position)
         cycle = (
             replace(cycle, futures_sold_qty=cycle.futures_sold_qty + qty,
@@ -541,22 +546,42 @@ def _apply_fill(
 
 
 def _moved(
-    position: LegPosition, grows: bool, qty: float, price: float, fee: float, long: bool
+    position: LegPosition,
+    grows: bool,
+    qty: float,
+    price: float,
+    fee: float,
+    long: bool,
+    base_fee: float = 0.0,
 ) -> tuple[LegPosition, float]:
     """A leg after a fill, and the P&L the fill realized (its fee, and any part closed).
 
     ``long`` legs gain when price rises (spot); the futures leg is short. A fill larger
     than the position would flip it; the excess then opens at the fill price.
+    ``base_fee`` is a commission the venue took in the base coin (``fee`` is its worth):
+    those coins leave the leg at their cost, so the fill realizes ``-fee`` plus their
+    gain from cost to the fill's price.
     """
     if grows:
         held = position.qty + qty
-        avg = (position.avg_price * position.qty + price * qty) / held
-        return LegPosition(held, avg, position.fees + fee), -fee
-    closed = min(qty, max(position.qty, 0.0))
-    gain = (price - position.avg_price) * closed if long else (position.avg_price - price) * closed
-    held = position.qty - qty
-    avg = position.avg_price if held >= 0.0 else price
-    return LegPosition(held, avg, position.fees + fee), gain - fee
+        avg = (
+            (position.avg_price * position.qty + price * qty) / held
+            if qty > 0.0
+            else position.avg_price
+        )
+        realized = -fee
+    else:
+        closed = min(qty, max(position.qty, 0.0))
+        gain = (
+            (price - position.avg_price) * closed if long else (position.avg_price - price) * closed
+        )
+        held = position.qty - qty
+        avg = position.avg_price if held >= 0.0 else price
+        realized = gain - fee
+    if base_fee:
+        held -= base_fee
+        realized += (price - avg) * base_fee
+    return LegPosition(held, avg, position.fees + fee), realized
 
 
 def _settle(ctx: ArbitrageContext, now: float) -> Result:
@@ -637,6 +662,7 @@ def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
         exit_reason=ctx.exit_reason or "unknown",
         fees_usdt=cycle.fees_usdt,
         funding_usdt=cycle.funding_usdt,
+        spot_dust_qty=max(ctx.positions.spot.qty, 0.0),
     )
     ctx = replace(ctx, arbitrage_cycles=ctx.arbitrage_cycles + 1)
     params = ctx.params

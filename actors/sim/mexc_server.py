@@ -33,7 +33,7 @@ from actors.http_server import HttpRequest, HttpResponse
 from actors.sim.config import MexcRateLimits, RateLimit, ServerConfig, SpotVenueConfig
 from actors.sim.events import BalanceChanged, OrderUpdated, TradeExecuted, VenueEvent
 from actors.sim.records import VenueOrder
-from actors.sim.spot_exchange import SpotExchange
+from actors.sim.spot_exchange import MX, SpotExchange
 from actors.sim.venue_server import Route, VenueServer, http_response, json_response
 from actors.sim.wire_records import account_trade, order_update
 from actors.sim.ws_server import WsClient, send_to_each
@@ -49,7 +49,7 @@ from protocols.mexc_client_requests import (
     verify_signed_request,
 )
 from protocols.mexc_rest import API_PREFIX, order_type_name
-from protocols.model import OrderType, Quote
+from protocols.model import OrderType, Quote, Symbol
 from protocols.venue import (
     ApiCredentials,
     DepthDiff,
@@ -61,6 +61,8 @@ from protocols.venue import (
     UnknownOrder,
     VenueError,
 )
+
+MX_USDT = Symbol(MX, "USDT")
 
 UNKNOWN_ORDER_ON_CANCEL = -2011
 MAX_DEPTH_LIMIT = 5000
@@ -118,6 +120,7 @@ class MexcServer(VenueServer):
             ("GET", "time"): self._time,
             ("GET", "exchangeInfo"): self._exchange_info,
             ("GET", "ticker/bookTicker"): self._book_ticker,
+            ("GET", "ticker/price"): self._ticker_price,
             ("GET", "depth"): self._depth,
         }
         signed: dict[tuple[str, str], SignedHandler] = {
@@ -201,6 +204,17 @@ class MexcServer(VenueServer):
             mexc_encode.book_ticker_body(self.spot.market.quote(symbol, self.spot.leg))
         )
 
+    def _ticker_price(self, query: dict[str, str]) -> HttpResponse:
+        # MX/USDT is listed on MEXC though not simulated: fees paid in MX are valued at it.
+        symbol = read_symbol(query)
+        if symbol == MX_USDT:
+            price = self.spot.mx_price_usdt()
+        else:
+            self.spot.rules(symbol)
+            quote = self.spot.market.quote(symbol, self.spot.leg)
+            price = (quote.bid + quote.ask) / 2.0
+        return json_response(mexc_encode.ticker_price_body(symbol, price))
+
     def _depth(self, query: dict[str, str]) -> HttpResponse:
         symbol = read_symbol(query)
         self.spot.rules(symbol)
@@ -273,6 +287,8 @@ class MexcServer(VenueServer):
         self.spot.rules(symbol)
         limit = _int_param(params, "limit", MAX_TRADES_LIMIT, 1, MAX_TRADES_LIMIT)
         fills = self.spot.ledger.fills(symbol)
+        if "orderId" in params:
+            fills = [fill for fill in fills if fill.venue_order_id == params["orderId"]]
         # From startTime on, oldest first; without it, the most recent ones.
         if "startTime" in params:
             start_s = _int_param(params, "startTime", 0, 0, None) / 1000.0
