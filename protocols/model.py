@@ -162,8 +162,13 @@ class Fill(msgspec.Struct, frozen=True, gc=False):
 
 class LegPosition(msgspec.Struct, frozen=True, gc=False):
     """What one leg holds: quantity (long on spot, short on futures, both positive),
-    the average price of what is held, and the fees paid on it so far."""
+    the average price of what is held, and the fees paid on it so far (USDT).
+
+    ``base_fees`` is the base coin the venue took as fees out of what the leg bought, in
+    proportion to what it still holds: the leg holds that much less than it traded, and
+    is hedged for ``qty + base_fees``."""
 
     qty: float = 0.0
     avg_price: float = 0.0
     fees: float = 0.0
+    base_fees: float = 0.0

@@ -508,7 +508,7 @@ def _apply_fill(
     value = qty * price
     if leg is Leg.SPOT:
         grows = order.side is Side.BUY
-        position, realized = _moved(positions.spot, grows, qty, price, fee, True, base_fee)
+        position, realized = leg_after_fill(positions.spot, grows, qty, price, fee, True, base_fee)
         positions = replace(positions, spot=position)
         cycle = (
             replace(cycle, spot_bought_qty=cycle.spot_bought_qty + qty,
@@ -519,7 +519,7 @@ def _apply_fill(
         )  # fmt: skip
     else:
         grows = order.side is Side.SELL
-        position, realized = _moved(positions.futures, grows, qty, price, fee, False)
+        position, realized = leg_after_fill(positions.futures, grows, qty, price, fee, False)
         positions = replace(positions, futures=position)
         cycle = (
             replace(cycle, futures_sold_qty=cycle.futures_sold_qty + qty,
@@ -545,7 +545,7 @@ def _apply_fill(
     return moved, NOTHING
 
 
-def _moved(
+def leg_after_fill(
     position: LegPosition,
     grows: bool,
     qty: float,
@@ -560,7 +560,7 @@ def _moved(
     than the position would flip it; the excess then opens at the fill price.
     ``base_fee`` is a commission the venue took in the base coin (``fee`` is its worth):
     those coins leave the leg at their cost, so the fill realizes ``-fee`` plus their
-    gain from cost to the fill's price.
+    gain from cost to the fill's price, and they join the leg's ``base_fees``.
     """
     if grows:
         held = position.qty + qty
@@ -578,10 +578,16 @@ def _moved(
         held = position.qty - qty
         avg = position.avg_price if held >= 0.0 else price
         realized = gain - fee
+    # The base coin fees took stay counted in proportion to what is still held.
+    base_fees = position.base_fees
+    if not grows and base_fees:
+        base_fees *= max(held, 0.0) / position.qty if position.qty > 0.0 else 0.0
     if base_fee:
         held -= base_fee
         realized += (price - avg) * base_fee
-    return LegPosition(held, avg, position.fees + fee), realized
+        if grows:  # what a buy left held is hedged for what it bought
+            base_fees += base_fee
+    return LegPosition(held, avg, position.fees + fee, base_fees), realized
 
 
 def _settle(ctx: ArbitrageContext, now: float) -> Result:

@@ -157,17 +157,18 @@ class OrderTracker:
         delivers what the distinct trades reported add beyond what was delivered, with
         the trade's own fee; for the part a cumulative report delivered already, a fill
         of quantity 0 corrects its estimated fee. ``fee_asset_usdt`` is the USDT price of
-        the trade's fee asset when that is neither of the symbol's assets. A trade seen
-        before, or one after the end, changes nothing."""
+        the trade's fee asset when that is neither of the symbol's assets: without it,
+        ``ValueError``, and nothing changes. A trade seen before, or one after the end,
+        changes nothing."""
         if self.final or trade.trade_id in self.trade_ids:
             return []
+        fee_usdt = fee_value_usdt(trade, fee_asset_usdt)  # raises before anything changes
         self.trade_ids.add(trade.trade_id)
         self.traded_qty += trade.qty
         self.traded_value += trade.qty * trade.price
         if not self.venue_order_id and trade.venue_order_id:
             self.venue_order_id = trade.venue_order_id
         deliveries: list[Delivery] = list(self._accept(trade.ts))
-        fee_usdt = fee_value_usdt(trade, fee_asset_usdt)
         extra = self.traded_qty - self.delivered_qty
         new_qty = (
             min(max(extra, 0.0), trade.qty) if more_than_noise(extra, of=self.order.qty) else 0.0
