@@ -22,6 +22,8 @@ Rules the code keeps everywhere:
   venue answers), so the machine never waits for ever.
 * Positions are what was filled, not what was asked: every fill moves its leg, and an
   order's final state may add the part of its fills the venue reported but we missed.
+  A fee the venue took in the base coin comes out of what the leg holds; fees count
+  at what the venue charged, in USDT. An exit sells what is held, down to the step.
 * An imbalance (|spot - futures short| worth at least the smallest order either venue
   takes) is corrected by finishing the lagging leg or trimming the excess; after
   ``max_correction_attempts`` failures both legs are flattened and the strategy pauses.

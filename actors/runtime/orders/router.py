@@ -729,14 +729,15 @@ class Router:
         ):
             return ()
         symbol = tracked.order.symbol
-        try:
-            trades = await self._retry(
-                lambda: self.codec.order_trades(
-                    self.rest, symbol, venue_order_id, self.wall_clock()
-                ),
-                VENUE_FAILURES,
-                attempts=3,
+
+        async def ask() -> Sequence[Trade] | None:
+            await self.query_bucket.acquire()
+            return await self.codec.order_trades(
+                self.rest, symbol, venue_order_id, self.wall_clock()
             )
+
+        try:
+            trades = await self._retry(ask, VENUE_FAILURES, attempts=3)
         except VENUE_FAILURES as error:
             log.warning(
                 "%s: the trades of %s are not known (%s): its fees stay estimated at the fee rate",
