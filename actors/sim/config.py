@@ -60,8 +60,18 @@ def _check_pattern(venue: str, pattern: str) -> None:
         raise ValueError(f"{venue}: client_id_pattern {pattern!r} is not a regex: {exc}") from exc
 
 
+SPOT_FEE_ASSETS = ("quote", "base", "mx")
+"""Where the simulated spot venue takes its fees from: ``quote``, the currency of the
+market, on buys and sells alike (what MEXC's fee pages document); ``base``, the coin
+received (the base coin of a buy, the quote of a sell), as some venues do; ``mx``, the
+account's MX at a discount (MEXC's MX deduction), falling back to ``quote`` when the
+account's free MX does not cover the fee."""
+
+
 class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The spot venue (MEXC): its fees, the account's starting balances per asset, the
+    """The spot venue (MEXC): its fees and where it takes them from (``fee_asset``, one
+    of :data:`SPOT_FEE_ASSETS`; with ``mx``, the MX price in USDT it values fees at and
+    the discount MX deduction earns), the account's starting balances per asset, the
     client order ids it accepts, how long a finished order can be found by its client
     id (``None``: always), and the account's API key and secret (made-up ones: the
     simulator is no real account)."""
@@ -69,6 +79,9 @@ class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: str = "mexc"
     maker_fee: float = 0.0
     taker_fee: float = 0.0005
+    fee_asset: str = "quote"
+    mx_price_usdt: float = 2.0
+    mx_discount: float = 0.2
     balances: dict[str, float] = msgspec.field(default_factory=lambda: {"USDT": 10_000.0})
     client_id_pattern: str = r"[A-Za-z0-9_-]{1,32}"
     client_id_query_window_s: float | None = None
@@ -78,6 +91,16 @@ class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         _check_fees(self.name, self.maker_fee, self.taker_fee)
         _check_pattern(self.name, self.client_id_pattern)
+        if self.fee_asset not in SPOT_FEE_ASSETS:
+            raise ValueError(
+                f"{self.name}: fee_asset {self.fee_asset!r} must be one of "
+                f"{', '.join(SPOT_FEE_ASSETS)}"
+            )
+        if self.mx_price_usdt <= 0.0 or not 0.0 <= self.mx_discount < 1.0:
+            raise ValueError(
+                f"{self.name}: mx_price_usdt must be > 0 and mx_discount within 0..1, got "
+                f"{self.mx_price_usdt}, {self.mx_discount}"
+            )
         negative = {asset: v for asset, v in self.balances.items() if v < 0.0}
         if negative:
             raise ValueError(f"{self.name}: starting balances must be >= 0, got {negative}")
