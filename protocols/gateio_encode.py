@@ -158,6 +158,29 @@ def order_book_update_push(
     )
 
 
+def order_book_full_push(
+    snapshot: DepthSnapshot, contract_size: float, time_s: float, first_version: int, levels: int
+) -> str:
+    """``futures.order_book_update`` with ``full: true``: the whole book at
+    ``snapshot.version`` (its best ``levels`` each side), which replaces the client's;
+    ``U`` is the first version it covers since the previous update."""
+    return _push(
+        ORDER_BOOK_UPDATE,
+        "update",
+        time_s,
+        {
+            "t": _ms(time_s),
+            "full": True,
+            "s": venue_symbol(snapshot.symbol),
+            "U": first_version,
+            "u": snapshot.version,
+            "b": _levels(snapshot.bids[:levels], contract_size),
+            "a": _levels(snapshot.asks[:levels], contract_size),
+            "l": str(levels),
+        },
+    )
+
+
 def _order_object(
     update: OrderUpdate, contract_size: float, tif: str, as_push: bool
 ) -> dict[str, object]:

@@ -9,9 +9,11 @@ positions and the account. Signed endpoints are verified as Gate.io does (``KEY`
 
 Websockets: subscribe / unsubscribe are acknowledged (``result.status`` success, or an
 ``error``), ``futures.ping`` is answered on ``futures.pong``. Book tickers and order book
-updates (``U``..``u``) are pushed on every market tick; ``futures.orders``,
-``futures.usertrades`` and ``futures.positions`` follow the account's events for
-subscriptions whose ``auth`` checks out and whose payload names this account's user id.
+updates (``U``..``u``) are pushed on every market tick; an order book update is the whole
+book (``full: true``) first after a subscription and every so many updates after.
+``futures.orders``, ``futures.usertrades`` and ``futures.positions`` follow the account's
+events for subscriptions whose ``auth`` checks out and whose payload names this
+account's user id.
 ``send_upgrade_notice`` tells every client to reconnect.
 
 Sizes are whole contracts on the wire (the engine trades whole contracts). Simplified:
@@ -99,6 +101,10 @@ class GateioServer(VenueServer):
         self._ticker_clients: defaultdict[Symbol, set[WsClient]] = defaultdict(set)
         self._book_clients: defaultdict[Symbol, dict[WsClient, int]] = defaultdict(dict)
         """Each symbol's order book update clients, with the depth each asked for."""
+        self._awaiting_full_book: defaultdict[Symbol, set[WsClient]] = defaultdict(set)
+        """Clients whose next order book update is the whole book (just subscribed)."""
+        self._book_updates: defaultdict[Symbol, int] = defaultdict(int)
+        self._full_book_every = servers.gateio_full_book_every
         self._private_clients: defaultdict[str, dict[WsClient, frozenset[Symbol] | None]] = (
             defaultdict(dict)
         )
@@ -297,7 +303,7 @@ class GateioServer(VenueServer):
                     self._on_request(client, request)
                 # Gate.io's answer to an unreadable request is not documented: none is sent.
         finally:
-            for clients in self._ticker_clients.values():
+            for clients in (*self._ticker_clients.values(), *self._awaiting_full_book.values()):
                 clients.discard(client)
             for followers in (*self._book_clients.values(), *self._private_clients.values()):
                 followers.pop(client, None)
@@ -339,8 +345,10 @@ class GateioServer(VenueServer):
                 raise _invalid(f"interval {payload[1]!r} or levels {payload[2]!r} not served")
             if subscribe:
                 self._book_clients[symbol][client] = int(payload[2])
+                self._awaiting_full_book[symbol].add(client)
             else:
                 self._book_clients[symbol].pop(client, None)
+                self._awaiting_full_book[symbol].discard(client)
         elif channel in gateio.PRIVATE_CHANNELS:
             if len(payload) != 2 or payload[0] != self.user_id:
                 raise _invalid("payload is [user id, contract or !all] for this account's user")
@@ -367,12 +375,39 @@ class GateioServer(VenueServer):
                 tickers, gateio_encode.book_ticker_push(quote, size, snapshot.version, now)
             )
         books = self._book_clients.get(symbol)
-        if books and diff is not None:
-            frames: dict[int, str] = {}
-            for client, levels in list(books.items()):
-                if levels not in frames:
-                    frames[levels] = gateio_encode.order_book_update_push(diff, size, now, levels)
-                client.send(frames[levels])
+        if books:
+            self._push_book(symbol, books, snapshot, diff, size, now)
+
+    def _push_book(
+        self,
+        symbol: Symbol,
+        books: dict[WsClient, int],
+        snapshot: DepthSnapshot,
+        diff: DepthDiff | None,
+        size: float,
+        now: float,
+    ) -> None:
+        """The order book update of this tick to each client: the diff, or the whole
+        book to a client that just subscribed and to all every ``full_book_every``
+        updates."""
+        self._book_updates[symbol] += 1
+        every = self._full_book_every
+        all_full = every > 0 and self._book_updates[symbol] % every == 0
+        just_subscribed = self._awaiting_full_book.pop(symbol, set())
+        first_version = snapshot.version if diff is None else diff.first_version
+        frames: dict[tuple[int, bool], str] = {}
+        for client, levels in list(books.items()):
+            full = all_full or client in just_subscribed
+            if not full and diff is None:
+                continue
+            key = (levels, full)
+            if key not in frames:
+                frames[key] = (
+                    gateio_encode.order_book_full_push(snapshot, size, now, first_version, levels)
+                    if full
+                    else gateio_encode.order_book_update_push(diff, size, now, levels)
+                )
+            client.send(frames[key])
 
     def _on_event(self, event: VenueEvent) -> None:
         now = self.now()

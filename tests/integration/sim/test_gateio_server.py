@@ -20,6 +20,7 @@ from protocols.venue import (
     BadCredentials,
     BadSignature,
     DepthDiff,
+    DepthSnapshot,
     FuturesPosition,
     InvalidSymbol,
     OrderAlreadyFinal,
@@ -34,7 +35,18 @@ from protocols.venue import (
 from tests.unit.sim import helpers
 from tests.venue_wire import gateio as gateio_wire
 
-from .support import BTC, COIN, CREDENTIALS, TICK_S, WAIT_S, fast, next_matching, now, start
+from .support import (
+    BTC,
+    COIN,
+    CREDENTIALS,
+    TICK_S,
+    WAIT_S,
+    fast,
+    moving,
+    next_matching,
+    now,
+    start,
+)
 
 ROUTER = GateioRouterCodec(CREDENTIALS)
 CONTRACT_SIZE = 0.1  # COIN's, in the still config
@@ -289,6 +301,42 @@ async def test_book_updates_continue_the_snapshot_and_a_skipped_one_is_a_gap(mov
                 last_version = diff.last_version
             assert diff.first_version > last_version + 1
             assert book.gaps == 1
+
+
+async def test_the_whole_book_comes_first_and_then_every_so_often(nursery):
+    sim = await start(nursery, moving(gateio_full_book_every=4))
+    async with RestClient(sim.urls.gateio_rest) as rest:
+        codec = GateioFeedCodec(rest)
+        await codec.prepare([BTC])
+        async with open_websocket(sim.urls.gateio_ws, headers=codec.handshake_headers) as ws:
+            ticker = gateio.subscribe_message(gateio.BOOK_TICKER, ["BTC_USDT"], int(now()))
+            await ws.send_message(ticker)
+            for request in codec.subscriptions([BTC], depth=True, now=now()):
+                await ws.send_message(request)
+            book = OrderBook()
+            kinds = []
+            last_quote = None
+            while len(kinds) < 12:
+                event = await next_matching(
+                    ws, codec.decode, is_((Quote, DepthDiff, DepthSnapshot))
+                )
+                if isinstance(event, Quote):
+                    last_quote = event
+                    continue
+                if isinstance(event, DepthSnapshot):
+                    kinds.append("full")
+                    # Levels beyond the subscribed depth are not in the whole book.
+                    assert len(event.bids) <= 20 and len(event.asks) <= 20
+                    assert book.on_snapshot(event) is Outcome.APPLIED
+                else:
+                    kinds.append("diff")
+                    assert book.on_diff(event) is Outcome.APPLIED
+                # No REST snapshot was needed: the stream's own whole book synced it.
+                bid, bid_qty, ask, ask_qty = book.best()
+                assert (bid, ask) == (last_quote.bid, last_quote.ask)
+                assert (bid_qty, ask_qty) == pytest.approx((last_quote.bid_qty, last_quote.ask_qty))
+    assert kinds[0] == "full"
+    assert kinds.count("full") >= 3 and "diff" in kinds
 
 
 async def test_own_orders_trades_and_positions_are_pushed(still_sim, gateio_client):

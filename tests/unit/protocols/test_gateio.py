@@ -237,6 +237,21 @@ def test_order_book_update_snapshot_trades_and_positions():
     assert position.entry_price == 40000.36666661111 and position.realised_pnl == -1.25e-8
 
 
+def test_a_full_order_book_update_is_the_whole_book_at_its_last_version():
+    update = (
+        '{"time":1615366381,"time_ms":1615366381123,"channel":"futures.order_book_update",'
+        '"event":"update","result":{"t":1615366381417,"full":true,"s":"BTC_USD",'
+        '"U":2517661114,"u":2517661119,"b":[{"p":"54672.1","s":"120"}],'
+        '"a":[{"p":"54743.6","s":10},{"p":"54750","s":"2"}],"l":"20"}}'
+    )
+    assert only(decode(update)) == DepthSnapshot(
+        BTC_USD,
+        2517661119,
+        (BookLevel(54672.1, pytest.approx(0.012)),),
+        (BookLevel(54743.6, pytest.approx(0.001)), BookLevel(54750.0, pytest.approx(0.0002))),
+    )
+
+
 # ------------------------------------------------------------------- requests
 
 
