@@ -85,11 +85,13 @@ class VenueServer(abc.ABC):
         self.now = now
         self.wire_faults = WireFaults()
         self.rate_limiter = VenueRateLimiter()
-        self.http = HttpServer(self._answer, name=self.name)
         self.websockets = WebsocketEndpoint(
             self._session, self.websocket_path, self.wire_faults, servers.websocket_backlog_frames
         )
-        self.port = SharedPort(self.http, self.websockets, self.wire_faults, self.name)
+        self.http = HttpServer(
+            self._answer, name=self.name, upgrade=self.websockets.handle_connection
+        )
+        self.port = SharedPort(self.http, self.wire_faults, self.name)
         self._pushed_depth: dict[Symbol, DepthSnapshot] = {}
         exchange.add_listener(self._on_event)
 
