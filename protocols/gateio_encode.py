@@ -9,6 +9,7 @@ numbers where Gate.io does (order pushes) and REST replies write them as strings
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import msgspec
@@ -26,7 +27,7 @@ from protocols.gateio import (
     contracts_of,
     venue_symbol,
 )
-from protocols.gateio_rest import ERRORS_BY_LABEL, RESET_HEADER
+from protocols.gateio_rest import ERRORS_BY_LABEL, LIMIT_HEADER, REMAIN_HEADER, RESET_HEADER
 from protocols.model import OrderStatus, Quote, Side, Symbol, VenueRules
 from protocols.venue import (
     BookLevel,
@@ -34,6 +35,7 @@ from protocols.venue import (
     DepthSnapshot,
     FundingRate,
     FuturesPosition,
+    Headers,
     OrderUpdate,
     RateLimited,
     RestResponse,
@@ -386,16 +388,28 @@ def _default_label(kind: type[VenueError]) -> str | None:
     return None
 
 
+def rate_limit_headers(limit: int, remaining: int, reset_ts: float) -> Headers:
+    """The rate limit headers Gate.io puts on every reply: the endpoint's ``limit`` per
+    window, the requests ``remaining`` in it, and ``reset_ts``, when it resets if
+    exceeded and the current time if not (Unix seconds, rounded up)."""
+    return (
+        (REMAIN_HEADER, str(remaining)),
+        (LIMIT_HEADER, str(limit)),
+        (RESET_HEADER, str(math.ceil(reset_ts))),
+    )
+
+
 def error_response(error: VenueError, reset_ts: float | None = None) -> RestResponse:
     """The HTTP reply Gate.io gives for ``error``: ``{"label","message"}`` with 429 when
-    rate limited (``reset_ts`` goes in the reset-timestamp header, in milliseconds), 503
-    when unavailable and 400 otherwise."""
+    rate limited (``reset_ts`` goes in the reset-timestamp header, in Unix seconds), 503
+    when unavailable, the error's own status if it has one (401 for authentication) and
+    400 otherwise."""
     label = error.code if isinstance(error.code, str) else _default_label(type(error))
     headers: tuple[tuple[str, str], ...] = ()
     if isinstance(error, RateLimited):
         status, label = 429, label or "TOO_MANY_REQUESTS"
         if reset_ts is not None:
-            headers = ((RESET_HEADER, str(_ms(reset_ts))),)
+            headers = ((RESET_HEADER, str(math.ceil(reset_ts))),)
     elif isinstance(error, VenueUnavailable):
         status = 503
     else:

@@ -372,7 +372,12 @@ credentials, signature or timestamp error, none of which asking again mends (Gat
 answers them with HTTP 401). ``TOO_MANY_ORDERS`` (the open-order limit) has no typed
 error of its own and stays a plain ``VenueError`` carrying its label."""
 
+REMAIN_HEADER = "X-Gate-RateLimit-Requests-Remain"
+LIMIT_HEADER = "X-Gate-RateLimit-Limit"
 RESET_HEADER = "X-Gate-RateLimit-Reset-Timestamp"
+"""Gate.io's rate limit headers, on every reply: the requests left in the endpoint's
+window, its limit, and when the window resets once exceeded (else the current time), in
+Unix seconds."""
 
 
 def _retry_after_s(response: RestResponse, now_s: float | None) -> float | None:
@@ -383,7 +388,7 @@ def _retry_after_s(response: RestResponse, now_s: float | None) -> float | None:
         reset_s = float(reset)
     except ValueError:
         return None
-    # The reset time is documented without a unit; milliseconds are told by size.
+    # The reset time is documented in seconds; milliseconds are told by size all the same.
     if reset_s > 1e11:
         reset_s /= 1000.0
     return max(0.0, reset_s - now_s)

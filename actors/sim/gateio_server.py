@@ -16,9 +16,11 @@ events for subscriptions whose ``auth`` checks out and whose payload names this
 account's user id.
 ``send_upgrade_notice`` tells every client to reconnect.
 
+Every REST reply carries Gate.io's rate limit headers (``X-Gate-RateLimit-*``), from the
+endpoint's bucket; an unknown path answers 404 with the documented label ``NOT_FOUND``.
+
 Sizes are whole contracts on the wire (the engine trades whole contracts). Simplified:
-``close`` orders (size 0) are refused as a parameter error, and an unknown path answers
-404 with a Gate.io-shaped body whose label (``NOT_FOUND``) is the simulator's own.
+``close`` orders (size 0) are refused as a parameter error.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
+import attrs
 import msgspec
+import trio
 
 from actors.http_server import HttpRequest, HttpResponse
-from actors.sim.config import FuturesVenueConfig, GateioRateLimits, ServerConfig
+from actors.sim.config import FuturesVenueConfig, GateioRateLimits, RateLimit, ServerConfig
 from actors.sim.events import OrderUpdated, PositionChanged, TradeExecuted, VenueEvent
 from actors.sim.futures_exchange import FuturesExchange
 from actors.sim.ledger import OrderFinished
@@ -114,14 +118,13 @@ class GateioServer(VenueServer):
     # ---------------------------------------------------------------- routing
 
     def _route(self, request: HttpRequest) -> Route | None:
-        if not request.path.startswith(PREFIX):
-            return None
         segments = request.path[len(PREFIX) :].split("/")
         found = self._handler(request.method, segments)
-        if found is None:
-            return None
-        handler, limit_key, signed = found
         limits = self._limits
+        if not request.path.startswith(PREFIX) or found is None:
+            # Answered like any public endpoint, rate limit headers included.
+            return Route(self._unknown_endpoint, (("unknown", limits.public_per_endpoint),))
+        handler, limit_key, signed = found
         if limit_key == "place":
             bucket = (limit_key, limits.place)
         elif limit_key == "cancel":
@@ -172,6 +175,20 @@ class GateioServer(VenueServer):
             tuple(request.headers.items()),
         )
         verify_signed_request(rest, self.credentials, self.now())
+
+    async def _unknown_endpoint(self, request: HttpRequest) -> HttpResponse:
+        return self._not_found(request)
+
+    def _with_rate_limits(
+        self, response: HttpResponse, limits: tuple[tuple[str, RateLimit], ...]
+    ) -> HttpResponse:
+        """``response`` with Gate.io's rate limit headers, from the endpoint's bucket: the
+        reset time is now, except on a refusal (429), which names when to come back."""
+        limit, remaining = self.rate_limiter.headroom(limits, trio.current_time())
+        headers = gateio_encode.rate_limit_headers(limit, remaining, self.now())
+        named = {name.lower() for name, _ in response.headers}
+        added = tuple(header for header in headers if header[0].lower() not in named)
+        return attrs.evolve(response, headers=response.headers + added)
 
     def _not_found(self, request: HttpRequest) -> HttpResponse:
         body = msgspec.json.encode(

@@ -4,12 +4,16 @@ streams."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import msgspec
 import pytest
 import trio
 
 from actors.runtime.market.order_book import OrderBook, Outcome
 from actors.runtime.market.websocket import open_websocket
+from actors.sim.config import GateioRateLimits, RateLimit
 from actors.venues.gateio import SIZE_DECIMAL, GateioFeedCodec, GateioRouterCodec
 from actors.venues.rest import RestClient
 from protocols import gateio, gateio_rest
@@ -26,6 +30,7 @@ from protocols.venue import (
     OrderAlreadyFinal,
     OrderUpdate,
     Pong,
+    RestRequest,
     SubscriptionResult,
     TimestampRejected,
     Trade,
@@ -201,6 +206,15 @@ def with_body_changed_after_signing():
     return msgspec.structs.replace(request, body=request.body.replace(b'"size":-3', b'"size":-4'))
 
 
+def without_header(name):
+    def sign():
+        request = signed_with()()
+        headers = tuple(header for header in request.headers if header[0] != name)
+        return msgspec.structs.replace(request, headers=headers)
+
+    return sign
+
+
 @pytest.mark.parametrize(
     ("make_request", "kind", "label"),
     [
@@ -208,14 +222,61 @@ def with_body_changed_after_signing():
         (signed_with(ApiCredentials("sim-key", "guess")), BadSignature, "INVALID_SIGNATURE"),
         (signed_with(ApiCredentials("other", "sim-secret")), BadCredentials, "INVALID_KEY"),
         (signed_with(clock_offset_s=-120.0), TimestampRejected, "REQUEST_EXPIRED"),
+        (without_header("SIGN"), BadCredentials, "MISSING_REQUIRED_HEADER"),
+        (without_header("Timestamp"), BadCredentials, "MISSING_REQUIRED_HEADER"),
     ],
 )
 async def test_a_request_that_does_not_check_out_gets_gateios_error(
     still_sim, gateio_client, make_request, kind, label
 ):
-    error = error_of(await gateio_client.send(make_request()))
-    assert (type(error), error.code) == (kind, label)
+    response = await gateio_client.send(make_request())
+    error = error_of(response)
+    assert (type(error), error.code, response.status) == (kind, label, 401)
     assert still_sim.venues.futures.ledger.client_ids() == []
+
+
+async def test_the_query_is_checked_without_its_url_encoding(still_sim, gateio_client):
+    # A client that percent-encodes more than it must (an underscore) signs the query as
+    # Gate.io documents it: decoded.
+    sent, signed = "status=open&contract=COIN%5FUSDT", "status=open&contract=COIN_USDT"
+    timestamp = str(int(now()))
+    message = "\n".join(
+        ["GET", "/api/v4/futures/usdt/orders", signed, hashlib.sha512(b"").hexdigest(), timestamp]
+    )
+    signature = hmac.new(b"sim-secret", message.encode(), hashlib.sha512).hexdigest()
+    headers = (("KEY", "sim-key"), ("Timestamp", timestamp), ("SIGN", signature))
+    request = RestRequest("GET", "/api/v4/futures/usdt/orders", sent, b"", headers)
+    response = await gateio_client.send(request)
+    assert (response.status, msgspec.json.decode(response.body)) == (200, [])
+
+
+async def test_every_reply_carries_the_rate_limit_headers(nursery):
+    limits = GateioRateLimits(public_per_endpoint=RateLimit(3, 60.0))
+    sim = await start(nursery, fast(helpers.config(), gateio_limits=limits))
+    async with RestClient(sim.urls.gateio_rest) as rest:
+        replies = [await rest.send(gateio_rest.contract_request(COIN)) for _ in range(4)]
+        asked_at = now()
+        unknown = await rest.send(gateio_rest.public_request("GET", "/futures/usdt/nothing"))
+        unsigned = await rest.send(
+            msgspec.structs.replace(gateio_wire.accounts_request(CREDENTIALS, 0), headers=())
+        )
+    assert [reply.status for reply in replies] == [200, 200, 200, 429]
+    assert [reply.header("X-Gate-RateLimit-Requests-Remain") for reply in replies] == [
+        "2",
+        "1",
+        "0",
+        "0",
+    ]
+    for reply in (*replies, unknown, unsigned):
+        assert reply.header("X-Gate-RateLimit-Limit") in ("3", "200")
+        reset = float(reply.header("X-Gate-RateLimit-Reset-Timestamp"))
+        if reply is replies[-1]:
+            # Exceeded: when the window lets the next one through (one every 20 s), in s.
+            assert asked_at + 18.0 <= reset <= asked_at + 22.0
+        else:
+            assert abs(reset - asked_at) <= 2.0  # not exceeded: the current time
+    assert (unknown.status, unsigned.status) == (404, 401)
+    assert error_of(replies[-1]).retry_after_s == pytest.approx(20.0, abs=2.0)
 
 
 # ------------------------------------------------------------------ websockets
