@@ -10,7 +10,7 @@ numbers where Gate.io does (order pushes) and REST replies write them as strings
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import msgspec
 
@@ -334,9 +334,41 @@ def order_body(update: OrderUpdate, contract_size: float, tif: str = "ioc") -> b
     return _encode(_order_object(update, contract_size, tif, as_push=False))
 
 
-def orders_body(orders: Sequence[tuple[OrderUpdate, str]], contract_size: float) -> bytes:
-    """A list of one contract's orders, each with its ``tif``."""
-    return _encode([_order_object(u, contract_size, tif, as_push=False) for u, tif in orders])
+def orders_body(
+    orders: Sequence[tuple[OrderUpdate, str]], contract_sizes: Mapping[Symbol, float]
+) -> bytes:
+    """A list of orders, each with its ``tif``; ``contract_sizes`` has each contract's."""
+    return _encode(
+        [_order_object(u, contract_sizes[u.symbol], tif, as_push=False) for u, tif in orders]
+    )
+
+
+def my_trades_timerange_body(
+    trades: Sequence[tuple[Trade, float]], contract_sizes: Mapping[Symbol, float]
+) -> bytes:
+    """``GET /futures/usdt/my_trades_timerange``: each of the account's trades with the
+    part of it (base units, signed like the trade) that closed a position, as Gate.io's
+    ``close_size``; sizes in signed contracts, ids, prices and fees as strings."""
+    items = []
+    for trade, closed in trades:
+        contract_size = contract_sizes[trade.symbol]
+        sign_ = 1 if trade.side is Side.BUY else -1
+        items.append(
+            {
+                "trade_id": trade.trade_id,
+                "create_time": trade.ts,
+                "contract": venue_symbol(trade.symbol),
+                "order_id": trade.venue_order_id,
+                "size": sign_ * contracts_of(trade.qty, contract_size),
+                "close_size": sign_ * contracts_of(abs(closed), contract_size),
+                "price": decimal(trade.price),
+                "role": "maker" if trade.is_maker else "taker",
+                "text": _text(trade.client_id),
+                "fee": decimal(trade.fee),
+                "point_fee": "0",
+            }
+        )
+    return _encode(items)
 
 
 def position_body(position: FuturesPosition, contract_size: float) -> bytes:

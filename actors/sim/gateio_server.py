@@ -3,8 +3,9 @@
 (``protocols.gateio_encode``), in front of the ``FuturesExchange``.
 
 REST: contract rules, the order book (with its ``id``), funding history, orders (place
-with HTTP 201, list open or finished, query or cancel by id or by ``t-`` text),
-positions and the account. Signed endpoints are verified as Gate.io does (``KEY``,
+with HTTP 201, list open or finished of one contract or all, query or cancel by id or by
+``t-`` text), the account's trades by time range (``my_trades_timerange``), positions and
+the account. Signed endpoints are verified as Gate.io does (``KEY``,
 ``Timestamp`` within 60 s, ``SIGN``); refusals carry Gate.io's labels.
 
 Websockets: subscribe / unsubscribe are acknowledged (``result.status`` success, or an
@@ -59,6 +60,7 @@ from protocols.venue import (
     InvalidParameter,
     OrderUpdate,
     RestRequest,
+    Trade,
     VenueError,
 )
 
@@ -156,6 +158,8 @@ class GateioServer(VenueServer):
                 return self._new_order, "place", True
             case "GET", ["orders"]:
                 return self._list_orders, "GET orders", True
+            case "GET", ["my_trades_timerange"]:
+                return self._my_trades_timerange, "GET my_trades_timerange", True
             case "GET", ["orders", _]:
                 return self._query_order, "GET orders/{id}", True
             case "DELETE", ["orders", _]:
@@ -260,8 +264,13 @@ class GateioServer(VenueServer):
         body = gateio_encode.order_body(_update(order), size, order.tif.value)
         return json_response(body, status)
 
+    def _optional_symbol(self, request: HttpRequest) -> Symbol | None:
+        """The ``contract`` a list is narrowed to; ``None`` (every contract) without one."""
+        contract = request.query.get("contract")
+        return self._symbol(contract) if contract else None
+
     def _list_orders(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
-        symbol = self._query_symbol(request)
+        symbol = self._optional_symbol(request)
         status = request.query.get("status")
         limit = _limit(request, 100)
         if status == "open":
@@ -270,13 +279,41 @@ class GateioServer(VenueServer):
             finished = [
                 entry.order
                 for entry in reversed(self.futures.ledger.entries())
-                if isinstance(entry, OrderFinished) and entry.order.symbol == symbol
+                if isinstance(entry, OrderFinished) and symbol in (None, entry.order.symbol)
             ]
             orders = finished[:limit]
         else:
             raise _invalid(f"status {status!r} is neither open nor finished")
         listed = [(_update(order), order.tif.value) for order in orders]
-        return json_response(gateio_encode.orders_body(listed, self._contract_sizes[symbol]))
+        return json_response(gateio_encode.orders_body(listed, self._contract_sizes))
+
+    def _my_trades_timerange(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        """The account's trades from ``from`` to ``to`` (Unix seconds, both optional),
+        newest first, of one contract or all, of one ``role`` or both, paged by ``limit``
+        and ``offset``; each with the part of it that closed a position."""
+        symbol = self._optional_symbol(request)
+        since = _seconds(request, "from")
+        until = _seconds(request, "to")
+        role = request.query.get("role")
+        if role not in (None, "maker", "taker"):
+            raise _invalid(f"role {role!r} is neither maker nor taker")
+        holdings: defaultdict[Symbol, float] = defaultdict(float)
+        trades: list[tuple[Trade, float]] = []
+        for fill in self.futures.ledger.fills():
+            held = holdings[fill.symbol]
+            opposite = held * fill.signed_qty < 0.0
+            closed = min(fill.qty, abs(held)) if opposite else 0.0
+            holdings[fill.symbol] = held + fill.signed_qty
+            if (
+                symbol in (None, fill.symbol)
+                and (since is None or fill.ts >= since)
+                and (until is None or fill.ts <= until)
+                and role in (None, "maker" if fill.is_maker else "taker")
+            ):
+                trades.append((account_trade(fill, _client_id(fill.client_id)), closed))
+        offset = _offset(request)
+        page = list(reversed(trades))[offset : offset + _limit(request, 100)]
+        return json_response(gateio_encode.my_trades_timerange_body(page, self._contract_sizes))
 
     def _query_order(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         reference = read_order_reference(segments[1])
@@ -462,6 +499,23 @@ class GateioServer(VenueServer):
         told = self.websockets.broadcast(gateio_encode.upgrade_notice(self.now()))
         self.wire_faults.count("upgrade_notice")
         return told
+
+
+def _seconds(request: HttpRequest, name: str) -> float | None:
+    text = request.query.get(name)
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise _invalid(f"{name} {text!r} is not a Unix time in seconds") from None
+
+
+def _offset(request: HttpRequest) -> int:
+    text = request.query.get("offset") or "0"
+    if not text.isdigit():
+        raise _invalid(f"offset {text!r} is not a whole number >= 0")
+    return int(text)
 
 
 def _limit(request: HttpRequest, default: int) -> int:

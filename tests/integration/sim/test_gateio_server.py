@@ -18,7 +18,17 @@ from actors.venues.gateio import SIZE_DECIMAL, GateioFeedCodec, GateioRouterCode
 from actors.venues.rest import RestClient
 from protocols import gateio, gateio_rest
 from protocols._wire import decimal
-from protocols.model import Leg, Order, OrderStatus, Quote, Side, TimeInForce, VenueRules
+from protocols.model import (
+    Leg,
+    Order,
+    OrderStatus,
+    Quote,
+    Side,
+    Symbol,
+    TimeInForce,
+    VenueRules,
+)
+from protocols.rules import round_to_tick
 from protocols.venue import (
     ApiCredentials,
     BadCredentials,
@@ -170,6 +180,64 @@ async def test_an_ioc_short_fills_at_the_bid_and_opens_a_position(still_sim, gat
     assert account.asset == "USDT"
     assert account.locked == pytest.approx(engine.position_margin + engine.order_margin)
     assert account.locked == pytest.approx(0.5 * still_sim.venues.market.mark_price(COIN))
+
+
+async def test_open_orders_of_every_contract_are_listed_without_a_contract(moving_sim):
+    eth = Symbol("ETH", "USDT")
+    async with RestClient(moving_sim.urls.gateio_rest) as rest:
+        rules = await ROUTER.load_rules(rest, [BTC, eth])
+        for client_id, symbol, qty in (("g-btc", BTC, 0.01), ("g-eth", eth, 0.1)):
+            below = moving_sim.venues.market.quote(symbol, Leg.FUTURES).bid * 0.5
+            price = round_to_tick(below, rules[symbol].price_tick)
+            resting = Order(
+                client_id, Leg.FUTURES, symbol, Side.BUY, qty, price, tif=TimeInForce.GTC
+            )
+            await place(rest, resting, rules[symbol])
+        everything = await rest.send(gateio_wire.open_orders_request(None, CREDENTIALS, int(now())))
+        only_eth = await rest.send(gateio_wire.open_orders_request(eth, CREDENTIALS, int(now())))
+    listed = msgspec.json.decode(everything.body)
+    assert everything.status == 200
+    assert sorted((o["contract"], o["text"]) for o in listed) == [
+        ("BTC_USDT", "t-g-btc"),
+        ("ETH_USDT", "t-g-eth"),
+    ]
+    assert [o["text"] for o in msgspec.json.decode(only_eth.body)] == ["t-g-eth"]
+
+
+async def test_the_accounts_trades_are_listed_by_time_range(still_sim, gateio_client):
+    rules = await rules_of(gateio_client)
+    quote = still_sim.venues.market.quote(COIN, Leg.FUTURES)
+    started = now() - 1.0
+    await place(
+        gateio_client, Order("g-short", Leg.FUTURES, COIN, Side.SELL, 0.5, quote.bid), rules
+    )
+    # Buying 8 contracts against a short of 5 closes the 5 and opens 3 long.
+    await place(gateio_client, Order("g-flip", Leg.FUTURES, COIN, Side.BUY, 0.8, quote.ask), rules)
+
+    async def listed(*params):
+        request = gateio_wire.my_trades_timerange_request(params, CREDENTIALS, int(now()))
+        response = await gateio_client.send(request)
+        assert response.status == 200, response.body
+        return msgspec.json.decode(response.body)
+
+    trades = await listed(("contract", "COIN_USDT"), ("from", str(int(started))))
+    assert [(t["text"], t["size"], t["close_size"]) for t in trades] == [
+        ("t-g-flip", 8, 5),
+        ("t-g-short", -5, 0),
+    ]
+    newest = trades[0]
+    fill = still_sim.venues.futures.ledger.fills(COIN)[-1]
+    assert newest["trade_id"] == fill.trade_id and newest["order_id"] == fill.venue_order_id
+    assert (newest["price"], newest["role"], newest["create_time"]) == (
+        decimal(quote.ask),
+        "taker",
+        fill.ts,
+    )
+    assert float(newest["fee"]) == pytest.approx(fill.fee)
+    assert await listed(("role", "maker")) == []
+    assert await listed(("to", str(started))) == []
+    assert [t["text"] for t in await listed(("limit", "1"), ("offset", "1"))] == ["t-g-short"]
+    assert len(await listed()) == 2
 
 
 async def test_funding_history_lists_the_settlements(nursery):
