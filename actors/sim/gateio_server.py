@@ -9,7 +9,8 @@ the account. Signed endpoints are verified as Gate.io does (``KEY``,
 ``Timestamp`` within 60 s, ``SIGN``); refusals carry Gate.io's labels.
 
 Websockets: subscribe / unsubscribe are acknowledged (``result.status`` success, or an
-``error``), ``futures.ping`` is answered on ``futures.pong``. Book tickers and order book
+``error``), ``futures.ping`` is answered on ``futures.pong``, and the server pings every
+client at the protocol level, dropping one that does not answer in time. Book tickers and order book
 updates (``U``..``u``) are pushed on every market tick; an order book update is the whole
 book (``full: true``) first after a subscription and every so many updates after.
 ``futures.orders``, ``futures.usertrades`` and ``futures.positions`` follow the account's
@@ -116,6 +117,8 @@ class GateioServer(VenueServer):
         )
         """Each private channel's clients, with the contracts they follow (``None``: all)."""
         super().__init__(exchange, servers, now)
+        self.websockets.ping_interval_s = servers.gateio_ping_interval_s
+        self.websockets.pong_timeout_s = servers.gateio_pong_timeout_s
 
     # ---------------------------------------------------------------- routing
 

@@ -1,6 +1,7 @@
-"""One keep-alive connection to a simulated venue's port may serve REST requests and then
-become a websocket, as a client that reuses its pooled connection for the upgrade does:
-driven byte by byte over a raw socket on 127.0.0.1."""
+"""What the simulated venues' ports do at the protocol level, driven byte by byte over raw
+sockets on 127.0.0.1: one keep-alive connection may serve REST requests and then become
+a websocket, as a client that reuses its pooled connection for the upgrade does, and
+Gate.io's websocket server pings its clients itself."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import h11
 import pytest
 import trio
 import wsproto
-from wsproto.events import AcceptConnection, Request, TextMessage
+from wsproto.events import AcceptConnection, Ping, Request, TextMessage
 
 from protocols import gateio_rest, mexc_rest
 from protocols.venue import Pong
 
-from .support import COIN, WAIT_S
+from .support import COIN, WAIT_S, start, still
 from .venue_clients import VenueClients
 
 
@@ -74,3 +75,48 @@ async def test_a_websocket_upgrade_after_rest_on_the_same_connection_is_served(v
                             (e for e in venue.decode(event.data, 0.0) if isinstance(e, Pong)), None
                         )
     assert accepted and pong == Pong()
+
+
+async def open_raw_websocket(ws_url: str) -> tuple[trio.SocketStream, wsproto.WSConnection]:
+    """A websocket to ``ws_url`` whose protocol-level frames the test sees and answers
+    itself (or not): opened, handshake done."""
+    url = urlsplit(ws_url)
+    stream = await trio.open_tcp_stream("127.0.0.1", url.port)
+    ws = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+    await stream.send_all(ws.send(Request(host=url.netloc, target=url.path)))
+    while True:
+        ws.receive_data(await stream.receive_some(65536))
+        if any(isinstance(event, AcceptConnection) for event in ws.events()):
+            return stream, ws
+
+
+async def test_gateio_pings_at_the_protocol_level_and_drops_a_client_that_does_not_answer(
+    nursery,
+):
+    sim = await start(nursery, still(gateio_ping_interval_s=0.1, gateio_pong_timeout_s=0.3))
+    answering, answering_ws = await open_raw_websocket(sim.urls.gateio_ws)
+    silent, silent_ws = await open_raw_websocket(sim.urls.gateio_ws)
+    pinged_silent = 0
+
+    async def stay_silent() -> None:
+        nonlocal pinged_silent
+        while data := await silent.receive_some(65536):
+            silent_ws.receive_data(data)
+            pinged_silent += sum(isinstance(event, Ping) for event in silent_ws.events())
+
+    async def answer(pings: int) -> None:
+        while pings > 0:
+            answering_ws.receive_data(await answering.receive_some(65536))
+            for event in answering_ws.events():
+                assert isinstance(event, Ping)
+                await answering.send_all(answering_ws.send(event.response()))
+                pings -= 1
+
+    with trio.fail_after(WAIT_S):
+        async with trio.open_nursery() as clients:
+            clients.start_soon(stay_silent)  # ends when the venue cuts it off
+            # Ten pings take a second, well past the pong timeout: answered, it lives on.
+            clients.start_soon(answer, 10)
+    assert pinged_silent >= 1
+    await silent.aclose()
+    await answering.aclose()
