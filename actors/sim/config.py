@@ -193,19 +193,37 @@ class GateioRateLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The wire servers: how often the market moves and is pushed (``tick_s``), how long
     a MEXC listen key lives unless extended, how many frames a websocket client may fall
-    behind before it is dropped as too slow, and each venue's rate limits."""
+    behind before it is dropped as too slow, and each venue's rate limits.
+
+    Gate.io sends the whole order book (``full: true``) as the first order book update
+    after a subscription and whenever it likes after that: here every
+    ``gateio_full_book_every`` updates of a contract (0: only the first). Its websocket
+    server pings at the protocol level every ``gateio_ping_interval_s`` and drops a
+    client whose pong has not come ``gateio_pong_timeout_s`` after a ping."""
 
     tick_s: float = 0.1
     listen_key_ttl_s: float = 3600.0
     websocket_backlog_frames: int = 1000
     mexc_limits: MexcRateLimits = MexcRateLimits()
     gateio_limits: GateioRateLimits = GateioRateLimits()
+    gateio_full_book_every: int = 600
+    gateio_ping_interval_s: float = 20.0
+    gateio_pong_timeout_s: float = 60.0
 
     def __post_init__(self) -> None:
         if not 0.001 <= self.tick_s <= 60.0:
             raise ValueError(f"servers: tick_s {self.tick_s} must be within 0.001..60 s")
         if self.listen_key_ttl_s <= 0.0 or self.websocket_backlog_frames < 1:
             raise ValueError("servers: listen_key_ttl_s and websocket_backlog_frames must be > 0")
+        if self.gateio_full_book_every < 0:
+            raise ValueError(
+                f"servers: gateio_full_book_every {self.gateio_full_book_every} must be >= 0 "
+                "(0 sends the whole book only as the first update after subscribing)"
+            )
+        if self.gateio_ping_interval_s <= 0.0 or self.gateio_pong_timeout_s <= 0.0:
+            raise ValueError(
+                "servers: gateio_ping_interval_s and gateio_pong_timeout_s must be > 0"
+            )
 
 
 def _spot(qty_step: float, tick: float) -> VenueRules:
