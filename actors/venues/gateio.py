@@ -70,11 +70,19 @@ class GateioFeedCodec:
         return gateio_rest.parse_order_book(response.body, symbol, self.contract_sizes[symbol])
 
 
+READ_AFTER_WRITE_S = 1.0
+"""How long after an order reached Gate.io a query may still not find it. Gate.io
+documents no such lag; a second covers an order still on its way inside the venue."""
+
+
 @attrs.define
 class GateioRouterCodec:
     credentials: ApiCredentials
     exchange: str = gateio.EXCHANGE
     leg: Leg = Leg.FUTURES
+    read_after_write_s: float = READ_AFTER_WRITE_S
+    forgets_unfilled: bool = True
+    """Gate.io forgets an order cancelled with nothing filled 10 minutes later (404)."""
 
     async def load_rules(
         self, rest: RestClient, symbols: Sequence[Symbol]

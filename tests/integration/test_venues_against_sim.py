@@ -142,7 +142,7 @@ async def start_router(nursery, sim, venue, strategy, private=False):
         private=stream,
         ws_url=ws,
         poll_interval_s=0.05,
-        not_found_grace_s=0.2,
+        read_after_write_s=0.2,
         backoff=FAST,
         rng=random.Random(5),
     )
