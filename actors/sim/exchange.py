@@ -199,10 +199,12 @@ class SimExchange(abc.ABC):
         symbol: Symbol | None = None,
         now: float,
     ) -> VenueOrder:
-        """Cancel an open order (found as by ``order``) and return it, final.
-        ``UnknownOrder`` if there is no such order, ``OrderAlreadyFinal`` if it has
-        already filled, expired or been cancelled."""
+        """Cancel an open order (found as by ``order``, lag included) and return it,
+        final. ``UnknownOrder`` if there is no such order, ``OrderAlreadyFinal`` if it
+        has already filled, expired or been cancelled."""
         order = self._find(venue_order_id, client_id, symbol, now)
+        if self.read_after_write.too_new(order.created_ts, now):
+            raise UnknownOrder(self.name, None, f"order {order.venue_order_id} does not exist yet")
         if order.status.is_final:
             raise OrderAlreadyFinal(
                 self.name,

@@ -1,8 +1,9 @@
 """When a simulated venue's order queries do not see an order it holds, as the real
 venues' do not:
 
-- ``lag_s``: for this long after an order was accepted, a query of it answers that no
-  such order exists (MEXC's "order does not exist", ``-2013``, just after a placement);
+- ``lag_s``: for this long after an order was accepted, a query or a cancel of it
+  answers that no such order exists (MEXC's "order does not exist", ``-2013``, just
+  after a placement);
 - ``forget_unfilled_after_s``: this long after an order ended with nothing filled, the
   venue forgets it, by its own id too (Gate.io: 10 minutes after such an order was
   cancelled, a 404); ``None``: never.
@@ -53,7 +54,7 @@ class ReadAfterWrite:
         self.forget_unfilled_after_s = self.configured_forget_s
 
     def too_new(self, created_ts: float, now: float) -> bool:
-        """A query at ``now`` does not see an order accepted at ``created_ts``; counted."""
+        """A lookup at ``now`` does not see an order accepted at ``created_ts``; counted."""
         hidden = now - created_ts < self.lag_s
         self.lagged += hidden
         return hidden

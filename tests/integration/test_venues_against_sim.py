@@ -336,3 +336,25 @@ async def test_a_gateio_order_forgotten_after_its_cancel_ends_cancelled_unfilled
     assert isinstance(final, OrderFinal)
     assert (final.status, final.filled_qty) == (OrderStatus.CANCELLED, 0.0)
     assert router.statistics().open_orders == 0
+
+
+async def test_a_cancel_mexc_answers_unknown_within_the_lag_is_sent_again(nursery, sim):
+    """MEXC answers a cancel of an order it does not show yet as it answers one of an
+    order that has ended (-2011). Taken for an end, the order would rest on, open."""
+    sim.mexc.set_read_after_write(LAG_S, None)
+    strategy = Mailbox("strategy")
+    router, inbox = await start_router(nursery, sim, "mexc", strategy)
+    router.read_after_write_s = 2 * LAG_S
+    order = Order(
+        "t1-6s", Leg.SPOT, BTC, Side.BUY, 0.001, resting_price(sim, Leg.SPOT),
+        tif=TimeInForce.GTC,
+    )  # fmt: skip
+    await inbox.send(PlaceOrder(order))
+    with trio.fail_after(5):
+        while not isinstance(await strategy.receive(), OrderAccepted):
+            pass
+    await inbox.send(CancelOrder(Leg.SPOT, order.client_id, BTC))
+    [final] = await settle(strategy, order.client_id)
+    assert (final.status, final.filled_qty) == (OrderStatus.CANCELLED, 0.0)
+    assert sim.venues.spot.open_orders() == []
+    assert sim.mexc.faults_view().hidden_lookups["lagged_lookup"] > 0

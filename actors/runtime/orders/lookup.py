@@ -64,6 +64,13 @@ class OrderKnowledge:
     """Some of it was reported filled."""
 
 
+def may_not_show_yet(since_sent_s: float, venue: Visibility) -> bool:
+    """Whether ``venue`` may still hide an order that may have reached it only
+    ``since_sent_s`` ago: any "no such order" about it, to a query or a cancel, says
+    nothing yet."""
+    return since_sent_s < venue.read_after_write_s
+
+
 def judge_not_found(known: OrderKnowledge, venue: Visibility) -> NotFound:
     """What "no such order" means for the order ``known`` describes at ``venue``.
 
@@ -89,7 +96,7 @@ def judge_not_found(known: OrderKnowledge, venue: Visibility) -> NotFound:
     * Everything else: ask again. Asking costs a request; a wrong conclusion costs a
       position.
     """
-    if known.since_sent_s < venue.read_after_write_s:
+    if may_not_show_yet(known.since_sent_s, venue):
         return NotFound.ASK_AGAIN
     if not known.accepted:
         return NotFound.NEVER_ARRIVED

@@ -34,7 +34,13 @@ import trio
 
 from actors.failpoints import failpoint
 from actors.runtime.market.private_stream import PrivateStream, PrivateStreamCodec
-from actors.runtime.orders.lookup import NotFound, OrderKnowledge, Visibility, judge_not_found
+from actors.runtime.orders.lookup import (
+    NotFound,
+    OrderKnowledge,
+    Visibility,
+    judge_not_found,
+    may_not_show_yet,
+)
 from actors.runtime.orders.rate_limit import TokenBucket
 from actors.runtime.orders.tracker import (
     Accepted,
@@ -457,6 +463,10 @@ class Router:
             self.codec.read_after_write_s if lag is None else lag, self.codec.forgets_unfilled
         )
 
+    def _may_not_show_yet(self, tracked: TrackedOrder) -> bool:
+        """The venue may still be hiding ``tracked`` behind its read-after-write lag."""
+        return may_not_show_yet(trio.current_time() - tracked.reached_by, self.visibility)
+
     def _judge_not_found(self, tracked: TrackedOrder) -> NotFound:
         known = OrderKnowledge(
             since_sent_s=trio.current_time() - tracked.reached_by,
@@ -615,6 +625,11 @@ class Router:
             error = self.codec.error(response, self.wall_clock())
             if isinstance(error, RateLimited):
                 self.order_bucket.close_for(error.retry_after_s or 1.0)
+                continue
+            if isinstance(error, UnknownOrder) and self._may_not_show_yet(tracked):
+                # MEXC answers a cancel of an order it does not show yet as of one it
+                # has finished (-2011): within the lag, the order may well be open.
+                await trio.sleep(self.poll_interval_s)
                 continue
             if isinstance(error, (UnknownOrder, OrderAlreadyFinal)):
                 return  # it ended (or never was): following it reports how
