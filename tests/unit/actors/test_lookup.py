@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import random
+
 import attrs
+import trio
 from hypothesis import given
 from hypothesis import strategies as st
 
 from actors.runtime.orders.lookup import NotFound, OrderKnowledge, Visibility, judge_not_found
+from actors.runtime.orders.router import Router
+from actors.venues.mexc import READ_AFTER_WRITE_S, MexcRouterCodec
+from protocols import mexc_encode
+from protocols.messages import (
+    OrderAccepted,
+    OrderFinal,
+    OrderRejected,
+    ReconcileOrder,
+    RulesUpdate,
+)
+from protocols.mexc_rest import API_PREFIX
+from protocols.model import Leg, OrderStatus, Side, Symbol, VenueRules
+from protocols.venue import ApiCredentials, OrderUpdate, RestRequest, RestResponse, UnknownOrder
+from supervision import Incarnation, Mailbox
+
+BTC = Symbol("BTC", "USDT")
+RULES = VenueRules(qty_step=0.000001, min_qty=0.000001, min_notional=1.0, price_tick=0.01)
 
 MEXC = Visibility(read_after_write_s=5.0, forgets_unfilled=False)
 GATEIO = Visibility(read_after_write_s=1.0, forgets_unfilled=True)
@@ -77,3 +97,75 @@ def test_nothing_is_concluded_within_the_lag(known, venue):
 def test_ended_unfilled_only_where_the_venue_forgets_and_nothing_filled(known, venue):
     if judge_not_found(known, venue) is NotFound.ENDED_UNFILLED:
         assert venue.forgets_unfilled and not known.filled and known.ending
+
+
+# ------------------------------------------------- the router's lookups, on MockClock
+
+
+@attrs.define
+class LaggingMexc:
+    """MEXC's order endpoints for one order the venue shows from ``shows_at`` (trio time)
+    on, or never (``None``); before that it answers -2013 to queries and -2011 to cancels."""
+
+    shows_at: float | None
+    queries: list[float] = attrs.field(factory=list)
+
+    async def send(self, request: RestRequest) -> RestResponse:
+        endpoint = request.path.removeprefix(API_PREFIX + "/")
+        if endpoint == "exchangeInfo":
+            return RestResponse(200, mexc_encode.exchange_info_body(BTC, RULES))
+        now = trio.current_time()
+        self.queries.append(now)
+        if self.shows_at is None or now < self.shows_at:
+            code = -2013 if request.method == "GET" else -2011
+            return mexc_encode.error_response(UnknownOrder("mexc", code, "Order does not exist."))
+        status = OrderStatus.NEW if request.method == "GET" else OrderStatus.CANCELLED
+        update = OrderUpdate(BTC, "t1-1s", "42", status, Side.BUY, 0.001, 60_000.0, 0.0)
+        return RestResponse(200, mexc_encode.order_body(update, "LIMIT"))
+
+
+async def reconcile(venue: LaggingMexc) -> tuple[list[object], float]:
+    """What the owner of ``t1-1s`` hears when a router settles it, and how long it took."""
+    strategy = Mailbox("strategy")
+    router = Router(
+        "router-mexc",
+        MexcRouterCodec(ApiCredentials("k", "s")),
+        venue,  # type: ignore[arg-type]  # the part of a RestClient a router uses
+        owners={"t1": strategy.address},
+        subscribers={BTC: [strategy.address]},
+        rng=random.Random(1),
+    )
+    inbox = Mailbox("router")
+    heard: list[object] = []
+    async with trio.open_nursery() as nursery:
+        await nursery.start(router.run, Incarnation(router.name, 0, None, inbox))
+        started = trio.current_time()
+        await inbox.send(ReconcileOrder(Leg.SPOT, "t1-1s", BTC))
+        while True:
+            message = await strategy.receive()
+            if isinstance(message, RulesUpdate):
+                continue
+            heard.append(message)
+            if isinstance(message, (OrderFinal, OrderRejected)):
+                break
+        took = trio.current_time() - started
+        nursery.cancel_scope.cancel()
+    return heard, took
+
+
+async def test_an_order_mexc_never_shows_is_concluded_never_arrived_once_the_lag_passed(
+    autojump_clock,
+):
+    venue = LaggingMexc(shows_at=None)
+    heard, took = await reconcile(venue)
+    assert [type(m) for m in heard] == [OrderRejected]
+    assert READ_AFTER_WRITE_S <= took < READ_AFTER_WRITE_S + 1.0
+    assert len(venue.queries) > 2  # asked all through the lag, not once
+
+
+async def test_an_order_mexc_shows_late_is_adopted_and_cancelled(autojump_clock):
+    venue = LaggingMexc(shows_at=3.0)
+    heard, took = await reconcile(venue)
+    assert [type(m) for m in heard] == [OrderAccepted, OrderFinal]
+    assert heard[-1].status is OrderStatus.CANCELLED
+    assert took < READ_AFTER_WRITE_S
