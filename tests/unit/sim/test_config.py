@@ -87,6 +87,8 @@ def test_a_config_reads_from_plain_data_and_refuses_unknown_fields():
         (lambda: SpotVenueConfig(balances={"USDT": -1.0}), ">= 0"),
         (lambda: SpotVenueConfig(client_id_pattern="("), "not a regex"),
         (lambda: FuturesVenueConfig(leverage=0.5), "leverage"),
+        (lambda: SpotVenueConfig(query_lag_s=-1.0), "query_lag_s -1.0"),
+        (lambda: FuturesVenueConfig(forget_unfilled_after_s=-5.0), "forget_unfilled_after_s"),
     ],
 )
 def test_mistakes_are_refused_with_the_field_named(make, says):
