@@ -141,6 +141,7 @@ class TrackedOrder:
     ends_by_itself: bool = False
     """Placed here as immediate-or-cancel (or market): it ends on arrival."""
     cancel_sent: bool = False
+    """A cancel of it was sent: it is meant to end."""
     lock: trio.Lock = attrs.field(factory=trio.Lock)
     """Reports of one order are applied one at a time, so they reach the strategy in order."""
 
