@@ -81,9 +81,13 @@ def judge_not_found(known: OrderKnowledge, venue: Visibility) -> NotFound:
       attempt *ended* (its answer, its timeout), the latest moment the venue could have
       received it, so a slow request does not shorten it.
     * After the lag, an order the venue never reported has **never arrived**: a venue
-      shows every order it holds once the lag has passed (and Gate.io keeps even an
-      unfilled one for minutes, far longer than any lookup here takes). Only then may the
-      router send the same intent again, or report it rejected.
+      shows every order it holds once the lag has passed. Only then may the router send
+      the same intent again, or report it rejected. (One bound this leans on: Gate.io
+      finds an order by its client id only up to 60 s after the order ended, so a lookup
+      that comes later than that — a venue unreachable for over a minute after a
+      placement of unknown outcome, a restart after a longer stop — cannot tell an order
+      that came and ended from one that never came. Gate.io's list of finished orders
+      could; the router does not consult it yet.)
     * An order the venue *did* report never "never arrived": it is **ended unfilled**
       only where the venue forgets such orders (Gate.io), only when asked by the venue's
       own id (by id the venue forgets nothing but orders that ended with nothing filled;
