@@ -83,6 +83,9 @@ DUAL_MODE_FIX = (
     "the Gate.io futures account is in dual (hedge) position mode; Basis trades single "
     "mode: switch the account to single position mode"
 )
+READ_AFTER_WRITE_S = 1.0
+"""How long after an order reached Gate.io a query may still not find it. Gate.io
+documents no such lag; a second covers an order still on its way inside the venue."""
 
 
 @attrs.define
@@ -100,6 +103,9 @@ class GateioRouterCodec:
     wall_clock: Callable[[], float] = time.time
     positions: dict[Symbol, gateio_rest.PositionSettings] = attrs.field(factory=dict)
     """Each contract's position as last read back (its liquidation price included)."""
+    read_after_write_s: float = READ_AFTER_WRITE_S
+    forgets_unfilled: bool = True
+    """Gate.io forgets an order cancelled with nothing filled 10 minutes later (404)."""
 
     async def load_rules(
         self, rest: RestClient, symbols: Sequence[Symbol]

@@ -59,11 +59,19 @@ class MexcFeedCodec:
         return mexc_rest.parse_depth(response.body, symbol)
 
 
+READ_AFTER_WRITE_S = 5.0
+"""How long after an order reached MEXC a query may still answer "order does not exist"
+(-2013). MEXC documents neither the lag nor a bound; this one is generous, since waiting
+longer than needed only delays the resend of an order that truly never arrived."""
+
+
 @attrs.define
 class MexcRouterCodec:
     credentials: ApiCredentials
     exchange: str = mexc.EXCHANGE
     leg: Leg = Leg.SPOT
+    read_after_write_s: float = READ_AFTER_WRITE_S
+    forgets_unfilled: bool = False
 
     async def load_rules(
         self, rest: RestClient, symbols: Sequence[Symbol]
