@@ -113,7 +113,12 @@ class LaggingMexc:
     async def send(self, request: RestRequest) -> RestResponse:
         endpoint = request.path.removeprefix(API_PREFIX + "/")
         if endpoint == "exchangeInfo":
-            return RestResponse(200, mexc_encode.exchange_info_body(BTC, RULES))
+            return RestResponse(
+                200,
+                mexc_encode.exchange_info_body(
+                    [mexc_encode.ListedSymbol(BTC, RULES, 0.0005, 0.0005)], 0.0
+                ),
+            )
         now = trio.current_time()
         self.queries.append(now)
         if self.shows_at is None or now < self.shows_at:
