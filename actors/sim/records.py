@@ -77,7 +77,7 @@ class VenueFill(msgspec.Struct, frozen=True):
 
 class FundingPayment(msgspec.Struct, frozen=True):
     """Funding settled on a position at ``ts``: ``amount`` USDT, positive when received.
-    ``contracts`` is the signed position it was paid on."""
+    ``contracts`` is the signed position it was paid on; ``balance`` the wallet after."""
 
     venue: str
     symbol: Symbol
@@ -86,6 +86,7 @@ class FundingPayment(msgspec.Struct, frozen=True):
     contracts: int
     mark_price: float
     amount: float
+    balance: float
 
 
 class PerpetualPosition(msgspec.Struct, frozen=True):

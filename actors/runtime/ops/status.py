@@ -32,6 +32,10 @@ class TaskStatus(msgspec.Struct, frozen=True):
     """The futures leg's short, in base units."""
     entry_cost_pct: float | None
     funding_usdt: float
+    funding_rate: float | None
+    """The funding rate the next settlement applies; ``None`` while unknown."""
+    funding_next_ts: float | None
+    """When the next settlement falls (Unix time)."""
     paused_reason: str | None
     decisions: int
     resumed_at: float | None
@@ -128,6 +132,8 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
                 futures_qty=s.futures_qty,
                 entry_cost_pct=s.entry_cost_pct,
                 funding_usdt=s.funding_usdt,
+                funding_rate=s.funding_rate,
+                funding_next_ts=s.funding_next_ts,
                 paused_reason=s.paused_reason,
                 decisions=s.decisions,
                 resumed_at=s.resumed_at,
