@@ -211,8 +211,13 @@ def _give_ups(tree: SupervisorSnapshot) -> list[str]:
 def one_line(status: SystemStatus) -> str:
     """The periodic status line for logs without a terminal."""
     tasks = ", ".join(
-        f"{t.symbol} {t.state} cycles={t.cycles} pnl={t.realized_pnl_usdt:+.4f}"
+        f"{t.symbol} {t.state} cycles={t.cycles} pnl={t.realized_pnl_usdt:+.4f} "
+        f"funding={_rate(t.funding_rate)}/{t.funding_usdt:+.4f}"
         for t in status.tasks
     )
     feeds = ", ".join(f"{f.name}={f.state}" for f in status.feeds)
     return f"status: {tasks}; feeds {feeds}; health {status.health_reason}"
+
+
+def _rate(rate: float | None) -> str:
+    return "?" if rate is None else f"{rate * 100:+.4f}%"
