@@ -320,14 +320,15 @@ class GateioServer(VenueServer):
 
     def _account_book(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         """The account's changes newest first, filtered by ``type``, ``contract`` and
-        time (``from``, ``to``: Unix seconds, inclusive), at most ``limit``. Only funding
-        settlements are recorded here (see docs/venues.md)."""
+        time (``from``, ``to``: Unix seconds, inclusive), ``limit`` of them from
+        ``offset``. Only funding settlements are recorded here (see docs/venues.md)."""
         kind = request.query.get("type")
         contract = request.query.get("contract")
         symbol = self._symbol(contract) if contract else None
         start = _seconds(request, "from", float("-inf"))
         end = _seconds(request, "to", float("inf"))
         limit = _limit(request, 100)
+        offset = _offset(request)
         changes = [
             gateio_encode.AccountChange(
                 entry.seq,
@@ -344,7 +345,7 @@ class GateioServer(VenueServer):
             and start <= entry.payment.ts <= end
         ]
         changes.sort(key=lambda change: change.id, reverse=True)
-        return json_response(gateio_encode.account_book_body(changes[:limit]))
+        return json_response(gateio_encode.account_book_body(changes[offset : offset + limit]))
 
     def _accounts(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         account = self.futures.account()
@@ -496,6 +497,15 @@ def _seconds(request: HttpRequest, name: str, default: float) -> float:
     if not text.isdigit():
         raise _invalid(f"{name} {text!r} is not a time in whole Unix seconds")
     return float(text)
+
+
+def _offset(request: HttpRequest) -> int:
+    text = request.query.get("offset")
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise _invalid(f"offset {text!r} is not a whole number >= 0")
+    return int(text)
 
 
 def _limit(request: HttpRequest, default: int) -> int:

@@ -267,7 +267,9 @@ async def test_the_account_book_lists_each_funding_settlement_under_its_ledger_i
         assert {r["id"] for r in ranged} <= {e.ledger_id for e in listed}
         assert all(int(older.ts) <= r["time"] <= int(newest.ts) for r in ranged)
         limited = msgspec.json.decode((await rest.send(account_book("limit=1"))).body)
-        assert limited[0]["id"] == max(engine, key=int)
+        assert [row["id"] for row in limited] == [max(engine, key=int)]
+        second = msgspec.json.decode((await rest.send(account_book("limit=1&offset=1"))).body)
+        assert [row["id"] for row in second] == [sorted(engine, key=int)[-2]]
         fees = msgspec.json.decode((await rest.send(account_book("type=fee"))).body)
         assert fees == []
         by_contract = await rest.send(account_book("contract=COIN_USDT&type=fund"))
