@@ -5,6 +5,7 @@ each contract's funding, from its contract data at every connection and then fro
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 import attrs
@@ -18,11 +19,14 @@ from protocols.venue import (
     FundingBookEntry,
     FundingRate,
     FundingTick,
+    MalformedResponse,
     OrderUpdate,
     RestRequest,
     RestResponse,
     VenueError,
 )
+
+log = logging.getLogger("basis.gateio")
 
 PING_INTERVAL_S = 10.0
 FUNDING_BOOK_LIMIT = 1000
@@ -54,7 +58,13 @@ class GateioFeedCodec:
             rules = gateio_rest.parse_contract(response.body)
             self.rules[symbol] = rules
             self.contract_sizes[symbol] = rules.contract_size
-            self.funding[symbol] = gateio_rest.parse_funding(response.body)
+            try:
+                self.funding[symbol] = gateio_rest.parse_funding(response.body)
+            except MalformedResponse as error:
+                # Quotes do not need it: the funding stays unknown, so a strategy that
+                # requires it keeps refusing entries, and the others trade.
+                self.funding.pop(symbol, None)
+                log.warning("%s: no funding in the contract data: %s", symbol, error)
 
     def funding_rates(self, now: float) -> list[FundingRate]:
         return [funding.at(now) for funding in self.funding.values()]
