@@ -907,3 +907,16 @@ def test_simulated_tickers_and_account_book_read_back():
     listed = msgspec.json.decode(gateio_encode.contracts_body([(BTC, VenueRules(), funding)]))
     assert listed[0]["funding_interval"] == 14400
     assert listed[0]["funding_rate_indicative"] == "-0.0002"
+
+
+@given(
+    st.floats(1.0, 1e10),
+    st.sampled_from([3600.0, 14400.0, 28800.0]),
+    st.floats(0.0, 1e7),
+)
+def test_the_next_settlement_is_the_first_of_the_schedule_after_now(next_ts, interval, ahead):
+    now = next_ts + ahead
+    moved = FundingRate(BTC, 0.0001, interval, next_ts).at(now)
+    skipped = (moved.next_ts - next_ts) / interval
+    assert moved.next_ts > now >= moved.next_ts - interval
+    assert skipped == pytest.approx(round(skipped))
