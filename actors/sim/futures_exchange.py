@@ -228,6 +228,7 @@ class FuturesExchange(SimExchange):
             position.contracts,
             settlement.mark_price,
             amount,
+            self._cash,
         )
         self.ledger.record_funding(payment)
         self._emit(FundingApplied(payment))

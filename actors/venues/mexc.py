@@ -12,6 +12,7 @@ from protocols.model import Leg, Order, Symbol, VenueRules
 from protocols.venue import (
     ApiCredentials,
     DepthSnapshot,
+    FundingRate,
     OrderUpdate,
     RestRequest,
     RestResponse,
@@ -33,6 +34,10 @@ class MexcFeedCodec:
 
     async def prepare(self, symbols: Sequence[Symbol]) -> None:
         """Nothing to load: MEXC pushes carry prices and quantities in base units."""
+
+    def funding_rates(self, now: float) -> list[FundingRate]:
+        """Spot has no funding."""
+        return []
 
     def subscriptions(self, symbols: Sequence[Symbol], depth: bool, now: float) -> list[str]:
         if len(symbols) > mexc.MAX_SUBSCRIPTIONS_PER_CONNECTION:

@@ -34,6 +34,7 @@ import trio
 
 from actors.failpoints import failpoint
 from actors.runtime.market.private_stream import PrivateStream, PrivateStreamCodec
+from actors.runtime.orders.funding_book import FundingBook
 from actors.runtime.orders.lookup import (
     NotFound,
     OrderKnowledge,
@@ -225,6 +226,8 @@ class Router:
     private: PrivateStreamCodec | None = None
     """The venue's private stream, when the router has one; polling covers its gaps."""
     ws_url: str = ""
+    funding: FundingBook | None = None
+    """The account's funding ledger, read beside the orders, when the venue has one."""
     poll_interval_s: float = 0.25
     """How often open orders are polled while the private stream is down."""
     safety_poll_s: float = 2.0
@@ -324,6 +327,8 @@ class Router:
         with scope:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._keep_rules)
+                if self.funding is not None:
+                    nursery.start_soon(self.funding.run)
                 if self.private is not None:
                     self.stream = PrivateStream(
                         f"{self.name}-private",
