@@ -341,6 +341,11 @@ def accounts_body(
     )
 
 
+def server_time_body(server_ts: float) -> bytes:
+    """``GET /spot/time``: ``server_time`` in milliseconds."""
+    return _encode({"server_time": _ms(server_ts)})
+
+
 def funding_history_body(history: Sequence[tuple[float, float]]) -> bytes:
     """``GET /futures/usdt/funding_rate``: each settlement's ``(time_s, rate)`` as
     ``{"t": seconds, "r": "rate"}``, newest first as Gate.io lists them."""

@@ -188,6 +188,35 @@ def position_request(symbol: Symbol, credentials: ApiCredentials, timestamp_s: i
     return signed_request("GET", path, "", b"", credentials, timestamp_s)
 
 
+def futures_account_request(credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
+    """``GET /futures/usdt/accounts``: the futures wallet and its position mode."""
+    return signed_request("GET", f"{FUTURES}/accounts", "", b"", credentials, timestamp_s)
+
+
+def set_leverage_request(
+    symbol: Symbol, leverage: float, credentials: ApiCredentials, timestamp_s: int
+) -> RestRequest:
+    """``POST /futures/usdt/positions/{contract}/leverage?leverage=N``: the contract's
+    leverage (isolated margin at N; ``0`` would mean cross margin). The answer is the
+    position."""
+    if leverage < 1:
+        raise ValueError(f"leverage {leverage} is below 1")
+    path = f"{FUTURES}/positions/{venue_symbol(symbol)}/leverage"
+    query = urlencode([("leverage", decimal(leverage))])
+    return signed_request("POST", path, query, b"", credentials, timestamp_s)
+
+
+def account_detail_request(credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
+    """``GET /account/detail``: the account's ``user_id``, which private channels name."""
+    return signed_request("GET", "/account/detail", "", b"", credentials, timestamp_s)
+
+
+def server_time_request() -> RestRequest:
+    """``GET /spot/time`` (public): the venue's clock, against which the ``Timestamp`` of
+    signed requests is judged."""
+    return public_request("GET", "/spot/time")
+
+
 def contract_request(symbol: Symbol) -> RestRequest:
     """``GET /futures/usdt/contracts/{contract}`` (public)."""
     return public_request("GET", f"{FUTURES}/contracts/{venue_symbol(symbol)}")
@@ -235,7 +264,34 @@ class _ErrorBody(msgspec.Struct):
     message: str = ""
 
 
+class FuturesAccount(msgspec.Struct, frozen=True):
+    """``GET /futures/usdt/accounts``, the fields a preflight reads: ``total`` (the
+    wallet), ``available`` (what new orders may use as margin) and ``in_dual_mode``
+    (hedge mode, a long and a short per contract; ``None`` when the reply leaves it out)."""
+
+    total: float
+    available: float
+    in_dual_mode: bool | None
+
+
+class _FuturesAccount(msgspec.Struct):
+    total: Numeric
+    available: Numeric
+    in_dual_mode: bool | None = None
+
+
+class _AccountDetail(msgspec.Struct):
+    user_id: int | str
+
+
+class _ServerTime(msgspec.Struct):
+    server_time: int
+
+
 _contract_decoder = msgspec.json.Decoder(_Contract)
+_futures_account_decoder = msgspec.json.Decoder(_FuturesAccount)
+_account_detail_decoder = msgspec.json.Decoder(_AccountDetail)
+_server_time_decoder = msgspec.json.Decoder(_ServerTime)
 _order_book_decoder = msgspec.json.Decoder(_OrderBook)
 _order_decoder = msgspec.json.Decoder(WireOrder)
 _position_decoder = msgspec.json.Decoder(WirePosition)
@@ -329,6 +385,38 @@ def parse_position(body: bytes, contract_size: float) -> FuturesPosition:
         return futures_position(position, contract_size)
     except WireFormatError as error:
         raise _malformed("position", error) from None
+
+
+def parse_futures_account(body: bytes) -> FuturesAccount:
+    """``GET /futures/usdt/accounts``."""
+    account = _read(_futures_account_decoder, body, "accounts")
+    try:
+        return FuturesAccount(
+            number(account.total, "total"),
+            number(account.available, "available"),
+            account.in_dual_mode,
+        )
+    except WireFormatError as error:
+        raise _malformed("accounts", error) from None
+
+
+def parse_leverage(body: bytes) -> float:
+    """The position's ``leverage`` from the answer to setting it."""
+    position = _read(_position_decoder, body, "leverage")
+    try:
+        return number(position.leverage, "leverage")
+    except WireFormatError as error:
+        raise _malformed("leverage", error) from None
+
+
+def parse_account_detail(body: bytes) -> str:
+    """The ``user_id`` from ``GET /account/detail``, as private channels name it."""
+    return str(_read(_account_detail_decoder, body, "account/detail").user_id)
+
+
+def parse_server_time(body: bytes) -> float:
+    """The venue's clock from ``GET /spot/time`` (``server_time``, ms), in seconds."""
+    return _read(_server_time_decoder, body, "spot/time").server_time / 1000.0
 
 
 # ------------------------------------------------------------------------- errors

@@ -217,6 +217,11 @@ def listen_key_request(
     )
 
 
+def server_time_request() -> RestRequest:
+    """``GET /api/v3/time``: the venue's clock, against which signed requests are judged."""
+    return public_request("GET", "time")
+
+
 def exchange_info_request(symbol: Symbol) -> RestRequest:
     return public_request("GET", "exchangeInfo", [("symbol", venue_symbol(symbol))])
 
@@ -282,6 +287,18 @@ class _Account(msgspec.Struct):
     balances: list[_Asset]
 
 
+class AccountPermissions(msgspec.Struct, frozen=True):
+    """What ``GET /api/v3/account`` says the key may do: ``canTrade`` (orders accepted),
+    ``permissions`` (the account types it trades, ``SPOT`` among them for spot orders)."""
+
+    canTrade: bool
+    permissions: list[str] = msgspec.field(default_factory=list)
+
+
+class _ServerTime(msgspec.Struct):
+    serverTime: int
+
+
 class _ListenKey(msgspec.Struct):
     listenKey: str
 
@@ -295,6 +312,8 @@ _exchange_info_decoder = msgspec.json.Decoder(_ExchangeInfo)
 _depth_decoder = msgspec.json.Decoder(_Depth)
 _order_decoder = msgspec.json.Decoder(_RestOrder)
 _account_decoder = msgspec.json.Decoder(_Account)
+_permissions_decoder = msgspec.json.Decoder(AccountPermissions)
+_server_time_decoder = msgspec.json.Decoder(_ServerTime)
 _listen_key_decoder = msgspec.json.Decoder(_ListenKey)
 _error_decoder = msgspec.json.Decoder(_ErrorBody)
 
@@ -433,6 +452,16 @@ def parse_account(body: bytes) -> tuple[Balance, ...]:
         )
     except WireFormatError as error:
         raise _malformed("account", error) from None
+
+
+def parse_account_permissions(body: bytes) -> AccountPermissions:
+    """``canTrade`` and ``permissions`` from ``GET /api/v3/account``."""
+    return _read(_permissions_decoder, body, "account")
+
+
+def parse_server_time(body: bytes) -> float:
+    """The venue's clock from ``GET /api/v3/time`` (``serverTime``, ms), in seconds."""
+    return _read(_server_time_decoder, body, "time").serverTime / 1000.0
 
 
 def parse_listen_key(body: bytes) -> str:

@@ -2,7 +2,8 @@
 ``/api/v4/futures/usdt`` and websockets at ``/v4/ws/usdt``, in Gate.io's formats
 (``protocols.gateio_encode``), in front of the ``FuturesExchange``.
 
-REST: contract rules, the order book (with its ``id``), funding history, orders (place
+REST: the server time (``/api/v4/spot/time``, the one path outside futures), contract
+rules, the order book (with its ``id``), funding history, orders (place
 with HTTP 201, list open or finished, query or cancel by id or by ``t-`` text),
 positions and the account. Signed endpoints are verified as Gate.io does (``KEY``,
 ``Timestamp`` within 60 s, ``SIGN``); refusals carry Gate.io's labels.
@@ -57,6 +58,7 @@ from protocols.venue import (
 )
 
 PREFIX = f"{API_PREFIX}{FUTURES}/"
+SERVER_TIME_PATH = f"{API_PREFIX}/spot/time"
 CREATED = 201
 DEFAULT_BOOK_LIMIT = 10
 MAX_LIST_LIMIT = 1000
@@ -108,6 +110,8 @@ class GateioServer(VenueServer):
     # ---------------------------------------------------------------- routing
 
     def _route(self, request: HttpRequest) -> Route | None:
+        if request.method == "GET" and request.path == SERVER_TIME_PATH:
+            return Route(self._server_time, (("GET time", self._limits.public_per_endpoint),))
         if not request.path.startswith(PREFIX):
             return None
         segments = request.path[len(PREFIX) :].split("/")
@@ -191,6 +195,9 @@ class GateioServer(VenueServer):
         return self._symbol(contract)
 
     # ------------------------------------------------------------ public REST
+
+    async def _server_time(self, request: HttpRequest) -> HttpResponse:
+        return json_response(gateio_encode.server_time_body(self.now()))
 
     def _contract(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         symbol = self._symbol(segments[1])

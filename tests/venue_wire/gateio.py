@@ -44,11 +44,6 @@ def open_orders_request(
     return signed_request("GET", f"{FUTURES}/orders", query, b"", credentials, timestamp_s)
 
 
-def accounts_request(credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
-    """``GET /futures/usdt/accounts``."""
-    return signed_request("GET", f"{FUTURES}/accounts", "", b"", credentials, timestamp_s)
-
-
 def unsubscribe_message(
     channel: str,
     payload: Sequence[str],

@@ -1,5 +1,5 @@
 """MEXC spot requests and replies Basis does not use: open orders, the account's own
-trades, the server's time, the book ticker over REST, and unsubscribing. Requests are
+trades, the book ticker over REST, and unsubscribing. Requests are
 built and signed by ``protocols.mexc_rest`` as Basis's own are; replies are read into the
 domain model, raising ``msgspec.DecodeError`` or ``WireFormatError`` for a body they
 cannot read."""
@@ -45,11 +45,6 @@ def my_trades_request(
     return signed_request("GET", "myTrades", params, credentials, timestamp_ms, recv_window_ms)
 
 
-def server_time_request() -> RestRequest:
-    """``GET /api/v3/time``."""
-    return public_request("GET", "time")
-
-
 def book_ticker_request(symbol: Symbol) -> RestRequest:
     """``GET /api/v3/ticker/bookTicker`` for ``symbol``."""
     return public_request("GET", "ticker/bookTicker", [("symbol", venue_symbol(symbol))])
@@ -62,10 +57,6 @@ def unsubscribe_message(channels: Sequence[str], request_id: int = 1) -> str:
 
 
 # ------------------------------------------------------------------------ replies
-
-
-class _ServerTime(msgspec.Struct):
-    serverTime: int
 
 
 class _BookTicker(msgspec.Struct):
@@ -88,11 +79,6 @@ class _MyTrade(msgspec.Struct):
     isBuyer: bool
     isMaker: bool
     clientOrderId: str | None = None
-
-
-def parse_server_time_ms(body: bytes) -> int:
-    """MEXC's clock from ``GET /api/v3/time``, in milliseconds."""
-    return msgspec.json.decode(body, type=_ServerTime).serverTime
 
 
 def parse_book_ticker(body: bytes, recv_ts: float) -> Quote:

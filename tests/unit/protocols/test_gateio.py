@@ -354,6 +354,49 @@ def test_other_requests():
     )
 
 
+def test_preflight_requests():
+    leverage = gateio_rest.set_leverage_request(BTC, 5.0, DOC_CREDENTIALS, DOC_TIMESTAMP)
+    assert (leverage.method, leverage.target) == (
+        "POST",
+        "/api/v4/futures/usdt/positions/BTC_USDT/leverage?leverage=5",
+    )
+    assert leverage.body == b""
+    assert leverage.header("SIGN") == gateio_rest.sign(
+        "secret", "POST", leverage.path, "leverage=5", b"", DOC_TIMESTAMP
+    )
+    fractional = gateio_rest.set_leverage_request(BTC, 2.5, DOC_CREDENTIALS, 1)
+    assert fractional.query == "leverage=2.5"
+    with pytest.raises(ValueError, match="below 1"):
+        gateio_rest.set_leverage_request(BTC, 0.5, DOC_CREDENTIALS, 1)
+    account = gateio_rest.futures_account_request(DOC_CREDENTIALS, 1)
+    assert (account.method, account.target) == ("GET", "/api/v4/futures/usdt/accounts")
+    detail = gateio_rest.account_detail_request(DOC_CREDENTIALS, 1)
+    assert detail.target == "/api/v4/account/detail"
+    assert detail.header("KEY") == "key"
+    time_request = gateio_rest.server_time_request()
+    assert time_request.target == "/api/v4/spot/time"
+    assert time_request.header("SIGN") is None
+
+
+def test_preflight_replies():
+    account = (
+        b'{"total":"4.4","unrealised_pnl":"0.0","position_margin":"1.1","order_margin":"0.5",'
+        b'"available":"2.8","point":"0","currency":"USDT","in_dual_mode":false}'
+    )
+    assert gateio_rest.parse_futures_account(account) == gateio_rest.FuturesAccount(4.4, 2.8, False)
+    unsaid = gateio_rest.parse_futures_account(b'{"total":"1","available":"1"}')
+    assert unsaid.in_dual_mode is None
+    with pytest.raises(MalformedResponse, match="available"):
+        gateio_rest.parse_futures_account(b'{"total":"1","available":"x"}')
+    position = b'{"contract":"BTC_USDT","size":"0","leverage":"10","mode":"single"}'
+    assert gateio_rest.parse_leverage(position) == 10.0
+    assert gateio_rest.parse_account_detail(b'{"user_id":1667201533,"ip_whitelist":[]}') == (
+        "1667201533"
+    )
+    assert gateio_rest.parse_server_time(b'{"server_time":1597026383085}') == 1597026383.085
+    assert gateio_rest.parse_server_time(gateio_encode.server_time_body(1.5)) == 1.5
+
+
 # ---------------------------------------------------------------------- replies
 
 CONTRACT = (
@@ -539,7 +582,7 @@ def test_malformed_order_reply(body, expected):
 
 
 def test_venue_verifies_what_the_client_signed():
-    request = gateio_wire.accounts_request(DOC_CREDENTIALS, DOC_TIMESTAMP)
+    request = gateio_rest.futures_account_request(DOC_CREDENTIALS, DOC_TIMESTAMP)
     gateio_client_requests.verify_signed_request(request, DOC_CREDENTIALS, DOC_TIMESTAMP + 60)
     with pytest.raises(TimestampRejected):
         gateio_client_requests.verify_signed_request(request, DOC_CREDENTIALS, DOC_TIMESTAMP + 61)
