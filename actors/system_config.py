@@ -75,16 +75,13 @@ class SystemConfig(RuntimeConfig, frozen=True, forbid_unknown_fields=True):
         return msgspec.structs.replace(self.sim, symbols=tuple(symbols))
 
     def venues_at(self, urls: SimUrls) -> VenuesSection:
-        """The venues to use against simulated venues at ``urls``: their endpoints and
-        the futures account's user id (its keys are :meth:`simulated_credentials`)."""
+        """The venues to use against simulated venues at ``urls``: their endpoints (the
+        keys are :meth:`simulated_credentials`; the user id is the venue's to say)."""
         spot = msgspec.structs.replace(
             self.venues.spot, rest_url=urls.mexc_rest, ws_url=urls.mexc_ws
         )
         futures = msgspec.structs.replace(
-            self.venues.futures,
-            rest_url=urls.gateio_rest,
-            ws_url=urls.gateio_ws,
-            user_id=self.sim.futures.user_id,
+            self.venues.futures, rest_url=urls.gateio_rest, ws_url=urls.gateio_ws
         )
         return VenuesSection(spot, futures)
 

@@ -58,7 +58,8 @@ class Bench:
 
     async def mexc_rest(self, request: HttpRequest) -> HttpResponse:
         if request.path.endswith("/exchangeInfo"):
-            return HttpResponse(200, mexc_encode.exchange_info_body(BTC, SPOT_RULES))
+            listed = mexc_encode.ListedSymbol(BTC, SPOT_RULES, 0.0, SPOT_RULES.taker_fee or 0.0)
+            return HttpResponse(200, mexc_encode.exchange_info_body([listed], time.time()))
         query = request.query
         client_id = query.get("newClientOrderId") or query.get("origClientOrderId", "")
         if request.method == "POST":

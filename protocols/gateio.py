@@ -372,6 +372,11 @@ class WirePosition(msgspec.Struct):
     leverage: Numeric = 0
     realised_pnl: Numeric = 0
     pnl_fund: Numeric = 0
+    cross_leverage_limit: Numeric = 0
+    liq_price: Numeric = 0
+    margin: Numeric = 0
+    unrealised_pnl: Numeric = 0
+    mode: str = "single"
 
 
 _envelope_decoder = msgspec.json.Decoder(_Envelope)
@@ -539,6 +544,9 @@ def futures_position(position: WirePosition, contract_size: float) -> FuturesPos
         leverage=number(position.leverage, "leverage"),
         realised_pnl=number(position.realised_pnl, "realised_pnl"),
         funding_pnl=number(position.pnl_fund, "pnl_fund"),
+        margin=number(position.margin, "margin"),
+        unrealised_pnl=number(position.unrealised_pnl, "unrealised_pnl"),
+        liq_price=number(position.liq_price, "liq_price"),
     )
 
 

@@ -247,12 +247,18 @@ def _position_object(
     def money(value: float) -> object:
         return value if as_push else decimal(value)
 
+    size = contracts_of(position.qty, contract_size)
     return {
         "contract": venue_symbol(position.symbol),
-        "size": contracts_of(position.qty, contract_size),
-        "entry_price": money(position.entry_price),
-        "mark_price": money(position.mark_price),
+        "size": size,
         "leverage": money(position.leverage),
+        "cross_leverage_limit": money(0.0),
+        "value": money(abs(size) * contract_size * position.mark_price),
+        "margin": money(position.margin),
+        "entry_price": money(position.entry_price),
+        "liq_price": money(position.liq_price),
+        "mark_price": money(position.mark_price),
+        "unrealised_pnl": money(position.unrealised_pnl),
         "realised_pnl": money(position.realised_pnl),
         "pnl_fund": money(position.funding_pnl),
         "mode": "single",
@@ -318,6 +324,11 @@ def position_body(position: FuturesPosition, contract_size: float) -> bytes:
     return _encode(_position_object(position, contract_size, as_push=False))
 
 
+def positions_body(positions: Sequence[tuple[FuturesPosition, float]]) -> bytes:
+    """``GET /futures/usdt/positions``: each position with its contract's size."""
+    return _encode([_position_object(p, size, as_push=False) for p, size in positions])
+
+
 def accounts_body(
     total: float,
     available: float,
@@ -326,9 +337,10 @@ def accounts_body(
     position_margin: float = 0.0,
     order_margin: float = 0.0,
     currency: str = "USDT",
+    in_dual_mode: bool = False,
 ) -> bytes:
     """``GET /futures/usdt/accounts``: ``total`` is the wallet, ``available`` what new
-    orders can use."""
+    orders can use; ``in_dual_mode`` the position mode (hedge mode when true)."""
     return _encode(
         {
             "currency": currency,
@@ -337,6 +349,23 @@ def accounts_body(
             "unrealised_pnl": decimal(unrealised_pnl),
             "position_margin": decimal(position_margin),
             "order_margin": decimal(order_margin),
+            "point": "0",
+            "bonus": "0",
+            "in_dual_mode": in_dual_mode,
+            "enable_credit": False,
+        }
+    )
+
+
+def account_detail_body(user_id: str) -> bytes:
+    """``GET /account/detail``: the user id is a number where it reads as one."""
+    return _encode(
+        {
+            "user_id": int(user_id) if user_id.isdigit() else user_id,
+            "ip_whitelist": [],
+            "currency_pairs": [],
+            "tier": 0,
+            "copy_trading_role": 0,
         }
     )
 

@@ -28,6 +28,7 @@ from protocols.gateio import (
     contracts_of,
     futures_position,
     order_update,
+    parse_symbol,
     venue_symbol,
 )
 from protocols.model import Order, OrderType, Side, Symbol, TimeInForce, VenueRules
@@ -188,26 +189,26 @@ def position_request(symbol: Symbol, credentials: ApiCredentials, timestamp_s: i
     return signed_request("GET", path, "", b"", credentials, timestamp_s)
 
 
-def futures_account_request(credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
-    """``GET /futures/usdt/accounts``: the futures wallet and its position mode."""
-    return signed_request("GET", f"{FUTURES}/accounts", "", b"", credentials, timestamp_s)
-
-
 def set_leverage_request(
     symbol: Symbol, leverage: float, credentials: ApiCredentials, timestamp_s: int
 ) -> RestRequest:
-    """``POST /futures/usdt/positions/{contract}/leverage?leverage=N``: the contract's
-    leverage (isolated margin at N; ``0`` would mean cross margin). The answer is the
-    position."""
-    if leverage < 1:
-        raise ValueError(f"leverage {leverage} is below 1")
+    """``POST /futures/usdt/positions/{contract}/leverage?leverage=N``: isolated margin at
+    ``leverage`` (Gate.io's cross margin is ``leverage=0`` with ``cross_leverage_limit``,
+    which Basis does not use). The reply is the position (:func:`parse_position_settings`)."""
+    if not leverage > 0:
+        raise ValueError(f"leverage {leverage} must be > 0")
     path = f"{FUTURES}/positions/{venue_symbol(symbol)}/leverage"
     query = urlencode([("leverage", decimal(leverage))])
     return signed_request("POST", path, query, b"", credentials, timestamp_s)
 
 
+def futures_account_request(credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
+    """``GET /futures/usdt/accounts``: the USDT futures account, its position mode included."""
+    return signed_request("GET", f"{FUTURES}/accounts", "", b"", credentials, timestamp_s)
+
+
 def account_detail_request(credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
-    """``GET /account/detail``: the account's ``user_id``, which private channels name."""
+    """``GET /account/detail``: the key's account, its user id included."""
     return signed_request("GET", "/account/detail", "", b"", credentials, timestamp_s)
 
 
@@ -259,29 +260,48 @@ class _OrderBook(msgspec.Struct):
     update: float = 0.0
 
 
-class _ErrorBody(msgspec.Struct):
-    label: str
-    message: str = ""
-
-
-class FuturesAccount(msgspec.Struct, frozen=True):
-    """``GET /futures/usdt/accounts``, the fields a preflight reads: ``total`` (the
-    wallet), ``available`` (what new orders may use as margin) and ``in_dual_mode``
-    (hedge mode, a long and a short per contract; ``None`` when the reply leaves it out)."""
-
-    total: float
-    available: float
-    in_dual_mode: bool | None
-
-
 class _FuturesAccount(msgspec.Struct):
     total: Numeric
     available: Numeric
-    in_dual_mode: bool | None = None
+    in_dual_mode: bool
+    currency: str = "USDT"
 
 
 class _AccountDetail(msgspec.Struct):
     user_id: int | str
+
+
+class FuturesAccountSettings(msgspec.Struct, frozen=True):
+    """What Basis reads of the futures account: its USDT and its position mode."""
+
+    currency: str
+    total: float
+    available: float
+    in_dual_mode: bool
+    """Dual (hedge) mode holds a long and a short per contract; Basis trades single mode."""
+
+
+class PositionSettings(msgspec.Struct, frozen=True):
+    """How the venue holds one contract's position: ``leverage`` 0 is cross margin (at
+    ``cross_leverage_limit``), above 0 isolated margin at that leverage; ``mode`` is
+    ``single``, ``dual_long`` or ``dual_short``; ``liq_price`` 0 when nothing is held.
+    ``qty`` in base units, negative when short."""
+
+    symbol: Symbol
+    qty: float
+    leverage: float
+    cross_leverage_limit: float
+    mode: str
+    liq_price: float
+
+    @property
+    def margin_mode(self) -> str:
+        return "cross" if self.leverage == 0 else "isolated"
+
+
+class _ErrorBody(msgspec.Struct):
+    label: str
+    message: str = ""
 
 
 class _ServerTime(msgspec.Struct):
@@ -289,13 +309,13 @@ class _ServerTime(msgspec.Struct):
 
 
 _contract_decoder = msgspec.json.Decoder(_Contract)
-_futures_account_decoder = msgspec.json.Decoder(_FuturesAccount)
-_account_detail_decoder = msgspec.json.Decoder(_AccountDetail)
 _server_time_decoder = msgspec.json.Decoder(_ServerTime)
 _order_book_decoder = msgspec.json.Decoder(_OrderBook)
 _order_decoder = msgspec.json.Decoder(WireOrder)
 _position_decoder = msgspec.json.Decoder(WirePosition)
 _error_decoder = msgspec.json.Decoder(_ErrorBody)
+_futures_account_decoder = msgspec.json.Decoder(_FuturesAccount)
+_account_detail_decoder = msgspec.json.Decoder(_AccountDetail)
 
 T = TypeVar("T")
 
@@ -387,31 +407,41 @@ def parse_position(body: bytes, contract_size: float) -> FuturesPosition:
         raise _malformed("position", error) from None
 
 
-def parse_futures_account(body: bytes) -> FuturesAccount:
-    """``GET /futures/usdt/accounts``."""
-    account = _read(_futures_account_decoder, body, "accounts")
+def parse_position_settings(body: bytes, contract_size: float) -> PositionSettings:
+    """The settings of a position object (``GET .../positions/{contract}`` or the reply
+    to setting its leverage)."""
+    position = _read(_position_decoder, body, "position")
     try:
-        return FuturesAccount(
+        return PositionSettings(
+            parse_symbol(position.contract),
+            number(position.size, "size") * contract_size,
+            number(position.leverage, "leverage"),
+            number(position.cross_leverage_limit, "cross_leverage_limit"),
+            position.mode,
+            number(position.liq_price, "liq_price"),
+        )
+    except WireFormatError as error:
+        raise _malformed("position", error) from None
+
+
+def parse_futures_account(body: bytes) -> FuturesAccountSettings:
+    """``GET /futures/usdt/accounts``."""
+    account = _read(_futures_account_decoder, body, "futures account")
+    try:
+        return FuturesAccountSettings(
+            account.currency,
             number(account.total, "total"),
             number(account.available, "available"),
             account.in_dual_mode,
         )
     except WireFormatError as error:
-        raise _malformed("accounts", error) from None
-
-
-def parse_leverage(body: bytes) -> float:
-    """The position's ``leverage`` from the answer to setting it."""
-    position = _read(_position_decoder, body, "leverage")
-    try:
-        return number(position.leverage, "leverage")
-    except WireFormatError as error:
-        raise _malformed("leverage", error) from None
+        raise _malformed("futures account", error) from None
 
 
 def parse_account_detail(body: bytes) -> str:
-    """The ``user_id`` from ``GET /account/detail``, as private channels name it."""
-    return str(_read(_account_detail_decoder, body, "account/detail").user_id)
+    """The user id in ``GET /account/detail`` (a number on the wire), as the private
+    channels' payloads name it."""
+    return str(_read(_account_detail_decoder, body, "account detail").user_id)
 
 
 def parse_server_time(body: bytes) -> float:
@@ -438,6 +468,8 @@ ERRORS_BY_LABEL: dict[str, type[VenueError]] = {
     "REDUCE_EXCEEDED": ReduceOnlyViolated,
     "SERVER_ERROR": VenueUnavailable,
     "TOO_BUSY": VenueUnavailable,
+    "LEVERAGE_TOO_HIGH": InvalidParameter,
+    "LEVERAGE_TOO_LOW": InvalidParameter,
 }
 """Labels and the errors they mean. ``TOO_MANY_ORDERS`` (the open-order limit) has no
 typed error of its own and stays a plain ``VenueError`` carrying its label."""

@@ -47,7 +47,10 @@ class ClientSubscription(msgspec.Struct, frozen=True):
 
 
 class ClientPing(msgspec.Struct, frozen=True):
-    """A client's ``{"method":"PING"}``."""
+    """A client's ``{"method":"PING"}`` (or ``ping``: widely used clients send it lower
+    case, and MEXC answers both)."""
+
+    request_id: int = 0
 
 
 class _ClientRequest(msgspec.Struct):
@@ -67,8 +70,8 @@ def decode_client_message(
         request = _client_request_decoder.decode(frame)
     except msgspec.DecodeError as error:
         return MalformedMessage.about(f"client request: {error}", frame)
-    if request.method == "PING":
-        return ClientPing()
+    if request.method in ("PING", "ping"):
+        return ClientPing(request.id)
     if request.method in ("SUBSCRIPTION", "UNSUBSCRIPTION"):
         if not request.params:
             return MalformedMessage.about(f"{request.method} names no channel in params", frame)
@@ -93,28 +96,32 @@ def verify_signed_request(
     request: RestRequest, credentials: ApiCredentials, server_time_ms: int
 ) -> dict[str, str]:
     """The parameters of a signed request, after checking it as MEXC does: the API key
-    header, the signature over query + body, and the timestamp window
+    header, the signature over the query string followed by the body (``signature`` is
+    the last parameter of whichever carries it), and the timestamp window
     (``timestamp < serverTime + 1000`` and ``serverTime - timestamp <= recvWindow``).
-    Raises ``BadCredentials``, ``BadSignature``, ``InvalidParameter`` or
-    ``TimestampRejected`` with MEXC's codes."""
+    A parameter sent in both the query and the body is taken from the query. Raises
+    ``BadCredentials``, ``BadSignature``, ``InvalidParameter`` or ``TimestampRejected``
+    with MEXC's codes."""
     if request.header(API_KEY_HEADER) != credentials.key:
         raise BadCredentials(EXCHANGE, 401, "api key missing or unknown", 401)
-    head, marker, signature = request.query.rpartition("signature=")
-    if not marker or (head and not head.endswith("&")) or "&" in signature:
-        raise BadSignature(EXCHANGE, 700002, "signature must be the last query parameter", 400)
-    signed = head.removesuffix("&")
-    body = request.body.decode()
-    if not hmac.compare_digest(sign(credentials.secret, signed + body), signature):
+    query, body = request.query, request.body.decode()
+    if "signature=" in body:
+        body, signature = _split_signature(body)
+    else:
+        query, signature = _split_signature(query)
+    if not hmac.compare_digest(sign(credentials.secret, query + body), signature):
         raise BadSignature(EXCHANGE, 700002, "Signature for this request is not valid.", 400)
-    params = dict(parse_qsl(signed, keep_blank_values=True))
-    params.update(parse_qsl(body, keep_blank_values=True))
+    params = dict(parse_qsl(body, keep_blank_values=True))
+    params.update(parse_qsl(query, keep_blank_values=True))
     try:
         timestamp = int(params["timestamp"])
         recv_window = int(params.get("recvWindow", DEFAULT_RECV_WINDOW_MS))
     except (KeyError, ValueError):
         raise _parameter_error("timestamp missing or not an integer") from None
     if not 0 < recv_window <= MAX_RECV_WINDOW_MS:
-        raise _parameter_error(f"recvWindow {recv_window} is out of range")
+        raise InvalidParameter(
+            EXCHANGE, RECV_WINDOW_CODE, f"recvWindow must less than {MAX_RECV_WINDOW_MS}", 400
+        )
     if not (timestamp < server_time_ms + 1000 and server_time_ms - timestamp <= recv_window):
         raise TimestampRejected(
             EXCHANGE, 700003, "Timestamp for this request is outside of the recvWindow.", 400
@@ -122,9 +129,23 @@ def verify_signed_request(
     return params
 
 
+def _split_signature(text: str) -> tuple[str, str]:
+    """``text`` without its trailing ``signature=...`` parameter, and the signature."""
+    head, marker, signature = text.rpartition("signature=")
+    if not marker or (head and not head.endswith("&")) or "&" in signature:
+        raise BadSignature(EXCHANGE, 700002, "signature must be the last parameter", 400)
+    return head.removesuffix("&"), signature
+
+
 # --------------------------------------------------------------- request parameters
 
 PARAMETER_ERROR_CODE = 33333
+"""MEXC's "param is error": a parameter that was sent but cannot be taken."""
+MISSING_PARAMETER_CODE = 44444
+"""MEXC's "param cannot be null": a mandatory parameter missing or empty."""
+MISSING_ORDER_ID_CODE = 700004
+"""Neither ``orderId`` nor ``origClientOrderId`` was sent."""
+RECV_WINDOW_CODE = 700005
 INVALID_SYMBOL_CODE = 30014
 
 
@@ -145,9 +166,10 @@ class NewOrderParams(msgspec.Struct, frozen=True):
 
 
 class OrderReference(msgspec.Struct, frozen=True):
-    """The order a query or cancel names: by ``orderId`` or ``origClientOrderId``."""
+    """The order a query or cancel names: by ``orderId`` or ``origClientOrderId``, in
+    ``symbol`` (``None`` when a query leaves it out)."""
 
-    symbol: Symbol
+    symbol: Symbol | None
     venue_order_id: str | None
     client_id: str | None
 
@@ -163,10 +185,20 @@ def _parameter_error(message: str) -> InvalidParameter:
     return InvalidParameter(EXCHANGE, PARAMETER_ERROR_CODE, message, 400)
 
 
+def missing_parameter(name: str) -> InvalidParameter:
+    """MEXC's refusal of a request without the mandatory parameter ``name``."""
+    return InvalidParameter(
+        EXCHANGE,
+        MISSING_PARAMETER_CODE,
+        f"mandatory parameter '{name}' was not sent or was empty",
+        400,
+    )
+
+
 def _required(params: Mapping[str, str], name: str) -> str:
     value = params.get(name, "")
     if not value:
-        raise _parameter_error(f"mandatory parameter '{name}' was not sent or was empty")
+        raise missing_parameter(name)
     return value
 
 
@@ -185,7 +217,20 @@ def _optional_number(params: Mapping[str, str], name: str) -> float | None:
 
 def read_symbol(params: Mapping[str, str]) -> Symbol:
     """The ``symbol`` parameter; ``InvalidSymbol`` (30014) when it is not a MEXC pair."""
-    text = _required(params, "symbol")
+    return _symbol(_required(params, "symbol"))
+
+
+def read_symbols(params: Mapping[str, str]) -> list[Symbol] | None:
+    """The pairs a market data request names: ``symbol=A``, or ``symbols=A,B``; ``None``
+    when it names none (all pairs)."""
+    if params.get("symbol"):
+        return [read_symbol(params)]
+    if params.get("symbols"):
+        return [_symbol(text) for text in params["symbols"].split(",")]
+    return None
+
+
+def _symbol(text: str) -> Symbol:
     try:
         return parse_symbol(text)
     except WireFormatError:
@@ -219,12 +264,20 @@ def read_new_order(params: Mapping[str, str]) -> NewOrderParams:
     )
 
 
-def read_order_reference(params: Mapping[str, str]) -> OrderReference:
+def read_order_reference(
+    params: Mapping[str, str], *, symbol_required: bool = True
+) -> OrderReference:
     """The order a ``GET`` or ``DELETE /api/v3/order`` names; ``orderId`` wins when both
-    ids are sent."""
-    symbol = read_symbol(params)
+    ids are sent. A cancel must name the symbol; MEXC documents it as optional for a
+    query (``symbol_required=False``)."""
+    symbol = read_symbol(params) if symbol_required or params.get("symbol") else None
     venue_order_id = params.get("orderId") or None
     client_id = params.get("origClientOrderId") or None
     if venue_order_id is None and client_id is None:
-        raise _parameter_error("send orderId or origClientOrderId")
+        raise InvalidParameter(
+            EXCHANGE,
+            MISSING_ORDER_ID_CODE,
+            "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null",
+            400,
+        )
     return OrderReference(symbol, venue_order_id, None if venue_order_id else client_id)

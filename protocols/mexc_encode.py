@@ -51,19 +51,25 @@ class _Ack(msgspec.Struct):
     msg: str
 
 
-def subscription_ack(channels: Sequence[str]) -> str:
-    """The ack of a successful (un)subscription: ``msg`` echoes the channels."""
-    return _encode(_Ack(0, 0, ",".join(channels))).decode()
+def subscription_ack(channels: Sequence[str], request_id: int = 0) -> str:
+    """The ack of a successful (un)subscription: ``msg`` echoes the channels, ``id`` the
+    request's (0 when it sent none, as in MEXC's examples)."""
+    return _encode(_Ack(request_id, 0, ",".join(channels))).decode()
 
 
-def subscription_refusal(channels: Sequence[str], reason: str) -> str:
+def subscription_refusal(channels: Sequence[str], reason: str, request_id: int = 0) -> str:
     """A refused subscription as MEXC words it: ``code`` is still 0, and the prose uses a
     full-width colon."""
     message = f"Not Subscribed successfully! [{','.join(channels)}].  Reason\uff1a {reason} "
-    return _encode(_Ack(0, 0, message)).decode()
+    return _encode(_Ack(request_id, 0, message)).decode()
 
 
-PONG_MESSAGE = '{"id":0,"code":0,"msg":"PONG"}'
+def pong(request_id: int = 0) -> str:
+    """The answer to a client's PING."""
+    return _encode(_Ack(request_id, 0, "PONG")).decode()
+
+
+PONG_MESSAGE = pong()
 
 
 # ------------------------------------------------------------------------- pushes
@@ -222,40 +228,149 @@ def _decimals(step: float, name: str) -> int:
     return places
 
 
-def exchange_info_body(symbol: Symbol, rules: VenueRules, status: str = "1") -> bytes:
-    """``GET /api/v3/exchangeInfo`` listing ``symbol`` with ``rules`` (steps must be
-    powers of ten: MEXC states them as numbers of decimals)."""
-    entry = {
+class ListedSymbol(msgspec.Struct, frozen=True):
+    """One pair as ``exchangeInfo`` lists it: its rules (steps must be powers of ten, as
+    MEXC states them as numbers of decimals), its fees and its status (``"1"`` online,
+    ``"2"`` paused, ``"3"`` offline)."""
+
+    symbol: Symbol
+    rules: VenueRules
+    maker_fee: float
+    taker_fee: float
+    status: str = "1"
+    max_quote_amount: float = 2_000_000.0
+    max_quote_amount_market: float = 100_000.0
+
+
+def _symbol_entry(listed: ListedSymbol) -> dict[str, object]:
+    symbol, rules = listed.symbol, listed.rules
+    qty_decimals = _decimals(rules.qty_step, "qty_step")
+    price_decimals = _decimals(rules.price_tick, "price_tick")
+    return {
         "symbol": venue_symbol(symbol),
-        "status": status,
+        "status": listed.status,
         "baseAsset": symbol.base,
+        "baseAssetPrecision": qty_decimals,
         "quoteAsset": symbol.quote,
-        "baseAssetPrecision": _decimals(rules.qty_step, "qty_step"),
-        "quotePrecision": _decimals(rules.price_tick, "price_tick"),
-        "baseSizePrecision": decimal(rules.min_qty),
-        "quoteAmountPrecision": decimal(rules.min_notional),
-        "makerCommission": decimal(rules.taker_fee or 0.0),
-        "takerCommission": decimal(rules.taker_fee or 0.0),
+        "quotePrecision": price_decimals,
+        "quoteAssetPrecision": price_decimals,
+        "baseCommissionPrecision": qty_decimals,
+        "quoteCommissionPrecision": price_decimals,
         "orderTypes": list(PUSH_ORDER_TYPES),
+        "quoteOrderQtyMarketAllowed": True,
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": False,
+        "quoteAmountPrecision": decimal(rules.min_notional),
+        "baseSizePrecision": decimal(rules.min_qty),
+        "permissions": ["SPOT"],
+        "filters": [],
+        "maxQuoteAmount": decimal(listed.max_quote_amount),
+        "makerCommission": decimal(listed.maker_fee),
+        "takerCommission": decimal(listed.taker_fee),
+        "quoteAmountPrecisionMarket": decimal(rules.min_notional),
+        "maxQuoteAmountMarket": decimal(listed.max_quote_amount_market),
+        "fullName": symbol.base,
+        "tradeSideType": "1",
     }
-    return _encode({"timezone": "CST", "symbols": [entry]})
+
+
+def exchange_info_body(listed: Sequence[ListedSymbol], server_ts: float) -> bytes:
+    """``GET /api/v3/exchangeInfo`` listing the pairs ``listed``."""
+    return _encode(
+        {
+            "timezone": "CST",
+            "serverTime": _ms(server_ts),
+            "rateLimits": [],
+            "exchangeFilters": [],
+            "symbols": [_symbol_entry(entry) for entry in listed],
+        }
+    )
 
 
 def server_time_body(server_ts: float) -> bytes:
     return _encode({"serverTime": _ms(server_ts)})
 
 
-def book_ticker_body(quote: Quote) -> bytes:
+PING_BODY = b"{}"
+"""The answer to ``GET /api/v3/ping``."""
+
+
+def _book_ticker(quote: Quote) -> dict[str, object]:
     bid_price, bid_qty = _side_text(quote.bid, quote.bid_qty)
     ask_price, ask_qty = _side_text(quote.ask, quote.ask_qty)
+    return {
+        "symbol": venue_symbol(quote.symbol),
+        "bidPrice": bid_price,
+        "bidQty": bid_qty,
+        "askPrice": ask_price,
+        "askQty": ask_qty,
+    }
+
+
+def book_ticker_body(quote: Quote) -> bytes:
+    """``GET /api/v3/ticker/bookTicker`` for one pair."""
+    return _encode(_book_ticker(quote))
+
+
+def book_tickers_body(quotes: Sequence[Quote]) -> bytes:
+    """``GET /api/v3/ticker/bookTicker`` without a symbol: every pair, in an array."""
+    return _encode([_book_ticker(quote) for quote in quotes])
+
+
+class DayStats(msgspec.Struct, frozen=True):
+    """A pair's last 24 hours as ``ticker/24hr`` reports them: the price then
+    (``open_price``) and now, the range, and the base and quote volume traded."""
+
+    quote: Quote
+    open_price: float
+    last_price: float
+    high_price: float
+    low_price: float
+    volume: float
+    quote_volume: float
+    open_ts: float
+    close_ts: float
+
+
+def _day_ticker(stats: DayStats) -> dict[str, object]:
+    change = stats.last_price - stats.open_price
+    change_ratio = change / stats.open_price if stats.open_price else 0.0
+    return {
+        **_book_ticker(stats.quote),
+        "priceChange": decimal(change),
+        "priceChangePercent": decimal(round(change_ratio, 8)),
+        "prevClosePrice": decimal(stats.open_price),
+        "lastPrice": decimal(stats.last_price),
+        "openPrice": decimal(stats.open_price),
+        "highPrice": decimal(stats.high_price),
+        "lowPrice": decimal(stats.low_price),
+        "volume": decimal(stats.volume),
+        "quoteVolume": decimal(stats.quote_volume),
+        "openTime": _ms(stats.open_ts),
+        "closeTime": _ms(stats.close_ts),
+        "count": None,
+    }
+
+
+def day_ticker_body(stats: DayStats) -> bytes:
+    """``GET /api/v3/ticker/24hr`` for one pair."""
+    return _encode(_day_ticker(stats))
+
+
+def day_tickers_body(stats: Sequence[DayStats]) -> bytes:
+    """``GET /api/v3/ticker/24hr`` without a symbol: every pair, in an array."""
+    return _encode([_day_ticker(entry) for entry in stats])
+
+
+def price_ticker_body(symbol: Symbol, price: float) -> bytes:
+    """``GET /api/v3/ticker/price`` for one pair: its last price."""
+    return _encode({"symbol": venue_symbol(symbol), "price": decimal(price)})
+
+
+def price_tickers_body(prices: Sequence[tuple[Symbol, float]]) -> bytes:
+    """``GET /api/v3/ticker/price`` without a symbol: every pair, in an array."""
     return _encode(
-        {
-            "symbol": venue_symbol(quote.symbol),
-            "bidPrice": bid_price,
-            "bidQty": bid_qty,
-            "askPrice": ask_price,
-            "askQty": ask_qty,
-        }
+        [{"symbol": venue_symbol(symbol), "price": decimal(price)} for symbol, price in prices]
     )
 
 
@@ -307,7 +422,9 @@ def new_order_body(update: OrderUpdate, order_type: str) -> bytes:
     )
 
 
-def _order_object(update: OrderUpdate, order_type: str) -> dict[str, object]:
+def _order_object(
+    update: OrderUpdate, order_type: str, quote_qty: float = 0.0
+) -> dict[str, object]:
     filled = update.filled_qty or 0.0
     return {
         "symbol": venue_symbol(update.symbol),
@@ -321,29 +438,49 @@ def _order_object(update: OrderUpdate, order_type: str) -> dict[str, object]:
         "status": _rest_status(update),
         "type": order_type,
         "side": _side_name(update.side),
+        "timeInForce": None,
+        "stopPrice": None,
+        "icebergQty": None,
         "time": _ms(update.ts),
         "updateTime": _ms(update.ts),
+        "isWorking": update.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED),
+        "origQuoteOrderQty": decimal(quote_qty),
     }
 
 
-def order_body(update: OrderUpdate, order_type: str) -> bytes:
-    """The reply to ``GET /api/v3/order`` (and, with status CANCELED, to ``DELETE``)."""
-    return _encode(_order_object(update, order_type))
+def order_body(update: OrderUpdate, order_type: str, quote_qty: float = 0.0) -> bytes:
+    """The reply to ``GET /api/v3/order`` (and, with status CANCELED, to ``DELETE``);
+    ``quote_qty`` is what a market buy by ``quoteOrderQty`` asked to spend (0 for an
+    order by quantity)."""
+    return _encode(_order_object(update, order_type, quote_qty))
 
 
-def open_orders_body(orders: Sequence[tuple[OrderUpdate, str]]) -> bytes:
-    """The reply to ``GET /api/v3/openOrders``: each order with its MEXC order type."""
-    return _encode([_order_object(update, order_type) for update, order_type in orders])
+def cancel_body(update: OrderUpdate, order_type: str) -> bytes:
+    """The reply to ``DELETE /api/v3/order``: the order, its client id also as
+    ``origClientOrderId``."""
+    return _encode({**_order_object(update, order_type), "origClientOrderId": update.client_id})
 
 
-def account_body(balances: Sequence[Balance]) -> bytes:
+def open_orders_body(orders: Sequence[tuple[OrderUpdate, str, float]]) -> bytes:
+    """The reply to ``GET /api/v3/openOrders`` or ``allOrders``: each order with its MEXC
+    order type and the quote quantity it asked for."""
+    return _encode([_order_object(update, kind, quote_qty) for update, kind, quote_qty in orders])
+
+
+def account_body(balances: Sequence[Balance], update_ts: float | None = None) -> bytes:
+    """``GET /api/v3/account``: a spot account that may trade, deposit and withdraw."""
     return _encode(
         {
             "canTrade": True,
+            "canWithdraw": True,
+            "canDeposit": True,
+            "updateTime": None if update_ts is None else _ms(update_ts),
+            "accountType": "SPOT",
             "balances": [
                 {"asset": b.asset, "free": decimal(b.free), "locked": decimal(b.locked)}
                 for b in balances
             ],
+            "permissions": ["SPOT"],
         }
     )
 

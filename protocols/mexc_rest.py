@@ -472,9 +472,10 @@ def parse_listen_key(body: bytes) -> str:
 # ------------------------------------------------------------------------- errors
 
 PRECISION_ERROR_CODE = -1111
-"""MEXC does not document a code for a price or quantity with too many decimals; Basis
-assumes Binance's ``-1111`` (MEXC mirrors Binance's codes elsewhere, e.g. -2011/-2013),
-and the simulated venue sends it."""
+"""MEXC does not document a code for an order price or quantity with too many decimals;
+Basis assumes Binance's ``-1111`` (MEXC mirrors Binance's codes elsewhere, e.g.
+-2011/-2013), and the simulated venue sends it. MEXC's list does have 10096 "amount
+decimal places is too long", among its transfer codes; it is read as the same error."""
 
 ERRORS_BY_CODE: dict[int, type[VenueError]] = {
     10101: InsufficientBalance,
@@ -494,7 +495,14 @@ ERRORS_BY_CODE: dict[int, type[VenueError]] = {
     PRECISION_ERROR_CODE: InvalidPrecision,
     # From MEXC's published error list; the codes above are in docs/venues.md.
     401: BadCredentials,  # "No authority": unknown or disabled key
-    33333: InvalidParameter,  # "Parameter error"
+    33333: InvalidParameter,  # "param is error"
+    44444: InvalidParameter,  # "param cannot be null": a mandatory parameter missing
+    700004: InvalidParameter,  # neither orderId nor origClientOrderId sent
+    700005: InvalidParameter,  # recvWindow above 60000
+    10007: InvalidSymbol,  # "bad symbol"
+    10072: BadCredentials,  # "invalid access key"
+    700001: BadCredentials,  # "API-key format invalid"
+    10096: InvalidPrecision,  # "amount decimal places is too long"
 }
 
 

@@ -110,6 +110,10 @@ class VenueRules(msgspec.Struct, frozen=True):
     contract_size: float = 0.0
     min_contracts: float = 0.0
     taker_fee: float | None = None
+    entries_refused: str | None = None
+    """Why no new position may be opened on this venue for this symbol (the venue would
+    hold it at settings Basis did not choose); ``None`` when entries are allowed. Orders
+    that close or rebalance what is held are never refused for it."""
 
 
 class Order(msgspec.Struct, frozen=True):

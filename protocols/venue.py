@@ -94,6 +94,10 @@ class FuturesPosition(msgspec.Struct, frozen=True):
     leverage: float = 0.0
     realised_pnl: float = 0.0
     funding_pnl: float = 0.0
+    margin: float = 0.0
+    unrealised_pnl: float = 0.0
+    liq_price: float = 0.0
+    """Where the venue would liquidate it; 0 when nothing is held."""
 
 
 class FundingRate(msgspec.Struct, frozen=True):

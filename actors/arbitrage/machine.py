@@ -170,6 +170,9 @@ def _look_for_entry(
         return ctx, NOTHING
     if now < ctx.cooldown_until or not _fresh(params.max_quote_age_s, now, spot, futures):
         return ctx, NOTHING
+    for leg, rules in ((Leg.SPOT, ctx.rules.spot), (Leg.FUTURES, ctx.rules.futures)):
+        if rules.entries_refused is not None:
+            return _skip(ctx, f"the {leg.value} venue refuses entries: {rules.entries_refused}")
     if params.require_non_negative_funding:
         if ctx.funding_rate is None:
             return _skip(ctx, "the funding rate is not known yet")

@@ -6,7 +6,8 @@ leverage on Gate.io, set to ``strategy.futures_leverage``: the futures router se
 to that value at start anyway, and setting it is the only proof that it can be set.
 
 Each check is a small function of :class:`Preflight` returning its results; they run
-in order, the symbol checks keeping the rules they read for the checks after them.
+in order, keeping what they read for the checks after them (each symbol's rules, the
+Gate.io futures account, the account's user id).
 Exit codes: 0 when every check passed, 1 when one failed, 2 for bad arguments or a
 config that cannot be checked (not live, keys missing from the environment).
 """
@@ -27,7 +28,7 @@ import trio_websocket
 from actors.cli.run import load_system_config
 from actors.runtime.market.websocket import open_websocket
 from actors.system_config import SystemConfig
-from actors.venues.gateio import GateioPrivateCodec
+from actors.venues.gateio import GateioPrivateCodec, WrongAccount, futures_account, held_otherwise
 from actors.venues.mexc import MexcPrivateCodec
 from actors.venues.rest import VENUE_FAILURES, RequestNotSent, RestClient
 from protocols import gateio_rest, mexc_rest
@@ -99,8 +100,14 @@ class Preflight:
     futures_rest: RestClient
     spot_keys: ApiCredentials
     futures_keys: ApiCredentials
+    gateio_private: GateioPrivateCodec
+    """Gate.io's private channels as ``basis run`` opens them, the account's user id read
+    from the venue once (the user id check) and named by the private stream check."""
     rules: dict[tuple[Leg, Symbol], VenueRules] = attrs.field(factory=dict)
     """Each symbol's rules on each leg, as the symbol checks read them."""
+    account: gateio_rest.FuturesAccountSettings | None = None
+    """The Gate.io futures account, once read: the keys, position mode and balance
+    checks all look at it."""
 
     @staticmethod
     def now() -> float:
@@ -111,6 +118,17 @@ class Preflight:
 
     async def gateio(self, request: RestRequest) -> RestResponse:
         return await _send(self.futures_rest, request, gateio_rest.error_from_response)
+
+    async def futures_account(self) -> gateio_rest.FuturesAccountSettings:
+        """The Gate.io futures account, read at the first ask; raises ``VenueRefused``."""
+        if self.account is None:
+            try:
+                self.account = await futures_account(
+                    self.futures_rest, self.futures_keys, self.now()
+                )
+            except VENUE_FAILURES as error:
+                raise VenueRefused(error) from error
+        return self.account
 
 
 async def _send(
@@ -128,6 +146,10 @@ async def _send(
 def _answer(refused: VenueRefused) -> str:
     error = refused.error
     if isinstance(error, VenueError):
+        # Without a code the message says it all: an unlabelled HTTP status, or what the
+        # venue's answer means for the config (an account not the configured one).
+        if error.code is None:
+            return error.message
         return f"the venue answered {error.code}: {error.message}"
     return f"no answer: {error}"
 
@@ -180,9 +202,8 @@ async def check_spot_keys(p: Preflight) -> list[CheckResult]:
 
 async def check_futures_keys(p: Preflight) -> list[CheckResult]:
     name = "Gate.io keys"
-    request = gateio_rest.futures_account_request(p.futures_keys, int(p.now()))
     try:
-        await p.gateio(request)
+        await p.futures_account()
     except VenueRefused as refused:
         return [failed(name, _answer(refused), _key_fix(Leg.FUTURES, p.config, refused.error))]
     return [
@@ -298,37 +319,47 @@ async def check_leverage(p: Preflight) -> list[CheckResult]:
             response = await p.gateio(request)
         except VenueRefused as refused:
             fix = _key_fix(Leg.FUTURES, p.config, refused.error)
-            if fix.startswith("see "):
+            error = refused.error
+            code = error.code if isinstance(error, VenueError) else None
+            if code in ("LEVERAGE_TOO_HIGH", "LEVERAGE_TOO_LOW"):
+                fix = (
+                    f"set strategy.futures_leverage within what Gate.io allows for {symbol} "
+                    "(from 1 to the contract's leverage_max)"
+                )
+            elif fix.startswith("see "):
                 fix = (
                     f"make sure the key may trade futures and {symbol} takes "
                     f"strategy.futures_leverage = {leverage:g}"
                 )
             results.append(failed(name, _answer(refused), fix))
             continue
-        now_at = gateio_rest.parse_leverage(response.body)
+        contract_size = p.rules[Leg.FUTURES, symbol].contract_size
+        position = gateio_rest.parse_position_settings(response.body, contract_size)
+        otherwise = held_otherwise(position, leverage)
+        if otherwise is not None:
+            fix = (
+                f"hold {symbol} on Gate.io at isolated margin in single position mode, "
+                f"where strategy.futures_leverage = {leverage:g} can be set"
+            )
+            results.append(failed(name, otherwise, fix))
+            continue
         results.append(
-            passed(name, f"set to {now_at:g}x, the configured leverage the router sets at start")
+            passed(
+                name,
+                f"set to {position.leverage:g}x at isolated margin, the configured leverage "
+                "basis run sets at start",
+            )
         )
     return results
 
 
 async def check_position_mode(p: Preflight) -> list[CheckResult]:
     name = "Gate.io position mode"
-    request = gateio_rest.futures_account_request(p.futures_keys, int(p.now()))
     try:
-        response = await p.gateio(request)
+        account = await p.futures_account()
     except VenueRefused as refused:
         return [failed(name, _answer(refused), _key_fix(Leg.FUTURES, p.config, refused.error))]
-    dual = gateio_rest.parse_futures_account(response.body).in_dual_mode
-    if dual is None:
-        return [
-            failed(
-                name,
-                "the futures account does not say its position mode (no in_dual_mode)",
-                "check venues.futures.rest_url names Gate.io's API",
-            )
-        ]
-    if dual:
+    if account.in_dual_mode:
         return [
             failed(
                 name,
@@ -383,13 +414,12 @@ async def check_balances(p: Preflight) -> list[CheckResult]:
             else failed(name, detail, _funding_fix("MEXC spot account", have, need))
         )
     name = "Gate.io balance"
-    request = gateio_rest.futures_account_request(p.futures_keys, int(p.now()))
     try:
-        response = await p.gateio(request)
+        account = await p.futures_account()
     except VenueRefused as refused:
         results.append(failed(name, _answer(refused), "see the Gate.io keys check"))
     else:
-        have = gateio_rest.parse_futures_account(response.body).available
+        have = account.available
         need = _futures_need(p)
         leverage = p.config.strategy.futures_leverage
         detail = (
@@ -402,6 +432,22 @@ async def check_balances(p: Preflight) -> list[CheckResult]:
             else failed(name, detail, _funding_fix("Gate.io USDT futures account", have, need))
         )
     return results
+
+
+async def check_user_id(p: Preflight) -> list[CheckResult]:
+    """The account's user id, which Gate.io's private channels name: read from the venue,
+    and the config's, when it names one, must be it."""
+    name = "Gate.io user id"
+    configured = p.config.venues.futures.user_id
+    try:
+        user_id = await p.gateio_private.identify(p.futures_rest, p.now())
+    except WrongAccount as error:
+        return [failed(name, "venues.futures.user_id names another account", str(error))]
+    except VENUE_FAILURES as error:
+        return [failed(name, _answer(VenueRefused(error)), _key_fix(Leg.FUTURES, p.config, error))]
+    if configured:
+        return [passed(name, f"{user_id}, the key's account, as venues.futures.user_id says")]
+    return [passed(name, f"{user_id}, read from the venue (venues.futures.user_id is unset)")]
 
 
 async def _subscribe(url: str, codec: Any, now: float) -> list[SubscriptionResult]:
@@ -469,12 +515,13 @@ async def check_private_streams(p: Preflight) -> list[CheckResult]:
                 await p.spot_rest.send(close)
 
     async def gateio_stream() -> list[SubscriptionResult]:
-        user_id = futures.user_id
-        if not user_id:
-            request = gateio_rest.account_detail_request(p.futures_keys, int(p.now()))
-            user_id = gateio_rest.parse_account_detail((await p.gateio(request)).body)
-        codec = GateioPrivateCodec(p.futures_keys, user_id, {})
-        return await _subscribe(futures.ws, codec, p.now())
+        # Opening identifies the account (as the user id check did: asked once).
+        codec = p.gateio_private
+        try:
+            url = await codec.open_url(p.futures_rest, futures.ws, p.now())
+        except VENUE_FAILURES as error:
+            raise VenueRefused(error) from error
+        return await _subscribe(url, codec, p.now())
 
     return [
         await _stream_check(
@@ -500,6 +547,7 @@ CHECKS: tuple[Callable[[Preflight], Awaitable[list[CheckResult]]], ...] = (
     check_leverage,
     check_position_mode,
     check_balances,
+    check_user_id,
     check_private_streams,
 )
 
@@ -513,7 +561,8 @@ async def preflight(
         RestClient(spot.rest, timeout_s=spot.request_timeout_s) as spot_rest,
         RestClient(futures.rest, timeout_s=futures.request_timeout_s) as futures_rest,
     ):
-        p = Preflight(config, spot_rest, futures_rest, spot_keys, futures_keys)
+        private = GateioPrivateCodec(futures_keys, futures.user_id, {})
+        p = Preflight(config, spot_rest, futures_rest, spot_keys, futures_keys, private)
         results = []
         for check in CHECKS:
             try:
@@ -547,8 +596,8 @@ def add_preflight_commands(commands: argparse._SubParsersAction) -> None:
         "and check: keys and their permissions, clock skew, each symbol's rules on both "
         "venues, fee rates against [strategy], leverage (set to strategy.futures_leverage, "
         "as basis run does at start) and position mode, balances for every symbol's "
-        "position on both legs, and the private streams. Places no order. Exits 0 only "
-        "when every check passed.",
+        "position on both legs, the Gate.io user id, and the private streams. Places no "
+        "order. Exits 0 only when every check passed.",
         epilog="Example: basis preflight configs/sim-live.toml --json",
     )
     command.add_argument("config", metavar="CONFIG", help="a live system config (TOML)")

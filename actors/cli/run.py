@@ -32,7 +32,7 @@ from actors.config_files import ConfigError, load_config
 from actors.runtime.ops.logs import configure_file
 from actors.runtime.ops.status import SystemStatus, build_status
 from actors.runtime.ops.status_server import StatusPortTaken, claim_status_port, serve_status
-from actors.runtime.system import TradingSystem
+from actors.runtime.system import AccountRefused, TradingSystem
 from actors.system_config import SystemConfig
 from supervision import SupervisorGaveUp, leaves
 
@@ -134,21 +134,22 @@ def command_run(args: argparse.Namespace) -> int:
 
 def run_tree(main: Callable[[], Awaitable[None]]) -> int:
     """Run ``main`` under trio; a tree that gave up is reported as a readable chain of
-    failures (every one, if several gave up), and a status port that cannot be had as one
-    line, not a traceback. Either may arrive wrapped in the nurseries it crossed."""
+    failures (every one, if several gave up), and a status port that cannot be had or a
+    venue account Basis cannot trade on as one line, not a traceback. Each may arrive
+    wrapped in the nurseries it crossed."""
     gave_up: list[BaseException] = []
-    port_taken: list[BaseException] = []
+    refused: list[BaseException] = []
     try:
         trio.run(main)
-    except* StatusPortTaken as group:
-        port_taken.extend(leaves(group))
+    except* (StatusPortTaken, AccountRefused) as group:
+        refused.extend(leaves(group))
     except* SupervisorGaveUp as group:
         gave_up.extend(leaves(group))
-    for error in port_taken:
+    for error in refused:
         print(f"basis: {error}", file=sys.stderr)
     for error in gave_up:
         print(f"basis: stopped because {error}", file=sys.stderr)
-    if port_taken:
+    if refused:
         return EXIT_BAD_INPUT
     return EXIT_GAVE_UP if gave_up else 0
 

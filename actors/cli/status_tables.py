@@ -38,8 +38,13 @@ def add_row(table: Table, *cells: str | Text) -> None:
 
 
 def headline(status: SystemStatus) -> Text:
-    """``Basis (paper) up 120 s   health: ok``; the health reason when not healthy."""
-    health = Text("ok", style="green") if status.healthy else Text(status.health_reason, "red")
+    """``Basis (paper) up 120 s   health: ok``; the health reason when not healthy, in
+    yellow when degraded and red when unhealthy."""
+    if status.healthy:
+        health = Text("ok", style="green")
+    else:
+        color = "yellow" if status.health == "degraded" else "red"
+        health = Text(status.health_reason, color)
     return Text.assemble(f"Basis ({status.mode}) up {status.uptime_s:,.0f} s   health: ", health)
 
 

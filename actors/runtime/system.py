@@ -43,12 +43,16 @@ from actors.runtime.persistence.writer import (
 )
 from actors.runtime.recovery import Recovery
 from actors.venues.gateio import (
+    DUAL_MODE_FIX,
     GateioFeedCodec,
     GateioPrivateCodec,
     GateioRouterCodec,
+    WrongAccount,
+    futures_account,
 )
 from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
-from actors.venues.rest import RestClient
+from actors.venues.rest import VENUE_FAILURES, RestClient
+from protocols.gateio_rest import PositionSettings
 from protocols.messages import OperatorAction, OperatorCommand, RulesUpdate
 from protocols.model import Leg, Symbol
 from protocols.venue import ApiCredentials
@@ -78,6 +82,10 @@ class UnknownTask(Exception):
     pass
 
 
+class AccountRefused(Exception):
+    """A venue account Basis cannot trade on as it is; ``str()`` says why and the fix."""
+
+
 class ContradictsVenue(Exception):
     """A restored strategy's record disagrees with what the venues hold."""
 
@@ -103,6 +111,8 @@ class SystemStatistics(msgspec.Struct, frozen=True):
     """Active, completed and quarantined tasks in the store, as last counted (a copy)."""
     quarantined: tuple[str, ...]
     """``task id: reason`` of each record recovery could not restore."""
+    futures_positions: dict[str, PositionSettings] = msgspec.field(default_factory=dict)
+    """Symbol → how the futures venue holds its position, as last read back."""
 
 
 @attrs.define(eq=False)
@@ -163,6 +173,9 @@ class TradingSystem:
         self._used_ids: set[str] = set()
         """Every task id of this run, removed ones included: an id is never reused."""
         self.venues: dict[Leg, VenueLinks] = {}
+        self.futures_codec: GateioRouterCodec
+        self.futures_private: GateioPrivateCodec
+        """The futures router's codecs (set as the tree is built): the account's checks."""
         self.strategies_supervisor = Supervisor(
             "strategies", [], strategy=RestartStrategy.ONE_FOR_ONE, intensity=Intensity(20, 60)
         )
@@ -242,7 +255,9 @@ class TradingSystem:
             private: Any = MexcPrivateCodec(keys)
         else:
             feed_codec = GateioFeedCodec(rest)
-            router_codec = GateioRouterCodec(keys)
+            # One [strategy] table: every contract at its futures_leverage.
+            leverage = self.config.strategy.futures_leverage
+            router_codec = GateioRouterCodec(keys, dict.fromkeys(self.subscribers, leverage))
             private = None  # set below: it shares the router's rules
         symbols = list(self.subscribers)
         chunks = [
@@ -275,7 +290,11 @@ class TradingSystem:
             journal=self.writer_client.order_event,
         )
         if leg is Leg.FUTURES:
-            router.private = GateioPrivateCodec(keys, venue.user_id, router.rules)
+            self.futures_codec = router_codec
+            self.futures_private = GateioPrivateCodec(
+                keys, venue.user_id, router.rules, router_codec.positions
+            )
+            router.private = self.futures_private
         return VenueLinks(leg, rest, feeds, router, Mailbox(router.name, capacity=1024))
 
     # ---------------------------------------------------------------- strategies
@@ -424,6 +443,7 @@ class TradingSystem:
         """Run the tree; ready once every layer is up and a strategy trades each symbol.
         Returns once the tree has stopped (``stopped`` is then set)."""
         try:
+            await self._check_futures_account()
             async with trio.open_nursery() as nursery:
                 await nursery.start(self._run_root, nursery.cancel_scope)
                 if self.venues_are_new:
@@ -439,6 +459,24 @@ class TradingSystem:
                 task_status.started()
         finally:
             self.stopped.set()
+
+    async def _check_futures_account(self) -> None:
+        """Refuse to start on a futures account Basis cannot trade: one in dual position
+        mode, or not the account the config names (``AccountRefused``). A venue that
+        cannot answer now is asked again later: by the router before it trades, and by
+        the private stream before it subscribes."""
+        rest = self.venues[Leg.FUTURES].rest
+        keys = self.credentials[Leg.FUTURES]
+        try:
+            account = await futures_account(rest, keys, time.time())
+            await self.futures_private.identify(rest, time.time())
+        except WrongAccount as error:
+            raise AccountRefused(str(error)) from None
+        except VENUE_FAILURES as error:
+            log.warning("the futures account cannot be checked yet: %s", error)
+            return
+        if account.in_dual_mode:
+            raise AccountRefused(DUAL_MODE_FIX)
 
     async def _run_root(
         self, helpers: trio.CancelScope, *, task_status: Any = trio.TASK_STATUS_IGNORED
@@ -463,6 +501,7 @@ class TradingSystem:
             mailbox_depths=tuple(depths),
             store_counts=dict(self.store_counts),
             quarantined=tuple(f"{q.task_id}: {q.reason}" for q in self.quarantined),
+            futures_positions={str(k): v for k, v in self.futures_codec.positions.items()},
         )
 
     def request_stop(self) -> None:

@@ -38,7 +38,8 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rotate_after_s: Seconds = 23 * 3600.0
     """Reconnect before the venue's 24 h connection limit."""
     user_id: str = ""
-    """The account's user id, which Gate.io's private channels name (not a secret)."""
+    """The account's user id, which Gate.io's private channels name (not a secret). Basis
+    reads it from the venue; set, it must be the key's account's or the start is refused."""
     request_timeout_s: Seconds = 5.0
     rules_refresh_s: Seconds = 3600.0
     depth: bool = False

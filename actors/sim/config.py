@@ -87,7 +87,14 @@ class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     """The USDT perpetual venue (Gate.io): fees, the account's starting USDT, leverage,
     funding (interest rate per interval and cap), client order ids (``t-`` prefix), how
     long a finished order can be found by its client id (60 s on Gate.io), and the
-    account's API key, secret and user id (private channels name the user)."""
+    account's API key, secret and user id (private channels name the user; Gate.io's
+    ids are numbers).
+
+    ``leverage`` is every position's until a client sets it; ``max_leverage`` the highest
+    a client may set, lower for the contracts ``contract_max_leverage`` names (``"SOL/USDT"
+    = 2``: Gate.io's ``leverage_max`` differs per contract). ``maintenance_rate`` is the
+    margin rate below which a position is liquidated (it only places ``liq_price``).
+    ``dual_mode``: the account is in dual (hedge) position mode, which Basis refuses."""
 
     name: str = "gateio"
     maker_fee: float = 0.0002
@@ -101,7 +108,10 @@ class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     client_id_query_window_s: float | None = 60.0
     api_key: str = "sim-key"
     api_secret: str = "sim-secret"
-    user_id: str = "sim-user"
+    user_id: str = "10001"
+    contract_max_leverage: dict[str, float] = msgspec.field(default_factory=dict)
+    maintenance_rate: float = 0.005
+    dual_mode: bool = False
 
     def __post_init__(self) -> None:
         _check_fees(self.name, self.maker_fee, self.taker_fee)
@@ -110,6 +120,19 @@ class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
             raise ValueError(f"{self.name}: balance_usdt must be >= 0")
         if not 1.0 <= self.leverage <= self.max_leverage:
             raise ValueError(f"{self.name}: leverage must be within 1..max_leverage")
+        for name, highest in self.contract_max_leverage.items():
+            Symbol.parse(name)
+            if not 1.0 <= highest <= self.max_leverage:
+                raise ValueError(
+                    f"{self.name}: contract_max_leverage {name} = {highest} must be within "
+                    "1..max_leverage"
+                )
+        if not 0.0 <= self.maintenance_rate < 1.0:
+            raise ValueError(f"{self.name}: maintenance_rate must be within 0..1")
+
+    def max_leverage_of(self, symbol: Symbol) -> float:
+        """The highest leverage a client may set on ``symbol``'s contract."""
+        return self.contract_max_leverage.get(str(symbol), self.max_leverage)
         if self.funding_rate_cap < 0.0:
             raise ValueError(f"{self.name}: funding_rate_cap must be >= 0")
 

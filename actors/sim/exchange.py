@@ -176,6 +176,11 @@ class SimExchange(abc.ABC):
             for order in resting.values()
         ]
 
+    def orders(self, symbol: Symbol) -> list[VenueOrder]:
+        """Every order of ``symbol`` the venue accepted, open or finished, oldest first."""
+        self.rules(symbol)
+        return [self._view(order) for order in self._orders.values() if order.symbol == symbol]
+
     # ------------------------------------------------------------------- listeners
 
     def add_listener(self, listener: Listener) -> None:

@@ -6,7 +6,9 @@ position is signed, negative when short, with an average entry price. Closing tr
 realise P&L into the USDT wallet, which also pays the fees and receives or pays funding.
 An order that would grow a position needs its margin, ``contracts * contract_size *
 price * (1/leverage + taker fee)``, out of ``available``; it holds that margin while it
-rests. Positions are not liquidated: the simulation trades at low leverage.
+rests. Each contract's leverage is the venue's default until a client sets it (isolated
+margin, single position mode). Positions are not liquidated: the simulation trades at
+low leverage; each shows where it would be (``liquidation_price``).
 
 Reduce-only orders may only shrink the position, as on Gate.io: one with no position to
 reduce is refused (``ReduceOnlyViolated``); one larger than the position fills only the
@@ -101,6 +103,34 @@ class FuturesExchange(SimExchange):
         self._contract_size = {sc.symbol: sc.futures_rules.contract_size for sc in symbols}
         self._positions = {sc.symbol: _Position(config.leverage) for sc in symbols}
         self._touched_symbols: set[Symbol] = set()
+        self._config = config
+
+    @property
+    def dual_mode(self) -> bool:
+        """The account holds a long and a short per contract (hedge mode)."""
+        return self._config.dual_mode
+
+    def set_leverage(self, symbol: Symbol, leverage: float) -> PerpetualPosition:
+        """Hold ``symbol``'s position at ``leverage`` (isolated margin) from now on; return
+        the position. Refused as Gate.io does (``LEVERAGE_TOO_HIGH``, ``LEVERAGE_TOO_LOW``)
+        outside 1..the contract's maximum. Cross margin (leverage 0) is not simulated."""
+        self.rules(symbol)
+        highest = self._config.max_leverage_of(symbol)
+        if not math.isfinite(leverage) or leverage > highest:
+            raise InvalidParameter(
+                self.name,
+                "LEVERAGE_TOO_HIGH",
+                f"leverage {leverage:g} is above {symbol}'s maximum of {highest:g}",
+            )
+        if leverage < 1.0:
+            raise InvalidParameter(
+                self.name,
+                "LEVERAGE_TOO_LOW",
+                f"leverage {leverage:g} is below 1 (cross margin is not simulated)",
+            )
+        self._positions[symbol].leverage = leverage
+        self._touched_symbols.add(symbol)
+        return self.position(symbol)
 
     def place_order(
         self,
@@ -148,6 +178,12 @@ class FuturesExchange(SimExchange):
             position.realised_pnl,
             position.fees,
             position.funding_pnl,
+            liquidation_price(
+                position.contracts,
+                position.entry_price,
+                position.leverage,
+                self._config.maintenance_rate,
+            ),
         )
 
     def positions(self) -> list[PerpetualPosition]:
@@ -280,3 +316,19 @@ class FuturesExchange(SimExchange):
         ]
         self._touched_symbols.clear()
         return events
+
+
+def liquidation_price(
+    contracts: int, entry_price: float, leverage: float, maintenance_rate: float
+) -> float:
+    """Where an isolated position at ``leverage`` is liquidated: the price at which its
+    margin (``entry notional / leverage``) plus its unrealised P&L falls to the
+    maintenance margin (``maintenance_rate * notional at that price``). A short:
+    ``entry * (1 + 1/leverage) / (1 + rate)``; a long: ``entry * (1 - 1/leverage) /
+    (1 - rate)``. Gate.io's own also counts the closing fee and the risk-limit tier: an
+    approximation. 0 when flat."""
+    if contracts == 0:
+        return 0.0
+    if contracts < 0:
+        return entry_price * (1.0 + 1.0 / leverage) / (1.0 + maintenance_rate)
+    return max(0.0, entry_price * (1.0 - 1.0 / leverage) / (1.0 - maintenance_rate))

@@ -2,11 +2,13 @@
 ``/api/v4/futures/usdt`` and websockets at ``/v4/ws/usdt``, in Gate.io's formats
 (``protocols.gateio_encode``), in front of the ``FuturesExchange``.
 
-REST: the server time (``/api/v4/spot/time``, the one path outside futures), contract
-rules, the order book (with its ``id``), funding history, orders (place
-with HTTP 201, list open or finished, query or cancel by id or by ``t-`` text),
-positions and the account. Signed endpoints are verified as Gate.io does (``KEY``,
-``Timestamp`` within 60 s, ``SIGN``); refusals carry Gate.io's labels.
+REST: the server time (``/api/v4/spot/time``), contract rules, the order book (with its
+``id``), funding history, orders (place with HTTP 201, list open or finished, query or
+cancel by id or by ``t-`` text), positions (one, or the list) and their leverage, the
+futures account (with its position mode) and the account detail
+(``/api/v4/account/detail``, with the user id). Signed
+endpoints are verified as Gate.io does (``KEY``, ``Timestamp`` within 60 s, ``SIGN``);
+refusals carry Gate.io's labels.
 
 Websockets: subscribe / unsubscribe are acknowledged (``result.status`` success, or an
 ``error``), ``futures.ping`` is answered on ``futures.pong``. Book tickers and order book
@@ -22,6 +24,7 @@ Sizes are whole contracts on the wire (the engine trades whole contracts). Simpl
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -59,6 +62,7 @@ from protocols.venue import (
 
 PREFIX = f"{API_PREFIX}{FUTURES}/"
 SERVER_TIME_PATH = f"{API_PREFIX}/spot/time"
+ACCOUNT_DETAIL = f"{API_PREFIX}/account/detail"
 CREATED = 201
 DEFAULT_BOOK_LIMIT = 10
 MAX_LIST_LIMIT = 1000
@@ -112,10 +116,18 @@ class GateioServer(VenueServer):
     def _route(self, request: HttpRequest) -> Route | None:
         if request.method == "GET" and request.path == SERVER_TIME_PATH:
             return Route(self._server_time, (("GET time", self._limits.public_per_endpoint),))
-        if not request.path.startswith(PREFIX):
+        if (request.method, request.path) == ("GET", ACCOUNT_DETAIL):
+            segments: list[str] = []
+            found: tuple[Handler, str, bool] | None = (
+                self._account_detail,
+                "GET account/detail",
+                True,
+            )
+        elif request.path.startswith(PREFIX):
+            segments = request.path[len(PREFIX) :].split("/")
+            found = self._handler(request.method, segments)
+        else:
             return None
-        segments = request.path[len(PREFIX) :].split("/")
-        found = self._handler(request.method, segments)
         if found is None:
             return None
         handler, limit_key, signed = found
@@ -155,8 +167,12 @@ class GateioServer(VenueServer):
                 return self._query_order, "GET orders/{id}", True
             case "DELETE", ["orders", _]:
                 return self._cancel_order, "cancel", True
+            case "GET", ["positions"]:
+                return self._positions, "GET positions", True
             case "GET", ["positions", _]:
                 return self._position, "GET positions/{contract}", True
+            case "POST", ["positions", _, "leverage"]:
+                return self._set_leverage, "POST positions/{contract}/leverage", True
             case "GET", ["accounts"]:
                 return self._accounts, "GET accounts", True
         return None
@@ -282,6 +298,29 @@ class GateioServer(VenueServer):
         body = gateio_encode.position_body(position, self._contract_sizes[symbol])
         return json_response(body)
 
+    def _positions(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        # ``holding=true`` lists only the positions that hold something.
+        holding = request.query.get("holding") == "true"
+        listed = [
+            (futures_position(position), self._contract_sizes[position.symbol])
+            for position in self.futures.positions()
+            if position.contracts or not holding
+        ]
+        return json_response(gateio_encode.positions_body(listed))
+
+    def _set_leverage(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        symbol = self._symbol(segments[1])
+        text = request.query.get("leverage")
+        try:
+            leverage = float(text) if text else math.nan
+        except ValueError:
+            leverage = math.nan
+        if math.isnan(leverage):
+            raise _invalid(f"leverage {text!r} is not a number")
+        position = futures_position(self.futures.set_leverage(symbol, leverage))
+        body = gateio_encode.position_body(position, self._contract_sizes[symbol])
+        return json_response(body)
+
     def _accounts(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         account = self.futures.account()
         body = gateio_encode.accounts_body(
@@ -291,8 +330,12 @@ class GateioServer(VenueServer):
             position_margin=account.position_margin,
             order_margin=account.order_margin,
             currency=account.currency,
+            in_dual_mode=self.futures.dual_mode,
         )
         return json_response(body)
+
+    def _account_detail(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        return json_response(gateio_encode.account_detail_body(self.user_id))
 
     # ------------------------------------------------------------- websockets
 

@@ -1,32 +1,39 @@
 """The simulated MEXC spot venue on the wire: REST under ``/api/v3`` and websockets at
 ``/ws``, in MEXC's formats (``protocols.mexc_encode``), in front of the ``SpotExchange``.
 
-REST: server time, symbol rules, best bid/ask, depth, orders (place, query, cancel, open
-orders), balances, own trades and listen keys. Signed endpoints are verified as MEXC
+REST: ping, server time, symbol rules (one pair, several or all), tickers (24 h, last
+price, best bid/ask; one pair or all), depth, orders (place, query, cancel, open orders,
+all orders), balances, own trades and listen keys. Signed endpoints are verified as MEXC
 does (key, signature over query + body, ``recvWindow``); a bad one gets MEXC's error.
-Refusals carry MEXC's codes; a cancel of an unknown order says ``-2011`` as MEXC's does.
+Parameters may come in the query or in a form-encoded body. Refusals carry MEXC's codes;
+a cancel of an unknown order says ``-2011`` as MEXC's does. A market buy may name what
+it spends (``quoteOrderQty``) instead of its quantity.
 
-Websockets: SUBSCRIPTION / UNSUBSCRIPTION are acknowledged by echoing the channels, and
-refused in MEXC's words for a channel the venue does not serve (or a private one without
-a valid listen key, or past 30 subscriptions); PING is answered with PONG. Book tickers,
+Websockets: SUBSCRIPTION / UNSUBSCRIPTION are acknowledged by echoing the channels and the
+request's ``id``, and refused in MEXC's words for a channel the venue does not serve (or
+a private one without a valid listen key, or past 30 subscriptions); PING (or ``ping``)
+is answered with PONG. Book tickers,
 diff depth and partial depth are pushed as protobuf on every market tick (``@10ms``
 channels too, at the tick's pace); a connection opened with ``?listenKey=KEY`` may
 follow the private orders, deals and account channels. A listen key lives
 ``listen_key_ttl_s`` unless extended; when it expires or is closed, its connections are
 dropped.
 
-Simplifications, all undocumented territory: ``exchangeInfo`` needs ``symbol``;
-``quoteOrderQty`` market buys, ``LIMIT_MAKER`` and ``FILL_OR_KILL`` are refused as
-parameter errors (the engine takes GTC and IOC); the idle-connection closes MEXC does
-(30 s without a subscription, 1 min without data) are not simulated.
+Simplifications: ``LIMIT_MAKER`` and ``FILL_OR_KILL`` are refused as parameter errors
+(the engine takes GTC and IOC); the 24 h ticker counts from the venue's start, and its
+volume is the account's own trades (the synthetic crowd does not trade); the
+idle-connection closes MEXC does (30 s without a subscription, 1 min without data) are
+not simulated.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections import defaultdict
 from collections.abc import Callable
 
+import attrs
 import msgspec
 
 from actors.http_server import HttpRequest, HttpResponse
@@ -39,22 +46,27 @@ from actors.sim.wire_records import account_trade, order_update
 from actors.sim.ws_server import WsClient, send_to_each
 from protocols import mexc, mexc_encode
 from protocols.mexc_client_requests import (
+    INVALID_SYMBOL_CODE,
     PARAMETER_ERROR_CODE,
     ClientPing,
     ClientSubscription,
     decode_client_message,
+    missing_parameter,
     read_new_order,
     read_order_reference,
     read_symbol,
+    read_symbols,
     verify_signed_request,
 )
 from protocols.mexc_rest import API_PREFIX, order_type_name
-from protocols.model import OrderType, Quote
+from protocols.model import OrderType, Quote, Side, Symbol
+from protocols.rules import step_decimals
 from protocols.venue import (
     ApiCredentials,
     DepthDiff,
     DepthSnapshot,
     InvalidParameter,
+    InvalidSymbol,
     MalformedMessage,
     OrderUpdate,
     RestRequest,
@@ -66,6 +78,11 @@ UNKNOWN_ORDER_ON_CANCEL = -2011
 MAX_DEPTH_LIMIT = 5000
 DEFAULT_DEPTH_LIMIT = 100
 MAX_TRADES_LIMIT = 100
+DEFAULT_ALL_ORDERS_LIMIT = 500
+MAX_ALL_ORDERS_LIMIT = 1000
+ALL_ORDERS_DEFAULT_WINDOW_S = 24 * 3600.0
+ALL_ORDERS_MAX_AGE_S = 7 * 24 * 3600.0
+DAY_S = 24 * 3600.0
 REFUSAL_REASON = "Blocked!"
 _PRIVATE_CHANNELS = (
     mexc.PRIVATE_ORDERS_CHANNEL,
@@ -106,6 +123,11 @@ class MexcServer(VenueServer):
         """Each open listen key and the Unix time it expires."""
         self._private_clients: defaultdict[str, set[WsClient]] = defaultdict(set)
         self._channel_clients: defaultdict[str, set[WsClient]] = defaultdict(set)
+        self._quote_qtys: dict[str, float] = {}
+        """What each market buy by ``quoteOrderQty`` asked to spend, by venue order id."""
+        self._started_ts = now()
+        self._day_ranges: dict[Symbol, _PriceRange] = {}
+        """Each pair's first, highest and lowest price since the venue started."""
         super().__init__(exchange, servers, now)
         self._routes = self._route_table()
         self._served_public_channels = self._public_channels()
@@ -115,8 +137,11 @@ class MexcServer(VenueServer):
 
     def _route_table(self) -> dict[tuple[str, str], Route]:
         public: dict[tuple[str, str], Callable[[dict[str, str]], HttpResponse]] = {
+            ("GET", "ping"): self._ping,
             ("GET", "time"): self._time,
             ("GET", "exchangeInfo"): self._exchange_info,
+            ("GET", "ticker/24hr"): self._day_ticker,
+            ("GET", "ticker/price"): self._price_ticker,
             ("GET", "ticker/bookTicker"): self._book_ticker,
             ("GET", "depth"): self._depth,
         }
@@ -124,6 +149,7 @@ class MexcServer(VenueServer):
             ("GET", "order"): self._query_order,
             ("DELETE", "order"): self._cancel_order,
             ("GET", "openOrders"): self._open_orders,
+            ("GET", "allOrders"): self._all_orders,
             ("GET", "account"): self._account,
             ("GET", "myTrades"): self._my_trades,
             ("POST", "userDataStream"): self._create_listen_key,
@@ -186,20 +212,95 @@ class MexcServer(VenueServer):
 
     # ------------------------------------------------------------ public REST
 
+    def _ping(self, query: dict[str, str]) -> HttpResponse:
+        return json_response(mexc_encode.PING_BODY)
+
     def _time(self, query: dict[str, str]) -> HttpResponse:
         return json_response(mexc_encode.server_time_body(self.now()))
 
+    def _listed(self, query: dict[str, str]) -> list[Symbol]:
+        """The pairs a market data request names (``symbol`` or ``symbols``), each
+        listed here (``InvalidSymbol`` otherwise); every pair when it names none."""
+        symbols = read_symbols(query)
+        if symbols is None:
+            return list(self.spot.symbols)
+        for symbol in symbols:
+            self._check_listed(symbol)
+        return symbols
+
+    def _check_listed(self, symbol: Symbol) -> None:
+        try:
+            self.spot.rules(symbol)
+        except InvalidSymbol as error:
+            raise InvalidSymbol(mexc.EXCHANGE, INVALID_SYMBOL_CODE, error.message, 400) from None
+
     def _exchange_info(self, query: dict[str, str]) -> HttpResponse:
-        symbol = read_symbol(query)
-        rules = msgspec.structs.replace(self.spot.rules(symbol), taker_fee=self.spot.taker_fee)
-        return json_response(mexc_encode.exchange_info_body(symbol, rules))
+        listed = [
+            mexc_encode.ListedSymbol(
+                symbol, self.spot.rules(symbol), self.spot.maker_fee, self.spot.taker_fee
+            )
+            for symbol in self._listed(query)
+        ]
+        return json_response(mexc_encode.exchange_info_body(listed, self.now()))
+
+    def _one_or_all(self, query: dict[str, str]) -> tuple[list[Symbol], bool]:
+        """The pairs a ticker request is about, and whether it named one (answered with
+        an object) rather than none (an array of every pair)."""
+        if query.get("symbol"):
+            symbol = read_symbol(query)
+            self._check_listed(symbol)
+            return [symbol], True
+        return list(self.spot.symbols), False
 
     def _book_ticker(self, query: dict[str, str]) -> HttpResponse:
-        symbol = read_symbol(query)
-        self.spot.rules(symbol)
-        return json_response(
-            mexc_encode.book_ticker_body(self.spot.market.quote(symbol, self.spot.leg))
+        symbols, one = self._one_or_all(query)
+        quotes = [self.spot.market.quote(symbol, self.spot.leg) for symbol in symbols]
+        if one:
+            return json_response(mexc_encode.book_ticker_body(quotes[0]))
+        return json_response(mexc_encode.book_tickers_body(quotes))
+
+    def _price_ticker(self, query: dict[str, str]) -> HttpResponse:
+        symbols, one = self._one_or_all(query)
+        prices = [(symbol, self._last_price(symbol)) for symbol in symbols]
+        if one:
+            return json_response(mexc_encode.price_ticker_body(*prices[0]))
+        return json_response(mexc_encode.price_tickers_body(prices))
+
+    def _day_ticker(self, query: dict[str, str]) -> HttpResponse:
+        symbols, one = self._one_or_all(query)
+        stats = [self._day_stats(symbol) for symbol in symbols]
+        if one:
+            return json_response(mexc_encode.day_ticker_body(stats[0]))
+        return json_response(mexc_encode.day_tickers_body(stats))
+
+    def _last_price(self, symbol: Symbol) -> float:
+        """The pair's price now: its mid, on the tick grid (the crowd trades at it)."""
+        decimals = step_decimals(self.spot.rules(symbol).price_tick)
+        return round(self.spot.market.spot_mid(symbol), decimals)
+
+    def _day_stats(self, symbol: Symbol) -> mexc_encode.DayStats:
+        now = self.now()
+        last = self._last_price(symbol)
+        prices = self._day_range(symbol, last)
+        fills = [fill for fill in self.spot.ledger.fills(symbol) if fill.ts > now - DAY_S]
+        return mexc_encode.DayStats(
+            self.spot.market.quote(symbol, self.spot.leg),
+            open_price=prices.first,
+            last_price=last,
+            high_price=prices.high,
+            low_price=prices.low,
+            volume=math.fsum(fill.qty for fill in fills),
+            quote_volume=math.fsum(fill.qty * fill.price for fill in fills),
+            open_ts=max(self._started_ts, now - DAY_S),
+            close_ts=now,
         )
+
+    def _day_range(self, symbol: Symbol, price: float) -> _PriceRange:
+        prices = self._day_ranges.get(symbol)
+        if prices is None:
+            prices = self._day_ranges[symbol] = _PriceRange(price, price, price)
+        prices.include(price)
+        return prices
 
     def _depth(self, query: dict[str, str]) -> HttpResponse:
         symbol = read_symbol(query)
@@ -213,39 +314,49 @@ class MexcServer(VenueServer):
     async def _new_order(self, request: HttpRequest) -> HttpResponse:
         params = self._verified(request)
         order = read_new_order(params)
-        if order.qty is None:
-            why = (
-                "quoteOrderQty orders are not simulated; send quantity"
-                if order.quote_qty is not None
-                else "mandatory parameter 'quantity' was not sent or was empty"
-            )
-            raise InvalidParameter(mexc.EXCHANGE, PARAMETER_ERROR_CODE, why, 400)
         qty = order.qty
+        # A market buy may name what it spends instead; everything else needs a quantity.
+        by_quote = (
+            qty is None
+            and order.quote_qty is not None
+            and order.type is OrderType.MARKET
+            and order.side is Side.BUY
+        )
+        if qty is None and not by_quote:
+            raise missing_parameter("quantity")
 
         def place() -> HttpResponse:
-            placed = self.spot.place_order(
-                order.symbol,
-                order.side,
-                order.type,
-                qty,
-                price=order.price if order.type is OrderType.LIMIT else None,
-                tif=order.tif,
-                client_id=order.client_id,
-                now=self.now(),
-            )
+            if by_quote:
+                assert order.quote_qty is not None
+                placed = self.spot.buy_for_quote(
+                    order.symbol, order.quote_qty, client_id=order.client_id, now=self.now()
+                )
+                self._quote_qtys[placed.venue_order_id] = order.quote_qty
+            else:
+                assert qty is not None
+                placed = self.spot.place_order(
+                    order.symbol,
+                    order.side,
+                    order.type,
+                    qty,
+                    price=order.price if order.type is OrderType.LIMIT else None,
+                    tif=order.tif,
+                    client_id=order.client_id,
+                    now=self.now(),
+                )
             return json_response(mexc_encode.new_order_body(_update(placed), order.type_name))
 
         return await self._place(place)
 
     def _query_order(self, params: dict[str, str]) -> HttpResponse:
-        reference = read_order_reference(params)
+        reference = read_order_reference(params, symbol_required=False)
         order = self.spot.order(
             venue_order_id=reference.venue_order_id,
             client_id=reference.client_id,
             symbol=reference.symbol,
             now=self.now(),
         )
-        return json_response(mexc_encode.order_body(_update(order), _type_name(order)))
+        return json_response(self._order_body(order))
 
     def _cancel_order(self, params: dict[str, str]) -> HttpResponse:
         reference = read_order_reference(params)
@@ -258,12 +369,25 @@ class MexcServer(VenueServer):
             )
         except UnknownOrder as error:
             raise UnknownOrder(mexc.EXCHANGE, UNKNOWN_ORDER_ON_CANCEL, error.message, 400) from None
-        return json_response(mexc_encode.order_body(_update(order), _type_name(order)))
+        return json_response(mexc_encode.cancel_body(_update(order), _type_name(order)))
 
     def _open_orders(self, params: dict[str, str]) -> HttpResponse:
+        # MEXC requires the symbol here (a missing one is a missing parameter).
         orders = self.spot.open_orders(read_symbol(params))
-        body = mexc_encode.open_orders_body([(_update(o), _type_name(o)) for o in orders])
-        return json_response(body)
+        return json_response(self._orders_body(orders))
+
+    def _all_orders(self, params: dict[str, str]) -> HttpResponse:
+        """Orders created within ``startTime..endTime`` (the last 24 h by default, the
+        last 7 days at most), oldest first, at most ``limit``."""
+        symbol = read_symbol(params)
+        now = self.now()
+        start_s, end_s = _time_range(params, now - ALL_ORDERS_DEFAULT_WINDOW_S, now)
+        start_s = max(start_s, now - ALL_ORDERS_MAX_AGE_S)
+        limit = _int_param(params, "limit", DEFAULT_ALL_ORDERS_LIMIT, 1, MAX_ALL_ORDERS_LIMIT)
+        orders = [
+            order for order in self.spot.orders(symbol) if start_s <= order.created_ts <= end_s
+        ][:limit]
+        return json_response(self._orders_body(orders))
 
     def _account(self, params: dict[str, str]) -> HttpResponse:
         return json_response(mexc_encode.account_body(self.spot.balances()))
@@ -273,6 +397,12 @@ class MexcServer(VenueServer):
         self.spot.rules(symbol)
         limit = _int_param(params, "limit", MAX_TRADES_LIMIT, 1, MAX_TRADES_LIMIT)
         fills = self.spot.ledger.fills(symbol)
+        order_id = params.get("orderId")
+        if order_id:
+            fills = [fill for fill in fills if fill.venue_order_id == order_id]
+        if "endTime" in params:
+            end_s = _int_param(params, "endTime", 0, 0, None) / 1000.0
+            fills = [fill for fill in fills if fill.ts <= end_s]
         # From startTime on, oldest first; without it, the most recent ones.
         if "startTime" in params:
             start_s = _int_param(params, "startTime", 0, 0, None) / 1000.0
@@ -281,6 +411,18 @@ class MexcServer(VenueServer):
             fills = fills[-limit:]
         trades = [account_trade(fill, fill.client_id or "") for fill in fills]
         return json_response(mexc_encode.my_trades_body(trades))
+
+    def _order_body(self, order: VenueOrder) -> bytes:
+        quote_qty = self._quote_qtys.get(order.venue_order_id, 0.0)
+        return mexc_encode.order_body(_update(order), _type_name(order), quote_qty)
+
+    def _orders_body(self, orders: list[VenueOrder]) -> bytes:
+        return mexc_encode.open_orders_body(
+            [
+                (_update(o), _type_name(o), self._quote_qtys.get(o.venue_order_id, 0.0))
+                for o in orders
+            ]
+        )
 
     def _create_listen_key(self, params: dict[str, str]) -> HttpResponse:
         key = secrets.token_hex(32)
@@ -323,7 +465,7 @@ class MexcServer(VenueServer):
             async for frame in client.messages():
                 message = decode_client_message(frame)
                 if isinstance(message, ClientPing):
-                    client.send(mexc_encode.PONG_MESSAGE)
+                    client.send(mexc_encode.pong(message.request_id))
                 elif isinstance(message, ClientSubscription):
                     client.send(self._subscription(client, message, subscribed, listen_key))
                 elif isinstance(message, MalformedMessage):
@@ -342,22 +484,22 @@ class MexcServer(VenueServer):
         subscribed: set[str],
         listen_key: str | None,
     ) -> str:
-        channels = request.channels
+        channels, request_id = request.channels, request.request_id
         if not request.subscribe:
             for channel in channels:
                 subscribed.discard(channel)
                 self._channel_clients.get(channel, set()).discard(client)
-            return mexc_encode.subscription_ack(channels)
+            return mexc_encode.subscription_ack(channels, request_id)
         allowed = self._served_channels if listen_key else self._served_public_channels
         total = len(subscribed | set(channels))
         if any(channel not in allowed for channel in channels) or (
             total > mexc.MAX_SUBSCRIPTIONS_PER_CONNECTION
         ):
-            return mexc_encode.subscription_refusal(channels, REFUSAL_REASON)
+            return mexc_encode.subscription_refusal(channels, REFUSAL_REASON, request_id)
         for channel in channels:
             subscribed.add(channel)
             self._channel_clients[channel].add(client)
-        return mexc_encode.subscription_ack(channels)
+        return mexc_encode.subscription_ack(channels, request_id)
 
     def _public_channels(self) -> frozenset[str]:
         channels = set()
@@ -373,6 +515,7 @@ class MexcServer(VenueServer):
         self, quote: Quote, snapshot: DepthSnapshot, diff: DepthDiff | None, now: float
     ) -> None:
         symbol = quote.symbol
+        self._day_range(symbol, self._last_price(symbol))
         for interval in _INTERVALS:
             clients = self._channel_clients.get(mexc.book_ticker_channel(symbol, interval))
             if clients:
@@ -434,3 +577,25 @@ def _int_param(
             400,
         )
     return value
+
+
+def _time_range(params: dict[str, str], start_s: float, end_s: float) -> tuple[float, float]:
+    """``startTime`` and ``endTime`` (ms) as Unix seconds, each defaulting as given."""
+    if "startTime" in params:
+        start_s = _int_param(params, "startTime", 0, 0, None) / 1000.0
+    if "endTime" in params:
+        end_s = _int_param(params, "endTime", 0, 0, None) / 1000.0
+    return start_s, end_s
+
+
+@attrs.define
+class _PriceRange:
+    """The first, highest and lowest of the prices seen."""
+
+    first: float
+    high: float
+    low: float
+
+    def include(self, price: float) -> None:
+        self.high = max(self.high, price)
+        self.low = min(self.low, price)

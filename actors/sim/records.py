@@ -104,6 +104,8 @@ class PerpetualPosition(msgspec.Struct, frozen=True):
     realised_pnl: float
     fees: float
     funding_pnl: float
+    liq_price: float = 0.0
+    """Where the venue would liquidate it (0 when flat); see ``liquidation_price``."""
 
 
 class FuturesAccount(msgspec.Struct, frozen=True):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 from collections.abc import Sequence
 
 from actors.sim.book import Execution
@@ -25,7 +26,13 @@ from actors.sim.market import SimMarket
 from actors.sim.records import VenueFill, VenueOrder
 from protocols.model import Leg, OrderType, Side, Symbol, TimeInForce, VenueRules
 from protocols.rules import step_decimals, whole_steps
-from protocols.venue import Balance, InsufficientBalance, InvalidParameter, InvalidPrecision
+from protocols.venue import (
+    Balance,
+    BelowMinimum,
+    InsufficientBalance,
+    InvalidParameter,
+    InvalidPrecision,
+)
 
 
 class SpotExchange(SimExchange):
@@ -85,6 +92,39 @@ class SpotExchange(SimExchange):
         """
         request = OrderRequest(symbol, side, order_type, qty, price, tif, client_id)
         return self._place(request, now)
+
+    def buy_for_quote(
+        self, symbol: Symbol, quote_qty: float, *, client_id: str | None = None, now: float
+    ) -> VenueOrder:
+        """A market buy spending at most ``quote_qty`` of the quote asset on the fills
+        (MEXC's ``quoteOrderQty``): as many whole quantity steps as that buys walking the
+        asks now, placed as a market buy of that quantity. ``BelowMinimum`` when it buys
+        not even one step; otherwise refused as ``place_order`` refuses."""
+        if not math.isfinite(quote_qty) or quote_qty <= 0.0:
+            raise InvalidParameter(self.name, None, f"quote quantity must be > 0, got {quote_qty}")
+        self.rules(symbol)
+        book = self._book(symbol)
+        lots, left = 0, quote_qty
+        for price, level_lots in book.sweep(Side.BUY, None, sys.maxsize):
+            lot_cost = book.qty(1) * price
+            # A hair of tolerance, so that spending exactly n lots' price buys n lots.
+            affordable = min(level_lots, math.floor(left / lot_cost * (1.0 + 1e-12)))
+            lots += affordable
+            left -= affordable * lot_cost
+            if affordable < level_lots:
+                break
+        if lots == 0:
+            refusal = BelowMinimum(
+                self.name,
+                None,
+                f"{symbol} {quote_qty:g} {symbol.quote} does not buy one quantity step at the "
+                "best ask; spend more",
+            )
+            self.ledger.record_refused(now, symbol, Side.BUY, 0.0, None, client_id, refusal)
+            raise refusal
+        return self.place_order(
+            symbol, Side.BUY, OrderType.MARKET, book.qty(lots), client_id=client_id, now=now
+        )
 
     def balance(self, asset: str) -> Balance:
         """``free`` and ``locked`` (held by open orders) of ``asset``."""

@@ -57,4 +57,7 @@ def futures_position(position: PerpetualPosition) -> FuturesPosition:
         leverage=position.leverage,
         realised_pnl=position.realised_pnl,
         funding_pnl=position.funding_pnl,
+        margin=position.margin,
+        unrealised_pnl=position.unrealised_pnl,
+        liq_price=position.liq_price,
     )

@@ -3,9 +3,12 @@ sizes in contracts converted with each contract's size, loaded before connecting
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
+import msgspec
 
 from actors.venues.rest import RestClient
 from protocols import gateio, gateio_rest
@@ -13,11 +16,16 @@ from protocols.model import Leg, Order, Symbol, VenueRules
 from protocols.venue import (
     ApiCredentials,
     DepthSnapshot,
+    FuturesPosition,
     OrderUpdate,
+    RateLimited,
     RestRequest,
     RestResponse,
     VenueError,
+    VenueUnavailable,
 )
+
+log = logging.getLogger("basis.gateio")
 
 PING_INTERVAL_S = 10.0
 SIZE_DECIMAL = (gateio.SIZE_DECIMAL_HEADER[0].encode(), gateio.SIZE_DECIMAL_HEADER[1].encode())
@@ -70,11 +78,27 @@ class GateioFeedCodec:
         return gateio_rest.parse_order_book(response.body, symbol, self.contract_sizes[symbol])
 
 
+DUAL_MODE_FIX = (
+    "the Gate.io futures account is in dual (hedge) position mode; Basis trades single "
+    "mode: switch the account to single position mode"
+)
+
+
 @attrs.define
 class GateioRouterCodec:
+    """Gate.io's orders, and the account's settings Basis trades under: at each load of
+    the rules the account must be in single position mode, and each contract's leverage
+    is set to ``leverage`` (isolated margin) and read back. A contract whose settings
+    cannot be had gets rules that refuse entries, saying why."""
+
     credentials: ApiCredentials
+    leverage: Mapping[Symbol, float] = attrs.field(factory=dict)
+    """Each contract's leverage, as configured; a contract not named is left as it is."""
     exchange: str = gateio.EXCHANGE
     leg: Leg = Leg.FUTURES
+    wall_clock: Callable[[], float] = time.time
+    positions: dict[Symbol, gateio_rest.PositionSettings] = attrs.field(factory=dict)
+    """Each contract's position as last read back (its liquidation price included)."""
 
     async def load_rules(
         self, rest: RestClient, symbols: Sequence[Symbol]
@@ -85,7 +109,37 @@ class GateioRouterCodec:
             if response.status != 200:
                 raise gateio_rest.error_from_response(response)
             rules[symbol] = gateio_rest.parse_contract(response.body)
+        account = await futures_account(rest, self.credentials, self.wall_clock())
+        if account.in_dual_mode:
+            log.error("%s", DUAL_MODE_FIX)
+            return {symbol: _refusing(r, DUAL_MODE_FIX) for symbol, r in rules.items()}
+        for symbol, contract in rules.items():
+            refusal = await self._set_leverage(rest, symbol, contract)
+            if refusal is not None:
+                log.error("%s: %s", symbol, refusal)
+                rules[symbol] = _refusing(contract, refusal)
         return rules
+
+    async def _set_leverage(
+        self, rest: RestClient, symbol: Symbol, rules: VenueRules
+    ) -> str | None:
+        """Set ``symbol``'s leverage and check the position the venue holds it at; why
+        entries are refused, or ``None``. A venue that cannot answer now raises (the
+        whole load is tried again); a refusal is the contract's."""
+        wanted = self.leverage.get(symbol)
+        if wanted is None:
+            return None
+        now = self.wall_clock()
+        request = gateio_rest.set_leverage_request(symbol, wanted, self.credentials, int(now))
+        response = await rest.send(request)
+        if response.status != 200:
+            error = gateio_rest.error_from_response(response, now)
+            if isinstance(error, (VenueUnavailable, RateLimited)):
+                raise error
+            return f"leverage {wanted:g} could not be set: {error}"
+        position = gateio_rest.parse_position_settings(response.body, rules.contract_size)
+        self.positions[symbol] = position
+        return held_otherwise(position, wanted)
 
     def place(self, order: Order, rules: VenueRules, now: float) -> RestRequest:
         return gateio_rest.place_order_request(
@@ -118,28 +172,63 @@ class GateioRouterCodec:
 
 @attrs.define
 class GateioPrivateCodec:
-    """Gate.io's private channels on the public connection URL, each request signed."""
+    """Gate.io's private channels on the public connection URL, each request signed and
+    naming the account's user id, which the venue gives (``GET /account/detail``)."""
 
     credentials: ApiCredentials
-    user_id: str
+    configured_user_id: str
+    """The user id the config names, or ``""``; one that is not the key's account's is
+    refused."""
     rules: Mapping[Symbol, VenueRules]
     """The router's rules, shared: pushes give sizes in contracts."""
+    positions: dict[Symbol, gateio_rest.PositionSettings] = attrs.field(factory=dict)
+    """The router codec's positions, shared: position pushes keep each one's leverage and
+    liquidation price current between rules loads."""
     exchange: str = gateio.EXCHANGE
     ping_interval_s: float = PING_INTERVAL_S
     renew_interval_s: float | None = None
     handshake_headers: Sequence[tuple[bytes, bytes]] = (SIZE_DECIMAL,)
+    user_id: str | None = None
+    """The account's user id, once the venue has said it."""
+
+    async def identify(self, rest: RestClient, now: float) -> str:
+        """The key's account's user id, asked of the venue once. Raises ``WrongAccount``
+        if the config names another, and what the request raises."""
+        if self.user_id is None:
+            response = await rest.send(
+                gateio_rest.account_detail_request(self.credentials, int(now))
+            )
+            if response.status != 200:
+                raise gateio_rest.error_from_response(response, now)
+            user_id = gateio_rest.parse_account_detail(response.body)
+            if self.configured_user_id and self.configured_user_id != user_id:
+                raise WrongAccount(
+                    f"[venues.futures] user_id = {self.configured_user_id!r}, but the API key "
+                    f"belongs to Gate.io user {user_id}: remove user_id (Basis reads it from "
+                    "the venue) or set it to the key's account"
+                )
+            self.user_id = user_id
+        return self.user_id
 
     async def open_url(self, rest: RestClient, ws_url: str, now: float) -> str:
+        try:
+            await self.identify(rest, now)
+        except WrongAccount as error:
+            # The stream stays down, saying why; the start refused this already.
+            raise VenueError(self.exchange, None, str(error)) from None
         return ws_url
 
     async def renew(self, rest: RestClient, now: float) -> None:
         """Gate.io's signed subscriptions need no renewal."""
 
     def subscriptions(self, now: float) -> list[str]:
+        assert self.user_id is not None, "open_url identifies the account first"
         payload = gateio.private_payload(self.user_id)
         return [
             gateio.subscribe_message(channel, payload, int(now), n, self.credentials)
-            for n, channel in enumerate((gateio.ORDERS, gateio.USER_TRADES), start=1)
+            for n, channel in enumerate(
+                (gateio.ORDERS, gateio.USER_TRADES, gateio.POSITIONS), start=1
+            )
         ]
 
     def ping(self, now: float) -> str:
@@ -147,7 +236,52 @@ class GateioPrivateCodec:
 
     def decode(self, frame: str | bytes, recv_ts: float) -> tuple:
         sizes = {symbol: rules.contract_size for symbol, rules in self.rules.items()}
-        return gateio.decode_frame(frame, recv_ts, sizes)
+        events = gateio.decode_frame(frame, recv_ts, sizes)
+        for event in events:
+            if isinstance(event, FuturesPosition):
+                known = self.positions.get(event.symbol)
+                # A push names no margin mode or position mode: those stay as read back.
+                self.positions[event.symbol] = gateio_rest.PositionSettings(
+                    event.symbol,
+                    event.qty,
+                    event.leverage,
+                    0.0 if known is None else known.cross_leverage_limit,
+                    "single" if known is None else known.mode,
+                    event.liq_price,
+                )
+        return events
+
+
+def held_otherwise(position: gateio_rest.PositionSettings, leverage: float) -> str | None:
+    """How the venue holds ``position`` otherwise than Basis trades it (single position
+    mode, isolated margin at ``leverage``), or ``None`` when it holds it so."""
+    if position.mode != "single":
+        return f"the position is in {position.mode} mode; {DUAL_MODE_FIX}"
+    if position.margin_mode != "isolated" or position.leverage != leverage:
+        return (
+            f"the venue holds it at {position.margin_mode} margin, leverage "
+            f"{position.leverage:g} (cross limit {position.cross_leverage_limit:g}), "
+            f"not isolated at {leverage:g}"
+        )
+    return None
+
+
+class WrongAccount(Exception):
+    """The config names a user id that is not the API key's account's."""
+
+
+def _refusing(rules: VenueRules, reason: str) -> VenueRules:
+    return msgspec.structs.replace(rules, entries_refused=reason)
+
+
+async def futures_account(
+    rest: RestClient, credentials: ApiCredentials, now: float
+) -> gateio_rest.FuturesAccountSettings:
+    """The futures account's USDT and position mode."""
+    response = await rest.send(gateio_rest.futures_account_request(credentials, int(now)))
+    if response.status != 200:
+        raise gateio_rest.error_from_response(response, now)
+    return gateio_rest.parse_futures_account(response.body)
 
 
 async def short_position(

@@ -1,13 +1,8 @@
 """`basis preflight` against `basis sim` in a process of its own: a config the simulated
-venues can trade passes; a wrong secret, an unknown symbol, empty accounts and a fee
-priced too low each fail on the line that names the fix, with exit 1.
-
-The simulated Gate.io does not yet answer setting a contract's leverage nor say the
-account's position mode (``in_dual_mode``); those two checks report the venue's answer
-as failing, so the test of a fully passing config is marked to fail strictly until the
-simulated venue serves both (then the mark must go). Dual mode itself cannot be played
-against the simulated venue for the same reason.
-"""
+venues can trade passes, the Gate.io user id read from the venue; a wrong secret, an
+unknown symbol, empty accounts, a fee priced too low, a leverage above the contract's
+maximum, an account in dual position mode and a user id of another account each fail on
+the line that names the fix, with exit 1."""
 
 from __future__ import annotations
 
@@ -23,10 +18,8 @@ import pytest
 BASIS = [sys.executable, "-m", "actors.cli"]
 ROOT = Path(__file__).parents[2]
 KEYS = {"BASIS_SIM_KEY": "sim-key", "BASIS_SIM_SECRET": "sim-secret"}
-AWAITING_SIM = ("Gate.io leverage", "Gate.io position mode")
-"""Checks the simulated Gate.io cannot pass yet: it serves neither the leverage endpoint
-nor ``in_dual_mode``."""
-AWAITING_REASON = "the simulated Gate.io serves neither setting leverage nor in_dual_mode yet"
+SIM_USER_ID = "10001"
+"""The simulated Gate.io account's user id (``[sim.futures] user_id``)."""
 
 
 def start_sim(tmp_path: Path, sim_table: str = "") -> tuple[subprocess.Popen, dict]:
@@ -54,7 +47,9 @@ def stop(process: subprocess.Popen) -> None:
             process.stdout.close()
 
 
-def live_config(path: Path, urls: dict, symbols: str = '["BTC/USDT"]', strategy: str = "") -> Path:
+def live_config(
+    path: Path, urls: dict, symbols: str = '["BTC/USDT"]', strategy: str = "", futures: str = ""
+) -> Path:
     path.write_text(
         f"""mode = "live"
 symbols = {symbols}
@@ -70,7 +65,7 @@ rest_url = "{urls["gateio_rest"]}"
 ws_url = "{urls["gateio_ws"]}"
 api_key_env = "BASIS_SIM_KEY"
 api_secret_env = "BASIS_SIM_SECRET"
-user_id = "sim-user"
+{futures}
 [strategy]
 base_position_size_usdt = 200.0
 {strategy}
@@ -107,7 +102,7 @@ def sim(tmp_path_factory) -> Iterator[dict]:
         stop(process)
 
 
-def test_a_config_the_venues_can_trade_passes_every_check_they_can_answer(sim, tmp_path):
+def test_a_config_the_venues_can_trade_passes_every_check(sim, tmp_path):
     config = live_config(tmp_path / "live.toml", sim, '["BTC/USDT", "ETH/USDT"]')
     result = preflight(config, None, "--json")
     found = checks(result)
@@ -125,12 +120,15 @@ def test_a_config_the_venues_can_trade_passes_every_check_they_can_answer(sim, t
         "Gate.io leverage BTC/USDT",
         "Gate.io leverage ETH/USDT",
         "Gate.io position mode",
+        "Gate.io user id",
     }
-    answerable = {name: check for name, check in found.items() if not name.startswith(AWAITING_SIM)}
-    assert [check for check in answerable.values() if not check["ok"]] == []
+    assert [check for check in found.values() if not check["ok"]] == []
+    assert found["Gate.io user id"]["detail"] == (
+        f"{SIM_USER_ID}, read from the venue (venues.futures.user_id is unset)"
+    )
+    assert found["Gate.io leverage BTC/USDT"]["detail"].startswith("set to 1x at isolated margin")
 
 
-@pytest.mark.xfail(strict=True, reason=AWAITING_REASON)
 def test_a_config_the_venues_can_trade_exits_0(sim, tmp_path):
     result = preflight(live_config(tmp_path / "live.toml", sim))
     assert result.returncode == 0, result.stdout
@@ -182,6 +180,59 @@ def test_empty_accounts_fail_the_balance_checks(tmp_path):
     assert found["Gate.io balance"]["fix"].startswith(
         "add at least 200.10 USDT to the Gate.io USDT futures account"
     )
+
+
+def test_a_user_id_of_another_account_fails_with_the_accounts_own(sim, tmp_path):
+    config = live_config(tmp_path / "live.toml", sim, futures='user_id = "424242"')
+    result = preflight(config, None, "--json")
+    assert result.returncode == 1
+    found = failing(result)
+    assert set(found) == {"Gate.io user id", "Gate.io private stream"}
+    assert found["Gate.io user id"]["detail"] == "venues.futures.user_id names another account"
+    fix = found["Gate.io user id"]["fix"]
+    assert f"belongs to Gate.io user {SIM_USER_ID}: remove user_id" in fix
+    # The stream is not opened on the configured user id: it says why, as the check does.
+    assert found["Gate.io private stream"]["detail"] == fix
+
+
+def test_a_leverage_above_the_contracts_maximum_fails_naming_the_key(tmp_path):
+    process, urls = start_sim(
+        tmp_path, '[sim.futures]\ncontract_max_leverage = {"ETH/USDT" = 2.0}\n'
+    )
+    try:
+        config = live_config(
+            tmp_path / "live.toml", urls, '["BTC/USDT", "ETH/USDT"]', "futures_leverage = 3.0"
+        )
+        result = preflight(config, None, "--json")
+    finally:
+        stop(process)
+    assert result.returncode == 1
+    found = failing(result)
+    assert set(found) == {"Gate.io leverage ETH/USDT"}
+    assert "LEVERAGE_TOO_HIGH" in found["Gate.io leverage ETH/USDT"]["detail"]
+    assert found["Gate.io leverage ETH/USDT"]["fix"] == (
+        "set strategy.futures_leverage within what Gate.io allows for ETH/USDT "
+        "(from 1 to the contract's leverage_max)"
+    )
+
+
+def test_an_account_in_dual_mode_fails_with_the_fix(tmp_path):
+    process, urls = start_sim(tmp_path, "[sim.futures]\ndual_mode = true\n")
+    try:
+        result = preflight(live_config(tmp_path / "live.toml", urls))
+    finally:
+        stop(process)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    at = lines.index(
+        "FAILING  Gate.io position mode: dual (hedge) mode: a long and a short per contract"
+    )
+    assert lines[at + 1] == (
+        "           fix: switch the Gate.io USDT futures account to single position mode; "
+        "Basis holds one short per contract and refuses dual mode"
+    )
+    assert [line for line in lines if line.startswith("FAILING")] == [lines[at]]
+    assert lines[-1] == f"preflight failed: 1 of {len(lines) - 2} checks failing"
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,6 @@ rest_url = "{urls["gateio_rest"]}"
 ws_url = "{urls["gateio_ws"]}"
 api_key_env = "BASIS_SIM_KEY"
 api_secret_env = "BASIS_SIM_SECRET"
-user_id = "sim-user"
 [strategy]
 base_position_size_usdt = 200.0
 cooldown_s = 0.0

@@ -147,7 +147,7 @@ async def start_router(nursery, sim, venue, strategy, private=False):
         rng=random.Random(5),
     )
     if venue == "gateio" and private:
-        router.private = GateioPrivateCodec(SIM, "sim-user", router.rules)
+        router.private = GateioPrivateCodec(SIM, "", router.rules)
     inbox = Mailbox(f"router-{venue}")
     await nursery.start(router.run, Incarnation(router.name, 0, None, inbox))
     return router, inbox

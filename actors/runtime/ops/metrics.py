@@ -47,7 +47,7 @@ class SystemCollector(Collector):
         yield GaugeMetricFamily("basis_up", "1 while the system runs.", value=1)
         yield GaugeMetricFamily(
             "basis_healthy",
-            "1 while every feed is fresh and no supervisor has given up, else 0.",
+            "1 while /health is ok, else 0 (degraded or unhealthy).",
             value=int(status.healthy),
         )
         quotes = CounterMetricFamily(

@@ -37,6 +37,12 @@ class TaskStatus(msgspec.Struct, frozen=True):
     resumed_at: float | None
     """When it last resumed deciding: its first decision on quotes after a start, a
     restart or its feeds turning fresh again (Unix time)."""
+    futures_leverage: float | None = None
+    """The leverage the futures venue holds the symbol's position at, as last read back
+    (at start and each rules refresh); ``None`` if not read."""
+    liquidation_price: float | None = None
+    """Where the futures venue would liquidate the short, as last read back; 0 when it
+    held nothing then."""
 
 
 class FeedStatusOut(msgspec.Struct, frozen=True):
@@ -63,6 +69,29 @@ class RouterStatusOut(msgspec.Struct, frozen=True):
     rate_limited: int
     open_orders: int
     private_stream_up: bool
+    private_stream_down: str | None
+    entries_refused: dict[str, str]
+
+
+class HealthSignal(msgspec.Struct, frozen=True):
+    """One thing wrong, and how much: ``degraded`` (trading goes on, something needs
+    attention) or ``unhealthy`` (the system cannot trade as it should)."""
+
+    level: str
+    reason: str
+
+
+HEALTH_LEVELS = ("ok", "degraded", "unhealthy")
+"""From best to worst; the system's health is its worst signal's level."""
+
+
+def health_of(signals: list[HealthSignal]) -> tuple[str, str]:
+    """The overall health of ``signals`` and its reason: the worst level, and every
+    signal's reason, worst first."""
+    if not signals:
+        return "ok", "ok"
+    ordered = sorted(signals, key=lambda s: -HEALTH_LEVELS.index(s.level))
+    return ordered[0].level, "; ".join(s.reason for s in ordered)
 
 
 class PersistenceStatus(msgspec.Struct, frozen=True):
@@ -84,6 +113,9 @@ class SystemStatus(msgspec.Struct, frozen=True):
     mode: str
     uptime_s: float
     healthy: bool
+    """``health`` is ``ok``."""
+    health: str
+    """One of ``HEALTH_LEVELS``."""
     health_reason: str
     tasks: list[TaskStatus]
     feeds: list[FeedStatusOut]
@@ -113,6 +145,7 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
     tasks = []
     for s in stats.strategies:
         child = children.get(s.name)
+        position = stats.futures_positions.get(s.symbol)
         tasks.append(
             TaskStatus(
                 task_id=s.task_id,
@@ -131,6 +164,8 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
                 paused_reason=s.paused_reason,
                 decisions=s.decisions,
                 resumed_at=s.resumed_at,
+                futures_leverage=None if position is None else position.leverage,
+                liquidation_price=None if position is None else position.liq_price,
             )
         )
     feeds = [
@@ -159,6 +194,8 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
             r.rate_limited,
             r.open_orders,
             r.private_stream_up,
+            r.private_stream_down,
+            dict(r.entries_refused),
         )
         for r in stats.routers
     ]
@@ -179,19 +216,41 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
         None if p99 is None else p99 * 1000,
         dict(stats.mailbox_depths).get(WRITER_MAILBOX, 0),
     )
-    reasons = [f"{f.name} {f.state}: {f.detail}" for f in feeds if f.state != "fresh"]
-    reasons += [f"supervisor gave up: {g}" for g in _give_ups(tree)]
+    health, reason = health_of(_health_signals(stats, feeds, routers))
     return SystemStatus(
         stats.mode,
         now - stats.started_at,
-        not reasons,
-        "; ".join(reasons) or "ok",
+        health == "ok",
+        health,
+        reason,
         tasks,
         feeds,
         routers,
         tree,
         persistence,
     )
+
+
+def _health_signals(
+    stats: SystemStatistics, feeds: list[FeedStatusOut], routers: list[RouterStatusOut]
+) -> list[HealthSignal]:
+    unhealthy = [f"{f.name} {f.state}: {f.detail}" for f in feeds if f.state != "fresh"]
+    unhealthy += [f"supervisor gave up: {g}" for g in _give_ups(stats.tree)]
+    # Orders are still followed by polling while a private stream is down, and the other
+    # symbols trade while one refuses entries.
+    degraded = [
+        f"{r.name} private stream down: {r.private_stream_down}"
+        for r in routers
+        if r.private_stream_down is not None
+    ]
+    degraded += [
+        f"{r.name}: {symbol} entries refused: {why}"
+        for r in routers
+        for symbol, why in r.entries_refused.items()
+    ]
+    return [HealthSignal("unhealthy", reason) for reason in unhealthy] + [
+        HealthSignal("degraded", reason) for reason in degraded
+    ]
 
 
 def _give_ups(tree: SupervisorSnapshot) -> list[str]:

@@ -31,8 +31,15 @@ def status_server(system: Any, *, crash_injection: bool = False) -> HttpServer:
             return HttpResponse(200, exposition(registry), CONTENT_TYPE)
         status = build_status(system)
         if request.path == "/health":
-            body = _encode({"healthy": status.healthy, "reason": status.health_reason})
-            return HttpResponse(200 if status.healthy else 503, body)
+            body = _encode(
+                {
+                    "healthy": status.healthy,
+                    "state": status.health,
+                    "reason": status.health_reason,
+                }
+            )
+            # Degraded still trades: 200, so that a probe does not restart a working system.
+            return HttpResponse(503 if status.health == "unhealthy" else 200, body)
         if request.path == "/status":
             return HttpResponse(200, _encode(status))
         return HttpResponse(404, b'{"error":"try /health, /status or /metrics"}')

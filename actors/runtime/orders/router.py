@@ -162,6 +162,11 @@ class RouterStatistics(msgspec.Struct, frozen=True):
     private_stream_up: bool
     """The venue's private stream is up (see :class:`PrivateStreamStatistics`): orders
     are followed by its pushes, polling only as a safety net."""
+    private_stream_down: str | None = None
+    """Why the router's private stream is not up (never connected yet, refused,
+    disconnected), or ``None`` when it is up or the router has none."""
+    entries_refused: dict[str, str] = msgspec.field(default_factory=dict)
+    """Symbol → why no new position may be opened there (the venue's settings)."""
 
 
 @attrs.define(eq=False)
@@ -215,8 +220,24 @@ class Router:
             stats.resent_after_not_found,
             stats.rate_limited,
             sum(1 for tracked in self.orders.values() if not tracked.final),
-            self.stream is not None and self.stream.statistics().up,
+            self.stream is not None and self.stream.up,
+            self._private_stream_down(),
+            {
+                str(symbol): rules.entries_refused
+                for symbol, rules in self.rules.items()
+                if rules.entries_refused is not None
+            },
         )
+
+    def _private_stream_down(self) -> str | None:
+        if self.private is None:
+            return None
+        if self.stream is None:
+            return "not started"
+        stream = self.stream.statistics()
+        if stream.up:
+            return None
+        return stream.last_reason or "connecting"
 
     # ------------------------------------------------------------------ lifecycle
 

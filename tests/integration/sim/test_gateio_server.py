@@ -10,6 +10,7 @@ import trio
 
 from actors.runtime.market.order_book import OrderBook, Outcome
 from actors.runtime.market.websocket import open_websocket
+from actors.sim.config import FuturesVenueConfig
 from actors.venues.gateio import SIZE_DECIMAL, GateioFeedCodec, GateioRouterCodec
 from actors.venues.rest import RestClient
 from protocols import gateio, gateio_rest
@@ -38,7 +39,7 @@ from .support import BTC, COIN, CREDENTIALS, TICK_S, WAIT_S, fast, next_matching
 
 ROUTER = GateioRouterCodec(CREDENTIALS)
 CONTRACT_SIZE = 0.1  # COIN's, in the still config
-USER = "sim-user"
+USER = FuturesVenueConfig().user_id
 
 
 def decoder(sizes):

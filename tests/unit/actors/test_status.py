@@ -22,10 +22,11 @@ from actors.runtime.market.feed import Feed
 from actors.runtime.ops.status import build_status, status_of
 from actors.runtime.persistence.writer import WriterStatistics
 from actors.runtime.system import SystemStatistics
+from protocols.gateio_rest import PositionSettings
 from protocols.model import Symbol
 from supervision import Backoff, ChildSpec, Intensity, Supervisor
 from tests.integration.polling import wait_until
-from tests.unit.actors.sample_statistics import T0, statistics
+from tests.unit.actors.sample_statistics import T0, feed, router, statistics
 
 
 async def failing(inc, *, task_status=trio.TASK_STATUS_IGNORED):
@@ -93,6 +94,35 @@ def test_status_is_assembled_from_the_actors_statistics():
     assert (status.healthy, status.health_reason, status.uptime_s) == (True, "ok", 120.0)
 
 
+def test_a_private_stream_that_is_down_makes_the_system_degraded_not_ok():
+    down = router("router-gateio_futures", private_stream_up=False, private_stream_down="refused")
+    status = status_of(statistics(routers=[router(), down]), T0)
+    assert (status.health, status.healthy) == ("degraded", False)
+    assert status.health_reason == "router-gateio_futures private stream down: refused"
+    [_, futures] = status.routers
+    assert futures.private_stream_down == "refused"
+
+
+def test_a_symbol_refusing_entries_is_degraded_and_an_unhealthy_signal_comes_first():
+    refusing = router("router-gateio_futures", entries_refused={"SOL/USDT": "leverage too high"})
+    stale = feed(state="stale", detail="no data for 12 s")
+    status = status_of(statistics(routers=[refusing], feeds=[stale]), T0)
+    assert status.health == "unhealthy"
+    assert status.health_reason == (
+        "feed-mexc stale: no data for 12 s; "
+        "router-gateio_futures: SOL/USDT entries refused: leverage too high"
+    )
+
+
+def test_each_task_shows_the_leverage_and_liquidation_price_the_venue_holds_it_at():
+    settings = PositionSettings(Symbol("BTC", "USDT"), -0.002, 2.0, 0.0, "single", 97_000.0)
+    stats = msgspec.structs.replace(statistics(), futures_positions={"BTC/USDT": settings})
+    [task] = status_of(stats, T0).tasks
+    assert (task.futures_leverage, task.liquidation_price) == (2.0, 97_000.0)
+    [unknown] = status_of(statistics(), T0).tasks
+    assert (unknown.futures_leverage, unknown.liquidation_price) == (None, None)
+
+
 def test_the_status_object_keeps_its_json_shape():
     # basis status --json, the chaos harness and scripts read these keys.
     shape = msgspec.json.decode(msgspec.json.encode(status_of(statistics(), T0)))
@@ -100,6 +130,7 @@ def test_the_status_object_keeps_its_json_shape():
         "mode",
         "uptime_s",
         "healthy",
+        "health",
         "health_reason",
         "tasks",
         "feeds",
@@ -124,6 +155,8 @@ def test_the_status_object_keeps_its_json_shape():
         "paused_reason",
         "decisions",
         "resumed_at",
+        "futures_leverage",
+        "liquidation_price",
     ]
     assert list(shape["feeds"][0]) == [
         "name",
@@ -147,6 +180,8 @@ def test_the_status_object_keeps_its_json_shape():
         "rate_limited",
         "open_orders",
         "private_stream_up",
+        "private_stream_down",
+        "entries_refused",
     ]
     assert list(shape["persistence"]) == [
         "active",

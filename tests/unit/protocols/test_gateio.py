@@ -354,47 +354,100 @@ def test_other_requests():
     )
 
 
-def test_preflight_requests():
-    leverage = gateio_rest.set_leverage_request(BTC, 5.0, DOC_CREDENTIALS, DOC_TIMESTAMP)
-    assert (leverage.method, leverage.target) == (
+def test_leverage_account_and_account_detail_requests_are_signed_as_documented():
+    request = gateio_rest.set_leverage_request(BTC, 10.0, DOC_CREDENTIALS, DOC_TIMESTAMP)
+    assert (request.method, request.target, request.body) == (
         "POST",
-        "/api/v4/futures/usdt/positions/BTC_USDT/leverage?leverage=5",
+        "/api/v4/futures/usdt/positions/BTC_USDT/leverage?leverage=10",
+        b"",
     )
-    assert leverage.body == b""
-    assert leverage.header("SIGN") == gateio_rest.sign(
-        "secret", "POST", leverage.path, "leverage=5", b"", DOC_TIMESTAMP
-    )
-    fractional = gateio_rest.set_leverage_request(BTC, 2.5, DOC_CREDENTIALS, 1)
-    assert fractional.query == "leverage=2.5"
-    with pytest.raises(ValueError, match="below 1"):
-        gateio_rest.set_leverage_request(BTC, 0.5, DOC_CREDENTIALS, 1)
+    path = "/api/v4/futures/usdt/positions/BTC_USDT/leverage"
+    expected = gateio_rest.sign("secret", "POST", path, "leverage=10", b"", DOC_TIMESTAMP)
+    assert request.header("SIGN") == expected
+    assert gateio_rest.set_leverage_request(BTC, 2.5, DOC_CREDENTIALS, 1).query == "leverage=2.5"
+    with pytest.raises(ValueError, match="leverage 0"):
+        gateio_rest.set_leverage_request(BTC, 0.0, DOC_CREDENTIALS, 1)
     account = gateio_rest.futures_account_request(DOC_CREDENTIALS, 1)
     assert (account.method, account.target) == ("GET", "/api/v4/futures/usdt/accounts")
     detail = gateio_rest.account_detail_request(DOC_CREDENTIALS, 1)
-    assert detail.target == "/api/v4/account/detail"
+    assert (detail.method, detail.target) == ("GET", "/api/v4/account/detail")
     assert detail.header("KEY") == "key"
-    time_request = gateio_rest.server_time_request()
-    assert time_request.target == "/api/v4/spot/time"
-    assert time_request.header("SIGN") is None
 
 
-def test_preflight_replies():
+# A position object with the documented fields, typed as Gate.io types them: leverage
+# "0" is cross margin at cross_leverage_limit, a positive leverage isolated margin.
+DOC_POSITION = (
+    b'{"user":10000,"contract":"BTC_USDT","size":-9440,"leverage":"0","risk_limit":"100",'
+    b'"leverage_max":"100","maintenance_rate":"0.005","value":"3568.62","margin":"4.43",'
+    b'"entry_price":"3779.55","liq_price":"99999999","mark_price":"3780.32",'
+    b'"unrealised_pnl":"-0.000507486844","realised_pnl":"0.045543982432","pnl_pnl":"0",'
+    b'"pnl_fund":"0","pnl_fee":"0","history_pnl":"0","last_close_pnl":"0",'
+    b'"realised_point":"0","history_point":"0","adl_ranking":5,"pending_orders":16,'
+    b'"mode":"single","cross_leverage_limit":"10","update_time":1684994,"open_time":1684994}'
+)
+
+
+def test_documented_position_settings_tell_cross_from_isolated_margin():
+    cross = gateio_rest.parse_position_settings(DOC_POSITION, 0.0001)
+    assert cross == gateio_rest.PositionSettings(
+        BTC, pytest.approx(-0.944), 0.0, 10.0, "single", 99999999.0
+    )
+    assert cross.margin_mode == "cross"
+    isolated = DOC_POSITION.replace(b'"leverage":"0"', b'"leverage":"5"')
+    assert gateio_rest.parse_position_settings(isolated, 0.0001).margin_mode == "isolated"
+    with pytest.raises(MalformedResponse, match="liq_price"):
+        gateio_rest.parse_position_settings(DOC_POSITION.replace(b'"99999999"', b'"high"'), 0.0001)
+
+
+def test_futures_account_and_account_detail_with_the_documented_fields():
     account = (
-        b'{"total":"4.4","unrealised_pnl":"0.0","position_margin":"1.1","order_margin":"0.5",'
-        b'"available":"2.8","point":"0","currency":"USDT","in_dual_mode":false}'
+        b'{"user":1666,"currency":"USDT","total":"9707.803567115145",'
+        b'"unrealised_pnl":"3371.248828","position_margin":"38.712189181",'
+        b'"order_margin":"0","available":"9669.091377934145","point":"0","bonus":"0",'
+        b'"in_dual_mode":false,"enable_credit":false,"history":{"dnw":"10000"}}'
     )
-    assert gateio_rest.parse_futures_account(account) == gateio_rest.FuturesAccount(4.4, 2.8, False)
-    unsaid = gateio_rest.parse_futures_account(b'{"total":"1","available":"1"}')
-    assert unsaid.in_dual_mode is None
-    with pytest.raises(MalformedResponse, match="available"):
-        gateio_rest.parse_futures_account(b'{"total":"1","available":"x"}')
-    position = b'{"contract":"BTC_USDT","size":"0","leverage":"10","mode":"single"}'
-    assert gateio_rest.parse_leverage(position) == 10.0
-    assert gateio_rest.parse_account_detail(b'{"user_id":1667201533,"ip_whitelist":[]}') == (
-        "1667201533"
+    assert gateio_rest.parse_futures_account(account) == gateio_rest.FuturesAccountSettings(
+        "USDT", 9707.803567115145, 9669.091377934145, False
     )
+    dual = account.replace(b'"in_dual_mode":false', b'"in_dual_mode":true')
+    assert gateio_rest.parse_futures_account(dual).in_dual_mode
+    detail = (
+        b'{"user_id":1667201533,"ip_whitelist":["127.0.0.1"],"currency_pairs":["BTC_USDT"],'
+        b'"key":{"mode":1},"tier":2,"copy_trading_role":0}'
+    )
+    assert gateio_rest.parse_account_detail(detail) == "1667201533"
+    with pytest.raises(MalformedResponse, match="account detail"):
+        gateio_rest.parse_account_detail(b'{"tier":2}')
+
+
+def test_account_position_and_detail_bodies_read_back():
+    body = gateio_encode.accounts_body(1000.0, 900.0, in_dual_mode=True)
+    assert gateio_rest.parse_futures_account(body) == gateio_rest.FuturesAccountSettings(
+        "USDT", 1000.0, 900.0, True
+    )
+    assert gateio_rest.parse_account_detail(gateio_encode.account_detail_body("10001")) == "10001"
+    position = FuturesPosition(BTC, -0.5, 60_000.0, 60_100.0, 3.0, liq_price=79_600.0)
+    settings = gateio_rest.parse_position_settings(
+        gateio_encode.position_body(position, 0.0001), 0.0001
+    )
+    assert settings == gateio_rest.PositionSettings(BTC, -0.5, 3.0, 0.0, "single", 79_600.0)
+    listed = msgspec.json.decode(gateio_encode.positions_body([(position, 0.0001)]))
+    assert [(p["contract"], p["size"], p["value"]) for p in listed] == [
+        ("BTC_USDT", -5000, "30050")
+    ]
+
+
+def test_server_time_request_and_reply():
+    request = gateio_rest.server_time_request()
+    assert (request.method, request.target) == ("GET", "/api/v4/spot/time")
+    assert request.header("SIGN") is None
     assert gateio_rest.parse_server_time(b'{"server_time":1597026383085}') == 1597026383.085
     assert gateio_rest.parse_server_time(gateio_encode.server_time_body(1.5)) == 1.5
+
+
+def test_a_futures_account_without_its_position_mode_is_malformed():
+    with pytest.raises(MalformedResponse, match="in_dual_mode"):
+        gateio_rest.parse_futures_account(b'{"total":"1","available":"1"}')
 
 
 # ---------------------------------------------------------------------- replies
@@ -457,7 +510,7 @@ def test_position_account_and_order_book():
         b'"unrealised_pnl":"-0.0000","realised_pnl":"-0.01","pnl_fund":"0.02","mode":"single"}'
     )
     assert gateio_rest.parse_position(position, 0.0001) == FuturesPosition(
-        BTC, pytest.approx(-0.0009), 3779.55, 3780.32, 5.0, -0.01, 0.02
+        BTC, pytest.approx(-0.0009), 3779.55, 3780.32, 5.0, -0.01, 0.02, 4.0, 0.0, 99999999.0
     )
     account = (
         b'{"total":"4.4","unrealised_pnl":"0.0","position_margin":"1.1","order_margin":"0.5",'
@@ -493,6 +546,8 @@ def test_position_account_and_order_book():
         ("REDUCE_EXCEEDED", ReduceOnlyViolated),
         ("SERVER_ERROR", VenueUnavailable),
         ("TOO_BUSY", VenueUnavailable),
+        ("LEVERAGE_TOO_HIGH", InvalidParameter),
+        ("LEVERAGE_TOO_LOW", InvalidParameter),
         ("TOO_MANY_ORDERS", VenueError),
     ],
 )

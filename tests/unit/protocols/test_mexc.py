@@ -672,7 +672,7 @@ def test_every_documented_order_type_is_read(query, kind, tif):
 @pytest.mark.parametrize(
     ("query", "kind", "code", "says"),
     [
-        ("side=BUY&type=LIMIT", InvalidParameter, 33333, "'symbol'"),
+        ("side=BUY&type=LIMIT", InvalidParameter, 44444, "'symbol'"),
         ("symbol=BTCXYZ&side=BUY&type=LIMIT", InvalidSymbol, 30014, "BTCXYZ"),
         ("symbol=BTCUSDT&side=LONG&type=LIMIT", InvalidParameter, 33333, "LONG"),
         ("symbol=BTCUSDT&side=BUY&type=STOP", InvalidParameter, 33333, "STOP"),
@@ -690,7 +690,7 @@ def test_an_order_is_referenced_by_either_id():
     by_id = read({"symbol": "BTCUSDT", "orderId": "42", "origClientOrderId": "c1"})
     assert by_id == mexc_client_requests.OrderReference(BTC, "42", None)
     assert read({"symbol": "BTCUSDT", "origClientOrderId": "c1"}).client_id == "c1"
-    with pytest.raises(InvalidParameter, match="orderId or origClientOrderId"):
+    with pytest.raises(InvalidParameter, match="must be sent"):
         read({"symbol": "BTCUSDT"})
 
 
@@ -823,10 +823,14 @@ def test_deal_account_and_rest_round_trips(trade, balance):
 def test_rest_bodies_read_back():
     rules = VenueRules(qty_step=1e-6, min_qty=1e-4, min_notional=1.0, price_tick=0.01)
     rules = msgspec.structs.replace(rules, taker_fee=0.0005)
-    back = mexc_rest.parse_exchange_info(mexc_encode.exchange_info_body(BTC, rules), BTC)
+    listed = mexc_encode.ListedSymbol(BTC, rules, 0.0002, 0.0005)
+    back = mexc_rest.parse_exchange_info(mexc_encode.exchange_info_body([listed], 1.0), BTC)
     assert back == rules
+    off_grid = msgspec.structs.replace(
+        listed, rules=msgspec.structs.replace(rules, price_tick=0.05)
+    )
     with pytest.raises(ValueError, match="not a power of ten"):
-        mexc_encode.exchange_info_body(BTC, msgspec.structs.replace(rules, price_tick=0.05))
+        mexc_encode.exchange_info_body([off_grid], 1.0)
     snapshot = DepthSnapshot(BTC, 9, (BookLevel(100.0, 1.0),), (BookLevel(101.0, 2.0),))
     assert mexc_rest.parse_depth(mexc_encode.depth_body(snapshot), BTC) == snapshot
     quote = Quote(BTC, 0.0, 0.0, 101.0, 2.0, 5.0, 5.0)
@@ -850,3 +854,98 @@ def test_corrupted_pushes_never_raise(noise, cut):
 @given(st.text(max_size=200))
 def test_no_text_frame_makes_the_decoder_raise(frame):
     assert len(mexc.decode_frame(frame, 0.0)) == 1
+
+
+DOC_MIXED_SIGNATURE = "d1a676610ceb39174c8039b3f548357994b2a34139a8addd33baadba65684592"
+"""MEXC's example of a signed order split between the query and the body: the signature
+is over the query immediately followed by the body, with no ``&`` between them."""
+
+
+def _doc_order(query: str, body: str) -> RestRequest:
+    return RestRequest(
+        "POST",
+        "/api/v3/order",
+        query,
+        body.encode(),
+        (
+            (mexc_rest.API_KEY_HEADER, "mx0key"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "body"),
+    [
+        ("", f"{DOC_TOTAL_PARAMS}&signature={DOC_SIGNATURE}"),
+        (
+            "symbol=BTCUSDT&side=BUY&type=LIMIT",
+            f"quantity=1&price=11&recvWindow=5000&timestamp=1644489390087"
+            f"&signature={DOC_MIXED_SIGNATURE}",
+        ),
+    ],
+    ids=["all-in-the-body", "query-and-body"],
+)
+def test_the_documented_orders_signed_in_the_body_are_read(query, body):
+    params = mexc_client_requests.verify_signed_request(
+        _doc_order(query, body), CREDENTIALS, 1644489390087
+    )
+    order = mexc_client_requests.read_new_order(params)
+    assert (order.symbol, order.side, order.type_name, order.qty, order.price) == (
+        BTC,
+        Side.BUY,
+        "LIMIT",
+        1.0,
+        11.0,
+    )
+
+
+def test_a_parameter_in_both_the_query_and_the_body_is_taken_from_the_query():
+    query = "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=2"
+    body = "quantity=1&price=11&recvWindow=5000&timestamp=1644489390087"
+    signed = f"{body}&signature={mexc_rest.sign(DOC_SECRET, query + body)}"
+    params = mexc_client_requests.verify_signed_request(
+        _doc_order(query, signed), CREDENTIALS, 1644489390087
+    )
+    assert params["quantity"] == "2"
+
+
+def test_missing_parameters_get_mexcs_documented_codes():
+    with pytest.raises(InvalidParameter) as missing:
+        mexc_client_requests.read_symbol({})
+    assert missing.value.code == 44444
+    with pytest.raises(InvalidParameter) as no_id:
+        mexc_client_requests.read_order_reference({"symbol": "BTCUSDT"})
+    assert no_id.value.code == 700004
+    for code in (44444, 700004, 700005):
+        body = msgspec.json.encode({"code": code, "msg": "x"})
+        assert isinstance(mexc_rest.error_from_response(RestResponse(400, body)), InvalidParameter)
+
+
+def test_a_lower_case_ping_and_request_ids_are_answered_as_mexc_does():
+    ping = mexc_client_requests.decode_client_message('{"method":"ping","id":7}')
+    assert ping == mexc_client_requests.ClientPing(7)
+    assert msgspec.json.decode(mexc_encode.pong(ping.request_id)) == {
+        "id": 7,
+        "code": 0,
+        "msg": "PONG",
+    }
+    # MEXC's own examples send no id and are answered with id 0.
+    assert mexc_encode.PONG_MESSAGE == '{"id":0,"code":0,"msg":"PONG"}'
+    ack = msgspec.json.decode(mexc_encode.subscription_ack(["spot@x"], 12))
+    assert ack == {"id": 12, "code": 0, "msg": "spot@x"}
+    assert only(mexc.decode_frame(mexc_encode.pong(3), 0.0)) == Pong()
+
+
+def test_a_receive_window_over_a_minute_gets_mexcs_code():
+    query = "recvWindow=60001&timestamp=1000000"
+    request = RestRequest(
+        "GET",
+        "/api/v3/account",
+        f"{query}&signature={mexc_rest.sign(DOC_SECRET, query)}",
+        b"",
+        ((mexc_rest.API_KEY_HEADER, "mx0key"),),
+    )
+    with pytest.raises(InvalidParameter) as caught:
+        mexc_client_requests.verify_signed_request(request, CREDENTIALS, 1_000_000)
+    assert caught.value.code == 700005

@@ -97,7 +97,7 @@ def test_mistakes_are_refused_with_the_field_named(make, says):
 def test_the_servers_defaults_are_the_venues_published_limits_and_made_up_credentials():
     cfg = SimConfig()
     assert (cfg.spot.api_key, cfg.spot.api_secret) == ("sim-key", "sim-secret")
-    assert (cfg.futures.api_key, cfg.futures.user_id) == ("sim-key", "sim-user")
+    assert (cfg.futures.api_key, cfg.futures.user_id) == ("sim-key", "10001")
     servers = cfg.servers
     assert servers.tick_s == 0.1 and servers.listen_key_ttl_s == 3600.0
     assert servers.mexc_limits.orders == RateLimit(12, 1.0)

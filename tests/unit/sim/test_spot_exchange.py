@@ -90,6 +90,30 @@ def test_a_market_order_walks_the_book_best_price_first():
     assert levels[0].price < order.avg_price < levels[2].price
 
 
+def test_a_market_buy_by_quote_amount_buys_the_whole_steps_it_pays_for_across_levels():
+    v = venues()
+    levels = asks(v, Leg.SPOT)
+    # All of the touch and 3.456 COIN of the next level: 3.45 of them, in whole steps.
+    spend = levels[0].qty * levels[0].price + 3.456 * levels[1].price
+    order = v.spot.buy_for_quote(COIN, spend, client_id="q", now=T0)
+    assert [(f.price, f.qty) for f in fills_of(v.spot.ledger, order)] == [
+        (levels[0].price, levels[0].qty),
+        (levels[1].price, 3.45),
+    ]
+    assert order.type is MARKET and order.status is OrderStatus.FILLED
+    spent = order.filled_qty * order.avg_price
+    assert spent <= spend < spent + 0.01 * levels[1].price
+
+
+def test_a_market_buy_by_quote_amount_too_small_for_one_step_is_refused():
+    v = venues()
+    ask = asks(v, Leg.SPOT)[0].price
+    with pytest.raises(BelowMinimum, match="does not buy one quantity step"):
+        v.spot.buy_for_quote(COIN, 0.009 * ask, client_id="tiny", now=T0)
+    assert len(refusals(v.spot.ledger)) == 1
+    assert v.spot.orders(COIN) == []
+
+
 def test_a_market_order_larger_than_the_book_takes_it_all_and_expires():
     v = venues(config(spot=msgspec.structs.replace(config().spot, balances={"COIN": 1_000.0})))
     visible = round(sum(level.qty for level in bids(v, Leg.SPOT)), 2)
