@@ -4,6 +4,10 @@ h11 does the protocol (sans-I/O); this module only moves bytes and calls the han
 keeps connections alive as clients expect, so httpx's pool behaves as it does against a
 real venue. A handler fault can make the server answer slowly, fail, or close the
 connection without an answer (what a client sees when a venue times out mid-request).
+
+A request to switch to the websocket protocol, first on a connection or after others
+on the same keep-alive connection, hands the connection to the ``upgrade`` handler, which
+reads the request again from its first byte.
 """
 
 from __future__ import annotations
@@ -51,6 +55,47 @@ class CloseWithoutAnswer(Exception):
 
 
 Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
+UpgradeHandler = Callable[[trio.abc.Stream], Awaitable[None]]
+"""Takes over a connection whose next request asks for the websocket protocol; the
+stream it is given starts with that request."""
+
+
+class ReplayStream(trio.abc.Stream):
+    """``stream`` with ``head`` put back in front of what it receives next."""
+
+    def __init__(self, stream: trio.abc.Stream, head: bytes) -> None:
+        self._stream = stream
+        self._head = head
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        if self._head:
+            size = len(self._head) if max_bytes is None else max_bytes
+            data, self._head = self._head[:size], self._head[size:]
+            await trio.lowlevel.checkpoint()
+            return data
+        return await self._stream.receive_some(max_bytes)
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._stream.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+def _asks_for_websocket(head: h11.Request) -> bool:
+    return any(
+        name == b"upgrade" and value.strip().lower() == b"websocket" for name, value in head.headers
+    )
+
+
+def _request_bytes(head: h11.Request) -> bytes:
+    """``head`` written back as it came (names in their sent case, in their order)."""
+    lines = [b"%s %s HTTP/%s" % (head.method, head.target, head.http_version)]
+    lines += [b"%s: %s" % (name, value) for name, value in head.headers.raw_items()]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
 @attrs.define
@@ -60,6 +105,8 @@ class HttpServer:
 
     handler: Handler
     name: str = "http"
+    upgrade: UpgradeHandler | None = None
+    """Takes websocket upgrade requests; without it they get the handler's answer."""
     refusing: bool = False
     connections: int = 0
 
@@ -112,6 +159,11 @@ class HttpServer:
                 return
             if request is None:
                 return
+            head, request = request
+            if self.upgrade is not None and _asks_for_websocket(head):
+                unread, _ = conn.trailing_data
+                await self.upgrade(ReplayStream(stream, _request_bytes(head) + bytes(unread)))
+                return
             try:
                 response = await self.handler(request)
             except CloseWithoutAnswer:
@@ -128,7 +180,7 @@ class HttpServer:
 
     async def _read_request(
         self, stream: trio.abc.Stream, conn: h11.Connection
-    ) -> HttpRequest | None:
+    ) -> tuple[h11.Request, HttpRequest] | None:
         head: h11.Request | None = None
         body = bytearray()
         while True:
@@ -150,7 +202,7 @@ class HttpServer:
                 headers = {
                     name.decode().lower(): value.decode("latin-1") for name, value in head.headers
                 }
-                return HttpRequest(head.method.decode(), path, query, headers, bytes(body))
+                return head, HttpRequest(head.method.decode(), path, query, headers, bytes(body))
             elif isinstance(event, h11.ConnectionClosed):
                 return None
 

@@ -339,6 +339,7 @@ class _BookUpdate(msgspec.Struct):
     t: int = 0
     b: list[_Level] = []
     a: list[_Level] = []
+    full: bool = False
 
 
 class _Book(msgspec.Struct):
@@ -466,9 +467,15 @@ def _read_book_ticker(
 def _read_book_update(
     result: msgspec.Raw, venue_ts: float, _: float, contract_sizes: Sizes
 ) -> tuple[GateioEvent, ...]:
+    """An order book update: a diff of ``U..u``, or with ``full: true`` the whole book
+    at version ``u``, which replaces the local one (Gate.io sends one after subscribing
+    and may send more whenever it likes)."""
     update = _book_update_decoder.decode(result)
     symbol = parse_symbol(update.s)
     contract_size = contract_size_of(contract_sizes, symbol)
+    if update.full:
+        bids, asks = _levels(update.b, contract_size, "b"), _levels(update.a, contract_size, "a")
+        return (DepthSnapshot(symbol, update.u, bids, asks),)
     return (
         DepthDiff(
             symbol,

@@ -21,7 +21,7 @@ from protocols.gateio import (
     parse_symbol,
     sign_channel,
 )
-from protocols.gateio_rest import TIF_NAMES, sign
+from protocols.gateio_rest import TIF_NAMES, sign, signing_query
 from protocols.model import OrderType, Side, Symbol, TimeInForce
 from protocols.venue import (
     ApiCredentials,
@@ -76,10 +76,21 @@ def verify_channel_auth(request: ChannelRequest, credentials: ApiCredentials) ->
 def verify_signed_request(
     request: RestRequest, credentials: ApiCredentials, server_time_s: float
 ) -> None:
-    """Check a signed request as Gate.io does: the ``KEY``, a ``Timestamp`` within 60 s
-    of the server's clock, and ``SIGN`` over method, path, query, body hash and
-    timestamp. Raises ``BadCredentials`` (INVALID_KEY), ``TimestampRejected``
-    (REQUEST_EXPIRED) or ``BadSignature`` (INVALID_SIGNATURE)."""
+    """Check a signed request as Gate.io does, each refusal HTTP 401 with its documented
+    label: the headers ``KEY``, ``Timestamp`` and ``SIGN`` are all there
+    (``MISSING_REQUIRED_HEADER``, ``BadCredentials``), the key is known (``INVALID_KEY``,
+    ``BadCredentials``), the timestamp is within 60 s of the server's clock
+    (``REQUEST_EXPIRED``, ``TimestampRejected``), and ``SIGN`` is the signature over
+    method, path, query without its URL encoding, body hash and timestamp
+    (``INVALID_SIGNATURE``, ``BadSignature``)."""
+    missing = [name for name in ("KEY", "Timestamp", "SIGN") if not request.header(name)]
+    if missing:
+        raise BadCredentials(
+            EXCHANGE,
+            "MISSING_REQUIRED_HEADER",
+            f"Missing required authentication header: {', '.join(missing)}",
+            401,
+        )
     if request.header("KEY") != credentials.key:
         raise BadCredentials(EXCHANGE, "INVALID_KEY", "Invalid key provided", 401)
     timestamp = request.header("Timestamp") or ""
@@ -96,8 +107,9 @@ def verify_signed_request(
             "gap between request Timestamp and server time exceeds 60",
             401,
         )
+    query = signing_query(request.query)
     expected = sign(
-        credentials.secret, request.method, request.path, request.query, request.body, timestamp
+        credentials.secret, request.method, request.path, query, request.body, timestamp
     )
     if not hmac.compare_digest(expected, request.header("SIGN") or ""):
         raise BadSignature(EXCHANGE, "INVALID_SIGNATURE", "Signature mismatch", 401)

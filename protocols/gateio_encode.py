@@ -9,7 +9,8 @@ numbers where Gate.io does (order pushes) and REST replies write them as strings
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 import msgspec
 
@@ -26,7 +27,7 @@ from protocols.gateio import (
     contracts_of,
     venue_symbol,
 )
-from protocols.gateio_rest import ERRORS_BY_LABEL, RESET_HEADER
+from protocols.gateio_rest import ERRORS_BY_LABEL, LIMIT_HEADER, REMAIN_HEADER, RESET_HEADER
 from protocols.model import OrderStatus, Quote, Side, Symbol, VenueRules
 from protocols.venue import (
     BookLevel,
@@ -34,6 +35,7 @@ from protocols.venue import (
     DepthSnapshot,
     FundingRate,
     FuturesPosition,
+    Headers,
     OrderUpdate,
     RateLimited,
     RestResponse,
@@ -153,6 +155,29 @@ def order_book_update_push(
             "u": diff.last_version,
             "b": _levels(diff.bids, contract_size),
             "a": _levels(diff.asks, contract_size),
+            "l": str(levels),
+        },
+    )
+
+
+def order_book_full_push(
+    snapshot: DepthSnapshot, contract_size: float, time_s: float, first_version: int, levels: int
+) -> str:
+    """``futures.order_book_update`` with ``full: true``: the whole book at
+    ``snapshot.version`` (its best ``levels`` each side), which replaces the client's;
+    ``U`` is the first version it covers since the previous update."""
+    return _push(
+        ORDER_BOOK_UPDATE,
+        "update",
+        time_s,
+        {
+            "t": _ms(time_s),
+            "full": True,
+            "s": venue_symbol(snapshot.symbol),
+            "U": first_version,
+            "u": snapshot.version,
+            "b": _levels(snapshot.bids[:levels], contract_size),
+            "a": _levels(snapshot.asks[:levels], contract_size),
             "l": str(levels),
         },
     )
@@ -315,9 +340,41 @@ def order_body(update: OrderUpdate, contract_size: float, tif: str = "ioc") -> b
     return _encode(_order_object(update, contract_size, tif, as_push=False))
 
 
-def orders_body(orders: Sequence[tuple[OrderUpdate, str]], contract_size: float) -> bytes:
-    """A list of one contract's orders, each with its ``tif``."""
-    return _encode([_order_object(u, contract_size, tif, as_push=False) for u, tif in orders])
+def orders_body(
+    orders: Sequence[tuple[OrderUpdate, str]], contract_sizes: Mapping[Symbol, float]
+) -> bytes:
+    """A list of orders, each with its ``tif``; ``contract_sizes`` has each contract's."""
+    return _encode(
+        [_order_object(u, contract_sizes[u.symbol], tif, as_push=False) for u, tif in orders]
+    )
+
+
+def my_trades_timerange_body(
+    trades: Sequence[tuple[Trade, float]], contract_sizes: Mapping[Symbol, float]
+) -> bytes:
+    """``GET /futures/usdt/my_trades_timerange``: each of the account's trades with the
+    part of it (base units, signed like the trade) that closed a position, as Gate.io's
+    ``close_size``; sizes in signed contracts, ids, prices and fees as strings."""
+    items = []
+    for trade, closed in trades:
+        contract_size = contract_sizes[trade.symbol]
+        sign_ = 1 if trade.side is Side.BUY else -1
+        items.append(
+            {
+                "trade_id": trade.trade_id,
+                "create_time": trade.ts,
+                "contract": venue_symbol(trade.symbol),
+                "order_id": trade.venue_order_id,
+                "size": sign_ * contracts_of(trade.qty, contract_size),
+                "close_size": sign_ * contracts_of(abs(closed), contract_size),
+                "price": decimal(trade.price),
+                "role": "maker" if trade.is_maker else "taker",
+                "text": _text(trade.client_id),
+                "fee": decimal(trade.fee),
+                "point_fee": "0",
+            }
+        )
+    return _encode(items)
 
 
 def position_body(position: FuturesPosition, contract_size: float) -> bytes:
@@ -397,16 +454,28 @@ def _default_label(kind: type[VenueError]) -> str | None:
     return None
 
 
+def rate_limit_headers(limit: int, remaining: int, reset_ts: float) -> Headers:
+    """The rate limit headers Gate.io puts on every reply: the endpoint's ``limit`` per
+    window, the requests ``remaining`` in it, and ``reset_ts``, when it resets if
+    exceeded and the current time if not (Unix seconds, rounded up)."""
+    return (
+        (REMAIN_HEADER, str(remaining)),
+        (LIMIT_HEADER, str(limit)),
+        (RESET_HEADER, str(math.ceil(reset_ts))),
+    )
+
+
 def error_response(error: VenueError, reset_ts: float | None = None) -> RestResponse:
     """The HTTP reply Gate.io gives for ``error``: ``{"label","message"}`` with 429 when
-    rate limited (``reset_ts`` goes in the reset-timestamp header, in milliseconds), 503
-    when unavailable and 400 otherwise."""
+    rate limited (``reset_ts`` goes in the reset-timestamp header, in Unix seconds), 503
+    when unavailable, the error's own status if it has one (401 for authentication) and
+    400 otherwise."""
     label = error.code if isinstance(error.code, str) else _default_label(type(error))
     headers: tuple[tuple[str, str], ...] = ()
     if isinstance(error, RateLimited):
         status, label = 429, label or "TOO_MANY_REQUESTS"
         if reset_ts is not None:
-            headers = ((RESET_HEADER, str(_ms(reset_ts))),)
+            headers = ((RESET_HEADER, str(math.ceil(reset_ts))),)
     elif isinstance(error, VenueUnavailable):
         status = 503
     else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from typing import TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote_plus, urlencode
 
 import msgspec
 
@@ -71,11 +71,20 @@ def sign(
     secret: str, method: str, path: str, query: str, body: bytes, timestamp_s: int | str
 ) -> str:
     """Gate.io's ``SIGN``: hex HMAC-SHA512 over ``METHOD\\nPATH\\nQUERY\\n
-    hex(SHA512(body))\\nTimestamp``; ``path`` includes ``/api/v4``, ``query`` is as
-    sent (not re-encoded) and ``timestamp_s`` as in the ``Timestamp`` header."""
+    hex(SHA512(body))\\nTimestamp``; ``path`` includes ``/api/v4``, ``query`` is the query
+    string without URL encoding (``signing_query``) and ``timestamp_s`` as in the
+    ``Timestamp`` header."""
     body_hash = hashlib.sha512(body).hexdigest()
     message = f"{method}\n{path}\n{query}\n{body_hash}\n{timestamp_s}"
     return hmac.new(secret.encode(), message.encode(), hashlib.sha512).hexdigest()
+
+
+def signing_query(query: str) -> str:
+    """The query string as Gate.io signs it: ``query`` as sent, with its URL encoding
+    undone (``currency_pairs=BTC_USDT%2CETH_USDT`` is signed as
+    ``currency_pairs=BTC_USDT,ETH_USDT``), its parameters in the order sent. A ``+`` is
+    read as a space, as form encoding writes one."""
+    return unquote_plus(query)
 
 
 def public_request(method: str, endpoint: str, query: str = "") -> RestRequest:
@@ -93,9 +102,10 @@ def signed_request(
     timestamp_s: int,
 ) -> RestRequest:
     """A signed request to ``/api/v4<endpoint>`` (headers ``KEY``, ``Timestamp`` in Unix
-    seconds, ``SIGN``; size fields may come back as decimal strings)."""
+    seconds, ``SIGN``; size fields may come back as decimal strings). ``query`` is sent
+    as given, URL-encoded; the signature covers it decoded (``signing_query``)."""
     path = f"{API_PREFIX}{endpoint}"
-    signature = sign(credentials.secret, method, path, query, body, timestamp_s)
+    signature = sign(credentials.secret, method, path, signing_query(query), body, timestamp_s)
     headers = (
         *_JSON_HEADERS,
         SIZE_DECIMAL_HEADER,
@@ -464,6 +474,12 @@ ERRORS_BY_LABEL: dict[str, type[VenueError]] = {
     "INVALID_PRECISION": InvalidPrecision,
     "INVALID_SIGNATURE": BadSignature,
     "INVALID_KEY": BadCredentials,
+    "INVALID_CREDENTIALS": BadCredentials,
+    "MISSING_REQUIRED_HEADER": BadCredentials,
+    "IP_FORBIDDEN": BadCredentials,
+    "READ_ONLY": BadCredentials,
+    "ACCOUNT_LOCKED": BadCredentials,
+    "FORBIDDEN": BadCredentials,
     "REQUEST_EXPIRED": TimestampRejected,
     "REDUCE_EXCEEDED": ReduceOnlyViolated,
     "SERVER_ERROR": VenueUnavailable,
@@ -471,10 +487,17 @@ ERRORS_BY_LABEL: dict[str, type[VenueError]] = {
     "LEVERAGE_TOO_HIGH": InvalidParameter,
     "LEVERAGE_TOO_LOW": InvalidParameter,
 }
-"""Labels and the errors they mean. ``TOO_MANY_ORDERS`` (the open-order limit) has no
-typed error of its own and stays a plain ``VenueError`` carrying its label."""
+"""Labels and the errors they mean. Every documented authentication label is a
+credentials, signature or timestamp error, none of which asking again mends (Gate.io
+answers them with HTTP 401). ``TOO_MANY_ORDERS`` (the open-order limit) has no typed
+error of its own and stays a plain ``VenueError`` carrying its label."""
 
+REMAIN_HEADER = "X-Gate-RateLimit-Requests-Remain"
+LIMIT_HEADER = "X-Gate-RateLimit-Limit"
 RESET_HEADER = "X-Gate-RateLimit-Reset-Timestamp"
+"""Gate.io's rate limit headers, on every reply: the requests left in the endpoint's
+window, its limit, and when the window resets once exceeded (else the current time), in
+Unix seconds."""
 
 
 def _retry_after_s(response: RestResponse, now_s: float | None) -> float | None:
@@ -485,7 +508,7 @@ def _retry_after_s(response: RestResponse, now_s: float | None) -> float | None:
         reset_s = float(reset)
     except ValueError:
         return None
-    # The reset time is documented without a unit; milliseconds are told by size.
+    # The reset time is documented in seconds; milliseconds are told by size all the same.
     if reset_s > 1e11:
         reset_s /= 1000.0
     return max(0.0, reset_s - now_s)
@@ -494,7 +517,9 @@ def _retry_after_s(response: RestResponse, now_s: float | None) -> float | None:
 def error_from_response(response: RestResponse, now_s: float | None = None) -> VenueError:
     """The typed error for a non-2xx reply, by its ``label``; HTTP 429 is rate limiting
     whatever the body says (the wait comes from the reset-timestamp header when ``now_s``
-    is given), and an unlabelled 5xx is the venue being unavailable."""
+    is given), a 401 with no known label is bad credentials (Gate.io answers every
+    authentication failure with 401), and an unlabelled 5xx is the venue being
+    unavailable."""
     try:
         error = _error_decoder.decode(response.body)
         label: str | None = error.label
@@ -506,6 +531,8 @@ def error_from_response(response: RestResponse, now_s: float | None = None) -> V
         retry_after = _retry_after_s(response, now_s)
         return RateLimited(EXCHANGE, label, message, response.status, retry_after)
     kind = ERRORS_BY_LABEL.get(label) if label is not None else None
-    if kind is None and response.status >= 500:
+    if kind is None and response.status == 401:
+        kind = BadCredentials
+    elif kind is None and response.status >= 500:
         kind = VenueUnavailable
     return (kind or VenueError)(EXCHANGE, label, message, response.status)

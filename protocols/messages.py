@@ -110,7 +110,13 @@ class Alert(msgspec.Struct, frozen=True):
 
 
 class TradeRecord(msgspec.Struct, frozen=True):
-    """One completed arbitrage cycle, entry to exit, with average fill prices."""
+    """One completed arbitrage cycle, entry to exit, with average fill prices.
+
+    ``fees_usdt`` are the venues' fees valued in USDT at each fill's price.
+    ``spot_dust_qty`` is the base coin the spot account still holds after the exit: less
+    than the venue takes in one order (fees charged in the base coin leave such
+    remainders); the strategy keeps it on its spot leg and sells it with a later exit.
+    """
 
     symbol: str
     entry_ts: float
@@ -125,6 +131,7 @@ class TradeRecord(msgspec.Struct, frozen=True):
     exit_reason: str
     fees_usdt: float
     funding_usdt: float
+    spot_dust_qty: float = 0.0
 
 
 class TradeClosed(msgspec.Struct, frozen=True):

@@ -47,6 +47,7 @@ from protocols.venue import (
     RestRequest,
     RestResponse,
     TimestampRejected,
+    Trade,
     TradingDisabled,
     UnknownOrder,
     VenueError,
@@ -222,6 +223,24 @@ def server_time_request() -> RestRequest:
     return public_request("GET", "time")
 
 
+def my_trades_request(
+    symbol: Symbol,
+    venue_order_id: str,
+    credentials: ApiCredentials,
+    timestamp_ms: int,
+    recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
+) -> RestRequest:
+    """``GET /api/v3/myTrades`` for one order's trades: each with its commission and the
+    asset it was charged in."""
+    params = [("symbol", venue_symbol(symbol)), ("orderId", venue_order_id)]
+    return signed_request("GET", "myTrades", params, credentials, timestamp_ms, recv_window_ms)
+
+
+def ticker_price_request(symbol: Symbol) -> RestRequest:
+    """``GET /api/v3/ticker/price`` for one symbol: its latest price."""
+    return public_request("GET", "ticker/price", [("symbol", venue_symbol(symbol))])
+
+
 def exchange_info_request(symbol: Symbol) -> RestRequest:
     return public_request("GET", "exchangeInfo", [("symbol", venue_symbol(symbol))])
 
@@ -303,6 +322,25 @@ class _ListenKey(msgspec.Struct):
     listenKey: str
 
 
+class _MyTrade(msgspec.Struct):
+    symbol: str
+    id: str | int
+    orderId: str | int
+    price: Numeric
+    qty: Numeric
+    commission: Numeric
+    commissionAsset: str
+    time: int
+    isBuyer: bool
+    isMaker: bool
+    clientOrderId: str | None = None
+
+
+class _TickerPrice(msgspec.Struct):
+    symbol: str
+    price: Numeric
+
+
 class _ErrorBody(msgspec.Struct):
     code: int | str
     msg: str = ""
@@ -316,6 +354,8 @@ _permissions_decoder = msgspec.json.Decoder(AccountPermissions)
 _server_time_decoder = msgspec.json.Decoder(_ServerTime)
 _listen_key_decoder = msgspec.json.Decoder(_ListenKey)
 _error_decoder = msgspec.json.Decoder(_ErrorBody)
+_my_trades_decoder = msgspec.json.Decoder(list[_MyTrade])
+_ticker_price_decoder = msgspec.json.Decoder(_TickerPrice)
 
 
 T = TypeVar("T")
@@ -462,6 +502,41 @@ def parse_account_permissions(body: bytes) -> AccountPermissions:
 def parse_server_time(body: bytes) -> float:
     """The venue's clock from ``GET /api/v3/time`` (``serverTime``, ms), in seconds."""
     return _read(_server_time_decoder, body, "time").serverTime / 1000.0
+
+
+def parse_my_trades(body: bytes) -> tuple[Trade, ...]:
+    """The account's trades from ``GET /api/v3/myTrades``, each fee (``commission``) in
+    the asset it was charged in (``commissionAsset``): the quote asset, the base coin,
+    or MX."""
+    trades = _read(_my_trades_decoder, body, "myTrades")
+    try:
+        return tuple(
+            Trade(
+                symbol=parse_symbol(trade.symbol),
+                trade_id=str(trade.id),
+                client_id=trade.clientOrderId or "",
+                venue_order_id=str(trade.orderId),
+                side=Side.BUY if trade.isBuyer else Side.SELL,
+                qty=number(trade.qty, "qty"),
+                price=number(trade.price, "price"),
+                fee=number(trade.commission, "commission"),
+                fee_asset=trade.commissionAsset,
+                is_maker=trade.isMaker,
+                ts=trade.time / 1000.0,
+            )
+            for trade in trades
+        )
+    except WireFormatError as error:
+        raise _malformed("myTrades", error) from None
+
+
+def parse_ticker_price(body: bytes) -> float:
+    """The price from ``GET /api/v3/ticker/price?symbol=``."""
+    ticker = _read(_ticker_price_decoder, body, "ticker/price")
+    try:
+        return number(ticker.price, "price")
+    except WireFormatError as error:
+        raise _malformed("ticker/price", error) from None
 
 
 def parse_listen_key(body: bytes) -> str:

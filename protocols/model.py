@@ -144,7 +144,15 @@ class Order(msgspec.Struct, frozen=True):
 
 
 class Fill(msgspec.Struct, frozen=True, gc=False):
-    """One execution of an order: ``qty`` base units at ``price``, ``fee`` in USDT."""
+    """One execution of an order: ``qty`` base units at ``price``, its fee worth ``fee``
+    USDT (valued at the fill's price).
+
+    ``commission`` is the fee as the venue charged it, in ``commission_asset`` (the quote
+    asset, the base coin, or another token such as MEXC's MX; empty when the venue did not
+    say and the fee was estimated from the fee rate). A commission in the base coin comes
+    out of what the fill leaves held. A fill of ``qty`` 0 corrects the fee of quantity
+    delivered before its trade was known.
+    """
 
     client_id: str
     trade_id: str
@@ -152,12 +160,19 @@ class Fill(msgspec.Struct, frozen=True, gc=False):
     price: float
     fee: float
     ts: float
+    commission: float = 0.0
+    commission_asset: str = ""
 
 
 class LegPosition(msgspec.Struct, frozen=True, gc=False):
     """What one leg holds: quantity (long on spot, short on futures, both positive),
-    the average price of what is held, and the fees paid on it so far."""
+    the average price of what is held, and the fees paid on it so far (USDT).
+
+    ``base_fees`` is the base coin the venue took as fees out of what the leg bought, in
+    proportion to what it still holds: the leg holds that much less than it traded, and
+    is hedged for ``qty + base_fees``."""
 
     qty: float = 0.0
     avg_price: float = 0.0
     fees: float = 0.0
+    base_fees: float = 0.0

@@ -138,8 +138,11 @@ class Positions(msgspec.Struct, frozen=True, gc=False):
 
     @property
     def delta_qty(self) -> float:
-        """Spot held minus futures short, in base units: 0 when delta-neutral."""
-        return self.spot.qty - self.futures.qty
+        """Spot traded minus futures short, in base units: 0 when the legs match. The
+        spot leg counts what it holds and the base coin its fees took from that (a buy
+        whose fee came out of the coin holds less than the short it is paired with, and
+        is no imbalance for that)."""
+        return self.spot.qty + self.spot.base_fees - self.futures.qty
 
 
 class LegRules(msgspec.Struct, frozen=True):

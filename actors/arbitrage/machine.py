@@ -22,6 +22,8 @@ Rules the code keeps everywhere:
   venue answers), so the machine never waits for ever.
 * Positions are what was filled, not what was asked: every fill moves its leg, and an
   order's final state may add the part of its fills the venue reported but we missed.
+  A fee the venue took in the base coin comes out of what the leg holds; fees count
+  at what the venue charged, in USDT. An exit sells what is held, down to the step.
 * An imbalance (|spot - futures short| worth at least the smallest order either venue
   takes) is corrected by finishing the lagging leg or trimming the excess; after
   ``max_correction_attempts`` failures both legs are flattened and the strategy pauses.
@@ -425,7 +427,11 @@ def _on_fill(ctx: ArbitrageContext, fill: Fill) -> Result:
     leg, order = found
     if fill.trade_id in order.trade_ids:
         return ctx, NOTHING  # delivered twice
-    return _apply_fill(ctx, leg, order, fill.qty, fill.price, fill.fee, fill.trade_id, fill.ts)
+    # A commission charged in the base coin comes out of what the spot leg holds.
+    base_fee = fill.commission if fill.commission_asset == ctx.symbol.base else 0.0
+    return _apply_fill(
+        ctx, leg, order, fill.qty, fill.price, fill.fee, fill.trade_id, fill.ts, base_fee
+    )
 
 
 def _on_final(ctx: ArbitrageContext, event: OrderFinal) -> Result:
@@ -485,6 +491,7 @@ def _apply_fill(
     fee: float,
     trade_id: str,
     ts: float,
+    base_fee: float = 0.0,
 ) -> Result:
     filled = order.filled_qty + qty
     avg = (order.avg_price * order.filled_qty + price * qty) / filled if filled > 0 else 0.0
@@ -506,7 +513,7 @@ def _apply_fill(
     value = qty * price
     if leg is Leg.SPOT:
         grows = order.side is Side.BUY
-        position, realized = _moved(positions.spot, grows, qty, price, fee, long=True)
+        position, realized = leg_after_fill(positions.spot, grows, qty, price, fee, True, base_fee)
         positions = replace(positions, spot=position)
         cycle = (
             replace(cycle, spot_bought_qty=cycle.spot_bought_qty + qty,
@@ -517,7 +524,7 @@ def _apply_fill(
         )  # fmt: skip
     else:
         grows = order.side is Side.SELL
-        position, realized = _moved(positions.futures, grows, qty, price, fee, long=False)
+        position, realized = leg_after_fill(positions.futures, grows, qty, price, fee, False)
         positions = replace(positions, futures=position)
         cycle = (
             replace(cycle, futures_sold_qty=cycle.futures_sold_qty + qty,
@@ -543,23 +550,49 @@ def _apply_fill(
     return moved, NOTHING
 
 
-def _moved(
-    position: LegPosition, grows: bool, qty: float, price: float, fee: float, long: bool
+def leg_after_fill(
+    position: LegPosition,
+    grows: bool,
+    qty: float,
+    price: float,
+    fee: float,
+    long: bool,
+    base_fee: float = 0.0,
 ) -> tuple[LegPosition, float]:
     """A leg after a fill, and the P&L the fill realized (its fee, and any part closed).
 
     ``long`` legs gain when price rises (spot); the futures leg is short. A fill larger
     than the position would flip it; the excess then opens at the fill price.
+    ``base_fee`` is a commission the venue took in the base coin (``fee`` is its worth):
+    those coins leave the leg at their cost, so the fill realizes ``-fee`` plus their
+    gain from cost to the fill's price, and they join the leg's ``base_fees``.
     """
     if grows:
         held = position.qty + qty
-        avg = (position.avg_price * position.qty + price * qty) / held
-        return LegPosition(held, avg, position.fees + fee), -fee
-    closed = min(qty, max(position.qty, 0.0))
-    gain = (price - position.avg_price) * closed if long else (position.avg_price - price) * closed
-    held = position.qty - qty
-    avg = position.avg_price if held >= 0.0 else price
-    return LegPosition(held, avg, position.fees + fee), gain - fee
+        avg = (
+            (position.avg_price * position.qty + price * qty) / held
+            if qty > 0.0
+            else position.avg_price
+        )
+        realized = -fee
+    else:
+        closed = min(qty, max(position.qty, 0.0))
+        gain = (
+            (price - position.avg_price) * closed if long else (position.avg_price - price) * closed
+        )
+        held = position.qty - qty
+        avg = position.avg_price if held >= 0.0 else price
+        realized = gain - fee
+    # The base coin fees took stay counted in proportion to what is still held.
+    base_fees = position.base_fees
+    if not grows and base_fees:
+        base_fees *= max(held, 0.0) / position.qty if position.qty > 0.0 else 0.0
+    if base_fee:
+        held -= base_fee
+        realized += (price - avg) * base_fee
+        if grows:  # what a buy left held is hedged for what it bought
+            base_fees += base_fee
+    return LegPosition(held, avg, position.fees + fee, base_fees), realized
 
 
 def _settle(ctx: ArbitrageContext, now: float) -> Result:
@@ -640,6 +673,7 @@ def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
         exit_reason=ctx.exit_reason or "unknown",
         fees_usdt=cycle.fees_usdt,
         funding_usdt=cycle.funding_usdt,
+        spot_dust_qty=max(ctx.positions.spot.qty, 0.0),
     )
     ctx = replace(ctx, arbitrage_cycles=ctx.arbitrage_cycles + 1)
     params = ctx.params

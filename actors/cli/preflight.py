@@ -160,6 +160,16 @@ def _key_fix(leg: Leg, config: SystemConfig, error: Exception) -> str:
     name = VENUE_NAMES[leg]
     if isinstance(error, RequestNotSent):
         return f"check venues.{leg.value}.rest_url ({venue.rest}) and the network"
+    # The labels first: Gate.io's whitelist, permission and lock refusals are credential
+    # errors too, but new keys would not mend them.
+    code = error.code if isinstance(error, VenueError) else None
+    if code in ("IP_FORBIDDEN", 700006):
+        return f"add this machine's IP address to the key's whitelist on {name}"
+    if code in ("READ_ONLY", "FORBIDDEN", 700007):
+        trade = "spot trading" if leg is Leg.SPOT else "futures trading"
+        return f"give the key {trade} permission on {name}'s API management page"
+    if code == "ACCOUNT_LOCKED":
+        return f"the {name} account is locked: have {name} unlock it"
     if isinstance(error, BadCredentials | BadSignature):
         return (
             f"set {venue.api_key_env} and {venue.api_secret_env} to a {name} API key and "
@@ -167,12 +177,6 @@ def _key_fix(leg: Leg, config: SystemConfig, error: Exception) -> str:
         )
     if isinstance(error, TimestampRejected):
         return "synchronise this machine's clock (NTP)"
-    code = error.code if isinstance(error, VenueError) else None
-    if code in ("IP_FORBIDDEN", 700006):
-        return f"add this machine's IP address to the key's whitelist on {name}"
-    if code in ("READ_ONLY", "FORBIDDEN", 700007):
-        trade = "spot trading" if leg is Leg.SPOT else "futures trading"
-        return f"give the key {trade} permission on {name}'s API management page"
     return f"see {name}'s answer above"
 
 

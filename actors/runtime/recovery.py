@@ -169,9 +169,12 @@ class Recovery:
     async def contradiction(self, ctx: ArbitrageContext, rules: LegRules) -> str | None:
         """What the venues hold that the restored ``ctx`` does not say, if anything.
 
-        Checked only when no order was in flight (those are settled by the routers). The
-        spot account may hold more of the coin than the strategy (other holdings); never
-        less. The futures short must match to within half a contract."""
+        Checked only when no order was in flight (those are settled by the routers). Like
+        is compared with like: the strategy's spot leg is what the account holds after
+        fees (a fee taken in the coin is out of it) and includes its dust, the venue's
+        figure is the coin held. The spot account may hold more of the coin than the
+        strategy (other holdings); never less. The futures short must match to within
+        half a contract."""
         if ctx.active_orders:
             return None
         if not rules.futures.contract_size:

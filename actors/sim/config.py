@@ -60,8 +60,18 @@ def _check_pattern(venue: str, pattern: str) -> None:
         raise ValueError(f"{venue}: client_id_pattern {pattern!r} is not a regex: {exc}") from exc
 
 
+SPOT_FEE_ASSETS = ("quote", "base", "mx")
+"""Where the simulated spot venue takes its fees from: ``quote``, the currency of the
+market, on buys and sells alike (what MEXC's fee pages document); ``base``, the coin
+received (the base coin of a buy, the quote of a sell), as some venues do; ``mx``, the
+account's MX at a discount (MEXC's MX deduction), falling back to ``quote`` when the
+account's free MX does not cover the fee."""
+
+
 class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The spot venue (MEXC): its fees, the account's starting balances per asset, the
+    """The spot venue (MEXC): its fees and where it takes them from (``fee_asset``, one
+    of :data:`SPOT_FEE_ASSETS`; with ``mx``, the MX price in USDT it values fees at and
+    the discount MX deduction earns), the account's starting balances per asset, the
     client order ids it accepts, how long a finished order can be found by its client
     id (``None``: always), and the account's API key and secret (made-up ones: the
     simulator is no real account)."""
@@ -69,6 +79,9 @@ class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: str = "mexc"
     maker_fee: float = 0.0
     taker_fee: float = 0.0005
+    fee_asset: str = "quote"
+    mx_price_usdt: float = 2.0
+    mx_discount: float = 0.2
     balances: dict[str, float] = msgspec.field(default_factory=lambda: {"USDT": 10_000.0})
     client_id_pattern: str = r"[A-Za-z0-9_-]{1,32}"
     client_id_query_window_s: float | None = None
@@ -78,6 +91,16 @@ class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         _check_fees(self.name, self.maker_fee, self.taker_fee)
         _check_pattern(self.name, self.client_id_pattern)
+        if self.fee_asset not in SPOT_FEE_ASSETS:
+            raise ValueError(
+                f"{self.name}: fee_asset {self.fee_asset!r} must be one of "
+                f"{', '.join(SPOT_FEE_ASSETS)}"
+            )
+        if self.mx_price_usdt <= 0.0 or not 0.0 <= self.mx_discount < 1.0:
+            raise ValueError(
+                f"{self.name}: mx_price_usdt must be > 0 and mx_discount within 0..1, got "
+                f"{self.mx_price_usdt}, {self.mx_discount}"
+            )
         negative = {asset: v for asset, v in self.balances.items() if v < 0.0}
         if negative:
             raise ValueError(f"{self.name}: starting balances must be >= 0, got {negative}")
@@ -170,19 +193,37 @@ class GateioRateLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The wire servers: how often the market moves and is pushed (``tick_s``), how long
     a MEXC listen key lives unless extended, how many frames a websocket client may fall
-    behind before it is dropped as too slow, and each venue's rate limits."""
+    behind before it is dropped as too slow, and each venue's rate limits.
+
+    Gate.io sends the whole order book (``full: true``) as the first order book update
+    after a subscription and whenever it likes after that: here every
+    ``gateio_full_book_every`` updates of a contract (0: only the first). Its websocket
+    server pings at the protocol level every ``gateio_ping_interval_s`` and drops a
+    client whose pong has not come ``gateio_pong_timeout_s`` after a ping."""
 
     tick_s: float = 0.1
     listen_key_ttl_s: float = 3600.0
     websocket_backlog_frames: int = 1000
     mexc_limits: MexcRateLimits = MexcRateLimits()
     gateio_limits: GateioRateLimits = GateioRateLimits()
+    gateio_full_book_every: int = 600
+    gateio_ping_interval_s: float = 20.0
+    gateio_pong_timeout_s: float = 60.0
 
     def __post_init__(self) -> None:
         if not 0.001 <= self.tick_s <= 60.0:
             raise ValueError(f"servers: tick_s {self.tick_s} must be within 0.001..60 s")
         if self.listen_key_ttl_s <= 0.0 or self.websocket_backlog_frames < 1:
             raise ValueError("servers: listen_key_ttl_s and websocket_backlog_frames must be > 0")
+        if self.gateio_full_book_every < 0:
+            raise ValueError(
+                f"servers: gateio_full_book_every {self.gateio_full_book_every} must be >= 0 "
+                "(0 sends the whole book only as the first update after subscribing)"
+            )
+        if self.gateio_ping_interval_s <= 0.0 or self.gateio_pong_timeout_s <= 0.0:
+            raise ValueError(
+                "servers: gateio_ping_interval_s and gateio_pong_timeout_s must be > 0"
+            )
 
 
 def _spot(qty_step: float, tick: float) -> VenueRules:

@@ -389,7 +389,8 @@ class SimExchange(abc.ABC):
     ) -> None:
         book = self._book(order.symbol)
         qty = book.qty(lots)
-        fee = qty * price * (self.maker_fee if is_maker else self.taker_fee)
+        at_rate = qty * price * (self.maker_fee if is_maker else self.taker_fee)
+        fee, fee_asset, fee_usdt = self._charge(order, qty, price, at_rate)
         fill = VenueFill(
             self.name,
             str(self._next_trade_id),
@@ -403,6 +404,8 @@ class SimExchange(abc.ABC):
             is_maker,
             now,
             lots if self._counts_contracts else None,
+            fee_asset,
+            fee_usdt,
         )
         self._next_trade_id += 1
         released = (
@@ -413,7 +416,7 @@ class SimExchange(abc.ABC):
         self._settle(order, fill)
         order.filled_lots += lots
         order.filled_value += qty * price
-        order.fees += fee
+        order.fees += fee_usdt
         order.updated_ts = now
         order.fills.append(fill)
         self.ledger.record_fill(fill)
@@ -540,6 +543,14 @@ class SimExchange(abc.ABC):
     @abc.abstractmethod
     def _return_reserve(self, order: LiveOrder, amount: float) -> None:
         """``amount`` of the order's reserve is no longer held."""
+
+    def _charge(
+        self, order: LiveOrder, qty: float, price: float, fee_usdt: float
+    ) -> tuple[float, str, float]:
+        """The fee of a fill of ``qty`` at ``price`` worth ``fee_usdt`` at the venue's
+        rate, as the venue charges it: the amount, its asset and what that is worth in
+        USDT (the quote asset, at the rate, unless the venue says otherwise)."""
+        return fee_usdt, order.symbol.quote, fee_usdt
 
     @abc.abstractmethod
     def _settle(self, order: LiveOrder, fill: VenueFill) -> None:

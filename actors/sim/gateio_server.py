@@ -3,23 +3,28 @@
 (``protocols.gateio_encode``), in front of the ``FuturesExchange``.
 
 REST: the server time (``/api/v4/spot/time``), contract rules, the order book (with its
-``id``), funding history, orders (place with HTTP 201, list open or finished, query or
-cancel by id or by ``t-`` text), positions (one, or the list) and their leverage, the
+``id``), funding history, orders (place with HTTP 201, list open or finished of one
+contract or all, query or cancel by id or by ``t-`` text), the account's trades by time
+range (``my_trades_timerange``), positions (one, or the list) and their leverage, the
 futures account (with its position mode) and the account detail
-(``/api/v4/account/detail``, with the user id). Signed
-endpoints are verified as Gate.io does (``KEY``, ``Timestamp`` within 60 s, ``SIGN``);
-refusals carry Gate.io's labels.
+(``/api/v4/account/detail``, with the user id). Signed endpoints are verified as Gate.io
+does (``KEY``, ``Timestamp`` within 60 s, ``SIGN``); refusals carry Gate.io's labels.
 
 Websockets: subscribe / unsubscribe are acknowledged (``result.status`` success, or an
-``error``), ``futures.ping`` is answered on ``futures.pong``. Book tickers and order book
-updates (``U``..``u``) are pushed on every market tick; ``futures.orders``,
-``futures.usertrades`` and ``futures.positions`` follow the account's events for
-subscriptions whose ``auth`` checks out and whose payload names this account's user id.
-``send_upgrade_notice`` tells every client to reconnect.
+``error``), ``futures.ping`` is answered on ``futures.pong``, and the server pings every
+client at the protocol level, dropping one that does not answer in time. Book tickers
+and order book updates (``U``..``u``) are pushed on every market tick; an order book
+update is the whole book (``full: true``) first after a subscription and every so many
+updates after. ``futures.orders``, ``futures.usertrades`` and ``futures.positions``
+follow the account's events for subscriptions whose ``auth`` checks out and whose
+payload names this account's user id. ``send_upgrade_notice`` tells every client to
+reconnect.
+
+Every REST reply carries Gate.io's rate limit headers (``X-Gate-RateLimit-*``), from the
+endpoint's bucket; an unknown path answers 404 with the documented label ``NOT_FOUND``.
 
 Sizes are whole contracts on the wire (the engine trades whole contracts). Simplified:
-``close`` orders (size 0) are refused as a parameter error, and an unknown path answers
-404 with a Gate.io-shaped body whose label (``NOT_FOUND``) is the simulator's own.
+``close`` orders (size 0) are refused as a parameter error.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 
+import attrs
 import msgspec
+import trio
 
 from actors.http_server import HttpRequest, HttpResponse
-from actors.sim.config import FuturesVenueConfig, GateioRateLimits, ServerConfig
+from actors.sim.config import FuturesVenueConfig, GateioRateLimits, RateLimit, ServerConfig
 from actors.sim.events import OrderUpdated, PositionChanged, TradeExecuted, VenueEvent
 from actors.sim.futures_exchange import FuturesExchange
 from actors.sim.ledger import OrderFinished
@@ -57,6 +64,7 @@ from protocols.venue import (
     InvalidParameter,
     OrderUpdate,
     RestRequest,
+    Trade,
     VenueError,
 )
 
@@ -105,33 +113,37 @@ class GateioServer(VenueServer):
         self._ticker_clients: defaultdict[Symbol, set[WsClient]] = defaultdict(set)
         self._book_clients: defaultdict[Symbol, dict[WsClient, int]] = defaultdict(dict)
         """Each symbol's order book update clients, with the depth each asked for."""
+        self._awaiting_full_book: defaultdict[Symbol, set[WsClient]] = defaultdict(set)
+        """Clients whose next order book update is the whole book (just subscribed)."""
+        self._book_updates: defaultdict[Symbol, int] = defaultdict(int)
+        self._full_book_every = servers.gateio_full_book_every
         self._private_clients: defaultdict[str, dict[WsClient, frozenset[Symbol] | None]] = (
             defaultdict(dict)
         )
         """Each private channel's clients, with the contracts they follow (``None``: all)."""
         super().__init__(exchange, servers, now)
+        self.websockets.ping_interval_s = servers.gateio_ping_interval_s
+        self.websockets.pong_timeout_s = servers.gateio_pong_timeout_s
 
     # ---------------------------------------------------------------- routing
 
     def _route(self, request: HttpRequest) -> Route | None:
-        if request.method == "GET" and request.path == SERVER_TIME_PATH:
-            return Route(self._server_time, (("GET time", self._limits.public_per_endpoint),))
-        if (request.method, request.path) == ("GET", ACCOUNT_DETAIL):
-            segments: list[str] = []
-            found: tuple[Handler, str, bool] | None = (
-                self._account_detail,
-                "GET account/detail",
-                True,
-            )
+        found: tuple[Handler, str, bool] | None
+        segments: list[str] = []
+        if (request.method, request.path) == ("GET", SERVER_TIME_PATH):
+            found = (self._server_time, "GET time", False)
+        elif (request.method, request.path) == ("GET", ACCOUNT_DETAIL):
+            found = (self._account_detail, "GET account/detail", True)
         elif request.path.startswith(PREFIX):
             segments = request.path[len(PREFIX) :].split("/")
             found = self._handler(request.method, segments)
         else:
-            return None
-        if found is None:
-            return None
-        handler, limit_key, signed = found
+            found = None
         limits = self._limits
+        if found is None:
+            # Answered like any public endpoint, rate limit headers included.
+            return Route(self._unknown_endpoint, (("unknown", limits.public_per_endpoint),))
+        handler, limit_key, signed = found
         if limit_key == "place":
             bucket = (limit_key, limits.place)
         elif limit_key == "cancel":
@@ -163,6 +175,8 @@ class GateioServer(VenueServer):
                 return self._new_order, "place", True
             case "GET", ["orders"]:
                 return self._list_orders, "GET orders", True
+            case "GET", ["my_trades_timerange"]:
+                return self._my_trades_timerange, "GET my_trades_timerange", True
             case "GET", ["orders", _]:
                 return self._query_order, "GET orders/{id}", True
             case "DELETE", ["orders", _]:
@@ -186,6 +200,20 @@ class GateioServer(VenueServer):
             tuple(request.headers.items()),
         )
         verify_signed_request(rest, self.credentials, self.now())
+
+    async def _unknown_endpoint(self, request: HttpRequest) -> HttpResponse:
+        return self._not_found(request)
+
+    def _with_rate_limits(
+        self, response: HttpResponse, limits: tuple[tuple[str, RateLimit], ...]
+    ) -> HttpResponse:
+        """``response`` with Gate.io's rate limit headers, from the endpoint's bucket: the
+        reset time is now, except on a refusal (429), which names when to come back."""
+        limit, remaining = self.rate_limiter.headroom(limits, trio.current_time())
+        headers = gateio_encode.rate_limit_headers(limit, remaining, self.now())
+        named = {name.lower() for name, _ in response.headers}
+        added = tuple(header for header in headers if header[0].lower() not in named)
+        return attrs.evolve(response, headers=response.headers + added)
 
     def _not_found(self, request: HttpRequest) -> HttpResponse:
         body = msgspec.json.encode(
@@ -212,7 +240,7 @@ class GateioServer(VenueServer):
 
     # ------------------------------------------------------------ public REST
 
-    async def _server_time(self, request: HttpRequest) -> HttpResponse:
+    def _server_time(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         return json_response(gateio_encode.server_time_body(self.now()))
 
     def _contract(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
@@ -260,8 +288,13 @@ class GateioServer(VenueServer):
         body = gateio_encode.order_body(_update(order), size, order.tif.value)
         return json_response(body, status)
 
+    def _optional_symbol(self, request: HttpRequest) -> Symbol | None:
+        """The ``contract`` a list is narrowed to; ``None`` (every contract) without one."""
+        contract = request.query.get("contract")
+        return self._symbol(contract) if contract else None
+
     def _list_orders(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
-        symbol = self._query_symbol(request)
+        symbol = self._optional_symbol(request)
         status = request.query.get("status")
         limit = _limit(request, 100)
         if status == "open":
@@ -270,13 +303,41 @@ class GateioServer(VenueServer):
             finished = [
                 entry.order
                 for entry in reversed(self.futures.ledger.entries())
-                if isinstance(entry, OrderFinished) and entry.order.symbol == symbol
+                if isinstance(entry, OrderFinished) and symbol in (None, entry.order.symbol)
             ]
             orders = finished[:limit]
         else:
             raise _invalid(f"status {status!r} is neither open nor finished")
         listed = [(_update(order), order.tif.value) for order in orders]
-        return json_response(gateio_encode.orders_body(listed, self._contract_sizes[symbol]))
+        return json_response(gateio_encode.orders_body(listed, self._contract_sizes))
+
+    def _my_trades_timerange(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        """The account's trades from ``from`` to ``to`` (Unix seconds, both optional),
+        newest first, of one contract or all, of one ``role`` or both, paged by ``limit``
+        and ``offset``; each with the part of it that closed a position."""
+        symbol = self._optional_symbol(request)
+        since = _seconds(request, "from")
+        until = _seconds(request, "to")
+        role = request.query.get("role")
+        if role not in (None, "maker", "taker"):
+            raise _invalid(f"role {role!r} is neither maker nor taker")
+        holdings: defaultdict[Symbol, float] = defaultdict(float)
+        trades: list[tuple[Trade, float]] = []
+        for fill in self.futures.ledger.fills():
+            held = holdings[fill.symbol]
+            opposite = held * fill.signed_qty < 0.0
+            closed = min(fill.qty, abs(held)) if opposite else 0.0
+            holdings[fill.symbol] = held + fill.signed_qty
+            if (
+                symbol in (None, fill.symbol)
+                and (since is None or fill.ts >= since)
+                and (until is None or fill.ts <= until)
+                and role in (None, "maker" if fill.is_maker else "taker")
+            ):
+                trades.append((account_trade(fill, _client_id(fill.client_id)), closed))
+        offset = _offset(request)
+        page = list(reversed(trades))[offset : offset + _limit(request, 100)]
+        return json_response(gateio_encode.my_trades_timerange_body(page, self._contract_sizes))
 
     def _query_order(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         reference = read_order_reference(segments[1])
@@ -347,7 +408,7 @@ class GateioServer(VenueServer):
                     self._on_request(client, request)
                 # Gate.io's answer to an unreadable request is not documented: none is sent.
         finally:
-            for clients in self._ticker_clients.values():
+            for clients in (*self._ticker_clients.values(), *self._awaiting_full_book.values()):
                 clients.discard(client)
             for followers in (*self._book_clients.values(), *self._private_clients.values()):
                 followers.pop(client, None)
@@ -389,8 +450,10 @@ class GateioServer(VenueServer):
                 raise _invalid(f"interval {payload[1]!r} or levels {payload[2]!r} not served")
             if subscribe:
                 self._book_clients[symbol][client] = int(payload[2])
+                self._awaiting_full_book[symbol].add(client)
             else:
                 self._book_clients[symbol].pop(client, None)
+                self._awaiting_full_book[symbol].discard(client)
         elif channel in gateio.PRIVATE_CHANNELS:
             if len(payload) != 2 or payload[0] != self.user_id:
                 raise _invalid("payload is [user id, contract or !all] for this account's user")
@@ -417,12 +480,39 @@ class GateioServer(VenueServer):
                 tickers, gateio_encode.book_ticker_push(quote, size, snapshot.version, now)
             )
         books = self._book_clients.get(symbol)
-        if books and diff is not None:
-            frames: dict[int, str] = {}
-            for client, levels in list(books.items()):
-                if levels not in frames:
-                    frames[levels] = gateio_encode.order_book_update_push(diff, size, now, levels)
-                client.send(frames[levels])
+        if books:
+            self._push_book(symbol, books, snapshot, diff, size, now)
+
+    def _push_book(
+        self,
+        symbol: Symbol,
+        books: dict[WsClient, int],
+        snapshot: DepthSnapshot,
+        diff: DepthDiff | None,
+        size: float,
+        now: float,
+    ) -> None:
+        """The order book update of this tick to each client: the diff, or the whole
+        book to a client that just subscribed and to all every ``full_book_every``
+        updates."""
+        self._book_updates[symbol] += 1
+        every = self._full_book_every
+        all_full = every > 0 and self._book_updates[symbol] % every == 0
+        just_subscribed = self._awaiting_full_book.pop(symbol, set())
+        first_version = snapshot.version if diff is None else diff.first_version
+        frames: dict[tuple[int, bool], str] = {}
+        for client, levels in list(books.items()):
+            full = all_full or client in just_subscribed
+            if not full and diff is None:
+                continue
+            key = (levels, full)
+            if key not in frames:
+                frames[key] = (
+                    gateio_encode.order_book_full_push(snapshot, size, now, first_version, levels)
+                    if full
+                    else gateio_encode.order_book_update_push(diff, size, now, levels)
+                )
+            client.send(frames[key])
 
     def _on_event(self, event: VenueEvent) -> None:
         now = self.now()
@@ -460,6 +550,23 @@ class GateioServer(VenueServer):
         told = self.websockets.broadcast(gateio_encode.upgrade_notice(self.now()))
         self.wire_faults.count("upgrade_notice")
         return told
+
+
+def _seconds(request: HttpRequest, name: str) -> float | None:
+    text = request.query.get(name)
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise _invalid(f"{name} {text!r} is not a Unix time in seconds") from None
+
+
+def _offset(request: HttpRequest) -> int:
+    text = request.query.get("offset") or "0"
+    if not text.isdigit():
+        raise _invalid(f"offset {text!r} is not a whole number >= 0")
+    return int(text)
 
 
 def _limit(request: HttpRequest, default: int) -> int:

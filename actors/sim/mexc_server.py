@@ -40,7 +40,7 @@ from actors.http_server import HttpRequest, HttpResponse
 from actors.sim.config import MexcRateLimits, RateLimit, ServerConfig, SpotVenueConfig
 from actors.sim.events import BalanceChanged, OrderUpdated, TradeExecuted, VenueEvent
 from actors.sim.records import VenueOrder
-from actors.sim.spot_exchange import SpotExchange
+from actors.sim.spot_exchange import MX, SpotExchange
 from actors.sim.venue_server import Route, VenueServer, http_response, json_response
 from actors.sim.wire_records import account_trade, order_update
 from actors.sim.ws_server import WsClient, send_to_each
@@ -73,6 +73,8 @@ from protocols.venue import (
     UnknownOrder,
     VenueError,
 )
+
+MX_USDT = Symbol(MX, "USDT")
 
 UNKNOWN_ORDER_ON_CANCEL = -2011
 MAX_DEPTH_LIMIT = 5000
@@ -260,6 +262,9 @@ class MexcServer(VenueServer):
         return json_response(mexc_encode.book_tickers_body(quotes))
 
     def _price_ticker(self, query: dict[str, str]) -> HttpResponse:
+        # MX/USDT is listed on MEXC though not simulated: fees paid in MX are valued at it.
+        if query.get("symbol") and read_symbol(query) == MX_USDT:
+            return json_response(mexc_encode.price_ticker_body(MX_USDT, self.spot.mx_price_usdt()))
         symbols, one = self._one_or_all(query)
         prices = [(symbol, self._last_price(symbol)) for symbol in symbols]
         if one:

@@ -32,6 +32,11 @@ class ServerTokenBucket:
         self._refill(now)
         return max(0.0, (1.0 - self._tokens) * self.limit.per_s / self.limit.requests)
 
+    def remaining(self, now: float) -> int:
+        """Whole requests it would take now."""
+        self._refill(now)
+        return max(0, int(self._tokens))
+
     def take(self, now: float) -> None:
         self._refill(now)
         self._tokens -= 1.0
@@ -62,6 +67,13 @@ class VenueRateLimiter:
         for bucket in buckets:
             bucket.take(now)
         return None
+
+    def headroom(self, limits: Sequence[tuple[str, RateLimit]], now: float) -> tuple[int, int]:
+        """What the tightest of the buckets of ``limits`` allows, as venues tell it in
+        their rate limit headers: ``(requests per window, requests it would take now)``."""
+        buckets = [self._bucket(key, limit) for key, limit in limits]
+        tightest = min(buckets, key=lambda bucket: bucket.remaining(now))
+        return tightest.limit.requests, tightest.remaining(now)
 
     def _bucket(self, key: str, limit: RateLimit) -> ServerTokenBucket:
         bucket = self._buckets.get(key)

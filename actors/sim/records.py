@@ -54,7 +54,8 @@ class VenueOrder(msgspec.Struct, frozen=True):
 
 
 class VenueFill(msgspec.Struct, frozen=True):
-    """One execution of one order: ``qty`` base units at ``price``; ``fee`` in USDT."""
+    """One execution of one order: ``qty`` base units at ``price``; ``fee`` in
+    ``fee_asset`` (what the venue charged it in), worth ``fee_usdt``."""
 
     venue: str
     trade_id: str
@@ -68,6 +69,8 @@ class VenueFill(msgspec.Struct, frozen=True):
     is_maker: bool
     ts: float
     contracts: int | None = None
+    fee_asset: str = "USDT"
+    fee_usdt: float = 0.0
 
     @property
     def signed_qty(self) -> float:

@@ -7,8 +7,12 @@ arrival and must be covered by the free quote balance, fee included. Fills spend
 lock and the rest returns to ``free`` when the order ends; ``InsufficientBalance`` when
 the free balance is short.
 
-Fees are charged in the quote asset on both sides, so that the cash flows are the strategy's
-``q·price·(1 ± fee)`` exactly (MEXC itself takes a buy's fee from the coin received).
+Fees are taken where the configured ``fee_asset`` says (``SPOT_FEE_ASSETS``). By default
+in the quote asset on both sides, as MEXC's fee pages document ("the currency of the
+market"), so that the cash flows are ``q·price·(1 ± fee)``; in ``base`` mode from the coin
+received (a buy's fee in the base coin, so the account holds less than it bought); in
+``mx`` mode in MX at ``mx_price_usdt`` after ``mx_discount``, or in the quote asset when
+the free MX does not cover it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,12 @@ from protocols.venue import (
     InvalidParameter,
     InvalidPrecision,
 )
+
+MX = "MX"
+"""MEXC's own token, in which an account may pay its fees."""
+
+_FEE_DECIMALS = 6
+"""How many decimals finer than a quantity step a fee taken in the base coin is kept."""
 
 
 class SpotExchange(SimExchange):
@@ -59,14 +69,21 @@ class SpotExchange(SimExchange):
             rng=rng,
         )
         self._lock_fee = max(config.maker_fee, config.taker_fee)
+        self._fee_asset = config.fee_asset
+        self._mx_price_usdt = config.mx_price_usdt
+        self._mx_discount = config.mx_discount
         assets = [a for sc in symbols for a in (sc.symbol.base, sc.symbol.quote)]
+        if config.fee_asset == "mx":
+            assets.append(MX)
         self._free: dict[str, float] = dict.fromkeys(assets, 0.0)
         self._free.update(config.balances)
-        # Base assets only ever move by whole quantity steps, so their balances are kept
-        # on that grid: 0.7 + 0.1 must leave 0.8 to sell, not 0.7999999999999999.
+        # Base assets move by whole quantity steps, so their balances are kept on that
+        # grid: 0.7 + 0.1 must leave 0.8 to sell, not 0.7999999999999999. Fees taken in
+        # the base coin are finer than a step: the grid is then finer too.
+        extra = _FEE_DECIMALS if config.fee_asset == "base" else 0
         self._decimals: dict[str, int] = {}
         for sc in symbols:
-            decimals = step_decimals(sc.spot_rules.qty_step)
+            decimals = step_decimals(sc.spot_rules.qty_step) + extra
             self._decimals[sc.symbol.base] = max(decimals, self._decimals.get(sc.symbol.base, 0))
         self._touched_assets: set[str] = set()
 
@@ -180,15 +197,33 @@ class SpotExchange(SimExchange):
         if amount:
             self._add(self._locked_asset(order), amount)
 
+    def _charge(
+        self, order: LiveOrder, qty: float, price: float, fee_usdt: float
+    ) -> tuple[float, str, float]:
+        symbol = order.symbol
+        if self._fee_asset == "base" and order.side is Side.BUY:
+            return fee_usdt / price, symbol.base, fee_usdt
+        if self._fee_asset == "mx":
+            discounted = fee_usdt * (1.0 - self._mx_discount)
+            mx_fee = discounted / self._mx_price_usdt
+            if mx_fee <= self._free.get(MX, 0.0):
+                return mx_fee, MX, discounted
+        return fee_usdt, symbol.quote, fee_usdt
+
+    def mx_price_usdt(self) -> float:
+        """What MX is worth in USDT here (the fees taken in MX are valued at it)."""
+        return self._mx_price_usdt
+
     def _settle(self, order: LiveOrder, fill: VenueFill) -> None:
         base, quote = order.symbol.base, order.symbol.quote
         value = fill.qty * fill.price
         if fill.side is Side.BUY:
-            self._add(quote, -(value + fill.fee))
+            self._add(quote, -value)
             self._add(base, fill.qty)
         else:
             self._add(base, -fill.qty)
-            self._add(quote, value - fill.fee)
+            self._add(quote, value)
+        self._add(fill.fee_asset, -fill.fee)
 
     def _add(self, asset: str, amount: float) -> None:
         self._free[asset] = self._on_grid(asset, self._free[asset] + amount)

@@ -8,7 +8,10 @@ request reaches the venue, whether the edge answers it at all:
 
 1. a rate limit bucket that is empty answers 429 with the wait until it is not;
 2. an injected 429 or 5xx answers in the venue's words;
-3. the venue's handler answers; a ``VenueError`` it raises becomes the venue's error.
+3. the venue's handler answers; a ``VenueError`` it raises becomes the venue's error;
+
+and whatever the answer, the venue may add what its rate limit buckets hold to it
+(Gate.io's rate limit headers).
 
 Order placements may instead time out (accepted by the engine, never answered).
 """
@@ -85,11 +88,13 @@ class VenueServer(abc.ABC):
         self.now = now
         self.wire_faults = WireFaults()
         self.rate_limiter = VenueRateLimiter()
-        self.http = HttpServer(self._answer, name=self.name)
         self.websockets = WebsocketEndpoint(
             self._session, self.websocket_path, self.wire_faults, servers.websocket_backlog_frames
         )
-        self.port = SharedPort(self.http, self.websockets, self.wire_faults, self.name)
+        self.http = HttpServer(
+            self._answer, name=self.name, upgrade=self.websockets.handle_connection
+        )
+        self.port = SharedPort(self.http, self.wire_faults, self.name)
         self._pushed_depth: dict[Symbol, DepthSnapshot] = {}
         exchange.add_listener(self._on_event)
 
@@ -105,6 +110,16 @@ class VenueServer(abc.ABC):
         route = self._route(request)
         if route is None:
             return self._not_found(request)
+        response = await self._answer_route(route, request)
+        return self._with_rate_limits(response, route.limits)
+
+    def _with_rate_limits(
+        self, response: HttpResponse, limits: tuple[tuple[str, RateLimit], ...]
+    ) -> HttpResponse:
+        """``response`` with what the venue tells of its rate limits; as it is here."""
+        return response
+
+    async def _answer_route(self, route: Route, request: HttpRequest) -> HttpResponse:
         wait_s = self.rate_limiter.admit(route.limits, trio.current_time())
         if wait_s is not None:
             return self._error(RateLimited(self.name, None, "Too many requests", 429, wait_s))

@@ -32,7 +32,7 @@ def order_update(order: VenueOrder, client_id: str) -> OrderUpdate:
 
 
 def account_trade(fill: VenueFill, client_id: str) -> Trade:
-    """``fill`` as the account's trade; fees are in the quote asset on both venues."""
+    """``fill`` as the account's trade, its fee in the asset the venue charged it in."""
     return Trade(
         symbol=fill.symbol,
         trade_id=fill.trade_id,
@@ -42,7 +42,7 @@ def account_trade(fill: VenueFill, client_id: str) -> Trade:
         qty=fill.qty,
         price=fill.price,
         fee=fill.fee,
-        fee_asset=fill.symbol.quote,
+        fee_asset=fill.fee_asset,
         is_maker=fill.is_maker,
         ts=fill.ts,
     )

@@ -10,6 +10,9 @@ falls ``backlog_frames`` behind is dropped, as venues drop slow consumers.
 A stall silences what the venue sends; pings at the websocket protocol level are still
 answered by trio-websocket, which does not let a server withhold them (the venues'
 clients here use application-level pings, which a stall does silence).
+
+An endpoint may also ping each client at the protocol level itself, as Gate.io's does,
+and drop one whose pong does not come back in time.
 """
 
 from __future__ import annotations
@@ -96,6 +99,10 @@ class WebsocketEndpoint:
     path: str
     faults: WireFaults
     backlog_frames: int = 1000
+    ping_interval_s: float | None = None
+    """Ping each client at the protocol level this often (``None``: never)..."""
+    pong_timeout_s: float = 60.0
+    """...and drop one whose pong has not come back this long after a ping."""
     clients: set[WsClient] = attrs.field(factory=set, init=False)
 
     def drop_all(self, why: str) -> int:
@@ -145,12 +152,28 @@ class WebsocketEndpoint:
         outbox, queued = trio.open_memory_channel[tuple[float, Frame]](self.backlog_frames)
         client = WsClient(request.path, ws, outbox, scope, self.faults)
         nursery.start_soon(self._send_queued, ws, queued, client)
+        if self.ping_interval_s is not None:
+            nursery.start_soon(self._ping, ws, client, self.ping_interval_s)
         self.clients.add(client)
         try:
             await self.session(client)
         finally:
             self.clients.discard(client)
             outbox.close()
+
+    async def _ping(
+        self, ws: trio_websocket.WebSocketConnection, client: WsClient, interval_s: float
+    ) -> None:
+        # A stall silences pings too: the venue sends nothing at all.
+        while True:
+            await trio.sleep(interval_s)
+            if self.faults.stalled:
+                continue
+            with trio.move_on_after(self.pong_timeout_s) as waiting:
+                await ws.ping()
+            if waiting.cancelled_caught:
+                client.drop(f"no pong within {self.pong_timeout_s:g} s of a ping")
+                return
 
     @staticmethod
     async def _send_queued(

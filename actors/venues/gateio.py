@@ -21,6 +21,7 @@ from protocols.venue import (
     RateLimited,
     RestRequest,
     RestResponse,
+    Trade,
     VenueError,
     VenueUnavailable,
 )
@@ -165,6 +166,17 @@ class GateioRouterCodec:
 
     def parse_order(self, response: RestResponse, symbol: Symbol, rules: VenueRules) -> OrderUpdate:
         return gateio_rest.parse_order(response.body, rules.contract_size)
+
+    async def order_trades(
+        self, rest: RestClient, symbol: Symbol, venue_order_id: str, now: float
+    ) -> Sequence[Trade] | None:
+        """None: Gate.io charges every fee in USDT, so an order report's fills hold what
+        they say; their fees come from the user-trades channel."""
+        return None
+
+    async def price(self, rest: RestClient, symbol: Symbol) -> float | None:
+        """None: Gate.io charges every fee in USDT, which needs no price."""
+        return None
 
     def error(self, response: RestResponse, now: float) -> VenueError:
         return gateio_rest.error_from_response(response, now)

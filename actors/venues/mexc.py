@@ -15,6 +15,7 @@ from protocols.venue import (
     OrderUpdate,
     RestRequest,
     RestResponse,
+    Trade,
     VenueError,
 )
 
@@ -97,6 +98,26 @@ class MexcRouterCodec:
 
     def parse_order(self, response: RestResponse, symbol: Symbol, rules: VenueRules) -> OrderUpdate:
         return mexc_rest.parse_order(response.body)
+
+    async def order_trades(
+        self, rest: RestClient, symbol: Symbol, venue_order_id: str, now: float
+    ) -> Sequence[Trade]:
+        """The order's trades (``myTrades`` by order id), each with its commission and the
+        asset it was charged in."""
+        response = await rest.send(
+            mexc_rest.my_trades_request(symbol, venue_order_id, self.credentials, _ms(now))
+        )
+        if response.status != 200:
+            raise mexc_rest.error_from_response(response)
+        return mexc_rest.parse_my_trades(response.body)
+
+    async def price(self, rest: RestClient, symbol: Symbol) -> float | None:
+        """The latest price of ``symbol`` (``ticker/price``): how a fee paid in MX is
+        valued in USDT."""
+        response = await rest.send(mexc_rest.ticker_price_request(symbol))
+        if response.status != 200:
+            raise mexc_rest.error_from_response(response)
+        return mexc_rest.parse_ticker_price(response.body)
 
     def error(self, response: RestResponse, now: float) -> VenueError:
         return mexc_rest.error_from_response(response)

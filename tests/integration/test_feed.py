@@ -66,6 +66,11 @@ class ToyCodec:
             return (Pong(),)
         if kind == "upgrade":
             return (UpgradeNotice("server restarting"),)
+        if kind == "book":  # a venue's whole book pushed on the stream
+            version, bid = message["v"]
+            return (
+                DepthSnapshot(BTC, version, (BookLevel(bid, 1.0),), (BookLevel(bid + 1, 1.0),)),
+            )
         if kind == "diff":
             first, last, bid = message["v"]
             level = (BookLevel(bid, 1.0),)
@@ -264,6 +269,36 @@ async def test_a_depth_gap_unsyncs_the_book_until_a_snapshot_resyncs_it(nursery,
     quotes = [m.quote for m in drain(btc) if isinstance(m, MarketQuote)]
     assert quotes[-1].bid == 98.0
     assert venue.connections == 1  # a gap resyncs the book, not the connection
+
+
+async def test_a_whole_book_on_the_stream_syncs_the_book_and_an_older_fetched_one_is_ignored(
+    nursery, venue
+):
+    fetched = trio.Event()
+    release = trio.Event()
+
+    async def fetch_snapshot(symbol):
+        fetched.set()
+        await release.wait()  # slower than the stream: the venue's whole book comes first
+        return DepthSnapshot(symbol, 5, (BookLevel(90.0, 1.0),), (BookLevel(91.0, 1.0),))
+
+    feed, btc, _ = start_feed(nursery, venue, depth=True, fetch_snapshot=fetch_snapshot)
+    ws = await venue.next_connection()
+    await ws.send_message(json.dumps({"t": "diff", "v": [11, 11, 95.0]}))  # unsynced: fetch
+    await fetched.wait()
+    await ws.send_message(json.dumps({"t": "book", "v": [12, 80.0]}))
+    await wait_until(lambda: feed.status.quotes >= 1)
+    assert [(m.quote.bid, m.quote.ask) for m in drain(btc) if isinstance(m, MarketQuote)] == [
+        (80.0, 81.0)
+    ]
+    release.set()
+    await wait_until(lambda: feed.status.state == "fresh" and feed.status.resyncs == 1)
+    await ws.send_message(json.dumps({"t": "diff", "v": [13, 13, 85.0]}))
+    await wait_until(lambda: feed.status.quotes >= 2)
+    assert [(m.quote.bid, m.quote.ask) for m in drain(btc) if isinstance(m, MarketQuote)] == [
+        (85.0, 81.0)
+    ]
+    assert feed.status.gaps == 0
 
 
 async def test_a_venue_that_refuses_connections_is_retried_with_backoff(nursery, caplog):

@@ -66,6 +66,12 @@ class ToyCodec:
     def parse_placed(self, response, order, rules):
         return self.parse_order(response, order.symbol, rules)
 
+    async def order_trades(self, rest, symbol, venue_order_id, now):
+        return None  # the toy venue's order reports say everything
+
+    async def price(self, rest, symbol):
+        return None
+
     def parse_order(self, response, symbol, rules):
         o = json.loads(response.body)
         return OrderUpdate(

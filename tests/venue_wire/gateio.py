@@ -37,11 +37,27 @@ from protocols.venue import (
 
 
 def open_orders_request(
-    symbol: Symbol, credentials: ApiCredentials, timestamp_s: int
+    symbol: Symbol | None, credentials: ApiCredentials, timestamp_s: int
 ) -> RestRequest:
-    """``GET /futures/usdt/orders?status=open&contract=X``."""
-    query = urlencode([("status", "open"), ("contract", venue_symbol(symbol))])
-    return signed_request("GET", f"{FUTURES}/orders", query, b"", credentials, timestamp_s)
+    """``GET /futures/usdt/orders?status=open&contract=X``, without ``contract`` for
+    every contract's."""
+    params = [("status", "open")]
+    if symbol is not None:
+        params.append(("contract", venue_symbol(symbol)))
+    return signed_request(
+        "GET", f"{FUTURES}/orders", urlencode(params), b"", credentials, timestamp_s
+    )
+
+
+def my_trades_timerange_request(
+    params: Sequence[tuple[str, str]], credentials: ApiCredentials, timestamp_s: int
+) -> RestRequest:
+    """``GET /futures/usdt/my_trades_timerange`` with ``params`` (``contract``, ``from``,
+    ``to``, ``limit``, ``offset``, ``role``)."""
+    query = urlencode(list(params))
+    return signed_request(
+        "GET", f"{FUTURES}/my_trades_timerange", query, b"", credentials, timestamp_s
+    )
 
 
 def unsubscribe_message(

@@ -1,8 +1,9 @@
 """MEXC spot requests and replies Basis does not use: open and all orders, the account's
-own trades, ping, the symbol list, the tickers over REST, market buys by what they
-spend, requests signed in the body, and unsubscribing. Requests are built and signed
-by ``protocols.mexc_rest`` as Basis's own are; replies are read into the domain model,
-raising ``msgspec.DecodeError`` or ``WireFormatError`` for a body they cannot read."""
+own trades by time (Basis asks for one order's, ``protocols.mexc_rest``), ping, the
+symbol list, the tickers over REST, market buys by what they spend, requests signed in
+the body, and unsubscribing. Requests are built and signed by ``protocols.mexc_rest`` as
+Basis's own are; replies are read into the domain model, raising ``msgspec.DecodeError``
+or ``WireFormatError`` for a body they cannot read."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from protocols.mexc_rest import (
     sign,
     signed_request,
 )
-from protocols.model import Quote, Side, Symbol
-from protocols.venue import ApiCredentials, OrderUpdate, RestRequest, Trade
+from protocols.model import Quote, Symbol
+from protocols.venue import ApiCredentials, OrderUpdate, RestRequest
 
 # ----------------------------------------------------------------------- requests
 
@@ -171,20 +172,6 @@ class _BookTicker(msgspec.Struct):
     askQty: Numeric | None = None
 
 
-class _MyTrade(msgspec.Struct):
-    symbol: str
-    id: str | int
-    orderId: str | int
-    price: Numeric
-    qty: Numeric
-    commission: Numeric
-    commissionAsset: str
-    time: int
-    isBuyer: bool
-    isMaker: bool
-    clientOrderId: str | None = None
-
-
 def parse_book_ticker(body: bytes, recv_ts: float) -> Quote:
     """``GET /api/v3/ticker/bookTicker``; the reply has no time, so both times are
     ``recv_ts``. A missing or empty price means that side is empty."""
@@ -207,23 +194,3 @@ def parse_open_orders(body: bytes) -> tuple[OrderUpdate, ...]:
     to ``GET /api/v3/order``, so each is read by Basis's own ``parse_order``."""
     orders = msgspec.json.decode(body, type=list[msgspec.Raw])
     return tuple(mexc_rest.parse_order(bytes(order)) for order in orders)
-
-
-def parse_my_trades(body: bytes) -> tuple[Trade, ...]:
-    """The reply to ``GET /api/v3/myTrades``; fees are in ``commissionAsset``."""
-    return tuple(
-        Trade(
-            symbol=parse_symbol(trade.symbol),
-            trade_id=str(trade.id),
-            client_id=trade.clientOrderId or "",
-            venue_order_id=str(trade.orderId),
-            side=Side.BUY if trade.isBuyer else Side.SELL,
-            qty=number(trade.qty, "qty"),
-            price=number(trade.price, "price"),
-            fee=number(trade.commission, "commission"),
-            fee_asset=trade.commissionAsset,
-            is_maker=trade.isMaker,
-            ts=trade.time / 1000.0,
-        )
-        for trade in msgspec.json.decode(body, type=list[_MyTrade])
-    )

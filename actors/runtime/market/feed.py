@@ -11,8 +11,8 @@ stale, reconnecting, resyncing) go to the same strategies, which stop entering w
 their feed is not fresh.
 
 With ``depth`` on, quotes come from a local order book kept from the diff stream: a gap
-in versions unsyncs the book and publishes nothing for that symbol until a REST snapshot
-resyncs it.
+in versions unsyncs the book and publishes nothing for that symbol until a snapshot
+resyncs it, from REST or from the stream itself (a venue may push the whole book).
 """
 
 from __future__ import annotations
@@ -323,6 +323,7 @@ class Feed:
                     self.status.resyncs += 1
                     if book.on_snapshot(snapshot) is Outcome.APPLIED:
                         self._publish_book(symbol, book, self.wall_clock())
+                    if book.synced:  # by this snapshot, or by one the stream pushed meanwhile
                         break
                 await trio.sleep(RESYNC_RETRY_S)
         finally:

@@ -8,7 +8,9 @@ range of book versions ``first..last``. Their sync rules (docs/venues.md), in on
   and the first applied must cover ``V + 1``;
 * after that each diff must start at most one past the last applied version; one that
   starts later means updates were lost: a gap, and the book must be resynced from a new
-  snapshot. A diff entirely at or before the last version is a harmless repeat.
+  snapshot. A diff entirely at or before the last version is a harmless repeat;
+* a snapshot may also come on the stream (Gate.io's ``full: true`` update): it replaces
+  the whole book, unless the book is already at or past its version.
 
 Pure: no I/O, no clock. The feed fetches snapshots and decides when to resync.
 """
@@ -62,7 +64,11 @@ class OrderBook:
     def on_snapshot(self, snapshot: DepthSnapshot) -> Outcome:
         """Start from ``snapshot`` and replay what was buffered after it. ``GAP`` if the
         buffer does not connect to it (the snapshot is older than the stream has moved
-        on, or a diff is missing): fetch another."""
+        on, or a diff is missing): fetch another. ``REPEAT`` if the book is synced at or
+        past the snapshot's version already (a fetched snapshot that a newer one from the
+        stream overtook)."""
+        if self.version is not None and snapshot.version <= self.version:
+            return Outcome.REPEAT
         self.bids = {level.price: level.qty for level in snapshot.bids if level.qty > 0.0}
         self.asks = {level.price: level.qty for level in snapshot.asks if level.qty > 0.0}
         self.version = snapshot.version

@@ -51,7 +51,7 @@ from protocols.messages import (
     RulesUpdate,
 )
 from protocols.model import Leg, Order, OrderType, Side, Symbol, VenueRules
-from protocols.rules import round_down, round_to_tick
+from protocols.rules import more_than_noise, round_down, round_to_tick
 from protocols.venue import (
     DuplicateClientId,
     OrderAlreadyFinal,
@@ -102,6 +102,18 @@ class RouterCodec(Protocol):
     ) -> OrderUpdate: ...
 
     def error(self, response: RestResponse, now: float) -> VenueError: ...
+
+    async def order_trades(
+        self, rest: RestClient, symbol: Symbol, venue_order_id: str, now: float
+    ) -> Sequence[Trade] | None:
+        """The order's trades with the fees the venue charged, or ``None`` when the
+        venue's order reports need no such check (its fees are all in USDT)."""
+        ...
+
+    async def price(self, rest: RestClient, symbol: Symbol) -> float | None:
+        """The latest price of ``symbol``, to value fees paid in another asset; ``None``
+        when the venue has none to give."""
+        ...
 
 
 @attrs.define(eq=False)
@@ -200,6 +212,10 @@ class Router:
     stream: PrivateStream | None = None
     journal: Callable[[OrderEventRecord], Awaitable[None]] | None = None
     """Where what venues say of orders is appended (the writer), when there is a store."""
+    fee_price_ttl_s: float = 60.0
+    """How long a fee asset's USDT price is reused before it is asked for again."""
+    _fee_prices: dict[Symbol, tuple[float, float]] = attrs.field(factory=dict)
+    """Fee asset in the quote currency → (price, monotonic time it was read)."""
     keep_finished_s: float = 300.0
     """How long a finished order stays followed, for late pushes and resent intents."""
     _finished: deque[tuple[float, str]] = attrs.field(factory=deque)
@@ -654,16 +670,104 @@ class Router:
         """A private trade report: delivers what it adds beyond what was delivered."""
         tracked = self.orders.get(trade.client_id)
         if tracked is not None:
+            fee_price = await self._fee_asset_price(trade)
             async with tracked.lock:
-                await self._hand_over(tracked, tracked.tracker.on_trade(trade))
+                await self._hand_over(tracked, self._on_trade(tracked, trade, fee_price))
+
+    def _on_trade(
+        self, tracked: TrackedOrder, trade: Trade, fee_price: float | None
+    ) -> list[Delivery]:
+        try:
+            return tracked.tracker.on_trade(trade, fee_price)
+        except ValueError:
+            # No price for the fee's asset: the trade is valued at the fee rate instead.
+            rate = self._fee_rate(trade.symbol)
+            log.warning(
+                "%s: no %s/%s price: the %s fee of trade %s is valued at the fee rate %g",
+                self.name,
+                trade.fee_asset,
+                trade.symbol.quote,
+                trade.fee_asset,
+                trade.trade_id,
+                rate,
+            )
+            return tracked.tracker.on_trade(trade, trade.qty * trade.price * rate / trade.fee)
+
+    def _fee_rate(self, symbol: Symbol) -> float:
+        rules = self.rules.get(symbol)
+        return rules.taker_fee if rules and rules.taker_fee is not None else self.default_fee
+
+    async def _fee_asset_price(self, trade: Trade) -> float | None:
+        """The USDT price of ``trade``'s fee asset when it is neither of the symbol's own
+        (MEXC's MX), asked of the venue and kept ``fee_price_ttl_s``; ``None`` when not
+        needed, or when the venue cannot say."""
+        symbol = trade.symbol
+        if trade.fee_asset in ("", symbol.base, symbol.quote) or not trade.fee:
+            return None
+        pair = Symbol(trade.fee_asset, symbol.quote)
+        known = self._fee_prices.get(pair)
+        now = trio.current_time()
+        if known is not None and now - known[1] < self.fee_price_ttl_s:
+            return known[0]
+        try:
+            price = await self._retry(
+                lambda: self.codec.price(self.rest, pair), VENUE_FAILURES, attempts=3
+            )
+        except VENUE_FAILURES as error:
+            log.warning("%s: the %s price is not known: %s", self.name, pair, error)
+            return known[0] if known is not None else None
+        if price is None or price <= 0.0:
+            return None
+        self._fee_prices[pair] = (price, now)
+        return price
 
     async def _apply(self, tracked: TrackedOrder, update: OrderUpdate) -> None:
-        """A cumulative report of the order: accept, deliver new fills, finish."""
-        rules = self.rules.get(tracked.order.symbol)
-        rate = rules.taker_fee if rules and rules.taker_fee is not None else self.default_fee
+        """A cumulative report of the order: accept, deliver new fills, finish. Before an
+        end is delivered, the order's trades are asked for when its reports left fills
+        whose fees the venue has not stated, so the owner hears the fees as charged."""
+        rate = self._fee_rate(tracked.order.symbol)
+        trades = await self._unreported_trades(tracked, update)
+        prices = [await self._fee_asset_price(trade) for trade in trades]
         async with tracked.lock:
+            for trade, fee_price in zip(trades, prices, strict=True):
+                await self._hand_over(tracked, self._on_trade(tracked, trade, fee_price))
             deliveries = tracked.tracker.on_report(update, self.wall_clock(), rate)
             await self._hand_over(tracked, deliveries)
+
+    async def _unreported_trades(
+        self, tracked: TrackedOrder, update: OrderUpdate
+    ) -> Sequence[Trade]:
+        """The trades of an order ``update`` ends having filled more than its trades
+        reported so far; none when it does not, or when the venue needs no such check."""
+        tracker = tracked.tracker
+        filled = update.filled_qty or 0.0
+        venue_order_id = update.venue_order_id or tracker.venue_order_id
+        if (
+            tracker.final
+            or not update.status.is_final
+            or not venue_order_id
+            or not more_than_noise(filled - tracker.traded_qty, of=tracker.order.qty)
+        ):
+            return ()
+        symbol = tracked.order.symbol
+
+        async def ask() -> Sequence[Trade] | None:
+            await self.query_bucket.acquire()
+            return await self.codec.order_trades(
+                self.rest, symbol, venue_order_id, self.wall_clock()
+            )
+
+        try:
+            trades = await self._retry(ask, VENUE_FAILURES, attempts=3)
+        except VENUE_FAILURES as error:
+            log.warning(
+                "%s: the trades of %s are not known (%s): its fees stay estimated at the fee rate",
+                self.name,
+                tracked.order.client_id,
+                error,
+            )
+            return ()
+        return [trade for trade in trades or () if trade.venue_order_id == venue_order_id]
 
     async def _hand_over(self, tracked: TrackedOrder, deliveries: list[Delivery]) -> None:
         """Journal each delivery, then tell the order's owner; the caller holds its lock."""

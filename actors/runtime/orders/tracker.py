@@ -21,6 +21,13 @@ delivered quantity is then the venue's filled quantity and the delivered value i
 price times that quantity, whichever reports came before. (Between two sets that are not
 nested — a stale cumulative report after newer trades — one fill's price may lie outside
 the trades' range; the totals stay exact.)
+
+Fees: a trade report says what the venue charged and in which asset; a cumulative report
+usually says nothing of fees, and a fill it delivers carries a fee estimated at the fee
+rate. When a trade then arrives for quantity already delivered, a fill of quantity 0
+corrects that estimate to what the venue charged (and takes a commission charged in the
+base coin out of what is held). The router asks the venue for an order's trades before
+its end is delivered, so no estimate outlives the order.
 """
 
 from __future__ import annotations
@@ -95,6 +102,10 @@ class OrderTracker:
     """The total quantity of the distinct trades reported."""
     traded_value: float = 0.0
     trade_ids: set[str] = attrs.field(factory=set)
+    estimated_qty: float = 0.0
+    """Quantity delivered with an estimated fee that no trade has corrected yet."""
+    estimated_fee: float = 0.0
+    """The estimated fees (USDT) of ``estimated_qty``."""
 
     @property
     def final(self) -> bool:
@@ -125,7 +136,12 @@ class OrderTracker:
         if more_than_noise(extra, of=self.order.qty):
             average = update.avg_price or self.order.price
             price = (average * filled - self.delivered_value) / extra
-            fee = (update.fee - self.delivered_fee) if update.fee else extra * price * fee_rate
+            if update.fee:
+                fee = update.fee - self.delivered_fee
+            else:
+                fee = extra * price * fee_rate
+                self.estimated_qty += extra
+                self.estimated_fee += fee
             trade_id = f"{self.venue_order_id}@{filled:.12g}"
             deliveries.append(self._deliver(extra, price, fee, trade_id, at))
         if update.status.is_final:
@@ -136,12 +152,17 @@ class OrderTracker:
             deliveries.append(Finished(final))
         return deliveries
 
-    def on_trade(self, trade: Trade) -> list[Delivery]:
+    def on_trade(self, trade: Trade, fee_asset_usdt: float | None = None) -> list[Delivery]:
         """A trade report: accepts the order (the venue traded it, so it took it) and
-        delivers what the distinct trades reported add beyond what was delivered. A trade
-        seen before, or one after the end, changes nothing."""
+        delivers what the distinct trades reported add beyond what was delivered, with
+        the trade's own fee; for the part a cumulative report delivered already, a fill
+        of quantity 0 corrects its estimated fee. ``fee_asset_usdt`` is the USDT price of
+        the trade's fee asset when that is neither of the symbol's assets: without it,
+        ``ValueError``, and nothing changes. A trade seen before, or one after the end,
+        changes nothing."""
         if self.final or trade.trade_id in self.trade_ids:
             return []
+        fee_usdt = fee_value_usdt(trade, fee_asset_usdt)  # raises before anything changes
         self.trade_ids.add(trade.trade_id)
         self.traded_qty += trade.qty
         self.traded_value += trade.qty * trade.price
@@ -149,12 +170,42 @@ class OrderTracker:
             self.venue_order_id = trade.venue_order_id
         deliveries: list[Delivery] = list(self._accept(trade.ts))
         extra = self.traded_qty - self.delivered_qty
-        if more_than_noise(extra, of=self.order.qty):
+        new_qty = (
+            min(max(extra, 0.0), trade.qty) if more_than_noise(extra, of=self.order.qty) else 0.0
+        )
+        covered = min(trade.qty - new_qty, self.estimated_qty)
+        if more_than_noise(covered, of=self.order.qty) and trade.qty > 0.0:
+            share = covered / trade.qty
+            estimate = self.estimated_fee * covered / self.estimated_qty
+            self.estimated_qty -= covered
+            self.estimated_fee -= estimate
+            deliveries.append(
+                self._deliver(
+                    0.0,
+                    trade.price,
+                    fee_usdt * share - estimate,
+                    f"{trade.trade_id}-fee",
+                    trade.ts,
+                    trade.fee * share,
+                    trade.fee_asset,
+                )
+            )
+        if new_qty > 0.0:
             price = (self.traded_value - self.delivered_value) / extra
             if not more_than_noise(abs(price - trade.price), of=trade.price):
                 price = trade.price  # the trade alone: its price, not float noise around it
-            fee = _quote_fee(trade, extra)
-            deliveries.append(self._deliver(extra, price, fee, trade.trade_id, trade.ts))
+            share = new_qty / trade.qty
+            deliveries.append(
+                self._deliver(
+                    extra,
+                    price,
+                    fee_usdt * share,
+                    trade.trade_id,
+                    trade.ts,
+                    trade.fee * share,
+                    trade.fee_asset,
+                )
+            )
         return deliveries
 
     def reject(self, reason: str, now: float) -> list[Delivery]:
@@ -180,17 +231,37 @@ class OrderTracker:
         self.accepted = True
         return [Accepted(OrderAccepted(at, self.order.client_id, self.venue_order_id or ""))]
 
-    def _deliver(self, qty: float, price: float, fee: float, trade_id: str, at: float) -> Filled:
+    def _deliver(
+        self,
+        qty: float,
+        price: float,
+        fee: float,
+        trade_id: str,
+        at: float,
+        commission: float = 0.0,
+        commission_asset: str = "",
+    ) -> Filled:
         self.delivered_qty += qty
         self.delivered_value += qty * price
         self.delivered_fee += fee
-        fill = Fill(self.order.client_id, trade_id, qty, price, fee, at)
+        fill = Fill(
+            self.order.client_id, trade_id, qty, price, fee, at, commission, commission_asset
+        )
         return Filled(fill, self.delivered_qty, self.delivered_value / self.delivered_qty)
 
 
-def _quote_fee(trade: Trade, qty: float) -> float:
-    """The trade's fee for ``qty`` of it, in the quote asset."""
-    share = qty / trade.qty if trade.qty > 0 else 0.0
+def fee_value_usdt(trade: Trade, fee_asset_usdt: float | None) -> float:
+    """What ``trade``'s fee is worth in USDT: in the quote asset (USDT) as it is, in the
+    base coin at the trade's price, in another asset (MX) at ``fee_asset_usdt``.
+
+    Raises ``ValueError`` for a fee in another asset without its price."""
+    if trade.fee_asset in (trade.symbol.quote, "") or not trade.fee:
+        return trade.fee
     if trade.fee_asset == trade.symbol.base:
-        return trade.fee * share * trade.price
-    return trade.fee * share
+        return trade.fee * trade.price
+    if fee_asset_usdt is None:
+        raise ValueError(
+            f"trade {trade.trade_id}: a fee in {trade.fee_asset} needs the "
+            f"{trade.fee_asset}/{trade.symbol.quote} price to be valued"
+        )
+    return trade.fee * fee_asset_usdt

@@ -4,28 +4,43 @@ streams."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import msgspec
 import pytest
 import trio
 
 from actors.runtime.market.order_book import OrderBook, Outcome
 from actors.runtime.market.websocket import open_websocket
-from actors.sim.config import FuturesVenueConfig
+from actors.sim.config import FuturesVenueConfig, GateioRateLimits, RateLimit
 from actors.venues.gateio import SIZE_DECIMAL, GateioFeedCodec, GateioRouterCodec
 from actors.venues.rest import RestClient
 from protocols import gateio, gateio_rest
 from protocols._wire import decimal
-from protocols.model import Leg, Order, OrderStatus, Quote, Side, TimeInForce, VenueRules
+from protocols.model import (
+    Leg,
+    Order,
+    OrderStatus,
+    Quote,
+    Side,
+    Symbol,
+    TimeInForce,
+    VenueRules,
+)
+from protocols.rules import round_to_tick
 from protocols.venue import (
     ApiCredentials,
     BadCredentials,
     BadSignature,
     DepthDiff,
+    DepthSnapshot,
     FuturesPosition,
     InvalidSymbol,
     OrderAlreadyFinal,
     OrderUpdate,
     Pong,
+    RestRequest,
     SubscriptionResult,
     TimestampRejected,
     Trade,
@@ -35,7 +50,18 @@ from protocols.venue import (
 from tests.unit.sim import helpers
 from tests.venue_wire import gateio as gateio_wire
 
-from .support import BTC, COIN, CREDENTIALS, TICK_S, WAIT_S, fast, next_matching, now, start
+from .support import (
+    BTC,
+    COIN,
+    CREDENTIALS,
+    TICK_S,
+    WAIT_S,
+    fast,
+    moving,
+    next_matching,
+    now,
+    start,
+)
 
 ROUTER = GateioRouterCodec(CREDENTIALS)
 CONTRACT_SIZE = 0.1  # COIN's, in the still config
@@ -166,6 +192,64 @@ async def test_an_ioc_short_fills_at_the_bid_and_opens_a_position(still_sim, gat
     assert account.locked == pytest.approx(0.5 * still_sim.venues.market.mark_price(COIN))
 
 
+async def test_open_orders_of_every_contract_are_listed_without_a_contract(moving_sim):
+    eth = Symbol("ETH", "USDT")
+    async with RestClient(moving_sim.urls.gateio_rest) as rest:
+        rules = await ROUTER.load_rules(rest, [BTC, eth])
+        for client_id, symbol, qty in (("g-btc", BTC, 0.01), ("g-eth", eth, 0.1)):
+            below = moving_sim.venues.market.quote(symbol, Leg.FUTURES).bid * 0.5
+            price = round_to_tick(below, rules[symbol].price_tick)
+            resting = Order(
+                client_id, Leg.FUTURES, symbol, Side.BUY, qty, price, tif=TimeInForce.GTC
+            )
+            await place(rest, resting, rules[symbol])
+        everything = await rest.send(gateio_wire.open_orders_request(None, CREDENTIALS, int(now())))
+        only_eth = await rest.send(gateio_wire.open_orders_request(eth, CREDENTIALS, int(now())))
+    listed = msgspec.json.decode(everything.body)
+    assert everything.status == 200
+    assert sorted((o["contract"], o["text"]) for o in listed) == [
+        ("BTC_USDT", "t-g-btc"),
+        ("ETH_USDT", "t-g-eth"),
+    ]
+    assert [o["text"] for o in msgspec.json.decode(only_eth.body)] == ["t-g-eth"]
+
+
+async def test_the_accounts_trades_are_listed_by_time_range(still_sim, gateio_client):
+    rules = await rules_of(gateio_client)
+    quote = still_sim.venues.market.quote(COIN, Leg.FUTURES)
+    started = now() - 1.0
+    await place(
+        gateio_client, Order("g-short", Leg.FUTURES, COIN, Side.SELL, 0.5, quote.bid), rules
+    )
+    # Buying 8 contracts against a short of 5 closes the 5 and opens 3 long.
+    await place(gateio_client, Order("g-flip", Leg.FUTURES, COIN, Side.BUY, 0.8, quote.ask), rules)
+
+    async def listed(*params):
+        request = gateio_wire.my_trades_timerange_request(params, CREDENTIALS, int(now()))
+        response = await gateio_client.send(request)
+        assert response.status == 200, response.body
+        return msgspec.json.decode(response.body)
+
+    trades = await listed(("contract", "COIN_USDT"), ("from", str(int(started))))
+    assert [(t["text"], t["size"], t["close_size"]) for t in trades] == [
+        ("t-g-flip", 8, 5),
+        ("t-g-short", -5, 0),
+    ]
+    newest = trades[0]
+    fill = still_sim.venues.futures.ledger.fills(COIN)[-1]
+    assert newest["trade_id"] == fill.trade_id and newest["order_id"] == fill.venue_order_id
+    assert (newest["price"], newest["role"], newest["create_time"]) == (
+        decimal(quote.ask),
+        "taker",
+        fill.ts,
+    )
+    assert float(newest["fee"]) == pytest.approx(fill.fee)
+    assert await listed(("role", "maker")) == []
+    assert await listed(("to", str(started))) == []
+    assert [t["text"] for t in await listed(("limit", "1"), ("offset", "1"))] == ["t-g-short"]
+    assert len(await listed()) == 2
+
+
 async def test_funding_history_lists_the_settlements(nursery):
     sim = await start(nursery, fast(helpers.config(helpers.coin(funding_interval_s=0.2))))
     with trio.fail_after(WAIT_S):
@@ -200,6 +284,15 @@ def with_body_changed_after_signing():
     return msgspec.structs.replace(request, body=request.body.replace(b'"size":-3', b'"size":-4'))
 
 
+def without_header(name):
+    def sign():
+        request = signed_with()()
+        headers = tuple(header for header in request.headers if header[0] != name)
+        return msgspec.structs.replace(request, headers=headers)
+
+    return sign
+
+
 @pytest.mark.parametrize(
     ("make_request", "kind", "label"),
     [
@@ -207,14 +300,61 @@ def with_body_changed_after_signing():
         (signed_with(ApiCredentials("sim-key", "guess")), BadSignature, "INVALID_SIGNATURE"),
         (signed_with(ApiCredentials("other", "sim-secret")), BadCredentials, "INVALID_KEY"),
         (signed_with(clock_offset_s=-120.0), TimestampRejected, "REQUEST_EXPIRED"),
+        (without_header("SIGN"), BadCredentials, "MISSING_REQUIRED_HEADER"),
+        (without_header("Timestamp"), BadCredentials, "MISSING_REQUIRED_HEADER"),
     ],
 )
 async def test_a_request_that_does_not_check_out_gets_gateios_error(
     still_sim, gateio_client, make_request, kind, label
 ):
-    error = error_of(await gateio_client.send(make_request()))
-    assert (type(error), error.code) == (kind, label)
+    response = await gateio_client.send(make_request())
+    error = error_of(response)
+    assert (type(error), error.code, response.status) == (kind, label, 401)
     assert still_sim.venues.futures.ledger.client_ids() == []
+
+
+async def test_the_query_is_checked_without_its_url_encoding(still_sim, gateio_client):
+    # A client that percent-encodes more than it must (an underscore) signs the query as
+    # Gate.io documents it: decoded.
+    sent, signed = "status=open&contract=COIN%5FUSDT", "status=open&contract=COIN_USDT"
+    timestamp = str(int(now()))
+    message = "\n".join(
+        ["GET", "/api/v4/futures/usdt/orders", signed, hashlib.sha512(b"").hexdigest(), timestamp]
+    )
+    signature = hmac.new(b"sim-secret", message.encode(), hashlib.sha512).hexdigest()
+    headers = (("KEY", "sim-key"), ("Timestamp", timestamp), ("SIGN", signature))
+    request = RestRequest("GET", "/api/v4/futures/usdt/orders", sent, b"", headers)
+    response = await gateio_client.send(request)
+    assert (response.status, msgspec.json.decode(response.body)) == (200, [])
+
+
+async def test_every_reply_carries_the_rate_limit_headers(nursery):
+    limits = GateioRateLimits(public_per_endpoint=RateLimit(3, 60.0))
+    sim = await start(nursery, fast(helpers.config(), gateio_limits=limits))
+    async with RestClient(sim.urls.gateio_rest) as rest:
+        replies = [await rest.send(gateio_rest.contract_request(COIN)) for _ in range(4)]
+        asked_at = now()
+        unknown = await rest.send(gateio_rest.public_request("GET", "/futures/usdt/nothing"))
+        unsigned = await rest.send(
+            msgspec.structs.replace(gateio_rest.futures_account_request(CREDENTIALS, 0), headers=())
+        )
+    assert [reply.status for reply in replies] == [200, 200, 200, 429]
+    assert [reply.header("X-Gate-RateLimit-Requests-Remain") for reply in replies] == [
+        "2",
+        "1",
+        "0",
+        "0",
+    ]
+    for reply in (*replies, unknown, unsigned):
+        assert reply.header("X-Gate-RateLimit-Limit") in ("3", "200")
+        reset = float(reply.header("X-Gate-RateLimit-Reset-Timestamp"))
+        if reply is replies[-1]:
+            # Exceeded: when the window lets the next one through (one every 20 s), in s.
+            assert asked_at + 18.0 <= reset <= asked_at + 22.0
+        else:
+            assert abs(reset - asked_at) <= 2.0  # not exceeded: the current time
+    assert (unknown.status, unsigned.status) == (404, 401)
+    assert error_of(replies[-1]).retry_after_s == pytest.approx(20.0, abs=2.0)
 
 
 # ------------------------------------------------------------------ websockets
@@ -300,6 +440,42 @@ async def test_book_updates_continue_the_snapshot_and_a_skipped_one_is_a_gap(mov
                 last_version = diff.last_version
             assert diff.first_version > last_version + 1
             assert book.gaps == 1
+
+
+async def test_the_whole_book_comes_first_and_then_every_so_often(nursery):
+    sim = await start(nursery, moving(gateio_full_book_every=4))
+    async with RestClient(sim.urls.gateio_rest) as rest:
+        codec = GateioFeedCodec(rest)
+        await codec.prepare([BTC])
+        async with open_websocket(sim.urls.gateio_ws, headers=codec.handshake_headers) as ws:
+            ticker = gateio.subscribe_message(gateio.BOOK_TICKER, ["BTC_USDT"], int(now()))
+            await ws.send_message(ticker)
+            for request in codec.subscriptions([BTC], depth=True, now=now()):
+                await ws.send_message(request)
+            book = OrderBook()
+            kinds = []
+            last_quote = None
+            while len(kinds) < 12:
+                event = await next_matching(
+                    ws, codec.decode, is_((Quote, DepthDiff, DepthSnapshot))
+                )
+                if isinstance(event, Quote):
+                    last_quote = event
+                    continue
+                if isinstance(event, DepthSnapshot):
+                    kinds.append("full")
+                    # Levels beyond the subscribed depth are not in the whole book.
+                    assert len(event.bids) <= 20 and len(event.asks) <= 20
+                    assert book.on_snapshot(event) is Outcome.APPLIED
+                else:
+                    kinds.append("diff")
+                    assert book.on_diff(event) is Outcome.APPLIED
+                # No REST snapshot was needed: the stream's own whole book synced it.
+                bid, bid_qty, ask, ask_qty = book.best()
+                assert (bid, ask) == (last_quote.bid, last_quote.ask)
+                assert (bid_qty, ask_qty) == pytest.approx((last_quote.bid_qty, last_quote.ask_qty))
+    assert kinds[0] == "full"
+    assert kinds.count("full") >= 3 and "diff" in kinds
 
 
 async def test_own_orders_trades_and_positions_are_pushed(still_sim, gateio_client):

@@ -12,7 +12,7 @@ from actors.runtime.market.websocket import open_websocket
 from actors.venues.mexc import MexcFeedCodec, MexcRouterCodec
 from actors.venues.rest import RestClient
 from protocols import mexc, mexc_rest
-from protocols.model import Leg, Order, OrderStatus, Quote, Side, TimeInForce
+from protocols.model import Leg, Order, OrderStatus, OrderType, Quote, Side, Symbol, TimeInForce
 from protocols.venue import (
     ApiCredentials,
     BadCredentials,
@@ -147,7 +147,7 @@ async def test_an_ioc_order_fills_at_the_touch_and_moves_the_balances(still_sim,
     assert balances["COIN"] == Balance("COIN", 102.0, 0.0)
     assert balances["USDT"].free == pytest.approx(100_000.0 - 2.0 * ask * 1.0005)
     trades = await mexc_client.send(mexc_wire.my_trades_request(COIN, CREDENTIALS, ms(now())))
-    [trade] = mexc_wire.parse_my_trades(trades.body)
+    [trade] = mexc_rest.parse_my_trades(trades.body)
     assert (trade.client_id, trade.side, trade.qty, trade.price, trade.is_maker) == (
         "take-1",
         Side.BUY,
@@ -156,6 +156,24 @@ async def test_an_ioc_order_fills_at_the_touch_and_moves_the_balances(still_sim,
         False,
     )
     assert trade.fee == pytest.approx(2.0 * ask * 0.0005)
+    assert trade.fee_asset == "USDT"  # the market's currency, as MEXC documents
+    await place(
+        mexc_client, Order("take-2", Leg.SPOT, COIN, Side.SELL, 1.0, 0.0, OrderType.MARKET), rules
+    )
+    taken = await query(mexc_client, "take-2", rules)
+    by_order = await mexc_client.send(
+        mexc_rest.my_trades_request(COIN, taken.venue_order_id, CREDENTIALS, ms(now()))
+    )
+    [sale] = mexc_rest.parse_my_trades(by_order.body)
+    assert (sale.client_id, sale.venue_order_id) == ("take-2", taken.venue_order_id)
+
+
+async def test_the_mx_price_is_quoted_for_valuing_fees_paid_in_mx(still_sim, mexc_client):
+    reply = await mexc_client.send(mexc_rest.ticker_price_request(Symbol("MX", "USDT")))
+    assert mexc_rest.parse_ticker_price(reply.body) == still_sim.config.spot.mx_price_usdt
+    reply = await mexc_client.send(mexc_rest.ticker_price_request(COIN))
+    quote = still_sim.venues.market.quote(COIN, Leg.SPOT)
+    assert mexc_rest.parse_ticker_price(reply.body) == pytest.approx((quote.bid + quote.ask) / 2)
 
 
 @pytest.mark.parametrize(

@@ -97,3 +97,22 @@ def test_any_snapshot_point_reaches_the_same_book_as_applying_everything(changes
     taken = snapshot(at, list(state.bids.items()), list(state.asks.items()))
     assert book.on_snapshot(taken) is Outcome.APPLIED
     assert (book.bids, book.asks, book.version) == (reference.bids, reference.asks, len(diffs))
+
+
+def test_a_snapshot_from_the_stream_replaces_the_whole_book():
+    book = OrderBook()
+    book.on_snapshot(snapshot(5, [(99.0, 1.0), (98.0, 2.0)], [(100.0, 1.0), (101.0, 3.0)]))
+    assert book.on_diff(diff(6, 7, bids=[(99.5, 1.0)])) is Outcome.APPLIED
+    # A whole book at version 9: levels it does not list are gone, whatever came before.
+    assert book.on_snapshot(snapshot(9, [(97.0, 4.0)], [(100.5, 5.0)])) is Outcome.APPLIED
+    assert (book.bids, book.asks, book.version) == ({97.0: 4.0}, {100.5: 5.0}, 9)
+    assert book.on_diff(diff(10, 10, asks=[(100.5, 0.0), (102.0, 1.0)])) is Outcome.APPLIED
+    assert book.best() == (97.0, 4.0, 102.0, 1.0)
+
+
+def test_a_snapshot_no_newer_than_the_synced_book_is_a_repeat():
+    book = OrderBook()
+    book.on_snapshot(snapshot(9, [(97.0, 4.0)], [(100.5, 5.0)]))
+    assert book.on_snapshot(snapshot(7, [(99.0, 1.0)], [(100.0, 1.0)])) is Outcome.REPEAT
+    assert book.on_snapshot(snapshot(9, [(99.0, 1.0)], [(100.0, 1.0)])) is Outcome.REPEAT
+    assert (book.bids, book.asks, book.version) == ({97.0: 4.0}, {100.5: 5.0}, 9)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import msgspec
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -172,3 +174,67 @@ def test_a_venue_rejection_ends_the_order_without_accepting_it():
     assert isinstance(finished, Finished) and finished.message.status is OrderStatus.REJECTED
     assert not tracker.accepted
     assert tracker.reject("late", now=2.0) == []
+
+
+MX_USDT = 2.5
+
+
+@st.composite
+def charged_trades(draw, trades):
+    """``trades`` with each fee charged where a MEXC account may be charged: the quote
+    asset, the base coin or MX, in the amount worth the same."""
+    charged = []
+    for trade in trades:
+        asset = draw(st.sampled_from(["USDT", "BTC", "MX"]))
+        worth = trade.fee
+        amount = {"USDT": worth, "BTC": worth / trade.price, "MX": worth / MX_USDT}[asset]
+        charged.append(msgspec.structs.replace(trade, fee=amount, fee_asset=asset))
+    return charged
+
+
+@given(st.data())
+def test_fees_delivered_are_what_the_trades_charged_whichever_report_came_first(data):
+    # The router hands the tracker every trade of an order before its end: by then the
+    # fees delivered are the venue's own, in USDT, and the base coin they took is told.
+    order, executions, cumulative, trades = data.draw(venues())
+    trades = data.draw(charged_trades(trades))
+    reports = data.draw(shuffled([*cumulative[:-1], *trades]))
+    tracker = OrderTracker(order)
+    delivered = []
+    for report in [*reports, cumulative[-1]]:
+        if isinstance(report, Trade):
+            price = MX_USDT if report.fee_asset == "MX" else None
+            delivered += tracker.on_trade(report, price)
+        else:
+            delivered += tracker.on_report(report, now=0.0, fee_rate=FEE_RATE)
+    fills = [d.message for d in delivered if isinstance(d, Filled)]
+    worth = sum(qty * price * FEE_RATE for qty, price in executions)
+    assert math.isclose(sum(f.fee for f in fills), worth, rel_tol=1e-9, abs_tol=1e-12)
+    base_taken = sum(t.fee for t in trades if t.fee_asset == "BTC")
+    base_told = sum(f.commission for f in fills if f.commission_asset == "BTC")
+    assert math.isclose(base_told, base_taken, rel_tol=1e-9, abs_tol=1e-15)
+    assert math.isclose(sum(f.qty for f in fills), cumulative[-1].filled_qty, abs_tol=1e-12)
+
+
+def test_a_trade_after_an_estimate_corrects_its_fee_with_a_fill_of_no_quantity():
+    order = Order("t1-1s", Leg.SPOT, BTC, Side.BUY, 1.0, 100.0)
+    tracker = OrderTracker(order)
+    report = OrderUpdate(BTC, "t1-1s", "v1", OrderStatus.PARTIALLY_FILLED, filled_qty=1.0,
+                         avg_price=100.0)  # fmt: skip
+    [_, estimated] = tracker.on_report(report, now=1.0, fee_rate=0.002)
+    trade = Trade(BTC, "T1", "t1-1s", "v1", Side.BUY, 1.0, 100.0, 0.0005, "BTC", False, 1.5)
+    [correction] = tracker.on_trade(trade)
+    fill = correction.message
+    assert (fill.qty, fill.price, fill.trade_id) == (0.0, 100.0, "T1-fee")
+    assert (fill.commission, fill.commission_asset) == (0.0005, "BTC")
+    assert math.isclose(estimated.message.fee + fill.fee, 0.0005 * 100.0)
+
+
+def test_a_fee_in_another_asset_needs_its_price():
+    tracker = OrderTracker(Order("t1-1s", Leg.SPOT, BTC, Side.BUY, 1.0, 100.0))
+    trade = Trade(BTC, "T1", "t1-1s", "v1", Side.BUY, 1.0, 100.0, 0.02, "MX", False, 1.0)
+    with pytest.raises(ValueError, match="MX/USDT price"):
+        tracker.on_trade(trade)
+    [_, filled] = tracker.on_trade(trade, 2.5)
+    assert math.isclose(filled.message.fee, 0.05)
+    assert filled.message.commission_asset == "MX"

@@ -49,6 +49,7 @@ from protocols.venue import (
     PriceRejected,
     RateLimited,
     ReduceOnlyViolated,
+    RestRequest,
     RestResponse,
     SubscriptionResult,
     TimestampRejected,
@@ -236,6 +237,21 @@ def test_order_book_update_snapshot_trades_and_positions():
     assert position.entry_price == 40000.36666661111 and position.realised_pnl == -1.25e-8
 
 
+def test_a_full_order_book_update_is_the_whole_book_at_its_last_version():
+    update = (
+        '{"time":1615366381,"time_ms":1615366381123,"channel":"futures.order_book_update",'
+        '"event":"update","result":{"t":1615366381417,"full":true,"s":"BTC_USD",'
+        '"U":2517661114,"u":2517661119,"b":[{"p":"54672.1","s":"120"}],'
+        '"a":[{"p":"54743.6","s":10},{"p":"54750","s":"2"}],"l":"20"}}'
+    )
+    assert only(decode(update)) == DepthSnapshot(
+        BTC_USD,
+        2517661119,
+        (BookLevel(54672.1, pytest.approx(0.012)),),
+        (BookLevel(54743.6, pytest.approx(0.001)), BookLevel(54750.0, pytest.approx(0.0002))),
+    )
+
+
 # ------------------------------------------------------------------- requests
 
 
@@ -266,6 +282,40 @@ def test_documented_post_signature_vector():
         "eae42da914a590ddf727473aff25fc87d50b64783941061f47a3fdb92742541f"
         "c4c2c14017581b4199a1418d54471c269c03a38d788d802e2c306c37636389f0"
     )
+
+
+# Gate.io's batch fee query takes a comma-separated list, which URL encoding writes as
+# %2C: the signature covers the list with its commas.
+BATCH_FEE_QUERY_SENT = "currency_pairs=BTC_USDT%2CETH_USDT"
+BATCH_FEE_QUERY_SIGNED = "currency_pairs=BTC_USDT,ETH_USDT"
+
+
+def hand_signed(query: str) -> str:
+    """The SIGN of ``GET /api/v4/spot/batch_fee?<query>`` with the documented key,
+    written out from the documentation's recipe rather than with the codec."""
+    empty_body_hash = hashlib.sha512(b"").hexdigest()
+    message = f"GET\n/api/v4/spot/batch_fee\n{query}\n{empty_body_hash}\n{DOC_TIMESTAMP}"
+    return hmac.new(b"secret", message.encode(), hashlib.sha512).hexdigest()
+
+
+def test_the_query_is_signed_without_its_url_encoding():
+    request = gateio_rest.signed_request(
+        "GET", "/spot/batch_fee", BATCH_FEE_QUERY_SENT, b"", DOC_CREDENTIALS, DOC_TIMESTAMP
+    )
+    assert request.query == BATCH_FEE_QUERY_SENT
+    assert request.header("SIGN") == hand_signed(BATCH_FEE_QUERY_SIGNED)
+    assert request.header("SIGN") != hand_signed(BATCH_FEE_QUERY_SENT)
+
+
+def test_the_venue_checks_the_signature_over_the_decoded_query():
+    def sent_with(signature: str) -> RestRequest:
+        headers = (("KEY", "key"), ("Timestamp", str(DOC_TIMESTAMP)), ("SIGN", signature))
+        return RestRequest("GET", "/api/v4/spot/batch_fee", BATCH_FEE_QUERY_SENT, b"", headers)
+
+    verify = gateio_client_requests.verify_signed_request
+    verify(sent_with(hand_signed(BATCH_FEE_QUERY_SIGNED)), DOC_CREDENTIALS, DOC_TIMESTAMP)
+    with pytest.raises(BadSignature):
+        verify(sent_with(hand_signed(BATCH_FEE_QUERY_SENT)), DOC_CREDENTIALS, DOC_TIMESTAMP)
 
 
 def test_channel_auth_signature_as_documented():
@@ -555,6 +605,42 @@ def test_documented_error_labels(label, kind):
     body = f'{{"label":"{label}","message":"why"}}'.encode()
     error = gateio_rest.error_from_response(RestResponse(400, body))
     assert type(error) is kind and error.code == label and error.message == "why"
+
+
+@pytest.mark.parametrize(
+    ("label", "kind"),
+    [
+        ("INVALID_CREDENTIALS", BadCredentials),
+        ("INVALID_KEY", BadCredentials),
+        ("IP_FORBIDDEN", BadCredentials),
+        ("READ_ONLY", BadCredentials),
+        ("INVALID_SIGNATURE", BadSignature),
+        ("MISSING_REQUIRED_HEADER", BadCredentials),
+        ("REQUEST_EXPIRED", TimestampRejected),
+        ("ACCOUNT_LOCKED", BadCredentials),
+        ("FORBIDDEN", BadCredentials),
+        ("A_LABEL_NOT_YET_DOCUMENTED", BadCredentials),
+    ],
+)
+def test_every_documented_authentication_label_is_an_authentication_error(label, kind):
+    body = f'{{"label":"{label}","message":"why"}}'.encode()
+    error = gateio_rest.error_from_response(RestResponse(401, body))
+    assert type(error) is kind and error.http_status == 401
+    assert not isinstance(error, (VenueUnavailable, RateLimited))
+
+
+def test_a_request_missing_an_authentication_header_is_refused_as_documented():
+    request = gateio_rest.futures_account_request(DOC_CREDENTIALS, DOC_TIMESTAMP)
+    for dropped in ("KEY", "Timestamp", "SIGN"):
+        headers = tuple((name, value) for name, value in request.headers if name != dropped)
+        unsigned = msgspec.structs.replace(request, headers=headers)
+        with pytest.raises(BadCredentials) as refused:
+            gateio_client_requests.verify_signed_request(unsigned, DOC_CREDENTIALS, DOC_TIMESTAMP)
+        assert refused.value.code == "MISSING_REQUIRED_HEADER"
+        assert refused.value.http_status == 401 and dropped in refused.value.message
+        response = gateio_encode.error_response(refused.value)
+        assert response.status == 401
+        assert gateio_rest.error_from_response(response).code == "MISSING_REQUIRED_HEADER"
 
 
 def test_rate_limit_by_status_and_outage():

@@ -536,7 +536,7 @@ def test_account_and_my_trades():
         b'"time":1700000000000,"isBuyer":true,"isMaker":false,"isBestMatch":true,'
         b'"isSelfTrade":false,"clientOrderId":"abc-1s"}]'
     )
-    assert mexc_wire.parse_my_trades(trades) == (
+    assert mexc_rest.parse_my_trades(trades) == (
         Trade(BTC, "T1", "abc-1s", "C1", Side.BUY, 0.1, 50000.0, 0.0001, "BTC", False, 1.7e9),
     )
 
@@ -815,7 +815,7 @@ trades = st.builds(
 @given(trades, st.builds(Balance, st.sampled_from(["USDT", "BTC"]), quantities, quantities))
 def test_deal_account_and_rest_round_trips(trade, balance):
     assert only(mexc.decode_frame(mexc_encode.deal_push(trade, 1.0), 0.0)) == trade
-    assert mexc_wire.parse_my_trades(mexc_encode.my_trades_body([trade])) == (trade,)
+    assert mexc_rest.parse_my_trades(mexc_encode.my_trades_body([trade])) == (trade,)
     assert only(mexc.decode_frame(mexc_encode.account_push(balance, 1.0), 0.0)) == balance
     assert mexc_rest.parse_account(mexc_encode.account_body([balance])) == (balance,)
 

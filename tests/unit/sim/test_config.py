@@ -11,6 +11,7 @@ from actors.sim import (
     DEFAULT_SYMBOLS,
     FuturesVenueConfig,
     RateLimit,
+    ServerConfig,
     SimConfig,
     SimVenues,
     SpotVenueConfig,
@@ -87,6 +88,8 @@ def test_a_config_reads_from_plain_data_and_refuses_unknown_fields():
         (lambda: SpotVenueConfig(balances={"USDT": -1.0}), ">= 0"),
         (lambda: SpotVenueConfig(client_id_pattern="("), "not a regex"),
         (lambda: FuturesVenueConfig(leverage=0.5), "leverage"),
+        (lambda: ServerConfig(gateio_full_book_every=-1), "gateio_full_book_every"),
+        (lambda: ServerConfig(gateio_pong_timeout_s=0.0), "gateio_pong_timeout_s"),
     ],
 )
 def test_mistakes_are_refused_with_the_field_named(make, says):
@@ -104,6 +107,8 @@ def test_the_servers_defaults_are_the_venues_published_limits_and_made_up_creden
     assert servers.mexc_limits.per_endpoint == RateLimit(500, 10.0)
     assert servers.gateio_limits.place == RateLimit(100, 1.0)
     assert servers.gateio_limits.public_per_endpoint == RateLimit(200, 10.0)
+    # Gate.io's server pings every 20 s and cuts a client off after 60 s without a pong.
+    assert (servers.gateio_ping_interval_s, servers.gateio_pong_timeout_s) == (20.0, 60.0)
 
 
 def test_a_sim_table_loads_from_toml_and_its_mistakes_name_file_and_key(tmp_path):

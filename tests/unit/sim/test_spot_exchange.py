@@ -17,6 +17,7 @@ from actors.sim import (
     PriceProcessParams,
     SimMarket,
     SpotExchange,
+    SpotVenueConfig,
     TradeExecuted,
 )
 from protocols.model import Leg, OrderStatus, OrderType, Side, Symbol, TimeInForce
@@ -389,3 +390,61 @@ def test_base_balances_stay_on_the_quantity_grid():
     assert v.spot.balance("COIN").free == 0.8
     v.spot.place_order(COIN, SELL, MARKET, 0.8, now=T0)
     assert v.spot.balance("COIN").free == 0.0
+
+
+def spot_charging(fee_asset: str, mx: float = 0.0) -> SpotExchange:
+    spot = SpotVenueConfig(
+        maker_fee=MAKER,
+        taker_fee=TAKER,
+        fee_asset=fee_asset,
+        mx_price_usdt=2.0,
+        mx_discount=0.2,
+        balances={"USDT": 100_000.0, "COIN": 100.0, "MX": mx},
+    )
+    return venues(config(spot=spot)).spot
+
+
+def test_fees_are_charged_in_the_market_currency_by_default_as_mexc_documents():
+    v = venues()
+    bought = v.spot.place_order(COIN, BUY, MARKET, 1.0, now=T0)
+    sold = v.spot.place_order(COIN, SELL, MARKET, 1.0, now=T0)
+    fills = fills_of(v.spot.ledger, bought) + fills_of(v.spot.ledger, sold)
+    assert {f.fee_asset for f in fills} == {"USDT"}
+    assert all(f.fee == f.fee_usdt == pytest.approx(f.qty * f.price * TAKER) for f in fills)
+    assert v.spot.balance("COIN").free == 100.0
+
+
+def test_in_base_mode_a_buy_pays_its_fee_in_the_coin_and_a_sale_in_usdt():
+    spot = spot_charging("base")
+    bought = spot.place_order(COIN, BUY, MARKET, 1.0, now=T0)
+    [buy] = fills_of(spot.ledger, bought)
+    assert (buy.fee_asset, buy.fee) == ("COIN", pytest.approx(1.0 * TAKER))
+    assert buy.fee_usdt == pytest.approx(buy.price * TAKER)
+    assert spot.balance("COIN").free == pytest.approx(101.0 - TAKER, abs=1e-12)
+    assert spot.balance("USDT").free == pytest.approx(100_000.0 - buy.price, rel=1e-12)
+    sold = spot.place_order(COIN, SELL, MARKET, 1.0, now=T0)
+    [sale] = fills_of(spot.ledger, sold)
+    assert (sale.fee_asset, sale.fee) == ("USDT", pytest.approx(sale.price * TAKER))
+
+
+def test_in_mx_mode_fees_are_paid_in_mx_at_a_discount_until_the_mx_runs_out():
+    spot = spot_charging("mx", mx=0.03)
+    first = spot.place_order(COIN, BUY, MARKET, 1.0, now=T0)
+    [paid] = fills_of(spot.ledger, first)
+    worth = paid.qty * paid.price * TAKER * 0.8
+    assert (paid.fee_asset, paid.fee, paid.fee_usdt) == (
+        "MX",
+        pytest.approx(worth / 2.0),
+        pytest.approx(worth),
+    )
+    assert spot.balance("MX").free == pytest.approx(0.03 - worth / 2.0)
+    assert spot.balance("USDT").free == pytest.approx(100_000.0 - paid.price, rel=1e-12)
+    # What MX is left does not cover the next fee: the default rate, in USDT.
+    second = spot.place_order(COIN, BUY, MARKET, 1.0, now=T0)
+    [fallback] = fills_of(spot.ledger, second)
+    assert (fallback.fee_asset, fallback.fee) == ("USDT", pytest.approx(fallback.price * TAKER))
+
+
+def test_an_unknown_fee_asset_is_refused_naming_the_choices():
+    with pytest.raises(ValueError, match="fee_asset 'bnb' must be one of quote, base, mx"):
+        SpotVenueConfig(fee_asset="bnb")
