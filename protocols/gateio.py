@@ -29,6 +29,7 @@ from protocols.venue import (
     BookLevel,
     DepthDiff,
     DepthSnapshot,
+    FundingTick,
     FuturesPosition,
     MalformedMessage,
     OrderUpdate,
@@ -180,6 +181,7 @@ def order_update(order: WireOrder, contract_size: float) -> OrderUpdate:
 # ------------------------------------------------------------------------ channels
 
 BOOK_TICKER = "futures.book_ticker"
+TICKERS = "futures.tickers"
 ORDER_BOOK_UPDATE = "futures.order_book_update"
 ORDER_BOOK = "futures.order_book"
 ORDERS = "futures.orders"
@@ -287,6 +289,7 @@ GateioEvent = (
     | OrderUpdate
     | Trade
     | FuturesPosition
+    | FundingTick
     | Pong
     | SubscriptionResult
     | UpgradeNotice
@@ -330,6 +333,13 @@ class _BookTicker(msgspec.Struct):
 class _Level(msgspec.Struct):
     p: Numeric
     s: Numeric
+
+
+class _Ticker(msgspec.Struct):
+    """One contract of a ``futures.tickers`` push: only what Basis reads of it."""
+
+    contract: str
+    funding_rate: Numeric
 
 
 class _BookUpdate(msgspec.Struct):
@@ -385,6 +395,7 @@ _ack_decoder = msgspec.json.Decoder(_AckResult)
 _system_decoder = msgspec.json.Decoder(_SystemResult)
 _book_ticker_decoder = msgspec.json.Decoder(_BookTicker)
 _book_update_decoder = msgspec.json.Decoder(_BookUpdate)
+_tickers_decoder = msgspec.json.Decoder(list[_Ticker])
 _book_decoder = msgspec.json.Decoder(_Book)
 _orders_decoder = msgspec.json.Decoder(list[WireOrder])
 _user_trades_decoder = msgspec.json.Decoder(list[_UserTrade])
@@ -462,6 +473,13 @@ def _read_book_ticker(
     ask_qty = number(ticker.A, "A") * contract_size if ask else 0.0
     ts = ticker.t / 1000.0 if ticker.t else venue_ts
     return (Quote(symbol, bid, bid_qty, ask, ask_qty, ts, recv_ts),)
+
+
+def _read_tickers(result: msgspec.Raw, _: float, __: float, ___: Sizes) -> tuple[GateioEvent, ...]:
+    return tuple(
+        FundingTick(parse_symbol(ticker.contract), number(ticker.funding_rate, "funding_rate"))
+        for ticker in _tickers_decoder.decode(result)
+    )
 
 
 def _read_book_update(
@@ -572,6 +590,7 @@ _PushReader = Callable[[msgspec.Raw, float, float, Sizes], tuple[GateioEvent, ..
 _PUSH_READERS: dict[tuple[str, str], _PushReader] = {
     (BOOK_TICKER, "update"): _read_book_ticker,
     (ORDER_BOOK_UPDATE, "update"): _read_book_update,
+    (TICKERS, "update"): _read_tickers,
     (ORDER_BOOK, "all"): _read_book,
     (ORDERS, "update"): _read_orders,
     (USER_TRADES, "update"): _read_user_trades,

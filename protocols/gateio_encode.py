@@ -22,6 +22,7 @@ from protocols.gateio import (
     PONG,
     POSITIONS,
     SYSTEM,
+    TICKERS,
     USER_TRADES,
     ChannelRequest,
     contracts_of,
@@ -132,6 +133,49 @@ def book_ticker_push(quote: Quote, contract_size: float, update_id: int, time_s:
             "A": 0 if ask_empty else contracts_of(quote.ask_qty, contract_size),
         },
     )
+
+
+class TickerFigures(msgspec.Struct, frozen=True):
+    """What a contract's ticker says: its best prices (``quote``), mark and index
+    prices, and funding."""
+
+    quote: Quote
+    mark_price: float
+    index_price: float
+    funding: FundingRate
+
+
+def _ticker_object(figures: TickerFigures, contract_size: float) -> dict[str, object]:
+    """A ticker as ``GET tickers`` and ``futures.tickers`` write it. The 24 h statistics
+    are of a market without trade history here: the last price is the mark, no volume."""
+    quote = figures.quote
+    last = decimal(figures.mark_price)
+    return {
+        "contract": venue_symbol(quote.symbol),
+        "last": last,
+        "change_percentage": "0",
+        "total_size": "0",
+        "low_24h": last,
+        "high_24h": last,
+        "volume_24h": "0",
+        "volume_24h_base": "0",
+        "volume_24h_quote": "0",
+        "volume_24h_settle": "0",
+        "mark_price": decimal(figures.mark_price),
+        "funding_rate": decimal(figures.funding.rate),
+        "funding_rate_indicative": decimal(figures.funding.rate),
+        "index_price": decimal(figures.index_price),
+        "quanto_base_rate": "",
+        "lowest_ask": decimal(quote.ask) if quote.ask > 0.0 else "",
+        "lowest_size": str(contracts_of(quote.ask_qty, contract_size)),
+        "highest_bid": decimal(quote.bid) if quote.bid > 0.0 else "",
+        "highest_size": str(contracts_of(quote.bid_qty, contract_size)),
+    }
+
+
+def tickers_push(figures: TickerFigures, contract_size: float, time_s: float) -> str:
+    """``futures.tickers``: a list of one contract's ticker."""
+    return _push(TICKERS, "update", time_s, [_ticker_object(figures, contract_size)])
 
 
 def _levels(levels: Sequence[BookLevel], contract_size: float) -> list[dict[str, object]]:
@@ -301,25 +345,71 @@ def positions_push(
 # -------------------------------------------------------------------- REST bodies
 
 
+def _contract_object(symbol: Symbol, rules: VenueRules, funding: FundingRate) -> dict:
+    return {
+        "name": venue_symbol(symbol),
+        "type": "direct",
+        "quanto_multiplier": decimal(rules.contract_size),
+        "order_price_round": decimal(rules.price_tick),
+        "order_size_min": round(rules.min_contracts),
+        "order_size_max": 1_000_000,
+        "taker_fee_rate": decimal(rules.taker_fee or 0.0),
+        "maker_fee_rate": decimal(rules.taker_fee or 0.0),
+        "funding_rate": decimal(funding.rate),
+        "funding_rate_indicative": decimal(funding.rate),
+        "funding_interval": round(funding.interval_s),
+        "funding_next_apply": funding.next_ts,
+        "status": "trading",
+        "in_delisting": False,
+        "enable_decimal": True,
+    }
+
+
 def contract_body(symbol: Symbol, rules: VenueRules, funding: FundingRate) -> bytes:
     """``GET /futures/usdt/contracts/{contract}`` for ``rules`` (which must give the
     contract size and the minimum in contracts)."""
+    return _encode(_contract_object(symbol, rules, funding))
+
+
+def contracts_body(contracts: Sequence[tuple[Symbol, VenueRules, FundingRate]]) -> bytes:
+    """``GET /futures/usdt/contracts``: every contract, as one is written."""
+    return _encode([_contract_object(*contract) for contract in contracts])
+
+
+def tickers_body(tickers: Sequence[tuple[TickerFigures, float]]) -> bytes:
+    """``GET /futures/usdt/tickers``: each contract's ticker, with its contract size."""
+    return _encode([_ticker_object(figures, size) for figures, size in tickers])
+
+
+class AccountChange(msgspec.Struct, frozen=True):
+    """One change of the futures account's ledger (``account_book``): ``change`` USDT
+    at ``time`` leaving ``balance``, of ``type`` (``fund`` for funding)."""
+
+    id: int
+    time: float
+    change: float
+    balance: float
+    type: str
+    text: str
+    contract: str
+
+
+def account_book_body(changes: Sequence[AccountChange]) -> bytes:
+    """``GET /futures/usdt/account_book``: changes newest first, amounts as strings."""
     return _encode(
-        {
-            "name": venue_symbol(symbol),
-            "quanto_multiplier": decimal(rules.contract_size),
-            "order_price_round": decimal(rules.price_tick),
-            "order_size_min": round(rules.min_contracts),
-            "order_size_max": 1_000_000,
-            "taker_fee_rate": decimal(rules.taker_fee or 0.0),
-            "maker_fee_rate": decimal(rules.taker_fee or 0.0),
-            "funding_rate": decimal(funding.rate),
-            "funding_interval": round(funding.interval_s),
-            "funding_next_apply": funding.next_ts,
-            "status": "trading",
-            "in_delisting": False,
-            "enable_decimal": True,
-        }
+        [
+            {
+                "time": change.time,
+                "change": decimal(change.change),
+                "balance": decimal(change.balance),
+                "type": change.type,
+                "text": change.text,
+                "contract": change.contract,
+                "trade_id": "",
+                "id": str(change.id),
+            }
+            for change in sorted(changes, key=lambda c: c.id, reverse=True)
+        ]
     )
 
 

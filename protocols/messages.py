@@ -46,18 +46,24 @@ class FeedHealth(msgspec.Struct, frozen=True):
 
 
 class FundingPayment(msgspec.Struct, frozen=True):
-    """Funding settled on the futures leg: positive when received, negative when paid."""
+    """Funding settled on the futures leg at ``now``: positive when received, negative
+    when paid. ``ledger_id`` is the venue's id of the settlement in the account's ledger,
+    by which one settlement counts once however often it is reported ("" when the source
+    has none, as in a backtest, where each row is reported once)."""
 
     now: float
     amount_usdt: float
+    ledger_id: str = ""
 
 
 class FundingRateUpdate(msgspec.Struct, frozen=True):
-    """The current funding rate (longs pay shorts when positive) and its interval."""
+    """The current funding rate (longs pay shorts when positive), its interval, and when
+    it is settled (``next_ts``; ``None`` when the source does not say)."""
 
     now: float
     rate: float
     interval_s: float
+    next_ts: float | None = None
 
 
 class RulesUpdate(msgspec.Struct, frozen=True):

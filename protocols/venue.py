@@ -101,10 +101,41 @@ class FuturesPosition(msgspec.Struct, frozen=True):
 
 
 class FundingRate(msgspec.Struct, frozen=True):
+    """A perpetual's funding: the rate the settlement at ``next_ts`` applies (longs pay
+    shorts when positive), and the interval between settlements."""
+
     symbol: Symbol
     rate: float
     interval_s: float
     next_ts: float
+
+    def at(self, now: float) -> FundingRate:
+        """The same with ``next_ts`` moved past ``now``: settlements fall every
+        ``interval_s``, so a published time that has passed still names the next one."""
+        if now < self.next_ts or self.interval_s <= 0.0:
+            return self
+        skipped = (now - self.next_ts) // self.interval_s + 1
+        return FundingRate(
+            self.symbol, self.rate, self.interval_s, self.next_ts + skipped * self.interval_s
+        )
+
+
+class FundingTick(msgspec.Struct, frozen=True):
+    """A funding rate a ticker pushed; its interval and next settlement are the
+    contract's (``FundingRate``)."""
+
+    symbol: Symbol
+    rate: float
+
+
+class FundingBookEntry(msgspec.Struct, frozen=True):
+    """One funding settlement in the account's ledger: ``amount`` USDT (positive when
+    received) at ``ts``, under the venue's ledger id ``ledger_id``."""
+
+    ledger_id: str
+    symbol: Symbol
+    ts: float
+    amount: float
 
 
 # ---------------------------------------------------------------- control messages

@@ -83,6 +83,10 @@ class StrategyStatistics(msgspec.Struct, frozen=True):
     """What entering would cost now, in percent, on the latest quotes of both legs;
     ``None`` until both have a quote with an ask."""
     funding_usdt: float
+    funding_rate: float | None
+    """The futures leg's funding rate, as last heard; ``None`` until known."""
+    funding_next_ts: float | None
+    """When that rate is settled (Unix time), if the venue said."""
     paused_reason: str | None
     decisions: int
     """Messages that changed the context."""
@@ -143,6 +147,8 @@ class StrategyActor:
             futures_qty=ctx.positions.futures.qty,
             entry_cost_pct=cost,
             funding_usdt=ctx.funding_usdt,
+            funding_rate=ctx.funding_rate,
+            funding_next_ts=ctx.funding_next_ts,
             paused_reason=ctx.paused_reason,
             decisions=self.decisions,
             resumed_at=self.resumed_at,

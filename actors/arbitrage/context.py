@@ -221,6 +221,11 @@ class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     order_seq: int = 0
     funding_rate: float | None = None
     funding_interval_s: float = 8 * 3600.0
+    funding_next_ts: float | None = None
+    """When the known ``funding_rate`` is settled; past it, the rate is unknown again."""
+    funding_ledger_ids: tuple[str, ...] = ()
+    """The venue's ledger ids of the latest funding settlements applied, newest last, so
+    one reported again (a poll, a restart) is not counted twice."""
     loss_baseline_usdt: float = 0.0
     last_skip_reason: str | None = None
     stop_requested: bool = False

@@ -178,6 +178,9 @@ def _look_for_entry(
     if params.require_non_negative_funding:
         if ctx.funding_rate is None:
             return _skip(ctx, "the funding rate is not known yet")
+        if ctx.funding_next_ts is not None and now >= ctx.funding_next_ts:
+            # The rate known was for a settlement that has passed: not the next one's.
+            return _skip(ctx, "the funding rate is not known since the last settlement")
         if ctx.funding_rate < 0.0:
             return _skip(
                 ctx,
@@ -733,27 +736,56 @@ def _on_feed_health(ctx: ArbitrageContext, event: FeedHealth) -> Result:
     return ctx, NOTHING
 
 
+FUNDING_IDS_KEPT = 64
+"""Ledger ids of funding settlements a context remembers: more than any venue reports
+again (Basis asks for the last day's; Gate.io settles at most hourly)."""
+
+
 def _on_funding_payment(ctx: ArbitrageContext, event: FundingPayment) -> Result:
+    """Add a settlement to the P&L, and to the cycle's when the position it was paid on
+    is this cycle's; one settled before this task began is another's, one already
+    applied (by its ledger id) is not counted again."""
+    if event.now < ctx.created_at or (
+        event.ledger_id and event.ledger_id in ctx.funding_ledger_ids
+    ):
+        return ctx, NOTHING
     amount = event.amount_usdt
     cycle = ctx.cycle
+    opened = ctx.position_opened_at
+    if opened is not None and event.now >= opened:
+        cycle = replace(
+            cycle,
+            realized_usdt=cycle.realized_usdt + amount,
+            funding_usdt=cycle.funding_usdt + amount,
+        )
+    ids = ctx.funding_ledger_ids
+    if event.ledger_id:
+        ids = (*ids, event.ledger_id)[-FUNDING_IDS_KEPT:]
     paid = replace(
         ctx,
         funding_usdt=ctx.funding_usdt + amount,
         realized_pnl_usdt=ctx.realized_pnl_usdt + amount,
-        cycle=replace(
-            cycle,
-            realized_usdt=cycle.realized_usdt + amount,
-            funding_usdt=cycle.funding_usdt + amount,
-        ),
+        cycle=cycle,
+        funding_ledger_ids=ids,
         last_update=event.now,
     )
     return paid, NOTHING
 
 
 def _on_funding_rate(ctx: ArbitrageContext, event: FundingRateUpdate) -> Result:
-    if ctx.funding_rate == event.rate and ctx.funding_interval_s == event.interval_s:
+    if (ctx.funding_rate, ctx.funding_interval_s, ctx.funding_next_ts) == (
+        event.rate,
+        event.interval_s,
+        event.next_ts,
+    ):
         return ctx, NOTHING
-    return replace(ctx, funding_rate=event.rate, funding_interval_s=event.interval_s), NOTHING
+    updated = replace(
+        ctx,
+        funding_rate=event.rate,
+        funding_interval_s=event.interval_s,
+        funding_next_ts=event.next_ts,
+    )
+    return updated, NOTHING
 
 
 def _on_rules(ctx: ArbitrageContext, event: RulesUpdate) -> Result:

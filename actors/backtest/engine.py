@@ -14,6 +14,11 @@ symbol's strategy. Orders are filled by a simulated execution:
 
 An event that closes a position does not also open one: the machine decides once per
 event, and the exit's fills come back through it before the next event.
+
+Funding rows of the file reach the strategy of their symbol as the live feed and ledger
+deliver them: a published rate as a ``FundingRateUpdate``, a settlement as the
+``FundingPayment`` the backtest's own short receives (positive rate) or pays at the
+futures mid.
 """
 
 from __future__ import annotations
@@ -29,8 +34,15 @@ import msgspec
 from actors.arbitrage.config import NonNegative, StrategyConfig
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState, LegRules, new_context
 from actors.arbitrage.machine import on_market, step
-from actors.backtest.quote_files import QuoteFile, QuoteFileError
-from protocols.messages import OrderFinal, PlaceOrder, TradeClosed, TradeRecord
+from actors.backtest.quote_files import FUNDING_RATE, FUNDING_SETTLED, QuoteFile, QuoteFileError
+from protocols.messages import (
+    FundingPayment,
+    FundingRateUpdate,
+    OrderFinal,
+    PlaceOrder,
+    TradeClosed,
+    TradeRecord,
+)
 from protocols.model import (
     Fill,
     Leg,
@@ -106,6 +118,8 @@ class SymbolSummary:
     wins: int
     open_position: bool
     volume_usdt: float
+    funding_usdt: float
+    """Funding received (paid, when negative) over the whole run."""
 
 
 @attrs.frozen
@@ -194,9 +208,16 @@ class Backtest:
                     strategy = self._start_strategy(symbol_text, now)
                 except ValueError as error:
                     raise QuoteFileError(f"{source.path}: {error}") from None
-            quote = Quote(strategy.symbol, bid, bid_qty, ask, ask_qty, now, now)
             if pending and pending[0].due < now:
                 self._execute_due(now)
+            if leg == FUNDING_RATE:
+                update = FundingRateUpdate(now, bid, bid_qty, ask or None)
+                strategy.ctx, _ = step(strategy.ctx, update)
+                continue
+            if leg == FUNDING_SETTLED:
+                self._settle_funding(strategy, bid, now)
+                continue
+            quote = Quote(strategy.symbol, bid, bid_qty, ask, ask_qty, now, now)
             if leg == "spot":
                 strategy.spot = quote
             else:
@@ -227,6 +248,15 @@ class Backtest:
             elif isinstance(command, TradeClosed):
                 self.trades.append(command.trade)
             # Cancels need nothing: every order here ends as soon as it executes.
+
+    def _settle_funding(self, strategy: _SymbolStrategy, rate: float, now: float) -> None:
+        """The short held now receives ``rate`` times its value at the futures mid."""
+        short = strategy.ctx.positions.futures.qty
+        futures = strategy.futures
+        if short <= 0.0 or futures is None:
+            return
+        mid = (futures.bid + futures.ask) / 2.0 if futures.bid > 0.0 else futures.ask
+        strategy.ctx, _ = step(strategy.ctx, FundingPayment(now, rate * short * mid))
 
     def _execute_due(self, now: float) -> None:
         """Every order that arrived before ``now`` meets the quotes it arrived to."""
@@ -290,6 +320,7 @@ class Backtest:
                     open_position=ctx.state
                     not in (ArbitrageState.MONITORING, ArbitrageState.PAUSED, ArbitrageState.IDLE),
                     volume_usdt=ctx.total_volume_usdt,
+                    funding_usdt=ctx.funding_usdt,
                 )
             )
         return BacktestResult(events, list(self.trades), summaries, elapsed_s)

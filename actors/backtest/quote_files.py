@@ -9,6 +9,18 @@ Two formats with the same fields, quantities in base units, times in Unix millis
 ``leg`` is ``spot`` or ``futures``; ``symbol`` is ``BASE/QUOTE``. Either format may be
 gzip-compressed (``.gz``). Rows must not go back in time; an empty side is written as
 price and quantity 0.
+
+A file may also carry the perpetual's funding, in rows of the same fields whose ``leg``
+says what they are:
+
+* ``funding_rate``: the rate published at ``ts_ms`` (``bid``, longs pay shorts when
+  positive), the interval between settlements in seconds (``bid_qty``) and the next
+  settlement in Unix seconds (``ask``; 0 when not known); ``ask_qty`` is 0;
+* ``funding_settled``: a settlement at ``ts_ms`` at the rate ``bid``; the other three
+  are 0. What a position receives or pays is the backtest's to work out, on its own
+  short.
+
+Files without funding rows read as before.
 """
 
 from __future__ import annotations
@@ -24,6 +36,9 @@ import msgspec
 
 HEADER = ("ts_ms", "leg", "symbol", "bid", "bid_qty", "ask", "ask_qty")
 LEGS = ("spot", "futures")
+FUNDING_RATE = "funding_rate"
+FUNDING_SETTLED = "funding_settled"
+KINDS = (*LEGS, FUNDING_RATE, FUNDING_SETTLED)
 
 QuoteRow = tuple[int, str, str, float, float, float, float]
 """(ts_ms, leg, symbol, bid, bid_qty, ask, ask_qty) as read from a file."""
@@ -33,9 +48,38 @@ class QuoteFileError(ValueError):
     """A quote file cannot be read; the message names the file and line."""
 
 
+def funding_rate_row(
+    ts_ms: int, symbol: str, rate: float, interval_s: float, next_ts: float | None
+) -> QuoteRow:
+    return ts_ms, FUNDING_RATE, symbol, rate, interval_s, next_ts or 0.0, 0.0
+
+
+def funding_settled_row(ts_ms: int, symbol: str, rate: float) -> QuoteRow:
+    return ts_ms, FUNDING_SETTLED, symbol, rate, 0.0, 0.0, 0.0
+
+
+def _row_problem(leg: str, bid: float, bid_qty: float, ask: float, ask_qty: float) -> str | None:
+    """What is wrong with a row's values, or ``None``."""
+    if leg in LEGS:
+        if not (bid >= 0.0 and ask >= 0.0 and bid_qty >= 0.0 and ask_qty >= 0.0):
+            return "prices and quantities must be 0 or more"
+    elif leg == FUNDING_RATE:
+        if not (abs(bid) < 1.0 and bid_qty > 0.0 and ask >= 0.0):
+            return (
+                "a funding_rate row gives the rate (a fraction, under 1 either way), the "
+                "interval in seconds (more than 0) and the next settlement (Unix seconds or 0)"
+            )
+    elif leg == FUNDING_SETTLED:
+        if not abs(bid) < 1.0:
+            return "a funding_settled row gives the rate settled (a fraction, under 1 either way)"
+    else:
+        return f"leg must be one of {', '.join(KINDS)}, got {leg!r}"
+    return None
+
+
 class _JsonRow(msgspec.Struct, forbid_unknown_fields=True):
     ts_ms: int
-    leg: Literal["spot", "futures"]
+    leg: Literal["spot", "futures", "funding_rate", "funding_settled"]
     symbol: str
     bid: float
     bid_qty: float
@@ -115,14 +159,13 @@ class QuoteFile:
             except ValueError as error:
                 raise self._fail(reader.line_num, f"not a number: {error}") from None
             leg = row[1]
-            if leg != "spot" and leg != "futures":
-                raise self._fail(reader.line_num, f"leg must be spot or futures, got {leg!r}")
             if ts < last:
                 raise self._fail(
                     reader.line_num, f"ts_ms {ts} goes back in time (the row before has {last})"
                 )
-            if not (bid >= 0.0 and ask >= 0.0 and bid_qty >= 0.0 and ask_qty >= 0.0):
-                raise self._fail(reader.line_num, "prices and quantities must be 0 or more")
+            problem = _row_problem(leg, bid, bid_qty, ask, ask_qty)
+            if problem is not None:
+                raise self._fail(reader.line_num, problem)
             last = ts
             yield ts, leg, row[2], bid, bid_qty, ask, ask_qty
 
@@ -140,10 +183,9 @@ class QuoteFile:
                 raise self._fail(
                     number, f"ts_ms {row.ts_ms} goes back in time (the row before has {last})"
                 )
-            if not (
-                row.bid >= 0.0 and row.ask >= 0.0 and row.bid_qty >= 0.0 and row.ask_qty >= 0.0
-            ):
-                raise self._fail(number, "prices and quantities must be 0 or more")
+            problem = _row_problem(row.leg, row.bid, row.bid_qty, row.ask, row.ask_qty)
+            if problem is not None:
+                raise self._fail(number, problem)
             last = row.ts_ms
             yield row.ts_ms, row.leg, row.symbol, row.bid, row.bid_qty, row.ask, row.ask_qty
 

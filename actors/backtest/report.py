@@ -23,6 +23,8 @@ class TradeOut(msgspec.Struct, frozen=True):
     pnl_usdt: float
     pnl_pct: float
     exit_reason: str
+    funding_usdt: float
+    """Funding the cycle's short received (paid, when negative), in its P&L."""
 
 
 class ReportOut(msgspec.Struct, frozen=True):
@@ -46,6 +48,7 @@ def trade_out(trade: TradeRecord) -> TradeOut:
         pnl_usdt=trade.pnl_usdt,
         pnl_pct=trade.pnl_pct,
         exit_reason=trade.exit_reason,
+        funding_usdt=trade.funding_usdt,
     )
 
 
@@ -71,13 +74,14 @@ def write_trades_csv(result: BacktestResult, path: str | Path) -> None:
 
 def render_table(result: BacktestResult) -> str:
     """Per-symbol totals, then the overall line and how long the run took."""
-    header = ("symbol", "cycles", "wins", "pnl_usdt", "volume_usdt", "open")
+    header = ("symbol", "cycles", "wins", "pnl_usdt", "funding_usdt", "volume_usdt", "open")
     rows = [
         (
             s.symbol,
             str(s.cycles),
             str(s.wins),
             f"{s.pnl_usdt:.4f}",
+            f"{s.funding_usdt:.4f}",
             f"{s.volume_usdt:.2f}",
             "yes" if s.open_position else "no",
         )
@@ -89,6 +93,7 @@ def render_table(result: BacktestResult) -> str:
             str(result.cycles),
             str(sum(s.wins for s in result.symbols)),
             f"{result.total_pnl_usdt:.4f}",
+            f"{sum(s.funding_usdt for s in result.symbols):.4f}",
             f"{sum(s.volume_usdt for s in result.symbols):.2f}",
             str(len(result.open_positions)),
         )

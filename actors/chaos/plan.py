@@ -44,6 +44,9 @@ class FaultKind(enum.Enum):
     """A skipped depth version on every symbol."""
     UPGRADE_NOTICE = "upgrade_notice"
     """Gate.io's notice that the server is being upgraded."""
+    READ_AFTER_WRITE = "read_after_write"
+    """A venue's queries lag behind its writes: new orders hidden for ``lag_s``, orders
+    that ended unfilled forgotten ``forget_s`` after."""
     CRASH = "crash"
     """An exception injected into a strategy, router or the writer."""
     KILL = "kill"
@@ -76,6 +79,10 @@ class FaultStep(msgspec.Struct, frozen=True):
     retry_after_s: float = 0.0
     hold_s: float = 0.0
     """How long a timed-out placement's connection is held before it closes unanswered."""
+    lag_s: float = 0.0
+    """How long a new order stays hidden from queries."""
+    forget_s: float | None = None
+    """How long after ending unfilled an order is forgotten (``None``: as configured)."""
 
     def describe(self) -> str:
         detail = []
@@ -87,6 +94,10 @@ class FaultStep(msgspec.Struct, frozen=True):
             detail.append(f"retry after {self.retry_after_s:.2f} s")
         if self.hold_s:
             detail.append(f"held {self.hold_s:.1f} s")
+        if self.lag_s:
+            detail.append(f"queries lag {self.lag_s:.1f} s")
+        if self.forget_s is not None:
+            detail.append(f"unfilled forgotten after {self.forget_s:.1f} s")
         if self.lasts_s:
             detail.append(f"for {self.lasts_s:.1f} s")
         more = f" ({', '.join(detail)})" if detail else ""
@@ -167,6 +178,32 @@ def _timeouts(rng: random.Random, duration_s: float, timing: Timing) -> list[Fau
         )
         for at in _every(rng, duration_s, 3.0, 4.0)
     ]
+
+
+READ_AFTER_WRITE_FORGET_S = 2.0
+"""How soon the lagging Gate.io forgets an order that ended unfilled: seconds, not its
+ten minutes, so that a run of seconds meets it; longer than a placement's lookup takes,
+since an order forgotten before its placement was answered looks as if it never came."""
+
+
+def _read_after_write(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    """Both venues' queries lag for the whole phase while MEXC placements time out now
+    and then, so routers look orders up while MEXC still hides them: the lag outlasts
+    the router's wait for an answer (it hides the order when the lookup starts)."""
+    lasts = max(1.0, duration_s - 1.0)
+    lag = timing.request_timeout_s + 1.0
+    steps = [
+        FaultStep(0.5, FaultKind.READ_AFTER_WRITE, "mexc", lasts, lag_s=lag),
+        FaultStep(
+            0.5, FaultKind.READ_AFTER_WRITE, "gateio", lasts, forget_s=READ_AFTER_WRITE_FORGET_S
+        ),
+    ]
+    hold = timing.request_timeout_s + 1.0
+    steps += [
+        FaultStep(at, FaultKind.REST_TIMEOUT, "mexc", 2.5, count=1, hold_s=hold)
+        for at in _every(rng, duration_s - 1.0, 3.0, 4.0, 1.0)
+    ]
+    return steps
 
 
 def _server_errors(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
@@ -331,6 +368,11 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("partial-fills", "orders filled only in part on one leg", _partial_fills),
         Scenario("depth-gap", "skipped depth versions", _depth_gaps, needs_depth=True),
         Scenario("upgrade-notice", "Gate.io's server-upgrade notice", _upgrade_notices),
+        Scenario(
+            "read-after-write",
+            "queries that do not see new orders (MEXC) or forget unfilled ones (Gate.io)",
+            _read_after_write,
+        ),
         Scenario("actor-crashes", "strategies and routers crashing at random", _actor_crashes),
         Scenario("writer-crash", "the persistence writer crashing", _writer_crashes),
         Scenario("process-kill", "SIGKILL of the trading process mid-cycle, restart", _kills),

@@ -252,6 +252,10 @@ class ChaosRun:
             venue.skip_depth_update(None)
         elif kind is FaultKind.UPGRADE_NOTICE:
             hit = f"{self.sim.gateio.send_upgrade_notice()} connection(s) told"
+        elif kind is FaultKind.READ_AFTER_WRITE:
+            lookups = venue.exchange.read_after_write
+            forget_s = lookups.forget_unfilled_after_s if step.forget_s is None else step.forget_s
+            venue.set_read_after_write(step.lag_s, forget_s)
         if step.lasts_s > 0:
             await trio.sleep(step.lasts_s)
         if kind is FaultKind.VENUE_DOWN:
@@ -266,6 +270,8 @@ class ChaosRun:
             venue.reject_orders(0)
         elif kind is FaultKind.PARTIAL_FILLS:
             venue.fill_fully()
+        elif kind is FaultKind.READ_AFTER_WRITE:
+            venue.exchange.read_after_write.reset()
         return hit
 
     def _clear_all(self) -> None:
@@ -582,8 +588,12 @@ class ChaosRun:
             duration_s=self.options.duration_s,
             faults_by_kind=dict(Counter(step.kind.value for step in plan)),
             venue_faults_served={
-                "mexc": dict(self.sim.mexc.wire_faults.injected),
-                "gateio": dict(self.sim.gateio.wire_faults.injected),
+                name: {
+                    **venue.wire_faults.injected,
+                    # Lookups the venue's read-after-write lag or forgetting hid.
+                    **{k: n for k, n in venue.exchange.read_after_write.served().items() if n},
+                }
+                for name, venue in (("mexc", self.sim.mexc), ("gateio", self.sim.gateio))
             },
             reconnects=sum(max(0, f.connects - 1) for s in statuses for f in s.feeds),
             restarts=sum(child.restarts for s in statuses for _, child in s.tree.walk()),

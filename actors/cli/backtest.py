@@ -78,6 +78,12 @@ def add_backtest_commands(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="how often the perpetual jumps away from spot (default: the simulated venues')",
     )
+    synth.add_argument(
+        "--funding-interval",
+        type=positive_seconds,
+        metavar="S",
+        help="seconds between funding settlements (default: each symbol's, 8 h)",
+    )
     synth.add_argument("--seed", type=int, default=1, help="default 1")
     synth.add_argument(
         "--start-ms",
@@ -143,6 +149,7 @@ def command_synth(args: argparse.Namespace) -> int:
                 args.seed,
                 args.start_ms,
                 args.dislocations_per_hour,
+                args.funding_interval,
                 lambda fraction: bar.update(fraction, 1.0),
             )
     except OSError as error:
@@ -151,5 +158,5 @@ def command_synth(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     elapsed = time.perf_counter() - began
-    print(f"wrote {rows:,} quotes to {args.out} in {elapsed:.1f} s", file=sys.stderr)
+    print(f"wrote {rows:,} rows to {args.out} in {elapsed:.1f} s", file=sys.stderr)
     return 0

@@ -1,7 +1,9 @@
 """``basis demo arbitrage|recovery|stress``: three demonstrations of the system.
 
 * ``arbitrage`` — one strategy (BTC/USDT) against the simulated venues, with the
-  perpetual jumping away from spot often enough to see entries and exits in minutes;
+  perpetual jumping away from spot often enough to see entries and exits in minutes,
+  and funding settled every minute (``DEMO_FUNDING_INTERVAL_S``), so that the funding
+  table and status lines show the rate, the next settlement and what the short received;
 * ``recovery`` — a run that is stopped and started again on the same store while the
   simulated venues keep their state: the strategy comes back where it was;
 * ``stress`` — many strategies at once (50 symbols by default), reporting how far the
@@ -27,10 +29,14 @@ from actors.cli.run import run_system, run_tree
 from actors.histogram import Histogram
 from actors.runtime.ops.status import build_status, one_line
 from actors.runtime.system import TradingSystem
-from actors.sim.config import DEFAULT_SYMBOLS
+from actors.sim.config import DEFAULT_SYMBOLS, symbol_config
 from actors.system_config import SystemConfig
+from protocols.model import Symbol
 
 log = logging.getLogger("basis.demo")
+
+DEMO_FUNDING_INTERVAL_S = 60.0
+"""The venues settle funding every 8 h; a demo shows some settlements in minutes."""
 
 
 def add_demo_commands(commands: argparse._SubParsersAction) -> None:
@@ -51,7 +57,7 @@ def add_demo_commands(commands: argparse._SubParsersAction) -> None:
 def demo_config(
     symbols: list[str], dislocations_per_hour: float, tick_s: float = 0.1
 ) -> SystemConfig:
-    return msgspec.convert(
+    config = msgspec.convert(
         {
             "symbols": symbols,
             "http": {"port": 0},
@@ -67,6 +73,14 @@ def demo_config(
         },
         SystemConfig,
     )
+    simulated = tuple(
+        msgspec.structs.replace(
+            symbol_config(Symbol.parse(symbol)), funding_interval_s=DEMO_FUNDING_INTERVAL_S
+        )
+        for symbol in symbols
+    )
+    sim = msgspec.structs.replace(config.sim, symbols=simulated)
+    return msgspec.structs.replace(config, sim=sim)
 
 
 def stress_symbols(count: int) -> list[str]:

@@ -1,8 +1,10 @@
-"""``basis record``: the configured symbols' quotes from both venues, written in the
-backtest's format so that users can backtest on their own data.
+"""``basis record``: the configured symbols' quotes from both venues, and the
+perpetual's funding, written in the backtest's format so that users can backtest on
+their own data.
 
-Each venue's feed publishes into one conflating mailbox; the recorder writes every quote
-it takes, with the time it arrived (never going back: the file must be ordered).
+Each venue's feed publishes into one conflating mailbox per symbol; the recorder writes
+every quote it takes, with the time it arrived (never going back: the file must be
+ordered), and the funding rate and its settlements (``Recording.funding_rate``).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
 import trio
 
-from actors.backtest.quote_files import QuoteFileWriter
+from actors.backtest.quote_files import QuoteFileWriter, funding_rate_row, funding_settled_row
 from actors.cli.args import positive_seconds
 from actors.config_files import ConfigError, load_config
 from actors.runtime.market.feed import Feed
@@ -26,7 +29,7 @@ from actors.system_config import SystemConfig
 from actors.venues.gateio import GateioFeedCodec
 from actors.venues.mexc import MexcFeedCodec
 from actors.venues.rest import RestClient
-from protocols.messages import MarketQuote
+from protocols.messages import FundingRateUpdate, MarketQuote
 from protocols.model import Symbol
 from supervision import Incarnation, Mailbox
 
@@ -40,6 +43,75 @@ def feed_codec(venue: VenueConfig, rest: RestClient) -> MexcFeedCodec | GateioFe
     return MexcFeedCodec(rest) if venue.kind == "mexc" else GateioFeedCodec(rest)
 
 
+FUNDING_RECORD_EVERY_S = 60.0
+"""A funding rate that only drifts is written at most this often; one that changes sign,
+interval or next settlement is written at once."""
+
+
+@attrs.define
+class Recording:
+    """The rows of one file, from every symbol's messages, never going back in time."""
+
+    writer: QuoteFileWriter
+    last_ms: int = -1
+    funding: dict[Symbol, FundingRateUpdate] = attrs.field(factory=dict)
+    """Each symbol's funding as last written."""
+
+    def _ts_ms(self, ts: float) -> int:
+        self.last_ms = max(self.last_ms, math.floor(ts * 1000))
+        return self.last_ms
+
+    def quote(self, message: MarketQuote) -> None:
+        quote = message.quote
+        self.writer.write(
+            (
+                self._ts_ms(quote.recv_ts),
+                message.leg.value,
+                str(quote.symbol),
+                quote.bid,
+                quote.bid_qty,
+                quote.ask,
+                quote.ask_qty,
+            )
+        )
+
+    def funding_rate(self, symbol: Symbol, update: FundingRateUpdate) -> None:
+        """Write the rate when it matters; when its settlement time moved on, the one
+        before was settled, at the rate last heard before it."""
+        before = self.funding.get(symbol)
+        name = str(symbol)
+        if before is not None:
+            settled = (
+                before.next_ts is not None
+                and update.next_ts is not None
+                and update.next_ts > before.next_ts
+            )
+            if settled:
+                self.writer.write(funding_settled_row(self._ts_ms(update.now), name, before.rate))
+            elif (
+                (before.rate < 0.0) == (update.rate < 0.0)
+                and before.interval_s == update.interval_s
+                and update.now - before.now < FUNDING_RECORD_EVERY_S
+            ):
+                return
+        self.funding[symbol] = update
+        self.writer.write(
+            funding_rate_row(
+                self._ts_ms(update.now), name, update.rate, update.interval_s, update.next_ts
+            )
+        )
+
+    async def take(self, symbol: Symbol, inbox: Mailbox) -> None:
+        """Write what ``symbol``'s feeds publish to ``inbox`` until cancelled."""
+        while True:
+            message = await inbox.receive()
+            if type(message) is MarketQuote:
+                self.quote(message)
+            elif type(message) is FundingRateUpdate:
+                self.funding_rate(symbol, message)
+            # Feed health is not written: the gap shows in the data.
+
+
 async def record(
     venues: Sequence[VenueConfig],
     symbols: Sequence[Symbol],
@@ -47,11 +119,10 @@ async def record(
     duration_s: float,
 ) -> int:
     """Record until ``duration_s`` has passed; returns the rows written."""
-    inbox = Mailbox("recorder", capacity=1)
-    rows = 0
-    last_ms = -1
     with QuoteFileWriter(out) as writer:
+        recording = Recording(writer)
         async with trio.open_nursery() as nursery:
+            inboxes = {symbol: Mailbox(f"recorder-{symbol}", capacity=1) for symbol in symbols}
             clients = []
             for venue in venues:
                 rest = RestClient(venue.rest, timeout_s=venue.request_timeout_s)
@@ -60,47 +131,29 @@ async def record(
                     f"record-{venue.kind}",
                     feed_codec(venue, rest),
                     venue.ws,
-                    {symbol: [inbox.address] for symbol in symbols},
+                    {symbol: [inbox.address] for symbol, inbox in inboxes.items()},
                     stale_after_s=venue.stale_after_s,
                 )
                 nursery.start_soon(feed.run, Incarnation(feed.name, 0, None, None))
+            for symbol, inbox in inboxes.items():
+                nursery.start_soon(recording.take, symbol, inbox)
             deadline = trio.current_time() + duration_s
-            next_report = trio.current_time() + PROGRESS_EVERY_S
-            with trio.move_on_at(deadline):
-                while True:
-                    message = await inbox.receive()
-                    if type(message) is not MarketQuote:
-                        continue  # feed health: the gap shows in the data
-                    quote = message.quote
-                    ts_ms = max(last_ms, math.floor(quote.recv_ts * 1000))
-                    last_ms = ts_ms
-                    writer.write(
-                        (
-                            ts_ms,
-                            message.leg.value,
-                            str(quote.symbol),
-                            quote.bid,
-                            quote.bid_qty,
-                            quote.ask,
-                            quote.ask_qty,
-                        )
-                    )
-                    rows += 1
-                    if trio.current_time() >= next_report:
-                        next_report += PROGRESS_EVERY_S
-                        log.info("recorded %d quotes to %s", rows, out)
+            while trio.current_time() < deadline:
+                await trio.sleep(min(PROGRESS_EVERY_S, deadline - trio.current_time()))
+                log.info("recorded %d rows to %s", writer.rows, out)
             nursery.cancel_scope.cancel()
         for rest in clients:
             await rest.aclose()
-    return rows
+    return writer.rows
 
 
 def add_record_commands(commands: argparse._SubParsersAction) -> None:
     record_command = commands.add_parser(
         "record",
-        help="record the configured symbols' quotes in the backtest's format",
-        description="Record both venues' quotes for the configured symbols into a file "
-        "that basis backtest reads. In paper mode the simulated venues run in-process.",
+        help="record the configured symbols' quotes and funding in the backtest's format",
+        description="Record both venues' quotes and the perpetual's funding for the "
+        "configured symbols into a file that basis backtest reads. In paper mode the "
+        "simulated venues run in-process.",
         epilog="Example: basis record --config configs/paper.toml --duration 3600 "
         "--out quotes.csv.gz",
     )
@@ -125,7 +178,7 @@ def command_record(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"basis record: cannot write {args.out}: {error.strerror}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"recorded {rows:,} quotes to {args.out}", file=sys.stderr)
+    print(f"recorded {rows:,} rows to {args.out}", file=sys.stderr)
     return 0
 
 

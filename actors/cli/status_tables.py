@@ -3,6 +3,7 @@ view of ``basis run`` refreshes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
 from rich import box
@@ -73,6 +74,24 @@ def tasks_table(status: SystemStatus) -> Table:
     return table
 
 
+def funding_table(status: SystemStatus) -> Table:
+    """A row per strategy's perpetual: the funding rate now, when it is settled next
+    (UTC), and the funding its short has received (paid, when negative) so far."""
+    table = titled_table("funding")
+    table.add_column("symbol", no_wrap=True)
+    for header in ("rate%", "next (UTC)", "received"):
+        add_number_column(table, header)
+    for t in status.tasks:
+        rate = "-" if t.funding_rate is None else f"{t.funding_rate * 100:+.4f}"
+        settles = (
+            "-"
+            if t.funding_next_ts is None
+            else time.strftime("%H:%M:%S", time.gmtime(t.funding_next_ts))
+        )
+        add_row(table, t.symbol, rate, settles, f"{t.funding_usdt:+.4f}")
+    return table
+
+
 def feeds_table(status: SystemStatus, rates: Mapping[str, float] | None = None) -> Table:
     """A row per feed: state, messages, their rate, connections, why it is not fresh.
     ``rates``: each feed's messages per second, where the caller has measured them."""
@@ -121,12 +140,14 @@ def store_line(status: SystemStatus) -> Text:
 
 
 def status_view(status: SystemStatus, rates: Mapping[str, float] | None = None) -> Group:
-    """The whole status: headline, strategies, feeds, routers and the store."""
+    """The whole status: headline, strategies, funding, feeds, routers and the store."""
     blank = Text()
     return Group(
         headline(status),
         blank,
         tasks_table(status),
+        blank,
+        funding_table(status),
         blank,
         feeds_table(status, rates),
         blank,

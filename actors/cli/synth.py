@@ -2,7 +2,9 @@
 
 Quotes come from the very market the simulated venues serve (``SimMarket``: the same
 price process, books and seed handling), so a backtest of a synthetic file behaves like
-the default paper run.
+the default paper run. So does the perpetual's funding: each symbol's published rate
+(when an interval starts, when its sign changes, and every ``FUNDING_ROW_EVERY_S``) and
+each settlement.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
-from actors.backtest.quote_files import QuoteFileWriter
+import msgspec
+
+from actors.backtest.quote_files import QuoteFileWriter, funding_rate_row, funding_settled_row
 from actors.sim.config import DEFAULT_SYMBOLS, SimConfig, symbol_config
 from actors.sim.market import SimMarket
 from protocols.model import Leg, Symbol
 
 DEFAULT_SYMBOL_NAMES = tuple(str(config.symbol) for config in DEFAULT_SYMBOLS)
+FUNDING_ROW_EVERY_S = 60.0
 
 
 def synthesize(
@@ -26,26 +31,47 @@ def synthesize(
     seed: int,
     start_ms: int,
     dislocations_per_hour: float | None = None,
+    funding_interval_s: float | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> int:
-    """Write one spot and one futures quote per symbol every ``interval_s``; returns rows.
+    """Write one spot and one futures quote per symbol every ``interval_s``, and the
+    funding rows; returns the rows. ``funding_interval_s`` overrides each symbol's
+    interval between settlements.
 
     ``on_progress`` is told the fraction done now and then.
     """
-    config = SimConfig(
-        seed=seed,
-        symbols=tuple(symbol_config(Symbol.parse(s), dislocations_per_hour) for s in symbols),
-    )
+    configs = [symbol_config(Symbol.parse(s), dislocations_per_hour) for s in symbols]
+    if funding_interval_s is not None:
+        configs = [
+            msgspec.structs.replace(c, funding_interval_s=funding_interval_s) for c in configs
+        ]
+    config = SimConfig(seed=seed, symbols=tuple(configs))
     start = start_ms / 1000.0
     market = SimMarket(config, random.Random(seed), start)
     names = [(c.symbol, str(c.symbol)) for c in config.symbols]
+    written: dict[Symbol, tuple[float, float, float]] = {}
+    """Each symbol's last funding row: (time, rate, next settlement)."""
     steps = int(duration_s / interval_s)
     for index in range(steps + 1):
         if on_progress is not None and not index & 0x3FF:
             on_progress(index / steps if steps else 1.0)
         ts = start_ms + round(index * interval_s * 1000)
-        market.advance(ts / 1000.0)
+        now = ts / 1000.0
+        for settlement in market.advance(now):
+            writer.write(funding_settled_row(ts, str(settlement.symbol), settlement.rate))
         for symbol, name in names:
+            funding = market.funding_rate(symbol)
+            last = written.get(symbol)
+            if (
+                last is None
+                or last[2] != funding.next_ts
+                or (last[1] < 0.0) != (funding.rate < 0.0)
+                or now - last[0] >= FUNDING_ROW_EVERY_S
+            ):
+                written[symbol] = (now, funding.rate, funding.next_ts)
+                writer.write(
+                    funding_rate_row(ts, name, funding.rate, funding.interval_s, funding.next_ts)
+                )
             for leg in (Leg.SPOT, Leg.FUTURES):
                 q = market.quote(symbol, leg)
                 writer.write((ts, leg.value, name, q.bid, q.bid_qty, q.ask, q.ask_qty))

@@ -33,6 +33,7 @@ from actors.arbitrage.context import ArbitrageParams, LegRules, new_context
 from actors.runtime.config import RuntimeConfig, VenuesSection
 from actors.runtime.market.feed import Feed, FeedStatistics
 from actors.runtime.ops.gc_tuning import freeze_startup_objects
+from actors.runtime.orders.funding_book import FundingBook
 from actors.runtime.orders.router import Router, RouterStatistics
 from actors.runtime.persistence.store import QuarantineRow, Store
 from actors.runtime.persistence.writer import (
@@ -45,6 +46,7 @@ from actors.runtime.recovery import Recovery
 from actors.venues.gateio import (
     DUAL_MODE_FIX,
     GateioFeedCodec,
+    GateioFundingBookCodec,
     GateioPrivateCodec,
     GateioRouterCodec,
     WrongAccount,
@@ -295,6 +297,13 @@ class TradingSystem:
                 keys, venue.user_id, router.rules, router_codec.positions
             )
             router.private = self.futures_private
+            router.funding = FundingBook(
+                f"funding-{venue.kind}",
+                GateioFundingBookCodec(keys),
+                rest,
+                self.subscribers,
+                poll_s=venue.funding_poll_s,
+            )
         return VenueLinks(leg, rest, feeds, router, Mailbox(router.name, capacity=1024))
 
     # ---------------------------------------------------------------- strategies

@@ -68,13 +68,22 @@ account's MX at a discount (MEXC's MX deduction), falling back to ``quote`` when
 account's free MX does not cover the fee."""
 
 
+def _check_lookups(venue: str, lag_s: float, forget_s: float | None) -> None:
+    if lag_s < 0.0 or (forget_s is not None and forget_s < 0.0):
+        raise ValueError(
+            f"{venue}: query_lag_s {lag_s} and forget_unfilled_after_s {forget_s} must be >= 0"
+        )
+
+
 class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The spot venue (MEXC): its fees and where it takes them from (``fee_asset``, one
     of :data:`SPOT_FEE_ASSETS`; with ``mx``, the MX price in USDT it values fees at and
     the discount MX deduction earns), the account's starting balances per asset, the
     client order ids it accepts, how long a finished order can be found by its client
-    id (``None``: always), and the account's API key and secret (made-up ones: the
-    simulator is no real account)."""
+    id (``None``: always), how long after accepting an order its queries still say the
+    order does not exist (MEXC's read-after-write lag; 0: off), how long after an order
+    ended unfilled it is forgotten (``None``: never), and the account's API key and
+    secret (made-up ones: the simulator is no real account)."""
 
     name: str = "mexc"
     maker_fee: float = 0.0
@@ -85,6 +94,8 @@ class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     balances: dict[str, float] = msgspec.field(default_factory=lambda: {"USDT": 10_000.0})
     client_id_pattern: str = r"[A-Za-z0-9_-]{1,32}"
     client_id_query_window_s: float | None = None
+    query_lag_s: float = 0.0
+    forget_unfilled_after_s: float | None = None
     api_key: str = "sim-key"
     api_secret: str = "sim-secret"
 
@@ -101,6 +112,7 @@ class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 f"{self.name}: mx_price_usdt must be > 0 and mx_discount within 0..1, got "
                 f"{self.mx_price_usdt}, {self.mx_discount}"
             )
+        _check_lookups(self.name, self.query_lag_s, self.forget_unfilled_after_s)
         negative = {asset: v for asset, v in self.balances.items() if v < 0.0}
         if negative:
             raise ValueError(f"{self.name}: starting balances must be >= 0, got {negative}")
@@ -109,9 +121,11 @@ class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The USDT perpetual venue (Gate.io): fees, the account's starting USDT, leverage,
     funding (interest rate per interval and cap), client order ids (``t-`` prefix), how
-    long a finished order can be found by its client id (60 s on Gate.io), and the
-    account's API key, secret and user id (private channels name the user; Gate.io's
-    ids are numbers).
+    long a finished order can be found by its client id (60 s on Gate.io), how long
+    after accepting an order its queries still miss it (0: off), how long after an order
+    ended with nothing filled it is forgotten, by its id too (10 minutes on Gate.io;
+    ``None``: never), and the account's API key, secret and user id (private channels
+    name the user; Gate.io's ids are numbers).
 
     ``leverage`` is every position's until a client sets it; ``max_leverage`` the highest
     a client may set, lower for the contracts ``contract_max_leverage`` names (``"SOL/USDT"
@@ -129,6 +143,8 @@ class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     funding_rate_cap: float = 0.003
     client_id_pattern: str = r"t-[0-9A-Za-z_.-]{1,28}"
     client_id_query_window_s: float | None = 60.0
+    query_lag_s: float = 0.0
+    forget_unfilled_after_s: float | None = 600.0
     api_key: str = "sim-key"
     api_secret: str = "sim-secret"
     user_id: str = "10001"
@@ -139,6 +155,7 @@ class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     def __post_init__(self) -> None:
         _check_fees(self.name, self.maker_fee, self.taker_fee)
         _check_pattern(self.name, self.client_id_pattern)
+        _check_lookups(self.name, self.query_lag_s, self.forget_unfilled_after_s)
         if self.balance_usdt < 0.0:
             raise ValueError(f"{self.name}: balance_usdt must be >= 0")
         if not 1.0 <= self.leverage <= self.max_leverage:

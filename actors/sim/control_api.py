@@ -23,6 +23,9 @@ answered with ``FaultApplied``, that venue's faults after the change:
 - ``/faults/{venue}/fill_partially`` ``{"fraction": F, "probability": P = 1}``
 - ``/faults/{venue}/fill_fully``
 - ``/faults/{venue}/skip_depth_update`` ``{"symbol": "BTC/USDT"}`` (or none: every symbol)
+- ``/faults/{venue}/read_after_write`` ``{"lag_s": S, "forget_unfilled_after_s": S | null}``:
+  queries miss an order for ``lag_s`` after it is accepted, and an order that ended
+  unfilled is forgotten that long after (``null``: never); ``clear`` restores the config's
 - ``/faults/gateio/upgrade_notice`` (MEXC documents no upgrade notice: 400)
 - ``/faults/{venue}/clear``
 - ``/dislocate`` ``{"symbol": "BTC/USDT", "size": 0.012}`` (both optional)
@@ -106,6 +109,11 @@ class _PartialFill(msgspec.Struct, forbid_unknown_fields=True):
     probability: float = 1.0
 
 
+class _ReadAfterWrite(msgspec.Struct, forbid_unknown_fields=True):
+    lag_s: float
+    forget_unfilled_after_s: float | None = None
+
+
 class _Symbol(msgspec.Struct, forbid_unknown_fields=True):
     symbol: str | None = None
 
@@ -159,6 +167,10 @@ _SWITCHES: dict[str, tuple[type[msgspec.Struct], _Switch]] = {
     "fill_fully": (_NoParameters, lambda v, p: v.fill_fully()),
     "skip_depth_update": (_Symbol, lambda v, p: v.skip_depth_update(_symbol(p.symbol))),
     "upgrade_notice": (_NoParameters, _upgrade_notice),
+    "read_after_write": (
+        _ReadAfterWrite,
+        lambda v, p: v.set_read_after_write(p.lag_s, p.forget_unfilled_after_s),
+    ),
     "clear": (_NoParameters, lambda v, p: v.clear_faults()),
 }
 

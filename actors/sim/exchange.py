@@ -34,6 +34,7 @@ from actors.sim.events import Listener, OrderUpdated, TradeExecuted, VenueEvent
 from actors.sim.faults import VenueFaults
 from actors.sim.ledger import Ledger
 from actors.sim.market import SimMarket
+from actors.sim.read_after_write import ReadAfterWrite
 from actors.sim.records import FinishReason, VenueFill, VenueOrder
 from protocols.model import Leg, OrderStatus, OrderType, Side, Symbol, TimeInForce, VenueRules
 from protocols.rules import whole_steps
@@ -118,6 +119,7 @@ class SimExchange(abc.ABC):
         taker_fee: float,
         client_id_pattern: str,
         client_id_query_window_s: float | None,
+        read_after_write: ReadAfterWrite,
         rng: random.Random,
     ) -> None:
         self.name = name
@@ -125,6 +127,7 @@ class SimExchange(abc.ABC):
         self.maker_fee = maker_fee
         self.taker_fee = taker_fee
         self.faults = VenueFaults()
+        self.read_after_write = read_after_write
         self.ledger = Ledger(name)
         self._rules = dict(rules)
         self._client_id = re.compile(client_id_pattern)
@@ -162,8 +165,12 @@ class SimExchange(abc.ABC):
     ) -> VenueOrder:
         """One order by the venue's id or the client's (exactly one of them). With
         ``symbol`` the order must also be of that symbol. A finished order can be found
-        by client id only within the venue's window after it finished (``UnknownOrder``)."""
-        return self._view(self._find(venue_order_id, client_id, symbol, now))
+        by client id only within the venue's window after it finished, and no order
+        within the venue's read-after-write lag after it was accepted (``UnknownOrder``)."""
+        order = self._find(venue_order_id, client_id, symbol, now)
+        if self.read_after_write.too_new(order.created_ts, now):
+            raise UnknownOrder(self.name, None, f"order {order.venue_order_id} does not exist yet")
+        return self._view(order)
 
     def open_orders(self, symbol: Symbol | None = None) -> list[VenueOrder]:
         """The orders resting on the book, oldest first; all symbols when ``symbol`` is None."""
@@ -197,10 +204,12 @@ class SimExchange(abc.ABC):
         symbol: Symbol | None = None,
         now: float,
     ) -> VenueOrder:
-        """Cancel an open order (found as by ``order``) and return it, final.
-        ``UnknownOrder`` if there is no such order, ``OrderAlreadyFinal`` if it has
-        already filled, expired or been cancelled."""
+        """Cancel an open order (found as by ``order``, lag included) and return it,
+        final. ``UnknownOrder`` if there is no such order, ``OrderAlreadyFinal`` if it
+        has already filled, expired or been cancelled."""
         order = self._find(venue_order_id, client_id, symbol, now)
+        if self.read_after_write.too_new(order.created_ts, now):
+            raise UnknownOrder(self.name, None, f"order {order.venue_order_id} does not exist yet")
         if order.status.is_final:
             raise OrderAlreadyFinal(
                 self.name,
@@ -476,6 +485,10 @@ class SimExchange(abc.ABC):
             wanted = f"order with client id {client_id!r}"
             if order is not None and self._forgotten_by_client_id(order, now):
                 order = None
+        if order is not None and self.read_after_write.forgot(
+            order.filled_lots > 0, order.finished_ts, now
+        ):
+            order = None
         if order is None or symbol not in (None, order.symbol):
             raise UnknownOrder(self.name, None, f"{wanted} is unknown")
         return order

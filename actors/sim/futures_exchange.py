@@ -30,6 +30,7 @@ from actors.sim.events import FundingApplied, OrderUpdated, PositionChanged, Ven
 from actors.sim.exchange import LiveOrder, OrderRequest, SimExchange
 from actors.sim.funding import FundingSettlement
 from actors.sim.market import SimMarket
+from actors.sim.read_after_write import ReadAfterWrite
 from actors.sim.records import (
     FinishReason,
     FundingPayment,
@@ -97,6 +98,7 @@ class FuturesExchange(SimExchange):
             taker_fee=config.taker_fee,
             client_id_pattern=config.client_id_pattern,
             client_id_query_window_s=config.client_id_query_window_s,
+            read_after_write=ReadAfterWrite(config.query_lag_s, config.forget_unfilled_after_s),
             rng=rng,
         )
         self._cash = config.balance_usdt
@@ -226,6 +228,7 @@ class FuturesExchange(SimExchange):
             position.contracts,
             settlement.mark_price,
             amount,
+            self._cash,
         )
         self.ledger.record_funding(payment)
         self._emit(FundingApplied(payment))

@@ -2,23 +2,25 @@
 ``/api/v4/futures/usdt`` and websockets at ``/v4/ws/usdt``, in Gate.io's formats
 (``protocols.gateio_encode``), in front of the ``FuturesExchange``.
 
-REST: the server time (``/api/v4/spot/time``), contract rules, the order book (with its
-``id``), funding history, orders (place with HTTP 201, list open or finished of one
-contract or all, query or cancel by id or by ``t-`` text), the account's trades by time
-range (``my_trades_timerange``), positions (one, or the list) and their leverage, the
-futures account (with its position mode) and the account detail
-(``/api/v4/account/detail``, with the user id). Signed endpoints are verified as Gate.io
-does (``KEY``, ``Timestamp`` within 60 s, ``SIGN``); refusals carry Gate.io's labels.
+REST: the server time (``/api/v4/spot/time``), the contracts (all, or one) with their
+funding, tickers (all, or one), the order book (with its ``id``), funding history, orders
+(place with HTTP 201, list open or finished of one contract or all, query or cancel by id
+or by ``t-`` text), the account's trades by time range (``my_trades_timerange``),
+positions (one, or the list) and their leverage, the futures account (with its position
+mode) and its book of changes (``account_book``: the funding settlements, each under its
+ledger number), and the account detail (``/api/v4/account/detail``, with the user id).
+Signed endpoints are verified as Gate.io does (``KEY``, ``Timestamp`` within 60 s,
+``SIGN``); refusals carry Gate.io's labels.
 
 Websockets: subscribe / unsubscribe are acknowledged (``result.status`` success, or an
 ``error``), ``futures.ping`` is answered on ``futures.pong``, and the server pings every
-client at the protocol level, dropping one that does not answer in time. Book tickers
-and order book updates (``U``..``u``) are pushed on every market tick; an order book
-update is the whole book (``full: true``) first after a subscription and every so many
-updates after. ``futures.orders``, ``futures.usertrades`` and ``futures.positions``
-follow the account's events for subscriptions whose ``auth`` checks out and whose
-payload names this account's user id. ``send_upgrade_notice`` tells every client to
-reconnect.
+client at the protocol level, dropping one that does not answer in time. Book tickers,
+order book updates (``U``..``u``) and ``futures.tickers`` (with the funding rate) are
+pushed on every market tick; an order book update is the whole book (``full: true``)
+first after a subscription and every so many updates after. ``futures.orders``,
+``futures.usertrades`` and ``futures.positions`` follow the account's events for
+subscriptions whose ``auth`` checks out and whose payload names this account's user id.
+``send_upgrade_notice`` tells every client to reconnect.
 
 Every REST reply carries Gate.io's rate limit headers (``X-Gate-RateLimit-*``), from the
 endpoint's bucket; an unknown path answers 404 with the documented label ``NOT_FOUND``.
@@ -74,6 +76,7 @@ ACCOUNT_DETAIL = f"{API_PREFIX}/account/detail"
 CREATED = 201
 DEFAULT_BOOK_LIMIT = 10
 MAX_LIST_LIMIT = 1000
+ACCOUNT_BOOK_FUNDING = "fund"
 _BOOK_UPDATE_INTERVALS = ("100ms", "20ms")
 _BOOK_UPDATE_LEVELS = ("20", "50", "100")
 
@@ -111,6 +114,9 @@ class GateioServer(VenueServer):
         self._limits: GateioRateLimits = servers.gateio_limits
         self._contract_sizes = {s: exchange.rules(s).contract_size for s in exchange.symbols}
         self._ticker_clients: defaultdict[Symbol, set[WsClient]] = defaultdict(set)
+        """Each symbol's book ticker clients."""
+        self._tickers_clients: defaultdict[Symbol, set[WsClient]] = defaultdict(set)
+        """Each symbol's ``futures.tickers`` clients."""
         self._book_clients: defaultdict[Symbol, dict[WsClient, int]] = defaultdict(dict)
         """Each symbol's order book update clients, with the depth each asked for."""
         self._awaiting_full_book: defaultdict[Symbol, set[WsClient]] = defaultdict(set)
@@ -165,6 +171,12 @@ class GateioServer(VenueServer):
     def _handler(self, method: str, segments: list[str]) -> tuple[Handler, str, bool] | None:
         """The handler of an endpoint, its rate limit key and whether it is signed."""
         match method, segments:
+            case "GET", ["contracts"]:
+                return self._contracts, "GET contracts", False
+            case "GET", ["tickers"]:
+                return self._tickers, "GET tickers", False
+            case "GET", ["account_book"]:
+                return self._account_book, "GET account_book", True
             case "GET", ["contracts", _]:
                 return self._contract, "GET contracts/{contract}", False
             case "GET", ["order_book"]:
@@ -251,6 +263,36 @@ class GateioServer(VenueServer):
         funding = self.futures.market.funding_rate(symbol)
         return json_response(gateio_encode.contract_body(symbol, rules, funding))
 
+    def _contracts(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        listed = [
+            (
+                symbol,
+                msgspec.structs.replace(
+                    self.futures.rules(symbol), taker_fee=self.futures.taker_fee
+                ),
+                self.futures.market.funding_rate(symbol),
+            )
+            for symbol in self.futures.symbols
+        ]
+        return json_response(gateio_encode.contracts_body(listed))
+
+    def _ticker(self, symbol: Symbol) -> gateio_encode.TickerFigures:
+        market = self.futures.market
+        return gateio_encode.TickerFigures(
+            market.quote(symbol, self.futures.leg),
+            market.mark_price(symbol),
+            market.spot_mid(symbol),
+            market.funding_rate(symbol),
+        )
+
+    def _tickers(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        contract = request.query.get("contract")
+        symbols = [self._symbol(contract)] if contract else list(self.futures.symbols)
+        body = gateio_encode.tickers_body(
+            [(self._ticker(symbol), self._contract_sizes[symbol]) for symbol in symbols]
+        )
+        return json_response(body)
+
     def _order_book(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         symbol = self._query_symbol(request)
         limit = _limit(request, DEFAULT_BOOK_LIMIT)
@@ -316,8 +358,8 @@ class GateioServer(VenueServer):
         newest first, of one contract or all, of one ``role`` or both, paged by ``limit``
         and ``offset``; each with the part of it that closed a position."""
         symbol = self._optional_symbol(request)
-        since = _seconds(request, "from")
-        until = _seconds(request, "to")
+        since = _seconds(request, "from", -math.inf)
+        until = _seconds(request, "to", math.inf)
         role = request.query.get("role")
         if role not in (None, "maker", "taker"):
             raise _invalid(f"role {role!r} is neither maker nor taker")
@@ -330,8 +372,7 @@ class GateioServer(VenueServer):
             holdings[fill.symbol] = held + fill.signed_qty
             if (
                 symbol in (None, fill.symbol)
-                and (since is None or fill.ts >= since)
-                and (until is None or fill.ts <= until)
+                and since <= fill.ts <= until
                 and role in (None, "maker" if fill.is_maker else "taker")
             ):
                 trades.append((account_trade(fill, _client_id(fill.client_id)), closed))
@@ -382,6 +423,34 @@ class GateioServer(VenueServer):
         body = gateio_encode.position_body(position, self._contract_sizes[symbol])
         return json_response(body)
 
+    def _account_book(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        """The account's changes newest first, filtered by ``type``, ``contract`` and
+        time (``from``, ``to``: Unix seconds, inclusive), ``limit`` of them from
+        ``offset``. Only funding settlements are recorded here (see docs/venues.md)."""
+        kind = request.query.get("type")
+        symbol = self._optional_symbol(request)
+        start = _seconds(request, "from", -math.inf)
+        end = _seconds(request, "to", math.inf)
+        limit = _limit(request, 100)
+        offset = _offset(request)
+        changes = [
+            gateio_encode.AccountChange(
+                entry.seq,
+                entry.payment.ts,
+                entry.payment.amount,
+                entry.payment.balance,
+                ACCOUNT_BOOK_FUNDING,
+                f"{gateio.venue_symbol(entry.payment.symbol)}:funding",
+                gateio.venue_symbol(entry.payment.symbol),
+            )
+            for entry in self.futures.ledger.funding_entries()
+            if kind in (None, ACCOUNT_BOOK_FUNDING)
+            and symbol in (None, entry.payment.symbol)
+            and start <= entry.payment.ts <= end
+        ]
+        changes.sort(key=lambda change: change.id, reverse=True)
+        return json_response(gateio_encode.account_book_body(changes[offset : offset + limit]))
+
     def _accounts(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         account = self.futures.account()
         body = gateio_encode.accounts_body(
@@ -408,7 +477,11 @@ class GateioServer(VenueServer):
                     self._on_request(client, request)
                 # Gate.io's answer to an unreadable request is not documented: none is sent.
         finally:
-            for clients in (*self._ticker_clients.values(), *self._awaiting_full_book.values()):
+            for clients in (
+                *self._ticker_clients.values(),
+                *self._tickers_clients.values(),
+                *self._awaiting_full_book.values(),
+            ):
                 clients.discard(client)
             for followers in (*self._book_clients.values(), *self._private_clients.values()):
                 followers.pop(client, None)
@@ -434,14 +507,17 @@ class GateioServer(VenueServer):
         subscribe = request.event == "subscribe"
         payload = request.payload or []
         channel = request.channel
-        if channel == gateio.BOOK_TICKER:
+        if channel in (gateio.BOOK_TICKER, gateio.TICKERS):
             if not payload:
                 raise _invalid("payload names no contract")
+            followers = (
+                self._ticker_clients if channel == gateio.BOOK_TICKER else self._tickers_clients
+            )
             for symbol in [self._symbol(contract) for contract in payload]:
                 if subscribe:
-                    self._ticker_clients[symbol].add(client)
+                    followers[symbol].add(client)
                 else:
-                    self._ticker_clients[symbol].discard(client)
+                    followers[symbol].discard(client)
         elif channel == gateio.ORDER_BOOK_UPDATE:
             if len(payload) != 3:
                 raise _invalid("payload is [contract, interval, levels]")
@@ -479,6 +555,9 @@ class GateioServer(VenueServer):
             send_to_each(
                 tickers, gateio_encode.book_ticker_push(quote, size, snapshot.version, now)
             )
+        followers = self._tickers_clients.get(symbol)
+        if followers:
+            send_to_each(followers, gateio_encode.tickers_push(self._ticker(symbol), size, now))
         books = self._book_clients.get(symbol)
         if books:
             self._push_book(symbol, books, snapshot, diff, size, now)
@@ -552,10 +631,10 @@ class GateioServer(VenueServer):
         return told
 
 
-def _seconds(request: HttpRequest, name: str) -> float | None:
+def _seconds(request: HttpRequest, name: str, default: float) -> float:
     text = request.query.get(name)
     if not text:
-        return None
+        return default
     try:
         return float(text)
     except ValueError:

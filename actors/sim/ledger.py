@@ -95,6 +95,10 @@ class Ledger:
             if isinstance(e, FundingSettled) and symbol in (None, e.payment.symbol)
         ]
 
+    def funding_entries(self) -> list[FundingSettled]:
+        """Every funding settlement with its ledger number, oldest first."""
+        return [e for e in self._entries if isinstance(e, FundingSettled)]
+
     def client_ids(self) -> list[str]:
         """The client order id of every accepted order that had one, in acceptance order."""
         return [order.client_id for order in self.accepted_orders() if order.client_id is not None]

@@ -80,7 +80,7 @@ class VenueFill(msgspec.Struct, frozen=True):
 
 class FundingPayment(msgspec.Struct, frozen=True):
     """Funding settled on a position at ``ts``: ``amount`` USDT, positive when received.
-    ``contracts`` is the signed position it was paid on."""
+    ``contracts`` is the signed position it was paid on; ``balance`` the wallet after."""
 
     venue: str
     symbol: Symbol
@@ -89,6 +89,7 @@ class FundingPayment(msgspec.Struct, frozen=True):
     contracts: int
     mark_price: float
     amount: float
+    balance: float
 
 
 class PerpetualPosition(msgspec.Struct, frozen=True):

@@ -27,6 +27,7 @@ from actors.sim.config import SpotVenueConfig, SymbolConfig
 from actors.sim.events import BalanceChanged, VenueEvent
 from actors.sim.exchange import LiveOrder, OrderRequest, SimExchange
 from actors.sim.market import SimMarket
+from actors.sim.read_after_write import ReadAfterWrite
 from actors.sim.records import VenueFill, VenueOrder
 from protocols.model import Leg, OrderType, Side, Symbol, TimeInForce, VenueRules
 from protocols.rules import step_decimals, whole_steps
@@ -66,6 +67,7 @@ class SpotExchange(SimExchange):
             taker_fee=config.taker_fee,
             client_id_pattern=config.client_id_pattern,
             client_id_query_window_s=config.client_id_query_window_s,
+            read_after_write=ReadAfterWrite(config.query_lag_s, config.forget_unfilled_after_s),
             rng=rng,
         )
         self._lock_fee = max(config.maker_fee, config.taker_fee)

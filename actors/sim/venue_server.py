@@ -65,6 +65,12 @@ class VenueFaultsView(msgspec.Struct, frozen=True):
     partial_fill: tuple[float, float] | None
     rate_limited_requests: int
     """Requests the venue's real rate limits refused so far."""
+    lookup_lag_s: float
+    """How long after accepting an order its queries say it does not exist."""
+    forget_unfilled_after_s: float | None
+    """How long after ending unfilled an order is forgotten (``None``: never)."""
+    hidden_lookups: dict[str, int]
+    """Lookups the lag (``lagged_lookup``) and forgetting (``forgotten_lookup``) hid."""
 
 
 def http_response(response: RestResponse) -> HttpResponse:
@@ -246,18 +252,29 @@ class VenueServer(abc.ABC):
         """Leave out the next depth diff of ``symbol`` (every symbol when ``None``)."""
         self.wire_faults.skip_depth_update(symbol)
 
+    def set_read_after_write(self, lag_s: float, forget_unfilled_after_s: float | None) -> None:
+        """Hide orders from queries for ``lag_s`` after they are accepted, and forget
+        those that ended unfilled ``forget_unfilled_after_s`` after (``None``: never)."""
+        self.exchange.read_after_write.set(lag_s, forget_unfilled_after_s)
+
     def clear_faults(self) -> None:
-        """Switch every fault of this venue off, wire and engine."""
+        """Switch every fault of this venue off, wire and engine; lookups see orders as
+        the venue's config says."""
         self.wire_faults.clear()
         self.exchange.faults.clear()
+        self.exchange.read_after_write.reset()
         self.port.refusal_changed()
 
     def faults_view(self) -> VenueFaultsView:
         engine = self.exchange.faults
+        lookups = self.exchange.read_after_write
         return VenueFaultsView(
             self.wire_faults.view(),
             engine.rejections_left,
             engine.rejection.__name__,
             engine.partial_fill,
             self.rate_limiter.refused,
+            lookups.lag_s,
+            lookups.forget_unfilled_after_s,
+            lookups.served(),
         )

@@ -1,5 +1,7 @@
 """Gate.io USDT perpetuals for the feed: JSON book-ticker (or order-book update) pushes,
-sizes in contracts converted with each contract's size, loaded before connecting."""
+sizes in contracts converted with each contract's size, loaded before connecting; and
+each contract's funding, from its contract data at every connection and then from the
+``futures.tickers`` pushes."""
 
 from __future__ import annotations
 
@@ -16,7 +18,11 @@ from protocols.model import Leg, Order, Symbol, VenueRules
 from protocols.venue import (
     ApiCredentials,
     DepthSnapshot,
+    FundingBookEntry,
+    FundingRate,
+    FundingTick,
     FuturesPosition,
+    MalformedResponse,
     OrderUpdate,
     RateLimited,
     RestRequest,
@@ -29,6 +35,8 @@ from protocols.venue import (
 log = logging.getLogger("basis.gateio")
 
 PING_INTERVAL_S = 10.0
+FUNDING_BOOK_LIMIT = 1000
+"""The most changes one ``account_book`` reply may list."""
 SIZE_DECIMAL = (gateio.SIZE_DECIMAL_HEADER[0].encode(), gateio.SIZE_DECIMAL_HEADER[1].encode())
 
 
@@ -41,36 +49,67 @@ class GateioFeedCodec:
     handshake_headers: Sequence[tuple[bytes, bytes]] = (SIZE_DECIMAL,)
     rules: dict[Symbol, VenueRules] = attrs.field(factory=dict)
     contract_sizes: dict[Symbol, float] = attrs.field(factory=dict)
+    funding: dict[Symbol, FundingRate] = attrs.field(factory=dict)
+    """Each contract's funding as last heard: the contract data gives the interval and
+    the next settlement, ticker pushes move the rate."""
 
     async def prepare(self, symbols: Sequence[Symbol]) -> None:
-        """Load each contract's rules once: pushes give sizes in contracts."""
+        """Load each contract's data: pushes give sizes in contracts, and the funding
+        interval is the contract's own. Asked again at every connection, so the funding
+        known is never older than the connection."""
         for symbol in symbols:
-            if symbol in self.rules:
-                continue
             response = await self.rest.send(gateio_rest.contract_request(symbol))
             if response.status != 200:
                 raise gateio_rest.error_from_response(response)
             rules = gateio_rest.parse_contract(response.body)
             self.rules[symbol] = rules
             self.contract_sizes[symbol] = rules.contract_size
+            try:
+                self.funding[symbol] = gateio_rest.parse_funding(response.body)
+            except MalformedResponse as error:
+                # Quotes do not need it: the funding stays unknown, so a strategy that
+                # requires it keeps refusing entries, and the others trade.
+                self.funding.pop(symbol, None)
+                log.warning("%s: no funding in the contract data: %s", symbol, error)
+
+    def funding_rates(self, now: float) -> list[FundingRate]:
+        return [funding.at(now) for funding in self.funding.values()]
 
     def subscriptions(self, symbols: Sequence[Symbol], depth: bool, now: float) -> list[str]:
         time_s = int(now)
+        contracts = gateio.book_ticker_payload(symbols)
+        tickers = gateio.subscribe_message(gateio.TICKERS, contracts, time_s)
         if not depth:
-            payload = gateio.book_ticker_payload(symbols)
-            return [gateio.subscribe_message(gateio.BOOK_TICKER, payload, time_s)]
+            return [gateio.subscribe_message(gateio.BOOK_TICKER, contracts, time_s), tickers]
         return [
-            gateio.subscribe_message(
-                gateio.ORDER_BOOK_UPDATE, gateio.order_book_update_payload(symbol), time_s, n
-            )
-            for n, symbol in enumerate(symbols, start=1)
+            *(
+                gateio.subscribe_message(
+                    gateio.ORDER_BOOK_UPDATE, gateio.order_book_update_payload(symbol), time_s, n
+                )
+                for n, symbol in enumerate(symbols, start=1)
+            ),
+            tickers,
         ]
 
     def ping(self, now: float) -> str:
         return gateio.ping_message(int(now))
 
     def decode(self, frame: str | bytes, recv_ts: float) -> tuple:
-        return gateio.decode_frame(frame, recv_ts, self.contract_sizes)
+        events = gateio.decode_frame(frame, recv_ts, self.contract_sizes)
+        if not any(type(event) is FundingTick for event in events):
+            return events
+        return tuple(self._funding(event, recv_ts) for event in events)
+
+    def _funding(self, event: object, recv_ts: float) -> object:
+        """A ticker's rate with its contract's interval and next settlement."""
+        if type(event) is not FundingTick:
+            return event
+        known = self.funding.get(event.symbol)
+        if known is None:
+            return event  # a contract this feed did not load: nothing to publish
+        funding = FundingRate(event.symbol, event.rate, known.interval_s, known.next_ts)
+        self.funding[event.symbol] = funding
+        return funding.at(recv_ts)
 
     async def fetch_snapshot(self, symbol: Symbol) -> DepthSnapshot:
         response = await self.rest.send(gateio_rest.order_book_request(symbol))
@@ -83,6 +122,9 @@ DUAL_MODE_FIX = (
     "the Gate.io futures account is in dual (hedge) position mode; Basis trades single "
     "mode: switch the account to single position mode"
 )
+READ_AFTER_WRITE_S = 1.0
+"""How long after an order reached Gate.io a query may still not find it. Gate.io
+documents no such lag; a second covers an order still on its way inside the venue."""
 
 
 @attrs.define
@@ -100,6 +142,9 @@ class GateioRouterCodec:
     wall_clock: Callable[[], float] = time.time
     positions: dict[Symbol, gateio_rest.PositionSettings] = attrs.field(factory=dict)
     """Each contract's position as last read back (its liquidation price included)."""
+    read_after_write_s: float = READ_AFTER_WRITE_S
+    forgets_unfilled: bool = True
+    """Gate.io forgets an order cancelled with nothing filled 10 minutes later (404)."""
 
     async def load_rules(
         self, rest: RestClient, symbols: Sequence[Symbol]
@@ -294,6 +339,24 @@ async def futures_account(
     if response.status != 200:
         raise gateio_rest.error_from_response(response, now)
     return gateio_rest.parse_futures_account(response.body)
+
+
+@attrs.define
+class GateioFundingBookCodec:
+    """The futures account's funding settlements: ``account_book?type=fund``."""
+
+    credentials: ApiCredentials
+
+    def request(self, since_s: int, now: float) -> RestRequest:
+        return gateio_rest.funding_book_request(
+            self.credentials, int(now), since_s=since_s, limit=FUNDING_BOOK_LIMIT
+        )
+
+    def parse(self, response: RestResponse) -> list[FundingBookEntry]:
+        return gateio_rest.parse_funding_book(response.body)
+
+    def error(self, response: RestResponse, now: float) -> VenueError:
+        return gateio_rest.error_from_response(response, now)
 
 
 async def short_position(

@@ -12,6 +12,7 @@ from protocols.model import Leg, Order, Symbol, VenueRules
 from protocols.venue import (
     ApiCredentials,
     DepthSnapshot,
+    FundingRate,
     OrderUpdate,
     RestRequest,
     RestResponse,
@@ -33,6 +34,10 @@ class MexcFeedCodec:
 
     async def prepare(self, symbols: Sequence[Symbol]) -> None:
         """Nothing to load: MEXC pushes carry prices and quantities in base units."""
+
+    def funding_rates(self, now: float) -> list[FundingRate]:
+        """Spot has no funding."""
+        return []
 
     def subscriptions(self, symbols: Sequence[Symbol], depth: bool, now: float) -> list[str]:
         if len(symbols) > mexc.MAX_SUBSCRIPTIONS_PER_CONNECTION:
@@ -59,11 +64,19 @@ class MexcFeedCodec:
         return mexc_rest.parse_depth(response.body, symbol)
 
 
+READ_AFTER_WRITE_S = 5.0
+"""How long after an order reached MEXC a query may still answer "order does not exist"
+(-2013). MEXC documents neither the lag nor a bound; this one is generous, since waiting
+longer than needed only delays the resend of an order that truly never arrived."""
+
+
 @attrs.define
 class MexcRouterCodec:
     credentials: ApiCredentials
     exchange: str = mexc.EXCHANGE
     leg: Leg = Leg.SPOT
+    read_after_write_s: float = READ_AFTER_WRITE_S
+    forgets_unfilled: bool = False
 
     async def load_rules(
         self, rest: RestClient, symbols: Sequence[Symbol]

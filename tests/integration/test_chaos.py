@@ -108,6 +108,13 @@ REACTIONS: dict[str, tuple[str, Reaction]] = {
         "reconnected on the notice",
         lambda r, log: served(r, "upgrade_notice") > 0 and "upgrade notice" in log,
     ),
+    "read-after-write": (
+        "lookups that met the lag, answered without a doubled or lost order",
+        lambda r, log: (
+            served(r, "lagged_lookup") + served(r, "forgotten_lookup") > 0
+            and r.orders.unknown_resolved > 0
+        ),
+    ),
     "actor-crashes": (
         "strategies and routers crashed and restarted",
         lambda r, log: (

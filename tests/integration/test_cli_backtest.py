@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from actors.backtest.quote_files import QuoteFile
+
 BASIS = [sys.executable, "-m", "actors.cli"]
 ROOT = Path(__file__).parents[2]
 SAMPLE = ROOT / "tests" / "data" / "sample_quotes.csv"
@@ -23,6 +25,7 @@ TRADE_KEYS = {
     "pnl_usdt",
     "pnl_pct",
     "exit_reason",
+    "funding_usdt",
 }
 
 
@@ -53,7 +56,15 @@ def test_json_prints_the_documented_object(tmp_path):
 def test_without_json_a_table_with_per_symbol_totals():
     out = basis("backtest", str(SAMPLE), "--config", "configs/backtest.example.toml").stdout
     lines = out.splitlines()
-    assert lines[0].split() == ["symbol", "cycles", "wins", "pnl_usdt", "volume_usdt", "open"]
+    assert lines[0].split() == [
+        "symbol",
+        "cycles",
+        "wins",
+        "pnl_usdt",
+        "funding_usdt",
+        "volume_usdt",
+        "open",
+    ]
     assert [line.split()[0] for line in lines[2:5]] == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
     assert any(line.startswith("total") for line in lines)
     assert "events/s" in lines[-1]
@@ -61,10 +72,21 @@ def test_without_json_a_table_with_per_symbol_totals():
 
 def test_synth_then_backtest_jsonl_gz(tmp_path):
     out = tmp_path / "quotes.jsonl.gz"
-    made = basis("synth", str(out), "--duration", "600", "--symbols", "BTC/USDT", "--seed", "4")
-    assert "wrote 1,202 quotes" in made.stderr
+    made = basis(
+        "synth", str(out), "--duration", "600", "--symbols", "BTC/USDT", "--seed", "4",
+        "--funding-interval", "120",
+    )  # fmt: skip
+    with QuoteFile(out) as source:
+        rows = list(source)
+    assert f"wrote {len(rows):,} rows" in made.stderr
+    assert sum(1 for row in rows if row[1] in ("spot", "futures")) == 1202
+    # Settled every 120 s of the 600, each announced by its rate with the interval.
+    settled = [row for row in rows if row[1] == "funding_settled"]
+    assert len(settled) == 5
+    rates = [row for row in rows if row[1] == "funding_rate"]
+    assert rates[0][0] == rows[0][0] and all(row[4] == 120.0 for row in rates)
     report = json.loads(basis("backtest", str(out), "--json").stdout)
-    assert report["events"] == 1202
+    assert report["events"] == len(rows)
 
 
 def test_bad_input_names_the_problem(tmp_path):

@@ -25,14 +25,18 @@ def test_recorded_quotes_backtest(tmp_path):
     assert done.returncode == 0, done.stderr
     with QuoteFile(out) as source:
         rows = list(source)
-    legs = {(row[1], row[2]) for row in rows}
-    assert legs == {
-        (leg, symbol)
-        for leg in ("spot", "futures")
-        for symbol in ("BTC/USDT", "ETH/USDT", "SOL/USDT")
+    symbols = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
+    quotes = [row for row in rows if row[1] in ("spot", "futures")]
+    assert {(row[1], row[2]) for row in quotes} == {
+        (leg, symbol) for leg in ("spot", "futures") for symbol in symbols
     }
-    assert all(row[3] < row[5] for row in rows)  # bid below ask
+    assert all(row[3] < row[5] for row in quotes)  # bid below ask
     assert [row[0] for row in rows] == sorted(row[0] for row in rows)
+    # Each perpetual's funding as the venue published it: its own interval, the next
+    # settlement ahead of the time it was heard.
+    funding = [row for row in rows if row[1] == "funding_rate"]
+    assert {row[2] for row in funding} == set(symbols)
+    assert all(row[4] == 8 * 3600.0 and row[5] * 1000 > row[0] for row in funding)
     report = subprocess.run(
         [*BASIS, "backtest", str(out), "--json"], capture_output=True, text=True, check=True
     )

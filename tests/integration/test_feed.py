@@ -17,12 +17,13 @@ import trio_websocket
 
 from actors.runtime.market.feed import Feed
 from actors.venues.rest import RequestNotSent
-from protocols.messages import FeedHealth, MarketQuote
+from protocols.messages import FeedHealth, FundingRateUpdate, MarketQuote
 from protocols.model import Leg, Quote, Symbol
 from protocols.venue import (
     BookLevel,
     DepthDiff,
     DepthSnapshot,
+    FundingRate,
     MalformedMessage,
     Pong,
     SubscriptionResult,
@@ -45,6 +46,10 @@ class ToyCodec:
     async def prepare(self, symbols):
         pass
 
+    def funding_rates(self, now):
+        """BTC's funding, as a venue's contract data gives it before connecting."""
+        return [FundingRate(BTC, 0.0001, 3600.0, 7200.0)]
+
     def subscriptions(self, symbols, depth, now):
         return [json.dumps({"sub": str(s), "depth": depth}) for s in symbols]
 
@@ -62,6 +67,9 @@ class ToyCodec:
             return (Quote(Symbol.parse(s), bid, 1.0, ask, 1.0, recv_ts, recv_ts),)
         if kind == "ack":
             return (SubscriptionResult(message["ok"], message["ch"], message.get("why", "")),)
+        if kind == "f":
+            rate, next_ts = message["f"]
+            return (FundingRate(BTC, rate, 3600.0, next_ts),)
         if kind == "pong":
             return (Pong(),)
         if kind == "upgrade":
@@ -170,6 +178,23 @@ async def test_quotes_reach_each_symbols_strategy_newest_only(nursery, venue):
     assert FeedHealth in {type(m) for m in got}
     assert [m.quote.ask for m in drain(eth) if isinstance(m, MarketQuote)] == [11.0]
     assert feed.status.state == "fresh"
+
+
+async def test_funding_reaches_the_symbols_strategies_at_connection_and_when_it_moves(
+    nursery, venue
+):
+    feed, btc, eth = start_feed(nursery, venue)
+    await venue.next_connection()
+    await wait_until(lambda: len(venue.subscriptions) == 2)
+    funding = [m for m in drain(btc) if isinstance(m, FundingRateUpdate)]
+    assert [(f.rate, f.interval_s, f.next_ts) for f in funding] == [(0.0001, 3600.0, 7200.0)]
+    for rate in (-0.0002, 0.0003):
+        await venue.current.send_message(json.dumps({"t": "f", "f": [rate, 10800.0]}))
+    await venue.quote(BTC, 100.0, 101.0)
+    await wait_until(lambda: feed.status.quotes == 1)
+    funding = [m for m in drain(btc) if isinstance(m, FundingRateUpdate)]
+    assert [(f.rate, f.next_ts) for f in funding] == [(0.0003, 10800.0)]  # the newest only
+    assert not [m for m in drain(eth) if isinstance(m, FundingRateUpdate)]
 
 
 async def test_a_dropped_connection_is_replaced_and_resubscribed(nursery, venue):

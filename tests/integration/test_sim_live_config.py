@@ -1,7 +1,8 @@
 """The README's commands for running against a separately started `basis sim`, as it
 writes them: `basis sim` on the documented ports in one process, then, with the exported
 made-up keys, `basis preflight`, `basis run` (bounded by --duration) and `basis record`
-(a shorter recording, into a temporary file) on `configs/sim-live.toml`."""
+(a shorter recording, into a temporary file: quotes and funding rates) on
+`configs/sim-live.toml`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.backtest.quote_files import QuoteFile
+from actors.backtest.quote_files import FUNDING_RATE, LEGS, QuoteFile
 
 from .test_cli_preflight import stop
 
@@ -122,7 +123,9 @@ def test_documented_record_records_both_venues(sim, lines, env, tmp_path):
     result = subprocess.run(words, capture_output=True, text=True, cwd=ROOT, env=env, timeout=90)
     assert result.returncode == 0, result.stderr
     with QuoteFile(out) as source:
-        legs = {(row[1], row[2]) for row in source}
-    assert legs == {
-        (leg, symbol) for leg in ("spot", "futures") for symbol in ("BTC/USDT", "ETH/USDT")
+        rows = list(source)
+    symbols = ("BTC/USDT", "ETH/USDT")
+    assert {(row[1], row[2]) for row in rows if row[1] in LEGS} == {
+        (leg, symbol) for leg in LEGS for symbol in symbols
     }
+    assert {row[2] for row in rows if row[1] == FUNDING_RATE} == set(symbols)

@@ -19,7 +19,7 @@ from actors.runtime.ops.status import build_status
 from actors.runtime.ops.status_server import serve_status
 from actors.runtime.persistence.store import Store
 from actors.runtime.system import SymbolLocked, TradingSystem
-from actors.sim.ledger import FillExecuted
+from actors.sim.ledger import FillExecuted, FundingSettled
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
 from protocols.model import Side, Symbol
@@ -84,7 +84,14 @@ async def test_a_cycle_completes_and_its_pnl_is_what_the_venues_filled(tmp_path)
         ]
         assert ctx.positions.spot.qty == ctx.positions.futures.qty == 0.0
         assert len(spot_fills) >= 2 and len(futures_fills) >= 2
-        implied = fills_pnl(spot_fills) + fills_pnl(futures_fills)
+        # Funding the venue settled on the short (when the run spans a settlement time)
+        # is in the P&L too, as far as the ledger has been read.
+        settled = {
+            str(e.seq): e.payment.amount for e in ledgers.gateio if isinstance(e, FundingSettled)
+        }
+        funding = sum(settled[ledger_id] for ledger_id in ctx.funding_ledger_ids)
+        assert ctx.funding_usdt == pytest.approx(funding)
+        implied = fills_pnl(spot_fills) + fills_pnl(futures_fills) + funding
         assert ctx.realized_pnl_usdt == pytest.approx(implied, abs=1e-6)
         assert ctx.realized_pnl_usdt > 0
         status = build_status(system)

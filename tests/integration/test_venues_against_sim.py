@@ -3,6 +3,7 @@ venues' real wire formats, through the faults the venues can inject."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -17,14 +18,16 @@ from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
 from actors.venues.rest import RestClient
 from protocols import gateio
 from protocols.messages import (
+    CancelOrder,
     FeedHealth,
     MarketQuote,
     OrderAccepted,
     OrderFinal,
     OrderRejected,
     PlaceOrder,
+    ReconcileOrder,
 )
-from protocols.model import Fill, Leg, Order, OrderStatus, OrderType, Side, Symbol
+from protocols.model import Fill, Leg, Order, OrderStatus, OrderType, Side, Symbol, TimeInForce
 from protocols.venue import ApiCredentials, InsufficientBalance
 from supervision import Backoff, Incarnation, Mailbox
 from tests.integration.polling import wait_until
@@ -145,7 +148,7 @@ async def start_router(nursery, sim, venue, strategy, private=False):
         private=stream,
         ws_url=ws,
         poll_interval_s=0.05,
-        not_found_grace_s=0.2,
+        read_after_write_s=0.2,
         backoff=FAST,
         rng=random.Random(5),
     )
@@ -282,3 +285,110 @@ async def test_mexc_fills_carry_the_fees_the_venue_charged_though_orders_say_non
     told = sum(f.commission for f in fills if f.commission_asset == charged.fee_asset)
     assert told == pytest.approx(charged.fee, rel=1e-9)
     assert sum(f.fee for f in fills) == pytest.approx(charged.fee_usdt, rel=1e-9)
+
+
+# ------------------------------------------------------------------ read-after-write lag
+# The venues' queries lag behind their writes, as the real ones' do: MEXC answers "order
+# does not exist" (-2013) for a while after it accepted an order, and Gate.io forgets an
+# order that ended with nothing filled. The router must neither take the first for
+# "never arrived" nor wait forever on the second.
+
+LAG_S = 1.0
+
+
+def resting_price(sim, leg):
+    """A buy price well under the market, on the venue's tick: the order rests unfilled."""
+    exchange = sim.venues.spot if leg is Leg.SPOT else sim.venues.futures
+    tick = exchange.rules(BTC).price_tick
+    return math.floor(sim.venues.market.spot_mid(BTC) * 0.9 / tick) * tick
+
+
+async def test_an_order_mexc_does_not_show_yet_is_found_not_reported_never_arrived(nursery, sim):
+    """An earlier run sent the order just before it stopped; recovery asks the router to
+    settle it at once, while MEXC still answers -2013. Reported "never arrived", the
+    strategy would trade on as if the leg were not there while it rests (or fills)."""
+    sim.mexc.set_read_after_write(LAG_S, None)
+    placed = sim.venues.spot.place_order(
+        BTC,
+        Side.BUY,
+        OrderType.LIMIT,
+        0.001,
+        price=resting_price(sim, Leg.SPOT),
+        client_id="t1-9s",
+        now=sim.clock.now(),
+    )
+    strategy = Mailbox("strategy")
+    router, inbox = await start_router(nursery, sim, "mexc", strategy)
+    router.read_after_write_s = 2 * LAG_S
+    await inbox.send(ReconcileOrder(Leg.SPOT, "t1-9s", BTC))
+    heard = await settle(strategy, "t1-9s")
+    assert isinstance(heard[0], OrderAccepted)
+    assert heard[0].venue_order_id == placed.venue_order_id
+    final = heard[-1]
+    assert isinstance(final, OrderFinal)
+    assert (final.status, final.filled_qty) == (OrderStatus.CANCELLED, 0.0)
+    assert sim.venues.spot.open_orders() == []
+    assert sim.mexc.faults_view().hidden_lookups["lagged_lookup"] > 0
+
+
+async def test_an_order_that_never_reached_mexc_is_concluded_after_the_lag(nursery, sim):
+    sim.mexc.set_read_after_write(LAG_S, None)
+    strategy = Mailbox("strategy")
+    router, inbox = await start_router(nursery, sim, "mexc", strategy)
+    router.read_after_write_s = 0.5
+    started = trio.current_time()
+    await inbox.send(ReconcileOrder(Leg.SPOT, "t1-8s", BTC))
+    [rejected] = await settle(strategy, "t1-8s")
+    assert isinstance(rejected, OrderRejected)
+    assert trio.current_time() - started >= 0.5
+
+
+async def test_a_gateio_order_forgotten_after_its_cancel_ends_cancelled_unfilled(nursery, sim):
+    """Gate.io forgets an order that ended with nothing filled, even by its id. Here the
+    order is cancelled at the venue behind the router's back (as when a cancel lands and
+    its answer is lost) and forgotten at once: the router keeps asking (it has no reason
+    to think the order ended) until it sends a cancel of its own, then concludes the
+    order ended cancelled with nothing filled, instead of asking forever."""
+    sim.gateio.set_read_after_write(0.0, 0.0)
+    strategy = Mailbox("strategy")
+    router, inbox = await start_router(nursery, sim, "gateio", strategy)
+    order = Order(
+        "t1-7f", Leg.FUTURES, BTC, Side.BUY, 0.001, resting_price(sim, Leg.FUTURES),
+        tif=TimeInForce.GTC,
+    )  # fmt: skip
+    await inbox.send(PlaceOrder(order))
+    with trio.fail_after(5):
+        while not isinstance(await strategy.receive(), OrderAccepted):
+            pass
+    sim.venues.futures.cancel_order(
+        client_id=gateio.client_text(order.client_id), now=sim.clock.now()
+    )
+    await wait_until(lambda: sim.gateio.faults_view().hidden_lookups["forgotten_lookup"] >= 3)
+    assert len(strategy) == 0, "concluded without having sent a cancel"
+    await inbox.send(CancelOrder(Leg.FUTURES, order.client_id, BTC))
+    [final] = await settle(strategy, order.client_id)
+    assert isinstance(final, OrderFinal)
+    assert (final.status, final.filled_qty) == (OrderStatus.CANCELLED, 0.0)
+    assert router.statistics().open_orders == 0
+
+
+async def test_a_cancel_mexc_answers_unknown_within_the_lag_is_sent_again(nursery, sim):
+    """MEXC answers a cancel of an order it does not show yet as it answers one of an
+    order that has ended (-2011). Taken for an end, the order would rest on, open."""
+    sim.mexc.set_read_after_write(LAG_S, None)
+    strategy = Mailbox("strategy")
+    router, inbox = await start_router(nursery, sim, "mexc", strategy)
+    router.read_after_write_s = 2 * LAG_S
+    order = Order(
+        "t1-6s", Leg.SPOT, BTC, Side.BUY, 0.001, resting_price(sim, Leg.SPOT),
+        tif=TimeInForce.GTC,
+    )  # fmt: skip
+    await inbox.send(PlaceOrder(order))
+    with trio.fail_after(5):
+        while not isinstance(await strategy.receive(), OrderAccepted):
+            pass
+    await inbox.send(CancelOrder(Leg.SPOT, order.client_id, BTC))
+    [final] = await settle(strategy, order.client_id)
+    assert (final.status, final.filled_qty) == (OrderStatus.CANCELLED, 0.0)
+    assert sim.venues.spot.open_orders() == []
+    assert sim.mexc.faults_view().hidden_lookups["lagged_lookup"] > 0

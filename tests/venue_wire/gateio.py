@@ -1,5 +1,5 @@
 """Gate.io USDT perpetual futures requests, replies and pushes Basis does not use: open
-orders, the futures account, the funding rate from the contract reply, unsubscribing,
+orders, the futures account, unsubscribing,
 and the full order book push. Requests are built and signed by ``protocols.gateio_rest``
 and ``protocols.gateio`` as Basis's own are; replies are read into the domain model, in
 base units, raising ``msgspec.DecodeError`` or ``WireFormatError`` for a body they cannot
@@ -28,7 +28,6 @@ from protocols.venue import (
     Balance,
     BookLevel,
     DepthSnapshot,
-    FundingRate,
     OrderUpdate,
     RestRequest,
 )
@@ -76,12 +75,6 @@ def unsubscribe_message(
 # ------------------------------------------------------------------------ replies
 
 
-class _ContractFunding(msgspec.Struct):
-    funding_rate: Numeric = 0
-    funding_interval: float = 0.0
-    funding_next_apply: float = 0.0
-
-
 class _Account(msgspec.Struct):
     currency: str
     available: Numeric
@@ -89,18 +82,6 @@ class _Account(msgspec.Struct):
     position_margin: Numeric = 0
     order_margin: Numeric = 0
     unrealised_pnl: Numeric = 0
-
-
-def parse_funding_rate(body: bytes, symbol: Symbol) -> FundingRate:
-    """The current funding rate, its interval and the next settlement from the reply to
-    ``GET /futures/usdt/contracts/{contract}``."""
-    contract = msgspec.json.decode(body, type=_ContractFunding)
-    return FundingRate(
-        symbol,
-        number(contract.funding_rate, "funding_rate"),
-        contract.funding_interval,
-        contract.funding_next_apply,
-    )
 
 
 def parse_orders(body: bytes, contract_size: float) -> tuple[OrderUpdate, ...]:

@@ -10,6 +10,10 @@ reaches ``rotate_after_s`` (venues close connections at 24 h). Health changes (f
 stale, reconnecting, resyncing) go to the same strategies, which stop entering while
 their feed is not fresh.
 
+A venue with funding (Gate.io's perpetuals) gives each symbol's funding rate, its
+interval and next settlement at every connection and as they change; each goes to the
+symbol's strategies as a ``FundingRateUpdate`` on the conflating lane, like quotes.
+
 With ``depth`` on, quotes come from a local order book kept from the diff stream: a gap
 in versions unsyncs the book and publishes nothing for that symbol until a snapshot
 resyncs it, from REST or from the stream itself (a venue may push the whole book).
@@ -32,11 +36,12 @@ from actors.runtime.market.order_book import OrderBook, Outcome
 from actors.runtime.market.reconnect import Reconnect, stay_connected
 from actors.runtime.market.websocket import open_websocket
 from actors.venues.rest import VENUE_FAILURES
-from protocols.messages import FeedHealth, MarketQuote
+from protocols.messages import FeedHealth, FundingRateUpdate, MarketQuote
 from protocols.model import Leg, Quote, Symbol
 from protocols.venue import (
     DepthDiff,
     DepthSnapshot,
+    FundingRate,
     MalformedMessage,
     Pong,
     SubscriptionResult,
@@ -60,6 +65,9 @@ class FeedCodec(Protocol):
         """Load what decoding needs (contract sizes, ...) before connecting; a failure is
         retried like a failed connection."""
 
+    def funding_rates(self, now: float) -> Sequence[FundingRate]:
+        """The funding known once ``prepare`` has run (none for spot)."""
+
     def subscriptions(self, symbols: Sequence[Symbol], depth: bool, now: float) -> list[str]:
         """Subscribe requests; the venue acknowledges each one."""
 
@@ -67,7 +75,8 @@ class FeedCodec(Protocol):
         """The app-level keepalive message."""
 
     def decode(self, frame: str | bytes, recv_ts: float) -> Sequence[Any]:
-        """Quotes, depth diffs/snapshots, acks, pongs, notices, or MalformedMessage."""
+        """Quotes, depth diffs/snapshots, funding rates, acks, pongs, notices, or
+        MalformedMessage."""
 
 
 _CONNECTING = ("connecting", "reconnecting")
@@ -177,6 +186,8 @@ class Feed:
             await self.codec.prepare(symbols)
         except VENUE_FAILURES as error:
             raise Reconnect(f"cannot load the venue's rules: {error}") from error
+        for funding in self.codec.funding_rates(self.wall_clock()):
+            self._publish_funding(funding)
         self.status.connects += 1
         async with open_websocket(
             self.url, headers=self.codec.handshake_headers, connect_timeout_s=self.connect_timeout_s
@@ -233,6 +244,8 @@ class Feed:
                             if not event.ok:
                                 raise Reconnect(f"subscription refused: {event.message}")
                             pending_acks -= 1
+                        elif type(event) is FundingRate:
+                            self._publish_funding(event)
                         elif isinstance(event, UpgradeNotice):
                             raise Reconnect(f"upgrade notice: {event.message}")
                         elif isinstance(event, MalformedMessage):
@@ -261,6 +274,14 @@ class Feed:
         message = MarketQuote(leg, quote)
         key = (leg, quote.symbol)
         for address in self.subscribers.get(quote.symbol, ()):
+            address.put_latest(key, message)
+
+    def _publish_funding(self, funding: FundingRate) -> None:
+        message = FundingRateUpdate(
+            self.wall_clock(), funding.rate, funding.interval_s, funding.next_ts
+        )
+        key = ("funding", funding.symbol)
+        for address in self.subscribers.get(funding.symbol, ()):
             address.put_latest(key, message)
 
     def _on_malformed(self, event: MalformedMessage) -> None:

@@ -32,6 +32,10 @@ class TaskStatus(msgspec.Struct, frozen=True):
     """The futures leg's short, in base units."""
     entry_cost_pct: float | None
     funding_usdt: float
+    funding_rate: float | None
+    """The funding rate the next settlement applies; ``None`` while unknown."""
+    funding_next_ts: float | None
+    """When the next settlement falls (Unix time)."""
     paused_reason: str | None
     decisions: int
     resumed_at: float | None
@@ -161,6 +165,8 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
                 futures_qty=s.futures_qty,
                 entry_cost_pct=s.entry_cost_pct,
                 funding_usdt=s.funding_usdt,
+                funding_rate=s.funding_rate,
+                funding_next_ts=s.funding_next_ts,
                 paused_reason=s.paused_reason,
                 decisions=s.decisions,
                 resumed_at=s.resumed_at,
@@ -264,8 +270,13 @@ def _give_ups(tree: SupervisorSnapshot) -> list[str]:
 def one_line(status: SystemStatus) -> str:
     """The periodic status line for logs without a terminal."""
     tasks = ", ".join(
-        f"{t.symbol} {t.state} cycles={t.cycles} pnl={t.realized_pnl_usdt:+.4f}"
+        f"{t.symbol} {t.state} cycles={t.cycles} pnl={t.realized_pnl_usdt:+.4f} "
+        f"funding={_rate(t.funding_rate)}/{t.funding_usdt:+.4f}"
         for t in status.tasks
     )
     feeds = ", ".join(f"{f.name}={f.state}" for f in status.feeds)
     return f"status: {tasks}; feeds {feeds}; health {status.health_reason}"
+
+
+def _rate(rate: float | None) -> str:
+    return "?" if rate is None else f"{rate * 100:+.4f}%"

@@ -9,7 +9,9 @@ twice.
 The client order id belongs to the order intent, not to an attempt: every retry of one
 order reuses it. A request that may have reached the venue (a timeout, a reset, a 5xx) is
 never simply resent: the order is first looked up by its client id, and only a venue that
-still has no such order after a grace period gets it again.
+still has no such order once its read-after-write lag has passed gets it again. What a
+"no such order" answer may be taken to mean is decided in one place,
+:func:`~actors.runtime.orders.lookup.judge_not_found`.
 
 What the owner is told is derived by each order's
 :class:`~actors.runtime.orders.tracker.OrderTracker` from the venue's reports (placement
@@ -32,6 +34,14 @@ import trio
 
 from actors.failpoints import failpoint
 from actors.runtime.market.private_stream import PrivateStream, PrivateStreamCodec
+from actors.runtime.orders.funding_book import FundingBook
+from actors.runtime.orders.lookup import (
+    NotFound,
+    OrderKnowledge,
+    Visibility,
+    judge_not_found,
+    may_not_show_yet,
+)
 from actors.runtime.orders.rate_limit import TokenBucket
 from actors.runtime.orders.tracker import (
     Accepted,
@@ -50,7 +60,16 @@ from protocols.messages import (
     ReconcileOrder,
     RulesUpdate,
 )
-from protocols.model import Leg, Order, OrderType, Side, Symbol, VenueRules
+from protocols.model import (
+    Leg,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    Symbol,
+    TimeInForce,
+    VenueRules,
+)
 from protocols.rules import more_than_noise, round_down, round_to_tick
 from protocols.venue import (
     DuplicateClientId,
@@ -78,6 +97,10 @@ class RouterCodec(Protocol):
 
     exchange: str
     leg: Leg
+    read_after_write_s: float
+    """How long after an order reached the venue a query may still not find it."""
+    forgets_unfilled: bool
+    """Whether the venue forgets, even by its id, an order that ended unfilled."""
 
     async def load_rules(
         self, rest: RestClient, symbols: Sequence[Symbol]
@@ -124,6 +147,14 @@ class TrackedOrder:
     owner: Address
     sends: int = 0
     """Placement requests sent for this intent (all with one client id)."""
+    reached_by: float = float("-inf")
+    """The trio time by which the venue had the order if it ever will: when the last
+    placement attempt ended, or, for an order an earlier run sent, when this router began
+    looking for it."""
+    ends_by_itself: bool = False
+    """Placed here as immediate-or-cancel (or market): it ends on arrival."""
+    cancel_sent: bool = False
+    """A cancel of it was sent: it is meant to end."""
     lock: trio.Lock = attrs.field(factory=trio.Lock)
     """Reports of one order are applied one at a time, so they reach the strategy in order."""
 
@@ -195,11 +226,14 @@ class Router:
     private: PrivateStreamCodec | None = None
     """The venue's private stream, when the router has one; polling covers its gaps."""
     ws_url: str = ""
+    funding: FundingBook | None = None
+    """The account's funding ledger, read beside the orders, when the venue has one."""
     poll_interval_s: float = 0.25
     """How often open orders are polled while the private stream is down."""
     safety_poll_s: float = 2.0
     """How often they are polled while it is up, in case a push was lost."""
-    not_found_grace_s: float = 1.0
+    read_after_write_s: float | None = None
+    """The codec's read-after-write lag unless given (tests shorten it)."""
     max_send_attempts: int = 5
     rules_refresh_s: float = 3600.0
     default_fee: float = 0.0005
@@ -293,6 +327,8 @@ class Router:
         with scope:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._keep_rules)
+                if self.funding is not None:
+                    nursery.start_soon(self.funding.run)
                 if self.private is not None:
                     self.stream = PrivateStream(
                         f"{self.name}-private",
@@ -361,7 +397,8 @@ class Router:
         if owner is None:
             log.error("%s: no strategy owns %s; not sent", self.name, order.client_id)
             return
-        tracked = TrackedOrder(OrderTracker(order), owner)
+        ends_by_itself = order.type is OrderType.MARKET or order.tif is TimeInForce.IOC
+        tracked = TrackedOrder(OrderTracker(order), owner, ends_by_itself=ends_by_itself)
         self.orders[order.client_id] = tracked
         log.info(
             "%s: %s %s %s %g at %g",
@@ -436,7 +473,10 @@ class Router:
         self.stats.placed += 1
         if order.reduce_only:
             failpoint("exit-sending")
-        return await self.rest.send(request)
+        try:
+            return await self.rest.send(request)
+        finally:
+            tracked.reached_by = trio.current_time()
 
     async def _resolve(self, tracked: TrackedOrder, rules: VenueRules) -> bool:
         """Before ``tracked`` is sent again: ``True`` if the venue has it after all (its
@@ -451,17 +491,48 @@ class Router:
 
     async def _look_up(self, tracked: TrackedOrder, rules: VenueRules) -> bool:
         """Find out whether the venue has ``tracked``; adopt its state if so. ``False``
-        means it has no such order even after the grace period: it never arrived."""
-        update = await self._find(tracked, rules)
+        means it has no such order even after its read-after-write lag: it never arrived."""
+        update = await self._find_or_conclude(tracked, rules)
         if update is None:
-            # An order may still be on its way inside the venue: ask once more later.
-            await trio.sleep(self.not_found_grace_s)
-            update = await self._find(tracked, rules)
-            if update is None:
-                return False
+            return False
         self.stats.unknown_resolved += 1
         await self._apply(tracked, update)
         return True
+
+    @property
+    def visibility(self) -> Visibility:
+        lag = self.read_after_write_s
+        return Visibility(
+            self.codec.read_after_write_s if lag is None else lag, self.codec.forgets_unfilled
+        )
+
+    def _may_not_show_yet(self, tracked: TrackedOrder) -> bool:
+        """The venue may still be hiding ``tracked`` behind its read-after-write lag."""
+        return may_not_show_yet(trio.current_time() - tracked.reached_by, self.visibility)
+
+    def _judge_not_found(self, tracked: TrackedOrder) -> NotFound:
+        known = OrderKnowledge(
+            since_sent_s=trio.current_time() - tracked.reached_by,
+            accepted=tracked.accepted,
+            asked_by_venue_id=tracked.venue_order_id is not None,
+            ending=tracked.cancel_sent or tracked.ends_by_itself,
+            filled=tracked.tracker.delivered_qty > 0.0,
+        )
+        return judge_not_found(known, self.visibility)
+
+    async def _find_or_conclude(
+        self, tracked: TrackedOrder, rules: VenueRules
+    ) -> OrderUpdate | None:
+        """The venue's report of an order it has not reported yet, asked until the venue
+        shows it or its read-after-write lag has passed (``None``: it never arrived)."""
+        while True:
+            update = await self._find(tracked, rules)
+            if update is not None:
+                return update
+            if self._judge_not_found(tracked) is NotFound.NEVER_ARRIVED:
+                return None
+            log.info("%s: %s not found yet; asking again", self.name, tracked.order.client_id)
+            await trio.sleep(self.poll_interval_s)
 
     async def _find(self, tracked: TrackedOrder, rules: VenueRules) -> OrderUpdate | None:
         """The venue's report of ``tracked``, asked until it answers; ``None`` if it has
@@ -520,7 +591,12 @@ class Router:
                 return None
             stream_up = self.stream is not None and self.stream.up
             await trio.sleep(self.safety_poll_s if stream_up else self.poll_interval_s)
-            return None if tracked.final else await self._query(tracked, rules)
+            if tracked.final:
+                return None
+            try:
+                return await self._query(tracked, rules)
+            except UnknownOrder:
+                return self._forgotten(tracked)
 
         def failed(error: Exception) -> None:
             log.warning("%s: following %s failed: %s", self.name, tracked.order.client_id, error)
@@ -529,6 +605,29 @@ class Router:
             update = await self._retry(poll, VENUE_FAILURES, on_failure=failed)
             if update is not None:
                 await self._apply(tracked, update)
+
+    def _forgotten(self, tracked: TrackedOrder) -> OrderUpdate | None:
+        """What the venue's "no such order" says of an order being followed: its end,
+        when it may be concluded (:func:`judge_not_found`), else ``None`` (ask again)."""
+        verdict = self._judge_not_found(tracked)
+        if verdict is not NotFound.ENDED_UNFILLED:
+            log.info("%s: %s not found (%s)", self.name, tracked.order.client_id, verdict.value)
+            return None
+        order = tracked.order
+        status = OrderStatus.CANCELLED if tracked.cancel_sent else OrderStatus.EXPIRED
+        log.warning(
+            "%s: %s is forgotten by the venue: it ended with nothing filled (%s)",
+            self.name,
+            order.client_id,
+            status.value,
+        )
+        return OrderUpdate(
+            order.symbol,
+            order.client_id,
+            tracked.venue_order_id or "",
+            status,
+            filled_qty=0.0,
+        )
 
     # ------------------------------------------------------------------ cancelling
 
@@ -550,6 +649,7 @@ class Router:
             if tracked.final:
                 return None
             await self.order_bucket.acquire()
+            tracked.cancel_sent = True
             request = self.codec.cancel(
                 command.symbol, command.client_id, tracked.venue_order_id, self.wall_clock()
             )
@@ -569,6 +669,11 @@ class Router:
             if isinstance(error, RateLimited):
                 self.order_bucket.close_for(error.retry_after_s or 1.0)
                 continue
+            if isinstance(error, UnknownOrder) and self._may_not_show_yet(tracked):
+                # MEXC answers a cancel of an order it does not show yet as of one it
+                # has finished (-2011): within the lag, the order may well be open.
+                await trio.sleep(self.poll_interval_s)
+                continue
             if isinstance(error, (UnknownOrder, OrderAlreadyFinal)):
                 return  # it ended (or never was): following it reports how
             log.warning("%s: cancel of %s refused: %s", self.name, command.client_id, error)
@@ -583,8 +688,9 @@ class Router:
             log.error("%s: cannot follow %s: no owner or rules", self.name, command.client_id)
             return None
         probe = Order(command.client_id, self.codec.leg, command.symbol, Side.BUY, 0.0, 0.0)
-        tracked = TrackedOrder(OrderTracker(probe), owner)
-        update = await self._find(tracked, rules)
+        # When the earlier run sent it is not known, only that it was before now.
+        tracked = TrackedOrder(OrderTracker(probe), owner, reached_by=trio.current_time())
+        update = await self._find_or_conclude(tracked, rules)
         if update is None:
             log.warning("%s: %s never reached the venue", self.name, command.client_id)
             self.orders[command.client_id] = tracked

@@ -80,6 +80,14 @@ async def test_faults_show_what_is_on_and_what_was_served(still_sim, control, ve
     assert (wire["server_errors_left"], wire["injected"]) == (2, {"server_error": 1})
     applied = await control.post("/faults/gateio/fill_partially", json={"fraction": 0.25})
     assert applied.json()["faults"]["partial_fill"] == [0.25, 1.0]
+    applied = await control.post(
+        "/faults/mexc/read_after_write", json={"lag_s": 2.0, "forget_unfilled_after_s": 30.0}
+    )
+    faults_now = applied.json()["faults"]
+    assert (faults_now["lookup_lag_s"], faults_now["forget_unfilled_after_s"]) == (2.0, 30.0)
+    assert faults_now["hidden_lookups"] == {"lagged_lookup": 0, "forgotten_lookup": 0}
+    cleared = (await control.post("/faults/mexc/clear")).json()["faults"]
+    assert (cleared["lookup_lag_s"], cleared["forget_unfilled_after_s"]) == (0.0, None)
 
 
 async def test_urls_are_served(still_sim, control):
@@ -99,6 +107,7 @@ async def test_urls_are_served(still_sim, control):
         ("/faults/gateio/reject_orders", {"count": 1, "error": "Nope"}, 400, "'Nope' is not"),
         ("/faults/gateio/skip_depth_update", {"symbol": "COIN"}, 400, "BASE/QUOTE"),
         ("/faults/mexc/upgrade_notice", {}, 400, "MEXC documents no upgrade notice"),
+        ("/faults/mexc/read_after_write", {"lag_s": -1}, 400, "must be >= 0"),
         ("/dislocate", {"size": "big"}, 400, "size"),
         ("/nowhere", {}, 404, "no route POST /nowhere"),
     ],

@@ -14,7 +14,12 @@ import trio
 from actors.runtime.market.order_book import OrderBook, Outcome
 from actors.runtime.market.websocket import open_websocket
 from actors.sim.config import FuturesVenueConfig, GateioRateLimits, RateLimit
-from actors.venues.gateio import SIZE_DECIMAL, GateioFeedCodec, GateioRouterCodec
+from actors.venues.gateio import (
+    SIZE_DECIMAL,
+    GateioFeedCodec,
+    GateioFundingBookCodec,
+    GateioRouterCodec,
+)
 from actors.venues.rest import RestClient
 from protocols import gateio, gateio_rest
 from protocols._wire import decimal
@@ -35,6 +40,7 @@ from protocols.venue import (
     BadSignature,
     DepthDiff,
     DepthSnapshot,
+    FundingRate,
     FuturesPosition,
     InvalidSymbol,
     OrderAlreadyFinal,
@@ -116,7 +122,7 @@ async def test_contract_rules_and_funding_are_served_as_configured(still_sim, ga
         taker_fee=0.0005,
     )
     response = await gateio_client.send(gateio_rest.contract_request(COIN))
-    funding = gateio_wire.parse_funding_rate(response.body, COIN)
+    funding = gateio_rest.parse_funding(response.body)
     published = still_sim.venues.market.funding_rate(COIN)
     assert funding.interval_s == published.interval_s
     assert funding.next_ts == published.next_ts
@@ -266,6 +272,104 @@ async def test_funding_history_lists_the_settlements(nursery):
     newest_first = [{"t": int(s.ts), "r": decimal(s.rate)} for s in reversed(history)]
     newest_first = [entry for entry in newest_first if entry["t"] <= listed[0]["t"]]
     assert listed == newest_first[:2]
+
+
+TICKER_FIELDS = {
+    "contract",
+    "last",
+    "change_percentage",
+    "total_size",
+    "low_24h",
+    "high_24h",
+    "volume_24h",
+    "mark_price",
+    "funding_rate",
+    "funding_rate_indicative",
+    "index_price",
+    "quanto_base_rate",
+    "lowest_ask",
+    "highest_bid",
+}
+
+
+async def test_the_contract_list_and_tickers_carry_the_documented_funding(still_sim, gateio_client):
+    published = still_sim.venues.market.funding_rate(COIN)
+    response = await gateio_client.send(
+        gateio_rest.public_request("GET", "/futures/usdt/contracts")
+    )
+    [listed] = msgspec.json.decode(response.body)
+    assert listed["name"] == "COIN_USDT"
+    assert gateio_rest.parse_funding(msgspec.json.encode(listed)) == published
+    for query in ("", "contract=COIN_USDT"):
+        request = gateio_rest.public_request("GET", "/futures/usdt/tickers", query)
+        [ticker] = msgspec.json.decode((await gateio_client.send(request)).body)
+        assert set(ticker) >= TICKER_FIELDS
+        assert ticker["contract"] == "COIN_USDT"
+        assert float(ticker["funding_rate"]) == pytest.approx(published.rate)
+        quote = still_sim.venues.market.quote(COIN, Leg.FUTURES)
+        assert (float(ticker["highest_bid"]), float(ticker["lowest_ask"])) == (quote.bid, quote.ask)
+    unknown = gateio_rest.public_request("GET", "/futures/usdt/tickers", "contract=NOPE_USDT")
+    assert (await gateio_client.send(unknown)).status == 400
+
+
+async def test_the_feed_codec_hears_funding_from_the_contract_and_the_tickers_channel(
+    still_sim, gateio_client
+):
+    codec = GateioFeedCodec(gateio_client)
+    await codec.prepare([COIN])
+    published = still_sim.venues.market.funding_rate(COIN)
+    assert codec.funding_rates(now()) == [published.at(now())]
+    async with open_websocket(still_sim.urls.gateio_ws, headers=codec.handshake_headers) as ws:
+        for request in codec.subscriptions([COIN], depth=False, now=now()):
+            await ws.send_message(request)
+        funding = await next_matching(ws, codec.decode, is_(FundingRate))
+    assert (funding.symbol, funding.interval_s) == (COIN, published.interval_s)
+    assert funding.rate == pytest.approx(still_sim.venues.market.funding_rate(COIN).rate)
+
+
+def account_book(query: str) -> RestRequest:
+    return gateio_rest.signed_request(
+        "GET", "/futures/usdt/account_book", query, b"", CREDENTIALS, int(now())
+    )
+
+
+async def test_the_account_book_lists_each_funding_settlement_under_its_ledger_id(nursery):
+    sim = await start(nursery, fast(helpers.config(helpers.coin(funding_interval_s=0.2))))
+    async with RestClient(sim.urls.gateio_rest) as rest:
+        rules = await rules_of(rest)
+        bid = sim.venues.market.quote(COIN, Leg.FUTURES).bid
+        await place(rest, Order("g-short", Leg.FUTURES, COIN, Side.SELL, 0.5, bid), rules)
+        with trio.fail_after(WAIT_S):
+            while len(sim.venues.futures.ledger.funding_entries()) < 3:  # noqa: ASYNC110
+                await trio.sleep(TICK_S)
+        codec = GateioFundingBookCodec(CREDENTIALS)
+        response = await rest.send(codec.request(0, now()))
+        assert response.status == 200, response.body
+        listed = codec.parse(response)
+        raw = msgspec.json.decode(response.body)
+        engine = {str(e.seq): e.payment for e in sim.venues.futures.ledger.funding_entries()}
+        assert [entry.ledger_id for entry in listed] == [r["id"] for r in reversed(raw)]
+        for entry, row in zip(listed, reversed(raw), strict=True):
+            payment = engine[entry.ledger_id]
+            assert (entry.symbol, entry.ts, entry.amount) == (COIN, payment.ts, payment.amount)
+            assert row["type"] == "fund" and row["contract"] == "COIN_USDT"
+            assert float(row["balance"]) == pytest.approx(payment.balance)
+        newest, older = listed[-1], listed[-2]
+        # Filters: by time (inclusive), by contract, by type, and a limit (newest first).
+        window = f"from={int(older.ts)}&to={int(newest.ts)}"
+        ranged = msgspec.json.decode((await rest.send(account_book(window))).body)
+        assert {r["id"] for r in ranged} <= {e.ledger_id for e in listed}
+        assert all(int(older.ts) <= r["time"] <= int(newest.ts) for r in ranged)
+        limited = msgspec.json.decode((await rest.send(account_book("limit=1"))).body)
+        assert [row["id"] for row in limited] == [max(engine, key=int)]
+        second = msgspec.json.decode((await rest.send(account_book("limit=1&offset=1"))).body)
+        assert [row["id"] for row in second] == [sorted(engine, key=int)[-2]]
+        fees = msgspec.json.decode((await rest.send(account_book("type=fee"))).body)
+        assert fees == []
+        by_contract = await rest.send(account_book("contract=COIN_USDT&type=fund"))
+        assert len(msgspec.json.decode(by_contract.body)) >= 3
+        unsigned = gateio_rest.public_request("GET", "/futures/usdt/account_book")
+        assert (await rest.send(unsigned)).status == 401
 
 
 BAD_ORDER = Order("g-bad", Leg.FUTURES, COIN, Side.SELL, 0.3, 101.0, tif=TimeInForce.GTC)

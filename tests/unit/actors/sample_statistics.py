@@ -34,6 +34,8 @@ def strategy(task_id: str = "btc_1", symbol: str = "BTC/USDT", **changes) -> Str
         "futures_qty": 0.002,
         "entry_cost_pct": -0.123,
         "funding_usdt": 0.0,
+        "funding_rate": 0.0001,
+        "funding_next_ts": T0 + 3600.0,
         "paused_reason": None,
         "decisions": 41,
         "resumed_at": T0,

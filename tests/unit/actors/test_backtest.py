@@ -8,7 +8,12 @@ import pytest
 from actors.arbitrage.config import StrategyConfig
 from actors.arbitrage.pricing import pnl_pct
 from actors.backtest.engine import BacktestConfig, BacktestSection, FuturesRulesConfig, run_backtest
-from actors.backtest.quote_files import QuoteFileError, QuoteFileWriter
+from actors.backtest.quote_files import (
+    QuoteFileError,
+    QuoteFileWriter,
+    funding_rate_row,
+    funding_settled_row,
+)
 from tests.unit.arbitrage.spec import round_trip_pnl_usdt
 
 FEE = 0.0005
@@ -52,6 +57,33 @@ def test_a_cycle_fills_at_the_quoted_prices_and_books_the_spec_pnl(tmp_path):
     assert trade.pnl_pct == pytest.approx(pnl_pct(expected, q, 100.0))
     assert (trade.entry_ts, trade.exit_ts, trade.exit_reason) == (0.0, 9.0, "profit")
     assert result.total_pnl_usdt == pytest.approx(expected)
+
+
+def test_funding_rows_gate_entries_and_settle_on_the_backtests_own_short(tmp_path):
+    def both(ts, prices):
+        sb, sa, fb, fa = prices
+        ms = round(ts * 1000)
+        return [
+            (ms, "spot", "BTC/USDT", sb, 1000.0, sa, 1000.0),
+            (ms, "futures", "BTC/USDT", fb, 1000.0, fa, 1000.0),
+        ]
+
+    rows = [
+        funding_rate_row(0, "BTC/USDT", -0.0001, 3600.0, 8.0),
+        *both(0, CHEAP),  # the short would pay: no entry
+        funding_rate_row(1_000, "BTC/USDT", 0.0001, 3600.0, 8.0),
+        *both(2, CHEAP),  # enters
+        funding_settled_row(8_000, "BTC/USDT", 0.0001),
+        *both(9, WIDE),  # exits
+    ]
+    result = run_backtest(str(rows_file(tmp_path, rows)), config(require_non_negative_funding=True))
+    [trade] = result.trades
+    assert trade.entry_ts == 2.0
+    received = 0.0001 * 1.0 * (100.0 + 100.1) / 2  # rate x short x futures mid
+    assert trade.funding_usdt == pytest.approx(received)
+    spec = round_trip_pnl_usdt(1.0, 100.0, 100.0, 101.0, 100.1, FEE, FEE)
+    assert trade.pnl_usdt == pytest.approx(spec + received)
+    assert result.symbols[0].funding_usdt == pytest.approx(received)
 
 
 def test_an_event_that_closes_a_position_does_not_also_open_one(tmp_path):

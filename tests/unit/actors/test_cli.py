@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import trio
 
+from actors.cli.demo import DEMO_FUNDING_INTERVAL_S, demo_config
 from actors.cli.run import EXIT_GAVE_UP, run_tree
+from actors.sim.config import symbol_config
+from protocols.model import Symbol
 from supervision import Backoff, ChildSpec, Intensity, Supervisor
+
+BTC = Symbol("BTC", "USDT")
 
 
 def test_a_root_that_gives_up_ends_the_program_with_the_chain_printed(capsys):
@@ -54,3 +59,11 @@ def test_a_give_up_that_passed_through_nurseries_is_still_a_readable_chain(capsy
         "basis: stopped because supervisor 'root' gave up: child 'router-mexc' failed to start"
     )
     assert "Traceback" not in err
+
+
+def test_the_demos_venues_settle_funding_every_minute_whatever_the_symbol():
+    config = demo_config(["BTC/USDT", "COIN001/USDT"], dislocations_per_hour=120.0)
+    simulated = config.simulated()
+    assert [str(s.symbol) for s in simulated.symbols] == ["BTC/USDT", "COIN001/USDT"]
+    assert {s.funding_interval_s for s in simulated.symbols} == {DEMO_FUNDING_INTERVAL_S}
+    assert simulated.symbols[0].start_price == symbol_config(BTC).start_price

@@ -10,9 +10,10 @@ from types import SimpleNamespace
 import trio
 from rich.console import Console
 
+from actors.cli import status_tables
 from actors.cli.live_view import MessageRates, live_frame, live_view, stop_summary
 from actors.runtime.ops.logs import RecentLines
-from actors.runtime.ops.status import status_of
+from actors.runtime.ops.status import one_line, status_of
 from tests.unit.actors.sample_statistics import T0, feed, router, statistics, strategy
 
 
@@ -66,6 +67,27 @@ def test_a_frame_shows_strategies_feeds_routers_the_store_and_the_log():
     assert polling.split() == ["router-gateio_futures", "7", "5", "1", "1", "polling"]
     assert "store: 10 commits, write p99 2.00 ms, queue 2;" in text
     assert lines[-2:] == ["log:", "12:00:01.000 WRN a line"]
+
+
+def test_the_funding_table_gives_each_perpetuals_rate_next_settlement_and_receipts():
+    status = status_of(
+        statistics(
+            strategies=(
+                strategy(funding_rate=-0.000125, funding_next_ts=28_800.0, funding_usdt=0.25),
+                strategy("eth_sj3kx1", "ETH/USDT", funding_rate=None, funding_next_ts=None),
+            )
+        ),
+        T0,
+    )
+    lines = rendered(status_tables.funding_table(status)).splitlines()
+    assert lines[1].split() == ["symbol", "rate%", "next", "(UTC)", "received"]
+    assert [line.split() for line in lines[3:]] == [
+        ["BTC/USDT", "-0.0125", "08:00:00", "+0.2500"],
+        ["ETH/USDT", "-", "-", "+0.0000"],
+    ]
+    assert "BTC/USDT position_open cycles=3 pnl=+1.2500 funding=-0.0125%/+0.2500" in one_line(
+        status
+    )
 
 
 def test_the_strategies_fit_80_columns_whole():

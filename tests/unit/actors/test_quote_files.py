@@ -8,12 +8,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.backtest.quote_files import HEADER, QuoteFile, QuoteFileError, QuoteFileWriter
+from actors.backtest.quote_files import (
+    HEADER,
+    QuoteFile,
+    QuoteFileError,
+    QuoteFileWriter,
+    funding_rate_row,
+    funding_settled_row,
+)
 
 ROWS = [
     (1000, "spot", "BTC/USDT", 100.0, 1.5, 100.5, 2.0),
     (1000, "futures", "BTC/USDT", 100.2, 3.0, 100.7, 4.0),
     (1500, "spot", "ETH/USDT", 0.0, 0.0, 10.5, 7.0),
+    funding_rate_row(1500, "BTC/USDT", -0.000125, 14400.0, 1714.0),
+    funding_settled_row(2000, "BTC/USDT", 0.0001),
 ]
 
 
@@ -79,9 +88,14 @@ def csv_file(tmp_path, *lines):
         (["2,spot,BTC/USDT,1,1,2,1", "1,spot,BTC/USDT,1,1,2,1"], ":3: ts_ms 1 goes back in time"),
         (["1,spot,BTC/USDT,1,1,2"], ":2: expected 7 columns, got 6"),
         (["1,spot,BTC/USDT,one,1,2,1"], ":2: not a number"),
-        (["1,perp,BTC/USDT,1,1,2,1"], ":2: leg must be spot or futures, got 'perp'"),
+        (
+            ["1,perp,BTC/USDT,1,1,2,1"],
+            ":2: leg must be one of spot, futures, funding_rate, funding_settled, got 'perp'",
+        ),
         (["1,spot,BTC/USDT,1,-1,2,1"], ":2: prices and quantities must be 0 or more"),
         (["1,spot,BTC/USDT,nan,1,2,1"], ":2: prices and quantities must be 0 or more"),
+        (["1,funding_rate,BTC/USDT,0.0001,0,0,0"], ":2: a funding_rate row gives the rate"),
+        (["1,funding_settled,BTC/USDT,5,0,0,0"], ":2: a funding_settled row gives the rate"),
     ],
 )
 def test_a_bad_csv_row_is_named_by_file_and_line(tmp_path, lines, message):

@@ -152,6 +152,8 @@ def test_the_status_object_keeps_its_json_shape():
         "futures_qty",
         "entry_cost_pct",
         "funding_usdt",
+        "funding_rate",
+        "funding_next_ts",
         "paused_reason",
         "decisions",
         "resumed_at",

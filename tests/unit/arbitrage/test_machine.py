@@ -90,6 +90,16 @@ def test_funding_requirement_blocks_entries_until_the_rate_is_known_and_non_nega
     assert placed(driver.quotes(5.0, ENTRY))
 
 
+def test_a_funding_rate_is_unknown_again_once_its_settlement_has_passed():
+    driver = Driver(require_non_negative_funding=True)
+    driver.send(FundingRateUpdate(1.0, rate=0.0001, interval_s=3600, next_ts=10.0))
+    assert driver.quotes(10.0, ENTRY) == []
+    assert driver.ctx.last_skip_reason == "the funding rate is not known since the last settlement"
+    driver.send(FundingRateUpdate(11.0, rate=0.0001, interval_s=3600, next_ts=3610.0))
+    assert placed(driver.quotes(12.0, ENTRY))
+    assert (driver.ctx.funding_interval_s, driver.ctx.funding_next_ts) == (3600, 3610.0)
+
+
 def test_an_opportunity_too_small_for_the_venues_is_skipped_with_the_reason():
     driver = Driver()
     driver.ctx = driver.ctx.evolve(base_position_size_usdt=4.0)
@@ -260,6 +270,30 @@ def test_funding_goes_into_pnl_and_the_trade_record():
     assert closed[0].trade.funding_usdt == 10.0
     assert closed[0].trade.pnl_usdt == pytest.approx(339.97 + 10.0)
     assert driver.ctx.funding_usdt == 10.0
+
+
+def test_a_settlement_counts_once_by_its_ledger_id():
+    driver = Driver()
+    open_position(driver)
+    driver.send(FundingPayment(2.0, 12.5, ledger_id="7"))
+    counted = driver.ctx
+    driver.send(FundingPayment(2.0, 12.5, ledger_id="7"))  # reported again
+    assert driver.ctx is counted
+    assert (counted.funding_usdt, counted.cycle.funding_usdt) == (12.5, 12.5)
+    assert counted.funding_ledger_ids == ("7",)
+
+
+def test_settlements_of_no_position_of_this_cycle_stay_out_of_the_cycle():
+    driver = Driver()
+    driver.ctx = driver.ctx.evolve(created_at=1.0)
+    driver.send(FundingPayment(0.5, 3.0, ledger_id="1"))  # before the task existed
+    assert driver.ctx.funding_usdt == 0.0
+    driver.send(FundingPayment(1.5, 2.0, ledger_id="2"))  # no position held
+    assert driver.ctx.funding_usdt == 2.0 and driver.ctx.cycle.funding_usdt == 0.0
+    open_position(driver, now=2.0)
+    driver.send(FundingPayment(3.0, 1.0, ledger_id="3"))
+    assert driver.ctx.cycle.funding_usdt == 1.0
+    assert driver.ctx.funding_usdt == 3.0
 
 
 # ------------------------------------------------------------------------ operator

@@ -35,6 +35,7 @@ from protocols.venue import (
     DepthDiff,
     DepthSnapshot,
     DuplicateClientId,
+    FundingBookEntry,
     FundingRate,
     FuturesPosition,
     InsufficientBalance,
@@ -521,9 +522,7 @@ def test_contract_rules_and_funding():
         min_contracts=1.0,
         taker_fee=0.00075,
     )
-    assert gateio_wire.parse_funding_rate(CONTRACT, BTC) == FundingRate(
-        BTC, 0.000157, 28800.0, 1610035200.0
-    )
+    assert gateio_rest.parse_funding(CONTRACT) == FundingRate(BTC, 0.000157, 28800.0, 1610035200.0)
     delisting = CONTRACT.replace(b'"in_delisting":false', b'"in_delisting":true')
     with pytest.raises(TradingDisabled, match="BTC_USDT is not trading"):
         gateio_rest.parse_contract(delisting)
@@ -689,8 +688,8 @@ def reason_of(frame, sizes=SIZES) -> str:
             "Expected `int | str`, got `null` - at `$[0].id`",
         ),
         (
-            '{"channel":"futures.tickers","event":"update","result":[]}',
-            "no 'update' event is read on channel 'futures.tickers'",
+            '{"channel":"futures.trades","event":"update","result":[]}',
+            "no 'update' event is read on channel 'futures.trades'",
         ),
         (
             '{"channel":"futures.orders","event":"update","error":{"code":3,"message":"x"}}',
@@ -978,7 +977,7 @@ def test_contract_and_account_bodies_read_back():
     funding = FundingRate(BTC, 0.0001, 28800.0, 1700006400.0)
     body = gateio_encode.contract_body(BTC, rules, funding)
     assert gateio_rest.parse_contract(body) == rules
-    assert gateio_wire.parse_funding_rate(body, BTC) == funding
+    assert gateio_rest.parse_funding(body) == funding
     body = gateio_encode.accounts_body(1000.0, 900.0, position_margin=60.0, order_margin=40.0)
     assert gateio_wire.parse_accounts(body) == Balance("USDT", 900.0, 100.0)
 
@@ -1015,3 +1014,93 @@ def test_no_frame_makes_the_decoder_raise(channel, event, result):
 @given(st.text(max_size=200))
 def test_no_text_makes_the_decoder_raise(frame):
     decode(frame)
+
+
+# ------------------------------------------------------------------------ funding
+
+# futures.tickers as documented: a list of tickers, prices and rates as strings.
+DOC_TICKERS = (
+    '{"time":1541659086,"time_ms":1541659086123,"channel":"futures.tickers",'
+    '"event":"update","result":[{"contract":"BTC_USD","last":"118.4","change_percentage":'
+    '"0.77","funding_rate":"-0.000114","funding_rate_indicative":"0.01875",'
+    '"mark_price":"118.35","index_price":"118.36","total_size":"73648","volume_24h":"745487577",'
+    '"volume_24h_btc":"117","volume_24h_usd":"419950","quanto_base_rate":"",'
+    '"volume_24h_quote":"1665006","volume_24h_settle":"178","volume_24h_base":"5526",'
+    '"low_24h":"99.2","high_24h":"132.5"}]}'
+)
+
+# One change of GET /futures/usdt/account_book with the documented fields.
+DOC_ACCOUNT_BOOK = (
+    b'[{"time":1682294400.123456,"change":"0.000010152188","balance":"4.59316525194",'
+    b'"text":"ETH_USD:6086261","type":"fee","contract":"ETH_USD","trade_id":"1","id":"1"},'
+    b'{"time":1682323200,"change":"-0.0125","balance":"4.58066525194",'
+    b'"text":"BTC_USDT:funding","type":"fund","contract":"BTC_USDT","trade_id":"","id":"7"},'
+    b'{"time":1682294400,"change":"0.5","balance":"4.59316525194",'
+    b'"text":"","type":"fund","contract":"BTC_USDT","trade_id":"","id":"3"}]'
+)
+
+
+def test_a_tickers_push_gives_each_contracts_funding_rate():
+    assert decode(DOC_TICKERS) == (gateio.FundingTick(BTC_USD, -0.000114),)
+
+
+def test_funding_book_reads_the_funding_settlements_oldest_first():
+    assert gateio_rest.parse_funding_book(DOC_ACCOUNT_BOOK) == [
+        FundingBookEntry("3", BTC, 1682294400.0, 0.5),
+        FundingBookEntry("7", BTC, 1682323200.0, -0.0125),
+    ]
+    with pytest.raises(MalformedResponse, match="change"):
+        gateio_rest.parse_funding_book(DOC_ACCOUNT_BOOK.replace(b'"-0.0125"', b'"x"'))
+
+
+def test_funding_book_request_asks_for_funding_from_a_time():
+    request = gateio_rest.funding_book_request(
+        DOC_CREDENTIALS, DOC_TIMESTAMP, since_s=1682294400, limit=1000
+    )
+    assert request.method == "GET"
+    assert request.path == "/api/v4/futures/usdt/account_book"
+    assert request.query == "type=fund&from=1682294400&limit=1000"
+
+
+def test_a_contract_without_funding_times_is_refused_by_name():
+    body = CONTRACT.replace(b'"funding_next_apply":1610035200,', b"")
+    with pytest.raises(MalformedResponse, match="funding_next_apply"):
+        gateio_rest.parse_funding(body)
+
+
+def test_a_published_funding_time_that_passed_names_the_next_settlement():
+    funding = FundingRate(BTC, 0.0001, 3600.0, 1000.0)
+    assert funding.at(999.0) is funding
+    assert funding.at(1000.0).next_ts == 4600.0
+    assert funding.at(8300.0).next_ts == 11800.0
+
+
+def test_simulated_tickers_and_account_book_read_back():
+    quote = Quote(BTC, 99.5, 0.3, 100.5, 0.2, 1.0, 1.0)
+    funding = FundingRate(BTC, -0.0002, 14400.0, 1700006400.0)
+    figures = gateio_encode.TickerFigures(quote, 100.0, 99.9, funding)
+    assert decode(gateio_encode.tickers_push(figures, 0.0001, 5.0)) == (
+        gateio.FundingTick(BTC, -0.0002),
+    )
+    [ticker] = msgspec.json.decode(gateio_encode.tickers_body([(figures, 0.0001)]))
+    assert ticker["funding_rate"] == ticker["funding_rate_indicative"] == "-0.0002"
+    assert ticker["highest_size"] == "3000" and ticker["lowest_ask"] == "100.5"
+    change = gateio_encode.AccountChange(9, 1700006400.0, 1.5, 101.5, "fund", "", "BTC_USDT")
+    body = gateio_encode.account_book_body([change])
+    assert gateio_rest.parse_funding_book(body) == [FundingBookEntry("9", BTC, 1700006400.0, 1.5)]
+    listed = msgspec.json.decode(gateio_encode.contracts_body([(BTC, VenueRules(), funding)]))
+    assert listed[0]["funding_interval"] == 14400
+    assert listed[0]["funding_rate_indicative"] == "-0.0002"
+
+
+@given(
+    st.floats(1.0, 1e10),
+    st.sampled_from([3600.0, 14400.0, 28800.0]),
+    st.floats(0.0, 1e7),
+)
+def test_the_next_settlement_is_the_first_of_the_schedule_after_now(next_ts, interval, ahead):
+    now = next_ts + ahead
+    moved = FundingRate(BTC, 0.0001, interval, next_ts).at(now)
+    skipped = (moved.next_ts - next_ts) / interval
+    assert moved.next_ts > now >= moved.next_ts - interval
+    assert skipped == pytest.approx(round(skipped))

@@ -90,6 +90,8 @@ def test_a_config_reads_from_plain_data_and_refuses_unknown_fields():
         (lambda: FuturesVenueConfig(leverage=0.5), "leverage"),
         (lambda: ServerConfig(gateio_full_book_every=-1), "gateio_full_book_every"),
         (lambda: ServerConfig(gateio_pong_timeout_s=0.0), "gateio_pong_timeout_s"),
+        (lambda: SpotVenueConfig(query_lag_s=-1.0), "query_lag_s -1.0"),
+        (lambda: FuturesVenueConfig(forget_unfilled_after_s=-5.0), "forget_unfilled_after_s"),
     ],
 )
 def test_mistakes_are_refused_with_the_field_named(make, says):

@@ -42,12 +42,15 @@ from .helpers import COIN, T0, Recorder, coin, config, net_qty
 
 # A volatile coin with frequent dislocations, so resting orders get crossed, funding
 # every ten minutes, so positions pay it, and a modest account, so balance and margin
-# refusals happen too.
+# refusals happen too. Every order stays queryable (no forgetting of unfilled ones), so
+# each can be checked against the ledger at the end.
 MOVING = PriceProcessParams(volatility_annual=2.0, dislocations_per_hour=30.0)
 CONFIG = msgspec.structs.replace(
     config(coin(MOVING, funding_interval_s=600.0)),
     spot=msgspec.structs.replace(config().spot, balances={"USDT": 20_000.0, "COIN": 50.0}),
-    futures=msgspec.structs.replace(config().futures, balance_usdt=20_000.0),
+    futures=msgspec.structs.replace(
+        config().futures, balance_usdt=20_000.0, forget_unfilled_after_s=None
+    ),
 )
 START_USDT, START_COIN = 20_000.0, 50.0
 SIZE = 0.1

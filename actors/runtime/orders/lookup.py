@@ -1,0 +1,109 @@
+"""What a venue's "no such order" means for an order Basis sent, and when it may be
+believed: a pure decision, no I/O.
+
+Venues do not show an order from the instant they take it until forever:
+
+* MEXC may answer "order does not exist" (``-2013``) to a query sent just after it
+  accepted the order: a read-after-write lag;
+* Gate.io forgets an order that ended with nothing filled some minutes after it was
+  cancelled (it answers 404 even to the order's own id), and forgets an order's client
+  id (``text``) a minute after the order ended.
+
+A router that took "not found" at its word could go wrong both ways. Concluding that an
+order the venue did take never arrived either sends it again (a second order: the leg
+doubled) or reports it rejected while it fills (the leg unhedged). Never concluding
+anything leaves the owner waiting forever for an order the venue has forgotten.
+
+:func:`judge_not_found` decides between asking again and concluding, from what the
+router knows of the order; the router applies it wherever a lookup answers "not found"
+(``Router._find_or_conclude`` and ``Router._follow`` in ``router.py``).
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+
+class NotFound(enum.Enum):
+    """What a "no such order" answer is taken to mean."""
+
+    ASK_AGAIN = "ask again"
+    """Not conclusive: the venue may not show the order yet, or should still know it."""
+    NEVER_ARRIVED = "never arrived"
+    """The venue never got the order."""
+    ENDED_UNFILLED = "ended unfilled"
+    """The order ended with nothing filled and the venue has forgotten it."""
+
+
+@attrs.frozen
+class Visibility:
+    """How a venue shows the orders it holds (each venue's router codec gives its own)."""
+
+    read_after_write_s: float
+    """How long after an order reached the venue a query may still say it does not exist."""
+    forgets_unfilled: bool
+    """Whether the venue forgets, even by its own id, an order that ended unfilled."""
+
+
+@attrs.frozen
+class OrderKnowledge:
+    """What the router knows of one order when the venue says it has no such order."""
+
+    since_sent_s: float
+    """Seconds since the venue last may have received the order: since the last placement
+    attempt ended, or, for an order an earlier run sent, since this router began looking."""
+    accepted: bool
+    """The venue has reported the order (a reply, a query, a push or a trade): it arrived."""
+    asked_by_venue_id: bool
+    """The lookup named the venue's own id for the order, not only the client id."""
+    ending: bool
+    """The order is meant to have ended: a cancel was sent, or it was immediate-or-cancel."""
+    filled: bool
+    """Some of it was reported filled."""
+
+
+def may_not_show_yet(since_sent_s: float, venue: Visibility) -> bool:
+    """Whether ``venue`` may still hide an order that may have reached it only
+    ``since_sent_s`` ago: any "no such order" about it, to a query or a cancel, says
+    nothing yet."""
+    return since_sent_s < venue.read_after_write_s
+
+
+def judge_not_found(known: OrderKnowledge, venue: Visibility) -> NotFound:
+    """What "no such order" means for the order ``known`` describes at ``venue``.
+
+    Why each conclusion is safe:
+
+    * Within the venue's read-after-write lag after the order may have reached it, "not
+      found" says nothing: ask again. The lag is counted from when the last placement
+      attempt *ended* (its answer, its timeout), the latest moment the venue could have
+      received it, so a slow request does not shorten it.
+    * After the lag, an order the venue never reported has **never arrived**: a venue
+      shows every order it holds once the lag has passed. Only then may the router send
+      the same intent again, or report it rejected. (One bound this leans on: Gate.io
+      finds an order by its client id only up to 60 s after the order ended, so a lookup
+      that comes later than that — a venue unreachable for over a minute after a
+      placement of unknown outcome, a restart after a longer stop — cannot tell an order
+      that came and ended from one that never came. Gate.io's list of finished orders
+      could; the router does not consult it yet.)
+    * An order the venue *did* report never "never arrived": it is **ended unfilled**
+      only where the venue forgets such orders (Gate.io), only when asked by the venue's
+      own id (by id the venue forgets nothing but orders that ended with nothing filled;
+      a client id it forgets a minute after any end), only when nothing of it was
+      reported filled (a venue that forgets a filled order contradicts its own
+      documentation: keep asking rather than guess), and only when the order was meant to
+      end — a cancel was sent, or it was immediate-or-cancel. An open order is never
+      forgotten, so without a reason for the order to have ended "not found" can only be
+      a lag, and concluding would leave a live order unfollowed, free to fill unhedged.
+    * Everything else: ask again. Asking costs a request; a wrong conclusion costs a
+      position.
+    """
+    if may_not_show_yet(known.since_sent_s, venue):
+        return NotFound.ASK_AGAIN
+    if not known.accepted:
+        return NotFound.NEVER_ARRIVED
+    if venue.forgets_unfilled and known.asked_by_venue_id and known.ending and not known.filled:
+        return NotFound.ENDED_UNFILLED
+    return NotFound.ASK_AGAIN
