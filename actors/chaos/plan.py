@@ -124,10 +124,10 @@ def _every(
 ) -> list[float]:
     """Moments from ``start_s`` to the end of the phase, ``low_s``..``high_s`` apart."""
     moments = []
-    at = start_s
-    while at < duration_s:
-        moments.append(round(at, 3))
-        at += rng.uniform(low_s, high_s)
+    at = round(start_s, 3)
+    while at < duration_s:  # rounded first: a moment a hair short of the end is not the end
+        moments.append(at)
+        at = round(at + rng.uniform(low_s, high_s), 3)
     return moments
 
 

@@ -75,3 +75,9 @@ def test_a_mixed_run_spaces_kills_and_writer_crashes_and_keeps_its_second_half_u
 def test_an_unknown_scenario_is_named_with_the_known_ones():
     with pytest.raises(UnknownScenario, match=r"'flapping'.*known: flapping-ws-one"):
         build_plan(["flapping"], 1, 10.0, TIMING)
+
+
+def test_a_moment_rounded_up_to_the_end_of_the_phase_is_not_played():
+    # Seed 303 once drew a depth gap at 299.9996 s of a 300 s phase, written as 300.0.
+    plan = build_plan(["actor-crashes", "depth-gap"], 303, 300.0, TIMING)
+    assert all(step.at_s < 300.0 for step in plan)
