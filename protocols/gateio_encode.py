@@ -517,6 +517,11 @@ def account_detail_body(user_id: str) -> bytes:
     )
 
 
+def server_time_body(server_ts: float) -> bytes:
+    """``GET /spot/time``: ``server_time`` in milliseconds."""
+    return _encode({"server_time": _ms(server_ts)})
+
+
 def funding_history_body(history: Sequence[tuple[float, float]]) -> bytes:
     """``GET /futures/usdt/funding_rate``: each settlement's ``(time_s, rate)`` as
     ``{"t": seconds, "r": "rate"}``, newest first as Gate.io lists them."""

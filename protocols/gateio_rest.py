@@ -224,6 +224,12 @@ def account_detail_request(credentials: ApiCredentials, timestamp_s: int) -> Res
     return signed_request("GET", "/account/detail", "", b"", credentials, timestamp_s)
 
 
+def server_time_request() -> RestRequest:
+    """``GET /spot/time`` (public): the venue's clock, against which the ``Timestamp`` of
+    signed requests is judged."""
+    return public_request("GET", "/spot/time")
+
+
 def contract_request(symbol: Symbol) -> RestRequest:
     """``GET /futures/usdt/contracts/{contract}`` (public)."""
     return public_request("GET", f"{FUTURES}/contracts/{venue_symbol(symbol)}")
@@ -335,7 +341,12 @@ class _ErrorBody(msgspec.Struct):
     message: str = ""
 
 
+class _ServerTime(msgspec.Struct):
+    server_time: int
+
+
 _contract_decoder = msgspec.json.Decoder(_Contract)
+_server_time_decoder = msgspec.json.Decoder(_ServerTime)
 _order_book_decoder = msgspec.json.Decoder(_OrderBook)
 _account_book_decoder = msgspec.json.Decoder(list[_BookEntry])
 _order_decoder = msgspec.json.Decoder(WireOrder)
@@ -511,6 +522,11 @@ def parse_account_detail(body: bytes) -> str:
     """The user id in ``GET /account/detail`` (a number on the wire), as the private
     channels' payloads name it."""
     return str(_read(_account_detail_decoder, body, "account detail").user_id)
+
+
+def parse_server_time(body: bytes) -> float:
+    """The venue's clock from ``GET /spot/time`` (``server_time``, ms), in seconds."""
+    return _read(_server_time_decoder, body, "spot/time").server_time / 1000.0
 
 
 # ------------------------------------------------------------------------- errors

@@ -218,6 +218,11 @@ def listen_key_request(
     )
 
 
+def server_time_request() -> RestRequest:
+    """``GET /api/v3/time``: the venue's clock, against which signed requests are judged."""
+    return public_request("GET", "time")
+
+
 def my_trades_request(
     symbol: Symbol,
     venue_order_id: str,
@@ -301,6 +306,18 @@ class _Account(msgspec.Struct):
     balances: list[_Asset]
 
 
+class AccountPermissions(msgspec.Struct, frozen=True):
+    """What ``GET /api/v3/account`` says the key may do: ``canTrade`` (orders accepted),
+    ``permissions`` (the account types it trades, ``SPOT`` among them for spot orders)."""
+
+    canTrade: bool
+    permissions: list[str] = msgspec.field(default_factory=list)
+
+
+class _ServerTime(msgspec.Struct):
+    serverTime: int
+
+
 class _ListenKey(msgspec.Struct):
     listenKey: str
 
@@ -333,6 +350,8 @@ _exchange_info_decoder = msgspec.json.Decoder(_ExchangeInfo)
 _depth_decoder = msgspec.json.Decoder(_Depth)
 _order_decoder = msgspec.json.Decoder(_RestOrder)
 _account_decoder = msgspec.json.Decoder(_Account)
+_permissions_decoder = msgspec.json.Decoder(AccountPermissions)
+_server_time_decoder = msgspec.json.Decoder(_ServerTime)
 _listen_key_decoder = msgspec.json.Decoder(_ListenKey)
 _error_decoder = msgspec.json.Decoder(_ErrorBody)
 _my_trades_decoder = msgspec.json.Decoder(list[_MyTrade])
@@ -473,6 +492,16 @@ def parse_account(body: bytes) -> tuple[Balance, ...]:
         )
     except WireFormatError as error:
         raise _malformed("account", error) from None
+
+
+def parse_account_permissions(body: bytes) -> AccountPermissions:
+    """``canTrade`` and ``permissions`` from ``GET /api/v3/account``."""
+    return _read(_permissions_decoder, body, "account")
+
+
+def parse_server_time(body: bytes) -> float:
+    """The venue's clock from ``GET /api/v3/time`` (``serverTime``, ms), in seconds."""
+    return _read(_server_time_decoder, body, "time").serverTime / 1000.0
 
 
 def parse_my_trades(body: bytes) -> tuple[Trade, ...]:

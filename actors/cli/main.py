@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from actors.cli.backtest import add_backtest_commands
 from actors.cli.chaos import add_chaos_commands
 from actors.cli.demo import add_demo_commands
+from actors.cli.preflight import add_preflight_commands
 from actors.cli.record import add_record_commands
 from actors.cli.run import add_run_commands
 from actors.cli.sim import add_sim_commands
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_backtest_commands(commands)
     add_sim_commands(commands)
     add_record_commands(commands)
+    add_preflight_commands(commands)
     add_demo_commands(commands)
     add_state_commands(commands)
     add_chaos_commands(commands)

@@ -2,15 +2,15 @@
 ``/api/v4/futures/usdt`` and websockets at ``/v4/ws/usdt``, in Gate.io's formats
 (``protocols.gateio_encode``), in front of the ``FuturesExchange``.
 
-REST: the contracts (all, or one) with their funding, tickers (all, or one), the order
-book (with its ``id``), funding history, orders (place with HTTP 201, list open or
-finished of one contract or all, query or cancel by id or by ``t-`` text), the account's
-trades by time range (``my_trades_timerange``), positions (one, or the list) and their
-leverage, the futures account (with its position mode) and its book of changes
-(``account_book``: the funding settlements, each under its ledger number), and the
-account detail (``/api/v4/account/detail``, with the user id). Signed endpoints are
-verified as Gate.io does (``KEY``, ``Timestamp`` within 60 s, ``SIGN``); refusals carry
-Gate.io's labels.
+REST: the server time (``/api/v4/spot/time``), the contracts (all, or one) with their
+funding, tickers (all, or one), the order book (with its ``id``), funding history, orders
+(place with HTTP 201, list open or finished of one contract or all, query or cancel by id
+or by ``t-`` text), the account's trades by time range (``my_trades_timerange``),
+positions (one, or the list) and their leverage, the futures account (with its position
+mode) and its book of changes (``account_book``: the funding settlements, each under its
+ledger number), and the account detail (``/api/v4/account/detail``, with the user id).
+Signed endpoints are verified as Gate.io does (``KEY``, ``Timestamp`` within 60 s,
+``SIGN``); refusals carry Gate.io's labels.
 
 Websockets: subscribe / unsubscribe are acknowledged (``result.status`` success, or an
 ``error``), ``futures.ping`` is answered on ``futures.pong``, and the server pings every
@@ -71,6 +71,7 @@ from protocols.venue import (
 )
 
 PREFIX = f"{API_PREFIX}{FUTURES}/"
+SERVER_TIME_PATH = f"{API_PREFIX}/spot/time"
 ACCOUNT_DETAIL = f"{API_PREFIX}/account/detail"
 CREATED = 201
 DEFAULT_BOOK_LIMIT = 10
@@ -134,8 +135,10 @@ class GateioServer(VenueServer):
 
     def _route(self, request: HttpRequest) -> Route | None:
         found: tuple[Handler, str, bool] | None
-        if (request.method, request.path) == ("GET", ACCOUNT_DETAIL):
-            segments: list[str] = []
+        segments: list[str] = []
+        if (request.method, request.path) == ("GET", SERVER_TIME_PATH):
+            found = (self._server_time, "GET time", False)
+        elif (request.method, request.path) == ("GET", ACCOUNT_DETAIL):
             found = (self._account_detail, "GET account/detail", True)
         elif request.path.startswith(PREFIX):
             segments = request.path[len(PREFIX) :].split("/")
@@ -248,6 +251,9 @@ class GateioServer(VenueServer):
         return self._symbol(contract)
 
     # ------------------------------------------------------------ public REST
+
+    def _server_time(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        return json_response(gateio_encode.server_time_body(self.now()))
 
     def _contract(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         symbol = self._symbol(segments[1])

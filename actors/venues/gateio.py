@@ -185,15 +185,7 @@ class GateioRouterCodec:
             return f"leverage {wanted:g} could not be set: {error}"
         position = gateio_rest.parse_position_settings(response.body, rules.contract_size)
         self.positions[symbol] = position
-        if position.mode != "single":
-            return f"the position is in {position.mode} mode; {DUAL_MODE_FIX}"
-        if position.margin_mode != "isolated" or position.leverage != wanted:
-            return (
-                f"the venue holds it at {position.margin_mode} margin, leverage "
-                f"{position.leverage:g} (cross limit {position.cross_leverage_limit:g}), "
-                f"not isolated at {wanted:g}"
-            )
-        return None
+        return held_otherwise(position, wanted)
 
     def place(self, order: Order, rules: VenueRules, now: float) -> RestRequest:
         return gateio_rest.place_order_request(
@@ -315,6 +307,20 @@ class GateioPrivateCodec:
                     event.liq_price,
                 )
         return events
+
+
+def held_otherwise(position: gateio_rest.PositionSettings, leverage: float) -> str | None:
+    """How the venue holds ``position`` otherwise than Basis trades it (single position
+    mode, isolated margin at ``leverage``), or ``None`` when it holds it so."""
+    if position.mode != "single":
+        return f"the position is in {position.mode} mode; {DUAL_MODE_FIX}"
+    if position.margin_mode != "isolated" or position.leverage != leverage:
+        return (
+            f"the venue holds it at {position.margin_mode} margin, leverage "
+            f"{position.leverage:g} (cross limit {position.cross_leverage_limit:g}), "
+            f"not isolated at {leverage:g}"
+        )
+    return None
 
 
 class WrongAccount(Exception):

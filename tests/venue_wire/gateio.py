@@ -59,11 +59,6 @@ def my_trades_timerange_request(
     )
 
 
-def accounts_request(credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
-    """``GET /futures/usdt/accounts``."""
-    return signed_request("GET", f"{FUTURES}/accounts", "", b"", credentials, timestamp_s)
-
-
 def unsubscribe_message(
     channel: str,
     payload: Sequence[str],

@@ -1,10 +1,9 @@
 """MEXC spot requests and replies Basis does not use: open and all orders, the account's
-own trades by time (Basis asks for one order's, ``protocols.mexc_rest``), the server's
-time, ping, the symbol list, the tickers over REST, market buys by what they spend,
-requests signed in the body, and unsubscribing. Requests are built and signed by
-``protocols.mexc_rest`` as Basis's own are; replies are read into the
-domain model, raising ``msgspec.DecodeError`` or ``WireFormatError`` for a body they
-cannot read."""
+own trades by time (Basis asks for one order's, ``protocols.mexc_rest``), ping, the
+symbol list, the tickers over REST, market buys by what they spend, requests signed in
+the body, and unsubscribing. Requests are built and signed by ``protocols.mexc_rest`` as
+Basis's own are; replies are read into the domain model, raising ``msgspec.DecodeError``
+or ``WireFormatError`` for a body they cannot read."""
 
 from __future__ import annotations
 
@@ -151,11 +150,6 @@ def ticker_request(kind: str, symbol: Symbol | None = None) -> RestRequest:
     return public_request("GET", f"ticker/{kind}", params)
 
 
-def server_time_request() -> RestRequest:
-    """``GET /api/v3/time``."""
-    return public_request("GET", "time")
-
-
 def book_ticker_request(symbol: Symbol) -> RestRequest:
     """``GET /api/v3/ticker/bookTicker`` for ``symbol``."""
     return ticker_request("bookTicker", symbol)
@@ -170,21 +164,12 @@ def unsubscribe_message(channels: Sequence[str], request_id: int = 1) -> str:
 # ------------------------------------------------------------------------ replies
 
 
-class _ServerTime(msgspec.Struct):
-    serverTime: int
-
-
 class _BookTicker(msgspec.Struct):
     symbol: str
     bidPrice: Numeric | None = None
     bidQty: Numeric | None = None
     askPrice: Numeric | None = None
     askQty: Numeric | None = None
-
-
-def parse_server_time_ms(body: bytes) -> int:
-    """MEXC's clock from ``GET /api/v3/time``, in milliseconds."""
-    return msgspec.json.decode(body, type=_ServerTime).serverTime
 
 
 def parse_book_ticker(body: bytes, recv_ts: float) -> Quote:

@@ -169,6 +169,14 @@ async def test_an_order_rests_is_found_by_text_listed_and_cancelled(still_sim, g
     assert (type(error_of(unknown)), error_of(unknown).code) == (UnknownOrder, "ORDER_NOT_FOUND")
 
 
+async def test_server_time_is_wall_clock_time(gateio_client):
+    before = now()
+    response = await gateio_client.send(gateio_rest.server_time_request())
+    after = now()
+    # trio's clock, which the server reads, and the system clock may drift a little apart.
+    assert before - 1.0 <= gateio_rest.parse_server_time(response.body) <= after + 1.0
+
+
 async def test_an_ioc_short_fills_at_the_bid_and_opens_a_position(still_sim, gateio_client):
     rules = await rules_of(gateio_client)
     bid = still_sim.venues.market.quote(COIN, Leg.FUTURES).bid
@@ -180,7 +188,9 @@ async def test_an_ioc_short_fills_at_the_bid_and_opens_a_position(still_sim, gat
     response = await gateio_client.send(gateio_rest.position_request(COIN, CREDENTIALS, int(now())))
     position = gateio_rest.parse_position(response.body, CONTRACT_SIZE)
     assert (position.qty, position.entry_price) == (pytest.approx(-0.5), bid)
-    response = await gateio_client.send(gateio_wire.accounts_request(CREDENTIALS, int(now())))
+    response = await gateio_client.send(
+        gateio_rest.futures_account_request(CREDENTIALS, int(now()))
+    )
     account = gateio_wire.parse_accounts(response.body)
     engine = still_sim.venues.futures.account()
     assert account.asset == "USDT"
@@ -430,7 +440,7 @@ async def test_every_reply_carries_the_rate_limit_headers(nursery):
         asked_at = now()
         unknown = await rest.send(gateio_rest.public_request("GET", "/futures/usdt/nothing"))
         unsigned = await rest.send(
-            msgspec.structs.replace(gateio_wire.accounts_request(CREDENTIALS, 0), headers=())
+            msgspec.structs.replace(gateio_rest.futures_account_request(CREDENTIALS, 0), headers=())
         )
     assert [reply.status for reply in replies] == [200, 200, 200, 429]
     assert [reply.header("X-Gate-RateLimit-Requests-Remain") for reply in replies] == [

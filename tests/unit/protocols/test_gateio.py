@@ -488,6 +488,19 @@ def test_account_position_and_detail_bodies_read_back():
     ]
 
 
+def test_server_time_request_and_reply():
+    request = gateio_rest.server_time_request()
+    assert (request.method, request.target) == ("GET", "/api/v4/spot/time")
+    assert request.header("SIGN") is None
+    assert gateio_rest.parse_server_time(b'{"server_time":1597026383085}') == 1597026383.085
+    assert gateio_rest.parse_server_time(gateio_encode.server_time_body(1.5)) == 1.5
+
+
+def test_a_futures_account_without_its_position_mode_is_malformed():
+    with pytest.raises(MalformedResponse, match="in_dual_mode"):
+        gateio_rest.parse_futures_account(b'{"total":"1","available":"1"}')
+
+
 # ---------------------------------------------------------------------- replies
 
 CONTRACT = (
@@ -616,7 +629,7 @@ def test_every_documented_authentication_label_is_an_authentication_error(label,
 
 
 def test_a_request_missing_an_authentication_header_is_refused_as_documented():
-    request = gateio_wire.accounts_request(DOC_CREDENTIALS, DOC_TIMESTAMP)
+    request = gateio_rest.futures_account_request(DOC_CREDENTIALS, DOC_TIMESTAMP)
     for dropped in ("KEY", "Timestamp", "SIGN"):
         headers = tuple((name, value) for name, value in request.headers if name != dropped)
         unsigned = msgspec.structs.replace(request, headers=headers)
@@ -709,7 +722,7 @@ def test_malformed_order_reply(body, expected):
 
 
 def test_venue_verifies_what_the_client_signed():
-    request = gateio_wire.accounts_request(DOC_CREDENTIALS, DOC_TIMESTAMP)
+    request = gateio_rest.futures_account_request(DOC_CREDENTIALS, DOC_TIMESTAMP)
     gateio_client_requests.verify_signed_request(request, DOC_CREDENTIALS, DOC_TIMESTAMP + 60)
     with pytest.raises(TimestampRejected):
         gateio_client_requests.verify_signed_request(request, DOC_CREDENTIALS, DOC_TIMESTAMP + 61)

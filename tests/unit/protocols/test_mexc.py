@@ -422,7 +422,7 @@ def test_other_requests():
         mexc_rest.query_order_request(BTC, CREDENTIALS, 5)
     assert mexc_rest.depth_request(BTC, 50).target == "/api/v3/depth?symbol=BTCUSDT&limit=50"
     assert mexc_rest.exchange_info_request(BTC).target == "/api/v3/exchangeInfo?symbol=BTCUSDT"
-    assert mexc_wire.server_time_request().target == "/api/v3/time"
+    assert mexc_rest.server_time_request().target == "/api/v3/time"
     keep = mexc_rest.listen_key_request("PUT", CREDENTIALS, 5, "LK")
     assert keep.query.startswith("listenKey=LK&recvWindow")
     with pytest.raises(ValueError, match="recvWindow 60001"):
@@ -473,7 +473,7 @@ def test_depth_time_ticker_and_listen_key():
     assert mexc_rest.parse_depth(depth, BTC) == DepthSnapshot(
         BTC, 10023, (BookLevel(100.0, 4.0), BookLevel(99.5, 1.0)), ()
     )
-    assert mexc_wire.parse_server_time_ms(b'{"serverTime":1644489390087}') == 1644489390087
+    assert mexc_rest.parse_server_time(b'{"serverTime":1644489390087}') == 1644489390.087
     ticker = b'{"symbol":"BTCUSDT","bidPrice":"100","bidQty":"4","askPrice":"","askQty":""}'
     assert mexc_wire.parse_book_ticker(ticker, 3.0) == Quote(BTC, 100.0, 4.0, 0.0, 0.0, 3.0, 3.0)
     assert mexc_rest.parse_listen_key(b'{"listenKey":"pqia91ma19a5s61"}') == "pqia91ma19a5s61"
@@ -510,6 +510,21 @@ def test_order_replies():
     )
     assert (update.filled_qty, update.avg_price, update.ts) == (0.5, 10.5, 1644489391.0)
     assert mexc_wire.parse_open_orders(b"[" + queried + b"]") == (update,)
+
+
+def test_account_permissions_as_documented():
+    account = (
+        b'{"makerCommission":0,"takerCommission":0,"buyerCommission":0,"sellerCommission":0,'
+        b'"canTrade":true,"canWithdraw":false,"canDeposit":true,"updateTime":null,'
+        b'"accountType":"SPOT","balances":[],"permissions":["SPOT"]}'
+    )
+    assert mexc_rest.parse_account_permissions(account) == mexc_rest.AccountPermissions(
+        True, ["SPOT"]
+    )
+    refused = mexc_rest.parse_account_permissions(b'{"canTrade":false,"balances":[]}')
+    assert (refused.canTrade, refused.permissions) == (False, [])
+    with pytest.raises(MalformedResponse, match="account reply"):
+        mexc_rest.parse_account_permissions(b'{"balances":[]}')
 
 
 def test_account_and_my_trades():
@@ -820,7 +835,7 @@ def test_rest_bodies_read_back():
     assert mexc_rest.parse_depth(mexc_encode.depth_body(snapshot), BTC) == snapshot
     quote = Quote(BTC, 0.0, 0.0, 101.0, 2.0, 5.0, 5.0)
     assert mexc_wire.parse_book_ticker(mexc_encode.book_ticker_body(quote), 5.0) == quote
-    assert mexc_wire.parse_server_time_ms(mexc_encode.server_time_body(1.5)) == 1500
+    assert mexc_rest.parse_server_time(mexc_encode.server_time_body(1.5)) == 1.5
     assert mexc_rest.parse_listen_key(mexc_encode.listen_key_body("k")) == "k"
 
 
