@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.live_on_sim import live_config
+
 BASIS = [sys.executable, "-m", "actors.cli"]
 ROOT = Path(__file__).parents[2]
 KEYS = {"BASIS_SIM_KEY": "sim-key", "BASIS_SIM_SECRET": "sim-secret"}
@@ -47,33 +49,6 @@ def stop(process: subprocess.Popen) -> None:
             process.stdout.close()
 
 
-def live_config(
-    path: Path, urls: dict, symbols: str = '["BTC/USDT"]', strategy: str = "", futures: str = ""
-) -> Path:
-    path.write_text(
-        f"""mode = "live"
-symbols = {symbols}
-[venues.spot]
-kind = "mexc"
-rest_url = "{urls["mexc_rest"]}"
-ws_url = "{urls["mexc_ws"]}"
-api_key_env = "BASIS_SIM_KEY"
-api_secret_env = "BASIS_SIM_SECRET"
-[venues.futures]
-kind = "gateio_futures"
-rest_url = "{urls["gateio_rest"]}"
-ws_url = "{urls["gateio_ws"]}"
-api_key_env = "BASIS_SIM_KEY"
-api_secret_env = "BASIS_SIM_SECRET"
-{futures}
-[strategy]
-base_position_size_usdt = 200.0
-{strategy}
-"""
-    )
-    return path
-
-
 def preflight(config: Path, env: dict[str, str] | None = None, *extra: str):
     return subprocess.run(
         [*BASIS, "preflight", str(config), *extra],
@@ -103,7 +78,7 @@ def sim(tmp_path_factory) -> Iterator[dict]:
 
 
 def test_a_config_the_venues_can_trade_passes_every_check(sim, tmp_path):
-    config = live_config(tmp_path / "live.toml", sim, '["BTC/USDT", "ETH/USDT"]')
+    config = live_config(tmp_path / "live.toml", sim, ["BTC/USDT", "ETH/USDT"])
     result = preflight(config, None, "--json")
     found = checks(result)
     per_venue = ["keys", "clock", "balance", "private stream"]
@@ -147,7 +122,7 @@ def test_a_wrong_secret_fails_the_key_checks_naming_the_variables(sim, tmp_path)
 
 
 def test_an_unknown_symbol_fails_on_both_venues(sim, tmp_path):
-    config = live_config(tmp_path / "live.toml", sim, '["DOGE/USDT"]')
+    config = live_config(tmp_path / "live.toml", sim, ["DOGE/USDT"])
     result = preflight(config, None, "--json")
     assert result.returncode == 1
     found = failing(result)
@@ -201,7 +176,7 @@ def test_a_leverage_above_the_contracts_maximum_fails_naming_the_key(tmp_path):
     )
     try:
         config = live_config(
-            tmp_path / "live.toml", urls, '["BTC/USDT", "ETH/USDT"]', "futures_leverage = 3.0"
+            tmp_path / "live.toml", urls, ["BTC/USDT", "ETH/USDT"], "futures_leverage = 3.0"
         )
         result = preflight(config, None, "--json")
     finally:

@@ -30,6 +30,7 @@ import pytest
 
 from actors.arbitrage.context import ArbitrageContext
 from actors.runtime.persistence.store import Store
+from tests.integration.live_on_sim import live_config
 
 BASIS = [sys.executable, "-m", "actors.cli"]
 ROOT = Path(__file__).parents[2]
@@ -50,33 +51,6 @@ def start_sim() -> tuple[subprocess.Popen, dict]:
     )
     urls = json.loads(sim.stdout.readline())
     return sim, urls
-
-
-def write_config(path: Path, urls: dict) -> Path:
-    path.write_text(
-        f"""mode = "live"
-symbols = {json.dumps(SYMBOLS)}
-[venues.spot]
-kind = "mexc"
-rest_url = "{urls["mexc_rest"]}"
-ws_url = "{urls["mexc_ws"]}"
-api_key_env = "BASIS_SIM_KEY"
-api_secret_env = "BASIS_SIM_SECRET"
-[venues.futures]
-kind = "gateio_futures"
-rest_url = "{urls["gateio_rest"]}"
-ws_url = "{urls["gateio_ws"]}"
-api_key_env = "BASIS_SIM_KEY"
-api_secret_env = "BASIS_SIM_SECRET"
-[strategy]
-base_position_size_usdt = 200.0
-cooldown_s = 0.0
-leg_timeout_s = 3.0
-[http]
-port = 0
-"""
-    )
-    return path
 
 
 ENV = {**os.environ, "BASIS_SIM_KEY": "sim-key", "BASIS_SIM_SECRET": "sim-secret"}
@@ -122,7 +96,13 @@ def crash_and_recover(tmp_path: Path, kills: int, aimed: int = 0) -> None:
     rng = random.Random(SEED)
     fired: list[str] = []
     sim, urls = start_sim()
-    config = write_config(tmp_path / "live-on-sim.toml", urls)
+    config = live_config(
+        tmp_path / "live-on-sim.toml",
+        urls,
+        SYMBOLS,
+        strategy="cooldown_s = 0.0\nleg_timeout_s = 3.0",
+        tail="[http]\nport = 0\n",
+    )
     data_dir = tmp_path / "data"
     log = tmp_path / "basis.log"
     log.touch()

@@ -3,12 +3,8 @@ the base coin or in MX, and the strategy holds, sells and books what the venues 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import msgspec
 import pytest
-import trio
 
 from actors.arbitrage.context import ArbitrageState
 from actors.cli.paper import open_paper_system
@@ -18,6 +14,7 @@ from actors.sim.ledger import FillExecuted, OrderRefused
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
 from protocols.model import Side, Symbol
+from tests.integration.paper_runs import paper_run
 from tests.integration.polling import wait_until
 
 BTC = Symbol("BTC", "USDT")
@@ -44,19 +41,6 @@ def paper(spot: dict) -> SystemConfig:
 
 BASE_FEES = paper({"fee_asset": "base"})
 MX_FEES = paper({"fee_asset": "mx", "balances": {"USDT": 10_000.0, "MX": 100.0}})
-
-
-@asynccontextmanager
-async def paper_run(
-    config: SystemConfig, data_dir
-) -> AsyncIterator[tuple[TradingSystem, SimServers]]:
-    """The system in paper mode, with the simulated venues it trades on."""
-    async with trio.open_nursery() as nursery:
-        sim = SimServers(config.simulated())
-        urls = await nursery.start(sim.run)
-        async with open_paper_system(config, data_dir, venues=urls) as system:
-            yield system, sim
-        nursery.cancel_scope.cancel()
 
 
 def fills(entries, symbol: Symbol = BTC) -> list:

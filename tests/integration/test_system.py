@@ -3,8 +3,6 @@ writer, status endpoint."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from functools import partial
 
 import httpx
@@ -14,15 +12,14 @@ import trio
 from prometheus_client.parser import text_string_to_metric_families
 
 from actors.arbitrage.context import ArbitrageState
-from actors.cli.paper import open_paper_system
 from actors.runtime.ops.status import build_status
 from actors.runtime.ops.status_server import serve_status
 from actors.runtime.persistence.store import Store
 from actors.runtime.system import SymbolLocked, TradingSystem
 from actors.sim.ledger import FillExecuted, FundingSettled
-from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
 from protocols.model import Side, Symbol
+from tests.integration.paper_runs import paper_run
 from tests.integration.polling import wait_until
 from tests.unit.actors.test_metrics import FAMILIES
 
@@ -39,19 +36,6 @@ def paper(cooldown_s: float = 0.0) -> SystemConfig:
         },
         SystemConfig,
     )
-
-
-@asynccontextmanager
-async def paper_run(
-    config: SystemConfig, data_dir
-) -> AsyncIterator[tuple[TradingSystem, SimServers]]:
-    """The system in paper mode, with the simulated venues it trades on."""
-    async with trio.open_nursery() as nursery:
-        sim = SimServers(config.simulated())
-        urls = await nursery.start(sim.run)
-        async with open_paper_system(config, data_dir, venues=urls) as system:
-            yield system, sim
-        nursery.cancel_scope.cancel()
 
 
 def fills_pnl(fills: list[FillExecuted]) -> float:
