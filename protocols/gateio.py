@@ -360,7 +360,10 @@ class _Book(msgspec.Struct):
     bids: list[_Level] = []
 
 
-class _UserTrade(msgspec.Struct):
+class WireTrade(msgspec.Struct):
+    """One of the account's trades, as the user-trades channel pushes it and
+    ``GET /futures/usdt/my_trades`` lists it (ids and prices as numbers or strings)."""
+
     id: int | str
     contract: str
     order_id: int | str
@@ -398,7 +401,7 @@ _book_update_decoder = msgspec.json.Decoder(_BookUpdate)
 _tickers_decoder = msgspec.json.Decoder(list[_Ticker])
 _book_decoder = msgspec.json.Decoder(_Book)
 _orders_decoder = msgspec.json.Decoder(list[WireOrder])
-_user_trades_decoder = msgspec.json.Decoder(list[_UserTrade])
+_user_trades_decoder = msgspec.json.Decoder(list[WireTrade])
 _positions_decoder = msgspec.json.Decoder(list[WirePosition])
 
 Sizes = Mapping[Symbol, float]
@@ -532,7 +535,7 @@ def _read_orders(
     return tuple(updates)
 
 
-def _user_trade(trade: _UserTrade, contract_size: float) -> Trade:
+def user_trade(trade: WireTrade, contract_size: float) -> Trade:
     """One user trade in base units; ``fee`` is in the settle asset (USDT)."""
     size = number(trade.size, "size")
     return Trade(
@@ -554,7 +557,7 @@ def _read_user_trades(
     result: msgspec.Raw, _: float, __: float, contract_sizes: Sizes
 ) -> tuple[GateioEvent, ...]:
     return tuple(
-        _user_trade(trade, contract_size_of(contract_sizes, parse_symbol(trade.contract)))
+        user_trade(trade, contract_size_of(contract_sizes, parse_symbol(trade.contract)))
         for trade in _user_trades_decoder.decode(result)
     )
 

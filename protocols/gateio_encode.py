@@ -41,6 +41,7 @@ from protocols.venue import (
     RateLimited,
     RestResponse,
     Trade,
+    UnknownOrder,
     VenueError,
     VenueUnavailable,
 )
@@ -439,31 +440,47 @@ def orders_body(
     )
 
 
+def _trade_object(trade: Trade, closed: float, contract_size: float, id_field: str) -> dict:
+    sign_ = 1 if trade.side is Side.BUY else -1
+    return {
+        id_field: trade.trade_id,
+        "create_time": trade.ts,
+        "contract": venue_symbol(trade.symbol),
+        "order_id": trade.venue_order_id,
+        "size": sign_ * contracts_of(trade.qty, contract_size),
+        "close_size": sign_ * contracts_of(abs(closed), contract_size),
+        "price": decimal(trade.price),
+        "role": "maker" if trade.is_maker else "taker",
+        "text": _text(trade.client_id),
+        "fee": decimal(trade.fee),
+        "point_fee": "0",
+    }
+
+
 def my_trades_timerange_body(
     trades: Sequence[tuple[Trade, float]], contract_sizes: Mapping[Symbol, float]
 ) -> bytes:
     """``GET /futures/usdt/my_trades_timerange``: each of the account's trades with the
     part of it (base units, signed like the trade) that closed a position, as Gate.io's
     ``close_size``; sizes in signed contracts, ids, prices and fees as strings."""
+    return _encode(
+        [
+            _trade_object(trade, closed, contract_sizes[trade.symbol], "trade_id")
+            for trade, closed in trades
+        ]
+    )
+
+
+def my_trades_body(
+    trades: Sequence[tuple[Trade, float]], contract_sizes: Mapping[Symbol, float]
+) -> bytes:
+    """``GET /futures/usdt/my_trades``: as ``my_trades_timerange``, but each trade's id
+    is its ``id``, a number."""
     items = []
     for trade, closed in trades:
-        contract_size = contract_sizes[trade.symbol]
-        sign_ = 1 if trade.side is Side.BUY else -1
-        items.append(
-            {
-                "trade_id": trade.trade_id,
-                "create_time": trade.ts,
-                "contract": venue_symbol(trade.symbol),
-                "order_id": trade.venue_order_id,
-                "size": sign_ * contracts_of(trade.qty, contract_size),
-                "close_size": sign_ * contracts_of(abs(closed), contract_size),
-                "price": decimal(trade.price),
-                "role": "maker" if trade.is_maker else "taker",
-                "text": _text(trade.client_id),
-                "fee": decimal(trade.fee),
-                "point_fee": "0",
-            }
-        )
+        item = _trade_object(trade, closed, contract_sizes[trade.symbol], "id")
+        item["id"] = int(trade.trade_id) if trade.trade_id.isdigit() else trade.trade_id
+        items.append(item)
     return _encode(items)
 
 
@@ -558,8 +575,8 @@ def rate_limit_headers(limit: int, remaining: int, reset_ts: float) -> Headers:
 def error_response(error: VenueError, reset_ts: float | None = None) -> RestResponse:
     """The HTTP reply Gate.io gives for ``error``: ``{"label","message"}`` with 429 when
     rate limited (``reset_ts`` goes in the reset-timestamp header, in Unix seconds), 503
-    when unavailable, the error's own status if it has one (401 for authentication) and
-    400 otherwise."""
+    when unavailable, 404 for an order it does not know (``ORDER_NOT_FOUND``), the
+    error's own status if it has one (401 for authentication) and 400 otherwise."""
     label = error.code if isinstance(error.code, str) else _default_label(type(error))
     headers: tuple[tuple[str, str], ...] = ()
     if isinstance(error, RateLimited):
@@ -568,6 +585,8 @@ def error_response(error: VenueError, reset_ts: float | None = None) -> RestResp
             headers = ((RESET_HEADER, str(math.ceil(reset_ts))),)
     elif isinstance(error, VenueUnavailable):
         status = 503
+    elif isinstance(error, UnknownOrder):
+        status = 404
     else:
         status = error.http_status or 400
     if label is None:

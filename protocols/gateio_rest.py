@@ -24,11 +24,13 @@ from protocols.gateio import (
     Numeric,
     WireOrder,
     WirePosition,
+    WireTrade,
     client_text,
     contracts_of,
     futures_position,
     order_update,
     parse_symbol,
+    user_trade,
     venue_symbol,
 )
 from protocols.model import Order, OrderType, Side, Symbol, TimeInForce, VenueRules
@@ -56,6 +58,7 @@ from protocols.venue import (
     RestRequest,
     RestResponse,
     TimestampRejected,
+    Trade,
     TradingDisabled,
     UnknownOrder,
     VenueError,
@@ -193,6 +196,49 @@ def query_order_request(
     """``GET /futures/usdt/orders/{id}``."""
     path = _order_path(client_id, venue_order_id)
     return signed_request("GET", path, "", b"", credentials, timestamp_s)
+
+
+LIST_LIMIT = 1000
+"""The most records one page of an order or trade list may hold."""
+
+
+def orders_request(
+    symbol: Symbol,
+    status: str,
+    credentials: ApiCredentials,
+    timestamp_s: int,
+    *,
+    limit: int = LIST_LIMIT,
+    offset: int = 0,
+) -> RestRequest:
+    """``GET /futures/usdt/orders?status=open|finished&contract=X``, a page of ``limit``
+    orders from ``offset``."""
+    if status not in ("open", "finished"):
+        raise ValueError(f"status {status!r} is neither open nor finished")
+    query = urlencode(
+        [
+            ("status", status),
+            ("contract", venue_symbol(symbol)),
+            ("limit", limit),
+            ("offset", offset),
+        ]
+    )
+    return signed_request("GET", f"{FUTURES}/orders", query, b"", credentials, timestamp_s)
+
+
+def order_trades_request(
+    symbol: Symbol,
+    venue_order_id: str,
+    credentials: ApiCredentials,
+    timestamp_s: int,
+    *,
+    limit: int = LIST_LIMIT,
+) -> RestRequest:
+    """``GET /futures/usdt/my_trades?contract=X&order=ID``: one order's trades."""
+    query = urlencode(
+        [("contract", venue_symbol(symbol)), ("order", venue_order_id), ("limit", limit)]
+    )
+    return signed_request("GET", f"{FUTURES}/my_trades", query, b"", credentials, timestamp_s)
 
 
 def position_request(symbol: Symbol, credentials: ApiCredentials, timestamp_s: int) -> RestRequest:
@@ -350,6 +396,8 @@ _server_time_decoder = msgspec.json.Decoder(_ServerTime)
 _order_book_decoder = msgspec.json.Decoder(_OrderBook)
 _account_book_decoder = msgspec.json.Decoder(list[_BookEntry])
 _order_decoder = msgspec.json.Decoder(WireOrder)
+_orders_decoder = msgspec.json.Decoder(list[WireOrder])
+_trades_decoder = msgspec.json.Decoder(list[WireTrade])
 _position_decoder = msgspec.json.Decoder(WirePosition)
 _error_decoder = msgspec.json.Decoder(_ErrorBody)
 _futures_account_decoder = msgspec.json.Decoder(_FuturesAccount)
@@ -476,6 +524,25 @@ def parse_order(body: bytes, contract_size: float) -> OrderUpdate:
         return order_update(order, contract_size)
     except WireFormatError as error:
         raise _malformed("order", error) from None
+
+
+def parse_orders(body: bytes, contract_size: float) -> list[OrderUpdate]:
+    """A list of one contract's orders (``GET /futures/usdt/orders``) in base units."""
+    orders = _read(_orders_decoder, body, "orders")
+    try:
+        return [order_update(order, contract_size) for order in orders]
+    except WireFormatError as error:
+        raise _malformed("orders", error) from None
+
+
+def parse_trades(body: bytes, contract_size: float) -> list[Trade]:
+    """A list of one contract's trades (``GET /futures/usdt/my_trades``) in base units,
+    each with the fee it was charged, in USDT."""
+    trades = _read(_trades_decoder, body, "my_trades")
+    try:
+        return [user_trade(trade, contract_size) for trade in trades]
+    except WireFormatError as error:
+        raise _malformed("my_trades", error) from None
 
 
 def parse_position(body: bytes, contract_size: float) -> FuturesPosition:

@@ -102,12 +102,15 @@ class CancelOrder(msgspec.Struct, frozen=True):
 
 class ReconcileOrder(msgspec.Struct, frozen=True):
     """Settle an order an earlier run left in flight: the router looks it up at the venue
-    by client id, cancels it if it is still open, and reports its end to its owner (an
+    (by the venue's own id when the journal holds the venue's acknowledgement, else by
+    client id), cancels it if it is still open, and reports its end to its owner (an
     order the venue never got is reported rejected)."""
 
     leg: Leg
     client_id: str
     symbol: Symbol
+    venue_order_id: str | None = None
+    """The venue's id of the order, as journaled when the venue acknowledged it."""
 
 
 class Alert(msgspec.Struct, frozen=True):

@@ -17,10 +17,11 @@ Read top to bottom, this is the whole of it:
    (:meth:`Recovery.quarantine`) and its symbol waits for the operator.
 4. **Orders in flight** (:meth:`Recovery.reconcile_in_flight`): each order the snapshot
    still had in flight is handed to its router as a ``ReconcileOrder``; the router looks
-   it up at the venue by client id, cancels it if still open, and tells the strategy what
-   became of it (filled, partly filled, cancelled, or never arrived: rejected) before the
-   strategy trades on. Orders a restarted router itself had in flight are followed from
-   its own memory (``Router.run``).
+   it up at the venue (by the venue's id when the journal has it, else by client id and,
+   failing that, in the venue's order lists), cancels it if still open, and tells the
+   strategy what became of it (filled, partly filled, cancelled, or never arrived:
+   rejected) before the strategy trades on. Orders a restarted router itself had in
+   flight are followed from its own memory (``Router.run``).
 
 Every change to the store goes through the persistence writer; this module only reads it,
 on a connection of its own.
@@ -230,13 +231,25 @@ class Recovery:
             )
         return None
 
-    @staticmethod
-    async def reconcile_in_flight(ctx: ArbitrageContext, routers: Mapping[Leg, Address]) -> None:
-        """Hand each order ``ctx`` had in flight to its router to settle; the strategy
-        hears what became of it before it trades on."""
+    async def reconcile_in_flight(
+        self, ctx: ArbitrageContext, routers: Mapping[Leg, Address]
+    ) -> None:
+        """Hand each order ``ctx`` had in flight to its router to settle, with the venue's
+        id of it when the journal holds the venue's acknowledgement (by that id the venue
+        finds it for as long as it keeps it; by client id Gate.io finds it only until a
+        minute after it ended); the strategy hears what became of it before it trades on."""
+
+        def venue_ids() -> dict[str, str | None]:
+            with Store(self.store_path) as store:
+                return {row.client_id: row.venue_order_id for row in store.orders(ctx.task_id)}
+
+        journaled = await trio.to_thread.run_sync(venue_ids)
         for leg, orders in ctx.active_orders.items():
             for client_id in orders:
-                await routers[Leg(leg)].send(ReconcileOrder(Leg(leg), client_id, ctx.symbol))
+                command = ReconcileOrder(
+                    Leg(leg), client_id, ctx.symbol, journaled.get(client_id) or None
+                )
+                await routers[Leg(leg)].send(command)
 
     async def _read_quarantine(self) -> None:
         def read() -> list[QuarantineRow]:

@@ -3,14 +3,15 @@
 (``protocols.gateio_encode``), in front of the ``FuturesExchange``.
 
 REST: the server time (``/api/v4/spot/time``), the contracts (all, or one) with their
-funding, tickers (all, or one), the order book (with its ``id``), funding history, orders
-(place with HTTP 201, list open or finished of one contract or all, query or cancel by id
-or by ``t-`` text), the account's trades by time range (``my_trades_timerange``),
-positions (one, or the list) and their leverage, the futures account (with its position
-mode) and its book of changes (``account_book``: the funding settlements, each under its
-ledger number), and the account detail (``/api/v4/account/detail``, with the user id).
-Signed endpoints are verified as Gate.io does (``KEY``, ``Timestamp`` within 60 s,
-``SIGN``); refusals carry Gate.io's labels.
+funding, tickers (all, or one), the order book (with its ``id``), funding history,
+orders (place with HTTP 201, list open or finished of one contract or all, query or
+cancel by id or by ``t-`` text), the account's trades (``my_trades``, of one order or
+all, and by time range, ``my_trades_timerange``), positions (one, or the list) and their
+leverage, the futures account (with its position mode) and its book of changes
+(``account_book``: the funding settlements, each under its ledger number), and the
+account detail (``/api/v4/account/detail``, with the user id). Signed endpoints are
+verified as Gate.io does (``KEY``, ``Timestamp`` within 60 s, ``SIGN``); refusals carry
+Gate.io's labels, an unknown order with HTTP 404.
 
 Websockets: subscribe / unsubscribe are acknowledged (``result.status`` success, or an
 ``error``), ``futures.ping`` is answered on ``futures.pong``, and the server pings every
@@ -187,6 +188,8 @@ class GateioServer(VenueServer):
                 return self._new_order, "place", True
             case "GET", ["orders"]:
                 return self._list_orders, "GET orders", True
+            case "GET", ["my_trades"]:
+                return self._my_trades, "GET my_trades", True
             case "GET", ["my_trades_timerange"]:
                 return self._my_trades_timerange, "GET my_trades_timerange", True
             case "GET", ["orders", _]:
@@ -339,17 +342,24 @@ class GateioServer(VenueServer):
         symbol = self._optional_symbol(request)
         status = request.query.get("status")
         limit = _limit(request, 100)
+        offset = _offset(request)
         if status == "open":
-            orders = self.futures.open_orders(symbol)[:limit]
+            orders = self.futures.open_orders(symbol)
         elif status == "finished":
-            finished = [
+            # Newest first; an order that ended with nothing filled is forgotten here as
+            # by a query (Gate.io: not retrievable 10 minutes after it was cancelled).
+            now = self.now()
+            forgets = self.futures.read_after_write.forgets
+            orders = [
                 entry.order
                 for entry in reversed(self.futures.ledger.entries())
-                if isinstance(entry, OrderFinished) and symbol in (None, entry.order.symbol)
+                if isinstance(entry, OrderFinished)
+                and symbol in (None, entry.order.symbol)
+                and not forgets(entry.order.filled_qty > 0, entry.order.updated_ts, now)
             ]
-            orders = finished[:limit]
         else:
             raise _invalid(f"status {status!r} is neither open nor finished")
+        orders = orders[offset : offset + limit]
         listed = [(_update(order), order.tif.value) for order in orders]
         return json_response(gateio_encode.orders_body(listed, self._contract_sizes))
 
@@ -363,6 +373,35 @@ class GateioServer(VenueServer):
         role = request.query.get("role")
         if role not in (None, "maker", "taker"):
             raise _invalid(f"role {role!r} is neither maker nor taker")
+        trades = [
+            (trade, closed)
+            for trade, closed in self._account_trades()
+            if symbol in (None, trade.symbol)
+            and since <= trade.ts <= until
+            and role in (None, "maker" if trade.is_maker else "taker")
+        ]
+        offset = _offset(request)
+        page = list(reversed(trades))[offset : offset + _limit(request, 100)]
+        return json_response(gateio_encode.my_trades_timerange_body(page, self._contract_sizes))
+
+    def _my_trades(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        """The account's trades newest first, of one contract or all, of one ``order``
+        or all, paged by ``limit`` and ``offset``; each with the part of it that closed a
+        position."""
+        symbol = self._optional_symbol(request)
+        order_id = request.query.get("order")
+        trades = [
+            (trade, closed)
+            for trade, closed in self._account_trades()
+            if symbol in (None, trade.symbol) and order_id in (None, trade.venue_order_id)
+        ]
+        offset = _offset(request)
+        page = list(reversed(trades))[offset : offset + _limit(request, 100)]
+        return json_response(gateio_encode.my_trades_body(page, self._contract_sizes))
+
+    def _account_trades(self) -> list[tuple[Trade, float]]:
+        """Every trade of the account, oldest first, with the part of it (base units)
+        that closed a position."""
         holdings: defaultdict[Symbol, float] = defaultdict(float)
         trades: list[tuple[Trade, float]] = []
         for fill in self.futures.ledger.fills():
@@ -370,15 +409,8 @@ class GateioServer(VenueServer):
             opposite = held * fill.signed_qty < 0.0
             closed = min(fill.qty, abs(held)) if opposite else 0.0
             holdings[fill.symbol] = held + fill.signed_qty
-            if (
-                symbol in (None, fill.symbol)
-                and since <= fill.ts <= until
-                and role in (None, "maker" if fill.is_maker else "taker")
-            ):
-                trades.append((account_trade(fill, _client_id(fill.client_id)), closed))
-        offset = _offset(request)
-        page = list(reversed(trades))[offset : offset + _limit(request, 100)]
-        return json_response(gateio_encode.my_trades_timerange_body(page, self._contract_sizes))
+            trades.append((account_trade(fill, _client_id(fill.client_id)), closed))
+        return trades
 
     def _query_order(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         reference = read_order_reference(segments[1])

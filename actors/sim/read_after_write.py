@@ -59,16 +59,21 @@ class ReadAfterWrite:
         self.lagged += hidden
         return hidden
 
-    def forgot(self, filled: bool, finished_ts: float | None, now: float) -> bool:
-        """A lookup at ``now`` no longer finds an order that ended at ``finished_ts`` with
-        ``filled`` something or not; counted."""
+    def forgets(self, filled: bool, finished_ts: float | None, now: float) -> bool:
+        """Whether the venue has forgotten, at ``now``, an order that ended at
+        ``finished_ts`` with ``filled`` something or not (not counted)."""
         forget_s = self.forget_unfilled_after_s
-        hidden = (
+        return (
             forget_s is not None
             and not filled
             and finished_ts is not None
             and now - finished_ts > forget_s
         )
+
+    def forgot(self, filled: bool, finished_ts: float | None, now: float) -> bool:
+        """A lookup at ``now`` no longer finds an order that ended at ``finished_ts`` with
+        ``filled`` something or not; counted."""
+        hidden = self.forgets(filled, finished_ts, now)
         self.forgotten += hidden
         return hidden
 

@@ -142,6 +142,9 @@ class GateioRouterCodec:
     wall_clock: Callable[[], float] = time.time
     positions: dict[Symbol, gateio_rest.PositionSettings] = attrs.field(factory=dict)
     """Each contract's position as last read back (its liquidation price included)."""
+    contract_sizes: dict[Symbol, float] = attrs.field(factory=dict)
+    """Each contract's size as the rules last loaded it: order and trade lists count
+    contracts."""
     read_after_write_s: float = READ_AFTER_WRITE_S
     forgets_unfilled: bool = True
     """Gate.io forgets an order cancelled with nothing filled 10 minutes later (404)."""
@@ -155,6 +158,7 @@ class GateioRouterCodec:
             if response.status != 200:
                 raise gateio_rest.error_from_response(response)
             rules[symbol] = gateio_rest.parse_contract(response.body)
+            self.contract_sizes[symbol] = rules[symbol].contract_size
         account = await futures_account(rest, self.credentials, self.wall_clock())
         if account.in_dual_mode:
             log.error("%s", DUAL_MODE_FIX)
@@ -214,9 +218,45 @@ class GateioRouterCodec:
 
     async def order_trades(
         self, rest: RestClient, symbol: Symbol, venue_order_id: str, now: float
-    ) -> Sequence[Trade] | None:
-        """None: Gate.io charges every fee in USDT, so an order report's fills hold what
-        they say; their fees come from the user-trades channel."""
+    ) -> Sequence[Trade]:
+        """The order's trades (``my_trades`` by order id), each with the fee the venue
+        charged, in USDT: order reports say none (a maker fill is charged less than the
+        taker rate an estimate would assume)."""
+        contract_size = self.contract_sizes[symbol]
+        request = gateio_rest.order_trades_request(
+            symbol, venue_order_id, self.credentials, int(now)
+        )
+        response = await rest.send(request)
+        if response.status != 200:
+            raise gateio_rest.error_from_response(response, now)
+        return gateio_rest.parse_trades(response.body, contract_size)
+
+    async def listed_order(
+        self, rest: RestClient, symbol: Symbol, client_id: str, now: float
+    ) -> OrderUpdate | None:
+        """The order whose ``text`` is ``client_id``'s, found in the account's lists of
+        open and finished orders of ``symbol`` (every page), or ``None``. Gate.io finds an
+        order by its client id only until 60 s after it finished; its finished list keeps
+        every order that filled anything (and one that did not until 10 minutes after its
+        cancel), so after that window this is what tells an order that came from one that
+        never did."""
+        contract_size = self.contract_sizes[symbol]
+        for status in ("open", "finished"):
+            offset = 0
+            while True:
+                request = gateio_rest.orders_request(
+                    symbol, status, self.credentials, int(now), offset=offset
+                )
+                response = await rest.send(request)
+                if response.status != 200:
+                    raise gateio_rest.error_from_response(response, now)
+                page = gateio_rest.parse_orders(response.body, contract_size)
+                for order in page:
+                    if order.client_id == client_id:
+                        return order
+                if len(page) < gateio_rest.LIST_LIMIT:
+                    break
+                offset += len(page)
         return None
 
     async def price(self, rest: RestClient, symbol: Symbol) -> float | None:

@@ -124,6 +124,13 @@ class MexcRouterCodec:
             raise mexc_rest.error_from_response(response)
         return mexc_rest.parse_my_trades(response.body)
 
+    async def listed_order(
+        self, rest: RestClient, symbol: Symbol, client_id: str, now: float
+    ) -> OrderUpdate | None:
+        """None: MEXC documents no window after which a query by client id stops finding
+        an order it still keeps, so its lists know nothing such a query does not."""
+        return None
+
     async def price(self, rest: RestClient, symbol: Symbol) -> float | None:
         """The latest price of ``symbol`` (``ticker/price``): how a fee paid in MX is
         valued in USDT."""

@@ -6,14 +6,22 @@ from __future__ import annotations
 import msgspec
 import trio
 
-from actors.arbitrage.context import ArbitrageState
+from actors.arbitrage.context import ArbitrageState, new_context
 from actors.cli.paper import open_paper_system
 from actors.runtime.ops.status import build_status
-from actors.runtime.persistence.store import SnapshotRecord, Store
+from actors.runtime.persistence.store import (
+    IntentRecord,
+    OrderEventRecord,
+    SnapshotRecord,
+    Store,
+)
+from actors.runtime.recovery import Recovery
 from actors.sim.ledger import FillExecuted
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
-from protocols.model import OrderType, Side, Symbol
+from protocols.messages import ReconcileOrder
+from protocols.model import Leg, Order, OrderType, Side, Symbol
+from supervision import Mailbox
 from tests.integration.polling import wait_until
 
 BTC = Symbol("BTC", "USDT")
@@ -145,3 +153,36 @@ async def test_a_record_the_venues_contradict_is_quarantined_and_the_rest_trades
         eth = next(iter(second.strategies.values()))
         assert eth.actor.ctx.state is ArbitrageState.POSITION_OPEN  # restored, not touched
         await wait_until(lambda: eth.actor.spot is not None and eth.actor.futures is not None, 20)
+
+
+async def test_orders_in_flight_are_handed_over_with_the_venue_ids_the_journal_holds(tmp_path):
+    """An order the venue acknowledged before the stop is settled by its venue id: Gate.io
+    finds an order by its client id only until a minute after it ended."""
+    acknowledged = Order("btc_t1-1f", Leg.FUTURES, BTC, Side.SELL, 0.001, 60_000.0)
+    unanswered = Order("btc_t1-2s", Leg.SPOT, BTC, Side.BUY, 0.001, 60_000.0)
+    ctx = msgspec.structs.replace(
+        new_context("btc_t1", BTC, now=1.0),
+        active_orders={
+            "futures": {acknowledged.client_id: acknowledged},
+            "spot": {unanswered.client_id: unanswered},
+        },
+    )
+    store = Store(tmp_path / "basis.db")
+    intents = [
+        IntentRecord(
+            o.client_id, "btc_t1", "venue", o.leg.value, "BTC/USDT", "buy", 0.001, 1.0, 1.0
+        )
+        for o in (acknowledged, unanswered)
+    ]
+    accepted = OrderEventRecord(
+        acknowledged.client_id, "accepted", b"", 2.0, "new", venue_order_id="77"
+    )
+    store.write_batch([], intents, [accepted])
+    store.close()
+    recovery = Recovery(tmp_path / "basis.db", None, {}, {})  # type: ignore[arg-type]
+    spot, futures = Mailbox("spot-router"), Mailbox("futures-router")
+    await recovery.reconcile_in_flight(ctx, {Leg.SPOT: spot.address, Leg.FUTURES: futures.address})
+    assert futures.receive_nowait() == ReconcileOrder(
+        Leg.FUTURES, acknowledged.client_id, BTC, "77"
+    )
+    assert spot.receive_nowait() == ReconcileOrder(Leg.SPOT, unanswered.client_id, BTC, None)

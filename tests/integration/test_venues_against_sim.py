@@ -11,7 +11,7 @@ import trio
 
 from actors.runtime.market.feed import Feed
 from actors.runtime.orders.router import Router
-from actors.sim.config import SimConfig, SpotVenueConfig
+from actors.sim.config import FuturesVenueConfig, SimConfig, SpotVenueConfig
 from actors.sim.servers import SimServers
 from actors.venues.gateio import GateioFeedCodec, GateioPrivateCodec, GateioRouterCodec
 from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
@@ -287,6 +287,34 @@ async def test_mexc_fills_carry_the_fees_the_venue_charged_though_orders_say_non
     assert sum(f.fee for f in fills) == pytest.approx(charged.fee_usdt, rel=1e-9)
 
 
+async def test_gateio_fills_carry_the_fees_the_venue_charged_though_orders_say_none(nursery, sim):
+    # No private stream: the order's reports alone, which carry no fees, would deliver
+    # its fill at the contract's taker rate. The order rests and fills as maker, at the
+    # lower maker rate; the router asks for the order's trades before it reports the end.
+    strategy = Mailbox("strategy")
+    _, inbox = await start_router(nursery, sim, "gateio", strategy)
+    futures = sim.venues.futures
+    tick = futures.rules(BTC).price_tick
+    bid = sim.venues.market.quote(BTC, Leg.FUTURES).bid
+    order = Order(
+        "t1-1f", Leg.FUTURES, BTC, Side.BUY, 0.001, math.floor(bid / tick) * tick,
+        tif=TimeInForce.GTC,
+    )  # fmt: skip
+    await inbox.send(PlaceOrder(order))
+    with trio.fail_after(5):
+        while not isinstance(await strategy.receive(), OrderAccepted):
+            pass
+    sim.dislocate(BTC, -0.05)  # the perpetual's asks fall through the resting bid
+    heard = await settle(strategy, order.client_id)
+    [charged] = futures.ledger.fills(BTC)
+    assert charged.is_maker and charged.fee_asset == "USDT"
+    assert heard[-1].status is OrderStatus.FILLED
+    fills = [m for m in heard if isinstance(m, Fill)]
+    assert sum(f.qty for f in fills) == pytest.approx(order.qty)
+    assert sum(f.fee for f in fills) == pytest.approx(charged.fee, rel=1e-9)
+    assert charged.fee < order.qty * charged.price * futures.taker_fee
+
+
 # ------------------------------------------------------------------ read-after-write lag
 # The venues' queries lag behind their writes, as the real ones' do: MEXC answers "order
 # does not exist" (-2013) for a while after it accepted an order, and Gate.io forgets an
@@ -392,3 +420,90 @@ async def test_a_cancel_mexc_answers_unknown_within_the_lag_is_sent_again(nurser
     assert (final.status, final.filled_qty) == (OrderStatus.CANCELLED, 0.0)
     assert sim.venues.spot.open_orders() == []
     assert sim.mexc.faults_view().hidden_lookups["lagged_lookup"] > 0
+
+
+# ------------------------------------------------------- lookups after the client id's window
+# Gate.io finds an order by its client id (``text``) only until 60 s after it ended; here
+# the window is a fifth of a second, so every lookup the router makes comes after it, as
+# one would after Gate.io was unreachable for over a minute, or after a longer stop.
+
+CLIENT_ID_WINDOW_S = 0.2
+
+
+@pytest.fixture
+async def late_sim(nursery):
+    """The simulated venues with Gate.io's client id window shortened."""
+    futures = FuturesVenueConfig(client_id_query_window_s=CLIENT_ID_WINDOW_S)
+    servers = SimServers(SimConfig(futures=futures))
+    await nursery.start(servers.run)
+    async with RestClient(servers.urls.gateio_rest) as gateio_rest:
+        servers.rest = {"gateio": gateio_rest}
+        yield servers
+
+
+async def test_a_gateio_order_of_unknown_outcome_found_only_in_the_lists_is_not_sent_again(
+    nursery, late_sim
+):
+    """The placement times out after the venue took and filled the order; by the time the
+    router looks, the client id no longer finds it. Taken for "never arrived", the intent
+    would go again: a second order, the leg doubled."""
+    strategy = Mailbox("strategy")
+    router, inbox = await start_router(nursery, late_sim, "gateio", strategy)
+    router.rest._client.timeout = __import__("httpx").Timeout(0.5)
+    late_sim.gateio.time_out_orders(1, hold_s=2.0)
+    order = market_order("gateio", 2)
+    await inbox.send(PlaceOrder(order))
+    heard = await settle(strategy, order.client_id)
+    final = heard[-1]
+    assert isinstance(final, OrderFinal)
+    assert (final.status, final.filled_qty) == (OrderStatus.FILLED, pytest.approx(order.qty))
+    assert ledger_client_ids(late_sim, "gateio") == [order.client_id]
+    assert router.stats.resent_after_not_found == 0
+
+
+async def test_a_filled_gateio_order_reconciled_after_the_window_is_adopted_not_rejected(
+    nursery, late_sim
+):
+    """Recovery after a longer stop: the journal has no venue id (the placement's answer
+    was never heard), and the client id finds nothing any more. The order filled: called
+    "never arrived", the strategy would trade on without the leg it holds."""
+    futures = late_sim.venues.futures
+    placed = futures.place_order(
+        BTC, Side.SELL, OrderType.MARKET, 1, client_id="t-t1-9f", now=late_sim.clock.now()
+    )
+    assert placed.status is OrderStatus.FILLED
+    await trio.sleep(2 * CLIENT_ID_WINDOW_S)
+    strategy = Mailbox("strategy")
+    _, inbox = await start_router(nursery, late_sim, "gateio", strategy)
+    await inbox.send(ReconcileOrder(Leg.FUTURES, "t1-9f", BTC))
+    heard = await settle(strategy, "t1-9f")
+    assert isinstance(heard[0], OrderAccepted)
+    assert heard[0].venue_order_id == placed.venue_order_id
+    final = heard[-1]
+    assert isinstance(final, OrderFinal)
+    assert (final.status, final.filled_qty) == (OrderStatus.FILLED, pytest.approx(placed.qty))
+    assert sum(m.qty for m in heard if isinstance(m, Fill)) == pytest.approx(placed.qty)
+
+
+async def test_a_reconciled_gateio_order_is_asked_by_its_journaled_venue_id(nursery, late_sim):
+    """The journal holds the venue's acknowledgement. The order ended unfilled and Gate.io
+    forgot it; asked by its venue id, the router concludes it ended with nothing filled,
+    where by client id alone it could only report it never arrived."""
+    late_sim.gateio.set_read_after_write(0.0, 0.0)
+    futures = late_sim.venues.futures
+    placed = futures.place_order(
+        BTC, Side.BUY, OrderType.LIMIT, 1,
+        price=resting_price(late_sim, Leg.FUTURES), client_id="t-t1-8f",
+        now=late_sim.clock.now(),
+    )  # fmt: skip
+    futures.cancel_order(venue_order_id=placed.venue_order_id, now=late_sim.clock.now())
+    strategy = Mailbox("strategy")
+    _, inbox = await start_router(nursery, late_sim, "gateio", strategy)
+    await inbox.send(ReconcileOrder(Leg.FUTURES, "t1-8f", BTC, placed.venue_order_id))
+    heard = await settle(strategy, "t1-8f")
+    assert isinstance(heard[0], OrderAccepted)
+    assert heard[0].venue_order_id == placed.venue_order_id
+    final = heard[-1]
+    assert isinstance(final, OrderFinal)
+    assert final.filled_qty == 0.0
+    assert late_sim.gateio.faults_view().hidden_lookups["forgotten_lookup"] > 0

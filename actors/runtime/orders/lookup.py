@@ -6,8 +6,9 @@ Venues do not show an order from the instant they take it until forever:
 * MEXC may answer "order does not exist" (``-2013``) to a query sent just after it
   accepted the order: a read-after-write lag;
 * Gate.io forgets an order that ended with nothing filled some minutes after it was
-  cancelled (it answers 404 even to the order's own id), and forgets an order's client
-  id (``text``) a minute after the order ended.
+  cancelled (it answers 404 even to the order's own id, and leaves it out of its list of
+  finished orders), and forgets an order's client id (``text``) a minute after the order
+  ended: after that only the order's own id, or its lists of orders, find it.
 
 A router that took "not found" at its word could go wrong both ways. Concluding that an
 order the venue did take never arrived either sends it again (a second order: the leg
@@ -32,7 +33,9 @@ class NotFound(enum.Enum):
     ASK_AGAIN = "ask again"
     """Not conclusive: the venue may not show the order yet, or should still know it."""
     NEVER_ARRIVED = "never arrived"
-    """The venue never got the order."""
+    """The venue's lookups show no such order: it never got the order, or (Gate.io, a
+    lookup by client id more than a minute after the end) it ended. The router asks the
+    venue's lists before it acts on this."""
     ENDED_UNFILLED = "ended unfilled"
     """The order ended with nothing filled and the venue has forgotten it."""
 
@@ -55,11 +58,13 @@ class OrderKnowledge:
     """Seconds since the venue last may have received the order: since the last placement
     attempt ended, or, for an order an earlier run sent, since this router began looking."""
     accepted: bool
-    """The venue has reported the order (a reply, a query, a push or a trade): it arrived."""
+    """The venue has reported the order (a reply, a query, a push or a trade; or, to an
+    earlier run, an acknowledgement whose venue id the journal kept): it arrived."""
     asked_by_venue_id: bool
     """The lookup named the venue's own id for the order, not only the client id."""
     ending: bool
-    """The order is meant to have ended: a cancel was sent, or it was immediate-or-cancel."""
+    """The order is meant to have ended, or may have without this router knowing: a
+    cancel was sent, it was immediate-or-cancel, or an earlier run sent it."""
     filled: bool
     """Some of it was reported filled."""
 
@@ -80,23 +85,37 @@ def judge_not_found(known: OrderKnowledge, venue: Visibility) -> NotFound:
       found" says nothing: ask again. The lag is counted from when the last placement
       attempt *ended* (its answer, its timeout), the latest moment the venue could have
       received it, so a slow request does not shorten it.
-    * After the lag, an order the venue never reported has **never arrived**: a venue
-      shows every order it holds once the lag has passed. Only then may the router send
-      the same intent again, or report it rejected. (One bound this leans on: Gate.io
-      finds an order by its client id only up to 60 s after the order ended, so a lookup
-      that comes later than that — a venue unreachable for over a minute after a
-      placement of unknown outcome, a restart after a longer stop — cannot tell an order
-      that came and ended from one that never came. Gate.io's list of finished orders
-      could; the router does not consult it yet.)
+    * After the lag, an order the venue never reported has **never arrived** as far as
+      lookups by client id can tell: a venue shows every order it holds once the lag has
+      passed. Gate.io, though, finds an order by its client id only until 60 s after the
+      order ended, so a lookup later than that (a venue unreachable for over a minute
+      after a placement of unknown outcome, a restart after a longer stop) cannot tell an
+      order that came and ended from one that never came. So before the router acts on
+      this verdict (sends the same intent again, or reports it rejected) it asks the
+      venue's lists of open and finished orders for the client id (``listed_order``),
+      every page of them, and takes up the order if they hold it. Why what is left may be
+      acted on:
+
+      - nothing that filled is missed: Gate.io keeps an order that filled anything, by
+        its id and in its finished list; an order whose venue id the router knows (from
+        the venue, or journaled by an earlier run) is asked by that id, and never
+        concluded "never arrived";
+      - nothing that may still fill is missed: an open order is found by its client id
+        and in the open list;
+      - so what is concluded never arrived either never reached the venue, or ended there
+        with nothing filled and was forgotten (10 minutes after its cancel). Either way
+        no part of it was or will be executed: a resend is the only order of the intent
+        that can fill, and "rejected" tells the owner what the position got, nothing.
     * An order the venue *did* report never "never arrived": it is **ended unfilled**
       only where the venue forgets such orders (Gate.io), only when asked by the venue's
       own id (by id the venue forgets nothing but orders that ended with nothing filled;
       a client id it forgets a minute after any end), only when nothing of it was
       reported filled (a venue that forgets a filled order contradicts its own
       documentation: keep asking rather than guess), and only when the order was meant to
-      end — a cancel was sent, or it was immediate-or-cancel. An open order is never
-      forgotten, so without a reason for the order to have ended "not found" can only be
-      a lag, and concluding would leave a live order unfollowed, free to fill unhedged.
+      end — a cancel was sent, it was immediate-or-cancel, or an earlier run sent it and
+      nobody watched it since. An open order is never forgotten, so without a reason for
+      the order to have ended "not found" can only be a lag, and concluding would leave a
+      live order unfollowed, free to fill unhedged.
     * Everything else: ask again. Asking costs a request; a wrong conclusion costs a
       position.
     """

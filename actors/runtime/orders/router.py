@@ -9,9 +9,9 @@ twice.
 The client order id belongs to the order intent, not to an attempt: every retry of one
 order reuses it. A request that may have reached the venue (a timeout, a reset, a 5xx) is
 never simply resent: the order is first looked up by its client id, and only a venue that
-still has no such order once its read-after-write lag has passed gets it again. What a
-"no such order" answer may be taken to mean is decided in one place,
-:func:`~actors.runtime.orders.lookup.judge_not_found`.
+still has no such order once its read-after-write lag has passed, and does not list it
+among its orders either, gets it again. What a "no such order" answer may be taken to mean
+is decided in one place, :func:`~actors.runtime.orders.lookup.judge_not_found`.
 
 What the owner is told is derived by each order's
 :class:`~actors.runtime.orders.tracker.OrderTracker` from the venue's reports (placement
@@ -138,6 +138,14 @@ class RouterCodec(Protocol):
         when the venue has none to give."""
         ...
 
+    async def listed_order(
+        self, rest: RestClient, symbol: Symbol, client_id: str, now: float
+    ) -> OrderUpdate | None:
+        """The order with ``client_id`` as the venue's lists of orders show it, or
+        ``None``: asked before an order is concluded never to have arrived, for venues
+        whose lookups by client id stop finding an order sooner than their lists do."""
+        ...
+
 
 @attrs.define(eq=False)
 class TrackedOrder:
@@ -155,6 +163,9 @@ class TrackedOrder:
     """Placed here as immediate-or-cancel (or market): it ends on arrival."""
     cancel_sent: bool = False
     """A cancel of it was sent: it is meant to end."""
+    adopted: bool = False
+    """Taken over from an earlier run: what became of it while no router watched is not
+    known (it may have been cancelled, or ended by itself)."""
     lock: trio.Lock = attrs.field(factory=trio.Lock)
     """Reports of one order are applied one at a time, so they reach the strategy in order."""
 
@@ -513,9 +524,11 @@ class Router:
     def _judge_not_found(self, tracked: TrackedOrder) -> NotFound:
         known = OrderKnowledge(
             since_sent_s=trio.current_time() - tracked.reached_by,
-            accepted=tracked.accepted,
+            # Its venue id is known only from the venue: reported here, or journaled by
+            # an earlier run when the venue acknowledged it.
+            accepted=tracked.accepted or tracked.venue_order_id is not None,
             asked_by_venue_id=tracked.venue_order_id is not None,
-            ending=tracked.cancel_sent or tracked.ends_by_itself,
+            ending=tracked.cancel_sent or tracked.ends_by_itself or tracked.adopted,
             filled=tracked.tracker.delivered_qty > 0.0,
         )
         return judge_not_found(known, self.visibility)
@@ -523,16 +536,46 @@ class Router:
     async def _find_or_conclude(
         self, tracked: TrackedOrder, rules: VenueRules
     ) -> OrderUpdate | None:
-        """The venue's report of an order it has not reported yet, asked until the venue
-        shows it or its read-after-write lag has passed (``None``: it never arrived)."""
+        """The venue's report of an order it has not reported here yet, asked until the
+        venue shows it or "no such order" may be concluded (:func:`judge_not_found`):
+        ``None`` when it never arrived, an end with nothing filled when the venue forgot
+        it. Before "never arrived" the venue's lists are asked: a lookup by client id
+        comes too late to find an order that ended a while ago."""
         while True:
             update = await self._find(tracked, rules)
             if update is not None:
                 return update
-            if self._judge_not_found(tracked) is NotFound.NEVER_ARRIVED:
-                return None
+            verdict = self._judge_not_found(tracked)
+            if verdict is NotFound.NEVER_ARRIVED:
+                return await self._listed(tracked)
+            if verdict is NotFound.ENDED_UNFILLED:
+                return self._ended_unfilled(tracked)
             log.info("%s: %s not found yet; asking again", self.name, tracked.order.client_id)
             await trio.sleep(self.poll_interval_s)
+
+    async def _listed(self, tracked: TrackedOrder) -> OrderUpdate | None:
+        """``tracked`` as the venue's lists of orders show it, asked until the venue
+        answers; ``None`` if they hold no such order."""
+        order = tracked.order
+
+        async def ask() -> OrderUpdate | None:
+            await self.query_bucket.acquire()
+            return await self.codec.listed_order(
+                self.rest, order.symbol, order.client_id, self.wall_clock()
+            )
+
+        def failed(error: Exception) -> None:
+            log.warning("%s: listing orders for %s failed: %s", self.name, order.client_id, error)
+
+        update = await self._retry(ask, VENUE_FAILURES, on_failure=failed)
+        if update is not None:
+            log.warning(
+                "%s: %s is not found by its client id any more, but the venue lists it (%s)",
+                self.name,
+                order.client_id,
+                update.status.value,
+            )
+        return update
 
     async def _find(self, tracked: TrackedOrder, rules: VenueRules) -> OrderUpdate | None:
         """The venue's report of ``tracked``, asked until it answers; ``None`` if it has
@@ -613,6 +656,10 @@ class Router:
         if verdict is not NotFound.ENDED_UNFILLED:
             log.info("%s: %s not found (%s)", self.name, tracked.order.client_id, verdict.value)
             return None
+        return self._ended_unfilled(tracked)
+
+    def _ended_unfilled(self, tracked: TrackedOrder) -> OrderUpdate:
+        """The end of an order the venue forgot (:attr:`NotFound.ENDED_UNFILLED`)."""
         order = tracked.order
         status = OrderStatus.CANCELLED if tracked.cancel_sent else OrderStatus.EXPIRED
         log.warning(
@@ -688,8 +735,16 @@ class Router:
             log.error("%s: cannot follow %s: no owner or rules", self.name, command.client_id)
             return None
         probe = Order(command.client_id, self.codec.leg, command.symbol, Side.BUY, 0.0, 0.0)
+        # The journaled venue id, when there is one: by it the venue finds the order for
+        # as long as it keeps it, where a client id may be forgotten sooner.
+        venue_order_id = command.venue_order_id if isinstance(command, ReconcileOrder) else None
         # When the earlier run sent it is not known, only that it was before now.
-        tracked = TrackedOrder(OrderTracker(probe), owner, reached_by=trio.current_time())
+        tracked = TrackedOrder(
+            OrderTracker(probe, venue_order_id=venue_order_id),
+            owner,
+            reached_by=trio.current_time(),
+            adopted=True,
+        )
         update = await self._find_or_conclude(tracked, rules)
         if update is None:
             log.warning("%s: %s never reached the venue", self.name, command.client_id)

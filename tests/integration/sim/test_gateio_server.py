@@ -167,6 +167,7 @@ async def test_an_order_rests_is_found_by_text_listed_and_cancelled(still_sim, g
     assert (type(error_of(again)), error_of(again).code) == (OrderAlreadyFinal, "ORDER_FINISHED")
     unknown = await gateio_client.send(ROUTER.query(COIN, "never-sent", None, now()))
     assert (type(error_of(unknown)), error_of(unknown).code) == (UnknownOrder, "ORDER_NOT_FOUND")
+    assert unknown.status == 404  # as Gate.io answers an order it does not know
 
 
 async def test_server_time_is_wall_clock_time(gateio_client):
@@ -254,6 +255,73 @@ async def test_the_accounts_trades_are_listed_by_time_range(still_sim, gateio_cl
     assert await listed(("to", str(started))) == []
     assert [t["text"] for t in await listed(("limit", "1"), ("offset", "1"))] == ["t-g-short"]
     assert len(await listed()) == 2
+
+
+async def test_one_orders_trades_are_listed_with_the_fees_it_was_charged(still_sim, gateio_client):
+    rules = await rules_of(gateio_client)
+    quote = still_sim.venues.market.quote(COIN, Leg.FUTURES)
+    sold = await place(
+        gateio_client, Order("g-sold", Leg.FUTURES, COIN, Side.SELL, 0.3, quote.bid), rules
+    )
+    await place(gateio_client, Order("g-other", Leg.FUTURES, COIN, Side.BUY, 0.2, quote.ask), rules)
+    request = gateio_rest.order_trades_request(COIN, sold.venue_order_id, CREDENTIALS, int(now()))
+    response = await gateio_client.send(request)
+    assert response.status == 200, response.body
+    [listed] = msgspec.json.decode(response.body)
+    assert set(listed) == {
+        "id", "create_time", "contract", "order_id", "size", "close_size", "price", "role",
+        "text", "fee", "point_fee",
+    }  # fmt: skip
+    assert isinstance(listed["id"], int)
+    assert (listed["order_id"], listed["text"], listed["size"]) == (
+        sold.venue_order_id,
+        "t-g-sold",
+        -3,
+    )
+    [fill] = [
+        fill
+        for fill in still_sim.venues.futures.ledger.fills(COIN)
+        if fill.venue_order_id == sold.venue_order_id
+    ]
+    [trade] = await ROUTER.order_trades(gateio_client, COIN, sold.venue_order_id, now())
+    assert (trade.trade_id, trade.client_id, trade.fee_asset) == (fill.trade_id, "g-sold", "USDT")
+    assert (trade.fee, trade.qty) == (pytest.approx(fill.fee), pytest.approx(0.3))
+
+
+async def test_the_finished_list_pages_and_forgets_what_a_query_forgets(still_sim, gateio_client):
+    """Gate.io's order list: a zero-fill order cannot be retrieved 10 minutes after its
+    cancel; filled orders stay. The router finds an order there by its ``text`` when a
+    query by it comes too late."""
+    rules = await rules_of(gateio_client)
+    quote = still_sim.venues.market.quote(COIN, Leg.FUTURES)
+    low = round_to_tick(quote.bid * 0.5, rules.price_tick)
+    idle = Order("g-idle", Leg.FUTURES, COIN, Side.BUY, 0.1, low, tif=TimeInForce.GTC)
+    await place(gateio_client, idle, rules)
+    resting = await ROUTER.listed_order(gateio_client, COIN, "g-idle", now())
+    assert resting is not None and resting.status is OrderStatus.NEW
+    await gateio_client.send(ROUTER.cancel(COIN, "g-idle", None, now()))
+    sold = await place(
+        gateio_client, Order("g-sold", Leg.FUTURES, COIN, Side.SELL, 0.3, quote.bid), rules
+    )
+    await place(
+        gateio_client, Order("g-bought", Leg.FUTURES, COIN, Side.BUY, 0.2, quote.ask), rules
+    )
+
+    async def finished(**page):
+        request = gateio_rest.orders_request(COIN, "finished", CREDENTIALS, int(now()), **page)
+        response = await gateio_client.send(request)
+        assert response.status == 200, response.body
+        return [order.client_id for order in gateio_rest.parse_orders(response.body, 0.1)]
+
+    assert await finished() == ["g-bought", "g-sold", "g-idle"]
+    assert await finished(limit=1, offset=1) == ["g-sold"]
+    still_sim.gateio.set_read_after_write(0.0, 0.0)  # unfilled ended orders are forgotten
+    await trio.sleep(0.01)
+    assert await finished() == ["g-bought", "g-sold"]
+    found = await ROUTER.listed_order(gateio_client, COIN, "g-sold", now())
+    assert found is not None
+    assert (found.status, found.venue_order_id) == (OrderStatus.FILLED, sold.venue_order_id)
+    assert await ROUTER.listed_order(gateio_client, COIN, "g-idle", now()) is None
 
 
 async def test_funding_history_lists_the_settlements(nursery):

@@ -802,6 +802,43 @@ def test_funding_history_as_documented():
     ]
 
 
+def test_an_unknown_order_is_answered_404_and_read_as_unknown():
+    # Gate.io answers ORDER_NOT_FOUND with HTTP 404, not 400.
+    response = gateio_encode.error_response(UnknownOrder("gateio", None, "no such order"))
+    assert response.status == 404
+    assert msgspec.json.decode(response.body)["label"] == "ORDER_NOT_FOUND"
+    error = gateio_rest.error_from_response(response)
+    assert type(error) is UnknownOrder and error.http_status == 404
+
+
+def test_one_orders_trades_are_asked_for_by_contract_and_order():
+    request = gateio_rest.order_trades_request(BTC, "21893289839", DOC_CREDENTIALS, 1)
+    assert (request.method, request.path) == ("GET", "/api/v4/futures/usdt/my_trades")
+    assert request.query == "contract=BTC_USDT&order=21893289839&limit=1000"
+    listed = gateio_rest.orders_request(BTC, "finished", DOC_CREDENTIALS, 1, offset=2000)
+    assert (listed.method, listed.path) == ("GET", "/api/v4/futures/usdt/orders")
+    assert listed.query == "status=finished&contract=BTC_USDT&limit=1000&offset=2000"
+    with pytest.raises(ValueError, match="neither open nor finished"):
+        gateio_rest.orders_request(BTC, "done", DOC_CREDENTIALS, 1)
+
+
+def test_a_trade_list_gives_each_trade_with_its_fee_in_usdt():
+    # The fields of Gate.io's personal trade object: ids and sizes as numbers, the rest
+    # as strings.
+    body = (
+        b'[{"id":121234231,"create_time":1514764800.123,"contract":"BTC_USDT",'
+        b'"order_id":"21893289839","size":-100,"close_size":0,"price":"100.123",'
+        b'"role":"maker","text":"t-t1-3f","fee":"0.01","point_fee":"0"}]'
+    )
+    [trade] = gateio_rest.parse_trades(body, 0.0001)
+    assert trade == Trade(
+        BTC, "121234231", "t1-3f", "21893289839", Side.SELL, pytest.approx(0.01), 100.123,
+        0.01, "USDT", True, 1514764800.123,
+    )  # fmt: skip
+    with pytest.raises(MalformedResponse, match="my_trades"):
+        gateio_rest.parse_trades(b'[{"id":1,"contract":"BTC_USDT"}]', 0.0001)
+
+
 def test_a_refined_error_carries_the_label_of_what_it_refines():
     response = gateio_encode.error_response(DuplicateClientId("gateio", None, "used"))
     assert gateio_rest.error_from_response(response).code == "INVALID_PARAM_VALUE"
