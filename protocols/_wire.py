@@ -8,6 +8,8 @@ no trailing zeros.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 
 class WireFormatError(ValueError):
     """A value in a venue message could not be read; the message names the field."""
@@ -43,7 +45,27 @@ def decimal(value: float) -> str:
         return str(int(value))
     text = repr(value)
     if "e" in text or "E" in text:
-        # repr switches to exponent form below 1e-4; 17 significant places after the
-        # leading zeros keep every float distinct, and the trailing zeros go.
-        text = f"{value:.20f}".rstrip("0").rstrip(".")
+        # repr switches to exponent form below 1e-4: the same shortest digits, written
+        # out in plain form.
+        text = format(Decimal(text), "f")
     return text
+
+
+def decimals_of(value: float) -> int:
+    """How many decimals ``value`` has as ``decimal`` prints it."""
+    text = decimal(value)
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def exact_product(a: float, b: float) -> float:
+    """``a * b`` without the float noise of the multiplication (``0.000323 * 65001.25``
+    is ``20.99540375``, not ``20.995403749999998``): the exact product of two decimals
+    has no more decimals than the two have together."""
+    return round(a * b, decimals_of(a) + decimals_of(b))
+
+
+def exact_difference(a: float, b: float) -> float:
+    """``a - b`` without the float noise of the subtraction (``65014.79 - 65002.24`` is
+    ``12.55``, not ``12.55000000000291``): no more decimals than the more precise of
+    the two has."""
+    return round(a - b, max(decimals_of(a), decimals_of(b)))

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import msgspec
 
-from protocols._wire import decimal
+from protocols._wire import decimal, exact_product
 from protocols.gateio import (
     BOOK_TICKER,
     ORDER_BOOK_UPDATE,
@@ -51,6 +51,11 @@ _encode = msgspec.json.Encoder().encode
 
 def _ms(ts: float) -> int:
     return round(ts * 1000.0)
+
+
+def _seconds(ts: float) -> float:
+    """A time in Unix seconds as Gate.io writes it: to the millisecond."""
+    return round(ts, 3)
 
 
 def _venue_id(venue_order_id: str) -> int | str:
@@ -246,7 +251,7 @@ def _order_object(
     order: dict[str, object] = {
         "id": _venue_id(update.venue_order_id),
         "contract": venue_symbol(update.symbol),
-        "create_time": update.ts,
+        "create_time": _seconds(update.ts),
         "size": sign_ * size,
         "left": sign_ * left,
         # Pushes write prices as numbers, REST as strings.
@@ -262,7 +267,7 @@ def _order_object(
     if as_push:
         order["update_time"] = _ms(update.ts)
     else:
-        order["finish_time"] = update.ts if finished else None
+        order["finish_time"] = _seconds(update.ts) if finished else None
     return order
 
 
@@ -323,7 +328,7 @@ def _position_object(
         "size": size,
         "leverage": money(position.leverage),
         "cross_leverage_limit": money(0.0),
-        "value": money(abs(size) * contract_size * position.mark_price),
+        "value": money(exact_product(exact_product(abs(size), contract_size), position.mark_price)),
         "margin": money(position.margin),
         "entry_price": money(position.entry_price),
         "liq_price": money(position.liq_price),
@@ -418,8 +423,8 @@ def order_book_body(snapshot: DepthSnapshot, contract_size: float, time_s: float
     return _encode(
         {
             "id": snapshot.version,
-            "current": time_s,
-            "update": time_s,
+            "current": _seconds(time_s),
+            "update": _seconds(time_s),
             "asks": _levels(snapshot.asks, contract_size),
             "bids": _levels(snapshot.bids, contract_size),
         }
@@ -444,7 +449,7 @@ def _trade_object(trade: Trade, closed: float, contract_size: float, id_field: s
     sign_ = 1 if trade.side is Side.BUY else -1
     return {
         id_field: trade.trade_id,
-        "create_time": trade.ts,
+        "create_time": _seconds(trade.ts),
         "contract": venue_symbol(trade.symbol),
         "order_id": trade.venue_order_id,
         "size": sign_ * contracts_of(trade.qty, contract_size),
@@ -521,6 +526,11 @@ def accounts_body(
     )
 
 
+CLASSIC_ACCOUNT_MODE = 1
+"""The key's ``mode`` in the account detail: 1 a classic account, 2 a unified
+(portfolio) one. Basis trades a classic futures account."""
+
+
 def account_detail_body(user_id: str) -> bytes:
     """``GET /account/detail``: the user id is a number where it reads as one."""
     return _encode(
@@ -528,6 +538,7 @@ def account_detail_body(user_id: str) -> bytes:
             "user_id": int(user_id) if user_id.isdigit() else user_id,
             "ip_whitelist": [],
             "currency_pairs": [],
+            "key": {"mode": CLASSIC_ACCOUNT_MODE},
             "tier": 0,
             "copy_trading_role": 0,
         }

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from protocols import mexc_push_pb2 as pb
-from protocols._wire import decimal
+from protocols._wire import decimal, exact_difference, exact_product
 from protocols.mexc import venue_symbol
 from protocols.mexc_rest import (
     ERRORS_BY_CODE,
@@ -174,14 +174,15 @@ def order_push(update: OrderUpdate, order_type: str, send_ts: float) -> bytes:
     order.clientId = update.client_id
     order.price = decimal(price)
     order.quantity = decimal(qty)
-    order.amount = decimal(qty * price)
+    order.amount = decimal(exact_product(qty, price))
     order.avgPrice = decimal(avg_price)
     order.orderType = PUSH_ORDER_TYPES[order_type]
     order.tradeType = _TRADE_TYPES[update.side]
-    order.remainAmount = decimal(max(0.0, qty - filled) * price)
-    order.remainQuantity = decimal(max(0.0, qty - filled))
+    remaining = max(0.0, exact_difference(qty, filled))
+    order.remainAmount = decimal(exact_product(remaining, price))
+    order.remainQuantity = decimal(remaining)
     order.cumulativeQuantity = decimal(filled)
-    order.cumulativeAmount = decimal(filled * avg_price)
+    order.cumulativeAmount = decimal(exact_product(filled, avg_price))
     order.status = _push_status(update)
     order.createTime = _ms(update.ts)
     return push.SerializeToString()
@@ -195,7 +196,7 @@ def deal_push(trade: Trade, send_ts: float) -> bytes:
     deal = push.privateDeals
     deal.price = decimal(trade.price)
     deal.quantity = decimal(trade.qty)
-    deal.amount = decimal(trade.qty * trade.price)
+    deal.amount = decimal(exact_product(trade.qty, trade.price))
     deal.tradeType = _TRADE_TYPES[trade.side]
     deal.isMaker = trade.is_maker
     deal.tradeId = trade.trade_id
@@ -333,7 +334,7 @@ class DayStats(msgspec.Struct, frozen=True):
 
 
 def _day_ticker(stats: DayStats) -> dict[str, object]:
-    change = stats.last_price - stats.open_price
+    change = exact_difference(stats.last_price, stats.open_price)
     change_ratio = change / stats.open_price if stats.open_price else 0.0
     return {
         **_book_ticker(stats.quote),
@@ -434,7 +435,7 @@ def _order_object(
         "price": decimal(update.price or 0.0),
         "origQty": decimal(update.qty or 0.0),
         "executedQty": decimal(filled),
-        "cummulativeQuoteQty": decimal(filled * (update.avg_price or 0.0)),
+        "cummulativeQuoteQty": decimal(exact_product(filled, update.avg_price or 0.0)),
         "status": _rest_status(update),
         "type": order_type,
         "side": _side_name(update.side),
@@ -495,7 +496,7 @@ def my_trades_body(trades: Sequence[Trade]) -> bytes:
                 "orderListId": -1,
                 "price": decimal(trade.price),
                 "qty": decimal(trade.qty),
-                "quoteQty": decimal(trade.qty * trade.price),
+                "quoteQty": decimal(exact_product(trade.qty, trade.price)),
                 "commission": decimal(trade.fee),
                 "commissionAsset": trade.fee_asset,
                 "time": _ms(trade.ts),

@@ -213,8 +213,11 @@ class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     behind before it is dropped as too slow, and each venue's rate limits.
 
     Gate.io sends the whole order book (``full: true``) as the first order book update
-    after a subscription and whenever it likes after that: here every
-    ``gateio_full_book_every`` updates of a contract (0: only the first). Its websocket
+    after a subscription, and may send it again: here every ``gateio_full_book_every``
+    updates of a contract, or never again (0, the default: Gate.io documents no schedule
+    for them on ``futures.order_book_update``, whose documented sync is a REST snapshot
+    continued by diffs, and clients that follow only that merge a later whole book as a
+    diff and keep the levels it left out). Its websocket
     server pings at the protocol level every ``gateio_ping_interval_s`` and drops a
     client whose pong has not come ``gateio_pong_timeout_s`` after a ping."""
 
@@ -223,7 +226,7 @@ class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     websocket_backlog_frames: int = 1000
     mexc_limits: MexcRateLimits = MexcRateLimits()
     gateio_limits: GateioRateLimits = GateioRateLimits()
-    gateio_full_book_every: int = 600
+    gateio_full_book_every: int = 0
     gateio_ping_interval_s: float = 20.0
     gateio_pong_timeout_s: float = 60.0
 

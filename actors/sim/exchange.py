@@ -36,6 +36,7 @@ from actors.sim.ledger import Ledger
 from actors.sim.market import SimMarket
 from actors.sim.read_after_write import ReadAfterWrite
 from actors.sim.records import FinishReason, VenueFill, VenueOrder
+from protocols._wire import exact_product
 from protocols.model import Leg, OrderStatus, OrderType, Side, Symbol, TimeInForce, VenueRules
 from protocols.rules import whole_steps
 from protocols.venue import (
@@ -398,7 +399,9 @@ class SimExchange(abc.ABC):
     ) -> None:
         book = self._book(order.symbol)
         qty = book.qty(lots)
-        at_rate = qty * price * (self.maker_fee if is_maker else self.taker_fee)
+        # The fee at the rate, as the exact decimal the venue computes, not float noise.
+        rate = self.maker_fee if is_maker else self.taker_fee
+        at_rate = exact_product(exact_product(qty, price), rate)
         fee, fee_asset, fee_usdt = self._charge(order, qty, price, at_rate)
         fill = VenueFill(
             self.name,
@@ -515,7 +518,7 @@ class SimExchange(abc.ABC):
             order.price,
             order.status,
             filled_qty,
-            order.filled_value / filled_qty if order.filled_lots else 0.0,
+            _average_price(order.filled_value, filled_qty, book),
             order.fees,
             order.created_ts,
             order.updated_ts,
@@ -575,3 +578,14 @@ class SimExchange(abc.ABC):
     @abc.abstractmethod
     def _account_events(self, now: float) -> list[VenueEvent]:
         """Balance or position changes of the operation, one per asset or symbol."""
+
+
+def _average_price(value: float, qty: float, book: SimBook) -> float:
+    """What ``qty`` cost per unit (0 before any fill). An average that is a whole number
+    of ticks (every fill at one price, say) is that price on the grid, as the venue
+    reports it, not the float noise ``value / qty`` leaves."""
+    if qty == 0.0:
+        return 0.0
+    average = value / qty
+    ticks = whole_steps(average, book.tick)
+    return average if ticks is None else book.price_of(ticks)

@@ -60,6 +60,7 @@ from protocols.gateio_client_requests import (
 )
 from protocols.gateio_rest import API_PREFIX, FUTURES
 from protocols.model import Quote, Symbol
+from protocols.rules import round_to_tick
 from protocols.venue import (
     ApiCredentials,
     DepthDiff,
@@ -114,6 +115,7 @@ class GateioServer(VenueServer):
         self.user_id = config.user_id
         self._limits: GateioRateLimits = servers.gateio_limits
         self._contract_sizes = {s: exchange.rules(s).contract_size for s in exchange.symbols}
+        self._price_ticks = {s: exchange.rules(s).price_tick for s in exchange.symbols}
         self._ticker_clients: defaultdict[Symbol, set[WsClient]] = defaultdict(set)
         """Each symbol's book ticker clients."""
         self._tickers_clients: defaultdict[Symbol, set[WsClient]] = defaultdict(set)
@@ -280,11 +282,12 @@ class GateioServer(VenueServer):
         return json_response(gateio_encode.contracts_body(listed))
 
     def _ticker(self, symbol: Symbol) -> gateio_encode.TickerFigures:
-        market = self.futures.market
+        market, tick = self.futures.market, self._price_ticks[symbol]
+        # The venue prints its mark and index prices on the contract's price grid.
         return gateio_encode.TickerFigures(
             market.quote(symbol, self.futures.leg),
-            market.mark_price(symbol),
-            market.spot_mid(symbol),
+            round_to_tick(market.mark_price(symbol), tick),
+            round_to_tick(market.spot_mid(symbol), tick),
             market.funding_rate(symbol),
         )
 
@@ -428,7 +431,7 @@ class GateioServer(VenueServer):
 
     def _position(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         symbol = self._symbol(segments[1])
-        position = futures_position(self.futures.position(symbol))
+        position = futures_position(self.futures.position(symbol), self._price_ticks[symbol])
         body = gateio_encode.position_body(position, self._contract_sizes[symbol])
         return json_response(body)
 
@@ -436,7 +439,10 @@ class GateioServer(VenueServer):
         # ``holding=true`` lists only the positions that hold something.
         holding = request.query.get("holding") == "true"
         listed = [
-            (futures_position(position), self._contract_sizes[position.symbol])
+            (
+                futures_position(position, self._price_ticks[position.symbol]),
+                self._contract_sizes[position.symbol],
+            )
             for position in self.futures.positions()
             if position.contracts or not holding
         ]
@@ -451,7 +457,8 @@ class GateioServer(VenueServer):
             leverage = math.nan
         if math.isnan(leverage):
             raise _invalid(f"leverage {text!r} is not a number")
-        position = futures_position(self.futures.set_leverage(symbol, leverage))
+        changed = self.futures.set_leverage(symbol, leverage)
+        position = futures_position(changed, self._price_ticks[symbol])
         body = gateio_encode.position_body(position, self._contract_sizes[symbol])
         return json_response(body)
 
@@ -642,7 +649,7 @@ class GateioServer(VenueServer):
                 size = self._contract_sizes[fill.symbol]
                 send_to_each(followers, gateio_encode.user_trades_push([trade], size, now))
         elif isinstance(event, PositionChanged):
-            position = futures_position(event.position)
+            position = futures_position(event.position, self._price_ticks[event.position.symbol])
             followers = self._followers(gateio.POSITIONS, position.symbol)
             if followers:
                 size = self._contract_sizes[position.symbol]

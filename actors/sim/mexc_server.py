@@ -377,8 +377,10 @@ class MexcServer(VenueServer):
         return json_response(mexc_encode.cancel_body(_update(order), _type_name(order)))
 
     def _open_orders(self, params: dict[str, str]) -> HttpResponse:
-        # MEXC requires the symbol here (a missing one is a missing parameter).
-        orders = self.spot.open_orders(read_symbol(params))
+        # MEXC's parameter table marks the symbol required, yet the venue answers a
+        # request without one with every pair's open orders, and clients rely on it.
+        symbol = read_symbol(params) if "symbol" in params else None
+        orders = self.spot.open_orders(symbol)
         return json_response(self._orders_body(orders))
 
     def _all_orders(self, params: dict[str, str]) -> HttpResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from actors.sim.records import PerpetualPosition, VenueFill, VenueOrder
 from protocols.model import OrderStatus
+from protocols.rules import round_to_tick, whole_steps
 from protocols.venue import FuturesPosition, OrderUpdate, Trade
 
 
@@ -48,16 +49,24 @@ def account_trade(fill: VenueFill, client_id: str) -> Trade:
     )
 
 
-def futures_position(position: PerpetualPosition) -> FuturesPosition:
+def futures_position(position: PerpetualPosition, price_tick: float) -> FuturesPosition:
+    """``position`` with its prices as the venue reports them: the mark and liquidation
+    prices on the contract's price grid, an entry that is a whole number of ticks on it
+    exactly (the average of fills at one price is that price, not float noise)."""
+    entry_ticks = whole_steps(position.entry_price, price_tick)
     return FuturesPosition(
         symbol=position.symbol,
         qty=position.qty,
-        entry_price=position.entry_price,
-        mark_price=position.mark_price,
+        entry_price=(
+            position.entry_price
+            if entry_ticks is None
+            else round_to_tick(entry_ticks * price_tick, price_tick)
+        ),
+        mark_price=round_to_tick(position.mark_price, price_tick),
         leverage=position.leverage,
         realised_pnl=position.realised_pnl,
         funding_pnl=position.funding_pnl,
         margin=position.margin,
         unrealised_pnl=position.unrealised_pnl,
-        liq_price=position.liq_price,
+        liq_price=round_to_tick(position.liq_price, price_tick),
     )

@@ -25,6 +25,7 @@ from actors.venues.gateio import DUAL_MODE_FIX, GateioRouterCodec
 from actors.venues.rest import RestClient
 from protocols import gateio_rest
 from protocols.model import Leg, Symbol
+from protocols.rules import round_to_tick
 from tests.integration.polling import wait_until
 
 BTC = Symbol("BTC", "USDT")
@@ -97,8 +98,10 @@ async def test_each_contract_is_held_at_the_configured_leverage_and_its_liquidat
         await wait_until(lambda: btc.actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
         held = sim.gateio.futures.position(BTC)
         assert held.leverage == 3.0 and held.contracts < 0
-        # The short's liquidation price, pushed by the venue as the position changed.
-        await wait_until(lambda: task_of(system, BTC).liquidation_price == held.liq_price, 10)
+        # The short's liquidation price, pushed by the venue as the position changed (on
+        # the contract's price grid, as the venue writes its prices).
+        shown = round_to_tick(held.liq_price, sim.gateio.futures.rules(BTC).price_tick)
+        await wait_until(lambda: task_of(system, BTC).liquidation_price == shown, 10)
         assert held.liq_price > held.entry_price
 
 

@@ -820,6 +820,19 @@ def test_deal_account_and_rest_round_trips(trade, balance):
     assert mexc_rest.parse_account(mexc_encode.account_body([balance])) == (balance,)
 
 
+def test_amounts_are_written_as_exact_decimals_without_float_noise():
+    # 0.000323 * 65001.25 is 20.995403749999998 in float arithmetic.
+    trade = Trade(BTC, "1", "c", "C01", Side.BUY, 0.000323, 65001.25, 0.01, "USDT", False, 1.0)
+    [written] = msgspec.json.decode(mexc_encode.my_trades_body([trade]))
+    assert written["quoteQty"] == "20.99540375"
+    deal = pb.PushDataV3ApiWrapper.FromString(mexc_encode.deal_push(trade, 1.0))
+    assert deal.privateDeals.amount == "20.99540375"
+    quote = Quote(BTC, 65014.78, 1.0, 65014.8, 1.0, 1.0, 1.0)
+    stats = mexc_encode.DayStats(quote, 65002.24, 65014.79, 65016.0, 65000.0, 1.0, 1.0, 0.0, 1.0)
+    # 65014.79 - 65002.24 is 12.55000000000291 in float arithmetic.
+    assert msgspec.json.decode(mexc_encode.day_ticker_body(stats))["priceChange"] == "12.55"
+
+
 def test_rest_bodies_read_back():
     rules = VenueRules(qty_step=1e-6, min_qty=1e-4, min_notional=1.0, price_tick=0.01)
     rules = msgspec.structs.replace(rules, taker_fee=0.0005)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 
 import msgspec
 import pytest
@@ -70,6 +71,37 @@ def test_an_ioc_against_a_thin_touch_fills_the_touch_and_expires_the_rest():
     assert v.spot.open_orders() == []
     # The touch is gone until the market redraws the book.
     assert asks(v, Leg.SPOT)[0].price > touch.price
+
+
+def test_an_order_filled_at_one_price_reports_that_price_exactly():
+    v = venues()
+    touch = asks(v, Leg.SPOT)[0]
+    # A quantity (worth the minimum notional) whose value divided back by it is not the
+    # price in float arithmetic.
+    qty = next(q for q in (n / 100 for n in range(10, 1001)) if q * touch.price / q != touch.price)
+    assert qty <= touch.qty
+    order = v.spot.place_order(
+        COIN, BUY, LIMIT, qty, price=touch.price, tif=IOC, client_id="one-price", now=T0
+    )
+    assert (order.filled_qty, order.avg_price) == (qty, touch.price)
+
+
+def test_a_fee_is_the_exact_decimal_the_rate_makes():
+    v = venues()
+    touch = asks(v, Leg.SPOT)[0]
+
+    def exact_fee(qty: float) -> float:
+        return float(Decimal(repr(qty)) * Decimal(repr(touch.price)) * Decimal(repr(TAKER)))
+
+    # A quantity whose fee at the rate comes out with float noise when multiplied out.
+    qty = next(
+        q for q in (n / 100 for n in range(10, 1001)) if q * touch.price * TAKER != exact_fee(q)
+    )
+    assert qty <= touch.qty
+    order = v.spot.place_order(
+        COIN, BUY, LIMIT, qty, price=touch.price, tif=IOC, client_id="exact-fee", now=T0
+    )
+    assert order.fees == exact_fee(qty)
 
 
 def test_a_market_order_walks_the_book_best_price_first():
