@@ -97,6 +97,11 @@ def timing_of(config: SystemConfig) -> Timing:
     )
 
 
+FULL_BOOK_EVERY = 100
+"""How many Gate.io order book updates apart a depth-keeping chaos run gets the whole book
+(about every 10 s at the simulated venue's pace), unless the config says otherwise."""
+
+
 def plan_for(config: SystemConfig, options: ChaosOptions) -> tuple[FaultStep, ...]:
     return build_plan(list(options.scenarios), options.seed, options.duration_s, timing_of(config))
 
@@ -107,6 +112,12 @@ async def run_chaos(config: SystemConfig, options: ChaosOptions) -> ChaosReport:
     plan = plan_for(config, options)
     depth = any(SCENARIOS[name].needs_depth for name in options.scenarios)
     sim_config = msgspec.structs.replace(config.simulated(), seed=options.seed)
+    if depth and not sim_config.servers.gateio_full_book_every:
+        # Gate.io may send the whole book at any time: books kept from depth meet it often.
+        servers = msgspec.structs.replace(
+            sim_config.servers, gateio_full_book_every=FULL_BOOK_EVERY
+        )
+        sim_config = msgspec.structs.replace(sim_config, servers=servers)
     sim = SimServers(sim_config)
     options.data_dir.mkdir(parents=True, exist_ok=True)
     async with trio.open_nursery() as nursery:
