@@ -32,12 +32,14 @@ from protocols.gateio_rest import ERRORS_BY_LABEL, LIMIT_HEADER, REMAIN_HEADER, 
 from protocols.model import OrderStatus, Quote, Side, Symbol, VenueRules
 from protocols.venue import (
     BookLevel,
+    CandleFigures,
     DepthDiff,
     DepthSnapshot,
     FundingRate,
     FuturesPosition,
     Headers,
     OrderUpdate,
+    PublicTrade,
     RateLimited,
     RestResponse,
     Trade,
@@ -548,6 +550,79 @@ def account_detail_body(user_id: str) -> bytes:
 def server_time_body(server_ts: float) -> bytes:
     """``GET /spot/time``: ``server_time`` in milliseconds."""
     return _encode({"server_time": _ms(server_ts)})
+
+
+def candlesticks_body(candles: Sequence[CandleFigures], contract_size: float) -> bytes:
+    """``GET /futures/usdt/candlesticks``: each candle with its start ``t`` (seconds),
+    ``o``, ``h``, ``l``, ``c`` as strings, volume ``v`` in contracts and ``sum``, the
+    quote volume; oldest first."""
+    return _encode(
+        [
+            {
+                "t": int(c.open_ts),
+                "v": contracts_of(c.volume, contract_size),
+                "c": decimal(c.close),
+                "h": decimal(c.high),
+                "l": decimal(c.low),
+                "o": decimal(c.open),
+                "sum": decimal(c.quote_volume),
+            }
+            for c in candles
+        ]
+    )
+
+
+def public_trades_body(
+    symbol: Symbol, trades: Sequence[PublicTrade], contract_size: float
+) -> bytes:
+    """``GET /futures/usdt/trades``: the contract's trades newest first, each ``size``
+    in contracts, positive when the taker bought and negative when it sold."""
+    return _encode(
+        [
+            {
+                "id": t.trade_id,
+                "create_time": _seconds(t.ts),
+                "create_time_ms": _ms(t.ts),
+                "contract": venue_symbol(symbol),
+                "size": (1 if t.taker_buys else -1) * contracts_of(t.qty, contract_size),
+                "price": decimal(t.price),
+                "is_internal": False,
+            }
+            for t in reversed(trades)
+        ]
+    )
+
+
+def futures_fee_body(fees: Sequence[tuple[Symbol, float, float]]) -> bytes:
+    """``GET /futures/usdt/fee``: each contract's ``taker_fee`` and ``maker_fee``, keyed
+    by contract."""
+    return _encode(
+        {
+            venue_symbol(symbol): {"taker_fee": decimal(taker), "maker_fee": decimal(maker)}
+            for symbol, taker, maker in fees
+        }
+    )
+
+
+def wallet_fee_body(user_id: str, taker: float, maker: float) -> bytes:
+    """``GET /wallet/fee``: the account's fee rates; those of futures in
+    ``futures_taker_fee`` and ``futures_maker_fee`` (the venue trades nothing else)."""
+    return _encode(
+        {
+            "user_id": int(user_id) if user_id.isdigit() else user_id,
+            "taker_fee": decimal(taker),
+            "maker_fee": decimal(maker),
+            "gt_discount": False,
+            "gt_taker_fee": "0",
+            "gt_maker_fee": "0",
+            "loan_fee": "0",
+            "point_type": "0",
+            "futures_taker_fee": decimal(taker),
+            "futures_maker_fee": decimal(maker),
+            "delivery_taker_fee": decimal(taker),
+            "delivery_maker_fee": decimal(maker),
+        }
+    )
 
 
 def funding_history_body(history: Sequence[tuple[float, float]]) -> bytes:

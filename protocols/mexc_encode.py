@@ -26,10 +26,12 @@ from protocols.venue import (
     Balance,
     Banned,
     BookLevel,
+    CandleFigures,
     DepthDiff,
     DepthSnapshot,
     OrderAlreadyFinal,
     OrderUpdate,
+    PublicTrade,
     RateLimited,
     RestResponse,
     Trade,
@@ -373,6 +375,88 @@ def price_tickers_body(prices: Sequence[tuple[Symbol, float]]) -> bytes:
     return _encode(
         [{"symbol": venue_symbol(symbol), "price": decimal(price)} for symbol, price in prices]
     )
+
+
+def klines_body(candles: Sequence[tuple[CandleFigures, float]]) -> bytes:
+    """``GET /api/v3/klines``: each candle (with when the next one opens) as an array of
+    its open time (ms), open, high, low, close, volume, close time (ms) and quote volume,
+    oldest first."""
+    return _encode(
+        [
+            [
+                _ms(c.open_ts),
+                decimal(c.open),
+                decimal(c.high),
+                decimal(c.low),
+                decimal(c.close),
+                decimal(c.volume),
+                _ms(close_ts),
+                decimal(c.quote_volume),
+            ]
+            for c, close_ts in candles
+        ]
+    )
+
+
+def public_trades_body(trades: Sequence[PublicTrade]) -> bytes:
+    """``GET /api/v3/trades``: the market's recent trades; MEXC leaves their ids out
+    (``null``)."""
+    return _encode(
+        [
+            {
+                "id": None,
+                "price": decimal(t.price),
+                "qty": decimal(t.qty),
+                "quoteQty": decimal(exact_product(t.qty, t.price)),
+                "time": _ms(t.ts),
+                "isBuyerMaker": not t.taker_buys,
+                "isBestMatch": True,
+            }
+            for t in trades
+        ]
+    )
+
+
+def agg_trades_body(trades: Sequence[PublicTrade]) -> bytes:
+    """``GET /api/v3/aggTrades``: the market's recent trades in short names (``p``,
+    ``q``, ``T``; ``m`` when the buyer was the maker), their ids ``null`` as MEXC's."""
+    return _encode(
+        [
+            {
+                "a": None,
+                "f": None,
+                "l": None,
+                "p": decimal(t.price),
+                "q": decimal(t.qty),
+                "T": _ms(t.ts),
+                "m": not t.taker_buys,
+                "M": True,
+            }
+            for t in trades
+        ]
+    )
+
+
+def avg_price_body(minutes: int, price: float) -> bytes:
+    """``GET /api/v3/avgPrice``: the average price over the last ``minutes``."""
+    return _encode({"mins": minutes, "price": decimal(price)})
+
+
+def trade_fee_body(maker: float, taker: float, server_ts: float) -> bytes:
+    """``GET /api/v3/tradeFee``: the account's fee rates, wrapped as MEXC wraps them."""
+    return _encode(
+        {
+            "data": {"makerCommission": maker, "takerCommission": taker},
+            "code": 0,
+            "msg": "success",
+            "timestamp": _ms(server_ts),
+        }
+    )
+
+
+def default_symbols_body(symbols: Sequence[Symbol]) -> bytes:
+    """``GET /api/v3/defaultSymbols``: the pairs open to API trading."""
+    return _encode({"code": 200, "data": [venue_symbol(symbol) for symbol in symbols], "msg": None})
 
 
 def depth_body(snapshot: DepthSnapshot) -> bytes:

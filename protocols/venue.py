@@ -78,6 +78,30 @@ class Trade(msgspec.Struct, frozen=True):
     ts: float
 
 
+class PublicTrade(msgspec.Struct, frozen=True):
+    """One trade of a market as its public trade list shows it: ``qty`` base units at
+    ``price``; ``taker_buys`` when the side that took liquidity bought."""
+
+    trade_id: int
+    price: float
+    qty: float
+    ts: float
+    taker_buys: bool
+
+
+class CandleFigures(msgspec.Struct, frozen=True):
+    """One candle: the interval's start (Unix seconds), its first, highest, lowest and
+    last price, and the base and quote volume traded in it."""
+
+    open_ts: float
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    quote_volume: float
+
+
 class Balance(msgspec.Struct, frozen=True):
     asset: str
     free: float

@@ -4,6 +4,8 @@
 
 REST: the server time (``/api/v4/spot/time``), the contracts (all, or one) with their
 funding, tickers (all, or one), the order book (with its ``id``), funding history,
+candlesticks, public trades, fee rates (per contract, and the account's at
+``/api/v4/wallet/fee``),
 orders (place with HTTP 201, list open or finished of one contract or all, query or
 cancel by id or by ``t-`` text), the account's trades (``my_trades``, of one order or
 all, and by time range, ``my_trades_timerange``), positions (one, or the list) and their
@@ -41,6 +43,14 @@ import msgspec
 import trio
 
 from actors.http_server import HttpRequest, HttpResponse
+from actors.sim.candles import (
+    CALENDAR_MONTH,
+    MINUTE_S,
+    WEEK_FROM_MONDAY,
+    Interval,
+    every,
+    public_trades,
+)
 from actors.sim.config import FuturesVenueConfig, GateioRateLimits, RateLimit, ServerConfig
 from actors.sim.events import OrderUpdated, PositionChanged, TradeExecuted, VenueEvent
 from actors.sim.futures_exchange import FuturesExchange
@@ -75,11 +85,29 @@ from protocols.venue import (
 PREFIX = f"{API_PREFIX}{FUTURES}/"
 SERVER_TIME_PATH = f"{API_PREFIX}/spot/time"
 ACCOUNT_DETAIL = f"{API_PREFIX}/account/detail"
+WALLET_FEE = f"{API_PREFIX}/wallet/fee"
 CREATED = 201
 DEFAULT_BOOK_LIMIT = 10
 MAX_LIST_LIMIT = 1000
 ACCOUNT_BOOK_FUNDING = "fund"
 _BOOK_UPDATE_INTERVALS = ("100ms", "20ms")
+DEFAULT_CANDLES = 100
+MAX_CANDLES = 2000
+CANDLE_INTERVALS: dict[str, Interval] = {
+    "1m": every(MINUTE_S),
+    "5m": every(5 * MINUTE_S),
+    "15m": every(15 * MINUTE_S),
+    "30m": every(30 * MINUTE_S),
+    "1h": every(60 * MINUTE_S),
+    "4h": every(240 * MINUTE_S),
+    "8h": every(480 * MINUTE_S),
+    "1d": every(1440 * MINUTE_S),
+    "7d": every(7 * 1440 * MINUTE_S),
+    "1w": WEEK_FROM_MONDAY,
+    "30d": CALENDAR_MONTH,
+}
+"""Gate.io's candlestick intervals, by their names on the wire (``7d`` counts weeks
+from the Unix epoch, ``1w`` natural weeks, ``30d`` calendar months)."""
 _BOOK_UPDATE_LEVELS = ("20", "50", "100")
 
 Handler = Callable[[HttpRequest, list[str]], HttpResponse]
@@ -143,6 +171,8 @@ class GateioServer(VenueServer):
             found = (self._server_time, "GET time", False)
         elif (request.method, request.path) == ("GET", ACCOUNT_DETAIL):
             found = (self._account_detail, "GET account/detail", True)
+        elif (request.method, request.path) == ("GET", WALLET_FEE):
+            found = (self._wallet_fee, "GET wallet/fee", True)
         elif request.path.startswith(PREFIX):
             segments = request.path[len(PREFIX) :].split("/")
             found = self._handler(request.method, segments)
@@ -186,6 +216,12 @@ class GateioServer(VenueServer):
                 return self._order_book, "GET order_book", False
             case "GET", ["funding_rate"]:
                 return self._funding_history, "GET funding_rate", False
+            case "GET", ["candlesticks"]:
+                return self._candlesticks, "GET candlesticks", False
+            case "GET", ["trades"]:
+                return self._trades, "GET trades", False
+            case "GET", ["fee"]:
+                return self._fee, "GET fee", True
             case "POST", ["orders"]:
                 return self._new_order, "place", True
             case "GET", ["orders"]:
@@ -309,11 +345,78 @@ class GateioServer(VenueServer):
     def _funding_history(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         symbol = self._query_symbol(request)
         limit = _limit(request, 100)
-        history = self.futures.market.funding_history(symbol)[-limit:]
+        since = _seconds(request, "from", -math.inf)
+        until = _seconds(request, "to", math.inf)
+        history = [
+            settled
+            for settled in self.futures.market.funding_history(symbol)
+            if since <= settled.ts <= until
+        ][-limit:]
         body = gateio_encode.funding_history_body([(s.ts, s.rate) for s in history])
         return json_response(body)
 
+    def _last_price(self, symbol: Symbol) -> float:
+        # The tickers' last price is the mark (no trade history of the crowd).
+        return round_to_tick(self.futures.market.mark_price(symbol), self._price_ticks[symbol])
+
+    def _candlesticks(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        """Candles of ``interval`` (``5m`` unless named) from ``from`` to ``to`` (Unix
+        seconds; ``to`` defaults to now, ``from`` to 100 intervals before), or the newest
+        ``limit``, which the venue refuses alongside ``from`` or ``to``."""
+        symbol = self._query_symbol(request)
+        name = request.query.get("interval") or "5m"
+        interval = CANDLE_INTERVALS.get(name)
+        if interval is None:
+            raise _invalid(f"interval {name!r} is not one of {', '.join(CANDLE_INTERVALS)}")
+        query = request.query
+        if "limit" in query and ("from" in query or "to" in query):
+            raise _invalid("limit conflicts with from and to: give one or the other")
+        candles = self.candles.candles(symbol, interval, -math.inf, math.inf)
+        if "limit" in query:
+            candles = candles[-_limit(request, DEFAULT_CANDLES, MAX_CANDLES) :]
+        else:
+            until = _seconds(request, "to", self.now())
+            since = _seconds(request, "from", until - DEFAULT_CANDLES * interval.longest_s)
+            candles = [c for c in candles if since <= c.open_ts <= until][:MAX_CANDLES]
+        body = gateio_encode.candlesticks_body(
+            [c.figures() for c in candles], self._contract_sizes[symbol]
+        )
+        return json_response(body)
+
+    def _trades(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        """The contract's trades newest first, within ``from``..``to`` (Unix seconds,
+        both optional), ``limit`` of them from ``offset`` (see docs/venues.md: the
+        crowd's prints are one a minute)."""
+        symbol = self._query_symbol(request)
+        since = _seconds(request, "from", -math.inf)
+        until = _seconds(request, "to", math.inf)
+        minutes = list(self.candles.minutes(symbol))
+        fills = self.futures.ledger.fills(symbol)
+        size = self._contract_sizes[symbol]
+        trades = [
+            trade
+            for trade in public_trades(minutes, fills, size, len(minutes) + len(fills))
+            if since <= trade.ts <= until
+        ]
+        offset = _offset(request)
+        newest = list(reversed(trades))[offset : offset + _limit(request, 100)]
+        body = gateio_encode.public_trades_body(symbol, list(reversed(newest)), size)
+        return json_response(body)
+
     # ------------------------------------------------------------ signed REST
+
+    def _fee(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        """Each contract's fee rates (the one ``contract`` named, or all)."""
+        symbol = self._optional_symbol(request)
+        taker, maker = self.futures.taker_fee, self.futures.maker_fee
+        fees = [(s, taker, maker) for s in self.futures.symbols if symbol in (None, s)]
+        return json_response(gateio_encode.futures_fee_body(fees))
+
+    def _wallet_fee(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        body = gateio_encode.wallet_fee_body(
+            self.user_id, self.futures.taker_fee, self.futures.maker_fee
+        )
+        return json_response(body)
 
     def _new_order(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         order = read_new_order(request.body)
@@ -687,10 +790,10 @@ def _offset(request: HttpRequest) -> int:
     return int(text)
 
 
-def _limit(request: HttpRequest, default: int) -> int:
+def _limit(request: HttpRequest, default: int, maximum: int = MAX_LIST_LIMIT) -> int:
     text = request.query.get("limit")
     if not text:
         return default
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIST_LIMIT:
-        raise _invalid(f"limit {text!r} is not a whole number within 1..{MAX_LIST_LIMIT}")
+    if not text.isdigit() or not 1 <= int(text) <= maximum:
+        raise _invalid(f"limit {text!r} is not a whole number within 1..{maximum}")
     return int(text)

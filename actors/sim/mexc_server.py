@@ -1,10 +1,12 @@
 """The simulated MEXC spot venue on the wire: REST under ``/api/v3`` and websockets at
 ``/ws``, in MEXC's formats (``protocols.mexc_encode``), in front of the ``SpotExchange``.
 
-REST: ping, server time, symbol rules (one pair, several or all), tickers (24 h, last
-price, best bid/ask; one pair or all), depth, orders (place, query, cancel, open orders,
-all orders), balances, own trades and listen keys. Signed endpoints are verified as MEXC
-does (key, signature over query + body, ``recvWindow``); a bad one gets MEXC's error.
+REST: ping, server time, symbol rules (one pair, several or all), the pairs open to API
+trading, tickers (24 h, last price, best bid/ask; one pair or all), depth, candles
+(klines), recent trades (plain and aggregated), the average price, orders (place, query,
+cancel, open orders, all orders), balances, own trades, fee rates and listen keys.
+Signed endpoints are verified as MEXC does (key, signature over query + body,
+``recvWindow``); a bad one gets MEXC's error.
 Parameters may come in the query or in a form-encoded body. Refusals carry MEXC's codes;
 a cancel of an unknown order says ``-2011`` as MEXC's does. A market buy may name what
 it spends (``quoteOrderQty``) instead of its quantity.
@@ -37,6 +39,14 @@ import attrs
 import msgspec
 
 from actors.http_server import HttpRequest, HttpResponse
+from actors.sim.candles import (
+    CALENDAR_MONTH,
+    MINUTE_S,
+    WEEK_FROM_MONDAY,
+    Interval,
+    every,
+    public_trades,
+)
 from actors.sim.config import MexcRateLimits, RateLimit, ServerConfig, SpotVenueConfig
 from actors.sim.events import BalanceChanged, OrderUpdated, TradeExecuted, VenueEvent
 from actors.sim.records import VenueOrder
@@ -69,6 +79,7 @@ from protocols.venue import (
     InvalidSymbol,
     MalformedMessage,
     OrderUpdate,
+    PublicTrade,
     RestRequest,
     UnknownOrder,
     VenueError,
@@ -92,6 +103,21 @@ _PRIVATE_CHANNELS = (
     mexc.PRIVATE_ACCOUNT_CHANNEL,
 )
 _INTERVALS = ("100ms", "10ms")
+DEFAULT_MARKET_LIMIT = 500
+MAX_MARKET_LIMIT = 1000
+AVERAGE_PRICE_MINUTES = 5
+KLINE_INTERVALS: dict[str, Interval] = {
+    "1m": every(MINUTE_S),
+    "5m": every(5 * MINUTE_S),
+    "15m": every(15 * MINUTE_S),
+    "30m": every(30 * MINUTE_S),
+    "60m": every(60 * MINUTE_S),
+    "4h": every(240 * MINUTE_S),
+    "1d": every(DAY_S),
+    "1W": WEEK_FROM_MONDAY,
+    "1M": CALENDAR_MONTH,
+}
+"""MEXC's kline intervals, by their names on the wire."""
 _LIMIT_DEPTH_LEVELS = (5, 10, 20)
 
 SignedHandler = Callable[[dict[str, str]], HttpResponse]
@@ -146,6 +172,11 @@ class MexcServer(VenueServer):
             ("GET", "ticker/price"): self._price_ticker,
             ("GET", "ticker/bookTicker"): self._book_ticker,
             ("GET", "depth"): self._depth,
+            ("GET", "klines"): self._klines,
+            ("GET", "trades"): self._trades,
+            ("GET", "aggTrades"): self._agg_trades,
+            ("GET", "avgPrice"): self._avg_price,
+            ("GET", "defaultSymbols"): self._default_symbols,
         }
         signed: dict[tuple[str, str], SignedHandler] = {
             ("GET", "order"): self._query_order,
@@ -154,6 +185,7 @@ class MexcServer(VenueServer):
             ("GET", "allOrders"): self._all_orders,
             ("GET", "account"): self._account,
             ("GET", "myTrades"): self._my_trades,
+            ("GET", "tradeFee"): self._trade_fee,
             ("POST", "userDataStream"): self._create_listen_key,
             ("PUT", "userDataStream"): self._extend_listen_key,
             ("DELETE", "userDataStream"): self._close_listen_key,
@@ -314,6 +346,80 @@ class MexcServer(VenueServer):
         snapshot = self.spot.market.book(symbol, self.spot.leg).snapshot(limit)
         return json_response(mexc_encode.depth_body(snapshot))
 
+    def _klines(self, query: dict[str, str]) -> HttpResponse:
+        """Candles of ``interval`` starting within ``startTime..endTime`` (ms), the first
+        ``limit`` of them; without ``startTime``, the newest ``limit``."""
+        symbol = self._listed_symbol(query)
+        name = query.get("interval", "")
+        interval = KLINE_INTERVALS.get(name)
+        if interval is None:
+            raise InvalidParameter(
+                mexc.EXCHANGE,
+                PARAMETER_ERROR_CODE,
+                f"interval {name!r} is not one of {', '.join(KLINE_INTERVALS)}",
+                400,
+            )
+        limit = _int_param(query, "limit", DEFAULT_MARKET_LIMIT, 1, MAX_MARKET_LIMIT)
+        start_s, end_s = _time_range(query, -math.inf, math.inf)
+        candles = self.candles.candles(symbol, interval, start_s, end_s)
+        candles = candles[:limit] if "startTime" in query else candles[-limit:]
+        body = mexc_encode.klines_body(
+            [(c.figures(), interval.next_start(c.open_ts)) for c in candles]
+        )
+        return json_response(body)
+
+    def _public_trades(self, query: dict[str, str]) -> list[PublicTrade]:
+        symbol = self._listed_symbol(query)
+        rules = self.spot.rules(symbol)
+        minutes = self.candles.minutes(symbol)
+        fills = self.spot.ledger.fills(symbol)
+        return public_trades(
+            minutes, fills, rules.min_qty or rules.qty_step, len(minutes) + len(fills)
+        )
+
+    def _trades(self, query: dict[str, str]) -> HttpResponse:
+        """The market's most recent ``limit`` trades (see docs/venues.md: the crowd's
+        prints are one a minute)."""
+        limit = _int_param(query, "limit", DEFAULT_MARKET_LIMIT, 1, MAX_MARKET_LIMIT)
+        return json_response(mexc_encode.public_trades_body(self._public_trades(query)[-limit:]))
+
+    def _agg_trades(self, query: dict[str, str]) -> HttpResponse:
+        """The market's trades within ``startTime..endTime`` (ms, given together), the
+        first ``limit``; without them, the most recent ``limit``."""
+        limit = _int_param(query, "limit", DEFAULT_MARKET_LIMIT, 1, MAX_MARKET_LIMIT)
+        trades = self._public_trades(query)
+        if ("startTime" in query) != ("endTime" in query):
+            raise InvalidParameter(
+                mexc.EXCHANGE,
+                PARAMETER_ERROR_CODE,
+                "startTime and endTime go together: give both or neither",
+                400,
+            )
+        if "startTime" in query:
+            start_s, end_s = _time_range(query, -math.inf, math.inf)
+            trades = [t for t in trades if start_s <= t.ts <= end_s][:limit]
+        else:
+            trades = trades[-limit:]
+        return json_response(mexc_encode.agg_trades_body(trades))
+
+    def _avg_price(self, query: dict[str, str]) -> HttpResponse:
+        """The mean of the pair's last price over its last minutes, one price a minute."""
+        symbol = self._listed_symbol(query)
+        since = self.now() - AVERAGE_PRICE_MINUTES * MINUTE_S
+        closes = [c.close for c in self.candles.minutes(symbol) if c.last_ts >= since]
+        price = math.fsum(closes) / len(closes) if closes else self._last_price(symbol)
+        decimals = step_decimals(self.spot.rules(symbol).price_tick)
+        body = mexc_encode.avg_price_body(AVERAGE_PRICE_MINUTES, round(price, decimals))
+        return json_response(body)
+
+    def _default_symbols(self, query: dict[str, str]) -> HttpResponse:
+        return json_response(mexc_encode.default_symbols_body(list(self.spot.symbols)))
+
+    def _listed_symbol(self, query: dict[str, str]) -> Symbol:
+        symbol = read_symbol(query)
+        self._check_listed(symbol)
+        return symbol
+
     # ------------------------------------------------------------ signed REST
 
     async def _new_order(self, request: HttpRequest) -> HttpResponse:
@@ -418,6 +524,11 @@ class MexcServer(VenueServer):
             fills = fills[-limit:]
         trades = [account_trade(fill, fill.client_id or "") for fill in fills]
         return json_response(mexc_encode.my_trades_body(trades))
+
+    def _trade_fee(self, params: dict[str, str]) -> HttpResponse:
+        self._listed_symbol(params)
+        body = mexc_encode.trade_fee_body(self.spot.maker_fee, self.spot.taker_fee, self.now())
+        return json_response(body)
 
     def _order_body(self, order: VenueOrder) -> bytes:
         quote_qty = self._quote_qtys.get(order.venue_order_id, 0.0)

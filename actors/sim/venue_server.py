@@ -27,8 +27,9 @@ import trio
 
 from actors.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
 from actors.sim.book import depth_diff
+from actors.sim.candles import CandleHistory
 from actors.sim.config import RateLimit, ServerConfig
-from actors.sim.events import VenueEvent
+from actors.sim.events import TradeExecuted, VenueEvent
 from actors.sim.exchange import SimExchange
 from actors.sim.rate_limits import VenueRateLimiter
 from actors.sim.shared_port import SharedPort
@@ -102,7 +103,10 @@ class VenueServer(abc.ABC):
         )
         self.port = SharedPort(self.http, self.wire_faults, self.name)
         self._pushed_depth: dict[Symbol, DepthSnapshot] = {}
+        self.candles = CandleHistory()
+        """Each symbol's price history, for candles and public trades."""
         exchange.add_listener(self._on_event)
+        exchange.add_listener(self._record_trade)
 
     async def serve(
         self, port: int = 0, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
@@ -182,8 +186,10 @@ class VenueServer(abc.ABC):
 
     def publish_market(self, now: float) -> None:
         """Push every symbol whose book changed since the last call: its best bid and
-        ask and the depth diff since (unless a skip is due)."""
+        ask and the depth diff since (unless a skip is due); and every symbol's last
+        price into its candles."""
         for symbol in self.exchange.symbols:
+            self.candles.record_price(symbol, self._last_price(symbol), now)
             book = self.exchange.market.book(symbol, self.exchange.leg)
             previous = self._pushed_depth.get(symbol)
             if previous is not None and previous.version == book.version:
@@ -195,6 +201,15 @@ class VenueServer(abc.ABC):
                 diff = None
             self._push_market(book.quote(), snapshot, diff, now)
         self.wire_faults.depth_pass_done()
+
+    @abc.abstractmethod
+    def _last_price(self, symbol: Symbol) -> float:
+        """The price ``symbol`` last traded at, as the venue's tickers say."""
+
+    def _record_trade(self, event: VenueEvent) -> None:
+        if isinstance(event, TradeExecuted):
+            fill = event.fill
+            self.candles.record_trade(fill.symbol, fill.qty, fill.price, fill.ts)
 
     @abc.abstractmethod
     def _push_market(

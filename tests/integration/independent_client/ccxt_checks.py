@@ -305,6 +305,55 @@ async def expect_authentication_error(client: LoopbackOnly, call: Awaitable[Any]
     raise CheckFailed("a request signed with the wrong secret was answered")
 
 
+# ------------------------------------------------------------------ market history
+
+
+async def market_history_checks(
+    exchange: LoopbackOnly, symbol: str, markets: Needed, check
+) -> None:
+    """Server time, candles, recent public trades and the account's fee rates."""
+
+    async def fetch_time():
+        server_ms = await exchange.fetch_time()
+        drift_s = abs(server_ms / 1000 - time.time())
+        expect(drift_s < 5, f"server time {server_ms} is {drift_s:.1f} s off")
+        return None, f"server time {server_ms}"
+
+    await check("fetch server time", fetch_time)
+
+    async def fetch_ohlcv():
+        markets.get()
+        candles = await exchange.fetch_ohlcv(symbol, "1m", limit=10)
+        expect(candles, "no candles")
+        for opened, open_, high, low, close, volume in candles:
+            expect(0 < low <= min(open_, close) <= max(open_, close) <= high, f"candle {opened}")
+            expect(volume is not None and volume >= 0, f"candle {opened} volume {volume}")
+        times = [candle[0] for candle in candles]
+        expect(times == sorted(times), f"candles not oldest first: {times}")
+        return None, f"{len(candles)} one-minute candles, last close {candles[-1][4]}"
+
+    await check("fetch candles (OHLCV)", fetch_ohlcv)
+
+    async def fetch_trades():
+        markets.get()
+        trades = await exchange.fetch_trades(symbol, limit=20)
+        expect(trades, "no public trades")
+        for trade in trades:
+            expect(trade["price"] and trade["amount"], f"trade without price/amount: {trade}")
+            expect(trade["side"] in ("buy", "sell"), f"trade without a side: {trade['info']}")
+        return None, f"{len(trades)} trades, last {trades[-1]['price']}"
+
+    await check("fetch public trades", fetch_trades)
+
+    async def fetch_trading_fee():
+        markets.get()
+        fee = await exchange.fetch_trading_fee(symbol)
+        expect(fee["taker"] is not None and fee["maker"] is not None, f"fee {fee['info']}")
+        return None, f"maker {fee['maker']} taker {fee['taker']}"
+
+    await check("fetch trading fee", fetch_trading_fee)
+
+
 # ------------------------------------------------------------------ MEXC spot (REST)
 
 
@@ -360,6 +409,14 @@ async def mexc_rest_sequence(venues: Venues, exchange: SimMexc, symbol: str, che
         return None, f"{len(book['bids'])} bids, {len(book['asks'])} asks, nonce {book['nonce']}"
 
     await check("fetch order book", fetch_order_book)
+
+    async def fetch_status():
+        status = await exchange.fetch_status()
+        expect(status["status"] == "ok", f"status {status}")
+        return None, f"status {status['status']}"
+
+    await check("fetch status (ping)", fetch_status)
+    await market_history_checks(exchange, symbol, markets, check)
 
     async def fetch_balance():
         markets.get()
@@ -576,6 +633,16 @@ async def gate_rest_sequence(venues: Venues, exchange: SimGate, symbol: str, che
         return None, f"{len(rates)} funding rates"
 
     await check("fetch funding rates (all contracts)", fetch_funding_rates)
+
+    async def fetch_funding_rate_history():
+        markets.get()
+        history = await exchange.fetch_funding_rate_history(symbol, limit=10)
+        for entry in history:
+            expect(entry["fundingRate"] is not None and entry["timestamp"], f"entry {entry}")
+        return None, f"{len(history)} funding settlements"
+
+    await check("fetch funding rate history", fetch_funding_rate_history)
+    await market_history_checks(exchange, symbol, markets, check)
 
     async def set_leverage():
         markets.get()
