@@ -8,9 +8,9 @@ months). The simulated crowd does not trade: the volume of a candle is the accou
 own trades in it.
 
 Public trade lists need prints all the same (clients read the last trade price from
-them): each minute the crowd stands for one print of the smallest lot at the minute's
-last price, taken by a buyer when the price rose over the minute and by a seller when it
-fell. The account's own fills are listed among them.
+them): each minute the crowd stands for one print of the smallest lot at the last price
+the market showed in the minute, taken by a buyer when the price rose over the minute
+and by a seller when it fell. The account's own fills are listed among them.
 """
 
 from __future__ import annotations
@@ -38,22 +38,23 @@ _MONDAY_OFFSET_S = 4 * 24 * 3600.0
 @attrs.define
 class Candle:
     """One interval from ``open_ts``: its first, highest, lowest and last price, the
-    base and quote volume traded in it, and when its last price was seen."""
+    base and quote volume traded in it, and the last price the market showed in it
+    (``shown``, at ``shown_ts``: the crowd's, not the account's trades)."""
 
     open_ts: float
     open: float
     high: float
     low: float
     close: float
-    last_ts: float
+    shown: float
+    shown_ts: float
     volume: float = 0.0
     quote_volume: float = 0.0
 
-    def include(self, price: float, ts: float) -> None:
+    def include(self, price: float) -> None:
         self.high = max(self.high, price)
         self.low = min(self.low, price)
         self.close = price
-        self.last_ts = ts
 
     def figures(self) -> CandleFigures:
         return CandleFigures(
@@ -67,9 +68,10 @@ class Candle:
         )
 
     def merge(self, later: Candle) -> None:
-        self.include(later.high, later.last_ts)
-        self.include(later.low, later.last_ts)
+        self.high = max(self.high, later.high)
+        self.low = min(self.low, later.low)
         self.close = later.close
+        self.shown, self.shown_ts = later.shown, later.shown_ts
         self.volume += later.volume
         self.quote_volume += later.quote_volume
 
@@ -116,22 +118,28 @@ class CandleHistory:
         self._minutes: dict[Symbol, deque[Candle]] = {}
         self._kept = kept_minutes
 
-    def record_price(self, symbol: Symbol, price: float, ts: float) -> Candle:
-        """The price ``symbol`` stood at, at ``ts``; the minute's candle it went into."""
+    def record_price(self, symbol: Symbol, price: float, ts: float) -> None:
+        """The price the market of ``symbol`` showed at ``ts``."""
+        minute = self._minute(symbol, price, ts)
+        minute.include(price)
+        minute.shown, minute.shown_ts = price, ts
+
+    def record_trade(self, symbol: Symbol, qty: float, price: float, ts: float) -> None:
+        """A trade of the account: ``qty`` base units at ``price``."""
+        minute = self._minute(symbol, price, ts)
+        minute.include(price)
+        minute.volume += qty
+        minute.quote_volume += qty * price
+
+    def _minute(self, symbol: Symbol, price: float, ts: float) -> Candle:
+        """The candle of the minute holding ``ts`` (a new one opening at ``price``)."""
         minutes = self._minutes.get(symbol)
         if minutes is None:
             minutes = self._minutes[symbol] = deque(maxlen=self._kept)
         start = math.floor(ts / MINUTE_S) * MINUTE_S
-        if minutes and minutes[-1].open_ts >= start:
-            minutes[-1].include(price, max(ts, minutes[-1].last_ts))
-        else:
-            minutes.append(Candle(start, price, price, price, price, ts))
+        if not minutes or minutes[-1].open_ts < start:
+            minutes.append(Candle(start, price, price, price, price, price, ts))
         return minutes[-1]
-
-    def record_trade(self, symbol: Symbol, qty: float, price: float, ts: float) -> None:
-        candle = self.record_price(symbol, price, ts)
-        candle.volume += qty
-        candle.quote_volume += qty * price
 
     def minutes(self, symbol: Symbol) -> Iterable[Candle]:
         """``symbol``'s one-minute candles, oldest first."""
@@ -163,10 +171,10 @@ def public_trades(
     trades = [
         PublicTrade(
             round(minute.open_ts / MINUTE_S),
-            minute.close,
+            minute.shown,
             lot,
-            minute.last_ts,
-            taker_buys=minute.close >= minute.open,
+            minute.shown_ts,
+            taker_buys=minute.shown >= minute.open,
         )
         for minute in minutes
     ]

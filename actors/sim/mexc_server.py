@@ -406,7 +406,7 @@ class MexcServer(VenueServer):
         """The mean of the pair's last price over its last minutes, one price a minute."""
         symbol = self._listed_symbol(query)
         since = self.now() - AVERAGE_PRICE_MINUTES * MINUTE_S
-        closes = [c.close for c in self.candles.minutes(symbol) if c.last_ts >= since]
+        closes = [c.shown for c in self.candles.minutes(symbol) if c.shown_ts >= since]
         price = math.fsum(closes) / len(closes) if closes else self._last_price(symbol)
         decimals = step_decimals(self.spot.rules(symbol).price_tick)
         body = mexc_encode.avg_price_body(AVERAGE_PRICE_MINUTES, round(price, decimals))

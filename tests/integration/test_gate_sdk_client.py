@@ -22,9 +22,11 @@ from pathlib import Path
 
 import msgspec
 import pytest
+import tomli_w
 import trio
 
 from actors.sim import SimUrls
+from actors.sim.config import SimConfig
 from tests.integration.test_independent_client import (
     BASIS,
     STARTUP_S,
@@ -35,14 +37,38 @@ from tests.integration.test_independent_client import (
 
 CHECKS = Path(__file__).parent / "independent_client" / "gate_sdk_checks.py"
 CHECKS_S = 60.0
-"""The checks themselves take a few seconds; the rest is a loaded machine's slack."""
+"""The checks take a few seconds (one funding interval); the rest is a loaded machine's
+slack."""
+FUNDING_INTERVAL_S = 2.0
+"""Short, so that a position the checks hold sees a settlement."""
+
+
+def without_none(value):
+    """``value`` with the unset (``None``) fields left out, as TOML has no null."""
+    if isinstance(value, dict):
+        return {k: without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [without_none(v) for v in value]
+    return value
+
+
+def quick_funding_config(path: Path) -> Path:
+    """A ``[sim]`` config: the default market, funding settled every few seconds."""
+    default = SimConfig(seed=7)
+    symbols = tuple(
+        msgspec.structs.replace(symbol, funding_interval_s=FUNDING_INTERVAL_S)
+        for symbol in default.symbols
+    )
+    sim = msgspec.to_builtins(msgspec.structs.replace(default, symbols=symbols))
+    path.write_text(tomli_w.dumps({"sim": without_none(sim)}))
+    return path
 
 
 async def test_gate_sdk_trades_against_basis_sim(tmp_path):
     with (tmp_path / "sim.log").open("wb") as log:
         run_sim = functools.partial(
             trio.run_process,
-            [*BASIS, "sim", "--seed", "7"],
+            [*BASIS, "sim", "--config", str(quick_funding_config(tmp_path / "sim.toml"))],
             stdout=subprocess.PIPE,
             stderr=log,
             check=False,

@@ -3,7 +3,10 @@ used as a black box against a running ``basis sim``.
 
     python gate_sdk_checks.py --url '<the Gate.io REST URL basis sim prints>'
 
-with the simulated account's keys in ``GATEIO_API_KEY`` and ``GATEIO_API_SECRET``.
+with the simulated account's keys in ``GATEIO_API_KEY`` and ``GATEIO_API_SECRET``, and
+``BTC_USDT`` settling funding every few seconds (``FUNDING_WAIT_S`` at most), so that a
+position held across a settlement gives the funding history and the account book
+something to list.
 Prints one JSON line per check: ``{"check", "ok"}`` with a ``detail`` when it passed, or
 an ``error`` when it failed. Exits 0 only when every check passed.
 
@@ -21,6 +24,7 @@ import os
 import secrets
 import socket
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +42,8 @@ RESTING_DISCOUNT = 0.95
 RUN = secrets.token_hex(3)
 RESTING_TEXT = f"t-sdk-{RUN}-1"
 CANCELLED_TEXT = f"t-sdk-{RUN}-2"
+FUNDING_WAIT_S = 15.0
+"""How long a short may wait for its first funding settlement."""
 
 
 class CheckFailed(Exception):
@@ -180,14 +186,6 @@ def run_all(api: gate_api.FuturesApi, rest_url: str, key: str) -> Checks:
 
     check("trading fee", fees)
 
-    def funding_history():
-        history = api.list_futures_funding_rate_history(SETTLE, CONTRACT, limit=10)
-        for record in history:
-            expect(record.t > 0 and record.r is not None, f"funding record {record}")
-        return None, f"{len(history)} settlements"
-
-    check("funding rate history", funding_history)
-
     def account():
         found = api.list_futures_accounts(SETTLE)
         expect(float(found.available) > 0, f"nothing available: {found}")
@@ -289,11 +287,49 @@ def run_all(api: gate_api.FuturesApi, rest_url: str, key: str) -> Checks:
         expect(order.finish_as == "filled", f"market order finished as {order.finish_as}")
         return order
 
-    def round_trip():
-        sold, bought = market(-1), market(1)
-        return (sold, bought), f"sold {sold.id} at {sold.fill_price}, bought {bought.id}"
+    def open_short():
+        sold = market(-1)
+        position = api.get_position(SETTLE, CONTRACT)
+        expect(float(position.size) == -1, f"position size {position.size} after selling 1")
+        return sold, f"sold {sold.id} at {sold.fill_price}, position {position.size}"
 
-    traded = check("market sell and buy back", round_trip)
+    short = check("market sell opens a short", open_short)
+
+    def funding_history():
+        short.get()
+        deadline = time.monotonic() + FUNDING_WAIT_S
+        held_since = time.time()
+        while True:
+            history = api.list_futures_funding_rate_history(SETTLE, CONTRACT, limit=10)
+            if history and history[0].t >= held_since:
+                break
+            expect(time.monotonic() < deadline, f"no settlement in {FUNDING_WAIT_S} s")
+            time.sleep(0.5)
+        for record in history:
+            expect(record.t > 0 and record.r is not None, f"funding record {record}")
+        times = [record.t for record in history]
+        expect(times == sorted(times, reverse=True), f"not newest first: {times}")
+        return None, f"{len(history)} settlements, newest rate {history[0].r}"
+
+    check("funding rate history", funding_history)
+
+    def account_book():
+        listed = api.list_futures_account_book(SETTLE, type="fund", limit=10)
+        expect(listed, "no funding booked for the short held across a settlement")
+        for change in listed:
+            expect(change.type == "fund" and change.time > 0, f"account book entry {change}")
+            expect(change.contract == CONTRACT, f"funding of {change.contract}: {change}")
+        return None, f"{len(listed)} funding changes, newest {listed[0].change}"
+
+    check("account book", account_book)
+
+    def close_short():
+        bought = market(1)
+        position = api.get_position(SETTLE, CONTRACT)
+        expect(float(position.size) == 0, f"position size {position.size} after buying back")
+        return (short.get(), bought), f"bought {bought.id} at {bought.fill_price}"
+
+    traded = check("market buy closes it", close_short)
 
     def my_trades():
         orders = {str(order.id) for order in traded.get()}
@@ -303,14 +339,6 @@ def run_all(api: gate_api.FuturesApi, rest_url: str, key: str) -> Checks:
         return None, f"{len(listed)} trades"
 
     check("my trades", my_trades)
-
-    def account_book():
-        listed = api.list_futures_account_book(SETTLE, limit=10)
-        for change in listed:
-            expect(change.type and change.time, f"account book entry {change}")
-        return None, f"{len(listed)} changes"
-
-    check("account book", account_book)
 
     def bad_signature():
         refused = futures_api(rest_url, key, "not-the-secret")
