@@ -325,7 +325,7 @@ def _mixed(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultS
         # A short window is enough to draw one fault of the kind's shape.
         drawn = rng.choices(makers, weights)[0](rng, min(duration_s, _MIXED_DRAW_S), timing)
         if drawn:
-            step = msgspec.structs.replace(drawn[0], at_s=round(at, 3))
+            step = msgspec.structs.replace(drawn[0], at_s=at)
             if step.kind is FaultKind.VENUE_DOWN:
                 step = msgspec.structs.replace(step, lasts_s=min(step.lasts_s, _MIXED_VENUE_DOWN_S))
             writer = step.target == "writer"
@@ -339,7 +339,8 @@ def _mixed(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultS
                 steps.append(step)
                 last[step.kind] = at
                 last_writer = at if writer else last_writer
-        at += rng.uniform(1.5, 4.0)
+        # Rounded as it goes, so the spacing checked is the spacing played.
+        at = round(at + rng.uniform(1.5, 4.0), 3)
     return steps
 
 

@@ -81,3 +81,11 @@ def test_a_moment_rounded_up_to_the_end_of_the_phase_is_not_played():
     # Seed 303 once drew a depth gap at 299.9996 s of a 300 s phase, written as 300.0.
     plan = build_plan(["actor-crashes", "depth-gap"], 303, 300.0, TIMING)
     assert all(step.at_s < 300.0 for step in plan)
+
+
+def test_kills_are_spaced_as_played_not_as_drawn():
+    # Seed 6378354 once drew two kills 60 s apart that were written 59.999 s apart.
+    kills = [
+        s.at_s for s in build_plan(["mixed"], 6378354, 1800.0, TIMING) if s.kind is FaultKind.KILL
+    ]
+    assert all(b - a >= 60.0 for a, b in itertools.pairwise(kills))
