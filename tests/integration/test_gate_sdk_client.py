@@ -12,28 +12,15 @@ refused as ``INVALID_SIGNATURE``.
 
 from __future__ import annotations
 
-import functools
-import json
-import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import msgspec
 import pytest
 import tomli_w
-import trio
 
-from actors.sim import SimUrls
 from actors.sim.config import SimConfig
-from tests.integration.test_independent_client import (
-    BASIS,
-    STARTUP_S,
-    STOP_S,
-    read_line,
-    simulated_keys,
-)
+from tests.integration.independent_clients import run_checks
 
 CHECKS = Path(__file__).parent / "independent_client" / "gate_sdk_checks.py"
 CHECKS_S = 60.0
@@ -65,33 +52,12 @@ def quick_funding_config(path: Path) -> Path:
 
 
 async def test_gate_sdk_trades_against_basis_sim(tmp_path):
-    with (tmp_path / "sim.log").open("wb") as log:
-        run_sim = functools.partial(
-            trio.run_process,
-            [*BASIS, "sim", "--config", str(quick_funding_config(tmp_path / "sim.toml"))],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            check=False,
-        )
-        async with trio.open_nursery() as nursery:
-            sim = await nursery.start(run_sim)
-            with trio.fail_after(STARTUP_S):
-                line = await read_line(sim.stdout)
-            urls = msgspec.json.decode(line, type=SimUrls)
-            assert urls.gateio_rest.startswith("http://127.0.0.1:"), urls
-            with trio.fail_after(STARTUP_S + CHECKS_S):
-                checks = await trio.run_process(
-                    [sys.executable, str(CHECKS), "--url", urls.gateio_rest],
-                    capture_stdout=True,
-                    capture_stderr=True,
-                    check=False,
-                    env={**os.environ, **simulated_keys()},
-                )
-            sim.send_signal(signal.SIGTERM)
-            with trio.fail_after(STOP_S):
-                await sim.wait()
-    results = [json.loads(line) for line in checks.stdout.decode().splitlines()]
-    assert results, checks.stderr.decode()
+    config = quick_funding_config(tmp_path / "sim.toml")
+
+    def script(line, urls):
+        return [sys.executable, str(CHECKS), "--url", urls.gateio_rest]
+
+    results, checks = await run_checks(tmp_path, ["--config", str(config)], script, CHECKS_S)
     failed = [f"{r['check']}: {r['error']}" for r in results if not r["ok"]]
     if failed:
         pytest.fail("Gate.io's SDK failed against basis sim:\n" + "\n".join(failed), pytrace=False)

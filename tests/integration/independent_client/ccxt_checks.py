@@ -34,7 +34,6 @@ import asyncio
 import json
 import os
 import secrets
-import socket
 import sys
 import time
 import traceback
@@ -46,8 +45,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import ccxt.pro
 from ccxt.base.errors import AuthenticationError, BaseError
+from loopback_checks import (
+    CheckFailed,
+    Needed,
+    expect,
+    require_loopback,
+    resolve_nothing_but_loopback,
+)
 
-LOOPBACK = "127.0.0.1"
 MEXC_SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
 GATE_SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT")
 ORDER_NOTIONAL_USDT = 20.0
@@ -66,35 +71,7 @@ MAX_SILENCE_S = 10.0
 """A subscription quiet this long is dead: the simulated venues push on every tick."""
 
 
-class CheckFailed(Exception):
-    """A call answered, but not with what a client relies on."""
-
-
-def expect(condition: object, message: str) -> None:
-    if not condition:
-        raise CheckFailed(message)
-
-
 # ------------------------------------------------------------------ loopback only
-
-
-def require_loopback(url: str) -> None:
-    host = urlsplit(url).hostname
-    if host != LOOPBACK:
-        raise PermissionError(f"refused to reach {url}: these checks talk to {LOOPBACK} only")
-
-
-def resolve_nothing_but_loopback() -> None:
-    """Name resolution in this process answers only for 127.0.0.1, so nothing ccxt does
-    behind the URL checks (a default URL, a redirect) reaches another host."""
-    resolve = socket.getaddrinfo
-
-    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host not in (LOOPBACK, LOOPBACK.encode()):
-            raise socket.gaierror(socket.EAI_NONAME, f"{host!r}: only {LOOPBACK} resolves here")
-        return resolve(host, *args, **kwargs)
-
-    socket.getaddrinfo = loopback_only
 
 
 def without_signature(url: str) -> str:
@@ -198,20 +175,6 @@ class Report:
     @property
     def all_ok(self) -> bool:
         return all(result["ok"] for result in self.results)
-
-
-@dataclass
-class Needed:
-    """A value an earlier check produced, or the name of the check that failed to."""
-
-    check: str
-    value: Any = None
-    ok: bool = False
-
-    def get(self) -> Any:
-        if not self.ok:
-            raise CheckFailed(f"needs '{self.check}', which failed")
-        return self.value
 
 
 async def run_check(

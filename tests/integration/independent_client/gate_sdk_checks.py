@@ -22,19 +22,22 @@ import argparse
 import json
 import os
 import secrets
-import socket
 import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import gate_api
 from gate_api.exceptions import GateApiException
+from loopback_checks import (
+    CheckFailed,
+    Needed,
+    expect,
+    require_loopback,
+    resolve_nothing_but_loopback,
+)
 
-LOOPBACK = "127.0.0.1"
 SETTLE = "usdt"
 CONTRACT = "BTC_USDT"
 RESTING_DISCOUNT = 0.95
@@ -46,45 +49,10 @@ FUNDING_WAIT_S = 15.0
 """How long a short may wait for its first funding settlement."""
 
 
-class CheckFailed(Exception):
-    """A call answered, but not with what a client relies on."""
-
-
-def expect(condition: object, message: str) -> None:
-    if not condition:
-        raise CheckFailed(message)
-
-
-def resolve_nothing_but_loopback() -> None:
-    resolve = socket.getaddrinfo
-
-    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host not in (LOOPBACK, LOOPBACK.encode()):
-            raise socket.gaierror(socket.EAI_NONAME, f"{host!r}: only {LOOPBACK} resolves here")
-        return resolve(host, *args, **kwargs)
-
-    socket.getaddrinfo = loopback_only
-
-
 def futures_api(rest_url: str, key: str, secret: str) -> gate_api.FuturesApi:
-    if urlsplit(rest_url).hostname != LOOPBACK:
-        raise PermissionError(f"refused to reach {rest_url}: these checks talk to {LOOPBACK} only")
+    require_loopback(rest_url)
     configuration = gate_api.Configuration(host=f"{rest_url}/api/v4", key=key, secret=secret)
     return gate_api.FuturesApi(gate_api.ApiClient(configuration))
-
-
-@dataclass
-class Needed:
-    """A value an earlier check produced, or the name of the check that failed to."""
-
-    check: str
-    value: Any = None
-    ok: bool = False
-
-    def get(self) -> Any:
-        if not self.ok:
-            raise CheckFailed(f"needs '{self.check}', which failed")
-        return self.value
 
 
 class Checks:
