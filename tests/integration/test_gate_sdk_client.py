@@ -20,7 +20,7 @@ import pytest
 import tomli_w
 
 from actors.sim.config import SimConfig
-from tests.integration.independent_clients import run_checks
+from tests.integration.sim_process import run_checks
 
 CHECKS = Path(__file__).parent / "independent_client" / "gate_sdk_checks.py"
 CHECKS_S = 60.0

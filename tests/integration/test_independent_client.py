@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.independent_clients import STARTUP_S, run_checks
+from tests.integration.sim_process import STARTUP_S, run_checks
 
 CHECKS = Path(__file__).parent / "independent_client" / "ccxt_checks.py"
 WS_SECONDS = 60.0

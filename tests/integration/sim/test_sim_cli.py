@@ -7,7 +7,6 @@ import functools
 import signal
 import socket
 import subprocess
-import sys
 
 import httpx
 import msgspec
@@ -18,23 +17,12 @@ from actors.venues.mexc import MexcRouterCodec
 from actors.venues.rest import RestClient
 from protocols.model import Leg, Order, Side, Symbol
 from protocols.venue import ApiCredentials, BadCredentials
+from tests.integration.sim_process import BASIS, STARTUP_S, read_line
 from tests.venue_wire import mexc as mexc_wire
 
 from .support import WAIT_S, now
 
-BASIS = [sys.executable, "-m", "actors.cli"]
 BTC = Symbol("BTC", "USDT")
-STARTUP_S = 60.0
-"""A fresh interpreter importing everything: generous, as a loaded CI machine needs."""
-
-
-async def read_line(stream: trio.abc.ReceiveStream) -> bytes:
-    data = b""
-    while b"\n" not in data:
-        chunk = await stream.receive_some(4096)
-        assert chunk, f"basis sim ended before printing its URLs: {data!r}"
-        data += chunk
-    return data.split(b"\n", 1)[0]
 
 
 async def test_basis_sim_announces_serves_and_stops_on_sigterm(tmp_path):

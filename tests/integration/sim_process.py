@@ -1,6 +1,6 @@
-"""Runs a check script of an independent client against ``basis sim``: both as processes
-of their own on 127.0.0.1, the script told the URLs the simulated venues print and given
-the simulated accounts' keys; it prints one JSON result per check."""
+"""``basis sim`` in a process of its own on 127.0.0.1, and an independent client's check
+script run against it in another: told the URLs the simulated venues print and given the
+simulated accounts' keys, it prints one JSON result per check."""
 
 from __future__ import annotations
 
