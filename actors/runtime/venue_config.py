@@ -37,9 +37,10 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """No data for this long on a connection: treat it as stalled and reconnect."""
     rotate_after_s: Seconds = 23 * 3600.0
     """Reconnect before the venue's 24 h connection limit."""
-    user_id: str = ""
+    user_id: str | int = ""
     """The account's user id, which Gate.io's private channels name (not a secret). Basis
-    reads it from the venue; set, it must be the key's account's or the start is refused."""
+    reads it from the venue; set, it must be the key's account's or the start is refused.
+    Gate.io shows it as a number, so a number is taken too (kept as its digits)."""
     request_timeout_s: Seconds = 5.0
     rules_refresh_s: Seconds = 3600.0
     funding_poll_s: Seconds = 60.0
@@ -47,6 +48,10 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     depth: bool = False
     """Build quotes from the venue's depth stream (a local book, resynced from a REST
     snapshot after a gap in versions) instead of its best bid/ask stream."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.user_id, int):
+            msgspec.structs.force_setattr(self, "user_id", str(self.user_id))
 
     @property
     def rest(self) -> str:

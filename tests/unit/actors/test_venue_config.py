@@ -32,3 +32,9 @@ def test_credentials_come_from_the_named_variables_and_never_print():
 def test_an_unknown_kind_is_refused():
     with pytest.raises(msgspec.ValidationError, match="kind"):
         msgspec.convert({"kind": "binance"}, VenueConfig)
+
+
+@pytest.mark.parametrize("written", [123456, "123456"])
+def test_a_gateio_user_id_may_be_written_as_the_number_the_venue_shows(written):
+    venue = msgspec.convert({"kind": "gateio_futures", "user_id": written}, VenueConfig)
+    assert venue.user_id == "123456"
