@@ -20,10 +20,10 @@ Websockets: subscribe / unsubscribe are acknowledged (``result.status`` success,
 client at the protocol level, dropping one that does not answer in time. Book tickers,
 order book updates (``U``..``u``) and ``futures.tickers`` (with the funding rate) are
 pushed on every market tick; an order book update is the whole book (``full: true``)
-first after a subscription and every so many updates after. ``futures.orders``,
-``futures.usertrades`` and ``futures.positions`` follow the account's events for
-subscriptions whose ``auth`` checks out and whose payload names this account's user id.
-``send_upgrade_notice`` tells every client to reconnect.
+first after a subscription, and every ``gateio_full_book_every`` updates when that is
+set. ``futures.orders``, ``futures.usertrades`` and ``futures.positions`` follow the
+account's events for subscriptions whose ``auth`` checks out and whose payload names
+this account's user id. ``send_upgrade_notice`` tells every client to reconnect.
 
 Every REST reply carries Gate.io's rate limit headers (``X-Gate-RateLimit-*``), from the
 endpoint's bucket; an unknown path answers 404 with the documented label ``NOT_FOUND``.

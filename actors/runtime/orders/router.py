@@ -130,7 +130,7 @@ class RouterCodec(Protocol):
         self, rest: RestClient, symbol: Symbol, venue_order_id: str, now: float
     ) -> Sequence[Trade] | None:
         """The order's trades with the fees the venue charged, or ``None`` when the
-        venue's order reports need no such check (its fees are all in USDT)."""
+        venue has no way to list one order's trades."""
         ...
 
     async def price(self, rest: RestClient, symbol: Symbol) -> float | None:

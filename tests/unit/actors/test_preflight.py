@@ -4,14 +4,16 @@ the fix that mends it, not new keys for all."""
 
 from __future__ import annotations
 
+import socket
+
 import msgspec
 import pytest
 
-from actors.cli.preflight import _key_fix
+from actors.cli.preflight import _key_fix, preflight
 from actors.system_config import SystemConfig
 from protocols import gateio_rest
 from protocols.model import Leg
-from protocols.venue import BadCredentials, RestResponse
+from protocols.venue import ApiCredentials, BadCredentials, RestResponse
 
 CONFIG = msgspec.convert(
     {
@@ -51,3 +53,26 @@ def refused(label: str) -> BadCredentials:
 )
 def test_each_authentication_label_gets_its_own_fix(label, fix):
     assert _key_fix(Leg.FUTURES, CONFIG, refused(label)) == fix
+
+
+async def test_venues_that_cannot_be_reached_give_failing_lines_not_a_traceback():
+    # A port nothing listens on: every request fails before it is sent.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    closed = {"rest_url": f"http://127.0.0.1:{port}", "ws_url": f"ws://127.0.0.1:{port}/ws"}
+    config = msgspec.convert(
+        {
+            "mode": "live",
+            "venues": {
+                "spot": {"kind": "mexc", **closed},
+                "futures": {"kind": "gateio_futures", **closed},
+            },
+        },
+        SystemConfig,
+    )
+    keys = ApiCredentials("key", "secret")
+    report = await preflight(config, keys, keys)
+    assert not report.passed
+    assert report.checks and not any(check.ok for check in report.checks)
+    assert all(check.fix for check in report.checks)
