@@ -417,6 +417,32 @@ async def test_an_order_an_earlier_run_left_in_flight_is_reconciled_by_client_id
     assert venue.placements == []
 
 
+async def test_an_acknowledged_order_the_venue_never_finds_is_reported_unresolved_not_ended(
+    nursery, venue, caplog
+):
+    # An earlier run journaled the venue's acknowledgement; this venue (like MEXC) never
+    # forgets an order, yet it has none: no outcome may be inferred, the owner waits.
+    caplog.set_level("INFO", logger="basis.router")
+    incarnations, strategy = await start_incarnations(
+        nursery, venue, lookup_give_up_s=0.3, not_found_log_every_s=60.0
+    )
+    router = incarnations.router
+    await incarnations.inbox.send(ReconcileOrder(Leg.SPOT, "t1-9s", BTC, "v-t1-9s"))
+    await wait_until(lambda: "t1-9s" in router.statistics().unresolved_orders)
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and "t1-9s" in r.message]
+    assert len(errors) == 1 and "unresolved" in errors[0].message
+    await wait_until(lambda: venue.queries >= 20)
+    not_found = [r for r in caplog.records if "t1-9s not found" in r.message]
+    assert len(not_found) == 1  # logged once, not at every poll
+    heard = [m for m in strategy.take_all_nowait() if getattr(m, "client_id", None) == "t1-9s"]
+    assert heard == []  # nothing invented: no end, no rejection
+    # The venue shows it after all: it is taken up, and no longer unresolved.
+    venue.orders["t1-9s"] = {"id": "t1-9s", "status": "filled", "filled": 0.25, "price": 101.0}
+    heard = await until_final(strategy, "t1-9s")
+    assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
+    assert router.statistics().unresolved_orders == {}
+
+
 async def test_an_intent_that_never_left_is_reported_rejected(nursery, venue):
     _, inbox, strategy = await start_router(nursery, venue)
     await inbox.send(CancelOrder(Leg.SPOT, "t1-8s", BTC))

@@ -36,9 +36,11 @@ from actors.failpoints import failpoint
 from actors.runtime.market.private_stream import PrivateStream, PrivateStreamCodec
 from actors.runtime.orders.funding_book import FundingBook
 from actors.runtime.orders.lookup import (
+    LOOKUP_GIVE_UP_S,
     NotFound,
     OrderKnowledge,
     Visibility,
+    gives_up,
     judge_not_found,
     may_not_show_yet,
 )
@@ -221,6 +223,9 @@ class RouterStatistics(msgspec.Struct, frozen=True):
     disconnected), or ``None`` when it is up or the router has none."""
     entries_refused: dict[str, str] = msgspec.field(default_factory=dict)
     """Symbol → why no new position may be opened there (the venue's settings)."""
+    unresolved_orders: dict[str, str] = msgspec.field(default_factory=dict)
+    """Client id → why: orders the venue acknowledged but has not found for longer
+    than ``lookup_give_up_s``; their owners wait, an operator must look (``lookup.py``)."""
 
 
 @attrs.define(eq=False)
@@ -257,6 +262,13 @@ class Router:
     stream: PrivateStream | None = None
     journal: Callable[[OrderEventRecord], Awaitable[None]] | None = None
     """Where what venues say of orders is appended (the writer), when there is a store."""
+    lookup_give_up_s: float = LOOKUP_GIVE_UP_S
+    """How long an acknowledged order may go unfound before it is reported unresolved."""
+    not_found_log_every_s: float = 30.0
+    """How often an order still not found is logged again (the first time always)."""
+    _unresolved: dict[str, str] = attrs.field(factory=dict)
+    _not_found: dict[str, tuple[float, float]] = attrs.field(factory=dict)
+    """Client id → (trio time it was first not found, time that was last logged)."""
     fee_price_ttl_s: float = 60.0
     """How long a fee asset's USDT price is reused before it is asked for again."""
     _fee_prices: dict[Symbol, tuple[float, float]] = attrs.field(factory=dict)
@@ -288,6 +300,7 @@ class Router:
                 for symbol, rules in self.rules.items()
                 if rules.entries_refused is not None
             },
+            dict(self._unresolved),
         )
 
     def _private_stream_down(self) -> str | None:
@@ -550,7 +563,7 @@ class Router:
                 return await self._listed(tracked)
             if verdict is NotFound.ENDED_UNFILLED:
                 return self._ended_unfilled(tracked)
-            log.info("%s: %s not found yet; asking again", self.name, tracked.order.client_id)
+            self._still_not_found(tracked, verdict)
             await trio.sleep(self.poll_interval_s)
 
     async def _listed(self, tracked: TrackedOrder) -> OrderUpdate | None:
@@ -654,9 +667,46 @@ class Router:
         when it may be concluded (:func:`judge_not_found`), else ``None`` (ask again)."""
         verdict = self._judge_not_found(tracked)
         if verdict is not NotFound.ENDED_UNFILLED:
-            log.info("%s: %s not found (%s)", self.name, tracked.order.client_id, verdict.value)
+            self._still_not_found(tracked, verdict)
             return None
         return self._ended_unfilled(tracked)
+
+    def _still_not_found(self, tracked: TrackedOrder, verdict: NotFound) -> None:
+        """Count how long the venue has not found ``tracked``: logged the first time, then
+        at most every ``not_found_log_every_s``; past ``lookup_give_up_s`` the order is
+        reported unresolved (see ``lookup.py``). The asking goes on: the order is waited
+        for, never given an outcome the venue did not state."""
+        client_id = tracked.order.client_id
+        now = trio.current_time()
+        since, logged = self._not_found.setdefault(client_id, (now, now))
+        if now == since:
+            log.info("%s: %s not found (%s)", self.name, client_id, verdict.value)
+        elif now - logged >= self.not_found_log_every_s:
+            log.info(
+                "%s: %s still not found after %.0f s (%s)",
+                self.name,
+                client_id,
+                now - since,
+                verdict.value,
+            )
+            self._not_found[client_id] = (since, now)
+        if client_id not in self._unresolved and gives_up(now - since, self.lookup_give_up_s):
+            why = f"acknowledged by the venue but not found for {now - since:.1f} s"
+            self._unresolved[client_id] = why
+            log.error(
+                "%s: %s is unresolved: %s; its owner waits for it, look it up at the venue",
+                self.name,
+                client_id,
+                why,
+            )
+
+    def _found(self, tracked: TrackedOrder) -> None:
+        """The venue reported ``tracked``, or it was concluded: it is looked for no more."""
+        client_id = tracked.order.client_id
+        if self._not_found.pop(client_id, None) is not None and self._unresolved.pop(
+            client_id, None
+        ):
+            log.warning("%s: %s is found again at the venue", self.name, client_id)
 
     def _ended_unfilled(self, tracked: TrackedOrder) -> OrderUpdate:
         """The end of an order the venue forgot (:attr:`NotFound.ENDED_UNFILLED`)."""
@@ -696,11 +746,18 @@ class Router:
             if tracked.final:
                 return None
             await self.order_bucket.acquire()
-            tracked.cancel_sent = True
             request = self.codec.cancel(
                 command.symbol, command.client_id, tracked.venue_order_id, self.wall_clock()
             )
-            return await self.rest.send(request)
+            # Only a cancel that may have reached the venue lets a "not found" be read
+            # as the order's end: one never sent cancelled nothing.
+            try:
+                response = await self.rest.send(request)
+            except OutcomeUnknown:
+                tracked.cancel_sent = True
+                raise
+            tracked.cancel_sent = True
+            return response
 
         def failed(error: Exception) -> None:
             log.warning("%s: cancel of %s failed: %s", self.name, command.client_id, error)
@@ -783,6 +840,7 @@ class Router:
                 self._finished_ids.popitem(last=False)
 
     async def _reject(self, tracked: TrackedOrder, reason: str) -> None:
+        self._found(tracked)  # concluded: no longer looked for
         # Under the lock, so an end reported again cannot overtake the rejection.
         async with tracked.lock:
             await self._hand_over(tracked, tracked.tracker.reject(reason, self.wall_clock()))
@@ -886,6 +944,7 @@ class Router:
         """A cumulative report of the order: accept, deliver new fills, finish. Before an
         end is delivered, the order's trades are asked for when its reports left fills
         whose fees the venue has not stated, so the owner hears the fees as charged."""
+        self._found(tracked)
         rate = self._fee_rate(tracked.order.symbol)
         trades = await self._unreported_trades(tracked, update)
         prices = [await self._fee_asset_price(trade) for trade in trades]
