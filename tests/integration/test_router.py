@@ -98,6 +98,19 @@ class ToyCodec:
         return kind("toy", code, code, response.status)
 
 
+class TradesCodec(ToyCodec):
+    """A venue whose order reports say nothing of fees: its trades are asked for."""
+
+    async def order_trades(self, rest, symbol, venue_order_id, now):
+        client_id = venue_order_id.removeprefix("v-")
+        response = await rest.send(RestRequest("GET", "/trades", f"id={client_id}"))
+        return [
+            Trade(BTC, t["id"], client_id, venue_order_id, Side.BUY, t["qty"], t["price"],
+                  t["fee"], "BTC", False, 1.0)
+            for t in json.loads(response.body)
+        ]  # fmt: skip
+
+
 @attrs.define
 class ToyVenue:
     """Orders by client id; ``script`` says how to answer the next placements."""
@@ -109,10 +122,21 @@ class ToyVenue:
     queries: int = 0
     holding: trio.Event = attrs.field(factory=trio.Event)
     """Set once a placement scripted ``held`` was taken: its answer never comes."""
+    trades: dict[str, list[dict]] = attrs.field(factory=dict)
+    """Client id → its trades, as ``/trades`` lists them."""
+    trades_hidden: int = 0
+    """How many of the next ``/trades`` requests list none (a read-after-write lag)."""
+    trade_queries: int = 0
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST":
             return await self._place(json.loads(request.body))
+        if request.path == "/trades":
+            self.trade_queries += 1
+            if self.trades_hidden > 0:
+                self.trades_hidden -= 1
+                return HttpResponse(200, b"[]")
+            return HttpResponse(200, json.dumps(self.trades.get(request.query["id"], [])).encode())
         client_id = request.query["id"]
         order = self.orders.get(client_id)
         if request.method == "GET":
@@ -200,11 +224,11 @@ class Incarnations:
             await self._ended.wait()
 
 
-async def start_incarnations(nursery, venue, **options):
+async def start_incarnations(nursery, venue, codec=None, **options):
     strategy = Mailbox("strategy")
     router = Router(
         "router-toy",
-        ToyCodec(),
+        codec or ToyCodec(),
         venue.rest,
         owners={"t1": strategy.address},
         subscribers={BTC: [strategy.address]},
@@ -315,6 +339,29 @@ async def test_an_order_lost_before_the_venue_took_it_is_sent_again_after_lookin
     assert venue.placements == ["t1-1s", "t1-1s"]
     assert venue.queries >= 2  # looked until the venue's read-after-write lag had passed
     assert router.stats.resent_after_not_found == 1
+
+
+@pytest.mark.parametrize("hidden", [1, 1000])
+async def test_trades_the_venue_does_not_list_yet_are_asked_for_again_within_its_lag(
+    nursery, venue, caplog, hidden
+):
+    # The order report says 0.5 filled; the venue lists the trade (its fee in the coin)
+    # only from the second request on, or (1000) not within its lag at all.
+    caplog.set_level("WARNING", logger="basis.router")
+    venue.trades["t1-1s"] = [{"id": "T1", "qty": 0.5, "price": 100.04, "fee": 0.0005}]
+    venue.trades_hidden = hidden
+    _, inbox, strategy = await start_router(nursery, venue, codec=TradesCodec())
+    await inbox.send(PlaceOrder(order(1)))
+    heard = await until_final(strategy, "t1-1s")
+    fills = [m for m in heard if isinstance(m, Fill)]
+    warned = [r for r in caplog.records if "t1-1s" in r.message and "estimated" in r.message]
+    if hidden == 1:
+        assert [(f.qty, f.commission, f.commission_asset) for f in fills] == [(0.5, 0.0005, "BTC")]
+        assert warned == []
+    else:
+        assert [(f.qty, f.commission) for f in fills] == [(0.5, 0.0)]  # the estimate stands
+        assert len(warned) == 1 and "cover 0 of the 0.5" in warned[0].message
+        assert venue.trade_queries > 1
 
 
 async def test_a_partial_fill_delivers_what_filled(nursery, venue):

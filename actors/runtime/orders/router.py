@@ -958,7 +958,12 @@ class Router:
         self, tracked: TrackedOrder, update: OrderUpdate
     ) -> Sequence[Trade]:
         """The trades of an order ``update`` ends having filled more than its trades
-        reported so far; none when it does not, or when the venue needs no such check."""
+        reported so far; none when it does not, or when the venue needs no such check.
+
+        A venue may not list a trade just after it happened (its read-after-write lag):
+        while the trades it lists cover less than the report says was filled beyond the
+        trades seen, it is asked again, until the lag has passed; then the fees of what
+        no trade covers stay estimated, with a warning naming the order."""
         tracker = tracked.tracker
         filled = update.filled_qty or 0.0
         venue_order_id = update.venue_order_id or tracker.venue_order_id
@@ -977,17 +982,35 @@ class Router:
                 self.rest, symbol, venue_order_id, self.wall_clock()
             )
 
-        try:
-            trades = await self._retry(ask, VENUE_FAILURES, attempts=3)
-        except VENUE_FAILURES as error:
-            log.warning(
-                "%s: the trades of %s are not known (%s): its fees stay estimated at the fee rate",
-                self.name,
-                tracked.order.client_id,
-                error,
-            )
-            return ()
-        return [trade for trade in trades or () if trade.venue_order_id == venue_order_id]
+        unseen = filled - tracker.traded_qty
+        give_up_at = trio.current_time() + self.visibility.read_after_write_s
+        while True:
+            try:
+                trades = await self._retry(ask, VENUE_FAILURES, attempts=3)
+            except VENUE_FAILURES as error:
+                log.warning(
+                    "%s: the trades of %s are not known (%s): "
+                    "its fees stay estimated at the fee rate",
+                    self.name,
+                    tracked.order.client_id,
+                    error,
+                )
+                return ()
+            mine = [trade for trade in trades or () if trade.venue_order_id == venue_order_id]
+            new = sum(trade.qty for trade in mine if trade.trade_id not in tracker.trade_ids)
+            if not more_than_noise(unseen - new, of=tracker.order.qty):
+                return mine
+            if trio.current_time() >= give_up_at:
+                log.warning(
+                    "%s: the trades of %s listed cover %g of the %g it filled beyond those "
+                    "seen: the fees of the rest stay estimated at the fee rate",
+                    self.name,
+                    tracked.order.client_id,
+                    new,
+                    unseen,
+                )
+                return mine
+            await trio.sleep(self.poll_interval_s)
 
     async def _hand_over(self, tracked: TrackedOrder, deliveries: list[Delivery]) -> None:
         """Journal each delivery, then tell the order's owner; the caller holds its lock."""
