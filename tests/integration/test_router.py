@@ -388,6 +388,46 @@ async def test_a_resting_order_is_followed_and_cancelled(nursery, venue):
     assert heard[0].status is OrderStatus.CANCELLED
 
 
+class ForgettingCodec(ToyCodec):
+    """A venue that forgets an order that ended unfilled (as Gate.io does)."""
+
+    forgets_unfilled = True
+
+
+@attrs.define
+class CancelsUnreachable:
+    """The venue's connection, except that cancels go to a port nothing listens on:
+    each is refused before anything is sent."""
+
+    venue: RestClient
+    nowhere: RestClient
+
+    async def send(self, request):
+        return await (self.nowhere if request.method == "DELETE" else self.venue).send(request)
+
+
+async def test_a_cancel_never_sent_does_not_let_not_found_end_the_order(nursery, venue):
+    venue.script = ["rest"]
+    router, inbox, strategy = await start_router(nursery, venue, codec=ForgettingCodec())
+    await inbox.send(PlaceOrder(order(1, tif=TimeInForce.GTC)))
+    await until(strategy, "t1-1s", OrderAccepted)
+    with trio.socket.socket() as closed:
+        await closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    async with RestClient(f"http://127.0.0.1:{port}", timeout_s=0.3) as nowhere:
+        router.rest = CancelsUnreachable(venue.rest, nowhere)
+        await inbox.send(CancelOrder(Leg.SPOT, "t1-1s", BTC))
+        await wait_until(lambda: nowhere.failures >= 2)
+        # The venue no longer shows the order (the router cannot tell why): with no cancel
+        # sent and the order not immediate-or-cancel, nothing says it ended.
+        del venue.orders["t1-1s"]
+        queries = venue.queries
+        followed = router.orders["t1-1s"]
+        await wait_until(lambda: venue.queries >= queries + 10 or followed.final)
+        assert not followed.final
+        assert [m for m in strategy.take_all_nowait() if getattr(m, "client_id", None)] == []
+
+
 async def test_the_same_intent_twice_is_sent_once(nursery, venue):
     _, inbox, strategy = await start_router(nursery, venue)
     await inbox.send(PlaceOrder(order(1)))
