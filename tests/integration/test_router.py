@@ -523,11 +523,17 @@ async def test_an_acknowledged_order_the_venue_never_finds_is_reported_unresolve
     assert len(not_found) == 1  # logged once, not at every poll
     heard = [m for m in strategy.take_all_nowait() if getattr(m, "client_id", None) == "t1-9s"]
     assert heard == []  # nothing invented: no end, no rejection
-    # The venue shows it after all: it is taken up, and no longer unresolved.
+    # Its owner cancels it at each timeout: the lookup under way answers for all.
+    await incarnations.inbox.send(CancelOrder(Leg.SPOT, "t1-9s", BTC))
+    await incarnations.inbox.send(CancelOrder(Leg.SPOT, "t1-9s", BTC))
+    queries = venue.queries
+    await wait_until(lambda: venue.queries >= queries + 10)
+    # The venue shows it after all: it is taken up once, and no longer unresolved.
     venue.orders["t1-9s"] = {"id": "t1-9s", "status": "filled", "filled": 0.25, "price": 101.0}
     heard = await until_final(strategy, "t1-9s")
     assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
     assert router.statistics().unresolved_orders == {}
+    assert await rest_until_stopped(incarnations, strategy, "t1-9s") == []
 
 
 async def test_an_intent_that_never_left_is_reported_rejected(nursery, venue):

@@ -277,6 +277,8 @@ class Router:
     """How long a finished order stays followed, for late pushes and resent intents."""
     _finished: deque[tuple[float, str]] = attrs.field(factory=deque)
     _finished_ids: OrderedDict[str, None] = attrs.field(factory=OrderedDict)
+    _adopting: set[str] = attrs.field(factory=set)
+    """Client ids of orders of an earlier run being looked up to be taken over."""
     _rules_known: trio.Event = attrs.field(factory=trio.Event)
     """Set once the venue's rules have loaded (they are kept across restarts)."""
 
@@ -791,6 +793,10 @@ class Router:
         if owner is None or rules is None:
             log.error("%s: cannot follow %s: no owner or rules", self.name, command.client_id)
             return None
+        if command.client_id in self._adopting:
+            # Its owner asked again (it cancels an unresolved order at every timeout):
+            # the lookup under way reports it, once.
+            return None
         probe = Order(command.client_id, self.codec.leg, command.symbol, Side.BUY, 0.0, 0.0)
         # The journaled venue id, when there is one: by it the venue finds the order for
         # as long as it keeps it, where a client id may be forgotten sooner.
@@ -802,7 +808,11 @@ class Router:
             reached_by=trio.current_time(),
             adopted=True,
         )
-        update = await self._find_or_conclude(tracked, rules)
+        self._adopting.add(command.client_id)
+        try:
+            update = await self._find_or_conclude(tracked, rules)
+        finally:
+            self._adopting.discard(command.client_id)
         if update is None:
             log.warning("%s: %s never reached the venue", self.name, command.client_id)
             self.orders[command.client_id] = tracked
