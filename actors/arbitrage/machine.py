@@ -384,6 +384,10 @@ def _correct(
         rules = ctx.rules.spot if leg is Leg.SPOT else ctx.rules.futures
         step_size = rules.qty_step if leg is Leg.SPOT else rules.contract_size
         qty = round_down(abs(delta), step_size)
+        if leg is Leg.SPOT and side is Side.SELL:
+            # The delta counts base-coin fees the account no longer holds: a sell is
+            # sized from what the leg holds, or the venue refuses it for the balance.
+            qty = min(qty, round_down(ctx.positions.spot.qty, step_size))
         if _is_dust(qty, rules, price):
             continue
         reduce_only = leg is Leg.FUTURES and side is Side.BUY

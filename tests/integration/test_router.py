@@ -98,6 +98,19 @@ class ToyCodec:
         return kind("toy", code, code, response.status)
 
 
+class TradesCodec(ToyCodec):
+    """A venue whose order reports say nothing of fees: its trades are asked for."""
+
+    async def order_trades(self, rest, symbol, venue_order_id, now):
+        client_id = venue_order_id.removeprefix("v-")
+        response = await rest.send(RestRequest("GET", "/trades", f"id={client_id}"))
+        return [
+            Trade(BTC, t["id"], client_id, venue_order_id, Side.BUY, t["qty"], t["price"],
+                  t["fee"], "BTC", False, 1.0)
+            for t in json.loads(response.body)
+        ]  # fmt: skip
+
+
 @attrs.define
 class ToyVenue:
     """Orders by client id; ``script`` says how to answer the next placements."""
@@ -109,10 +122,21 @@ class ToyVenue:
     queries: int = 0
     holding: trio.Event = attrs.field(factory=trio.Event)
     """Set once a placement scripted ``held`` was taken: its answer never comes."""
+    trades: dict[str, list[dict]] = attrs.field(factory=dict)
+    """Client id → its trades, as ``/trades`` lists them."""
+    trades_hidden: int = 0
+    """How many of the next ``/trades`` requests list none (a read-after-write lag)."""
+    trade_queries: int = 0
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST":
             return await self._place(json.loads(request.body))
+        if request.path == "/trades":
+            self.trade_queries += 1
+            if self.trades_hidden > 0:
+                self.trades_hidden -= 1
+                return HttpResponse(200, b"[]")
+            return HttpResponse(200, json.dumps(self.trades.get(request.query["id"], [])).encode())
         client_id = request.query["id"]
         order = self.orders.get(client_id)
         if request.method == "GET":
@@ -200,11 +224,11 @@ class Incarnations:
             await self._ended.wait()
 
 
-async def start_incarnations(nursery, venue, **options):
+async def start_incarnations(nursery, venue, codec=None, **options):
     strategy = Mailbox("strategy")
     router = Router(
         "router-toy",
-        ToyCodec(),
+        codec or ToyCodec(),
         venue.rest,
         owners={"t1": strategy.address},
         subscribers={BTC: [strategy.address]},
@@ -317,6 +341,29 @@ async def test_an_order_lost_before_the_venue_took_it_is_sent_again_after_lookin
     assert router.stats.resent_after_not_found == 1
 
 
+@pytest.mark.parametrize("hidden", [1, 1000])
+async def test_trades_the_venue_does_not_list_yet_are_asked_for_again_within_its_lag(
+    nursery, venue, caplog, hidden
+):
+    # The order report says 0.5 filled; the venue lists the trade (its fee in the coin)
+    # only from the second request on, or (1000) not within its lag at all.
+    caplog.set_level("WARNING", logger="basis.router")
+    venue.trades["t1-1s"] = [{"id": "T1", "qty": 0.5, "price": 100.04, "fee": 0.0005}]
+    venue.trades_hidden = hidden
+    _, inbox, strategy = await start_router(nursery, venue, codec=TradesCodec())
+    await inbox.send(PlaceOrder(order(1)))
+    heard = await until_final(strategy, "t1-1s")
+    fills = [m for m in heard if isinstance(m, Fill)]
+    warned = [r for r in caplog.records if "t1-1s" in r.message and "estimated" in r.message]
+    if hidden == 1:
+        assert [(f.qty, f.commission, f.commission_asset) for f in fills] == [(0.5, 0.0005, "BTC")]
+        assert warned == []
+    else:
+        assert [(f.qty, f.commission) for f in fills] == [(0.5, 0.0)]  # the estimate stands
+        assert len(warned) == 1 and "cover 0 of the 0.5" in warned[0].message
+        assert venue.trade_queries > 1
+
+
 async def test_a_partial_fill_delivers_what_filled(nursery, venue):
     venue.script = ["partial"]
     _, inbox, strategy = await start_router(nursery, venue)
@@ -339,6 +386,46 @@ async def test_a_resting_order_is_followed_and_cancelled(nursery, venue):
     heard = await until_final(strategy, "t1-1s")
     assert kinds(heard) == ["OrderFinal"]
     assert heard[0].status is OrderStatus.CANCELLED
+
+
+class ForgettingCodec(ToyCodec):
+    """A venue that forgets an order that ended unfilled (as Gate.io does)."""
+
+    forgets_unfilled = True
+
+
+@attrs.define
+class CancelsUnreachable:
+    """The venue's connection, except that cancels go to a port nothing listens on:
+    each is refused before anything is sent."""
+
+    venue: RestClient
+    nowhere: RestClient
+
+    async def send(self, request):
+        return await (self.nowhere if request.method == "DELETE" else self.venue).send(request)
+
+
+async def test_a_cancel_never_sent_does_not_let_not_found_end_the_order(nursery, venue):
+    venue.script = ["rest"]
+    router, inbox, strategy = await start_router(nursery, venue, codec=ForgettingCodec())
+    await inbox.send(PlaceOrder(order(1, tif=TimeInForce.GTC)))
+    await until(strategy, "t1-1s", OrderAccepted)
+    with trio.socket.socket() as closed:
+        await closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    async with RestClient(f"http://127.0.0.1:{port}", timeout_s=0.3) as nowhere:
+        router.rest = CancelsUnreachable(venue.rest, nowhere)
+        await inbox.send(CancelOrder(Leg.SPOT, "t1-1s", BTC))
+        await wait_until(lambda: nowhere.failures >= 2)
+        # The venue no longer shows the order (the router cannot tell why): with no cancel
+        # sent and the order not immediate-or-cancel, nothing says it ended.
+        del venue.orders["t1-1s"]
+        queries = venue.queries
+        followed = router.orders["t1-1s"]
+        await wait_until(lambda: venue.queries >= queries + 10 or followed.final)
+        assert not followed.final
+        assert [m for m in strategy.take_all_nowait() if getattr(m, "client_id", None)] == []
 
 
 async def test_the_same_intent_twice_is_sent_once(nursery, venue):
@@ -415,6 +502,38 @@ async def test_an_order_an_earlier_run_left_in_flight_is_reconciled_by_client_id
     assert (heard[1].qty, heard[1].price) == (0.25, 101.0)
     assert incarnations.router.stats.unknown_resolved == 1
     assert venue.placements == []
+
+
+async def test_an_acknowledged_order_the_venue_never_finds_is_reported_unresolved_not_ended(
+    nursery, venue, caplog
+):
+    # An earlier run journaled the venue's acknowledgement; this venue (like MEXC) never
+    # forgets an order, yet it has none: no outcome may be inferred, the owner waits.
+    caplog.set_level("INFO", logger="basis.router")
+    incarnations, strategy = await start_incarnations(
+        nursery, venue, lookup_give_up_s=0.3, not_found_log_every_s=60.0
+    )
+    router = incarnations.router
+    await incarnations.inbox.send(ReconcileOrder(Leg.SPOT, "t1-9s", BTC, "v-t1-9s"))
+    await wait_until(lambda: "t1-9s" in router.statistics().unresolved_orders)
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and "t1-9s" in r.message]
+    assert len(errors) == 1 and "unresolved" in errors[0].message
+    await wait_until(lambda: venue.queries >= 20)
+    not_found = [r for r in caplog.records if "t1-9s not found" in r.message]
+    assert len(not_found) == 1  # logged once, not at every poll
+    heard = [m for m in strategy.take_all_nowait() if getattr(m, "client_id", None) == "t1-9s"]
+    assert heard == []  # nothing invented: no end, no rejection
+    # Its owner cancels it at each timeout: the lookup under way answers for all.
+    await incarnations.inbox.send(CancelOrder(Leg.SPOT, "t1-9s", BTC))
+    await incarnations.inbox.send(CancelOrder(Leg.SPOT, "t1-9s", BTC))
+    queries = venue.queries
+    await wait_until(lambda: venue.queries >= queries + 10)
+    # The venue shows it after all: it is taken up once, and no longer unresolved.
+    venue.orders["t1-9s"] = {"id": "t1-9s", "status": "filled", "filled": 0.25, "price": 101.0}
+    heard = await until_final(strategy, "t1-9s")
+    assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
+    assert router.statistics().unresolved_orders == {}
+    assert await rest_until_stopped(incarnations, strategy, "t1-9s") == []
 
 
 async def test_an_intent_that_never_left_is_reported_rejected(nursery, venue):

@@ -75,6 +75,7 @@ class RouterStatusOut(msgspec.Struct, frozen=True):
     private_stream_up: bool
     private_stream_down: str | None
     entries_refused: dict[str, str]
+    unresolved_orders: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class HealthSignal(msgspec.Struct, frozen=True):
@@ -202,6 +203,7 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
             r.private_stream_up,
             r.private_stream_down,
             dict(r.entries_refused),
+            dict(r.unresolved_orders),
         )
         for r in stats.routers
     ]
@@ -253,6 +255,12 @@ def _health_signals(
         f"{r.name}: {symbol} entries refused: {why}"
         for r in routers
         for symbol, why in r.entries_refused.items()
+    ]
+    # An order the venue no longer finds holds its strategy back until someone looks.
+    degraded += [
+        f"{r.name}: order {client_id} unresolved: {why}"
+        for r in routers
+        for client_id, why in r.unresolved_orders.items()
     ]
     return [HealthSignal("unhealthy", reason) for reason in unhealthy] + [
         HealthSignal("degraded", reason) for reason in degraded

@@ -18,6 +18,21 @@ anything leaves the owner waiting forever for an order the venue has forgotten.
 :func:`judge_not_found` decides between asking again and concluding, from what the
 router knows of the order; the router applies it wherever a lookup answers "not found"
 (``Router._find_or_conclude`` and ``Router._follow`` in ``router.py``).
+
+Asking again is not always answered in the end. An order the venue acknowledged (to this
+router, or to an earlier run that journaled its venue id) may stay "not found" for good
+where the venue does not forget orders (MEXC): a venue that lost it, an account that
+changed, a journaled id that is wrong. No outcome may be inferred from that: "rejected"
+would be wrong if it filled (the leg it fills goes unhedged and its owner trades on),
+"ended unfilled" likewise, and a resend could double the leg. So after
+:data:`LOOKUP_GIVE_UP_S` of "not found" past the venue's lag (:func:`gives_up`) the
+router reports the order *unresolved*: an ERROR in its log, the order in its statistics
+(``unresolved_orders``, shown by ``/status``) and ``/health`` degraded. Its owner hears
+nothing new, so it goes on waiting for the order (cancelling it and alerting at each
+timeout) and opens nothing meanwhile; the router goes on asking, so the order is taken
+up the moment the venue shows it, and an operator can look it up at the venue. The
+"not found" log line is written the first time and then at most every
+``Router.not_found_log_every_s``, not at every poll.
 """
 
 from __future__ import annotations
@@ -67,6 +82,17 @@ class OrderKnowledge:
     cancel was sent, it was immediate-or-cancel, or an earlier run sent it."""
     filled: bool
     """Some of it was reported filled."""
+
+
+LOOKUP_GIVE_UP_S = 300.0
+"""How long an acknowledged order may go unfound before it is reported unresolved: well
+past every venue's read-after-write lag (seconds), short enough for an operator to act."""
+
+
+def gives_up(not_found_for_s: float, give_up_s: float) -> bool:
+    """Whether an acknowledged order not found for ``not_found_for_s`` is to be reported
+    unresolved (see the module's documentation): the asking goes on either way."""
+    return not_found_for_s >= give_up_s
 
 
 def may_not_show_yet(since_sent_s: float, venue: Visibility) -> bool:

@@ -36,9 +36,11 @@ from actors.failpoints import failpoint
 from actors.runtime.market.private_stream import PrivateStream, PrivateStreamCodec
 from actors.runtime.orders.funding_book import FundingBook
 from actors.runtime.orders.lookup import (
+    LOOKUP_GIVE_UP_S,
     NotFound,
     OrderKnowledge,
     Visibility,
+    gives_up,
     judge_not_found,
     may_not_show_yet,
 )
@@ -221,6 +223,9 @@ class RouterStatistics(msgspec.Struct, frozen=True):
     disconnected), or ``None`` when it is up or the router has none."""
     entries_refused: dict[str, str] = msgspec.field(default_factory=dict)
     """Symbol → why no new position may be opened there (the venue's settings)."""
+    unresolved_orders: dict[str, str] = msgspec.field(default_factory=dict)
+    """Client id → why: orders the venue acknowledged but has not found for longer
+    than ``lookup_give_up_s``; their owners wait, an operator must look (``lookup.py``)."""
 
 
 @attrs.define(eq=False)
@@ -257,6 +262,13 @@ class Router:
     stream: PrivateStream | None = None
     journal: Callable[[OrderEventRecord], Awaitable[None]] | None = None
     """Where what venues say of orders is appended (the writer), when there is a store."""
+    lookup_give_up_s: float = LOOKUP_GIVE_UP_S
+    """How long an acknowledged order may go unfound before it is reported unresolved."""
+    not_found_log_every_s: float = 30.0
+    """How often an order still not found is logged again (the first time always)."""
+    _unresolved: dict[str, str] = attrs.field(factory=dict)
+    _not_found: dict[str, tuple[float, float]] = attrs.field(factory=dict)
+    """Client id → (trio time it was first not found, time that was last logged)."""
     fee_price_ttl_s: float = 60.0
     """How long a fee asset's USDT price is reused before it is asked for again."""
     _fee_prices: dict[Symbol, tuple[float, float]] = attrs.field(factory=dict)
@@ -265,6 +277,8 @@ class Router:
     """How long a finished order stays followed, for late pushes and resent intents."""
     _finished: deque[tuple[float, str]] = attrs.field(factory=deque)
     _finished_ids: OrderedDict[str, None] = attrs.field(factory=OrderedDict)
+    _adopting: set[str] = attrs.field(factory=set)
+    """Client ids of orders of an earlier run being looked up to be taken over."""
     _rules_known: trio.Event = attrs.field(factory=trio.Event)
     """Set once the venue's rules have loaded (they are kept across restarts)."""
 
@@ -288,6 +302,7 @@ class Router:
                 for symbol, rules in self.rules.items()
                 if rules.entries_refused is not None
             },
+            dict(self._unresolved),
         )
 
     def _private_stream_down(self) -> str | None:
@@ -550,7 +565,7 @@ class Router:
                 return await self._listed(tracked)
             if verdict is NotFound.ENDED_UNFILLED:
                 return self._ended_unfilled(tracked)
-            log.info("%s: %s not found yet; asking again", self.name, tracked.order.client_id)
+            self._still_not_found(tracked, verdict)
             await trio.sleep(self.poll_interval_s)
 
     async def _listed(self, tracked: TrackedOrder) -> OrderUpdate | None:
@@ -654,9 +669,46 @@ class Router:
         when it may be concluded (:func:`judge_not_found`), else ``None`` (ask again)."""
         verdict = self._judge_not_found(tracked)
         if verdict is not NotFound.ENDED_UNFILLED:
-            log.info("%s: %s not found (%s)", self.name, tracked.order.client_id, verdict.value)
+            self._still_not_found(tracked, verdict)
             return None
         return self._ended_unfilled(tracked)
+
+    def _still_not_found(self, tracked: TrackedOrder, verdict: NotFound) -> None:
+        """Count how long the venue has not found ``tracked``: logged the first time, then
+        at most every ``not_found_log_every_s``; past ``lookup_give_up_s`` the order is
+        reported unresolved (see ``lookup.py``). The asking goes on: the order is waited
+        for, never given an outcome the venue did not state."""
+        client_id = tracked.order.client_id
+        now = trio.current_time()
+        since, logged = self._not_found.setdefault(client_id, (now, now))
+        if now == since:
+            log.info("%s: %s not found (%s)", self.name, client_id, verdict.value)
+        elif now - logged >= self.not_found_log_every_s:
+            log.info(
+                "%s: %s still not found after %.0f s (%s)",
+                self.name,
+                client_id,
+                now - since,
+                verdict.value,
+            )
+            self._not_found[client_id] = (since, now)
+        if client_id not in self._unresolved and gives_up(now - since, self.lookup_give_up_s):
+            why = f"acknowledged by the venue but not found for {now - since:.1f} s"
+            self._unresolved[client_id] = why
+            log.error(
+                "%s: %s is unresolved: %s; its owner waits for it, look it up at the venue",
+                self.name,
+                client_id,
+                why,
+            )
+
+    def _found(self, tracked: TrackedOrder) -> None:
+        """The venue reported ``tracked``, or it was concluded: it is looked for no more."""
+        client_id = tracked.order.client_id
+        if self._not_found.pop(client_id, None) is not None and self._unresolved.pop(
+            client_id, None
+        ):
+            log.warning("%s: %s is found again at the venue", self.name, client_id)
 
     def _ended_unfilled(self, tracked: TrackedOrder) -> OrderUpdate:
         """The end of an order the venue forgot (:attr:`NotFound.ENDED_UNFILLED`)."""
@@ -696,11 +748,18 @@ class Router:
             if tracked.final:
                 return None
             await self.order_bucket.acquire()
-            tracked.cancel_sent = True
             request = self.codec.cancel(
                 command.symbol, command.client_id, tracked.venue_order_id, self.wall_clock()
             )
-            return await self.rest.send(request)
+            # Only a cancel that may have reached the venue lets a "not found" be read
+            # as the order's end: one never sent cancelled nothing.
+            try:
+                response = await self.rest.send(request)
+            except OutcomeUnknown:
+                tracked.cancel_sent = True
+                raise
+            tracked.cancel_sent = True
+            return response
 
         def failed(error: Exception) -> None:
             log.warning("%s: cancel of %s failed: %s", self.name, command.client_id, error)
@@ -734,6 +793,10 @@ class Router:
         if owner is None or rules is None:
             log.error("%s: cannot follow %s: no owner or rules", self.name, command.client_id)
             return None
+        if command.client_id in self._adopting:
+            # Its owner asked again (it cancels an unresolved order at every timeout):
+            # the lookup under way reports it, once.
+            return None
         probe = Order(command.client_id, self.codec.leg, command.symbol, Side.BUY, 0.0, 0.0)
         # The journaled venue id, when there is one: by it the venue finds the order for
         # as long as it keeps it, where a client id may be forgotten sooner.
@@ -745,7 +808,11 @@ class Router:
             reached_by=trio.current_time(),
             adopted=True,
         )
-        update = await self._find_or_conclude(tracked, rules)
+        self._adopting.add(command.client_id)
+        try:
+            update = await self._find_or_conclude(tracked, rules)
+        finally:
+            self._adopting.discard(command.client_id)
         if update is None:
             log.warning("%s: %s never reached the venue", self.name, command.client_id)
             self.orders[command.client_id] = tracked
@@ -783,6 +850,7 @@ class Router:
                 self._finished_ids.popitem(last=False)
 
     async def _reject(self, tracked: TrackedOrder, reason: str) -> None:
+        self._found(tracked)  # concluded: no longer looked for
         # Under the lock, so an end reported again cannot overtake the rejection.
         async with tracked.lock:
             await self._hand_over(tracked, tracked.tracker.reject(reason, self.wall_clock()))
@@ -886,6 +954,7 @@ class Router:
         """A cumulative report of the order: accept, deliver new fills, finish. Before an
         end is delivered, the order's trades are asked for when its reports left fills
         whose fees the venue has not stated, so the owner hears the fees as charged."""
+        self._found(tracked)
         rate = self._fee_rate(tracked.order.symbol)
         trades = await self._unreported_trades(tracked, update)
         prices = [await self._fee_asset_price(trade) for trade in trades]
@@ -899,7 +968,12 @@ class Router:
         self, tracked: TrackedOrder, update: OrderUpdate
     ) -> Sequence[Trade]:
         """The trades of an order ``update`` ends having filled more than its trades
-        reported so far; none when it does not, or when the venue needs no such check."""
+        reported so far; none when it does not, or when the venue needs no such check.
+
+        A venue may not list a trade just after it happened (its read-after-write lag):
+        while the trades it lists cover less than the report says was filled beyond the
+        trades seen, it is asked again, until the lag has passed; then the fees of what
+        no trade covers stay estimated, with a warning naming the order."""
         tracker = tracked.tracker
         filled = update.filled_qty or 0.0
         venue_order_id = update.venue_order_id or tracker.venue_order_id
@@ -918,17 +992,35 @@ class Router:
                 self.rest, symbol, venue_order_id, self.wall_clock()
             )
 
-        try:
-            trades = await self._retry(ask, VENUE_FAILURES, attempts=3)
-        except VENUE_FAILURES as error:
-            log.warning(
-                "%s: the trades of %s are not known (%s): its fees stay estimated at the fee rate",
-                self.name,
-                tracked.order.client_id,
-                error,
-            )
-            return ()
-        return [trade for trade in trades or () if trade.venue_order_id == venue_order_id]
+        unseen = filled - tracker.traded_qty
+        give_up_at = trio.current_time() + self.visibility.read_after_write_s
+        while True:
+            try:
+                trades = await self._retry(ask, VENUE_FAILURES, attempts=3)
+            except VENUE_FAILURES as error:
+                log.warning(
+                    "%s: the trades of %s are not known (%s): "
+                    "its fees stay estimated at the fee rate",
+                    self.name,
+                    tracked.order.client_id,
+                    error,
+                )
+                return ()
+            mine = [trade for trade in trades or () if trade.venue_order_id == venue_order_id]
+            new = sum(trade.qty for trade in mine if trade.trade_id not in tracker.trade_ids)
+            if not more_than_noise(unseen - new, of=tracker.order.qty):
+                return mine
+            if trio.current_time() >= give_up_at:
+                log.warning(
+                    "%s: the trades of %s listed cover %g of the %g it filled beyond those "
+                    "seen: the fees of the rest stay estimated at the fee rate",
+                    self.name,
+                    tracked.order.client_id,
+                    new,
+                    unseen,
+                )
+                return mine
+            await trio.sleep(self.poll_interval_s)
 
     async def _hand_over(self, tracked: TrackedOrder, deliveries: list[Delivery]) -> None:
         """Journal each delivery, then tell the order's owner; the caller holds its lock."""

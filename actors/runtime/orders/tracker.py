@@ -27,7 +27,9 @@ usually says nothing of fees, and a fill it delivers carries a fee estimated at 
 rate. When a trade then arrives for quantity already delivered, a fill of quantity 0
 corrects that estimate to what the venue charged (and takes a commission charged in the
 base coin out of what is held). The router asks the venue for an order's trades before
-its end is delivered, so no estimate outlives the order.
+its end is delivered, again while the venue's read-after-write lag may hide some; an
+estimate outlives the order only when the venue lists no trade for that quantity by
+then (or its trades cannot be asked for), and the router warns of it.
 """
 
 from __future__ import annotations

@@ -114,6 +114,15 @@ def test_a_symbol_refusing_entries_is_degraded_and_an_unhealthy_signal_comes_fir
     )
 
 
+def test_an_order_the_venue_no_longer_finds_shows_unresolved_and_makes_the_system_degraded():
+    why = "acknowledged by the venue but not found for 300 s"
+    lost = router("router-mexc", unresolved_orders={"t1-7s": why})
+    status = status_of(statistics(routers=[lost]), T0)
+    assert (status.health, status.healthy) == ("degraded", False)
+    assert status.health_reason == f"router-mexc: order t1-7s unresolved: {why}"
+    assert status.routers[0].unresolved_orders == {"t1-7s": why}
+
+
 def test_each_task_shows_the_leverage_and_liquidation_price_the_venue_holds_it_at():
     settings = PositionSettings(Symbol("BTC", "USDT"), -0.002, 2.0, 0.0, "single", 97_000.0)
     stats = msgspec.structs.replace(statistics(), futures_positions={"BTC/USDT": settings})
@@ -184,6 +193,7 @@ def test_the_status_object_keeps_its_json_shape():
         "private_stream_up",
         "private_stream_down",
         "entries_refused",
+        "unresolved_orders",
     ]
     assert list(shape["persistence"]) == [
         "active",

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from actors.arbitrage.context import ArbitrageState
 from actors.arbitrage.machine import leg_after_fill
-from protocols.messages import TradeClosed
+from protocols.messages import OperatorAction, OperatorCommand, TradeClosed
 from protocols.model import Fill, Leg, LegPosition, Side
 from protocols.rules import round_down
 from tests.unit.arbitrage.harness import ENTRY, PROFIT, Driver, placed
@@ -88,3 +88,34 @@ def test_pnl_is_the_cash_the_fills_moved_plus_the_dust_held_at_its_cost(
     assert -1e-12 < after.qty < STEP
     assert paid + gained == pytest.approx(cash + after.qty * after.avg_price, rel=1e-9, abs=1e-6)
     assert after.fees == pytest.approx(commission * entry + sell_fee)
+
+
+@given(
+    rate=st.floats(0.0002, 0.002),
+    sold_share=st.floats(0.1, 0.9),
+    trim=st.booleans(),
+)
+def test_a_correcting_spot_sell_never_sells_more_than_the_leg_holds(rate, sold_share, trim):
+    # The legs' delta counts the base coin the fees took; a sell sized from it would
+    # exceed the balance and the venue would refuse it on every attempt.
+    driver = Driver()
+    buy, short = placed(driver.quotes(1.0, ENTRY))
+    commission = buy.qty * rate
+    fill(driver, buy, buy.price, commission * buy.price, commission, "BTC")
+    if trim:  # an entry whose short was refused: the spot leg is trimmed, alternately
+        driver.reject(short)
+        driver.reject(placed(driver.quotes(2.0, ENTRY))[0])
+    else:  # an exit whose spot sell half-filled: the rest of the spot leg is sold
+        fill(driver, short, short.price, 0.0)
+        driver.send(OperatorCommand(1.5, OperatorAction.CLOSE_POSITION))
+        sell, cover = placed(driver.quotes(2.0, PROFIT))
+        sold = round_down(sell.qty * sold_share, STEP)
+        driver.fill(sell, sold)
+        driver.final(sell, sold)
+        fill(driver, cover, cover.price, 0.0)
+    assert driver.ctx.state is S.IMBALANCED
+    held = driver.ctx.positions.spot.qty
+    (correction,) = placed(driver.quotes(3.0, PROFIT if not trim else ENTRY))
+    assert (correction.leg, correction.side) == (Leg.SPOT, Side.SELL)
+    assert correction.qty <= held + 1e-12  # what rounding to the step leaves of float error
+    assert correction.qty == pytest.approx(round_down(held, STEP))
