@@ -286,11 +286,24 @@ FUNDING_BOOK_TYPE = "fund"
 
 
 def funding_book_request(
-    credentials: ApiCredentials, timestamp_s: int, *, since_s: int, limit: int = 100
+    credentials: ApiCredentials,
+    timestamp_s: int,
+    *,
+    since_s: int,
+    limit: int = 100,
+    offset: int = 0,
 ) -> RestRequest:
     """``GET /futures/usdt/account_book?type=fund``: the account's funding settlements
-    from ``since_s`` (Unix seconds) on, at most ``limit``, newest first."""
-    query = urlencode([("type", FUNDING_BOOK_TYPE), ("from", since_s), ("limit", limit)])
+    from ``since_s`` (Unix seconds) on, newest first, at most ``limit`` of them after
+    skipping the ``offset`` newest."""
+    fields: list[tuple[str, object]] = [
+        ("type", FUNDING_BOOK_TYPE),
+        ("from", since_s),
+        ("limit", limit),
+    ]
+    if offset:
+        fields.append(("offset", offset))
+    query = urlencode(fields)
     return signed_request("GET", f"{FUTURES}/account_book", query, b"", credentials, timestamp_s)
 
 
@@ -471,6 +484,12 @@ def parse_funding(body: bytes) -> FundingRate:
             f"contract reply: {contract.name} gives no funding_interval or funding_next_apply",
         )
     return FundingRate(symbol, rate, contract.funding_interval, contract.funding_next_apply)
+
+
+def account_book_length(body: bytes) -> int:
+    """How many changes an ``account_book`` reply lists, of every type: a page shorter
+    than the limit asked is the last."""
+    return len(_read(_account_book_decoder, body, "account_book"))
 
 
 def parse_funding_book(body: bytes) -> list[FundingBookEntry]:

@@ -147,7 +147,14 @@ class TradeClosed(msgspec.Struct, frozen=True):
     trade: TradeRecord
 
 
-StrategyCommand = PlaceOrder | CancelOrder | Alert | TradeClosed
+class TradeAmended(msgspec.Struct, frozen=True):
+    """A closed cycle's record with funding settled during the cycle but reported after
+    it closed; it replaces the record of the same ``entry_ts`` and ``exit_ts``."""
+
+    trade: TradeRecord
+
+
+StrategyCommand = PlaceOrder | CancelOrder | Alert | TradeClosed | TradeAmended
 
 
 class MarketQuote(msgspec.Struct, frozen=True, gc=False):

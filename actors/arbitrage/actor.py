@@ -35,6 +35,7 @@ from protocols.messages import (
     FeedHealth,
     MarketQuote,
     PlaceOrder,
+    TradeAmended,
     TradeClosed,
     TradeRecord,
 )
@@ -232,6 +233,8 @@ class StrategyActor:
                 await self.routers[command.leg].send(command)
             elif kind is TradeClosed:
                 self._closed(command.trade)
+            elif kind is TradeAmended:
+                self._amended(command.trade)
             elif kind is Alert:
                 level = _ALERT_LEVELS.get(command.level, logging.WARNING)
                 log.log(level, "%s: %s", self.name, command.message)
@@ -274,6 +277,21 @@ class StrategyActor:
                     "max_quote_age_s": ctx.params.max_quote_age_s,
                 },
             },
+        )
+
+    def _amended(self, trade: TradeRecord) -> None:
+        """Replace the record of the same cycle, if still among the recent ones."""
+        for n in range(len(self.trades) - 1, -1, -1):
+            kept = self.trades[n]
+            if (kept.entry_ts, kept.exit_ts) == (trade.entry_ts, trade.exit_ts):
+                self.trades[n] = trade
+                break
+        log.info(
+            "%s: funding reported after the exit added to the last cycle: %+.4f USDT "
+            "of funding, %+.4f USDT in all",
+            self.name,
+            trade.funding_usdt,
+            trade.pnl_usdt,
         )
 
     def _closed(self, trade: TradeRecord) -> None:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from protocols.messages import TradeRecord
 from protocols.model import LegPosition, Order, OrderType, Symbol, VenueRules
 
 TASK_TYPE = "spot_futures_arbitrage"
@@ -226,6 +227,16 @@ class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     funding_ledger_ids: tuple[str, ...] = ()
     """The venue's ledger ids of the latest funding settlements applied, newest last, so
     one reported again (a poll, a restart) is not counted twice."""
+    funding_applied_until: float | None = None
+    """The settlement time of the newest funding settlement applied: one reported again
+    from before it is ignored whatever the ids kept; one at that very time is told apart
+    by ``funding_ledger_ids``."""
+    last_trade: TradeRecord | None = None
+    """The last closed cycle's record: funding settled during that cycle but reported
+    after its exit is added to it."""
+    last_cycle_began_at: float | None = None
+    """When the last closed cycle decided to enter (its short may fill before the entry
+    has ended): with ``last_trade.exit_ts``, the span whose settlements were its own."""
     loss_baseline_usdt: float = 0.0
     last_skip_reason: str | None = None
     stop_requested: bool = False

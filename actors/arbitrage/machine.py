@@ -61,6 +61,7 @@ from protocols.messages import (
     PlaceOrder,
     RulesUpdate,
     StrategyCommand,
+    TradeAmended,
     TradeClosed,
     TradeRecord,
 )
@@ -682,7 +683,13 @@ def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
         funding_usdt=cycle.funding_usdt,
         spot_dust_qty=max(ctx.positions.spot.qty, 0.0),
     )
-    ctx = replace(ctx, arbitrage_cycles=ctx.arbitrage_cycles + 1)
+    began = _cycle_began_at(ctx)
+    ctx = replace(
+        ctx,
+        arbitrage_cycles=ctx.arbitrage_cycles + 1,
+        last_trade=trade,
+        last_cycle_began_at=opened if began is None else min(began, opened),
+    )
     params = ctx.params
     if (
         params.max_loss_usdt is not None
@@ -741,39 +748,75 @@ def _on_feed_health(ctx: ArbitrageContext, event: FeedHealth) -> Result:
 
 
 FUNDING_IDS_KEPT = 64
-"""Ledger ids of funding settlements a context remembers: more than any venue reports
-again (Basis asks for the last day's; Gate.io settles at most hourly)."""
+"""Ledger ids of funding settlements a context remembers: those at the newest applied
+settlement time are all it needs (``funding_applied_until`` rules out the older ones)."""
 
 
 def _on_funding_payment(ctx: ArbitrageContext, event: FundingPayment) -> Result:
-    """Add a settlement to the P&L, and to the cycle's when the position it was paid on
-    is this cycle's; one settled before this task began is another's, one already
-    applied (by its ledger id) is not counted again."""
-    if event.now < ctx.created_at or (
-        event.ledger_id and event.ledger_id in ctx.funding_ledger_ids
-    ):
+    """Add a settlement to the strategy's P&L when it was settled while a cycle's position
+    was open: the current cycle's, or the last closed one's (reported after its exit; its
+    trade record is amended). One settled before this task began, or already applied (by
+    its time and ledger id), is not counted again; one settled while the strategy held no
+    position is not the strategy's and is left out with a warning."""
+    settled = event.now
+    until = ctx.funding_applied_until
+    if settled < ctx.created_at or (until is not None and settled < until):
         return ctx, NOTHING
-    amount = event.amount_usdt
-    cycle = ctx.cycle
-    opened = ctx.position_opened_at
-    if opened is not None and event.now >= opened:
-        cycle = replace(
-            cycle,
-            realized_usdt=cycle.realized_usdt + amount,
-            funding_usdt=cycle.funding_usdt + amount,
-        )
-    ids = ctx.funding_ledger_ids
+    if event.ledger_id and event.ledger_id in ctx.funding_ledger_ids:
+        return ctx, NOTHING
+    ids = ctx.funding_ledger_ids if until == settled else ()
     if event.ledger_id:
         ids = (*ids, event.ledger_id)[-FUNDING_IDS_KEPT:]
+    ctx = replace(ctx, funding_ledger_ids=ids, funding_applied_until=settled)
+    amount = event.amount_usdt
+    commands: tuple[StrategyCommand, ...] = NOTHING
+    began = _cycle_began_at(ctx)
+    last = ctx.last_trade
+    last_began = ctx.last_cycle_began_at
+    if began is not None and settled >= began:
+        cycle = ctx.cycle
+        ctx = replace(
+            ctx,
+            cycle=replace(
+                cycle,
+                realized_usdt=cycle.realized_usdt + amount,
+                funding_usdt=cycle.funding_usdt + amount,
+            ),
+        )
+    elif last is not None and last_began is not None and last_began <= settled <= last.exit_ts:
+        pnl = last.pnl_usdt + amount
+        last = replace(
+            last,
+            pnl_usdt=pnl,
+            pnl_pct=pnl_pct(pnl, last.qty, last.entry_spot_price),
+            funding_usdt=last.funding_usdt + amount,
+        )
+        ctx = replace(ctx, last_trade=last)
+        commands = (TradeAmended(last),)
+    else:
+        warning = Alert(
+            "warning",
+            f"funding settlement {event.ledger_id or '?'} of {amount:+.4f} USDT at {settled:.0f} "
+            "was paid while the strategy held no position: not the strategy's, left out",
+        )
+        return replace(ctx, last_update=settled), (warning,)
     paid = replace(
         ctx,
         funding_usdt=ctx.funding_usdt + amount,
         realized_pnl_usdt=ctx.realized_pnl_usdt + amount,
-        cycle=cycle,
-        funding_ledger_ids=ids,
-        last_update=event.now,
+        last_update=settled,
     )
-    return paid, NOTHING
+    return paid, commands
+
+
+def _cycle_began_at(ctx: ArbitrageContext) -> float | None:
+    """When the current cycle decided to enter, or took its position if it knows no
+    decision; None at rest."""
+    times = [ctx.position_opened_at]
+    if ctx.current_opportunity is not None:
+        times.append(ctx.current_opportunity.ts)
+    known = [t for t in times if t is not None]
+    return min(known) if known else None
 
 
 def _on_funding_rate(ctx: ArbitrageContext, event: FundingRateUpdate) -> Result:

@@ -40,6 +40,7 @@ from protocols.messages import (
     FundingRateUpdate,
     OrderFinal,
     PlaceOrder,
+    TradeAmended,
     TradeClosed,
     TradeRecord,
 )
@@ -247,7 +248,21 @@ class Backtest:
                     self._execute(strategy, command.order, now)
             elif isinstance(command, TradeClosed):
                 self.trades.append(command.trade)
+            elif isinstance(command, TradeAmended):
+                self._amend(command.trade)
             # Cancels need nothing: every order here ends as soon as it executes.
+
+    def _amend(self, trade: TradeRecord) -> None:
+        """Replace the record of the same cycle (same symbol, entry and exit)."""
+        for n in range(len(self.trades) - 1, -1, -1):
+            kept = self.trades[n]
+            if (kept.symbol, kept.entry_ts, kept.exit_ts) == (
+                trade.symbol,
+                trade.entry_ts,
+                trade.exit_ts,
+            ):
+                self.trades[n] = trade
+                return
 
     def _settle_funding(self, strategy: _SymbolStrategy, rate: float, now: float) -> None:
         """The short held now receives ``rate`` times its value at the futures mid."""

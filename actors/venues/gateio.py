@@ -386,14 +386,18 @@ class GateioFundingBookCodec:
     """The futures account's funding settlements: ``account_book?type=fund``."""
 
     credentials: ApiCredentials
+    page_size: int = FUNDING_BOOK_LIMIT
 
-    def request(self, since_s: int, now: float) -> RestRequest:
+    def request(self, since_s: int, now: float, offset: int = 0) -> RestRequest:
         return gateio_rest.funding_book_request(
-            self.credentials, int(now), since_s=since_s, limit=FUNDING_BOOK_LIMIT
+            self.credentials, int(now), since_s=since_s, limit=self.page_size, offset=offset
         )
 
     def parse(self, response: RestResponse) -> list[FundingBookEntry]:
         return gateio_rest.parse_funding_book(response.body)
+
+    def listed(self, response: RestResponse) -> int:
+        return gateio_rest.account_book_length(response.body)
 
     def error(self, response: RestResponse, now: float) -> VenueError:
         return gateio_rest.error_from_response(response, now)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from actors.arbitrage.context import ArbitrageState
+from actors.arbitrage.context import ArbitrageContext, ArbitrageState
 from actors.cli.paper import open_paper_system
 from actors.runtime.ops.status import build_status
 from actors.sim.config import symbol_config
@@ -45,13 +45,22 @@ def config() -> SystemConfig:
     return msgspec.structs.replace(base, sim=sim)
 
 
-def settlements(sim: SimServers) -> dict[str, float]:
-    """The simulated venue's funding settlements of BTC, by ledger id."""
-    return {
-        str(e.seq): e.payment.amount
+def settlements(sim: SimServers) -> list[tuple[float, float]]:
+    """The simulated venue's funding settlements of BTC: (time, amount), oldest first."""
+    return [
+        (e.payment.ts, e.payment.amount)
         for e in sim.ledgers().gateio
         if isinstance(e, FundingSettled) and e.payment.symbol == BTC
-    }
+    ]
+
+
+def applied(sim: SimServers, ctx: ArbitrageContext) -> list[float]:
+    """The amounts of the venue's settlements from the task's creation to the newest the
+    strategy applied: what it must have counted, each once."""
+    until = ctx.funding_applied_until
+    if until is None:
+        return []
+    return [amount for ts, amount in settlements(sim) if ctx.created_at <= ts <= until]
 
 
 async def test_funding_required_enters_and_settlements_count_once_across_a_restart(
@@ -69,20 +78,17 @@ async def test_funding_required_enters_and_settlements_count_once_across_a_resta
         [task] = build_status(first).tasks
         assert task.funding_rate is not None and task.funding_next_ts is not None
         # Settlements on the open short reach its cycle's P&L.
-        await wait_until(lambda: len(handle.actor.ctx.funding_ledger_ids) >= 2, 20)
+        await wait_until(lambda: len(applied(sim, handle.actor.ctx)) >= 2, 20)
         task_id = handle.task_id
     async with open_paper_system(config(), tmp_path, venues=urls) as second:
         [handle] = second.strategies.values()
         assert handle.task_id == task_id
         # The restarted run reads the ledger from a day back: what the first run counted
         # is reported again, and more settles meanwhile.
-        before = set(handle.actor.ctx.funding_ledger_ids)
-        await wait_until(lambda: len(set(handle.actor.ctx.funding_ledger_ids) - before) >= 2, 20)
+        before = len(applied(sim, handle.actor.ctx))
+        await wait_until(lambda: len(applied(sim, handle.actor.ctx)) >= before + 2, 20)
         ctx = handle.actor.ctx
-    paid = settlements(sim)
-    ids = ctx.funding_ledger_ids
-    assert len(ids) == len(set(ids))
-    assert set(ids) <= set(paid)
-    assert ctx.funding_usdt == pytest.approx(sum(paid[i] for i in ids))
+    paid = applied(sim, ctx)
+    assert ctx.funding_usdt == pytest.approx(sum(paid))
     assert ctx.cycle.funding_usdt == pytest.approx(ctx.funding_usdt)
     assert ctx.funding_usdt > 0.0  # the short receives a positive rate

@@ -70,10 +70,15 @@ async def test_a_cycle_completes_and_its_pnl_is_what_the_venues_filled(tmp_path)
         assert len(spot_fills) >= 2 and len(futures_fills) >= 2
         # Funding the venue settled on the short (when the run spans a settlement time)
         # is in the P&L too, as far as the ledger has been read.
-        settled = {
-            str(e.seq): e.payment.amount for e in ledgers.gateio if isinstance(e, FundingSettled)
-        }
-        funding = sum(settled[ledger_id] for ledger_id in ctx.funding_ledger_ids)
+        until = ctx.funding_applied_until
+        funding = sum(
+            e.payment.amount
+            for e in ledgers.gateio
+            if isinstance(e, FundingSettled)
+            and e.payment.symbol == BTC
+            and until is not None
+            and ctx.created_at <= e.payment.ts <= until
+        )
         assert ctx.funding_usdt == pytest.approx(funding)
         implied = fills_pnl(spot_fills) + fills_pnl(futures_fills) + funding
         assert ctx.realized_pnl_usdt == pytest.approx(implied, abs=1e-6)

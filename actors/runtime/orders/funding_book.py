@@ -5,9 +5,10 @@ A venue settles funding on open positions on its own schedule and writes each se
 in the account's ledger (Gate.io: ``account_book?type=fund``) under a ledger id. The
 funding book reads that ledger every ``poll_s`` and tells each settled symbol's
 strategies with a ``FundingPayment`` carrying the ledger id, on the FIFO lane (a payment
-is never dropped). It reports each id once per run; the strategy's context remembers the
-ids it applied and is stored with them, so a settlement reported again after a restart
-(the first poll looks back ``lookback_s``) is not counted twice.
+is never dropped), oldest first. It reports each id once per run; the strategy's context
+remembers the newest settlement time it applied (and the ids at that time) and is stored
+with them, so a settlement reported again after a restart (the first poll looks back
+``lookback_s``) is not counted twice.
 """
 
 from __future__ import annotations
@@ -32,11 +33,18 @@ log = logging.getLogger("basis.funding")
 class FundingBookCodec(Protocol):
     """What the funding book needs of a venue's account ledger."""
 
-    def request(self, since_s: int, now: float) -> RestRequest:
-        """Ask for the funding settlements from ``since_s`` on (signed)."""
+    page_size: int
+    """The most settlements one reply lists."""
+
+    def request(self, since_s: int, now: float, offset: int = 0) -> RestRequest:
+        """Ask for the funding settlements from ``since_s`` on (signed), newest first,
+        skipping the ``offset`` newest."""
 
     def parse(self, response: RestResponse) -> list[FundingBookEntry]:
         """The settlements of a successful reply, oldest first."""
+
+    def listed(self, response: RestResponse) -> int:
+        """How many ledger changes a successful reply lists, settlements or not."""
 
     def error(self, response: RestResponse, now: float) -> VenueError: ...
 
@@ -71,11 +79,8 @@ class FundingBook:
         now = self.wall_clock()
         if self._since is None:
             self._since = now - self.lookback_s
-        response = await self.rest.send(self.codec.request(int(self._since), now))
-        if response.status != 200:
-            raise self.codec.error(response, now)
         new = 0
-        for entry in self.codec.parse(response):
+        for entry in await self._read(int(self._since), now):
             if entry.ledger_id in self._reported:
                 continue
             self._reported[entry.ledger_id] = entry.ts
@@ -92,3 +97,22 @@ class FundingBook:
         if new:
             log.info("%s: %d funding settlements reported", self.name, new)
         return new
+
+    async def _read(self, since_s: int, now: float) -> list[FundingBookEntry]:
+        """Every settlement from ``since_s`` on, oldest first. A reply lists the newest
+        first and at most a page: more pages are read until a short one, so the oldest of
+        a long span are not cut off (and then skipped for good as ``_since`` moves past
+        them). A settlement written between two pages shifts the next one by one: it is
+        listed twice and kept once."""
+        entries: dict[str, FundingBookEntry] = {}
+        offset = 0
+        while True:
+            response = await self.rest.send(self.codec.request(since_s, now, offset))
+            if response.status != 200:
+                raise self.codec.error(response, now)
+            for entry in self.codec.parse(response):
+                entries.setdefault(entry.ledger_id, entry)
+            listed = self.codec.listed(response)
+            if listed < self.codec.page_size:
+                return sorted(entries.values(), key=lambda entry: entry.ts)
+            offset += listed

@@ -13,6 +13,7 @@ import trio
 
 from actors.runtime.market.order_book import OrderBook, Outcome
 from actors.runtime.market.websocket import open_websocket
+from actors.runtime.orders.funding_book import FundingBook
 from actors.sim.config import FuturesVenueConfig, GateioRateLimits, RateLimit
 from actors.venues.gateio import (
     SIZE_DECIMAL,
@@ -480,6 +481,23 @@ async def test_the_account_book_lists_each_funding_settlement_under_its_ledger_i
         assert len(msgspec.json.decode(by_contract.body)) >= 3
         unsigned = gateio_rest.public_request("GET", "/futures/usdt/account_book")
         assert (await rest.send(unsigned)).status == 401
+
+
+async def test_the_funding_book_reads_every_page_of_a_span_longer_than_one(nursery):
+    sim = await start(nursery, fast(helpers.config(helpers.coin(funding_interval_s=0.1))))
+    async with RestClient(sim.urls.gateio_rest) as rest:
+        rules = await rules_of(rest)
+        bid = sim.venues.market.quote(COIN, Leg.FUTURES).bid
+        await place(rest, Order("g-short", Leg.FUTURES, COIN, Side.SELL, 0.5, bid), rules)
+        with trio.fail_after(WAIT_S):
+            while len(sim.venues.futures.ledger.funding_entries()) < 7:  # noqa: ASYNC110
+                await trio.sleep(TICK_S)
+        book = FundingBook("funding", GateioFundingBookCodec(CREDENTIALS, page_size=2), rest, {})
+        written = {str(e.seq) for e in sim.venues.futures.ledger.funding_entries()}
+        await book.poll()
+        # Pages of 2, newest first: the oldest settlements are on the last pages; each is
+        # reported once (settlements written while it reads may add to them).
+        assert book.delivered >= len(written) >= 7
 
 
 BAD_ORDER = Order("g-bad", Leg.FUTURES, COIN, Side.SELL, 0.3, 101.0, tif=TimeInForce.GTC)

@@ -11,10 +11,12 @@ from actors.arbitrage.context import ArbitrageState, new_context
 from protocols.messages import (
     CancelOrder,
     FeedHealth,
+    FundingPayment,
     MarketQuote,
     OrderAccepted,
     OrderFinal,
     PlaceOrder,
+    TradeRecord,
 )
 from protocols.model import Fill, Leg, OrderStatus, Quote, Symbol
 from supervision import Incarnation, Mailbox
@@ -154,3 +156,21 @@ async def test_resumed_at_moves_on_once_a_stale_feed_is_fresh_again(nursery):
     )
     await wait_all_tasks_blocked()
     assert actor.resumed_at == clock[0]
+
+
+async def test_funding_of_the_last_cycle_reported_after_its_exit_amends_its_recent_record(
+    nursery,
+):
+    inbox = Mailbox("strategy-t1")
+    closed = TradeRecord("BTC/USDT", 100.0, 200.0, 1.0, 100.0, 100.2, 100.3, 100.1, 0.4, 0.4,
+                         "profit", 0.1, 0.0)  # fmt: skip
+    ctx = new_context("t1", BTC, now=50.0).evolve(last_trade=closed, last_cycle_began_at=99.0)
+    routers = {Leg.SPOT: Mailbox("router-spot").address, Leg.FUTURES: Mailbox("f").address}
+    actor = StrategyActor(ctx, routers, wall_clock=lambda: 300.0)
+    actor.trades.append(closed)
+    await nursery.start(actor.run, Incarnation("strategy-t1", 0, None, inbox))
+    await inbox.send(FundingPayment(150.0, 0.25, ledger_id="5"))
+    await wait_all_tasks_blocked()
+    [amended] = actor.trades
+    assert (amended.entry_ts, amended.exit_ts) == (100.0, 200.0)
+    assert (amended.funding_usdt, amended.pnl_usdt) == (0.25, 0.65)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
-from actors.arbitrage.context import ArbitrageState
-from actors.arbitrage.machine import step
+from actors.arbitrage.context import ArbitrageContext, ArbitrageState
+from actors.arbitrage.machine import FUNDING_IDS_KEPT, step
 from protocols.messages import (
     Alert,
     CancelOrder,
@@ -16,6 +17,7 @@ from protocols.messages import (
     OperatorCommand,
     OrderAccepted,
     PlaceOrder,
+    TradeAmended,
     TradeClosed,
 )
 from protocols.model import Leg, OrderStatus, Side
@@ -283,17 +285,66 @@ def test_a_settlement_counts_once_by_its_ledger_id():
     assert counted.funding_ledger_ids == ("7",)
 
 
-def test_settlements_of_no_position_of_this_cycle_stay_out_of_the_cycle():
+def test_settlements_while_the_strategy_held_no_position_are_not_its_own():
     driver = Driver()
     driver.ctx = driver.ctx.evolve(created_at=1.0)
     driver.send(FundingPayment(0.5, 3.0, ledger_id="1"))  # before the task existed
     assert driver.ctx.funding_usdt == 0.0
-    driver.send(FundingPayment(1.5, 2.0, ledger_id="2"))  # no position held
-    assert driver.ctx.funding_usdt == 2.0 and driver.ctx.cycle.funding_usdt == 0.0
+    out = driver.send(FundingPayment(1.5, 2.0, ledger_id="2"))  # no position held
+    assert driver.ctx.funding_usdt == 0.0 and driver.ctx.realized_pnl_usdt == 0.0
+    assert [c.level for c in out if isinstance(c, Alert)] == ["warning"]
     open_position(driver, now=2.0)
+    fees_only = driver.ctx.realized_pnl_usdt
     driver.send(FundingPayment(3.0, 1.0, ledger_id="3"))
     assert driver.ctx.cycle.funding_usdt == 1.0
+    assert driver.ctx.funding_usdt == 1.0
+    assert driver.ctx.realized_pnl_usdt == pytest.approx(fees_only + 1.0)
+
+
+def test_a_settlement_of_the_last_cycle_reported_after_its_exit_amends_its_record():
+    driver = Driver()
+    open_position(driver)
+    exit_orders = driver.quotes(3.0, PROFIT)
+    (closed,) = [c for c in driver.fill_all(exit_orders, 3.0) if isinstance(c, TradeClosed)]
+    out = driver.send(FundingPayment(2.0, 5.0, ledger_id="9"))  # settled at 2, reported at 4
+    (amended,) = [c.trade for c in out if isinstance(c, TradeAmended)]
+    assert (amended.entry_ts, amended.exit_ts) == (closed.trade.entry_ts, closed.trade.exit_ts)
+    assert amended.funding_usdt == 5.0
+    assert amended.pnl_usdt == pytest.approx(closed.trade.pnl_usdt + 5.0)
+    assert amended.pnl_pct > closed.trade.pnl_pct
+    assert driver.ctx.last_trade == amended
+    assert driver.ctx.realized_pnl_usdt == pytest.approx(closed.trade.pnl_usdt + 5.0)
+    assert driver.ctx.cycle.funding_usdt == 0.0  # not the next cycle's
+
+
+def test_settlements_older_than_the_newest_applied_are_not_counted_again():
+    driver = Driver()
+    open_position(driver, now=0.0)
+    for n in range(FUNDING_IDS_KEPT + 10):  # more than the ids a context keeps
+        driver.send(FundingPayment(1.0 + n, 1.0, ledger_id=str(n)))
+    counted = driver.ctx
+    assert counted.funding_applied_until == FUNDING_IDS_KEPT + 10.0
+    for n in range(FUNDING_IDS_KEPT + 10):  # a restart reads the last day again
+        driver.send(FundingPayment(1.0 + n, 1.0, ledger_id=str(n)))
+    assert driver.ctx is counted
+    assert counted.funding_usdt == FUNDING_IDS_KEPT + 10.0
+
+
+def test_settlements_at_the_same_time_are_told_apart_by_their_ids():
+    driver = Driver()
+    open_position(driver)
+    driver.send(FundingPayment(2.0, 1.0, ledger_id="a"))
+    driver.send(FundingPayment(2.0, 2.0, ledger_id="b"))
+    driver.send(FundingPayment(2.0, 1.0, ledger_id="a"))
     assert driver.ctx.funding_usdt == 3.0
+    assert driver.ctx.funding_ledger_ids == ("a", "b")
+
+
+def test_a_snapshot_without_the_funding_watermark_loads():
+    stored = msgspec.json.decode(msgspec.json.encode(Driver().ctx))
+    del stored["funding_applied_until"], stored["last_trade"]
+    ctx = msgspec.json.decode(msgspec.json.encode(stored), type=ArbitrageContext)
+    assert (ctx.funding_applied_until, ctx.last_trade) == (None, None)
 
 
 # ------------------------------------------------------------------------ operator

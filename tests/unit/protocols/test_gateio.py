@@ -1097,6 +1097,10 @@ def test_funding_book_request_asks_for_funding_from_a_time():
     assert request.method == "GET"
     assert request.path == "/api/v4/futures/usdt/account_book"
     assert request.query == "type=fund&from=1682294400&limit=1000"
+    later_page = gateio_rest.funding_book_request(
+        DOC_CREDENTIALS, DOC_TIMESTAMP, since_s=1682294400, limit=1000, offset=2000
+    )
+    assert later_page.query == "type=fund&from=1682294400&limit=1000&offset=2000"
 
 
 def test_a_contract_without_funding_times_is_refused_by_name():
