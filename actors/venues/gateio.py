@@ -6,6 +6,7 @@ each contract's funding, from its contract data at every connection and then fro
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -354,7 +355,7 @@ def held_otherwise(position: gateio_rest.PositionSettings, leverage: float) -> s
     mode, isolated margin at ``leverage``), or ``None`` when it holds it so."""
     if position.mode != "single":
         return f"the position is in {position.mode} mode; {DUAL_MODE_FIX}"
-    if position.margin_mode != "isolated" or position.leverage != leverage:
+    if position.margin_mode != "isolated" or not math.isclose(position.leverage, leverage):
         return (
             f"the venue holds it at {position.margin_mode} margin, leverage "
             f"{position.leverage:g} (cross limit {position.cross_leverage_limit:g}), "
