@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 import attrs
 import msgspec
 
-from actors.venues.rest import RestClient
+from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols import gateio, gateio_rest
 from protocols.model import Leg, Order, Symbol, VenueRules
 from protocols.venue import (
@@ -57,21 +57,47 @@ class GateioFeedCodec:
     async def prepare(self, symbols: Sequence[Symbol]) -> None:
         """Load each contract's data: pushes give sizes in contracts, and the funding
         interval is the contract's own. Asked again at every connection, so the funding
-        known is never older than the connection."""
+        known is never older than the connection: the contract list in one request, and
+        a contract it lacks by itself. A contract the venue will not give keeps the size
+        last loaded and has its funding unknown; the others are not held back by it. Raises
+        only when the venue cannot give the list and a contract's size was never loaded."""
+        try:
+            contracts = await self._contract_list()
+        except VENUE_FAILURES as error:
+            unknown = [symbol for symbol in symbols if symbol not in self.contract_sizes]
+            if unknown:
+                raise
+            log.warning("the contract list failed (%s); the contracts stay as last loaded", error)
+            return
         for symbol in symbols:
-            response = await self.rest.send(gateio_rest.contract_request(symbol))
-            if response.status != 200:
-                raise gateio_rest.error_from_response(response)
-            rules = gateio_rest.parse_contract(response.body)
+            try:
+                body = contracts.get(symbol) or await self._contract(symbol)
+                rules = gateio_rest.parse_contract(body)
+            except VENUE_FAILURES as error:
+                # Quotes still decode with the size last loaded (if any); a strategy that
+                # requires the funding refuses entries, and the other contracts trade.
+                self.funding.pop(symbol, None)
+                log.warning("%s: the contract could not be loaded: %s", symbol, error)
+                continue
             self.rules[symbol] = rules
             self.contract_sizes[symbol] = rules.contract_size
             try:
-                self.funding[symbol] = gateio_rest.parse_funding(response.body)
+                self.funding[symbol] = gateio_rest.parse_funding(body)
             except MalformedResponse as error:
-                # Quotes do not need it: the funding stays unknown, so a strategy that
-                # requires it keeps refusing entries, and the others trade.
                 self.funding.pop(symbol, None)
                 log.warning("%s: no funding in the contract data: %s", symbol, error)
+
+    async def _contract_list(self) -> dict[Symbol, bytes]:
+        response = await self.rest.send(gateio_rest.contracts_request())
+        if response.status != 200:
+            raise gateio_rest.error_from_response(response)
+        return gateio_rest.contract_entries(response.body)
+
+    async def _contract(self, symbol: Symbol) -> bytes:
+        response = await self.rest.send(gateio_rest.contract_request(symbol))
+        if response.status != 200:
+            raise gateio_rest.error_from_response(response)
+        return response.body
 
     def funding_rates(self, now: float) -> list[FundingRate]:
         return [funding.at(now) for funding in self.funding.values()]
