@@ -74,7 +74,7 @@ class ToyCodec:
     async def price(self, rest, symbol):
         return None
 
-    async def listed_order(self, rest, symbol, client_id, now):
+    async def listed_order(self, rest, symbol, client_id, since, acquire):
         return None  # the toy venue finds an order by client id as long as it has it
 
     def parse_order(self, response, symbol, rules):
