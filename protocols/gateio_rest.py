@@ -281,6 +281,11 @@ def contract_request(symbol: Symbol) -> RestRequest:
     return public_request("GET", f"{FUTURES}/contracts/{venue_symbol(symbol)}")
 
 
+def contracts_request() -> RestRequest:
+    """``GET /futures/usdt/contracts`` (public): every USDT contract in one reply."""
+    return public_request("GET", f"{FUTURES}/contracts")
+
+
 FUNDING_BOOK_TYPE = "fund"
 """The account book's change type of a funding settlement."""
 
@@ -465,6 +470,29 @@ def parse_contract(body: bytes) -> VenueRules:
         )
     except WireFormatError as error:
         raise _malformed("contract", error) from None
+
+
+class _ContractName(msgspec.Struct):
+    name: str
+
+
+_contract_list_decoder = msgspec.json.Decoder(list[msgspec.Raw])
+_contract_name_decoder = msgspec.json.Decoder(_ContractName)
+
+
+def contract_entries(body: bytes) -> dict[Symbol, bytes]:
+    """Each contract of a ``GET /futures/usdt/contracts`` reply by symbol, as one
+    contract's reply, which :func:`parse_contract` and :func:`parse_funding` read. A
+    contract whose name is no symbol is none Basis trades, and is left out."""
+    entries = {}
+    for entry in _read(_contract_list_decoder, body, "contracts"):
+        name = _read(_contract_name_decoder, entry, "contracts").name
+        try:
+            symbol = parse_symbol(name)
+        except WireFormatError:
+            continue
+        entries[symbol] = bytes(entry)
+    return entries
 
 
 def parse_funding(body: bytes) -> FundingRate:

@@ -33,6 +33,15 @@ class StrategyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     require_non_negative_funding: bool = False
     order_type: Literal["limit", "market"] = "limit"
 
+    def __post_init__(self) -> None:
+        # Gate.io holds a position's leverage as a whole number: a fraction would be set
+        # as something else, or refused, and every entry with it.
+        if self.futures_leverage != int(self.futures_leverage):
+            raise ValueError(
+                f"futures_leverage = {self.futures_leverage:g}: Gate.io's leverage is a whole "
+                "number; set it to one (from 1 to 125)"
+            )
+
     def params(self) -> ArbitrageParams:
         return ArbitrageParams(
             max_entry_cost_pct=self.max_entry_cost_pct,

@@ -6,13 +6,14 @@ each contract's funding, from its contract data at every connection and then fro
 from __future__ import annotations
 
 import logging
+import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import attrs
 import msgspec
 
-from actors.venues.rest import RestClient
+from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols import gateio, gateio_rest
 from protocols.model import Leg, Order, Symbol, VenueRules
 from protocols.venue import (
@@ -56,21 +57,47 @@ class GateioFeedCodec:
     async def prepare(self, symbols: Sequence[Symbol]) -> None:
         """Load each contract's data: pushes give sizes in contracts, and the funding
         interval is the contract's own. Asked again at every connection, so the funding
-        known is never older than the connection."""
+        known is never older than the connection: the contract list in one request, and
+        a contract it lacks by itself. A contract the venue will not give keeps the size
+        last loaded and has its funding unknown; the others are not held back by it. Raises
+        only when the venue cannot give the list and a contract's size was never loaded."""
+        try:
+            contracts = await self._contract_list()
+        except VENUE_FAILURES as error:
+            unknown = [symbol for symbol in symbols if symbol not in self.contract_sizes]
+            if unknown:
+                raise
+            log.warning("the contract list failed (%s); the contracts stay as last loaded", error)
+            return
         for symbol in symbols:
-            response = await self.rest.send(gateio_rest.contract_request(symbol))
-            if response.status != 200:
-                raise gateio_rest.error_from_response(response)
-            rules = gateio_rest.parse_contract(response.body)
+            try:
+                body = contracts.get(symbol) or await self._contract(symbol)
+                rules = gateio_rest.parse_contract(body)
+            except VENUE_FAILURES as error:
+                # Quotes still decode with the size last loaded (if any); a strategy that
+                # requires the funding refuses entries, and the other contracts trade.
+                self.funding.pop(symbol, None)
+                log.warning("%s: the contract could not be loaded: %s", symbol, error)
+                continue
             self.rules[symbol] = rules
             self.contract_sizes[symbol] = rules.contract_size
             try:
-                self.funding[symbol] = gateio_rest.parse_funding(response.body)
+                self.funding[symbol] = gateio_rest.parse_funding(body)
             except MalformedResponse as error:
-                # Quotes do not need it: the funding stays unknown, so a strategy that
-                # requires it keeps refusing entries, and the others trade.
                 self.funding.pop(symbol, None)
                 log.warning("%s: no funding in the contract data: %s", symbol, error)
+
+    async def _contract_list(self) -> dict[Symbol, bytes]:
+        response = await self.rest.send(gateio_rest.contracts_request())
+        if response.status != 200:
+            raise gateio_rest.error_from_response(response)
+        return gateio_rest.contract_entries(response.body)
+
+    async def _contract(self, symbol: Symbol) -> bytes:
+        response = await self.rest.send(gateio_rest.contract_request(symbol))
+        if response.status != 200:
+            raise gateio_rest.error_from_response(response)
+        return response.body
 
     def funding_rates(self, now: float) -> list[FundingRate]:
         return [funding.at(now) for funding in self.funding.values()]
@@ -126,6 +153,11 @@ READ_AFTER_WRITE_S = 1.0
 """How long after an order reached Gate.io a query may still not find it. Gate.io
 documents no such lag; a second covers an order still on its way inside the venue."""
 
+LISTED_SLACK_S = 90.0
+"""How much earlier than this clock says an order was sent Gate.io may date its end: the
+venue's clock may be up to 60 s from this one (it refuses signatures further off), and
+the order may have reached it while the placement request was still on its way."""
+
 
 @attrs.define
 class GateioRouterCodec:
@@ -148,6 +180,10 @@ class GateioRouterCodec:
     read_after_write_s: float = READ_AFTER_WRITE_S
     forgets_unfilled: bool = True
     """Gate.io forgets an order cancelled with nothing filled 10 minutes later (404)."""
+    listed_slack_s: float = LISTED_SLACK_S
+    _listing: dict[str, tuple[str, int]] = attrs.field(factory=dict, init=False)
+    """Each unfinished walk of the order lists, by client id: the list and offset of the
+    page it is at."""
 
     async def load_rules(
         self, rest: RestClient, symbols: Sequence[Symbol]
@@ -232,32 +268,49 @@ class GateioRouterCodec:
         return gateio_rest.parse_trades(response.body, contract_size)
 
     async def listed_order(
-        self, rest: RestClient, symbol: Symbol, client_id: str, now: float
+        self,
+        rest: RestClient,
+        symbol: Symbol,
+        client_id: str,
+        since: float | None,
+        acquire: Callable[[], Awaitable[None]],
     ) -> OrderUpdate | None:
         """The order whose ``text`` is ``client_id``'s, found in the account's lists of
-        open and finished orders of ``symbol`` (every page), or ``None``. Gate.io finds an
-        order by its client id only until 60 s after it finished; its finished list keeps
-        every order that filled anything (and one that did not until 10 minutes after its
-        cancel), so after that window this is what tells an order that came from one that
-        never did."""
+        open and finished orders of ``symbol``, or ``None``. Gate.io finds an order by its
+        client id only until 60 s after it finished; its finished list keeps every order
+        that filled anything (and one that did not until 10 minutes after its cancel), so
+        after that window this is what tells an order that came from one that never did.
+
+        The finished list runs newest first for 6 months: it is read only down to the
+        first page whose every order ended before ``since`` (when the order was sent, by
+        this clock; ``None``, not known, reads it all). Each page waits for ``acquire`` (a
+        query's rate-limit token) and is signed as it is sent; a walk that fails resumes
+        at the page that failed when it is asked for again."""
         contract_size = self.contract_sizes[symbol]
-        for status in ("open", "finished"):
-            offset = 0
-            while True:
-                request = gateio_rest.orders_request(
-                    symbol, status, self.credentials, int(now), offset=offset
-                )
-                response = await rest.send(request)
-                if response.status != 200:
-                    raise gateio_rest.error_from_response(response, now)
-                page = gateio_rest.parse_orders(response.body, contract_size)
-                for order in page:
-                    if order.client_id == client_id:
-                        return order
-                if len(page) < gateio_rest.LIST_LIMIT:
-                    break
+        status, offset = self._listing.get(client_id, ("open", 0))
+        oldest = float("-inf") if since is None else since - self.listed_slack_s
+        while True:
+            self._listing[client_id] = (status, offset)
+            await acquire()
+            now = self.wall_clock()
+            request = gateio_rest.orders_request(
+                symbol, status, self.credentials, int(now), offset=offset
+            )
+            response = await rest.send(request)
+            if response.status != 200:
+                raise gateio_rest.error_from_response(response, now)
+            page = gateio_rest.parse_orders(response.body, contract_size)
+            found = next((order for order in page if order.client_id == client_id), None)
+            more = len(page) == gateio_rest.LIST_LIMIT
+            if status == "finished":
+                more = more and any(order.ts >= oldest for order in page)
+            if found is not None or (status == "finished" and not more):
+                del self._listing[client_id]
+                return found
+            if more:
                 offset += len(page)
-        return None
+            else:
+                status, offset = "finished", 0
 
     async def price(self, rest: RestClient, symbol: Symbol) -> float | None:
         """None: Gate.io charges every fee in USDT, which needs no price."""
@@ -354,7 +407,7 @@ def held_otherwise(position: gateio_rest.PositionSettings, leverage: float) -> s
     mode, isolated margin at ``leverage``), or ``None`` when it holds it so."""
     if position.mode != "single":
         return f"the position is in {position.mode} mode; {DUAL_MODE_FIX}"
-    if position.margin_mode != "isolated" or position.leverage != leverage:
+    if position.margin_mode != "isolated" or not math.isclose(position.leverage, leverage):
         return (
             f"the venue holds it at {position.margin_mode} margin, leverage "
             f"{position.leverage:g} (cross limit {position.cross_leverage_limit:g}), "

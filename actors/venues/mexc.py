@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import attrs
 
@@ -125,7 +125,12 @@ class MexcRouterCodec:
         return mexc_rest.parse_my_trades(response.body)
 
     async def listed_order(
-        self, rest: RestClient, symbol: Symbol, client_id: str, now: float
+        self,
+        rest: RestClient,
+        symbol: Symbol,
+        client_id: str,
+        since: float | None,
+        acquire: Callable[[], Awaitable[None]],
     ) -> OrderUpdate | None:
         """None: MEXC documents no window after which a query by client id stops finding
         an order it still keeps, so its lists know nothing such a query does not."""

@@ -21,7 +21,7 @@ from actors.runtime.system import AccountRefused, TradingSystem, running
 from actors.sim.ledger import OrderAccepted
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
-from actors.venues.gateio import DUAL_MODE_FIX, GateioRouterCodec
+from actors.venues.gateio import DUAL_MODE_FIX, GateioRouterCodec, held_otherwise
 from actors.venues.rest import RestClient
 from protocols import gateio_rest
 from protocols.model import Leg, Symbol
@@ -205,3 +205,11 @@ async def test_a_rules_load_on_an_account_in_dual_mode_refuses_every_entry(tmp_p
         ETH: DUAL_MODE_FIX,
     }
     assert sim.gateio.futures.position(BTC).leverage == 1.0  # nothing was changed
+
+
+def test_a_leverage_read_back_as_the_configured_one_in_another_rounding_is_held_so():
+    """A leverage a float computation reaches (3 as thirty 0.1s added) is the venue's "3"."""
+    read_back = gateio_rest.PositionSettings(BTC, 0.0, 3.0, 0.0, "single", 0.0)
+    assert held_otherwise(read_back, sum([0.1] * 30)) is None
+    held_at_two = gateio_rest.PositionSettings(BTC, 0.0, 2.0, 0.0, "single", 0.0)
+    assert "not isolated at 3" in held_otherwise(held_at_two, 3.0)

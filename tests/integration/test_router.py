@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import attrs
 import msgspec
@@ -74,7 +75,12 @@ class ToyCodec:
     async def price(self, rest, symbol):
         return None
 
-    async def listed_order(self, rest, symbol, client_id, now):
+    def __init__(self):
+        self.listed: list[tuple[str, float | None]] = []
+        """Each search of the order lists: the client id, and since when."""
+
+    async def listed_order(self, rest, symbol, client_id, since, acquire):
+        self.listed.append((client_id, since))
         return None  # the toy venue finds an order by client id as long as it has it
 
     def parse_order(self, response, symbol, rules):
@@ -362,6 +368,23 @@ async def test_trades_the_venue_does_not_list_yet_are_asked_for_again_within_its
         assert [(f.qty, f.commission) for f in fills] == [(0.5, 0.0)]  # the estimate stands
         assert len(warned) == 1 and "cover 0 of the 0.5" in warned[0].message
         assert venue.trade_queries > 1
+
+
+async def test_the_order_lists_are_searched_since_the_send_or_whole_when_it_is_not_known(
+    nursery, venue
+):
+    venue.script = ["lost-before"]
+    router, inbox, strategy = await start_router(nursery, venue)
+    before = time.time()
+    await inbox.send(PlaceOrder(order(1)))
+    await until_final(strategy, "t1-1s")
+    [(client_id, since)] = router.codec.listed
+    # Sent after ``before``, and looked for once the read-after-write lag had passed.
+    assert client_id == "t1-1s"
+    assert before <= since <= time.time() - router.visibility.read_after_write_s
+    await inbox.send(CancelOrder(Leg.SPOT, "t1-8s", BTC))  # sent by an earlier run, if ever
+    await until_final(strategy, "t1-8s")
+    assert router.codec.listed[1:] == [("t1-8s", None)]
 
 
 async def test_a_partial_fill_delivers_what_filled(nursery, venue):

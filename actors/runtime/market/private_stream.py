@@ -9,6 +9,7 @@ upgrade notice, and renews what the venue needs renewed (MEXC's listen key).
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -77,20 +78,37 @@ class PrivateStream:
     up: bool = False
     connects: int = 0
     last_reason: str = ""
+    _reports: trio.MemorySendChannel[OrderUpdate | Trade] = attrs.field(init=False)
+    """Where the reading hands the venue's reports to :meth:`_hand_over`."""
 
     def statistics(self) -> PrivateStreamStatistics:
         """This stream's state now, as a value that no later change touches."""
         return PrivateStreamStatistics(self.name, self.up, self.connects, self.last_reason)
 
     async def run(self) -> None:
-        """Keep the stream connected until cancelled."""
-        await stay_connected(
-            self._connection,
-            backoff=self.backoff,
-            rng=self.rng,
-            ended="the stream ended",
-            on_down=self._on_down,
-        )
+        """Keep the stream connected until cancelled. Reports are handed over in the order
+        they came, one at a time, by a task of their own: handling one may wait on the
+        venue (a lookup of its fees), and the stream keeps reading meanwhile, so its
+        stall clock counts only the venue's silence, and reports queued across a
+        reconnect are still handed over."""
+        send, receive = trio.open_memory_channel[OrderUpdate | Trade](math.inf)
+        self._reports = send
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._hand_over, receive)
+            await stay_connected(
+                self._connection,
+                backoff=self.backoff,
+                rng=self.rng,
+                ended="the stream ended",
+                on_down=self._on_down,
+            )
+
+    async def _hand_over(self, reports: trio.MemoryReceiveChannel[OrderUpdate | Trade]) -> None:
+        async for report in reports:
+            if isinstance(report, OrderUpdate):
+                await self.on_order(report)
+            else:
+                await self.on_trade(report)
 
     def _on_down(self, why: str, delay_s: float) -> None:
         self.up = False
@@ -134,10 +152,8 @@ class PrivateStream:
                 frame = await ws.get_message()
                 stall.deadline = trio.current_time() + self.stale_after_s
                 for event in self.codec.decode(frame, self.wall_clock()):
-                    if isinstance(event, OrderUpdate):
-                        await self.on_order(event)
-                    elif isinstance(event, Trade):
-                        await self.on_trade(event)
+                    if isinstance(event, (OrderUpdate, Trade)):
+                        self._reports.send_nowait(event)
                     elif isinstance(event, SubscriptionResult):
                         if not event.ok:
                             raise Reconnect(f"private subscription refused: {event.message}")

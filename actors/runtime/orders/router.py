@@ -141,11 +141,18 @@ class RouterCodec(Protocol):
         ...
 
     async def listed_order(
-        self, rest: RestClient, symbol: Symbol, client_id: str, now: float
+        self,
+        rest: RestClient,
+        symbol: Symbol,
+        client_id: str,
+        since: float | None,
+        acquire: Callable[[], Awaitable[None]],
     ) -> OrderUpdate | None:
         """The order with ``client_id`` as the venue's lists of orders show it, or
         ``None``: asked before an order is concluded never to have arrived, for venues
-        whose lookups by client id stop finding an order sooner than their lists do."""
+        whose lookups by client id stop finding an order sooner than their lists do.
+        ``since`` is when the order was sent (wall clock; ``None`` when not known), older
+        orders need not be read; each request waits for ``acquire``."""
         ...
 
 
@@ -573,10 +580,12 @@ class Router:
         answers; ``None`` if they hold no such order."""
         order = tracked.order
 
+        # When an earlier run sent it is not known; this run's last send is.
+        since = None if tracked.adopted else self._wall_time(tracked.reached_by)
+
         async def ask() -> OrderUpdate | None:
-            await self.query_bucket.acquire()
             return await self.codec.listed_order(
-                self.rest, order.symbol, order.client_id, self.wall_clock()
+                self.rest, order.symbol, order.client_id, since, self.query_bucket.acquire
             )
 
         def failed(error: Exception) -> None:
@@ -591,6 +600,10 @@ class Router:
                 update.status.value,
             )
         return update
+
+    def _wall_time(self, trio_time: float) -> float:
+        """``trio_time`` (in the past) by the wall clock."""
+        return self.wall_clock() - (trio.current_time() - trio_time)
 
     async def _find(self, tracked: TrackedOrder, rules: VenueRules) -> OrderUpdate | None:
         """The venue's report of ``tracked``, asked until it answers; ``None`` if it has

@@ -289,6 +289,11 @@ async def test_one_orders_trades_are_listed_with_the_fees_it_was_charged(still_s
     assert (trade.fee, trade.qty) == (pytest.approx(fill.fee), pytest.approx(0.3))
 
 
+async def listed(rest: RestClient, client_id: str) -> OrderUpdate | None:
+    """The router codec's search of the order lists, every page (its send time unknown)."""
+    return await ROUTER.listed_order(rest, COIN, client_id, None, trio.lowlevel.checkpoint)
+
+
 async def test_the_finished_list_pages_and_forgets_what_a_query_forgets(still_sim, gateio_client):
     """Gate.io's order list: a zero-fill order cannot be retrieved 10 minutes after its
     cancel; filled orders stay. The router finds an order there by its ``text`` when a
@@ -298,7 +303,7 @@ async def test_the_finished_list_pages_and_forgets_what_a_query_forgets(still_si
     low = round_to_tick(quote.bid * 0.5, rules.price_tick)
     idle = Order("g-idle", Leg.FUTURES, COIN, Side.BUY, 0.1, low, tif=TimeInForce.GTC)
     await place(gateio_client, idle, rules)
-    resting = await ROUTER.listed_order(gateio_client, COIN, "g-idle", now())
+    resting = await listed(gateio_client, "g-idle")
     assert resting is not None and resting.status is OrderStatus.NEW
     await gateio_client.send(ROUTER.cancel(COIN, "g-idle", None, now()))
     sold = await place(
@@ -319,10 +324,10 @@ async def test_the_finished_list_pages_and_forgets_what_a_query_forgets(still_si
     still_sim.gateio.set_read_after_write(0.0, 0.0)  # unfilled ended orders are forgotten
     await trio.sleep(0.01)
     assert await finished() == ["g-bought", "g-sold"]
-    found = await ROUTER.listed_order(gateio_client, COIN, "g-sold", now())
+    found = await listed(gateio_client, "g-sold")
     assert found is not None
     assert (found.status, found.venue_order_id) == (OrderStatus.FILLED, sold.venue_order_id)
-    assert await ROUTER.listed_order(gateio_client, COIN, "g-idle", now()) is None
+    assert await listed(gateio_client, "g-idle") is None
 
 
 async def test_funding_history_lists_the_settlements(nursery):

@@ -55,6 +55,10 @@ def test_values_reach_the_strategy_parameters(tmp_path):
             "strategy.futures_leverage: expected a number >= 1",
         ),
         (
+            "[strategy]\nfutures_leverage = 2.5\n",
+            "strategy: futures_leverage = 2.5: Gate.io's leverage is a whole number",
+        ),
+        (
             "[strategy]\nbase_position_size_usdt = 0\n",
             "base_position_size_usdt: expected a number > 0",
         ),
