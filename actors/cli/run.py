@@ -32,6 +32,7 @@ from actors.config_files import ConfigError, load_config
 from actors.runtime.ops.logs import configure_file
 from actors.runtime.ops.status import SystemStatus, build_status
 from actors.runtime.ops.status_server import StatusPortTaken, claim_status_port, serve_status
+from actors.runtime.persistence.data_dir_lock import DataDirLock, DataDirUnavailable
 from actors.runtime.system import AccountRefused, TradingSystem
 from actors.system_config import SystemConfig
 from supervision import SupervisorGaveUp, leaves
@@ -119,14 +120,21 @@ def command_run(args: argparse.Namespace) -> int:
         )
         return EXIT_BAD_INPUT
     data_dir = Path(args.data_dir or os.environ.get("BASIS_DATA_DIR") or DEFAULT_DATA_DIR)
-    configure_file(data_dir / "logs" / "basis.jsonl")
+    try:
+        # Before anything in the data directory is written, the logs included.
+        lock = DataDirLock(data_dir)
+    except DataDirUnavailable as error:
+        print(f"basis run: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     view = sys.stdout.isatty() and not args.no_view and not args.json
     final: list[SystemStatus] = []
     recover = not args.no_recover
     crashes = args.allow_crash_injection
-    code = run_tree(
-        lambda: run_system(config, data_dir, args.duration, view, final, recover, crashes)
-    )
+    with lock:
+        configure_file(data_dir / "logs" / "basis.jsonl")
+        code = run_tree(
+            lambda: run_system(config, data_dir, args.duration, view, final, recover, crashes)
+        )
     if code == 0 and args.json and final:
         sys.stdout.write(msgspec.json.encode(final[0]).decode() + "\n")
     return code

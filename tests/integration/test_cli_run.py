@@ -212,3 +212,83 @@ def test_status_asks_the_running_instance(tmp_path):
     nobody = subprocess.run([*BASIS, "status", "--port", str(port)], capture_output=True, text=True)
     assert nobody.returncode == 1
     assert "no instance answers" in nobody.stderr
+
+
+def test_a_second_instance_on_one_data_dir_is_refused_and_leaves_the_store_alone(tmp_path):
+    data = tmp_path / "data"
+    first = subprocess.Popen(
+        [*BASIS, "run", str(config_file(tmp_path)), "--data-dir", str(data)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        lines = []
+        deadline = time.monotonic() + 30
+        while not any("status on http://127.0.0.1:" in line for line in lines):
+            assert time.monotonic() < deadline, lines
+            lines.append(first.stderr.readline())
+        # The first keeps trading meanwhile: compare the store with itself only once it
+        # has stopped, and the second's refusal by what it wrote (nothing).
+        second = subprocess.run(
+            [*BASIS, "run", str(config_file(tmp_path)), "--duration", "2", "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=30)
+    finally:
+        first.kill()
+    assert second.returncode == 2, second.stderr
+    [line] = second.stderr.splitlines()
+    assert f"in use by another basis instance (process {first.pid})" in line
+    assert "Traceback" not in second.stderr
+    again = subprocess.run(
+        [*BASIS, "run", str(config_file(tmp_path)), "--data-dir", str(data), "--duration", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 0, again.stderr  # the lock went with the first
+
+
+HOLD = (
+    "import sys, time; from pathlib import Path; "
+    "from actors.runtime.persistence.data_dir_lock import DataDirLock; "
+    "lock = DataDirLock(Path(sys.argv[1])); print('held', flush=True); time.sleep(60)"
+)
+
+
+def test_a_refused_second_instance_leaves_the_store_byte_identical(tmp_path):
+    data = tmp_path / "data"
+    first = subprocess.run(
+        [*BASIS, "run", str(config_file(tmp_path)), "--duration", "2", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert first.returncode == 0, first.stderr
+    before = {path.name: path.read_bytes() for path in data.rglob("*") if path.is_file()}
+    assert "basis.db" in before
+    # Another instance's lock, held by a process that writes nothing else meanwhile.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(data)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        second = subprocess.run(
+            [*BASIS, "run", str(config_file(tmp_path)), "--duration", "2", "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert second.returncode == 2, second.stderr
+    assert f"process {holder.pid}" in second.stderr
+    after = {path.name: path.read_bytes() for path in data.rglob("*") if path.is_file()}
+    before.pop("basis.lock")
+    after.pop("basis.lock")
+    assert after == before
