@@ -43,6 +43,15 @@ def config_file(tmp_path):
     return path
 
 
+def wait_until_serving(process: subprocess.Popen) -> None:
+    """Reads a running ``basis run``'s log until it says its status port is open."""
+    lines: list[str] = []
+    deadline = time.monotonic() + 30
+    while not any("status on http://127.0.0.1:" in line for line in lines):
+        assert time.monotonic() < deadline, lines
+        lines.append(process.stderr.readline())
+
+
 def test_a_bounded_run_stops_gracefully_and_prints_its_final_status(tmp_path):
     result = subprocess.run(
         [
@@ -83,11 +92,7 @@ def test_a_signal_stops_gracefully_in_reverse_order(tmp_path, signum):
         text=True,
     )
     try:
-        lines = []
-        deadline = time.monotonic() + 30
-        while not any("status on http://127.0.0.1:" in line for line in lines):
-            assert time.monotonic() < deadline, lines
-            lines.append(process.stderr.readline())
+        wait_until_serving(process)
         process.send_signal(signum)
         _, rest = process.communicate(timeout=30)
     finally:
@@ -194,9 +199,7 @@ def test_status_asks_the_running_instance(tmp_path):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while "status on http://" not in process.stderr.readline():
-            assert time.monotonic() < deadline
+        wait_until_serving(process)
         asked = subprocess.run(
             [*BASIS, "status", str(config), "--json"], capture_output=True, text=True, timeout=30
         )
@@ -223,11 +226,7 @@ def test_a_second_instance_on_one_data_dir_is_refused_and_leaves_the_store_alone
         text=True,
     )
     try:
-        lines = []
-        deadline = time.monotonic() + 30
-        while not any("status on http://127.0.0.1:" in line for line in lines):
-            assert time.monotonic() < deadline, lines
-            lines.append(first.stderr.readline())
+        wait_until_serving(first)
         # The first keeps trading meanwhile: compare the store with itself only once it
         # has stopped, and the second's refusal by what it wrote (nothing).
         second = subprocess.run(
