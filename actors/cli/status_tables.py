@@ -40,7 +40,7 @@ def add_row(table: Table, *cells: str | Text) -> None:
 
 def headline(status: SystemStatus) -> Text:
     """``Basis (paper) up 120 s   health: ok``; the health reason when not healthy, in
-    yellow when degraded and red when unhealthy."""
+    yellow when degraded and red when failing."""
     if status.healthy:
         health = Text("ok", style="green")
     else:

@@ -47,7 +47,7 @@ class SystemCollector(Collector):
         yield GaugeMetricFamily("basis_up", "1 while the system runs.", value=1)
         yield GaugeMetricFamily(
             "basis_healthy",
-            "1 while /health is ok, else 0 (degraded or unhealthy).",
+            "1 while /health is ok, else 0 (degraded or failing).",
             value=int(status.healthy),
         )
         quotes = CounterMetricFamily(

@@ -80,23 +80,29 @@ class RouterStatusOut(msgspec.Struct, frozen=True):
 
 class HealthSignal(msgspec.Struct, frozen=True):
     """One thing wrong, and how much: ``degraded`` (trading goes on, something needs
-    attention) or ``unhealthy`` (the system cannot trade as it should)."""
+    attention) or ``failing`` (the system cannot trade as it should)."""
 
     level: str
     reason: str
+    key: str
+    """What is wrong, the same for as long as it lasts (``feed:feed-mexc``,
+    ``private-stream:router-gateio_futures``): what alerts follow from open to resolved."""
 
 
-HEALTH_LEVELS = ("ok", "degraded", "unhealthy")
+HEALTH_LEVELS = ("ok", "degraded", "failing")
 """From best to worst; the system's health is its worst signal's level."""
 
 
+def worst_first(signals: list[HealthSignal]) -> list[HealthSignal]:
+    return sorted(signals, key=lambda s: -HEALTH_LEVELS.index(s.level))
+
+
 def health_of(signals: list[HealthSignal]) -> tuple[str, str]:
-    """The overall health of ``signals`` and its reason: the worst level, and every
-    signal's reason, worst first."""
+    """The overall health of ``signals`` (worst first) and its reason: the worst level,
+    and every signal's reason."""
     if not signals:
         return "ok", "ok"
-    ordered = sorted(signals, key=lambda s: -HEALTH_LEVELS.index(s.level))
-    return ordered[0].level, "; ".join(s.reason for s in ordered)
+    return signals[0].level, "; ".join(s.reason for s in signals)
 
 
 class PersistenceStatus(msgspec.Struct, frozen=True):
@@ -122,6 +128,8 @@ class SystemStatus(msgspec.Struct, frozen=True):
     health: str
     """One of ``HEALTH_LEVELS``."""
     health_reason: str
+    health_signals: list[HealthSignal]
+    """Every reason the health is not ``ok``, the worst first."""
     tasks: list[TaskStatus]
     feeds: list[FeedStatusOut]
     routers: list[RouterStatusOut]
@@ -224,13 +232,15 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
         None if p99 is None else p99 * 1000,
         dict(stats.mailbox_depths).get(WRITER_MAILBOX, 0),
     )
-    health, reason = health_of(_health_signals(stats, feeds, routers))
+    signals = worst_first(_health_signals(stats, feeds, routers))
+    health, reason = health_of(signals)
     return SystemStatus(
         stats.mode,
         now - stats.started_at,
         health == "ok",
         health,
         reason,
+        signals,
         tasks,
         feeds,
         routers,
@@ -242,33 +252,51 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
 def _health_signals(
     stats: SystemStatistics, feeds: list[FeedStatusOut], routers: list[RouterStatusOut]
 ) -> list[HealthSignal]:
-    unhealthy = [f"{f.name} {f.state}: {f.detail}" for f in feeds if f.state != "fresh"]
-    unhealthy += [f"supervisor gave up: {g}" for g in _give_ups(stats.tree)]
+    failing = [
+        HealthSignal("failing", f"{f.name} {f.state}: {f.detail}", f"feed:{f.name}")
+        for f in feeds
+        if f.state != "fresh"
+    ]
+    failing += [
+        HealthSignal("failing", f"supervisor gave up: {why}", f"gave-up:{name}")
+        for name, why in _give_ups(stats.tree)
+    ]
     # Orders are still followed by polling while a private stream is down, and the other
     # symbols trade while one refuses entries.
     degraded = [
-        f"{r.name} private stream down: {r.private_stream_down}"
+        HealthSignal(
+            "degraded",
+            f"{r.name} private stream down: {r.private_stream_down}",
+            f"private-stream:{r.name}",
+        )
         for r in routers
         if r.private_stream_down is not None
     ]
     degraded += [
-        f"{r.name}: {symbol} entries refused: {why}"
+        HealthSignal(
+            "degraded",
+            f"{r.name}: {symbol} entries refused: {why}",
+            f"entries-refused:{r.name}:{symbol}",
+        )
         for r in routers
         for symbol, why in r.entries_refused.items()
     ]
     # An order the venue no longer finds holds its strategy back until someone looks.
     degraded += [
-        f"{r.name}: order {client_id} unresolved: {why}"
+        HealthSignal(
+            "degraded",
+            f"{r.name}: order {client_id} unresolved: {why}",
+            f"unresolved-order:{client_id}",
+        )
         for r in routers
         for client_id, why in r.unresolved_orders.items()
     ]
-    return [HealthSignal("unhealthy", reason) for reason in unhealthy] + [
-        HealthSignal("degraded", reason) for reason in degraded
-    ]
+    return failing + degraded
 
 
-def _give_ups(tree: SupervisorSnapshot) -> list[str]:
-    found = [f"{tree.name}: {tree.last_give_up}"] if tree.give_ups else []
+def _give_ups(tree: SupervisorSnapshot) -> list[tuple[str, str]]:
+    """``(supervisor, why it gave up)`` of each supervisor in ``tree`` that gave up."""
+    found = [(tree.name, f"{tree.name}: {tree.last_give_up}")] if tree.give_ups else []
     for child in tree.children:
         if child.subtree is not None:
             found += _give_ups(child.subtree)

@@ -39,7 +39,7 @@ def status_server(system: Any, *, crash_injection: bool = False) -> HttpServer:
                 }
             )
             # Degraded still trades: 200, so that a probe does not restart a working system.
-            return HttpResponse(503 if status.health == "unhealthy" else 200, body)
+            return HttpResponse(503 if status.health == "failing" else 200, body)
         if request.path == "/status":
             return HttpResponse(200, _encode(status))
         return HttpResponse(404, b'{"error":"try /health, /status or /metrics"}')

@@ -80,7 +80,7 @@ def test_the_decision_lag_histogram_has_cumulative_buckets():
     assert abs(found[("basis_decision_lag_seconds_sum", ("task", "btc_1"))] - 2.0046) < 1e-9
 
 
-def test_a_feed_that_is_not_fresh_makes_the_system_unhealthy():
+def test_a_feed_that_is_not_fresh_makes_the_system_failing():
     stale = statistics(feeds=(feed(state="reconnecting", detail="stalled"),))
     assert samples(scrape(stale))[("basis_healthy",)] == 0
 

@@ -1,6 +1,6 @@
 """Status: assembled from the statistics the actors report of themselves, in a JSON
 shape that stays put; a supervisor that gave up anywhere in the tree makes the system
-unhealthy, and the reason names it, in ``/status`` and ``/health`` alike (both read
+failing, and the reason names it, in ``/status`` and ``/health`` alike (both read
 ``build_status``)."""
 
 from __future__ import annotations
@@ -103,15 +103,20 @@ def test_a_private_stream_that_is_down_makes_the_system_degraded_not_ok():
     assert futures.private_stream_down == "refused"
 
 
-def test_a_symbol_refusing_entries_is_degraded_and_an_unhealthy_signal_comes_first():
+def test_a_symbol_refusing_entries_is_degraded_and_a_failing_signal_comes_first():
     refusing = router("router-gateio_futures", entries_refused={"SOL/USDT": "leverage too high"})
     stale = feed(state="stale", detail="no data for 12 s")
     status = status_of(statistics(routers=[refusing], feeds=[stale]), T0)
-    assert status.health == "unhealthy"
+    assert status.health == "failing"
     assert status.health_reason == (
         "feed-mexc stale: no data for 12 s; "
         "router-gateio_futures: SOL/USDT entries refused: leverage too high"
     )
+    # Each signal keeps one key for as long as it lasts: what alerts follow.
+    assert [(s.level, s.key) for s in status.health_signals] == [
+        ("failing", "feed:feed-mexc"),
+        ("degraded", "entries-refused:router-gateio_futures:SOL/USDT"),
+    ]
 
 
 def test_an_order_the_venue_no_longer_finds_shows_unresolved_and_makes_the_system_degraded():
@@ -141,6 +146,7 @@ def test_the_status_object_keeps_its_json_shape():
         "healthy",
         "health",
         "health_reason",
+        "health_signals",
         "tasks",
         "feeds",
         "routers",

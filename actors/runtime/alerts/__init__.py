@@ -1,0 +1,1 @@
+"""Alerts: incidents, their durable outbox, and the sinks that tell the operator."""
