@@ -30,7 +30,16 @@ class TelegramSinkConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     chat_id: str | int
     token_env: str = "BASIS_TELEGRAM_TOKEN"
     api_url: str = "https://api.telegram.org"
+    """The Bot API's address (a local Bot API server, say)."""
     timeout_s: Seconds = 5.0
+
+    def __post_init__(self) -> None:
+        if not str(self.chat_id).strip():
+            raise ValueError("alerts.telegram.chat_id: expected the chat's id or @channelname")
+        if not self.api_url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"alerts.telegram.api_url: expected an http(s) URL, got {self.api_url!r}"
+            )
 
 
 class DiscordSinkConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
