@@ -1,10 +1,12 @@
-"""The configuration file as a whole (``basis run CONFIG``, ``basis chaos``, ``basis record``).
+"""The configuration file as a whole (``basis run CONFIG``, ``basis chaos``, ``basis record``,
+``basis watchdog``).
 
 The runtime's tables (:class:`~actors.runtime.config.RuntimeConfig`) plus those of the
 tools around it: ``[sim]`` (the simulated venues, used in paper mode), ``[paper]`` (how
-lively paper mode's market is) and ``[chaos]`` (what ``basis chaos`` holds the system
-to). One file, validated whole at load; the runtime is handed it as a
-:class:`RuntimeConfig` and never reads the other tables.
+lively paper mode's market is), ``[chaos]`` (what ``basis chaos`` holds the system to)
+and ``[watchdog]`` (how ``basis watchdog`` watches it). One file, validated whole at
+load; the runtime is handed it as a :class:`RuntimeConfig` and never reads the other
+tables.
 """
 
 from __future__ import annotations
@@ -58,10 +60,26 @@ class ChaosSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return strategy.leg_timeout_s * (strategy.max_correction_attempts + 3) + 10.0
 
 
+class WatchdogSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How ``basis watchdog`` watches the instance. With the defaults an instance killed
+    outright is announced within 27 s: ``after_s``, two polls (the one that first finds
+    it gone comes up to one period late, the one that finds it gone long enough another),
+    a look's ``timeout_s`` and a sink's own timeout (5 s by default)."""
+
+    poll_s: Seconds = 2.0
+    """How often ``/health`` is asked."""
+    after_s: Seconds = 15.0
+    """How long the instance must be unreachable or failing before the alert: longer
+    than a restart by systemd takes, so that one is not an incident."""
+    timeout_s: Seconds = 3.0
+    """How long one look at ``/health`` may take before it counts as unreachable."""
+
+
 class SystemConfig(RuntimeConfig, frozen=True, forbid_unknown_fields=True):
     sim: SimConfig = msgspec.field(default_factory=SimConfig)
     paper: PaperSection = PaperSection()
     chaos: ChaosSection = ChaosSection()
+    watchdog: WatchdogSection = WatchdogSection()
 
     def simulated(self) -> SimConfig:
         """The simulated venues for paper mode: every traded symbol, as ``[sim]``

@@ -14,6 +14,7 @@ from actors.cli.record import add_record_commands
 from actors.cli.run import add_run_commands
 from actors.cli.sim import add_sim_commands
 from actors.cli.state import add_state_commands
+from actors.cli.watchdog import add_watchdog_commands
 from actors.runtime.ops.logs import configure_console
 
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_commands(commands)
     add_state_commands(commands)
     add_chaos_commands(commands)
+    add_watchdog_commands(commands)
     return parser
 
 

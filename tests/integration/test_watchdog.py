@@ -1,0 +1,108 @@
+"""``basis watchdog`` as an operator runs it: a real ``basis run`` process SIGKILLed under
+a real watchdog process, whose alert must reach a webhook on 127.0.0.1 within 30 s;
+restarted, and the watchdog says it is back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import trio
+
+from actors.runtime.alerts.config import WebhookSinkConfig
+from actors.system_config import WatchdogSection
+from tests.integration.alert_receiver import AlertReceiver
+
+BASIS = [sys.executable, "-m", "actors.cli"]
+ROOT = Path(__file__).parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    with log.open("a") as stderr:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [*BASIS, *args],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+        )
+
+
+async def logged(log: Path, *texts: str, since: int = 0, timeout_s: float = 30.0) -> None:
+    """Once ``log`` says any of ``texts`` after its first ``since`` characters."""
+    with trio.fail_after(timeout_s):
+        while True:
+            written = (await trio.Path(log).read_text())[since:]
+            if any(text in written for text in texts):
+                return
+            await trio.sleep(0.05)  # a file's growth has no event to wait on
+
+
+async def test_a_killed_instance_is_announced_within_30_s_and_its_return_too(nursery, tmp_path):
+    receiver = AlertReceiver(secret=b"watchdog-key")
+    url = await nursery.start(receiver.serve)
+    config = tmp_path / "basis.toml"
+    config.write_text(
+        'symbols = ["BTC/USDT"]\n'
+        f"[http]\nport = {free_port()}\n"
+        "[sim]\nseed = 5\n"
+        f'[alerts.webhook]\nurl = "{url}"\nsecret_env = "BASIS_TEST_WEBHOOK_KEY"\n'
+    )
+    run_log, dog_log = tmp_path / "run.log", tmp_path / "watchdog.log"
+    run_args = ["run", str(config), "--data-dir", str(tmp_path / "data"), "--no-view"]
+    instance = start(run_args, run_log)
+    dog = None
+    try:
+        await logged(run_log, "status on http://127.0.0.1:")
+        dog = start(["watchdog", str(config)], dog_log, {"BASIS_TEST_WEBHOOK_KEY": "watchdog-key"})
+        await logged(dog_log, "watching http://127.0.0.1:")
+        # It has seen the instance answer before the kill.
+        await logged(dog_log, "/health is ok", "/health is degraded")
+        instance.send_signal(signal.SIGKILL)
+        killed_at = trio.current_time()
+        instance.wait(timeout=10)
+        with trio.fail_after(40):
+            [opened] = await receiver.wait_for(1)
+        took_s = receiver.arrived_at[0] - killed_at
+        defaults = WatchdogSection()
+        bound_s = (
+            defaults.after_s
+            + 2 * defaults.poll_s
+            + defaults.timeout_s
+            + WebhookSinkConfig(url).timeout_s
+        )
+        assert bound_s <= 30.0
+        assert took_s <= bound_s, (took_s, bound_s)
+        assert took_s >= defaults.after_s
+        assert opened.kind == "opened" and "unreachable" in opened.title
+        print(f"watchdog: alert {took_s:.1f} s after the SIGKILL (bound {bound_s:.0f} s)")
+
+        since = len(run_log.read_text())
+        instance = start(run_args, run_log)
+        await logged(run_log, "status on http://127.0.0.1:", since=since)
+        back_at = trio.current_time()
+        with trio.fail_after(30):
+            alerts = await receiver.wait_for(2)
+        assert [alert.kind for alert in alerts] == ["opened", "resolved"]
+        assert alerts[1].incident == opened.incident
+        assert receiver.arrived_at[1] - back_at <= defaults.poll_s + defaults.timeout_s + 5.0
+        assert receiver.bad_signatures == 0
+        dog.send_signal(signal.SIGTERM)
+        assert dog.wait(timeout=10) == 0, dog_log.read_text()
+    finally:
+        for process in (instance, dog):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+    # One alert per change: nothing more arrived while it was down or once it was back.
+    assert len(receiver.alerts) == 2
