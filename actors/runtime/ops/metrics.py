@@ -22,7 +22,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
-from actors.runtime.ops.status import status_of
+from actors.runtime.ops.status import HEALTH_LEVELS, status_of
 
 if TYPE_CHECKING:
     from actors.runtime.system import TradingSystem
@@ -50,6 +50,16 @@ class SystemCollector(Collector):
             "1 while /health is ok, else 0 (degraded or failing).",
             value=int(status.healthy),
         )
+        # One series per level, 1 for the present one: an alerting rule can tell failing
+        # (act now) from degraded (look soon), which basis_healthy cannot.
+        level = GaugeMetricFamily(
+            "basis_health_state",
+            "1 for the level /health answers (ok, degraded or failing), 0 for the others.",
+            labels=["state"],
+        )
+        for state in HEALTH_LEVELS:
+            level.add_metric([state], int(status.health == state))
+        yield level
         quotes = CounterMetricFamily(
             "basis_quotes_received", "Quotes a feed published to strategies.", labels=["feed"]
         )

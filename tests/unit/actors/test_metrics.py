@@ -7,12 +7,14 @@ import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
 from actors.runtime.ops.metrics import exposition, metrics_registry
+from actors.runtime.ops.status import HEALTH_LEVELS
 from supervision import ChildSpec, Supervisor
 from tests.unit.actors.sample_statistics import feed, router, statistics, strategy, system_of
 
 FAMILIES = {
     "basis_up": "gauge",
     "basis_healthy": "gauge",
+    "basis_health_state": "gauge",
     "basis_quotes_received": "counter",
     "basis_feed_reconnects": "counter",
     "basis_orders": "counter",
@@ -51,6 +53,8 @@ def test_values_are_the_actors_statistics():
     found = samples(scrape(statistics()))
     assert found[("basis_up",)] == 1
     assert found[("basis_healthy",)] == 1
+    health = {state: found[("basis_health_state", ("state", state))] for state in HEALTH_LEVELS}
+    assert health == {"ok": 1, "degraded": 0, "failing": 0}
     assert found[("basis_quotes_received_total", ("feed", "feed-mexc"))] == 850
     assert found[("basis_feed_reconnects_total", ("feed", "feed-mexc"))] == 1
     orders = {"accepted": 6, "rejected": 1, "unknown_resolved": 2, "rate_limited": 3}
@@ -82,7 +86,10 @@ def test_the_decision_lag_histogram_has_cumulative_buckets():
 
 def test_a_feed_that_is_not_fresh_makes_the_system_failing():
     stale = statistics(feeds=(feed(state="reconnecting", detail="stalled"),))
-    assert samples(scrape(stale))[("basis_healthy",)] == 0
+    found = samples(scrape(stale))
+    assert found[("basis_healthy",)] == 0
+    assert found[("basis_health_state", ("state", "failing"))] == 1
+    assert found[("basis_health_state", ("state", "ok"))] == 0
 
 
 def test_label_values_are_escaped_and_read_back_whole():
