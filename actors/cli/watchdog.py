@@ -39,7 +39,7 @@ def add_watchdog_commands(commands: argparse._SubParsersAction) -> None:
         "on 127.0.0.1) every [watchdog] poll_s, and alert through CONFIG's [alerts] sinks "
         "once it has been unreachable or failing for [watchdog] after_s, and again when it "
         "is back. Run it as a process of its own (configs/systemd/basis-watchdog.service).",
-        epilog="Example: basis watchdog configs/live.toml",
+        epilog="Example: basis watchdog /etc/basis/live.toml",
     )
     watchdog.add_argument("config", nargs="?", metavar="CONFIG", help="system config (TOML)")
     watchdog.add_argument(
