@@ -79,8 +79,10 @@ class FakeDiscord:
     webhook_id: str
     token: str
     contents: list[str] = attrs.Factory(list)
-    waited: list[bool] = attrs.Factory(list)
-    """Whether each saved message was asked for with ``wait=true``."""
+    queries: list[dict[str, str]] = attrs.Factory(list)
+    """The query of each saved message's request."""
+    allowed_mentions: list[dict | None] = attrs.Factory(list)
+    """Whom each saved message was allowed to ping (absent: whomever it names)."""
     limit_next: int = 0
     """Answer this many requests with a rate limit's 429."""
     retry_after: float = 1.5
@@ -102,14 +104,15 @@ class FakeDiscord:
             }
             headers = (("retry-after", str(int(self.retry_after) + 1)),)
             return HttpResponse(429, _encode(answer), headers=headers)
-        content = msgspec.json.decode(request.body).get("content", "")
+        body = msgspec.json.decode(request.body)
+        content = body.get("content", "")
         if not content or len(content) > 2000:
             answer = {"message": "Invalid Form Body", "code": 50035}
             return HttpResponse(400, _encode(answer))
         self.contents.append(content)
-        wait = request.query.get("wait") == "true"
-        self.waited.append(wait)
-        if not wait:
+        self.queries.append(request.query)
+        self.allowed_mentions.append(body.get("allowed_mentions"))
+        if request.query.get("wait") != "true":
             return HttpResponse(204)
         return HttpResponse(200, _encode({"id": str(len(self.contents)), "content": content}))
 

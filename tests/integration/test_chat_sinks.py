@@ -153,7 +153,17 @@ async def test_discord_delivers_with_wait_and_without_pinging_anyone(nursery):
     sink = DiscordSink(url)
     await sink.send(ALERT)
     assert fake.contents == [ALERT.text()]
-    assert fake.waited == [True]
+    assert fake.queries == [{"wait": "true"}]
+    assert fake.allowed_mentions == [{"parse": []}]
+    await sink.aclose()
+
+
+async def test_discord_keeps_the_query_of_the_webhook_url(nursery):
+    fake = FakeDiscord(WEBHOOK_ID, WEBHOOK_TOKEN)
+    url = await nursery.start(fake.serve)
+    sink = DiscordSink(f"{url}?thread_id=98765")
+    await sink.send(ALERT)
+    assert fake.queries == [{"thread_id": "98765", "wait": "true"}]
     await sink.aclose()
 
 

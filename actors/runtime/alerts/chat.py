@@ -144,7 +144,8 @@ class DiscordSink:
         parsed = httpx.URL(url)
         self._secret = url
         self._url = str(parsed.copy_with(path="/api/webhooks/***", query=None))
-        self._client = secret_client(self._url, str(parsed.copy_with(query=None)), timeout_s)
+        # The URL's own query (a thread_id, say) goes along with every request.
+        self._client = secret_client(self._url, url, timeout_s)
 
     async def send(self, alert: Alert) -> None:
         body = {

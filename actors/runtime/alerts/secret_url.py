@@ -13,7 +13,8 @@ import httpx
 
 
 class SecretUrlTransport(httpx.AsyncBaseTransport):
-    """Sends a request for ``public`` to ``secret`` instead (the query is kept)."""
+    """Sends a request for ``public`` to ``secret`` instead, the request's query added to
+    any the secret URL has."""
 
     def __init__(self, public: str, secret: str, inner: httpx.AsyncBaseTransport) -> None:
         self._public = httpx.URL(public)
@@ -24,7 +25,7 @@ class SecretUrlTransport(httpx.AsyncBaseTransport):
         if request.url.copy_with(query=None) == self._public:
             request = httpx.Request(
                 request.method,
-                self._secret.copy_with(query=request.url.query or None),
+                self._secret.copy_merge_params(request.url.params),
                 headers=request.headers,
                 stream=request.stream,
                 extensions=request.extensions,

@@ -155,18 +155,16 @@ class Courier:
     sink: Sink
     delivered: list[Alert] = attrs.Factory(list)
     given_up: list[Alert] = attrs.Factory(list)
-    _send: trio.MemorySendChannel[Alert] | None = None
-    _receive: trio.MemoryReceiveChannel[Alert] | None = None
+    _send: trio.MemorySendChannel[Alert] = attrs.field(init=False)
+    _receive: trio.MemoryReceiveChannel[Alert] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._send, self._receive = trio.open_memory_channel[Alert](math.inf)
 
     def post(self, alert: Alert) -> None:
-        assert self._send is not None
         self._send.send_nowait(alert)
 
     async def run(self) -> None:
-        assert self._receive is not None
         async for alert in self._receive:
             await self._deliver(alert)
 
