@@ -57,7 +57,7 @@ async def venue_holdings(
     """Ask the venues, as recovery's position check does."""
     held = await base_holdings(spot[0], spot[1], symbol, now)
     short = await short_position(futures[0], futures[1], symbol, futures_rules, now)
-    return Holdings(held, short)
+    return Holdings(held, short or 0.0)  # no position is 0, not the -0 of negating it
 
 
 def disagreement(
@@ -178,8 +178,8 @@ class QuarantinedSymbol(msgspec.Struct, frozen=True):
     """The spot coin the account holds now; ``None`` if the venues were not asked."""
     venue_futures_short: float | None = None
     """The futures short the account holds now, in base units; likewise."""
-    venues: str = ""
-    """Why the venues were not asked, if they were not."""
+    note: str = ""
+    """Why the venues were not asked, or what to bear in mind of their answer."""
     disagreement: str | None = None
     """Why what the venues hold now contradicts the record; ``None`` if it no longer does
     (or the venues were not asked)."""
@@ -192,7 +192,7 @@ def report(
     since: float,
     ctx: ArbitrageContext | None,
     holdings: Holdings | None,
-    venues: str = "",
+    note: str = "",
 ) -> QuarantinedSymbol:
     """What the record holds of ``symbol``, what the venues hold, and why they disagree."""
     positions = None if ctx is None else ctx.positions
@@ -208,6 +208,6 @@ def report(
         None if positions is None else positions.futures.qty,
         None if holdings is None else holdings.spot_held,
         None if holdings is None else holdings.futures_short,
-        venues,
+        note,
         why,
     )

@@ -85,7 +85,11 @@ RESTORERS: dict[str, Callable[[TaskRow], ArbitrageContext]] = {
 def stored_record(store: Store, task_id: str | None) -> ArbitrageContext | None:
     """Task ``task_id`` as the store last saw it, whatever its state; ``None`` if there is
     none or it does not restore. Reads only."""
-    row = None if task_id is None else store.task(task_id)
+    return record_of(None if task_id is None else store.task(task_id))
+
+
+def record_of(row: TaskRow | None) -> ArbitrageContext | None:
+    """The task ``row`` holds, restored; ``None`` if it does not restore."""
     restorer = None if row is None else RESTORERS.get(row.task_type)
     if row is None or restorer is None:
         return None

@@ -188,6 +188,36 @@ class OperatorActionRow:
     result: str
 
 
+def read_quarantine(path: Path) -> list[tuple[QuarantineRow, TaskRow | None]]:
+    """The unresolved quarantines that hold a symbol, each with its task, read from the
+    store at ``path`` without writing anything (no migration either): for a store no
+    running instance holds. A store from before quarantine held symbols has none."""
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: cannot be read ({error})") from None
+    try:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(quarantine)")}
+        if "symbol" not in columns:
+            return []
+        rows = db.execute(
+            "SELECT id, task_id, reason, ts, symbol FROM quarantine "
+            "WHERE resolved_at IS NULL AND symbol IS NOT NULL ORDER BY id"
+        ).fetchall()
+        found = []
+        for row in rows:
+            held = QuarantineRow(*row)
+            task = db.execute("SELECT * FROM tasks WHERE task_id = ?", (held.task_id,)).fetchone()
+            found.append((held, TaskRow(*task) if task else None))
+        return found
+    except sqlite3.DatabaseError as error:
+        raise StoreError(
+            f"{path}: not a usable Basis store ({error}); point --data-dir elsewhere"
+        ) from None
+    finally:
+        db.close()
+
+
 class Store:
     def __init__(self, path: Path, durability: Durability = "NORMAL") -> None:
         self.path = path
