@@ -59,7 +59,7 @@ def add_quarantine_commands(commands: argparse._SubParsersAction) -> None:
     listing = actions.add_parser(
         "list",
         help="each quarantined symbol: the record, the venues, why they disagree",
-        epilog="Example: basis quarantine list configs/live.toml --json",
+        epilog="Example: basis quarantine list live.toml --json",
     )
     listing.add_argument("config", nargs="?", metavar="CONFIG", help="system config (TOML)")
     listing.add_argument(

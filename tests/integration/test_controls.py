@@ -104,6 +104,19 @@ async def test_each_control_endpoint_refuses_who_may_not_use_it_and_does_nothing
     assert actions(tmp_path) == []
 
 
+async def test_the_quarantine_list_is_refused_to_a_rebound_host_or_a_foreign_origin(tmp_path):
+    async with open_paper_system(config(), tmp_path) as system, trio.open_nursery() as nursery:
+        port = await nursery.start(serve_status, system, 0)
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            url = f"http://127.0.0.1:{port}/quarantine"
+            served = await client.get(url)
+            rebound = await client.get(url, headers={"Host": f"rebound.example:{port}"})
+            foreign = await client.get(url, headers={"Origin": "http://evil.example"})
+        assert (served.status_code, served.json()) == (200, {"quarantined": []})
+        assert (rebound.status_code, foreign.status_code) == (403, 403)
+        nursery.cancel_scope.cancel()
+
+
 async def test_a_request_from_another_machine_is_refused(tmp_path):
     async with open_paper_system(config(), tmp_path) as system:
         endpoints = ControlEndpoints(system, 8080, TOKEN)
