@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from actors.cli.args import port_number
 from actors.cli.run import load_system_config
 from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 
@@ -57,7 +58,7 @@ def add_control_commands(commands: argparse._SubParsersAction) -> None:
 
 def add_instance_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="CONFIG", help="the instance's config (its port)")
-    parser.add_argument("--port", type=int, help="the status port, instead of the config's")
+    parser.add_argument("--port", type=port_number, help="the status port, instead of the config's")
 
 
 def instance_port(args: argparse.Namespace, command: str) -> int:

@@ -24,6 +24,7 @@ from pathlib import Path
 import msgspec
 import trio
 
+from actors.cli.args import port_number
 from actors.cli.control import (
     EXIT_REFUSED,
     ControlFailed,
@@ -65,7 +66,7 @@ def add_quarantine_commands(commands: argparse._SubParsersAction) -> None:
     listing.add_argument(
         "--data-dir", metavar="DIR", help=f"default ${{BASIS_DATA_DIR}} or ./{DEFAULT_DATA_DIR}"
     )
-    listing.add_argument("--port", type=int, help="a running instance's status port")
+    listing.add_argument("--port", type=port_number, help="a running instance's status port")
     listing.add_argument("--json", action="store_true", help="a JSON list")
     listing.set_defaults(handler=command_list)
     resolve = actions.add_parser(

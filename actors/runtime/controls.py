@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState
-from actors.runtime.persistence.store import Store
+from actors.runtime.persistence.store import QuarantineRow, Store
 from actors.runtime.quarantine import (
     RESOLUTIONS,
     Holdings,
@@ -150,6 +151,10 @@ class Controls:
     async def _resolve(self, text: str | None, how: str) -> str:
         if how not in RESOLUTIONS:
             raise ControlRefused(f"no resolution {how!r}; use one of {', '.join(RESOLUTIONS)}")
+        if self.stopping:
+            raise ControlRefused(
+                "the instance is unwinding to stop: resolve after the next start", 409
+            )
         [symbol] = self._symbols(text)
         row = next((r for r in await self._held_rows() if r.symbol == str(symbol)), None)
         if row is None:
@@ -261,7 +266,7 @@ class Controls:
             )
         return [symbol]
 
-    async def _held_rows(self) -> list:
+    async def _held_rows(self) -> list[QuarantineRow]:
         rows = await self.system.recovery.unresolved()
         return [row for row in rows if row.symbol is not None]
 
@@ -272,7 +277,13 @@ class Controls:
 
         return await trio.to_thread.run_sync(read)
 
-    async def _act(self, action: str, symbol: str | None, carry_out, *args) -> str:
+    async def _act(
+        self,
+        action: str,
+        symbol: str | None,
+        carry_out: Callable[..., Awaitable[str]],
+        *args: object,
+    ) -> str:
         """Carry out ``action``, then log it and write it to the store with its result."""
         try:
             result = await carry_out(symbol, *args)
