@@ -36,6 +36,8 @@ class HttpRequest:
     headers: dict[str, str]
     """Lower-cased names."""
     body: bytes
+    peer: str = ""
+    """The client's address, where the connection has one (``127.0.0.1``)."""
 
     @property
     def query(self) -> dict[str, str]:
@@ -83,6 +85,15 @@ class ReplayStream(trio.abc.Stream):
 
     async def aclose(self) -> None:
         await self._stream.aclose()
+
+
+def _peer(stream: trio.abc.Stream) -> str:
+    """The address of the other end of ``stream``, if it is a socket's."""
+    sock = getattr(stream, "socket", None)
+    try:
+        return str(sock.getpeername()[0]) if sock is not None else ""
+    except OSError:
+        return ""
 
 
 def _asks_for_websocket(head: h11.Request) -> bool:
@@ -145,12 +156,12 @@ class HttpServer:
         with contextlib.suppress(
             trio.BrokenResourceError, trio.ClosedResourceError, CloseWithoutAnswer
         ):
-            await self._converse(stream, h11.Connection(h11.SERVER))
+            await self._converse(stream, h11.Connection(h11.SERVER), _peer(stream))
 
-    async def _converse(self, stream: trio.abc.Stream, conn: h11.Connection) -> None:
+    async def _converse(self, stream: trio.abc.Stream, conn: h11.Connection, peer: str) -> None:
         while True:
             try:
-                request = await self._read_request(stream, conn)
+                request = await self._read_request(stream, conn, peer)
             except h11.RemoteProtocolError as error:
                 if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                     await self._send(
@@ -179,7 +190,7 @@ class HttpServer:
             conn.start_next_cycle()
 
     async def _read_request(
-        self, stream: trio.abc.Stream, conn: h11.Connection
+        self, stream: trio.abc.Stream, conn: h11.Connection, peer: str
     ) -> tuple[h11.Request, HttpRequest] | None:
         head: h11.Request | None = None
         body = bytearray()
@@ -202,7 +213,8 @@ class HttpServer:
                 headers = {
                     name.decode().lower(): value.decode("latin-1") for name, value in head.headers
                 }
-                return head, HttpRequest(head.method.decode(), path, query, headers, bytes(body))
+                request = HttpRequest(head.method.decode(), path, query, headers, bytes(body), peer)
+                return head, request
             elif isinstance(event, h11.ConnectionClosed):
                 return None
 

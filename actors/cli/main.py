@@ -8,8 +8,10 @@ from collections.abc import Sequence
 
 from actors.cli.backtest import add_backtest_commands
 from actors.cli.chaos import add_chaos_commands
+from actors.cli.control import add_control_commands
 from actors.cli.demo import add_demo_commands
 from actors.cli.preflight import add_preflight_commands
+from actors.cli.quarantine import add_quarantine_commands
 from actors.cli.record import add_record_commands
 from actors.cli.run import add_run_commands
 from actors.cli.sim import add_sim_commands
@@ -36,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_state_commands(commands)
     add_chaos_commands(commands)
     add_watchdog_commands(commands)
+    add_control_commands(commands)
+    add_quarantine_commands(commands)
     return parser
 
 

@@ -29,6 +29,7 @@ from actors.cli.live_view import live_view, status_lines
 from actors.cli.paper import SimulatedVenues, paper_system
 from actors.cli.status_tables import status_view
 from actors.config_files import ConfigError, load_config
+from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 from actors.runtime.ops.logs import configure_file
 from actors.runtime.ops.status import SystemStatus, build_status
 from actors.runtime.ops.status_server import StatusPortTaken, claim_status_port, serve_status
@@ -224,8 +225,11 @@ async def _helpers(
 ) -> None:
     with scope:
         async with trio.open_nursery() as nursery:
+            token = os.environ.get(CONTROL_TOKEN_ENV) or None
             port = await nursery.start(
-                partial(serve_status, crash_injection=crash_injection), system, listeners
+                partial(serve_status, control_token=token, crash_injection=crash_injection),
+                system,
+                listeners,
             )
             log.info("status on http://127.0.0.1:%d/status", port)
             if duration_s is not None:

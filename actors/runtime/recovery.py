@@ -13,8 +13,9 @@ Read top to bottom, this is the whole of it:
 3. **Positions against the venues** (:meth:`Recovery.contradiction`): a restored task with
    nothing in flight has its positions checked: the spot account may hold more of the
    coin than the task (other holdings), never less; the futures short must match to
-   within half a contract. A task the venues contradict is quarantined
-   (:meth:`Recovery.quarantine`) and its symbol waits for the operator.
+   within half a contract (``quarantine.disagreement``). A task the venues contradict is
+   quarantined (:meth:`Recovery.quarantine`) and its symbol waits for the operator: every
+   later start skips it (:meth:`Recovery.held`) until ``basis quarantine resolve``.
 4. **Orders in flight** (:meth:`Recovery.reconcile_in_flight`): each order the snapshot
    still had in flight is handed to its router as a ``ReconcileOrder``; the router looks
    it up at the venue (by the venue's id when the journal has it, else by client id and,
@@ -48,9 +49,8 @@ from actors.arbitrage.context import (
 )
 from actors.runtime.persistence.store import QuarantineRow, Store, TaskRow
 from actors.runtime.persistence.writer import WriterClient
+from actors.runtime.quarantine import Holdings, disagreement, venue_holdings
 from actors.runtime.retry import retry
-from actors.venues.gateio import short_position
-from actors.venues.mexc import base_holdings
 from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.messages import ReconcileOrder
 from protocols.model import Leg, Symbol
@@ -80,6 +80,23 @@ RESTORERS: dict[str, Callable[[TaskRow], ArbitrageContext]] = {
     TASK_TYPE: _arbitrage,
     **{legacy: _arbitrage for legacy in LEGACY_TASK_TYPES},
 }
+
+
+def stored_record(store: Store, task_id: str | None) -> ArbitrageContext | None:
+    """Task ``task_id`` as the store last saw it, whatever its state; ``None`` if there is
+    none or it does not restore. Reads only."""
+    return record_of(None if task_id is None else store.task(task_id))
+
+
+def record_of(row: TaskRow | None) -> ArbitrageContext | None:
+    """The task ``row`` holds, restored; ``None`` if it does not restore."""
+    restorer = None if row is None else RESTORERS.get(row.task_type)
+    if row is None or restorer is None:
+        return None
+    try:
+        return restorer(row)
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+        return None
 
 
 @attrs.frozen
@@ -162,10 +179,21 @@ class Recovery:
 
     async def quarantine(self, ctx: ArbitrageContext, reason: str) -> None:
         """Take a restored task the venues contradict out of trading: its symbol waits for
-        the operator."""
+        the operator, in this run and every later one, until resolved."""
         log.error("task %s quarantined: %s; %s needs the operator", ctx.task_id, reason, ctx.symbol)
-        await self.writer.quarantine(ctx.task_id, f"contradicts the venues: {reason}", None)
+        await self.writer.quarantine(
+            ctx.task_id, f"contradicts the venues: {reason}", None, str(ctx.symbol)
+        )
         await self._read_quarantine()
+
+    async def held(self, symbol: Symbol) -> QuarantineRow | None:
+        """The unresolved quarantine that holds ``symbol`` out of trading, if any."""
+        return next((q for q in await self.unresolved() if q.symbol == str(symbol)), None)
+
+    async def unresolved(self) -> list[QuarantineRow]:
+        """Every quarantine not resolved yet, as the store has it now."""
+        await self._read_quarantine()
+        return self.quarantined
 
     async def contradiction(self, ctx: ArbitrageContext, rules: LegRules) -> str | None:
         """What the venues hold that the restored ``ctx`` does not say, if anything.
@@ -182,19 +210,14 @@ class Recovery:
             log.warning("task %s: no venue rules yet, positions not checked", ctx.task_id)
             return None
 
-        async def ask() -> tuple[float, float]:
-            now = time.time()
-            held = await base_holdings(
-                self.rest[Leg.SPOT], self.credentials[Leg.SPOT], ctx.symbol, now
-            )
-            short = await short_position(
-                self.rest[Leg.FUTURES],
-                self.credentials[Leg.FUTURES],
+        async def ask() -> Holdings:
+            return await venue_holdings(
+                (self.rest[Leg.SPOT], self.credentials[Leg.SPOT]),
+                (self.rest[Leg.FUTURES], self.credentials[Leg.FUTURES]),
                 ctx.symbol,
                 rules.futures,
-                now,
+                time.time(),
             )
-            return held, short
 
         def not_yet(error: Exception) -> None:
             # A venue briefly down, erring or rate limiting at start is no reason to stop:
@@ -202,7 +225,7 @@ class Recovery:
             log.warning("task %s: positions not checked yet: %s", ctx.task_id, error)
 
         try:
-            held, short = await retry(
+            holdings = await retry(
                 ask,
                 retry_on=VENUE_FAILURES,
                 backoff=POSITION_CHECK_BACKOFF,
@@ -217,19 +240,7 @@ class Recovery:
                 POSITION_CHECK_ATTEMPTS,
             )
             return None
-        step = rules.spot.qty_step or 1e-12
-        if held < ctx.positions.spot.qty - step / 2:
-            return (
-                f"the spot account holds {held:g} {ctx.symbol.base}, the record says "
-                f"{ctx.positions.spot.qty:g}"
-            )
-        half_contract = (rules.futures.contract_size or 1e-12) / 2
-        if abs(short - ctx.positions.futures.qty) > half_contract:
-            return (
-                f"the futures short is {short:g} {ctx.symbol.base}, the record says "
-                f"{ctx.positions.futures.qty:g}"
-            )
-        return None
+        return disagreement(ctx.positions, holdings, rules, ctx.symbol.base)
 
     async def reconcile_in_flight(
         self, ctx: ArbitrageContext, routers: Mapping[Leg, Address]

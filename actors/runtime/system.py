@@ -92,6 +92,10 @@ class ContradictsVenue(Exception):
     """A restored strategy's record disagrees with what the venues hold."""
 
 
+class SymbolQuarantined(Exception):
+    """The symbol waits for the operator: an earlier run quarantined its record."""
+
+
 class SystemStatistics(msgspec.Struct, frozen=True):
     """What the system's actors report of themselves at one moment
     (:meth:`TradingSystem.statistics`): the material of ``/status`` and ``/metrics``."""
@@ -113,6 +117,8 @@ class SystemStatistics(msgspec.Struct, frozen=True):
     """Active, completed and quarantined tasks in the store, as last counted (a copy)."""
     quarantined: tuple[str, ...]
     """``task id: reason`` of each record recovery could not restore."""
+    held_symbols: tuple[tuple[str, str, str, float], ...] = ()
+    """``(symbol, task id, reason, since)`` of each symbol quarantine holds out of trading."""
     futures_positions: dict[str, PositionSettings] = msgspec.field(default_factory=dict)
     """Symbol → how the futures venue holds its position, as last read back."""
 
@@ -189,6 +195,8 @@ class TradingSystem:
             self.credentials,
         )
         self.stopped = trio.Event()
+        self.nursery: trio.Nursery | None = None
+        """Where the running system's helpers run (set once it is up)."""
         self.store_counts: dict[str, int] = {}
         """Active, completed and quarantined tasks in the store, refreshed now and then."""
 
@@ -312,10 +320,17 @@ class TradingSystem:
         self, symbol: Symbol, params: ArbitrageParams | None = None, size_usdt: float | None = None
     ) -> str:
         """Start a strategy on ``symbol``; returns its task id. Refused with
-        :class:`SymbolLocked` while another live strategy trades it."""
+        :class:`SymbolLocked` while another live strategy trades it, and with
+        :class:`SymbolQuarantined` while a quarantine holds it."""
         if symbol not in self.subscribers:
             raise ValueError(
                 f"{symbol} is not in this system's symbols ({', '.join(self.config.symbols)})"
+            )
+        held = await self.recovery.held(symbol)
+        if held is not None:
+            raise SymbolQuarantined(
+                f"{symbol} is quarantined (task {held.task_id}: {held.reason}); "
+                f"see basis quarantine list, then basis quarantine resolve {symbol}"
             )
         for handle in self.strategies.values():
             if handle.symbol == symbol and handle.actor.ctx.state.value != "stopped":
@@ -460,11 +475,12 @@ class TradingSystem:
                 for symbol in self.config.symbol_list:
                     try:
                         await self.add_strategy(symbol)
-                    except ContradictsVenue as error:
+                    except (ContradictsVenue, SymbolQuarantined) as error:
                         # The rest recovers and trades; this symbol waits for the operator.
                         log.error("%s not started: %s", symbol, error)
                 freeze_startup_objects()
                 nursery.start_soon(self._count_store)
+                self.nursery = nursery
                 task_status.started()
         finally:
             self.stopped.set()
@@ -510,6 +526,11 @@ class TradingSystem:
             mailbox_depths=tuple(depths),
             store_counts=dict(self.store_counts),
             quarantined=tuple(f"{q.task_id}: {q.reason}" for q in self.quarantined),
+            held_symbols=tuple(
+                (q.symbol, q.task_id or "", q.reason, q.ts)
+                for q in self.quarantined
+                if q.symbol is not None
+            ),
             futures_positions={str(k): v for k, v in self.futures_codec.positions.items()},
         )
 

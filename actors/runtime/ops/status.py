@@ -120,6 +120,16 @@ class PersistenceStatus(msgspec.Struct, frozen=True):
     queue_depth: int
 
 
+class HeldSymbol(msgspec.Struct, frozen=True):
+    """A symbol quarantine holds out of trading until the operator resolves it."""
+
+    symbol: str
+    task_id: str
+    reason: str
+    since: float
+    """When it was quarantined (Unix time)."""
+
+
 class SystemStatus(msgspec.Struct, frozen=True):
     mode: str
     uptime_s: float
@@ -135,6 +145,8 @@ class SystemStatus(msgspec.Struct, frozen=True):
     routers: list[RouterStatusOut]
     tree: SupervisorSnapshot
     persistence: PersistenceStatus
+    quarantined_symbols: list[HeldSymbol] = msgspec.field(default_factory=list)
+    """Symbols not traded until ``basis quarantine resolve``."""
 
 
 def _children(tree: SupervisorSnapshot) -> dict[str, ChildSnapshot]:
@@ -246,6 +258,7 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
         routers,
         tree,
         persistence,
+        [HeldSymbol(*held) for held in stats.held_symbols],
     )
 
 

@@ -1,4 +1,5 @@
-"""The status endpoint on 127.0.0.1: ``/health``, ``/status`` and ``/metrics``."""
+"""The status endpoint on 127.0.0.1: ``/health``, ``/status`` and ``/metrics``, and the
+operator's controls (``actors.runtime.ops.control_endpoints``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import msgspec
 import trio
 
 from actors.http_server import HttpRequest, HttpResponse, HttpServer
+from actors.runtime.ops.control_endpoints import ControlEndpoints
 from actors.runtime.ops.crash_injection import CrashRefused, crash_actor
 from actors.runtime.ops.metrics import CONTENT_TYPE, exposition, metrics_registry
 from actors.runtime.ops.status import build_status
@@ -15,11 +17,17 @@ from actors.runtime.ops.status import build_status
 _encode = msgspec.json.Encoder().encode
 
 
-def status_server(system: Any, *, crash_injection: bool = False) -> HttpServer:
-    """``crash_injection`` adds ``POST /faults/crash`` (``actors.runtime.ops.crash_injection``)."""
+def status_server(
+    system: Any, *, port: int = 0, control_token: str | None = None, crash_injection: bool = False
+) -> HttpServer:
+    """Served on 127.0.0.1:``port``; ``control_token`` turns the control POSTs on.
+    ``crash_injection`` adds ``POST /faults/crash`` (``actors.runtime.ops.crash_injection``)."""
     registry = metrics_registry(system)
+    controls = ControlEndpoints(system, port, control_token)
 
     async def handle(request: HttpRequest) -> HttpResponse:
+        if controls.serves(request):
+            return await controls.handle(request)
         if crash_injection and (request.method, request.path) == ("POST", "/faults/crash"):
             try:
                 return HttpResponse(200, _encode({"crashed": crash_actor(system, request.body)}))
@@ -71,11 +79,16 @@ async def serve_status(
     system: Any,
     port: int | list[trio.SocketListener],
     *,
+    control_token: str | None = None,
     crash_injection: bool = False,
     task_status: Any = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``system``'s status on ``port`` (or on listeners from
-    :func:`claim_status_port`) until cancelled; started with the port."""
+    :func:`claim_status_port`) until cancelled; started with the port. ``control_token``:
+    the token the control POSTs need (without one they are refused)."""
     listeners = await claim_status_port(port) if isinstance(port, int) else port
-    server = status_server(system, crash_injection=crash_injection)
+    bound = listeners[0].socket.getsockname()[1]
+    server = status_server(
+        system, port=bound, control_token=control_token, crash_injection=crash_injection
+    )
     await server.serve_on(listeners, task_status=task_status)

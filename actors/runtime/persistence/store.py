@@ -1,4 +1,5 @@
-"""The SQLite store: strategy snapshots, the order-intent journal, quarantine.
+"""The SQLite store: strategy snapshots, the order-intent journal, quarantine, and the
+operator's actions.
 
 One file under the data directory, in WAL mode so that readers (``basis state``, status,
 recovery) never block the writer. Every method here is synchronous. In a running system
@@ -67,6 +68,20 @@ MIGRATIONS: tuple[str, ...] = (
         reason TEXT NOT NULL,
         record BLOB,
         ts REAL NOT NULL
+    );
+    """,
+    # A quarantine that holds its symbol out of trading until the operator resolves it.
+    # Rows from before this have no symbol: they hold nothing, as they never did.
+    """
+    ALTER TABLE quarantine ADD COLUMN symbol TEXT;
+    ALTER TABLE quarantine ADD COLUMN resolved_at REAL;
+    ALTER TABLE quarantine ADD COLUMN resolution TEXT;
+    CREATE TABLE operator_actions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts REAL NOT NULL,
+        action TEXT NOT NULL,
+        symbol TEXT,
+        result TEXT NOT NULL
     );
     """,
 )
@@ -157,6 +172,50 @@ class QuarantineRow:
     task_id: str | None
     reason: str
     ts: float
+    symbol: str | None = None
+    """The symbol it holds out of trading until resolved; ``None``: it holds none (a
+    record that did not restore, whose symbol started afresh)."""
+
+
+@attrs.frozen
+class OperatorActionRow:
+    """Something the operator asked a running system to do, and what came of it."""
+
+    id: int
+    ts: float
+    action: str
+    symbol: str | None
+    result: str
+
+
+def read_quarantine(path: Path) -> list[tuple[QuarantineRow, TaskRow | None]]:
+    """The unresolved quarantines that hold a symbol, each with its task, read from the
+    store at ``path`` without writing anything (no migration either): for a store no
+    running instance holds. A store from before quarantine held symbols has none."""
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: cannot be read ({error})") from None
+    try:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(quarantine)")}
+        if "symbol" not in columns:
+            return []
+        rows = db.execute(
+            "SELECT id, task_id, reason, ts, symbol FROM quarantine "
+            "WHERE resolved_at IS NULL AND symbol IS NOT NULL ORDER BY id"
+        ).fetchall()
+        found = []
+        for row in rows:
+            held = QuarantineRow(*row)
+            task = db.execute("SELECT * FROM tasks WHERE task_id = ?", (held.task_id,)).fetchone()
+            found.append((held, TaskRow(*task) if task else None))
+        return found
+    except sqlite3.DatabaseError as error:
+        raise StoreError(
+            f"{path}: not a usable Basis store ({error}); point --data-dir elsewhere"
+        ) from None
+    finally:
+        db.close()
 
 
 class Store:
@@ -284,19 +343,55 @@ class Store:
                     ),
                 )
 
-    def quarantine(self, task_id: str | None, reason: str, record: bytes | None) -> None:
+    def quarantine(
+        self, task_id: str | None, reason: str, record: bytes | None, symbol: str | None = None
+    ) -> None:
         """Record why ``task_id``'s record cannot be trusted (``record``: what could not be
-        read, kept for inspection) and take the task out of recovery; one transaction."""
+        read, kept for inspection) and take the task out of recovery; one transaction.
+        ``symbol``: the symbol this holds out of trading until the operator resolves it."""
         now = time.time()
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO quarantine (task_id, reason, record, ts) VALUES (?, ?, ?, ?)",
-                (task_id, reason, record, now),
+                "INSERT INTO quarantine (task_id, reason, record, ts, symbol) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (task_id, reason, record, now, symbol),
             )
             db.execute(
                 "UPDATE tasks SET state = 'quarantined', completed_at = ? WHERE task_id = ?",
                 (now, task_id),
             )
+
+    def resolve_quarantine(
+        self, symbol: str, resolution: str, task: SnapshotRecord | None = None
+    ) -> int:
+        """Release ``symbol`` from quarantine as the operator resolved it (``adopt``,
+        ``flatten``, ``forget``), with ``task``, the record to trade on from now, stored in
+        the same transaction; returns how many quarantine rows were resolved."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE quarantine SET resolved_at = ?, resolution = ? "
+                "WHERE symbol = ? AND resolved_at IS NULL",
+                (time.time(), resolution, symbol),
+            )
+            if task is not None:
+                db.execute(
+                    "UPDATE tasks SET state = ?, snapshot = ?, updated_at = ?, "
+                    "completed_at = ? WHERE task_id = ?",
+                    (
+                        task.state,
+                        task.snapshot,
+                        task.now,
+                        task.now if task.completed else None,
+                        task.task_id,
+                    ),
+                )
+        return cursor.rowcount
+
+    def record_operator_action(self, action: str, symbol: str | None, result: str) -> None:
+        self._db.execute(
+            "INSERT INTO operator_actions (ts, action, symbol, result) VALUES (?, ?, ?, ?)",
+            (time.time(), action, symbol, result),
+        )
 
     def abandon_active(self) -> int:
         """Close every active task as ``abandoned`` (its venue is gone: a paper run's
@@ -359,9 +454,21 @@ class Store:
         ]
 
     def quarantined(self) -> list[QuarantineRow]:
+        """The quarantine rows not resolved yet, oldest first."""
         return [
             QuarantineRow(*row)
-            for row in self._db.execute("SELECT id, task_id, reason, ts FROM quarantine")
+            for row in self._db.execute(
+                "SELECT id, task_id, reason, ts, symbol FROM quarantine "
+                "WHERE resolved_at IS NULL ORDER BY id"
+            )
+        ]
+
+    def operator_actions(self) -> list[OperatorActionRow]:
+        return [
+            OperatorActionRow(*row)
+            for row in self._db.execute(
+                "SELECT id, ts, action, symbol, result FROM operator_actions ORDER BY id"
+            )
         ]
 
     def counts(self) -> dict[str, int]:
@@ -374,5 +481,7 @@ class Store:
                 "SELECT count(*) FROM tasks WHERE completed_at IS NOT NULL "
                 "AND state != 'quarantined'"
             ).fetchone()[0],
-            "quarantined": db.execute("SELECT count(*) FROM quarantine").fetchone()[0],
+            "quarantined": db.execute(
+                "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL"
+            ).fetchone()[0],
         }

@@ -80,6 +80,27 @@ class QuarantineTask:
     task_id: str | None
     reason: str
     record: bytes | None
+    symbol: str | None
+    """The symbol held out of trading until the operator resolves it, if any."""
+    reply: Reply
+
+
+@attrs.frozen
+class ResolveQuarantine:
+    """Release ``symbol`` from quarantine, storing ``task`` (the record to trade on from
+    now) in the same transaction; replies how many quarantine rows were resolved."""
+
+    symbol: str
+    resolution: str
+    task: SnapshotRecord | None
+    reply: Reply
+
+
+@attrs.frozen
+class RecordOperatorAction:
+    action: str
+    symbol: str | None
+    result: str
     reply: Reply
 
 
@@ -98,12 +119,22 @@ class DeleteCompletedTasks:
     reply: Reply
 
 
-StoreRequest = QuarantineTask | AbandonActiveTasks | DeleteCompletedTasks
+StoreRequest = (
+    QuarantineTask
+    | AbandonActiveTasks
+    | DeleteCompletedTasks
+    | ResolveQuarantine
+    | RecordOperatorAction
+)
 
 
 def _carry_out(store: Store, request: StoreRequest) -> Any:
     if type(request) is QuarantineTask:
-        return store.quarantine(request.task_id, request.reason, request.record)
+        return store.quarantine(request.task_id, request.reason, request.record, request.symbol)
+    if type(request) is ResolveQuarantine:
+        return store.resolve_quarantine(request.symbol, request.resolution, request.task)
+    if type(request) is RecordOperatorAction:
+        return store.record_operator_action(request.action, request.symbol, request.result)
     if type(request) is AbandonActiveTasks:
         return store.abandon_active()
     return store.delete_completed(request.before)
@@ -254,6 +285,18 @@ class Writer:
             committed.set()
 
 
+def snapshot_record(ctx: ArbitrageContext) -> SnapshotRecord:
+    return SnapshotRecord(
+        ctx.task_id,
+        ctx.task_type,
+        str(ctx.symbol),
+        ctx.state.value,
+        _encode_json(ctx),
+        ctx.last_update or time.time(),
+        ctx.state in _DONE_STATES,
+    )
+
+
 @attrs.frozen
 class WriterClient:
     """What strategies and routers hold: the writer's address and the record shapes."""
@@ -262,16 +305,7 @@ class WriterClient:
 
     def save(self, ctx: ArbitrageContext) -> None:
         """Hand over a snapshot; never waits (a newer one replaces an unwritten older)."""
-        record = SnapshotRecord(
-            ctx.task_id,
-            ctx.task_type,
-            str(ctx.symbol),
-            ctx.state.value,
-            _encode_json(ctx),
-            ctx.last_update or time.time(),
-            ctx.state in _DONE_STATES,
-        )
-        self.address.put_latest(("snapshot", ctx.task_id), record)
+        self.address.put_latest(("snapshot", ctx.task_id), snapshot_record(ctx))
 
     async def journal(self, ctx: ArbitrageContext, orders: Sequence[Order]) -> None:
         """Commit ``orders`` as intents; returns once they are on disk."""
@@ -304,10 +338,29 @@ class WriterClient:
     async def order_event(self, record: OrderEventRecord) -> None:
         await self.address.send(record)
 
-    async def quarantine(self, task_id: str | None, reason: str, record: bytes | None) -> None:
-        """Take ``task_id`` out of recovery with ``reason``; returns once it is stored."""
+    async def quarantine(
+        self, task_id: str | None, reason: str, record: bytes | None, symbol: str | None = None
+    ) -> None:
+        """Take ``task_id`` out of recovery with ``reason`` (and ``symbol`` out of trading
+        until the operator resolves it); returns once it is stored."""
         reply = Reply()
-        await self.address.send(QuarantineTask(task_id, reason, record, reply))
+        await self.address.send(QuarantineTask(task_id, reason, record, symbol, reply))
+        await reply.wait()
+
+    async def resolve_quarantine(
+        self, symbol: str, resolution: str, task: ArbitrageContext | None
+    ) -> int:
+        """Release ``symbol`` from quarantine with ``task`` as its record from now (``None``:
+        the record stays closed); returns how many quarantine rows, once stored."""
+        record = None if task is None else snapshot_record(task)
+        reply = Reply()
+        await self.address.send(ResolveQuarantine(symbol, resolution, record, reply))
+        return await reply.wait()
+
+    async def operator_action(self, action: str, symbol: str | None, result: str) -> None:
+        """Record what the operator asked and what came of it; returns once stored."""
+        reply = Reply()
+        await self.address.send(RecordOperatorAction(action, symbol, result, reply))
         await reply.wait()
 
     async def abandon_active(self) -> int:

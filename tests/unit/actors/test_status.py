@@ -137,6 +137,13 @@ def test_each_task_shows_the_leverage_and_liquidation_price_the_venue_holds_it_a
     assert (unknown.futures_leverage, unknown.liquidation_price) == (None, None)
 
 
+def test_a_symbol_quarantine_holds_is_listed_with_its_task_and_reason():
+    held = ("BTC/USDT", "btc_t1", "contradicts the venues: the futures short is 1", 5.0)
+    stats = msgspec.structs.replace(statistics(), held_symbols=(held,))
+    [listed] = status_of(stats, T0).quarantined_symbols
+    assert (listed.symbol, listed.task_id, listed.reason, listed.since) == held
+
+
 def test_the_status_object_keeps_its_json_shape():
     # basis status --json, the chaos harness and scripts read these keys.
     shape = msgspec.json.decode(msgspec.json.encode(status_of(statistics(), T0)))
@@ -152,6 +159,7 @@ def test_the_status_object_keeps_its_json_shape():
         "routers",
         "tree",
         "persistence",
+        "quarantined_symbols",
     ]
     assert list(shape["tasks"][0]) == [
         "task_id",

@@ -126,6 +126,46 @@ def test_quarantine_takes_the_task_out_of_recovery_in_the_same_transaction(store
     assert store.counts() == {"active": 0, "completed": 0, "quarantined": 1}
 
 
+def test_a_quarantine_holds_its_symbol_until_resolved_with_the_record_to_trade_on(store):
+    store.write_batch([snapshot("t1", state="position_open")], [], [])
+    store.quarantine("t1", "contradicts the venues: short", None, "BTC/USDT")
+    [held] = store.quarantined()
+    assert held.symbol == "BTC/USDT"
+    adopted = snapshot("t1", state="position_open", now=5.0, body=b"adopted")
+    assert store.resolve_quarantine("BTC/USDT", "adopt", adopted) == 1
+    assert store.quarantined() == []
+    assert store.counts()["quarantined"] == 0
+    [active] = store.tasks(active_only=True)
+    assert (active.task_id, active.snapshot, active.completed_at) == ("t1", b"adopted", None)
+    assert store.resolve_quarantine("BTC/USDT", "forget") == 0  # nothing left to resolve
+
+
+def test_quarantine_rows_from_before_symbols_were_kept_still_read_and_hold_nothing(tmp_path):
+    path = tmp_path / "basis.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    for statement in MIGRATIONS[0].split(";"):
+        if statement.strip():
+            old.execute(statement)
+    old.execute("PRAGMA user_version=1")
+    old.execute(
+        "INSERT INTO quarantine (task_id, reason, record, ts) VALUES ('t0', 'old reason', NULL, 1)"
+    )
+    old.close()
+    with Store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        [row] = store.quarantined()
+        assert (row.task_id, row.reason, row.symbol) == ("t0", "old reason", None)
+
+
+def test_the_operators_actions_are_kept_in_order(store):
+    store.record_operator_action("pause", "BTC/USDT", "paused BTC/USDT")
+    store.record_operator_action("stop --flatten", None, "unwinding")
+    assert [(a.action, a.symbol, a.result) for a in store.operator_actions()] == [
+        ("pause", "BTC/USDT", "paused BTC/USDT"),
+        ("stop --flatten", None, "unwinding"),
+    ]
+
+
 def test_a_failure_that_ended_the_transaction_is_raised_as_it_was(store, monkeypatch):
     # SQLite ends the transaction itself on some errors (a full disk): the cause must
     # surface, not "cannot rollback - no transaction is active".

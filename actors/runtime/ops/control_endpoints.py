@@ -1,0 +1,146 @@
+"""The operator's endpoints on the status port (``actors.runtime.controls`` does the work).
+
+``POST /control/pause`` and ``/control/resume`` (``{"symbol": "BTC/USDT"}``, or ``{}`` for
+every symbol), ``POST /control/stop`` (``{"flatten": true}`` to unwind every position
+first), ``POST /control/quarantine/resolve`` (``{"symbol": ..., "how": "adopt" | "flatten"
+| "forget"}``) and ``GET /quarantine`` (the quarantined symbols, the venues asked now).
+
+Who may ask, checked before anything is done:
+
+* the peer is this machine (the port is bound to 127.0.0.1; a request from any other
+  address is refused all the same);
+* ``Host`` is ``127.0.0.1:PORT`` or ``localhost:PORT``, and ``Origin``, if sent, is
+  ``http://`` one of those: a web page the operator's browser opens cannot reach the port
+  through a DNS name it rebinds to 127.0.0.1, nor post to it from another origin;
+* for every POST, ``Authorization: Bearer TOKEN`` with the instance's token, from the
+  environment variable ``BASIS_CONTROL_TOKEN`` (compared in constant time). An instance
+  started without one refuses every POST: control is off until it is set.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+from typing import TYPE_CHECKING
+
+import attrs
+import msgspec
+
+from actors.http_server import HttpRequest, HttpResponse
+from actors.runtime.controls import ControlRefused, Controls
+
+if TYPE_CHECKING:
+    from actors.runtime.system import TradingSystem
+
+log = logging.getLogger("basis.controls")
+
+CONTROL_TOKEN_ENV = "BASIS_CONTROL_TOKEN"
+_encode = msgspec.json.Encoder().encode
+
+
+class SymbolRequest(msgspec.Struct, forbid_unknown_fields=True):
+    symbol: str | None = None
+
+
+class StopRequest(msgspec.Struct, forbid_unknown_fields=True):
+    flatten: bool = False
+
+
+class ResolveRequest(msgspec.Struct, forbid_unknown_fields=True):
+    symbol: str
+    how: str
+
+
+def _error(status: int, message: str) -> HttpResponse:
+    return HttpResponse(status, _encode({"error": message}))
+
+
+@attrs.define(eq=False)
+class ControlEndpoints:
+    """The control routes of ``system``'s status port ``port``, with its ``token``."""
+
+    system: TradingSystem
+    port: int
+    token: str | None
+    controls: Controls = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.controls = Controls(self.system)
+
+    def serves(self, request: HttpRequest) -> bool:
+        return request.path.startswith("/control/") or request.path == "/quarantine"
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        refused = self._refusal(request)
+        if refused is not None:
+            log.warning(
+                "control request %s %s from %s refused: %s",
+                request.method,
+                request.path,
+                request.peer or "?",
+                refused.body.decode(),
+            )
+            return refused
+        try:
+            if (request.method, request.path) == ("GET", "/quarantine"):
+                listed = await self.controls.quarantine_list()
+                return HttpResponse(200, _encode({"quarantined": listed}))
+            return HttpResponse(200, _encode({"result": await self._act(request)}))
+        except ControlRefused as error:
+            return _error(error.status, str(error))
+        except (msgspec.ValidationError, msgspec.DecodeError) as error:
+            return _error(400, f"the request's body is not what {request.path} takes: {error}")
+
+    async def _act(self, request: HttpRequest) -> str:
+        controls = self.controls
+        body = request.body or b"{}"
+        if request.path == "/control/pause":
+            return await controls.pause(msgspec.json.decode(body, type=SymbolRequest).symbol)
+        if request.path == "/control/resume":
+            return await controls.resume(msgspec.json.decode(body, type=SymbolRequest).symbol)
+        if request.path == "/control/stop":
+            return await controls.stop(msgspec.json.decode(body, type=StopRequest).flatten)
+        resolve = msgspec.json.decode(body, type=ResolveRequest)
+        return await controls.resolve(resolve.symbol, resolve.how)
+
+    def _refusal(self, request: HttpRequest) -> HttpResponse | None:
+        """Why ``request`` may not be served (an answer saying so), or ``None``."""
+        routes = {
+            ("GET", "/quarantine"),
+            ("POST", "/control/pause"),
+            ("POST", "/control/resume"),
+            ("POST", "/control/stop"),
+            ("POST", "/control/quarantine/resolve"),
+        }
+        if (request.method, request.path) not in routes:
+            return _error(404, f"no {request.method} {request.path}")
+        if not _loopback(request.peer):
+            return _error(403, "control is served to this machine only")
+        hosts = (f"127.0.0.1:{self.port}", f"localhost:{self.port}")
+        if request.headers.get("host", "").lower() not in hosts:
+            return _error(403, f"Host must be {hosts[0]} or {hosts[1]}")
+        origin = request.headers.get("origin")
+        if origin is not None and origin.lower() not in {f"http://{host}" for host in hosts}:
+            return _error(403, f"Origin {origin!r} may not control this instance")
+        if request.method == "GET":
+            return None
+        if not self.token:
+            return _error(
+                403,
+                f"control is off: this instance was started without {CONTROL_TOKEN_ENV}; "
+                "restart basis run with it set",
+            )
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), self.token.encode()
+        ):
+            return _error(401, f"a valid Authorization: Bearer ${CONTROL_TOKEN_ENV} is required")
+        return None
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
