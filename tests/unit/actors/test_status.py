@@ -20,6 +20,7 @@ from actors.arbitrage.context import new_context
 from actors.histogram import LAG_BUCKETS_S, Histogram
 from actors.runtime.market.feed import Feed
 from actors.runtime.ops.status import build_status, status_of
+from actors.runtime.other_instances import ForeignOrder, OtherInstance
 from actors.runtime.persistence.writer import WriterStatistics
 from actors.runtime.system import SystemStatistics
 from protocols.gateio_rest import PositionSettings
@@ -137,6 +138,23 @@ def test_each_task_shows_the_leverage_and_liquidation_price_the_venue_holds_it_a
     assert (unknown.futures_leverage, unknown.liquidation_price) == (None, None)
 
 
+def test_another_instance_on_the_account_is_shown_and_makes_the_system_degraded():
+    order = ForeignOrder("mexc", "btc_a1-3s-zz99", "41", "buy", 0.001, 50_000.0)
+    other = OtherInstance(
+        "zz99", "BTC/USDT", (order,), 4, T0, "the position is shared with instance zz99"
+    )
+    stats = msgspec.structs.replace(statistics(), instance="k3x9", other_instances=(other,))
+    status = status_of(stats, T0)
+    assert (status.instance, status.other_instances) == ("k3x9", [other])
+    assert (status.health, status.healthy) == ("degraded", False)
+    [signal] = status.health_signals
+    assert signal.key == "foreign-instance:zz99:BTC/USDT"
+    assert signal.reason == (
+        "Basis instance zz99 also trades BTC/USDT on this account (1 open order(s), 4 recent); "
+        "the position is shared with instance zz99"
+    )
+
+
 def test_the_status_object_keeps_its_json_shape():
     # basis status --json, the chaos harness and scripts read these keys.
     shape = msgspec.json.decode(msgspec.json.encode(status_of(statistics(), T0)))
@@ -152,6 +170,8 @@ def test_the_status_object_keeps_its_json_shape():
         "routers",
         "tree",
         "persistence",
+        "instance",
+        "other_instances",
     ]
     assert list(shape["tasks"][0]) == [
         "task_id",
