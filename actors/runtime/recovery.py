@@ -239,6 +239,7 @@ class Recovery:
         half a contract; where other Basis instances trade the symbol on this account
         (``shared_with``, their ids) it may be larger too, the rest being theirs, which is
         noted in ``shared_positions``; never smaller."""
+        self.shared_positions.pop(ctx.symbol, None)
         if ctx.active_orders:
             return None
         if not rules.futures.contract_size:
