@@ -192,6 +192,28 @@ def query_order_request(
     return signed_request("GET", "order", params, credentials, timestamp_ms, recv_window_ms)
 
 
+ALL_ORDERS_LIMIT = 1000
+"""The most orders one ``allOrders`` reply holds."""
+
+
+def open_orders_request(
+    symbol: Symbol, credentials: ApiCredentials, timestamp_ms: int
+) -> RestRequest:
+    """``GET /api/v3/openOrders?symbol=X``: the account's open orders in ``symbol``."""
+    params: Params = [("symbol", venue_symbol(symbol))]
+    return signed_request("GET", "openOrders", params, credentials, timestamp_ms)
+
+
+def all_orders_request(
+    symbol: Symbol, credentials: ApiCredentials, timestamp_ms: int
+) -> RestRequest:
+    """``GET /api/v3/allOrders?symbol=X``: the account's orders in ``symbol``, open or
+    finished, of the venue's default window (the last 24 hours), at most
+    :data:`ALL_ORDERS_LIMIT`."""
+    params: Params = [("symbol", venue_symbol(symbol)), ("limit", ALL_ORDERS_LIMIT)]
+    return signed_request("GET", "allOrders", params, credentials, timestamp_ms)
+
+
 def account_request(
     credentials: ApiCredentials, timestamp_ms: int, recv_window_ms: int = DEFAULT_RECV_WINDOW_MS
 ) -> RestRequest:
@@ -349,6 +371,7 @@ class _ErrorBody(msgspec.Struct):
 _exchange_info_decoder = msgspec.json.Decoder(_ExchangeInfo)
 _depth_decoder = msgspec.json.Decoder(_Depth)
 _order_decoder = msgspec.json.Decoder(_RestOrder)
+_orders_decoder = msgspec.json.Decoder(list[_RestOrder])
 _account_decoder = msgspec.json.Decoder(_Account)
 _permissions_decoder = msgspec.json.Decoder(AccountPermissions)
 _server_time_decoder = msgspec.json.Decoder(_ServerTime)
@@ -476,6 +499,16 @@ def parse_order(body: bytes) -> OrderUpdate:
         return _order_update(order, None)
     except WireFormatError as error:
         raise _malformed("order", error) from None
+
+
+def parse_orders(body: bytes) -> list[OrderUpdate]:
+    """The reply to ``GET /api/v3/openOrders`` or ``allOrders``: orders shaped as a query's
+    reply, each with its client id."""
+    orders = _read(_orders_decoder, body, "orders")
+    try:
+        return [_order_update(order, None) for order in orders]
+    except WireFormatError as error:
+        raise _malformed("orders", error) from None
 
 
 def parse_account(body: bytes) -> tuple[Balance, ...]:

@@ -23,8 +23,8 @@ TASK_TYPE = "spot_futures_arbitrage"
 LEGACY_TASK_TYPES = ("mexc_gateio_arbitrage",)
 SCHEMA_VERSION = 1
 
-# Client order ids are "<task id>-<sequence><leg>" and must fit both venues' rules
-# (Gate.io allows 28 bytes after its "t-" prefix): 16 + 1 + 10 + 1 = 28.
+# A task id begins each of its client order ids (protocols/client_ids.py), which must fit
+# both venues' rules: hence at most 16 characters and no hyphen.
 _TASK_ID = re.compile(r"^[A-Za-z0-9_]{1,16}$")
 
 
@@ -240,6 +240,9 @@ class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     loss_baseline_usdt: float = 0.0
     last_skip_reason: str | None = None
     stop_requested: bool = False
+    instance: str = ""
+    """The Basis instance (its data directory's id) whose orders this strategy sends: it
+    is in every client order id. Empty in a backtest, whose orders no venue sees."""
 
     def evolve(self, **changes: Any) -> ArbitrageContext:
         """A copy with ``changes``; see :func:`evolve`."""
@@ -257,6 +260,7 @@ def new_context(
     rules: LegRules | None = None,
     spot_venue: str = "mexc",
     futures_venue: str = "gateio_futures",
+    instance: str = "",
 ) -> ArbitrageContext:
     """A fresh strategy context; ``task_id`` must be 1-16 of ``[A-Za-z0-9_]``."""
     if not _TASK_ID.match(task_id):
@@ -275,6 +279,7 @@ def new_context(
         rules=rules or LegRules(),
         created_at=now,
         last_update=now,
+        instance=instance,
     )
 
 

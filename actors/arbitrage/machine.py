@@ -47,6 +47,7 @@ from actors.arbitrage.context import (
     check_transition,
 )
 from actors.arbitrage.pricing import entry_cost_pct, pnl_pct, size_entry
+from protocols.client_ids import client_order_id
 from protocols.messages import (
     Alert,
     CancelOrder,
@@ -896,7 +897,7 @@ def _new_order(
 ) -> Order:
     rules = ctx.rules.spot if leg is Leg.SPOT else ctx.rules.futures
     return Order(
-        client_id=f"{ctx.task_id}-{seq}{'s' if leg is Leg.SPOT else 'f'}",
+        client_id=client_order_id(ctx.task_id, seq, leg, ctx.instance or None),
         leg=leg,
         symbol=ctx.symbol,
         side=side,

@@ -74,6 +74,7 @@ def command_state(args: argparse.Namespace) -> int:
             everything = {
                 "tasks": [_task_object(store, row.task_id) for row in store.tasks()],
                 "quarantined": [msgspec.structs.asdict(q) for q in _quarantine(store)],
+                "instance": store.instance_id(),
             }
             print(_encode(everything).decode())
         else:
@@ -147,6 +148,7 @@ def listing(store: Store) -> str:
     lines = [
         f"{counts['active']} active, {counts['completed']} completed, "
         f"{counts['quarantined']} quarantined",
+        f"instance {store.instance_id()} (the last part of each client order id)",
         "",
         f"{'task':<18} {'symbol':<12} {'state':<14} {'open orders':>11}  updated",
     ]

@@ -13,9 +13,12 @@ Read top to bottom, this is the whole of it:
 3. **Positions against the venues** (:meth:`Recovery.contradiction`): a restored task with
    nothing in flight has its positions checked: the spot account may hold more of the
    coin than the task (other holdings), never less; the futures short must match to
-   within half a contract (``quarantine.disagreement``). A task the venues contradict is
-   quarantined (:meth:`Recovery.quarantine`) and its symbol waits for the operator: every
-   later start skips it (:meth:`Recovery.held`) until ``basis quarantine resolve``.
+   within half a contract (``quarantine.disagreement``), unless another Basis instance
+   trades the symbol on this account (its orders show it: :meth:`Recovery.other_instances`),
+   in which case the venue's short may also be larger, the rest being taken as the other
+   instance's. A task the venues contradict is quarantined (:meth:`Recovery.quarantine`)
+   and its symbol waits for the operator: every later start skips it
+   (:meth:`Recovery.held`) until ``basis quarantine resolve``.
 4. **Orders in flight** (:meth:`Recovery.reconcile_in_flight`): each order the snapshot
    still had in flight is handed to its router as a ``ReconcileOrder``; the router looks
    it up at the venue (by the venue's id when the journal has it, else by client id and,
@@ -33,7 +36,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -47,10 +50,12 @@ from actors.arbitrage.context import (
     ArbitrageContext,
     LegRules,
 )
+from actors.runtime.other_instances import OtherInstance, other_instances
 from actors.runtime.persistence.store import QuarantineRow, Store, TaskRow
 from actors.runtime.persistence.writer import WriterClient
 from actors.runtime.quarantine import Holdings, disagreement, venue_holdings
 from actors.runtime.retry import retry
+from actors.venues import gateio, mexc
 from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.messages import ReconcileOrder
 from protocols.model import Leg, Symbol
@@ -145,6 +150,9 @@ class Recovery:
     rng: random.Random = attrs.field(factory=random.Random)
     quarantined: list[QuarantineRow] = attrs.field(factory=list)
     """Records recovery could not restore, with the reasons (refreshed as they change)."""
+    shared_positions: dict[Symbol, str] = attrs.field(factory=dict)
+    """Symbol → what the futures venue holds beyond the restored record, taken as the
+    other instances' that trade the symbol on this account."""
 
     async def abandon_previous(self) -> None:
         """The venues are new: close the tasks an earlier run left active."""
@@ -195,7 +203,62 @@ class Recovery:
         await self._read_quarantine()
         return self.quarantined
 
-    async def contradiction(self, ctx: ArbitrageContext, rules: LegRules) -> str | None:
+    async def other_instances(
+        self, symbol: Symbol, rules: LegRules, instance: str, venues: Mapping[Leg, str]
+    ) -> list[OtherInstance]:
+        """The other Basis instances whose orders ``symbol``'s open orders and recent
+        order history at both venues hold (``venues``: each leg's venue name), each
+        logged with its open orders; those are left alone. Venues that do not answer
+        (for about 20 s) or rules not yet known leave it unchecked: none found."""
+        if not rules.futures.contract_size:
+            log.warning("%s: no venue rules yet, other instances' orders not looked for", symbol)
+            return []
+
+        async def ask() -> dict[str, list]:
+            now = time.time()
+            spot = await mexc.open_and_recent_orders(
+                self.rest[Leg.SPOT], self.credentials[Leg.SPOT], symbol, now
+            )
+            futures = await gateio.open_and_recent_orders(
+                self.rest[Leg.FUTURES], self.credentials[Leg.FUTURES], symbol, rules.futures, now
+            )
+            return {venues[Leg.SPOT]: spot, venues[Leg.FUTURES]: futures}
+
+        def not_yet(error: Exception) -> None:
+            log.warning("%s: other instances' orders not looked for yet: %s", symbol, error)
+
+        try:
+            listed = await retry(
+                ask,
+                retry_on=VENUE_FAILURES,
+                backoff=POSITION_CHECK_BACKOFF,
+                rng=self.rng,
+                attempts=POSITION_CHECK_ATTEMPTS,
+                on_failure=not_yet,
+            )
+        except VENUE_FAILURES:
+            log.error(
+                "%s: the venues did not answer; other instances' orders not looked for", symbol
+            )
+            return []
+        found = other_instances(instance, str(symbol), listed, time.time())
+        for other in found:
+            log.warning("%s; this is instance %s", other.describe(), instance)
+            for order in other.open_orders:
+                log.warning(
+                    "%s: open order %s at %s (venue id %s) is Basis instance %s's: "
+                    "reported, not touched",
+                    symbol,
+                    order.client_id,
+                    order.venue,
+                    order.venue_order_id,
+                    other.instance,
+                )
+        return found
+
+    async def contradiction(
+        self, ctx: ArbitrageContext, rules: LegRules, shared_with: Sequence[str] = ()
+    ) -> str | None:
         """What the venues hold that the restored ``ctx`` does not say, if anything.
 
         Checked only when no order was in flight (those are settled by the routers). Like
@@ -203,7 +266,10 @@ class Recovery:
         fees (a fee taken in the coin is out of it) and includes its dust, the venue's
         figure is the coin held. The spot account may hold more of the coin than the
         strategy (other holdings); never less. The futures short must match to within
-        half a contract."""
+        half a contract; where other Basis instances trade the symbol on this account
+        (``shared_with``, their ids) it may be larger too, the rest being theirs, which is
+        noted in ``shared_positions``; never smaller."""
+        self.shared_positions.pop(ctx.symbol, None)
         if ctx.active_orders:
             return None
         if not rules.futures.contract_size:
@@ -240,6 +306,21 @@ class Recovery:
                 POSITION_CHECK_ATTEMPTS,
             )
             return None
+        half_contract = (rules.futures.contract_size or 1e-12) / 2
+        excess = holdings.futures_short - ctx.positions.futures.qty
+        if shared_with and excess > half_contract:
+            # The rest of the short is the other instances': the record answers for its own.
+            own = attrs.evolve(holdings, futures_short=ctx.positions.futures.qty)
+            found = disagreement(ctx.positions, own, rules, ctx.symbol.base)
+            if found is None:
+                shared = (
+                    f"the futures short is {holdings.futures_short:g} {ctx.symbol.base}, the "
+                    f"record says {ctx.positions.futures.qty:g}: the position is shared with "
+                    f"instance {', '.join(shared_with)}"
+                )
+                log.warning("task %s: %s; trading on its own record", ctx.task_id, shared)
+                self.shared_positions[ctx.symbol] = shared
+            return found
         return disagreement(ctx.positions, holdings, rules, ctx.symbol.base)
 
     async def reconcile_in_flight(

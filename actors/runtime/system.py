@@ -35,6 +35,7 @@ from actors.runtime.market.feed import Feed, FeedStatistics
 from actors.runtime.ops.gc_tuning import freeze_startup_objects
 from actors.runtime.orders.funding_book import FundingBook
 from actors.runtime.orders.router import Router, RouterStatistics
+from actors.runtime.other_instances import OtherInstance
 from actors.runtime.persistence.store import QuarantineRow, Store
 from actors.runtime.persistence.writer import (
     WRITER_MAILBOX,
@@ -121,6 +122,10 @@ class SystemStatistics(msgspec.Struct, frozen=True):
     """``(symbol, task id, reason, since)`` of each symbol quarantine holds out of trading."""
     futures_positions: dict[str, PositionSettings] = msgspec.field(default_factory=dict)
     """Symbol → how the futures venue holds its position, as last read back."""
+    instance: str = ""
+    """This instance's id (its store's), in every client order id it makes."""
+    other_instances: tuple[OtherInstance, ...] = ()
+    """Other Basis instances seen trading these symbols on these accounts at start."""
 
 
 @attrs.define(eq=False)
@@ -199,6 +204,10 @@ class TradingSystem:
         """Where the running system's helpers run (set once it is up)."""
         self.store_counts: dict[str, int] = {}
         """Active, completed and quarantined tasks in the store, refreshed now and then."""
+        self.instance = ""
+        """This instance's id, read from the store as the system starts (``run``)."""
+        self.other_instances: dict[Symbol, list[OtherInstance]] = {}
+        """Symbol → other Basis instances its venues' orders showed when it was added."""
 
     @property
     def quarantined(self) -> list[QuarantineRow]:
@@ -353,13 +362,25 @@ class TradingSystem:
             self.venues[Leg.SPOT].router.rules.get(symbol, known.spot),
             self.venues[Leg.FUTURES].router.rules.get(symbol, known.futures),
         )
+        kinds = {Leg.SPOT: venues.spot.kind, Leg.FUTURES: venues.futures.kind}
+        others = await self.recovery.other_instances(symbol, rules, self.instance, kinds)
+        self.other_instances[symbol] = others
         if restored is not None:
-            contradiction = await self.recovery.contradiction(restored, rules)
+            contradiction = await self.recovery.contradiction(
+                restored, rules, shared_with=[other.instance for other in others]
+            )
+            shared = self.recovery.shared_positions.get(symbol)
+            self.other_instances[symbol] = [
+                msgspec.structs.replace(other, shared_position=shared) for other in others
+            ]
             if contradiction is not None:
                 await self.recovery.quarantine(restored, contradiction)
                 raise ContradictsVenue(f"task {restored.task_id}: {contradiction}")
-            # The operator's current parameters apply from now on; the state is the store's.
-            ctx = restored.evolve(params=params or strategy.params(), rules=rules)
+            # The operator's current parameters apply from now on; the state is the store's,
+            # its orders from now on this instance's (an older store's carry none).
+            ctx = restored.evolve(
+                params=params or strategy.params(), rules=rules, instance=self.instance
+            )
         else:
             ctx = new_context(
                 self._task_id(symbol),
@@ -371,6 +392,7 @@ class TradingSystem:
                 rules=rules,
                 spot_venue=self.config.venues.spot.kind,
                 futures_venue=self.config.venues.futures.kind,
+                instance=self.instance,
             )
         task_id = ctx.task_id
         self._used_ids.add(task_id)
@@ -467,6 +489,8 @@ class TradingSystem:
         """Run the tree; ready once every layer is up and a strategy trades each symbol.
         Returns once the tree has stopped (``stopped`` is then set)."""
         try:
+            self.instance = await trio.to_thread.run_sync(self._read_instance)
+            log.info("instance %s (data directory %s)", self.instance, self.data_dir)
             await self._check_futures_account()
             async with trio.open_nursery() as nursery:
                 await nursery.start(self._run_root, nursery.cancel_scope)
@@ -484,6 +508,11 @@ class TradingSystem:
                 task_status.started()
         finally:
             self.stopped.set()
+
+    def _read_instance(self) -> str:
+        """The store's instance id; the store made it when it was created (or upgraded)."""
+        with Store(self.store_path, self.config.persistence.durability) as store:
+            return store.instance_id()
 
     async def _check_futures_account(self) -> None:
         """Refuse to start on a futures account Basis cannot trade: one in dual position
@@ -532,6 +561,8 @@ class TradingSystem:
                 if q.symbol is not None
             ),
             futures_positions={str(k): v for k, v in self.futures_codec.positions.items()},
+            instance=self.instance,
+            other_instances=tuple(o for found in self.other_instances.values() for o in found),
         )
 
     def request_stop(self) -> None:

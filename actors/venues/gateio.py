@@ -465,3 +465,18 @@ async def short_position(
     if response.status != 200:
         raise gateio_rest.error_from_response(response, now)
     return -gateio_rest.parse_position(response.body, rules.contract_size).qty
+
+
+async def open_and_recent_orders(
+    rest: RestClient, credentials: ApiCredentials, symbol: Symbol, rules: VenueRules, now: float
+) -> list[OrderUpdate]:
+    """The account's open orders in ``symbol`` and the newest page of its finished ones
+    (which keeps every order that filled anything), in base units."""
+    found: list[OrderUpdate] = []
+    for status in ("open", "finished"):
+        request = gateio_rest.orders_request(symbol, status, credentials, int(now))
+        response = await rest.send(request)
+        if response.status != 200:
+            raise gateio_rest.error_from_response(response, now)
+        found += gateio_rest.parse_orders(response.body, rules.contract_size)
+    return found

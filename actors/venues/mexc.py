@@ -203,3 +203,21 @@ async def base_holdings(
         if balance.asset == symbol.base:
             return balance.free + balance.locked
     return 0.0
+
+
+async def open_and_recent_orders(
+    rest: RestClient, credentials: ApiCredentials, symbol: Symbol, now: float
+) -> list[OrderUpdate]:
+    """The account's open orders in ``symbol`` and its orders there of the last 24 hours
+    (``allOrders``' default window), each once."""
+    found: dict[str, OrderUpdate] = {}
+    for request in (
+        mexc_rest.open_orders_request(symbol, credentials, _ms(now)),
+        mexc_rest.all_orders_request(symbol, credentials, _ms(now)),
+    ):
+        response = await rest.send(request)
+        if response.status != 200:
+            raise mexc_rest.error_from_response(response)
+        for order in mexc_rest.parse_orders(response.body):
+            found.setdefault(order.venue_order_id, order)
+    return list(found.values())

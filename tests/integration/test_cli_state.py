@@ -64,3 +64,12 @@ def test_bad_requests_say_what_to_do(data_dir, args, message):
     result = basis(*args)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_the_instance_id_is_shown_and_is_the_one_the_tasks_trade_under(data_dir):
+    exported = json.loads(basis("state", "export", "--data-dir", str(data_dir)).stdout)
+    instance = exported["instance"]
+    assert len(instance) == 4
+    assert {task["snapshot"]["instance"] for task in exported["tasks"]} == {instance}
+    listed = basis("state", "list", "--data-dir", str(data_dir)).stdout
+    assert listed.splitlines()[1].startswith(f"instance {instance}")

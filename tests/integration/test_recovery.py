@@ -3,6 +3,8 @@ venues that kept their state meanwhile."""
 
 from __future__ import annotations
 
+import time
+
 import msgspec
 import trio
 
@@ -186,3 +188,48 @@ async def test_orders_in_flight_are_handed_over_with_the_venue_ids_the_journal_h
         Leg.FUTURES, acknowledged.client_id, BTC, "77"
     )
     assert spot.receive_nowait() == ReconcileOrder(Leg.SPOT, unanswered.client_id, BTC, None)
+
+
+async def test_a_snapshot_from_before_instance_ids_restores_and_its_orders_are_settled(
+    nursery, tmp_path
+):
+    """A store an older Basis wrote: its snapshot has no instance, its orders in flight
+    carry ids without one. They are settled by those ids; new orders carry the instance."""
+    now = time.time()
+    old = [
+        Order("btc_old1-1s", Leg.SPOT, BTC, Side.BUY, 0.001, 60_000.0),
+        Order("btc_old1-2f", Leg.FUTURES, BTC, Side.SELL, 0.001, 60_000.0),
+    ]
+    ctx = msgspec.structs.replace(
+        new_context("btc_old1", BTC, now=now),
+        state=ArbitrageState.ENTERING,
+        active_orders={o.leg.value: {o.client_id: o} for o in old},
+        order_seq=2,
+        deadline=now + 5.0,
+    )
+    snapshot = msgspec.json.decode(msgspec.json.encode(ctx))
+    del snapshot["instance"]
+    store = Store(tmp_path / "basis.db")
+    record = SnapshotRecord(
+        "btc_old1", ctx.task_type, "BTC/USDT", "entering", msgspec.json.encode(snapshot), now, False
+    )
+    store.write_batch([record], [], [])
+    store.close()
+    eager = msgspec.convert(
+        {"symbols": ["BTC/USDT"], "http": {"port": 0}, "strategy": {"cooldown_s": 0.0}},
+        SystemConfig,
+    )
+    sim = SimServers(eager.simulated())
+    urls = await nursery.start(sim.run)
+    async with open_paper_system(eager, tmp_path, venues=urls) as system:
+        [handle] = system.strategies.values()
+        assert handle.task_id == "btc_old1" and not system.quarantined
+        assert handle.actor.ctx.instance == system.instance
+        # Neither reached the venue: both are reported so, and the entry ends.
+        await wait_until(lambda: not handle.actor.ctx.active_orders, 20)
+        await wait_until(lambda: handle.actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
+        placed = [c for links in system.venues.values() for c in links.router.orders]
+        assert all(
+            c.endswith(f"-{system.instance}") for c in placed if not c.startswith("btc_old1-")
+        )
+        assert any(c.endswith(f"-{system.instance}") for c in placed)

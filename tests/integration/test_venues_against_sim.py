@@ -17,6 +17,7 @@ from actors.venues.gateio import GateioFeedCodec, GateioPrivateCodec, GateioRout
 from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
 from actors.venues.rest import RestClient
 from protocols import gateio
+from protocols.client_ids import client_order_id
 from protocols.messages import (
     CancelOrder,
     FeedHealth,
@@ -483,6 +484,35 @@ async def test_a_filled_gateio_order_reconciled_after_the_window_is_adopted_not_
     assert isinstance(final, OrderFinal)
     assert (final.status, final.filled_qty) == (OrderStatus.FILLED, pytest.approx(placed.qty))
     assert sum(m.qty for m in heard if isinstance(m, Fill)) == pytest.approx(placed.qty)
+
+
+async def test_another_instances_orders_in_the_lists_are_never_taken_for_ours(nursery, late_sim):
+    """Recovery looks for an order of an older snapshot, ``t1-9f``, that never reached
+    the venue. The venue's lists hold another instance's orders of a task of the same
+    name and number, one filled and one resting: matched on anything less than the whole
+    client id, one would be adopted (its fill taken for ours) or cancelled."""
+    futures = late_sim.venues.futures
+    now = late_sim.clock.now()
+    theirs = client_order_id("t1", 9, Leg.FUTURES, "zz01")
+    filled = futures.place_order(
+        BTC, Side.SELL, OrderType.MARKET, 1, client_id=f"t-{theirs}", now=now
+    )
+    resting = futures.place_order(
+        BTC, Side.BUY, OrderType.LIMIT, 1,
+        price=resting_price(late_sim, Leg.FUTURES),
+        client_id=f"t-{client_order_id('t1', 10, Leg.FUTURES, 'zz01')}", now=now,
+    )  # fmt: skip
+    assert filled.status is OrderStatus.FILLED
+    await trio.sleep(2 * CLIENT_ID_WINDOW_S)
+    strategy = Mailbox("strategy")
+    router, inbox = await start_router(nursery, late_sim, "gateio", strategy)
+    router.lookup_give_up_s = 0.0
+    await inbox.send(ReconcileOrder(Leg.FUTURES, "t1-9f", BTC))
+    [rejected] = await settle(strategy, "t1-9f")
+    assert isinstance(rejected, OrderRejected)
+    assert list(router.orders) == ["t1-9f"]
+    order = futures.order(venue_order_id=resting.venue_order_id, now=late_sim.clock.now())
+    assert (order.status, order.filled_qty) == (OrderStatus.NEW, 0.0)
 
 
 async def test_a_reconciled_gateio_order_is_asked_by_its_journaled_venue_id(nursery, late_sim):

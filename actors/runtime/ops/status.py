@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from actors.runtime.other_instances import OtherInstance
 from actors.runtime.persistence.writer import WRITER_MAILBOX
 from supervision import ChildSnapshot, SupervisorSnapshot
 
@@ -147,6 +148,11 @@ class SystemStatus(msgspec.Struct, frozen=True):
     persistence: PersistenceStatus
     quarantined_symbols: list[HeldSymbol] = msgspec.field(default_factory=list)
     """Symbols not traded until ``basis quarantine resolve``."""
+    instance: str = ""
+    """This instance's id: the last part of each client order id it makes."""
+    other_instances: list[OtherInstance] = msgspec.field(default_factory=list)
+    """Other Basis instances whose orders the venues showed at start on these symbols:
+    reported, their orders never touched."""
 
 
 def _children(tree: SupervisorSnapshot) -> dict[str, ChildSnapshot]:
@@ -259,6 +265,8 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
         tree,
         persistence,
         [HeldSymbol(*held) for held in stats.held_symbols],
+        stats.instance,
+        list(stats.other_instances),
     )
 
 
@@ -303,6 +311,14 @@ def _health_signals(
         )
         for r in routers
         for client_id, why in r.unresolved_orders.items()
+    ]
+    # Another instance on the same account is no fault of this one, but an operator
+    # should know: two instances trading one symbol share its futures position.
+    degraded += [
+        HealthSignal(
+            "degraded", other.describe(), f"foreign-instance:{other.instance}:{other.symbol}"
+        )
+        for other in stats.other_instances
     ]
     return failing + degraded
 

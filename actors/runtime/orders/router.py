@@ -56,6 +56,7 @@ from actors.runtime.orders.tracker import (
 from actors.runtime.persistence.store import OrderEventRecord
 from actors.runtime.retry import retry
 from actors.venues.rest import VENUE_FAILURES, OutcomeUnknown, RequestNotSent, RestClient
+from protocols.client_ids import task_of
 from protocols.messages import (
     CancelOrder,
     PlaceOrder,
@@ -241,7 +242,7 @@ class Router:
     codec: RouterCodec
     rest: RestClient
     owners: Mapping[str, Address]
-    """Task id → its strategy's address (client ids start with the task id)."""
+    """Task id → its strategy's address (each client id names its task)."""
     subscribers: Mapping[Symbol, Sequence[Address]]
     """Symbol → strategies to tell about rule changes."""
     order_bucket: TokenBucket = attrs.field(factory=lambda: TokenBucket(10.0, 10.0))
@@ -311,6 +312,12 @@ class Router:
             },
             dict(self._unresolved),
         )
+
+    def _owner(self, client_id: str) -> Address | None:
+        """The strategy that owns ``client_id``'s order: the task the id names, matched
+        whole (an id Basis did not make has none)."""
+        task_id = task_of(client_id)
+        return None if task_id is None else self.owners.get(task_id)
 
     def _private_stream_down(self) -> str | None:
         if self.private is None:
@@ -426,7 +433,7 @@ class Router:
             # The same intent again (a strategy restarted and resent it): never twice.
             log.info("%s: %s is already known; not sent again", self.name, order.client_id)
             return
-        owner = self.owners.get(order.client_id.rsplit("-", 1)[0])
+        owner = self._owner(order.client_id)
         if owner is None:
             log.error("%s: no strategy owns %s; not sent", self.name, order.client_id)
             return
@@ -801,7 +808,7 @@ class Router:
     async def _adopt(self, command: CancelOrder | ReconcileOrder) -> TrackedOrder | None:
         """Take over an order this router did not place: look it up by client id and
         report what the venue says; an order the venue never got is reported rejected."""
-        owner = self.owners.get(command.client_id.rsplit("-", 1)[0])
+        owner = self._owner(command.client_id)
         rules = self.rules.get(command.symbol)
         if owner is None or rules is None:
             log.error("%s: cannot follow %s: no owner or rules", self.name, command.client_id)

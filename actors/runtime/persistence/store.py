@@ -23,6 +23,8 @@ from typing import Literal
 
 import attrs
 
+from protocols.client_ids import BASE36, INSTANCE_ID_LENGTH, is_instance_id
+
 Durability = Literal["NORMAL", "FULL"]
 
 MIGRATIONS: tuple[str, ...] = (
@@ -83,6 +85,18 @@ MIGRATIONS: tuple[str, ...] = (
         symbol TEXT,
         result TEXT NOT NULL
     );
+    """,
+    # The store's instance id, made with the table: every store has one from the moment
+    # its schema does, and nothing writes it again. SQLite's random() picks each base-36
+    # character (a store opened by an older Basis gets its id as it is upgraded).
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    INSERT INTO meta (key, value) VALUES ('instance', """
+    + " || ".join([f"substr('{BASE36}', 1 + (random() & 65535) % 36, 1)"] * INSTANCE_ID_LENGTH)
+    + """);
     """,
 )
 
@@ -452,6 +466,17 @@ class Store:
                 (task_id,),
             )
         ]
+
+    def instance_id(self) -> str:
+        """This store's instance id: it names the Basis instance that trades from this
+        data directory in every client order id (``protocols/client_ids.py``)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()
+        if row is None or not is_instance_id(row[0]):
+            raise StoreError(
+                f"{self.path}: the store's instance id is missing or malformed "
+                f"({row and row[0]!r}); move the store aside to start afresh"
+            )
+        return row[0]
 
     def quarantined(self) -> list[QuarantineRow]:
         """The quarantine rows not resolved yet, oldest first."""

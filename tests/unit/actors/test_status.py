@@ -20,6 +20,7 @@ from actors.arbitrage.context import new_context
 from actors.histogram import LAG_BUCKETS_S, Histogram
 from actors.runtime.market.feed import Feed
 from actors.runtime.ops.status import build_status, status_of
+from actors.runtime.other_instances import ForeignOrder, OtherInstance
 from actors.runtime.persistence.writer import WriterStatistics
 from actors.runtime.system import SystemStatistics
 from protocols.gateio_rest import PositionSettings
@@ -144,6 +145,23 @@ def test_a_symbol_quarantine_holds_is_listed_with_its_task_and_reason():
     assert (listed.symbol, listed.task_id, listed.reason, listed.since) == held
 
 
+def test_another_instance_on_the_account_is_shown_and_makes_the_system_degraded():
+    order = ForeignOrder("mexc", "btc_a1-3s-zz99", "41", "buy", 0.001, 50_000.0)
+    other = OtherInstance(
+        "zz99", "BTC/USDT", (order,), 4, T0, "the position is shared with instance zz99"
+    )
+    stats = msgspec.structs.replace(statistics(), instance="k3x9", other_instances=(other,))
+    status = status_of(stats, T0)
+    assert (status.instance, status.other_instances) == ("k3x9", [other])
+    assert (status.health, status.healthy) == ("degraded", False)
+    [signal] = status.health_signals
+    assert signal.key == "foreign-instance:zz99:BTC/USDT"
+    assert signal.reason == (
+        "Basis instance zz99 also trades BTC/USDT on this account (1 open order(s), 4 recent); "
+        "the position is shared with instance zz99"
+    )
+
+
 def test_the_status_object_keeps_its_json_shape():
     # basis status --json, the chaos harness and scripts read these keys.
     shape = msgspec.json.decode(msgspec.json.encode(status_of(statistics(), T0)))
@@ -160,6 +178,8 @@ def test_the_status_object_keeps_its_json_shape():
         "tree",
         "persistence",
         "quarantined_symbols",
+        "instance",
+        "other_instances",
     ]
     assert list(shape["tasks"][0]) == [
         "task_id",

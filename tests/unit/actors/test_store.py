@@ -194,3 +194,37 @@ def test_a_store_closes_at_the_end_of_its_block(tmp_path):
         store.write_batch([snapshot("t1")], [], [])
     with pytest.raises(sqlite3.ProgrammingError):
         store.tasks()
+
+
+def test_each_store_has_its_own_instance_id_kept_across_opens(tmp_path):
+    first = Store(tmp_path / "a.db")
+    instance = first.instance_id()
+    first.close()
+    with Store(tmp_path / "a.db") as again:
+        assert again.instance_id() == instance
+    ids = {instance}
+    for n in range(5):
+        with Store(tmp_path / f"{n}.db") as other:
+            ids.add(other.instance_id())
+    assert len(ids) == 6
+    assert all(len(i) == 4 and i.isalnum() and i == i.lower() for i in ids)
+
+
+def test_a_store_from_before_instance_ids_gets_one_and_keeps_its_records(tmp_path):
+    path = tmp_path / "basis.db"
+    before = next(n for n, script in enumerate(MIGRATIONS) if "CREATE TABLE meta" in script)
+    db = sqlite3.connect(path, isolation_level=None)
+    for script in MIGRATIONS[:before]:
+        db.executescript(script)
+    db.execute(f"PRAGMA user_version={before}")
+    db.execute(
+        "INSERT INTO tasks VALUES ('t1', 'spot_futures_arbitrage', 'BTC/USDT', 'monitoring', "
+        "x'7b7d', 1.0, 1.0, NULL)"
+    )
+    db.close()
+    with Store(path) as upgraded:
+        assert upgraded.schema_version == len(MIGRATIONS)
+        instance = upgraded.instance_id()
+        assert upgraded.task("t1").snapshot == b"{}"
+    with Store(path) as store:
+        assert store.instance_id() == instance

@@ -385,3 +385,9 @@ def test_client_order_ids_are_unique_deterministic_and_fit_both_venues():
 def test_an_unknown_event_is_a_clear_error():
     with pytest.raises(TypeError, match="no rule for str events"):
         step(Driver().ctx, "hello")
+
+
+def test_orders_name_the_instance_that_sends_them():
+    driver = Driver(msgspec.structs.replace(Driver().ctx, instance="k3x9"))
+    orders = placed(driver.quotes(1.0, ENTRY))
+    assert [o.client_id for o in orders] == ["t1-1s-k3x9", "t1-2f-k3x9"]

@@ -962,3 +962,22 @@ def test_a_receive_window_over_a_minute_gets_mexcs_code():
     with pytest.raises(InvalidParameter) as caught:
         mexc_client_requests.verify_signed_request(request, CREDENTIALS, 1_000_000)
     assert caught.value.code == 700005
+
+
+def test_order_lists_are_asked_by_symbol_and_read_with_their_client_ids():
+    listed = mexc_rest.open_orders_request(BTC, CREDENTIALS, 1_000_000)
+    assert (listed.method, listed.path) == ("GET", "/api/v3/openOrders")
+    assert parse_qsl(listed.query)[0] == ("symbol", "BTCUSDT")
+    history = mexc_rest.all_orders_request(BTC, CREDENTIALS, 1_000_000)
+    assert history.path == "/api/v3/allOrders"
+    assert parse_qsl(history.query)[:2] == [("symbol", "BTCUSDT"), ("limit", "1000")]
+    orders = [
+        OrderUpdate(BTC, "btc_1-1s-k3x9", "7", OrderStatus.NEW, Side.BUY, 0.5, 100.0, 0.0, 0.0),
+        OrderUpdate(BTC, "web", "8", OrderStatus.FILLED, Side.SELL, 0.2, 101.0, 0.2, 101.0),
+    ]
+    body = mexc_encode.open_orders_body([(order, "LIMIT", 0.0) for order in orders])
+    parsed = mexc_rest.parse_orders(body)
+    assert [(o.client_id, o.venue_order_id, o.status) for o in parsed] == [
+        ("btc_1-1s-k3x9", "7", OrderStatus.NEW),
+        ("web", "8", OrderStatus.FILLED),
+    ]
