@@ -31,6 +31,7 @@ from protocols.messages import (
 )
 from protocols.model import Fill, Leg, Order, OrderStatus, Side, Symbol, TimeInForce, VenueRules
 from protocols.venue import (
+    BadCredentials,
     InsufficientBalance,
     OrderUpdate,
     RateLimited,
@@ -100,7 +101,8 @@ class ToyCodec:
         if response.status >= 500:
             return VenueUnavailable("toy", None, "down", response.status)
         code = json.loads(response.body)["code"]
-        kind = {"balance": InsufficientBalance, "unknown": UnknownOrder}.get(code, VenueError)
+        kinds = {"balance": InsufficientBalance, "unknown": UnknownOrder, "keys": BadCredentials}
+        kind = kinds.get(code, VenueError)
         return kind("toy", code, code, response.status)
 
 
@@ -160,6 +162,8 @@ class ToyVenue:
             return HttpResponse(429, b"{}", headers=(("Retry-After", "0.2"),))
         if action == "reject":
             return HttpResponse(400, b'{"code":"balance"}')
+        if action == "bad-keys":
+            return HttpResponse(401, b'{"code":"keys"}')
         if action == "lost-before":
             raise CloseWithoutAnswer
         if body["id"] in self.orders:
@@ -308,6 +312,35 @@ async def test_a_rejection_is_reported_with_the_venues_reason(nursery, venue):
     [rejected] = await until_final(strategy, "t1-1s")
     assert isinstance(rejected, OrderRejected)
     assert "balance" in rejected.reason
+
+
+async def test_three_rejections_in_a_row_make_a_venue_refusing_orders_until_one_is_accepted(
+    nursery, venue
+):
+    venue.script = ["reject", "reject", "reject", "fill"]
+    router, inbox, strategy = await start_router(nursery, venue)
+    for seq in (1, 2):
+        await inbox.send(PlaceOrder(order(seq)))
+        await until_final(strategy, f"t1-{seq}s")
+    assert router.statistics().orders_refused is None  # two may be the orders' fault
+    await inbox.send(PlaceOrder(order(3)))
+    await until_final(strategy, "t1-3s")
+    stats = router.statistics()
+    assert stats.orders_refused is not None and not stats.account_refused
+    assert stats.orders_refused.startswith("3 orders in a row rejected, the last: toy: balance")
+    await inbox.send(PlaceOrder(order(4)))
+    await until_final(strategy, "t1-4s")
+    assert router.statistics().orders_refused is None
+
+
+async def test_one_rejection_of_the_keys_makes_the_venue_refuse_the_account(nursery, venue):
+    venue.script = ["bad-keys"]
+    router, inbox, strategy = await start_router(nursery, venue)
+    await inbox.send(PlaceOrder(order(1)))
+    await until_final(strategy, "t1-1s")
+    stats = router.statistics()
+    assert stats.account_refused
+    assert stats.orders_refused == "the account is refused: toy: keys (code keys, HTTP 401)"
 
 
 async def test_429_waits_as_told_then_the_same_intent_goes_once(nursery, venue):

@@ -74,12 +74,16 @@ from protocols.model import (
 )
 from protocols.rules import more_than_noise, round_down, round_to_tick
 from protocols.venue import (
+    BadCredentials,
+    BadSignature,
+    Banned,
     DuplicateClientId,
     OrderAlreadyFinal,
     OrderUpdate,
     RateLimited,
     RestRequest,
     RestResponse,
+    TimestampRejected,
     Trade,
     UnknownOrder,
     VenueError,
@@ -91,6 +95,12 @@ log = logging.getLogger("basis.router")
 
 _encode_json = msgspec.json.Encoder().encode
 FINISHED_IDS_KEPT = 100_000
+REFUSALS_IN_A_ROW = 3
+"""Placements the venue rejected one after another, none accepted between, that make it
+a venue refusing orders (``RouterStatistics.orders_refused``)."""
+ACCOUNT_REFUSALS = (BadCredentials, BadSignature, Banned, TimestampRejected)
+"""Rejections that refuse the account, not the order: one is enough to know that no
+order goes through there until someone fixes the keys, the IP ban or the clock."""
 T = TypeVar("T")
 
 
@@ -233,6 +243,12 @@ class RouterStatistics(msgspec.Struct, frozen=True):
     unresolved_orders: dict[str, str] = msgspec.field(default_factory=dict)
     """Client id → why: orders the venue acknowledged but has not found for longer
     than ``lookup_give_up_s``; their owners wait, an operator must look (``lookup.py``)."""
+    orders_refused: str | None = None
+    """Why the venue is refusing orders: ``REFUSALS_IN_A_ROW`` placements rejected with
+    none accepted between, or one rejection that refuses the account
+    (``ACCOUNT_REFUSALS``); ``None`` once an order is accepted again."""
+    account_refused: bool = False
+    """``orders_refused`` is the account's refusal: no order goes through there."""
 
 
 @attrs.define(eq=False)
@@ -274,6 +290,10 @@ class Router:
     not_found_log_every_s: float = 30.0
     """How often an order still not found is logged again (the first time always)."""
     _unresolved: dict[str, str] = attrs.field(factory=dict)
+    _refusals: int = 0
+    """Placements rejected by the venue since the last one it accepted."""
+    _refused: tuple[str, bool] | None = None
+    """``(why, the account's refusal)`` while the venue refuses orders."""
     _not_found: dict[str, tuple[float, float]] = attrs.field(factory=dict)
     """Client id → (trio time it was first not found, time that was last logged)."""
     fee_price_ttl_s: float = 60.0
@@ -310,6 +330,8 @@ class Router:
                 if rules.entries_refused is not None
             },
             dict(self._unresolved),
+            None if self._refused is None else self._refused[0],
+            self._refused is not None and self._refused[1],
         )
 
     def _private_stream_down(self) -> str | None:
@@ -477,6 +499,7 @@ class Router:
                 await self._apply(tracked, self.codec.parse_placed(response, order, rules))
                 break
             error = self.codec.error(response, self.wall_clock())
+            self._note_refusal(error)
             if isinstance(error, RateLimited):
                 self.stats.rate_limited += 1
                 self.order_bucket.close_for(error.retry_after_s or 1.0)
@@ -490,6 +513,24 @@ class Router:
             await self._reject(tracked, str(error))
             return
         await self._follow(tracked, rules)
+
+    def _note_refusal(self, error: VenueError) -> None:
+        """Count a placement the venue turned down; a run of them, or one that refuses
+        the account, makes this a venue refusing orders."""
+        if isinstance(error, (RateLimited, VenueUnavailable, DuplicateClientId)):
+            return  # not a refusal: the order goes again or is looked up
+        self._refusals += 1
+        account = isinstance(error, ACCOUNT_REFUSALS)
+        if not account and self._refusals < REFUSALS_IN_A_ROW:
+            return
+        why = (
+            f"the account is refused: {error}"
+            if account
+            else f"{self._refusals} orders in a row rejected, the last: {error}"
+        )
+        if self._refused is None:
+            log.error("%s: the venue refuses orders: %s", self.name, why)
+        self._refused = (why, account)
 
     async def _send_placement(self, tracked: TrackedOrder, rules: VenueRules) -> RestResponse:
         """Send ``tracked`` once, under the order bucket; the venue's answer, whatever it
@@ -1042,6 +1083,10 @@ class Router:
             match delivery:
                 case Accepted(accepted):
                     self.stats.accepted += 1
+                    if self._refused is not None:
+                        log.warning("%s: the venue accepts orders again", self.name)
+                    self._refusals = 0
+                    self._refused = None
                     await self._record(client_id, "accepted", accepted.now, status="new")
                 case Filled(fill, filled_qty, avg_price):
                     self.stats.filled += 1

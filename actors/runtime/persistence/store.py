@@ -82,6 +82,36 @@ class StoreError(Exception):
     """The store cannot be opened or used; the message names the file and the fix."""
 
 
+def storage_failure(error: BaseException, path: Path) -> str | None:
+    """What ``error`` says is wrong with the storage under ``path``, as a cause an operator
+    can act on: ``disk full: ...``, ``read-only: ...``, ``corrupt: ...``, ``I/O error:
+    ...``, ``cannot open: ...``. ``None`` when it is not the storage's fault (a
+    statement Basis got wrong, say): such an error is a bug, not a condition to wait out.
+    """
+    if not isinstance(error, sqlite3.Error):
+        return None
+    code = getattr(error, "sqlite_errorcode", None)
+    name = getattr(error, "sqlite_errorname", None) or "unknown"
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == sqlite3.SQLITE_FULL:
+        return f"disk full: {path}: free space on its filesystem"
+    if primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM):
+        return (
+            f"read-only ({name}): {path}: make the file, its -wal and -shm files and its "
+            "directory writable by this user"
+        )
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return (
+            f"corrupt ({name}): {path}: stop Basis and move it aside with its -wal and "
+            "-shm files; what it recorded must then be checked at the venues by hand"
+        )
+    if primary == sqlite3.SQLITE_IOERR:
+        return f"I/O error ({name}): {path}: check the disk and its filesystem"
+    if primary == sqlite3.SQLITE_CANTOPEN:
+        return f"cannot open ({name}): {path}: check that its directory exists and is writable"
+    return None
+
+
 @attrs.frozen
 class TaskRow:
     task_id: str
