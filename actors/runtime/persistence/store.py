@@ -71,6 +71,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+WAL_KEPT_BYTES = 0
+"""What the write-ahead log is cut back to when it starts over."""
+
 FINAL_STATUSES = ("filled", "cancelled", "expired", "rejected")
 _ORDER_COLUMNS = (
     "client_id, task_id, venue, leg, symbol, side, qty, price, created_at, status, "
@@ -196,6 +199,10 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # The log is cut back when it starts over (after a checkpoint) instead of being
+            # overwritten in place: every commit then grows the file, so a full disk is
+            # known at the next commit, not only once the log outgrows its old size.
+            self._db.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
             self._db.execute(f"PRAGMA synchronous={durability}")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate()
