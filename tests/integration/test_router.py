@@ -53,6 +53,8 @@ class ToyCodec:
     leg = Leg.SPOT
     read_after_write_s = 0.05
     forgets_unfilled = False
+    clock_ahead_s = 1.0
+    clock_behind_s = 5.0
 
     async def load_rules(self, rest, symbols):
         return {symbol: RULES for symbol in symbols}
@@ -95,6 +97,12 @@ class ToyCodec:
             avg_price=o["price"],
         )
 
+    def clock_request(self):
+        return RestRequest("GET", "/time")
+
+    def parse_clock(self, response):
+        return json.loads(response.body)["now"]
+
     def error(self, response, now):
         if response.status == 429:
             return RateLimited("toy", 429, "slow down", 429, float(response.header("retry-after")))
@@ -135,10 +143,14 @@ class ToyVenue:
     trades_hidden: int = 0
     """How many of the next ``/trades`` requests list none (a read-after-write lag)."""
     trade_queries: int = 0
+    clock_ahead_s: float = 0.0
+    """How far the venue's clock is ahead of this machine's."""
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST":
             return await self._place(json.loads(request.body))
+        if request.path == "/time":
+            return HttpResponse(200, json.dumps({"now": time.time() + self.clock_ahead_s}).encode())
         if request.path == "/trades":
             self.trade_queries += 1
             if self.trades_hidden > 0:
@@ -341,6 +353,18 @@ async def test_one_rejection_of_the_keys_makes_the_venue_refuse_the_account(nurs
     stats = router.statistics()
     assert stats.account_refused
     assert stats.orders_refused == "the account is refused: toy: keys (code keys, HTTP 401)"
+
+
+async def test_the_clock_skew_against_the_venue_is_measured_at_each_load_of_the_rules(
+    nursery, venue
+):
+    venue.clock_ahead_s = 3.0  # this machine's clock is 3 s behind the venue's
+    router, _, _ = await start_router(nursery, venue, rules_refresh_s=0.05)
+    stats = router.statistics()
+    assert stats.clock_skew_s is not None and abs(stats.clock_skew_s + 3.0) < 0.1
+    assert (stats.clock_window.ahead_s, stats.clock_window.behind_s) == (1.0, 5.0)
+    venue.clock_ahead_s = -0.2
+    await wait_until(lambda: abs(router.statistics().clock_skew_s - 0.2) < 0.1, 5)
 
 
 async def test_429_waits_as_told_then_the_same_intent_goes_once(nursery, venue):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from actors.arbitrage.machine import KILL_SWITCH
+from actors.runtime.orders.clock_skew import judged
 from actors.runtime.persistence.writer import WRITER_MAILBOX
 from supervision import ChildSnapshot, SupervisorSnapshot
 
@@ -327,6 +328,16 @@ def _health_signals(
         for r in routers
         for client_id, why in r.unresolved_orders.items()
     ]
+    # A venue refuses signed requests from a clock outside its window: beyond half of
+    # it, a little more drift and nothing can be placed or cancelled there.
+    for r in stats.routers:
+        if r.clock_skew_s is None or r.clock_window is None:
+            continue
+        verdict = judged(r.clock_skew_s, r.clock_window)
+        if verdict is not None:
+            level, why = verdict
+            signal = HealthSignal(level, f"{r.name}: {why}", f"clock-skew:{r.name}")
+            (failing if level == "failing" else degraded).append(signal)
     return failing + degraded
 
 

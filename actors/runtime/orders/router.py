@@ -34,6 +34,7 @@ import trio
 
 from actors.failpoints import failpoint
 from actors.runtime.market.private_stream import PrivateStream, PrivateStreamCodec
+from actors.runtime.orders.clock_skew import ClockWindow, judged, skew_s
 from actors.runtime.orders.funding_book import FundingBook
 from actors.runtime.orders.lookup import (
     LOOKUP_GIVE_UP_S,
@@ -113,6 +114,10 @@ class RouterCodec(Protocol):
     """How long after an order reached the venue a query may still not find it."""
     forgets_unfilled: bool
     """Whether the venue forgets, even by its id, an order that ended unfilled."""
+    clock_ahead_s: float
+    clock_behind_s: float
+    """How far the local clock may be ahead of, or behind, the venue's before it refuses
+    signed requests (``clock_skew.py``)."""
 
     async def load_rules(
         self, rest: RestClient, symbols: Sequence[Symbol]
@@ -137,6 +142,14 @@ class RouterCodec(Protocol):
     ) -> OrderUpdate: ...
 
     def error(self, response: RestResponse, now: float) -> VenueError: ...
+
+    def clock_request(self) -> RestRequest:
+        """Asks the venue for its server time."""
+        ...
+
+    def parse_clock(self, response: RestResponse) -> float:
+        """The venue's time (Unix seconds) in the answer to ``clock_request``."""
+        ...
 
     async def order_trades(
         self, rest: RestClient, symbol: Symbol, venue_order_id: str, now: float
@@ -249,6 +262,11 @@ class RouterStatistics(msgspec.Struct, frozen=True):
     (``ACCOUNT_REFUSALS``); ``None`` once an order is accepted again."""
     account_refused: bool = False
     """``orders_refused`` is the account's refusal: no order goes through there."""
+    clock_skew_s: float | None = None
+    """How far the local clock was ahead of the venue's (negative: behind) when last
+    measured (at each load of the rules); ``None`` before the first measurement."""
+    clock_window: ClockWindow | None = None
+    """How far it may be before the venue refuses signed requests."""
 
 
 @attrs.define(eq=False)
@@ -294,6 +312,7 @@ class Router:
     """Placements rejected by the venue since the last one it accepted."""
     _refused: tuple[str, bool] | None = None
     """``(why, the account's refusal)`` while the venue refuses orders."""
+    _clock_skew_s: float | None = None
     _not_found: dict[str, tuple[float, float]] = attrs.field(factory=dict)
     """Client id → (trio time it was first not found, time that was last logged)."""
     fee_price_ttl_s: float = 60.0
@@ -332,6 +351,8 @@ class Router:
             dict(self._unresolved),
             None if self._refused is None else self._refused[0],
             self._refused is not None and self._refused[1],
+            self._clock_skew_s,
+            ClockWindow(self.codec.clock_ahead_s, self.codec.clock_behind_s),
         )
 
     def _private_stream_down(self) -> str | None:
@@ -405,6 +426,24 @@ class Router:
         for symbol, rules in self.rules.items():
             for address in self.subscribers.get(symbol, ()):
                 await address.send(RulesUpdate(now, self.codec.leg, rules))
+        try:
+            await self._measure_clock()
+        except VENUE_FAILURES as error:
+            log.warning("%s: cannot read the venue's clock: %s", self.name, error)
+
+    async def _measure_clock(self) -> None:
+        """How far the local clock is from the venue's, now (``clock_skew.py``)."""
+        sent_at = self.wall_clock()
+        response = await self.rest.send(self.codec.clock_request())
+        received_at = self.wall_clock()
+        if response.status != 200:
+            raise self.codec.error(response, received_at)
+        skew = skew_s(self.codec.parse_clock(response), sent_at, received_at)
+        self._clock_skew_s = skew
+        window = ClockWindow(self.codec.clock_ahead_s, self.codec.clock_behind_s)
+        verdict = judged(skew, window)
+        if verdict is not None:
+            log.warning("%s: %s", self.name, verdict[1])
 
     async def _keep_rules(self) -> None:
         """Ask for the rules until the venue gives them, then again every

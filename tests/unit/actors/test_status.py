@@ -20,6 +20,7 @@ from actors.arbitrage.context import new_context
 from actors.histogram import LAG_BUCKETS_S, Histogram
 from actors.runtime.market.feed import Feed
 from actors.runtime.ops.status import build_status, status_of
+from actors.runtime.orders.clock_skew import ClockWindow
 from actors.runtime.persistence.writer import WriterStatistics
 from actors.runtime.system import SystemStatistics
 from protocols.gateio_rest import PositionSettings
@@ -154,6 +155,29 @@ def test_a_venue_refusing_orders_is_degraded_and_refusing_the_account_is_failing
         ),
         ("degraded", "refusing:router-mexc", f"router-mexc refuses orders: {rejected}"),
     ]
+
+
+def test_a_clock_off_by_half_a_venues_window_is_degraded_and_beyond_it_failing():
+    routers = [
+        router("router-mexc", clock_skew_s=-3.0, clock_window=ClockWindow(1.0, 5.0)),
+        router("router-gateio_futures", clock_skew_s=61.0, clock_window=ClockWindow(60.0, 60.0)),
+    ]
+    status = status_of(statistics(routers=routers), T0)
+    assert [(s.level, s.key, s.reason) for s in status.health_signals] == [
+        (
+            "failing",
+            "clock-skew:router-gateio_futures",
+            "router-gateio_futures: the local clock is 61.00 s ahead of the venue's "
+            "(it allows 60 s)",
+        ),
+        (
+            "degraded",
+            "clock-skew:router-mexc",
+            "router-mexc: the local clock is 3.00 s behind the venue's (it allows 5 s)",
+        ),
+    ]
+    within = router(clock_skew_s=0.3, clock_window=ClockWindow(1.0, 5.0))
+    assert status_of(statistics(routers=[within]), T0).health == "ok"
 
 
 def test_a_tripped_kill_switch_is_degraded_under_its_symbol():
