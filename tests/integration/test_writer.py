@@ -83,27 +83,28 @@ async def test_a_stop_writes_everything_handed_over(tmp_path):
     reader.close()
 
 
-async def test_a_batch_whose_transaction_failed_is_written_after_the_restart(nursery, tmp_path):
+async def test_a_batch_whose_transaction_hit_a_bug_is_written_after_the_restart(nursery, tmp_path):
     tree, writer, client = await start(nursery, tmp_path)
     store = writer.store
     assert store is not None
     real_write = store.write_batch
     failures = []
 
-    def full_disk_once(*batch):
+    def a_bug_once(*batch):
         if not failures:
             failures.append(batch)
-            raise OSError(28, "No space left on device")
+            raise TypeError("a statement Basis got wrong")
         real_write(*batch)
 
-    store.write_batch = full_disk_once  # type: ignore[method-assign]
+    store.write_batch = a_bug_once  # type: ignore[method-assign]
     ctx = new_context("t1", BTC, now=1.0)
     # The journal call waits through the crash: the restarted writer commits its intents.
     with trio.fail_after(10):
         await client.journal(ctx, orders("t1", 2))
     assert failures
     [writer_child] = tree.snapshot().children
-    assert writer_child.restarts == 1 and "No space left" in (writer_child.last_error or "")
+    assert writer_child.restarts == 1 and "Basis got wrong" in (writer_child.last_error or "")
+    assert writer.statistics().failing is None  # a bug is no storage failure
     reader = Store(tmp_path / "basis.db")
     assert [o.client_id for o in reader.open_orders("t1")] == ["t1-0s", "t1-1s"]
     reader.close()

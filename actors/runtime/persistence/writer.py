@@ -299,7 +299,16 @@ class Writer:
                 if self.failing is not None:
                     self._recovered(len(snapshots) + len(intents) + len(events))
                 return began
-            await trio.sleep(pause)
+            try:
+                await trio.sleep(pause)
+            except trio.Cancelled:
+                # Stopped (or given up on) while the disk still refuses: say what is lost.
+                log.error(
+                    "writer: stopped with %d records the store refused (%s)",
+                    len(snapshots) + len(intents) + len(events),
+                    self.failing,
+                )
+                raise
             pause = min(pause * 2.0, self.retry_max_s)
 
     def _refused(self, cause: str) -> None:
