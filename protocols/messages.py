@@ -45,6 +45,15 @@ class FeedHealth(msgspec.Struct, frozen=True):
     detail: str = ""
 
 
+class StoreHealth(msgspec.Struct, frozen=True):
+    """Whether the store takes order intents: ``failing`` is why not (``disk full:
+    ...``), ``None`` when it does. While it does not, no entry may be decided: an
+    order leaves only once its intent is stored."""
+
+    now: float
+    failing: str | None = None
+
+
 class FundingPayment(msgspec.Struct, frozen=True):
     """Funding settled on the futures leg at ``now``: positive when received, negative
     when paid. ``ledger_id`` is the venue's id of the settlement in the account's ledger,

@@ -9,7 +9,9 @@ recovers.
 
 Before an order leaves, ``before_orders`` (the persistence writer's journal, when there
 is one) is awaited with every order of the decision, so a crash can never leave an order
-at a venue that Basis does not know about.
+at a venue that Basis does not know about. While the store refuses writes that wait
+lasts until it takes them again; the actor handles nothing meanwhile, and the orders'
+leg timeout counts from when they leave (``orders_left``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import msgspec
 import trio
 
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState
-from actors.arbitrage.machine import on_market, step
+from actors.arbitrage.machine import on_market, orders_left, step
 from actors.arbitrage.pricing import entry_cost_pct
 from actors.failpoints import failpoint
 from actors.histogram import Histogram, HistogramStatistics
@@ -150,7 +152,12 @@ class StrategyActor:
             funding_usdt=ctx.funding_usdt,
             funding_rate=ctx.funding_rate,
             funding_next_ts=ctx.funding_next_ts,
-            paused_reason=ctx.paused_reason,
+            paused_reason=ctx.paused_reason
+            or (
+                None
+                if ctx.store_failing is None
+                else f"the store cannot journal orders: {ctx.store_failing}"
+            ),
             decisions=self.decisions,
             resumed_at=self.resumed_at,
             decision_lag=self.lag.statistics(),
@@ -219,7 +226,9 @@ class StrategyActor:
     async def _carry_out(self, commands: tuple) -> None:
         orders = [command.order for command in commands if type(command) is PlaceOrder]
         if orders and self.before_orders is not None:
+            began = self.wall_clock()
             await self.before_orders(self.ctx, orders)
+            self.ctx = orders_left(self.ctx, self.wall_clock() - began)
             failpoint("journaled")
         sent = 0
         for command in commands:

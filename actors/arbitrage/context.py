@@ -213,6 +213,8 @@ class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     last_error: str | None = None
     paused_reason: str | None = None
     stale_legs: tuple[str, ...] = ()
+    store_failing: str | None = None
+    """Why the store refuses order intents, while it does (no entries meanwhile)."""
     deadline: float | None = None
     overdue_count: int = 0
     cooldown_until: float = 0.0

@@ -11,9 +11,9 @@ States (docs/strategy.md, "States")::
     IDLE -> MONITORING -> ENTERING -> POSITION_OPEN -> EXITING -> MONITORING (cycle += 1)
 
 plus IMBALANCED (a leg filled more than the other: correct it), PAUSED (operator, stale
-feed, kill switch, failed correction) and STOPPED. ``context.TRANSITIONS`` lists every
-move one event may make; ``step`` and ``on_market`` refuse any other
-(:class:`~actors.arbitrage.context.ForbiddenTransition`).
+feed, a store that refuses intents, kill switch, failed correction) and STOPPED.
+``context.TRANSITIONS`` lists every move one event may make; ``step`` and
+``on_market`` refuse any other (:class:`~actors.arbitrage.context.ForbiddenTransition`).
 
 Rules the code keeps everywhere:
 
@@ -27,7 +27,9 @@ Rules the code keeps everywhere:
 * An imbalance (|spot - futures short| worth at least the smallest order either venue
   takes) is corrected by finishing the lagging leg or trimming the excess; after
   ``max_correction_attempts`` failures both legs are flattened and the strategy pauses.
-* No entry while a feed is stale, the strategy is paused or stopping, or in cooldown.
+* No entry while a feed is stale, the store refuses intents, the strategy is paused or
+  stopping, or in cooldown. Orders already decided (an exit, a correction) are still
+  placed: they leave once their intents are stored (the actor waits for that).
 * A market event that decides nothing returns the very same context object.
 """
 
@@ -61,6 +63,7 @@ from protocols.messages import (
     OrderRejected,
     PlaceOrder,
     RulesUpdate,
+    StoreHealth,
     StrategyCommand,
     TradeAmended,
     TradeClosed,
@@ -102,6 +105,9 @@ GOAL_FLAT = "flat"  # both legs at the smaller quantity (an exit that half-fille
 GOAL_FLATTEN = "flatten"  # give up on correcting: close both legs, then pause
 
 _REST_STATES = (IDLE, MONITORING, PAUSED)
+
+KILL_SWITCH = "kill switch"
+"""How a pause reason set by the kill switch (``max_loss_usdt``) begins."""
 
 
 def step(ctx: ArbitrageContext, event: Any) -> Result:
@@ -268,7 +274,7 @@ def _watch_position(
             ):
                 ctx = replace(
                     ctx,
-                    paused_reason=f"kill switch: the loss reached max_loss_usdt "
+                    paused_reason=f"{KILL_SWITCH}: the loss reached max_loss_usdt "
                     f"{params.max_loss_usdt:g}",
                 )
                 reason = "kill_switch"
@@ -699,7 +705,7 @@ def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
     ):
         ctx = replace(
             ctx,
-            paused_reason=f"kill switch: realized loss reached max_loss_usdt "
+            paused_reason=f"{KILL_SWITCH}: realized loss reached max_loss_usdt "
             f"{params.max_loss_usdt:g}",
         )
     return _at_rest(ctx, now), (TradeClosed(trade),)
@@ -724,7 +730,7 @@ def _at_rest(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
 def _rest_state(ctx: ArbitrageContext) -> ArbitrageState:
     if ctx.stop_requested:
         return STOPPED
-    if ctx.paused_reason is not None or ctx.stale_legs:
+    if ctx.paused_reason is not None or ctx.stale_legs or ctx.store_failing is not None:
         return PAUSED
     return MONITORING
 
@@ -746,6 +752,22 @@ def _on_feed_health(ctx: ArbitrageContext, event: FeedHealth) -> Result:
     if ctx.state in (MONITORING, PAUSED):
         ctx = replace(ctx, state=_rest_state(ctx))
     return ctx, NOTHING
+
+
+def _on_store_health(ctx: ArbitrageContext, event: StoreHealth) -> Result:
+    if event.failing == ctx.store_failing:
+        return ctx, NOTHING
+    ctx = replace(ctx, store_failing=event.failing, last_update=event.now)
+    return _refresh_rest_state(ctx), NOTHING
+
+
+def orders_left(ctx: ArbitrageContext, waited_s: float) -> ArbitrageContext:
+    """The orders just decided left ``waited_s`` after the decision (their intents waited
+    for the store): the deadline counts from when they left, so a leg timeout never
+    fires for an order that was still waiting to leave."""
+    if ctx.deadline is None or waited_s <= 0.0:
+        return ctx
+    return replace(ctx, deadline=ctx.deadline + waited_s)
 
 
 FUNDING_IDS_KEPT = 64
@@ -969,6 +991,7 @@ _HANDLERS: dict[type, Callable[[ArbitrageContext, Any], Result]] = {
     Fill: _on_fill,
     OrderFinal: _on_final,
     FeedHealth: _on_feed_health,
+    StoreHealth: _on_store_health,
     FundingPayment: _on_funding_payment,
     FundingRateUpdate: _on_funding_rate,
     RulesUpdate: _on_rules,

@@ -20,7 +20,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ from actors.venues.gateio import (
 from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
 from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.gateio_rest import PositionSettings
-from protocols.messages import OperatorAction, OperatorCommand, RulesUpdate
+from protocols.messages import OperatorAction, OperatorCommand, RulesUpdate, StoreHealth
 from protocols.model import Leg, Symbol
 from protocols.venue import ApiCredentials
 from supervision import (
@@ -64,6 +64,7 @@ from supervision import (
     ChildSpec,
     Intensity,
     Mailbox,
+    MailboxClosed,
     Restart,
     RestartStrategy,
     Supervisor,
@@ -75,6 +76,8 @@ log = logging.getLogger("basis.manager")
 STORE_FILE = "basis.db"
 SYMBOLS_PER_CONNECTION = 30
 STORE_COUNT_EVERY_S = 10.0
+STORE_HEALTH_KEY = "store-health"
+"""The conflating key strategies are told the store's health under: only the latest counts."""
 
 
 class SymbolLocked(Exception):
@@ -175,7 +178,9 @@ class TradingSystem:
         self.recover = recover
         self.started_at = time.time()
         self.store_path = data_dir / STORE_FILE
-        self.writer = Writer(self.store_path, config.persistence.durability)
+        self.writer = Writer(
+            self.store_path, config.persistence.durability, on_health=self._store_health
+        )
         self.writer_mailbox = Mailbox(WRITER_MAILBOX, capacity=4096)
         self.writer_client = WriterClient(self.writer_mailbox.address)
         self.venues_are_new = venues_are_new
@@ -422,6 +427,8 @@ class TradingSystem:
                 labels={"symbol": str(symbol), "task_id": task_id},
             )
         )
+        # Whatever the restored record says, the store's health now.
+        mailbox.address.put_latest(STORE_HEALTH_KEY, StoreHealth(time.time(), self.writer.failing))
         for links in self.venues.values():
             rules_now = links.router.rules.get(symbol)
             if rules_now is not None:
@@ -431,6 +438,13 @@ class TradingSystem:
             await self.recovery.reconcile_in_flight(ctx, routers)
         log.info("task %s: trading %s", task_id, symbol)
         return task_id
+
+    def _store_health(self, failing: str | None) -> None:
+        """Tell every strategy whether the store takes intents (the writer calls this)."""
+        health = StoreHealth(time.time(), failing)
+        for handle in self.strategies.values():
+            with suppress(MailboxClosed):  # being removed: it decides nothing more
+                handle.mailbox.address.put_latest(STORE_HEALTH_KEY, health)
 
     def _task_id(self, symbol: Symbol) -> str:
         """``btc_sj3kx0``: the coin and the start time in base 36, so that a new task never

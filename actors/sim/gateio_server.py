@@ -252,7 +252,7 @@ class GateioServer(VenueServer):
             request.body,
             tuple(request.headers.items()),
         )
-        verify_signed_request(rest, self.credentials, self.now())
+        verify_signed_request(rest, self.credentials, self.clock())
 
     async def _unknown_endpoint(self, request: HttpRequest) -> HttpResponse:
         return self._not_found(request)
@@ -294,7 +294,7 @@ class GateioServer(VenueServer):
     # ------------------------------------------------------------ public REST
 
     def _server_time(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
-        return json_response(gateio_encode.server_time_body(self.now()))
+        return json_response(gateio_encode.server_time_body(self.clock()))
 
     def _contract(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         symbol = self._symbol(segments[1])

@@ -235,7 +235,7 @@ class MexcServer(VenueServer):
             request.body,
             tuple(request.headers.items()),
         )
-        return verify_signed_request(rest, self.credentials, round(self.now() * 1000.0))
+        return verify_signed_request(rest, self.credentials, round(self.clock() * 1000.0))
 
     def _not_found(self, request: HttpRequest) -> HttpResponse:
         body = msgspec.json.encode({"code": 404, "msg": f"no endpoint {request.path}"})
@@ -250,7 +250,7 @@ class MexcServer(VenueServer):
         return json_response(mexc_encode.PING_BODY)
 
     def _time(self, query: dict[str, str]) -> HttpResponse:
-        return json_response(mexc_encode.server_time_body(self.now()))
+        return json_response(mexc_encode.server_time_body(self.clock()))
 
     def _listed(self, query: dict[str, str]) -> list[Symbol]:
         """The pairs a market data request names (``symbol`` or ``symbols``), each

@@ -93,6 +93,10 @@ class VenueServer(abc.ABC):
         self.exchange = exchange
         self.name = exchange.name
         self.now = now
+        self.clock_ahead_s = 0.0
+        """How far the venue's own clock runs ahead of ``now`` (negative: behind): what it
+        says the time is, and judges signed requests' timestamps by. A skew to test
+        against; the market and its orders keep ``now``."""
         self.wire_faults = WireFaults()
         self.rate_limiter = VenueRateLimiter()
         self.websockets = WebsocketEndpoint(
@@ -115,6 +119,10 @@ class VenueServer(abc.ABC):
         await self.port.serve(port, task_status=task_status)
 
     # ------------------------------------------------------------------- REST
+
+    def clock(self) -> float:
+        """The venue's own clock (``clock_ahead_s``)."""
+        return self.now() + self.clock_ahead_s
 
     async def _answer(self, request: HttpRequest) -> HttpResponse:
         route = self._route(request)

@@ -15,6 +15,7 @@ import msgspec
 
 from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols import gateio, gateio_rest
+from protocols.gateio_client_requests import REQUEST_WINDOW_S
 from protocols.model import Leg, Order, Symbol, VenueRules
 from protocols.venue import (
     ApiCredentials,
@@ -179,6 +180,9 @@ class GateioRouterCodec:
     contracts."""
     read_after_write_s: float = READ_AFTER_WRITE_S
     forgets_unfilled: bool = True
+    clock_ahead_s: float = float(REQUEST_WINDOW_S)
+    clock_behind_s: float = float(REQUEST_WINDOW_S)
+    """A signed request's ``Timestamp`` is taken within 60 s of the venue's clock."""
     """Gate.io forgets an order cancelled with nothing filled 10 minutes later (404)."""
     listed_slack_s: float = LISTED_SLACK_S
     _listing: dict[str, tuple[str, int]] = attrs.field(factory=dict, init=False)
@@ -318,6 +322,12 @@ class GateioRouterCodec:
 
     def error(self, response: RestResponse, now: float) -> VenueError:
         return gateio_rest.error_from_response(response, now)
+
+    def clock_request(self) -> RestRequest:
+        return gateio_rest.server_time_request()
+
+    def parse_clock(self, response: RestResponse) -> float:
+        return gateio_rest.parse_server_time(response.body)
 
 
 @attrs.define

@@ -64,6 +64,8 @@ class MexcFeedCodec:
         return mexc_rest.parse_depth(response.body, symbol)
 
 
+CLOCK_AHEAD_S = 1.0
+"""A signed request is taken while ``timestamp < serverTime + 1000``."""
 READ_AFTER_WRITE_S = 5.0
 """How long after an order reached MEXC a query may still answer "order does not exist"
 (-2013). MEXC documents neither the lag nor a bound; this one is generous, since waiting
@@ -77,6 +79,10 @@ class MexcRouterCodec:
     leg: Leg = Leg.SPOT
     read_after_write_s: float = READ_AFTER_WRITE_S
     forgets_unfilled: bool = False
+    clock_ahead_s: float = CLOCK_AHEAD_S
+    clock_behind_s: float = mexc_rest.DEFAULT_RECV_WINDOW_MS / 1000.0
+    """A signed request is taken while ``serverTime - timestamp <= recvWindow`` (Basis
+    sends the default ``recvWindow``)."""
 
     async def load_rules(
         self, rest: RestClient, symbols: Sequence[Symbol]
@@ -146,6 +152,12 @@ class MexcRouterCodec:
 
     def error(self, response: RestResponse, now: float) -> VenueError:
         return mexc_rest.error_from_response(response)
+
+    def clock_request(self) -> RestRequest:
+        return mexc_rest.server_time_request()
+
+    def parse_clock(self, response: RestResponse) -> float:
+        return mexc_rest.parse_server_time(response.body)
 
 
 def _ms(now: float) -> int:

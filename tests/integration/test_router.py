@@ -31,6 +31,7 @@ from protocols.messages import (
 )
 from protocols.model import Fill, Leg, Order, OrderStatus, Side, Symbol, TimeInForce, VenueRules
 from protocols.venue import (
+    BadCredentials,
     InsufficientBalance,
     OrderUpdate,
     RateLimited,
@@ -52,6 +53,8 @@ class ToyCodec:
     leg = Leg.SPOT
     read_after_write_s = 0.05
     forgets_unfilled = False
+    clock_ahead_s = 1.0
+    clock_behind_s = 5.0
 
     async def load_rules(self, rest, symbols):
         return {symbol: RULES for symbol in symbols}
@@ -94,13 +97,20 @@ class ToyCodec:
             avg_price=o["price"],
         )
 
+    def clock_request(self):
+        return RestRequest("GET", "/time")
+
+    def parse_clock(self, response):
+        return json.loads(response.body)["now"]
+
     def error(self, response, now):
         if response.status == 429:
             return RateLimited("toy", 429, "slow down", 429, float(response.header("retry-after")))
         if response.status >= 500:
             return VenueUnavailable("toy", None, "down", response.status)
         code = json.loads(response.body)["code"]
-        kind = {"balance": InsufficientBalance, "unknown": UnknownOrder}.get(code, VenueError)
+        kinds = {"balance": InsufficientBalance, "unknown": UnknownOrder, "keys": BadCredentials}
+        kind = kinds.get(code, VenueError)
         return kind("toy", code, code, response.status)
 
 
@@ -133,10 +143,14 @@ class ToyVenue:
     trades_hidden: int = 0
     """How many of the next ``/trades`` requests list none (a read-after-write lag)."""
     trade_queries: int = 0
+    clock_ahead_s: float = 0.0
+    """How far the venue's clock is ahead of this machine's."""
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST":
             return await self._place(json.loads(request.body))
+        if request.path == "/time":
+            return HttpResponse(200, json.dumps({"now": time.time() + self.clock_ahead_s}).encode())
         if request.path == "/trades":
             self.trade_queries += 1
             if self.trades_hidden > 0:
@@ -160,6 +174,8 @@ class ToyVenue:
             return HttpResponse(429, b"{}", headers=(("Retry-After", "0.2"),))
         if action == "reject":
             return HttpResponse(400, b'{"code":"balance"}')
+        if action == "bad-keys":
+            return HttpResponse(401, b'{"code":"keys"}')
         if action == "lost-before":
             raise CloseWithoutAnswer
         if body["id"] in self.orders:
@@ -308,6 +324,47 @@ async def test_a_rejection_is_reported_with_the_venues_reason(nursery, venue):
     [rejected] = await until_final(strategy, "t1-1s")
     assert isinstance(rejected, OrderRejected)
     assert "balance" in rejected.reason
+
+
+async def test_three_rejections_in_a_row_make_a_venue_refusing_orders_until_one_is_accepted(
+    nursery, venue
+):
+    venue.script = ["reject", "reject", "reject", "fill"]
+    router, inbox, strategy = await start_router(nursery, venue)
+    for seq in (1, 2):
+        await inbox.send(PlaceOrder(order(seq)))
+        await until_final(strategy, f"t1-{seq}s")
+    assert router.statistics().orders_refused is None  # two may be the orders' fault
+    await inbox.send(PlaceOrder(order(3)))
+    await until_final(strategy, "t1-3s")
+    stats = router.statistics()
+    assert stats.orders_refused is not None and not stats.account_refused
+    assert stats.orders_refused.startswith("3 orders in a row rejected, the last: toy: balance")
+    await inbox.send(PlaceOrder(order(4)))
+    await until_final(strategy, "t1-4s")
+    assert router.statistics().orders_refused is None
+
+
+async def test_one_rejection_of_the_keys_makes_the_venue_refuse_the_account(nursery, venue):
+    venue.script = ["bad-keys"]
+    router, inbox, strategy = await start_router(nursery, venue)
+    await inbox.send(PlaceOrder(order(1)))
+    await until_final(strategy, "t1-1s")
+    stats = router.statistics()
+    assert stats.account_refused
+    assert stats.orders_refused == "the account is refused: toy: keys (code keys, HTTP 401)"
+
+
+async def test_the_clock_skew_against_the_venue_is_measured_at_each_load_of_the_rules(
+    nursery, venue
+):
+    venue.clock_ahead_s = 3.0  # this machine's clock is 3 s behind the venue's
+    router, _, _ = await start_router(nursery, venue, rules_refresh_s=0.05)
+    stats = router.statistics()
+    assert stats.clock_skew_s is not None and abs(stats.clock_skew_s + 3.0) < 0.1
+    assert (stats.clock_window.ahead_s, stats.clock_window.behind_s) == (1.0, 5.0)
+    venue.clock_ahead_s = -0.2
+    await wait_until(lambda: abs(router.statistics().clock_skew_s - 0.2) < 0.1, 5)
 
 
 async def test_429_waits_as_told_then_the_same_intent_goes_once(nursery, venue):

@@ -10,6 +10,7 @@ from actors.runtime.persistence.store import OrderEventRecord, Store
 from actors.runtime.persistence.writer import Writer, WriterClient
 from protocols.model import Leg, Order, Side, Symbol
 from supervision import ChildSpec, Mailbox, Supervisor
+from tests.integration.polling import wait_until
 
 BTC = Symbol("BTC", "USDT")
 
@@ -82,27 +83,28 @@ async def test_a_stop_writes_everything_handed_over(tmp_path):
     reader.close()
 
 
-async def test_a_batch_whose_transaction_failed_is_written_after_the_restart(nursery, tmp_path):
+async def test_a_batch_whose_transaction_hit_a_bug_is_written_after_the_restart(nursery, tmp_path):
     tree, writer, client = await start(nursery, tmp_path)
     store = writer.store
     assert store is not None
     real_write = store.write_batch
     failures = []
 
-    def full_disk_once(*batch):
+    def a_bug_once(*batch):
         if not failures:
             failures.append(batch)
-            raise OSError(28, "No space left on device")
+            raise TypeError("a statement Basis got wrong")
         real_write(*batch)
 
-    store.write_batch = full_disk_once  # type: ignore[method-assign]
+    store.write_batch = a_bug_once  # type: ignore[method-assign]
     ctx = new_context("t1", BTC, now=1.0)
     # The journal call waits through the crash: the restarted writer commits its intents.
     with trio.fail_after(10):
         await client.journal(ctx, orders("t1", 2))
     assert failures
     [writer_child] = tree.snapshot().children
-    assert writer_child.restarts == 1 and "No space left" in (writer_child.last_error or "")
+    assert writer_child.restarts == 1 and "Basis got wrong" in (writer_child.last_error or "")
+    assert writer.statistics().failing is None  # a bug is no storage failure
     reader = Store(tmp_path / "basis.db")
     assert [o.client_id for o in reader.open_orders("t1")] == ["t1-0s", "t1-1s"]
     reader.close()
@@ -161,3 +163,58 @@ async def test_flush_returns_once_a_snapshot_handed_over_before_it_is_stored(nur
     with Store(tmp_path / "basis.db") as reader:
         assert reader.task("t1").state == "stopped"
         assert reader.tasks(active_only=True) == []
+
+
+def fill_up(store: Store) -> None:
+    """Make SQLite answer SQLITE_FULL for any growth of the file, as a full disk does."""
+    (pages,) = store._db.execute("PRAGMA page_count").fetchone()
+    store._db.execute(f"PRAGMA max_page_count={pages}")
+
+
+def free_space(store: Store) -> None:
+    store._db.execute("PRAGMA max_page_count=1073741823")
+
+
+async def test_a_full_store_makes_the_writer_failing_and_it_retries_in_place(nursery, tmp_path):
+    mailbox = Mailbox("writer")
+    told: list[str | None] = []
+    writer = Writer(tmp_path / "basis.db", on_health=told.append, retry_max_s=0.2)
+    tree = Supervisor("root", [ChildSpec("writer", writer.run, mailbox=mailbox)])
+    await nursery.start(tree.run)
+    client = WriterClient(mailbox.address)
+    assert writer.store is not None
+    fill_up(writer.store)
+    ctx = new_context("t1", BTC, now=1.0)
+    journaled = trio.Event()
+    big = [
+        Order(f"t1-{i}s", Leg.SPOT, BTC, Side.BUY, 0.5, 100.0, created_ts=1.0) for i in range(300)
+    ]
+
+    async def journal_then_note(records, done):
+        await client.journal(ctx, records)
+        done.set()
+
+    nursery.start_soon(journal_then_note, big, journaled)
+    await wait_until(lambda: writer.statistics().failing is not None, 10)
+    stats = writer.statistics()
+    assert stats.failing == f"disk full: {tmp_path / 'basis.db'}: free space on its filesystem"
+    assert stats.failing_since is not None
+    # Later intents queue behind the refused batch: nothing overtakes it.
+    later = trio.Event()
+    nursery.start_soon(journal_then_note, orders("t2", 1), later)
+    await trio.sleep(1.0)
+    assert writer.statistics().refused >= 3  # tried again, in place
+    assert not journaled.is_set() and not later.is_set()
+    [child] = tree.snapshot().children
+    assert child.restarts == 0  # no crash, no restart loop
+    with Store(tmp_path / "basis.db") as reader:
+        assert reader.open_orders() == []
+    free_space(writer.store)
+    with trio.fail_after(10):
+        await journaled.wait()
+        await later.wait()
+    assert writer.statistics().failing is None and writer.statistics().failing_since is None
+    assert told == [stats.failing, None]
+    with Store(tmp_path / "basis.db") as reader:
+        stored = [o.client_id for o in reader.open_orders()]
+    assert stored == [o.client_id for o in big] + ["t2-0s"]

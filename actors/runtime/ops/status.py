@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from actors.arbitrage.machine import KILL_SWITCH
+from actors.runtime.orders.clock_skew import judged
 from actors.runtime.other_instances import OtherInstance
 from actors.runtime.persistence.writer import WRITER_MAILBOX
 from supervision import ChildSnapshot, SupervisorSnapshot
@@ -119,6 +121,9 @@ class PersistenceStatus(msgspec.Struct, frozen=True):
     write_latency_p50_ms: float | None
     write_latency_p99_ms: float | None
     queue_depth: int
+    failing: str | None = None
+    """Why the store refuses the writer's transactions, while it does."""
+    failing_since: float | None = None
 
 
 class HeldSymbol(msgspec.Struct, frozen=True):
@@ -249,6 +254,8 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
         None if p50 is None else p50 * 1000,
         None if p99 is None else p99 * 1000,
         dict(stats.mailbox_depths).get(WRITER_MAILBOX, 0),
+        w.failing,
+        w.failing_since,
     )
     signals = worst_first(_health_signals(stats, feeds, routers))
     health, reason = health_of(signals)
@@ -282,6 +289,17 @@ def _health_signals(
         HealthSignal("failing", f"supervisor gave up: {why}", f"gave-up:{name}")
         for name, why in _give_ups(stats.tree)
     ]
+    # No intent can be journaled, so no order may leave: entries stop, decided orders wait.
+    if stats.writer.failing is not None:
+        failing.append(HealthSignal("failing", f"writer failing: {stats.writer.failing}", "writer"))
+    # A venue that refuses the account takes no order: no hedge, no exit goes through.
+    failing += [
+        HealthSignal(
+            "failing", f"{r.name} refuses orders: {r.orders_refused}", f"refusing:{r.name}"
+        )
+        for r in stats.routers
+        if r.orders_refused is not None and r.account_refused
+    ]
     # Orders are still followed by polling while a private stream is down, and the other
     # symbols trade while one refuses entries.
     degraded = [
@@ -302,6 +320,25 @@ def _health_signals(
         for r in routers
         for symbol, why in r.entries_refused.items()
     ]
+    degraded += [
+        HealthSignal(
+            "degraded", f"{r.name} refuses orders: {r.orders_refused}", f"refusing:{r.name}"
+        )
+        for r in stats.routers
+        if r.orders_refused is not None and not r.account_refused
+    ]
+    # The kill switch did its job: that symbol closes its position and waits for the
+    # operator's resume; the others trade on.
+    degraded += [
+        HealthSignal("degraded", f"{s.symbol}: {s.paused_reason}", f"kill-switch:{s.symbol}")
+        for s in stats.strategies
+        if s.paused_reason is not None and s.paused_reason.startswith(KILL_SWITCH)
+    ]
+    # A quarantined record's symbol waits for the operator; the rest trades on.
+    degraded += [
+        HealthSignal("degraded", f"quarantined: {entry}", f"quarantine:{entry.partition(': ')[0]}")
+        for entry in stats.quarantined
+    ]
     # An order the venue no longer finds holds its strategy back until someone looks.
     degraded += [
         HealthSignal(
@@ -320,6 +357,16 @@ def _health_signals(
         )
         for other in stats.other_instances
     ]
+    # A venue refuses signed requests from a clock outside its window: beyond half of
+    # it, a little more drift and nothing can be placed or cancelled there.
+    for r in stats.routers:
+        if r.clock_skew_s is None or r.clock_window is None:
+            continue
+        verdict = judged(r.clock_skew_s, r.clock_window)
+        if verdict is not None:
+            level, why = verdict
+            signal = HealthSignal(level, f"{r.name}: {why}", f"clock-skew:{r.name}")
+            (failing if level == "failing" else degraded).append(signal)
     return failing + degraded
 
 

@@ -34,6 +34,7 @@ import trio
 
 from actors.failpoints import failpoint
 from actors.runtime.market.private_stream import PrivateStream, PrivateStreamCodec
+from actors.runtime.orders.clock_skew import ClockWindow, judged, skew_s
 from actors.runtime.orders.funding_book import FundingBook
 from actors.runtime.orders.lookup import (
     LOOKUP_GIVE_UP_S,
@@ -75,12 +76,16 @@ from protocols.model import (
 )
 from protocols.rules import more_than_noise, round_down, round_to_tick
 from protocols.venue import (
+    BadCredentials,
+    BadSignature,
+    Banned,
     DuplicateClientId,
     OrderAlreadyFinal,
     OrderUpdate,
     RateLimited,
     RestRequest,
     RestResponse,
+    TimestampRejected,
     Trade,
     UnknownOrder,
     VenueError,
@@ -92,6 +97,12 @@ log = logging.getLogger("basis.router")
 
 _encode_json = msgspec.json.Encoder().encode
 FINISHED_IDS_KEPT = 100_000
+REFUSALS_IN_A_ROW = 3
+"""Placements the venue rejected one after another, none accepted between, that make it
+a venue refusing orders (``RouterStatistics.orders_refused``)."""
+ACCOUNT_REFUSALS = (BadCredentials, BadSignature, Banned, TimestampRejected)
+"""Rejections that refuse the account, not the order: one is enough to know that no
+order goes through there until someone fixes the keys, the IP ban or the clock."""
 T = TypeVar("T")
 
 
@@ -104,6 +115,10 @@ class RouterCodec(Protocol):
     """How long after an order reached the venue a query may still not find it."""
     forgets_unfilled: bool
     """Whether the venue forgets, even by its id, an order that ended unfilled."""
+    clock_ahead_s: float
+    clock_behind_s: float
+    """How far the local clock may be ahead of, or behind, the venue's before it refuses
+    signed requests (``clock_skew.py``)."""
 
     async def load_rules(
         self, rest: RestClient, symbols: Sequence[Symbol]
@@ -128,6 +143,14 @@ class RouterCodec(Protocol):
     ) -> OrderUpdate: ...
 
     def error(self, response: RestResponse, now: float) -> VenueError: ...
+
+    def clock_request(self) -> RestRequest:
+        """Asks the venue for its server time."""
+        ...
+
+    def parse_clock(self, response: RestResponse) -> float:
+        """The venue's time (Unix seconds) in the answer to ``clock_request``."""
+        ...
 
     async def order_trades(
         self, rest: RestClient, symbol: Symbol, venue_order_id: str, now: float
@@ -234,6 +257,17 @@ class RouterStatistics(msgspec.Struct, frozen=True):
     unresolved_orders: dict[str, str] = msgspec.field(default_factory=dict)
     """Client id → why: orders the venue acknowledged but has not found for longer
     than ``lookup_give_up_s``; their owners wait, an operator must look (``lookup.py``)."""
+    orders_refused: str | None = None
+    """Why the venue is refusing orders: ``REFUSALS_IN_A_ROW`` placements rejected with
+    none accepted between, or one rejection that refuses the account
+    (``ACCOUNT_REFUSALS``); ``None`` once an order is accepted again."""
+    account_refused: bool = False
+    """``orders_refused`` is the account's refusal: no order goes through there."""
+    clock_skew_s: float | None = None
+    """How far the local clock was ahead of the venue's (negative: behind) when last
+    measured (at each load of the rules); ``None`` before the first measurement."""
+    clock_window: ClockWindow | None = None
+    """How far it may be before the venue refuses signed requests."""
 
 
 @attrs.define(eq=False)
@@ -275,6 +309,11 @@ class Router:
     not_found_log_every_s: float = 30.0
     """How often an order still not found is logged again (the first time always)."""
     _unresolved: dict[str, str] = attrs.field(factory=dict)
+    _refusals: int = 0
+    """Placements rejected by the venue since the last one it accepted."""
+    _refused: tuple[str, bool] | None = None
+    """``(why, the account's refusal)`` while the venue refuses orders."""
+    _clock_skew_s: float | None = None
     _not_found: dict[str, tuple[float, float]] = attrs.field(factory=dict)
     """Client id → (trio time it was first not found, time that was last logged)."""
     fee_price_ttl_s: float = 60.0
@@ -311,6 +350,10 @@ class Router:
                 if rules.entries_refused is not None
             },
             dict(self._unresolved),
+            None if self._refused is None else self._refused[0],
+            self._refused is not None and self._refused[1],
+            self._clock_skew_s,
+            ClockWindow(self.codec.clock_ahead_s, self.codec.clock_behind_s),
         )
 
     def _owner(self, client_id: str) -> Address | None:
@@ -390,6 +433,24 @@ class Router:
         for symbol, rules in self.rules.items():
             for address in self.subscribers.get(symbol, ()):
                 await address.send(RulesUpdate(now, self.codec.leg, rules))
+        try:
+            await self._measure_clock()
+        except VENUE_FAILURES as error:
+            log.warning("%s: cannot read the venue's clock: %s", self.name, error)
+
+    async def _measure_clock(self) -> None:
+        """How far the local clock is from the venue's, now (``clock_skew.py``)."""
+        sent_at = self.wall_clock()
+        response = await self.rest.send(self.codec.clock_request())
+        received_at = self.wall_clock()
+        if response.status != 200:
+            raise self.codec.error(response, received_at)
+        skew = skew_s(self.codec.parse_clock(response), sent_at, received_at)
+        self._clock_skew_s = skew
+        window = ClockWindow(self.codec.clock_ahead_s, self.codec.clock_behind_s)
+        verdict = judged(skew, window)
+        if verdict is not None:
+            log.warning("%s: %s", self.name, verdict[1])
 
     async def _keep_rules(self) -> None:
         """Ask for the rules until the venue gives them, then again every
@@ -484,6 +545,7 @@ class Router:
                 await self._apply(tracked, self.codec.parse_placed(response, order, rules))
                 break
             error = self.codec.error(response, self.wall_clock())
+            self._note_refusal(error)
             if isinstance(error, RateLimited):
                 self.stats.rate_limited += 1
                 self.order_bucket.close_for(error.retry_after_s or 1.0)
@@ -497,6 +559,24 @@ class Router:
             await self._reject(tracked, str(error))
             return
         await self._follow(tracked, rules)
+
+    def _note_refusal(self, error: VenueError) -> None:
+        """Count a placement the venue turned down; a run of them, or one that refuses
+        the account, makes this a venue refusing orders."""
+        if isinstance(error, (RateLimited, VenueUnavailable, DuplicateClientId)):
+            return  # not a refusal: the order goes again or is looked up
+        self._refusals += 1
+        account = isinstance(error, ACCOUNT_REFUSALS)
+        if not account and self._refusals < REFUSALS_IN_A_ROW:
+            return
+        why = (
+            f"the account is refused: {error}"
+            if account
+            else f"{self._refusals} orders in a row rejected, the last: {error}"
+        )
+        if self._refused is None:
+            log.error("%s: the venue refuses orders: %s", self.name, why)
+        self._refused = (why, account)
 
     async def _send_placement(self, tracked: TrackedOrder, rules: VenueRules) -> RestResponse:
         """Send ``tracked`` once, under the order bucket; the venue's answer, whatever it
@@ -1049,6 +1129,10 @@ class Router:
             match delivery:
                 case Accepted(accepted):
                     self.stats.accepted += 1
+                    if self._refused is not None:
+                        log.warning("%s: the venue accepts orders again", self.name)
+                    self._refusals = 0
+                    self._refused = None
                     await self._record(client_id, "accepted", accepted.now, status="new")
                 case Filled(fill, filled_qty, avg_price):
                     self.stats.filled += 1

@@ -100,6 +100,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+WAL_KEPT_BYTES = 0
+"""What the write-ahead log is cut back to when it starts over."""
+
 FINAL_STATUSES = ("filled", "cancelled", "expired", "rejected")
 _ORDER_COLUMNS = (
     "client_id, task_id, venue, leg, symbol, side, qty, price, created_at, status, "
@@ -109,6 +112,36 @@ _ORDER_COLUMNS = (
 
 class StoreError(Exception):
     """The store cannot be opened or used; the message names the file and the fix."""
+
+
+def storage_failure(error: BaseException, path: Path) -> str | None:
+    """What ``error`` says is wrong with the storage under ``path``, as a cause an operator
+    can act on: ``disk full: ...``, ``read-only: ...``, ``corrupt: ...``, ``I/O error:
+    ...``, ``cannot open: ...``. ``None`` when it is not the storage's fault (a
+    statement Basis got wrong, say): such an error is a bug, not a condition to wait out.
+    """
+    if not isinstance(error, sqlite3.Error):
+        return None
+    code = getattr(error, "sqlite_errorcode", None)
+    name = getattr(error, "sqlite_errorname", None) or "unknown"
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == sqlite3.SQLITE_FULL:
+        return f"disk full: {path}: free space on its filesystem"
+    if primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM):
+        return (
+            f"read-only ({name}): {path}: make the file, its -wal and -shm files and its "
+            "directory writable by this user"
+        )
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return (
+            f"corrupt ({name}): {path}: stop Basis and move it aside with its -wal and "
+            "-shm files; what it recorded must then be checked at the venues by hand"
+        )
+    if primary == sqlite3.SQLITE_IOERR:
+        return f"I/O error ({name}): {path}: check the disk and its filesystem"
+    if primary == sqlite3.SQLITE_CANTOPEN:
+        return f"cannot open ({name}): {path}: check that its directory exists and is writable"
+    return None
 
 
 @attrs.frozen
@@ -239,6 +272,10 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # The log is cut back when it starts over (after a checkpoint) instead of being
+            # overwritten in place: every commit then grows the file, so a full disk is
+            # known at the next commit, not only once the log outgrows its old size.
+            self._db.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
             self._db.execute(f"PRAGMA synchronous={durability}")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate()

@@ -11,8 +11,15 @@ out in their place among the journal entries and order events, and answered: not
 in a running system writes.
 
 On a stop the writer finishes: everything still in its mailbox is written before it ends.
-A batch whose transaction failed (a full disk, say) is not lost with the crash: the writer
-keeps it and writes it first when its supervisor starts it again.
+
+A transaction the storage refuses (a full disk, a read-only or corrupt file, an I/O
+error: :func:`~actors.runtime.persistence.store.storage_failure`) does not crash the
+writer: it reports itself failing with the cause (its statistics, ``on_health``) and tries
+the same batch again, with a growing pause, until the storage takes it. Meanwhile nothing
+is lost and nothing overtakes: intents stay uncommitted, so the orders waiting for them do
+not leave, and whatever arrives waits in the mailbox behind the batch. Any other failure
+is a bug and crashes the writer; the batch is kept and written first when its supervisor
+starts it again.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +42,7 @@ from actors.runtime.persistence.store import (
     OrderEventRecord,
     SnapshotRecord,
     Store,
+    storage_failure,
 )
 from protocols.model import Order
 from supervision import Address, Incarnation, Stopping
@@ -171,6 +179,13 @@ class WriterStatistics(msgspec.Struct, frozen=True):
     (``None`` before the first)."""
     write_latency_p99_s: float | None
     """Its 99th percentile, likewise."""
+    failing: str | None = None
+    """Why the storage refuses the writer's transactions (``disk full: <path>: ...``),
+    while it does; ``None`` while writes succeed."""
+    failing_since: float | None = None
+    """Wall-clock time of the first refused transaction of the current failure."""
+    refused: int = 0
+    """Transactions the storage refused (each attempt counts)."""
 
 
 @attrs.define(eq=False)
@@ -180,6 +195,15 @@ class Writer:
     max_batch: int = 1000
     stats: WriterStats = attrs.field(factory=WriterStats)
     store: Store | None = None
+    on_health: Callable[[str | None], None] | None = None
+    """Called with the cause when the storage starts refusing writes (or the cause
+    changes), and with ``None`` once it takes them again."""
+    retry_min_s: float = 0.25
+    retry_max_s: float = 5.0
+    """The pause between attempts at a refused batch: doubling from the first to the second."""
+    failing: str | None = None
+    failing_since: float | None = None
+    refused: int = 0
     _unwritten: list[Any] = attrs.field(factory=list)
     """The batch a failed transaction left, for the next incarnation to write first."""
 
@@ -194,6 +218,9 @@ class Writer:
             stats.last_write_at,
             stats.latency_percentile(0.5),
             stats.latency_percentile(0.99),
+            self.failing,
+            self.failing_since,
+            self.refused,
         )
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -264,16 +291,7 @@ class Writer:
                 events.append(message)
             else:
                 log.error("writer: cannot store %r", message)
-        assert self.store is not None
-        began = time.perf_counter()
-        # Not cancellable: a transaction that started is finished, whatever happens.
-        try:
-            await trio.to_thread.run_sync(
-                self.store.write_batch, list(snapshots.values()), intents, events
-            )
-        except Exception:
-            self._unwritten = list(unwritten)
-            raise
+        began = await self._commit(list(snapshots.values()), intents, events, unwritten)
         stats = self.stats
         stats.latencies_s.append(time.perf_counter() - began)
         stats.batches += 1
@@ -283,6 +301,74 @@ class Writer:
         stats.last_write_at = time.time()
         for committed in waiting:
             committed.set()
+
+    async def _commit(
+        self,
+        snapshots: list[SnapshotRecord],
+        intents: list[IntentRecord],
+        events: list[OrderEventRecord],
+        unwritten: Sequence[Any],
+    ) -> float:
+        """Write the records in one transaction, as often as the storage refuses it;
+        returns when the attempt that succeeded began (``perf_counter``). Raises what is
+        not the storage's fault, keeping ``unwritten`` for the next incarnation."""
+        assert self.store is not None
+        pause = self.retry_min_s
+        while True:
+            began = time.perf_counter()
+            # Not cancellable: a transaction that started is finished, whatever happens.
+            try:
+                await trio.to_thread.run_sync(self.store.write_batch, snapshots, intents, events)
+            except Exception as error:
+                self._unwritten = list(unwritten)
+                cause = storage_failure(error, self.path)
+                if cause is None:
+                    raise
+                self._refused(cause)
+            else:
+                self._unwritten = []
+                if self.failing is not None:
+                    self._recovered(len(snapshots) + len(intents) + len(events))
+                return began
+            try:
+                await trio.sleep(pause)
+            except trio.Cancelled:
+                # Stopped (or given up on) while the disk still refuses: say what is lost.
+                log.error(
+                    "writer: stopped with %d records the store refused (%s)",
+                    len(snapshots) + len(intents) + len(events),
+                    self.failing,
+                )
+                raise
+            pause = min(pause * 2.0, self.retry_max_s)
+
+    def _refused(self, cause: str) -> None:
+        self.refused += 1
+        if cause == self.failing:
+            return
+        if self.failing is None:
+            self.failing_since = time.time()
+        self.failing = cause
+        log.error(
+            "writer: the store refuses writes: %s; retrying, no order leaves until its "
+            "intent is stored",
+            cause,
+        )
+        if self.on_health is not None:
+            self.on_health(cause)
+
+    def _recovered(self, records: int) -> None:
+        since = self.failing_since or time.time()
+        log.warning(
+            "writer: the store takes writes again after %.1f s (%s); %d records written",
+            time.time() - since,
+            self.failing,
+            records,
+        )
+        self.failing = None
+        self.failing_since = None
+        if self.on_health is not None:
+            self.on_health(None)
 
 
 def snapshot_record(ctx: ArbitrageContext) -> SnapshotRecord:

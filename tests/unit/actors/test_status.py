@@ -20,6 +20,7 @@ from actors.arbitrage.context import new_context
 from actors.histogram import LAG_BUCKETS_S, Histogram
 from actors.runtime.market.feed import Feed
 from actors.runtime.ops.status import build_status, status_of
+from actors.runtime.orders.clock_skew import ClockWindow
 from actors.runtime.other_instances import ForeignOrder, OtherInstance
 from actors.runtime.persistence.writer import WriterStatistics
 from actors.runtime.system import SystemStatistics
@@ -27,7 +28,7 @@ from protocols.gateio_rest import PositionSettings
 from protocols.model import Symbol
 from supervision import Backoff, ChildSpec, Intensity, Supervisor
 from tests.integration.polling import wait_until
-from tests.unit.actors.sample_statistics import T0, feed, router, statistics
+from tests.unit.actors.sample_statistics import T0, feed, router, statistics, strategy
 
 
 async def failing(inc, *, task_status=trio.TASK_STATUS_IGNORED):
@@ -127,6 +128,92 @@ def test_an_order_the_venue_no_longer_finds_shows_unresolved_and_makes_the_syste
     assert (status.health, status.healthy) == ("degraded", False)
     assert status.health_reason == f"router-mexc: order t1-7s unresolved: {why}"
     assert status.routers[0].unresolved_orders == {"t1-7s": why}
+
+
+def test_a_writer_the_storage_refuses_makes_the_system_failing_with_the_cause():
+    cause = "disk full: /data/basis.db: free space on its filesystem"
+    writer = WriterStatistics(10, 40, 8, 30, T0 - 60.0, 0.0004, 0.002, cause, T0 - 30.0, 7)
+    status = status_of(msgspec.structs.replace(statistics(), writer=writer), T0)
+    assert (status.health, status.healthy) == ("failing", False)
+    assert status.health_reason == f"writer failing: {cause}"
+    assert [(s.level, s.key) for s in status.health_signals] == [("failing", "writer")]
+    assert (status.persistence.failing, status.persistence.failing_since) == (cause, T0 - 30.0)
+
+
+def test_a_venue_refusing_orders_is_degraded_and_refusing_the_account_is_failing():
+    rejected = "3 orders in a row rejected, the last: mexc: Oversold (code 30005, HTTP 400)"
+    refused = "the account is refused: gateio: invalid key (code INVALID_KEY, HTTP 401)"
+    routers = [
+        router("router-mexc", orders_refused=rejected),
+        router("router-gateio_futures", orders_refused=refused, account_refused=True),
+    ]
+    status = status_of(statistics(routers=routers), T0)
+    assert [(s.level, s.key, s.reason) for s in status.health_signals] == [
+        (
+            "failing",
+            "refusing:router-gateio_futures",
+            f"router-gateio_futures refuses orders: {refused}",
+        ),
+        ("degraded", "refusing:router-mexc", f"router-mexc refuses orders: {rejected}"),
+    ]
+
+
+def test_a_clock_off_by_half_a_venues_window_is_degraded_and_beyond_it_failing():
+    routers = [
+        router("router-mexc", clock_skew_s=-3.0, clock_window=ClockWindow(1.0, 5.0)),
+        router("router-gateio_futures", clock_skew_s=61.0, clock_window=ClockWindow(60.0, 60.0)),
+    ]
+    status = status_of(statistics(routers=routers), T0)
+    assert [(s.level, s.key, s.reason) for s in status.health_signals] == [
+        (
+            "failing",
+            "clock-skew:router-gateio_futures",
+            "router-gateio_futures: the local clock is 61.00 s ahead of the venue's "
+            "(it allows 60 s)",
+        ),
+        (
+            "degraded",
+            "clock-skew:router-mexc",
+            "router-mexc: the local clock is 3.00 s behind the venue's (it allows 5 s)",
+        ),
+    ]
+    within = router(clock_skew_s=0.3, clock_window=ClockWindow(1.0, 5.0))
+    assert status_of(statistics(routers=[within]), T0).health == "ok"
+
+
+def test_a_tripped_kill_switch_is_degraded_under_its_symbol():
+    tripped = strategy(
+        "sol_1",
+        "SOL/USDT",
+        state="paused",
+        paused_reason="kill switch: realized loss reached max_loss_usdt 5",
+    )
+    operator = strategy(paused_reason="paused by the operator", state="paused")
+    status = status_of(statistics(strategies=[operator, tripped]), T0)
+    assert (status.health, status.health_reason) == (
+        "degraded",
+        "SOL/USDT: kill switch: realized loss reached max_loss_usdt 5",
+    )
+    assert [s.key for s in status.health_signals] == ["kill-switch:SOL/USDT"]
+
+
+def test_each_quarantined_record_is_degraded_under_its_task():
+    stats = msgspec.structs.replace(
+        statistics(),
+        quarantined=(
+            "sol_1: contradicts the venues: spot holds 2, the record 1",
+            "eth_2: unreadable",
+        ),
+    )
+    status = status_of(stats, T0)
+    assert status.health == "degraded"
+    assert [(s.key, s.reason) for s in status.health_signals] == [
+        (
+            "quarantine:sol_1",
+            "quarantined: sol_1: contradicts the venues: spot holds 2, the record 1",
+        ),
+        ("quarantine:eth_2", "quarantined: eth_2: unreadable"),
+    ]
 
 
 def test_each_task_shows_the_leverage_and_liquidation_price_the_venue_holds_it_at():
@@ -242,6 +329,8 @@ def test_the_status_object_keeps_its_json_shape():
         "write_latency_p50_ms",
         "write_latency_p99_ms",
         "queue_depth",
+        "failing",
+        "failing_since",
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from actors.runtime.persistence.store import (
     SnapshotRecord,
     Store,
     StoreError,
+    storage_failure,
 )
 
 
@@ -228,3 +230,57 @@ def test_a_store_from_before_instance_ids_gets_one_and_keeps_its_records(tmp_pat
         assert upgraded.task("t1").snapshot == b"{}"
     with Store(path) as store:
         assert store.instance_id() == instance
+
+
+# ------------------------------------------------------------ storage failures
+
+
+def _failure_of(action) -> str | None:
+    try:
+        action()
+    except sqlite3.Error as error:
+        return storage_failure(error, Path("/data/basis.db"))
+    raise AssertionError("the action did not fail")
+
+
+def test_a_full_store_is_named_disk_full_with_the_path(tmp_path):
+    with Store(tmp_path / "basis.db"):
+        db = sqlite3.connect(tmp_path / "basis.db", isolation_level=None)
+        (pages,) = db.execute("PRAGMA page_count").fetchone()
+        db.execute(f"PRAGMA max_page_count={pages}")  # SQLite answers SQLITE_FULL beyond it
+        filler = "x" * 100_000
+        cause = _failure_of(
+            lambda: db.execute("INSERT INTO quarantine (reason, ts) VALUES (?, 0)", (filler,))
+        )
+        db.close()
+    assert cause == "disk full: /data/basis.db: free space on its filesystem"
+
+
+def test_a_read_only_store_is_named_read_only(tmp_path):
+    Store(tmp_path / "basis.db").close()
+    db = sqlite3.connect(f"file:{tmp_path / 'basis.db'}?mode=ro", uri=True)
+    cause = _failure_of(lambda: db.execute("INSERT INTO quarantine (reason, ts) VALUES ('', 0)"))
+    db.close()
+    assert cause is not None and cause.startswith("read-only (SQLITE_READONLY): /data/basis.db")
+
+
+def test_a_file_that_is_not_a_database_is_named_corrupt(tmp_path):
+    path = tmp_path / "basis.db"
+    path.write_bytes(b"not a database at all" * 100)
+    db = sqlite3.connect(path)
+    cause = _failure_of(lambda: db.execute("SELECT * FROM tasks"))
+    db.close()
+    assert cause is not None and cause.startswith("corrupt (SQLITE_NOTADB): /data/basis.db")
+    assert "move it aside" in cause
+
+
+def test_a_store_that_cannot_be_opened_is_named_so(tmp_path):
+    cause = _failure_of(lambda: sqlite3.connect(tmp_path / "missing" / "basis.db"))
+    assert cause is not None and cause.startswith("cannot open (SQLITE_CANTOPEN)")
+
+
+def test_a_mistake_in_a_statement_is_no_storage_failure(tmp_path):
+    db = sqlite3.connect(tmp_path / "basis.db")
+    assert _failure_of(lambda: db.execute("SELECT * FROM no_such_table")) is None
+    db.close()
+    assert storage_failure(OSError(28, "No space left on device"), tmp_path) is None

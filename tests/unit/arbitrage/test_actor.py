@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import trio
 from trio.testing import wait_all_tasks_blocked
 
 from actors.arbitrage.actor import StrategyActor
@@ -16,6 +17,7 @@ from protocols.messages import (
     OrderAccepted,
     OrderFinal,
     PlaceOrder,
+    StoreHealth,
     TradeRecord,
 )
 from protocols.model import Fill, Leg, OrderStatus, Quote, Symbol
@@ -174,3 +176,66 @@ async def test_funding_of_the_last_cycle_reported_after_its_exit_amends_its_rece
     [amended] = actor.trades
     assert (amended.entry_ts, amended.exit_ts) == (100.0, 200.0)
     assert (amended.funding_usdt, amended.pnl_usdt) == (0.25, 0.65)
+
+
+def both_quotes(inbox, now):
+    inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, now)))
+    inbox.address.put_latest((Leg.FUTURES, BTC), MarketQuote(Leg.FUTURES, quote(100.0, 100.1, now)))
+
+
+async def test_no_entry_while_the_store_refuses_intents(nursery):
+    actor, inbox, spot_router, futures_router, clock = await start(nursery)
+    await inbox.send(StoreHealth(clock[0], "disk full: /data/basis.db: free space"))
+    both_quotes(inbox, clock[0])
+    await wait_all_tasks_blocked()
+    assert len(spot_router) == len(futures_router) == 0
+    assert actor.ctx.state is ArbitrageState.PAUSED
+    assert actor.statistics().paused_reason == (
+        "the store cannot journal orders: disk full: /data/basis.db: free space"
+    )
+    await inbox.send(StoreHealth(clock[0], None))
+    both_quotes(inbox, clock[0])
+    assert isinstance(await spot_router.receive(), PlaceOrder)
+    assert isinstance(await futures_router.receive(), PlaceOrder)
+    assert actor.statistics().paused_reason is None
+
+
+async def test_a_correction_waits_for_its_intent_and_leaves_once_the_store_takes_it(
+    nursery, autojump_clock
+):
+    disk_back = trio.Event()
+    journaled: list[str] = []
+
+    async def journal(ctx, orders):
+        await disk_back.wait()  # the store refuses writes until then
+        journaled.extend(o.client_id for o in orders)
+
+    actor, inbox, spot_router, futures_router, clock = await start(
+        nursery, before_orders=journal, tick_interval_s=0.5
+    )
+    # Half an entry filled: the spot leg holds 1 BTC, the short nothing.
+    actor.ctx = actor.ctx.evolve(
+        state=ArbitrageState.IMBALANCED,
+        imbalance_goal="open",
+        positions__spot__qty=1.0,
+        positions__spot__avg_price=100.0,
+    )
+    await inbox.send(StoreHealth(clock[0], "disk full: /data/basis.db: free space"))
+    both_quotes(inbox, clock[0])
+    await trio.sleep(1.0)
+    # The hedge was decided and waits for its journal; nothing is at any venue.
+    [waiting] = actor.ctx.active_orders["futures"].values()
+    assert len(spot_router) == len(futures_router) == 0
+    clock[0] += 10 * actor.ctx.params.leg_timeout_s  # long past the decision's deadline
+    await trio.sleep(60.0)
+    assert len(spot_router) == len(futures_router) == 0
+    disk_back.set()
+    sent = await futures_router.receive()
+    assert isinstance(sent, PlaceOrder) and sent.order.client_id == waiting.client_id
+    assert journaled == [waiting.client_id]
+    # Its leg timeout counts from when it left: ticks now send no cancel...
+    await trio.sleep(5.0)
+    assert len(futures_router) == 0 and len(spot_router) == 0
+    # ...until the timeout has passed since it left.
+    clock[0] += actor.ctx.params.leg_timeout_s + 1.0
+    assert await futures_router.receive() == CancelOrder(Leg.FUTURES, waiting.client_id, BTC)

@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState
-from actors.arbitrage.machine import FUNDING_IDS_KEPT, step
+from actors.arbitrage.machine import FUNDING_IDS_KEPT, orders_left, step
 from protocols.messages import (
     Alert,
     CancelOrder,
@@ -17,6 +17,7 @@ from protocols.messages import (
     OperatorCommand,
     OrderAccepted,
     PlaceOrder,
+    StoreHealth,
     TradeAmended,
     TradeClosed,
 )
@@ -70,6 +71,29 @@ def test_a_stale_feed_pauses_entries_until_it_is_fresh_again():
     driver.send(FeedHealth(3.0, Leg.FUTURES, fresh=True))
     assert driver.ctx.state is S.MONITORING
     assert placed(driver.quotes(4.0, ENTRY))
+
+
+def test_a_store_refusing_intents_pauses_entries_but_not_exits():
+    driver = Driver()
+    driver.send(StoreHealth(1.0, "disk full: /data/basis.db: free space on its filesystem"))
+    assert driver.quotes(2.0, ENTRY) == []
+    assert driver.ctx.state is S.PAUSED and driver.ctx.paused_reason is None
+    driver.send(StoreHealth(3.0, None))
+    assert driver.ctx.state is S.MONITORING
+    open_position(driver, now=4.0)
+    # An exit is still decided: its orders leave once their intents are stored.
+    driver.send(StoreHealth(5.0, "disk full: /data/basis.db: free space on its filesystem"))
+    assert len(placed(driver.quotes(6.0, PROFIT))) == 2
+    assert driver.ctx.state is S.EXITING
+
+
+def test_orders_that_waited_for_the_store_time_out_from_when_they_left():
+    driver = Driver(leg_timeout_s=5.0)
+    placed(driver.quotes(1.0, ENTRY))
+    driver.ctx = orders_left(driver.ctx, waited_s=30.0)  # they left at 31
+    assert driver.ctx.deadline == 36.0
+    assert driver.send(Market(35.9)) == []
+    assert len(driver.send(Market(36.0))) == 2  # both cancelled, only now
 
 
 def test_cooldown_between_cycles():

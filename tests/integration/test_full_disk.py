@@ -1,0 +1,188 @@
+"""A full disk under a trading system: health says ``failing`` with the cause, no entry is
+attempted and no order reaches a venue without its intent in the store; once space is
+freed the system is healthy again and trades on.
+
+The data directory is a small tmpfs, filled to the last byte: a real full disk. Mounting
+one needs root; where the test may not, it is skipped, and the writer's own tests
+(tests/integration/test_writer.py) make SQLite answer SQLITE_FULL by capping its size.
+"""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+import trio
+
+from actors.arbitrage.context import ArbitrageState
+from actors.runtime.ops.status_server import serve_status
+from actors.runtime.persistence.store import Store
+from actors.system_config import SystemConfig
+from protocols.messages import OperatorAction
+from protocols.model import Symbol
+from tests.integration.paper_runs import paper_run
+from tests.integration.polling import wait_until
+
+TMPFS_SIZE = "16m"
+BTC = Symbol("BTC", "USDT")
+ETH = Symbol("ETH", "USDT")
+POSITION_OPEN = ArbitrageState.POSITION_OPEN
+EXITING = ArbitrageState.EXITING
+PAUSED = ArbitrageState.PAUSED
+
+
+def paper() -> SystemConfig:
+    return msgspec.convert(
+        {
+            "symbols": ["BTC/USDT", "ETH/USDT"],
+            "http": {"port": 0},
+            # Positions are closed only when the test says: no random dislocation, and
+            # no exit for a profit smaller than the one the test makes.
+            "paper": {"dislocations_per_hour": 0.0},
+            "strategy": {
+                "base_position_size_usdt": 200.0,
+                "cooldown_s": 5.0,
+                "min_profit_pct": 1.0,
+            },
+        },
+        SystemConfig,
+    )
+
+
+@contextmanager
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A data directory on a tmpfs of ``TMPFS_SIZE``, unmounted afterwards."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    mount = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE}", "tmpfs", str(data_dir)],
+        capture_output=True,
+        check=False,
+    )
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mount.stderr.decode().strip()}")
+    try:
+        yield data_dir
+    finally:
+        subprocess.run(["umount", "-l", str(data_dir)], check=False)
+
+
+def fill(data_dir: Path) -> None:
+    """Write filler until the filesystem has not a byte left."""
+    for name, block in (("filler", b"\0" * 65536), ("filler-tail", b"\0")):
+        with open(data_dir / name, "wb", buffering=0) as filler:
+            try:
+                while True:
+                    filler.write(block)
+            except OSError as error:
+                assert error.errno == errno.ENOSPC
+
+
+def free(data_dir: Path) -> None:
+    (data_dir / "filler").unlink()
+    (data_dir / "filler-tail").unlink()
+
+
+def venue_orders(sim) -> set[str]:
+    """Client ids of every order the simulated venues accepted."""
+    ledgers = sim.ledgers()
+    return {
+        entry.order.client_id
+        for entry in [*ledgers.mexc, *ledgers.gateio]
+        if type(entry).__name__ == "OrderAccepted"
+    }
+
+
+def journaled(data_dir: Path) -> set[str]:
+    """Client ids of every intent in the store, read as any other reader does."""
+    with Store(data_dir / "basis.db") as store:
+        return {order.client_id for task in store.tasks() for order in store.orders(task.task_id)}
+
+
+def strip(client_id: str) -> str:
+    """A venue's client id as Basis made it (Gate.io's carry a ``t-`` prefix)."""
+    return client_id.removeprefix("t-")
+
+
+async def test_a_full_disk_fails_health_with_the_cause_and_no_order_leaves_unjournaled(
+    tmp_path,
+):
+    with small_disk(tmp_path) as data_dir:
+        async with (
+            paper_run(paper(), data_dir) as (system, sim),
+            trio.open_nursery() as nursery,
+        ):
+            port = await nursery.start(serve_status, system, 0)
+            btc, eth = (
+                next(h for h in system.strategies.values() if h.symbol == symbol)
+                for symbol in (BTC, ETH)
+            )
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                # Trading: both symbols hold a position; ETH's is closed, so it rests
+                # for its cooldown and would then enter again.
+                await wait_until(
+                    lambda: all(h.actor.ctx.state is POSITION_OPEN for h in (btc, eth)), 30
+                )
+                closed = eth.actor.ctx.arbitrage_cycles + 1
+                await system.command(eth.task_id, OperatorAction.CLOSE_POSITION)
+                await wait_until(
+                    lambda: (
+                        eth.actor.ctx.arbitrage_cycles == closed
+                        and eth.actor.ctx.state is ArbitrageState.MONITORING
+                    ),
+                    30,
+                )
+                cooldown_until = eth.actor.ctx.cooldown_until
+                fill(data_dir)
+                # BTC's profit exit is decided on a full disk: its orders wait.
+                btc_cycles = btc.actor.ctx.arbitrage_cycles
+                sim.dislocate(BTC, -0.03)
+                await wait_until(lambda: system.writer.failing is not None, 30)
+                health = await client.get("/health")
+                assert health.status_code == 503
+                reason = health.json()["reason"]
+                assert "writer failing: disk full: " in reason, reason
+                assert str(data_dir / "basis.db") in reason
+                status = (await client.get("/status")).json()
+                writer = next(s for s in status["health_signals"] if s["key"] == "writer")
+                assert writer["level"] == "failing"
+                assert status["persistence"]["failing"].startswith("disk full: ")
+                await wait_until(lambda: btc.actor.ctx.state is EXITING, 10)
+                # No entry while the store refuses intents: ETH pauses, saying why, and
+                # stays paused past its cooldown.
+                await wait_until(lambda: eth.actor.ctx.state is PAUSED, 10)
+                why = eth.actor.statistics().paused_reason
+                assert why is not None and why.startswith(
+                    "the store cannot journal orders: disk full: "
+                )
+                before = venue_orders(sim)
+                await wait_until(lambda: time.time() > cooldown_until + 2.0, 30)
+                # Nothing left: neither ETH's entry nor BTC's decided exit.
+                assert venue_orders(sim) == before
+                assert eth.actor.ctx.state is PAUSED and btc.actor.ctx.state is EXITING
+                assert system.writer.failing is not None
+                assert {strip(c) for c in before} <= journaled(data_dir)
+
+                free(data_dir)
+                await wait_until(lambda: system.writer.failing is None, 30)
+                # BTC's exit leaves and closes the cycle: no position left half-built.
+                await wait_until(lambda: btc.actor.ctx.arbitrage_cycles == btc_cycles + 1, 30)
+                await wait_until(lambda: eth.actor.ctx.store_failing is None, 10)
+                health = await client.get("/health")
+                assert health.status_code == 200, health.text
+                # Entries resume: ETH enters again.
+                eth_before = {c for c in before if eth.task_id in c}
+                await wait_until(
+                    lambda: any(eth.task_id in c for c in venue_orders(sim) - eth_before - before),
+                    30,
+                )
+            nursery.cancel_scope.cancel()
+        # Over the whole run, no order reached a venue without its intent journaled.
+        assert {strip(c) for c in venue_orders(sim)} <= journaled(data_dir)
