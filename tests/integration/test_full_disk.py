@@ -3,17 +3,17 @@ attempted and no order reaches a venue without its intent in the store; once spa
 freed the system is healthy again and trades on.
 
 The data directory is a small tmpfs, filled to the last byte: a real full disk. Mounting
-one needs root; where the test may not, it is skipped, and the writer's own tests
-(tests/integration/test_writer.py) make SQLite answer SQLITE_FULL by capping its size.
+one needs root; where the machine does not allow it, the store's transactions are made
+to fail as SQLite fails them on a full disk (SQLITE_FULL), and the same is checked.
 """
 
 from __future__ import annotations
 
 import errno
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -56,9 +56,58 @@ def paper() -> SystemConfig:
     )
 
 
-@contextmanager
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A data directory on a tmpfs of ``TMPFS_SIZE``, unmounted afterwards."""
+class TmpfsDisk:
+    """A data directory on a tmpfs of ``TMPFS_SIZE``, filled with files to the last byte."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+
+    def fill(self) -> None:
+        for name, block in (("filler", b"\0" * 65536), ("filler-tail", b"\0")):
+            with open(self.data_dir / name, "wb", buffering=0) as filler:
+                try:
+                    while True:
+                        filler.write(block)
+                except OSError as error:
+                    assert error.errno == errno.ENOSPC
+
+    def free(self) -> None:
+        (self.data_dir / "filler").unlink()
+        (self.data_dir / "filler-tail").unlink()
+
+
+class InjectedFullDisk:
+    """The store's transactions failing with SQLITE_FULL, as SQLite fails them when the
+    disk is full, for as long as the disk is "full"."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.full = False
+        write_batch = Store.write_batch
+
+        def refusing(store: Store, *records: object) -> None:
+            if self.full:
+                error = sqlite3.OperationalError("database or disk is full")
+                error.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+                error.sqlite_errorname = "SQLITE_FULL"  # type: ignore[attr-defined]
+                raise error
+            write_batch(store, *records)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Store, "write_batch", refusing)
+
+    def fill(self) -> None:
+        self.full = True
+
+    def free(self) -> None:
+        self.full = False
+
+
+@pytest.fixture
+def small_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Path, TmpfsDisk | InjectedFullDisk]]:
+    """A data directory and a way to fill its disk and free it again: a small tmpfs where
+    this machine lets the test mount one, else a store whose transactions fail as on a
+    full disk."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     mount = subprocess.run(
@@ -67,27 +116,13 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         check=False,
     )
     if mount.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mount.stderr.decode().strip()}")
+        print(f"no tmpfs ({mount.stderr.decode().strip()}): SQLITE_FULL injected instead")
+        yield data_dir, InjectedFullDisk(monkeypatch)
+        return
     try:
-        yield data_dir
+        yield data_dir, TmpfsDisk(data_dir)
     finally:
         subprocess.run(["umount", "-l", str(data_dir)], check=False)
-
-
-def fill(data_dir: Path) -> None:
-    """Write filler until the filesystem has not a byte left."""
-    for name, block in (("filler", b"\0" * 65536), ("filler-tail", b"\0")):
-        with open(data_dir / name, "wb", buffering=0) as filler:
-            try:
-                while True:
-                    filler.write(block)
-            except OSError as error:
-                assert error.errno == errno.ENOSPC
-
-
-def free(data_dir: Path) -> None:
-    (data_dir / "filler").unlink()
-    (data_dir / "filler-tail").unlink()
 
 
 def venue_orders(sim) -> set[str]:
@@ -112,77 +147,77 @@ def strip(client_id: str) -> str:
 
 
 async def test_a_full_disk_fails_health_with_the_cause_and_no_order_leaves_unjournaled(
-    tmp_path,
+    small_disk,
 ):
-    with small_disk(tmp_path) as data_dir:
-        async with (
-            paper_run(paper(), data_dir) as (system, sim),
-            trio.open_nursery() as nursery,
-        ):
-            port = await nursery.start(serve_status, system, 0)
-            btc, eth = (
-                next(h for h in system.strategies.values() if h.symbol == symbol)
-                for symbol in (BTC, ETH)
+    data_dir, disk = small_disk
+    async with (
+        paper_run(paper(), data_dir) as (system, sim),
+        trio.open_nursery() as nursery,
+    ):
+        port = await nursery.start(serve_status, system, 0)
+        btc, eth = (
+            next(h for h in system.strategies.values() if h.symbol == symbol)
+            for symbol in (BTC, ETH)
+        )
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            # Trading: both symbols hold a position; ETH's is closed, so it rests
+            # for its cooldown and would then enter again.
+            await wait_until(
+                lambda: all(h.actor.ctx.state is POSITION_OPEN for h in (btc, eth)), 30
             )
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-                # Trading: both symbols hold a position; ETH's is closed, so it rests
-                # for its cooldown and would then enter again.
-                await wait_until(
-                    lambda: all(h.actor.ctx.state is POSITION_OPEN for h in (btc, eth)), 30
-                )
-                closed = eth.actor.ctx.arbitrage_cycles + 1
-                await system.command(eth.task_id, OperatorAction.CLOSE_POSITION)
-                await wait_until(
-                    lambda: (
-                        eth.actor.ctx.arbitrage_cycles == closed
-                        and eth.actor.ctx.state is ArbitrageState.MONITORING
-                    ),
-                    30,
-                )
-                cooldown_until = eth.actor.ctx.cooldown_until
-                fill(data_dir)
-                # BTC's profit exit is decided on a full disk: its orders wait.
-                btc_cycles = btc.actor.ctx.arbitrage_cycles
-                sim.dislocate(BTC, -0.03)
-                await wait_until(lambda: system.writer.failing is not None, 30)
-                health = await client.get("/health")
-                assert health.status_code == 503
-                reason = health.json()["reason"]
-                assert "writer failing: disk full: " in reason, reason
-                assert str(data_dir / "basis.db") in reason
-                status = (await client.get("/status")).json()
-                writer = next(s for s in status["health_signals"] if s["key"] == "writer")
-                assert writer["level"] == "failing"
-                assert status["persistence"]["failing"].startswith("disk full: ")
-                await wait_until(lambda: btc.actor.ctx.state is EXITING, 10)
-                # No entry while the store refuses intents: ETH pauses, saying why, and
-                # stays paused past its cooldown.
-                await wait_until(lambda: eth.actor.ctx.state is PAUSED, 10)
-                why = eth.actor.statistics().paused_reason
-                assert why is not None and why.startswith(
-                    "the store cannot journal orders: disk full: "
-                )
-                before = venue_orders(sim)
-                await wait_until(lambda: time.time() > cooldown_until + 2.0, 30)
-                # Nothing left: neither ETH's entry nor BTC's decided exit.
-                assert venue_orders(sim) == before
-                assert eth.actor.ctx.state is PAUSED and btc.actor.ctx.state is EXITING
-                assert system.writer.failing is not None
-                assert {strip(c) for c in before} <= journaled(data_dir)
+            closed = eth.actor.ctx.arbitrage_cycles + 1
+            await system.command(eth.task_id, OperatorAction.CLOSE_POSITION)
+            await wait_until(
+                lambda: (
+                    eth.actor.ctx.arbitrage_cycles == closed
+                    and eth.actor.ctx.state is ArbitrageState.MONITORING
+                ),
+                30,
+            )
+            cooldown_until = eth.actor.ctx.cooldown_until
+            disk.fill()
+            # BTC's profit exit is decided on a full disk: its orders wait.
+            btc_cycles = btc.actor.ctx.arbitrage_cycles
+            sim.dislocate(BTC, -0.03)
+            await wait_until(lambda: system.writer.failing is not None, 30)
+            health = await client.get("/health")
+            assert health.status_code == 503
+            reason = health.json()["reason"]
+            assert "writer failing: disk full: " in reason, reason
+            assert str(data_dir / "basis.db") in reason
+            status = (await client.get("/status")).json()
+            writer = next(s for s in status["health_signals"] if s["key"] == "writer")
+            assert writer["level"] == "failing"
+            assert status["persistence"]["failing"].startswith("disk full: ")
+            await wait_until(lambda: btc.actor.ctx.state is EXITING, 10)
+            # No entry while the store refuses intents: ETH pauses, saying why, and
+            # stays paused past its cooldown.
+            await wait_until(lambda: eth.actor.ctx.state is PAUSED, 10)
+            why = eth.actor.statistics().paused_reason
+            assert why is not None and why.startswith(
+                "the store cannot journal orders: disk full: "
+            )
+            before = venue_orders(sim)
+            await wait_until(lambda: time.time() > cooldown_until + 2.0, 30)
+            # Nothing left: neither ETH's entry nor BTC's decided exit.
+            assert venue_orders(sim) == before
+            assert eth.actor.ctx.state is PAUSED and btc.actor.ctx.state is EXITING
+            assert system.writer.failing is not None
+            assert {strip(c) for c in before} <= journaled(data_dir)
 
-                free(data_dir)
-                await wait_until(lambda: system.writer.failing is None, 30)
-                # BTC's exit leaves and closes the cycle: no position left half-built.
-                await wait_until(lambda: btc.actor.ctx.arbitrage_cycles == btc_cycles + 1, 30)
-                await wait_until(lambda: eth.actor.ctx.store_failing is None, 10)
-                health = await client.get("/health")
-                assert health.status_code == 200, health.text
-                # Entries resume: ETH enters again.
-                eth_before = {c for c in before if eth.task_id in c}
-                await wait_until(
-                    lambda: any(eth.task_id in c for c in venue_orders(sim) - eth_before - before),
-                    30,
-                )
-            nursery.cancel_scope.cancel()
-        # Over the whole run, no order reached a venue without its intent journaled.
-        assert {strip(c) for c in venue_orders(sim)} <= journaled(data_dir)
+            disk.free()
+            await wait_until(lambda: system.writer.failing is None, 30)
+            # BTC's exit leaves and closes the cycle: no position left half-built.
+            await wait_until(lambda: btc.actor.ctx.arbitrage_cycles == btc_cycles + 1, 30)
+            await wait_until(lambda: eth.actor.ctx.store_failing is None, 10)
+            health = await client.get("/health")
+            assert health.status_code == 200, health.text
+            # Entries resume: ETH enters again.
+            eth_before = {c for c in before if eth.task_id in c}
+            await wait_until(
+                lambda: any(eth.task_id in c for c in venue_orders(sim) - eth_before - before),
+                30,
+            )
+        nursery.cancel_scope.cancel()
+    # Over the whole run, no order reached a venue without its intent journaled.
+    assert {strip(c) for c in venue_orders(sim)} <= journaled(data_dir)
