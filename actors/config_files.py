@@ -2,7 +2,9 @@
 
 A config file is validated whole at load time: an unknown key, a wrong type or an
 impossible value (a negative size, leverage below 1, ...) is a :class:`ConfigError` that
-says which file, which key, and what is expected. Nothing is half-loaded.
+says which file, which key, and what is expected. Nothing is half-loaded. TOML's ``inf``
+and ``nan`` are refused wherever they are: no setting means either, and a ``nan``
+compares false with everything, so it would silently turn a check off.
 
 msgspec decides what is valid. Its ``ValidationError`` carries the place of a problem
 only inside its message text, so when a conversion fails, :func:`convert` finds the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import math
 import tomllib
 import types
 import typing
@@ -73,9 +76,21 @@ def load_config(path: str | Path, kind: type[T]) -> T:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     try:
+        _refuse_non_finite(raw, "")
         return convert(raw, kind)
     except Mismatch as error:
         raise ConfigError(f"{path}: {error}") from None
+
+
+def _refuse_non_finite(value: Any, key: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Mismatch(key, f"expected a finite number, got {value!r}")
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _refuse_non_finite(item, _child(key, str(name)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_non_finite(item, f"{key}[{index}]")
 
 
 def convert(raw: Any, kind: type[T]) -> T:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 
 def _number(text: str, what: str) -> float:
@@ -56,3 +58,43 @@ def port_number(text: str) -> int:
             f"expected a port number 0-65535 (0: any free), got {text!r}"
         )
     return port
+
+
+def positive_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return count
+
+
+def output_file(text: str) -> str:
+    """A file to write, checked before anything runs: its directory exists and this user
+    may write there, and it is no directory itself."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory; name a file to write")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"cannot write {text}: {path.parent} is not a directory; create it, or name a "
+            "file elsewhere"
+        )
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(
+            f"cannot write {text}: this user may not write there; name a file elsewhere"
+        )
+    return text
+
+
+def unix_ms(text: str) -> int:
+    try:
+        ms = int(text)
+    except ValueError:
+        ms = -1
+    if ms < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a time in Unix milliseconds (0 or more), got {text!r}"
+        )
+    return ms

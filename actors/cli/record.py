@@ -21,6 +21,7 @@ import trio
 
 from actors.backtest.quote_files import QuoteFileWriter, funding_rate_row, funding_settled_row
 from actors.cli.args import positive_seconds
+from actors.cli.user_error import UserError
 from actors.config_files import ConfigError, load_config
 from actors.runtime.market.feed import Feed
 from actors.runtime.venue_config import VenueConfig
@@ -115,35 +116,34 @@ class Recording:
 async def record(
     venues: Sequence[VenueConfig],
     symbols: Sequence[Symbol],
-    out: Path,
+    writer: QuoteFileWriter,
     duration_s: float,
 ) -> int:
-    """Record until ``duration_s`` has passed; returns the rows written."""
-    with QuoteFileWriter(out) as writer:
-        recording = Recording(writer)
-        async with trio.open_nursery() as nursery:
-            inboxes = {symbol: Mailbox(f"recorder-{symbol}", capacity=1) for symbol in symbols}
-            clients = []
-            for venue in venues:
-                rest = RestClient(venue.rest, timeout_s=venue.request_timeout_s)
-                clients.append(rest)
-                feed = Feed(
-                    f"record-{venue.kind}",
-                    feed_codec(venue, rest),
-                    venue.ws,
-                    {symbol: [inbox.address] for symbol, inbox in inboxes.items()},
-                    stale_after_s=venue.stale_after_s,
-                )
-                nursery.start_soon(feed.run, Incarnation(feed.name, 0, None, None))
-            for symbol, inbox in inboxes.items():
-                nursery.start_soon(recording.take, symbol, inbox)
-            deadline = trio.current_time() + duration_s
-            while trio.current_time() < deadline:
-                await trio.sleep(min(PROGRESS_EVERY_S, deadline - trio.current_time()))
-                log.info("recorded %d rows to %s", writer.rows, out)
-            nursery.cancel_scope.cancel()
-        for rest in clients:
-            await rest.aclose()
+    """Record into ``writer`` until ``duration_s`` has passed; returns the rows written."""
+    recording = Recording(writer)
+    async with trio.open_nursery() as nursery:
+        inboxes = {symbol: Mailbox(f"recorder-{symbol}", capacity=1) for symbol in symbols}
+        clients = []
+        for venue in venues:
+            rest = RestClient(venue.rest, timeout_s=venue.request_timeout_s)
+            clients.append(rest)
+            feed = Feed(
+                f"record-{venue.kind}",
+                feed_codec(venue, rest),
+                venue.ws,
+                {symbol: [inbox.address] for symbol, inbox in inboxes.items()},
+                stale_after_s=venue.stale_after_s,
+            )
+            nursery.start_soon(feed.run, Incarnation(feed.name, 0, None, None))
+        for symbol, inbox in inboxes.items():
+            nursery.start_soon(recording.take, symbol, inbox)
+        deadline = trio.current_time() + duration_s
+        while trio.current_time() < deadline:
+            await trio.sleep(min(PROGRESS_EVERY_S, deadline - trio.current_time()))
+            log.info("recorded %d rows to %s", writer.rows, writer.path)
+        nursery.cancel_scope.cancel()
+    for rest in clients:
+        await rest.aclose()
     return writer.rows
 
 
@@ -173,24 +173,31 @@ def command_record(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"basis record: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    # Opened before anything starts: an output that cannot be written ends it here.
     try:
-        rows = trio.run(_record_with_config, config, Path(args.out), args.duration)
+        writer = QuoteFileWriter(Path(args.out))
     except OSError as error:
-        print(f"basis record: cannot write {args.out}: {error.strerror}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        raise UserError(
+            f"cannot write {args.out} ({error.strerror}); give --out a file in a directory "
+            "this user can write"
+        ) from None
+    with writer:
+        rows = trio.run(_record_with_config, config, writer, args.duration)
     print(f"recorded {rows:,} rows to {args.out}", file=sys.stderr)
     return 0
 
 
-async def _record_with_config(config: SystemConfig, out: Path, duration_s: float) -> int:
+async def _record_with_config(
+    config: SystemConfig, writer: QuoteFileWriter, duration_s: float
+) -> int:
     symbols = config.symbol_list
     if config.mode == "live":
         venues = config.venues
-        return await record([venues.spot, venues.futures], symbols, out, duration_s)
+        return await record([venues.spot, venues.futures], symbols, writer, duration_s)
     async with trio.open_nursery() as nursery:
         servers = SimServers(config.simulated())
         urls = await nursery.start(servers.run)
         venues = config.venues_at(urls)
-        rows = await record([venues.spot, venues.futures], symbols, out, duration_s)
+        rows = await record([venues.spot, venues.futures], symbols, writer, duration_s)
         nursery.cancel_scope.cancel()
     return rows
