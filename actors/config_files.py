@@ -68,9 +68,15 @@ def load_config(path: str | Path, kind: type[T]) -> T:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read it: {error}") from None
+        raise ConfigError(
+            f"{path}: no such file; give the path of a TOML config (configs/ has examples)"
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            f"{path}: cannot read it ({error.strerror}); give the path of a TOML config file"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text ({error.reason}); save it as UTF-8") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

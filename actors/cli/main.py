@@ -65,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Flushed here, so that a reader gone away shows up inside this block.
         sys.stdout.flush()
     except (UserError, ConfigError) as error:
-        print(f"basis {args.command}: {error}", file=sys.stderr)
+        one_line = " ".join(str(error).splitlines())
+        print(f"basis {args.command}: {one_line}", file=sys.stderr)
         return EXIT_USER_ERROR
     except BrokenPipeError:
         # The reader stopped reading (``| head``): what it did not read is dropped, and

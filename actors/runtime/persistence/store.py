@@ -127,7 +127,8 @@ def check_store(path: Path) -> None:
         finally:
             db.close()
     if damage != ["ok"]:
-        raise _unusable(path, sqlite3.DatabaseError(f"damaged: {damage[0]}"))
+        found = " ".join(damage[0].split())  # SQLite's report runs over several lines
+        raise _unusable(path, sqlite3.DatabaseError(f"damaged: {found}"))
     if version > len(MIGRATIONS):
         raise _too_new(path, version)
 
