@@ -3,7 +3,8 @@
 Every command's mistakes end the same way, here: a :class:`UserError` or a
 :class:`ConfigError` is printed as one line, ``basis COMMAND: what is wrong and the
 fix``, with exit status 2, and so is a bad argument (:class:`OneLineParser`). A reader
-that stops reading early (``basis status | head``) ends the command quietly.
+that stops reading early (``basis status | head``) ends the command quietly, and Ctrl-C
+in a command without a graceful stop ends it with 130, without a traceback either.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from actors.cli.state import add_state_commands
 from actors.cli.user_error import EXIT_USER_ERROR, UserError
 from actors.config_files import ConfigError
 from actors.runtime.ops.logs import configure_console
+
+EXIT_INTERRUPTED = 130
+"""Stopped by Ctrl-C, as a shell reports a process SIGINT ended (128 + 2)."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -68,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         one_line = " ".join(str(error).splitlines())
         print(f"basis {args.command}: {one_line}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        # Ctrl-C in a command without a graceful stop (run and sim have one): no traceback.
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader stopped reading (``| head``): what it did not read is dropped, and
         # the output left in the buffer goes nowhere when Python flushes it at exit.

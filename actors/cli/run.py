@@ -130,15 +130,10 @@ def command_run(args: argparse.Namespace) -> int:
     crashes = args.allow_crash_injection
     with lock:
         log_file = data_dir / "logs" / "basis.jsonl"
-        try:
-            configure_file(log_file)
-        except OSError as error:
-            raise UserError(
-                f"cannot write the log {log_file} ({error.strerror}): give --data-dir (or "
-                "BASIS_DATA_DIR) a directory this user can write"
-            ) from None
         code = run_tree(
-            lambda: run_system(config, data_dir, args.duration, view, final, recover, crashes)
+            lambda: run_system(
+                config, data_dir, args.duration, view, final, recover, crashes, log_file
+            )
         )
     if code == 0 and args.json and final:
         sys.stdout.write(msgspec.json.encode(final[0]).decode() + "\n")
@@ -171,7 +166,7 @@ def run_tree(main: Callable[[], Awaitable[None]]) -> int:
     refused: list[BaseException] = []
     try:
         trio.run(main)
-    except* (StatusPortTaken, AccountRefused) as group:
+    except* (StatusPortTaken, AccountRefused, UserError) as group:
         refused.extend(leaves(group))
     except* SupervisorGaveUp as group:
         gave_up.extend(leaves(group))
@@ -190,9 +185,20 @@ async def run_system(
     final: list[SystemStatus],
     recover: bool = True,
     crash_injection: bool = False,
+    log_file: Path | None = None,
 ) -> None:
+    """``log_file``: where the JSON log goes too (after the status port is had, so that a
+    run refused for it leaves the data directory as it was)."""
     # Claimed first: a port that cannot be had ends the run before the store is touched.
     listeners = await claim_status_port(config.http.port)
+    if log_file is not None:
+        try:
+            configure_file(log_file)
+        except OSError as error:
+            raise UserError(
+                f"cannot write the log {log_file} ({error.strerror}): give --data-dir (or "
+                "BASIS_DATA_DIR) a directory this user can write"
+            ) from None
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             venues = SimulatedVenues(config) if config.mode == "paper" else None

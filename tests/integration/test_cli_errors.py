@@ -7,11 +7,13 @@ from __future__ import annotations
 import hashlib
 import http.server
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -364,3 +366,46 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
         stderr = process.stderr.read()
     assert process.wait(timeout=60) == 0, stderr
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_a_status_port_in_use_leaves_the_data_directory_as_it_was(tmp_path):
+    """Only the lock (let go on exit) appears: no store, no log."""
+    data = tmp_path / "data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        write(tmp_path / "basis.toml", f"{GOOD}\n[http]\nport = {port}\n")
+        data.mkdir()
+        result = subprocess.run(
+            [*BASIS, "run", str(tmp_path / "basis.toml"), "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            env=ENV,
+        )
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert "cannot be used" in line and "[http] port" in line
+    assert sorted(path.name for path in data.iterdir()) == ["basis.lock"]
+
+
+def test_ctrl_c_where_nothing_stops_gracefully_ends_without_a_traceback(tmp_path):
+    out = tmp_path / "long.csv"
+    process = subprocess.Popen(
+        [*BASIS, "synth", str(out), "--duration", "1e9"],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=ENV,
+    )
+    deadline = time.monotonic() + 30
+    while not (out.exists() and out.stat().st_size > 0):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    with process.stderr:
+        stderr = process.stderr.read()
+    assert process.wait(timeout=30) == 130
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
