@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from pathlib import Path
 
 
 def _number(text: str, what: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
 
 
 def positive_seconds(text: str) -> float:
@@ -45,6 +49,21 @@ def symbol_list(text: str) -> list[str]:
             )
     if not symbols:
         raise argparse.ArgumentTypeError("expected at least one symbol, like BTC/USDT")
+    twice = sorted({symbol for symbol in symbols if symbols.count(symbol) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"{', '.join(twice)} listed twice; list each once")
+    return symbols
+
+
+def usdt_symbol_list(text: str) -> list[str]:
+    """Symbols of the simulated market, which quotes USDT pairs only."""
+    symbols = symbol_list(text)
+    other = [symbol for symbol in symbols if not symbol.endswith("/USDT")]
+    if other:
+        raise argparse.ArgumentTypeError(
+            f"the simulated market quotes USDT pairs only, not {', '.join(other)}; use "
+            f"{other[0].partition('/')[0]}/USDT"
+        )
     return symbols
 
 

@@ -16,11 +16,12 @@ from actors.cli.args import (
     non_negative_rate,
     output_file,
     positive_seconds,
-    symbol_list,
     unix_ms,
+    usdt_symbol_list,
 )
 from actors.cli.progress import ProgressBar
 from actors.cli.synth import DEFAULT_SYMBOL_NAMES, synthesize
+from actors.cli.user_error import UserError
 from actors.config_files import ConfigError, load_config
 from actors.system_config import SystemConfig
 
@@ -88,7 +89,7 @@ def add_backtest_commands(commands: argparse._SubParsersAction) -> None:
     )
     synth.add_argument(
         "--symbols",
-        type=symbol_list,
+        type=usdt_symbol_list,
         default=list(DEFAULT_SYMBOL_NAMES),
         metavar="LIST",
         help="comma-separated (default BTC/USDT,ETH/USDT,SOL/USDT)",
@@ -160,7 +161,17 @@ def command_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_SYNTH_STEPS = 100_000_000
+"""More quotes per symbol and leg than this is a mistake in ``--duration`` or ``--interval``
+(a year at one a second is a third of it)."""
+
+
 def command_synth(args: argparse.Namespace) -> int:
+    if args.duration / args.interval > MAX_SYNTH_STEPS:
+        raise UserError(
+            f"--duration {args.duration:g} at --interval {args.interval:g} is more than "
+            f"{MAX_SYNTH_STEPS:,} quotes per symbol and leg; shorten the one or lengthen the other"
+        )
     bar = ProgressBar("synth")
     began = time.perf_counter()
     try:

@@ -141,6 +141,22 @@ MISTAKES = [
         lambda tmp: (config(GOOD)(tmp), newer_store(tmp)),
     ),
     Mistake(
+        "basis.db a directory",
+        run_on(),
+        ("basis.db", "not a file", "move it aside"),
+        lambda tmp: (config(GOOD)(tmp), (tmp / "data" / "basis.db").mkdir(parents=True)),
+    ),
+    Mistake(
+        "synth of a pair the simulated market does not quote",
+        lambda tmp: ["synth", str(tmp / "q.csv"), "--symbols", "BTC/USDC"],
+        ("--symbols", "USDT pairs only", "BTC/USDT"),
+    ),
+    Mistake(
+        "synth of more quotes than any disk holds",
+        lambda tmp: ["synth", str(tmp / "q.csv"), "--duration", "1e12", "--interval", "0.001"],
+        ("--duration", "--interval", "quotes per symbol and leg"),
+    ),
+    Mistake(
         "demo on a damaged store",
         lambda tmp: ["demo", "recovery", "--data-dir", str(tmp / "data")],
         ("basis.db", "damaged"),
@@ -394,7 +410,7 @@ def test_a_status_port_in_use_leaves_the_data_directory_as_it_was(tmp_path):
 def test_ctrl_c_where_nothing_stops_gracefully_ends_without_a_traceback(tmp_path):
     out = tmp_path / "long.csv"
     process = subprocess.Popen(
-        [*BASIS, "synth", str(out), "--duration", "1e9"],
+        [*BASIS, "synth", str(out), "--duration", "1e7"],
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
@@ -402,7 +418,7 @@ def test_ctrl_c_where_nothing_stops_gracefully_ends_without_a_traceback(tmp_path
     )
     deadline = time.monotonic() + 30
     while not (out.exists() and out.stat().st_size > 0):
-        assert time.monotonic() < deadline
+        assert time.monotonic() < deadline and process.poll() is None
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     with process.stderr:

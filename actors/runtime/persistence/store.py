@@ -107,6 +107,11 @@ def check_store(path: Path) -> None:
     writer to find."""
     if not path.exists():
         return
+    if not path.is_file():
+        raise StoreError(
+            f"{path}: not a file, so no Basis store; move it aside to start afresh, or point "
+            "--data-dir elsewhere"
+        )
     with tempfile.TemporaryDirectory(prefix="basis-check-") as scratch:
         copy = Path(scratch) / path.name
         try:
