@@ -106,7 +106,7 @@ class _JsonRow(msgspec.Struct, forbid_unknown_fields=True):
 
 class QuoteFile:
     """An open quote file: iterate for rows; ``size``/``position`` give progress in bytes,
-    ``quotes`` the spot and futures rows read so far."""
+    ``quotes`` the spot and futures rows read once iterating ends."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -150,6 +150,7 @@ class QuoteFile:
         parsed = self._json_rows() if self.format == "jsonl" else self._csv_rows()
         last = 0
         symbols: set[str] = set()
+        quotes = 0
         try:
             for line, row in parsed:
                 ts, leg, symbol, bid, bid_qty, ask, ask_qty = row
@@ -169,11 +170,14 @@ class QuoteFile:
                     except ValueError as error:
                         raise self._fail(line, str(error)) from None
                     symbols.add(symbol)
-                self.quotes += leg in LEGS
+                if leg in LEGS:
+                    quotes += 1
                 last = ts
                 yield row
         except (OSError, EOFError, UnicodeDecodeError) as error:
             raise QuoteFileError(f"{self.path}: cannot read it: {error}") from None
+        finally:
+            self.quotes += quotes
 
     def no_quotes(self) -> QuoteFileError:
         """What to say of a file read to its end without a quote in it."""

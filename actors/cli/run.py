@@ -143,7 +143,7 @@ def command_run(args: argparse.Namespace) -> int:
 def claim_data_dir(data_dir: Path) -> DataDirLock:
     """``data_dir``'s lock, held for the run. A directory that cannot be had (another
     instance holds it, a file is in its way, this user cannot write it) or a store there
-    this Basis cannot use (read only, to tell) is a :class:`UserError`, and the store is
+    this Basis cannot use (looked at on a copy) is a :class:`UserError`, and the store is
     left as it was."""
     try:
         lock = DataDirLock(data_dir)
