@@ -294,5 +294,13 @@ def command_status(args: argparse.Namespace) -> int:
     if args.json:
         print(reply.text)
         return 0
-    Console().print(status_view(status))
+    _Stdout().print(status_view(status))
     return 0
+
+
+class _Stdout(Console):
+    """Rich's console, except that a reader that stops early is left to ``basis`` to end
+    quietly (Rich would exit 1, which means a tree that gave up)."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError

@@ -21,6 +21,7 @@ import attrs
 import pytest
 
 from actors.runtime.persistence.store import MIGRATIONS, Store
+from tests.integration.test_cli_run import wait_until_serving
 
 BASIS = [sys.executable, "-m", "actors.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -425,3 +426,35 @@ def test_ctrl_c_where_nothing_stops_gracefully_ends_without_a_traceback(tmp_path
         stderr = process.stderr.read()
     assert process.wait(timeout=30) == 130
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+
+
+def test_basis_status_into_a_reader_that_stops_early_ends_quietly(tmp_path):
+    """``basis status | head``, against a running instance."""
+    port = free_port()
+    write(tmp_path / "basis.toml", f"{GOOD}\n[http]\nport = {port}\n")
+    running = subprocess.Popen(
+        [*BASIS, "run", str(tmp_path / "basis.toml"), "--data-dir", str(tmp_path / "data")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=ENV,
+    )
+    try:
+        wait_until_serving(running)
+        status = subprocess.Popen(
+            [*BASIS, "status", "--port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env=ENV,
+        )
+        status.stdout.close()
+        with status.stderr:
+            stderr = status.stderr.read()
+        assert status.wait(timeout=60) == 0, stderr
+        assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+    finally:
+        running.terminate()
+        running.communicate(timeout=30)
