@@ -55,6 +55,7 @@ class Recording:
 
     writer: QuoteFileWriter
     last_ms: int = -1
+    quotes: int = 0
     funding: dict[Symbol, FundingRateUpdate] = attrs.field(factory=dict)
     """Each symbol's funding as last written."""
 
@@ -64,6 +65,7 @@ class Recording:
 
     def quote(self, message: MarketQuote) -> None:
         quote = message.quote
+        self.quotes += 1
         self.writer.write(
             (
                 self._ts_ms(quote.recv_ts),
@@ -119,7 +121,8 @@ async def record(
     writer: QuoteFileWriter,
     duration_s: float,
 ) -> int:
-    """Record into ``writer`` until ``duration_s`` has passed; returns the rows written."""
+    """Record into ``writer`` until ``duration_s`` has passed; returns the quotes written
+    (funding rows aside)."""
     recording = Recording(writer)
     async with trio.open_nursery() as nursery:
         inboxes = {symbol: Mailbox(f"recorder-{symbol}", capacity=1) for symbol in symbols}
@@ -144,7 +147,7 @@ async def record(
         nursery.cancel_scope.cancel()
     for rest in clients:
         await rest.aclose()
-    return writer.rows
+    return recording.quotes
 
 
 def add_record_commands(commands: argparse._SubParsersAction) -> None:
@@ -173,17 +176,28 @@ def command_record(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"basis record: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    out = Path(args.out)
+    new = not out.exists()
     # Opened before anything starts: an output that cannot be written ends it here.
     try:
-        writer = QuoteFileWriter(Path(args.out))
+        writer = QuoteFileWriter(out)
     except OSError as error:
         raise UserError(
             f"cannot write {args.out} ({error.strerror}); give --out a file in a directory "
             "this user can write"
         ) from None
     with writer:
-        rows = trio.run(_record_with_config, config, writer, args.duration)
-    print(f"recorded {rows:,} rows to {args.out}", file=sys.stderr)
+        quotes = trio.run(_record_with_config, config, writer, args.duration)
+    if not quotes:
+        # A file without quotes is no recording (a backtest refuses it): one made for it
+        # goes again.
+        if new:
+            out.unlink()
+        raise UserError(
+            f"no quote arrived in {args.duration:g} s, so nothing was recorded to {args.out}; "
+            "check the venues' urls in the config and that its symbols trade there"
+        )
+    print(f"recorded {writer.rows:,} rows to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -198,6 +212,6 @@ async def _record_with_config(
         servers = SimServers(config.simulated())
         urls = await nursery.start(servers.run)
         venues = config.venues_at(urls)
-        rows = await record([venues.spot, venues.futures], symbols, writer, duration_s)
+        quotes = await record([venues.spot, venues.futures], symbols, writer, duration_s)
         nursery.cancel_scope.cancel()
-    return rows
+    return quotes
