@@ -83,7 +83,9 @@ def load_config(path: str | Path, kind: type[T]) -> T:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     try:
         _refuse_non_finite(raw, "")
-        return convert(raw, kind)
+        config = convert(raw, kind)
+        _refuse_unknown(raw, kind, "")
+        return config
     except Mismatch as error:
         raise ConfigError(f"{path}: {error}") from None
 
@@ -97,6 +99,39 @@ def _refuse_non_finite(value: Any, key: str) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _refuse_non_finite(item, f"{key}[{index}]")
+
+
+def _refuse_unknown(value: Any, annotation: Any, key: str) -> None:
+    """An :class:`UnknownKey` for a key in a table whose struct does not refuse unknown
+    fields itself (the domain model's, such as ``VenueRules``, read from the wire too): in
+    a config file a misspelled key is a mistake wherever it is. ``value`` has converted."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        if not isinstance(value, dict):
+            return
+        fields = {field.encode_name: field for field in msgspec.structs.fields(annotation)}
+        tag = annotation.__struct_config__.tag_field
+        for name, item in value.items():
+            field = fields.get(name)
+            if field is None and name != tag:
+                raise UnknownKey(_child(key, name))
+            if field is not None:
+                _refuse_unknown(item, field.type, _child(key, name))
+    elif origin in (typing.Union, types.UnionType):
+        alternatives = [a for a in arguments if a is not types.NoneType]
+        if len(alternatives) == 1:
+            _refuse_unknown(value, alternatives[0], key)
+    elif origin in (list, tuple, set, frozenset) and isinstance(value, list) and arguments:
+        fixed = origin is tuple and arguments[-1] is not Ellipsis
+        for index, item in enumerate(value):
+            inner = arguments[index] if fixed and index < len(arguments) else arguments[0]
+            _refuse_unknown(item, inner, f"{key}[{index}]")
+    elif origin is dict and isinstance(value, dict) and arguments:
+        for name, item in value.items():
+            _refuse_unknown(item, arguments[1], _child(key, str(name)))
 
 
 def convert(raw: Any, kind: type[T]) -> T:

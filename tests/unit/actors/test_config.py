@@ -185,6 +185,18 @@ def test_what_msgspec_accepts_converts_as_msgspec_converts_it():
         ),
         ("[sim.futures]\nfunding_rate_cap = -0.01\n", "funding_rate_cap must be >= 0"),
         (
+            "[[sim.symbols]]\nsymbol = {base = 'BTC', quote = 'USDT'}\nstart_price = 100\n"
+            "spot_rules = {qty_step = 0.1, price_tick = 0.1, qty_stp = 1}\n"
+            "futures_rules = {contract_size = 1, price_tick = 0.1}\n",
+            "unknown key 'sim.symbols[0].spot_rules.qty_stp'",
+        ),
+        (
+            "[[sim.symbols]]\nsymbol = {base = 'BTC', quote = 'USDT', qoute = 'X'}\n"
+            "start_price = 100\nspot_rules = {qty_step = 0.1, price_tick = 0.1}\n"
+            "futures_rules = {contract_size = 1, price_tick = 0.1}\n",
+            "unknown key 'sim.symbols[0].symbol.qoute'",
+        ),
+        (
             'symbols = ["BTC/USDC", "ETH/USDT"]\n',
             "symbols: paper mode's simulated venues quote USDT pairs only, not BTC/USDC; use "
             "BTC/USDT",
