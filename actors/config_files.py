@@ -2,7 +2,9 @@
 
 A config file is validated whole at load time: an unknown key, a wrong type or an
 impossible value (a negative size, leverage below 1, ...) is a :class:`ConfigError` that
-says which file, which key, and what is expected. Nothing is half-loaded.
+says which file, which key, and what is expected. Nothing is half-loaded. TOML's ``inf``
+and ``nan`` are refused wherever they are: no setting means either, and a ``nan``
+compares false with everything, so it would silently turn a check off.
 
 msgspec decides what is valid. Its ``ValidationError`` carries the place of a problem
 only inside its message text, so when a conversion fails, :func:`convert` finds the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import math
 import tomllib
 import types
 import typing
@@ -65,17 +68,70 @@ def load_config(path: str | Path, kind: type[T]) -> T:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read it: {error}") from None
+        raise ConfigError(
+            f"{path}: no such file; give the path of a TOML config (configs/ has examples)"
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            f"{path}: cannot read it ({error.strerror}); give the path of a TOML config file"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text ({error.reason}); save it as UTF-8") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     try:
-        return convert(raw, kind)
+        _refuse_non_finite(raw, "")
+        config = convert(raw, kind)
+        _refuse_unknown(raw, kind, "")
+        return config
     except Mismatch as error:
         raise ConfigError(f"{path}: {error}") from None
+
+
+def _refuse_non_finite(value: Any, key: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Mismatch(key, f"expected a finite number, got {value!r}")
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _refuse_non_finite(item, _child(key, str(name)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_non_finite(item, f"{key}[{index}]")
+
+
+def _refuse_unknown(value: Any, annotation: Any, key: str) -> None:
+    """An :class:`UnknownKey` for a key in a table whose struct does not refuse unknown
+    fields itself (the domain model's, such as ``VenueRules``, read from the wire too): in
+    a config file a misspelled key is a mistake wherever it is. ``value`` has converted."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        if not isinstance(value, dict):
+            return
+        fields = {field.encode_name: field for field in msgspec.structs.fields(annotation)}
+        tag = annotation.__struct_config__.tag_field
+        for name, item in value.items():
+            field = fields.get(name)
+            if field is None and name != tag:
+                raise UnknownKey(_child(key, name))
+            if field is not None:
+                _refuse_unknown(item, field.type, _child(key, name))
+    elif origin in (typing.Union, types.UnionType):
+        alternatives = [a for a in arguments if a is not types.NoneType]
+        if len(alternatives) == 1:
+            _refuse_unknown(value, alternatives[0], key)
+    elif origin in (list, tuple, set, frozenset) and isinstance(value, list) and arguments:
+        fixed = origin is tuple and arguments[-1] is not Ellipsis
+        for index, item in enumerate(value):
+            inner = arguments[index] if fixed and index < len(arguments) else arguments[0]
+            _refuse_unknown(item, inner, f"{key}[{index}]")
+    elif origin is dict and isinstance(value, dict) and arguments:
+        for name, item in value.items():
+            _refuse_unknown(item, arguments[1], _child(key, str(name)))
 
 
 def convert(raw: Any, kind: type[T]) -> T:

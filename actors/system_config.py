@@ -81,6 +81,17 @@ class SystemConfig(RuntimeConfig, frozen=True, forbid_unknown_fields=True):
     chaos: ChaosSection = ChaosSection()
     watchdog: WatchdogSection = WatchdogSection()
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.mode == "paper":
+            # The simulated venues are MEXC and Gate.io's USDT-settled perpetuals.
+            other = [str(s) for s in self.symbol_list if s.quote != "USDT"]
+            if other:
+                raise ValueError(
+                    f"symbols: paper mode's simulated venues quote USDT pairs only, not "
+                    f"{', '.join(other)}; use {other[0].partition('/')[0]}/USDT"
+                )
+
     def simulated(self) -> SimConfig:
         """The simulated venues for paper mode: every traded symbol, as ``[sim]``
         configures it or with the defaults, at ``[paper]``'s dislocation rate."""

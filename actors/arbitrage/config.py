@@ -14,6 +14,12 @@ Positive = Annotated[float, msgspec.Meta(gt=0.0)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0.0)]
 Fee = Annotated[float, msgspec.Meta(ge=0.0, lt=0.1)]
 
+MAX_ENTRY_COST_PCT = 5.0
+"""The most ``max_entry_cost_pct`` may allow. An entry that pays C % for the gap gets it
+back only once the perpetual trades C % (plus the fees and ``min_profit_pct``) below
+spot, where funding seldom lets it stay; more than this is a typo or a bet, not this
+strategy."""
+
 
 class StrategyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The ``[strategy]`` table: the parameters in docs/strategy.md, plus operational ones."""
@@ -34,6 +40,18 @@ class StrategyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     order_type: Literal["limit", "market"] = "limit"
 
     def __post_init__(self) -> None:
+        # P&L % is net of all four fees: an exit at 0 % or less is a loss called profit.
+        if not self.min_profit_pct > 0.0:
+            raise ValueError(
+                f"min_profit_pct = {self.min_profit_pct:g}: P&L % is already net of all four "
+                "fees, so an exit at or below 0 % loses money; set it above 0 (0.58 by default)"
+            )
+        if not self.max_entry_cost_pct <= MAX_ENTRY_COST_PCT:
+            raise ValueError(
+                f"max_entry_cost_pct = {self.max_entry_cost_pct:g}: an entry paying that much "
+                "for the gap is won back only if the perpetual later trades as far below "
+                f"spot; set it at most {MAX_ENTRY_COST_PCT:g} (0.5 by default)"
+            )
         # Gate.io holds a position's leverage as a whole number: a fraction would be set
         # as something else, or refused, and every entry with it.
         if self.futures_leverage != int(self.futures_leverage):

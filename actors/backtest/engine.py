@@ -34,7 +34,7 @@ import msgspec
 from actors.arbitrage.config import NonNegative, StrategyConfig
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState, LegRules, new_context
 from actors.arbitrage.machine import on_market, step
-from actors.backtest.quote_files import FUNDING_RATE, FUNDING_SETTLED, QuoteFile, QuoteFileError
+from actors.backtest.quote_files import FUNDING_RATE, FUNDING_SETTLED, QuoteFile
 from protocols.messages import (
     FundingPayment,
     FundingRateUpdate,
@@ -98,11 +98,9 @@ class BacktestSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     partial_fills: bool = False
 
 
-class BacktestConfig(msgspec.Struct, frozen=True):
-    """What ``basis backtest --config`` reads: ``[strategy]`` and ``[backtest]``.
-
-    Other tables are ignored, so a full system config can be backtested as it is.
-    """
+class BacktestConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a backtest runs on: ``[strategy]`` and ``[backtest]`` (``basis backtest``
+    reads them from a config file that may hold the system's other tables too)."""
 
     strategy: StrategyConfig = StrategyConfig()
     backtest: BacktestSection = BacktestSection()
@@ -205,10 +203,8 @@ class Backtest:
             now = ts / 1000.0
             strategy = strategies.get(symbol_text)
             if strategy is None:
-                try:
-                    strategy = self._start_strategy(symbol_text, now)
-                except ValueError as error:
-                    raise QuoteFileError(f"{source.path}: {error}") from None
+                # The file's reader has checked the symbol.
+                strategy = self._start_strategy(symbol_text, now)
             if pending and pending[0].due < now:
                 self._execute_due(now)
             if leg == FUNDING_RATE:
@@ -358,5 +354,8 @@ def run_backtest(
                 on_progress(events, source.position, source.size)
 
         events = backtest.feed(source, report)
+        if not source.quotes:
+            # A backtest of nothing is no success.
+            raise source.no_quotes()
     backtest.finish()
     return backtest.result(events, time.perf_counter() - began)

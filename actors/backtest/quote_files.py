@@ -7,8 +7,13 @@ Two formats with the same fields, quantities in base units, times in Unix millis
   whose first character is ``{``).
 
 ``leg`` is ``spot`` or ``futures``; ``symbol`` is ``BASE/QUOTE``. Either format may be
-gzip-compressed (``.gz``). Rows must not go back in time; an empty side is written as
-price and quantity 0.
+gzip-compressed (``.gz``). Rows must not go back in time (several may share a time);
+an empty side is written as price and quantity 0.
+
+Reading checks every row and refuses, with the file and the line, what no venue would
+show: a price or quantity that is negative, infinite or not a number, a bid above the
+ask (a crossed quote: a backtest would take the gap between them as free profit), a
+symbol not of the form ``BASE/QUOTE``, a time before 1970 or earlier than the row before.
 
 A file may also carry the perpetual's funding, in rows of the same fields whose ``leg``
 says what they are:
@@ -28,11 +33,14 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Literal
 
 import msgspec
+
+from protocols.model import Symbol
 
 HEADER = ("ts_ms", "leg", "symbol", "bid", "bid_qty", "ask", "ask_qty")
 LEGS = ("spot", "futures")
@@ -60,9 +68,18 @@ def funding_settled_row(ts_ms: int, symbol: str, rate: float) -> QuoteRow:
 
 def _row_problem(leg: str, bid: float, bid_qty: float, ask: float, ask_qty: float) -> str | None:
     """What is wrong with a row's values, or ``None``."""
+    # One test for all four: a sum of finite numbers overflows only for values no
+    # market has.
+    if not math.isfinite(bid + bid_qty + ask + ask_qty):
+        return "prices and quantities must be finite numbers (no inf or nan)"
     if leg in LEGS:
         if not (bid >= 0.0 and ask >= 0.0 and bid_qty >= 0.0 and ask_qty >= 0.0):
-            return "prices and quantities must be 0 or more"
+            return "prices and quantities must be 0 or more (0 for an empty side)"
+        if bid > ask > 0.0:
+            return (
+                f"bid {bid!r} is above ask {ask!r}: a crossed quote, which no venue shows; "
+                "fix or drop the row"
+            )
     elif leg == FUNDING_RATE:
         if not (abs(bid) < 1.0 and bid_qty > 0.0 and ask >= 0.0):
             return (
@@ -88,14 +105,19 @@ class _JsonRow(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class QuoteFile:
-    """An open quote file: iterate for rows; ``size``/``position`` give progress in bytes."""
+    """An open quote file: iterate for rows; ``size``/``position`` give progress in bytes,
+    ``quotes`` the spot and futures rows read once iterating ends."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.quotes = 0
         try:
             self._raw: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 - closed in close()
         except OSError as error:
-            raise QuoteFileError(f"{self.path}: cannot open it: {error.strerror}") from None
+            raise QuoteFileError(
+                f"{self.path}: cannot open it ({error.strerror}); give the path of a quote file "
+                "(basis record or basis synth write one)"
+            ) from None
         self.size = self.path.stat().st_size
         compressed = self._raw.read(2) == b"\x1f\x8b"
         self._raw.seek(0)
@@ -125,18 +147,50 @@ class QuoteFile:
         self.close()
 
     def __iter__(self) -> Iterator[QuoteRow]:
+        parsed = self._json_rows() if self.format == "jsonl" else self._csv_rows()
+        last = 0
+        symbols: set[str] = set()
+        quotes = 0
         try:
-            if self.format == "jsonl":
-                yield from self._json_rows()
-            else:
-                yield from self._csv_rows()
+            for line, row in parsed:
+                ts, leg, symbol, bid, bid_qty, ask, ask_qty = row
+                if ts < last:
+                    raise self._fail(
+                        line,
+                        f"ts_ms {ts} goes back in time (the row before has {last})"
+                        if ts >= 0
+                        else f"ts_ms {ts} is not a time in Unix milliseconds (0 or more)",
+                    )
+                problem = _row_problem(leg, bid, bid_qty, ask, ask_qty)
+                if problem is not None:
+                    raise self._fail(line, problem)
+                if symbol not in symbols:
+                    try:
+                        Symbol.parse(symbol)
+                    except ValueError as error:
+                        raise self._fail(line, str(error)) from None
+                    symbols.add(symbol)
+                if leg in LEGS:
+                    quotes += 1
+                last = ts
+                yield row
         except (OSError, EOFError, UnicodeDecodeError) as error:
             raise QuoteFileError(f"{self.path}: cannot read it: {error}") from None
+        finally:
+            self.quotes += quotes
+
+    def no_quotes(self) -> QuoteFileError:
+        """What to say of a file read to its end without a quote in it."""
+        return QuoteFileError(
+            f"{self.path}: no quotes in it (empty, or only a header or funding rows); "
+            "record some with basis record, or make some with basis synth"
+        )
 
     def _fail(self, line: int, problem: str) -> QuoteFileError:
         return QuoteFileError(f"{self.path}:{line}: {problem}")
 
-    def _csv_rows(self) -> Iterator[QuoteRow]:
+    def _csv_rows(self) -> Iterator[tuple[int, QuoteRow]]:
+        """Each row with its line, its fields parsed."""
         lines = _prepend(self._first, self._text)
         reader = csv.reader(lines)
         header = next(reader, None)
@@ -144,34 +198,28 @@ class QuoteFile:
             return
         if tuple(column.strip() for column in header) != HEADER:
             raise self._fail(1, f"the header must be {','.join(HEADER)} (got {','.join(header)})")
-        last = -1
         for row in reader:
             if len(row) != 7:
                 if not row:
                     continue
                 raise self._fail(reader.line_num, f"expected 7 columns, got {len(row)}")
             try:
-                ts = int(row[0])
-                bid = float(row[3])
-                bid_qty = float(row[4])
-                ask = float(row[5])
-                ask_qty = float(row[6])
+                parsed = (
+                    int(row[0]),
+                    row[1],
+                    row[2],
+                    float(row[3]),
+                    float(row[4]),
+                    float(row[5]),
+                    float(row[6]),
+                )
             except ValueError as error:
                 raise self._fail(reader.line_num, f"not a number: {error}") from None
-            leg = row[1]
-            if ts < last:
-                raise self._fail(
-                    reader.line_num, f"ts_ms {ts} goes back in time (the row before has {last})"
-                )
-            problem = _row_problem(leg, bid, bid_qty, ask, ask_qty)
-            if problem is not None:
-                raise self._fail(reader.line_num, problem)
-            last = ts
-            yield ts, leg, row[2], bid, bid_qty, ask, ask_qty
+            yield reader.line_num, parsed
 
-    def _json_rows(self) -> Iterator[QuoteRow]:
+    def _json_rows(self) -> Iterator[tuple[int, QuoteRow]]:
+        """Each row with its line, decoded."""
         decode = msgspec.json.Decoder(_JsonRow).decode
-        last = -1
         for number, line in enumerate(_prepend(self._first, self._text), start=1):
             if not line.strip():
                 continue
@@ -179,15 +227,10 @@ class QuoteFile:
                 row = decode(line)
             except msgspec.DecodeError as error:
                 raise self._fail(number, str(error)) from None
-            if row.ts_ms < last:
-                raise self._fail(
-                    number, f"ts_ms {row.ts_ms} goes back in time (the row before has {last})"
-                )
-            problem = _row_problem(row.leg, row.bid, row.bid_qty, row.ask, row.ask_qty)
-            if problem is not None:
-                raise self._fail(number, problem)
-            last = row.ts_ms
-            yield row.ts_ms, row.leg, row.symbol, row.bid, row.bid_qty, row.ask, row.ask_qty
+            yield (
+                number,
+                (row.ts_ms, row.leg, row.symbol, row.bid, row.bid_qty, row.ask, row.ask_qty),
+            )
 
 
 def _prepend(first: str, rest: IO[str]) -> Iterator[str]:

@@ -8,15 +8,33 @@ import time
 
 import msgspec
 
-from actors.backtest.engine import BacktestConfig, run_backtest
+from actors.backtest.engine import BacktestConfig, BacktestSection, run_backtest
 from actors.backtest.quote_files import QuoteFileError, QuoteFileWriter
 from actors.backtest.report import render_table, to_json, write_trades_csv
-from actors.cli.args import non_negative_ms, non_negative_rate, positive_seconds, symbol_list
+from actors.cli.args import (
+    non_negative_ms,
+    non_negative_rate,
+    output_file,
+    positive_seconds,
+    unix_ms,
+    usdt_symbol_list,
+)
 from actors.cli.progress import ProgressBar
 from actors.cli.synth import DEFAULT_SYMBOL_NAMES, synthesize
+from actors.cli.user_error import UserError
 from actors.config_files import ConfigError, load_config
+from actors.system_config import SystemConfig
 
 EXIT_BAD_INPUT = 2
+
+
+class BacktestConfigFile(SystemConfig, frozen=True, forbid_unknown_fields=True):
+    """A config file as ``basis backtest`` reads it: ``[strategy]`` and ``[backtest]``,
+    and the system's other tables, so that the file a system runs on can be backtested
+    as it is. Validated whole, like every config: a table or key of no command's is
+    refused."""
+
+    backtest: BacktestSection = BacktestSection()
 
 
 def add_backtest_commands(commands: argparse._SubParsersAction) -> None:
@@ -33,7 +51,9 @@ def add_backtest_commands(commands: argparse._SubParsersAction) -> None:
         "--config", metavar="FILE", help="TOML with [strategy] and [backtest] tables"
     )
     backtest.add_argument("--json", action="store_true", help="print one JSON object")
-    backtest.add_argument("--trades-csv", metavar="OUT", help="also write every trade to OUT")
+    backtest.add_argument(
+        "--trades-csv", type=output_file, metavar="OUT", help="also write every trade to OUT"
+    )
     backtest.add_argument(
         "--latency-ms",
         type=non_negative_ms,
@@ -54,7 +74,9 @@ def add_backtest_commands(commands: argparse._SubParsersAction) -> None:
         "process: a random walk with a mean-reverting gap and occasional dislocations.",
         epilog="Example: basis synth quotes.csv.gz --duration 86400 --seed 7",
     )
-    synth.add_argument("out", metavar="OUT", help="file to write (.csv, .jsonl, either .gz)")
+    synth.add_argument(
+        "out", type=output_file, metavar="OUT", help="file to write (.csv, .jsonl, either .gz)"
+    )
     synth.add_argument(
         "--duration", type=positive_seconds, default=3600.0, metavar="S", help="default 3600"
     )
@@ -67,7 +89,7 @@ def add_backtest_commands(commands: argparse._SubParsersAction) -> None:
     )
     synth.add_argument(
         "--symbols",
-        type=symbol_list,
+        type=usdt_symbol_list,
         default=list(DEFAULT_SYMBOL_NAMES),
         metavar="LIST",
         help="comma-separated (default BTC/USDT,ETH/USDT,SOL/USDT)",
@@ -87,7 +109,7 @@ def add_backtest_commands(commands: argparse._SubParsersAction) -> None:
     synth.add_argument("--seed", type=int, default=1, help="default 1")
     synth.add_argument(
         "--start-ms",
-        type=int,
+        type=unix_ms,
         default=1_700_000_000_000,
         metavar="MS",
         help="timestamp of the first quote, Unix milliseconds",
@@ -96,7 +118,10 @@ def add_backtest_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace) -> BacktestConfig:
-    config = load_config(args.config, BacktestConfig) if args.config else BacktestConfig()
+    config = BacktestConfig()
+    if args.config:
+        file = load_config(args.config, BacktestConfigFile)
+        config = BacktestConfig(file.strategy, file.backtest)
     section = config.backtest
     if args.latency_ms is not None:
         section = msgspec.structs.replace(section, latency_ms=args.latency_ms)
@@ -136,7 +161,17 @@ def command_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_SYNTH_STEPS = 100_000_000
+"""More quotes per symbol and leg than this is a mistake in ``--duration`` or ``--interval``
+(a year at one a second is a third of it)."""
+
+
 def command_synth(args: argparse.Namespace) -> int:
+    if args.duration / args.interval > MAX_SYNTH_STEPS:
+        raise UserError(
+            f"--duration {args.duration:g} at --interval {args.interval:g} is more than "
+            f"{MAX_SYNTH_STEPS:,} quotes per symbol and leg; shorten the one or lengthen the other"
+        )
     bar = ProgressBar("synth")
     began = time.perf_counter()
     try:

@@ -23,7 +23,7 @@ from actors.chaos.plan import SCENARIOS, UnknownScenario
 from actors.chaos.report import render
 from actors.chaos.runner import ChaosFailed, ChaosOptions, plan_for, run_chaos
 from actors.cli.args import positive_seconds
-from actors.cli.run import load_system_config
+from actors.cli.run import claim_data_dir, load_system_config
 
 log = logging.getLogger("basis.chaos")
 
@@ -74,6 +74,8 @@ def command_chaos(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 31)
     scenarios = tuple(args.scenario or ["mixed"])
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="basis-chaos-"))
+    # Checked, and let go at once: the trading process it starts takes it.
+    claim_data_dir(data_dir).close()
     options = ChaosOptions(scenarios, args.duration, seed, data_dir)
     try:
         plan = plan_for(config, options)

@@ -23,9 +23,9 @@ from pathlib import Path
 import msgspec
 import trio
 
-from actors.cli.args import positive_seconds
+from actors.cli.args import positive_count, positive_seconds
 from actors.cli.paper import SimulatedVenues, open_paper_system
-from actors.cli.run import run_system, run_tree
+from actors.cli.run import claim_data_dir, run_system, run_tree
 from actors.histogram import Histogram
 from actors.runtime.ops.status import build_status, one_line
 from actors.runtime.system import TradingSystem
@@ -49,7 +49,9 @@ def add_demo_commands(commands: argparse._SubParsersAction) -> None:
     )
     demo.add_argument("mode", choices=("arbitrage", "recovery", "stress"))
     demo.add_argument("--duration", type=positive_seconds, metavar="S", help="how long to run")
-    demo.add_argument("--symbols", type=int, default=50, metavar="N", help="stress: how many")
+    demo.add_argument(
+        "--symbols", type=positive_count, default=50, metavar="N", help="stress: how many"
+    )
     demo.add_argument("--data-dir", metavar="DIR", help="keep the store here")
     demo.set_defaults(handler=command_demo)
 
@@ -91,15 +93,20 @@ def stress_symbols(count: int) -> list[str]:
 def command_demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="basis-demo-") as scratch:
         data_dir = Path(args.data_dir or scratch)
-        if args.mode == "arbitrage":
-            config = demo_config(["BTC/USDT"], dislocations_per_hour=120.0)
-            view = sys.stdout.isatty()
-            return run_tree(lambda: run_system(config, data_dir, args.duration, view, []))
-        if args.mode == "recovery":
-            return run_tree(lambda: recovery_demo(data_dir, args.duration or 20.0))
-        report = trio.run(stress, args.symbols, args.duration or 30.0, data_dir)
-        print(report)
-        return 0
+        with claim_data_dir(data_dir):
+            return _demo(args, data_dir)
+
+
+def _demo(args: argparse.Namespace, data_dir: Path) -> int:
+    if args.mode == "arbitrage":
+        config = demo_config(["BTC/USDT"], dislocations_per_hour=120.0)
+        view = sys.stdout.isatty()
+        return run_tree(lambda: run_system(config, data_dir, args.duration, view, []))
+    if args.mode == "recovery":
+        return run_tree(lambda: recovery_demo(data_dir, args.duration or 20.0))
+    report = trio.run(stress, args.symbols, args.duration or 30.0, data_dir)
+    print(report)
+    return 0
 
 
 async def recovery_demo(data_dir: Path, phase_s: float) -> None:

@@ -21,6 +21,7 @@ import trio
 
 from actors.backtest.quote_files import QuoteFileWriter, funding_rate_row, funding_settled_row
 from actors.cli.args import positive_seconds
+from actors.cli.user_error import UserError
 from actors.config_files import ConfigError, load_config
 from actors.runtime.market.feed import Feed
 from actors.runtime.venue_config import VenueConfig
@@ -54,6 +55,7 @@ class Recording:
 
     writer: QuoteFileWriter
     last_ms: int = -1
+    quotes: int = 0
     funding: dict[Symbol, FundingRateUpdate] = attrs.field(factory=dict)
     """Each symbol's funding as last written."""
 
@@ -63,6 +65,7 @@ class Recording:
 
     def quote(self, message: MarketQuote) -> None:
         quote = message.quote
+        self.quotes += 1
         self.writer.write(
             (
                 self._ts_ms(quote.recv_ts),
@@ -115,36 +118,36 @@ class Recording:
 async def record(
     venues: Sequence[VenueConfig],
     symbols: Sequence[Symbol],
-    out: Path,
+    writer: QuoteFileWriter,
     duration_s: float,
 ) -> int:
-    """Record until ``duration_s`` has passed; returns the rows written."""
-    with QuoteFileWriter(out) as writer:
-        recording = Recording(writer)
-        async with trio.open_nursery() as nursery:
-            inboxes = {symbol: Mailbox(f"recorder-{symbol}", capacity=1) for symbol in symbols}
-            clients = []
-            for venue in venues:
-                rest = RestClient(venue.rest, timeout_s=venue.request_timeout_s)
-                clients.append(rest)
-                feed = Feed(
-                    f"record-{venue.kind}",
-                    feed_codec(venue, rest),
-                    venue.ws,
-                    {symbol: [inbox.address] for symbol, inbox in inboxes.items()},
-                    stale_after_s=venue.stale_after_s,
-                )
-                nursery.start_soon(feed.run, Incarnation(feed.name, 0, None, None))
-            for symbol, inbox in inboxes.items():
-                nursery.start_soon(recording.take, symbol, inbox)
-            deadline = trio.current_time() + duration_s
-            while trio.current_time() < deadline:
-                await trio.sleep(min(PROGRESS_EVERY_S, deadline - trio.current_time()))
-                log.info("recorded %d rows to %s", writer.rows, out)
-            nursery.cancel_scope.cancel()
-        for rest in clients:
-            await rest.aclose()
-    return writer.rows
+    """Record into ``writer`` until ``duration_s`` has passed; returns the quotes written
+    (funding rows aside)."""
+    recording = Recording(writer)
+    async with trio.open_nursery() as nursery:
+        inboxes = {symbol: Mailbox(f"recorder-{symbol}", capacity=1) for symbol in symbols}
+        clients = []
+        for venue in venues:
+            rest = RestClient(venue.rest, timeout_s=venue.request_timeout_s)
+            clients.append(rest)
+            feed = Feed(
+                f"record-{venue.kind}",
+                feed_codec(venue, rest),
+                venue.ws,
+                {symbol: [inbox.address] for symbol, inbox in inboxes.items()},
+                stale_after_s=venue.stale_after_s,
+            )
+            nursery.start_soon(feed.run, Incarnation(feed.name, 0, None, None))
+        for symbol, inbox in inboxes.items():
+            nursery.start_soon(recording.take, symbol, inbox)
+        deadline = trio.current_time() + duration_s
+        while trio.current_time() < deadline:
+            await trio.sleep(min(PROGRESS_EVERY_S, deadline - trio.current_time()))
+            log.info("recorded %d rows to %s", writer.rows, writer.path)
+        nursery.cancel_scope.cancel()
+    for rest in clients:
+        await rest.aclose()
+    return recording.quotes
 
 
 def add_record_commands(commands: argparse._SubParsersAction) -> None:
@@ -173,24 +176,42 @@ def command_record(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"basis record: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    out = Path(args.out)
+    new = not out.exists()
+    # Opened before anything starts: an output that cannot be written ends it here.
     try:
-        rows = trio.run(_record_with_config, config, Path(args.out), args.duration)
+        writer = QuoteFileWriter(out)
     except OSError as error:
-        print(f"basis record: cannot write {args.out}: {error.strerror}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(f"recorded {rows:,} rows to {args.out}", file=sys.stderr)
+        raise UserError(
+            f"cannot write {args.out} ({error.strerror}); give --out a file in a directory "
+            "this user can write"
+        ) from None
+    with writer:
+        quotes = trio.run(_record_with_config, config, writer, args.duration)
+    if not quotes:
+        # A file without quotes is no recording (a backtest refuses it): one made for it
+        # goes again.
+        if new:
+            out.unlink()
+        raise UserError(
+            f"no quote arrived in {args.duration:g} s, so nothing was recorded to {args.out}; "
+            "check the venues' urls in the config and that its symbols trade there"
+        )
+    print(f"recorded {writer.rows:,} rows to {args.out}", file=sys.stderr)
     return 0
 
 
-async def _record_with_config(config: SystemConfig, out: Path, duration_s: float) -> int:
+async def _record_with_config(
+    config: SystemConfig, writer: QuoteFileWriter, duration_s: float
+) -> int:
     symbols = config.symbol_list
     if config.mode == "live":
         venues = config.venues
-        return await record([venues.spot, venues.futures], symbols, out, duration_s)
+        return await record([venues.spot, venues.futures], symbols, writer, duration_s)
     async with trio.open_nursery() as nursery:
         servers = SimServers(config.simulated())
         urls = await nursery.start(servers.run)
         venues = config.venues_at(urls)
-        rows = await record([venues.spot, venues.futures], symbols, out, duration_s)
+        quotes = await record([venues.spot, venues.futures], symbols, writer, duration_s)
         nursery.cancel_scope.cancel()
-    return rows
+    return quotes

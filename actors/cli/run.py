@@ -24,17 +24,19 @@ import msgspec
 import trio
 from rich.console import Console
 
-from actors.cli.args import positive_seconds
+from actors.cli.args import port_number, positive_seconds
 from actors.cli.live_view import live_view, status_lines
 from actors.cli.paper import SimulatedVenues, paper_system
 from actors.cli.status_tables import status_view
+from actors.cli.user_error import UserError
 from actors.config_files import ConfigError, load_config
 from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 from actors.runtime.ops.logs import configure_file
 from actors.runtime.ops.status import SystemStatus, build_status
 from actors.runtime.ops.status_server import StatusPortTaken, claim_status_port, serve_status
 from actors.runtime.persistence.data_dir_lock import DataDirLock, DataDirUnavailable
-from actors.runtime.system import AccountRefused, TradingSystem
+from actors.runtime.persistence.store import StoreError, check_store
+from actors.runtime.system import STORE_FILE, AccountRefused, TradingSystem
 from actors.system_config import SystemConfig
 from supervision import SupervisorGaveUp, leaves
 
@@ -86,7 +88,7 @@ def add_run_commands(commands: argparse._SubParsersAction) -> None:
         epilog="Example: basis status --json",
     )
     status.add_argument("config", nargs="?", metavar="CONFIG", help="its config (for the port)")
-    status.add_argument("--port", type=int, help="the status port, instead of the config's")
+    status.add_argument("--port", type=port_number, help="the status port, instead of the config's")
     status.add_argument("--json", action="store_true", help="the raw /status object")
     status.set_defaults(handler=command_status)
 
@@ -121,45 +123,58 @@ def command_run(args: argparse.Namespace) -> int:
         )
         return EXIT_BAD_INPUT
     data_dir = Path(args.data_dir or os.environ.get("BASIS_DATA_DIR") or DEFAULT_DATA_DIR)
-    try:
-        # Before anything in the data directory is written, the logs included.
-        lock = DataDirLock(data_dir)
-    except DataDirUnavailable as error:
-        print(f"basis run: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    # Before anything in the data directory is written, the logs included.
+    lock = claim_data_dir(data_dir)
     view = sys.stdout.isatty() and not args.no_view and not args.json
     final: list[SystemStatus] = []
     recover = not args.no_recover
     crashes = args.allow_crash_injection
     with lock:
-        configure_file(data_dir / "logs" / "basis.jsonl")
+        log_file = data_dir / "logs" / "basis.jsonl"
         code = run_tree(
-            lambda: run_system(config, data_dir, args.duration, view, final, recover, crashes)
+            lambda: run_system(
+                config, data_dir, args.duration, view, final, recover, crashes, log_file
+            )
         )
     if code == 0 and args.json and final:
         sys.stdout.write(msgspec.json.encode(final[0]).decode() + "\n")
     return code
 
 
+def claim_data_dir(data_dir: Path) -> DataDirLock:
+    """``data_dir``'s lock, held for the run. A directory that cannot be had (another
+    instance holds it, a file is in its way, this user cannot write it) or a store there
+    this Basis cannot use (looked at on a copy) is a :class:`UserError`, and the store is
+    left as it was."""
+    try:
+        lock = DataDirLock(data_dir)
+    except DataDirUnavailable as error:
+        raise UserError(str(error)) from None
+    try:
+        check_store(data_dir / STORE_FILE)
+    except StoreError as error:
+        lock.close()
+        raise UserError(str(error)) from None
+    return lock
+
+
 def run_tree(main: Callable[[], Awaitable[None]]) -> int:
     """Run ``main`` under trio; a tree that gave up is reported as a readable chain of
     failures (every one, if several gave up), and a status port that cannot be had or a
-    venue account Basis cannot trade on as one line, not a traceback. Each may arrive
-    wrapped in the nurseries it crossed."""
+    venue account Basis cannot trade on is a :class:`UserError`, not a traceback. Each
+    may arrive wrapped in the nurseries it crossed."""
     gave_up: list[BaseException] = []
     refused: list[BaseException] = []
     try:
         trio.run(main)
-    except* (StatusPortTaken, AccountRefused) as group:
+    except* (StatusPortTaken, AccountRefused, UserError) as group:
         refused.extend(leaves(group))
     except* SupervisorGaveUp as group:
         gave_up.extend(leaves(group))
-    for error in refused:
-        print(f"basis: {error}", file=sys.stderr)
     for error in gave_up:
         print(f"basis: stopped because {error}", file=sys.stderr)
     if refused:
-        return EXIT_BAD_INPUT
+        raise UserError("; ".join(str(error) for error in refused))
     return EXIT_GAVE_UP if gave_up else 0
 
 
@@ -171,9 +186,20 @@ async def run_system(
     final: list[SystemStatus],
     recover: bool = True,
     crash_injection: bool = False,
+    log_file: Path | None = None,
 ) -> None:
+    """``log_file``: where the JSON log goes too (after the status port is had, so that a
+    run refused for it leaves the data directory as it was)."""
     # Claimed first: a port that cannot be had ends the run before the store is touched.
     listeners = await claim_status_port(config.http.port)
+    if log_file is not None:
+        try:
+            configure_file(log_file)
+        except OSError as error:
+            raise UserError(
+                f"cannot write the log {log_file} ({error.strerror}): give --data-dir (or "
+                "BASIS_DATA_DIR) a directory this user can write"
+            ) from None
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             venues = SimulatedVenues(config) if config.mode == "paper" else None
@@ -254,15 +280,31 @@ def command_status(args: argparse.Namespace) -> int:
     try:
         reply = httpx.get(f"http://127.0.0.1:{port}/status", timeout=5.0)
     except httpx.HTTPError as error:
-        print(
-            f"basis status: no instance answers on 127.0.0.1:{port} ({error}); is basis run "
-            "running with this config?",
-            file=sys.stderr,
+        raise UserError(
+            f"no instance answers on 127.0.0.1:{port} ({error}); is basis run running with "
+            "this config? (else give its port with --port)"
+        ) from None
+    problem = None if reply.status_code == 200 else f"HTTP {reply.status_code}"
+    if problem is None:
+        try:
+            status = msgspec.json.decode(reply.content, type=SystemStatus)
+        except msgspec.DecodeError as error:
+            problem = str(error)
+    if problem is not None:
+        raise UserError(
+            f"127.0.0.1:{port} answers, but not as a Basis instance ({problem}); give the "
+            "port of basis run's [http] section with --port"
         )
-        return 1
     if args.json:
         print(reply.text)
         return 0
-    status = msgspec.json.decode(reply.content, type=SystemStatus)
-    Console().print(status_view(status))
+    _Stdout().print(status_view(status))
     return 0
+
+
+class _Stdout(Console):
+    """Rich's console, except that a reader that stops early is left to ``basis`` to end
+    quietly (Rich would exit 1, which means a tree that gave up)."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError

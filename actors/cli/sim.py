@@ -2,7 +2,7 @@
 
 On startup it prints one JSON line to stdout with the venues' URLs (``SimUrls``), so a
 test or the trading process started next can find them; logs go to stderr. SIGINT or
-SIGTERM stops it (exit 0).
+SIGTERM stops it (exit 0); a port it cannot listen on ends it with exit 2.
 """
 
 from __future__ import annotations
@@ -16,21 +16,15 @@ import msgspec
 import trio
 
 from actors.cli.args import port_number
+from actors.cli.user_error import EXIT_USER_ERROR
 from actors.config_files import ConfigError, load_config
 from actors.sim import SimConfig, SimServers
+from actors.system_config import SystemConfig
 from supervision import leaves
 
 log = logging.getLogger("basis.sim")
 
 EXIT_BAD_INPUT = 2
-EXIT_CANNOT_LISTEN = 1
-
-
-class SimConfigFile(msgspec.Struct, frozen=True):
-    """A config file as ``basis sim`` reads it: the ``[sim]`` table. Other tables belong
-    to other commands sharing the file and are left alone."""
-
-    sim: SimConfig = msgspec.field(default_factory=SimConfig)
 
 
 def add_sim_commands(commands: argparse._SubParsersAction) -> None:
@@ -42,7 +36,9 @@ def add_sim_commands(commands: argparse._SubParsersAction) -> None:
         "Prints one JSON line with the URLs, then runs until SIGINT or SIGTERM.",
         epilog="Example: basis sim --seed 7 --control-port 8790",
     )
-    sim.add_argument("--config", metavar="FILE", help="TOML with a [sim] table")
+    sim.add_argument(
+        "--config", metavar="FILE", help="system config (TOML); its [sim] table is used"
+    )
     sim.add_argument("--seed", type=int, help="seed of the market (overrides the config)")
     any_port = "(default 0: any free port)"
     sim.add_argument(
@@ -67,7 +63,8 @@ def add_sim_commands(commands: argparse._SubParsersAction) -> None:
 
 def command_sim(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config, SimConfigFile).sim if args.config else SimConfig()
+        # The whole file is validated, as every command does: a misspelled table too.
+        config = load_config(args.config, SystemConfig).sim if args.config else SimConfig()
     except ConfigError as error:
         print(f"basis sim: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -85,8 +82,11 @@ def command_sim(args: argparse.Namespace) -> int:
     except* OSError as group:
         cannot_listen.extend(leaves(group))
     for error in cannot_listen:
-        print(f"basis sim: {error.strerror or error}", file=sys.stderr)
-    return EXIT_CANNOT_LISTEN if cannot_listen else 0
+        print(
+            f"basis sim: {error.strerror or error}; choose another port, or 0 for any free one",
+            file=sys.stderr,
+        )
+    return EXIT_USER_ERROR if cannot_listen else 0
 
 
 async def serve_until_stopped(servers: SimServers) -> None:

@@ -13,7 +13,8 @@ import msgspec
 
 from actors.cli.args import positive_seconds
 from actors.cli.run import DEFAULT_DATA_DIR
-from actors.runtime.persistence.store import Store, StoreError
+from actors.cli.user_error import UserError
+from actors.runtime.persistence.store import Store, StoreError, check_store
 from actors.runtime.system import STORE_FILE
 
 EXIT_BAD_INPUT = 2
@@ -43,12 +44,18 @@ def add_state_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def command_state(args: argparse.Namespace) -> int:
+    # What is missing from the command line is said before the store is opened.
+    if args.action == "show" and not args.task_id:
+        raise UserError("name the task, e.g. basis state show btc_88yp3x2")
+    if args.action == "cleanup" and args.max_age_hours is None:
+        raise UserError("say how old, e.g. basis state cleanup --max-age-hours 168")
     data_dir = Path(args.data_dir or os.environ.get("BASIS_DATA_DIR") or DEFAULT_DATA_DIR)
     path = data_dir / STORE_FILE
     if not path.exists():
         print(f"basis state: no store at {path}; pass --data-dir", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
+        check_store(path)
         store = Store(path)
     except StoreError as error:
         print(f"basis state: {error}", file=sys.stderr)
@@ -57,12 +64,6 @@ def command_state(args: argparse.Namespace) -> int:
         if args.action == "list":
             print(listing(store))
         elif args.action == "show":
-            if not args.task_id:
-                print(
-                    "basis state show: name the task, e.g. basis state show btc_88yp3x2",
-                    file=sys.stderr,
-                )
-                return EXIT_BAD_INPUT
             row = store.task(args.task_id)
             if row is None:
                 print(
@@ -78,9 +79,6 @@ def command_state(args: argparse.Namespace) -> int:
             }
             print(_encode(everything).decode())
         else:
-            if args.max_age_hours is None:
-                print("basis state cleanup: say how old, e.g. --max-age-hours 168", file=sys.stderr)
-                return EXIT_BAD_INPUT
             removed = store.delete_completed(before=time.time() - args.max_age_hours)
             print(f"removed {removed} completed task(s) older than {args.max_age_hours / 3600:g} h")
     finally:

@@ -169,12 +169,12 @@ class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
                 )
         if not 0.0 <= self.maintenance_rate < 1.0:
             raise ValueError(f"{self.name}: maintenance_rate must be within 0..1")
+        if self.funding_rate_cap < 0.0:
+            raise ValueError(f"{self.name}: funding_rate_cap must be >= 0")
 
     def max_leverage_of(self, symbol: Symbol) -> float:
         """The highest leverage a client may set on ``symbol``'s contract."""
         return self.contract_max_leverage.get(str(symbol), self.max_leverage)
-        if self.funding_rate_cap < 0.0:
-            raise ValueError(f"{self.name}: funding_rate_cap must be >= 0")
 
 
 class RateLimit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -213,7 +213,7 @@ def test_status_asks_the_running_instance(tmp_path):
     assert [t["symbol"] for t in json.loads(asked.stdout)["tasks"]] == ["BTC/USDT"]
     assert "BTC/USDT" in view.stdout and "feed-mexc" in view.stdout
     nobody = subprocess.run([*BASIS, "status", "--port", str(port)], capture_output=True, text=True)
-    assert nobody.returncode == 1
+    assert nobody.returncode == 2
     assert "no instance answers" in nobody.stderr
 
 

@@ -14,7 +14,9 @@ an application crash loses nothing) or ``FULL`` (a power cut loses nothing eithe
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -142,6 +144,60 @@ def storage_failure(error: BaseException, path: Path) -> str | None:
     if primary == sqlite3.SQLITE_CANTOPEN:
         return f"cannot open ({name}): {path}: check that its directory exists and is writable"
     return None
+
+
+def _unusable(path: Path, error: sqlite3.DatabaseError) -> StoreError:
+    return StoreError(
+        f"{path}: not a usable Basis store ({error}); move it aside to start afresh, "
+        "or point --data-dir elsewhere"
+    )
+
+
+def _too_new(path: Path, version: int) -> StoreError:
+    return StoreError(
+        f"{path}: written by a newer Basis (schema {version}, this one knows "
+        f"{len(MIGRATIONS)}); upgrade Basis to open it"
+    )
+
+
+def check_store(path: Path) -> None:
+    """A :class:`StoreError` if the file at ``path`` is there but is no store this Basis
+    can use: not SQLite, damaged, or written by a newer Basis; an absent file is no
+    problem (the writer creates it). Nothing of the store is written, its shared-memory
+    index included: a copy of the file and its log is opened, in a scratch directory.
+    What cannot be told from a copy (a file this user may not open, say) is left to the
+    writer to find."""
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise StoreError(
+            f"{path}: not a file, so no Basis store; move it aside to start afresh, or point "
+            "--data-dir elsewhere"
+        )
+    with tempfile.TemporaryDirectory(prefix="basis-check-") as scratch:
+        copy = Path(scratch) / path.name
+        try:
+            shutil.copyfile(path, copy)
+            log = path.with_name(path.name + "-wal")
+            if log.exists():
+                shutil.copyfile(log, copy.with_name(copy.name + "-wal"))
+        except OSError:
+            return
+        db = sqlite3.connect(copy)
+        try:
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            damage = [row for (row,) in db.execute("PRAGMA quick_check(1)")]
+        except sqlite3.OperationalError:
+            return
+        except sqlite3.DatabaseError as error:
+            raise _unusable(path, error) from None
+        finally:
+            db.close()
+    if damage != ["ok"]:
+        found = " ".join(damage[0].split())  # SQLite's report runs over several lines
+        raise _unusable(path, sqlite3.DatabaseError(f"damaged: {found}"))
+    if version > len(MIGRATIONS):
+        raise _too_new(path, version)
 
 
 @attrs.frozen
@@ -280,18 +336,12 @@ class Store:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate()
         except sqlite3.DatabaseError as error:
-            raise StoreError(
-                f"{path}: not a usable Basis store ({error}); move it aside to start afresh, "
-                "or point --data-dir elsewhere"
-            ) from None
+            raise _unusable(path, error) from None
 
     def _migrate(self) -> None:
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
         if version > len(MIGRATIONS):
-            raise StoreError(
-                f"{self.path}: written by a newer Basis (schema {version}, this one knows "
-                f"{len(MIGRATIONS)}); upgrade Basis to open it"
-            )
+            raise _too_new(self.path, version)
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self._transaction() as db:
                 for statement in script.split(";"):

@@ -86,8 +86,9 @@ def test_a_port_in_use_is_reported():
         result = subprocess.run(
             [*BASIS, "sim", "--mexc-port", str(port)], capture_output=True, text=True, timeout=60
         )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert f"basis sim: cannot listen on 127.0.0.1:{port}: " in result.stderr
+    assert "choose another port, or 0 for any free one" in result.stderr
 
 
 def test_help_names_the_command_with_an_example():

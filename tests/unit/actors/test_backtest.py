@@ -206,7 +206,22 @@ def test_a_symbol_that_is_not_base_slash_quote_names_the_file(tmp_path):
             (0, "spot", "BTCUSDT", 1.0, 1.0, 2.0, 1.0),
         ],
     )
-    with pytest.raises(QuoteFileError, match=r"q\.csv: .*BTCUSDT"):
+    with pytest.raises(QuoteFileError, match=r"q\.csv:2: symbol 'BTCUSDT' is not of the form"):
+        run_backtest(str(path), config())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "ts_ms,leg,symbol,bid,bid_qty,ask,ask_qty\n",
+        "ts_ms,leg,symbol,bid,bid_qty,ask,ask_qty\n1,funding_settled,BTC/USDT,0.0001,0,0,0\n",
+    ],
+)
+def test_a_file_without_a_quote_is_refused_not_reported_as_a_success(tmp_path, text):
+    path = tmp_path / "q.csv"
+    path.write_text(text)
+    with pytest.raises(QuoteFileError, match=r"q\.csv: no quotes in it"):
         run_backtest(str(path), config())
 
 

@@ -6,9 +6,12 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from actors.arbitrage.config import StrategyConfig
+from actors.arbitrage.config import MAX_ENTRY_COST_PCT, StrategyConfig
 from actors.backtest.engine import BacktestConfig
+from actors.cli.backtest import BacktestConfigFile
 from actors.config_files import ConfigError, Mismatch, convert, load_config
 from actors.system_config import SystemConfig
 from protocols.model import OrderType
@@ -148,3 +151,95 @@ def test_a_mismatch_names_the_exact_key_and_what_it_should_be(raw, key, message)
 def test_what_msgspec_accepts_converts_as_msgspec_converts_it():
     raw = {"symbols": ["SOL/USDT"], "strategy": {"cooldown_s": 2, "max_loss_usdt": 5.0}}
     assert convert(raw, SystemConfig) == msgspec.convert(raw, SystemConfig)
+
+
+# ------------------------------------------------------- values that can only lose
+
+
+@pytest.mark.parametrize("kind", [SystemConfig, BacktestConfigFile])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[stratgy]\nmin_profit_pct = 1\n", "unknown key 'stratgy': check its spelling"),
+        ("[backtest]\nlatency_ms = 1\n[sim]\nsed = 1\n", "unknown key 'sim.sed'"),
+        (
+            "[strategy]\nmin_profit_pct = -1\n",
+            "strategy: min_profit_pct = -1: P&L % is already net of all four fees, so an exit "
+            "at or below 0 % loses money; set it above 0",
+        ),
+        ("[strategy]\nmin_profit_pct = 0\n", "min_profit_pct = 0: P&L % is already net"),
+        (
+            "[strategy]\nmax_entry_cost_pct = 5.5\n",
+            "strategy: max_entry_cost_pct = 5.5: an entry paying that much for the gap is won "
+            "back only if the perpetual later trades as far below spot; set it at most 5",
+        ),
+        ("[strategy]\nmax_entry_cost_pct = inf\n", "strategy.max_entry_cost_pct: expected a "),
+        ("[strategy]\nmin_profit_pct = nan\n", "strategy.min_profit_pct: expected a finite"),
+        (
+            "[sim.spot.balances]\nUSDT = -inf\n",
+            "sim.spot.balances.USDT: expected a finite number, got -inf",
+        ),
+        (
+            "[[sim.symbols]]\nstart_price = inf\n",
+            "sim.symbols[0].start_price: expected a finite number, got inf",
+        ),
+        ("[sim.futures]\nfunding_rate_cap = -0.01\n", "funding_rate_cap must be >= 0"),
+        (
+            "[[sim.symbols]]\nsymbol = {base = 'BTC', quote = 'USDT'}\nstart_price = 100\n"
+            "spot_rules = {qty_step = 0.1, price_tick = 0.1, qty_stp = 1}\n"
+            "futures_rules = {contract_size = 1, price_tick = 0.1}\n",
+            "unknown key 'sim.symbols[0].spot_rules.qty_stp'",
+        ),
+        (
+            "[[sim.symbols]]\nsymbol = {base = 'BTC', quote = 'USDT', qoute = 'X'}\n"
+            "start_price = 100\nspot_rules = {qty_step = 0.1, price_tick = 0.1}\n"
+            "futures_rules = {contract_size = 1, price_tick = 0.1}\n",
+            "unknown key 'sim.symbols[0].symbol.qoute'",
+        ),
+        (
+            'symbols = ["BTC/USDC", "ETH/USDT"]\n',
+            "symbols: paper mode's simulated venues quote USDT pairs only, not BTC/USDC; use "
+            "BTC/USDT",
+        ),
+    ],
+)
+def test_a_value_that_can_only_lose_or_a_table_no_command_knows_is_refused(
+    tmp_path, kind, text, message
+):
+    if kind is SystemConfig and "[backtest]" in text:
+        text = text.replace("[backtest]\nlatency_ms = 1\n", "")
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path, kind)
+    assert str(error.value).startswith(f"{path}: ")
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_min_profit_pct_is_taken_exactly_when_above_zero(value):
+    raw = {"strategy": {"min_profit_pct": value}}
+    if value > 0.0:
+        assert convert(raw, SystemConfig).strategy.min_profit_pct == value
+    else:
+        with pytest.raises(Mismatch, match=r"min_profit_pct = .*set it above 0"):
+            convert(raw, SystemConfig)
+
+
+@given(st.floats(-100.0, 100.0))
+def test_max_entry_cost_pct_is_taken_exactly_up_to_its_bound(value):
+    raw = {"strategy": {"max_entry_cost_pct": value}}
+    if value <= MAX_ENTRY_COST_PCT:
+        assert convert(raw, SystemConfig).strategy.max_entry_cost_pct == value
+    else:
+        with pytest.raises(Mismatch, match=f"set it at most {MAX_ENTRY_COST_PCT:g}"):
+            convert(raw, SystemConfig)
+
+
+def test_a_live_config_may_name_other_quotes_and_a_backtest_takes_a_whole_system_config():
+    live = convert({"mode": "live", "symbols": ["BTC/USDC"]}, SystemConfig)
+    assert live.symbols == ("BTC/USDC",)
+    paper = Path(__file__).parents[3] / "configs" / "paper.toml"
+    assert (
+        load_config(paper, BacktestConfigFile).strategy == load_config(paper, SystemConfig).strategy
+    )

@@ -42,15 +42,20 @@ def test_what_the_writer_writes_the_reader_reads(tmp_path, name):
         assert path.read_bytes()[:2] == b"\x1f\x8b"
 
 
-rows = st.lists(
-    st.tuples(
-        st.integers(0, 10**6),
-        st.sampled_from(["spot", "futures"]),
-        st.sampled_from(["BTC/USDT", "SOL/USDT"]),
-        *[st.floats(0.0, 1e7, allow_nan=False)] * 4,
-    ),
-    max_size=20,
-).map(lambda found: sorted(found, key=lambda row: row[0]))
+def uncrossed(row):
+    """``row`` with its bid at or below its ask, as a venue shows them."""
+    ts, leg, symbol, bid, bid_qty, ask, ask_qty = row
+    low, high = sorted((bid, ask))
+    return ts, leg, symbol, low, bid_qty, high, ask_qty
+
+
+quote_rows = st.tuples(
+    st.integers(0, 10**6),
+    st.sampled_from(["spot", "futures"]),
+    st.sampled_from(["BTC/USDT", "SOL/USDT"]),
+    *[st.floats(0.0, 1e7, allow_nan=False)] * 4,
+).map(uncrossed)
+rows = st.lists(quote_rows, max_size=20).map(lambda found: sorted(found, key=lambda row: row[0]))
 
 
 @given(rows)
@@ -93,7 +98,16 @@ def csv_file(tmp_path, *lines):
             ":2: leg must be one of spot, futures, funding_rate, funding_settled, got 'perp'",
         ),
         (["1,spot,BTC/USDT,1,-1,2,1"], ":2: prices and quantities must be 0 or more"),
-        (["1,spot,BTC/USDT,nan,1,2,1"], ":2: prices and quantities must be 0 or more"),
+        (["1,spot,BTC/USDT,nan,1,2,1"], ":2: prices and quantities must be finite numbers"),
+        (["1,spot,BTC/USDT,1,1,inf,1"], ":2: prices and quantities must be finite numbers"),
+        (["1,spot,BTC/USDT,1,-inf,2,1"], ":2: prices and quantities must be finite numbers"),
+        (["1,futures,BTC/USDT,1,1,2,nan"], ":2: prices and quantities must be finite numbers"),
+        (["1,funding_rate,BTC/USDT,0.0001,inf,0,0"], ":2: prices and quantities must be finite"),
+        (["1,spot,BTC/USDT,-1,1,2,1"], ":2: prices and quantities must be 0 or more"),
+        (["1,spot,BTC/USDT,1,1,2,1", "2,spot,BTC/USDT,2.5,1,2,1"], ":3: bid 2.5 is above ask 2.0"),
+        (["-5,spot,BTC/USDT,1,1,2,1"], ":2: ts_ms -5 is not a time in Unix milliseconds"),
+        (["1.5,spot,BTC/USDT,1,1,2,1"], ":2: not a number"),
+        (["1,spot,BTCUSDT,1,1,2,1"], ":2: symbol 'BTCUSDT' is not of the form BASE/QUOTE"),
         (["1,funding_rate,BTC/USDT,0.0001,0,0,0"], ":2: a funding_rate row gives the rate"),
         (["1,funding_settled,BTC/USDT,5,0,0,0"], ":2: a funding_settled row gives the rate"),
     ],
@@ -147,3 +161,58 @@ def test_progress_reaches_the_file_size(tmp_path):
         assert source.position == source.size
     assert seen == sorted(seen)
     assert seen[0] < source.size
+
+
+def test_a_locked_quote_a_side_left_empty_and_rows_sharing_a_time_are_read(tmp_path):
+    """What a venue can show is read: bid equal to ask, one side empty (price and
+    quantity 0), several rows in the same millisecond."""
+    path = csv_file(
+        tmp_path,
+        "1,spot,BTC/USDT,2,1,2,1",
+        "1,futures,BTC/USDT,3,1,0,0",
+        "1,spot,BTC/USDT,0,0,2,1",
+    )
+    assert [row[3:6:2] for row in read(path)] == [(2.0, 2.0), (3.0, 0.0), (0.0, 2.0)]
+
+
+@given(
+    st.lists(quote_rows, min_size=1, max_size=30),
+    st.data(),
+    st.floats(1.0, 1e7, allow_nan=False),
+    st.sampled_from(["q.csv", "q.jsonl"]),
+)
+def test_a_crossed_quote_anywhere_is_refused_with_its_line(
+    tmp_path_factory, found, data, gap, name
+):
+    found = sorted(found, key=lambda row: row[0])
+    where = data.draw(st.integers(0, len(found) - 1))
+    ts, leg, symbol, _, bid_qty, ask, ask_qty = found[where]
+    ask = max(ask, 1.0)
+    found[where] = (ts, leg, symbol, ask + gap, bid_qty, ask, ask_qty)
+    path = tmp_path_factory.mktemp("q") / name
+    with QuoteFileWriter(path) as writer:
+        for row in found:
+            writer.write(row)
+    line = where + (2 if name == "q.csv" else 1)
+    with pytest.raises(QuoteFileError) as error:
+        read(path)
+    assert str(error.value).startswith(f"{path}:{line}: bid {ask + gap!r} is above ask {ask!r}")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1e999", "Number out of range"),
+        ("-1.0", "prices and quantities must be 0 or more"),
+        ("Infinity", "JSON is malformed"),
+        ("NaN", "JSON is malformed"),
+    ],
+)
+def test_a_bad_json_price_is_refused_with_its_line(tmp_path, value, message):
+    path = tmp_path / "bad.jsonl"
+    good = '{"ts_ms":1,"leg":"spot","symbol":"BTC/USDT","bid":1,"bid_qty":2,"ask":3,"ask_qty":4}'
+    bad = good.replace('"ask":3', f'"ask":{value}')
+    path.write_text(f"{good}\n{bad}\n")
+    with pytest.raises(QuoteFileError) as error:
+        read(path)
+    assert str(error.value).startswith(f"{path}:2: {message}")

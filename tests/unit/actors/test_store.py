@@ -14,6 +14,7 @@ from actors.runtime.persistence.store import (
     SnapshotRecord,
     Store,
     StoreError,
+    check_store,
     storage_failure,
 )
 
@@ -284,3 +285,36 @@ def test_a_mistake_in_a_statement_is_no_storage_failure(tmp_path):
     assert _failure_of(lambda: db.execute("SELECT * FROM no_such_table")) is None
     db.close()
     assert storage_failure(OSError(28, "No space left on device"), tmp_path) is None
+
+
+def test_checking_a_store_in_use_leaves_every_one_of_its_files_as_it_was(tmp_path):
+    """Its log not yet folded in and its shared-memory index included."""
+    path = tmp_path / "basis.db"
+    check_store(path)  # absent: the writer will create it
+    assert not path.exists()
+    with Store(path) as store:
+        store.write_batch([snapshot(now=float(n)) for n in range(50)], [], [])
+        files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+        assert "basis.db-wal" in files
+        check_store(path)
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files
+
+
+def test_a_damaged_page_is_found_before_the_store_is_used(tmp_path):
+    path = tmp_path / "basis.db"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE filler (x)")
+    db.executemany("INSERT INTO filler VALUES (?)", [("x" * 500,)] * 100)
+    db.commit()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    data = bytearray(path.read_bytes())
+    data[4096 * 4 : 4096 * 5] = b"\x07" * 4096
+    path.write_bytes(bytes(data))
+    with pytest.raises(
+        StoreError, match=r"basis\.db: not a usable Basis store \(damaged: "
+    ) as error:
+        check_store(path)
+    assert "\n" not in str(error.value)
+    assert path.read_bytes() == bytes(data)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from actors.cli.sim import SimConfigFile
 from actors.config_files import ConfigError, load_config
 from actors.sim import (
     DEFAULT_SYMBOLS,
@@ -16,6 +15,7 @@ from actors.sim import (
     SimVenues,
     SpotVenueConfig,
 )
+from actors.system_config import SystemConfig
 from protocols.model import Leg, Symbol, VenueRules
 
 from .helpers import T0, coin
@@ -120,10 +120,10 @@ def test_a_sim_table_loads_from_toml_and_its_mistakes_name_file_and_key(tmp_path
         "[sim.servers]\ntick_s = 0.05\n[sim.servers.mexc_limits.orders]\n"
         "requests = 5\nper_s = 1.0\n"
     )
-    cfg = load_config(good, SimConfigFile).sim
+    cfg = load_config(good, SystemConfig).sim
     assert (cfg.seed, cfg.futures.user_id, cfg.servers.tick_s) == (9, "u1", 0.05)
     assert cfg.servers.mexc_limits.orders == RateLimit(5, 1.0)
     bad = tmp_path / "bad.toml"
     bad.write_text("[sim.servers]\ntick_s = 0.0\n")
     with pytest.raises(ConfigError, match=r"bad.toml: .*sim.servers.*tick_s 0.0 must be within"):
-        load_config(bad, SimConfigFile)
+        load_config(bad, SystemConfig)
