@@ -5,15 +5,22 @@ second."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
+from actors.runtime.alerts.actor import AlertsStatus
 from actors.runtime.persistence.writer import WRITER_MAILBOX
 from supervision import ChildSnapshot, SupervisorSnapshot
 
 if TYPE_CHECKING:
-    from actors.runtime.system import SystemStatistics, TradingSystem
+    from actors.runtime.ops.statistics import SystemStatistics
+
+
+class Reporting(Protocol):
+    """What reports its actors' statistics: the trading system."""
+
+    def statistics(self) -> SystemStatistics: ...
 
 
 class TaskStatus(msgspec.Struct, frozen=True):
@@ -135,6 +142,8 @@ class SystemStatus(msgspec.Struct, frozen=True):
     routers: list[RouterStatusOut]
     tree: SupervisorSnapshot
     persistence: PersistenceStatus
+    alerts: AlertsStatus | None = None
+    """``None`` where the system runs no alert actor."""
 
 
 def _children(tree: SupervisorSnapshot) -> dict[str, ChildSnapshot]:
@@ -146,7 +155,7 @@ def _children(tree: SupervisorSnapshot) -> dict[str, ChildSnapshot]:
     return found
 
 
-def build_status(system: TradingSystem) -> SystemStatus:
+def build_status(system: Reporting) -> SystemStatus:
     """The ``/status`` object of ``system`` now."""
     return status_of(system.statistics(), time.time())
 
@@ -246,6 +255,7 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
         routers,
         tree,
         persistence,
+        stats.alerts,
     )
 
 

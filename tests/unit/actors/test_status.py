@@ -152,6 +152,7 @@ def test_the_status_object_keeps_its_json_shape():
         "routers",
         "tree",
         "persistence",
+        "alerts",
     ]
     assert list(shape["tasks"][0]) == [
         "task_id",
