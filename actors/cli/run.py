@@ -119,6 +119,15 @@ def command_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    unset = config.alerts.missing_env(os.environ)
+    if unset:
+        print(
+            "basis run: [alerts] names environment variables that are not set: "
+            + ", ".join(unset)
+            + "; set them, or remove the sink from [alerts]",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     data_dir = Path(args.data_dir or os.environ.get("BASIS_DATA_DIR") or DEFAULT_DATA_DIR)
     try:
         # Before anything in the data directory is written, the logs included.

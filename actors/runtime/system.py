@@ -5,7 +5,8 @@ basis (rest_for_one)
 ├── writer                  the store; first up, last down
 ├── feeds (one_for_one)     one per venue connection
 ├── routers (one_for_one)   one per venue
-└── strategies (one_for_one) one per symbol, added while the system runs (transient)
+├── strategies (one_for_one) one per symbol, added while the system runs (transient)
+└── alerts (one_for_one)    the alert actor: incidents, the outbox, the sinks
 ```
 
 ``rest_for_one`` because each layer needs the ones above it: a writer that had to restart

@@ -205,3 +205,21 @@ async def test_an_alert_stored_just_before_a_sigkill_is_delivered_once_after_the
     with Store(data_dir / "basis.db") as store:
         assert store.pending_alerts() == []
         assert not store.last_run_crashed()
+
+
+def test_a_sink_secret_missing_from_the_environment_stops_the_start_naming_it(tmp_path):
+    config = write_config(tmp_path / "paper.toml", "http://127.0.0.1:9/alerts")
+    env = {k: v for k, v in os.environ.items() if k != SECRET_ENV}
+    data_dir = tmp_path / "data"
+    result = subprocess.run(
+        [*BASIS_RUN, str(config), "--data-dir", str(data_dir), "--duration", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert SECRET_ENV in line and "[alerts]" in line
+    assert not data_dir.exists()

@@ -106,7 +106,12 @@ class ConditionWatch:
         storm's window), ``wall_now`` Unix time (for orders' ages)."""
         config = self.config
         found = [
-            Condition(s.key, _SEVERITY.get(s.level, "warning"), s.reason, s.reason)
+            Condition(
+                s.key,
+                _SEVERITY.get(s.level, "warning"),
+                s.reason,
+                f"health is {s.level}: {s.reason} (/status health signal {s.key})",
+            )
             for s in observation.signals
         ]
         for task in observation.tasks:
