@@ -267,7 +267,9 @@ class AlertActor:
         reply = self._request(lambda: self.writer.put_alert(record))
         stored = False
         if reply is not None:
-            with trio.move_on_after(OUTBOX_WAIT_S):
+            # Shielded: a stop (a writer restart restarts this actor too) must not lose
+            # an alert between the outbox and the sinks; the wait is bounded anyway.
+            with trio.CancelScope(shield=True), trio.move_on_after(OUTBOX_WAIT_S):
                 try:
                     await reply.wait()
                     stored = True
