@@ -478,10 +478,11 @@ def alerts_follow_incidents(
     """Each window of a health signal that lasted ``open_after_s`` (and ``margin_s``
     more, for the samples' and the alert actor's own pace) was told exactly once
     opened, within ``within_s`` of its first sample, and once resolved, within
-    ``within_s`` of its end. Not checked: windows too close to ``open_after_s`` or with
-    a gap too close to ``resolve_after_s`` to say what the alerts should be, and those
-    the trading process was down in, or the run ended in. Also returns each checked
-    alert's delay (from the signal's appearance, or its end)."""
+    ``within_s`` of its end (``resolve_after_s`` more if the signal flickered back
+    between two samples, which the samples cannot tell). Not checked: windows too close
+    to ``open_after_s`` or with a gap too close to ``resolve_after_s`` to say what the
+    alerts should be, and those the trading process was down in, or the run ended in.
+    Also returns each checked alert's delay (from the signal's appearance, or its end)."""
     name = "each incident told once opened and once resolved, within 5 s"
     if within_s != 5.0:
         name = f"each incident told once opened and once resolved, within {within_s:g} s"
@@ -489,14 +490,22 @@ def alerts_follow_incidents(
     delays: list[float] = []
     problems: list[str] = []
     skipped = 0
-    for window in incident_windows(samples, resolve_after_s + margin_s):
+    # A flicker back of the signal too short for the samples to see restarts the alert
+    # actor's resolve_after_s: a resolution is given that much longer.
+    resolve_within_s = within_s + resolve_after_s
+    windows = incident_windows(samples, resolve_after_s + margin_s)
+    for window in windows:
         end = window.end
+        following = [w.start for w in windows if w.key == window.key and w.start > window.start]
+        until = end + resolve_within_s if end is not None else 0.0
+        if following:
+            until = min(until, following[0] + open_after_s - margin_s)
         if (
             end is None
             or end - window.start < open_after_s + margin_s
             or any(gap > resolve_after_s - margin_s for gap in window.gaps)
             # An incident open before a restart is not announced again after it.
-            or _down_between(times, window.start - open_after_s - resolve_after_s, end + within_s)
+            or _down_between(times, window.start - open_after_s - resolve_after_s, until)
         ):
             skipped += 1
             continue
@@ -505,7 +514,7 @@ def alerts_follow_incidents(
             for a in alerts
             if a.incident == window.key
             and a.kind in ("opened", "resolved")
-            and window.start + open_after_s - margin_s <= a.at <= end + within_s
+            and window.start + open_after_s - margin_s <= a.at < until
         ]
         kinds = [a.kind for a in told]
         if kinds != ["opened", "resolved"]:
@@ -517,11 +526,11 @@ def alerts_follow_incidents(
         opened, resolved = told
         late = [
             (what, delay)
-            for what, delay in (
-                ("opened", opened.at - window.start),
-                ("resolved", resolved.at - end),
+            for what, delay, bound in (
+                ("opened", opened.at - window.start, within_s),
+                ("resolved", resolved.at - end, resolve_within_s),
             )
-            if delay > within_s
+            if delay > bound
         ]
         delays += [opened.at - window.start, resolved.at - end]
         if late:

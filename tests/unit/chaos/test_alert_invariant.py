@@ -59,6 +59,13 @@ def test_an_alert_later_than_five_seconds_fails():
     assert not result.passed and "opened 5.5 s after it was detectable" in result.detail
 
 
+def test_a_resolution_may_take_resolve_after_s_longer_for_a_flicker_the_samples_missed():
+    found = samples(60.0, [(10.0, 20.0)])
+    assert check(found, told((13.5, "opened"), (27.0, "resolved")))[0].passed
+    result, _ = check(found, told((13.5, "opened"), (28.5, "resolved")))
+    assert not result.passed and "told ['opened']" in result.detail
+
+
 def test_a_short_gap_is_bridged_and_a_blip_or_a_window_across_a_kill_is_not_checked():
     found = samples(80.0, [(10.0, 15.0), (16.0, 25.0), (40.0, 41.0)])
     [bridged, blip] = incident_windows(found, 4.0)
