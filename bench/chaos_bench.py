@@ -22,6 +22,7 @@ import trio
 
 from actors.chaos.runner import ChaosOptions, run_chaos
 from actors.system_config import SystemConfig
+from bench.stats import percentile
 
 SECONDS = 60.0
 SEED = 11
@@ -65,6 +66,7 @@ async def main() -> None:
     print(f"== recovery after each fault kind: {seconds:g} s per scenario, seed {SEED}")
     rows = []
     colds: list[tuple[float, float]] = []
+    alert_delays: list[float] = []
     for scenario in SCENARIOS:
         with tempfile.TemporaryDirectory() as data_dir:
             report = await run_chaos(
@@ -73,6 +75,7 @@ async def main() -> None:
         if report.cold_start_fresh_s is not None and report.cold_start_decided_s is not None:
             colds.append((report.cold_start_fresh_s, report.cold_start_decided_s))
         rows += [(r, report.passed) for r in report.recovery]
+        alert_delays += report.alert_delays_s
     cold_fresh = statistics.median(c[0] for c in colds)
     cold_decided = statistics.median(c[1] for c in colds)
     print(
@@ -89,6 +92,13 @@ async def main() -> None:
             f"{r.kind:<22} {r.samples:>4} {ms(r.fresh_p50_s):>10} {ms(r.fresh_p99_s):>9} "
             f"{ms(r.decided_p50_s):>12} {ms(r.decided_p99_s):>9} {ratio:>9}  "
             + ("all held" if passed else "BROKEN")
+        )
+    if alert_delays:
+        print(
+            f"alerts: {len(alert_delays) // 2} incidents told once opened and once resolved; "
+            f"delay from detectable p50 {ms(statistics.median(alert_delays))}, "
+            f"p99 {ms(percentile(alert_delays, 0.99))}, max {ms(max(alert_delays))} "
+            "(goal: within 5 s)"
         )
 
 

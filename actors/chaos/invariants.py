@@ -16,10 +16,14 @@ code.
 5. ``supervisors_held``: no supervisor gave up, and any that did was reported in
    ``/health``.
 6. ``memory_flat``: the trading process's memory did not grow beyond the allowance.
+7. ``alerts_follow_incidents``: each health signal that lasted long enough to be an
+   incident was told once opened and once resolved at the webhook, each within
+   ``within_s`` of the signal's appearance in ``/status`` and of its end.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -100,6 +104,17 @@ class HealthSample(msgspec.Struct, frozen=True):
     reason: str
     gave_up: list[str]
     """Supervisors whose snapshots showed a give-up."""
+    keys: list[str] = msgspec.field(default_factory=list)
+    """The keys of the health signals ``/status`` listed."""
+
+
+class ReceivedAlert(msgspec.Struct, frozen=True):
+    """An alert as the chaos run's webhook took it."""
+
+    at: float
+    id: str
+    incident: str
+    kind: str
 
 
 class MemorySample(msgspec.Struct, frozen=True):
@@ -403,3 +418,148 @@ def memory_flat(
         f"MB); peak RSS {peak:.0f} MB"
     )
     return InvariantResult(name, grew <= allowed, detail)
+
+
+class IncidentWindow(msgspec.Struct, frozen=True):
+    """A stretch of samples in which a health signal was listed, with the gaps shorter
+    than the alerts' ``resolve_after_s`` (which do not resolve it) bridged."""
+
+    key: str
+    start: float
+    """The first sample listing it."""
+    end: float | None
+    """The first sample after it no longer listed it; ``None``: listed to the last."""
+    gaps: tuple[float, ...]
+    """The bridged gaps' lengths."""
+
+
+def incident_windows(samples: Sequence[HealthSample], bridge_s: float) -> list[IncidentWindow]:
+    """Each health signal's windows in ``samples``, gaps shorter than ``bridge_s``
+    bridged, ordered by start."""
+    spans: dict[str, list[list[float | None]]] = {}
+    listed: set[str] = set()
+    for sample in samples:
+        now = set(sample.keys)
+        for key in now - listed:
+            spans.setdefault(key, []).append([sample.at, None])
+        for key in listed - now:
+            spans[key][-1][1] = sample.at
+        listed = now
+    windows = []
+    for key, found in spans.items():
+        start, end = found[0]
+        gaps: list[float] = []
+        for next_start, next_end in found[1:]:
+            assert end is not None and next_start is not None
+            if next_start - end < bridge_s:
+                gaps.append(next_start - end)
+                end = next_end
+                continue
+            assert start is not None
+            windows.append(IncidentWindow(key, start, end, tuple(gaps)))
+            start, end, gaps = next_start, next_end, []
+        assert start is not None
+        windows.append(IncidentWindow(key, start, end, tuple(gaps)))
+    return sorted(windows, key=lambda w: w.start)
+
+
+SAMPLES_GAP_S = 1.5
+"""Samples further apart than this: the trading process was down (killed, restarting)."""
+
+
+def alerts_follow_incidents(
+    samples: Sequence[HealthSample],
+    alerts: Sequence[ReceivedAlert],
+    open_after_s: float,
+    resolve_after_s: float,
+    within_s: float = 5.0,
+    margin_s: float = 1.0,
+) -> tuple[InvariantResult, list[float]]:
+    """Each window of a health signal that lasted ``open_after_s`` (and ``margin_s``
+    more, for the samples' and the alert actor's own pace) was told exactly once
+    opened, within ``within_s`` of its first sample, and once resolved, within
+    ``within_s`` of its end (``resolve_after_s`` more if the signal flickered back
+    between two samples, which the samples cannot tell). Not checked: windows too close
+    to ``open_after_s`` or with a gap too close to ``resolve_after_s`` to say what the
+    alerts should be, and those the trading process was down in, or the run ended in.
+    Also returns each checked alert's delay (from the signal's appearance, or its end)."""
+    name = "each incident told once opened and once resolved, within 5 s"
+    if within_s != 5.0:
+        name = f"each incident told once opened and once resolved, within {within_s:g} s"
+    times = [s.at for s in samples]
+    delays: list[float] = []
+    problems: list[str] = []
+    skipped = 0
+    # A flicker back of the signal too short for the samples to see restarts the alert
+    # actor's resolve_after_s: a resolution is given that much longer.
+    resolve_within_s = within_s + resolve_after_s
+    windows = incident_windows(samples, resolve_after_s + margin_s)
+    for window in windows:
+        end = window.end
+        following = [w.start for w in windows if w.key == window.key and w.start > window.start]
+        until = end + resolve_within_s if end is not None else 0.0
+        if following:
+            until = min(until, following[0] + open_after_s - margin_s)
+        if (
+            end is None
+            or end - window.start < open_after_s + margin_s
+            or any(gap > resolve_after_s - margin_s for gap in window.gaps)
+            # An incident open before a restart is not announced again after it.
+            or _down_between(times, window.start - open_after_s - resolve_after_s, until)
+        ):
+            skipped += 1
+            continue
+        told = [
+            a
+            for a in alerts
+            if a.incident == window.key
+            and a.kind in ("opened", "resolved")
+            and window.start + open_after_s - margin_s <= a.at < until
+        ]
+        kinds = [a.kind for a in told]
+        if kinds != ["opened", "resolved"]:
+            problems.append(
+                f"{window.key} listed for {end - window.start:.1f} s from "
+                f"{window.start:.1f}: told {kinds or 'nothing'}"
+            )
+            continue
+        opened, resolved = told
+        late = [
+            (what, delay)
+            for what, delay, bound in (
+                ("opened", opened.at - window.start, within_s),
+                ("resolved", resolved.at - end, resolve_within_s),
+            )
+            if delay > bound
+        ]
+        delays += [opened.at - window.start, resolved.at - end]
+        if late:
+            problems.append(
+                f"{window.key}: "
+                + ", ".join(f"{what} {delay:.1f} s after it was detectable" for what, delay in late)
+            )
+    checked = len(delays) // 2
+    if problems:
+        return InvariantResult(name, False, "; ".join(problems[:3])), delays
+    slowest = f"; the slowest {max(delays):.2f} s" if delays else ""
+    return (
+        InvariantResult(
+            name,
+            True,
+            f"{checked} incident(s) told once opened and once resolved{slowest}; "
+            f"{skipped} window(s) too short, too close to a limit, or with the process "
+            "down, not checked",
+        ),
+        delays,
+    )
+
+
+def _down_between(times: Sequence[float], start: float, end: float) -> bool:
+    """The trading process was down, or not yet up, at some moment between ``start``
+    and ``end``: before the first sample, or between samples further apart than
+    ``SAMPLES_GAP_S``, or after the last."""
+    if not times or start < times[0] or end > times[-1]:
+        return True
+    return any(
+        b - a > SAMPLES_GAP_S and a < end and b > start for a, b in itertools.pairwise(times)
+    )

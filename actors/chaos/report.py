@@ -76,6 +76,9 @@ class ChaosReport(msgspec.Struct, frozen=True):
     invariants: list[InvariantResult]
     timeline: list[FaultRecord]
     passed: bool
+    alert_delays_s: list[float] = msgspec.field(default_factory=list)
+    """Each checked alert's delay: an incident's opening from its first appearance in
+    ``/status``, its resolution from its end."""
 
 
 def percentile(values: list[float], fraction: float) -> float | None:

@@ -43,6 +43,7 @@ import tomli_w
 import trio
 
 from actors.chaos import invariants as inv
+from actors.chaos.alerts import AlertInbox
 from actors.chaos.plan import FEED_FAULTS, SCENARIOS, FaultKind, FaultStep, Timing, build_plan
 from actors.chaos.report import ChaosReport, FaultRecord, OrderOutcomes, recoveries
 from actors.runtime.ops.status import SystemStatus
@@ -119,11 +120,13 @@ async def run_chaos(config: SystemConfig, options: ChaosOptions) -> ChaosReport:
         )
         sim_config = msgspec.structs.replace(sim_config, servers=servers)
     sim = SimServers(sim_config)
+    inbox = AlertInbox()
     options.data_dir.mkdir(parents=True, exist_ok=True)
     async with trio.open_nursery() as nursery:
         urls = await nursery.start(sim.run)
+        alerts_url = await nursery.start(inbox.serve)
         async with httpx.AsyncClient(timeout=5.0) as http:
-            run = ChaosRun(config, options, sim, urls, http, depth)
+            run = ChaosRun(config, options, sim, urls, http, depth, inbox, alerts_url)
             try:
                 report = await run.play(plan)
             finally:
@@ -151,6 +154,10 @@ class ChaosRun:
     urls: SimUrls
     http: httpx.AsyncClient
     depth: bool
+    inbox: AlertInbox = attrs.Factory(AlertInbox)
+    """Where the trading process's alerts arrive."""
+    alerts_url: str | None = None
+    """The inbox's URL; ``None``: the trading process sends no alerts, none are checked."""
     rng: random.Random = attrs.field(init=False)
     port: int = attrs.field(init=False)
     config_path: Path = attrs.field(init=False)
@@ -176,7 +183,8 @@ class ChaosRun:
         self.config_path = self.options.data_dir / "chaos-run.toml"
         self.log_path = self.options.data_dir / "basis-stderr.log"
         self.config_path.write_text(
-            run_config_toml(self.config, self.urls, self.port, self.depth), encoding="utf-8"
+            run_config_toml(self.config, self.urls, self.port, self.depth, self.alerts_url),
+            encoding="utf-8",
         )
 
     @property
@@ -445,6 +453,7 @@ class ChaosRun:
                             bool(health["healthy"]),
                             str(health["reason"]),
                             status.tree.gave_up_anywhere(),
+                            [health.key for health in status.health_signals],
                         )
                     )
             await trio.sleep(STATUS_EVERY_S)
@@ -582,6 +591,11 @@ class ChaosRun:
         end = time.time()
         found = inv.excursions(inv.leg_fills(ledgers), self._unhedged_threshold, end)
         bound = config.chaos.unhedged_bound_s(config.strategy)
+        alerts = config.alerts
+        told, alert_delays = inv.alerts_follow_incidents(
+            self.health, self.inbox.received, alerts.open_after_s, alerts.resolve_after_s
+        )
+        checked = [told] if self.alerts_url is not None else []
         results = [
             inv.orders_once(ledgers, self._journaled()),
             inv.positions_settled(self.checks, self.settle_s),
@@ -591,6 +605,7 @@ class ChaosRun:
             inv.memory_flat(
                 self.memory, config.chaos.memory_allowance_mb, config.chaos.memory_growth_mb_per_h
             ),
+            *checked,
         ]
         statuses = [i.last_status for i in self.incarnations if i.last_status is not None]
         return ChaosReport(
@@ -620,6 +635,7 @@ class ChaosRun:
             invariants=results,
             timeline=sorted(self.timeline, key=lambda r: r.started_s),
             passed=all(r.passed for r in results),
+            alert_delays_s=alert_delays,
         )
 
     def _unhedged_threshold(self, symbol: str, price: float) -> float:
@@ -770,9 +786,12 @@ def _without_none(table: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in table.items() if value is not None}
 
 
-def run_config_toml(config: SystemConfig, urls: SimUrls, port: int, depth: bool) -> str:
+def run_config_toml(
+    config: SystemConfig, urls: SimUrls, port: int, depth: bool, alerts_url: str | None = None
+) -> str:
     """The trading process's config: the user's symbols, strategy and feed timings, in
-    live mode against the simulated venues at ``urls`` (keys from ``KEY_ENV``)."""
+    live mode against the simulated venues at ``urls`` (keys from ``KEY_ENV``); its
+    alerts, with the user's thresholds, to the webhook at ``alerts_url`` alone."""
     spot = msgspec.to_builtins(config.venues.spot) | {
         "rest_url": urls.mexc_rest,
         "ws_url": urls.mexc_ws,
@@ -797,4 +816,13 @@ def run_config_toml(config: SystemConfig, urls: SimUrls, port: int, depth: bool)
         "http": {"port": port},
         "persistence": _without_none(msgspec.to_builtins(config.persistence)),
     }
+    if alerts_url is not None:
+        alerts = {
+            key: value
+            for key, value in _without_none(msgspec.to_builtins(config.alerts)).items()
+            if key not in ("webhook", "telegram", "discord")
+        }
+        # Every window is checked against its alerts: none held back by the rate limit.
+        alerts |= {"webhook": {"url": alerts_url}, "max_alerts_per_incident": 1_000_000}
+        document["alerts"] = alerts
     return _RUN_CONFIG_HEADER + tomli_w.dumps(document)

@@ -30,6 +30,7 @@ from actors.cli.paper import SimulatedVenues, paper_system
 from actors.cli.status_tables import status_view
 from actors.cli.user_error import UserError
 from actors.config_files import ConfigError, load_config
+from actors.runtime.alerts.chat import MissingSecret
 from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 from actors.runtime.ops.logs import configure_file
 from actors.runtime.ops.status import SystemStatus, build_status
@@ -122,6 +123,15 @@ def command_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    unset = config.alerts.missing_env(os.environ)
+    if unset:
+        print(
+            "basis run: [alerts] names environment variables that are not set: "
+            + ", ".join(unset)
+            + "; set them, or remove the sink from [alerts]",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     data_dir = Path(args.data_dir or os.environ.get("BASIS_DATA_DIR") or DEFAULT_DATA_DIR)
     # Before anything in the data directory is written, the logs included.
     lock = claim_data_dir(data_dir)
@@ -160,14 +170,15 @@ def claim_data_dir(data_dir: Path) -> DataDirLock:
 
 def run_tree(main: Callable[[], Awaitable[None]]) -> int:
     """Run ``main`` under trio; a tree that gave up is reported as a readable chain of
-    failures (every one, if several gave up), and a status port that cannot be had or a
-    venue account Basis cannot trade on is a :class:`UserError`, not a traceback. Each
+    failures (every one, if several gave up), and a status port that cannot be had, a
+    venue account Basis cannot trade on or an alert sink without its secret is a
+    :class:`UserError`, not a traceback. Each
     may arrive wrapped in the nurseries it crossed."""
     gave_up: list[BaseException] = []
     refused: list[BaseException] = []
     try:
         trio.run(main)
-    except* (StatusPortTaken, AccountRefused, UserError) as group:
+    except* (StatusPortTaken, AccountRefused, MissingSecret, UserError) as group:
         refused.extend(leaves(group))
     except* SupervisorGaveUp as group:
         gave_up.extend(leaves(group))

@@ -13,17 +13,14 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping
 
 import trio
 
 from actors.cli.args import port_number
 from actors.cli.run import load_system_config
-from actors.runtime.alerts.alert import Sink
-from actors.runtime.alerts.chat import MissingSecret, chat_sinks
-from actors.runtime.alerts.config import AlertsSection
+from actors.runtime.alerts.chat import MissingSecret
+from actors.runtime.alerts.sinks import sinks_from_config
 from actors.runtime.alerts.watchdog import Watchdog
-from actors.runtime.alerts.webhook import WebhookSink
 from actors.system_config import SystemConfig
 
 log = logging.getLogger("basis.watchdog")
@@ -51,22 +48,6 @@ def add_watchdog_commands(commands: argparse._SubParsersAction) -> None:
         help="the /health URL to watch, instead of http://127.0.0.1:PORT/health",
     )
     watchdog.set_defaults(handler=command_watchdog)
-
-
-def webhook_sinks(section: AlertsSection, environ: Mapping[str, str]) -> list[Sink]:
-    """The ``[alerts.webhook]`` sink, its signing key read from ``environ``."""
-    config = section.webhook
-    if config is None:
-        return []
-    secret = None
-    if config.secret_env is not None:
-        secret = environ.get(config.secret_env, "")
-        if not secret:
-            raise MissingSecret(
-                f"[alerts.webhook] signs with the key in ${config.secret_env}; set it, or "
-                "remove secret_env to send unsigned"
-            )
-    return [WebhookSink(config.url, secret, timeout_s=config.timeout_s)]
 
 
 def health_url(config: SystemConfig, args: argparse.Namespace) -> str | None:
@@ -99,7 +80,7 @@ def command_watchdog(args: argparse.Namespace) -> int:
     if url is None:
         return EXIT_BAD_INPUT
     try:
-        sinks = webhook_sinks(config.alerts, os.environ) + chat_sinks(config.alerts, os.environ)
+        sinks = sinks_from_config(config.alerts, os.environ)
     except MissingSecret as error:
         print(f"basis watchdog: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -5,7 +5,8 @@ basis (rest_for_one)
 ├── writer                  the store; first up, last down
 ├── feeds (one_for_one)     one per venue connection
 ├── routers (one_for_one)   one per venue
-└── strategies (one_for_one) one per symbol, added while the system runs (transient)
+├── strategies (one_for_one) one per symbol, added while the system runs (transient)
+└── alerts (one_for_one)    the alert actor: incidents, the outbox, the sinks
 ```
 
 ``rest_for_one`` because each layer needs the ones above it: a writer that had to restart
@@ -17,9 +18,11 @@ and the tests use: add and stop strategies, read status, stop the whole.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -28,20 +31,25 @@ import attrs
 import msgspec
 import trio
 
-from actors.arbitrage.actor import StrategyActor, StrategyStatistics
+from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import ArbitrageParams, LegRules, new_context
+from actors.runtime.alerts.actor import SHUTDOWN_TIMEOUT_S, AlertActor
+from actors.runtime.alerts.alert import Sink
+from actors.runtime.alerts.conditions import FeedConnects, Observation, Signal, exposure_of
+from actors.runtime.alerts.sinks import sinks_from_config
 from actors.runtime.config import RuntimeConfig, VenuesSection
-from actors.runtime.market.feed import Feed, FeedStatistics
+from actors.runtime.market.feed import Feed
 from actors.runtime.ops.gc_tuning import freeze_startup_objects
+from actors.runtime.ops.statistics import SystemStatistics
+from actors.runtime.ops.status import build_status
 from actors.runtime.orders.funding_book import FundingBook
-from actors.runtime.orders.router import Router, RouterStatistics
+from actors.runtime.orders.router import Router
 from actors.runtime.other_instances import OtherInstance
 from actors.runtime.persistence.store import QuarantineRow, Store
 from actors.runtime.persistence.writer import (
     WRITER_MAILBOX,
     Writer,
     WriterClient,
-    WriterStatistics,
 )
 from actors.runtime.recovery import Recovery
 from actors.venues.gateio import (
@@ -55,7 +63,6 @@ from actors.venues.gateio import (
 )
 from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
 from actors.venues.rest import VENUE_FAILURES, RestClient
-from protocols.gateio_rest import PositionSettings
 from protocols.messages import OperatorAction, OperatorCommand, RulesUpdate, StoreHealth
 from protocols.model import Leg, Symbol
 from protocols.venue import ApiCredentials
@@ -68,7 +75,6 @@ from supervision import (
     Restart,
     RestartStrategy,
     Supervisor,
-    SupervisorSnapshot,
 )
 
 log = logging.getLogger("basis.manager")
@@ -98,37 +104,6 @@ class ContradictsVenue(Exception):
 
 class SymbolQuarantined(Exception):
     """The symbol waits for the operator: an earlier run quarantined its record."""
-
-
-class SystemStatistics(msgspec.Struct, frozen=True):
-    """What the system's actors report of themselves at one moment
-    (:meth:`TradingSystem.statistics`): the material of ``/status`` and ``/metrics``."""
-
-    mode: str
-    started_at: float
-    """Wall-clock time the system was built."""
-    tree: SupervisorSnapshot
-    strategies: tuple[StrategyStatistics, ...]
-    """In the order they were added."""
-    feeds: tuple[FeedStatistics, ...]
-    """Spot's first, then futures'."""
-    routers: tuple[RouterStatistics, ...]
-    """Spot's, then futures'."""
-    writer: WriterStatistics
-    mailbox_depths: tuple[tuple[str, int], ...]
-    """``(mailbox name, messages waiting)`` of each strategy, each router and the writer."""
-    store_counts: dict[str, int]
-    """Active, completed and quarantined tasks in the store, as last counted (a copy)."""
-    quarantined: tuple[str, ...]
-    """``task id: reason`` of each record recovery could not restore."""
-    held_symbols: tuple[tuple[str, str, str, float], ...] = ()
-    """``(symbol, task id, reason, since)`` of each symbol quarantine holds out of trading."""
-    futures_positions: dict[str, PositionSettings] = msgspec.field(default_factory=dict)
-    """Symbol → how the futures venue holds its position, as last read back."""
-    instance: str = ""
-    """This instance's id (its store's), in every client order id it makes."""
-    other_instances: tuple[OtherInstance, ...] = ()
-    """Other Basis instances seen trading these symbols on these accounts at start."""
 
 
 @attrs.define(eq=False)
@@ -172,6 +147,7 @@ class TradingSystem:
         recover: bool = True,
         credentials: Mapping[Leg, ApiCredentials] | None = None,
         venues_are_new: bool = False,
+        sinks: Sequence[Sink] | None = None,
     ) -> None:
         self.config = config
         self.data_dir = data_dir
@@ -196,6 +172,15 @@ class TradingSystem:
         """The futures router's codecs (set as the tree is built): the account's checks."""
         self.strategies_supervisor = Supervisor(
             "strategies", [], strategy=RestartStrategy.ONE_FOR_ONE, intensity=Intensity(20, 60)
+        )
+        alerts = config.alerts
+        self.alert_actor = AlertActor(
+            alerts,
+            sinks_from_config(alerts, os.environ) if sinks is None else sinks,
+            self.writer_client,
+            self.store_path,
+            self.observation,
+            alerts.instance or f"{socket.gethostname()}:{data_dir.resolve()}",
         )
         self.root = self._build_tree()
         self.recovery = Recovery(
@@ -250,10 +235,19 @@ class TradingSystem:
                 for links in self.venues.values()
             ],
         )
+        # Last, so that under rest_for_one its restart restarts nothing else, and under a
+        # supervisor of its own, so that its failures are counted apart from trading's.
+        # It needs only the writer, which a writer restart restarts it after.
+        alerts = Supervisor(
+            "alerts",
+            [ChildSpec("alert-actor", self.alert_actor.run, shutdown_timeout_s=SHUTDOWN_TIMEOUT_S)],
+            intensity=Intensity(20, 60),
+        )
         children += [
             feeds.child_spec(),
             routers.child_spec(),
             self.strategies_supervisor.child_spec(),
+            alerts.child_spec(),
         ]
         return Supervisor("basis", children, strategy=RestartStrategy.REST_FOR_ONE)
 
@@ -577,9 +571,20 @@ class TradingSystem:
             futures_positions={str(k): v for k, v in self.futures_codec.positions.items()},
             instance=self.instance,
             other_instances=tuple(o for found in self.other_instances.values() for o in found),
+            alerts=self.alert_actor.statistics(),
+        )
+
+    def observation(self) -> Observation:
+        """What the alert actor reads: ``/status``, and what each strategy holds."""
+        status = build_status(self)
+        return Observation(
+            tuple(Signal(s.level, s.reason, s.key) for s in status.health_signals),
+            tuple(FeedConnects(f.name, f.connects, f.detail) for f in status.feeds),
+            tuple(exposure_of(handle.actor.ctx) for handle in self.strategies.values()),
         )
 
     def request_stop(self) -> None:
+        self.alert_actor.system_stopping = True
         self.root.request_stop()
 
     async def aclose(self) -> None:

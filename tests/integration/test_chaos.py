@@ -29,6 +29,7 @@ import trio
 from actors.chaos.plan import SCENARIOS
 from actors.chaos.report import ChaosReport, render
 from actors.chaos.runner import ChaosOptions, ChaosRun, run_chaos
+from actors.runtime.alerts.config import AlertsSection
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
 from tests.integration.polling import wait_until
@@ -152,6 +153,19 @@ async def test_scenario_keeps_every_promise(scenario, tmp_path):
     assert reacted(report, log), f"{scenario}: expected {what}\n{render(report)}"
 
 
+async def test_each_stall_long_enough_is_told_once_opened_and_once_resolved(tmp_path):
+    # Incidents after 1 s, so that the stalls of this short run (each about 2 s of a
+    # feed not fresh) are long enough to be told, and checked.
+    quick = msgspec.structs.replace(
+        CONFIG, alerts=msgspec.convert({"open_after_s": 1.0, "resolve_after_s": 1.0}, AlertsSection)
+    )
+    report = await run_chaos(quick, ChaosOptions(("stalled-ws",), 30.0, SEED, tmp_path))
+    told = next(i for i in report.invariants if i.name.startswith("each incident told"))
+    assert told.passed, told.detail
+    assert report.alert_delays_s, told.detail
+    assert max(report.alert_delays_s) <= 5.0
+
+
 @pytest.mark.soak
 async def test_a_long_mixed_soak_keeps_every_promise(tmp_path):
     report = await play(("mixed",), SOAK_S, tmp_path)
@@ -185,7 +199,7 @@ def test_basis_chaos_json_is_the_whole_report(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.splitlines()[-1])
-    assert report["passed"] and report["seed"] == 4 and len(report["invariants"]) == 6
+    assert report["passed"] and report["seed"] == 4 and len(report["invariants"]) == 7
 
 
 @pytest.mark.parametrize(

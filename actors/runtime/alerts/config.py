@@ -4,6 +4,7 @@ file: it names the environment variables that hold them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 import msgspec
@@ -49,7 +50,46 @@ class DiscordSinkConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     timeout_s: Seconds = 5.0
 
 
+Count = Annotated[int, msgspec.Meta(ge=1)]
+
+
 class AlertsSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[alerts]``: the sinks, and when a condition becomes an incident worth telling."""
+
     webhook: WebhookSinkConfig | None = None
     telegram: TelegramSinkConfig | None = None
     discord: DiscordSinkConfig | None = None
+    instance: str | None = None
+    """How alerts name this Basis; unset: the host name and the data directory."""
+    open_after_s: Seconds = 3.0
+    """How long a condition must last before it is an incident: a feed that reconnects
+    within a second is none."""
+    resolve_after_s: Seconds = 3.0
+    """How long an incident's condition must be gone before it is resolved."""
+    unhedged_after_s: Seconds = 10.0
+    """How long the legs of a task may differ by more than the smallest order either
+    venue takes (an entry's legs fill one after the other) before it is an incident."""
+    order_unknown_after_s: Seconds = 30.0
+    """How long an order may go without its outcome before it is an incident (a
+    strategy cancels what is still open after ``leg_timeout_s``)."""
+    reconnects_per_minute: Count = 10
+    """More new connections of one feed than this within a minute is a reconnect storm."""
+    max_alerts_per_incident: Count = 6
+    """At most this many alerts about one incident within ``rate_window_s``; changes in
+    between are summed up in the next alert once the window allows it."""
+    rate_window_s: Seconds = 600.0
+    observe_every_s: Seconds = 0.5
+    """How often the system's state is read for incidents."""
+    retry_max_s: Seconds = 60.0
+    """The longest wait between two attempts to deliver an alert to a sink."""
+
+    def missing_env(self, environ: Mapping[str, str]) -> list[str]:
+        """Environment variables the configured sinks need and ``environ`` lacks."""
+        wanted = []
+        if self.webhook is not None and self.webhook.secret_env is not None:
+            wanted.append(self.webhook.secret_env)
+        if self.telegram is not None:
+            wanted.append(self.telegram.token_env)
+        if self.discord is not None:
+            wanted.append(self.discord.url_env)
+        return [name for name in wanted if not environ.get(name)]

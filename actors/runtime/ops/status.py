@@ -5,18 +5,25 @@ second."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
 from actors.arbitrage.machine import KILL_SWITCH
+from actors.runtime.alerts.actor import AlertsStatus
 from actors.runtime.orders.clock_skew import judged
 from actors.runtime.other_instances import OtherInstance
 from actors.runtime.persistence.writer import WRITER_MAILBOX
 from supervision import ChildSnapshot, SupervisorSnapshot
 
 if TYPE_CHECKING:
-    from actors.runtime.system import SystemStatistics, TradingSystem
+    from actors.runtime.ops.statistics import SystemStatistics
+
+
+class Reporting(Protocol):
+    """What reports its actors' statistics: the trading system."""
+
+    def statistics(self) -> SystemStatistics: ...
 
 
 class TaskStatus(msgspec.Struct, frozen=True):
@@ -158,6 +165,8 @@ class SystemStatus(msgspec.Struct, frozen=True):
     other_instances: list[OtherInstance] = msgspec.field(default_factory=list)
     """Other Basis instances whose orders the venues showed at start on these symbols:
     reported, their orders never touched."""
+    alerts: AlertsStatus | None = None
+    """``None`` where the system runs no alert actor."""
 
 
 def _children(tree: SupervisorSnapshot) -> dict[str, ChildSnapshot]:
@@ -169,7 +178,7 @@ def _children(tree: SupervisorSnapshot) -> dict[str, ChildSnapshot]:
     return found
 
 
-def build_status(system: TradingSystem) -> SystemStatus:
+def build_status(system: Reporting) -> SystemStatus:
     """The ``/status`` object of ``system`` now."""
     return status_of(system.statistics(), time.time())
 
@@ -274,6 +283,7 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
         [HeldSymbol(*held) for held in stats.held_symbols],
         stats.instance,
         list(stats.other_instances),
+        stats.alerts,
     )
 
 

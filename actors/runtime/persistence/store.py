@@ -100,6 +100,36 @@ MIGRATIONS: tuple[str, ...] = (
     + " || ".join([f"substr('{BASE36}', 1 + (random() & 65535) % 36, 1)"] * INSTANCE_ID_LENGTH)
     + """);
     """,
+    # The alerts' outbox (each alert, and the sinks it is for, stored before any attempt
+    # to deliver it), what each sink made of it, the incidents announced open (so an
+    # incident is announced once across restarts), and each run's start and clean stop
+    # (a run with no stop ended in a crash).
+    """
+    CREATE TABLE alert_outbox (
+        id TEXT PRIMARY KEY,
+        body BLOB NOT NULL,
+        sinks TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE alert_deliveries (
+        alert_id TEXT NOT NULL,
+        sink TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        ts REAL NOT NULL,
+        PRIMARY KEY (alert_id, sink)
+    );
+    CREATE TABLE open_incidents (
+        key TEXT PRIMARY KEY,
+        body BLOB NOT NULL,
+        opened_at REAL NOT NULL
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at REAL NOT NULL,
+        stopped_at REAL
+    );
+    """,
 )
 
 WAL_KEPT_BYTES = 0
@@ -321,6 +351,35 @@ def read_quarantine(path: Path) -> list[tuple[QuarantineRow, TaskRow | None]]:
         db.close()
 
 
+@attrs.frozen
+class OutboxRecord:
+    """An alert for the outbox (``body``: its JSON), and the incident it opens (stored
+    as open, with ``body``) or resolves (no longer stored as open)."""
+
+    alert_id: str
+    body: bytes
+    sinks: tuple[str, ...]
+    now: float
+    opens: str | None = None
+    resolves: str | None = None
+
+
+@attrs.frozen
+class PendingAlertRow:
+    alert_id: str
+    body: bytes
+    sinks: tuple[str, ...]
+    """The sinks it is still for: those it was raised for, less those that answered."""
+
+
+@attrs.frozen
+class OpenIncidentRow:
+    key: str
+    body: bytes
+    """The alert that opened it."""
+    opened_at: float
+
+
 class Store:
     def __init__(self, path: Path, durability: Durability = "NORMAL") -> None:
         self.path = path
@@ -523,7 +582,67 @@ class Store:
                 db.execute("DELETE FROM tasks WHERE task_id = ?", (task_id,))
         return len(ids)
 
+    def put_alert(self, record: OutboxRecord) -> None:
+        """The alert in the outbox, with the incident change it announces; one transaction."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO alert_outbox VALUES (?, ?, ?, ?)",
+                (record.alert_id, record.body, ",".join(record.sinks), record.now),
+            )
+            if record.opens is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO open_incidents VALUES (?, ?, ?)",
+                    (record.opens, record.body, record.now),
+                )
+            if record.resolves is not None:
+                db.execute("DELETE FROM open_incidents WHERE key = ?", (record.resolves,))
+
+    def mark_delivery(self, alert_id: str, sink: str, outcome: str, detail: str) -> None:
+        """What ``sink`` made of the alert: ``delivered``, or ``failed`` for good."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO alert_deliveries VALUES (?, ?, ?, ?, ?)",
+            (alert_id, sink, outcome, detail, time.time()),
+        )
+
+    def begin_run(self) -> int:
+        """Record a run's start; returns its id, for :meth:`end_run`."""
+        cursor = self._db.execute("INSERT INTO runs (started_at) VALUES (?)", (time.time(),))
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def end_run(self, run_id: int) -> None:
+        """Record that run ``run_id`` stopped cleanly."""
+        self._db.execute("UPDATE runs SET stopped_at = ? WHERE id = ?", (time.time(), run_id))
+
     # --------------------------------------------------------------------- reading
+
+    def last_run_crashed(self) -> bool:
+        """The newest run recorded has no clean stop: it ended in a crash."""
+        row = self._db.execute("SELECT stopped_at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        return row is not None and row[0] is None
+
+    def pending_alerts(self) -> list[PendingAlertRow]:
+        """Alerts some sink they were raised for has not answered, oldest first."""
+        done: dict[str, set[str]] = {}
+        for alert_id, sink in self._db.execute(
+            "SELECT alert_id, sink FROM alert_deliveries WHERE alert_id IN "
+            "(SELECT id FROM alert_outbox WHERE sinks != '')"
+        ):
+            done.setdefault(alert_id, set()).add(sink)
+        pending = []
+        for alert_id, body, sinks in self._db.execute(
+            "SELECT id, body, sinks FROM alert_outbox WHERE sinks != '' ORDER BY created_at"
+        ):
+            left = tuple(s for s in sinks.split(",") if s not in done.get(alert_id, ()))
+            if left:
+                pending.append(PendingAlertRow(alert_id, body, left))
+        return pending
+
+    def open_incidents(self) -> list[OpenIncidentRow]:
+        return [
+            OpenIncidentRow(*row)
+            for row in self._db.execute("SELECT * FROM open_incidents ORDER BY opened_at")
+        ]
 
     def tasks(self, *, active_only: bool = False) -> list[TaskRow]:
         query = "SELECT * FROM tasks"

@@ -40,6 +40,7 @@ from actors.runtime.persistence.store import (
     Durability,
     IntentRecord,
     OrderEventRecord,
+    OutboxRecord,
     SnapshotRecord,
     Store,
     storage_failure,
@@ -127,12 +128,50 @@ class DeleteCompletedTasks:
     reply: Reply
 
 
+@attrs.frozen
+class PutAlert:
+    """Put an alert in the outbox (with the incident change it announces)."""
+
+    record: OutboxRecord
+    reply: Reply
+
+
+@attrs.frozen
+class MarkDelivery:
+    """Record what a sink made of an alert (``delivered``, or ``failed`` for good)."""
+
+    alert_id: str
+    sink: str
+    outcome: str
+    detail: str
+    reply: Reply
+
+
+@attrs.frozen
+class BeginRun:
+    """Record that a run started; replies its id."""
+
+    reply: Reply
+
+
+@attrs.frozen
+class EndRun:
+    """Record that run ``run_id`` stopped cleanly."""
+
+    run_id: int
+    reply: Reply
+
+
 StoreRequest = (
     QuarantineTask
     | AbandonActiveTasks
     | DeleteCompletedTasks
     | ResolveQuarantine
     | RecordOperatorAction
+    | PutAlert
+    | MarkDelivery
+    | BeginRun
+    | EndRun
 )
 
 
@@ -145,6 +184,15 @@ def _carry_out(store: Store, request: StoreRequest) -> Any:
         return store.record_operator_action(request.action, request.symbol, request.result)
     if type(request) is AbandonActiveTasks:
         return store.abandon_active()
+    if type(request) is PutAlert:
+        return store.put_alert(request.record)
+    if type(request) is MarkDelivery:
+        return store.mark_delivery(request.alert_id, request.sink, request.outcome, request.detail)
+    if type(request) is BeginRun:
+        return store.begin_run()
+    if type(request) is EndRun:
+        return store.end_run(request.run_id)
+    assert type(request) is DeleteCompletedTasks
     return store.delete_completed(request.before)
 
 
@@ -460,3 +508,27 @@ class WriterClient:
         reply = Reply()
         await self.address.send(DeleteCompletedTasks(before, reply))
         return await reply.wait()
+
+    # The alerts' requests never wait for room in the mailbox (``trio.WouldBlock`` when
+    # it is full): alerts must not wait on a store that cannot keep up.
+
+    def put_alert(self, record: OutboxRecord) -> Reply:
+        """Put an alert in the outbox; the reply is answered once it is stored."""
+        reply = Reply()
+        self.address.send_nowait(PutAlert(record, reply))
+        return reply
+
+    def mark_delivery(self, alert_id: str, sink: str, outcome: str, detail: str) -> Reply:
+        reply = Reply()
+        self.address.send_nowait(MarkDelivery(alert_id, sink, outcome, detail, reply))
+        return reply
+
+    def begin_run(self) -> Reply:
+        reply = Reply()
+        self.address.send_nowait(BeginRun(reply))
+        return reply
+
+    def end_run(self, run_id: int) -> Reply:
+        reply = Reply()
+        self.address.send_nowait(EndRun(run_id, reply))
+        return reply

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 from actors.arbitrage.actor import StrategyStatistics
 from actors.histogram import Histogram
 from actors.runtime.market.feed import FeedStatistics
+from actors.runtime.ops.statistics import SystemStatistics
 from actors.runtime.orders.router import RouterStatistics
 from actors.runtime.persistence.writer import WriterStatistics
-from actors.runtime.system import SystemStatistics
 from supervision import ChildSpec, Supervisor
 
 T0 = 1_700_000_000.0

@@ -19,11 +19,11 @@ from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import new_context
 from actors.histogram import LAG_BUCKETS_S, Histogram
 from actors.runtime.market.feed import Feed
+from actors.runtime.ops.statistics import SystemStatistics
 from actors.runtime.ops.status import build_status, status_of
 from actors.runtime.orders.clock_skew import ClockWindow
 from actors.runtime.other_instances import ForeignOrder, OtherInstance
 from actors.runtime.persistence.writer import WriterStatistics
-from actors.runtime.system import SystemStatistics
 from protocols.gateio_rest import PositionSettings
 from protocols.model import Symbol
 from supervision import Backoff, ChildSpec, Intensity, Supervisor
@@ -267,6 +267,7 @@ def test_the_status_object_keeps_its_json_shape():
         "quarantined_symbols",
         "instance",
         "other_instances",
+        "alerts",
     ]
     assert list(shape["tasks"][0]) == [
         "task_id",
