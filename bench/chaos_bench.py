@@ -6,7 +6,9 @@ every recovery from ``/status`` polled every 20 ms. The baseline, measured in th
 runs, is a cold start: the trading process launched → every feed fresh → every strategy
 deciding. A kill's recovery is a cold start plus recovery from the store.
 
-Run: ``.venv/bin/python -m bench.chaos_bench [SECONDS_PER_SCENARIO]``
+Run: ``.venv/bin/python -m bench.chaos_bench [SECONDS_PER_SCENARIO [SCENARIO...]]``
+(without scenarios, those below). Each report's alert delays (an incident's alert from
+its first appearance in ``/status``, a resolution from its end) are summed up too.
 """
 
 from __future__ import annotations
@@ -63,11 +65,12 @@ def ms(seconds: float | None) -> str:
 async def main() -> None:
     logging.getLogger().setLevel(logging.ERROR)
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else SECONDS
+    scenarios = tuple(sys.argv[2:]) or SCENARIOS
     print(f"== recovery after each fault kind: {seconds:g} s per scenario, seed {SEED}")
     rows = []
     colds: list[tuple[float, float]] = []
     alert_delays: list[float] = []
-    for scenario in SCENARIOS:
+    for scenario in scenarios:
         with tempfile.TemporaryDirectory() as data_dir:
             report = await run_chaos(
                 CONFIG, ChaosOptions((scenario,), seconds, SEED, Path(data_dir))
