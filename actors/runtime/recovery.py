@@ -36,8 +36,9 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 import msgspec
@@ -63,6 +64,8 @@ from protocols.venue import ApiCredentials
 from supervision import Address, Backoff
 
 log = logging.getLogger("basis.recovery")
+
+T = TypeVar("T")
 
 POSITION_CHECK_ATTEMPTS = 8
 POSITION_CHECK_BACKOFF = Backoff(min_s=0.2, max_s=5.0)
@@ -224,22 +227,8 @@ class Recovery:
             )
             return {venues[Leg.SPOT]: spot, venues[Leg.FUTURES]: futures}
 
-        def not_yet(error: Exception) -> None:
-            log.warning("%s: other instances' orders not looked for yet: %s", symbol, error)
-
-        try:
-            listed = await retry(
-                ask,
-                retry_on=VENUE_FAILURES,
-                backoff=POSITION_CHECK_BACKOFF,
-                rng=self.rng,
-                attempts=POSITION_CHECK_ATTEMPTS,
-                on_failure=not_yet,
-            )
-        except VENUE_FAILURES:
-            log.error(
-                "%s: the venues did not answer; other instances' orders not looked for", symbol
-            )
+        listed = await self._asked(ask, f"{symbol}: other instances' orders not looked for")
+        if listed is None:
             return []
         found = other_instances(instance, str(symbol), listed, time.time())
         for other in found:
@@ -285,26 +274,8 @@ class Recovery:
                 time.time(),
             )
 
-        def not_yet(error: Exception) -> None:
-            # A venue briefly down, erring or rate limiting at start is no reason to stop:
-            # ask again, a little later each time.
-            log.warning("task %s: positions not checked yet: %s", ctx.task_id, error)
-
-        try:
-            holdings = await retry(
-                ask,
-                retry_on=VENUE_FAILURES,
-                backoff=POSITION_CHECK_BACKOFF,
-                rng=self.rng,
-                attempts=POSITION_CHECK_ATTEMPTS,
-                on_failure=not_yet,
-            )
-        except VENUE_FAILURES:
-            log.error(
-                "task %s: the venues did not answer %d times; positions not checked",
-                ctx.task_id,
-                POSITION_CHECK_ATTEMPTS,
-            )
+        holdings = await self._asked(ask, f"task {ctx.task_id}: positions not checked")
+        if holdings is None:
             return None
         half_contract = (rules.futures.contract_size or 1e-12) / 2
         excess = holdings.futures_short - ctx.positions.futures.qty
@@ -322,6 +293,27 @@ class Recovery:
                 self.shared_positions[ctx.symbol] = shared
             return found
         return disagreement(ctx.positions, holdings, rules, ctx.symbol.base)
+
+    async def _asked(self, ask: Callable[[], Awaitable[T]], undone: str) -> T | None:
+        """``ask``'s answer, asked again while the venues fail (about 20 s in all: a venue
+        briefly down, erring or rate limiting at start is no reason to stop); ``None`` if
+        they never answered, logged as ``undone``."""
+
+        def not_yet(error: Exception) -> None:
+            log.warning("%s yet: %s", undone, error)
+
+        try:
+            return await retry(
+                ask,
+                retry_on=VENUE_FAILURES,
+                backoff=POSITION_CHECK_BACKOFF,
+                rng=self.rng,
+                attempts=POSITION_CHECK_ATTEMPTS,
+                on_failure=not_yet,
+            )
+        except VENUE_FAILURES:
+            log.error("%s: the venues did not answer %d times", undone, POSITION_CHECK_ATTEMPTS)
+            return None
 
     async def reconcile_in_flight(
         self, ctx: ArbitrageContext, routers: Mapping[Leg, Address]

@@ -27,6 +27,7 @@ from actors.runtime.persistence.store import Store
 from actors.system_config import SystemConfig
 from protocols.messages import OperatorAction
 from protocols.model import Symbol
+from tests.integration.alert_receiver import AlertReceiver
 from tests.integration.paper_runs import paper_run
 from tests.integration.polling import wait_until
 
@@ -38,11 +39,12 @@ EXITING = ArbitrageState.EXITING
 PAUSED = ArbitrageState.PAUSED
 
 
-def paper() -> SystemConfig:
+def paper(alerts_url: str) -> SystemConfig:
     return msgspec.convert(
         {
             "symbols": ["BTC/USDT", "ETH/USDT"],
             "http": {"port": 0},
+            "alerts": {"webhook": {"url": alerts_url}},
             # Positions are closed only when the test says: no random dislocation, and
             # no exit for a profit smaller than the one the test makes.
             "paper": {"dislocations_per_hour": 0.0},
@@ -150,8 +152,23 @@ async def test_a_full_disk_fails_health_with_the_cause_and_no_order_leaves_unjou
     small_disk,
 ):
     data_dir, disk = small_disk
+    receiver = AlertReceiver()
+    async with trio.open_nursery() as alerts:
+        await alerts.start(receiver.serve)
+        await full_disk_run(data_dir, disk, receiver)
+        alerts.cancel_scope.cancel()
+    # The full disk was told once when it was found, once when it was over.
+    told = [(a.kind, a.severity) for a in receiver.alerts if a.incident == "writer"]
+    assert told == [("opened", "critical"), ("resolved", "info")], receiver.alerts
+    [opened] = [a for a in receiver.alerts if a.incident == "writer" and a.kind == "opened"]
+    assert "disk full" in opened.title + opened.detail
+
+
+async def full_disk_run(
+    data_dir: Path, disk: TmpfsDisk | InjectedFullDisk, receiver: AlertReceiver
+) -> None:
     async with (
-        paper_run(paper(), data_dir) as (system, sim),
+        paper_run(paper(receiver.url), data_dir) as (system, sim),
         trio.open_nursery() as nursery,
     ):
         port = await nursery.start(serve_status, system, 0)
@@ -217,6 +234,12 @@ async def test_a_full_disk_fails_health_with_the_cause_and_no_order_leaves_unjou
             await wait_until(
                 lambda: any(eth.task_id in c for c in venue_orders(sim) - eth_before - before),
                 30,
+            )
+            await wait_until(
+                lambda: any(
+                    a.incident == "writer" and a.kind == "resolved" for a in receiver.alerts
+                ),
+                15,
             )
         nursery.cancel_scope.cancel()
     # Over the whole run, no order reached a venue without its intent journaled.

@@ -54,6 +54,25 @@ class DeliveryFailed(Exception):
         self.permanent = permanent
 
 
+def refused(message: str, status: int, retry_after_s: float | None) -> DeliveryFailed:
+    """A receiver's refusal with HTTP ``status``: permanent unless asking again can help
+    (408, 429 and the receiver's own errors)."""
+    permanent = 400 <= status < 500 and status not in (408, 429)
+    return DeliveryFailed(message, retry_after_s=retry_after_s, permanent=permanent)
+
+
+def retry_after_seconds(value: object) -> float | None:
+    """A receiver's "retry after" (a header's text or a JSON number) in seconds, if it is
+    one."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
 class Sink(Protocol):
     """Somewhere alerts go. ``send`` makes one attempt, bounded by the sink's own timeout,
     and raises :class:`DeliveryFailed` when it did not deliver; whoever holds the alert

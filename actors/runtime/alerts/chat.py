@@ -26,7 +26,13 @@ from typing import Any
 import httpx
 import msgspec
 
-from actors.runtime.alerts.alert import Alert, DeliveryFailed, Sink
+from actors.runtime.alerts.alert import (
+    Alert,
+    DeliveryFailed,
+    Sink,
+    refused,
+    retry_after_seconds,
+)
 from actors.runtime.alerts.config import AlertsSection, DiscordSinkConfig, TelegramSinkConfig
 from actors.runtime.alerts.secret_url import scrubbed, secret_client
 
@@ -70,16 +76,6 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     return decoded if isinstance(decoded, dict) else {}
 
 
-def _seconds(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
-
-
 def _transport_failure(sink: str, error: httpx.HTTPError, secret: str) -> DeliveryFailed:
     """A request that got no answer (refused, timed out, cut): worth trying again."""
     return DeliveryFailed(scrubbed(f"{sink}: {type(error).__name__}: {error}", secret))
@@ -118,17 +114,14 @@ class TelegramSink:
         parameters = answer.get("parameters")
         retry_after = None
         if isinstance(parameters, dict):
-            retry_after = _seconds(parameters.get("retry_after"))
+            retry_after = retry_after_seconds(parameters.get("retry_after"))
         if retry_after is None:
-            retry_after = _seconds(response.headers.get("retry-after"))
+            retry_after = retry_after_seconds(response.headers.get("retry-after"))
         description = str(answer.get("description") or response.text[:200])
         # 401 a wrong token, 404 a malformed one, 400 a chat that does not exist, 403 a
         # bot removed from it: none heals by itself. 429 and the server's own errors do.
-        permanent = 400 <= status < 500 and status not in (408, 429)
-        raise DeliveryFailed(
-            scrubbed(f"telegram: HTTP {status}: {description}", self._token),
-            retry_after_s=retry_after,
-            permanent=permanent,
+        raise refused(
+            scrubbed(f"telegram: HTTP {status}: {description}", self._token), status, retry_after
         )
 
     async def aclose(self) -> None:
@@ -166,15 +159,12 @@ class DiscordSink:
             return
         status = response.status_code
         answer = _json_object(response)
-        retry_after = _seconds(answer.get("retry_after"))
+        retry_after = retry_after_seconds(answer.get("retry_after"))
         if retry_after is None:
-            retry_after = _seconds(response.headers.get("retry-after"))
+            retry_after = retry_after_seconds(response.headers.get("retry-after"))
         message = str(answer.get("message") or response.text[:200])
-        permanent = 400 <= status < 500 and status not in (408, 429)
-        raise DeliveryFailed(
-            scrubbed(f"discord: HTTP {status}: {message}", self._secret),
-            retry_after_s=retry_after,
-            permanent=permanent,
+        raise refused(
+            scrubbed(f"discord: HTTP {status}: {message}", self._secret), status, retry_after
         )
 
     async def aclose(self) -> None:

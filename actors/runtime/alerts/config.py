@@ -61,10 +61,10 @@ class AlertsSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     discord: DiscordSinkConfig | None = None
     instance: str | None = None
     """How alerts name this Basis; unset: the host name and the data directory."""
-    open_after_s: Seconds = 3.0
+    open_after_s: Seconds = 2.0
     """How long a condition must last before it is an incident: a feed that reconnects
     within a second is none."""
-    resolve_after_s: Seconds = 3.0
+    resolve_after_s: Seconds = 2.0
     """How long an incident's condition must be gone before it is resolved."""
     unhedged_after_s: Seconds = 10.0
     """How long the legs of a task may differ by more than the smallest order either

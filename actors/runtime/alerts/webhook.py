@@ -15,7 +15,7 @@ import time
 import httpx
 import msgspec
 
-from actors.runtime.alerts.alert import Alert, DeliveryFailed
+from actors.runtime.alerts.alert import Alert, DeliveryFailed, refused, retry_after_seconds
 
 _encode = msgspec.json.Encoder().encode
 
@@ -31,16 +31,10 @@ def failure_of(response: httpx.Response, sink: str) -> DeliveryFailed | None:
     if response.is_success:
         return None
     status = response.status_code
-    retry_after: float | None = None
-    try:
-        retry_after = float(response.headers.get("retry-after", ""))
-    except ValueError:
-        retry_after = None
-    permanent = 400 <= status < 500 and status not in (408, 429)
-    return DeliveryFailed(
+    return refused(
         f"{sink}: HTTP {status}: {response.text[:200]}",
-        retry_after_s=retry_after,
-        permanent=permanent,
+        status,
+        retry_after_seconds(response.headers.get("retry-after")),
     )
 
 
