@@ -1,7 +1,7 @@
 """``basis chaos``: the trading system, on the user's configuration, under a fault plan
 against the simulated venues; a report of what happened and whether every promise held.
 
-Exit codes: 0 when every invariant held; 1 when one did not (the report says which, with
+Exit codes: 0 when every invariant held; 4 when one did not (the report says which, with
 the seed and the fault timeline to replay it); 2 for bad arguments or a bad config; 3 when
 the run itself could not be carried out (the trading process would not start, say).
 """
@@ -27,7 +27,8 @@ from actors.cli.run import claim_data_dir, load_system_config
 
 log = logging.getLogger("basis.chaos")
 
-EXIT_INVARIANT_BROKEN = 1
+EXIT_INVARIANT_BROKEN = 4
+"""Not 1, which means only that a supervision tree gave up."""
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 3
 

@@ -8,7 +8,7 @@ to that value at start anyway, and setting it is the only proof that it can be s
 Each check is a small function of :class:`Preflight` returning its results; they run
 in order, keeping what they read for the checks after them (each symbol's rules, the
 Gate.io futures account, the account's user id).
-Exit codes: 0 when every check passed, 1 when one failed, 2 for bad arguments or a
+Exit codes: 0 when every check passed, 4 when one failed, 2 for bad arguments or a
 config that cannot be checked (not live, keys missing from the environment).
 """
 
@@ -49,7 +49,8 @@ from protocols.venue import (
 )
 from supervision import leaves
 
-EXIT_FAILING = 1
+EXIT_FAILING = 4
+"""Not 1, which means only that a supervision tree gave up."""
 EXIT_BAD_INPUT = 2
 
 MAX_CLOCK_SKEW_S = 1.0

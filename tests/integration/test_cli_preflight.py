@@ -113,7 +113,7 @@ def test_a_config_the_venues_can_trade_exits_0(sim, tmp_path):
 def test_a_wrong_secret_fails_the_key_checks_naming_the_variables(sim, tmp_path):
     config = live_config(tmp_path / "live.toml", sim)
     result = preflight(config, {**KEYS, "BASIS_SIM_SECRET": "not-the-secret"})
-    assert result.returncode == 1
+    assert result.returncode == 4
     lines = result.stdout.splitlines()
     for venue in ("MEXC", "Gate.io"):
         at = next(i for i, line in enumerate(lines) if line.startswith(f"FAILING  {venue} keys:"))
@@ -124,7 +124,7 @@ def test_a_wrong_secret_fails_the_key_checks_naming_the_variables(sim, tmp_path)
 def test_an_unknown_symbol_fails_on_both_venues(sim, tmp_path):
     config = live_config(tmp_path / "live.toml", sim, ["DOGE/USDT"])
     result = preflight(config, None, "--json")
-    assert result.returncode == 1
+    assert result.returncode == 4
     found = failing(result)
     for venue in ("MEXC", "Gate.io"):
         assert found[f"{venue} lists DOGE/USDT"]["fix"] == (
@@ -135,7 +135,7 @@ def test_an_unknown_symbol_fails_on_both_venues(sim, tmp_path):
 def test_a_fee_priced_below_the_venues_fails_naming_the_key(sim, tmp_path):
     config = live_config(tmp_path / "live.toml", sim, strategy="spot_fee = 0.0001")
     result = preflight(config, None, "--json")
-    assert result.returncode == 1
+    assert result.returncode == 4
     fee = failing(result)["MEXC fee BTC/USDT"]
     assert fee["fix"] == "set strategy.spot_fee to at least 0.0005"
 
@@ -148,7 +148,7 @@ def test_empty_accounts_fail_the_balance_checks(tmp_path):
         result = preflight(live_config(tmp_path / "live.toml", urls), None, "--json")
     finally:
         stop(process)
-    assert result.returncode == 1
+    assert result.returncode == 4
     found = failing(result)
     assert found["MEXC balance"]["detail"].startswith("0.00 USDT free")
     assert found["MEXC balance"]["fix"].startswith("add at least 200.10 USDT to the MEXC spot")
@@ -160,7 +160,7 @@ def test_empty_accounts_fail_the_balance_checks(tmp_path):
 def test_a_user_id_of_another_account_fails_with_the_accounts_own(sim, tmp_path):
     config = live_config(tmp_path / "live.toml", sim, futures='user_id = "424242"')
     result = preflight(config, None, "--json")
-    assert result.returncode == 1
+    assert result.returncode == 4
     found = failing(result)
     assert set(found) == {"Gate.io user id", "Gate.io private stream"}
     assert found["Gate.io user id"]["detail"] == "venues.futures.user_id names another account"
@@ -181,7 +181,7 @@ def test_a_leverage_above_the_contracts_maximum_fails_naming_the_key(tmp_path):
         result = preflight(config, None, "--json")
     finally:
         stop(process)
-    assert result.returncode == 1
+    assert result.returncode == 4
     found = failing(result)
     assert set(found) == {"Gate.io leverage ETH/USDT"}
     assert "LEVERAGE_TOO_HIGH" in found["Gate.io leverage ETH/USDT"]["detail"]
@@ -197,7 +197,7 @@ def test_an_account_in_dual_mode_fails_with_the_fix(tmp_path):
         result = preflight(live_config(tmp_path / "live.toml", urls))
     finally:
         stop(process)
-    assert result.returncode == 1
+    assert result.returncode == 4
     lines = result.stdout.splitlines()
     at = lines.index(
         "FAILING  Gate.io position mode: dual (hedge) mode: a long and a short per contract"
