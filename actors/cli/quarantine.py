@@ -4,9 +4,9 @@ venues hold now and why they disagree; ``basis quarantine resolve SYMBOL --adopt
 each does).
 
 ``list`` asks the running instance when there is one (it holds the data directory's
-lock); otherwise it reads the store without writing to it and asks the venues with the
-config's keys. A paper run's simulated venues are gone once it has stopped: then the
-record is shown and the venues are said to be gone.
+lock), with ``$BASIS_CONTROL_TOKEN``; otherwise it reads the store without writing to it
+and asks the venues with the config's keys. A paper run's simulated venues are gone once
+it has stopped: then the record is shown and the venues are said to be gone.
 
 ``resolve`` is carried out by a running instance only: it holds the lock, the venues'
 connections and the store's one writer, and ``flatten`` trades through its routers.
