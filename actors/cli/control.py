@@ -63,8 +63,9 @@ def add_instance_arguments(parser: argparse.ArgumentParser) -> None:
 
 def instance_port(args: argparse.Namespace, command: str) -> int:
     """The running instance's status port, from ``--port`` or the config."""
-    if args.port:
-        return args.port
+    port = given_port(args)
+    if port is not None:
+        return port
     config = load_system_config(args.config, command)
     if config is None:
         raise ControlFailed("")  # load_system_config has said why
@@ -76,16 +77,24 @@ def instance_port(args: argparse.Namespace, command: str) -> int:
     return config.http.port
 
 
+def given_port(args: argparse.Namespace) -> int | None:
+    """``--port``, if given; 0 (any free port, to a server) names no running instance."""
+    if args.port == 0:
+        raise ControlFailed(
+            "--port 0 names no instance: pass the port it logged ('status on "
+            "http://127.0.0.1:PORT')"
+        )
+    return args.port
+
+
 def call(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     """Ask the instance on ``port``; its answer's JSON, or :class:`ControlFailed`."""
-    headers = {}
-    if method == "POST":
-        token = os.environ.get(CONTROL_TOKEN_ENV)
-        if not token:
-            raise ControlFailed(
-                f"{CONTROL_TOKEN_ENV} is not set: set it to the token the instance was started with"
-            )
-        headers["Authorization"] = f"Bearer {token}"
+    token = os.environ.get(CONTROL_TOKEN_ENV)
+    if not token:
+        raise ControlFailed(
+            f"{CONTROL_TOKEN_ENV} is not set: set it to the token the instance was started with"
+        )
+    headers = {"Authorization": f"Bearer {token}"}
     try:
         reply = httpx.request(
             method, f"http://127.0.0.1:{port}{path}", json=body, headers=headers, timeout=120.0

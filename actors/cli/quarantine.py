@@ -4,9 +4,9 @@ venues hold now and why they disagree; ``basis quarantine resolve SYMBOL --adopt
 each does).
 
 ``list`` asks the running instance when there is one (it holds the data directory's
-lock); otherwise it reads the store without writing to it and asks the venues with the
-config's keys. A paper run's simulated venues are gone once it has stopped: then the
-record is shown and the venues are said to be gone.
+lock), with ``$BASIS_CONTROL_TOKEN``; otherwise it reads the store without writing to it
+and asks the venues with the config's keys. A paper run's simulated venues are gone once
+it has stopped: then the record is shown and the venues are said to be gone.
 
 ``resolve`` is carried out by a running instance only: it holds the lock, the venues'
 connections and the store's one writer, and ``flatten`` trades through its routers.
@@ -30,6 +30,7 @@ from actors.cli.control import (
     ControlFailed,
     add_instance_arguments,
     call,
+    given_port,
     instance_port,
 )
 from actors.cli.run import DEFAULT_DATA_DIR, load_system_config
@@ -106,8 +107,9 @@ def command_list(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     data_dir = Path(args.data_dir or os.environ.get("BASIS_DATA_DIR") or DEFAULT_DATA_DIR)
     try:
-        if holder(data_dir) is not None or args.port:
-            port = args.port or config.http.port
+        given = given_port(args)
+        if holder(data_dir) is not None or given is not None:
+            port = given if given is not None else config.http.port
             if not port:
                 raise ControlFailed(
                     f"an instance holds {data_dir}, and the config's [http] port is 0: pass "

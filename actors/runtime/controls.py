@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import attrs
 import trio
 
-from actors.arbitrage.context import ArbitrageContext, ArbitrageState
+from actors.arbitrage.context import ArbitrageContext, ArbitrageState, LegRules
 from actors.runtime.persistence.store import QuarantineRow, Store
 from actors.runtime.quarantine import (
     RESOLUTIONS,
@@ -67,6 +67,9 @@ class Controls:
     paused: set[Symbol] = attrs.field(factory=set)
     """Symbols paused in this run: a strategy started for one later starts paused."""
     stopping: bool = False
+    _acting: trio.Lock = attrs.field(factory=trio.Lock)
+    """One action at a time: two resolutions at once would both find the symbol held and
+    both start a strategy on it."""
 
     # ----------------------------------------------------------- pause and resume
 
@@ -160,10 +163,9 @@ class Controls:
         if row is None:
             raise ControlRefused(f"{symbol} is not quarantined; basis quarantine list shows", 404)
         ctx = await self._stored(row.task_id)
-        writer = self.system.writer_client
         now = time.time()
         if how == "forget":
-            await writer.resolve_quarantine(str(symbol), how, None)
+            await self._release(symbol, how, None)
             started = await self._start(symbol)
             return (
                 f"{symbol}: the record of task {row.task_id} is dropped, the venues "
@@ -175,13 +177,23 @@ class Controls:
                 "it held: close the position at the venues by hand, then resolve with --forget",
                 409,
             )
+        others = await self._other_instances(symbol, ctx)
+        if others and how == "adopt":
+            raise ControlRefused(
+                f"{symbol}: other Basis instances trade it on this account ({others}), so the "
+                "venues' position is not this record's alone: resolve with --flatten (which "
+                "closes only the record's share) or close it by hand, then --forget",
+                409,
+            )
         holdings = await self._holdings(symbol, ctx)
         try:
-            resolve = adopted if how == "adopt" else flattening
-            resolved = resolve(ctx, holdings, now)
+            if how == "adopt":
+                resolved = adopted(ctx, holdings, now)
+            else:
+                resolved = flattening(ctx, holdings, now, shared=bool(others))
         except ResolutionRefused as error:
             raise ControlRefused(f"{symbol}: {error}", 409) from None
-        await writer.resolve_quarantine(str(symbol), how, resolved)
+        await self._release(symbol, how, resolved)
         if how == "adopt":
             positions = resolved.positions
             started = await self._start(symbol)
@@ -195,6 +207,25 @@ class Controls:
                 f"{symbol}: nothing to close at the venues; task {ctx.task_id}'s record is closed"
             )
         return await self._flatten(symbol, resolved)
+
+    async def _release(self, symbol: Symbol, how: str, record: ArbitrageContext | None) -> None:
+        """Resolve ``symbol``'s quarantine, and read it again so that what reports it (the
+        health signal) sees it gone, whatever follows."""
+        await self.system.writer_client.resolve_quarantine(str(symbol), how, record)
+        await self.system.recovery.unresolved()
+
+    async def _other_instances(self, symbol: Symbol, ctx: ArbitrageContext) -> str:
+        """The other Basis instances trading ``symbol`` on this account, named ("" if none)."""
+        system = self.system
+        routers = {leg: system.venues[leg].router for leg in Leg}
+        rules = LegRules(
+            routers[Leg.SPOT].rules.get(symbol, ctx.rules.spot),
+            routers[Leg.FUTURES].rules.get(symbol, ctx.rules.futures),
+        )
+        venues = system.config.venues
+        kinds = {Leg.SPOT: venues.spot.kind, Leg.FUTURES: venues.futures.kind}
+        others = await system.recovery.other_instances(symbol, rules, system.instance, kinds)
+        return ", ".join(sorted({other.instance for other in others}))
 
     async def _flatten(self, symbol: Symbol, closing: ArbitrageContext) -> str:
         positions = closing.positions
@@ -284,14 +315,20 @@ class Controls:
         carry_out: Callable[..., Awaitable[str]],
         *args: object,
     ) -> str:
-        """Carry out ``action``, then log it and write it to the store with its result."""
-        try:
-            result = await carry_out(symbol, *args)
-        except ControlRefused as error:
-            await self._record(action, symbol, f"refused: {error}")
-            raise
-        await self._record(action, symbol, result)
-        return result
+        """Carry out ``action``, then log it and write it to the store with its result;
+        one action at a time. An unexpected failure is recorded and answered with status 500."""
+        async with self._acting:
+            try:
+                result = await carry_out(symbol, *args)
+            except ControlRefused as error:
+                await self._record(action, symbol, f"refused: {error}")
+                raise
+            except Exception as error:
+                log.exception("operator: %s failed", action)
+                await self._record(action, symbol, f"failed: {error!r}")
+                raise ControlRefused(f"{action} failed: {error!r}; see the log", 500) from error
+            await self._record(action, symbol, result)
+            return result
 
     async def _record(self, action: str, symbol: str | None, result: str) -> None:
         log.warning("operator: %s%s: %s", action, f" {symbol}" if symbol else "", result)

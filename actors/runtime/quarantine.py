@@ -13,7 +13,9 @@ that symbol until the row is resolved. The operator resolves it on a running ins
   futures position) are refused: that is for ``flatten``.
 * ``flatten``: both legs are closed at the venues (:func:`flattening`): the spot coin the
   record held is sold, or what is held if less, and the short is bought back
-  reduce-only, by the strategy's own exit; then the record is closed.
+  reduce-only, by the strategy's own exit; then the record is closed. When other Basis
+  instances trade the symbol on the account, only the record's share of the short is
+  bought back (``adopt`` is refused then: the position is not the record's alone).
 * ``forget``: the record is dropped and the venues are not touched.
 
 Pure functions, but for :func:`venue_holdings`, which asks the venues.
@@ -119,11 +121,16 @@ def adopted(ctx: ArbitrageContext, holdings: Holdings, now: float) -> ArbitrageC
     return _settled(holding, ArbitrageState.POSITION_OPEN, now)
 
 
-def flattening(ctx: ArbitrageContext, holdings: Holdings, now: float) -> ArbitrageContext:
+def flattening(
+    ctx: ArbitrageContext, holdings: Holdings, now: float, shared: bool = False
+) -> ArbitrageContext:
     """``ctx`` set to close what the venues hold of it and stop (see the module's
     ``flatten``): its exit sells the spot coin the record held (what is held, if less) and
     buys back the short reduce-only, at the next quotes; once both are flat the strategy
-    stops and its record is closed. With nothing to close, it is stopped at once."""
+    stops and its record is closed. With nothing to close, it is stopped at once.
+
+    ``shared``: other Basis instances trade the symbol on this account, so the short
+    beyond the record's is theirs: only the record's short is bought back."""
     short = holdings.futures_short
     half_contract = (ctx.rules.futures.contract_size or 1e-12) / 2
     if short < -half_contract:
@@ -133,7 +140,7 @@ def flattening(ctx: ArbitrageContext, holdings: Holdings, now: float) -> Arbitra
         )
     record = ctx.positions
     sell = max(0.0, min(record.spot.qty, holdings.spot_held))
-    buy_back = max(0.0, short)
+    buy_back = max(0.0, min(short, record.futures.qty) if shared else short)
     positions = Positions(
         msgspec.structs.replace(record.spot, qty=sell, base_fees=0.0),
         msgspec.structs.replace(record.futures, qty=buy_back),

@@ -173,7 +173,7 @@ class Recovery:
         self, symbol: Symbol, spot_venue: str, futures_venue: str
     ) -> ArbitrageContext | None:
         """``symbol``'s task as the store last saw it, or ``None``; what does not restore
-        on the way is quarantined."""
+        on the way is quarantined, and holds ``symbol`` (see :meth:`held`)."""
 
         def read() -> tuple[ArbitrageContext | None, list[Unrestorable], list[QuarantineRow]]:
             with Store(self.store_path) as store:
@@ -183,7 +183,11 @@ class Recovery:
         ctx, unrestorable, self.quarantined = await trio.to_thread.run_sync(read)
         for found in unrestorable:
             log.error("task %s quarantined: %s", found.row.task_id, found.reason)
-            await self.writer.quarantine(found.row.task_id, found.reason, found.row.snapshot)
+            # The record held a position nobody can read now: its symbol waits for the
+            # operator, as for a record the venues contradict.
+            await self.writer.quarantine(
+                found.row.task_id, found.reason, found.row.snapshot, found.row.symbol
+            )
         if unrestorable:
             await self._read_quarantine()
         return ctx

@@ -324,6 +324,14 @@ class TradingSystem:
 
     # ---------------------------------------------------------------- strategies
 
+    async def _refuse_if_held(self, symbol: Symbol) -> None:
+        held = await self.recovery.held(symbol)
+        if held is not None:
+            raise SymbolQuarantined(
+                f"{symbol} is quarantined (task {held.task_id}: {held.reason}); "
+                f"see basis quarantine list, then basis quarantine resolve {symbol}"
+            )
+
     async def add_strategy(
         self, symbol: Symbol, params: ArbitrageParams | None = None, size_usdt: float | None = None
     ) -> str:
@@ -334,12 +342,7 @@ class TradingSystem:
             raise ValueError(
                 f"{symbol} is not in this system's symbols ({', '.join(self.config.symbols)})"
             )
-        held = await self.recovery.held(symbol)
-        if held is not None:
-            raise SymbolQuarantined(
-                f"{symbol} is quarantined (task {held.task_id}: {held.reason}); "
-                f"see basis quarantine list, then basis quarantine resolve {symbol}"
-            )
+        await self._refuse_if_held(symbol)
         for handle in self.strategies.values():
             if handle.symbol == symbol and handle.actor.ctx.state.value != "stopped":
                 raise SymbolLocked(
@@ -354,6 +357,7 @@ class TradingSystem:
             if self.recover
             else None
         )
+        await self._refuse_if_held(symbol)  # a record that did not restore holds it now
         # The venues' rules as the routers loaded them; until they have (a venue that could
         # not answer at start), what the restored record knew.
         known = restored.rules if restored is not None else LegRules()

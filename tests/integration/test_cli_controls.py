@@ -225,3 +225,14 @@ def test_quarantine_list_offline_and_resolve_through_the_running_instance(tmp_pa
         assert process.wait(timeout=60) == 0
     listed = basis("quarantine", "list", str(config), "--data-dir", str(data_dir))
     assert listed.stdout.strip() == "no symbol is quarantined"
+
+
+def test_port_0_names_no_instance_and_is_refused_in_one_line(tmp_path):
+    for command in (
+        ("pause", "--port", "0"),
+        ("quarantine", "resolve", "BTC/USDT", "--forget", "--port", "0"),
+        ("quarantine", "list", "--data-dir", str(tmp_path), "--port", "0"),
+    ):
+        refused = basis(*command)
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.count("\n") == 1 and "--port 0 names no instance" in refused.stderr

@@ -4,6 +4,7 @@ resolution checked against the venues' ledgers."""
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import httpx
@@ -14,7 +15,7 @@ import trio
 from actors.arbitrage.context import ArbitrageState
 from actors.cli.paper import open_paper_system
 from actors.http_server import HttpRequest
-from actors.runtime.controls import Controls
+from actors.runtime.controls import ControlRefused, Controls
 from actors.runtime.ops.control_endpoints import ControlEndpoints
 from actors.runtime.ops.status import build_status
 from actors.runtime.ops.status_server import serve_status
@@ -97,6 +98,10 @@ async def test_each_control_endpoint_refuses_who_may_not_use_it_and_does_nothing
             reply = await post(port, path, body, **headers)
             assert reply.status_code == status, (path, reply.text)
             assert says in reply.json()["error"]
+        # The quarantine list asks the venues, signed: it takes the token too.
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            listed = await client.get(f"http://127.0.0.1:{port}/quarantine", headers=headers)
+        assert listed.status_code == status, listed.text
         assert handle.actor.ctx.paused_reason is None
         assert handle.actor.ctx.state is not ArbitrageState.STOPPED
         assert not system.stopped.is_set()
@@ -106,8 +111,8 @@ async def test_each_control_endpoint_refuses_who_may_not_use_it_and_does_nothing
 
 async def test_the_quarantine_list_is_refused_to_a_rebound_host_or_a_foreign_origin(tmp_path):
     async with open_paper_system(config(), tmp_path) as system, trio.open_nursery() as nursery:
-        port = await nursery.start(serve_status, system, 0)
-        async with httpx.AsyncClient(timeout=30.0) as client:
+        port = await nursery.start(partial(serve_status, control_token=TOKEN), system, 0)
+        async with httpx.AsyncClient(timeout=30.0, headers=bearer()) as client:
             url = f"http://127.0.0.1:{port}/quarantine"
             served = await client.get(url)
             rebound = await client.get(url, headers={"Host": f"rebound.example:{port}"})
@@ -296,3 +301,65 @@ async def test_forget_drops_the_record_and_leaves_the_venues_alone(nursery, tmp_
     with Store(tmp_path / "basis.db") as store:
         assert store.task(task_id).state == "quarantined"
         assert store.quarantined() == []
+
+
+async def test_two_resolutions_at_once_start_one_strategy(nursery, tmp_path):
+    _sim, urls, _task_id = await quarantined_run(nursery, tmp_path, more_short)
+    async with open_paper_system(config(), tmp_path, venues=urls) as second:
+        controls = Controls(second)
+        answers = []
+
+        async def forget() -> None:
+            try:
+                answers.append(await controls.resolve("BTC/USDT", "forget"))
+            except ControlRefused as error:
+                answers.append(f"refused: {error}")
+
+        async with trio.open_nursery() as both:
+            both.start_soon(forget)
+            both.start_soon(forget)
+        assert len(second.strategies) == 1
+        assert sorted(a.startswith("refused") for a in answers) == [False, True]
+        assert "is not quarantined" in next(a for a in answers if a.startswith("refused"))
+
+
+async def test_flatten_with_nothing_to_close_clears_the_quarantine_signal(nursery, tmp_path):
+    def close_by_hand(sim: SimServers) -> None:
+        ledgers, now = sim.ledgers(), sim.clock.now()
+        short = round(-venue_net(ledgers.gateio, BTC) / CONTRACT)
+        sim.venues.futures.place_order(BTC, Side.BUY, OrderType.MARKET, short, now=now)
+        step = sim.venues.spot.rules(BTC).qty_step
+        held = math.floor(venue_net(ledgers.mexc, BTC) / step) * step
+        sim.venues.spot.place_order(BTC, Side.SELL, OrderType.MARKET, held, now=now)
+
+    _sim, urls, _task_id = await quarantined_run(nursery, tmp_path, close_by_hand)
+    async with open_paper_system(config(), tmp_path, venues=urls) as second:
+        assert any(s.key.startswith("quarantine") for s in build_status(second).health_signals)
+        result = await Controls(second).resolve("BTC/USDT", "flatten")
+        assert "record is closed" in result
+        assert not any(s.key.startswith("quarantine") for s in build_status(second).health_signals)
+
+
+async def test_an_unexpected_failure_is_recorded_and_answered_with_500(tmp_path):
+    async with open_paper_system(config(), tmp_path) as system:
+        endpoints = ControlEndpoints(system, 8080, TOKEN)
+
+        class Broken(Controls):
+            async def _pause(self, symbol: str | None) -> str:
+                raise RuntimeError("the disk is on fire")
+
+        endpoints.controls = Broken(system)
+        request = HttpRequest(
+            "POST",
+            "/control/pause",
+            "",
+            {"host": "127.0.0.1:8080", "authorization": f"Bearer {TOKEN}"},
+            b"{}",
+            peer="127.0.0.1",
+        )
+        reply = await endpoints.handle(request)
+        assert reply.status == 500
+        assert b"the disk is on fire" in reply.body
+    [(action, _symbol, result)] = actions(tmp_path)
+    assert action == "pause"
+    assert result.startswith("failed: RuntimeError('the disk is on fire')")

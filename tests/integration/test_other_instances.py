@@ -8,10 +8,13 @@ from __future__ import annotations
 import math
 
 import msgspec
+import pytest
 
 from actors.arbitrage.context import ArbitrageState
 from actors.cli.paper import open_paper_system
+from actors.runtime.controls import ControlRefused, Controls
 from actors.runtime.ops.status import build_status
+from actors.sim.ledger import FillExecuted
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
 from protocols.client_ids import client_order_id, parse_client_id
@@ -112,3 +115,42 @@ async def test_a_futures_short_smaller_than_the_record_is_a_contradiction_all_th
         assert "contradicts the venues: the futures short is" in quarantined.reason
         [other] = b.other_instances[BTC]
         assert (other.instance, other.open_orders, other.shared_position) == ("zz01", (), None)
+
+
+async def test_a_resolution_leaves_another_instances_share_of_the_short_alone(nursery, tmp_path):
+    sim = SimServers(config().simulated())
+    urls = await nursery.start(sim.run)
+    _, b_task = await open_position(urls, tmp_path / "b")
+    # Another instance on the shared account sells the coin and shorts 5 contracts more:
+    # b's spot leg is gone (a contradiction), and the extra short is the other's.
+    now, ledgers = sim.clock.now(), sim.ledgers()
+    step = sim.venues.spot.rules(BTC).qty_step
+    held = math.floor(sum_of(ledgers.mexc) / step) * step
+    sim.venues.spot.place_order(
+        BTC, Side.SELL, OrderType.MARKET, held,
+        client_id=client_order_id("btc_other", 1, Leg.SPOT, "zz01"), now=now,
+    )  # fmt: skip
+    sim.venues.futures.place_order(
+        BTC, Side.SELL, OrderType.MARKET, 5,
+        client_id=f"t-{client_order_id('btc_other', 2, Leg.FUTURES, 'zz01')}", now=now,
+    )  # fmt: skip
+    contract = sim.venues.futures.rules(BTC).contract_size
+    async with open_paper_system(config(), tmp_path / "b", venues=urls) as b:
+        [quarantined] = b.quarantined
+        assert quarantined.task_id == b_task
+        controls = Controls(b)
+        with pytest.raises(ControlRefused, match="other Basis instances trade it"):
+            await controls.resolve("BTC/USDT", "adopt")
+        result = await controls.resolve("BTC/USDT", "flatten")
+        assert "flattened" in result
+    # b's short is bought back; the other instance's 5 contracts stay short.
+    assert -sum_of(sim.ledgers().gateio) == pytest.approx(5 * contract)
+
+
+def sum_of(entries) -> float:
+    """The account's net holding of BTC from a venue's fills (buys less sales)."""
+    return sum(
+        (e.fill.qty if e.fill.side is Side.BUY else -e.fill.qty)
+        for e in entries
+        if isinstance(e, FillExecuted) and e.fill.symbol == BTC
+    )

@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 
 import msgspec
+import pytest
 import trio
 
 from actors.arbitrage.context import ArbitrageState, new_context
 from actors.cli.paper import open_paper_system
+from actors.runtime.controls import ControlRefused, Controls
 from actors.runtime.ops.status import build_status
 from actors.runtime.persistence.store import (
     IntentRecord,
@@ -80,7 +82,7 @@ async def test_without_recovery_a_new_task_starts(nursery, tmp_path):
     assert new != old
 
 
-async def test_a_snapshot_that_does_not_decode_is_quarantined_and_the_symbol_trades(
+async def test_a_snapshot_that_does_not_decode_holds_its_symbol_until_the_operator_forgets_it(
     nursery, tmp_path
 ):
     sim = SimServers(config().simulated())
@@ -103,18 +105,24 @@ async def test_a_snapshot_that_does_not_decode_is_quarantined_and_the_symbol_tra
     )
     store.close()
     async with open_paper_system(config(), tmp_path, venues=urls) as system:
-        [handle] = system.strategies.values()
-        assert handle.task_id != "btc_broken"
-        await wait_until(lambda: handle.actor.decisions > 0, 20)
-        assert [q.task_id for q in system.quarantined] == ["btc_broken"]
+        # Whatever position the record held, nothing trades on top of it.
+        assert system.strategies == {}
+        assert [(q.task_id, q.symbol) for q in system.quarantined] == [("btc_broken", "BTC/USDT")]
         await wait_until(lambda: system.store_counts.get("quarantined") == 1, 20)
         persistence = build_status(system).persistence
         assert persistence.quarantined == 1
         assert persistence.quarantine_reasons[0].startswith("btc_broken: snapshot does not")
+        [listed] = await Controls(system).quarantine_list()
+        assert (listed.symbol, listed.record_spot_qty) == ("BTC/USDT", None)
+        with pytest.raises(ControlRefused, match="close the position at the venues by hand"):
+            await Controls(system).resolve("BTC/USDT", "flatten")
+        assert "trades it" in await Controls(system).resolve("BTC/USDT", "forget")
+        [handle] = system.strategies.values()
+        assert handle.task_id != "btc_broken"
+        assert system.quarantined == []
+        assert not any(s.key.startswith("quarantine") for s in build_status(system).health_signals)
     store = Store(tmp_path / "basis.db")
-    [row] = store.quarantined()
-    assert row.task_id == "btc_broken"
-    assert "snapshot does not restore" in row.reason
+    assert store.quarantined() == []
     assert store.task("btc_broken").snapshot == b'{"task_id": 3'  # kept for inspection
     store.close()
 

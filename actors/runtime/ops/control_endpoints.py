@@ -12,9 +12,10 @@ Who may ask, checked before anything is done:
 * ``Host`` is ``127.0.0.1:PORT`` or ``localhost:PORT``, and ``Origin``, if sent, is
   ``http://`` one of those: a web page the operator's browser opens cannot reach the port
   through a DNS name it rebinds to 127.0.0.1, nor post to it from another origin;
-* for every POST, ``Authorization: Bearer TOKEN`` with the instance's token, from the
-  environment variable ``BASIS_CONTROL_TOKEN`` (compared in constant time). An instance
-  started without one refuses every POST: control is off until it is set.
+* for every request, ``Authorization: Bearer TOKEN`` with the instance's token, from the
+  environment variable ``BASIS_CONTROL_TOKEN`` (compared in constant time): ``GET
+  /quarantine`` too, since it makes signed calls to the venues and so spends their rate
+  limits. An instance started without one refuses them all: control is off until it is set.
 """
 
 from __future__ import annotations
@@ -123,8 +124,6 @@ class ControlEndpoints:
         origin = request.headers.get("origin")
         if origin is not None and origin.lower() not in {f"http://{host}" for host in hosts}:
             return _error(403, f"Origin {origin!r} may not control this instance")
-        if request.method == "GET":
-            return None
         if not self.token:
             return _error(
                 403,
