@@ -88,6 +88,11 @@ class AlertActor:
     observe: Callable[[], Observation]
     """The system's state now: ``/status`` and what its strategies hold."""
     instance: str
+    system_started: trio.Event | None = None
+    """Set once the system has started (its strategies added): until then no incident is
+    opened or resolved, so an incident restored from the store, whose condition comes
+    back only once its strategy is running again, is not resolved and opened again at
+    every restart. ``None``: decide from the first observation on."""
     system_stopping: bool = False
     """Set when the whole system is asked to stop (not a restart of this actor alone):
     the operator is then told it stopped, and the run is marked as ended cleanly."""
@@ -198,6 +203,9 @@ class AlertActor:
 
     async def _watch(self) -> None:
         every = self.config.observe_every_s
+        if self.system_started is not None and not self.system_started.is_set():
+            await self.system_started.wait()
+            self.book.absent_from(trio.current_time())
         while True:
             observation = self.observe()
             now, wall = trio.current_time(), time.time()
