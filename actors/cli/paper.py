@@ -10,13 +10,14 @@ outlive the system: they stop after it, so its last orders are still answered.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import trio
 
+from actors.runtime.alerts.alert import Sink
 from actors.runtime.system import TradingSystem, running
 from actors.sim.servers import SimServers
 from actors.sim.views import SimUrls
@@ -62,6 +63,7 @@ def paper_system(
     *,
     recover: bool = True,
     venues_are_new: bool = True,
+    sinks: Sequence[Sink] | None = None,
 ) -> TradingSystem:
     """The trading system of paper-mode ``config``, trading on the simulated venues at
     ``venues``. ``venues_are_new``: they were started for this run."""
@@ -71,6 +73,7 @@ def paper_system(
         recover=recover,
         credentials=config.simulated_credentials(),
         venues_are_new=venues_are_new,
+        sinks=sinks,
     )
 
 

@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -30,7 +30,9 @@ from actors.cli.paper import SimulatedVenues, paper_system
 from actors.cli.status_tables import status_view
 from actors.cli.user_error import UserError
 from actors.config_files import ConfigError, load_config
+from actors.runtime.alerts.alert import Sink
 from actors.runtime.alerts.chat import MissingSecret
+from actors.runtime.alerts.sinks import sinks_from_config
 from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 from actors.runtime.ops.logs import configure_file
 from actors.runtime.ops.status import SystemStatus, build_status
@@ -123,15 +125,12 @@ def command_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    unset = config.alerts.missing_env(os.environ)
-    if unset:
-        print(
-            "basis run: [alerts] names environment variables that are not set: "
-            + ", ".join(unset)
-            + "; set them, or remove the sink from [alerts]",
-            file=sys.stderr,
-        )
-        return EXIT_BAD_INPUT
+    try:
+        # Built once, here, so that a sink without its secret (or with a bad one) is
+        # refused before the data directory is touched.
+        sinks = sinks_from_config(config.alerts, os.environ)
+    except MissingSecret as error:
+        raise UserError(str(error)) from None
     data_dir = Path(args.data_dir or os.environ.get("BASIS_DATA_DIR") or DEFAULT_DATA_DIR)
     # Before anything in the data directory is written, the logs included.
     lock = claim_data_dir(data_dir)
@@ -143,7 +142,7 @@ def command_run(args: argparse.Namespace) -> int:
         log_file = data_dir / "logs" / "basis.jsonl"
         code = run_tree(
             lambda: run_system(
-                config, data_dir, args.duration, view, final, recover, crashes, log_file
+                config, data_dir, args.duration, view, final, recover, crashes, log_file, sinks
             )
         )
     if code == 0 and args.json and final:
@@ -184,9 +183,14 @@ def run_tree(main: Callable[[], Awaitable[None]]) -> int:
         gave_up.extend(leaves(group))
     for error in gave_up:
         print(f"basis: stopped because {error}", file=sys.stderr)
+    if gave_up:
+        # A tree that gave up is the run's outcome; the refusals are said alongside.
+        for error in refused:
+            print(f"basis: {error}", file=sys.stderr)
+        return EXIT_GAVE_UP
     if refused:
         raise UserError("; ".join(str(error) for error in refused))
-    return EXIT_GAVE_UP if gave_up else 0
+    return 0
 
 
 async def run_system(
@@ -198,8 +202,10 @@ async def run_system(
     recover: bool = True,
     crash_injection: bool = False,
     log_file: Path | None = None,
+    sinks: Sequence[Sink] | None = None,
 ) -> None:
-    """``log_file``: where the JSON log goes too (after the status port is had, so that a
+    """``sinks``: the alert sinks (built from ``config`` if not given).
+    ``log_file``: where the JSON log goes too (after the status port is had, so that a
     run refused for it leaves the data directory as it was)."""
     # Claimed first: a port that cannot be had ends the run before the store is touched.
     listeners = await claim_status_port(config.http.port)
@@ -216,9 +222,9 @@ async def run_system(
             venues = SimulatedVenues(config) if config.mode == "paper" else None
             if venues is not None:
                 urls = await nursery.start(venues.run)
-                system = paper_system(config, data_dir, urls, recover=recover)
+                system = paper_system(config, data_dir, urls, recover=recover, sinks=sinks)
             else:
-                system = TradingSystem(config, data_dir, recover=recover)
+                system = TradingSystem(config, data_dir, recover=recover, sinks=sinks)
 
             async def watch_signals() -> None:
                 graceful = True

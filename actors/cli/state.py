@@ -38,7 +38,7 @@ def add_state_commands(commands: argparse._SubParsersAction) -> None:
         "--max-age-hours",
         type=lambda text: positive_seconds(text) * 3600.0,
         metavar="H",
-        help="cleanup: delete tasks completed more than H hours ago",
+        help="cleanup: delete tasks completed (and alerts answered) more than H hours ago",
     )
     state.set_defaults(handler=command_state)
 

@@ -173,6 +173,8 @@ class TradingSystem:
         self.strategies_supervisor = Supervisor(
             "strategies", [], strategy=RestartStrategy.ONE_FOR_ONE, intensity=Intensity(20, 60)
         )
+        self.started = trio.Event()
+        """Set once ``run`` has added the strategies of every symbol."""
         alerts = config.alerts
         self.alert_actor = AlertActor(
             alerts,
@@ -181,6 +183,7 @@ class TradingSystem:
             self.store_path,
             self.observation,
             alerts.instance or f"{socket.gethostname()}:{data_dir.resolve()}",
+            system_started=self.started,
         )
         self.root = self._build_tree()
         self.recovery = Recovery(
@@ -514,6 +517,7 @@ class TradingSystem:
                     except (ContradictsVenue, SymbolQuarantined) as error:
                         # The rest recovers and trades; this symbol waits for the operator.
                         log.error("%s not started: %s", symbol, error)
+                self.started.set()
                 freeze_startup_objects()
                 nursery.start_soon(self._count_store)
                 self.nursery = nursery

@@ -221,5 +221,5 @@ def test_a_sink_secret_missing_from_the_environment_stops_the_start_naming_it(tm
     )
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
-    assert SECRET_ENV in line and "[alerts]" in line
+    assert SECRET_ENV in line and "[alerts.webhook]" in line
     assert not data_dir.exists()

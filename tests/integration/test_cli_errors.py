@@ -219,6 +219,14 @@ MISTAKES = [
         ("unknown key 'stratgy'", "spelling"),
         config(GOOD + "\n[stratgy]\nmin_profit_pct = 1"),
     ),
+    Mistake(
+        # PYTHONPATH is set (to this tree) and holds no http(s) URL; found before the
+        # data directory is written, the log included.
+        "discord webhook that is no URL",
+        run_on(),
+        ("[alerts.discord]", "$PYTHONPATH", "http(s) URL"),
+        config(GOOD + '\n[alerts.discord]\nurl_env = "PYTHONPATH"'),
+    ),
     Mistake("config not TOML", run_on(), ("basis.toml", "not valid TOML"), config("[strategy")),
     Mistake(
         "config missing", lambda tmp: ["run", str(tmp / "none.toml")], ("none.toml", "no such file")

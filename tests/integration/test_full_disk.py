@@ -22,11 +22,16 @@ import pytest
 import trio
 
 from actors.arbitrage.context import ArbitrageState
+from actors.runtime.alerts.actor import AlertActor
+from actors.runtime.alerts.conditions import Observation
+from actors.runtime.alerts.config import AlertsSection
 from actors.runtime.ops.status_server import serve_status
-from actors.runtime.persistence.store import Store
+from actors.runtime.persistence.store import OutboxRecord, Store
+from actors.runtime.persistence.writer import Writer, WriterClient
 from actors.system_config import SystemConfig
 from protocols.messages import OperatorAction
 from protocols.model import Symbol
+from supervision import ChildSpec, Mailbox, Supervisor
 from tests.integration.alert_receiver import AlertReceiver
 from tests.integration.paper_runs import paper_run
 from tests.integration.polling import wait_until
@@ -244,3 +249,46 @@ async def full_disk_run(
         nursery.cancel_scope.cancel()
     # Over the whole run, no order reached a venue without its intent journaled.
     assert {strip(c) for c in venue_orders(sim)} <= journaled(data_dir)
+
+
+NOTHING = Observation((), (), ())
+
+
+async def test_an_alert_the_full_disk_refused_is_stored_once_it_takes_writes(tmp_path, monkeypatch):
+    refused: list[str] = []
+    put_alert = Store.put_alert
+
+    def refusing(store: Store, record: OutboxRecord) -> None:
+        if len(refused) < 2:  # the disk is full for the first two attempts
+            refused.append(record.alert_id)
+            error = sqlite3.OperationalError("database or disk is full")
+            error.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+            raise error
+        put_alert(store, record)
+
+    def outbox() -> list[tuple[str, str]]:
+        with sqlite3.connect(path) as db:
+            return db.execute("SELECT id, sinks FROM alert_outbox").fetchall()
+
+    monkeypatch.setattr(Store, "put_alert", refusing)
+    path = tmp_path / "basis.db"
+    mailbox = Mailbox("writer")
+    actor = AlertActor(
+        AlertsSection(), [], WriterClient(mailbox.address), path, lambda: NOTHING, "test"
+    )
+    tree = Supervisor(
+        "root",
+        [ChildSpec("writer", Writer(path).run, mailbox=mailbox), ChildSpec("alerts", actor.run)],
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(tree.run)
+        # The start's alert, refused twice, is put again until the store takes it.
+        with trio.fail_after(10):
+            while True:
+                stored = outbox()
+                if stored:
+                    break
+                await trio.sleep(0.05)  # the store has no event to wait on
+        nursery.cancel_scope.cancel()
+    assert len(refused) == 2
+    assert stored == [(refused[0], "")]

@@ -21,6 +21,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ STOP_DELIVERY_S = 3.0
 SEND_LIMIT_S = 60.0
 """A bound on one attempt, beyond each sink's own timeout: a sink is never waited on
 for ever."""
+STORE_RETRY_FIRST_S = 0.5
+STORE_RETRY_MAX_S = 5.0
+"""The waits between attempts to store an alert the store refused."""
 SHUTDOWN_TIMEOUT_S = OUTBOX_WAIT_S * 2 + STOP_DELIVERY_S + 3.0
 """What the actor's supervisor gives it to stop: time to store and send the stop alert."""
 _LOG_LEVEL = {"critical": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO}
@@ -88,6 +92,11 @@ class AlertActor:
     observe: Callable[[], Observation]
     """The system's state now: ``/status`` and what its strategies hold."""
     instance: str
+    system_started: trio.Event | None = None
+    """Set once the system has started (its strategies added): until then no incident is
+    opened or resolved, so an incident restored from the store, whose condition comes
+    back only once its strategy is running again, is not resolved and opened again at
+    every restart. ``None``: decide from the first observation on."""
     system_stopping: bool = False
     """Set when the whole system is asked to stop (not a restart of this actor alone):
     the operator is then told it stopped, and the run is marked as ended cleanly."""
@@ -97,6 +106,10 @@ class AlertActor:
     failed: int = 0
     _pending: dict[str, _Pending] = attrs.field(factory=dict)
     """Alerts some sink has not answered, oldest first; kept across restarts of the actor."""
+    _unstored: list[OutboxRecord] = attrs.field(factory=list)
+    """Alerts the store refused (or did not take in time), oldest first: put again, in
+    order, until it takes them; kept across restarts of the actor."""
+    _more_unstored: trio.Event = attrs.field(factory=trio.Event)
     _more: trio.Event = attrs.field(factory=trio.Event)
     """Set (and replaced) whenever an alert is added to ``_pending``."""
     _loaded: bool = False
@@ -128,6 +141,7 @@ class AlertActor:
         async with trio.open_nursery() as nursery:
             for sink in self.sinks:
                 nursery.start_soon(self._deliver, sink)
+            nursery.start_soon(self._store_later)
             with inc.cancel_on_stop():
                 await self._watch()
             if self.system_stopping:
@@ -198,6 +212,9 @@ class AlertActor:
 
     async def _watch(self) -> None:
         every = self.config.observe_every_s
+        if self.system_started is not None and not self.system_started.is_set():
+            await self.system_started.wait()
+            self.book.absent_from(trio.current_time())
         while True:
             observation = self.observe()
             now, wall = trio.current_time(), time.time()
@@ -264,8 +281,10 @@ class AlertActor:
         )
         names = tuple(sink.name for sink in self.sinks)
         record = OutboxRecord(alert.id, _encode(alert), names, alert.ts, opens, resolves)
-        reply = self._request(lambda: self.writer.put_alert(record))
         stored = False
+        # Behind alerts the store has not taken yet, never before them: the incidents
+        # stored open must end as the alerts in order left them.
+        reply = None if self._unstored else self._request(lambda: self.writer.put_alert(record))
         if reply is not None:
             # Shielded: a stop (a writer restart restarts this actor too) must not lose
             # an alert between the outbox and the sinks; the wait is bounded anyway.
@@ -279,12 +298,39 @@ class AlertActor:
             failpoint("alert-in-outbox")
         else:
             # The store is failing (or too slow): the alert is delivered from memory all
-            # the same, since it may be the one saying the writer is failing. The writer
-            # stores it later if it recovers, before the delivery marks that follow it.
+            # the same, since it may be the one saying the writer is failing, and put in
+            # the store again until it takes it (a second put of one alert changes nothing).
             log.warning("alerts: alert %s delivered before the store took it", alert.id)
+            self._unstored.append(record)
+            self._more_unstored.set()
         if names:
             self._pending[alert.id] = _Pending(alert, set(names))
             self._wake()
+
+    async def _store_later(self) -> None:
+        """Put the alerts the store refused, oldest first, each until it takes it; the
+        wait between attempts doubles up to ``STORE_RETRY_MAX_S``."""
+        pause = STORE_RETRY_FIRST_S
+        while True:
+            if not self._unstored:
+                self._more_unstored = trio.Event()
+                await self._more_unstored.wait()
+                continue
+            record = self._unstored[0]
+            reply = self._request(partial(self.writer.put_alert, record))
+            if reply is not None:
+                with trio.move_on_after(OUTBOX_WAIT_S):
+                    try:
+                        await reply.wait()
+                    except Exception as error:
+                        log.debug("alerts: alert %s still not stored: %s", record.alert_id, error)
+                    else:
+                        log.info("alerts: alert %s stored after all", record.alert_id)
+                        self._unstored.pop(0)
+                        pause = STORE_RETRY_FIRST_S
+                        continue
+            await trio.sleep(pause)
+            pause = min(pause * 2, STORE_RETRY_MAX_S)
 
     def _request(self, make: Callable[[], Reply]) -> Reply | None:
         """A request to the writer, unless its mailbox is full (then ``None``)."""

@@ -4,7 +4,6 @@ file: it names the environment variables that hold them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated
 
 import msgspec
@@ -82,14 +81,3 @@ class AlertsSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How often the system's state is read for incidents."""
     retry_max_s: Seconds = 60.0
     """The longest wait between two attempts to deliver an alert to a sink."""
-
-    def missing_env(self, environ: Mapping[str, str]) -> list[str]:
-        """Environment variables the configured sinks need and ``environ`` lacks."""
-        wanted = []
-        if self.webhook is not None and self.webhook.secret_env is not None:
-            wanted.append(self.webhook.secret_env)
-        if self.telegram is not None:
-            wanted.append(self.telegram.token_env)
-        if self.discord is not None:
-            wanted.append(self.discord.url_env)
-        return [name for name in wanted if not environ.get(name)]

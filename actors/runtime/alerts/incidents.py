@@ -75,6 +75,13 @@ class IncidentBook:
             condition, gone_since=now, is_open=True, announced_open=True, opened_at=opened_at
         )
 
+    def absent_from(self, now: float) -> None:
+        """Every incident not seen at present counts as gone from ``now`` on: the time
+        before its condition could be seen again (the system starting) does not count."""
+        for tracked in self._tracked.values():
+            if tracked.gone_since is not None:
+                tracked.gone_since = now
+
     def open_incidents(self) -> list[Condition]:
         """Incidents the operator was told are open, in the order they were first seen."""
         return [t.condition for t in self._tracked.values() if t.announced_open]

@@ -33,6 +33,8 @@ Reachability = Literal["ok", "degraded", "failing", "unreachable"]
 
 RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 60.0
+# One attempt through a sink may take this long before it counts as failed.
+SEND_LIMIT_S = 60.0
 
 
 @attrs.frozen
@@ -172,9 +174,17 @@ class Courier:
         wait_s = RETRY_FIRST_S
         attempt = 1
         while True:
-            try:
-                await self.sink.send(alert)
-            except DeliveryFailed as failed:
+            failed: DeliveryFailed | None = None
+            with trio.move_on_after(SEND_LIMIT_S) as limit:
+                try:
+                    await self.sink.send(alert)
+                except DeliveryFailed as error:
+                    failed = error
+                except Exception as error:  # a sink's own fault must not end the watchdog
+                    failed = DeliveryFailed(f"{self.sink.name}: {type(error).__name__}: {error}")
+            if limit.cancelled_caught:
+                failed = DeliveryFailed(f"{self.sink.name}: no answer within {SEND_LIMIT_S:g} s")
+            if failed is not None:
                 if failed.permanent:
                     log.error(
                         "alert %s given up on: %s refuses it (%s)", alert.id, self.sink.name, failed

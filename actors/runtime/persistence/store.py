@@ -563,8 +563,30 @@ class Store:
         return cursor.rowcount
 
     def delete_completed(self, before: float) -> int:
-        """Remove tasks completed before ``before`` with their orders; returns how many."""
+        """Remove tasks completed before ``before`` with their orders, alerts raised before
+        it that every sink has answered, with their deliveries, and runs started before it
+        (the newest aside: it says whether the last run crashed); returns how many tasks."""
         with self._transaction() as db:
+            answered: dict[str, set[str]] = {}
+            for alert_id, sink in db.execute(
+                "SELECT alert_id, sink FROM alert_deliveries WHERE alert_id IN "
+                "(SELECT id FROM alert_outbox WHERE created_at < ?)",
+                (before,),
+            ):
+                answered.setdefault(alert_id, set()).add(sink)
+            settled = [
+                (alert_id,)
+                for alert_id, sinks in db.execute(
+                    "SELECT id, sinks FROM alert_outbox WHERE created_at < ?", (before,)
+                )
+                if set(filter(None, sinks.split(","))) <= answered.get(alert_id, set())
+            ]
+            db.executemany("DELETE FROM alert_deliveries WHERE alert_id = ?", settled)
+            db.executemany("DELETE FROM alert_outbox WHERE id = ?", settled)
+            db.execute(
+                "DELETE FROM runs WHERE started_at < ? AND id < (SELECT MAX(id) FROM runs)",
+                (before,),
+            )
             ids = [
                 row[0]
                 for row in db.execute(

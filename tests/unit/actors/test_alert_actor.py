@@ -9,13 +9,14 @@ import itertools
 from pathlib import Path
 
 import attrs
+import msgspec
 import trio
 
 from actors.runtime.alerts.actor import OUTBOX_WAIT_S, SEND_LIMIT_S, AlertActor
 from actors.runtime.alerts.alert import Alert, DeliveryFailed
 from actors.runtime.alerts.conditions import Observation, Signal
 from actors.runtime.alerts.config import AlertsSection
-from actors.runtime.persistence.store import OutboxRecord
+from actors.runtime.persistence.store import OutboxRecord, Store
 from actors.runtime.persistence.writer import Reply
 from supervision import Incarnation
 
@@ -180,3 +181,29 @@ async def test_a_hanging_sink_holds_up_neither_the_other_sink_nor_the_incidents(
     assert len(times) >= 3
     assert all(later - earlier >= SEND_LIMIT_S for earlier, later in itertools.pairwise(times))
     assert hanging.taken == []
+
+
+async def test_an_incident_restored_at_a_restart_waits_for_the_system_to_start(
+    tmp_path, autojump_clock
+):
+    # An earlier run announced the incident open; its condition is seen again only once
+    # the system has started (its strategies added), which takes 20 s here.
+    opened = Alert("a1", STALE.key, "opened", "critical", "stale", "no data", "test", 0.0)
+    with Store(tmp_path / "basis.db") as store:
+        store.put_alert(OutboxRecord("a1", msgspec.json.encode(opened), (), 0.0, STALE.key))
+    writer = FakeWriter()
+    sink = ScriptedSink("webhook", writer)
+    world = World()
+    started = trio.Event()
+    actor = AlertActor(
+        AlertsSection(), [sink], writer, tmp_path / "basis.db", world.observe, "test", started
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(actor.run, Incarnation("alert-actor", 0, None, None))
+        await trio.sleep(20.0)
+        world.signals = [STALE]
+        started.set()
+        await trio.sleep(20.0)
+        nursery.cancel_scope.cancel()
+    assert [(a.incident, a.kind) for a in sink.taken] == [("start", "event")]
+    assert [c.key for c in actor.book.open_incidents()] == [STALE.key]

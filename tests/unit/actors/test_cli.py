@@ -6,9 +6,10 @@ import trio
 
 from actors.cli.demo import DEMO_FUNDING_INTERVAL_S, demo_config
 from actors.cli.run import EXIT_GAVE_UP, run_tree
+from actors.cli.user_error import UserError
 from actors.sim.config import symbol_config
 from protocols.model import Symbol
-from supervision import Backoff, ChildSpec, Intensity, Supervisor
+from supervision import Backoff, ChildSpec, Intensity, Supervisor, SupervisorGaveUp
 
 BTC = Symbol("BTC", "USDT")
 
@@ -59,6 +60,23 @@ def test_a_give_up_that_passed_through_nurseries_is_still_a_readable_chain(capsy
         "basis: stopped because supervisor 'root' gave up: child 'router-mexc' failed to start"
     )
     assert "Traceback" not in err
+
+
+def test_a_give_up_with_a_refusal_in_the_same_run_is_still_exit_1(capsys):
+    async def main():
+        # As the two arrive from sibling tasks of one nursery.
+        raise ExceptionGroup(
+            "both",
+            [
+                SupervisorGaveUp("root", "more than 0 restarts within 60 s", ()),
+                UserError("the status port 8787 is taken"),
+            ],
+        )
+
+    assert run_tree(main) == EXIT_GAVE_UP
+    err = capsys.readouterr().err
+    assert "basis: stopped because supervisor 'root' gave up" in err
+    assert "basis: the status port 8787 is taken" in err
 
 
 def test_the_demos_venues_settle_funding_every_minute_whatever_the_symbol():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from actors.runtime.persistence.store import (
     MIGRATIONS,
     IntentRecord,
     OrderEventRecord,
+    OutboxRecord,
     SnapshotRecord,
     Store,
     StoreError,
@@ -97,6 +99,36 @@ def test_cleanup_removes_only_old_completed_tasks_with_their_orders(store):
     assert store.delete_completed(before=20.0) == 1
     assert sorted(row.task_id for row in store.tasks()) == ["live", "new"]
     assert [o.client_id for o in store.open_orders()] == ["live-1s"]
+
+
+def test_cleanup_removes_old_alerts_every_sink_answered_and_old_runs(store, tmp_path):
+    for alert_id, sinks, now in [
+        ("answered", ("webhook", "telegram"), 10.0),
+        ("half-answered", ("webhook", "telegram"), 10.0),
+        ("for-nobody", (), 10.0),
+        ("recent", ("webhook",), 50.0),
+    ]:
+        store.put_alert(OutboxRecord(alert_id, b"{}", sinks, now))
+    store.mark_delivery("answered", "webhook", "delivered", "")
+    store.mark_delivery("answered", "telegram", "failed", "HTTP 401")
+    store.mark_delivery("half-answered", "webhook", "delivered", "")
+    store.mark_delivery("recent", "webhook", "delivered", "")
+    first = store.begin_run()
+    store.end_run(first)
+    store.begin_run()  # the newest: it crashed, and that is kept
+    store.delete_completed(before=20.0)
+    with sqlite3.connect(tmp_path / "basis.db") as db:
+        alerts = [row[0] for row in db.execute("SELECT id FROM alert_outbox ORDER BY id")]
+        deliveries = {row[0] for row in db.execute("SELECT alert_id FROM alert_deliveries")}
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (2,)
+    assert alerts == ["half-answered", "recent"]
+    assert deliveries == {"half-answered", "recent"}
+    assert [row.alert_id for row in store.pending_alerts()] == ["half-answered"]
+    store.delete_completed(before=time.time() + 1.0)
+    with sqlite3.connect(tmp_path / "basis.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (1,)
+        assert db.execute("SELECT id FROM alert_outbox").fetchall() == [("half-answered",)]
+    assert store.last_run_crashed()
 
 
 def test_a_file_that_is_not_a_store_is_refused_with_the_fix(tmp_path):

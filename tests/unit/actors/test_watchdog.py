@@ -123,6 +123,30 @@ async def test_a_sink_that_refuses_for_good_is_not_asked_again(autojump_clock):
     assert [alert.kind for alert in dog.couriers[0].given_up] == ["opened"]
 
 
+class Faulty(Recording):
+    """A sink that first raises an error of its own, then hangs, then takes alerts."""
+
+    def __init__(self) -> None:
+        super().__init__("faulty", RuntimeError("sink bug"))
+        self.hung = False
+
+    async def send(self, alert: Alert) -> None:
+        if not self.failures and not self.hung:
+            self.hung = True
+            self.attempts.append((trio.current_time(), alert.id))
+            await trio.sleep_forever()
+        await super().send(alert)
+
+
+async def test_a_sink_that_raises_or_hangs_is_retried_and_the_watchdog_goes_on(autojump_clock):
+    faulty = Faulty()
+    await watch([faulty], timeline((0.0, GONE)), 200.0)
+    first = faulty.attempts[0][0]
+    # The error: again after 1 s; the hang: cut at the limit, again 2 s later.
+    assert [round(t - first, 6) for t, _ in faulty.attempts] == [0.0, 1.0, 63.0]
+    assert [alert.kind for _, alert in faulty.taken] == ["opened"]
+
+
 def test_the_decision_alone():
     watch = Watch("127.0.0.1:8787", after_s=15.0, instance="watchdog@test")
     assert watch.observe(GONE, 100.0, 1_000.0) is None
