@@ -189,12 +189,14 @@ async def full_disk_run(
             )
             closed = eth.actor.ctx.arbitrage_cycles + 1
             await system.command(eth.task_id, OperatorAction.CLOSE_POSITION)
+            # An exit leg the market leaves unfilled is corrected (up to three attempts of
+            # a leg timeout, 10 s, each) and then flattened: allow for all of it.
             await wait_until(
                 lambda: (
                     eth.actor.ctx.arbitrage_cycles == closed
                     and eth.actor.ctx.state is ArbitrageState.MONITORING
                 ),
-                30,
+                90,
             )
             cooldown_until = eth.actor.ctx.cooldown_until
             disk.fill()
