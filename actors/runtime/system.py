@@ -75,6 +75,7 @@ from supervision import (
     Restart,
     RestartStrategy,
     Supervisor,
+    SupervisorNotRunning,
 )
 
 log = logging.getLogger("basis.manager")
@@ -194,6 +195,8 @@ class TradingSystem:
         )
         self.stopped = trio.Event()
         self.nursery: trio.Nursery | None = None
+        self.stop_requested = False
+        """A graceful stop was asked for (perhaps before the start was done)."""
         """Where the running system's helpers run (set once it is up)."""
         self.store_counts: dict[str, int] = {}
         """Active, completed and quarantined tasks in the store, refreshed now and then."""
@@ -503,6 +506,7 @@ class TradingSystem:
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run the tree; ready once every layer is up and a strategy trades each symbol.
         Returns once the tree has stopped (``stopped`` is then set)."""
+        ready = False
         try:
             self.instance = await trio.to_thread.run_sync(self._read_instance)
             log.info("instance %s (data directory %s)", self.instance, self.data_dir)
@@ -512,18 +516,29 @@ class TradingSystem:
                 if self.venues_are_new:
                     await self.recovery.abandon_previous()
                 for symbol in self.config.symbol_list:
+                    if self.stop_requested:
+                        break
                     try:
                         await self.add_strategy(symbol)
                     except (ContradictsVenue, SymbolQuarantined) as error:
                         # The rest recovers and trades; this symbol waits for the operator.
                         log.error("%s not started: %s", symbol, error)
+                    except SupervisorNotRunning:
+                        if not self.stop_requested:
+                            raise
+                        break  # stopped while starting: what is not started stays so
                 self.started.set()
                 freeze_startup_objects()
                 nursery.start_soon(self._count_store)
                 self.nursery = nursery
                 task_status.started()
+                ready = True
         finally:
             self.stopped.set()
+        if not ready:
+            # A stop (a signal, say) came before the start was done: the tree has stopped,
+            # and whoever waited for it to be ready sees it stopped.
+            task_status.started()
 
     def _read_instance(self) -> str:
         """The store's instance id; the store made it when it was created (or upgraded)."""
@@ -592,6 +607,7 @@ class TradingSystem:
         )
 
     def request_stop(self) -> None:
+        self.stop_requested = True
         self.alert_actor.system_stopping = True
         self.root.request_stop()
 

@@ -200,8 +200,10 @@ async def test_an_alert_stored_just_before_a_sigkill_is_delivered_once_after_the
     assert ids.count(stored.alert_id) == 1
     first = receiver.alerts[0]
     assert (first.id, first.incident) == (stored.alert_id, "start")
-    # The restart says the previous run crashed, not merely that Basis started.
-    assert [a.incident for a in receiver.alerts[1:]] == ["restart", "stop"]
+    # The restart says the previous run crashed, not merely that Basis started. (An
+    # incident a slow start may open, a private stream not up yet, say, is no event.)
+    events = [a.incident for a in receiver.alerts[1:] if a.kind == "event"]
+    assert events == ["restart", "stop"]
     with Store(data_dir / "basis.db") as store:
         assert store.pending_alerts() == []
         assert not store.last_run_crashed()

@@ -12,11 +12,13 @@ import trio
 from prometheus_client.parser import text_string_to_metric_families
 
 from actors.arbitrage.context import ArbitrageState
+from actors.cli.paper import paper_system
 from actors.runtime.ops.status import build_status
 from actors.runtime.ops.status_server import serve_status
 from actors.runtime.persistence.store import Store
 from actors.runtime.system import SymbolLocked, TradingSystem
 from actors.sim.ledger import FillExecuted, FundingSettled
+from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
 from protocols.model import Side, Symbol
 from tests.integration.paper_runs import paper_run
@@ -261,4 +263,26 @@ async def test_crash_injection_crashes_the_named_actor_only_when_allowed(tmp_pat
             malformed = await client.post(url, content=b"{")
             assert malformed.status_code == 400
             assert '{"actor": NAME}' in malformed.json()["error"]
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_stop_asked_for_while_strategies_are_starting_ends_the_start_quietly(tmp_path):
+    # A SIGINT may come at any moment of a start: here, just as the first strategy is added.
+    config = paper()
+    async with trio.open_nursery() as nursery:
+        sim = SimServers(config.simulated())
+        urls = await nursery.start(sim.run)
+        system = paper_system(config, tmp_path, urls)
+        add_strategy = system.add_strategy
+
+        async def stopped_first(symbol: Symbol) -> str:
+            system.request_stop()
+            return await add_strategy(symbol)
+
+        system.add_strategy = stopped_first  # type: ignore[method-assign]
+        with trio.fail_after(30):
+            await nursery.start(system.run)  # no SupervisorNotRunning from the start
+            await system.stopped.wait()
+        assert system.root.snapshot().state == "stopped"
+        await system.aclose()
         nursery.cancel_scope.cancel()
