@@ -13,6 +13,18 @@ from actors.http_server import HttpRequest, HttpResponse, HttpServer
 from actors.runtime.alerts.alert import Alert
 from actors.runtime.alerts.webhook import signature
 
+ALERT = Alert(
+    id="a1",
+    incident="feed:feed-mexc",
+    kind="opened",
+    severity="critical",
+    title="feed-mexc stale",
+    detail="no data for 12 s",
+    instance="basis@test",
+    ts=1_700_000_000.0,
+)
+"""An alert as a sink test sends it."""
+
 
 @attrs.define(eq=False)
 class AlertReceiver:

@@ -18,22 +18,12 @@ from actors.runtime.alerts.chat import (
     chat_sinks,
 )
 from actors.runtime.alerts.config import AlertsSection, DiscordSinkConfig, TelegramSinkConfig
+from tests.integration.alert_receiver import ALERT
 from tests.integration.chat_fakes import FakeDiscord, FakeTelegram
 
 TOKEN = "123456:AAF-secret-bot-token"
 WEBHOOK_TOKEN = "hook-secret-token-xyz"
 WEBHOOK_ID = "778899001122"
-
-ALERT = Alert(
-    id="a1",
-    incident="feed:feed-mexc",
-    kind="opened",
-    severity="critical",
-    title="feed-mexc stale",
-    detail="no data for 12 s",
-    instance="basis@test",
-    ts=1_700_000_000.0,
-)
 
 
 def long_alert(detail: str) -> Alert:

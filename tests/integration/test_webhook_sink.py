@@ -7,20 +7,9 @@ import httpx
 import pytest
 import trio
 
-from actors.runtime.alerts.alert import Alert, DeliveryFailed
+from actors.runtime.alerts.alert import DeliveryFailed
 from actors.runtime.alerts.webhook import WebhookSink
-from tests.integration.alert_receiver import AlertReceiver
-
-ALERT = Alert(
-    id="a1",
-    incident="feed:feed-mexc",
-    kind="opened",
-    severity="critical",
-    title="feed-mexc stale",
-    detail="no data for 12 s",
-    instance="basis@test",
-    ts=1_700_000_000.0,
-)
+from tests.integration.alert_receiver import ALERT, AlertReceiver
 
 
 async def test_an_alert_arrives_whole_and_signed(nursery):

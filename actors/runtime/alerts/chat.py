@@ -76,6 +76,15 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     return decoded if isinstance(decoded, dict) else {}
 
 
+def _retry_after(said: object, response: httpx.Response) -> float | None:
+    """How long the receiver asked to be left alone: what its answer's body ``said``, else
+    its ``Retry-After`` header."""
+    seconds = retry_after_seconds(said)
+    if seconds is None:
+        seconds = retry_after_seconds(response.headers.get("retry-after"))
+    return seconds
+
+
 def _transport_failure(sink: str, error: httpx.HTTPError, secret: str) -> DeliveryFailed:
     """A request that got no answer (refused, timed out, cut): worth trying again."""
     return DeliveryFailed(scrubbed(f"{sink}: {type(error).__name__}: {error}", secret))
@@ -112,11 +121,8 @@ class TelegramSink:
             return
         status = response.status_code
         parameters = answer.get("parameters")
-        retry_after = None
-        if isinstance(parameters, dict):
-            retry_after = retry_after_seconds(parameters.get("retry_after"))
-        if retry_after is None:
-            retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        said = parameters.get("retry_after") if isinstance(parameters, dict) else None
+        retry_after = _retry_after(said, response)
         description = str(answer.get("description") or response.text[:200])
         # 401 a wrong token, 404 a malformed one, 400 a chat that does not exist, 403 a
         # bot removed from it: none heals by itself. 429 and the server's own errors do.
@@ -159,9 +165,7 @@ class DiscordSink:
             return
         status = response.status_code
         answer = _json_object(response)
-        retry_after = retry_after_seconds(answer.get("retry_after"))
-        if retry_after is None:
-            retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        retry_after = _retry_after(answer.get("retry_after"), response)
         message = str(answer.get("message") or response.text[:200])
         raise refused(
             scrubbed(f"discord: HTTP {status}: {message}", self._secret), status, retry_after
