@@ -159,7 +159,8 @@ async def test_each_stall_long_enough_is_told_once_opened_and_once_resolved(tmp_
     quick = msgspec.structs.replace(
         CONFIG, alerts=msgspec.convert({"open_after_s": 1.0, "resolve_after_s": 1.0}, AlertsSection)
     )
-    report = await run_chaos(quick, ChaosOptions(("stalled-ws",), 30.0, SEED, tmp_path))
+    # Two stalls (a stall lasts 4 s here, and the next starts 6..8 s after one began).
+    report = await run_chaos(quick, ChaosOptions(("stalled-ws",), 15.0, SEED, tmp_path))
     told = next(i for i in report.invariants if i.name.startswith("each incident told"))
     assert told.passed, told.detail
     assert report.alert_delays_s, told.detail

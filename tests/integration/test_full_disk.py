@@ -57,6 +57,8 @@ def paper(alerts_url: str) -> SystemConfig:
                 "base_position_size_usdt": 200.0,
                 "cooldown_s": 5.0,
                 "min_profit_pct": 1.0,
+                # A leg the moving market leaves unfilled is corrected within seconds.
+                "leg_timeout_s": 2.0,
             },
         },
         SystemConfig,
@@ -190,13 +192,13 @@ async def full_disk_run(
             closed = eth.actor.ctx.arbitrage_cycles + 1
             await system.command(eth.task_id, OperatorAction.CLOSE_POSITION)
             # An exit leg the market leaves unfilled is corrected (up to three attempts of
-            # a leg timeout, 10 s, each) and then flattened: allow for all of it.
+            # a leg timeout, 2 s, each) and then flattened: allow for all of it, twice.
             await wait_until(
                 lambda: (
                     eth.actor.ctx.arbitrage_cycles == closed
                     and eth.actor.ctx.state is ArbitrageState.MONITORING
                 ),
-                90,
+                30,
             )
             cooldown_until = eth.actor.ctx.cooldown_until
             disk.fill()
