@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from actors.arbitrage.context import ArbitrageContext, ArbitrageState
+from actors.arbitrage.context import ArbitrageContext, ArbitrageState, Liveness
 from actors.arbitrage.machine import FUNDING_IDS_KEPT, orders_left, step
 from protocols.messages import (
     Alert,
@@ -61,6 +61,43 @@ def test_no_entry_on_a_quote_older_than_max_quote_age(stale):
     driver = Driver(max_quote_age_s=10.0)
     assert driver.quotes(100.0, ENTRY, **{stale: 10.5}) == []
     assert driver.quotes(100.0, ENTRY, **{stale: 10.0}) != []  # exactly the limit is fine
+
+
+@pytest.mark.parametrize("live", [Liveness(None, 50.0), Liveness(50.0, None), Liveness(None, None)])
+def test_no_entry_while_a_legs_connection_is_not_live(live):
+    driver = Driver()
+    driver.quotes(99.0, FLAT, live=live)  # leaves IDLE
+    before = driver.ctx
+    assert driver.quotes(100.0, ENTRY, live=live) == []
+    assert driver.ctx is before
+    assert placed(driver.quotes(100.5, ENTRY, live=Liveness(50.0, 50.0)))
+
+
+def test_no_entry_on_a_quote_received_before_its_connection_last_became_live():
+    # The case: a spot quote 9.49 s old, inside max_quote_age_s, from before
+    # a silence of its connection: the venue may have moved it unseen meanwhile.
+    driver = Driver(max_quote_age_s=10.0)
+    live = Liveness(spot_since=95.0, futures_since=50.0)
+    assert driver.quotes(100.0, ENTRY, spot_age=9.49, live=live) == []
+    assert driver.ctx.state is S.MONITORING
+    assert placed(driver.quotes(100.0, ENTRY, spot_age=5.0, live=live))  # received at 95
+
+
+def test_an_old_quote_of_a_live_quiet_connection_is_still_the_latest():
+    # A venue pushing only on change says nothing on a quiet symbol: the age of its
+    # quote alone does not make it stale while the connection is live.
+    driver = Driver(max_quote_age_s=10.0)
+    live = Liveness(spot_since=10.0, futures_since=10.0)
+    assert placed(driver.quotes(100.0, ENTRY, spot_age=9.0, futures_age=8.0, live=live))
+
+
+def test_an_entrys_legs_must_leave_soon_and_other_orders_need_not():
+    driver = Driver(entry_send_within_s=0.75)
+    commands = driver.quotes(1.0, ENTRY)
+    assert [c.send_by for c in commands if isinstance(c, PlaceOrder)] == [1.75, 1.75]
+    driver.fill_all(commands, now=1.0)
+    exits = [c for c in driver.quotes(2.0, PROFIT) if isinstance(c, PlaceOrder)]
+    assert len(exits) == 2 and all(c.send_by is None for c in exits)
 
 
 def test_a_stale_feed_pauses_entries_until_it_is_fresh_again():
