@@ -405,8 +405,14 @@ def _correct(
         # restored as IMBALANCED whose legs match): settle where the legs are.
         return _settle(ctx, now)
     if goal == GOAL_FLAT:
-        # An exit half-filled: close more of whichever leg still holds more.
-        choices = [(Leg.SPOT, Side.SELL)] if delta > 0 else [(Leg.FUTURES, Side.BUY)]
+        # An exit half-filled: close more of whichever leg still holds more; where that
+        # leg's step cannot take the difference (less than a whole futures contract),
+        # the other leg is brought back to it instead, and the position exits again.
+        choices = (
+            [(Leg.SPOT, Side.SELL), (Leg.FUTURES, Side.SELL)]
+            if delta > 0
+            else [(Leg.FUTURES, Side.BUY), (Leg.SPOT, Side.BUY)]
+        )
     else:
         # An entry half-filled: finish the lagging leg or, on alternate attempts, trim
         # the excess one.

@@ -5,7 +5,13 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from actors.arbitrage.context import ArbitrageContext, ArbitrageState, Liveness
+from actors.arbitrage.context import (
+    ArbitrageContext,
+    ArbitrageState,
+    LegRules,
+    Liveness,
+    new_context,
+)
 from actors.arbitrage.machine import FUNDING_IDS_KEPT, orders_left, step
 from protocols.messages import (
     Alert,
@@ -21,8 +27,8 @@ from protocols.messages import (
     TradeAmended,
     TradeClosed,
 )
-from protocols.model import Leg, OrderStatus, Side
-from tests.unit.arbitrage.harness import ENTRY, FLAT, PROFIT, Driver, Market, placed
+from protocols.model import Leg, OrderStatus, Side, VenueRules
+from tests.unit.arbitrage.harness import BTC, ENTRY, FLAT, PROFIT, Driver, Market, placed
 
 S = ArbitrageState
 
@@ -227,6 +233,29 @@ def test_a_half_filled_entry_is_corrected_by_finishing_the_lagging_leg():
     driver.fill_all([PlaceOrder(fix)])
     assert driver.ctx.state is S.POSITION_OPEN
     assert driver.ctx.positions.delta_qty == pytest.approx(0.0)
+
+
+def test_an_exit_half_filled_by_less_than_a_contract_buys_the_spot_back():
+    # One SOL contract is 1 SOL: the spot leg sold 0.6 of 1, the futures buy nothing.
+    # Buying 0.6 contracts cannot be, so the spot leg is made whole again (it was stuck
+    # IMBALANCED, placing nothing, for ever).
+    rules = LegRules(
+        VenueRules(qty_step=0.01, min_notional=5.0),
+        VenueRules(contract_size=1.0, min_contracts=1),
+    )
+    driver = Driver(new_context("t1", BTC, now=0.0, base_position_size_usdt=50_000.0, rules=rules))
+    open_position(driver)
+    sell, buy = placed(driver.quotes(2.0, PROFIT))
+    driver.fill(sell, 0.6, now=2.0)
+    driver.final(sell, 0.6, now=2.0)
+    driver.final(buy, 0.0, now=2.0)
+    assert driver.ctx.state is S.IMBALANCED and driver.ctx.imbalance_goal == "flat"
+    (correction,) = placed(driver.quotes(3.0, PROFIT))
+    assert (correction.leg, correction.side, correction.qty) == (Leg.SPOT, Side.BUY, 0.6)
+    driver.fill_all([PlaceOrder(correction)], now=3.0)
+    assert driver.ctx.state is S.POSITION_OPEN
+    assert driver.ctx.positions.spot.qty == pytest.approx(1.0)
+    assert driver.ctx.positions.futures.qty == pytest.approx(1.0)
 
 
 def test_failed_corrections_flatten_both_legs_and_pause_with_the_reason():
