@@ -45,6 +45,18 @@ class FeedHealth(msgspec.Struct, frozen=True):
     detail: str = ""
 
 
+class FeedLiveness(msgspec.Struct, frozen=True):
+    """Whether a leg's market-data connection is live: it has had a frame (data, pong or
+    acknowledgement) within its venue's liveness bound. ``live_since`` is when its current
+    live period began (Unix seconds, the clock quotes' ``recv_ts`` are read on), ``None``
+    while it is not live: a quote received before ``live_since`` may have been superseded
+    unseen, so only quotes received since are the latest."""
+
+    now: float
+    leg: Leg
+    live_since: float | None
+
+
 class StoreHealth(msgspec.Struct, frozen=True):
     """Whether the store takes order intents: ``failing`` is why not (``disk full:
     ...``), ``None`` when it does. While it does not, no entry may be decided: an
@@ -97,9 +109,14 @@ class OperatorCommand(msgspec.Struct, frozen=True):
 
 
 class PlaceOrder(msgspec.Struct, frozen=True):
-    """Send this order. It must be journaled durably before it leaves for the venue."""
+    """Send this order. It must be journaled durably before it leaves for the venue.
+
+    ``send_by`` (Unix seconds), set on an entry's legs: no attempt to send the order starts
+    after it; the router reports such an order rejected instead, since what it was
+    priced on may be gone by then."""
 
     order: Order
+    send_by: float | None = None
 
 
 class CancelOrder(msgspec.Struct, frozen=True):

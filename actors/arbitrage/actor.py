@@ -1,11 +1,11 @@
 """The arbitrage strategy actor: the trio shell around the pure state machine.
 
 It takes what arrives in its mailbox — the newest quote of each leg (conflated), feed
-health, order reports from the routers, operator commands, its own timer ticks — feeds
-each to the machine, and carries out the commands that come back: orders go to the
-leg's router, alerts and completed cycles to the log. It keeps no decision state of its
-own beyond the latest quotes: everything else is in the context, which a restart
-recovers.
+health and the liveness of each leg's connection, order reports from the routers,
+operator commands, its own timer ticks — feeds each to the machine, and carries out the
+commands that come back: orders go to the leg's router, alerts and completed cycles to
+the log. It keeps no decision state of its own beyond the latest quotes and their
+connections' liveness: everything else is in the context, which a restart recovers.
 
 Before an order leaves, ``before_orders`` (the persistence writer's journal, when there
 is one) is awaited with every order of the decision, so a crash can never leave an order
@@ -26,7 +26,7 @@ import attrs
 import msgspec
 import trio
 
-from actors.arbitrage.context import ArbitrageContext, ArbitrageState
+from actors.arbitrage.context import ArbitrageContext, ArbitrageState, Liveness
 from actors.arbitrage.machine import on_market, orders_left, step
 from actors.arbitrage.pricing import entry_cost_pct
 from actors.failpoints import failpoint
@@ -35,6 +35,7 @@ from protocols.messages import (
     Alert,
     CancelOrder,
     FeedHealth,
+    FeedLiveness,
     MarketQuote,
     PlaceOrder,
     TradeAmended,
@@ -111,6 +112,9 @@ class StrategyActor:
     wall_clock: Callable[[], float] = time.time
     spot: Quote | None = None
     futures: Quote | None = None
+    live: Liveness = attrs.field(factory=Liveness)
+    """The legs' connections as their feeds last told (``FeedLiveness``): neither is live
+    until its feed says so."""
     decisions: int = 0
     lag: Histogram = attrs.field(factory=Histogram)
     """Quote received to orders handed to the routers (journal commit included), for
@@ -198,9 +202,16 @@ class StrategyActor:
             now = self.wall_clock()
             if self._resuming_since is not None:
                 self._note_resumed(now)
-            new, commands = on_market(ctx, now, self.spot, self.futures)
+            new, commands = on_market(ctx, now, self.spot, self.futures, self.live)
         elif type(message) is TimerTick:
-            new, commands = on_market(ctx, self.wall_clock(), self.spot, self.futures)
+            new, commands = on_market(ctx, self.wall_clock(), self.spot, self.futures, self.live)
+        elif type(message) is FeedLiveness:
+            live = self.live
+            if message.leg is Leg.SPOT:
+                self.live = Liveness(message.live_since, live.futures_since)
+            else:
+                self.live = Liveness(live.spot_since, message.live_since)
+            new, commands = on_market(ctx, self.wall_clock(), self.spot, self.futures, self.live)
         else:
             new, commands = step(ctx, message)
             if type(message) is FeedHealth and ctx.stale_legs and not new.stale_legs:

@@ -34,6 +34,7 @@ class StrategyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_quote_age_s: Positive = 10.0
     cooldown_s: NonNegative = 0.0
     leg_timeout_s: Positive = 10.0
+    entry_send_within_s: Positive = 1.0
     max_correction_attempts: Annotated[int, msgspec.Meta(ge=1)] = 3
     max_loss_usdt: Positive | None = None
     require_non_negative_funding: bool = False
@@ -51,6 +52,12 @@ class StrategyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 f"max_entry_cost_pct = {self.max_entry_cost_pct:g}: an entry paying that much "
                 "for the gap is won back only if the perpetual later trades as far below "
                 f"spot; set it at most {MAX_ENTRY_COST_PCT:g} (0.5 by default)"
+            )
+        if not self.entry_send_within_s <= self.leg_timeout_s:
+            raise ValueError(
+                f"entry_send_within_s = {self.entry_send_within_s:g} is longer than "
+                f"leg_timeout_s = {self.leg_timeout_s:g}, by which an entry's orders are "
+                "cancelled; set it at most that (1 s by default)"
             )
         # Gate.io holds a position's leverage as a whole number: a fraction would be set
         # as something else, or refused, and every entry with it.
@@ -70,6 +77,7 @@ class StrategyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             max_quote_age_s=self.max_quote_age_s,
             cooldown_s=self.cooldown_s,
             leg_timeout_s=self.leg_timeout_s,
+            entry_send_within_s=self.entry_send_within_s,
             max_correction_attempts=self.max_correction_attempts,
             max_loss_usdt=self.max_loss_usdt,
             require_non_negative_funding=self.require_non_negative_funding,

@@ -9,6 +9,7 @@ changes only when something is decided. ``ctx.evolve(...)`` returns an updated c
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -131,6 +132,21 @@ class ArbitrageParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_loss_usdt: float | None = None
     require_non_negative_funding: bool = False
     order_type: OrderType = OrderType.LIMIT
+    entry_send_within_s: float = 1.0
+    """How long after its decision an entry leg may still be sent (``PlaceOrder.send_by``)."""
+
+
+class Liveness(msgspec.Struct, frozen=True, gc=False):
+    """Since when each leg's market-data connection has been live (Unix seconds, on the
+    clock of quotes' ``recv_ts``), ``None`` while it is not (``FeedLiveness``). Entries
+    are decided only while both are live, on quotes received since."""
+
+    spot_since: float | None = None
+    futures_since: float | None = None
+
+
+ALWAYS_LIVE = Liveness(-math.inf, -math.inf)
+"""Recorded quotes (a backtest) have no connections: each is the latest when it comes."""
 
 
 class Positions(msgspec.Struct, frozen=True, gc=False):

@@ -28,8 +28,11 @@ Rules the code keeps everywhere:
   takes) is corrected by finishing the lagging leg or trimming the excess; after
   ``max_correction_attempts`` failures both legs are flattened and the strategy pauses.
 * No entry while a feed is stale, the store refuses intents, the strategy is paused or
-  stopping, or in cooldown. Orders already decided (an exit, a correction) are still
-  placed: they leave once their intents are stored (the actor waits for that).
+  stopping, or in cooldown; nor unless both legs' connections are live and their quotes
+  were received since they last became so (``Liveness``). An entry's legs must leave
+  within ``entry_send_within_s`` of the decision (``PlaceOrder.send_by``). Orders
+  already decided (an exit, a correction) are still placed: they leave once their
+  intents are stored (the actor waits for that).
 * A market event that decides nothing returns the very same context object.
 """
 
@@ -41,9 +44,11 @@ from typing import Any
 from msgspec.structs import replace
 
 from actors.arbitrage.context import (
+    ALWAYS_LIVE,
     ArbitrageContext,
     ArbitrageState,
     Cycle,
+    Liveness,
     Opportunity,
     Positions,
     check_transition,
@@ -133,24 +138,31 @@ def step(ctx: ArbitrageContext, event: Any) -> Result:
 
 
 def on_market(
-    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None
+    ctx: ArbitrageContext,
+    now: float,
+    spot: Quote | None,
+    futures: Quote | None,
+    live: Liveness = ALWAYS_LIVE,
 ) -> Result:
     """New quotes or the passing of time, with the latest quote of each leg (``None``
-    until one has arrived): how market events reach the machine, from the actor on
-    every quote and timer tick and from the backtester on every recorded quote.
+    until one has arrived) and the liveness of their connections: how market events
+    reach the machine, from the actor on every quote, liveness change and timer tick,
+    and from the backtester on every recorded quote.
 
     This is the hot path. Raises what :func:`step` raises for a forbidden move.
     """
-    result = _market(ctx, now, spot, futures)
+    result = _market(ctx, now, spot, futures, live)
     if result[0].state is not ctx.state:
         check_transition(ctx, result[0], "new quotes")
     return result
 
 
-def _market(ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None) -> Result:
+def _market(
+    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None, live: Liveness
+) -> Result:
     state = ctx.state
     if state is MONITORING:
-        return _look_for_entry(ctx, now, spot, futures)
+        return _look_for_entry(ctx, now, spot, futures, live)
     if state is POSITION_OPEN:
         return _watch_position(ctx, now, spot, futures)
     if ctx.deadline is not None:
@@ -160,13 +172,13 @@ def _market(ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quot
     if state is IDLE:
         started = replace(ctx, state=_rest_state(ctx), last_update=now)
         if started.state is MONITORING:
-            return _look_for_entry(started, now, spot, futures)
+            return _look_for_entry(started, now, spot, futures, live)
         return started, NOTHING
     return ctx, NOTHING
 
 
 def _look_for_entry(
-    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None
+    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None, live: Liveness
 ) -> Result:
     if spot is None or futures is None:
         return ctx, NOTHING
@@ -179,6 +191,8 @@ def _look_for_entry(
     if cost > params.max_entry_cost_pct:
         return ctx, NOTHING
     if now < ctx.cooldown_until or not _fresh(params.max_quote_age_s, now, spot, futures):
+        return ctx, NOTHING
+    if not live_and_latest(live, spot, futures):
         return ctx, NOTHING
     for leg, rules in ((Leg.SPOT, ctx.rules.spot), (Leg.FUTURES, ctx.rules.futures)):
         if rules.entries_refused is not None:
@@ -216,6 +230,21 @@ def _fresh(max_age_s: float, now: float, spot: Quote, futures: Quote) -> bool:
     return now - spot.recv_ts <= max_age_s and now - futures.recv_ts <= max_age_s
 
 
+def live_and_latest(live: Liveness, spot: Quote, futures: Quote) -> bool:
+    """Both legs' connections are live and each quote was received since its connection
+    last became live: a venue that pushes a quote only when it changes may be silent
+    on a quiet symbol, so a quote is the latest while its connection is live, however
+    old, and may have been superseded unseen once the connection has fallen silent."""
+    spot_since = live.spot_since
+    futures_since = live.futures_since
+    return (
+        spot_since is not None
+        and futures_since is not None
+        and spot.recv_ts >= spot_since
+        and futures.recv_ts >= futures_since
+    )
+
+
 def _skip(ctx: ArbitrageContext, reason: str) -> Result:
     """Record why a priced opportunity was not taken (once per distinct reason)."""
     if ctx.last_skip_reason == reason:
@@ -243,7 +272,10 @@ def _enter(ctx: ArbitrageContext, now: float, opportunity: Opportunity) -> Resul
         last_skip_reason=None,
         last_update=now,
     )
-    return entered, (PlaceOrder(buy), PlaceOrder(sell))
+    # Priced on these quotes: a leg that cannot leave soon (a 5xx, its lookup, a rate
+    # limit) is not sent late on them (the router reports it rejected).
+    send_by = now + ctx.params.entry_send_within_s
+    return entered, (PlaceOrder(buy, send_by), PlaceOrder(sell, send_by))
 
 
 def _watch_position(
@@ -373,8 +405,14 @@ def _correct(
         # restored as IMBALANCED whose legs match): settle where the legs are.
         return _settle(ctx, now)
     if goal == GOAL_FLAT:
-        # An exit half-filled: close more of whichever leg still holds more.
-        choices = [(Leg.SPOT, Side.SELL)] if delta > 0 else [(Leg.FUTURES, Side.BUY)]
+        # An exit half-filled: close more of whichever leg still holds more; where that
+        # leg's step cannot take the difference (less than a whole futures contract),
+        # the other leg is brought back to it instead, and the position exits again.
+        choices = (
+            [(Leg.SPOT, Side.SELL), (Leg.FUTURES, Side.SELL)]
+            if delta > 0
+            else [(Leg.FUTURES, Side.BUY), (Leg.SPOT, Side.BUY)]
+        )
     else:
         # An entry half-filled: finish the lagging leg or, on alternate attempts, trim
         # the excess one.

@@ -296,6 +296,7 @@ class TradingSystem:
                 # The chunk's symbols, sharing the lists strategies are appended to.
                 {symbol: self.subscribers[symbol] for symbol in chunk},
                 stale_after_s=venue.stale_after_s,
+                live_within_s=venue.live_within_s,
                 rotate_after_s=venue.rotate_after_s,
                 depth=venue.depth,
                 fetch_snapshot=feed_codec.fetch_snapshot,
@@ -431,6 +432,11 @@ class TradingSystem:
                 labels={"symbol": str(symbol), "task_id": task_id},
             )
         )
+        # Its connections' liveness now: a feed tells strategies only of its changes.
+        for links in self.venues.values():
+            for feed in links.feeds:
+                if symbol in feed.subscribers:
+                    feed.tell_liveness(mailbox.address)
         # Whatever the restored record says, the store's health now.
         mailbox.address.put_latest(STORE_HEALTH_KEY, StoreHealth(time.time(), self.writer.failing))
         for links in self.venues.values():

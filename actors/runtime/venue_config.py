@@ -35,6 +35,10 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     api_secret_env: str | None = None
     stale_after_s: Seconds = 10.0
     """No data for this long on a connection: treat it as stalled and reconnect."""
+    live_within_s: Seconds = 1.0
+    """No frame at all (data, pong, acknowledgement) for this long: the connection is not
+    live, and no entry is decided on its quotes until it is again. A quiet connection is
+    pinged after half of it (docs/strategy.md, "Live data")."""
     rotate_after_s: Seconds = 23 * 3600.0
     """Reconnect before the venue's 24 h connection limit."""
     user_id: str | int = ""
@@ -50,6 +54,12 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     snapshot after a gap in versions) instead of its best bid/ask stream."""
 
     def __post_init__(self) -> None:
+        if not self.live_within_s < self.stale_after_s:
+            raise ValueError(
+                f"live_within_s = {self.live_within_s:g} must be below stale_after_s = "
+                f"{self.stale_after_s:g}: a connection is judged not live long before it is "
+                "judged stalled; set it to about 1 s (the default)"
+            )
         if isinstance(self.user_id, int):
             msgspec.structs.force_setattr(self, "user_id", str(self.user_id))
 

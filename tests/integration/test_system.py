@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from actors.arbitrage.context import ArbitrageState
 from actors.cli.paper import paper_system
+from actors.runtime.config import VenuesSection
 from actors.runtime.ops.status import build_status
 from actors.runtime.ops.status_server import serve_status
 from actors.runtime.persistence.store import Store
@@ -136,7 +137,12 @@ def check_metrics(text: str, system: TradingSystem) -> None:
 
 
 async def test_status_health_and_metrics_answer(tmp_path):
-    async with paper_run(paper(), tmp_path) as (system, sim), trio.open_nursery() as nursery:
+    # A spot stall is declared after 2 s, not the default 10: the wait for it below.
+    config = msgspec.structs.replace(
+        paper(),
+        venues=msgspec.convert({"spot": {"kind": "mexc", "stale_after_s": 2.0}}, VenuesSection),
+    )
+    async with paper_run(config, tmp_path) as (system, sim), trio.open_nursery() as nursery:
         port = await nursery.start(serve_status, system, 0)
         handles = list(system.strategies.values())
         await wait_until(

@@ -10,6 +10,11 @@ reaches ``rotate_after_s`` (venues close connections at 24 h). Health changes (f
 stale, reconnecting, resyncing) go to the same strategies, which stop entering while
 their feed is not fresh.
 
+Beside health, each connection's liveness (``liveness.py``): live while it has had a
+frame of any kind within ``live_within_s``, pinged when quiet so that a healthy one
+does. Its changes go to the strategies as ``FeedLiveness``; they enter only while both
+legs' connections are live, on quotes received since they last became so.
+
 A venue with funding (Gate.io's perpetuals) gives each symbol's funding rate, its
 interval and next settlement at every connection and as they change; each goes to the
 symbol's strategies as a ``FundingRateUpdate`` on the conflating lane, like quotes.
@@ -32,11 +37,12 @@ import msgspec
 import trio
 import trio_websocket
 
+from actors.runtime.market.liveness import ConnectionLiveness
 from actors.runtime.market.order_book import OrderBook, Outcome
 from actors.runtime.market.reconnect import Reconnect, stay_connected
 from actors.runtime.market.websocket import open_websocket
 from actors.venues.rest import VENUE_FAILURES
-from protocols.messages import FeedHealth, FundingRateUpdate, MarketQuote
+from protocols.messages import FeedHealth, FeedLiveness, FundingRateUpdate, MarketQuote
 from protocols.model import Leg, Quote, Symbol
 from protocols.venue import (
     DepthDiff,
@@ -132,6 +138,8 @@ class Feed:
     subscribers: dict[Symbol, list[Address]]
     """Each symbol's strategy addresses."""
     stale_after_s: float = 10.0
+    live_within_s: float = 1.0
+    """A connection without a frame for this long is not live (``liveness.py``)."""
     rotate_after_s: float = 23 * 3600.0
     connect_timeout_s: float = 10.0
     backoff: Backoff = attrs.field(factory=lambda: Backoff(min_s=0.2, max_s=15.0))
@@ -142,6 +150,10 @@ class Feed:
     status: FeedStatus = attrs.field(factory=FeedStatus)
     _books: dict[Symbol, OrderBook] = attrs.field(factory=dict)
     _resyncing: set[Symbol] = attrs.field(factory=set)
+    _liveness: ConnectionLiveness | None = None
+    """The current connection's, while there is one."""
+    _told_live_since: float | None = None
+    """What the strategies were last told of the liveness (``None``: not live)."""
 
     def statistics(self) -> FeedStatistics:
         """This feed's state and counters now, as a value that no later change touches."""
@@ -189,23 +201,38 @@ class Feed:
         for funding in self.codec.funding_rates(self.wall_clock()):
             self._publish_funding(funding)
         self.status.connects += 1
-        async with open_websocket(
-            self.url, headers=self.codec.handshake_headers, connect_timeout_s=self.connect_timeout_s
-        ) as ws:
-            self._books = {symbol: OrderBook() for symbol in self.subscribers} if self.depth else {}
-            self._resyncing.clear()
-            requests = self.codec.subscriptions(symbols, self.depth, self.wall_clock())
-            for request in requests:
-                await ws.send_message(request)
-            log.info("%s: connected to %s, %d subscriptions", self.name, self.url, len(requests))
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._keepalive, ws)
-                await self._read(ws, nursery, pending_acks=len(requests))
+        try:
+            async with open_websocket(
+                self.url,
+                headers=self.codec.handshake_headers,
+                connect_timeout_s=self.connect_timeout_s,
+            ) as ws:
+                self._books = (
+                    {symbol: OrderBook() for symbol in self.subscribers} if self.depth else {}
+                )
+                self._resyncing.clear()
+                requests = self.codec.subscriptions(symbols, self.depth, self.wall_clock())
+                for request in requests:
+                    await ws.send_message(request)
+                log.info(
+                    "%s: connected to %s, %d subscriptions", self.name, self.url, len(requests)
+                )
+                liveness = self._liveness = ConnectionLiveness(self.live_within_s)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._keepalive, ws)
+                    nursery.start_soon(liveness.watch, lambda: self._ping(ws), self._tell_live)
+                    await self._read(ws, nursery, pending_acks=len(requests))
+        finally:
+            self._liveness = None
+            self._tell_live(None)
 
     async def _keepalive(self, ws: trio_websocket.WebSocketConnection) -> None:
         while True:
             await trio.sleep(self.codec.ping_interval_s)
-            await ws.send_message(self.codec.ping(self.wall_clock()))
+            await self._ping(ws)
+
+    async def _ping(self, ws: trio_websocket.WebSocketConnection) -> None:
+        await ws.send_message(self.codec.ping(self.wall_clock()))
 
     # ---------------------------------------------------------------- reading
 
@@ -218,6 +245,8 @@ class Feed:
         decode = self.codec.decode
         clock = self.wall_clock
         status = self.status
+        liveness = self._liveness
+        assert liveness is not None
         had_data = False
         last_data = current_time()
         # The stall timer is re-armed only when it fires, from the last data time: moving
@@ -229,6 +258,8 @@ class Feed:
                     status.messages += 1
                     data = False
                     recv_ts = clock()
+                    if liveness.on_frame(recv_ts):
+                        self._tell_live(recv_ts)
                     for event in decode(frame, recv_ts):
                         if type(event) is Quote:
                             if not self.depth:
@@ -353,6 +384,28 @@ class Feed:
             self._set_state("fresh", "")
 
     # ----------------------------------------------------------------- health
+
+    def _tell_live(self, live_since: float | None) -> None:
+        """Tell the strategies the connection's liveness, when it changed."""
+        if live_since == self._told_live_since:
+            return
+        self._told_live_since = live_since
+        if live_since is None and self._liveness is not None:
+            log.info("%s: no frame for %g s: not live", self.name, self.live_within_s)
+        message = FeedLiveness(self.wall_clock(), self.codec.leg, live_since)
+        sent: set[int] = set()
+        for addresses in self.subscribers.values():
+            for address in addresses:
+                if id(address) not in sent:
+                    sent.add(id(address))
+                    self.tell_liveness(address, message)
+
+    def tell_liveness(self, address: Address, message: FeedLiveness | None = None) -> None:
+        """Offer ``address`` the connection's liveness (a strategy that subscribes while
+        the connection is live learns it here)."""
+        if message is None:
+            message = FeedLiveness(self.wall_clock(), self.codec.leg, self._told_live_since)
+        address.put_latest(("live", self.codec.leg), message)
 
     def _set_state(self, state: str, detail: str) -> None:
         status = self.status

@@ -11,7 +11,9 @@ order reuses it. A request that may have reached the venue (a timeout, a reset, 
 never simply resent: the order is first looked up by its client id, and only a venue that
 still has no such order once its read-after-write lag has passed, and does not list it
 among its orders either, gets it again. What a "no such order" answer may be taken to mean
-is decided in one place, :func:`~actors.runtime.orders.lookup.judge_not_found`.
+is decided in one place, :func:`~actors.runtime.orders.lookup.judge_not_found`. An order
+with a ``send_by`` (an entry's leg) is not sent, first or again, once it has passed: it is
+reported rejected, as the prices it was decided on may be gone.
 
 What the owner is told is derived by each order's
 :class:`~actors.runtime.orders.tracker.OrderTracker` from the venue's reports (placement
@@ -199,6 +201,8 @@ class TrackedOrder:
     adopted: bool = False
     """Taken over from an earlier run: what became of it while no router watched is not
     known (it may have been cancelled, or ended by itself)."""
+    send_by: float | None = None
+    """Wall-clock time after which no attempt to send it starts (``PlaceOrder.send_by``)."""
     lock: trio.Lock = attrs.field(factory=trio.Lock)
     """Reports of one order are applied one at a time, so they reach the strategy in order."""
 
@@ -228,6 +232,7 @@ class RouterStats:
     unknown_resolved: int = 0
     resent_after_not_found: int = 0
     rate_limited: int = 0
+    sent_too_late: int = 0
 
 
 class RouterStatistics(msgspec.Struct, frozen=True):
@@ -268,6 +273,8 @@ class RouterStatistics(msgspec.Struct, frozen=True):
     measured (at each load of the rules); ``None`` before the first measurement."""
     clock_window: ClockWindow | None = None
     """How far it may be before the venue refuses signed requests."""
+    sent_too_late: int = 0
+    """Orders not sent (reported rejected) because their ``send_by`` had passed."""
 
 
 @attrs.define(eq=False)
@@ -354,6 +361,7 @@ class Router:
             self._refused is not None and self._refused[1],
             self._clock_skew_s,
             ClockWindow(self.codec.clock_ahead_s, self.codec.clock_behind_s),
+            stats.sent_too_late,
         )
 
     def _owner(self, client_id: str) -> Address | None:
@@ -396,7 +404,7 @@ class Router:
                     nursery.start_soon(self._resume, tracked)
             async for message in inc.mailbox:
                 if isinstance(message, PlaceOrder):
-                    self._start_place(message.order, nursery)
+                    self._start_place(message.order, nursery, message.send_by)
                 elif isinstance(message, (CancelOrder, ReconcileOrder)):
                     # Both end with the order settled: followed (adopted if this router
                     # never placed it) and cancelled while still open.
@@ -488,7 +496,9 @@ class Router:
 
     # -------------------------------------------------------------------- placing
 
-    def _start_place(self, order: Order, nursery: trio.Nursery) -> None:
+    def _start_place(
+        self, order: Order, nursery: trio.Nursery, send_by: float | None = None
+    ) -> None:
         self._forget_finished()
         if order.client_id in self.orders or order.client_id in self._finished_ids:
             # The same intent again (a strategy restarted and resent it): never twice.
@@ -499,7 +509,9 @@ class Router:
             log.error("%s: no strategy owns %s; not sent", self.name, order.client_id)
             return
         ends_by_itself = order.type is OrderType.MARKET or order.tif is TimeInForce.IOC
-        tracked = TrackedOrder(OrderTracker(order), owner, ends_by_itself=ends_by_itself)
+        tracked = TrackedOrder(
+            OrderTracker(order), owner, ends_by_itself=ends_by_itself, send_by=send_by
+        )
         self.orders[order.client_id] = tracked
         log.info(
             "%s: %s %s %s %g at %g",
@@ -526,7 +538,7 @@ class Router:
                     (RequestNotSent,),
                     attempts=self.max_send_attempts,
                 )
-            except _Unwritable as error:
+            except (_Unwritable, _TooLate) as error:
                 await self._reject(tracked, str(error))
                 return
             except RequestNotSent as error:
@@ -584,6 +596,18 @@ class Router:
         :meth:`RestClient.send` raises."""
         order = tracked.order
         await self.order_bucket.acquire()
+        if tracked.send_by is not None:
+            late_s = self.wall_clock() - tracked.send_by
+            if late_s > 0.0:
+                self.stats.sent_too_late += 1
+                log.warning(
+                    "%s: %s not sent: %.2f s past its deadline (sent %d time(s) before)",
+                    self.name,
+                    order.client_id,
+                    late_s,
+                    tracked.sends,
+                )
+                raise _TooLate(f"not sent: {late_s:.2f} s past its deadline to leave")
         try:
             # Built anew for each attempt: the signature carries the time.
             request = self.codec.place(order, rules, self.wall_clock())
@@ -1175,6 +1199,10 @@ class Router:
 
 class _Unwritable(Exception):
     """The venue's codec cannot write the order (the message says why): it is rejected."""
+
+
+class _TooLate(Exception):
+    """The order's ``send_by`` passed before it could be sent (again): it is rejected."""
 
 
 def _rounded(order: Order, rules: VenueRules) -> Order:

@@ -174,6 +174,12 @@ def test_what_msgspec_accepts_converts_as_msgspec_converts_it():
             "back only if the perpetual later trades as far below spot; set it at most 5",
         ),
         ("[strategy]\nmax_entry_cost_pct = inf\n", "strategy.max_entry_cost_pct: expected a "),
+        (
+            "[strategy]\nleg_timeout_s = 2\nentry_send_within_s = 3\n",
+            "strategy: entry_send_within_s = 3 is longer than leg_timeout_s = 2, by which an "
+            "entry's orders are cancelled; set it at most that",
+        ),
+        ("[strategy]\nentry_send_within_s = 0\n", "strategy.entry_send_within_s: expected a "),
         ("[strategy]\nmin_profit_pct = nan\n", "strategy.min_profit_pct: expected a finite"),
         (
             "[sim.spot.balances]\nUSDT = -inf\n",

@@ -36,6 +36,11 @@ def test_an_empty_file_is_the_paper_default(tmp_path):
             "[venues.spot]\nkind = 'mexc'\nstale_after_s = 0\n",
             "stale_after_s: expected a number > 0",
         ),
+        (
+            "[venues.futures]\nkind = 'gateio_futures'\nstale_after_s = 2\nlive_within_s = 2\n",
+            "venues.futures: live_within_s = 2 must be below stale_after_s = 2: a connection is "
+            "judged not live long before it is judged stalled; set it to about 1 s",
+        ),
         ("[http]\nport = 70000\n", "http.port: expected a whole number <= 65535"),
         ("[persistence]\ndurability = 'SOMETIMES'\n", "persistence.durability: invalid enum"),
         ("[strategy]\nfutures_leverage = 0\n", "strategy.futures_leverage"),

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from actors.arbitrage.context import ArbitrageContext, ArbitrageParams, LegRules, new_context
+from actors.arbitrage.context import (
+    ALWAYS_LIVE,
+    ArbitrageContext,
+    ArbitrageParams,
+    LegRules,
+    Liveness,
+    new_context,
+)
 from actors.arbitrage.machine import Result, on_market, step
 from protocols.messages import OrderFinal, OrderRejected, PlaceOrder
 from protocols.model import Fill, Order, OrderStatus, Quote, Symbol, VenueRules
@@ -24,12 +31,13 @@ class Market(NamedTuple):
     now: float
     spot: Quote | None = None
     futures: Quote | None = None
+    live: Liveness = ALWAYS_LIVE
 
 
 def apply(ctx: ArbitrageContext, event: Any) -> Result:
     """One event through the machine, market events through ``on_market``."""
     if type(event) is Market:
-        return on_market(ctx, event.now, event.spot, event.futures)
+        return on_market(ctx, event.now, event.spot, event.futures, event.live)
     return step(ctx, event)
 
 
@@ -42,8 +50,11 @@ def market(
     qty: float = 10.0,
     spot_age: float = 0.0,
     futures_age: float = 0.0,
+    live: Liveness = ALWAYS_LIVE,
 ) -> Market:
-    return Market(now, quote(now, sb, sa, qty, spot_age), quote(now, fb, fa, qty, futures_age))
+    return Market(
+        now, quote(now, sb, sa, qty, spot_age), quote(now, fb, fa, qty, futures_age), live
+    )
 
 
 # 1 BTC at 50 000 with 0.05% fees: entry cost is 0.5% at sa=50 000, fb=49 750.

@@ -12,6 +12,7 @@ from actors.arbitrage.context import ArbitrageState, new_context
 from protocols.messages import (
     CancelOrder,
     FeedHealth,
+    FeedLiveness,
     FundingPayment,
     MarketQuote,
     OrderAccepted,
@@ -30,7 +31,8 @@ def quote(bid, ask, now):
     return Quote(BTC, bid, 10.0, ask, 10.0, now, now)
 
 
-async def start(nursery, **options):
+async def start(nursery, live=True, **options):
+    """The actor, started; with ``live``, both legs' connections live since 10 s ago."""
     clock = [1_000.0]
     inbox = Mailbox("strategy-t1")
     spot, futures = Mailbox("router-spot"), Mailbox("router-futures")
@@ -41,6 +43,9 @@ async def start(nursery, **options):
         **options,
     )
     await nursery.start(actor.run, Incarnation("strategy-t1", 0, None, inbox))
+    if live:
+        for leg in Leg:
+            inbox.address.put_latest(("live", leg), FeedLiveness(clock[0], leg, clock[0] - 10.0))
     return actor, inbox, spot, futures, clock
 
 
@@ -96,6 +101,36 @@ async def test_timer_ticks_chase_an_order_the_venue_never_answered(nursery, auto
     clock[0] += actor.ctx.params.leg_timeout_s + 1.0  # past the legs' deadline
     cancel = await spot_router.receive()
     assert cancel == CancelOrder(Leg.SPOT, buy.client_id, BTC)
+
+
+async def test_no_entry_until_both_feeds_tell_their_connections_are_live(nursery):
+    actor, inbox, spot_router, futures_router, clock = await start(nursery, live=False)
+    both_quotes(inbox, clock[0])
+    await wait_all_tasks_blocked()
+    assert len(spot_router) == len(futures_router) == 0
+    inbox.address.put_latest(("live", Leg.SPOT), FeedLiveness(clock[0], Leg.SPOT, clock[0] - 1))
+    await wait_all_tasks_blocked()
+    assert len(spot_router) == 0
+    # The liveness of the second leg is enough: the quotes held were received since.
+    inbox.address.put_latest(
+        ("live", Leg.FUTURES), FeedLiveness(clock[0], Leg.FUTURES, clock[0] - 1)
+    )
+    buy = await spot_router.receive()
+    assert isinstance(buy, PlaceOrder) and buy.send_by == clock[0] + 1.0
+    assert actor.ctx.state is ArbitrageState.ENTERING
+
+
+async def test_after_a_silence_only_quotes_received_since_count(nursery):
+    _, inbox, spot_router, futures_router, clock = await start(nursery)
+    inbox.address.put_latest(("live", Leg.SPOT), FeedLiveness(clock[0], Leg.SPOT, None))
+    both_quotes(inbox, clock[0])
+    await wait_all_tasks_blocked()
+    clock[0] += 2.0  # the spot connection is heard from again, its quote not yet
+    inbox.address.put_latest(("live", Leg.SPOT), FeedLiveness(clock[0], Leg.SPOT, clock[0]))
+    await wait_all_tasks_blocked()
+    assert len(spot_router) == len(futures_router) == 0
+    inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, clock[0])))
+    assert isinstance(await spot_router.receive(), PlaceOrder)
 
 
 async def test_a_stale_feed_stops_entries(nursery):

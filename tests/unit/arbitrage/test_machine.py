@@ -5,7 +5,13 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from actors.arbitrage.context import ArbitrageContext, ArbitrageState
+from actors.arbitrage.context import (
+    ArbitrageContext,
+    ArbitrageState,
+    LegRules,
+    Liveness,
+    new_context,
+)
 from actors.arbitrage.machine import FUNDING_IDS_KEPT, orders_left, step
 from protocols.messages import (
     Alert,
@@ -21,8 +27,8 @@ from protocols.messages import (
     TradeAmended,
     TradeClosed,
 )
-from protocols.model import Leg, OrderStatus, Side
-from tests.unit.arbitrage.harness import ENTRY, FLAT, PROFIT, Driver, Market, placed
+from protocols.model import Leg, OrderStatus, Side, VenueRules
+from tests.unit.arbitrage.harness import BTC, ENTRY, FLAT, PROFIT, Driver, Market, placed
 
 S = ArbitrageState
 
@@ -61,6 +67,43 @@ def test_no_entry_on_a_quote_older_than_max_quote_age(stale):
     driver = Driver(max_quote_age_s=10.0)
     assert driver.quotes(100.0, ENTRY, **{stale: 10.5}) == []
     assert driver.quotes(100.0, ENTRY, **{stale: 10.0}) != []  # exactly the limit is fine
+
+
+@pytest.mark.parametrize("live", [Liveness(None, 50.0), Liveness(50.0, None), Liveness(None, None)])
+def test_no_entry_while_a_legs_connection_is_not_live(live):
+    driver = Driver()
+    driver.quotes(99.0, FLAT, live=live)  # leaves IDLE
+    before = driver.ctx
+    assert driver.quotes(100.0, ENTRY, live=live) == []
+    assert driver.ctx is before
+    assert placed(driver.quotes(100.5, ENTRY, live=Liveness(50.0, 50.0)))
+
+
+def test_no_entry_on_a_quote_received_before_its_connection_last_became_live():
+    # The case: a spot quote 9.49 s old, inside max_quote_age_s, from before
+    # a silence of its connection: the venue may have moved it unseen meanwhile.
+    driver = Driver(max_quote_age_s=10.0)
+    live = Liveness(spot_since=95.0, futures_since=50.0)
+    assert driver.quotes(100.0, ENTRY, spot_age=9.49, live=live) == []
+    assert driver.ctx.state is S.MONITORING
+    assert placed(driver.quotes(100.0, ENTRY, spot_age=5.0, live=live))  # received at 95
+
+
+def test_an_old_quote_of_a_live_quiet_connection_is_still_the_latest():
+    # A venue pushing only on change says nothing on a quiet symbol: the age of its
+    # quote alone does not make it stale while the connection is live.
+    driver = Driver(max_quote_age_s=10.0)
+    live = Liveness(spot_since=10.0, futures_since=10.0)
+    assert placed(driver.quotes(100.0, ENTRY, spot_age=9.0, futures_age=8.0, live=live))
+
+
+def test_an_entrys_legs_must_leave_soon_and_other_orders_need_not():
+    driver = Driver(entry_send_within_s=0.75)
+    commands = driver.quotes(1.0, ENTRY)
+    assert [c.send_by for c in commands if isinstance(c, PlaceOrder)] == [1.75, 1.75]
+    driver.fill_all(commands, now=1.0)
+    exits = [c for c in driver.quotes(2.0, PROFIT) if isinstance(c, PlaceOrder)]
+    assert len(exits) == 2 and all(c.send_by is None for c in exits)
 
 
 def test_a_stale_feed_pauses_entries_until_it_is_fresh_again():
@@ -190,6 +233,29 @@ def test_a_half_filled_entry_is_corrected_by_finishing_the_lagging_leg():
     driver.fill_all([PlaceOrder(fix)])
     assert driver.ctx.state is S.POSITION_OPEN
     assert driver.ctx.positions.delta_qty == pytest.approx(0.0)
+
+
+def test_an_exit_half_filled_by_less_than_a_contract_buys_the_spot_back():
+    # One SOL contract is 1 SOL: the spot leg sold 0.6 of 1, the futures buy nothing.
+    # Buying 0.6 contracts cannot be, so the spot leg is made whole again (it was stuck
+    # IMBALANCED, placing nothing, for ever).
+    rules = LegRules(
+        VenueRules(qty_step=0.01, min_notional=5.0),
+        VenueRules(contract_size=1.0, min_contracts=1),
+    )
+    driver = Driver(new_context("t1", BTC, now=0.0, base_position_size_usdt=50_000.0, rules=rules))
+    open_position(driver)
+    sell, buy = placed(driver.quotes(2.0, PROFIT))
+    driver.fill(sell, 0.6, now=2.0)
+    driver.final(sell, 0.6, now=2.0)
+    driver.final(buy, 0.0, now=2.0)
+    assert driver.ctx.state is S.IMBALANCED and driver.ctx.imbalance_goal == "flat"
+    (correction,) = placed(driver.quotes(3.0, PROFIT))
+    assert (correction.leg, correction.side, correction.qty) == (Leg.SPOT, Side.BUY, 0.6)
+    driver.fill_all([PlaceOrder(correction)], now=3.0)
+    assert driver.ctx.state is S.POSITION_OPEN
+    assert driver.ctx.positions.spot.qty == pytest.approx(1.0)
+    assert driver.ctx.positions.futures.qty == pytest.approx(1.0)
 
 
 def test_failed_corrections_flatten_both_legs_and_pause_with_the_reason():

@@ -14,9 +14,10 @@ from actors.arbitrage.context import (
     ArbitrageParams,
     ArbitrageState,
     LegRules,
+    Liveness,
     new_context,
 )
-from actors.arbitrage.machine import DUST_USDT
+from actors.arbitrage.machine import DUST_USDT, live_and_latest
 from protocols.messages import (
     CancelOrder,
     FeedHealth,
@@ -73,6 +74,7 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
         self.now = 0.0
         self.spot: Quote | None = None
         self.futures: Quote | None = None
+        self.live = Liveness(-30.0, -30.0)
         self.venue: dict[str, VenueOrder] = {}  # open at the venue, by client id
         self.filled = {Leg.SPOT: 0.0, Leg.FUTURES: 0.0}  # signed: long spot, short futures
         self.delivered: list[Fill] = []
@@ -100,6 +102,11 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
                     assert before.paused_reason is None, before.paused_reason
                     assert not before.stale_legs
                     assert not before.stop_requested
+                    # ... and only on the latest quotes of live connections, and to leave
+                    # soon or not at all.
+                    assert type(event) is Market
+                    assert live_and_latest(event.live, event.spot, event.futures), event
+                    assert command.send_by == event.now + before.params.entry_send_within_s
                 assert order.qty > 0.0
                 whole = order.qty / STEP[order.leg]
                 assert abs(whole - round(whole)) < 1e-6, order
@@ -125,12 +132,24 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
         seen = self.now - (20.0 if stale else 0.0)
         self.spot = Quote(SYMBOL, mid - half, depth, mid + half, depth, seen, seen)
         self.futures = Quote(SYMBOL, fmid - half, depth, fmid + half, depth, seen, seen)
-        self.send(Market(self.now, self.spot, self.futures))
+        self.send(Market(self.now, self.spot, self.futures, self.live))
 
     @rule(dt=st.sampled_from([1.0, 5.0, 3600.0]))
     def tick(self, dt):
         self.move_clock(dt)
-        self.send(Market(self.now, self.spot, self.futures))
+        self.send(Market(self.now, self.spot, self.futures, self.live))
+
+    @rule(leg=st.sampled_from(list(Leg)), live=st.booleans(), dt=st.sampled_from([0.0, 0.5]))
+    def connection(self, leg, live, dt):
+        """A leg's connection falls silent, or becomes live again (the quotes held were
+        received before: not the latest any more)."""
+        self.move_clock(dt)
+        since = self.now if live else None
+        if leg is Leg.SPOT:
+            self.live = Liveness(since, self.live.futures_since)
+        else:
+            self.live = Liveness(self.live.spot_since, since)
+        self.send(Market(self.now, self.spot, self.futures, self.live))
 
     @precondition(lambda self: self.venue)
     @rule(data=st.data())
