@@ -180,7 +180,7 @@ class Feed:
         self._set_state("reconnecting", why)
         log.warning("%s: reconnecting in %.2f s: %s", self.name, delay_s, why)
 
-    async def _connection(self) -> None:
+    async def _connection(self, served: Callable[[], None]) -> None:
         symbols = list(self.subscribers)
         try:
             await self.codec.prepare(symbols)
@@ -200,7 +200,7 @@ class Feed:
             log.info("%s: connected to %s, %d subscriptions", self.name, self.url, len(requests))
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._keepalive, ws)
-                await self._read(ws, nursery, pending_acks=len(requests))
+                await self._read(ws, nursery, len(requests), served)
 
     async def _keepalive(self, ws: trio_websocket.WebSocketConnection) -> None:
         while True:
@@ -210,8 +210,15 @@ class Feed:
     # ---------------------------------------------------------------- reading
 
     async def _read(
-        self, ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery, pending_acks: int
+        self,
+        ws: trio_websocket.WebSocketConnection,
+        nursery: trio.Nursery,
+        pending_acks: int,
+        served: Callable[[], None],
     ) -> None:
+        """Read frames until the connection must be replaced; ``served()`` once market
+        data came (acknowledgements and pongs do not count: the venue may answer those
+        and still send no data)."""
         current_time = trio.current_time
         stale_after_s = self.stale_after_s
         rotate_at = current_time() + self.rotate_after_s
@@ -255,7 +262,9 @@ class Feed:
                     if data:
                         last_data = current_time()
                         status.last_data_at = recv_ts
-                        had_data = True
+                        if not had_data:
+                            had_data = True
+                            served()
                         if last_data >= rotate_at:
                             raise Reconnect(
                                 f"rotating the connection after {self.rotate_after_s:g} s"
