@@ -269,8 +269,7 @@ def _actor_crashes(rng: random.Random, duration_s: float, timing: Timing) -> lis
 
 
 def _writer_crashes(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
-    # A writer crash restarts everything after it (rest_for_one): one every 7 s or more
-    # keeps the root well inside its 10 restarts a minute.
+    # One every 7 s or more keeps the root well inside its 10 restarts a minute.
     return [
         FaultStep(at, FaultKind.CRASH, "writer") for at in _every(rng, duration_s, 7.0, 9.0, 1.0)
     ]
