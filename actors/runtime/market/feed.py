@@ -33,7 +33,7 @@ import trio
 import trio_websocket
 
 from actors.runtime.market.order_book import OrderBook, Outcome
-from actors.runtime.market.reconnect import Reconnect, stay_connected
+from actors.runtime.market.reconnect import RECONNECT_BACKOFF, Reconnect, stay_connected
 from actors.runtime.market.websocket import open_websocket
 from actors.venues.rest import VENUE_FAILURES
 from protocols.messages import FeedHealth, FundingRateUpdate, MarketQuote
@@ -134,7 +134,7 @@ class Feed:
     stale_after_s: float = 10.0
     rotate_after_s: float = 23 * 3600.0
     connect_timeout_s: float = 10.0
-    backoff: Backoff = attrs.field(factory=lambda: Backoff(min_s=0.2, max_s=15.0))
+    backoff: Backoff = RECONNECT_BACKOFF
     depth: bool = False
     fetch_snapshot: Callable[[Symbol], Awaitable[DepthSnapshot]] | None = None
     rng: random.Random = attrs.field(factory=random.Random)

@@ -19,7 +19,7 @@ import attrs
 import msgspec
 import trio
 
-from actors.runtime.market.reconnect import Reconnect, stay_connected
+from actors.runtime.market.reconnect import RECONNECT_BACKOFF, Reconnect, stay_connected
 from actors.runtime.market.websocket import open_websocket
 from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.venue import (
@@ -72,7 +72,7 @@ class PrivateStream:
     on_order: Callable[[OrderUpdate], Awaitable[None]]
     on_trade: Callable[[Trade], Awaitable[None]]
     stale_after_s: float = 60.0
-    backoff: Backoff = attrs.field(factory=lambda: Backoff(min_s=0.2, max_s=15.0))
+    backoff: Backoff = RECONNECT_BACKOFF
     rng: random.Random = attrs.field(factory=random.Random)
     wall_clock: Callable[[], float] = time.time
     up: bool = False
