@@ -14,17 +14,28 @@ class Backoff:
     The ``n``-th consecutive restart (``n`` from 0) waits ``min_s * factor**n``, capped at
     ``max_s``, then spread by up to ``±jitter`` of itself so that children that failed
     together do not all come back in the same instant; the result never exceeds
-    ``max_s``. A child that ran for ``reset_after_s`` or longer before failing starts again
-    from ``n = 0``. ``Backoff.none()`` restarts at once.
+    ``max_s``. With ``first_at_once``, the first restart of a run of failures waits
+    nothing and the ``n``-th waits what the ``n - 1``-th would without it: one failure is
+    repaired at once, and only repeated ones are spaced out. A child that ran for
+    ``reset_after_s`` or longer before failing starts again from ``n = 0``.
+    ``Backoff.none()`` restarts at once.
+
+    The defaults are a supervisor's (with ``first_at_once``, see
+    :data:`~supervision.supervisor.RESTART_BACKOFF`): 0.1 s doubling to 2 s keeps a
+    child that fails as it starts from spinning, and 2 s is short enough that the
+    default :class:`~supervision.restarts.Intensity` (10 restarts in 60 s) is reached
+    (10 x 2 s < 60 s); a child that ran 5 s between failures did work, and its next
+    failure is treated as a first one.
     """
 
     min_s: float = attrs.field(default=0.1, validator=attrs.validators.ge(0.0))
-    max_s: float = attrs.field(default=30.0, validator=attrs.validators.ge(0.0))
+    max_s: float = attrs.field(default=2.0, validator=attrs.validators.ge(0.0))
     factor: float = attrs.field(default=2.0, validator=attrs.validators.ge(1.0))
     jitter: float = attrs.field(
         default=0.2, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
     )
-    reset_after_s: float = attrs.field(default=60.0, validator=attrs.validators.ge(0.0))
+    reset_after_s: float = attrs.field(default=5.0, validator=attrs.validators.ge(0.0))
+    first_at_once: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.max_s < self.min_s:
@@ -36,6 +47,10 @@ class Backoff:
 
     def base(self, attempt: int) -> float:
         """The delay before jitter for the ``attempt``-th consecutive restart."""
+        if self.first_at_once:
+            if attempt == 0:
+                return 0.0
+            attempt -= 1
         if self.min_s == 0.0:
             return 0.0
         # Cap the exponent so that a child failing for weeks cannot overflow the float.

@@ -41,6 +41,10 @@ from supervision.snapshot import ChildSnapshot, ChildState, SupervisorSnapshot
 
 log = logging.getLogger("supervision")
 
+RESTART_BACKOFF = Backoff(first_at_once=True)
+"""A supervisor's backoff unless it is given one: the first restart at once (a single
+failure costs nothing), then 0.1 s doubling to 2 s (see :class:`Backoff` for why)."""
+
 
 def _non_empty(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not value:
@@ -174,7 +178,13 @@ class Supervisor:
 
     To nest, add ``supervisor.child_spec()`` to a parent. A supervisor object may be run
     again after it stopped or gave up (that is how a parent restarts it); its children's
-    mailboxes and restart counts carry over.
+    mailboxes and restart counts carry over, and so do the restarts still within its
+    intensity window.
+
+    ``intensity`` must be reachable with ``backoff`` (:meth:`Intensity.check_reachable`,
+    ``ValueError`` otherwise): a child that fails each time it starts makes its
+    supervisor give up within :meth:`Intensity.escalation_bound_s`, and each level above
+    gives up within its own bound after that.
     """
 
     def __init__(
@@ -190,7 +200,8 @@ class Supervisor:
         self.name = name
         self.strategy = strategy
         self.intensity = intensity or Intensity()
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or RESTART_BACKOFF
+        self.intensity.check_reachable(self.backoff, name)
         self._rng = rng or random.Random()
         self._children: list[_Child] = []
         self._by_name: dict[str, _Child] = {}
@@ -317,6 +328,10 @@ class Supervisor:
             return
         await self._call(lambda: self._remove_running(name))
 
+    def subtrees(self) -> list[Supervisor]:
+        """The supervisors among this one's children, in start order."""
+        return [c.spec.subtree for c in self._children if c.spec.subtree is not None]
+
     def snapshot(self) -> SupervisorSnapshot:
         """The state of this supervisor and everything below it, right now."""
         try:
@@ -372,9 +387,11 @@ class Supervisor:
             raise gave_up
 
     def _begin_run(self) -> None:
+        # The restarts within the intensity window are kept: a supervisor its parent
+        # restarts after it gave up gives up again at its next failure until the storm
+        # has left the window, so its parent counts the storm too and gives up in turn
+        # (otherwise each level would retry for ever at the pace of the one below).
         self._state = "starting"
-        self._restart_times.clear()
-        self._recent_failures.clear()
         for child in self._children:
             child.state = ChildState.STOPPED
             child.ticket = None

@@ -543,12 +543,15 @@ class ChaosRun:
         return {symbol: (spot, -futures) for symbol, (spot, futures) in found.items()}
 
     async def _measure_recovery(self, index: int, cleared: float) -> None:
-        """Fault cleared → the feeds it cut fresh again → every strategy deciding again."""
+        """Fault cleared → the feeds it cut fresh again → every strategy deciding again;
+        for the writer, which cuts no feed and stops no strategy: → the journal committing
+        again."""
         record = self.timeline[index]
         step = record.step
         feeds = _feeds_hit(step)
         crashed = record.hit.removeprefix("crashed ") if step.target == "strategy" else None
-        fresh_at, decided_at = await self._recovered(feeds, cleared, crashed)
+        journal = step.kind is FaultKind.CRASH and step.target == "writer"
+        fresh_at, decided_at = await self._recovered(feeds, cleared, crashed, journal)
         self.timeline[index] = msgspec.structs.replace(
             record,
             fresh_after_s=None if fresh_at is None or not feeds else fresh_at - cleared,
@@ -562,11 +565,16 @@ class ChaosRun:
             self.cold_start = (fresh_at - launched, decided_at - launched)
 
     async def _recovered(
-        self, feeds: tuple[str, ...], since: float, only: str | None = None
+        self,
+        feeds: tuple[str, ...],
+        since: float,
+        only: str | None = None,
+        journal: bool = False,
     ) -> tuple[float | None, float | None]:
         """When the feeds named by ``feeds`` were fresh again after ``since`` (``since``
         itself when none are named), and when the strategies (or only the one named
-        ``only``) decided again after that; ``None`` for what did not happen in time."""
+        ``only``) decided again after that, or with ``journal`` when the writer committed
+        again; ``None`` for what did not happen in time."""
         fresh_at: float | None = None if feeds else since
         decided_at: float | None = None
         deadline = trio.current_time() + RECOVERY_TIMEOUT_S
@@ -575,7 +583,9 @@ class ChaosRun:
             if status is not None:
                 if fresh_at is None:
                     fresh_at = _fresh_again(status, feeds, since)
-                if fresh_at is not None:
+                if fresh_at is not None and journal:
+                    decided_at = _writing_again(status, since)
+                elif fresh_at is not None:
                     decided_at = _deciding_again(status, max(fresh_at, since), only)
             await trio.sleep(0.02)
         return fresh_at, decided_at
@@ -678,10 +688,11 @@ def _interrupts_decisions(step: FaultStep) -> bool:
 
 
 def _feeds_hit(step: FaultStep) -> tuple[str, ...]:
-    """Prefixes of the feeds a fault cuts off (none for a strategy crash)."""
+    """Prefixes of the feeds a fault cuts off (none for a crash: only a kill restarts
+    the feeds with the rest)."""
     if step.kind in FEED_FAULTS:
         return (_FEED_PREFIX[step.target],)
-    if step.kind is FaultKind.KILL or step.target == "writer":
+    if step.kind is FaultKind.KILL:
         return tuple(_FEED_PREFIX.values())
     return ()
 
@@ -696,6 +707,15 @@ def _fresh_again(status: SystemStatus, prefixes: tuple[str, ...], since: float) 
             return None
         times.append(feed.fresh_at)
     return max(times) if times else None
+
+
+def _writing_again(status: SystemStatus, since: float) -> float | None:
+    """When the writer, running again, last committed, if that was after ``since``."""
+    writer = next((c for path, c in status.tree.walk() if path.endswith("/writer")), None)
+    last = status.persistence.last_write_at
+    if writer is None or writer.state.value != "running" or last is None or last < since:
+        return None
+    return last
 
 
 def _deciding_again(status: SystemStatus, since: float, only: str | None) -> float | None:

@@ -1,7 +1,7 @@
 """The manager: builds the trading system's supervision tree from a config and runs it.
 
 ```
-basis (rest_for_one)
+basis (one_for_one)
 ├── writer                  the store; first up, last down
 ├── feeds (one_for_one)     one per venue connection
 ├── routers (one_for_one)   one per venue
@@ -9,10 +9,14 @@ basis (rest_for_one)
 └── alerts (one_for_one)    the alert actor: incidents, the outbox, the sinks
 ```
 
-``rest_for_one`` because each layer needs the ones above it: a writer that had to restart
-takes everything after it down and up again in order. Actors find each other by address,
-which survives restarts. The :class:`TradingSystem` is also the Python API that the CLI
-and the tests use: add and stop strategies, read status, stop the whole.
+Children start in this order because each layer needs the ones above it to be there;
+none needs them to restart with it, so a restart restarts only what failed
+(``one_for_one``). Actors find each other by mailbox address, which survives restarts,
+and what is sent to an actor that is down waits for its next incarnation; the writer
+keeps what it took from its mailbox until it is written, so a writer restart loses
+nothing, and an order whose intent it had not yet committed waits for the next writer
+before it leaves. The :class:`TradingSystem` is also the Python API that the CLI and the
+tests use: add and stop strategies, read status, stop the whole.
 """
 
 from __future__ import annotations
@@ -241,9 +245,8 @@ class TradingSystem:
                 for links in self.venues.values()
             ],
         )
-        # Last, so that under rest_for_one its restart restarts nothing else, and under a
-        # supervisor of its own, so that its failures are counted apart from trading's.
-        # It needs only the writer, which a writer restart restarts it after.
+        # Under a supervisor of its own, so that its failures are counted apart from
+        # trading's. It needs only the writer, whose restarts it does not notice.
         alerts = Supervisor(
             "alerts",
             [ChildSpec("alert-actor", self.alert_actor.run, shutdown_timeout_s=SHUTDOWN_TIMEOUT_S)],
@@ -255,7 +258,7 @@ class TradingSystem:
             self.strategies_supervisor.child_spec(),
             alerts.child_spec(),
         ]
-        return Supervisor("basis", children, strategy=RestartStrategy.REST_FOR_ONE)
+        return Supervisor("basis", children, strategy=RestartStrategy.ONE_FOR_ONE)
 
     def _from_env(self) -> dict[Leg, ApiCredentials]:
         missing = self.config.missing_credentials()

@@ -407,3 +407,50 @@ async def test_a_bug_while_resyncing_fails_the_feed_rather_than_being_retried(nu
     with trio.fail_after(5), pytest.RaisesGroup(TypeError, flatten_subgroups=True):
         await feed.run(Incarnation("feed-toy", 0, None, None))
     assert calls == [BTC]  # once: its supervisor restarts the feed
+
+
+def reconnect_delays(caplog) -> list[float]:
+    return [
+        float(r.getMessage().split("reconnecting in ")[1].split(" s")[0])
+        for r in caplog.records
+        if "reconnecting in" in r.getMessage()
+    ]
+
+
+def start_doubling_feed(nursery, venue, **options):
+    """A feed whose reconnect delays double from 0.02 s without jitter, so the log shows
+    where the count stands."""
+    feed = Feed(
+        "feed-toy",
+        ToyCodec(),
+        venue.url,
+        {BTC: [Mailbox("strategy-btc").address]},
+        backoff=Backoff(min_s=0.02, max_s=5.0, jitter=0.0),
+        **options,
+    )
+    nursery.start_soon(feed.run, Incarnation("feed-toy", 0, None, None))
+    return feed
+
+
+async def test_a_venue_that_drops_the_feed_after_data_flowed_is_asked_again_at_once(
+    nursery, venue, caplog
+):
+    feed = start_doubling_feed(nursery, venue)
+    for _ in range(4):
+        ws = await venue.next_connection()
+        await venue.quote(BTC, 100.0, 101.0)
+        await wait_until(lambda: feed.status.state == "fresh")
+        await ws.aclose()
+        await wait_until(lambda: feed.status.state == "reconnecting")
+    assert reconnect_delays(caplog) == [0.02] * 4
+
+
+async def test_acknowledgements_and_pongs_without_data_do_not_reset_the_backoff(
+    nursery, venue, caplog
+):
+    # The venue acknowledges every subscription and answers every ping, and sends no data.
+    start_doubling_feed(nursery, venue, stale_after_s=0.1)
+    for _ in range(5):
+        await venue.next_connection()
+    assert venue.pings >= 1
+    assert reconnect_delays(caplog)[:4] == [0.02, 0.04, 0.08, 0.16]

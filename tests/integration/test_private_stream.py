@@ -97,3 +97,48 @@ async def test_a_report_handled_longer_than_the_stall_limit_does_not_reconnect(n
             streams.cancel_scope.cancel()
     assert handled == ["slow", "next"]
     assert (stream.connects, stream.last_reason) == (1, "")
+
+
+async def test_the_backoff_starts_again_only_after_the_subscription_was_acknowledged(
+    nursery, caplog
+):
+    acknowledge = [True] * 3 + [False] * 3
+
+    async def dropping_venue(request) -> None:
+        """Accept, acknowledge the subscription (or not), and drop the connection."""
+        ws = await request.accept()
+        await ws.get_message()
+        if acknowledge.pop(0):
+            await ws.send_message('{"ack":true}')
+        await trio.sleep(0.05)
+        await ws.aclose()
+
+    server = await nursery.start(serve_websocket, dropping_venue, "127.0.0.1", 0, None)
+
+    async def unexpected(report) -> None:
+        raise AssertionError("the toy venue pushes no reports")
+
+    async with RestClient("http://127.0.0.1:1") as rest:
+        stream = PrivateStream(
+            "toy-private",
+            ToyPrivateCodec(),
+            rest,
+            f"ws://127.0.0.1:{server.port}/",
+            unexpected,
+            unexpected,
+            backoff=Backoff(min_s=0.02, max_s=5.0, jitter=0.0),
+        )
+        async with trio.open_nursery() as streams:
+            streams.start_soon(stream.run)
+            with trio.fail_after(5):
+                while acknowledge or stream.connects < 6:  # noqa: ASYNC110 - counters only
+                    await trio.sleep(0.005)
+                await trio.sleep(0.2)
+            streams.cancel_scope.cancel()
+    delays = [
+        r.getMessage().split("reconnecting in ")[1]
+        for r in caplog.records
+        if "reconnecting in" in r.getMessage()
+    ]
+    # Acknowledged streams come back at the shortest delay; unacknowledged ones back off.
+    assert delays[:6] == ["0.02 s", "0.02 s", "0.02 s", "0.04 s", "0.08 s", "0.16 s"]

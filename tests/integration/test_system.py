@@ -261,8 +261,23 @@ async def test_crash_injection_crashes_the_named_actor_only_when_allowed(tmp_pat
                 return next(c for path, c in tree.walk() if path.endswith(f"/{name}"))
 
             await wait_until(lambda: restarts(f"strategy-{task_id}").restarts == 1, 10)
+            await wait_until(lambda: restarts("router-mexc").restarts == 1, 10)
             await wait_until(lambda: restarts("router-mexc").state.value == "running", 10)
             assert "InjectedCrash" in (restarts("router-mexc").last_error or "")
+            # A writer crash restarts the writer alone: the others reach it by its
+            # mailbox, which waits for the next writer, so none of them has to restart.
+            before = build_status(system)
+            reply = await client.post(url, json={"actor": "writer"})
+            assert reply.json() == {"crashed": "writer"}
+            await wait_until(lambda: restarts("writer").restarts == 1, 10)
+            await wait_until(lambda: restarts("writer").state.value == "running", 10)
+            after = build_status(system)
+            assert [(f.name, f.connects) for f in after.feeds] == [
+                (f.name, f.connects) for f in before.feeds
+            ]
+            assert {p: c.restarts for p, c in after.tree.walk() if p != "basis/writer"} == {
+                p: c.restarts for p, c in before.tree.walk() if p != "basis/writer"
+            }
             unknown = await client.post(url, json={"actor": "nobody"})
             assert unknown.status_code == 400
             assert "no actor 'nobody'" in unknown.json()["error"]

@@ -3,6 +3,9 @@ and a stop that flushes what was handed over."""
 
 from __future__ import annotations
 
+import threading
+from functools import partial
+
 import trio
 
 from actors.arbitrage.context import ArbitrageState, new_context
@@ -218,3 +221,59 @@ async def test_a_full_store_makes_the_writer_failing_and_it_retries_in_place(nur
     with Store(tmp_path / "basis.db") as reader:
         stored = [o.client_id for o in reader.open_orders()]
     assert stored == [o.client_id for o in big] + ["t2-0s"]
+
+
+async def test_a_crash_between_a_batchs_transactions_leaves_the_rest_to_the_next_writer(
+    nursery, tmp_path
+):
+    mailbox = Mailbox("writer")
+    writer = Writer(tmp_path / "basis.db")
+    tree = Supervisor("root", [ChildSpec("writer", writer.run, mailbox=mailbox)])
+    await nursery.start(tree.run)
+    client = WriterClient(mailbox.address)
+    store = writer.store
+    assert store is not None
+    real_write = store.write_batch
+    token = trio.lowlevel.current_trio_token()
+    busy, in_transaction = trio.Event(), trio.Event()
+    queued, crashed = threading.Event(), threading.Event()
+    calls = []
+
+    def scripted(*records):
+        # On the writer's thread: the first transaction holds the writer while the next
+        # batch queues up; the second is where the crash lands.
+        calls.append(records)
+        if len(calls) == 1:
+            token.run_sync_soon(busy.set)
+            queued.wait(5)
+        elif len(calls) == 2:
+            token.run_sync_soon(in_transaction.set)
+            crashed.wait(5)
+        real_write(*records)
+
+    store.write_batch = scripted  # type: ignore[method-assign]
+    # Waiting for them proves the restarted writer did what the crashed one left.
+    with trio.fail_after(10):
+        async with trio.open_nursery() as waiting:
+            waiting.start_soon(client.journal, new_context("t0", BTC, now=1.0), orders("t0", 1))
+            await busy.wait()
+            # The next batch, in this order: intents, an operator action, intents.
+            for n, send in enumerate(
+                [
+                    partial(client.journal, new_context("t1", BTC, now=1.0), orders("t1", 1)),
+                    partial(client.operator_action, "pause", "BTC/USDT", "paused"),
+                    partial(client.journal, new_context("t2", BTC, now=1.0), orders("t2", 1)),
+                ],
+                start=1,
+            ):
+                waiting.start_soon(send)
+                await wait_until(lambda n=n: len(mailbox) == n)
+            queued.set()
+            await in_transaction.wait()
+            tree.crash_child("writer", RuntimeError("injected"))
+            crashed.set()
+    assert tree.snapshot().children[0].restarts == 1
+    reader = Store(tmp_path / "basis.db")
+    assert sorted(o.client_id for o in reader.open_orders()) == ["t0-0s", "t1-0s", "t2-0s"]
+    assert [a.action for a in reader.operator_actions()] == ["pause"]
+    reader.close()

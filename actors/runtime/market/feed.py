@@ -39,7 +39,7 @@ import trio_websocket
 
 from actors.runtime.market.liveness import ConnectionLiveness
 from actors.runtime.market.order_book import OrderBook, Outcome
-from actors.runtime.market.reconnect import Reconnect, stay_connected
+from actors.runtime.market.reconnect import RECONNECT_BACKOFF, Reconnect, stay_connected
 from actors.runtime.market.websocket import open_websocket
 from actors.venues.rest import VENUE_FAILURES
 from protocols.messages import FeedHealth, FeedLiveness, FundingRateUpdate, MarketQuote
@@ -142,7 +142,7 @@ class Feed:
     """A connection without a frame for this long is not live (``liveness.py``)."""
     rotate_after_s: float = 23 * 3600.0
     connect_timeout_s: float = 10.0
-    backoff: Backoff = attrs.field(factory=lambda: Backoff(min_s=0.2, max_s=15.0))
+    backoff: Backoff = RECONNECT_BACKOFF
     depth: bool = False
     fetch_snapshot: Callable[[Symbol], Awaitable[DepthSnapshot]] | None = None
     rng: random.Random = attrs.field(factory=random.Random)
@@ -192,7 +192,7 @@ class Feed:
         self._set_state("reconnecting", why)
         log.warning("%s: reconnecting in %.2f s: %s", self.name, delay_s, why)
 
-    async def _connection(self) -> None:
+    async def _connection(self, served: Callable[[], None]) -> None:
         symbols = list(self.subscribers)
         try:
             await self.codec.prepare(symbols)
@@ -221,7 +221,7 @@ class Feed:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._keepalive, ws)
                     nursery.start_soon(liveness.watch, lambda: self._ping(ws), self._tell_live)
-                    await self._read(ws, nursery, pending_acks=len(requests))
+                    await self._read(ws, nursery, len(requests), served)
         finally:
             self._liveness = None
             self._tell_live(None)
@@ -237,8 +237,15 @@ class Feed:
     # ---------------------------------------------------------------- reading
 
     async def _read(
-        self, ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery, pending_acks: int
+        self,
+        ws: trio_websocket.WebSocketConnection,
+        nursery: trio.Nursery,
+        pending_acks: int,
+        served: Callable[[], None],
     ) -> None:
+        """Read frames until the connection must be replaced; ``served()`` once market
+        data came (acknowledgements and pongs do not count: the venue may answer those
+        and still send no data)."""
         current_time = trio.current_time
         stale_after_s = self.stale_after_s
         rotate_at = current_time() + self.rotate_after_s
@@ -286,7 +293,9 @@ class Feed:
                     if data:
                         last_data = current_time()
                         status.last_data_at = recv_ts
-                        had_data = True
+                        if not had_data:
+                            had_data = True
+                            served()
                         if last_data >= rotate_at:
                             raise Reconnect(
                                 f"rotating the connection after {self.rotate_after_s:g} s"

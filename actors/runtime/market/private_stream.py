@@ -19,7 +19,7 @@ import attrs
 import msgspec
 import trio
 
-from actors.runtime.market.reconnect import Reconnect, stay_connected
+from actors.runtime.market.reconnect import RECONNECT_BACKOFF, Reconnect, stay_connected
 from actors.runtime.market.websocket import open_websocket
 from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.venue import (
@@ -72,7 +72,7 @@ class PrivateStream:
     on_order: Callable[[OrderUpdate], Awaitable[None]]
     on_trade: Callable[[Trade], Awaitable[None]]
     stale_after_s: float = 60.0
-    backoff: Backoff = attrs.field(factory=lambda: Backoff(min_s=0.2, max_s=15.0))
+    backoff: Backoff = RECONNECT_BACKOFF
     rng: random.Random = attrs.field(factory=random.Random)
     wall_clock: Callable[[], float] = time.time
     up: bool = False
@@ -115,7 +115,7 @@ class PrivateStream:
         self.last_reason = why
         log.warning("%s: private stream down (%s); reconnecting in %.2f s", self.name, why, delay_s)
 
-    async def _connection(self) -> None:
+    async def _connection(self, served: Callable[[], None]) -> None:
         try:
             url = await self.codec.open_url(self.rest, self.ws_url, self.wall_clock())
         except VENUE_FAILURES as error:
@@ -129,7 +129,7 @@ class PrivateStream:
                 nursery.start_soon(self._keepalive, ws)
                 if self.codec.renew_interval_s is not None:
                     nursery.start_soon(self._renew)
-                await self._read(ws, len(requests))
+                await self._read(ws, len(requests), served)
 
     async def _keepalive(self, ws: Any) -> None:
         while True:
@@ -145,7 +145,10 @@ class PrivateStream:
             except VENUE_FAILURES as error:
                 raise Reconnect(f"cannot renew the private stream: {error}") from error
 
-    async def _read(self, ws: Any, pending_acks: int) -> None:
+    async def _read(self, ws: Any, pending_acks: int, served: Callable[[], None]) -> None:
+        """Read frames until the stream must be replaced; ``served()`` once every
+        subscription was acknowledged: a private stream carries data only when we
+        trade, so being subscribed is what shows the venue serves it."""
         stall = trio.CancelScope(deadline=trio.current_time() + self.stale_after_s)
         with stall:
             while True:
@@ -160,6 +163,7 @@ class PrivateStream:
                         pending_acks -= 1
                         if pending_acks == 0:
                             self.up = True
+                            served()
                             log.info("%s: private stream up", self.name)
                     elif isinstance(event, UpgradeNotice):
                         raise Reconnect(f"upgrade notice: {event.message}")

@@ -301,14 +301,25 @@ class Writer:
 
     async def _write(self, batch: Sequence[Any]) -> None:
         """Records in order, each run of them in one transaction; a request in between
-        is carried out after the records before it and before those after it."""
+        is carried out after the records before it and before those after it.
+
+        What is not yet written or answered stays in ``_unwritten`` until it is, so an
+        incarnation that ends in between (a bug, a crash, a cancellation) leaves it to
+        the next one: nothing taken from the mailbox is lost, and whoever waits for a
+        commit or an answer gets it from the restarted writer. A transaction or a
+        request on the worker thread cannot be interrupted, and nothing awaits between
+        its end and the update of ``_unwritten``, so nothing is done twice either."""
+        self._unwritten = list(batch)
         start = 0
         for index, message in enumerate(batch):
             if isinstance(message, StoreRequest):
-                await self._write_records(batch[start:index], batch[index:])
+                await self._write_records(batch[start:index])
+                self._unwritten = list(batch[index:])
                 await self._answer(message)
                 start = index + 1
-        await self._write_records(batch[start:], batch[start:])
+                self._unwritten = list(batch[start:])
+        await self._write_records(batch[start:])
+        self._unwritten = []
 
     async def _answer(self, request: StoreRequest) -> None:
         assert self.store is not None
@@ -320,9 +331,8 @@ class Writer:
             reply.error = error
         reply.done.set()
 
-    async def _write_records(self, records: Sequence[Any], unwritten: Sequence[Any]) -> None:
-        """``records`` in one transaction; if it fails, ``unwritten`` (those records and
-        everything after them) is kept for the next incarnation."""
+    async def _write_records(self, records: Sequence[Any]) -> None:
+        """``records`` in one transaction, tried until the storage takes it."""
         if not records:
             return
         snapshots: dict[str, SnapshotRecord] = {}
@@ -339,7 +349,7 @@ class Writer:
                 events.append(message)
             else:
                 log.error("writer: cannot store %r", message)
-        began = await self._commit(list(snapshots.values()), intents, events, unwritten)
+        began = await self._commit(list(snapshots.values()), intents, events)
         stats = self.stats
         stats.latencies_s.append(time.perf_counter() - began)
         stats.batches += 1
@@ -355,11 +365,10 @@ class Writer:
         snapshots: list[SnapshotRecord],
         intents: list[IntentRecord],
         events: list[OrderEventRecord],
-        unwritten: Sequence[Any],
     ) -> float:
         """Write the records in one transaction, as often as the storage refuses it;
         returns when the attempt that succeeded began (``perf_counter``). Raises what is
-        not the storage's fault, keeping ``unwritten`` for the next incarnation."""
+        not the storage's fault."""
         assert self.store is not None
         pause = self.retry_min_s
         while True:
@@ -368,13 +377,11 @@ class Writer:
             try:
                 await trio.to_thread.run_sync(self.store.write_batch, snapshots, intents, events)
             except Exception as error:
-                self._unwritten = list(unwritten)
                 cause = storage_failure(error, self.path)
                 if cause is None:
                     raise
                 self._refused(cause)
             else:
-                self._unwritten = []
                 if self.failing is not None:
                     self._recovered(len(snapshots) + len(intents) + len(events))
                 return began

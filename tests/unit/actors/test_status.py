@@ -63,7 +63,12 @@ async def test_a_give_up_deep_in_the_tree_is_the_health_reason(autojump_clock):
         intensity=Intensity(1, 60.0),
         backoff=Backoff.none(),
     )
-    root = Supervisor("basis", [routers.child_spec()], backoff=Backoff(min_s=30.0, max_s=30.0))
+    root = Supervisor(
+        "basis",
+        [routers.child_spec()],
+        intensity=Intensity(1, 60.0),
+        backoff=Backoff(min_s=30.0, max_s=30.0),
+    )
     system = system_with(root)
     async with trio.open_nursery() as nursery:
         await nursery.start(root.run)

@@ -89,3 +89,13 @@ def test_kills_are_spaced_as_played_not_as_drawn():
         s.at_s for s in build_plan(["mixed"], 6378354, 1800.0, TIMING) if s.kind is FaultKind.KILL
     ]
     assert all(b - a >= 60.0 for a, b in itertools.pairwise(kills))
+
+
+@pytest.mark.parametrize("seed", [11, 12, 99, 4242])
+def test_actor_crashes_stay_under_each_supervisors_restart_limit(seed):
+    # Seed 11 once put 11 router crashes within 46 s: the routers' supervisor gave up.
+    plan = build_plan(["actor-crashes"], seed, 300.0, TIMING)
+    for target, limit in (("router", 10), ("strategy", 20)):
+        crashes = [s.at_s for s in plan if s.target == target]
+        assert all(sum(1 for c in crashes if at <= c < at + 60.0) <= limit for at in crashes)
+    assert len(plan) >= 300.0 / 4.0  # still a crash every few seconds, of one kind or other

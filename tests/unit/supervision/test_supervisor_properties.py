@@ -20,7 +20,13 @@ from supervision import (
 )
 from tests.unit.supervision.probe import Probe, child_state
 
-BACKOFF = Backoff(min_s=0.1, max_s=2.0, factor=2.0, jitter=0.5, reset_after_s=5.0)
+
+def backoff_within_reach(max_restarts: int, period_s: float) -> Backoff:
+    """Up to 2 s between restarts, less where the limit would be out of reach."""
+    cap = min(2.0, period_s / (max_restarts + 1))
+    return Backoff(min_s=min(0.1, cap), max_s=cap, factor=2.0, jitter=0.5, reset_after_s=5.0)
+
+
 SETTLE_S = 60.0  # far beyond any backoff, start or shutdown in these trees
 
 actions = st.lists(
@@ -52,7 +58,7 @@ def test_permanent_children_run_again_unless_the_supervisor_gave_up(
         [probe.spec(name, kind) for name, kind in zip(names, restarts, strict=True)],
         strategy=strategy,
         intensity=Intensity(max_restarts, period_s),
-        backoff=BACKOFF,
+        backoff=backoff_within_reach(max_restarts, period_s),
         rng=random.Random(seed),
     )
     outcome: dict[str, object] = {}
