@@ -15,10 +15,10 @@ from typing import Annotated
 
 import msgspec
 
-from actors.arbitrage.config import StrategyConfig
 from actors.runtime.config import RuntimeConfig, Seconds, VenuesSection
 from actors.sim.config import SimConfig, symbol_config, with_dislocations
 from actors.sim.views import SimUrls
+from actors.venues import gateio, mexc
 from protocols.model import Leg
 from protocols.venue import ApiCredentials
 
@@ -31,16 +31,40 @@ class PaperSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     unset keeps each symbol's own setting."""
 
 
+READ_AFTER_WRITE_S = {"mexc": mexc.READ_AFTER_WRITE_S, "gateio_futures": gateio.READ_AFTER_WRITE_S}
+"""How long each venue kind's router lets a query say "no such order" before it concludes
+the order never arrived."""
+
+
+def unknown_outcome_s(venues: VenuesSection) -> float:
+    """How long an order's outcome may stay unknown: a placement that met a server error
+    is not known never to have arrived until its venue's read-after-write lag has passed;
+    one left unanswered is looked up after ``request_timeout_s``. The slower of these,
+    over both venues."""
+    return max(
+        max(venue.request_timeout_s, READ_AFTER_WRITE_S[venue.kind])
+        for venue in (venues.spot, venues.futures)
+    )
+
+
 class ChaosSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What ``basis chaos`` holds the system to; unset bounds follow from ``[strategy]``."""
+    """What ``basis chaos`` holds the system to; unset bounds follow from ``[venues]``.
+
+    Both default bounds are multiples of :func:`unknown_outcome_s` (5 s with the default
+    venues): how long an order's outcome may stay unknown is what keeps positions from
+    settling, and a leg unhedged, when no fault has broken anything. The multiples put the
+    worst of good runs at about half the bound (measured in ``bench/RESULTS.md``), so that
+    a regression that doubles the time is caught."""
 
     settle_s: Seconds | None = None
-    """How soon after a fault clears positions must match the venues again (default
-    3 leg timeouts + 5 s: orders in flight end, lookups finish, imbalances correct)."""
+    """How soon after the last fault clears positions must match the venues again
+    (default :func:`unknown_outcome_s`: the orders in flight then end within it; a killed
+    process's start-up and recovery take about 2 s)."""
     max_unhedged_s: Seconds | None = None
     """How long an unhedged delta above the smallest order either venue takes may last
-    (default: a leg timeout for each correction attempt plus three more — the orders
-    ending, the flattening, its lookups — and 10 s for a killed process to come back)."""
+    (default twice :func:`unknown_outcome_s`: a leg is left unhedged while its partner's
+    outcome is unknown, then corrected; a kill between the legs costs the process's
+    restart instead, about 2 s)."""
     memory_allowance_mb: Annotated[float, msgspec.Meta(ge=0.0)] = 16.0
     """Growth of the trading process's memory allowed in any run (caches filling up)."""
     memory_growth_mb_per_h: Annotated[float, msgspec.Meta(ge=0.0)] = 8.0
@@ -49,15 +73,15 @@ class ChaosSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How often a symbol's perpetual is jumped away from spot (or back), so that
     entries and exits happen while faults play."""
 
-    def settle_bound_s(self, strategy: StrategyConfig) -> float:
+    def settle_bound_s(self, venues: VenuesSection) -> float:
         if self.settle_s is not None:
             return self.settle_s
-        return 3.0 * strategy.leg_timeout_s + 5.0
+        return unknown_outcome_s(venues)
 
-    def unhedged_bound_s(self, strategy: StrategyConfig) -> float:
+    def unhedged_bound_s(self, venues: VenuesSection) -> float:
         if self.max_unhedged_s is not None:
             return self.max_unhedged_s
-        return strategy.leg_timeout_s * (strategy.max_correction_attempts + 3) + 10.0
+        return 2.0 * unknown_outcome_s(venues)
 
 
 class WatchdogSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -24,18 +24,16 @@ code.
 from __future__ import annotations
 
 import itertools
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
 import msgspec
 
 from actors.sim.ledger import FillExecuted, LedgerEntry, OrderAccepted, OrderRefused
+from protocols.client_ids import client_order_id, parse_client_id
 from protocols.gateio import CLIENT_TEXT_PREFIX
-from protocols.model import Side
+from protocols.model import Leg, Side
 from protocols.rules import at_least
-
-_ENTRY_LEG = re.compile(r"^(?P<task>.+)-(?P<seq>\d+)(?P<leg>[sf])$")
 
 
 class InvariantResult(msgspec.Struct, frozen=True):
@@ -278,10 +276,12 @@ def venue_entries(ledgers: dict[str, Sequence[LedgerEntry]]) -> dict[str, tuple[
                 orders[cid] = (e.order.created_ts, venue, e.order.side, e.order.reduce_only)
     found = {}
     for cid, (ts, venue, side, _) in orders.items():
-        match = _ENTRY_LEG.match(cid)
-        if match is None or match["leg"] != "s" or side is not Side.BUY:
+        parsed = parse_client_id(cid)
+        if parsed is None or parsed.leg is not Leg.SPOT or side is not Side.BUY:
             continue
-        partner = f"{match['task']}-{int(match['seq']) + 1}f"
+        # Read the way the strategy writes them (base 36, with the instance), so that
+        # the outage check sees every entry.
+        partner = client_order_id(parsed.task_id, parsed.seq + 1, Leg.FUTURES, parsed.instance)
         other = orders.get(partner)
         if other is not None and other[2] is Side.SELL and not other[3]:
             found[cid] = (ts, venue)

@@ -172,6 +172,9 @@ class ChaosRun:
     outages: list[inv.DataOutage] = attrs.field(factory=list)
     active: int = 0
     """Faults on right now."""
+    last_cleared: float = 0.0
+    """When the latest-clearing fault so far cleared: a kill's restart may outlast faults
+    played meanwhile, or they it, and positions settle only after the last of them."""
     phase_start: float = 0.0
     """Wall-clock time the fault phase began."""
     cold_start: tuple[float, float] | None = None
@@ -189,7 +192,7 @@ class ChaosRun:
 
     @property
     def settle_s(self) -> float:
-        return self.config.chaos.settle_bound_s(self.config.strategy)
+        return self.config.chaos.settle_bound_s(self.config.venues)
 
     # ------------------------------------------------------------------ the run
 
@@ -226,6 +229,7 @@ class ChaosRun:
         finally:
             self.active -= 1
         cleared = time.time() if step.kind is not FaultKind.KILL else self._launched_at()
+        self.last_cleared = max(self.last_cleared, cleared)
         record = FaultRecord(step, self._since_start(started), self._since_start(cleared), hit)
         index = len(self.timeline)
         self.timeline.append(record)
@@ -235,7 +239,7 @@ class ChaosRun:
         if _interrupts_decisions(step) and not hit.startswith("not crashed"):
             measurements.start_soon(self._measure_recovery, index, cleared)
         if self.active == 0:
-            faults.start_soon(self._check_positions, f"{step.describe()}", cleared)
+            faults.start_soon(self._check_positions, f"{step.describe()}", self.last_cleared)
 
     def _launched_at(self) -> float:
         return self.current.launched_at if self.current else time.time()
@@ -600,7 +604,7 @@ class ChaosRun:
         }
         end = time.time()
         found = inv.excursions(inv.leg_fills(ledgers), self._unhedged_threshold, end)
-        bound = config.chaos.unhedged_bound_s(config.strategy)
+        bound = config.chaos.unhedged_bound_s(config.venues)
         alerts = config.alerts
         told, alert_delays = inv.alerts_follow_incidents(
             self.health, self.inbox.received, alerts.open_after_s, alerts.resolve_after_s

@@ -104,12 +104,16 @@ def test_the_shipped_configs_load(name):
         assert len(config.simulated().symbols) == len(config.symbols)
 
 
-def test_the_chaos_bounds_follow_from_the_strategy_unless_set():
-    config = msgspec.convert(
-        {"strategy": {"leg_timeout_s": 2.0, "max_correction_attempts": 3}}, SystemConfig
-    )
-    assert config.chaos.settle_bound_s(config.strategy) == 3 * 2.0 + 5.0
-    assert config.chaos.unhedged_bound_s(config.strategy) == 2.0 * (3 + 3) + 10.0
+def test_the_chaos_bounds_follow_from_the_venues_unless_set():
+    # MEXC's read-after-write lag (5 s) is the slower unknown outcome, unless a venue's
+    # request timeout is longer.
+    config = msgspec.convert({}, SystemConfig)
+    assert config.chaos.settle_bound_s(config.venues) == 5.0
+    assert config.chaos.unhedged_bound_s(config.venues) == 10.0
+    futures = {"kind": "gateio_futures", "request_timeout_s": 8.0}
+    slow = msgspec.convert({"venues": {"spot": {"kind": "mexc"}, "futures": futures}}, SystemConfig)
+    assert slow.chaos.settle_bound_s(slow.venues) == 8.0
+    assert slow.chaos.unhedged_bound_s(slow.venues) == 16.0
     set_ = msgspec.convert({"chaos": {"settle_s": 4.0, "max_unhedged_s": 9.0}}, SystemConfig)
-    assert set_.chaos.settle_bound_s(set_.strategy) == 4.0
-    assert set_.chaos.unhedged_bound_s(set_.strategy) == 9.0
+    assert set_.chaos.settle_bound_s(set_.venues) == 4.0
+    assert set_.chaos.unhedged_bound_s(set_.venues) == 9.0

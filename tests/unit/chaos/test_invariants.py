@@ -156,6 +156,23 @@ def test_an_entry_reaching_a_venue_deep_into_a_data_outage_fails():
     assert inv.no_stale_entries(entry_ledgers(10.0), [decision()], [early]).passed
 
 
+def test_entries_are_found_by_the_ids_the_strategy_writes():
+    # Order numbers in base 36 and the instance's suffix, as a running system writes
+    # them (the 10th and 11th orders: "a" and "b").
+    ledgers = {
+        "mexc": [accepted("mexc", "btc_1-as-ctfs", Side.BUY, 10.0)],
+        "gateio": [accepted("gateio", "btc_1-bf-ctfs", Side.SELL, 10.0)],
+    }
+    assert inv.venue_entries(ledgers) == {
+        "btc_1-as-ctfs": (10.0, "mexc"),
+        "btc_1-bf-ctfs": (10.0, "gateio"),
+    }
+    decided = inv.EntryDecision(["btc_1-as-ctfs", "btc_1-bf-ctfs"], 10.0, 0.01, 0.02, 2.0)
+    outage = inv.DataOutage("mexc", 5.0, 20.0)
+    result = inv.no_stale_entries(ledgers, [decided], [outage])
+    assert not result.passed and "btc_1-as-ctfs reached mexc" in result.detail
+
+
 def test_an_entry_at_the_venues_with_no_logged_decision_fails():
     result = inv.no_stale_entries(entry_ledgers(10.0), [], [])
     assert not result.passed and "no logged decision" in result.detail

@@ -1,0 +1,141 @@
+"""Each chaos invariant fails when the trading process is broken on purpose for it.
+
+A chaos run that passes only says something if its invariants can fail: these runs
+break the trading process (``tests/integration/broken_build/sitecustomize.py``, loaded
+by the trading process at start-up through ``PYTHONPATH``) and check that the run reports
+the invariant aimed at as failed, naming the cause, and the others as held. Breaks whose
+effects do not meet share a run. The breaks live in the tests alone: the product has no
+switch that turns its own safeguards off. The bounds are the defaults the config derives
+from ``[venues]``: the unhedged-time bound judged here is the one every chaos run uses.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+import pytest
+
+import actors
+from actors.chaos import invariants as inv
+from actors.chaos.report import ChaosReport, render
+from actors.chaos.runner import ChaosOptions, run_chaos
+from actors.runtime.alerts.config import AlertsSection
+from actors.system_config import SystemConfig
+from tests.integration.test_chaos import CONFIG, SEED
+
+BROKEN_BUILD = Path(__file__).with_name("broken_build")
+SOURCE_TREE = Path(actors.__file__).resolve().parent.parent
+
+INVARIANTS = {
+    "orders_once": "no order sent twice",
+    "positions_settled": "positions match the venues",
+    "unhedged_bounded": "unhedged delta bounded",
+    "no_stale_entries": "no entry on a stale quote",
+    "supervisors_held": "no supervisor gave up",
+    "memory_flat": "memory stays flat",
+    "alerts_follow_incidents": "each incident told once",
+}
+
+
+async def broken_run(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    breaks: tuple[str, ...],
+    scenarios: tuple[str, ...],
+    duration_s: float,
+    config: SystemConfig = CONFIG,
+) -> tuple[ChaosReport, dict[str, inv.InvariantResult]]:
+    """A chaos run whose trading process is broken by ``breaks``; its report and its
+    invariants by name."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join((str(BROKEN_BUILD), str(SOURCE_TREE))))
+    monkeypatch.setenv("BASIS_BROKEN", ",".join(breaks))
+    report = await run_chaos(config, ChaosOptions(scenarios, duration_s, SEED, tmp_path))
+    results = {
+        name: next(r for r in report.invariants if r.name.startswith(prefix))
+        for name, prefix in INVARIANTS.items()
+    }
+    return report, results
+
+
+def assert_failed_only(
+    report: ChaosReport, results: dict[str, inv.InvariantResult], *failed: str
+) -> None:
+    held = {name for name, result in results.items() if result.passed}
+    assert held == set(results) - set(failed), render(report)
+    assert not report.passed
+
+
+async def test_uncorrected_imbalance_unjournaled_orders_and_a_leak_are_caught(
+    monkeypatch, tmp_path
+):
+    # A partial fill leaves the legs apart; without correction they stay apart past the
+    # default bound (10 s), which must catch it. The leak keeps 1 MiB a tick (4 MiB a
+    # second); the memory windows are shortened so that a run of seconds is judged, on
+    # the default allowance (a run without the leak grows 0.1 MB in them).
+    monkeypatch.setattr(inv, "MEMORY_WARMUP_S", 3.0)
+    monkeypatch.setattr(inv, "MEMORY_MIN_JUDGED_S", 8.0)
+    assert CONFIG.chaos.max_unhedged_s is None
+    bound = CONFIG.chaos.unhedged_bound_s(CONFIG.venues)
+    report, results = await broken_run(
+        monkeypatch,
+        tmp_path,
+        ("no-correction", "no-journal", "leak"),
+        ("partial-fills",),
+        bound + 3.0,
+    )
+    assert_failed_only(report, results, "unhedged_bounded", "orders_once", "memory_flat")
+    assert report.unhedged_bound_s == bound and report.max_unhedged_s > bound
+    assert "never journaled" in results["orders_once"].detail
+    assert "allowed 16.0 MB" in results["memory_flat"].detail
+
+
+async def test_entries_on_stale_quotes_and_untold_incidents_are_caught(monkeypatch, tmp_path):
+    # Staleness at 2.5 s makes the stall 5 s long (from 0.5 s), so that entries are
+    # decided on a quote older than max_quote_age_s (2 s) for 3 s of it; market orders
+    # fill whatever the frozen quote said, so the strategies go on cycling through it.
+    # Incidents open after 1 s, so that the stall is an incident, checked once it has
+    # ended: the run goes on 7 s after it, for the resolution's 6 s.
+    venues = {
+        leg: msgspec.structs.replace(getattr(CONFIG.venues, leg), stale_after_s=2.5)
+        for leg in ("spot", "futures")
+    }
+    cycling = msgspec.structs.replace(
+        CONFIG,
+        venues=msgspec.structs.replace(CONFIG.venues, **venues),
+        strategy=msgspec.structs.replace(CONFIG.strategy, order_type="market"),
+        alerts=msgspec.convert({"open_after_s": 1.0, "resolve_after_s": 1.0}, AlertsSection),
+    )
+    report, results = await broken_run(
+        monkeypatch, tmp_path, ("stale-entries", "alerts-unsent"), ("stalled-ws",), 12.5, cycling
+    )
+    assert_failed_only(report, results, "no_stale_entries", "alerts_follow_incidents")
+    assert "s into a mexc data outage" in results["no_stale_entries"].detail
+    assert "told nothing" in results["alerts_follow_incidents"].detail
+
+
+@pytest.mark.soak
+async def test_a_leak_is_caught_on_the_default_memory_windows(monkeypatch, tmp_path):
+    # 64 KiB a tick, 256 KiB a second over both strategies: about 30 MB in the 140 s
+    # judged after the minute of warm-up, twice the allowance.
+    judged = inv.MEMORY_WARMUP_S + inv.MEMORY_MIN_JUDGED_S
+    report, results = await broken_run(monkeypatch, tmp_path, ("leak=64",), (), judged + 20.0)
+    assert_failed_only(report, results, "memory_flat")
+
+
+async def test_positions_counted_wrong_are_caught(monkeypatch, tmp_path):
+    # The strategies enter at once (the market as it starts is inside max_entry_cost_pct).
+    report, results = await broken_run(monkeypatch, tmp_path, ("fills-twice",), (), 1.5)
+    assert_failed_only(report, results, "positions_settled")
+    assert "system spot" in results["positions_settled"].detail
+
+
+async def test_a_supervisor_that_gives_up_is_caught(monkeypatch, tmp_path):
+    # The first crash (a strategy, 0.5 s in) makes the strategies' supervisor give up;
+    # what that leaves of trading is not asked about.
+    report, results = await broken_run(
+        monkeypatch, tmp_path, ("no-restarts",), ("actor-crashes",), 2.0
+    )
+    assert not results["supervisors_held"].passed and not report.passed
+    assert "gave up: strategies" in results["supervisors_held"].detail, render(report)

@@ -1,0 +1,61 @@
+"""When a chaos run starts the clock of a position check: once the last fault on has
+cleared, whichever of them that was."""
+
+from __future__ import annotations
+
+import time
+
+import attrs
+import trio
+
+from actors.chaos.plan import FaultKind, FaultStep
+from actors.chaos.runner import ChaosOptions, ChaosRun
+from actors.sim.views import SimUrls
+from actors.system_config import SystemConfig
+
+URLS = SimUrls("http://127.0.0.1:1", "ws://127.0.0.1:1/ws", "http://127.0.0.1:2", "ws://x/2", "")
+
+
+@attrs.define(eq=False)
+class _Launched:
+    launched_at: float
+
+
+@attrs.define(eq=False)
+class TimedRun(ChaosRun):
+    """A run whose faults only take time: a kill "launches" the new process 0.1 s in
+    and is done restarting 0.5 s in; each check is recorded, not made."""
+
+    started: list[tuple[str, float]] = attrs.field(factory=list)
+
+    async def _apply(self, step: FaultStep) -> str:
+        if step.kind is FaultKind.KILL:
+            await trio.sleep(0.1)
+            self.current = _Launched(time.time())
+            await trio.sleep(0.4)
+        else:
+            await trio.sleep(step.lasts_s)
+        return ""
+
+    async def _measure_recovery(self, index: int, cleared: float) -> None:
+        return None
+
+    async def _check_positions(self, after: str, cleared_at: float, final: bool = False) -> None:
+        self.started.append((after, cleared_at))
+
+
+async def test_a_kill_still_restarting_when_another_fault_clears_is_checked_from_that(
+    tmp_path,
+):
+    run = TimedRun(SystemConfig(), ChaosOptions((), 1.0, 1, tmp_path), None, URLS, None, False)
+    kill = FaultStep(0.0, FaultKind.KILL, "process", 0.5)
+    errors = FaultStep(0.0, FaultKind.SERVER_ERRORS, "mexc", 0.3, count=3)
+    async with trio.open_nursery() as faults:
+        faults.start_soon(run._play_step, kill, faults, faults)
+        faults.start_soon(run._play_step, errors, faults, faults)
+    errors_cleared = next(r for r in run.timeline if r.step is errors).cleared_s
+    [(after, cleared_at)] = run.started
+    # The kill ended last, but the server errors cleared after its new process launched:
+    # positions could settle only from then.
+    assert after.startswith("kill")
+    assert abs((cleared_at - run.phase_start) - errors_cleared) < 1e-6
