@@ -33,11 +33,13 @@ def _no_journal() -> None:
 
 
 def _stale_entries() -> None:
-    """The strategy enters on quotes of any age, and ignores a feed declared stale."""
+    """The strategy enters on quotes of any age from connections live or not, and
+    ignores a feed declared stale."""
     from actors.arbitrage import machine
     from protocols.messages import FeedHealth
 
     machine._fresh = lambda max_age_s, now, spot, futures: True
+    machine.live_and_latest = lambda live, spot, futures: True
     machine._HANDLERS[FeedHealth] = lambda ctx, event: (ctx, machine.NOTHING)
 
 
