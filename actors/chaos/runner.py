@@ -46,6 +46,7 @@ import trio
 from actors.chaos import invariants as inv
 from actors.chaos.alerts import AlertInbox
 from actors.chaos.plan import (
+    BURST_S,
     FEED_FAULTS,
     ORDER_FAULTS,
     SCENARIOS,
@@ -167,6 +168,12 @@ async def run_chaos(config: SystemConfig, options: ChaosOptions) -> ChaosReport:
             sim_config.servers, gateio_full_book_every=FULL_BOOK_EVERY
         )
         sim_config = msgspec.structs.replace(sim_config, servers=servers)
+    forgets = [SCENARIOS[name].gateio_forgets_s for name in options.scenarios]
+    if any(s is not None for s in forgets):
+        futures = msgspec.structs.replace(
+            sim_config.futures, forget_unfilled_after_s=min(s for s in forgets if s is not None)
+        )
+        sim_config = msgspec.structs.replace(sim_config, futures=futures)
     sim = SimServers(sim_config)
     inbox = AlertInbox()
     options.data_dir.mkdir(parents=True, exist_ok=True)
@@ -366,7 +373,7 @@ class ChaosRun:
 
     async def _aim(self, step: FaultStep) -> _Outcome:
         """Arm an order fault on its venue and wait until it hits or expires. It counts
-        as on only while what it did plays out (a placement held unanswered)."""
+        as on only while what it did plays out (a placement held unanswered, a burst)."""
         assert step.role is not None, step
         target = OrderTarget(step.target, step.role, step.arrival)
         fault = OrderFault(
@@ -382,9 +389,15 @@ class ChaosRun:
             return _Outcome(f"expired unmet after {step.lasts_s:.1f} s", False)
         self.active += 1
         try:
-            await trio.sleep(step.hold_s)
+            await trio.sleep(step.hold_s + BURST_S.get(step.kind, 0.0))
         finally:
             self.active -= 1
+            venue = self.sim.exchange(step.target)
+            assert venue is not None
+            if step.kind is FaultKind.SERVER_ERRORS:
+                venue.fail_requests(0)
+            elif step.kind is FaultKind.RATE_LIMITS:
+                venue.rate_limit_requests(0)
         return _Outcome(f"hit {order.describe()} after {order.after_s:.1f} s", True, order)
 
     def _clear_all(self) -> None:

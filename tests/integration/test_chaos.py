@@ -213,13 +213,15 @@ def test_basis_chaos_json_is_the_whole_report(tmp_path):
     config = tmp_path / "chaos.toml"
     config.write_text(CONFIG_TOML)
     done = subprocess.run(
-        [*BASIS, "chaos", str(config), "--duration", "2", "--scenario", "server-errors",
+        [*BASIS, "chaos", str(config), "--duration", "2", "--scenario", "upgrade-notice",
          "--seed", "4", "--json"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.splitlines()[-1])
     assert report["passed"] and report["seed"] == 4 and len(report["invariants"]) == 7
+    assert report["faults"] == [{"kind": "upgrade_notice", "played": 1, "hit": 1, "expired": 0}]
+    assert report["aim"]["passed"] and report["timeline"][0]["met"]
 
 
 @pytest.mark.parametrize(
