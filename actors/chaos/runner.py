@@ -28,6 +28,7 @@ import logging
 import math
 import os
 import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -63,6 +64,7 @@ from actors.chaos.report import (
     recoveries,
     tally,
 )
+from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 from actors.runtime.ops.status import SystemStatus
 from actors.runtime.persistence.store import Store
 from actors.sim.aimed_faults import OrderFault, OrderFaultKind, OrderHit, OrderTarget
@@ -90,6 +92,9 @@ STIR_SIZES = (0.012, -0.015)
 """A premium to enter on, then a discount to exit on (fractions of the price)."""
 STIR_FOR = {"monitoring": STIR_SIZES[0], "position_open": STIR_SIZES[1]}
 """The stir a strategy in each state acts on."""
+FLATTENED = "both legs flattened"
+"""What the reason of a strategy paused after flattening an imbalance it could not
+correct says; the run resumes it, as its operator would once the legs are flat."""
 CONNECTION_FAULTS = frozenset(
     {FaultKind.WS_DROP, FaultKind.WS_STALL, FaultKind.VENUE_DOWN, FaultKind.UPGRADE_NOTICE}
 )
@@ -232,7 +237,11 @@ class ChaosRun:
     cold_start: tuple[float, float] | None = None
     """The first process: launched → every feed fresh, launched → every strategy deciding."""
 
+    control_token: str = attrs.field(init=False)
+    """The trading process's control token: the run resumes flattened strategies."""
+
     def __attrs_post_init__(self) -> None:
+        self.control_token = secrets.token_hex(16)
         self.rng = random.Random(f"{self.options.seed}:stir")
         self.port = _free_port()
         self.config_path = self.options.data_dir / "chaos-run.toml"
@@ -463,7 +472,7 @@ class ChaosRun:
         ]
         if not recover:
             command.append("--no-recover")
-        env = {**os.environ, **self._keys()}
+        env = {**os.environ, **self._keys(), CONTROL_TOKEN_ENV: self.control_token}
         with self.log_path.open("ab") as stderr, stdout.open("wb") as out:
             process = await trio.lowlevel.open_process(
                 command, stdout=out, stderr=stderr, stdin=subprocess.DEVNULL, env=env
@@ -602,6 +611,9 @@ class ChaosRun:
             await trio.sleep(self.config.chaos.stir_every_s)
             status = self.current.last_status if self.current else None
             states = {t.symbol: t.state for t in status.tasks} if status else {}
+            for task in status.tasks if status else ():
+                if task.state == "paused" and FLATTENED in (task.paused_reason or ""):
+                    await self._resume(task.symbol)
             for offset in range(len(symbols)):
                 symbol = symbols[(turn + offset) % len(symbols)]
                 state = states.get(str(symbol)) if status else None
@@ -615,6 +627,20 @@ class ChaosRun:
                 turn += offset
                 break
             turn += 1
+
+    async def _resume(self, symbol: str) -> None:
+        """Resume ``symbol``'s entries, as its operator would (a failed attempt is tried
+        again at the next stir)."""
+        try:
+            reply = await self.http.post(
+                f"http://127.0.0.1:{self.port}/control/resume",
+                json={"symbol": symbol},
+                headers={"authorization": f"Bearer {self.control_token}"},
+            )
+        except httpx.HTTPError as error:
+            log.warning("chaos: could not resume %s: %s", symbol, error)
+            return
+        log.info("chaos: resumed %s after its flattening: %s", symbol, reply.text)
 
     # ------------------------------------------------------------ measuring
 
