@@ -10,7 +10,8 @@ says so. Meanwhile this process:
   process's ``POST /faults/crash``, or with SIGKILL); a fault on the order path is armed
   on the venues and waits there for the placement it aims at, up to its deadline;
 - jumps each symbol's perpetual away from spot and, the next time round, back, so every
-  symbol enters and exits while faults play;
+  symbol enters and exits while faults play, and resumes a strategy paused after
+  flattening (as its operator would);
 - samples ``/status``, ``/health`` and the process's memory;
 - after each fault clears, measures how long the feeds took to be fresh again and the
   strategies to decide, and, once no fault is active, whether positions match the
