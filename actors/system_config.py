@@ -72,6 +72,10 @@ class ChaosSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     stir_every_s: Seconds = 2.0
     """How often a symbol's perpetual is jumped away from spot (or back), so that
     entries and exits happen while faults play."""
+    min_hit_share: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.8
+    """The least share of a run's faults, and of its order faults, that must hit what
+    they aim at (an order fault its placement before its deadline): a run below it
+    fails, as its figures would overstate what it exercised."""
 
     def settle_bound_s(self, venues: VenuesSection) -> float:
         if self.settle_s is not None:

@@ -3,7 +3,12 @@
 A plan is data, made from a seed: the same scenarios, duration, seed and timing always
 give the same plan, so a failing run is replayed by running it again with its seed. Each
 :class:`FaultStep` starts ``at_s`` seconds into the fault phase and is cleared
-``lasts_s`` later (0: a one-off, like dropping every websocket).
+``lasts_s`` later (0: a one-off, like dropping every websocket). A fault on the order
+path (:data:`ORDER_FAULTS`) is instead armed at ``at_s`` with a target: a venue and
+the kind of order (``actors.sim.aimed_faults``: one leg of an entry, first or second to
+reach its venue, or an exit); it fires on the first placement that matches and expires
+unmet ``lasts_s`` later. Its wait is drawn from how long the runner's stirring takes to
+bring each symbol an entry and an exit (:attr:`Timing.cycle_s`).
 
 Rates are kept under what the supervision tree tolerates (a supervisor gives up after
 more than 10 restarts within 60 s, 20 for the strategies'), because "none gives up in
@@ -14,11 +19,14 @@ test the limit, not the system.
 from __future__ import annotations
 
 import enum
+import math
 import random
 from collections.abc import Callable
 
 import attrs
 import msgspec
+
+from actors.sim.aimed_faults import Arrival, Role
 
 VENUES = ("mexc", "gateio")
 
@@ -64,6 +72,25 @@ FEED_FAULTS = frozenset(
 )
 """Faults that interrupt market data: recovering from them means fresh quotes again."""
 
+ORDER_FAULTS = frozenset(
+    {
+        FaultKind.REST_TIMEOUT,
+        FaultKind.SERVER_ERRORS,
+        FaultKind.RATE_LIMITS,
+        FaultKind.REJECTS,
+        FaultKind.PARTIAL_FILLS,
+    }
+)
+"""Faults aimed at order placements: armed with a target, they wait for it."""
+
+TARGETS: tuple[tuple[Role, Arrival | None], ...] = (
+    (Role.ENTRY, Arrival.FIRST),
+    (Role.ENTRY, Arrival.SECOND),
+    (Role.EXIT, None),
+)
+"""What an order fault waits for on its venue: one leg of an entry (the riskiest: the
+other leg fills meanwhile), the first or the second to arrive, or an exit's leg."""
+
 
 class FaultStep(msgspec.Struct, frozen=True):
     at_s: float
@@ -72,6 +99,7 @@ class FaultStep(msgspec.Struct, frozen=True):
     """The venue (``mexc``, ``gateio``), the actor kind crashed (``strategy``, ``router``,
     ``writer``), or ``process``."""
     lasts_s: float = 0.0
+    """How long the fault is on; for an order fault, how long it waits for its order."""
     count: int = 0
     """How many requests or placements a counted fault hits."""
     fraction: float = 0.0
@@ -83,8 +111,25 @@ class FaultStep(msgspec.Struct, frozen=True):
     """How long a new order stays hidden from queries."""
     forget_s: float | None = None
     """How long after ending unfilled an order is forgotten (``None``: as configured)."""
+    role: Role | None = None
+    """An order fault's target on its venue: an entry's or an exit's leg..."""
+    arrival: Arrival | None = None
+    """...and for an entry, the leg to reach its venue first or second."""
 
     def describe(self) -> str:
+        if self.role is not None:
+            leg = f" {self.arrival.value} leg" if self.arrival else ""
+            target = f"{self.kind.value} at {self.target}: {self.role.value}{leg}"
+            detail = [f"waits {self.lasts_s:.1f} s"]
+            if self.count > 1:
+                detail.append(f"burst {self.count}")
+            if self.fraction:
+                detail.append(f"fraction {self.fraction:.2f}")
+            if self.retry_after_s:
+                detail.append(f"retry after {self.retry_after_s:.2f} s")
+            if self.hold_s:
+                detail.append(f"held {self.hold_s:.1f} s")
+            return f"{target} ({', '.join(detail)})"
         detail = []
         if self.count:
             detail.append(f"count {self.count}")
@@ -114,6 +159,9 @@ class Timing:
     """How long a router waits for an answer: a timeout holds its answer longer."""
     restart_delay_s: float = 0.5
     """How long a killed trading process stays down before it is started again."""
+    cycle_s: float = 12.0
+    """About how long the stirring takes to bring a symbol an entry and then an exit
+    (twice ``stir_every_s`` per symbol): order faults wait a few of them."""
 
 
 Maker = Callable[[random.Random, float, Timing], list[FaultStep]]
@@ -165,18 +213,52 @@ def _refused(rng: random.Random, duration_s: float, timing: Timing) -> list[Faul
     return [FaultStep(0.5, FaultKind.VENUE_DOWN, rng.choice(VENUES), _venue_down_s(duration_s))]
 
 
+def _aimed(
+    rng: random.Random,
+    duration_s: float,
+    timing: Timing,
+    kind: FaultKind,
+    low_s: float,
+    high_s: float,
+    venues: tuple[str, ...] = VENUES,
+    start_s: float = 0.5,
+) -> list[FaultStep]:
+    """Order faults armed ``low_s``..``high_s`` apart, each on a venue of ``venues`` for
+    one of :data:`TARGETS`, waiting :data:`AIMED_WAIT_CYCLES` for it, or what is left of
+    the phase, and at least :func:`_least_wait` (no fault is armed later than that)."""
+    steps = []
+    for at in _every(rng, duration_s - _least_wait(duration_s, timing), low_s, high_s, start_s):
+        venue = rng.choice(venues)
+        role, arrival = rng.choice(TARGETS)
+        waits = min(
+            round(rng.uniform(*AIMED_WAIT_CYCLES) * timing.cycle_s, 1), _left(duration_s, at)
+        )
+        steps.append(FaultStep(at, kind, venue, waits, role=role, arrival=arrival))
+    return steps
+
+
+def _least_wait(duration_s: float, timing: Timing) -> float:
+    """The least an order fault waits: a cycle of the stirring, or half of a shorter run."""
+    return min(timing.cycle_s, duration_s / 2.0)
+
+
+def _left(duration_s: float, at_s: float) -> float:
+    """The time left in the phase after ``at_s``, in whole tenths, short of its end."""
+    return max(0.0, math.floor((duration_s - at_s) * 10.0 - 1e-6) / 10.0)
+
+
+AIMED_WAIT_CYCLES = (2.0, 4.0)
+"""How many cycles of the stirring an order fault waits: one brings every symbol an entry
+and an exit, and the rest covers the reconnections, kills and held placements that other
+faults of a mixed run leave trading without (data outages are added: see
+:func:`_waiting_out_outages`)."""
+
+
 def _timeouts(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
     hold = timing.request_timeout_s + 1.0  # longer than the router waits for an answer
     return [
-        FaultStep(
-            at,
-            FaultKind.REST_TIMEOUT,
-            rng.choice(VENUES),
-            2.5,
-            count=rng.randint(1, 2),
-            hold_s=hold,
-        )
-        for at in _every(rng, duration_s, 3.0, 4.0)
+        msgspec.structs.replace(step, hold_s=hold)
+        for step in _aimed(rng, duration_s, timing, FaultKind.REST_TIMEOUT, 3.0, 4.0)
     ]
 
 
@@ -187,63 +269,53 @@ since an order forgotten before its placement was answered looks as if it never 
 
 
 def _read_after_write(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
-    """Both venues' queries lag for the whole phase while MEXC placements time out now
-    and then, so routers look orders up while MEXC still hides them: the lag outlasts
-    the router's wait for an answer (it hides the order when the lookup starts)."""
+    """MEXC's queries lag for the whole phase while its placements time out now and then,
+    so routers look orders up while MEXC still hides them: the lag outlasts the router's
+    wait for an answer (it hides the order when the lookup starts). Meanwhile Gate.io
+    forgets unfilled orders within seconds (``Scenario.gateio_forgets_s``): its own
+    behaviour, shortened, which meets a lookup only when an order ended unfilled, so it
+    is set for the run rather than played as a fault that could hit."""
     lasts = max(1.0, duration_s - 1.0)
     lag = timing.request_timeout_s + 1.0
-    steps = [
-        FaultStep(0.5, FaultKind.READ_AFTER_WRITE, "mexc", lasts, lag_s=lag),
-        FaultStep(
-            0.5, FaultKind.READ_AFTER_WRITE, "gateio", lasts, forget_s=READ_AFTER_WRITE_FORGET_S
-        ),
-    ]
+    steps = [FaultStep(0.5, FaultKind.READ_AFTER_WRITE, "mexc", lasts, lag_s=lag)]
     hold = timing.request_timeout_s + 1.0
-    steps += [
-        FaultStep(at, FaultKind.REST_TIMEOUT, "mexc", 2.5, count=1, hold_s=hold)
-        for at in _every(rng, duration_s - 1.0, 3.0, 4.0, 1.0)
-    ]
-    return steps
+    timeouts = _aimed(rng, duration_s, timing, FaultKind.REST_TIMEOUT, 3.0, 4.0, ("mexc",), 1.0)
+    return steps + [msgspec.structs.replace(step, hold_s=hold) for step in timeouts]
+
+
+BURST_S = {FaultKind.SERVER_ERRORS: 1.5, FaultKind.RATE_LIMITS: 2.0}
+"""How long a burst of 5xx or a storm of 429 goes on after the placement it met: for the
+venue's next ``count - 1`` requests within that time (a storm honoured request by
+request would otherwise outlast the run)."""
 
 
 def _server_errors(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    """A burst of 5xx that starts with the placement aimed at and goes on for the venue's
+    next requests (the lookup of that placement's outcome among them)."""
     return [
-        FaultStep(at, FaultKind.SERVER_ERRORS, rng.choice(VENUES), 1.5, count=rng.randint(3, 8))
-        for at in _every(rng, duration_s, 2.0, 3.0)
+        msgspec.structs.replace(step, count=rng.randint(3, 8))
+        for step in _aimed(rng, duration_s, timing, FaultKind.SERVER_ERRORS, 2.0, 3.0)
     ]
 
 
 def _rate_limits(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    """A storm of 429 that starts with the placement aimed at."""
     return [
-        FaultStep(
-            at,
-            FaultKind.RATE_LIMITS,
-            rng.choice(VENUES),
-            2.0,
-            count=rng.randint(10, 30),
-            retry_after_s=round(rng.uniform(0.2, 1.0), 2),
+        msgspec.structs.replace(
+            step, count=rng.randint(10, 30), retry_after_s=round(rng.uniform(0.2, 1.0), 2)
         )
-        for at in _every(rng, duration_s, 3.0, 4.0)
+        for step in _aimed(rng, duration_s, timing, FaultKind.RATE_LIMITS, 3.0, 4.0)
     ]
 
 
 def _rejects(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
-    return [
-        FaultStep(at, FaultKind.REJECTS, rng.choice(VENUES), 2.0, count=rng.randint(1, 2))
-        for at in _every(rng, duration_s, 2.0, 3.0)
-    ]
+    return _aimed(rng, duration_s, timing, FaultKind.REJECTS, 2.0, 3.0)
 
 
 def _partial_fills(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
     return [
-        FaultStep(
-            at,
-            FaultKind.PARTIAL_FILLS,
-            rng.choice(VENUES),
-            rng.uniform(2.0, 4.0),
-            fraction=round(rng.uniform(0.3, 0.7), 2),
-        )
-        for at in _every(rng, duration_s, 4.5, 6.0)
+        msgspec.structs.replace(step, fraction=round(rng.uniform(0.3, 0.7), 2))
+        for step in _aimed(rng, duration_s, timing, FaultKind.PARTIAL_FILLS, 4.5, 6.0)
     ]
 
 
@@ -340,12 +412,19 @@ def _mixed(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultS
             step = msgspec.structs.replace(drawn[0], at_s=at)
             if step.kind is FaultKind.VENUE_DOWN:
                 step = msgspec.structs.replace(step, lasts_s=min(step.lasts_s, _MIXED_VENUE_DOWN_S))
+            elif step.kind in ORDER_FAULTS:
+                # An order fault near the end waits what is left, if that is worth it.
+                step = msgspec.structs.replace(
+                    step, lasts_s=min(step.lasts_s, _left(duration_s, at))
+                )
+            short = step.kind in ORDER_FAULTS and step.lasts_s < _least_wait(duration_s, timing)
             writer = step.target == "writer"
             allowed = (
                 at - last.get(step.kind, -1e9) >= _MIXED_SPACING_S.get(step.kind, 0.0)
                 and not (step.kind is FaultKind.KILL and at > duration_s * MIXED_KILL_SHARE)
                 and not (writer and at - last_writer < _MIXED_WRITER_SPACING_S)
                 and at + step.lasts_s < duration_s
+                and not short
             )
             if allowed:
                 steps.append(step)
@@ -363,6 +442,9 @@ class Scenario:
     make: Maker
     needs_depth: bool = False
     """Its faults act only on feeds that keep a depth book."""
+    gateio_forgets_s: float | None = None
+    """How soon the simulated Gate.io forgets an order that ended unfilled in this
+    scenario (``None``: as configured)."""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -385,6 +467,7 @@ SCENARIOS: dict[str, Scenario] = {
             "read-after-write",
             "queries that do not see new orders (MEXC) or forget unfilled ones (Gate.io)",
             _read_after_write,
+            gateio_forgets_s=READ_AFTER_WRITE_FORGET_S,
         ),
         Scenario("actor-crashes", "strategies and routers crashing at random", _actor_crashes),
         Scenario("writer-crash", "the persistence writer crashing", _writer_crashes),
@@ -411,4 +494,33 @@ def build_plan(
     for index, name in enumerate(names):
         rng = random.Random(f"{seed}:{index}:{name}")
         steps += SCENARIOS[name].make(rng, duration_s, timing)
-    return tuple(sorted(steps, key=lambda step: step.at_s))
+    steps.sort(key=lambda step: step.at_s)
+    return tuple(_waiting_out_outages(steps, duration_s))
+
+
+OUTAGES = frozenset({FaultKind.WS_STALL, FaultKind.VENUE_DOWN})
+"""Faults that leave a venue without market data for their whole length."""
+
+
+def _waiting_out_outages(steps: list[FaultStep], duration_s: float) -> list[FaultStep]:
+    """Each order fault's wait lengthened by the data outages it overlaps (within the
+    phase): while a venue's data is out no strategy enters or exits, so a fault waiting
+    for an entry or an exit waits that much longer."""
+    outages: list[list[float]] = []
+    for step in steps:
+        if step.kind in OUTAGES:
+            start, end = step.at_s, step.at_s + step.lasts_s
+            if outages and start <= outages[-1][1]:
+                outages[-1][1] = max(outages[-1][1], end)
+            else:
+                outages.append([start, end])
+    found = []
+    for step in steps:
+        if step.kind in ORDER_FAULTS:
+            until = step.at_s + step.lasts_s
+            out = sum(max(0.0, min(end, until) - max(start, step.at_s)) for start, end in outages)
+            if out > 0.0:
+                longer = min(round(step.lasts_s + out, 1), _left(duration_s, step.at_s))
+                step = msgspec.structs.replace(step, lasts_s=max(step.lasts_s, longer))
+        found.append(step)
+    return found

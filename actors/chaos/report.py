@@ -1,12 +1,23 @@
-"""What a chaos run reports: the faults it played, how the system reacted, the
-invariants each with pass or fail, and the seed and timeline to replay it."""
+"""What a chaos run reports: the faults it played and how many hit what they aim at, how
+the system reacted, the invariants each with pass or fail, and the seed and timeline to
+replay it.
+
+A fault *hits* when it met what it aims at: an order fault the placement it waited for
+(before its deadline; otherwise it *expired*); a websocket drop, a venue going down or
+an upgrade notice at least one open connection; a stall at least one connection to keep
+silent; a depth gap a depth diff to leave out; a read-after-write lag a lookup to hide;
+a crash an actor to crash; a kill the trading process. A run whose faults hit less than
+``[chaos] min_hit_share`` of the time, all of them or those on the order path, fails:
+its figures would overstate what it exercised.
+"""
 
 from __future__ import annotations
 
 import msgspec
 
 from actors.chaos.invariants import InvariantResult, PositionCheck
-from actors.chaos.plan import FaultStep
+from actors.chaos.plan import ORDER_FAULTS, FaultStep
+from actors.sim.aimed_faults import OrderHit
 
 
 class FaultRecord(msgspec.Struct, frozen=True):
@@ -22,6 +33,20 @@ class FaultRecord(msgspec.Struct, frozen=True):
     """Fault cleared to fresh quotes again (``None``: not measured or not recovered)."""
     decided_after_s: float | None = None
     """Fault cleared to the strategies' first decision on those quotes."""
+    met: bool = False
+    """Whether the fault hit what it aims at (see the module)."""
+    order: OrderHit | None = None
+    """The placement an order fault met (``None``: not an order fault, or it expired)."""
+
+
+class FaultTally(msgspec.Struct, frozen=True):
+    """The faults of one kind: how many played, hit what they aim at, or did not (an
+    order fault: expired unmet at its deadline)."""
+
+    kind: str
+    played: int
+    hit: int
+    expired: int
 
 
 class Recovery(msgspec.Struct, frozen=True):
@@ -57,6 +82,9 @@ class ChaosReport(msgspec.Struct, frozen=True):
     duration_s: float
     """The fault phase; settling and the final checks come after it."""
     faults_by_kind: dict[str, int]
+    faults: list[FaultTally]
+    aim: InvariantResult
+    """Whether enough of the faults hit (``[chaos] min_hit_share``); a run fails without."""
     venue_faults_served: dict[str, dict[str, int]]
     """What each simulated venue counted as served (connections dropped, 5xx, ...)."""
     reconnects: int
@@ -79,6 +107,37 @@ class ChaosReport(msgspec.Struct, frozen=True):
     alert_delays_s: list[float] = msgspec.field(default_factory=list)
     """Each checked alert's delay: an incident's opening from its first appearance in
     ``/status``, its resolution from its end."""
+
+
+def tally(timeline: list[FaultRecord]) -> list[FaultTally]:
+    """Per fault kind, in name order: played, hit, expired."""
+    played: dict[str, list[bool]] = {}
+    for record in timeline:
+        played.setdefault(record.step.kind.value, []).append(record.met)
+    return [
+        FaultTally(kind, len(met), sum(met), len(met) - sum(met))
+        for kind, met in sorted(played.items())
+    ]
+
+
+def aim_held(timeline: list[FaultRecord], min_share: float) -> InvariantResult:
+    """Whether at least ``min_share`` of all faults, and of the order faults, hit."""
+    order = [r.met for r in timeline if r.step.kind in ORDER_FAULTS]
+    every = [r.met for r in timeline]
+    shares = [sum(met) / len(met) for met in (every, order) if met]
+    detail = (
+        f"{_share(every)} of all faults hit, {_share(order)} of those on the order path; "
+        f"at least {min_share:.0%} required"
+    )
+    return InvariantResult(
+        "faults hit what they aim at", all(share >= min_share for share in shares), detail
+    )
+
+
+def _share(met: list[bool]) -> str:
+    if not met:
+        return "none"
+    return f"{sum(met)} of {len(met)} ({sum(met) / len(met):.0%})"
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -128,8 +187,11 @@ def render(report: ChaosReport) -> str:
         f"seed {report.seed}",
         "",
         "faults injected:",
+        f"  {'':<16} {'played':>6} {'hit':>6} {'expired':>8}",
     ]
-    lines += [f"  {kind:<16} {count:>5}" for kind, count in sorted(report.faults_by_kind.items())]
+    lines += [f"  {t.kind:<16} {t.played:>6} {t.hit:>6} {t.expired:>8}" for t in report.faults]
+    mark = "pass" if report.aim.passed else "FAIL"
+    lines.append(f"  [{mark}] {report.aim.name}: {report.aim.detail}")
     for venue, served in report.venue_faults_served.items():
         if served:
             text = ", ".join(f"{name} {count}" for name, count in sorted(served.items()))

@@ -7,9 +7,11 @@ allowed on its status port. It is killed and started again (with recovery) when 
 says so. Meanwhile this process:
 
 - plays each fault at its moment (on the venues directly, or through the trading
-  process's ``POST /faults/crash``, or with SIGKILL);
-- jumps the perpetuals away from spot and back now and then, so strategies enter and
-  exit while faults play;
+  process's ``POST /faults/crash``, or with SIGKILL); a fault on the order path is armed
+  on the venues and waits there for the placement it aims at, up to its deadline;
+- jumps each symbol's perpetual away from spot and, the next time round, back, so every
+  symbol enters and exits while faults play, and resumes a strategy paused after
+  flattening (as its operator would);
 - samples ``/status``, ``/health`` and the process's memory;
 - after each fault clears, measures how long the feeds took to be fresh again and the
   strategies to decide, and, once no fault is active, whether positions match the
@@ -27,6 +29,7 @@ import logging
 import math
 import os
 import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -44,12 +47,31 @@ import trio
 
 from actors.chaos import invariants as inv
 from actors.chaos.alerts import AlertInbox
-from actors.chaos.plan import FEED_FAULTS, SCENARIOS, FaultKind, FaultStep, Timing, build_plan
-from actors.chaos.report import ChaosReport, FaultRecord, OrderOutcomes, recoveries
+from actors.chaos.plan import (
+    BURST_S,
+    FEED_FAULTS,
+    ORDER_FAULTS,
+    SCENARIOS,
+    FaultKind,
+    FaultStep,
+    Timing,
+    build_plan,
+)
+from actors.chaos.report import (
+    ChaosReport,
+    FaultRecord,
+    OrderOutcomes,
+    aim_held,
+    recoveries,
+    tally,
+)
+from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 from actors.runtime.ops.status import SystemStatus
 from actors.runtime.persistence.store import Store
+from actors.sim.aimed_faults import OrderFault, OrderFaultKind, OrderHit, OrderTarget
 from actors.sim.ledger import FillExecuted, LedgerEntry, OrderAccepted, OrderFinished, OrderRefused
 from actors.sim.servers import SimServers
+from actors.sim.venue_server import VenueServer
 from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
 from protocols.model import Symbol
@@ -69,6 +91,27 @@ KILL_WAIT_FOR_CYCLE_S = 5.0
 MID_CYCLE = ("entering", "position_open", "exiting", "imbalanced")
 STIR_SIZES = (0.012, -0.015)
 """A premium to enter on, then a discount to exit on (fractions of the price)."""
+STIR_FOR = {"monitoring": STIR_SIZES[0], "position_open": STIR_SIZES[1]}
+"""The stir a strategy in each state acts on."""
+FLATTENED = "both legs flattened"
+"""What the reason of a strategy paused after flattening an imbalance it could not
+correct says; the run resumes it, as its operator would once the legs are flat."""
+CONNECTION_FAULTS = frozenset(
+    {FaultKind.WS_DROP, FaultKind.WS_STALL, FaultKind.VENUE_DOWN, FaultKind.UPGRADE_NOTICE}
+)
+"""Faults that act on a venue's open websockets: each waits for one to be open."""
+CONNECTION_WAIT_S = 5.0
+"""How long such a fault waits for a websocket to be open before it plays on none."""
+DEPTH_GAP_WAIT_S = 0.3
+"""How long a depth gap is given to leave out a depth diff: the venues push them every
+tick (0.1 s). Its recovery counts from when it was asked for, as before."""
+_ORDER_FAULT_KINDS = {
+    FaultKind.REJECTS: OrderFaultKind.REJECT,
+    FaultKind.PARTIAL_FILLS: OrderFaultKind.PARTIAL_FILL,
+    FaultKind.REST_TIMEOUT: OrderFaultKind.TIMEOUT,
+    FaultKind.SERVER_ERRORS: OrderFaultKind.SERVER_ERROR,
+    FaultKind.RATE_LIMITS: OrderFaultKind.RATE_LIMIT,
+}
 KEY_ENV = {
     "spot": ("BASIS_CHAOS_SPOT_KEY", "BASIS_CHAOS_SPOT_SECRET"),
     "futures": ("BASIS_CHAOS_FUTURES_KEY", "BASIS_CHAOS_FUTURES_SECRET"),
@@ -95,7 +138,19 @@ def timing_of(config: SystemConfig) -> Timing:
     return Timing(
         stale_after_s=max(v.stale_after_s for v in venues),
         request_timeout_s=max(v.request_timeout_s for v in venues),
+        # The stirring brings each symbol a premium, then a discount, in turn.
+        cycle_s=2.0 * config.chaos.stir_every_s * len(config.symbol_list),
     )
+
+
+@attrs.frozen
+class _Outcome:
+    """What a fault met (``hit``, as a person reads it), and whether that is what it
+    aims at (``met``)."""
+
+    hit: str
+    met: bool
+    order: OrderHit | None = None
 
 
 FULL_BOOK_EVERY = 100
@@ -119,6 +174,12 @@ async def run_chaos(config: SystemConfig, options: ChaosOptions) -> ChaosReport:
             sim_config.servers, gateio_full_book_every=FULL_BOOK_EVERY
         )
         sim_config = msgspec.structs.replace(sim_config, servers=servers)
+    forgets = [SCENARIOS[name].gateio_forgets_s for name in options.scenarios]
+    if any(s is not None for s in forgets):
+        futures = msgspec.structs.replace(
+            sim_config.futures, forget_unfilled_after_s=min(s for s in forgets if s is not None)
+        )
+        sim_config = msgspec.structs.replace(sim_config, futures=futures)
     sim = SimServers(sim_config)
     inbox = AlertInbox()
     options.data_dir.mkdir(parents=True, exist_ok=True)
@@ -180,7 +241,11 @@ class ChaosRun:
     cold_start: tuple[float, float] | None = None
     """The first process: launched → every feed fresh, launched → every strategy deciding."""
 
+    control_token: str = attrs.field(init=False)
+    """The trading process's control token: the run resumes flattened strategies."""
+
     def __attrs_post_init__(self) -> None:
+        self.control_token = secrets.token_hex(16)
         self.rng = random.Random(f"{self.options.seed}:stir")
         self.port = _free_port()
         self.config_path = self.options.data_dir / "chaos-run.toml"
@@ -223,14 +288,31 @@ class ChaosRun:
         self, step: FaultStep, faults: trio.Nursery, measurements: trio.Nursery
     ) -> None:
         started = time.time()
-        self.active += 1
-        try:
-            hit = await self._apply(step)
-        finally:
-            self.active -= 1
-        cleared = time.time() if step.kind is not FaultKind.KILL else self._launched_at()
-        self.last_cleared = max(self.last_cleared, cleared)
-        record = FaultRecord(step, self._since_start(started), self._since_start(cleared), hit)
+        if step.kind in ORDER_FAULTS:
+            outcome = await self._aim(step)
+        else:
+            self.active += 1
+            try:
+                outcome = await self._apply(step)
+            finally:
+                self.active -= 1
+        hit = outcome.hit
+        if step.kind is FaultKind.KILL:
+            cleared = self._launched_at()
+        elif step.kind is FaultKind.DEPTH_GAP:
+            cleared = started  # a one-off: the wait after it only saw it served
+        else:
+            cleared = time.time()
+        if outcome.met:
+            self.last_cleared = max(self.last_cleared, cleared)
+        record = FaultRecord(
+            step,
+            self._since_start(started),
+            self._since_start(cleared),
+            hit,
+            met=outcome.met,
+            order=outcome.order,
+        )
         index = len(self.timeline)
         self.timeline.append(record)
         log.info("chaos: %.2f s %s -> %s", record.started_s, step.describe(), hit or "done")
@@ -238,43 +320,46 @@ class ChaosRun:
             self.outages.append(inv.DataOutage(step.target, started, cleared))
         if _interrupts_decisions(step) and not hit.startswith("not crashed"):
             measurements.start_soon(self._measure_recovery, index, cleared)
-        if self.active == 0:
+        if self.active == 0 and outcome.met:
             faults.start_soon(self._check_positions, f"{step.describe()}", self.last_cleared)
 
     def _launched_at(self) -> float:
         return self.current.launched_at if self.current else time.time()
 
-    async def _apply(self, step: FaultStep) -> str:
-        """Carry out one fault until it clears; returns what it hit."""
+    async def _apply(self, step: FaultStep) -> _Outcome:
+        """Carry out one fault (not on the order path) until it clears; what it hit. A
+        fault on a venue's feeds hits when it met a connection (or a depth diff to leave
+        out), one on its lookups when it hid a lookup, a crash when an actor crashed."""
         kind = step.kind
         if kind is FaultKind.CRASH:
-            return await self._crash(step.target)
+            hit = await self._crash(step.target)
+            return _Outcome(hit, hit.startswith("crashed"))
         if kind is FaultKind.KILL:
-            return await self._kill_mid_cycle(step.lasts_s)
+            return _Outcome(await self._kill_mid_cycle(step.lasts_s), True)
         venue = self.sim.exchange(step.target)
         assert venue is not None, step.target
+        if kind in CONNECTION_FAULTS:
+            await self._until_connected(venue)
+        met = 0
         hit = ""
+        hidden = sum(venue.exchange.read_after_write.served().values())
+        skipped = venue.wire_faults.injected["depth_skip"]
         if kind is FaultKind.WS_DROP:
-            hit = f"{venue.drop_websockets()} connection(s) dropped"
+            met = venue.drop_websockets()
+            hit = f"{met} connection(s) dropped"
         elif kind is FaultKind.WS_STALL:
+            met = len(venue.websockets.clients)
+            hit = f"{met} connection(s) stalled"
             venue.stall_websockets(step.lasts_s)
         elif kind is FaultKind.VENUE_DOWN:
-            hit = f"{venue.drop_websockets()} connection(s) dropped"
+            met = venue.drop_websockets()
+            hit = f"{met} connection(s) dropped"
             venue.refuse_connections(step.lasts_s)
-        elif kind is FaultKind.REST_TIMEOUT:
-            venue.time_out_orders(step.count, step.hold_s)
-        elif kind is FaultKind.SERVER_ERRORS:
-            venue.fail_requests(step.count)
-        elif kind is FaultKind.RATE_LIMITS:
-            venue.rate_limit_requests(step.count, step.retry_after_s)
-        elif kind is FaultKind.REJECTS:
-            venue.reject_orders(step.count, InsufficientBalance)
-        elif kind is FaultKind.PARTIAL_FILLS:
-            venue.fill_partially(step.fraction)
         elif kind is FaultKind.DEPTH_GAP:
             venue.skip_depth_update(None)
         elif kind is FaultKind.UPGRADE_NOTICE:
-            hit = f"{self.sim.gateio.send_upgrade_notice()} connection(s) told"
+            met = self.sim.gateio.send_upgrade_notice()
+            hit = f"{met} connection(s) told"
         elif kind is FaultKind.READ_AFTER_WRITE:
             lookups = venue.exchange.read_after_write
             forget_s = lookups.forget_unfilled_after_s if step.forget_s is None else step.forget_s
@@ -283,25 +368,59 @@ class ChaosRun:
             await trio.sleep(step.lasts_s)
         if kind is FaultKind.VENUE_DOWN:
             venue.refuse_connections(0.0)
-        elif kind is FaultKind.REST_TIMEOUT:
-            venue.time_out_orders(0)
-        elif kind is FaultKind.SERVER_ERRORS:
-            venue.fail_requests(0)
-        elif kind is FaultKind.RATE_LIMITS:
-            venue.rate_limit_requests(0)
-        elif kind is FaultKind.REJECTS:
-            venue.reject_orders(0)
-        elif kind is FaultKind.PARTIAL_FILLS:
-            venue.fill_fully()
+        elif kind is FaultKind.DEPTH_GAP:
+            await trio.sleep(DEPTH_GAP_WAIT_S)  # served with the next depth diffs pushed
+            met = venue.wire_faults.injected["depth_skip"] - skipped
+            hit = f"{met} depth diff(s) left out"
         elif kind is FaultKind.READ_AFTER_WRITE:
             venue.exchange.read_after_write.reset()
-        return hit
+            met = sum(venue.exchange.read_after_write.served().values()) - hidden
+            hit = f"{met} lookup(s) hidden"
+        return _Outcome(hit, met > 0)
+
+    async def _until_connected(self, venue: VenueServer) -> None:
+        """Wait up to ``CONNECTION_WAIT_S`` for ``venue`` to have a websocket open (one
+        just cut may be reconnecting)."""
+        for _ in range(round(CONNECTION_WAIT_S / 0.05)):
+            if venue.websockets.clients:
+                return
+            await trio.sleep(0.05)
+
+    async def _aim(self, step: FaultStep) -> _Outcome:
+        """Arm an order fault on its venue and wait until it hits or expires. It counts
+        as on only while what it did plays out (a placement held unanswered, a burst)."""
+        assert step.role is not None, step
+        target = OrderTarget(step.target, step.role, step.arrival)
+        fault = OrderFault(
+            _ORDER_FAULT_KINDS[step.kind],
+            error=InsufficientBalance if step.kind is FaultKind.REJECTS else None,
+            fraction=step.fraction,
+            hold_s=step.hold_s,
+            retry_after_s=step.retry_after_s or 1.0,
+            count=max(1, step.count),
+        )
+        order = await self.sim.aimed.arm(target, fault, step.lasts_s).outcome()
+        if order is None:
+            return _Outcome(f"expired unmet after {step.lasts_s:.1f} s", False)
+        self.active += 1
+        try:
+            await trio.sleep(step.hold_s + BURST_S.get(step.kind, 0.0))
+        finally:
+            self.active -= 1
+            venue = self.sim.exchange(step.target)
+            assert venue is not None
+            if step.kind is FaultKind.SERVER_ERRORS:
+                venue.fail_requests(0)
+            elif step.kind is FaultKind.RATE_LIMITS:
+                venue.rate_limit_requests(0)
+        return _Outcome(f"hit {order.describe()} after {order.after_s:.1f} s", True, order)
 
     def _clear_all(self) -> None:
         for name in ("mexc", "gateio"):
             venue = self.sim.exchange(name)
             assert venue is not None
             venue.clear_faults()
+        self.sim.aimed.clear()
 
     async def _crash(self, kind: str) -> str:
         status = self.current.last_status if self.current else None
@@ -359,7 +478,7 @@ class ChaosRun:
         ]
         if not recover:
             command.append("--no-recover")
-        env = {**os.environ, **self._keys()}
+        env = {**os.environ, **self._keys(), CONTROL_TOKEN_ENV: self.control_token}
         with self.log_path.open("ab") as stderr, stdout.open("wb") as out:
             process = await trio.lowlevel.open_process(
                 command, stdout=out, stderr=stderr, stdin=subprocess.DEVNULL, env=env
@@ -486,12 +605,48 @@ class ChaosRun:
             await trio.sleep(MEMORY_EVERY_S)
 
     async def _stir(self) -> None:
+        """Every ``stir_every_s`` the next symbol in turn that can act on it: one at rest
+        gets a premium to enter on, one holding a position a discount to exit on; one
+        with orders in flight is left alone. Each symbol so cycles at least once in
+        ``Timing.cycle_s``, and order faults meet the entries and exits they wait for.
+        While the system's state is unknown (its process down), each symbol gets a
+        premium and, the next time round, a discount."""
         symbols = self.config.symbol_list
         turn = 0
         while True:
             await trio.sleep(self.config.chaos.stir_every_s)
-            self.sim.dislocate(self.rng.choice(symbols), STIR_SIZES[turn % len(STIR_SIZES)])
+            status = self.current.last_status if self.current else None
+            states = {t.symbol: t.state for t in status.tasks} if status else {}
+            for task in status.tasks if status else ():
+                if task.state == "paused" and FLATTENED in (task.paused_reason or ""):
+                    await self._resume(task.symbol)
+            for offset in range(len(symbols)):
+                symbol = symbols[(turn + offset) % len(symbols)]
+                state = states.get(str(symbol)) if status else None
+                if state is None:
+                    size = STIR_SIZES[(turn + offset) // len(symbols) % len(STIR_SIZES)]
+                elif state in STIR_FOR:
+                    size = STIR_FOR[state]
+                else:
+                    continue
+                self.sim.dislocate(symbol, size)
+                turn += offset
+                break
             turn += 1
+
+    async def _resume(self, symbol: str) -> None:
+        """Resume ``symbol``'s entries, as its operator would (a failed attempt is tried
+        again at the next stir)."""
+        try:
+            reply = await self.http.post(
+                f"http://127.0.0.1:{self.port}/control/resume",
+                json={"symbol": symbol},
+                headers={"authorization": f"Bearer {self.control_token}"},
+            )
+        except httpx.HTTPError as error:
+            log.warning("chaos: could not resume %s: %s", symbol, error)
+            return
+        log.info("chaos: resumed %s after its flattening: %s", symbol, reply.text)
 
     # ------------------------------------------------------------ measuring
 
@@ -622,11 +777,14 @@ class ChaosRun:
             *checked,
         ]
         statuses = [i.last_status for i in self.incarnations if i.last_status is not None]
+        aim = aim_held(self.timeline, config.chaos.min_hit_share)
         return ChaosReport(
             seed=self.options.seed,
             scenarios=list(self.options.scenarios),
             duration_s=self.options.duration_s,
             faults_by_kind=dict(Counter(step.kind.value for step in plan)),
+            faults=tally(self.timeline),
+            aim=aim,
             venue_faults_served={
                 name: {
                     **venue.wire_faults.injected,
@@ -648,7 +806,7 @@ class ChaosRun:
             position_checks=self.checks,
             invariants=results,
             timeline=sorted(self.timeline, key=lambda r: r.started_s),
-            passed=all(r.passed for r in results),
+            passed=all(r.passed for r in results) and aim.passed,
             alert_delays_s=alert_delays,
         )
 

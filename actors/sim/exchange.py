@@ -280,7 +280,7 @@ class SimExchange(abc.ABC):
     def _admit(self, request: OrderRequest, now: float) -> tuple[LiveOrder, list[Execution]]:
         """Check the order, find what it would take on arrival and reserve what backs it:
         the only step that may refuse it, and the only change it makes is the reserve."""
-        rejection = self.faults.take_rejection(self.name)
+        rejection = self.faults.take_rejection(self.name, request.client_id)
         if rejection is not None:
             raise rejection
         rules = self.rules(request.symbol)
@@ -391,7 +391,7 @@ class SimExchange(abc.ABC):
         """The most lots one matching pass may fill: what the order may still fill, and
         less while partial fills are being injected."""
         cap = self._fillable_lots(order)
-        fault_cap = self.faults.fill_cap(order.lots, self._rng)
+        fault_cap = self.faults.fill_cap(order.lots, self._rng, order.client_id)
         return cap if fault_cap is None else min(cap, fault_cap)
 
     def _fill(

@@ -7,6 +7,9 @@
   at most ``fraction`` of the order's quantity, rounded down to whole lots. An IOC or
   market order then expires part-filled; a resting order keeps the rest open.
 
+- ``reject_order(client_id, error)``, ``cap_order(client_id, fraction)``: the same for one
+  order, named by its client id (an aimed fault, ``actors.sim.aimed_faults``, that met it).
+
 Dislocating the market is the market's business: ``SimMarket.dislocate``.
 """
 
@@ -28,6 +31,8 @@ class VenueFaults:
     _rejection_message: str = attrs.field(default="", init=False)
     _fill_fraction: float | None = attrs.field(default=None, init=False)
     _fill_probability: float = attrs.field(default=1.0, init=False)
+    _rejected_orders: dict[str, VenueError] = attrs.field(factory=dict, init=False)
+    _capped_orders: dict[str, float] = attrs.field(factory=dict, init=False)
 
     def reject_next(
         self,
@@ -52,6 +57,21 @@ class VenueFaults:
         self._fill_fraction = fraction
         self._fill_probability = probability
 
+    def reject_order(self, client_id: str, error: VenueError) -> None:
+        """Refuse the placement of the order ``client_id`` with ``error``."""
+        self._rejected_orders[client_id] = error
+
+    def withdraw_rejection(self, client_id: str) -> bool:
+        """Take back a refusal of ``client_id`` not served (its placement failed before
+        the venue looked at it); whether one was still due."""
+        return self._rejected_orders.pop(client_id, None) is not None
+
+    def cap_order(self, client_id: str, fraction: float) -> None:
+        """Give each matching pass of the order ``client_id`` at most ``fraction`` of it."""
+        if not 0.0 <= fraction < 1.0:
+            raise ValueError(f"cap_order: fraction {fraction} must be in [0, 1)")
+        self._capped_orders[client_id] = fraction
+
     def fill_fully(self) -> None:
         """Switch partial fills off."""
         self._fill_fraction = None
@@ -60,6 +80,8 @@ class VenueFaults:
         """Switch every fault off."""
         self._rejections_left = 0
         self._fill_fraction = None
+        self._rejected_orders.clear()
+        self._capped_orders.clear()
 
     @property
     def rejections_left(self) -> int:
@@ -77,18 +99,31 @@ class VenueFaults:
             return None
         return self._fill_fraction, self._fill_probability
 
-    def take_rejection(self, venue: str) -> VenueError | None:
-        """The error for this placement if one is due (and count it), else ``None``."""
+    def take_rejection(self, venue: str, client_id: str | None = None) -> VenueError | None:
+        """The error for this placement (of ``client_id``) if one is due (and count it),
+        else ``None``."""
+        if client_id is not None and client_id in self._rejected_orders:
+            return self._rejected_orders.pop(client_id)
         if self._rejections_left <= 0:
             return None
         self._rejections_left -= 1
         return self._rejection(venue, None, self._rejection_message)
 
-    def fill_cap(self, order_lots: int, rng: random.Random) -> int | None:
-        """The most lots this matching pass may fill, or ``None`` for no fault limit."""
+    def fill_cap(
+        self, order_lots: int, rng: random.Random, client_id: str | None = None
+    ) -> int | None:
+        """The most lots this matching pass of the order (``client_id``) may fill, or
+        ``None`` for no fault limit."""
+        capped = self._capped_orders.get(client_id or "")
+        if capped is not None:
+            return _lots(order_lots, capped)
         if self._fill_fraction is None:
             return None
         if self._fill_probability < 1.0 and rng.random() >= self._fill_probability:
             return None
-        # 0.29 * 100 is 28.999999999999996 in floating point, and must give 29 lots.
-        return int(order_lots * self._fill_fraction + 1e-9)
+        return _lots(order_lots, self._fill_fraction)
+
+
+def _lots(order_lots: int, fraction: float) -> int:
+    # 0.29 * 100 is 28.999999999999996 in floating point, and must give 29 lots.
+    return int(order_lots * fraction + 1e-9)

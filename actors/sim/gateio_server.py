@@ -43,6 +43,7 @@ import msgspec
 import trio
 
 from actors.http_server import HttpRequest, HttpResponse
+from actors.sim.aimed_faults import AimedFaults
 from actors.sim.candles import (
     CALENDAR_MONTH,
     MINUTE_S,
@@ -56,7 +57,13 @@ from actors.sim.events import OrderUpdated, PositionChanged, TradeExecuted, Venu
 from actors.sim.futures_exchange import FuturesExchange
 from actors.sim.ledger import OrderFinished
 from actors.sim.records import VenueOrder
-from actors.sim.venue_server import Route, VenueServer, http_response, json_response
+from actors.sim.venue_server import (
+    Placement,
+    Route,
+    VenueServer,
+    http_response,
+    json_response,
+)
 from actors.sim.wire_records import account_trade, futures_position, order_update
 from actors.sim.ws_server import WsClient, send_to_each
 from protocols import gateio, gateio_encode
@@ -137,6 +144,7 @@ class GateioServer(VenueServer):
         config: FuturesVenueConfig,
         servers: ServerConfig,
         now: Callable[[], float],
+        aimed: AimedFaults | None = None,
     ) -> None:
         self.futures = exchange
         self.credentials = ApiCredentials(config.api_key, config.api_secret)
@@ -158,7 +166,7 @@ class GateioServer(VenueServer):
             defaultdict(dict)
         )
         """Each private channel's clients, with the contracts they follow (``None``: all)."""
-        super().__init__(exchange, servers, now)
+        super().__init__(exchange, servers, now, aimed)
         self.websockets.ping_interval_s = servers.gateio_ping_interval_s
         self.websockets.pong_timeout_s = servers.gateio_pong_timeout_s
 
@@ -196,7 +204,8 @@ class GateioServer(VenueServer):
             if signed:
                 self._verify(request)
             if limit_key == "place":
-                return await self._place(lambda: handler(request, segments))
+                placement = _placement(request)
+                return await self._place(lambda: handler(request, segments), placement)
             return handler(request, segments)
 
         return Route(answer, (bucket,))
@@ -771,6 +780,18 @@ class GateioServer(VenueServer):
         told = self.websockets.broadcast(gateio_encode.upgrade_notice(self.now()))
         self.wire_faults.count("upgrade_notice")
         return told
+
+
+def _placement(request: HttpRequest) -> Placement | None:
+    """A new order's client id and side, for the faults aimed at placements; ``None``
+    when it has no client id, or when it cannot be read (the handler says why)."""
+    try:
+        order = read_new_order(request.body)
+    except VenueError:
+        return None
+    if not order.text:
+        return None
+    return Placement(order.text, _client_id(order.text), order.side)
 
 
 def _seconds(request: HttpRequest, name: str, default: float) -> float:

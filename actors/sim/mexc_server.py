@@ -39,6 +39,7 @@ import attrs
 import msgspec
 
 from actors.http_server import HttpRequest, HttpResponse
+from actors.sim.aimed_faults import AimedFaults
 from actors.sim.candles import (
     CALENDAR_MONTH,
     MINUTE_S,
@@ -51,7 +52,13 @@ from actors.sim.config import MexcRateLimits, RateLimit, ServerConfig, SpotVenue
 from actors.sim.events import BalanceChanged, OrderUpdated, TradeExecuted, VenueEvent
 from actors.sim.records import VenueOrder
 from actors.sim.spot_exchange import MX, SpotExchange
-from actors.sim.venue_server import Route, VenueServer, http_response, json_response
+from actors.sim.venue_server import (
+    Placement,
+    Route,
+    VenueServer,
+    http_response,
+    json_response,
+)
 from actors.sim.wire_records import account_trade, order_update
 from actors.sim.ws_server import WsClient, send_to_each
 from protocols import mexc, mexc_encode
@@ -142,6 +149,7 @@ class MexcServer(VenueServer):
         config: SpotVenueConfig,
         servers: ServerConfig,
         now: Callable[[], float],
+        aimed: AimedFaults | None = None,
     ) -> None:
         self.spot = exchange
         self.credentials = ApiCredentials(config.api_key, config.api_secret)
@@ -156,7 +164,7 @@ class MexcServer(VenueServer):
         self._started_ts = now()
         self._day_ranges: dict[Symbol, _PriceRange] = {}
         """Each pair's first, highest and lowest price since the venue started."""
-        super().__init__(exchange, servers, now)
+        super().__init__(exchange, servers, now, aimed)
         self._routes = self._route_table()
         self._served_public_channels = self._public_channels()
         self._served_channels = self._served_public_channels | set(_PRIVATE_CHANNELS)
@@ -457,7 +465,8 @@ class MexcServer(VenueServer):
                 )
             return json_response(mexc_encode.new_order_body(_update(placed), order.type_name))
 
-        return await self._place(place)
+        cid = order.client_id
+        return await self._place(place, None if cid is None else Placement(cid, cid, order.side))
 
     def _query_order(self, params: dict[str, str]) -> HttpResponse:
         reference = read_order_reference(params, symbol_required=False)

@@ -18,6 +18,7 @@ import time
 import attrs
 import trio
 
+from actors.sim.aimed_faults import AimedFaults
 from actors.sim.config import SimConfig
 from actors.sim.control_api import ControlApi
 from actors.sim.gateio_server import GateioServer
@@ -70,9 +71,13 @@ class SimServers:
         self.clock = WallClock()
         self.venues = SimVenues(self.config, self.clock.now())
         servers = self.config.servers
-        self.mexc = MexcServer(self.venues.spot, self.config.spot, servers, self.clock.now)
+        self.aimed = AimedFaults()
+        """Faults aimed at order placements, shared by both venues: it sees both legs."""
+        self.mexc = MexcServer(
+            self.venues.spot, self.config.spot, servers, self.clock.now, self.aimed
+        )
         self.gateio = GateioServer(
-            self.venues.futures, self.config.futures, servers, self.clock.now
+            self.venues.futures, self.config.futures, servers, self.clock.now, self.aimed
         )
         self.control = ControlApi(self)
         self._ports = (mexc_port, gateio_port, control_port)

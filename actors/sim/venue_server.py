@@ -13,12 +13,15 @@ request reaches the venue, whether the edge answers it at all:
 and whatever the answer, the venue may add what its rate limit buckets hold to it
 (Gate.io's rate limit headers).
 
-Order placements may instead time out (accepted by the engine, never answered).
+Order placements may instead time out (accepted by the engine, never answered), or meet
+a fault aimed at them (``actors.sim.aimed_faults``): refused, filled in part, timed out,
+or answered 5xx or 429.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -26,6 +29,7 @@ import msgspec
 import trio
 
 from actors.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
+from actors.sim.aimed_faults import AimedFaults, OrderFault, OrderFaultKind
 from actors.sim.book import depth_diff
 from actors.sim.candles import CandleHistory
 from actors.sim.config import RateLimit, ServerConfig
@@ -35,7 +39,7 @@ from actors.sim.rate_limits import VenueRateLimiter
 from actors.sim.shared_port import SharedPort
 from actors.sim.wire_faults import WireFaults, WireFaultsView
 from actors.sim.ws_server import WebsocketEndpoint, WsClient
-from protocols.model import Quote, Symbol
+from protocols.model import Quote, Side, Symbol
 from protocols.venue import (
     DepthDiff,
     DepthSnapshot,
@@ -82,15 +86,32 @@ def json_response(body: bytes, status: int = 200) -> HttpResponse:
     return HttpResponse(status, body)
 
 
+@attrs.frozen
+class Placement:
+    """An order placement as an aimed fault looks at it: its client id in the engine
+    (Gate.io's ``text``, ``t-`` included), as Basis made it, and its side."""
+
+    engine_id: str
+    client_id: str
+    side: Side
+
+
 class VenueServer(abc.ABC):
-    """The wire edge of one simulated venue, ``exchange``; ``now`` reads Unix time."""
+    """The wire edge of one simulated venue, ``exchange``; ``now`` reads Unix time;
+    ``aimed`` holds the faults aimed at order placements (shared by the venues of a pair,
+    which it tells apart by name)."""
 
     websocket_path: str
 
     def __init__(
-        self, exchange: SimExchange, servers: ServerConfig, now: Callable[[], float]
+        self,
+        exchange: SimExchange,
+        servers: ServerConfig,
+        now: Callable[[], float],
+        aimed: AimedFaults | None = None,
     ) -> None:
         self.exchange = exchange
+        self.aimed = AimedFaults() if aimed is None else aimed
         self.name = exchange.name
         self.now = now
         self.clock_ahead_s = 0.0
@@ -152,9 +173,16 @@ class VenueServer(abc.ABC):
         except VenueError as error:
             return self._error(error)
 
-    async def _place(self, place: Callable[[], HttpResponse]) -> HttpResponse:
-        """Answer an order placement with ``place()``, unless a timeout is due: then the
-        order goes to the engine all the same, and the answer never comes."""
+    async def _place(
+        self, place: Callable[[], HttpResponse], placement: Placement | None
+    ) -> HttpResponse:
+        """Answer an order placement with ``place()``, unless a fault aimed at it meets
+        it, or a timeout is due: then the order goes to the engine all the same, and the
+        answer never comes."""
+        if placement is not None:
+            aimed = await self.aimed.meet(self.name, placement.client_id, placement.side)
+            if aimed is not None:
+                return await self._place_under(aimed.fault, place, placement.engine_id)
         hold_s = self.wire_faults.take_timeout()
         rejections_left = self.exchange.faults.rejections_left
         try:
@@ -169,6 +197,42 @@ class VenueServer(abc.ABC):
         if hold_s is None and response is not None:
             return response
         await trio.sleep(hold_s or 0.0)
+        raise CloseWithoutAnswer
+
+    async def _place_under(
+        self, fault: OrderFault, place: Callable[[], HttpResponse], engine_id: str
+    ) -> HttpResponse:
+        """Answer a placement that met ``fault``. A 5xx or a 429 goes on for the venue's
+        next ``count - 1`` requests; the others are this order's alone."""
+        kind = fault.kind
+        if kind is OrderFaultKind.SERVER_ERROR:
+            self.wire_faults.count("server_error")
+            self.wire_faults.fail_requests(fault.count - 1)
+            return self._error(VenueUnavailable(self.name, None, "injected fault: server error"))
+        if kind is OrderFaultKind.RATE_LIMIT:
+            self.wire_faults.count("rate_limit")
+            self.wire_faults.rate_limit_requests(fault.count - 1, fault.retry_after_s)
+            wait_s = fault.retry_after_s
+            return self._error(RateLimited(self.name, None, "Too many requests", 429, wait_s))
+        engine = self.exchange.faults
+        if kind is OrderFaultKind.REJECT:
+            assert fault.error is not None
+            engine.reject_order(
+                engine_id, fault.error(self.name, None, "injected fault: order rejected")
+            )
+            try:
+                return place()
+            finally:
+                if not engine.withdraw_rejection(engine_id):
+                    self.wire_faults.count("rejected_order")
+        if kind is OrderFaultKind.PARTIAL_FILL:
+            engine.cap_order(engine_id, fault.fraction)
+            self.wire_faults.count("partial_fill")
+            return place()
+        self.wire_faults.count("timeout")
+        with contextlib.suppress(VenueError):  # refused; the client never hears that either
+            place()
+        await trio.sleep(fault.hold_s)
         raise CloseWithoutAnswer
 
     @abc.abstractmethod
@@ -285,6 +349,9 @@ class VenueServer(abc.ABC):
         the venue's config says."""
         self.wire_faults.clear()
         self.exchange.faults.clear()
+        for aimed in self.aimed.armed:
+            if aimed.target.venue == self.name:
+                aimed.close()
         self.exchange.read_after_write.reset()
         self.port.refusal_changed()
 

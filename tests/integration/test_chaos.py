@@ -3,11 +3,12 @@ simulated venues in this one, faults playing while the market moves; every invar
 must hold, checked against the venues' ledgers (``actors.chaos.invariants``).
 
 Each scenario is also checked to have hit what it aims at — a stall is detected by
-staleness, a timeout leaves an outcome to look up, a kill restarts the process — so a
-scenario that silently did nothing cannot pass. ``make test`` plays each for a few
-seconds with a fixed seed; ``make soak`` plays the mixed scenario for
-``BASIS_CHAOS_SOAK_S`` seconds (30 minutes by default). A failure prints the report with
-its seed and fault timeline.
+staleness, a timeout leaves an outcome to look up, a kill restarts the process, an order
+fault met the leg of an entry or exit it waited for — so a scenario that silently did
+nothing cannot pass; and a run whose faults mostly met nothing fails by itself. ``make
+test`` plays each for a few seconds with a fixed seed; ``make soak`` plays the mixed
+scenario for ``BASIS_CHAOS_SOAK_S`` seconds (30 minutes by default). A failure prints the
+report with its seed and fault timeline.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from actors.chaos.plan import SCENARIOS
 from actors.chaos.report import ChaosReport, render
 from actors.chaos.runner import ChaosOptions, ChaosRun, run_chaos
 from actors.runtime.alerts.config import AlertsSection
+from actors.sim.aimed_faults import OrderHit, Role
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
 from tests.integration.polling import wait_until
@@ -68,6 +70,11 @@ def hits(report: ChaosReport, text: str) -> int:
     return sum(1 for record in report.timeline if text in record.hit)
 
 
+def aimed(report: ChaosReport, kind: str) -> list[OrderHit]:
+    """The placements the order faults of ``kind`` met."""
+    return [r.order for r in report.timeline if r.order and r.step.kind.value == kind]
+
+
 FEEDS = ("feed-mexc", "feed-gateio_futures")
 Reaction = Callable[[ChaosReport, str], bool]
 
@@ -91,16 +98,28 @@ REACTIONS: dict[str, tuple[str, Reaction]] = {
         lambda r, log: served(r, "refused_connections") > 0 and "cannot connect" in log,
     ),
     "rest-timeouts": (
-        "orders with unknown outcomes looked up",
-        lambda r, log: served(r, "timeout") > 0 and r.orders.unknown_resolved > 0,
+        "placements timed out, their outcomes looked up",
+        lambda r, log: aimed(r, "rest_timeout") != [] and r.orders.unknown_resolved > 0,
     ),
-    "server-errors": ("5xx answers served", lambda r, log: served(r, "server_error") > 0),
+    "server-errors": (
+        "5xx answers to placements",
+        lambda r, log: aimed(r, "server_errors") != [] and served(r, "server_error") > 0,
+    ),
     "rate-limit-storm": (
-        "429s served and honoured",
-        lambda r, log: served(r, "rate_limit") > 0 and r.orders.rate_limited > 0,
+        "429s answered to placements and honoured",
+        lambda r, log: aimed(r, "rate_limits") != [] and r.orders.rate_limited > 0,
     ),
-    "order-rejects": ("placements rejected", lambda r, log: r.orders.routers_rejected > 0),
-    "partial-fills": ("orders partly filled", lambda r, log: r.orders.venue_partly_filled > 0),
+    "order-rejects": (
+        "placements rejected, an entry's leg among them",
+        lambda r, log: (
+            any(hit.role is Role.ENTRY for hit in aimed(r, "rejects"))
+            and r.orders.routers_rejected > 0
+        ),
+    ),
+    "partial-fills": (
+        "orders partly filled",
+        lambda r, log: aimed(r, "partial_fills") != [] and r.orders.venue_partly_filled > 0,
+    ),
     "depth-gap": (
         "depth gaps resynced",
         lambda r, log: served(r, "depth_skip") > 0 and "depth gap" in log,
@@ -114,6 +133,7 @@ REACTIONS: dict[str, tuple[str, Reaction]] = {
         lambda r, log: (
             served(r, "lagged_lookup") + served(r, "forgotten_lookup") > 0
             and r.orders.unknown_resolved > 0
+            and aimed(r, "rest_timeout") != []
         ),
     ),
     "actor-crashes": (
@@ -208,13 +228,15 @@ def test_basis_chaos_json_is_the_whole_report(tmp_path):
     config = tmp_path / "chaos.toml"
     config.write_text(CONFIG_TOML)
     done = subprocess.run(
-        [*BASIS, "chaos", str(config), "--duration", "2", "--scenario", "server-errors",
+        [*BASIS, "chaos", str(config), "--duration", "2", "--scenario", "upgrade-notice",
          "--seed", "4", "--json"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.splitlines()[-1])
     assert report["passed"] and report["seed"] == 4 and len(report["invariants"]) == 7
+    assert report["faults"] == [{"kind": "upgrade_notice", "played": 1, "hit": 1, "expired": 0}]
+    assert report["aim"]["passed"] and report["timeline"][0]["met"]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 
 from actors.chaos.plan import (
     MIXED_KILL_SHARE,
+    ORDER_FAULTS,
     SCENARIOS,
+    TARGETS,
+    VENUES,
     FaultKind,
     Timing,
     UnknownScenario,
@@ -32,6 +35,14 @@ def test_a_plan_is_in_time_order_within_the_phase_and_replayable(seed, phase_s, 
     assert plan == build_plan(names, seed, phase_s, TIMING)
     assert [s.at_s for s in plan] == sorted(s.at_s for s in plan)
     assert all(0.0 <= s.at_s < phase_s and s.lasts_s >= 0.0 for s in plan)
+    for step in plan:
+        # An order fault waits for a target, long enough to meet it, within the phase.
+        aimed = step.kind in ORDER_FAULTS
+        assert (step.role is not None) == aimed
+        if aimed:
+            assert step.target in VENUES and (step.role, step.arrival) in TARGETS
+            least = min(TIMING.cycle_s, phase_s / 2.0) - 0.1  # in whole tenths
+            assert step.lasts_s >= least and step.at_s + step.lasts_s < phase_s
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -70,6 +81,39 @@ def test_a_mixed_run_spaces_kills_and_writer_crashes_and_keeps_its_second_half_u
     crashes = sorted(s.at_s for s in plan if s.kind is FaultKind.CRASH)
     # No minute holds more restarts than a supervisor allows (10 within 60 s).
     assert all(sum(1 for c in crashes if at <= c < at + 60.0) <= 10 for at in crashes)
+
+
+@pytest.mark.parametrize(
+    "name", ["order-rejects", "partial-fills", "rest-timeouts", "server-errors", "rate-limit-storm"]
+)
+def test_order_faults_aim_at_every_leg_of_entries_and_exits_on_both_venues(name):
+    plan = build_plan([name], 5, 600.0, TIMING)
+    aims = {(s.target, s.role, s.arrival) for s in plan}
+    assert aims == {(venue, role, arrival) for venue in VENUES for role, arrival in TARGETS}
+
+
+def test_an_order_fault_waits_a_few_cycles_of_the_stirring():
+    slow = Timing(stale_after_s=2.0, request_timeout_s=2.0, cycle_s=30.0)
+    plan = build_plan(["order-rejects"], 5, 600.0, slow)
+    assert all(60.0 <= s.lasts_s <= 120.0 for s in plan if s.at_s <= 480.0)
+    # Near the end a fault waits what is left, and none is armed too late to be met.
+    assert all(s.lasts_s >= 29.9 and s.at_s + s.lasts_s < 600.0 for s in plan)
+    short = build_plan(["order-rejects"], 5, 20.0, slow)
+    # A run shorter than two cycles: half of it at least, armed in its first half.
+    assert short and all(s.lasts_s >= 9.9 and s.at_s <= 10.0 for s in short)
+
+
+def test_an_order_fault_waits_the_data_outages_it_meets_on_top():
+    plan = build_plan(["order-rejects", "venue-down"], 5, 600.0, TIMING)
+    (down,) = [s for s in plan if s.kind is FaultKind.VENUE_DOWN]
+    alone = build_plan(["order-rejects"], 5, 600.0, TIMING)
+    for with_outage, without in zip([s for s in plan if s is not down], alone, strict=True):
+        overlap = min(down.at_s + down.lasts_s, without.at_s + without.lasts_s) - max(
+            down.at_s, without.at_s
+        )
+        expected = without.lasts_s + max(0.0, overlap)
+        assert with_outage.lasts_s == pytest.approx(min(expected, 599.9 - without.at_s), abs=0.1)
+    assert any(a.lasts_s > b.lasts_s for a, b in zip(plan[1:], alone, strict=False))
 
 
 def test_an_unknown_scenario_is_named_with_the_known_ones():

@@ -415,6 +415,19 @@ def test_injected_partial_fills_leave_an_ioc_part_filled():
     assert order.filled_qty == 5.0
 
 
+def test_a_fault_aimed_at_one_order_refuses_or_caps_that_order_alone():
+    v = venues()
+    v.spot.faults.reject_order("aimed", InsufficientBalance("mexc", None, "injected"))
+    v.spot.place_order(COIN, BUY, MARKET, 1.0, client_id="other", now=T0)
+    with pytest.raises(InsufficientBalance):
+        v.spot.place_order(COIN, BUY, MARKET, 1.0, client_id="aimed", now=T0)
+    assert [r.client_id for r in refusals(v.spot.ledger)] == ["aimed"]
+    assert not v.spot.faults.withdraw_rejection("aimed")  # served, nothing left to withdraw
+    v.spot.faults.cap_order("capped", 0.3)
+    assert v.spot.place_order(COIN, BUY, MARKET, 5.0, client_id="capped", now=T0).filled_qty == 1.5
+    assert v.spot.place_order(COIN, BUY, MARKET, 5.0, client_id="next", now=T0).filled_qty == 5.0
+
+
 def test_base_balances_stay_on_the_quantity_grid():
     v = venues(config(spot=msgspec.structs.replace(config().spot, balances={"USDT": 1e5})))
     for qty in (0.7, 0.1):
