@@ -10,8 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.chaos.plan import (
+    KILL_STORM_DROP_EVERY_S,
+    KILL_STORM_LIFE_S,
     MIXED_KILL_SHARE,
     SCENARIOS,
+    VENUES,
     FaultKind,
     Timing,
     UnknownScenario,
@@ -89,3 +92,21 @@ def test_kills_are_spaced_as_played_not_as_drawn():
         s.at_s for s in build_plan(["mixed"], 6378354, 1800.0, TIMING) if s.kind is FaultKind.KILL
     ]
     assert all(b - a >= 60.0 for a, b in itertools.pairwise(kills))
+
+
+@given(seed=st.integers(0, 2**31))
+@settings(max_examples=20, deadline=None)
+def test_a_kill_storm_kills_as_often_as_a_restart_allows_and_cuts_both_venues_between(seed):
+    plan = build_plan(["kill-storm"], seed, 450.0, TIMING)
+    kills = [s.at_s for s in plan if s.kind is FaultKind.KILL]
+    low, high = (TIMING.restart_delay_s + life for life in KILL_STORM_LIFE_S)
+    rounding = 1e-3  # moments are kept to the millisecond
+    assert all(low - rounding <= b - a <= high + rounding for a, b in itertools.pairwise(kills))
+    # Even a quarter of the soak's 1,800 s (it plays a third) holds over a hundred kills.
+    assert len(kills) > 100
+    for venue in VENUES:
+        drops = [s.at_s for s in plan if s.kind is FaultKind.WS_DROP and s.target == venue]
+        spacing = [b - a for a, b in itertools.pairwise(drops)]
+        lo, hi = KILL_STORM_DROP_EVERY_S
+        assert len(drops) > 450 / hi
+        assert all(lo - rounding <= gap <= hi + rounding for gap in spacing)
