@@ -26,7 +26,8 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# The soak tests at full length; SOAK_S sets how long the mixed chaos soak plays (seconds).
+# The soak tests at full length; SOAK_S sets how long the chaos soak's faults play (seconds:
+# a kill storm for a third of them, then the mixed scenario).
 SOAK_S ?= 1800
 soak: $(STAMP)
 	BASIS_CHAOS_SOAK_S=$(SOAK_S) $(BIN)/python -m pytest -q -s -m soak --run-soak

@@ -91,6 +91,10 @@ class ChaosReport(msgspec.Struct, frozen=True):
     restarts: int
     """Actor restarts by their supervisors."""
     process_restarts: int
+    ws_disconnects: int
+    """Websocket connections the venues cut (a venue going down cuts them too)."""
+    kills: int
+    """SIGKILLs of the trading process."""
     orders: OrderOutcomes
     max_unhedged_usdt: float
     max_unhedged_s: float
@@ -201,6 +205,8 @@ def render(report: ChaosReport) -> str:
         "",
         f"reconnects {report.reconnects}, actor restarts {report.restarts}, "
         f"process restarts {report.process_restarts}",
+        f"websocket connections the venues cut {report.ws_disconnects}, SIGKILLs of the "
+        f"trading process {report.kills}",
         f"orders at the venues: {o.venue_accepted} accepted, {o.venue_filled} filled, "
         f"{o.venue_partly_filled} partly filled, {o.venue_unfilled} ended unfilled, "
         f"{o.venue_refused} refused",
@@ -233,3 +239,14 @@ def render(report: ChaosReport) -> str:
             for r in report.timeline
         ]
     return "\n".join(lines)
+
+
+def render_totals(reports: list[ChaosReport]) -> str:
+    """Several runs summed up, as a soak made of them prints its totals."""
+    verdict = "every invariant held" if all(r.passed for r in reports) else "an invariant FAILED"
+    return (
+        f"{len(reports)} chaos runs, {sum(r.duration_s for r in reports):g} s of faults: "
+        f"{sum(r.ws_disconnects for r in reports)} websocket connections cut by the venues, "
+        f"{sum(r.kills for r in reports)} SIGKILLs of the trading process, "
+        f"{sum(r.process_restarts for r in reports)} process restarts; {verdict}"
+    )

@@ -240,6 +240,9 @@ class ChaosRun:
     """Wall-clock time the fault phase began."""
     cold_start: tuple[float, float] | None = None
     """The first process: launched → every feed fresh, launched → every strategy deciding."""
+    killing: trio.Lock = attrs.field(factory=trio.Lock, init=False)
+    """Held from a kill to its process's restart: a kill planned sooner than the last
+    restart took waits for it, rather than killing a process that is still starting."""
 
     control_token: str = attrs.field(init=False)
     """The trading process's control token: the run resumes flattened strategies."""
@@ -445,6 +448,10 @@ class ChaosRun:
         return f"crashed {actor}"
 
     async def _kill_mid_cycle(self, down_s: float) -> str:
+        async with self.killing:
+            return await self._kill_and_restart(down_s)
+
+    async def _kill_and_restart(self, down_s: float) -> str:
         deadline = trio.current_time() + KILL_WAIT_FOR_CYCLE_S
         state = "at rest"
         while trio.current_time() < deadline:
@@ -796,6 +803,11 @@ class ChaosRun:
             reconnects=sum(max(0, f.connects - 1) for s in statuses for f in s.feeds),
             restarts=sum(child.restarts for s in statuses for _, child in s.tree.walk()),
             process_restarts=len(self.incarnations) - 1,
+            ws_disconnects=sum(
+                venue.wire_faults.injected["dropped_websocket"]
+                for venue in (self.sim.mexc, self.sim.gateio)
+            ),
+            kills=sum(1 for ended in self.exits if ended.asked == "kill"),
             orders=_outcomes(ledgers, statuses),
             max_unhedged_usdt=max((e.peak_usdt for e in found), default=0.0),
             max_unhedged_s=max((e.lasted_s for e in found), default=0.0),

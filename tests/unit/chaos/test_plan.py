@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.chaos.plan import (
+    KILL_STORM_DROP_EVERY_S,
+    KILL_STORM_LIFE_S,
     MIXED_KILL_SHARE,
     ORDER_FAULTS,
     SCENARIOS,
@@ -143,3 +145,21 @@ def test_actor_crashes_stay_under_each_supervisors_restart_limit(seed):
         crashes = [s.at_s for s in plan if s.target == target]
         assert all(sum(1 for c in crashes if at <= c < at + 60.0) <= limit for at in crashes)
     assert len(plan) >= 300.0 / 4.0  # still a crash every few seconds, of one kind or other
+
+
+@given(seed=st.integers(0, 2**31))
+@settings(max_examples=20, deadline=None)
+def test_a_kill_storm_kills_as_often_as_a_restart_allows_and_cuts_both_venues_between(seed):
+    plan = build_plan(["kill-storm"], seed, 450.0, TIMING)
+    kills = [s.at_s for s in plan if s.kind is FaultKind.KILL]
+    low, high = (TIMING.restart_delay_s + life for life in KILL_STORM_LIFE_S)
+    rounding = 1e-3  # moments are kept to the millisecond
+    assert all(low - rounding <= b - a <= high + rounding for a, b in itertools.pairwise(kills))
+    # Even a quarter of the soak's 1,800 s (it plays a third) holds over a hundred kills.
+    assert len(kills) > 100
+    for venue in VENUES:
+        drops = [s.at_s for s in plan if s.kind is FaultKind.WS_DROP and s.target == venue]
+        spacing = [b - a for a, b in itertools.pairwise(drops)]
+        lo, hi = KILL_STORM_DROP_EVERY_S
+        assert len(drops) > 450 / hi
+        assert all(lo - rounding <= gap <= hi + rounding for gap in spacing)
