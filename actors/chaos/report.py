@@ -243,7 +243,7 @@ def render(report: ChaosReport) -> str:
 
 def render_totals(reports: list[ChaosReport]) -> str:
     """Several runs summed up, as a soak made of them prints its totals."""
-    verdict = "every invariant held" if all(r.passed for r in reports) else "an invariant FAILED"
+    verdict = "every run passed" if all(r.passed for r in reports) else "a run FAILED"
     return (
         f"{len(reports)} chaos runs, {sum(r.duration_s for r in reports):g} s of faults: "
         f"{sum(r.ws_disconnects for r in reports)} websocket connections cut by the venues, "

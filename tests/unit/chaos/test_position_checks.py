@@ -9,7 +9,7 @@ import attrs
 import trio
 
 from actors.chaos.plan import FaultKind, FaultStep
-from actors.chaos.runner import ChaosOptions, ChaosRun
+from actors.chaos.runner import ChaosOptions, ChaosRun, _Outcome
 from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
 
@@ -28,14 +28,14 @@ class TimedRun(ChaosRun):
 
     started: list[tuple[str, float]] = attrs.field(factory=list)
 
-    async def _apply(self, step: FaultStep) -> str:
+    async def _apply(self, step: FaultStep) -> _Outcome:
         if step.kind is FaultKind.KILL:
             await trio.sleep(0.1)
             self.current = _Launched(time.time())
             await trio.sleep(0.4)
         else:
             await trio.sleep(step.lasts_s)
-        return ""
+        return _Outcome("", True)
 
     async def _measure_recovery(self, index: int, cleared: float) -> None:
         return None
@@ -49,13 +49,13 @@ async def test_a_kill_still_restarting_when_another_fault_clears_is_checked_from
 ):
     run = TimedRun(SystemConfig(), ChaosOptions((), 1.0, 1, tmp_path), None, URLS, None, False)
     kill = FaultStep(0.0, FaultKind.KILL, "process", 0.5)
-    errors = FaultStep(0.0, FaultKind.SERVER_ERRORS, "mexc", 0.3, count=3)
+    stall = FaultStep(0.0, FaultKind.WS_STALL, "mexc", 0.3)
     async with trio.open_nursery() as faults:
         faults.start_soon(run._play_step, kill, faults, faults)
-        faults.start_soon(run._play_step, errors, faults, faults)
-    errors_cleared = next(r for r in run.timeline if r.step is errors).cleared_s
+        faults.start_soon(run._play_step, stall, faults, faults)
+    stall_cleared = next(r for r in run.timeline if r.step is stall).cleared_s
     [(after, cleared_at)] = run.started
-    # The kill ended last, but the server errors cleared after its new process launched:
+    # The kill ended last, but the stall cleared after its new process launched:
     # positions could settle only from then.
     assert after.startswith("kill")
-    assert abs((cleared_at - run.phase_start) - errors_cleared) < 1e-6
+    assert abs((cleared_at - run.phase_start) - stall_cleared) < 1e-6
