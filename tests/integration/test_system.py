@@ -188,7 +188,8 @@ async def test_a_crashing_strategy_is_restarted_while_the_others_trade(tmp_path)
     async with paper_run(paper(), tmp_path) as (system, _sim):
         btc = next(h for h in system.strategies.values() if h.symbol == BTC)
         eth = next(h for h in system.strategies.values() if h.symbol == ETH)
-        await wait_until(lambda: eth.actor.decisions > 0, 20)
+        # Deciding on quotes (a liveness change alone is a decision too).
+        await wait_until(lambda: eth.actor.decisions > 0 and eth.actor.spot is not None, 20)
         # A message the machine has no rule for: the actor fails, as a bug would make it.
         await btc.mailbox.send(object())
 
