@@ -45,6 +45,20 @@ def round_down(value: float, step: float) -> float:
     return round(whole * step, step_decimals(step))
 
 
+def round_up(value: float, step: float) -> float:
+    """The smallest multiple of ``step`` not below ``value`` (``step`` 0: unchanged); a
+    value within float noise above a multiple is taken as that multiple."""
+    if step <= 0.0:
+        return value
+    if value <= 0.0:
+        return 0.0
+    units = value / step
+    whole = math.ceil(units)
+    if whole - units > 1.0 - FLOAT_TOLERANCE:
+        whole -= 1
+    return round(whole * step, step_decimals(step))
+
+
 def round_to_tick(price: float, tick: float) -> float:
     """``price`` on the venue's price grid (nearest tick); ``tick`` 0 leaves it alone."""
     if tick <= 0.0:

@@ -25,7 +25,8 @@ Rules the code keeps everywhere:
   A fee the venue took in the base coin comes out of what the leg holds; fees count
   at what the venue charged, in USDT. An exit sells what is held, down to the step.
 * An imbalance (|spot - futures short| worth at least the smallest order either venue
-  takes) is corrected by finishing the lagging leg or trimming the excess; after
+  takes) is corrected by finishing the lagging leg or trimming the excess; after an
+  exit, only by closing (never buying spot or selling futures); after
   ``max_correction_attempts`` failures both legs are flattened and the strategy pauses.
 * No entry while a feed is stale, the store refuses intents, the strategy is paused or
   stopping, or in cooldown; nor unless both legs' connections are live and their quotes
@@ -85,7 +86,14 @@ from protocols.model import (
     TimeInForce,
     VenueRules,
 )
-from protocols.rules import FLOAT_TOLERANCE, at_least, min_order_usdt, round_down, round_to_tick
+from protocols.rules import (
+    FLOAT_TOLERANCE,
+    at_least,
+    min_order_usdt,
+    round_down,
+    round_to_tick,
+    round_up,
+)
 
 Commands = tuple[StrategyCommand, ...]
 Result = tuple[ArbitrageContext, Commands]
@@ -405,23 +413,15 @@ def _correct(
         # restored as IMBALANCED whose legs match): settle where the legs are.
         return _settle(ctx, now)
     if goal == GOAL_FLAT:
-        # An exit half-filled: close more of whichever leg still holds more; where that
-        # leg's step cannot take the difference (less than a whole futures contract),
-        # the other leg is brought back to it instead, and the position exits again.
-        choices = (
-            [(Leg.SPOT, Side.SELL), (Leg.FUTURES, Side.SELL)]
-            if delta > 0
-            else [(Leg.FUTURES, Side.BUY), (Leg.SPOT, Side.BUY)]
-        )
-    else:
-        # An entry half-filled: finish the lagging leg or, on alternate attempts, trim
-        # the excess one.
-        finish, trim = (
-            ((Leg.FUTURES, Side.SELL), (Leg.SPOT, Side.SELL))
-            if delta > 0
-            else ((Leg.SPOT, Side.BUY), (Leg.FUTURES, Side.BUY))
-        )
-        choices = [finish, trim] if ctx.correction_attempts % 2 == 0 else [trim, finish]
+        return _correct_towards_flat(ctx, now, spot, futures, delta)
+    # An entry half-filled: finish the lagging leg or, on alternate attempts, trim the
+    # excess one.
+    finish, trim = (
+        ((Leg.FUTURES, Side.SELL), (Leg.SPOT, Side.SELL))
+        if delta > 0
+        else ((Leg.SPOT, Side.BUY), (Leg.FUTURES, Side.BUY))
+    )
+    choices = [finish, trim] if ctx.correction_attempts % 2 == 0 else [trim, finish]
     for leg, side in choices:
         quote = spot if leg is Leg.SPOT else futures
         price = quote.ask if side is Side.BUY else quote.bid
@@ -436,20 +436,60 @@ def _correct(
             qty = min(qty, round_down(ctx.positions.spot.qty, step_size))
         if _is_dust(qty, rules, price):
             continue
-        reduce_only = leg is Leg.FUTURES and side is Side.BUY
-        order = _new_order(
-            ctx, ctx.order_seq + 1, leg, side, qty, price, now, reduce_only=reduce_only
-        )
-        correcting = replace(
-            ctx,
-            active_orders={leg.value: {order.client_id: order}},
-            order_seq=ctx.order_seq + 1,
-            deadline=now + ctx.params.leg_timeout_s,
-            overdue_count=0,
-            last_update=now,
-        )
-        return correcting, (PlaceOrder(order),)
+        return _place_correction(ctx, now, leg, side, qty, price)
     return ctx, NOTHING
+
+
+def _correct_towards_flat(
+    ctx: ArbitrageContext, now: float, spot: Quote, futures: Quote, delta: float
+) -> Result:
+    """An exit half-filled: close more, and never open or add to either leg.
+
+    The leg holding more closes the difference rounded *up* to what its venue takes
+    (whole contracts, its smallest order), capped at what it holds: where that closes a
+    little more than the difference, the other leg now holds more, and the next
+    correction closes that. Where the leg holding more holds less than its venue takes,
+    the other leg is closed whole instead. Where neither venue takes what is left, it
+    is dust, as after any exit, and the cycle ends.
+    """
+    positions = ctx.positions
+    larger, smaller = (
+        ((Leg.SPOT, Side.SELL), (Leg.FUTURES, Side.BUY))
+        if delta > 0
+        else ((Leg.FUTURES, Side.BUY), (Leg.SPOT, Side.SELL))
+    )
+    for (leg, side), wanted in ((larger, abs(delta)), (smaller, None)):
+        quote = spot if leg is Leg.SPOT else futures
+        price = quote.ask if side is Side.BUY else quote.bid
+        if price <= 0.0:
+            return ctx, NOTHING  # no price to close at yet: wait for the next quotes
+        rules = ctx.rules.spot if leg is Leg.SPOT else ctx.rules.futures
+        step_size = rules.qty_step if leg is Leg.SPOT else rules.contract_size
+        held = positions.spot.qty if leg is Leg.SPOT else positions.futures.qty
+        held = round_down(max(held, 0.0), step_size)
+        qty = held
+        if wanted is not None:
+            smallest = round_up(min_order_usdt(rules, price) / price, step_size)
+            qty = min(max(round_up(wanted, step_size), smallest), held)
+        if not _is_dust(qty, rules, price):
+            return _place_correction(ctx, now, leg, side, qty, price)
+    return _finish_cycle(ctx, now)
+
+
+def _place_correction(
+    ctx: ArbitrageContext, now: float, leg: Leg, side: Side, qty: float, price: float
+) -> Result:
+    reduce_only = leg is Leg.FUTURES and side is Side.BUY
+    order = _new_order(ctx, ctx.order_seq + 1, leg, side, qty, price, now, reduce_only=reduce_only)
+    correcting = replace(
+        ctx,
+        active_orders={leg.value: {order.client_id: order}},
+        order_seq=ctx.order_seq + 1,
+        deadline=now + ctx.params.leg_timeout_s,
+        overdue_count=0,
+        last_update=now,
+    )
+    return correcting, (PlaceOrder(order),)
 
 
 # ----------------------------------------------------------------- order events

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actors.arbitrage.context import (
     ArbitrageContext,
+    ArbitrageParams,
     ArbitrageState,
     LegRules,
     Liveness,
@@ -235,27 +238,114 @@ def test_a_half_filled_entry_is_corrected_by_finishing_the_lagging_leg():
     assert driver.ctx.positions.delta_qty == pytest.approx(0.0)
 
 
-def test_an_exit_half_filled_by_less_than_a_contract_buys_the_spot_back():
-    # One SOL contract is 1 SOL: the spot leg sold 0.6 of 1, the futures buy nothing.
-    # Buying 0.6 contracts cannot be, so the spot leg is made whole again (it was stuck
-    # IMBALANCED, placing nothing, for ever).
-    rules = LegRules(
-        VenueRules(qty_step=0.01, min_notional=5.0),
-        VenueRules(contract_size=1.0, min_contracts=1),
+# One contract is 1 unit: an exit that sells part of the spot leg leaves a short larger
+# than the spot by less than a contract.
+WHOLE_CONTRACTS = LegRules(
+    VenueRules(qty_step=0.01, min_notional=5.0),
+    VenueRules(contract_size=1.0, min_contracts=1),
+)
+
+
+def half_filled_exit(**params) -> Driver:
+    """A position of 1 whose exit sold 0.6 of the spot leg and bought no futures."""
+    ctx = new_context(
+        "t1",
+        BTC,
+        now=0.0,
+        base_position_size_usdt=50_000.0,
+        params=ArbitrageParams(**params),
+        rules=WHOLE_CONTRACTS,
     )
-    driver = Driver(new_context("t1", BTC, now=0.0, base_position_size_usdt=50_000.0, rules=rules))
+    driver = Driver(ctx)
     open_position(driver)
     sell, buy = placed(driver.quotes(2.0, PROFIT))
     driver.fill(sell, 0.6, now=2.0)
     driver.final(sell, 0.6, now=2.0)
     driver.final(buy, 0.0, now=2.0)
     assert driver.ctx.state is S.IMBALANCED and driver.ctx.imbalance_goal == "flat"
+    return driver
+
+
+def test_an_exit_half_filled_by_less_than_a_contract_buys_back_the_whole_contract():
+    # Buying 0.6 contracts cannot be, and buying the spot back would add to a position
+    # being closed: the short is closed by the whole contract (never more than it holds),
+    # and the spot left over is then sold.
+    driver = half_filled_exit()
     (correction,) = placed(driver.quotes(3.0, PROFIT))
-    assert (correction.leg, correction.side, correction.qty) == (Leg.SPOT, Side.BUY, 0.6)
+    assert (correction.leg, correction.side, correction.qty) == (Leg.FUTURES, Side.BUY, 1.0)
+    assert correction.reduce_only
     driver.fill_all([PlaceOrder(correction)], now=3.0)
-    assert driver.ctx.state is S.POSITION_OPEN
-    assert driver.ctx.positions.spot.qty == pytest.approx(1.0)
-    assert driver.ctx.positions.futures.qty == pytest.approx(1.0)
+    assert driver.ctx.state is S.IMBALANCED and driver.ctx.positions.futures.qty == 0.0
+    (rest,) = placed(driver.quotes(4.0, PROFIT))
+    assert (rest.leg, rest.side, rest.qty) == (Leg.SPOT, Side.SELL, pytest.approx(0.4))
+    commands = driver.fill_all([PlaceOrder(rest)], now=4.0)
+    assert driver.ctx.state is S.MONITORING
+    assert any(isinstance(c, TradeClosed) for c in commands)
+    assert driver.ctx.positions.spot.qty == pytest.approx(0.0)
+
+
+def test_an_exits_corrections_that_keep_failing_flatten_both_legs_and_pause():
+    driver = half_filled_exit(max_correction_attempts=2)
+    for now in (3.0, 4.0):
+        (correction,) = placed(driver.quotes(now, PROFIT))
+        assert (correction.leg, correction.side) == (Leg.FUTURES, Side.BUY)
+        driver.reject(correction, now=now)
+        assert driver.ctx.positions.spot.qty == pytest.approx(0.4)
+    assert driver.ctx.imbalance_goal == "flatten"
+    flatten = placed(driver.quotes(5.0, PROFIT))
+    assert {(o.leg, o.side, o.qty) for o in flatten} == {
+        (Leg.SPOT, Side.SELL, 0.4), (Leg.FUTURES, Side.BUY, 1.0)}  # fmt: skip
+    driver.fill_all([PlaceOrder(o) for o in flatten], now=5.0)
+    assert driver.ctx.state is S.PAUSED
+    assert "not corrected after 2 attempts" in driver.ctx.paused_reason
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    contract=st.sampled_from([0.0001, 0.01, 0.3, 1.0]),
+    attempts=st.integers(1, 3),
+    data=st.data(),
+)
+def test_an_exit_and_its_corrections_never_add_to_either_leg(contract, attempts, data):
+    rules = LegRules(
+        VenueRules(qty_step=0.0001, min_notional=5.0),
+        VenueRules(contract_size=contract, min_contracts=1),
+    )
+    ctx = new_context(
+        "t1",
+        BTC,
+        now=0.0,
+        base_position_size_usdt=50_000.0,
+        params=ArbitrageParams(max_correction_attempts=attempts),
+        rules=rules,
+    )
+    driver = Driver(ctx)
+    open_position(driver)
+    held = driver.ctx.positions
+    # Orders fill in part at random at first, then in full: the exit must end flat.
+    for now in range(2, 30):
+        for order in placed(driver.quotes(float(now), PROFIT)):
+            assert (order.leg, order.side) in {(Leg.SPOT, Side.SELL), (Leg.FUTURES, Side.BUY)}
+            assert order.reduce_only or order.leg is Leg.SPOT
+            step_size = 0.0001 if order.leg is Leg.SPOT else contract
+            steps = round(order.qty / step_size)
+            filled = steps if now > 12 else data.draw(st.integers(-1, steps))
+            if filled < 0:
+                driver.reject(order, now=now)
+                continue
+            if filled:
+                driver.fill(order, filled * step_size, now=now)
+            driver.final(order, filled * step_size, now=now)
+            positions = driver.ctx.positions
+            assert positions.spot.qty <= held.spot.qty + 1e-9
+            assert positions.futures.qty <= held.futures.qty + 1e-9
+            assert positions.spot.qty >= -1e-9 and positions.futures.qty >= -1e-9
+            held = positions
+        if driver.ctx.state in (S.MONITORING, S.PAUSED):
+            break
+    assert driver.ctx.state in (S.MONITORING, S.PAUSED)
+    assert held.spot.qty == pytest.approx(0.0, abs=1e-9)
+    assert held.futures.qty == pytest.approx(0.0, abs=1e-9)
 
 
 def test_failed_corrections_flatten_both_legs_and_pause_with_the_reason():

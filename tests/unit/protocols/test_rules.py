@@ -17,6 +17,7 @@ from protocols.rules import (
     more_than_noise,
     round_down,
     round_to_tick,
+    round_up,
     step_decimals,
     whole_steps,
 )
@@ -48,6 +49,31 @@ def test_rounding_is_never_up_and_never_a_whole_step_down(value, step):
     # "Never up", allowing only float noise of a billionth of a step.
     assert rounded <= value + step * 1e-9
     assert rounded > value - step - step * 1e-9
+    multiple = rounded / step
+    assert math.isclose(multiple, round(multiple), abs_tol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("value", "step", "expected"),
+    [
+        (0.6, 1.0, 1.0),
+        (0.7, 0.1, 0.7),  # 0.7 / 0.1 is 6.999999999999999: already a whole step
+        (0.30000000000000004, 0.1, 0.3),  # float noise above a multiple is that multiple
+        (0.1231, 0.001, 0.124),
+        (1.5, 0.0, 1.5),  # no rule: unchanged
+        (-1.0, 0.1, 0.0),
+    ],
+)
+def test_round_up_examples(value, step, expected):
+    assert round_up(value, step) == expected
+
+
+@given(value=st.floats(0.0, 1e7, allow_nan=False), step=steps)
+def test_rounding_up_is_never_down_and_never_a_whole_step_up(value, step):
+    assume(value / step <= 1e12)
+    rounded = round_up(value, step)
+    assert rounded >= value - step * 1e-9
+    assert rounded < value + step + step * 1e-9
     multiple = rounded / step
     assert math.isclose(multiple, round(multiple), abs_tol=1e-6)
 
