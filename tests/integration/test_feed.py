@@ -419,13 +419,15 @@ def reconnect_delays(caplog) -> list[float]:
 
 def start_doubling_feed(nursery, venue, **options):
     """A feed whose reconnect delays double from 0.02 s without jitter, so the log shows
-    where the count stands."""
+    where the count stands; a connection that served starts the count again however soon
+    it ends (how long it must serve is the loop's to test, on trio's MockClock)."""
     feed = Feed(
         "feed-toy",
         ToyCodec(),
         venue.url,
         {BTC: [Mailbox("strategy-btc").address]},
         backoff=Backoff(min_s=0.02, max_s=5.0, jitter=0.0),
+        served_for_s=0.0,
         **options,
     )
     nursery.start_soon(feed.run, Incarnation("feed-toy", 0, None, None))

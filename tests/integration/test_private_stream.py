@@ -127,6 +127,7 @@ async def test_the_backoff_starts_again_only_after_the_subscription_was_acknowle
             unexpected,
             unexpected,
             backoff=Backoff(min_s=0.02, max_s=5.0, jitter=0.0),
+            served_for_s=0.0,
         )
         async with trio.open_nursery() as streams:
             streams.start_soon(stream.run)

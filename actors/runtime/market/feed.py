@@ -39,7 +39,12 @@ import trio_websocket
 
 from actors.runtime.market.liveness import ConnectionLiveness
 from actors.runtime.market.order_book import OrderBook, Outcome
-from actors.runtime.market.reconnect import RECONNECT_BACKOFF, Reconnect, stay_connected
+from actors.runtime.market.reconnect import (
+    RECONNECT_BACKOFF,
+    SERVED_FOR_S,
+    Reconnect,
+    stay_connected,
+)
 from actors.runtime.market.websocket import open_websocket
 from actors.venues.rest import VENUE_FAILURES
 from protocols.messages import FeedHealth, FeedLiveness, FundingRateUpdate, MarketQuote
@@ -143,6 +148,8 @@ class Feed:
     rotate_after_s: float = 23 * 3600.0
     connect_timeout_s: float = 10.0
     backoff: Backoff = RECONNECT_BACKOFF
+    served_for_s: float = SERVED_FOR_S
+    """How long a connection must go on after it served to start the backoff again."""
     depth: bool = False
     fetch_snapshot: Callable[[Symbol], Awaitable[DepthSnapshot]] | None = None
     rng: random.Random = attrs.field(factory=random.Random)
@@ -186,6 +193,7 @@ class Feed:
                 rng=self.rng,
                 ended="the connection ended",
                 on_down=self._on_down,
+                served_for_s=self.served_for_s,
             )
 
     def _on_down(self, why: str, delay_s: float) -> None:

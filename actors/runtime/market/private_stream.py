@@ -19,7 +19,12 @@ import attrs
 import msgspec
 import trio
 
-from actors.runtime.market.reconnect import RECONNECT_BACKOFF, Reconnect, stay_connected
+from actors.runtime.market.reconnect import (
+    RECONNECT_BACKOFF,
+    SERVED_FOR_S,
+    Reconnect,
+    stay_connected,
+)
 from actors.runtime.market.websocket import open_websocket
 from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.venue import (
@@ -73,6 +78,8 @@ class PrivateStream:
     on_trade: Callable[[Trade], Awaitable[None]]
     stale_after_s: float = 60.0
     backoff: Backoff = RECONNECT_BACKOFF
+    served_for_s: float = SERVED_FOR_S
+    """How long a connection must go on after it served to start the backoff again."""
     rng: random.Random = attrs.field(factory=random.Random)
     wall_clock: Callable[[], float] = time.time
     up: bool = False
@@ -101,6 +108,7 @@ class PrivateStream:
                 rng=self.rng,
                 ended="the stream ended",
                 on_down=self._on_down,
+                served_for_s=self.served_for_s,
             )
 
     async def _hand_over(self, reports: trio.MemoryReceiveChannel[OrderUpdate | Trade]) -> None:

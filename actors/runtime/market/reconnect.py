@@ -23,6 +23,12 @@ every 5 s at most keeps a venue that is down from being pressed, and a venue bac
 an outage is noticed within 5 s (2.5 s on average, measured in ``bench/RESULTS.md``)."""
 
 
+SERVED_FOR_S = 1.0
+"""How long a connection must go on after it served for its end to start the count of
+reconnections again: a venue that drops every connection as soon as it has served it
+(a subscription limit, say) is still asked less and less often."""
+
+
 class Reconnect(Exception):
     """The connection must be replaced; the message says why."""
 
@@ -44,6 +50,7 @@ async def stay_connected(
     rng: random.Random,
     ended: str,
     on_down: Callable[[str, float], object],
+    served_for_s: float = SERVED_FOR_S,
 ) -> NoReturn:
     """Await ``connection(served)`` again and again, until cancelled.
 
@@ -53,11 +60,12 @@ async def stay_connected(
     ``n``-th consecutive reconnection (``n`` from 0) waits ``backoff.delay(n, rng)``.
 
     A connection calls ``served()`` once it has shown that the venue serves us (the
-    feed: market data arrived; a private stream: its subscriptions were acknowledged),
-    and that starts the count again from 0: a venue that drops a working connection is
-    asked again at once (after the backoff's shortest delay), however often it did so
-    before. A venue that refuses us, or accepts and then drops or starves the connection
-    before serving it, is asked less and less often, up to ``backoff.max_s`` apart.
+    feed: market data arrived; a private stream: its subscriptions were acknowledged);
+    a connection that then went on for ``served_for_s`` or longer starts the count
+    again from 0: a venue that drops a working connection is asked again at once (after
+    the backoff's shortest delay), however often it did so before. A venue that refuses
+    us, accepts and then drops or starves the connection before serving it, or drops it
+    as soon as it served, is asked less and less often, up to ``backoff.max_s`` apart.
 
     Anything else ``connection()`` raises propagates — a cancellation, a bug — even when
     it comes in one exception group with recoverable errors. A loop being cancelled
@@ -65,18 +73,22 @@ async def stay_connected(
     which is no reason to reconnect.
     """
     attempt = 0
+    served_at: float | None = None
 
     def served() -> None:
-        nonlocal attempt
-        attempt = 0
+        nonlocal served_at
+        served_at = trio.current_time()
 
     while True:
         why = ended
+        served_at = None
         try:
             await connection(served)
         except* RECOVERABLE as group:
             why = why_reconnect(group)
         await trio.lowlevel.checkpoint_if_cancelled()
+        if served_at is not None and trio.current_time() - served_at >= served_for_s:
+            attempt = 0
         delay_s = backoff.delay(attempt, rng)
         attempt += 1
         on_down(why, delay_s)

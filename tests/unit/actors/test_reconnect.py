@@ -30,9 +30,12 @@ class Venue:
         if behaviour == "drop":  # accepted, then dropped before any data
             await trio.sleep(0.05)
             raise Reconnect("dropped")
-        assert behaviour == "serve-then-drop"  # data flows for two seconds, then a drop
         await trio.sleep(0.1)
         served()
+        if behaviour == "serve-once":  # the first data, and a drop straight after it
+            await trio.sleep(0.01)
+            raise Reconnect("dropped")
+        assert behaviour == "serve-then-drop"  # data flows for two seconds, then a drop
         await trio.sleep(2.0)
         raise Reconnect("dropped")
 
@@ -72,6 +75,13 @@ async def test_a_venue_that_drops_working_connections_is_asked_again_at_once(aut
     # reset_after_s, which used to be what started the count again.
     delays = await play(Venue(["serve-then-drop"] * 8), 8)
     assert delays == [BACKOFF.min_s] * 8
+
+
+async def test_a_venue_that_drops_each_connection_as_soon_as_it_served_backs_off(autojump_clock):
+    # A subscription limit, say: the first data, then the connection is gone. It served
+    # for less than SERVED_FOR_S each time, so it is asked less and less often.
+    delays = await play(Venue(["serve-once"] * 8), 8)
+    assert delays == [BACKOFF.base(n) for n in range(8)]
 
 
 async def test_one_served_connection_forgets_the_refusals_before_it(autojump_clock):
