@@ -4,7 +4,9 @@ Each scenario that interrupts market data or decisions is played on its own by t
 runner (the trading process on its own, the simulated venues in this one), which times
 every recovery from ``/status`` polled every 20 ms. The baseline, measured in the same
 runs, is a cold start: the trading process launched → every feed fresh → every strategy
-deciding. A kill's recovery is a cold start plus recovery from the store.
+deciding. A kill's recovery is a cold start plus recovery from the store; a writer
+crash cuts no feed and stops no strategy, so its recovery runs to the restarted writer's
+first commit (the journal taking intents again).
 
 Run: ``.venv/bin/python -m bench.chaos_bench [SECONDS_PER_SCENARIO [SCENARIO...]]``
 (without scenarios, those below). Each report's alert delays (an incident's alert from

@@ -15,6 +15,7 @@ from actors.venues.rest import RestClient
 from protocols.model import OrderStatus, Symbol
 from protocols.venue import OrderUpdate, SubscriptionResult
 from supervision import Backoff
+from tests.integration.polling import wait_until
 
 BTC = Symbol("BTC", "USDT")
 STALE_AFTER_S = 0.3
@@ -99,6 +100,14 @@ async def test_a_report_handled_longer_than_the_stall_limit_does_not_reconnect(n
     assert (stream.connects, stream.last_reason) == (1, "")
 
 
+def reconnect_delays(caplog) -> list[str]:
+    return [
+        r.getMessage().split("reconnecting in ")[1]
+        for r in caplog.records
+        if "reconnecting in" in r.getMessage()
+    ]
+
+
 async def test_the_backoff_starts_again_only_after_the_subscription_was_acknowledged(
     nursery, caplog
 ):
@@ -110,7 +119,7 @@ async def test_the_backoff_starts_again_only_after_the_subscription_was_acknowle
         await ws.get_message()
         if acknowledge.pop(0):
             await ws.send_message('{"ack":true}')
-        await trio.sleep(0.05)
+        await trio.sleep(0.02)
         await ws.aclose()
 
     server = await nursery.start(serve_websocket, dropping_venue, "127.0.0.1", 0, None)
@@ -131,15 +140,8 @@ async def test_the_backoff_starts_again_only_after_the_subscription_was_acknowle
         )
         async with trio.open_nursery() as streams:
             streams.start_soon(stream.run)
-            with trio.fail_after(5):
-                while acknowledge or stream.connects < 6:  # noqa: ASYNC110 - counters only
-                    await trio.sleep(0.005)
-                await trio.sleep(0.2)
+            await wait_until(lambda: len(reconnect_delays(caplog)) >= 6, 5)
             streams.cancel_scope.cancel()
-    delays = [
-        r.getMessage().split("reconnecting in ")[1]
-        for r in caplog.records
-        if "reconnecting in" in r.getMessage()
-    ]
+    delays = reconnect_delays(caplog)
     # Acknowledged streams come back at the shortest delay; unacknowledged ones back off.
     assert delays[:6] == ["0.02 s", "0.02 s", "0.02 s", "0.04 s", "0.08 s", "0.16 s"]
