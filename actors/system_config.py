@@ -37,12 +37,14 @@ the order never arrived."""
 
 
 def unknown_outcome_s(venues: VenuesSection) -> float:
-    """How long an order's outcome may stay unknown: a placement that met a server error
-    is not known never to have arrived until its venue's read-after-write lag has passed;
-    one left unanswered is looked up after ``request_timeout_s``. The slower of these,
-    over both venues."""
+    """How long an order's outcome may stay unknown: a placement left unanswered is
+    looked up after ``request_timeout_s``, and a lookup that says "no such order" proves
+    that it never arrived only once its venue's read-after-write lag has passed since
+    the request, which can begin no earlier than that timeout ended; so the timeout plus
+    the lag, the longer over both venues (10 s with the default venues: MEXC's 5 s on a
+    5 s timeout)."""
     return max(
-        max(venue.request_timeout_s, READ_AFTER_WRITE_S[venue.kind])
+        venue.request_timeout_s + READ_AFTER_WRITE_S[venue.kind]
         for venue in (venues.spot, venues.futures)
     )
 
@@ -50,11 +52,11 @@ def unknown_outcome_s(venues: VenuesSection) -> float:
 class ChaosSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """What ``basis chaos`` holds the system to; unset bounds follow from ``[venues]``.
 
-    Both default bounds are multiples of :func:`unknown_outcome_s` (5 s with the default
-    venues): how long an order's outcome may stay unknown is what keeps positions from
-    settling, and a leg unhedged, when no fault has broken anything. The multiples put the
-    worst of good runs at about half the bound (measured in ``bench/RESULTS.md``), so that
-    a regression that doubles the time is caught."""
+    Both default bounds are multiples of :func:`unknown_outcome_s` (10 s with the
+    default venues): how long an order's outcome may stay unknown is what keeps
+    positions from settling, and a leg unhedged, when no fault has broken anything. The
+    multiples put the worst of good runs at about half the bound or less (measured in
+    ``bench/RESULTS.md``), so that a regression that doubles the time is caught."""
 
     settle_s: Seconds | None = None
     """How soon after the last fault clears positions must match the venues again

@@ -52,7 +52,6 @@ class FeedLiveness(msgspec.Struct, frozen=True):
     while it is not live: a quote received before ``live_since`` may have been superseded
     unseen, so only quotes received since are the latest."""
 
-    now: float
     leg: Leg
     live_since: float | None
 

@@ -776,7 +776,9 @@ class ChaosRun:
             inv.orders_once(ledgers, self._journaled()),
             inv.positions_settled(self.checks, self.settle_s),
             inv.unhedged_bounded(found, bound),
-            inv.no_stale_entries(ledgers, self._entry_decisions(), self.outages),
+            inv.no_stale_entries(
+                ledgers, self._entry_decisions(), self.outages, self._entries_stop_s()
+            ),
             inv.supervisors_held(self.health, self.exits),
             inv.memory_flat(
                 self.memory, config.chaos.memory_allowance_mb, config.chaos.memory_growth_mb_per_h
@@ -834,6 +836,14 @@ class ChaosRun:
             return {o.client_id for row in store.tasks() for o in store.orders(row.task_id)}
         finally:
             store.close()
+
+    def _entries_stop_s(self) -> float:
+        """How long into a data outage an entry may still be sent: the strategy stops
+        deciding once a connection has been silent for its liveness bound, and a leg
+        decided just before is not sent after its send deadline."""
+        venues = self.config.venues
+        live_s = max(venues.spot.live_within_s, venues.futures.live_within_s)
+        return live_s + self.config.strategy.entry_send_within_s
 
     def _entry_decisions(self) -> list[inv.EntryDecision]:
         decisions = []

@@ -18,6 +18,7 @@ import msgspec
 import pytest
 
 import actors
+from actors.arbitrage.config import StrategyConfig
 from actors.chaos import invariants as inv
 from actors.chaos.report import ChaosReport, render
 from actors.chaos.runner import ChaosOptions, run_chaos
@@ -71,8 +72,10 @@ async def test_uncorrected_imbalance_unjournaled_orders_and_a_leak_are_caught(
     monkeypatch, tmp_path
 ):
     # A partial fill leaves the legs apart; without correction they stay apart past the
-    # default bound (10 s), which must catch it. The leak keeps 1 MiB a tick (4 MiB a
-    # second); the memory windows are shortened so that a run of seconds is judged, on
+    # default bound (14 s for this config), which must catch it: the first fault waits
+    # for an entry's second leg from 0.5 s, and the run ends 6 s past the bound, so that
+    # an entry by 5 s or so is enough. The leak keeps 1 MiB a tick (4 MiB a second); the
+    # memory windows are shortened so that a run of seconds is judged, on
     # the default allowance (a run without the leak grows 0.1 MB in them).
     monkeypatch.setattr(inv, "MEMORY_WARMUP_S", 3.0)
     monkeypatch.setattr(inv, "MEMORY_MIN_JUDGED_S", 8.0)
@@ -83,7 +86,7 @@ async def test_uncorrected_imbalance_unjournaled_orders_and_a_leak_are_caught(
         tmp_path,
         ("no-correction", "no-journal", "leak"),
         ("partial-fills",),
-        bound + 3.0,
+        bound + 6.0,
     )
     assert_failed_only(report, results, "unhedged_bounded", "orders_once", "memory_flat")
     assert report.unhedged_bound_s == bound and report.max_unhedged_s > bound
@@ -91,24 +94,31 @@ async def test_uncorrected_imbalance_unjournaled_orders_and_a_leak_are_caught(
     assert "allowed 16.0 MB" in results["memory_flat"].detail
 
 
-async def test_entries_on_stale_quotes_and_untold_incidents_are_caught(monkeypatch, tmp_path):
-    # Staleness at 2.5 s makes the stall 5 s long (from 0.5 s), so that entries are
-    # decided on a quote older than max_quote_age_s (2 s) for 3 s of it; market orders
-    # fill whatever the frozen quote said, so the strategies go on cycling through it.
-    # Incidents open after 1 s, so that the stall is an incident, checked once it has
-    # ended: the run goes on 7 s after it, for the resolution's 6 s.
+async def test_entries_on_connections_not_live_and_untold_incidents_are_caught(
+    monkeypatch, tmp_path
+):
+    # Only the liveness gate is broken, on the default max_quote_age_s (10 s): the quotes
+    # stay young enough through the stall, and the feed declares it stale after 4 s
+    # (stale_after_s), which stops entries; in between, from the liveness bound and the
+    # send deadline (1 s each) and the grace, entries must not reach the stalled venue.
+    # The stall lasts 8 s (twice stale_after_s, from 0.5 s); market orders fill whatever
+    # the frozen quote said, so the strategies go on cycling through it. Incidents open
+    # after 1 s, so that the stall is an incident, checked once it has ended: the run goes
+    # on 7 s after it, for the resolution's 6 s.
     venues = {
-        leg: msgspec.structs.replace(getattr(CONFIG.venues, leg), stale_after_s=2.5)
+        leg: msgspec.structs.replace(getattr(CONFIG.venues, leg), stale_after_s=4.0)
         for leg in ("spot", "futures")
     }
+    strategy = msgspec.structs.replace(CONFIG.strategy, order_type="market", max_quote_age_s=10.0)
+    assert strategy.max_quote_age_s == StrategyConfig().max_quote_age_s
     cycling = msgspec.structs.replace(
         CONFIG,
         venues=msgspec.structs.replace(CONFIG.venues, **venues),
-        strategy=msgspec.structs.replace(CONFIG.strategy, order_type="market"),
+        strategy=strategy,
         alerts=msgspec.convert({"open_after_s": 1.0, "resolve_after_s": 1.0}, AlertsSection),
     )
     report, results = await broken_run(
-        monkeypatch, tmp_path, ("stale-entries", "alerts-unsent"), ("stalled-ws",), 12.5, cycling
+        monkeypatch, tmp_path, ("entries-not-live", "alerts-unsent"), ("stalled-ws",), 15.5, cycling
     )
     assert_failed_only(report, results, "no_stale_entries", "alerts_follow_incidents")
     assert "s into a mexc data outage" in results["no_stale_entries"].detail

@@ -409,7 +409,7 @@ class Feed:
         self._told_live_since = live_since
         if live_since is None and self._liveness is not None:
             log.info("%s: no frame for %g s: not live", self.name, self.live_within_s)
-        message = FeedLiveness(self.wall_clock(), self.codec.leg, live_since)
+        message = FeedLiveness(self.codec.leg, live_since)
         sent: set[int] = set()
         for addresses in self.subscribers.values():
             for address in addresses:
@@ -421,7 +421,7 @@ class Feed:
         """Offer ``address`` the connection's liveness (a strategy that subscribes while
         the connection is live learns it here)."""
         if message is None:
-            message = FeedLiveness(self.wall_clock(), self.codec.leg, self._told_live_since)
+            message = FeedLiveness(self.codec.leg, self._told_live_since)
         address.put_latest(("live", self.codec.leg), message)
 
     def _set_state(self, state: str, detail: str) -> None:

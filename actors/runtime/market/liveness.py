@@ -46,11 +46,6 @@ class ConnectionLiveness:
         self._heard.set()
         return True
 
-    def live(self) -> bool:
-        return self.live_since is not None and (
-            trio.current_time() - self.last_frame < self.bound_s
-        )
-
     async def watch(
         self,
         ping: Callable[[], Awaitable[None]],

@@ -32,15 +32,13 @@ def _no_journal() -> None:
     WriterClient.journal = _sent_nowhere
 
 
-def _stale_entries() -> None:
-    """The strategy enters on quotes of any age from connections live or not, and
-    ignores a feed declared stale."""
+def _entries_not_live() -> None:
+    """The strategy enters on connections that are not live, or on quotes that are not
+    the latest: only the liveness gate fails, the quotes' age and the feeds' staleness
+    still stop entries."""
     from actors.arbitrage import machine
-    from protocols.messages import FeedHealth
 
-    machine._fresh = lambda max_age_s, now, spot, futures: True
     machine.live_and_latest = lambda live, spot, futures: True
-    machine._HANDLERS[FeedHealth] = lambda ctx, event: (ctx, machine.NOTHING)
 
 
 def _fills_twice() -> None:
@@ -104,7 +102,7 @@ def _alerts_unsent() -> None:
 BREAKS = {
     "no-correction": _no_correction,
     "no-journal": _no_journal,
-    "stale-entries": _stale_entries,
+    "entries-not-live": _entries_not_live,
     "fills-twice": _fills_twice,
     "no-restarts": _no_restarts,
     "leak": _leak,

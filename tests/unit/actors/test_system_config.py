@@ -105,15 +105,26 @@ def test_the_shipped_configs_load(name):
 
 
 def test_the_chaos_bounds_follow_from_the_venues_unless_set():
-    # MEXC's read-after-write lag (5 s) is the slower unknown outcome, unless a venue's
-    # request timeout is longer.
+    # A placement that timed out is looked up after request_timeout_s, and a "no such
+    # order" proves nothing until the venue's read-after-write lag has passed after that:
+    # MEXC's 5 s on its 5 s timeout is the slower unknown outcome.
     config = msgspec.convert({}, SystemConfig)
-    assert config.chaos.settle_bound_s(config.venues) == 5.0
-    assert config.chaos.unhedged_bound_s(config.venues) == 10.0
-    futures = {"kind": "gateio_futures", "request_timeout_s": 8.0}
+    assert config.chaos.settle_bound_s(config.venues) == 10.0
+    assert config.chaos.unhedged_bound_s(config.venues) == 20.0
+    # Gate.io's lag is 1 s: its timeout must be longer than MEXC's by more than the 4 s
+    # between the lags to be the slower one.
+    futures = {"kind": "gateio_futures", "request_timeout_s": 12.0}
     slow = msgspec.convert({"venues": {"spot": {"kind": "mexc"}, "futures": futures}}, SystemConfig)
-    assert slow.chaos.settle_bound_s(slow.venues) == 8.0
-    assert slow.chaos.unhedged_bound_s(slow.venues) == 16.0
+    assert slow.chaos.settle_bound_s(slow.venues) == 13.0
+    assert slow.chaos.unhedged_bound_s(slow.venues) == 26.0
+    # The tests' chaos config: 2 s timeouts, MEXC's lag on top.
+    venues = {
+        "spot": {"kind": "mexc", "request_timeout_s": 2.0},
+        "futures": {"kind": "gateio_futures", "request_timeout_s": 2.0},
+    }
+    fast = msgspec.convert({"venues": venues}, SystemConfig)
+    assert fast.chaos.settle_bound_s(fast.venues) == 7.0
+    assert fast.chaos.unhedged_bound_s(fast.venues) == 14.0
     set_ = msgspec.convert({"chaos": {"settle_s": 4.0, "max_unhedged_s": 9.0}}, SystemConfig)
     assert set_.chaos.settle_bound_s(set_.venues) == 4.0
     assert set_.chaos.unhedged_bound_s(set_.venues) == 9.0

@@ -45,7 +45,7 @@ async def start(nursery, live=True, **options):
     await nursery.start(actor.run, Incarnation("strategy-t1", 0, None, inbox))
     if live:
         for leg in Leg:
-            inbox.address.put_latest(("live", leg), FeedLiveness(clock[0], leg, clock[0] - 10.0))
+            inbox.address.put_latest(("live", leg), FeedLiveness(leg, clock[0] - 10.0))
     return actor, inbox, spot, futures, clock
 
 
@@ -108,13 +108,11 @@ async def test_no_entry_until_both_feeds_tell_their_connections_are_live(nursery
     both_quotes(inbox, clock[0])
     await wait_all_tasks_blocked()
     assert len(spot_router) == len(futures_router) == 0
-    inbox.address.put_latest(("live", Leg.SPOT), FeedLiveness(clock[0], Leg.SPOT, clock[0] - 1))
+    inbox.address.put_latest(("live", Leg.SPOT), FeedLiveness(Leg.SPOT, clock[0] - 1))
     await wait_all_tasks_blocked()
     assert len(spot_router) == 0
     # The liveness of the second leg is enough: the quotes held were received since.
-    inbox.address.put_latest(
-        ("live", Leg.FUTURES), FeedLiveness(clock[0], Leg.FUTURES, clock[0] - 1)
-    )
+    inbox.address.put_latest(("live", Leg.FUTURES), FeedLiveness(Leg.FUTURES, clock[0] - 1))
     buy = await spot_router.receive()
     assert isinstance(buy, PlaceOrder) and buy.send_by == clock[0] + 1.0
     assert actor.ctx.state is ArbitrageState.ENTERING
@@ -122,11 +120,11 @@ async def test_no_entry_until_both_feeds_tell_their_connections_are_live(nursery
 
 async def test_after_a_silence_only_quotes_received_since_count(nursery):
     _, inbox, spot_router, futures_router, clock = await start(nursery)
-    inbox.address.put_latest(("live", Leg.SPOT), FeedLiveness(clock[0], Leg.SPOT, None))
+    inbox.address.put_latest(("live", Leg.SPOT), FeedLiveness(Leg.SPOT, None))
     both_quotes(inbox, clock[0])
     await wait_all_tasks_blocked()
     clock[0] += 2.0  # the spot connection is heard from again, its quote not yet
-    inbox.address.put_latest(("live", Leg.SPOT), FeedLiveness(clock[0], Leg.SPOT, clock[0]))
+    inbox.address.put_latest(("live", Leg.SPOT), FeedLiveness(Leg.SPOT, clock[0]))
     await wait_all_tasks_blocked()
     assert len(spot_router) == len(futures_router) == 0
     inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, clock[0])))

@@ -132,28 +132,45 @@ def entry_ledgers(accepted_at: float) -> dict:
     }
 
 
-def decision(age: float | None = 0.01) -> inv.EntryDecision:
-    return inv.EntryDecision(["btc_1-1s", "btc_1-2f"], 10.0, age, 0.02, 2.0)
+def decision(age: float | None = 0.01, max_age_s: float = 2.0) -> inv.EntryDecision:
+    return inv.EntryDecision(["btc_1-1s", "btc_1-2f"], 10.0, age, 0.02, max_age_s)
+
+
+STOP_S = 2.0
+"""The defaults' ``live_within_s`` (1 s) plus ``entry_send_within_s`` (1 s)."""
 
 
 def test_entries_on_fresh_quotes_outside_outages_pass():
-    result = inv.no_stale_entries(entry_ledgers(10.0), [decision()], [])
+    result = inv.no_stale_entries(entry_ledgers(10.0), [decision()], [], STOP_S)
     assert result.passed, result.detail
     assert "1 found at the venues" in result.detail
 
 
 def test_an_entry_decided_on_an_old_quote_fails():
-    result = inv.no_stale_entries(entry_ledgers(10.0), [decision(age=2.5)], [])
+    result = inv.no_stale_entries(entry_ledgers(10.0), [decision(age=2.5)], [], STOP_S)
     assert not result.passed and "2.500 s old" in result.detail
 
 
 def test_an_entry_reaching_a_venue_deep_into_a_data_outage_fails():
     outage = inv.DataOutage("gateio", 5.0, 20.0)
-    result = inv.no_stale_entries(entry_ledgers(10.0), [decision()], [outage])
+    result = inv.no_stale_entries(entry_ledgers(10.0), [decision()], [outage], STOP_S)
     assert not result.passed and "into a gateio data outage" in result.detail
     # Just after the outage began, a quote received before it is still young enough.
     early = inv.DataOutage("gateio", 9.0, 20.0)
-    assert inv.no_stale_entries(entry_ledgers(10.0), [decision()], [early]).passed
+    assert inv.no_stale_entries(entry_ledgers(10.0), [decision()], [early], STOP_S).passed
+
+
+def test_an_entry_past_the_liveness_gate_fails_on_young_quotes():
+    # 3 s into the outage: the quotes (allowed 10 s) are young, but the connection has
+    # been silent past its liveness bound and the legs' send deadline.
+    outage = inv.DataOutage("mexc", 7.0, 20.0)
+    result = inv.no_stale_entries(entry_ledgers(10.0), [decision(max_age_s=10.0)], [outage], STOP_S)
+    assert not result.passed and "3.00 s into a mexc data outage" in result.detail
+    # Within the bound and the grace (2.5 s), it passes.
+    later = inv.DataOutage("mexc", 7.6, 20.0)
+    assert inv.no_stale_entries(
+        entry_ledgers(10.0), [decision(max_age_s=10.0)], [later], STOP_S
+    ).passed
 
 
 def test_entries_are_found_by_the_ids_the_strategy_writes():
@@ -169,12 +186,12 @@ def test_entries_are_found_by_the_ids_the_strategy_writes():
     }
     decided = inv.EntryDecision(["btc_1-as-ctfs", "btc_1-bf-ctfs"], 10.0, 0.01, 0.02, 2.0)
     outage = inv.DataOutage("mexc", 5.0, 20.0)
-    result = inv.no_stale_entries(ledgers, [decided], [outage])
+    result = inv.no_stale_entries(ledgers, [decided], [outage], STOP_S)
     assert not result.passed and "btc_1-as-ctfs reached mexc" in result.detail
 
 
 def test_an_entry_at_the_venues_with_no_logged_decision_fails():
-    result = inv.no_stale_entries(entry_ledgers(10.0), [], [])
+    result = inv.no_stale_entries(entry_ledgers(10.0), [], [], STOP_S)
     assert not result.passed and "no logged decision" in result.detail
 
 
