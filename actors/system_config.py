@@ -78,6 +78,10 @@ class ChaosSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The least share of a run's faults, and of its order faults, that must hit what
     they aim at (an order fault its placement before its deadline): a run below it
     fails, as its figures would overstate what it exercised."""
+    min_aimed_faults: Annotated[int, msgspec.Meta(ge=1)] = 10
+    """The fewest faults (all of a run's, or its order faults) whose share of hits is
+    judged: below it one fault expiring on a loaded machine moves the share by more than
+    the margin ``min_hit_share`` leaves, so the tally is reported but not judged."""
 
     def settle_bound_s(self, venues: VenuesSection) -> float:
         if self.settle_s is not None:

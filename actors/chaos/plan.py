@@ -53,8 +53,8 @@ class FaultKind(enum.Enum):
     UPGRADE_NOTICE = "upgrade_notice"
     """Gate.io's notice that the server is being upgraded."""
     READ_AFTER_WRITE = "read_after_write"
-    """A venue's queries lag behind its writes: new orders hidden for ``lag_s``, orders
-    that ended unfilled forgotten ``forget_s`` after."""
+    """A venue's queries lag behind its writes: new orders hidden for ``lag_s`` (orders
+    that ended unfilled are forgotten as the venue's config says)."""
     CRASH = "crash"
     """An exception injected into a strategy, router or the writer."""
     KILL = "kill"
@@ -109,8 +109,6 @@ class FaultStep(msgspec.Struct, frozen=True):
     """How long a timed-out placement's connection is held before it closes unanswered."""
     lag_s: float = 0.0
     """How long a new order stays hidden from queries."""
-    forget_s: float | None = None
-    """How long after ending unfilled an order is forgotten (``None``: as configured)."""
     role: Role | None = None
     """An order fault's target on its venue: an entry's or an exit's leg..."""
     arrival: Arrival | None = None
@@ -141,8 +139,6 @@ class FaultStep(msgspec.Struct, frozen=True):
             detail.append(f"held {self.hold_s:.1f} s")
         if self.lag_s:
             detail.append(f"queries lag {self.lag_s:.1f} s")
-        if self.forget_s is not None:
-            detail.append(f"unfilled forgotten after {self.forget_s:.1f} s")
         if self.lasts_s:
             detail.append(f"for {self.lasts_s:.1f} s")
         more = f" ({', '.join(detail)})" if detail else ""

@@ -9,9 +9,9 @@ says so. Meanwhile this process:
 - plays each fault at its moment (on the venues directly, or through the trading
   process's ``POST /faults/crash``, or with SIGKILL); a fault on the order path is armed
   on the venues and waits there for the placement it aims at, up to its deadline;
-- jumps each symbol's perpetual away from spot and, the next time round, back, so every
-  symbol enters and exits while faults play, and resumes a strategy paused after
-  flattening (as its operator would);
+- stirs the market (``actors.chaos.stir``): jumps each symbol's perpetual away from
+  spot and, the next time round, back, so every symbol enters and exits while faults
+  play, and resumes a strategy paused after flattening (as its operator would);
 - samples ``/status``, ``/health`` and the process's memory;
 - after each fault clears, measures how long the feeds took to be fresh again and the
   strategies to decide, and, once no fault is active, whether positions match the
@@ -65,6 +65,7 @@ from actors.chaos.report import (
     recoveries,
     tally,
 )
+from actors.chaos.stir import Stirring
 from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 from actors.runtime.ops.status import SystemStatus
 from actors.runtime.persistence.store import Store
@@ -89,13 +90,6 @@ RECOVERY_TIMEOUT_S = 30.0
 KILL_WAIT_FOR_CYCLE_S = 5.0
 """A kill waits this long for a strategy to be mid-cycle, then kills anyway."""
 MID_CYCLE = ("entering", "position_open", "exiting", "imbalanced")
-STIR_SIZES = (0.012, -0.015)
-"""A premium to enter on, then a discount to exit on (fractions of the price)."""
-STIR_FOR = {"monitoring": STIR_SIZES[0], "position_open": STIR_SIZES[1]}
-"""The stir a strategy in each state acts on."""
-FLATTENED = "both legs flattened"
-"""What the reason of a strategy paused after flattening an imbalance it could not
-correct says; the run resumes it, as its operator would once the legs are flat."""
 CONNECTION_FAULTS = frozenset(
     {FaultKind.WS_DROP, FaultKind.WS_STALL, FaultKind.VENUE_DOWN, FaultKind.UPGRADE_NOTICE}
 )
@@ -258,6 +252,17 @@ class ChaosRun:
             encoding="utf-8",
         )
 
+    def _stirring(self) -> Stirring:
+        return Stirring(
+            self.config.symbol_list,
+            self.config.chaos.stir_every_s,
+            self.sim,
+            self.http,
+            self.port,
+            self.control_token,
+            lambda: self.current.last_status if self.current else None,
+        )
+
     @property
     def settle_s(self) -> float:
         return self.config.chaos.settle_bound_s(self.config.venues)
@@ -270,7 +275,7 @@ class ChaosRun:
             helpers.start_soon(self._measure_cold_start)
             helpers.start_soon(self._sample_status)
             helpers.start_soon(self._sample_memory)
-            helpers.start_soon(self._stir)
+            helpers.start_soon(self._stirring().run)
             self.phase_start = time.time()
             t0 = trio.current_time()
             async with trio.open_nursery() as faults:
@@ -364,8 +369,7 @@ class ChaosRun:
             met = self.sim.gateio.send_upgrade_notice()
             hit = f"{met} connection(s) told"
         elif kind is FaultKind.READ_AFTER_WRITE:
-            lookups = venue.exchange.read_after_write
-            forget_s = lookups.forget_unfilled_after_s if step.forget_s is None else step.forget_s
+            forget_s = venue.exchange.read_after_write.forget_unfilled_after_s
             venue.set_read_after_write(step.lag_s, forget_s)
         if step.lasts_s > 0:
             await trio.sleep(step.lasts_s)
@@ -611,50 +615,6 @@ class ChaosRun:
                     self.memory.append(inv.MemorySample(time.time(), incarnation.number, rss))
             await trio.sleep(MEMORY_EVERY_S)
 
-    async def _stir(self) -> None:
-        """Every ``stir_every_s`` the next symbol in turn that can act on it: one at rest
-        gets a premium to enter on, one holding a position a discount to exit on; one
-        with orders in flight is left alone. Each symbol so cycles at least once in
-        ``Timing.cycle_s``, and order faults meet the entries and exits they wait for.
-        While the system's state is unknown (its process down), each symbol gets a
-        premium and, the next time round, a discount."""
-        symbols = self.config.symbol_list
-        turn = 0
-        while True:
-            await trio.sleep(self.config.chaos.stir_every_s)
-            status = self.current.last_status if self.current else None
-            states = {t.symbol: t.state for t in status.tasks} if status else {}
-            for task in status.tasks if status else ():
-                if task.state == "paused" and FLATTENED in (task.paused_reason or ""):
-                    await self._resume(task.symbol)
-            for offset in range(len(symbols)):
-                symbol = symbols[(turn + offset) % len(symbols)]
-                state = states.get(str(symbol)) if status else None
-                if state is None:
-                    size = STIR_SIZES[(turn + offset) // len(symbols) % len(STIR_SIZES)]
-                elif state in STIR_FOR:
-                    size = STIR_FOR[state]
-                else:
-                    continue
-                self.sim.dislocate(symbol, size)
-                turn += offset
-                break
-            turn += 1
-
-    async def _resume(self, symbol: str) -> None:
-        """Resume ``symbol``'s entries, as its operator would (a failed attempt is tried
-        again at the next stir)."""
-        try:
-            reply = await self.http.post(
-                f"http://127.0.0.1:{self.port}/control/resume",
-                json={"symbol": symbol},
-                headers={"authorization": f"Bearer {self.control_token}"},
-            )
-        except httpx.HTTPError as error:
-            log.warning("chaos: could not resume %s: %s", symbol, error)
-            return
-        log.info("chaos: resumed %s after its flattening: %s", symbol, reply.text)
-
     # ------------------------------------------------------------ measuring
 
     async def _check_positions(self, after: str, cleared_at: float, final: bool = False) -> None:
@@ -786,7 +746,7 @@ class ChaosRun:
             *checked,
         ]
         statuses = [i.last_status for i in self.incarnations if i.last_status is not None]
-        aim = aim_held(self.timeline, config.chaos.min_hit_share)
+        aim = aim_held(self.timeline, config.chaos.min_hit_share, config.chaos.min_aimed_faults)
         return ChaosReport(
             seed=self.options.seed,
             scenarios=list(self.options.scenarios),

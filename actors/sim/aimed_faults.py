@@ -3,7 +3,10 @@
 A switch such as ``reject_orders(n)`` hits whatever placements come next, so a fault
 switched on while no order is in flight hits nothing. An *aimed* fault is armed with a
 target and a deadline instead: it fires on the first order placement that matches the
-target, or expires unmet at the deadline.
+target, or expires unmet at the deadline. Meeting its target is not yet a hit: the venue
+lands the fault (:meth:`Meeting.land`) only once its effect happened (the order was
+refused, part-filled, accepted and left unanswered), and otherwise leaves it armed for
+the next matching placement, so a hit always means the path was exercised.
 
 The two simulated venues share one :class:`AimedFaults`, so it sees both legs of a
 task's orders. It reads what an order is from its client id (``protocols.client_ids``:
@@ -187,6 +190,23 @@ class AimedFault:
         self.close()
 
 
+@attrs.frozen
+class Meeting:
+    """An armed fault and the placement that matched its target, not yet a hit."""
+
+    aimed: AimedFault
+    hit: OrderHit
+
+    @property
+    def fault(self) -> OrderFault:
+        return self.aimed.fault
+
+    def land(self) -> None:
+        """The fault's effect happened: it hit. Call it with no checkpoint since the
+        meeting (the fault is still open, and another placement could meet it)."""
+        self.aimed._fire(self.hit)
+
+
 _Key = tuple[str, str | None, int, Leg]
 """An order of Basis: task, instance, order number, leg."""
 
@@ -234,10 +254,11 @@ class AimedFaults:
         self._armed = [a for a in self._armed if a.open]
         return list(self._armed)
 
-    async def meet(self, venue: str, client_id: str, side: Side) -> AimedFault | None:
+    async def meet(self, venue: str, client_id: str, side: Side) -> Meeting | None:
         """A placement of ``client_id`` (Basis's id, as ``protocols.client_ids`` makes
-        it) on ``side`` reached ``venue``: the armed fault it meets, now fired, or
-        ``None``. May hold the placement up to :data:`PAIR_WINDOW_S` (see the module)."""
+        it) on ``side`` reached ``venue``: the armed fault it meets, which hits only when
+        the caller lands it, or ``None``. May hold the placement up to
+        :data:`PAIR_WINDOW_S` (see the module)."""
         parsed = parse_client_id(client_id)
         if parsed is None:
             return None
@@ -270,8 +291,9 @@ class AimedFaults:
         for aimed in self.armed:
             if aimed.target.matches(venue, role, arrival):
                 now = trio.current_time()
-                aimed._fire(OrderHit(client_id, venue, role, arrival, now - aimed.armed_at))
-                return aimed
+                return Meeting(
+                    aimed, OrderHit(client_id, venue, role, arrival, now - aimed.armed_at)
+                )
         return None
 
     async def _partner(self, partner_key: _Key, until: float) -> None:

@@ -173,6 +173,12 @@ class SimExchange(abc.ABC):
             raise UnknownOrder(self.name, None, f"order {order.venue_order_id} does not exist yet")
         return self._view(order)
 
+    def part_filled(self, client_id: str) -> bool:
+        """Whether the order ``client_id`` was accepted and has filled some of its lots
+        but not all (what a partial fill fault is for)."""
+        order = self._by_client_id.get(client_id)
+        return order is not None and 0 < order.filled_lots < order.lots
+
     def open_orders(self, symbol: Symbol | None = None) -> list[VenueOrder]:
         """The orders resting on the book, oldest first; all symbols when ``symbol`` is None."""
         if symbol is not None:

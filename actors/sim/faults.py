@@ -9,6 +9,8 @@
 
 - ``reject_order(client_id, error)``, ``cap_order(client_id, fraction)``: the same for one
   order, named by its client id (an aimed fault, ``actors.sim.aimed_faults``, that met it).
+  A capped pass gives at least one lot: a partial fill fills part of the order, never
+  none of it (a one-lot order cannot be part-filled, and fills whole).
 
 Dislocating the market is the market's business: ``SimMarket.dislocate``.
 """
@@ -72,6 +74,10 @@ class VenueFaults:
             raise ValueError(f"cap_order: fraction {fraction} must be in [0, 1)")
         self._capped_orders[client_id] = fraction
 
+    def uncap_order(self, client_id: str) -> None:
+        """Take back a cap on ``client_id`` (it did not part-fill the order)."""
+        self._capped_orders.pop(client_id, None)
+
     def fill_fully(self) -> None:
         """Switch partial fills off."""
         self._fill_fraction = None
@@ -116,7 +122,7 @@ class VenueFaults:
         ``None`` for no fault limit."""
         capped = self._capped_orders.get(client_id or "")
         if capped is not None:
-            return _lots(order_lots, capped)
+            return max(1, _lots(order_lots, capped))
         if self._fill_fraction is None:
             return None
         if self._fill_probability < 1.0 and rng.random() >= self._fill_probability:

@@ -21,7 +21,6 @@ or answered 5xx or 429.
 from __future__ import annotations
 
 import abc
-import contextlib
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -29,7 +28,7 @@ import msgspec
 import trio
 
 from actors.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
-from actors.sim.aimed_faults import AimedFaults, OrderFault, OrderFaultKind
+from actors.sim.aimed_faults import AimedFaults, Meeting, OrderFaultKind
 from actors.sim.book import depth_diff
 from actors.sim.candles import CandleHistory
 from actors.sim.config import RateLimit, ServerConfig
@@ -180,9 +179,9 @@ class VenueServer(abc.ABC):
         it, or a timeout is due: then the order goes to the engine all the same, and the
         answer never comes."""
         if placement is not None:
-            aimed = await self.aimed.meet(self.name, placement.client_id, placement.side)
-            if aimed is not None:
-                return await self._place_under(aimed.fault, place, placement.engine_id)
+            meeting = await self.aimed.meet(self.name, placement.client_id, placement.side)
+            if meeting is not None:
+                return await self._place_under(meeting, place, placement.engine_id)
         hold_s = self.wire_faults.take_timeout()
         rejections_left = self.exchange.faults.rejections_left
         try:
@@ -200,16 +199,22 @@ class VenueServer(abc.ABC):
         raise CloseWithoutAnswer
 
     async def _place_under(
-        self, fault: OrderFault, place: Callable[[], HttpResponse], engine_id: str
+        self, meeting: Meeting, place: Callable[[], HttpResponse], engine_id: str
     ) -> HttpResponse:
-        """Answer a placement that met ``fault``. A 5xx or a 429 goes on for the venue's
-        next ``count - 1`` requests; the others are this order's alone."""
+        """Answer a placement that met an aimed fault, landing it once its effect
+        happened; when it cannot happen (the placement failed before the engine looked
+        at it, or the order filled whole or not at all) the placement goes on as if
+        unmet and the fault stays armed. A 5xx or a 429 goes on for the venue's next
+        ``count - 1`` requests; the others are this order's alone."""
+        fault = meeting.fault
         kind = fault.kind
         if kind is OrderFaultKind.SERVER_ERROR:
+            meeting.land()
             self.wire_faults.count("server_error")
             self.wire_faults.fail_requests(fault.count - 1)
             return self._error(VenueUnavailable(self.name, None, "injected fault: server error"))
         if kind is OrderFaultKind.RATE_LIMIT:
+            meeting.land()
             self.wire_faults.count("rate_limit")
             self.wire_faults.rate_limit_requests(fault.count - 1, fault.retry_after_s)
             wait_s = fault.retry_after_s
@@ -224,14 +229,21 @@ class VenueServer(abc.ABC):
                 return place()
             finally:
                 if not engine.withdraw_rejection(engine_id):
+                    meeting.land()
                     self.wire_faults.count("rejected_order")
         if kind is OrderFaultKind.PARTIAL_FILL:
             engine.cap_order(engine_id, fault.fraction)
-            self.wire_faults.count("partial_fill")
-            return place()
+            try:
+                return place()
+            finally:
+                if self.exchange.part_filled(engine_id):
+                    meeting.land()
+                    self.wire_faults.count("partial_fill")
+                else:
+                    engine.uncap_order(engine_id)
+        place()  # refused: the client hears it, as it would without the fault
+        meeting.land()
         self.wire_faults.count("timeout")
-        with contextlib.suppress(VenueError):  # refused; the client never hears that either
-            place()
         await trio.sleep(fault.hold_s)
         raise CloseWithoutAnswer
 

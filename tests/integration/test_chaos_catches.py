@@ -72,9 +72,10 @@ async def test_uncorrected_imbalance_unjournaled_orders_and_a_leak_are_caught(
     monkeypatch, tmp_path
 ):
     # A partial fill leaves the legs apart; without correction they stay apart past the
-    # default bound (14 s for this config), which must catch it: the first fault waits
-    # for an entry's second leg from 0.5 s, and the run ends 6 s past the bound, so that
-    # an entry by 5 s or so is enough. The leak keeps 1 MiB a tick (4 MiB a second); the
+    # default bound (14 s for this config), which must catch it. The run ends 6 s past
+    # the bound: the legs stay apart from the first partial fill to the end, and a partial
+    # fill lands only on an order it part-fills, which may come a stirring cycle after the
+    # fault is armed (from 0.5 s). The leak keeps 1 MiB a tick (4 MiB a second); the
     # memory windows are shortened so that a run of seconds is judged, on
     # the default allowance (a run without the leak grows 0.1 MB in them).
     monkeypatch.setattr(inv, "MEMORY_WARMUP_S", 3.0)

@@ -35,18 +35,38 @@ def test_faults_are_counted_per_kind_played_hit_and_expired():
 def test_a_run_fails_when_too_few_of_its_order_faults_hit_though_most_faults_did():
     feeds = [record(FaultKind.WS_DROP, True)] * 16
     orders = [record(FaultKind.REJECTS, True)] * 3 + [record(FaultKind.PARTIAL_FILLS, False)]
-    held = aim_held(feeds + orders, 0.8)
+    held = aim_held(feeds + orders, 0.8, 4)
     assert not held.passed  # 19 of 20 faults hit, but only 3 of 4 order faults
     assert "19 of 20 (95%) of all faults hit, 3 of 4 (75%) of those on the order path" in (
         held.detail
     )
-    assert aim_held(feeds + orders, 0.75).passed
-    assert not aim_held([*feeds[:3], record(FaultKind.WS_DROP, False)], 0.8).passed
+    assert aim_held(feeds + orders, 0.75, 4).passed
+    assert not aim_held([*feeds[:3], record(FaultKind.WS_DROP, False)], 0.8, 4).passed
 
 
 def test_a_run_without_faults_of_a_part_is_not_judged_on_it():
-    assert aim_held([record(FaultKind.WS_DROP, True)], 1.0).passed
-    assert aim_held([], 1.0).passed
+    assert aim_held([record(FaultKind.WS_DROP, True)], 1.0, 1).passed
+    assert aim_held([], 1.0, 1).passed
+
+
+def test_too_few_faults_are_reported_but_not_judged():
+    feeds = [record(FaultKind.WS_DROP, True)] * 12
+    orders = [record(FaultKind.REJECTS, True), record(FaultKind.PARTIAL_FILLS, False)]
+    held = aim_held(feeds + orders, 0.8, 10)
+    assert held.passed  # one of two order faults expired: too few to mean anything
+    assert "1 of 2 (50%, too few to judge) of those on the order path" in held.detail
+    assert not aim_held(feeds + orders * 5, 0.8, 10).passed  # 5 of 10: judged, and short
+    short = [record(FaultKind.WS_DROP, False)] * 3
+    not_judged = aim_held(short, 0.8, 10)
+    assert not_judged.passed and "0 of 3 (0%, too few to judge) of all" in not_judged.detail
+    assert not aim_held(short, 0.8, 3).passed
+
+
+def test_the_fewest_faults_judged_is_at_least_one(tmp_path):
+    path = tmp_path / "chaos.toml"
+    path.write_text("[chaos]\nmin_aimed_faults = 0\n")
+    with pytest.raises(ConfigError, match="min_aimed_faults"):
+        load_config(path, SystemConfig)
 
 
 def test_an_order_fault_waits_as_long_as_the_stirring_takes_to_cycle_every_symbol(tmp_path):

@@ -27,15 +27,20 @@ def cid(seq: int, leg: Leg, task: str = "btc_1") -> str:
     return client_order_id(task, seq, leg, "ab12")
 
 
-async def meet_all(aimed: AimedFaults, *orders: tuple[float, str, str, Side]) -> dict[str, str]:
+async def meet_all(
+    aimed: AimedFaults, *orders: tuple[float, str, str, Side], land: bool = True
+) -> dict[str, str]:
     """Each ``(delay, venue, client id, side)`` placed ``delay`` after the start,
-    concurrently; what each met (``""``: nothing), with the fault's target."""
+    concurrently; what each met (``""``: nothing), with the fault's target. With
+    ``land`` each fault met had its effect, and hit."""
     met: dict[str, str] = {}
 
     async def place(delay: float, venue: str, client_id: str, side: Side) -> None:
         await trio.sleep(delay)
-        fault = await aimed.meet(venue, client_id, side)
-        met[client_id] = "" if fault is None else fault.target.describe()
+        meeting = await aimed.meet(venue, client_id, side)
+        if meeting is not None and land:
+            meeting.land()
+        met[client_id] = "" if meeting is None else meeting.aimed.target.describe()
 
     async with trio.open_nursery() as nursery:
         for order in orders:
@@ -95,7 +100,9 @@ async def test_a_lone_order_is_a_correction_and_meets_no_entry_fault(autojump_cl
     assert await aimed.meet("mexc", cid(3, Leg.SPOT), BUY) is None
     assert trio.current_time() - start == pytest.approx(PAIR_WINDOW_S)  # held for a partner
     correction = aimed.arm(OrderTarget("mexc", Role.CORRECTION), REJECT, 10.0)
-    assert await aimed.meet("mexc", cid(4, Leg.SPOT), BUY) is correction
+    meeting = await aimed.meet("mexc", cid(4, Leg.SPOT), BUY)
+    assert meeting is not None and meeting.aimed is correction
+    meeting.land()
     assert correction.hit is not None and correction.hit.role is Role.CORRECTION
     assert entry_fault.open
 
@@ -108,7 +115,8 @@ async def test_an_order_whose_partner_came_a_round_earlier_is_a_correction_at_on
     await aimed.meet("mexc", cid(1, Leg.SPOT), BUY)
     await trio.sleep(3.0)
     start = trio.current_time()
-    assert await aimed.meet("gateio", cid(2, Leg.FUTURES), SELL) is correction
+    meeting = await aimed.meet("gateio", cid(2, Leg.FUTURES), SELL)
+    assert meeting is not None and meeting.aimed is correction
     assert trio.current_time() == start
 
 
@@ -148,7 +156,8 @@ async def test_an_order_sent_again_keeps_what_it_was(autojump_clock):
     await meet_all(aimed, *entry(1))
     await trio.sleep(1.0)  # the futures leg answered 429, and goes again
     second = aimed.arm(OrderTarget("gateio", Role.ENTRY, Arrival.SECOND), REJECT, 10.0)
-    assert await aimed.meet("gateio", cid(2, Leg.FUTURES), SELL) is second
+    meeting = await aimed.meet("gateio", cid(2, Leg.FUTURES), SELL)
+    assert meeting is not None and meeting.aimed is second
 
 
 async def test_cleared_faults_meet_nothing(autojump_clock):
@@ -166,3 +175,16 @@ def test_targets_and_faults_refuse_what_cannot_be():
         OrderFault(OrderFaultKind.REJECT)
     with pytest.raises(ValueError, match="fraction"):
         OrderFault(OrderFaultKind.PARTIAL_FILL, fraction=1.0)
+
+
+async def test_a_fault_met_but_not_landed_stays_armed_for_the_next_matching_order(
+    autojump_clock,
+):
+    aimed = AimedFaults()
+    fault = aimed.arm(OrderTarget("mexc", Role.ENTRY, Arrival.FIRST), REJECT, 10.0)
+    met = await meet_all(aimed, *entry(1), land=False)
+    assert met[cid(1, Leg.SPOT)] == "entry first leg at mexc"
+    assert fault.open and fault.hit is None  # its effect did not happen: no hit
+    met = await meet_all(aimed, *entry(3))
+    assert met[cid(3, Leg.SPOT)] == "entry first leg at mexc"
+    assert fault.hit is not None and fault.hit.client_id == cid(3, Leg.SPOT)
