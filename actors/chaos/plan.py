@@ -118,31 +118,28 @@ class FaultStep(msgspec.Struct, frozen=True):
         if self.role is not None:
             leg = f" {self.arrival.value} leg" if self.arrival else ""
             target = f"{self.kind.value} at {self.target}: {self.role.value}{leg}"
-            detail = [f"waits {self.lasts_s:.1f} s"]
-            if self.count > 1:
-                detail.append(f"burst {self.count}")
-            if self.fraction:
-                detail.append(f"fraction {self.fraction:.2f}")
-            if self.retry_after_s:
-                detail.append(f"retry after {self.retry_after_s:.2f} s")
-            if self.hold_s:
-                detail.append(f"held {self.hold_s:.1f} s")
+            burst = [f"burst {self.count}"] if self.count > 1 else []
+            detail = [f"waits {self.lasts_s:.1f} s", *burst, *self._shape()]
             return f"{target} ({', '.join(detail)})"
-        detail = []
-        if self.count:
-            detail.append(f"count {self.count}")
-        if self.fraction:
-            detail.append(f"fraction {self.fraction:.2f}")
-        if self.retry_after_s:
-            detail.append(f"retry after {self.retry_after_s:.2f} s")
-        if self.hold_s:
-            detail.append(f"held {self.hold_s:.1f} s")
+        detail = [f"count {self.count}"] if self.count else []
+        detail += self._shape()
         if self.lag_s:
             detail.append(f"queries lag {self.lag_s:.1f} s")
         if self.lasts_s:
             detail.append(f"for {self.lasts_s:.1f} s")
         more = f" ({', '.join(detail)})" if detail else ""
         return f"{self.kind.value} {self.target}{more}"
+
+    def _shape(self) -> list[str]:
+        """What an order fault does, in words: its fraction, wait asked for, hold."""
+        shape = []
+        if self.fraction:
+            shape.append(f"fraction {self.fraction:.2f}")
+        if self.retry_after_s:
+            shape.append(f"retry after {self.retry_after_s:.2f} s")
+        if self.hold_s:
+            shape.append(f"held {self.hold_s:.1f} s")
+        return shape
 
 
 @attrs.frozen
