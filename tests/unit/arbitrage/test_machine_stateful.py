@@ -260,6 +260,11 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
             min(min_order_usdt(RULES.spot, price), min_order_usdt(RULES.futures, price)),
             DUST_USDT,
         )
+        if ctx.state is S.MONITORING:
+            # At rest after an exit, which only ever closes: what is left is a remainder
+            # the venue of the leg holding it would not take (its smallest order).
+            held = RULES.spot if positions.delta_qty > 0 else RULES.futures
+            threshold = max(threshold, min_order_usdt(held, price))
         balanced = abs(positions.delta_qty) * price < threshold
         paused = ctx.state is S.PAUSED and bool(ctx.paused_reason or ctx.stale_legs)
         assert balanced or ctx.state is S.IMBALANCED or paused, (ctx.state, positions)
