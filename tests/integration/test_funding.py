@@ -35,6 +35,8 @@ def config() -> SystemConfig:
                 "cooldown_s": 3600.0,
                 "require_non_negative_funding": True,
                 "min_profit_pct": 50.0,
+                # An entry leg the moving market leaves unfilled is finished in seconds.
+                "leg_timeout_s": 2.0,
             },
         },
         SystemConfig,
@@ -71,7 +73,7 @@ async def test_funding_required_enters_and_settlements_count_once_across_a_resta
     async with open_paper_system(config(), tmp_path, venues=urls) as first:
         [handle] = first.strategies.values()
         # It enters only once the venue has told it the rate, which it has: non-negative.
-        await wait_until(lambda: handle.actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
+        await wait_until(lambda: handle.actor.ctx.state is ArbitrageState.POSITION_OPEN, 30)
         ctx = handle.actor.ctx
         assert ctx.funding_rate is not None and ctx.funding_rate >= 0.0
         assert ctx.funding_interval_s == INTERVAL_S
