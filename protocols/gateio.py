@@ -34,6 +34,7 @@ from protocols.venue import (
     MalformedMessage,
     OrderUpdate,
     Pong,
+    PositionReducedByVenue,
     SubscriptionResult,
     Trade,
     UpgradeNotice,
@@ -187,10 +188,12 @@ ORDER_BOOK = "futures.order_book"
 ORDERS = "futures.orders"
 USER_TRADES = "futures.usertrades"
 POSITIONS = "futures.positions"
+LIQUIDATES = "futures.liquidates"
+AUTO_DELEVERAGES = "futures.auto_deleverages"
 PING = "futures.ping"
 PONG = "futures.pong"
 SYSTEM = "futures.system"
-PRIVATE_CHANNELS = frozenset({ORDERS, USER_TRADES, POSITIONS})
+PRIVATE_CHANNELS = frozenset({ORDERS, USER_TRADES, POSITIONS, LIQUIDATES, AUTO_DELEVERAGES})
 ALL_CONTRACTS = "!all"
 
 
@@ -289,6 +292,7 @@ GateioEvent = (
     | OrderUpdate
     | Trade
     | FuturesPosition
+    | PositionReducedByVenue
     | FundingTick
     | Pong
     | SubscriptionResult
@@ -390,7 +394,34 @@ class WirePosition(msgspec.Struct):
     liq_price: Numeric = 0
     margin: Numeric = 0
     unrealised_pnl: Numeric = 0
+    maintenance_rate: Numeric = 0
+    risk_limit: Numeric = 0
     mode: str = "single"
+
+
+class WireLiquidate(msgspec.Struct):
+    """A ``futures.liquidates`` item: the position (``size``, signed contracts) the venue
+    liquidated, the average price its liquidation order took (``fill_price``) and what
+    of the order was left (``left``, contracts)."""
+
+    contract: str
+    size: Numeric
+    fill_price: Numeric
+    left: Numeric = 0
+    time: float = 0.0
+    time_ms: int | None = None
+
+
+class WireAutoDeleverage(msgspec.Struct):
+    """A ``futures.auto_deleverages`` item: ``trade_size`` contracts taken off at
+    ``fill_price``, ``position_size`` (signed) what is left."""
+
+    contract: str
+    trade_size: Numeric
+    position_size: Numeric
+    fill_price: Numeric
+    time: float = 0.0
+    time_ms: int | None = None
 
 
 _envelope_decoder = msgspec.json.Decoder(_Envelope)
@@ -403,6 +434,8 @@ _book_decoder = msgspec.json.Decoder(_Book)
 _orders_decoder = msgspec.json.Decoder(list[WireOrder])
 _user_trades_decoder = msgspec.json.Decoder(list[WireTrade])
 _positions_decoder = msgspec.json.Decoder(list[WirePosition])
+_liquidates_decoder = msgspec.json.Decoder(list[WireLiquidate])
+_auto_deleverages_decoder = msgspec.json.Decoder(list[WireAutoDeleverage])
 
 Sizes = Mapping[Symbol, float]
 
@@ -575,6 +608,8 @@ def futures_position(position: WirePosition, contract_size: float) -> FuturesPos
         margin=number(position.margin, "margin"),
         unrealised_pnl=number(position.unrealised_pnl, "unrealised_pnl"),
         liq_price=number(position.liq_price, "liq_price"),
+        maintenance_rate=number(position.maintenance_rate, "maintenance_rate"),
+        risk_limit=number(position.risk_limit, "risk_limit"),
     )
 
 
@@ -589,6 +624,68 @@ def _read_positions(
     )
 
 
+def _item_ts(time_s: float, time_ms: int | None, venue_ts: float) -> float:
+    return time_ms / 1000.0 if time_ms else time_s or venue_ts
+
+
+def liquidation(
+    item: WireLiquidate, contract_size: float, venue_ts: float
+) -> PositionReducedByVenue:
+    """A liquidation as the venue-neutral reduction: the position's size less what its
+    liquidation order left, closed the other way."""
+    size = number(item.size, "size")
+    closed = abs(size) - abs(number(item.left, "left"))
+    return PositionReducedByVenue(
+        symbol=parse_symbol(item.contract),
+        qty=-_sign(size) * closed * contract_size,
+        price=number(item.fill_price, "fill_price"),
+        cause="liquidation",
+        ts=_item_ts(item.time, item.time_ms, venue_ts),
+    )
+
+
+def auto_deleverage(
+    item: WireAutoDeleverage, contract_size: float, venue_ts: float
+) -> PositionReducedByVenue:
+    """An auto-deleveraging as the venue-neutral reduction. What is left of the position
+    (``position_size``) says which side was reduced; when nothing is left, the sign of
+    ``trade_size`` does, as the trade's (positive: bought, a short closed)."""
+    traded = number(item.trade_size, "trade_size")
+    left = number(item.position_size, "position_size")
+    direction = -_sign(left) if left else _sign(traded)
+    return PositionReducedByVenue(
+        symbol=parse_symbol(item.contract),
+        qty=direction * abs(traded) * contract_size,
+        price=number(item.fill_price, "fill_price"),
+        cause="auto_deleveraging",
+        ts=_item_ts(item.time, item.time_ms, venue_ts),
+    )
+
+
+def _sign(value: float) -> float:
+    return 1.0 if value > 0 else -1.0 if value < 0 else 0.0
+
+
+def _read_liquidates(
+    result: msgspec.Raw, venue_ts: float, _: float, contract_sizes: Sizes
+) -> tuple[GateioEvent, ...]:
+    return tuple(
+        liquidation(item, contract_size_of(contract_sizes, parse_symbol(item.contract)), venue_ts)
+        for item in _liquidates_decoder.decode(result)
+    )
+
+
+def _read_auto_deleverages(
+    result: msgspec.Raw, venue_ts: float, _: float, contract_sizes: Sizes
+) -> tuple[GateioEvent, ...]:
+    return tuple(
+        auto_deleverage(
+            item, contract_size_of(contract_sizes, parse_symbol(item.contract)), venue_ts
+        )
+        for item in _auto_deleverages_decoder.decode(result)
+    )
+
+
 _PushReader = Callable[[msgspec.Raw, float, float, Sizes], tuple[GateioEvent, ...]]
 _PUSH_READERS: dict[tuple[str, str], _PushReader] = {
     (BOOK_TICKER, "update"): _read_book_ticker,
@@ -598,4 +695,6 @@ _PUSH_READERS: dict[tuple[str, str], _PushReader] = {
     (ORDERS, "update"): _read_orders,
     (USER_TRADES, "update"): _read_user_trades,
     (POSITIONS, "update"): _read_positions,
+    (LIQUIDATES, "update"): _read_liquidates,
+    (AUTO_DELEVERAGES, "update"): _read_auto_deleverages,
 }

@@ -16,7 +16,9 @@ import msgspec
 
 from protocols._wire import decimal, exact_product
 from protocols.gateio import (
+    AUTO_DELEVERAGES,
     BOOK_TICKER,
+    LIQUIDATES,
     ORDER_BOOK_UPDATE,
     ORDERS,
     PONG,
@@ -338,6 +340,8 @@ def _position_object(
         "unrealised_pnl": money(position.unrealised_pnl),
         "realised_pnl": money(position.realised_pnl),
         "pnl_fund": money(position.funding_pnl),
+        "maintenance_rate": money(position.maintenance_rate),
+        "risk_limit": money(position.risk_limit),
         "mode": "single",
     }
 
@@ -348,6 +352,94 @@ def positions_push(
     """``futures.positions``: size in signed contracts (negative = short)."""
     items = [_position_object(p, contract_size, as_push=True) for p in positions]
     return _push(POSITIONS, "update", time_s, items)
+
+
+class LiquidateFigures(msgspec.Struct, frozen=True):
+    """A liquidation of the account's position, as ``futures.liquidates`` and ``GET
+    /futures/usdt/liquidates`` report it: ``size`` the position liquidated (signed
+    contracts), its liquidation order's ``order_price`` and average taker
+    ``fill_price``, ``left`` what the order left (contracts)."""
+
+    time: float
+    contract: str
+    user: str
+    leverage: float
+    size: int
+    margin: float
+    entry_price: float
+    liq_price: float
+    mark_price: float
+    order_id: int
+    order_price: float
+    fill_price: float
+    left: int = 0
+
+
+class AutoDeleverageFigures(msgspec.Struct, frozen=True):
+    """An auto-deleveraging of the account's position, as ``futures.auto_deleverages``
+    and ``GET /futures/usdt/auto_deleverages`` report it: ``trade_size`` contracts
+    traded (signed as a trade), ``position_size`` the position left."""
+
+    time: float
+    contract: str
+    user: str
+    order_id: int
+    leverage: float
+    entry_price: float
+    fill_price: float
+    trade_size: int
+    position_size: int
+
+
+def _liquidate_object(item: LiquidateFigures, as_push: bool) -> dict[str, object]:
+    def money(value: float) -> object:
+        return value if as_push else decimal(value)
+
+    return {
+        "time": int(item.time),
+        **({"time_ms": _ms(item.time), "user": item.user} if as_push else {}),
+        "contract": item.contract,
+        "leverage": money(item.leverage),
+        "size": item.size,
+        "margin": money(item.margin),
+        "entry_price": money(item.entry_price),
+        "liq_price": money(item.liq_price),
+        "mark_price": money(item.mark_price),
+        "order_id": item.order_id,
+        "order_price": money(item.order_price),
+        "fill_price": money(item.fill_price),
+        "left": item.left,
+    }
+
+
+def _auto_deleverage_object(item: AutoDeleverageFigures, as_push: bool) -> dict[str, object]:
+    def money(value: float) -> object:
+        return value if as_push else decimal(value)
+
+    return {
+        "time": int(item.time),
+        **({"time_ms": _ms(item.time)} if as_push else {}),
+        "user": item.user if as_push else int(item.user),
+        "order_id": item.order_id,
+        "contract": item.contract,
+        "leverage": money(item.leverage),
+        "cross_leverage_limit": money(0.0),
+        "entry_price": money(item.entry_price),
+        "fill_price": money(item.fill_price),
+        "trade_size": item.trade_size,
+        "position_size": item.position_size,
+    }
+
+
+def liquidates_push(items: Sequence[LiquidateFigures], time_s: float) -> str:
+    """``futures.liquidates``: numbers as numbers, as its documented sample shows."""
+    return _push(LIQUIDATES, "update", time_s, [_liquidate_object(i, True) for i in items])
+
+
+def auto_deleverages_push(items: Sequence[AutoDeleverageFigures], time_s: float) -> str:
+    """``futures.auto_deleverages``: numbers as numbers, as its documented sample shows."""
+    objects = [_auto_deleverage_object(i, True) for i in items]
+    return _push(AUTO_DELEVERAGES, "update", time_s, objects)
 
 
 # -------------------------------------------------------------------- REST bodies
@@ -498,6 +590,18 @@ def position_body(position: FuturesPosition, contract_size: float) -> bytes:
 def positions_body(positions: Sequence[tuple[FuturesPosition, float]]) -> bytes:
     """``GET /futures/usdt/positions``: each position with its contract's size."""
     return _encode([_position_object(p, size, as_push=False) for p, size in positions])
+
+
+def liquidates_body(items: Sequence[LiquidateFigures]) -> bytes:
+    """``GET /futures/usdt/liquidates``: newest first, prices as strings."""
+    ordered = sorted(items, key=lambda i: i.time, reverse=True)
+    return _encode([_liquidate_object(i, False) for i in ordered])
+
+
+def auto_deleverages_body(items: Sequence[AutoDeleverageFigures]) -> bytes:
+    """``GET /futures/usdt/auto_deleverages``: newest first, prices as strings."""
+    ordered = sorted(items, key=lambda i: i.time, reverse=True)
+    return _encode([_auto_deleverage_object(i, False) for i in ordered])
 
 
 def accounts_body(

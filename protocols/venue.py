@@ -122,6 +122,27 @@ class FuturesPosition(msgspec.Struct, frozen=True):
     unrealised_pnl: float = 0.0
     liq_price: float = 0.0
     """Where the venue would liquidate it; 0 when nothing is held."""
+    maintenance_rate: float = 0.0
+    """The maintenance margin rate of the risk limit tier the position is in: with
+    ``mark_price`` and ``liq_price``, what the distance to liquidation is judged by."""
+    risk_limit: float = 0.0
+    """The value (USDT) the position's risk limit tier goes up to."""
+
+
+VENUE_CAUSES = ("liquidation", "auto_deleveraging")
+"""Why a venue reduces a position by itself: ``PositionReducedByVenue.cause``."""
+
+
+class PositionReducedByVenue(msgspec.Struct, frozen=True):
+    """The venue reduced a futures position without an order of the account's: ``qty``
+    base units of it closed (positive: that much short closed, bought back; negative: a
+    long sold off) at ``price``, by ``cause`` (one of ``VENUE_CAUSES``), at ``ts``."""
+
+    symbol: Symbol
+    qty: float
+    price: float
+    cause: str
+    ts: float
 
 
 class FundingRate(msgspec.Struct, frozen=True):

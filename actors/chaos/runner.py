@@ -70,7 +70,16 @@ from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 from actors.runtime.ops.status import SystemStatus
 from actors.runtime.persistence.store import Store
 from actors.sim.aimed_faults import OrderFault, OrderFaultKind, OrderHit, OrderTarget
-from actors.sim.ledger import FillExecuted, LedgerEntry, OrderAccepted, OrderFinished, OrderRefused
+from actors.sim.ledger import (
+    Deleveraged,
+    FillExecuted,
+    LedgerEntry,
+    Liquidated,
+    OrderAccepted,
+    OrderFinished,
+    OrderRefused,
+)
+from actors.sim.records import AutoDeleverage, Liquidation, VenueFill
 from actors.sim.servers import SimServers
 from actors.sim.venue_server import VenueServer
 from actors.sim.views import SimUrls
@@ -385,6 +394,24 @@ class ChaosRun:
             hit = f"{met} lookup(s) hidden"
         return _Outcome(hit, met > 0)
 
+    def auto_deleverage(self, symbol: Symbol, contracts: int | None = None) -> AutoDeleverage:
+        """Have the futures venue auto-deleverage ``contracts`` (``None``: all) of the
+        position in ``symbol`` now, as Gate.io's ADL would; ``InvalidParameter`` when
+        there is none to take."""
+        return self.sim.auto_deleverage(symbol, contracts)
+
+    def run_towards_liquidation(self, symbol: Symbol, share: float, seconds: float) -> float:
+        """Run ``symbol``'s mark price ``share`` of the way (1: all of it, beyond 1: past
+        it) from where it is to the futures position's liquidation price, over
+        ``seconds``, spot along with it; returns the price aimed at. ``ValueError`` when
+        nothing is held."""
+        position = self.sim.venues.futures.position(symbol)
+        if position.contracts == 0 or position.liq_price <= 0.0:
+            raise ValueError(f"{symbol}: no futures position to run towards the liquidation of")
+        target = position.mark_price + share * (position.liq_price - position.mark_price)
+        self.sim.run_price(symbol, target, seconds)
+        return target
+
     async def _until_connected(self, venue: VenueServer) -> None:
         """Wait up to ``CONNECTION_WAIT_S`` for ``venue`` to have a websocket open (one
         just cut may be reconnecting)."""
@@ -658,14 +685,21 @@ class ChaosRun:
         return ""
 
     def venue_positions(self) -> dict[str, tuple[float, float]]:
-        """Per symbol: the spot holding and the futures short the venues' fills add up to."""
+        """Per symbol: the spot holding and the futures short the venues' fills add up to,
+        with what the futures venue closed by itself (liquidations, auto-deleveraging)."""
         found: dict[str, list[float]] = {}
         for leg, ledger in ((0, self.sim.venues.spot.ledger), (1, self.sim.venues.futures.ledger)):
             for entry in ledger.entries():
                 if type(entry) is FillExecuted:
-                    fill = entry.fill
-                    net = found.setdefault(str(fill.symbol), [0.0, 0.0])
-                    net[leg] += fill.signed_qty
+                    change: VenueFill | Liquidation | AutoDeleverage = entry.fill
+                elif type(entry) is Liquidated:
+                    change = entry.liquidation
+                elif type(entry) is Deleveraged:
+                    change = entry.deleverage
+                else:
+                    continue
+                net = found.setdefault(str(change.symbol), [0.0, 0.0])
+                net[leg] += change.signed_qty
         return {symbol: (spot, -futures) for symbol, (spot, futures) in found.items()}
 
     async def _measure_recovery(self, index: int, cleared: float) -> None:

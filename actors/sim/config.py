@@ -118,6 +118,51 @@ class SpotVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError(f"{self.name}: starting balances must be >= 0, got {negative}")
 
 
+class RiskTier(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One row of a contract's risk limit table, as Gate.io's ``GET
+    /futures/{settle}/risk_limit_tiers`` lists it (its ``tier`` is the row's place,
+    from 1): the part of a position's value (at the mark price, USDT) up to
+    ``risk_limit`` and above the row before's needs ``maintenance_rate`` of it as
+    maintenance margin; ``initial_rate`` and ``leverage_max`` are the tier's opening
+    terms."""
+
+    risk_limit: float
+    initial_rate: float
+    maintenance_rate: float
+    leverage_max: float
+
+
+DEFAULT_RISK_TIERS = (
+    RiskTier(1_000_000.0, 0.01, 0.005, 100.0),
+    RiskTier(2_000_000.0, 0.02, 0.01, 50.0),
+    RiskTier(4_000_000.0, 0.04, 0.02, 25.0),
+    RiskTier(8_000_000.0, 0.1, 0.05, 10.0),
+    RiskTier(16_000_000.0, 0.2, 0.1, 5.0),
+)
+"""A major contract's table, shaped as Gate.io publishes them: the maintenance rate is
+half the initial rate, which is one over the tier's maximum leverage."""
+
+
+def _check_risk_tiers(where: str, tiers: tuple[RiskTier, ...]) -> None:
+    if not tiers:
+        raise ValueError(f"{where}: at least one tier is needed")
+    limit, rate = 0.0, 0.0
+    for n, tier in enumerate(tiers, start=1):
+        if tier.risk_limit <= limit or tier.maintenance_rate < rate:
+            raise ValueError(
+                f"{where}: tier {n}'s risk_limit and maintenance_rate must not fall below "
+                "the tier before's (list the tiers in order)"
+            )
+        if not 0.0 <= tier.maintenance_rate < tier.initial_rate <= 1.0:
+            raise ValueError(
+                f"{where}: tier {n} needs 0 <= maintenance_rate < initial_rate <= 1, got "
+                f"{tier.maintenance_rate}, {tier.initial_rate}"
+            )
+        if tier.leverage_max < 1.0:
+            raise ValueError(f"{where}: tier {n}'s leverage_max must be >= 1")
+        limit, rate = tier.risk_limit, tier.maintenance_rate
+
+
 class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The USDT perpetual venue (Gate.io): fees, the account's starting USDT, leverage,
     funding (interest rate per interval and cap), client order ids (``t-`` prefix), how
@@ -129,9 +174,11 @@ class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
 
     ``leverage`` is every position's until a client sets it; ``max_leverage`` the highest
     a client may set, lower for the contracts ``contract_max_leverage`` names (``"SOL/USDT"
-    = 2``: Gate.io's ``leverage_max`` differs per contract). ``maintenance_rate`` is the
-    margin rate below which a position is liquidated (it only places ``liq_price``).
-    ``dual_mode``: the account is in dual (hedge) position mode, which Basis refuses."""
+    = 2``: Gate.io's ``leverage_max`` differs per contract). ``risk_tiers`` is every
+    contract's risk limit table (Gate.io's ``risk_limit_tiers``), which sets the
+    maintenance margin positions are liquidated at, unless ``contract_risk_tiers`` gives
+    the contract its own. ``dual_mode``: the account is in dual (hedge) position mode,
+    which Basis refuses."""
 
     name: str = "gateio"
     maker_fee: float = 0.0002
@@ -149,7 +196,8 @@ class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     api_secret: str = "sim-secret"
     user_id: str = "10001"
     contract_max_leverage: dict[str, float] = msgspec.field(default_factory=dict)
-    maintenance_rate: float = 0.005
+    risk_tiers: tuple[RiskTier, ...] = DEFAULT_RISK_TIERS
+    contract_risk_tiers: dict[str, tuple[RiskTier, ...]] = msgspec.field(default_factory=dict)
     dual_mode: bool = False
 
     def __post_init__(self) -> None:
@@ -167,10 +215,16 @@ class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
                     f"{self.name}: contract_max_leverage {name} = {highest} must be within "
                     "1..max_leverage"
                 )
-        if not 0.0 <= self.maintenance_rate < 1.0:
-            raise ValueError(f"{self.name}: maintenance_rate must be within 0..1")
+        _check_risk_tiers(f"{self.name}: risk_tiers", self.risk_tiers)
+        for name, tiers in self.contract_risk_tiers.items():
+            Symbol.parse(name)
+            _check_risk_tiers(f"{self.name}: contract_risk_tiers {name}", tiers)
         if self.funding_rate_cap < 0.0:
             raise ValueError(f"{self.name}: funding_rate_cap must be >= 0")
+
+    def risk_tiers_of(self, symbol: Symbol) -> tuple[RiskTier, ...]:
+        """The risk limit table of ``symbol``'s contract."""
+        return self.contract_risk_tiers.get(str(symbol), self.risk_tiers)
 
     def max_leverage_of(self, symbol: Symbol) -> float:
         """The highest leverage a client may set on ``symbol``'s contract."""

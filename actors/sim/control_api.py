@@ -30,6 +30,18 @@ answered with ``FaultApplied``, that venue's faults after the change:
 - ``/faults/{venue}/clear``
 - ``/dislocate`` ``{"symbol": "BTC/USDT", "size": 0.012}`` (both optional)
 
+Moving the market and the account's position, as the venues would by themselves:
+
+- ``/price_run`` ``{"symbol": "BTC/USDT", "price": P, "seconds": S}``: the perpetual's
+  mark price runs towards ``P`` over the next ``S`` seconds, spot along with it (the
+  basis stays); a position whose liquidation price it crosses is liquidated. Answered
+  ``{"symbol", "price", "seconds"}``;
+- ``/auto_deleverage`` ``{"symbol": "BTC/USDT", "contracts": N}`` (``contracts``
+  optional: all of the position): Gate.io's auto-deleveraging takes ``N`` contracts off
+  the account's position at the mark price, pushed on ``futures.auto_deleverages`` and
+  ``futures.positions``. Answered with the ``AutoDeleverage``; no position, or more
+  contracts than it holds, is a 400.
+
 ``{venue}`` is ``mexc`` or ``gateio``. A bad request gets 400 and ``{"error": ...}``
 naming what was wrong; an unknown route 404.
 """
@@ -46,6 +58,7 @@ import trio
 from actors.config_files import Mismatch, convert
 from actors.http_server import HttpRequest, HttpResponse, HttpServer
 from actors.sim.gateio_server import GateioServer
+from actors.sim.records import AutoDeleverage
 from actors.sim.venue_server import VenueFaultsView, VenueServer
 from actors.sim.views import Faults, Holdings, Ledgers, SimUrls
 from protocols.model import Symbol
@@ -123,6 +136,17 @@ class _Dislocation(msgspec.Struct, forbid_unknown_fields=True):
     size: float | None = None
 
 
+class _PriceRun(msgspec.Struct, forbid_unknown_fields=True):
+    symbol: str
+    price: float
+    seconds: float
+
+
+class _AutoDeleverage(msgspec.Struct, forbid_unknown_fields=True):
+    symbol: str
+    contracts: int | None = None
+
+
 class BadRequest(Exception):
     """The request cannot be carried out; the message says why."""
 
@@ -191,6 +215,10 @@ class SimControls(Protocol):
 
     def exchange(self, name: str) -> VenueServer | None: ...
 
+    def run_price(self, symbol: Symbol, mark_price: float, seconds: float) -> None: ...
+
+    def auto_deleverage(self, symbol: Symbol, contracts: int | None = None) -> AutoDeleverage: ...
+
 
 @attrs.define(eq=False)
 class ControlApi:
@@ -230,7 +258,30 @@ class ControlApi:
                 dislocation = _parameters(_Dislocation, request.body)
                 servers.dislocate(_symbol(dislocation.symbol), dislocation.size)
                 return _json({"dislocated": dislocation.symbol or "every symbol"})
+            case "POST", ["price_run"]:
+                run = _parameters(_PriceRun, request.body)
+                try:
+                    servers.run_price(self._listed(run.symbol), run.price, run.seconds)
+                except ValueError as error:
+                    raise BadRequest(str(error)) from None
+                return _json({"symbol": run.symbol, "price": run.price, "seconds": run.seconds})
+            case "POST", ["auto_deleverage"]:
+                adl = _parameters(_AutoDeleverage, request.body)
+                try:
+                    return _json(servers.auto_deleverage(self._listed(adl.symbol), adl.contracts))
+                except VenueError as error:
+                    raise BadRequest(error.message) from None
         return _json({"error": f"no route {request.method} {request.path}"}, 404)
+
+    def _listed(self, text: str) -> Symbol:
+        """The symbol ``text`` names, which the venues must list."""
+        symbol = _symbol(text)
+        assert symbol is not None
+        venue = self.servers.exchange("gateio")
+        if venue is not None and symbol not in venue.exchange.symbols:
+            listed = ", ".join(str(s) for s in venue.exchange.symbols)
+            raise BadRequest(f"symbol {symbol} is not simulated; use one of {listed}")
+        return symbol
 
     def _switch(self, venue_name: str, fault: str, body: bytes) -> HttpResponse:
         venue = self.servers.exchange(venue_name)

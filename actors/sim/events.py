@@ -12,7 +12,14 @@ from collections.abc import Callable
 
 import msgspec
 
-from actors.sim.records import FundingPayment, PerpetualPosition, VenueFill, VenueOrder
+from actors.sim.records import (
+    AutoDeleverage,
+    FundingPayment,
+    Liquidation,
+    PerpetualPosition,
+    VenueFill,
+    VenueOrder,
+)
 from protocols.venue import Balance
 
 
@@ -44,5 +51,25 @@ class FundingApplied(msgspec.Struct, frozen=True, tag=True):
     payment: FundingPayment
 
 
-VenueEvent = OrderUpdated | TradeExecuted | BalanceChanged | PositionChanged | FundingApplied
+class PositionLiquidated(msgspec.Struct, frozen=True, tag=True):
+    """The venue liquidated a futures position."""
+
+    liquidation: Liquidation
+
+
+class PositionDeleveraged(msgspec.Struct, frozen=True, tag=True):
+    """The venue's auto-deleveraging reduced a futures position."""
+
+    deleverage: AutoDeleverage
+
+
+VenueEvent = (
+    OrderUpdated
+    | TradeExecuted
+    | BalanceChanged
+    | PositionChanged
+    | FundingApplied
+    | PositionLiquidated
+    | PositionDeleveraged
+)
 Listener = Callable[[VenueEvent], None]

@@ -55,6 +55,7 @@ _STATUS_OF = {
     FinishReason.CANCELLED: OrderStatus.CANCELLED,
     FinishReason.IOC: OrderStatus.EXPIRED,
     FinishReason.REDUCE_ONLY: OrderStatus.CANCELLED,
+    FinishReason.LIQUIDATED: OrderStatus.CANCELLED,
 }
 
 

@@ -7,8 +7,20 @@ realise P&L into the USDT wallet, which also pays the fees and receives or pays 
 An order that would grow a position needs its margin, ``contracts * contract_size *
 price * (1/leverage + taker fee)``, out of ``available``; it holds that margin while it
 rests. Each contract's leverage is the venue's default until a client sets it (isolated
-margin, single position mode). Positions are not liquidated: the simulation trades at
-low leverage; each shows where it would be (``liquidation_price``).
+margin, single position mode). A position's margin is its value at the entry price over
+its leverage, as Gate.io computes an isolated one.
+
+Liquidation, as Gate.io's isolated margin: a position's maintenance margin follows the
+contract's risk limit tiers by its value at the mark price, and its liquidation price
+follows from its margin, entry, size and that (``actors.sim.margin``). Once the mark
+price crosses it (``liquidate_crossed``, after every market move), the venue cancels the
+contract's open orders (``FinishReason.LIQUIDATED``) and closes the position itself, at
+its bankruptcy price: the whole margin is lost, whatever the mark. The account sees a
+``Liquidation`` (ledger, event), not a fill of an order of its own.
+
+Auto-deleveraging happens on command (``auto_deleverage``): the venue takes contracts
+off the position at the mark price, as its ADL does to cover another account's
+liquidation, and reports an ``AutoDeleverage``.
 
 Reduce-only orders may only shrink the position, as on Gate.io: one with no position to
 reduce is refused (``ReduceOnlyViolated``); one larger than the position fills only the
@@ -24,23 +36,33 @@ from collections.abc import Sequence
 
 import attrs
 
+from actors.sim import margin
 from actors.sim.book import Execution
 from actors.sim.config import FuturesVenueConfig, SymbolConfig
-from actors.sim.events import FundingApplied, OrderUpdated, PositionChanged, VenueEvent
+from actors.sim.events import (
+    FundingApplied,
+    OrderUpdated,
+    PositionChanged,
+    PositionDeleveraged,
+    PositionLiquidated,
+    VenueEvent,
+)
 from actors.sim.exchange import LiveOrder, OrderRequest, SimExchange
 from actors.sim.funding import FundingSettlement
 from actors.sim.market import SimMarket
 from actors.sim.read_after_write import ReadAfterWrite
 from actors.sim.records import (
+    AutoDeleverage,
     FinishReason,
     FundingPayment,
     FuturesAccount,
+    Liquidation,
     PerpetualPosition,
     VenueFill,
     VenueOrder,
 )
 from protocols.model import Leg, OrderType, Side, Symbol, TimeInForce, VenueRules
-from protocols.rules import whole_steps
+from protocols.rules import round_to_tick, whole_steps
 from protocols.venue import (
     InsufficientBalance,
     InvalidParameter,
@@ -165,9 +187,10 @@ class FuturesExchange(SimExchange):
     def position(self, symbol: Symbol) -> PerpetualPosition:
         self.rules(symbol)
         position = self._positions[symbol]
-        contract_size = self._contract_size[symbol]
         mark = self.market.mark_price(symbol)
-        qty = math.copysign(self._book(symbol).qty(abs(position.contracts)), position.contracts)
+        qty = self._qty(symbol, position.contracts)
+        tiers = self._config.risk_tiers_of(symbol)
+        tier = tiers[margin.tier_of(tiers, abs(qty) * mark)]
         return PerpetualPosition(
             symbol,
             position.contracts,
@@ -175,17 +198,14 @@ class FuturesExchange(SimExchange):
             position.entry_price,
             mark,
             position.leverage,
-            abs(position.contracts) * contract_size * mark / position.leverage,
-            position.contracts * contract_size * (mark - position.entry_price),
+            self._margin(symbol, position),
+            qty * (mark - position.entry_price),
             position.realised_pnl,
             position.fees,
             position.funding_pnl,
-            liquidation_price(
-                position.contracts,
-                position.entry_price,
-                position.leverage,
-                self._config.maintenance_rate,
-            ),
+            self._liquidation_price(symbol, position),
+            tier.maintenance_rate,
+            tier.risk_limit,
         )
 
     def positions(self) -> list[PerpetualPosition]:
@@ -200,7 +220,7 @@ class FuturesExchange(SimExchange):
                 held = position.contracts * self._contract_size[symbol]
                 mark = self.market.mark_price(symbol)
                 unrealised.append(held * (mark - position.entry_price))
-                position_margin.append(abs(held) * mark / position.leverage)
+                position_margin.append(self._margin(symbol, position))
         order_margin = math.fsum(order.locked for order in self._all_resting())
         return FuturesAccount(
             self._cash,
@@ -234,6 +254,117 @@ class FuturesExchange(SimExchange):
         self._emit(FundingApplied(payment))
         self._touched_symbols.add(settlement.symbol)
         self._flush(settlement.ts)
+
+    def liquidate_crossed(self, now: float) -> list[Liquidation]:
+        """Liquidate every position whose liquidation price the mark price has crossed;
+        call after the market has moved. Returns the liquidations, oldest symbol first."""
+        done: list[Liquidation] = []
+        for symbol, position in self._positions.items():
+            if position.contracts == 0:
+                continue
+            qty = self._qty(symbol, position.contracts)
+            mark = self.market.mark_price(symbol)
+            liquidation_at = self._liquidation_price(symbol, position)
+            if margin.crossed(qty, mark, liquidation_at):
+                done.append(self._liquidate(symbol, position, mark, liquidation_at, now))
+        if done:
+            self._flush(now)
+        return done
+
+    def auto_deleverage(
+        self, symbol: Symbol, contracts: int | None = None, *, now: float
+    ) -> AutoDeleverage:
+        """Take ``contracts`` (``None``: all) off ``symbol``'s position at the mark price,
+        as the venue's auto-deleveraging does, without fees; the account's reduce-only
+        orders left with nothing to reduce end as after any fill. ``InvalidParameter``
+        when there is no position, or ``contracts`` is not 1..its size."""
+        self.rules(symbol)
+        position = self._positions[symbol]
+        held = position.contracts
+        if held == 0:
+            raise InvalidParameter(self.name, None, f"{symbol} has no position to deleverage")
+        taken = abs(held) if contracts is None else contracts
+        if not 1 <= taken <= abs(held):
+            raise InvalidParameter(
+                self.name,
+                None,
+                f"{symbol}: deleverage 1..{abs(held)} contracts (the position), not {taken}",
+            )
+        traded = taken if held < 0 else -taken
+        mark = round_to_tick(self.market.mark_price(symbol), self.rules(symbol).price_tick)
+        entry = position.entry_price
+        self._cash += position.trade(traded, mark, self._contract_size[symbol])
+        deleverage = AutoDeleverage(
+            self.name,
+            symbol,
+            now,
+            self._venue_order_id(),
+            position.leverage,
+            entry,
+            mark,
+            traded,
+            self._qty(symbol, traded),
+            position.contracts,
+        )
+        self.ledger.record_deleverage(deleverage)
+        self._emit(PositionDeleveraged(deleverage))
+        self._touched_symbols.add(symbol)
+        self._after_fills(symbol, now)
+        self._flush(now)
+        return deleverage
+
+    def _liquidate(
+        self, symbol: Symbol, position: _Position, mark: float, liquidation_at: float, now: float
+    ) -> Liquidation:
+        for order in self._resting_orders(symbol):
+            self._finish(order, FinishReason.LIQUIDATED, now)
+            self._emit(OrderUpdated(self._view(order)))
+        qty = self._qty(symbol, position.contracts)
+        lost = self._margin(symbol, position)
+        price = margin.bankruptcy_price(qty, position.entry_price, lost)
+        liquidation = Liquidation(
+            self.name,
+            symbol,
+            now,
+            self._venue_order_id(),
+            position.contracts,
+            qty,
+            position.leverage,
+            lost,
+            position.entry_price,
+            liquidation_at,
+            mark,
+            price,
+        )
+        self._cash += position.trade(-position.contracts, price, self._contract_size[symbol])
+        self.ledger.record_liquidation(liquidation)
+        self._emit(PositionLiquidated(liquidation))
+        self._touched_symbols.add(symbol)
+        return liquidation
+
+    def _qty(self, symbol: Symbol, contracts: int) -> float:
+        """``contracts`` (signed) in base units, on the book's grid."""
+        return math.copysign(self._book(symbol).qty(abs(contracts)), contracts)
+
+    def _margin(self, symbol: Symbol, position: _Position) -> float:
+        """What an isolated position holds: its value at the entry price over its leverage."""
+        value = abs(position.contracts) * self._contract_size[symbol] * position.entry_price
+        return value / position.leverage
+
+    def _liquidation_price(self, symbol: Symbol, position: _Position) -> float:
+        return margin.liquidation_price(
+            self._qty(symbol, position.contracts),
+            position.entry_price,
+            self._margin(symbol, position),
+            self._config.risk_tiers_of(symbol),
+            self.taker_fee,
+        )
+
+    def _venue_order_id(self) -> str:
+        """An id from the venue's order numbering, for an order the venue places itself."""
+        venue_order_id = str(self._next_order_id)
+        self._next_order_id += 1
+        return venue_order_id
 
     # ---------------------------------------------------------------------- hooks
 
@@ -319,19 +450,3 @@ class FuturesExchange(SimExchange):
         ]
         self._touched_symbols.clear()
         return events
-
-
-def liquidation_price(
-    contracts: int, entry_price: float, leverage: float, maintenance_rate: float
-) -> float:
-    """Where an isolated position at ``leverage`` is liquidated: the price at which its
-    margin (``entry notional / leverage``) plus its unrealised P&L falls to the
-    maintenance margin (``maintenance_rate * notional at that price``). A short:
-    ``entry * (1 + 1/leverage) / (1 + rate)``; a long: ``entry * (1 - 1/leverage) /
-    (1 - rate)``. Gate.io's own also counts the closing fee and the risk-limit tier: an
-    approximation. 0 when flat."""
-    if contracts == 0:
-        return 0.0
-    if contracts < 0:
-        return entry_price * (1.0 + 1.0 / leverage) / (1.0 + maintenance_rate)
-    return max(0.0, entry_price * (1.0 - 1.0 / leverage) / (1.0 - maintenance_rate))

@@ -9,7 +9,8 @@ candlesticks, public trades, fee rates (per contract, and the account's at
 orders (place with HTTP 201, list open or finished of one contract or all, query or
 cancel by id or by ``t-`` text), the account's trades (``my_trades``, of one order or
 all, and by time range, ``my_trades_timerange``), positions (one, or the list) and their
-leverage, the futures account (with its position mode) and its book of changes
+leverage, the account's liquidations (``liquidates``) and auto-deleveragings
+(``auto_deleverages``), the futures account (with its position mode) and its book of changes
 (``account_book``: the funding settlements, each under its ledger number), and the
 account detail (``/api/v4/account/detail``, with the user id). Signed endpoints are
 verified as Gate.io does (``KEY``, ``Timestamp`` within 60 s, ``SIGN``); refusals carry
@@ -21,9 +22,10 @@ client at the protocol level, dropping one that does not answer in time. Book ti
 order book updates (``U``..``u``) and ``futures.tickers`` (with the funding rate) are
 pushed on every market tick; an order book update is the whole book (``full: true``)
 first after a subscription, and every ``gateio_full_book_every`` updates when that is
-set. ``futures.orders``, ``futures.usertrades`` and ``futures.positions`` follow the
-account's events for subscriptions whose ``auth`` checks out and whose payload names
-this account's user id. ``send_upgrade_notice`` tells every client to reconnect.
+set. ``futures.orders``, ``futures.usertrades``, ``futures.positions``,
+``futures.liquidates`` and ``futures.auto_deleverages`` follow the account's events for
+subscriptions whose ``auth`` checks out and whose payload names this account's user id.
+``send_upgrade_notice`` tells every client to reconnect.
 
 Every REST reply carries Gate.io's rate limit headers (``X-Gate-RateLimit-*``), from the
 endpoint's bucket; an unknown path answers 404 with the documented label ``NOT_FOUND``.
@@ -37,6 +39,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable
+from typing import TypeVar
 
 import attrs
 import msgspec
@@ -53,10 +56,17 @@ from actors.sim.candles import (
     public_trades,
 )
 from actors.sim.config import FuturesVenueConfig, GateioRateLimits, RateLimit, ServerConfig
-from actors.sim.events import OrderUpdated, PositionChanged, TradeExecuted, VenueEvent
+from actors.sim.events import (
+    OrderUpdated,
+    PositionChanged,
+    PositionDeleveraged,
+    PositionLiquidated,
+    TradeExecuted,
+    VenueEvent,
+)
 from actors.sim.futures_exchange import FuturesExchange
 from actors.sim.ledger import OrderFinished
-from actors.sim.records import VenueOrder
+from actors.sim.records import AutoDeleverage, Liquidation, VenueOrder
 from actors.sim.venue_server import (
     Placement,
     Route,
@@ -118,6 +128,7 @@ from the Unix epoch, ``1w`` natural weeks, ``30d`` calendar months)."""
 _BOOK_UPDATE_LEVELS = ("20", "50", "100")
 
 Handler = Callable[[HttpRequest, list[str]], HttpResponse]
+_Record = TypeVar("_Record", Liquidation, AutoDeleverage)
 
 
 def _invalid(message: str) -> InvalidParameter:
@@ -251,6 +262,10 @@ class GateioServer(VenueServer):
                 return self._set_leverage, "POST positions/{contract}/leverage", True
             case "GET", ["accounts"]:
                 return self._accounts, "GET accounts", True
+            case "GET", ["liquidates"]:
+                return self._liquidates, "GET liquidates", True
+            case "GET", ["auto_deleverages"]:
+                return self._auto_deleverages, "GET auto_deleverages", True
         return None
 
     def _verify(self, request: HttpRequest) -> None:
@@ -602,6 +617,64 @@ class GateioServer(VenueServer):
         changes.sort(key=lambda change: change.id, reverse=True)
         return json_response(gateio_encode.account_book_body(changes[offset : offset + limit]))
 
+    def _liquidates(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        """The account's liquidations newest first, of ``contract``, by time (``from``,
+        ``to``, or exactly ``at``; Unix seconds), ``limit`` of them from ``offset``."""
+        chosen = self._history(request, self.futures.ledger.liquidations())
+        body = gateio_encode.liquidates_body([self._liquidate(item) for item in chosen])
+        return json_response(body)
+
+    def _auto_deleverages(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        """The account's auto-deleveragings, chosen as ``_liquidates`` chooses."""
+        chosen = self._history(request, self.futures.ledger.deleverages())
+        items = [self._auto_deleverage(item) for item in chosen]
+        return json_response(gateio_encode.auto_deleverages_body(items))
+
+    def _history(self, request: HttpRequest, records: list[_Record]) -> list[_Record]:
+        symbol = self._optional_symbol(request)
+        start = _seconds(request, "from", -math.inf)
+        end = _seconds(request, "to", math.inf)
+        at = _seconds(request, "at", 0.0)
+        chosen = [
+            record
+            for record in reversed(records)
+            if symbol in (None, record.symbol)
+            and start <= record.ts <= end
+            and (at == 0.0 or int(record.ts) == int(at))
+        ]
+        offset = _offset(request)
+        return chosen[offset : offset + _limit(request, 100)]
+
+    def _liquidate(self, item: Liquidation) -> gateio_encode.LiquidateFigures:
+        tick = self._price_ticks[item.symbol]
+        return gateio_encode.LiquidateFigures(
+            time=item.ts,
+            contract=gateio.venue_symbol(item.symbol),
+            user=self.user_id,
+            leverage=item.leverage,
+            size=item.contracts,
+            margin=item.margin,
+            entry_price=item.entry_price,
+            liq_price=round_to_tick(item.liq_price, tick),
+            mark_price=round_to_tick(item.mark_price, tick),
+            order_id=int(item.order_id),
+            order_price=item.price,
+            fill_price=item.price,
+        )
+
+    def _auto_deleverage(self, item: AutoDeleverage) -> gateio_encode.AutoDeleverageFigures:
+        return gateio_encode.AutoDeleverageFigures(
+            time=item.ts,
+            contract=gateio.venue_symbol(item.symbol),
+            user=self.user_id,
+            order_id=int(item.order_id),
+            leverage=item.leverage,
+            entry_price=item.entry_price,
+            fill_price=item.price,
+            trade_size=item.trade_contracts,
+            position_size=item.position_contracts,
+        )
+
     def _accounts(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         account = self.futures.account()
         body = gateio_encode.accounts_body(
@@ -766,6 +839,16 @@ class GateioServer(VenueServer):
             if followers:
                 size = self._contract_sizes[position.symbol]
                 send_to_each(followers, gateio_encode.positions_push([position], size, now))
+        elif isinstance(event, PositionLiquidated):
+            followers = self._followers(gateio.LIQUIDATES, event.liquidation.symbol)
+            if followers:
+                figures = self._liquidate(event.liquidation)
+                send_to_each(followers, gateio_encode.liquidates_push([figures], now))
+        elif isinstance(event, PositionDeleveraged):
+            followers = self._followers(gateio.AUTO_DELEVERAGES, event.deleverage.symbol)
+            if followers:
+                figures = self._auto_deleverage(event.deleverage)
+                send_to_each(followers, gateio_encode.auto_deleverages_push([figures], now))
 
     def _followers(self, channel: str, symbol: Symbol) -> list[WsClient]:
         return [

@@ -1,6 +1,6 @@
 """A venue's append-only ledger: every order it accepted, every placement it refused,
-every fill, every order's end and every funding payment, numbered in the order they
-happened.
+every fill, every order's end, every funding payment and every position the venue
+reduced by itself (liquidation, auto-deleveraging), numbered in the order they happened.
 
 It is the venue's truth that chaos and crash tests hold the trading system to: the
 positions Basis believes it holds must equal the sums of the ledgers' fills, and no
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import msgspec
 
-from actors.sim.records import FundingPayment, VenueFill, VenueOrder
+from actors.sim.records import AutoDeleverage, FundingPayment, Liquidation, VenueFill, VenueOrder
 from protocols.model import Side, Symbol
 from protocols.venue import VenueError
 
@@ -57,7 +57,29 @@ class FundingSettled(msgspec.Struct, frozen=True, tag=True):
     payment: FundingPayment
 
 
-LedgerEntry = OrderAccepted | OrderRefused | FillExecuted | OrderFinished | FundingSettled
+class Liquidated(msgspec.Struct, frozen=True, tag=True):
+    """The venue closed a position by liquidation (no order of the account's)."""
+
+    seq: int
+    liquidation: Liquidation
+
+
+class Deleveraged(msgspec.Struct, frozen=True, tag=True):
+    """The venue's auto-deleveraging reduced a position (no order of the account's)."""
+
+    seq: int
+    deleverage: AutoDeleverage
+
+
+LedgerEntry = (
+    OrderAccepted
+    | OrderRefused
+    | FillExecuted
+    | OrderFinished
+    | FundingSettled
+    | Liquidated
+    | Deleveraged
+)
 
 
 class Ledger:
@@ -98,6 +120,20 @@ class Ledger:
     def funding_entries(self) -> list[FundingSettled]:
         """Every funding settlement with its ledger number, oldest first."""
         return [e for e in self._entries if isinstance(e, FundingSettled)]
+
+    def liquidations(self, symbol: Symbol | None = None) -> list[Liquidation]:
+        return [
+            e.liquidation
+            for e in self._entries
+            if isinstance(e, Liquidated) and symbol in (None, e.liquidation.symbol)
+        ]
+
+    def deleverages(self, symbol: Symbol | None = None) -> list[AutoDeleverage]:
+        return [
+            e.deleverage
+            for e in self._entries
+            if isinstance(e, Deleveraged) and symbol in (None, e.deleverage.symbol)
+        ]
 
     def client_ids(self) -> list[str]:
         """The client order id of every accepted order that had one, in acceptance order."""
@@ -140,6 +176,12 @@ class Ledger:
 
     def record_funding(self, payment: FundingPayment) -> None:
         self._entries.append(FundingSettled(self._next_seq(), payment))
+
+    def record_liquidation(self, liquidation: Liquidation) -> None:
+        self._entries.append(Liquidated(self._next_seq(), liquidation))
+
+    def record_deleverage(self, deleverage: AutoDeleverage) -> None:
+        self._entries.append(Deleveraged(self._next_seq(), deleverage))
 
     def _next_seq(self) -> int:
         return len(self._entries) + 1

@@ -3,12 +3,16 @@ perpetual book, and the perpetual's funding.
 
 Time is whatever the caller says it is: ``advance(now)`` moves every symbol to ``now``
 and redraws its books, and returns the funding settlements that fell due on the way.
+A price run (``run_price``) adds a steady drift to a symbol's prices for a while, on top
+of their random moves, so that its mark price gets to a chosen price; spot moves with
+it, so the basis stays as it was.
 Randomness comes from the ``random.Random`` handed in, so a seed fixes the whole path.
 The work per advance is O(symbols * levels).
 """
 
 from __future__ import annotations
 
+import math
 import random
 
 import attrs
@@ -21,6 +25,20 @@ from protocols.model import Leg, Quote, Symbol
 from protocols.venue import FundingRate
 
 
+@attrs.define(frozen=True)
+class PriceRun:
+    """A drift of ``log_rate`` per second on both mids from ``start_ts`` to ``end_ts``."""
+
+    start_ts: float
+    end_ts: float
+    log_rate: float
+
+    def drift(self, t0: float, t1: float) -> float:
+        """The log move it adds between ``t0`` and ``t1``."""
+        overlap = min(t1, self.end_ts) - max(t0, self.start_ts)
+        return self.log_rate * overlap if overlap > 0.0 else 0.0
+
+
 @attrs.define(eq=False)
 class _SymbolMarket:
     process: PairPriceProcess
@@ -28,6 +46,7 @@ class _SymbolMarket:
     futures: SimBook
     funding: FundingClock
     settled: list[FundingSettlement] = attrs.field(factory=list)
+    run: PriceRun | None = None
 
 
 class SimMarket:
@@ -108,12 +127,12 @@ class SimMarket:
             t = self._now
             # Stop at each settlement so it is priced on the premium of its own interval.
             while market.funding.next_ts <= now:
-                self._move(market, market.funding.next_ts - t)
+                self._move(market, t, market.funding.next_ts)
                 t = market.funding.next_ts
                 settlement = market.funding.settle(market.process.perp_mid)
                 market.settled.append(settlement)
                 settlements.append(settlement)
-            self._move(market, now - t)
+            self._move(market, t, now)
         self._now = now
         for market in self._markets.values():
             self._redraw(market)
@@ -128,8 +147,26 @@ class SimMarket:
         market.funding.accrue(0.0, 0.0, market.process.gap)
         self._redraw(market)
 
-    def _move(self, market: _SymbolMarket, dt: float) -> None:
+    def run_price(self, symbol: Symbol, mark_price: float, seconds: float) -> PriceRun:
+        """Drift ``symbol``'s prices steadily from now for ``seconds`` (> 0) so that its
+        mark price, noise aside, reaches ``mark_price`` (> 0) by then; spot moves by the
+        same factor. Replaces a run still going on."""
+        if not (mark_price > 0.0 and math.isfinite(mark_price)) or not seconds > 0.0:
+            raise ValueError(
+                f"a price run needs a price > 0 and seconds > 0, got {mark_price}, {seconds}"
+            )
+        market = self._markets[symbol]
+        log_rate = math.log(mark_price / market.process.perp_mid) / seconds
+        market.run = PriceRun(self._now, self._now + seconds, log_rate)
+        return market.run
+
+    def _move(self, market: _SymbolMarket, t0: float, t1: float) -> None:
+        dt = t1 - t0
         gap_area = market.process.step(dt, self._rng)
+        if market.run is not None:
+            market.process.spot_mid *= math.exp(market.run.drift(t0, t1))
+            if t1 >= market.run.end_ts:
+                market.run = None
         market.funding.accrue(gap_area, dt, market.process.gap)
 
     def _redraw(self, market: _SymbolMarket) -> None:

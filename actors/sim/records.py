@@ -24,6 +24,8 @@ class FinishReason(enum.Enum):
     """The part of an IOC or market order that found no liquidity expired."""
     REDUCE_ONLY = "reduce_only"
     """A reduce-only order was left with no position to reduce."""
+    LIQUIDATED = "liquidated"
+    """Cancelled by the venue as it liquidated the contract's position."""
 
 
 class VenueOrder(msgspec.Struct, frozen=True):
@@ -94,8 +96,10 @@ class FundingPayment(msgspec.Struct, frozen=True):
 
 class PerpetualPosition(msgspec.Struct, frozen=True):
     """A futures position: ``contracts`` signed (negative = short), ``qty`` the same in
-    base units. ``margin`` is what it ties up at ``leverage``; ``realised_pnl`` is from
-    closing trades, before ``fees`` and ``funding_pnl``, which are listed apart."""
+    base units. ``margin`` is what it ties up at ``leverage`` (its value at the entry
+    price over the leverage); ``realised_pnl`` is from closing trades, before ``fees``
+    and ``funding_pnl``, which are listed apart. ``maintenance_rate`` and
+    ``risk_limit`` are those of the risk limit tier its value at the mark falls in."""
 
     symbol: Symbol
     contracts: int
@@ -109,7 +113,56 @@ class PerpetualPosition(msgspec.Struct, frozen=True):
     fees: float
     funding_pnl: float
     liq_price: float = 0.0
-    """Where the venue would liquidate it (0 when flat); see ``liquidation_price``."""
+    """Where the venue liquidates it (0 when flat); see ``margin.liquidation_price``."""
+    maintenance_rate: float = 0.0
+    risk_limit: float = 0.0
+
+
+class Liquidation(msgspec.Struct, frozen=True):
+    """The venue closed a position whose mark price crossed its liquidation price (Gate.io's
+    ``futures.liquidates``): ``contracts`` and ``qty`` the position it closed (signed,
+    negative = short), at ``price``, the bankruptcy price, its ``margin`` lost; the
+    liquidation order ``order_id`` is the venue's, not the account's."""
+
+    venue: str
+    symbol: Symbol
+    ts: float
+    order_id: str
+    contracts: int
+    qty: float
+    leverage: float
+    margin: float
+    entry_price: float
+    liq_price: float
+    mark_price: float
+    price: float
+
+    @property
+    def signed_qty(self) -> float:
+        """What it did to the holding, as a fill's: + bought (a short closed), - sold."""
+        return -self.qty
+
+
+class AutoDeleverage(msgspec.Struct, frozen=True):
+    """The venue took ``trade_contracts`` off a position at ``price`` to cover another
+    account's liquidation (Gate.io's ``futures.auto_deleverages``): signed as a trade
+    (positive = bought, a short reduced), ``trade_qty`` the same in base units,
+    ``position_contracts`` what is left."""
+
+    venue: str
+    symbol: Symbol
+    ts: float
+    order_id: str
+    leverage: float
+    entry_price: float
+    price: float
+    trade_contracts: int
+    trade_qty: float
+    position_contracts: int
+
+    @property
+    def signed_qty(self) -> float:
+        return self.trade_qty
 
 
 class FuturesAccount(msgspec.Struct, frozen=True):

@@ -23,6 +23,7 @@ from actors.sim.config import SimConfig
 from actors.sim.control_api import ControlApi
 from actors.sim.gateio_server import GateioServer
 from actors.sim.mexc_server import MexcServer
+from actors.sim.records import AutoDeleverage
 from actors.sim.venue_server import VenueServer
 from actors.sim.venues import SimVenues
 from actors.sim.views import Faults, FuturesHoldings, Holdings, Ledgers, SimUrls, SpotHoldings
@@ -131,6 +132,17 @@ class SimServers:
         """Jump the perpetual of ``symbol`` (every symbol when ``None``) to a premium of
         ``size`` over its usual gap now (default: the configured dislocation size)."""
         self.venues.dislocate(symbol, size)
+
+    def run_price(self, symbol: Symbol, mark_price: float, seconds: float) -> None:
+        """Run the perpetual mark price of ``symbol`` towards ``mark_price`` over the next
+        ``seconds``, spot along with it; ``ValueError`` for a price or time <= 0."""
+        self.venues.run_price(symbol, mark_price, seconds)
+
+    def auto_deleverage(self, symbol: Symbol, contracts: int | None = None) -> AutoDeleverage:
+        """Deleverage ``contracts`` (``None``: all) of the account's ``symbol`` position at
+        the mark price, as the venue's ADL does; pushed on the Gate.io private channels.
+        ``InvalidParameter`` when there is no position or too many contracts are asked."""
+        return self.venues.auto_deleverage(symbol, contracts)
 
     # ------------------------------------------------------------------ views
 

@@ -1,8 +1,9 @@
 """The simulated venue pair: one market shared by a spot venue and a futures venue.
 
 This is what the wire servers drive. A timer calls ``advance(now)``: the market moves,
-funding due on the way is settled on the futures positions held until then, and resting
-orders the new books cross are filled. Requests go straight to ``spot`` and ``futures``.
+funding due on the way is settled on the futures positions held until then, resting
+orders the new books cross are filled, and futures positions whose liquidation price the
+mark crossed are liquidated. Requests go straight to ``spot`` and ``futures``.
 One seed fixes everything: the market, and the venues' own draws (injected partial fills)
 each get a generator derived from it, so adding a fault does not change the prices.
 """
@@ -14,6 +15,7 @@ import random
 from actors.sim.config import SimConfig
 from actors.sim.futures_exchange import FuturesExchange
 from actors.sim.market import SimMarket
+from actors.sim.records import AutoDeleverage
 from actors.sim.spot_exchange import SpotExchange
 from protocols.model import Symbol
 
@@ -38,7 +40,8 @@ class SimVenues:
         return self.market.now
 
     def advance(self, now: float) -> None:
-        """Move the market to ``now``, settle funding, fill crossed resting orders."""
+        """Move the market to ``now``, settle funding, fill crossed resting orders,
+        liquidate what the mark price reached."""
         for settlement in self.market.advance(now):
             self.futures.settle_funding(settlement)
         self._match(self.market.now)
@@ -51,6 +54,17 @@ class SimVenues:
             self.market.dislocate(s, size)
         self._match(self.market.now)
 
+    def run_price(self, symbol: Symbol, mark_price: float, seconds: float) -> None:
+        """Run ``symbol``'s perpetual mark price towards ``mark_price`` over the next
+        ``seconds``, spot along with it (``SimMarket.run_price``)."""
+        self.market.run_price(symbol, mark_price, seconds)
+
+    def auto_deleverage(self, symbol: Symbol, contracts: int | None = None) -> AutoDeleverage:
+        """The futures venue's auto-deleveraging of ``contracts`` (``None``: all) of the
+        position in ``symbol``, now (``FuturesExchange.auto_deleverage``)."""
+        return self.futures.auto_deleverage(symbol, contracts, now=self.market.now)
+
     def _match(self, now: float) -> None:
         self.spot.match_resting(now)
         self.futures.match_resting(now)
+        self.futures.liquidate_crossed(now)

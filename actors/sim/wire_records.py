@@ -69,4 +69,6 @@ def futures_position(position: PerpetualPosition, price_tick: float) -> FuturesP
         margin=position.margin,
         unrealised_pnl=position.unrealised_pnl,
         liq_price=round_to_tick(position.liq_price, price_tick),
+        maintenance_rate=position.maintenance_rate,
+        risk_limit=position.risk_limit,
     )

@@ -330,6 +330,18 @@ class GateioRouterCodec:
         return gateio_rest.parse_server_time(response.body)
 
 
+PRIVATE_SUBSCRIPTIONS = (
+    gateio.ORDERS,
+    gateio.USER_TRADES,
+    gateio.POSITIONS,
+    gateio.LIQUIDATES,
+    gateio.AUTO_DELEVERAGES,
+)
+"""The private channels followed. Liquidations and auto-deleveragings decode into
+``PositionReducedByVenue``, which the private stream passes over until something reads
+it."""
+
+
 @attrs.define
 class GateioPrivateCodec:
     """Gate.io's private channels on the public connection URL, each request signed and
@@ -386,9 +398,7 @@ class GateioPrivateCodec:
         payload = gateio.private_payload(self.user_id)
         return [
             gateio.subscribe_message(channel, payload, int(now), n, self.credentials)
-            for n, channel in enumerate(
-                (gateio.ORDERS, gateio.USER_TRADES, gateio.POSITIONS), start=1
-            )
+            for n, channel in enumerate(PRIVATE_SUBSCRIPTIONS, start=1)
         ]
 
     def ping(self, now: float) -> str:

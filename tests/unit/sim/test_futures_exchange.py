@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from actors.sim import (
     FinishReason,
@@ -16,7 +14,6 @@ from actors.sim import (
     SimVenues,
     TradeExecuted,
 )
-from actors.sim.futures_exchange import liquidation_price
 from protocols.model import Leg, OrderStatus, OrderType, Side, TimeInForce
 from protocols.venue import (
     BelowMinimum,
@@ -261,31 +258,6 @@ def test_leverage_is_set_per_contract_within_its_maximum():
 def test_a_contract_maximum_must_be_a_symbol_within_the_venues_range():
     with pytest.raises(ValueError, match="contract_max_leverage COIN/USDT = 200"):
         futures_with(contract_max_leverage={"COIN/USDT": 200.0})
-
-
-@given(
-    st.integers(min_value=1, max_value=10_000),
-    st.floats(min_value=0.01, max_value=100_000.0),
-    st.floats(min_value=1.0, max_value=100.0),
-    # Below the initial margin rate of the highest leverage, as venues keep it.
-    st.floats(min_value=0.0, max_value=0.005),
-    st.booleans(),
-)
-def test_at_the_liquidation_price_margin_and_pnl_meet_the_maintenance_margin(
-    contracts, entry, leverage, rate, is_short
-):
-    signed = -contracts if is_short else contracts
-    price = liquidation_price(signed, entry, leverage, rate)
-    margin = contracts * entry / leverage
-    pnl = signed * (price - entry)
-    notional = contracts * entry  # what rounding is relative to: margin and P&L cancel
-    assert margin + pnl == pytest.approx(rate * contracts * price, abs=1e-12 * notional)
-    assert (price > entry) if is_short else (price < entry)
-
-
-def test_a_flat_position_has_no_liquidation_price():
-    assert liquidation_price(0, 100.0, 3.0, 0.005) == 0.0
-    assert venues().futures.position(COIN).liq_price == 0.0
 
 
 def test_ioc_limit_orders_take_up_to_their_price():
