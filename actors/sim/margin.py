@@ -75,7 +75,7 @@ def liquidation_price(
             price = (entry_price - covered) / (1.0 - charged)
         else:
             price = (entry_price + covered) / (1.0 + charged)
-        if price <= 0.0:
+        if price <= entry_price * 1e-9:  # nothing left to liquidate at, float noise aside
             return 0.0
         # The margin balance minus the maintenance margin is monotonic in the price, so
         # exactly one tier's solution lies in that tier.
