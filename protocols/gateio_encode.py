@@ -476,6 +476,33 @@ def contracts_body(contracts: Sequence[tuple[Symbol, VenueRules, FundingRate]]) 
     return _encode([_contract_object(*contract) for contract in contracts])
 
 
+class RiskTierFigures(msgspec.Struct, frozen=True):
+    """One row of ``GET /futures/usdt/risk_limit_tiers``."""
+
+    tier: int
+    risk_limit: float
+    initial_rate: float
+    maintenance_rate: float
+    leverage_max: float
+
+
+def risk_limit_tiers_body(rows: Sequence[RiskTierFigures]) -> bytes:
+    """``GET /futures/usdt/risk_limit_tiers``: the tiers in order, numbers as strings but
+    ``tier``."""
+    return _encode(
+        [
+            {
+                "tier": row.tier,
+                "risk_limit": decimal(row.risk_limit),
+                "initial_rate": decimal(row.initial_rate),
+                "maintenance_rate": decimal(row.maintenance_rate),
+                "leverage_max": decimal(row.leverage_max),
+            }
+            for row in rows
+        ]
+    )
+
+
 def tickers_body(tickers: Sequence[tuple[TickerFigures, float]]) -> bytes:
     """``GET /futures/usdt/tickers``: each contract's ticker, with its contract size."""
     return _encode([_ticker_object(figures, size) for figures, size in tickers])

@@ -38,7 +38,7 @@ import attrs
 
 from actors.sim import margin
 from actors.sim.book import Execution
-from actors.sim.config import FuturesVenueConfig, SymbolConfig
+from actors.sim.config import FuturesVenueConfig, RiskTier, SymbolConfig
 from actors.sim.events import (
     FundingApplied,
     OrderUpdated,
@@ -133,6 +133,11 @@ class FuturesExchange(SimExchange):
     def dual_mode(self) -> bool:
         """The account holds a long and a short per contract (hedge mode)."""
         return self._config.dual_mode
+
+    def risk_tiers(self, symbol: Symbol) -> tuple[RiskTier, ...]:
+        """``symbol``'s risk limit table, which sets its positions' maintenance margin."""
+        self.rules(symbol)
+        return self._config.risk_tiers_of(symbol)
 
     def set_leverage(self, symbol: Symbol, leverage: float) -> PerpetualPosition:
         """Hold ``symbol``'s position at ``leverage`` (isolated margin) from now on; return

@@ -3,8 +3,8 @@
 (``protocols.gateio_encode``), in front of the ``FuturesExchange``.
 
 REST: the server time (``/api/v4/spot/time``), the contracts (all, or one) with their
-funding, tickers (all, or one), the order book (with its ``id``), funding history,
-candlesticks, public trades, fee rates (per contract, and the account's at
+funding, their risk limit tiers, tickers (all, or one), the order book (with its
+``id``), funding history, candlesticks, public trades, fee rates (per contract, and the account's at
 ``/api/v4/wallet/fee``),
 orders (place with HTTP 201, list open or finished of one contract or all, query or
 cancel by id or by ``t-`` text), the account's trades (``my_trades``, of one order or
@@ -234,6 +234,8 @@ class GateioServer(VenueServer):
                 return self._contract, "GET contracts/{contract}", False
             case "GET", ["order_book"]:
                 return self._order_book, "GET order_book", False
+            case "GET", ["risk_limit_tiers"]:
+                return self._risk_limit_tiers, "GET risk_limit_tiers", False
             case "GET", ["funding_rate"]:
                 return self._funding_history, "GET funding_rate", False
             case "GET", ["candlesticks"]:
@@ -327,6 +329,18 @@ class GateioServer(VenueServer):
         )
         funding = self.futures.market.funding_rate(symbol)
         return json_response(gateio_encode.contract_body(symbol, rules, funding))
+
+    def _risk_limit_tiers(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        """The risk limit tiers of ``contract``, or of every contract one after another."""
+        symbol = self._optional_symbol(request)
+        rows = [
+            gateio_encode.RiskTierFigures(
+                n, tier.risk_limit, tier.initial_rate, tier.maintenance_rate, tier.leverage_max
+            )
+            for listed in (self.futures.symbols if symbol is None else (symbol,))
+            for n, tier in enumerate(self.futures.risk_tiers(listed), start=1)
+        ]
+        return json_response(gateio_encode.risk_limit_tiers_body(rows))
 
     def _contracts(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
         listed = [

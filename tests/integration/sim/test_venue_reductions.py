@@ -103,3 +103,27 @@ async def test_a_price_run_past_the_liquidation_price_liquidates_the_short(
         assert float(row["mark_price"]) >= float(row["liq_price"])
         bad = await control.post("/price_run", json={**run, "seconds": 0})
         assert "seconds > 0" in bad.json()["error"]
+
+
+async def test_the_risk_limit_tiers_are_served_and_a_position_names_its_own(
+    still_sim, gateio_client
+):
+    await open_short(still_sim, gateio_client, "g-tier", 0.5)
+    request = gateio_rest.public_request(
+        "GET", "/futures/usdt/risk_limit_tiers", "contract=COIN_USDT"
+    )
+    tiers = msgspec.json.decode((await gateio_client.send(request)).body)
+    assert [tier["tier"] for tier in tiers] == [1, 2, 3, 4, 5]
+    assert tiers[0] == {
+        "tier": 1,
+        "risk_limit": "1000000",
+        "initial_rate": "0.01",
+        "maintenance_rate": "0.005",
+        "leverage_max": "100",
+    }
+    response = await gateio_client.send(gateio_rest.position_request(COIN, CREDENTIALS, int(now())))
+    position = gateio_rest.parse_position(response.body, SIZES[COIN])
+    assert (position.maintenance_rate, position.risk_limit) == (0.005, 1_000_000.0)
+    # Leverage 1: the margin is the entry value; Gate.io's formula with tier 1's rate.
+    expected = 2.0 * position.entry_price / (1.0 + 0.005 + still_sim.venues.futures.taker_fee)
+    assert position.liq_price == pytest.approx(expected, abs=0.01)
