@@ -109,6 +109,9 @@ async def test_urls_are_served(still_sim, control):
         ("/faults/mexc/upgrade_notice", {}, 400, "MEXC documents no upgrade notice"),
         ("/faults/mexc/read_after_write", {"lag_s": -1}, 400, "must be >= 0"),
         ("/dislocate", {"size": "big"}, 400, "size"),
+        ("/price_run", {"symbol": "COIN/USDT", "seconds": 1}, 400, "missing required key 'price'"),
+        ("/price_run", {"symbol": "COIN/USDT", "price": -1, "seconds": 1}, 400, "price > 0"),
+        ("/auto_deleverage", {"symbol": "COIN/USDT"}, 400, "no position to deleverage"),
         ("/nowhere", {}, 404, "no route POST /nowhere"),
     ],
 )
