@@ -199,13 +199,15 @@ class Cycle(msgspec.Struct, frozen=True, gc=False):
 
 class VenueReduction(msgspec.Struct, frozen=True):
     """The venue reduced a leg without an order of ours (``VenuePositionChanged``): when
-    the strategy learnt it, from what to what, and how it was found."""
+    the strategy learnt it, from what to what, and how it was found; ``count`` numbers
+    the strategy's reductions, so one that follows another closely is still counted."""
 
     ts: float
     leg: str
     from_qty: float
     to_qty: float
     cause: str = ""
+    count: int = 1
 
 
 class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -871,7 +871,12 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
         cycle=cycle,
         realized_pnl_usdt=ctx.realized_pnl_usdt + realized,
         venue_reduction=VenueReduction(
-            event.now, Leg.FUTURES.value, position.qty, futures.qty, event.cause
+            event.now,
+            Leg.FUTURES.value,
+            position.qty,
+            futures.qty,
+            event.cause,
+            1 if ctx.venue_reduction is None else ctx.venue_reduction.count + 1,
         ),
         last_update=event.now,
     )
