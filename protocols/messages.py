@@ -92,6 +92,25 @@ class RulesUpdate(msgspec.Struct, frozen=True):
     rules: VenueRules
 
 
+class VenuePositionChanged(msgspec.Struct, frozen=True):
+    """The venue holds less on a strategy's ``leg`` than the strategy does, and no order of
+    ours explains it (auto-deleveraging, a liquidation, a trade placed by hand): found
+    with none of the strategy's orders on that leg in flight and all its fills applied,
+    and confirmed by asking the venue. ``held_qty`` is what the strategy held when the
+    venue was read (the message is stale if it holds otherwise now), ``venue_qty`` what
+    the venue holds for it, both in base units (the futures short positive). ``price``
+    values the part the venue closed (its mark price; 0 when not known), ``cause`` says
+    how it was found."""
+
+    now: float
+    leg: Leg
+    symbol: Symbol
+    held_qty: float
+    venue_qty: float
+    price: float = 0.0
+    cause: str = ""
+
+
 class OperatorAction(enum.Enum):
     PAUSE = "pause"
     RESUME = "resume"

@@ -79,8 +79,9 @@ TRANSITIONS: Mapping[ArbitrageState, frozenset[ArbitrageState]] = MappingProxyTy
         _S.MONITORING: frozenset({_S.ENTERING, _S.PAUSED, _S.STOPPED}),
         # Every order ended: holding both legs, one more than the other, or nothing.
         _S.ENTERING: frozenset({_S.POSITION_OPEN, _S.IMBALANCED}) | _AT_REST,
-        # An exit starts; only dust held (nothing a venue takes) closes the cycle at once.
-        _S.POSITION_OPEN: frozenset({_S.EXITING}) | _AT_REST,
+        # An exit starts; only dust held (nothing a venue takes) closes the cycle at once;
+        # the venue reduced the short by itself, and the spot leg is sold down to match.
+        _S.POSITION_OPEN: frozenset({_S.EXITING, _S.IMBALANCED}) | _AT_REST,
         # Every order ended: partly closed, one leg closed more, or the cycle closed.
         _S.EXITING: frozenset({_S.POSITION_OPEN, _S.IMBALANCED}) | _AT_REST,
         # Corrected to a position or to flat, or flattening both legs.
@@ -196,6 +197,19 @@ class Cycle(msgspec.Struct, frozen=True, gc=False):
     funding_usdt: float = 0.0
 
 
+class VenueReduction(msgspec.Struct, frozen=True):
+    """The venue reduced a leg without an order of ours (``VenuePositionChanged``): when
+    the strategy learnt it, from what to what, and how it was found; ``count`` numbers
+    the strategy's reductions, so one that follows another closely is still counted."""
+
+    ts: float
+    leg: str
+    from_qty: float
+    to_qty: float
+    cause: str = ""
+    count: int = 1
+
+
 class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One strategy's whole state (docs/strategy.md, "Context").
 
@@ -256,6 +270,9 @@ class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """When the last closed cycle decided to enter (its short may fill before the entry
     has ended): with ``last_trade.exit_ts``, the span whose settlements were its own."""
     loss_baseline_usdt: float = 0.0
+    venue_reduction: VenueReduction | None = None
+    """The last time the venue reduced a leg by itself (kept after the cycle ends, so the
+    alerts read it once)."""
     last_skip_reason: str | None = None
     stop_requested: bool = False
     instance: str = ""

@@ -52,6 +52,7 @@ from actors.arbitrage.context import (
     Liveness,
     Opportunity,
     Positions,
+    VenueReduction,
     check_transition,
 )
 from actors.arbitrage.pricing import entry_cost_pct, pnl_pct, size_entry
@@ -74,6 +75,7 @@ from protocols.messages import (
     TradeAmended,
     TradeClosed,
     TradeRecord,
+    VenuePositionChanged,
 )
 from protocols.model import (
     Fill,
@@ -118,6 +120,9 @@ GOAL_FLAT = "flat"  # both legs at the smaller quantity (an exit that half-fille
 GOAL_FLATTEN = "flatten"  # give up on correcting: close both legs, then pause
 
 _REST_STATES = (IDLE, MONITORING, PAUSED)
+
+VENUE_REDUCED = "venue_reduced"
+"""The exit reason of a cycle whose short the venue closed by itself."""
 
 KILL_SWITCH = "kill switch"
 """How a pause reason set by the kill switch (``max_loss_usdt``) begins."""
@@ -722,7 +727,8 @@ def _imbalanced(ctx: ArbitrageContext, now: float, imbalance_usdt: float) -> Res
         goal = ctx.imbalance_goal or GOAL_OPEN
         attempts = ctx.correction_attempts + 1
     else:
-        goal = GOAL_FLAT if state is EXITING else GOAL_OPEN
+        # After an exit, or once the venue reduced a leg by itself: only closing.
+        goal = GOAL_FLAT if state is EXITING or ctx.imbalance_goal == GOAL_FLAT else GOAL_OPEN
         attempts = 0
     limit = ctx.params.max_correction_attempts
     alert_text = f"legs differ by {imbalance_usdt:.2f} USDT; correcting"
@@ -814,6 +820,80 @@ def _rest_state(ctx: ArbitrageContext) -> ArbitrageState:
 
 
 # ------------------------------------------------------------ everything else
+
+
+def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Result:
+    """The venue holds less on the futures leg than the strategy, and no order of ours
+    did it (auto-deleveraging, a liquidation, a trade by hand): the leg becomes what the
+    venue holds, the part it closed realized at the venue's price, and the strategy
+    corrects towards flat (only closing: never buying spot or selling futures), so the
+    spot leg is sold down to match, or sold whole when the short is gone (the cycle then
+    ends as ``venue_reduced``).
+
+    A report about another holding than the strategy's (``held_qty``: it traded since the
+    venue was read) is stale and changes nothing: the venue is read again once its orders
+    have settled. Orders in flight settle first; their end corrects what is left. A
+    position open goes IMBALANCED at once (or stays open, or closes, if what is left
+    matches)."""
+    position = ctx.positions.futures
+    if event.leg is not Leg.FUTURES or event.symbol != ctx.symbol:
+        return ctx, NOTHING
+    noise = _qty_noise(max(position.qty, event.held_qty))
+    if abs(position.qty - event.held_qty) > noise:
+        return ctx, NOTHING
+    removed = position.qty - max(event.venue_qty, 0.0)
+    if removed <= noise:
+        return ctx, NOTHING
+    price = event.price if event.price > 0.0 else position.avg_price
+    futures, realized = leg_after_fill(position, False, removed, price, 0.0, False)
+    cycle = ctx.cycle
+    cycle = replace(
+        cycle,
+        futures_bought_qty=cycle.futures_bought_qty + removed,
+        futures_bought_value=cycle.futures_bought_value + removed * price,
+        realized_usdt=cycle.realized_usdt + realized,
+    )
+    gone = _is_dust(futures.qty, ctx.rules.futures, price)
+    state = ctx.state
+    alert = Alert(
+        "error",
+        f"{ctx.symbol}: the futures short went from {position.qty:g} to {futures.qty:g} "
+        f"without an order of ours ({event.cause or 'found at the venue'}); "
+        + (
+            "the spot leg is being unwound to match"
+            if state not in _REST_STATES and state is not STOPPED
+            else "no position was open"
+        ),
+    )
+    ctx = replace(
+        ctx,
+        positions=replace(ctx.positions, futures=futures),
+        cycle=cycle,
+        realized_pnl_usdt=ctx.realized_pnl_usdt + realized,
+        venue_reduction=VenueReduction(
+            event.now,
+            Leg.FUTURES.value,
+            position.qty,
+            futures.qty,
+            event.cause,
+            1 if ctx.venue_reduction is None else ctx.venue_reduction.count + 1,
+        ),
+        last_update=event.now,
+    )
+    if state in _REST_STATES or state is STOPPED:
+        return ctx, (alert,)
+    ctx = replace(
+        ctx,
+        # A flattening under way goes on: it closes both legs anyway.
+        imbalance_goal=GOAL_FLATTEN if ctx.imbalance_goal == GOAL_FLATTEN else GOAL_FLAT,
+        exit_reason=ctx.exit_reason or (VENUE_REDUCED if gone else None),
+    )
+    if state is POSITION_OPEN:
+        settled, more = _settle(ctx, event.now)
+        return settled, (alert, *more)
+    # ENTERING, EXITING, IMBALANCED: what is in flight ends first (an IMBALANCED strategy
+    # with nothing in flight corrects at the next quotes, towards flat).
+    return ctx, (alert,)
 
 
 def _on_feed_health(ctx: ArbitrageContext, event: FeedHealth) -> Result:
@@ -1074,4 +1154,5 @@ _HANDLERS: dict[type, Callable[[ArbitrageContext, Any], Result]] = {
     FundingRateUpdate: _on_funding_rate,
     RulesUpdate: _on_rules,
     OperatorCommand: _on_operator,
+    VenuePositionChanged: _on_venue_position,
 }

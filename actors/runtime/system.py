@@ -47,7 +47,9 @@ from actors.runtime.ops.gc_tuning import freeze_startup_objects
 from actors.runtime.ops.statistics import SystemStatistics
 from actors.runtime.ops.status import build_status
 from actors.runtime.orders.funding_book import FundingBook
+from actors.runtime.orders.position_watch import PositionWatch
 from actors.runtime.orders.router import Router
+from actors.runtime.orders.short_check import Holding, holding_of
 from actors.runtime.other_instances import OtherInstance
 from actors.runtime.persistence.store import QuarantineRow, Store
 from actors.runtime.persistence.writer import (
@@ -64,6 +66,7 @@ from actors.venues.gateio import (
     GateioRouterCodec,
     WrongAccount,
     futures_account,
+    read_position,
 )
 from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
 from actors.venues.rest import VENUE_FAILURES, RestClient
@@ -330,7 +333,31 @@ class TradingSystem:
                 self.subscribers,
                 poll_s=venue.funding_poll_s,
             )
+            contract_rules = router.rules
+
+            async def read(symbol: Symbol) -> Any:
+                return await read_position(rest, keys, symbol, contract_rules[symbol], time.time())
+
+            router.position_watch = PositionWatch(
+                f"positions-{venue.kind}",
+                read,
+                self._futures_holdings,
+                router.busy,
+                self.owners,
+                router.rules,
+                symbols,
+                check_every_s=venue.position_check_s,
+                acquire=router.query_bucket.acquire,
+            )
         return VenueLinks(leg, rest, feeds, router, Mailbox(router.name, capacity=1024))
+
+    def _futures_holdings(self, symbol: Symbol) -> tuple[Holding, ...]:
+        """What the strategies trading ``symbol`` hold on its futures leg, now."""
+        return tuple(
+            holding_of(handle.actor.ctx)
+            for handle in self.strategies.values()
+            if handle.symbol == symbol
+        )
 
     # ---------------------------------------------------------------- strategies
 

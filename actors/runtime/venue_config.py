@@ -49,6 +49,10 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rules_refresh_s: Seconds = 3600.0
     funding_poll_s: Seconds = 60.0
     """How often the futures account's ledger is read for funding settlements."""
+    position_check_s: Seconds = 3.0
+    """How often the futures venue's position of each symbol a strategy holds a short in
+    is read, to catch a shrink no order of ours made (a position push catches it sooner;
+    this catches a push that never came)."""
     depth: bool = False
     """Build quotes from the venue's depth stream (a local book, resynced from a REST
     snapshot after a gap in versions) instead of its best bid/ask stream."""

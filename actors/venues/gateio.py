@@ -476,15 +476,22 @@ class GateioFundingBookCodec:
         return gateio_rest.error_from_response(response, now)
 
 
-async def short_position(
+async def read_position(
     rest: RestClient, credentials: ApiCredentials, symbol: Symbol, rules: VenueRules, now: float
-) -> float:
-    """The futures account's short in ``symbol``, in base units (negative if long)."""
+) -> FuturesPosition:
+    """The futures account's position in ``symbol`` (its mark price included)."""
     request = gateio_rest.position_request(symbol, credentials, int(now))
     response = await rest.send(request)
     if response.status != 200:
         raise gateio_rest.error_from_response(response, now)
-    return -gateio_rest.parse_position(response.body, rules.contract_size).qty
+    return gateio_rest.parse_position(response.body, rules.contract_size)
+
+
+async def short_position(
+    rest: RestClient, credentials: ApiCredentials, symbol: Symbol, rules: VenueRules, now: float
+) -> float:
+    """The futures account's short in ``symbol``, in base units (negative if long)."""
+    return -(await read_position(rest, credentials, symbol, rules, now)).qty
 
 
 async def open_and_recent_orders(

@@ -18,7 +18,7 @@ from protocols.model import Symbol
 from tests.integration.polling import wait_until
 
 BTC = Symbol("BTC", "USDT")
-INTERVAL_S = 2.0
+INTERVAL_S = 1.0
 
 
 def config() -> SystemConfig:

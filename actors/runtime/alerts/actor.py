@@ -123,7 +123,7 @@ class AlertActor:
             config.max_alerts_per_incident,
             config.rate_window_s,
         )
-        self.watch = ConditionWatch(config)
+        self.watch = ConditionWatch(config, since=time.time())
 
     def statistics(self) -> AlertsStatus:
         return AlertsStatus(

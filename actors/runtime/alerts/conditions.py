@@ -10,7 +10,7 @@ from collections import deque
 import attrs
 import msgspec
 
-from actors.arbitrage.context import ArbitrageContext
+from actors.arbitrage.context import ArbitrageContext, VenueReduction
 from actors.runtime.alerts.config import AlertsSection
 from actors.runtime.alerts.incidents import Condition
 from protocols.rules import min_order_usdt
@@ -39,6 +39,8 @@ class TaskExposure(msgspec.Struct, frozen=True):
     """The rate of the next funding settlement, if known."""
     futures_qty: float
     """The short, in base units."""
+    venue_reduction: VenueReduction | None = None
+    """The last time the venue reduced a leg without an order of ours."""
 
 
 class Signal(msgspec.Struct, frozen=True):
@@ -78,6 +80,7 @@ def exposure_of(ctx: ArbitrageContext) -> TaskExposure:
         ctx.position_opened_at,
         ctx.funding_rate,
         positions.futures.qty,
+        ctx.venue_reduction,
     )
 
 
@@ -98,8 +101,13 @@ class ConditionWatch:
     connection count over the last minute, the exits already seen)."""
 
     config: AlertsSection
+    since: float = float("-inf")
+    """Unix time the watch began: a venue reduction learnt before it was told by an
+    earlier run (it stays in the strategy's stored record)."""
     _connects: dict[str, deque[tuple[float, int]]] = attrs.field(factory=dict)
     _exits_seen: set[tuple[str, float | None]] = attrs.field(factory=set)
+    _reductions_seen: dict[str, int] = attrs.field(factory=dict)
+    """Task id → the count of the last venue reduction told of."""
 
     def conditions(self, observation: Observation, now: float, wall_now: float) -> list[Condition]:
         """Every condition ``observation`` shows; ``now`` is a monotonic clock (for the
@@ -176,8 +184,31 @@ class ConditionWatch:
         return connects - history[0][1]
 
     def events(self, observation: Observation) -> list[Condition]:
-        """Point events first seen in ``observation``: exits at ``max_hours``."""
+        """Point events first seen in ``observation``: a venue reducing a short by
+        itself, exits at ``max_hours``."""
         found = []
+        for task in observation.tasks:
+            reduction = task.venue_reduction
+            if reduction is None or reduction.ts < self.since:
+                continue
+            seen = self._reductions_seen.get(task.task_id)
+            if seen == reduction.count:
+                continue
+            self._reductions_seen[task.task_id] = reduction.count
+            # Reductions that came between two observations are counted in this one.
+            missed = 0 if seen is None or reduction.count < seen else reduction.count - seen - 1
+            more = f" ({missed} more before it since the last alert)" if missed > 0 else ""
+            found.append(
+                Condition(
+                    f"venue-reduced:{task.task_id}",
+                    "critical",
+                    f"{task.symbol}: the venue reduced the {reduction.leg} leg by itself",
+                    f"task {task.task_id}: the venue's {task.symbol} {reduction.leg} position "
+                    f"went from {reduction.from_qty:g} to {reduction.to_qty:g} without an "
+                    f"order of ours ({reduction.cause or 'found at the venue'}); the spot leg "
+                    f"is being unwound to match{more}",
+                )
+            )
         for task in observation.tasks:
             if task.exit_reason != MAX_HOURS_EXIT:
                 continue

@@ -47,6 +47,7 @@ from actors.runtime.orders.lookup import (
     judge_not_found,
     may_not_show_yet,
 )
+from actors.runtime.orders.position_watch import PositionWatch
 from actors.runtime.orders.rate_limit import TokenBucket
 from actors.runtime.orders.tracker import (
     Accepted,
@@ -293,6 +294,8 @@ class Router:
     ws_url: str = ""
     funding: FundingBook | None = None
     """The account's funding ledger, read beside the orders, when the venue has one."""
+    position_watch: PositionWatch | None = None
+    """The venue's positions against the strategies' legs, when the venue has positions."""
     poll_interval_s: float = 0.25
     """How often open orders are polled while the private stream is down."""
     safety_poll_s: float = 2.0
@@ -364,6 +367,12 @@ class Router:
             stats.sent_too_late,
         )
 
+    def busy(self, symbol: Symbol) -> bool:
+        """An order on ``symbol`` is followed that has not ended."""
+        return any(
+            not tracked.final and tracked.order.symbol == symbol for tracked in self.orders.values()
+        )
+
     def _owner(self, client_id: str) -> Address | None:
         """The strategy that owns ``client_id``'s order: the task the id names, matched
         whole (an id Basis did not make has none)."""
@@ -420,6 +429,9 @@ class Router:
                 nursery.start_soon(self._keep_rules)
                 if self.funding is not None:
                     nursery.start_soon(self.funding.run)
+                watch = self.position_watch
+                if watch is not None:
+                    nursery.start_soon(watch.run)
                 if self.private is not None:
                     self.stream = PrivateStream(
                         f"{self.name}-private",
@@ -428,6 +440,7 @@ class Router:
                         self.ws_url,
                         self._on_push,
                         self.on_trade,
+                        on_position=None if watch is None else watch.on_push,
                         rng=self.rng,
                         wall_clock=self.wall_clock,
                     )

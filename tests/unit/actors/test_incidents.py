@@ -7,6 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actors.arbitrage.context import VenueReduction
 from actors.runtime.alerts.conditions import (
     ConditionWatch,
     FeedConnects,
@@ -237,3 +238,19 @@ def test_an_exit_at_max_hours_is_one_event_per_position():
     assert watch.events(profit) == []
     again = observation([exposure(exit_reason="timeout", position_opened_at=300.0)])
     assert len(watch.events(again)) == 1
+
+
+def test_a_venue_reducing_a_short_is_one_critical_event_each_time_and_not_from_before():
+    watch = ConditionWatch(AlertsSection(), since=1000.0)
+    earlier = VenueReduction(999.0, "futures", 1.0, 0.5, "a position push")
+    assert watch.events(observation([exposure(venue_reduction=earlier)])) == []
+    reduced = VenueReduction(1001.0, "futures", 0.5, 0.0, "a position push", 2)
+    [event] = watch.events(observation([exposure(venue_reduction=reduced)]))
+    assert (event.key, event.severity) == ("venue-reduced:btc_1", "critical")
+    assert "went from 0.5 to 0 without an order of ours" in event.detail
+    assert "spot leg is being unwound" in event.detail
+    assert watch.events(observation([exposure(venue_reduction=reduced)])) == []
+    # Two more between two observations: one event, which counts the one before it.
+    again = VenueReduction(1003.0, "futures", 0.3, 0.1, "the periodic position check", 4)
+    [event] = watch.events(observation([exposure(venue_reduction=again)]))
+    assert event.detail.endswith("(1 more before it since the last alert)")

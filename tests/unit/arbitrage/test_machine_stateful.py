@@ -28,6 +28,7 @@ from protocols.messages import (
     OrderFinal,
     OrderRejected,
     PlaceOrder,
+    VenuePositionChanged,
 )
 from protocols.model import Fill, Leg, Order, OrderStatus, Quote, Side, Symbol, VenueRules
 from protocols.rules import min_order_usdt, round_down
@@ -40,6 +41,7 @@ RULES = LegRules(
 )
 STEP = {Leg.SPOT: 0.01, Leg.FUTURES: 0.1}
 S = ArbitrageState
+_AT_REST = (S.IDLE, S.MONITORING, S.PAUSED, S.STOPPED)
 
 
 @attrs.define
@@ -79,6 +81,8 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
         self.filled = {Leg.SPOT: 0.0, Leg.FUTURES: 0.0}  # signed: long spot, short futures
         self.delivered: list[Fill] = []
         self.trade = 0
+        self.closing_only = False  # the venue reduced the short: only closing orders until
+        # the legs match again or the cycle ends
 
     # ---------------------------------------------------------------- driving
 
@@ -91,10 +95,15 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
                 self.ctx.state,
                 event,
             )
+        if isinstance(event, VenuePositionChanged) and self.ctx is not before:
+            self.closing_only = before.state not in _AT_REST
         for command in commands:
             if isinstance(command, PlaceOrder):
                 order = command.order
                 assert order.client_id not in self.venue
+                if self.closing_only:
+                    # Never buying spot or selling futures once the venue reduced the short.
+                    assert order.side is (Side.SELL if order.leg is Leg.SPOT else Side.BUY), order
                 if order.side is (Side.BUY if order.leg is Leg.SPOT else Side.SELL) and (
                     before.state in (S.MONITORING, S.IDLE)
                 ):
@@ -113,6 +122,8 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
                 self.venue[order.client_id] = VenueOrder(order)
             elif isinstance(command, CancelOrder):
                 assert command.client_id in self.ctx.active_orders.get(command.leg.value, {})
+        if self.ctx.state in (*_AT_REST, S.POSITION_OPEN):
+            self.closing_only = False
 
     def move_clock(self, seconds: float) -> None:
         self.now += seconds
@@ -167,6 +178,9 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
         order = held.order
         left = order.qty - held.filled
         qty = round_down(left * share, STEP[order.leg]) or left
+        if order.reduce_only:
+            # A reduce-only order fills at most the position the venue holds.
+            qty = min(qty, round_down(max(self.filled[Leg.FUTURES], 0.0), STEP[order.leg]))
         if qty <= 0.0:
             return
         self.trade += 1
@@ -221,6 +235,31 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
     )
     def operator(self, action):
         self.send(OperatorCommand(self.now, action))
+
+    @precondition(lambda self: self.filled[Leg.FUTURES] >= STEP[Leg.FUTURES] - 1e-9)
+    @rule(share=st.floats(0.0, 1.0), price=st.sampled_from([0.0, 97.0, 103.0]))
+    def venue_reduces_the_short(self, share, price):
+        """The venue takes part or all of the short by itself (auto-deleveraging, a trade
+        by hand) and it is reported, in whatever state the strategy is: its orders in
+        flight end later, as the venue decides."""
+        short = self.filled[Leg.FUTURES]
+        step = STEP[Leg.FUTURES]
+        removed = min(max(round_down(short * share, step), step), short)
+        held = self.ctx.positions.futures.qty
+        self.filled[Leg.FUTURES] = short - removed
+        self.send(
+            VenuePositionChanged(
+                self.now, Leg.FUTURES, SYMBOL, held, short - removed, price, "by the test"
+            )
+        )
+
+    @rule(off=st.sampled_from([-0.3, 0.3]))
+    def a_stale_venue_report_changes_nothing(self, off):
+        """Reported about a holding the strategy no longer has (it traded since)."""
+        before = self.ctx
+        held = before.positions.futures.qty + off
+        self.send(VenuePositionChanged(self.now, Leg.FUTURES, SYMBOL, held, 0.0, 0.0, "stale"))
+        assert self.ctx is before
 
     @rule(amount=st.floats(-5.0, 5.0))
     def funding(self, amount):

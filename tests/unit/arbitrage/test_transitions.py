@@ -22,6 +22,7 @@ from protocols.messages import (
     OperatorCommand,
     OrderFinal,
     RulesUpdate,
+    VenuePositionChanged,
 )
 from protocols.model import Fill, Leg, LegPosition, OrderStatus, VenueRules
 from tests.unit.arbitrage.harness import ENTRY, PROFIT, Driver, apply, market, placed
@@ -39,7 +40,8 @@ def test_no_state_lists_itself_and_stopped_is_final():
 
 def _events(ctx: ArbitrageContext) -> list:
     """What may happen next to ``ctx``: quotes, the end of each order in flight (filled,
-    half filled, unfilled), the operator, a feed going stale or fresh again."""
+    half filled, unfilled), the operator, a feed going stale or fresh again, the venue
+    reducing the short by itself."""
     now = 1.0  # one instant: no deadline, cooldown or max_hours passes, so states repeat
     events: list = [[market(now, *prices)] for prices in (ENTRY, PROFIT, CRASH)]
     for orders in ctx.active_orders.values():
@@ -52,6 +54,9 @@ def _events(ctx: ArbitrageContext) -> list:
                 events.append([*fills, final] if qty else [final])
     events += [[OperatorCommand(now, action)] for action in OperatorAction]
     events += [[FeedHealth(now, Leg.SPOT, fresh)] for fresh in (False, True)]
+    held = ctx.positions.futures.qty
+    if held > 0.0:  # the venue halves the short by itself
+        events.append([VenuePositionChanged(now, Leg.FUTURES, ctx.symbol, held, held / 2)])
     return events
 
 

@@ -1,0 +1,141 @@
+"""The futures venue's positions against what the strategies hold: a short that shrinks
+or vanishes without an order of ours is told to the strategies holding it.
+
+The futures router runs it beside its private stream. A position push showing less
+than the strategies hold on a symbol has that symbol checked at once; every
+``check_every_s`` each symbol a strategy holds a short in is checked anyway, so a push
+that never came (a dropped stream) is caught too. A check reads the strategies, asks the
+venue for the position over REST, reads the strategies again, and judges
+(``short_check.unexplained``): a push may be older than our latest fill, the REST answer
+is not, and nothing of ours may have moved while it was asked. What the venue took is
+sent to each strategy concerned as a ``VenuePositionChanged`` on the FIFO lane; the
+strategy unwinds its spot leg to match.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import attrs
+import trio
+
+from actors.runtime.orders.short_check import (
+    Holding,
+    settled,
+    smallest_change,
+    unexplained,
+)
+from actors.venues.rest import VENUE_FAILURES
+from protocols.messages import VenuePositionChanged
+from protocols.model import Leg, Symbol, VenueRules
+from protocols.venue import FuturesPosition
+from supervision import Address
+
+log = logging.getLogger("basis.positions")
+
+
+@attrs.define(eq=False)
+class PositionWatch:
+    name: str
+    read: Callable[[Symbol], Awaitable[FuturesPosition]]
+    """The venue's position of a symbol, asked over REST."""
+    holdings: Callable[[Symbol], Sequence[Holding]]
+    """What the strategies trading a symbol hold on its futures leg, now."""
+    busy: Callable[[Symbol], bool]
+    """The router follows an order on the symbol that has not ended."""
+    owners: Mapping[str, Address]
+    """Task id → its strategy's address."""
+    rules: Mapping[Symbol, VenueRules]
+    """The router's rules: a contract's size is the least a position changes by."""
+    symbols: Sequence[Symbol]
+    check_every_s: float = 3.0
+    acquire: Callable[[], Awaitable[None]] | None = None
+    """Awaited before each request (the router's query rate limit)."""
+    wall_clock: Callable[[], float] = time.time
+    reported: int = 0
+    """Shrinks told to strategies."""
+    _pushed: trio.MemorySendChannel[Symbol] | None = None
+
+    def on_push(self, position: FuturesPosition) -> None:
+        """A position pushed by the venue: its symbol is checked at once when it shows
+        less than the strategies hold (a push is never acted on by itself)."""
+        if self._pushed is None:
+            return
+        symbol = position.symbol
+        rules = self.rules.get(symbol)
+        if rules is None:
+            return
+        holdings = self.holdings(symbol)
+        if unexplained(holdings, -position.qty, holdings, False, smallest_change(rules)):
+            self._pushed.send_nowait(symbol)
+
+    async def run(self) -> None:
+        """Check pushed symbols as they come and every held symbol every
+        ``check_every_s``, until cancelled."""
+        send, receive = trio.open_memory_channel[Symbol](math.inf)
+        self._pushed = send
+        try:
+            next_round = trio.current_time() + self.check_every_s
+            while True:
+                symbol = None
+                with trio.move_on_at(next_round):
+                    symbol = await receive.receive()
+                if symbol is not None:
+                    await self.check(symbol, "a position push")
+                    continue
+                next_round = trio.current_time() + self.check_every_s
+                for symbol in self.symbols:
+                    if any(holding.short > 0.0 for holding in self.holdings(symbol)):
+                        await self.check(symbol, "the periodic position check")
+        finally:
+            self._pushed = None
+
+    async def check(self, symbol: Symbol, found_by: str) -> None:
+        """Ask the venue for ``symbol``'s position and tell each strategy what it took
+        from its short beyond what our orders explain."""
+        rules = self.rules.get(symbol)
+        if rules is None:
+            return
+        before = tuple(self.holdings(symbol))
+        busy = self.busy(symbol)
+        if not settled(before, busy) or not any(holding.short > 0.0 for holding in before):
+            return  # our own orders are moving it: judged once they have ended
+        try:
+            if self.acquire is not None:
+                await self.acquire()
+            position = await self.read(symbol)
+        except VENUE_FAILURES as error:
+            log.warning("%s: the %s position cannot be read: %s", self.name, symbol, error)
+            return
+        after = tuple(self.holdings(symbol))
+        busy = busy or self.busy(symbol)
+        venue_short = -position.qty
+        for shrink in unexplained(before, venue_short, after, busy, smallest_change(rules)):
+            owner = self.owners.get(shrink.task_id)
+            if owner is None:
+                continue
+            log.error(
+                "%s: the venue holds a %s short of %g where task %s holds %g, and no order "
+                "of ours did it (%s): the strategy unwinds its spot leg to match",
+                self.name,
+                symbol,
+                max(venue_short, 0.0),
+                shrink.task_id,
+                shrink.held,
+                found_by,
+            )
+            self.reported += 1
+            await owner.send(
+                VenuePositionChanged(
+                    self.wall_clock(),
+                    Leg.FUTURES,
+                    symbol,
+                    shrink.held,
+                    shrink.venue,
+                    position.mark_price,
+                    f"found by {found_by}, confirmed by the venue's position",
+                )
+            )

@@ -1,0 +1,199 @@
+"""The venue's short against the strategies' futures legs: our own fills, however they
+race the venue's answer, are never taken for the venue moving alone; a shrink of at
+least one contract that no order of ours made always is. And the watch that runs the
+comparison, on trio's MockClock: a push makes a check at once, a missed push is caught
+by the periodic check, and nothing is told while our orders are moving the position."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+import trio
+from hypothesis import given
+from hypothesis import strategies as st
+
+from actors.runtime.orders.position_watch import PositionWatch
+from actors.runtime.orders.short_check import Holding, Shrink, unexplained
+from protocols.messages import VenuePositionChanged
+from protocols.model import Symbol, VenueRules
+from protocols.venue import FuturesPosition
+from supervision import Mailbox
+
+CONTRACT = 0.1
+BTC = Symbol("BTC", "USDT")
+
+
+@attrs.frozen
+class OurOrder:
+    """One futures order of a strategy: placed, filled at the venue, and its end (fills
+    included) applied by the strategy, at these times, in that order."""
+
+    task: int
+    placed: int
+    at_venue: int
+    applied: int
+    contracts: int
+    """Signed: more short when positive."""
+
+
+@st.composite
+def histories(draw):
+    tasks = draw(st.integers(1, 2))
+    initial = [draw(st.integers(0, 40)) for _ in range(tasks)]
+    orders = []
+    for task in range(tasks):
+        t = draw(st.integers(0, 3))
+        for _ in range(draw(st.integers(0, 4))):
+            placed = t + draw(st.integers(0, 3))
+            at_venue = placed + draw(st.integers(0, 3))
+            applied = at_venue + draw(st.integers(0, 3))
+            orders.append(OurOrder(task, placed, at_venue, applied, draw(st.integers(-5, 5))))
+            t = applied + draw(st.integers(0, 2))  # a strategy has one futures order at once
+    return initial, orders
+
+
+def holdings_at(x: int, initial: list[int], orders: list[OurOrder]) -> list[Holding]:
+    return [
+        Holding(
+            f"t{task}",
+            CONTRACT
+            * (short + sum(o.contracts for o in orders if o.task == task and o.applied <= x)),
+            any(o.task == task and o.placed <= x < o.applied for o in orders),
+            sum(1 for o in orders if o.task == task and o.placed <= x),
+        )
+        for task, short in enumerate(initial)
+    ]
+
+
+@given(
+    histories(),
+    st.integers(0, 30),
+    st.integers(0, 3),
+    st.integers(0, 3),
+    st.integers(0, 30),
+    st.integers(0, 12),
+    st.booleans(),
+)
+def test_only_what_the_venue_took_by_itself_is_reported_and_all_of_it(
+    history, before, asked, answered, taken_at, taken, router_busy
+):
+    # The strategies are read at ``before``, the venue answers what it held at ``read``,
+    # the strategies are read again at ``after``; meanwhile the venue took ``taken``
+    # contracts by itself at ``taken_at``.
+    initial, orders = history
+    read = before + asked
+    after = read + answered
+    held_at_read = sum(initial) + sum(o.contracts for o in orders if o.at_venue <= read)
+    venue = CONTRACT * (held_at_read - (taken if taken_at <= read else 0))
+    first, second = holdings_at(before, initial, orders), holdings_at(after, initial, orders)
+    shrinks = unexplained(first, venue, second, router_busy, CONTRACT)
+    judged = first == second and not router_busy and not any(h.in_flight for h in first)
+    expected = 0.0
+    if judged and taken_at <= read and taken >= 1:
+        # Judged: every order of ours the venue had filled by then is applied.
+        expected = min(CONTRACT * taken, sum(h.short for h in first))
+    if expected > 1e-9:  # venue < 0 when it took more than was held (then all of it)
+        assert sum(s.held - s.venue for s in shrinks) == pytest.approx(expected)
+    else:
+        assert shrinks == []
+    held = {h.task_id: h.short for h in first}
+    for shrink in shrinks:
+        assert shrink.held == held[shrink.task_id] and 0.0 <= shrink.venue < shrink.held
+
+
+@given(
+    st.lists(st.integers(0, 100), min_size=1, max_size=3),
+    st.floats(0.0, 0.999),
+)
+def test_less_than_one_contract_missing_is_no_shrink(shorts, missing):
+    holdings = [Holding(f"t{n}", CONTRACT * s, False, 1) for n, s in enumerate(shorts)]
+    venue = sum(h.short for h in holdings) - missing * CONTRACT
+    assert unexplained(holdings, venue, holdings, False, CONTRACT) == []
+
+
+def test_the_missing_part_is_taken_from_the_largest_short_first():
+    holdings = [Holding("a", 0.3, False, 1), Holding("b", 1.0, False, 4)]
+    b, a = unexplained(holdings, 0.2, holdings, False, CONTRACT)
+    assert b == Shrink("b", 1.0, 0.0)
+    assert (a.task_id, a.held, a.venue) == ("a", 0.3, pytest.approx(0.2))
+
+
+# ------------------------------------------------------------------ the watch
+
+
+@attrs.define
+class Account:
+    """The venue's position and the strategy's leg, as the watch reads them."""
+
+    venue_short: float = 1.0
+    held: float = 1.0
+    in_flight: bool = False
+    reads: int = 0
+
+    async def read(self, symbol: Symbol) -> FuturesPosition:
+        self.reads += 1
+        await trio.sleep(0.01)
+        return FuturesPosition(symbol, -self.venue_short, 100.0, mark_price=101.0)
+
+    def holdings(self, symbol: Symbol) -> list[Holding]:
+        return [Holding("t1", self.held, self.in_flight, 2)]
+
+
+def watch(account: Account, mailbox: Mailbox) -> PositionWatch:
+    return PositionWatch(
+        "positions",
+        account.read,
+        account.holdings,
+        lambda symbol: False,
+        {"t1": mailbox.address},
+        {BTC: VenueRules(contract_size=CONTRACT)},
+        [BTC],
+        check_every_s=3.0,
+        wall_clock=trio.current_time,
+    )
+
+
+async def test_a_push_showing_less_is_checked_at_once_and_told(autojump_clock):
+    account, mailbox = Account(), Mailbox("strategy-t1")
+    positions = watch(account, mailbox)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(positions.run)
+        await trio.sleep(0.5)
+        account.venue_short = 0.4
+        positions.on_push(FuturesPosition(BTC, -0.4, 100.0))
+        told = await mailbox.receive()
+        nursery.cancel_scope.cancel()
+    assert told == VenuePositionChanged(
+        told.now, told.leg, BTC, 1.0, pytest.approx(0.4), 101.0, told.cause
+    )
+    assert told.now < 0.6  # at once, not at the next periodic check
+    assert "a position push" in told.cause
+
+
+async def test_a_push_that_never_came_is_caught_by_the_periodic_check(autojump_clock):
+    account, mailbox = Account(), Mailbox("strategy-t1")
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(watch(account, mailbox).run)
+        await trio.sleep(0.5)
+        account.venue_short = 0.0
+        told = await mailbox.receive()
+        nursery.cancel_scope.cancel()
+    assert (told.held_qty, told.venue_qty) == (1.0, 0.0)
+    assert 0.5 < told.now <= 3.1
+    assert "periodic" in told.cause
+
+
+async def test_nothing_is_asked_or_told_while_our_futures_order_is_in_flight(autojump_clock):
+    account, mailbox = Account(in_flight=True, venue_short=0.0), Mailbox("strategy-t1")
+    positions = watch(account, mailbox)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(positions.run)
+        await trio.sleep(0.1)
+        positions.on_push(FuturesPosition(BTC, 0.0, 100.0))
+        await trio.sleep(10.0)
+        assert account.reads == 0 and len(mailbox) == 0
+        # Our order ended and the strategy holds what the venue does: nothing to tell.
+        account.in_flight, account.held = False, 0.0
+        await trio.sleep(10.0)
+        nursery.cancel_scope.cancel()
+    assert len(mailbox) == 0
