@@ -627,7 +627,7 @@ def test_a_working_order_already_filled_past_the_other_leg_is_cancelled_not_amen
 
 def test_an_order_not_yet_accepted_is_left_to_its_deadline():
     driver = Driver()
-    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    buy, _sell = placed(driver.quotes(1.0, ENTRY))
     driver.fill(buy, 0.6, now=1.1)
     commands = driver.final(buy, 0.6, now=1.2)
     assert not any(isinstance(c, (AmendOrder, CancelOrder)) for c in commands)
@@ -706,7 +706,7 @@ def test_a_regular_exit_keeps_the_configured_order_type_and_the_best_prices():
     assert (sell.type, sell.price, buy.price) == (OrderType.MARKET, PROFIT[0], PROFIT[3])
 
 
-# ------------------------------------------------------ unhedged notional × seconds
+# ------------------------------------------------------ unhedged notional-seconds
 
 
 def test_unhedged_exposure_grows_with_time_while_the_legs_differ_and_resets_per_cycle():
