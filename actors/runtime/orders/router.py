@@ -929,8 +929,13 @@ class Router:
         if tracked is None or tracked.final:
             return
         rules = self.rules[tracked.order.symbol]
-        amended = msgspec.structs.replace(tracked.order, qty=command.new_qty)
-        if self.codec.amend(amended, tracked.venue_order_id, rules, self.wall_clock()) is None:
+        # The venue's increments, down: an amend never asks for more than was meant.
+        new_qty = round_down(command.new_qty, rules.contract_size or rules.qty_step)
+        amended = msgspec.structs.replace(tracked.order, qty=new_qty)
+        if (
+            new_qty <= 0.0
+            or self.codec.amend(amended, tracked.venue_order_id, rules, self.wall_clock()) is None
+        ):
             await self._cancel(CancelOrder(command.leg, command.client_id, command.symbol))
             return
 
@@ -953,18 +958,19 @@ class Router:
             if response.status < 300:
                 # The order's size is what the venue now holds it to: fill accounting
                 # (what counts as noise, when it is filled) follows the new size.
-                tracked.tracker.order = msgspec.structs.replace(
-                    tracked.tracker.order, qty=command.new_qty
-                )
-                log.info("%s: %s amended to %g", self.name, command.client_id, command.new_qty)
+                tracked.tracker.order = msgspec.structs.replace(tracked.tracker.order, qty=new_qty)
+                log.info("%s: %s amended to %g", self.name, command.client_id, new_qty)
                 await self._apply(tracked, self.codec.parse_order(response, command.symbol, rules))
                 return
             error = self.codec.error(response, self.wall_clock())
             if isinstance(error, RateLimited):
                 self.order_bucket.close_for(error.retry_after_s or 1.0)
                 continue
+            if isinstance(error, UnknownOrder) and self._may_not_show_yet(tracked):
+                await trio.sleep(self.poll_interval_s)  # within the lag: it may be open
+                continue
             if isinstance(error, (UnknownOrder, OrderAlreadyFinal)):
-                return  # it ended (or is not shown yet): following it reports how
+                return  # it ended: following it reports how
             log.warning("%s: amend of %s refused: %s", self.name, command.client_id, error)
             return
 

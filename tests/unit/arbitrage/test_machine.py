@@ -743,3 +743,56 @@ def test_old_trade_records_decode_without_the_unhedged_fields():
     old += b'"pnl_pct":0,"exit_reason":"profit","fees_usdt":0,"funding_usdt":0}'
     record = msgspec.json.decode(old, type=TradeRecord)
     assert (record.unhedged_usdt_s, record.longest_unhedged_s) == (0.0, 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    spot_filled=st.integers(0, 100),
+    futures_filled=st.integers(0, 100),
+    contract=st.sampled_from([0.01, 0.05, 0.3]),
+)
+def test_a_working_short_is_never_left_asking_more_than_the_spot_leg_filled(
+    spot_filled, futures_filled, contract
+):
+    """Whatever the spot leg filled when it ended, the short still working is brought to
+    it: amended down to the spot fill in whole contracts when it has filled less,
+    cancelled when it has filled as much or more; and once it ends as amended the legs
+    differ by less than one contract (or by what it filled past the spot leg)."""
+    ctx = new_context(
+        "t1",
+        BTC,
+        now=0.0,
+        base_position_size_usdt=50_000.0,
+        rules=LegRules(
+            VenueRules(qty_step=0.01, min_notional=5.0),
+            VenueRules(contract_size=contract, min_contracts=1),
+        ),
+    )
+    driver = Driver(ctx)
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    accepted(driver, buy, sell)
+    spot_qty = spot_filled / 100.0
+    futures_qty = min(round(futures_filled / 100.0 // contract * contract, 8), sell.qty)
+    if futures_qty:
+        driver.fill(sell, futures_qty, now=1.1)
+    if spot_qty:
+        driver.fill(buy, spot_qty, now=1.1)
+    commands = driver.final(buy, spot_qty, now=1.2)
+    resized = [c for c in commands if isinstance(c, (AmendOrder, CancelOrder))]
+    if spot_qty >= buy.qty:
+        assert resized == []
+        return
+    (command,) = resized
+    target = round(spot_qty // contract * contract, 8)
+    if spot_qty - target > contract - 1e-9:
+        target += contract
+    if isinstance(command, AmendOrder):
+        assert futures_qty < command.new_qty - 1e-9
+        assert command.new_qty == pytest.approx(target)
+        assert command.new_qty <= spot_qty + 1e-9
+        left = command.new_qty - futures_qty
+        driver.fill(sell, left, now=1.3)
+        driver.final(sell, command.new_qty, now=1.3)
+        assert 0.0 <= driver.ctx.positions.delta_qty < contract + 1e-9
+    else:
+        assert futures_qty >= target - 1e-9

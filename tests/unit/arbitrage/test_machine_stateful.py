@@ -61,6 +61,7 @@ class VenueOrder:
 
     order: Order
     filled: float = 0.0
+    accepted: bool = False
     fills: list[Fill] = attrs.field(factory=list)
 
 
@@ -202,6 +203,7 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
     @rule(data=st.data())
     def accept(self, data):
         client_id = data.draw(st.sampled_from(sorted(self.venue)))
+        self.venue[client_id].accepted = True
         self.send(OrderAccepted(self.now, client_id, f"V{client_id}"))
 
     @precondition(lambda self: self.venue)
@@ -215,6 +217,9 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
         left = order.qty - held.filled
         if left <= 1e-12:
             return
+        if not held.accepted:  # a venue takes an order before it fills any of it
+            held.accepted = True
+            self.send(OrderAccepted(self.now, client_id, f"V{client_id}"))
         qty = round_down(left * share, STEP[order.leg]) or left
         if qty <= 0.0:
             return
