@@ -2,8 +2,8 @@
 for order reports, feed health, funding, rules and the operator, and
 ``on_market(context, now, spot, futures)`` for quotes and the passing of time.
 
-No trio, no clock, no I/O: time arrives in events, effects leave as commands (place or
-cancel an order, raise an alert, record a finished trade). The live actor and the
+No trio, no clock, no I/O: time arrives in events, effects leave as commands (place,
+amend or cancel an order, raise an alert, record a finished trade). The live actor and the
 backtester drive these same functions, so what is backtested is what trades.
 
 States (docs/strategy.md, "States")::
@@ -24,10 +24,15 @@ Rules the code keeps everywhere:
   order's final state may add the part of its fills the venue reported but we missed.
   A fee the venue took in the base coin comes out of what the leg holds; fees count
   at what the venue charged, in USDT. An exit sells what is held, down to the step.
+* A leg of an entry or exit that ends part-filled while the other's order still works
+  brings that order down to match (amended where its venue can, else cancelled).
 * An imbalance (|spot - futures short| worth at least the smallest order either venue
   takes) is corrected by finishing the lagging leg or trimming the excess; after an
   exit, only by closing (never buying spot or selling futures); after
   ``max_correction_attempts`` failures both legs are flattened and the strategy pauses.
+  Corrections and flattening orders are limit IOCs at most ``correction_slippage_pct``
+  past the best price. While the legs differ, their difference's value is integrated
+  over time (``Cycle.unhedged_usdt_s``).
 * No entry while a feed is stale, the store refuses intents, the strategy is paused or
   stopping, or in cooldown; nor unless both legs' connections are live and their quotes
   were received since they last became so (``Liveness``). An entry's legs must leave
