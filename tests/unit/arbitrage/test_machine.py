@@ -745,7 +745,7 @@ def test_old_trade_records_decode_without_the_unhedged_fields():
     assert (record.unhedged_usdt_s, record.longest_unhedged_s) == (0.0, 0.0)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     spot_filled=st.integers(0, 100),
     futures_filled=st.integers(0, 100),
@@ -779,8 +779,8 @@ def test_a_working_short_is_never_left_asking_more_than_the_spot_leg_filled(
         driver.fill(buy, spot_qty, now=1.1)
     commands = driver.final(buy, spot_qty, now=1.2)
     resized = [c for c in commands if isinstance(c, (AmendOrder, CancelOrder))]
-    if spot_qty >= buy.qty:
-        assert resized == []
+    if spot_qty >= buy.qty or futures_qty >= sell.qty - 1e-9:
+        assert resized == []  # the spot leg filled all it asked, or the short has ended
         return
     (command,) = resized
     target = round(spot_qty // contract * contract, 8)
@@ -793,6 +793,6 @@ def test_a_working_short_is_never_left_asking_more_than_the_spot_leg_filled(
         left = command.new_qty - futures_qty
         driver.fill(sell, left, now=1.3)
         driver.final(sell, command.new_qty, now=1.3)
-        assert 0.0 <= driver.ctx.positions.delta_qty < contract + 1e-9
+        assert -1e-9 <= driver.ctx.positions.delta_qty < contract + 1e-9
     else:
         assert futures_qty >= target - 1e-9
