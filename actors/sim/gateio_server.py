@@ -192,8 +192,9 @@ class GateioServer(VenueServer):
             # Answered like any public endpoint, rate limit headers included.
             return Route(self._unknown_endpoint, (("unknown", limits.public_per_endpoint),))
         handler, limit_key, signed = found
-        if limit_key == "place":
-            bucket = (limit_key, limits.place)
+        if limit_key in ("place", "amend"):
+            # Gate.io counts amends with placements, against one limit.
+            bucket = ("place", limits.place)
         elif limit_key == "cancel":
             bucket = (limit_key, limits.cancel)
         elif signed:

@@ -201,6 +201,9 @@ async def test_an_open_order_is_amended_down_pushed_and_cancelled_at_its_fill(
         down = round(bid.bid_qty + 0.2, 1)
         response = await amend(gateio_client, order, down)
         assert response.status == 200, response.body
+        # Counted with placements, against their limit.
+        limit = GateioRateLimits().place.requests
+        assert response.header(gateio_rest.LIMIT_HEADER) == str(limit)
         amended = ROUTER.parse_order(response, COIN, rules)
         assert amended.status is OrderStatus.PARTIALLY_FILLED
         assert amended.qty == pytest.approx(down)
