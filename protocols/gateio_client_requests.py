@@ -210,6 +210,37 @@ def read_new_order(body: bytes) -> NewOrderParams:
     )
 
 
+class _AmendBody(msgspec.Struct):
+    size: Numeric | None = None
+    price: Numeric | None = None
+    amend_text: str | None = None
+
+
+_amend_body_decoder = msgspec.json.Decoder(_AmendBody)
+
+
+def read_amendment(body: bytes) -> int:
+    """The new size a ``PUT /futures/usdt/orders/{id}`` body asks for: signed whole
+    contracts, what was filled included. Raises ``InvalidParameter``
+    (INVALID_PARAM_VALUE) naming the field; an amendment of the price alone is not
+    taken by the simulated venue."""
+    try:
+        amendment = _amend_body_decoder.decode(body)
+    except msgspec.DecodeError as error:
+        raise _invalid(f"amendment body: {error}") from None
+    if amendment.price is not None:
+        raise _invalid("price: the simulated venue amends an order's size only")
+    if amendment.size is None:
+        raise _invalid("size: give the order's new size in contracts")
+    try:
+        size = number(amendment.size, "size")
+    except WireFormatError as error:
+        raise _invalid(str(error)) from None
+    if size == 0 or size != int(size):
+        raise _invalid(f"size {size:g} must be a non-zero whole number of contracts")
+    return int(size)
+
+
 def read_order_reference(segment: str) -> OrderReference:
     """The order named by the last segment of an order path: a ``t-`` text or an id."""
     if segment.startswith(CLIENT_TEXT_PREFIX):

@@ -186,6 +186,30 @@ def cancel_order_request(
     return signed_request("DELETE", path, "", b"", credentials, timestamp_s)
 
 
+class _Amendment(msgspec.Struct):
+    size: int
+
+
+def amend_order_request(
+    side: Side,
+    qty: float,
+    contract_size: float,
+    credentials: ApiCredentials,
+    timestamp_s: int,
+    *,
+    client_id: str | None = None,
+    venue_order_id: str | None = None,
+) -> RestRequest:
+    """``PUT /futures/usdt/orders/{id}`` with body ``{"size": n}``: the order's new size,
+    what it filled included, in whole contracts signed as the order was placed (negative
+    for a sell: the side must stay the same). Gate.io cancels an order whose new size is
+    at or below what it filled. The price is left as it is."""
+    contracts = contracts_of(qty, contract_size)
+    body = _Amendment(size=contracts if side is Side.BUY else -contracts)
+    path = _order_path(client_id, venue_order_id)
+    return signed_request("PUT", path, "", _encode_json(body), credentials, timestamp_s)
+
+
 def query_order_request(
     credentials: ApiCredentials,
     timestamp_s: int,

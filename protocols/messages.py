@@ -144,6 +144,18 @@ class CancelOrder(msgspec.Struct, frozen=True):
     """Venues look orders up per symbol (MEXC requires it), even by client id."""
 
 
+class AmendOrder(msgspec.Struct, frozen=True):
+    """Bring an open order down to ``new_qty`` in all (base units; what it filled
+    included), on a venue that amends an open order's size in place. An order that has
+    filled ``new_qty`` or more by the time the venue has the request ends there (Gate.io
+    cancels it); one that already ended is left to its reports."""
+
+    leg: Leg
+    client_id: str
+    symbol: Symbol
+    new_qty: float
+
+
 class ReconcileOrder(msgspec.Struct, frozen=True):
     """Settle an order an earlier run left in flight: the router looks it up at the venue
     (by the venue's own id when the journal holds the venue's acknowledgement, else by
@@ -169,6 +181,10 @@ class TradeRecord(msgspec.Struct, frozen=True):
     ``spot_dust_qty`` is the base coin the spot account still holds after the exit: less
     than the venue takes in one order (fees charged in the base coin leave such
     remainders); the strategy keeps it on its spot leg and sells it with a later exit.
+    ``unhedged_usdt_s`` is how long and by how much the legs differed during the cycle:
+    the integral over time of the difference between the legs (while it was at least
+    the smallest order either venue takes) valued at the legs' price, in USDT-seconds;
+    ``longest_unhedged_s`` the longest single stretch they differed.
     """
 
     symbol: str
@@ -185,6 +201,8 @@ class TradeRecord(msgspec.Struct, frozen=True):
     fees_usdt: float
     funding_usdt: float
     spot_dust_qty: float = 0.0
+    unhedged_usdt_s: float = 0.0
+    longest_unhedged_s: float = 0.0
 
 
 class TradeClosed(msgspec.Struct, frozen=True):
@@ -198,7 +216,7 @@ class TradeAmended(msgspec.Struct, frozen=True):
     trade: TradeRecord
 
 
-StrategyCommand = PlaceOrder | CancelOrder | Alert | TradeClosed | TradeAmended
+StrategyCommand = PlaceOrder | CancelOrder | AmendOrder | Alert | TradeClosed | TradeAmended
 
 
 class MarketQuote(msgspec.Struct, frozen=True, gc=False):

@@ -33,6 +33,7 @@ from actors.failpoints import failpoint
 from actors.histogram import Histogram, HistogramStatistics
 from protocols.messages import (
     Alert,
+    AmendOrder,
     CancelOrder,
     FeedHealth,
     FeedLiveness,
@@ -98,6 +99,13 @@ class StrategyStatistics(msgspec.Struct, frozen=True):
     """See :attr:`StrategyActor.resumed_at`."""
     decision_lag: HistogramStatistics
     """See :attr:`StrategyActor.lag`."""
+    unhedged_usdt_s: float = 0.0
+    """How long and by how much the legs differed, over every cycle: USDT-seconds
+    (``ArbitrageContext.unhedged_usdt_s``)."""
+    cycle_unhedged_usdt_s: float = 0.0
+    """The same, in the current cycle so far."""
+    longest_unhedged_s: float = 0.0
+    """The longest single stretch the legs differed, over every cycle."""
 
 
 @attrs.define(eq=False)
@@ -165,6 +173,9 @@ class StrategyActor:
             decisions=self.decisions,
             resumed_at=self.resumed_at,
             decision_lag=self.lag.statistics(),
+            unhedged_usdt_s=ctx.unhedged_usdt_s,
+            cycle_unhedged_usdt_s=ctx.cycle.unhedged_usdt_s,
+            longest_unhedged_s=ctx.longest_unhedged_s,
         )
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -249,7 +260,7 @@ class StrategyActor:
                     failpoint("between-legs")
                 await self.routers[command.order.leg].send(command)
                 sent += 1
-            elif kind is CancelOrder:
+            elif kind is CancelOrder or kind is AmendOrder:
                 await self.routers[command.leg].send(command)
             elif kind is TradeClosed:
                 self._closed(command.trade)
@@ -317,11 +328,14 @@ class StrategyActor:
     def _closed(self, trade: TradeRecord) -> None:
         self.trades.append(trade)
         log.info(
-            "%s: cycle %d closed (%s): %+.4f USDT (%+.3f%%), qty %g",
+            "%s: cycle %d closed (%s): %+.4f USDT (%+.3f%%), qty %g, "
+            "unhedged %.2f USDT-s (longest %.3f s)",
             self.name,
             self.ctx.arbitrage_cycles,
             trade.exit_reason,
             trade.pnl_usdt,
             trade.pnl_pct,
             trade.qty,
+            trade.unhedged_usdt_s,
+            trade.longest_unhedged_s,
         )

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from actors.arbitrage.context import ArbitrageParams
+from actors.risk.config import RiskConfig
 from protocols.model import OrderType
 
 Positive = Annotated[float, msgspec.Meta(gt=0.0)]
@@ -67,7 +68,9 @@ class StrategyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "number; set it to one (from 1 to 125)"
             )
 
-    def params(self) -> ArbitrageParams:
+    def params(self, risk: RiskConfig | None = None) -> ArbitrageParams:
+        """The machine's parameters: this table's, and those of ``[risk]`` it applies."""
+        risk = risk or RiskConfig()
         return ArbitrageParams(
             max_entry_cost_pct=self.max_entry_cost_pct,
             min_profit_pct=self.min_profit_pct,
@@ -82,4 +85,5 @@ class StrategyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             max_loss_usdt=self.max_loss_usdt,
             require_non_negative_funding=self.require_non_negative_funding,
             order_type=OrderType(self.order_type),
+            correction_slippage_pct=risk.correction_slippage_pct,
         )

@@ -135,6 +135,10 @@ class ArbitrageParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     order_type: OrderType = OrderType.LIMIT
     entry_send_within_s: float = 1.0
     """How long after its decision an entry leg may still be sent (``PlaceOrder.send_by``)."""
+    correction_slippage_pct: float = 0.5
+    """How far past the best price (in % of it) a correction or a flattening order may
+    trade: its limit price, buying at most this much above the ask and selling at most
+    this much below the bid (``[risk] correction_slippage_pct``)."""
 
 
 class Liveness(msgspec.Struct, frozen=True, gc=False):
@@ -195,6 +199,15 @@ class Cycle(msgspec.Struct, frozen=True, gc=False):
     futures_bought_value: float = 0.0
     fees_usdt: float = 0.0
     funding_usdt: float = 0.0
+    unhedged_usdt_s: float = 0.0
+    """The legs' difference over time, valued at the legs' price (USDT-seconds),
+    counted while it was at least the smallest order either venue takes."""
+    longest_unhedged_s: float = 0.0
+    """The longest single stretch the legs differed, closed stretches and the open one."""
+    unhedged_since: float | None = None
+    """When the legs began to differ, while they do."""
+    unhedged_until: float | None = None
+    """Up to when ``unhedged_usdt_s`` is counted (the latest event's time)."""
 
 
 class VenueReduction(msgspec.Struct, frozen=True):
@@ -273,6 +286,10 @@ class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     venue_reduction: VenueReduction | None = None
     """The last time the venue reduced a leg by itself (kept after the cycle ends, so the
     alerts read it once)."""
+    unhedged_usdt_s: float = 0.0
+    """Every cycle's ``Cycle.unhedged_usdt_s`` added up, the current one's included."""
+    longest_unhedged_s: float = 0.0
+    """The longest single stretch the legs differed, over every cycle."""
     last_skip_reason: str | None = None
     stop_requested: bool = False
     instance: str = ""

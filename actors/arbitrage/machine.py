@@ -2,8 +2,8 @@
 for order reports, feed health, funding, rules and the operator, and
 ``on_market(context, now, spot, futures)`` for quotes and the passing of time.
 
-No trio, no clock, no I/O: time arrives in events, effects leave as commands (place or
-cancel an order, raise an alert, record a finished trade). The live actor and the
+No trio, no clock, no I/O: time arrives in events, effects leave as commands (place,
+amend or cancel an order, raise an alert, record a finished trade). The live actor and the
 backtester drive these same functions, so what is backtested is what trades.
 
 States (docs/strategy.md, "States")::
@@ -24,10 +24,15 @@ Rules the code keeps everywhere:
   order's final state may add the part of its fills the venue reported but we missed.
   A fee the venue took in the base coin comes out of what the leg holds; fees count
   at what the venue charged, in USDT. An exit sells what is held, down to the step.
+* A leg of an entry or exit that ends part-filled while the other's order still works
+  brings that order down to match (amended where its venue can, else cancelled).
 * An imbalance (|spot - futures short| worth at least the smallest order either venue
   takes) is corrected by finishing the lagging leg or trimming the excess; after an
   exit, only by closing (never buying spot or selling futures); after
   ``max_correction_attempts`` failures both legs are flattened and the strategy pauses.
+  Corrections and flattening orders are limit IOCs at most ``correction_slippage_pct``
+  past the best price. While the legs differ, their difference's value is integrated
+  over time (``Cycle.unhedged_usdt_s``).
 * No entry while a feed is stale, the store refuses intents, the strategy is paused or
   stopping, or in cooldown; nor unless both legs' connections are live and their quotes
   were received since they last became so (``Liveness``). An entry's legs must leave
@@ -59,6 +64,7 @@ from actors.arbitrage.pricing import entry_cost_pct, pnl_pct, size_entry
 from protocols.client_ids import client_order_id
 from protocols.messages import (
     Alert,
+    AmendOrder,
     CancelOrder,
     FeedHealth,
     FundingPayment,
@@ -83,6 +89,7 @@ from protocols.model import (
     LegPosition,
     Order,
     OrderStatus,
+    OrderType,
     Quote,
     Side,
     TimeInForce,
@@ -126,6 +133,13 @@ VENUE_REDUCED = "venue_reduced"
 
 KILL_SWITCH = "kill switch"
 """How a pause reason set by the kill switch (``max_loss_usdt``) begins."""
+
+AMENDING_VENUES = frozenset({"gateio_futures"})
+"""Venues that change an open order's size in place (Gate.io perpetuals: ``PUT
+/futures/usdt/orders/{id}``). Elsewhere (MEXC spot has no amend) an open order is
+cancelled instead, and the correction after the round finishes the job."""
+
+_WORKING = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 
 
 def step(ctx: ArbitrageContext, event: Any) -> Result:
@@ -344,7 +358,17 @@ def pnl_if_closed(ctx: ArbitrageContext, sb: float, fa: float) -> float:
     )
 
 
-def _start_exit(ctx: ArbitrageContext, now: float, sb: float, fa: float, reason: str) -> Result:
+def _start_exit(
+    ctx: ArbitrageContext,
+    now: float,
+    sb: float,
+    fa: float,
+    reason: str,
+    correcting: bool = False,
+) -> Result:
+    """Close both legs at (``sb``, ``fa``); ``correcting`` (flattening legs that could not
+    be matched) prices each as a correction, within ``correction_slippage_pct``."""
+    ctx = _unhedged_to(ctx, now)
     positions = ctx.positions
     rules = ctx.rules
     seq = ctx.order_seq
@@ -353,13 +377,17 @@ def _start_exit(ctx: ArbitrageContext, now: float, sb: float, fa: float, reason:
     spot_qty = round_down(positions.spot.qty, rules.spot.qty_step)
     if not _is_dust(spot_qty, rules.spot, sb):
         seq += 1
-        sell = _new_order(ctx, seq, Leg.SPOT, Side.SELL, spot_qty, sb, now)
+        price = _limit_price(ctx, Leg.SPOT, Side.SELL, sb) if correcting else sb
+        sell = _new_order(ctx, seq, Leg.SPOT, Side.SELL, spot_qty, price, now, limit=correcting)
         orders["spot"] = {sell.client_id: sell}
         commands.append(PlaceOrder(sell))
     futures_qty = round_down(positions.futures.qty, rules.futures.contract_size)
     if not _is_dust(futures_qty, rules.futures, fa):
         seq += 1
-        buy = _new_order(ctx, seq, Leg.FUTURES, Side.BUY, futures_qty, fa, now, reduce_only=True)
+        price = _limit_price(ctx, Leg.FUTURES, Side.BUY, fa) if correcting else fa
+        buy = _new_order(
+            ctx, seq, Leg.FUTURES, Side.BUY, futures_qty, price, now, True, limit=correcting
+        )
         orders["futures"] = {buy.client_id: buy}
         commands.append(PlaceOrder(buy))
     if not orders:  # only dust is left: nothing any venue would take
@@ -380,6 +408,7 @@ def _start_exit(ctx: ArbitrageContext, now: float, sb: float, fa: float, reason:
 
 def _chase_overdue(ctx: ArbitrageContext, now: float) -> Result:
     """Orders outlived their deadline: cancel what is open, and keep asking until it ends."""
+    ctx = _unhedged_to(ctx, now)
     count = ctx.overdue_count + 1
     commands: list[StrategyCommand] = [
         CancelOrder(Leg(leg), client_id, ctx.symbol)
@@ -410,7 +439,7 @@ def _correct(
     if goal == GOAL_FLATTEN:
         if spot.bid <= 0.0 or futures.ask <= 0.0:
             return ctx, NOTHING
-        return _start_exit(ctx, now, spot.bid, futures.ask, "flatten")
+        return _start_exit(ctx, now, spot.bid, futures.ask, "flatten", correcting=True)
     delta = ctx.positions.delta_qty
     price = _reference_price(ctx)
     if abs(delta) * price < _imbalance_threshold_usdt(ctx, price):
@@ -482,10 +511,17 @@ def _correct_towards_flat(
 
 
 def _place_correction(
-    ctx: ArbitrageContext, now: float, leg: Leg, side: Side, qty: float, price: float
+    ctx: ArbitrageContext, now: float, leg: Leg, side: Side, qty: float, best: float
 ) -> Result:
+    """Send one corrective order: a limit IOC at most ``correction_slippage_pct`` past the
+    ``best`` price on its side, whatever ``order_type`` says (a market order on MEXC
+    takes no price to bound it by)."""
+    ctx = _unhedged_to(ctx, now)
     reduce_only = leg is Leg.FUTURES and side is Side.BUY
-    order = _new_order(ctx, ctx.order_seq + 1, leg, side, qty, price, now, reduce_only=reduce_only)
+    price = _limit_price(ctx, leg, side, best)
+    order = _new_order(
+        ctx, ctx.order_seq + 1, leg, side, qty, price, now, reduce_only=reduce_only, limit=True
+    )
     correcting = replace(
         ctx,
         active_orders={leg.value: {order.client_id: order}},
@@ -536,6 +572,7 @@ def _on_final(ctx: ArbitrageContext, event: OrderFinal) -> Result:
     found = _find_order(ctx, event.client_id)
     if found is None:
         return ctx, NOTHING  # already settled: a repeated final state
+    ctx = _unhedged_to(ctx, event.now)
     leg, order = found
     commands: tuple[StrategyCommand, ...] = NOTHING
     missing = event.filled_qty - order.filled_qty
@@ -561,7 +598,8 @@ def _on_final(ctx: ArbitrageContext, event: OrderFinal) -> Result:
         )
     ctx = _without_order(ctx, leg, order.client_id, event.now)
     if ctx.active_orders:
-        return ctx, commands
+        resized, more = _resize_working(ctx, order, event.now)
+        return resized, commands + more
     settled, more = _settle(ctx, event.now)
     return settled, commands + more
 
@@ -571,13 +609,57 @@ def _on_rejected(ctx: ArbitrageContext, event: OrderRejected) -> Result:
     if found is None:
         return ctx, NOTHING
     leg, order = found
+    ctx = _unhedged_to(ctx, event.now)
     alert = Alert("warning", f"{leg.value} order {order.client_id} rejected: {event.reason}")
     ctx = _without_order(ctx, leg, order.client_id, event.now)
     ctx = replace(ctx, last_error=f"{leg.value} order rejected: {event.reason}")
     if ctx.active_orders:
-        return ctx, (alert,)
+        resized, more = _resize_working(ctx, order, event.now)
+        return resized, (alert, *more)
     settled, more = _settle(ctx, event.now)
     return settled, (alert, *more)
+
+
+def _resize_working(ctx: ArbitrageContext, ended: Order, now: float) -> Result:
+    """One leg of an entry or exit ended having filled less than it asked while the
+    other leg's order still works at its venue: bring that order down to what matches
+    the legs, now rather than by a correction once both have ended.
+
+    On a venue that amends (:data:`AMENDING_VENUES`) the order is amended to its new
+    total, and the machine's order takes that quantity at once: what it asks is what
+    was last sent, and what it holds is what fills, whether the venue took the amend
+    before a fill or not. Elsewhere it is cancelled, as is an order that has already
+    filled what matches (the correction then trims any excess). An order not yet
+    accepted is left: it may not be at its venue yet, and its deadline chases it."""
+    if ctx.state not in (ENTERING, EXITING) or ended.filled_qty >= ended.qty - _qty_noise(
+        ended.qty
+    ):
+        return ctx, NOTHING
+    commands: list[StrategyCommand] = []
+    for leg_name, orders in ctx.active_orders.items():
+        leg = Leg(leg_name)
+        if leg is ended.leg:
+            continue
+        for order in orders.values():
+            if order.status not in _WORKING:
+                continue
+            # A buy (spot bought, short bought back) raises spot-minus-short, a sell
+            # lowers it: what the order may still trade is what brings it to 0.
+            delta = ctx.positions.delta_qty
+            needed = max(0.0, -delta) if order.side is Side.BUY else max(0.0, delta)
+            rules = ctx.rules.spot if leg is Leg.SPOT else ctx.rules.futures
+            step_size = rules.qty_step if leg is Leg.SPOT else rules.contract_size
+            target = round_down(order.filled_qty + needed, step_size)
+            noise = _qty_noise(order.qty)
+            if target >= order.qty - noise:
+                continue
+            venue = ctx.spot_venue if leg is Leg.SPOT else ctx.futures_venue
+            if target <= order.filled_qty + noise or venue not in AMENDING_VENUES:
+                commands.append(CancelOrder(leg, order.client_id, ctx.symbol))
+                continue
+            commands.append(AmendOrder(leg, order.client_id, ctx.symbol, target))
+            ctx = _with_order(ctx, leg, replace(order, qty=target), now)
+    return ctx, tuple(commands)
 
 
 def _apply_fill(
@@ -591,6 +673,7 @@ def _apply_fill(
     ts: float,
     base_fee: float = 0.0,
 ) -> Result:
+    ctx = _unhedged_to(ctx, ts)  # the legs as they were until this fill
     filled = order.filled_qty + qty
     avg = (order.avg_price * order.filled_qty + price * qty) / filled if filled > 0 else 0.0
     status = (
@@ -645,7 +728,7 @@ def _apply_fill(
         total_volume_usdt=ctx.total_volume_usdt + value,
         last_update=ts,
     )
-    return moved, NOTHING
+    return _unhedged_to(moved, ts), NOTHING
 
 
 def leg_after_fill(
@@ -752,6 +835,7 @@ def _imbalanced(ctx: ArbitrageContext, now: float, imbalance_usdt: float) -> Res
 
 
 def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
+    ctx = _unhedged_to(ctx, now)
     cycle = ctx.cycle
     qty = cycle.spot_bought_qty or cycle.futures_sold_qty
     entry_spot = _average(cycle.spot_bought_value, cycle.spot_bought_qty)
@@ -773,6 +857,8 @@ def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
         fees_usdt=cycle.fees_usdt,
         funding_usdt=cycle.funding_usdt,
         spot_dust_qty=max(ctx.positions.spot.qty, 0.0),
+        unhedged_usdt_s=cycle.unhedged_usdt_s,
+        longest_unhedged_s=cycle.longest_unhedged_s,
     )
     began = _cycle_began_at(ctx)
     ctx = replace(
@@ -1074,7 +1160,9 @@ def _new_order(
     price: float,
     now: float,
     reduce_only: bool = False,
+    limit: bool = False,
 ) -> Order:
+    """An IOC order of the configured ``order_type``, or a limit one when ``limit``."""
     rules = ctx.rules.spot if leg is Leg.SPOT else ctx.rules.futures
     return Order(
         client_id=client_order_id(ctx.task_id, seq, leg, ctx.instance or None),
@@ -1083,10 +1171,62 @@ def _new_order(
         side=side,
         qty=qty,
         price=round_to_tick(price, rules.price_tick),
-        type=ctx.params.order_type,
+        type=OrderType.LIMIT if limit else ctx.params.order_type,
         tif=TimeInForce.IOC,
         reduce_only=reduce_only,
         created_ts=now,
+    )
+
+
+def _limit_price(ctx: ArbitrageContext, leg: Leg, side: Side, best: float) -> float:
+    """The furthest price a correction on ``leg`` may trade at: ``best`` (the ask to buy,
+    the bid to sell) moved ``correction_slippage_pct`` the way an IOC order fills, onto
+    the venue's price grid without going past that bound."""
+    rules = ctx.rules.spot if leg is Leg.SPOT else ctx.rules.futures
+    slippage = ctx.params.correction_slippage_pct / 100.0
+    if side is Side.BUY:
+        return round_down(best * (1.0 + slippage), rules.price_tick)
+    return round_up(best * (1.0 - slippage), rules.price_tick)
+
+
+def _unhedged_to(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
+    """Count the legs' difference up to ``now`` (as it stood since the last count), and
+    open or close the stretch they differ by the legs as they are now.
+
+    The difference counts while it is at least the smallest order either venue takes
+    (what the machine would correct); below that it is dust, as after any exit."""
+    cycle = ctx.cycle
+    since = cycle.unhedged_since
+    price = _reference_price(ctx)
+    differ = price > 0.0 and abs(ctx.positions.delta_qty) * price >= _imbalance_threshold_usdt(
+        ctx, price
+    )
+    if since is None and not differ:
+        return ctx
+    until = cycle.unhedged_until
+    now = max(now, until) if until is not None else now  # event times never run back
+    added = 0.0
+    if since is not None and until is not None:
+        added = abs(ctx.positions.delta_qty) * price * (now - until)
+    longest = cycle.longest_unhedged_s
+    if since is not None:
+        longest = max(longest, now - since)
+    if not differ:
+        since = None
+    elif since is None:
+        since = now
+    updated = replace(
+        cycle,
+        unhedged_usdt_s=cycle.unhedged_usdt_s + added,
+        longest_unhedged_s=longest,
+        unhedged_since=since,
+        unhedged_until=now,
+    )
+    return replace(
+        ctx,
+        cycle=updated,
+        unhedged_usdt_s=ctx.unhedged_usdt_s + added,
+        longest_unhedged_s=max(ctx.longest_unhedged_s, longest),
     )
 
 

@@ -35,6 +35,7 @@ from actors.arbitrage.config import NonNegative, StrategyConfig
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState, LegRules, new_context
 from actors.arbitrage.machine import on_market, step
 from actors.backtest.quote_files import FUNDING_RATE, FUNDING_SETTLED, QuoteFile
+from actors.risk.config import RiskConfig
 from protocols.messages import (
     FundingPayment,
     FundingRateUpdate,
@@ -99,11 +100,12 @@ class BacktestSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class BacktestConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What a backtest runs on: ``[strategy]`` and ``[backtest]`` (``basis backtest``
+    """What a backtest runs on: ``[strategy]``, ``[risk]`` and ``[backtest]`` (``basis backtest``
     reads them from a config file that may hold the system's other tables too)."""
 
     strategy: StrategyConfig = StrategyConfig()
     backtest: BacktestSection = BacktestSection()
+    risk: RiskConfig = RiskConfig()
 
 
 # ------------------------------------------------------------------------ results
@@ -167,7 +169,7 @@ class Backtest:
 
     def __init__(self, config: BacktestConfig) -> None:
         self.config = config
-        self._params = config.strategy.params()
+        self._params = config.strategy.params(config.risk)
         self._rules = LegRules(config.backtest.spot.rules(), config.backtest.futures.rules())
         self._latency_s = config.backtest.latency_ms / 1000.0
         self._partial = config.backtest.partial_fills

@@ -9,7 +9,9 @@ code.
 2. ``positions_settled``: after each fault cleared, positions matched the venues within
    the settling period.
 3. ``unhedged_bounded``: an unhedged delta above the smallest order either venue takes
-   never lasted longer than the bound.
+   never lasted longer than the bound; ``unhedged_notional_bounded``: nor did one
+   incident's unhedged notional-seconds exceed that time bound at one entry's
+   notional.
 4. ``no_stale_entries``: every entry at a venue was decided on quotes no older than
    ``max_quote_age_s`` (as logged), and none reached a venue later into a cut-off of
    its market data than the strategy could have decided and sent it (the connection's
@@ -62,6 +64,9 @@ class Excursion(msgspec.Struct, frozen=True):
     start: float
     end: float
     peak_usdt: float
+    usdt_s: float = 0.0
+    """The difference's value integrated over the stretch (USDT-seconds), each value
+    holding from the fill that made it to the next."""
 
     @property
     def lasted_s(self) -> float:
@@ -227,7 +232,9 @@ def excursions(
     in time order."""
     spot: dict[str, float] = {}
     futures: dict[str, float] = {}
-    opened: dict[str, tuple[float, float]] = {}
+    # Per symbol while its legs differ: start, peak, USDT-seconds so far, and the value
+    # and time of the last fill.
+    opened: dict[str, tuple[float, float, float, float, float]] = {}
     found = []
     for fill in fills:
         symbol = fill.symbol
@@ -236,13 +243,20 @@ def excursions(
         # The futures leg is short: hedged means spot + futures (negative) is zero.
         value = abs(spot.get(symbol, 0.0) + futures.get(symbol, 0.0)) * fill.price
         above = at_least(value, threshold_usdt(symbol, fill.price))
+        if symbol in opened:
+            start, peak, usdt_s, last_value, last_ts = opened.pop(symbol)
+            usdt_s += last_value * (fill.ts - last_ts)
+        elif above:
+            start, peak, usdt_s = fill.ts, 0.0, 0.0
+        else:
+            continue
         if above:
-            start, peak = opened.get(symbol, (fill.ts, 0.0))
-            opened[symbol] = (start, max(peak, value))
-        elif symbol in opened:
-            start, peak = opened.pop(symbol)
-            found.append(Excursion(symbol, start, fill.ts, peak))
-    found += [Excursion(s, start, max(end, start), peak) for s, (start, peak) in opened.items()]
+            opened[symbol] = (start, max(peak, value), usdt_s, value, fill.ts)
+        else:
+            found.append(Excursion(symbol, start, fill.ts, peak, usdt_s))
+    for symbol, (start, peak, usdt_s, value, ts) in opened.items():
+        finish = max(end, start)
+        found.append(Excursion(symbol, start, finish, peak, usdt_s + value * max(0.0, finish - ts)))
     return sorted(found, key=lambda e: e.start)
 
 
@@ -257,6 +271,33 @@ def unhedged_bounded(found: Sequence[Excursion], bound_s: float) -> InvariantRes
         f"largest {worst.peak_usdt:.2f} USDT ({worst.symbol}); bound {bound_s:g} s"
     )
     return InvariantResult(name, longest.lasted_s <= bound_s, summary)
+
+
+NOTIONAL_SLACK = 1.25
+"""How far past one entry's configured notional a difference between the legs may be
+valued: prices move between the entry and the fills that value it (the chaos stir jumps
+the perpetual by a few percent). A correction that overshoots, doubling the gap, does
+not fit."""
+
+
+def unhedged_notional_bound(bound_s: float, entry_usdt: float) -> float:
+    """The most unhedged notional-seconds one incident may cost: the legs of one entry
+    (``entry_usdt``, with :data:`NOTIONAL_SLACK`) apart for the whole time bound."""
+    return bound_s * entry_usdt * NOTIONAL_SLACK
+
+
+def unhedged_notional_bounded(found: Sequence[Excursion], bound_usdt_s: float) -> InvariantResult:
+    name = "unhedged notional x seconds bounded per incident"
+    if not found:
+        return InvariantResult(name, True, "the legs never differed by a tradable amount")
+    worst = max(found, key=lambda e: e.usdt_s)
+    total = sum(e.usdt_s for e in found)
+    summary = (
+        f"worst incident {worst.usdt_s:.1f} USDT-s ({worst.symbol}, {worst.lasted_s:.2f} s, "
+        f"peak {worst.peak_usdt:.2f} USDT); all {total:.1f} USDT-s; "
+        f"bound {bound_usdt_s:.1f} USDT-s per incident"
+    )
+    return InvariantResult(name, worst.usdt_s <= bound_usdt_s, summary)
 
 
 # ---------------------------------------------------------------- 4. staleness

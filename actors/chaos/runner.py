@@ -770,6 +770,9 @@ class ChaosRun:
             inv.orders_once(ledgers, self._journaled()),
             inv.positions_settled(self.checks, self.settle_s),
             inv.unhedged_bounded(found, bound),
+            inv.unhedged_notional_bounded(
+                found, inv.unhedged_notional_bound(bound, config.strategy.base_position_size_usdt)
+            ),
             inv.no_stale_entries(
                 ledgers, self._entry_decisions(), self.outages, self._entries_stop_s()
             ),

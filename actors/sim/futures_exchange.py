@@ -67,7 +67,9 @@ from protocols.venue import (
     InsufficientBalance,
     InvalidParameter,
     InvalidPrecision,
+    OrderAlreadyFinal,
     ReduceOnlyViolated,
+    UnknownOrder,
 )
 
 
@@ -188,6 +190,50 @@ class FuturesExchange(SimExchange):
             symbol, side, order_type, contracts, price, tif, client_id, reduce_only
         )
         return self._place(request, now)
+
+    def amend_order(
+        self,
+        *,
+        venue_order_id: str | None = None,
+        client_id: str | None = None,
+        contracts: int,
+        side: Side,
+        now: float,
+    ) -> VenueOrder:
+        """Change an open order's size to ``contracts`` in all, what it filled included
+        (Gate.io's ``PUT /futures/usdt/orders/{id}``), and return it. At or below what it
+        filled the order is cancelled, as the venue documents. Refusals: ``UnknownOrder``,
+        ``OrderAlreadyFinal`` (as a cancel's), ``InvalidParameter`` for a side other than
+        the order's, or a larger size (the simulated venue only brings orders down)."""
+        order = self._find(venue_order_id, client_id, None, now)
+        if self.read_after_write.too_new(order.created_ts, now):
+            raise UnknownOrder(self.name, None, f"order {order.venue_order_id} does not exist yet")
+        if order.status.is_final:
+            raise OrderAlreadyFinal(
+                self.name,
+                None,
+                f"order {order.venue_order_id} is already {order.status.value}",
+            )
+        if side is not order.side:
+            raise InvalidParameter(
+                self.name, None, f"size: the order is a {order.side.value}; its side stays"
+            )
+        if contracts > order.lots:
+            raise InvalidParameter(
+                self.name, None, f"size {contracts} is above the order's {order.lots} contracts"
+            )
+        if contracts <= order.filled_lots:
+            self._finish(order, FinishReason.CANCELLED, now)
+        else:
+            left = order.left_lots
+            order.lots = contracts
+            kept = order.locked * order.left_lots / left
+            self._return_reserve(order, order.locked - kept)
+            order.locked = kept
+            order.updated_ts = now
+        self._emit(OrderUpdated(self._view(order)))
+        self._flush(now)
+        return self._view(order)
 
     def position(self, symbol: Symbol) -> PerpetualPosition:
         self.rules(symbol)

@@ -79,6 +79,7 @@ from actors.sim.ws_server import WsClient, send_to_each
 from protocols import gateio, gateio_encode
 from protocols.gateio_client_requests import (
     decode_client_message,
+    read_amendment,
     read_contract,
     read_new_order,
     read_order_reference,
@@ -86,7 +87,7 @@ from protocols.gateio_client_requests import (
     verify_signed_request,
 )
 from protocols.gateio_rest import API_PREFIX, FUTURES
-from protocols.model import Quote, Symbol
+from protocols.model import Quote, Side, Symbol
 from protocols.rules import round_to_tick
 from protocols.venue import (
     ApiCredentials,
@@ -202,8 +203,9 @@ class GateioServer(VenueServer):
             # Answered like any public endpoint, rate limit headers included.
             return Route(self._unknown_endpoint, (("unknown", limits.public_per_endpoint),))
         handler, limit_key, signed = found
-        if limit_key == "place":
-            bucket = (limit_key, limits.place)
+        if limit_key in ("place", "amend"):
+            # Gate.io counts amends with placements, against one limit.
+            bucket = ("place", limits.place)
         elif limit_key == "cancel":
             bucket = (limit_key, limits.cancel)
         elif signed:
@@ -256,6 +258,8 @@ class GateioServer(VenueServer):
                 return self._query_order, "GET orders/{id}", True
             case "DELETE", ["orders", _]:
                 return self._cancel_order, "cancel", True
+            case "PUT", ["orders", _]:
+                return self._amend_order, "amend", True
             case "GET", ["positions"]:
                 return self._positions, "GET positions", True
             case "GET", ["positions", _]:
@@ -567,6 +571,18 @@ class GateioServer(VenueServer):
         reference = read_order_reference(segments[1])
         order = self.futures.cancel_order(
             venue_order_id=reference.venue_order_id, client_id=reference.text, now=self.now()
+        )
+        return self._order_response(order)
+
+    def _amend_order(self, request: HttpRequest, segments: list[str]) -> HttpResponse:
+        reference = read_order_reference(segments[1])
+        size = read_amendment(request.body)
+        order = self.futures.amend_order(
+            venue_order_id=reference.venue_order_id,
+            client_id=reference.text,
+            contracts=abs(size),
+            side=Side.BUY if size > 0 else Side.SELL,
+            now=self.now(),
         )
         return self._order_response(order)
 

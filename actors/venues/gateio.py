@@ -250,6 +250,20 @@ class GateioRouterCodec:
             self.credentials, int(now), client_id=client_id, venue_order_id=venue_order_id
         )
 
+    def amend(
+        self, order: Order, venue_order_id: str | None, rules: VenueRules, now: float
+    ) -> RestRequest:
+        """Bring the open ``order`` to ``order.qty`` in all."""
+        return gateio_rest.amend_order_request(
+            order.side,
+            order.qty,
+            rules.contract_size,
+            self.credentials,
+            int(now),
+            client_id=order.client_id,
+            venue_order_id=venue_order_id,
+        )
+
     def parse_placed(self, response: RestResponse, order: Order, rules: VenueRules) -> OrderUpdate:
         return gateio_rest.parse_order(response.body, rules.contract_size)
 

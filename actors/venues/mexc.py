@@ -105,6 +105,12 @@ class MexcRouterCodec:
             symbol, self.credentials, _ms(now), client_id=client_id, venue_order_id=venue_order_id
         )
 
+    def amend(
+        self, order: Order, venue_order_id: str | None, rules: VenueRules, now: float
+    ) -> RestRequest | None:
+        """MEXC spot has no endpoint changing an open order: it can only be cancelled."""
+        return None
+
     def cancel(
         self, symbol: Symbol, client_id: str, venue_order_id: str | None, now: float
     ) -> RestRequest:

@@ -21,6 +21,7 @@ from actors.runtime.orders.rate_limit import TokenBucket
 from actors.runtime.orders.router import Router
 from actors.venues.rest import RestClient
 from protocols.messages import (
+    AmendOrder,
     CancelOrder,
     OrderAccepted,
     OrderFinal,
@@ -145,6 +146,10 @@ class ToyVenue:
     trade_queries: int = 0
     clock_ahead_s: float = 0.0
     """How far the venue's clock is ahead of this machine's."""
+    amends: list[float] = attrs.field(factory=list)
+    """Each amend request's new quantity."""
+    amend_script: list[str] = attrs.field(factory=list)
+    """How to answer the next amends: ``lost-after`` takes it and never answers."""
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST":
@@ -165,6 +170,13 @@ class ToyVenue:
             return HttpResponse(404, b'{"code":"unknown"}')
         if request.method == "DELETE" and order["status"] in ("new", "partially_filled"):
             order["status"] = "cancelled"
+        if request.method == "PUT":
+            self.amends.append(float(request.query["qty"]))
+            if order["status"] not in ("new", "partially_filled"):
+                return HttpResponse(400, b'{"code":"finished"}')
+            order["qty"] = float(request.query["qty"])
+            if (self.amend_script.pop(0) if self.amend_script else "") == "lost-after":
+                raise CloseWithoutAnswer
         return HttpResponse(200, json.dumps(order).encode())
 
     async def _place(self, body: dict) -> HttpResponse:
@@ -466,6 +478,40 @@ async def test_a_resting_order_is_followed_and_cancelled(nursery, venue):
     heard = await until_final(strategy, "t1-1s")
     assert kinds(heard) == ["OrderFinal"]
     assert heard[0].status is OrderStatus.CANCELLED
+
+
+class AmendingCodec(ToyCodec):
+    """A venue that changes an open order's size in place."""
+
+    def amend(self, order, venue_order_id, rules, now):
+        return RestRequest("PUT", "/order", f"id={order.client_id}&qty={order.qty}")
+
+
+async def test_an_amend_whose_outcome_is_unknown_is_sent_again_as_it_is(nursery, venue):
+    venue.script = ["rest"]
+    router, inbox, strategy = await start_router(nursery, venue, codec=AmendingCodec())
+    await inbox.send(PlaceOrder(order(1, qty=0.5, tif=TimeInForce.GTC)))
+    await until(strategy, "t1-1s", OrderAccepted)
+    venue.amend_script = ["lost-after"]
+    await inbox.send(AmendOrder(Leg.SPOT, "t1-1s", BTC, 0.2004))
+    followed = router.orders["t1-1s"]
+    await wait_until(lambda: followed.order.qty == 0.2)
+    # The size is absolute: sent again, in the venue's step, it changes nothing more.
+    assert venue.amends == [0.2, 0.2] and venue.orders["t1-1s"]["status"] == "new"
+    await inbox.send(CancelOrder(Leg.SPOT, "t1-1s", BTC))
+    heard = await until_final(strategy, "t1-1s")
+    assert kinds(heard) == ["OrderFinal"] and heard[0].status is OrderStatus.CANCELLED
+
+
+async def test_an_amend_of_an_order_no_longer_open_leaves_it_to_its_reports(nursery, venue):
+    _, inbox, strategy = await start_router(nursery, venue, codec=AmendingCodec())
+    await inbox.send(PlaceOrder(order(1, qty=0.5)))
+    await until_final(strategy, "t1-1s")
+    await inbox.send(AmendOrder(Leg.SPOT, "t1-1s", BTC, 0.2))
+    await inbox.send(AmendOrder(Leg.SPOT, "t1-9s", BTC, 0.2))  # never placed here
+    await trio.sleep(0.1)
+    assert venue.amends == []
+    assert [m for m in strategy.take_all_nowait() if getattr(m, "client_id", "")] == []
 
 
 class ForgettingCodec(ToyCodec):

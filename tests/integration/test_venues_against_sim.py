@@ -19,6 +19,7 @@ from actors.venues.rest import RestClient
 from protocols import gateio
 from protocols.client_ids import client_order_id
 from protocols.messages import (
+    AmendOrder,
     CancelOrder,
     FeedHealth,
     MarketQuote,
@@ -255,6 +256,39 @@ async def test_a_partial_fill_is_reported_as_what_filled(nursery, sim):
     final = heard[-1]
     assert final.filled_qty == pytest.approx(0.001)
     assert final.status is OrderStatus.CANCELLED
+
+
+@pytest.mark.parametrize("venue", ["mexc", "gateio"])
+async def test_an_amend_brings_a_working_gateio_order_down_and_cancels_a_mexc_one(
+    nursery, sim, venue
+):
+    strategy = Mailbox("strategy")
+    router, inbox = await start_router(nursery, sim, venue, strategy)
+    leg = Leg.SPOT if venue == "mexc" else Leg.FUTURES
+    exchange = sim.venues.spot if venue == "mexc" else sim.venues.futures
+    bid = sim.venues.market.quote(BTC, leg).bid
+    tick = router.rules[BTC].price_tick
+    # A buy well below the market rests there, nothing filled.
+    price = round(round(bid * 0.99 / tick) * tick, 8)
+    seq = 9
+    client_id = f"t1-{seq}{'s' if venue == 'mexc' else 'f'}"
+    order = Order(client_id, leg, BTC, Side.BUY, 0.003, price, tif=TimeInForce.GTC)
+    await inbox.send(PlaceOrder(order))
+    with trio.fail_after(10):
+        while not isinstance(await strategy.receive(), OrderAccepted):
+            pass
+    await inbox.send(AmendOrder(leg, order.client_id, BTC, 0.001))
+    if venue == "mexc":  # no amend on MEXC spot: the order is cancelled
+        heard = await settle(strategy, order.client_id)
+        assert heard[-1].status is OrderStatus.CANCELLED
+        return
+    tracked = router.orders[order.client_id]
+    await wait_until(lambda: tracked.order.qty == 0.001)
+    (resting,) = exchange.open_orders(BTC)
+    assert resting.qty == pytest.approx(0.001) and resting.status is OrderStatus.NEW
+    await inbox.send(CancelOrder(leg, order.client_id, BTC))
+    heard = await settle(strategy, order.client_id)
+    assert heard[-1].status is OrderStatus.CANCELLED
 
 
 @pytest.fixture(params=["base", "mx"])

@@ -27,15 +27,17 @@ MAY_IMPORT: dict[str, set[str]] = {
     "supervision": set(),
     "protocols": set(),
     **{name: {"protocols", "supervision"} for name in FOUNDATION},
-    "arbitrage": {"protocols", "supervision", *FOUNDATION},
+    "risk": {"protocols", "supervision", *FOUNDATION},
+    "arbitrage": {"risk", "protocols", "supervision", *FOUNDATION},
     "venues": {"protocols", "supervision", *FOUNDATION},
-    "runtime": {"arbitrage", "venues", "protocols", "supervision", *FOUNDATION},
+    "runtime": {"risk", "arbitrage", "venues", "protocols", "supervision", *FOUNDATION},
     "sim": {"protocols", "supervision", *FOUNDATION},
-    "backtest": {"arbitrage", "protocols", "supervision", *FOUNDATION},
-    "system_config": {"runtime", "sim", "arbitrage", "venues", "protocols", *FOUNDATION},
-    "chaos": {"system_config", "runtime", "sim", "arbitrage", "venues", "protocols"}
+    "backtest": {"risk", "arbitrage", "protocols", "supervision", *FOUNDATION},
+    "system_config": {"risk", "runtime", "sim", "arbitrage", "venues", "protocols", *FOUNDATION},
+    "chaos": {"risk", "system_config", "runtime", "sim", "arbitrage", "venues", "protocols"}
     | {"supervision", *FOUNDATION},
     "cli": {
+        "risk",
         "system_config",
         "runtime",
         "sim",

@@ -57,6 +57,13 @@ class TaskStatus(msgspec.Struct, frozen=True):
     liquidation_price: float | None = None
     """Where the futures venue would liquidate the short, as last read back; 0 when it
     held nothing then."""
+    unhedged_usdt_s: float = 0.0
+    """How long and by how much its legs differed, over every cycle (USDT-seconds: the
+    difference valued at the legs' price, integrated over time)."""
+    cycle_unhedged_usdt_s: float = 0.0
+    """The same in the current cycle so far."""
+    longest_unhedged_s: float = 0.0
+    """The longest single stretch its legs differed."""
 
 
 class FeedStatusOut(msgspec.Struct, frozen=True):
@@ -213,6 +220,9 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
                 resumed_at=s.resumed_at,
                 futures_leverage=None if position is None else position.leverage,
                 liquidation_price=None if position is None else position.liq_price,
+                unhedged_usdt_s=s.unhedged_usdt_s,
+                cycle_unhedged_usdt_s=s.cycle_unhedged_usdt_s,
+                longest_unhedged_s=s.longest_unhedged_s,
             )
         )
     feeds = [

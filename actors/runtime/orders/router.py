@@ -1,6 +1,7 @@
 """The order router actor: one per venue.
 
-Strategies send it ``PlaceOrder`` and ``CancelOrder``, recovery ``ReconcileOrder``; it
+Strategies send it ``PlaceOrder``, ``CancelOrder`` and ``AmendOrder``, recovery
+``ReconcileOrder``; it
 rounds each order to the venue's increments, signs and sends it through one kept-alive
 httpx pool under token buckets, and reports back to the owning strategy —
 ``OrderAccepted``, ``OrderRejected``, ``Fill``s, ``OrderFinal`` — in that order and never
@@ -62,6 +63,7 @@ from actors.runtime.retry import retry
 from actors.venues.rest import VENUE_FAILURES, OutcomeUnknown, RequestNotSent, RestClient
 from protocols.client_ids import task_of
 from protocols.messages import (
+    AmendOrder,
     CancelOrder,
     PlaceOrder,
     ReconcileOrder,
@@ -136,6 +138,13 @@ class RouterCodec(Protocol):
     def cancel(
         self, symbol: Symbol, client_id: str, venue_order_id: str | None, now: float
     ) -> RestRequest: ...
+
+    def amend(
+        self, order: Order, venue_order_id: str | None, rules: VenueRules, now: float
+    ) -> RestRequest | None:
+        """Changes the open ``order``'s size to ``order.qty`` in all; ``None`` where the
+        venue cannot change an open order (it is cancelled instead)."""
+        ...
 
     def parse_placed(
         self, response: RestResponse, order: Order, rules: VenueRules
@@ -418,6 +427,8 @@ class Router:
                     # Both end with the order settled: followed (adopted if this router
                     # never placed it) and cancelled while still open.
                     nursery.start_soon(self._cancel, message)
+                elif isinstance(message, AmendOrder):
+                    nursery.start_soon(self._amend, message)
                 else:
                     log.warning("%s: ignored %r", self.name, message)
             # Stopping: orders in flight are followed to their end; nothing new starts.
@@ -920,6 +931,60 @@ class Router:
             if isinstance(error, (UnknownOrder, OrderAlreadyFinal)):
                 return  # it ended (or never was): following it reports how
             log.warning("%s: cancel of %s refused: %s", self.name, command.client_id, error)
+            return
+
+    async def _amend(self, command: AmendOrder) -> None:
+        """Bring an open order down to ``command.new_qty`` in all, where the venue amends;
+        elsewhere cancel it. The new size is absolute, so a request whose outcome is
+        unknown is sent again as it is (as a cancel is); an order that ended meanwhile,
+        or that this router does not follow, is settled by its own reports."""
+        tracked = self.orders.get(command.client_id)
+        if tracked is None or tracked.final:
+            return
+        rules = self.rules[tracked.order.symbol]
+        # The venue's increments, down: an amend never asks for more than was meant.
+        new_qty = round_down(command.new_qty, rules.contract_size or rules.qty_step)
+        amended = msgspec.structs.replace(tracked.order, qty=new_qty)
+        if (
+            new_qty <= 0.0
+            or self.codec.amend(amended, tracked.venue_order_id, rules, self.wall_clock()) is None
+        ):
+            await self._cancel(CancelOrder(command.leg, command.client_id, command.symbol))
+            return
+
+        async def send() -> RestResponse | None:
+            if tracked.final:
+                return None
+            await self.order_bucket.acquire()
+            now = self.wall_clock()
+            request = self.codec.amend(amended, tracked.venue_order_id, rules, now)
+            assert request is not None  # the codec amends (checked above)
+            return await self.rest.send(request)
+
+        def failed(error: Exception) -> None:
+            log.warning("%s: amend of %s failed: %s", self.name, command.client_id, error)
+
+        while not tracked.final:
+            response = await self._retry(send, (RequestNotSent, OutcomeUnknown), on_failure=failed)
+            if response is None:
+                return
+            if response.status < 300:
+                # The order's size is what the venue now holds it to: fill accounting
+                # (what counts as noise, when it is filled) follows the new size.
+                tracked.tracker.order = msgspec.structs.replace(tracked.tracker.order, qty=new_qty)
+                log.info("%s: %s amended to %g", self.name, command.client_id, new_qty)
+                await self._apply(tracked, self.codec.parse_order(response, command.symbol, rules))
+                return
+            error = self.codec.error(response, self.wall_clock())
+            if isinstance(error, RateLimited):
+                self.order_bucket.close_for(error.retry_after_s or 1.0)
+                continue
+            if isinstance(error, UnknownOrder) and self._may_not_show_yet(tracked):
+                await trio.sleep(self.poll_interval_s)  # within the lag: it may be open
+                continue
+            if isinstance(error, (UnknownOrder, OrderAlreadyFinal)):
+                return  # it ended: following it reports how
+            log.warning("%s: amend of %s refused: %s", self.name, command.client_id, error)
             return
 
     async def _adopt(self, command: CancelOrder | ReconcileOrder) -> TrackedOrder | None:

@@ -171,6 +171,67 @@ async def test_an_order_rests_is_found_by_text_listed_and_cancelled(still_sim, g
     assert unknown.status == 404  # as Gate.io answers an order it does not know
 
 
+async def amend(rest, order, qty, venue_order_id=None):
+    smaller = msgspec.structs.replace(order, qty=qty)
+    rules = VenueRules(contract_size=CONTRACT_SIZE)
+    return await rest.send(ROUTER.amend(smaller, venue_order_id, rules, now()))
+
+
+async def test_an_open_order_is_amended_down_pushed_and_cancelled_at_its_fill(
+    still_sim, gateio_client
+):
+    """``PUT /futures/usdt/orders/{id}`` as documented: the new size counts what was
+    filled, the side stays, and a size at or below the filled part cancels the order."""
+    rules = await rules_of(gateio_client)
+    async with open_websocket(still_sim.urls.gateio_ws, headers=[SIZE_DECIMAL]) as ws:
+        request = gateio.subscribe_message(
+            gateio.ORDERS, gateio.private_payload(USER, COIN), int(now()), 1, CREDENTIALS
+        )
+        await ws.send_message(request)
+        assert (await next_matching(ws, decode, is_(SubscriptionResult))).ok
+        # A sell at the bid, larger than the bid: it fills the bid and rests the rest.
+        bid = still_sim.venues.market.quote(COIN, Leg.FUTURES)
+        size = round(bid.bid_qty + 0.5, 1)
+        order = Order("g-amend", Leg.FUTURES, COIN, Side.SELL, size, bid.bid, tif=TimeInForce.GTC)
+        placed = await place(gateio_client, order, rules)
+        assert placed.status is OrderStatus.PARTIALLY_FILLED
+        assert placed.filled_qty == pytest.approx(bid.bid_qty)
+        await next_matching(ws, decode, is_(OrderUpdate, client_id="g-amend"))
+
+        down = round(bid.bid_qty + 0.2, 1)
+        response = await amend(gateio_client, order, down)
+        assert response.status == 200, response.body
+        # Counted with placements, against their limit.
+        limit = GateioRateLimits().place.requests
+        assert response.header(gateio_rest.LIMIT_HEADER) == str(limit)
+        amended = ROUTER.parse_order(response, COIN, rules)
+        assert amended.status is OrderStatus.PARTIALLY_FILLED
+        assert amended.qty == pytest.approx(down)
+        pushed = await next_matching(ws, decode, is_(OrderUpdate, client_id="g-amend"))
+        assert pushed.qty == pytest.approx(down)
+
+        wrong_side = gateio_rest.amend_order_request(
+            Side.BUY, down, CONTRACT_SIZE, CREDENTIALS, int(now()), client_id="g-amend"
+        )
+        refused = error_of(await gateio_client.send(wrong_side))
+        assert refused.code == "INVALID_PARAM_VALUE"
+
+        # Down to what it filled: the venue cancels it, and says so on the stream.
+        response = await amend(gateio_client, order, round(bid.bid_qty, 1))
+        assert response.status == 200, response.body
+        ended = ROUTER.parse_order(response, COIN, rules)
+        assert ended.status is OrderStatus.CANCELLED
+        assert ended.filled_qty == pytest.approx(bid.bid_qty)
+        pushed = await next_matching(ws, decode, is_(OrderUpdate, client_id="g-amend"))
+        assert pushed.status is OrderStatus.CANCELLED
+        again = error_of(await amend(gateio_client, order, 0.1, placed.venue_order_id))
+        assert (type(again), again.code) == (OrderAlreadyFinal, "ORDER_FINISHED")
+        unknown = error_of(
+            await amend(gateio_client, msgspec.structs.replace(order, client_id="nope"), 0.1)
+        )
+        assert (type(unknown), unknown.code) == (UnknownOrder, "ORDER_NOT_FOUND")
+
+
 async def test_server_time_is_wall_clock_time(gateio_client):
     before = now()
     response = await gateio_client.send(gateio_rest.server_time_request())

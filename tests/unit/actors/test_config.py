@@ -48,9 +48,26 @@ def test_values_reach_the_strategy_parameters(tmp_path):
     assert config.backtest.futures.rules().contract_size == 0.01
 
 
+def test_the_risk_tables_correction_slippage_reaches_the_strategy_parameters(tmp_path):
+    assert (
+        load_config(write(tmp_path, ""), BacktestConfig).strategy.params().correction_slippage_pct
+        == 0.5
+    )
+    config = load_config(write(tmp_path, "[risk]\ncorrection_slippage_pct = 1.5\n"), BacktestConfig)
+    assert config.strategy.params(config.risk).correction_slippage_pct == 1.5
+    system = load_config(write(tmp_path, "[risk]\ncorrection_slippage_pct = 0.2\n"), SystemConfig)
+    assert system.strategy.params(system.risk).correction_slippage_pct == 0.2
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
+        (
+            "[risk]\ncorrection_slippage_pct = 0\n",
+            "risk.correction_slippage_pct: expected a number > 0",
+        ),
+        ("[risk]\ncorrection_slippage_pct = 8\n", "correction_slippage_pct = 8: a correction"),
+        ("[risk]\ncorection_slippage_pct = 1\n", "unknown key 'risk.corection_slippage_pct'"),
         ("[strategy]\nmin_proft_pct = 1\n", "unknown key 'strategy.min_proft_pct'"),
         ("[strategy]\nspot_fee = -0.1\n", "strategy.spot_fee: expected a number >= 0.0"),
         (

@@ -101,6 +101,19 @@ def test_status_is_assembled_from_the_actors_statistics():
     assert (status.healthy, status.health_reason, status.uptime_s) == (True, "ok", 120.0)
 
 
+def test_status_shows_how_long_and_by_how_much_the_legs_differed():
+    stats = statistics(
+        [strategy(unhedged_usdt_s=1250.0, cycle_unhedged_usdt_s=50.0, longest_unhedged_s=2.5)]
+    )
+    [task] = status_of(stats, T0).tasks
+    assert (task.unhedged_usdt_s, task.cycle_unhedged_usdt_s, task.longest_unhedged_s) == (
+        1250.0,
+        50.0,
+        2.5,
+    )
+    assert msgspec.json.decode(msgspec.json.encode(task))["unhedged_usdt_s"] == 1250.0
+
+
 def test_a_private_stream_that_is_down_makes_the_system_degraded_not_ok():
     down = router("router-gateio_futures", private_stream_up=False, private_stream_down="refused")
     status = status_of(statistics(routers=[router(), down]), T0)
@@ -295,6 +308,9 @@ def test_the_status_object_keeps_its_json_shape():
         "resumed_at",
         "futures_leverage",
         "liquidation_price",
+        "unhedged_usdt_s",
+        "cycle_unhedged_usdt_s",
+        "longest_unhedged_s",
     ]
     assert list(shape["feeds"][0]) == [
         "name",

@@ -10,6 +10,7 @@ from trio.testing import wait_all_tasks_blocked
 from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import ArbitrageState, new_context
 from protocols.messages import (
+    AmendOrder,
     CancelOrder,
     FeedHealth,
     FeedLiveness,
@@ -88,6 +89,22 @@ async def test_reports_from_the_routers_open_the_position(nursery):
     await wait_all_tasks_blocked()
     assert actor.ctx.state is ArbitrageState.POSITION_OPEN
     assert actor.ctx.positions.spot.qty == orders[0].qty
+
+
+async def test_a_spot_leg_ending_part_filled_amends_the_working_short_at_its_router(nursery):
+    _, inbox, spot_router, futures_router, clock = await start(nursery)
+    inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, clock[0])))
+    inbox.address.put_latest(
+        (Leg.FUTURES, BTC), MarketQuote(Leg.FUTURES, quote(100.0, 100.1, clock[0]))
+    )
+    buy, sell = (await spot_router.receive()).order, (await futures_router.receive()).order
+    for order in (buy, sell):
+        await inbox.send(OrderAccepted(clock[0], order.client_id, "v-" + order.client_id))
+    await inbox.send(Fill(buy.client_id, "T1", 0.4, buy.price, 0.02, clock[0]))
+    await inbox.send(OrderFinal(clock[0], buy.client_id, OrderStatus.EXPIRED, 0.4, buy.price))
+    with trio.fail_after(5):
+        amend = await futures_router.receive()
+    assert amend == AmendOrder(Leg.FUTURES, sell.client_id, BTC, 0.4)
 
 
 async def test_timer_ticks_chase_an_order_the_venue_never_answered(nursery, autojump_clock):

@@ -18,6 +18,7 @@ from actors.arbitrage.context import (
 from actors.arbitrage.machine import FUNDING_IDS_KEPT, orders_left, step
 from protocols.messages import (
     Alert,
+    AmendOrder,
     CancelOrder,
     FeedHealth,
     FundingPayment,
@@ -29,8 +30,9 @@ from protocols.messages import (
     StoreHealth,
     TradeAmended,
     TradeClosed,
+    TradeRecord,
 )
-from protocols.model import Leg, OrderStatus, Side, VenueRules
+from protocols.model import Leg, OrderStatus, OrderType, Side, TimeInForce, VenueRules
 from tests.unit.arbitrage.harness import BTC, ENTRY, FLAT, PROFIT, Driver, Market, placed
 
 S = ArbitrageState
@@ -571,3 +573,226 @@ def test_orders_name_the_instance_that_sends_them():
     driver = Driver(msgspec.structs.replace(Driver().ctx, instance="k3x9"))
     orders = placed(driver.quotes(1.0, ENTRY))
     assert [o.client_id for o in orders] == ["t1-1s-k3x9", "t1-2f-k3x9"]
+
+
+# --------------------------------------------------------- resizing while working
+
+
+def accepted(driver: Driver, *orders) -> None:
+    for order in orders:
+        driver.send(OrderAccepted(1.0, order.client_id, f"V{order.client_id}"))
+
+
+def test_a_spot_leg_that_ends_part_filled_brings_the_working_short_down_to_it():
+    driver = Driver()
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    accepted(driver, buy, sell)
+    driver.fill(buy, 0.6, now=1.1)
+    commands = driver.final(buy, 0.6, now=1.2)
+    (amend,) = [c for c in commands if isinstance(c, AmendOrder)]
+    assert (amend.leg, amend.client_id, amend.new_qty) == (Leg.FUTURES, sell.client_id, 0.6)
+    assert driver.ctx.active_orders["futures"][sell.client_id].qty == 0.6
+    assert driver.ctx.state is S.ENTERING
+    # The venue took it: the short fills to the new size and the legs match.
+    driver.fill(sell, 0.6, now=1.3)
+    driver.final(driver.ctx.active_orders["futures"][sell.client_id], 0.6, now=1.3)
+    assert driver.ctx.state is S.POSITION_OPEN
+    assert driver.ctx.positions.delta_qty == pytest.approx(0.0)
+
+
+def test_a_short_that_ends_part_filled_cancels_the_working_spot_buy_mexc_cannot_amend():
+    driver = Driver()
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    accepted(driver, buy, sell)
+    driver.fill(sell, 0.3, now=1.1)
+    commands = driver.final(sell, 0.3, now=1.2)
+    assert not any(isinstance(c, AmendOrder) for c in commands)
+    assert CancelOrder(Leg.SPOT, buy.client_id, BTC) in commands
+    # The buy ends having filled 0.5 before the cancel: the correction trims the rest.
+    driver.fill(buy, 0.5, now=1.3)
+    driver.final(buy, 0.5, now=1.3, status=OrderStatus.CANCELLED)
+    assert driver.ctx.state is S.IMBALANCED
+
+
+def test_a_working_order_already_filled_past_the_other_leg_is_cancelled_not_amended():
+    driver = Driver()
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    accepted(driver, buy, sell)
+    driver.fill(sell, 0.7, now=1.1)
+    driver.fill(buy, 0.4, now=1.1)
+    commands = driver.final(buy, 0.4, now=1.2)
+    assert CancelOrder(Leg.FUTURES, sell.client_id, BTC) in commands
+    assert not any(isinstance(c, AmendOrder) for c in commands)
+
+
+def test_an_order_not_yet_accepted_is_left_to_its_deadline():
+    driver = Driver()
+    buy, _sell = placed(driver.quotes(1.0, ENTRY))
+    driver.fill(buy, 0.6, now=1.1)
+    commands = driver.final(buy, 0.6, now=1.2)
+    assert not any(isinstance(c, (AmendOrder, CancelOrder)) for c in commands)
+
+
+def test_a_part_filled_exit_leg_brings_the_other_exit_leg_down_so_neither_closes_more():
+    driver = Driver()
+    open_position(driver)
+    sell, buy = placed(driver.quotes(2.0, PROFIT))
+    accepted(driver, sell, buy)
+    driver.fill(sell, 0.25, now=2.1)
+    commands = driver.final(sell, 0.25, now=2.2)
+    (amend,) = [c for c in commands if isinstance(c, AmendOrder)]
+    assert (amend.leg, amend.new_qty) == (Leg.FUTURES, pytest.approx(0.25))
+
+
+# ------------------------------------------------------------ corrections' prices
+
+
+def test_corrections_are_limit_iocs_within_the_slippage_bound_on_both_sides():
+    driver = Driver(correction_slippage_pct=0.2, order_type=OrderType.MARKET)
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    driver.fill_all([PlaceOrder(buy)])
+    driver.reject(sell)
+    # Finishing the short sells futures: at most 0.2 % under the futures bid.
+    (finish,) = placed(driver.quotes(2.0, ENTRY))
+    assert (finish.leg, finish.side) == (Leg.FUTURES, Side.SELL)
+    assert (finish.type, finish.tif) == (OrderType.LIMIT, TimeInForce.IOC)
+    assert finish.price == pytest.approx(ENTRY[2] * (1 - 0.002))
+    driver.reject(finish)
+    # Trimming the spot sells spot: at most 0.2 % under the spot bid.
+    (trim,) = placed(driver.quotes(3.0, ENTRY))
+    assert (trim.leg, trim.side) == (Leg.SPOT, Side.SELL)
+    assert trim.price == pytest.approx(ENTRY[0] * (1 - 0.002))
+    assert trim.type is OrderType.LIMIT
+
+
+def test_a_buying_correction_pays_at_most_the_bound_above_the_ask_on_the_price_grid():
+    ctx = new_context(
+        "t1",
+        BTC,
+        now=0.0,
+        base_position_size_usdt=50_000.0,
+        params=ArbitrageParams(correction_slippage_pct=0.5),
+        rules=LegRules(
+            VenueRules(qty_step=0.0001, min_notional=5.0, price_tick=7.0),
+            VenueRules(contract_size=0.0001, min_contracts=1, price_tick=7.0),
+        ),
+    )
+    driver = Driver(ctx)
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    driver.reject(buy)
+    driver.fill_all([PlaceOrder(sell)])
+    (finish,) = placed(driver.quotes(2.0, ENTRY))
+    assert (finish.leg, finish.side) == (Leg.SPOT, Side.BUY)
+    bound = ENTRY[1] * 1.005
+    assert finish.price <= bound and bound - finish.price < 7.0
+    assert finish.price / 7.0 == pytest.approx(round(finish.price / 7.0))
+
+
+def test_flattening_prices_both_legs_within_the_slippage_bound():
+    driver = half_filled_exit(max_correction_attempts=1, correction_slippage_pct=1.0)
+    (correction,) = placed(driver.quotes(3.0, PROFIT))
+    driver.reject(correction, now=3.0)
+    assert driver.ctx.imbalance_goal == "flatten"
+    flatten = {o.leg: o for o in placed(driver.quotes(4.0, PROFIT))}
+    assert flatten[Leg.SPOT].price == pytest.approx(PROFIT[0] * 0.99)
+    assert flatten[Leg.FUTURES].price == pytest.approx(PROFIT[3] * 1.01)
+    assert all(o.type is OrderType.LIMIT for o in flatten.values())
+
+
+def test_a_regular_exit_keeps_the_configured_order_type_and_the_best_prices():
+    driver = Driver(order_type=OrderType.MARKET)
+    open_position(driver)
+    sell, buy = placed(driver.quotes(2.0, PROFIT))
+    assert (sell.type, sell.price, buy.price) == (OrderType.MARKET, PROFIT[0], PROFIT[3])
+
+
+# ------------------------------------------------------ unhedged notional-seconds
+
+
+def test_unhedged_exposure_grows_with_time_while_the_legs_differ_and_resets_per_cycle():
+    driver = Driver()
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    driver.fill(buy, 1.0, now=1.0)
+    driver.final(buy, 1.0, now=1.0)
+    assert driver.ctx.cycle.unhedged_since == 1.0
+    driver.fill(sell, 0.5, now=3.0)  # 1 BTC unhedged for 2 s
+    driver.fill(sell, 0.5, now=4.0)  # then 0.5 BTC for 1 s
+    driver.final(sell, 1.0, now=4.0)
+    cycle = driver.ctx.cycle
+    price = 50_000.0
+    assert cycle.unhedged_usdt_s == pytest.approx(2.0 * price + 0.5 * price, rel=1e-3)
+    assert cycle.longest_unhedged_s == pytest.approx(3.0)
+    assert cycle.unhedged_since is None
+    # Hedged: holding changes nothing.
+    driver.quotes(100.0, FLAT)
+    sell2, buy2 = placed(driver.quotes(200.0, PROFIT))
+    commands = driver.fill_all([PlaceOrder(sell2), PlaceOrder(buy2)], now=200.0)
+    (closed,) = [c for c in commands if isinstance(c, TradeClosed)]
+    assert closed.trade.unhedged_usdt_s == pytest.approx(2.5 * price, rel=1e-3)
+    assert closed.trade.longest_unhedged_s == pytest.approx(3.0)
+    assert driver.ctx.cycle.unhedged_usdt_s == 0.0  # the next cycle starts from nothing
+    assert driver.ctx.unhedged_usdt_s == pytest.approx(2.5 * price, rel=1e-3)
+    # A second cycle whose legs fill together adds nothing.
+    open_position(driver, now=300.0)
+    assert driver.ctx.cycle.unhedged_usdt_s == 0.0
+
+
+def test_old_trade_records_decode_without_the_unhedged_fields():
+    old = b'{"symbol":"BTC/USDT","entry_ts":1,"exit_ts":2,"qty":1,"entry_spot_price":1,'
+    old += b'"entry_futures_price":1,"exit_spot_price":1,"exit_futures_price":1,"pnl_usdt":0,'
+    old += b'"pnl_pct":0,"exit_reason":"profit","fees_usdt":0,"funding_usdt":0}'
+    record = msgspec.json.decode(old, type=TradeRecord)
+    assert (record.unhedged_usdt_s, record.longest_unhedged_s) == (0.0, 0.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    spot_filled=st.integers(0, 100),
+    futures_filled=st.integers(0, 100),
+    contract=st.sampled_from([0.01, 0.05, 0.3]),
+)
+def test_a_working_short_is_never_left_asking_more_than_the_spot_leg_filled(
+    spot_filled, futures_filled, contract
+):
+    """Whatever the spot leg filled when it ended, the short still working is brought to
+    it: amended down to the spot fill in whole contracts when it has filled less,
+    cancelled when it has filled as much or more; and once it ends as amended the legs
+    differ by less than one contract (or by what it filled past the spot leg)."""
+    ctx = new_context(
+        "t1",
+        BTC,
+        now=0.0,
+        base_position_size_usdt=50_000.0,
+        rules=LegRules(
+            VenueRules(qty_step=0.01, min_notional=5.0),
+            VenueRules(contract_size=contract, min_contracts=1),
+        ),
+    )
+    driver = Driver(ctx)
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    accepted(driver, buy, sell)
+    spot_qty = spot_filled / 100.0
+    futures_qty = min(round(futures_filled / 100.0 // contract * contract, 8), sell.qty)
+    if futures_qty:
+        driver.fill(sell, futures_qty, now=1.1)
+    if spot_qty:
+        driver.fill(buy, spot_qty, now=1.1)
+    commands = driver.final(buy, spot_qty, now=1.2)
+    resized = [c for c in commands if isinstance(c, (AmendOrder, CancelOrder))]
+    if spot_qty >= buy.qty or futures_qty >= sell.qty - 1e-9:
+        assert resized == []  # the spot leg filled all it asked, or the short has ended
+        return
+    (command,) = resized
+    target = round(spot_qty // contract * contract, 8)
+    if spot_qty - target > contract - 1e-9:
+        target += contract
+    if isinstance(command, AmendOrder):
+        assert futures_qty < command.new_qty - 1e-9
+        assert command.new_qty == pytest.approx(target)
+        assert command.new_qty <= spot_qty + 1e-9
+        left = command.new_qty - futures_qty
+        driver.fill(sell, left, now=1.3)
+        driver.final(sell, command.new_qty, now=1.3)
+        assert -1e-9 <= driver.ctx.positions.delta_qty < contract + 1e-9
+    else:
+        assert futures_qty >= target - 1e-9

@@ -4,6 +4,7 @@ and every change of state checked against ``TRANSITIONS``."""
 from __future__ import annotations
 
 import attrs
+import msgspec
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ from actors.arbitrage.context import (
 )
 from actors.arbitrage.machine import DUST_USDT, live_and_latest
 from protocols.messages import (
+    AmendOrder,
     CancelOrder,
     FeedHealth,
     FundingPayment,
@@ -30,7 +32,18 @@ from protocols.messages import (
     PlaceOrder,
     VenuePositionChanged,
 )
-from protocols.model import Fill, Leg, Order, OrderStatus, Quote, Side, Symbol, VenueRules
+from protocols.model import (
+    Fill,
+    Leg,
+    Order,
+    OrderStatus,
+    OrderType,
+    Quote,
+    Side,
+    Symbol,
+    TimeInForce,
+    VenueRules,
+)
 from protocols.rules import min_order_usdt, round_down
 from tests.unit.arbitrage.harness import Market, apply
 
@@ -50,6 +63,7 @@ class VenueOrder:
 
     order: Order
     filled: float = 0.0
+    accepted: bool = False
     fills: list[Fill] = attrs.field(factory=list)
 
 
@@ -60,6 +74,7 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
         max_loss=st.sampled_from([None, 50.0]),
     )
     def start(self, cooldown, attempts, max_loss):
+        self.corrections_in_a_row = 0
         params = ArbitrageParams(
             max_entry_cost_pct=0.3,
             min_profit_pct=0.2,
@@ -116,14 +131,47 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
                     assert type(event) is Market
                     assert live_and_latest(event.live, event.spot, event.futures), event
                     assert command.send_by == event.now + before.params.entry_send_within_s
+                if before.state is S.IMBALANCED:
+                    self.check_correction(before, event, order)
                 assert order.qty > 0.0
                 whole = order.qty / STEP[order.leg]
                 assert abs(whole - round(whole)) < 1e-6, order
                 self.venue[order.client_id] = VenueOrder(order)
             elif isinstance(command, CancelOrder):
                 assert command.client_id in self.ctx.active_orders.get(command.leg.value, {})
+            elif isinstance(command, AmendOrder):
+                # Only the futures venue amends; an amend only ever brings an order down.
+                assert command.leg is Leg.FUTURES
+                held = self.venue[command.client_id]
+                assert command.new_qty < held.order.qty
+                assert command.new_qty > held.filled - 1e-9 or held.filled == 0.0
+                mine = self.ctx.active_orders[command.leg.value][command.client_id]
+                assert mine.qty == command.new_qty
+                # The fake venue amends at once (an order filled that far ends when it is
+                # next finished, as Gate.io cancels it).
+                held.order = msgspec.structs.replace(held.order, qty=command.new_qty)
         if self.ctx.state in (*_AT_REST, S.POSITION_OPEN):
             self.closing_only = False
+        if self.ctx.state is not S.IMBALANCED:
+            self.corrections_in_a_row = 0
+
+    def check_correction(self, before, event, order) -> None:
+        """A correction (or a flattening order) is a limit IOC priced at most
+        ``correction_slippage_pct`` past the best price; corrections in a row never
+        outnumber ``max_correction_attempts`` before both legs are flattened."""
+        assert type(event) is Market
+        assert order.type is OrderType.LIMIT and order.tif is TimeInForce.IOC
+        pct = before.params.correction_slippage_pct / 100.0
+        quote = event.spot if order.leg is Leg.SPOT else event.futures
+        if order.side is Side.BUY:
+            assert order.price <= quote.ask * (1.0 + pct) + 1e-9, (order, quote)
+            assert order.price >= quote.ask - 1e-9
+        else:
+            assert order.price >= quote.bid * (1.0 - pct) - 1e-9, (order, quote)
+            assert order.price <= quote.bid + 1e-9
+        if before.imbalance_goal != "flatten":
+            self.corrections_in_a_row += 1
+            assert self.corrections_in_a_row <= before.params.max_correction_attempts
 
     def move_clock(self, seconds: float) -> None:
         self.now += seconds
@@ -166,6 +214,7 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
     @rule(data=st.data())
     def accept(self, data):
         client_id = data.draw(st.sampled_from(sorted(self.venue)))
+        self.venue[client_id].accepted = True
         self.send(OrderAccepted(self.now, client_id, f"V{client_id}"))
 
     @precondition(lambda self: self.venue)
@@ -177,6 +226,11 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
         held = self.venue[client_id]
         order = held.order
         left = order.qty - held.filled
+        if left <= 1e-12:
+            return
+        if not held.accepted:  # a venue takes an order before it fills any of it
+            held.accepted = True
+            self.send(OrderAccepted(self.now, client_id, f"V{client_id}"))
         qty = round_down(left * share, STEP[order.leg]) or left
         if order.reduce_only:
             # A reduce-only order fills at most the position the venue holds.
@@ -307,6 +361,16 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
         balanced = abs(positions.delta_qty) * price < threshold
         paused = ctx.state is S.PAUSED and bool(ctx.paused_reason or ctx.stale_legs)
         assert balanced or ctx.state is S.IMBALANCED or paused, (ctx.state, positions)
+
+    @invariant()
+    def correction_attempts_stay_bounded(self):
+        assert self.ctx.correction_attempts <= self.ctx.params.max_correction_attempts
+
+    @invariant()
+    def unhedged_exposure_only_grows_within_a_cycle(self):
+        cycle = self.ctx.cycle
+        assert cycle.unhedged_usdt_s >= 0.0 and cycle.longest_unhedged_s >= 0.0
+        assert self.ctx.unhedged_usdt_s >= cycle.unhedged_usdt_s - 1e-9
 
     @invariant()
     def no_order_at_all_while_paused(self):

@@ -256,3 +256,44 @@ def test_memory_is_judged_on_the_longest_lived_process(kills_every_min):
     long = [inv.MemorySample(10_000 + s, 9, 150.0) for s in range(0, 600, 2)]
     growth = inv.memory_growth(runs + long)
     assert growth is not None and growth[0] == pytest.approx(0.0)
+
+
+def test_an_incidents_unhedged_notional_seconds_are_each_value_held_until_the_next_fill():
+    fills = [
+        inv.LegFill(1.0, "BTC/USDT", "spot", 0.02, 50_000.0),  # 1000 USDT apart for 2 s
+        inv.LegFill(3.0, "BTC/USDT", "futures", -0.01, 50_000.0),  # then 500 for 1 s
+        inv.LegFill(4.0, "BTC/USDT", "futures", -0.01, 50_000.0),
+    ]
+    (excursion,) = inv.excursions(fills, threshold, end=10.0)
+    assert excursion.usdt_s == pytest.approx(2500.0)
+    assert inv.unhedged_notional_bounded([excursion], bound_usdt_s=2500.0).passed
+    assert not inv.unhedged_notional_bounded([excursion], bound_usdt_s=2499.0).passed
+    # One entry's legs (1000 USDT) apart for a 2 s time bound fits; doubled, it does not.
+    assert inv.unhedged_notional_bound(2.0, 1000.0) >= 2000.0
+    assert inv.unhedged_notional_bound(2.0, 1000.0) < 4000.0
+
+
+def test_an_incident_still_open_at_the_end_counts_until_the_end():
+    fills = [inv.LegFill(4.0, "BTC/USDT", "spot", 0.01, 50_000.0)]
+    (excursion,) = inv.excursions(fills, threshold, end=10.0)
+    assert excursion.usdt_s == pytest.approx(3000.0)
+    assert inv.unhedged_notional_bounded([], bound_usdt_s=0.0).passed
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0.0, 100.0), st.sampled_from(["spot", "futures"]), st.floats(-1.0, 1.0)
+        ),
+        max_size=40,
+    )
+)
+@settings(max_examples=100)
+def test_no_incident_costs_more_than_its_peak_for_its_length(raw):
+    fills = sorted(
+        (inv.LegFill(ts, "BTC/USDT", leg, qty, 100.0) for ts, leg, qty in raw), key=lambda f: f.ts
+    )
+    for excursion in inv.excursions(fills, threshold, end=100.0):
+        assert (
+            0.0 <= excursion.usdt_s <= excursion.peak_usdt * excursion.lasted_s * (1 + 1e-9) + 1e-9
+        )

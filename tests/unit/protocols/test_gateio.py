@@ -405,6 +405,31 @@ def test_other_requests():
     )
 
 
+def test_an_amend_puts_the_new_total_size_signed_as_the_order_was_placed():
+    """Gate.io's "Amend single order": ``PUT /futures/{settle}/orders/{order_id}`` with
+    ``size`` the new size in contracts, what was filled included; the side may not
+    change, so a sell's size stays negative."""
+    sell = gateio_rest.amend_order_request(
+        Side.SELL, 0.3, 0.1, DOC_CREDENTIALS, DOC_TIMESTAMP, client_id="abc"
+    )
+    assert (sell.method, sell.target) == ("PUT", "/api/v4/futures/usdt/orders/t-abc")
+    assert msgspec.json.decode(sell.body) == {"size": -3}
+    expected = gateio_rest.sign(
+        "secret", "PUT", "/api/v4/futures/usdt/orders/t-abc", "", sell.body, DOC_TIMESTAMP
+    )
+    assert sell.header("SIGN") == expected
+    buy = gateio_rest.amend_order_request(
+        Side.BUY, 2.0, 1.0, DOC_CREDENTIALS, 1, client_id="abc", venue_order_id="123"
+    )
+    assert (buy.target, msgspec.json.decode(buy.body)) == (
+        "/api/v4/futures/usdt/orders/123",
+        {"size": 2},
+    )
+    assert gateio_client_requests.read_amendment(sell.body) == -3
+    with pytest.raises(ValueError, match="whole contracts"):
+        gateio_rest.amend_order_request(Side.BUY, 0.25, 0.1, DOC_CREDENTIALS, 1, client_id="a")
+
+
 def test_leverage_account_and_account_detail_requests_are_signed_as_documented():
     request = gateio_rest.set_leverage_request(BTC, 10.0, DOC_CREDENTIALS, DOC_TIMESTAMP)
     assert (request.method, request.target, request.body) == (

@@ -1,0 +1,1 @@
+"""Risk decisions as pure functions of state, and the ``[risk]`` table."""
