@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from actors.arbitrage.context import ArbitrageParams
+from actors.risk.config import RiskConfig
 from protocols.model import OrderType
 
 Positive = Annotated[float, msgspec.Meta(gt=0.0)]
@@ -67,8 +68,13 @@ class StrategyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "number; set it to one (from 1 to 125)"
             )
 
-    def params(self) -> ArbitrageParams:
+    def params(self, risk: RiskConfig | None = None) -> ArbitrageParams:
+        """The machine's parameters, with the sizing and the cycle's stop-loss of ``risk``
+        (the ``[risk]`` table; its defaults when not given)."""
+        risk = risk or RiskConfig()
         return ArbitrageParams(
+            max_slippage_pct=risk.max_slippage_pct,
+            cycle_stop_loss_pct=risk.cycle_stop_loss_pct,
             max_entry_cost_pct=self.max_entry_cost_pct,
             min_profit_pct=self.min_profit_pct,
             max_hours=self.max_hours,

@@ -39,6 +39,7 @@ Rules the code keeps everywhere:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -52,9 +53,12 @@ from actors.arbitrage.context import (
     Liveness,
     Opportunity,
     Positions,
+    Reduction,
     check_transition,
 )
-from actors.arbitrage.pricing import entry_cost_pct, pnl_pct, size_entry
+from actors.arbitrage.pricing import ROOM, entry_cost_pct, pnl_pct, size_entry
+from actors.risk.limits import NO_LIMITS, EntryLimits
+from actors.risk.sizing import quote_fillable
 from protocols.client_ids import client_order_id
 from protocols.messages import (
     Alert,
@@ -68,6 +72,8 @@ from protocols.messages import (
     OrderFinal,
     OrderRejected,
     PlaceOrder,
+    ReduceExposure,
+    RiskModeChange,
     RulesUpdate,
     StoreHealth,
     StrategyCommand,
@@ -82,6 +88,7 @@ from protocols.model import (
     Order,
     OrderStatus,
     Quote,
+    RiskMode,
     Side,
     TimeInForce,
     VenueRules,
@@ -89,6 +96,7 @@ from protocols.model import (
 from protocols.rules import (
     FLOAT_TOLERANCE,
     at_least,
+    common_step,
     min_order_usdt,
     round_down,
     round_to_tick,
@@ -111,6 +119,13 @@ IMBALANCED = ArbitrageState.IMBALANCED
 PAUSED = ArbitrageState.PAUSED
 STOPPED = ArbitrageState.STOPPED
 IDLE = ArbitrageState.IDLE
+
+ACTIVE = RiskMode.ACTIVE
+REDUCING = RiskMode.REDUCING
+HALTED = RiskMode.HALTED
+
+STOP_LOSS = "stop_loss"
+"""The exit reason of a cycle closed by ``cycle_stop_loss_pct``."""
 
 # What an IMBALANCED strategy is correcting towards.
 GOAL_OPEN = "open"  # both legs at the larger quantity (an entry that half-filled)
@@ -151,26 +166,35 @@ def on_market(
     spot: Quote | None,
     futures: Quote | None,
     live: Liveness = ALWAYS_LIVE,
+    limits: EntryLimits = NO_LIMITS,
 ) -> Result:
     """New quotes or the passing of time, with the latest quote of each leg (``None``
     until one has arrived) and the liveness of their connections: how market events
     reach the machine, from the actor on every quote, liveness change and timer tick,
-    and from the backtester on every recorded quote.
+    and from the backtester on every recorded quote. ``limits`` is the room the
+    portfolio's caps leave for an entry (none by default).
 
     This is the hot path. Raises what :func:`step` raises for a forbidden move.
     """
-    result = _market(ctx, now, spot, futures, live)
+    result = _market(ctx, now, spot, futures, live, limits)
     if result[0].state is not ctx.state:
         check_transition(ctx, result[0], "new quotes")
     return result
 
 
 def _market(
-    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None, live: Liveness
+    ctx: ArbitrageContext,
+    now: float,
+    spot: Quote | None,
+    futures: Quote | None,
+    live: Liveness,
+    limits: EntryLimits,
 ) -> Result:
     state = ctx.state
+    if ctx.risk_mode is HALTED:
+        return _halted(ctx, now)
     if state is MONITORING:
-        return _look_for_entry(ctx, now, spot, futures, live)
+        return _look_for_entry(ctx, now, spot, futures, live, limits)
     if state is POSITION_OPEN:
         return _watch_position(ctx, now, spot, futures)
     if ctx.deadline is not None:
@@ -180,15 +204,30 @@ def _market(
     if state is IDLE:
         started = replace(ctx, state=_rest_state(ctx), last_update=now)
         if started.state is MONITORING:
-            return _look_for_entry(started, now, spot, futures, live)
+            return _look_for_entry(started, now, spot, futures, live, limits)
         return started, NOTHING
     return ctx, NOTHING
 
 
+def _halted(ctx: ArbitrageContext, now: float) -> Result:
+    """Nothing new while halted: orders still in flight are cancelled again each time
+    their deadline passes, until the venues end them."""
+    if ctx.deadline is not None and now >= ctx.deadline:
+        return _chase_overdue(ctx, now)
+    if ctx.state is IDLE:
+        return replace(ctx, state=_rest_state(ctx), last_update=now), NOTHING
+    return ctx, NOTHING
+
+
 def _look_for_entry(
-    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None, live: Liveness
+    ctx: ArbitrageContext,
+    now: float,
+    spot: Quote | None,
+    futures: Quote | None,
+    live: Liveness,
+    limits: EntryLimits,
 ) -> Result:
-    if spot is None or futures is None:
+    if spot is None or futures is None or ctx.risk_mode is not ACTIVE:
         return ctx, NOTHING
     sa = spot.ask
     fb = futures.bid
@@ -216,21 +255,41 @@ def _look_for_entry(
                 ctx,
                 f"funding rate {ctx.funding_rate:.4%} would make the short leg pay over max_hours",
             )
+    room = limits.room_usdt
+    if room <= 0.0:
+        return _skip(ctx, f"{ROOM}: {limits.reason or 'the caps are reached'}")
+    # What each book fills within the slippage bound, and the limit price that takes it.
+    slippage = params.max_slippage_pct
+    spot_qty, spot_limit = quote_fillable(spot, True, slippage)
+    futures_qty, futures_limit = quote_fillable(futures, False, slippage)
+    # Exposure counts each leg at its order's limit price: the room bounds both.
+    room_qty = room / max(spot_limit, futures_limit) if room < math.inf else math.inf
     sizing = size_entry(
         ctx.base_position_size_usdt,
         sa,
-        spot.ask_qty,
+        spot_qty,
         fb,
-        futures.bid_qty,
+        futures_qty,
         ctx.rules.spot,
         ctx.rules.futures,
+        room_qty,
+        limits.reason,
     )
     if sizing.skip_reason is not None:
         return _skip(ctx, sizing.skip_reason)
+    limited_by = sizing.limited_by
     opportunity = Opportunity(
-        now, cost, sa, fb, sizing.qty, now - spot.recv_ts, now - futures.recv_ts
+        now,
+        cost,
+        sa,
+        fb,
+        sizing.qty,
+        now - spot.recv_ts,
+        now - futures.recv_ts,
+        sizing.wanted if limited_by is not None else None,
+        limited_by,
     )
-    return _enter(ctx, now, opportunity)
+    return _enter(ctx, now, opportunity, spot_limit, futures_limit)
 
 
 def _fresh(max_age_s: float, now: float, spot: Quote, futures: Quote) -> bool:
@@ -260,11 +319,19 @@ def _skip(ctx: ArbitrageContext, reason: str) -> Result:
     return replace(ctx, last_skip_reason=reason), NOTHING
 
 
-def _enter(ctx: ArbitrageContext, now: float, opportunity: Opportunity) -> Result:
+def _enter(
+    ctx: ArbitrageContext,
+    now: float,
+    opportunity: Opportunity,
+    spot_limit: float,
+    futures_limit: float,
+) -> Result:
+    """Both legs of an entry, limited at the last level of each book the size reaches
+    (the best, when it reaches no further)."""
     seq = ctx.order_seq
     qty = opportunity.qty
-    buy = _new_order(ctx, seq + 1, Leg.SPOT, Side.BUY, qty, opportunity.spot_ask, now)
-    sell = _new_order(ctx, seq + 2, Leg.FUTURES, Side.SELL, qty, opportunity.futures_bid, now)
+    buy = _new_order(ctx, seq + 1, Leg.SPOT, Side.BUY, qty, spot_limit, now)
+    sell = _new_order(ctx, seq + 2, Leg.FUTURES, Side.SELL, qty, futures_limit, now)
     entered = replace(
         ctx,
         state=ENTERING,
@@ -306,6 +373,7 @@ def _watch_position(
                 return ctx, NOTHING
             pnl = pnl_if_closed(ctx, sb, fa)
             position = ctx.positions.spot
+            notional = position.qty * position.avg_price
             if pnl_pct(pnl, position.qty, position.avg_price) >= params.min_profit_pct:
                 reason = "profit"
             elif params.max_loss_usdt is not None and (
@@ -318,9 +386,56 @@ def _watch_position(
                     f"{params.max_loss_usdt:g}",
                 )
                 reason = "kill_switch"
+            elif (
+                params.cycle_stop_loss_pct is not None
+                and pnl <= -params.cycle_stop_loss_pct / 100.0 * notional
+            ):
+                reason = STOP_LOSS
+            elif ctx.reduction is not None:
+                return _start_reduction(ctx, now, sb, fa, ctx.reduction)
             else:
                 return ctx, NOTHING
     return _start_exit(ctx, now, sb, fa, reason)
+
+
+def _start_reduction(
+    ctx: ArbitrageContext, now: float, sb: float, fa: float, reduction: Reduction
+) -> Result:
+    """Close ``reduction.fraction`` of both legs together, the same quantity on each, so
+    they stay hedged; the rest stays open. Where that part, or what it would leave, is
+    less than a venue takes, the whole position is closed instead."""
+    positions = ctx.positions
+    rules = ctx.rules
+    held = min(positions.spot.qty, positions.futures.qty)
+    qty = round_down(
+        reduction.fraction * held, common_step(rules.spot.qty_step, rules.futures.contract_size)
+    )
+    left = held - qty
+    if (
+        _is_dust(qty, rules.spot, sb)
+        or _is_dust(qty, rules.futures, fa)
+        or _is_dust(left, rules.spot, sb)
+        or _is_dust(left, rules.futures, fa)
+    ):
+        return _start_exit(replace(ctx, reduction=None), now, sb, fa, reduction.reason)
+    seq = ctx.order_seq
+    sell = _new_order(ctx, seq + 1, Leg.SPOT, Side.SELL, qty, sb, now)
+    buy = _new_order(ctx, seq + 2, Leg.FUTURES, Side.BUY, qty, fa, now, reduce_only=True)
+    reducing = replace(
+        ctx,
+        state=EXITING,
+        active_orders={"spot": {sell.client_id: sell}, "futures": {buy.client_id: buy}},
+        order_seq=seq + 2,
+        deadline=now + ctx.params.leg_timeout_s,
+        overdue_count=0,
+        reduction=None,
+        last_update=now,
+    )
+    alert = Alert(
+        "info",
+        f"reducing both legs by {qty:g} of {held:g} ({reduction.fraction:.0%}): {reduction.reason}",
+    )
+    return reducing, (alert, PlaceOrder(sell), PlaceOrder(buy))
 
 
 def pnl_if_closed(ctx: ArbitrageContext, sb: float, fa: float) -> float:
@@ -421,7 +536,10 @@ def _correct(
         if delta > 0
         else ((Leg.SPOT, Side.BUY), (Leg.FUTURES, Side.BUY))
     )
-    choices = [finish, trim] if ctx.correction_attempts % 2 == 0 else [trim, finish]
+    if ctx.risk_mode is not ACTIVE:
+        choices = [trim]  # reducing: never grow a leg, even to match the other
+    else:
+        choices = [finish, trim] if ctx.correction_attempts % 2 == 0 else [trim, finish]
     for leg, side in choices:
         quote = spot if leg is Leg.SPOT else futures
         price = quote.ask if side is Side.BUY else quote.bid
@@ -795,6 +913,7 @@ def _at_rest(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
         ctx,
         position_opened_at=None,
         exit_reason=None,
+        reduction=None,
         imbalance_goal=None,
         correction_attempts=0,
         current_opportunity=None,
@@ -976,6 +1095,46 @@ def _on_operator(ctx: ArbitrageContext, event: OperatorCommand) -> Result:
     )
 
 
+def _on_risk_mode(ctx: ArbitrageContext, event: RiskModeChange) -> Result:
+    """The portfolio's mode changed. Reducing: no entries (exits and corrections go on,
+    corrections only by closing). Halted: nothing new; every order in flight is
+    cancelled now, and again at each deadline until the venues end them."""
+    mode = event.mode
+    reason = None if mode is ACTIVE else event.reason
+    if mode is ctx.risk_mode and reason == ctx.risk_reason:
+        return ctx, NOTHING
+    ctx = replace(ctx, risk_mode=mode, risk_reason=reason, last_update=event.now)
+    if mode is not HALTED or not ctx.active_orders:
+        return ctx, NOTHING
+    cancels = tuple(
+        CancelOrder(Leg(leg), client_id, ctx.symbol)
+        for leg, orders in ctx.active_orders.items()
+        for client_id in orders
+    )
+    return replace(ctx, deadline=event.now + ctx.params.leg_timeout_s), cancels
+
+
+def _on_reduce(ctx: ArbitrageContext, event: ReduceExposure) -> Result:
+    """Close a fraction of both legs at the next quotes (all of it at 1, as an exit for
+    ``event.reason``). Asked while orders are in flight, it waits for them to end; asked
+    while halted, for the mode to allow orders again."""
+    reason = event.reason
+    if ctx.state in _REST_STATES or ctx.state is STOPPED:
+        return ctx, (Alert("info", f"reduce asked ({reason}), but no position is open"),)
+    if not event.fraction > 0.0:
+        return ctx, (
+            Alert("warning", f"reduce by {event.fraction:g} ignored: a fraction is above 0"),
+        )
+    now = event.now
+    if event.fraction >= 1.0:
+        closing = replace(ctx, exit_reason=reason, reduction=None, last_update=now)
+        return closing, (Alert("info", f"closing the position at the next quotes: {reason}"),)
+    reduction = Reduction(event.fraction, reason)
+    return replace(ctx, reduction=reduction, last_update=now), (
+        Alert("info", f"reducing both legs by {event.fraction:.0%} at the next quotes: {reason}"),
+    )
+
+
 def _refresh_rest_state(ctx: ArbitrageContext) -> ArbitrageContext:
     if ctx.state in (MONITORING, PAUSED):
         return replace(ctx, state=_rest_state(ctx))
@@ -1074,4 +1233,6 @@ _HANDLERS: dict[type, Callable[[ArbitrageContext, Any], Result]] = {
     FundingRateUpdate: _on_funding_rate,
     RulesUpdate: _on_rules,
     OperatorCommand: _on_operator,
+    RiskModeChange: _on_risk_mode,
+    ReduceExposure: _on_reduce,
 }

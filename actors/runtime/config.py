@@ -2,6 +2,7 @@
 
 Top-level ``mode`` and ``symbols``; ``[venues.spot]`` and ``[venues.futures]`` (kind,
 endpoints, the names of the environment variables holding keys); ``[strategy]``;
+``[risk]`` (sizing from the books, caps, stops);
 ``[http]`` (the status endpoint); ``[persistence]`` (durability); ``[alerts]`` (where
 alerts go). The file's other tables
 (the simulated venues, paper mode, chaos runs) belong to the tools that read them: see
@@ -16,6 +17,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from actors.arbitrage.config import StrategyConfig
+from actors.risk.config import RiskConfig
 from actors.runtime.alerts.config import AlertsSection
 from actors.runtime.venue_config import VenueConfig
 from protocols.model import Symbol
@@ -53,6 +55,7 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
     venues: VenuesSection = VenuesSection()
     strategy: StrategyConfig = StrategyConfig()
+    risk: RiskConfig = RiskConfig()
     http: HttpSection = HttpSection()
     persistence: PersistenceSection = PersistenceSection()
     alerts: AlertsSection = AlertsSection()

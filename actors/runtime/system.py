@@ -302,6 +302,7 @@ class TradingSystem:
                 live_within_s=venue.live_within_s,
                 rotate_after_s=venue.rotate_after_s,
                 depth=venue.depth,
+                book_levels=self.config.risk.book_levels,
                 fetch_snapshot=feed_codec.fetch_snapshot,
             )
             for n, chunk in enumerate(chunks, start=1)
@@ -392,7 +393,9 @@ class TradingSystem:
             # The operator's current parameters apply from now on; the state is the store's,
             # its orders from now on this instance's (an older store's carry none).
             ctx = restored.evolve(
-                params=params or strategy.params(), rules=rules, instance=self.instance
+                params=params or strategy.params(self.config.risk),
+                rules=rules,
+                instance=self.instance,
             )
         else:
             ctx = new_context(
@@ -401,7 +404,7 @@ class TradingSystem:
                 now=time.time(),
                 base_position_size_usdt=size_usdt or strategy.base_position_size_usdt,
                 futures_leverage=strategy.futures_leverage,
-                params=params or strategy.params(),
+                params=params or strategy.params(self.config.risk),
                 rules=rules,
                 spot_venue=self.config.venues.spot.kind,
                 futures_venue=self.config.venues.futures.kind,

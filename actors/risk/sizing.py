@@ -1,0 +1,83 @@
+"""Sizing from the books: how much one side of a book fills before its depth-weighted
+price strays more than a bound from the best price.
+
+A buy walks the asks up, a sell the bids down. The whole of every level at or within
+the bound is taken; of the first level beyond it, exactly the part that brings the
+depth-weighted price to the bound, and nothing after it. The limit price an order needs
+to fill that much is the last level reached.
+"""
+
+from __future__ import annotations
+
+from protocols.model import Quote
+
+Levels = tuple[tuple[float, float], ...]
+
+
+def fillable(
+    best: float, best_qty: float, levels: Levels | None, buying: bool, max_slippage_pct: float
+) -> tuple[float, float]:
+    """(quantity, limit price): how much the side fills with its depth-weighted price
+    within ``max_slippage_pct`` % of ``best``, and the worst level it reaches.
+
+    Without ``levels`` (a quote without depth) only the best level is known: its
+    quantity at its price.
+    """
+    if not levels:
+        return best_qty, best
+    bound = (
+        best * (1.0 + max_slippage_pct / 100.0)
+        if buying
+        else best * (1.0 - max_slippage_pct / 100.0)
+    )
+    qty = 0.0
+    cost = 0.0
+    worst = best
+    for price, size in levels:
+        if size <= 0.0:
+            continue
+        within = price <= bound if buying else price >= bound
+        if within:
+            qty += size
+            cost += price * size
+            worst = price
+            continue
+        # The part of this level that brings the depth-weighted price to the bound.
+        part = (
+            (bound * qty - cost) / (price - bound)
+            if buying
+            else (cost - bound * qty) / (bound - price)
+        )
+        if part > 0.0:
+            qty += min(part, size)
+            worst = price
+        break
+    return qty, worst
+
+
+def quote_fillable(quote: Quote, buying: bool, max_slippage_pct: float) -> tuple[float, float]:
+    """:func:`fillable` on the side of ``quote`` an order of that direction takes."""
+    depth = quote.depth
+    if buying:
+        return fillable(
+            quote.ask, quote.ask_qty, depth.asks if depth else None, True, max_slippage_pct
+        )
+    return fillable(
+        quote.bid, quote.bid_qty, depth.bids if depth else None, False, max_slippage_pct
+    )
+
+
+def depth_weighted_price(levels: Levels, qty: float) -> float:
+    """The average price of the first ``qty`` of ``levels`` (0 when they hold none);
+    beyond what the levels hold, the rest is left out."""
+    left = qty
+    cost = 0.0
+    taken = 0.0
+    for price, size in levels:
+        if left <= 0.0:
+            break
+        part = min(size, left)
+        cost += price * part
+        taken += part
+        left -= part
+    return cost / taken if taken > 0.0 else 0.0
