@@ -98,6 +98,9 @@ class StrategyStatistics(msgspec.Struct, frozen=True):
     """See :attr:`StrategyActor.resumed_at`."""
     decision_lag: HistogramStatistics
     """See :attr:`StrategyActor.lag`."""
+    last_skip_reason: str | None = None
+    """Why the last opportunity priced was not taken (too little depth, no room under
+    the caps, a venue minimum, ...); ``None`` once an entry is taken."""
 
 
 @attrs.define(eq=False)
@@ -165,6 +168,7 @@ class StrategyActor:
             decisions=self.decisions,
             resumed_at=self.resumed_at,
             decision_lag=self.lag.statistics(),
+            last_skip_reason=ctx.last_skip_reason,
         )
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:

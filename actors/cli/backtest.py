@@ -121,7 +121,7 @@ def _config(args: argparse.Namespace) -> BacktestConfig:
     config = BacktestConfig()
     if args.config:
         file = load_config(args.config, BacktestConfigFile)
-        config = BacktestConfig(file.strategy, file.backtest)
+        config = BacktestConfig(file.strategy, file.backtest, file.risk)
     section = config.backtest
     if args.latency_ms is not None:
         section = msgspec.structs.replace(section, latency_ms=args.latency_ms)

@@ -57,6 +57,9 @@ class TaskStatus(msgspec.Struct, frozen=True):
     liquidation_price: float | None = None
     """Where the futures venue would liquidate the short, as last read back; 0 when it
     held nothing then."""
+    last_skip_reason: str | None = None
+    """Why the last opportunity priced was not taken (``too little depth: ...``, ``no
+    room: ...``, a venue minimum); ``None`` once an entry is taken."""
 
 
 class FeedStatusOut(msgspec.Struct, frozen=True):
@@ -213,6 +216,7 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
                 resumed_at=s.resumed_at,
                 futures_leverage=None if position is None else position.leverage,
                 liquidation_price=None if position is None else position.liq_price,
+                last_skip_reason=s.last_skip_reason,
             )
         )
     feeds = [
