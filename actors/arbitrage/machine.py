@@ -200,7 +200,7 @@ def _market(
     if ctx.deadline is not None:
         return _chase_overdue(ctx, now) if now >= ctx.deadline else (ctx, NOTHING)
     if state is IMBALANCED:
-        return _correct(ctx, now, spot, futures)
+        return _correct(ctx, now, spot, futures, limits)
     if state is IDLE:
         started = replace(ctx, state=_rest_state(ctx), last_update=now)
         if started.state is MONITORING:
@@ -511,7 +511,11 @@ def _chase_overdue(ctx: ArbitrageContext, now: float) -> Result:
 
 
 def _correct(
-    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None
+    ctx: ArbitrageContext,
+    now: float,
+    spot: Quote | None,
+    futures: Quote | None,
+    limits: EntryLimits = NO_LIMITS,
 ) -> Result:
     """Place the next corrective order of an IMBALANCED strategy."""
     if spot is None or futures is None:
@@ -554,8 +558,24 @@ def _correct(
             qty = min(qty, round_down(ctx.positions.spot.qty, step_size))
         if _is_dust(qty, rules, price):
             continue
+        if (leg, side) == finish:
+            # The caps counted the lagging leg grown at cost: growing it at a dearer
+            # price takes the difference from the room left.
+            lagging = ctx.positions.spot if leg is Leg.SPOT else ctx.positions.futures
+            grown = lagging.qty * lagging.avg_price + qty * price
+            if grown - open_goal_notional(ctx) > limits.room_usdt:
+                continue
         return _place_correction(ctx, now, leg, side, qty, price)
     return ctx, NOTHING
+
+
+def open_goal_notional(ctx: ArbitrageContext) -> float:
+    """What the caps count each leg of an entry that filled one leg more than the other
+    at, until corrected: the larger leg's quantity at the dearer leg's cost, since the
+    correction may grow the lagging leg to it (``exposure.exposure_of``)."""
+    positions = ctx.positions
+    price = max(positions.spot.avg_price, positions.futures.avg_price)
+    return max(positions.spot.qty, positions.futures.qty, 0.0) * price
 
 
 def _correct_towards_flat(

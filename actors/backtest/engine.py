@@ -279,7 +279,7 @@ class Backtest:
             if strategy.spot is None or strategy.futures is None:
                 continue
             before = strategy.ctx
-            limits = self._limits(strategy) if before.state is ArbitrageState.MONITORING else None
+            limits = self._limits(strategy) if before.state in _SIZED else None
             if limits is None:
                 ctx, commands = on_market(before, now, strategy.spot, strategy.futures)
             else:
@@ -523,6 +523,9 @@ class Backtest:
             list(self.mode_changes),
         )
 
+
+_SIZED = (ArbitrageState.MONITORING, ArbitrageState.IMBALANCED)
+"""The states whose decisions the caps bound: an entry, a correction growing a leg."""
 
 STOPS_EVERY_S = 60.0
 """How often (in the data's time) the portfolio's stops are judged, besides on every

@@ -1,10 +1,10 @@
 """Sizing from the books: how much one side of a book fills before its depth-weighted
 price strays more than a bound from the best price.
 
-A buy walks the asks up, a sell the bids down. The whole of every level at or within
-the bound is taken; of the first level beyond it, exactly the part that brings the
-depth-weighted price to the bound, and nothing after it. The limit price an order needs
-to fill that much is the last level reached.
+A buy walks the asks up, a sell the bids down, taking whole levels while the
+depth-weighted price of all taken stays within the bound, and of the level that would
+take it past the bound exactly the part that brings it to the bound. The limit price
+an order needs to fill that much is the last level reached.
 """
 
 from __future__ import annotations
@@ -37,21 +37,20 @@ def fillable(
         if size <= 0.0:
             continue
         within = price <= bound if buying else price >= bound
-        if within:
-            qty += size
-            cost += price * size
-            worst = price
-            continue
-        # The part of this level that brings the depth-weighted price to the bound.
-        part = (
-            (bound * qty - cost) / (price - bound)
-            if buying
-            else (cost - bound * qty) / (bound - price)
-        )
-        if part > 0.0:
-            qty += min(part, size)
-            worst = price
-        break
+        # Beyond the bound, only the part of the level that brings the depth-weighted
+        # price to the bound (a level worse than the bound can still be taken whole
+        # while the better ones before it keep the average within).
+        part = size
+        if not within:
+            room = bound * qty - cost if buying else cost - bound * qty
+            part = min(size, room / (price - bound) if buying else room / (bound - price))
+            if part <= 0.0:
+                break
+        qty += part
+        cost += price * part
+        worst = price
+        if part < size:
+            break
     return qty, worst
 
 
