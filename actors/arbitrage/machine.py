@@ -58,7 +58,7 @@ from actors.arbitrage.context import (
 )
 from actors.arbitrage.pricing import ROOM, entry_cost_pct, pnl_pct, size_entry
 from actors.risk.limits import NO_LIMITS, EntryLimits
-from actors.risk.sizing import quote_fillable
+from actors.risk.sizing import limit_price, quote_fillable
 from protocols.client_ids import client_order_id
 from protocols.messages import (
     Alert,
@@ -278,6 +278,11 @@ def _look_for_entry(
     if sizing.skip_reason is not None:
         return _skip(ctx, sizing.skip_reason)
     limited_by = sizing.limited_by
+    qty = sizing.qty
+    if spot.depth is not None:  # no further than the quantity entered needs
+        spot_limit = limit_price(spot, True, qty)
+    if futures.depth is not None:
+        futures_limit = limit_price(futures, False, qty)
     opportunity = Opportunity(
         now,
         cost,
@@ -326,8 +331,8 @@ def _enter(
     spot_limit: float,
     futures_limit: float,
 ) -> Result:
-    """Both legs of an entry, limited at the last level of each book the size reaches
-    (the best, when it reaches no further)."""
+    """Both legs of an entry, limited at the level of each book the size reaches (the
+    best, when it reaches no further)."""
     seq = ctx.order_seq
     qty = opportunity.qty
     buy = _new_order(ctx, seq + 1, Leg.SPOT, Side.BUY, qty, spot_limit, now)

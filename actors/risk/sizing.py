@@ -66,6 +66,23 @@ def quote_fillable(quote: Quote, buying: bool, max_slippage_pct: float) -> tuple
     )
 
 
+def limit_price(quote: Quote, buying: bool, qty: float) -> float:
+    """The limit price an order of ``qty`` needs on ``quote``'s side to fill: the level
+    at which the book holds that much (the best without depth, or past the levels
+    shown)."""
+    depth = quote.depth
+    best = quote.ask if buying else quote.bid
+    levels = (depth.asks if buying else depth.bids) if depth else ()
+    held = 0.0
+    reached = best
+    for price, size in levels:
+        held += size
+        reached = price
+        if held >= qty * (1.0 - 1e-12):
+            break
+    return reached
+
+
 def depth_weighted_price(levels: Levels, qty: float) -> float:
     """The average price of the first ``qty`` of ``levels`` (0 when they hold none);
     beyond what the levels hold, the rest is left out."""

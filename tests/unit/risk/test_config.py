@@ -42,8 +42,14 @@ def test_values_reach_the_strategy_and_a_stop_can_be_turned_off(tmp_path):
         ("[risk]\nmax_slipage_pct = 1\n", "unknown key 'risk.max_slipage_pct'"),
         ("[risk]\nmax_slippage_pct = 0\n", "risk.max_slippage_pct: expected a number > 0.0"),
         ("[risk]\nbook_levels = 0\n", "risk.book_levels: expected a whole number >= 1"),
-        ("[risk]\nmax_total_notional_usdt = -5\n", "risk.max_total_notional_usdt: expected a number > 0.0"),
-        ("[risk]\nliquidation_reduce_fraction = 1.5\n", "risk.liquidation_reduce_fraction: expected a number < 1.0"),
+        (
+            "[risk]\nmax_total_notional_usdt = -5\n",
+            "risk.max_total_notional_usdt: expected a number > 0.0",
+        ),
+        (
+            "[risk]\nliquidation_reduce_fraction = 1.5\n",
+            "risk.liquidation_reduce_fraction: expected a number < 1.0",
+        ),
         (
             "[risk]\nliquidation_exit_distance_pct = 40\n",
             "liquidation_exit_distance_pct = 40 is not below liquidation_reduce_distance_pct = 30",
