@@ -212,7 +212,7 @@ class Backtest:
 
     def __init__(self, config: BacktestConfig) -> None:
         self.config = config
-        self._params = config.strategy.params()
+        self._params = config.strategy.params(config.risk)
         self._rules = LegRules(config.backtest.spot.rules(), config.backtest.futures.rules())
         self._latency_s = config.backtest.latency_ms / 1000.0
         self._partial = config.backtest.partial_fills
@@ -243,6 +243,8 @@ class Backtest:
             params=self._params,
             rules=self._rules,
         )
+        if self.mode_changes:  # a strategy starts in the portfolio's mode
+            ctx, _ = step(ctx, self.mode_changes[-1])
         strategy = _SymbolStrategy(symbol, ctx)
         self._strategies[symbol_text] = strategy
         return strategy
@@ -524,7 +526,7 @@ class Backtest:
         )
 
 
-_SIZED = (ArbitrageState.MONITORING, ArbitrageState.IMBALANCED)
+_SIZED = (ArbitrageState.IDLE, ArbitrageState.MONITORING, ArbitrageState.IMBALANCED)
 """The states whose decisions the caps bound: an entry, a correction growing a leg."""
 
 STOPS_EVERY_S = 60.0

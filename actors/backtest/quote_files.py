@@ -280,9 +280,12 @@ class QuoteFile:
                     float(row[5]),
                     float(row[6]),
                 )
-                depth = parse_depth(row[7]) if width == 8 else None
             except ValueError as error:
                 raise self._fail(reader.line_num, f"not a number: {error}") from None
+            try:
+                depth = parse_depth(row[7]) if width == 8 else None
+            except ValueError as error:
+                raise self._fail(reader.line_num, str(error)) from None
             yield reader.line_num, parsed, depth
 
     def _json_rows(self) -> Iterator[tuple[int, QuoteRow, BookDepth | None]]:
