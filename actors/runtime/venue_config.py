@@ -49,7 +49,7 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rules_refresh_s: Seconds = 3600.0
     funding_poll_s: Seconds = 60.0
     """How often the futures account's ledger is read for funding settlements."""
-    depth: bool = False
+    depth: bool = True
     """Build quotes from the venue's depth stream (a local book, resynced from a REST
     snapshot after a gap in versions) instead of its best bid/ask stream."""
 
