@@ -34,6 +34,11 @@ Rules the code keeps everywhere:
   within ``entry_send_within_s`` of the decision (``PlaceOrder.send_by``). Orders
   already decided (an exit, a correction) are still placed: they leave once their
   intents are stored (the actor waits for that).
+* The portfolio's risk mode (``RiskModeChange``): no entry unless ``active``; while
+  ``reducing`` a correction only closes; while ``halted`` nothing is placed and what is
+  in flight is cancelled. An entry is no larger than both books fill within
+  ``max_slippage_pct`` nor than the room the caps leave (``EntryLimits``); a cycle
+  closes at ``cycle_stop_loss_pct``; ``ReduceExposure`` closes part of both legs.
 * A market event that decides nothing returns the very same context object.
 """
 
