@@ -126,7 +126,6 @@ STOPPED = ArbitrageState.STOPPED
 IDLE = ArbitrageState.IDLE
 
 ACTIVE = RiskMode.ACTIVE
-REDUCING = RiskMode.REDUCING
 HALTED = RiskMode.HALTED
 
 STOP_LOSS = "stop_loss"
