@@ -266,8 +266,10 @@ def _look_for_entry(
     slippage = params.max_slippage_pct
     spot_qty, spot_limit = quote_fillable(spot, True, slippage)
     futures_qty, futures_limit = quote_fillable(futures, False, slippage)
-    # Exposure counts each leg at its order's limit price: the room bounds both.
-    room_qty = room / max(spot_limit, futures_limit) if room < math.inf else math.inf
+    # Exposure counts each leg at its order's limit price, which is at most the spot
+    # limit of all the depth fillable (asks go up) and at most the best futures bid
+    # (bids go down): the room bounds both, whatever quantity is entered.
+    room_qty = room / max(spot_limit, fb) if room < math.inf else math.inf
     sizing = size_entry(
         ctx.base_position_size_usdt,
         sa,
