@@ -178,39 +178,32 @@ def on_market(
     and from the backtester on every recorded quote. ``limits`` is the room the
     portfolio's caps leave for an entry (none by default).
 
-    This is the hot path. Raises what :func:`step` raises for a forbidden move.
+    This is the hot path (dispatched here, without a call more): a quote that decides
+    nothing allocates nothing. Raises what :func:`step` raises for a forbidden move.
     """
-    result = _market(ctx, now, spot, futures, live, limits)
-    if result[0].state is not ctx.state:
-        check_transition(ctx, result[0], "new quotes")
-    return result
-
-
-def _market(
-    ctx: ArbitrageContext,
-    now: float,
-    spot: Quote | None,
-    futures: Quote | None,
-    live: Liveness,
-    limits: EntryLimits,
-) -> Result:
     state = ctx.state
     if ctx.risk_mode is HALTED:
-        return _halted(ctx, now)
-    if state is MONITORING:
-        return _look_for_entry(ctx, now, spot, futures, live, limits)
-    if state is POSITION_OPEN:
-        return _watch_position(ctx, now, spot, futures)
-    if ctx.deadline is not None:
-        return _chase_overdue(ctx, now) if now >= ctx.deadline else (ctx, NOTHING)
-    if state is IMBALANCED:
-        return _correct(ctx, now, spot, futures, limits)
-    if state is IDLE:
+        result = _halted(ctx, now)
+    elif state is MONITORING:
+        result = _look_for_entry(ctx, now, spot, futures, live, limits)
+    elif state is POSITION_OPEN:
+        result = _watch_position(ctx, now, spot, futures)
+    elif ctx.deadline is not None:
+        if now < ctx.deadline:
+            return ctx, NOTHING
+        result = _chase_overdue(ctx, now)
+    elif state is IMBALANCED:
+        result = _correct(ctx, now, spot, futures, limits)
+    elif state is IDLE:
         started = replace(ctx, state=_rest_state(ctx), last_update=now)
+        result = started, NOTHING
         if started.state is MONITORING:
-            return _look_for_entry(started, now, spot, futures, live, limits)
-        return started, NOTHING
-    return ctx, NOTHING
+            result = _look_for_entry(started, now, spot, futures, live, limits)
+    else:
+        return ctx, NOTHING
+    if result[0].state is not state:
+        check_transition(ctx, result[0], "new quotes")
+    return result
 
 
 def _halted(ctx: ArbitrageContext, now: float) -> Result:
@@ -231,7 +224,7 @@ def _look_for_entry(
     live: Liveness,
     limits: EntryLimits,
 ) -> Result:
-    if spot is None or futures is None or ctx.risk_mode is not ACTIVE:
+    if spot is None or futures is None:
         return ctx, NOTHING
     sa = spot.ask
     fb = futures.bid
@@ -239,7 +232,7 @@ def _look_for_entry(
         return ctx, NOTHING
     params = ctx.params
     cost = entry_cost_pct(sa, fb)
-    if cost > params.max_entry_cost_pct:
+    if cost > params.max_entry_cost_pct or ctx.risk_mode is not ACTIVE:
         return ctx, NOTHING
     if now < ctx.cooldown_until or not _fresh(params.max_quote_age_s, now, spot, futures):
         return ctx, NOTHING
