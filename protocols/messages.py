@@ -10,7 +10,7 @@ import enum
 
 import msgspec
 
-from protocols.model import Leg, Order, OrderStatus, Quote, Symbol, VenueRules
+from protocols.model import Leg, Order, OrderStatus, Quote, RiskMode, Symbol, VenueRules
 
 # ------------------------------------------------------------------------- events
 
@@ -121,6 +121,24 @@ class OperatorAction(enum.Enum):
 class OperatorCommand(msgspec.Struct, frozen=True):
     now: float
     action: OperatorAction
+
+
+class RiskModeChange(msgspec.Struct, frozen=True):
+    """The portfolio's risk mode changed (a stop tripped, the operator asked): every
+    strategy gets it. ``reason`` says why, for the status and the alerts."""
+
+    now: float
+    mode: RiskMode
+    reason: str
+
+
+class ReduceExposure(msgspec.Struct, frozen=True):
+    """Close ``fraction`` (0 < fraction <= 1) of both legs together; 1 closes the
+    position, with ``reason`` as the exit's reason."""
+
+    now: float
+    fraction: float
+    reason: str
 
 
 # ----------------------------------------------------------------------- commands

@@ -79,11 +79,31 @@ _FINAL_STATUSES = frozenset(
 )
 
 
+class RiskMode(enum.Enum):
+    """What the portfolio may do: trade as usual, only close (``reducing``: no entries;
+    exits and corrections go on), or nothing new at all (``halted``: orders in flight
+    are cancelled)."""
+
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"
+
+
+class BookDepth(msgspec.Struct, frozen=True, gc=False):
+    """The top levels of one venue's book for one symbol: (price, quantity in base units)
+    pairs, best first on each side."""
+
+    bids: tuple[tuple[float, float], ...] = ()
+    asks: tuple[tuple[float, float], ...] = ()
+
+
 class Quote(msgspec.Struct, frozen=True, gc=False):
     """Best bid and ask of one symbol on one venue, quantities in base units.
 
     An empty side has price and quantity ``0.0``. ``venue_ts`` is the venue's own time of
-    the update, ``recv_ts`` when Basis received it (both Unix seconds).
+    the update, ``recv_ts`` when Basis received it (both Unix seconds). ``depth`` is the
+    top levels of the book behind the best, from feeds that keep the book (``None``
+    when only the best level is known).
     """
 
     symbol: Symbol
@@ -93,6 +113,7 @@ class Quote(msgspec.Struct, frozen=True, gc=False):
     ask_qty: float
     venue_ts: float
     recv_ts: float
+    depth: BookDepth | None = None
 
 
 class VenueRules(msgspec.Struct, frozen=True):

@@ -106,6 +106,9 @@ class StrategyStatistics(msgspec.Struct, frozen=True):
     """The same, in the current cycle so far."""
     longest_unhedged_s: float = 0.0
     """The longest single stretch the legs differed, over every cycle."""
+    last_skip_reason: str | None = None
+    """Why the last opportunity priced was not taken (too little depth, no room under
+    the caps, a venue minimum, ...); ``None`` once an entry is taken."""
 
 
 @attrs.define(eq=False)
@@ -176,6 +179,7 @@ class StrategyActor:
             unhedged_usdt_s=ctx.unhedged_usdt_s,
             cycle_unhedged_usdt_s=ctx.cycle.unhedged_usdt_s,
             longest_unhedged_s=ctx.longest_unhedged_s,
+            last_skip_reason=ctx.last_skip_reason,
         )
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:

@@ -72,6 +72,8 @@ class StrategyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         """The machine's parameters: this table's, and those of ``[risk]`` it applies."""
         risk = risk or RiskConfig()
         return ArbitrageParams(
+            max_slippage_pct=risk.max_slippage_pct,
+            cycle_stop_loss_pct=risk.cycle_stop_loss_pct,
             max_entry_cost_pct=self.max_entry_cost_pct,
             min_profit_pct=self.min_profit_pct,
             max_hours=self.max_hours,

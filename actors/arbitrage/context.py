@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from protocols.messages import TradeRecord
-from protocols.model import LegPosition, Order, OrderType, Symbol, VenueRules
+from protocols.model import LegPosition, Order, OrderType, RiskMode, Symbol, VenueRules
 
 TASK_TYPE = "spot_futures_arbitrage"
 LEGACY_TASK_TYPES = ("mexc_gateio_arbitrage",)
@@ -139,6 +139,12 @@ class ArbitrageParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How far past the best price (in % of it) a correction or a flattening order may
     trade: its limit price, buying at most this much above the ask and selling at most
     this much below the bid (``[risk] correction_slippage_pct``)."""
+    max_slippage_pct: float = 0.1
+    """How far (% of the best price) an entry's depth-weighted price may be from the best,
+    on each book: an entry is no larger than both books fill within it."""
+    cycle_stop_loss_pct: float | None = None
+    """A cycle whose P&L (fees and funding included) falls below minus this % of its entry
+    notional is closed (exit reason ``stop_loss``); ``None``: no such stop."""
 
 
 class Liveness(msgspec.Struct, frozen=True, gc=False):
@@ -183,6 +189,18 @@ class Opportunity(msgspec.Struct, frozen=True):
     qty: float
     spot_quote_age_s: float | None = None
     futures_quote_age_s: float | None = None
+    wanted_qty: float | None = None
+    """What the configured size alone would have bought, when less was entered."""
+    limited_by: str | None = None
+    """What made the entry smaller than the configured size (the books' depth, or the
+    cap that left too little room), ``None`` when it was not."""
+
+
+class Reduction(msgspec.Struct, frozen=True, gc=False):
+    """Part of the position to close at the next quotes (``ReduceExposure``)."""
+
+    fraction: float
+    reason: str
 
 
 class Cycle(msgspec.Struct, frozen=True, gc=False):
@@ -292,6 +310,13 @@ class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The longest single stretch the legs differed, over every cycle."""
     last_skip_reason: str | None = None
     stop_requested: bool = False
+    risk_mode: RiskMode = RiskMode.ACTIVE
+    """The portfolio's risk mode as last told (``RiskModeChange``): no entries unless
+    active, no new order at all while halted."""
+    risk_reason: str | None = None
+    reduction: Reduction | None = None
+    """A partial close asked for and not placed yet (it waits for quotes, and for the
+    position to be open)."""
     instance: str = ""
     """The Basis instance (its data directory's id) whose orders this strategy sends: it
     is in every client order id. Empty in a backtest, whose orders no venue sees."""

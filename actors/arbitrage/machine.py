@@ -39,11 +39,17 @@ Rules the code keeps everywhere:
   within ``entry_send_within_s`` of the decision (``PlaceOrder.send_by``). Orders
   already decided (an exit, a correction) are still placed: they leave once their
   intents are stored (the actor waits for that).
+* The portfolio's risk mode (``RiskModeChange``): no entry unless ``active``; while
+  ``reducing`` a correction only closes; while ``halted`` nothing is placed and what is
+  in flight is cancelled. An entry is no larger than both books fill within
+  ``max_slippage_pct`` nor than the room the caps leave (``EntryLimits``); a cycle
+  closes at ``cycle_stop_loss_pct``; ``ReduceExposure`` closes part of both legs.
 * A market event that decides nothing returns the very same context object.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -57,10 +63,13 @@ from actors.arbitrage.context import (
     Liveness,
     Opportunity,
     Positions,
+    Reduction,
     VenueReduction,
     check_transition,
 )
-from actors.arbitrage.pricing import entry_cost_pct, pnl_pct, size_entry
+from actors.arbitrage.pricing import ROOM, entry_cost_pct, pnl_pct, size_entry
+from actors.risk.limits import NO_LIMITS, EntryLimits
+from actors.risk.sizing import limit_price, quote_fillable
 from protocols.client_ids import client_order_id
 from protocols.messages import (
     Alert,
@@ -75,6 +84,8 @@ from protocols.messages import (
     OrderFinal,
     OrderRejected,
     PlaceOrder,
+    ReduceExposure,
+    RiskModeChange,
     RulesUpdate,
     StoreHealth,
     StrategyCommand,
@@ -91,6 +102,7 @@ from protocols.model import (
     OrderStatus,
     OrderType,
     Quote,
+    RiskMode,
     Side,
     TimeInForce,
     VenueRules,
@@ -98,6 +110,7 @@ from protocols.model import (
 from protocols.rules import (
     FLOAT_TOLERANCE,
     at_least,
+    common_step,
     min_order_usdt,
     round_down,
     round_to_tick,
@@ -120,6 +133,12 @@ IMBALANCED = ArbitrageState.IMBALANCED
 PAUSED = ArbitrageState.PAUSED
 STOPPED = ArbitrageState.STOPPED
 IDLE = ArbitrageState.IDLE
+
+ACTIVE = RiskMode.ACTIVE
+HALTED = RiskMode.HALTED
+
+STOP_LOSS = "stop_loss"
+"""The exit reason of a cycle closed by ``cycle_stop_loss_pct``."""
 
 # What an IMBALANCED strategy is correcting towards.
 GOAL_OPEN = "open"  # both legs at the larger quantity (an entry that half-filled)
@@ -170,42 +189,59 @@ def on_market(
     spot: Quote | None,
     futures: Quote | None,
     live: Liveness = ALWAYS_LIVE,
+    limits: EntryLimits = NO_LIMITS,
 ) -> Result:
     """New quotes or the passing of time, with the latest quote of each leg (``None``
     until one has arrived) and the liveness of their connections: how market events
     reach the machine, from the actor on every quote, liveness change and timer tick,
-    and from the backtester on every recorded quote.
+    and from the backtester on every recorded quote. ``limits`` is the room the
+    portfolio's caps leave for an entry (none by default).
 
-    This is the hot path. Raises what :func:`step` raises for a forbidden move.
+    This is the hot path (dispatched here, without a call more): a quote that decides
+    nothing allocates nothing. Raises what :func:`step` raises for a forbidden move.
     """
-    result = _market(ctx, now, spot, futures, live)
-    if result[0].state is not ctx.state:
+    state = ctx.state
+    if ctx.risk_mode is HALTED:
+        result = _halted(ctx, now)
+    elif state is MONITORING:
+        result = _look_for_entry(ctx, now, spot, futures, live, limits)
+    elif state is POSITION_OPEN:
+        result = _watch_position(ctx, now, spot, futures)
+    elif ctx.deadline is not None:
+        if now < ctx.deadline:
+            return ctx, NOTHING
+        result = _chase_overdue(ctx, now)
+    elif state is IMBALANCED:
+        result = _correct(ctx, now, spot, futures, limits)
+    elif state is IDLE:
+        started = replace(ctx, state=_rest_state(ctx), last_update=now)
+        result = started, NOTHING
+        if started.state is MONITORING:
+            result = _look_for_entry(started, now, spot, futures, live, limits)
+    else:
+        return ctx, NOTHING
+    if result[0].state is not state:
         check_transition(ctx, result[0], "new quotes")
     return result
 
 
-def _market(
-    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None, live: Liveness
-) -> Result:
-    state = ctx.state
-    if state is MONITORING:
-        return _look_for_entry(ctx, now, spot, futures, live)
-    if state is POSITION_OPEN:
-        return _watch_position(ctx, now, spot, futures)
-    if ctx.deadline is not None:
-        return _chase_overdue(ctx, now) if now >= ctx.deadline else (ctx, NOTHING)
-    if state is IMBALANCED:
-        return _correct(ctx, now, spot, futures)
-    if state is IDLE:
-        started = replace(ctx, state=_rest_state(ctx), last_update=now)
-        if started.state is MONITORING:
-            return _look_for_entry(started, now, spot, futures, live)
-        return started, NOTHING
+def _halted(ctx: ArbitrageContext, now: float) -> Result:
+    """Nothing new while halted: orders still in flight are cancelled again each time
+    their deadline passes, until the venues end them."""
+    if ctx.deadline is not None and now >= ctx.deadline:
+        return _chase_overdue(ctx, now)
+    if ctx.state is IDLE:
+        return replace(ctx, state=_rest_state(ctx), last_update=now), NOTHING
     return ctx, NOTHING
 
 
 def _look_for_entry(
-    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None, live: Liveness
+    ctx: ArbitrageContext,
+    now: float,
+    spot: Quote | None,
+    futures: Quote | None,
+    live: Liveness,
+    limits: EntryLimits,
 ) -> Result:
     if spot is None or futures is None:
         return ctx, NOTHING
@@ -215,7 +251,7 @@ def _look_for_entry(
         return ctx, NOTHING
     params = ctx.params
     cost = entry_cost_pct(sa, fb)
-    if cost > params.max_entry_cost_pct:
+    if cost > params.max_entry_cost_pct or ctx.risk_mode is not ACTIVE:
         return ctx, NOTHING
     if now < ctx.cooldown_until or not _fresh(params.max_quote_age_s, now, spot, futures):
         return ctx, NOTHING
@@ -235,21 +271,48 @@ def _look_for_entry(
                 ctx,
                 f"funding rate {ctx.funding_rate:.4%} would make the short leg pay over max_hours",
             )
+    room = limits.room_usdt
+    if room <= 0.0:
+        return _skip(ctx, f"{ROOM}: {limits.reason or 'the caps are reached'}")
+    # What each book fills within the slippage bound, and the limit price that takes it.
+    slippage = params.max_slippage_pct
+    spot_qty, spot_limit = quote_fillable(spot, True, slippage)
+    futures_qty, futures_limit = quote_fillable(futures, False, slippage)
+    # Exposure counts each leg at its order's limit price, which is at most the spot
+    # limit of all the depth fillable (asks go up) and at most the best futures bid
+    # (bids go down): the room bounds both, whatever quantity is entered.
+    room_qty = room / max(spot_limit, fb) if room < math.inf else math.inf
     sizing = size_entry(
         ctx.base_position_size_usdt,
         sa,
-        spot.ask_qty,
+        spot_qty,
         fb,
-        futures.bid_qty,
+        futures_qty,
         ctx.rules.spot,
         ctx.rules.futures,
+        room_qty,
+        limits.reason,
     )
     if sizing.skip_reason is not None:
         return _skip(ctx, sizing.skip_reason)
+    limited_by = sizing.limited_by
+    qty = sizing.qty
+    if spot.depth is not None:  # no further than the quantity entered needs
+        spot_limit = limit_price(spot, True, qty)
+    if futures.depth is not None:
+        futures_limit = limit_price(futures, False, qty)
     opportunity = Opportunity(
-        now, cost, sa, fb, sizing.qty, now - spot.recv_ts, now - futures.recv_ts
+        now,
+        cost,
+        sa,
+        fb,
+        sizing.qty,
+        now - spot.recv_ts,
+        now - futures.recv_ts,
+        sizing.wanted if limited_by is not None else None,
+        limited_by,
     )
-    return _enter(ctx, now, opportunity)
+    return _enter(ctx, now, opportunity, spot_limit, futures_limit)
 
 
 def _fresh(max_age_s: float, now: float, spot: Quote, futures: Quote) -> bool:
@@ -279,11 +342,19 @@ def _skip(ctx: ArbitrageContext, reason: str) -> Result:
     return replace(ctx, last_skip_reason=reason), NOTHING
 
 
-def _enter(ctx: ArbitrageContext, now: float, opportunity: Opportunity) -> Result:
+def _enter(
+    ctx: ArbitrageContext,
+    now: float,
+    opportunity: Opportunity,
+    spot_limit: float,
+    futures_limit: float,
+) -> Result:
+    """Both legs of an entry, limited at the level of each book the size reaches (the
+    best, when it reaches no further)."""
     seq = ctx.order_seq
     qty = opportunity.qty
-    buy = _new_order(ctx, seq + 1, Leg.SPOT, Side.BUY, qty, opportunity.spot_ask, now)
-    sell = _new_order(ctx, seq + 2, Leg.FUTURES, Side.SELL, qty, opportunity.futures_bid, now)
+    buy = _new_order(ctx, seq + 1, Leg.SPOT, Side.BUY, qty, spot_limit, now)
+    sell = _new_order(ctx, seq + 2, Leg.FUTURES, Side.SELL, qty, futures_limit, now)
     entered = replace(
         ctx,
         state=ENTERING,
@@ -325,6 +396,7 @@ def _watch_position(
                 return ctx, NOTHING
             pnl = pnl_if_closed(ctx, sb, fa)
             position = ctx.positions.spot
+            notional = position.qty * position.avg_price
             if pnl_pct(pnl, position.qty, position.avg_price) >= params.min_profit_pct:
                 reason = "profit"
             elif params.max_loss_usdt is not None and (
@@ -337,9 +409,56 @@ def _watch_position(
                     f"{params.max_loss_usdt:g}",
                 )
                 reason = "kill_switch"
+            elif (
+                params.cycle_stop_loss_pct is not None
+                and pnl <= -params.cycle_stop_loss_pct / 100.0 * notional
+            ):
+                reason = STOP_LOSS
+            elif ctx.reduction is not None:
+                return _start_reduction(ctx, now, sb, fa, ctx.reduction)
             else:
                 return ctx, NOTHING
     return _start_exit(ctx, now, sb, fa, reason)
+
+
+def _start_reduction(
+    ctx: ArbitrageContext, now: float, sb: float, fa: float, reduction: Reduction
+) -> Result:
+    """Close ``reduction.fraction`` of both legs together, the same quantity on each, so
+    they stay hedged; the rest stays open. Where that part, or what it would leave, is
+    less than a venue takes, the whole position is closed instead."""
+    positions = ctx.positions
+    rules = ctx.rules
+    held = min(positions.spot.qty, positions.futures.qty)
+    qty = round_down(
+        reduction.fraction * held, common_step(rules.spot.qty_step, rules.futures.contract_size)
+    )
+    left = held - qty
+    if (
+        _is_dust(qty, rules.spot, sb)
+        or _is_dust(qty, rules.futures, fa)
+        or _is_dust(left, rules.spot, sb)
+        or _is_dust(left, rules.futures, fa)
+    ):
+        return _start_exit(replace(ctx, reduction=None), now, sb, fa, reduction.reason)
+    seq = ctx.order_seq
+    sell = _new_order(ctx, seq + 1, Leg.SPOT, Side.SELL, qty, sb, now)
+    buy = _new_order(ctx, seq + 2, Leg.FUTURES, Side.BUY, qty, fa, now, reduce_only=True)
+    reducing = replace(
+        ctx,
+        state=EXITING,
+        active_orders={"spot": {sell.client_id: sell}, "futures": {buy.client_id: buy}},
+        order_seq=seq + 2,
+        deadline=now + ctx.params.leg_timeout_s,
+        overdue_count=0,
+        reduction=None,
+        last_update=now,
+    )
+    alert = Alert(
+        "info",
+        f"reducing both legs by {qty:g} of {held:g} ({reduction.fraction:.0%}): {reduction.reason}",
+    )
+    return reducing, (alert, PlaceOrder(sell), PlaceOrder(buy))
 
 
 def pnl_if_closed(ctx: ArbitrageContext, sb: float, fa: float) -> float:
@@ -430,7 +549,11 @@ def _chase_overdue(ctx: ArbitrageContext, now: float) -> Result:
 
 
 def _correct(
-    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None
+    ctx: ArbitrageContext,
+    now: float,
+    spot: Quote | None,
+    futures: Quote | None,
+    limits: EntryLimits = NO_LIMITS,
 ) -> Result:
     """Place the next corrective order of an IMBALANCED strategy."""
     if spot is None or futures is None:
@@ -455,7 +578,10 @@ def _correct(
         if delta > 0
         else ((Leg.SPOT, Side.BUY), (Leg.FUTURES, Side.BUY))
     )
-    choices = [finish, trim] if ctx.correction_attempts % 2 == 0 else [trim, finish]
+    if ctx.risk_mode is not ACTIVE:
+        choices = [trim]  # reducing: never grow a leg, even to match the other
+    else:
+        choices = [finish, trim] if ctx.correction_attempts % 2 == 0 else [trim, finish]
     for leg, side in choices:
         quote = spot if leg is Leg.SPOT else futures
         price = quote.ask if side is Side.BUY else quote.bid
@@ -470,8 +596,24 @@ def _correct(
             qty = min(qty, round_down(ctx.positions.spot.qty, step_size))
         if _is_dust(qty, rules, price):
             continue
+        if (leg, side) == finish:
+            # The caps counted the lagging leg grown at cost: growing it at a dearer
+            # price takes the difference from the room left.
+            lagging = ctx.positions.spot if leg is Leg.SPOT else ctx.positions.futures
+            grown = lagging.qty * lagging.avg_price + qty * price
+            if grown - open_goal_notional(ctx) > limits.room_usdt:
+                continue
         return _place_correction(ctx, now, leg, side, qty, price)
     return ctx, NOTHING
+
+
+def open_goal_notional(ctx: ArbitrageContext) -> float:
+    """What the caps count each leg of an entry that filled one leg more than the other
+    at, until corrected: the larger leg's quantity at the dearer leg's cost, since the
+    correction may grow the lagging leg to it (``exposure.exposure_of``)."""
+    positions = ctx.positions
+    price = max(positions.spot.avg_price, positions.futures.avg_price)
+    return max(positions.spot.qty, positions.futures.qty, 0.0) * price
 
 
 def _correct_towards_flat(
@@ -887,6 +1029,7 @@ def _at_rest(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
         ctx,
         position_opened_at=None,
         exit_reason=None,
+        reduction=None,
         imbalance_goal=None,
         correction_attempts=0,
         current_opportunity=None,
@@ -1142,6 +1285,46 @@ def _on_operator(ctx: ArbitrageContext, event: OperatorCommand) -> Result:
     )
 
 
+def _on_risk_mode(ctx: ArbitrageContext, event: RiskModeChange) -> Result:
+    """The portfolio's mode changed. Reducing: no entries (exits and corrections go on,
+    corrections only by closing). Halted: nothing new; every order in flight is
+    cancelled now, and again at each deadline until the venues end them."""
+    mode = event.mode
+    reason = None if mode is ACTIVE else event.reason
+    if mode is ctx.risk_mode and reason == ctx.risk_reason:
+        return ctx, NOTHING
+    ctx = replace(ctx, risk_mode=mode, risk_reason=reason, last_update=event.now)
+    if mode is not HALTED or not ctx.active_orders:
+        return ctx, NOTHING
+    cancels = tuple(
+        CancelOrder(Leg(leg), client_id, ctx.symbol)
+        for leg, orders in ctx.active_orders.items()
+        for client_id in orders
+    )
+    return replace(ctx, deadline=event.now + ctx.params.leg_timeout_s), cancels
+
+
+def _on_reduce(ctx: ArbitrageContext, event: ReduceExposure) -> Result:
+    """Close a fraction of both legs at the next quotes (all of it at 1, as an exit for
+    ``event.reason``). Asked while orders are in flight, it waits for them to end; asked
+    while halted, for the mode to allow orders again."""
+    reason = event.reason
+    if ctx.state in _REST_STATES or ctx.state is STOPPED:
+        return ctx, (Alert("info", f"reduce asked ({reason}), but no position is open"),)
+    if not event.fraction > 0.0:
+        return ctx, (
+            Alert("warning", f"reduce by {event.fraction:g} ignored: a fraction is above 0"),
+        )
+    now = event.now
+    if event.fraction >= 1.0:
+        closing = replace(ctx, exit_reason=reason, reduction=None, last_update=now)
+        return closing, (Alert("info", f"closing the position at the next quotes: {reason}"),)
+    reduction = Reduction(event.fraction, reason)
+    return replace(ctx, reduction=reduction, last_update=now), (
+        Alert("info", f"reducing both legs by {event.fraction:.0%} at the next quotes: {reason}"),
+    )
+
+
 def _refresh_rest_state(ctx: ArbitrageContext) -> ArbitrageContext:
     if ctx.state in (MONITORING, PAUSED):
         return replace(ctx, state=_rest_state(ctx))
@@ -1295,4 +1478,6 @@ _HANDLERS: dict[type, Callable[[ArbitrageContext, Any], Result]] = {
     RulesUpdate: _on_rules,
     OperatorCommand: _on_operator,
     VenuePositionChanged: _on_venue_position,
+    RiskModeChange: _on_risk_mode,
+    ReduceExposure: _on_reduce,
 }

@@ -6,6 +6,8 @@ futures bid/ask, ``q`` a quantity in base units, fees are fractions (0.0005 = 0.
 
 from __future__ import annotations
 
+import math
+
 import msgspec
 
 from protocols.model import VenueRules
@@ -24,14 +26,26 @@ def pnl_pct(pnl: float, q: float, sa_entry: float) -> float:
 
 
 class Sizing(msgspec.Struct, frozen=True):
-    """The quantity to enter with, or why the opportunity is skipped (``qty`` is then 0)."""
+    """The quantity to enter with, or why the opportunity is skipped (``qty`` is then 0).
+
+    ``limited_by`` says what made it smaller than the budget would buy (``None`` when
+    nothing did); ``wanted`` is what the budget would buy."""
 
     qty: float
     skip_reason: str | None = None
+    limited_by: str | None = None
+    wanted: float = 0.0
 
 
-def _skip(reason: str) -> Sizing:
-    return Sizing(0.0, reason)
+DEPTH = "too little depth"
+"""How a skip or a resize for the books' depth is named (the text before any colon of
+a skip reason is its kind, which the backtest's report counts)."""
+ROOM = "no room"
+"""How a skip or a resize for the portfolio's caps and balances is named."""
+
+
+def _skip(reason: str, limited_by: str | None) -> Sizing:
+    return Sizing(0.0, f"{limited_by}: {reason}" if limited_by else reason, limited_by)
 
 
 def size_entry(
@@ -42,32 +56,46 @@ def size_entry(
     futures_bid_qty: float,
     spot: VenueRules,
     futures: VenueRules,
+    room_qty: float = math.inf,
+    room_reason: str | None = None,
 ) -> Sizing:
-    """Entry sizing (docs/strategy.md): budget / ask, capped by the visible size on both legs,
-    rounded down to the spot step and whole futures contracts, then checked against every minimum.
+    """Entry sizing (docs/strategy.md): budget / ask, capped by what both books fill
+    (``spot_ask_qty``, ``futures_bid_qty``: the best level's size, or more with depth)
+    and by the room the caps leave (``room_qty``, for the reason ``room_reason``),
+    rounded down to the spot step and whole futures contracts, then checked against
+    every minimum. A skip for depth or room says so first (:data:`DEPTH`, :data:`ROOM`).
     """
     if sa <= 0.0 or fb <= 0.0:
-        return _skip("a book side is empty")
+        return _skip("a book side is empty", None)
     wanted = budget_usdt / sa
-    q = min(wanted, spot_ask_qty, futures_bid_qty)
+    depth = min(spot_ask_qty, futures_bid_qty)
+    q = min(wanted, depth, room_qty)
+    limited_by = None
+    if q < wanted:
+        limited_by = DEPTH if depth <= room_qty else f"{ROOM}: {room_reason or 'caps'}"
     q = round_down(q, common_step(spot.qty_step, futures.contract_size))
     if q <= 0.0:
-        limit = "visible size" if wanted > min(spot_ask_qty, futures_bid_qty) else "budget"
-        return _skip(f"{limit} is below one increment")
+        if limited_by is None:
+            return _skip("budget is below one increment", None)
+        return _skip("below one increment", limited_by)
+    problem = None
     if q < spot.min_qty:
-        return _skip(f"{q:g} is below the spot minimum quantity {spot.min_qty:g}")
-    if q * sa < spot.min_notional:
-        return _skip(f"{q * sa:.4g} USDT is below the spot minimum notional {spot.min_notional:g}")
-    if q < futures.min_qty:
-        return _skip(f"{q:g} is below the futures minimum quantity {futures.min_qty:g}")
-    if futures.contract_size > 0.0:
-        contracts = q / futures.contract_size
-        if not at_least(contracts, futures.min_contracts):
-            return _skip(
-                f"{contracts:g} contracts is below the futures minimum of {futures.min_contracts:g}"
-            )
-    if q * fb < futures.min_notional:
-        return _skip(
+        problem = f"{q:g} is below the spot minimum quantity {spot.min_qty:g}"
+    elif q * sa < spot.min_notional:
+        problem = f"{q * sa:.4g} USDT is below the spot minimum notional {spot.min_notional:g}"
+    elif q < futures.min_qty:
+        problem = f"{q:g} is below the futures minimum quantity {futures.min_qty:g}"
+    elif futures.contract_size > 0.0 and not at_least(
+        q / futures.contract_size, futures.min_contracts
+    ):
+        problem = (
+            f"{q / futures.contract_size:g} contracts is below the futures minimum of "
+            f"{futures.min_contracts:g}"
+        )
+    elif q * fb < futures.min_notional:
+        problem = (
             f"{q * fb:.4g} USDT is below the futures minimum notional {futures.min_notional:g}"
         )
-    return Sizing(q)
+    if problem is not None:
+        return _skip(problem, limited_by)
+    return Sizing(q, None, limited_by, wanted)

@@ -19,6 +19,16 @@ Funding rows of the file reach the strategy of their symbol as the live feed and
 deliver them: a published rate as a ``FundingRateUpdate``, a settlement as the
 ``FundingPayment`` the backtest's own short receives (positive rate) or pays at the
 futures mid.
+
+Risk is applied as live (``[risk]``): an entry is sized from the books (rows with depth;
+the best level's size otherwise) and from the room the exposure caps leave across every
+symbol's strategy, orders in flight included; with starting balances
+(``[backtest] spot_balance_usdt``, ``futures_balance_usdt``) from what each venue's
+account would have free too. A cycle's stop-loss closes it; the portfolio's stops
+(daily loss, drawdown against the high-water mark) are judged every ``STOPS_EVERY_S`` of
+the data and on every closed cycle, and a tripped one puts every strategy in
+``reducing`` through ``RiskModeChange``, as the live system does. With depth, an order
+fills through the levels its limit price reaches, at their depth-weighted price.
 """
 
 from __future__ import annotations
@@ -33,19 +43,26 @@ import msgspec
 
 from actors.arbitrage.config import NonNegative, StrategyConfig
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState, LegRules, new_context
-from actors.arbitrage.machine import on_market, step
+from actors.arbitrage.exposure import exposure_of
+from actors.arbitrage.machine import on_market, pnl_if_closed, step
 from actors.backtest.quote_files import FUNDING_RATE, FUNDING_SETTLED, QuoteFile
+from actors.risk.caps import Balances, ExposureTotals, entry_room
 from actors.risk.config import RiskConfig
+from actors.risk.limits import NO_LIMITS, EntryLimits
+from actors.risk.sizing import depth_weighted_price
+from actors.risk.stops import StopsState, evaluate_stops
 from protocols.messages import (
     FundingPayment,
     FundingRateUpdate,
     OrderFinal,
     PlaceOrder,
+    RiskModeChange,
     TradeAmended,
     TradeClosed,
     TradeRecord,
 )
 from protocols.model import (
+    BookDepth,
     Fill,
     Leg,
     Order,
@@ -97,11 +114,16 @@ class BacktestSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     futures: FuturesRulesConfig = FuturesRulesConfig()
     latency_ms: Annotated[float, msgspec.Meta(ge=0.0)] = 0.0
     partial_fills: bool = False
+    spot_balance_usdt: Annotated[float, msgspec.Meta(gt=0.0)] | None = None
+    """USDT the spot account starts with; unset: entries are limited by the caps only."""
+    futures_balance_usdt: Annotated[float, msgspec.Meta(gt=0.0)] | None = None
+    """USDT margin the futures account starts with; unset: the caps only."""
 
 
 class BacktestConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What a backtest runs on: ``[strategy]``, ``[risk]`` and ``[backtest]`` (``basis backtest``
-    reads them from a config file that may hold the system's other tables too)."""
+    """What a backtest runs on: ``[strategy]``, ``[backtest]`` and ``[risk]`` (``basis
+    backtest`` reads them from a config file that may hold the system's other tables
+    too)."""
 
     strategy: StrategyConfig = StrategyConfig()
     backtest: BacktestSection = BacktestSection()
@@ -124,11 +146,29 @@ class SymbolSummary:
 
 
 @attrs.frozen
+class Resize:
+    """An entry made smaller than the configured size: what it would have been, what it
+    was, and why (``too little depth`` or ``no room: <the cap>``)."""
+
+    symbol: str
+    ts: float
+    wanted_qty: float
+    qty: float
+    reason: str
+
+
+@attrs.frozen
 class BacktestResult:
     events: int
     trades: list[TradeRecord]
     symbols: list[SymbolSummary]
     elapsed_s: float
+    skips: dict[str, int] = attrs.field(factory=dict)
+    """Opportunities skipped, by kind of reason (the text before a reason's colon): each
+    run of skips for one reason counts once."""
+    resizes: list[Resize] = attrs.field(factory=list)
+    mode_changes: list[RiskModeChange] = attrs.field(factory=list)
+    """What the portfolio stops did to the risk mode, in order."""
 
     @property
     def cycles(self) -> int:
@@ -155,6 +195,9 @@ class _SymbolStrategy:
     ctx: ArbitrageContext
     spot: Quote | None = None
     futures: Quote | None = None
+    limits: EntryLimits = NO_LIMITS
+    limits_for: ExposureTotals | None = None
+    """The totals ``limits`` were worked out from: unchanged totals, unchanged room."""
 
 
 @attrs.frozen
@@ -177,6 +220,16 @@ class Backtest:
         self._pending: deque[_Pending] = deque()
         self._trade_seq = 0
         self.trades: list[TradeRecord] = []
+        self._risk = config.risk
+        self._totals = ExposureTotals()
+        section = config.backtest
+        self._spot_cash = section.spot_balance_usdt
+        self._futures_cash = section.futures_balance_usdt
+        self._stops = StopsState()
+        self._next_stops_check = -float("inf")
+        self.skips: dict[str, int] = {}
+        self.resizes: list[Resize] = []
+        self.mode_changes: list[RiskModeChange] = []
 
     def _start_strategy(self, symbol_text: str, now: float) -> _SymbolStrategy:
         symbol = Symbol.parse(symbol_text)
@@ -190,6 +243,8 @@ class Backtest:
             params=self._params,
             rules=self._rules,
         )
+        if self.mode_changes:  # a strategy starts in the portfolio's mode
+            ctx, _ = step(ctx, self.mode_changes[-1])
         strategy = _SymbolStrategy(symbol, ctx)
         self._strategies[symbol_text] = strategy
         return strategy
@@ -200,9 +255,11 @@ class Backtest:
         pending = self._pending
         latency = self._latency_s
         events = 0
-        for ts, leg, symbol_text, bid, bid_qty, ask, ask_qty in source:
+        for (ts, leg, symbol_text, bid, bid_qty, ask, ask_qty), depth in source.with_depth():
             events += 1
             now = ts / 1000.0
+            if now >= self._next_stops_check:
+                self._check_stops(now)
             strategy = strategies.get(symbol_text)
             if strategy is None:
                 # The file's reader has checked the symbol.
@@ -216,15 +273,24 @@ class Backtest:
             if leg == FUNDING_SETTLED:
                 self._settle_funding(strategy, bid, now)
                 continue
-            quote = Quote(strategy.symbol, bid, bid_qty, ask, ask_qty, now, now)
+            quote = Quote(strategy.symbol, bid, bid_qty, ask, ask_qty, now, now, depth)
             if leg == "spot":
                 strategy.spot = quote
             else:
                 strategy.futures = quote
             if strategy.spot is None or strategy.futures is None:
                 continue
-            ctx, commands = on_market(strategy.ctx, now, strategy.spot, strategy.futures)
+            before = strategy.ctx
+            limits = self._limits(strategy) if before.state in _SIZED else None
+            if limits is None:
+                ctx, commands = on_market(before, now, strategy.spot, strategy.futures)
+            else:
+                ctx, commands = on_market(
+                    before, now, strategy.spot, strategy.futures, limits=limits
+                )
             strategy.ctx = ctx
+            if ctx is not before:
+                self._note_decision(strategy, before)
             if commands:
                 self._carry_out(strategy, commands, now, latency)
             if on_progress is not None and not events & 0x3FFF:
@@ -234,6 +300,93 @@ class Backtest:
     def finish(self) -> None:
         """The data ended: orders still on their way meet the last quotes."""
         self._execute_due(float("inf"))
+
+    # ------------------------------------------------------------------ risk
+
+    def _limits(self, strategy: _SymbolStrategy) -> EntryLimits:
+        """The room the caps and balances leave ``strategy`` now (worked out again only
+        when some strategy's exposure has changed)."""
+        totals = self._totals
+        if strategy.limits_for is not totals:
+            params = self._params
+            exposure = totals.by_task.get(strategy.ctx.task_id) or exposure_of(strategy.ctx)
+            strategy.limits = entry_room(
+                totals,
+                self._balances(strategy.ctx),
+                exposure,
+                self._risk,
+                params.spot_fee,
+                params.fut_fee,
+                strategy.ctx.futures_leverage,
+            )
+            strategy.limits_for = totals
+        return strategy.limits
+
+    def _balances(self, ctx: ArbitrageContext) -> Balances:
+        """What each venue's account would have free: the starting balance, less what
+        was spent on spot (fees included) and the margin the shorts hold."""
+        spot: dict[str, float] = {}
+        futures: dict[str, float] = {}
+        if self._spot_cash is not None:
+            spot[ctx.spot_venue] = self._spot_cash
+        if self._futures_cash is not None:
+            margin = sum(
+                s.ctx.positions.futures.qty
+                * s.ctx.positions.futures.avg_price
+                / s.ctx.futures_leverage
+                for s in self._strategies.values()
+            )
+            futures[ctx.futures_venue] = self._futures_cash - margin
+        return Balances(spot, futures)
+
+    def _note_decision(self, strategy: _SymbolStrategy, before: ArbitrageContext) -> None:
+        """Count a new skip reason, record an entry's resize, and follow the exposure."""
+        ctx = strategy.ctx
+        reason = ctx.last_skip_reason
+        if reason is not None and reason != before.last_skip_reason:
+            kind = reason.partition(":")[0]
+            self.skips[kind] = self.skips.get(kind, 0) + 1
+        opportunity = ctx.current_opportunity
+        if (
+            ctx.state is ArbitrageState.ENTERING
+            and before.state is not ArbitrageState.ENTERING
+            and opportunity is not None
+            and opportunity.limited_by is not None
+        ):
+            self.resizes.append(
+                Resize(
+                    str(strategy.symbol),
+                    opportunity.ts,
+                    opportunity.wanted_qty or 0.0,
+                    opportunity.qty,
+                    opportunity.limited_by,
+                )
+            )
+        self._follow_exposure(strategy)
+
+    def _follow_exposure(self, strategy: _SymbolStrategy) -> None:
+        self._totals = self._totals.with_exposure(strategy.ctx.task_id, exposure_of(strategy.ctx))
+
+    def _check_stops(self, now: float) -> None:
+        """Judge the portfolio's stops on its P&L now, realised plus unrealised at the
+        latest quotes; a mode they call for goes to every strategy."""
+        self._next_stops_check = now + STOPS_EVERY_S
+        pnl = 0.0
+        for strategy in self._strategies.values():
+            ctx = strategy.ctx
+            pnl += ctx.realized_pnl_usdt
+            if strategy.spot is not None and strategy.futures is not None:
+                sb, fa = strategy.spot.bid, strategy.futures.ask
+                if sb > 0.0 and fa > 0.0:
+                    pnl += pnl_if_closed(ctx, sb, fa) - ctx.cycle.realized_usdt
+        self._stops, change = evaluate_stops(self._stops, now, pnl, self._risk)
+        if change is None:
+            return
+        self.mode_changes.append(change)
+        for strategy in self._strategies.values():
+            strategy.ctx, commands = step(strategy.ctx, change)
+            if commands:
+                self._carry_out(strategy, commands, now, self._latency_s)
 
     def _carry_out(
         self, strategy: _SymbolStrategy, commands: tuple, now: float, latency: float
@@ -246,6 +399,7 @@ class Backtest:
                     self._execute(strategy, command.order, now)
             elif isinstance(command, TradeClosed):
                 self.trades.append(command.trade)
+                self._next_stops_check = now  # a closed cycle moves the P&L
             elif isinstance(command, TradeAmended):
                 self._amend(command.trade)
             # Cancels need nothing: every order here ends as soon as it executes.
@@ -283,6 +437,13 @@ class Backtest:
         quote = strategy.spot if order.leg is Leg.SPOT else strategy.futures
         assert quote is not None
         buying = order.side is Side.BUY
+        if quote.depth is not None:
+            qty, price = _through_depth(quote.depth, order, buying, self._partial)
+            if qty <= 0.0:
+                self._settle(strategy, order, 0.0, 0.0, now)
+                return
+            self._settle(strategy, order, qty, price, now)
+            return
         if self._latency_s > 0.0:
             price = quote.ask if buying else quote.bid
             still_there = price > 0.0 and (
@@ -305,6 +466,7 @@ class Backtest:
         commands: list = []
         if qty > 0.0:
             fee_rate = self._params.spot_fee if order.leg is Leg.SPOT else self._params.fut_fee
+            self._pay(strategy.ctx, order, qty, price, qty * price * fee_rate)
             self._trade_seq += 1
             fill = Fill(
                 order.client_id, f"bt{self._trade_seq}", qty, price, qty * price * fee_rate, now
@@ -316,8 +478,25 @@ class Backtest:
             strategy.ctx, OrderFinal(now, order.client_id, status, qty, price)
         )
         commands.extend(produced)
+        self._follow_exposure(strategy)
         if commands:
             self._carry_out(strategy, tuple(commands), now, self._latency_s)
+
+    def _pay(
+        self, ctx: ArbitrageContext, order: Order, qty: float, price: float, fee: float
+    ) -> None:
+        """Move the accounts' cash for a fill: spot pays for what it buys and is paid for
+        what it sells; the futures account pays fees and realises the short's P&L on
+        what it buys back."""
+        if order.leg is Leg.SPOT:
+            if self._spot_cash is not None:
+                value = qty * price
+                self._spot_cash += (-value if order.side is Side.BUY else value) - fee
+        elif self._futures_cash is not None:
+            self._futures_cash -= fee
+            if order.side is Side.BUY:
+                short = ctx.positions.futures
+                self._futures_cash += (short.avg_price - price) * min(qty, max(short.qty, 0.0))
 
     def result(self, events: int, elapsed_s: float) -> BacktestResult:
         summaries = []
@@ -336,7 +515,46 @@ class Backtest:
                     funding_usdt=ctx.funding_usdt,
                 )
             )
-        return BacktestResult(events, list(self.trades), summaries, elapsed_s)
+        return BacktestResult(
+            events,
+            list(self.trades),
+            summaries,
+            elapsed_s,
+            dict(self.skips),
+            list(self.resizes),
+            list(self.mode_changes),
+        )
+
+
+_SIZED = (ArbitrageState.IDLE, ArbitrageState.MONITORING, ArbitrageState.IMBALANCED)
+"""The states whose decisions the caps bound: an entry, a correction growing a leg."""
+
+STOPS_EVERY_S = 60.0
+"""How often (in the data's time) the portfolio's stops are judged, besides on every
+closed cycle."""
+
+
+def _through_depth(
+    depth: BookDepth, order: Order, buying: bool, partial: bool
+) -> tuple[float, float]:
+    """(quantity, average price) an order fills through the levels its limit price
+    reaches: all of it at their depth-weighted price, or with ``partial`` no more than
+    they hold."""
+    levels = depth.asks if buying else depth.bids
+    market = order.type is OrderType.MARKET
+    reached = tuple(
+        level
+        for level in levels
+        if market or (level[0] <= order.price if buying else level[0] >= order.price)
+    )
+    held = sum(qty for _, qty in reached)
+    if not reached:
+        return 0.0, 0.0
+    qty = min(order.qty, held) if partial else order.qty
+    price = depth_weighted_price(reached, qty)
+    if qty > held:  # beyond the levels shown, the rest at the last level reached
+        price = (price * held + reached[-1][0] * (qty - held)) / qty
+    return qty, price
 
 
 def run_backtest(

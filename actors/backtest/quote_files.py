@@ -26,6 +26,14 @@ says what they are:
   short.
 
 Files without funding rows read as before.
+
+A quote row may also carry the top levels of its book behind the best, best first on
+each side, for sizing from the books: in CSV an eighth column ``depth`` (the header
+then ends ``,depth``) holding ``BIDS|ASKS``, each side levels ``price:qty`` joined by
+``;`` (empty when the row has none); in JSON lines the keys ``bids`` and ``asks``, lists
+of ``[price, qty]``. Levels must be positive prices and non-negative quantities, bids
+going down and asks going up. Iterating a file gives the seven fields of each row, as
+files without depth have; :meth:`QuoteFile.with_depth` gives each row with its depth.
 """
 
 from __future__ import annotations
@@ -40,9 +48,10 @@ from typing import IO, Literal
 
 import msgspec
 
-from protocols.model import Symbol
+from protocols.model import BookDepth, Symbol
 
 HEADER = ("ts_ms", "leg", "symbol", "bid", "bid_qty", "ask", "ask_qty")
+DEPTH_HEADER = (*HEADER, "depth")
 LEGS = ("spot", "futures")
 FUNDING_RATE = "funding_rate"
 FUNDING_SETTLED = "funding_settled"
@@ -50,6 +59,8 @@ KINDS = (*LEGS, FUNDING_RATE, FUNDING_SETTLED)
 
 QuoteRow = tuple[int, str, str, float, float, float, float]
 """(ts_ms, leg, symbol, bid, bid_qty, ask, ask_qty) as read from a file."""
+
+Level = tuple[float, float]
 
 
 class QuoteFileError(ValueError):
@@ -94,7 +105,48 @@ def _row_problem(leg: str, bid: float, bid_qty: float, ask: float, ask_qty: floa
     return None
 
 
-class _JsonRow(msgspec.Struct, forbid_unknown_fields=True):
+def _depth_problem(depth: BookDepth) -> str | None:
+    """What is wrong with a row's depth levels, or ``None``."""
+    for side, levels, down in (("bids", depth.bids, True), ("asks", depth.asks, False)):
+        before = None
+        for price, qty in levels:
+            if not (math.isfinite(price + qty) and price > 0.0 and qty >= 0.0):
+                return f"depth {side}: a level is a price above 0 and a quantity of 0 or more"
+            if before is not None and (price >= before if down else price <= before):
+                way = "down" if down else "up"
+                return f"depth {side} must go {way} from the best, level by level"
+            before = price
+    return None
+
+
+def format_depth(depth: BookDepth) -> str:
+    """A depth as the CSV's ``depth`` column writes it."""
+    return "|".join(
+        ";".join(f"{price!r}:{qty!r}" for price, qty in side) for side in (depth.bids, depth.asks)
+    )
+
+
+def parse_depth(text: str) -> BookDepth | None:
+    """The CSV's ``depth`` column read (``ValueError`` if it is not of its form)."""
+    if not text:
+        return None
+    bids, bar, asks = text.partition("|")
+    if not bar:
+        raise ValueError("depth is BIDS|ASKS, each side price:qty levels joined by ;")
+    return BookDepth(_levels(bids), _levels(asks))
+
+
+def _levels(text: str) -> tuple[Level, ...]:
+    levels = []
+    for level in text.split(";") if text else ():
+        price, colon, qty = level.partition(":")
+        if not colon:
+            raise ValueError(f"depth level {level!r} is not price:qty")
+        levels.append((float(price), float(qty)))
+    return tuple(levels)
+
+
+class _JsonRow(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     ts_ms: int
     leg: Literal["spot", "futures", "funding_rate", "funding_settled"]
     symbol: str
@@ -102,6 +154,8 @@ class _JsonRow(msgspec.Struct, forbid_unknown_fields=True):
     bid_qty: float
     ask: float
     ask_qty: float
+    bids: tuple[Level, ...] | None = None
+    asks: tuple[Level, ...] | None = None
 
 
 class QuoteFile:
@@ -147,12 +201,17 @@ class QuoteFile:
         self.close()
 
     def __iter__(self) -> Iterator[QuoteRow]:
+        for row, _ in self.with_depth():
+            yield row
+
+    def with_depth(self) -> Iterator[tuple[QuoteRow, BookDepth | None]]:
+        """Each row, checked, with the depth of its book when it has one."""
         parsed = self._json_rows() if self.format == "jsonl" else self._csv_rows()
         last = 0
         symbols: set[str] = set()
         quotes = 0
         try:
-            for line, row in parsed:
+            for line, row, depth in parsed:
                 ts, leg, symbol, bid, bid_qty, ask, ask_qty = row
                 if ts < last:
                     raise self._fail(
@@ -162,6 +221,8 @@ class QuoteFile:
                         else f"ts_ms {ts} is not a time in Unix milliseconds (0 or more)",
                     )
                 problem = _row_problem(leg, bid, bid_qty, ask, ask_qty)
+                if problem is None and depth is not None:
+                    problem = _depth_problem(depth)
                 if problem is not None:
                     raise self._fail(line, problem)
                 if symbol not in symbols:
@@ -173,7 +234,7 @@ class QuoteFile:
                 if leg in LEGS:
                     quotes += 1
                 last = ts
-                yield row
+                yield row, depth
         except (OSError, EOFError, UnicodeDecodeError) as error:
             raise QuoteFileError(f"{self.path}: cannot read it: {error}") from None
         finally:
@@ -189,20 +250,26 @@ class QuoteFile:
     def _fail(self, line: int, problem: str) -> QuoteFileError:
         return QuoteFileError(f"{self.path}:{line}: {problem}")
 
-    def _csv_rows(self) -> Iterator[tuple[int, QuoteRow]]:
+    def _csv_rows(self) -> Iterator[tuple[int, QuoteRow, BookDepth | None]]:
         """Each row with its line, its fields parsed."""
         lines = _prepend(self._first, self._text)
         reader = csv.reader(lines)
         header = next(reader, None)
         if header is None:
             return
-        if tuple(column.strip() for column in header) != HEADER:
-            raise self._fail(1, f"the header must be {','.join(HEADER)} (got {','.join(header)})")
+        columns = tuple(column.strip() for column in header)
+        if columns not in (HEADER, DEPTH_HEADER):
+            raise self._fail(
+                1,
+                f"the header must be {','.join(HEADER)}, with ,depth after it when rows "
+                f"carry their book's depth (got {','.join(header)})",
+            )
+        width = len(columns)
         for row in reader:
-            if len(row) != 7:
+            if len(row) != width:
                 if not row:
                     continue
-                raise self._fail(reader.line_num, f"expected 7 columns, got {len(row)}")
+                raise self._fail(reader.line_num, f"expected {width} columns, got {len(row)}")
             try:
                 parsed = (
                     int(row[0]),
@@ -215,9 +282,13 @@ class QuoteFile:
                 )
             except ValueError as error:
                 raise self._fail(reader.line_num, f"not a number: {error}") from None
-            yield reader.line_num, parsed
+            try:
+                depth = parse_depth(row[7]) if width == 8 else None
+            except ValueError as error:
+                raise self._fail(reader.line_num, str(error)) from None
+            yield reader.line_num, parsed, depth
 
-    def _json_rows(self) -> Iterator[tuple[int, QuoteRow]]:
+    def _json_rows(self) -> Iterator[tuple[int, QuoteRow, BookDepth | None]]:
         """Each row with its line, decoded."""
         decode = msgspec.json.Decoder(_JsonRow).decode
         for number, line in enumerate(_prepend(self._first, self._text), start=1):
@@ -227,9 +298,13 @@ class QuoteFile:
                 row = decode(line)
             except msgspec.DecodeError as error:
                 raise self._fail(number, str(error)) from None
+            depth = None
+            if row.bids is not None or row.asks is not None:
+                depth = BookDepth(row.bids or (), row.asks or ())
             yield (
                 number,
                 (row.ts_ms, row.leg, row.symbol, row.bid, row.bid_qty, row.ask, row.ask_qty),
+                depth,
             )
 
 
@@ -242,9 +317,10 @@ def _prepend(first: str, rest: IO[str]) -> Iterator[str]:
 
 
 class QuoteFileWriter:
-    """Writes quote rows; JSON lines if the name ends ``.jsonl[.gz]``, CSV otherwise."""
+    """Writes quote rows; JSON lines if the name ends ``.jsonl[.gz]``, CSV otherwise.
+    A CSV file has the ``depth`` column when ``depth`` is on."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, depth: bool = False) -> None:
         self.path = Path(path)
         name = self.path.name
         opener = gzip.open if name.endswith(".gz") else open
@@ -253,16 +329,25 @@ class QuoteFileWriter:
         self._json = name.removesuffix(".gz").endswith(".jsonl")
         self._encode = msgspec.json.Encoder().encode
         self.rows = 0
+        self._depth = depth
         if not self._json:
-            self._out.write(",".join(HEADER) + "\n")
+            self._out.write(",".join(DEPTH_HEADER if depth else HEADER) + "\n")
 
-    def write(self, row: QuoteRow) -> None:
+    def write(self, row: QuoteRow, depth: BookDepth | None = None) -> None:
+        """Write ``row``, with ``depth`` where the file keeps it (JSON lines, or CSV
+        written with ``depth`` on)."""
         ts, leg, symbol, bid, bid_qty, ask, ask_qty = row
         if self._json:
             record = _JsonRow(ts, leg, symbol, bid, bid_qty, ask, ask_qty)  # type: ignore[arg-type]
+            if depth is not None:
+                record.bids = depth.bids
+                record.asks = depth.asks
             self._out.write(self._encode(record).decode() + "\n")
         else:
-            self._out.write(f"{ts},{leg},{symbol},{bid!r},{bid_qty!r},{ask!r},{ask_qty!r}\n")
+            line = f"{ts},{leg},{symbol},{bid!r},{bid_qty!r},{ask!r},{ask_qty!r}"
+            if self._depth:
+                line += "," + (format_depth(depth) if depth is not None else "")
+            self._out.write(line + "\n")
         self.rows += 1
 
     def close(self) -> None:

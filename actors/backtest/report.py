@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 
-from actors.backtest.engine import BacktestResult
+from actors.backtest.engine import BacktestResult, Resize
 from protocols.messages import TradeRecord
 
 
@@ -27,12 +27,39 @@ class TradeOut(msgspec.Struct, frozen=True):
     """Funding the cycle's short received (paid, when negative), in its P&L."""
 
 
+class ResizeOut(msgspec.Struct, frozen=True):
+    """An entry smaller than the configured size: from ``wanted_qty`` to ``qty``."""
+
+    symbol: str
+    ts_ms: int
+    wanted_qty: float
+    qty: float
+    reason: str
+
+
+class ModeChangeOut(msgspec.Struct, frozen=True):
+    ts_ms: int
+    mode: str
+    reason: str
+
+
 class ReportOut(msgspec.Struct, frozen=True):
     events: int
     cycles: int
     total_pnl_usdt: float
     open_positions: list[str]
     trades: list[TradeOut]
+    skips: dict[str, int]
+    """Opportunities skipped, by kind of reason; a run of skips for one reason counts once."""
+    resizes: list[ResizeOut]
+    mode_changes: list[ModeChangeOut]
+    """The risk modes the portfolio's stops set, in order."""
+
+
+def resize_out(resize: Resize) -> ResizeOut:
+    return ResizeOut(
+        resize.symbol, round(resize.ts * 1000.0), resize.wanted_qty, resize.qty, resize.reason
+    )
 
 
 def trade_out(trade: TradeRecord) -> TradeOut:
@@ -59,6 +86,12 @@ def to_json(result: BacktestResult) -> bytes:
         total_pnl_usdt=result.total_pnl_usdt,
         open_positions=result.open_positions,
         trades=[trade_out(trade) for trade in result.trades],
+        skips=dict(sorted(result.skips.items())),
+        resizes=[resize_out(resize) for resize in result.resizes],
+        mode_changes=[
+            ModeChangeOut(round(change.now * 1000.0), change.mode.value, change.reason)
+            for change in result.mode_changes
+        ],
     )
     return msgspec.json.encode(report)
 
@@ -114,5 +147,13 @@ def render_table(result: BacktestResult) -> str:
     lines += [line(row) for row in rows[:-1]]
     lines += ["  ".join("-" * width for width in widths), line(rows[-1]), ""]
     lines.append(f"exits: {by_reason or 'none'}")
+    skips = ", ".join(f"{count} {reason}" for reason, count in sorted(result.skips.items()))
+    lines.append(f"skipped: {skips or 'none'}")
+    lines.append(f"resized: {len(result.resizes) or 'none'}")
+    lines += [
+        f"  {r.symbol} at {r.ts:.0f}: {r.wanted_qty:g} -> {r.qty:g} ({r.reason})"
+        for r in result.resizes
+    ]
+    lines += [f"risk mode {c.mode.value} at {c.now:.0f}: {c.reason}" for c in result.mode_changes]
     lines.append(f"{result.events} events in {result.elapsed_s:.2f} s ({rate:,.0f} events/s)")
     return "\n".join(lines)

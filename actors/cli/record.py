@@ -4,7 +4,9 @@ their own data.
 
 Each venue's feed publishes into one conflating mailbox per symbol; the recorder writes
 every quote it takes, with the time it arrived (never going back: the file must be
-ordered), and the funding rate and its settlements (``Recording.funding_rate``).
+ordered), and the funding rate and its settlements (``Recording.funding_rate``). A venue
+in depth mode (``[venues.*] depth``) is recorded with the top ``[risk] book_levels`` of
+its book on each of its rows.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ class Recording:
                 quote.bid_qty,
                 quote.ask,
                 quote.ask_qty,
-            )
+            ),
+            quote.depth,
         )
 
     def funding_rate(self, symbol: Symbol, update: FundingRateUpdate) -> None:
@@ -120,9 +123,10 @@ async def record(
     symbols: Sequence[Symbol],
     writer: QuoteFileWriter,
     duration_s: float,
+    book_levels: int = 10,
 ) -> int:
     """Record into ``writer`` until ``duration_s`` has passed; returns the quotes written
-    (funding rows aside)."""
+    (funding rows aside). Venues in depth mode keep ``book_levels`` of their books."""
     recording = Recording(writer)
     async with trio.open_nursery() as nursery:
         inboxes = {symbol: Mailbox(f"recorder-{symbol}", capacity=1) for symbol in symbols}
@@ -130,12 +134,16 @@ async def record(
         for venue in venues:
             rest = RestClient(venue.rest, timeout_s=venue.request_timeout_s)
             clients.append(rest)
+            codec = feed_codec(venue, rest)
             feed = Feed(
                 f"record-{venue.kind}",
-                feed_codec(venue, rest),
+                codec,
                 venue.ws,
                 {symbol: [inbox.address] for symbol, inbox in inboxes.items()},
                 stale_after_s=venue.stale_after_s,
+                depth=venue.depth,
+                book_levels=book_levels,
+                fetch_snapshot=codec.fetch_snapshot,
             )
             nursery.start_soon(feed.run, Incarnation(feed.name, 0, None, None))
         for symbol, inbox in inboxes.items():
@@ -180,7 +188,8 @@ def command_record(args: argparse.Namespace) -> int:
     new = not out.exists()
     # Opened before anything starts: an output that cannot be written ends it here.
     try:
-        writer = QuoteFileWriter(out)
+        depth = config.venues.spot.depth or config.venues.futures.depth
+        writer = QuoteFileWriter(out, depth=depth)
     except OSError as error:
         raise UserError(
             f"cannot write {args.out} ({error.strerror}); give --out a file in a directory "
@@ -205,13 +214,14 @@ async def _record_with_config(
     config: SystemConfig, writer: QuoteFileWriter, duration_s: float
 ) -> int:
     symbols = config.symbol_list
+    levels = config.risk.book_levels
     if config.mode == "live":
         venues = config.venues
-        return await record([venues.spot, venues.futures], symbols, writer, duration_s)
+        return await record([venues.spot, venues.futures], symbols, writer, duration_s, levels)
     async with trio.open_nursery() as nursery:
         servers = SimServers(config.simulated())
         urls = await nursery.start(servers.run)
         venues = config.venues_at(urls)
-        quotes = await record([venues.spot, venues.futures], symbols, writer, duration_s)
+        quotes = await record([venues.spot, venues.futures], symbols, writer, duration_s, levels)
         nursery.cancel_scope.cancel()
     return quotes

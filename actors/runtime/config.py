@@ -1,7 +1,8 @@
 """The trading runtime's configuration: the tables of a configuration file it acts on.
 
 Top-level ``mode`` and ``symbols``; ``[venues.spot]`` and ``[venues.futures]`` (kind,
-endpoints, the names of the environment variables holding keys); ``[strategy]``; ``[risk]``;
+endpoints, the names of the environment variables holding keys); ``[strategy]``;
+``[risk]`` (sizing from the books, caps, stops);
 ``[http]`` (the status endpoint); ``[persistence]`` (durability); ``[alerts]`` (where
 alerts go). The file's other tables
 (the simulated venues, paper mode, chaos runs) belong to the tools that read them: see

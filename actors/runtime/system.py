@@ -305,6 +305,7 @@ class TradingSystem:
                 live_within_s=venue.live_within_s,
                 rotate_after_s=venue.rotate_after_s,
                 depth=venue.depth,
+                book_levels=self.config.risk.book_levels,
                 fetch_snapshot=feed_codec.fetch_snapshot,
             )
             for n, chunk in enumerate(chunks, start=1)

@@ -53,7 +53,7 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How often the futures venue's position of each symbol a strategy holds a short in
     is read, to catch a shrink no order of ours made (a position push catches it sooner;
     this catches a push that never came)."""
-    depth: bool = False
+    depth: bool = True
     """Build quotes from the venue's depth stream (a local book, resynced from a REST
     snapshot after a gap in versions) instead of its best bid/ask stream."""
 

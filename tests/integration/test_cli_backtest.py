@@ -37,10 +37,23 @@ def test_json_prints_the_documented_object(tmp_path):
     trades_csv = tmp_path / "trades.csv"
     result = basis("backtest", str(SAMPLE), "--json", "--trades-csv", str(trades_csv))
     report = json.loads(result.stdout.splitlines()[-1])
-    assert set(report) == {"events", "cycles", "total_pnl_usdt", "open_positions", "trades"}
+    assert set(report) == {
+        "events",
+        "cycles",
+        "total_pnl_usdt",
+        "open_positions",
+        "trades",
+        "skips",
+        "resizes",
+        "mode_changes",
+    }
     assert report["events"] == SAMPLE.read_text().count("\n") - 1
     assert report["cycles"] == len(report["trades"]) > 0
     assert report["total_pnl_usdt"] == sum(t["pnl_usdt"] for t in report["trades"])
+    assert report["resizes"]
+    for resize in report["resizes"]:
+        assert resize["qty"] < resize["wanted_qty"]
+        assert resize["reason"] == "too little depth"
     for trade in report["trades"]:
         assert set(trade) == TRADE_KEYS
         assert trade["exit_reason"] in {"profit", "timeout"}
@@ -68,6 +81,11 @@ def test_without_json_a_table_with_per_symbol_totals():
     assert [line.split()[0] for line in lines[2:5]] == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
     assert any(line.startswith("total") for line in lines)
     assert "events/s" in lines[-1]
+    # The sample's books are thin in places: entries skipped and resized for depth.
+    [skipped] = [line for line in lines if line.startswith("skipped: ")]
+    assert "too little depth" in skipped
+    resized = [line for line in lines if line.endswith("(too little depth)")]
+    assert len(resized) >= 2
 
 
 def test_synth_then_backtest_jsonl_gz(tmp_path):

@@ -274,7 +274,9 @@ async def test_a_depth_gap_unsyncs_the_book_until_a_snapshot_resyncs_it(nursery,
         snapshots.append(version)
         return DepthSnapshot(symbol, version, (BookLevel(90.0, 1.0),), (BookLevel(91.0, 1.0),))
 
-    feed, btc, _ = start_feed(nursery, venue, depth=True, fetch_snapshot=fetch_snapshot)
+    feed, btc, _ = start_feed(
+        nursery, venue, depth=True, book_levels=2, fetch_snapshot=fetch_snapshot
+    )
     ws = await venue.next_connection()
 
     async def diff(first, last, bid):
@@ -286,6 +288,9 @@ async def test_a_depth_gap_unsyncs_the_book_until_a_snapshot_resyncs_it(nursery,
     await wait_until(lambda: feed.status.quotes >= 2)
     quotes = [m.quote for m in drain(btc) if isinstance(m, MarketQuote)]
     assert (quotes[-1].bid, quotes[-1].ask) == (96.0, 91.0)
+    # A depth-mode quote carries the top book_levels of each side, best first.
+    assert quotes[-1].depth.bids == ((96.0, 1.0), (95.0, 1.0))
+    assert quotes[-1].depth.asks == ((91.0, 1.0), (96.0, 1.0))
     await diff(15, 20, 97.0)  # 13 and 14 never came
     await wait_until(lambda: feed.status.gaps == 1)
     await wait_until(lambda: snapshots == [10, 20] and feed.status.state == "fresh")

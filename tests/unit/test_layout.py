@@ -1,11 +1,12 @@
 """The layout's rules, read from the code's own imports.
 
 Each module belongs to a part: ``protocols``, ``supervision``, a folder under ``actors/``
-(``arbitrage``, ``venues``, ``runtime``, ``backtest``, ``sim``, ``chaos``, ``cli``), or one
-of the few modules directly under ``actors/``. Imports point one way, from the command
-line down to the domain model; the trading runtime imports nothing of the tools around
-it; nothing imports in a circle. Every import counts, those under ``TYPE_CHECKING`` and
-inside functions included: a circle drawn only for the type checker is still one.
+(``arbitrage``, ``risk``, ``venues``, ``runtime``, ``backtest``, ``sim``, ``chaos``,
+``cli``), or one of the few modules directly under ``actors/``. Imports point one way,
+from the command line down to the domain model; the trading runtime imports nothing of
+the tools around it; nothing imports in a circle. Every import counts, those under
+``TYPE_CHECKING`` and inside functions included: a circle drawn only for the type
+checker is still one.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ MAY_IMPORT: dict[str, set[str]] = {
     "risk": {"protocols", "supervision", *FOUNDATION},
     "arbitrage": {"risk", "protocols", "supervision", *FOUNDATION},
     "venues": {"protocols", "supervision", *FOUNDATION},
-    "runtime": {"risk", "arbitrage", "venues", "protocols", "supervision", *FOUNDATION},
+    "runtime": {"arbitrage", "risk", "venues", "protocols", "supervision", *FOUNDATION},
     "sim": {"protocols", "supervision", *FOUNDATION},
-    "backtest": {"risk", "arbitrage", "protocols", "supervision", *FOUNDATION},
-    "system_config": {"risk", "runtime", "sim", "arbitrage", "venues", "protocols", *FOUNDATION},
-    "chaos": {"risk", "system_config", "runtime", "sim", "arbitrage", "venues", "protocols"}
+    "backtest": {"arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
+    "system_config": {"runtime", "sim", "arbitrage", "risk", "venues", "protocols", *FOUNDATION},
+    "chaos": {"system_config", "runtime", "sim", "arbitrage", "risk", "venues", "protocols"}
     | {"supervision", *FOUNDATION},
     "cli": {
         "risk",

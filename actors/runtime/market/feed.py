@@ -151,6 +151,8 @@ class Feed:
     served_for_s: float = SERVED_FOR_S
     """How long a connection must go on after it served to start the backoff again."""
     depth: bool = False
+    book_levels: int = 10
+    """Levels of each side of the local book a depth-mode quote carries (``Quote.depth``)."""
     fetch_snapshot: Callable[[Symbol], Awaitable[DepthSnapshot]] | None = None
     rng: random.Random = attrs.field(factory=random.Random)
     wall_clock: Callable[[], float] = time.time
@@ -370,7 +372,8 @@ class Feed:
 
     def _publish_book(self, symbol: Symbol, book: OrderBook, venue_ts: float) -> None:
         bid, bid_qty, ask, ask_qty = book.best()
-        self._publish(Quote(symbol, bid, bid_qty, ask, ask_qty, venue_ts, self.wall_clock()))
+        depth = book.top(self.book_levels)
+        self._publish(Quote(symbol, bid, bid_qty, ask, ask_qty, venue_ts, self.wall_clock(), depth))
 
     def _resync(self, symbol: Symbol, nursery: trio.Nursery) -> None:
         if symbol in self._resyncing or self.fetch_snapshot is None:

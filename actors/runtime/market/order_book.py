@@ -18,8 +18,10 @@ Pure: no I/O, no clock. The feed fetches snapshots and decides when to resync.
 from __future__ import annotations
 
 import enum
+import heapq
 from collections import deque
 
+from protocols.model import BookDepth
 from protocols.venue import BookLevel, DepthDiff, DepthSnapshot
 
 MAX_BUFFERED_DIFFS = 1000
@@ -95,6 +97,12 @@ class OrderBook:
         bid = max(self.bids) if self.bids else 0.0
         ask = min(self.asks) if self.asks else 0.0
         return bid, self.bids.get(bid, 0.0), ask, self.asks.get(ask, 0.0)
+
+    def top(self, levels: int) -> BookDepth:
+        """The best ``levels`` levels of each side, best first."""
+        bids = heapq.nlargest(levels, self.bids.items())
+        asks = heapq.nsmallest(levels, self.asks.items())
+        return BookDepth(tuple(bids), tuple(asks))
 
 
 def _update(side: dict[float, float], levels: tuple[BookLevel, ...]) -> None:

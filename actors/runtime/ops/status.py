@@ -64,6 +64,9 @@ class TaskStatus(msgspec.Struct, frozen=True):
     """The same in the current cycle so far."""
     longest_unhedged_s: float = 0.0
     """The longest single stretch its legs differed."""
+    last_skip_reason: str | None = None
+    """Why the last opportunity priced was not taken (``too little depth: ...``, ``no
+    room: ...``, a venue minimum); ``None`` once an entry is taken."""
 
 
 class FeedStatusOut(msgspec.Struct, frozen=True):
@@ -223,6 +226,7 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
                 unhedged_usdt_s=s.unhedged_usdt_s,
                 cycle_unhedged_usdt_s=s.cycle_unhedged_usdt_s,
                 longest_unhedged_s=s.longest_unhedged_s,
+                last_skip_reason=s.last_skip_reason,
             )
         )
     feeds = [

@@ -22,7 +22,7 @@ def _no_correction() -> None:
     """An imbalanced strategy never places a corrective order."""
     from actors.arbitrage import machine
 
-    machine._correct = lambda ctx, now, spot, futures: (ctx, machine.NOTHING)
+    machine._correct = lambda ctx, now, spot, futures, limits: (ctx, machine.NOTHING)
 
 
 def _no_journal() -> None:

@@ -14,6 +14,8 @@ from actors.backtest.quote_files import (
     funding_rate_row,
     funding_settled_row,
 )
+from actors.risk.config import RiskConfig
+from protocols.model import BookDepth, RiskMode
 from tests.unit.arbitrage.spec import round_trip_pnl_usdt
 
 FEE = 0.0005
@@ -267,3 +269,79 @@ def test_a_partial_fill_is_corrected_by_the_machine(tmp_path):
     # 0.3 + the 0.7 the correction bought on spot, 1.0 sold on futures: hedged, 200 traded.
     assert summary.volume_usdt == pytest.approx(30.0 + 70.0 + 100.0)
     assert result.open_positions == ["BTC/USDT"]
+
+
+# ------------------------------------------------------------------------- risk
+
+
+def test_the_caps_shared_by_every_symbol_resize_and_then_skip_entries(tmp_path):
+    # 100 USDT a leg per entry; 300 in total across both legs of every symbol.
+    path = quotes(
+        tmp_path, [(0, "BTC/USDT", CHEAP), (1, "ETH/USDT", CHEAP), (2, "SOL/USDT", CHEAP)]
+    )
+    capped = BacktestConfig(
+        risk=RiskConfig(
+            max_symbol_notional_usdt=300.0,
+            max_venue_notional_usdt=300.0,
+            max_total_notional_usdt=300.0,
+        )
+    )
+    result = run_backtest(str(path), capped)
+    [resize] = result.resizes
+    assert (resize.symbol, resize.wanted_qty, resize.qty) == ("ETH/USDT", 1.0, 0.5)
+    assert resize.reason == "no room: max_total_notional_usdt 300"
+    assert result.skips == {"no room": 1}  # SOL/USDT: nothing left
+
+
+def test_a_starting_balance_limits_entries_by_what_the_account_has_free(tmp_path):
+    path = quotes(tmp_path, [(0, "BTC/USDT", CHEAP)])
+    poor = BacktestConfig(backtest=BacktestSection(spot_balance_usdt=50.025))
+    [resize] = run_backtest(str(path), poor).resizes
+    assert resize.qty == pytest.approx(0.5)  # 50 USDT and its 0.05 % fee
+    assert resize.reason == "no room: free USDT on mexc"
+
+
+def test_a_tripped_drawdown_stop_puts_every_strategy_in_reducing(tmp_path):
+    crash = (80.0, 80.1, 100.0, 100.1)  # spot down 20 %: about -20 USDT on the position
+    path = quotes(
+        tmp_path,
+        [(0, "BTC/USDT", CHEAP), (30, "BTC/USDT", crash), (200, "BTC/USDT", CHEAP),
+         (300, "ETH/USDT", CHEAP)],
+    )  # fmt: skip
+    stopped = BacktestConfig(
+        risk=RiskConfig(
+            max_drawdown_usdt=10.0, daily_loss_limit_usdt=None, cycle_stop_loss_pct=None
+        )
+    )
+    result = run_backtest(str(path), stopped)
+    [change] = result.mode_changes
+    assert change.mode is RiskMode.REDUCING and "max_drawdown_usdt 10" in change.reason
+    # BTC/USDT's position stays (no stop of its own); ETH/USDT never enters.
+    assert {s.symbol: s.open_position for s in result.symbols} == {
+        "BTC/USDT": True,
+        "ETH/USDT": False,
+    }
+    assert {s.symbol: s.volume_usdt for s in result.symbols}["ETH/USDT"] == 0.0
+
+
+def test_the_cycle_stop_loss_closes_a_losing_cycle(tmp_path):
+    crash = (97.0, 97.1, 100.0, 100.1)  # spot down 3 %: below the 2 % stop
+    path = quotes(tmp_path, [(0, "BTC/USDT", CHEAP), (30, "BTC/USDT", crash)])
+    [trade] = run_backtest(str(path), config()).trades
+    assert trade.exit_reason == "stop_loss" and trade.pnl_usdt < -2.0
+
+
+def test_orders_fill_through_the_depth_their_limit_reaches(tmp_path):
+    path = tmp_path / "q.csv"
+    asks = BookDepth(asks=((100.0, 0.5), (100.05, 0.5), (100.5, 5.0)))
+    bids = BookDepth(bids=((100.0, 0.4), (99.95, 5.0)))
+    with QuoteFileWriter(path, depth=True) as writer:
+        writer.write((0, "spot", "BTC/USDT", 99.9, 10.0, 100.0, 0.5), asks)
+        writer.write((0, "futures", "BTC/USDT", 100.0, 0.4, 100.1, 10.0), bids)
+    result = run_backtest(str(path), config())
+    [summary] = result.symbols
+    # 1.0 within 0.1 % of the best on both books: 0.5 + 0.5 on spot, 0.4 + 0.6 on futures.
+    spot_paid = 0.5 * 100.0 + 0.5 * 100.05
+    futures_got = 0.4 * 100.0 + 0.6 * 99.95
+    assert summary.volume_usdt == pytest.approx(spot_paid + futures_got)
+    assert result.resizes == []

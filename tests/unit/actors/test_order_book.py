@@ -116,3 +116,15 @@ def test_a_snapshot_no_newer_than_the_synced_book_is_a_repeat():
     assert book.on_snapshot(snapshot(7, [(99.0, 1.0)], [(100.0, 1.0)])) is Outcome.REPEAT
     assert book.on_snapshot(snapshot(9, [(99.0, 1.0)], [(100.0, 1.0)])) is Outcome.REPEAT
     assert (book.bids, book.asks, book.version) == ({97.0: 4.0}, {100.5: 5.0}, 9)
+
+
+def test_the_top_levels_of_each_side_come_best_first():
+    book = OrderBook()
+    book.on_snapshot(
+        snapshot(1, [(99.0, 1.0), (100.0, 2.0), (98.0, 3.0)], [(102.0, 1.0), (101.0, 4.0)])
+    )
+    book.on_diff(diff(2, 2, bids=[(100.0, 0.0), (97.0, 5.0)], asks=[(103.0, 6.0)]))
+    depth = book.top(2)
+    assert depth.bids == ((99.0, 1.0), (98.0, 3.0))
+    assert depth.asks == ((101.0, 4.0), (102.0, 1.0))
+    assert book.top(10).bids == ((99.0, 1.0), (98.0, 3.0), (97.0, 5.0))

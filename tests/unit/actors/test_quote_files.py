@@ -16,6 +16,7 @@ from actors.backtest.quote_files import (
     funding_rate_row,
     funding_settled_row,
 )
+from protocols.model import BookDepth
 
 ROWS = [
     (1000, "spot", "BTC/USDT", 100.0, 1.5, 100.5, 2.0),
@@ -216,3 +217,35 @@ def test_a_bad_json_price_is_refused_with_its_line(tmp_path, value, message):
     with pytest.raises(QuoteFileError) as error:
         read(path)
     assert str(error.value).startswith(f"{path}:2: {message}")
+
+
+DEPTH = BookDepth(bids=((100.0, 1.5), (99.5, 2.0)), asks=((100.5, 2.0), (101.0, 0.25)))
+
+
+@pytest.mark.parametrize("name", ["d.csv", "d.jsonl.gz"])
+def test_depth_is_written_and_read_with_its_row_and_rows_without_it_read_as_before(tmp_path, name):
+    path = tmp_path / name
+    with QuoteFileWriter(path, depth=True) as writer:
+        writer.write(ROWS[0], DEPTH)
+        writer.write(ROWS[1])
+        writer.write(ROWS[3])
+    with QuoteFile(path) as source:
+        assert list(source.with_depth()) == [(ROWS[0], DEPTH), (ROWS[1], None), (ROWS[3], None)]
+    assert read(path) == [ROWS[0], ROWS[1], ROWS[3]]
+
+
+@pytest.mark.parametrize(
+    ("depth", "problem"),
+    [
+        ("100.0:1|100.5", "is not price:qty"),
+        ("100.0:1;100.2:1|100.5:1", "depth bids must go down from the best"),
+        ("100.0:1|100.5:-1", "a level is a price above 0 and a quantity of 0 or more"),
+        ("100.0:1", "depth is BIDS|ASKS"),
+    ],
+)
+def test_bad_depth_is_refused_with_the_line(tmp_path, depth, problem):
+    path = tmp_path / "d.csv"
+    path.write_text(f"{','.join(HEADER)},depth\n1,spot,BTC/USDT,100.0,1,100.5,1,{depth}\n")
+    with pytest.raises(QuoteFileError) as raised:
+        read(path)
+    assert f"{path}:2:" in str(raised.value) and problem in str(raised.value)

@@ -243,6 +243,16 @@ def test_each_task_shows_the_leverage_and_liquidation_price_the_venue_holds_it_a
     assert (unknown.futures_leverage, unknown.liquidation_price) == (None, None)
 
 
+def test_each_task_shows_why_its_last_opportunity_was_skipped():
+    ctx = new_context("btc_1", Symbol("BTC", "USDT"), now=T0).evolve(
+        last_skip_reason="too little depth: below one increment"
+    )
+    actor = StrategyActor(ctx, routers={})
+    stats = msgspec.structs.replace(statistics(), strategies=(actor.statistics(),))
+    [task] = status_of(stats, T0).tasks
+    assert task.last_skip_reason == "too little depth: below one increment"
+
+
 def test_a_symbol_quarantine_holds_is_listed_with_its_task_and_reason():
     held = ("BTC/USDT", "btc_t1", "contradicts the venues: the futures short is 1", 5.0)
     stats = msgspec.structs.replace(statistics(), held_symbols=(held,))
@@ -311,6 +321,7 @@ def test_the_status_object_keeps_its_json_shape():
         "unhedged_usdt_s",
         "cycle_unhedged_usdt_s",
         "longest_unhedged_s",
+        "last_skip_reason",
     ]
     assert list(shape["feeds"][0]) == [
         "name",

@@ -52,5 +52,7 @@ def test_the_run_config_file_loads_with_unset_keys_left_out_and_strings_escaped(
     loaded = load_config(path, SystemConfig)
     assert loaded.strategy == users.strategy
     assert loaded.venues.futures.user_id == 'a "quoted" \\ id'
-    assert not loaded.venues.spot.depth and not loaded.venues.futures.depth
+    # No scenario needs depth: the user's own setting (on by default) stands.
+    assert loaded.venues.spot.depth == users.venues.spot.depth
+    assert loaded.venues.futures.depth == users.venues.futures.depth
     assert loaded.http.port == 0

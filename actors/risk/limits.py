@@ -1,0 +1,19 @@
+"""What the portfolio leaves a strategy for its next entry."""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+
+class EntryLimits(msgspec.Struct, frozen=True, gc=False):
+    """Notional per leg (USDT) the portfolio caps and balances leave for this strategy's
+    next entry, and which cap binds (``None`` while nothing does)."""
+
+    room_usdt: float = math.inf
+    reason: str | None = None
+
+
+NO_LIMITS = EntryLimits()
+"""No cap at all: a strategy alone, or a backtest without caps."""

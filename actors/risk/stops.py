@@ -1,0 +1,80 @@
+"""The portfolio's stops: a daily loss limit and a drawdown stop against the high-water
+mark of realised plus unrealised P&L. Both pause entries (``reducing``), they do not
+kill: exits and corrections go on. The daily stop lifts itself at the next UTC day; the
+drawdown stop only when the operator resumes (:func:`operator_resumed`)."""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+from actors.risk.config import RiskConfig
+from protocols.messages import RiskModeChange
+from protocols.model import RiskMode
+
+DAY_S = 86400.0
+
+DAILY_LOSS = "daily_loss_limit"
+DRAWDOWN = "max_drawdown"
+
+
+class StopsState(msgspec.Struct, frozen=True):
+    """What the stops remember: the high-water mark of the portfolio's P&L (realised plus
+    unrealised, USDT), the UTC day (its number since 1970) and the P&L it began with,
+    and which stop has tripped (``None``, ``DAILY_LOSS`` or ``DRAWDOWN``)."""
+
+    high_water_usdt: float = -math.inf
+    day: int | None = None
+    day_start_pnl_usdt: float = 0.0
+    tripped: str | None = None
+
+
+def evaluate_stops(
+    state: StopsState, now: float, pnl_usdt: float, config: RiskConfig
+) -> tuple[StopsState, RiskModeChange | None]:
+    """The stops after the portfolio's P&L is ``pnl_usdt`` at ``now``, and the mode
+    change they call for (``None`` when none): REDUCING when a stop trips, ACTIVE when
+    the daily one lifts at the next UTC day."""
+    day = int(now // DAY_S)
+    change: RiskModeChange | None = None
+    tripped = state.tripped
+    day_start = state.day_start_pnl_usdt
+    if state.day != day:
+        day_start = pnl_usdt
+        if tripped == DAILY_LOSS:
+            tripped = None
+            change = RiskModeChange(
+                now, RiskMode.ACTIVE, "a new UTC day lifts the daily loss limit"
+            )
+    high_water = max(state.high_water_usdt, pnl_usdt)
+    if tripped is None:
+        drawdown = high_water - pnl_usdt
+        daily_loss = day_start - pnl_usdt
+        if config.max_drawdown_usdt is not None and drawdown >= config.max_drawdown_usdt:
+            tripped = DRAWDOWN
+            change = RiskModeChange(
+                now,
+                RiskMode.REDUCING,
+                f"drawdown of {drawdown:.2f} USDT from the high-water mark {high_water:.2f} "
+                f"reached max_drawdown_usdt {config.max_drawdown_usdt:g}",
+            )
+        elif (
+            config.daily_loss_limit_usdt is not None and daily_loss >= config.daily_loss_limit_usdt
+        ):
+            tripped = DAILY_LOSS
+            change = RiskModeChange(
+                now,
+                RiskMode.REDUCING,
+                f"loss of {daily_loss:.2f} USDT today reached daily_loss_limit_usdt "
+                f"{config.daily_loss_limit_usdt:g}",
+            )
+    return StopsState(high_water, day, day_start, tripped), change
+
+
+def operator_resumed(state: StopsState, pnl_usdt: float) -> StopsState:
+    """The operator resumed trading: the tripped stop is cleared and the loss so far
+    accepted (the high-water mark and the day's start move to the P&L now)."""
+    return msgspec.structs.replace(
+        state, high_water_usdt=pnl_usdt, day_start_pnl_usdt=pnl_usdt, tripped=None
+    )
