@@ -10,7 +10,7 @@ import enum
 
 import msgspec
 
-from protocols.model import Leg, Order, OrderStatus, Quote, Symbol, VenueRules
+from protocols.model import Leg, Order, OrderStatus, Quote, RiskMode, Symbol, VenueRules
 
 # ------------------------------------------------------------------------- events
 
@@ -102,6 +102,23 @@ class OperatorAction(enum.Enum):
 class OperatorCommand(msgspec.Struct, frozen=True):
     now: float
     action: OperatorAction
+
+
+class RiskModeChange(msgspec.Struct, frozen=True):
+    """The portfolio's risk mode, to every strategy."""
+
+    now: float
+    mode: RiskMode
+    reason: str
+
+
+class ReduceExposure(msgspec.Struct, frozen=True):
+    """Close ``fraction`` (0 < f <= 1) of both legs together; 1 closes the position, with
+    ``reason`` as its exit reason."""
+
+    now: float
+    fraction: float
+    reason: str
 
 
 # ----------------------------------------------------------------------- commands

@@ -79,6 +79,15 @@ _FINAL_STATUSES = frozenset(
 )
 
 
+class RiskMode(enum.Enum):
+    """The portfolio's risk mode: ``active`` trades as usual, ``reducing`` only exits,
+    ``halted`` places nothing new and cancels what is in flight."""
+
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"
+
+
 class Quote(msgspec.Struct, frozen=True, gc=False):
     """Best bid and ask of one symbol on one venue, quantities in base units.
 

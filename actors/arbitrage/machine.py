@@ -55,6 +55,7 @@ from actors.arbitrage.context import (
     check_transition,
 )
 from actors.arbitrage.pricing import entry_cost_pct, pnl_pct, size_entry
+from actors.risk.limits import NO_LIMITS, EntryLimits
 from protocols.client_ids import client_order_id
 from protocols.messages import (
     Alert,
@@ -68,6 +69,8 @@ from protocols.messages import (
     OrderFinal,
     OrderRejected,
     PlaceOrder,
+    ReduceExposure,
+    RiskModeChange,
     RulesUpdate,
     StoreHealth,
     StrategyCommand,
@@ -82,6 +85,7 @@ from protocols.model import (
     Order,
     OrderStatus,
     Quote,
+    RiskMode,
     Side,
     TimeInForce,
     VenueRules,
@@ -151,6 +155,7 @@ def on_market(
     spot: Quote | None,
     futures: Quote | None,
     live: Liveness = ALWAYS_LIVE,
+    limits: EntryLimits = NO_LIMITS,
 ) -> Result:
     """New quotes or the passing of time, with the latest quote of each leg (``None``
     until one has arrived) and the liveness of their connections: how market events
@@ -159,18 +164,28 @@ def on_market(
 
     This is the hot path. Raises what :func:`step` raises for a forbidden move.
     """
-    result = _market(ctx, now, spot, futures, live)
+    result = _market(ctx, now, spot, futures, live, limits)
     if result[0].state is not ctx.state:
         check_transition(ctx, result[0], "new quotes")
     return result
 
 
 def _market(
-    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None, live: Liveness
+    ctx: ArbitrageContext,
+    now: float,
+    spot: Quote | None,
+    futures: Quote | None,
+    live: Liveness,
+    limits: EntryLimits,
 ) -> Result:
     state = ctx.state
+    if ctx.risk_mode is RiskMode.HALTED:
+        # Nothing new; what is in flight was cancelled and is chased until it ends.
+        if ctx.deadline is not None and now >= ctx.deadline:
+            return _chase_overdue(ctx, now)
+        return ctx, NOTHING
     if state is MONITORING:
-        return _look_for_entry(ctx, now, spot, futures, live)
+        return _look_for_entry(ctx, now, spot, futures, live, limits)
     if state is POSITION_OPEN:
         return _watch_position(ctx, now, spot, futures)
     if ctx.deadline is not None:
@@ -180,13 +195,18 @@ def _market(
     if state is IDLE:
         started = replace(ctx, state=_rest_state(ctx), last_update=now)
         if started.state is MONITORING:
-            return _look_for_entry(started, now, spot, futures, live)
+            return _look_for_entry(started, now, spot, futures, live, limits)
         return started, NOTHING
     return ctx, NOTHING
 
 
 def _look_for_entry(
-    ctx: ArbitrageContext, now: float, spot: Quote | None, futures: Quote | None, live: Liveness
+    ctx: ArbitrageContext,
+    now: float,
+    spot: Quote | None,
+    futures: Quote | None,
+    live: Liveness,
+    limits: EntryLimits = NO_LIMITS,
 ) -> Result:
     if spot is None or futures is None:
         return ctx, NOTHING
@@ -202,6 +222,8 @@ def _look_for_entry(
         return ctx, NOTHING
     if not live_and_latest(live, spot, futures):
         return ctx, NOTHING
+    if ctx.risk_mode is not RiskMode.ACTIVE:
+        return _skip(ctx, f"risk mode {ctx.risk_mode.value}: {ctx.risk_reason}")
     for leg, rules in ((Leg.SPOT, ctx.rules.spot), (Leg.FUTURES, ctx.rules.futures)):
         if rules.entries_refused is not None:
             return _skip(ctx, f"the {leg.value} venue refuses entries: {rules.entries_refused}")
@@ -216,8 +238,10 @@ def _look_for_entry(
                 ctx,
                 f"funding rate {ctx.funding_rate:.4%} would make the short leg pay over max_hours",
             )
+    if limits.room_usdt <= 0.0:
+        return _skip(ctx, f"no room for an entry: {limits.reason}")
     sizing = size_entry(
-        ctx.base_position_size_usdt,
+        min(ctx.base_position_size_usdt, limits.room_usdt),
         sa,
         spot.ask_qty,
         fb,
@@ -976,6 +1000,30 @@ def _on_operator(ctx: ArbitrageContext, event: OperatorCommand) -> Result:
     )
 
 
+def _on_risk_mode(ctx: ArbitrageContext, event: RiskModeChange) -> Result:
+    if event.mode is ctx.risk_mode and event.reason == ctx.risk_reason:
+        return ctx, NOTHING
+    ctx = replace(ctx, risk_mode=event.mode, risk_reason=event.reason, last_update=event.now)
+    commands: list[StrategyCommand] = [
+        Alert("info", f"risk mode {event.mode.value}: {event.reason}")
+    ]
+    if event.mode is RiskMode.HALTED:
+        commands += [
+            CancelOrder(Leg(leg), client_id, ctx.symbol)
+            for leg, orders in ctx.active_orders.items()
+            for client_id in orders
+        ]
+    return ctx, tuple(commands)
+
+
+def _on_reduce(ctx: ArbitrageContext, event: ReduceExposure) -> Result:
+    if ctx.state is not POSITION_OPEN:
+        return ctx, (Alert("info", f"reduce asked ({event.reason}), but no position is held"),)
+    return replace(ctx, exit_reason=event.reason, last_update=event.now), (
+        Alert("warning", f"closing the position: {event.reason}"),
+    )
+
+
 def _refresh_rest_state(ctx: ArbitrageContext) -> ArbitrageContext:
     if ctx.state in (MONITORING, PAUSED):
         return replace(ctx, state=_rest_state(ctx))
@@ -1074,4 +1122,6 @@ _HANDLERS: dict[type, Callable[[ArbitrageContext, Any], Result]] = {
     FundingRateUpdate: _on_funding_rate,
     RulesUpdate: _on_rules,
     OperatorCommand: _on_operator,
+    RiskModeChange: _on_risk_mode,
+    ReduceExposure: _on_reduce,
 }

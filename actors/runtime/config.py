@@ -3,7 +3,7 @@
 Top-level ``mode`` and ``symbols``; ``[venues.spot]`` and ``[venues.futures]`` (kind,
 endpoints, the names of the environment variables holding keys); ``[strategy]``;
 ``[http]`` (the status endpoint); ``[persistence]`` (durability); ``[alerts]`` (where
-alerts go). The file's other tables
+alerts go); ``[risk]`` (the portfolio's caps and stops). The file's other tables
 (the simulated venues, paper mode, chaos runs) belong to the tools that read them: see
 ``actors.system_config``. Everything is validated at load: an unknown key, a wrong type
 or an impossible value is an error that names the file and the key.
@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from actors.arbitrage.config import StrategyConfig
+from actors.risk.config import RiskConfig
 from actors.runtime.alerts.config import AlertsSection
 from actors.runtime.venue_config import VenueConfig
 from protocols.model import Symbol
@@ -56,6 +57,7 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     http: HttpSection = HttpSection()
     persistence: PersistenceSection = PersistenceSection()
     alerts: AlertsSection = AlertsSection()
+    risk: RiskConfig = RiskConfig()
     status_every_s: Seconds = 30.0
     """Without a terminal, how often a one-line status goes to the log."""
 

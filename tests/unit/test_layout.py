@@ -27,13 +27,14 @@ MAY_IMPORT: dict[str, set[str]] = {
     "supervision": set(),
     "protocols": set(),
     **{name: {"protocols", "supervision"} for name in FOUNDATION},
-    "arbitrage": {"protocols", "supervision", *FOUNDATION},
+    "arbitrage": {"risk", "protocols", "supervision", *FOUNDATION},
+    "risk": {"protocols", "supervision", *FOUNDATION},
     "venues": {"protocols", "supervision", *FOUNDATION},
-    "runtime": {"arbitrage", "venues", "protocols", "supervision", *FOUNDATION},
+    "runtime": {"arbitrage", "risk", "venues", "protocols", "supervision", *FOUNDATION},
     "sim": {"protocols", "supervision", *FOUNDATION},
-    "backtest": {"arbitrage", "protocols", "supervision", *FOUNDATION},
-    "system_config": {"runtime", "sim", "arbitrage", "venues", "protocols", *FOUNDATION},
-    "chaos": {"system_config", "runtime", "sim", "arbitrage", "venues", "protocols"}
+    "backtest": {"arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
+    "system_config": {"runtime", "risk", "sim", "arbitrage", "venues", "protocols", *FOUNDATION},
+    "chaos": {"system_config", "runtime", "risk", "sim", "arbitrage", "venues", "protocols"}
     | {"supervision", *FOUNDATION},
     "cli": {
         "system_config",
@@ -42,6 +43,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "chaos",
         "backtest",
         "arbitrage",
+        "risk",
         "venues",
         "protocols",
         "supervision",

@@ -28,6 +28,7 @@ from actors.runtime.market.reconnect import (
 from actors.runtime.market.websocket import open_websocket
 from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.venue import (
+    FuturesPosition,
     MalformedMessage,
     OrderUpdate,
     SubscriptionResult,
@@ -76,6 +77,8 @@ class PrivateStream:
     ws_url: str
     on_order: Callable[[OrderUpdate], Awaitable[None]]
     on_trade: Callable[[Trade], Awaitable[None]]
+    on_position: Callable[[FuturesPosition], None] | None = None
+    """Told each futures position pushed, as it is read (it must not wait)."""
     stale_after_s: float = 60.0
     backoff: Backoff = RECONNECT_BACKOFF
     served_for_s: float = SERVED_FOR_S
@@ -165,6 +168,9 @@ class PrivateStream:
                 for event in self.codec.decode(frame, self.wall_clock()):
                     if isinstance(event, (OrderUpdate, Trade)):
                         self._reports.send_nowait(event)
+                    elif isinstance(event, FuturesPosition):
+                        if self.on_position is not None:
+                            self.on_position(event)
                     elif isinstance(event, SubscriptionResult):
                         if not event.ok:
                             raise Reconnect(f"private subscription refused: {event.message}")

@@ -82,6 +82,7 @@ from protocols.venue import (
     BadSignature,
     Banned,
     DuplicateClientId,
+    FuturesPosition,
     OrderAlreadyFinal,
     OrderUpdate,
     RateLimited,
@@ -310,6 +311,8 @@ class Router:
     stats: RouterStats = attrs.field(factory=RouterStats)
     stream: PrivateStream | None = None
     journal: Callable[[OrderEventRecord], Awaitable[None]] | None = None
+    on_position: Callable[[FuturesPosition], None] | None = None
+    """Told each futures position the private stream pushes (the liquidation watch)."""
     """Where what venues say of orders is appended (the writer), when there is a store."""
     lookup_give_up_s: float = LOOKUP_GIVE_UP_S
     """How long an acknowledged order may go unfound before it is reported unresolved."""
@@ -428,6 +431,7 @@ class Router:
                         self.ws_url,
                         self._on_push,
                         self.on_trade,
+                        on_position=self.on_position,
                         rng=self.rng,
                         wall_clock=self.wall_clock,
                     )
