@@ -23,7 +23,7 @@ from actors.runtime.persistence.store import Store
 from actors.sim.ledger import FillExecuted, OrderAccepted
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
-from protocols.model import OrderType, Side, Symbol
+from protocols.model import OrderType, RiskMode, Side, Symbol
 from tests.integration.polling import wait_until
 
 BTC = Symbol("BTC", "USDT")
@@ -90,6 +90,7 @@ async def test_each_control_endpoint_refuses_who_may_not_use_it_and_does_nothing
         ("/control/resume", {}),
         ("/control/stop", {"flatten": True}),
         ("/control/quarantine/resolve", {"symbol": "BTC/USDT", "how": "forget"}),
+        ("/control/risk/halt", {"reason": "a test"}),
     ]
     async with open_paper_system(config(), tmp_path) as system, trio.open_nursery() as nursery:
         port = await nursery.start(partial(serve_status, control_token=token), system, 0)
@@ -104,6 +105,7 @@ async def test_each_control_endpoint_refuses_who_may_not_use_it_and_does_nothing
         assert listed.status_code == status, listed.text
         assert handle.actor.ctx.paused_reason is None
         assert handle.actor.ctx.state is not ArbitrageState.STOPPED
+        assert handle.actor.ctx.risk_mode is RiskMode.ACTIVE
         assert not system.stopped.is_set()
         nursery.cancel_scope.cancel()
     assert actions(tmp_path) == []
