@@ -60,6 +60,8 @@ class TimerTick:
 
 
 _TICK = TimerTick()
+_LOOKING = (ArbitrageState.IDLE, ArbitrageState.MONITORING)
+"""The states a decision on the market may enter from."""
 
 ContextHook = Callable[[ArbitrageContext], Awaitable[None]]
 OrdersHook = Callable[[ArbitrageContext, list[Order]], Awaitable[None]]
@@ -199,7 +201,10 @@ class StrategyActor:
             nursery.cancel_scope.cancel()
 
     def _limits(self) -> EntryLimits:
-        return NO_LIMITS if self.entry_limits is None else self.entry_limits(self.ctx)
+        # Only an entry uses them: the hot path of a strategy holding a position skips it.
+        if self.entry_limits is None or self.ctx.state not in _LOOKING:
+            return NO_LIMITS
+        return self.entry_limits(self.ctx)
 
     async def _tick(self, address: Address) -> None:
         while True:

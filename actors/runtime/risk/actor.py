@@ -92,7 +92,12 @@ class RiskActor:
         portfolio.since = row.since
         portfolio.set_by = row.set_by
         if row.stops:
-            portfolio.stops = msgspec.json.decode(row.stops, type=StopsState)
+            # Only which stop holds the portfolio, and the day of a daily one (it lifts at
+            # the next): the marks were of the last run's strategies, whose P&L this run's
+            # sum does not hold, so they start again from this run's.
+            stored = msgspec.json.decode(row.stops, type=StopsState)
+            day = stored.day if stored.tripped == "daily" else None
+            portfolio.stops = StopsState(day=day, tripped=stored.tripped)
         log.warning("risk mode %s since %.0f (%s): %s", row.mode, row.since, row.set_by, row.reason)
 
     async def set_mode(self, mode: RiskMode, reason: str, set_by: str) -> None:

@@ -5,13 +5,15 @@ strategy in reducing, persisted; the operator's resume lifts it from the P&L now
 from __future__ import annotations
 
 import attrs
+import msgspec
 import pytest
 import trio
 
 from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import new_context
 from actors.risk.config import RiskConfig
-from actors.runtime.persistence.store import Store
+from actors.risk.stops import StopsState
+from actors.runtime.persistence.store import RiskModeRow, Store
 from actors.runtime.persistence.writer import Writer, WriterClient
 from actors.runtime.risk.actor import RiskActor, risk_statistics
 from actors.runtime.risk.portfolio import Portfolio
@@ -137,3 +139,17 @@ async def test_a_stop_neither_softens_a_halt_nor_lifts_the_operators_mode(tmp_pa
             "operator via a test",
         )
         mailbox.request_stop()
+
+
+def test_a_restart_keeps_which_stop_holds_but_not_the_last_runs_marks():
+    risk = RiskActor(Portfolio(CONFIG), {}, WriterClient(None), no_balances)
+    stored = StopsState(high_water_usdt=400.0, day=20000, day_start_usdt=380.0, tripped="daily")
+    row = RiskModeRow("reducing", "daily loss limit", 5.0, "stop", msgspec.json.encode(stored))
+    risk.restore(row)
+    portfolio = risk.portfolio
+    assert (portfolio.mode, portfolio.set_by, portfolio.since) == (RiskMode.REDUCING, "stop", 5.0)
+    assert portfolio.stops == StopsState(day=20000, tripped="daily")
+    untripped = msgspec.json.encode(StopsState(high_water_usdt=400.0, day=20000))
+    risk.restore(RiskModeRow("halted", "look first", 6.0, "operator via a test", untripped))
+    # This run's P&L starts at 0: the last run's mark of 400 is no drawdown of this one.
+    assert portfolio.stops == StopsState()
