@@ -264,7 +264,8 @@ class TradingSystem:
             routers.child_spec(),
             # After the routers (it reads balances through their clients), before the
             # strategies, which read their entry room from it.
-            ChildSpec(self.risk.name, self.risk.run),
+            # Nothing of it is left to finish at a stop: cancelled at once.
+            ChildSpec(self.risk.name, self.risk.run, shutdown_timeout_s=0.0),
             self.strategies_supervisor.child_spec(),
             alerts.child_spec(),
         ]
