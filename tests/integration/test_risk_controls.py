@@ -59,7 +59,7 @@ async def test_a_halt_kept_in_the_store_holds_from_the_start_until_resumed_and_h
         port = await nursery.start(partial(serve_status, control_token=TOKEN), system, 0)
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(timeout=30.0) as client:
-            await trio.sleep(1.5)
+            await trio.sleep(1.0)
             assert accepted(sim) == 0  # not one order while halted
             status = (await client.get(f"{base}/status")).json()
             risk = status["risk"]
@@ -93,7 +93,7 @@ async def test_a_halt_kept_in_the_store_holds_from_the_start_until_resumed_and_h
             await wait_until(lambda: not any(h.actor.ctx.active_orders for h in handles))
             placed = accepted(sim)
             sim.dislocate(BTC, -0.02)  # a profit the position would exit on, if it might
-            await trio.sleep(1.0)
+            await trio.sleep(0.5)
             assert accepted(sim) == placed
             assert btc.actor.ctx.state is ArbitrageState.POSITION_OPEN
     with Store(tmp_path / "basis.db") as store:
