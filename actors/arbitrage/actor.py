@@ -31,6 +31,7 @@ from actors.arbitrage.machine import on_market, orders_left, step
 from actors.arbitrage.pricing import entry_cost_pct
 from actors.failpoints import failpoint
 from actors.histogram import Histogram, HistogramStatistics
+from actors.risk.limits import NO_LIMITS, EntryLimits
 from protocols.messages import (
     Alert,
     AmendOrder,
@@ -60,9 +61,13 @@ class TimerTick:
 
 
 _TICK = TimerTick()
+_LOOKING = (ArbitrageState.IDLE, ArbitrageState.MONITORING)
+"""The states a decision on the market may enter from."""
 
 ContextHook = Callable[[ArbitrageContext], Awaitable[None]]
 OrdersHook = Callable[[ArbitrageContext, list[Order]], Awaitable[None]]
+LimitsHook = Callable[[ArbitrageContext], EntryLimits]
+DecidedHook = Callable[[ArbitrageContext], None]
 
 
 class StrategyStatistics(msgspec.Struct, frozen=True):
@@ -120,6 +125,12 @@ class StrategyActor:
     """Awaited with every order a decision places, before any of them is sent."""
     on_change: ContextHook | None = None
     """Awaited after every decision that changed the context (snapshots)."""
+    entry_limits: LimitsHook | None = None
+    """Called right before each decision on the market: what the portfolio's caps leave
+    for an entry. Synchronous, like ``decided``: no other strategy decides in between."""
+    decided: DecidedHook | None = None
+    """Called right after each decision that changed the context, before anything is
+    awaited (the portfolio's exposure)."""
     wall_clock: Callable[[], float] = time.time
     spot: Quote | None = None
     futures: Quote | None = None
@@ -201,6 +212,12 @@ class StrategyActor:
                 await self.handle(message)
             nursery.cancel_scope.cancel()
 
+    def _limits(self) -> EntryLimits:
+        # Only an entry uses them: the hot path of a strategy holding a position skips it.
+        if self.entry_limits is None or self.ctx.state not in _LOOKING:
+            return NO_LIMITS
+        return self.entry_limits(self.ctx)
+
     async def _tick(self, address: Address) -> None:
         while True:
             await trio.sleep(self.tick_interval_s)
@@ -217,16 +234,20 @@ class StrategyActor:
             now = self.wall_clock()
             if self._resuming_since is not None:
                 self._note_resumed(now)
-            new, commands = on_market(ctx, now, self.spot, self.futures, self.live)
+            new, commands = on_market(ctx, now, self.spot, self.futures, self.live, self._limits())
         elif type(message) is TimerTick:
-            new, commands = on_market(ctx, self.wall_clock(), self.spot, self.futures, self.live)
+            new, commands = on_market(
+                ctx, self.wall_clock(), self.spot, self.futures, self.live, self._limits()
+            )
         elif type(message) is FeedLiveness:
             live = self.live
             if message.leg is Leg.SPOT:
                 self.live = Liveness(message.live_since, live.futures_since)
             else:
                 self.live = Liveness(live.spot_since, message.live_since)
-            new, commands = on_market(ctx, self.wall_clock(), self.spot, self.futures, self.live)
+            new, commands = on_market(
+                ctx, self.wall_clock(), self.spot, self.futures, self.live, self._limits()
+            )
         else:
             new, commands = step(ctx, message)
             if type(message) is FeedHealth and ctx.stale_legs and not new.stale_legs:
@@ -234,6 +255,8 @@ class StrategyActor:
         if new is ctx:
             return
         self.ctx = new
+        if self.decided is not None:
+            self.decided(new)
         self.decisions += 1
         if new.state is not ctx.state:
             log.info("%s: %s -> %s", self.name, ctx.state.value, new.state.value)

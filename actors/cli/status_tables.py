@@ -139,11 +139,28 @@ def store_line(status: SystemStatus) -> Text:
     )
 
 
+def risk_line(status: SystemStatus) -> Text:
+    """``risk: active`` in green; another mode in yellow (red when halted), with why,
+    since when and who set it."""
+    risk = status.risk
+    if risk is None:
+        return Text("risk: -")
+    if risk.mode == "active":
+        return Text.assemble("risk: ", Text("active", "green"), f"   P&L {risk.pnl_usdt:+.2f} USDT")
+    color = "red" if risk.mode == "halted" else "yellow"
+    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(risk.since))
+    return Text.assemble(
+        "risk: ", Text(risk.mode, color), f" since {since} ({risk.set_by}): {risk.reason}"
+    )
+
+
 def status_view(status: SystemStatus, rates: Mapping[str, float] | None = None) -> Group:
-    """The whole status: headline, strategies, funding, feeds, routers and the store."""
+    """The whole status: headline, the risk mode, strategies, funding, feeds, routers and
+    the store."""
     blank = Text()
     return Group(
         headline(status),
+        risk_line(status),
         blank,
         tasks_table(status),
         blank,

@@ -1,5 +1,6 @@
 """The operator's controls on a running system: pause and resume entries, stop (flat or
-not), and list and resolve quarantined symbols (``actors.runtime.quarantine``).
+not), set the portfolio's risk mode, and list and resolve quarantined symbols
+(``actors.runtime.quarantine``).
 
 Each action is carried out by the running instance, which holds the data directory's
 lock, the venues' connections and the store's one writer; each is logged and written to
@@ -39,7 +40,7 @@ from actors.runtime.quarantine import (
 from actors.runtime.recovery import stored_record
 from actors.venues.rest import VENUE_FAILURES
 from protocols.messages import OperatorAction
-from protocols.model import Leg, Symbol
+from protocols.model import Leg, RiskMode, Symbol
 
 if TYPE_CHECKING:
     from actors.runtime.system import TradingSystem
@@ -98,6 +99,24 @@ class Controls:
                 await self.system.command(handle.task_id, action)
                 tasks.append(handle.task_id)
         return tasks
+
+    # ------------------------------------------------------------------ risk mode
+
+    async def risk_mode(self, mode: RiskMode, reason: str | None, via: str) -> str:
+        """Set the portfolio's risk mode for every strategy; ``active`` also lifts a
+        tripped stop (its marks start from the P&L now)."""
+        return await self._act(f"risk {_VERBS[mode]}", None, self._risk_mode, mode, reason, via)
+
+    async def _risk_mode(self, _: str | None, mode: RiskMode, reason: str | None, via: str) -> str:
+        risk = self.system.risk
+        set_by = f"operator via {via}"
+        if mode is RiskMode.ACTIVE:
+            await risk.resume(set_by)
+            return "risk mode active: entries allowed again (a tripped stop is lifted)"
+        await risk.set_mode(mode, reason or f"{_VERBS[mode]} by the operator", set_by)
+        if mode is RiskMode.REDUCING:
+            return "risk mode reducing: no new entries, exits and corrections go on"
+        return "risk mode halted: nothing new is placed, orders in flight are cancelled"
 
     # ------------------------------------------------------------------- stopping
 
@@ -333,6 +352,9 @@ class Controls:
     async def _record(self, action: str, symbol: str | None, result: str) -> None:
         log.warning("operator: %s%s: %s", action, f" {symbol}" if symbol else "", result)
         await self.system.writer_client.operator_action(action, symbol, result)
+
+
+_VERBS = {RiskMode.ACTIVE: "resume", RiskMode.REDUCING: "reduce", RiskMode.HALTED: "halt"}
 
 
 def _names(symbols: list[Symbol]) -> str:

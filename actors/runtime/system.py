@@ -5,6 +5,7 @@ basis (one_for_one)
 ├── writer                  the store; first up, last down
 ├── feeds (one_for_one)     one per venue connection
 ├── routers (one_for_one)   one per venue
+├── risk                    the portfolio: caps, balances, stops, the risk mode
 ├── strategies (one_for_one) one per symbol, added while the system runs (transient)
 └── alerts (one_for_one)    the alert actor: incidents, the outbox, the sinks
 ```
@@ -51,13 +52,16 @@ from actors.runtime.orders.position_watch import PositionWatch
 from actors.runtime.orders.router import Router
 from actors.runtime.orders.short_check import Holding, holding_of
 from actors.runtime.other_instances import OtherInstance
-from actors.runtime.persistence.store import QuarantineRow, Store
+from actors.runtime.persistence.store import QuarantineRow, RiskModeRow, Store
 from actors.runtime.persistence.writer import (
     WRITER_MAILBOX,
     Writer,
     WriterClient,
 )
 from actors.runtime.recovery import Recovery
+from actors.runtime.risk.actor import RiskActor, risk_statistics
+from actors.runtime.risk.balances import read_balances
+from actors.runtime.risk.portfolio import Portfolio
 from actors.venues.gateio import (
     DUAL_MODE_FIX,
     GateioFeedCodec,
@@ -71,7 +75,7 @@ from actors.venues.gateio import (
 from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
 from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.messages import OperatorAction, OperatorCommand, RulesUpdate, StoreHealth
-from protocols.model import Leg, Symbol
+from protocols.model import Leg, RiskMode, Symbol
 from protocols.venue import ApiCredentials
 from supervision import (
     Address,
@@ -193,6 +197,9 @@ class TradingSystem:
             alerts.instance or f"{socket.gethostname()}:{data_dir.resolve()}",
             system_started=self.started,
         )
+        self.risk = RiskActor(
+            Portfolio(config.risk), self.strategies, self.writer_client, self._read_balances
+        )
         self.root = self._build_tree()
         self.recovery = Recovery(
             self.store_path,
@@ -258,6 +265,10 @@ class TradingSystem:
         children += [
             feeds.child_spec(),
             routers.child_spec(),
+            # After the routers (it reads balances through their clients), before the
+            # strategies, which read their entry room from it.
+            # Nothing of it is left to finish at a stop: cancelled at once.
+            ChildSpec(self.risk.name, self.risk.run, shutdown_timeout_s=0.0),
             self.strategies_supervisor.child_spec(),
             alerts.child_spec(),
         ]
@@ -327,6 +338,7 @@ class TradingSystem:
                 keys, venue.user_id, router.rules, router_codec.positions
             )
             router.private = self.futures_private
+            router.on_position = self.risk.position_pushed
             router.funding = FundingBook(
                 f"funding-{venue.kind}",
                 GateioFundingBookCodec(keys),
@@ -437,6 +449,12 @@ class TradingSystem:
                 futures_venue=self.config.venues.futures.kind,
                 instance=self.instance,
             )
+        # The portfolio's risk mode, whatever the record says, before it decides anything.
+        portfolio = self.risk.portfolio
+        ctx = ctx.evolve(
+            risk_mode=portfolio.mode,
+            risk_reason=None if portfolio.mode is RiskMode.ACTIVE else portfolio.reason,
+        )
         task_id = ctx.task_id
         self._used_ids.add(task_id)
         writer = self.writer_client
@@ -449,7 +467,10 @@ class TradingSystem:
             {leg: links.router_mailbox.address for leg, links in self.venues.items()},
             before_orders=writer.journal,
             on_change=save,
+            entry_limits=self.risk.limits,
+            decided=self.risk.decided,
         )
+        self.risk.decided(ctx)
         mailbox = Mailbox(f"strategy-{task_id}", capacity=1024)
         handle = StrategyHandle(task_id, symbol, actor, mailbox)
         self.strategies[task_id] = handle
@@ -514,6 +535,7 @@ class TradingSystem:
         del self.owners[task_id]
         await self.strategies_supervisor.remove_child(handle.child_name)
         del self.strategies[task_id]
+        self.risk.portfolio.forget(task_id)
         await self.writer_client.flush()
 
     async def _count_store(self) -> None:
@@ -547,7 +569,8 @@ class TradingSystem:
         Returns once the tree has stopped (``stopped`` is then set)."""
         ready = False
         try:
-            self.instance = await trio.to_thread.run_sync(self._read_instance)
+            self.instance, risk_mode = await trio.to_thread.run_sync(self._read_instance)
+            self.risk.restore(risk_mode)
             log.info("instance %s (data directory %s)", self.instance, self.data_dir)
             await self._check_futures_account()
             async with trio.open_nursery() as nursery:
@@ -579,10 +602,19 @@ class TradingSystem:
             # and whoever waited for it to be ready sees it stopped.
             task_status.started()
 
-    def _read_instance(self) -> str:
-        """The store's instance id; the store made it when it was created (or upgraded)."""
+    def _read_instance(self) -> tuple[str, RiskModeRow | None]:
+        """The store's instance id (the store made it when it was created or upgraded),
+        and the risk mode it keeps."""
         with Store(self.store_path, self.config.persistence.durability) as store:
-            return store.instance_id()
+            return store.instance_id(), store.risk_mode()
+
+    async def _read_balances(self, now: float) -> Any:
+        venues = self.config.venues
+        return await read_balances(
+            (venues.spot.kind, self.venues[Leg.SPOT].rest, self.credentials[Leg.SPOT]),
+            (venues.futures.kind, self.venues[Leg.FUTURES].rest, self.credentials[Leg.FUTURES]),
+            now,
+        )
 
     async def _check_futures_account(self) -> None:
         """Refuse to start on a futures account Basis cannot trade: one in dual position
@@ -634,6 +666,7 @@ class TradingSystem:
             instance=self.instance,
             other_instances=tuple(o for found in self.other_instances.values() for o in found),
             alerts=self.alert_actor.statistics(),
+            risk=risk_statistics(self.risk),
         )
 
     def observation(self) -> Observation:

@@ -23,7 +23,7 @@ from actors.runtime.persistence.store import Store
 from actors.sim.ledger import FillExecuted, OrderAccepted
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
-from protocols.model import OrderType, Side, Symbol
+from protocols.model import OrderType, RiskMode, Side, Symbol
 from tests.integration.polling import wait_until
 
 BTC = Symbol("BTC", "USDT")
@@ -72,38 +72,43 @@ def bearer(token: str = TOKEN) -> dict[str, str]:
 # ------------------------------------------------------------------ who may ask
 
 
-@pytest.mark.parametrize(
-    ("token", "headers", "status", "says"),
-    [
-        (None, bearer(), 403, "control is off"),
-        (TOKEN, {}, 401, "Authorization: Bearer"),
-        (TOKEN, bearer("wrong"), 401, "Authorization: Bearer"),
-        (TOKEN, {**bearer(), "Origin": "http://evil.example"}, 403, "Origin"),
-        (TOKEN, {**bearer(), "Host": "rebound.example"}, 403, "Host must be"),
-    ],
-)
-async def test_each_control_endpoint_refuses_who_may_not_use_it_and_does_nothing(
-    tmp_path, token, headers, status, says
-):
+REFUSALS = [
+    (None, bearer(), 403, "control is off"),
+    (TOKEN, {}, 401, "Authorization: Bearer"),
+    (TOKEN, bearer("wrong"), 401, "Authorization: Bearer"),
+    (TOKEN, {**bearer(), "Origin": "http://evil.example"}, 403, "Origin"),
+    (TOKEN, {**bearer(), "Host": "rebound.example"}, 403, "Host must be"),
+]
+
+
+async def test_each_control_endpoint_refuses_who_may_not_use_it_and_does_nothing(tmp_path):
     requests = [
         ("/control/pause", {"symbol": "BTC/USDT"}),
         ("/control/resume", {}),
         ("/control/stop", {"flatten": True}),
         ("/control/quarantine/resolve", {"symbol": "BTC/USDT", "how": "forget"}),
+        ("/control/risk/halt", {"reason": "a test"}),
     ]
     async with open_paper_system(config(), tmp_path) as system, trio.open_nursery() as nursery:
-        port = await nursery.start(partial(serve_status, control_token=token), system, 0)
+        # One instance started without a token, one with: each refusal asked of its own.
+        ports = {
+            token: await nursery.start(partial(serve_status, control_token=token), system, 0)
+            for token in (None, TOKEN)
+        }
         [handle] = system.strategies.values()
-        for path, body in requests:
-            reply = await post(port, path, body, **headers)
-            assert reply.status_code == status, (path, reply.text)
-            assert says in reply.json()["error"]
-        # The quarantine list asks the venues, signed: it takes the token too.
-        async with httpx.AsyncClient(timeout=30.0) as client:
-            listed = await client.get(f"http://127.0.0.1:{port}/quarantine", headers=headers)
-        assert listed.status_code == status, listed.text
+        for token, headers, status, says in REFUSALS:
+            for path, body in requests:
+                reply = await post(ports[token], path, body, **headers)
+                assert reply.status_code == status, (path, headers, reply.text)
+                assert says in reply.json()["error"]
+            # The quarantine list asks the venues, signed: it takes the token too.
+            async with httpx.AsyncClient(timeout=30.0) as client:
+                url = f"http://127.0.0.1:{ports[token]}/quarantine"
+                listed = await client.get(url, headers=headers)
+            assert listed.status_code == status, listed.text
         assert handle.actor.ctx.paused_reason is None
         assert handle.actor.ctx.state is not ArbitrageState.STOPPED
+        assert handle.actor.ctx.risk_mode is RiskMode.ACTIVE
         assert not system.stopped.is_set()
         nursery.cancel_scope.cancel()
     assert actions(tmp_path) == []

@@ -24,7 +24,7 @@ from actors.system_config import SystemConfig
 from protocols.model import Side, Symbol
 from tests.integration.paper_runs import paper_run
 from tests.integration.polling import wait_until
-from tests.unit.actors.test_metrics import FAMILIES
+from tests.unit.actors.test_metrics import FAMILIES, RISK_FAMILIES
 
 BTC = Symbol("BTC", "USDT")
 ETH = Symbol("ETH", "USDT")
@@ -106,7 +106,7 @@ def check_metrics(text: str, system: TradingSystem) -> None:
     """``/metrics`` as Prometheus reads it: every family with its type, one series per
     feed, router, task and mailbox, and values a running system can have."""
     families = {f.name: f for f in text_string_to_metric_families(text)}
-    assert {name: f.type for name, f in families.items()} == FAMILIES
+    assert {name: f.type for name, f in families.items()} == FAMILIES | RISK_FAMILIES
 
     def values(name: str, label: str) -> dict[str, float]:
         return {s.labels[label]: s.value for s in families[name].samples if label in s.labels}

@@ -3,7 +3,10 @@
 ``POST /control/pause`` and ``/control/resume`` (``{"symbol": "BTC/USDT"}``, or ``{}`` for
 every symbol), ``POST /control/stop`` (``{"flatten": true}`` to unwind every position
 first), ``POST /control/quarantine/resolve`` (``{"symbol": ..., "how": "adopt" | "flatten"
-| "forget"}``) and ``GET /quarantine`` (the quarantined symbols, the venues asked now).
+| "forget"}``), ``POST /control/risk/reduce``, ``/control/risk/halt`` and
+``/control/risk/resume`` (``{"reason": ..., "via": ...}``, both optional: the portfolio's
+risk mode, and where the operator asked from) and ``GET /quarantine`` (the quarantined
+symbols, the venues asked now).
 
 Who may ask, checked before anything is done:
 
@@ -30,6 +33,7 @@ import msgspec
 
 from actors.http_server import HttpRequest, HttpResponse
 from actors.runtime.controls import ControlRefused, Controls
+from protocols.model import RiskMode
 
 if TYPE_CHECKING:
     from actors.runtime.system import TradingSystem
@@ -46,6 +50,19 @@ class SymbolRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 class StopRequest(msgspec.Struct, forbid_unknown_fields=True):
     flatten: bool = False
+
+
+class RiskRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str | None = None
+    via: str | None = None
+    """Where the operator asked from (``basis risk halt``); the status port otherwise."""
+
+
+RISK_ROUTES = {
+    "/control/risk/reduce": RiskMode.REDUCING,
+    "/control/risk/halt": RiskMode.HALTED,
+    "/control/risk/resume": RiskMode.ACTIVE,
+}
 
 
 class ResolveRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -102,6 +119,10 @@ class ControlEndpoints:
             return await controls.resume(msgspec.json.decode(body, type=SymbolRequest).symbol)
         if request.path == "/control/stop":
             return await controls.stop(msgspec.json.decode(body, type=StopRequest).flatten)
+        if request.path in RISK_ROUTES:
+            risk = msgspec.json.decode(body, type=RiskRequest)
+            via = risk.via or f"the status port from {request.peer}"
+            return await controls.risk_mode(RISK_ROUTES[request.path], risk.reason, via)
         resolve = msgspec.json.decode(body, type=ResolveRequest)
         return await controls.resolve(resolve.symbol, resolve.how)
 
@@ -113,6 +134,7 @@ class ControlEndpoints:
             ("POST", "/control/resume"),
             ("POST", "/control/stop"),
             ("POST", "/control/quarantine/resolve"),
+            *(("POST", path) for path in RISK_ROUTES),
         }
         if (request.method, request.path) not in routes:
             return _error(404, f"no {request.method} {request.path}")

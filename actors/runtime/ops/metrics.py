@@ -23,6 +23,8 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
 from actors.runtime.ops.status import HEALTH_LEVELS, status_of
+from actors.runtime.risk.actor import RiskStatistics
+from protocols.model import RiskMode
 
 if TYPE_CHECKING:
     from actors.runtime.system import TradingSystem
@@ -119,6 +121,38 @@ class SystemCollector(Collector):
         for name, waiting in stats.mailbox_depths:
             depth.add_metric([name], waiting)
         yield depth
+        if stats.risk is not None:
+            yield from _risk_metrics(stats.risk)
+
+
+def _risk_metrics(risk: RiskStatistics) -> Iterator[Metric]:
+    mode = GaugeMetricFamily(
+        "basis_risk_mode",
+        "1 for the portfolio's risk mode now (active, reducing or halted), 0 for the others.",
+        labels=["mode"],
+    )
+    for each in RiskMode:
+        mode.add_metric([each.value], int(risk.mode == each.value))
+    yield mode
+    used = GaugeMetricFamily(
+        "basis_exposure_usdt",
+        "Gross notional the strategies hold and have in flight, per cap (total, venue:NAME, "
+        "symbol:NAME), in USDT.",
+        labels=["cap"],
+    )
+    limit = GaugeMetricFamily(
+        "basis_exposure_limit_usdt", "Each exposure cap's limit, in USDT.", labels=["cap"]
+    )
+    for cap in risk.caps:
+        used.add_metric([cap.cap], cap.used_usdt)
+        limit.add_metric([cap.cap], cap.limit_usdt)
+    yield used
+    yield limit
+    yield GaugeMetricFamily(
+        "basis_portfolio_pnl_usdt",
+        "Realised plus unrealised P&L of the strategies of this run, in USDT.",
+        value=risk.pnl_usdt,
+    )
 
 
 def metrics_registry(system: TradingSystem) -> CollectorRegistry:

@@ -11,6 +11,7 @@ from actors.runtime.market.feed import FeedStatistics
 from actors.runtime.orders.router import RouterStatistics
 from actors.runtime.other_instances import OtherInstance
 from actors.runtime.persistence.writer import WriterStatistics
+from actors.runtime.risk.actor import RiskStatistics
 from protocols.gateio_rest import PositionSettings
 from supervision import SupervisorSnapshot
 
@@ -46,3 +47,5 @@ class SystemStatistics(msgspec.Struct, frozen=True):
     """Other Basis instances seen trading these symbols on these accounts at start."""
     alerts: AlertsStatus | None = None
     """The alert actor's open incidents and deliveries."""
+    risk: RiskStatistics | None = None
+    """The portfolio's risk mode, caps, balances and liquidation distances."""

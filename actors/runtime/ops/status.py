@@ -14,6 +14,7 @@ from actors.runtime.alerts.actor import AlertsStatus
 from actors.runtime.orders.clock_skew import judged
 from actors.runtime.other_instances import OtherInstance
 from actors.runtime.persistence.writer import WRITER_MAILBOX
+from actors.runtime.risk.actor import RiskStatistics
 from supervision import ChildSnapshot, SupervisorSnapshot
 
 if TYPE_CHECKING:
@@ -177,6 +178,9 @@ class SystemStatus(msgspec.Struct, frozen=True):
     reported, their orders never touched."""
     alerts: AlertsStatus | None = None
     """``None`` where the system runs no alert actor."""
+    risk: RiskStatistics | None = None
+    """The risk mode (its reason, since when, who set it), the caps and their use, the
+    balances, each futures position's distance to liquidation."""
 
 
 def _children(tree: SupervisorSnapshot) -> dict[str, ChildSnapshot]:
@@ -298,6 +302,7 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
         stats.instance,
         list(stats.other_instances),
         stats.alerts,
+        stats.risk,
     )
 
 
@@ -391,7 +396,40 @@ def _health_signals(
             level, why = verdict
             signal = HealthSignal(level, f"{r.name}: {why}", f"clock-skew:{r.name}")
             (failing if level == "failing" else degraded).append(signal)
+    degraded += _risk_signals(stats.risk)
     return failing + degraded
+
+
+def _risk_signals(risk: RiskStatistics | None) -> list[HealthSignal]:
+    """A mode other than active, a futures position near liquidation, balances unread."""
+    if risk is None:
+        return []
+    found = []
+    if risk.mode != "active":
+        found.append(
+            HealthSignal(
+                "degraded", f"risk mode {risk.mode} ({risk.set_by}): {risk.reason}", "risk-mode"
+            )
+        )
+    found += [
+        HealthSignal(
+            "degraded",
+            f"{view.symbol}: liquidation {view.distance_pct:.1f}% away (mark {view.mark_price:g}, "
+            f"liquidation {view.liq_price:g})",
+            f"liquidation:{view.symbol}",
+        )
+        for view in risk.liquidation
+        if view.action is not None and view.distance_pct is not None
+    ]
+    if risk.balances_error is not None:
+        found.append(
+            HealthSignal(
+                "degraded",
+                f"the venues' balances cannot be read ({risk.balances_error}); caps use the last",
+                "balances",
+            )
+        )
+    return found
 
 
 def _give_ups(tree: SupervisorSnapshot) -> list[tuple[str, str]]:

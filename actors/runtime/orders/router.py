@@ -85,6 +85,7 @@ from protocols.venue import (
     BadSignature,
     Banned,
     DuplicateClientId,
+    FuturesPosition,
     OrderAlreadyFinal,
     OrderUpdate,
     RateLimited,
@@ -323,6 +324,8 @@ class Router:
     stream: PrivateStream | None = None
     journal: Callable[[OrderEventRecord], Awaitable[None]] | None = None
     """Where what venues say of orders is appended (the writer), when there is a store."""
+    on_position: Callable[[FuturesPosition], None] | None = None
+    """Told each futures position the private stream pushes (the liquidation watch)."""
     lookup_give_up_s: float = LOOKUP_GIVE_UP_S
     """How long an acknowledged order may go unfound before it is reported unresolved."""
     not_found_log_every_s: float = 30.0
@@ -451,11 +454,19 @@ class Router:
                         self.ws_url,
                         self._on_push,
                         self.on_trade,
-                        on_position=None if watch is None else watch.on_push,
+                        on_position=self._on_position,
                         rng=self.rng,
                         wall_clock=self.wall_clock,
                     )
                     nursery.start_soon(self.stream.run)
+
+    def _on_position(self, position: FuturesPosition) -> None:
+        """A position the private stream pushed: to the position watch (a short the venue
+        reduced by itself) and to ``on_position`` (the liquidation watch)."""
+        if self.position_watch is not None:
+            self.position_watch.on_push(position)
+        if self.on_position is not None:
+            self.on_position(position)
 
     async def _load_rules(self) -> None:
         symbols = list(self.subscribers)

@@ -130,6 +130,18 @@ MIGRATIONS: tuple[str, ...] = (
         stopped_at REAL
     );
     """,
+    # The portfolio's risk mode, each change kept: the newest row is the mode now, with
+    # why, since when, who set it, and the portfolio stops' state (JSON) at the change.
+    """
+    CREATE TABLE risk_modes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        mode TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        since REAL NOT NULL,
+        set_by TEXT NOT NULL,
+        stops BLOB
+    );
+    """,
 )
 
 WAL_KEPT_BYTES = 0
@@ -380,6 +392,17 @@ class OpenIncidentRow:
     opened_at: float
 
 
+@attrs.frozen
+class RiskModeRow:
+    """The portfolio's risk mode as set: ``set_by`` is ``stop`` or ``operator (...)``."""
+
+    mode: str
+    reason: str
+    since: float
+    set_by: str
+    stops: bytes | None = None
+
+
 class Store:
     def __init__(self, path: Path, durability: Durability = "NORMAL") -> None:
         self.path = path
@@ -553,6 +576,12 @@ class Store:
             (time.time(), action, symbol, result),
         )
 
+    def set_risk_mode(self, row: RiskModeRow) -> None:
+        self._db.execute(
+            "INSERT INTO risk_modes (mode, reason, since, set_by, stops) VALUES (?, ?, ?, ?, ?)",
+            (row.mode, row.reason, row.since, row.set_by, row.stops),
+        )
+
     def abandon_active(self) -> int:
         """Close every active task as ``abandoned`` (its venue is gone: a paper run's
         in-process simulated venues start afresh); returns how many."""
@@ -715,6 +744,13 @@ class Store:
                 "WHERE resolved_at IS NULL ORDER BY id"
             )
         ]
+
+    def risk_mode(self) -> RiskModeRow | None:
+        """The risk mode set last, or ``None`` if none ever was (``active``)."""
+        row = self._db.execute(
+            "SELECT mode, reason, since, set_by, stops FROM risk_modes ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return RiskModeRow(*row) if row else None
 
     def operator_actions(self) -> list[OperatorActionRow]:
         return [

@@ -41,6 +41,7 @@ from actors.runtime.persistence.store import (
     IntentRecord,
     OrderEventRecord,
     OutboxRecord,
+    RiskModeRow,
     SnapshotRecord,
     Store,
     storage_failure,
@@ -114,6 +115,12 @@ class RecordOperatorAction:
 
 
 @attrs.frozen
+class SetRiskMode:
+    row: RiskModeRow
+    reply: Reply
+
+
+@attrs.frozen
 class AbandonActiveTasks:
     """Close every active task as abandoned (their venues are gone); replies how many."""
 
@@ -168,6 +175,7 @@ StoreRequest = (
     | DeleteCompletedTasks
     | ResolveQuarantine
     | RecordOperatorAction
+    | SetRiskMode
     | PutAlert
     | MarkDelivery
     | BeginRun
@@ -182,6 +190,8 @@ def _carry_out(store: Store, request: StoreRequest) -> Any:
         return store.resolve_quarantine(request.symbol, request.resolution, request.task)
     if type(request) is RecordOperatorAction:
         return store.record_operator_action(request.action, request.symbol, request.result)
+    if type(request) is SetRiskMode:
+        return store.set_risk_mode(request.row)
     if type(request) is AbandonActiveTasks:
         return store.abandon_active()
     if type(request) is PutAlert:
@@ -502,6 +512,12 @@ class WriterClient:
         """Record what the operator asked and what came of it; returns once stored."""
         reply = Reply()
         await self.address.send(RecordOperatorAction(action, symbol, result, reply))
+        await reply.wait()
+
+    async def set_risk_mode(self, row: RiskModeRow) -> None:
+        """Record the portfolio's risk mode; returns once stored."""
+        reply = Reply()
+        await self.address.send(SetRiskMode(row, reply))
         await reply.wait()
 
     async def abandon_active(self) -> int:

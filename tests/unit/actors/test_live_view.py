@@ -7,6 +7,7 @@ import io
 import logging
 from types import SimpleNamespace
 
+import msgspec
 import trio
 from rich.console import Console
 
@@ -14,6 +15,7 @@ from actors.cli import status_tables
 from actors.cli.live_view import MessageRates, live_frame, live_view, stop_summary
 from actors.runtime.ops.logs import RecentLines
 from actors.runtime.ops.status import one_line, status_of
+from actors.runtime.risk.actor import RiskStatistics
 from tests.unit.actors.sample_statistics import T0, feed, router, statistics, strategy
 
 
@@ -158,3 +160,21 @@ async def test_without_a_terminal_only_the_stop_summary_is_written(autojump_cloc
         await live_view(system, Console(file=screen, width=100))
     assert screen.getvalue().startswith("Basis (paper) stopped after")
     assert "msg/s" not in screen.getvalue()
+
+
+def with_risk(mode: str, reason: str, set_by: str = "operator via basis risk halt"):
+    risk = RiskStatistics(
+        mode, reason, 0.0, set_by, 12.5, 20.0, None, [], None, None, None, None, []
+    )
+    return status_of(msgspec.structs.replace(statistics(), risk=risk), T0)
+
+
+def test_the_live_view_shows_the_risk_mode_with_why_and_since_when():
+    halted = rendered(live_frame(with_risk("halted", "venue maintenance"), {}, []), width=140)
+    assert (
+        "risk: halted since 1970-01-01 00:00:00 UTC (operator via basis risk halt): venue "
+        "maintenance" in halted
+    )
+    assert "risk: active   P&L +12.50 USDT" in rendered(
+        status_tables.status_view(with_risk("active", "never set"))
+    )

@@ -8,6 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from actors.runtime.ops.metrics import exposition, metrics_registry
 from actors.runtime.ops.status import HEALTH_LEVELS
+from actors.runtime.risk.actor import CapUse, RiskStatistics
 from supervision import ChildSpec, Supervisor
 from tests.unit.actors.sample_statistics import feed, router, statistics, strategy, system_of
 
@@ -25,6 +26,13 @@ FAMILIES = {
     "basis_mailbox_depth": "gauge",
 }
 """As the parser names them: a counter's family is its name without ``_total``."""
+RISK_FAMILIES = {
+    "basis_risk_mode": "gauge",
+    "basis_exposure_usdt": "gauge",
+    "basis_exposure_limit_usdt": "gauge",
+    "basis_portfolio_pnl_usdt": "gauge",
+}
+"""Those of a system with a risk actor (a running one)."""
 
 
 def scrape(stats) -> str:
@@ -114,3 +122,35 @@ def test_a_restarted_strategy_is_counted_from_the_tree():
     restarted = msgspec.structs.replace(tree, children=[msgspec.structs.replace(child, restarts=2)])
     found = samples(scrape(statistics(strategies=(strategy(),), tree=restarted)))
     assert found[("basis_restarts_total", ("task", "btc_1"))] == 2
+
+
+def test_the_risk_mode_and_each_caps_use_are_gauges():
+    risk = RiskStatistics(
+        "reducing",
+        "drawdown stop",
+        5.0,
+        "stop",
+        -12.5,
+        190.0,
+        "drawdown",
+        [CapUse("total", 10000.0, 600.0), CapUse("symbol:BTC/USDT", 1000.0, 600.0)],
+        None,
+        None,
+        None,
+        None,
+        [],
+    )
+    text = scrape(msgspec.structs.replace(statistics(), risk=risk))
+    families = {f.name: f.type for f in text_string_to_metric_families(text)}
+    assert families == FAMILIES | RISK_FAMILIES
+    got = samples(text)
+    assert [
+        got[("basis_risk_mode", ("mode", mode))] for mode in ("active", "reducing", "halted")
+    ] == [
+        0.0,
+        1.0,
+        0.0,
+    ]
+    assert got[("basis_exposure_usdt", ("cap", "symbol:BTC/USDT"))] == 600.0
+    assert got[("basis_exposure_limit_usdt", ("cap", "total"))] == 10000.0
+    assert got[("basis_portfolio_pnl_usdt",)] == -12.5

@@ -296,6 +296,7 @@ def test_the_status_object_keeps_its_json_shape():
         "instance",
         "other_instances",
         "alerts",
+        "risk",
     ]
     assert list(shape["tasks"][0]) == [
         "task_id",

@@ -13,6 +13,7 @@ from actors.runtime.persistence.store import (
     IntentRecord,
     OrderEventRecord,
     OutboxRecord,
+    RiskModeRow,
     SnapshotRecord,
     Store,
     StoreError,
@@ -350,3 +351,18 @@ def test_a_damaged_page_is_found_before_the_store_is_used(tmp_path):
         check_store(path)
     assert "\n" not in str(error.value)
     assert path.read_bytes() == bytes(data)
+
+
+def test_the_risk_mode_set_last_is_read_back_after_a_reopen(tmp_path):
+    path = tmp_path / "basis.db"
+    with Store(path) as store:
+        assert store.risk_mode() is None  # never set: active
+        store.set_risk_mode(RiskModeRow("reducing", "drawdown stop: 210 USDT", 5.0, "stop", b"{}"))
+        store.set_risk_mode(
+            RiskModeRow("halted", "venue maintenance", 7.0, "operator via basis risk halt")
+        )
+    with Store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.risk_mode() == RiskModeRow(
+            "halted", "venue maintenance", 7.0, "operator via basis risk halt", None
+        )

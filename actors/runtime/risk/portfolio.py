@@ -1,0 +1,118 @@
+"""The portfolio: every strategy's exposure, the venues' free balances, the stops' state
+and the risk mode. Strategies read their entry room from it and publish their exposure
+to it synchronously (trio is cooperative: no other strategy decides in between, so two
+can never both take the same room)."""
+
+from __future__ import annotations
+
+import time
+
+import attrs
+
+from actors.arbitrage.context import ArbitrageContext
+from actors.arbitrage.exposure import exposure_of
+from actors.risk.caps import Balances, Exposure, ExposureTotals, entry_room
+from actors.risk.config import RiskConfig
+from actors.risk.limits import EntryLimits
+from actors.risk.stops import StopsState
+from protocols.model import Leg, RiskMode
+
+NOT_SET = "never set: active from the start"
+
+
+@attrs.frozen
+class Spending:
+    """What one more USDT of a strategy's notional costs each venue's free balance."""
+
+    spot_fee: float
+    fut_fee: float
+    leverage: float
+
+
+@attrs.define(eq=False)
+class Portfolio:
+    config: RiskConfig
+    totals: ExposureTotals = attrs.field(factory=ExposureTotals)
+    polled: Balances | None = None
+    """The venues' free balances as last read (``None`` before the first answer)."""
+    polled_at: float | None = None
+    poll_error: str | None = None
+    """Why the last poll failed (the figures are then the last read), or ``None``."""
+    _at_poll: dict[str, Exposure] = attrs.field(factory=dict)
+    """Each strategy's exposure when the balances were read: what grew since is spent."""
+    _spending: dict[str, Spending] = attrs.field(factory=dict)
+    mode: RiskMode = RiskMode.ACTIVE
+    reason: str = NOT_SET
+    since: float = attrs.field(factory=time.time)
+    set_by: str = "start"
+    stops: StopsState = attrs.field(factory=StopsState)
+    realized: dict[str, float] = attrs.field(factory=dict)
+    """Each strategy's realised P&L by task id, those removed in this run included."""
+
+    def publish(self, ctx: ArbitrageContext) -> bool:
+        """A strategy's exposure after its decision; whether its realised P&L changed (a
+        cycle closed)."""
+        changed = self.realized.get(ctx.task_id) != ctx.realized_pnl_usdt
+        self.realized[ctx.task_id] = ctx.realized_pnl_usdt
+        self._spending[ctx.task_id] = Spending(
+            ctx.params.spot_fee, ctx.params.fut_fee, ctx.futures_leverage
+        )
+        self.totals = self.totals.with_exposure(ctx.task_id, exposure_of(ctx))
+        return changed
+
+    def forget(self, task_id: str) -> None:
+        self.totals = ExposureTotals.of(
+            {task: exposure for task, exposure in self.totals.by_task.items() if task != task_id}
+        )
+        self._spending.pop(task_id, None)
+
+    def balances_read(self, balances: Balances, now: float) -> None:
+        self.polled = balances
+        self.polled_at = now
+        self.poll_error = None
+        self._at_poll = dict(self.totals.by_task)
+
+    def balances_now(self) -> Balances | None:
+        """The balances as last read, less what strategies' orders filled since have
+        spent: the notional and its fee on spot, the margin and the fee on futures (what
+        orders still in flight will spend :func:`entry_room` takes off)."""
+        polled = self.polled
+        if polled is None:
+            return None
+        spot = dict(polled.spot_free_usdt)
+        futures = dict(polled.futures_available_usdt)
+        for task_id, now in self.totals.by_task.items():
+            then = self._at_poll.get(task_id)
+            rates = self._spending.get(task_id, Spending(0.0, 0.0, 1.0))
+            # What was filled since: orders still in flight are taken off by entry_room.
+            grown_spot = max(_held(now, Leg.SPOT) - (_held(then, Leg.SPOT) if then else 0.0), 0.0)
+            grown_futures = max(
+                _held(now, Leg.FUTURES) - (_held(then, Leg.FUTURES) if then else 0.0), 0.0
+            )
+            if now.spot_venue in spot:
+                spot[now.spot_venue] -= grown_spot * (1.0 + rates.spot_fee)
+            if now.futures_venue in futures:
+                futures[now.futures_venue] -= grown_futures * (
+                    1.0 / max(rates.leverage, 1.0) + rates.fut_fee
+                )
+        return Balances(spot, futures)
+
+    def limits_for(self, ctx: ArbitrageContext) -> EntryLimits:
+        """What the caps and the balances leave for ``ctx``'s strategy's next entry."""
+        exposure = self.totals.by_task.get(ctx.task_id) or exposure_of(ctx)
+        return entry_room(
+            self.totals,
+            self.balances_now() or Balances(),
+            exposure,
+            self.config,
+            ctx.params.spot_fee,
+            ctx.params.fut_fee,
+            ctx.futures_leverage,
+        )
+
+
+def _held(exposure: Exposure, leg: Leg) -> float:
+    """What a leg holds, apart from its orders in flight (USDT)."""
+    if leg is Leg.SPOT:
+        return exposure.spot_usdt - exposure.spot_pending_usdt
+    return exposure.futures_usdt - exposure.futures_pending_usdt
