@@ -30,7 +30,7 @@ from actors.runtime.persistence.writer import WriterClient
 from actors.runtime.risk.portfolio import Portfolio
 from actors.venues.rest import VENUE_FAILURES
 from protocols.messages import ReduceExposure, RiskModeChange
-from protocols.model import RiskMode, Symbol
+from protocols.model import Quote, RiskMode, Symbol
 from protocols.venue import FuturesPosition
 from supervision import Incarnation, Mailbox, MailboxClosed
 
@@ -76,6 +76,8 @@ class RiskActor:
     _cycle_closed: trio.Event = attrs.field(factory=trio.Event)
     _positions: Any = None
     _pushed: Any = None
+    _pushed_positions: dict[Symbol, FuturesPosition] = attrs.field(factory=dict)
+    """Each symbol's futures position as last pushed (its liquidation price)."""
 
     def __attrs_post_init__(self) -> None:
         self._pushed, self._positions = trio.open_memory_channel[FuturesPosition](1024)
@@ -181,10 +183,32 @@ class RiskActor:
             self._pushed.send_nowait(position)
 
     async def watch_position(self, position: FuturesPosition) -> None:
+        """A position pushed: its distance to liquidation at the mark the venue gave."""
+        self._pushed_positions[position.symbol] = position
+        await self._judge(position, position.mark_price)
+
+    async def recheck_liquidations(self) -> None:
+        """The mark moves with the market, and a venue pushes a position only when the
+        position changes: between pushes each held short is judged again at its
+        symbol's latest futures quote (the mid stands for the mark)."""
+        for symbol, position in list(self._pushed_positions.items()):
+            if position.qty == 0.0:
+                continue
+            quote = self._latest_futures_quote(symbol)
+            if quote is not None and quote.bid > 0.0 and quote.ask > 0.0:
+                await self._judge(position, (quote.bid + quote.ask) / 2.0)
+
+    def _latest_futures_quote(self, symbol: Symbol) -> Quote | None:
+        for handle in self.strategies.values():
+            if handle.symbol == symbol and handle.actor.futures is not None:
+                return handle.actor.futures
+        return None
+
+    async def _judge(self, position: FuturesPosition, mark: float) -> None:
         """Ask the symbol's strategy to reduce once per crossing of a distance."""
         symbol = str(position.symbol)
         held = position.qty != 0.0
-        mark, liq = position.mark_price, position.liq_price
+        liq = position.liq_price
         action = liquidation_action(mark, liq, self.portfolio.config) if held else None
         self.liquidation[symbol] = LiquidationView(
             symbol, mark, liq, liquidation_distance_pct(mark, liq) if held else None, action
@@ -233,9 +257,11 @@ class RiskActor:
             await trio.sleep(portfolio.config.balance_interval_s)
 
     async def _watch_stops(self) -> None:
-        """Every second, and at once when a cycle closed."""
+        """Every second, and at once when a cycle closed; the liquidation distances with
+        them, at the latest quotes."""
         while True:
             await self.check_stops()
+            await self.recheck_liquidations()
             with trio.move_on_after(STOPS_EVERY_S):
                 await self._cycle_closed.wait()
             self._cycle_closed = trio.Event()

@@ -18,7 +18,7 @@ from actors.runtime.persistence.writer import Writer, WriterClient
 from actors.runtime.risk.actor import RiskActor, risk_statistics
 from actors.runtime.risk.portfolio import Portfolio
 from protocols.messages import ReduceExposure, RiskModeChange
-from protocols.model import RiskMode, Symbol
+from protocols.model import Quote, RiskMode, Symbol
 from protocols.venue import FuturesPosition
 from supervision import Incarnation, Mailbox
 
@@ -79,6 +79,30 @@ async def test_a_position_nearing_liquidation_is_reduced_once_per_crossing():
     await risk.watch_position(short(BTC, mark=149.0, liq=150.0, qty=0.0))
     assert btc.mailbox.take_all_nowait() == []
     assert risk.liquidation["BTC/USDT"].distance_pct is None
+
+
+async def test_between_pushes_the_distance_follows_the_futures_quotes():
+    """A venue pushes a position only when it changes: a price running towards the
+    short's liquidation without a trade of ours is seen in the futures quotes."""
+    btc = handle("btc_1", BTC)
+    risk = RiskActor(Portfolio(CONFIG), {"btc_1": btc}, WriterClient(None), no_balances)
+    await risk.recheck_liquidations()  # nothing pushed yet: nothing to judge
+    await risk.watch_position(short(BTC, mark=100.0, liq=150.0))
+    await risk.recheck_liquidations()  # no quote yet: the pushed mark stands
+    assert btc.mailbox.take_all_nowait() == []
+    btc.actor.futures = Quote(BTC, 119.9, 1.0, 120.1, 1.0, 0.0, 0.0)  # 25 % away
+    await risk.recheck_liquidations()
+    [reduce] = btc.mailbox.take_all_nowait()
+    assert (reduce.fraction, reduce.reason) == (0.5, "liquidation_risk")
+    assert risk.liquidation["BTC/USDT"].mark_price == pytest.approx(120.0)
+    await risk.recheck_liquidations()  # still within: asked once per crossing
+    assert btc.mailbox.take_all_nowait() == []
+    btc.actor.futures = Quote(BTC, 139.9, 1.0, 140.1, 1.0, 0.0, 0.0)  # 7 %: close
+    await risk.recheck_liquidations()
+    assert [m.fraction for m in btc.mailbox.take_all_nowait()] == [1.0]
+    await risk.watch_position(short(BTC, mark=140.0, liq=150.0, qty=0.0))  # closed
+    await risk.recheck_liquidations()
+    assert btc.mailbox.take_all_nowait() == []
 
 
 async def test_the_router_hook_hands_pushed_positions_to_the_running_actor():
