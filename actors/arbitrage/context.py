@@ -320,8 +320,6 @@ class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     instance: str = ""
     """The Basis instance (its data directory's id) whose orders this strategy sends: it
     is in every client order id. Empty in a backtest, whose orders no venue sees."""
-    risk_mode: RiskMode = RiskMode.ACTIVE
-    risk_reason: str | None = None
 
     def evolve(self, **changes: Any) -> ArbitrageContext:
         """A copy with ``changes``; see :func:`evolve`."""

@@ -4,7 +4,7 @@ Top-level ``mode`` and ``symbols``; ``[venues.spot]`` and ``[venues.futures]`` (
 endpoints, the names of the environment variables holding keys); ``[strategy]``;
 ``[risk]`` (sizing from the books, caps, stops);
 ``[http]`` (the status endpoint); ``[persistence]`` (durability); ``[alerts]`` (where
-alerts go); ``[risk]`` (the portfolio's caps and stops). The file's other tables
+alerts go). The file's other tables
 (the simulated venues, paper mode, chaos runs) belong to the tools that read them: see
 ``actors.system_config``. Everything is validated at load: an unknown key, a wrong type
 or an impossible value is an error that names the file and the key.
@@ -59,7 +59,6 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     http: HttpSection = HttpSection()
     persistence: PersistenceSection = PersistenceSection()
     alerts: AlertsSection = AlertsSection()
-    risk: RiskConfig = RiskConfig()
     status_every_s: Seconds = 30.0
     """Without a terminal, how often a one-line status goes to the log."""
 

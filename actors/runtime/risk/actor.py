@@ -185,7 +185,13 @@ class RiskActor:
     async def watch_position(self, position: FuturesPosition) -> None:
         """A position pushed: its distance to liquidation at the mark the venue gave."""
         self._pushed_positions[position.symbol] = position
-        await self._judge(position, position.mark_price)
+        mark = position.mark_price
+        if mark <= 0.0:  # Gate.io's position push carries no mark: the quotes stand for it
+            quote = self._latest_futures_quote(position.symbol)
+            if quote is None or quote.bid <= 0.0 or quote.ask <= 0.0:
+                return
+            mark = (quote.bid + quote.ask) / 2.0
+        await self._judge(position, mark)
 
     async def recheck_liquidations(self) -> None:
         """The mark moves with the market, and a venue pushes a position only when the

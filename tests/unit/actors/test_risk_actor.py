@@ -103,6 +103,13 @@ async def test_between_pushes_the_distance_follows_the_futures_quotes():
     await risk.watch_position(short(BTC, mark=140.0, liq=150.0, qty=0.0))  # closed
     await risk.recheck_liquidations()
     assert btc.mailbox.take_all_nowait() == []
+    # A push without a mark (Gate.io's carries none) is judged at the quotes' mid, and
+    # does not rearm a crossing already acted on.
+    await risk.watch_position(short(BTC, mark=0.0, liq=150.0))
+    assert [m.fraction for m in btc.mailbox.take_all_nowait()] == [1.0]
+    await risk.watch_position(short(BTC, mark=0.0, liq=150.0))
+    await risk.recheck_liquidations()
+    assert btc.mailbox.take_all_nowait() == []
 
 
 async def test_the_router_hook_hands_pushed_positions_to_the_running_actor():
