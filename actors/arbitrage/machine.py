@@ -1089,9 +1089,12 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
         f"{ctx.symbol}: the futures short went from {position.qty:g} to {futures.qty:g} "
         f"without an order of ours ({event.cause or 'found at the venue'}); "
         + (
-            "the spot leg is being unwound to match"
-            if state not in _REST_STATES and state is not STOPPED
-            else "no position was open"
+            "no position was open"
+            if state in _REST_STATES or state is STOPPED
+            else "the spot leg will be unwound to match once the risk mode allows orders "
+            "(halted: nothing is placed)"
+            if ctx.risk_mode is HALTED
+            else "the spot leg is being unwound to match"
         ),
     )
     ctx = replace(

@@ -132,6 +132,13 @@ class Controls:
             return "stopping; open positions are kept"
         if self.stopping:
             raise ControlRefused("already stopping: unwinding every position", 409)
+        if system.risk.portfolio.mode is RiskMode.HALTED:
+            # Halted places nothing, a closing order included: the unwind would never end.
+            raise ControlRefused(
+                "the portfolio is halted: nothing is placed; `basis risk resume` or "
+                "`basis risk reduce` first",
+                409,
+            )
         self.stopping = True
         running = [
             h for h in system.strategies.values() if h.actor.ctx.state is not ArbitrageState.STOPPED

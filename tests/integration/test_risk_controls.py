@@ -122,6 +122,11 @@ def test_a_mode_set_with_basis_risk_survives_a_sigkill(tmp_path):
         assert shown.returncode == 0, shown.stderr
         assert shown.stdout.startswith("mode: halted since ")
         assert "set by operator via basis risk halt: before the restart" in shown.stdout
+        # Halted, an unwind would place nothing and never end: refused, nothing done.
+        flatten = basis("stop", "--flatten", "--port", str(port))
+        assert flatten.returncode == 2
+        assert "the portfolio is halted: nothing is placed; `basis risk resume`" in flatten.stderr
+        assert basis("risk", "status", "--port", str(port)).returncode == 0  # still running
         with Store(data_dir / "basis.db") as store:
             [task] = store.tasks(active_only=True)  # this run's: the last one's is abandoned
         assert msgspec.json.decode(task.snapshot)["risk_mode"] == "halted"

@@ -13,6 +13,7 @@ import msgspec
 from actors.arbitrage.context import ArbitrageContext, VenueReduction
 from actors.runtime.alerts.config import AlertsSection
 from actors.runtime.alerts.incidents import Condition
+from protocols.model import RiskMode
 from protocols.rules import min_order_usdt
 
 STORM_WINDOW_S = 60.0
@@ -41,6 +42,8 @@ class TaskExposure(msgspec.Struct, frozen=True):
     """The short, in base units."""
     venue_reduction: VenueReduction | None = None
     """The last time the venue reduced a leg without an order of ours."""
+    halted: bool = False
+    """The portfolio's risk mode is ``halted``: nothing is placed, a correction included."""
 
 
 class Signal(msgspec.Struct, frozen=True):
@@ -81,6 +84,7 @@ def exposure_of(ctx: ArbitrageContext) -> TaskExposure:
         ctx.funding_rate,
         positions.futures.qty,
         ctx.venue_reduction,
+        ctx.risk_mode is RiskMode.HALTED,
     )
 
 
@@ -206,7 +210,13 @@ class ConditionWatch:
                     f"task {task.task_id}: the venue's {task.symbol} {reduction.leg} position "
                     f"went from {reduction.from_qty:g} to {reduction.to_qty:g} without an "
                     f"order of ours ({reduction.cause or 'found at the venue'}); the spot leg "
-                    f"is being unwound to match{more}",
+                    + (
+                        "will be unwound to match once the risk mode allows orders (halted: "
+                        "nothing is placed)"
+                        if task.halted
+                        else "is being unwound to match"
+                    )
+                    + more,
                 )
             )
         for task in observation.tasks:

@@ -254,3 +254,11 @@ def test_a_venue_reducing_a_short_is_one_critical_event_each_time_and_not_from_b
     again = VenueReduction(1003.0, "futures", 0.3, 0.1, "the periodic position check", 4)
     [event] = watch.events(observation([exposure(venue_reduction=again)]))
     assert event.detail.endswith("(1 more before it since the last alert)")
+
+
+def test_a_venue_reduction_while_halted_says_the_unwind_waits_for_the_mode():
+    watch = ConditionWatch(AlertsSection(), since=1000.0)
+    reduced = VenueReduction(1001.0, "futures", 0.5, 0.2, "a position push")
+    [event] = watch.events(observation([exposure(venue_reduction=reduced, halted=True)]))
+    assert "is being unwound" not in event.detail
+    assert "will be unwound to match once the risk mode allows orders" in event.detail

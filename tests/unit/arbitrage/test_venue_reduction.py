@@ -8,8 +8,8 @@ import pytest
 
 from actors.arbitrage.context import ArbitrageState
 from actors.arbitrage.machine import GOAL_FLAT, VENUE_REDUCED
-from protocols.messages import Alert, TradeClosed, VenuePositionChanged
-from protocols.model import Leg, Side
+from protocols.messages import Alert, RiskModeChange, TradeClosed, VenuePositionChanged
+from protocols.model import Leg, RiskMode, Side
 from tests.unit.arbitrage.harness import BTC, ENTRY, FLAT, Driver, placed
 
 S = ArbitrageState
@@ -49,6 +49,19 @@ def test_a_partly_reduced_short_sells_the_spot_leg_down_to_match_and_keeps_the_p
     assert driver.ctx.state is S.POSITION_OPEN
     assert driver.ctx.exit_reason is None
     assert driver.ctx.positions.spot.qty == pytest.approx(0.6, abs=1e-4)
+
+
+def test_while_halted_the_alert_says_the_unwind_waits_and_it_follows_once_orders_are_allowed():
+    driver = opened()
+    driver.send(RiskModeChange(1.5, RiskMode.HALTED, "a test"))
+    short = driver.ctx.positions.futures.qty
+    [alert, *_] = [c for c in driver.send(reduced(short, 0.6)) if isinstance(c, Alert)]
+    assert "is being unwound" not in alert.message
+    assert "once the risk mode allows orders" in alert.message
+    assert placed(driver.quotes(3.0, FLAT)) == []  # halted: nothing new at all
+    driver.send(RiskModeChange(4.0, RiskMode.REDUCING, "a test"))
+    [sell] = placed(driver.quotes(5.0, FLAT))
+    assert (sell.leg, sell.side) == (Leg.SPOT, Side.SELL)
 
 
 def test_a_short_the_venue_closed_whole_sells_the_spot_leg_whole_and_ends_the_cycle():
