@@ -569,7 +569,9 @@ def _correct(
         # Nothing left that either venue would take (its rules changed, or a record
         # restored as IMBALANCED whose legs match): settle where the legs are.
         return _settle(ctx, now)
-    if goal == GOAL_FLAT:
+    if goal == GOAL_FLAT or ctx.risk_mode is not ACTIVE:
+        # Reducing: never grow a leg, even to match the other; close towards flat, which
+        # always finds an order while the legs differ by what a venue takes.
         return _correct_towards_flat(ctx, now, spot, futures, delta)
     # An entry half-filled: finish the lagging leg or, on alternate attempts, trim the
     # excess one.
@@ -578,10 +580,7 @@ def _correct(
         if delta > 0
         else ((Leg.SPOT, Side.BUY), (Leg.FUTURES, Side.BUY))
     )
-    if ctx.risk_mode is not ACTIVE:
-        choices = [trim]  # reducing: never grow a leg, even to match the other
-    else:
-        choices = [finish, trim] if ctx.correction_attempts % 2 == 0 else [trim, finish]
+    choices = [finish, trim] if ctx.correction_attempts % 2 == 0 else [trim, finish]
     for leg, side in choices:
         quote = spot if leg is Leg.SPOT else futures
         price = quote.ask if side is Side.BUY else quote.bid
@@ -604,7 +603,10 @@ def _correct(
             if grown - open_goal_notional(ctx) > limits.room_usdt:
                 continue
         return _place_correction(ctx, now, leg, side, qty, price)
-    return ctx, NOTHING
+    # Neither the difference rounded down to a step nor the room left makes an order a
+    # venue takes: close towards flat rather than wait for quotes that change nothing
+    # (no attempt would be counted, and the bound on them would never be reached).
+    return _correct_towards_flat(ctx, now, spot, futures, delta)
 
 
 def open_goal_notional(ctx: ArbitrageContext) -> float:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from actors.arbitrage.context import ArbitrageState
-from actors.arbitrage.machine import on_market
+from actors.arbitrage.context import ArbitrageState, LegRules
+from actors.arbitrage.machine import GOAL_OPEN, on_market
 from actors.risk.limits import EntryLimits
 from actors.risk.sizing import depth_weighted_price
 from protocols.messages import (
@@ -25,7 +25,16 @@ from protocols.messages import (
     RiskModeChange,
     TradeClosed,
 )
-from protocols.model import BookDepth, Fill, Leg, OrderStatus, Quote, RiskMode, Side
+from protocols.model import (
+    BookDepth,
+    Fill,
+    Leg,
+    OrderStatus,
+    Quote,
+    RiskMode,
+    Side,
+    VenueRules,
+)
 from tests.unit.arbitrage.harness import BTC, ENTRY, FLAT, PROFIT, Driver, Market, placed
 
 S = ArbitrageState
@@ -93,6 +102,56 @@ def test_a_half_filled_entry_while_reducing_is_corrected_only_by_trimming():
         (fix,) = placed(driver.quotes(2.0 + attempt, ENTRY))
         assert (fix.leg, fix.side, fix.qty) == (Leg.FUTURES, Side.BUY, pytest.approx(0.4))
         driver.final(fix, 0.0, now=2.0 + attempt)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    mode=st.sampled_from([RiskMode.ACTIVE, RiskMode.REDUCING]),
+    spot_step=st.sampled_from([0.0001, 0.001, 0.01]),
+    spot_min_usdt=st.floats(1.0, 300.0),
+    contract=st.sampled_from([0.0001, 0.001, 0.01]),
+    min_contracts=st.integers(1, 5),
+    futures_qty=st.floats(0.0, 2.0),
+    excess=st.floats(-1.0, 1.0).filter(lambda x: x != 0.0),
+    spot_ask=st.floats(40_000.0, 60_000.0),
+)
+@example(  # spot holds more than the futures venue's smallest order, less than spot's
+    mode=RiskMode.REDUCING,
+    spot_step=0.0001,
+    spot_min_usdt=100.0,
+    contract=0.0001,
+    min_contracts=1,
+    futures_qty=1.0,
+    excess=0.001,
+    spot_ask=50_000.0,
+)
+def test_an_imbalanced_strategy_places_an_order_or_settles_within_the_attempt_bound(
+    mode, spot_step, spot_min_usdt, contract, min_contracts, futures_qty, excess, spot_ask
+):
+    """Whatever the venues' steps and smallest orders, on live quotes an IMBALANCED
+    strategy never waits for ever: it places a correction, settles or flattens within
+    max_correction_attempts + 1 decisions (halted places nothing by definition)."""
+    rules = LegRules(
+        VenueRules(qty_step=spot_step, min_notional=spot_min_usdt),
+        VenueRules(contract_size=contract, min_contracts=min_contracts),
+    )
+    spot_qty = max(futures_qty + excess, 0.0)
+    ctx = Driver().ctx.evolve(
+        state=S.IMBALANCED,
+        rules=rules,
+        risk_mode=mode,
+        imbalance_goal=GOAL_OPEN,
+        positions__spot__qty=spot_qty,
+        positions__spot__avg_price=spot_ask,
+        positions__futures__qty=futures_qty,
+        positions__futures__avg_price=spot_ask * 0.995,
+    )
+    driver = Driver(ctx)
+    prices = (spot_ask - 10.0, spot_ask, spot_ask * 0.995 - 10.0, spot_ask * 0.995)
+    for decision in range(ctx.params.max_correction_attempts + 1):
+        if placed(driver.quotes(1.0 + decision, prices)) or driver.ctx.state is not S.IMBALANCED:
+            return
+    pytest.fail(f"still IMBALANCED after {decision + 1} decisions, nothing placed")
 
 
 EVENTS = st.one_of(
