@@ -144,6 +144,7 @@ STOP_LOSS = "stop_loss"
 GOAL_OPEN = "open"  # both legs at the larger quantity (an entry that half-filled)
 GOAL_FLAT = "flat"  # both legs at the smaller quantity (an exit that half-filled)
 GOAL_FLATTEN = "flatten"  # give up on correcting: close both legs, then pause
+GOAL_MATCH = "match"  # the spot leg down to a short the venue reduced by itself
 
 _REST_STATES = (IDLE, MONITORING, PAUSED)
 
@@ -569,7 +570,9 @@ def _correct(
         # Nothing left that either venue would take (its rules changed, or a record
         # restored as IMBALANCED whose legs match): settle where the legs are.
         return _settle(ctx, now)
-    if goal == GOAL_FLAT or ctx.risk_mode is not ACTIVE:
+    if goal == GOAL_MATCH and delta > 0:
+        return _match_the_short(ctx, now, spot, delta)
+    if goal in (GOAL_FLAT, GOAL_MATCH) or ctx.risk_mode is not ACTIVE:
         # Reducing: never grow a leg, even to match the other; close towards flat, which
         # always finds an order while the legs differ by what a venue takes.
         return _correct_towards_flat(ctx, now, spot, futures, delta)
@@ -607,6 +610,24 @@ def _correct(
     # venue takes: close towards flat rather than wait for quotes that change nothing
     # (no attempt would be counted, and the bound on them would never be reached).
     return _correct_towards_flat(ctx, now, spot, futures, delta)
+
+
+def _match_the_short(ctx: ArbitrageContext, now: float, spot: Quote, delta: float) -> Result:
+    """The venue reduced the short by itself: sell the spot leg down by the difference,
+    rounded down to the spot step (never past it, which would leave the short the larger
+    leg and a correction to buy it back), and go on with the smaller hedged position. A
+    difference the spot venue does not take is left as dust, as after any exit."""
+    price = spot.bid
+    if price <= 0.0:
+        return ctx, NOTHING  # no price to sell at yet: wait for the next quotes
+    rules = ctx.rules.spot
+    held = round_down(max(ctx.positions.spot.qty, 0.0), rules.qty_step)
+    qty = min(round_down(delta, rules.qty_step), held)
+    if not _is_dust(qty, rules, price):
+        return _place_correction(ctx, now, Leg.SPOT, Side.SELL, qty, price)
+    if _is_dust(ctx.positions.futures.qty, ctx.rules.futures, price):
+        return _finish_cycle(ctx, now)
+    return _hold_position(ctx, now), NOTHING
 
 
 def open_goal_notional(ctx: ArbitrageContext) -> float:
@@ -935,8 +956,13 @@ def _settle(ctx: ArbitrageContext, now: float) -> Result:
             return _finish_cycle(ctx, now)
         # Nothing (or dust) filled on entry: no position was taken.
         return _at_rest(ctx, now), NOTHING
+    return _hold_position(ctx, now), NOTHING
+
+
+def _hold_position(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
+    """Both legs held and hedged (up to what no venue takes): the position is open."""
     exit_reason = None if ctx.exit_reason == "profit" else ctx.exit_reason
-    holding = replace(
+    return replace(
         ctx,
         state=POSITION_OPEN,
         position_opened_at=ctx.position_opened_at if ctx.position_opened_at else now,
@@ -945,7 +971,6 @@ def _settle(ctx: ArbitrageContext, now: float) -> Result:
         correction_attempts=0,
         last_update=now,
     )
-    return holding, NOTHING
 
 
 def _imbalanced(ctx: ArbitrageContext, now: float, imbalance_usdt: float) -> Result:
@@ -955,7 +980,11 @@ def _imbalanced(ctx: ArbitrageContext, now: float, imbalance_usdt: float) -> Res
         attempts = ctx.correction_attempts + 1
     else:
         # After an exit, or once the venue reduced a leg by itself: only closing.
-        goal = GOAL_FLAT if state is EXITING or ctx.imbalance_goal == GOAL_FLAT else GOAL_OPEN
+        goal = GOAL_OPEN
+        if state is EXITING or ctx.imbalance_goal == GOAL_FLAT:
+            goal = GOAL_FLAT
+        elif ctx.imbalance_goal == GOAL_MATCH:
+            goal = GOAL_MATCH
         attempts = 0
     limit = ctx.params.max_correction_attempts
     alert_text = f"legs differ by {imbalance_usdt:.2f} USDT; correcting"
@@ -1057,9 +1086,9 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
     """The venue holds less on the futures leg than the strategy, and no order of ours
     did it (auto-deleveraging, a liquidation, a trade by hand): the leg becomes what the
     venue holds, the part it closed realized at the venue's price, and the strategy
-    corrects towards flat (only closing: never buying spot or selling futures), so the
-    spot leg is sold down to match, or sold whole when the short is gone (the cycle then
-    ends as ``venue_reduced``).
+    sells the spot leg down by the difference (``_match_the_short``: only closing, never
+    past the difference), then holds the smaller hedged position; the spot leg is sold
+    whole when the short is gone (the cycle then ends as ``venue_reduced``).
 
     A report about another holding than the strategy's (``held_qty``: it traded since the
     venue was read) is stale and changes nothing: the venue is read again once its orders
@@ -1118,8 +1147,11 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
         return ctx, (alert,)
     ctx = replace(
         ctx,
-        # A flattening under way goes on: it closes both legs anyway.
-        imbalance_goal=GOAL_FLATTEN if ctx.imbalance_goal == GOAL_FLATTEN else GOAL_FLAT,
+        # A flattening, or an exit's correction towards flat, goes on: it closes both
+        # legs anyway.
+        imbalance_goal=ctx.imbalance_goal
+        if ctx.imbalance_goal in (GOAL_FLATTEN, GOAL_FLAT)
+        else GOAL_MATCH,
         exit_reason=ctx.exit_reason or (VENUE_REDUCED if gone else None),
     )
     if state is POSITION_OPEN:

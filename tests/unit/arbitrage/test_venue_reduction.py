@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from actors.arbitrage.context import ArbitrageState
-from actors.arbitrage.machine import GOAL_FLAT, VENUE_REDUCED
+from actors.arbitrage.context import ArbitrageParams, ArbitrageState, LegRules, new_context
+from actors.arbitrage.machine import GOAL_MATCH, VENUE_REDUCED
 from protocols.messages import Alert, RiskModeChange, TradeClosed, VenuePositionChanged
-from protocols.model import Leg, RiskMode, Side
+from protocols.model import Leg, RiskMode, Side, VenueRules
 from tests.unit.arbitrage.harness import BTC, ENTRY, FLAT, Driver, placed
 
 S = ArbitrageState
@@ -34,7 +34,7 @@ def test_a_partly_reduced_short_sells_the_spot_leg_down_to_match_and_keeps_the_p
     realized_before = driver.ctx.realized_pnl_usdt
     commands = driver.send(reduced(short, 0.6))
     ctx = driver.ctx
-    assert ctx.state is S.IMBALANCED and ctx.imbalance_goal == GOAL_FLAT
+    assert ctx.state is S.IMBALANCED and ctx.imbalance_goal == GOAL_MATCH
     assert ctx.positions.futures.qty == pytest.approx(0.6)
     assert ctx.realized_pnl_usdt - realized_before == pytest.approx((short - 0.6) * (entry - MARK))
     [alert, *_] = [c for c in commands if isinstance(c, Alert)]
@@ -62,6 +62,29 @@ def test_while_halted_the_alert_says_the_unwind_waits_and_it_follows_once_orders
     driver.send(RiskModeChange(4.0, RiskMode.REDUCING, "a test"))
     [sell] = placed(driver.quotes(5.0, FLAT))
     assert (sell.leg, sell.side) == (Leg.SPOT, Side.SELL)
+
+
+def test_a_small_reduction_sells_the_spot_step_below_the_difference_and_nothing_more():
+    # Spot trades in steps of 0.001, the short in contracts of 0.0001: the venue takes
+    # 25 contracts; the spot sells the 0.002 below that, and the 0.0005 left is dust
+    # (rounding up would sell 0.003 and buy back a short the venue left alone).
+    rules = LegRules(
+        VenueRules(qty_step=0.001, min_notional=5.0),
+        VenueRules(contract_size=0.0001, min_contracts=1),
+    )
+    ctx = new_context(
+        "t1", BTC, now=0.0, base_position_size_usdt=50_000.0, params=ArbitrageParams(), rules=rules
+    )
+    driver = Driver(ctx)
+    driver.fill_all(driver.quotes(1.0, ENTRY), now=1.0)
+    driver.send(reduced(driver.ctx.positions.futures.qty, 0.9975))
+    [sell] = placed(driver.quotes(3.0, FLAT))
+    assert (sell.leg, sell.side, sell.qty) == (Leg.SPOT, Side.SELL, pytest.approx(0.002))
+    driver.fill_all([*driver.commands[-1:]], now=3.0)
+    assert placed(driver.quotes(4.0, FLAT)) == []
+    assert driver.ctx.state is S.POSITION_OPEN and driver.ctx.paused_reason is None
+    assert driver.ctx.positions.spot.qty == pytest.approx(0.998)
+    assert driver.ctx.positions.futures.qty == pytest.approx(0.9975)
 
 
 def test_a_short_the_venue_closed_whole_sells_the_spot_leg_whole_and_ends_the_cycle():
@@ -98,7 +121,7 @@ def test_during_an_entry_the_legs_settle_first_then_only_closing_orders_correct(
     assert driver.ctx.state is S.ENTERING
     driver.fill(spot_buy, now=1.5)
     driver.final(spot_buy, spot_buy.qty, now=1.5)
-    assert driver.ctx.state is S.IMBALANCED and driver.ctx.imbalance_goal == GOAL_FLAT
+    assert driver.ctx.state is S.IMBALANCED and driver.ctx.imbalance_goal == GOAL_MATCH
     [sell] = placed(driver.quotes(2.0, FLAT))
     assert (sell.leg, sell.side) == (Leg.SPOT, Side.SELL)
 
