@@ -1106,6 +1106,10 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
         return ctx, NOTHING
     price = event.price if event.price > 0.0 else position.avg_price
     futures, realized = leg_after_fill(position, False, removed, price, 0.0, False)
+    state = ctx.state
+    holding = state not in _REST_STATES and state is not STOPPED
+    if holding:
+        ctx = _unhedged_to(ctx, event.now)  # the legs as they were until the venue moved
     cycle = ctx.cycle
     cycle = replace(
         cycle,
@@ -1114,14 +1118,13 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
         realized_usdt=cycle.realized_usdt + realized,
     )
     gone = _is_dust(futures.qty, ctx.rules.futures, price)
-    state = ctx.state
     alert = Alert(
         "error",
         f"{ctx.symbol}: the futures short went from {position.qty:g} to {futures.qty:g} "
         f"without an order of ours ({event.cause or 'found at the venue'}); "
         + (
             "no position was open"
-            if state in _REST_STATES or state is STOPPED
+            if not holding
             else "the spot leg will be unwound to match once the risk mode allows orders "
             "(halted: nothing is placed)"
             if ctx.risk_mode is HALTED
@@ -1143,10 +1146,10 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
         ),
         last_update=event.now,
     )
-    if state in _REST_STATES or state is STOPPED:
+    if not holding:
         return ctx, (alert,)
     ctx = replace(
-        ctx,
+        _unhedged_to(ctx, event.now),  # unhedged from the venue's move on, as it left them
         # A flattening, or an exit's correction towards flat, goes on: it closes both
         # legs anyway.
         imbalance_goal=ctx.imbalance_goal

@@ -64,6 +64,19 @@ def test_while_halted_the_alert_says_the_unwind_waits_and_it_follows_once_orders
     assert (sell.leg, sell.side) == (Leg.SPOT, Side.SELL)
 
 
+def test_the_legs_count_as_unhedged_from_the_venues_move_until_the_spot_matches():
+    driver = opened()
+    driver.send(reduced(driver.ctx.positions.futures.qty, 0.6, now=2.0))
+    [sell] = placed(driver.quotes(5.0, FLAT))  # no quotes for 3 s: nothing sold meanwhile
+    driver.fill_all([*driver.commands[-1:]], now=6.0)
+    assert driver.ctx.state is S.POSITION_OPEN
+    differ = driver.ctx.positions.spot.qty + sell.qty - 0.6
+    price = max(driver.ctx.positions.spot.avg_price, driver.ctx.positions.futures.avg_price)
+    cycle = driver.ctx.cycle
+    assert cycle.unhedged_usdt_s == pytest.approx(differ * price * 4.0, rel=0.01)
+    assert cycle.longest_unhedged_s == pytest.approx(4.0)
+
+
 def test_a_small_reduction_sells_the_spot_step_below_the_difference_and_nothing_more():
     # Spot trades in steps of 0.001, the short in contracts of 0.0001: the venue takes
     # 25 contracts; the spot sells the 0.002 below that, and the 0.0005 left is dust
