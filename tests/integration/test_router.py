@@ -149,7 +149,8 @@ class ToyVenue:
     amends: list[float] = attrs.field(factory=list)
     """Each amend request's new quantity."""
     amend_script: list[str] = attrs.field(factory=list)
-    """How to answer the next amends: ``lost-after`` takes it and never answers."""
+    """How to answer the next amends: ``lost-after`` takes it and never answers,
+    ``refuse`` refuses it (a size the venue will not take)."""
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST":
@@ -174,8 +175,11 @@ class ToyVenue:
             self.amends.append(float(request.query["qty"]))
             if order["status"] not in ("new", "partially_filled"):
                 return HttpResponse(400, b'{"code":"finished"}')
+            script = self.amend_script.pop(0) if self.amend_script else ""
+            if script == "refuse":
+                return HttpResponse(400, b'{"code":"size"}')
             order["qty"] = float(request.query["qty"])
-            if (self.amend_script.pop(0) if self.amend_script else "") == "lost-after":
+            if script == "lost-after":
                 raise CloseWithoutAnswer
         return HttpResponse(200, json.dumps(order).encode())
 
@@ -501,6 +505,20 @@ async def test_an_amend_whose_outcome_is_unknown_is_sent_again_as_it_is(nursery,
     await inbox.send(CancelOrder(Leg.SPOT, "t1-1s", BTC))
     heard = await until_final(strategy, "t1-1s")
     assert kinds(heard) == ["OrderFinal"] and heard[0].status is OrderStatus.CANCELLED
+
+
+async def test_a_refused_amend_cancels_the_order_so_the_venue_never_holds_more(nursery, venue):
+    # The strategy already counts the order at its smaller size: left open at the
+    # larger one, it could fill past what the strategy expects.
+    venue.script = ["rest"]
+    _, inbox, strategy = await start_router(nursery, venue, codec=AmendingCodec())
+    await inbox.send(PlaceOrder(order(1, qty=0.5, tif=TimeInForce.GTC)))
+    await until(strategy, "t1-1s", OrderAccepted)
+    venue.amend_script = ["refuse"]
+    await inbox.send(AmendOrder(Leg.SPOT, "t1-1s", BTC, 0.2))
+    heard = await until_final(strategy, "t1-1s")
+    assert kinds(heard) == ["OrderFinal"] and heard[0].status is OrderStatus.CANCELLED
+    assert venue.amends == [0.2] and venue.orders["t1-1s"]["status"] == "cancelled"
 
 
 async def test_an_amend_of_an_order_no_longer_open_leaves_it_to_its_reports(nursery, venue):

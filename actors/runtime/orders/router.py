@@ -948,7 +948,8 @@ class Router:
         """Bring an open order down to ``command.new_qty`` in all, where the venue amends;
         elsewhere cancel it. The new size is absolute, so a request whose outcome is
         unknown is sent again as it is (as a cancel is); an order that ended meanwhile,
-        or that this router does not follow, is settled by its own reports."""
+        or that this router does not follow, is settled by its own reports; an amend the
+        venue refuses cancels the order instead."""
         tracked = self.orders.get(command.client_id)
         if tracked is None or tracked.final:
             return
@@ -995,7 +996,12 @@ class Router:
                 continue
             if isinstance(error, (UnknownOrder, OrderAlreadyFinal)):
                 return  # it ended: following it reports how
-            log.warning("%s: amend of %s refused: %s", self.name, command.client_id, error)
+            # The strategy already counts the order at its new size: left at the old one
+            # it could fill past that. Cancelled, its reports settle what it filled.
+            log.warning(
+                "%s: amend of %s refused: %s; cancelling it", self.name, command.client_id, error
+            )
+            await self._cancel(CancelOrder(command.leg, command.client_id, command.symbol))
             return
 
     async def _adopt(self, command: CancelOrder | ReconcileOrder) -> TrackedOrder | None:
