@@ -361,6 +361,8 @@ class TradingSystem:
                 symbols,
                 check_every_s=venue.position_check_s,
                 acquire=router.query_bucket.acquire,
+                last_fill=router.last_fill,
+                read_after_write_s=router.visibility.read_after_write_s,
             )
         return VenueLinks(leg, rest, feeds, router, Mailbox(router.name, capacity=1024))
 

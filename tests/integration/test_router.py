@@ -319,11 +319,15 @@ def kinds(heard):
 
 
 async def test_a_filled_order_is_accepted_filled_and_final_in_that_order(nursery, venue):
-    _, inbox, strategy = await start_router(nursery, venue)
+    router, inbox, strategy = await start_router(nursery, venue)
     rules = await strategy.receive()
     assert (rules.leg, rules.rules) == (Leg.SPOT, RULES)
+    assert router.last_fill(BTC) is None
+    sent_at = trio.current_time()
     await inbox.send(PlaceOrder(order(1, qty=0.5004, price=100.04)))
     heard = await until_final(strategy, "t1-1s")
+    # When the fill was heard: the position watch waits the venue's lag after it.
+    assert sent_at <= router.last_fill(BTC) <= trio.current_time()
     assert kinds(heard) == ["OrderAccepted", "Fill", "OrderFinal"]
     fill, final = heard[1], heard[2]
     # Rounded when built: down to the 0.001 step, to the 0.1 tick.

@@ -7,7 +7,9 @@ than the strategies hold on a symbol has that symbol checked at once; every
 that never came (a dropped stream) is caught too. A check reads the strategies, asks the
 venue for the position over REST, reads the strategies again, and judges
 (``short_check.unexplained``): a push may be older than our latest fill, the REST answer
-is not, and nothing of ours may have moved while it was asked. What the venue took is
+is not, and nothing of ours may have moved while it was asked. Nor is the venue asked
+within its read-after-write lag of a fill of ours on the symbol: its answer might not
+show that fill yet, and the short it added would look taken away. What the venue took is
 sent to each strategy concerned as a ``VenuePositionChanged`` on the FIFO lane; the
 strategy unwinds its spot leg to match.
 """
@@ -54,6 +56,11 @@ class PositionWatch:
     check_every_s: float = 3.0
     acquire: Callable[[], Awaitable[None]] | None = None
     """Awaited before each request (the router's query rate limit)."""
+    last_fill: Callable[[Symbol], float | None] = lambda symbol: None
+    """When (trio time) the router last heard of a fill or an end of one of our futures
+    orders on a symbol; ``None`` if never."""
+    read_after_write_s: float = 0.0
+    """How long after a fill of ours the venue's position may not show it yet."""
     wall_clock: Callable[[], float] = time.time
     reported: int = 0
     """Shrinks told to strategies."""
@@ -99,6 +106,9 @@ class PositionWatch:
         rules = self.rules.get(symbol)
         if rules is None:
             return
+        heard = self.last_fill(symbol)
+        if heard is not None and trio.current_time() < heard + self.read_after_write_s:
+            await trio.sleep_until(heard + self.read_after_write_s)
         before = tuple(self.holdings(symbol))
         busy = self.busy(symbol)
         if not settled(before, busy) or not any(holding.short > 0.0 for holding in before):
@@ -106,6 +116,7 @@ class PositionWatch:
         try:
             if self.acquire is not None:
                 await self.acquire()
+            read_at = trio.current_time()
             position = await self.read(symbol)
         except VENUE_FAILURES as error:
             log.warning("%s: the %s position cannot be read: %s", self.name, symbol, error)
@@ -113,7 +124,18 @@ class PositionWatch:
         after = tuple(self.holdings(symbol))
         busy = busy or self.busy(symbol)
         venue_short = -position.qty
-        for shrink in unexplained(before, venue_short, after, busy, smallest_change(rules)):
+        heard = self.last_fill(symbol)
+        since_fill = math.inf if heard is None else read_at - heard
+        shrinks = unexplained(
+            before,
+            venue_short,
+            after,
+            busy,
+            smallest_change(rules),
+            since_fill,
+            self.read_after_write_s,
+        )
+        for shrink in shrinks:
             owner = self.owners.get(shrink.task_id)
             if owner is None:
                 continue

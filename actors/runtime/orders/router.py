@@ -331,6 +331,8 @@ class Router:
     not_found_log_every_s: float = 30.0
     """How often an order still not found is logged again (the first time always)."""
     _unresolved: dict[str, str] = attrs.field(factory=dict)
+    _heard_fill_at: dict[Symbol, float] = attrs.field(factory=dict)
+    """Symbol → when (trio time) a fill or an end of one of its orders was last heard."""
     _refusals: int = 0
     """Placements rejected by the venue since the last one it accepted."""
     _refused: tuple[str, bool] | None = None
@@ -378,6 +380,11 @@ class Router:
             ClockWindow(self.codec.clock_ahead_s, self.codec.clock_behind_s),
             stats.sent_too_late,
         )
+
+    def last_fill(self, symbol: Symbol) -> float | None:
+        """When (trio time) a fill or an end of an order on ``symbol`` was last heard of:
+        the venue's own reads may not show it until its read-after-write lag has passed."""
+        return self._heard_fill_at.get(symbol)
 
     def busy(self, symbol: Symbol) -> bool:
         """An order on ``symbol`` is followed that has not ended."""
@@ -1255,6 +1262,7 @@ class Router:
                     await self._record(client_id, "accepted", accepted.now, status="new")
                 case Filled(fill, filled_qty, avg_price):
                     self.stats.filled += 1
+                    self._heard_fill_at[tracked.order.symbol] = trio.current_time()
                     await self._record(
                         client_id,
                         "fill",
@@ -1272,6 +1280,8 @@ class Router:
                         fill.fee,
                     )
                 case Finished(final):
+                    # Its end may add fills its reports missed.
+                    self._heard_fill_at[tracked.order.symbol] = trio.current_time()
                     self._finished.append((trio.current_time(), client_id))
                     log.info("%s: %s %s", self.name, client_id, final.status.value)
                     await self._record(

@@ -8,11 +8,15 @@ may be older or newer than our latest fill. So a symbol is judged only while non
 our futures orders on it is in flight (the strategies' and the router's), which means
 every fill of ours is applied (a strategy forgets an order only at its end, after its
 fills), and only on a reading of the venue taken between two identical readings of the
-strategies: nothing decided, filled or ended meanwhile.
+strategies: nothing decided, filled or ended meanwhile. A venue's reading may also lag
+our own writes (its read-after-write lag): it is judged only when no fill of ours on the
+symbol was heard of within that lag before the venue was asked, or the short our fill
+added would be taken for a short the venue took away.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import msgspec
@@ -68,18 +72,22 @@ def unexplained(
     after: Sequence[Holding],
     router_busy: bool,
     smallest: float,
+    since_fill_s: float = math.inf,
+    lag_s: float = 0.0,
 ) -> list[Shrink]:
     """What the venue took from the strategies' shorts that no order of ours explains.
 
     ``before`` and ``after`` are the strategies' holdings read just before the venue was
     asked and just after it answered ``venue_short``; ``router_busy`` says whether the
     router followed an order on the symbol at either time. Judged only when the two
-    readings are the same and settled; reported when the venue holds at least
+    readings are the same and settled, and ``since_fill_s`` (from our latest fill on the
+    symbol to the venue's reading) is at least the venue's read-after-write ``lag_s``,
+    so the reading shows every fill of ours; reported when the venue holds at least
     ``smallest`` less than the strategies together. The missing part is taken from the
     strategies holding the most first (one strategy trades a symbol; the others there
     hold nothing). A venue holding more is not ours to judge (another instance on the
     account may share the symbol)."""
-    if list(before) != list(after) or not settled(before, router_busy):
+    if list(before) != list(after) or not settled(before, router_busy) or since_fill_s < lag_s:
         return []
     held = sum(holding.short for holding in before)
     missing = held - max(venue_short, 0.0)

@@ -6,10 +6,12 @@ by the periodic check, and nothing is told while our orders are moving the posit
 
 from __future__ import annotations
 
+import math
+
 import attrs
 import pytest
 import trio
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from actors.runtime.orders.position_watch import PositionWatch
@@ -73,23 +75,36 @@ def holdings_at(x: int, initial: list[int], orders: list[OurOrder]) -> list[Hold
     st.integers(0, 30),
     st.integers(0, 12),
     st.booleans(),
+    st.integers(0, 3),
+)
+@example(  # our sell filled 1 before the read; the venue's answer is 2 old: not judged
+    ([10], [OurOrder(0, placed=0, at_venue=1, applied=1, contracts=5)]), 2, 0, 0, 30, 0, False, 2
 )
 def test_only_what_the_venue_took_by_itself_is_reported_and_all_of_it(
-    history, before, asked, answered, taken_at, taken, router_busy
+    history, before, asked, answered, taken_at, taken, router_busy, lag
 ):
-    # The strategies are read at ``before``, the venue answers what it held at ``read``,
-    # the strategies are read again at ``after``; meanwhile the venue took ``taken``
-    # contracts by itself at ``taken_at``.
+    # The strategies are read at ``before``, the venue answers at ``read`` what it held
+    # ``lag`` earlier (its read-after-write lag), the strategies are read again at
+    # ``after``; meanwhile the venue took ``taken`` contracts by itself at ``taken_at``.
+    # The router hears of each fill of ours when the venue makes it, at the earliest.
     initial, orders = history
     read = before + asked
     after = read + answered
-    held_at_read = sum(initial) + sum(o.contracts for o in orders if o.at_venue <= read)
-    venue = CONTRACT * (held_at_read - (taken if taken_at <= read else 0))
+    shown = read - lag
+    held_when_shown = sum(initial) + sum(o.contracts for o in orders if o.at_venue <= shown)
+    venue = CONTRACT * (held_when_shown - (taken if taken_at <= shown else 0))
+    heard = [o.at_venue for o in orders if o.at_venue <= read]
+    since_fill = read - max(heard) if heard else math.inf
     first, second = holdings_at(before, initial, orders), holdings_at(after, initial, orders)
-    shrinks = unexplained(first, venue, second, router_busy, CONTRACT)
-    judged = first == second and not router_busy and not any(h.in_flight for h in first)
+    shrinks = unexplained(first, venue, second, router_busy, CONTRACT, since_fill, lag)
+    judged = (
+        first == second
+        and not router_busy
+        and not any(h.in_flight for h in first)
+        and since_fill >= lag
+    )
     expected = 0.0
-    if judged and taken_at <= read and taken >= 1:
+    if judged and taken_at <= shown and taken >= 1:
         # Judged: every order of ours the venue had filled by then is applied.
         expected = min(CONTRACT * taken, sum(h.short for h in first))
     if expected > 1e-9:  # venue < 0 when it took more than was held (then all of it)
@@ -197,3 +212,37 @@ async def test_nothing_is_asked_or_told_while_our_futures_order_is_in_flight(aut
         await trio.sleep(10.0)
         nursery.cancel_scope.cancel()
     assert len(mailbox) == 0
+
+
+@attrs.define
+class LaggingAccount(Account):
+    """A venue whose position reads do not show our fill until ``lag_s`` after it."""
+
+    filled_at: float = 0.0
+    lag_s: float = 1.0
+    before_fill: float = 0.0
+
+    async def read(self, symbol: Symbol) -> FuturesPosition:
+        self.reads += 1
+        shown = self.venue_short
+        if trio.current_time() < self.filled_at + self.lag_s:
+            shown = self.before_fill
+        await trio.sleep(0.01)
+        return FuturesPosition(symbol, -shown, 100.0, mark_price=101.0)
+
+
+async def test_the_venue_is_not_asked_within_its_lag_after_our_fill(autojump_clock):
+    # Our entry sold 1.0 just now; the venue's reads show no short for a second more:
+    # taken for a shrink, the strategy would sell its spot and leave a naked short.
+    await trio.sleep(5.0)
+    account, mailbox = LaggingAccount(filled_at=trio.current_time()), Mailbox("strategy-t1")
+    positions = watch(account, mailbox)
+    positions.last_fill = lambda symbol: account.filled_at
+    positions.read_after_write_s = account.lag_s
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(positions.run)
+        await trio.sleep(0.1)
+        positions.on_push(FuturesPosition(BTC, 0.0, 100.0))  # a push from before the fill
+        await trio.sleep(10.0)
+        nursery.cancel_scope.cancel()
+    assert account.reads >= 1 and len(mailbox) == 0
