@@ -49,6 +49,9 @@ def config() -> SystemConfig:
                 "cooldown_s": 3600.0,
                 "max_correction_attempts": 20,
             },
+            # The venue's buy-back is realized at its mark and counts against the smaller
+            # position left: a drifting simulated market would trip the cycle's stop-loss.
+            "risk": {"cycle_stop_loss_pct": 50.0},
             "alerts": {"observe_every_s": 0.2},
         },
         SystemConfig,
