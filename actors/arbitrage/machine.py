@@ -571,7 +571,7 @@ def _correct(
         return _start_exit(ctx, now, spot.bid, futures.ask, "flatten", correcting=True)
     delta = ctx.positions.delta_qty
     price = _reference_price(ctx)
-    if abs(delta) * price < _imbalance_threshold_usdt(ctx, price):
+    if not _legs_differ(ctx, price):
         # Nothing left that either venue would take (its rules changed, or a record
         # restored as IMBALANCED whose legs match): settle where the legs are.
         return _settle(ctx, now)
@@ -933,7 +933,7 @@ def _settle(ctx: ArbitrageContext, now: float) -> Result:
     price = _reference_price(ctx)
     ctx = replace(ctx, deadline=None, overdue_count=0)
     imbalance_usdt = abs(positions.delta_qty) * price
-    if imbalance_usdt >= _imbalance_threshold_usdt(ctx, price):
+    if _legs_differ(ctx, price):
         return _imbalanced(ctx, now, imbalance_usdt)
     spot_dust = _is_dust(positions.spot.qty, ctx.rules.spot, price)
     futures_dust = _is_dust(positions.futures.qty, ctx.rules.futures, price)
@@ -1390,9 +1390,7 @@ def _unhedged_to(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
     cycle = ctx.cycle
     since = cycle.unhedged_since
     price = _reference_price(ctx)
-    differ = price > 0.0 and abs(ctx.positions.delta_qty) * price >= _imbalance_threshold_usdt(
-        ctx, price
-    )
+    differ = price > 0.0 and _legs_differ(ctx, price)
     if since is None and not differ:
         return ctx
     until = cycle.unhedged_until
@@ -1459,6 +1457,14 @@ def _imbalance_threshold_usdt(ctx: ArbitrageContext, price: float) -> float:
     """The smallest order either venue takes: a smaller imbalance cannot be corrected."""
     smallest = min(min_order_usdt(ctx.rules.spot, price), min_order_usdt(ctx.rules.futures, price))
     return max(smallest, DUST_USDT)
+
+
+def _legs_differ(ctx: ArbitrageContext, price: float) -> bool:
+    """The legs differ by at least the smallest order either venue takes, valued at
+    ``price``: an imbalance to correct. Float noise is forgiven as ``_is_dust`` forgives
+    it, so a leg worth a venue's smallest order is never held unhedged as matched."""
+    value = abs(ctx.positions.delta_qty) * price
+    return at_least(value, _imbalance_threshold_usdt(ctx, price))
 
 
 def _left_as_dust(ctx: ArbitrageContext) -> bool:

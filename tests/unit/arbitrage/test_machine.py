@@ -434,6 +434,25 @@ def test_an_exits_remainder_that_only_these_prices_make_too_small_waits_instead_
     assert driver.ctx.positions.spot.qty == pytest.approx(0.0, abs=1e-12)
 
 
+def test_a_leg_worth_the_smallest_order_but_for_float_noise_is_an_imbalance_not_a_position():
+    # The exit sold 0.9999 of 1 BTC: 1 - 0.9999 is 0.0001 less a few ulps, worth 5 USDT
+    # less float noise, the smallest order of either venue. The spot venue takes it, so
+    # it is an imbalance to close, not a position held open without its short.
+    driver = Driver()
+    open_position(driver)
+    spot_sell, futures_buy = placed(driver.quotes(2.0, PROFIT))
+    driver.fill(spot_sell, 0.9999, now=2.0)
+    driver.final(spot_sell, 0.9999, now=2.0)
+    driver.fill_all([PlaceOrder(futures_buy)], now=2.0)
+    assert driver.ctx.positions.futures.qty == 0.0
+    assert driver.ctx.state is S.IMBALANCED and driver.ctx.imbalance_goal == "flat"
+    assert driver.ctx.cycle.unhedged_since == 2.0
+    (rest,) = placed(driver.quotes(3.0, PROFIT))
+    assert (rest.leg, rest.side, rest.qty) == (Leg.SPOT, Side.SELL, 0.0001)
+    driver.fill_all([PlaceOrder(rest)], now=3.0)
+    assert driver.ctx.state is S.MONITORING
+
+
 def test_orders_past_their_deadline_are_cancelled_and_chased_until_they_end():
     driver = Driver(leg_timeout_s=5.0)
     buy, sell = placed(driver.quotes(1.0, ENTRY))
