@@ -30,6 +30,9 @@ Rules the code keeps everywhere:
   takes) is corrected by finishing the lagging leg or trimming the excess; after an
   exit, only by closing (never buying spot or selling futures); after
   ``max_correction_attempts`` failures both legs are flattened and the strategy pauses.
+  A cycle ends at rest only with its legs matched or with a difference less than the
+  venue of the larger leg takes at what the legs cost (dust); a difference only the
+  current prices put below that stays IMBALANCED until a venue takes it.
   Corrections and flattening orders are limit IOCs at most ``correction_slippage_pct``
   past the best price. While the legs differ, their difference's value is integrated
   over time (``Cycle.unhedged_usdt_s``).
@@ -488,6 +491,7 @@ def _start_exit(
 ) -> Result:
     """Close both legs at (``sb``, ``fa``); ``correcting`` (flattening legs that could not
     be matched) prices each as a correction, within ``correction_slippage_pct``."""
+    before = ctx
     ctx = _unhedged_to(ctx, now)
     positions = ctx.positions
     rules = ctx.rules
@@ -510,7 +514,9 @@ def _start_exit(
         )
         orders["futures"] = {buy.client_id: buy}
         commands.append(PlaceOrder(buy))
-    if not orders:  # only dust is left: nothing any venue would take
+    if not orders:  # nothing any venue would take at these prices
+        if not _left_as_dust(ctx):
+            return before, NOTHING  # the legs still differ: try again at the next quotes
         closing = replace(ctx, exit_reason=reason)
         return _finish_cycle(closing, now)
     exiting = replace(
@@ -566,7 +572,7 @@ def _correct(
         return _start_exit(ctx, now, spot.bid, futures.ask, "flatten", correcting=True)
     delta = ctx.positions.delta_qty
     price = _reference_price(ctx)
-    if abs(delta) * price < _imbalance_threshold_usdt(ctx, price):
+    if not _legs_differ(ctx, price):
         # Nothing left that either venue would take (its rules changed, or a record
         # restored as IMBALANCED whose legs match): settle where the legs are.
         return _settle(ctx, now)
@@ -649,7 +655,8 @@ def _correct_towards_flat(
     little more than the difference, the other leg now holds more, and the next
     correction closes that. Where the leg holding more holds less than its venue takes,
     the other leg is closed whole instead. Where neither venue takes what is left, it
-    is dust, as after any exit, and the cycle ends.
+    is dust, as after any exit, and the cycle ends; unless only the current prices make
+    it so (``_left_as_dust``): then it waits for the next quotes.
     """
     positions = ctx.positions
     larger, smaller = (
@@ -672,6 +679,8 @@ def _correct_towards_flat(
             qty = min(max(round_up(wanted, step_size), smallest), held)
         if not _is_dust(qty, rules, price):
             return _place_correction(ctx, now, leg, side, qty, price)
+    if not _left_as_dust(ctx):
+        return ctx, NOTHING  # the legs still differ: try again at the next quotes
     return _finish_cycle(ctx, now)
 
 
@@ -947,7 +956,7 @@ def _settle(ctx: ArbitrageContext, now: float) -> Result:
     price = _reference_price(ctx)
     ctx = replace(ctx, deadline=None, overdue_count=0)
     imbalance_usdt = abs(positions.delta_qty) * price
-    if imbalance_usdt >= _imbalance_threshold_usdt(ctx, price):
+    if _legs_differ(ctx, price):
         return _imbalanced(ctx, now, imbalance_usdt)
     spot_dust = _is_dust(positions.spot.qty, ctx.rules.spot, price)
     futures_dust = _is_dust(positions.futures.qty, ctx.rules.futures, price)
@@ -1421,9 +1430,7 @@ def _unhedged_to(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
     cycle = ctx.cycle
     since = cycle.unhedged_since
     price = _reference_price(ctx)
-    differ = price > 0.0 and abs(ctx.positions.delta_qty) * price >= _imbalance_threshold_usdt(
-        ctx, price
-    )
+    differ = price > 0.0 and _legs_differ(ctx, price)
     if since is None and not differ:
         return ctx
     until = cycle.unhedged_until
@@ -1490,6 +1497,27 @@ def _imbalance_threshold_usdt(ctx: ArbitrageContext, price: float) -> float:
     """The smallest order either venue takes: a smaller imbalance cannot be corrected."""
     smallest = min(min_order_usdt(ctx.rules.spot, price), min_order_usdt(ctx.rules.futures, price))
     return max(smallest, DUST_USDT)
+
+
+def _legs_differ(ctx: ArbitrageContext, price: float) -> bool:
+    """The legs differ by at least the smallest order either venue takes, valued at
+    ``price``: an imbalance to correct. Float noise is forgiven as ``_is_dust`` forgives
+    it, so a leg worth a venue's smallest order is never held unhedged as matched."""
+    value = abs(ctx.positions.delta_qty) * price
+    return at_least(value, _imbalance_threshold_usdt(ctx, price))
+
+
+def _left_as_dust(ctx: ArbitrageContext) -> bool:
+    """What the legs differ by is less than the venue of the leg holding more takes,
+    valued at what the legs cost (as ``_settle`` values them): no order closes it, so a
+    cycle may end and leave it. A difference that only the current quotes make too
+    small to trade is not dust: the legs are still unhedged, and wait for prices that
+    let it close rather than end the cycle at rest with them."""
+    delta = ctx.positions.delta_qty
+    price = _reference_price(ctx)
+    held = ctx.rules.spot if delta > 0.0 else ctx.rules.futures
+    smallest = max(_imbalance_threshold_usdt(ctx, price), min_order_usdt(held, price))
+    return not at_least(abs(delta) * price, smallest)
 
 
 def _is_dust(qty: float, rules: VenueRules, price: float) -> bool:

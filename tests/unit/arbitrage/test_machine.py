@@ -372,6 +372,87 @@ def test_failed_corrections_flatten_both_legs_and_pause_with_the_reason():
     assert driver.quotes(5.0, ENTRY) == []  # paused: no new entry
 
 
+# Spot 0.0001 BTC bought at 50 100 is worth 5.01 USDT, what the spot venue takes (5.0):
+# at these quotes it is worth 4.90, and the venue would refuse to sell it.
+DIP = (49_000.0, 49_010.0, 48_750.0, 48_760.0)
+
+
+def test_a_flattening_that_only_these_prices_make_too_small_waits_instead_of_resting():
+    # The futures leg expired unfilled, the spot leg filled 0.0001; its correction
+    # expired too, so both legs are flattened. The operator resumes meanwhile.
+    driver = Driver(max_correction_attempts=1)
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    driver.final(sell, 0.0)
+    driver.fill(buy, 0.0001, price=50_100.0)
+    driver.final(buy, 0.0001)
+    (correction,) = placed(driver.quotes(2.0, ENTRY))
+    driver.final(correction, 0.0, now=2.0)
+    assert driver.ctx.imbalance_goal == "flatten"
+    driver.send(OperatorCommand(3.0, OperatorAction.RESUME))
+    # The spot venue takes no sale of 4.90 USDT: the legs still differ, so the strategy
+    # stays IMBALANCED (never at rest holding a spot leg with no short) ...
+    assert driver.quotes(4.0, DIP) == []
+    assert driver.ctx.state is S.IMBALANCED
+    # ... and sells it once a venue takes it.
+    (flatten,) = placed(driver.quotes(5.0, PROFIT))
+    assert (flatten.leg, flatten.side, flatten.qty) == (Leg.SPOT, Side.SELL, 0.0001)
+    commands = driver.fill_all([PlaceOrder(flatten)], now=5.0)
+    assert any(isinstance(c, TradeClosed) for c in commands)
+    assert driver.ctx.state is S.MONITORING
+    assert driver.ctx.positions.spot.qty == pytest.approx(0.0, abs=1e-12)
+
+
+def test_an_exits_remainder_that_only_these_prices_make_too_small_waits_instead_of_resting():
+    ctx = new_context(
+        "t1",
+        BTC,
+        now=0.0,
+        base_position_size_usdt=50_000.0,
+        params=ArbitrageParams(min_profit_pct=0.2),  # PROFIT makes 0.48% on spot at 50 100
+        rules=LegRules(
+            VenueRules(qty_step=0.00001, min_notional=5.0),
+            VenueRules(contract_size=0.0001, min_contracts=1),
+        ),
+    )
+    driver = Driver(ctx)
+    buy, sell = placed(driver.quotes(1.0, ENTRY))
+    driver.fill(buy, price=50_100.0)
+    driver.final(buy, 1.0)
+    driver.fill_all([PlaceOrder(sell)])
+    assert driver.ctx.state is S.POSITION_OPEN
+    spot_sell, futures_buy = placed(driver.quotes(2.0, PROFIT))
+    driver.fill(spot_sell, 0.9999, now=2.0)
+    driver.final(spot_sell, 0.9999, now=2.0)
+    driver.fill_all([PlaceOrder(futures_buy)], now=2.0)
+    assert driver.ctx.imbalance_goal == "flat"
+    assert driver.quotes(3.0, DIP) == []
+    assert driver.ctx.state is S.IMBALANCED
+    (rest,) = placed(driver.quotes(4.0, PROFIT))
+    assert (rest.leg, rest.side, rest.qty) == (Leg.SPOT, Side.SELL, pytest.approx(0.0001))
+    driver.fill_all([PlaceOrder(rest)], now=4.0)
+    assert driver.ctx.state is S.MONITORING
+    assert driver.ctx.positions.spot.qty == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_leg_worth_the_smallest_order_but_for_float_noise_is_an_imbalance_not_a_position():
+    # The exit sold 0.9999 of 1 BTC: 1 - 0.9999 is 0.0001 less a few ulps, worth 5 USDT
+    # less float noise, the smallest order of either venue. The spot venue takes it, so
+    # it is an imbalance to close, not a position held open without its short.
+    driver = Driver()
+    open_position(driver)
+    spot_sell, futures_buy = placed(driver.quotes(2.0, PROFIT))
+    driver.fill(spot_sell, 0.9999, now=2.0)
+    driver.final(spot_sell, 0.9999, now=2.0)
+    driver.fill_all([PlaceOrder(futures_buy)], now=2.0)
+    assert driver.ctx.positions.futures.qty == 0.0
+    assert driver.ctx.state is S.IMBALANCED and driver.ctx.imbalance_goal == "flat"
+    assert driver.ctx.cycle.unhedged_since == 2.0
+    (rest,) = placed(driver.quotes(3.0, PROFIT))
+    assert (rest.leg, rest.side, rest.qty) == (Leg.SPOT, Side.SELL, 0.0001)
+    driver.fill_all([PlaceOrder(rest)], now=3.0)
+    assert driver.ctx.state is S.MONITORING
+
+
 def test_orders_past_their_deadline_are_cancelled_and_chased_until_they_end():
     driver = Driver(leg_timeout_s=5.0)
     buy, sell = placed(driver.quotes(1.0, ENTRY))

@@ -353,9 +353,10 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
             min(min_order_usdt(RULES.spot, price), min_order_usdt(RULES.futures, price)),
             DUST_USDT,
         )
-        if ctx.state is S.MONITORING:
-            # At rest after an exit, which only ever closes: what is left is a remainder
-            # the venue of the leg holding it would not take (its smallest order).
+        if ctx.state in _AT_REST:
+            # At rest (monitoring, paused or stopped) after an exit, which only ever
+            # closes: what is left is a remainder the venue of the leg holding it would
+            # not take (its smallest order) at what the legs cost.
             held = RULES.spot if positions.delta_qty > 0 else RULES.futures
             threshold = max(threshold, min_order_usdt(held, price))
         balanced = abs(positions.delta_qty) * price < threshold
