@@ -78,3 +78,49 @@ def operator_resumed(state: StopsState, pnl_usdt: float) -> StopsState:
     return msgspec.structs.replace(
         state, high_water_usdt=pnl_usdt, day_start_pnl_usdt=pnl_usdt, tripped=None
     )
+
+
+class StoredMarks(msgspec.Struct, frozen=True):
+    """The stops' marks as the store keeps them: relative to the P&L when they were
+    taken, since the next run's P&L sums other figures (each strategy's lifetime
+    realised P&L, taken up as it is restored). ``day_loss_usdt`` is how much the day
+    ``day`` has lost so far, ``drawdown_usdt`` how far the P&L is below its high-water
+    mark; a row of an earlier format decodes with both at 0."""
+
+    day: int | None = None
+    day_loss_usdt: float = 0.0
+    drawdown_usdt: float = 0.0
+    tripped: str | None = None
+
+
+def marks_of(state: StopsState, pnl_usdt: float) -> StoredMarks:
+    """``state``'s marks relative to the P&L now, ``pnl_usdt``."""
+    drawdown = 0.0 if math.isinf(state.high_water_usdt) else state.high_water_usdt - pnl_usdt
+    day_loss = 0.0 if state.day is None else state.day_start_pnl_usdt - pnl_usdt
+    return StoredMarks(state.day, day_loss, drawdown, state.tripped)
+
+
+def rebased(marks: StoredMarks, pnl_usdt: float) -> StopsState:
+    """The stops after a restart, the stored ``marks`` set on this run's P&L now: the
+    day's loss so far and the drawdown carry over (a new UTC day starts afresh at the
+    next :func:`evaluate_stops`)."""
+    return StopsState(
+        pnl_usdt + marks.drawdown_usdt,
+        marks.day,
+        pnl_usdt + marks.day_loss_usdt,
+        marks.tripped,
+    )
+
+
+MATERIAL_USDT = 0.01
+"""A change of a mark smaller than this is not worth storing."""
+
+
+def moved(before: StoredMarks | None, after: StoredMarks) -> bool:
+    """Whether ``after`` differs from the marks stored, ``before``, enough to store."""
+    if before is None or (before.day, before.tripped) != (after.day, after.tripped):
+        return True
+    return (
+        abs(before.day_loss_usdt - after.day_loss_usdt) >= MATERIAL_USDT
+        or abs(before.drawdown_usdt - after.drawdown_usdt) >= MATERIAL_USDT
+    )

@@ -9,6 +9,7 @@ only (it never lifts an operator's mode, nor softens a halt); the operator sets 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
@@ -24,7 +25,15 @@ from actors.arbitrage.machine import pnl_if_closed
 from actors.risk.caps import Balances
 from actors.risk.limits import EntryLimits
 from actors.risk.liquidation import liquidation_action, liquidation_distance_pct
-from actors.risk.stops import DAILY_LOSS, StopsState, evaluate_stops, operator_resumed
+from actors.risk.stops import (
+    StopsState,
+    StoredMarks,
+    evaluate_stops,
+    marks_of,
+    moved,
+    operator_resumed,
+    rebased,
+)
 from actors.runtime.persistence.store import RiskModeRow
 from actors.runtime.persistence.writer import WriterClient
 from actors.runtime.risk.portfolio import Portfolio
@@ -37,6 +46,8 @@ from supervision import Incarnation, Mailbox, MailboxClosed
 log = logging.getLogger("basis.risk")
 
 STOPS_EVERY_S = 1.0
+MARKS_EVERY_S = 5.0
+"""How often, at most, the stops' marks are stored while no cycle closes."""
 SET_BY_STOP = "stop"
 _stops_json = msgspec.json.Encoder()
 
@@ -68,6 +79,9 @@ class RiskActor:
     writer: WriterClient
     read_balances: Callable[[float], Awaitable[Balances]]
     wall_clock: Callable[[], float] = time.time
+    system_started: trio.Event | None = None
+    """Set once every strategy is restored: the stops are judged from then on, as the
+    portfolio's P&L sums every strategy's only then."""
     name: str = "risk"
     liquidation: dict[str, LiquidationView] = attrs.field(factory=dict)
     _acted: dict[str, float] = attrs.field(factory=dict)
@@ -78,6 +92,10 @@ class RiskActor:
     _pushed: Any = None
     _pushed_positions: dict[Symbol, FuturesPosition] = attrs.field(factory=dict)
     """Each symbol's futures position as last pushed (its liquidation price)."""
+    _restored: StoredMarks | None = None
+    """The marks the store kept, until the first judgement sets them on this run's P&L."""
+    _stored: StoredMarks | None = None
+    _stored_at: float = -math.inf
 
     def __attrs_post_init__(self) -> None:
         self._pushed, self._positions = trio.open_memory_channel[FuturesPosition](1024)
@@ -94,12 +112,11 @@ class RiskActor:
         portfolio.since = row.since
         portfolio.set_by = row.set_by
         if row.stops:
-            # Only which stop holds the portfolio, and the day of a daily one (it lifts at
-            # the next): the marks were of the last run's strategies, whose P&L this run's
-            # sum does not hold, so they start again from this run's.
-            stored = msgspec.json.decode(row.stops, type=StopsState)
-            day = stored.day if stored.tripped == DAILY_LOSS else None
-            portfolio.stops = StopsState(day=day, tripped=stored.tripped)
+            # The marks are relative to the P&L when stored: the first judgement, once
+            # every strategy is restored, sets them on this run's P&L.
+            marks = msgspec.json.decode(row.stops, type=StoredMarks)
+            self._restored = self._stored = marks
+            portfolio.stops = StopsState(day=marks.day, tripped=marks.tripped)
         log.warning("risk mode %s since %.0f (%s): %s", row.mode, row.since, row.set_by, row.reason)
 
     async def set_mode(self, mode: RiskMode, reason: str, set_by: str) -> None:
@@ -110,8 +127,10 @@ class RiskActor:
     async def _set(self, mode: RiskMode, reason: str, set_by: str) -> None:
         portfolio = self.portfolio
         now = self.wall_clock()
-        row = RiskModeRow(mode.value, reason, now, set_by, _stops_json.encode(portfolio.stops))
+        marks = marks_of(portfolio.stops, self.pnl_usdt())
+        row = RiskModeRow(mode.value, reason, now, set_by, _stops_json.encode(marks))
         await self.writer.set_risk_mode(row)
+        self._stored, self._stored_at = marks, now
         portfolio.mode, portfolio.reason, portfolio.since, portfolio.set_by = (
             mode,
             reason,
@@ -129,6 +148,7 @@ class RiskActor:
         now (the operator accepted the loss so far)."""
         async with self._setting:
             pnl = self.pnl_usdt()
+            self._restored = None  # the operator accepted the loss so far, stored or not
             self.portfolio.stops = operator_resumed(self.portfolio.stops, pnl)
             await self._set(RiskMode.ACTIVE, "resumed by the operator", set_by)
 
@@ -157,13 +177,18 @@ class RiskActor:
                 total += pnl_if_closed(ctx, spot.bid, futures.ask) - ctx.cycle.realized_usdt
         return total
 
-    async def check_stops(self) -> None:
+    async def check_stops(self, cycle_closed: bool = False) -> None:
+        """Judge the stops at the P&L now, and store their marks when they moved (at
+        once when a cycle closed, else at most every ``MARKS_EVERY_S``)."""
         portfolio = self.portfolio
-        stops, change = evaluate_stops(
-            portfolio.stops, self.wall_clock(), self.pnl_usdt(), portfolio.config
-        )
+        now, pnl = self.wall_clock(), self.pnl_usdt()
+        before = portfolio.stops
+        if self._restored is not None:
+            before, self._restored = rebased(self._restored, pnl), None
+        stops, change = evaluate_stops(before, now, pnl, portfolio.config)
         portfolio.stops = stops
         if change is None:
+            await self._keep_marks(now, pnl, cycle_closed)
             return
         # A stop pauses an active portfolio and lifts only its own pause.
         stop_pauses = change.mode is RiskMode.REDUCING and portfolio.mode is RiskMode.ACTIVE
@@ -174,6 +199,27 @@ class RiskActor:
         )
         if stop_pauses or stop_lifts:
             await self.set_mode(change.mode, change.reason, SET_BY_STOP)
+
+    async def _keep_marks(self, now: float, pnl: float, cycle_closed: bool) -> None:
+        marks = marks_of(self.portfolio.stops, pnl)
+        due = cycle_closed or now - self._stored_at >= MARKS_EVERY_S
+        if not (due and moved(self._stored, marks)):
+            return
+        async with self._setting:
+            portfolio = self.portfolio
+            row = RiskModeRow(
+                portfolio.mode.value,
+                portfolio.reason,
+                portfolio.since,
+                portfolio.set_by,
+                _stops_json.encode(marks),
+            )
+            try:
+                await self.writer.keep_risk_stops(row)
+            except Exception as error:  # what the store refused: tried again at the next
+                log.warning("risk: the stops' marks cannot be stored (%s)", error)
+                return
+        self._stored, self._stored_at = marks, now
 
     # --------------------------------------------------------- the liquidation
 
@@ -264,12 +310,15 @@ class RiskActor:
 
     async def _watch_stops(self) -> None:
         """Every second, and at once when a cycle closed; the liquidation distances with
-        them, at the latest quotes."""
+        them, at the latest quotes. The stops only once every strategy is restored."""
+        cycle_closed = False
         while True:
-            await self.check_stops()
+            if self.system_started is None or self.system_started.is_set():
+                await self.check_stops(cycle_closed)
             await self.recheck_liquidations()
             with trio.move_on_after(STOPS_EVERY_S):
                 await self._cycle_closed.wait()
+            cycle_closed = self._cycle_closed.is_set()
             self._cycle_closed = trio.Event()
 
 

@@ -12,7 +12,7 @@ import trio
 from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import new_context
 from actors.risk.config import RiskConfig
-from actors.risk.stops import DAILY_LOSS, StopsState
+from actors.risk.stops import DAILY_LOSS, DAY_S, StopsState, StoredMarks
 from actors.runtime.persistence.store import RiskModeRow, Store
 from actors.runtime.persistence.writer import Writer, WriterClient
 from actors.runtime.risk.actor import RiskActor, risk_statistics
@@ -172,17 +172,88 @@ async def test_a_stop_neither_softens_a_halt_nor_lifts_the_operators_mode(tmp_pa
         mailbox.request_stop()
 
 
-def test_a_restart_keeps_which_stop_holds_but_not_the_last_runs_marks():
-    risk = RiskActor(Portfolio(CONFIG), {}, WriterClient(None), no_balances)
-    stored = StopsState(
-        high_water_usdt=400.0, day=20000, day_start_pnl_usdt=380.0, tripped=DAILY_LOSS
+DAY0 = 20_000 * DAY_S
+DAILY = RiskConfig(daily_loss_limit_usdt=100.0, max_drawdown_usdt=None)
+
+
+async def run_with_writer(path, body) -> None:
+    """``body(writer_client)`` with a writer storing in ``path``."""
+    writer = Writer(path)
+    mailbox = Mailbox("writer", 64)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run, Incarnation("writer", 0, None, mailbox))
+        await body(WriterClient(mailbox.address))
+        mailbox.request_stop()
+
+
+async def test_the_days_loss_and_the_drawdown_carry_over_a_restart(tmp_path):
+    """Lose 90, restart, lose 90 more: the daily limit of 100 trips, though this run's
+    P&L sums each strategy's lifetime realised P&L (a past loss trips nothing)."""
+    path = tmp_path / "basis.db"
+    clock = [DAY0 + 10.0]
+
+    async def first_run(client: WriterClient) -> None:
+        btc = handle("btc_1", BTC)
+        risk = RiskActor(Portfolio(DAILY), {"btc_1": btc}, client, no_balances)
+        risk.wall_clock = lambda: clock[0]
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-400.0))  # an earlier day's
+        await risk.check_stops()
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-490.0))
+        await risk.check_stops(cycle_closed=True)
+        assert risk.portfolio.mode is RiskMode.ACTIVE
+
+    await run_with_writer(path, first_run)
+    with Store(path) as store:
+        row = store.risk_mode()
+    assert msgspec.json.decode(row.stops, type=StoredMarks) == StoredMarks(
+        int(DAY0 // DAY_S), 90.0, 90.0, None
     )
+    clock[0] += 60.0
+
+    async def second_run(client: WriterClient) -> None:
+        btc = handle("btc_1", BTC)
+        risk = RiskActor(Portfolio(DAILY), {"btc_1": btc}, client, no_balances)
+        risk.wall_clock = lambda: clock[0]
+        risk.restore(row)
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-490.0))  # restored
+        await risk.check_stops()
+        assert risk.portfolio.stops.tripped is None  # 90 today: under the limit
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-580.0))
+        await risk.check_stops(cycle_closed=True)
+        assert risk.portfolio.stops.tripped == DAILY_LOSS
+        assert risk.portfolio.mode is RiskMode.REDUCING
+
+    await run_with_writer(path, second_run)
+
+
+async def test_the_stops_are_judged_only_once_every_strategy_is_restored(tmp_path, autojump_clock):
+    started = trio.Event()
+
+    async def body(client: WriterClient) -> None:
+        btc = handle("btc_1", BTC)
+        risk = RiskActor(
+            Portfolio(DAILY), {"btc_1": btc}, client, no_balances, system_started=started
+        )
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(risk._watch_stops)
+            await trio.sleep(3.5)
+            assert risk.portfolio.stops == StopsState()  # not judged at a P&L of 0
+            # The strategy comes back with its lifetime loss: no loss of today.
+            risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-150.0))
+            started.set()
+            await trio.sleep(1.5)
+            assert risk.portfolio.stops.day_start_pnl_usdt == -150.0
+            assert risk.portfolio.stops.tripped is None
+            nursery.cancel_scope.cancel()
+
+    await run_with_writer(tmp_path / "basis.db", body)
+
+
+def test_a_restart_keeps_which_stop_holds_and_the_marks_relative_to_the_pnl():
+    risk = RiskActor(Portfolio(CONFIG), {}, WriterClient(None), no_balances)
+    stored = StoredMarks(day=20000, day_loss_usdt=120.0, drawdown_usdt=30.0, tripped=DAILY_LOSS)
     row = RiskModeRow("reducing", "daily loss limit", 5.0, "stop", msgspec.json.encode(stored))
     risk.restore(row)
     portfolio = risk.portfolio
     assert (portfolio.mode, portfolio.set_by, portfolio.since) == (RiskMode.REDUCING, "stop", 5.0)
     assert portfolio.stops == StopsState(day=20000, tripped=DAILY_LOSS)
-    untripped = msgspec.json.encode(StopsState(high_water_usdt=400.0, day=20000))
-    risk.restore(RiskModeRow("halted", "look first", 6.0, "operator via a test", untripped))
-    # This run's P&L starts at 0: the last run's mark of 400 is no drawdown of this one.
-    assert portfolio.stops == StopsState()
