@@ -124,13 +124,19 @@ class RiskActor:
         async with self._setting:
             await self._set(mode, reason, set_by)
 
-    async def _set(self, mode: RiskMode, reason: str, set_by: str) -> None:
+    async def _set(
+        self, mode: RiskMode, reason: str, set_by: str, stops: StopsState | None = None
+    ) -> None:
+        """Persist ``mode`` with the stops (``stops``, else the portfolio's), then take
+        both: a write that fails changes nothing, so a stop trips again at the next."""
         portfolio = self.portfolio
         now = self.wall_clock()
-        marks = marks_of(portfolio.stops, self.pnl_usdt())
+        stops = portfolio.stops if stops is None else stops
+        marks = marks_of(stops, self.pnl_usdt())
         row = RiskModeRow(mode.value, reason, now, set_by, _stops_json.encode(marks))
         await self.writer.set_risk_mode(row)
         self._stored, self._stored_at = marks, now
+        portfolio.stops = stops
         portfolio.mode, portfolio.reason, portfolio.since, portfolio.set_by = (
             mode,
             reason,
@@ -180,45 +186,49 @@ class RiskActor:
     async def check_stops(self, cycle_closed: bool = False) -> None:
         """Judge the stops at the P&L now, and store their marks when they moved (at
         once when a cycle closed, else at most every ``MARKS_EVERY_S``)."""
-        portfolio = self.portfolio
-        now, pnl = self.wall_clock(), self.pnl_usdt()
-        before = portfolio.stops
-        if self._restored is not None:
-            before, self._restored = rebased(self._restored, pnl), None
-        stops, change = evaluate_stops(before, now, pnl, portfolio.config)
-        portfolio.stops = stops
-        if change is None:
+        async with self._setting:  # judged and set as one: no mode change in between
+            portfolio = self.portfolio
+            now, pnl = self.wall_clock(), self.pnl_usdt()
+            before = portfolio.stops if self._restored is None else rebased(self._restored, pnl)
+            stops, change = evaluate_stops(before, now, pnl, portfolio.config)
+            if change is not None and self._stop_may_set(change.mode):
+                # The new stops only once the mode is stored: if the write fails, the
+                # stop is still untripped and trips again at the next judgement.
+                try:
+                    await self._set(change.mode, change.reason, SET_BY_STOP, stops)
+                except Exception as error:  # what the store refused
+                    log.error("risk: %s; the mode cannot be stored (%s)", change.reason, error)
+                    return
+            else:
+                portfolio.stops = stops
+            self._restored = None
             await self._keep_marks(now, pnl, cycle_closed)
-            return
-        # A stop pauses an active portfolio and lifts only its own pause.
-        stop_pauses = change.mode is RiskMode.REDUCING and portfolio.mode is RiskMode.ACTIVE
-        stop_lifts = (
-            change.mode is RiskMode.ACTIVE
-            and portfolio.mode is RiskMode.REDUCING
-            and portfolio.set_by == SET_BY_STOP
-        )
-        if stop_pauses or stop_lifts:
-            await self.set_mode(change.mode, change.reason, SET_BY_STOP)
+
+    def _stop_may_set(self, mode: RiskMode) -> bool:
+        """A stop pauses an active portfolio and lifts only its own pause."""
+        portfolio = self.portfolio
+        if mode is RiskMode.REDUCING:
+            return portfolio.mode is RiskMode.ACTIVE
+        return portfolio.mode is RiskMode.REDUCING and portfolio.set_by == SET_BY_STOP
 
     async def _keep_marks(self, now: float, pnl: float, cycle_closed: bool) -> None:
         marks = marks_of(self.portfolio.stops, pnl)
         due = cycle_closed or now - self._stored_at >= MARKS_EVERY_S
         if not (due and moved(self._stored, marks)):
             return
-        async with self._setting:
-            portfolio = self.portfolio
-            row = RiskModeRow(
-                portfolio.mode.value,
-                portfolio.reason,
-                portfolio.since,
-                portfolio.set_by,
-                _stops_json.encode(marks),
-            )
-            try:
-                await self.writer.keep_risk_stops(row)
-            except Exception as error:  # what the store refused: tried again at the next
-                log.warning("risk: the stops' marks cannot be stored (%s)", error)
-                return
+        portfolio = self.portfolio
+        row = RiskModeRow(
+            portfolio.mode.value,
+            portfolio.reason,
+            portfolio.since,
+            portfolio.set_by,
+            _stops_json.encode(marks),
+        )
+        try:
+            await self.writer.keep_risk_stops(row)
+        except Exception as error:  # what the store refused: tried again at the next
+            log.warning("risk: the stops' marks cannot be stored (%s)", error)
+            return
         self._stored, self._stored_at = marks, now
 
     # --------------------------------------------------------- the liquidation

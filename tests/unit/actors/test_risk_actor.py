@@ -4,6 +4,8 @@ strategy in reducing, persisted; the operator's resume lifts it from the P&L now
 
 from __future__ import annotations
 
+import sqlite3
+
 import attrs
 import msgspec
 import pytest
@@ -12,9 +14,9 @@ import trio
 from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import new_context
 from actors.risk.config import RiskConfig
-from actors.risk.stops import DAILY_LOSS, DAY_S, StopsState, StoredMarks
+from actors.risk.stops import DAILY_LOSS, DAY_S, DRAWDOWN, StopsState, StoredMarks
 from actors.runtime.persistence.store import RiskModeRow, Store
-from actors.runtime.persistence.writer import Writer, WriterClient
+from actors.runtime.persistence.writer import SetRiskMode, Writer, WriterClient
 from actors.runtime.risk.actor import RiskActor, risk_statistics
 from actors.runtime.risk.portfolio import Portfolio
 from protocols.messages import ReduceExposure, RiskModeChange
@@ -257,3 +259,32 @@ def test_a_restart_keeps_which_stop_holds_and_the_marks_relative_to_the_pnl():
     portfolio = risk.portfolio
     assert (portfolio.mode, portfolio.set_by, portfolio.since) == (RiskMode.REDUCING, "stop", 5.0)
     assert portfolio.stops == StopsState(day=20000, tripped=DAILY_LOSS)
+
+
+async def test_a_stop_whose_mode_the_store_refused_trips_again_at_the_next_judgement():
+    mailbox = Mailbox("writer", 64)
+    btc = handle("btc_1", BTC)
+    risk = RiskActor(Portfolio(CONFIG), {"btc_1": btc}, WriterClient(mailbox.address), no_balances)
+    refusing = [True]
+
+    async def store() -> None:
+        """Refuses the risk mode while ``refusing``, as a failing disk would."""
+        while True:
+            request = await mailbox.receive()
+            if type(request) is SetRiskMode and refusing[0]:
+                request.reply.error = sqlite3.OperationalError("disk I/O error")
+            request.reply.done.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(store)
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=20.0))  # the high-water mark
+        await risk.check_stops()
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-40.0))  # 60 below it
+        await risk.check_stops()  # the drawdown trips; its mode is refused
+        assert risk.portfolio.mode is RiskMode.ACTIVE
+        assert risk.portfolio.stops.tripped is None
+        refusing[0] = False
+        await risk.check_stops()
+        nursery.cancel_scope.cancel()
+    assert risk.portfolio.mode is RiskMode.REDUCING
+    assert risk.portfolio.stops.tripped == DRAWDOWN
