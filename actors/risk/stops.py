@@ -5,8 +5,6 @@ drawdown stop only when the operator resumes (:func:`operator_resumed`)."""
 
 from __future__ import annotations
 
-import math
-
 import msgspec
 
 from actors.risk.config import RiskConfig
@@ -21,10 +19,11 @@ DRAWDOWN = "max_drawdown"
 
 class StopsState(msgspec.Struct, frozen=True):
     """What the stops remember: the high-water mark of the portfolio's P&L (realised plus
-    unrealised, USDT), the UTC day (its number since 1970) and the P&L it began with,
-    and which stop has tripped (``None``, ``DAILY_LOSS`` or ``DRAWDOWN``)."""
+    unrealised, USDT; ``None`` before the first judgement, as JSON has no infinity), the
+    UTC day (its number since 1970) and the P&L it began with, and which stop has
+    tripped (``None``, ``DAILY_LOSS`` or ``DRAWDOWN``)."""
 
-    high_water_usdt: float = -math.inf
+    high_water_usdt: float | None = None
     day: int | None = None
     day_start_pnl_usdt: float = 0.0
     tripped: str | None = None
@@ -47,7 +46,7 @@ def evaluate_stops(
             change = RiskModeChange(
                 now, RiskMode.ACTIVE, "a new UTC day lifts the daily loss limit"
             )
-    high_water = max(state.high_water_usdt, pnl_usdt)
+    high_water = pnl_usdt if state.high_water_usdt is None else max(state.high_water_usdt, pnl_usdt)
     if tripped is None:
         drawdown = high_water - pnl_usdt
         daily_loss = day_start - pnl_usdt
@@ -95,7 +94,8 @@ class StoredMarks(msgspec.Struct, frozen=True):
 
 def marks_of(state: StopsState, pnl_usdt: float) -> StoredMarks:
     """``state``'s marks relative to the P&L now, ``pnl_usdt``."""
-    drawdown = 0.0 if math.isinf(state.high_water_usdt) else state.high_water_usdt - pnl_usdt
+    high_water = state.high_water_usdt
+    drawdown = 0.0 if high_water is None else high_water - pnl_usdt
     day_loss = 0.0 if state.day is None else state.day_start_pnl_usdt - pnl_usdt
     return StoredMarks(state.day, day_loss, drawdown, state.tripped)
 

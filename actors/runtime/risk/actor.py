@@ -107,16 +107,37 @@ class RiskActor:
         if row is None:
             return
         portfolio = self.portfolio
-        portfolio.mode = RiskMode(row.mode)
-        portfolio.reason = row.reason
+        try:
+            portfolio.mode = RiskMode(row.mode)
+            portfolio.reason = row.reason
+        except ValueError:
+            # Not a mode this version knows: the most careful one holds until the
+            # operator sets one.
+            portfolio.mode = RiskMode.HALTED
+            portfolio.reason = (
+                f"the stored mode {row.mode!r} cannot be read: halted until the operator "
+                "sets one (basis risk reduce|halt|resume)"
+            )
+            log.error("risk: %s", portfolio.reason)
         portfolio.since = row.since
         portfolio.set_by = row.set_by
         if row.stops:
             # The marks are relative to the P&L when stored: the first judgement, once
             # every strategy is restored, sets them on this run's P&L.
-            marks = msgspec.json.decode(row.stops, type=StoredMarks)
-            self._restored = self._stored = marks
-            portfolio.stops = StopsState(day=marks.day, tripped=marks.tripped)
+            try:
+                marks = msgspec.json.decode(row.stops, type=StoredMarks)
+            except msgspec.DecodeError as error:
+                # The mode stands (it is what the operator or a stop chose); only the
+                # stops start again from this run's P&L.
+                log.error(
+                    "risk: the stops kept with the mode cannot be read (%s); they start "
+                    "again from this run's P&L, the mode %s stays",
+                    error,
+                    row.mode,
+                )
+            else:
+                self._restored = self._stored = marks
+                portfolio.stops = StopsState(day=marks.day, tripped=marks.tripped)
         log.warning("risk mode %s since %.0f (%s): %s", row.mode, row.since, row.set_by, row.reason)
 
     async def set_mode(self, mode: RiskMode, reason: str, set_by: str) -> None:

@@ -288,3 +288,22 @@ async def test_a_stop_whose_mode_the_store_refused_trips_again_at_the_next_judge
         nursery.cancel_scope.cancel()
     assert risk.portfolio.mode is RiskMode.REDUCING
     assert risk.portfolio.stops.tripped == DRAWDOWN
+
+
+def test_a_stored_row_that_cannot_be_read_never_loses_the_stored_mode():
+    # Stops stored before their first judgement (no high-water mark yet) read back.
+    assert msgspec.json.decode(msgspec.json.encode(StopsState()), type=StopsState) == StopsState()
+    risk = RiskActor(Portfolio(CONFIG), {}, WriterClient(None), no_balances)
+    earlier = (
+        b'{"high_water_usdt":null,"day":20000,"day_start_pnl_usdt":0.0,"tripped":"max_drawdown"}'
+    )
+    risk.restore(RiskModeRow("reducing", "drawdown", 5.0, "stop", earlier))
+    assert (risk.portfolio.mode, risk.portfolio.stops.tripped) == (RiskMode.REDUCING, DRAWDOWN)
+    risk = RiskActor(Portfolio(CONFIG), {}, WriterClient(None), no_balances)
+    risk.restore(RiskModeRow("halted", "look first", 6.0, "operator via a test", b"{garbled"))
+    assert (risk.portfolio.mode, risk.portfolio.reason) == (RiskMode.HALTED, "look first")
+    assert risk.portfolio.stops == StopsState()
+    risk = RiskActor(Portfolio(CONFIG), {}, WriterClient(None), no_balances)
+    risk.restore(RiskModeRow("paused", "a later version's", 7.0, "operator via a test", None))
+    assert risk.portfolio.mode is RiskMode.HALTED
+    assert "'paused' cannot be read" in risk.portfolio.reason
