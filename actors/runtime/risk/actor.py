@@ -88,17 +88,15 @@ class RiskActor:
     """Symbol → the fraction already asked for in the current crossing."""
     _setting: trio.Lock = attrs.field(factory=trio.Lock)
     _cycle_closed: trio.Event = attrs.field(factory=trio.Event)
-    _positions: Any = None
-    _pushed: Any = None
+    _waiting: dict[Symbol, FuturesPosition] = attrs.field(factory=dict)
+    """Positions pushed and not judged yet: the newest of each symbol."""
+    _pushed: trio.Event = attrs.field(factory=trio.Event)
     _pushed_positions: dict[Symbol, FuturesPosition] = attrs.field(factory=dict)
     """Each symbol's futures position as last pushed (its liquidation price)."""
     _restored: StoredMarks | None = None
     """The marks the store kept, until the first judgement sets them on this run's P&L."""
     _stored: StoredMarks | None = None
     _stored_at: float = -math.inf
-
-    def __attrs_post_init__(self) -> None:
-        self._pushed, self._positions = trio.open_memory_channel[FuturesPosition](1024)
 
     # ----------------------------------------------------------------- the mode
 
@@ -256,8 +254,9 @@ class RiskActor:
 
     def position_pushed(self, position: FuturesPosition) -> None:
         """The futures router's hook: a position as the private stream pushed it."""
-        with suppress(trio.WouldBlock):  # a burst: the newest of each symbol is what counts
-            self._pushed.send_nowait(position)
+        # Never waits, whatever the burst: the newest of each symbol is what counts.
+        self._waiting[position.symbol] = position
+        self._pushed.set()
 
     async def watch_position(self, position: FuturesPosition) -> None:
         """A position pushed: its distance to liquidation at the mark the venue gave."""
@@ -321,12 +320,19 @@ class RiskActor:
             await self.follow_positions()
 
     async def follow_positions(self) -> None:
-        """Each position the router's hook handed over, in order."""
-        async for position in self._positions:
-            await self.watch_position(position)
+        """The newest position of each symbol the router's hook handed over."""
+        while True:
+            await self._pushed.wait()
+            self._pushed = trio.Event()
+            waiting, self._waiting = self._waiting, {}
+            for position in waiting.values():
+                await self.watch_position(position)
 
     async def _poll_balances(self) -> None:
+        """Every ``balance_interval_s``, and at once when every strategy is restored: a
+        position restored after a read would count as spent since it."""
         portfolio = self.portfolio
+        started = self.system_started
         while True:
             now = self.wall_clock()
             try:
@@ -337,7 +343,11 @@ class RiskActor:
                 portfolio.poll_error = str(error)
             else:
                 portfolio.balances_read(balances, now)
-            await trio.sleep(portfolio.config.balance_interval_s)
+            with trio.move_on_after(portfolio.config.balance_interval_s):
+                if started is not None and not started.is_set():
+                    await started.wait()
+                else:
+                    await trio.sleep_forever()
 
     async def _watch_stops(self) -> None:
         """Every second, and at once when a cycle closed; the liquidation distances with

@@ -12,7 +12,8 @@ import pytest
 import trio
 
 from actors.arbitrage.actor import StrategyActor
-from actors.arbitrage.context import new_context
+from actors.arbitrage.context import ArbitrageState, Positions, new_context
+from actors.risk.caps import Balances
 from actors.risk.config import RiskConfig
 from actors.risk.stops import DAILY_LOSS, DAY_S, DRAWDOWN, StopsState, StoredMarks
 from actors.runtime.persistence.store import RiskModeRow, Store
@@ -20,7 +21,7 @@ from actors.runtime.persistence.writer import SetRiskMode, Writer, WriterClient
 from actors.runtime.risk.actor import RiskActor, risk_statistics
 from actors.runtime.risk.portfolio import Portfolio
 from protocols.messages import ReduceExposure, RiskModeChange
-from protocols.model import Quote, RiskMode, Symbol
+from protocols.model import LegPosition, Quote, RiskMode, Symbol
 from protocols.venue import FuturesPosition
 from supervision import Incarnation, Mailbox
 
@@ -307,3 +308,48 @@ def test_a_stored_row_that_cannot_be_read_never_loses_the_stored_mode():
     risk.restore(RiskModeRow("paused", "a later version's", 7.0, "operator via a test", None))
     assert risk.portfolio.mode is RiskMode.HALTED
     assert "'paused' cannot be read" in risk.portfolio.reason
+
+
+async def test_a_burst_of_pushes_is_judged_at_each_symbols_newest(nursery):
+    btc = handle("btc_1", BTC)
+    risk = RiskActor(Portfolio(CONFIG), {"btc_1": btc}, WriterClient(None), no_balances)
+    for n in range(5000):  # more than any buffer would hold, the newest last
+        risk.position_pushed(short(BTC, mark=100.0 + n / 1000.0, liq=150.0))
+    risk.position_pushed(short(BTC, mark=140.0, liq=150.0))
+    nursery.start_soon(risk.follow_positions)
+    with trio.fail_after(5):
+        close = await btc.mailbox.receive()
+    assert close.fraction == 1.0
+    assert risk.liquidation["BTC/USDT"].mark_price == 140.0
+
+
+async def test_the_balances_are_read_again_once_every_strategy_is_restored(nursery, autojump_clock):
+    """A position restored after the first read is not spent since it."""
+    reads = []
+
+    async def read_balances(now: float) -> Balances:
+        reads.append(trio.current_time())
+        return Balances({"mexc": 1000.0}, {"gateio_futures": 1000.0})
+
+    started = trio.Event()
+    btc = handle("btc_1", BTC)
+    risk = RiskActor(
+        Portfolio(RiskConfig(balance_interval_s=5.0)),
+        {"btc_1": btc},
+        WriterClient(None),
+        read_balances,
+        system_started=started,
+    )
+    nursery.start_soon(risk._poll_balances)
+    await trio.sleep(0.1)
+    restored = btc.actor.ctx.evolve(
+        state=ArbitrageState.POSITION_OPEN,
+        positions=Positions(LegPosition(3.0, 100.0), LegPosition(3.0, 100.0)),
+    )
+    risk.decided(restored)
+    started.set()
+    await trio.sleep(0.1)
+    assert len(reads) == 2
+    assert risk.portfolio.balances_now().spot_free_usdt["mexc"] == 1000.0
+    await trio.sleep(5.0)  # then every balance_interval_s
+    assert len(reads) == 3
