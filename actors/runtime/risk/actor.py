@@ -172,10 +172,9 @@ class RiskActor:
         """Back to ``active``; a tripped stop is lifted and its marks start from the P&L
         now (the operator accepted the loss so far)."""
         async with self._setting:
-            pnl = self.pnl_usdt()
+            resumed = operator_resumed(self.portfolio.stops, self.pnl_usdt())
+            await self._set(RiskMode.ACTIVE, "resumed by the operator", set_by, resumed)
             self._restored = None  # the operator accepted the loss so far, stored or not
-            self.portfolio.stops = operator_resumed(self.portfolio.stops, pnl)
-            await self._set(RiskMode.ACTIVE, "resumed by the operator", set_by)
 
     # ------------------------------------------------------- strategies' hooks
 

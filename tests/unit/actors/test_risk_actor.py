@@ -353,3 +353,19 @@ async def test_the_balances_are_read_again_once_every_strategy_is_restored(nurse
     assert risk.portfolio.balances_now().spot_free_usdt["mexc"] == 1000.0
     await trio.sleep(5.0)  # then every balance_interval_s
     assert len(reads) == 3
+
+
+async def test_a_resume_before_the_first_judgement_is_not_undone_by_the_stored_marks(tmp_path):
+    async def body(client: WriterClient) -> None:
+        btc = handle("btc_1", BTC)
+        risk = RiskActor(Portfolio(CONFIG), {"btc_1": btc}, client, no_balances)
+        stored = StoredMarks(day=None, drawdown_usdt=80.0, tripped=DRAWDOWN)
+        risk.restore(RiskModeRow("reducing", "drawdown", 5.0, "stop", msgspec.json.encode(stored)))
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-10.0))
+        await risk.resume("operator via a test")
+        await risk.check_stops()
+        assert risk.portfolio.mode is RiskMode.ACTIVE
+        assert risk.portfolio.stops.tripped is None
+        assert risk.portfolio.stops.high_water_usdt == -10.0
+
+    await run_with_writer(tmp_path / "basis.db", body)
