@@ -61,8 +61,9 @@ class TimerTick:
 
 
 _TICK = TimerTick()
-_LOOKING = (ArbitrageState.IDLE, ArbitrageState.MONITORING)
-"""The states a decision on the market may enter from."""
+_SIZING = (ArbitrageState.IDLE, ArbitrageState.MONITORING, ArbitrageState.IMBALANCED)
+"""The states whose decisions on the market read the portfolio's room: an entry, and a
+correction that grows the lagging leg."""
 
 ContextHook = Callable[[ArbitrageContext], Awaitable[None]]
 OrdersHook = Callable[[ArbitrageContext, list[Order]], Awaitable[None]]
@@ -213,8 +214,9 @@ class StrategyActor:
             nursery.cancel_scope.cancel()
 
     def _limits(self) -> EntryLimits:
-        # Only an entry uses them: the hot path of a strategy holding a position skips it.
-        if self.entry_limits is None or self.ctx.state not in _LOOKING:
+        # Only an entry or a correction uses them: the hot path of a strategy holding a
+        # position skips it.
+        if self.entry_limits is None or self.ctx.state not in _SIZING:
             return NO_LIMITS
         return self.entry_limits(self.ctx)
 

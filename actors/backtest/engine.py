@@ -49,6 +49,7 @@ from actors.backtest.quote_files import FUNDING_RATE, FUNDING_SETTLED, QuoteFile
 from actors.risk.caps import Balances, ExposureTotals, entry_room
 from actors.risk.config import RiskConfig
 from actors.risk.limits import NO_LIMITS, EntryLimits
+from actors.risk.liquidation import leverage_refusal
 from actors.risk.sizing import depth_weighted_price
 from actors.risk.stops import StopsState, evaluate_stops
 from protocols.messages import (
@@ -128,6 +129,11 @@ class BacktestConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     strategy: StrategyConfig = StrategyConfig()
     backtest: BacktestSection = BacktestSection()
     risk: RiskConfig = RiskConfig()
+
+    def __post_init__(self) -> None:
+        refusal = leverage_refusal(self.strategy.futures_leverage, self.strategy.fut_fee, self.risk)
+        if refusal is not None:
+            raise ValueError(refusal)
 
 
 # ------------------------------------------------------------------------ results

@@ -96,35 +96,41 @@ def entry_room(
     spot_venue = exposure.spot_venue
     futures_venue = exposure.futures_venue
     same_venue = 2.0 if spot_venue == futures_venue else 1.0
+    # (room, which bound): only the one that binds has its reason written out.
     candidates = [
-        (
-            (config.max_symbol_notional_usdt - totals.per_symbol.get(exposure.symbol, 0.0)) / 2.0,
-            f"max_symbol_notional_usdt {config.max_symbol_notional_usdt:g} for {exposure.symbol}",
-        ),
-        (
-            (config.max_venue_notional_usdt - totals.per_venue.get(spot_venue, 0.0)) / same_venue,
-            f"max_venue_notional_usdt {config.max_venue_notional_usdt:g} on {spot_venue}",
-        ),
+        ((config.max_symbol_notional_usdt - totals.per_symbol.get(exposure.symbol, 0.0)) / 2.0, 0),
+        ((config.max_venue_notional_usdt - totals.per_venue.get(spot_venue, 0.0)) / same_venue, 1),
         (
             (config.max_venue_notional_usdt - totals.per_venue.get(futures_venue, 0.0))
             / same_venue,
-            f"max_venue_notional_usdt {config.max_venue_notional_usdt:g} on {futures_venue}",
+            2,
         ),
-        (
-            (config.max_total_notional_usdt - totals.total) / 2.0,
-            f"max_total_notional_usdt {config.max_total_notional_usdt:g}",
-        ),
+        ((config.max_total_notional_usdt - totals.total) / 2.0, 3),
     ]
     spot_free = balances.spot_free_usdt.get(spot_venue)
     if spot_free is not None:
         pending = totals.pending_per_venue.get(spot_venue, 0.0) * (1.0 + spot_fee)
-        candidates.append(((spot_free - pending) / (1.0 + spot_fee), f"free USDT on {spot_venue}"))
+        candidates.append(((spot_free - pending) / (1.0 + spot_fee), 4))
     margin = balances.futures_available_usdt.get(futures_venue)
     if margin is not None:
         per_usdt = 1.0 / leverage + fut_fee
         pending = totals.pending_per_venue.get(futures_venue, 0.0) * per_usdt
-        candidates.append(((margin - pending) / per_usdt, f"available margin on {futures_venue}"))
-    room, reason = min(candidates, key=lambda candidate: candidate[0])
+        candidates.append(((margin - pending) / per_usdt, 5))
+    room, which = min(candidates)
     if not math.isfinite(room):
         return EntryLimits()
-    return EntryLimits(max(room, 0.0), reason)
+    return EntryLimits(max(room, 0.0), _bound(which, exposure, config))
+
+
+def _bound(which: int, exposure: Exposure, config: RiskConfig) -> str:
+    """The reason bound ``which`` of :func:`entry_room` gives when it binds."""
+    if which == 0:
+        return f"max_symbol_notional_usdt {config.max_symbol_notional_usdt:g} for {exposure.symbol}"
+    if which in (1, 2):
+        venue = exposure.spot_venue if which == 1 else exposure.futures_venue
+        return f"max_venue_notional_usdt {config.max_venue_notional_usdt:g} on {venue}"
+    if which == 3:
+        return f"max_total_notional_usdt {config.max_total_notional_usdt:g}"
+    if which == 4:
+        return f"free USDT on {exposure.spot_venue}"
+    return f"available margin on {exposure.futures_venue}"

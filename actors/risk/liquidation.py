@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from actors.risk.config import RiskConfig
 
 
@@ -23,3 +25,49 @@ def liquidation_action(mark_price: float, liq_price: float, config: RiskConfig) 
     if distance < config.liquidation_reduce_distance_pct:
         return config.liquidation_reduce_fraction
     return None
+
+
+MAINTENANCE_ALLOWANCE = 0.01
+"""The maintenance rate a configuration is checked against before any venue is asked:
+above the lowest risk limit tier of the contracts Basis trades, so a leverage it lets
+through leaves the short outside the reduce distance at entry on them."""
+
+
+def entry_distance_pct(leverage: float, taker_fee: float) -> float:
+    """How far (in % of the entry price) the short's liquidation price is right after
+    entry at ``leverage``, isolated margin: ``(1 + 1/leverage) / (1 + maintenance rate +
+    taker fee)`` of the entry (``actors.sim.margin``), at ``MAINTENANCE_ALLOWANCE``."""
+    return ((1.0 + 1.0 / leverage) / (1.0 + MAINTENANCE_ALLOWANCE + taker_fee) - 1.0) * 100.0
+
+
+def most_leverage(taker_fee: float, config: RiskConfig) -> int:
+    """The highest whole leverage whose short starts outside the reduce distance."""
+    needed = (1.0 + config.liquidation_reduce_distance_pct / 100.0) * (
+        1.0 + MAINTENANCE_ALLOWANCE + taker_fee
+    ) - 1.0
+    return max(math.floor(1.0 / needed), 0)
+
+
+def leverage_refusal(leverage: float, taker_fee: float, config: RiskConfig) -> str | None:
+    """Why ``leverage`` cannot go with ``config`` (``None`` when it can): a short whose
+    liquidation starts inside the reduce distance is reduced, or closed, right after
+    every entry, and entered again, paying the fees each time."""
+    distance = entry_distance_pct(leverage, taker_fee)
+    reduce = config.liquidation_reduce_distance_pct
+    if distance >= reduce:
+        return None
+    then = "closed" if distance < config.liquidation_exit_distance_pct else "reduced"
+    most = most_leverage(taker_fee, config)
+    fix = f"set futures_leverage at most {most} or " if most >= 1 else "set "
+    fitting = math.floor(distance)
+    exit_too = (
+        " and liquidation_exit_distance_pct below it"
+        if config.liquidation_exit_distance_pct >= fitting
+        else ""
+    )
+    return (
+        f"strategy.futures_leverage = {leverage:g} puts the short's liquidation price "
+        f"{distance:.1f}% above its entry, inside risk.liquidation_reduce_distance_pct = "
+        f"{reduce:g}: every entry would be {then} at once; {fix}"
+        f"liquidation_reduce_distance_pct at most {fitting}{exit_too}"
+    )

@@ -18,6 +18,7 @@ import msgspec
 
 from actors.arbitrage.config import StrategyConfig
 from actors.risk.config import RiskConfig
+from actors.risk.liquidation import leverage_refusal
 from actors.runtime.alerts.config import AlertsSection
 from actors.runtime.venue_config import VenueConfig
 from protocols.model import Symbol
@@ -68,6 +69,9 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         parsed = [Symbol.parse(text) for text in self.symbols]
         if len(set(parsed)) != len(parsed):
             raise ValueError("symbols: a symbol is listed twice")
+        refusal = leverage_refusal(self.strategy.futures_leverage, self.strategy.fut_fee, self.risk)
+        if refusal is not None:
+            raise ValueError(refusal)
 
     @property
     def symbol_list(self) -> list[Symbol]:

@@ -198,7 +198,11 @@ class TradingSystem:
             system_started=self.started,
         )
         self.risk = RiskActor(
-            Portfolio(config.risk), self.strategies, self.writer_client, self._read_balances
+            Portfolio(config.risk),
+            self.strategies,
+            self.writer_client,
+            self._read_balances,
+            system_started=self.started,
         )
         self.root = self._build_tree()
         self.recovery = Recovery(

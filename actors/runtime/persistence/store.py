@@ -582,6 +582,16 @@ class Store:
             (row.mode, row.reason, row.since, row.set_by, row.stops),
         )
 
+    def keep_risk_stops(self, row: RiskModeRow) -> None:
+        """The stops' marks in the mode set last (``row`` itself if none ever was): they
+        change far more often than the mode, whose history stays one row per change."""
+        cursor = self._db.execute(
+            "UPDATE risk_modes SET stops = ? WHERE id = (SELECT MAX(id) FROM risk_modes)",
+            (row.stops,),
+        )
+        if cursor.rowcount == 0:
+            self.set_risk_mode(row)
+
     def abandon_active(self) -> int:
         """Close every active task as ``abandoned`` (its venue is gone: a paper run's
         in-process simulated venues start afresh); returns how many."""

@@ -121,6 +121,14 @@ class SetRiskMode:
 
 
 @attrs.frozen
+class KeepRiskStops:
+    """The stops' marks, kept in the mode set last (``row`` if none ever was)."""
+
+    row: RiskModeRow
+    reply: Reply
+
+
+@attrs.frozen
 class AbandonActiveTasks:
     """Close every active task as abandoned (their venues are gone); replies how many."""
 
@@ -176,6 +184,7 @@ StoreRequest = (
     | ResolveQuarantine
     | RecordOperatorAction
     | SetRiskMode
+    | KeepRiskStops
     | PutAlert
     | MarkDelivery
     | BeginRun
@@ -192,6 +201,8 @@ def _carry_out(store: Store, request: StoreRequest) -> Any:
         return store.record_operator_action(request.action, request.symbol, request.result)
     if type(request) is SetRiskMode:
         return store.set_risk_mode(request.row)
+    if type(request) is KeepRiskStops:
+        return store.keep_risk_stops(request.row)
     if type(request) is AbandonActiveTasks:
         return store.abandon_active()
     if type(request) is PutAlert:
@@ -518,6 +529,12 @@ class WriterClient:
         """Record the portfolio's risk mode; returns once stored."""
         reply = Reply()
         await self.address.send(SetRiskMode(row, reply))
+        await reply.wait()
+
+    async def keep_risk_stops(self, row: RiskModeRow) -> None:
+        """Keep the stops' marks in the mode set last; returns once stored."""
+        reply = Reply()
+        await self.address.send(KeepRiskStops(row, reply))
         await reply.wait()
 
     async def abandon_active(self) -> int:

@@ -9,6 +9,7 @@ only (it never lifts an operator's mode, nor softens a halt); the operator sets 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
@@ -24,7 +25,15 @@ from actors.arbitrage.machine import pnl_if_closed
 from actors.risk.caps import Balances
 from actors.risk.limits import EntryLimits
 from actors.risk.liquidation import liquidation_action, liquidation_distance_pct
-from actors.risk.stops import DAILY_LOSS, StopsState, evaluate_stops, operator_resumed
+from actors.risk.stops import (
+    StopsState,
+    StoredMarks,
+    evaluate_stops,
+    marks_of,
+    moved,
+    operator_resumed,
+    rebased,
+)
 from actors.runtime.persistence.store import RiskModeRow
 from actors.runtime.persistence.writer import WriterClient
 from actors.runtime.risk.portfolio import Portfolio
@@ -37,6 +46,8 @@ from supervision import Incarnation, Mailbox, MailboxClosed
 log = logging.getLogger("basis.risk")
 
 STOPS_EVERY_S = 1.0
+MARKS_EVERY_S = 5.0
+"""How often, at most, the stops' marks are stored while no cycle closes."""
 SET_BY_STOP = "stop"
 _stops_json = msgspec.json.Encoder()
 
@@ -68,19 +79,24 @@ class RiskActor:
     writer: WriterClient
     read_balances: Callable[[float], Awaitable[Balances]]
     wall_clock: Callable[[], float] = time.time
+    system_started: trio.Event | None = None
+    """Set once every strategy is restored: the stops are judged from then on, as the
+    portfolio's P&L sums every strategy's only then."""
     name: str = "risk"
     liquidation: dict[str, LiquidationView] = attrs.field(factory=dict)
     _acted: dict[str, float] = attrs.field(factory=dict)
     """Symbol → the fraction already asked for in the current crossing."""
     _setting: trio.Lock = attrs.field(factory=trio.Lock)
     _cycle_closed: trio.Event = attrs.field(factory=trio.Event)
-    _positions: Any = None
-    _pushed: Any = None
+    _waiting: dict[Symbol, FuturesPosition] = attrs.field(factory=dict)
+    """Positions pushed and not judged yet: the newest of each symbol."""
+    _pushed: trio.Event = attrs.field(factory=trio.Event)
     _pushed_positions: dict[Symbol, FuturesPosition] = attrs.field(factory=dict)
     """Each symbol's futures position as last pushed (its liquidation price)."""
-
-    def __attrs_post_init__(self) -> None:
-        self._pushed, self._positions = trio.open_memory_channel[FuturesPosition](1024)
+    _restored: StoredMarks | None = None
+    """The marks the store kept, until the first judgement sets them on this run's P&L."""
+    _stored: StoredMarks | None = None
+    _stored_at: float = -math.inf
 
     # ----------------------------------------------------------------- the mode
 
@@ -89,17 +105,37 @@ class RiskActor:
         if row is None:
             return
         portfolio = self.portfolio
-        portfolio.mode = RiskMode(row.mode)
-        portfolio.reason = row.reason
+        try:
+            portfolio.mode = RiskMode(row.mode)
+            portfolio.reason = row.reason
+        except ValueError:
+            # Not a mode this version knows: the most careful one holds until the
+            # operator sets one.
+            portfolio.mode = RiskMode.HALTED
+            portfolio.reason = (
+                f"the stored mode {row.mode!r} cannot be read: halted until the operator "
+                "sets one (basis risk reduce|halt|resume)"
+            )
+            log.error("risk: %s", portfolio.reason)
         portfolio.since = row.since
         portfolio.set_by = row.set_by
         if row.stops:
-            # Only which stop holds the portfolio, and the day of a daily one (it lifts at
-            # the next): the marks were of the last run's strategies, whose P&L this run's
-            # sum does not hold, so they start again from this run's.
-            stored = msgspec.json.decode(row.stops, type=StopsState)
-            day = stored.day if stored.tripped == DAILY_LOSS else None
-            portfolio.stops = StopsState(day=day, tripped=stored.tripped)
+            # The marks are relative to the P&L when stored: the first judgement, once
+            # every strategy is restored, sets them on this run's P&L.
+            try:
+                marks = msgspec.json.decode(row.stops, type=StoredMarks)
+            except msgspec.DecodeError as error:
+                # The mode stands (it is what the operator or a stop chose); only the
+                # stops start again from this run's P&L.
+                log.error(
+                    "risk: the stops kept with the mode cannot be read (%s); they start "
+                    "again from this run's P&L, the mode %s stays",
+                    error,
+                    row.mode,
+                )
+            else:
+                self._restored = self._stored = marks
+                portfolio.stops = StopsState(day=marks.day, tripped=marks.tripped)
         log.warning("risk mode %s since %.0f (%s): %s", row.mode, row.since, row.set_by, row.reason)
 
     async def set_mode(self, mode: RiskMode, reason: str, set_by: str) -> None:
@@ -107,11 +143,19 @@ class RiskActor:
         async with self._setting:
             await self._set(mode, reason, set_by)
 
-    async def _set(self, mode: RiskMode, reason: str, set_by: str) -> None:
+    async def _set(
+        self, mode: RiskMode, reason: str, set_by: str, stops: StopsState | None = None
+    ) -> None:
+        """Persist ``mode`` with the stops (``stops``, else the portfolio's), then take
+        both: a write that fails changes nothing, so a stop trips again at the next."""
         portfolio = self.portfolio
         now = self.wall_clock()
-        row = RiskModeRow(mode.value, reason, now, set_by, _stops_json.encode(portfolio.stops))
+        stops = portfolio.stops if stops is None else stops
+        marks = marks_of(stops, self.pnl_usdt())
+        row = RiskModeRow(mode.value, reason, now, set_by, _stops_json.encode(marks))
         await self.writer.set_risk_mode(row)
+        self._stored, self._stored_at = marks, now
+        portfolio.stops = stops
         portfolio.mode, portfolio.reason, portfolio.since, portfolio.set_by = (
             mode,
             reason,
@@ -128,9 +172,9 @@ class RiskActor:
         """Back to ``active``; a tripped stop is lifted and its marks start from the P&L
         now (the operator accepted the loss so far)."""
         async with self._setting:
-            pnl = self.pnl_usdt()
-            self.portfolio.stops = operator_resumed(self.portfolio.stops, pnl)
-            await self._set(RiskMode.ACTIVE, "resumed by the operator", set_by)
+            resumed = operator_resumed(self.portfolio.stops, self.pnl_usdt())
+            await self._set(RiskMode.ACTIVE, "resumed by the operator", set_by, resumed)
+            self._restored = None  # the operator accepted the loss so far, stored or not
 
     # ------------------------------------------------------- strategies' hooks
 
@@ -157,30 +201,61 @@ class RiskActor:
                 total += pnl_if_closed(ctx, spot.bid, futures.ask) - ctx.cycle.realized_usdt
         return total
 
-    async def check_stops(self) -> None:
+    async def check_stops(self, cycle_closed: bool = False) -> None:
+        """Judge the stops at the P&L now, and store their marks when they moved (at
+        once when a cycle closed, else at most every ``MARKS_EVERY_S``)."""
+        async with self._setting:  # judged and set as one: no mode change in between
+            portfolio = self.portfolio
+            now, pnl = self.wall_clock(), self.pnl_usdt()
+            before = portfolio.stops if self._restored is None else rebased(self._restored, pnl)
+            stops, change = evaluate_stops(before, now, pnl, portfolio.config)
+            if change is not None and self._stop_may_set(change.mode):
+                # The new stops only once the mode is stored: if the write fails, the
+                # stop is still untripped and trips again at the next judgement.
+                try:
+                    await self._set(change.mode, change.reason, SET_BY_STOP, stops)
+                except Exception as error:  # what the store refused
+                    log.error("risk: %s; the mode cannot be stored (%s)", change.reason, error)
+                    return
+            else:
+                portfolio.stops = stops
+            self._restored = None
+            await self._keep_marks(now, pnl, cycle_closed)
+
+    def _stop_may_set(self, mode: RiskMode) -> bool:
+        """A stop pauses an active portfolio and lifts only its own pause."""
         portfolio = self.portfolio
-        stops, change = evaluate_stops(
-            portfolio.stops, self.wall_clock(), self.pnl_usdt(), portfolio.config
-        )
-        portfolio.stops = stops
-        if change is None:
+        if mode is RiskMode.REDUCING:
+            return portfolio.mode is RiskMode.ACTIVE
+        return portfolio.mode is RiskMode.REDUCING and portfolio.set_by == SET_BY_STOP
+
+    async def _keep_marks(self, now: float, pnl: float, cycle_closed: bool) -> None:
+        marks = marks_of(self.portfolio.stops, pnl)
+        due = cycle_closed or now - self._stored_at >= MARKS_EVERY_S
+        if not (due and moved(self._stored, marks)):
             return
-        # A stop pauses an active portfolio and lifts only its own pause.
-        stop_pauses = change.mode is RiskMode.REDUCING and portfolio.mode is RiskMode.ACTIVE
-        stop_lifts = (
-            change.mode is RiskMode.ACTIVE
-            and portfolio.mode is RiskMode.REDUCING
-            and portfolio.set_by == SET_BY_STOP
+        portfolio = self.portfolio
+        row = RiskModeRow(
+            portfolio.mode.value,
+            portfolio.reason,
+            portfolio.since,
+            portfolio.set_by,
+            _stops_json.encode(marks),
         )
-        if stop_pauses or stop_lifts:
-            await self.set_mode(change.mode, change.reason, SET_BY_STOP)
+        try:
+            await self.writer.keep_risk_stops(row)
+        except Exception as error:  # what the store refused: tried again at the next
+            log.warning("risk: the stops' marks cannot be stored (%s)", error)
+            return
+        self._stored, self._stored_at = marks, now
 
     # --------------------------------------------------------- the liquidation
 
     def position_pushed(self, position: FuturesPosition) -> None:
         """The futures router's hook: a position as the private stream pushed it."""
-        with suppress(trio.WouldBlock):  # a burst: the newest of each symbol is what counts
-            self._pushed.send_nowait(position)
+        # Never waits, whatever the burst: the newest of each symbol is what counts.
+        self._waiting[position.symbol] = position
+        self._pushed.set()
 
     async def watch_position(self, position: FuturesPosition) -> None:
         """A position pushed: its distance to liquidation at the mark the venue gave."""
@@ -244,12 +319,19 @@ class RiskActor:
             await self.follow_positions()
 
     async def follow_positions(self) -> None:
-        """Each position the router's hook handed over, in order."""
-        async for position in self._positions:
-            await self.watch_position(position)
+        """The newest position of each symbol the router's hook handed over."""
+        while True:
+            await self._pushed.wait()
+            self._pushed = trio.Event()
+            waiting, self._waiting = self._waiting, {}
+            for position in waiting.values():
+                await self.watch_position(position)
 
     async def _poll_balances(self) -> None:
+        """Every ``balance_interval_s``, and at once when every strategy is restored: a
+        position restored after a read would count as spent since it."""
         portfolio = self.portfolio
+        started = self.system_started
         while True:
             now = self.wall_clock()
             try:
@@ -260,16 +342,23 @@ class RiskActor:
                 portfolio.poll_error = str(error)
             else:
                 portfolio.balances_read(balances, now)
-            await trio.sleep(portfolio.config.balance_interval_s)
+            with trio.move_on_after(portfolio.config.balance_interval_s):
+                if started is not None and not started.is_set():
+                    await started.wait()
+                else:
+                    await trio.sleep_forever()
 
     async def _watch_stops(self) -> None:
         """Every second, and at once when a cycle closed; the liquidation distances with
-        them, at the latest quotes."""
+        them, at the latest quotes. The stops only once every strategy is restored."""
+        cycle_closed = False
         while True:
-            await self.check_stops()
+            if self.system_started is None or self.system_started.is_set():
+                await self.check_stops(cycle_closed)
             await self.recheck_liquidations()
             with trio.move_on_after(STOPS_EVERY_S):
                 await self._cycle_closed.wait()
+            cycle_closed = self._cycle_closed.is_set()
             self._cycle_closed = trio.Event()
 
 

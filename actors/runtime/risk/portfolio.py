@@ -18,6 +18,7 @@ from actors.risk.stops import StopsState
 from protocols.model import Leg, RiskMode
 
 NOT_SET = "never set: active from the start"
+NO_BALANCES = Balances()
 
 
 @attrs.frozen
@@ -48,15 +49,23 @@ class Portfolio:
     stops: StopsState = attrs.field(factory=StopsState)
     realized: dict[str, float] = attrs.field(factory=dict)
     """Each strategy's realised P&L by task id, those removed in this run included."""
+    # A strategy reads its room on every quote while it looks for an entry; what it is
+    # computed from (the totals, the balances read) is replaced, never changed in place,
+    # so each result stands while those are the very same objects.
+    _left: tuple[ExposureTotals, Balances | None, Balances | None] | None = None
+    _limits: dict[str, tuple[ExposureTotals, Balances, Spending, EntryLimits]] = attrs.field(
+        factory=dict
+    )
 
     def publish(self, ctx: ArbitrageContext) -> bool:
         """A strategy's exposure after its decision; whether its realised P&L changed (a
         cycle closed)."""
         changed = self.realized.get(ctx.task_id) != ctx.realized_pnl_usdt
         self.realized[ctx.task_id] = ctx.realized_pnl_usdt
-        self._spending[ctx.task_id] = Spending(
-            ctx.params.spot_fee, ctx.params.fut_fee, ctx.futures_leverage
-        )
+        spending = Spending(ctx.params.spot_fee, ctx.params.fut_fee, ctx.futures_leverage)
+        if self._spending.get(ctx.task_id) != spending:
+            self._spending[ctx.task_id] = spending
+            self._left = None
         self.totals = self.totals.with_exposure(ctx.task_id, exposure_of(ctx))
         return changed
 
@@ -65,17 +74,27 @@ class Portfolio:
             {task: exposure for task, exposure in self.totals.by_task.items() if task != task_id}
         )
         self._spending.pop(task_id, None)
+        self._limits.pop(task_id, None)
 
     def balances_read(self, balances: Balances, now: float) -> None:
         self.polled = balances
         self.polled_at = now
         self.poll_error = None
+        self._left = None
         self._at_poll = dict(self.totals.by_task)
 
     def balances_now(self) -> Balances | None:
         """The balances as last read, less what strategies' orders filled since have
         spent: the notional and its fee on spot, the margin and the fee on futures (what
         orders still in flight will spend :func:`entry_room` takes off)."""
+        left = self._left
+        if left is not None and left[0] is self.totals and left[1] is self.polled:
+            return left[2]
+        now = self._balances_now()
+        self._left = (self.totals, self.polled, now)
+        return now
+
+    def _balances_now(self) -> Balances | None:
         polled = self.polled
         if polled is None:
             return None
@@ -99,10 +118,25 @@ class Portfolio:
 
     def limits_for(self, ctx: ArbitrageContext) -> EntryLimits:
         """What the caps and the balances leave for ``ctx``'s strategy's next entry."""
-        exposure = self.totals.by_task.get(ctx.task_id) or exposure_of(ctx)
+        totals = self.totals
+        balances = self.balances_now() or NO_BALANCES
+        spending = self._spending.get(ctx.task_id)
+        exposure = totals.by_task.get(ctx.task_id)
+        if exposure is None or spending is None:  # not published yet: nothing to keep
+            return self._room(totals, balances, exposure_of(ctx), ctx)
+        kept = self._limits.get(ctx.task_id)
+        if kept is not None and kept[0] is totals and kept[1] is balances and kept[2] is spending:
+            return kept[3]
+        limits = self._room(totals, balances, exposure, ctx)
+        self._limits[ctx.task_id] = (totals, balances, spending, limits)
+        return limits
+
+    def _room(
+        self, totals: ExposureTotals, balances: Balances, exposure: Exposure, ctx: ArbitrageContext
+    ) -> EntryLimits:
         return entry_room(
-            self.totals,
-            self.balances_now() or Balances(),
+            totals,
+            balances,
             exposure,
             self.config,
             ctx.params.spot_fee,

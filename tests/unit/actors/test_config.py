@@ -87,6 +87,11 @@ def test_the_risk_tables_correction_slippage_reaches_the_strategy_parameters(tmp
         ("[backtest]\nlatency_ms = -5\n", "backtest.latency_ms: expected a number >= 0.0"),
         ("[backtest.spot]\nqty_stp = 1\n", "unknown key 'backtest.spot.qty_stp'"),
         ("strategy = 3\n", "strategy: expected a table, got a whole number"),
+        (
+            "[strategy]\nfutures_leverage = 5\n",
+            "strategy.futures_leverage = 5 puts the short's liquidation price 18.8% above its "
+            "entry, inside risk.liquidation_reduce_distance_pct = 30",
+        ),
     ],
 )
 def test_a_bad_value_names_the_file_and_key(tmp_path, text, message):

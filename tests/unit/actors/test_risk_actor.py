@@ -4,21 +4,24 @@ strategy in reducing, persisted; the operator's resume lifts it from the P&L now
 
 from __future__ import annotations
 
+import sqlite3
+
 import attrs
 import msgspec
 import pytest
 import trio
 
 from actors.arbitrage.actor import StrategyActor
-from actors.arbitrage.context import new_context
+from actors.arbitrage.context import ArbitrageState, Positions, new_context
+from actors.risk.caps import Balances
 from actors.risk.config import RiskConfig
-from actors.risk.stops import DAILY_LOSS, StopsState
+from actors.risk.stops import DAILY_LOSS, DAY_S, DRAWDOWN, StopsState, StoredMarks
 from actors.runtime.persistence.store import RiskModeRow, Store
-from actors.runtime.persistence.writer import Writer, WriterClient
+from actors.runtime.persistence.writer import SetRiskMode, Writer, WriterClient
 from actors.runtime.risk.actor import RiskActor, risk_statistics
 from actors.runtime.risk.portfolio import Portfolio
 from protocols.messages import ReduceExposure, RiskModeChange
-from protocols.model import Quote, RiskMode, Symbol
+from protocols.model import LegPosition, Quote, RiskMode, Symbol
 from protocols.venue import FuturesPosition
 from supervision import Incarnation, Mailbox
 
@@ -172,17 +175,197 @@ async def test_a_stop_neither_softens_a_halt_nor_lifts_the_operators_mode(tmp_pa
         mailbox.request_stop()
 
 
-def test_a_restart_keeps_which_stop_holds_but_not_the_last_runs_marks():
-    risk = RiskActor(Portfolio(CONFIG), {}, WriterClient(None), no_balances)
-    stored = StopsState(
-        high_water_usdt=400.0, day=20000, day_start_pnl_usdt=380.0, tripped=DAILY_LOSS
+DAY0 = 20_000 * DAY_S
+DAILY = RiskConfig(daily_loss_limit_usdt=100.0, max_drawdown_usdt=None)
+
+
+async def run_with_writer(path, body) -> None:
+    """``body(writer_client)`` with a writer storing in ``path``."""
+    writer = Writer(path)
+    mailbox = Mailbox("writer", 64)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run, Incarnation("writer", 0, None, mailbox))
+        await body(WriterClient(mailbox.address))
+        mailbox.request_stop()
+
+
+async def test_the_days_loss_and_the_drawdown_carry_over_a_restart(tmp_path):
+    """Lose 90, restart, lose 90 more: the daily limit of 100 trips, though this run's
+    P&L sums each strategy's lifetime realised P&L (a past loss trips nothing)."""
+    path = tmp_path / "basis.db"
+    clock = [DAY0 + 10.0]
+
+    async def first_run(client: WriterClient) -> None:
+        btc = handle("btc_1", BTC)
+        risk = RiskActor(Portfolio(DAILY), {"btc_1": btc}, client, no_balances)
+        risk.wall_clock = lambda: clock[0]
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-400.0))  # an earlier day's
+        await risk.check_stops()
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-490.0))
+        await risk.check_stops(cycle_closed=True)
+        assert risk.portfolio.mode is RiskMode.ACTIVE
+
+    await run_with_writer(path, first_run)
+    with Store(path) as store:
+        row = store.risk_mode()
+    assert msgspec.json.decode(row.stops, type=StoredMarks) == StoredMarks(
+        int(DAY0 // DAY_S), 90.0, 90.0, None
     )
+    clock[0] += 60.0
+
+    async def second_run(client: WriterClient) -> None:
+        btc = handle("btc_1", BTC)
+        risk = RiskActor(Portfolio(DAILY), {"btc_1": btc}, client, no_balances)
+        risk.wall_clock = lambda: clock[0]
+        risk.restore(row)
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-490.0))  # restored
+        await risk.check_stops()
+        assert risk.portfolio.stops.tripped is None  # 90 today: under the limit
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-580.0))
+        await risk.check_stops(cycle_closed=True)
+        assert risk.portfolio.stops.tripped == DAILY_LOSS
+        assert risk.portfolio.mode is RiskMode.REDUCING
+
+    await run_with_writer(path, second_run)
+
+
+async def test_the_stops_are_judged_only_once_every_strategy_is_restored(tmp_path, autojump_clock):
+    started = trio.Event()
+
+    async def body(client: WriterClient) -> None:
+        btc = handle("btc_1", BTC)
+        risk = RiskActor(
+            Portfolio(DAILY), {"btc_1": btc}, client, no_balances, system_started=started
+        )
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(risk._watch_stops)
+            await trio.sleep(3.5)
+            assert risk.portfolio.stops == StopsState()  # not judged at a P&L of 0
+            # The strategy comes back with its lifetime loss: no loss of today.
+            risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-150.0))
+            started.set()
+            await trio.sleep(1.5)
+            assert risk.portfolio.stops.day_start_pnl_usdt == -150.0
+            assert risk.portfolio.stops.tripped is None
+            nursery.cancel_scope.cancel()
+
+    await run_with_writer(tmp_path / "basis.db", body)
+
+
+def test_a_restart_keeps_which_stop_holds_and_the_marks_relative_to_the_pnl():
+    risk = RiskActor(Portfolio(CONFIG), {}, WriterClient(None), no_balances)
+    stored = StoredMarks(day=20000, day_loss_usdt=120.0, drawdown_usdt=30.0, tripped=DAILY_LOSS)
     row = RiskModeRow("reducing", "daily loss limit", 5.0, "stop", msgspec.json.encode(stored))
     risk.restore(row)
     portfolio = risk.portfolio
     assert (portfolio.mode, portfolio.set_by, portfolio.since) == (RiskMode.REDUCING, "stop", 5.0)
     assert portfolio.stops == StopsState(day=20000, tripped=DAILY_LOSS)
-    untripped = msgspec.json.encode(StopsState(high_water_usdt=400.0, day=20000))
-    risk.restore(RiskModeRow("halted", "look first", 6.0, "operator via a test", untripped))
-    # This run's P&L starts at 0: the last run's mark of 400 is no drawdown of this one.
-    assert portfolio.stops == StopsState()
+
+
+async def test_a_stop_whose_mode_the_store_refused_trips_again_at_the_next_judgement():
+    mailbox = Mailbox("writer", 64)
+    btc = handle("btc_1", BTC)
+    risk = RiskActor(Portfolio(CONFIG), {"btc_1": btc}, WriterClient(mailbox.address), no_balances)
+    refusing = [True]
+
+    async def store() -> None:
+        """Refuses the risk mode while ``refusing``, as a failing disk would."""
+        while True:
+            request = await mailbox.receive()
+            if type(request) is SetRiskMode and refusing[0]:
+                request.reply.error = sqlite3.OperationalError("disk I/O error")
+            request.reply.done.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(store)
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=20.0))  # the high-water mark
+        await risk.check_stops()
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-40.0))  # 60 below it
+        await risk.check_stops()  # the drawdown trips; its mode is refused
+        assert risk.portfolio.mode is RiskMode.ACTIVE
+        assert risk.portfolio.stops.tripped is None
+        refusing[0] = False
+        await risk.check_stops()
+        nursery.cancel_scope.cancel()
+    assert risk.portfolio.mode is RiskMode.REDUCING
+    assert risk.portfolio.stops.tripped == DRAWDOWN
+
+
+def test_a_stored_row_that_cannot_be_read_never_loses_the_stored_mode():
+    # Stops stored before their first judgement (no high-water mark yet) read back.
+    assert msgspec.json.decode(msgspec.json.encode(StopsState()), type=StopsState) == StopsState()
+    risk = RiskActor(Portfolio(CONFIG), {}, WriterClient(None), no_balances)
+    earlier = (
+        b'{"high_water_usdt":null,"day":20000,"day_start_pnl_usdt":0.0,"tripped":"max_drawdown"}'
+    )
+    risk.restore(RiskModeRow("reducing", "drawdown", 5.0, "stop", earlier))
+    assert (risk.portfolio.mode, risk.portfolio.stops.tripped) == (RiskMode.REDUCING, DRAWDOWN)
+    risk = RiskActor(Portfolio(CONFIG), {}, WriterClient(None), no_balances)
+    risk.restore(RiskModeRow("halted", "look first", 6.0, "operator via a test", b"{garbled"))
+    assert (risk.portfolio.mode, risk.portfolio.reason) == (RiskMode.HALTED, "look first")
+    assert risk.portfolio.stops == StopsState()
+    risk = RiskActor(Portfolio(CONFIG), {}, WriterClient(None), no_balances)
+    risk.restore(RiskModeRow("paused", "a later version's", 7.0, "operator via a test", None))
+    assert risk.portfolio.mode is RiskMode.HALTED
+    assert "'paused' cannot be read" in risk.portfolio.reason
+
+
+async def test_a_burst_of_pushes_is_judged_at_each_symbols_newest(nursery):
+    btc = handle("btc_1", BTC)
+    risk = RiskActor(Portfolio(CONFIG), {"btc_1": btc}, WriterClient(None), no_balances)
+    for n in range(5000):  # more than any buffer would hold, the newest last
+        risk.position_pushed(short(BTC, mark=100.0 + n / 1000.0, liq=150.0))
+    risk.position_pushed(short(BTC, mark=140.0, liq=150.0))
+    nursery.start_soon(risk.follow_positions)
+    with trio.fail_after(5):
+        close = await btc.mailbox.receive()
+    assert close.fraction == 1.0
+    assert risk.liquidation["BTC/USDT"].mark_price == 140.0
+
+
+async def test_the_balances_are_read_again_once_every_strategy_is_restored(nursery, autojump_clock):
+    """A position restored after the first read is not spent since it."""
+    reads = []
+
+    async def read_balances(now: float) -> Balances:
+        reads.append(trio.current_time())
+        return Balances({"mexc": 1000.0}, {"gateio_futures": 1000.0})
+
+    started = trio.Event()
+    btc = handle("btc_1", BTC)
+    risk = RiskActor(
+        Portfolio(RiskConfig(balance_interval_s=5.0)),
+        {"btc_1": btc},
+        WriterClient(None),
+        read_balances,
+        system_started=started,
+    )
+    nursery.start_soon(risk._poll_balances)
+    await trio.sleep(0.1)
+    restored = btc.actor.ctx.evolve(
+        state=ArbitrageState.POSITION_OPEN,
+        positions=Positions(LegPosition(3.0, 100.0), LegPosition(3.0, 100.0)),
+    )
+    risk.decided(restored)
+    started.set()
+    await trio.sleep(0.1)
+    assert len(reads) == 2
+    assert risk.portfolio.balances_now().spot_free_usdt["mexc"] == 1000.0
+    await trio.sleep(5.0)  # then every balance_interval_s
+    assert len(reads) == 3
+
+
+async def test_a_resume_before_the_first_judgement_is_not_undone_by_the_stored_marks(tmp_path):
+    async def body(client: WriterClient) -> None:
+        btc = handle("btc_1", BTC)
+        risk = RiskActor(Portfolio(CONFIG), {"btc_1": btc}, client, no_balances)
+        stored = StoredMarks(day=None, drawdown_usdt=80.0, tripped=DRAWDOWN)
+        risk.restore(RiskModeRow("reducing", "drawdown", 5.0, "stop", msgspec.json.encode(stored)))
+        risk.decided(btc.actor.ctx.evolve(realized_pnl_usdt=-10.0))
+        await risk.resume("operator via a test")
+        await risk.check_stops()
+        assert risk.portfolio.mode is RiskMode.ACTIVE
+        assert risk.portfolio.stops.tripped is None
+        assert risk.portfolio.stops.high_water_usdt == -10.0
+
+    await run_with_writer(tmp_path / "basis.db", body)

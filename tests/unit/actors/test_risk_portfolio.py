@@ -127,3 +127,22 @@ def test_a_removed_strategy_frees_its_room_and_keeps_its_realised_pnl():
     portfolio.forget("a")
     assert portfolio.totals.total == 0.0
     assert portfolio.realized == {"a": -3.0}
+
+
+def test_a_quote_that_changes_nothing_reads_the_room_kept_since_anything_changed():
+    """The room is read on every quote while a strategy looks for an entry: kept until
+    any strategy's exposure or the balances change, however many strategies run."""
+    portfolio = Portfolio(CONFIG)
+    others = [strategy(f"o{n}", ETH) for n in range(200)]
+    for other in others:
+        portfolio.publish(other)
+    ctx = strategy("a", BTC)
+    portfolio.publish(ctx)
+    portfolio.balances_read(Balances({"mexc": 500.0}, {"gateio_futures": 5000.0}), now=1.0)
+    first = portfolio.limits_for(ctx)
+    assert portfolio.limits_for(ctx) is first
+    assert portfolio.balances_now() is portfolio.balances_now()
+    portfolio.publish(entering(others[0], 100.0))  # another strategy's entry: read afresh
+    assert portfolio.limits_for(ctx).room_usdt == pytest.approx((500.0 - 100.1) / 1.001)
+    portfolio.balances_read(Balances({"mexc": 300.0}, {"gateio_futures": 5000.0}), now=2.0)
+    assert portfolio.limits_for(ctx).room_usdt == pytest.approx((300.0 - 100.1) / 1.001)

@@ -44,6 +44,11 @@ def test_an_empty_file_is_the_paper_default(tmp_path):
         ("[http]\nport = 70000\n", "http.port: expected a whole number <= 65535"),
         ("[persistence]\ndurability = 'SOMETIMES'\n", "persistence.durability: invalid enum"),
         ("[strategy]\nfutures_leverage = 0\n", "strategy.futures_leverage"),
+        (
+            "[strategy]\nfutures_leverage = 8\n[risk]\nliquidation_reduce_distance_pct = 20\n",
+            "every entry would be closed at once; set futures_leverage at most 4 or "
+            "liquidation_reduce_distance_pct at most 11 and liquidation_exit_distance_pct below it",
+        ),
         ("[stratgy]\n", "unknown key 'stratgy'"),
     ],
 )

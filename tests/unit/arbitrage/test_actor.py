@@ -9,6 +9,7 @@ from trio.testing import wait_all_tasks_blocked
 
 from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import ArbitrageState, new_context
+from actors.risk.limits import EntryLimits
 from protocols.messages import (
     AmendOrder,
     CancelOrder,
@@ -22,7 +23,7 @@ from protocols.messages import (
     StoreHealth,
     TradeRecord,
 )
-from protocols.model import Fill, Leg, OrderStatus, Quote, Symbol
+from protocols.model import Fill, Leg, OrderStatus, Quote, Side, Symbol
 from supervision import Incarnation, Mailbox
 
 BTC = Symbol("BTC", "USDT")
@@ -289,3 +290,24 @@ async def test_a_correction_waits_for_its_intent_and_leaves_once_the_store_takes
     # ...until the timeout has passed since it left.
     clock[0] += actor.ctx.params.leg_timeout_s + 1.0
     assert await futures_router.receive() == CancelOrder(Leg.FUTURES, waiting.client_id, BTC)
+
+
+async def test_a_correction_growing_the_lagging_leg_stays_within_the_portfolios_room(nursery):
+    """As the backtester does: a dearer hedge than the caps counted is not placed while
+    no room is left; the excess leg is trimmed instead."""
+    actor, inbox, spot_router, futures_router, clock = await start(
+        nursery, entry_limits=lambda ctx: EntryLimits(0.0, "total cap")
+    )
+    # Half an entry filled: the spot leg holds 1 BTC bought at 99, the short nothing.
+    actor.ctx = actor.ctx.evolve(
+        state=ArbitrageState.IMBALANCED,
+        imbalance_goal="open",
+        positions__spot__qty=1.0,
+        positions__spot__avg_price=99.0,
+    )
+    both_quotes(inbox, clock[0])  # the short would sell at 100: dearer than counted
+    await wait_all_tasks_blocked()
+    assert len(futures_router) == 0
+    sent = await spot_router.receive()
+    assert isinstance(sent, PlaceOrder) and sent.order.side is Side.SELL
+    assert len(futures_router) == 0

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,7 +14,10 @@ from actors.risk.stops import (
     DRAWDOWN,
     StopsState,
     evaluate_stops,
+    marks_of,
+    moved,
     operator_resumed,
+    rebased,
 )
 from protocols.model import RiskMode
 
@@ -71,3 +75,28 @@ def test_stops_set_to_none_never_trip():
     state, _ = evaluate_stops(StopsState(), DAY0, 1000.0, config)
     state, change = evaluate_stops(state, DAY0 + 1.0, -10_000.0, config)
     assert state.tripped is None and change is None
+
+
+@given(
+    st.floats(-1000.0, 1000.0),
+    st.floats(-1000.0, 1000.0),
+    st.floats(-1000.0, 1000.0),
+)
+def test_marks_stored_and_rebased_on_another_pnl_keep_the_days_loss_and_the_drawdown(
+    first, second, this_run
+):
+    """A restart's P&L sums other figures: rebased, the stops judge the loss since the
+    day began and since the high-water mark exactly as if the run had gone on."""
+    config = RiskConfig(daily_loss_limit_usdt=None, max_drawdown_usdt=None)
+    state, _ = evaluate_stops(StopsState(), DAY0, first, config)
+    state, _ = evaluate_stops(state, DAY0 + 1.0, second, config)
+    marks = marks_of(state, second)
+    restored = rebased(marks, this_run)
+    assert restored.day == state.day and restored.tripped == state.tripped
+    assert restored.day_start_pnl_usdt - this_run == pytest.approx(
+        state.day_start_pnl_usdt - second, abs=1e-6
+    )
+    assert restored.high_water_usdt - this_run == pytest.approx(
+        state.high_water_usdt - second, abs=1e-6
+    )
+    assert not moved(marks, marks_of(restored, this_run))
