@@ -59,7 +59,6 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     http: HttpSection = HttpSection()
     persistence: PersistenceSection = PersistenceSection()
     alerts: AlertsSection = AlertsSection()
-    risk: RiskConfig = RiskConfig()
     status_every_s: Seconds = 30.0
     """Without a terminal, how often a one-line status goes to the log."""
 

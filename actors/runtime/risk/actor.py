@@ -37,6 +37,11 @@ from supervision import Incarnation, Mailbox, MailboxClosed
 log = logging.getLogger("basis.risk")
 
 STOPS_EVERY_S = 1.0
+MARKS_EVERY_S = 0.25
+"""How often a held short's distance to liquidation is judged again at the market: a
+position is pushed when it changes (a trade, a margin change), not as the price moves,
+so between pushes the watch follows the price on its strategy's futures quotes. A run of
+the price at 1 % a second crosses a quarter of a percent between two looks."""
 SET_BY_STOP = "stop"
 _stops_json = msgspec.json.Encoder()
 
@@ -70,6 +75,8 @@ class RiskActor:
     wall_clock: Callable[[], float] = time.time
     name: str = "risk"
     liquidation: dict[str, LiquidationView] = attrs.field(factory=dict)
+    _held: dict[str, FuturesPosition] = attrs.field(factory=dict)
+    """Symbol → the short last pushed, while one is held: what the marks are judged on."""
     _acted: dict[str, float] = attrs.field(factory=dict)
     """Symbol → the fraction already asked for in the current crossing."""
     _setting: trio.Lock = attrs.field(factory=trio.Lock)
@@ -184,6 +191,10 @@ class RiskActor:
         """Ask the symbol's strategy to reduce once per crossing of a distance."""
         symbol = str(position.symbol)
         held = position.qty != 0.0
+        if held:
+            self._held[symbol] = position
+        else:
+            self._held.pop(symbol, None)
         mark, liq = position.mark_price, position.liq_price
         action = liquidation_action(mark, liq, self.portfolio.config) if held else None
         self.liquidation[symbol] = LiquidationView(
@@ -204,6 +215,23 @@ class RiskActor:
                 with suppress(MailboxClosed):
                     await handle.mailbox.address.send(reduce)
 
+    async def watch_marks(self) -> None:
+        """Each short last pushed as held, judged again at its strategy's futures quote
+        (the mid of its best bid and ask, for the mark), with the liquidation price the
+        venue last gave it."""
+        for symbol, position in list(self._held.items()):
+            quotes = [
+                handle.actor.futures
+                for handle in self.strategies.values()
+                if handle.symbol == position.symbol and handle.actor.futures is not None
+            ]
+            quote = max(quotes, key=lambda q: q.recv_ts, default=None)
+            if quote is None or quote.bid <= 0.0 or quote.ask <= 0.0:
+                continue
+            mark = (quote.bid + quote.ask) / 2.0
+            if self._held.get(symbol) is position:  # not replaced by a push meanwhile
+                await self.watch_position(msgspec.structs.replace(position, mark_price=mark))
+
     # ----------------------------------------------------------------- running
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -211,6 +239,7 @@ class RiskActor:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._poll_balances)
             nursery.start_soon(self._watch_stops)
+            nursery.start_soon(self._follow_marks)
             await self.follow_positions()
 
     async def follow_positions(self) -> None:
@@ -231,6 +260,11 @@ class RiskActor:
             else:
                 portfolio.balances_read(balances, now)
             await trio.sleep(portfolio.config.balance_interval_s)
+
+    async def _follow_marks(self) -> None:
+        while True:
+            await trio.sleep(MARKS_EVERY_S)
+            await self.watch_marks()
 
     async def _watch_stops(self) -> None:
         """Every second, and at once when a cycle closed."""

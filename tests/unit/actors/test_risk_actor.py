@@ -18,7 +18,7 @@ from actors.runtime.persistence.writer import Writer, WriterClient
 from actors.runtime.risk.actor import RiskActor, risk_statistics
 from actors.runtime.risk.portfolio import Portfolio
 from protocols.messages import ReduceExposure, RiskModeChange
-from protocols.model import RiskMode, Symbol
+from protocols.model import Quote, RiskMode, Symbol
 from protocols.venue import FuturesPosition
 from supervision import Incarnation, Mailbox
 
@@ -79,6 +79,39 @@ async def test_a_position_nearing_liquidation_is_reduced_once_per_crossing():
     await risk.watch_position(short(BTC, mark=149.0, liq=150.0, qty=0.0))
     assert btc.mailbox.take_all_nowait() == []
     assert risk.liquidation["BTC/USDT"].distance_pct is None
+
+
+def quote(symbol: Symbol, mid: float, at: float = 1.0) -> Quote:
+    return Quote(symbol, mid - 0.05, 1.0, mid + 0.05, 1.0, at, at)
+
+
+async def test_a_short_is_followed_at_the_market_between_pushes():
+    # The venue pushes a position when it trades, not as the price moves: a price run
+    # towards the liquidation price pushes nothing, and is seen on the futures quotes.
+    btc, eth = handle("btc_1", BTC), handle("eth_1", ETH)
+    risk = RiskActor(
+        Portfolio(CONFIG), {"btc_1": btc, "eth_1": eth}, WriterClient(None), no_balances
+    )
+    await risk.watch_marks()  # nothing pushed yet: nothing to judge
+    await risk.watch_position(short(BTC, mark=100.0, liq=150.0))
+    btc.actor.futures = quote(BTC, 110.0)
+    eth.actor.futures = quote(ETH, 149.0)  # another symbol's price says nothing of BTC's
+    await risk.watch_marks()
+    assert btc.mailbox.take_all_nowait() == []
+    assert risk.liquidation["BTC/USDT"].mark_price == pytest.approx(110.0)
+    btc.actor.futures = quote(BTC, 125.0)  # 20 % away: reduce half
+    await risk.watch_marks()
+    assert [m.fraction for m in btc.mailbox.take_all_nowait()] == [0.5]
+    btc.actor.futures = quote(BTC, 135.0)  # 11 %: close all
+    await risk.watch_marks()
+    assert [m.fraction for m in btc.mailbox.take_all_nowait()] == [1.0]
+    assert eth.mailbox.take_all_nowait() == []
+    # Closed (pushed flat): no longer judged, whatever the quotes say.
+    await risk.watch_position(short(BTC, mark=140.0, liq=150.0, qty=0.0))
+    await risk.watch_position(short(BTC, mark=100.0, liq=150.0, qty=0.0))
+    btc.actor.futures = quote(BTC, 149.0)
+    await risk.watch_marks()
+    assert btc.mailbox.take_all_nowait() == []
 
 
 async def test_the_router_hook_hands_pushed_positions_to_the_running_actor():
