@@ -513,13 +513,14 @@ RISK_MODE_HOLD_S = (3.0, 5.0)
 def _risk_modes(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
     """Rounds of: ``reducing`` or ``halted`` set by the operator, the trading process
     SIGKILLed while in it (it must come back in it), and ``active`` set again after the
-    restart; each held 3-5 s."""
+    restart; each held 3-5 s (a fifth of a shorter run)."""
+    hold = tuple(min(h, duration_s / 5.0) for h in RISK_MODE_HOLD_S)
     steps = []
     at = 1.0
     while True:
         mode = rng.choice(("reducing", "halted"))
-        kill_at = round(at + rng.uniform(*RISK_MODE_HOLD_S), 3)
-        resume_at = round(kill_at + timing.restart_delay_s + rng.uniform(*RISK_MODE_HOLD_S), 3)
+        kill_at = round(at + rng.uniform(*hold), 3)
+        resume_at = round(kill_at + timing.restart_delay_s + rng.uniform(*hold), 3)
         if resume_at >= duration_s:
             return steps
         steps += [
@@ -527,7 +528,7 @@ def _risk_modes(rng: random.Random, duration_s: float, timing: Timing) -> list[F
             FaultStep(kill_at, FaultKind.KILL, "process", timing.restart_delay_s),
             FaultStep(resume_at, FaultKind.RISK_MODE, "active"),
         ]
-        at = round(resume_at + rng.uniform(*RISK_MODE_HOLD_S), 3)
+        at = round(resume_at + rng.uniform(*hold), 3)
 
 
 _MIXED_MAKERS: tuple[tuple[Maker, float], ...] = (

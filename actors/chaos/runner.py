@@ -69,7 +69,7 @@ from actors.chaos.report import (
     recoveries,
     tally,
 )
-from actors.chaos.stir import Stirring
+from actors.chaos.stir import STIR_SIZES, Stirring
 from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 from actors.runtime.ops.status import SystemStatus
 from actors.runtime.persistence.store import Store
@@ -87,7 +87,7 @@ from actors.sim.records import AutoDeleverage, Liquidation, VenueFill
 from actors.sim.servers import SimServers
 from actors.sim.venue_server import VenueServer
 from actors.sim.views import SimUrls
-from actors.system_config import SystemConfig, unknown_outcome_s
+from actors.system_config import SystemConfig
 from protocols.model import Symbol
 from protocols.rules import FLOAT_TOLERANCE, at_least, min_order_usdt
 from protocols.venue import InsufficientBalance, VenueError
@@ -494,10 +494,14 @@ class ChaosRun:
                 f"{adl.price:g}, {abs(left)} left",
                 True,
             )
+        # Only the liquidation watch may close the short meanwhile: the symbol is not
+        # stirred, and its perpetual is held at the premium shorts are entered on (a
+        # discount the last stir left would offer an exit); the run keeps that basis.
+        quiet = self.stirring.quiet if self.stirring is not None else set()
+        quiet.add(symbol)
+        self.sim.dislocate(symbol, STIR_SIZES[0])
         position = self.sim.venues.futures.position(symbol)
         target = self.run_towards_liquidation(symbol, step.fraction, step.run_s)
-        quiet = self.stirring.quiet if self.stirring is not None else set()
-        quiet.add(symbol)  # only the liquidation watch may close the short meanwhile
         self.active += 1
         try:
             await trio.sleep(step.run_s)
@@ -910,10 +914,8 @@ class ChaosRun:
         moves = inv.venue_moves(ledgers)
         if moves:
             # A short the venue cut is seen at the latest by the next position check,
-            # then the spot leg is sold down to match: that correction's outcome is
-            # known within unknown_outcome_s.
-            seen_s = config.venues.futures.position_check_s
-            bound = max(bound, seen_s + unknown_outcome_s(config.venues))
+            # then the spot leg is sold down to match, which settles within settle_s.
+            bound = max(bound, config.venues.futures.position_check_s + self.settle_s)
         grace = config.strategy.entry_send_within_s + inv.STALE_GRACE_S
         alerts = config.alerts
         told, alert_delays = inv.alerts_follow_incidents(

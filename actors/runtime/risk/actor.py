@@ -205,15 +205,24 @@ class RiskActor:
             return
         if self._acted.get(symbol, 0.0) >= action:
             return
-        self._acted[symbol] = action
         distance = self.liquidation[symbol].distance_pct or 0.0
         reason = f"liquidation {distance:.1f}% away (mark {mark:g}, liquidation {liq:g})"
-        log.error("%s: %s: closing %g of both legs", symbol, reason, action)
         reduce = ReduceExposure(self.wall_clock(), action, "liquidation_risk")
+        told = 0
         for handle in list(self.strategies.values()):
             if handle.symbol == Symbol.parse(symbol):
                 with suppress(MailboxClosed):
                     await handle.mailbox.address.send(reduce)
+                    told += 1
+        if not told:
+            # No strategy of the symbol is running yet (a restart pushes positions
+            # before it starts them): asked again at the next look, not marked done.
+            log.warning(
+                "%s: %s: no strategy running to close %g of both legs", symbol, reason, action
+            )
+            return
+        self._acted[symbol] = action
+        log.error("%s: %s: closing %g of both legs", symbol, reason, action)
 
     async def watch_marks(self) -> None:
         """Each short last pushed as held, judged again at its strategy's futures quote

@@ -114,6 +114,19 @@ async def test_a_short_is_followed_at_the_market_between_pushes():
     assert btc.mailbox.take_all_nowait() == []
 
 
+async def test_a_short_near_liquidation_before_its_strategy_runs_is_asked_for_once_it_does():
+    # After a restart the private stream pushes positions before the strategies start.
+    strategies: dict[str, Handle] = {}
+    risk = RiskActor(Portfolio(CONFIG), strategies, WriterClient(None), no_balances)
+    await risk.watch_position(short(BTC, mark=140.0, liq=150.0))  # 7 %: close, no one to ask
+    btc = strategies["btc_1"] = handle("btc_1", BTC)
+    btc.actor.futures = quote(BTC, 140.0)
+    await risk.watch_marks()
+    assert [m.fraction for m in btc.mailbox.take_all_nowait()] == [1.0]
+    await risk.watch_marks()  # asked once per crossing
+    assert btc.mailbox.take_all_nowait() == []
+
+
 async def test_the_router_hook_hands_pushed_positions_to_the_running_actor():
     btc = handle("btc_1", BTC)
     risk = RiskActor(Portfolio(CONFIG), {"btc_1": btc}, WriterClient(None), no_balances)
