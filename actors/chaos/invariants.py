@@ -22,6 +22,14 @@ code.
 7. ``alerts_follow_incidents``: each health signal that lasted long enough to be an
    incident was told once opened and once resolved at the webhook, each within
    ``within_s`` of the signal's appearance in ``/status`` and of its end.
+8. ``no_entry_while_reducing``: no entry leg reached a venue while the operator held the
+   portfolio ``reducing`` or ``halted`` (past a grace for legs already decided).
+9. ``mode_survives_kill``: after each SIGKILL the restarted process showed the risk mode
+   it had when killed.
+10. ``no_liquidation``: the simulated perpetual liquidated nothing.
+11. ``no_one_leg_entry_on_shortfall``: while a venue's free balance was short, no entry
+   placed a leg there that the venue refused for the balance, its partner accepted at
+   the other venue (past a grace for the balance reading to catch up).
 """
 
 from __future__ import annotations
@@ -32,7 +40,15 @@ from collections.abc import Callable, Iterable, Sequence
 
 import msgspec
 
-from actors.sim.ledger import FillExecuted, LedgerEntry, OrderAccepted, OrderRefused
+from actors.sim.ledger import (
+    Deleveraged,
+    FillExecuted,
+    LedgerEntry,
+    Liquidated,
+    OrderAccepted,
+    OrderRefused,
+)
+from actors.sim.records import AutoDeleverage, Liquidation
 from protocols.client_ids import client_order_id, parse_client_id
 from protocols.gateio import CLIENT_TEXT_PREFIX
 from protocols.model import Leg, Side
@@ -205,9 +221,13 @@ def positions_settled(checks: Sequence[PositionCheck], settle_s: float) -> Invar
 
 
 def leg_fills(ledgers: dict[str, Sequence[LedgerEntry]]) -> list[LegFill]:
-    """Every fill of both venues, in time order."""
+    """Every fill of both venues, with what the futures venue closed by itself
+    (liquidations, auto-deleveraging: a leg changed without an order), in time order."""
     legs = {"mexc": "spot", "gateio": "futures"}
-    fills = [
+    moves = [
+        LegFill(m.ts, str(m.symbol), "futures", m.signed_qty, m.price) for m in venue_moves(ledgers)
+    ]
+    fills = moves + [
         LegFill(
             e.fill.ts,
             str(e.fill.symbol),
@@ -221,6 +241,20 @@ def leg_fills(ledgers: dict[str, Sequence[LedgerEntry]]) -> list[LegFill]:
     ]
     fills.sort(key=lambda f: f.ts)
     return fills
+
+
+def venue_moves(
+    ledgers: dict[str, Sequence[LedgerEntry]],
+) -> list[Liquidation | AutoDeleverage]:
+    """What the futures venue did to positions by itself: liquidations and
+    auto-deleveraging, in ledger order."""
+    found: list[Liquidation | AutoDeleverage] = []
+    for entry in ledgers.get("gateio", ()):
+        if type(entry) is Liquidated:
+            found.append(entry.liquidation)
+        elif type(entry) is Deleveraged:
+            found.append(entry.deleverage)
+    return found
 
 
 def excursions(
@@ -613,4 +647,168 @@ def _down_between(times: Sequence[float], start: float, end: float) -> bool:
         return True
     return any(
         b - a > SAMPLES_GAP_S and a < end and b > start for a, b in itertools.pairwise(times)
+    )
+
+
+# ---------------------------------------------------------------- 8. risk modes
+
+
+class ModeSwitch(msgspec.Struct, frozen=True):
+    """The operator's risk mode, as the chaos run set it through the status port."""
+
+    asked_at: float
+    set_at: float | None
+    """When the instance answered that it was set (``None``: it was not)."""
+    mode: str
+
+
+def not_active_spans(switches: Sequence[ModeSwitch], grace_s: float) -> list[tuple[float, float]]:
+    """The stretches the operator held the portfolio ``reducing`` or ``halted``: from
+    ``grace_s`` after the instance said so to when the next mode was asked for."""
+    done = sorted((s for s in switches if s.set_at is not None), key=lambda s: s.asked_at)
+    spans = []
+    for index, switch in enumerate(done):
+        if switch.mode == "active" or switch.set_at is None:
+            continue
+        until = done[index + 1].asked_at if index + 1 < len(done) else float("inf")
+        if switch.set_at + grace_s < until:
+            spans.append((switch.set_at + grace_s, until))
+    return spans
+
+
+def no_entry_while_reducing(
+    ledgers: dict[str, Sequence[LedgerEntry]], switches: Sequence[ModeSwitch], grace_s: float
+) -> InvariantResult:
+    """``grace_s``: how long after the switch an entry decided before it may still reach
+    its venue (the entry's send deadline, and :data:`STALE_GRACE_S`)."""
+    name = "no entry while reducing or halted"
+    spans = not_active_spans(switches, grace_s)
+    entries = venue_entries(ledgers)
+    late = [
+        f"{cid} reached {venue} {accepted_at - start + grace_s:.2f} s after the switch"
+        for cid, (accepted_at, venue) in sorted(entries.items(), key=lambda item: item[1])
+        for start, end in spans
+        if start <= accepted_at < end
+    ]
+    if late:
+        return InvariantResult(name, False, "; ".join(late[:5]))
+    return InvariantResult(
+        name,
+        True,
+        f"{len(switches)} mode switch(es), {len(spans)} stretch(es) reducing or halted; "
+        f"{len(entries) // 2} entries at the venues, none past {grace_s:g} s into one",
+    )
+
+
+class ModeAfterKill(msgspec.Struct, frozen=True):
+    """The risk mode ``/status`` showed just before a SIGKILL, and once restarted."""
+
+    killed_at: float
+    before: str | None
+    after: str | None
+    """``None``: not read (the process did not answer)."""
+
+
+def mode_survives_kill(records: Sequence[ModeAfterKill]) -> InvariantResult:
+    name = "the risk mode survives a SIGKILL"
+    judged = [r for r in records if r.before is not None]
+    lost = [r for r in judged if r.after != r.before]
+    if lost:
+        listed = "; ".join(f"killed {r.before}, came back {r.after or 'unread'}" for r in lost[:3])
+        return InvariantResult(name, False, f"{len(lost)} of {len(judged)} kills: {listed}")
+    modes = Counter(r.before for r in judged)
+    shown = ", ".join(f"{mode} {count}" for mode, count in sorted(modes.items())) or "none"
+    return InvariantResult(
+        name,
+        True,
+        f"{len(judged)} kill(s) with the mode read before, each back in it ({shown}); "
+        f"{len(records) - len(judged)} not judged (no status before the kill)",
+    )
+
+
+# --------------------------------------------------------------- 10. liquidation
+
+
+def no_liquidation(ledgers: dict[str, Sequence[LedgerEntry]]) -> InvariantResult:
+    name = "no liquidation on the simulated venue"
+    moves = venue_moves(ledgers)
+    liquidations = [m for m in moves if type(m) is Liquidation]
+    if liquidations:
+        listed = "; ".join(
+            f"{m.symbol} {m.contracts} contracts at {m.price:g} (mark {m.mark_price:g}, "
+            f"liquidation price {m.liq_price:g})"
+            for m in liquidations[:3]
+        )
+        return InvariantResult(name, False, f"{len(liquidations)} liquidated: {listed}")
+    deleveraged = len(moves) - len(liquidations)
+    return InvariantResult(name, True, f"none; {deleveraged} auto-deleveraging(s) by the venue")
+
+
+# ----------------------------------------------------------------- 11. balances
+
+
+class Shortfall(msgspec.Struct, frozen=True):
+    """A time a venue's free USDT was cut below what an entry's leg there needs."""
+
+    venue: str
+    start: float
+    end: float
+
+
+def one_leg_entries(
+    ledgers: dict[str, Sequence[LedgerEntry]],
+) -> list[tuple[str, float, str]]:
+    """Entries that placed one leg while the other venue refused its partner for the
+    balance: ``(refused client id, refused at, venue)``."""
+    accepted: dict[str, tuple[Side, bool]] = {}
+    refused: list[tuple[str, float, str, Side]] = []
+    for venue, entries in ledgers.items():
+        for e in entries:
+            if type(e) is OrderAccepted and e.order.client_id:
+                cid = venue_client_id(venue, e.order.client_id)
+                accepted[cid] = (e.order.side, e.order.reduce_only)
+            elif type(e) is OrderRefused and e.client_id and e.error == "InsufficientBalance":
+                refused.append((venue_client_id(venue, e.client_id), e.ts, venue, e.side))
+    found = []
+    for cid, ts, venue, side in refused:
+        parsed = parse_client_id(cid)
+        if parsed is None:
+            continue
+        # An entry is a spot buy T-Ns and a futures sell T-(N+1)f (venue_entries).
+        if parsed.leg is Leg.SPOT and side is Side.BUY:
+            partner = client_order_id(parsed.task_id, parsed.seq + 1, Leg.FUTURES, parsed.instance)
+            other = accepted.get(partner)
+            placed = other is not None and other[0] is Side.SELL and not other[1]
+        elif parsed.leg is Leg.FUTURES and side is Side.SELL:
+            partner = client_order_id(parsed.task_id, parsed.seq - 1, Leg.SPOT, parsed.instance)
+            other = accepted.get(partner)
+            placed = other is not None and other[0] is Side.BUY
+        else:
+            continue
+        if placed:
+            found.append((cid, ts, venue))
+    return found
+
+
+def no_one_leg_entry_on_shortfall(
+    ledgers: dict[str, Sequence[LedgerEntry]], shortfalls: Sequence[Shortfall], grace_s: float
+) -> InvariantResult:
+    """``grace_s``: how long into a shortfall the system may not know of it yet (the
+    balances are read every ``[risk] balance_interval_s``; an entry decided on the last
+    reading is sent within its send deadline)."""
+    name = "no entry leg the other venue cannot match on a balance shortfall"
+    late = [
+        f"{cid} refused at {venue} {ts - s.start:.2f} s into its shortfall, its partner placed"
+        for cid, ts, venue in one_leg_entries(ledgers)
+        for s in shortfalls
+        if s.venue == venue and s.start + grace_s <= ts <= s.end
+    ]
+    if late:
+        return InvariantResult(name, False, "; ".join(late[:5]))
+    held = sum(s.end - s.start for s in shortfalls)
+    return InvariantResult(
+        name,
+        True,
+        f"{len(shortfalls)} shortfall(s) ({held:.1f} s); no entry placed one leg while the "
+        f"other venue refused its partner for the balance, {grace_s:g} s into one or later",
     )

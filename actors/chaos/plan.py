@@ -59,6 +59,18 @@ class FaultKind(enum.Enum):
     """An exception injected into a strategy, router or the writer."""
     KILL = "kill"
     """SIGKILL of the trading process, restarted with recovery."""
+    ADL = "adl"
+    """The futures venue auto-deleverages ``fraction`` of a short it holds (1: all of it),
+    as soon as one is held within ``lasts_s``."""
+    LIQUIDATION_RUN = "liquidation_run"
+    """The price of a symbol whose short is held runs ``fraction`` of the way to the
+    short's liquidation price (beyond 1: past it) over ``run_s``."""
+    BALANCE_SHORTFALL = "balance_shortfall"
+    """A venue's free USDT cut to ``fraction`` of what one entry's leg there needs, for
+    ``lasts_s`` (withdrawn, then paid back)."""
+    RISK_MODE = "risk_mode"
+    """The operator sets the portfolio's risk mode (the target: ``active``, ``reducing``
+    or ``halted``) through the status port."""
 
 
 FEED_FAULTS = frozenset(
@@ -82,6 +94,9 @@ ORDER_FAULTS = frozenset(
     }
 )
 """Faults aimed at order placements: armed with a target, they wait for it."""
+
+VENUE_MOVES = frozenset({FaultKind.ADL, FaultKind.LIQUIDATION_RUN, FaultKind.BALANCE_SHORTFALL})
+"""What the venues do by themselves to the account: a share of a position or a balance."""
 
 TARGETS: tuple[tuple[Role, Arrival | None], ...] = (
     (Role.ENTRY, Arrival.FIRST),
@@ -113,6 +128,8 @@ class FaultStep(msgspec.Struct, frozen=True):
     """An order fault's target on its venue: an entry's or an exit's leg..."""
     arrival: Arrival | None = None
     """...and for an entry, the leg to reach its venue first or second."""
+    run_s: float = 0.0
+    """How long a price run takes to reach its price."""
 
     def describe(self) -> str:
         if self.role is not None:
@@ -122,7 +139,11 @@ class FaultStep(msgspec.Struct, frozen=True):
             detail = [f"waits {self.lasts_s:.1f} s", *burst, *self._shape()]
             return f"{target} ({', '.join(detail)})"
         detail = [f"count {self.count}"] if self.count else []
-        detail += self._shape()
+        if self.kind in VENUE_MOVES:
+            detail.append(f"share {self.fraction:.2f}")
+        if self.run_s:
+            detail.append(f"over {self.run_s:.1f} s")
+        detail += self._shape() if self.kind not in VENUE_MOVES else []
         if self.lag_s:
             detail.append(f"queries lag {self.lag_s:.1f} s")
         if self.lasts_s:
@@ -215,6 +236,7 @@ def _aimed(
     high_s: float,
     venues: tuple[str, ...] = VENUES,
     start_s: float = 0.5,
+    targets: tuple[tuple[Role, Arrival | None], ...] = TARGETS,
 ) -> list[FaultStep]:
     """Order faults armed ``low_s``..``high_s`` apart, each on a venue of ``venues`` for
     one of :data:`TARGETS`, waiting :data:`AIMED_WAIT_CYCLES` for it, or what is left of
@@ -222,7 +244,7 @@ def _aimed(
     steps = []
     for at in _every(rng, duration_s - _least_wait(duration_s, timing), low_s, high_s, start_s):
         venue = rng.choice(venues)
-        role, arrival = rng.choice(TARGETS)
+        role, arrival = rng.choice(targets)
         waits = min(
             round(rng.uniform(*AIMED_WAIT_CYCLES) * timing.cycle_s, 1), _left(duration_s, at)
         )
@@ -390,6 +412,125 @@ def _kill_storm(rng: random.Random, duration_s: float, timing: Timing) -> list[F
     return kills + drops
 
 
+ENTRY_TARGETS = tuple(target for target in TARGETS if target[0] is Role.ENTRY)
+
+
+def _one_leg_partial_fills(
+    rng: random.Random, duration_s: float, timing: Timing
+) -> list[FaultStep]:
+    """Partial fills aimed at entries' legs only, one armed every 3-4.5 s: one leg of an
+    entry fills in part while its partner fills whole, again and again, and the partner
+    is to be resized (or the difference corrected) each time."""
+    return [
+        msgspec.structs.replace(step, fraction=round(rng.uniform(0.3, 0.7), 2))
+        for step in _aimed(
+            rng, duration_s, timing, FaultKind.PARTIAL_FILLS, 3.0, 4.5, targets=ENTRY_TARGETS
+        )
+    ]
+
+
+ADL_EVERY_S = (6.0, 9.0)
+ADL_PART = (0.3, 0.7)
+"""The share of a short a partial auto-deleveraging takes."""
+
+
+def _adl(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    """Auto-deleveraging of whichever short is held, 6-9 s apart, in turn a part of it
+    (:data:`ADL_PART`) and then all of it; each waits up to two cycles of the stirring
+    for a short to take."""
+    steps = []
+    moments = _every(rng, duration_s - _least_wait(duration_s, timing), *ADL_EVERY_S, 1.0)
+    for index, at in enumerate(moments):
+        share = round(rng.uniform(*ADL_PART), 2) if index % 2 == 0 else 1.0
+        waits = min(round(2.0 * timing.cycle_s, 1), _left(duration_s, at))
+        steps.append(FaultStep(at, FaultKind.ADL, "gateio", waits, fraction=share))
+    return steps
+
+
+LIQUIDATION_RUN_LEVERAGE = 10.0
+"""The perpetual's leverage in ``liquidation-run``: a short at 10x is liquidated about
+9.5 % above its entry (Gate.io: initial margin 10 %, less the first tier's maintenance
+margin), so a run to it is a move of a few percent in seconds, as a volatile market
+makes; at the default 1x it would be a doubling of the price."""
+LIQUIDATION_RUN_DISTANCES_PCT = (5.0, 2.5)
+"""``[risk] liquidation_reduce_distance_pct`` and ``liquidation_exit_distance_pct`` in
+``liquidation-run``: the defaults (30 and 15) are for 1-3x and would close a 10x short at
+once; these reduce about half way to the liquidation price and close a quarter of the way
+from it, leaving the stirring's jumps of 1.2-1.5 % well clear of either."""
+LIQUIDATION_RUN_SHARE = (1.05, 1.2)
+"""How far a run goes, in shares of the way to the liquidation price: past it, so that a
+short still held when the run ends is liquidated."""
+LIQUIDATION_RUN_S = (8.0, 12.0)
+LIQUIDATION_RUN_EVERY_S = (14.0, 18.0)
+
+
+def _liquidation_runs(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    """Price runs past a held short's liquidation price, one every 14-18 s, each over
+    8-12 s; each waits up to two cycles of the stirring for a short to run at."""
+    steps = []
+    moments = _every(
+        rng, duration_s - _least_wait(duration_s, timing), *LIQUIDATION_RUN_EVERY_S, 1.0
+    )
+    for at in moments:
+        waits = min(round(2.0 * timing.cycle_s, 1), _left(duration_s, at))
+        steps.append(
+            FaultStep(
+                at,
+                FaultKind.LIQUIDATION_RUN,
+                "gateio",
+                waits,
+                fraction=round(rng.uniform(*LIQUIDATION_RUN_SHARE), 2),
+                run_s=round(rng.uniform(*LIQUIDATION_RUN_S), 1),
+            )
+        )
+    return steps
+
+
+SHORTFALL_S = (4.0, 7.0)
+SHORTFALL_LEFT = (0.2, 0.6)
+"""What a shortfall leaves free, in shares of what one entry's leg at that venue needs."""
+
+
+def _balance_shortfalls(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    """A venue's free USDT cut below what an entry's leg there needs, for 4-7 s, one
+    shortfall every 8-11 s at either venue."""
+    return [
+        FaultStep(
+            at,
+            FaultKind.BALANCE_SHORTFALL,
+            rng.choice(VENUES),
+            round(rng.uniform(*SHORTFALL_S), 1),
+            fraction=round(rng.uniform(*SHORTFALL_LEFT), 2),
+        )
+        for at in _every(rng, duration_s - SHORTFALL_S[1], 8.0, 11.0, 1.0)
+    ]
+
+
+RISK_MODE_HOLD_S = (3.0, 5.0)
+"""How long a mode is held before the next move (a kill, a resumption, the next round)."""
+
+
+def _risk_modes(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    """Rounds of: ``reducing`` or ``halted`` set by the operator, the trading process
+    SIGKILLed while in it (it must come back in it), and ``active`` set again after the
+    restart; each held 3-5 s (a fifth of a shorter run)."""
+    hold = tuple(min(h, duration_s / 5.0) for h in RISK_MODE_HOLD_S)
+    steps = []
+    at = 1.0
+    while True:
+        mode = rng.choice(("reducing", "halted"))
+        kill_at = round(at + rng.uniform(*hold), 3)
+        resume_at = round(kill_at + timing.restart_delay_s + rng.uniform(*hold), 3)
+        if resume_at >= duration_s:
+            return steps
+        steps += [
+            FaultStep(at, FaultKind.RISK_MODE, mode),
+            FaultStep(kill_at, FaultKind.KILL, "process", timing.restart_delay_s),
+            FaultStep(resume_at, FaultKind.RISK_MODE, "active"),
+        ]
+        at = round(resume_at + rng.uniform(*hold), 3)
+
+
 _MIXED_MAKERS: tuple[tuple[Maker, float], ...] = (
     (_flapping_one, 3.0),
     (_flapping_both, 1.0),
@@ -470,6 +611,9 @@ class Scenario:
     gateio_forgets_s: float | None = None
     """How soon the simulated Gate.io forgets an order that ended unfilled in this
     scenario (``None``: as configured)."""
+    futures_leverage: float | None = None
+    """The perpetual's leverage this scenario trades at, with the liquidation distances
+    that go with it (``None``: as configured)."""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -502,6 +646,28 @@ SCENARIOS: dict[str, Scenario] = {
             "kill-storm",
             "SIGKILLs as often as a restart allows, both venues' websockets cut in between",
             _kill_storm,
+        ),
+        Scenario(
+            "one-leg-partial-fills",
+            "one leg of entries filled only in part, again and again",
+            _one_leg_partial_fills,
+        ),
+        Scenario("adl", "the futures venue auto-deleveraging part, then all, of a short", _adl),
+        Scenario(
+            "liquidation-run",
+            "the price running past a held short's liquidation price, at 10x",
+            _liquidation_runs,
+            futures_leverage=LIQUIDATION_RUN_LEVERAGE,
+        ),
+        Scenario(
+            "balance-shortfall",
+            "a venue's free USDT cut below what an entry's leg needs",
+            _balance_shortfalls,
+        ),
+        Scenario(
+            "risk-modes",
+            "the operator reducing, halting, resuming; SIGKILL while reducing or halted",
+            _risk_modes,
         ),
     )
 }

@@ -109,6 +109,10 @@ class ChaosReport(msgspec.Struct, frozen=True):
     invariants: list[InvariantResult]
     timeline: list[FaultRecord]
     passed: bool
+    risk_play: dict[str, int] = msgspec.field(default_factory=dict)
+    """What the run played on the risk side: auto-deleveragings, liquidation runs,
+    balance shortfalls, mode switches, kills while reducing or halted (and liquidations,
+    which should be none)."""
     alert_delays_s: list[float] = msgspec.field(default_factory=list)
     """Each checked alert's delay: an incident's opening from its first appearance in
     ``/status``, its resolution from its end."""
@@ -218,6 +222,9 @@ def render(report: ChaosReport) -> str:
         f"unhedged: at most {report.max_unhedged_usdt:.2f} USDT, longest "
         f"{report.max_unhedged_s:.2f} s (bound {report.unhedged_bound_s:g} s)",
     ]
+    if any(report.risk_play.values()):
+        played = ", ".join(f"{what} {count}" for what, count in report.risk_play.items())
+        lines.append(f"risk play: {played}")
     lines.append(
         f"cold start: fresh quotes {_seconds(report.cold_start_fresh_s)} s, first decisions "
         f"{_seconds(report.cold_start_decided_s)} s after launch"

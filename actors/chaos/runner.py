@@ -8,7 +8,10 @@ says so. Meanwhile this process:
 
 - plays each fault at its moment (on the venues directly, or through the trading
   process's ``POST /faults/crash``, or with SIGKILL); a fault on the order path is armed
-  on the venues and waits there for the placement it aims at, up to its deadline;
+  on the venues and waits there for the placement it aims at, up to its deadline; what
+  the venues do by themselves (auto-deleveraging, a price run towards a short's
+  liquidation) waits for a short to be held; a balance shortfall withdraws USDT and pays
+  it back; the operator's risk modes are set through ``POST /control/risk/...``;
 - stirs the market (``actors.chaos.stir``): jumps each symbol's perpetual away from
   spot and, the next time round, back, so every symbol enters and exits while faults
   play, and resumes a strategy paused after flattening (as its operator would);
@@ -50,6 +53,7 @@ from actors.chaos.alerts import AlertInbox
 from actors.chaos.plan import (
     BURST_S,
     FEED_FAULTS,
+    LIQUIDATION_RUN_DISTANCES_PCT,
     ORDER_FAULTS,
     SCENARIOS,
     FaultKind,
@@ -65,7 +69,7 @@ from actors.chaos.report import (
     recoveries,
     tally,
 )
-from actors.chaos.stir import Stirring
+from actors.chaos.stir import STIR_SIZES, Stirring
 from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 from actors.runtime.ops.status import SystemStatus
 from actors.runtime.persistence.store import Store
@@ -86,7 +90,7 @@ from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
 from protocols.model import Symbol
 from protocols.rules import FLOAT_TOLERANCE, at_least, min_order_usdt
-from protocols.venue import InsufficientBalance
+from protocols.venue import InsufficientBalance, VenueError
 
 log = logging.getLogger("basis.chaos")
 
@@ -161,6 +165,36 @@ FULL_BOOK_EVERY = 100
 (about every 10 s at the simulated venue's pace), unless the config says otherwise."""
 
 
+def scenario_config(config: SystemConfig, scenarios: tuple[str, ...]) -> SystemConfig:
+    """``config`` as the scenarios trade it: at a scenario's futures leverage, with the
+    liquidation distances that go with it (``plan.LIQUIDATION_RUN_DISTANCES_PCT``)."""
+    leverages = [SCENARIOS[name].futures_leverage for name in scenarios]
+    chosen = [leverage for leverage in leverages if leverage is not None]
+    if not chosen:
+        return config
+    reduce_pct, exit_pct = LIQUIDATION_RUN_DISTANCES_PCT
+    risk = msgspec.structs.replace(
+        config.risk,
+        liquidation_reduce_distance_pct=reduce_pct,
+        liquidation_exit_distance_pct=exit_pct,
+    )
+    strategy = msgspec.structs.replace(config.strategy, futures_leverage=max(chosen))
+    return msgspec.structs.replace(config, strategy=strategy, risk=risk)
+
+
+ENTRY_NEED_SLACK = 1.01
+"""What one entry's leg needs beyond its notional (spot) or margin (futures): fees."""
+
+
+def entry_need_usdt(config: SystemConfig, venue: str) -> float:
+    """The free USDT one entry's leg at ``venue`` needs: the spot buy's notional, or the
+    short's initial margin and the taker fee on its notional."""
+    size = config.strategy.base_position_size_usdt
+    if venue == "mexc":
+        return size * ENTRY_NEED_SLACK
+    return size / config.strategy.futures_leverage + size * (ENTRY_NEED_SLACK - 1.0)
+
+
 def plan_for(config: SystemConfig, options: ChaosOptions) -> tuple[FaultStep, ...]:
     return build_plan(list(options.scenarios), options.seed, options.duration_s, timing_of(config))
 
@@ -168,6 +202,7 @@ def plan_for(config: SystemConfig, options: ChaosOptions) -> tuple[FaultStep, ..
 async def run_chaos(config: SystemConfig, options: ChaosOptions) -> ChaosReport:
     """Play ``options``' scenarios against the system ``config`` describes; the report
     says whether every invariant held."""
+    config = scenario_config(config, options.scenarios)
     plan = plan_for(config, options)
     depth = any(SCENARIOS[name].needs_depth for name in options.scenarios)
     sim_config = msgspec.structs.replace(config.simulated(), seed=options.seed)
@@ -243,6 +278,10 @@ class ChaosRun:
     """Wall-clock time the fault phase began."""
     cold_start: tuple[float, float] | None = None
     """The first process: launched → every feed fresh, launched → every strategy deciding."""
+    stirring: Stirring | None = None
+    mode_switches: list[inv.ModeSwitch] = attrs.field(factory=list)
+    modes_at_kills: list[inv.ModeAfterKill] = attrs.field(factory=list)
+    shortfalls: list[inv.Shortfall] = attrs.field(factory=list)
     killing: trio.Lock = attrs.field(factory=trio.Lock, init=False)
     """Held from a kill to its process's restart: a kill planned sooner than the last
     restart took waits for it, rather than killing a process that is still starting."""
@@ -262,7 +301,7 @@ class ChaosRun:
         )
 
     def _stirring(self) -> Stirring:
-        return Stirring(
+        self.stirring = Stirring(
             self.config.symbol_list,
             self.config.chaos.stir_every_s,
             self.sim,
@@ -271,6 +310,7 @@ class ChaosRun:
             self.control_token,
             lambda: self.current.last_status if self.current else None,
         )
+        return self.stirring
 
     @property
     def settle_s(self) -> float:
@@ -307,6 +347,10 @@ class ChaosRun:
         started = time.time()
         if step.kind in ORDER_FAULTS:
             outcome = await self._aim(step)
+        elif step.kind in (FaultKind.ADL, FaultKind.LIQUIDATION_RUN):
+            outcome = await self._move_short(step)
+        elif step.kind is FaultKind.RISK_MODE:
+            outcome = await self._set_mode(step.target)
         else:
             self.active += 1
             try:
@@ -377,6 +421,8 @@ class ChaosRun:
         elif kind is FaultKind.UPGRADE_NOTICE:
             met = self.sim.gateio.send_upgrade_notice()
             hit = f"{met} connection(s) told"
+        elif kind is FaultKind.BALANCE_SHORTFALL:
+            return await self._shortfall(step)
         elif kind is FaultKind.READ_AFTER_WRITE:
             forget_s = venue.exchange.read_after_write.forget_unfilled_after_s
             venue.set_read_after_write(step.lag_s, forget_s)
@@ -411,6 +457,103 @@ class ChaosRun:
         target = position.mark_price + share * (position.liq_price - position.mark_price)
         self.sim.run_price(symbol, target, seconds)
         return target
+
+    async def _held_short(self, wait_s: float) -> tuple[Symbol, int] | None:
+        """A symbol whose short the futures venue holds, and its contracts (> 0), as
+        soon as one is held within ``wait_s``; ``None`` when none was."""
+        deadline = trio.current_time() + wait_s
+        while True:
+            futures = self.sim.venues.futures
+            held = [
+                (symbol, -futures.position(symbol).contracts)
+                for symbol in self.config.symbol_list
+                if futures.position(symbol).contracts < 0
+            ]
+            if held:
+                return self.rng.choice(held)
+            if trio.current_time() >= deadline:
+                return None
+            await trio.sleep(0.05)
+
+    async def _move_short(self, step: FaultStep) -> _Outcome:
+        """Auto-deleverage ``step.fraction`` of a held short, or run its price that share
+        of the way to its liquidation price, once a short is held."""
+        held = await self._held_short(step.lasts_s)
+        if held is None:
+            return _Outcome(f"expired unmet after {step.lasts_s:.1f} s: no short held", False)
+        symbol, contracts = held
+        if step.kind is FaultKind.ADL:
+            take = math.floor(contracts * step.fraction)
+            try:
+                adl = self.auto_deleverage(symbol, None if take >= contracts else max(1, take))
+            except VenueError as error:  # closed meanwhile
+                return _Outcome(f"not deleveraged: {error.message}", False)
+            left = adl.position_contracts
+            return _Outcome(
+                f"deleveraged {adl.trade_contracts} of {contracts} contracts of {symbol} at "
+                f"{adl.price:g}, {abs(left)} left",
+                True,
+            )
+        # Only the liquidation watch may close the short meanwhile: the symbol is not
+        # stirred, and its perpetual is held at the premium shorts are entered on (a
+        # discount the last stir left would offer an exit); the run keeps that basis.
+        quiet = self.stirring.quiet if self.stirring is not None else set()
+        quiet.add(symbol)
+        self.sim.dislocate(symbol, STIR_SIZES[0])
+        position = self.sim.venues.futures.position(symbol)
+        target = self.run_towards_liquidation(symbol, step.fraction, step.run_s)
+        self.active += 1
+        try:
+            await trio.sleep(step.run_s)
+        finally:
+            self.active -= 1
+            quiet.discard(symbol)
+        return _Outcome(
+            f"ran {symbol} from {position.mark_price:g} to {target:g} (its short's "
+            f"liquidation price {position.liq_price:g}) over {step.run_s:g} s",
+            True,
+        )
+
+    async def _shortfall(self, step: FaultStep) -> _Outcome:
+        """Withdraw USDT from a venue down to ``step.fraction`` of what an entry's leg
+        there needs, for ``step.lasts_s``, then pay it back."""
+        need = entry_need_usdt(self.config, step.target)
+        free = self.sim.free_usdt(step.target)
+        moved = self.sim.transfer(step.target, -max(0.0, free - step.fraction * need))
+        start = time.time()
+        self.active += 1
+        try:
+            await trio.sleep(step.lasts_s)
+        finally:
+            self.active -= 1
+            self.sim.transfer(step.target, -moved)
+            self.shortfalls.append(inv.Shortfall(step.target, start, time.time()))
+        return _Outcome(
+            f"{-moved:.2f} USDT withdrawn, {free + moved:.2f} left (an entry's leg needs "
+            f"{need:.2f}); paid back",
+            moved < 0.0,
+        )
+
+    async def _set_mode(self, mode: str) -> _Outcome:
+        """Set the portfolio's risk mode through the status port, as the operator would
+        (not while a kill's restart is under way: the operator waits for it to be up)."""
+        route = {"active": "resume", "reducing": "reduce", "halted": "halt"}[mode]
+        async with self.killing:
+            asked = time.time()
+            try:
+                reply = await self.http.post(
+                    f"http://127.0.0.1:{self.port}/control/risk/{route}",
+                    json={"reason": "chaos: the operator's switch", "via": "basis chaos"},
+                    headers={"authorization": f"Bearer {self.control_token}"},
+                )
+            except httpx.HTTPError as error:
+                self.mode_switches.append(inv.ModeSwitch(asked, None, mode))
+                return _Outcome(f"not set: {error}", False)
+        set_at = time.time() if reply.status_code == 200 else None
+        self.mode_switches.append(inv.ModeSwitch(asked, set_at, mode))
+        if set_at is None:
+            return _Outcome(f"not set: {reply.status_code} {reply.text[:200]}", False)
+        return _Outcome(f"set {mode}", True)
 
     async def _until_connected(self, venue: VenueServer) -> None:
         """Wait up to ``CONNECTION_WAIT_S`` for ``venue`` to have a websocket open (one
@@ -492,10 +635,17 @@ class ChaosRun:
                 state = busy[0]
                 break
             await trio.sleep(0.05)
+        before = await self._fetch_status()
+        killed_at = time.time()
         await self.kill()
         await trio.sleep(down_s)
         await self.start_system(recover=True)
-        return f"killed with a strategy {state}; restarted"
+        after = await self._fetch_status()
+        self.modes_at_kills.append(
+            inv.ModeAfterKill(killed_at, _risk_mode(before), _risk_mode(after))
+        )
+        mode = _risk_mode(before)
+        return f"killed with a strategy {state}{f', {mode}' if mode else ''}; restarted"
 
     # ----------------------------------------------------------- the process
 
@@ -761,6 +911,12 @@ class ChaosRun:
         end = time.time()
         found = inv.excursions(inv.leg_fills(ledgers), self._unhedged_threshold, end)
         bound = config.chaos.unhedged_bound_s(config.venues)
+        moves = inv.venue_moves(ledgers)
+        if moves:
+            # A short the venue cut is seen at the latest by the next position check,
+            # then the spot leg is sold down to match, which settles within settle_s.
+            bound = max(bound, config.venues.futures.position_check_s + self.settle_s)
+        grace = config.strategy.entry_send_within_s + inv.STALE_GRACE_S
         alerts = config.alerts
         told, alert_delays = inv.alerts_follow_incidents(
             self.health, self.inbox.received, alerts.open_after_s, alerts.resolve_after_s
@@ -779,6 +935,12 @@ class ChaosRun:
             inv.supervisors_held(self.health, self.exits),
             inv.memory_flat(
                 self.memory, config.chaos.memory_allowance_mb, config.chaos.memory_growth_mb_per_h
+            ),
+            inv.no_entry_while_reducing(ledgers, self.mode_switches, grace),
+            inv.mode_survives_kill(self.modes_at_kills),
+            inv.no_liquidation(ledgers),
+            inv.no_one_leg_entry_on_shortfall(
+                ledgers, self.shortfalls, config.risk.balance_interval_s + grace
             ),
             *checked,
         ]
@@ -819,7 +981,22 @@ class ChaosRun:
             timeline=sorted(self.timeline, key=lambda r: r.started_s),
             passed=all(r.passed for r in results) and aim.passed,
             alert_delays_s=alert_delays,
+            risk_play=self._risk_play(moves),
         )
+
+    def _risk_play(self, moves: list[Liquidation | AutoDeleverage]) -> dict[str, int]:
+        """What the run played on the risk side, by what it was."""
+        runs = [r for r in self.timeline if r.step.kind is FaultKind.LIQUIDATION_RUN and r.met]
+        return {
+            "auto-deleveragings": sum(1 for m in moves if type(m) is AutoDeleverage),
+            "liquidations": sum(1 for m in moves if type(m) is Liquidation),
+            "liquidation runs": len(runs),
+            "balance shortfalls": len(self.shortfalls),
+            "mode switches": sum(1 for m in self.mode_switches if m.set_at is not None),
+            "kills while reducing or halted": sum(
+                1 for k in self.modes_at_kills if k.before in ("reducing", "halted")
+            ),
+        }
 
     def _unhedged_threshold(self, symbol: str, price: float) -> float:
         parsed = Symbol.parse(symbol)
@@ -857,6 +1034,10 @@ class ChaosRun:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _risk_mode(status: SystemStatus | None) -> str | None:
+    return status.risk.mode if status is not None and status.risk is not None else None
 
 
 def _interrupts_decisions(step: FaultStep) -> bool:
@@ -1014,6 +1195,7 @@ def run_config_toml(
         "status_every_s": config.status_every_s,
         "venues": {"spot": _without_none(spot), "futures": _without_none(futures)},
         "strategy": _without_none(msgspec.to_builtins(config.strategy)),
+        "risk": _without_none(msgspec.to_builtins(config.risk)),
         "http": {"port": port},
         "persistence": _without_none(msgspec.to_builtins(config.persistence)),
     }

@@ -7,6 +7,10 @@ position a discount to exit on; one with orders in flight is left alone. Each sy
 cycles at least once in ``Timing.cycle_s``. While the system's state is unknown (its
 process down), each symbol gets a premium and, the next time round, a discount.
 
+A symbol whose price the run is moving otherwise (a run towards a short's liquidation)
+is left alone while it moves (``quiet``): a stir would exit its position on a discount
+first, and the run would test the stirring rather than the liquidation watch.
+
 A strategy that paused after flattening an imbalance it could not correct would stay
 out of the run; the stirring resumes it, as its operator would once the legs are flat.
 """
@@ -48,6 +52,8 @@ class Stirring:
     port: int
     control_token: str
     status: Callable[[], SystemStatus | None]
+    quiet: set[Symbol] = attrs.field(factory=set)
+    """Symbols not stirred for now."""
 
     async def run(self) -> None:
         turn = 0
@@ -61,6 +67,8 @@ class Stirring:
             symbols = self.symbols
             for offset in range(len(symbols)):
                 symbol = symbols[(turn + offset) % len(symbols)]
+                if symbol in self.quiet:
+                    continue
                 state = states.get(str(symbol)) if status else None
                 if state is None:
                     size = STIR_SIZES[(turn + offset) // len(symbols) % len(STIR_SIZES)]

@@ -40,7 +40,11 @@ Moving the market and the account's position, as the venues would by themselves:
   optional: all of the position): Gate.io's auto-deleveraging takes ``N`` contracts off
   the account's position at the mark price, pushed on ``futures.auto_deleverages`` and
   ``futures.positions``. Answered with the ``AutoDeleverage``; no position, or more
-  contracts than it holds, is a 400.
+  contracts than it holds, is a 400;
+- ``/transfer`` ``{"venue": "mexc", "usdt": -150.0}``: USDT moved into the account at
+  ``venue`` (out of it when negative: a withdrawal, no more than is free, or at Gate.io
+  available), as its owner would from elsewhere. Answered ``{"venue", "usdt"}`` with
+  what moved.
 
 ``{venue}`` is ``mexc`` or ``gateio``. A bad request gets 400 and ``{"error": ...}``
 naming what was wrong; an unknown route 404.
@@ -147,6 +151,12 @@ class _AutoDeleverage(msgspec.Struct, forbid_unknown_fields=True):
     contracts: int | None = None
 
 
+class _Transfer(msgspec.Struct, forbid_unknown_fields=True):
+    venue: str
+    usdt: float
+    """Into the account when positive, out of it when negative."""
+
+
 class BadRequest(Exception):
     """The request cannot be carried out; the message says why."""
 
@@ -219,6 +229,8 @@ class SimControls(Protocol):
 
     def auto_deleverage(self, symbol: Symbol, contracts: int | None = None) -> AutoDeleverage: ...
 
+    def transfer(self, venue_name: str, amount: float) -> float: ...
+
 
 @attrs.define(eq=False)
 class ControlApi:
@@ -271,6 +283,15 @@ class ControlApi:
                     return _json(servers.auto_deleverage(self._listed(adl.symbol), adl.contracts))
                 except VenueError as error:
                     raise BadRequest(error.message) from None
+            case "POST", ["transfer"]:
+                transfer = _parameters(_Transfer, request.body)
+                if transfer.venue not in ("mexc", "gateio"):
+                    raise BadRequest(f"no venue {transfer.venue!r}; use mexc or gateio")
+                try:
+                    moved = servers.transfer(transfer.venue, transfer.usdt)
+                except VenueError as error:
+                    raise BadRequest(error.message) from None
+                return _json({"venue": transfer.venue, "usdt": moved})
         return _json({"error": f"no route {request.method} {request.path}"}, 404)
 
     def _listed(self, text: str) -> Symbol:

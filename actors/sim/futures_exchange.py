@@ -281,6 +281,17 @@ class FuturesExchange(SimExchange):
             order_margin,
         )
 
+    def transfer(self, amount: float, now: float) -> float:
+        """Move ``amount`` USDT into the futures account (out of it when negative), as a
+        transfer from or to another account would, no more than is available; returns
+        what moved."""
+        if not math.isfinite(amount):
+            raise InvalidParameter(self.name, None, f"transfer must be finite, got {amount}")
+        moved = max(amount, -max(0.0, self.account().available))
+        self._cash += moved
+        self._flush(now)
+        return moved
+
     def settle_funding(self, settlement: FundingSettlement) -> None:
         """Pay or collect funding on the position of ``settlement.symbol``, if there is one:
         a long pays ``rate * notional at the mark price``, a short receives it."""

@@ -144,6 +144,17 @@ class SimServers:
         ``InvalidParameter`` when there is no position or too many contracts are asked."""
         return self.venues.auto_deleverage(symbol, contracts)
 
+    def transfer(self, venue_name: str, amount: float) -> float:
+        """Move ``amount`` USDT into (out of, when negative) the account at ``mexc`` or
+        ``gateio``, as the account's owner would from elsewhere; returns what moved."""
+        return self.venues.transfer("spot" if venue_name == "mexc" else "futures", amount)
+
+    def free_usdt(self, venue_name: str) -> float:
+        """The USDT free at ``mexc``, or available at ``gateio``."""
+        if venue_name == "mexc":
+            return self.venues.spot.balance("USDT").free
+        return self.venues.futures.account().available
+
     # ------------------------------------------------------------------ views
 
     def ledgers(self) -> Ledgers:

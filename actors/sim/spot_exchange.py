@@ -152,6 +152,18 @@ class SpotExchange(SimExchange):
         )
         return Balance(asset, self._free.get(asset, 0.0), self._on_grid(asset, locked))
 
+    def transfer(self, asset: str, amount: float, now: float) -> float:
+        """Move ``amount`` of ``asset`` into the account (out of it when negative), as a
+        deposit or a withdrawal made elsewhere would, no more than is free; returns what
+        moved, pushed on the balance channel."""
+        if not math.isfinite(amount):
+            raise InvalidParameter(self.name, None, f"transfer must be finite, got {amount}")
+        moved = max(amount, -self._free.get(asset, 0.0))
+        self._free.setdefault(asset, 0.0)
+        self._add(asset, moved)
+        self._flush(now)
+        return moved
+
     def balances(self) -> list[Balance]:
         """Every asset the venue knows for this account, including empty ones."""
         return [self.balance(asset) for asset in sorted(self._free)]

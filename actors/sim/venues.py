@@ -64,6 +64,14 @@ class SimVenues:
         position in ``symbol``, now (``FuturesExchange.auto_deleverage``)."""
         return self.futures.auto_deleverage(symbol, contracts, now=self.market.now)
 
+    def transfer(self, leg: str, amount: float) -> float:
+        """Move ``amount`` USDT into (out of, when negative) the ``spot`` or ``futures``
+        account, now; returns what moved (``SpotExchange.transfer``,
+        ``FuturesExchange.transfer``)."""
+        if leg == "spot":
+            return self.spot.transfer("USDT", amount, self.market.now)
+        return self.futures.transfer(amount, self.market.now)
+
     def _match(self, now: float) -> None:
         self.spot.match_resting(now)
         self.futures.match_resting(now)

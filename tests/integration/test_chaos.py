@@ -57,6 +57,13 @@ SCENARIO_S = {
     "writer-crash": 4.0,
     "process-kill": 4.0,
     "kill-storm": 5.0,
+    # Each risk scenario's faults wait for a short (or an entry) to act on: two or three
+    # of them in 20 s.
+    "one-leg-partial-fills": 20.0,
+    "adl": 20.0,
+    "liquidation-run": 20.0,
+    "balance-shortfall": 20.0,
+    "risk-modes": 20.0,
 }
 """Scenarios whose reactions take less or more than ``DURATION_S`` to show."""
 
@@ -208,6 +215,37 @@ REACTIONS: dict[str, tuple[str, Reaction]] = {
         ),
     ),
     "mixed": ("many kinds of fault", lambda r, log: len(r.faults_by_kind) >= 3),
+    "one-leg-partial-fills": (
+        "entries' legs partly filled, the difference made up",
+        lambda r, log: (
+            aimed(r, "partial_fills") != []
+            and all(hit.role.value == "entry" for hit in aimed(r, "partial_fills"))
+            and r.orders.venue_partly_filled > 0
+        ),
+    ),
+    "adl": (
+        "shorts the venue cut, the spot leg sold down to match",
+        lambda r, log: r.risk_play["auto-deleveragings"] >= 1 and "without an order of ours" in log,
+    ),
+    "liquidation-run": (
+        # Closed by the watch, or by the cycle's stop-loss once reduced: not the venue.
+        "a short run towards its liquidation, reduced and closed by the system",
+        lambda r, log: (
+            r.risk_play["liquidation runs"] >= 1
+            and "reducing both legs by" in log
+            and r.risk_play["liquidations"] == 0
+        ),
+    ),
+    "balance-shortfall": (
+        "a venue's balance cut below an entry's leg, and back",
+        lambda r, log: r.risk_play["balance shortfalls"] >= 1,
+    ),
+    "risk-modes": (
+        "the operator's modes taken, a kill while reducing or halted survived",
+        lambda r, log: (
+            r.risk_play["mode switches"] >= 2 and r.risk_play["kills while reducing or halted"] >= 1
+        ),
+    ),
 }
 
 
@@ -238,6 +276,20 @@ async def test_scenario_keeps_every_promise(scenario, tmp_path):
     log = (tmp_path / "basis-stderr.log").read_text()
     what, reacted = REACTIONS[scenario]
     assert reacted(report, log), f"{scenario}: expected {what}\n{render(report)}"
+
+
+async def test_a_venue_cutting_and_running_shorts_is_followed_without_a_liquidation(tmp_path):
+    # The risk scenarios' bounded version in every run (about 20 s on two cores): the
+    # venue's auto-deleveraging (at 1 s and 7-10 s) and a price run past a short's
+    # liquidation price (from 1 s), together, at 10x. The operator's modes, balance
+    # shortfalls and one-leg partial fills play alone under soak.
+    scenarios = ("adl", "liquidation-run")
+    report = await play(scenarios, 16.0, tmp_path)
+    log = (tmp_path / "basis-stderr.log").read_text()
+    for scenario in scenarios:
+        what, reacted = REACTIONS[scenario]
+        assert reacted(report, log), f"{scenario}: expected {what}\n{render(report)}"
+    assert report.risk_play["liquidations"] == 0
 
 
 async def test_each_stall_long_enough_is_told_once_opened_and_once_resolved(tmp_path):
@@ -332,7 +384,8 @@ def test_basis_chaos_json_is_the_whole_report(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.splitlines()[-1])
-    assert report["passed"] and report["seed"] == 4 and len(report["invariants"]) == 8
+    assert report["passed"] and report["seed"] == 4 and len(report["invariants"]) == 12
+    assert set(report["risk_play"]) >= {"auto-deleveragings", "liquidations", "mode switches"}
     assert report["faults"] == [{"kind": "upgrade_notice", "played": 1, "hit": 1, "expired": 0}]
     assert report["aim"]["passed"] and report["timeline"][0]["met"]
 

@@ -48,6 +48,11 @@ log = logging.getLogger("basis.risk")
 STOPS_EVERY_S = 1.0
 MARKS_EVERY_S = 5.0
 """How often, at most, the stops' marks are stored while no cycle closes."""
+LIQUIDATION_LOOK_S = 0.25
+"""How often each held short's distance to liquidation is judged again at the market: a
+position is pushed when it changes (a trade, a margin change), not as the price moves,
+so between pushes the watch follows the price on its strategy's futures quotes. A run of
+the price at 1 % a second crosses a quarter of a percent between two looks."""
 SET_BY_STOP = "stop"
 _stops_json = msgspec.json.Encoder()
 
@@ -271,7 +276,8 @@ class RiskActor:
     async def recheck_liquidations(self) -> None:
         """The mark moves with the market, and a venue pushes a position only when the
         position changes: between pushes each held short is judged again at its
-        symbol's latest futures quote (the mid stands for the mark)."""
+        symbol's latest futures quote (the mid stands for the mark), every
+        ``LIQUIDATION_LOOK_S``."""
         for symbol, position in list(self._pushed_positions.items()):
             if position.qty == 0.0:
                 continue
@@ -280,10 +286,12 @@ class RiskActor:
                 await self._judge(position, (quote.bid + quote.ask) / 2.0)
 
     def _latest_futures_quote(self, symbol: Symbol) -> Quote | None:
-        for handle in self.strategies.values():
-            if handle.symbol == symbol and handle.actor.futures is not None:
-                return handle.actor.futures
-        return None
+        quotes = [
+            handle.actor.futures
+            for handle in self.strategies.values()
+            if handle.symbol == symbol and handle.actor.futures is not None
+        ]
+        return max(quotes, key=lambda quote: quote.recv_ts, default=None)
 
     async def _judge(self, position: FuturesPosition, mark: float) -> None:
         """Ask the symbol's strategy to reduce once per crossing of a distance."""
@@ -299,15 +307,24 @@ class RiskActor:
             return
         if self._acted.get(symbol, 0.0) >= action:
             return
-        self._acted[symbol] = action
         distance = self.liquidation[symbol].distance_pct or 0.0
         reason = f"liquidation {distance:.1f}% away (mark {mark:g}, liquidation {liq:g})"
-        log.error("%s: %s: closing %g of both legs", symbol, reason, action)
         reduce = ReduceExposure(self.wall_clock(), action, "liquidation_risk")
+        told = 0
         for handle in list(self.strategies.values()):
             if handle.symbol == Symbol.parse(symbol):
                 with suppress(MailboxClosed):
                     await handle.mailbox.address.send(reduce)
+                    told += 1
+        if not told:
+            # No strategy of the symbol is running yet (a restart pushes positions
+            # before it starts them): asked again at the next look, not marked done.
+            log.warning(
+                "%s: %s: no strategy running to close %g of both legs", symbol, reason, action
+            )
+            return
+        self._acted[symbol] = action
+        log.error("%s: %s: closing %g of both legs", symbol, reason, action)
 
     # ----------------------------------------------------------------- running
 
@@ -316,6 +333,7 @@ class RiskActor:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._poll_balances)
             nursery.start_soon(self._watch_stops)
+            nursery.start_soon(self._follow_marks)
             await self.follow_positions()
 
     async def follow_positions(self) -> None:
@@ -348,14 +366,18 @@ class RiskActor:
                 else:
                     await trio.sleep_forever()
 
+    async def _follow_marks(self) -> None:
+        while True:
+            await trio.sleep(LIQUIDATION_LOOK_S)
+            await self.recheck_liquidations()
+
     async def _watch_stops(self) -> None:
-        """Every second, and at once when a cycle closed; the liquidation distances with
-        them, at the latest quotes. The stops only once every strategy is restored."""
+        """Every second, and at once when a cycle closed, once every strategy is
+        restored."""
         cycle_closed = False
         while True:
             if self.system_started is None or self.system_started.is_set():
                 await self.check_stops(cycle_closed)
-            await self.recheck_liquidations()
             with trio.move_on_after(STOPS_EVERY_S):
                 await self._cycle_closed.wait()
             cycle_closed = self._cycle_closed.is_set()

@@ -112,6 +112,8 @@ async def test_urls_are_served(still_sim, control):
         ("/price_run", {"symbol": "COIN/USDT", "seconds": 1}, 400, "missing required key 'price'"),
         ("/price_run", {"symbol": "COIN/USDT", "price": -1, "seconds": 1}, 400, "price > 0"),
         ("/auto_deleverage", {"symbol": "COIN/USDT"}, 400, "no position to deleverage"),
+        ("/transfer", {"venue": "binance", "usdt": 1.0}, 400, "no venue 'binance'"),
+        ("/transfer", {"venue": "mexc"}, 400, "missing required key 'usdt'"),
         ("/nowhere", {}, 404, "no route POST /nowhere"),
     ],
 )
@@ -119,6 +121,19 @@ async def test_a_bad_request_is_told_what_was_wrong(control, path, body, status,
     response = await control.post(path, json=body)
     assert response.status_code == status
     assert says in response.json()["error"]
+
+
+async def test_a_transfer_moves_usdt_in_and_out_no_more_than_is_free(still_sim, control):
+    spot, futures = still_sim.venues.spot, still_sim.venues.futures
+    free, available = spot.balance("USDT").free, futures.account().available
+    response = await control.post("/transfer", json={"venue": "mexc", "usdt": -100.0})
+    assert response.json() == {"venue": "mexc", "usdt": -100.0}
+    assert spot.balance("USDT").free == pytest.approx(free - 100.0)
+    response = await control.post("/transfer", json={"venue": "gateio", "usdt": -1e12})
+    assert response.json()["usdt"] == pytest.approx(-available)  # all there was, no more
+    assert futures.account().available == pytest.approx(0.0, abs=1e-9)
+    await control.post("/transfer", json={"venue": "gateio", "usdt": available})
+    assert futures.account().available == pytest.approx(available)
 
 
 async def test_a_dislocation_moves_the_perpetual_away_from_spot(still_sim, control):

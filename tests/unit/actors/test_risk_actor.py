@@ -115,6 +115,52 @@ async def test_between_pushes_the_distance_follows_the_futures_quotes():
     assert btc.mailbox.take_all_nowait() == []
 
 
+def quote(symbol: Symbol, mid: float, at: float = 1.0) -> Quote:
+    return Quote(symbol, mid - 0.05, 1.0, mid + 0.05, 1.0, at, at)
+
+
+async def test_a_short_is_followed_at_the_market_between_pushes():
+    # The venue pushes a position when it trades, not as the price moves: a price run
+    # towards the liquidation price pushes nothing, and is seen on the futures quotes.
+    btc, eth = handle("btc_1", BTC), handle("eth_1", ETH)
+    risk = RiskActor(
+        Portfolio(CONFIG), {"btc_1": btc, "eth_1": eth}, WriterClient(None), no_balances
+    )
+    await risk.recheck_liquidations()  # nothing pushed yet: nothing to judge
+    await risk.watch_position(short(BTC, mark=100.0, liq=150.0))
+    btc.actor.futures = quote(BTC, 110.0)
+    eth.actor.futures = quote(ETH, 149.0)  # another symbol's price says nothing of BTC's
+    await risk.recheck_liquidations()
+    assert btc.mailbox.take_all_nowait() == []
+    assert risk.liquidation["BTC/USDT"].mark_price == pytest.approx(110.0)
+    btc.actor.futures = quote(BTC, 125.0)  # 20 % away: reduce half
+    await risk.recheck_liquidations()
+    assert [m.fraction for m in btc.mailbox.take_all_nowait()] == [0.5]
+    btc.actor.futures = quote(BTC, 135.0)  # 11 %: close all
+    await risk.recheck_liquidations()
+    assert [m.fraction for m in btc.mailbox.take_all_nowait()] == [1.0]
+    assert eth.mailbox.take_all_nowait() == []
+    # Closed (pushed flat): no longer judged, whatever the quotes say.
+    await risk.watch_position(short(BTC, mark=140.0, liq=150.0, qty=0.0))
+    await risk.watch_position(short(BTC, mark=100.0, liq=150.0, qty=0.0))
+    btc.actor.futures = quote(BTC, 149.0)
+    await risk.recheck_liquidations()
+    assert btc.mailbox.take_all_nowait() == []
+
+
+async def test_a_short_near_liquidation_before_its_strategy_runs_is_asked_for_once_it_does():
+    # After a restart the private stream pushes positions before the strategies start.
+    strategies: dict[str, Handle] = {}
+    risk = RiskActor(Portfolio(CONFIG), strategies, WriterClient(None), no_balances)
+    await risk.watch_position(short(BTC, mark=140.0, liq=150.0))  # 7 %: close, no one to ask
+    btc = strategies["btc_1"] = handle("btc_1", BTC)
+    btc.actor.futures = quote(BTC, 140.0)
+    await risk.recheck_liquidations()
+    assert [m.fraction for m in btc.mailbox.take_all_nowait()] == [1.0]
+    await risk.recheck_liquidations()  # asked once per crossing
+    assert btc.mailbox.take_all_nowait() == []
+
+
 async def test_the_router_hook_hands_pushed_positions_to_the_running_actor():
     btc = handle("btc_1", BTC)
     risk = RiskActor(Portfolio(CONFIG), {"btc_1": btc}, WriterClient(None), no_balances)

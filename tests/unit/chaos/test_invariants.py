@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.chaos import invariants as inv
-from actors.sim.ledger import FillExecuted, OrderAccepted, OrderRefused
-from actors.sim.records import VenueFill, VenueOrder
+from actors.sim.ledger import Deleveraged, FillExecuted, Liquidated, OrderAccepted, OrderRefused
+from actors.sim.records import AutoDeleverage, Liquidation, VenueFill, VenueOrder
 from protocols.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
 
 BTC = Symbol("BTC", "USDT")
@@ -297,3 +297,119 @@ def test_no_incident_costs_more_than_its_peak_for_its_length(raw):
         assert (
             0.0 <= excursion.usdt_s <= excursion.peak_usdt * excursion.lasted_s * (1 + 1e-9) + 1e-9
         )
+
+
+# ------------------------------------------------------------------- risk modes
+
+
+def switch(at: float, mode: str, set_after_s: float | None = 0.1) -> inv.ModeSwitch:
+    return inv.ModeSwitch(at, None if set_after_s is None else at + set_after_s, mode)
+
+
+def test_an_entry_reaching_a_venue_while_reducing_or_halted_fails():
+    switches = [switch(10.0, "reducing"), switch(20.0, "active"), switch(30.0, "halted")]
+    for at in (12.0, 19.9, 32.0, 500.0):  # past the grace, before the resume (or none)
+        result = inv.no_entry_while_reducing(entry_ledgers(at), switches, grace_s=1.5)
+        assert not result.passed and "btc_1-1s reached mexc" in result.detail, at
+    for at in (9.0, 11.5, 20.0, 25.0, 31.5):  # before, within the grace, once resumed
+        assert inv.no_entry_while_reducing(entry_ledgers(at), switches, grace_s=1.5).passed, at
+
+
+def test_a_mode_the_instance_did_not_set_holds_nothing_back():
+    refused = [switch(10.0, "halted", set_after_s=None)]
+    assert inv.no_entry_while_reducing(entry_ledgers(15.0), refused, grace_s=1.5).passed
+
+
+def test_exits_and_corrections_while_reducing_are_no_entries():
+    exit_legs = {
+        "mexc": [accepted("mexc", "btc_1-3s", Side.SELL, 15.0)],
+        "gateio": [accepted("gateio", "btc_1-4f", Side.BUY, 15.0, reduce_only=True)],
+    }
+    assert inv.no_entry_while_reducing(exit_legs, [switch(10.0, "halted")], 1.5).passed
+
+
+def test_a_mode_lost_across_a_kill_fails_and_one_kept_passes():
+    kept = [inv.ModeAfterKill(1.0, "halted", "halted"), inv.ModeAfterKill(2.0, "active", "active")]
+    assert inv.mode_survives_kill(kept).passed
+    lost = [*kept, inv.ModeAfterKill(3.0, "reducing", "active")]
+    result = inv.mode_survives_kill(lost)
+    assert not result.passed and "killed reducing, came back active" in result.detail
+    unread = inv.mode_survives_kill([inv.ModeAfterKill(3.0, "halted", None)])
+    assert not unread.passed and "came back unread" in unread.detail
+    # Nothing read before the kill: nothing to hold it to.
+    assert inv.mode_survives_kill([inv.ModeAfterKill(3.0, None, "active")]).passed
+
+
+# ------------------------------------------------------------------ liquidation
+
+
+def liquidated(ts: float) -> Liquidated:
+    liquidation = Liquidation(
+        "gateio", BTC, ts, "liq-1", -30, -0.03, 10.0, 150.0, 50_000.0, 54_100.0, 54_100.0,
+        54_300.0,
+    )  # fmt: skip
+    return Liquidated(0, liquidation)
+
+
+def deleveraged(ts: float, contracts: int, left: int) -> Deleveraged:
+    adl = AutoDeleverage(
+        "gateio", BTC, ts, "adl-1", 1.0, 50_000.0, 51_000.0, contracts, contracts * 0.001, left
+    )
+    return Deleveraged(0, adl)
+
+
+def test_a_liquidation_on_the_simulated_venue_fails_and_an_auto_deleveraging_does_not():
+    assert inv.no_liquidation({"gateio": [deleveraged(2.0, 10, -20)]}).passed
+    result = inv.no_liquidation({"gateio": [deleveraged(2.0, 10, -20), liquidated(5.0)]})
+    assert not result.passed and "BTC/USDT -30 contracts at 54300" in result.detail
+
+
+def test_a_short_the_venue_deleveraged_is_unhedged_until_the_spot_leg_is_sold():
+    ledgers = {
+        "mexc": [filled("mexc", Side.BUY, 0.03, 1.0), filled("mexc", Side.SELL, 0.01, 6.0)],
+        "gateio": [filled("gateio", Side.SELL, 0.03, 1.0), deleveraged(3.0, 10, -20)],
+    }
+    found = inv.excursions(inv.leg_fills(ledgers), threshold, end=10.0)
+    (excursion,) = [e for e in found if e.lasted_s > 0.0]  # the entry's legs: together
+    assert (excursion.start, excursion.end) == (3.0, 6.0)
+    assert excursion.usdt_s == pytest.approx(0.01 * 51_000.0 * 3.0)
+
+
+# --------------------------------------------------------------------- balances
+
+
+def refused(venue: str, client_id: str, side: Side, ts: float) -> OrderRefused:
+    spelled = f"t-{client_id}" if venue == "gateio" else client_id
+    return OrderRefused(0, ts, BTC, side, 0.01, None, spelled, "InsufficientBalance", "short")
+
+
+def test_an_entry_leg_placed_while_its_partner_is_refused_for_the_balance_fails():
+    one_leg = {
+        "mexc": [accepted("mexc", "btc_1-1s", Side.BUY, 12.0)],
+        "gateio": [refused("gateio", "btc_1-2f", Side.SELL, 12.0)],
+    }
+    shortfall = [inv.Shortfall("gateio", 5.0, 20.0)]
+    result = inv.no_one_leg_entry_on_shortfall(one_leg, shortfall, grace_s=6.5)
+    assert not result.passed and "btc_1-2f refused at gateio 7.00 s" in result.detail
+    # Within the grace (the balances not read since), or at the other venue: not judged.
+    assert inv.no_one_leg_entry_on_shortfall(one_leg, shortfall, grace_s=7.5).passed
+    other = [inv.Shortfall("mexc", 5.0, 20.0)]
+    assert inv.no_one_leg_entry_on_shortfall(one_leg, other, grace_s=6.5).passed
+
+
+def test_a_spot_leg_refused_for_the_balance_with_its_short_placed_fails():
+    one_leg = {
+        "mexc": [refused("mexc", "btc_1-1s", Side.BUY, 12.0)],
+        "gateio": [accepted("gateio", "btc_1-2f", Side.SELL, 12.0)],
+    }
+    shortfall = [inv.Shortfall("mexc", 1.0, 20.0)]
+    assert not inv.no_one_leg_entry_on_shortfall(one_leg, shortfall, grace_s=6.5).passed
+
+
+def test_an_entry_refused_on_both_legs_placed_nothing_to_unwind():
+    both = {
+        "mexc": [refused("mexc", "btc_1-1s", Side.BUY, 12.0)],
+        "gateio": [refused("gateio", "btc_1-2f", Side.SELL, 12.0)],
+    }
+    shortfall = [inv.Shortfall("mexc", 1.0, 20.0), inv.Shortfall("gateio", 1.0, 20.0)]
+    assert inv.no_one_leg_entry_on_shortfall(both, shortfall, grace_s=6.5).passed

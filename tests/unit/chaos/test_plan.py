@@ -10,8 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.chaos.plan import (
+    ADL_PART,
+    ENTRY_TARGETS,
     KILL_STORM_DROP_EVERY_S,
     KILL_STORM_LIFE_S,
+    LIQUIDATION_RUN_LEVERAGE,
+    LIQUIDATION_RUN_S,
+    LIQUIDATION_RUN_SHARE,
     MIXED_KILL_SHARE,
     ORDER_FAULTS,
     SCENARIOS,
@@ -163,3 +168,47 @@ def test_a_kill_storm_kills_as_often_as_a_restart_allows_and_cuts_both_venues_be
         lo, hi = KILL_STORM_DROP_EVERY_S
         assert len(drops) > 450 / hi
         assert all(lo - rounding <= gap <= hi + rounding for gap in spacing)
+
+
+def test_one_leg_partial_fills_aim_only_at_entries_legs_on_both_venues():
+    plan = build_plan(["one-leg-partial-fills"], 5, 300.0, TIMING)
+    assert {s.kind for s in plan} == {FaultKind.PARTIAL_FILLS}
+    assert {(s.role, s.arrival) for s in plan} == set(ENTRY_TARGETS)
+    assert {s.target for s in plan} == set(VENUES)
+    assert all(0.3 <= s.fraction <= 0.7 for s in plan)
+
+
+def test_auto_deleveraging_takes_part_of_a_short_then_all_of_it_in_turn():
+    plan = build_plan(["adl"], 5, 120.0, TIMING)
+    assert len(plan) >= 4 and {s.kind for s in plan} == {FaultKind.ADL}
+    shares = [s.fraction for s in plan]
+    assert all(ADL_PART[0] <= share <= ADL_PART[1] for share in shares[::2])
+    assert set(shares[1::2]) == {1.0}
+    # Each waits for a short to take, within the phase.
+    assert all(s.lasts_s > 0.0 and s.at_s + s.lasts_s < 120.0 for s in plan)
+
+
+def test_a_liquidation_run_goes_past_the_liquidation_price_over_seconds():
+    plan = build_plan(["liquidation-run"], 5, 120.0, TIMING)
+    assert plan and {s.kind for s in plan} == {FaultKind.LIQUIDATION_RUN}
+    assert all(1.0 < s.fraction <= LIQUIDATION_RUN_SHARE[1] for s in plan)
+    assert all(LIQUIDATION_RUN_S[0] <= s.run_s <= LIQUIDATION_RUN_S[1] for s in plan)
+    assert SCENARIOS["liquidation-run"].futures_leverage == LIQUIDATION_RUN_LEVERAGE
+
+
+def test_a_balance_shortfall_leaves_less_than_an_entry_needs_and_ends_within_the_phase():
+    plan = build_plan(["balance-shortfall"], 5, 120.0, TIMING)
+    assert len(plan) >= 5 and {s.target for s in plan} == set(VENUES)
+    assert all(0.0 < s.fraction < 1.0 and s.at_s + s.lasts_s < 120.0 for s in plan)
+
+
+@pytest.mark.parametrize("phase_s", [10.0, 20.0, 120.0])
+def test_risk_modes_kill_the_process_in_reducing_or_halted_then_resume(phase_s):
+    plan = build_plan(["risk-modes"], 5, phase_s, TIMING)
+    assert plan and len(plan) % 3 == 0
+    for mode, kill, resume in zip(plan[::3], plan[1::3], plan[2::3], strict=True):
+        assert (mode.kind, kill.kind, resume.kind) == (
+            FaultKind.RISK_MODE, FaultKind.KILL, FaultKind.RISK_MODE
+        )  # fmt: skip
+        assert mode.target in ("reducing", "halted") and resume.target == "active"
+        assert mode.at_s < kill.at_s < resume.at_s < phase_s

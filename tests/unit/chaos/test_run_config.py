@@ -6,8 +6,10 @@ from __future__ import annotations
 import tomllib
 
 import msgspec
+import pytest
 
-from actors.chaos.runner import KEY_ENV, run_config_toml
+from actors.chaos.plan import LIQUIDATION_RUN_DISTANCES_PCT, LIQUIDATION_RUN_LEVERAGE
+from actors.chaos.runner import KEY_ENV, entry_need_usdt, run_config_toml, scenario_config
 from actors.config_files import load_config
 from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
@@ -56,3 +58,39 @@ def test_the_run_config_file_loads_with_unset_keys_left_out_and_strings_escaped(
     assert loaded.venues.spot.depth == users.venues.spot.depth
     assert loaded.venues.futures.depth == users.venues.futures.depth
     assert loaded.http.port == 0
+
+
+def test_the_run_config_carries_the_users_risk_table():
+    users = msgspec.convert(
+        {"risk": {"max_symbol_notional_usdt": 400.0, "balance_interval_s": 2.0}}, SystemConfig
+    )
+    loaded = msgspec.convert(
+        tomllib.loads(run_config_toml(users, URLS, 0, depth=False)), SystemConfig
+    )
+    assert loaded.risk == users.risk
+
+
+def test_a_liquidation_run_trades_at_its_leverage_with_distances_that_fit_it():
+    users = msgspec.convert({"strategy": {"base_position_size_usdt": 100.0}}, SystemConfig)
+    assert scenario_config(users, ("adl", "risk-modes")) == users
+    config = scenario_config(users, ("adl", "liquidation-run"))
+    assert config.strategy.futures_leverage == LIQUIDATION_RUN_LEVERAGE
+    assert config.strategy.base_position_size_usdt == 100.0
+    reduce_pct, exit_pct = LIQUIDATION_RUN_DISTANCES_PCT
+    assert config.risk.liquidation_reduce_distance_pct == reduce_pct
+    assert config.risk.liquidation_exit_distance_pct == exit_pct
+    # The run config loads, validated like the user's own.
+    loaded = msgspec.convert(
+        tomllib.loads(run_config_toml(config, URLS, 0, depth=False)), SystemConfig
+    )
+    assert loaded.risk == config.risk and loaded.strategy == config.strategy
+    # A 10x short is liquidated about 9.5 % away: the reduce distance sits inside it.
+    assert exit_pct < reduce_pct < 100.0 / LIQUIDATION_RUN_LEVERAGE - 1.0
+
+
+def test_an_entrys_leg_needs_its_notional_on_spot_and_its_margin_on_futures():
+    users = msgspec.convert(
+        {"strategy": {"base_position_size_usdt": 200.0, "futures_leverage": 4.0}}, SystemConfig
+    )
+    assert entry_need_usdt(users, "mexc") == pytest.approx(202.0)
+    assert entry_need_usdt(users, "gateio") == pytest.approx(50.0 + 2.0)
