@@ -90,7 +90,15 @@ def test_a_liquidation_run_trades_at_its_leverage_with_distances_that_fit_it():
 
 def test_an_entrys_leg_needs_its_notional_on_spot_and_its_margin_on_futures():
     users = msgspec.convert(
-        {"strategy": {"base_position_size_usdt": 200.0, "futures_leverage": 4.0}}, SystemConfig
+        {
+            "strategy": {"base_position_size_usdt": 200.0, "futures_leverage": 4.0},
+            # A 4x short starts about 24 % from its liquidation: reduce nearer than that.
+            "risk": {
+                "liquidation_reduce_distance_pct": 20.0,
+                "liquidation_exit_distance_pct": 10.0,
+            },
+        },
+        SystemConfig,
     )
     assert entry_need_usdt(users, "mexc") == pytest.approx(202.0)
     assert entry_need_usdt(users, "gateio") == pytest.approx(50.0 + 2.0)
