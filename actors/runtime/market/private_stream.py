@@ -31,6 +31,7 @@ from protocols.venue import (
     FuturesPosition,
     MalformedMessage,
     OrderUpdate,
+    PositionReducedByVenue,
     SubscriptionResult,
     Trade,
     UpgradeNotice,
@@ -79,6 +80,9 @@ class PrivateStream:
     on_trade: Callable[[Trade], Awaitable[None]]
     on_position: Callable[[FuturesPosition], None] | None = None
     """Told each position the venue pushes, as it is read (it must not wait)."""
+    on_reduction: Callable[[PositionReducedByVenue], None] | None = None
+    """Told each reduction the venue reports having made by itself (a liquidation, an
+    auto-deleveraging), as it is read (it must not wait)."""
     stale_after_s: float = 60.0
     backoff: Backoff = RECONNECT_BACKOFF
     served_for_s: float = SERVED_FOR_S
@@ -171,6 +175,9 @@ class PrivateStream:
                     elif isinstance(event, FuturesPosition):
                         if self.on_position is not None:
                             self.on_position(event)
+                    elif isinstance(event, PositionReducedByVenue):
+                        if self.on_reduction is not None:
+                            self.on_reduction(event)
                     elif isinstance(event, SubscriptionResult):
                         if not event.ok:
                             raise Reconnect(f"private subscription refused: {event.message}")

@@ -11,7 +11,9 @@ is not, and nothing of ours may have moved while it was asked. Nor is the venue 
 within its read-after-write lag of a fill of ours on the symbol: its answer might not
 show that fill yet, and the short it added would look taken away. What the venue took is
 sent to each strategy concerned as a ``VenuePositionChanged`` on the FIFO lane; the
-strategy unwinds its spot leg to match.
+strategy unwinds its spot leg to match. The venue's own report of a reduction it made
+(a liquidation, an auto-deleveraging) has the symbol checked at once too, and names the
+cause and the price in what the strategy is told.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from actors.runtime.orders.short_check import (
 from actors.venues.rest import VENUE_FAILURES
 from protocols.messages import VenuePositionChanged
 from protocols.model import Leg, Symbol, VenueRules
-from protocols.venue import FuturesPosition
+from protocols.venue import FuturesPosition, PositionReducedByVenue
 from supervision import Address
 
 log = logging.getLogger("basis.positions")
@@ -65,6 +67,9 @@ class PositionWatch:
     reported: int = 0
     """Shrinks told to strategies."""
     _pushed: trio.MemorySendChannel[Symbol] | None = None
+    _told: dict[Symbol, PositionReducedByVenue] = attrs.field(factory=dict)
+    """The venue's own report of a reduction it made, by symbol, until a check finds it:
+    what names the cause and the price in what the strategy is told."""
 
     def on_push(self, position: FuturesPosition) -> None:
         """A position pushed by the venue: its symbol is checked at once when it shows
@@ -78,6 +83,15 @@ class PositionWatch:
         holdings = self.holdings(symbol)
         if unexplained(holdings, -position.qty, holdings, False, smallest_change(rules)):
             self._pushed.send_nowait(symbol)
+
+    def on_reduction(self, reduction: PositionReducedByVenue) -> None:
+        """The venue reports having reduced a position by itself (a liquidation, an
+        auto-deleveraging): its symbol is checked at once, and the check names the
+        cause. The report alone is not acted on: the check confirms it against what the
+        strategies hold, as for any push."""
+        self._told[reduction.symbol] = reduction
+        if self._pushed is not None:
+            self._pushed.send_nowait(reduction.symbol)
 
     async def run(self) -> None:
         """Check pushed symbols as they come and every held symbol every
@@ -135,6 +149,12 @@ class PositionWatch:
             since_fill,
             self.read_after_write_s,
         )
+        told = self._told.pop(symbol, None) if shrinks else None
+        cause = f"found by {found_by}, confirmed by the venue's position"
+        price = position.mark_price
+        if told is not None:
+            cause = f"{told.cause.replace('_', '-')} reported by the venue, {cause}"
+            price = told.price
         for shrink in shrinks:
             owner = self.owners.get(shrink.task_id)
             if owner is None:
@@ -157,7 +177,7 @@ class PositionWatch:
                     symbol,
                     shrink.held,
                     shrink.venue,
-                    position.mark_price,
-                    f"found by {found_by}, confirmed by the venue's position",
+                    price,
+                    cause,
                 )
             )

@@ -462,6 +462,7 @@ class Router:
                         self._on_push,
                         self.on_trade,
                         on_position=self._on_position,
+                        on_reduction=None if watch is None else watch.on_reduction,
                         rng=self.rng,
                         wall_clock=self.wall_clock,
                     )

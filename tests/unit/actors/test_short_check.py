@@ -18,7 +18,7 @@ from actors.runtime.orders.position_watch import PositionWatch
 from actors.runtime.orders.short_check import Holding, Shrink, unexplained
 from protocols.messages import VenuePositionChanged
 from protocols.model import Symbol, VenueRules
-from protocols.venue import FuturesPosition
+from protocols.venue import FuturesPosition, PositionReducedByVenue
 from supervision import Mailbox
 
 CONTRACT = 0.1
@@ -183,6 +183,37 @@ async def test_a_push_showing_less_is_checked_at_once_and_told(autojump_clock):
     )
     assert told.now < 0.6  # at once, not at the next periodic check
     assert "a position push" in told.cause
+
+
+async def test_the_venues_report_of_its_own_reduction_is_checked_at_once_and_named(
+    autojump_clock,
+):
+    account, mailbox = Account(), Mailbox("strategy-t1")
+    positions = watch(account, mailbox)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(positions.run)
+        await trio.sleep(0.5)
+        account.venue_short = 0.6
+        positions.on_reduction(PositionReducedByVenue(BTC, 0.4, 103.5, "auto_deleveraging", 0.5))
+        told = await mailbox.receive()
+        nursery.cancel_scope.cancel()
+    assert (told.held_qty, told.venue_qty) == (1.0, pytest.approx(0.6))
+    assert told.now < 0.6  # at once, not at the next periodic check
+    assert told.price == 103.5  # the venue's price, not the mark
+    assert told.cause.startswith("auto-deleveraging reported by the venue")
+
+
+async def test_a_reduction_report_the_position_does_not_confirm_is_not_acted_on(autojump_clock):
+    account, mailbox = Account(), Mailbox("strategy-t1")
+    positions = watch(account, mailbox)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(positions.run)
+        await trio.sleep(0.5)
+        positions.on_reduction(PositionReducedByVenue(BTC, 0.4, 103.5, "liquidation", 0.5))
+        await trio.sleep(1.0)
+        nursery.cancel_scope.cancel()
+    assert account.reads == 1  # checked at once, and the venue still holds the short
+    assert mailbox.take_all_nowait() == []
 
 
 async def test_a_push_that_never_came_is_caught_by_the_periodic_check(autojump_clock):
