@@ -68,8 +68,9 @@ class PositionWatch:
     """Shrinks told to strategies."""
     _pushed: trio.MemorySendChannel[Symbol] | None = None
     _told: dict[Symbol, PositionReducedByVenue] = attrs.field(factory=dict)
-    """The venue's own report of a reduction it made, by symbol, until a check finds it:
-    what names the cause and the price in what the strategy is told."""
+    """The venue's own report of a reduction it made, by symbol, until the venue's
+    position is next read: what names the cause and the price in what the strategy is
+    told."""
 
     def on_push(self, position: FuturesPosition) -> None:
         """A position pushed by the venue: its symbol is checked at once when it shows
@@ -149,7 +150,9 @@ class PositionWatch:
             since_fill,
             self.read_after_write_s,
         )
-        told = self._told.pop(symbol, None) if shrinks else None
+        # A report the position does not bear out is spent all the same: a later shrink
+        # is not put down to it.
+        told = self._told.pop(symbol, None)
         cause = f"found by {found_by}, confirmed by the venue's position"
         price = position.mark_price
         if told is not None:
