@@ -29,7 +29,8 @@ code.
 10. ``no_liquidation``: the simulated perpetual liquidated nothing.
 11. ``no_one_leg_entry_on_shortfall``: while a venue's free balance was short, no entry
    placed a leg there that the venue refused for the balance, its partner accepted at
-   the other venue (past a grace for the balance reading to catch up).
+   the other venue (past a grace for the balance reading to catch up, or for the first
+   refusal there to be heard).
 """
 
 from __future__ import annotations
@@ -747,6 +748,12 @@ def no_liquidation(ledgers: dict[str, Sequence[LedgerEntry]]) -> InvariantResult
 # ----------------------------------------------------------------- 11. balances
 
 
+BALANCE_READ_S = 1.0
+"""A reading of both venues' balances (a request to each), begun at a refusal for the
+balance: until it answers the refused venue's balance counts as spent, and after, the
+room follows what it read."""
+
+
 class Shortfall(msgspec.Struct, frozen=True):
     """A time a venue's free USDT was cut below what an entry's leg there needs."""
 
@@ -790,18 +797,43 @@ def one_leg_entries(
     return found
 
 
+def balance_refusals(ledgers: dict[str, Sequence[LedgerEntry]]) -> dict[str, list[float]]:
+    """When each venue refused an order for the balance."""
+    return {
+        venue: [
+            e.ts for e in entries if type(e) is OrderRefused and e.error == "InsufficientBalance"
+        ]
+        for venue, entries in ledgers.items()
+    }
+
+
 def no_one_leg_entry_on_shortfall(
-    ledgers: dict[str, Sequence[LedgerEntry]], shortfalls: Sequence[Shortfall], grace_s: float
+    ledgers: dict[str, Sequence[LedgerEntry]],
+    shortfalls: Sequence[Shortfall],
+    grace_s: float,
+    after_refusal_s: float,
 ) -> InvariantResult:
     """``grace_s``: how long into a shortfall the system may not know of it yet (the
     balances are read every ``[risk] balance_interval_s``; an entry decided on the last
-    reading is sent within its send deadline)."""
+    reading is sent within its send deadline). ``after_refusal_s``: how long after the
+    venue's first refusal for the balance in the shortfall (the router tells the risk
+    actor, which spends that balance until it is read again at once)."""
     name = "no entry leg the other venue cannot match on a balance shortfall"
+    refusals = balance_refusals(ledgers)
+
+    def deadline(s: Shortfall) -> float:
+        first = min(
+            (ts for ts in refusals.get(s.venue, ()) if s.start <= ts <= s.end), default=None
+        )
+        late_at = s.start + grace_s
+        return late_at if first is None else min(late_at, first + after_refusal_s)
+
+    deadlines = [(s, deadline(s)) for s in shortfalls]
     late = [
         f"{cid} refused at {venue} {ts - s.start:.2f} s into its shortfall, its partner placed"
         for cid, ts, venue in one_leg_entries(ledgers)
-        for s in shortfalls
-        if s.venue == venue and s.start + grace_s <= ts <= s.end
+        for s, late_at in deadlines
+        if s.venue == venue and late_at <= ts <= s.end
     ]
     if late:
         return InvariantResult(name, False, "; ".join(late[:5]))
@@ -810,5 +842,6 @@ def no_one_leg_entry_on_shortfall(
         name,
         True,
         f"{len(shortfalls)} shortfall(s) ({held:.1f} s); no entry placed one leg while the "
-        f"other venue refused its partner for the balance, {grace_s:g} s into one or later",
+        f"other venue refused its partner for the balance, {grace_s:g} s into one or "
+        f"{after_refusal_s:g} s after the venue's first refusal or later",
     )

@@ -940,7 +940,10 @@ class ChaosRun:
             inv.mode_survives_kill(self.modes_at_kills),
             inv.no_liquidation(ledgers),
             inv.no_one_leg_entry_on_shortfall(
-                ledgers, self.shortfalls, config.risk.balance_interval_s + grace
+                ledgers,
+                self.shortfalls,
+                config.risk.balance_interval_s + grace,
+                grace + inv.BALANCE_READ_S,
             ),
             *checked,
         ]

@@ -22,6 +22,7 @@ tests use: add and stop strategies, read status, stop the whole.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -335,6 +336,7 @@ class TradingSystem:
             ws_url=venue.ws,
             rules_refresh_s=venue.rules_refresh_s,
             journal=self.writer_client.order_event,
+            on_balance_refused=functools.partial(self.risk.balance_refused, leg, venue.kind),
         )
         if leg is Leg.FUTURES:
             self.futures_codec = router_codec

@@ -339,11 +339,17 @@ async def test_a_filled_order_is_accepted_filled_and_final_in_that_order(nursery
 
 async def test_a_rejection_is_reported_with_the_venues_reason(nursery, venue):
     venue.script = ["reject"]
-    _, inbox, strategy = await start_router(nursery, venue)
+    told = []
+    _, inbox, strategy = await start_router(
+        nursery, venue, on_balance_refused=lambda: told.append(trio.current_time())
+    )
     await inbox.send(PlaceOrder(order(1)))
     [rejected] = await until_final(strategy, "t1-1s")
     assert isinstance(rejected, OrderRejected)
     assert "balance" in rejected.reason
+    # A refusal for the balance is told before the strategy hears it (the risk actor
+    # spends the venue's balance at once), and only once.
+    assert len(told) == 1
 
 
 async def test_three_rejections_in_a_row_make_a_venue_refusing_orders_until_one_is_accepted(
@@ -367,9 +373,13 @@ async def test_three_rejections_in_a_row_make_a_venue_refusing_orders_until_one_
 
 async def test_one_rejection_of_the_keys_makes_the_venue_refuse_the_account(nursery, venue):
     venue.script = ["bad-keys"]
-    router, inbox, strategy = await start_router(nursery, venue)
+    told = []
+    router, inbox, strategy = await start_router(
+        nursery, venue, on_balance_refused=lambda: told.append(1)
+    )
     await inbox.send(PlaceOrder(order(1)))
     await until_final(strategy, "t1-1s")
+    assert told == []  # not a refusal for the balance
     stats = router.statistics()
     assert stats.account_refused
     assert stats.orders_refused == "the account is refused: toy: keys (code keys, HTTP 401)"

@@ -86,6 +86,7 @@ from protocols.venue import (
     Banned,
     DuplicateClientId,
     FuturesPosition,
+    InsufficientBalance,
     OrderAlreadyFinal,
     OrderUpdate,
     RateLimited,
@@ -326,6 +327,9 @@ class Router:
     """Where what venues say of orders is appended (the writer), when there is a store."""
     on_position: Callable[[FuturesPosition], None] | None = None
     """Told each futures position the private stream pushes (the liquidation watch)."""
+    on_balance_refused: Callable[[], None] | None = None
+    """Told when the venue refuses an order for the balance (the risk actor, so that no
+    strategy enters on it before the balances are read again)."""
     lookup_give_up_s: float = LOOKUP_GIVE_UP_S
     """How long an acknowledged order may go unfound before it is reported unresolved."""
     not_found_log_every_s: float = 30.0
@@ -611,6 +615,8 @@ class Router:
                 if not await self._resolve(tracked, rules):
                     continue
                 break
+            if isinstance(error, InsufficientBalance) and self.on_balance_refused is not None:
+                self.on_balance_refused()
             await self._reject(tracked, str(error))
             return
         await self._follow(tracked, rules)

@@ -39,7 +39,7 @@ from actors.runtime.persistence.writer import WriterClient
 from actors.runtime.risk.portfolio import Portfolio
 from actors.venues.rest import VENUE_FAILURES
 from protocols.messages import ReduceExposure, RiskModeChange
-from protocols.model import Quote, RiskMode, Symbol
+from protocols.model import Leg, Quote, RiskMode, Symbol
 from protocols.venue import FuturesPosition
 from supervision import Incarnation, Mailbox, MailboxClosed
 
@@ -98,6 +98,8 @@ class RiskActor:
     _pushed: trio.Event = attrs.field(factory=trio.Event)
     _pushed_positions: dict[Symbol, FuturesPosition] = attrs.field(factory=dict)
     """Each symbol's futures position as last pushed (its liquidation price)."""
+    _read_now: trio.Event = attrs.field(factory=trio.Event)
+    """Set when a venue refused an order for the balance: read them again at once."""
     _restored: StoredMarks | None = None
     """The marks the store kept, until the first judgement sets them on this run's P&L."""
     _stored: StoredMarks | None = None
@@ -191,6 +193,14 @@ class RiskActor:
         """Published by a strategy right after each decision."""
         if self.portfolio.publish(ctx):
             self._cycle_closed.set()
+
+    def balance_refused(self, leg: Leg, venue: str) -> None:
+        """A router's hook: ``venue`` refused an order of ``leg`` for the balance. No
+        strategy enters on it until the balances are read again, which is at once: each
+        entry would otherwise place its other leg only to unwind it."""
+        self.portfolio.balance_refused(venue, leg, self.wall_clock())
+        log.warning("risk: %s refused an order for the balance; reading the balances", venue)
+        self._read_now.set()
 
     # --------------------------------------------------------------- the stops
 
@@ -346,12 +356,13 @@ class RiskActor:
                 await self.watch_position(position)
 
     async def _poll_balances(self) -> None:
-        """Every ``balance_interval_s``, and at once when every strategy is restored: a
-        position restored after a read would count as spent since it."""
+        """Every ``balance_interval_s``; at once when every strategy is restored (a
+        position restored after a read would count as spent since it) and when a venue
+        refused an order for the balance."""
         portfolio = self.portfolio
         started = self.system_started
         while True:
-            now = self.wall_clock()
+            now, begun_at = self.wall_clock(), portfolio.refusals
             try:
                 balances = await self.read_balances(now)
             except VENUE_FAILURES as error:
@@ -359,12 +370,13 @@ class RiskActor:
                     log.warning("risk: the balances cannot be read (%s); keeping the last", error)
                 portfolio.poll_error = str(error)
             else:
-                portfolio.balances_read(balances, now)
+                portfolio.balances_read(balances, now, begun_at)
             with trio.move_on_after(portfolio.config.balance_interval_s):
-                if started is not None and not started.is_set():
-                    await started.wait()
-                else:
-                    await trio.sleep_forever()
+                async with trio.open_nursery() as wake:
+                    if started is not None and not started.is_set():
+                        wake.start_soon(_wake_on, started, wake.cancel_scope)
+                    wake.start_soon(_wake_on, self._read_now, wake.cancel_scope)
+            self._read_now = trio.Event()
 
     async def _follow_marks(self) -> None:
         while True:
@@ -382,6 +394,11 @@ class RiskActor:
                 await self._cycle_closed.wait()
             cycle_closed = self._cycle_closed.is_set()
             self._cycle_closed = trio.Event()
+
+
+async def _wake_on(event: trio.Event, scope: trio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
 
 
 class CapUse(msgspec.Struct, frozen=True):

@@ -39,6 +39,11 @@ class Portfolio:
     polled_at: float | None = None
     poll_error: str | None = None
     """Why the last poll failed (the figures are then the last read), or ``None``."""
+    refused: dict[str, tuple[float, int]] = attrs.field(factory=dict)
+    """Venue → when (wall time) it refused an order for the balance and that refusal's
+    number, until a reading begun after it: its free balance counts as spent meanwhile."""
+    refusals: int = 0
+    """Refusals for the balance so far: a reading begun at ``n`` answers those before."""
     _at_poll: dict[str, Exposure] = attrs.field(factory=dict)
     """Each strategy's exposure when the balances were read: what grew since is spent."""
     _spending: dict[str, Spending] = attrs.field(factory=dict)
@@ -76,12 +81,33 @@ class Portfolio:
         self._spending.pop(task_id, None)
         self._limits.pop(task_id, None)
 
-    def balances_read(self, balances: Balances, now: float) -> None:
-        self.polled = balances
+    def balances_read(self, balances: Balances, now: float, begun_at: int | None = None) -> None:
+        """The balances read by a request begun when ``refusals`` was ``begun_at``
+        (``None``: after every refusal): a refusal since is not answered by them (they
+        may predate what the venue refused)."""
+        self.refused = {
+            venue: refusal
+            for venue, refusal in self.refused.items()
+            if begun_at is not None and refusal[1] >= begun_at
+        }
+        self.polled = _spent(balances, self.refused)
         self.polled_at = now
         self.poll_error = None
         self._left = None
         self._at_poll = dict(self.totals.by_task)
+
+    def balance_refused(self, venue: str, leg: Leg, now: float) -> None:
+        """``venue`` refused an order of ``leg`` for the balance: its free balance is
+        spent until the next reading, whatever the last one said."""
+        self.refused[venue] = (now, self.refusals)
+        self.refusals += 1
+        polled = self.polled or NO_BALANCES
+        if leg is Leg.SPOT:
+            polled = Balances({**polled.spot_free_usdt, venue: 0.0}, polled.futures_available_usdt)
+        else:
+            polled = Balances(polled.spot_free_usdt, {**polled.futures_available_usdt, venue: 0.0})
+        # A new object, never the old one changed: the room kept for it is stale.
+        self.polled = _spent(polled, self.refused)
 
     def balances_now(self) -> Balances | None:
         """The balances as last read, less what strategies' orders filled since have
@@ -134,6 +160,15 @@ class Portfolio:
     def _room(
         self, totals: ExposureTotals, balances: Balances, exposure: Exposure, ctx: ArbitrageContext
     ) -> EntryLimits:
+        for venue in (exposure.spot_venue, exposure.futures_venue):
+            refusal = self.refused.get(venue)
+            if refusal is not None:
+                when = time.strftime("%H:%M:%S UTC", time.gmtime(refusal[0]))
+                return EntryLimits(
+                    0.0,
+                    f"the {venue} refused an order for the balance at {when}; waiting for "
+                    "its next reading",
+                )
         return entry_room(
             totals,
             balances,
@@ -143,6 +178,16 @@ class Portfolio:
             ctx.params.fut_fee,
             ctx.futures_leverage,
         )
+
+
+def _spent(balances: Balances, refused: dict[str, tuple[float, int]]) -> Balances:
+    """``balances`` with every venue in ``refused`` at 0 on the leg it serves there."""
+    if not refused:
+        return balances
+    return Balances(
+        {v: 0.0 if v in refused else usdt for v, usdt in balances.spot_free_usdt.items()},
+        {v: 0.0 if v in refused else usdt for v, usdt in balances.futures_available_usdt.items()},
+    )
 
 
 def _held(exposure: Exposure, leg: Leg) -> float:

@@ -21,7 +21,7 @@ from actors.runtime.persistence.writer import SetRiskMode, Writer, WriterClient
 from actors.runtime.risk.actor import RiskActor, risk_statistics
 from actors.runtime.risk.portfolio import Portfolio
 from protocols.messages import ReduceExposure, RiskModeChange
-from protocols.model import LegPosition, Quote, RiskMode, Symbol
+from protocols.model import Leg, LegPosition, Quote, RiskMode, Symbol
 from protocols.venue import FuturesPosition
 from supervision import Incarnation, Mailbox
 
@@ -415,3 +415,66 @@ async def test_a_resume_before_the_first_judgement_is_not_undone_by_the_stored_m
         assert risk.portfolio.stops.high_water_usdt == -10.0
 
     await run_with_writer(tmp_path / "basis.db", body)
+
+
+async def test_a_refusal_for_the_balance_spends_it_until_a_reading_read_at_once(
+    nursery, autojump_clock
+):
+    """Without it every entry retried until the next reading placed its other leg only
+    to unwind it."""
+    reads = []
+    begun = [trio.Event() for _ in range(3)]
+    answer = [trio.Event() for _ in range(3)]
+
+    async def read_balances(now: float) -> Balances:
+        n = len(reads)
+        reads.append(trio.current_time())
+        if n:  # the later readings answer when the test lets them
+            begun[n].set()
+            await answer[n].wait()
+        return Balances({"mexc": 300.0}, {}) if n == 2 else Balances({"mexc": 1000.0}, {})
+
+    btc = handle("btc_1", BTC)
+    risk = RiskActor(
+        Portfolio(
+            RiskConfig(
+                balance_interval_s=5.0,
+                max_symbol_notional_usdt=1e6,
+                max_venue_notional_usdt=1e6,
+                max_total_notional_usdt=1e6,
+            )
+        ),
+        {"btc_1": btc},
+        WriterClient(None),
+        read_balances,
+        wall_clock=lambda: 1_700_000_000.0,
+    )
+    ctx = btc.actor.ctx
+    risk.decided(ctx)
+    nursery.start_soon(risk._poll_balances)
+    await trio.sleep(1.0)
+    assert risk.limits(ctx).room_usdt > 900.0
+    risk.balance_refused(Leg.FUTURES, "gateio_futures")
+    limits = risk.limits(ctx)
+    assert limits.room_usdt == 0.0
+    assert limits.reason == (
+        "the gateio_futures refused an order for the balance at 22:13:20 UTC; waiting for "
+        "its next reading"
+    )
+    assert risk.portfolio.balances_now().futures_available_usdt["gateio_futures"] == 0.0
+    # Read again at once, not a balance_interval_s later.
+    with trio.fail_after(0.1):
+        await begun[1].wait()
+    # A second refusal while that reading is on its way: the reading may predate it.
+    risk.balance_refused(Leg.FUTURES, "gateio_futures")
+    answer[1].set()
+    with trio.fail_after(0.1):
+        await begun[2].wait()
+    assert risk.limits(ctx).room_usdt == 0.0
+    # So read once more at once; the room then follows the fresh figures.
+    answer[2].set()
+    await trio.sleep(0.01)
+    assert reads[2] - reads[0] < 2.0
+    limits = risk.limits(ctx)
+    assert limits.room_usdt == pytest.approx(300.0 / (1.0 + ctx.params.spot_fee))
+    assert limits.reason == "free USDT on mexc"

@@ -389,12 +389,35 @@ def test_an_entry_leg_placed_while_its_partner_is_refused_for_the_balance_fails(
         "gateio": [refused("gateio", "btc_1-2f", Side.SELL, 12.0)],
     }
     shortfall = [inv.Shortfall("gateio", 5.0, 20.0)]
-    result = inv.no_one_leg_entry_on_shortfall(one_leg, shortfall, grace_s=6.5)
+    result = inv.no_one_leg_entry_on_shortfall(one_leg, shortfall, grace_s=6.5, after_refusal_s=2.0)
     assert not result.passed and "btc_1-2f refused at gateio 7.00 s" in result.detail
     # Within the grace (the balances not read since), or at the other venue: not judged.
-    assert inv.no_one_leg_entry_on_shortfall(one_leg, shortfall, grace_s=7.5).passed
+    assert inv.no_one_leg_entry_on_shortfall(
+        one_leg, shortfall, grace_s=7.5, after_refusal_s=2.0
+    ).passed
     other = [inv.Shortfall("mexc", 5.0, 20.0)]
-    assert inv.no_one_leg_entry_on_shortfall(one_leg, other, grace_s=6.5).passed
+    assert inv.no_one_leg_entry_on_shortfall(
+        one_leg, other, grace_s=6.5, after_refusal_s=2.0
+    ).passed
+
+
+def test_a_one_leg_entry_later_than_a_reading_after_the_first_refusal_fails():
+    """The first refusal is how the system learns of a shortfall before its next reading:
+    entries repeated past a reading after it are late."""
+    first = {
+        "mexc": [accepted("mexc", "btc_1-1s", Side.BUY, 6.0)],
+        "gateio": [refused("gateio", "btc_1-2f", Side.SELL, 6.0)],
+    }
+    shortfall = [inv.Shortfall("gateio", 5.0, 20.0)]
+    assert inv.no_one_leg_entry_on_shortfall(first, shortfall, 6.5, after_refusal_s=2.0).passed
+    again = {
+        "mexc": [*first["mexc"], accepted("mexc", "btc_1-3s", Side.BUY, 8.5)],
+        "gateio": [*first["gateio"], refused("gateio", "btc_1-4f", Side.SELL, 8.5)],
+    }
+    result = inv.no_one_leg_entry_on_shortfall(again, shortfall, 6.5, after_refusal_s=2.0)
+    assert not result.passed and "btc_1-4f refused at gateio 3.50 s" in result.detail
+    assert "btc_1-2f" not in result.detail
+    assert inv.no_one_leg_entry_on_shortfall(again, shortfall, 6.5, after_refusal_s=3.0).passed
 
 
 def test_a_spot_leg_refused_for_the_balance_with_its_short_placed_fails():
@@ -403,7 +426,9 @@ def test_a_spot_leg_refused_for_the_balance_with_its_short_placed_fails():
         "gateio": [accepted("gateio", "btc_1-2f", Side.SELL, 12.0)],
     }
     shortfall = [inv.Shortfall("mexc", 1.0, 20.0)]
-    assert not inv.no_one_leg_entry_on_shortfall(one_leg, shortfall, grace_s=6.5).passed
+    assert not inv.no_one_leg_entry_on_shortfall(
+        one_leg, shortfall, grace_s=6.5, after_refusal_s=2.0
+    ).passed
 
 
 def test_an_entry_refused_on_both_legs_placed_nothing_to_unwind():
@@ -412,4 +437,6 @@ def test_an_entry_refused_on_both_legs_placed_nothing_to_unwind():
         "gateio": [refused("gateio", "btc_1-2f", Side.SELL, 12.0)],
     }
     shortfall = [inv.Shortfall("mexc", 1.0, 20.0), inv.Shortfall("gateio", 1.0, 20.0)]
-    assert inv.no_one_leg_entry_on_shortfall(both, shortfall, grace_s=6.5).passed
+    assert inv.no_one_leg_entry_on_shortfall(
+        both, shortfall, grace_s=6.5, after_refusal_s=2.0
+    ).passed
