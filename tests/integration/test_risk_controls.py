@@ -10,9 +10,10 @@ from functools import partial
 
 import httpx
 import msgspec
-import trio
 
+from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import ArbitrageState
+from actors.arbitrage.pricing import entry_cost_pct
 from actors.cli.paper import open_paper_system
 from actors.runtime.ops.status_server import serve_status
 from actors.runtime.persistence.store import RiskModeRow, Store
@@ -39,6 +40,14 @@ def config() -> SystemConfig:
     )
 
 
+def premium_seen(actor: StrategyActor) -> float:
+    """The entry cost on the strategy's latest quotes (%), +inf until it has both."""
+    spot, futures = actor.spot, actor.futures
+    if spot is None or futures is None or spot.ask <= 0.0:
+        return float("inf")
+    return entry_cost_pct(spot.ask, futures.bid)
+
+
 def accepted(sim: SimServers) -> int:
     ledgers = sim.ledgers()
     return sum(isinstance(e, OrderAccepted) for e in (*ledgers.mexc, *ledgers.gateio))
@@ -59,7 +68,11 @@ async def test_a_halt_kept_in_the_store_holds_from_the_start_until_resumed_and_h
         port = await nursery.start(partial(serve_status, control_token=TOKEN), system, 0)
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(timeout=30.0) as client:
-            await trio.sleep(1.0)
+            btc = next(h for h in handles if h.symbol == BTC)
+            # The strategy has decided on quotes showing the premium (an actor decides on
+            # each quote as it takes it), and sent nothing.
+            max_cost = system.config.strategy.max_entry_cost_pct
+            await wait_until(lambda: premium_seen(btc.actor) < max_cost, 20)
             assert accepted(sim) == 0  # not one order while halted
             status = (await client.get(f"{base}/status")).json()
             risk = status["risk"]
@@ -79,7 +92,6 @@ async def test_a_halt_kept_in_the_store_holds_from_the_start_until_resumed_and_h
             assert system.risk.portfolio.mode is RiskMode.HALTED
             resumed = await client.post(f"{base}/control/risk/resume", json={}, headers=AUTH)
             assert resumed.status_code == 200, resumed.text
-            btc = next(h for h in handles if h.symbol == BTC)
             sim.dislocate(BTC, 0.015)
             await wait_until(lambda: btc.actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
             caps = (await client.get(f"{base}/status")).json()["risk"]["caps"]
@@ -93,7 +105,8 @@ async def test_a_halt_kept_in_the_store_holds_from_the_start_until_resumed_and_h
             await wait_until(lambda: not any(h.actor.ctx.active_orders for h in handles))
             placed = accepted(sim)
             sim.dislocate(BTC, -0.02)  # a profit the position would exit on, if it might
-            await trio.sleep(0.5)
+            # Quotes showing that profit reached the strategy, and nothing was sent.
+            await wait_until(lambda: premium_seen(btc.actor) > 1.0, 20)
             assert accepted(sim) == placed
             assert btc.actor.ctx.state is ArbitrageState.POSITION_OPEN
     with Store(tmp_path / "basis.db") as store:
