@@ -934,29 +934,9 @@ class Router:
             tracked.cancel_sent = True
             return response
 
-        def failed(error: Exception) -> None:
-            log.warning("%s: cancel of %s failed: %s", self.name, command.client_id, error)
-
-        while not tracked.final:
-            response = await self._retry(send, (RequestNotSent, OutcomeUnknown), on_failure=failed)
-            if response is None:
-                return
-            if response.status < 300:
-                await self._apply(tracked, self.codec.parse_order(response, command.symbol, rules))
-                return
-            error = self.codec.error(response, self.wall_clock())
-            if isinstance(error, RateLimited):
-                self.order_bucket.close_for(error.retry_after_s or 1.0)
-                continue
-            if isinstance(error, UnknownOrder) and self._may_not_show_yet(tracked):
-                # MEXC answers a cancel of an order it does not show yet as of one it
-                # has finished (-2011): within the lag, the order may well be open.
-                await trio.sleep(self.poll_interval_s)
-                continue
-            if isinstance(error, (UnknownOrder, OrderAlreadyFinal)):
-                return  # it ended (or never was): following it reports how
-            log.warning("%s: cancel of %s refused: %s", self.name, command.client_id, error)
-            return
+        refused = await self._until_answered(tracked, "cancel", send, rules)
+        if refused is not None:
+            log.warning("%s: cancel of %s refused: %s", self.name, command.client_id, refused)
 
     async def _amend(self, command: AmendOrder) -> None:
         """Bring an open order down to ``command.new_qty`` in all, where the venue amends;
@@ -987,36 +967,62 @@ class Router:
             assert request is not None  # the codec amends (checked above)
             return await self.rest.send(request)
 
+        def resized() -> None:
+            # The order's size is what the venue now holds it to: fill accounting (what
+            # counts as noise, when it is filled) follows the new size.
+            tracked.tracker.order = msgspec.structs.replace(tracked.tracker.order, qty=new_qty)
+            log.info("%s: %s amended to %g", self.name, command.client_id, new_qty)
+
+        refused = await self._until_answered(tracked, "amend", send, rules, resized)
+        if refused is not None:
+            # The strategy already counts the order at its new size: left at the old one
+            # it could fill past that. Cancelled, its reports settle what it filled.
+            log.warning(
+                "%s: amend of %s refused: %s; cancelling it", self.name, command.client_id, refused
+            )
+            await self._cancel(CancelOrder(command.leg, command.client_id, command.symbol))
+
+    async def _until_answered(
+        self,
+        tracked: TrackedOrder,
+        what: str,
+        send: Callable[[], Awaitable[RestResponse | None]],
+        rules: VenueRules,
+        on_accepted: Callable[[], None] | None = None,
+    ) -> VenueError | None:
+        """Send a change to an order the venue holds (``what``: a cancel, an amend) until
+        the venue answers it: a failed request retried, a rate limit waited out, an order
+        the venue may not show yet asked about again within its lag. An accepted change
+        is applied (after ``on_accepted``); returns the venue's refusal, or ``None`` when
+        the change was applied or the order ended meanwhile (following it reports how)."""
+        client_id = tracked.order.client_id
+
         def failed(error: Exception) -> None:
-            log.warning("%s: amend of %s failed: %s", self.name, command.client_id, error)
+            log.warning("%s: %s of %s failed: %s", self.name, what, client_id, error)
 
         while not tracked.final:
             response = await self._retry(send, (RequestNotSent, OutcomeUnknown), on_failure=failed)
             if response is None:
-                return
+                return None
             if response.status < 300:
-                # The order's size is what the venue now holds it to: fill accounting
-                # (what counts as noise, when it is filled) follows the new size.
-                tracked.tracker.order = msgspec.structs.replace(tracked.tracker.order, qty=new_qty)
-                log.info("%s: %s amended to %g", self.name, command.client_id, new_qty)
-                await self._apply(tracked, self.codec.parse_order(response, command.symbol, rules))
-                return
+                if on_accepted is not None:
+                    on_accepted()
+                update = self.codec.parse_order(response, tracked.order.symbol, rules)
+                await self._apply(tracked, update)
+                return None
             error = self.codec.error(response, self.wall_clock())
             if isinstance(error, RateLimited):
                 self.order_bucket.close_for(error.retry_after_s or 1.0)
                 continue
             if isinstance(error, UnknownOrder) and self._may_not_show_yet(tracked):
-                await trio.sleep(self.poll_interval_s)  # within the lag: it may be open
+                # MEXC answers a cancel of an order it does not show yet as of one it
+                # has finished (-2011): within the lag, the order may well be open.
+                await trio.sleep(self.poll_interval_s)
                 continue
             if isinstance(error, (UnknownOrder, OrderAlreadyFinal)):
-                return  # it ended: following it reports how
-            # The strategy already counts the order at its new size: left at the old one
-            # it could fill past that. Cancelled, its reports settle what it filled.
-            log.warning(
-                "%s: amend of %s refused: %s; cancelling it", self.name, command.client_id, error
-            )
-            await self._cancel(CancelOrder(command.leg, command.client_id, command.symbol))
-            return
+                return None
+            return error
+        return None
 
     async def _adopt(self, command: CancelOrder | ReconcileOrder) -> TrackedOrder | None:
         """Take over an order this router did not place: look it up by client id and
