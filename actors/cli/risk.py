@@ -11,9 +11,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import httpx
-import msgspec
-
 from actors.cli.control import (
     ControlFailed,
     _run,
@@ -21,6 +18,7 @@ from actors.cli.control import (
     call,
     instance_port,
 )
+from actors.cli.run import read_status
 from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 from actors.runtime.ops.status import SystemStatus
 
@@ -68,20 +66,9 @@ def command_risk_set(args: argparse.Namespace) -> int:
 
 
 def command_risk_status(args: argparse.Namespace) -> int:
-    return _run("risk status", lambda: risk_report(_status(instance_port(args, "risk status"))))
-
-
-def _status(port: int) -> SystemStatus:
-    try:
-        reply = httpx.get(f"http://127.0.0.1:{port}/status", timeout=30.0)
-    except httpx.HTTPError as error:
-        raise ControlFailed(
-            f"no instance answers on 127.0.0.1:{port} ({error}); start basis run first, or "
-            "pass its --port"
-        ) from None
-    if reply.status_code != 200:
-        raise ControlFailed(f"the instance answered HTTP {reply.status_code} to /status")
-    return msgspec.json.decode(reply.content, type=SystemStatus)
+    return _run(
+        "risk status", lambda: risk_report(read_status(instance_port(args, "risk status"))[0])
+    )
 
 
 def risk_report(status: SystemStatus) -> str:

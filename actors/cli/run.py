@@ -294,6 +294,17 @@ def command_status(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_BAD_INPUT
     port = args.port or config.http.port
+    status, text = read_status(port)
+    if args.json:
+        print(text)
+        return 0
+    _Stdout().print(status_view(status))
+    return 0
+
+
+def read_status(port: int) -> tuple[SystemStatus, str]:
+    """A running instance's ``/status`` on 127.0.0.1:``port``, read and as sent; a
+    :class:`UserError` naming the fix when nothing or something else answers there."""
     try:
         reply = httpx.get(f"http://127.0.0.1:{port}/status", timeout=5.0)
     except httpx.HTTPError as error:
@@ -304,19 +315,13 @@ def command_status(args: argparse.Namespace) -> int:
     problem = None if reply.status_code == 200 else f"HTTP {reply.status_code}"
     if problem is None:
         try:
-            status = msgspec.json.decode(reply.content, type=SystemStatus)
+            return msgspec.json.decode(reply.content, type=SystemStatus), reply.text
         except msgspec.DecodeError as error:
             problem = str(error)
-    if problem is not None:
-        raise UserError(
-            f"127.0.0.1:{port} answers, but not as a Basis instance ({problem}); give the "
-            "port of basis run's [http] section with --port"
-        )
-    if args.json:
-        print(reply.text)
-        return 0
-    _Stdout().print(status_view(status))
-    return 0
+    raise UserError(
+        f"127.0.0.1:{port} answers, but not as a Basis instance ({problem}); give the "
+        "port of basis run's [http] section with --port"
+    )
 
 
 class _Stdout(Console):
