@@ -371,8 +371,9 @@ class Feed:
             self._publish_book(snapshot.symbol, book, self.wall_clock())
 
     def _publish_book(self, symbol: Symbol, book: OrderBook, venue_ts: float) -> None:
-        bid, bid_qty, ask, ask_qty = book.best()
-        depth = book.top(self.book_levels)
+        depth = book.top(self.book_levels)  # one pass per side: the best is its first level
+        bid, bid_qty = depth.bids[0] if depth.bids else (0.0, 0.0)
+        ask, ask_qty = depth.asks[0] if depth.asks else (0.0, 0.0)
         self._publish(Quote(symbol, bid, bid_qty, ask, ask_qty, venue_ts, self.wall_clock(), depth))
 
     def _resync(self, symbol: Symbol, nursery: trio.Nursery) -> None:
