@@ -10,6 +10,7 @@ import enum
 
 import msgspec
 
+from protocols.history import FillRecord, FundingRecord
 from protocols.model import Leg, Order, OrderStatus, Quote, RiskMode, Symbol, VenueRules
 
 # ------------------------------------------------------------------------- events
@@ -221,6 +222,34 @@ class TradeRecord(msgspec.Struct, frozen=True):
     spot_dust_qty: float = 0.0
     unhedged_usdt_s: float = 0.0
     longest_unhedged_s: float = 0.0
+    task_id: str = ""
+    cycle: int = 0
+    """The cycle's number within its task (1 for the first): with ``task_id``, what
+    identifies it in the store."""
+    spot_venue: str = ""
+    futures_venue: str = ""
+    decided_at: float | None = None
+    """When the entry was decided (its quotes' time), before either leg filled."""
+    entry_cost_pct: float | None = None
+    """The entry cost % the entry was decided on."""
+    entry_spot_decision: float = 0.0
+    entry_futures_decision: float = 0.0
+    exit_spot_decision: float = 0.0
+    exit_futures_decision: float = 0.0
+    """Each leg's decision prices, averaged over its fills like the fill prices above:
+    the best price on the book when the order was decided (the ask to buy, the bid to
+    sell), against which slippage is measured."""
+    basis_usdt: float = 0.0
+    spot_fees_usdt: float = 0.0
+    futures_fees_usdt: float = 0.0
+    spot_slippage_usdt: float = 0.0
+    futures_slippage_usdt: float = 0.0
+    """The decomposition of ``pnl_usdt``: ``basis_usdt`` (what both legs made at their
+    decision prices) ``- spot_fees_usdt - futures_fees_usdt + funding_usdt +
+    spot_slippage_usdt + futures_slippage_usdt`` (what the fills got beyond the decision
+    prices, negative when worse) equals ``pnl_usdt``."""
+    volume_usdt: float = 0.0
+    """Both legs' traded value in the cycle, entry, corrections and exit."""
 
 
 class TradeClosed(msgspec.Struct, frozen=True):
@@ -234,7 +263,16 @@ class TradeAmended(msgspec.Struct, frozen=True):
     trade: TradeRecord
 
 
-StrategyCommand = PlaceOrder | CancelOrder | AmendOrder | Alert | TradeClosed | TradeAmended
+StrategyCommand = (
+    PlaceOrder
+    | CancelOrder
+    | AmendOrder
+    | Alert
+    | TradeClosed
+    | TradeAmended
+    | FillRecord
+    | FundingRecord
+)
 
 
 class MarketQuote(msgspec.Struct, frozen=True, gc=False):

@@ -14,6 +14,7 @@ an application crash loses nothing) or ``FULL`` (a power cut loses nothing eithe
 
 from __future__ import annotations
 
+import math
 import shutil
 import sqlite3
 import tempfile
@@ -24,8 +25,11 @@ from pathlib import Path
 from typing import Literal
 
 import attrs
+import msgspec
 
 from protocols.client_ids import BASE36, INSTANCE_ID_LENGTH, is_instance_id
+from protocols.history import FillRecord, FundingRecord, HistoryRecord, SeriesPoint
+from protocols.messages import TradeRecord
 
 Durability = Literal["NORMAL", "FULL"]
 
@@ -142,6 +146,63 @@ MIGRATIONS: tuple[str, ...] = (
         stops BLOB
     );
     """,
+    # What analysis needs (actors/analytics/): every closed cycle (its trade record, as
+    # JSON, with the columns a window and a symbol are chosen by), every fill with the
+    # price it was decided on, every funding settlement with the venue's ledger id, and
+    # a sampled series per symbol, thinned to a minute once old (up to the time meta's
+    # series_thinned_until holds).
+    """
+    CREATE TABLE cycles (
+        task_id TEXT NOT NULL,
+        cycle INTEGER NOT NULL,
+        symbol TEXT NOT NULL,
+        entry_ts REAL NOT NULL,
+        exit_ts REAL NOT NULL,
+        record BLOB NOT NULL,
+        PRIMARY KEY (task_id, cycle)
+    );
+    CREATE INDEX cycles_by_exit ON cycles (exit_ts);
+    CREATE TABLE fills (
+        client_id TEXT NOT NULL,
+        trade_id TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        cycle INTEGER NOT NULL,
+        symbol TEXT NOT NULL,
+        venue TEXT NOT NULL,
+        leg TEXT NOT NULL,
+        side TEXT NOT NULL,
+        role TEXT NOT NULL,
+        ts REAL NOT NULL,
+        qty REAL NOT NULL,
+        price REAL NOT NULL,
+        decision_price REAL NOT NULL,
+        fee_usdt REAL NOT NULL,
+        commission REAL NOT NULL,
+        commission_asset TEXT NOT NULL,
+        PRIMARY KEY (client_id, trade_id)
+    );
+    CREATE INDEX fills_by_ts ON fills (ts);
+    CREATE TABLE funding (
+        task_id TEXT NOT NULL,
+        ledger_id TEXT NOT NULL,
+        ts REAL NOT NULL,
+        cycle INTEGER NOT NULL,
+        symbol TEXT NOT NULL,
+        venue TEXT NOT NULL,
+        amount_usdt REAL NOT NULL,
+        PRIMARY KEY (task_id, ledger_id, ts)
+    );
+    CREATE TABLE series (
+        symbol TEXT NOT NULL,
+        ts REAL NOT NULL,
+        entry_cost_pct REAL NOT NULL,
+        pnl_usdt REAL,
+        pnl_pct REAL,
+        unrealized_usdt REAL,
+        PRIMARY KEY (symbol, ts)
+    ) WITHOUT ROWID;
+    CREATE INDEX series_by_ts ON series (ts);
+    """,
 )
 
 WAL_KEPT_BYTES = 0
@@ -152,6 +213,51 @@ _ORDER_COLUMNS = (
     "client_id, task_id, venue, leg, symbol, side, qty, price, created_at, status, "
     "venue_order_id, filled_qty, avg_price"
 )
+
+
+MINUTE_S = 60.0
+SERIES_THINNED = "series_thinned_until"
+"""The meta key holding the time up to which the series is thinned to a minute."""
+_encode_trade = msgspec.json.Encoder().encode
+
+
+def _write_history(db: sqlite3.Connection, records: Iterable[TradeRecord | HistoryRecord]) -> None:
+    """Each record under its key: a cycle's record replaces the one stored (its funding
+    may be amended after the exit), a fill, a settlement or a point told again is stored
+    once."""
+    cycles, fills, funding, points = [], [], [], []
+    for r in records:
+        kind = type(r)
+        if kind is SeriesPoint:
+            points.append(
+                (r.symbol, r.ts, r.entry_cost_pct, r.pnl_usdt, r.pnl_pct, r.unrealized_usdt)
+            )
+        elif kind is FillRecord:
+            fills.append(
+                (
+                    r.client_id, r.trade_id, r.task_id, r.cycle, r.symbol, r.venue, r.leg,
+                    r.side, r.role, r.ts, r.qty, r.price, r.decision_price, r.fee_usdt,
+                    r.commission, r.commission_asset,
+                )
+            )  # fmt: skip
+        elif kind is FundingRecord:
+            funding.append(
+                (r.task_id, r.ledger_id, r.ts, r.cycle, r.symbol, r.venue, r.amount_usdt)
+            )
+        else:
+            assert kind is TradeRecord, f"not a history record: {r!r}"
+            cycles.append((r.task_id, r.cycle, r.symbol, r.entry_ts, r.exit_ts, _encode_trade(r)))
+    if cycles:
+        db.executemany("INSERT OR REPLACE INTO cycles VALUES (?, ?, ?, ?, ?, ?)", cycles)
+    if fills:
+        db.executemany(
+            "INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            fills,
+        )
+    if funding:
+        db.executemany("INSERT OR IGNORE INTO funding VALUES (?, ?, ?, ?, ?, ?, ?)", funding)
+    if points:
+        db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?, ?, ?)", points)
 
 
 class StoreError(Exception):
@@ -465,9 +571,11 @@ class Store:
         snapshots: Iterable[SnapshotRecord],
         intents: Iterable[IntentRecord],
         events: Iterable[OrderEventRecord],
+        history: Iterable[TradeRecord | HistoryRecord] = (),
     ) -> None:
         """Everything in one transaction: all of it is stored, or none of it."""
         with self._transaction() as db:
+            _write_history(db, history)
             db.executemany(
                 "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO "
                 "UPDATE SET state = excluded.state, snapshot = excluded.snapshot, "
@@ -642,6 +750,35 @@ class Store:
                 db.execute("DELETE FROM orders WHERE task_id = ?", (task_id,))
                 db.execute("DELETE FROM tasks WHERE task_id = ?", (task_id,))
         return len(ids)
+
+    def thin_series(self, before: float) -> int:
+        """Thin the series to one point a minute up to ``before`` (Unix time, rounded down
+        to a minute): each minute keeps its lowest entry cost (the best chance it
+        offered) and its mean P&L, at the minute's start. Minutes thinned before are not
+        read again. Returns how many points were removed."""
+        until = float(int(before // MINUTE_S) * MINUTE_S)
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (SERIES_THINNED,)).fetchone()
+            since = float(row[0]) if row is not None else -math.inf
+            if until <= since:
+                return 0
+            window = (since, until)
+            (before_count,) = db.execute(
+                "SELECT count(*) FROM series WHERE ts >= ? AND ts < ?", window
+            ).fetchone()
+            minutes = db.execute(
+                "SELECT symbol, CAST(ts / 60 AS INTEGER) * 60.0, min(entry_cost_pct), "
+                "avg(pnl_usdt), avg(pnl_pct), avg(unrealized_usdt) FROM series "
+                "WHERE ts >= ? AND ts < ? GROUP BY symbol, CAST(ts / 60 AS INTEGER)",
+                window,
+            ).fetchall()
+            db.execute("DELETE FROM series WHERE ts >= ? AND ts < ?", window)
+            db.executemany("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?)", minutes)
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                (SERIES_THINNED, repr(until)),
+            )
+        return before_count - len(minutes)
 
     def put_alert(self, record: OutboxRecord) -> None:
         """The alert in the outbox, with the incident change it announces; one transaction."""
