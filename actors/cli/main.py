@@ -23,6 +23,7 @@ from actors.cli.demo import add_demo_commands
 from actors.cli.preflight import add_preflight_commands
 from actors.cli.quarantine import add_quarantine_commands
 from actors.cli.record import add_record_commands
+from actors.cli.report import add_report_commands
 from actors.cli.risk import add_risk_commands
 from actors.cli.run import add_run_commands
 from actors.cli.sim import add_sim_commands
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_preflight_commands(commands)
     add_demo_commands(commands)
     add_state_commands(commands)
+    add_report_commands(commands)
     add_chaos_commands(commands)
     add_watchdog_commands(commands)
     add_control_commands(commands)

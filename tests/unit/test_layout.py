@@ -1,10 +1,10 @@
 """The layout's rules, read from the code's own imports.
 
 Each module belongs to a part: ``protocols``, ``supervision``, a folder under ``actors/``
-(``arbitrage``, ``risk``, ``venues``, ``runtime``, ``backtest``, ``sim``, ``chaos``,
-``cli``), or one of the few modules directly under ``actors/``. Imports point one way,
-from the command line down to the domain model; the trading runtime imports nothing of
-the tools around it; nothing imports in a circle. Every import counts, those under
+(``arbitrage``, ``risk``, ``venues``, ``runtime``, ``backtest``, ``analytics``, ``sim``,
+``chaos``, ``cli``), or one of the few modules directly under ``actors/``. Imports point
+one way, from the command line down to the domain model; the trading runtime imports
+nothing of the tools around it; nothing imports in a circle. Every import counts, those under
 ``TYPE_CHECKING`` and inside functions included: a circle drawn only for the type
 checker is still one.
 """
@@ -35,9 +35,11 @@ MAY_IMPORT: dict[str, set[str]] = {
     "sim": {"protocols", "supervision", *FOUNDATION},
     "backtest": {"arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
     "system_config": {"runtime", "sim", "arbitrage", "risk", "venues", "protocols", *FOUNDATION},
+    "analytics": {"runtime", "arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
     "chaos": {"system_config", "runtime", "sim", "arbitrage", "risk", "venues", "protocols"}
     | {"supervision", *FOUNDATION},
     "cli": {
+        "analytics",
         "risk",
         "system_config",
         "runtime",

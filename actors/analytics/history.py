@@ -1,0 +1,402 @@
+"""What the store kept, for a window of time and optionally one symbol: the cycles that
+closed in it, the fills, funding settlements and series points recorded in it, each
+symbol's thresholds, the positions open at its end, and the incidents in it.
+
+The store is read through a read-only connection of its own, so a report can be made
+beside a running instance (WAL lets it read while the writer writes) and never changes
+the file's contents.
+
+A cycle belongs to the window its exit falls in; a cycle that entered before the window's
+end and exits after it (or has not exited) is a position open at the end. Times are Unix
+seconds; a window is ``start <= ts < end``, either bound open when ``None``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+import msgspec
+
+from actors.arbitrage.context import ArbitrageParams
+from actors.runtime.persistence.store import MIGRATIONS, StoreError
+from protocols.history import FillRecord, FundingRecord, SeriesPoint
+from protocols.messages import TradeRecord
+
+
+@attrs.frozen
+class Window:
+    """The time span (``start <= ts < end``, Unix seconds, a bound ``None`` where open)
+    and the symbol (``BTC/USDT``; ``None``: every symbol) a history is read for."""
+
+    start: float | None = None
+    end: float | None = None
+    symbol: str | None = None
+
+
+@attrs.frozen
+class SymbolSettings:
+    """A symbol's thresholds as its newest task was configured (``%`` as configured)."""
+
+    max_entry_cost_pct: float
+    min_profit_pct: float
+    max_hours: float
+
+
+@attrs.frozen
+class OpenPosition:
+    """A cycle open at the window's end: since when, how much (base units, the spot
+    leg), what it has realised so far (fees paid, partial exits) and what closing the
+    rest would have made at the last series point (``None``: no point was sampled)."""
+
+    task_id: str
+    symbol: str
+    opened_at: float
+    qty: float
+    realized_usdt: float
+    unrealized_usdt: float | None
+
+
+INCIDENT_KINDS = ("alert", "quarantine", "restart", "crash", "risk_mode", "operator")
+"""What an :class:`Incident` may be."""
+
+
+@attrs.frozen
+class Incident:
+    """Something on the timeline beside trading: an alert raised, a symbol quarantined
+    or released, Basis (re)started or found to have crashed, the risk mode changed, an
+    operator's action. ``level`` is ``info``, ``warning`` or ``critical``."""
+
+    ts: float
+    kind: str
+    level: str
+    text: str
+
+
+@attrs.frozen
+class History:
+    """Everything read for a window. ``window`` is the span covered: the bounds asked
+    for and, where one was left open, the earliest or latest time a cycle, fill,
+    settlement, series point or open position records (both ``None`` only when there
+    is none), with the symbol asked for."""
+
+    window: Window
+    cycles: list[TradeRecord]
+    """Closed in the window, by exit time (then task and cycle number)."""
+    fills: list[FillRecord]
+    funding: list[FundingRecord]
+    series: dict[str, list[SeriesPoint]]
+    """Each symbol's points in the window, by time."""
+    settings: dict[str, SymbolSettings]
+    open_positions: list[OpenPosition]
+    incidents: list[Incident]
+
+
+_DEFAULTS = ArbitrageParams()
+
+
+class _Params(msgspec.Struct, frozen=True):
+    max_entry_cost_pct: float = _DEFAULTS.max_entry_cost_pct
+    min_profit_pct: float = _DEFAULTS.min_profit_pct
+    max_hours: float = _DEFAULTS.max_hours
+
+
+class _Leg(msgspec.Struct, frozen=True):
+    qty: float = 0.0
+
+
+class _Positions(msgspec.Struct, frozen=True):
+    spot: _Leg = _Leg()
+    futures: _Leg = _Leg()
+
+
+class _Cycle(msgspec.Struct, frozen=True):
+    realized_usdt: float = 0.0
+
+
+class _Snapshot(msgspec.Struct, frozen=True):
+    """The part of a strategy's snapshot (an ``ArbitrageContext`` as JSON) a report
+    reads; read leniently, so that a snapshot of any version gives what it has."""
+
+    params: _Params = _Params()
+    positions: _Positions = _Positions()
+    cycle: _Cycle = _Cycle()
+    position_opened_at: float | None = None
+
+
+class _Alert(msgspec.Struct, frozen=True):
+    ts: float
+    severity: str
+    title: str
+
+
+_decode_snapshot = msgspec.json.Decoder(_Snapshot).decode
+_decode_trade = msgspec.json.Decoder(TradeRecord).decode
+_decode_alert = msgspec.json.Decoder(_Alert).decode
+
+_RISK_MODE_LEVEL = {"active": "info", "reducing": "warning", "halted": "critical"}
+
+
+def read_history(store_path: Path, window: Window = Window()) -> History:
+    """The history of ``window`` in the store at ``store_path``; a :class:`StoreError`
+    naming the file when there is none, it is not a Basis store, or it was written
+    before the store kept the history of cycles."""
+    db = _open(store_path)
+    try:
+        return _read(db, window)
+    except sqlite3.DatabaseError as error:
+        raise StoreError(
+            f"{store_path}: not a usable Basis store ({error}); point --data-dir at the "
+            "data directory of a run or a backtest"
+        ) from None
+    finally:
+        db.close()
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    if not path.is_file():
+        raise StoreError(
+            f"{path}: no Basis store there; point --data-dir at the data directory of a run "
+            "or a backtest"
+        )
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as error:
+        raise StoreError(
+            f"{path}: not a Basis store ({error}); point --data-dir at the data directory "
+            "of a run or a backtest"
+        ) from None
+    if "tasks" not in tables:
+        db.close()
+        raise StoreError(
+            f"{path}: not a Basis store (no tasks table); point --data-dir at the data "
+            "directory of a run or a backtest"
+        )
+    if version > len(MIGRATIONS):
+        db.close()
+        raise StoreError(
+            f"{path}: written by a newer Basis (schema {version}, this one knows "
+            f"{len(MIGRATIONS)}); upgrade Basis to report on it"
+        )
+    if "cycles" not in tables:
+        db.close()
+        raise StoreError(
+            f"{path}: written by an older Basis, before the store kept the history of "
+            "cycles, so there is nothing to report; a run of this Basis records it"
+        )
+    return db
+
+
+def _within(column: str, window: Window) -> tuple[str, list[object]]:
+    """The SQL condition choosing the window's rows by ``column`` (a time) and symbol."""
+    terms, args = ["1"], []
+    if window.start is not None:
+        terms.append(f"{column} >= ?")
+        args.append(window.start)
+    if window.end is not None:
+        terms.append(f"{column} < ?")
+        args.append(window.end)
+    if window.symbol is not None:
+        terms.append("symbol = ?")
+        args.append(window.symbol)
+    return " AND ".join(terms), args
+
+
+def _read(db: sqlite3.Connection, window: Window) -> History:
+    where, args = _within("exit_ts", window)
+    cycles = [
+        _decode_trade(record)
+        for (record,) in db.execute(
+            f"SELECT record FROM cycles WHERE {where} ORDER BY exit_ts, task_id, cycle", args
+        )
+    ]
+    where, args = _within("ts", window)
+    fills = [
+        FillRecord(*row)
+        for row in db.execute(
+            "SELECT task_id, cycle, symbol, venue, leg, side, role, client_id, trade_id, ts, "
+            "qty, price, decision_price, fee_usdt, commission, commission_asset FROM fills "
+            f"WHERE {where} ORDER BY ts, client_id, trade_id",
+            args,
+        )
+    ]
+    funding = [
+        FundingRecord(*row)
+        for row in db.execute(
+            "SELECT task_id, cycle, symbol, venue, ledger_id, ts, amount_usdt FROM funding "
+            f"WHERE {where} ORDER BY ts, task_id, ledger_id",
+            args,
+        )
+    ]
+    series: dict[str, list[SeriesPoint]] = {}
+    for row in db.execute(
+        "SELECT symbol, ts, entry_cost_pct, pnl_usdt, pnl_pct, unrealized_usdt FROM series "
+        f"WHERE {where} ORDER BY symbol, ts",
+        args,
+    ):
+        series.setdefault(row[0], []).append(SeriesPoint(*row))
+    settings, open_positions, latest = _from_tasks(db, window)
+    open_positions = sorted(
+        _open_at_end(db, window) + open_positions, key=lambda p: (p.opened_at, p.task_id)
+    )
+    times = [t for c in cycles for t in (c.entry_ts, c.exit_ts)]
+    times += [f.ts for f in fills] + [f.ts for f in funding]
+    times += [p.ts for points in series.values() for p in points]
+    times += [p.opened_at for p in open_positions] + latest
+    return History(
+        window=Window(
+            window.start if window.start is not None else min(times, default=None),
+            window.end if window.end is not None else max(times, default=None),
+            window.symbol,
+        ),
+        cycles=cycles,
+        fills=fills,
+        funding=funding,
+        series=series,
+        settings=settings,
+        open_positions=open_positions,
+        incidents=_incidents(db, window),
+    )
+
+
+def _from_tasks(
+    db: sqlite3.Connection, window: Window
+) -> tuple[dict[str, SymbolSettings], list[OpenPosition], list[float]]:
+    """Each symbol's settings (its newest task's), the positions the active tasks hold
+    that were open at the window's end, and when those tasks were last saved (so an open
+    window reaches the last time anything was known of them)."""
+    settings: dict[str, SymbolSettings] = {}
+    positions: list[OpenPosition] = []
+    saved: list[float] = []
+    query = "SELECT task_id, symbol, snapshot, updated_at, completed_at FROM tasks"
+    args: list[object] = []
+    if window.symbol is not None:
+        query += " WHERE symbol = ?"
+        args.append(window.symbol)
+    for task_id, symbol, snapshot, updated_at, completed_at in db.execute(
+        query + " ORDER BY created_at, task_id", args
+    ):
+        try:
+            ctx = _decode_snapshot(snapshot)
+        except msgspec.DecodeError:
+            continue  # a record that could not be read is quarantined, not reported on
+        settings[symbol] = SymbolSettings(
+            ctx.params.max_entry_cost_pct, ctx.params.min_profit_pct, ctx.params.max_hours
+        )
+        opened = ctx.position_opened_at
+        holds = ctx.positions.spot.qty > 0 or ctx.positions.futures.qty > 0
+        if completed_at is not None or opened is None or not holds:
+            continue
+        if window.end is not None and opened >= window.end:
+            continue
+        saved.append(updated_at)
+        point = _last_pnl_point(db, symbol, opened, window.end)
+        realized = ctx.cycle.realized_usdt
+        unrealized = None
+        if point is not None:
+            realized, unrealized = point
+        positions.append(
+            OpenPosition(task_id, symbol, opened, ctx.positions.spot.qty, realized, unrealized)
+        )
+    return settings, positions, saved
+
+
+def _open_at_end(db: sqlite3.Connection, window: Window) -> list[OpenPosition]:
+    """Cycles that entered before the window's end and exited after it."""
+    if window.end is None:
+        return []
+    query = "SELECT record FROM cycles WHERE entry_ts < ? AND exit_ts >= ?"
+    args: list[object] = [window.end, window.end]
+    if window.symbol is not None:
+        query += " AND symbol = ?"
+        args.append(window.symbol)
+    found = []
+    for (record,) in db.execute(query, args):
+        trade = _decode_trade(record)
+        realized, unrealized = _last_pnl_point(db, trade.symbol, trade.entry_ts, window.end) or (
+            0.0,
+            None,
+        )
+        found.append(
+            OpenPosition(
+                trade.task_id, trade.symbol, trade.entry_ts, trade.qty, realized, unrealized
+            )
+        )
+    return found
+
+
+def _last_pnl_point(
+    db: sqlite3.Connection, symbol: str, since: float, until: float | None
+) -> tuple[float, float | None] | None:
+    """What the last series point of ``symbol`` from ``since`` to before ``until``
+    with a position open says was realised and unrealised then."""
+    query = "SELECT pnl_usdt, unrealized_usdt FROM series WHERE symbol = ? AND ts >= ?"
+    args: list[object] = [symbol, since]
+    if until is not None:
+        query += " AND ts < ?"
+        args.append(until)
+    row = db.execute(query + " AND pnl_usdt IS NOT NULL ORDER BY ts DESC LIMIT 1", args).fetchone()
+    if row is None:
+        return None
+    pnl, unrealized = row
+    return pnl - (unrealized or 0.0), unrealized
+
+
+def _incidents(db: sqlite3.Connection, window: Window) -> list[Incident]:
+    found: list[Incident] = []
+    for (body,) in db.execute("SELECT body FROM alert_outbox ORDER BY created_at, id"):
+        try:
+            alert = _decode_alert(body)
+        except msgspec.DecodeError:
+            continue
+        found.append(Incident(alert.ts, "alert", alert.severity, alert.title))
+    for ts, symbol, reason, resolved_at, resolution in db.execute(
+        "SELECT ts, symbol, reason, resolved_at, resolution FROM quarantine ORDER BY id"
+    ):
+        if not _concerns(window, symbol):
+            continue
+        found.append(Incident(ts, "quarantine", "critical", f"{symbol or 'a task'}: {reason}"))
+        if resolved_at is not None:
+            text = f"{symbol} released from quarantine ({resolution})"
+            found.append(Incident(resolved_at, "quarantine", "info", text))
+    found += _runs(db.execute("SELECT started_at, stopped_at FROM runs ORDER BY id").fetchall())
+    for mode, reason, since, set_by in db.execute(
+        "SELECT mode, reason, since, set_by FROM risk_modes ORDER BY id"
+    ):
+        level = _RISK_MODE_LEVEL.get(mode, "warning")
+        found.append(Incident(since, "risk_mode", level, f"{mode} ({set_by}): {reason}"))
+    for ts, action, symbol, result in db.execute(
+        "SELECT ts, action, symbol, result FROM operator_actions ORDER BY id"
+    ):
+        if _concerns(window, symbol):
+            what = f"{action} {symbol}" if symbol else action
+            found.append(Incident(ts, "operator", "info", f"{what}: {result}"))
+    inside = [
+        i
+        for i in found
+        if (window.start is None or i.ts >= window.start)
+        and (window.end is None or i.ts < window.end)
+    ]
+    return sorted(inside, key=lambda i: (i.ts, i.kind, i.text))
+
+
+def _concerns(window: Window, symbol: str | None) -> bool:
+    return window.symbol is None or symbol is None or symbol == window.symbol
+
+
+def _runs(runs: Sequence[tuple[float, float | None]]) -> list[Incident]:
+    """Each start of Basis; a start after a run with no clean stop is a crash found."""
+    found = []
+    for number, (started_at, _) in enumerate(runs):
+        if number == 0:
+            found.append(Incident(started_at, "restart", "info", "started"))
+        elif runs[number - 1][1] is None:
+            text = "restarted after a crash: the run before had no clean stop"
+            found.append(Incident(started_at, "crash", "critical", text))
+        else:
+            found.append(Incident(started_at, "restart", "info", "restarted after a clean stop"))
+    return found
