@@ -146,13 +146,19 @@ def read_history(store_path: Path, window: Window = Window()) -> History:
     db = _open(store_path)
     try:
         return _read(db, window)
-    except sqlite3.DatabaseError as error:
+    except (sqlite3.DatabaseError, msgspec.DecodeError) as error:
         raise StoreError(
             f"{store_path}: not a usable Basis store ({error}); point --data-dir at the "
             "data directory of a run or a backtest"
         ) from None
     finally:
         db.close()
+
+
+def check_history_store(store_path: Path) -> None:
+    """The :class:`StoreError` :func:`read_history` would raise for the file at
+    ``store_path`` if it is no store to report on, found without reading any history."""
+    _open(store_path).close()
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -163,9 +169,13 @@ def _open(path: Path) -> sqlite3.Connection:
         )
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: cannot be read ({error}); check its permissions") from None
+    try:
         (version,) = db.execute("PRAGMA user_version").fetchone()
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
     except sqlite3.DatabaseError as error:
+        db.close()
         raise StoreError(
             f"{path}: not a Basis store ({error}); point --data-dir at the data directory "
             "of a run or a backtest"

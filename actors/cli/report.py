@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from actors.analytics.exports import CSV_FILES, summary_json, write_csv
-from actors.analytics.history import Window, read_history
+from actors.analytics.history import Window, check_history_store, read_history
 from actors.analytics.summary import summarize
 from actors.cli.args import output_file
 from actors.cli.run import DEFAULT_DATA_DIR
@@ -88,6 +88,7 @@ def command_report(args: argparse.Namespace) -> int:
         )
     window = Window(args.start, args.end, args.symbol)
     try:
+        check_history_store(store_path)
         if args.json or args.csv is not None:
             history = read_history(store_path, window)
             if args.csv is not None:

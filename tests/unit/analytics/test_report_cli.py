@@ -155,3 +155,14 @@ def test_without_json_or_csv_a_missing_store_writes_no_report(capsys, tmp_path, 
         "directory of a run or a backtest\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_without_json_or_csv_a_file_that_is_no_store_writes_no_report(
+    capsys, tmp_path, monkeypatch
+):
+    (tmp_path / "basis.db").write_text("not a database" * 20)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "--data-dir", ".")
+    assert (code, out) == (2, "")
+    assert err.startswith("basis report: basis.db: not a Basis store (file is not a database)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["basis.db"]
