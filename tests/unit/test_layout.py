@@ -37,7 +37,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "system_config": {"runtime", "sim", "arbitrage", "risk", "venues", "protocols", *FOUNDATION},
     "chaos": {"system_config", "runtime", "sim", "arbitrage", "risk", "venues", "protocols"}
     | {"supervision", *FOUNDATION},
+    "analytics": {"runtime", "arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
     "cli": {
+        "analytics",
         "risk",
         "system_config",
         "runtime",
