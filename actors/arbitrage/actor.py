@@ -29,9 +29,11 @@ import trio
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState, Liveness
 from actors.arbitrage.machine import on_market, orders_left, step
 from actors.arbitrage.pricing import entry_cost_pct
+from actors.arbitrage.series import SeriesSampler
 from actors.failpoints import failpoint
 from actors.histogram import Histogram, HistogramStatistics
 from actors.risk.limits import NO_LIMITS, EntryLimits
+from protocols.history import FillRecord, FundingRecord, HistoryRecord
 from protocols.messages import (
     Alert,
     AmendOrder,
@@ -69,6 +71,7 @@ ContextHook = Callable[[ArbitrageContext], Awaitable[None]]
 OrdersHook = Callable[[ArbitrageContext, list[Order]], Awaitable[None]]
 LimitsHook = Callable[[ArbitrageContext], EntryLimits]
 DecidedHook = Callable[[ArbitrageContext], None]
+HistoryHook = Callable[[TradeRecord | HistoryRecord], Awaitable[None]]
 
 
 class StrategyStatistics(msgspec.Struct, frozen=True):
@@ -132,6 +135,12 @@ class StrategyActor:
     decided: DecidedHook | None = None
     """Called right after each decision that changed the context, before anything is
     awaited (the portfolio's exposure)."""
+    history: HistoryHook | None = None
+    """Awaited with every record of what happened for the store's history: each fill
+    and funding settlement the machine counted, each cycle's record (closed or amended),
+    before the snapshot of the same decision; and the sampled series."""
+    series: SeriesSampler | None = None
+    """Samples the quotes for the series (with ``history`` only)."""
     wall_clock: Callable[[], float] = time.time
     spot: Quote | None = None
     futures: Quote | None = None
@@ -228,6 +237,7 @@ class StrategyActor:
     async def handle(self, message: Any) -> None:
         """One mailbox message through the machine, and its commands carried out."""
         ctx = self.ctx
+        point = None
         if type(message) is MarketQuote:
             if message.leg is Leg.SPOT:
                 self.spot = message.quote
@@ -237,6 +247,8 @@ class StrategyActor:
             if self._resuming_since is not None:
                 self._note_resumed(now)
             new, commands = on_market(ctx, now, self.spot, self.futures, self.live, self._limits())
+            if self.series is not None and self.history is not None:
+                point = self.series.sample(new, now, self.spot, self.futures)
         elif type(message) is TimerTick:
             new, commands = on_market(
                 ctx, self.wall_clock(), self.spot, self.futures, self.live, self._limits()
@@ -255,6 +267,8 @@ class StrategyActor:
             if type(message) is FeedHealth and ctx.stale_legs and not new.stale_legs:
                 self._resuming_since = self.wall_clock()
         if new is ctx:
+            if point is not None:
+                await self._record(point)
             return
         self.ctx = new
         if self.decided is not None:
@@ -264,6 +278,9 @@ class StrategyActor:
             log.info("%s: %s -> %s", self.name, ctx.state.value, new.state.value)
             if new.state is ArbitrageState.ENTERING:
                 self._log_entry(new, commands)
+        if commands and self.history is not None:
+            # Before the snapshot: one that is stored never lacks its decision's history.
+            await self._keep_history(commands)
         if self.on_change is not None:
             await self.on_change(new)
         if commands:
@@ -273,6 +290,22 @@ class StrategyActor:
             await self._carry_out(commands)
             if placing:
                 self.lag.observe(self.wall_clock() - message.quote.recv_ts)
+        if point is not None:
+            # After the decision's orders have left: a point is never worth their delay.
+            await self._record(point)
+
+    async def _keep_history(self, commands: tuple) -> None:
+        """Hand the records among a decision's commands to ``history``, in order."""
+        for command in commands:
+            kind = type(command)
+            if kind is FillRecord or kind is FundingRecord:
+                await self._record(command)
+            elif kind is TradeClosed or kind is TradeAmended:
+                await self._record(command.trade)
+
+    async def _record(self, record: TradeRecord | HistoryRecord) -> None:
+        assert self.history is not None
+        await self.history(record)
 
     async def _carry_out(self, commands: tuple) -> None:
         orders = [command.order for command in commands if type(command) is PlaceOrder]

@@ -20,6 +20,11 @@ deliver them: a published rate as a ``FundingRateUpdate``, a settlement as the
 ``FundingPayment`` the backtest's own short receives (positive rate) or pays at the
 futures mid.
 
+With a ``history`` sink, the backtest hands it what the live system's strategies hand
+the store: every fill and funding settlement the machine counted, each cycle's record
+(closed or amended), and each symbol's sampled series on the quotes' own clock, so a
+backtest can keep the same history in a store of its own.
+
 Risk is applied as live (``[risk]``): an entry is sized from the books (rows with depth;
 the best level's size otherwise) and from the room the exposure caps leave across every
 symbol's strategy, orders in flight included; with starting balances
@@ -45,6 +50,7 @@ from actors.arbitrage.config import NonNegative, StrategyConfig
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState, LegRules, new_context
 from actors.arbitrage.exposure import exposure_of
 from actors.arbitrage.machine import on_market, pnl_if_closed, step
+from actors.arbitrage.series import SeriesSampler
 from actors.backtest.quote_files import FUNDING_RATE, FUNDING_SETTLED, QuoteFile
 from actors.risk.caps import Balances, ExposureTotals, entry_room
 from actors.risk.config import RiskConfig
@@ -52,6 +58,7 @@ from actors.risk.limits import NO_LIMITS, EntryLimits
 from actors.risk.liquidation import leverage_refusal
 from actors.risk.sizing import depth_weighted_price
 from actors.risk.stops import StopsState, evaluate_stops
+from protocols.history import FillRecord, FundingRecord, HistoryRecord
 from protocols.messages import (
     FundingPayment,
     FundingRateUpdate,
@@ -175,6 +182,8 @@ class BacktestResult:
     resizes: list[Resize] = attrs.field(factory=list)
     mode_changes: list[RiskModeChange] = attrs.field(factory=list)
     """What the portfolio stops did to the risk mode, in order."""
+    contexts: list[ArbitrageContext] = attrs.field(factory=list)
+    """Each symbol's strategy as the data left it."""
 
     @property
     def cycles(self) -> int:
@@ -204,6 +213,8 @@ class _SymbolStrategy:
     limits: EntryLimits = NO_LIMITS
     limits_for: ExposureTotals | None = None
     """The totals ``limits`` were worked out from: unchanged totals, unchanged room."""
+    series: SeriesSampler | None = None
+    """Samples its quotes for the history, when the backtest keeps one."""
 
 
 @attrs.frozen
@@ -213,11 +224,25 @@ class _Pending:
     order: Order
 
 
+HistorySink = Callable[[TradeRecord | HistoryRecord], None]
+
+SERIES_INTERVAL_S = 1.0
+"""A backtest's series: a point a second of the data at most per symbol, as a live
+system samples by default."""
+
+
 class Backtest:
     """Runs quote rows through one strategy per symbol. Use :func:`run_backtest`."""
 
-    def __init__(self, config: BacktestConfig) -> None:
+    def __init__(
+        self,
+        config: BacktestConfig,
+        history: HistorySink | None = None,
+        series_interval_s: float = SERIES_INTERVAL_S,
+    ) -> None:
         self.config = config
+        self._history = history
+        self._series_interval_s = series_interval_s
         self._params = config.strategy.params(config.risk)
         self._rules = LegRules(config.backtest.spot.rules(), config.backtest.futures.rules())
         self._latency_s = config.backtest.latency_ms / 1000.0
@@ -252,6 +277,8 @@ class Backtest:
         if self.mode_changes:  # a strategy starts in the portfolio's mode
             ctx, _ = step(ctx, self.mode_changes[-1])
         strategy = _SymbolStrategy(symbol, ctx)
+        if self._history is not None:
+            strategy.series = SeriesSampler(self._series_interval_s)
         self._strategies[symbol_text] = strategy
         return strategy
 
@@ -260,6 +287,7 @@ class Backtest:
         strategies = self._strategies
         pending = self._pending
         latency = self._latency_s
+        history = self._history
         events = 0
         for (ts, leg, symbol_text, bid, bid_qty, ask, ask_qty), depth in source.with_depth():
             events += 1
@@ -299,6 +327,11 @@ class Backtest:
                 self._note_decision(strategy, before)
             if commands:
                 self._carry_out(strategy, commands, now, latency)
+            if history is not None:
+                assert strategy.series is not None
+                point = strategy.series.sample(strategy.ctx, now, strategy.spot, strategy.futures)
+                if point is not None:
+                    history(point)
             if on_progress is not None and not events & 0x3FFF:
                 on_progress(events)
         return events
@@ -397,6 +430,7 @@ class Backtest:
     def _carry_out(
         self, strategy: _SymbolStrategy, commands: tuple, now: float, latency: float
     ) -> None:
+        history = self._history
         for command in commands:
             if isinstance(command, PlaceOrder):
                 if latency > 0.0:
@@ -406,8 +440,14 @@ class Backtest:
             elif isinstance(command, TradeClosed):
                 self.trades.append(command.trade)
                 self._next_stops_check = now  # a closed cycle moves the P&L
+                if history is not None:
+                    history(command.trade)
             elif isinstance(command, TradeAmended):
                 self._amend(command.trade)
+                if history is not None:
+                    history(command.trade)
+            elif history is not None and isinstance(command, (FillRecord, FundingRecord)):
+                history(command)
             # Cancels need nothing: every order here ends as soon as it executes.
 
     def _amend(self, trade: TradeRecord) -> None:
@@ -429,7 +469,9 @@ class Backtest:
         if short <= 0.0 or futures is None:
             return
         mid = (futures.bid + futures.ask) / 2.0 if futures.bid > 0.0 else futures.ask
-        strategy.ctx, _ = step(strategy.ctx, FundingPayment(now, rate * short * mid))
+        strategy.ctx, commands = step(strategy.ctx, FundingPayment(now, rate * short * mid))
+        if commands:
+            self._carry_out(strategy, commands, now, self._latency_s)
 
     def _execute_due(self, now: float) -> None:
         """Every order that arrived before ``now`` meets the quotes it arrived to."""
@@ -529,6 +571,7 @@ class Backtest:
             dict(self.skips),
             list(self.resizes),
             list(self.mode_changes),
+            [strategy.ctx for strategy in self._strategies.values()],
         )
 
 
@@ -567,11 +610,13 @@ def run_backtest(
     path: str,
     config: BacktestConfig,
     on_progress: Callable[[int, int, int], None] | None = None,
+    history: HistorySink | None = None,
 ) -> BacktestResult:
     """Backtest the quote file at ``path``. ``on_progress(events, bytes_done, bytes_total)``
-    is called now and then while it runs."""
+    is called now and then while it runs; ``history`` (if given) is handed every record
+    of the history as it happens."""
     began = time.perf_counter()
-    backtest = Backtest(config)
+    backtest = Backtest(config, history)
     with QuoteFile(path) as source:
         report = None
         if on_progress is not None:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
 import time
+from pathlib import Path
 
+import attrs
 import msgspec
 
-from actors.backtest.engine import BacktestConfig, BacktestSection, run_backtest
+from actors.backtest.engine import (
+    BacktestConfig,
+    BacktestResult,
+    BacktestSection,
+    HistorySink,
+    run_backtest,
+)
 from actors.backtest.quote_files import QuoteFileError, QuoteFileWriter
 from actors.backtest.report import render_table, to_json, write_trades_csv
 from actors.cli.args import (
@@ -23,7 +34,12 @@ from actors.cli.progress import ProgressBar
 from actors.cli.synth import DEFAULT_SYMBOL_NAMES, synthesize
 from actors.cli.user_error import UserError
 from actors.config_files import ConfigError, load_config
+from actors.runtime.persistence.store import Store
+from actors.runtime.persistence.writer import snapshot_record
+from actors.runtime.system import STORE_FILE
 from actors.system_config import SystemConfig
+from protocols.history import HistoryRecord
+from protocols.messages import TradeRecord
 
 EXIT_BAD_INPUT = 2
 
@@ -64,6 +80,18 @@ def add_backtest_commands(commands: argparse._SubParsersAction) -> None:
         "--partial-fills",
         action="store_true",
         help="fill no more than the visible size (overrides the config)",
+    )
+    backtest.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=f"keep the history (cycles, fills, funding, the series) in DIR/{STORE_FILE}, "
+        "a new store that basis report reads",
+    )
+    backtest.add_argument(
+        "--report",
+        type=output_file,
+        metavar="OUT",
+        help="also write the HTML report of the run to OUT",
     )
     backtest.set_defaults(handler=command_backtest)
 
@@ -130,24 +158,65 @@ def _config(args: argparse.Namespace) -> BacktestConfig:
     return msgspec.structs.replace(config, backtest=section)
 
 
+HISTORY_BATCH = 10_000
+"""History records written to a backtest's store per transaction."""
+
+
+@attrs.define
+class StoreSink:
+    """A backtest's history into a store: records gathered and written in batches."""
+
+    store: Store
+    pending: list[TradeRecord | HistoryRecord] = attrs.field(factory=list)
+
+    def put(self, record: TradeRecord | HistoryRecord) -> None:
+        self.pending.append(record)
+        if len(self.pending) >= HISTORY_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.store.write_batch((), (), (), self.pending)
+            self.pending = []
+
+
+def _new_store_dir(text: str) -> Path:
+    """``--data-dir``: a directory that holds no store yet (it may not exist)."""
+    target = Path(text)
+    if target.exists() and not target.is_dir():
+        raise UserError(f"--data-dir {text} is a file; name a directory")
+    if (target / STORE_FILE).exists():
+        raise UserError(
+            f"--data-dir {text} already holds a store ({target / STORE_FILE}); a backtest "
+            "writes a new one: name another directory, or remove that one"
+        )
+    if not os.access(_nearest_directory(target), os.W_OK):
+        raise UserError(f"--data-dir {text}: this user may not write there; name another")
+    return target
+
+
+def _nearest_directory(path: Path) -> Path:
+    """``path``, or the nearest of its parents that exists: where a scratch directory
+    is on the same file system as ``path`` will be."""
+    path = path.absolute()
+    while not path.is_dir():
+        path = path.parent
+    return path
+
+
 def command_backtest(args: argparse.Namespace) -> int:
     try:
         config = _config(args)
     except ConfigError as error:
         print(f"basis backtest: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    bar = ProgressBar("backtest")
-
-    def progress(events: int, done: int, total: int) -> None:
-        bar.update(done, total, f"{events:,} events")
-
-    try:
-        result = run_backtest(args.data, config, progress)
-    except QuoteFileError as error:
-        print(f"basis backtest: {error}", file=sys.stderr)
+    target = None if args.data_dir is None else _new_store_dir(args.data_dir)
+    if target is None and args.report is None:
+        result = _run(args, config, None)
+    else:
+        result = _run_keeping_history(args, config, target)
+    if result is None:
         return EXIT_BAD_INPUT
-    finally:
-        bar.close()
     if args.trades_csv:
         try:
             write_trades_csv(result, args.trades_csv)
@@ -159,6 +228,59 @@ def command_backtest(args: argparse.Namespace) -> int:
     else:
         print(render_table(result))
     return 0
+
+
+def _run(
+    args: argparse.Namespace, config: BacktestConfig, history: HistorySink | None
+) -> BacktestResult | None:
+    """The backtest, with a progress bar; ``None`` when the quote file is refused (said
+    on stderr)."""
+    bar = ProgressBar("backtest")
+
+    def progress(events: int, done: int, total: int) -> None:
+        bar.update(done, total, f"{events:,} events")
+
+    try:
+        return run_backtest(args.data, config, progress, history)
+    except QuoteFileError as error:
+        print(f"basis backtest: {error}", file=sys.stderr)
+        return None
+    finally:
+        bar.close()
+
+
+def _run_keeping_history(
+    args: argparse.Namespace, config: BacktestConfig, target: Path | None
+) -> BacktestResult | None:
+    """The backtest with its history in a store: ``target``'s, or a scratch one for the
+    report only. The store is written beside its place and moved there once the
+    backtest is done, so a backtest that fails (a bad quote file) leaves nothing."""
+    scratch_in = None if target is None else _nearest_directory(target)
+    with tempfile.TemporaryDirectory(prefix=".basis-backtest-", dir=scratch_in) as scratch:
+        store_path = Path(scratch) / STORE_FILE
+        with Store(store_path) as store:
+            sink = StoreSink(store)
+            result = _run(args, config, sink.put)
+            if result is None:
+                return None
+            sink.flush()
+            # The strategies as the data left them: their settings, an open position.
+            store.write_batch([snapshot_record(ctx) for ctx in result.contexts], (), ())
+        if target is not None:
+            target.mkdir(parents=True, exist_ok=True)
+            store_path = Path(shutil.move(store_path, target / STORE_FILE))
+            print(f"wrote the history to {store_path}", file=sys.stderr)
+        if args.report is not None:
+            _write_report(store_path, Path(args.report))
+    return result
+
+
+def _write_report(store_path: Path, out: Path) -> None:
+    from actors.analytics.history import Window
+    from actors.analytics.page import write_report
+
+    write_report(store_path, out, Window())
+    print(f"wrote the report to {out}", file=sys.stderr)
 
 
 MAX_SYNTH_STEPS = 100_000_000

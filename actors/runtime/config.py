@@ -2,12 +2,12 @@
 
 Top-level ``mode`` and ``symbols``; ``[venues.spot]`` and ``[venues.futures]`` (kind,
 endpoints, the names of the environment variables holding keys); ``[strategy]``;
-``[risk]`` (sizing from the books, caps, stops);
-``[http]`` (the status endpoint); ``[persistence]`` (durability); ``[alerts]`` (where
-alerts go). The file's other tables
-(the simulated venues, paper mode, chaos runs) belong to the tools that read them: see
-``actors.system_config``. Everything is validated at load: an unknown key, a wrong type
-or an impossible value is an error that names the file and the key.
+``[risk]`` (sizing from the books, caps, stops); ``[http]`` (the status endpoint);
+``[persistence]`` (durability, the sampled series); ``[alerts]`` (where alerts go). The
+file's other tables (the simulated venues, paper mode, chaos runs) belong to the tools
+that read them: see ``actors.system_config``. Everything is validated at load: an
+unknown key, a wrong type or an impossible value is an error that names the file and the
+key.
 """
 
 from __future__ import annotations
@@ -49,6 +49,12 @@ class HttpSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class PersistenceSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     durability: Literal["NORMAL", "FULL"] = "NORMAL"
     """NORMAL survives a crash of Basis; FULL also survives a power cut, at a cost per commit."""
+    series_interval_s: Seconds = 1.0
+    """How often each strategy samples its series (entry cost %, an open position's
+    P&L) for the history, at most."""
+    series_full_days: Annotated[float, msgspec.Meta(gt=0.0)] = 2.0
+    """How many days of the series are kept at every sample; older points are thinned
+    to one a minute."""
 
 
 class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import socket
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -39,6 +40,7 @@ import trio
 
 from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import ArbitrageParams, LegRules, new_context
+from actors.arbitrage.series import SeriesSampler
 from actors.runtime.alerts.actor import SHUTDOWN_TIMEOUT_S, AlertActor
 from actors.runtime.alerts.alert import Sink
 from actors.runtime.alerts.conditions import FeedConnects, Observation, Signal, exposure_of
@@ -53,7 +55,7 @@ from actors.runtime.orders.position_watch import PositionWatch
 from actors.runtime.orders.router import Router
 from actors.runtime.orders.short_check import Holding, holding_of
 from actors.runtime.other_instances import OtherInstance
-from actors.runtime.persistence.store import QuarantineRow, RiskModeRow, Store
+from actors.runtime.persistence.store import QuarantineRow, RiskModeRow, Store, StoreError
 from actors.runtime.persistence.writer import (
     WRITER_MAILBOX,
     Writer,
@@ -95,6 +97,8 @@ log = logging.getLogger("basis.manager")
 STORE_FILE = "basis.db"
 SYMBOLS_PER_CONNECTION = 30
 STORE_COUNT_EVERY_S = 10.0
+SERIES_THIN_EVERY_S = 3600.0
+DAY_S = 86400.0
 STORE_HEALTH_KEY = "store-health"
 """The conflating key strategies are told the store's health under: only the latest counts."""
 
@@ -477,6 +481,8 @@ class TradingSystem:
             on_change=save,
             entry_limits=self.risk.limits,
             decided=self.risk.decided,
+            history=writer.history,
+            series=SeriesSampler(self.config.persistence.series_interval_s),
         )
         self.risk.decided(ctx)
         mailbox = Mailbox(f"strategy-{task_id}", capacity=1024)
@@ -557,6 +563,25 @@ class TradingSystem:
             self.store_counts = await trio.to_thread.run_sync(count)
             await trio.sleep(STORE_COUNT_EVERY_S)
 
+    async def _thin_series(self) -> None:
+        """Thin the series older than ``[persistence] series_full_days`` to a point a
+        minute, at the start and every hour (through the writer, like every write)."""
+        keep_s = self.config.persistence.series_full_days * DAY_S
+        while True:
+            try:
+                removed = await self.writer_client.thin_series(time.time() - keep_s)
+            except (sqlite3.Error, StoreError) as error:
+                # The series only grows meanwhile; nothing else depends on it.
+                log.warning("the series could not be thinned (%s); trying again later", error)
+            else:
+                if removed:
+                    log.info(
+                        "the series: %d points older than %g days thinned to one a minute",
+                        removed,
+                        keep_s / DAY_S,
+                    )
+            await trio.sleep(SERIES_THIN_EVERY_S)
+
     async def cleanup(self, max_age_s: float) -> int:
         """Delete tasks that completed more than ``max_age_s`` ago, with their orders;
         returns how many. Active and quarantined records are kept."""
@@ -600,6 +625,7 @@ class TradingSystem:
                 self.started.set()
                 freeze_startup_objects()
                 nursery.start_soon(self._count_store)
+                nursery.start_soon(self._thin_series)
                 self.nursery = nursery
                 task_status.started()
                 ready = True

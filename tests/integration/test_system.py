@@ -3,6 +3,7 @@ writer, status endpoint."""
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 import httpx
@@ -21,6 +22,8 @@ from actors.runtime.system import SymbolLocked, TradingSystem
 from actors.sim.ledger import FillExecuted, FundingSettled
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
+from protocols.history import SeriesPoint
+from protocols.messages import TradeRecord
 from protocols.model import Side, Symbol
 from tests.integration.paper_runs import paper_run
 from tests.integration.polling import wait_until
@@ -52,11 +55,30 @@ def fills_pnl(fills: list[FillExecuted]) -> float:
     return total
 
 
+def old_series(store_path) -> list[SeriesPoint]:
+    """Two minutes of points a second, three days ago: older than the series is kept whole."""
+    start = (time.time() // 60.0 - 3 * 24 * 60) * 60.0
+    points = [SeriesPoint("BTC/USDT", start + s, 0.3) for s in range(120)]
+    with Store(store_path) as store:
+        store.write_batch((), (), (), points)
+    return points
+
+
 async def test_a_cycle_completes_and_its_pnl_is_what_the_venues_filled(tmp_path):
+    old = old_series(tmp_path / "basis.db")
+    config = paper(cooldown_s=3600.0)
+    config = msgspec.structs.replace(
+        config,
+        persistence=msgspec.structs.replace(config.persistence, series_interval_s=0.2),
+    )
     # A long cooldown keeps the strategy from entering again, so the ledgers hold one cycle.
-    async with paper_run(paper(cooldown_s=3600.0), tmp_path) as (system, sim):
+    async with paper_run(config, tmp_path) as (system, sim):
         btc = next(h for h in system.strategies.values() if h.symbol == BTC)
         await wait_until(lambda: btc.actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
+        # A point of the series sampled on the open position.
+        opened = time.time()
+        sampler = btc.actor.series
+        await wait_until(lambda: sampler.next_at >= opened + sampler.interval_s, 20)
         # The perpetual drops 1.5 % below spot: the short gains, the exit is profitable.
         sim.dislocate(BTC, -0.015)
         await wait_until(lambda: btc.actor.ctx.arbitrage_cycles == 1, 20)
@@ -99,6 +121,21 @@ async def test_a_cycle_completes_and_its_pnl_is_what_the_venues_filled(tmp_path)
     assert store.open_orders(btc.task_id) == []
     filled = [o for o in store.orders(btc.task_id) if o.status == "filled"]
     assert len(filled) >= 4 and all(o.filled_qty > 0 and o.venue_order_id for o in filled)
+    # The history: the cycle's record, and each symbol's series, the open position valued.
+    db = store._db
+    records = [msgspec.json.decode(r, type=TradeRecord) for (r,) in db.execute(
+        "SELECT record FROM cycles")]  # fmt: skip
+    assert ctx.last_trade in records
+    recent = old[-1].ts + 1.0
+    rows = db.execute(
+        "SELECT symbol, ts, pnl_usdt, unrealized_usdt FROM series WHERE ts > ?", (recent,)
+    ).fetchall()
+    assert {symbol for symbol, *_ in rows} == {"BTC/USDT", "ETH/USDT"}
+    held = [(pnl, unrealized) for symbol, _, pnl, unrealized in rows if pnl is not None]
+    assert held and all(unrealized is not None for _, unrealized in held)
+    # The old points were thinned to a minute as the system started.
+    (kept,) = db.execute("SELECT count(*) FROM series WHERE ts < ?", (recent,)).fetchone()
+    assert kept == 2
     store.close()
 
 

@@ -7,10 +7,13 @@ import threading
 from functools import partial
 
 import trio
+from trio.testing import wait_all_tasks_blocked
 
 from actors.arbitrage.context import ArbitrageState, new_context
 from actors.runtime.persistence.store import OrderEventRecord, Store
 from actors.runtime.persistence.writer import Writer, WriterClient
+from protocols.history import FillRecord, FundingRecord, SeriesPoint
+from protocols.messages import TradeRecord
 from protocols.model import Leg, Order, Side, Symbol
 from supervision import ChildSpec, Mailbox, Supervisor
 from tests.integration.polling import wait_until
@@ -277,3 +280,55 @@ async def test_a_crash_between_a_batchs_transactions_leaves_the_rest_to_the_next
     assert sorted(o.client_id for o in reader.open_orders()) == ["t0-0s", "t1-0s", "t2-0s"]
     assert [a.action for a in reader.operator_actions()] == ["pause"]
     reader.close()
+
+
+HISTORY_TABLES = ("cycles", "fills", "funding", "series")
+
+
+def history_records():
+    trade = TradeRecord("BTC/USDT", 100.0, 200.0, 1.0, 100.0, 100.2, 100.3, 100.1, 0.4, 0.4,
+                        "profit", 0.1, 0.0, task_id="t1", cycle=1)  # fmt: skip
+    fill = FillRecord("t1", 1, "BTC/USDT", "mexc", "spot", "buy", "entry", "t1-1s", "T1",
+                      100.0, 1.0, 100.0, 100.0, 0.05)  # fmt: skip
+    funding = FundingRecord("t1", 1, "BTC/USDT", "gateio_futures", "L1", 150.0, 0.02)
+    points = [SeriesPoint("BTC/USDT", float(s), 0.1) for s in range(0, 180)]
+    return [trade, fill, funding, *points]
+
+
+async def test_history_is_stored_with_the_snapshot_after_it_and_counted(nursery, tmp_path):
+    _, writer, client = await start(nursery, tmp_path)
+    records = history_records()
+    for record in records:
+        await client.history(record)
+    client.save(new_context("t1", BTC, now=1.0))
+    await client.flush()
+    with Store(tmp_path / "basis.db") as reader:
+        db = reader._db
+        counts = [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in HISTORY_TABLES]
+        assert counts == [1, 1, 1, 180]
+        assert [t.task_id for t in reader.tasks()] == ["t1"]
+    assert writer.statistics().history == len(records)
+    # Thinning is a request like the others: three minutes of points become three.
+    assert await client.thin_series(before=200.0) == 177
+
+
+async def test_history_waits_for_room_on_a_full_lane_and_loses_nothing(nursery, tmp_path):
+    mailbox = Mailbox("writer", capacity=2)
+    client = WriterClient(mailbox.address)
+    records = history_records()[:4]
+    handed = []
+
+    async def hand_over():
+        for record in records:
+            await client.history(record)
+            handed.append(record)
+
+    nursery.start_soon(hand_over)
+    await wait_all_tasks_blocked()
+    assert len(handed) == 2  # the lane is full: the third waits
+    writer = Writer(tmp_path / "basis.db")
+    tree = Supervisor("root", [ChildSpec("writer", writer.run, mailbox=mailbox)])
+    await nursery.start(tree.run)
+    await wait_until(lambda: len(handed) == 4)
+    await client.flush()
+    assert writer.statistics().history == 4

@@ -38,6 +38,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "analytics": {"runtime", "arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
     "chaos": {"system_config", "runtime", "sim", "arbitrage", "risk", "venues", "protocols"}
     | {"supervision", *FOUNDATION},
+    "analytics": {"runtime", "arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
     "cli": {
         "analytics",
         "risk",

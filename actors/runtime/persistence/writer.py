@@ -1,8 +1,11 @@
 """The persistence writer actor: the only one that touches the disk.
 
 Strategies hand it snapshots of their context after every decision (on the conflating
-lane, keyed by task: a newer snapshot replaces an unwritten older one) and journal their
-order intents before sending them (on the FIFO lane, and they wait for the commit).
+lane, keyed by task: a newer snapshot replaces an unwritten older one), journal their
+order intents before sending them (on the FIFO lane, and they wait for the commit), and
+hand over their history (fills, funding settlements, cycles and the sampled series, on
+the FIFO lane before the snapshot of the same decision: the mailbox gives FIFO messages
+first, so a stored snapshot never lacks its history).
 Routers append what venues say of orders. Whatever is waiting is written as one batch in
 one transaction on a worker thread, so the trio thread never blocks on I/O and a burst of
 intents costs one commit. The system's other changes to the store (quarantining a record,
@@ -46,6 +49,8 @@ from actors.runtime.persistence.store import (
     Store,
     storage_failure,
 )
+from protocols.history import FillRecord, FundingRecord, HistoryRecord, SeriesPoint
+from protocols.messages import TradeRecord
 from protocols.model import Order
 from supervision import Address, Incarnation, Stopping
 
@@ -163,6 +168,15 @@ class MarkDelivery:
 
 
 @attrs.frozen
+class ThinSeries:
+    """Thin the series to a point a minute up to ``before`` (Unix time); replies how
+    many points were removed."""
+
+    before: float
+    reply: Reply
+
+
+@attrs.frozen
 class BeginRun:
     """Record that a run started; replies its id."""
 
@@ -187,6 +201,7 @@ StoreRequest = (
     | KeepRiskStops
     | PutAlert
     | MarkDelivery
+    | ThinSeries
     | BeginRun
     | EndRun
 )
@@ -213,6 +228,8 @@ def _carry_out(store: Store, request: StoreRequest) -> Any:
         return store.begin_run()
     if type(request) is EndRun:
         return store.end_run(request.run_id)
+    if type(request) is ThinSeries:
+        return store.thin_series(request.before)
     assert type(request) is DeleteCompletedTasks
     return store.delete_completed(request.before)
 
@@ -223,6 +240,7 @@ class WriterStats:
     snapshots: int = 0
     intents: int = 0
     events: int = 0
+    history: int = 0
     last_write_at: float | None = None
     latencies_s: deque[float] = attrs.field(factory=lambda: deque(maxlen=LATENCY_SAMPLES))
 
@@ -255,6 +273,8 @@ class WriterStatistics(msgspec.Struct, frozen=True):
     """Wall-clock time of the first refused transaction of the current failure."""
     refused: int = 0
     """Transactions the storage refused (each attempt counts)."""
+    history: int = 0
+    """History records written: cycles, fills, funding settlements, series points."""
 
 
 @attrs.define(eq=False)
@@ -290,6 +310,7 @@ class Writer:
             self.failing,
             self.failing_since,
             self.refused,
+            stats.history,
         )
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -359,24 +380,29 @@ class Writer:
         snapshots: dict[str, SnapshotRecord] = {}
         intents: list[IntentRecord] = []
         events: list[OrderEventRecord] = []
+        history: list[TradeRecord | HistoryRecord] = []
         waiting: list[trio.Event] = []
         for message in records:
-            if type(message) is SnapshotRecord:
+            kind = type(message)
+            if kind is SnapshotRecord:
                 snapshots[message.task_id] = message  # the newest of a task wins
-            elif type(message) is JournalIntents:
+            elif kind is JournalIntents:
                 intents.extend(message.records)
                 waiting.append(message.committed)
-            elif type(message) is OrderEventRecord:
+            elif kind is OrderEventRecord:
                 events.append(message)
+            elif kind in _HISTORY:
+                history.append(message)
             else:
                 log.error("writer: cannot store %r", message)
-        began = await self._commit(list(snapshots.values()), intents, events)
+        began = await self._commit(list(snapshots.values()), intents, events, history)
         stats = self.stats
         stats.latencies_s.append(time.perf_counter() - began)
         stats.batches += 1
         stats.snapshots += len(snapshots)
         stats.intents += len(intents)
         stats.events += len(events)
+        stats.history += len(history)
         stats.last_write_at = time.time()
         for committed in waiting:
             committed.set()
@@ -386,17 +412,21 @@ class Writer:
         snapshots: list[SnapshotRecord],
         intents: list[IntentRecord],
         events: list[OrderEventRecord],
+        history: list[TradeRecord | HistoryRecord],
     ) -> float:
         """Write the records in one transaction, as often as the storage refuses it;
         returns when the attempt that succeeded began (``perf_counter``). Raises what is
         not the storage's fault."""
         assert self.store is not None
+        records = len(snapshots) + len(intents) + len(events) + len(history)
         pause = self.retry_min_s
         while True:
             began = time.perf_counter()
             # Not cancellable: a transaction that started is finished, whatever happens.
             try:
-                await trio.to_thread.run_sync(self.store.write_batch, snapshots, intents, events)
+                await trio.to_thread.run_sync(
+                    self.store.write_batch, snapshots, intents, events, history
+                )
             except Exception as error:
                 cause = storage_failure(error, self.path)
                 if cause is None:
@@ -404,7 +434,7 @@ class Writer:
                 self._refused(cause)
             else:
                 if self.failing is not None:
-                    self._recovered(len(snapshots) + len(intents) + len(events))
+                    self._recovered(records)
                 return began
             try:
                 await trio.sleep(pause)
@@ -412,7 +442,7 @@ class Writer:
                 # Stopped (or given up on) while the disk still refuses: say what is lost.
                 log.error(
                     "writer: stopped with %d records the store refused (%s)",
-                    len(snapshots) + len(intents) + len(events),
+                    records,
                     self.failing,
                 )
                 raise
@@ -445,6 +475,9 @@ class Writer:
         self.failing_since = None
         if self.on_health is not None:
             self.on_health(None)
+
+
+_HISTORY = (TradeRecord, FillRecord, FundingRecord, SeriesPoint)
 
 
 def snapshot_record(ctx: ArbitrageContext) -> SnapshotRecord:
@@ -499,6 +532,21 @@ class WriterClient:
 
     async def order_event(self, record: OrderEventRecord) -> None:
         await self.address.send(record)
+
+    async def history(self, record: TradeRecord | HistoryRecord) -> None:
+        """Hand over a record for the history, in order with everything else on the FIFO
+        lane; waits only while that lane is full."""
+        try:
+            self.address.send_nowait(record)
+        except trio.WouldBlock:
+            await self.address.send(record)
+
+    async def thin_series(self, before: float) -> int:
+        """Thin the series stored before ``before`` to a point a minute; returns how
+        many points were removed, once done."""
+        reply = Reply()
+        await self.address.send(ThinSeries(before, reply))
+        return await reply.wait()
 
     async def quarantine(
         self, task_id: str | None, reason: str, record: bytes | None, symbol: str | None = None

@@ -271,3 +271,18 @@ def test_a_live_config_may_name_other_quotes_and_a_backtest_takes_a_whole_system
     assert (
         load_config(paper, BacktestConfigFile).strategy == load_config(paper, SystemConfig).strategy
     )
+
+
+@pytest.mark.parametrize("key", ["series_interval_s", "series_full_days"])
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_the_series_settings_must_be_positive(tmp_path, key, value):
+    path = write(tmp_path, f"[persistence]\n{key} = {value}\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path, SystemConfig)
+    assert str(error.value) == f"{path}: persistence.{key}: expected a number > 0.0, got {value}"
+
+
+def test_the_series_is_sampled_a_second_and_kept_whole_two_days_unless_told(tmp_path):
+    assert load_config(write(tmp_path, ""), SystemConfig).persistence.series_interval_s == 1.0
+    config = load_config(write(tmp_path, "[persistence]\nseries_full_days = 0.5\n"), SystemConfig)
+    assert (config.persistence.series_interval_s, config.persistence.series_full_days) == (1.0, 0.5)

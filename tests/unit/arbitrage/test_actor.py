@@ -7,10 +7,14 @@ import logging
 import trio
 from trio.testing import wait_all_tasks_blocked
 
+from actors.arbitrage import actor as actor_module
 from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import ArbitrageState, new_context
+from actors.arbitrage.series import SeriesSampler
 from actors.risk.limits import EntryLimits
+from protocols.history import FillRecord, FundingRecord, SeriesPoint
 from protocols.messages import (
+    Alert,
     AmendOrder,
     CancelOrder,
     FeedHealth,
@@ -21,6 +25,7 @@ from protocols.messages import (
     OrderFinal,
     PlaceOrder,
     StoreHealth,
+    TradeClosed,
     TradeRecord,
 )
 from protocols.model import Fill, Leg, OrderStatus, Quote, Side, Symbol
@@ -311,3 +316,74 @@ async def test_a_correction_growing_the_lagging_leg_stays_within_the_portfolios_
     sent = await spot_router.receive()
     assert isinstance(sent, PlaceOrder) and sent.order.side is Side.SELL
     assert len(futures_router) == 0
+
+
+async def test_a_decisions_history_is_handed_over_before_its_snapshot(nursery, monkeypatch):
+    told: list[object] = []
+
+    async def history(record):
+        told.append(record)
+
+    async def save(ctx):
+        told.append("snapshot")
+
+    trade = TradeRecord("BTC/USDT", 100.0, 200.0, 1.0, 100.0, 100.2, 100.3, 100.1, 0.4, 0.4,
+                        "profit", 0.1, 0.0, task_id="t1", cycle=1)  # fmt: skip
+    fill = FillRecord("t1", 1, "BTC/USDT", "mexc", "spot", "sell", "exit", "t1-2s", "T9",
+                      200.0, 1.0, 100.3, 100.3, 0.05)  # fmt: skip
+    funding = FundingRecord("t1", 1, "BTC/USDT", "gateio_futures", "L7", 150.0, 0.02)
+
+    def machine(ctx, message):
+        """A decision as the machine gives one: a changed context and its commands."""
+        commands = (fill, funding, Alert("info", "cycle closed"), TradeClosed(trade))
+        return ctx.evolve(last_update=message.now), commands
+
+    monkeypatch.setattr(actor_module, "step", machine)
+    actor, inbox, *_ = await start(nursery, history=history, on_change=save, live=False)
+    await inbox.send(FundingPayment(150.0, 0.02, ledger_id="L7"))
+    await wait_all_tasks_blocked()
+    assert told == [fill, funding, trade, "snapshot"]
+    assert list(actor.trades) == [trade]
+
+
+async def test_an_amended_cycle_is_handed_over_again(nursery):
+    told: list[object] = []
+
+    async def history(record):
+        told.append(record)
+
+    inbox = Mailbox("strategy-t1")
+    closed = TradeRecord("BTC/USDT", 100.0, 200.0, 1.0, 100.0, 100.2, 100.3, 100.1, 0.4, 0.4,
+                         "profit", 0.1, 0.0)  # fmt: skip
+    ctx = new_context("t1", BTC, now=50.0).evolve(last_trade=closed, last_cycle_began_at=99.0)
+    routers = {Leg.SPOT: Mailbox("router-spot").address, Leg.FUTURES: Mailbox("f").address}
+    actor = StrategyActor(ctx, routers, wall_clock=lambda: 300.0, history=history)
+    await nursery.start(actor.run, Incarnation("strategy-t1", 0, None, inbox))
+    await inbox.send(FundingPayment(150.0, 0.25, ledger_id="5"))
+    await wait_all_tasks_blocked()
+    [amended] = [r for r in told if isinstance(r, TradeRecord)]
+    assert (amended.funding_usdt, amended.pnl_usdt) == (0.25, 0.65)
+
+
+async def test_the_series_is_sampled_once_an_interval_after_the_decisions_orders_leave(nursery):
+    points: list[tuple[SeriesPoint, int]] = []
+    actor, inbox, spot_router, futures_router, clock = await start(nursery)
+
+    async def history(record):
+        points.append((record, len(spot_router) + len(futures_router)))
+
+    actor.history = history
+    actor.series = SeriesSampler(1.0)
+    both_quotes(inbox, clock[0])  # an entry
+    await wait_all_tasks_blocked()
+    [(point, orders_sent)] = points
+    assert orders_sent == 2
+    assert (point.ts, point.entry_cost_pct, point.pnl_usdt) == (clock[0], 0.0, None)
+    clock[0] += 0.5
+    both_quotes(inbox, clock[0])
+    await wait_all_tasks_blocked()
+    assert len(points) == 1
+    clock[0] += 0.5
+    both_quotes(inbox, clock[0])
+    await wait_all_tasks_blocked()
+    assert [p.ts for p, _ in points] == [clock[0] - 1.0, clock[0]]
