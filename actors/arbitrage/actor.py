@@ -27,7 +27,7 @@ import msgspec
 import trio
 
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState, Liveness
-from actors.arbitrage.machine import on_market, orders_left, step
+from actors.arbitrage.machine import on_market, orders_left, pnl_if_closed, step
 from actors.arbitrage.pricing import entry_cost_pct
 from actors.arbitrage.series import SeriesSampler
 from actors.failpoints import failpoint
@@ -87,6 +87,13 @@ class StrategyStatistics(msgspec.Struct, frozen=True):
     """Arbitrage cycles completed (entered and exited)."""
     total_volume_usdt: float
     realized_pnl_usdt: float
+    """Every cycle's P&L so far, the open one's fees, funding and closed parts included."""
+    unrealized_pnl_usdt: float | None
+    """What closing the position now at the latest spot bid and futures ask would add
+    to ``realized_pnl_usdt``, exit fees included; ``None`` when nothing is held or either
+    leg has no quote to close at."""
+    fees_usdt: float
+    """Every fee the venues charged, in USDT (``ArbitrageContext.fees_usdt``)."""
     last_error: str | None
     """The last error the context recorded (the machine's, not a crash's)."""
     position_qty: float
@@ -172,6 +179,12 @@ class StrategyActor:
         cost = None
         if spot is not None and futures is not None and spot.ask > 0:
             cost = entry_cost_pct(spot.ask, futures.bid)
+        unrealized = None
+        held = ctx.positions.spot.qty > 0.0 or ctx.positions.futures.qty > 0.0
+        if held and spot is not None and futures is not None and spot.bid > 0.0 < futures.ask:
+            # What the risk actor's stops count too: the cycle's P&L if closed now, less
+            # the part of it already in realized_pnl_usdt.
+            unrealized = pnl_if_closed(ctx, spot.bid, futures.ask) - ctx.cycle.realized_usdt
         return StrategyStatistics(
             name=self.name,
             task_id=ctx.task_id,
@@ -181,6 +194,8 @@ class StrategyActor:
             cycles=ctx.arbitrage_cycles,
             total_volume_usdt=ctx.total_volume_usdt,
             realized_pnl_usdt=ctx.realized_pnl_usdt,
+            unrealized_pnl_usdt=unrealized,
+            fees_usdt=ctx.fees_usdt,
             last_error=ctx.last_error,
             position_qty=ctx.positions.spot.qty,
             futures_qty=ctx.positions.futures.qty,

@@ -267,6 +267,9 @@ class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     total_volume_usdt: float = 0.0
     realized_pnl_usdt: float = 0.0
     funding_usdt: float = 0.0
+    fees_usdt: float = 0.0
+    """Every fee the venues charged, over every cycle, valued in USDT at each fill's
+    price (already taken off ``realized_pnl_usdt``)."""
     cycle: Cycle = Cycle()
     created_at: float = 0.0
     position_opened_at: float | None = None

@@ -900,6 +900,7 @@ def _apply_fill(
         active_orders=orders,
         realized_pnl_usdt=ctx.realized_pnl_usdt + realized,
         total_volume_usdt=ctx.total_volume_usdt + value,
+        fees_usdt=ctx.fees_usdt + fee,
         last_update=ts,
     )
     return _unhedged_to(moved, ts), NOTHING

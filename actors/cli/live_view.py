@@ -14,7 +14,14 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from actors.cli.status_tables import add_number_column, add_row, status_view, titled_table
+from actors.cli.status_tables import (
+    add_number_column,
+    add_row,
+    coins,
+    signed,
+    status_view,
+    titled_table,
+)
 from actors.runtime.ops.logs import RecentLines, hand_console_to
 from actors.runtime.ops.status import SystemStatus, build_status, one_line
 
@@ -55,39 +62,38 @@ def live_frame(status: SystemStatus, rates: dict[str, float], log_lines: Iterabl
 
 
 def stop_summary(status: SystemStatus) -> Group:
-    """What a run left: each task's cycles, realised P&L and open position, and the
-    totals."""
+    """What a run left: each task's cycles, realised and unrealised P&L, open position,
+    and the totals."""
     table = titled_table(
         f"Basis ({status.mode}) stopped after {status.uptime_s:,.0f} s",
-        caption="pnl_usdt: realised; spot: held, short: futures, in the coin",
+        caption="unrealised: closing at the last quotes; spot: held, short: futures",
         caption_justify="left",
         show_footer=True,
     )
-    tasks = status.tasks
-    open_tasks = [t for t in tasks if t.position_qty or t.futures_qty]
-    open_ids = {t.task_id for t in open_tasks}
+    tasks, totals = status.tasks, status.totals
     table.add_column("task", "total", no_wrap=True)
     table.add_column("symbol", no_wrap=True)
     table.add_column("state", no_wrap=True)
     add_number_column(table, "cycles", str(sum(t.cycles for t in tasks)))
-    pnl = sum(t.realized_pnl_usdt for t in tasks)
-    add_number_column(table, "pnl_usdt", f"{pnl:+.4f}")
+    add_number_column(table, "realised\nUSDT", signed(totals.realized_pnl_usdt))
+    add_number_column(table, "unrealised\nUSDT", signed(totals.unrealized_pnl_usdt))
+    add_number_column(table, "total\nUSDT", signed(totals.total_pnl_usdt))
     add_number_column(table, "spot")
-    add_number_column(table, "short")
-    table.add_column("position", f"{len(open_tasks)} open", no_wrap=True)
+    add_number_column(table, "short", f"{totals.open_positions} open")
     for t in tasks:
-        is_open = t.task_id in open_ids
         add_row(
             table,
             t.task_id,
             t.symbol,
             t.state,
             str(t.cycles),
-            f"{t.realized_pnl_usdt:+.4f}",
-            f"{t.position_qty:.6g}",
-            f"{t.futures_qty:.6g}",
-            Text("open", style="yellow") if is_open else Text("flat", style="green"),
+            signed(t.realized_pnl_usdt),
+            signed(t.unrealized_pnl_usdt),
+            signed(t.total_pnl_usdt),
+            coins(t.position_qty, t.symbol),
+            coins(t.futures_qty, t.symbol),
         )
+    open_tasks = [t for t in tasks if t.position_qty or t.futures_qty]
     if open_tasks:
         names = ", ".join(f"{t.task_id} ({t.symbol})" for t in open_tasks)
         closing = Text(f"open positions left: {names}", style="yellow")

@@ -50,13 +50,13 @@ def headline(status: SystemStatus) -> Text:
 
 
 def tasks_table(status: SystemStatus) -> Table:
-    """A row per strategy: state, entry cost now, spot position, realised P&L, cycles,
-    restarts."""
+    """A row per strategy: state, entry cost now, spot position in its coin, cycles,
+    restarts. Its P&L is in :func:`pnl_table`."""
     table = titled_table("strategies")
     table.add_column("task", no_wrap=True)
     table.add_column("symbol", no_wrap=True)
     table.add_column("state", no_wrap=True)
-    for header in ("cost%", "position", "pnl_usdt", "cycles", "restarts"):
+    for header in ("cost %", "position", "cycles", "restarts"):
         add_number_column(table, header)
     for t in status.tasks:
         cost = "-" if t.entry_cost_pct is None else f"{t.entry_cost_pct:.3f}"
@@ -66,12 +66,46 @@ def tasks_table(status: SystemStatus) -> Table:
             t.symbol,
             t.state,
             cost,
-            f"{t.position_qty:.6g}",
-            f"{t.realized_pnl_usdt:.4f}",
+            coins(t.position_qty, t.symbol),
             str(t.cycles),
             str(t.restarts),
         )
     return table
+
+
+def pnl_table(status: SystemStatus) -> Table:
+    """A row per strategy: realised P&L, unrealised (what closing the open position now
+    would add; ``-`` when flat), their total, fees and volume, in USDT; and a total
+    line."""
+    table = titled_table("P&L", show_footer=True)
+    table.add_column("symbol", "total", no_wrap=True)
+    totals = status.totals
+    add_number_column(table, "realised USDT", signed(totals.realized_pnl_usdt))
+    add_number_column(table, "unrealised USDT", signed(totals.unrealized_pnl_usdt))
+    add_number_column(table, "total USDT", signed(totals.total_pnl_usdt))
+    add_number_column(table, "fees USDT", f"{totals.fees_usdt:.4f}")
+    add_number_column(table, "volume USDT", f"{totals.volume_usdt:,.2f}")
+    for t in status.tasks:
+        add_row(
+            table,
+            t.symbol,
+            signed(t.realized_pnl_usdt),
+            signed(t.unrealized_pnl_usdt),
+            signed(t.total_pnl_usdt),
+            f"{t.fees_usdt:.4f}",
+            f"{t.total_volume_usdt:,.2f}",
+        )
+    return table
+
+
+def signed(amount: float | None) -> str:
+    """``+1.2500``; ``-`` for an amount not known (an unrealised P&L with nothing open)."""
+    return "-" if amount is None else f"{amount:+.4f}"
+
+
+def coins(qty: float, symbol: str) -> str:
+    """``0.002 BTC``: a quantity of ``symbol``'s base coin."""
+    return f"{qty:.6g} {symbol.partition('/')[0]}"
 
 
 def funding_table(status: SystemStatus) -> Table:
@@ -79,7 +113,7 @@ def funding_table(status: SystemStatus) -> Table:
     (UTC), and the funding its short has received (paid, when negative) so far."""
     table = titled_table("funding")
     table.add_column("symbol", no_wrap=True)
-    for header in ("rate%", "next (UTC)", "received"):
+    for header in ("rate %", "next (UTC)", "received USDT"):
         add_number_column(table, header)
     for t in status.tasks:
         rate = "-" if t.funding_rate is None else f"{t.funding_rate * 100:+.4f}"
@@ -88,7 +122,7 @@ def funding_table(status: SystemStatus) -> Table:
             if t.funding_next_ts is None
             else time.strftime("%H:%M:%S", time.gmtime(t.funding_next_ts))
         )
-        add_row(table, t.symbol, rate, settles, f"{t.funding_usdt:+.4f}")
+        add_row(table, t.symbol, rate, settles, signed(t.funding_usdt))
     return table
 
 
@@ -155,14 +189,16 @@ def risk_line(status: SystemStatus) -> Text:
 
 
 def status_view(status: SystemStatus, rates: Mapping[str, float] | None = None) -> Group:
-    """The whole status: headline, the risk mode, strategies, funding, feeds, routers and
-    the store."""
+    """The whole status: headline, the risk mode, strategies, their P&L, funding, feeds,
+    routers and the store."""
     blank = Text()
     return Group(
         headline(status),
         risk_line(status),
         blank,
         tasks_table(status),
+        blank,
+        pnl_table(status),
         blank,
         funding_table(status),
         blank,

@@ -35,6 +35,15 @@ class TaskStatus(msgspec.Struct, frozen=True):
     cycles: int
     total_volume_usdt: float
     realized_pnl_usdt: float
+    """Every cycle's P&L so far in USDT, the open cycle's fees, funding and closed parts
+    included."""
+    unrealized_pnl_usdt: float | None
+    """What closing the open position now at the latest spot bid and futures ask would
+    add, exit fees included, in USDT; ``None`` when flat or a leg has no quote."""
+    total_pnl_usdt: float
+    """``realized_pnl_usdt`` plus ``unrealized_pnl_usdt`` (nothing while it is unknown)."""
+    fees_usdt: float
+    """Every fee the venues charged, in USDT."""
     restarts: int
     last_error: str | None
     position_qty: float
@@ -68,6 +77,35 @@ class TaskStatus(msgspec.Struct, frozen=True):
     last_skip_reason: str | None = None
     """Why the last opportunity priced was not taken (``too little depth: ...``, ``no
     room: ...``, a venue minimum); ``None`` once an entry is taken."""
+
+
+class Totals(msgspec.Struct, frozen=True):
+    """Every task's figures added up, in USDT."""
+
+    realized_pnl_usdt: float
+    unrealized_pnl_usdt: float | None
+    """The tasks' unrealised P&L that is known; ``None`` when no task has one (nothing
+    open, or no quotes to value it at)."""
+    total_pnl_usdt: float
+    fees_usdt: float
+    funding_usdt: float
+    volume_usdt: float
+    open_positions: int
+    """Tasks holding anything on either leg."""
+
+
+def totals_of(tasks: list[TaskStatus]) -> Totals:
+    """``tasks`` added up: an unrealised P&L not known counts as nothing."""
+    unrealized = [t.unrealized_pnl_usdt for t in tasks if t.unrealized_pnl_usdt is not None]
+    return Totals(
+        realized_pnl_usdt=sum(t.realized_pnl_usdt for t in tasks),
+        unrealized_pnl_usdt=sum(unrealized) if unrealized else None,
+        total_pnl_usdt=sum(t.total_pnl_usdt for t in tasks),
+        fees_usdt=sum(t.fees_usdt for t in tasks),
+        funding_usdt=sum(t.funding_usdt for t in tasks),
+        volume_usdt=sum(t.total_volume_usdt for t in tasks),
+        open_positions=sum(1 for t in tasks if t.position_qty or t.futures_qty),
+    )
 
 
 class FeedStatusOut(msgspec.Struct, frozen=True):
@@ -165,6 +203,7 @@ class SystemStatus(msgspec.Struct, frozen=True):
     health_signals: list[HealthSignal]
     """Every reason the health is not ``ok``, the worst first."""
     tasks: list[TaskStatus]
+    totals: Totals
     feeds: list[FeedStatusOut]
     routers: list[RouterStatusOut]
     tree: SupervisorSnapshot
@@ -214,6 +253,9 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
                 cycles=s.cycles,
                 total_volume_usdt=s.total_volume_usdt,
                 realized_pnl_usdt=s.realized_pnl_usdt,
+                unrealized_pnl_usdt=s.unrealized_pnl_usdt,
+                total_pnl_usdt=s.realized_pnl_usdt + (s.unrealized_pnl_usdt or 0.0),
+                fees_usdt=s.fees_usdt,
                 restarts=child.restarts if child else 0,
                 last_error=(child.last_error if child else None) or s.last_error,
                 position_qty=s.position_qty,
@@ -294,6 +336,7 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
         reason,
         signals,
         tasks,
+        totals_of(tasks),
         feeds,
         routers,
         tree,
@@ -444,12 +487,25 @@ def _give_ups(tree: SupervisorSnapshot) -> list[tuple[str, str]]:
 def one_line(status: SystemStatus) -> str:
     """The periodic status line for logs without a terminal."""
     tasks = ", ".join(
-        f"{t.symbol} {t.state} cycles={t.cycles} pnl={t.realized_pnl_usdt:+.4f} "
-        f"funding={_rate(t.funding_rate)}/{t.funding_usdt:+.4f}"
+        f"{t.symbol} {t.state} cycles={t.cycles} realised={_usdt(t.realized_pnl_usdt)} "
+        f"unrealised={_usdt(t.unrealized_pnl_usdt)} "
+        f"funding={_rate(t.funding_rate)}/{_usdt(t.funding_usdt)}"
         for t in status.tasks
     )
+    sums = status.totals
+    totals = (
+        f"P&L {_usdt(sums.total_pnl_usdt)} (realised {_usdt(sums.realized_pnl_usdt)}, "
+        f"unrealised {_usdt(sums.unrealized_pnl_usdt)}), fees {sums.fees_usdt:.4f} USDT, "
+        f"funding {_usdt(sums.funding_usdt)}, volume {sums.volume_usdt:.2f} USDT, "
+        f"{sums.open_positions} open position(s)"
+    )
     feeds = ", ".join(f"{f.name}={f.state}" for f in status.feeds)
-    return f"status: {tasks}; feeds {feeds}; health {status.health_reason}"
+    return f"status: {tasks}; {totals}; feeds {feeds}; health {status.health_reason}"
+
+
+def _usdt(amount: float | None) -> str:
+    """``+1.2500 USDT``, signed; ``-`` for an amount not known."""
+    return "-" if amount is None else f"{amount:+.4f} USDT"
 
 
 def _rate(rate: float | None) -> str:

@@ -29,6 +29,8 @@ def strategy(task_id: str = "btc_1", symbol: str = "BTC/USDT", **changes) -> Str
         "cycles": 3,
         "total_volume_usdt": 1200.0,
         "realized_pnl_usdt": 1.25,
+        "unrealized_pnl_usdt": 0.5,
+        "fees_usdt": 0.6,
         "last_error": None,
         "position_qty": 0.002,
         "futures_qty": 0.002,

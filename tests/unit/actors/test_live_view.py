@@ -29,13 +29,14 @@ def two_tasks():
     return status_of(
         statistics(
             strategies=(
-                strategy("btc_sj3kx0", "BTC/USDT"),
+                strategy("btc_sj3kx0", "BTC/USDT", unrealized_pnl_usdt=400.0),
                 strategy(
                     "eth_sj3kx1",
                     "ETH/USDT",
                     state="monitoring",
                     cycles=1,
                     realized_pnl_usdt=-0.3,
+                    unrealized_pnl_usdt=None,
                     position_qty=0.0,
                     futures_qty=0.0,
                 ),
@@ -55,11 +56,16 @@ def two_tasks():
 
 def test_a_frame_shows_strategies_feeds_routers_the_store_and_the_log():
     text = rendered(live_frame(two_tasks(), {"feed-mexc": 41.6}, ["12:00:01.000 WRN a line"]))
-    lines = text.splitlines()
+    lines = [line.rstrip() for line in text.splitlines()]
     assert lines[0].startswith("Basis (paper) up 120 s   health: feed-gateio_futures reconn")
     [btc] = [line for line in lines if line.startswith("btc_sj3kx0")]
-    assert btc.split() == ["btc_sj3kx0", "BTC/USDT", "position_open", "-0.123", "0.002",
-                           "1.2500", "3", "0"]  # fmt: skip
+    assert lines[lines.index("strategies") + 1].split() == [
+        "task", "symbol", "state", "cost", "%", "position", "cycles", "restarts"]  # fmt: skip
+    assert btc.split() == ["btc_sj3kx0", "BTC/USDT", "position_open", "-0.123", "0.002", "BTC",
+                           "3", "0"]  # fmt: skip
+    pnl = lines.index("P&L")
+    assert lines[pnl + 3].split() == ["BTC/USDT", "+1.2500", "+400.0000", "+401.2500", "0.6000",
+                                      "1,200.00"]  # fmt: skip
     [mexc] = [line for line in lines if line.startswith("feed-mexc")]
     assert mexc.split() == ["feed-mexc", "fresh", "900", "42", "2"]
     [gate] = [line for line in lines if line.startswith("feed-gateio_futures")]
@@ -82,14 +88,34 @@ def test_the_funding_table_gives_each_perpetuals_rate_next_settlement_and_receip
         T0,
     )
     lines = rendered(status_tables.funding_table(status)).splitlines()
-    assert lines[1].split() == ["symbol", "rate%", "next", "(UTC)", "received"]
+    assert lines[1].split() == ["symbol", "rate", "%", "next", "(UTC)", "received", "USDT"]
     assert [line.split() for line in lines[3:]] == [
         ["BTC/USDT", "-0.0125", "08:00:00", "+0.2500"],
         ["ETH/USDT", "-", "-", "+0.0000"],
     ]
-    assert "BTC/USDT position_open cycles=3 pnl=+1.2500 funding=-0.0125%/+0.2500" in one_line(
-        status
+    line = one_line(status)
+    assert (
+        "BTC/USDT position_open cycles=3 realised=+1.2500 USDT unrealised=+0.5000 USDT "
+        "funding=-0.0125%/+0.2500 USDT" in line
     )
+    assert (
+        "; P&L +3.5000 USDT (realised +2.5000 USDT, unrealised +1.0000 USDT), fees 1.2000 USDT, "
+        "funding +0.2500 USDT, volume 2400.00 USDT, 2 open position(s);" in line
+    )
+
+
+def test_the_pnl_table_shows_realised_unrealised_and_a_total_line_in_usdt():
+    lines = rendered(status_tables.pnl_table(two_tasks())).splitlines()
+    assert lines[1].split() == ["symbol", "realised", "USDT", "unrealised", "USDT", "total",
+                                "USDT", "fees", "USDT", "volume", "USDT"]  # fmt: skip
+    rows = {line.split()[0]: line.split()[1:] for line in lines[3:] if line.strip()}
+    assert rows["BTC/USDT"] == ["+1.2500", "+400.0000", "+401.2500", "0.6000", "1,200.00"]
+    # Flat: no unrealised figure, rather than a 0 that looks like a position worth nothing.
+    assert rows["ETH/USDT"] == ["-0.3000", "-", "-0.3000", "0.6000", "1,200.00"]
+    realised, unrealised, total, fees, volume = rows["total"]
+    assert (realised, unrealised, total) == ("+0.9500", "+400.0000", "+400.9500")
+    assert float(realised) + float(unrealised) == float(total)
+    assert (fees, volume) == ("1.2000", "2,400.00")
 
 
 def test_the_strategies_fit_80_columns_whole():
@@ -102,13 +128,17 @@ def test_the_stop_summary_says_what_the_run_left_per_task():
     lines = [line.rstrip() for line in rendered(stop_summary(two_tasks())).splitlines()]
     assert lines[0] == "Basis (paper) stopped after 120 s"
     [btc] = [line for line in lines if line.startswith("btc_sj3kx0")]
+    assert lines[1].split() == ["realised", "unrealised", "total"]
+    assert lines[2].split() == ["task", "symbol", "state", "cycles", "USDT", "USDT", "USDT",
+                                "spot", "short"]  # fmt: skip
+    [btc] = [line for line in lines if line.startswith("btc_sj3kx0")]
     assert btc.split() == ["btc_sj3kx0", "BTC/USDT", "position_open", "3", "+1.2500",
-                           "0.002", "0.002", "open"]  # fmt: skip
+                           "+400.0000", "+401.2500", "0.002", "BTC", "0.002", "BTC"]  # fmt: skip
     [eth] = [line for line in lines if line.startswith("eth_sj3kx1")]
-    assert eth.split() == ["eth_sj3kx1", "ETH/USDT", "monitoring", "1", "-0.3000", "0", "0",
-                           "flat"]  # fmt: skip
+    assert eth.split() == ["eth_sj3kx1", "ETH/USDT", "monitoring", "1", "-0.3000", "-",
+                           "-0.3000", "0", "ETH", "0", "ETH"]  # fmt: skip
     [total] = [line for line in lines if line.startswith("total")]
-    assert total.split() == ["total", "4", "+0.9500", "1", "open"]
+    assert total.split() == ["total", "4", "+0.9500", "+400.0000", "+400.9500", "1", "open"]
     assert lines[-1] == "open positions left: btc_sj3kx0 (BTC/USDT)"
 
 

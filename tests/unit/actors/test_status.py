@@ -25,10 +25,12 @@ from actors.runtime.orders.clock_skew import ClockWindow
 from actors.runtime.other_instances import ForeignOrder, OtherInstance
 from actors.runtime.persistence.writer import WriterStatistics
 from protocols.gateio_rest import PositionSettings
-from protocols.model import Symbol
+from protocols.messages import PlaceOrder
+from protocols.model import Quote, Symbol
 from supervision import Backoff, ChildSpec, Intensity, Supervisor
 from tests.integration.polling import wait_until
 from tests.unit.actors.sample_statistics import T0, feed, router, statistics, strategy
+from tests.unit.arbitrage.harness import BTC, ENTRY, Driver, placed
 
 
 async def failing(inc, *, task_status=trio.TASK_STATUS_IGNORED):
@@ -99,6 +101,62 @@ def test_status_is_assembled_from_the_actors_statistics():
     assert (persistence.active, persistence.completed, persistence.queue_depth) == (1, 4, 2)
     assert persistence.write_latency_p99_ms == 2.0
     assert (status.healthy, status.health_reason, status.uptime_s) == (True, "ok", 120.0)
+
+
+def quotes_at(actor: StrategyActor, sb: float, fa: float) -> None:
+    """The actor's latest quotes: spot bid ``sb``, futures ask ``fa``, 10 apart."""
+    actor.spot = Quote(BTC, sb, 1.0, sb + 10.0, 1.0, T0, T0)
+    actor.futures = Quote(BTC, fa - 10.0, 1.0, fa, 1.0, T0, T0)
+
+
+def test_unrealised_pnl_is_what_closing_now_would_add_to_the_realised():
+    # The worked example of docs/strategy.md: 1 BTC bought at 50 000 and shorted at
+    # 49 750, fees 0.05 %; the entry fees, 25 + 24.875, are realised at once.
+    driver = Driver()
+    driver.fill_all(driver.quotes(1.0, ENTRY), now=1.0)
+    actor = StrategyActor(driver.ctx, routers={})
+    quotes_at(actor, sb=50_350.0, fa=49_650.0)
+    stats = actor.statistics()
+    assert stats.realized_pnl_usdt == pytest.approx(-49.875, abs=1e-9)
+    assert stats.fees_usdt == pytest.approx(49.875, abs=1e-9)
+    # Closed there the cycle makes 350.125, of which -49.875 is realised already.
+    assert stats.unrealized_pnl_usdt == pytest.approx(400.0, abs=1e-9)
+    [task] = status_of(statistics([stats]), T0).tasks
+    assert task.unrealized_pnl_usdt == stats.unrealized_pnl_usdt
+    assert task.total_pnl_usdt == task.realized_pnl_usdt + task.unrealized_pnl_usdt
+    assert task.total_pnl_usdt == pytest.approx(350.125, abs=1e-9)
+    # Without a quote to close the futures leg at, it is not known; not 0.
+    actor.futures = None
+    assert actor.statistics().unrealized_pnl_usdt is None
+    # Closed at those quotes: all of it realised, nothing left unrealised, and the fees
+    # of both halves counted (the cycle's running totals start afresh).
+    quotes_at(actor, sb=50_350.0, fa=49_650.0)
+    exit_orders = placed(driver.quotes(2.0, (50_350.0, 50_360.0, 49_640.0, 49_650.0)))
+    driver.fill_all([PlaceOrder(order) for order in exit_orders], now=2.0)
+    actor.ctx = driver.ctx
+    closed = actor.statistics()
+    assert closed.realized_pnl_usdt == pytest.approx(350.125, abs=1e-9)
+    assert closed.fees_usdt == pytest.approx(99.875, abs=1e-9)
+    assert closed.unrealized_pnl_usdt is None
+    [task] = status_of(statistics([closed]), T0).tasks
+    assert (task.unrealized_pnl_usdt, task.total_pnl_usdt) == (None, closed.realized_pnl_usdt)
+
+
+def test_the_totals_add_up_every_tasks_pnl_fees_funding_and_volume():
+    held = strategy(realized_pnl_usdt=-49.875, unrealized_pnl_usdt=400.0, fees_usdt=49.875,
+                    funding_usdt=0.25, total_volume_usdt=99_500.0)  # fmt: skip
+    flat = strategy("eth_1", "ETH/USDT", realized_pnl_usdt=3.5, unrealized_pnl_usdt=None,
+                    fees_usdt=2.0, funding_usdt=-0.5, total_volume_usdt=4_000.0,
+                    position_qty=0.0, futures_qty=0.0)  # fmt: skip
+    totals = status_of(statistics([held, flat]), T0).totals
+    assert totals.realized_pnl_usdt == -49.875 + 3.5
+    assert totals.unrealized_pnl_usdt == 400.0
+    assert totals.total_pnl_usdt == totals.realized_pnl_usdt + totals.unrealized_pnl_usdt
+    assert (totals.fees_usdt, totals.funding_usdt) == (49.875 + 2.0, 0.25 - 0.5)
+    assert (totals.volume_usdt, totals.open_positions) == (103_500.0, 1)
+    nothing_open = status_of(statistics([flat]), T0).totals
+    assert (nothing_open.unrealized_pnl_usdt, nothing_open.open_positions) == (None, 0)
+    assert nothing_open.total_pnl_usdt == 3.5
 
 
 def test_status_shows_how_long_and_by_how_much_the_legs_differed():
@@ -288,6 +346,7 @@ def test_the_status_object_keeps_its_json_shape():
         "health_reason",
         "health_signals",
         "tasks",
+        "totals",
         "feeds",
         "routers",
         "tree",
@@ -306,6 +365,9 @@ def test_the_status_object_keeps_its_json_shape():
         "cycles",
         "total_volume_usdt",
         "realized_pnl_usdt",
+        "unrealized_pnl_usdt",
+        "total_pnl_usdt",
+        "fees_usdt",
         "restarts",
         "last_error",
         "position_qty",
@@ -323,6 +385,15 @@ def test_the_status_object_keeps_its_json_shape():
         "cycle_unhedged_usdt_s",
         "longest_unhedged_s",
         "last_skip_reason",
+    ]
+    assert list(shape["totals"]) == [
+        "realized_pnl_usdt",
+        "unrealized_pnl_usdt",
+        "total_pnl_usdt",
+        "fees_usdt",
+        "funding_usdt",
+        "volume_usdt",
+        "open_positions",
     ]
     assert list(shape["feeds"][0]) == [
         "name",
