@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import matplotlib
@@ -26,8 +26,9 @@ from matplotlib import dates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-WIDTH_IN = 8.0
-"""Every chart's width (inches at 72 points each): the page scales it to its column."""
+WIDTH_IN = 6.4
+"""A chart's width (inches of 72 points; a cycle's waterfall, several to a row, is
+narrower): drawn at about this size in the page, its text is the size of the page's."""
 
 GAIN = "#2e7d32"
 LOSS = "#c62828"
@@ -114,19 +115,27 @@ def _time_axis(ax: Axes, span: tuple[float, float] | None) -> None:
     ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator, tz="UTC"))
 
 
-def _thin(ts: Sequence[float], *values: Sequence[float]) -> tuple[list[float], ...]:
+def _last(run: list[float]) -> float:
+    return run[-1]
+
+
+Reduce = Callable[[list[float]], float]
+
+
+def _thin(ts: Sequence[float], *columns: tuple[Sequence[float], Reduce]) -> tuple[list[float], ...]:
     """At most :data:`MAX_POINTS` points: each run of consecutive points becomes its
-    first time and, of each series, its lowest value (for entry cost, the best chance
-    the run offered; a gap, NaN, stays a gap only where the whole run is one)."""
+    first time and, of each column, what its reducer makes of the run's values (the
+    lowest entry cost is the best chance the run offered; the deepest drawdown must not
+    be thinned away). NaN is a gap, kept only where the whole run is one."""
     if len(ts) <= MAX_POINTS:
-        return (list(ts), *(list(v) for v in values))
+        return (list(ts), *(list(values) for values, _ in columns))
     step = math.ceil(len(ts) / MAX_POINTS)
-    out: tuple[list[float], ...] = ([], *([] for _ in values))
+    out: tuple[list[float], ...] = ([], *([] for _ in columns))
     for start in range(0, len(ts), step):
         out[0].append(ts[start])
-        for series, column in zip(values, out[1:], strict=True):
-            run = [v for v in series[start : start + step] if not math.isnan(v)]
-            column.append(min(run) if run else math.nan)
+        for (values, reduce), column in zip(columns, out[1:], strict=True):
+            run = [v for v in values[start : start + step] if not math.isnan(v)]
+            column.append(reduce(run) if run else math.nan)
     return out
 
 
@@ -141,7 +150,12 @@ def equity(
     """The equity curve (closed cycles' P&L and open positions at market) with its
     high-water mark above, and the drawdown from that mark below."""
     with _figure(4.6, 2, sharex=True, height_ratios=[3, 1.4]) as (figure, (top, bottom)):
-        x = [_days(t) for t in ts]
+        x, equity_usdt, high_water_usdt, drawdown = _thin(
+            [_days(t) for t in ts],
+            (equity_usdt, _last),
+            (high_water_usdt, _last),
+            ([e - h for e, h in zip(equity_usdt, high_water_usdt, strict=True)], min),
+        )
         top.step(x, equity_usdt, where="post", color=TOTAL, linewidth=1.4, label="equity")
         top.step(
             x,
@@ -154,7 +168,6 @@ def equity(
         )
         top.set_ylabel("P&L (USDT)")
         top.legend(**_LEGEND_ABOVE)
-        drawdown = [e - h for e, h in zip(equity_usdt, high_water_usdt, strict=True)]
         bottom.fill_between(x, drawdown, 0.0, step="post", color=LOSS, alpha=0.35, linewidth=0)
         bottom.step(x, drawdown, where="post", color=LOSS, linewidth=0.8)
         bottom.set_ylabel("drawdown (USDT)")
@@ -178,7 +191,7 @@ def entry_cost(
     entries marked; below, an open position's P&L (% of its entry) against the exit
     threshold, exits marked at their cycles' P&L %. ``pnl_pct`` is NaN while flat."""
     with _figure(4.4, 2, sharex=True, height_ratios=[1, 1]) as (figure, (top, bottom)):
-        x, cost, pnl = _thin([_days(t) for t in ts], entry_cost_pct, pnl_pct)
+        x, cost, pnl = _thin([_days(t) for t in ts], (entry_cost_pct, min), (pnl_pct, max))
         top.plot(x, cost, color=LINE, linewidth=0.9, label="entry cost")
         if entry_threshold_pct is not None:
             top.axhline(
@@ -224,7 +237,7 @@ def waterfall(
 ) -> str:
     """Bars that step from zero through each term (USDT, a gain up, a cost down) to the
     total drawn from zero. ``small``: a cycle's, several to a row on a wide page."""
-    width, height = (WIDTH_IN / 2, 3.0) if small else (WIDTH_IN, 3.6)
+    width, height = (WIDTH_IN * 0.6, 2.8) if small else (WIDTH_IN, 3.4)
     with _figure(height, width_in=width) as (figure, (ax,)):
         labels = [label for label, _ in terms] + ["P&L"]
         bottoms, heights, colours = [], [], []

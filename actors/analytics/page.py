@@ -98,7 +98,8 @@ nav a{color:#9ecbff}
 main{max-width:1100px;margin:0 auto;padding:.5rem}
 section{background:#fff;border-radius:6px;margin:.8rem 0;padding:.8rem 1rem}
 h2{font-size:1.15rem;margin:.2rem 0 .6rem}h3{font-size:1rem;margin:1rem 0 .4rem}
-figure{margin:.5rem 0}figure svg{display:block;width:100%;height:auto}
+figure{margin:.5rem 0}figure svg{display:block;width:100%;height:auto;max-width:760px}
+figure.wide{overflow-x:auto}figure.wide svg{min-width:440px}
 figcaption{font-size:.85rem;color:#55606a}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:.5rem}
 dl.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:.5rem;
@@ -163,9 +164,12 @@ def _empty(text: str = NO_DATA) -> str:
     return f'<p class="empty">{escape(text)}</p>'
 
 
-def _figure(name: str, svg: str, caption: str) -> str:
+def _figure(name: str, svg: str, caption: str, *, wide: bool = True) -> str:
+    """A chart and what it shows. A ``wide`` one is not drawn narrower than its text
+    can be read at: on a phone it scrolls sideways instead."""
+    kind = ' class="wide"' if wide else ""
     return (
-        f'<figure data-chart="{escape(name)}">{svg}'
+        f'<figure{kind} data-chart="{escape(name)}">{svg}'
         f"<figcaption>{escape(caption)}</figcaption></figure>"
     )
 
@@ -405,6 +409,7 @@ def _cycles(history: History) -> str:
                 svg,
                 f"Task {t.task_id}, cycle {t.cycle}, closed {_time(t.exit_ts)}: "
                 f"{_usdt(t.pnl_usdt, 4)}",
+                wide=False,
             )
         )
     shown, note = _limited(list(cycles), "cycles")
