@@ -13,8 +13,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from actors.analytics.history import Window
 from actors.analytics.page import NO_DATA, write_report
 from tests.integration.chromium import launch
-from tests.unit.analytics.sample_store import SPAN_S, T0, build_sample_store
-from tests.unit.analytics.test_page import expected_charts
+from tests.unit.analytics.sample_store import SPAN_S, T0, build_sample_store, sample_chart_names
 
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -60,7 +59,7 @@ def test_the_report_opens_with_every_chart_drawn(browser: Browser, reports: dict
     names = page.eval_on_selector_all(
         "figure[data-chart]", "figures => figures.map(f => f.dataset.chart)"
     )
-    assert sorted(names) == sorted(expected_charts())
+    assert sorted(names) == sorted(sample_chart_names())
     for name in names:
         svg = page.locator(f'figure[data-chart="{name}"] > svg')
         assert svg.count() == 1

@@ -100,6 +100,20 @@ def sample_cycles() -> list[TradeRecord]:
     ]  # fmt: skip
 
 
+def sample_chart_names() -> set[str]:
+    """The charts the report of the whole sample history draws."""
+    return {
+        "equity",
+        "entry-cost-BTC/USDT",
+        "entry-cost-ETH/USDT",
+        "waterfall-all",
+        *(f"waterfall-{t.task_id}-{t.cycle}" for t in sample_cycles()),
+        "holding-times",
+        "exit-reasons",
+        "incidents",
+    }
+
+
 def _fills(trade: TradeRecord) -> list[FillRecord]:
     """Four fills per cycle (each leg in, each leg out), fees split half and half."""
     legs = (

@@ -17,26 +17,12 @@ from actors.analytics import charts
 from actors.analytics.history import Window, read_history
 from actors.analytics.page import NO_DATA, report_html, write_report
 from actors.runtime.persistence.store import StoreError
-from tests.unit.analytics.sample_store import SPAN_S, T0, build_sample_store, sample_cycles
+from tests.unit.analytics.sample_store import SPAN_S, T0, build_sample_store, sample_chart_names
 
 GOLDEN = Path(__file__).parents[2] / "data" / "report_golden.html"
 REGENERATE = "BASIS_REGENERATE_GOLDEN"
 """Set to 1 to write the golden page afresh from the sample store (after a change to the
 report meant to change it: review the new page in a browser before committing it)."""
-
-
-def expected_charts() -> set[str]:
-    cycles = sample_cycles()
-    return {
-        "equity",
-        "entry-cost-BTC/USDT",
-        "entry-cost-ETH/USDT",
-        "waterfall-all",
-        *(f"waterfall-{t.task_id}-{t.cycle}" for t in cycles),
-        "holding-times",
-        "exit-reasons",
-        "incidents",
-    }
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +71,7 @@ def test_the_page_needs_nothing_from_elsewhere(page: bytes) -> None:
 def test_every_chart_is_a_figure_with_inline_svg(page: bytes) -> None:
     text = page.decode()
     figures = re.findall(r'<figure[^>]* data-chart="([^"]+)"><svg [^>]*viewBox="([^"]+)"', text)
-    assert {name for name, _ in figures} == expected_charts()
+    assert {name for name, _ in figures} == sample_chart_names()
     for _, box in figures:
         _, _, width, height = (float(v) for v in box.split())
         assert width > 0 and height > 0
