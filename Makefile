@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench soak proto clean
+.PHONY: run test lint chromium bench soak proto clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Basis needs Python 3.11 or newer; set PYTHON=python3.11" or 0)'
@@ -20,8 +20,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint chromium
 	$(BIN)/python -m pytest -q
+
+# The report's browser test (tests/integration/test_report_browser.py) opens it in Debian's
+# chromium package: installed here where this user can, named otherwise.
+chromium:
+	@command -v chromium >/dev/null \
+		|| (command -v apt-get >/dev/null && apt-get update -q && apt-get install -y chromium) \
+		|| { echo "make test needs Chromium: install it with apt-get install -y chromium" >&2; exit 1; }
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -34,6 +34,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "runtime": {"arbitrage", "risk", "venues", "protocols", "supervision", *FOUNDATION},
     "sim": {"protocols", "supervision", *FOUNDATION},
     "backtest": {"arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
+    "analytics": {"runtime", "arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
     "system_config": {"runtime", "sim", "arbitrage", "risk", "venues", "protocols", *FOUNDATION},
     "analytics": {"runtime", "arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
     "chaos": {"system_config", "runtime", "sim", "arbitrage", "risk", "venues", "protocols"}
