@@ -291,8 +291,8 @@ def _summary(history: History, summary: Summary) -> str:
 
 def _equity(history: History) -> str:
     curve = equity_curve(history)
-    if not curve:
-        return _empty()
+    if not curve or not (history.cycles or history.series or history.open_positions):
+        return _empty()  # a flat line at 0 says less than words
     svg = charts.equity(
         [p.ts for p in curve],
         [p.equity for p in curve],

@@ -31,8 +31,8 @@ def browser() -> Iterator[Browser]:
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("reports")
     store = build_sample_store(folder / "basis.db")
-    later = Window(start=T0 + 2 * SPAN_S, end=T0 + 3 * SPAN_S)
-    for name, window in (("full", Window()), ("empty", later)):
+    before = Window(start=T0 - 2 * SPAN_S, end=T0 - SPAN_S)
+    for name, window in (("full", Window()), ("empty", before)):
         write_report(store, folder / f"{name}.html", window)
     return {name: folder / f"{name}.html" for name in ("full", "empty")}
 

@@ -95,8 +95,8 @@ def test_the_summary_gives_a_unit_with_every_number(page: bytes) -> None:
 
 
 def test_an_empty_window_says_so_in_every_section(store: Path) -> None:
-    later = Window(start=T0 + 2 * SPAN_S, end=T0 + 3 * SPAN_S)
-    text = report_html(read_history(store, later))
+    before = Window(start=T0 - 2 * SPAN_S, end=T0 - SPAN_S)
+    text = report_html(read_history(store, before))
     assert "<figure" not in text and "<svg" not in text
     assert text.count(NO_DATA) == 6  # equity, symbols, cycles, holding, exits, per symbol
     assert "No incidents in this window." in text
