@@ -7,7 +7,7 @@ import threading
 from functools import partial
 
 import trio
-from trio.testing import wait_all_tasks_blocked
+from trio.testing import assert_no_checkpoints, wait_all_tasks_blocked
 
 from actors.arbitrage.context import ArbitrageState, new_context
 from actors.runtime.persistence.store import OrderEventRecord, Store
@@ -291,7 +291,7 @@ def history_records():
     fill = FillRecord("t1", 1, "BTC/USDT", "mexc", "spot", "buy", "entry", "t1-1s", "T1",
                       100.0, 1.0, 100.0, 100.0, 0.05)  # fmt: skip
     funding = FundingRecord("t1", 1, "BTC/USDT", "gateio_futures", "L1", 150.0, 0.02)
-    points = [SeriesPoint("BTC/USDT", float(s), 0.1) for s in range(0, 180)]
+    points = [SeriesPoint("BTC/USDT", float(s), 0.1) for s in range(0, 180, 10)]
     return [trade, fill, funding, *points]
 
 
@@ -300,16 +300,37 @@ async def test_history_is_stored_with_the_snapshot_after_it_and_counted(nursery,
     records = history_records()
     for record in records:
         await client.history(record)
+        if type(record) is SeriesPoint:
+            await client.flush()  # one point each: a newer would replace it unwritten
     client.save(new_context("t1", BTC, now=1.0))
     await client.flush()
     with Store(tmp_path / "basis.db") as reader:
         db = reader._db
         counts = [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in HISTORY_TABLES]
-        assert counts == [1, 1, 1, 180]
+        assert counts == [1, 1, 1, 18]
         assert [t.task_id for t in reader.tasks()] == ["t1"]
     assert writer.statistics().history == len(records)
     # Thinning is a request like the others: three minutes of points become three.
-    assert await client.thin_series(before=200.0) == 177
+    assert await client.thin_series(before=200.0) == 15
+
+
+async def test_a_series_point_never_waits_and_a_lagging_writer_keeps_each_symbols_newest(
+    nursery, tmp_path
+):
+    mailbox = Mailbox("writer", capacity=1)
+    client = WriterClient(mailbox.address)
+    await client.history(history_records()[0])  # the FIFO lane is full now
+    for s in range(5):
+        for symbol in ("BTC/USDT", "ETH/USDT"):
+            with assert_no_checkpoints():  # it never waits, not even a turn
+                await client.history(SeriesPoint(symbol, float(s), 0.1 * s))
+    writer = Writer(tmp_path / "basis.db")
+    tree = Supervisor("root", [ChildSpec("writer", writer.run, mailbox=mailbox)])
+    await nursery.start(tree.run)
+    await client.flush()
+    with Store(tmp_path / "basis.db") as reader:
+        rows = reader._db.execute("SELECT symbol, ts FROM series ORDER BY symbol").fetchall()
+    assert rows == [("BTC/USDT", 4.0), ("ETH/USDT", 4.0)]
 
 
 async def test_history_waits_for_room_on_a_full_lane_and_loses_nothing(nursery, tmp_path):

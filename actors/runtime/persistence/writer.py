@@ -535,7 +535,12 @@ class WriterClient:
 
     async def history(self, record: TradeRecord | HistoryRecord) -> None:
         """Hand over a record for the history, in order with everything else on the FIFO
-        lane; waits only while that lane is full."""
+        lane; waits only while that lane is full. A series point is a sample and never
+        waits: it goes on the conflating lane, where the newest of its symbol replaces an
+        unwritten older one while the store lags (a store refusing writes, say)."""
+        if type(record) is SeriesPoint:
+            self.address.put_latest(("series", record.symbol), record)
+            return
         try:
             self.address.send_nowait(record)
         except trio.WouldBlock:
