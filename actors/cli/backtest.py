@@ -259,6 +259,7 @@ def _run_keeping_history(
     with tempfile.TemporaryDirectory(prefix=".basis-backtest-", dir=scratch_in) as scratch:
         store_path = Path(scratch) / STORE_FILE
         with Store(store_path) as store:
+            store.mark_backtest()
             sink = StoreSink(store)
             result = _run(args, config, sink.put)
             if result is None:

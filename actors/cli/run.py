@@ -153,14 +153,14 @@ def command_run(args: argparse.Namespace) -> int:
 def claim_data_dir(data_dir: Path) -> DataDirLock:
     """``data_dir``'s lock, held for the run. A directory that cannot be had (another
     instance holds it, a file is in its way, this user cannot write it) or a store there
-    this Basis cannot use (looked at on a copy) is a :class:`UserError`, and the store is
-    left as it was."""
+    this Basis cannot trade on (looked at on a copy; a backtest's among them) is a
+    :class:`UserError`, and the store is left as it was."""
     try:
         lock = DataDirLock(data_dir)
     except DataDirUnavailable as error:
         raise UserError(str(error)) from None
     try:
-        check_store(data_dir / STORE_FILE)
+        check_store(data_dir / STORE_FILE, to_trade=True)
     except StoreError as error:
         lock.close()
         raise UserError(str(error)) from None

@@ -36,10 +36,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "backtest": {"arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
     "analytics": {"runtime", "arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
     "system_config": {"runtime", "sim", "arbitrage", "risk", "venues", "protocols", *FOUNDATION},
-    "analytics": {"runtime", "arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
     "chaos": {"system_config", "runtime", "sim", "arbitrage", "risk", "venues", "protocols"}
     | {"supervision", *FOUNDATION},
-    "analytics": {"runtime", "arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
     "cli": {
         "analytics",
         "risk",

@@ -216,6 +216,8 @@ _ORDER_COLUMNS = (
 
 
 MINUTE_S = 60.0
+BACKTEST_KEY = "backtest"
+"""The meta key that marks a store a backtest wrote: no system trades on it."""
 SERIES_THINNED = "series_thinned_until"
 """The meta key holding the time up to which the series is thinned to a minute."""
 _encode_trade = msgspec.json.Encoder().encode
@@ -308,9 +310,10 @@ def _too_new(path: Path, version: int) -> StoreError:
     )
 
 
-def check_store(path: Path) -> None:
+def check_store(path: Path, *, to_trade: bool = False) -> None:
     """A :class:`StoreError` if the file at ``path`` is there but is no store this Basis
-    can use: not SQLite, damaged, or written by a newer Basis; an absent file is no
+    can use: not SQLite, damaged, or written by a newer Basis, or, ``to_trade`` on it, a
+    backtest's (whose tasks no venue knows); an absent file is no
     problem (the writer creates it). Nothing of the store is written, its shared-memory
     index included: a copy of the file and its log is opened, in a scratch directory.
     What cannot be told from a copy (a file this user may not open, say) is left to the
@@ -335,6 +338,10 @@ def check_store(path: Path) -> None:
         try:
             (version,) = db.execute("PRAGMA user_version").fetchone()
             damage = [row for (row,) in db.execute("PRAGMA quick_check(1)")]
+            backtest = (
+                version >= 3
+                and db.execute("SELECT 1 FROM meta WHERE key = ?", (BACKTEST_KEY,)).fetchone()
+            )
         except sqlite3.OperationalError:
             return
         except sqlite3.DatabaseError as error:
@@ -346,6 +353,11 @@ def check_store(path: Path) -> None:
         raise _unusable(path, sqlite3.DatabaseError(f"damaged: {found}"))
     if version > len(MIGRATIONS):
         raise _too_new(path, version)
+    if to_trade and backtest:
+        raise StoreError(
+            f"{path}: a backtest's history, not a trading system's store; point --data-dir "
+            "elsewhere (basis report reads this one)"
+        )
 
 
 @attrs.frozen
@@ -750,6 +762,11 @@ class Store:
                 db.execute("DELETE FROM orders WHERE task_id = ?", (task_id,))
                 db.execute("DELETE FROM tasks WHERE task_id = ?", (task_id,))
         return len(ids)
+
+    def mark_backtest(self) -> None:
+        """Mark this store a backtest's: ``basis run`` refuses it (``check_store``)."""
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (BACKTEST_KEY,))
 
     def thin_series(self, before: float) -> int:
         """Thin the series to one point a minute up to ``before`` (Unix time, rounded down

@@ -13,6 +13,8 @@ import pytest
 
 from actors.backtest.engine import run_backtest
 from actors.cli.main import main
+from actors.cli.run import claim_data_dir
+from actors.cli.user_error import UserError
 from actors.runtime.persistence.store import Store
 from protocols.history import SeriesPoint
 from protocols.messages import TradeRecord
@@ -92,6 +94,9 @@ def test_data_dir_keeps_the_history_in_a_new_store(tmp_path: Path, capsys) -> No
         assert by_symbol == quote_times(SAMPLE)
         # The strategies as the data left them: their settings for the report.
         assert sorted(t.symbol for t in store.tasks()) == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    # No system trades on it: recovery would take its tasks for ones the venues know.
+    with pytest.raises(UserError, match="a backtest's history, not a trading system's store"):
+        claim_data_dir(target)
 
 
 def test_data_dir_holding_a_store_is_refused_and_left_as_it_is(tmp_path: Path, capsys) -> None:
