@@ -74,6 +74,7 @@ from actors.arbitrage.pricing import ROOM, entry_cost_pct, pnl_pct, size_entry
 from actors.risk.limits import NO_LIMITS, EntryLimits
 from actors.risk.sizing import limit_price, quote_fillable
 from protocols.client_ids import client_order_id
+from protocols.history import FillRecord, FundingRecord
 from protocols.messages import (
     Alert,
     AmendOrder,
@@ -357,8 +358,10 @@ def _enter(
     best, when it reaches no further)."""
     seq = ctx.order_seq
     qty = opportunity.qty
-    buy = _new_order(ctx, seq + 1, Leg.SPOT, Side.BUY, qty, spot_limit, now)
-    sell = _new_order(ctx, seq + 2, Leg.FUTURES, Side.SELL, qty, futures_limit, now)
+    buy = _new_order(ctx, seq + 1, Leg.SPOT, Side.BUY, qty, spot_limit, opportunity.spot_ask, now)
+    sell = _new_order(
+        ctx, seq + 2, Leg.FUTURES, Side.SELL, qty, futures_limit, opportunity.futures_bid, now
+    )
     entered = replace(
         ctx,
         state=ENTERING,
@@ -446,8 +449,8 @@ def _start_reduction(
     ):
         return _start_exit(replace(ctx, reduction=None), now, sb, fa, reduction.reason)
     seq = ctx.order_seq
-    sell = _new_order(ctx, seq + 1, Leg.SPOT, Side.SELL, qty, sb, now)
-    buy = _new_order(ctx, seq + 2, Leg.FUTURES, Side.BUY, qty, fa, now, reduce_only=True)
+    sell = _new_order(ctx, seq + 1, Leg.SPOT, Side.SELL, qty, sb, sb, now)
+    buy = _new_order(ctx, seq + 2, Leg.FUTURES, Side.BUY, qty, fa, fa, now, reduce_only=True)
     reducing = replace(
         ctx,
         state=EXITING,
@@ -502,7 +505,7 @@ def _start_exit(
     if not _is_dust(spot_qty, rules.spot, sb):
         seq += 1
         price = _limit_price(ctx, Leg.SPOT, Side.SELL, sb) if correcting else sb
-        sell = _new_order(ctx, seq, Leg.SPOT, Side.SELL, spot_qty, price, now, limit=correcting)
+        sell = _new_order(ctx, seq, Leg.SPOT, Side.SELL, spot_qty, price, sb, now, limit=correcting)
         orders["spot"] = {sell.client_id: sell}
         commands.append(PlaceOrder(sell))
     futures_qty = round_down(positions.futures.qty, rules.futures.contract_size)
@@ -510,7 +513,7 @@ def _start_exit(
         seq += 1
         price = _limit_price(ctx, Leg.FUTURES, Side.BUY, fa) if correcting else fa
         buy = _new_order(
-            ctx, seq, Leg.FUTURES, Side.BUY, futures_qty, price, now, True, limit=correcting
+            ctx, seq, Leg.FUTURES, Side.BUY, futures_qty, price, fa, now, True, limit=correcting
         )
         orders["futures"] = {buy.client_id: buy}
         commands.append(PlaceOrder(buy))
@@ -694,7 +697,16 @@ def _place_correction(
     reduce_only = leg is Leg.FUTURES and side is Side.BUY
     price = _limit_price(ctx, leg, side, best)
     order = _new_order(
-        ctx, ctx.order_seq + 1, leg, side, qty, price, now, reduce_only=reduce_only, limit=True
+        ctx,
+        ctx.order_seq + 1,
+        leg,
+        side,
+        qty,
+        price,
+        best,
+        now,
+        reduce_only=reduce_only,
+        limit=True,
     )
     correcting = replace(
         ctx,
@@ -738,8 +750,9 @@ def _on_fill(ctx: ArbitrageContext, fill: Fill) -> Result:
     # A commission charged in the base coin comes out of what the spot leg holds.
     base_fee = fill.commission if fill.commission_asset == ctx.symbol.base else 0.0
     return _apply_fill(
-        ctx, leg, order, fill.qty, fill.price, fill.fee, fill.trade_id, fill.ts, base_fee
-    )
+        ctx, leg, order, fill.qty, fill.price, fill.fee, fill.trade_id, fill.ts, base_fee,
+        fill.commission, fill.commission_asset,
+    )  # fmt: skip
 
 
 def _on_final(ctx: ArbitrageContext, event: OrderFinal) -> Result:
@@ -758,12 +771,12 @@ def _on_final(ctx: ArbitrageContext, event: OrderFinal) -> Result:
         else:
             price = order.price
         fee_rate = ctx.params.spot_fee if leg is Leg.SPOT else ctx.params.fut_fee
-        ctx, _ = _apply_fill(
+        ctx, commands = _apply_fill(
             ctx, leg, order, missing, price, missing * price * fee_rate,
             f"final-{order.client_id}", event.now,
         )  # fmt: skip
         order = ctx.active_orders[leg.value][order.client_id]
-        commands = (
+        commands += (
             Alert(
                 "warning",
                 f"order {order.client_id} ended {event.status.value} with {missing:g} more "
@@ -846,7 +859,10 @@ def _apply_fill(
     trade_id: str,
     ts: float,
     base_fee: float = 0.0,
+    commission: float = 0.0,
+    commission_asset: str = "",
 ) -> Result:
+    """Move ``leg`` by a fill of ``order``; the command is its ``FillRecord``."""
     ctx = _unhedged_to(ctx, ts)  # the legs as they were until this fill
     filled = order.filled_qty + qty
     avg = (order.avg_price * order.filled_qty + price * qty) / filled if filled > 0 else 0.0
@@ -863,33 +879,81 @@ def _apply_fill(
         status=status,
         trade_ids=(*order.trade_ids, trade_id),
     )
+    decision = order.decision_price if order.decision_price > 0.0 else price
     positions = ctx.positions
     cycle = ctx.cycle
     value = qty * price
+    past = qty * (price - decision)  # what the fill got beyond its decision price
     if leg is Leg.SPOT:
         grows = order.side is Side.BUY
-        position, realized = leg_after_fill(positions.spot, grows, qty, price, fee, True, base_fee)
+        before = positions.spot
+        position, realized = leg_after_fill(
+            before, grows, qty, price, fee, True, base_fee, decision
+        )
+        basis, slippage = split_realized(
+            before, position, grows, qty, price, decision, True, base_fee
+        )
         positions = replace(positions, spot=position)
         cycle = (
             replace(cycle, spot_bought_qty=cycle.spot_bought_qty + qty,
-                    spot_bought_value=cycle.spot_bought_value + value)
+                    spot_bought_value=cycle.spot_bought_value + value,
+                    spot_bought_past_decision=cycle.spot_bought_past_decision + past)
             if grows
             else replace(cycle, spot_sold_qty=cycle.spot_sold_qty + qty,
-                         spot_sold_value=cycle.spot_sold_value + value)
+                         spot_sold_value=cycle.spot_sold_value + value,
+                         spot_sold_past_decision=cycle.spot_sold_past_decision + past)
         )  # fmt: skip
+        cycle = replace(
+            cycle,
+            spot_fees_usdt=cycle.spot_fees_usdt + fee,
+            spot_slippage_usdt=cycle.spot_slippage_usdt + slippage,
+        )
     else:
         grows = order.side is Side.SELL
-        position, realized = leg_after_fill(positions.futures, grows, qty, price, fee, False)
+        before = positions.futures
+        position, realized = leg_after_fill(
+            before, grows, qty, price, fee, False, decision=decision
+        )
+        basis, slippage = split_realized(before, position, grows, qty, price, decision, False)
         positions = replace(positions, futures=position)
         cycle = (
             replace(cycle, futures_sold_qty=cycle.futures_sold_qty + qty,
-                    futures_sold_value=cycle.futures_sold_value + value)
+                    futures_sold_value=cycle.futures_sold_value + value,
+                    futures_sold_past_decision=cycle.futures_sold_past_decision + past)
             if grows
             else replace(cycle, futures_bought_qty=cycle.futures_bought_qty + qty,
-                         futures_bought_value=cycle.futures_bought_value + value)
+                         futures_bought_value=cycle.futures_bought_value + value,
+                         futures_bought_past_decision=cycle.futures_bought_past_decision + past)
         )  # fmt: skip
+        cycle = replace(
+            cycle,
+            futures_fees_usdt=cycle.futures_fees_usdt + fee,
+            futures_slippage_usdt=cycle.futures_slippage_usdt + slippage,
+        )
     cycle = replace(
-        cycle, realized_usdt=cycle.realized_usdt + realized, fees_usdt=cycle.fees_usdt + fee
+        cycle,
+        realized_usdt=cycle.realized_usdt + realized,
+        fees_usdt=cycle.fees_usdt + fee,
+        basis_usdt=cycle.basis_usdt + basis,
+        volume_usdt=cycle.volume_usdt + value,
+    )
+    record = FillRecord(
+        task_id=ctx.task_id,
+        cycle=ctx.arbitrage_cycles + 1,
+        symbol=str(ctx.symbol),
+        venue=ctx.spot_venue if leg is Leg.SPOT else ctx.futures_venue,
+        leg=leg.value,
+        side=order.side.value,
+        role=_FILL_ROLES.get(ctx.state, ctx.state.value),
+        client_id=order.client_id,
+        trade_id=trade_id,
+        ts=ts,
+        qty=qty,
+        price=price,
+        decision_price=decision,
+        fee_usdt=fee,
+        commission=commission,
+        commission_asset=commission_asset,
     )
     orders = dict(ctx.active_orders)
     orders[leg.value] = {**orders[leg.value], order.client_id: updated}
@@ -902,7 +966,11 @@ def _apply_fill(
         total_volume_usdt=ctx.total_volume_usdt + value,
         last_update=ts,
     )
-    return _unhedged_to(moved, ts), NOTHING
+    return _unhedged_to(moved, ts), (record,)
+
+
+_FILL_ROLES = {ENTERING: "entry", EXITING: "exit", IMBALANCED: "correction"}
+"""What a fill was for, by the state its order was placed in (``FillRecord.role``)."""
 
 
 def leg_after_fill(
@@ -913,6 +981,7 @@ def leg_after_fill(
     fee: float,
     long: bool,
     base_fee: float = 0.0,
+    decision: float = 0.0,
 ) -> tuple[LegPosition, float]:
     """A leg after a fill, and the P&L the fill realized (its fee, and any part closed).
 
@@ -921,14 +990,19 @@ def leg_after_fill(
     ``base_fee`` is a commission the venue took in the base coin (``fee`` is its worth):
     those coins leave the leg at their cost, so the fill realizes ``-fee`` plus their
     gain from cost to the fill's price, and they join the leg's ``base_fees``.
+    ``decision`` is the fill's decision price (0: its own price): the leg averages it
+    over what it holds as it averages fill prices (:func:`split_realized`).
     """
+    decided = decision if decision > 0.0 else price
+    held_decision = decision_average(position)
     if grows:
         held = position.qty + qty
-        avg = (
-            (position.avg_price * position.qty + price * qty) / held
-            if qty > 0.0
-            else position.avg_price
-        )
+        if qty > 0.0:
+            avg = (position.avg_price * position.qty + price * qty) / held
+            avg_decision = (held_decision * position.qty + decided * qty) / held
+        else:
+            avg = position.avg_price
+            avg_decision = held_decision
         realized = -fee
     else:
         closed = min(qty, max(position.qty, 0.0))
@@ -936,7 +1010,7 @@ def leg_after_fill(
             (price - position.avg_price) * closed if long else (position.avg_price - price) * closed
         )
         held = position.qty - qty
-        avg = position.avg_price if held >= 0.0 else price
+        avg, avg_decision = (position.avg_price, held_decision) if held >= 0.0 else (price, decided)
         realized = gain - fee
     # The base coin fees took stay counted in proportion to what is still held.
     base_fees = position.base_fees
@@ -947,7 +1021,47 @@ def leg_after_fill(
         realized += (price - avg) * base_fee
         if grows:  # what a buy left held is hedged for what it bought
             base_fees += base_fee
-    return LegPosition(held, avg, position.fees + fee, base_fees), realized
+    return LegPosition(held, avg, position.fees + fee, base_fees, avg_decision), realized
+
+
+def decision_average(position: LegPosition) -> float:
+    """The average decision price of what ``position`` holds; its average fill price
+    where none is known (a record from before decision prices were kept)."""
+    return position.decision_price if position.decision_price > 0.0 else position.avg_price
+
+
+def split_realized(
+    before: LegPosition,
+    after: LegPosition,
+    grows: bool,
+    qty: float,
+    price: float,
+    decision: float,
+    long: bool,
+    base_fee: float = 0.0,
+) -> tuple[float, float]:
+    """What a fill that moved a leg from ``before`` to ``after`` (:func:`leg_after_fill`)
+    realized beside its fee, split in two: the basis part, what the quantity it closed
+    made from the decision prices it was held at to the fill's decision price, and the
+    slippage part, what the fill's price got beyond its decision price less what the
+    held quantity cost beyond its own (negative when worse). Their sum less the fee is
+    what ``leg_after_fill`` realized (docs/strategy.md, "P&L of a cycle, decomposed").
+
+    A growing fill closes nothing. Base-coin fee coins leave at the leg's averages
+    after the fill, like a close on the long side."""
+    decided = decision if decision > 0.0 else price
+    basis = slippage = 0.0
+    if not grows:
+        closed = min(qty, max(before.qty, 0.0))
+        held_decision = decision_average(before)
+        sign = 1.0 if long else -1.0
+        basis = sign * (decided - held_decision) * closed
+        slippage = sign * ((price - decided) - (before.avg_price - held_decision)) * closed
+    if base_fee:
+        after_decision = decision_average(after)
+        basis += (decided - after_decision) * base_fee
+        slippage += ((price - decided) - (after.avg_price - after_decision)) * base_fee
+    return basis, slippage
 
 
 def _settle(ctx: ArbitrageContext, now: float) -> Result:
@@ -1022,8 +1136,9 @@ def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
     qty = cycle.spot_bought_qty or cycle.futures_sold_qty
     entry_spot = _average(cycle.spot_bought_value, cycle.spot_bought_qty)
     opened = ctx.position_opened_at
+    opportunity = ctx.current_opportunity
     if opened is None:
-        opened = ctx.current_opportunity.ts if ctx.current_opportunity else now
+        opened = opportunity.ts if opportunity else now
     trade = TradeRecord(
         symbol=str(ctx.symbol),
         entry_ts=opened,
@@ -1041,6 +1156,31 @@ def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
         spot_dust_qty=max(ctx.positions.spot.qty, 0.0),
         unhedged_usdt_s=cycle.unhedged_usdt_s,
         longest_unhedged_s=cycle.longest_unhedged_s,
+        task_id=ctx.task_id,
+        cycle=ctx.arbitrage_cycles + 1,
+        spot_venue=ctx.spot_venue,
+        futures_venue=ctx.futures_venue,
+        decided_at=opportunity.ts if opportunity else None,
+        entry_cost_pct=opportunity.entry_cost_pct if opportunity else None,
+        entry_spot_decision=_average(
+            cycle.spot_bought_value - cycle.spot_bought_past_decision, cycle.spot_bought_qty
+        ),
+        entry_futures_decision=_average(
+            cycle.futures_sold_value - cycle.futures_sold_past_decision, cycle.futures_sold_qty
+        ),
+        exit_spot_decision=_average(
+            cycle.spot_sold_value - cycle.spot_sold_past_decision, cycle.spot_sold_qty
+        ),
+        exit_futures_decision=_average(
+            cycle.futures_bought_value - cycle.futures_bought_past_decision,
+            cycle.futures_bought_qty,
+        ),
+        basis_usdt=cycle.basis_usdt,
+        spot_fees_usdt=cycle.spot_fees_usdt,
+        futures_fees_usdt=cycle.futures_fees_usdt,
+        spot_slippage_usdt=cycle.spot_slippage_usdt,
+        futures_slippage_usdt=cycle.futures_slippage_usdt,
+        volume_usdt=cycle.volume_usdt,
     )
     began = _cycle_began_at(ctx)
     ctx = replace(
@@ -1115,6 +1255,9 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
         return ctx, NOTHING
     price = event.price if event.price > 0.0 else position.avg_price
     futures, realized = leg_after_fill(position, False, removed, price, 0.0, False)
+    # Closed at the venue's price with no decision of ours: the part closed realizes its
+    # basis to that price, and the slippage its entry had.
+    basis, slippage = split_realized(position, futures, False, removed, price, price, False)
     state = ctx.state
     holding = state not in _REST_STATES and state is not STOPPED
     if holding:
@@ -1125,6 +1268,25 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
         futures_bought_qty=cycle.futures_bought_qty + removed,
         futures_bought_value=cycle.futures_bought_value + removed * price,
         realized_usdt=cycle.realized_usdt + realized,
+        basis_usdt=cycle.basis_usdt + basis,
+        futures_slippage_usdt=cycle.futures_slippage_usdt + slippage,
+    )
+    count = 1 if ctx.venue_reduction is None else ctx.venue_reduction.count + 1
+    record = FillRecord(
+        task_id=ctx.task_id,
+        cycle=ctx.arbitrage_cycles + 1,
+        symbol=str(ctx.symbol),
+        venue=ctx.futures_venue,
+        leg=Leg.FUTURES.value,
+        side=Side.BUY.value,
+        role="venue",
+        client_id="",
+        trade_id=f"venue-{count}",
+        ts=event.now,
+        qty=removed,
+        price=price,
+        decision_price=price,
+        fee_usdt=0.0,
     )
     gone = _is_dust(futures.qty, ctx.rules.futures, price)
     alert = Alert(
@@ -1151,11 +1313,13 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
             position.qty,
             futures.qty,
             event.cause,
-            1 if ctx.venue_reduction is None else ctx.venue_reduction.count + 1,
+            count,
         ),
         last_update=event.now,
     )
     if not holding:
+        # No cycle is open to count it in (what is left at rest is less than a venue
+        # takes): it changes the strategy's P&L, and no cycle's history.
         return ctx, (alert,)
     ctx = replace(
         _unhedged_to(ctx, event.now),  # unhedged from the venue's move on, as it left them
@@ -1168,10 +1332,10 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
     )
     if state is POSITION_OPEN:
         settled, more = _settle(ctx, event.now)
-        return settled, (alert, *more)
+        return settled, (record, alert, *more)
     # ENTERING, EXITING, IMBALANCED: what is in flight ends first (an IMBALANCED strategy
     # with nothing in flight corrects at the next quotes, towards flat).
-    return ctx, (alert,)
+    return ctx, (record, alert)
 
 
 def _on_feed_health(ctx: ArbitrageContext, event: FeedHealth) -> Result:
@@ -1234,6 +1398,7 @@ def _on_funding_payment(ctx: ArbitrageContext, event: FundingPayment) -> Result:
     last_began = ctx.last_cycle_began_at
     if began is not None and settled >= began:
         cycle = ctx.cycle
+        commands = (_funding_record(ctx, event, ctx.arbitrage_cycles + 1),)
         ctx = replace(
             ctx,
             cycle=replace(
@@ -1251,7 +1416,7 @@ def _on_funding_payment(ctx: ArbitrageContext, event: FundingPayment) -> Result:
             funding_usdt=last.funding_usdt + amount,
         )
         ctx = replace(ctx, last_trade=last)
-        commands = (TradeAmended(last),)
+        commands = (_funding_record(ctx, event, last.cycle), TradeAmended(last))
     else:
         warning = Alert(
             "warning",
@@ -1266,6 +1431,18 @@ def _on_funding_payment(ctx: ArbitrageContext, event: FundingPayment) -> Result:
         last_update=settled,
     )
     return paid, commands
+
+
+def _funding_record(ctx: ArbitrageContext, event: FundingPayment, cycle: int) -> FundingRecord:
+    return FundingRecord(
+        task_id=ctx.task_id,
+        cycle=cycle,
+        symbol=str(ctx.symbol),
+        venue=ctx.futures_venue,
+        ledger_id=event.ledger_id,
+        ts=event.now,
+        amount_usdt=event.amount_usdt,
+    )
 
 
 def _cycle_began_at(ctx: ArbitrageContext) -> float | None:
@@ -1390,11 +1567,14 @@ def _new_order(
     side: Side,
     qty: float,
     price: float,
+    decision: float,
     now: float,
     reduce_only: bool = False,
     limit: bool = False,
 ) -> Order:
-    """An IOC order of the configured ``order_type``, or a limit one when ``limit``."""
+    """An IOC order of the configured ``order_type``, or a limit one when ``limit``,
+    limited at ``price`` and decided on ``decision`` (the best price on its side of the
+    book: its fills' slippage is measured from it)."""
     rules = ctx.rules.spot if leg is Leg.SPOT else ctx.rules.futures
     return Order(
         client_id=client_order_id(ctx.task_id, seq, leg, ctx.instance or None),
@@ -1407,6 +1587,7 @@ def _new_order(
         tif=TimeInForce.IOC,
         reduce_only=reduce_only,
         created_ts=now,
+        decision_price=decision,
     )
 
 
