@@ -204,7 +204,9 @@ class Reduction(msgspec.Struct, frozen=True, gc=False):
 
 
 class Cycle(msgspec.Struct, frozen=True, gc=False):
-    """Running totals of the current cycle, entry to exit, for its trade record."""
+    """Running totals of the current cycle, entry to exit, for its trade record. An entry
+    that ended holding less than a venue takes (no position) leaves its totals to the
+    next cycle, which sells what it holds."""
 
     realized_usdt: float = 0.0
     spot_bought_qty: float = 0.0

@@ -370,7 +370,9 @@ def _enter(
         deadline=now + ctx.params.leg_timeout_s,
         overdue_count=0,
         current_opportunity=opportunity,
-        cycle=Cycle(),
+        # A new cycle's totals, or those of an entry that ended holding less than a venue
+        # takes: what it held and paid is part of the cycle that sells it.
+        cycle=ctx.cycle,
         exit_reason=None,
         imbalance_goal=None,
         correction_attempts=0,
@@ -1077,8 +1079,9 @@ def _settle(ctx: ArbitrageContext, now: float) -> Result:
     if spot_dust and futures_dust:
         if ctx.cycle.spot_sold_qty > 0.0 or ctx.cycle.futures_bought_qty > 0.0:
             return _finish_cycle(ctx, now)
-        # Nothing (or dust) filled on entry: no position was taken.
-        return _at_rest(ctx, now), NOTHING
+        # Nothing (or dust) filled on entry: no position was taken. Its fills (their fees,
+        # the dust) go on into the next cycle.
+        return _at_rest(ctx, now, ctx.cycle), NOTHING
     return _hold_position(ctx, now), NOTHING
 
 
@@ -1203,8 +1206,12 @@ def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
     return _at_rest(ctx, now), (TradeClosed(trade),)
 
 
-def _at_rest(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
-    """Back to no position: monitoring, paused or stopped, after the cooldown."""
+_NEW_CYCLE = Cycle()
+
+
+def _at_rest(ctx: ArbitrageContext, now: float, cycle: Cycle = _NEW_CYCLE) -> ArbitrageContext:
+    """Back to no position: monitoring, paused or stopped, after the cooldown, with
+    ``cycle`` the totals the next cycle starts from."""
     rested = replace(
         ctx,
         position_opened_at=None,
@@ -1213,7 +1220,7 @@ def _at_rest(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
         imbalance_goal=None,
         correction_attempts=0,
         current_opportunity=None,
-        cycle=Cycle(),
+        cycle=cycle,
         cooldown_until=now + ctx.params.cooldown_s,
         last_update=now,
     )
@@ -1260,17 +1267,17 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
     basis, slippage = split_realized(position, futures, False, removed, price, price, False)
     state = ctx.state
     holding = state not in _REST_STATES and state is not STOPPED
+    cycle = ctx.cycle
     if holding:
         ctx = _unhedged_to(ctx, event.now)  # the legs as they were until the venue moved
-    cycle = ctx.cycle
-    cycle = replace(
-        cycle,
-        futures_bought_qty=cycle.futures_bought_qty + removed,
-        futures_bought_value=cycle.futures_bought_value + removed * price,
-        realized_usdt=cycle.realized_usdt + realized,
-        basis_usdt=cycle.basis_usdt + basis,
-        futures_slippage_usdt=cycle.futures_slippage_usdt + slippage,
-    )
+        cycle = replace(
+            ctx.cycle,
+            futures_bought_qty=cycle.futures_bought_qty + removed,
+            futures_bought_value=cycle.futures_bought_value + removed * price,
+            realized_usdt=cycle.realized_usdt + realized,
+            basis_usdt=cycle.basis_usdt + basis,
+            futures_slippage_usdt=cycle.futures_slippage_usdt + slippage,
+        )
     count = 1 if ctx.venue_reduction is None else ctx.venue_reduction.count + 1
     record = FillRecord(
         task_id=ctx.task_id,
@@ -1319,7 +1326,7 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
     )
     if not holding:
         # No cycle is open to count it in (what is left at rest is less than a venue
-        # takes): it changes the strategy's P&L, and no cycle's history.
+        # takes): it moves the strategy's P&L, not a cycle's.
         return ctx, (alert,)
     ctx = replace(
         _unhedged_to(ctx, event.now),  # unhedged from the venue's move on, as it left them
