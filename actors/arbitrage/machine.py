@@ -47,6 +47,11 @@ Rules the code keeps everywhere:
   in flight is cancelled. An entry is no larger than both books fill within
   ``max_slippage_pct`` nor than the room the caps leave (``EntryLimits``); a cycle
   closes at ``cycle_stop_loss_pct``; ``ReduceExposure`` closes part of both legs.
+* Every order carries the best price it was decided on. Each fill's realized P&L splits
+  exactly into basis, slippage and fee (``split_realized``), summed per cycle for its
+  trade record; each fill applied and each funding settlement counted leaves as a
+  record for the store (``FillRecord``, ``FundingRecord``; docs/strategy.md, "P&L of
+  a cycle, decomposed").
 * A market event that decides nothing returns the very same context object.
 """
 

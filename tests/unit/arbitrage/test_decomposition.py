@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors.arbitrage.context import ArbitrageContext, ArbitrageState
+from actors.arbitrage.context import ArbitrageContext, ArbitrageState, LegRules, new_context
 from actors.arbitrage.machine import leg_after_fill, split_realized
 from protocols.history import FillRecord, FundingRecord
 from protocols.messages import (
@@ -22,7 +22,16 @@ from protocols.messages import (
     TradeRecord,
     VenuePositionChanged,
 )
-from protocols.model import BookDepth, Fill, Leg, LegPosition, OrderStatus, Quote, Side
+from protocols.model import (
+    BookDepth,
+    Fill,
+    Leg,
+    LegPosition,
+    OrderStatus,
+    Quote,
+    Side,
+    VenueRules,
+)
 from tests.unit.arbitrage.harness import BTC, ENTRY, FLAT, Driver, Market, placed
 
 S = ArbitrageState
@@ -271,3 +280,28 @@ def test_what_each_fill_realizes_is_its_basis_and_slippage_less_its_fee(long, fi
         plain, same = leg_after_fill(position, grows, qty, price, fee, long, base_fee)
         assert (plain.qty, plain.avg_price, same) == (after.qty, after.avg_price, realized)
         position = after
+
+
+def test_an_entry_that_filled_only_dust_leaves_its_fills_to_the_next_cycle():
+    # The spot venue takes 10 USDT at least, the futures venue 10 contracts: 0.0001 BTC
+    # bought and the short refused is dust, and no position was taken.
+    rules = LegRules(
+        VenueRules(qty_step=0.0001, min_notional=10.0),
+        VenueRules(contract_size=0.0001, min_contracts=10),
+    )
+    driver = Driver(new_context("t1", BTC, now=0.0, base_position_size_usdt=50_000.0, rules=rules))
+    buy, short = placed(driver.quotes(1.0, ENTRY))
+    driver.fill(buy, 0.0001, now=1.0)
+    driver.final(buy, 0.0001, now=1.0)
+    driver.reject(short, now=1.0)
+    assert driver.ctx.state is S.MONITORING and driver.ctx.arbitrage_cycles == 0
+    driver.fill_all(driver.quotes(2.0, ENTRY), now=2.0)
+    driver.fill_all(driver.quotes(3.0, EXIT), now=3.0)
+    [closed] = of(TradeClosed, driver.commands)
+    trade = closed.trade
+    records = of(FillRecord, driver.commands)
+    assert [r.cycle for r in records] == [1] * 5
+    spot_fees = sum(r.fee_usdt for r in records if r.leg == "spot")
+    assert trade.spot_fees_usdt == pytest.approx(spot_fees, abs=1e-12)
+    assert records[0].fee_usdt == pytest.approx(0.0025) and trade.qty == pytest.approx(1.0001)
+    assert decomposed(trade) == pytest.approx(trade.pnl_usdt, abs=1e-9)
