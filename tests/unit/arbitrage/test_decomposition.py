@@ -4,13 +4,17 @@ realized; and the fill and funding records the machine emits for the store."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actors.arbitrage.config import StrategyConfig
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState, LegRules, new_context
 from actors.arbitrage.machine import leg_after_fill, split_realized
+from actors.backtest.engine import BacktestConfig, run_backtest
 from protocols.history import FillRecord, FundingRecord
 from protocols.messages import (
     FundingPayment,
@@ -305,3 +309,14 @@ def test_an_entry_that_filled_only_dust_leaves_its_fills_to_the_next_cycle():
     assert trade.spot_fees_usdt == pytest.approx(spot_fees, abs=1e-12)
     assert records[0].fee_usdt == pytest.approx(0.0025) and trade.qty == pytest.approx(1.0001)
     assert decomposed(trade) == pytest.approx(trade.pnl_usdt, abs=1e-9)
+
+
+def test_every_cycle_of_a_backtest_decomposes():
+    sample = Path(__file__).parents[2] / "data" / "sample_quotes.csv"
+    loose = StrategyConfig(max_entry_cost_pct=0.05, min_profit_pct=0.01)
+    result = run_backtest(str(sample), BacktestConfig(strategy=loose))
+    assert result.cycles >= 5
+    assert any(t.spot_slippage_usdt < 0.0 for t in result.trades)  # entries walked the books
+    for trade in result.trades:
+        assert decomposed(trade) == pytest.approx(trade.pnl_usdt, abs=1e-9)
+        assert trade.cycle >= 1 and trade.volume_usdt > 0.0
