@@ -66,6 +66,7 @@ from msgspec.structs import replace
 from actors.arbitrage.context import (
     ALWAYS_LIVE,
     ArbitrageContext,
+    ArbitrageParams,
     ArbitrageState,
     Cycle,
     Liveness,
@@ -888,7 +889,7 @@ def _apply_fill(
     )
     decision = order.decision_price if order.decision_price > 0.0 else price
     positions = ctx.positions
-    cycle = ctx.cycle
+    cycle = _decomposed(ctx.cycle, ctx.params)
     value = qty * price
     past = qty * (price - decision)  # what the fill got beyond its decision price
     if leg is Leg.SPOT:
@@ -1071,6 +1072,71 @@ def split_realized(
     return basis, slippage
 
 
+def _decomposed(cycle: Cycle, params: ArbitrageParams) -> Cycle:
+    """``cycle``, decomposed. One restored from a record written before cycles were (it
+    traded, yet counts no volume and no part) has what it realized until then split as
+    its fills are counted, at their own prices: no slippage, the basis what they realized
+    beside their fees and funding, and the fees between the legs in proportion to what
+    each traded at its fee rate (the record kept only their sum)."""
+    if cycle.volume_usdt > 0.0 or (
+        cycle.basis_usdt
+        or cycle.spot_fees_usdt
+        or cycle.futures_fees_usdt
+        or cycle.spot_slippage_usdt
+        or cycle.futures_slippage_usdt
+    ):
+        return cycle
+    spot_value = cycle.spot_bought_value + cycle.spot_sold_value
+    futures_value = cycle.futures_sold_value + cycle.futures_bought_value
+    if spot_value + futures_value <= 0.0:
+        return cycle
+    spot_fees = _spot_share_of_fees(cycle.fees_usdt, spot_value, futures_value, params)
+    return replace(
+        cycle,
+        basis_usdt=cycle.realized_usdt - cycle.funding_usdt + cycle.fees_usdt,
+        spot_fees_usdt=spot_fees,
+        futures_fees_usdt=cycle.fees_usdt - spot_fees,
+        volume_usdt=spot_value + futures_value,
+    )
+
+
+def _record_decomposed(trade: TradeRecord, params: ArbitrageParams) -> TradeRecord:
+    """``trade``, decomposed: one closed before cycles were is split as
+    :func:`_decomposed` splits a cycle, from its average prices."""
+    if trade.volume_usdt > 0.0 or (
+        trade.basis_usdt
+        or trade.spot_fees_usdt
+        or trade.futures_fees_usdt
+        or trade.spot_slippage_usdt
+        or trade.futures_slippage_usdt
+    ):
+        return trade
+    spot_value = trade.qty * (trade.entry_spot_price + trade.exit_spot_price)
+    futures_value = trade.qty * (trade.entry_futures_price + trade.exit_futures_price)
+    spot_fees = _spot_share_of_fees(trade.fees_usdt, spot_value, futures_value, params)
+    return replace(
+        trade,
+        entry_spot_decision=trade.entry_spot_price,
+        entry_futures_decision=trade.entry_futures_price,
+        exit_spot_decision=trade.exit_spot_price,
+        exit_futures_decision=trade.exit_futures_price,
+        basis_usdt=trade.pnl_usdt - trade.funding_usdt + trade.fees_usdt,
+        spot_fees_usdt=spot_fees,
+        futures_fees_usdt=trade.fees_usdt - spot_fees,
+        volume_usdt=spot_value + futures_value,
+    )
+
+
+def _spot_share_of_fees(
+    fees: float, spot_value: float, futures_value: float, params: ArbitrageParams
+) -> float:
+    """The spot leg's part of ``fees`` paid on both legs, when only their sum is known:
+    in proportion to what each leg traded at its fee rate."""
+    spot_weight = params.spot_fee * spot_value
+    weights = spot_weight + params.fut_fee * futures_value
+    return fees * spot_weight / weights if weights > 0.0 else 0.0
+
+
 def _settle(ctx: ArbitrageContext, now: float) -> Result:
     """Every order of an entry, exit or correction has ended: where does that leave us?"""
     positions = ctx.positions
@@ -1140,7 +1206,7 @@ def _imbalanced(ctx: ArbitrageContext, now: float, imbalance_usdt: float) -> Res
 
 def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
     ctx = _unhedged_to(ctx, now)
-    cycle = ctx.cycle
+    cycle = _decomposed(ctx.cycle, ctx.params)
     qty = cycle.spot_bought_qty or cycle.futures_sold_qty
     entry_spot = _average(cycle.spot_bought_value, cycle.spot_bought_qty)
     opened = ctx.position_opened_at
@@ -1275,8 +1341,9 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
     cycle = ctx.cycle
     if holding:
         ctx = _unhedged_to(ctx, event.now)  # the legs as they were until the venue moved
+        cycle = _decomposed(ctx.cycle, ctx.params)
         cycle = replace(
-            ctx.cycle,
+            cycle,
             futures_bought_qty=cycle.futures_bought_qty + removed,
             futures_bought_value=cycle.futures_bought_value + removed * price,
             realized_usdt=cycle.realized_usdt + realized,
@@ -1409,7 +1476,7 @@ def _on_funding_payment(ctx: ArbitrageContext, event: FundingPayment) -> Result:
     last = ctx.last_trade
     last_began = ctx.last_cycle_began_at
     if began is not None and settled >= began:
-        cycle = ctx.cycle
+        cycle = _decomposed(ctx.cycle, ctx.params)
         commands = (_funding_record(ctx, event, ctx.arbitrage_cycles + 1),)
         ctx = replace(
             ctx,
@@ -1420,6 +1487,7 @@ def _on_funding_payment(ctx: ArbitrageContext, event: FundingPayment) -> Result:
             ),
         )
     elif last is not None and last_began is not None and last_began <= settled <= last.exit_ts:
+        last = _record_decomposed(last, ctx.params)
         pnl = last.pnl_usdt + amount
         last = replace(
             last,

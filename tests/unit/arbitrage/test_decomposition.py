@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.arbitrage.config import StrategyConfig
-from actors.arbitrage.context import ArbitrageContext, ArbitrageState, LegRules, new_context
+from actors.arbitrage.context import ArbitrageState, LegRules, new_context
 from actors.arbitrage.machine import leg_after_fill, split_realized
 from actors.backtest.engine import BacktestConfig, run_backtest
 from protocols.history import FillRecord, FundingRecord
@@ -36,7 +35,15 @@ from protocols.model import (
     Side,
     VenueRules,
 )
-from tests.unit.arbitrage.harness import BTC, ENTRY, FLAT, Driver, Market, placed
+from tests.unit.arbitrage.harness import (
+    BTC,
+    ENTRY,
+    FLAT,
+    Driver,
+    Market,
+    as_before_decomposition,
+    placed,
+)
 
 S = ArbitrageState
 # The worked example's exit quotes: sb' = 50 350, fa' = 49 650.
@@ -211,28 +218,13 @@ def test_funding_is_recorded_in_its_cycle_and_an_amended_record_still_sums():
     assert amended.trade.cycle == 1
 
 
-def without_decision_prices(ctx: ArbitrageContext) -> ArbitrageContext:
-    """``ctx`` as a snapshot from before decision prices were kept stores it."""
-
-    def strip(node):
-        if isinstance(node, dict):
-            return {k: strip(v) for k, v in node.items() if "decision" not in k}
-        if isinstance(node, list):
-            return [strip(v) for v in node]
-        return node
-
-    old = strip(msgspec.json.decode(msgspec.json.encode(ctx)))
-    assert b"decision" not in msgspec.json.encode(old)
-    return msgspec.json.decode(msgspec.json.encode(old), type=ArbitrageContext)
-
-
 def test_a_restored_snapshot_without_decision_prices_counts_its_fills_as_decided():
     # Entered, and the exit's orders in flight, before decision prices were kept: the
     # fills stand for their own decisions, so nothing is slippage.
     driver = Driver()
     driver.fill_all(driver.quotes(1.0, ENTRY), now=1.0)
     sell, cover = placed(driver.quotes(2.0, EXIT))
-    restored = Driver(without_decision_prices(driver.ctx))
+    restored = Driver(as_before_decomposition(driver.ctx))
     assert restored.ctx.active_orders["spot"][sell.client_id].decision_price == 0.0
     assert restored.ctx.positions.spot.decision_price == 0.0
     restored.fill(sell, now=2.0, price=50_340.0)
@@ -245,6 +237,10 @@ def test_a_restored_snapshot_without_decision_prices_counts_its_fills_as_decided
     assert (trade.exit_spot_decision, trade.exit_futures_decision) == (50_340.0, 49_655.0)
     assert trade.entry_spot_decision == trade.entry_spot_price == 50_000.0
     assert trade.basis_usdt == pytest.approx(340.0 + 95.0, abs=1e-9)
+    # The entry's fees, kept only as their sum, split at the legs' fee rates.
+    assert trade.spot_fees_usdt == pytest.approx(25.0 + 50_340.0 * 0.0005, abs=1e-9)
+    assert trade.futures_fees_usdt == pytest.approx(24.875 + 49_655.0 * 0.0005, abs=1e-9)
+    assert trade.volume_usdt == pytest.approx(50_000.0 + 49_750.0 + 50_340.0 + 49_655.0)
     assert decomposed(trade) == pytest.approx(trade.pnl_usdt, abs=1e-9)
     records = of(FillRecord, restored.commands)
     assert [r.decision_price for r in records] == [50_340.0, 49_655.0]
