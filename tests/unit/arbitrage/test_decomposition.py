@@ -167,12 +167,14 @@ def test_a_fill_the_venue_reported_only_in_the_final_state_is_recorded_too():
     driver = Driver()
     buy, _ = placed(driver.quotes(1.0, ENTRY))
     driver.fill(buy, 0.5, now=1.0)
-    driver.send(OrderFinal(1.0, buy.client_id, OrderStatus.FILLED, 1.0, 50_000.0))
+    # 1 BTC at 50 010 on average, of which 0.5 was reported at 50 000: 0.5 more at 50 020.
+    driver.send(OrderFinal(1.0, buy.client_id, OrderStatus.FILLED, 1.0, 50_010.0))
     adopted = of(FillRecord, driver.commands)[-1]
     assert adopted.trade_id == f"final-{buy.client_id}"
-    assert (adopted.qty, adopted.price, adopted.decision_price) == (0.5, 50_000.0, 50_000.0)
+    assert (adopted.qty, adopted.price, adopted.decision_price) == (0.5, 50_020.0, 50_000.0)
     assert (adopted.role, adopted.cycle) == ("entry", 1)
-    assert adopted.fee_usdt == pytest.approx(0.5 * 50_000.0 * 0.0005)
+    assert adopted.fee_usdt == pytest.approx(0.5 * 50_020.0 * 0.0005)
+    assert driver.ctx.positions.spot.decision_price == 50_000.0
 
 
 def test_a_reduction_by_the_venue_is_recorded_at_its_price_and_its_cycle_still_sums():
