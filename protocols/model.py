@@ -143,7 +143,10 @@ class Order(msgspec.Struct, frozen=True):
     ``client_id`` is chosen by Basis once per order intent and never changes, so a retry
     or a restart can never double the order. ``fees`` are in quote units (USDT).
     ``trade_ids`` are the venue trades already applied, so a fill delivered twice is
-    recognised.
+    recognised. ``decision_price`` is the best price on the book when the order was
+    decided (the ask to buy, the bid to sell), before any limit moved past it: what its
+    fills' slippage is measured against (0: not known, as in records from before it was
+    kept; its fills' own prices stand in for it).
     """
 
     client_id: str
@@ -162,6 +165,7 @@ class Order(msgspec.Struct, frozen=True):
     venue_order_id: str | None = None
     created_ts: float = 0.0
     trade_ids: tuple[str, ...] = ()
+    decision_price: float = 0.0
 
 
 class Fill(msgspec.Struct, frozen=True, gc=False):
@@ -191,9 +195,14 @@ class LegPosition(msgspec.Struct, frozen=True, gc=False):
 
     ``base_fees`` is the base coin the venue took as fees out of what the leg bought, in
     proportion to what it still holds: the leg holds that much less than it traded, and
-    is hedged for ``qty + base_fees``."""
+    is hedged for ``qty + base_fees``.
+
+    ``decision_price`` is the average of the decision prices of what is held, kept as
+    ``avg_price`` is kept of the fill prices (0: not known, as in records from before it
+    was kept; ``avg_price`` stands in for it)."""
 
     qty: float = 0.0
     avg_price: float = 0.0
     fees: float = 0.0
     base_fees: float = 0.0
+    decision_price: float = 0.0

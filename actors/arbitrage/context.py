@@ -204,7 +204,9 @@ class Reduction(msgspec.Struct, frozen=True, gc=False):
 
 
 class Cycle(msgspec.Struct, frozen=True, gc=False):
-    """Running totals of the current cycle, entry to exit, for its trade record."""
+    """Running totals of the current cycle, entry to exit, for its trade record. An entry
+    that ended holding less than a venue takes (no position) leaves its totals to the
+    next cycle, which sells what it holds."""
 
     realized_usdt: float = 0.0
     spot_bought_qty: float = 0.0
@@ -226,6 +228,25 @@ class Cycle(msgspec.Struct, frozen=True, gc=False):
     """When the legs began to differ, while they do."""
     unhedged_until: float | None = None
     """Up to when ``unhedged_usdt_s`` is counted (the latest event's time)."""
+    basis_usdt: float = 0.0
+    """What the legs closed so far made at their decision prices (docs/strategy.md,
+    "P&L of a cycle, decomposed"); with the fees, the slippage below and the funding,
+    ``realized_usdt``."""
+    spot_fees_usdt: float = 0.0
+    futures_fees_usdt: float = 0.0
+    spot_slippage_usdt: float = 0.0
+    futures_slippage_usdt: float = 0.0
+    """What each leg's closed fills got beyond their decision prices, and beyond the
+    decision prices of what they closed (negative when worse)."""
+    spot_bought_past_decision: float = 0.0
+    futures_sold_past_decision: float = 0.0
+    spot_sold_past_decision: float = 0.0
+    futures_bought_past_decision: float = 0.0
+    """Each direction's fills' quantity times their price less their decision price:
+    its value less this, over its quantity, is its average decision price (a record
+    from before these were kept counts its fills at their own prices)."""
+    volume_usdt: float = 0.0
+    """What the cycle's fills traded on both legs, in USDT."""
 
 
 class VenueReduction(msgspec.Struct, frozen=True):

@@ -47,6 +47,11 @@ Rules the code keeps everywhere:
   in flight is cancelled. An entry is no larger than both books fill within
   ``max_slippage_pct`` nor than the room the caps leave (``EntryLimits``); a cycle
   closes at ``cycle_stop_loss_pct``; ``ReduceExposure`` closes part of both legs.
+* Every order carries the best price it was decided on. Each fill's realized P&L splits
+  exactly into basis, slippage and fee (``split_realized``), summed per cycle for its
+  trade record; each fill applied and each funding settlement counted leaves as a
+  record for the store (``FillRecord``, ``FundingRecord``; docs/strategy.md, "P&L of
+  a cycle, decomposed").
 * A market event that decides nothing returns the very same context object.
 """
 
@@ -61,6 +66,7 @@ from msgspec.structs import replace
 from actors.arbitrage.context import (
     ALWAYS_LIVE,
     ArbitrageContext,
+    ArbitrageParams,
     ArbitrageState,
     Cycle,
     Liveness,
@@ -74,6 +80,7 @@ from actors.arbitrage.pricing import ROOM, entry_cost_pct, pnl_pct, size_entry
 from actors.risk.limits import NO_LIMITS, EntryLimits
 from actors.risk.sizing import limit_price, quote_fillable
 from protocols.client_ids import client_order_id
+from protocols.history import FillRecord, FundingRecord
 from protocols.messages import (
     Alert,
     AmendOrder,
@@ -357,8 +364,10 @@ def _enter(
     best, when it reaches no further)."""
     seq = ctx.order_seq
     qty = opportunity.qty
-    buy = _new_order(ctx, seq + 1, Leg.SPOT, Side.BUY, qty, spot_limit, now)
-    sell = _new_order(ctx, seq + 2, Leg.FUTURES, Side.SELL, qty, futures_limit, now)
+    buy = _new_order(ctx, seq + 1, Leg.SPOT, Side.BUY, qty, spot_limit, opportunity.spot_ask, now)
+    sell = _new_order(
+        ctx, seq + 2, Leg.FUTURES, Side.SELL, qty, futures_limit, opportunity.futures_bid, now
+    )
     entered = replace(
         ctx,
         state=ENTERING,
@@ -367,7 +376,9 @@ def _enter(
         deadline=now + ctx.params.leg_timeout_s,
         overdue_count=0,
         current_opportunity=opportunity,
-        cycle=Cycle(),
+        # A new cycle's totals, or those of an entry that ended holding less than a venue
+        # takes: what it held and paid is part of the cycle that sells it.
+        cycle=ctx.cycle,
         exit_reason=None,
         imbalance_goal=None,
         correction_attempts=0,
@@ -446,8 +457,8 @@ def _start_reduction(
     ):
         return _start_exit(replace(ctx, reduction=None), now, sb, fa, reduction.reason)
     seq = ctx.order_seq
-    sell = _new_order(ctx, seq + 1, Leg.SPOT, Side.SELL, qty, sb, now)
-    buy = _new_order(ctx, seq + 2, Leg.FUTURES, Side.BUY, qty, fa, now, reduce_only=True)
+    sell = _new_order(ctx, seq + 1, Leg.SPOT, Side.SELL, qty, sb, sb, now)
+    buy = _new_order(ctx, seq + 2, Leg.FUTURES, Side.BUY, qty, fa, fa, now, reduce_only=True)
     reducing = replace(
         ctx,
         state=EXITING,
@@ -502,7 +513,7 @@ def _start_exit(
     if not _is_dust(spot_qty, rules.spot, sb):
         seq += 1
         price = _limit_price(ctx, Leg.SPOT, Side.SELL, sb) if correcting else sb
-        sell = _new_order(ctx, seq, Leg.SPOT, Side.SELL, spot_qty, price, now, limit=correcting)
+        sell = _new_order(ctx, seq, Leg.SPOT, Side.SELL, spot_qty, price, sb, now, limit=correcting)
         orders["spot"] = {sell.client_id: sell}
         commands.append(PlaceOrder(sell))
     futures_qty = round_down(positions.futures.qty, rules.futures.contract_size)
@@ -510,7 +521,7 @@ def _start_exit(
         seq += 1
         price = _limit_price(ctx, Leg.FUTURES, Side.BUY, fa) if correcting else fa
         buy = _new_order(
-            ctx, seq, Leg.FUTURES, Side.BUY, futures_qty, price, now, True, limit=correcting
+            ctx, seq, Leg.FUTURES, Side.BUY, futures_qty, price, fa, now, True, limit=correcting
         )
         orders["futures"] = {buy.client_id: buy}
         commands.append(PlaceOrder(buy))
@@ -694,7 +705,16 @@ def _place_correction(
     reduce_only = leg is Leg.FUTURES and side is Side.BUY
     price = _limit_price(ctx, leg, side, best)
     order = _new_order(
-        ctx, ctx.order_seq + 1, leg, side, qty, price, now, reduce_only=reduce_only, limit=True
+        ctx,
+        ctx.order_seq + 1,
+        leg,
+        side,
+        qty,
+        price,
+        best,
+        now,
+        reduce_only=reduce_only,
+        limit=True,
     )
     correcting = replace(
         ctx,
@@ -738,8 +758,9 @@ def _on_fill(ctx: ArbitrageContext, fill: Fill) -> Result:
     # A commission charged in the base coin comes out of what the spot leg holds.
     base_fee = fill.commission if fill.commission_asset == ctx.symbol.base else 0.0
     return _apply_fill(
-        ctx, leg, order, fill.qty, fill.price, fill.fee, fill.trade_id, fill.ts, base_fee
-    )
+        ctx, leg, order, fill.qty, fill.price, fill.fee, fill.trade_id, fill.ts, base_fee,
+        fill.commission, fill.commission_asset,
+    )  # fmt: skip
 
 
 def _on_final(ctx: ArbitrageContext, event: OrderFinal) -> Result:
@@ -758,12 +779,12 @@ def _on_final(ctx: ArbitrageContext, event: OrderFinal) -> Result:
         else:
             price = order.price
         fee_rate = ctx.params.spot_fee if leg is Leg.SPOT else ctx.params.fut_fee
-        ctx, _ = _apply_fill(
+        ctx, commands = _apply_fill(
             ctx, leg, order, missing, price, missing * price * fee_rate,
             f"final-{order.client_id}", event.now,
         )  # fmt: skip
         order = ctx.active_orders[leg.value][order.client_id]
-        commands = (
+        commands += (
             Alert(
                 "warning",
                 f"order {order.client_id} ended {event.status.value} with {missing:g} more "
@@ -846,7 +867,10 @@ def _apply_fill(
     trade_id: str,
     ts: float,
     base_fee: float = 0.0,
+    commission: float = 0.0,
+    commission_asset: str = "",
 ) -> Result:
+    """Move ``leg`` by a fill of ``order``; the command is its ``FillRecord``."""
     ctx = _unhedged_to(ctx, ts)  # the legs as they were until this fill
     filled = order.filled_qty + qty
     avg = (order.avg_price * order.filled_qty + price * qty) / filled if filled > 0 else 0.0
@@ -863,33 +887,81 @@ def _apply_fill(
         status=status,
         trade_ids=(*order.trade_ids, trade_id),
     )
+    decision = order.decision_price if order.decision_price > 0.0 else price
     positions = ctx.positions
-    cycle = ctx.cycle
+    cycle = _decomposed(ctx.cycle, ctx.params)
     value = qty * price
+    past = qty * (price - decision)  # what the fill got beyond its decision price
     if leg is Leg.SPOT:
         grows = order.side is Side.BUY
-        position, realized = leg_after_fill(positions.spot, grows, qty, price, fee, True, base_fee)
+        before = positions.spot
+        position, realized = leg_after_fill(
+            before, grows, qty, price, fee, True, base_fee, decision
+        )
+        basis, slippage = split_realized(
+            before, position, grows, qty, price, decision, True, base_fee
+        )
         positions = replace(positions, spot=position)
         cycle = (
             replace(cycle, spot_bought_qty=cycle.spot_bought_qty + qty,
-                    spot_bought_value=cycle.spot_bought_value + value)
+                    spot_bought_value=cycle.spot_bought_value + value,
+                    spot_bought_past_decision=cycle.spot_bought_past_decision + past)
             if grows
             else replace(cycle, spot_sold_qty=cycle.spot_sold_qty + qty,
-                         spot_sold_value=cycle.spot_sold_value + value)
+                         spot_sold_value=cycle.spot_sold_value + value,
+                         spot_sold_past_decision=cycle.spot_sold_past_decision + past)
         )  # fmt: skip
+        cycle = replace(
+            cycle,
+            spot_fees_usdt=cycle.spot_fees_usdt + fee,
+            spot_slippage_usdt=cycle.spot_slippage_usdt + slippage,
+        )
     else:
         grows = order.side is Side.SELL
-        position, realized = leg_after_fill(positions.futures, grows, qty, price, fee, False)
+        before = positions.futures
+        position, realized = leg_after_fill(
+            before, grows, qty, price, fee, False, decision=decision
+        )
+        basis, slippage = split_realized(before, position, grows, qty, price, decision, False)
         positions = replace(positions, futures=position)
         cycle = (
             replace(cycle, futures_sold_qty=cycle.futures_sold_qty + qty,
-                    futures_sold_value=cycle.futures_sold_value + value)
+                    futures_sold_value=cycle.futures_sold_value + value,
+                    futures_sold_past_decision=cycle.futures_sold_past_decision + past)
             if grows
             else replace(cycle, futures_bought_qty=cycle.futures_bought_qty + qty,
-                         futures_bought_value=cycle.futures_bought_value + value)
+                         futures_bought_value=cycle.futures_bought_value + value,
+                         futures_bought_past_decision=cycle.futures_bought_past_decision + past)
         )  # fmt: skip
+        cycle = replace(
+            cycle,
+            futures_fees_usdt=cycle.futures_fees_usdt + fee,
+            futures_slippage_usdt=cycle.futures_slippage_usdt + slippage,
+        )
     cycle = replace(
-        cycle, realized_usdt=cycle.realized_usdt + realized, fees_usdt=cycle.fees_usdt + fee
+        cycle,
+        realized_usdt=cycle.realized_usdt + realized,
+        fees_usdt=cycle.fees_usdt + fee,
+        basis_usdt=cycle.basis_usdt + basis,
+        volume_usdt=cycle.volume_usdt + value,
+    )
+    record = FillRecord(
+        task_id=ctx.task_id,
+        cycle=ctx.arbitrage_cycles + 1,
+        symbol=str(ctx.symbol),
+        venue=ctx.spot_venue if leg is Leg.SPOT else ctx.futures_venue,
+        leg=leg.value,
+        side=order.side.value,
+        role=_FILL_ROLES.get(ctx.state, ctx.state.value),
+        client_id=order.client_id,
+        trade_id=trade_id,
+        ts=ts,
+        qty=qty,
+        price=price,
+        decision_price=decision,
+        fee_usdt=fee,
+        commission=commission,
+        commission_asset=commission_asset,
     )
     orders = dict(ctx.active_orders)
     orders[leg.value] = {**orders[leg.value], order.client_id: updated}
@@ -903,7 +975,11 @@ def _apply_fill(
         fees_usdt=ctx.fees_usdt + fee,
         last_update=ts,
     )
-    return _unhedged_to(moved, ts), NOTHING
+    return _unhedged_to(moved, ts), (record,)
+
+
+_FILL_ROLES = {ENTERING: "entry", EXITING: "exit", IMBALANCED: "correction"}
+"""What a fill was for, by the state its order was placed in (``FillRecord.role``)."""
 
 
 def leg_after_fill(
@@ -914,6 +990,7 @@ def leg_after_fill(
     fee: float,
     long: bool,
     base_fee: float = 0.0,
+    decision: float = 0.0,
 ) -> tuple[LegPosition, float]:
     """A leg after a fill, and the P&L the fill realized (its fee, and any part closed).
 
@@ -922,14 +999,19 @@ def leg_after_fill(
     ``base_fee`` is a commission the venue took in the base coin (``fee`` is its worth):
     those coins leave the leg at their cost, so the fill realizes ``-fee`` plus their
     gain from cost to the fill's price, and they join the leg's ``base_fees``.
+    ``decision`` is the fill's decision price (0: its own price): the leg averages it
+    over what it holds as it averages fill prices (:func:`split_realized`).
     """
+    decided = decision if decision > 0.0 else price
+    held_decision = decision_average(position)
     if grows:
         held = position.qty + qty
-        avg = (
-            (position.avg_price * position.qty + price * qty) / held
-            if qty > 0.0
-            else position.avg_price
-        )
+        if qty > 0.0:
+            avg = (position.avg_price * position.qty + price * qty) / held
+            avg_decision = (held_decision * position.qty + decided * qty) / held
+        else:
+            avg = position.avg_price
+            avg_decision = held_decision
         realized = -fee
     else:
         closed = min(qty, max(position.qty, 0.0))
@@ -937,7 +1019,7 @@ def leg_after_fill(
             (price - position.avg_price) * closed if long else (position.avg_price - price) * closed
         )
         held = position.qty - qty
-        avg = position.avg_price if held >= 0.0 else price
+        avg, avg_decision = (position.avg_price, held_decision) if held >= 0.0 else (price, decided)
         realized = gain - fee
     # The base coin fees took stay counted in proportion to what is still held.
     base_fees = position.base_fees
@@ -948,7 +1030,112 @@ def leg_after_fill(
         realized += (price - avg) * base_fee
         if grows:  # what a buy left held is hedged for what it bought
             base_fees += base_fee
-    return LegPosition(held, avg, position.fees + fee, base_fees), realized
+    return LegPosition(held, avg, position.fees + fee, base_fees, avg_decision), realized
+
+
+def decision_average(position: LegPosition) -> float:
+    """The average decision price of what ``position`` holds; its average fill price
+    where none is known (a record from before decision prices were kept)."""
+    return position.decision_price if position.decision_price > 0.0 else position.avg_price
+
+
+def split_realized(
+    before: LegPosition,
+    after: LegPosition,
+    grows: bool,
+    qty: float,
+    price: float,
+    decision: float,
+    long: bool,
+    base_fee: float = 0.0,
+) -> tuple[float, float]:
+    """What a fill that moved a leg from ``before`` to ``after`` (:func:`leg_after_fill`)
+    realized beside its fee, split in two: the basis part, what the quantity it closed
+    made from the decision prices it was held at to the fill's decision price, and the
+    slippage part, what the fill's price got beyond its decision price less what the
+    held quantity cost beyond its own (negative when worse). Their sum less the fee is
+    what ``leg_after_fill`` realized (docs/strategy.md, "P&L of a cycle, decomposed").
+
+    A growing fill closes nothing. Base-coin fee coins leave at the leg's averages
+    after the fill, like a close on the long side."""
+    decided = decision if decision > 0.0 else price
+    basis = slippage = 0.0
+    if not grows:
+        closed = min(qty, max(before.qty, 0.0))
+        held_decision = decision_average(before)
+        sign = 1.0 if long else -1.0
+        basis = sign * (decided - held_decision) * closed
+        slippage = sign * ((price - decided) - (before.avg_price - held_decision)) * closed
+    if base_fee:
+        after_decision = decision_average(after)
+        basis += (decided - after_decision) * base_fee
+        slippage += ((price - decided) - (after.avg_price - after_decision)) * base_fee
+    return basis, slippage
+
+
+def _decomposed(cycle: Cycle, params: ArbitrageParams) -> Cycle:
+    """``cycle``, decomposed. One restored from a record written before cycles were (it
+    traded, yet counts no volume and no part) has what it realized until then split as
+    its fills are counted, at their own prices: no slippage, the basis what they realized
+    beside their fees and funding, and the fees between the legs in proportion to what
+    each traded at its fee rate (the record kept only their sum)."""
+    if cycle.volume_usdt > 0.0 or (
+        cycle.basis_usdt
+        or cycle.spot_fees_usdt
+        or cycle.futures_fees_usdt
+        or cycle.spot_slippage_usdt
+        or cycle.futures_slippage_usdt
+    ):
+        return cycle
+    spot_value = cycle.spot_bought_value + cycle.spot_sold_value
+    futures_value = cycle.futures_sold_value + cycle.futures_bought_value
+    if spot_value + futures_value <= 0.0:
+        return cycle
+    spot_fees = _spot_share_of_fees(cycle.fees_usdt, spot_value, futures_value, params)
+    return replace(
+        cycle,
+        basis_usdt=cycle.realized_usdt - cycle.funding_usdt + cycle.fees_usdt,
+        spot_fees_usdt=spot_fees,
+        futures_fees_usdt=cycle.fees_usdt - spot_fees,
+        volume_usdt=spot_value + futures_value,
+    )
+
+
+def _record_decomposed(trade: TradeRecord, params: ArbitrageParams) -> TradeRecord:
+    """``trade``, decomposed: one closed before cycles were is split as
+    :func:`_decomposed` splits a cycle, from its average prices."""
+    if trade.volume_usdt > 0.0 or (
+        trade.basis_usdt
+        or trade.spot_fees_usdt
+        or trade.futures_fees_usdt
+        or trade.spot_slippage_usdt
+        or trade.futures_slippage_usdt
+    ):
+        return trade
+    spot_value = trade.qty * (trade.entry_spot_price + trade.exit_spot_price)
+    futures_value = trade.qty * (trade.entry_futures_price + trade.exit_futures_price)
+    spot_fees = _spot_share_of_fees(trade.fees_usdt, spot_value, futures_value, params)
+    return replace(
+        trade,
+        entry_spot_decision=trade.entry_spot_price,
+        entry_futures_decision=trade.entry_futures_price,
+        exit_spot_decision=trade.exit_spot_price,
+        exit_futures_decision=trade.exit_futures_price,
+        basis_usdt=trade.pnl_usdt - trade.funding_usdt + trade.fees_usdt,
+        spot_fees_usdt=spot_fees,
+        futures_fees_usdt=trade.fees_usdt - spot_fees,
+        volume_usdt=spot_value + futures_value,
+    )
+
+
+def _spot_share_of_fees(
+    fees: float, spot_value: float, futures_value: float, params: ArbitrageParams
+) -> float:
+    """The spot leg's part of ``fees`` paid on both legs, when only their sum is known:
+    in proportion to what each leg traded at its fee rate."""
+    spot_weight = params.spot_fee * spot_value
+    weights = spot_weight + params.fut_fee * futures_value
+    return fees * spot_weight / weights if weights > 0.0 else 0.0
 
 
 def _settle(ctx: ArbitrageContext, now: float) -> Result:
@@ -964,8 +1151,9 @@ def _settle(ctx: ArbitrageContext, now: float) -> Result:
     if spot_dust and futures_dust:
         if ctx.cycle.spot_sold_qty > 0.0 or ctx.cycle.futures_bought_qty > 0.0:
             return _finish_cycle(ctx, now)
-        # Nothing (or dust) filled on entry: no position was taken.
-        return _at_rest(ctx, now), NOTHING
+        # Nothing (or dust) filled on entry: no position was taken. Its fills (their fees,
+        # the dust) go on into the next cycle.
+        return _at_rest(ctx, now, ctx.cycle), NOTHING
     return _hold_position(ctx, now), NOTHING
 
 
@@ -1019,12 +1207,13 @@ def _imbalanced(ctx: ArbitrageContext, now: float, imbalance_usdt: float) -> Res
 
 def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
     ctx = _unhedged_to(ctx, now)
-    cycle = ctx.cycle
+    cycle = _decomposed(ctx.cycle, ctx.params)
     qty = cycle.spot_bought_qty or cycle.futures_sold_qty
     entry_spot = _average(cycle.spot_bought_value, cycle.spot_bought_qty)
     opened = ctx.position_opened_at
+    opportunity = ctx.current_opportunity
     if opened is None:
-        opened = ctx.current_opportunity.ts if ctx.current_opportunity else now
+        opened = opportunity.ts if opportunity else now
     trade = TradeRecord(
         symbol=str(ctx.symbol),
         entry_ts=opened,
@@ -1042,6 +1231,31 @@ def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
         spot_dust_qty=max(ctx.positions.spot.qty, 0.0),
         unhedged_usdt_s=cycle.unhedged_usdt_s,
         longest_unhedged_s=cycle.longest_unhedged_s,
+        task_id=ctx.task_id,
+        cycle=ctx.arbitrage_cycles + 1,
+        spot_venue=ctx.spot_venue,
+        futures_venue=ctx.futures_venue,
+        decided_at=opportunity.ts if opportunity else None,
+        entry_cost_pct=opportunity.entry_cost_pct if opportunity else None,
+        entry_spot_decision=_average(
+            cycle.spot_bought_value - cycle.spot_bought_past_decision, cycle.spot_bought_qty
+        ),
+        entry_futures_decision=_average(
+            cycle.futures_sold_value - cycle.futures_sold_past_decision, cycle.futures_sold_qty
+        ),
+        exit_spot_decision=_average(
+            cycle.spot_sold_value - cycle.spot_sold_past_decision, cycle.spot_sold_qty
+        ),
+        exit_futures_decision=_average(
+            cycle.futures_bought_value - cycle.futures_bought_past_decision,
+            cycle.futures_bought_qty,
+        ),
+        basis_usdt=cycle.basis_usdt,
+        spot_fees_usdt=cycle.spot_fees_usdt,
+        futures_fees_usdt=cycle.futures_fees_usdt,
+        spot_slippage_usdt=cycle.spot_slippage_usdt,
+        futures_slippage_usdt=cycle.futures_slippage_usdt,
+        volume_usdt=cycle.volume_usdt,
     )
     began = _cycle_began_at(ctx)
     ctx = replace(
@@ -1064,8 +1278,12 @@ def _finish_cycle(ctx: ArbitrageContext, now: float) -> Result:
     return _at_rest(ctx, now), (TradeClosed(trade),)
 
 
-def _at_rest(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
-    """Back to no position: monitoring, paused or stopped, after the cooldown."""
+_NEW_CYCLE = Cycle()
+
+
+def _at_rest(ctx: ArbitrageContext, now: float, cycle: Cycle = _NEW_CYCLE) -> ArbitrageContext:
+    """Back to no position: monitoring, paused or stopped, after the cooldown, with
+    ``cycle`` the totals the next cycle starts from."""
     rested = replace(
         ctx,
         position_opened_at=None,
@@ -1074,7 +1292,7 @@ def _at_rest(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
         imbalance_goal=None,
         correction_attempts=0,
         current_opportunity=None,
-        cycle=Cycle(),
+        cycle=cycle,
         cooldown_until=now + ctx.params.cooldown_s,
         last_update=now,
     )
@@ -1116,16 +1334,39 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
         return ctx, NOTHING
     price = event.price if event.price > 0.0 else position.avg_price
     futures, realized = leg_after_fill(position, False, removed, price, 0.0, False)
+    # Closed at the venue's price with no decision of ours: the part closed realizes its
+    # basis to that price, and the slippage its entry had.
+    basis, slippage = split_realized(position, futures, False, removed, price, price, False)
     state = ctx.state
     holding = state not in _REST_STATES and state is not STOPPED
+    cycle = ctx.cycle
     if holding:
         ctx = _unhedged_to(ctx, event.now)  # the legs as they were until the venue moved
-    cycle = ctx.cycle
-    cycle = replace(
-        cycle,
-        futures_bought_qty=cycle.futures_bought_qty + removed,
-        futures_bought_value=cycle.futures_bought_value + removed * price,
-        realized_usdt=cycle.realized_usdt + realized,
+        cycle = _decomposed(ctx.cycle, ctx.params)
+        cycle = replace(
+            cycle,
+            futures_bought_qty=cycle.futures_bought_qty + removed,
+            futures_bought_value=cycle.futures_bought_value + removed * price,
+            realized_usdt=cycle.realized_usdt + realized,
+            basis_usdt=cycle.basis_usdt + basis,
+            futures_slippage_usdt=cycle.futures_slippage_usdt + slippage,
+        )
+    count = 1 if ctx.venue_reduction is None else ctx.venue_reduction.count + 1
+    record = FillRecord(
+        task_id=ctx.task_id,
+        cycle=ctx.arbitrage_cycles + 1,
+        symbol=str(ctx.symbol),
+        venue=ctx.futures_venue,
+        leg=Leg.FUTURES.value,
+        side=Side.BUY.value,
+        role="venue",
+        client_id="",
+        trade_id=f"venue-{count}",
+        ts=event.now,
+        qty=removed,
+        price=price,
+        decision_price=price,
+        fee_usdt=0.0,
     )
     gone = _is_dust(futures.qty, ctx.rules.futures, price)
     alert = Alert(
@@ -1152,11 +1393,13 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
             position.qty,
             futures.qty,
             event.cause,
-            1 if ctx.venue_reduction is None else ctx.venue_reduction.count + 1,
+            count,
         ),
         last_update=event.now,
     )
     if not holding:
+        # No cycle is open to count it in (what is left at rest is less than a venue
+        # takes): it moves the strategy's P&L, not a cycle's.
         return ctx, (alert,)
     ctx = replace(
         _unhedged_to(ctx, event.now),  # unhedged from the venue's move on, as it left them
@@ -1169,10 +1412,10 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
     )
     if state is POSITION_OPEN:
         settled, more = _settle(ctx, event.now)
-        return settled, (alert, *more)
+        return settled, (record, alert, *more)
     # ENTERING, EXITING, IMBALANCED: what is in flight ends first (an IMBALANCED strategy
     # with nothing in flight corrects at the next quotes, towards flat).
-    return ctx, (alert,)
+    return ctx, (record, alert)
 
 
 def _on_feed_health(ctx: ArbitrageContext, event: FeedHealth) -> Result:
@@ -1234,7 +1477,8 @@ def _on_funding_payment(ctx: ArbitrageContext, event: FundingPayment) -> Result:
     last = ctx.last_trade
     last_began = ctx.last_cycle_began_at
     if began is not None and settled >= began:
-        cycle = ctx.cycle
+        cycle = _decomposed(ctx.cycle, ctx.params)
+        commands = (_funding_record(ctx, event, ctx.arbitrage_cycles + 1),)
         ctx = replace(
             ctx,
             cycle=replace(
@@ -1244,6 +1488,7 @@ def _on_funding_payment(ctx: ArbitrageContext, event: FundingPayment) -> Result:
             ),
         )
     elif last is not None and last_began is not None and last_began <= settled <= last.exit_ts:
+        last = _record_decomposed(last, ctx.params)
         pnl = last.pnl_usdt + amount
         last = replace(
             last,
@@ -1252,7 +1497,7 @@ def _on_funding_payment(ctx: ArbitrageContext, event: FundingPayment) -> Result:
             funding_usdt=last.funding_usdt + amount,
         )
         ctx = replace(ctx, last_trade=last)
-        commands = (TradeAmended(last),)
+        commands = (_funding_record(ctx, event, last.cycle), TradeAmended(last))
     else:
         warning = Alert(
             "warning",
@@ -1267,6 +1512,18 @@ def _on_funding_payment(ctx: ArbitrageContext, event: FundingPayment) -> Result:
         last_update=settled,
     )
     return paid, commands
+
+
+def _funding_record(ctx: ArbitrageContext, event: FundingPayment, cycle: int) -> FundingRecord:
+    return FundingRecord(
+        task_id=ctx.task_id,
+        cycle=cycle,
+        symbol=str(ctx.symbol),
+        venue=ctx.futures_venue,
+        ledger_id=event.ledger_id,
+        ts=event.now,
+        amount_usdt=event.amount_usdt,
+    )
 
 
 def _cycle_began_at(ctx: ArbitrageContext) -> float | None:
@@ -1391,11 +1648,14 @@ def _new_order(
     side: Side,
     qty: float,
     price: float,
+    decision: float,
     now: float,
     reduce_only: bool = False,
     limit: bool = False,
 ) -> Order:
-    """An IOC order of the configured ``order_type``, or a limit one when ``limit``."""
+    """An IOC order of the configured ``order_type``, or a limit one when ``limit``,
+    limited at ``price`` and decided on ``decision`` (the best price on its side of the
+    book: its fills' slippage is measured from it)."""
     rules = ctx.rules.spot if leg is Leg.SPOT else ctx.rules.futures
     return Order(
         client_id=client_order_id(ctx.task_id, seq, leg, ctx.instance or None),
@@ -1408,6 +1668,7 @@ def _new_order(
         tif=TimeInForce.IOC,
         reduce_only=reduce_only,
         created_ts=now,
+        decision_price=decision,
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+import msgspec
+
 from actors.arbitrage.context import (
     ALWAYS_LIVE,
     ArbitrageContext,
@@ -110,3 +112,35 @@ class Driver:
 
 def placed(commands: list) -> list[Order]:
     return [c.order for c in commands if isinstance(c, PlaceOrder)]
+
+
+# What a cycle keeps since its P&L is decomposed.
+DECOMPOSITION = {
+    "basis_usdt",
+    "spot_fees_usdt",
+    "futures_fees_usdt",
+    "spot_slippage_usdt",
+    "futures_slippage_usdt",
+    "volume_usdt",
+}
+
+
+def as_before_decomposition(ctx: ArbitrageContext) -> ArbitrageContext:
+    """``ctx`` as a snapshot written before decision prices were kept and cycles
+    decomposed stores it."""
+
+    def strip(node):
+        if isinstance(node, dict):
+            return {
+                k: strip(v)
+                for k, v in node.items()
+                if "decision" not in k and k not in DECOMPOSITION
+            }
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    old = strip(msgspec.json.decode(msgspec.json.encode(ctx)))
+    assert b"decision" not in msgspec.json.encode(old)
+    assert not DECOMPOSITION & set(old["cycle"])
+    return msgspec.json.decode(msgspec.json.encode(old), type=ArbitrageContext)

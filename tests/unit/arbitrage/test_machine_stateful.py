@@ -380,6 +380,6 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
 
 
 StrategyAgainstFakeVenues.TestCase.settings = settings(
-    max_examples=300, stateful_step_count=60, deadline=None
+    max_examples=200, stateful_step_count=60, deadline=None
 )
 test_strategy_against_fake_venues = StrategyAgainstFakeVenues.TestCase
