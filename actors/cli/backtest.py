@@ -267,12 +267,14 @@ def _run_keeping_history(
             sink.flush()
             # The strategies as the data left them: their settings, an open position.
             store.write_batch([snapshot_record(ctx) for ctx in result.contexts], (), ())
+        if args.report is not None:
+            # Read where it was written: a reader leaves SQLite's -wal and -shm files
+            # beside a store, and they stay behind in the scratch directory.
+            _write_report(store_path, Path(args.report))
         if target is not None:
             target.mkdir(parents=True, exist_ok=True)
             store_path = Path(shutil.move(store_path, target / STORE_FILE))
             print(f"wrote the history to {store_path}", file=sys.stderr)
-        if args.report is not None:
-            _write_report(store_path, Path(args.report))
     return result
 
 

@@ -126,6 +126,28 @@ async def test_a_cycle_completes_and_its_pnl_is_what_the_venues_filled(tmp_path)
     records = [msgspec.json.decode(r, type=TradeRecord) for (r,) in db.execute(
         "SELECT record FROM cycles")]  # fmt: skip
     assert ctx.last_trade in records
+    # The cycle's P&L decomposes exactly, and its fills are the venues' own, each with
+    # the price it was decided on and its fee.
+    trade = ctx.last_trade
+    assert trade is not None and (trade.task_id, trade.cycle) == (btc.task_id, 1)
+    parts = (
+        trade.basis_usdt - trade.spot_fees_usdt - trade.futures_fees_usdt + trade.funding_usdt
+        + trade.spot_slippage_usdt + trade.futures_slippage_usdt
+    )  # fmt: skip
+    assert abs(parts - trade.pnl_usdt) <= 1e-9
+    kept_fills = db.execute(
+        "SELECT client_id, leg, qty, price, decision_price, fee_usdt FROM fills "
+        "WHERE task_id = ? AND cycle = 1",
+        (btc.task_id,),
+    ).fetchall()
+    venue_fills = [e.fill for e in (*spot_fills, *futures_fills)]
+    # (Gate.io keeps a client id as its order's text, "t-" before it.)
+    assert sorted((c, q, p) for c, _, q, p, _, _ in kept_fills) == sorted(
+        (f.client_id.removeprefix("t-"), f.qty, f.price) for f in venue_fills if f.client_id
+    )
+    assert all(d > 0 for *_, d, _ in kept_fills)
+    for leg, fees in (("spot", trade.spot_fees_usdt), ("futures", trade.futures_fees_usdt)):
+        assert sum(f for _, lg, *_, f in kept_fills if lg == leg) == pytest.approx(fees, abs=1e-9)
     recent = old[-1].ts + 1.0
     rows = db.execute(
         "SELECT symbol, ts, pnl_usdt, unrealized_usdt FROM series WHERE ts > ?", (recent,)

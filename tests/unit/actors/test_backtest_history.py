@@ -11,6 +11,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from actors.analytics.history import Window, read_history
+from actors.analytics.page import report_html
 from actors.backtest.engine import run_backtest
 from actors.cli.main import main
 from actors.cli.run import claim_data_dir
@@ -76,7 +78,8 @@ def backtest(*args: str) -> int:
 
 def test_data_dir_keeps_the_history_in_a_new_store(tmp_path: Path, capsys) -> None:
     target = tmp_path / "runs" / "first"
-    assert backtest(str(SAMPLE), "--json", "--data-dir", str(target)) == 0
+    page = tmp_path / "report.html"
+    assert backtest(str(SAMPLE), "--json", "--data-dir", str(target), "--report", str(page)) == 0
     report = json.loads(capsys.readouterr().out)
     assert os.listdir(target) == ["basis.db"]
     with Store(target / "basis.db") as store:
@@ -86,14 +89,27 @@ def test_data_dir_keeps_the_history_in_a_new_store(tmp_path: Path, capsys) -> No
             for (record,) in db.execute("SELECT record FROM cycles")
         ]
         reported = {(t["symbol"], t["exit_ts_ms"], t["pnl_usdt"]) for t in report["trades"]}
-        assert stored
-        assert {(t.symbol, round(t.exit_ts * 1000), t.pnl_usdt) for t in stored} <= reported
+        assert len(stored) == len(report["trades"]) > 0
+        assert {(t.symbol, round(t.exit_ts * 1000), t.pnl_usdt) for t in stored} == reported
+        fees = dict(
+            db.execute("SELECT task_id || '/' || cycle, sum(fee_usdt) FROM fills GROUP BY 1")
+        )
+        for t in stored:
+            # Each cycle's P&L decomposes exactly, and its fills' fees are its fees.
+            parts = (
+                t.basis_usdt - t.spot_fees_usdt - t.futures_fees_usdt + t.funding_usdt
+                + t.spot_slippage_usdt + t.futures_slippage_usdt
+            )  # fmt: skip
+            assert abs(parts - t.pnl_usdt) <= 1e-9
+            assert fees[f"{t.task_id}/{t.cycle}"] == pytest.approx(t.fees_usdt, abs=1e-9)
         by_symbol = dict(db.execute("SELECT symbol, count(*) FROM series GROUP BY symbol"))
         assert set(by_symbol) == {"BTC/USDT", "ETH/USDT", "SOL/USDT"}
         # The sample's quotes of a symbol come 2 s apart: a point on each.
         assert by_symbol == quote_times(SAMPLE)
         # The strategies as the data left them: their settings for the report.
         assert sorted(t.symbol for t in store.tasks()) == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    # The report of the same store, written as the backtest ended.
+    assert page.read_text() == report_html(read_history(target / "basis.db", Window()))
     # No system trades on it: recovery would take its tasks for ones the venues know.
     with pytest.raises(UserError, match="a backtest's history, not a trading system's store"):
         claim_data_dir(target)

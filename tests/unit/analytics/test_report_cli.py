@@ -12,6 +12,7 @@ import pytest
 
 from actors.analytics.exports import summary_json
 from actors.analytics.history import Window, read_history
+from actors.analytics.page import report_html
 from actors.analytics.summary import summarize
 from actors.cli.main import main
 from actors.cli.report import window_end, window_start
@@ -166,3 +167,22 @@ def test_without_json_or_csv_a_file_that_is_no_store_writes_no_report(
     assert (code, out) == (2, "")
     assert err.startswith("basis report: basis.db: not a Basis store (file is not a database)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["basis.db"]
+
+
+def test_out_writes_the_window_s_page_as_report_html_renders_it(capsys, data_dir, tmp_path):
+    out = tmp_path / "btc.html"
+    code, stdout, err = run(capsys, "--data-dir", str(data_dir), "--symbol", BTC, "--out", str(out))
+    assert (code, stdout) == (0, "")
+    assert str(out) in err
+    window = read_history(data_dir / "basis.db", Window(symbol=BTC))
+    assert out.read_text() == report_html(window)
+    assert "ETH/USDT" not in out.read_text()
+
+
+def test_an_out_file_in_a_missing_directory_is_one_line_and_exit_2(capsys, data_dir, tmp_path):
+    code, _, err = run(
+        capsys, "--data-dir", str(data_dir), "--out", str(tmp_path / "no" / "r.html")
+    )
+    assert code == 2
+    assert err.startswith("basis report: ") and err.count("\n") == 1
+    assert not (tmp_path / "no").exists()
