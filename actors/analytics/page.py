@@ -266,7 +266,7 @@ def _summary(history: History, summary: Summary) -> str:
         card("Maximum drawdown", f"{abs(summary.max_drawdown_usdt):,.2f} USDT"),
         card("Sharpe of daily P&L", ratio(summary.sharpe)),
         card("Sortino of daily P&L", ratio(summary.sortino)),
-        card("UTC days in the window", f"{summary.days} days"),
+        card("UTC days in the window", f"{summary.days} day{'' if summary.days == 1 else 's'}"),
     ]
     html = f'<dl class="cards">{"".join(items)}</dl>'
     if history.open_positions:
