@@ -285,7 +285,8 @@ DEFAULT_RUNS: dict[str, tuple[tuple[str, ...], float, SystemConfig]] = {
     # Two stalls (a stall lasts 4 s here, and the next starts 6..8 s after one began).
     STALLS_TOLD: (("stalled-ws",), 15.0, QUICK_ALERTS),
 }
-"""The chaos runs of ``make test`` that the system passes as it is, by name."""
+"""The chaos runs of ``make test`` against the system as it is, by name (the runs that
+break it on purpose are in ``test_chaos_catches.py``)."""
 
 AT_ONCE = 4
 """How many of the default runs play at once. Each has venues, a trading process, ports
