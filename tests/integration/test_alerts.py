@@ -61,7 +61,7 @@ async def stir(sim: SimServers) -> None:
     while True:
         for size in (0.012, -0.015):
             sim.dislocate(BTC, size)
-            await trio.sleep(1.0)
+            await trio.sleep(0.5)  # an entry or an exit takes a few milliseconds here
 
 
 def p99(samples: list[float]) -> float:
@@ -116,7 +116,8 @@ async def test_a_sink_that_hangs_for_a_minute_slows_no_decision(tmp_path, monkey
     receiver = AlertReceiver(secret=SECRET.encode(), hang_s=60.0)
     async with trio.open_nursery() as nursery:
         url = await nursery.start(receiver.serve)
-        async with paper_run(paper(url), tmp_path) as (system, sim):
+        # Incidents after 1 s: the stall below (stale after 2 s) is one well before it ends.
+        async with paper_run(paper(url, open_after_s=1.0), tmp_path) as (system, sim):
             [handle] = system.strategies.values()
             feed = system.venues[next(iter(system.venues))].feeds[0]
             await wait_until(lambda: feed.status.state == "fresh", 20)
@@ -124,7 +125,7 @@ async def test_a_sink_that_hangs_for_a_minute_slows_no_decision(tmp_path, monkey
             nursery.start_soon(stir, sim)
             await wait_until(lambda: len(lag.samples) >= 4, 60)
             # The start alert hangs at the receiver; a fault opens an incident meanwhile.
-            sim.mexc.stall_websockets(8.0)
+            sim.mexc.stall_websockets(6.0)
             await wait_until(
                 lambda: any(
                     i.key == "feed:feed-mexc" for i in system.alert_actor.book.open_incidents()

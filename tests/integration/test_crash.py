@@ -126,8 +126,10 @@ def crash_and_recover(tmp_path: Path, kills: int, aimed: int = 0) -> None:
                 wait_for_line(log, "status on http://", since)
                 deadline = time.monotonic() + 20
                 while process.poll() is None and time.monotonic() < deadline:
-                    stir(urls["control"], rng)  # entries and exits until the failpoint fires
-                    time.sleep(0.5)
+                    # Entries and exits until the failpoint fires: a move every quarter
+                    # second, about as often as an entry or an exit completes here.
+                    stir(urls["control"], rng)
+                    time.sleep(0.25)
                 if process.poll() == -signal.SIGKILL:
                     fired.append(name)
             finally:
