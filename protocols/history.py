@@ -21,7 +21,7 @@ class FillRecord(msgspec.Struct, frozen=True, gc=False):
     ``role`` is what the order was for: ``entry``, ``exit``, ``correction`` (matching
     the legs) or ``venue`` (the venue reduced the leg without an order of ours, as in a
     liquidation or an auto-deleveraging; ``client_id`` is then empty and ``trade_id``
-    names the reduction)."""
+    names the reduction, ``<task id>-venue-<n>``, so that no two tasks' collide)."""
 
     task_id: str
     cycle: int

@@ -979,7 +979,9 @@ def _apply_fill(
 
 
 _FILL_ROLES = {ENTERING: "entry", EXITING: "exit", IMBALANCED: "correction"}
-"""What a fill was for, by the state its order was placed in (``FillRecord.role``)."""
+"""What a fill was for (``FillRecord.role``), by the strategy's state when the fill is
+applied, not by the state its order was placed in: the two agree, since ENTERING,
+EXITING and IMBALANCED move on only once their last order in flight has ended."""
 
 
 def leg_after_fill(
@@ -1146,15 +1148,36 @@ def _settle(ctx: ArbitrageContext, now: float) -> Result:
     imbalance_usdt = abs(positions.delta_qty) * price
     if _legs_differ(ctx, price):
         return _imbalanced(ctx, now, imbalance_usdt)
-    spot_dust = _is_dust(positions.spot.qty, ctx.rules.spot, price)
-    futures_dust = _is_dust(positions.futures.qty, ctx.rules.futures, price)
-    if spot_dust and futures_dust:
+    if not holds_position(ctx):
         if ctx.cycle.spot_sold_qty > 0.0 or ctx.cycle.futures_bought_qty > 0.0:
             return _finish_cycle(ctx, now)
         # Nothing (or dust) filled on entry: no position was taken. Its fills (their fees,
         # the dust) go on into the next cycle.
         return _at_rest(ctx, now, ctx.cycle), NOTHING
     return _hold_position(ctx, now), NOTHING
+
+
+def holds_position(ctx: ArbitrageContext) -> bool:
+    """Either leg holds what its venue would take, valued at what the legs cost (the
+    rule ``_settle`` ends a cycle by): a position is open. Both legs dust (what an exit
+    leaves, or nothing at all) is no position, for the series, the statistics and the
+    status alike."""
+    positions = ctx.positions
+    price = _reference_price(ctx)
+    return not (
+        _is_dust(positions.spot.qty, ctx.rules.spot, price)
+        and _is_dust(positions.futures.qty, ctx.rules.futures, price)
+    )
+
+
+def unattributed_pnl_usdt(ctx: ArbitrageContext) -> float:
+    """The part of the strategy's realized P&L that no cycle record holds yet: at rest,
+    what the totals carried into the next cycle realized (an entry left as dust, a
+    venue's reduction of dust); nothing while a cycle is under way, whose record will
+    hold it (docs/strategy.md, "P&L of a cycle, decomposed")."""
+    if ctx.state in _REST_STATES or ctx.state is STOPPED:
+        return ctx.cycle.realized_usdt
+    return 0.0
 
 
 def _hold_position(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
@@ -1339,17 +1362,23 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
     basis, slippage = split_realized(position, futures, False, removed, price, price, False)
     state = ctx.state
     holding = state not in _REST_STATES and state is not STOPPED
-    cycle = ctx.cycle
     if holding:
         ctx = _unhedged_to(ctx, event.now)  # the legs as they were until the venue moved
-        cycle = _decomposed(ctx.cycle, ctx.params)
+    # At rest (what is left is less than a venue takes) no cycle is open: its P&L joins
+    # the totals carried into the next cycle's record, as an entry left as dust does,
+    # but not its quantity, which no exit of that cycle closed.
+    cycle = _decomposed(ctx.cycle, ctx.params)
+    cycle = replace(
+        cycle,
+        realized_usdt=cycle.realized_usdt + realized,
+        basis_usdt=cycle.basis_usdt + basis,
+        futures_slippage_usdt=cycle.futures_slippage_usdt + slippage,
+    )
+    if holding:
         cycle = replace(
             cycle,
             futures_bought_qty=cycle.futures_bought_qty + removed,
             futures_bought_value=cycle.futures_bought_value + removed * price,
-            realized_usdt=cycle.realized_usdt + realized,
-            basis_usdt=cycle.basis_usdt + basis,
-            futures_slippage_usdt=cycle.futures_slippage_usdt + slippage,
         )
     count = 1 if ctx.venue_reduction is None else ctx.venue_reduction.count + 1
     record = FillRecord(
@@ -1361,7 +1390,7 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
         side=Side.BUY.value,
         role="venue",
         client_id="",
-        trade_id=f"venue-{count}",
+        trade_id=f"{ctx.task_id}-venue-{count}",
         ts=event.now,
         qty=removed,
         price=price,
@@ -1398,9 +1427,7 @@ def _on_venue_position(ctx: ArbitrageContext, event: VenuePositionChanged) -> Re
         last_update=event.now,
     )
     if not holding:
-        # No cycle is open to count it in (what is left at rest is less than a venue
-        # takes): it moves the strategy's P&L, not a cycle's.
-        return ctx, (alert,)
+        return ctx, (record, alert)
     ctx = replace(
         _unhedged_to(ctx, event.now),  # unhedged from the venue's move on, as it left them
         # A flattening, or an exit's correction towards flat, goes on: it closes both
@@ -1489,6 +1516,9 @@ def _on_funding_payment(ctx: ArbitrageContext, event: FundingPayment) -> Result:
         )
     elif last is not None and last_began is not None and last_began <= settled <= last.exit_ts:
         last = _record_decomposed(last, ctx.params)
+        if last.cycle == 0:
+            # Closed before records named their task and cycle: it is this task's last.
+            last = replace(last, task_id=ctx.task_id, cycle=ctx.arbitrage_cycles)
         pnl = last.pnl_usdt + amount
         last = replace(
             last,

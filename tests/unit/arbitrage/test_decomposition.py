@@ -9,11 +9,18 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from actors.arbitrage.config import StrategyConfig
 from actors.arbitrage.context import ArbitrageState, LegRules, new_context
-from actors.arbitrage.machine import leg_after_fill, split_realized
+from actors.arbitrage.machine import (
+    holds_position,
+    leg_after_fill,
+    split_realized,
+    unattributed_pnl_usdt,
+)
 from actors.backtest.engine import BacktestConfig, run_backtest
+from actors.runtime.persistence.store import Store
 from protocols.history import FillRecord, FundingRecord
 from protocols.messages import (
     FundingPayment,
@@ -183,7 +190,7 @@ def test_a_reduction_by_the_venue_is_recorded_at_its_price_and_its_cycle_still_s
     mark = 49_900.0
     driver.send(VenuePositionChanged(2.0, Leg.FUTURES, BTC, 1.0, 0.6, mark, "adl"))
     [record] = of(FillRecord, driver.commands)[2:]
-    assert (record.role, record.client_id, record.trade_id) == ("venue", "", "venue-1")
+    assert (record.role, record.client_id, record.trade_id) == ("venue", "", "t1-venue-1")
     assert (record.leg, record.side, record.qty) == ("futures", "buy", pytest.approx(0.4))
     assert (record.price, record.decision_price, record.fee_usdt) == (mark, mark, 0.0)
     # The part closed realizes its basis from the short's decision price to the mark.
@@ -318,3 +325,82 @@ def test_every_cycle_of_a_backtest_decomposes():
     for trade in result.trades:
         assert decomposed(trade) == pytest.approx(trade.pnl_usdt, abs=1e-9)
         assert trade.cycle >= 1 and trade.volume_usdt > 0.0
+
+
+def test_two_tasks_venue_reductions_are_each_stored(tmp_path: Path):
+    # Both tasks' first reductions: client id "" and the first reduction's number each.
+    records = []
+    for task in ("t1", "t2"):
+        driver = Driver(new_context(task, BTC, now=0.0, base_position_size_usdt=50_000.0))
+        driver.fill_all(driver.quotes(1.0, ENTRY), now=1.0)
+        driver.send(VenuePositionChanged(2.0, Leg.FUTURES, BTC, 1.0, 0.6, 49_900.0, "adl"))
+        [venue] = [r for r in of(FillRecord, driver.commands) if r.role == "venue"]
+        records.append(venue)
+    with Store(tmp_path / "basis.db") as store:
+        store.write_batch((), (), (), records)
+        stored = store._db.execute("SELECT task_id, trade_id FROM fills ORDER BY task_id")
+        assert stored.fetchall() == [("t1", "t1-venue-1"), ("t2", "t2-venue-1")]
+
+
+def test_late_funding_on_a_record_from_before_names_its_task_and_cycle():
+    driver = Driver()
+    driver.fill_all(driver.quotes(1.0, ENTRY), now=1.0)
+    driver.fill_all(driver.quotes(2.0, EXIT), now=2.0)
+    old = as_before_decomposition(driver.ctx)
+    assert old.last_trade is not None
+    # A record closed before records named their task and cycle.
+    restored = Driver(old.evolve(last_trade=replace(old.last_trade, task_id="", cycle=0)))
+    restored.send(FundingPayment(2.0, -1.25, "L2"))  # settled at the exit, reported after
+    [amended] = of(TradeAmended, restored.commands)
+    [funding] = of(FundingRecord, restored.commands)
+    assert (amended.trade.task_id, amended.trade.cycle) == ("t1", 1)
+    assert (funding.task_id, funding.cycle) == ("t1", 1)
+    assert restored.ctx.last_trade == amended.trade
+
+
+def dust_short_at_rest() -> Driver:
+    """A task at rest after a cycle, holding a futures short of dust (less than the
+    futures venue's 10 contracts)."""
+    rules = LegRules(
+        VenueRules(qty_step=0.0001, min_notional=10.0),
+        VenueRules(contract_size=0.0001, min_contracts=10),
+    )
+    driver = Driver(new_context("t1", BTC, now=0.0, base_position_size_usdt=50_000.0, rules=rules))
+    driver.fill_all(driver.quotes(1.0, ENTRY), now=1.0)
+    driver.fill_all(driver.quotes(2.0, EXIT), now=2.0)
+    ctx = driver.ctx.evolve(positions__futures__qty=0.0005, positions__futures__avg_price=49_750.0)
+    assert ctx.state is S.MONITORING and not holds_position(ctx)
+    driver.ctx = ctx
+    return driver
+
+
+def test_a_venue_reduction_at_rest_is_carried_into_the_next_cycles_record():
+    driver = dust_short_at_rest()
+    before = driver.ctx.realized_pnl_usdt
+    driver.send(VenuePositionChanged(3.0, Leg.FUTURES, BTC, 0.0005, 0.0, 49_900.0, "adl"))
+    reduction = driver.ctx.realized_pnl_usdt - before
+    assert reduction == pytest.approx(0.0005 * (49_750.0 - 49_900.0))
+    [venue] = [r for r in of(FillRecord, driver.commands) if r.role == "venue"]
+    assert (venue.role, venue.cycle, venue.trade_id) == ("venue", 2, "t1-venue-1")
+    # At rest, no cycle record holds it yet: /status shows it.
+    assert unattributed_pnl_usdt(driver.ctx) == pytest.approx(reduction)
+    driver.fill_all(driver.quotes(400.0, ENTRY), now=400.0)
+    assert unattributed_pnl_usdt(driver.ctx) == 0.0  # the cycle under way holds it
+    driver.fill_all(driver.quotes(401.0, EXIT), now=401.0)
+    [first, second] = [c.trade for c in of(TradeClosed, driver.commands)]
+    assert second.cycle == 2 and second.exit_futures_price == 49_650.0
+    assert decomposed(second) == pytest.approx(second.pnl_usdt, abs=1e-9)
+    assert driver.ctx.realized_pnl_usdt == pytest.approx(first.pnl_usdt + second.pnl_usdt, abs=1e-9)
+    assert unattributed_pnl_usdt(driver.ctx) == 0.0
+
+
+def test_what_a_task_stopped_at_rest_carries_stays_unattributed():
+    driver = dust_short_at_rest()
+    driver.send(VenuePositionChanged(3.0, Leg.FUTURES, BTC, 0.0005, 0.0, 49_900.0, "adl"))
+    driver.send(OperatorCommand(4.0, OperatorAction.STOP))
+    assert driver.ctx.state is S.STOPPED
+    [first] = [c.trade for c in of(TradeClosed, driver.commands)]
+    assert driver.ctx.realized_pnl_usdt == pytest.approx(
+        first.pnl_usdt + unattributed_pnl_usdt(driver.ctx), abs=1e-9
+    )
+    assert unattributed_pnl_usdt(driver.ctx) == pytest.approx(0.0005 * (49_750.0 - 49_900.0))

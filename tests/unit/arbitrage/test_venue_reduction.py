@@ -8,6 +8,7 @@ import pytest
 
 from actors.arbitrage.context import ArbitrageParams, ArbitrageState, LegRules, new_context
 from actors.arbitrage.machine import GOAL_MATCH, VENUE_REDUCED
+from protocols.history import FillRecord
 from protocols.messages import Alert, RiskModeChange, TradeClosed, VenuePositionChanged
 from protocols.model import Leg, RiskMode, Side, VenueRules
 from tests.unit.arbitrage.harness import BTC, ENTRY, FLAT, Driver, placed
@@ -143,6 +144,9 @@ def test_at_rest_the_leg_is_corrected_and_told_without_trading():
     driver = Driver()
     ctx = driver.ctx.evolve(positions__futures__qty=0.5, positions__futures__avg_price=100.0)
     driver = Driver(ctx)
-    [alert] = driver.send(reduced(0.5, 0.0))
+    [record, alert] = driver.send(reduced(0.5, 0.0))
     assert isinstance(alert, Alert) and "no position was open" in alert.message
     assert driver.ctx.state is ctx.state and driver.ctx.positions.futures.qty == 0.0
+    # Its P&L joins the totals the next cycle starts from, and its record is that cycle's.
+    assert isinstance(record, FillRecord) and (record.role, record.cycle) == ("venue", 1)
+    assert driver.ctx.cycle.realized_usdt == pytest.approx(0.5 * (100.0 - MARK))
