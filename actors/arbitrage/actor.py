@@ -27,7 +27,14 @@ import msgspec
 import trio
 
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState, Liveness
-from actors.arbitrage.machine import on_market, orders_left, pnl_if_closed, step
+from actors.arbitrage.machine import (
+    holds_position,
+    on_market,
+    orders_left,
+    pnl_if_closed,
+    step,
+    unattributed_pnl_usdt,
+)
 from actors.arbitrage.pricing import entry_cost_pct
 from actors.arbitrage.series import SeriesSampler
 from actors.failpoints import failpoint
@@ -125,6 +132,12 @@ class StrategyStatistics(msgspec.Struct, frozen=True):
     last_skip_reason: str | None = None
     """Why the last opportunity priced was not taken (too little depth, no room under
     the caps, a venue minimum, ...); ``None`` once an entry is taken."""
+    holding: bool = False
+    """A position is open: either leg holds more than its venue's smallest order
+    (``machine.holds_position``); dust an exit left is none."""
+    unattributed_pnl_usdt: float = 0.0
+    """At rest, the part of ``realized_pnl_usdt`` no cycle record holds yet: carried
+    into the next cycle's (docs/strategy.md, "P&L of a cycle, decomposed")."""
 
 
 @attrs.define(eq=False)
@@ -180,8 +193,14 @@ class StrategyActor:
         if spot is not None and futures is not None and spot.ask > 0:
             cost = entry_cost_pct(spot.ask, futures.bid)
         unrealized = None
-        held = ctx.positions.spot.qty > 0.0 or ctx.positions.futures.qty > 0.0
-        if held and spot is not None and futures is not None and spot.bid > 0.0 < futures.ask:
+        holding = holds_position(ctx)
+        if (
+            holding
+            and spot is not None
+            and futures is not None
+            and spot.bid > 0.0
+            and futures.ask > 0.0
+        ):
             # What the risk actor's stops count too: the cycle's P&L if closed now, less
             # the part of it already in realized_pnl_usdt.
             unrealized = pnl_if_closed(ctx, spot.bid, futures.ask) - ctx.cycle.realized_usdt
@@ -216,6 +235,8 @@ class StrategyActor:
             cycle_unhedged_usdt_s=ctx.cycle.unhedged_usdt_s,
             longest_unhedged_s=ctx.longest_unhedged_s,
             last_skip_reason=ctx.last_skip_reason,
+            holding=holding,
+            unattributed_pnl_usdt=unattributed_pnl_usdt(ctx),
         )
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:

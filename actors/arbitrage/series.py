@@ -12,7 +12,7 @@ from __future__ import annotations
 import attrs
 
 from actors.arbitrage.context import ArbitrageContext
-from actors.arbitrage.machine import pnl_if_closed
+from actors.arbitrage.machine import holds_position, pnl_if_closed
 from actors.arbitrage.pricing import entry_cost_pct, pnl_pct
 from protocols.history import SeriesPoint
 from protocols.model import Quote
@@ -40,9 +40,9 @@ class SeriesSampler:
         self.next_at = now + self.interval_s
         symbol = str(ctx.symbol)
         cost = entry_cost_pct(sa, fb)
-        held = ctx.positions.spot
-        if held.qty <= 0.0 and ctx.positions.futures.qty <= 0.0:
+        if not holds_position(ctx):  # dust an exit left is no position
             return SeriesPoint(symbol, now, cost)
+        held = ctx.positions.spot
         sb, fa = spot.bid, futures.ask
         if sb <= 0.0 or fa <= 0.0:
             return SeriesPoint(symbol, now, cost)

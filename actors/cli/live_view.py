@@ -93,7 +93,7 @@ def stop_summary(status: SystemStatus) -> Group:
             coins(t.position_qty, t.symbol),
             coins(t.futures_qty, t.symbol),
         )
-    open_tasks = [t for t in tasks if t.position_qty or t.futures_qty]
+    open_tasks = [t for t in tasks if t.holding]  # dust an exit left is no position
     if open_tasks:
         names = ", ".join(f"{t.task_id} ({t.symbol})" for t in open_tasks)
         closing = Text(f"open positions left: {names}", style="yellow")

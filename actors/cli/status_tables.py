@@ -75,8 +75,8 @@ def tasks_table(status: SystemStatus) -> Table:
 
 def pnl_table(status: SystemStatus) -> Table:
     """A row per strategy: realised P&L, unrealised (what closing the open position now
-    would add; ``-`` when flat), their total, fees and volume, in USDT; and a total
-    line."""
+    would add; ``-`` when flat), their total (``-`` while an open position cannot be
+    valued: a leg without a quote), fees and volume, in USDT; and a total line."""
     table = titled_table("P&L", show_footer=True)
     table.add_column("symbol", "total", no_wrap=True)
     totals = status.totals
@@ -99,7 +99,8 @@ def pnl_table(status: SystemStatus) -> Table:
 
 
 def signed(amount: float | None) -> str:
-    """``+1.2500``; ``-`` for an amount not known (an unrealised P&L with nothing open)."""
+    """``+1.2500``; ``-`` for an amount not known (an unrealised P&L with nothing open,
+    a total whose unrealised part is not known)."""
     return "-" if amount is None else f"{amount:+.4f}"
 
 

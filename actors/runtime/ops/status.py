@@ -40,8 +40,9 @@ class TaskStatus(msgspec.Struct, frozen=True):
     unrealized_pnl_usdt: float | None
     """What closing the open position now at the latest spot bid and futures ask would
     add, exit fees included, in USDT; ``None`` when flat or a leg has no quote."""
-    total_pnl_usdt: float
-    """``realized_pnl_usdt`` plus ``unrealized_pnl_usdt`` (nothing while it is unknown)."""
+    total_pnl_usdt: float | None
+    """``realized_pnl_usdt`` plus ``unrealized_pnl_usdt``; ``realized_pnl_usdt`` alone
+    when flat, and ``None`` while a position is held whose unrealised P&L is unknown."""
     fees_usdt: float
     """Every fee the venues charged, in USDT."""
     restarts: int
@@ -77,6 +78,13 @@ class TaskStatus(msgspec.Struct, frozen=True):
     last_skip_reason: str | None = None
     """Why the last opportunity priced was not taken (``too little depth: ...``, ``no
     room: ...``, a venue minimum); ``None`` once an entry is taken."""
+    holding: bool = False
+    """A position is open (either leg more than its venue's smallest order; what an
+    exit leaves as dust is none)."""
+    unattributed_pnl_usdt: float = 0.0
+    """The part of ``realized_pnl_usdt`` no cycle record holds yet, in USDT: at rest,
+    what is carried into the next cycle's record (an entry that filled only dust, a
+    venue's reduction of dust); a task stopped at rest keeps it in none."""
 
 
 class Totals(msgspec.Struct, frozen=True):
@@ -84,27 +92,35 @@ class Totals(msgspec.Struct, frozen=True):
 
     realized_pnl_usdt: float
     unrealized_pnl_usdt: float | None
-    """The tasks' unrealised P&L that is known; ``None`` when no task has one (nothing
-    open, or no quotes to value it at)."""
-    total_pnl_usdt: float
+    """The open positions' unrealised P&L; ``None`` when none is open, or when one's is
+    not known (a leg without a quote): a sum without it would pass for the whole."""
+    total_pnl_usdt: float | None
+    """Realised plus unrealised; ``None`` when the unrealised P&L of an open position is
+    not known."""
     fees_usdt: float
     funding_usdt: float
     volume_usdt: float
     open_positions: int
-    """Tasks holding anything on either leg."""
+    """Tasks holding a position (``TaskStatus.holding``)."""
 
 
 def totals_of(tasks: list[TaskStatus]) -> Totals:
-    """``tasks`` added up: an unrealised P&L not known counts as nothing."""
-    unrealized = [t.unrealized_pnl_usdt for t in tasks if t.unrealized_pnl_usdt is not None]
+    """``tasks`` added up; the unrealised P&L and the total are not known while an open
+    position's unrealised P&L is not."""
+    realized = sum(t.realized_pnl_usdt for t in tasks)
+    held = [t for t in tasks if t.holding]
+    unrealized: float | None = None
+    if held and all(t.unrealized_pnl_usdt is not None for t in held):
+        unrealized = sum(t.unrealized_pnl_usdt or 0.0 for t in held)
+    unknown = any(t.total_pnl_usdt is None for t in tasks)
     return Totals(
-        realized_pnl_usdt=sum(t.realized_pnl_usdt for t in tasks),
-        unrealized_pnl_usdt=sum(unrealized) if unrealized else None,
-        total_pnl_usdt=sum(t.total_pnl_usdt for t in tasks),
+        realized_pnl_usdt=realized,
+        unrealized_pnl_usdt=unrealized,
+        total_pnl_usdt=None if unknown else realized + (unrealized or 0.0),
         fees_usdt=sum(t.fees_usdt for t in tasks),
         funding_usdt=sum(t.funding_usdt for t in tasks),
         volume_usdt=sum(t.total_volume_usdt for t in tasks),
-        open_positions=sum(1 for t in tasks if t.position_qty or t.futures_qty),
+        open_positions=len(held),
     )
 
 
@@ -254,7 +270,7 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
                 total_volume_usdt=s.total_volume_usdt,
                 realized_pnl_usdt=s.realized_pnl_usdt,
                 unrealized_pnl_usdt=s.unrealized_pnl_usdt,
-                total_pnl_usdt=s.realized_pnl_usdt + (s.unrealized_pnl_usdt or 0.0),
+                total_pnl_usdt=_total(s.realized_pnl_usdt, s.unrealized_pnl_usdt, s.holding),
                 fees_usdt=s.fees_usdt,
                 restarts=child.restarts if child else 0,
                 last_error=(child.last_error if child else None) or s.last_error,
@@ -273,6 +289,8 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
                 cycle_unhedged_usdt_s=s.cycle_unhedged_usdt_s,
                 longest_unhedged_s=s.longest_unhedged_s,
                 last_skip_reason=s.last_skip_reason,
+                holding=s.holding,
+                unattributed_pnl_usdt=s.unattributed_pnl_usdt,
             )
         )
     feeds = [
@@ -347,6 +365,13 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
         stats.alerts,
         stats.risk,
     )
+
+
+def _total(realized: float, unrealized: float | None, holding: bool) -> float | None:
+    """A task's total P&L: not known while it holds a position it cannot value."""
+    if not holding:
+        return realized
+    return None if unrealized is None else realized + unrealized
 
 
 def _health_signals(

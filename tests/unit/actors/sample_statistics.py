@@ -43,7 +43,10 @@ def strategy(task_id: str = "btc_1", symbol: str = "BTC/USDT", **changes) -> Str
         "resumed_at": T0,
         "decision_lag": lag.statistics(),
     }
-    return StrategyStatistics(**(fields | changes))
+    fields |= changes
+    # Holding what either leg holds, unless told otherwise (dust an exit left).
+    fields.setdefault("holding", bool(fields["position_qty"] or fields["futures_qty"]))
+    return StrategyStatistics(**fields)
 
 
 def feed(name: str = "feed-mexc", **changes) -> FeedStatistics:

@@ -5,6 +5,7 @@ failing, and the reason names it, in ``/status`` and ``/health`` alike (both rea
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from types import SimpleNamespace
@@ -14,9 +15,11 @@ import pytest
 import trio
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.console import Console
 
 from actors.arbitrage.actor import StrategyActor
-from actors.arbitrage.context import new_context
+from actors.arbitrage.context import ArbitrageState, LegRules, Positions, new_context
+from actors.cli.status_tables import pnl_table
 from actors.histogram import LAG_BUCKETS_S, Histogram
 from actors.runtime.market.feed import Feed
 from actors.runtime.ops.statistics import SystemStatistics
@@ -26,7 +29,7 @@ from actors.runtime.other_instances import ForeignOrder, OtherInstance
 from actors.runtime.persistence.writer import WriterStatistics
 from protocols.gateio_rest import PositionSettings
 from protocols.messages import PlaceOrder
-from protocols.model import Quote, Symbol
+from protocols.model import LegPosition, Quote, Symbol, VenueRules
 from supervision import Backoff, ChildSpec, Intensity, Supervisor
 from tests.integration.polling import wait_until
 from tests.unit.actors.sample_statistics import T0, feed, router, statistics, strategy
@@ -140,6 +143,52 @@ def test_unrealised_pnl_is_what_closing_now_would_add_to_the_realised():
     assert closed.unrealized_pnl_usdt is None
     [task] = status_of(statistics([closed]), T0).tasks
     assert (task.unrealized_pnl_usdt, task.total_pnl_usdt) == (None, closed.realized_pnl_usdt)
+
+
+def test_dust_an_exit_left_is_no_open_position():
+    # The futures venue takes 10 contracts (0.001 BTC) at least: 0.0005 BTC left on
+    # each leg is dust, and the task is flat.
+    rules = LegRules(
+        VenueRules(qty_step=0.0001, min_notional=100.0),
+        VenueRules(contract_size=0.0001, min_contracts=10),
+    )
+    ctx = new_context("t1", BTC, now=0.0, rules=rules).evolve(
+        state=ArbitrageState.MONITORING,
+        positions=Positions(LegPosition(0.0005, 50_000.0), LegPosition(0.0005, 49_750.0)),
+    )
+    actor = StrategyActor(ctx, routers={})
+    quotes_at(actor, sb=50_350.0, fa=49_650.0)
+    stats = actor.statistics()
+    assert (stats.holding, stats.unrealized_pnl_usdt) == (False, None)
+    status = status_of(statistics([stats]), T0)
+    assert status.totals.open_positions == 0
+    assert status.tasks[0].total_pnl_usdt == stats.realized_pnl_usdt
+    # Ten times as much is a position.
+    actor.ctx = ctx.evolve(positions__spot__qty=0.005, positions__futures__qty=0.005)
+    held = actor.statistics()
+    assert held.holding and held.unrealized_pnl_usdt is not None
+    assert status_of(statistics([held]), T0).totals.open_positions == 1
+
+
+def test_a_position_without_a_quote_to_value_it_leaves_the_totals_unknown():
+    valued = strategy(realized_pnl_usdt=1.0, unrealized_pnl_usdt=2.0)
+    unvalued = strategy("eth_1", "ETH/USDT", realized_pnl_usdt=3.0, unrealized_pnl_usdt=None)
+    status = status_of(statistics([valued, unvalued]), T0)
+    assert [t.total_pnl_usdt for t in status.tasks] == [3.0, None]
+    totals = status.totals
+    assert (totals.realized_pnl_usdt, totals.open_positions) == (4.0, 2)
+    assert (totals.unrealized_pnl_usdt, totals.total_pnl_usdt) == (None, None)
+    # Shown as not known in the tables, the total line included.
+    lines = rendered_table(pnl_table(status)).splitlines()
+    rows = {line.split()[0]: line.split()[1:4] for line in lines[3:] if line.strip()}
+    assert rows["ETH/USDT"] == ["+3.0000", "-", "-"]
+    assert rows["total"] == ["+4.0000", "-", "-"]
+
+
+def rendered_table(table) -> str:
+    console = Console(file=io.StringIO(), width=100)
+    console.print(table)
+    return console.file.getvalue()
 
 
 def test_the_totals_add_up_every_tasks_pnl_fees_funding_and_volume():
@@ -385,6 +434,8 @@ def test_the_status_object_keeps_its_json_shape():
         "cycle_unhedged_usdt_s",
         "longest_unhedged_s",
         "last_skip_reason",
+        "holding",
+        "unattributed_pnl_usdt",
     ]
     assert list(shape["totals"]) == [
         "realized_pnl_usdt",

@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.arbitrage.context import ArbitrageState, Cycle, Positions, new_context
+from actors.arbitrage.context import ArbitrageState, Cycle, LegRules, Positions, new_context
 from actors.arbitrage.machine import pnl_if_closed
 from actors.arbitrage.pricing import entry_cost_pct, pnl_pct
 from actors.arbitrage.series import SeriesSampler
 from protocols.history import SeriesPoint
-from protocols.model import LegPosition, Quote, Symbol
+from protocols.model import LegPosition, Quote, Symbol, VenueRules
 
 BTC = Symbol("BTC", "USDT")
 
@@ -72,3 +72,18 @@ def test_points_are_an_interval_apart_and_taken_on_the_first_quote_due(
         if point is not None:
             assert point.ts == now
             last = now
+
+
+def test_dust_an_exit_left_gives_no_pnl_point() -> None:
+    # The futures venue takes 10 contracts (0.001 BTC) at least: what is left is dust.
+    rules = LegRules(
+        VenueRules(qty_step=0.0001, min_notional=100.0),
+        VenueRules(contract_size=0.0001, min_contracts=10),
+    )
+    ctx = new_context("t1", BTC, now=0.0, rules=rules).evolve(
+        state=ArbitrageState.MONITORING,
+        positions=Positions(LegPosition(0.0005, 100.0), LegPosition(0.0005, 100.5)),
+    )
+    spot, futures = quote(101.0, 101.1, 5.0), quote(100.7, 100.8, 5.0)
+    point = SeriesSampler(1.0).sample(ctx, 5.0, spot, futures)
+    assert point == SeriesPoint("BTC/USDT", 5.0, entry_cost_pct(101.1, 100.7))
