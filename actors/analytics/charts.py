@@ -26,6 +26,8 @@ from matplotlib import dates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from actors.analytics.history import INCIDENT_KINDS
+
 WIDTH_IN = 6.4
 """A chart's width (inches of 72 points; a cycle's waterfall, several to a row, is
 narrower): drawn at about this size in the page, its text is the size of the page's."""
@@ -300,9 +302,6 @@ def exit_reasons(counts: Mapping[str, int], *, name: str) -> str:
         ax.set_xlabel("cycles")
         ax.margins(x=0.1)
         return _svg(figure, name)
-
-
-INCIDENT_KINDS = ("alert", "quarantine", "restart", "crash", "risk_mode", "operator")
 
 
 def incidents(

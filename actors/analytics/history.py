@@ -59,8 +59,10 @@ class OpenPosition:
     unrealized_usdt: float | None
 
 
-INCIDENT_KINDS = ("alert", "quarantine", "restart", "crash", "risk_mode", "operator")
-"""What an :class:`Incident` may be."""
+INCIDENT_KINDS = ("alert", "quarantine", "start", "restart", "crash", "risk_mode", "operator")
+"""What an :class:`Incident` may be, in the order a timeline lists them: ``start`` is
+the first run's start, ``restart`` a start after a clean stop, ``crash`` a start after a
+run that had none."""
 
 
 @attrs.frozen
@@ -258,11 +260,7 @@ def _read(db: sqlite3.Connection, window: Window) -> History:
     times += [p.ts for points in series.values() for p in points]
     times += [p.opened_at for p in open_positions] + latest
     return History(
-        window=Window(
-            window.start if window.start is not None else min(times, default=None),
-            window.end if window.end is not None else max(times, default=None),
-            window.symbol,
-        ),
+        window=_covered(window, times),
         cycles=cycles,
         fills=fills,
         funding=funding,
@@ -271,6 +269,18 @@ def _read(db: sqlite3.Connection, window: Window) -> History:
         open_positions=open_positions,
         incidents=_incidents(db, window),
     )
+
+
+def _covered(window: Window, times: list[float]) -> Window:
+    """``window`` with an open bound set to the earliest or latest of ``times``, never
+    past the other bound (a window asked to start after the last record ends where it
+    starts, and one asked to end before the first starts where it ends)."""
+    start, end = window.start, window.end
+    if start is None and times:
+        start = min(times) if end is None else min(end, min(times))
+    if end is None and times:
+        end = max(times) if start is None else max(start, max(times))
+    return Window(start, end, window.symbol)
 
 
 def _from_tasks(
@@ -403,7 +413,7 @@ def _runs(runs: Sequence[tuple[float, float | None]]) -> list[Incident]:
     found = []
     for number, (started_at, _) in enumerate(runs):
         if number == 0:
-            found.append(Incident(started_at, "restart", "info", "started"))
+            found.append(Incident(started_at, "start", "info", "started"))
         elif runs[number - 1][1] is None:
             text = "restarted after a crash: the run before had no clean stop"
             found.append(Incident(started_at, "crash", "critical", text))

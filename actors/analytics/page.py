@@ -21,6 +21,7 @@ from actors.analytics import charts
 from actors.analytics.history import History, Window, read_history
 from actors.analytics.summary import (
     Summary,
+    daily_pnl,
     equity_curve,
     exit_reasons,
     holding_times,
@@ -225,10 +226,13 @@ def _summary(history: History, summary: Summary) -> str:
         cls = f' class="{kind}"' if kind else ""
         return f"<div><dt>{escape(label)}</dt><dd{cls}>{escape(value)}</dd></div>"
 
-    def ratio(value: float | None) -> str:
+    def ratio(value: float | None, why_none: str) -> str:
         if value is None:
-            return "n/a (needs 2 days of daily P&L that varies)"
+            return f"n/a ({why_none})"
         return f"{value:.2f} (annualised ratio)"
+
+    too_few = "needs 2 days of daily P&L that varies"
+    losing = any(d.pnl_usdt < 0 for d in daily_pnl(history))
 
     items = [
         card(
@@ -264,8 +268,11 @@ def _summary(history: History, summary: Summary) -> str:
         card("Average holding time", holding),
         card("Exposure time", exposure),
         card("Maximum drawdown", f"{abs(summary.max_drawdown_usdt):,.2f} USDT"),
-        card("Sharpe of daily P&L", ratio(summary.sharpe)),
-        card("Sortino of daily P&L", ratio(summary.sortino)),
+        card("Sharpe of daily P&L", ratio(summary.sharpe, too_few)),
+        card(
+            "Sortino of daily P&L",
+            ratio(summary.sortino, too_few if summary.days < 2 or losing else "no losing day"),
+        ),
         card("UTC days in the window", f"{summary.days} day{'' if summary.days == 1 else 's'}"),
     ]
     html = f'<dl class="cards">{"".join(items)}</dl>'
@@ -527,10 +534,16 @@ def _incidents(history: History) -> str:
         charts.incidents(
             [(i.ts, i.kind, i.level) for i in incidents], span=_span(history), name="incidents"
         ),
-        "Alerts, quarantines, restarts and crashes, risk-mode changes and the operator's "
+        "Alerts, quarantines, starts, restarts and crashes, risk-mode changes and the operator's "
         "actions over time, by kind, coloured by level.",
     )
     shown, note = _limited(list(incidents), "incidents")
+    if history.window.symbol is not None and any(i.kind == "alert" for i in incidents):
+        # An alert's record names no symbol (only its title may), so none is left out.
+        note += (
+            '<p class="note">Alerts are listed for every symbol: an alert records no '
+            "symbol to choose them by.</p>"
+        )
     table = _table(
         ("time", "kind", "level", "what"),
         [

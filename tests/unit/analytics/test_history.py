@@ -128,6 +128,12 @@ def test_a_cycle_that_exits_after_the_window_is_open_at_its_end(store_path):
     assert history.window == Window(1 * H, 1.75 * H, None)
 
 
+def test_a_window_from_after_the_last_record_ends_where_it_starts(store_path):
+    # The open task was last saved at D + 20 h: nothing is known after it.
+    history = read_history(store_path, Window(start=D + 30 * H))
+    assert history.window == Window(D + 30 * H, D + 30 * H, None)
+
+
 def test_a_symbol_keeps_only_its_own_records(store_path):
     history = read_history(store_path, Window(symbol=BTC))
     assert {c.symbol for c in history.cycles} == {BTC}
@@ -183,7 +189,7 @@ def test_incidents_come_from_alerts_quarantine_runs_risk_modes_and_operator_acti
             ("quarantine", "critical", "ETH/USDT: fills disagree"),
             ("quarantine", "info", "ETH/USDT released from quarantine (adopt)"),
             ("quarantine", "critical", "BTC/USDT: record unreadable"),
-            ("restart", "info", "started"),
+            ("start", "info", "started"),
             ("restart", "info", "restarted after a clean stop"),
             ("crash", "critical", "restarted after a crash: the run before had no clean stop"),
             ("operator", "info", "pause ETH/USDT: paused"),
