@@ -42,7 +42,12 @@ NO_DATA = "No data in this window."
 def write_report(store_path: Path, out: Path, window: Window) -> None:
     """The report of what the store at ``store_path`` holds in ``window``, written to
     ``out`` whole or not at all (a page half written is never left there)."""
-    page = report_html(read_history(store_path, window)).encode()
+    write_page(read_history(store_path, window), out)
+
+
+def write_page(history: History, out: Path) -> None:
+    """The report of ``history`` written to ``out`` whole or not at all."""
+    page = report_html(history).encode()
     out = Path(out)
     scratch = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
