@@ -90,11 +90,21 @@ class History:
     fills: list[FillRecord]
     funding: list[FundingRecord]
     series: dict[str, list[SeriesPoint]]
-    """Each symbol's points in the window, by time."""
+    """Each symbol's points in the window, by time; at most :data:`SERIES_POINTS` a
+    symbol, each then standing for a stretch of the stored ones (see
+    :func:`read_history`)."""
     settings: dict[str, SymbolSettings]
     open_positions: list[OpenPosition]
     incidents: list[Incident]
+    pnl_pct_ranges: dict[str, list[tuple[float, float] | None]] = attrs.field(factory=dict)
+    """Parallel to ``series``: the lowest and highest P&L % of the stored points each
+    point stands for (``None``: flat throughout). A symbol missing here: each point
+    stands for itself alone."""
 
+
+SERIES_POINTS = 2000
+"""The most series points read per symbol: a longer series (a day at one a second is
+86,400 points) is read as this many stretches of equal time, each one point."""
 
 _DEFAULTS = ArbitrageParams()
 
@@ -244,20 +254,14 @@ def _read(db: sqlite3.Connection, window: Window) -> History:
             args,
         )
     ]
-    series: dict[str, list[SeriesPoint]] = {}
-    for row in db.execute(
-        "SELECT symbol, ts, entry_cost_pct, pnl_usdt, pnl_pct, unrealized_usdt FROM series "
-        f"WHERE {where} ORDER BY symbol, ts",
-        args,
-    ):
-        series.setdefault(row[0], []).append(SeriesPoint(*row))
+    series, pnl_pct_ranges, series_bounds = _series(db, where, args)
     settings, open_positions, latest = _from_tasks(db, window)
     open_positions = sorted(
         _open_at_end(db, window) + open_positions, key=lambda p: (p.opened_at, p.task_id)
     )
     times = [t for c in cycles for t in (c.entry_ts, c.exit_ts)]
     times += [f.ts for f in fills] + [f.ts for f in funding]
-    times += [p.ts for points in series.values() for p in points]
+    times += series_bounds
     times += [p.opened_at for p in open_positions] + latest
     return History(
         window=_covered(window, times),
@@ -268,7 +272,62 @@ def _read(db: sqlite3.Connection, window: Window) -> History:
         settings=settings,
         open_positions=open_positions,
         incidents=_incidents(db, window),
+        pnl_pct_ranges=pnl_pct_ranges,
     )
+
+
+_BUCKETED = """
+    WITH buckets AS (
+        SELECT max(ts) AS last, min(entry_cost_pct) AS cost, min(pnl_pct) AS low,
+            max(pnl_pct) AS high
+        FROM series WHERE symbol = ? AND ts >= ? AND ts <= ?
+        GROUP BY min(CAST((ts - ?) / ? AS INTEGER), ?)
+    )
+    SELECT b.last, b.cost, s.pnl_usdt, s.pnl_pct, s.unrealized_usdt, b.low, b.high
+    FROM buckets AS b JOIN series AS s ON s.symbol = ? AND s.ts = b.last
+    ORDER BY b.last
+"""
+
+
+def _series(
+    db: sqlite3.Connection, where: str, args: list[object]
+) -> tuple[dict[str, list[SeriesPoint]], dict[str, list[tuple[float, float] | None]], list[float]]:
+    """Each symbol's series in the window, at most :data:`SERIES_POINTS` points: a longer
+    one is cut into that many stretches of equal time, each read as one point at its
+    last stored time with the stretch's lowest entry cost (the best chance it offered)
+    and its last point's P&L (what the position was worth as the stretch ended, so the
+    equity curve passes through true values, and the last point before the window's
+    end is exact), beside the stretch's lowest and highest P&L % (how far the position
+    went either way in it). The store does the thinning: a report over days at one
+    point a second never holds them all. Also the first and last stored times of each
+    symbol's points."""
+    series: dict[str, list[SeriesPoint]] = {}
+    ranges: dict[str, list[tuple[float, float] | None]] = {}
+    spans = db.execute(
+        f"SELECT symbol, min(ts), max(ts), count(*) FROM series WHERE {where} "
+        "GROUP BY symbol ORDER BY symbol",
+        args,
+    ).fetchall()
+    bounds = [t for _, first, last, _ in spans for t in (first, last)]
+    for symbol, first, last, count in spans:
+        if count <= SERIES_POINTS:
+            rows = db.execute(
+                "SELECT ts, entry_cost_pct, pnl_usdt, pnl_pct, unrealized_usdt, pnl_pct, "
+                "pnl_pct FROM series WHERE symbol = ? AND ts >= ? AND ts <= ? ORDER BY ts",
+                (symbol, first, last),
+            )
+        else:
+            width = (last - first) / SERIES_POINTS
+            rows = db.execute(
+                _BUCKETED,
+                (symbol, first, last, first, width, SERIES_POINTS - 1, symbol),
+            )
+        points, lows_highs = [], []
+        for ts, cost, pnl, pct, unrealized, low, high in rows:
+            points.append(SeriesPoint(symbol, ts, cost, pnl, pct, unrealized))
+            lows_highs.append(None if low is None else (low, high))
+        series[symbol], ranges[symbol] = points, lows_highs
+    return series, ranges, bounds
 
 
 def _covered(window: Window, times: list[float]) -> Window:

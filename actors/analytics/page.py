@@ -330,10 +330,14 @@ def _symbols(history: History) -> str:
         mine = [t for t in history.cycles if t.symbol == symbol]
         settings = history.settings.get(symbol)
         name = f"entry-cost-{symbol}"
+        ranges = history.pnl_pct_ranges.get(symbol) or [
+            None if p.pnl_pct is None else (p.pnl_pct, p.pnl_pct) for p in points
+        ]
         svg = charts.entry_cost(
             [p.ts for p in points],
             [p.entry_cost_pct for p in points],
-            [p.pnl_pct if p.pnl_pct is not None else math.nan for p in points],
+            [math.nan if r is None else r[0] for r in ranges],
+            [math.nan if r is None else r[1] for r in ranges],
             entry_threshold_pct=settings.max_entry_cost_pct if settings else None,
             exit_threshold_pct=settings.min_profit_pct if settings else None,
             entries=[
@@ -357,7 +361,8 @@ def _symbols(history: History) -> str:
                 name,
                 svg,
                 f"{symbol}: entry cost (%) over time, entries marked; the open position's "
-                f"P&L (% of its entry), exits marked at their cycle's P&L %.{thresholds}",
+                f"P&L (% of its entry, lowest to highest), exits marked at their cycle's "
+                f"P&L %.{thresholds}",
             )
         )
     return "".join(parts)

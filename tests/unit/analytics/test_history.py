@@ -134,6 +134,46 @@ def test_a_window_from_after_the_last_record_ends_where_it_starts(store_path):
     assert history.window == Window(D + 30 * H, D + 30 * H, None)
 
 
+def test_a_long_series_is_read_as_bounded_stretches_keeping_what_the_report_shows(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr("actors.analytics.history.SERIES_POINTS", 10)
+    path = tmp_path / "basis.db"
+    # 100 s of BTC: entry cost best (0.01) at 33 s; a position from 40 s on, its P&L %
+    # dipping to -9 at 55 s and peaking at 9 at 71 s; the last point is exact.
+    points = [
+        SeriesPoint(BTC, float(t), 0.01 if t == 33 else 0.5)
+        if t < 40
+        else SeriesPoint(
+            BTC, float(t), 0.5, t * 0.1, -9.0 if t == 55 else 9.0 if t == 71 else 1.0, t * 0.05
+        )
+        for t in range(100)
+    ]
+    points.append(SeriesPoint(ETH, 50.0, 0.2))
+    with Store(path) as store:
+        store.write_batch((), (), (), history=points)
+    history = read_history(path, Window())
+    btc = history.series[BTC]
+    assert len(btc) == 10
+    assert history.series[ETH] == [SeriesPoint(ETH, 50.0, 0.2)]
+    assert history.pnl_pct_ranges[ETH] == [None]
+    assert min(p.entry_cost_pct for p in btc) == 0.01
+    ranges = history.pnl_pct_ranges[BTC]
+    assert min(r[0] for r in ranges if r) == -9.0 and max(r[1] for r in ranges if r) == 9.0
+    assert btc[-1] == points[99]  # the last point as stored
+    # Each point is its stretch's last stored one, P&L as stored then.
+    stored = {p.ts: p for p in points if p.symbol == BTC}
+    assert all(
+        (p.pnl_usdt, p.pnl_pct, p.unrealized_usdt)
+        == (stored[p.ts].pnl_usdt, stored[p.ts].pnl_pct, stored[p.ts].unrealized_usdt)
+        for p in btc
+    )
+    assert history.window == Window(0.0, 99.0, None)
+    # A window reads its own stretches: the last point before its end is exact.
+    inside = read_history(path, Window(20.0, 60.5, BTC)).series[BTC]
+    assert len(inside) == 10 and inside[-1] == points[60]
+
+
 def test_a_symbol_keeps_only_its_own_records(store_path):
     history = read_history(store_path, Window(symbol=BTC))
     assert {c.symbol for c in history.cycles} == {BTC}

@@ -151,6 +151,21 @@ def test_a_long_series_is_drawn_thinned_keeping_its_extremes(values: list[float]
     assert max((v for v in highest if not math.isnan(v)), default=None) == max(real, default=None)
 
 
+def test_a_thinned_pnl_keeps_how_far_under_water_a_position_went() -> None:
+    # One dip to -40 % among thousands of points near +1 %: the thinned chart still
+    # reaches down to it (its axis is labelled there).
+    n = 3 * charts.MAX_POINTS
+    pnl = [1.0 + (i % 7) * 0.01 for i in range(n)]
+    pnl[n // 2 + 1] = -40.0
+    pnl[10] = math.nan
+    svg = charts.entry_cost(
+        [1.7e9 + i for i in range(n)], [0.1] * n, pnl, pnl,
+        entry_threshold_pct=None, exit_threshold_pct=None, entries=[], exits=[],
+        span=None, name="dip",
+    )  # fmt: skip
+    assert "\N{MINUS SIGN}40" in svg
+
+
 def test_sortino_without_a_losing_day_says_so(store: Path) -> None:
     gaining = History(
         Window(0.0, 2 * D),
