@@ -1,6 +1,7 @@
 """What the store kept, for a window of time and optionally one symbol: the cycles that
-closed in it, the fills, funding settlements and series points recorded in it, each
-symbol's thresholds, the positions open at its end, and the incidents in it.
+closed in it with their fills and funding settlements, the series points recorded in
+it, each symbol's thresholds, the positions open at its end (and what they filled and
+settled before it), and the incidents in it.
 
 The store is read through a read-only connection of its own, so a report can be made
 beside a running instance (WAL lets it read while the writer writes) and never changes
@@ -57,6 +58,8 @@ class OpenPosition:
     qty: float
     realized_usdt: float
     unrealized_usdt: float | None
+    cycle: int | None = None
+    """The cycle's number in its task (``None``: not known)."""
 
 
 INCIDENT_KINDS = ("alert", "quarantine", "start", "restart", "crash", "risk_mode", "operator")
@@ -88,7 +91,10 @@ class History:
     cycles: list[TradeRecord]
     """Closed in the window, by exit time (then task and cycle number)."""
     fills: list[FillRecord]
+    """The fills of the cycles that count: those closed in the window, whenever filled,
+    and the open positions', filled before the window's end; by time."""
     funding: list[FundingRecord]
+    """The settlements of the cycles that count, as the fills; by time."""
     series: dict[str, list[SeriesPoint]]
     """Each symbol's points in the window, by time; at most :data:`SERIES_POINTS` a
     symbol, each then standing for a stretch of the stored ones (see
@@ -131,6 +137,8 @@ class _Cycle(msgspec.Struct, frozen=True):
 class _Snapshot(msgspec.Struct, frozen=True):
     """The part of a strategy's snapshot (an ``ArbitrageContext`` as JSON) a report
     reads; read leniently, so that a snapshot of any version gives what it has."""
+
+    arbitrage_cycles: int = 0
 
     params: _Params = _Params()
     positions: _Positions = _Positions()
@@ -236,29 +244,29 @@ def _read(db: sqlite3.Connection, window: Window) -> History:
             f"SELECT record FROM cycles WHERE {where} ORDER BY exit_ts, task_id, cycle", args
         )
     ]
-    where, args = _within("ts", window)
-    fills = [
-        FillRecord(*row)
-        for row in db.execute(
-            "SELECT task_id, cycle, symbol, venue, leg, side, role, client_id, trade_id, ts, "
-            "qty, price, decision_price, fee_usdt, commission, commission_asset FROM fills "
-            f"WHERE {where} ORDER BY ts, client_id, trade_id",
-            args,
-        )
-    ]
-    funding = [
-        FundingRecord(*row)
-        for row in db.execute(
-            "SELECT task_id, cycle, symbol, venue, ledger_id, ts, amount_usdt FROM funding "
-            f"WHERE {where} ORDER BY ts, task_id, ledger_id",
-            args,
-        )
-    ]
-    series, pnl_pct_ranges, series_bounds = _series(db, where, args)
     settings, open_positions, latest = _from_tasks(db, window)
     open_positions = sorted(
         _open_at_end(db, window) + open_positions, key=lambda p: (p.opened_at, p.task_id)
     )
+    # What a window's figures count is its cycles: a cycle closed in it brings all its
+    # fills and settlements (entered before the window, it still paid its entry fees),
+    # an open one those before the window's end, so fees, funding and P&L add up.
+    closed = [(c.task_id, c.cycle) for c in cycles]
+    still_open = [
+        (p.task_id, p.cycle)
+        for p in open_positions
+        if p.cycle is not None and (p.task_id, p.cycle) not in closed
+    ]
+    fills = sorted(
+        _of_cycles(db, _FILLS, closed, None) + _of_cycles(db, _FILLS, still_open, window.end),
+        key=lambda f: (f.ts, f.client_id, f.trade_id),
+    )
+    funding = sorted(
+        _of_cycles(db, _FUNDING, closed, None) + _of_cycles(db, _FUNDING, still_open, window.end),
+        key=lambda f: (f.ts, f.task_id, f.ledger_id),
+    )
+    where, args = _within("ts", window)
+    series, pnl_pct_ranges, series_bounds = _series(db, where, args)
     times = [t for c in cycles for t in (c.entry_ts, c.exit_ts)]
     times += [f.ts for f in fills] + [f.ts for f in funding]
     times += series_bounds
@@ -274,6 +282,39 @@ def _read(db: sqlite3.Connection, window: Window) -> History:
         incidents=_incidents(db, window),
         pnl_pct_ranges=pnl_pct_ranges,
     )
+
+
+_FILLS = (
+    FillRecord,
+    "SELECT task_id, cycle, symbol, venue, leg, side, role, client_id, trade_id, ts, qty, "
+    "price, decision_price, fee_usdt, commission, commission_asset FROM fills",
+)
+_FUNDING = (
+    FundingRecord,
+    "SELECT task_id, cycle, symbol, venue, ledger_id, ts, amount_usdt FROM funding",
+)
+
+
+def _of_cycles(
+    db: sqlite3.Connection,
+    table: tuple[type, str],
+    keys: list[tuple[str, int]],
+    until: float | None,
+) -> list:
+    """The rows of ``table`` (a record type and its query) of the cycles ``keys`` (task
+    id, cycle number), before ``until`` where given; in one pass over the table."""
+    if not keys:
+        return []
+    kind, query = table
+    query += (
+        " WHERE (task_id, cycle) IN (SELECT json_extract(value, '$[0]'), "
+        "json_extract(value, '$[1]') FROM json_each(?))"
+    )
+    args: list[object] = [msgspec.json.encode(keys).decode()]
+    if until is not None:
+        query += " AND ts < ?"
+        args.append(until)
+    return [kind(*row) for row in db.execute(query, args)]
 
 
 _BUCKETED = """
@@ -379,7 +420,15 @@ def _from_tasks(
         if point is not None:
             realized, unrealized = point
         positions.append(
-            OpenPosition(task_id, symbol, opened, ctx.positions.spot.qty, realized, unrealized)
+            OpenPosition(
+                task_id,
+                symbol,
+                opened,
+                ctx.positions.spot.qty,
+                realized,
+                unrealized,
+                ctx.arbitrage_cycles + 1,  # the cycle under way
+            )
         )
     return settings, positions, saved
 
@@ -402,7 +451,13 @@ def _open_at_end(db: sqlite3.Connection, window: Window) -> list[OpenPosition]:
         )
         found.append(
             OpenPosition(
-                trade.task_id, trade.symbol, trade.entry_ts, trade.qty, realized, unrealized
+                trade.task_id,
+                trade.symbol,
+                trade.entry_ts,
+                trade.qty,
+                realized,
+                unrealized,
+                trade.cycle,
             )
         )
     return found

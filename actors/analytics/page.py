@@ -511,7 +511,7 @@ def _per_symbol(history: History) -> str:
         (
             "symbol",
             "cycles",
-            "P&L (USDT)",
+            "realised P&L (USDT)",
             "fees (USDT)",
             "funding (USDT)",
             "volume (USDT)",
