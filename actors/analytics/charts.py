@@ -26,6 +26,8 @@ from matplotlib import dates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from actors.analytics.history import INCIDENT_KINDS
+
 WIDTH_IN = 6.4
 """A chart's width (inches of 72 points; a cycle's waterfall, several to a row, is
 narrower): drawn at about this size in the page, its text is the size of the page's."""
@@ -178,7 +180,8 @@ def equity(
 def entry_cost(
     ts: Sequence[float],
     entry_cost_pct: Sequence[float],
-    pnl_pct: Sequence[float],
+    pnl_low_pct: Sequence[float],
+    pnl_high_pct: Sequence[float],
     *,
     entry_threshold_pct: float | None,
     exit_threshold_pct: float | None,
@@ -189,9 +192,14 @@ def entry_cost(
 ) -> str:
     """A symbol over time: above, what entering cost (%) against the entry threshold,
     entries marked; below, an open position's P&L (% of its entry) against the exit
-    threshold, exits marked at their cycles' P&L %. ``pnl_pct`` is NaN while flat."""
+    threshold, exits marked at their cycles' P&L %. Each point's P&L is the range it
+    spanned, lowest to highest (the same where a point stands for one sample), drawn as
+    a band: how far under water a position went shows as clearly as its best. NaN
+    while flat."""
     with _figure(4.4, 2, sharex=True, height_ratios=[1, 1]) as (figure, (top, bottom)):
-        x, cost, pnl = _thin([_days(t) for t in ts], (entry_cost_pct, min), (pnl_pct, max))
+        x, cost, low, high = _thin(
+            [_days(t) for t in ts], (entry_cost_pct, min), (pnl_low_pct, min), (pnl_high_pct, max)
+        )
         top.plot(x, cost, color=LINE, linewidth=0.9, label="entry cost")
         if entry_threshold_pct is not None:
             top.axhline(
@@ -208,7 +216,9 @@ def entry_cost(
             )
         top.set_ylabel("entry cost (%)")
         top.legend(**_LEGEND_ABOVE)
-        bottom.plot(x, pnl, color=TOTAL, linewidth=0.9, label="open position P&L")
+        bottom.fill_between(x, low, high, color=TOTAL, alpha=0.3, linewidth=0)
+        bottom.plot(x, high, color=TOTAL, linewidth=0.7, label="open position P&L (range)")
+        bottom.plot(x, low, color=TOTAL, linewidth=0.7)
         if exit_threshold_pct is not None:
             bottom.axhline(
                 exit_threshold_pct, color=THRESHOLD, linestyle="--", label="exit threshold"
@@ -300,9 +310,6 @@ def exit_reasons(counts: Mapping[str, int], *, name: str) -> str:
         ax.set_xlabel("cycles")
         ax.margins(x=0.1)
         return _svg(figure, name)
-
-
-INCIDENT_KINDS = ("alert", "quarantine", "restart", "crash", "risk_mode", "operator")
 
 
 def incidents(

@@ -1,6 +1,7 @@
 """What the store kept, for a window of time and optionally one symbol: the cycles that
-closed in it, the fills, funding settlements and series points recorded in it, each
-symbol's thresholds, the positions open at its end, and the incidents in it.
+closed in it with their fills and funding settlements, the series points recorded in
+it, each symbol's thresholds, the positions open at its end (and what they filled and
+settled before it), and the incidents in it.
 
 The store is read through a read-only connection of its own, so a report can be made
 beside a running instance (WAL lets it read while the writer writes) and never changes
@@ -57,10 +58,14 @@ class OpenPosition:
     qty: float
     realized_usdt: float
     unrealized_usdt: float | None
+    cycle: int | None = None
+    """The cycle's number in its task (``None``: not known)."""
 
 
-INCIDENT_KINDS = ("alert", "quarantine", "restart", "crash", "risk_mode", "operator")
-"""What an :class:`Incident` may be."""
+INCIDENT_KINDS = ("alert", "quarantine", "start", "restart", "crash", "risk_mode", "operator")
+"""What an :class:`Incident` may be, in the order a timeline lists them: ``start`` is
+the first run's start, ``restart`` a start after a clean stop, ``crash`` a start after a
+run that had none."""
 
 
 @attrs.frozen
@@ -86,13 +91,26 @@ class History:
     cycles: list[TradeRecord]
     """Closed in the window, by exit time (then task and cycle number)."""
     fills: list[FillRecord]
+    """The fills of the cycles that count: those closed in the window, whenever filled,
+    and the open positions', filled before the window's end; by time."""
     funding: list[FundingRecord]
+    """The settlements of the cycles that count, as the fills; by time."""
     series: dict[str, list[SeriesPoint]]
-    """Each symbol's points in the window, by time."""
+    """Each symbol's points in the window, by time; at most :data:`SERIES_POINTS` a
+    symbol, each then standing for a stretch of the stored ones (see
+    :func:`read_history`)."""
     settings: dict[str, SymbolSettings]
     open_positions: list[OpenPosition]
     incidents: list[Incident]
+    pnl_pct_ranges: dict[str, list[tuple[float, float] | None]] = attrs.field(factory=dict)
+    """Parallel to ``series``: the lowest and highest P&L % of the stored points each
+    point stands for (``None``: flat throughout). A symbol missing here: each point
+    stands for itself alone."""
 
+
+SERIES_POINTS = 2000
+"""The most series points read per symbol: a longer series (a day at one a second is
+86,400 points) is read as this many stretches of equal time, each one point."""
 
 _DEFAULTS = ArbitrageParams()
 
@@ -119,6 +137,8 @@ class _Cycle(msgspec.Struct, frozen=True):
 class _Snapshot(msgspec.Struct, frozen=True):
     """The part of a strategy's snapshot (an ``ArbitrageContext`` as JSON) a report
     reads; read leniently, so that a snapshot of any version gives what it has."""
+
+    arbitrage_cycles: int = 0
 
     params: _Params = _Params()
     positions: _Positions = _Positions()
@@ -224,45 +244,35 @@ def _read(db: sqlite3.Connection, window: Window) -> History:
             f"SELECT record FROM cycles WHERE {where} ORDER BY exit_ts, task_id, cycle", args
         )
     ]
-    where, args = _within("ts", window)
-    fills = [
-        FillRecord(*row)
-        for row in db.execute(
-            "SELECT task_id, cycle, symbol, venue, leg, side, role, client_id, trade_id, ts, "
-            "qty, price, decision_price, fee_usdt, commission, commission_asset FROM fills "
-            f"WHERE {where} ORDER BY ts, client_id, trade_id",
-            args,
-        )
-    ]
-    funding = [
-        FundingRecord(*row)
-        for row in db.execute(
-            "SELECT task_id, cycle, symbol, venue, ledger_id, ts, amount_usdt FROM funding "
-            f"WHERE {where} ORDER BY ts, task_id, ledger_id",
-            args,
-        )
-    ]
-    series: dict[str, list[SeriesPoint]] = {}
-    for row in db.execute(
-        "SELECT symbol, ts, entry_cost_pct, pnl_usdt, pnl_pct, unrealized_usdt FROM series "
-        f"WHERE {where} ORDER BY symbol, ts",
-        args,
-    ):
-        series.setdefault(row[0], []).append(SeriesPoint(*row))
     settings, open_positions, latest = _from_tasks(db, window)
     open_positions = sorted(
         _open_at_end(db, window) + open_positions, key=lambda p: (p.opened_at, p.task_id)
     )
+    # What a window's figures count is its cycles: a cycle closed in it brings all its
+    # fills and settlements (entered before the window, it still paid its entry fees),
+    # an open one those before the window's end, so fees, funding and P&L add up.
+    closed = [(c.task_id, c.cycle) for c in cycles]
+    still_open = [
+        (p.task_id, p.cycle)
+        for p in open_positions
+        if p.cycle is not None and (p.task_id, p.cycle) not in closed
+    ]
+    fills = sorted(
+        _of_cycles(db, _FILLS, closed, None) + _of_cycles(db, _FILLS, still_open, window.end),
+        key=lambda f: (f.ts, f.client_id, f.trade_id),
+    )
+    funding = sorted(
+        _of_cycles(db, _FUNDING, closed, None) + _of_cycles(db, _FUNDING, still_open, window.end),
+        key=lambda f: (f.ts, f.task_id, f.ledger_id),
+    )
+    where, args = _within("ts", window)
+    series, pnl_pct_ranges, series_bounds = _series(db, where, args)
     times = [t for c in cycles for t in (c.entry_ts, c.exit_ts)]
     times += [f.ts for f in fills] + [f.ts for f in funding]
-    times += [p.ts for points in series.values() for p in points]
+    times += series_bounds
     times += [p.opened_at for p in open_positions] + latest
     return History(
-        window=Window(
-            window.start if window.start is not None else min(times, default=None),
-            window.end if window.end is not None else max(times, default=None),
-            window.symbol,
-        ),
+        window=_covered(window, times),
         cycles=cycles,
         fills=fills,
         funding=funding,
@@ -270,7 +280,107 @@ def _read(db: sqlite3.Connection, window: Window) -> History:
         settings=settings,
         open_positions=open_positions,
         incidents=_incidents(db, window),
+        pnl_pct_ranges=pnl_pct_ranges,
     )
+
+
+_FILLS = (
+    FillRecord,
+    "SELECT task_id, cycle, symbol, venue, leg, side, role, client_id, trade_id, ts, qty, "
+    "price, decision_price, fee_usdt, commission, commission_asset FROM fills",
+)
+_FUNDING = (
+    FundingRecord,
+    "SELECT task_id, cycle, symbol, venue, ledger_id, ts, amount_usdt FROM funding",
+)
+
+
+def _of_cycles(
+    db: sqlite3.Connection,
+    table: tuple[type, str],
+    keys: list[tuple[str, int]],
+    until: float | None,
+) -> list:
+    """The rows of ``table`` (a record type and its query) of the cycles ``keys`` (task
+    id, cycle number), before ``until`` where given; in one pass over the table."""
+    if not keys:
+        return []
+    kind, query = table
+    query += (
+        " WHERE (task_id, cycle) IN (SELECT json_extract(value, '$[0]'), "
+        "json_extract(value, '$[1]') FROM json_each(?))"
+    )
+    args: list[object] = [msgspec.json.encode(keys).decode()]
+    if until is not None:
+        query += " AND ts < ?"
+        args.append(until)
+    return [kind(*row) for row in db.execute(query, args)]
+
+
+_BUCKETED = """
+    WITH buckets AS (
+        SELECT max(ts) AS last, min(entry_cost_pct) AS cost, min(pnl_pct) AS low,
+            max(pnl_pct) AS high
+        FROM series WHERE symbol = ? AND ts >= ? AND ts <= ?
+        GROUP BY min(CAST((ts - ?) / ? AS INTEGER), ?)
+    )
+    SELECT b.last, b.cost, s.pnl_usdt, s.pnl_pct, s.unrealized_usdt, b.low, b.high
+    FROM buckets AS b JOIN series AS s ON s.symbol = ? AND s.ts = b.last
+    ORDER BY b.last
+"""
+
+
+def _series(
+    db: sqlite3.Connection, where: str, args: list[object]
+) -> tuple[dict[str, list[SeriesPoint]], dict[str, list[tuple[float, float] | None]], list[float]]:
+    """Each symbol's series in the window, at most :data:`SERIES_POINTS` points: a longer
+    one is cut into that many stretches of equal time, each read as one point at its
+    last stored time with the stretch's lowest entry cost (the best chance it offered)
+    and its last point's P&L (what the position was worth as the stretch ended, so the
+    equity curve passes through true values, and the last point before the window's
+    end is exact), beside the stretch's lowest and highest P&L % (how far the position
+    went either way in it). The store does the thinning: a report over days at one
+    point a second never holds them all. Also the first and last stored times of each
+    symbol's points."""
+    series: dict[str, list[SeriesPoint]] = {}
+    ranges: dict[str, list[tuple[float, float] | None]] = {}
+    spans = db.execute(
+        f"SELECT symbol, min(ts), max(ts), count(*) FROM series WHERE {where} "
+        "GROUP BY symbol ORDER BY symbol",
+        args,
+    ).fetchall()
+    bounds = [t for _, first, last, _ in spans for t in (first, last)]
+    for symbol, first, last, count in spans:
+        if count <= SERIES_POINTS:
+            rows = db.execute(
+                "SELECT ts, entry_cost_pct, pnl_usdt, pnl_pct, unrealized_usdt, pnl_pct, "
+                "pnl_pct FROM series WHERE symbol = ? AND ts >= ? AND ts <= ? ORDER BY ts",
+                (symbol, first, last),
+            )
+        else:
+            width = (last - first) / SERIES_POINTS
+            rows = db.execute(
+                _BUCKETED,
+                (symbol, first, last, first, width, SERIES_POINTS - 1, symbol),
+            )
+        points, lows_highs = [], []
+        for ts, cost, pnl, pct, unrealized, low, high in rows:
+            points.append(SeriesPoint(symbol, ts, cost, pnl, pct, unrealized))
+            lows_highs.append(None if low is None else (low, high))
+        series[symbol], ranges[symbol] = points, lows_highs
+    return series, ranges, bounds
+
+
+def _covered(window: Window, times: list[float]) -> Window:
+    """``window`` with an open bound set to the earliest or latest of ``times``, never
+    past the other bound (a window asked to start after the last record ends where it
+    starts, and one asked to end before the first starts where it ends)."""
+    start, end = window.start, window.end
+    if start is None and times:
+        start = min(times) if end is None else min(end, min(times))
+    if end is None and times:
+        end = max(times) if start is None else max(start, max(times))
+    return Window(start, end, window.symbol)
 
 
 def _from_tasks(
@@ -310,7 +420,15 @@ def _from_tasks(
         if point is not None:
             realized, unrealized = point
         positions.append(
-            OpenPosition(task_id, symbol, opened, ctx.positions.spot.qty, realized, unrealized)
+            OpenPosition(
+                task_id,
+                symbol,
+                opened,
+                ctx.positions.spot.qty,
+                realized,
+                unrealized,
+                ctx.arbitrage_cycles + 1,  # the cycle under way
+            )
         )
     return settings, positions, saved
 
@@ -333,7 +451,13 @@ def _open_at_end(db: sqlite3.Connection, window: Window) -> list[OpenPosition]:
         )
         found.append(
             OpenPosition(
-                trade.task_id, trade.symbol, trade.entry_ts, trade.qty, realized, unrealized
+                trade.task_id,
+                trade.symbol,
+                trade.entry_ts,
+                trade.qty,
+                realized,
+                unrealized,
+                trade.cycle,
             )
         )
     return found
@@ -403,7 +527,7 @@ def _runs(runs: Sequence[tuple[float, float | None]]) -> list[Incident]:
     found = []
     for number, (started_at, _) in enumerate(runs):
         if number == 0:
-            found.append(Incident(started_at, "restart", "info", "started"))
+            found.append(Incident(started_at, "start", "info", "started"))
         elif runs[number - 1][1] is None:
             text = "restarted after a crash: the run before had no clean stop"
             found.append(Incident(started_at, "crash", "critical", text))

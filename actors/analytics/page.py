@@ -21,6 +21,7 @@ from actors.analytics import charts
 from actors.analytics.history import History, Window, read_history
 from actors.analytics.summary import (
     Summary,
+    daily_pnl,
     equity_curve,
     exit_reasons,
     holding_times,
@@ -41,7 +42,12 @@ NO_DATA = "No data in this window."
 def write_report(store_path: Path, out: Path, window: Window) -> None:
     """The report of what the store at ``store_path`` holds in ``window``, written to
     ``out`` whole or not at all (a page half written is never left there)."""
-    page = report_html(read_history(store_path, window)).encode()
+    write_page(read_history(store_path, window), out)
+
+
+def write_page(history: History, out: Path) -> None:
+    """The report of ``history`` written to ``out`` whole or not at all."""
+    page = report_html(history).encode()
     out = Path(out)
     scratch = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
@@ -225,10 +231,13 @@ def _summary(history: History, summary: Summary) -> str:
         cls = f' class="{kind}"' if kind else ""
         return f"<div><dt>{escape(label)}</dt><dd{cls}>{escape(value)}</dd></div>"
 
-    def ratio(value: float | None) -> str:
+    def ratio(value: float | None, why_none: str) -> str:
         if value is None:
-            return "n/a (needs 2 days of daily P&L that varies)"
+            return f"n/a ({why_none})"
         return f"{value:.2f} (annualised ratio)"
+
+    too_few = "needs 2 days of daily P&L that varies"
+    losing = any(d.pnl_usdt < 0 for d in daily_pnl(history))
 
     items = [
         card(
@@ -264,8 +273,11 @@ def _summary(history: History, summary: Summary) -> str:
         card("Average holding time", holding),
         card("Exposure time", exposure),
         card("Maximum drawdown", f"{abs(summary.max_drawdown_usdt):,.2f} USDT"),
-        card("Sharpe of daily P&L", ratio(summary.sharpe)),
-        card("Sortino of daily P&L", ratio(summary.sortino)),
+        card("Sharpe of daily P&L", ratio(summary.sharpe, too_few)),
+        card(
+            "Sortino of daily P&L",
+            ratio(summary.sortino, too_few if summary.days < 2 or losing else "no losing day"),
+        ),
         card("UTC days in the window", f"{summary.days} day{'' if summary.days == 1 else 's'}"),
     ]
     html = f'<dl class="cards">{"".join(items)}</dl>'
@@ -318,10 +330,14 @@ def _symbols(history: History) -> str:
         mine = [t for t in history.cycles if t.symbol == symbol]
         settings = history.settings.get(symbol)
         name = f"entry-cost-{symbol}"
+        ranges = history.pnl_pct_ranges.get(symbol) or [
+            None if p.pnl_pct is None else (p.pnl_pct, p.pnl_pct) for p in points
+        ]
         svg = charts.entry_cost(
             [p.ts for p in points],
             [p.entry_cost_pct for p in points],
-            [p.pnl_pct if p.pnl_pct is not None else math.nan for p in points],
+            [math.nan if r is None else r[0] for r in ranges],
+            [math.nan if r is None else r[1] for r in ranges],
             entry_threshold_pct=settings.max_entry_cost_pct if settings else None,
             exit_threshold_pct=settings.min_profit_pct if settings else None,
             entries=[
@@ -345,7 +361,8 @@ def _symbols(history: History) -> str:
                 name,
                 svg,
                 f"{symbol}: entry cost (%) over time, entries marked; the open position's "
-                f"P&L (% of its entry), exits marked at their cycle's P&L %.{thresholds}",
+                f"P&L (% of its entry, lowest to highest), exits marked at their cycle's "
+                f"P&L %.{thresholds}",
             )
         )
     return "".join(parts)
@@ -494,7 +511,7 @@ def _per_symbol(history: History) -> str:
         (
             "symbol",
             "cycles",
-            "P&L (USDT)",
+            "realised P&L (USDT)",
             "fees (USDT)",
             "funding (USDT)",
             "volume (USDT)",
@@ -527,10 +544,16 @@ def _incidents(history: History) -> str:
         charts.incidents(
             [(i.ts, i.kind, i.level) for i in incidents], span=_span(history), name="incidents"
         ),
-        "Alerts, quarantines, restarts and crashes, risk-mode changes and the operator's "
+        "Alerts, quarantines, starts, restarts and crashes, risk-mode changes and the operator's "
         "actions over time, by kind, coloured by level.",
     )
     shown, note = _limited(list(incidents), "incidents")
+    if history.window.symbol is not None and any(i.kind == "alert" for i in incidents):
+        # An alert's record names no symbol (only its title may), so none is left out.
+        note += (
+            '<p class="note">Alerts are listed for every symbol: an alert records no '
+            "symbol to choose them by.</p>"
+        )
     table = _table(
         ("time", "kind", "level", "what"),
         [

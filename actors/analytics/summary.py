@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from actors.analytics.history import History
+from protocols.history import FillRecord
 
 DAY_S = 86400.0
 TRADING_DAYS_PER_YEAR = 365
@@ -75,8 +76,10 @@ class DailyPnl(msgspec.Struct, frozen=True):
 
 
 class SymbolRow(msgspec.Struct, frozen=True):
-    """One symbol's figures in the window: its closed cycles' P&L, wins and holding
-    time, and its fees, funding and volume from the fills and settlements recorded."""
+    """One symbol's figures in the window: its realised P&L (its closed cycles' and what
+    its open position has realised), its closed cycles' wins and holding time, and the
+    fees, funding and volume of those cycles' fills and settlements (as
+    :attr:`History.fills` holds them), so that P&L, fees and funding add up."""
 
     symbol: str
     cycles: int
@@ -112,7 +115,7 @@ def summarize(history: History) -> Summary:
         total_pnl_usdt=realized + unrealized,
         fees_by_venue_usdt={venue: math.fsum(fees[venue]) for venue in sorted(fees)},
         funding_usdt=math.fsum(f.amount_usdt for f in history.funding),
-        volume_usdt=math.fsum(f.qty * f.price for f in history.fills),
+        volume_usdt=_volume(history.fills),
         cycles=len(cycles),
         wins=wins,
         win_rate=wins / len(cycles) if cycles else None,
@@ -264,6 +267,12 @@ def exit_reasons(history: History) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
+def _volume(fills: list[FillRecord]) -> float:
+    """What was traded: every fill's notional but a venue's own reductions (role
+    ``venue``), which are no trade of ours; as a cycle's ``volume_usdt`` counts it."""
+    return math.fsum(f.qty * f.price for f in fills if f.role != "venue")
+
+
 def symbol_rows(history: History) -> list[SymbolRow]:
     """A row per symbol with a cycle, fill, settlement or open position in the window,
     by symbol."""
@@ -281,12 +290,15 @@ def symbol_rows(history: History) -> list[SymbolRow]:
                 cycles=len(cycles),
                 wins=wins,
                 win_rate=wins / len(cycles) if cycles else None,
-                pnl_usdt=math.fsum(c.pnl_usdt for c in cycles),
+                pnl_usdt=math.fsum(
+                    [c.pnl_usdt for c in cycles]
+                    + [p.realized_usdt for p in history.open_positions if p.symbol == symbol]
+                ),
                 fees_usdt=math.fsum(f.fee_usdt for f in fills),
                 funding_usdt=math.fsum(
                     f.amount_usdt for f in history.funding if f.symbol == symbol
                 ),
-                volume_usdt=math.fsum(f.qty * f.price for f in fills),
+                volume_usdt=_volume(fills),
                 avg_holding_s=math.fsum(holds) / len(holds) if holds else None,
             )
         )

@@ -282,7 +282,13 @@ def _write_report(store_path: Path, out: Path) -> None:
     from actors.analytics.history import Window
     from actors.analytics.page import write_report
 
-    write_report(store_path, out, Window())
+    try:
+        write_report(store_path, out, Window())
+    except OSError as error:
+        raise UserError(
+            f"--report: cannot write {out}: {error.strerror or error}; name a place this "
+            "user may write"
+        ) from None
     print(f"wrote the report to {out}", file=sys.stderr)
 
 

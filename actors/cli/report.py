@@ -89,19 +89,26 @@ def command_report(args: argparse.Namespace) -> int:
     window = Window(args.start, args.end, args.symbol)
     try:
         check_history_store(store_path)
-        if args.json or args.csv is not None:
-            history = read_history(store_path, window)
-            if args.csv is not None:
-                for path in write_csv(history, Path(args.csv)):
-                    print(f"wrote {path}", file=sys.stderr)
-        if out is not None:
-            # The HTML page and its charts need matplotlib: imported only when asked for.
-            from actors.analytics.page import write_report
-
-            write_report(store_path, Path(out), window)
-            print(f"wrote {out}", file=sys.stderr)
+        history = read_history(store_path, window)
     except StoreError as error:
         raise UserError(str(error)) from None
+    # The page first: it is written whole or not at all, so a page that cannot be
+    # written leaves nothing behind, where CSV files written before it would stay.
+    try:
+        if out is not None:
+            # The HTML page and its charts need matplotlib: imported only when asked for.
+            from actors.analytics.page import write_page
+
+            write_page(history, Path(out))
+            print(f"wrote {out}", file=sys.stderr)
+        if args.csv is not None:
+            for path in write_csv(history, Path(args.csv)):
+                print(f"wrote {path}", file=sys.stderr)
+    except OSError as error:
+        where = error.filename or out or args.csv
+        raise UserError(
+            f"cannot write {where}: {error.strerror or error}; name a place this user may write"
+        ) from None
     if args.json:
         sys.stdout.write(summary_json(summarize(history)).decode())
     return 0
@@ -121,21 +128,33 @@ def _instant(text: str, *, end_of_day: bool) -> float:
     text = text.strip()
     try:
         if _UNIX_SECONDS.match(text):
-            return float(text)
+            return _in_range(float(text), text)
         if _DATE.match(text):
             day = date.fromisoformat(text) + timedelta(days=1 if end_of_day else 0)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+            return _in_range(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp(), text)
         moment = datetime.fromisoformat(text)
     except (ValueError, OverflowError):
         pass
     else:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return moment.timestamp()
+        return _in_range(moment.timestamp(), text)
     raise argparse.ArgumentTypeError(
         f"expected a date (2026-01-31), a date-time (2026-01-31T08:00, UTC unless it has an "
         f"offset like +02:00) or Unix seconds, got {text!r}"
     )
+
+
+LATEST = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
+"""The latest time a report can name (a day later is past the calendar's years)."""
+
+
+def _in_range(ts: float, text: str) -> float:
+    if not 0.0 <= ts <= LATEST:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not between 1970-01-01 and 9999-12-31; give a time in that range"
+        )
+    return ts
 
 
 def _iso(ts: float) -> str:

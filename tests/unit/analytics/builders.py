@@ -39,13 +39,17 @@ def fill(
     *,
     trade_id: str,
     task_id: str = "t1",
+    cycle: int = 1,
+    role: str = "entry",
 ) -> FillRecord:
     leg = "spot" if venue == "mexc" else "futures"
     return FillRecord(
-        task_id, 1, symbol, venue, leg, "buy" if leg == "spot" else "sell", "entry",
+        task_id, cycle, symbol, venue, leg, "buy" if leg == "spot" else "sell", role,
         f"{task_id}c{trade_id}", trade_id, ts, qty, price, price, fee,
     )  # fmt: skip
 
 
-def funding(symbol: str, ts: float, amount: float, *, ledger_id: str) -> FundingRecord:
-    return FundingRecord("t1", 1, symbol, "gateio_futures", ledger_id, ts, amount)
+def funding(
+    symbol: str, ts: float, amount: float, *, ledger_id: str, task_id: str = "t1", cycle: int = 1
+) -> FundingRecord:
+    return FundingRecord(task_id, cycle, symbol, "gateio_futures", ledger_id, ts, amount)

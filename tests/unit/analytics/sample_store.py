@@ -179,8 +179,11 @@ def build_sample_store(path: Path) -> Path:
     """The store at ``path`` (a new file), filled with the fixed history; returns it."""
     cycles = sample_cycles()
     params = ArbitrageParams(max_entry_cost_pct=0.5, min_profit_pct=0.58, max_hours=6.0)
-    btc = new_context("btc1", Symbol("BTC", "USDT"), now=T0, params=params)
+    btc = new_context("btc1", Symbol("BTC", "USDT"), now=T0, params=params).evolve(
+        arbitrage_cycles=3
+    )
     eth = new_context("eth1", Symbol("ETH", "USDT"), now=T0, params=params).evolve(
+        arbitrage_cycles=2,
         positions__spot=LegPosition(qty=1.5, avg_price=3000.0),
         positions__futures=LegPosition(qty=1.5, avg_price=2990.0),
         position_opened_at=T0 + 60 * HOUR,

@@ -14,10 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from actors.analytics import charts
-from actors.analytics.history import Window, read_history
+from actors.analytics.history import History, Window, read_history
 from actors.analytics.page import NO_DATA, report_html, write_report
+from tests.unit.analytics.builders import D, H, trade
 from tests.unit.analytics.sample_store import SPAN_S, T0, build_sample_store, sample_chart_names
 
+BTC = "BTC/USDT"
 GOLDEN = Path(__file__).parents[2] / "data" / "report_golden.html"
 REGENERATE = "BASIS_REGENERATE_GOLDEN"
 """Set to 1 to write the golden page afresh from the sample store (after a change to the
@@ -147,3 +149,37 @@ def test_a_long_series_is_drawn_thinned_keeping_its_extremes(values: list[float]
     real = [v for v in values if not math.isnan(v)]
     assert min((v for v in lowest if not math.isnan(v)), default=None) == min(real, default=None)
     assert max((v for v in highest if not math.isnan(v)), default=None) == max(real, default=None)
+
+
+def test_a_thinned_pnl_keeps_how_far_under_water_a_position_went() -> None:
+    # One dip to -40 % among thousands of points near +1 %: the thinned chart still
+    # reaches down to it (its axis is labelled there).
+    n = 3 * charts.MAX_POINTS
+    pnl = [1.0 + (i % 7) * 0.01 for i in range(n)]
+    pnl[n // 2 + 1] = -40.0
+    pnl[10] = math.nan
+    svg = charts.entry_cost(
+        [1.7e9 + i for i in range(n)], [0.1] * n, pnl, pnl,
+        entry_threshold_pct=None, exit_threshold_pct=None, entries=[], exits=[],
+        span=None, name="dip",
+    )  # fmt: skip
+    assert "\N{MINUS SIGN}40" in svg
+
+
+def test_sortino_without_a_losing_day_says_so(store: Path) -> None:
+    gaining = History(
+        Window(0.0, 2 * D),
+        [trade(BTC, 1 * H, 2 * H, 1.0), trade(BTC, D + 1 * H, D + 2 * H, 3.0, cycle=2)],
+        [], [], {}, {}, [], [],
+    )  # fmt: skip
+    page = report_html(gaining)
+    assert "<dt>Sortino of daily P&amp;L</dt><dd>n/a (no losing day)</dd>" in page
+    one_day = History(Window(0.0, D), [trade(BTC, 1 * H, 2 * H, 1.0)], [], [], {}, {}, [], [])
+    assert "<dd>n/a (needs 2 days of daily P&amp;L that varies)</dd>" in report_html(one_day)
+    assert "no losing day" not in report_html(one_day)
+
+
+def test_alerts_shown_for_one_symbol_are_said_to_be_every_symbols(store: Path) -> None:
+    note = "Alerts are listed for every symbol"
+    assert note in report_html(read_history(store, Window(symbol="ETH/USDT")))
+    assert note not in report_html(read_history(store, Window()))

@@ -114,6 +114,12 @@ def test_the_data_directory_comes_from_the_environment_without_data_dir(
             "(2026-01-02T00:00:00Z, the end of its day when a date); give a --from earlier "
             "than --to",
         ),
+        (
+            ["--from", "99999999999999", "--to", "1"],
+            "basis report: argument --from: '99999999999999' is not between 1970-01-01 and "
+            "9999-12-31; give a time in that range",
+        ),
+        (["--to", "9999-12-31"], "basis report: argument --to: expected a date (2026-01-31)"),
         (["--symbol", "BTCUSDT"], "basis report: argument --symbol: symbol 'BTCUSDT' is not"),
         (["--data-dir", "{missing}"], "basis report: no store at {missing}/basis.db; pass"),
         (["--data-dir", "{not_a_store}"], "basis report: {not_a_store}/basis.db: not a Basis"),
@@ -186,3 +192,21 @@ def test_an_out_file_in_a_missing_directory_is_one_line_and_exit_2(capsys, data_
     assert code == 2
     assert err.startswith("basis report: ") and err.count("\n") == 1
     assert not (tmp_path / "no").exists()
+
+
+def test_a_page_that_cannot_be_written_is_one_line_and_exit_2_before_any_csv(
+    capsys, data_dir, tmp_path, monkeypatch
+):
+    def refuse(source, target):
+        raise PermissionError(13, "Permission denied", str(target))
+
+    monkeypatch.setattr("actors.analytics.page.os.replace", refuse)
+    out, csv = tmp_path / "r.html", tmp_path / "csv"
+    code, stdout, err = run(
+        capsys, "--data-dir", str(data_dir), "--out", str(out), "--csv", str(csv)
+    )
+    assert (code, stdout) == (2, "")
+    assert err == (
+        f"basis report: cannot write {out}: Permission denied; name a place this user may write\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]

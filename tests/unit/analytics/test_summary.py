@@ -118,7 +118,8 @@ def test_holding_times_exit_reasons_and_a_row_per_symbol():
     assert symbol_rows(history) == [
         SymbolRow(BTC, 2, 2, 1.0, 130.0, 0.09, 0.0, 199.5, (4 * H + 15 * H) / 2),
         SymbolRow(ETH, 1, 0, 0.0, -40.0, 0.0, 1.0, 0.0, 22 * H),
-        SymbolRow(SOL, 0, 0, None, 0.0, 0.01, 0.0, 20.0, None),
+        # SOL's open position has realised -5 (its fees so far).
+        SymbolRow(SOL, 0, 0, None, -5.0, 0.01, 0.0, 20.0, None),
     ]
 
 
