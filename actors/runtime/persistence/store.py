@@ -204,6 +204,11 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+META_MIGRATION = 3
+"""The migration that creates the ``meta`` table, counted from 1 as ``PRAGMA
+user_version`` counts them: a store at an older version has no ``meta`` to read.
+Migrations are only ever appended, so this number never changes."""
+
 WAL_KEPT_BYTES = 0
 """What the write-ahead log is cut back to when it starts over."""
 
@@ -378,7 +383,7 @@ def check_store(path: Path, *, to_trade: bool = False) -> None:
             (version,) = db.execute("PRAGMA user_version").fetchone()
             damage = [row for (row,) in db.execute("PRAGMA quick_check(1)")]
             backtest = (
-                version >= 3
+                version >= META_MIGRATION
                 and db.execute("SELECT 1 FROM meta WHERE key = ?", (BACKTEST_KEY,)).fetchone()
             )
         except sqlite3.OperationalError:
