@@ -24,11 +24,14 @@ test: lint chromium
 	$(BIN)/python -m pytest -q
 
 # The report's browser test (tests/integration/test_report_browser.py) opens it in Debian's
-# chromium package: installed here where this user can, named otherwise.
+# chromium package, at the path that package installs it (tests/integration/chromium.py):
+# installed here where this user can, named otherwise.
+CHROMIUM := /usr/bin/chromium
 chromium:
-	@command -v chromium >/dev/null \
-		|| (command -v apt-get >/dev/null && apt-get update -q && apt-get install -y chromium) \
-		|| { echo "make test needs Chromium: install it with apt-get install -y chromium" >&2; exit 1; }
+	@test -x $(CHROMIUM) \
+		|| { command -v apt-get >/dev/null && apt-get update -q && apt-get install -y chromium \
+			&& test -x $(CHROMIUM); } \
+		|| { echo "make test needs $(CHROMIUM): install it with apt-get install -y chromium" >&2; exit 1; }
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -565,21 +565,28 @@ class TradingSystem:
 
     async def _thin_series(self) -> None:
         """Thin the series older than ``[persistence] series_full_days`` to a point a
-        minute, at the start and every hour (through the writer, like every write)."""
+        minute, at the start and every hour (through the writer, like every write), a
+        slice at a time: each slice is a request of its own, so the intents of orders
+        wait behind one slice at most, never behind the whole hour."""
         keep_s = self.config.persistence.series_full_days * DAY_S
         while True:
+            before = time.time() - keep_s
+            removed = 0
             try:
-                removed = await self.writer_client.thin_series(time.time() - keep_s)
+                more = True
+                while more:
+                    thinned = await self.writer_client.thin_series(before)
+                    removed += thinned.removed
+                    more = thinned.more
             except (sqlite3.Error, StoreError) as error:
                 # The series only grows meanwhile; nothing else depends on it.
                 log.warning("the series could not be thinned (%s); trying again later", error)
-            else:
-                if removed:
-                    log.info(
-                        "the series: %d points older than %g days thinned to one a minute",
-                        removed,
-                        keep_s / DAY_S,
-                    )
+            if removed:
+                log.info(
+                    "the series: %d points older than %g days thinned to one a minute",
+                    removed,
+                    keep_s / DAY_S,
+                )
             await trio.sleep(SERIES_THIN_EVERY_S)
 
     async def cleanup(self, max_age_s: float) -> int:

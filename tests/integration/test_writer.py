@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import threading
 from functools import partial
+from types import SimpleNamespace
 
 import trio
 from trio.testing import assert_no_checkpoints, wait_all_tasks_blocked
 
 from actors.arbitrage.context import ArbitrageState, new_context
-from actors.runtime.persistence.store import OrderEventRecord, Store
-from actors.runtime.persistence.writer import Writer, WriterClient
+from actors.runtime.config import PersistenceSection
+from actors.runtime.persistence.store import OrderEventRecord, Store, Thinned
+from actors.runtime.persistence.writer import THIN_SLICE_POINTS, Writer, WriterClient
+from actors.runtime.system import TradingSystem
 from protocols.history import FillRecord, FundingRecord, SeriesPoint
 from protocols.messages import TradeRecord
 from protocols.model import Leg, Order, Side, Symbol
@@ -311,7 +314,7 @@ async def test_history_is_stored_with_the_snapshot_after_it_and_counted(nursery,
         assert [t.task_id for t in reader.tasks()] == ["t1"]
     assert writer.statistics().history == len(records)
     # Thinning is a request like the others: three minutes of points become three.
-    assert await client.thin_series(before=200.0) == 15
+    assert await client.thin_series(before=200.0) == Thinned(15, more=False)
 
 
 async def test_a_series_point_never_waits_and_a_lagging_writer_keeps_each_symbols_newest(
@@ -353,3 +356,64 @@ async def test_history_waits_for_room_on_a_full_lane_and_loses_nothing(nursery, 
     await wait_until(lambda: len(handed) == 4)
     await client.flush()
     assert writer.statistics().history == 4
+
+
+async def test_an_intent_journaled_while_the_series_is_thinned_waits_for_one_slice_only(
+    nursery, tmp_path
+):
+    # Six old minutes of points, each minute half a slice: the system's loop thins them
+    # in three slices, each a request of its own.
+    per_minute = THIN_SLICE_POINTS // 2
+    step_s = 60.0 / (per_minute // 10)  # ten symbols
+    with Store(tmp_path / "basis.db") as store:
+        store.write_batch(
+            (), (), (),
+            [
+                SeriesPoint(f"S{n % 10}/USDT", 60.0 * m + (n // 10) * step_s, 0.1)
+                for m in range(6) for n in range(per_minute)
+            ],
+        )  # fmt: skip
+    _, writer, client = await start(nursery, tmp_path)
+    store = writer.store
+    assert store is not None
+    real_thin, real_write = store.thin_series, store.write_batch
+    done: list[tuple[str, object]] = []
+    in_first_slice, first_slice_may_end = threading.Event(), threading.Event()
+    thinned_all = trio.Event()
+    token = trio.lowlevel.current_trio_token()
+
+    def thin_series(before: float, max_points: int) -> Thinned:
+        thinned = real_thin(before, max_points)
+        if not done:
+            in_first_slice.set()
+            first_slice_may_end.wait()
+        done.append(("slice", thinned.removed))
+        if not thinned.more:
+            trio.from_thread.run_sync(thinned_all.set, trio_token=token)
+        return thinned
+
+    def write_batch(snapshots, intents, events, history=()):
+        real_write(snapshots, intents, events, history)
+        done.append(("intents", [i.client_id for i in intents]))
+
+    store.thin_series = thin_series  # type: ignore[method-assign]
+    store.write_batch = write_batch  # type: ignore[method-assign]
+    system = SimpleNamespace(
+        config=SimpleNamespace(persistence=PersistenceSection()), writer_client=client
+    )
+    with trio.fail_after(10):
+        async with trio.open_nursery() as running:
+            running.start_soon(TradingSystem._thin_series, system)
+            await trio.to_thread.run_sync(in_first_slice.wait)
+            running.start_soon(client.journal, new_context("t1", BTC, now=1.0), orders("t1", 1))
+            await wait_all_tasks_blocked()  # the intent waits in the mailbox
+            first_slice_may_end.set()
+            await thinned_all.wait()
+            running.cancel_scope.cancel()  # the loop's hour of sleep
+    removed = 2 * per_minute - 20  # two minutes of ten symbols' points become twenty
+    assert done == [
+        ("slice", removed),
+        ("intents", ["t1-0s"]),
+        ("slice", removed),
+        ("slice", removed),
+    ]

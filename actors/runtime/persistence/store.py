@@ -14,7 +14,6 @@ an application crash loses nothing) or ``FULL`` (a power cut loses nothing eithe
 
 from __future__ import annotations
 
-import math
 import shutil
 import sqlite3
 import tempfile
@@ -205,6 +204,11 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+META_MIGRATION = 3
+"""The migration that creates the ``meta`` table, counted from 1 as ``PRAGMA
+user_version`` counts them: a store at an older version has no ``meta`` to read.
+Migrations are only ever appended, so this number never changes."""
+
 WAL_KEPT_BYTES = 0
 """What the write-ahead log is cut back to when it starts over."""
 
@@ -220,6 +224,46 @@ BACKTEST_KEY = "backtest"
 """The meta key that marks a store a backtest wrote: no system trades on it."""
 SERIES_THINNED = "series_thinned_until"
 """The meta key holding the time up to which the series is thinned to a minute."""
+
+
+@attrs.frozen
+class Thinned:
+    """What one call of :meth:`Store.thin_series` did."""
+
+    removed: int
+    """Points removed (a minute's points replaced by the one that sums them up)."""
+    more: bool
+    """Whether minutes before the time asked for are left to thin: ask again."""
+
+
+def _minute_of(ts: float) -> float:
+    """The start of the minute ``ts`` (Unix time, not negative) falls in. SQLite's
+    ``CAST(ts / 60 AS INTEGER)`` groups the same: a correctly rounded ``ts / 60`` never
+    reaches the next whole number while ``ts`` is below its minute."""
+    return float(int(ts // MINUTE_S) * MINUTE_S)
+
+
+def _slice_end(db: sqlite3.Connection, since: float, until: float, max_points: int) -> float:
+    """Where a slice of the series from ``since`` ends: at the start of the minute of the
+    first point past ``max_points`` (at the end of the first minute, should that one
+    alone hold more), or at ``until`` when no more than that are left (or none past the
+    slice)."""
+    first, past = (
+        db.execute(
+            "SELECT ts FROM series WHERE ts >= ? AND ts < ? ORDER BY ts LIMIT 1 OFFSET ?",
+            (since, until, offset),
+        ).fetchone()
+        for offset in (0, max_points)
+    )
+    if past is None:
+        return until
+    end = max(_minute_of(past[0]), _minute_of(first[0]) + MINUTE_S)
+    left = db.execute(
+        "SELECT 1 FROM series WHERE ts >= ? AND ts < ? LIMIT 1", (end, until)
+    ).fetchone()
+    return end if left is not None else until
+
+
 _encode_trade = msgspec.json.Encoder().encode
 
 
@@ -339,7 +383,7 @@ def check_store(path: Path, *, to_trade: bool = False) -> None:
             (version,) = db.execute("PRAGMA user_version").fetchone()
             damage = [row for (row,) in db.execute("PRAGMA quick_check(1)")]
             backtest = (
-                version >= 3
+                version >= META_MIGRATION
                 and db.execute("SELECT 1 FROM meta WHERE key = ?", (BACKTEST_KEY,)).fetchone()
             )
         except sqlite3.OperationalError:
@@ -768,18 +812,31 @@ class Store:
         with self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (BACKTEST_KEY,))
 
-    def thin_series(self, before: float) -> int:
+    def thin_series(self, before: float, max_points: int | None = None) -> Thinned:
         """Thin the series to one point a minute up to ``before`` (Unix time, rounded down
         to a minute): each minute keeps its lowest entry cost (the best chance it
         offered) and its mean P&L, at the minute's start. Minutes thinned before are not
-        read again. Returns how many points were removed."""
-        until = float(int(before // MINUTE_S) * MINUTE_S)
+        read again; a store never thinned starts at its oldest point.
+
+        ``max_points`` bounds one call's work, so that the writer's transaction stays
+        short: a call thins whole minutes from where the last one stopped, as many as hold
+        at most ``max_points`` points (a single minute holding more is thinned alone,
+        never split), and says whether there is more to thin up to ``before``. Thinning
+        in such slices gives the series a single call gives."""
+        if max_points is not None and max_points < 1:
+            raise ValueError(f"max_points must be at least 1, not {max_points}")
+        until = _minute_of(before)
         with self._transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (SERIES_THINNED,)).fetchone()
-            since = float(row[0]) if row is not None else -math.inf
+            if row is not None:
+                since = float(row[0])
+            else:
+                (oldest,) = db.execute("SELECT min(ts) FROM series").fetchone()
+                since = until if oldest is None else _minute_of(oldest)
             if until <= since:
-                return 0
-            window = (since, until)
+                return Thinned(0, more=False)
+            end = until if max_points is None else _slice_end(db, since, until, max_points)
+            window = (since, end)
             (before_count,) = db.execute(
                 "SELECT count(*) FROM series WHERE ts >= ? AND ts < ?", window
             ).fetchone()
@@ -793,9 +850,9 @@ class Store:
             db.executemany("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?)", minutes)
             db.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                (SERIES_THINNED, repr(until)),
+                (SERIES_THINNED, repr(end)),
             )
-        return before_count - len(minutes)
+        return Thinned(before_count - len(minutes), more=end < until)
 
     def put_alert(self, record: OutboxRecord) -> None:
         """The alert in the outbox, with the incident change it announces; one transaction."""

@@ -3,11 +3,16 @@ under its key, and the series thinned to a minute."""
 
 from __future__ import annotations
 
+import math
+import tempfile
 from pathlib import Path
 
 import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from actors.runtime.persistence.store import Store
+from actors.runtime.persistence.store import SERIES_THINNED, Store, Thinned
 from protocols.history import FillRecord, FundingRecord, SeriesPoint
 from protocols.messages import TradeRecord
 
@@ -54,8 +59,10 @@ def test_the_series_is_thinned_to_a_minute_once_and_keeps_each_minutes_best_entr
     with Store(tmp_path / "basis.db") as store:
         store.write_batch((), (), (), points)
         # Up to 11:30 rounds down to 11:00: the minute from 11:00 is left as it is.
-        assert store.thin_series(60.0 * 11 + 30) == 59
-        assert store.thin_series(60.0 * 11 + 30) == 0
+        assert store.thin_series(60.0 * 11 + 30) == Thinned(59, more=False)
+        assert store.thin_series(60.0 * 11 + 30) == Thinned(0, more=False)
+        with pytest.raises(ValueError, match="max_points must be at least 1, not 0"):
+            store.thin_series(60.0 * 12, max_points=0)
         rows = store._db.execute(
             "SELECT symbol, ts, entry_cost_pct, pnl_usdt FROM series ORDER BY symbol, ts"
         ).fetchall()
@@ -64,3 +71,72 @@ def test_the_series_is_thinned_to_a_minute_once_and_keeps_each_minutes_best_entr
         ("BTC/USDT", 665.0, 0.7, None),
         ("ETH/USDT", 600.0, 0.4, None),
     ]
+
+
+Row = tuple[str, float, float, float | None, float | None, float | None]
+MINUTES = 20
+
+
+def _rows(store: Store) -> list[Row]:
+    return store._db.execute("SELECT * FROM series ORDER BY symbol, ts").fetchall()
+
+
+def _thinned_until(store: Store) -> float:
+    row = store._db.execute("SELECT value FROM meta WHERE key = ?", (SERIES_THINNED,)).fetchone()
+    return -math.inf if row is None else float(row[0])
+
+
+def _minute(ts: float) -> float:
+    return math.floor(ts / 60.0) * 60.0
+
+
+_pnl = st.none() | st.floats(-1e6, 1e6, allow_nan=False)
+_point = st.builds(
+    SeriesPoint,
+    st.sampled_from(["BTC/USDT", "ETH/USDT", "SOL/USDT"]),
+    st.floats(0.0, 60.0 * MINUTES, exclude_max=True) | st.integers(0, MINUTES - 1).map(float),
+    st.floats(-5.0, 5.0, allow_nan=False),
+    _pnl,
+    _pnl,
+    _pnl,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    points=st.lists(_point, max_size=120, unique_by=lambda p: (p.symbol, p.ts)),
+    befores=st.lists(st.floats(0.0, 60.0 * (MINUTES + 2)), min_size=1, max_size=3).map(sorted),
+    max_points=st.integers(1, 40),
+)
+def test_thinning_in_slices_gives_the_series_one_pass_gives_never_splitting_a_minute(
+    points: list[SeriesPoint], befores: list[float], max_points: int
+) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        whole, sliced = Store(Path(scratch) / "whole.db"), Store(Path(scratch) / "sliced.db")
+        with whole, sliced:
+            whole.write_batch((), (), (), points)
+            sliced.write_batch((), (), (), points)
+            for before in befores:
+                expected = whole.thin_series(before)
+                removed, more = 0, True
+                while more:
+                    since, rows = _thinned_until(sliced), _rows(sliced)
+                    thinned = sliced.thin_series(before, max_points)
+                    removed, more = removed + thinned.removed, thinned.more
+                    until = _thinned_until(sliced)
+                    # (A store with nothing old enough to thin is left unmarked.)
+                    assert until == -math.inf or until % 60.0 == 0.0
+                    assert until <= _minute(before)
+                    # The slice held at most max_points points, or one minute of them.
+                    taken = [r for r in rows if since <= r[1] < until]
+                    assert len(taken) <= max_points or len({_minute(r[1]) for r in taken}) == 1
+                    assert not more or taken  # a slice that says more took something
+                    # Behind the mark every minute is one point at its start; past it,
+                    # nothing was touched.
+                    after = _rows(sliced)
+                    behind = [(r[0], r[1]) for r in after if r[1] < until]
+                    assert all(ts == _minute(ts) for _, ts in behind)
+                    assert len(set(behind)) == len(behind)
+                    assert [r for r in after if r[1] >= until] == [r for r in rows if r[1] >= until]
+                assert removed == expected.removed and not expected.more
+                assert _rows(sliced) == _rows(whole)

@@ -1,5 +1,6 @@
 """The running system thins the series through the writer at the start and every hour,
-and a refused thinning waits for the next hour instead of stopping anything."""
+a slice at a time until none is left, and a refused thinning waits for the next hour
+instead of stopping anything."""
 
 from __future__ import annotations
 
@@ -11,31 +12,48 @@ from types import SimpleNamespace
 import trio
 
 from actors.runtime.config import PersistenceSection
+from actors.runtime.persistence.store import Thinned
 from actors.runtime.system import TradingSystem
 
 HOUR_S = 3600.0
 DAY_S = 86400.0
 
 
-async def test_thinned_at_the_start_and_every_hour_past_the_days_kept(autojump_clock, caplog):
+async def test_thinned_slice_by_slice_at_the_start_and_every_hour_past_the_days_kept(
+    autojump_clock, caplog
+):
+    refused = sqlite3.OperationalError("disk I/O error")
+    answers: list[Thinned | Exception] = [
+        refused,  # at the start
+        Thinned(3, more=True), Thinned(0, more=True), Thinned(2, more=False),  # an hour on
+        Thinned(4, more=True), refused,  # two hours on: refused after a slice
+    ]  # fmt: skip
     asked: list[tuple[float, float]] = []
 
-    async def thin_series(before: float) -> int:
+    async def thin_series(before: float) -> Thinned:
         asked.append((trio.current_time(), before))
-        if len(asked) == 1:
-            raise sqlite3.OperationalError("disk I/O error")
-        return 3
+        answer = answers[len(asked) - 1] if len(asked) <= len(answers) else Thinned(0, False)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     system = SimpleNamespace(
         config=SimpleNamespace(persistence=PersistenceSection(series_full_days=1.5)),
         writer_client=SimpleNamespace(thin_series=thin_series),
     )
     began = trio.current_time()
-    with caplog.at_level(logging.INFO), trio.move_on_after(2.5 * HOUR_S):
+    with caplog.at_level(logging.INFO), trio.move_on_after(3.5 * HOUR_S):
         await TradingSystem._thin_series(system)  # type: ignore[arg-type]
-    assert [at - began for at, _ in asked] == [0.0, HOUR_S, 2 * HOUR_S]
+    hours = [(at - began) / HOUR_S for at, _ in asked]
+    assert hours == [0.0, 1.0, 1.0, 1.0, 2.0, 2.0, 3.0]
+    # The slices of one hour thin up to the same time, the days kept before that hour.
+    assert len({before for at, before in asked if at - began == HOUR_S}) == 1
     for _, before in asked:
         assert abs(time.time() - 1.5 * DAY_S - before) < 60.0
     messages = [r.getMessage() for r in caplog.records]
-    assert "the series could not be thinned (disk I/O error); trying again later" in messages
-    assert "the series: 3 points older than 1.5 days thinned to one a minute" in messages
+    assert messages == [
+        "the series could not be thinned (disk I/O error); trying again later",
+        "the series: 5 points older than 1.5 days thinned to one a minute",
+        "the series could not be thinned (disk I/O error); trying again later",
+        "the series: 4 points older than 1.5 days thinned to one a minute",
+    ]

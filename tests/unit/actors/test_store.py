@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from actors.runtime.persistence.store import (
+    META_MIGRATION,
     MIGRATIONS,
     IntentRecord,
     OrderEventRecord,
@@ -351,6 +352,26 @@ def test_a_damaged_page_is_found_before_the_store_is_used(tmp_path):
         check_store(path)
     assert "\n" not in str(error.value)
     assert path.read_bytes() == bytes(data)
+
+
+def test_a_store_from_before_the_meta_table_is_checked_all_the_same(tmp_path):
+    """Whether a backtest wrote it is not asked of a store with no ``meta`` table, and
+    the rest of the check still holds it: a damaged page is found."""
+    assert "CREATE TABLE meta" in MIGRATIONS[META_MIGRATION - 1]
+    assert not any("meta" in script for script in MIGRATIONS[: META_MIGRATION - 1])
+    path = tmp_path / "basis.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript("".join(MIGRATIONS[: META_MIGRATION - 1]))
+    old.execute(f"PRAGMA user_version={META_MIGRATION - 1}")
+    check_store(path, to_trade=True)
+    old.execute("CREATE TABLE filler (x)")
+    old.executemany("INSERT INTO filler VALUES (?)", [("x" * 500,)] * 100)
+    old.close()
+    data = bytearray(path.read_bytes())
+    data[4096 * 4 : 4096 * 5] = b"\x07" * 4096
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=r"basis\.db: not a usable Basis store \(damaged: "):
+        check_store(path, to_trade=True)
 
 
 def test_the_risk_mode_set_last_is_read_back_after_a_reopen(tmp_path):
