@@ -107,6 +107,21 @@ def _days(ts: float) -> float:
     return ts / 86400.0
 
 
+def _marks(
+    axes: Axes, points: Sequence[tuple[float, float]], marker: str, color: str, label: str
+) -> None:
+    """Events (time, value) marked over a line: entries or exits; nothing when none."""
+    if points:
+        axes.scatter(
+            [_days(t) for t, _ in points],
+            [v for _, v in points],
+            marker=marker,
+            color=color,
+            zorder=3,
+            label=label,
+        )
+
+
 def _time_axis(ax: Axes, span: tuple[float, float] | None) -> None:
     """Dates in UTC on ``ax``'s x axis, over ``span`` (Unix seconds) when given: every
     chart over time then shows the same stretch, and lines up with the others."""
@@ -205,15 +220,7 @@ def entry_cost(
             top.axhline(
                 entry_threshold_pct, color=THRESHOLD, linestyle="--", label="entry threshold"
             )
-        if entries:
-            top.scatter(
-                [_days(t) for t, _ in entries],
-                [v for _, v in entries],
-                marker="^",
-                color=GAIN,
-                zorder=3,
-                label="entry",
-            )
+        _marks(top, entries, "^", GAIN, "entry")
         top.set_ylabel("entry cost (%)")
         top.legend(**_LEGEND_ABOVE)
         bottom.fill_between(x, low, high, color=TOTAL, alpha=0.3, linewidth=0)
@@ -223,15 +230,7 @@ def entry_cost(
             bottom.axhline(
                 exit_threshold_pct, color=THRESHOLD, linestyle="--", label="exit threshold"
             )
-        if exits:
-            bottom.scatter(
-                [_days(t) for t, _ in exits],
-                [v for _, v in exits],
-                marker="v",
-                color=LOSS,
-                zorder=3,
-                label="exit",
-            )
+        _marks(bottom, exits, "v", LOSS, "exit")
         bottom.set_ylabel("P&L (% of entry)")
         bottom.legend(**_LEGEND_ABOVE)
         _time_axis(bottom, span)
@@ -323,8 +322,14 @@ def incidents(
     kinds = [k for k in INCIDENT_KINDS if any(kind == k for _, kind, _ in events)]
     kinds += sorted({kind for _, kind, _ in events} - set(kinds))
     with _figure(1.2 + 0.35 * len(kinds)) as (figure, (ax,)):
-        for level, colour in LEVEL_COLOURS.items():
-            mine = [(ts, kind) for ts, kind, lvl in events if lvl == level]
+        groups = [
+            (level, colour, [(ts, kind) for ts, kind, lvl in events if lvl == level])
+            for level, colour in LEVEL_COLOURS.items()
+        ]
+        groups.append(
+            ("other", LINE, [(ts, kind) for ts, kind, lvl in events if lvl not in LEVEL_COLOURS])
+        )
+        for label, colour, mine in groups:
             if mine:
                 ax.scatter(
                     [_days(ts) for ts, _ in mine],
@@ -333,19 +338,8 @@ def incidents(
                     marker="|",
                     s=200,
                     linewidths=2,
-                    label=level,
+                    label=label,
                 )
-        others = [(ts, kind) for ts, kind, lvl in events if lvl not in LEVEL_COLOURS]
-        if others:
-            ax.scatter(
-                [_days(ts) for ts, _ in others],
-                [kinds.index(kind) for _, kind in others],
-                color=LINE,
-                marker="|",
-                s=200,
-                linewidths=2,
-                label="other",
-            )
         ax.set_yticks(range(len(kinds)), kinds)
         ax.set_ylim(-0.6, len(kinds) - 0.4)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)

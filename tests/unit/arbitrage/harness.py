@@ -11,12 +11,13 @@ from actors.arbitrage.context import (
     ALWAYS_LIVE,
     ArbitrageContext,
     ArbitrageParams,
+    Cycle,
     LegRules,
     Liveness,
     new_context,
 )
 from actors.arbitrage.machine import Result, on_market, step
-from protocols.messages import OrderFinal, OrderRejected, PlaceOrder
+from protocols.messages import OrderFinal, OrderRejected, PlaceOrder, TradeRecord
 from protocols.model import Fill, Order, OrderStatus, Quote, Symbol, VenueRules
 
 BTC = Symbol("BTC", "USDT")
@@ -144,3 +145,16 @@ def as_before_decomposition(ctx: ArbitrageContext) -> ArbitrageContext:
     assert b"decision" not in msgspec.json.encode(old)
     assert not DECOMPOSITION & set(old["cycle"])
     return msgspec.json.decode(msgspec.json.encode(old), type=ArbitrageContext)
+
+
+def decomposed(parts: TradeRecord | Cycle) -> float:
+    """The sum of a cycle's decomposition (its record, or the running totals of one under
+    way): what it must equal is its P&L."""
+    return (
+        parts.basis_usdt
+        - parts.spot_fees_usdt
+        - parts.futures_fees_usdt
+        + parts.funding_usdt
+        + parts.spot_slippage_usdt
+        + parts.futures_slippage_usdt
+    )

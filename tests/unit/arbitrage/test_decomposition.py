@@ -29,7 +29,6 @@ from protocols.messages import (
     OrderFinal,
     TradeAmended,
     TradeClosed,
-    TradeRecord,
     VenuePositionChanged,
 )
 from protocols.model import (
@@ -49,23 +48,13 @@ from tests.unit.arbitrage.harness import (
     Driver,
     Market,
     as_before_decomposition,
+    decomposed,
     placed,
 )
 
 S = ArbitrageState
 # The worked example's exit quotes: sb' = 50 350, fa' = 49 650.
 EXIT = (50_350.0, 50_360.0, 49_640.0, 49_650.0)
-
-
-def decomposed(trade: TradeRecord) -> float:
-    return (
-        trade.basis_usdt
-        - trade.spot_fees_usdt
-        - trade.futures_fees_usdt
-        + trade.funding_usdt
-        + trade.spot_slippage_usdt
-        + trade.futures_slippage_usdt
-    )
 
 
 def of(kind: type, commands: list) -> list:

@@ -32,7 +32,7 @@ from protocols.messages import (
 )
 from protocols.model import Fill, Leg, Order, OrderStatus, Quote, Side, Symbol, VenueRules
 from protocols.rules import round_down
-from tests.unit.arbitrage.harness import Market, apply, as_before_decomposition
+from tests.unit.arbitrage.harness import Market, apply, as_before_decomposition, decomposed
 
 SYMBOL = Symbol("SOL", "USDT")
 RULES = LegRules(
@@ -48,17 +48,6 @@ class VenueOrder:
     order: Order
     filled: float = 0.0
     value: float = 0.0
-
-
-def decomposed(trade: TradeRecord) -> float:
-    return (
-        trade.basis_usdt
-        - trade.spot_fees_usdt
-        - trade.futures_fees_usdt
-        + trade.funding_usdt
-        + trade.spot_slippage_usdt
-        + trade.futures_slippage_usdt
-    )
 
 
 class CyclesAgainstAFakeVenue(RuleBasedStateMachine):
@@ -242,15 +231,7 @@ class CyclesAgainstAFakeVenue(RuleBasedStateMachine):
         traded = cycle.spot_bought_value + cycle.spot_sold_value + cycle.futures_sold_value
         if cycle.volume_usdt == 0.0 and traded + cycle.futures_bought_value > 0.0:
             return  # restored from an old record: decomposed when it next moves
-        parts = (
-            cycle.basis_usdt
-            - cycle.spot_fees_usdt
-            - cycle.futures_fees_usdt
-            + cycle.funding_usdt
-            + cycle.spot_slippage_usdt
-            + cycle.futures_slippage_usdt
-        )
-        assert parts == pytest.approx(cycle.realized_usdt, abs=TOLERANCE)
+        assert decomposed(cycle) == pytest.approx(cycle.realized_usdt, abs=TOLERANCE)
         fees = cycle.spot_fees_usdt + cycle.futures_fees_usdt
         assert fees == pytest.approx(cycle.fees_usdt, abs=TOLERANCE)
 
