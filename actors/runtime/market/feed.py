@@ -380,12 +380,15 @@ class Feed:
         if symbol in self._resyncing or self.fetch_snapshot is None:
             return
         self._resyncing.add(symbol)
+        # Not fresh from the moment the gap is seen, not from when the fetch first runs:
+        # the book publishes nothing until it is synced again, and its last quote must
+        # not age meanwhile with the strategies told the feed is fresh.
+        self._set_state("resyncing", f"{symbol} depth")
         nursery.start_soon(self._fetch_until_synced, symbol)
 
     async def _fetch_until_synced(self, symbol: Symbol) -> None:
         assert self.fetch_snapshot is not None
         book = self._books[symbol]
-        self._set_state("resyncing", f"{symbol} depth")
         try:
             while not book.synced:
                 try:
