@@ -251,6 +251,18 @@ class TradeRecord(msgspec.Struct, frozen=True):
     volume_usdt: float = 0.0
     """Both legs' traded value in the cycle, entry, corrections and exit."""
 
+    @property
+    def decomposed_usdt(self) -> float:
+        """The decomposition's parts added up: ``pnl_usdt``, as the parts tell it."""
+        return (
+            self.basis_usdt
+            - self.spot_fees_usdt
+            - self.futures_fees_usdt
+            + self.funding_usdt
+            + self.spot_slippage_usdt
+            + self.futures_slippage_usdt
+        )
+
 
 class TradeClosed(msgspec.Struct, frozen=True):
     trade: TradeRecord

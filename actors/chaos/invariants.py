@@ -31,6 +31,10 @@ code.
    placed a leg there that the venue refused for the balance, its partner accepted at
    the other venue (past a grace for the balance reading to catch up, or for the first
    refusal there to be heard).
+12. ``history_adds_up``: every cycle the store kept decomposes into its parts (basis,
+   each leg's fees, funding, each leg's slippage) within ``HISTORY_TOLERANCE_USDT`` of
+   its P&L, and the fees of the fills stored for it are its fees: kills, restarts and a
+   crashing writer neither lose a cycle's fill nor store one twice.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from actors.sim.ledger import (
 from actors.sim.records import AutoDeleverage, Liquidation
 from protocols.client_ids import client_order_id, parse_client_id
 from protocols.gateio import CLIENT_TEXT_PREFIX
+from protocols.messages import TradeRecord
 from protocols.model import Leg, Side
 from protocols.rules import at_least
 
@@ -845,3 +850,32 @@ def no_one_leg_entry_on_shortfall(
         f"other venue refused its partner for the balance, {grace_s:g} s into one or "
         f"{after_refusal_s:g} s after the venue's first refusal or later",
     )
+
+
+# ------------------------------------------------------------------ 12. history
+
+HISTORY_TOLERANCE_USDT = 1e-9
+
+
+def history_adds_up(
+    cycles: Sequence[TradeRecord], fill_fees: dict[tuple[str, int], float]
+) -> InvariantResult:
+    """``cycles``: the store's cycle records; ``fill_fees``: the fees of its stored fills
+    by (task id, cycle)."""
+    name = "every cycle's P&L decomposes, its stored fills' fees are its fees"
+    problems = []
+    for t in cycles:
+        parts = t.decomposed_usdt
+        if abs(parts - t.pnl_usdt) > HISTORY_TOLERANCE_USDT:
+            problems.append(
+                f"{t.task_id} cycle {t.cycle}: parts sum to {parts:.12g}, P&L {t.pnl_usdt:.12g}"
+            )
+        fees = fill_fees.get((t.task_id, t.cycle), 0.0)
+        if abs(fees - t.fees_usdt) > HISTORY_TOLERANCE_USDT:
+            problems.append(
+                f"{t.task_id} cycle {t.cycle}: stored fills' fees {fees:.12g}, the cycle's "
+                f"{t.fees_usdt:.12g}"
+            )
+    if problems:
+        return InvariantResult(name, False, "; ".join(problems[:5]))
+    return InvariantResult(name, True, f"{len(cycles)} cycles, each adding up")

@@ -88,6 +88,7 @@ from actors.sim.servers import SimServers
 from actors.sim.venue_server import VenueServer
 from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
+from protocols.messages import TradeRecord
 from protocols.model import Symbol
 from protocols.rules import FLOAT_TOLERANCE, at_least, min_order_usdt
 from protocols.venue import InsufficientBalance, VenueError
@@ -945,6 +946,7 @@ class ChaosRun:
                 config.risk.balance_interval_s + grace,
                 grace + inv.BALANCE_READ_S,
             ),
+            inv.history_adds_up(*self._history()),
             *checked,
         ]
         statuses = [i.last_status for i in self.incarnations if i.last_status is not None]
@@ -1011,6 +1013,14 @@ class ChaosRun:
         store = Store(self.options.data_dir / STORE_FILE)
         try:
             return {o.client_id for row in store.tasks() for o in store.orders(row.task_id)}
+        finally:
+            store.close()
+
+    def _history(self) -> tuple[list[TradeRecord], dict[tuple[str, int], float]]:
+        """The store's cycle records, and its stored fills' fees by (task id, cycle)."""
+        store = Store(self.options.data_dir / STORE_FILE)
+        try:
+            return store.cycles(), store.fill_fees()
         finally:
             store.close()
 

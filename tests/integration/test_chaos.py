@@ -462,7 +462,7 @@ def test_basis_chaos_json_is_the_whole_report(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.splitlines()[-1])
-    assert report["passed"] and report["seed"] == 4 and len(report["invariants"]) == 12
+    assert report["passed"] and report["seed"] == 4 and len(report["invariants"]) == 13
     assert set(report["risk_play"]) >= {"auto-deleveragings", "liquidations", "mode switches"}
     assert report["faults"] == [{"kind": "upgrade_notice", "played": 1, "hit": 1, "expired": 0}]
     assert report["aim"]["passed"] and report["timeline"][0]["met"]

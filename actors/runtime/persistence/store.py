@@ -945,6 +945,22 @@ class Store:
             )
         ]
 
+    def cycles(self) -> list[TradeRecord]:
+        """Every closed cycle's record, by task and number."""
+        return [
+            msgspec.json.decode(record, type=TradeRecord)
+            for (record,) in self._db.execute("SELECT record FROM cycles ORDER BY task_id, cycle")
+        ]
+
+    def fill_fees(self) -> dict[tuple[str, int], float]:
+        """The fees of the stored fills (USDT) by (task id, cycle)."""
+        return {
+            (task_id, cycle): fees
+            for task_id, cycle, fees in self._db.execute(
+                "SELECT task_id, cycle, sum(fee_usdt) FROM fills GROUP BY task_id, cycle"
+            )
+        }
+
     def instance_id(self) -> str:
         """This store's instance id: it names the Basis instance that trades from this
         data directory in every client order id (``protocols/client_ids.py``)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from actors.chaos import invariants as inv
 from actors.sim.ledger import Deleveraged, FillExecuted, Liquidated, OrderAccepted, OrderRefused
 from actors.sim.records import AutoDeleverage, Liquidation, VenueFill, VenueOrder
+from protocols.messages import TradeRecord
 from protocols.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
 
 BTC = Symbol("BTC", "USDT")
@@ -440,3 +442,33 @@ def test_an_entry_refused_on_both_legs_placed_nothing_to_unwind():
     assert inv.no_one_leg_entry_on_shortfall(
         both, shortfall, grace_s=6.5, after_refusal_s=2.0
     ).passed
+
+
+# ------------------------------------------------------------------ 12. history
+
+
+def _cycle(task_id: str, cycle: int, basis: float, fees: tuple[float, float]) -> TradeRecord:
+    spot_fee, futures_fee = fees
+    pnl = basis - spot_fee - futures_fee
+    return TradeRecord(
+        "BTC/USDT", 1.0, 2.0, 1.0, 100.0, 100.0, 100.0, 100.0, pnl, pnl, "profit",
+        spot_fee + futures_fee, 0.0, task_id=task_id, cycle=cycle, basis_usdt=basis,
+        spot_fees_usdt=spot_fee, futures_fees_usdt=futures_fee,
+    )  # fmt: skip
+
+
+def test_history_adds_up_when_every_cycle_decomposes_with_its_fills_fees():
+    cycles = [_cycle("t1", 1, 450.0, (50.175, 49.7)), _cycle("t2", 1, 3.0, (0.1, 0.1))]
+    fees = {("t1", 1): 50.175 + 49.7, ("t2", 1): 0.2}
+    result = inv.history_adds_up(cycles, fees)
+    assert result.passed and result.detail == "2 cycles, each adding up"
+
+
+def test_history_that_lost_or_doubled_a_fill_or_misses_a_part_is_caught():
+    doubled = inv.history_adds_up([_cycle("t1", 1, 450.0, (50.175, 49.7))], {("t1", 1): 149.75})
+    assert not doubled.passed and "stored fills' fees 149.75, the cycle's 99.875" in doubled.detail
+    lost = inv.history_adds_up([_cycle("t1", 2, 450.0, (50.175, 49.7))], {})
+    assert not lost.passed and "t1 cycle 2: stored fills' fees 0" in lost.detail
+    wrong = msgspec.structs.replace(_cycle("t1", 1, 450.0, (0.0, 0.0)), pnl_usdt=449.0)
+    broken = inv.history_adds_up([wrong], {("t1", 1): 0.0})
+    assert not broken.passed and "parts sum to 450, P&L 449" in broken.detail
