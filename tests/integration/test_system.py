@@ -28,7 +28,6 @@ from protocols.model import Side, Symbol
 from tests.integration.paper_runs import paper_run
 from tests.integration.polling import wait_until
 from tests.unit.actors.test_metrics import FAMILIES, RISK_FAMILIES
-from tests.unit.arbitrage.harness import decomposed
 
 BTC = Symbol("BTC", "USDT")
 ETH = Symbol("ETH", "USDT")
@@ -131,7 +130,7 @@ async def test_a_cycle_completes_and_its_pnl_is_what_the_venues_filled(tmp_path)
     # the price it was decided on and its fee.
     trade = ctx.last_trade
     assert trade is not None and (trade.task_id, trade.cycle) == (btc.task_id, 1)
-    assert abs(decomposed(trade) - trade.pnl_usdt) <= 1e-9
+    assert abs(trade.decomposed_usdt - trade.pnl_usdt) <= 1e-9
     kept_fills = db.execute(
         "SELECT client_id, leg, qty, price, decision_price, fee_usdt FROM fills "
         "WHERE task_id = ? AND cycle = 1",

@@ -21,7 +21,6 @@ from actors.runtime.persistence.store import Store
 from protocols.history import SeriesPoint
 from protocols.messages import TradeRecord
 from tests.unit.actors.test_backtest import CHEAP, FEE, WIDE, config, quotes
-from tests.unit.arbitrage.harness import decomposed
 from tests.unit.arbitrage.spec import round_trip_pnl_usdt
 
 ROOT = Path(__file__).parents[3]
@@ -97,7 +96,7 @@ def test_data_dir_keeps_the_history_in_a_new_store(tmp_path: Path, capsys) -> No
         )
         for t in stored:
             # Each cycle's P&L decomposes exactly, and its fills' fees are its fees.
-            assert abs(decomposed(t) - t.pnl_usdt) <= 1e-9
+            assert abs(t.decomposed_usdt - t.pnl_usdt) <= 1e-9
             assert fees[f"{t.task_id}/{t.cycle}"] == pytest.approx(t.fees_usdt, abs=1e-9)
         by_symbol = dict(db.execute("SELECT symbol, count(*) FROM series GROUP BY symbol"))
         assert set(by_symbol) == {"BTC/USDT", "ETH/USDT", "SOL/USDT"}

@@ -17,7 +17,7 @@ from actors.arbitrage.context import (
     new_context,
 )
 from actors.arbitrage.machine import Result, on_market, step
-from protocols.messages import OrderFinal, OrderRejected, PlaceOrder, TradeRecord
+from protocols.messages import OrderFinal, OrderRejected, PlaceOrder
 from protocols.model import Fill, Order, OrderStatus, Quote, Symbol, VenueRules
 
 BTC = Symbol("BTC", "USDT")
@@ -147,9 +147,9 @@ def as_before_decomposition(ctx: ArbitrageContext) -> ArbitrageContext:
     return msgspec.json.decode(msgspec.json.encode(old), type=ArbitrageContext)
 
 
-def decomposed(parts: TradeRecord | Cycle) -> float:
-    """The sum of a cycle's decomposition (its record, or the running totals of one under
-    way): what it must equal is its P&L."""
+def decomposed(parts: Cycle) -> float:
+    """The sum of the decomposition of a cycle under way (its record's is
+    ``TradeRecord.decomposed_usdt``): what it must equal is its realized P&L."""
     return (
         parts.basis_usdt
         - parts.spot_fees_usdt

@@ -48,7 +48,6 @@ from tests.unit.arbitrage.harness import (
     Driver,
     Market,
     as_before_decomposition,
-    decomposed,
     placed,
 )
 
@@ -82,7 +81,7 @@ def test_the_worked_example_decomposes_into_basis_and_fees():
     assert trade.spot_fees_usdt == pytest.approx(50.175, abs=1e-9)
     assert trade.futures_fees_usdt == pytest.approx(49.7, abs=1e-9)
     assert (trade.funding_usdt, trade.spot_slippage_usdt, trade.futures_slippage_usdt) == (0, 0, 0)
-    assert decomposed(trade) == pytest.approx(trade.pnl_usdt, abs=1e-9)
+    assert trade.decomposed_usdt == pytest.approx(trade.pnl_usdt, abs=1e-9)
     assert (trade.entry_spot_decision, trade.entry_futures_decision) == (50_000.0, 49_750.0)
     assert (trade.exit_spot_decision, trade.exit_futures_decision) == (50_350.0, 49_650.0)
     assert (trade.task_id, trade.cycle) == ("t1", 1)
@@ -123,7 +122,7 @@ def test_an_entry_that_walks_the_book_pays_slippage_against_the_best_prices():
     assert trade.basis_usdt == pytest.approx(450.0, abs=1e-9)
     assert trade.spot_slippage_usdt == pytest.approx(-5.0, abs=1e-9)
     assert trade.futures_slippage_usdt == pytest.approx(-2.5, abs=1e-9)
-    assert decomposed(trade) == pytest.approx(trade.pnl_usdt, abs=1e-9)
+    assert trade.decomposed_usdt == pytest.approx(trade.pnl_usdt, abs=1e-9)
     assert (trade.entry_spot_price, trade.entry_spot_decision) == (50_005.0, 50_000.0)
     assert trade.entry_futures_decision == 49_750.0
 
@@ -191,7 +190,7 @@ def test_a_reduction_by_the_venue_is_recorded_at_its_price_and_its_cycle_still_s
     driver.send(OperatorCommand(3.5, OperatorAction.CLOSE_POSITION))
     driver.fill_all(driver.quotes(4.0, EXIT), now=4.0)
     [closed] = of(TradeClosed, driver.commands)
-    assert decomposed(closed.trade) == pytest.approx(closed.trade.pnl_usdt, abs=1e-9)
+    assert closed.trade.decomposed_usdt == pytest.approx(closed.trade.pnl_usdt, abs=1e-9)
 
 
 def test_funding_is_recorded_in_its_cycle_and_an_amended_record_still_sums():
@@ -209,10 +208,10 @@ def test_funding_is_recorded_in_its_cycle_and_an_amended_record_still_sums():
     [closed] = of(TradeClosed, driver.commands)
     [amended] = of(TradeAmended, driver.commands)
     assert closed.trade.funding_usdt == 3.0
-    assert decomposed(closed.trade) == pytest.approx(closed.trade.pnl_usdt, abs=1e-9)
+    assert closed.trade.decomposed_usdt == pytest.approx(closed.trade.pnl_usdt, abs=1e-9)
     assert amended.trade.funding_usdt == 1.75
     assert amended.trade.pnl_usdt == pytest.approx(closed.trade.pnl_usdt - 1.25)
-    assert decomposed(amended.trade) == pytest.approx(amended.trade.pnl_usdt, abs=1e-9)
+    assert amended.trade.decomposed_usdt == pytest.approx(amended.trade.pnl_usdt, abs=1e-9)
     assert amended.trade.cycle == 1
 
 
@@ -239,7 +238,7 @@ def test_a_restored_snapshot_without_decision_prices_counts_its_fills_as_decided
     assert trade.spot_fees_usdt == pytest.approx(25.0 + 50_340.0 * 0.0005, abs=1e-9)
     assert trade.futures_fees_usdt == pytest.approx(24.875 + 49_655.0 * 0.0005, abs=1e-9)
     assert trade.volume_usdt == pytest.approx(50_000.0 + 49_750.0 + 50_340.0 + 49_655.0)
-    assert decomposed(trade) == pytest.approx(trade.pnl_usdt, abs=1e-9)
+    assert trade.decomposed_usdt == pytest.approx(trade.pnl_usdt, abs=1e-9)
     records = of(FillRecord, restored.commands)
     assert [r.decision_price for r in records] == [50_340.0, 49_655.0]
 
@@ -302,7 +301,7 @@ def test_an_entry_that_filled_only_dust_leaves_its_fills_to_the_next_cycle():
     spot_fees = sum(r.fee_usdt for r in records if r.leg == "spot")
     assert trade.spot_fees_usdt == pytest.approx(spot_fees, abs=1e-12)
     assert records[0].fee_usdt == pytest.approx(0.0025) and trade.qty == pytest.approx(1.0001)
-    assert decomposed(trade) == pytest.approx(trade.pnl_usdt, abs=1e-9)
+    assert trade.decomposed_usdt == pytest.approx(trade.pnl_usdt, abs=1e-9)
 
 
 def test_every_cycle_of_a_backtest_decomposes():
@@ -312,7 +311,7 @@ def test_every_cycle_of_a_backtest_decomposes():
     assert result.cycles >= 5
     assert any(t.spot_slippage_usdt < 0.0 for t in result.trades)  # entries walked the books
     for trade in result.trades:
-        assert decomposed(trade) == pytest.approx(trade.pnl_usdt, abs=1e-9)
+        assert trade.decomposed_usdt == pytest.approx(trade.pnl_usdt, abs=1e-9)
         assert trade.cycle >= 1 and trade.volume_usdt > 0.0
 
 
@@ -378,7 +377,7 @@ def test_a_venue_reduction_at_rest_is_carried_into_the_next_cycles_record():
     driver.fill_all(driver.quotes(401.0, EXIT), now=401.0)
     [first, second] = [c.trade for c in of(TradeClosed, driver.commands)]
     assert second.cycle == 2 and second.exit_futures_price == 49_650.0
-    assert decomposed(second) == pytest.approx(second.pnl_usdt, abs=1e-9)
+    assert second.decomposed_usdt == pytest.approx(second.pnl_usdt, abs=1e-9)
     assert driver.ctx.realized_pnl_usdt == pytest.approx(first.pnl_usdt + second.pnl_usdt, abs=1e-9)
     assert unattributed_pnl_usdt(driver.ctx) == 0.0
 

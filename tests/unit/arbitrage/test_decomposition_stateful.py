@@ -89,7 +89,7 @@ class CyclesAgainstAFakeVenue(RuleBasedStateMachine):
                 self.fundings.append(command)
             elif isinstance(command, (TradeClosed, TradeAmended)):
                 trade = command.trade
-                assert decomposed(trade) == pytest.approx(trade.pnl_usdt, abs=TOLERANCE)
+                assert trade.decomposed_usdt == pytest.approx(trade.pnl_usdt, abs=TOLERANCE)
                 assert isinstance(command, TradeAmended) or trade.cycle not in self.trades
                 self.trades[trade.cycle] = trade
 
