@@ -35,11 +35,22 @@ MAY_IMPORT: dict[str, set[str]] = {
     "sim": {"protocols", "supervision", *FOUNDATION},
     "backtest": {"arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
     "analytics": {"runtime", "arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
-    "system_config": {"runtime", "sim", "arbitrage", "risk", "venues", "protocols", *FOUNDATION},
+    "dashboard": {"runtime", "arbitrage", "risk", "protocols", "supervision", *FOUNDATION},
+    "system_config": {
+        "dashboard",
+        "runtime",
+        "sim",
+        "arbitrage",
+        "risk",
+        "venues",
+        "protocols",
+        *FOUNDATION,
+    },
     "chaos": {"system_config", "runtime", "sim", "arbitrage", "risk", "venues", "protocols"}
     | {"supervision", *FOUNDATION},
     "cli": {
         "analytics",
+        "dashboard",
         "risk",
         "system_config",
         "runtime",
@@ -175,7 +186,7 @@ def test_imports_point_one_way(graph):
 
 
 def test_the_runtime_imports_nothing_of_the_tools_around_it(graph):
-    tools = {"sim", "chaos", "backtest", "cli", "system_config"}
+    tools = {"sim", "chaos", "backtest", "cli", "system_config", "dashboard"}
     reached = {
         target
         for module, targets in graph.items()
