@@ -20,6 +20,7 @@ import logging
 import math
 import time
 import urllib.parse
+import zlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -44,7 +45,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actors.dashboard.auth import LockOut, ScryptHash, Session, Sessions, verify_password
 from actors.dashboard.chart_history import read_chart_history
-from actors.dashboard.events import EventLog, diff, frame_of, parse_event_id
+from actors.dashboard.events import EventLog, diff, frame_of, parse_event_id, steady
 from actors.runtime.controls import ControlRefused
 from protocols.model import RiskMode
 
@@ -71,7 +72,9 @@ PUBLIC = frozenset(
 SECURITY_HEADERS = (
     ("content-security-policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
     ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
+    # Same-origin, not no-referrer: under no-referrer a browser sends ``Origin: null``
+    # with the page's own POSTs, which the Origin check must refuse.
+    ("referrer-policy", "same-origin"),
 )
 
 
@@ -94,6 +97,7 @@ class LiveStatus:
     def publish(self, status: dict[str, Any], at: float) -> None:
         """``status``, sampled at ``at`` (Unix seconds), is the newest: its differences
         from the one before become events."""
+        status = steady(status)
         before, seq = self.status, self.log.seq
         if before is not None:
             self.log.extend(diff(before, status, at))
@@ -353,13 +357,24 @@ async def _body(request: Request, limit: int) -> bytes | None:
 def events_route(d: Dashboard) -> Callable[[Request], Any]:
     async def events(request: Request) -> Response:
         last = parse_event_id(request.headers.get("last-event-id"))
-        return StreamingResponse(
-            _stream(d.live, last),
-            media_type="text/event-stream",
-            headers={"X-Accel-Buffering": "no"},
-        )
+        stream = _stream(d.live, last)
+        headers = {"X-Accel-Buffering": "no", "Vary": "Accept-Encoding"}
+        if "gzip" in request.headers.get("accept-encoding", "").lower():
+            stream = _gzipped(stream)
+            headers["Content-Encoding"] = "gzip"
+        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
     return events
+
+
+async def _gzipped(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``chunks`` as one gzip stream, each flushed whole as it comes (a sync flush), so
+    that a page decodes every event as soon as it is sent. Samples repeat their field
+    names and most of their values: the stream shrinks to a fraction."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    async for chunk in chunks:
+        yield compressor.compress(chunk) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    yield compressor.flush(zlib.Z_FINISH)
 
 
 async def _stream(live: LiveStatus, last: tuple[str, int] | None) -> AsyncIterator[bytes]:

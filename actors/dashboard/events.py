@@ -8,7 +8,11 @@ of one sample come in this order: ``health`` (top-level keys other than ``tasks`
 then per task ``task`` or ``quote`` (only quote-driven fields changed) followed by
 ``transition`` when its state changed, ``task_removed``, ``order`` and ``order_done``,
 ``fill``, ``alert``, and ``totals``. :func:`apply` is what a page does with them: applied
-in order to a snapshot's status they give the newest sample's, ``uptime_s`` aside.
+in order to a snapshot's status they give the newest sample's, as :func:`steady` has it.
+
+What changes at every sample without anything happening (the uptimes, and the mailbox
+counters of every actor in the supervision tree) is left out of the samples
+(:func:`steady`): sent on, it would be most of the stream for nothing a page shows.
 """
 
 from __future__ import annotations
@@ -115,6 +119,29 @@ class EventLog:
 
 
 # --------------------------------------------------------------------------- the differ
+
+
+def steady(status: Status) -> Status:
+    """``status`` without what moves at every sample by itself: ``uptime_s``, and each
+    supervised child's ``uptime_s`` and ``mailbox`` counters (its state, restarts and
+    last error stay)."""
+    kept = {key: value for key, value in status.items() if key != "uptime_s"}
+    if isinstance(kept.get("tree"), dict):
+        kept["tree"] = _steady_tree(kept["tree"])
+    return kept
+
+
+def _steady_tree(tree: dict[str, Any]) -> dict[str, Any]:
+    children = []
+    for child in tree.get("children", ()):
+        child = {k: v for k, v in child.items() if k not in _VOLATILE_CHILD}
+        if isinstance(child.get("subtree"), dict):
+            child["subtree"] = _steady_tree(child["subtree"])
+        children.append(child)
+    return {**tree, "children": children}
+
+
+_VOLATILE_CHILD = frozenset({"uptime_s", "mailbox"})
 
 
 def diff(before: Status, after: Status, at: float) -> list[tuple[str, dict[str, Any]]]:

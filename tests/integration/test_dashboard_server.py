@@ -8,6 +8,7 @@ import copy
 import json
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import aclosing
 from pathlib import Path
@@ -21,7 +22,7 @@ from actors.cli.paper import paper_system
 from actors.dashboard.app import LiveStatus
 from actors.dashboard.auth import make_hash, parse_hash
 from actors.dashboard.config import DashboardSection
-from actors.dashboard.events import EventLog, apply
+from actors.dashboard.events import EventLog, apply, steady
 from actors.dashboard.server import BYE_STOPPING, DashboardServer, Sources, claim_socket
 from actors.runtime.controls import ControlRefused
 from actors.runtime.ops.status import build_status
@@ -158,7 +159,7 @@ class Served:
         newest number then."""
         self.status = change
         deadline = time.monotonic() + 5
-        while self.server.live.status is not change:
+        while self.server.live.status != steady(change):
             assert time.monotonic() < deadline, "the status was not sampled"
             time.sleep(0.01)
         return self.server.live.log.seq
@@ -255,7 +256,7 @@ def test_without_a_session_only_the_login_page_and_its_stylesheet_are_served(ser
         "default-src 'self'; frame-ancestors 'none'; form-action 'self'"
     )
     assert page.headers["x-content-type-options"] == "nosniff"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert page.headers["cache-control"] == "no-store"
 
 
@@ -347,6 +348,24 @@ def test_events_arrive_in_order_with_their_ids(served):
     assert model["tasks"] == served.status["tasks"]
 
 
+def test_the_stream_is_gzipped_for_who_takes_it_and_each_event_decodes_as_sent(served):
+    web = logged_in(served)
+    with web.stream("GET", "/events", headers={"Accept-Encoding": "gzip"}) as stream:
+        assert stream.headers["content-encoding"] == "gzip"
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        text = b""
+        # The stream stays open: what arrived so far decodes whole, to the event's end.
+        for chunk in stream.iter_raw():
+            text += inflate.decompress(chunk)
+            if b"event: snapshot" in text:
+                break
+        assert text.startswith(b"retry: 1000\n\n")
+        assert text.endswith(b"\n\n")
+    with web.stream("GET", "/events", headers={"Accept-Encoding": "identity"}) as plain:
+        assert "content-encoding" not in plain.headers
+        assert next(plain.iter_raw()).startswith(b"retry: 1000")
+
+
 def read_until(events: Iterator[dict], seq: int) -> list[dict]:
     got = []
     for event in events:
@@ -393,7 +412,7 @@ def test_an_id_of_another_run_or_older_than_the_log_gets_a_snapshot(served):
             next(events)
             first = next(events)
         assert first["event"] == "snapshot", last
-        assert first["data"]["status"] == served.status
+        assert first["data"]["status"] == steady(served.status)
 
 
 def test_a_quiet_stream_gets_a_keep_alive_comment(served):
@@ -578,10 +597,10 @@ async def test_a_paper_system_runs_the_dashboard_under_services_and_serves_its_s
     quoted |= {"unrealized_pnl_usdt", "total_pnl_usdt", "pnl_pct", "net_delta_usdt"}
     quoted |= {"decisions", "resumed_at", "last_skip_reason"}
 
-    def steady(tasks: list[dict]) -> list[dict]:
+    def unquoted(tasks: list[dict]) -> list[dict]:
         """What does not move with every quote within a sample's time."""
         return [{k: v for k, v in t.items() if k not in quoted} for t in tasks]
 
     assert [t["task_id"] for t in snapshot["tasks"]] == list(system.strategies)
-    assert steady(snapshot["tasks"]) == steady(now["tasks"])
-    assert snapshot.keys() == now.keys()
+    assert unquoted(snapshot["tasks"]) == unquoted(now["tasks"])
+    assert snapshot.keys() == steady(now).keys()

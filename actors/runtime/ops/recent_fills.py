@@ -52,11 +52,15 @@ def fill_out(fill: FillRecord) -> FillOut:
 
 
 def keeping_fills(history: HistoryHook, fills: deque[FillOut]) -> HistoryHook:
-    """``history``, keeping each fill it is handed in ``fills`` first."""
+    """``history``, keeping each fill it is handed in ``fills`` first, once: a strategy
+    restarted from its snapshot hands its last fills over again (the store keeps each
+    once by its key, and so does this list)."""
 
     async def hand_over(record: TradeRecord | HistoryRecord) -> None:
         if type(record) is FillRecord:
-            fills.append(fill_out(record))
+            kept = fill_out(record)
+            if all(f.fill_id != kept.fill_id for f in fills):
+                fills.append(kept)
         await history(record)
 
     return hand_over

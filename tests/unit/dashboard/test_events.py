@@ -12,7 +12,7 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors.dashboard.events import RECENT_KEEP, EventLog, apply, diff, parse_event_id
+from actors.dashboard.events import RECENT_KEEP, EventLog, apply, diff, parse_event_id, steady
 from actors.runtime.ops.status import status_of
 from tests.unit.actors.sample_statistics import T0, statistics, strategy
 
@@ -31,10 +31,24 @@ def base_status(with_orders: bool) -> dict:
         "tasks": [],
         "totals": {"realized_pnl_usdt": 0.0, "open_positions": 0},
         "feeds": [{"name": "feed-mexc", "state": "fresh"}],
-        "tree": {"name": "basis", "children": []},
+        "tree": {"name": "basis", "children": [child("writer", 0.0)]},
         "recent_fills": [],
         "alerts": {"open": 0, "recent": []},
         "_with_orders": with_orders,
+    }
+
+
+def child(name: str, uptime_s: float, depth: int = 0, restarts: int = 0) -> dict:
+    """A supervised child as the tree shows it: its uptime and mailbox counters move by
+    themselves, its state and restarts only when something happens."""
+    mailbox = {"depth": depth, "sent": int(uptime_s * 10), "received": int(uptime_s * 10)}
+    return {
+        "name": name,
+        "state": "running",
+        "restarts": restarts,
+        "uptime_s": uptime_s,
+        "mailbox": mailbox,
+        "subtree": None,
     }
 
 
@@ -55,6 +69,8 @@ def histories(draw) -> list[dict]:
     for step in range(draw(st.integers(1, 12))):
         status = copy.deepcopy(status)
         status["uptime_s"] = float(step)
+        writer = status["tree"]["children"][0]
+        writer.update(child("writer", float(step), draw(st.integers(0, 3)), writer["restarts"]))
         for _ in range(draw(st.integers(0, 6))):
             change = draw(
                 st.sampled_from(
@@ -130,6 +146,7 @@ def histories(draw) -> list[dict]:
                     status["alerts"] = None
             elif change == "health":
                 status["healthy"] = not status["healthy"]
+                status["tree"]["children"][0]["restarts"] += draw(st.integers(0, 1))
                 status["feeds"][0]["state"] = draw(st.sampled_from(["fresh", "stale"]))
             elif change == "totals":
                 status["totals"]["realized_pnl_usdt"] = draw(prices)
@@ -137,10 +154,6 @@ def histories(draw) -> list[dict]:
     for status in statuses:
         del status["_with_orders"]
     return statuses
-
-
-def without_uptime(status: dict) -> dict:
-    return {k: v for k, v in status.items() if k != "uptime_s"}
 
 
 def replayed(log: EventLog, snapshot: dict, run: str, seq: int) -> dict:
@@ -160,10 +173,11 @@ def replayed(log: EventLog, snapshot: dict, run: str, seq: int) -> dict:
 @settings(max_examples=200, deadline=None)
 @given(histories())
 def test_events_applied_to_the_first_snapshot_give_the_last_status(statuses):
+    samples = [steady(status) for status in statuses]
     log = EventLog()
-    for n, (before, after) in enumerate(itertools.pairwise(statuses)):
+    for n, (before, after) in enumerate(itertools.pairwise(samples)):
         log.extend(diff(before, after, float(n)))
-    assert without_uptime(replayed(log, statuses[0], log.run, 0)) == without_uptime(statuses[-1])
+    assert replayed(log, samples[0], log.run, 0) == samples[-1]
 
 
 @settings(max_examples=100, deadline=None)
@@ -171,15 +185,29 @@ def test_events_applied_to_the_first_snapshot_give_the_last_status(statuses):
 def test_a_reconnect_replays_exactly_what_it_missed(statuses, data):
     """A page that got a snapshot at some sample and reconnects later gets the events
     after it, and ends where the server is."""
+    samples = [steady(status) for status in statuses]
     log = EventLog()
     seqs = [0]
-    for n, (before, after) in enumerate(itertools.pairwise(statuses)):
+    for n, (before, after) in enumerate(itertools.pairwise(samples)):
         log.extend(diff(before, after, float(n)))
         seqs.append(log.seq)
-    k = data.draw(st.integers(0, len(statuses) - 1))
-    assert without_uptime(replayed(log, statuses[k], log.run, seqs[k])) == without_uptime(
-        statuses[-1]
-    )
+    k = data.draw(st.integers(0, len(samples) - 1))
+    assert replayed(log, samples[k], log.run, seqs[k]) == samples[-1]
+
+
+def test_what_moves_by_itself_makes_no_event_and_what_happens_does():
+    """Uptimes and mailbox counters are left out of the samples; a restart is not."""
+    before = base_status(with_orders=False)
+    later = copy.deepcopy(before)
+    later["uptime_s"] = 60.0
+    later["tree"]["children"][0] = child("writer", 60.0, depth=3)
+    assert diff(steady(before), steady(later), 1.0) == []
+    later["tree"]["children"][0]["restarts"] = 1
+    [(kind, data)] = diff(steady(before), steady(later), 1.0)
+    assert kind == "health"
+    assert data["changes"]["tree"]["children"] == [
+        {"name": "writer", "state": "running", "restarts": 1, "subtree": None}
+    ]
 
 
 def test_the_events_come_in_the_order_of_the_table():
@@ -263,9 +291,9 @@ def test_event_ids_parse_or_are_none():
 def test_a_status_struct_goes_through_as_plain_data():
     """The sampler hands the differ ``msgspec.to_builtins`` of the status structs."""
     stats = statistics(strategies=[strategy("btc_1"), strategy("eth_1", "ETH/USDT")])
-    first = msgspec.to_builtins(status_of(stats, T0 + 100.0))
+    first = steady(msgspec.to_builtins(status_of(stats, T0 + 100.0)))
     stats = statistics(strategies=[strategy("btc_1", state="exiting")])
-    later = msgspec.to_builtins(status_of(stats, T0 + 200.0))
+    later = steady(msgspec.to_builtins(status_of(stats, T0 + 200.0)))
     events = diff(first, later, T0 + 200.0)
     assert [kind for kind, _ in events] == [
         "health",
@@ -277,4 +305,4 @@ def test_a_status_struct_goes_through_as_plain_data():
     model = copy.deepcopy(first)
     for kind, data in events:
         apply(model, kind, msgspec.json.decode(msgspec.json.encode(data)))
-    assert without_uptime(model) == without_uptime(later)
+    assert model == later
