@@ -57,7 +57,7 @@
   function priceDecimals(price) {
     if (price === null || price === undefined) return 2;
     const size = Math.abs(price);
-    return size >= 1000 ? 2 : size >= 1 ? 4 : 6;
+    return size >= 1000 || size === 0 ? 2 : size >= 1 ? 4 : 6;
   }
 
   function ago(ts) {
@@ -1032,6 +1032,40 @@
       (row, cap) => {
         setNum(row.n.used, cap.used_usdt);
         setNum(row.n.limit, cap.limit_usdt);
+      },
+    );
+    const balances = [];
+    for (const [kind, label] of [['spot_free_usdt', 'free'], ['futures_available_usdt', 'available']]) {
+      for (const venue of Object.keys((risk.balances_read || {})[kind] || {}).sort()) {
+        balances.push({ key: `${kind}.${venue}`, label: `${venue} ${label}`, value: risk.balances_read[kind][venue] });
+      }
+    }
+    keyed(
+      $('balances'),
+      balances,
+      (b) => b.key,
+      (b) => {
+        const node = figure(b.label, num(`risk.balances_read.${b.key}`, 2, 'USDT'));
+        node.span = node.lastChild;
+        return node;
+      },
+      (node, b) => setNum(node.span, b.value),
+    );
+    keyed(
+      $('liquidation').tBodies[0],
+      risk.liquidation || [],
+      (l) => l.symbol,
+      (l) => {
+        const row = el('tr');
+        const p = `risk.liquidation.${l.symbol}`;
+        row.n = { mark_price: num(`${p}.mark_price`, 2, ''), liq_price: num(`${p}.liq_price`, 2, ''), distance_pct: num(`${p}.distance_pct`, 2, '%') };
+        cells(row, [l.symbol, row.n.mark_price, row.n.liq_price, row.n.distance_pct]);
+        return row;
+      },
+      (row, l) => {
+        setNum(row.n.mark_price, l.mark_price, priceDecimals(l.mark_price));
+        setNum(row.n.liq_price, l.liq_price, priceDecimals(l.liq_price));
+        setNum(row.n.distance_pct, l.distance_pct);
       },
     );
   }
