@@ -20,6 +20,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from operator import attrgetter
 from typing import Any
 
 import attrs
@@ -35,7 +36,7 @@ from actors.arbitrage.machine import (
     step,
     unattributed_pnl_usdt,
 )
-from actors.arbitrage.pricing import entry_cost_pct
+from actors.arbitrage.pricing import entry_cost_pct, pnl_pct
 from actors.arbitrage.series import SeriesSampler
 from actors.failpoints import failpoint
 from actors.histogram import Histogram, HistogramStatistics
@@ -79,6 +80,41 @@ OrdersHook = Callable[[ArbitrageContext, list[Order]], Awaitable[None]]
 LimitsHook = Callable[[ArbitrageContext], EntryLimits]
 DecidedHook = Callable[[ArbitrageContext], None]
 HistoryHook = Callable[[TradeRecord | HistoryRecord], Awaitable[None]]
+
+
+class OrderOut(msgspec.Struct, frozen=True):
+    """An order in flight, as a strategy reports it."""
+
+    client_id: str
+    leg: str
+    side: str
+    qty: float
+    price: float
+    filled_qty: float
+    avg_price: float
+    status: str
+    created_ts: float
+
+
+def orders_of(ctx: ArbitrageContext) -> list[OrderOut]:
+    """The orders ``ctx`` has in flight, by ``created_ts`` then ``client_id`` (a few at
+    most: one per leg, and those being cancelled)."""
+    orders = [order for by_id in ctx.active_orders.values() for order in by_id.values()]
+    orders.sort(key=lambda o: (o.created_ts, o.client_id))
+    return [
+        OrderOut(
+            o.client_id,
+            o.leg.value,
+            o.side.value,
+            o.qty,
+            o.price,
+            o.filled_qty,
+            o.avg_price,
+            o.status.value,
+            o.created_ts,
+        )
+        for o in orders
+    ]
 
 
 class StrategyStatistics(msgspec.Struct, frozen=True):
@@ -138,6 +174,43 @@ class StrategyStatistics(msgspec.Struct, frozen=True):
     unattributed_pnl_usdt: float = 0.0
     """At rest, the part of ``realized_pnl_usdt`` no cycle record holds yet: carried
     into the next cycle's (docs/strategy.md, "P&L of a cycle, decomposed")."""
+    spot_avg_price: float = 0.0
+    futures_avg_price: float = 0.0
+    spot_notional_usdt: float = 0.0
+    """What the spot leg held cost: its quantity at its average price."""
+    futures_notional_usdt: float = 0.0
+    """The futures short's quantity at its average price."""
+    net_delta_qty: float = 0.0
+    """Spot quantity less futures quantity, in base units: what is not hedged."""
+    net_delta_usdt: float | None = None
+    """``net_delta_qty`` at the spot quote's mid; ``None`` without both spot sides."""
+    spot_bid: float | None = None
+    """The latest quotes the strategy holds; ``None`` for a leg without one, or an
+    empty side."""
+    spot_ask: float | None = None
+    futures_bid: float | None = None
+    futures_ask: float | None = None
+    pnl_pct: float | None = None
+    """The open position's P&L in percent as the exit rule judges it now (the cycle's
+    P&L if closed at the spot bid and futures ask, against the spot leg's cost);
+    ``None`` when flat or a leg has no price to close at."""
+    max_entry_cost_pct: float = 0.0
+    min_profit_pct: float = 0.0
+    max_hours: float = 0.0
+    position_opened_at: float | None = None
+    orders: list[OrderOut] = msgspec.field(default_factory=list)
+    """The orders in flight (:func:`orders_of`)."""
+
+
+_BID: Callable[[Quote], float] = attrgetter("bid")
+_ASK: Callable[[Quote], float] = attrgetter("ask")
+
+
+def _side(quote: Quote | None, price: Callable[[Quote], float]) -> float | None:
+    """One side's price of ``quote``; ``None`` without a quote or on an empty side."""
+    if quote is None or price(quote) <= 0.0:
+        return None
+    return price(quote)
 
 
 @attrs.define(eq=False)
@@ -192,7 +265,7 @@ class StrategyActor:
         cost = None
         if spot is not None and futures is not None and spot.ask > 0:
             cost = entry_cost_pct(spot.ask, futures.bid)
-        unrealized = None
+        unrealized = pct = None
         holding = holds_position(ctx)
         if (
             holding
@@ -203,7 +276,14 @@ class StrategyActor:
         ):
             # What the risk actor's stops count too: the cycle's P&L if closed now, less
             # the part of it already in realized_pnl_usdt.
-            unrealized = pnl_if_closed(ctx, spot.bid, futures.ask) - ctx.cycle.realized_usdt
+            closed = pnl_if_closed(ctx, spot.bid, futures.ask)
+            unrealized = closed - ctx.cycle.realized_usdt
+            pct = pnl_pct(closed, ctx.positions.spot.qty, ctx.positions.spot.avg_price)
+        held, params = ctx.positions, ctx.params
+        delta = held.spot.qty - held.futures.qty
+        mid = None
+        if spot is not None and spot.bid > 0.0 and spot.ask > 0.0:
+            mid = (spot.bid + spot.ask) / 2.0
         return StrategyStatistics(
             name=self.name,
             task_id=ctx.task_id,
@@ -237,6 +317,22 @@ class StrategyActor:
             last_skip_reason=ctx.last_skip_reason,
             holding=holding,
             unattributed_pnl_usdt=unattributed_pnl_usdt(ctx),
+            spot_avg_price=held.spot.avg_price,
+            futures_avg_price=held.futures.avg_price,
+            spot_notional_usdt=held.spot.qty * held.spot.avg_price,
+            futures_notional_usdt=held.futures.qty * held.futures.avg_price,
+            net_delta_qty=delta,
+            net_delta_usdt=None if mid is None else delta * mid,
+            spot_bid=_side(spot, _BID),
+            spot_ask=_side(spot, _ASK),
+            futures_bid=_side(futures, _BID),
+            futures_ask=_side(futures, _ASK),
+            pnl_pct=pct,
+            max_entry_cost_pct=params.max_entry_cost_pct,
+            min_profit_pct=params.min_profit_pct,
+            max_hours=params.max_hours,
+            position_opened_at=ctx.position_opened_at,
+            orders=orders_of(ctx),
         )
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:

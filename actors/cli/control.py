@@ -1,9 +1,11 @@
-"""``basis pause [SYMBOL]``, ``basis resume [SYMBOL]``, ``basis stop [--flatten]``: the
-operator's controls, acting on a running instance through its status port.
+"""``basis pause [SYMBOL]``, ``basis resume [SYMBOL]``, ``basis add SYMBOL``, ``basis stop
+[--flatten]``: the operator's controls, acting on a running instance through its status
+port.
 
 The instance is found at its config's ``[http] port`` (or ``--port``) on 127.0.0.1, and
 the request carries ``$BASIS_CONTROL_TOKEN`` as ``Authorization: Bearer``: the token the
-instance was started with. Anything that keeps the action from being carried out (no
+instance was started with, and who asks as ``X-Basis-Operator: user@host``, which the
+instance logs and stores with the action. Anything that keeps the action from being carried out (no
 token, no instance answering, a symbol it does not trade, a refusal) exits 2 with one
 line saying what and how to fix it.
 """
@@ -11,7 +13,9 @@ line saying what and how to fix it.
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
+import socket
 import sys
 import time
 from typing import Any
@@ -20,7 +24,11 @@ import httpx
 
 from actors.cli.args import port_number
 from actors.cli.run import load_system_config
-from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
+from actors.runtime.ops.control_endpoints import (
+    CONTROL_TOKEN_ENV,
+    OPERATOR_HEADER,
+    OPERATOR_MAX_CHARS,
+)
 
 EXIT_REFUSED = 2
 STOP_POLL_S = 0.5
@@ -43,6 +51,18 @@ def add_control_commands(commands: argparse._SubParsersAction) -> None:
         parser.add_argument("symbol", nargs="?", metavar="SYMBOL", help="e.g. BTC/USDT")
         add_instance_arguments(parser)
         parser.set_defaults(handler=command_pause if name == "pause" else command_resume)
+    add = commands.add_parser(
+        "add",
+        help="start a strategy for a symbol no live one trades, on a running instance",
+        description="Start a strategy for SYMBOL, one of the symbols of the instance running "
+        "with CONFIG that no live strategy trades (its task stopped, say). Refused while a "
+        "strategy trades it or a quarantine holds it; paused in this run, it starts paused. "
+        f"Needs ${CONTROL_TOKEN_ENV}, as the instance was started with.",
+        epilog="Example: basis add ETH/USDT",
+    )
+    add.add_argument("symbol", metavar="SYMBOL", help="e.g. ETH/USDT")
+    add_instance_arguments(add)
+    add.set_defaults(handler=command_add)
     stop = commands.add_parser(
         "stop",
         help="stop a running instance (--flatten: unwind every position first)",
@@ -94,7 +114,7 @@ def call(port: int, method: str, path: str, body: dict[str, Any] | None = None) 
         raise ControlFailed(
             f"{CONTROL_TOKEN_ENV} is not set: set it to the token the instance was started with"
         )
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", OPERATOR_HEADER: operator()}
     try:
         reply = httpx.request(
             method, f"http://127.0.0.1:{port}{path}", json=body, headers=headers, timeout=120.0
@@ -111,6 +131,16 @@ def call(port: int, method: str, path: str, body: dict[str, Any] | None = None) 
     if reply.status_code != 200:
         raise ControlFailed(str(answer.get("error", answer)))
     return answer
+
+
+def operator() -> str:
+    """Who asks: ``user@host``, in printable ASCII (what a header carries)."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment or the user database
+        user = "?"
+    who = f"{user}@{socket.gethostname()}"
+    return "".join(c if c.isascii() and c.isprintable() else "?" for c in who)[:OPERATOR_MAX_CHARS]
 
 
 def _run(command: str, action: Any) -> int:
@@ -138,6 +168,15 @@ def command_resume(args: argparse.Namespace) -> int:
         lambda: call(
             instance_port(args, "resume"), "POST", "/control/resume", {"symbol": args.symbol}
         )["result"],
+    )
+
+
+def command_add(args: argparse.Namespace) -> int:
+    return _run(
+        "add",
+        lambda: call(instance_port(args, "add"), "POST", "/control/add", {"symbol": args.symbol})[
+            "result"
+        ],
     )
 
 

@@ -5,11 +5,14 @@ The runtime knows nothing of simulation: it is handed a configuration whose venu
 the simulated ones' URLs, their accounts' made-up keys, and word that the venues are new
 (so tasks an earlier paper run left open are closed, not resumed on positions that no
 venue holds any more). The simulated venues run under a supervisor of their own and
-outlive the system: they stop after it, so its last orders are still answered.
+outlive the system: they stop after it, so its last orders are still answered. Their
+control API (``actors.sim.control_api``: faults, dislocations, holding the market still)
+is logged as they start: ``simulated venues: control API on http://127.0.0.1:PORT``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,6 +26,8 @@ from actors.sim.servers import SimServers
 from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
 from supervision import ChildSpec, Incarnation, Supervisor
+
+log = logging.getLogger("basis.paper")
 
 
 class SimulatedVenues:
@@ -39,7 +44,10 @@ class SimulatedVenues:
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.tree.run)
-                task_status.started(self.servers.urls)
+                urls = self.servers.urls
+                assert urls is not None, "the venues are served once the tree has started"
+                log.info("simulated venues: control API on %s", urls.control)
+                task_status.started(urls)
         finally:
             self.stopped.set()
 

@@ -1,13 +1,15 @@
-"""The operator's controls on a running system: pause and resume entries, stop (flat or
-not), set the portfolio's risk mode, and list and resolve quarantined symbols
-(``actors.runtime.quarantine``).
+"""The operator's controls on a running system: pause and resume entries, add a
+strategy for a symbol no live one trades, stop (flat or not), set the portfolio's risk
+mode, and list and resolve quarantined symbols (``actors.runtime.quarantine``).
 
-Each action is carried out by the running instance, which holds the data directory's
-lock, the venues' connections and the store's one writer; each is logged and written to
-the store (``operator_actions``) with what came of it, a refused one included. A pause
-stops new entries of the strategies it reaches (exits go on) and stays in their records
-until resumed, across restarts; symbols paused in this run start paused when a
-resolution starts them.
+One set per system (``TradingSystem.controls``), shared by every way in (the status
+port, the dashboard). Each action is carried out by the running instance, which holds
+the data directory's lock, the venues' connections and the store's one writer; each
+says who asked (``who``), and is logged and written to the store (``operator_actions``)
+with who and what came of it, a refused one included. A pause stops new entries of the
+strategies it reaches (exits go on) and stays in their records until resumed, across
+restarts; symbols paused in this run start paused when an ``add`` or a resolution
+starts them.
 
 Resolutions: ``adopt`` and ``forget`` start the symbol trading at once (the adopted task,
 or a new one); ``flatten`` unwinds both legs through the strategy's own exit, closes the
@@ -20,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import trio
@@ -38,12 +40,19 @@ from actors.runtime.quarantine import (
     venue_holdings,
 )
 from actors.runtime.recovery import stored_record
+from actors.runtime.symbol_refusals import SymbolLocked, SymbolQuarantined
 from actors.venues.rest import VENUE_FAILURES
 from protocols.messages import OperatorAction
 from protocols.model import Leg, RiskMode, Symbol
 
 if TYPE_CHECKING:
-    from actors.runtime.system import TradingSystem
+    from pathlib import Path
+
+    from actors.runtime.config import RuntimeConfig
+    from actors.runtime.persistence.writer import WriterClient
+    from actors.runtime.recovery import Recovery
+    from actors.runtime.risk.actor import RiskActor
+    from protocols.venue import ApiCredentials
 
 log = logging.getLogger("basis.controls")
 
@@ -51,6 +60,33 @@ FLATTEN_WAIT_S = 60.0
 """How long a ``flatten`` resolution waits for both legs to close before it answers that
 the unwind is still under way."""
 STOP_POLL_S = 0.1
+
+
+class ControlledSystem(Protocol):
+    """What the controls use of the trading system (``actors.runtime.system``, which
+    makes them: a protocol, so that neither module imports the other)."""
+
+    config: RuntimeConfig
+    store_path: Path
+    credentials: dict[Leg, ApiCredentials]
+    instance: str
+    venues_are_new: bool
+    stop_requested: bool
+    nursery: trio.Nursery | None
+    subscribers: dict[Symbol, list[Any]]
+    strategies: dict[str, Any]
+    """Task id → ``StrategyHandle``."""
+    venues: dict[Leg, Any]
+    """Leg → ``VenueLinks``."""
+    risk: RiskActor
+    recovery: Recovery
+    writer_client: WriterClient
+
+    async def add_strategy(self, symbol: Symbol) -> str: ...
+
+    async def command(self, task_id: str, action: OperatorAction) -> None: ...
+
+    def request_stop(self) -> None: ...
 
 
 class ControlRefused(Exception):
@@ -64,7 +100,7 @@ class ControlRefused(Exception):
 
 @attrs.define(eq=False)
 class Controls:
-    system: TradingSystem
+    system: ControlledSystem
     paused: set[Symbol] = attrs.field(factory=set)
     """Symbols paused in this run: a strategy started for one later starts paused."""
     stopping: bool = False
@@ -74,11 +110,11 @@ class Controls:
 
     # ----------------------------------------------------------- pause and resume
 
-    async def pause(self, symbol: str | None) -> str:
-        return await self._act("pause", symbol, self._pause)
+    async def pause(self, symbol: str | None, *, who: str) -> str:
+        return await self._act("pause", symbol, who, self._pause)
 
-    async def resume(self, symbol: str | None) -> str:
-        return await self._act("resume", symbol, self._resume)
+    async def resume(self, symbol: str | None, *, who: str) -> str:
+        return await self._act("resume", symbol, who, self._resume)
 
     async def _pause(self, symbol: str | None) -> str:
         symbols = self._symbols(symbol)
@@ -100,12 +136,35 @@ class Controls:
                 tasks.append(handle.task_id)
         return tasks
 
+    # ------------------------------------------------------------------------ add
+
+    async def add(self, symbol: str, *, who: str) -> str:
+        """Start a strategy for ``symbol``, one of this instance's that no live strategy
+        trades (one stopped, or never started: quarantined then resolved elsewhere, or
+        flattened); it starts paused if the symbol was paused in this run."""
+        return await self._act("add", symbol, who, self._add)
+
+    async def _add(self, text: str | None) -> str:
+        [symbol] = self._symbols(text)
+        if self.stopping or self.system.stop_requested:
+            raise ControlRefused("the instance is stopping: add after the next start", 409)
+        try:
+            task_id = await self.system.add_strategy(symbol)
+        except (SymbolLocked, SymbolQuarantined) as error:
+            raise ControlRefused(str(error), 409) from None
+        if symbol in self.paused:
+            await self.system.command(task_id, OperatorAction.PAUSE)
+            return f"{symbol}: task {task_id} started, paused"
+        return f"{symbol}: task {task_id} trades it"
+
     # ------------------------------------------------------------------ risk mode
 
-    async def risk_mode(self, mode: RiskMode, reason: str | None, via: str) -> str:
+    async def risk_mode(self, mode: RiskMode, reason: str | None, via: str, *, who: str) -> str:
         """Set the portfolio's risk mode for every strategy; ``active`` also lifts a
         tripped stop (its marks start from the P&L now)."""
-        return await self._act(f"risk {_VERBS[mode]}", None, self._risk_mode, mode, reason, via)
+        return await self._act(
+            f"risk {_VERBS[mode]}", None, who, self._risk_mode, mode, reason, via
+        )
 
     async def _risk_mode(self, _: str | None, mode: RiskMode, reason: str | None, via: str) -> str:
         risk = self.system.risk
@@ -120,8 +179,9 @@ class Controls:
 
     # ------------------------------------------------------------------- stopping
 
-    async def stop(self, flatten: bool) -> str:
-        return await self._act("stop --flatten" if flatten else "stop", None, self._stop, flatten)
+    async def stop(self, flatten: bool, *, who: str) -> str:
+        action = "stop --flatten" if flatten else "stop"
+        return await self._act(action, None, who, self._stop, flatten)
 
     async def _stop(self, _: str | None, flatten: bool) -> str:
         system = self.system
@@ -174,8 +234,8 @@ class Controls:
             found.append(report(str(symbol), row.task_id, row.reason, row.ts, ctx, holdings, note))
         return found
 
-    async def resolve(self, symbol: str, how: str) -> str:
-        return await self._act(f"resolve --{how}", symbol, self._resolve, how)
+    async def resolve(self, symbol: str, how: str, *, who: str) -> str:
+        return await self._act(f"resolve --{how}", symbol, who, self._resolve, how)
 
     async def _resolve(self, text: str | None, how: str) -> str:
         if how not in RESOLUTIONS:
@@ -338,27 +398,29 @@ class Controls:
         self,
         action: str,
         symbol: str | None,
+        who: str,
         carry_out: Callable[..., Awaitable[str]],
         *args: object,
     ) -> str:
-        """Carry out ``action``, then log it and write it to the store with its result;
-        one action at a time. An unexpected failure is recorded and answered with status 500."""
+        """Carry out ``action`` that ``who`` asked for, then log it and write it to the
+        store with who and its result; one action at a time. An unexpected failure is
+        recorded and answered with status 500."""
         async with self._acting:
             try:
                 result = await carry_out(symbol, *args)
             except ControlRefused as error:
-                await self._record(action, symbol, f"refused: {error}")
+                await self._record(action, symbol, who, f"refused: {error}")
                 raise
             except Exception as error:
                 log.exception("operator: %s failed", action)
-                await self._record(action, symbol, f"failed: {error!r}")
+                await self._record(action, symbol, who, f"failed: {error!r}")
                 raise ControlRefused(f"{action} failed: {error!r}; see the log", 500) from error
-            await self._record(action, symbol, result)
+            await self._record(action, symbol, who, result)
             return result
 
-    async def _record(self, action: str, symbol: str | None, result: str) -> None:
-        log.warning("operator: %s%s: %s", action, f" {symbol}" if symbol else "", result)
-        await self.system.writer_client.operator_action(action, symbol, result)
+    async def _record(self, action: str, symbol: str | None, who: str, result: str) -> None:
+        log.warning("operator (%s): %s%s: %s", who, action, f" {symbol}" if symbol else "", result)
+        await self.system.writer_client.operator_action(action, symbol, result, who)
 
 
 _VERBS = {RiskMode.ACTIVE: "resume", RiskMode.REDUCING: "reduce", RiskMode.HALTED: "halt"}

@@ -29,6 +29,7 @@ import re
 import socket
 import sqlite3
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -46,8 +47,10 @@ from actors.runtime.alerts.alert import Sink
 from actors.runtime.alerts.conditions import FeedConnects, Observation, Signal, exposure_of
 from actors.runtime.alerts.sinks import sinks_from_config
 from actors.runtime.config import RuntimeConfig, VenuesSection
+from actors.runtime.controls import Controls
 from actors.runtime.market.feed import Feed
 from actors.runtime.ops.gc_tuning import freeze_startup_objects
+from actors.runtime.ops.recent_fills import RECENT_FILLS, FillOut, keeping_fills
 from actors.runtime.ops.statistics import SystemStatistics
 from actors.runtime.ops.status import build_status
 from actors.runtime.orders.funding_book import FundingBook
@@ -65,6 +68,7 @@ from actors.runtime.recovery import Recovery
 from actors.runtime.risk.actor import RiskActor, risk_statistics
 from actors.runtime.risk.balances import read_balances
 from actors.runtime.risk.portfolio import Portfolio
+from actors.runtime.symbol_refusals import SymbolLocked, SymbolQuarantined
 from actors.venues.gateio import (
     DUAL_MODE_FIX,
     GateioFeedCodec,
@@ -103,10 +107,6 @@ STORE_HEALTH_KEY = "store-health"
 """The conflating key strategies are told the store's health under: only the latest counts."""
 
 
-class SymbolLocked(Exception):
-    """A live strategy already trades this symbol on these venues."""
-
-
 class UnknownTask(Exception):
     pass
 
@@ -117,10 +117,6 @@ class AccountRefused(Exception):
 
 class ContradictsVenue(Exception):
     """A restored strategy's record disagrees with what the venues hold."""
-
-
-class SymbolQuarantined(Exception):
-    """The symbol waits for the operator: an earlier run quarantined its record."""
 
 
 @attrs.define(eq=False)
@@ -227,6 +223,11 @@ class TradingSystem:
         """This instance's id, read from the store as the system starts (``run``)."""
         self.other_instances: dict[Symbol, list[OtherInstance]] = {}
         """Symbol → other Basis instances its venues' orders showed when it was added."""
+        self.recent_fills: deque[FillOut] = deque(maxlen=RECENT_FILLS)
+        """The newest fills the strategies of this run handed to the store, oldest first."""
+        self.controls = Controls(self)
+        """The operator's controls, one set for every way in (the status port, the
+        dashboard): one lock, one set of paused symbols."""
 
     @property
     def quarantined(self) -> list[QuarantineRow]:
@@ -481,7 +482,7 @@ class TradingSystem:
             on_change=save,
             entry_limits=self.risk.limits,
             decided=self.risk.decided,
-            history=writer.history,
+            history=keeping_fills(writer.history, self.recent_fills),
             series=SeriesSampler(self.config.persistence.series_interval_s),
         )
         self.risk.decided(ctx)
@@ -708,6 +709,8 @@ class TradingSystem:
             other_instances=tuple(o for found in self.other_instances.values() for o in found),
             alerts=self.alert_actor.statistics(),
             risk=risk_statistics(self.risk),
+            symbols=tuple(str(symbol) for symbol in self.subscribers),
+            recent_fills=tuple(self.recent_fills),
         )
 
     def observation(self) -> Observation:

@@ -158,6 +158,11 @@ class SimBook:
         self._asks = self._draw_side(ask, spacing, rng)
         self._changed(now)
 
+    def restate(self, now: float) -> None:
+        """The same levels again as a new version: an update that changes nothing, which
+        the venue pushes all the same (the market held still, ``SimMarket.stand_still``)."""
+        self._changed(now)
+
     def _draw_side(self, touch: float, spacing: float, rng: random.Random) -> list[_Level]:
         p = self.profile
         levels: list[_Level] = []

@@ -30,6 +30,14 @@ answered with ``FaultApplied``, that venue's faults after the change:
 - ``/faults/{venue}/clear``
 - ``/dislocate`` ``{"symbol": "BTC/USDT", "size": 0.012}`` (both optional)
 
+Holding the market still:
+
+- ``/hold`` ``{"seconds": S}`` (0 < S <= 600): for the next ``S`` seconds no price
+  moves, no premium accrues, no random dislocation comes (a settlement falling due is
+  paid at the rate accrued before); the venues keep pushing every book each tick as it
+  is, so that feeds stay fresh. Answered ``{"held_until": <Unix time>}``; a new hold
+  replaces the one going on.
+
 Moving the market and the account's position, as the venues would by themselves:
 
 - ``/price_run`` ``{"symbol": "BTC/USDT", "price": P, "seconds": S}``: the perpetual's
@@ -140,6 +148,9 @@ class _Dislocation(msgspec.Struct, forbid_unknown_fields=True):
     size: float | None = None
 
 
+MAX_HOLD_S = 600.0
+
+
 class _PriceRun(msgspec.Struct, forbid_unknown_fields=True):
     symbol: str
     price: float
@@ -231,6 +242,8 @@ class SimControls(Protocol):
 
     def transfer(self, venue_name: str, amount: float) -> float: ...
 
+    def hold(self, seconds: float) -> float: ...
+
 
 @attrs.define(eq=False)
 class ControlApi:
@@ -270,6 +283,13 @@ class ControlApi:
                 dislocation = _parameters(_Dislocation, request.body)
                 servers.dislocate(_symbol(dislocation.symbol), dislocation.size)
                 return _json({"dislocated": dislocation.symbol or "every symbol"})
+            case "POST", ["hold"]:
+                seconds = _parameters(_Seconds, request.body).seconds
+                if not 0.0 < seconds <= MAX_HOLD_S:
+                    raise BadRequest(
+                        f"seconds must be above 0 and at most {MAX_HOLD_S:g}, got {seconds:g}"
+                    )
+                return _json({"held_until": servers.hold(seconds)})
             case "POST", ["price_run"]:
                 run = _parameters(_PriceRun, request.body)
                 try:

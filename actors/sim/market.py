@@ -139,6 +139,32 @@ class SimMarket:
         settlements.sort(key=lambda s: s.ts)
         return settlements
 
+    def stand_still(self, now: float) -> list[FundingSettlement]:
+        """Go to ``now`` without moving: no price step, no drift of a price run, no
+        premium accrued, every book restated as it is (a new version, the same levels);
+        settlements that fall due on the way are paid at the rate accrued before.
+        Returns them; a ``now`` not after the last one changes nothing."""
+        if now <= self._now:
+            return []
+        settlements: list[FundingSettlement] = []
+        for market in self._markets.values():
+            while market.funding.next_ts <= now:
+                settlement = market.funding.settle(market.process.perp_mid)
+                market.settled.append(settlement)
+                settlements.append(settlement)
+            market.spot.restate(now)
+            market.futures.restate(now)
+            if market.run is not None:
+                # The run's time passes too: it resumes where it was, not later.
+                market.run = attrs.evolve(
+                    market.run,
+                    start_ts=market.run.start_ts + now - self._now,
+                    end_ts=market.run.end_ts + now - self._now,
+                )
+        self._now = now
+        settlements.sort(key=lambda s: s.ts)
+        return settlements
+
     def dislocate(self, symbol: Symbol, size: float | None = None) -> None:
         """Jump the perpetual of ``symbol`` to a premium of ``size`` over its usual gap now
         (default: the configured dislocation size) and show it in both books."""

@@ -6,7 +6,8 @@ Time: the market runs on trio's clock, mapped to Unix time when the servers star
 the venues' timestamps and signature windows are wall-clock time as clients expect.
 Every ``tick_s`` (100 ms by default, the venues' push cadence) the market advances,
 funding due is settled, crossed resting orders fill, and each venue pushes the books
-that changed to its subscribers.
+that changed to its subscribers. While the market is held (``hold``) it does not move,
+and each tick restates every book as it is, so that the venues keep pushing.
 
 Ports default to 0 (any free port); ``run`` reports the URLs it bound.
 """
@@ -84,6 +85,8 @@ class SimServers:
         self._ports = (mexc_port, gateio_port, control_port)
         self.urls: SimUrls | None = None
         """Set once ``run`` has started."""
+        self.held_until = 0.0
+        """Until when (Unix time) the market stands still (``hold``)."""
 
     def exchange(self, name: str) -> VenueServer | None:
         """The venue server speaking exchange ``name``'s API: ``mexc`` or ``gateio``."""
@@ -122,11 +125,21 @@ class SimServers:
             next_tick = max(next_tick, trio.current_time() - tick_s)
 
     def tick(self) -> None:
-        """Advance the market to now and push what changed."""
+        """Advance the market to now (or, held, only its clock) and push what changed."""
         now = self.clock.now()
-        self.venues.advance(now)
+        if now < self.held_until:
+            self.venues.stand_still(now)
+        else:
+            self.venues.advance(now)
         self.mexc.publish_market(now)
         self.gateio.publish_market(now)
+
+    def hold(self, seconds: float) -> float:
+        """Hold the market still for the next ``seconds``: no price moves, no premium
+        accrues, the books stay as they are and are pushed every tick all the same
+        (feeds stay fresh). Returns until when (Unix time); replaces a hold going on."""
+        self.held_until = self.clock.now() + seconds
+        return self.held_until
 
     def dislocate(self, symbol: Symbol | None = None, size: float | None = None) -> None:
         """Jump the perpetual of ``symbol`` (every symbol when ``None``) to a premium of

@@ -46,6 +46,12 @@ class SimVenues:
             self.futures.settle_funding(settlement)
         self._match(self.market.now)
 
+    def stand_still(self, now: float) -> None:
+        """Go to ``now`` with the market held still (``SimMarket.stand_still``), settling
+        the funding that falls due on the way."""
+        for settlement in self.market.stand_still(now):
+            self.futures.settle_funding(settlement)
+
     def dislocate(self, symbol: Symbol | None = None, size: float | None = None) -> None:
         """Force an arbitrage opportunity now: the perpetual of ``symbol`` (every symbol
         when ``None``) jumps to a premium of ``size`` over its usual gap (default: each

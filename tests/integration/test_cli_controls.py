@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
@@ -94,6 +95,7 @@ def test_pause_resume_and_stop_flatten_on_a_running_instance(tmp_path):
 
         refused = [
             (basis("pause", "DOGE/USDT", "--port", str(port)), "does not trade DOGE/USDT"),
+            (basis("add", "BTC/USDT", "--port", str(port)), "is already traded by task"),
             (basis("resume", "--port", str(port), env=NO_TOKEN), "BASIS_CONTROL_TOKEN is not"),
             (
                 basis("resume", "--port", str(port), env={**ENV, "BASIS_CONTROL_TOKEN": "x"}),
@@ -145,9 +147,13 @@ def test_pause_resume_and_stop_flatten_on_a_running_instance(tmp_path):
         assert [(a.action, a.symbol) for a in store.operator_actions()] == [
             ("pause", "BTC/USDT"),
             ("pause", "DOGE/USDT"),
+            ("add", "BTC/USDT"),
             ("resume", None),
             ("stop --flatten", None),
         ]
+        # Each says who asked: the user at this machine, as the CLI named them.
+        operator = f"{getpass.getuser()}@{socket.gethostname()}"
+        assert {a.who for a in store.operator_actions()} == {f"{operator} via the status port"}
     log = (tmp_path / "basis.log").read_text()
     assert "every position is unwound: stopping" in log
     assert TOKEN not in log

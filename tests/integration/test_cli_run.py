@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 
 BASIS = [sys.executable, "-m", "actors.cli"]
@@ -43,13 +45,15 @@ def config_file(tmp_path):
     return path
 
 
-def wait_until_serving(process: subprocess.Popen) -> None:
-    """Reads a running ``basis run``'s log until it says its status port is open."""
+def wait_until_serving(process: subprocess.Popen) -> list[str]:
+    """Reads a running ``basis run``'s log until it says its status port is open; the
+    lines read."""
     lines: list[str] = []
     deadline = time.monotonic() + 30
     while not any("status on http://127.0.0.1:" in line for line in lines):
         assert time.monotonic() < deadline, lines
         lines.append(process.stderr.readline())
+    return lines
 
 
 def test_a_bounded_run_stops_gracefully_and_prints_its_final_status(tmp_path):
@@ -199,7 +203,14 @@ def test_status_asks_the_running_instance(tmp_path):
         text=True,
     )
     try:
-        wait_until_serving(process)
+        lines = wait_until_serving(process)
+        # Paper mode says where its simulated venues take control requests.
+        [control] = re.findall(
+            r"simulated venues: control API on (http://127\.0\.0\.1:\d+)$", "".join(lines), re.M
+        )
+        held = httpx.post(f"{control}/hold", json={"seconds": 1.0}, timeout=10)
+        assert held.status_code == 200, held.text
+        assert held.json()["held_until"] == pytest.approx(time.time() + 1.0, abs=2.0)
         asked = subprocess.run(
             [*BASIS, "status", str(config), "--json"], capture_output=True, text=True, timeout=30
         )

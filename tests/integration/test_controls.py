@@ -60,6 +60,11 @@ def actions(path) -> list[tuple[str, str | None, str]]:
         return [(a.action, a.symbol, a.result) for a in store.operator_actions()]
 
 
+def whos(path) -> list[str | None]:
+    with Store(path / "basis.db") as store:
+        return [a.who for a in store.operator_actions()]
+
+
 async def post(port: int, path: str, body: dict, **headers: str) -> httpx.Response:
     async with httpx.AsyncClient(timeout=90.0) as client:
         return await client.post(f"http://127.0.0.1:{port}{path}", json=body, headers=headers)
@@ -85,6 +90,7 @@ async def test_each_control_endpoint_refuses_who_may_not_use_it_and_does_nothing
     requests = [
         ("/control/pause", {"symbol": "BTC/USDT"}),
         ("/control/resume", {}),
+        ("/control/add", {"symbol": "BTC/USDT"}),
         ("/control/stop", {"flatten": True}),
         ("/control/quarantine/resolve", {"symbol": "BTC/USDT", "how": "forget"}),
         ("/control/risk/halt", {"reason": "a test"}),
@@ -162,12 +168,19 @@ async def test_pause_stops_entries_of_one_symbol_and_resume_lets_it_trade_again(
         port = await nursery.start(partial(serve_status, control_token=TOKEN), system, 0)
         btc = next(h for h in system.strategies.values() if h.symbol == BTC)
         eth = next(h for h in system.strategies.values() if h.symbol == ETH)
-        reply = await post(port, "/control/pause", {"symbol": "BTC/USDT"}, **bearer())
+        named = {**bearer(), "X-Basis-Operator": "ann@desk"}
+        unprintable = {**bearer(), "X-Basis-Operator": "ann\x7f@desk"}
+        for bad in (unprintable, {**bearer(), "X-Basis-Operator": "a" * 81}):
+            reply = await post(port, "/control/pause", {"symbol": "BTC/USDT"}, **bad)
+            assert reply.status_code == 400, reply.text
+            assert "X-Basis-Operator must be printable" in reply.json()["error"]
+        assert btc.actor.ctx.paused_reason is None
+        reply = await post(port, "/control/pause", {"symbol": "BTC/USDT"}, **named)
         assert reply.status_code == 200, reply.text
         assert reply.json()["result"].startswith("paused BTC/USDT")
         await wait_until(lambda: btc.actor.ctx.paused_reason == "paused by the operator")
         assert eth.actor.ctx.paused_reason is None
-        reply = await post(port, "/control/pause", {"symbol": "DOGE/USDT"}, **bearer())
+        reply = await post(port, "/control/pause", {"symbol": "DOGE/USDT"}, **named)
         assert reply.status_code == 404
         assert "does not trade DOGE/USDT" in reply.json()["error"]
         reply = await post(port, "/control/resume", {}, **bearer())
@@ -181,6 +194,49 @@ async def test_pause_stops_entries_of_one_symbol_and_resume_lets_it_trade_again(
         ("resume", None),
     ]
     assert logged[1][2].startswith("refused: this instance does not trade DOGE/USDT")
+    assert whos(tmp_path) == [
+        "ann@desk via the status port",
+        "ann@desk via the status port",
+        "the status port from 127.0.0.1",
+    ]
+
+
+# ------------------------------------------------------------------------- add
+
+
+async def test_add_starts_a_symbol_at_rest_paused_if_paused_and_refuses_a_traded_one(tmp_path):
+    two = config("BTC/USDT", "ETH/USDT")
+    async with open_paper_system(two, tmp_path) as system, trio.open_nursery() as nursery:
+        port = await nursery.start(partial(serve_status, control_token=TOKEN), system, 0)
+        eth = next(h for h in system.strategies.values() if h.symbol == ETH)
+        await system.controls.pause("ETH/USDT", who="ann")
+        await system.remove_strategy(eth.task_id)
+        assert build_status(system).symbols == ["BTC/USDT", "ETH/USDT"]
+        reply = await post(port, "/control/add", {"symbol": "ETH/USDT"}, **bearer())
+        assert reply.status_code == 200, reply.text
+        [added] = [h for h in system.strategies.values() if h.symbol == ETH]
+        assert added.task_id == eth.task_id  # its record was left active: it resumes
+        assert reply.json()["result"] == f"ETH/USDT: task {added.task_id} started, paused"
+        await wait_until(lambda: added.actor.ctx.paused_reason == "paused by the operator")
+        for symbol, status, says in [
+            ("ETH/USDT", 409, f"already traded by task {added.task_id}"),
+            ("DOGE/USDT", 404, "does not trade DOGE/USDT"),
+        ]:
+            reply = await post(port, "/control/add", {"symbol": symbol}, **bearer())
+            assert reply.status_code == status, reply.text
+            assert says in reply.json()["error"]
+        system.request_stop()
+        with pytest.raises(ControlRefused, match="the instance is stopping") as refused:
+            await system.controls.add("BTC/USDT", who="ann")
+        assert refused.value.status == 409
+        nursery.cancel_scope.cancel()
+    assert [(a, s) for a, s, _ in actions(tmp_path)] == [
+        ("pause", "ETH/USDT"),
+        ("add", "ETH/USDT"),
+        ("add", "ETH/USDT"),
+        ("add", "DOGE/USDT"),
+        ("add", "BTC/USDT"),
+    ]
 
 
 # ------------------------------------------------------------------- quarantine
@@ -209,6 +265,10 @@ async def test_a_quarantined_symbol_is_not_traded_at_later_starts(nursery, tmp_p
         assert second.strategies == {}
         [held] = build_status(second).quarantined_symbols
         assert (held.symbol, held.task_id) == ("BTC/USDT", task_id)
+        with pytest.raises(ControlRefused, match="BTC/USDT is quarantined") as refused:
+            await second.controls.add("BTC/USDT", who="ann")
+        assert refused.value.status == 409
+        assert second.strategies == {}
     orders_before = len(sim.venues.futures.ledger)
     async with open_paper_system(config(), tmp_path, venues=urls) as third:
         assert third.strategies == {}  # not traded afresh on top of the position
@@ -232,7 +292,7 @@ async def resolve(system, how: str) -> httpx.Response:
 async def test_the_quarantine_list_shows_the_record_and_what_the_venues_hold(nursery, tmp_path):
     sim, urls, task_id = await quarantined_run(nursery, tmp_path, more_short)
     async with open_paper_system(config(), tmp_path, venues=urls) as second:
-        [listed] = await Controls(second).quarantine_list()
+        [listed] = await second.controls.quarantine_list()
     ledgers = sim.ledgers()
     assert listed.task_id == task_id
     assert listed.venue_futures_short == pytest.approx(-venue_net(ledgers.gateio, BTC))
@@ -311,12 +371,12 @@ async def test_forget_drops_the_record_and_leaves_the_venues_alone(nursery, tmp_
 async def test_two_resolutions_at_once_start_one_strategy(nursery, tmp_path):
     _sim, urls, _task_id = await quarantined_run(nursery, tmp_path, more_short)
     async with open_paper_system(config(), tmp_path, venues=urls) as second:
-        controls = Controls(second)
+        controls = second.controls
         answers = []
 
         async def forget() -> None:
             try:
-                answers.append(await controls.resolve("BTC/USDT", "forget"))
+                answers.append(await controls.resolve("BTC/USDT", "forget", who="ann"))
             except ControlRefused as error:
                 answers.append(f"refused: {error}")
 
@@ -340,7 +400,7 @@ async def test_flatten_with_nothing_to_close_clears_the_quarantine_signal(nurser
     _sim, urls, _task_id = await quarantined_run(nursery, tmp_path, close_by_hand)
     async with open_paper_system(config(), tmp_path, venues=urls) as second:
         assert any(s.key.startswith("quarantine") for s in build_status(second).health_signals)
-        result = await Controls(second).resolve("BTC/USDT", "flatten")
+        result = await second.controls.resolve("BTC/USDT", "flatten", who="ann")
         assert "record is closed" in result
         assert not any(s.key.startswith("quarantine") for s in build_status(second).health_signals)
 
@@ -353,7 +413,7 @@ async def test_an_unexpected_failure_is_recorded_and_answered_with_500(tmp_path)
             async def _pause(self, symbol: str | None) -> str:
                 raise RuntimeError("the disk is on fire")
 
-        endpoints.controls = Broken(system)
+        system.controls = Broken(system)
         request = HttpRequest(
             "POST",
             "/control/pause",

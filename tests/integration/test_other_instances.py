@@ -12,7 +12,7 @@ import pytest
 
 from actors.arbitrage.context import ArbitrageState
 from actors.cli.paper import open_paper_system
-from actors.runtime.controls import ControlRefused, Controls
+from actors.runtime.controls import ControlRefused
 from actors.runtime.ops.status import build_status
 from actors.sim.ledger import FillExecuted
 from actors.sim.servers import SimServers
@@ -138,10 +138,10 @@ async def test_a_resolution_leaves_another_instances_share_of_the_short_alone(nu
     async with open_paper_system(config(), tmp_path / "b", venues=urls) as b:
         [quarantined] = b.quarantined
         assert quarantined.task_id == b_task
-        controls = Controls(b)
+        controls = b.controls
         with pytest.raises(ControlRefused, match="other Basis instances trade it"):
-            await controls.resolve("BTC/USDT", "adopt")
-        result = await controls.resolve("BTC/USDT", "flatten")
+            await controls.resolve("BTC/USDT", "adopt", who="ann")
+        result = await controls.resolve("BTC/USDT", "flatten", who="ann")
         assert "flattened" in result
     # b's short is bought back; the other instance's 5 contracts stay short.
     assert -sum_of(sim.ledgers().gateio) == pytest.approx(5 * contract)

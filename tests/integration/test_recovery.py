@@ -11,7 +11,7 @@ import trio
 
 from actors.arbitrage.context import ArbitrageState, new_context
 from actors.cli.paper import open_paper_system
-from actors.runtime.controls import ControlRefused, Controls
+from actors.runtime.controls import ControlRefused
 from actors.runtime.ops.status import build_status
 from actors.runtime.persistence.store import (
     IntentRecord,
@@ -112,11 +112,11 @@ async def test_a_snapshot_that_does_not_decode_holds_its_symbol_until_the_operat
         persistence = build_status(system).persistence
         assert persistence.quarantined == 1
         assert persistence.quarantine_reasons[0].startswith("btc_broken: snapshot does not")
-        [listed] = await Controls(system).quarantine_list()
+        [listed] = await system.controls.quarantine_list()
         assert (listed.symbol, listed.record_spot_qty) == ("BTC/USDT", None)
         with pytest.raises(ControlRefused, match="close the position at the venues by hand"):
-            await Controls(system).resolve("BTC/USDT", "flatten")
-        assert "trades it" in await Controls(system).resolve("BTC/USDT", "forget")
+            await system.controls.resolve("BTC/USDT", "flatten", who="ann")
+        assert "trades it" in await system.controls.resolve("BTC/USDT", "forget", who="ann")
         [handle] = system.strategies.values()
         assert handle.task_id != "btc_broken"
         assert system.quarantined == []

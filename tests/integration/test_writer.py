@@ -267,7 +267,7 @@ async def test_a_crash_between_a_batchs_transactions_leaves_the_rest_to_the_next
             for n, send in enumerate(
                 [
                     partial(client.journal, new_context("t1", BTC, now=1.0), orders("t1", 1)),
-                    partial(client.operator_action, "pause", "BTC/USDT", "paused"),
+                    partial(client.operator_action, "pause", "BTC/USDT", "paused", "ops@host"),
                     partial(client.journal, new_context("t2", BTC, now=1.0), orders("t2", 1)),
                 ],
                 start=1,
@@ -281,7 +281,7 @@ async def test_a_crash_between_a_batchs_transactions_leaves_the_rest_to_the_next
     assert tree.snapshot().children[0].restarts == 1
     reader = Store(tmp_path / "basis.db")
     assert sorted(o.client_id for o in reader.open_orders()) == ["t0-0s", "t1-0s", "t2-0s"]
-    assert [a.action for a in reader.operator_actions()] == ["pause"]
+    assert [(a.action, a.who) for a in reader.operator_actions()] == [("pause", "ops@host")]
     reader.close()
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -50,6 +51,8 @@ for ever."""
 STORE_RETRY_FIRST_S = 0.5
 STORE_RETRY_MAX_S = 5.0
 """The waits between attempts to store an alert the store refused."""
+RECENT_ALERTS = 100
+"""How many of this run's newest alerts the status lists."""
 SHUTDOWN_TIMEOUT_S = OUTBOX_WAIT_S * 2 + STOP_DELIVERY_S + 3.0
 """What the actor's supervisor gives it to stop: time to store and send the stop alert."""
 _LOG_LEVEL = {"critical": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO}
@@ -63,6 +66,18 @@ class OpenIncidentOut(msgspec.Struct, frozen=True):
     title: str
 
 
+class AlertOut(msgspec.Struct, frozen=True):
+    """An alert this run raised."""
+
+    id: str
+    incident: str
+    kind: str
+    severity: str
+    title: str
+    detail: str
+    ts: float
+
+
 class AlertsStatus(msgspec.Struct, frozen=True):
     """What the alert actor reports of itself."""
 
@@ -74,6 +89,8 @@ class AlertsStatus(msgspec.Struct, frozen=True):
     failed: int
     """Deliveries given up for good (a sink's permanent refusal)."""
     sinks: list[str]
+    recent: list[AlertOut] = msgspec.field(default_factory=list)
+    """The newest alerts this run raised (``RECENT_ALERTS`` at most), oldest first."""
 
 
 @attrs.define(eq=False)
@@ -114,6 +131,8 @@ class AlertActor:
     """Set (and replaced) whenever an alert is added to ``_pending``."""
     _loaded: bool = False
     _run: Reply | None = None
+    recent: deque[AlertOut] = attrs.field(factory=lambda: deque(maxlen=RECENT_ALERTS))
+    """The newest alerts raised, oldest first; kept across restarts of the actor."""
 
     def __attrs_post_init__(self) -> None:
         config = self.config
@@ -132,6 +151,7 @@ class AlertActor:
             self.delivered,
             self.failed,
             [sink.name for sink in self.sinks],
+            list(self.recent),
         )
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -278,6 +298,17 @@ class AlertActor:
             alert.incident,
             alert.title,
             alert.detail,
+        )
+        self.recent.append(
+            AlertOut(
+                alert.id,
+                alert.incident,
+                alert.kind,
+                alert.severity,
+                alert.title,
+                alert.detail,
+                alert.ts,
+            )
         )
         names = tuple(sink.name for sink in self.sinks)
         record = OutboxRecord(alert.id, _encode(alert), names, alert.ts, opens, resolves)

@@ -1,12 +1,13 @@
-"""The operator's endpoints on the status port (``actors.runtime.controls`` does the work).
+"""The operator's endpoints on the status port (the system's ``controls`` do the work).
 
 ``POST /control/pause`` and ``/control/resume`` (``{"symbol": "BTC/USDT"}``, or ``{}`` for
-every symbol), ``POST /control/stop`` (``{"flatten": true}`` to unwind every position
-first), ``POST /control/quarantine/resolve`` (``{"symbol": ..., "how": "adopt" | "flatten"
-| "forget"}``), ``POST /control/risk/reduce``, ``/control/risk/halt`` and
-``/control/risk/resume`` (``{"reason": ..., "via": ...}``, both optional: the portfolio's
-risk mode, and where the operator asked from) and ``GET /quarantine`` (the quarantined
-symbols, the venues asked now).
+every symbol), ``POST /control/add`` (``{"symbol": "BTC/USDT"}``: start a strategy for a
+symbol of the instance that no live one trades), ``POST /control/stop`` (``{"flatten":
+true}`` to unwind every position first), ``POST /control/quarantine/resolve``
+(``{"symbol": ..., "how": "adopt" | "flatten" | "forget"}``), ``POST
+/control/risk/reduce``, ``/control/risk/halt`` and ``/control/risk/resume`` (``{"reason":
+..., "via": ...}``, both optional: the portfolio's risk mode, and where the operator
+asked from) and ``GET /quarantine`` (the quarantined symbols, the venues asked now).
 
 Who may ask, checked before anything is done:
 
@@ -19,6 +20,10 @@ Who may ask, checked before anything is done:
   environment variable ``BASIS_CONTROL_TOKEN`` (compared in constant time): ``GET
   /quarantine`` too, since it makes signed calls to the venues and so spends their rate
   limits. An instance started without one refuses them all: control is off until it is set.
+
+Who asked is logged and stored with each action: the ``X-Basis-Operator`` header (what
+``basis`` sends: ``user@host``; printable, at most 80 characters, else 400) followed by
+`` via the status port``, or ``the status port from PEER`` without it.
 """
 
 from __future__ import annotations
@@ -41,11 +46,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("basis.controls")
 
 CONTROL_TOKEN_ENV = "BASIS_CONTROL_TOKEN"
+OPERATOR_HEADER = "X-Basis-Operator"
+OPERATOR_MAX_CHARS = 80
 _encode = msgspec.json.Encoder().encode
 
 
 class SymbolRequest(msgspec.Struct, forbid_unknown_fields=True):
     symbol: str | None = None
+
+
+class AddRequest(msgspec.Struct, forbid_unknown_fields=True):
+    symbol: str
 
 
 class StopRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -81,10 +92,10 @@ class ControlEndpoints:
     system: TradingSystem
     port: int
     token: str | None
-    controls: Controls = attrs.field(init=False)
 
-    def __attrs_post_init__(self) -> None:
-        self.controls = Controls(self.system)
+    @property
+    def controls(self) -> Controls:
+        return self.system.controls
 
     def serves(self, request: HttpRequest) -> bool:
         return request.path.startswith("/control/") or request.path == "/quarantine"
@@ -113,18 +124,25 @@ class ControlEndpoints:
     async def _act(self, request: HttpRequest) -> str:
         controls = self.controls
         body = request.body or b"{}"
+        who = _who(request)
         if request.path == "/control/pause":
-            return await controls.pause(msgspec.json.decode(body, type=SymbolRequest).symbol)
+            symbol = msgspec.json.decode(body, type=SymbolRequest).symbol
+            return await controls.pause(symbol, who=who)
         if request.path == "/control/resume":
-            return await controls.resume(msgspec.json.decode(body, type=SymbolRequest).symbol)
+            symbol = msgspec.json.decode(body, type=SymbolRequest).symbol
+            return await controls.resume(symbol, who=who)
+        if request.path == "/control/add":
+            symbol = msgspec.json.decode(body, type=AddRequest).symbol
+            return await controls.add(symbol, who=who)
         if request.path == "/control/stop":
-            return await controls.stop(msgspec.json.decode(body, type=StopRequest).flatten)
+            flatten = msgspec.json.decode(body, type=StopRequest).flatten
+            return await controls.stop(flatten, who=who)
         if request.path in RISK_ROUTES:
             risk = msgspec.json.decode(body, type=RiskRequest)
             via = risk.via or f"the status port from {request.peer}"
-            return await controls.risk_mode(RISK_ROUTES[request.path], risk.reason, via)
+            return await controls.risk_mode(RISK_ROUTES[request.path], risk.reason, via, who=who)
         resolve = msgspec.json.decode(body, type=ResolveRequest)
-        return await controls.resolve(resolve.symbol, resolve.how)
+        return await controls.resolve(resolve.symbol, resolve.how, who=who)
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:
         """Why ``request`` may not be served (an answer saying so), or ``None``."""
@@ -132,6 +150,7 @@ class ControlEndpoints:
             ("GET", "/quarantine"),
             ("POST", "/control/pause"),
             ("POST", "/control/resume"),
+            ("POST", "/control/add"),
             ("POST", "/control/stop"),
             ("POST", "/control/quarantine/resolve"),
             *(("POST", path) for path in RISK_ROUTES),
@@ -157,7 +176,26 @@ class ControlEndpoints:
             given.strip().encode(), self.token.encode()
         ):
             return _error(401, f"a valid Authorization: Bearer ${CONTROL_TOKEN_ENV} is required")
+        operator = request.headers.get(OPERATOR_HEADER.lower())
+        if operator is not None and not _names_someone(operator):
+            return _error(
+                400,
+                f"{OPERATOR_HEADER} must be printable and at most {OPERATOR_MAX_CHARS} "
+                "characters (user@host)",
+            )
         return None
+
+
+def _names_someone(operator: str) -> bool:
+    return 0 < len(operator) <= OPERATOR_MAX_CHARS and operator.isprintable()
+
+
+def _who(request: HttpRequest) -> str:
+    """Who asked: the operator the request names (checked by ``_refusal``), or its peer."""
+    operator = request.headers.get(OPERATOR_HEADER.lower())
+    if operator is None:
+        return f"the status port from {request.peer}"
+    return f"{operator} via the status port"
 
 
 def _loopback(address: str) -> bool:

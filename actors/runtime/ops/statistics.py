@@ -8,6 +8,7 @@ import msgspec
 from actors.arbitrage.actor import StrategyStatistics
 from actors.runtime.alerts.actor import AlertsStatus
 from actors.runtime.market.feed import FeedStatistics
+from actors.runtime.ops.recent_fills import FillOut
 from actors.runtime.orders.router import RouterStatistics
 from actors.runtime.other_instances import OtherInstance
 from actors.runtime.persistence.writer import WriterStatistics
@@ -49,3 +50,7 @@ class SystemStatistics(msgspec.Struct, frozen=True):
     """The alert actor's open incidents and deliveries."""
     risk: RiskStatistics | None = None
     """The portfolio's risk mode, caps, balances and liquidation distances."""
+    symbols: tuple[str, ...] = ()
+    """Every symbol the system trades (its config's)."""
+    recent_fills: tuple[FillOut, ...] = ()
+    """The newest fills the strategies of this run handed to the store, oldest first."""

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
+from actors.arbitrage.actor import OrderOut
 from actors.arbitrage.machine import KILL_SWITCH
 from actors.runtime.alerts.actor import AlertsStatus
+from actors.runtime.ops.recent_fills import FillOut
 from actors.runtime.orders.clock_skew import judged
 from actors.runtime.other_instances import OtherInstance
 from actors.runtime.persistence.writer import WRITER_MAILBOX
@@ -85,6 +87,32 @@ class TaskStatus(msgspec.Struct, frozen=True):
     """The part of ``realized_pnl_usdt`` no cycle record holds yet, in USDT: at rest,
     what is carried into the next cycle's record (an entry that filled only dust, a
     venue's reduction of dust); a task stopped at rest keeps it in none."""
+    spot_avg_price: float = 0.0
+    futures_avg_price: float = 0.0
+    spot_notional_usdt: float = 0.0
+    """What the spot leg held cost: its quantity at its average price, in USDT."""
+    futures_notional_usdt: float = 0.0
+    """The futures short's quantity at its average price, in USDT."""
+    net_delta_qty: float = 0.0
+    """Spot quantity less futures quantity, in base units: what is not hedged."""
+    net_delta_usdt: float | None = None
+    """``net_delta_qty`` at the spot quote's mid; ``None`` without a spot quote."""
+    spot_bid: float | None = None
+    """The latest quotes the strategy holds; ``None`` for a leg without one."""
+    spot_ask: float | None = None
+    futures_bid: float | None = None
+    futures_ask: float | None = None
+    pnl_pct: float | None = None
+    """The open position's P&L in percent exactly as the exit rule judges it now;
+    ``None`` when flat or a leg has no price to close at."""
+    max_entry_cost_pct: float = 0.0
+    min_profit_pct: float = 0.0
+    max_hours: float = 0.0
+    """The task's parameters."""
+    position_opened_at: float | None = None
+    """When the open position's entry was first filled (Unix time)."""
+    orders: list[OrderOut] = msgspec.field(default_factory=list)
+    """The orders in flight, by ``created_ts`` then ``client_id``."""
 
 
 class Totals(msgspec.Struct, frozen=True):
@@ -236,6 +264,13 @@ class SystemStatus(msgspec.Struct, frozen=True):
     risk: RiskStatistics | None = None
     """The risk mode (its reason, since when, who set it), the caps and their use, the
     balances, each futures position's distance to liquidation."""
+    started_at: float = 0.0
+    """When this system was built (Unix time): ``uptime_s`` counts from it."""
+    symbols: list[str] = msgspec.field(default_factory=list)
+    """Every symbol this instance trades, a live task or not."""
+    recent_fills: list[FillOut] = msgspec.field(default_factory=list)
+    """The newest fills of every strategy of this run (``RECENT_FILLS`` at most), oldest
+    first (``actors.runtime.ops.recent_fills``)."""
 
 
 def _children(tree: SupervisorSnapshot) -> dict[str, ChildSnapshot]:
@@ -291,6 +326,22 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
                 last_skip_reason=s.last_skip_reason,
                 holding=s.holding,
                 unattributed_pnl_usdt=s.unattributed_pnl_usdt,
+                spot_avg_price=s.spot_avg_price,
+                futures_avg_price=s.futures_avg_price,
+                spot_notional_usdt=s.spot_notional_usdt,
+                futures_notional_usdt=s.futures_notional_usdt,
+                net_delta_qty=s.net_delta_qty,
+                net_delta_usdt=s.net_delta_usdt,
+                spot_bid=s.spot_bid,
+                spot_ask=s.spot_ask,
+                futures_bid=s.futures_bid,
+                futures_ask=s.futures_ask,
+                pnl_pct=s.pnl_pct,
+                max_entry_cost_pct=s.max_entry_cost_pct,
+                min_profit_pct=s.min_profit_pct,
+                max_hours=s.max_hours,
+                position_opened_at=s.position_opened_at,
+                orders=s.orders,
             )
         )
     feeds = [
@@ -364,6 +415,9 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
         list(stats.other_instances),
         stats.alerts,
         stats.risk,
+        stats.started_at,
+        list(stats.symbols),
+        list(stats.recent_fills),
     )
 
 

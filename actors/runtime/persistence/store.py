@@ -202,6 +202,10 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX series_by_ts ON series (ts);
     """,
+    # Who asked for each operator action (older rows: not known).
+    """
+    ALTER TABLE operator_actions ADD COLUMN who TEXT;
+    """,
 )
 
 META_MIGRATION = 3
@@ -493,6 +497,8 @@ class OperatorActionRow:
     action: str
     symbol: str | None
     result: str
+    who: str | None = None
+    """Who asked, as the control said (``None`` in records from before it was kept)."""
 
 
 def read_quarantine(path: Path) -> list[tuple[QuarantineRow, TaskRow | None]]:
@@ -734,10 +740,12 @@ class Store:
                 )
         return cursor.rowcount
 
-    def record_operator_action(self, action: str, symbol: str | None, result: str) -> None:
+    def record_operator_action(
+        self, action: str, symbol: str | None, result: str, who: str | None = None
+    ) -> None:
         self._db.execute(
-            "INSERT INTO operator_actions (ts, action, symbol, result) VALUES (?, ?, ?, ?)",
-            (time.time(), action, symbol, result),
+            "INSERT INTO operator_actions (ts, action, symbol, result, who) VALUES (?, ?, ?, ?, ?)",
+            (time.time(), action, symbol, result, who),
         )
 
     def set_risk_mode(self, row: RiskModeRow) -> None:
@@ -993,7 +1001,7 @@ class Store:
         return [
             OperatorActionRow(*row)
             for row in self._db.execute(
-                "SELECT id, ts, action, symbol, result FROM operator_actions ORDER BY id"
+                "SELECT id, ts, action, symbol, result, who FROM operator_actions ORDER BY id"
             )
         ]
 

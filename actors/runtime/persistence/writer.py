@@ -121,6 +121,7 @@ class RecordOperatorAction:
     action: str
     symbol: str | None
     result: str
+    who: str
     reply: Reply
 
 
@@ -220,7 +221,9 @@ def _carry_out(store: Store, request: StoreRequest) -> Any:
     if type(request) is ResolveQuarantine:
         return store.resolve_quarantine(request.symbol, request.resolution, request.task)
     if type(request) is RecordOperatorAction:
-        return store.record_operator_action(request.action, request.symbol, request.result)
+        return store.record_operator_action(
+            request.action, request.symbol, request.result, request.who
+        )
     if type(request) is SetRiskMode:
         return store.set_risk_mode(request.row)
     if type(request) is KeepRiskStops:
@@ -581,10 +584,11 @@ class WriterClient:
         await self.address.send(ResolveQuarantine(symbol, resolution, record, reply))
         return await reply.wait()
 
-    async def operator_action(self, action: str, symbol: str | None, result: str) -> None:
-        """Record what the operator asked and what came of it; returns once stored."""
+    async def operator_action(self, action: str, symbol: str | None, result: str, who: str) -> None:
+        """Record what the operator (``who``) asked and what came of it; returns once
+        stored."""
         reply = Reply()
-        await self.address.send(RecordOperatorAction(action, symbol, result, reply))
+        await self.address.send(RecordOperatorAction(action, symbol, result, who, reply))
         await reply.wait()
 
     async def set_risk_mode(self, row: RiskModeRow) -> None:

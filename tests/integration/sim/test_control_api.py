@@ -114,6 +114,9 @@ async def test_urls_are_served(still_sim, control):
         ("/auto_deleverage", {"symbol": "COIN/USDT"}, 400, "no position to deleverage"),
         ("/transfer", {"venue": "binance", "usdt": 1.0}, 400, "no venue 'binance'"),
         ("/transfer", {"venue": "mexc"}, 400, "missing required key 'usdt'"),
+        ("/hold", {"seconds": 0}, 400, "seconds must be above 0 and at most 600, got 0"),
+        ("/hold", {"seconds": 601}, 400, "at most 600"),
+        ("/hold", {}, 400, "missing required key 'seconds'"),
         ("/nowhere", {}, 404, "no route POST /nowhere"),
     ],
 )

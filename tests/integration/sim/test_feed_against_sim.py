@@ -1,6 +1,7 @@
 """The feed actor against the simulated venues: the venues' faults, as the feed meets
 them. A skipped depth update resyncs the book on the same connection; a stall, a drop
-and an upgrade notice each replace the connection, after which quotes flow again."""
+and an upgrade notice each replace the connection, after which quotes flow again. A
+market held still keeps the feed fresh with the same quotes."""
 
 from __future__ import annotations
 
@@ -120,3 +121,33 @@ async def test_a_gateio_upgrade_notice_makes_the_feed_reconnect(moving_sim):
         assert moving_sim.gateio.send_upgrade_notice() == 1
         await wait_for(lambda: feed.status.connects == 2)
         await quotes_flow_again(feed)
+
+
+@pytest.mark.parametrize("venue", ["mexc", "gateio"])
+async def test_a_market_held_still_keeps_pushing_the_same_book_and_the_feed_stays_fresh(
+    moving_sim, venue
+):
+    async with running_feed(moving_sim, venue) as (feed, mailbox):
+        held_until = moving_sim.hold(1.5)
+        assert held_until == pytest.approx(moving_sim.clock.now() + 1.5, abs=0.01)
+        # What the last tick before the hold pushed may still be on its way.
+        await trio.sleep(0.2)
+        first = latest_quote(mailbox)
+        quotes, held = feed.status.quotes, []
+        # A second, three times the feed's stale_after_s: without pushes it goes stale.
+        for _ in range(10):
+            await trio.sleep(0.1)
+            assert feed.status.state == "fresh"
+            latest = latest_quote(mailbox)
+            if latest is not None:
+                held.append(latest.quote)
+        assert feed.status.quotes >= quotes + 10  # a tick every 20 ms, each pushed
+        assert {(q.bid, q.bid_qty, q.ask, q.ask_qty) for q in held} == {
+            (first.quote.bid, first.quote.bid_qty, first.quote.ask, first.quote.ask_qty)
+        }
+        assert len({q.recv_ts for q in held}) == len(held)  # each one new
+        # The hold over, the market moves on from where it stood.
+        await trio.sleep_until(trio.current_time() + held_until - moving_sim.clock.now())
+        await wait_for(
+            lambda: (q := latest_quote(mailbox)) is not None and q.quote.bid != first.quote.bid
+        )

@@ -12,7 +12,7 @@ import attrs
 import msgspec
 import trio
 
-from actors.runtime.alerts.actor import OUTBOX_WAIT_S, SEND_LIMIT_S, AlertActor
+from actors.runtime.alerts.actor import OUTBOX_WAIT_S, SEND_LIMIT_S, AlertActor, AlertOut
 from actors.runtime.alerts.alert import Alert, DeliveryFailed
 from actors.runtime.alerts.conditions import Observation, Signal
 from actors.runtime.alerts.config import AlertsSection
@@ -113,6 +113,25 @@ async def test_each_alert_is_stored_before_any_attempt_and_marked_once_delivered
     assert [r.opens for r in writer.stored] == [None, "feed:feed-mexc", None]
     assert [r.resolves for r in writer.stored] == [None, None, "feed:feed-mexc"]
     assert actor.statistics().pending == 0
+    assert actor.statistics().recent == [
+        AlertOut(a.id, a.incident, a.kind, a.severity, a.title, a.detail, a.ts) for a in sink.taken
+    ]
+
+
+async def test_the_status_lists_the_newest_100_alerts_raised_oldest_first(tmp_path, autojump_clock):
+    writer = FakeWriter()
+    async with trio.open_nursery() as nursery:
+        actor, world = await start(tmp_path, nursery, writer, [])
+        # Flapping: each feed opens and resolves an incident, 60 feeds one after another.
+        for n in range(60):
+            world.signals = [Signal("failing", f"feed-{n} stale", f"feed:feed-{n}")]
+            await trio.sleep(10.0)
+        world.signals = []
+        await trio.sleep(10.0)
+        nursery.cancel_scope.cancel()
+    raised = [msgspec.json.decode(r.body, type=Alert) for r in writer.stored]
+    assert len(raised) > 100
+    assert [a.id for a in actor.statistics().recent] == [a.id for a in raised[-100:]]
 
 
 async def test_a_sink_asking_to_be_left_alone_is_asked_again_only_after_that(

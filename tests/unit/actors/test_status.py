@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import math
 import time
+from collections import deque
 from types import SimpleNamespace
 
 import msgspec
@@ -17,23 +18,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from actors.arbitrage.actor import StrategyActor
+from actors.arbitrage.actor import OrderOut, StrategyActor
 from actors.arbitrage.context import ArbitrageState, LegRules, Positions, new_context
 from actors.cli.status_tables import pnl_table
 from actors.histogram import LAG_BUCKETS_S, Histogram
 from actors.runtime.market.feed import Feed
+from actors.runtime.ops.recent_fills import RECENT_FILLS, FillOut, keeping_fills
 from actors.runtime.ops.statistics import SystemStatistics
 from actors.runtime.ops.status import build_status, status_of
 from actors.runtime.orders.clock_skew import ClockWindow
 from actors.runtime.other_instances import ForeignOrder, OtherInstance
 from actors.runtime.persistence.writer import WriterStatistics
 from protocols.gateio_rest import PositionSettings
+from protocols.history import FillRecord, FundingRecord
 from protocols.messages import PlaceOrder
-from protocols.model import LegPosition, Quote, Symbol, VenueRules
+from protocols.model import Leg, LegPosition, Order, OrderStatus, Quote, Side, Symbol, VenueRules
 from supervision import Backoff, ChildSpec, Intensity, Supervisor
 from tests.integration.polling import wait_until
 from tests.unit.actors.sample_statistics import T0, feed, router, statistics, strategy
-from tests.unit.arbitrage.harness import BTC, ENTRY, Driver, placed
+from tests.unit.arbitrage.harness import BTC, ENTRY, PROFIT, Driver, placed
 
 
 async def failing(inc, *, task_status=trio.TASK_STATUS_IGNORED):
@@ -405,6 +408,9 @@ def test_the_status_object_keeps_its_json_shape():
         "other_instances",
         "alerts",
         "risk",
+        "started_at",
+        "symbols",
+        "recent_fills",
     ]
     assert list(shape["tasks"][0]) == [
         "task_id",
@@ -436,6 +442,22 @@ def test_the_status_object_keeps_its_json_shape():
         "last_skip_reason",
         "holding",
         "unattributed_pnl_usdt",
+        "spot_avg_price",
+        "futures_avg_price",
+        "spot_notional_usdt",
+        "futures_notional_usdt",
+        "net_delta_qty",
+        "net_delta_usdt",
+        "spot_bid",
+        "spot_ask",
+        "futures_bid",
+        "futures_ask",
+        "pnl_pct",
+        "max_entry_cost_pct",
+        "min_profit_pct",
+        "max_hours",
+        "position_opened_at",
+        "orders",
     ]
     assert list(shape["totals"]) == [
         "realized_pnl_usdt",
@@ -520,3 +542,109 @@ def test_a_histograms_buckets_count_the_observations_at_or_below_each_bound(valu
         assert count == sum(1 for v in values if v <= bound)
     assert stats.count == len(values)
     assert stats.total == pytest.approx(sum(values))
+
+
+def test_each_task_shows_its_legs_net_delta_quotes_and_the_exit_rules_pnl_pct():
+    # 1 BTC bought at 50 000 and shorted at 49 750 (the worked example), then the market
+    # moves to PROFIT: spot bid 50 500, futures ask 49 810.
+    driver = Driver()
+    driver.fill_all(driver.quotes(1.0, ENTRY), now=1.0)
+    actor = StrategyActor(driver.ctx, routers={})
+    sb, sa, fb, fa = PROFIT
+    actor.spot = Quote(BTC, sb, 1.0, sa, 1.0, 2.0, 2.0)
+    actor.futures = Quote(BTC, fb, 1.0, fa, 1.0, 2.0, 2.0)
+    [task] = status_of(statistics([actor.statistics()]), T0).tasks
+    assert (task.spot_avg_price, task.futures_avg_price) == (50_000.0, 49_750.0)
+    assert (task.spot_notional_usdt, task.futures_notional_usdt) == (50_000.0, 49_750.0)
+    assert (task.net_delta_qty, task.net_delta_usdt) == (0.0, 0.0)
+    assert (task.spot_bid, task.spot_ask, task.futures_bid, task.futures_ask) == PROFIT
+    params = driver.ctx.params
+    assert (task.max_entry_cost_pct, task.min_profit_pct, task.max_hours) == (
+        params.max_entry_cost_pct,
+        params.min_profit_pct,
+        params.max_hours,
+    )
+    assert task.position_opened_at == driver.ctx.position_opened_at == 1.0
+    # The cycle if closed now, against the spot leg's cost: fees 0.05 % a side.
+    closed = 500.0 - 60.0 - 25.0 - 24.875 - 25.25 - 24.905
+    assert task.pnl_pct == pytest.approx(closed / 50_000.0 * 100.0, abs=1e-9)
+    # The exit rule takes profit at exactly that figure, and not a hair above it.
+    for threshold, exits in ((task.pnl_pct, True), (math.nextafter(task.pnl_pct, 1.0), False)):
+        rule = Driver(min_profit_pct=threshold)
+        rule.fill_all(rule.quotes(1.0, ENTRY), now=1.0)
+        assert bool(placed(rule.quotes(2.0, PROFIT))) is exits
+    # Without a futures quote the exit rule cannot judge: neither can the status.
+    actor.futures = None
+    stats = actor.statistics()
+    assert (stats.pnl_pct, stats.futures_bid, stats.futures_ask) == (None, None, None)
+
+
+def test_an_unhedged_leg_is_the_net_delta_valued_at_the_spot_mid():
+    ctx = new_context("btc_1", Symbol("BTC", "USDT"), now=T0).evolve(
+        positions=Positions(LegPosition(0.003, 50_000.0), LegPosition(0.002, 49_750.0))
+    )
+    actor = StrategyActor(ctx, routers={})
+    assert actor.statistics().net_delta_usdt is None  # no spot quote to value it at
+    actor.spot = Quote(BTC, 50_100.0, 1.0, 50_300.0, 1.0, T0, T0)
+    stats = actor.statistics()
+    assert stats.net_delta_qty == pytest.approx(0.001)
+    assert stats.net_delta_usdt == pytest.approx(0.001 * 50_200.0)
+    assert stats.spot_notional_usdt == pytest.approx(150.0)
+    assert stats.futures_notional_usdt == pytest.approx(99.5)
+    assert stats.pnl_pct is None  # no futures quote to close the short at
+
+
+def test_the_orders_in_flight_are_listed_oldest_first():
+    def order(client_id: str, leg: Leg, created_ts: float) -> Order:
+        return Order(client_id, leg, BTC, Side.BUY, 0.002, 50_000.0, created_ts=created_ts)
+
+    late = Order(
+        "t-2f", Leg.FUTURES, BTC, Side.SELL, 0.002, 49_750.0, status=OrderStatus.PARTIALLY_FILLED,
+        filled_qty=0.001, avg_price=49_751.0, created_ts=T0 + 2.0,
+    )  # fmt: skip
+    ctx = new_context("btc_1", BTC, now=T0).evolve(
+        active_orders={
+            "futures": {"t-2f": late, "t-1f": order("t-1f", Leg.FUTURES, T0 + 1.0)},
+            "spot": {"t-1s": order("t-1s", Leg.SPOT, T0 + 1.0)},
+        }
+    )
+    [task] = status_of(statistics([StrategyActor(ctx, routers={}).statistics()]), T0).tasks
+    assert [o.client_id for o in task.orders] == ["t-1f", "t-1s", "t-2f"]
+    assert task.orders[2] == OrderOut(
+        "t-2f", "futures", "sell", 0.002, 49_750.0, 0.001, 49_751.0, "partially_filled", T0 + 2.0
+    )
+    flat = new_context("eth_1", Symbol("ETH", "USDT"), now=T0)
+    assert StrategyActor(flat, routers={}).statistics().orders == []
+
+
+def fill(n: int) -> FillRecord:
+    return FillRecord(
+        "btc_1", 1, "BTC/USDT", "mexc", "spot", "buy", "entry", f"btc_1-{n}s", f"x{n}",
+        T0 + n, 0.001, 50_000.0, 50_000.0, 0.025,
+    )  # fmt: skip
+
+
+async def test_the_newest_100_fills_handed_to_the_store_are_kept_oldest_first():
+    handed: list = []
+
+    async def writer_history(record) -> None:
+        handed.append(record)
+
+    fills: deque = deque(maxlen=RECENT_FILLS)
+    history = keeping_fills(writer_history, fills)
+    funding = FundingRecord("btc_1", "l1", T0, 1, "BTC/USDT", "gateio", 0.1)
+    for n in range(101):
+        await history(fill(n))
+    await history(funding)
+    assert handed == [*(fill(n) for n in range(101)), funding]
+    stats = msgspec.structs.replace(
+        statistics(), symbols=("BTC/USDT", "ETH/USDT"), recent_fills=tuple(fills)
+    )
+    status = status_of(stats, T0)
+    assert [f.fill_id for f in status.recent_fills] == [f"btc_1-{n}s:x{n}" for n in range(1, 101)]
+    assert status.recent_fills[0] == FillOut(
+        "btc_1-1s:x1", T0 + 1, "btc_1", "BTC/USDT", "mexc", "spot", "buy", "entry", "btc_1-1s",
+        0.001, 50_000.0, 0.025,
+    )  # fmt: skip
+    assert status.symbols == ["BTC/USDT", "ETH/USDT"]
+    assert (status.started_at, status.uptime_s) == (T0 - 120.0, 120.0)

@@ -195,11 +195,11 @@ def test_quarantine_rows_from_before_symbols_were_kept_still_read_and_hold_nothi
 
 
 def test_the_operators_actions_are_kept_in_order(store):
-    store.record_operator_action("pause", "BTC/USDT", "paused BTC/USDT")
-    store.record_operator_action("stop --flatten", None, "unwinding")
-    assert [(a.action, a.symbol, a.result) for a in store.operator_actions()] == [
-        ("pause", "BTC/USDT", "paused BTC/USDT"),
-        ("stop --flatten", None, "unwinding"),
+    store.record_operator_action("pause", "BTC/USDT", "paused BTC/USDT", "ann@desk")
+    store.record_operator_action("stop --flatten", None, "unwinding", "bob via the dashboard")
+    assert [(a.action, a.symbol, a.result, a.who) for a in store.operator_actions()] == [
+        ("pause", "BTC/USDT", "paused BTC/USDT", "ann@desk"),
+        ("stop --flatten", None, "unwinding", "bob via the dashboard"),
     ]
 
 

@@ -146,3 +146,27 @@ def test_many_symbols_advance_together():
     m.advance(T0 + 0.1)
     assert len(m.symbols) == 60
     assert all(m.quote(s, Leg.FUTURES).venue_ts == T0 + 0.1 for s in m.symbols)
+
+
+def test_a_market_held_still_restates_its_books_and_resumes_as_if_no_time_had_passed():
+    moving = config(coin(PriceProcessParams()))
+    held, twin = market(moving), market(moving)
+    for m in (held, twin):
+        m.advance(T0 + 1.0)
+    books = {leg: held.book(COIN, leg).snapshot() for leg in Leg}
+    settlements = held.stand_still(T0 + 1.0 + EIGHT_HOURS)
+    # Nothing moved, every book was pushed again as a new version of the same levels, and
+    # the settlement that fell due on the way was paid.
+    assert [s.ts for s in settlements] == [held.funding_history(COIN)[-1].ts]
+    for leg in Leg:
+        again = held.book(COIN, leg).snapshot()
+        assert (again.bids, again.asks) == (books[leg].bids, books[leg].asks)
+        assert again.version == books[leg].version + 1
+        assert held.quote(COIN, leg).venue_ts == T0 + 1.0 + EIGHT_HOURS
+    # Then one second on: the same step as a market that was never held.
+    held.advance(T0 + 2.0 + EIGHT_HOURS)
+    twin.advance(T0 + 2.0)
+    assert (held.spot_mid(COIN), held.mark_price(COIN)) == (
+        twin.spot_mid(COIN),
+        twin.mark_price(COIN),
+    )
