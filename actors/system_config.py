@@ -3,10 +3,10 @@
 
 The runtime's tables (:class:`~actors.runtime.config.RuntimeConfig`) plus those of the
 tools around it: ``[sim]`` (the simulated venues, used in paper mode), ``[paper]`` (how
-lively paper mode's market is), ``[chaos]`` (what ``basis chaos`` holds the system to)
-and ``[watchdog]`` (how ``basis watchdog`` watches it). One file, validated whole at
-load; the runtime is handed it as a :class:`RuntimeConfig` and never reads the other
-tables.
+lively paper mode's market is), ``[chaos]`` (what ``basis chaos`` holds the system to),
+``[watchdog]`` (how ``basis watchdog`` watches it) and ``[dashboard]`` (the live web
+dashboard ``basis run`` serves). One file, validated whole at load; the runtime is
+handed it as a :class:`RuntimeConfig` and never reads the other tables.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Annotated
 
 import msgspec
 
+from actors.dashboard.config import DashboardSection
 from actors.runtime.config import RuntimeConfig, Seconds, VenuesSection
 from actors.sim.config import SimConfig, symbol_config, with_dislocations
 from actors.sim.views import SimUrls
@@ -114,6 +115,7 @@ class SystemConfig(RuntimeConfig, frozen=True, forbid_unknown_fields=True):
     paper: PaperSection = PaperSection()
     chaos: ChaosSection = ChaosSection()
     watchdog: WatchdogSection = WatchdogSection()
+    dashboard: DashboardSection = DashboardSection()
 
     def __post_init__(self) -> None:
         super().__post_init__()

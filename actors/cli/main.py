@@ -19,6 +19,7 @@ from typing import NoReturn
 from actors.cli.backtest import add_backtest_commands
 from actors.cli.chaos import add_chaos_commands
 from actors.cli.control import add_control_commands
+from actors.cli.dashboard import add_dashboard_commands
 from actors.cli.demo import add_demo_commands
 from actors.cli.preflight import add_preflight_commands
 from actors.cli.quarantine import add_quarantine_commands
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_control_commands(commands)
     add_quarantine_commands(commands)
     add_risk_commands(commands)
+    add_dashboard_commands(commands)
     return parser
 
 

@@ -72,9 +72,11 @@ def paper_system(
     recover: bool = True,
     venues_are_new: bool = True,
     sinks: Sequence[Sink] | None = None,
+    services: Sequence[ChildSpec] = (),
 ) -> TradingSystem:
     """The trading system of paper-mode ``config``, trading on the simulated venues at
-    ``venues``. ``venues_are_new``: they were started for this run."""
+    ``venues``. ``venues_are_new``: they were started for this run. ``services``: as
+    :class:`TradingSystem` takes them."""
     return TradingSystem(
         config.at_simulated_venues(venues),
         data_dir,
@@ -82,6 +84,7 @@ def paper_system(
         credentials=config.simulated_credentials(),
         venues_are_new=venues_are_new,
         sinks=sinks,
+        services=services,
     )
 
 

@@ -25,11 +25,13 @@ import trio
 from rich.console import Console
 
 from actors.cli.args import port_number, positive_seconds
+from actors.cli.dashboard import configured_hash, dashboard_server
 from actors.cli.live_view import live_view, status_lines
 from actors.cli.paper import SimulatedVenues, paper_system
 from actors.cli.status_tables import status_view
 from actors.cli.user_error import UserError
 from actors.config_files import ConfigError, load_config
+from actors.dashboard.server import DashboardPortTaken
 from actors.runtime.alerts.alert import Sink
 from actors.runtime.alerts.chat import MissingSecret
 from actors.runtime.alerts.sinks import sinks_from_config
@@ -131,6 +133,8 @@ def command_run(args: argparse.Namespace) -> int:
         sinks = sinks_from_config(config.alerts, os.environ)
     except MissingSecret as error:
         raise UserError(str(error)) from None
+    if config.dashboard.enable:
+        configured_hash(config, os.environ)  # a live dashboard without a password is refused
     data_dir = Path(args.data_dir or os.environ.get("BASIS_DATA_DIR") or DEFAULT_DATA_DIR)
     # Before anything in the data directory is written, the logs included.
     lock = claim_data_dir(data_dir)
@@ -171,13 +175,19 @@ def run_tree(main: Callable[[], Awaitable[None]]) -> int:
     """Run ``main`` under trio; a tree that gave up is reported as a readable chain of
     failures (every one, if several gave up), and a status port that cannot be had, a
     venue account Basis cannot trade on or an alert sink without its secret is a
-    :class:`UserError`, not a traceback. Each
+    :class:`UserError`, not a traceback (so is a dashboard port that cannot be had). Each
     may arrive wrapped in the nurseries it crossed."""
     gave_up: list[BaseException] = []
     refused: list[BaseException] = []
     try:
         trio.run(main)
-    except* (StatusPortTaken, AccountRefused, MissingSecret, UserError) as group:
+    except* (
+        StatusPortTaken,
+        DashboardPortTaken,
+        AccountRefused,
+        MissingSecret,
+        UserError,
+    ) as group:
         refused.extend(leaves(group))
     except* SupervisorGaveUp as group:
         gave_up.extend(leaves(group))
@@ -209,6 +219,10 @@ async def run_system(
     run refused for it leaves the data directory as it was)."""
     # Claimed first: a port that cannot be had ends the run before the store is touched.
     listeners = await claim_status_port(config.http.port)
+    dashboard = dashboard_server(config, data_dir, os.environ)
+    services = [] if dashboard is None else [dashboard[0].child_spec()]
+    if dashboard is not None:
+        print(dashboard[1], file=sys.stderr)
     if log_file is not None:
         try:
             configure_file(log_file)
@@ -222,9 +236,15 @@ async def run_system(
             venues = SimulatedVenues(config) if config.mode == "paper" else None
             if venues is not None:
                 urls = await nursery.start(venues.run)
-                system = paper_system(config, data_dir, urls, recover=recover, sinks=sinks)
+                system = paper_system(
+                    config, data_dir, urls, recover=recover, sinks=sinks, services=services
+                )
             else:
-                system = TradingSystem(config, data_dir, recover=recover, sinks=sinks)
+                system = TradingSystem(
+                    config, data_dir, recover=recover, sinks=sinks, services=services
+                )
+            if dashboard is not None:
+                dashboard[0].watch(system)
 
             async def watch_signals() -> None:
                 graceful = True
@@ -255,6 +275,8 @@ async def run_system(
             finally:
                 nursery.cancel_scope.cancel()
                 await system.aclose()
+                if dashboard is not None:
+                    dashboard[0].listener.close()
 
 
 async def _helpers(

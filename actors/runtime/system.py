@@ -7,7 +7,8 @@ basis (one_for_one)
 ├── routers (one_for_one)   one per venue
 ├── risk                    the portfolio: caps, balances, stops, the risk mode
 ├── strategies (one_for_one) one per symbol, added while the system runs (transient)
-└── alerts (one_for_one)    the alert actor: incidents, the outbox, the sinks
+├── alerts (one_for_one)    the alert actor: incidents, the outbox, the sinks
+└── services (one_for_one)  what serves the system to the outside (the dashboard), if any
 ```
 
 Children start in this order because each layer needs the ones above it to be there;
@@ -150,7 +151,8 @@ class TradingSystem:
     ``credentials``: the venues' keys; without them, read from the environment variables
     that ``[venues]`` names. ``venues_are_new``: the venues hold nothing of an earlier run
     (simulated venues started for this one), so tasks an earlier run left active are
-    closed as abandoned instead of resumed on positions nobody holds."""
+    closed as abandoned instead of resumed on positions nobody holds. ``services``: run
+    under a supervisor of their own after everything else (the dashboard)."""
 
     def __init__(
         self,
@@ -161,8 +163,11 @@ class TradingSystem:
         credentials: Mapping[Leg, ApiCredentials] | None = None,
         venues_are_new: bool = False,
         sinks: Sequence[Sink] | None = None,
+        services: Sequence[ChildSpec] = (),
     ) -> None:
         self.config = config
+        self.services = list(services)
+        """Children of the ``services`` supervisor, last in the tree (the dashboard)."""
         self.data_dir = data_dir
         self.recover = recover
         self.started_at = time.time()
@@ -282,6 +287,9 @@ class TradingSystem:
             self.strategies_supervisor.child_spec(),
             alerts.child_spec(),
         ]
+        if self.services:
+            # Last: they show and control what the layers before them run.
+            children.append(Supervisor("services", self.services).child_spec())
         return Supervisor("basis", children, strategy=RestartStrategy.ONE_FOR_ONE)
 
     def _from_env(self) -> dict[Leg, ApiCredentials]:

@@ -1,0 +1,498 @@
+"""The dashboard's web app (Starlette): the page and its login, the event stream, the
+chart's history and the operator's controls, behind the checks every request passes.
+
+Checks, before routing (:class:`Guard`): the ``Host`` header names this machine or an
+allowed name (a page elsewhere cannot reach the dashboard through a DNS name it rebinds
+to 127.0.0.1); every POST carries an ``Origin`` of this very host (no other site can
+post to it through the browser); without a valid session only the login page and its
+stylesheet are served. Every answer carries a content security policy that allows only
+this origin's own files, and is not cached (the static files are revalidated).
+
+The app is built from what it needs, not from a running system: the live status (the
+sampler publishes into it), the controls, the store's path and the static folder, so
+that tests serve it without one.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import msgspec
+import trio
+from starlette.applications import Starlette
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from actors.dashboard.auth import LockOut, ScryptHash, Session, Sessions, verify_password
+from actors.dashboard.chart_history import read_chart_history
+from actors.dashboard.events import EventLog, diff, frame_of, parse_event_id
+from actors.runtime.controls import ControlRefused
+from protocols.model import RiskMode
+
+log = logging.getLogger("basis.dashboard")
+
+STATIC_DIR = Path(__file__).parent / "static"
+COOKIE = "basis_session"
+KEEP_ALIVE_S = 2.0
+RETRY_MS = 1000
+MAX_FORM_BYTES = 4096
+MAX_JSON_BYTES = 16384
+WHO_MAX_CHARS = 40
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+PUBLIC = frozenset(
+    {
+        ("GET", "/login"),
+        ("HEAD", "/login"),
+        ("POST", "/login"),
+        ("GET", "/static/login.css"),
+        ("HEAD", "/static/login.css"),
+    }
+)
+"""What is served without a session."""
+SECURITY_HEADERS = (
+    ("content-security-policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+)
+
+
+class LiveStatus:
+    """The newest status sample, and the log of the events that led to it: the sampler
+    publishes into it, each stream reads from it. It outlives the dashboard actor's
+    incarnations, so that a page reconnecting after a restart of the actor still gets
+    only what it missed."""
+
+    def __init__(self, log: EventLog | None = None) -> None:
+        self.log = log or EventLog()
+        self.status: dict[str, Any] | None = None
+        self.at = 0.0
+        self.closing: str | None = None
+        """Why the streams end (a graceful stop), while they do."""
+        self._changed = trio.Event()
+
+    def publish(self, status: dict[str, Any], at: float) -> None:
+        """``status``, sampled at ``at`` (Unix seconds), is the newest: its differences
+        from the one before become events."""
+        before, seq = self.status, self.log.seq
+        if before is not None:
+            self.log.extend(diff(before, status, at))
+        self.status, self.at = status, at
+        if before is None or self.log.seq != seq:
+            self._wake()
+
+    def snapshot(self) -> bytes:
+        """The whole status now, as a ``snapshot`` event numbered with the newest event
+        it includes."""
+        data = {"run": self.log.run, "at": self.at, "status": self.status}
+        return frame_of(self.log.run, self.log.seq, "snapshot", data)
+
+    def say_bye(self, reason: str) -> None:
+        self.closing = reason
+        self._wake()
+
+    def reopen(self) -> None:
+        self.closing = None
+
+    async def changed(self, timeout_s: float) -> None:
+        """Returns when something was published or the streams are told to end, or
+        after ``timeout_s``."""
+        with trio.move_on_after(timeout_s):
+            await self._changed.wait()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+
+@attrs.define(eq=False)
+class Security:
+    """Who may use the dashboard: the password's hash, the sessions, the lock-out."""
+
+    password: ScryptHash
+    sessions: Sessions
+    session_hours: float
+    hosts: frozenset[str]
+    """The ``Host`` names served (lower case, without port)."""
+    lock_out: LockOut = attrs.field(factory=LockOut)
+    clock: Callable[[], float] = time.time
+    """Wall-clock time; a test's own clock stands in for it."""
+
+    def session_of(self, scope: Scope) -> Session | None:
+        cookie = _cookies(Headers(scope=scope)).get(COOKIE)
+        return None if cookie is None else self.sessions.verify(cookie, self.clock())
+
+
+def allowed_hosts(host: str, extra: tuple[str, ...] | list[str]) -> frozenset[str]:
+    return frozenset({*LOCAL_HOSTS, host.lower(), *(name.lower() for name in extra)})
+
+
+def _cookies(headers: Headers) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for part in headers.get("cookie", "").split(";"):
+        name, eq, value = part.strip().partition("=")
+        if eq:
+            found.setdefault(name, value)
+    return found
+
+
+def _host_name(host: str) -> str:
+    """``Host``'s name without its port: ``[::1]:8788`` is ``::1``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else ""
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class Guard:
+    """The checks every request passes before it is routed, and the headers every
+    answer carries (see the module's docstring)."""
+
+    def __init__(self, app: ASGIApp, security: Security) -> None:
+        self.app = app
+        self.security = security
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path, method = scope["path"], scope["method"]
+        cache = "no-cache" if path.startswith("/static/") else "no-store"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers[name] = value
+                headers["cache-control"] = cache
+            await send(message)
+
+        refused = self._refusal(scope, path, method)
+        if refused is not None:
+            await refused(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+    def _refusal(self, scope: Scope, path: str, method: str) -> Response | None:
+        headers = Headers(scope=scope)
+        host = headers.get("host", "")
+        if _host_name(host) not in self.security.hosts:
+            log.warning("dashboard: refused a request for Host %r (not this machine's)", host)
+            return JSONResponse({"error": "this Host is not served here"}, 403)
+        if method == "POST":
+            origin = headers.get("origin")
+            if origin not in (f"http://{host}", f"https://{host}"):
+                log.warning("dashboard: refused a POST %s from Origin %r", path, origin)
+                return JSONResponse({"error": "a POST must come from this page's origin"}, 403)
+        session = self.security.session_of(scope)
+        scope.setdefault("state", {})["session"] = session
+        if session is None and (method, path) not in PUBLIC:
+            if path.startswith("/api/") or path == "/events":
+                return JSONResponse({"error": "log in first"}, 401)
+            return RedirectResponse("/login", 303)
+        return None
+
+
+# ------------------------------------------------------------------------------ the app
+
+
+@attrs.define(eq=False)
+class Dashboard:
+    """What the routes serve from."""
+
+    live: LiveStatus
+    security: Security
+    controls: Callable[[], Any]
+    """The system's controls (``actors.runtime.controls.Controls``), when asked."""
+    store_path: Path
+    static_dir: Path = STATIC_DIR
+
+
+def dashboard_app(dashboard: Dashboard) -> ASGIApp:
+    d = dashboard
+    routes = [
+        Route("/", page_route(d)),
+        Route("/login", login_route(d), methods=["GET", "POST"]),
+        Route("/logout", logout_route(d), methods=["POST"]),
+        Route("/events", events_route(d)),
+        Route("/api/history", history_route(d)),
+        Route("/api/control/{action}", control_route(d), methods=["POST"]),
+        Mount("/static", StaticFiles(directory=d.static_dir), name="static"),
+    ]
+    return Guard(Starlette(routes=routes), d.security)
+
+
+def page_route(d: Dashboard) -> Callable[[Request], Any]:
+    async def page(request: Request) -> Response:
+        return FileResponse(d.static_dir / "index.html")
+
+    return page
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# ----------------------------------------------------------------- logging in and out
+
+
+def _login_page(d: Dashboard, message: str, status: int, **headers: str) -> HTMLResponse:
+    text = (d.static_dir / "login.html").read_text(encoding="utf-8")
+    body = text.replace("<!--message-->", html.escape(message))
+    return HTMLResponse(body, status, headers=headers or None)
+
+
+def _locked_page(d: Dashboard, seconds: float) -> HTMLResponse:
+    minutes = max(1, math.ceil(seconds / 60))
+    return _login_page(
+        d,
+        f"Too many wrong passwords: locked out for {minutes} minutes.",
+        429,
+        **{"Retry-After": str(math.ceil(seconds))},
+    )
+
+
+def login_route(d: Dashboard) -> Callable[[Request], Any]:
+    security = d.security
+
+    async def login(request: Request) -> Response:
+        if request.method != "POST":
+            return _login_page(d, "", 200)
+        address = _client(request)
+        locked = security.lock_out.locked_for(address, security.clock())
+        if locked > 0:
+            return _locked_page(d, locked)
+        body = await _body(request, MAX_FORM_BYTES)
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace") if body else "")
+        who = form.get("who", [""])[0].strip()
+        password = form.get("password", [""])[0]
+        if len(who) > WHO_MAX_CHARS or not who.isprintable():
+            return _login_page(d, f"Your name: at most {WHO_MAX_CHARS} printable characters.", 400)
+        ok = await trio.to_thread.run_sync(verify_password, password, security.password)
+        now = security.clock()
+        if not ok:
+            security.lock_out.failed(address, now)
+            log.warning("dashboard: a wrong password from %s", address)
+            locked = security.lock_out.locked_for(address, now)
+            if locked > 0:
+                log.warning("dashboard: %s locked out for %.0f s", address, locked)
+                return _locked_page(d, locked)
+            return _login_page(d, "Wrong password.", 401)
+        security.lock_out.succeeded(address)
+        lifetime = security.session_hours * 3600.0
+        cookie, _ = security.sessions.issue(who, now, lifetime)
+        log.info("dashboard: %s logged in from %s", who or "someone", address)
+        response = RedirectResponse("/", 303)
+        response.set_cookie(
+            COOKIE,
+            cookie,
+            max_age=int(lifetime),
+            path="/",
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="strict",
+        )
+        return response
+
+    return login
+
+
+def logout_route(d: Dashboard) -> Callable[[Request], Any]:
+    async def logout(request: Request) -> Response:
+        session: Session | None = request.state.session
+        if session is not None:
+            d.security.sessions.revoke(session, d.security.clock())
+            log.info("dashboard: %s logged out", session.who or "someone")
+        response = RedirectResponse("/login", 303)
+        response.delete_cookie(
+            COOKIE,
+            path="/",
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="strict",
+        )
+        return response
+
+    return logout
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or ``None`` when it is longer than ``limit``."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# ----------------------------------------------------------------------- the stream
+
+
+def events_route(d: Dashboard) -> Callable[[Request], Any]:
+    async def events(request: Request) -> Response:
+        last = parse_event_id(request.headers.get("last-event-id"))
+        return StreamingResponse(
+            _stream(d.live, last),
+            media_type="text/event-stream",
+            headers={"X-Accel-Buffering": "no"},
+        )
+
+    return events
+
+
+async def _stream(live: LiveStatus, last: tuple[str, int] | None) -> AsyncIterator[bytes]:
+    """The event stream of one connection: what it missed since ``last`` (or a snapshot),
+    then every event as it is published, a keep-alive comment every 2 s of silence, and
+    ``bye`` when the dashboard stops."""
+    yield b"retry: %d\n\n" % RETRY_MS
+    while live.status is None and live.closing is None:
+        await live.changed(KEEP_ALIVE_S)
+    sent: int | None = None
+    if last is not None and live.log.after(*last) is not None:
+        sent = last[1]
+    quiet_since = trio.current_time()
+    while live.closing is None:
+        if sent is None:
+            chunk, sent = live.snapshot(), live.log.seq
+        else:
+            missed = live.log.after(live.log.run, sent)
+            if missed is None:  # fell behind what the log keeps: start again from now
+                sent = None
+                continue
+            chunk = b"".join(event.frame for event in missed)
+            if missed:
+                sent = missed[-1].seq
+        if chunk:
+            yield chunk
+            quiet_since = trio.current_time()
+            continue
+        await live.changed(quiet_since + KEEP_ALIVE_S - trio.current_time())
+        silent = trio.current_time() - quiet_since >= KEEP_ALIVE_S
+        if silent and live.log.seq == sent and live.closing is None:
+            yield b": keep-alive\n\n"
+            quiet_since = trio.current_time()
+    yield b"event: bye\ndata: %s\n\n" % msgspec.json.encode({"reason": live.closing})
+
+
+# ----------------------------------------------------------------------- the history
+
+
+def history_route(d: Dashboard) -> Callable[[Request], Any]:
+    async def history(request: Request) -> Response:
+        text = request.query_params.get("minutes", "60")
+        if not text.isdigit() or not 1 <= int(text) <= 1440:
+            return JSONResponse({"error": "minutes must be a whole number from 1 to 1440"}, 400)
+        now = time.time()
+        since = now - int(text) * 60.0
+        try:
+            found = await trio.to_thread.run_sync(read_chart_history, d.store_path, since, now)
+        except Exception as error:  # the store missing or unreadable: the chart starts empty
+            log.warning("dashboard: the chart's history cannot be read: %s", error)
+            return JSONResponse({"error": f"the history cannot be read: {error}"}, 503)
+        return Response(msgspec.json.encode(found), media_type="application/json")
+
+    return history
+
+
+# ----------------------------------------------------------------------- the controls
+
+
+class _Body(msgspec.Struct, forbid_unknown_fields=True):
+    confirmed: bool = False
+
+
+class SymbolBody(_Body, forbid_unknown_fields=True):
+    symbol: str | None = None
+
+
+class AddBody(_Body, forbid_unknown_fields=True):
+    symbol: str = ""
+
+
+class StopBody(_Body, forbid_unknown_fields=True):
+    flatten: bool = False
+
+
+class ResolveBody(_Body, forbid_unknown_fields=True):
+    symbol: str = ""
+    how: str = ""
+
+
+class RiskBody(_Body, forbid_unknown_fields=True):
+    mode: Literal["active", "reducing", "halted"] = "active"
+    reason: str | None = None
+
+
+BODIES: dict[str, type[_Body]] = {
+    "pause": SymbolBody,
+    "resume": SymbolBody,
+    "add": AddBody,
+    "stop": StopBody,
+    "resolve": ResolveBody,
+    "risk": RiskBody,
+}
+
+
+def control_route(d: Dashboard) -> Callable[[Request], Any]:
+    async def control(request: Request) -> Response:
+        action = request.path_params["action"]
+        kind = BODIES.get(action)
+        if kind is None:
+            return JSONResponse(
+                {"error": f"no control {action!r}; one of {', '.join(BODIES)}"}, 404
+            )
+        raw = await _body(request, MAX_JSON_BYTES)
+        try:
+            body = msgspec.json.decode(raw or b"", type=kind)
+        except (msgspec.ValidationError, msgspec.DecodeError) as error:
+            return JSONResponse({"error": f"not what /api/control/{action} takes: {error}"}, 400)
+        if not body.confirmed:
+            return JSONResponse(
+                {"error": f'{action} needs confirming: send "confirmed": true'}, 400
+            )
+        session: Session | None = request.state.session
+        name = session.who if session is not None and session.who else "someone"
+        client = _client(request)
+        who = f"{name} via the dashboard from {client}"
+        try:
+            result = await _act(d.controls(), action, body, who, client)
+        except ControlRefused as error:
+            return JSONResponse({"error": str(error)}, error.status)
+        return JSONResponse({"result": result})
+
+    return control
+
+
+async def _act(controls: Any, action: str, body: Any, who: str, client: str) -> str:
+    if action == "pause":
+        return await controls.pause(body.symbol, who=who)
+    if action == "resume":
+        return await controls.resume(body.symbol, who=who)
+    if action == "add":
+        return await controls.add(body.symbol, who=who)
+    if action == "stop":
+        return await controls.stop(body.flatten, who=who)
+    if action == "resolve":
+        return await controls.resolve(body.symbol, body.how, who=who)
+    via = f"the dashboard from {client}"
+    return await controls.risk_mode(RiskMode(body.mode), body.reason, via, who=who)

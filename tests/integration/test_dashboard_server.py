@@ -1,0 +1,582 @@
+"""The dashboard served by hypercorn on 127.0.0.1, as a browser meets it: the login, the
+checks every request passes, the event stream with its replay, and the controls. A fake
+status source feeds the sampler; the last test serves a real paper system."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import aclosing
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+import trio
+
+from actors.cli.paper import paper_system
+from actors.dashboard.app import LiveStatus
+from actors.dashboard.auth import make_hash, parse_hash
+from actors.dashboard.config import DashboardSection
+from actors.dashboard.events import EventLog, apply
+from actors.dashboard.server import BYE_STOPPING, DashboardServer, Sources, claim_socket
+from actors.runtime.controls import ControlRefused
+from actors.runtime.ops.status import build_status
+from actors.runtime.system import running
+from actors.sim.servers import SimServers
+from actors.system_config import SystemConfig
+from protocols.model import RiskMode
+from supervision import Supervisor
+from tests.unit.analytics.sample_store import build_sample_store
+
+PASSWORD = "correct horse battery"
+HASH = parse_hash(make_hash(PASSWORD, n=1024))
+LOG_SIZE = 50
+STATIC_FILES = {
+    "index.html": "<!doctype html><title>Basis</title><p>the page</p>",
+    "login.html": "<!doctype html><form method=post><!--message--></form>",
+    "login.css": "form { margin: 1em }",
+    "app.js": "console.log('page')",
+}
+
+
+def write_static(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in STATIC_FILES.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def task(task_id: str, **fields) -> dict:
+    return {
+        "task_id": task_id,
+        "symbol": "BTC/USDT",
+        "state": "monitoring",
+        "cycles": 0,
+        "spot_bid": None,
+        "entry_cost_pct": None,
+        "orders": [],
+        **fields,
+    }
+
+
+def status(*tasks: dict, **top) -> dict:
+    return {
+        "mode": "paper",
+        "uptime_s": 1.0,
+        "health": "ok",
+        "tasks": list(tasks),
+        "totals": {"realized_pnl_usdt": 0.0},
+        "recent_fills": [],
+        "alerts": {"open": 0, "recent": []},
+        **top,
+    }
+
+
+class FakeControls:
+    """Stands in for ``TradingSystem.controls`` (``actors.runtime.controls.Controls``):
+    the signatures the dashboard calls, each call remembered; ``refuse`` makes the next
+    one refused as the real one refuses."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+        self.refuse: ControlRefused | None = None
+
+    async def _act(self, *call) -> str:
+        self.calls.append(call)
+        if self.refuse is not None:
+            raise self.refuse
+        return f"done: {call[0]}"
+
+    async def pause(self, symbol, *, who):
+        return await self._act("pause", symbol, who)
+
+    async def resume(self, symbol, *, who):
+        return await self._act("resume", symbol, who)
+
+    async def add(self, symbol, *, who):
+        return await self._act("add", symbol, who)
+
+    async def stop(self, flatten, *, who):
+        return await self._act("stop", flatten, who)
+
+    async def resolve(self, symbol, how, *, who):
+        return await self._act("resolve", symbol, how, who)
+
+    async def risk_mode(self, mode, reason, via, *, who):
+        return await self._act("risk", mode, reason, via, who)
+
+
+class Served:
+    """A dashboard actor under a supervisor of its own, in a trio loop of its own thread:
+    one server for the module's tests. ``status`` is what the next sample reads (replace
+    it whole); ``offset_s`` moves the sessions' and lock-out's clock."""
+
+    def __init__(self, folder: Path) -> None:
+        self.status = status()
+        self.offset_s = 0.0
+        self.controls = FakeControls()
+        self.store = build_sample_store(folder / "basis.db")
+        self.server = DashboardServer(
+            DashboardSection(enable=True, port=0, sample_s=0.05),
+            claim_socket("127.0.0.1", 0),
+            HASH,
+            b"k" * 32,
+            sources=Sources(lambda now: self.status, lambda: self.controls, self.store),
+            static_dir=write_static(folder / "static"),
+            clock=lambda: time.time() + self.offset_s,
+            live=LiveStatus(EventLog(size=LOG_SIZE)),
+        )
+        self.base = f"http://127.0.0.1:{self.server.port}"
+        self.tree = Supervisor("services", [self.server.child_spec()])
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=trio.run, args=(self._main,), daemon=True)
+
+    async def _main(self) -> None:
+        self.token = trio.lowlevel.current_trio_token()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.tree.run)
+            self._ready.set()
+
+    def __enter__(self) -> Served:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def __exit__(self, *_) -> None:
+        trio.from_thread.run_sync(self.tree.request_stop, trio_token=self.token)
+        self._thread.join(10)
+        self.server.listener.close()
+
+    def seq_after(self, change: dict) -> int:
+        """Publish ``change`` as the status and wait until it was sampled; the log's
+        newest number then."""
+        self.status = change
+        deadline = time.monotonic() + 5
+        while self.server.live.status is not change:
+            assert time.monotonic() < deadline, "the status was not sampled"
+            time.sleep(0.01)
+        return self.server.live.log.seq
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[Served]:
+    with Served(tmp_path_factory.mktemp("dashboard")) as served:
+        yield served
+
+
+OPEN_CLIENTS: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().close()
+
+
+def client(served: Served, **kwargs) -> httpx.Client:
+    """A browser of its own (closed after the test)."""
+    web = httpx.Client(base_url=served.base, timeout=5.0, **kwargs)
+    OPEN_CLIENTS.append(web)
+    return web
+
+
+def logged_in(served: Served, who: str = "ana") -> httpx.Client:
+    web = client(served)
+    reply = web.post(
+        "/login", data={"who": who, "password": PASSWORD}, headers={"Origin": served.base}
+    )
+    assert reply.status_code == 303, reply.text
+    return web
+
+
+def sse(lines: Iterator[str]) -> Iterator[dict]:
+    """The stream's events (``{"id", "event", "data"}``), its comments (``{"comment"}``)
+    and its retry (``{"retry"}``), in the order they come."""
+    event: dict = {}
+    for line in lines:
+        if line == "":
+            if event:
+                yield event
+            event = {}
+        elif line.startswith(":"):
+            yield {"comment": line[1:].strip()}
+        else:
+            name, _, value = line.partition(": ")
+            event[name] = json.loads(value) if name == "data" else value
+
+
+# ---------------------------------------------------------------- login and checks
+
+
+def test_a_login_sets_a_strict_http_only_cookie_and_a_logout_revokes_it(served):
+    web = client(served)
+    reply = web.post(
+        "/login", data={"who": "ana", "password": PASSWORD}, headers={"Origin": served.base}
+    )
+    assert reply.status_code == 303 and reply.headers["location"] == "/"
+    cookie = reply.headers["set-cookie"]
+    flags = {part.strip().lower() for part in cookie.split(";")}
+    assert cookie.startswith("basis_session=")
+    assert {"httponly", "samesite=strict", "path=/"} <= flags
+    assert "secure" not in flags  # served over plain http on loopback
+    assert web.get("/").text == STATIC_FILES["index.html"]
+    kept = dict(web.cookies)
+    out = web.post("/logout", headers={"Origin": served.base})
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert "max-age=0" in out.headers["set-cookie"].lower()
+    # The old cookie, sent again, is a session no more.
+    again = client(served, cookies=kept).get("/")
+    assert again.status_code == 303 and again.headers["location"] == "/login"
+
+
+def test_without_a_session_only_the_login_page_and_its_stylesheet_are_served(served):
+    web = client(served)
+    for path in ("/", "/static/app.js", "/static/index.html", "/anything"):
+        reply = web.get(path)
+        assert (reply.status_code, reply.headers.get("location")) == (303, "/login"), path
+    for path in ("/events", "/api/history"):
+        reply = web.get(path)
+        assert reply.status_code == 401 and reply.json() == {"error": "log in first"}
+    refused = web.post(
+        "/api/control/pause", json={"confirmed": True}, headers={"Origin": served.base}
+    )
+    assert refused.status_code == 401 and served.controls.calls == []
+    page = web.get("/login")
+    assert page.status_code == 200 and "<form" in page.text and "<!--message-->" not in page.text
+    assert web.get("/static/login.css").text == STATIC_FILES["login.css"]
+    assert page.headers["content-security-policy"] == (
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_a_wrong_password_says_so_and_a_long_name_is_refused(served):
+    web = client(served)
+    origin = {"Origin": served.base}
+    wrong = web.post("/login", data={"password": "nope"}, headers=origin)
+    assert wrong.status_code == 401 and "Wrong password." in wrong.text
+    assert "set-cookie" not in wrong.headers
+    long = web.post("/login", data={"who": "x" * 41, "password": PASSWORD}, headers=origin)
+    assert long.status_code == 400 and "at most 40" in long.text
+    served.server.security.lock_out.succeeded("127.0.0.1")  # the next test counts afresh
+
+
+def test_a_host_other_than_this_machine_is_refused(served):
+    port = served.server.port
+    web = logged_in(served)
+    for host in ("evil.example", f"rebound.example:{port}", ""):
+        reply = web.get("/login", headers={"Host": host})
+        assert reply.status_code == 403, host
+    for host in (f"localhost:{port}", f"[::1]:{port}", f"127.0.0.1:{port}", "127.0.0.1"):
+        assert web.get("/", headers={"Host": host}).status_code == 200, host
+
+
+def test_a_post_without_or_from_another_origin_is_refused(served):
+    web = logged_in(served)
+    body = {"confirmed": True, "symbol": None}
+    for headers in ({}, {"Origin": "http://evil.example"}, {"Origin": "null"}):
+        reply = web.post("/api/control/pause", json=body, headers=headers)
+        assert reply.status_code == 403, headers
+    assert served.controls.calls == []
+    login = client(served).post(
+        "/login", data={"password": PASSWORD}, headers={"Origin": "http://evil.example"}
+    )
+    assert login.status_code == 403 and "set-cookie" not in login.headers
+    assert web.post("/api/control/pause", json=body, headers={"Origin": served.base}).json() == {
+        "result": "done: pause"
+    }
+    served.controls.calls.clear()
+
+
+def test_five_failures_lock_the_address_out_for_fifteen_minutes(served):
+    web = client(served)
+    origin = {"Origin": served.base}
+    codes = [
+        web.post("/login", data={"password": f"guess {n}"}, headers=origin).status_code
+        for n in range(5)
+    ]
+    assert codes == [401, 401, 401, 401, 429]
+    locked = web.post("/login", data={"password": PASSWORD}, headers=origin)
+    assert locked.status_code == 429 and locked.headers["retry-after"] == "900"
+    assert "locked out for 15 minutes" in locked.text and "set-cookie" not in locked.headers
+    served.offset_s += 14 * 60
+    assert web.post("/login", data={"password": PASSWORD}, headers=origin).status_code == 429
+    served.offset_s += 61
+    assert web.post("/login", data={"password": PASSWORD}, headers=origin).status_code == 303
+
+
+# ------------------------------------------------------------------------ the stream
+
+
+def test_events_arrive_in_order_with_their_ids(served):
+    web = logged_in(served)
+    with web.stream("GET", "/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        events = sse(stream.iter_lines())
+        assert next(events) == {"retry": "1000"}
+        snapshot = next(events)
+        assert snapshot["event"] == "snapshot"
+        run, seq = snapshot["id"].rsplit(".", 1)
+        assert snapshot["data"]["run"] == run and int(seq) == served.server.live.log.seq
+        model = copy.deepcopy(snapshot["data"]["status"])
+        first = served.seq_after(status(task("t1")))
+        served.seq_after(status(task("t1", spot_bid=100.0, entry_cost_pct=0.2)))
+        last = served.seq_after(
+            status(task("t1", spot_bid=100.0, entry_cost_pct=0.2, state="entering"))
+        )
+        got = []
+        for event in events:
+            if "comment" in event:
+                continue
+            got.append(event)
+            apply(model, event["event"], event["data"])
+            if event["id"] == f"{run}.{last}":
+                break
+    assert [e["event"] for e in got] == ["task", "quote", "task", "transition"]
+    assert [int(e["id"].rsplit(".", 1)[1]) for e in got] == list(range(int(seq) + 1, last + 1))
+    assert first == int(seq) + 1
+    assert model["tasks"] == served.status["tasks"]
+
+
+def read_until(events: Iterator[dict], seq: int) -> list[dict]:
+    got = []
+    for event in events:
+        if "id" in event:
+            got.append(event)
+            if int(event["id"].rsplit(".", 1)[1]) >= seq:
+                return got
+    raise AssertionError("the stream ended")
+
+
+def test_a_reconnect_with_last_event_id_gets_exactly_what_it_missed(served):
+    web = logged_in(served)
+    with web.stream("GET", "/events") as stream:
+        events = sse(stream.iter_lines())
+        next(events)
+        snapshot = next(events)
+    model = copy.deepcopy(snapshot["data"]["status"])
+    seen = int(snapshot["id"].rsplit(".", 1)[1])
+    served.seq_after(status(task("t2")))
+    served.seq_after(status(task("t2", cycles=1), task("t3")))
+    newest = served.seq_after(status(task("t3", spot_bid=2.0)))
+    with web.stream("GET", "/events", headers={"Last-Event-ID": snapshot["id"]}) as stream:
+        events = sse(stream.iter_lines())
+        assert next(events) == {"retry": "1000"}
+        missed = read_until(events, newest)
+    assert [int(e["id"].rsplit(".", 1)[1]) for e in missed] == list(range(seen + 1, newest + 1))
+    assert "snapshot" not in [e["event"] for e in missed]
+    for event in missed:
+        apply(model, event["event"], event["data"])
+    assert {k: v for k, v in model.items() if k != "uptime_s"} == {
+        k: v for k, v in served.status.items() if k != "uptime_s"
+    }
+
+
+def test_an_id_of_another_run_or_older_than_the_log_gets_a_snapshot(served):
+    web = logged_in(served)
+    run = served.server.live.log.run
+    # More events than the log keeps, in one sample: the oldest are gone.
+    served.seq_after(status(*(task(f"many{n}") for n in range(LOG_SIZE + 5))))
+    newest = served.seq_after(status())
+    for last in (f"another.{newest}", f"{run}.1", f"{run}.{newest + 10}", "garbage"):
+        with web.stream("GET", "/events", headers={"Last-Event-ID": last}) as stream:
+            events = sse(stream.iter_lines())
+            next(events)
+            first = next(events)
+        assert first["event"] == "snapshot", last
+        assert first["data"]["status"] == served.status
+
+
+def test_a_quiet_stream_gets_a_keep_alive_every_two_seconds(served):
+    web = logged_in(served)
+    with web.stream("GET", "/events") as stream:
+        events = sse(stream.iter_lines())
+        next(events), next(events)
+        started = time.monotonic()
+        assert next(events) == {"comment": "keep-alive"}
+        assert 1.5 < time.monotonic() - started < 3.5
+
+
+# ------------------------------------------------------------------- history, controls
+
+
+def test_the_history_is_read_from_the_store_for_at_most_a_day(served):
+    web = logged_in(served)
+    for bad in ("0", "1441", "ten", "-5"):
+        assert web.get(f"/api/history?minutes={bad}").status_code == 400
+    # The sample store's history is of another year: nothing of it in the last hour.
+    assert web.get("/api/history").json() == {"series": {}, "marks": []}
+
+
+def test_controls_need_confirming_and_say_who_asked(served):
+    web = logged_in(served, who="ana")
+    post = lambda action, body: web.post(  # noqa: E731
+        f"/api/control/{action}", json=body, headers={"Origin": served.base}
+    )
+    calls = served.controls.calls
+    calls.clear()
+    assert post("pause", {"symbol": "BTC/USDT"}).status_code == 400
+    assert post("stop", {"flatten": True, "confirmed": False}).status_code == 400
+    assert post("risk", {"mode": "sideways", "confirmed": True}).status_code == 400
+    assert post("pause", {"symbol": 3, "confirmed": True}).status_code == 400
+    assert post("explode", {"confirmed": True}).status_code == 404
+    assert calls == []
+    who = "ana via the dashboard from 127.0.0.1"
+    answers = [
+        post("pause", {"symbol": "BTC/USDT", "confirmed": True}),
+        post("resume", {"symbol": None, "confirmed": True}),
+        post("add", {"symbol": "ETH/USDT", "confirmed": True}),
+        post("stop", {"flatten": True, "confirmed": True}),
+        post("resolve", {"symbol": "BTC/USDT", "how": "adopt", "confirmed": True}),
+        post("risk", {"mode": "halted", "reason": "news", "confirmed": True}),
+    ]
+    assert [a.json() for a in answers] == [
+        {"result": f"done: {name}"}
+        for name in ("pause", "resume", "add", "stop", "resolve", "risk")
+    ]
+    assert calls == [
+        ("pause", "BTC/USDT", who),
+        ("resume", None, who),
+        ("add", "ETH/USDT", who),
+        ("stop", True, who),
+        ("resolve", "BTC/USDT", "adopt", who),
+        ("risk", RiskMode.HALTED, "news", "the dashboard from 127.0.0.1", who),
+    ]
+    served.controls.refuse = ControlRefused("BTC/USDT is already traded by task t1", 409)
+    try:
+        refused = post("add", {"symbol": "BTC/USDT", "confirmed": True})
+    finally:
+        served.controls.refuse = None
+    assert refused.status_code == 409
+    assert refused.json() == {"error": "BTC/USDT is already traded by task t1"}
+    anonymous = logged_in(served, who="")
+    anonymous.post("/api/control/pause", json={"confirmed": True}, headers={"Origin": served.base})
+    assert calls[-1] == ("pause", None, "someone via the dashboard from 127.0.0.1")
+
+
+# ------------------------------------------------------------ restarts, stops, a system
+
+
+async def sse_lines(response: httpx.Response):
+    event: dict = {}
+    async for line in response.aiter_lines():
+        if line == "":
+            if event:
+                yield event
+            event = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(": ")
+            event[name] = json.loads(value) if name == "data" else value
+
+
+async def test_a_restart_serves_on_the_same_port_and_a_stop_says_bye(tmp_path, nursery):
+    now = {"status": status(task("t1"))}
+    server = DashboardServer(
+        DashboardSection(enable=True, port=0, sample_s=0.05),
+        claim_socket("127.0.0.1", 0),
+        HASH,
+        b"k" * 32,
+        sources=Sources(lambda _: now["status"], FakeControls, tmp_path / "basis.db"),
+        static_dir=write_static(tmp_path / "static"),
+    )
+    tree = Supervisor("services", [server.child_spec()])
+    await nursery.start(tree.run)
+    base = f"http://127.0.0.1:{server.port}"
+    async with httpx.AsyncClient(base_url=base, timeout=5.0) as web:
+        origin = {"Origin": base}
+        await web.post("/login", data={"password": PASSWORD}, headers=origin)
+        async with web.stream("GET", "/events") as stream, aclosing(sse_lines(stream)) as events:
+            assert (await anext(events)) == {"retry": "1000"}
+            snapshot = await anext(events)
+            tree.crash_child("dashboard", RuntimeError("injected"))
+            # The connection ends with the incarnation that served it.
+            with pytest.raises(httpx.HTTPError):
+                async for _ in events:
+                    pass
+        now["status"] = status(task("t1", cycles=1))
+        for _ in range(200):
+            if tree.snapshot().children[0].restarts == 1 and server.live.log.seq:
+                break
+            await trio.sleep(0.02)
+        # The same port, the same session and the same log: only what was missed.
+        async with (
+            web.stream("GET", "/events", headers={"Last-Event-ID": snapshot["id"]}) as stream,
+            aclosing(sse_lines(stream)) as events,
+        ):
+            await anext(events)
+            missed = await anext(events)
+            assert missed["event"] == "task" and missed["data"]["changes"] == {"cycles": 1}
+            tree.request_stop()
+            assert (await anext(events)) == {"event": "bye", "data": {"reason": BYE_STOPPING}}
+            with pytest.raises(StopAsyncIteration):
+                await anext(events)
+    server.listener.close()
+
+
+def paper_config() -> SystemConfig:
+    return msgspec.convert(
+        {
+            "symbols": ["BTC/USDT", "ETH/USDT"],
+            "http": {"port": 0},
+            # No dislocation, no entry: what the page is compared on stays put.
+            "paper": {"dislocations_per_hour": 0.0},
+        },
+        SystemConfig,
+    )
+
+
+async def test_a_paper_system_runs_the_dashboard_under_services_and_serves_its_status(
+    tmp_path, nursery
+):
+    config = paper_config()
+    sim = SimServers(config.simulated())
+    urls = await nursery.start(sim.run)
+    server = DashboardServer(
+        DashboardSection(enable=True, port=0),
+        claim_socket("127.0.0.1", 0),
+        HASH,
+        b"k" * 32,
+        static_dir=write_static(tmp_path / "static"),
+    )
+    system = paper_system(config, tmp_path / "data", urls, services=[server.child_spec()])
+    server.watch(system)
+    async with running(system):
+        services = {c.name: c for c in system.root.snapshot().children}["services"]
+        assert [c.name for c in services.subtree.children] == ["dashboard"]
+        # The first sample was taken as the tree started, before the strategies: the
+        # page meets them in a sample after.
+        started = time.time()
+        while server.live.at <= started:  # noqa: ASYNC110 - a sample has no event to wait on
+            await trio.sleep(0.02)
+        base = f"http://127.0.0.1:{server.port}"
+        async with httpx.AsyncClient(base_url=base, timeout=5.0) as web:
+            await web.post("/login", data={"password": PASSWORD}, headers={"Origin": base})
+            async with (
+                web.stream("GET", "/events") as stream,
+                aclosing(sse_lines(stream)) as events,
+            ):
+                await anext(events)
+                snapshot = (await anext(events))["data"]["status"]
+                now = msgspec.to_builtins(build_status(system))
+                # The services stop first: the page is told before anything else stops.
+                system.request_stop()
+                rest = [event async for event in events]
+    assert rest[-1] == {"event": "bye", "data": {"reason": BYE_STOPPING}}
+    quoted = {"spot_bid", "spot_ask", "futures_bid", "futures_ask", "entry_cost_pct"}
+    quoted |= {"unrealized_pnl_usdt", "total_pnl_usdt", "pnl_pct", "net_delta_usdt"}
+    quoted |= {"decisions", "resumed_at", "last_skip_reason"}
+
+    def steady(tasks: list[dict]) -> list[dict]:
+        """What does not move with every quote within a sample's time."""
+        return [{k: v for k, v in t.items() if k not in quoted} for t in tasks]
+
+    assert [t["task_id"] for t in snapshot["tasks"]] == list(system.strategies)
+    assert steady(snapshot["tasks"]) == steady(now["tasks"])
+    assert snapshot.keys() == now.keys()
