@@ -361,6 +361,7 @@ def test_without_the_password_only_the_login_page_is_served(browser: Browser, in
 
 def test_a_fill_played_on_the_venue_appears_on_the_page_within_a_second(page, instance) -> None:
     before = {(f["venue"], f["trade_id"]) for f in instance.ledger_fills()}
+    played_at = time.time()
     played = httpx.post(
         f"{instance.control}/dislocate", json={"symbol": "BTC/USDT", "size": 0.012}, timeout=5
     )
@@ -382,6 +383,12 @@ def test_a_fill_played_on_the_venue_appears_on_the_page_within_a_second(page, in
     assert received - fill["ts"] < 1.0, (received, fill["ts"], seen_on_venue)
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
     wait_until(lambda: instance.task("BTC/USDT")["state"] == "position_open", timeout_s=20)
+    # The chart marks the entry where the transition into the position fell.
+    page.wait_for_function(
+        "t => window.basis.marks('BTC/USDT').some(([ts, kind]) => kind === 'entry' && ts >= t)",
+        arg=played_at,
+        timeout=2000,
+    )
 
 
 def test_pause_stops_entries_and_resume_restarts_them(page, instance) -> None:

@@ -25,6 +25,7 @@
     snapshots: 0,
     fillSeenAt: {}, // fill_id -> when the page applied its event (Unix time)
     cut: () => stream.cut(), // ends the current stream as a network failure would
+    marks: (symbol) => (charts.has(symbol) ? charts.get(symbol).marks.slice() : []), // [[ts, kind]]
   };
   window.basis = basis;
 
@@ -513,7 +514,6 @@
         height: 160,
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
-        tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
         scales: {
           x: { time: true },
           y: {
@@ -531,7 +531,14 @@
           },
         },
         axes: [
-          { stroke: '#667', grid: { stroke: '#eef' }, ticks: { stroke: '#dde' } },
+          {
+            stroke: '#667',
+            space: 70,
+            grid: { stroke: '#eef' },
+            ticks: { stroke: '#dde' },
+            // UTC, as every time on the page; seconds only where ticks are that close.
+            values: (u, splits, axis, space, step) => splits.map((v) => (step < 60 ? utcTime(v) : utcTime(v).slice(0, 5))),
+          },
           {
             stroke: '#667',
             size: 48,
