@@ -355,6 +355,12 @@ def test_without_the_password_only_the_login_page_is_served(browser: Browser, in
         assert stranger.locator("#tasks").count() == 0
         answer = stranger.request.get(f"{url}/events")
         assert answer.status == 401
+
+        sign_in(stranger, instance)  # in, and out again by the page's button
+        stranger.click("form.logout button")
+        stranger.wait_for_url(f"{url}/login")
+        stranger.goto(f"{url}/")
+        assert stranger.url == f"{url}/login"
     finally:
         context.close()
 
