@@ -184,7 +184,9 @@
       const chart = chartOf(task.symbol);
       if (task.entry_cost_pct !== undefined) chart.add(data.at, task.entry_cost_pct);
     }
-    for (const fill of model.recent_fills) basis.fillSeenAt[fill.fill_id] ??= Date.now() / 1000;
+    const seenAt = {};
+    for (const fill of model.recent_fills) seenAt[fill.fill_id] = basis.fillSeenAt[fill.fill_id] ?? Date.now() / 1000;
+    basis.fillSeenAt = seenAt;
     basis.model = model;
     dirty.all = true;
   }
@@ -250,8 +252,11 @@
     },
     fill(data) {
       model.recent_fills.push(data.fill);
-      if (model.recent_fills.length > KEEP) model.recent_fills.splice(0, model.recent_fills.length - KEEP);
       basis.fillSeenAt[data.fill.fill_id] = Date.now() / 1000;
+      if (model.recent_fills.length > KEEP) {
+        const gone = model.recent_fills.splice(0, model.recent_fills.length - KEEP);
+        for (const fill of gone) delete basis.fillSeenAt[fill.fill_id];
+      }
       dirty.fills = true;
     },
     alert(data) {
@@ -423,7 +428,6 @@
 
   // ------------------------------------------------------------------ the charts
   const charts = new Map(); // symbol -> chart
-  let historyLoaded = false;
 
   class Chart {
     constructor(symbol) {
@@ -595,9 +599,9 @@
     if (!chart) {
       chart = new Chart(symbol);
       charts.set(symbol, chart);
-      const figures = [...charts.keys()].sort();
-      const after = figures.indexOf(symbol) + 1 < figures.length ? charts.get(figures[figures.indexOf(symbol) + 1]).figure : null;
-      $('charts').insertBefore(chart.figure, after);
+      // In the symbols' order: before the first chart of a later symbol.
+      const later = [...$('charts').children].find((figure) => figure.dataset.symbol > symbol);
+      $('charts').insertBefore(chart.figure, later || null);
       seen.observe(chart.figure);
     }
     return chart;
@@ -614,9 +618,9 @@
       const history = await response.json();
       const marks = {};
       for (const m of history.marks || []) (marks[m.symbol] ||= []).push([m.ts, m.kind]);
-      const symbols = new Set([...Object.keys(history.series || {}), ...Object.keys(marks)]);
-      for (const symbol of symbols) chartOf(symbol).merge(history.series[symbol] || [], marks[symbol] || []);
-      historyLoaded = true;
+      const series = history.series || {};
+      const symbols = new Set([...Object.keys(series), ...Object.keys(marks)]);
+      for (const symbol of symbols) chartOf(symbol).merge(series[symbol] || [], marks[symbol] || []);
     } catch (error) {
       // The live points still draw; the history comes with the next load.
     }
@@ -657,12 +661,6 @@
     dirty.tasks.clear();
   }
 
-  function chip(className) {
-    const node = el('span', 'chip ' + (className || ''));
-    node.title = '';
-    return node;
-  }
-
   function renderHealth() {
     setText($('mode'), model.mode);
     setText($('instance'), model.instance ? `instance ${model.instance}` : '');
@@ -682,7 +680,7 @@
   }
 
   function createHealthChip(item) {
-    const node = chip();
+    const node = el('span', 'chip');
     node.append(el('b', '', ''), el('span', 'state', ''));
     if (item.feed) {
       const path = `feeds.${item.feed.name}`;
@@ -1273,5 +1271,4 @@
   showConnection();
   loadHistory();
   stream.connect();
-  basis.historyLoaded = () => historyLoaded;
 })();
