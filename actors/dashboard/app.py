@@ -81,8 +81,10 @@ class LiveStatus:
     incarnations, so that a page reconnecting after a restart of the actor still gets
     only what it missed."""
 
-    def __init__(self, log: EventLog | None = None) -> None:
+    def __init__(self, log: EventLog | None = None, keep_alive_s: float = KEEP_ALIVE_S) -> None:
         self.log = log or EventLog()
+        self.keep_alive_s = keep_alive_s
+        """How long a stream may stay silent before a comment keeps it open."""
         self.status: dict[str, Any] | None = None
         self.at = 0.0
         self.closing: str | None = None
@@ -366,7 +368,7 @@ async def _stream(live: LiveStatus, last: tuple[str, int] | None) -> AsyncIterat
     ``bye`` when the dashboard stops."""
     yield b"retry: %d\n\n" % RETRY_MS
     while live.status is None and live.closing is None:
-        await live.changed(KEEP_ALIVE_S)
+        await live.changed(live.keep_alive_s)
     sent: int | None = None
     if last is not None and live.log.after(*last) is not None:
         sent = last[1]
@@ -386,8 +388,8 @@ async def _stream(live: LiveStatus, last: tuple[str, int] | None) -> AsyncIterat
             yield chunk
             quiet_since = trio.current_time()
             continue
-        await live.changed(quiet_since + KEEP_ALIVE_S - trio.current_time())
-        silent = trio.current_time() - quiet_since >= KEEP_ALIVE_S
+        await live.changed(quiet_since + live.keep_alive_s - trio.current_time())
+        silent = trio.current_time() - quiet_since >= live.keep_alive_s
         if silent and live.log.seq == sent and live.closing is None:
             yield b": keep-alive\n\n"
             quiet_since = trio.current_time()

@@ -39,6 +39,9 @@ from supervision import ChildSpec, Incarnation
 
 log = logging.getLogger("basis.dashboard")
 
+HTTP_LOG = logging.getLogger("basis.dashboard.http")
+"""Hypercorn's own log: its warnings and errors only (``basis run`` says where it serves)."""
+HTTP_LOG.setLevel(logging.WARNING)
 GRACEFUL_S = 1.0
 """How long open connections are given to end once the streams said ``bye``."""
 BACKLOG = 128
@@ -146,7 +149,7 @@ class DashboardServer:
         )
         config = Config()
         # Our log, quiet: no line per request (a request's headers carry the cookie).
-        config.errorlog = logging.getLogger("basis.dashboard.http")
+        config.errorlog = HTTP_LOG
         config.accesslog = None
         config.graceful_timeout = GRACEFUL_S
         config.include_server_header = False

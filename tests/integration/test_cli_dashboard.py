@@ -4,6 +4,7 @@ its port claimed before anything is written, and the line saying where it is."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import socket
@@ -15,8 +16,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from actors.cli.dashboard import PASSWORD_FILE, configured_hash, dashboard_server
-from actors.cli.main import main
+from actors.cli.dashboard import PASSWORD_FILE, command_hash, configured_hash, dashboard_server
 from actors.cli.user_error import UserError
 from actors.dashboard.auth import make_hash, parse_hash, verify_password
 from actors.dashboard.server import DashboardPortTaken
@@ -54,9 +54,9 @@ def test_hash_reads_a_line_of_stdin_and_prints_a_hash_of_it(tmp_path):
 
 def test_hash_refuses_an_empty_password(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n"))
-    assert main(["dashboard", "hash"]) == 2
-    out, err = capsys.readouterr()
-    assert out == "" and err.startswith("basis dashboard: the password is empty")
+    with pytest.raises(UserError, match="the password is empty"):
+        command_hash(argparse.Namespace())
+    assert capsys.readouterr().out == ""
 
 
 def test_a_dashboard_port_in_use_ends_the_run_before_anything_is_written(tmp_path):

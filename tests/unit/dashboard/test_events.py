@@ -157,7 +157,7 @@ def replayed(log: EventLog, snapshot: dict, run: str, seq: int) -> dict:
     return model
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(histories())
 def test_events_applied_to_the_first_snapshot_give_the_last_status(statuses):
     log = EventLog()
