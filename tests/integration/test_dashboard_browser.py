@@ -409,7 +409,7 @@ def test_pause_stops_entries_and_resume_restarts_them(page, instance) -> None:
 
     fills = sol_fills()
     httpx.post(f"{instance.control}/dislocate", json={"symbol": "SOL/USDT", "size": 0.012})
-    time.sleep(1.0)  # the premium is there; a strategy free to enter would have by now
+    time.sleep(0.5)  # the premium is there; a strategy free to enter would have by now
     assert sol_fills() == fills
     assert instance.task("SOL/USDT")["state"] in ("monitoring", "paused")
 
