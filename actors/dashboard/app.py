@@ -30,6 +30,8 @@ import msgspec
 import trio
 from starlette.applications import Starlette
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -243,7 +245,10 @@ def dashboard_app(dashboard: Dashboard) -> ASGIApp:
         Route("/api/control/{action}", control_route(d), methods=["POST"]),
         Mount("/static", StaticFiles(directory=d.static_dir), name="static"),
     ]
-    return Guard(Starlette(routes=routes), d.security)
+    # The page's files and answers compressed (its script and chart library are most of a
+    # first load); the event stream compresses itself (it is left out of this one).
+    app = Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=1024)])
+    return Guard(app, d.security)
 
 
 def page_route(d: Dashboard) -> Callable[[Request], Any]:
