@@ -21,7 +21,8 @@ import math
 import time
 import urllib.parse
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,6 +57,7 @@ log = logging.getLogger("basis.dashboard")
 STATIC_DIR = Path(__file__).parent / "static"
 COOKIE = "basis_session"
 KEEP_ALIVE_S = 2.0
+IDLE_AFTER_S = 60.0
 RETRY_MS = 1000
 MAX_FORM_BYTES = 4096
 MAX_JSON_BYTES = 16384
@@ -86,15 +88,30 @@ class LiveStatus:
     incarnations, so that a page reconnecting after a restart of the actor still gets
     only what it missed."""
 
-    def __init__(self, log: EventLog | None = None, keep_alive_s: float = KEEP_ALIVE_S) -> None:
+    def __init__(
+        self,
+        log: EventLog | None = None,
+        keep_alive_s: float = KEEP_ALIVE_S,
+        idle_after_s: float = IDLE_AFTER_S,
+    ) -> None:
         self.log = log or EventLog()
+        self.idle_after_s = idle_after_s
+        """How long after its last stream closed the sampler goes on (a page that lost
+        its stream for a moment gets every sample it missed), before it waits for one."""
+        self.unwatched_since: float | None = None
+        """When the last stream closed (trio time); ``None`` before any opened."""
         self.keep_alive_s = keep_alive_s
         """How long a stream may stay silent before a comment keeps it open."""
         self.status: dict[str, Any] | None = None
         self.at = 0.0
         self.closing: str | None = None
         """Why the streams end (a graceful stop), while they do."""
+        self.watchers = 0
+        """Streams open now: the sampler samples only while there is one."""
+        self.paused = False
+        """The sampler waits for a stream: the newest sample may be old."""
         self._changed = trio.Event()
+        self._wanted = trio.Event()
 
     def publish(self, status: dict[str, Any], at: float) -> None:
         """``status``, sampled at ``at`` (Unix seconds), is the newest: its differences
@@ -104,8 +121,37 @@ class LiveStatus:
         if before is not None:
             self.log.extend(diff(before, status, at))
         self.status, self.at = status, at
-        if before is None or self.log.seq != seq:
+        if before is None or self.log.seq != seq or self.paused:
             self._wake()
+        self.paused = False
+
+    @contextmanager
+    def watched(self) -> Iterator[None]:
+        """A stream is open for as long as this lasts."""
+        self.watchers += 1
+        self._wanted.set()
+        try:
+            yield
+        finally:
+            self.watchers -= 1
+            if not self.watchers:
+                self._wanted = trio.Event()
+                self.unwatched_since = trio.current_time()
+
+    @property
+    def idle(self) -> bool:
+        """No stream is open, nor was one within ``idle_after_s``."""
+        if self.watchers:
+            return False
+        since = self.unwatched_since
+        return since is None or trio.current_time() - since >= self.idle_after_s
+
+    async def wait_for_watchers(self) -> None:
+        """Returns once a stream is open (the sampler's pause: with nobody watching, a
+        sample would be built for nothing, and the events of the next one still take a
+        page from the last sample to it)."""
+        self.paused = True
+        await self._wanted.wait()
 
     def snapshot(self) -> bytes:
         """The whole status now, as a ``snapshot`` event numbered with the newest event
@@ -386,8 +432,15 @@ async def _stream(live: LiveStatus, last: tuple[str, int] | None) -> AsyncIterat
     """The event stream of one connection: what it missed since ``last`` (or a snapshot),
     then every event as it is published, a keep-alive comment every 2 s of silence, and
     ``bye`` when the dashboard stops."""
+    with live.watched():
+        async for chunk in _watched_stream(live, last):
+            yield chunk
+
+
+async def _watched_stream(live: LiveStatus, last: tuple[str, int] | None) -> AsyncIterator[bytes]:
     yield b"retry: %d\n\n" % RETRY_MS
-    while live.status is None and live.closing is None:
+    # After a pause, the sample the stream starts from is the one its opening asked for.
+    while (live.status is None or live.paused) and live.closing is None:
         await live.changed(live.keep_alive_s)
     sent: int | None = None
     if last is not None and live.log.after(*last) is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import threading
 import time
 import zlib
@@ -131,7 +132,10 @@ class Served:
             sources=Sources(lambda now: self.status, lambda: self.controls, self.store),
             static_dir=write_static(folder / "static"),
             clock=lambda: time.time() + self.offset_s,
-            live=LiveStatus(EventLog(size=LOG_SIZE), keep_alive_s=KEEP_ALIVE_S),
+            # Sampled all along, as while a page watches: the tests publish between streams.
+            live=LiveStatus(
+                EventLog(size=LOG_SIZE), keep_alive_s=KEEP_ALIVE_S, idle_after_s=math.inf
+            ),
         )
         self.base = f"http://127.0.0.1:{self.server.port}"
         self.tree = Supervisor("services", [self.server.child_spec()])
@@ -542,6 +546,55 @@ async def test_a_restart_serves_on_the_same_port_and_a_stop_says_bye(tmp_path, n
     server.listener.close()
 
 
+async def test_nothing_is_sampled_while_no_page_watches_and_a_page_starts_from_now(
+    tmp_path, nursery
+):
+    now = {"status": status(task("t1")), "samples": 0}
+
+    def sample(_: float) -> dict:
+        now["samples"] += 1
+        return now["status"]
+
+    server = DashboardServer(
+        DashboardSection(enable=True, port=0, sample_s=0.01),
+        claim_socket("127.0.0.1", 0),
+        HASH,
+        b"k" * 32,
+        sources=Sources(sample, FakeControls, tmp_path / "basis.db"),
+        static_dir=write_static(tmp_path / "static"),
+        live=LiveStatus(idle_after_s=0.05),
+    )
+    tree = Supervisor("services", [server.child_spec()])
+    await nursery.start(tree.run)
+    await trio.sleep(0.2)  # twenty samples' time, with nobody watching
+    assert (now["samples"], server.live.paused) == (1, True)
+    now["status"] = status(task("t1", cycles=3))
+    base = f"http://127.0.0.1:{server.port}"
+
+    def watch_for_five_samples() -> dict:
+        with httpx.Client(base_url=base, timeout=5.0) as web:
+            web.post("/login", data={"password": PASSWORD}, headers={"Origin": base})
+            with web.stream("GET", "/events") as stream:
+                events = sse(stream.iter_lines())
+                next(events)
+                snapshot = next(events)
+                while now["samples"] < 5:
+                    time.sleep(0.01)
+                return snapshot
+
+    snapshot = await trio.to_thread.run_sync(watch_for_five_samples)
+    # Not the sample taken before the pause: one taken as the page came.
+    assert snapshot["data"]["status"] == steady(now["status"])
+    # Its stream closed: samples go on for idle_after_s, then stop.
+    while not server.live.paused:  # noqa: ASYNC110 - nor has the pause
+        await trio.sleep(0.01)
+    taken = now["samples"]
+    await trio.sleep(0.2)
+    assert now["samples"] == taken
+    tree.request_stop()
+    server.listener.close()
+
+
 def paper_config() -> SystemConfig:
     return msgspec.convert(
         {
@@ -574,11 +627,8 @@ async def test_a_paper_system_runs_the_dashboard_under_services_and_serves_its_s
     async with running(system):
         services = {c.name: c for c in system.root.snapshot().children}["services"]
         assert [c.name for c in services.subtree.children] == ["dashboard"]
-        # The first sample was taken as the tree started, before the strategies: the
-        # page meets them in a sample after.
-        started = time.time()
-        while server.live.at <= started:  # noqa: ASYNC110 - a sample has no event to wait on
-            await trio.sleep(0.02)
+        # Nobody watched yet: the sampler waits, and samples as the stream opens.
+        assert server.live.paused
         base = f"http://127.0.0.1:{server.port}"
         async with httpx.AsyncClient(base_url=base, timeout=5.0) as web:
             await web.post("/login", data={"password": PASSWORD}, headers={"Origin": base})
