@@ -5,6 +5,7 @@ import trio
 from bench import (
     backtest_bench,
     chaos_bench,
+    dashboard_bench,
     feed_bench,
     persistence_bench,
     sim_bench,
@@ -28,3 +29,5 @@ print()
 trio.run(persistence_bench.main)
 print()
 trio.run(chaos_bench.main)
+print()
+dashboard_bench.main()
