@@ -435,6 +435,46 @@ def test_a_quarantine_resolved_from_the_page_is_resolved_in_the_store(page, inst
     card(page, QUARANTINED).wait_for(timeout=2000)
 
 
+STALE_MS = 2500
+"""The silence that ends a connection in these tests (``window.basis.staleMs``; the page's
+own is longer): more than the 2 s between keep-alives, with room for a loaded machine."""
+
+
+def test_a_silent_stream_is_cut_and_reconnected_by_the_page(page, instance) -> None:
+    """A dead network gives no error: the connection just brings nothing more. The page
+    cuts it by itself once nothing (no event, no keep-alive) came for ``staleMs``, says
+    so, and opens it again with Last-Event-ID: the replay leaves no gap."""
+    opened: list[str | None] = []
+
+    def on_request(request) -> None:
+        if request.url.endswith("/events"):
+            opened.append(request.headers.get("last-event-id"))
+
+    page.on("request", on_request)
+    page_stale_ms = page.evaluate(f"[window.basis.staleMs, window.basis.staleMs = {STALE_MS}][0]")
+    try:
+        snapshots = page.evaluate("window.basis.snapshots")
+        run, before = page.evaluate(
+            "() => { window.basis.silence(); return [window.basis.run, window.basis.seqs]; }"
+        )
+        page.wait_for_function("() => !window.basis.connected", timeout=STALE_MS + 3000)
+        assert "has not answered since" in page.inner_text("#banner")
+        assert page.inner_text("#connection") == "not answering"
+        page.wait_for_function("() => window.basis.connected", timeout=5000)
+        assert page.locator("#banner").is_hidden()
+        wait_until(lambda: len(seqs(page)) > len(before) + 5, timeout_s=5)
+        after = seqs(page)
+        assert after[: len(before)] == before
+        assert after == list(range(after[0], after[0] + len(after)))
+        assert page.evaluate("window.basis.snapshots") == snapshots  # replayed, not started anew
+        assert opened == [f"{run}.{before[-1]}"]  # one attempt, following what was applied
+        hold_the_market(instance, 4)
+        agrees_with_status(page, instance)
+    finally:
+        page.remove_listener("request", on_request)
+        page.evaluate("ms => { window.basis.staleMs = ms; }", page_stale_ms)
+
+
 def test_a_cut_stream_reconnects_without_a_gap(page, instance) -> None:
     before = seqs(page)
     snapshots = page.evaluate("window.basis.snapshots")

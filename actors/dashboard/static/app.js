@@ -4,9 +4,11 @@
 'use strict';
 
 (() => {
-  const STALE_MS = 5000; // no event and no keep-alive this long: the instance is not answering
+  const STALE_MS = 5000; // no event and no keep-alive this long: the connection is dead
+  const WATCH_MS = 250; // how often the connection's silence is looked at
   const RETRY_MS = 1000; // until the stream says otherwise (`retry:`)
   const STOPPED_RETRY_MS = 2000; // after `bye`: look for the next start this often
+  const MAX_RETRY_MS = 10000; // attempts failing one after another wait at most this long
   const KEEP = 100; // recent fills and alerts, as /status keeps them
   const CHART_S = 3600; // the charts show the last hour
   const CHART_EVERY_MS = 1000; // a chart is redrawn at most this often
@@ -24,7 +26,11 @@
     connected: false,
     snapshots: 0,
     fillSeenAt: {}, // fill_id -> when the page applied its event (Unix time)
+    staleMs: STALE_MS, // silence that ends a connection (tests lower it)
     cut: () => stream.cut(), // ends the current stream as a network failure would
+    silence: () => {
+      stream.deaf = stream.controller; // the current stream hears nothing more, as over a dead network
+    },
     marks: (symbol) => (charts.has(symbol) ? charts.get(symbol).marks.slice() : []), // [[ts, kind]]
   };
   window.basis = basis;
@@ -271,11 +277,10 @@
     },
   };
 
+  // Applies one event. Returns false when the page cannot go on from it (an event of
+  // another run, one with no snapshot before it, or a seq skipped): the stream must then
+  // start again from a fresh snapshot. A throw (a malformed event) means the same.
   function onEvent(kind, id, text) {
-    if (kind === 'bye') {
-      stream.bye(JSON.parse(text).reason);
-      return;
-    }
     const dot = id.lastIndexOf('.');
     const run = id.slice(0, dot);
     const seq = Number(id.slice(dot + 1));
@@ -286,32 +291,83 @@
       basis.seqs = [seq];
       basis.snapshots += 1;
     } else {
-      if (!model || run !== basis.run) return; // nothing to apply it to: a snapshot comes first
+      if (!model || run !== basis.run) return false;
       const last = basis.seqs[basis.seqs.length - 1];
-      if (seq <= last) return; // already applied
+      if (seq <= last) return true; // already applied
+      if (seq !== last + 1) return false; // a gap: what was missed is not known
       const apply = APPLY[kind];
       if (apply) apply(data);
       basis.seqs.push(seq);
       if (basis.seqs.length > SEQS_KEPT) basis.seqs.splice(0, basis.seqs.length - SEQS_KEPT / 2);
     }
     scheduleRender();
+    return true;
+  }
+
+  // Splits the stream's text into blocks (an event or a comment, each ended by a blank
+  // line) in time linear in what arrives: each chunk is split once, and the unfinished
+  // block is kept as pieces joined once it ends (a snapshot spans many chunks). A line
+  // break or a blank line split between two chunks is put together again.
+  function blockSplitter() {
+    let pieces = []; // the unfinished block
+    let endsLine = false; // the text so far ends with a line break: a blank line may be half here
+    let endsCR = false; // the text so far ends with '\r': a '\n' opening the next chunk is its pair
+    return (chunk) => {
+      let text = endsCR && chunk.startsWith('\n') ? chunk.slice(1) : chunk;
+      if (text === '') return [];
+      endsCR = text.endsWith('\r');
+      text = text.replace(/\r\n?/g, '\n');
+      const blocks = [];
+      if (endsLine && text.startsWith('\n')) {
+        blocks.push(pieces.join(''));
+        pieces = [];
+        text = text.slice(1);
+        endsLine = false;
+        if (text === '') return blocks;
+      }
+      const parts = text.split('\n\n');
+      const tail = parts.pop();
+      if (parts.length) {
+        pieces.push(parts[0]);
+        blocks.push(pieces.join(''));
+        for (let i = 1; i < parts.length; i += 1) blocks.push(parts[i]);
+        pieces = [];
+      }
+      pieces.push(tail);
+      endsLine = text.endsWith('\n');
+      return blocks;
+    };
   }
 
   // ------------------------------------------------------------------- the stream
   // /events read with fetch rather than EventSource: EventSource hides the keep-alive
   // comments (so a silent instance could not be told from a quiet one) and cannot be
   // told to stop retrying on a 401. Last-Event-ID is sent as EventSource would.
+  //
+  // A connection that brings nothing for basis.staleMs (no event, no keep-alive; the
+  // server sends one every 2 s), or an attempt not answered in that time, is dead even
+  // though no error says so (a network switch, a laptop that slept, a NAT that forgot
+  // it): it is cut and opened again with Last-Event-ID, which replays what was missed.
+  // Attempts that fail one after another wait twice as long each time, up to
+  // MAX_RETRY_MS, so a dead instance is not hammered.
   const stream = {
-    lastId: null,
+    lastId: null, // the id of the newest event applied: what a reconnection asks to follow
     retryMs: RETRY_MS,
-    heardAt: 0,
-    state: 'connecting', // live | quiet | reconnecting | stopped
+    failures: 0, // connections lost since one last brought something the page could use
+    heardAt: 0, // when the instance was last heard from
+    attemptAt: 0, // when the current connection last showed a sign of life (or was opened)
+    state: 'connecting', // connecting | live | reconnecting | stopped
+    cause: null, // why reconnecting: lost | silent | resync
     since: null,
     byeReason: null,
     controller: null,
+    deaf: null, // the controller of a connection basis.silence() made hear nothing
+    leaving: false,
 
     async connect() {
+      if (this.leaving) return;
       const controller = (this.controller = new AbortController());
+      this.attemptAt = Date.now();
       const headers = { Accept: 'text/event-stream' };
       if (this.lastId) headers['Last-Event-ID'] = this.lastId;
       try {
@@ -322,30 +378,34 @@
           credentials: 'same-origin',
         });
         if (response.status === 401) {
-          location.assign('/login');
+          this.leave();
           return;
         }
         if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+        if (this.controller !== controller) return;
         this.byeReason = null; // an answer after `bye` is the next start
         this.heard();
-        await this.read(response.body);
+        await this.read(response.body, controller);
       } catch (error) {
         // A refused connection, a cut, or our own cut(): all reconnect the same way.
       }
-      if (this.controller === controller) this.lost();
+      if (this.controller === controller) {
+        this.controller = null;
+        this.lost('lost');
+      }
     },
 
-    async read(body) {
+    async read(body, controller) {
       const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
+      const split = blockSplitter();
       for (;;) {
         const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value.replace(/\r\n/g, '\n');
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          this.block(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
+        if (done || this.controller !== controller) return;
+        if (this.deaf === controller) continue; // basis.silence(): as if nothing arrived
+        this.attemptAt = Date.now(); // bytes arrive: a long snapshot is not a silence
+        for (const text of split(value)) {
+          this.block(text);
+          if (this.controller !== controller) return; // the block ended this connection
         }
       }
     },
@@ -353,9 +413,14 @@
     block(text) {
       let kind = 'message';
       let id = null;
+      let comment = false;
       const data = [];
       for (const row of text.split('\n')) {
-        if (row === '' || row.startsWith(':')) continue; // a comment: the keep-alive
+        if (row === '') continue;
+        if (row.startsWith(':')) {
+          comment = true; // the keep-alive
+          continue;
+        }
         const colon = row.indexOf(':');
         const field = colon < 0 ? row : row.slice(0, colon);
         let value = colon < 0 ? '' : row.slice(colon + 1);
@@ -366,45 +431,98 @@
         else if (field === 'retry' && /^\d+$/.test(value)) this.retryMs = Number(value);
       }
       this.heard();
-      if (id !== null) this.lastId = id;
-      if (data.length) onEvent(kind, id || '', data.join('\n'));
+      if (!data.length) {
+        if (comment) this.failures = 0; // a keep-alive: this connection works
+        return;
+      }
+      if (kind === 'bye') {
+        this.bye(data.join('\n'));
+        return;
+      }
+      let applied = false;
+      try {
+        applied = onEvent(kind, id || '', data.join('\n'));
+      } catch (error) {
+        console.warn('basis: an event could not be applied; starting again from a snapshot', error);
+      }
+      if (applied) {
+        if (id !== null) this.lastId = id;
+        this.failures = 0;
+      } else {
+        this.resync();
+      }
     },
 
     heard() {
-      this.heardAt = Date.now();
+      this.heardAt = this.attemptAt = Date.now();
       if (this.state !== 'live' && !this.byeReason) this.set('live');
     },
 
-    bye(reason) {
+    bye(text) {
+      let reason = null;
+      try {
+        reason = JSON.parse(text).reason;
+      } catch (error) {
+        // A bye is a bye whatever it says.
+      }
+      if (reason === 'signed out') {
+        this.leave();
+        return;
+      }
       this.byeReason = reason || 'stopped';
       this.set('stopped');
     },
 
-    lost() {
+    // Signed out (a bye saying so, or a 401): the sign-in page, and no more connections.
+    leave() {
+      this.leaving = true;
+      this.drop();
+      location.assign('/login');
+    },
+
+    // What was applied cannot be followed from here: forget it and start from a snapshot.
+    resync() {
+      this.lastId = null;
+      this.drop();
+      this.lost('resync');
+    },
+
+    drop() {
+      const controller = this.controller;
+      this.controller = null;
+      if (controller) controller.abort();
+    },
+
+    lost(cause) {
+      if (this.leaving) return;
+      this.failures += 1;
+      const base = this.state === 'stopped' ? STOPPED_RETRY_MS : this.retryMs;
+      const delay = Math.min(base * 2 ** (this.failures - 1), MAX_RETRY_MS);
       if (this.state === 'stopped') {
-        setTimeout(() => this.connect(), STOPPED_RETRY_MS);
-        return;
+        showConnection();
+      } else if (this.state !== 'reconnecting') {
+        this.cause = cause;
+        this.set('reconnecting');
+      } else {
+        showConnection(); // the attempt count moved
       }
-      if (this.state !== 'reconnecting') this.set('reconnecting');
-      setTimeout(() => this.connect(), this.retryMs);
+      setTimeout(() => this.connect(), delay);
     },
 
     set(state) {
       this.state = state;
-      this.since = state === 'quiet' ? this.heardAt : Date.now();
+      this.since = state === 'reconnecting' && this.cause === 'silent' ? this.heardAt : Date.now();
       basis.connected = state === 'live';
       showConnection();
     },
 
     watch() {
-      if (this.state === 'live' && Date.now() - this.heardAt > STALE_MS) this.set('quiet');
+      if (this.controller && Date.now() - this.attemptAt > basis.staleMs) this.cut('silent');
     },
 
-    cut() {
-      const controller = this.controller;
-      this.controller = null;
-      if (controller) controller.abort();
-      this.lost();
+    cut(cause = 'lost') {
+      this.drop();
+      this.lost(cause);
     },
   };
 
@@ -412,18 +530,27 @@
     const badge = $('connection');
     const banner = $('banner');
     const at = stream.since ? utcTime(stream.since / 1000) + ' UTC' : '';
+    const attempt = stream.failures > 1 ? ` (attempt ${stream.failures})` : '';
+    const old = 'the figures below may be old';
+    const reconnecting = {
+      lost: `Reconnecting since ${at}${attempt}: ${old}.`,
+      silent: `The instance has not answered since ${at}; reconnecting${attempt}: ${old}.`,
+      resync: `Starting again from a fresh snapshot since ${at}${attempt} (an event could not be followed): ${old}.`,
+    };
     const words = {
       connecting: ['connecting', ''],
       live: ['live', ''],
-      quiet: ['not answering', `The instance is not answering since ${at}.`],
-      reconnecting: ['reconnecting', `Reconnecting since ${at}: the figures below may be old.`],
+      reconnecting: [stream.cause === 'silent' ? 'not answering' : 'reconnecting', reconnecting[stream.cause]],
       stopped: ['stopped', `The instance stopped at ${at} (${stream.byeReason || 'stopped'}): this page comes back by itself when it starts again.`],
     }[stream.state];
     setText(badge, words[0]);
+    const cause = stream.state === 'reconnecting' ? stream.cause : '';
     setAttr(badge, 'data-state', stream.state);
+    setAttr(badge, 'data-cause', cause);
     setText(banner, words[1]);
     banner.hidden = !words[1];
     banner.dataset.state = stream.state;
+    banner.dataset.cause = cause;
   }
 
   // ------------------------------------------------------------------ the charts
@@ -873,8 +1000,9 @@
       const task = taskIndex.get(card.dataset.taskId);
       if (task) setText(card.refs.held, heldText(task));
     }
-    stream.watch();
   }, 1000);
+
+  setInterval(() => stream.watch(), WATCH_MS);
 
   // ------------------------------------------------------------------ orders, fills
   function cells(row, values) {
