@@ -453,14 +453,24 @@ def test_a_silent_stream_is_cut_and_reconnected_by_the_page(page, instance) -> N
     page.on("request", on_request)
     page_stale_ms = page.evaluate(f"[window.basis.staleMs, window.basis.staleMs = {STALE_MS}][0]")
     try:
+        # What the banner and the badge said while it happened (it is over in a moment).
+        page.evaluate("""() => {
+            window.said = [];
+            for (const id of ['banner', 'connection']) {
+                const node = document.getElementById(id);
+                new MutationObserver(() => window.said.push([id, node.textContent]))
+                    .observe(node, {childList: true, characterData: true, subtree: true});
+            }
+        }""")
         snapshots = page.evaluate("window.basis.snapshots")
         run, before = page.evaluate(
             "() => { window.basis.silence(); return [window.basis.run, window.basis.seqs]; }"
         )
         page.wait_for_function("() => !window.basis.connected", timeout=STALE_MS + 3000)
-        assert "has not answered since" in page.inner_text("#banner")
-        assert page.inner_text("#connection") == "not answering"
         page.wait_for_function("() => window.basis.connected", timeout=5000)
+        said = page.evaluate("window.said")
+        assert any("has not answered since" in text for _, text in said), said
+        assert ["connection", "not answering"] in said, said
         assert page.locator("#banner").is_hidden()
         wait_until(lambda: len(seqs(page)) > len(before) + 5, timeout_s=5)
         after = seqs(page)
@@ -473,6 +483,91 @@ def test_a_silent_stream_is_cut_and_reconnected_by_the_page(page, instance) -> N
     finally:
         page.remove_listener("request", on_request)
         page.evaluate("ms => { window.basis.staleMs = ms; }", page_stale_ms)
+
+
+def stream_of(*events: tuple[int, str, Any]) -> str:
+    """An event stream as the server writes it, of events ``(seq, kind, data)`` of a run
+    called ``made``."""
+    return "retry: 1000\n\n" + "".join(
+        f"id: made.{seq}\nevent: {kind}\ndata: {json.dumps(data)}\n\n" for seq, kind, data in events
+    )
+
+
+def answer_events(page: Page, answers: list[str | int | None]) -> list[str | None]:
+    """Answers the page's requests for /events in turn: a text as the stream's body, a
+    number as that status, None by the instance itself (also every request after the
+    last answer). Returns the Last-Event-ID of each request, filled as they come."""
+    asked: list[str | None] = []
+
+    def events(route) -> None:
+        asked.append(route.request.headers.get("last-event-id"))
+        answer = answers[len(asked) - 1] if len(asked) <= len(answers) else None
+        if answer is None:
+            route.continue_()
+        elif isinstance(answer, int):
+            route.fulfill(status=answer, json={"error": "not signed in"})
+        else:
+            route.fulfill(status=200, content_type="text/event-stream", body=answer)
+
+    page.route("**/events", events)
+    return asked
+
+
+def test_a_gap_or_an_event_not_applied_starts_again_from_a_snapshot(page, instance) -> None:
+    """An event the page cannot apply, or a seq skipped, is not stepped over: the page
+    forgets where it was and asks for a fresh snapshot (no Last-Event-ID)."""
+    status = instance.status_now()
+    at = time.time()
+    snapshot = {"run": "made", "at": at, "status": status}
+    totals = {"at": at, "totals": status["totals"]}
+    no_fill = {"at": at}  # a fill event without its fill
+    made = {
+        "a seq skipped": stream_of(
+            (1, "snapshot", snapshot), (2, "totals", totals), (4, "totals", totals)
+        ),
+        "an event not applied": stream_of(
+            (1, "snapshot", snapshot), (2, "totals", totals), (3, "fill", no_fill)
+        ),
+    }
+    pages = {case: page.context.new_page() for case in made}  # signed in as the module's
+    try:
+        asked = {case: answer_events(pages[case], [stream]) for case, stream in made.items()}
+        for other in pages.values():
+            other.goto(f"{instance.dashboard}/")
+        for case, other in pages.items():
+            other.wait_for_function(
+                "() => window.basis.snapshots === 2 && window.basis.connected", timeout=10_000
+            )
+            assert asked[case] == [None, None], case  # made.2 was not followed
+            assert other.evaluate("window.basis.run") != "made", case
+            applied = seqs(other)
+            assert applied == list(range(applied[0], applied[0] + len(applied))), case
+    finally:
+        for other in pages.values():
+            other.close()
+
+
+def test_signed_out_the_page_goes_to_the_login_page(page, instance) -> None:
+    """The stream ends with ``bye`` "signed out" at a logout or when the session expires,
+    and a reconnection is refused 401 once it has: both take the page to /login. A bye for
+    any other reason is a stop."""
+    for answer in (stream_of((1, "bye", {"reason": "signed out"})), 401):
+        other = page.context.new_page()
+        try:
+            answer_events(other, [answer])
+            other.goto(f"{instance.dashboard}/")
+            other.wait_for_url(f"{instance.dashboard}/login", timeout=5000)
+        finally:
+            other.close()
+    other = page.context.new_page()
+    try:
+        answer_events(other, [stream_of((1, "bye", {"reason": "stopping"}))])
+        other.goto(f"{instance.dashboard}/")
+        other.locator('#banner[data-state="stopped"]').wait_for(timeout=5000)
+        assert "(stopping)" in other.inner_text("#banner")
+        assert other.url == f"{instance.dashboard}/"
+    finally:
+        other.close()
 
 
 def test_a_cut_stream_reconnects_without_a_gap(page, instance) -> None:

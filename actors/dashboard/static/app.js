@@ -349,7 +349,8 @@
   // though no error says so (a network switch, a laptop that slept, a NAT that forgot
   // it): it is cut and opened again with Last-Event-ID, which replays what was missed.
   // Attempts that fail one after another wait twice as long each time, up to
-  // MAX_RETRY_MS, so a dead instance is not hammered.
+  // MAX_RETRY_MS (the silence counting as part of the wait), so a dead instance is not
+  // hammered.
   const stream = {
     lastId: null, // the id of the newest event applied: what a reconnection asks to follow
     retryMs: RETRY_MS,
@@ -497,7 +498,8 @@
       if (this.leaving) return;
       this.failures += 1;
       const base = this.state === 'stopped' ? STOPPED_RETRY_MS : this.retryMs;
-      const delay = Math.min(base * 2 ** (this.failures - 1), MAX_RETRY_MS);
+      const backoff = Math.min(base * 2 ** (this.failures - 1), MAX_RETRY_MS);
+      const delay = Math.max(0, backoff - (cause === 'silent' ? basis.staleMs : 0)); // a silence is a wait
       if (this.state === 'stopped') {
         showConnection();
       } else if (this.state !== 'reconnecting') {
