@@ -513,7 +513,7 @@
 
     set(state) {
       this.state = state;
-      this.since = state === 'reconnecting' && this.cause === 'silent' ? this.heardAt : Date.now();
+      this.since = state === 'reconnecting' && this.cause === 'silent' && this.heardAt ? this.heardAt : Date.now();
       basis.connected = state === 'live';
       showConnection();
     },
