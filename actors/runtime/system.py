@@ -8,7 +8,8 @@ basis (one_for_one)
 ├── risk                    the portfolio: caps, balances, stops, the risk mode
 ├── strategies (one_for_one) one per symbol, added while the system runs (transient)
 ├── alerts (one_for_one)    the alert actor: incidents, the outbox, the sinks
-└── services (one_for_one)  what serves the system to the outside (the dashboard), if any
+└── services (one_for_one)  what serves the system to the outside (the dashboard), if any;
+                            temporary: given up on, it is off, and trading goes on
 ```
 
 Children start in this order because each layer needs the ones above it to be there;
