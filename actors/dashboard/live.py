@@ -15,6 +15,9 @@ from actors.dashboard.events import EventLog, diff, frame_of, steady
 
 KEEP_ALIVE_S = 2.0
 IDLE_AFTER_S = 60.0
+REPLAYED_BELOW_BYTES = 256 * 1024
+"""A replay this small is sent as it is (one slice), even where a snapshot would be
+smaller: a page that was away for a moment keeps its sequence whole."""
 SLICE_BYTES = 256 * 1024
 """A replay is sent in slices of about this size, the event loop free between them (the
 trading runs in it): a page back after minutes may have megabytes to catch up on."""
@@ -47,6 +50,7 @@ class LiveStatus:
         """Streams open now: the sampler samples only while there is one."""
         self.sampler_waiting = False
         """The sampler waits for a stream: the newest sample may be old."""
+        self.replayed_below_bytes = REPLAYED_BELOW_BYTES
         self._snapshot: tuple[int, float, bytes] | None = None
         """The newest snapshot made: for the log's seq and the sample's time it is of."""
         self._changed = trio.Event()
@@ -112,9 +116,10 @@ class LiveStatus:
     def catch_up(self, sent: int | None) -> tuple[list[bytes], int]:
         """What a stream that sent every event up to ``sent`` (``None``: nothing yet) sends
         to be up to date, in slices, and the newest seq it then sent. A snapshot, not a
-        replay, when the replay would be the larger (or is no longer kept)."""
+        replay, when the replay would be large and the larger (or is no longer kept)."""
         missed = None if sent is None else self.log.bytes_after(self.log.run, sent)
-        if sent is None or missed is None or missed > len(self.snapshot()):
+        small = missed is not None and missed < self.replayed_below_bytes
+        if sent is None or missed is None or (not small and missed > len(self.snapshot())):
             return [self.snapshot()], self.log.seq
         events = self.log.after(self.log.run, sent) or []
         slices: list[bytes] = []

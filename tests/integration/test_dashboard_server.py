@@ -155,6 +155,7 @@ class Served:
                 EventLog(size=LOG_SIZE), keep_alive_s=KEEP_ALIVE_S, idle_after_s=math.inf
             ),
         )
+        self.server.live.replayed_below_bytes = 0  # small replays weighed too
         self.base = f"http://127.0.0.1:{self.server.port}"
         self.tree = Supervisor("services", [self.server.child_spec()])
         self._ready = threading.Event()

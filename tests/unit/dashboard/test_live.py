@@ -12,6 +12,7 @@ from actors.dashboard.live import SLICE_BYTES, LiveStatus
 
 def live_with(status: dict) -> LiveStatus:
     live = LiveStatus(EventLog(size=1000))
+    live.replayed_below_bytes = 0  # every replay weighed against the snapshot
     live.publish(status, 1.0)
     return live
 
