@@ -19,7 +19,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from actors.cli.user_error import UserError
-from actors.dashboard.auth import BadHash, ScryptHash, make_hash, parse_hash, session_key
+from actors.dashboard.auth import (
+    SCRYPT_N,
+    BadHash,
+    ScryptHash,
+    make_hash,
+    parse_hash,
+    session_key,
+)
 from actors.dashboard.config import PASSWORD_HASH_ENV
 from actors.dashboard.server import DashboardServer, claim_socket
 from actors.system_config import SystemConfig
@@ -72,7 +79,7 @@ def configured_hash(config: SystemConfig, env: Mapping[str, str]) -> tuple[Scryp
     text = env.get(PASSWORD_HASH_ENV)
     if text:
         try:
-            return parse_hash(text), f"the hash in ${PASSWORD_HASH_ENV}"
+            return parse_hash(text, min_n=SCRYPT_N), f"the hash in ${PASSWORD_HASH_ENV}"
         except BadHash as error:
             raise UserError(
                 f"{PASSWORD_HASH_ENV}: {error}; make one with basis dashboard hash"

@@ -21,8 +21,7 @@ import math
 import time
 import urllib.parse
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,7 +47,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actors.dashboard.auth import LockOut, ScryptHash, Session, Sessions, verify_password
 from actors.dashboard.chart_history import read_chart_history
-from actors.dashboard.events import EventLog, diff, frame_of, parse_event_id, steady
+from actors.dashboard.events import parse_event_id
+from actors.dashboard.live import LiveStatus
 from actors.runtime.controls import ControlRefused
 from protocols.model import RiskMode
 
@@ -56,12 +56,19 @@ log = logging.getLogger("basis.dashboard")
 
 STATIC_DIR = Path(__file__).parent / "static"
 COOKIE = "basis_session"
-KEEP_ALIVE_S = 2.0
-IDLE_AFTER_S = 60.0
 RETRY_MS = 1000
 MAX_FORM_BYTES = 4096
 MAX_JSON_BYTES = 16384
 WHO_MAX_CHARS = 40
+FIELD_MAX_CHARS = 200
+"""The longest symbol or reason a control takes (they go to the log and the store)."""
+MAX_WAITING_LOGINS = 16
+"""Logins waiting for their password to be checked, from every address together; more
+are answered 503 at once (each check holds 16 MiB and a tenth of a second)."""
+REFUSAL_LOG_EVERY_S = 60.0
+"""A refused Host or Origin is logged at most this often (each kind): a page that
+keeps knocking, or a scan, cannot fill the log."""
+SIGNED_OUT = "signed out"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 PUBLIC = frozenset(
     {
@@ -82,101 +89,6 @@ SECURITY_HEADERS = (
 )
 
 
-class LiveStatus:
-    """The newest status sample, and the log of the events that led to it: the sampler
-    publishes into it, each stream reads from it. It outlives the dashboard actor's
-    incarnations, so that a page reconnecting after a restart of the actor still gets
-    only what it missed."""
-
-    def __init__(
-        self,
-        log: EventLog | None = None,
-        keep_alive_s: float = KEEP_ALIVE_S,
-        idle_after_s: float = IDLE_AFTER_S,
-    ) -> None:
-        self.log = log or EventLog()
-        self.idle_after_s = idle_after_s
-        """How long after its last stream closed the sampler goes on (a page that lost
-        its stream for a moment gets every sample it missed), before it waits for one."""
-        self.unwatched_since: float | None = None
-        """When the last stream closed (trio time); ``None`` before any opened."""
-        self.keep_alive_s = keep_alive_s
-        """How long a stream may stay silent before a comment keeps it open."""
-        self.status: dict[str, Any] | None = None
-        self.at = 0.0
-        self.closing: str | None = None
-        """Why the streams end (a graceful stop), while they do."""
-        self.watchers = 0
-        """Streams open now: the sampler samples only while there is one."""
-        self.paused = False
-        """The sampler waits for a stream: the newest sample may be old."""
-        self._changed = trio.Event()
-        self._wanted = trio.Event()
-
-    def publish(self, status: dict[str, Any], at: float) -> None:
-        """``status``, sampled at ``at`` (Unix seconds), is the newest: its differences
-        from the one before become events."""
-        status = steady(status)
-        before, seq = self.status, self.log.seq
-        if before is not None:
-            self.log.extend(diff(before, status, at))
-        self.status, self.at = status, at
-        if before is None or self.log.seq != seq or self.paused:
-            self._wake()
-        self.paused = False
-
-    @contextmanager
-    def watched(self) -> Iterator[None]:
-        """A stream is open for as long as this lasts."""
-        self.watchers += 1
-        self._wanted.set()
-        try:
-            yield
-        finally:
-            self.watchers -= 1
-            if not self.watchers:
-                self._wanted = trio.Event()
-                self.unwatched_since = trio.current_time()
-
-    @property
-    def idle(self) -> bool:
-        """No stream is open, nor was one within ``idle_after_s``."""
-        if self.watchers:
-            return False
-        since = self.unwatched_since
-        return since is None or trio.current_time() - since >= self.idle_after_s
-
-    async def wait_for_watchers(self) -> None:
-        """Returns once a stream is open (the sampler's pause: with nobody watching, a
-        sample would be built for nothing, and the events of the next one still take a
-        page from the last sample to it)."""
-        self.paused = True
-        await self._wanted.wait()
-
-    def snapshot(self) -> bytes:
-        """The whole status now, as a ``snapshot`` event numbered with the newest event
-        it includes."""
-        data = {"run": self.log.run, "at": self.at, "status": self.status}
-        return frame_of(self.log.run, self.log.seq, "snapshot", data)
-
-    def say_bye(self, reason: str) -> None:
-        self.closing = reason
-        self._wake()
-
-    def reopen(self) -> None:
-        self.closing = None
-
-    async def changed(self, timeout_s: float) -> None:
-        """Returns when something was published or the streams are told to end, or
-        after ``timeout_s``."""
-        with trio.move_on_after(timeout_s):
-            await self._changed.wait()
-
-    def _wake(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
-
-
 @attrs.define(eq=False)
 class Security:
     """Who may use the dashboard: the password's hash, the sessions, the lock-out."""
@@ -189,10 +101,27 @@ class Security:
     lock_out: LockOut = attrs.field(factory=LockOut)
     clock: Callable[[], float] = time.time
     """Wall-clock time; a test's own clock stands in for it."""
+    secure_cookie: bool = False
+    """The session cookie is ``Secure`` (``[dashboard] secure_cookie``: a TLS proxy in
+    front; hypercorn itself serves plain http)."""
+    max_waiting_logins: int = MAX_WAITING_LOGINS
+    # trio's own limiters, not anyio's: the app's worker threads are all started with
+    # trio.to_thread (the event loop is trio's), and these two only need to be apart from
+    # the default limiter that the store's reads share.
+    checking: trio.CapacityLimiter = attrs.field(factory=lambda: trio.CapacityLimiter(1))
+    """Held while a login is checked, one at a time: the lock-out is looked at and the
+    attempt counted in one step, so no number of logins at once gets past it."""
+    checker: trio.CapacityLimiter = attrs.field(factory=lambda: trio.CapacityLimiter(1))
+    """The one worker thread a password check runs in (never one of the default
+    limiter's, which the store's readers wait for)."""
 
     def session_of(self, scope: Scope) -> Session | None:
         cookie = _cookies(Headers(scope=scope)).get(COOKIE)
         return None if cookie is None else self.sessions.verify(cookie, self.clock())
+
+    def still_valid(self, session: Session) -> bool:
+        """``session`` has not expired nor been logged out since it was checked."""
+        return self.clock() < session.exp and session.sid not in self.sessions.revoked
 
 
 def allowed_hosts(host: str, extra: tuple[str, ...] | list[str]) -> frozenset[str]:
@@ -216,6 +145,40 @@ def _host_name(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+class RareLog:
+    """A warning logged at most once every ``every_s`` (by ``clock``), saying how many
+    like it were left out since the last."""
+
+    def __init__(self, every_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every_s = every_s
+        self.clock = clock
+        self.last: float | None = None
+        self.left_out = 0
+
+    def warning(self, message: str, *args: Any) -> None:
+        now = self.clock()
+        if self.last is not None and now - self.last < self.every_s:
+            self.left_out += 1
+            return
+        if self.left_out:
+            message += " (and %d more like it in the last %.0f s)"
+            args = (*args, self.left_out, now - self.last)
+        log.warning(message, *args)
+        self.last, self.left_out = now, 0
+
+
+async def _drain(receive: Receive) -> None:
+    """Read the refused request's body (up to a bound) before answering: answered while
+    its body is still coming, the connection could not serve the browser's next request
+    and would be closed under it."""
+    size = 0
+    while size <= MAX_JSON_BYTES:
+        message = await receive()
+        size += len(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+
+
 class Guard:
     """The checks every request passes before it is routed, and the headers every
     answer carries (see the module's docstring)."""
@@ -223,10 +186,17 @@ class Guard:
     def __init__(self, app: ASGIApp, security: Security) -> None:
         self.app = app
         self.security = security
+        self.refused_hosts = RareLog(REFUSAL_LOG_EVERY_S)
+        self.refused_origins = RareLog(REFUSAL_LOG_EVERY_S)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            # Nothing here speaks websocket (nor anything else): refused before routing,
+            # which would hand it to routes that check no session for it.
+            await send({"type": "websocket.close", "code": 1008})
             return
         path, method = scope["path"], scope["method"]
         cache = "no-cache" if path.startswith("/static/") else "no-store"
@@ -241,6 +211,7 @@ class Guard:
 
         refused = self._refusal(scope, path, method)
         if refused is not None:
+            await _drain(receive)
             await refused(scope, receive, send_with_headers)
             return
         await self.app(scope, receive, send_with_headers)
@@ -249,12 +220,16 @@ class Guard:
         headers = Headers(scope=scope)
         host = headers.get("host", "")
         if _host_name(host) not in self.security.hosts:
-            log.warning("dashboard: refused a request for Host %r (not this machine's)", host)
+            self.refused_hosts.warning(
+                "dashboard: refused a request for Host %r (not this machine's)", host
+            )
             return JSONResponse({"error": "this Host is not served here"}, 403)
         if method == "POST":
             origin = headers.get("origin")
             if origin not in (f"http://{host}", f"https://{host}"):
-                log.warning("dashboard: refused a POST %s from Origin %r", path, origin)
+                self.refused_origins.warning(
+                    "dashboard: refused a POST %s from Origin %r", path, origin
+                )
                 return JSONResponse({"error": "a POST must come from this page's origin"}, 403)
         session = self.security.session_of(scope)
         scope.setdefault("state", {})["session"] = session
@@ -343,17 +318,31 @@ def login_route(d: Dashboard) -> Callable[[Request], Any]:
         password = form.get("password", [""])[0]
         if len(who) > WHO_MAX_CHARS or not who.isprintable():
             return _login_page(d, f"Your name: at most {WHO_MAX_CHARS} printable characters.", 400)
-        ok = await trio.to_thread.run_sync(verify_password, password, security.password)
-        now = security.clock()
+        if security.checking.statistics().tasks_waiting >= security.max_waiting_logins:
+            return _login_page(
+                d, "Too many logins at once: try again in a moment.", 503, **{"Retry-After": "1"}
+            )
+        async with security.checking:
+            # Looked at again now that it is this login's turn: the ones before it may
+            # have locked the address out.
+            locked = security.lock_out.locked_for(address, security.clock())
+            if locked > 0:
+                return _locked_page(d, locked)
+            ok = await trio.to_thread.run_sync(
+                verify_password, password, security.password, limiter=security.checker
+            )
+            now = security.clock()
+            if ok:
+                security.lock_out.succeeded(address)
+            else:
+                security.lock_out.failed(address, now)
         if not ok:
-            security.lock_out.failed(address, now)
             log.warning("dashboard: a wrong password from %s", address)
             locked = security.lock_out.locked_for(address, now)
             if locked > 0:
                 log.warning("dashboard: %s locked out for %.0f s", address, locked)
                 return _locked_page(d, locked)
             return _login_page(d, "Wrong password.", 401)
-        security.lock_out.succeeded(address)
         lifetime = security.session_hours * 3600.0
         cookie, _ = security.sessions.issue(who, now, lifetime)
         log.info("dashboard: %s logged in from %s", who or "someone", address)
@@ -363,7 +352,7 @@ def login_route(d: Dashboard) -> Callable[[Request], Any]:
             cookie,
             max_age=int(lifetime),
             path="/",
-            secure=request.url.scheme == "https",
+            secure=security.secure_cookie,
             httponly=True,
             samesite="strict",
         )
@@ -378,11 +367,12 @@ def logout_route(d: Dashboard) -> Callable[[Request], Any]:
         if session is not None:
             d.security.sessions.revoke(session, d.security.clock())
             log.info("dashboard: %s logged out", session.who or "someone")
+            d.live.wake()  # its open streams end now, not at their next keep-alive
         response = RedirectResponse("/login", 303)
         response.delete_cookie(
             COOKIE,
             path="/",
-            secure=request.url.scheme == "https",
+            secure=d.security.secure_cookie,
             httponly=True,
             samesite="strict",
         )
@@ -408,7 +398,8 @@ async def _body(request: Request, limit: int) -> bytes | None:
 def events_route(d: Dashboard) -> Callable[[Request], Any]:
     async def events(request: Request) -> Response:
         last = parse_event_id(request.headers.get("last-event-id"))
-        stream = _stream(d.live, last)
+        session: Session = request.state.session  # the Guard let no request in without
+        stream = _stream(d.live, last, lambda: d.security.still_valid(session))
         headers = {"X-Accel-Buffering": "no", "Vary": "Accept-Encoding"}
         if "gzip" in request.headers.get("accept-encoding", "").lower():
             stream = _gzipped(stream)
@@ -428,37 +419,36 @@ async def _gzipped(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     yield compressor.flush(zlib.Z_FINISH)
 
 
-async def _stream(live: LiveStatus, last: tuple[str, int] | None) -> AsyncIterator[bytes]:
+async def _stream(
+    live: LiveStatus, last: tuple[str, int] | None, signed_in: Callable[[], bool]
+) -> AsyncIterator[bytes]:
     """The event stream of one connection: what it missed since ``last`` (or a snapshot),
     then every event as it is published, a keep-alive comment every 2 s of silence, and
-    ``bye`` when the dashboard stops."""
+    ``bye`` when the dashboard stops or its session ends (``signed_in`` is looked at on
+    every wake and keep-alive)."""
     with live.watched():
-        async for chunk in _watched_stream(live, last):
+        async for chunk in _watched_stream(live, last, signed_in):
             yield chunk
 
 
-async def _watched_stream(live: LiveStatus, last: tuple[str, int] | None) -> AsyncIterator[bytes]:
+async def _watched_stream(
+    live: LiveStatus, last: tuple[str, int] | None, signed_in: Callable[[], bool]
+) -> AsyncIterator[bytes]:
     yield b"retry: %d\n\n" % RETRY_MS
     # After a pause, the sample the stream starts from is the one its opening asked for.
-    while (live.status is None or live.paused) and live.closing is None:
+    while (live.status is None or live.sampler_waiting) and live.closing is None:
+        if not signed_in():
+            break
         await live.changed(live.keep_alive_s)
-    sent: int | None = None
-    if last is not None and live.log.after(*last) is not None:
-        sent = last[1]
+    sent = last[1] if last is not None and live.log.after(*last) is not None else None
     quiet_since = trio.current_time()
-    while live.closing is None:
-        if sent is None:
-            chunk, sent = live.snapshot(), live.log.seq
-        else:
-            missed = live.log.after(live.log.run, sent)
-            if missed is None:  # fell behind what the log keeps: start again from now
-                sent = None
-                continue
-            chunk = b"".join(event.frame for event in missed)
-            if missed:
-                sent = missed[-1].seq
-        if chunk:
+    while live.closing is None and signed_in():
+        slices, sent = live.catch_up(sent)
+        for chunk in slices:
             yield chunk
+            # Between the slices of a long replay, the trading gets the event loop.
+            await trio.lowlevel.checkpoint()
+        if slices:
             quiet_since = trio.current_time()
             continue
         await live.changed(quiet_since + live.keep_alive_s - trio.current_time())
@@ -466,7 +456,8 @@ async def _watched_stream(live: LiveStatus, last: tuple[str, int] | None) -> Asy
         if silent and live.log.seq == sent and live.closing is None:
             yield b": keep-alive\n\n"
             quiet_since = trio.current_time()
-    yield b"event: bye\ndata: %s\n\n" % msgspec.json.encode({"reason": live.closing})
+    reason = live.closing if live.closing is not None else SIGNED_OUT
+    yield b"event: bye\ndata: %s\n\n" % msgspec.json.encode({"reason": reason})
 
 
 # ----------------------------------------------------------------------- the history
@@ -492,6 +483,12 @@ def history_route(d: Dashboard) -> Callable[[Request], Any]:
 # ----------------------------------------------------------------------- the controls
 
 
+def _printable(name: str, value: str | None) -> None:
+    """A field the log and the store keep: one line of at most ``FIELD_MAX_CHARS``."""
+    if value is not None and (len(value) > FIELD_MAX_CHARS or not value.isprintable()):
+        raise ValueError(f"{name} must be at most {FIELD_MAX_CHARS} printable characters")
+
+
 class _Body(msgspec.Struct, forbid_unknown_fields=True):
     confirmed: bool = False
 
@@ -499,9 +496,15 @@ class _Body(msgspec.Struct, forbid_unknown_fields=True):
 class SymbolBody(_Body, forbid_unknown_fields=True):
     symbol: str | None = None
 
+    def __post_init__(self) -> None:
+        _printable("symbol", self.symbol)
+
 
 class AddBody(_Body, forbid_unknown_fields=True):
     symbol: str = ""
+
+    def __post_init__(self) -> None:
+        _printable("symbol", self.symbol)
 
 
 class StopBody(_Body, forbid_unknown_fields=True):
@@ -512,10 +515,17 @@ class ResolveBody(_Body, forbid_unknown_fields=True):
     symbol: str = ""
     how: str = ""
 
+    def __post_init__(self) -> None:
+        _printable("symbol", self.symbol)
+        _printable("how", self.how)
+
 
 class RiskBody(_Body, forbid_unknown_fields=True):
     mode: Literal["active", "reducing", "halted"] = "active"
     reason: str | None = None
+
+    def __post_init__(self) -> None:
+        _printable("reason", self.reason)
 
 
 BODIES: dict[str, type[_Body]] = {
@@ -531,12 +541,12 @@ BODIES: dict[str, type[_Body]] = {
 def control_route(d: Dashboard) -> Callable[[Request], Any]:
     async def control(request: Request) -> Response:
         action = request.path_params["action"]
+        raw = await _body(request, MAX_JSON_BYTES)  # read first: see _drain
         kind = BODIES.get(action)
         if kind is None:
             return JSONResponse(
                 {"error": f"no control {action!r}; one of {', '.join(BODIES)}"}, 404
             )
-        raw = await _body(request, MAX_JSON_BYTES)
         try:
             body = msgspec.json.decode(raw or b"", type=kind)
         except (msgspec.ValidationError, msgspec.DecodeError) as error:

@@ -52,6 +52,13 @@ class ScryptHash:
     salt: bytes
     key: bytes
 
+    @property
+    def line(self) -> str:
+        """The hash as :func:`make_hash` writes it."""
+        return "$".join(
+            ["scrypt", str(self.n), str(self.r), str(self.p), _b64(self.salt), _b64(self.key)]
+        )
+
 
 def make_hash(password: str, *, n: int = SCRYPT_N, salt: bytes | None = None) -> str:
     """The hash line of ``password`` (a fresh random salt unless given)."""
@@ -60,7 +67,9 @@ def make_hash(password: str, *, n: int = SCRYPT_N, salt: bytes | None = None) ->
     return "$".join(["scrypt", str(n), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(key)])
 
 
-def parse_hash(text: str) -> ScryptHash:
+def parse_hash(text: str, *, min_n: int = 2) -> ScryptHash:
+    """The hash ``text`` is; ``min_n``: the smallest N it may have (a configured hash
+    must cost a guesser what :func:`make_hash`'s do)."""
     parts = text.strip().split("$")
     if len(parts) != 6 or parts[0] != "scrypt":
         raise BadHash("not of the form scrypt$N$r$p$<salt>$<hash>")
@@ -72,6 +81,8 @@ def parse_hash(text: str) -> ScryptHash:
         raise BadHash("N, r and p must be whole numbers and salt and hash base64") from None
     if n < 2 or n & (n - 1) or r < 1 or p < 1 or 128 * n * r > MAX_SCRYPT_MEMORY:
         raise BadHash(f"N={n}, r={r}, p={p} are not scrypt parameters this accepts")
+    if n < min_n:
+        raise BadHash(f"N={n} is too cheap to guess against; N must be at least {min_n}")
     if not salt or len(key) < 16:
         raise BadHash("the salt is empty or the hash too short")
     return ScryptHash(n, r, p, salt, key)
@@ -165,6 +176,12 @@ def session_key(env_secret: str | None) -> bytes:
             f"{SECRET_MIN_CHARS} random ones (or unset it for a key per process)"
         )
     return env_secret.encode()
+
+
+def signing_key(secret: bytes, password: ScryptHash) -> bytes:
+    """The key the sessions are signed with: ``secret`` bound to the password's hash, so
+    that a new password makes every cookie of the old one worthless."""
+    return hmac.new(secret, password.line.encode("ascii"), hashlib.sha256).digest()
 
 
 # ------------------------------------------------------------------------ lock-out

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from actors.dashboard.auth import BadHash, parse_hash
+from actors.dashboard.auth import SCRYPT_N, BadHash, parse_hash
 
 PASSWORD_HASH_ENV = "BASIS_DASHBOARD_PASSWORD_HASH"
 """The password's scrypt hash from the environment; it wins over ``password_hash``."""
@@ -32,6 +32,9 @@ class DashboardSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     often per symbol."""
     session_hours: Annotated[float, msgspec.Meta(gt=0.0, le=24.0 * 30)] = 12.0
     """How long a login lasts."""
+    secure_cookie: bool = False
+    """Mark the session cookie ``Secure`` (sent over https only). The dashboard itself
+    serves plain http; set it where a TLS proxy in front serves the page over https."""
 
     def __post_init__(self) -> None:
         if not self.host or any(c in self.host for c in " /[]@"):
@@ -47,7 +50,7 @@ class DashboardSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 )
         if self.password_hash is not None:
             try:
-                parse_hash(self.password_hash)
+                parse_hash(self.password_hash, min_n=SCRYPT_N)
             except BadHash as error:
                 raise ValueError(
                     f"dashboard.password_hash: {error}; make one with basis dashboard hash"

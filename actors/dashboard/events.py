@@ -12,7 +12,10 @@ in order to a snapshot's status they give the newest sample's, as :func:`steady`
 
 What changes at every sample without anything happening (the uptimes, and the mailbox
 counters of every actor in the supervision tree) is left out of the samples
-(:func:`steady`): sent on, it would be most of the stream for nothing a page shows.
+(:func:`steady`): sent on, it would be most of the stream for nothing a page shows. One
+such value stays, because the page shows it: each feed's ``last_data_age_s`` (how long
+since it last heard from its venue), which makes every sample of a running system carry
+a ``health`` event.
 """
 
 from __future__ import annotations
@@ -55,10 +58,11 @@ _encode = msgspec.json.Encoder().encode
 @attrs.frozen
 class Event:
     seq: int
-    kind: str
-    data: dict[str, Any]
     frame: bytes
     """The event as the stream sends it: ``id``, ``event`` and ``data`` lines."""
+    ends_at: int
+    """How many bytes the log's frames, from the first this process sent, add up to
+    with this one: what a replay from one event to another weighs is a subtraction."""
 
 
 def frame_of(run: str, seq: int, kind: str, data: Any) -> bytes:
@@ -89,6 +93,8 @@ class EventLog:
     size: int = LOG_SIZE
     seq: int = 0
     """The newest event's number (0 before the first)."""
+    sent_bytes: int = 0
+    """The size of every frame this log was given, added up."""
     events: deque[Event] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -96,7 +102,9 @@ class EventLog:
 
     def append(self, kind: str, data: dict[str, Any]) -> Event:
         self.seq += 1
-        event = Event(self.seq, kind, data, frame_of(self.run, self.seq, kind, data))
+        frame = frame_of(self.run, self.seq, kind, data)
+        self.sent_bytes += len(frame)
+        event = Event(self.seq, frame, self.sent_bytes)
         self.events.append(event)
         return event
 
@@ -116,6 +124,20 @@ class EventLog:
         if seq < oldest - 1:
             return None
         return list(islice(self.events, seq - oldest + 1, None))
+
+    def bytes_after(self, run: str, seq: int) -> int | None:
+        """How many bytes the frames after ``run``'s ``seq`` add up to (what
+        :meth:`after` gives, weighed without being gathered); ``None`` where it gives
+        ``None``."""
+        if run != self.run or seq > self.seq:
+            return None
+        if seq == self.seq:
+            return 0
+        oldest = self.events[0].seq if self.events else self.seq + 1
+        if seq < oldest - 1:
+            return None
+        first = self.events[seq - oldest + 1]
+        return self.sent_bytes - (first.ends_at - len(first.frame))
 
 
 # --------------------------------------------------------------------------- the differ

@@ -24,16 +24,10 @@ from hypercorn.config import Config, Sockets
 from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
 
-from actors.dashboard.app import (
-    STATIC_DIR,
-    Dashboard,
-    LiveStatus,
-    Security,
-    allowed_hosts,
-    dashboard_app,
-)
-from actors.dashboard.auth import ScryptHash, Sessions
+from actors.dashboard.app import STATIC_DIR, Dashboard, Security, allowed_hosts, dashboard_app
+from actors.dashboard.auth import ScryptHash, Sessions, signing_key
 from actors.dashboard.config import DashboardSection
+from actors.dashboard.live import LiveStatus
 from actors.runtime.ops.status import status_of
 from supervision import ChildSpec, Incarnation
 
@@ -46,6 +40,11 @@ GRACEFUL_S = 1.0
 """How long open connections are given to end once the streams said ``bye``."""
 BACKLOG = 128
 BYE_STOPPING = "the instance is stopping"
+IDLE_CONNECTION_S = 5.0
+"""A connection with no request under way (nor a whole one received) is closed after
+this long: clients that open connections and say nothing keep no descriptors."""
+FAILURES_LOGGED_AGAIN = 100
+"""While samples keep failing, the failure is logged again after this many."""
 
 
 class DashboardPortTaken(Exception):
@@ -118,13 +117,15 @@ class DashboardServer:
         self.live = live or LiveStatus()
         self.security = Security(
             password,
-            Sessions(secret),
+            # Signed with a key of this password's: a new password signs everyone out.
+            Sessions(signing_key(secret, password)),
             section.session_hours,
             allowed_hosts(section.host, section.allowed_hosts),
             clock=clock,
+            secure_cookie=section.secure_cookie,
         )
-        self.sample_s_taken = 0.0
-        """How long the last sample took (building the status and diffing it)."""
+        self.failed_samples = 0
+        """Samples that failed in a row (none since the last that worked)."""
 
     @property
     def port(self) -> int:
@@ -153,6 +154,9 @@ class DashboardServer:
         config.accesslog = None
         config.graceful_timeout = GRACEFUL_S
         config.include_server_header = False
+        config.keep_alive_timeout = IDLE_CONNECTION_S
+        # No read_timeout: an event stream's client sends nothing once it asked, and a
+        # read timeout would cut every stream that long after it opened.
         shutdown = trio.Event()
         served = trio.Event()
         async with trio.open_nursery() as nursery:
@@ -194,7 +198,24 @@ class DashboardServer:
             self._sample(sources)
 
     def _sample(self, sources: Sources) -> None:
-        started = time.perf_counter()
+        """One sample published; one that fails is skipped (the next may work): the
+        dashboard never fails for what it shows, which would restart it in a loop."""
         now = time.time()
-        self.live.publish(sources.sample(now), now)
-        self.sample_s_taken = time.perf_counter() - started
+        try:
+            status = sources.sample(now)
+        except Exception as error:
+            if self.failed_samples % FAILURES_LOGGED_AGAIN == 0:
+                log.warning(
+                    "dashboard: the status cannot be sampled (%d in a row; the page shows "
+                    "the last sample that worked): %s: %s",
+                    self.failed_samples + 1,
+                    type(error).__name__,
+                    error,
+                )
+            self.failed_samples += 1
+            self.live.sample_failed()
+            return
+        if self.failed_samples:
+            log.info("dashboard: sampled again after %d failures", self.failed_samples)
+            self.failed_samples = 0
+        self.live.publish(status, now)

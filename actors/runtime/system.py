@@ -8,7 +8,8 @@ basis (one_for_one)
 ├── risk                    the portfolio: caps, balances, stops, the risk mode
 ├── strategies (one_for_one) one per symbol, added while the system runs (transient)
 ├── alerts (one_for_one)    the alert actor: incidents, the outbox, the sinks
-└── services (one_for_one)  what serves the system to the outside (the dashboard), if any
+└── services (one_for_one)  what serves the system to the outside (the dashboard), if any;
+                            temporary: given up on, it is off, and trading goes on
 ```
 
 Children start in this order because each layer needs the ones above it to be there;
@@ -94,12 +95,16 @@ from supervision import (
     Restart,
     RestartStrategy,
     Supervisor,
+    SupervisorGaveUp,
     SupervisorNotRunning,
 )
 
 log = logging.getLogger("basis.manager")
 
 STORE_FILE = "basis.db"
+SERVICES_INTENSITY = Intensity(5, 60)
+"""How often the services may restart before they are given up on: a service that keeps
+failing is turned off, never a reason to stop trading."""
 SYMBOLS_PER_CONNECTION = 30
 STORE_COUNT_EVERY_S = 10.0
 SERIES_THIN_EVERY_S = 3600.0
@@ -288,8 +293,11 @@ class TradingSystem:
             alerts.child_spec(),
         ]
         if self.services:
-            # Last: they show and control what the layers before them run.
-            children.append(Supervisor("services", self.services).child_spec())
+            # Last: they show and control what the layers before them run. Temporary:
+            # their giving up is not restarted nor counted against trading's restarts.
+            services = Supervisor("services", self.services, intensity=SERVICES_INTENSITY)
+            spec = services.child_spec(Restart.TEMPORARY)
+            children.append(attrs.evolve(spec, entry=_services_entry(spec.entry)))
         return Supervisor("basis", children, strategy=RestartStrategy.ONE_FOR_ONE)
 
     def _from_env(self) -> dict[Leg, ApiCredentials]:
@@ -761,3 +769,19 @@ async def running(system: TradingSystem) -> AsyncIterator[TradingSystem]:
                 system.request_stop()
     finally:
         await system.aclose()
+
+
+def _services_entry(entry: Any) -> Any:
+    """``entry`` (the services supervisor's), saying at its giving up what is off."""
+
+    async def run_services(*args: Any, **kwargs: Any) -> None:
+        try:
+            await entry(*args, **kwargs)
+        except SupervisorGaveUp as error:
+            log.error(
+                "the services (the dashboard) are off until the next start, trading goes on: %s",
+                error.reason,
+            )
+            raise
+
+    return run_services

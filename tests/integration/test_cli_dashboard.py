@@ -87,15 +87,17 @@ def test_a_live_dashboard_needs_a_password_hash():
     live = msgspec.structs.replace(config(), mode="live")
     with pytest.raises(UserError, match=r"BASIS_DASHBOARD_PASSWORD_HASH .*basis dashboard hash"):
         configured_hash(live, {})
-    line = make_hash("pw", n=16)
+    line = make_hash("pw")
     hashed, source = configured_hash(live, {"BASIS_DASHBOARD_PASSWORD_HASH": line})
     assert verify_password("pw", hashed) and source == "the hash in $BASIS_DASHBOARD_PASSWORD_HASH"
     with pytest.raises(UserError, match="BASIS_DASHBOARD_PASSWORD_HASH: not of the form"):
         configured_hash(live, {"BASIS_DASHBOARD_PASSWORD_HASH": "pw"})
+    with pytest.raises(UserError, match="N=1024 is too cheap to guess against"):
+        configured_hash(live, {"BASIS_DASHBOARD_PASSWORD_HASH": make_hash("pw", n=1024)})
     with pytest.raises(UserError, match="BASIS_DASHBOARD_SECRET has 3 characters"):
         configured_hash(live, {"BASIS_DASHBOARD_SECRET": "abc"})
     # The environment's hash wins over the config's.
-    other = make_hash("other", n=16)
+    other = make_hash("other")
     both = msgspec.structs.replace(live, dashboard=config(password_hash=other).dashboard)
     assert configured_hash(both, {})[1] == "the hash in [dashboard] password_hash"
     hashed, _ = configured_hash(both, {"BASIS_DASHBOARD_PASSWORD_HASH": line})
@@ -128,4 +130,4 @@ def test_a_port_taken_is_named_with_its_fix():
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(DashboardPortTaken, match=r"set \[dashboard\] port to a free port"):
-            dashboard_server(config(port=port, password_hash=make_hash("x", n=16)), Path("."), {})
+            dashboard_server(config(port=port, password_hash=make_hash("x")), Path("."), {})

@@ -18,6 +18,7 @@ from actors.dashboard.auth import (
     make_hash,
     parse_hash,
     session_key,
+    signing_key,
     verify_password,
 )
 
@@ -149,3 +150,20 @@ def test_failures_spread_beyond_the_window_or_a_success_do_not_lock():
     lock.succeeded("b")
     lock.failed("b", NOW + 5)
     assert lock.locked_for("b", NOW + 5) == 0.0
+
+
+def test_a_new_password_signs_every_session_out():
+    old = parse_hash(make_hash("old", n=FAST_N))
+    new = parse_hash(make_hash("new", n=FAST_N))
+    assert parse_hash(old.line) == old  # the hash's line is the one it was read from
+    secret = b"s" * 32
+    cookie, _ = Sessions(signing_key(secret, old)).issue("ana", NOW, 3600.0)
+    assert Sessions(signing_key(secret, old)).verify(cookie, NOW) is not None
+    assert Sessions(signing_key(secret, new)).verify(cookie, NOW) is None
+
+
+def test_a_hash_may_be_held_to_a_least_cost():
+    line = make_hash("pw", n=FAST_N)
+    assert parse_hash(line).n == FAST_N
+    with pytest.raises(BadHash, match="N=16 is too cheap to guess against"):
+        parse_hash(line, min_n=16384)

@@ -28,13 +28,14 @@ def test_the_paper_config_turns_it_on():
 
 
 def test_a_hash_and_hosts_are_taken(tmp_path):
-    line = make_hash("pw", n=16)
+    line = make_hash("pw")
     section = load(
         tmp_path,
         f'[dashboard]\nenable = true\npassword_hash = "{line}"\n'
         'allowed_hosts = ["basis.example.org"]\nport = 0\n',
     ).dashboard
     assert section.password_hash == line and section.allowed_hosts == ("basis.example.org",)
+    assert not section.secure_cookie  # plain http unless a TLS proxy is said to be in front
 
 
 @pytest.mark.parametrize(
@@ -45,6 +46,11 @@ def test_a_hash_and_hosts_are_taken(tmp_path):
         ("sample_s = 0\n", "dashboard.sample_s: expected a number >= 0.05"),
         ("session_hours = -1\n", "dashboard.session_hours: expected a number > 0"),
         ('password_hash = "hunter2"\n', "make one with basis dashboard hash"),
+        (
+            f'password_hash = "{make_hash("pw", n=1024)}"\n',
+            "N=1024 is too cheap to guess against; N must be at least 16384",
+        ),
+        ("secure_cookie = 'yes'\n", "dashboard.secure_cookie: expected true or false"),
         ('host = ""\n', "is not an address to listen on"),
         ('allowed_hosts = ["https://x.org"]\n', "without scheme or port"),
         ("pasword_hash = 'x'\n", "unknown key 'dashboard.pasword_hash'"),

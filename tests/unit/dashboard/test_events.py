@@ -306,3 +306,14 @@ def test_a_status_struct_goes_through_as_plain_data():
     for kind, data in events:
         apply(model, kind, msgspec.json.decode(msgspec.json.encode(data)))
     assert model == later
+
+
+def test_what_a_replay_weighs_is_what_it_sends():
+    log = EventLog(size=5)
+    for n in range(8):
+        log.append("totals", {"n": "x" * n})
+    for seq in range(3, 9):
+        sent = b"".join(event.frame for event in log.after(log.run, seq))
+        assert log.bytes_after(log.run, seq) == len(sent)
+    for seq, run in ((2, log.run), (9, log.run), (8, "another-run")):
+        assert log.bytes_after(run, seq) is None
