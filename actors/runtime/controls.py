@@ -149,13 +149,9 @@ class Controls:
         if self.stopping or self.system.stop_requested:
             raise ControlRefused("the instance is stopping: add after the next start", 409)
         try:
-            task_id = await self.system.add_strategy(symbol)
+            return f"{symbol}: {await self._started(symbol)}"
         except (SymbolLocked, SymbolQuarantined) as error:
             raise ControlRefused(str(error), 409) from None
-        if symbol in self.paused:
-            await self.system.command(task_id, OperatorAction.PAUSE)
-            return f"{symbol}: task {task_id} started, paused"
-        return f"{symbol}: task {task_id} trades it"
 
     # ------------------------------------------------------------------ risk mode
 
@@ -337,9 +333,14 @@ class Controls:
     async def _start(self, symbol: Symbol) -> str:
         """Trade ``symbol`` again in this run, as the store now has it."""
         try:
-            task_id = await self.system.add_strategy(symbol)
+            return await self._started(symbol)
         except Exception as error:  # the venues moved again, or the system is stopping
             return f"not started again in this run: {error}"
+
+    async def _started(self, symbol: Symbol) -> str:
+        """Start a strategy for ``symbol``, paused if the symbol was paused in this run;
+        what ``add_strategy`` refuses is raised."""
+        task_id = await self.system.add_strategy(symbol)
         if symbol in self.paused:
             await self.system.command(task_id, OperatorAction.PAUSE)
             return f"task {task_id} started, paused"
