@@ -246,6 +246,8 @@ class StrategyActor:
     decisions that placed orders."""
     decide_lag: Histogram = attrs.field(factory=Histogram)
     """Quote received to the machine's decision to place orders (no journal)."""
+    journal_lag: Histogram = attrs.field(factory=Histogram)
+    """A decision's orders handed to ``before_orders`` to their intents committed."""
     trades: deque[TradeRecord] = attrs.field(factory=lambda: deque(maxlen=RECENT_TRADES))
     resumed_at: float | None = None
     """Wall-clock time of the first decision on quotes of both legs received after a
@@ -444,7 +446,9 @@ class StrategyActor:
         if orders and self.before_orders is not None:
             began = self.wall_clock()
             await self.before_orders(self.ctx, orders)
-            self.ctx = orders_left(self.ctx, self.wall_clock() - began)
+            waited = self.wall_clock() - began
+            self.journal_lag.observe(waited)
+            self.ctx = orders_left(self.ctx, waited)
             failpoint("journaled")
         sent = 0
         for command in commands:

@@ -144,6 +144,7 @@ async def stress(count: int, duration_s: float, data_dir: Path) -> str:
         await trio.sleep(2.0)  # warm: every feed fresh, first entries sent
         quotes_at, cpu_at, wall_at = _quotes(system), time.process_time(), time.monotonic()
         lag_at, decide_at = _lag(system), _lag(system, "decide_lag")
+        journal_at = _lag(system, "journal_lag")
         while time.monotonic() - wall_at < duration_s:
             await trio.sleep(min(10.0, duration_s))
             log.info("%s", one_line(build_status(system))[:300])
@@ -151,13 +152,16 @@ async def stress(count: int, duration_s: float, data_dir: Path) -> str:
         cpu = time.process_time() - cpu_at
         wall = time.monotonic() - wall_at
         lag, decide = _lag(system), _lag(system, "decide_lag")
+        journal = _lag(system, "journal_lag")
     lag_p99 = _percentile_from(lag, lag_at, 0.99)
+    journal_p99 = _percentile_from(journal, journal_at, 0.99)
     decide_p99 = _percentile_from(decide, decide_at, 0.99)
     return "\n".join(
         [
             f"== stress: {count} strategies, sim ticking every 50 ms, {wall:.0f} s measured",
             f"  quotes received: {quotes / wall:,.0f}/s ({quotes / wall / count / 2:.1f} per leg)",
             f"  decision lag p99 (quote received -> decision): {_ms(decide_p99)} (goal < 2 ms)",
+            f"  journal commit p99 (orders handed -> intents committed): {_ms(journal_p99)}",
             f"  p99 to orders out (the journal commit included): {_ms(lag_p99)}",
             f"  decisions that placed orders: {decide.n - decide_at.n}",
             f"  CPU: {cpu / wall * 100:.0f}% of one core; "
