@@ -27,6 +27,7 @@ import attrs
 import msgspec
 import trio
 
+from actors import hot_path
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState, Liveness
 from actors.arbitrage.machine import (
     holds_position,
@@ -420,6 +421,7 @@ class StrategyActor:
         if commands:
             placing = type(message) is MarketQuote and any(type(c) is PlaceOrder for c in commands)
             if placing:
+                hot_path.mark("decision")
                 self.decide_lag.observe(self.wall_clock() - message.quote.recv_ts)
             await self._carry_out(commands)
             if placing:
@@ -446,6 +448,7 @@ class StrategyActor:
         if orders and self.before_orders is not None:
             began = self.wall_clock()
             await self.before_orders(self.ctx, orders)
+            hot_path.mark("committed")
             waited = self.wall_clock() - began
             self.journal_lag.observe(waited)
             self.ctx = orders_left(self.ctx, waited)

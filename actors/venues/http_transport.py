@@ -19,6 +19,8 @@ import h11
 import httpx
 import trio
 
+from actors import hot_path
+
 RECEIVE_BYTES = 65536
 IDLE_LIMIT_S = 30.0
 """A connection idle longer than this is not reused: servers close idle ones eventually,
@@ -79,6 +81,7 @@ class H11Transport(httpx.AsyncBaseTransport):
             raise httpx.LocalProtocolError(str(error), request=request) from error
         try:
             with trio.fail_after(_seconds(timeouts.get("write"))):
+                hot_path.mark("wire", (request.method, url.raw_path))
                 await connection.stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError) as error:
             await connection.aclose()

@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("actors", "protocols", "supervision")
 
-FOUNDATION = {"http_server", "failpoints", "histogram", "config_files"}
+FOUNDATION = {"http_server", "failpoints", "histogram", "config_files", "hot_path"}
 """Modules directly under ``actors/`` that any part may use: they use only the domain
 model and the actor runtime."""
 

@@ -37,6 +37,7 @@ import msgspec
 import trio
 import trio_websocket
 
+from actors import hot_path
 from actors.runtime.market.liveness import ConnectionLiveness
 from actors.runtime.market.order_book import OrderBook, Outcome
 from actors.runtime.market.reconnect import (
@@ -325,6 +326,7 @@ class Feed:
         key = (leg, quote.symbol)
         for address in self.subscribers.get(quote.symbol, ()):
             address.put_latest(key, message)
+        hot_path.mark("quote", leg)
 
     def _publish_funding(self, funding: FundingRate) -> None:
         message = FundingRateUpdate(
