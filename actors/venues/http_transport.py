@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import ssl
 from collections import defaultdict
+from collections.abc import Mapping
 
 import h11
 import httpx
@@ -49,55 +50,84 @@ class H11Transport(httpx.AsyncBaseTransport):
         self.connects = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        timeouts = request.extensions.get("timeout", {})
-        pool_s = _seconds(timeouts.get("pool"))
-        with trio.move_on_after(pool_s) as waiting:
+        url = request.url
+        headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"connection"]
+        response, content = await self.exchange(
+            _origin(url),
+            request.method.encode(),
+            url.raw_path,
+            headers,
+            await request.aread(),
+            request.extensions.get("timeout", {}),
+        )
+        # As a stream, so that httpx decodes a compressed body by its Content-Encoding.
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=httpx.ByteStream(content),
+            extensions={"http_version": b"HTTP/1.1"},
+            request=request,
+        )
+
+    async def exchange(
+        self,
+        origin: Origin,
+        method: bytes,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+    ) -> tuple[h11.Response, bytes]:
+        """One request on a kept-alive connection to ``origin`` (one made if none is
+        idle), written in a single ``send_all``; the answer's head and body as received.
+        Raises httpx's exceptions, as :meth:`handle_async_request` does."""
+        with trio.move_on_after(_seconds(timeouts.get("pool"))) as waiting:
             await self._limit.acquire()
         if waiting.cancelled_caught:
-            raise httpx.PoolTimeout("no connection free in time", request=request)
+            raise httpx.PoolTimeout("no connection free in time")
         try:
-            return await self._send(request, timeouts)
+            return await self._send(origin, method, target, headers, body, timeouts)
         finally:
             self._limit.release()
 
-    async def _send(self, request: httpx.Request, timeouts: dict) -> httpx.Response:
-        url = request.url
-        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-        connection = await self._reuse(origin) or await self._connect(origin, request, timeouts)
+    async def _send(
+        self,
+        origin: Origin,
+        method: bytes,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+    ) -> tuple[h11.Response, bytes]:
+        connection = await self._reuse(origin) or await self._connect(origin, timeouts)
         conn = connection.h11
-        body = await request.aread()
-        head = h11.Request(
-            method=request.method,
-            target=url.raw_path,
-            headers=[(k, v) for k, v in request.headers.raw if k.lower() != b"connection"],
-        )
         try:
-            data = conn.send(head)
+            data = conn.send(h11.Request(method=method, target=target, headers=headers))
             if body:
                 data += conn.send(h11.Data(data=body))
             data += conn.send(h11.EndOfMessage())
         except h11.LocalProtocolError as error:
             await connection.aclose()
-            raise httpx.LocalProtocolError(str(error), request=request) from error
+            raise httpx.LocalProtocolError(str(error)) from error
         try:
             with trio.fail_after(_seconds(timeouts.get("write"))):
-                hot_path.mark("wire", (request.method, url.raw_path))
+                hot_path.mark("wire", (method, target))
                 await connection.stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError) as error:
             await connection.aclose()
-            raise httpx.WriteError(f"sending failed: {error!r}", request=request) from error
+            raise httpx.WriteError(f"sending failed: {error!r}") from error
         except BaseException:
             await connection.aclose()  # cancelled mid-request: it cannot be reused
             raise
         try:
             with trio.fail_after(_seconds(timeouts.get("read"))):
-                response, content = await self._receive(connection, request)
+                answer = await self._receive(connection)
         except trio.TooSlowError:
             await connection.aclose()
-            raise httpx.ReadTimeout("no answer in time", request=request) from None
+            raise httpx.ReadTimeout("no answer in time") from None
         except (trio.BrokenResourceError, h11.RemoteProtocolError) as error:
             await connection.aclose()
-            raise httpx.RemoteProtocolError(f"bad answer: {error}", request=request) from error
+            raise httpx.RemoteProtocolError(f"bad answer: {error}") from error
         except BaseException:
             # Cancelled while waiting for the answer (the caller crashed or gave up): the
             # connection is mid-response and can never be reused.
@@ -109,18 +139,9 @@ class H11Transport(httpx.AsyncBaseTransport):
             self._idle[origin].append(connection)
         else:
             await connection.aclose()
-        # As a stream, so that httpx decodes a compressed body by its Content-Encoding.
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=httpx.ByteStream(content),
-            extensions={"http_version": b"HTTP/1.1"},
-            request=request,
-        )
+        return answer
 
-    async def _receive(
-        self, connection: _Connection, request: httpx.Request
-    ) -> tuple[h11.Response, bytes]:
+    async def _receive(self, connection: _Connection) -> tuple[h11.Response, bytes]:
         conn = connection.h11
         response: h11.Response | None = None
         content = bytearray()
@@ -151,7 +172,7 @@ class H11Transport(httpx.AsyncBaseTransport):
             await connection.aclose()
         return None
 
-    async def _connect(self, origin: Origin, request: httpx.Request, timeouts: dict) -> _Connection:
+    async def _connect(self, origin: Origin, timeouts: Mapping[str, float | None]) -> _Connection:
         scheme, host, port = origin
         try:
             with trio.fail_after(_seconds(timeouts.get("connect"))):
@@ -164,13 +185,9 @@ class H11Transport(httpx.AsyncBaseTransport):
                     await tls.do_handshake()
                     stream = tls
         except trio.TooSlowError:
-            raise httpx.ConnectTimeout(
-                f"connecting to {host}:{port} took too long", request=request
-            ) from None
+            raise httpx.ConnectTimeout(f"connecting to {host}:{port} took too long") from None
         except (OSError, trio.BrokenResourceError) as error:
-            raise httpx.ConnectError(
-                f"cannot connect to {host}:{port}: {error}", request=request
-            ) from error
+            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {error}") from error
         self.connects += 1
         return _Connection(stream, host)
 
@@ -179,6 +196,10 @@ class H11Transport(httpx.AsyncBaseTransport):
             for connection in idle:
                 await connection.aclose()
         self._idle.clear()
+
+
+def _origin(url: httpx.URL) -> Origin:
+    return (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
 
 
 def _seconds(value: float | None) -> float:
