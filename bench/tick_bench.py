@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import trio
@@ -49,7 +50,7 @@ GOAL = "goal: p99 < 1 ms, p99.9 < 5 ms, p99 within 3x the floor's p99"
 
 
 def is_spot_order(tag: object) -> bool:
-    return isinstance(tag, tuple) and tag[0] == "POST" and tag[1].startswith(SPOT_ORDER)
+    return isinstance(tag, tuple) and tag[0] == b"POST" and tag[1].startswith(SPOT_ORDER)
 
 
 class Collections:
@@ -66,7 +67,7 @@ class Collections:
             self.runs.append((info["generation"], self._began, time.perf_counter_ns()))
 
 
-async def trade(urls: dict, store: Path, done: trio.Event) -> None:
+async def trade(urls: dict, store: Path, done: trio.Event, tune: Callable[[], None]) -> None:
     strategy_box = Mailbox("strategy")
     spot_box, futures_box = Mailbox("router-mexc"), Mailbox("router-gateio")
     writer_box = Mailbox("writer", capacity=4096)
@@ -121,6 +122,7 @@ async def trade(urls: dict, store: Path, done: trio.Event) -> None:
             nursery.start_soon(feed.run, Incarnation(name, 0, None, None))
         nursery.start_soon(echo_floor, urls["floor_port"])
         freeze_startup_objects()  # as the system does once it is up
+        tune()
         await done.wait()
         nursery.cancel_scope.cancel()
 
@@ -133,7 +135,7 @@ async def echo_floor(port: int) -> None:
             await stream.send_all(data)
 
 
-async def one_run(decisions: int, pin: bool) -> dict:
+async def one_run(decisions: int, pin: bool, tune: Callable[[], None]) -> dict:
     # Started before anything runs; it is the far end, not part of what is timed.
     server = subprocess.Popen(  # noqa: ASYNC220
         [sys.executable, "-m", "bench.tick_server", str(decisions)],
@@ -148,7 +150,7 @@ async def one_run(decisions: int, pin: bool) -> dict:
         result: dict = {}
         with tempfile.TemporaryDirectory() as folder:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(trade, urls, Path(folder) / "bench.sqlite3", done)
+                nursery.start_soon(trade, urls, Path(folder) / "bench.sqlite3", done, tune)
 
                 async def collect() -> None:
                     line = await trio.to_thread.run_sync(server.stdout.readline)
@@ -183,6 +185,8 @@ def figures(samples_ns: list[int]) -> tuple[float, float, float]:
 
 
 def line(name: str, samples_ns: list[int]) -> str:
+    if not samples_ns:
+        return f"{name:<32} (no decision had every mark)"
     p50, p99, p999 = figures(samples_ns)
     return f"{name:<32} p50 {p50:7.0f} µs  p99 {p99:7.0f} µs  p99.9 {p999:7.0f} µs"
 
@@ -230,6 +234,15 @@ def main() -> None:
     parser.add_argument(
         "--pin", action="store_true", help="this process on core 0, the venue on core 1"
     )
+    parser.add_argument(
+        "--gc-threshold",
+        type=lambda text: tuple(int(n) for n in text.split(",")),
+        help="the collector's thresholds in this process once up (gc.set_threshold), e.g. "
+        "50000,20,20",
+    )
+    parser.add_argument(
+        "--switch-interval", type=float, help="sys.setswitchinterval in this process (s)"
+    )
     args = parser.parse_args()
     logging.getLogger().setLevel(logging.ERROR)
     if args.pin:
@@ -243,9 +256,20 @@ async def runs(args: argparse.Namespace, loadavg: str) -> None:
         f"own process{', pinned apart' if args.pin else ''}; loadavg "
         f"{loadavg}"
     )
+
+    def tune() -> None:
+        if args.gc_threshold:
+            gc.set_threshold(*args.gc_threshold)
+        if args.switch_interval:
+            sys.setswitchinterval(args.switch_interval)
+
+    print(
+        f"   collector thresholds {gc.get_threshold()} then {args.gc_threshold or 'the same'}; "
+        f"switch interval {args.switch_interval or sys.getswitchinterval()} s"
+    )
     summary = []
     for n in range(1, args.runs + 1):
-        summary.append(report(n, await one_run(args.decisions, args.pin)))
+        summary.append(report(n, await one_run(args.decisions, args.pin, tune)))
     p99s, p999s, ratios = zip(*summary, strict=True)
     print(
         f"== over {args.runs} run(s): worst p99 {max(p99s):.0f} µs, worst p99.9 "

@@ -5,8 +5,8 @@ from __future__ import annotations
 from bench.tick_segments import SEGMENTS, split
 from protocols.model import Leg
 
-ORDER = ("POST", b"/api/v3/order?symbol=BTCUSDT")
-TRADES = ("GET", b"/api/v3/myTrades?symbol=BTCUSDT")
+ORDER = (b"POST", b"/api/v3/order?symbol=BTCUSDT")
+TRADES = (b"GET", b"/api/v3/myTrades?symbol=BTCUSDT")
 
 
 def is_order(tag: object) -> bool:
@@ -37,7 +37,7 @@ def test_futures_quotes_and_other_requests_inside_a_window_are_passed_over():
         ("wire", TRADES, 300),
         ("committed", None, 400),
         ("wire", ORDER, 450),
-        ("wire", ("POST", b"/api/v4/futures/usdt/orders"), 460),
+        ("wire", (b"POST", b"/api/v4/futures/usdt/orders"), 460),
     ]
     matched, unmatched = split([(100, 500)], stamps, Leg.SPOT, is_order)
     assert (matched, unmatched) == ([(30, 30, 240, 50, 50)], 0)
@@ -69,3 +69,12 @@ def test_marks_out_of_the_path_s_order_do_not_match():
         ("wire", ORDER, 450),
     ]
     assert split([(100, 500)], stamps, Leg.SPOT, is_order) == ([], 1)
+
+
+def test_the_bench_takes_only_the_spot_order_placement_for_the_path_s_end():
+    from bench.tick_bench import is_spot_order
+
+    assert is_spot_order((b"POST", b"/api/v3/order?symbol=BTCUSDT&side=BUY"))
+    assert not is_spot_order((b"GET", b"/api/v3/order?symbol=BTCUSDT"))
+    assert not is_spot_order((b"GET", b"/api/v3/myTrades?symbol=BTCUSDT"))
+    assert not is_spot_order((b"POST", b"/api/v4/futures/usdt/orders"))
