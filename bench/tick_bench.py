@@ -194,9 +194,10 @@ def line(name: str, samples_ns: list[int]) -> str:
 def collections_note(run: dict) -> str:
     """How often each generation ran, and how many of the slowest 1% of decisions had a
     collection inside their window."""
-    counts = [0, 0, 0]
-    for generation, _, _ in run["collections"]:
+    counts, longest = [0, 0, 0], [0, 0, 0]
+    for generation, began, ended in run["collections"]:
         counts[generation] += 1
+        longest[generation] = max(longest[generation], ended - began)
     slowest = sorted(
         zip(run["path"], run["windows"], strict=True), key=lambda pair: pair[0], reverse=True
     )[: max(1, len(run["path"]) // 100)]
@@ -206,7 +207,8 @@ def collections_note(run: dict) -> str:
         if any(began < parsed and ended > sent for _, began, ended in run["collections"])
     )
     return (
-        f"collections gen0/1/2: {counts[0]}/{counts[1]}/{counts[2]}; "
+        f"collections gen0/1/2: {counts[0]}/{counts[1]}/{counts[2]} (longest "
+        f"{'/'.join(f'{ns / 1e3:.0f}' for ns in longest)} µs); "
         f"the slowest 1% ({len(slowest)}) overlapping one: {hit}"
     )
 

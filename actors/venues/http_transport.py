@@ -81,10 +81,16 @@ class H11Transport(httpx.AsyncBaseTransport):
         """One request on a kept-alive connection to ``origin`` (one made if none is
         idle), written in a single ``send_all``; the answer's head and body as received.
         Raises httpx's exceptions, as :meth:`handle_async_request` does."""
-        with trio.move_on_after(_seconds(timeouts.get("pool"))) as waiting:
-            await self._limit.acquire()
-        if waiting.cancelled_caught:
-            raise httpx.PoolTimeout("no connection free in time")
+        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            # A free slot is taken without yielding: on the order path a yield here lets
+            # every other ready task run before the request is written.
+            self._limit.acquire_nowait()
+        except trio.WouldBlock:
+            with trio.move_on_after(_seconds(timeouts.get("pool"))) as waiting:
+                await self._limit.acquire()
+            if waiting.cancelled_caught:
+                raise httpx.PoolTimeout("no connection free in time") from None
         try:
             return await self._send(origin, method, target, headers, body, timeouts)
         finally:

@@ -151,3 +151,26 @@ async def test_a_kept_connection_the_venue_closed_makes_the_next_request_unknown
         await trio.sleep(0.05)
         with pytest.raises(OutcomeUnknown):
             await client.send(SIGNED)
+
+
+async def test_no_connection_free_in_time_is_not_sent(nursery, monkeypatch):
+    """With every connection busy, a request waits for one up to the pool timeout, and
+    is then not sent at all."""
+    arrived = []
+
+    async def slow(stream):
+        arrived.append(await read_head(stream, len(SIGNED.body)))
+        await trio.sleep(1.0)
+        await stream.send_all(ANSWER)
+        await trio.sleep_forever()
+
+    port = await serve_raw(nursery, slow)
+    async with RestClient(f"http://127.0.0.1:{port}", max_connections=1) as client:
+        direct(client, monkeypatch)
+        client._client.timeout = httpx.Timeout(5.0, pool=0.1)
+        async with trio.open_nursery() as requests:
+            requests.start_soon(client.send, SIGNED)
+            await trio.sleep(0.05)
+            with pytest.raises(RequestNotSent, match="PoolTimeout"):
+                await client.send(SIGNED)
+    assert len(arrived) == 1
