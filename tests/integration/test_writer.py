@@ -421,7 +421,7 @@ async def test_an_intent_journaled_while_the_series_is_thinned_waits_for_one_sli
     ]
 
 
-async def test_intents_commit_ahead_of_the_snapshots_and_history_handed_over_before_them(
+async def test_intents_commit_ahead_of_other_tasks_snapshots_and_history_handed_over_before(
     nursery, tmp_path
 ):
     _, writer, client = await start(nursery, tmp_path)
@@ -441,7 +441,7 @@ async def test_intents_commit_ahead_of_the_snapshots_and_history_handed_over_bef
         if len(calls) == 1:
             token.run_sync_soon(busy.set)
             queued.wait(5)
-        elif snapshots:
+        elif not intents:
             journal_returned.wait(5)
         real_write(snapshots, intents, events, history)
 
@@ -465,7 +465,8 @@ async def test_intents_commit_ahead_of_the_snapshots_and_history_handed_over_bef
             queued.set()
         await client.flush()
     assert journal_returned.is_set()
-    assert calls[1:3] == [(0, ["t1-0s", "t1-1s"], 0), (50, [], 4)]
+    # With the intents: the snapshot of the decision that placed them, and its history.
+    assert calls[1:3] == [(1, ["t1-0s", "t1-1s"], 3), (49, [], 1)]
     with Store(tmp_path / "basis.db") as reader:
         assert len(reader.tasks()) == 50
         assert len(reader.open_orders("t1")) == 2
@@ -533,3 +534,23 @@ async def test_a_log_the_checkpoints_cannot_keep_short_is_copied_by_the_writer(
     client.save(new_context("t0", BTC, now=2.0))
     await client.flush()  # the writer copied the log before this batch: it starts over
     assert wal.stat().st_size < 100_000
+
+
+async def test_a_snapshot_is_encoded_when_written_and_only_the_newest_of_a_task(
+    nursery, tmp_path, monkeypatch
+):
+    encoded = []
+    encode = writer_module._encode_json
+
+    def counting(ctx):
+        encoded.append(ctx.task_id)
+        return encode(ctx)
+
+    monkeypatch.setattr(writer_module, "_encode_json", counting)
+    _, _, client = await start(nursery, tmp_path)
+    ctx = new_context("t1", BTC, now=1.0)
+    for cycles in range(1, 101):
+        client.save(ctx.evolve(arbitrage_cycles=cycles))
+    assert encoded == []  # nothing on the deciding strategy's path
+    await client.flush()
+    assert encoded == ["t1"]

@@ -8,13 +8,13 @@ the FIFO lane before the snapshot of the same decision: the mailbox gives FIFO m
 first, so a stored snapshot never lacks its history).
 Routers append what venues say of orders. Whatever is waiting is written as one batch on a
 worker thread, so the trio thread never blocks on I/O and a burst of intents costs one
-commit: the batch's intents in a transaction of their own first (their orders leave as
-soon as it commits, not after the batch's snapshots and history), then the rest in one
-transaction. Checkpoints are kept out of those commits (:class:`~actors.runtime.
-persistence.store.Checkpointer`). The system's other changes to the store (quarantining a record,
-closing an earlier run's tasks, deleting old ones) are requests to the writer too, carried
-out in their place among the journal entries and order events, and answered: nothing else
-in a running system writes.
+commit: the batch's intents first, with the snapshots of the decisions that placed them
+(their orders leave as soon as it commits, not after the other tasks' snapshots and
+history), then the rest in one transaction. Checkpoints are kept out of those commits
+(:class:`~actors.runtime.persistence.store.Checkpointer`). The system's other changes to
+the store (quarantining a record, closing an earlier run's tasks, deleting old ones) are
+requests to the writer too, carried out in their place among the journal entries and order
+events, and answered: nothing else in a running system writes.
 
 On a stop the writer finishes: everything still in its mailbox is written before it ends.
 
@@ -431,12 +431,13 @@ class Writer:
         reply.done.set()
 
     async def _write_records(self, records: Sequence[Any]) -> None:
-        """``records`` stored, tried until the storage takes them: the intents first, in a
-        transaction of their own whose commit lets their orders leave, then the rest in
-        one transaction. An intent never waits behind a batch of snapshots and history
-        handed over before it; what is written after it never needed it first (a stored
-        snapshot needs its decision's history, in the same transaction as ever, and an
-        order's events need its intent, already stored)."""
+        """``records`` stored, tried until the storage takes them: the intents first, with
+        the newest snapshot of each task that journals them (the decision that placed the
+        orders, saved before it journaled them) and those tasks' history, in a transaction
+        whose commit lets their orders leave; then the rest in one transaction. An intent
+        never waits behind the other tasks' snapshots and history handed over before it,
+        and what is stored stays whole: a snapshot never lacks its decision's history nor
+        its orders' intents, and an order's events come after its intent."""
         if not records:
             return
         snapshots: dict[str, ArbitrageContext] = {}
@@ -458,13 +459,20 @@ class Writer:
                 history.append(message)
             else:
                 log.error("writer: cannot store %r", message)
-        if intents and (snapshots or events or history):
-            # Stored again if this incarnation ends before the rest is: an intent
-            # already stored is kept as it is.
-            await self._transact((), intents, (), ())
-            intents = []
-            for committed in journaled:
-                committed.set()
+        if intents:
+            tasks = {intent.task_id for intent in intents}
+            decided = [snapshots.pop(task) for task in tasks if task in snapshots]
+            theirs = [r for r in history if getattr(r, "task_id", None) in tasks]
+            history = [r for r in history if getattr(r, "task_id", None) not in tasks]
+            if snapshots or events or history:
+                # Stored again if this incarnation ends before the rest is: what is
+                # already stored is kept as it is (an intent), or stored the same again.
+                await self._transact(decided, intents, (), theirs)
+                decided, intents, theirs = [], [], []
+                for committed in journaled:
+                    committed.set()
+            snapshots.update((ctx.task_id, ctx) for ctx in decided)
+            history = theirs + history
         await self._transact(tuple(snapshots.values()), intents, events, history)
         for committed in journaled + flushed:
             committed.set()
