@@ -4,6 +4,7 @@ and a stop that flushes what was handed over."""
 from __future__ import annotations
 
 import threading
+import time
 from functools import partial
 from types import SimpleNamespace
 
@@ -12,6 +13,7 @@ from trio.testing import assert_no_checkpoints, wait_all_tasks_blocked
 
 from actors.arbitrage.context import ArbitrageState, new_context
 from actors.runtime.config import PersistenceSection
+from actors.runtime.persistence import writer as writer_module
 from actors.runtime.persistence.store import OrderEventRecord, Store, Thinned
 from actors.runtime.persistence.writer import THIN_SLICE_POINTS, Writer, WriterClient
 from actors.runtime.system import TradingSystem
@@ -417,3 +419,138 @@ async def test_an_intent_journaled_while_the_series_is_thinned_waits_for_one_sli
         ("slice", removed),
         ("slice", removed),
     ]
+
+
+async def test_intents_commit_ahead_of_other_tasks_snapshots_and_history_handed_over_before(
+    nursery, tmp_path
+):
+    _, writer, client = await start(nursery, tmp_path)
+    store = writer.store
+    assert store is not None
+    real_write = store.write_batch
+    token = trio.lowlevel.current_trio_token()
+    busy = trio.Event()
+    queued, journal_returned = threading.Event(), threading.Event()
+    calls = []
+
+    def scripted(snapshots, intents, events, history=()):
+        # On the writer's thread: the first transaction holds the writer while a batch of
+        # snapshots, history and intents queues up behind it; the snapshots' transaction
+        # may only end once the journal has returned.
+        calls.append((len(snapshots), [i.client_id for i in intents], len(history)))
+        if len(calls) == 1:
+            token.run_sync_soon(busy.set)
+            queued.wait(5)
+        elif not intents:
+            journal_returned.wait(5)
+        real_write(snapshots, intents, events, history)
+
+    store.write_batch = scripted  # type: ignore[method-assign]
+    with trio.fail_after(10):
+        nursery.start_soon(client.flush)
+        await busy.wait()
+        for n in range(50):
+            client.save(new_context(f"t{n}", BTC, now=1.0))
+        for record in history_records():
+            await client.history(record)
+        ctx = new_context("t1", BTC, now=1.0)
+        async with trio.open_nursery() as waiting:
+
+            async def journal():
+                await client.journal(ctx, orders("t1", 2))
+                journal_returned.set()
+
+            waiting.start_soon(journal)
+            await wait_all_tasks_blocked()
+            queued.set()
+        await client.flush()
+    assert journal_returned.is_set()
+    # With the intents: the snapshot of the decision that placed them, and its history.
+    assert calls[1:3] == [(1, ["t1-0s", "t1-1s"], 3), (49, [], 1)]
+    with Store(tmp_path / "basis.db") as reader:
+        assert len(reader.tasks()) == 50
+        assert len(reader.open_orders("t1")) == 2
+
+
+async def test_the_log_is_copied_into_the_database_apart_from_the_commits(
+    nursery, tmp_path, mock_clock
+):
+    # The clock stands still: only its jump passes the checkpoints' interval.
+    _, writer, client = await start(nursery, tmp_path)
+    database, wal = tmp_path / "basis.db", tmp_path / "basis.db-wal"
+    # Some 12 MB of snapshots: past the thousand pages whose commit would copy the log
+    # (each flush takes them all in one batch: fewer than the writer's most).
+    body = {"last_error": "x" * 2000}
+    for batch in range(3):
+        for n in range(writer.max_batch - 100):
+            client.save(new_context(f"t{batch}_{n}", BTC, now=1.0).evolve(**body))
+        await client.flush()
+    assert wal.stat().st_size > 6_000_000
+    assert database.stat().st_size < 1_000_000
+    mock_clock.jump(writer.checkpoint_interval_s)
+    await trio.to_thread.run_sync(until_on_disk, lambda: writer.stats.checkpoints == 1)
+    assert database.stat().st_size > 6_000_000
+    assert writer.stats.log_pages == 0
+    # The next commit starts the log over, cut back.
+    client.save(new_context("t0", BTC, now=2.0))
+    await client.flush()
+    assert wal.stat().st_size < 100_000
+
+
+def until_on_disk(predicate, timeout_s=10.0):
+    """On a thread, in real time (the mock clock stands still): the checkpoint's thread."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "not on disk in time"
+        time.sleep(0.005)
+
+
+class BlockedCheckpointer:
+    """A checkpointer a reader always stands in the way of: it copies nothing."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def checkpoint(self):
+        return 10_000, 0
+
+    def close(self):
+        pass
+
+
+async def test_a_log_the_checkpoints_cannot_keep_short_is_copied_by_the_writer(
+    nursery, tmp_path, mock_clock, monkeypatch
+):
+    monkeypatch.setattr(writer_module, "Checkpointer", BlockedCheckpointer)
+    _, writer, client = await start(nursery, tmp_path)
+    wal = tmp_path / "basis.db-wal"
+    for n in range(900):
+        client.save(new_context(f"t{n}", BTC, now=1.0).evolve(last_error="x" * 2000))
+    await client.flush()
+    assert wal.stat().st_size > 3_000_000
+    mock_clock.jump(writer.checkpoint_interval_s)
+    await trio.to_thread.run_sync(until_on_disk, lambda: writer.stats.checkpoints == 1)
+    assert writer.stats.log_pages == 10_000
+    client.save(new_context("t0", BTC, now=2.0))
+    await client.flush()  # the writer copied the log before this batch: it starts over
+    assert wal.stat().st_size < 100_000
+
+
+async def test_a_snapshot_is_encoded_when_written_and_only_the_newest_of_a_task(
+    nursery, tmp_path, monkeypatch
+):
+    encoded = []
+    encode = writer_module._encode_json
+
+    def counting(ctx):
+        encoded.append(ctx.task_id)
+        return encode(ctx)
+
+    monkeypatch.setattr(writer_module, "_encode_json", counting)
+    _, _, client = await start(nursery, tmp_path)
+    ctx = new_context("t1", BTC, now=1.0)
+    for cycles in range(1, 101):
+        client.save(ctx.evolve(arbitrage_cycles=cycles))
+    assert encoded == []  # nothing on the deciding strategy's path
+    await client.flush()
+    assert encoded == ["t1"]

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 import msgspec
@@ -297,17 +297,72 @@ def _write_history(db: sqlite3.Connection, records: Iterable[TradeRecord | Histo
         else:
             assert kind is TradeRecord, f"not a history record: {r!r}"
             cycles.append((r.task_id, r.cycle, r.symbol, r.entry_ts, r.exit_ts, _encode_trade(r)))
-    if cycles:
-        db.executemany("INSERT OR REPLACE INTO cycles VALUES (?, ?, ?, ?, ?, ?)", cycles)
-    if fills:
-        db.executemany(
-            "INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            fills,
+    _insert(db, "INSERT OR REPLACE INTO cycles", cycles)
+    _insert(db, "INSERT OR IGNORE INTO fills", fills)
+    _insert(db, "INSERT OR IGNORE INTO funding", funding)
+    _insert(db, "INSERT OR REPLACE INTO series", points)
+
+
+ROWS_PER_STATEMENT = 64
+"""The most rows one statement of a batch inserts (64 rows of 16 columns stay far below
+SQLite's limit on parameters)."""
+
+
+def _insert(db: sqlite3.Connection, head: str, rows: Sequence[tuple], tail: str = "") -> None:
+    """``rows`` inserted (``head VALUES (...), (...) tail``) in a few statements, in order.
+
+    The sqlite3 module lets go of the interpreter's lock for every step of a statement,
+    so ``executemany`` takes it back once a row: on a busy process each of those waits
+    for the trio thread, up to the interpreter's switch interval (5 ms), and a batch of a
+    hundred rows took ten times its own time. One statement for many rows takes it back
+    once. The rows go in statements of ``ROWS_PER_STATEMENT`` and then of the powers of
+    two that make up the rest, so a handful of statement texts serve every batch size
+    (and stay in the connection's statement cache); rows are applied in their order, a
+    later one meeting an earlier one's conflict just as one statement a row would."""
+    if not rows:
+        return
+    marks = "(" + ", ".join("?" * len(rows[0])) + ")"
+    start = 0
+    while start < len(rows):
+        count = min(ROWS_PER_STATEMENT, 1 << ((len(rows) - start).bit_length() - 1))
+        chunk = rows[start : start + count]
+        db.execute(
+            f"{head} VALUES {', '.join([marks] * count)}{tail}",
+            [value for row in chunk for value in row],
         )
-    if funding:
-        db.executemany("INSERT OR IGNORE INTO funding VALUES (?, ?, ?, ?, ?, ?, ?)", funding)
-    if points:
-        db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?, ?, ?)", points)
+        start += count
+
+
+def _write_events(db: sqlite3.Connection, events: Sequence[OrderEventRecord]) -> None:
+    """The events, in order, and what they tell of their orders: each field an event
+    names replaces the order's (``coalesce``), so an order's events are folded first,
+    the later ones winning, and each order is updated once."""
+    if not events:
+        return
+    _insert(
+        db,
+        "INSERT INTO order_events (client_id, kind, payload, ts)",
+        [(e.client_id, e.kind, e.payload, e.now) for e in events],
+    )
+    folded: dict[str, list[Any]] = {}
+    for e in events:
+        told = folded.setdefault(e.client_id, [e.client_id, None, None, None, None, e.now])
+        for index, value in enumerate(
+            (e.status, e.venue_order_id, e.filled_qty, e.avg_price), start=1
+        ):
+            if value is not None:
+                told[index] = value
+        told[5] = e.now
+    _insert(
+        db,
+        "WITH told (client_id, status, venue_order_id, filled_qty, avg_price, ts) AS (",
+        [tuple(told) for told in folded.values()],
+        ") UPDATE orders SET status = coalesce(told.status, orders.status), "
+        "venue_order_id = coalesce(told.venue_order_id, orders.venue_order_id), "
+        "filled_qty = coalesce(told.filled_qty, orders.filled_qty), "
+        "avg_price = coalesce(told.avg_price, orders.avg_price), updated_at = told.ts "
+        "FROM told WHERE orders.client_id = told.client_id",
+    )
 
 
 class StoreError(Exception):
@@ -544,6 +599,29 @@ class OutboxRecord:
     resolves: str | None = None
 
 
+def _checkpoint(db: sqlite3.Connection) -> tuple[int, int]:
+    [(_, pages, copied)] = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    return pages, copied
+
+
+class Checkpointer:
+    """Copies the write-ahead log into the database on a connection of its own, so the
+    writer's commits never do it (:meth:`Store.checkpoint_apart`). A passive checkpoint
+    waits for nothing and lets the writer commit meanwhile; the log starts over (cut back
+    to ``WAL_KEPT_BYTES``) at the first commit after one that copied all of it, which a
+    commit made meanwhile prevents: :meth:`Store.checkpoint` is then the writer's."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+
+    def checkpoint(self) -> tuple[int, int]:
+        """One passive checkpoint: the log's pages, and how many of them are copied."""
+        return _checkpoint(self._db)
+
+    def close(self) -> None:
+        self._db.close()
+
+
 @attrs.frozen
 class PendingAlertRow:
     alert_id: str
@@ -606,6 +684,18 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    def checkpoint_apart(self) -> None:
+        """Leave checkpoints to a :class:`Checkpointer`: by default the commit that fills
+        the log past a thousand pages copies it into the database and syncs it, in the
+        committing transaction, and an intent waiting for that commit waits for all of it."""
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+
+    def checkpoint(self) -> tuple[int, int]:
+        """One passive checkpoint on the writer's own connection, between its
+        transactions: all of the log is copied (unless a reader still needs some), so
+        the next commit starts it over."""
+        return _checkpoint(self._db)
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """All of the block's statements are stored, or none. A failure that ended the
@@ -638,10 +728,9 @@ class Store:
         """Everything in one transaction: all of it is stored, or none of it."""
         with self._transaction() as db:
             _write_history(db, history)
-            db.executemany(
-                "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO "
-                "UPDATE SET state = excluded.state, snapshot = excluded.snapshot, "
-                "updated_at = excluded.updated_at, completed_at = excluded.completed_at",
+            _insert(
+                db,
+                "INSERT INTO tasks",
                 [
                     (
                         s.task_id,
@@ -655,11 +744,14 @@ class Store:
                     )
                     for s in snapshots
                 ],
+                " ON CONFLICT (task_id) DO UPDATE SET state = excluded.state, "
+                "snapshot = excluded.snapshot, updated_at = excluded.updated_at, "
+                "completed_at = excluded.completed_at",
             )
-            db.executemany(
+            _insert(
+                db,
                 "INSERT OR IGNORE INTO orders (client_id, task_id, venue, leg, symbol, side, "
-                "qty, price, created_at, status, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                "qty, price, created_at, status, updated_at)",
                 [
                     (
                         i.client_id,
@@ -671,30 +763,13 @@ class Store:
                         i.qty,
                         i.price,
                         i.now,
+                        "pending",
                         i.now,
                     )
                     for i in intents
                 ],
             )
-            for event in events:
-                db.execute(
-                    "INSERT INTO order_events (client_id, kind, payload, ts) VALUES (?, ?, ?, ?)",
-                    (event.client_id, event.kind, event.payload, event.now),
-                )
-                db.execute(
-                    "UPDATE orders SET status = coalesce(?, status), "
-                    "venue_order_id = coalesce(?, venue_order_id), "
-                    "filled_qty = coalesce(?, filled_qty), avg_price = coalesce(?, avg_price), "
-                    "updated_at = ? WHERE client_id = ?",
-                    (
-                        event.status,
-                        event.venue_order_id,
-                        event.filled_qty,
-                        event.avg_price,
-                        event.now,
-                        event.client_id,
-                    ),
-                )
+            _write_events(db, list(events))
 
     def quarantine(
         self, task_id: str | None, reason: str, record: bytes | None, symbol: str | None = None

@@ -6,12 +6,15 @@ order intents before sending them (on the FIFO lane, and they wait for the commi
 hand over their history (fills, funding settlements, cycles and the sampled series, on
 the FIFO lane before the snapshot of the same decision: the mailbox gives FIFO messages
 first, so a stored snapshot never lacks its history).
-Routers append what venues say of orders. Whatever is waiting is written as one batch in
-one transaction on a worker thread, so the trio thread never blocks on I/O and a burst of
-intents costs one commit. The system's other changes to the store (quarantining a record,
-closing an earlier run's tasks, deleting old ones) are requests to the writer too, carried
-out in their place among the journal entries and order events, and answered: nothing else
-in a running system writes.
+Routers append what venues say of orders. Whatever is waiting is written as one batch on a
+worker thread, so the trio thread never blocks on I/O and a burst of intents costs one
+commit: the batch's intents first, with the snapshots of the decisions that placed them
+(their orders leave as soon as it commits, not after the other tasks' snapshots and
+history), then the rest in one transaction. Checkpoints are kept out of those commits
+(:class:`~actors.runtime.persistence.store.Checkpointer`). The system's other changes to
+the store (quarantining a record, closing an earlier run's tasks, deleting old ones) are
+requests to the writer too, carried out in their place among the journal entries and order
+events, and answered: nothing else in a running system writes.
 
 On a stop the writer finishes: everything still in its mailbox is written before it ends.
 
@@ -28,6 +31,7 @@ starts it again.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -40,6 +44,7 @@ import trio
 
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState
 from actors.runtime.persistence.store import (
+    Checkpointer,
     Durability,
     IntentRecord,
     OrderEventRecord,
@@ -251,6 +256,9 @@ class WriterStats:
     intents: int = 0
     events: int = 0
     history: int = 0
+    checkpoints: int = 0
+    log_pages: int = 0
+    """The log's pages the last checkpoint could not copy yet (readers still need them)."""
     last_write_at: float | None = None
     latencies_s: deque[float] = attrs.field(factory=lambda: deque(maxlen=LATENCY_SAMPLES))
 
@@ -297,12 +305,17 @@ class Writer:
     on_health: Callable[[str | None], None] | None = None
     """Called with the cause when the storage starts refusing writes (or the cause
     changes), and with ``None`` once it takes them again."""
+    checkpoint_interval_s: float = 1.0
+    """How often the log is copied into the database, apart from the commits."""
+    log_bound_pages: int = 8192
+    """The log's length (32 MB of 4 KB pages) past which the writer copies it itself."""
     retry_min_s: float = 0.25
     retry_max_s: float = 5.0
     """The pause between attempts at a refused batch: doubling from the first to the second."""
     failing: str | None = None
     failing_since: float | None = None
     refused: int = 0
+    _log_too_long: bool = False
     _unwritten: list[Any] = attrs.field(factory=list)
     """The batch a failed transaction left, for the next incarnation to write first."""
 
@@ -328,6 +341,36 @@ class Writer:
         assert mailbox is not None, "the writer needs a mailbox"
         if self.store is None:
             self.store = await trio.to_thread.run_sync(Store, self.path, self.durability)
+        store = self.store
+        await trio.to_thread.run_sync(store.checkpoint_apart)
+        checkpointer = await trio.to_thread.run_sync(Checkpointer, store.path)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._checkpoints, checkpointer)
+                await self._serve(mailbox, task_status)
+                nursery.cancel_scope.cancel()
+        finally:
+            checkpointer.close()
+
+    async def _checkpoints(self, checkpointer: Checkpointer) -> None:
+        """Every ``checkpoint_interval_s``, the log copied into the database on a thread
+        of its own, beside the writer's commits (:class:`Checkpointer`)."""
+        while True:
+            await trio.sleep(self.checkpoint_interval_s)
+            try:
+                pages, copied = await trio.to_thread.run_sync(checkpointer.checkpoint)
+            except sqlite3.Error as error:
+                # The next one tries again; the writer's own transactions say whether the
+                # storage takes writes (a full disk, say).
+                log.warning("writer: checkpoint failed: %s", error)
+                continue
+            self.stats.checkpoints += 1
+            self.stats.log_pages = pages - copied
+            # Commits made while it copied keep the log from starting over: past the
+            # bound, the writer copies the rest itself, between its transactions.
+            self._log_too_long = pages > self.log_bound_pages
+
+    async def _serve(self, mailbox: Any, task_status: Any) -> None:
         if self._unwritten:
             batch, self._unwritten = self._unwritten, []
             log.warning("writer: writing the %d records a failed batch left", len(batch))
@@ -349,6 +392,10 @@ class Writer:
                     batch.append(mailbox.receive_nowait())
                 except (trio.WouldBlock, Stopping):
                     break
+            if self._log_too_long:
+                assert self.store is not None
+                self._log_too_long = False
+                await trio.to_thread.run_sync(self.store.checkpoint)
             await self._write(batch)
 
     async def _write(self, batch: Sequence[Any]) -> None:
@@ -384,28 +431,60 @@ class Writer:
         reply.done.set()
 
     async def _write_records(self, records: Sequence[Any]) -> None:
-        """``records`` in one transaction, tried until the storage takes it."""
+        """``records`` stored, tried until the storage takes them: the intents first, with
+        the newest snapshot of each task that journals them (the decision that placed the
+        orders, saved before it journaled them) and those tasks' history, in a transaction
+        whose commit lets their orders leave; then the rest in one transaction. An intent
+        never waits behind the other tasks' snapshots and history handed over before it,
+        and what is stored stays whole: a snapshot never lacks its decision's history nor
+        its orders' intents, and an order's events come after its intent."""
         if not records:
             return
-        snapshots: dict[str, SnapshotRecord] = {}
+        snapshots: dict[str, ArbitrageContext] = {}
         intents: list[IntentRecord] = []
         events: list[OrderEventRecord] = []
         history: list[TradeRecord | HistoryRecord] = []
-        waiting: list[trio.Event] = []
+        journaled: list[trio.Event] = []
+        flushed: list[trio.Event] = []
         for message in records:
             kind = type(message)
-            if kind is SnapshotRecord:
+            if kind is ArbitrageContext:
                 snapshots[message.task_id] = message  # the newest of a task wins
             elif kind is JournalIntents:
                 intents.extend(message.records)
-                waiting.append(message.committed)
+                (journaled if message.records else flushed).append(message.committed)
             elif kind is OrderEventRecord:
                 events.append(message)
             elif kind in _HISTORY:
                 history.append(message)
             else:
                 log.error("writer: cannot store %r", message)
-        began = await self._commit(list(snapshots.values()), intents, events, history)
+        if intents:
+            tasks = {intent.task_id for intent in intents}
+            decided = [snapshots.pop(task) for task in tasks if task in snapshots]
+            theirs = [r for r in history if getattr(r, "task_id", None) in tasks]
+            history = [r for r in history if getattr(r, "task_id", None) not in tasks]
+            if snapshots or events or history:
+                # Stored again if this incarnation ends before the rest is: what is
+                # already stored is kept as it is (an intent), or stored the same again.
+                await self._transact(decided, intents, (), theirs)
+                decided, intents, theirs = [], [], []
+                for committed in journaled:
+                    committed.set()
+            snapshots.update((ctx.task_id, ctx) for ctx in decided)
+            history = theirs + history
+        await self._transact(tuple(snapshots.values()), intents, events, history)
+        for committed in journaled + flushed:
+            committed.set()
+
+    async def _transact(
+        self,
+        snapshots: Sequence[ArbitrageContext],
+        intents: Sequence[IntentRecord],
+        events: Sequence[OrderEventRecord],
+        history: Sequence[TradeRecord | HistoryRecord],
+    ) -> None:
+        began = await self._commit(snapshots, intents, events, history)
         stats = self.stats
         stats.latencies_s.append(time.perf_counter() - began)
         stats.batches += 1
@@ -414,15 +493,13 @@ class Writer:
         stats.events += len(events)
         stats.history += len(history)
         stats.last_write_at = time.time()
-        for committed in waiting:
-            committed.set()
 
     async def _commit(
         self,
-        snapshots: list[SnapshotRecord],
-        intents: list[IntentRecord],
-        events: list[OrderEventRecord],
-        history: list[TradeRecord | HistoryRecord],
+        snapshots: Sequence[ArbitrageContext],
+        intents: Sequence[IntentRecord],
+        events: Sequence[OrderEventRecord],
+        history: Sequence[TradeRecord | HistoryRecord],
     ) -> float:
         """Write the records in one transaction, as often as the storage refuses it;
         returns when the attempt that succeeded began (``perf_counter``). Raises what is
@@ -435,7 +512,7 @@ class Writer:
             # Not cancellable: a transaction that started is finished, whatever happens.
             try:
                 await trio.to_thread.run_sync(
-                    self.store.write_batch, snapshots, intents, events, history
+                    _write_batch, self.store, snapshots, intents, events, history
                 )
             except Exception as error:
                 cause = storage_failure(error, self.path)
@@ -490,6 +567,18 @@ class Writer:
 _HISTORY = (TradeRecord, FillRecord, FundingRecord, SeriesPoint)
 
 
+def _write_batch(
+    store: Store,
+    snapshots: Sequence[ArbitrageContext],
+    intents: Sequence[IntentRecord],
+    events: Sequence[OrderEventRecord],
+    history: Sequence[TradeRecord | HistoryRecord],
+) -> None:
+    """The batch's transaction, on the worker thread: the contexts are encoded here, only
+    the newest of each task, and off every strategy's decision."""
+    store.write_batch([snapshot_record(ctx) for ctx in snapshots], intents, events, history)
+
+
 def snapshot_record(ctx: ArbitrageContext) -> SnapshotRecord:
     return SnapshotRecord(
         ctx.task_id,
@@ -509,8 +598,12 @@ class WriterClient:
     address: Address
 
     def save(self, ctx: ArbitrageContext) -> None:
-        """Hand over a snapshot; never waits (a newer one replaces an unwritten older)."""
-        self.address.put_latest(("snapshot", ctx.task_id), snapshot_record(ctx))
+        """Hand over a snapshot; never waits (a newer one replaces an unwritten older).
+
+        The context itself is handed over, not its encoding: it is immutable (the machine
+        evolves copies, never changes one), so the writer encodes it when it writes it,
+        and a snapshot superseded before that is never encoded at all."""
+        self.address.put_latest(("snapshot", ctx.task_id), ctx)
 
     async def journal(self, ctx: ArbitrageContext, orders: Sequence[Order]) -> None:
         """Commit ``orders`` as intents; returns once they are on disk."""

@@ -11,6 +11,7 @@ import pytest
 from actors.runtime.persistence.store import (
     META_MIGRATION,
     MIGRATIONS,
+    Checkpointer,
     IntentRecord,
     OrderEventRecord,
     OutboxRecord,
@@ -206,21 +207,25 @@ def test_the_operators_actions_are_kept_in_order(store):
 def test_a_failure_that_ended_the_transaction_is_raised_as_it_was(store, monkeypatch):
     # SQLite ends the transaction itself on some errors (a full disk): the cause must
     # surface, not "cannot rollback - no transaction is active".
-    def full_disk(_sql, _rows):
-        store._db.execute("ROLLBACK")
+    real = store._db
+
+    def full_disk(sql, *parameters):
+        if not sql.startswith("INSERT INTO tasks"):
+            return real.execute(sql, *parameters)
+        real.execute("ROLLBACK")
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(store, "_db", _Connection(store._db, full_disk))
+    monkeypatch.setattr(store, "_db", _Connection(real, full_disk))
     with pytest.raises(sqlite3.OperationalError, match="disk is full"):
         store.write_batch([snapshot("t1")], [], [])
 
 
 class _Connection:
-    """A connection whose ``executemany`` is replaced."""
+    """A connection whose ``execute`` is replaced."""
 
-    def __init__(self, real, executemany):
+    def __init__(self, real, execute):
         self._real = real
-        self.executemany = executemany
+        self.execute = execute
 
     def __getattr__(self, name):
         return getattr(self._real, name)
@@ -387,3 +392,86 @@ def test_the_risk_mode_set_last_is_read_back_after_a_reopen(tmp_path):
         assert store.risk_mode() == RiskModeRow(
             "halted", "venue maintenance", 7.0, "operator via basis risk halt", None
         )
+
+
+def _orders_and_events(store):
+    db = store._db
+    orders = db.execute(f"SELECT {', '.join(ORDER_FIELDS)} FROM orders ORDER BY client_id")
+    events = db.execute("SELECT client_id, kind, payload, ts FROM order_events ORDER BY seq")
+    return orders.fetchall(), events.fetchall()
+
+
+ORDER_FIELDS = ("client_id", "status", "venue_order_id", "filled_qty", "avg_price", "updated_at")
+
+
+def _a_busy_batch():
+    """More rows than one statement takes, a task saved twice, and each order's events
+    interleaved with the others', some fields told and some not."""
+    snapshots = [snapshot(f"t{n % 90}", now=float(n), body=b"%d" % n) for n in range(150)]
+    intents = [intent(f"t{n}-1s", task_id=f"t{n}") for n in range(130)]
+    events = []
+    for step, (kind, status) in enumerate([("ack", "open"), ("fill", None), ("final", "filled")]):
+        for n in range(130):
+            events.append(
+                OrderEventRecord(
+                    f"t{n}-1s",
+                    kind,
+                    b"{}",
+                    10.0 + step,
+                    status,
+                    f"V{n}" if kind == "ack" else None,
+                    0.25 * (step + 1) if kind != "ack" else None,
+                    100.0 + step if kind == "fill" else None,
+                )
+            )
+    return snapshots, intents, events
+
+
+def test_a_batch_is_stored_as_its_records_one_by_one_would_be(tmp_path):
+    snapshots, intents, events = _a_busy_batch()
+    with Store(tmp_path / "batch.db") as batched, Store(tmp_path / "single.db") as single:
+        batched.write_batch(snapshots, intents, events)
+        for record in snapshots:
+            single.write_batch([record], [], [])
+        for record in intents:
+            single.write_batch([], [record], [])
+        for record in events:
+            single.write_batch([], [], [record])
+        assert batched.tasks() == single.tasks()
+        assert len(batched.tasks()) == 90
+        assert _orders_and_events(batched) == _orders_and_events(single)
+        assert batched.orders("t7") == single.orders("t7")
+
+
+def test_a_batch_takes_a_handful_of_statements_whatever_its_rows(store):
+    # sqlite3 lets go of the interpreter's lock for every statement it runs; each time it
+    # takes it back it may wait for the busy trio thread.
+    snapshots, intents, events = _a_busy_batch()
+    statements = []
+    store._db.set_trace_callback(statements.append)
+    store.write_batch(snapshots, intents, events)
+    store._db.set_trace_callback(None)
+    assert len(snapshots) + len(intents) + 2 * len(events) > 600
+    assert len(statements) < 25
+
+
+def test_with_checkpoints_apart_a_commit_leaves_the_log_to_the_checkpointer(tmp_path):
+    store = Store(tmp_path / "basis.db")
+    store.checkpoint_apart()
+    # Some 6 MB: past the thousand pages whose commit would copy the log by default.
+    for batch in range(3):
+        store.write_batch(
+            [snapshot(f"t{batch}-{n}", body=bytes(2000)) for n in range(1000)], [], []
+        )
+    wal = tmp_path / "basis.db-wal"
+    assert wal.stat().st_size > 6_000_000
+    assert (tmp_path / "basis.db").stat().st_size < 1_000_000
+    checkpointer = Checkpointer(tmp_path / "basis.db")
+    pages, copied = checkpointer.checkpoint()
+    assert pages == copied > 1500
+    assert (tmp_path / "basis.db").stat().st_size > 6_000_000
+    # The next commit starts the log over, cut back.
+    store.write_batch([snapshot("t-last")], [], [])
+    assert wal.stat().st_size < 100_000
+    checkpointer.close()
+    store.close()
