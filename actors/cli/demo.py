@@ -6,8 +6,10 @@
   table and status lines show the rate, the next settlement and what the short received;
 * ``recovery`` — a run that is stopped and started again on the same store while the
   simulated venues keep their state: the strategy comes back where it was;
-* ``stress`` — many strategies at once (50 symbols by default), reporting how far the
-  system keeps up: quotes per second, decision lag, CPU and memory per strategy.
+* ``stress`` — many strategies at once (50 symbols by default) against simulated venues
+  in a process of their own (``venue_process``), reporting how far the system keeps up:
+  quotes per second, decision lag, each process's CPU (per 1,000 quotes too), every
+  group of mailboxes' peak depth over the run and its last quarter, memory.
 """
 
 from __future__ import annotations
