@@ -153,6 +153,7 @@ async def stress(count: int, duration_s: float, data_dir: Path) -> str:
         quotes_at, cpu_at, wall_at = _quotes(system), time.process_time(), time.monotonic()
         venues_cpu_at = venues.cpu_s()
         lag_at, decide_at = _lag(system), _lag(system, "decide_lag")
+        quote_lag_at = _lag(system, "quote_lag")
         journal_at = _lag(system, "journal_lag")
         depths = MailboxDepths(system)
         async with trio.open_nursery() as nursery:
@@ -167,6 +168,8 @@ async def stress(count: int, duration_s: float, data_dir: Path) -> str:
         wall = time.monotonic() - wall_at
         lag, decide = _lag(system), _lag(system, "decide_lag")
         journal = _lag(system, "journal_lag")
+        quote_lag = _lag(system, "quote_lag")
+    quote_lag_p99 = _percentile_from(quote_lag, quote_lag_at, 0.99)
     lag_p99 = _percentile_from(lag, lag_at, 0.99)
     journal_p99 = _percentile_from(journal, journal_at, 0.99)
     decide_p99 = _percentile_from(decide, decide_at, 0.99)
@@ -177,7 +180,9 @@ async def stress(count: int, duration_s: float, data_dir: Path) -> str:
             f"{wall:.0f} s measured",
             f"  quotes received: {quotes / wall:,.0f}/s ({quotes / wall / count / 2:.1f} per leg"
             f" per symbol; the venues send 20)",
-            f"  decision lag p99 (quote received -> decision): {_ms(decide_p99)} (goal < 2 ms)",
+            f"  decision lag p99, every quote (received -> decided on): {_ms(quote_lag_p99)}"
+            " (goal < 2 ms)",
+            f"  decision lag p99, orders placed (received -> decision): {_ms(decide_p99)}",
             f"  journal commit p99 (orders handed -> intents committed): {_ms(journal_p99)}",
             f"  p99 to orders out (the journal commit included): {_ms(lag_p99)}",
             f"  decisions that placed orders: {decide.n - decide_at.n}",
