@@ -38,9 +38,25 @@ def integer(value: int | str, field: str) -> int:
     return value
 
 
+_DECIMAL_TEXTS: dict[float, str] = {}
+_DECIMAL_TEXTS_KEPT = 1 << 16
+"""Prices sit on a tick grid and quantities on a lot grid, so the same few values are
+printed over and over: their texts are kept (the memo starts over when full)."""
+
+
 def decimal(value: float) -> str:
     """``value`` printed as a plain decimal (``1``, ``0.0001``, ``50000.5``): the
     shortest text that reads back as the same float, never in exponent form."""
+    text = _DECIMAL_TEXTS.get(value)
+    if text is None:
+        text = _decimal_text(value)
+        if len(_DECIMAL_TEXTS) >= _DECIMAL_TEXTS_KEPT:
+            _DECIMAL_TEXTS.clear()
+        _DECIMAL_TEXTS[value] = text
+    return text
+
+
+def _decimal_text(value: float) -> str:
     if value == int(value) and abs(value) < 1e16:
         return str(int(value))
     text = repr(value)

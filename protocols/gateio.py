@@ -491,6 +491,10 @@ def _dispatch(
 
 
 def _levels(levels: Sequence[_Level], contract_size: float, where: str) -> tuple[BookLevel, ...]:
+    try:  # every level of every update passes here: read plainly, and by field if that fails
+        return tuple(BookLevel(float(level.p), float(level.s) * contract_size) for level in levels)
+    except (TypeError, ValueError):
+        pass
     return tuple(
         BookLevel(number(level.p, f"{where}.p"), number(level.s, f"{where}.s") * contract_size)
         for level in levels

@@ -236,6 +236,10 @@ def _push_symbol(push: pb.PushDataV3ApiWrapper) -> Symbol:
 
 
 def _levels(levels: Sequence[pb.PublicDepthLevelV3Api], where: str) -> tuple[BookLevel, ...]:
+    try:  # every level of every diff passes here: read plainly, and by field if that fails
+        return tuple(BookLevel(float(level.price), float(level.quantity)) for level in levels)
+    except ValueError:
+        pass
     return tuple(
         BookLevel(
             number(level.price, f"{where}.price"), number(level.quantity, f"{where}.quantity")

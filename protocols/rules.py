@@ -8,6 +8,7 @@ and compare here, so that they never disagree about what is a whole step.
 
 from __future__ import annotations
 
+import functools
 import math
 
 from protocols.model import VenueRules
@@ -21,6 +22,7 @@ of a step off."""
 _MAX_DECIMALS = 12
 
 
+@functools.lru_cache(maxsize=4096)
 def step_decimals(step: float) -> int:
     """How many decimals a venue increment has: 0.001 → 3, 0.5 → 1, 5 → 0."""
     text = f"{step:.{_MAX_DECIMALS}f}".rstrip("0")

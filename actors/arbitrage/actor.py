@@ -247,6 +247,9 @@ class StrategyActor:
     decisions that placed orders."""
     decide_lag: Histogram = attrs.field(factory=Histogram)
     """Quote received to the machine's decision to place orders (no journal)."""
+    quote_lag: Histogram = attrs.field(factory=Histogram)
+    """Quote received to the machine's decision on it, for every quote: the wait in the
+    mailbox and the step, whatever was decided (the stress demo's keeping-up figure)."""
     journal_lag: Histogram = attrs.field(factory=Histogram)
     """A decision's orders handed to ``before_orders`` to their intents committed."""
     trades: deque[TradeRecord] = attrs.field(factory=lambda: deque(maxlen=RECENT_TRADES))
@@ -382,6 +385,7 @@ class StrategyActor:
             if self._resuming_since is not None:
                 self._note_resumed(now)
             new, commands = on_market(ctx, now, self.spot, self.futures, self.live, self._limits())
+            self.quote_lag.observe(now - message.quote.recv_ts)
             if self.series is not None and self.history is not None:
                 point = self.series.sample(new, now, self.spot, self.futures)
         elif type(message) is TimerTick:

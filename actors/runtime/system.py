@@ -57,6 +57,7 @@ from actors.runtime.ops.statistics import SystemStatistics
 from actors.runtime.ops.status import build_status
 from actors.runtime.orders.funding_book import FundingBook
 from actors.runtime.orders.position_watch import PositionWatch
+from actors.runtime.orders.rate_limit import TokenBucket
 from actors.runtime.orders.router import Router
 from actors.runtime.orders.short_check import Holding, holding_of
 from actors.runtime.other_instances import OtherInstance
@@ -331,6 +332,8 @@ class TradingSystem:
             symbols[start : start + SYMBOLS_PER_CONNECTION]
             for start in range(0, len(symbols), SYMBOLS_PER_CONNECTION)
         ]
+        # One pace for all of the venue's connections: its limit is per IP, not per socket.
+        snapshot_pace = TokenBucket(feed_codec.snapshots_per_s, feed_codec.snapshots_per_s)
         feeds = [
             Feed(
                 f"feed-{venue.kind}" + (f"-{n}" if len(chunks) > 1 else ""),
@@ -344,6 +347,7 @@ class TradingSystem:
                 depth=venue.depth,
                 book_levels=self.config.risk.book_levels,
                 fetch_snapshot=feed_codec.fetch_snapshot,
+                snapshot_pace=snapshot_pace,
             )
             for n, chunk in enumerate(chunks, start=1)
         ]

@@ -109,11 +109,13 @@ class SimBook:
 
     def snapshot(self, limit: int | None = None) -> DepthSnapshot:
         """The book at ``version``, at most ``limit`` levels per side."""
+        # ``qty`` inlined: every venue takes a snapshot of every book on every tick.
+        lot, decimals = self.lot, self._lot_decimals
         return DepthSnapshot(
             self.symbol,
             self.version,
-            tuple(BookLevel(lv.price, self.qty(lv.lots)) for lv in self._bids[:limit]),
-            tuple(BookLevel(lv.price, self.qty(lv.lots)) for lv in self._asks[:limit]),
+            tuple(BookLevel(lv.price, round(lv.lots * lot, decimals)) for lv in self._bids[:limit]),
+            tuple(BookLevel(lv.price, round(lv.lots * lot, decimals)) for lv in self._asks[:limit]),
         )
 
     def sweep(self, taker: Side, limit_price: float | None, max_lots: int) -> list[Execution]:
@@ -164,17 +166,19 @@ class SimBook:
         self._changed(now)
 
     def _draw_side(self, touch: float, spacing: float, rng: random.Random) -> list[_Level]:
+        # Every book of every venue is redrawn on each tick: attributes are read once.
         p = self.profile
+        jitter, growth, lot, decimals = p.jitter, p.growth, self.lot, self._tick_decimals
+        draw = rng.random
         levels: list[_Level] = []
         notional = p.top_notional_usdt
         for i in range(p.levels):
-            price = round(touch + i * spacing, self._tick_decimals)
+            price = round(touch + i * spacing, decimals)
             if price <= 0.0:
                 break
-            scale = 1.0 + p.jitter * (2.0 * rng.random() - 1.0)
-            lots = max(1, round(notional * scale / price / self.lot))
-            levels.append(_Level(price, lots))
-            notional *= p.growth
+            lots = round(notional * (1.0 + jitter * (2.0 * draw() - 1.0)) / price / lot)
+            levels.append(_Level(price, lots if lots > 1 else 1))
+            notional *= growth
         return levels
 
     def _changed(self, now: float) -> None:

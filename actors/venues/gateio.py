@@ -49,6 +49,9 @@ class GateioFeedCodec:
     leg: Leg = Leg.FUTURES
     ping_interval_s: float = PING_INTERVAL_S
     handshake_headers: Sequence[tuple[bytes, bytes]] = (SIZE_DECIMAL,)
+    snapshots_per_s: float = 16.0
+    """Order book snapshots a second, the venue's feeds together: Gate.io gives each
+    public endpoint 200 requests per 10 s per IP."""
     rules: dict[Symbol, VenueRules] = attrs.field(factory=dict)
     contract_sizes: dict[Symbol, float] = attrs.field(factory=dict)
     funding: dict[Symbol, FundingRate] = attrs.field(factory=dict)

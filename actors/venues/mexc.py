@@ -31,6 +31,9 @@ class MexcFeedCodec:
     leg: Leg = Leg.SPOT
     ping_interval_s: float = PING_INTERVAL_S
     handshake_headers: Sequence[tuple[bytes, bytes]] = ()
+    snapshots_per_s: float = 40.0
+    """Depth snapshots a second, the venue's feeds together: MEXC gives each IP-limited
+    endpoint (``GET /api/v3/depth`` among them) 500 requests per 10 s."""
 
     async def prepare(self, symbols: Sequence[Symbol]) -> None:
         """Nothing to load: MEXC pushes carry prices and quantities in base units."""

@@ -171,8 +171,13 @@ def test_the_stress_demo_reports_its_figures(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("== stress: 6 strategies")
-    assert "decision lag p99" in result.stdout
+    assert "decision lag p99, every quote" in result.stdout
     assert "MB per strategy" in result.stdout
+    # The venues run in a process of their own, their CPU told apart from the system's.
+    assert "CPU, trading process:" in result.stdout
+    assert "CPU, venues' process:" in result.stdout
+    for group in ("strategies", "routers", "writer"):
+        assert f"mailbox depth, {group} (deepest one): peak " in result.stdout
 
 
 def test_the_recovery_demo_brings_the_strategies_back(tmp_path):

@@ -16,6 +16,7 @@ import trio
 import trio_websocket
 
 from actors.runtime.market.feed import Feed
+from actors.runtime.orders.rate_limit import TokenBucket
 from actors.venues.rest import RequestNotSent
 from protocols.messages import FeedHealth, FundingRateUpdate, MarketQuote
 from protocols.model import Leg, Quote, Symbol
@@ -28,6 +29,7 @@ from protocols.venue import (
     Pong,
     SubscriptionResult,
     UpgradeNotice,
+    VenueError,
     VenueUnavailable,
 )
 from supervision import Backoff, Incarnation, Mailbox
@@ -386,6 +388,29 @@ async def test_a_venue_error_while_resyncing_is_tried_again(nursery, venue, monk
     await wait_until(lambda: feed.status.quotes == 1)
     assert answers == []
     assert venue.connections == 1
+
+
+async def test_a_429_while_resyncing_holds_the_snapshot_pace_for_the_venues_retry_after(
+    nursery, venue, monkeypatch
+):
+    monkeypatch.setattr("actors.runtime.market.feed.RESYNC_RETRY_S", 0.01)
+    fetches = []
+
+    async def fetch_snapshot(symbol):
+        fetches.append(symbol)
+        raise VenueError("toy", 429, "Too many requests", 429, retry_after_s=30.0)
+
+    pace = TokenBucket(1_000.0, 1_000.0)  # plenty: only the venue's word holds it
+    feed, _, _ = start_feed(
+        nursery, venue, depth=True, fetch_snapshot=fetch_snapshot, snapshot_pace=pace
+    )
+    ws = await venue.next_connection()
+    await ws.send_message(json.dumps({"t": "diff", "v": [11, 11, 95.0]}))
+    # The retry 10 ms later waits for the 30 s the venue asked instead of asking again.
+    await wait_until(lambda: pace.waits == 1)
+    assert fetches == [BTC]
+    assert pace.waited_s > 29.0
+    assert feed.status.state == "resyncing"
 
 
 async def test_a_bug_while_resyncing_fails_the_feed_rather_than_being_retried(nursery, venue):

@@ -22,6 +22,11 @@ symbol's strategies as a ``FundingRateUpdate`` on the conflating lane, like quot
 With ``depth`` on, quotes come from a local order book kept from the diff stream: a gap
 in versions unsyncs the book and publishes nothing for that symbol until a snapshot
 resyncs it, from REST or from the stream itself (a venue may push the whole book).
+REST snapshots are paced by a token bucket the venue's feeds share (``snapshot_pace``),
+below the venue's documented limit for its depth endpoint: a reconnection that unsyncs
+every book of a connection, or many connections at once, queues its fetches instead of
+spending the venue's allowance in a burst and retrying into its 429s. A 429 that comes
+all the same closes the bucket for the ``Retry-After`` the venue asked.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from actors.runtime.market.reconnect import (
     stay_connected,
 )
 from actors.runtime.market.websocket import open_websocket
+from actors.runtime.orders.rate_limit import TokenBucket
 from actors.venues.rest import VENUE_FAILURES
 from protocols.messages import FeedHealth, FeedLiveness, FundingRateUpdate, MarketQuote
 from protocols.model import Leg, Quote, Symbol
@@ -58,6 +64,7 @@ from protocols.venue import (
     Pong,
     SubscriptionResult,
     UpgradeNotice,
+    VenueError,
 )
 from supervision import Address, Backoff, Incarnation
 
@@ -155,6 +162,8 @@ class Feed:
     book_levels: int = 10
     """Levels of each side of the local book a depth-mode quote carries (``Quote.depth``)."""
     fetch_snapshot: Callable[[Symbol], Awaitable[DepthSnapshot]] | None = None
+    snapshot_pace: TokenBucket | None = None
+    """Paces ``fetch_snapshot`` (shared by the venue's feeds); ``None``: unpaced."""
     rng: random.Random = attrs.field(factory=random.Random)
     wall_clock: Callable[[], float] = time.time
     status: FeedStatus = attrs.field(factory=FeedStatus)
@@ -393,10 +402,18 @@ class Feed:
         book = self._books[symbol]
         try:
             while not book.synced:
+                if self.snapshot_pace is not None:
+                    await self.snapshot_pace.acquire()
                 try:
                     snapshot = await self.fetch_snapshot(symbol)
                 except VENUE_FAILURES as error:  # the venue or the network: try again shortly
                     log.warning("%s: %s depth snapshot failed: %s", self.name, symbol, error)
+                    if (
+                        self.snapshot_pace is not None
+                        and isinstance(error, VenueError)
+                        and error.retry_after_s is not None
+                    ):
+                        self.snapshot_pace.close_for(error.retry_after_s)
                 else:
                     self.status.resyncs += 1
                     if book.on_snapshot(snapshot) is Outcome.APPLIED:

@@ -77,6 +77,16 @@ async def test_a_cheap_gap_sends_both_legs_after_the_intents_are_journaled(nurse
     assert actor.ctx.state is ArbitrageState.ENTERING
 
 
+async def test_every_quote_decided_on_counts_its_lag_since_it_was_received(nursery):
+    actor, inbox, *_, clock = await start(nursery)
+    received = clock[0] - 0.0015  # waited 1.5 ms before the strategy took it
+    inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.0, 101.0, received)))
+    await wait_all_tasks_blocked()
+    assert actor.quote_lag.n == 1
+    assert actor.quote_lag.counts[actor.quote_lag.bounds.index(0.002)] == 1
+    assert actor.decide_lag.n == 0  # nothing was placed
+
+
 async def test_reports_from_the_routers_open_the_position(nursery):
     actor, inbox, spot_router, futures_router, clock = await start(nursery)
     inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, clock[0])))

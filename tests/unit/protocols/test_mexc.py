@@ -147,6 +147,23 @@ def test_aggregated_depth_written_by_hand():
     )
 
 
+def _depth_frame(*bids: bytes) -> bytes:
+    body = b"".join(text_field(2, bid) for bid in bids)
+    body += text_field(4, "10024") + text_field(5, "10024")
+    frame = text_field(1, "spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDT")
+    return frame + text_field(3, "BTCUSDT") + int_field(5, 1778075384600) + text_field(313, body)
+
+
+def test_depth_levels_with_an_empty_quantity_read_as_removed():
+    diff = only(mexc.decode_frame(_depth_frame(level("100", "2.5"), level("99.9", "")), 7.0))
+    assert diff.bids == (BookLevel(100.0, 2.5), BookLevel(99.9, 0.0))
+
+
+def test_a_depth_level_that_is_no_number_names_its_field():
+    frame = _depth_frame(level("100", "2.5"), level("99.9", "1,5"))
+    assert reason_of(frame) == "publicAggreDepths.bids.quantity '1,5' is not a number"
+
+
 def test_limit_depth_written_by_hand_takes_the_symbol_from_the_channel():
     # 303: asks, bids, eventType, version=4; this frame leaves out the symbol field.
     body = text_field(1, level("101", "3")) + text_field(2, level("100", "4"))
