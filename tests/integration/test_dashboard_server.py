@@ -22,6 +22,7 @@ import msgspec
 import pytest
 import trio
 
+from actors.arbitrage.context import ArbitrageState
 from actors.cli.paper import paper_system
 from actors.dashboard.app import MAX_WAITING_LOGINS, SIGNED_OUT
 from actors.dashboard.auth import LockOut, make_hash, parse_hash
@@ -37,6 +38,7 @@ from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
 from protocols.model import RiskMode
 from supervision import ChildSpec, ChildState, Incarnation, Intensity, Supervisor
+from tests.integration.polling import wait_until
 from tests.unit.analytics.sample_store import build_sample_store
 
 PASSWORD = "correct horse battery"
@@ -813,6 +815,16 @@ async def test_a_paper_system_runs_the_dashboard_under_services_and_serves_its_s
         assert [c.name for c in services.subtree.children] == ["dashboard"]
         # Nobody watched yet: the sampler waits, and samples as the stream opens.
         assert server.live.sampler_waiting
+        # Settled first (monitoring, funding heard): what is compared below is then what
+        # stays put between the sample and the status built after it.
+        await wait_until(
+            lambda: all(
+                h.actor.ctx.state is ArbitrageState.MONITORING
+                and h.actor.ctx.funding_rate is not None
+                for h in system.strategies.values()
+            ),
+            30.0,
+        )
         base = f"http://127.0.0.1:{server.port}"
         async with httpx.AsyncClient(base_url=base, timeout=5.0) as web:
             await web.post("/login", data={"password": PASSWORD}, headers={"Origin": base})
