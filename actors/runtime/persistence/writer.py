@@ -6,11 +6,12 @@ order intents before sending them (on the FIFO lane, and they wait for the commi
 hand over their history (fills, funding settlements, cycles and the sampled series, on
 the FIFO lane before the snapshot of the same decision: the mailbox gives FIFO messages
 first, so a stored snapshot never lacks its history).
-Routers append what venues say of orders. Whatever is waiting is written as one batch on a
-worker thread, so the trio thread never blocks on I/O and a burst of intents costs one
-commit: the batch's intents first, with the snapshots of the decisions that placed them
-(their orders leave as soon as it commits, not after the other tasks' snapshots and
-history), then the rest in one transaction. Checkpoints are kept out of those commits
+Routers append what venues say of orders. Whatever is waiting is written as one batch on
+the writer's own thread (:class:`~actors.runtime.persistence.worker_thread.WorkerThread`),
+so the trio thread never blocks on I/O and a burst of intents costs one commit: the
+batch's intents first, with the snapshots of the decisions that placed them (their orders
+leave as soon as it commits, not after the other tasks' snapshots and history), then the
+rest in one transaction. Checkpoints are kept out of those commits
 (:class:`~actors.runtime.persistence.store.Checkpointer`). The system's other changes to
 the store (quarantining a record, closing an earlier run's tasks, deleting old ones) are
 requests to the writer too, carried out in their place among the journal entries and order
