@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import ssl
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import h11
 import httpx
@@ -92,11 +92,13 @@ class H11Transport(httpx.AsyncBaseTransport):
             if waiting.cancelled_caught:
                 raise httpx.PoolTimeout("no connection free in time") from None
         try:
-            return await self._send(origin, method, target, headers, body, timeouts)
+            connection = await self._reuse(origin) or await self._connect(origin, timeouts)
+            await self._write(connection, method, target, headers, body, timeouts)
+            return await self._answer(origin, connection, timeouts)
         finally:
             self._limit.release()
 
-    async def _send(
+    async def write_now(
         self,
         origin: Origin,
         method: bytes,
@@ -104,8 +106,51 @@ class H11Transport(httpx.AsyncBaseTransport):
         headers: list[tuple[bytes, bytes]],
         body: bytes,
         timeouts: Mapping[str, float | None],
-    ) -> tuple[h11.Response, bytes]:
-        connection = await self._reuse(origin) or await self._connect(origin, timeouts)
+    ) -> Callable[[], Awaitable[tuple[h11.Response, bytes]]] | None:
+        """The first half of :meth:`exchange`, done only if it needs no waiting: with a
+        slot free and a kept-alive connection idle, the request written, and what awaits
+        its answer returned (to be awaited once, perhaps by another task); otherwise
+        nothing done, and ``None``. Raises as :meth:`exchange` does when writing."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if not self._has_idle(origin):
+            return None
+        # The slot is held for the request, not for a task: another may await the answer.
+        borrower = object()
+        try:
+            self._limit.acquire_on_behalf_of_nowait(borrower)
+        except trio.WouldBlock:
+            return None
+        try:
+            connection = await self._reuse(origin)
+            assert connection is not None, "an idle connection was checked for"
+            await self._write(connection, method, target, headers, body, timeouts)
+        except BaseException:
+            self._limit.release_on_behalf_of(borrower)
+            raise
+
+        async def answer() -> tuple[h11.Response, bytes]:
+            try:
+                return await self._answer(origin, connection, timeouts)
+            finally:
+                self._limit.release_on_behalf_of(borrower)
+
+        return answer
+
+    def _has_idle(self, origin: Origin) -> bool:
+        """Whether :meth:`_reuse` would give a connection without closing any."""
+        idle = self._idle.get(origin)
+        return bool(idle) and trio.current_time() - idle[-1].idle_since < IDLE_LIMIT_S
+
+    async def _write(
+        self,
+        connection: _Connection,
+        method: bytes,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+    ) -> None:
+        """The request written in a single ``send_all``, before this first yields."""
         conn = connection.h11
         try:
             data = conn.send(h11.Request(method=method, target=target, headers=headers))
@@ -125,6 +170,13 @@ class H11Transport(httpx.AsyncBaseTransport):
         except BaseException:
             await connection.aclose()  # cancelled mid-request: it cannot be reused
             raise
+
+    async def _answer(
+        self, origin: Origin, connection: _Connection, timeouts: Mapping[str, float | None]
+    ) -> tuple[h11.Response, bytes]:
+        """The answer to the request just written; the connection kept for the next one
+        if both sides are done with this one."""
+        conn = connection.h11
         try:
             with trio.fail_after(_seconds(timeouts.get("read"))):
                 answer = await self._receive(connection)

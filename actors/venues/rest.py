@@ -15,7 +15,9 @@ pool and explicit timeouts, over :class:`~actors.venues.http_transport.H11Transp
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
+import h11
 import httpx
 
 from actors.venues.http_transport import H11Transport
@@ -81,7 +83,7 @@ class RestClient:
         self.sent += 1
         try:
             if self._transport is not None and _VERBATIM.fullmatch(request.path + request.query):
-                return await self._exchange(request)
+                return await self._reply(await self._transport.exchange(*self._head(request)))
             # The query goes on the URL verbatim: httpx must not re-encode what was signed.
             url = httpx.URL(self.base_url + request.path)
             if request.query:
@@ -89,19 +91,52 @@ class RestClient:
             reply = await self._client.request(
                 request.method, url, content=request.body or None, headers=list(request.headers)
             )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-            self.failures += 1
-            raise RequestNotSent(f"{request.method} {request.path}: {_say(error)}") from error
         except httpx.TransportError as error:
-            self.failures += 1
-            raise OutcomeUnknown(f"{request.method} {request.path}: {_say(error)}") from error
+            raise self._failure(request, error) from error
         return RestResponse(reply.status_code, reply.content, tuple(reply.headers.items()))
 
-    async def _exchange(self, request: RestRequest) -> RestResponse:
-        """``request`` straight to the transport, without the request and response objects
-        httpx builds around each (they cost about as much as the loopback round trip): the
-        same head httpx would write, the same connections, timeouts and failures. A path
-        or query httpx would re-encode goes through httpx instead."""
+    async def write(self, request: RestRequest) -> Callable[[], Awaitable[RestResponse]]:
+        """``request`` written now, before this first yields, if a kept-open connection
+        is free for it; what returns its reply when awaited (once, by any task). The
+        reply and the failures are :meth:`send`'s: a failure to write is raised here,
+        one after it by the awaiting. Without a connection free nothing is written here,
+        and awaiting what this returns sends ``request`` then."""
+        answer = None
+        if self._transport is not None and _VERBATIM.fullmatch(request.path + request.query):
+            try:
+                answer = await self._transport.write_now(*self._head(request))
+            except httpx.TransportError as error:
+                self.sent += 1
+                raise self._failure(request, error) from error
+        if answer is None:
+            return lambda: self.send(request)
+        self.sent += 1
+
+        async def reply() -> RestResponse:
+            try:
+                return await self._reply(await answer())
+            except httpx.TransportError as error:
+                raise self._failure(request, error) from error
+
+        return reply
+
+    def _failure(
+        self, request: RestRequest, error: httpx.TransportError
+    ) -> RequestNotSent | OutcomeUnknown:
+        """What a failure of the way to the venue means for ``request``: never sent if
+        no connection was made, its outcome unknown otherwise."""
+        self.failures += 1
+        said = f"{request.method} {request.path}: {_say(error)}"
+        if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return RequestNotSent(said)
+        return OutcomeUnknown(said)
+
+    def _head(self, request: RestRequest) -> tuple:
+        """The transport's arguments for ``request``, straight to it without the request
+        and response objects httpx builds around each (they cost about as much as the
+        loopback round trip): the same head httpx would write, the same connections,
+        timeouts and failures. A path or query httpx would re-encode goes through httpx
+        instead."""
         target = self._prefix + request.path.encode()
         if request.query:
             target += b"?" + request.query.encode()
@@ -109,8 +144,7 @@ class RestClient:
         body = request.body
         if body:
             headers.append((b"Content-Length", str(len(body)).encode()))
-        assert self._transport is not None
-        response, content = await self._transport.exchange(
+        return (
             self._origin,
             request.method.encode(),
             target,
@@ -118,6 +152,9 @@ class RestClient:
             body,
             self._client.timeout.as_dict(),
         )
+
+    async def _reply(self, answer: tuple[h11.Response, bytes]) -> RestResponse:
+        response, content = answer
         if any(name == b"content-encoding" for name, _ in response.headers):
             # A compressed answer is decoded as httpx decodes it.
             reply = httpx.Response(

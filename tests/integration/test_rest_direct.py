@@ -174,3 +174,40 @@ async def test_no_connection_free_in_time_is_not_sent(nursery, monkeypatch):
             with pytest.raises(RequestNotSent, match="PoolTimeout"):
                 await client.send(SIGNED)
     assert len(arrived) == 1
+
+
+async def test_a_write_on_a_kept_open_connection_goes_out_before_its_answer_is_awaited(
+    nursery, monkeypatch
+):
+    received: list[bytes] = []
+
+    async def record(stream):
+        async with stream:
+            while request := await read_head(stream, len(SIGNED.body)):
+                received.append(request)
+                await stream.send_all(ANSWER)
+
+    url = f"http://127.0.0.1:{await serve_raw(nursery, record)}"
+    async with RestClient(url, max_connections=1) as client:
+        direct(client, monkeypatch)
+        # No connection kept open yet: nothing is written until the answer is awaited.
+        deferred = await client.write(SIGNED)
+        await trio.testing.wait_all_tasks_blocked()
+        assert received == []
+        assert (await deferred()).status == 200
+        # Now one is: written at once, answered to whichever task awaits it.
+        answer = await client.write(SIGNED)
+        await trio.testing.wait_all_tasks_blocked()
+        assert len(received) == 2 and received[1] == received[0]
+        replies: list = []
+
+        async def await_it():
+            replies.append(await answer())
+
+        async with trio.open_nursery() as other:
+            other.start_soon(await_it)
+        assert replies[0].status == 200 and replies[0].body == b"{}"
+        # Its connection's one slot is free again, and the connection kept.
+        with trio.fail_after(1):
+            assert (await client.send(SIGNED)).status == 200
+        assert client.sent == 3 and client._transport.connects == 1

@@ -32,6 +32,12 @@ class TokenBucket:
             self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate_per_s)
         self._updated = now
 
+    def ready(self, cost: float = 1.0) -> bool:
+        """Whether :meth:`acquire` would take ``cost`` tokens now, without waiting."""
+        now = trio.current_time()
+        self._refill(now)
+        return self._tokens >= cost and self._closed_until <= now
+
     async def acquire(self, cost: float = 1.0) -> None:
         """Wait until ``cost`` tokens are ours. If cancelled while waiting, the reservation
         is given back."""

@@ -436,7 +436,12 @@ class Router:
                     nursery.start_soon(self._resume, tracked)
             async for message in inc.mailbox:
                 if isinstance(message, PlaceOrder):
-                    self._start_place(message.order, nursery, message.send_by)
+                    tracked = self._take_on(message.order, message.send_by)
+                    if tracked is not None:
+                        # Written here, before the task that follows it starts: a new
+                        # task runs only after every task ready now.
+                        first = await self._write_first(tracked)
+                        nursery.start_soon(self._place_and_follow, tracked, first)
                 elif isinstance(message, (CancelOrder, ReconcileOrder)):
                     # Both end with the order settled: followed (adopted if this router
                     # never placed it) and cancelled while still open.
@@ -543,18 +548,17 @@ class Router:
 
     # -------------------------------------------------------------------- placing
 
-    def _start_place(
-        self, order: Order, nursery: trio.Nursery, send_by: float | None = None
-    ) -> None:
+    def _take_on(self, order: Order, send_by: float | None = None) -> TrackedOrder | None:
+        """``order`` tracked, unless it is known already or no strategy owns it."""
         self._forget_finished()
         if order.client_id in self.orders or order.client_id in self._finished_ids:
             # The same intent again (a strategy restarted and resent it): never twice.
             log.info("%s: %s is already known; not sent again", self.name, order.client_id)
-            return
+            return None
         owner = self._owner(order.client_id)
         if owner is None:
             log.error("%s: no strategy owns %s; not sent", self.name, order.client_id)
-            return
+            return None
         ends_by_itself = order.type is OrderType.MARKET or order.tif is TimeInForce.IOC
         tracked = TrackedOrder(
             OrderTracker(order), owner, ends_by_itself=ends_by_itself, send_by=send_by
@@ -569,19 +573,53 @@ class Router:
             order.qty,
             order.price,
         )
-        nursery.start_soon(self._place_and_follow, tracked)
+        return tracked
 
-    async def _place_and_follow(self, tracked: TrackedOrder) -> None:
+    async def _write_first(self, tracked: TrackedOrder) -> _FirstSend | None:
+        """The order's first placement, as far as it goes without waiting: rounded to the
+        venue's rules, and written if the order bucket has a token and a kept-open
+        connection is free. Its outcome (the reply to await, or what the attempt raised)
+        is for :meth:`_place_and_follow` to take as its first attempt's. ``None`` if the
+        attempt must wait (no rules, no token, the wrong kind of client): it is made
+        there, as every later one is."""
         order = tracked.order
         rules = self.rules.get(order.symbol)
-        if rules is None:
+        write = getattr(self.rest, "write", None)
+        if rules is None or write is None or not self.order_bucket.ready():
+            return None
+        tracked.tracker.order = _rounded(order, rules)
+        try:
+            request = await self._placement(tracked, rules)
+        except (_Unwritable, _TooLate) as error:
+            return _FirstSend(rules, None, error)
+        try:
+            return _FirstSend(rules, await write(request), None)
+        except (RequestNotSent, OutcomeUnknown) as error:
+            tracked.reached_by = trio.current_time()
+            return _FirstSend(rules, None, error)
+
+    async def _place_and_follow(self, tracked: TrackedOrder, first: _FirstSend | None) -> None:
+        order = tracked.order
+        if first is not None:
+            rules = first.rules  # the order is rounded to them already
+        elif (found := self.rules.get(order.symbol)) is not None:
+            rules = found
+            tracked.tracker.order = order = _rounded(order, rules)
+        else:
             await self._reject(tracked, f"no {self.codec.exchange} rules for {order.symbol}")
             return
-        tracked.tracker.order = order = _rounded(order, rules)
+
+        async def attempt() -> RestResponse:
+            nonlocal first
+            if first is None:
+                return await self._send_placement(tracked, rules)
+            taken, first = first, None
+            return await taken.outcome(tracked)
+
         while not tracked.final and not tracked.accepted:
             try:
                 response = await self._retry(
-                    lambda: self._send_placement(tracked, rules),
+                    attempt,
                     (RequestNotSent,),
                     attempts=self.max_send_attempts,
                 )
@@ -641,8 +679,17 @@ class Router:
 
     async def _send_placement(self, tracked: TrackedOrder, rules: VenueRules) -> RestResponse:
         """Send ``tracked`` once, under the order bucket; the venue's answer, whatever it
-        is. Raises ``_Unwritable`` if the codec cannot write the order, and what
-        :meth:`RestClient.send` raises."""
+        is. Raises what :meth:`_placement` and :meth:`RestClient.send` raise."""
+        request = await self._placement(tracked, rules)
+        try:
+            return await self.rest.send(request)
+        finally:
+            tracked.reached_by = trio.current_time()
+
+    async def _placement(self, tracked: TrackedOrder, rules: VenueRules) -> RestRequest:
+        """``tracked``'s request for one attempt, once the order bucket lets it go.
+        Raises ``_TooLate`` past its deadline, ``_Unwritable`` if the codec cannot write
+        the order."""
         order = tracked.order
         await self.order_bucket.acquire()
         if tracked.send_by is not None:
@@ -666,10 +713,7 @@ class Router:
         self.stats.placed += 1
         if order.reduce_only:
             failpoint("exit-sending")
-        try:
-            return await self.rest.send(request)
-        finally:
-            tracked.reached_by = trio.current_time()
+        return request
 
     async def _resolve(self, tracked: TrackedOrder, rules: VenueRules) -> bool:
         """Before ``tracked`` is sent again: ``True`` if the venue has it after all (its
@@ -1313,6 +1357,26 @@ class Router:
                     )
                     log.warning("%s: %s rejected: %s", self.name, client_id, rejected.reason)
             await tracked.owner.send(delivery.message)
+
+
+@attrs.frozen
+class _FirstSend:
+    """An order's first placement as its router's step left it: the answer to await,
+    or what the attempt raised, and the rules the order was rounded to."""
+
+    rules: VenueRules
+    answer: Callable[[], Awaitable[RestResponse]] | None
+    error: Exception | None
+
+    async def outcome(self, tracked: TrackedOrder) -> RestResponse:
+        """The attempt's end, as :meth:`Router._send_placement` would have ended it."""
+        if self.error is not None:
+            raise self.error
+        assert self.answer is not None
+        try:
+            return await self.answer()
+        finally:
+            tracked.reached_by = trio.current_time()
 
 
 class _Unwritable(Exception):

@@ -6,11 +6,12 @@ order intents before sending them (on the FIFO lane, and they wait for the commi
 hand over their history (fills, funding settlements, cycles and the sampled series, on
 the FIFO lane before the snapshot of the same decision: the mailbox gives FIFO messages
 first, so a stored snapshot never lacks its history).
-Routers append what venues say of orders. Whatever is waiting is written as one batch on a
-worker thread, so the trio thread never blocks on I/O and a burst of intents costs one
-commit: the batch's intents first, with the snapshots of the decisions that placed them
-(their orders leave as soon as it commits, not after the other tasks' snapshots and
-history), then the rest in one transaction. Checkpoints are kept out of those commits
+Routers append what venues say of orders. Whatever is waiting is written as one batch on
+the writer's own thread (:class:`~actors.runtime.persistence.worker_thread.WorkerThread`),
+so the trio thread never blocks on I/O and a burst of intents costs one commit: the
+batch's intents first, with the snapshots of the decisions that placed them (their orders
+leave as soon as it commits, not after the other tasks' snapshots and history), then the
+rest in one transaction. Checkpoints are kept out of those commits
 (:class:`~actors.runtime.persistence.store.Checkpointer`). The system's other changes to
 the store (quarantining a record, closing an earlier run's tasks, deleting old ones) are
 requests to the writer too, carried out in their place among the journal entries and order
@@ -55,6 +56,7 @@ from actors.runtime.persistence.store import (
     Thinned,
     storage_failure,
 )
+from actors.runtime.persistence.worker_thread import WorkerThread
 from protocols.history import FillRecord, FundingRecord, HistoryRecord, SeriesPoint
 from protocols.messages import TradeRecord
 from protocols.model import Order
@@ -318,6 +320,8 @@ class Writer:
     _log_too_long: bool = False
     _unwritten: list[Any] = attrs.field(factory=list)
     """The batch a failed transaction left, for the next incarnation to write first."""
+    _thread: WorkerThread | None = None
+    """The incarnation's thread for the store's calls."""
 
     def statistics(self) -> WriterStatistics:
         """The writer's counters now, as a value that no later change touches."""
@@ -345,9 +349,9 @@ class Writer:
         await trio.to_thread.run_sync(store.checkpoint_apart)
         checkpointer = await trio.to_thread.run_sync(Checkpointer, store.path)
         try:
-            async with trio.open_nursery() as nursery:
+            async with WorkerThread() as thread, trio.open_nursery() as nursery:
                 nursery.start_soon(self._checkpoints, checkpointer)
-                await self._serve(mailbox, task_status)
+                await self._serve(mailbox, thread, task_status)
                 nursery.cancel_scope.cancel()
         finally:
             checkpointer.close()
@@ -370,7 +374,8 @@ class Writer:
             # bound, the writer copies the rest itself, between its transactions.
             self._log_too_long = pages > self.log_bound_pages
 
-    async def _serve(self, mailbox: Any, task_status: Any) -> None:
+    async def _serve(self, mailbox: Any, thread: WorkerThread, task_status: Any) -> None:
+        self._thread = thread
         if self._unwritten:
             batch, self._unwritten = self._unwritten, []
             log.warning("writer: writing the %d records a failed batch left", len(batch))
@@ -395,7 +400,7 @@ class Writer:
             if self._log_too_long:
                 assert self.store is not None
                 self._log_too_long = False
-                await trio.to_thread.run_sync(self.store.checkpoint)
+                await thread.run_sync(self.store.checkpoint)
             await self._write(batch)
 
     async def _write(self, batch: Sequence[Any]) -> None:
@@ -421,10 +426,10 @@ class Writer:
         self._unwritten = []
 
     async def _answer(self, request: StoreRequest) -> None:
-        assert self.store is not None
+        assert self.store is not None and self._thread is not None
         reply = request.reply
         try:
-            reply.value = await trio.to_thread.run_sync(_carry_out, self.store, request)
+            reply.value = await self._thread.run_sync(_carry_out, self.store, request)
         except Exception as error:
             # The asker decides what a failed request means; the writer carries on.
             reply.error = error
@@ -504,14 +509,14 @@ class Writer:
         """Write the records in one transaction, as often as the storage refuses it;
         returns when the attempt that succeeded began (``perf_counter``). Raises what is
         not the storage's fault."""
-        assert self.store is not None
+        assert self.store is not None and self._thread is not None
         records = len(snapshots) + len(intents) + len(events) + len(history)
         pause = self.retry_min_s
         while True:
             began = time.perf_counter()
             # Not cancellable: a transaction that started is finished, whatever happens.
             try:
-                await trio.to_thread.run_sync(
+                await self._thread.run_sync(
                     _write_batch, self.store, snapshots, intents, events, history
                 )
             except Exception as error:
