@@ -189,9 +189,18 @@ def tickers_push(figures: TickerFigures, contract_size: float, time_s: float) ->
 
 
 def _levels(levels: Sequence[BookLevel], contract_size: float) -> list[dict[str, object]]:
-    return [
-        {"p": decimal(level.price), "s": contracts_of(level.qty, contract_size)} for level in levels
-    ]
+    # Every contract's book update on every tick of the simulated venue passes here:
+    # ``contracts_of`` is inlined, falling back to it (which names the fault) only for a
+    # quantity between whole contracts.
+    out: list[dict[str, object]] = []
+    for level in levels:
+        qty = level.qty
+        contracts = qty / contract_size
+        whole = round(contracts)
+        if abs(contracts - whole) > 1e-6 * max(1.0, abs(contracts)):
+            whole = contracts_of(qty, contract_size)
+        out.append({"p": decimal(level.price), "s": whole})
+    return out
 
 
 def order_book_update_push(

@@ -104,8 +104,9 @@ def book_ticker_push(quote: Quote, version: int, send_ts: float, interval: str =
 
 
 def _add_levels(target: Any, levels: Sequence[BookLevel]) -> None:
+    add = target.add
     for level in levels:
-        target.add(price=decimal(level.price), quantity=decimal(level.qty))
+        add(price=decimal(level.price), quantity=decimal(level.qty))
 
 
 def depth_diff_push(diff: DepthDiff, send_ts: float, interval: str = "100ms") -> bytes:

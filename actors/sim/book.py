@@ -171,13 +171,14 @@ class SimBook:
         jitter, growth, lot, decimals = p.jitter, p.growth, self.lot, self._tick_decimals
         draw = rng.random
         levels: list[_Level] = []
+        add, level = levels.append, _Level
         notional = p.top_notional_usdt
         for i in range(p.levels):
             price = round(touch + i * spacing, decimals)
             if price <= 0.0:
                 break
             lots = round(notional * (1.0 + jitter * (2.0 * draw() - 1.0)) / price / lot)
-            levels.append(_Level(price, lots if lots > 1 else 1))
+            add(level(price, lots if lots > 1 else 1))
             notional *= growth
         return levels
 
@@ -206,8 +207,11 @@ def depth_diff(old: DepthSnapshot, new: DepthSnapshot, venue_ts: float) -> Depth
 def _changed_levels(
     old: tuple[BookLevel, ...], new: tuple[BookLevel, ...]
 ) -> tuple[BookLevel, ...]:
+    # Every book of every venue is diffed on each tick: one pass over each side, the new
+    # side's levels handed on as they are (they are frozen). What is left of ``before``
+    # once the new side has taken its prices out is what was removed.
     before = {level.price: level.qty for level in old}
-    after = {level.price: level.qty for level in new}
-    changed = [BookLevel(price, qty) for price, qty in after.items() if before.get(price) != qty]
-    changed += [BookLevel(price, 0.0) for price in before if price not in after]
+    take = before.pop
+    changed = [level for level in new if take(level.price, None) != level.qty]
+    changed += [BookLevel(price, 0.0) for price in before]
     return tuple(changed)

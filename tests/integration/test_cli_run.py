@@ -172,6 +172,8 @@ def test_the_stress_demo_reports_its_figures(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("== stress: 6 strategies")
     assert "decision lag p99, every quote" in result.stdout
+    # Feeds dropped and resynced over the run are counted: they explain quotes short.
+    assert re.search(r"\n  feeds: \d+ connections opened, \d+ books resynced", result.stdout)
     assert "MB per strategy" in result.stdout
     # The venues run in a process of their own, their CPU told apart from the system's.
     assert "CPU, trading process:" in result.stdout

@@ -288,12 +288,26 @@ class RiskActor:
         position changes: between pushes each held short is judged again at its
         symbol's latest futures quote (the mid stands for the mark), every
         ``LIQUIDATION_LOOK_S``."""
+        latest = self._latest_futures_quotes()
         for symbol, position in list(self._pushed_positions.items()):
             if position.qty == 0.0:
                 continue
-            quote = self._latest_futures_quote(symbol)
+            quote = latest.get(symbol)
             if quote is not None and quote.bid > 0.0 and quote.ask > 0.0:
                 await self._judge(position, (quote.bid + quote.ask) / 2.0)
+
+    def _latest_futures_quotes(self) -> dict[Symbol, Quote]:
+        """Each symbol's newest futures quote among its strategies', in one pass over
+        them: a pass for each held short would cost strategies times shorts on every look."""
+        latest: dict[Symbol, Quote] = {}
+        for handle in self.strategies.values():
+            quote = handle.actor.futures
+            if quote is None:
+                continue
+            newest = latest.get(handle.symbol)
+            if newest is None or quote.recv_ts > newest.recv_ts:
+                latest[handle.symbol] = quote
+        return latest
 
     def _latest_futures_quote(self, symbol: Symbol) -> Quote | None:
         quotes = [

@@ -478,3 +478,22 @@ async def test_a_refusal_for_the_balance_spends_it_until_a_reading_read_at_once(
     limits = risk.limits(ctx)
     assert limits.room_usdt == pytest.approx(300.0 / (1.0 + ctx.params.spot_fee))
     assert limits.reason == "free USDT on mexc"
+
+
+async def test_a_look_judges_each_short_at_its_symbols_newest_quote():
+    # One pass over the strategies serves every held short of the look: each is judged
+    # at the newest futures quote among its own symbol's strategies, not another's.
+    old, new, eth = handle("btc_1", BTC), handle("btc_2", BTC), handle("eth_1", ETH)
+    strategies = {"btc_1": old, "btc_2": new, "eth_1": eth}
+    risk = RiskActor(Portfolio(CONFIG), strategies, WriterClient(None), no_balances)
+    await risk.watch_position(short(BTC, mark=100.0, liq=150.0))
+    await risk.watch_position(short(ETH, mark=100.0, liq=150.0))
+    old.actor.futures = quote(BTC, 110.0, at=1.0)
+    new.actor.futures = quote(BTC, 125.0, at=2.0)  # the newest: 20 % away, reduce half
+    eth.actor.futures = quote(ETH, 101.0, at=3.0)
+    await risk.recheck_liquidations()
+    assert risk.liquidation["BTC/USDT"].mark_price == pytest.approx(125.0)
+    assert risk.liquidation["ETH/USDT"].mark_price == pytest.approx(101.0)
+    told = old.mailbox.take_all_nowait() + new.mailbox.take_all_nowait()
+    assert [m.fraction for m in told] == [0.5, 0.5]  # both of the symbol's strategies
+    assert eth.mailbox.take_all_nowait() == []

@@ -161,6 +161,9 @@ def test_a_diff_turns_the_old_snapshot_into_the_new_one(moves, seed):
                 continue
             assert diff is not None and diff.last_version == book.version
             assert apply(old, diff) == new
+            for was, changed in ((old.bids, diff.bids), (old.asks, diff.asks)):
+                before = {level.price: level.qty for level in was}
+                assert all(before.get(level.price) != level.qty for level in changed)
             old = new
 
 
