@@ -16,6 +16,7 @@ import ssl
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 
+import attrs
 import h11
 import httpx
 import trio
@@ -28,6 +29,17 @@ IDLE_LIMIT_S = 30.0
 and a request sent on a connection the server just closed has an unknown outcome."""
 
 Origin = tuple[str, str, int]
+
+
+@attrs.frozen
+class Outgoing:
+    """A request as this transport writes it: where it goes, and its head and body."""
+
+    origin: Origin
+    method: bytes
+    target: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
 
 
 class _Connection:
@@ -52,14 +64,10 @@ class H11Transport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"connection"]
-        response, content = await self.exchange(
-            _origin(url),
-            request.method.encode(),
-            url.raw_path,
-            headers,
-            await request.aread(),
-            request.extensions.get("timeout", {}),
+        outgoing = Outgoing(
+            _origin(url), request.method.encode(), url.raw_path, headers, await request.aread()
         )
+        response, content = await self.exchange(outgoing, request.extensions.get("timeout", {}))
         # As a stream, so that httpx decodes a compressed body by its Content-Encoding.
         return httpx.Response(
             response.status_code,
@@ -70,13 +78,7 @@ class H11Transport(httpx.AsyncBaseTransport):
         )
 
     async def exchange(
-        self,
-        origin: Origin,
-        method: bytes,
-        target: bytes,
-        headers: list[tuple[bytes, bytes]],
-        body: bytes,
-        timeouts: Mapping[str, float | None],
+        self, request: Outgoing, timeouts: Mapping[str, float | None]
     ) -> tuple[h11.Response, bytes]:
         """One request on a kept-alive connection to ``origin`` (one made if none is
         idle), written in a single ``send_all``; the answer's head and body as received.
@@ -92,26 +94,22 @@ class H11Transport(httpx.AsyncBaseTransport):
             if waiting.cancelled_caught:
                 raise httpx.PoolTimeout("no connection free in time") from None
         try:
+            origin = request.origin
             connection = await self._reuse(origin) or await self._connect(origin, timeouts)
-            await self._write(connection, method, target, headers, body, timeouts)
-            return await self._answer(origin, connection, timeouts)
+            await self._write(connection, request, timeouts)
+            return await self._answer(request.origin, connection, timeouts)
         finally:
             self._limit.release()
 
     async def write_now(
-        self,
-        origin: Origin,
-        method: bytes,
-        target: bytes,
-        headers: list[tuple[bytes, bytes]],
-        body: bytes,
-        timeouts: Mapping[str, float | None],
+        self, request: Outgoing, timeouts: Mapping[str, float | None]
     ) -> Callable[[], Awaitable[tuple[h11.Response, bytes]]] | None:
         """The first half of :meth:`exchange`, done only if it needs no waiting: with a
         slot free and a kept-alive connection idle, the request written, and what awaits
         its answer returned (to be awaited once, perhaps by another task); otherwise
         nothing done, and ``None``. Raises as :meth:`exchange` does when writing."""
         await trio.lowlevel.checkpoint_if_cancelled()
+        origin = request.origin
         if not self._has_idle(origin):
             return None
         # The slot is held for the request, not for a task: another may await the answer.
@@ -123,7 +121,7 @@ class H11Transport(httpx.AsyncBaseTransport):
         try:
             connection = await self._reuse(origin)
             assert connection is not None, "an idle connection was checked for"
-            await self._write(connection, method, target, headers, body, timeouts)
+            await self._write(connection, request, timeouts)
         except BaseException:
             self._limit.release_on_behalf_of(borrower)
             raise
@@ -142,27 +140,24 @@ class H11Transport(httpx.AsyncBaseTransport):
         return bool(idle) and trio.current_time() - idle[-1].idle_since < IDLE_LIMIT_S
 
     async def _write(
-        self,
-        connection: _Connection,
-        method: bytes,
-        target: bytes,
-        headers: list[tuple[bytes, bytes]],
-        body: bytes,
-        timeouts: Mapping[str, float | None],
+        self, connection: _Connection, request: Outgoing, timeouts: Mapping[str, float | None]
     ) -> None:
         """The request written in a single ``send_all``, before this first yields."""
         conn = connection.h11
         try:
-            data = conn.send(h11.Request(method=method, target=target, headers=headers))
-            if body:
-                data += conn.send(h11.Data(data=body))
+            head = h11.Request(
+                method=request.method, target=request.target, headers=request.headers
+            )
+            data = conn.send(head)
+            if request.body:
+                data += conn.send(h11.Data(data=request.body))
             data += conn.send(h11.EndOfMessage())
         except h11.LocalProtocolError as error:
             await connection.aclose()
             raise httpx.LocalProtocolError(str(error)) from error
         try:
             with trio.fail_after(_seconds(timeouts.get("write"))):
-                hot_path.mark("wire", (method, target))
+                hot_path.mark("wire", (request.method, request.target))
                 await connection.stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError) as error:
             await connection.aclose()

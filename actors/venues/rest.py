@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 import h11
 import httpx
 
-from actors.venues.http_transport import H11Transport
+from actors.venues.http_transport import H11Transport, Outgoing
 from protocols.venue import RestRequest, RestResponse, VenueError
 
 
@@ -83,7 +83,10 @@ class RestClient:
         self.sent += 1
         try:
             if self._transport is not None and _VERBATIM.fullmatch(request.path + request.query):
-                return await self._reply(await self._transport.exchange(*self._head(request)))
+                outgoing = self._outgoing(request)
+                return await self._reply(
+                    await self._transport.exchange(outgoing, self._client.timeout.as_dict())
+                )
             # The query goes on the URL verbatim: httpx must not re-encode what was signed.
             url = httpx.URL(self.base_url + request.path)
             if request.query:
@@ -104,7 +107,9 @@ class RestClient:
         answer = None
         if self._transport is not None and _VERBATIM.fullmatch(request.path + request.query):
             try:
-                answer = await self._transport.write_now(*self._head(request))
+                answer = await self._transport.write_now(
+                    self._outgoing(request), self._client.timeout.as_dict()
+                )
             except httpx.TransportError as error:
                 self.sent += 1
                 raise self._failure(request, error) from error
@@ -131,8 +136,8 @@ class RestClient:
             return RequestNotSent(said)
         return OutcomeUnknown(said)
 
-    def _head(self, request: RestRequest) -> tuple:
-        """The transport's arguments for ``request``, straight to it without the request
+    def _outgoing(self, request: RestRequest) -> Outgoing:
+        """``request`` as the transport writes it, straight to it without the request
         and response objects httpx builds around each (they cost about as much as the
         loopback round trip): the same head httpx would write, the same connections,
         timeouts and failures. A path or query httpx would re-encode goes through httpx
@@ -144,14 +149,7 @@ class RestClient:
         body = request.body
         if body:
             headers.append((b"Content-Length", str(len(body)).encode()))
-        return (
-            self._origin,
-            request.method.encode(),
-            target,
-            headers,
-            body,
-            self._client.timeout.as_dict(),
-        )
+        return Outgoing(self._origin, request.method.encode(), target, headers, body)
 
     async def _reply(self, answer: tuple[h11.Response, bytes]) -> RestResponse:
         response, content = answer

@@ -54,6 +54,18 @@ def direct(client: RestClient, monkeypatch) -> RestClient:
     return client
 
 
+def answering(received: list[bytes]):
+    """A conversation answering every request with ``ANSWER``, keeping each as it came."""
+
+    async def record(stream: trio.SocketStream) -> None:
+        async with stream:
+            while request := await read_head(stream, len(SIGNED.body)):
+                received.append(request)
+                await stream.send_all(ANSWER)
+
+    return record
+
+
 def reset(stream: trio.SocketStream) -> None:
     """Close with a reset (RST) rather than an orderly end."""
     stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -61,14 +73,7 @@ def reset(stream: trio.SocketStream) -> None:
 
 async def test_the_same_request_goes_out_byte_for_byte_as_through_httpx(nursery, monkeypatch):
     received: list[bytes] = []
-
-    async def record(stream):
-        async with stream:
-            while request := await read_head(stream, len(SIGNED.body)):
-                received.append(request)
-                await stream.send_all(ANSWER)
-
-    url = f"http://127.0.0.1:{await serve_raw(nursery, record)}"
+    url = f"http://127.0.0.1:{await serve_raw(nursery, answering(received))}"
     async with (
         RestClient(url) as client,
         RestClient(url, transport=H11Transport()) as through_httpx,
@@ -180,14 +185,7 @@ async def test_a_write_on_a_kept_open_connection_goes_out_before_its_answer_is_a
     nursery, monkeypatch
 ):
     received: list[bytes] = []
-
-    async def record(stream):
-        async with stream:
-            while request := await read_head(stream, len(SIGNED.body)):
-                received.append(request)
-                await stream.send_all(ANSWER)
-
-    url = f"http://127.0.0.1:{await serve_raw(nursery, record)}"
+    url = f"http://127.0.0.1:{await serve_raw(nursery, answering(received))}"
     async with RestClient(url, max_connections=1) as client:
         direct(client, monkeypatch)
         # No connection kept open yet: nothing is written until the answer is awaited.
