@@ -64,6 +64,10 @@ def command_hash(args: argparse.Namespace) -> int:
         password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
     if not password:
         raise UserError("the password is empty; give one (a line of standard input)")
+    if "\x00" in password:
+        raise UserError(
+            "the password holds a NUL character, which scrypt cannot tell from none; choose another"
+        )
     print(make_hash(password))
     return 0
 

@@ -61,7 +61,10 @@ class ScryptHash:
 
 
 def make_hash(password: str, *, n: int = SCRYPT_N, salt: bytes | None = None) -> str:
-    """The hash line of ``password`` (a fresh random salt unless given)."""
+    """The hash line of ``password`` (a fresh random salt unless given). Raises
+    ``ValueError`` for a password holding a NUL character (:func:`verify_password`)."""
+    if "\x00" in password:
+        raise ValueError("a dashboard password cannot hold a NUL character")
     salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
     key = _scrypt(password, salt, n, SCRYPT_R, SCRYPT_P, KEY_BYTES)
     return "$".join(["scrypt", str(n), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(key)])
@@ -90,7 +93,13 @@ def parse_hash(text: str, *, min_n: int = 2) -> ScryptHash:
 
 def verify_password(password: str, hashed: ScryptHash) -> bool:
     """Whether ``password`` is the one ``hashed`` was made of (compared in constant
-    time). Slow on purpose (about 0.1 s): run it in a worker thread."""
+    time). Slow on purpose (about 0.1 s): run it in a worker thread.
+
+    A password holding a NUL character never verifies: scrypt keys its HMAC with the
+    password padded with zero bytes, so ``"secret"`` and ``"secret\\x00"`` would make the
+    same key (a login form can send either)."""
+    if "\x00" in password:
+        return False
     key = _scrypt(password, hashed.salt, hashed.n, hashed.r, hashed.p, len(hashed.key))
     return hmac.compare_digest(key, hashed.key)
 

@@ -59,6 +59,13 @@ def test_hash_refuses_an_empty_password(monkeypatch, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_hash_refuses_a_password_holding_a_nul(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("s3cret\x00\n"))
+    with pytest.raises(UserError, match="NUL character"):
+        command_hash(argparse.Namespace())
+    assert capsys.readouterr().out == ""
+
+
 def test_a_dashboard_port_in_use_ends_the_run_before_anything_is_written(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -24,7 +24,10 @@ from actors.dashboard.auth import (
 
 FAST_N = 16
 """A cheap scrypt for the properties; the real cost is tested once."""
-passwords = st.text(min_size=0, max_size=40)
+passwords = st.text(
+    st.characters(codec="utf-8", exclude_characters="\x00"), min_size=0, max_size=40
+)
+"""What a hash may be made of (``make_hash`` refuses a NUL character)."""
 NOW = 1_700_000_000.0
 
 
@@ -44,6 +47,18 @@ def test_a_hash_never_verifies_another_password(password, other):
     hashed = parse_hash(make_hash(password, n=FAST_N))
     assert verify_password(password, hashed)
     assert verify_password(other, hashed) == (other == password)
+
+
+@settings(max_examples=50, deadline=None)
+@given(passwords, st.integers(0, 3), st.integers(1, 3))
+def test_a_password_with_a_nul_never_verifies_and_is_never_hashed(password, at, nuls):
+    # scrypt pads its HMAC key with zero bytes: a trailing NUL would make the same key.
+    hashed = parse_hash(make_hash(password, n=FAST_N))
+    at = min(at, len(password))
+    padded = password[:at] + "\x00" * nuls + password[at:]
+    assert not verify_password(padded, hashed)
+    with pytest.raises(ValueError, match="NUL"):
+        make_hash(padded, n=FAST_N)
 
 
 @pytest.mark.parametrize(
