@@ -277,7 +277,7 @@ class RiskActor:
         self._pushed_positions[position.symbol] = position
         mark = position.mark_price
         if mark <= 0.0:  # Gate.io's position push carries no mark: the quotes stand for it
-            quote = self._latest_futures_quote(position.symbol)
+            quote = self._latest_futures_quotes().get(position.symbol)
             if quote is None or quote.bid <= 0.0 or quote.ask <= 0.0:
                 return
             mark = (quote.bid + quote.ask) / 2.0
@@ -308,14 +308,6 @@ class RiskActor:
             if newest is None or quote.recv_ts > newest.recv_ts:
                 latest[handle.symbol] = quote
         return latest
-
-    def _latest_futures_quote(self, symbol: Symbol) -> Quote | None:
-        quotes = [
-            handle.actor.futures
-            for handle in self.strategies.values()
-            if handle.symbol == symbol and handle.actor.futures is not None
-        ]
-        return max(quotes, key=lambda quote: quote.recv_ts, default=None)
 
     async def _judge(self, position: FuturesPosition, mark: float) -> None:
         """Ask the symbol's strategy to reduce once per crossing of a distance."""
