@@ -14,6 +14,7 @@ an application crash loses nothing) or ``FULL`` (a power cut loses nothing eithe
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -213,8 +214,19 @@ META_MIGRATION = 3
 user_version`` counts them: a store at an older version has no ``meta`` to read.
 Migrations are only ever appended, so this number never changes."""
 
-WAL_KEPT_BYTES = 0
-"""What the write-ahead log is cut back to when it starts over."""
+WAL_KEPT_BYTES = 32 << 20
+"""What the write-ahead log's file is cut back to when it starts over (the writer's
+bound on the log, ``Writer.log_bound_pages``). A log that stays within it is written
+over in place after each checkpoint: a commit never waits for the filesystem to free
+or allocate the file's blocks (cutting a few MB of freshly written log back to nothing
+cost the first commit after it 1-10 ms and more)."""
+
+FREE_SPACE_RESERVE_BYTES = 1 << 20
+"""Free space on the store's filesystem below which a write is refused as on a full
+disk. Written over in place, the log no longer grows with every commit, so a full disk
+would show only once a checkpoint or the log needs a new block; asking the filesystem
+before each transaction (a ``statvfs``, microseconds) keeps a full disk known at the
+next commit, with room left for the checkpoint that follows."""
 
 FINAL_STATUSES = ("filled", "cancelled", "expired", "rejected")
 _ORDER_COLUMNS = (
@@ -367,6 +379,24 @@ def _write_events(db: sqlite3.Connection, events: Sequence[OrderEventRecord]) ->
 
 class StoreError(Exception):
     """The store cannot be opened or used; the message names the file and the fix."""
+
+
+class NoRoom(sqlite3.OperationalError):
+    """The store's filesystem has less than ``FREE_SPACE_RESERVE_BYTES`` free: the write
+    is refused as SQLite refuses one on a full disk, and taken as one everywhere."""
+
+    def __init__(self, path: Path, free: int) -> None:
+        super().__init__(f"{path}: {free} bytes free on its filesystem")
+        self.sqlite_errorcode = sqlite3.SQLITE_FULL
+        self.sqlite_errorname = "SQLITE_FULL"
+
+
+def _refuse_without_room(path: Path) -> None:
+    # What ``df`` shows as available: space a process without root's reserve may use.
+    found = os.statvfs(path)
+    free = found.f_bavail * found.f_frsize
+    if free < FREE_SPACE_RESERVE_BYTES:
+        raise NoRoom(path, free)
 
 
 def storage_failure(error: BaseException, path: Path) -> str | None:
@@ -656,9 +686,6 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            # The log is cut back when it starts over (after a checkpoint) instead of being
-            # overwritten in place: every commit then grows the file, so a full disk is
-            # known at the next commit, not only once the log outgrows its old size.
             self._db.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
             self._db.execute(f"PRAGMA synchronous={durability}")
             self._db.execute("PRAGMA busy_timeout=5000")
@@ -700,7 +727,9 @@ class Store:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """All of the block's statements are stored, or none. A failure that ended the
         transaction already (a full disk, say) is raised as it was, not hidden behind a
-        failed rollback."""
+        failed rollback. A filesystem short of ``FREE_SPACE_RESERVE_BYTES`` refuses it
+        before it starts (:class:`NoRoom`)."""
+        _refuse_without_room(self.path)
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db

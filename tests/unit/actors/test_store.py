@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from actors.runtime.persistence.store import (
+    FREE_SPACE_RESERVE_BYTES,
     META_MIGRATION,
     MIGRATIONS,
     Checkpointer,
@@ -470,8 +472,41 @@ def test_with_checkpoints_apart_a_commit_leaves_the_log_to_the_checkpointer(tmp_
     pages, copied = checkpointer.checkpoint()
     assert pages == copied > 1500
     assert (tmp_path / "basis.db").stat().st_size > 6_000_000
-    # The next commit starts the log over, cut back.
+    # The next commit starts the log over, written over in place: the file keeps its
+    # size and its blocks (cutting it back costs that commit milliseconds), and the
+    # log holds that commit alone.
+    kept = wal.stat().st_size
     store.write_batch([snapshot("t-last")], [], [])
-    assert wal.stat().st_size < 100_000
+    assert wal.stat().st_size == kept
+    pages, copied = checkpointer.checkpoint()
+    assert pages == copied < 10
     checkpointer.close()
+    store.close()
+
+
+def test_a_write_without_room_on_the_filesystem_is_refused_as_on_a_full_disk(tmp_path, monkeypatch):
+    store = Store(tmp_path / "basis.db")
+    store.write_batch([snapshot("before")], [], [])
+    real_statvfs = os.statvfs
+    free_blocks = 0
+
+    def statvfs(path):
+        found = real_statvfs(path)
+        # The same filesystem, with only ``free_blocks`` available.
+        fields = list(found)
+        fields[4] = free_blocks  # f_bavail
+        return os.statvfs_result(fields)
+
+    monkeypatch.setattr(os, "statvfs", statvfs)
+    with pytest.raises(sqlite3.OperationalError) as refused:
+        store.write_batch([snapshot("refused")], [intent("t1-1s")], [])
+    assert storage_failure(refused.value, Path("/data/basis.db")) == (
+        "disk full: /data/basis.db: free space on its filesystem"
+    )
+    assert [task.task_id for task in store.tasks()] == ["before"]
+    assert store.open_orders() == []
+    # Space freed: the same batch is taken.
+    free_blocks = (FREE_SPACE_RESERVE_BYTES // real_statvfs(tmp_path).f_frsize) + 1
+    store.write_batch([snapshot("refused")], [intent("t1-1s")], [])
+    assert sorted(task.task_id for task in store.tasks()) == ["before", "refused"]
     store.close()
