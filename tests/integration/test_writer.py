@@ -237,7 +237,8 @@ async def test_a_crash_between_a_batchs_transactions_leaves_the_rest_to_the_next
     nursery, tmp_path
 ):
     mailbox = Mailbox("writer")
-    writer = Writer(tmp_path / "basis.db")
+    # Every transaction on the writer's thread, where the script below can hold it.
+    writer = Writer(tmp_path / "basis.db", on_the_loop_records=0)
     tree = Supervisor("root", [ChildSpec("writer", writer.run, mailbox=mailbox)])
     await nursery.start(tree.run)
     client = WriterClient(mailbox.address)
@@ -565,3 +566,46 @@ async def test_a_snapshot_is_encoded_when_written_and_only_the_newest_of_a_task(
     assert encoded == []  # nothing on the deciding strategy's path
     await client.flush()
     assert encoded == ["t1"]
+
+
+async def test_a_decisions_intents_commit_on_the_trio_thread_and_the_rest_on_the_writers(
+    nursery, tmp_path, monkeypatch
+):
+    threads = []
+    write_batch = writer_module._write_batch
+
+    def noting(store, snapshots, intents, events, history):
+        threads.append((threading.current_thread() is threading.main_thread(), len(intents)))
+        write_batch(store, snapshots, intents, events, history)
+
+    monkeypatch.setattr(writer_module, "_write_batch", noting)
+    _, writer, client = await start(nursery, tmp_path)
+    await client.journal(new_context("t1", BTC, now=1.0), orders("t1", 2))
+    client.save(new_context("t2", BTC, now=1.0))
+    await client.flush()
+    # A burst of intents past the bound: one transaction, on the writer's thread.
+    async with trio.open_nursery() as burst:
+        for n in range(writer.on_the_loop_records + 1):
+            burst.start_soon(client.journal, new_context(f"b{n}", BTC, now=1.0), orders(f"b{n}", 1))
+    assert threads[:2] == [(True, 2), (False, 0)]
+    assert (False, writer.on_the_loop_records + 1) in threads[2:]
+    with Store(tmp_path / "basis.db") as reader:
+        assert len(reader.open_orders()) == 3 + writer.on_the_loop_records
+
+
+async def test_with_every_commit_synced_intents_commit_on_the_writers_thread(
+    nursery, tmp_path, monkeypatch
+):
+    threads = []
+    write_batch = writer_module._write_batch
+
+    def noting(store, snapshots, intents, events, history):
+        threads.append(threading.current_thread() is threading.main_thread())
+        write_batch(store, snapshots, intents, events, history)
+
+    monkeypatch.setattr(writer_module, "_write_batch", noting)
+    mailbox = Mailbox("writer")
+    writer = Writer(tmp_path / "basis.db", durability="FULL")
+    await nursery.start(Supervisor("root", [ChildSpec("writer", writer.run, mailbox=mailbox)]).run)
+    await WriterClient(mailbox.address).journal(new_context("t1", BTC, now=1.0), orders("t1", 2))
+    assert threads == [False]

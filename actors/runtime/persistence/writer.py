@@ -8,10 +8,13 @@ the FIFO lane before the snapshot of the same decision: the mailbox gives FIFO m
 first, so a stored snapshot never lacks its history).
 Routers append what venues say of orders. Whatever is waiting is written as one batch on
 the writer's own thread (:class:`~actors.runtime.persistence.worker_thread.WorkerThread`),
-so the trio thread never blocks on I/O and a burst of intents costs one commit: the
+so the trio thread does not wait on the disk and a burst of intents costs one commit: the
 batch's intents first, with the snapshots of the decisions that placed them (their orders
 leave as soon as it commits, not after the other tasks' snapshots and history), then the
-rest in one transaction. Checkpoints are kept out of those commits
+rest in one transaction. A small transaction of intents is the exception (see
+``Writer.on_the_loop_records``): with ``synchronous=NORMAL`` its commit writes to the log
+without syncing, in less time than the hand-over to the thread and back, so it is
+committed on the trio thread itself. Checkpoints are kept out of those commits
 (:class:`~actors.runtime.persistence.store.Checkpointer`). The system's other changes to
 the store (quarantining a record, closing an earlier run's tasks, deleting old ones) are
 requests to the writer too, carried out in their place among the journal entries and order
@@ -309,6 +312,14 @@ class Writer:
     changes), and with ``None`` once it takes them again."""
     checkpoint_interval_s: float = 1.0
     """How often the log is copied into the database, apart from the commits."""
+    on_the_loop_records: int = 32
+    """The most records of a transaction of intents committed on the trio thread instead
+    of the writer's own. A decision's intents, its snapshot and its history are a handful
+    of records whose transaction takes ~50 µs (``synchronous=NORMAL``: written to the
+    log, not synced), where handing it to the thread and taking the outcome back costs
+    the waiting strategy 150-250 µs (``bench.tick_bench``); a bigger burst, and every
+    commit that syncs the disk (``FULL``), goes to the thread, so the trio thread never
+    stops for long."""
     log_bound_pages: int = 8192
     """The log's length (32 MB of 4 KB pages) past which the writer copies it itself."""
     retry_min_s: float = 0.25
@@ -472,13 +483,15 @@ class Writer:
             if snapshots or events or history:
                 # Stored again if this incarnation ends before the rest is: what is
                 # already stored is kept as it is (an intent), or stored the same again.
-                await self._transact(decided, intents, (), theirs)
+                await self._transact(decided, intents, (), theirs, journals=True)
                 decided, intents, theirs = [], [], []
                 for committed in journaled:
                     committed.set()
             snapshots.update((ctx.task_id, ctx) for ctx in decided)
             history = theirs + history
-        await self._transact(tuple(snapshots.values()), intents, events, history)
+        await self._transact(
+            tuple(snapshots.values()), intents, events, history, journals=bool(intents)
+        )
         for committed in journaled + flushed:
             committed.set()
 
@@ -488,8 +501,11 @@ class Writer:
         intents: Sequence[IntentRecord],
         events: Sequence[OrderEventRecord],
         history: Sequence[TradeRecord | HistoryRecord],
+        *,
+        journals: bool = False,
     ) -> None:
-        began = await self._commit(snapshots, intents, events, history)
+        """``journals``: the transaction journals intents, which strategies wait for."""
+        began = await self._commit(snapshots, intents, events, history, journals=journals)
         stats = self.stats
         stats.latencies_s.append(time.perf_counter() - began)
         stats.batches += 1
@@ -505,20 +521,29 @@ class Writer:
         intents: Sequence[IntentRecord],
         events: Sequence[OrderEventRecord],
         history: Sequence[TradeRecord | HistoryRecord],
+        *,
+        journals: bool,
     ) -> float:
         """Write the records in one transaction, as often as the storage refuses it;
         returns when the attempt that succeeded began (``perf_counter``). Raises what is
-        not the storage's fault."""
+        not the storage's fault. A small transaction of intents is committed on the trio
+        thread (``on_the_loop_records``)."""
         assert self.store is not None and self._thread is not None
         records = len(snapshots) + len(intents) + len(events) + len(history)
+        on_the_loop = (
+            journals and self.durability == "NORMAL" and records <= self.on_the_loop_records
+        )
         pause = self.retry_min_s
         while True:
             began = time.perf_counter()
             # Not cancellable: a transaction that started is finished, whatever happens.
             try:
-                await self._thread.run_sync(
-                    _write_batch, self.store, snapshots, intents, events, history
-                )
+                if on_the_loop:
+                    _write_batch(self.store, snapshots, intents, events, history)
+                else:
+                    await self._thread.run_sync(
+                        _write_batch, self.store, snapshots, intents, events, history
+                    )
             except Exception as error:
                 cause = storage_failure(error, self.path)
                 if cause is None:
