@@ -1,6 +1,7 @@
 """Tick to order: from a quote frame leaving the venue to the order request it causes
 arriving there, through the real feed, strategy actor, intent journal (a SQLite store
-behind the persistence writer, as ``basis run`` has it), state machine and router.
+behind the persistence writer, as ``basis run`` has it), state machine and router, logging
+as ``basis run`` does.
 
 The venue (``bench.tick_server``) runs in its own process and stamps both ends; the bench
 process traces the points between (``actors/hot_path.py``), so the path is split into
@@ -31,6 +32,7 @@ from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import new_context
 from actors.runtime.market.feed import Feed
 from actors.runtime.ops.gc_tuning import freeze_startup_objects
+from actors.runtime.ops.logs import configure_console, configure_file, flush_logs
 from actors.runtime.orders.rate_limit import TokenBucket
 from actors.runtime.orders.router import Router
 from actors.runtime.persistence.writer import Writer, WriterClient
@@ -246,10 +248,15 @@ def main() -> None:
         "--switch-interval", type=float, help="sys.setswitchinterval in this process (s)"
     )
     args = parser.parse_args()
-    logging.getLogger().setLevel(logging.ERROR)
     if args.pin:
         os.sched_setaffinity(0, {0})
-    trio.run(runs, args, Path("/proc/loadavg").read_text().strip())
+    with tempfile.TemporaryDirectory() as folder, open(os.devnull, "w") as console:
+        # Logged as `basis run` logs: INFO lines to a console (one that takes them at
+        # once) and JSON lines to a file; a decision and its orders log on the path.
+        configure_console(logging.INFO, console)
+        configure_file(Path(folder) / "basis.jsonl")
+        trio.run(runs, args, Path("/proc/loadavg").read_text().strip())
+        flush_logs()
 
 
 async def runs(args: argparse.Namespace, loadavg: str) -> None:

@@ -22,7 +22,7 @@ from actors.cli.status_tables import (
     status_view,
     titled_table,
 )
-from actors.runtime.ops.logs import RecentLines, hand_console_to
+from actors.runtime.ops.logs import RecentLines, hand_console_to, stop_handing_to
 from actors.runtime.ops.status import SystemStatus, build_status, one_line
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ async def live_view(system: TradingSystem, console: Console | None = None) -> No
                 live.update(stop_summary(build_status(system)))
                 raise
     finally:
-        logging.getLogger().removeHandler(recent)
+        stop_handing_to(recent)
 
 
 async def status_lines(system: TradingSystem, every_s: float) -> None:

@@ -32,7 +32,7 @@ from actors.cli.state import add_state_commands
 from actors.cli.user_error import EXIT_USER_ERROR, UserError
 from actors.cli.watchdog import add_watchdog_commands
 from actors.config_files import ConfigError
-from actors.runtime.ops.logs import configure_console
+from actors.runtime.ops.logs import configure_console, flush_logs
 
 EXIT_INTERRUPTED = 130
 """Stopped by Ctrl-C, as a shell reports a process SIGINT ended (128 + 2)."""
@@ -74,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _command(argv)
+    finally:
+        # What the command logged is written before it is said to be done.
+        flush_logs()
+
+
+def _command(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     configure_console(logging.DEBUG if args.verbose else logging.INFO)
     try:
