@@ -90,6 +90,7 @@ def _command(argv: Sequence[str] | None) -> int:
         sys.stdout.flush()
     except (UserError, ConfigError) as error:
         one_line = " ".join(str(error).splitlines())
+        flush_logs()  # the mistake is the last line, after what the command logged
         print(f"basis {args.command}: {one_line}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
