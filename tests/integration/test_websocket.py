@@ -331,3 +331,16 @@ async def test_sending_while_another_task_reads_and_answers_pings(nursery):
         inner.start_soon(send_all)
         assert await ws.get_message() == "done"
     assert received == [f"m{n}" * 100 for n in range(rounds)]
+
+
+async def test_wss_speaks_tls_and_a_server_that_does_not_fails_the_handshake(nursery):
+    async def handler(stream: trio.SocketStream) -> None:
+        await stream.receive_some()  # a TLS hello, answered in plain HTTP
+        await stream.send_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+
+    listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1"))
+    url = f"wss://127.0.0.1:{listeners[0].socket.getsockname()[1]}/"
+    with pytest.raises(HandshakeFailed) as failed:
+        async with open_websocket(url):
+            pass
+    assert "the connection broke during the handshake" in str(failed.value)
