@@ -3,12 +3,12 @@
 It connects, subscribes, decodes each frame with the venue's codec and offers every
 symbol's newest quote on its strategies' conflating lanes, so a slow strategy never
 stalls the feed and always decides on the latest quote. It keeps reading frames all the
-time (so the connection answers the venue's pings as it reads), sends the venue's app-level
-ping, and reconnects with backoff after a drop, a stall (no market data for
-``stale_after_s``), a refused subscription, an upgrade notice, or when the connection
-reaches ``rotate_after_s`` (venues close connections at 24 h). Health changes (fresh,
-stale, reconnecting, resyncing) go to the same strategies, which stop entering while
-their feed is not fresh.
+time (reading is what answers the venue's pings), sends the venue's app-level ping, and
+reconnects with backoff after a drop, a stall (no market data for ``stale_after_s``), a
+refused subscription, an upgrade notice, or when the connection reaches
+``rotate_after_s`` (venues close connections at 24 h). Health changes (fresh, stale,
+reconnecting, resyncing) go to the same strategies, which stop entering while their feed
+is not fresh.
 
 Beside health, each connection's liveness (``liveness.py``): live while it has had a
 frame of any kind within ``live_within_s``, pinged when quiet so that a healthy one
