@@ -24,10 +24,9 @@ from typing import Any
 import attrs
 import msgspec
 import trio
-import trio_websocket
 
 from actors.cli.run import load_system_config
-from actors.runtime.market.websocket import open_websocket
+from actors.runtime.market.websocket import HandshakeFailed, WebSocketClosed, open_websocket
 from actors.system_config import SystemConfig
 from actors.venues.gateio import GateioPrivateCodec, WrongAccount, futures_account, held_otherwise
 from actors.venues.mexc import MexcPrivateCodec
@@ -47,7 +46,6 @@ from protocols.venue import (
     TradingDisabled,
     VenueError,
 )
-from supervision import leaves
 
 EXIT_FAILING = 4
 """Not 1, which means only that a supervision tree gave up."""
@@ -484,18 +482,15 @@ def _stream_result(name: str, answers: list[SubscriptionResult], fix: str) -> Ch
 async def _stream_check(
     name: str, fix: str, run: Callable[[], Awaitable[list[SubscriptionResult]]]
 ) -> CheckResult:
-    # The websocket runs in a nursery: its errors may come wrapped in exception groups.
     problem = ""
     try:
         answers = await run()
-    except* VenueRefused as group:
-        refused = leaves(group)[0]
-        assert isinstance(refused, VenueRefused)
+    except VenueRefused as refused:
         problem = _answer(refused)
-    except* trio.TooSlowError:
+    except trio.TooSlowError:
         problem = f"no answer within {STREAM_ACK_TIMEOUT_S:g} s"
-    except* (OSError, trio_websocket.HandshakeError, trio_websocket.ConnectionClosed) as group:
-        problem = f"cannot connect: {leaves(group)[0]}"
+    except (OSError, HandshakeFailed, WebSocketClosed) as error:
+        problem = f"cannot connect: {error}"
     if problem:
         return failed(name, problem, fix)
     return _stream_result(name, answers, fix)

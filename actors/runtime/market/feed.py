@@ -3,12 +3,12 @@
 It connects, subscribes, decodes each frame with the venue's codec and offers every
 symbol's newest quote on its strategies' conflating lanes, so a slow strategy never
 stalls the feed and always decides on the latest quote. It keeps reading frames all the
-time (so the websocket library answers the venue's pings), sends the venue's app-level
-ping, and reconnects with backoff after a drop, a stall (no market data for
-``stale_after_s``), a refused subscription, an upgrade notice, or when the connection
-reaches ``rotate_after_s`` (venues close connections at 24 h). Health changes (fresh,
-stale, reconnecting, resyncing) go to the same strategies, which stop entering while
-their feed is not fresh.
+time (reading is what answers the venue's pings), sends the venue's app-level ping, and
+reconnects with backoff after a drop, a stall (no market data for ``stale_after_s``), a
+refused subscription, an upgrade notice, or when the connection reaches
+``rotate_after_s`` (venues close connections at 24 h). Health changes (fresh, stale,
+reconnecting, resyncing) go to the same strategies, which stop entering while their feed
+is not fresh.
 
 Beside health, each connection's liveness (``liveness.py``): live while it has had a
 frame of any kind within ``live_within_s``, pinged when quiet so that a healthy one
@@ -40,7 +40,6 @@ from typing import Any, Protocol
 import attrs
 import msgspec
 import trio
-import trio_websocket
 
 from actors import hot_path
 from actors.runtime.market.liveness import ConnectionLiveness
@@ -51,7 +50,7 @@ from actors.runtime.market.reconnect import (
     Reconnect,
     stay_connected,
 )
-from actors.runtime.market.websocket import open_websocket
+from actors.runtime.market.websocket import WebSocket, open_websocket
 from actors.runtime.orders.rate_limit import TokenBucket
 from actors.venues.rest import VENUE_FAILURES
 from protocols.messages import FeedHealth, FeedLiveness, FundingRateUpdate, MarketQuote
@@ -246,19 +245,19 @@ class Feed:
             self._liveness = None
             self._tell_live(None)
 
-    async def _keepalive(self, ws: trio_websocket.WebSocketConnection) -> None:
+    async def _keepalive(self, ws: WebSocket) -> None:
         while True:
             await trio.sleep(self.codec.ping_interval_s)
             await self._ping(ws)
 
-    async def _ping(self, ws: trio_websocket.WebSocketConnection) -> None:
+    async def _ping(self, ws: WebSocket) -> None:
         await ws.send_message(self.codec.ping(self.wall_clock()))
 
     # ---------------------------------------------------------------- reading
 
     async def _read(
         self,
-        ws: trio_websocket.WebSocketConnection,
+        ws: WebSocket,
         nursery: trio.Nursery,
         pending_acks: int,
         served: Callable[[], None],

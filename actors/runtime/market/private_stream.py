@@ -25,7 +25,7 @@ from actors.runtime.market.reconnect import (
     Reconnect,
     stay_connected,
 )
-from actors.runtime.market.websocket import open_websocket
+from actors.runtime.market.websocket import WebSocket, open_websocket
 from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.venue import (
     FuturesPosition,
@@ -146,7 +146,7 @@ class PrivateStream:
                     nursery.start_soon(self._renew)
                 await self._read(ws, len(requests), served)
 
-    async def _keepalive(self, ws: Any) -> None:
+    async def _keepalive(self, ws: WebSocket) -> None:
         while True:
             await trio.sleep(self.codec.ping_interval_s)
             await ws.send_message(self.codec.ping(self.wall_clock()))
@@ -160,7 +160,7 @@ class PrivateStream:
             except VENUE_FAILURES as error:
                 raise Reconnect(f"cannot renew the private stream: {error}") from error
 
-    async def _read(self, ws: Any, pending_acks: int, served: Callable[[], None]) -> None:
+    async def _read(self, ws: WebSocket, pending_acks: int, served: Callable[[], None]) -> None:
         """Read frames until the stream must be replaced; ``served()`` once every
         subscription was acknowledged: a private stream carries data only when we
         trade, so being subscribed is what shows the venue serves it."""

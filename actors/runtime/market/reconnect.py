@@ -11,8 +11,13 @@ from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
 import trio
-import trio_websocket
 
+from actors.runtime.market.websocket import (
+    HandshakeFailed,
+    HandshakeRejected,
+    HandshakeTimedOut,
+    WebSocketClosed,
+)
 from supervision import Backoff
 
 RECONNECT_BACKOFF = Backoff(min_s=0.2, max_s=5.0)
@@ -35,8 +40,8 @@ class Reconnect(Exception):
 
 RECOVERABLE = (
     Reconnect,
-    trio_websocket.HandshakeError,
-    trio_websocket.ConnectionClosed,
+    HandshakeFailed,
+    WebSocketClosed,
     OSError,
 )
 """What ends a connection that a new one may cure: a reason of our own, a refused or
@@ -104,12 +109,11 @@ def why_reconnect(error: BaseException) -> str:
         return str(error)
     if isinstance(error, OSError):
         return f"cannot connect: {error.strerror or error}"
-    if isinstance(error, trio_websocket.ConnectionClosed):
-        reason = error.reason
-        said = f": {reason.reason}" if reason.reason else ""
-        return f"connection closed ({reason.code} {reason.name}{said})"
-    if isinstance(error, trio_websocket.ConnectionRejected):
+    if isinstance(error, WebSocketClosed):
+        said = f": {error.reason}" if error.reason else ""
+        return f"connection closed ({error.code} {error.name}{said})"
+    if isinstance(error, HandshakeRejected):
         return f"connection rejected with HTTP {error.status_code}"
-    if isinstance(error, trio_websocket.ConnectionTimeout):
+    if isinstance(error, HandshakeTimedOut):
         return "connection timed out"
     return f"handshake failed: {error!r}"

@@ -6,10 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 import trio
-import trio_websocket
 
 from actors.runtime.market.reconnect import why_reconnect
-from actors.runtime.market.websocket import open_websocket
+from actors.runtime.market.websocket import WebSocketClosed, open_websocket
 from actors.venues.rest import OutcomeUnknown, RequestNotSent, RestClient
 from protocols.model import OrderStatus, Quote
 from protocols.venue import (
@@ -47,9 +46,9 @@ async def test_dropped_websockets_are_cut_without_a_closing_handshake(venue):
     async with open_websocket(venue.ws_url, headers=venue.ws_headers) as ws:
         await venue.pong(ws)
         assert (await switch(venue, "drop_websockets"))["affected"] == 1
-        with pytest.raises(trio_websocket.ConnectionClosed) as closed:
+        with pytest.raises(WebSocketClosed) as closed:
             await ws.get_message()
-    assert closed.value.reason.code == 1006
+    assert closed.value.code == 1006
     assert why_reconnect(closed.value).startswith("connection closed (1006")
 
 

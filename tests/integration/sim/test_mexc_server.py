@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-import trio_websocket
 
 from actors.runtime.market.order_book import OrderBook, Outcome
-from actors.runtime.market.websocket import open_websocket
+from actors.runtime.market.websocket import WebSocketClosed, open_websocket
 from actors.venues.mexc import MexcFeedCodec, MexcRouterCodec
 from actors.venues.rest import RestClient
 from protocols import mexc, mexc_rest
@@ -324,5 +323,5 @@ async def test_own_orders_are_pushed_on_the_private_streams(still_sim, mexc_clie
             mexc_rest.listen_key_request("DELETE", CREDENTIALS, ms(now()), key)
         )
         assert closed.status == 200
-        with pytest.raises(trio_websocket.ConnectionClosed):
+        with pytest.raises(WebSocketClosed):
             await next_matching(ws, decode, lambda event: False)
