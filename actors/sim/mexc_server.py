@@ -40,6 +40,7 @@ import msgspec
 
 from actors.http_server import HttpRequest, HttpResponse
 from actors.sim.aimed_faults import AimedFaults
+from actors.sim.book import SimBook
 from actors.sim.candles import (
     CALENDAR_MONTH,
     MINUTE_S,
@@ -81,7 +82,6 @@ from protocols.rules import step_decimals
 from protocols.venue import (
     ApiCredentials,
     DepthDiff,
-    DepthSnapshot,
     InvalidParameter,
     InvalidSymbol,
     MalformedMessage,
@@ -638,22 +638,22 @@ class MexcServer(VenueServer):
                 channels.add(mexc.limit_depth_channel(symbol, levels))
         return frozenset(channels)
 
-    def _push_market(
-        self, quote: Quote, snapshot: DepthSnapshot, diff: DepthDiff | None, now: float
-    ) -> None:
+    def _push_market(self, book: SimBook, quote: Quote, diff: DepthDiff | None, now: float) -> None:
         symbol = quote.symbol
         self._day_range(symbol, self._last_price(symbol))
         for interval in _INTERVALS:
             clients = self._channel_clients.get(mexc.book_ticker_channel(symbol, interval))
             if clients:
-                frame = mexc_encode.book_ticker_push(quote, snapshot.version, now, interval)
+                frame = mexc_encode.book_ticker_push(quote, book.version, now, interval)
                 send_to_each(clients, frame)
             clients = self._channel_clients.get(mexc.depth_channel(symbol, interval))
             if clients and diff is not None:
                 send_to_each(clients, mexc_encode.depth_diff_push(diff, now, interval))
+        snapshot = None
         for levels in _LIMIT_DEPTH_LEVELS:
             clients = self._channel_clients.get(mexc.limit_depth_channel(symbol, levels))
             if clients:
+                snapshot = snapshot or book.snapshot()
                 send_to_each(clients, mexc_encode.limit_depth_push(snapshot, levels, now))
 
     def publish_market(self, now: float) -> None:
