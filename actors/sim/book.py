@@ -87,9 +87,10 @@ class SimBook:
     _lot_decimals: int = attrs.field(init=False)
     _tick_decimals: int = attrs.field(init=False)
     _notionals: tuple[float, ...] = attrs.field(init=False)
-    # What changed since ``_changes_from``, for ``take_changes``.
-    _changed_bids: set[float] = attrs.field(factory=set, init=False)
-    _changed_asks: set[float] = attrs.field(factory=set, init=False)
+    # What changed since ``_changes_from``, for ``take_changes``: each price's level now,
+    # ``None`` once it is gone.
+    _changed_bids: dict[float, _Level | None] = attrs.field(factory=dict, init=False)
+    _changed_asks: dict[float, _Level | None] = attrs.field(factory=dict, init=False)
     _changes_from: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -169,9 +170,9 @@ class SimBook:
                 raise ValueError(f"book {self.symbol}: executions do not match the book")
         for (price, lots), level in zip(executions, list(levels), strict=False):
             level.lots -= lots
-            changed.add(price)
+            changed[price] = level
         while levels and levels[0].lots == 0:
-            levels.pop(0)
+            changed[levels.pop(0).price] = None
         self._changed(now)
 
     def evolve(self, mid: float, bid: float, ask: float, rng: random.Random, now: float) -> None:
@@ -206,22 +207,19 @@ class SimBook:
             self._forget_changes()
             return None
         changes = (
-            self._levels_at(self._bids, self._changed_bids, reverse=True),
-            self._levels_at(self._asks, self._changed_asks, reverse=False),
+            self._levels_at(self._changed_bids, reverse=True),
+            self._levels_at(self._changed_asks, reverse=False),
         )
         self._forget_changes()
         return changes
 
     def _levels_at(
-        self, levels: list[_Level], prices: set[float], *, reverse: bool
+        self, changed: dict[float, _Level | None], *, reverse: bool
     ) -> tuple[BookLevel, ...]:
-        if not prices:
-            return ()
-        lots_at = {level.price: level.lots for level in levels}
         lot, decimals = self.lot, self._lot_decimals
         return tuple(
-            BookLevel(price, round(lots_at.get(price, 0) * lot, decimals))
-            for price in sorted(prices, reverse=reverse)
+            BookLevel(price, 0.0 if level is None else round(level.lots * lot, decimals))
+            for price, level in sorted(changed.items(), reverse=reverse)
         )
 
     def _forget_changes(self) -> None:
@@ -232,50 +230,54 @@ class SimBook:
     def _evolve_side(
         self,
         levels: list[_Level],
-        changed: set[float],
+        changed: dict[float, _Level | None],
         touch: float,
         spacing: float,
         rng: random.Random,
     ) -> None:
-        # ``spacing`` is signed: negative on the bids, whose deeper levels are lower.
+        # ``spacing`` is signed: negative on the bids, whose deeper levels are lower. Every
+        # book of every venue evolves on each tick: the common case (the touch stayed, or
+        # moved less than half a spacing) touches a few levels only.
         depth, decimals = self.profile.levels, self._tick_decimals
         gone = 0
         while gone < len(levels) and (levels[gone].price - touch) * spacing < 0.0:
+            changed[levels[gone].price] = None
             gone += 1
-        if gone:
-            changed.update(level.price for level in levels[:gone])
-            del levels[:gone]
+        del levels[:gone]
         if not levels or levels[0].price != touch:
             levels.insert(0, _Level(touch, 0))
         # A level less than half a spacing behind the touch merges into it; a touch that
         # jumped away from the book gets levels in between, a spacing apart.
         half = abs(spacing) / 2.0
         while len(levels) > 1 and abs(levels[1].price - touch) < half:
-            changed.add(levels.pop(1).price)
-        at = 0
-        while at < depth - 1 and at + 1 < len(levels):
-            price = round(levels[at].price + spacing, decimals)
-            if (levels[at + 1].price - price) / spacing < 0.5:
+            changed[levels.pop(1).price] = None
+        filled = 0
+        while filled < depth - 1 and filled + 1 < len(levels):
+            price = round(levels[filled].price + spacing, decimals)
+            if (levels[filled + 1].price - price) / spacing < 0.5:
                 break
-            at += 1
-            levels.insert(at, _Level(price, 0))
-        if len(levels) > depth:
-            changed.update(level.price for level in levels[depth:])
-            del levels[depth:]
+            filled += 1
+            levels.insert(filled, _Level(price, 0))
+        for level in levels[depth:]:
+            changed[level.price] = None
+        del levels[depth:]
+        kept = len(levels)
         while len(levels) < depth:
             price = round(levels[-1].price + spacing, decimals)
             if price <= 0.0:
                 break
             levels.append(_Level(price, 0))
-        draw = rng.random
+        # Sizes: the touch and the levels filled in behind it, those added at the far end,
+        # and a few at random behind the touch.
+        draw, drawn = rng.random, self._drawn_lots
         deeper = len(levels) - 1
-        resized = {0}
+        places = [*range(filled + 1), *range(kept, len(levels))]
         if deeper:
-            resized.update(1 + int(draw() * deeper) for _ in range(_RESIZED_BEHIND_TOUCH))
-        for i, level in enumerate(levels):
-            if level.lots == 0 or i in resized:
-                level.lots = self._drawn_lots(i, level.price, draw)
-                changed.add(level.price)
+            places += [1 + int(draw() * deeper) for _ in range(_RESIZED_BEHIND_TOUCH)]
+        for place in places:
+            level = levels[place]
+            level.lots = drawn(place, level.price, draw)
+            changed[level.price] = level
 
     def _drawn_lots(self, place: int, price: float, draw: Callable[[], float]) -> int:
         p = self.profile

@@ -214,6 +214,7 @@ def test_a_book_that_moved_keeps_its_depth_spacing_and_touch_sizes():
     book = drawn_book(profile)
     rng = random.Random(5)
     mid = 65_000.0
+    narrowest, widest = 6.5, 6.5
     for i in range(2_000):
         mid *= 1.0 + rng.gauss(0.0, 0.0003)
         book.evolve(mid, *touch_of(mid), rng, now=20.0 + i)
@@ -221,16 +222,18 @@ def test_a_book_that_moved_keeps_its_depth_spacing_and_touch_sizes():
         snapshot = book.snapshot()
         assert len(snapshot.bids) == len(snapshot.asks) == profile.levels
         spacing = int(mid * profile.level_spacing_bps / 10_000.0 / 0.1) * 0.1
+        narrowest, widest = min(narrowest, spacing), max(widest, spacing)
         for side in (snapshot.bids, snapshot.asks):
             # The touch is drawn for the touch on every move: 40% to 160% of 2,000 USDT.
             touch = side[0]
             assert 800.0 - 0.00005 * touch.price <= touch.qty * touch.price
             assert touch.qty * touch.price <= 3_200.0 + 0.00005 * touch.price
-            # Levels stay at least half a spacing apart, and the side spans about its
-            # levels' worth of spacings (gaps the touch left behind it included).
+            # Levels stay at least half a spacing apart (the spacing of the mid they were
+            # drawn at), and the side spans about its levels' worth of spacings (gaps the
+            # touch left behind it included).
             gaps = [abs(a.price - b.price) for a, b in itertools.pairwise(side)]
-            assert min(gaps) >= spacing / 2.0 - 1e-6
-            assert abs(side[-1].price - touch.price) <= 2.0 * (profile.levels - 1) * spacing
+            assert min(gaps) >= narrowest / 2.0 - 1e-6
+            assert abs(side[-1].price - touch.price) <= 2.0 * (profile.levels - 1) * widest
 
 
 def test_taken_liquidity_at_the_touch_comes_back_on_the_next_move():
