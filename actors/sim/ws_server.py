@@ -63,7 +63,9 @@ class WsClient:
         client whose queue is full is dropped."""
         if self._faults.stalled or self.dropped_why is not None:
             return
-        due = trio.current_time() + self._faults.frame_delay_s
+        delay_s = self._faults.frame_delay_s
+        # Due at once (0) unless a fault delays it: no clock read per frame otherwise.
+        due = trio.current_time() + delay_s if delay_s else 0.0
         try:
             self._outbox.send_nowait((due, frame))
         except trio.WouldBlock:
@@ -236,7 +238,7 @@ class WebsocketEndpoint:
                 while True:
                     # Frames are due at once unless a fault delays them: a sleep that need
                     # not wait would cost a cancel scope per frame, thousands a second.
-                    if due > trio.current_time():
+                    if due and due > trio.current_time():
                         if frames:
                             await write(frames)
                             frames = bytearray()
