@@ -18,7 +18,6 @@ liquidity, which resting orders trade against when it crosses them."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 
 import attrs
 import msgspec
@@ -258,9 +257,10 @@ class SimBook:
                 break
             filled += 1
             levels.insert(filled, _Level(price, 0))
-        for level in levels[depth:]:
-            changed[level.price] = None
-        del levels[depth:]
+        if len(levels) > depth:
+            for level in levels[depth:]:
+                changed[level.price] = None
+            del levels[depth:]
         kept = len(levels)
         while len(levels) < depth:
             price = round(levels[-1].price + spacing, decimals)
@@ -269,21 +269,18 @@ class SimBook:
             levels.append(_Level(price, 0))
         # Sizes: the touch and the levels filled in behind it, those added at the far end,
         # and a few at random behind the touch.
-        draw, drawn = rng.random, self._drawn_lots
+        draw = rng.random
         deeper = len(levels) - 1
         places = [*range(filled + 1), *range(kept, len(levels))]
         if deeper:
             places += [1 + int(draw() * deeper) for _ in range(_RESIZED_BEHIND_TOUCH)]
+        jitter, notionals, lot = self.profile.jitter, self._notionals, self.lot
         for place in places:
             level = levels[place]
-            level.lots = drawn(place, level.price, draw)
+            notional = notionals[place] * (1.0 + jitter * (2.0 * draw() - 1.0))
+            lots = round(notional / level.price / lot)
+            level.lots = lots if lots > 1 else 1
             changed[level.price] = level
-
-    def _drawn_lots(self, place: int, price: float, draw: Callable[[], float]) -> int:
-        p = self.profile
-        notional = self._notionals[place] * (1.0 + p.jitter * (2.0 * draw() - 1.0))
-        lots = round(notional / price / self.lot)
-        return lots if lots > 1 else 1
 
     def _changed(self, now: float) -> None:
         self.version += 1
