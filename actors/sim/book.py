@@ -33,9 +33,11 @@ class DepthProfile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     Level ``i`` (0 = the touch) sits ``i`` level spacings from the touch, spacing being
     ``level_spacing_bps`` of the mid but at least one tick, and holds about
     ``top_notional_usdt * growth**i`` USDT, each draw scaled by a uniform factor in
-    ``[1 - jitter, 1 + jitter]`` and rounded to whole lots (at least one). With the
-    defaults the touch holds 800 to 3,200 USDT, so an order of a few hundred USDT fills
-    on the first level while one of tens of thousands walks several levels.
+    ``[1 - jitter, 1 + jitter]`` and rounded to whole lots (at least one). A size is
+    drawn when its level appears and when the crowd changes it (``SimBook.evolve``): the
+    touch's on every move of the market, so with the defaults the touch holds 800 to
+    3,200 USDT, and an order of a few hundred USDT fills on the first level while one of
+    tens of thousands walks several levels.
     """
 
     levels: int = 10
