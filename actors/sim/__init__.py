@@ -11,7 +11,7 @@ and forward its events (``actors.sim.events``) to their private streams; a marke
 fault injection; and a control API.
 """
 
-from actors.sim.book import DepthProfile, SimBook, depth_diff
+from actors.sim.book import DepthProfile, SimBook
 from actors.sim.config import (
     DEFAULT_SYMBOLS,
     FuturesVenueConfig,
@@ -108,6 +108,5 @@ __all__ = [
     "VenueOrder",
     "VenueServer",
     "WireFaultsView",
-    "depth_diff",
     "touch",
 ]

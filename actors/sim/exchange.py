@@ -6,7 +6,8 @@ Matching. An arriving order takes liquidity first: a buy walks the asks up to it
 taker. What is left of an IOC or market order expires; what is left of a GTC limit order
 rests. After the market moves, a resting order whose price the book now crosses fills as
 maker at its own price against the crossing levels. Taken liquidity leaves the book until
-the market redraws it.
+the crowd puts it back: the touch on the market's next move, a deeper level when its size
+next changes (``SimBook.evolve``).
 
 Quantities are whole lots inside (the spot quantity step, or one contract), so fills add
 up exactly; prices are snapped to the tick grid on arrival. Every method runs to

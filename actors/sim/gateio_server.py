@@ -47,6 +47,7 @@ import trio
 
 from actors.http_server import HttpRequest, HttpResponse
 from actors.sim.aimed_faults import AimedFaults
+from actors.sim.book import SimBook
 from actors.sim.candles import (
     CALENDAR_MONTH,
     MINUTE_S,
@@ -799,28 +800,24 @@ class GateioServer(VenueServer):
         else:
             raise _invalid(f"channel {channel!r} is not served")
 
-    def _push_market(
-        self, quote: Quote, snapshot: DepthSnapshot, diff: DepthDiff | None, now: float
-    ) -> None:
+    def _push_market(self, book: SimBook, quote: Quote, diff: DepthDiff | None, now: float) -> None:
         symbol = quote.symbol
         size = self._contract_sizes[symbol]
         tickers = self._ticker_clients.get(symbol)
         if tickers:
-            send_to_each(
-                tickers, gateio_encode.book_ticker_push(quote, size, snapshot.version, now)
-            )
+            send_to_each(tickers, gateio_encode.book_ticker_push(quote, size, book.version, now))
         followers = self._tickers_clients.get(symbol)
         if followers:
             send_to_each(followers, gateio_encode.tickers_push(self._ticker(symbol), size, now))
         books = self._book_clients.get(symbol)
         if books:
-            self._push_book(symbol, books, snapshot, diff, size, now)
+            self._push_book(symbol, books, book, diff, size, now)
 
     def _push_book(
         self,
         symbol: Symbol,
         books: dict[WsClient, int],
-        snapshot: DepthSnapshot,
+        book: SimBook,
         diff: DepthDiff | None,
         size: float,
         now: float,
@@ -832,7 +829,8 @@ class GateioServer(VenueServer):
         every = self._full_book_every
         all_full = every > 0 and self._book_updates[symbol] % every == 0
         just_subscribed = self._awaiting_full_book.pop(symbol, set())
-        first_version = snapshot.version if diff is None else diff.first_version
+        first_version = book.version if diff is None else diff.first_version
+        snapshot: DepthSnapshot | None = None
         frames: dict[tuple[int, bool], str] = {}
         for client, levels in list(books.items()):
             full = all_full or client in just_subscribed
@@ -840,11 +838,14 @@ class GateioServer(VenueServer):
                 continue
             key = (levels, full)
             if key not in frames:
-                frames[key] = (
-                    gateio_encode.order_book_full_push(snapshot, size, now, first_version, levels)
-                    if full
-                    else gateio_encode.order_book_update_push(diff, size, now, levels)
-                )
+                if full:
+                    snapshot = snapshot or book.snapshot()
+                    frames[key] = gateio_encode.order_book_full_push(
+                        snapshot, size, now, first_version, levels
+                    )
+                else:
+                    assert diff is not None
+                    frames[key] = gateio_encode.order_book_update_push(diff, size, now, levels)
             client.send(frames[key])
 
     def _on_event(self, event: VenueEvent) -> None:

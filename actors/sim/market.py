@@ -2,12 +2,14 @@
 perpetual book, and the perpetual's funding.
 
 Time is whatever the caller says it is: ``advance(now)`` moves every symbol to ``now``
-and redraws its books, and returns the funding settlements that fell due on the way.
+and its books to the new prices (``SimBook.evolve``), and returns the funding settlements
+that fell due on the way.
 A price run (``run_price``) adds a steady drift to a symbol's prices for a while, on top
 of their random moves, so that its mark price gets to a chosen price; spot moves with
 it, so the basis stays as it was.
 Randomness comes from the ``random.Random`` handed in, so a seed fixes the whole path.
-The work per advance is O(symbols * levels).
+The work per advance is O(symbols * levels), with a small constant: a book changes only
+near its touch and at a few other levels.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ class SimMarket:
                     config.futures.funding_rate_cap,
                 ),
             )
-            self._redraw(market)
+            self._move_books(market)
             self._markets[sc.symbol] = market
 
     # --------------------------------------------------------------------- reading
@@ -117,7 +119,7 @@ class SimMarket:
     # -------------------------------------------------------------------- changing
 
     def advance(self, now: float) -> list[FundingSettlement]:
-        """Move every symbol to ``now`` and redraw its books; return the settlements that
+        """Move every symbol to ``now`` and its books with it; return the settlements that
         fell due, in time order. A ``now`` not after the last one changes nothing, so a
         clock that steps back (NTP) cannot break the market."""
         if now <= self._now:
@@ -135,7 +137,7 @@ class SimMarket:
             self._move(market, t, now)
         self._now = now
         for market in self._markets.values():
-            self._redraw(market)
+            self._move_books(market)
         settlements.sort(key=lambda s: s.ts)
         return settlements
 
@@ -171,7 +173,7 @@ class SimMarket:
         market = self._markets[symbol]
         market.process.dislocate(size)
         market.funding.accrue(0.0, 0.0, market.process.gap)
-        self._redraw(market)
+        self._move_books(market)
 
     def run_price(self, symbol: Symbol, mark_price: float, seconds: float) -> PriceRun:
         """Drift ``symbol``'s prices steadily from now for ``seconds`` (> 0) so that its
@@ -195,10 +197,10 @@ class SimMarket:
                 market.run = None
         market.funding.accrue(gap_area, dt, market.process.gap)
 
-    def _redraw(self, market: _SymbolMarket) -> None:
+    def _move_books(self, market: _SymbolMarket) -> None:
         for book, mid in (
             (market.spot, market.process.spot_mid),
             (market.futures, market.process.perp_mid),
         ):
             bid, ask = touch(mid, book.tick)
-            book.redraw(mid, bid, ask, self._rng, self._now)
+            book.evolve(mid, bid, ask, self._rng, self._now)

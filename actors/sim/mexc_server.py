@@ -40,6 +40,7 @@ import msgspec
 
 from actors.http_server import HttpRequest, HttpResponse
 from actors.sim.aimed_faults import AimedFaults
+from actors.sim.book import SimBook
 from actors.sim.candles import (
     CALENDAR_MONTH,
     MINUTE_S,
@@ -81,7 +82,6 @@ from protocols.rules import step_decimals
 from protocols.venue import (
     ApiCredentials,
     DepthDiff,
-    DepthSnapshot,
     InvalidParameter,
     InvalidSymbol,
     MalformedMessage,
@@ -167,6 +167,7 @@ class MexcServer(VenueServer):
         super().__init__(exchange, servers, now, aimed)
         self._routes = self._route_table()
         self._served_public_channels = self._public_channels()
+        self._push_channels = {symbol: _PushChannels.of(symbol) for symbol in self.spot.symbols}
         self._served_channels = self._served_public_channels | set(_PRIVATE_CHANNELS)
 
     # ---------------------------------------------------------------- routing
@@ -638,22 +639,23 @@ class MexcServer(VenueServer):
                 channels.add(mexc.limit_depth_channel(symbol, levels))
         return frozenset(channels)
 
-    def _push_market(
-        self, quote: Quote, snapshot: DepthSnapshot, diff: DepthDiff | None, now: float
-    ) -> None:
+    def _push_market(self, book: SimBook, quote: Quote, diff: DepthDiff | None, now: float) -> None:
         symbol = quote.symbol
         self._day_range(symbol, self._last_price(symbol))
-        for interval in _INTERVALS:
-            clients = self._channel_clients.get(mexc.book_ticker_channel(symbol, interval))
+        channels, following = self._push_channels[symbol], self._channel_clients
+        for interval, ticker_channel, depth_channel in channels.by_interval:
+            clients = following.get(ticker_channel)
             if clients:
-                frame = mexc_encode.book_ticker_push(quote, snapshot.version, now, interval)
+                frame = mexc_encode.book_ticker_push(quote, book.version, now, interval)
                 send_to_each(clients, frame)
-            clients = self._channel_clients.get(mexc.depth_channel(symbol, interval))
+            clients = following.get(depth_channel)
             if clients and diff is not None:
                 send_to_each(clients, mexc_encode.depth_diff_push(diff, now, interval))
-        for levels in _LIMIT_DEPTH_LEVELS:
-            clients = self._channel_clients.get(mexc.limit_depth_channel(symbol, levels))
+        snapshot = None
+        for levels, channel in channels.limit_depth:
+            clients = following.get(channel)
             if clients:
+                snapshot = snapshot or book.snapshot()
                 send_to_each(clients, mexc_encode.limit_depth_push(snapshot, levels, now))
 
     def publish_market(self, now: float) -> None:
@@ -683,6 +685,33 @@ class MexcServer(VenueServer):
             clients = self._channel_clients.get(mexc.PRIVATE_ACCOUNT_CHANNEL)
             if clients:
                 send_to_each(clients, mexc_encode.account_push(event.balance, now))
+
+
+@attrs.frozen
+class _PushChannels:
+    """The public channels a symbol's market pushes go to, named once: every tick looks
+    them up."""
+
+    by_interval: tuple[tuple[str, str, str], ...]
+    """Each interval with its book ticker and depth diff channels."""
+    limit_depth: tuple[tuple[int, str], ...]
+    """Each partial depth with its channel."""
+
+    @classmethod
+    def of(cls, symbol: Symbol) -> _PushChannels:
+        return cls(
+            tuple(
+                (
+                    interval,
+                    mexc.book_ticker_channel(symbol, interval),
+                    mexc.depth_channel(symbol, interval),
+                )
+                for interval in _INTERVALS
+            ),
+            tuple(
+                (levels, mexc.limit_depth_channel(symbol, levels)) for levels in _LIMIT_DEPTH_LEVELS
+            ),
+        )
 
 
 def _int_param(

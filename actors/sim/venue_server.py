@@ -29,7 +29,7 @@ import trio
 
 from actors.http_server import CloseWithoutAnswer, HttpRequest, HttpResponse, HttpServer
 from actors.sim.aimed_faults import AimedFaults, Meeting, OrderFaultKind
-from actors.sim.book import depth_diff
+from actors.sim.book import SimBook
 from actors.sim.candles import CandleHistory
 from actors.sim.config import RateLimit, ServerConfig
 from actors.sim.events import TradeExecuted, VenueEvent
@@ -41,7 +41,6 @@ from actors.sim.ws_server import WebsocketEndpoint, WsClient
 from protocols.model import Quote, Side, Symbol
 from protocols.venue import (
     DepthDiff,
-    DepthSnapshot,
     RateLimited,
     RestResponse,
     VenueError,
@@ -126,7 +125,7 @@ class VenueServer(abc.ABC):
             self._answer, name=self.name, upgrade=self.websockets.handle_connection
         )
         self.port = SharedPort(self.http, self.wire_faults, self.name)
-        self._pushed_depth: dict[Symbol, DepthSnapshot] = {}
+        self._pushed_versions: dict[Symbol, int] = {}
         self.candles = CandleHistory()
         """Each symbol's price history, for candles and public trades."""
         exchange.add_listener(self._on_event)
@@ -272,18 +271,25 @@ class VenueServer(abc.ABC):
         """Push every symbol whose book changed since the last call: its best bid and
         ask and the depth diff since (unless a skip is due); and every symbol's last
         price into its candles."""
+        market, leg = self.exchange.market, self.exchange.leg
         for symbol in self.exchange.symbols:
             self.candles.record_price(symbol, self._last_price(symbol), now)
-            book = self.exchange.market.book(symbol, self.exchange.leg)
-            previous = self._pushed_depth.get(symbol)
-            if previous is not None and previous.version == book.version:
+            book = market.book(symbol, leg)
+            pushed = self._pushed_versions.get(symbol)
+            if pushed == book.version:
                 continue
-            snapshot = book.snapshot()
-            self._pushed_depth[symbol] = snapshot
-            diff = None if previous is None else depth_diff(previous, snapshot, now)
+            self._pushed_versions[symbol] = book.version
+            # The venue is the book's one reader of changes: what it took last time is
+            # what it pushed, so the changes continue its stream exactly.
+            changes = book.take_changes(pushed)
+            diff = (
+                None
+                if pushed is None or changes is None
+                else DepthDiff(symbol, pushed + 1, book.version, *changes, now)
+            )
             if diff is not None and self.wire_faults.take_depth_skip(symbol):
                 diff = None
-            self._push_market(book.quote(), snapshot, diff, now)
+            self._push_market(book, book.quote(), diff, now)
         self.wire_faults.depth_pass_done()
 
     @abc.abstractmethod
@@ -296,9 +302,9 @@ class VenueServer(abc.ABC):
             self.candles.record_trade(fill.symbol, fill.qty, fill.price, fill.ts)
 
     @abc.abstractmethod
-    def _push_market(
-        self, quote: Quote, snapshot: DepthSnapshot, diff: DepthDiff | None, now: float
-    ) -> None: ...
+    def _push_market(self, book: SimBook, quote: Quote, diff: DepthDiff | None, now: float) -> None:
+        """Push ``book`` (at its ``quote``) to the clients that follow it: ``diff`` the
+        levels changed since the last push, ``None`` when it is not to be sent."""
 
     # -------------------------------------------------------------- fault switches
 
