@@ -1,5 +1,6 @@
 """Feed throughput: book-ticker frames decoded and published per second, per venue,
-against a bare trio-websocket receive loop over the same frames in the same run.
+against a bare receive loop on the same websocket client over the same frames in the same
+run.
 
 The frames come from ``bench.frame_server`` in its own process.
 Run: ``.venv/bin/python -m bench.feed_bench``
