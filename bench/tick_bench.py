@@ -253,10 +253,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, open(os.devnull, "w") as console:
         # Logged as `basis run` logs: INFO lines to a console (one that takes them at
         # once) and JSON lines to a file; a decision and its orders log on the path.
-        configure_console(logging.INFO, console)
-        configure_file(Path(folder) / "basis.jsonl")
-        trio.run(runs, args, Path("/proc/loadavg").read_text().strip())
-        flush_logs()
+        stderr, sys.stderr = sys.stderr, console
+        try:
+            configure_console(logging.INFO)
+            configure_file(Path(folder) / "basis.jsonl")
+            trio.run(runs, args, Path("/proc/loadavg").read_text().strip())
+        finally:
+            flush_logs()
+            sys.stderr = stderr
 
 
 async def runs(args: argparse.Namespace, loadavg: str) -> None:

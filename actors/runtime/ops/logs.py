@@ -22,7 +22,6 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import TextIO
 
 import msgspec
 
@@ -188,12 +187,12 @@ class _StandardError:
         sys.stderr.flush()
 
 
-def configure_console(level: int = logging.INFO, stream: TextIO | None = None) -> None:
-    """Readable lines on ``stream`` (standard error as it is now), and nowhere else."""
+def configure_console(level: int = logging.INFO) -> None:
+    """Readable lines on standard error, and nowhere else."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    handler = logging.StreamHandler(_StandardError() if stream is None else stream)
+    handler = logging.StreamHandler(_StandardError())
     handler.setFormatter(ConsoleFormatter())
     _logs.write_to((handler,))
     root.setLevel(level)
