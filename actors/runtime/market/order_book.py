@@ -146,22 +146,14 @@ class OrderBook:
         if bids is None:
             # Sorting the whole side in C beats a partial sort in Python at book sizes.
             bids = self._top_bids = tuple(sorted(self.bids.items(), reverse=True)[:levels])
-            self._bid_edge = _edge(bids, levels, -math.inf, math.inf)
+            # Any change reaches a side with fewer levels than asked.
+            self._bid_edge = bids[-1][0] if bids and len(bids) == levels else -math.inf
         asks = self._top_asks
         if asks is None:
             asks = self._top_asks = tuple(sorted(self.asks.items())[:levels])
-            self._ask_edge = _edge(asks, levels, math.inf, -math.inf)
+            self._ask_edge = asks[-1][0] if asks and len(asks) == levels else math.inf
         depth = self._depth = BookDepth(bids, asks)
         return depth
-
-
-def _edge(top: tuple[tuple[float, float], ...], levels: int, short: float, empty: float) -> float:
-    """The price from which a change reaches ``top``: its worst level's, ``short`` (any
-    change) while the side has fewer than ``levels`` levels, ``empty`` (no change) when
-    no level is asked for."""
-    if len(top) < levels:
-        return short
-    return top[-1][0] if top else empty
 
 
 def _update(side: dict[float, float], levels: tuple[BookLevel, ...]) -> None:
