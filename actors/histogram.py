@@ -33,6 +33,9 @@ class Histogram:
     """Observations per bucket (not cumulative); the last one is above every bound."""
     total: float = 0.0
     n: int = 0
+    _statistics: HistogramStatistics | None = attrs.field(default=None, init=False, eq=False)
+    """What ``statistics`` last gave: the same while no observation came since (status is
+    read twice a second of histograms that rarely move)."""
 
     def __attrs_post_init__(self) -> None:
         self.counts = [0] * (len(self.bounds) + 1)
@@ -43,9 +46,13 @@ class Histogram:
         self.n += 1
 
     def statistics(self) -> HistogramStatistics:
+        kept = self._statistics
+        if kept is not None and kept.count == self.n:
+            return kept
         buckets = []
         running = 0
         for bound, count in zip((*self.bounds, math.inf), self.counts, strict=True):
             running += count
             buckets.append((bound, running))
-        return HistogramStatistics(tuple(buckets), self.n, self.total)
+        kept = self._statistics = HistogramStatistics(tuple(buckets), self.n, self.total)
+        return kept

@@ -339,6 +339,17 @@ class _Level(msgspec.Struct):
     s: Numeric
 
 
+class _NumericLevel(msgspec.Struct, gc=False):
+    """A level as it usually comes: both fields numbers or decimal strings, which the
+    decoder reads as floats (``_numeric_levels_decoder`` is lax for that)."""
+
+    p: float
+    s: float
+
+
+_NO_LEVELS = msgspec.Raw(b"[]")
+
+
 class _Ticker(msgspec.Struct):
     """One contract of a ``futures.tickers`` push: only what Basis reads of it."""
 
@@ -351,8 +362,9 @@ class _BookUpdate(msgspec.Struct):
     U: int
     u: int
     t: int = 0
-    b: list[_Level] = []
-    a: list[_Level] = []
+    b: msgspec.Raw = _NO_LEVELS
+    """The levels, read by ``_levels``."""
+    a: msgspec.Raw = _NO_LEVELS
     full: bool = False
 
 
@@ -360,8 +372,8 @@ class _Book(msgspec.Struct):
     contract: str
     id: int
     t: int = 0
-    asks: list[_Level] = []
-    bids: list[_Level] = []
+    asks: msgspec.Raw = _NO_LEVELS
+    bids: msgspec.Raw = _NO_LEVELS
 
 
 class WireTrade(msgspec.Struct):
@@ -431,6 +443,10 @@ _book_ticker_decoder = msgspec.json.Decoder(_BookTicker)
 _book_update_decoder = msgspec.json.Decoder(_BookUpdate)
 _tickers_decoder = msgspec.json.Decoder(list[_Ticker])
 _book_decoder = msgspec.json.Decoder(_Book)
+_levels_decoder = msgspec.json.Decoder(list[_Level])
+# Lax only here: decimal strings become floats in the decoder, where float() on each
+# would cost more than the rest of the update together.
+_numeric_levels_decoder = msgspec.json.Decoder(list[_NumericLevel], strict=False)
 _orders_decoder = msgspec.json.Decoder(list[WireOrder])
 _user_trades_decoder = msgspec.json.Decoder(list[WireTrade])
 _positions_decoder = msgspec.json.Decoder(list[WirePosition])
@@ -490,11 +506,19 @@ def _dispatch(
     return reader(envelope.result, venue_ts, recv_ts, contract_sizes)
 
 
-def _levels(levels: Sequence[_Level], contract_size: float, where: str) -> tuple[BookLevel, ...]:
-    try:  # every level of every update passes here: read plainly, and by field if that fails
-        return tuple(BookLevel(float(level.p), float(level.s) * contract_size) for level in levels)
-    except (TypeError, ValueError):
+def _levels(raw: msgspec.Raw, contract_size: float, where: str) -> tuple[BookLevel, ...]:
+    """Every level of every update passes here: read as numbers in one decoding, and by
+    field only when that fails (an empty price, a value that is no number)."""
+    try:
+        numeric = _numeric_levels_decoder.decode(raw)
+    except msgspec.ValidationError:
         pass
+    else:
+        return tuple([BookLevel(level.p, level.s * contract_size) for level in numeric])
+    try:
+        levels = _levels_decoder.decode(raw)
+    except msgspec.ValidationError as error:
+        raise WireFormatError(f"{where}: {error}") from None
     return tuple(
         BookLevel(number(level.p, f"{where}.p"), number(level.s, f"{where}.s") * contract_size)
         for level in levels

@@ -54,7 +54,7 @@ from actors.runtime.market.feed import Feed
 from actors.runtime.ops.gc_tuning import freeze_startup_objects
 from actors.runtime.ops.recent_fills import RECENT_FILLS, FillOut, keeping_fills
 from actors.runtime.ops.statistics import SystemStatistics
-from actors.runtime.ops.status import build_status
+from actors.runtime.ops.status import health_signals
 from actors.runtime.orders.funding_book import FundingBook
 from actors.runtime.orders.position_watch import PositionWatch
 from actors.runtime.orders.rate_limit import TokenBucket
@@ -735,10 +735,12 @@ class TradingSystem:
 
     def observation(self) -> Observation:
         """What the alert actor reads: ``/status``, and what each strategy holds."""
-        status = build_status(self)
+        # Only what alerts read of /status: its health signals and the feeds' connections,
+        # not every task's status, which the alert actor would build twice a second.
+        stats = self.statistics()
         return Observation(
-            tuple(Signal(s.level, s.reason, s.key) for s in status.health_signals),
-            tuple(FeedConnects(f.name, f.connects, f.detail) for f in status.feeds),
+            tuple(Signal(s.level, s.reason, s.key) for s in health_signals(stats, time.time())),
+            tuple(FeedConnects(f.name, f.connects, f.detail) for f in stats.feeds),
             tuple(exposure_of(handle.actor.ctx) for handle in self.strategies.values()),
         )
 

@@ -127,9 +127,11 @@ class GateioFeedCodec:
 
     def decode(self, frame: str | bytes, recv_ts: float) -> tuple:
         events = gateio.decode_frame(frame, recv_ts, self.contract_sizes)
-        if not any(type(event) is FundingTick for event in events):
-            return events
-        return tuple(self._funding(event, recv_ts) for event in events)
+        # A loop, not any() over a generator: this runs for every frame of the feed.
+        for event in events:
+            if type(event) is FundingTick:
+                return tuple(self._funding(event, recv_ts) for event in events)
+        return events
 
     def _funding(self, event: object, recv_ts: float) -> object:
         """A ticker's rate with its contract's interval and next settlement."""

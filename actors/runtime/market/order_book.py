@@ -13,12 +13,16 @@ range of book versions ``first..last``. Their sync rules (docs/venues.md), in on
   the whole book, unless the book is already at or past its version.
 
 Pure: no I/O, no clock. The feed fetches snapshots and decides when to resync.
+
+The feed asks for the top levels after every diff: each side's are kept until a change
+reaches them (a level at or better than the worst one kept, or any change while the side
+has fewer levels than asked), so a diff deep in the book rebuilds nothing.
 """
 
 from __future__ import annotations
 
 import enum
-import heapq
+import math
 from collections import deque
 
 from protocols.model import BookDepth
@@ -42,9 +46,22 @@ class OrderBook:
         self.version: int | None = None
         """The last version applied; ``None`` while unsynced."""
         self.bids: dict[float, float] = {}
+        """Price to quantity; changed only by the book itself (the top levels kept rely
+        on it)."""
         self.asks: dict[float, float] = {}
         self._buffer: deque[DepthDiff] = deque(maxlen=MAX_BUFFERED_DIFFS)
         self.gaps = 0
+        self._top_levels = -1
+        """How many levels of each side ``_top_bids`` and ``_top_asks`` hold at most."""
+        self._top_bids: tuple[tuple[float, float], ...] | None = None
+        """The best bids as ``top`` last gave them; ``None`` once a change reached them."""
+        self._top_asks: tuple[tuple[float, float], ...] | None = None
+        self._bid_edge = math.inf
+        """A bid change at or above this price reaches ``_top_bids``."""
+        self._ask_edge = -math.inf
+        """An ask change at or below this price reaches ``_top_asks``."""
+        self._depth: BookDepth | None = None
+        """``top``'s last answer, while neither side's top levels changed."""
 
     @property
     def synced(self) -> bool:
@@ -73,6 +90,7 @@ class OrderBook:
             return Outcome.REPEAT
         self.bids = {level.price: level.qty for level in snapshot.bids if level.qty > 0.0}
         self.asks = {level.price: level.qty for level in snapshot.asks if level.qty > 0.0}
+        self._forget_top()
         self.version = snapshot.version
         buffered, self._buffer = self._buffer, deque(maxlen=MAX_BUFFERED_DIFFS)
         for diff in buffered:
@@ -86,10 +104,28 @@ class OrderBook:
         self.version = None
         self.bids.clear()
         self.asks.clear()
+        self._forget_top()
+
+    def _forget_top(self) -> None:
+        self._top_bids = self._top_asks = self._depth = None
 
     def _apply(self, diff: DepthDiff) -> None:
-        _update(self.bids, diff.bids)
-        _update(self.asks, diff.asks)
+        if diff.bids:
+            if self._top_bids is not None:
+                edge = self._bid_edge
+                for level in diff.bids:
+                    if level.price >= edge:
+                        self._top_bids = self._depth = None
+                        break
+            _update(self.bids, diff.bids)
+        if diff.asks:
+            if self._top_asks is not None:
+                edge = self._ask_edge
+                for level in diff.asks:
+                    if level.price <= edge:
+                        self._top_asks = self._depth = None
+                        break
+            _update(self.asks, diff.asks)
         self.version = diff.last_version
 
     def best(self) -> tuple[float, float, float, float]:
@@ -100,14 +136,30 @@ class OrderBook:
 
     def top(self, levels: int) -> BookDepth:
         """The best ``levels`` levels of each side, best first."""
-        bids = heapq.nlargest(levels, self.bids.items())
-        asks = heapq.nsmallest(levels, self.asks.items())
-        return BookDepth(tuple(bids), tuple(asks))
+        if levels != self._top_levels:
+            self._top_levels = levels
+            self._forget_top()
+        depth = self._depth
+        if depth is not None:
+            return depth
+        bids = self._top_bids
+        if bids is None:
+            # Sorting the whole side in C beats a partial sort in Python at book sizes.
+            bids = self._top_bids = tuple(sorted(self.bids.items(), reverse=True)[:levels])
+            # Any change reaches a side with fewer levels than asked.
+            self._bid_edge = bids[-1][0] if bids and len(bids) == levels else -math.inf
+        asks = self._top_asks
+        if asks is None:
+            asks = self._top_asks = tuple(sorted(self.asks.items())[:levels])
+            self._ask_edge = asks[-1][0] if asks and len(asks) == levels else math.inf
+        depth = self._depth = BookDepth(bids, asks)
+        return depth
 
 
 def _update(side: dict[float, float], levels: tuple[BookLevel, ...]) -> None:
     for level in levels:
-        if level.qty > 0.0:
-            side[level.price] = level.qty
+        qty = level.qty
+        if qty > 0.0:
+            side[level.price] = qty
         else:
             side.pop(level.price, None)

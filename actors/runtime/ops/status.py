@@ -344,38 +344,8 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
                 orders=s.orders,
             )
         )
-    feeds = [
-        FeedStatusOut(
-            f.name,
-            f.state,
-            f.detail,
-            f.connects,
-            f.messages,
-            f.quotes,
-            f.malformed,
-            f.gaps,
-            None if f.last_data_at is None else max(0.0, now - f.last_data_at),
-            f.fresh_at,
-        )
-        for f in stats.feeds
-    ]
-    routers = [
-        RouterStatusOut(
-            r.name,
-            r.placed,
-            r.accepted,
-            r.rejected,
-            r.filled,
-            r.unknown_resolved,
-            r.rate_limited,
-            r.open_orders,
-            r.private_stream_up,
-            r.private_stream_down,
-            dict(r.entries_refused),
-            dict(r.unresolved_orders),
-        )
-        for r in stats.routers
-    ]
+    feeds = _feeds_out(stats, now)
+    routers = _routers_out(stats)
     w = stats.writer
     p50, p99 = w.write_latency_p50_s, w.write_latency_p99_s
     counts = stats.store_counts
@@ -419,6 +389,50 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
         list(stats.symbols),
         list(stats.recent_fills),
     )
+
+
+def health_signals(stats: SystemStatistics, now: float) -> list[HealthSignal]:
+    """The health signals of the ``/status`` object that ``stats`` make at ``now``, worst
+    first, without the rest of it: what the alert actor reads twice a second."""
+    return worst_first(_health_signals(stats, _feeds_out(stats, now), _routers_out(stats)))
+
+
+def _feeds_out(stats: SystemStatistics, now: float) -> list[FeedStatusOut]:
+    return [
+        FeedStatusOut(
+            f.name,
+            f.state,
+            f.detail,
+            f.connects,
+            f.messages,
+            f.quotes,
+            f.malformed,
+            f.gaps,
+            None if f.last_data_at is None else max(0.0, now - f.last_data_at),
+            f.fresh_at,
+        )
+        for f in stats.feeds
+    ]
+
+
+def _routers_out(stats: SystemStatistics) -> list[RouterStatusOut]:
+    return [
+        RouterStatusOut(
+            r.name,
+            r.placed,
+            r.accepted,
+            r.rejected,
+            r.filled,
+            r.unknown_resolved,
+            r.rate_limited,
+            r.open_orders,
+            r.private_stream_up,
+            r.private_stream_down,
+            dict(r.entries_refused),
+            dict(r.unresolved_orders),
+        )
+        for r in stats.routers
+    ]
 
 
 def _total(realized: float, unrealized: float | None, holding: bool) -> float | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -128,3 +130,44 @@ def test_the_top_levels_of_each_side_come_best_first():
     assert depth.bids == ((99.0, 1.0), (98.0, 3.0))
     assert depth.asks == ((101.0, 4.0), (102.0, 1.0))
     assert book.top(10).bids == ((99.0, 1.0), (98.0, 3.0), (97.0, 5.0))
+
+
+def _top_by_selection(book: OrderBook, levels: int) -> tuple[tuple, tuple]:
+    """The top levels chosen afresh from the whole book, as a partial sort does."""
+    return (
+        tuple(heapq.nlargest(levels, book.bids.items())),
+        tuple(heapq.nsmallest(levels, book.asks.items())),
+    )
+
+
+changes = st.lists(
+    st.tuples(st.integers(1, 30).map(float), st.sampled_from([0.0, 0.0, 1.0, 2.5, 7.0])),
+    max_size=8,
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["diff", "diff", "diff", "snapshot"]),
+            changes,
+            changes,
+            st.sampled_from([3, 3, 3, 3, 0, 1, 6]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_the_top_levels_kept_between_diffs_are_those_of_the_whole_book(steps):
+    """However diffs and snapshots reach (or miss) the levels kept, and whatever number of
+    levels is asked, ``top`` gives what choosing them afresh from the book gives."""
+    book = OrderBook()
+    book.on_snapshot(snapshot(0, [], []))
+    for version, (kind, bids, asks, levels) in enumerate(steps, start=1):
+        if kind == "diff":
+            assert book.on_diff(diff(version, version, bids=bids, asks=asks)) is Outcome.APPLIED
+        else:
+            assert book.on_snapshot(snapshot(version, bids, asks)) is Outcome.APPLIED
+        depth = book.top(levels)
+        assert (depth.bids, depth.asks) == _top_by_selection(book, levels)
+        assert book.top(levels) == depth

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols import gateio, gateio_client_requests, gateio_encode, gateio_rest
+from protocols import _wire, gateio, gateio_client_requests, gateio_encode, gateio_rest
 from protocols.model import (
     Leg,
     Order,
@@ -1171,3 +1171,55 @@ def test_the_next_settlement_is_the_first_of_the_schedule_after_now(next_ts, int
     # Adding and taking back an interval may leave a rounding error of the times' size.
     assert moved.next_ts > now >= moved.next_ts - interval - 1e-12 * moved.next_ts
     assert skipped == pytest.approx(round(skipped))
+
+
+def _levels_read_by_field(raw: bytes, contract_size: float) -> tuple[BookLevel, ...]:
+    """Levels read as the codec read them before it decoded numbers in one pass: each
+    field as a number or a string, then ``float``, and ``number`` when that fails."""
+    levels = msgspec.json.decode(raw, type=list[gateio._Level])
+    try:
+        return tuple(BookLevel(float(lv.p), float(lv.s) * contract_size) for lv in levels)
+    except ValueError:
+        pass
+    return tuple(
+        BookLevel(_wire.number(lv.p, "p"), _wire.number(lv.s, "s") * contract_size) for lv in levels
+    )
+
+
+def _comparable(levels: tuple[BookLevel, ...]) -> list[tuple[object, object]]:
+    return [
+        (lv.price if lv.price == lv.price else "nan", lv.qty if lv.qty == lv.qty else "nan")
+        for lv in levels
+    ]
+
+
+decimal_texts = st.one_of(
+    st.from_regex(r"-?[0-9]{1,22}(\.[0-9]{0,22})?([eE][-+]?[0-9]{1,3})?", fullmatch=True),
+    st.floats().map(repr),
+    st.sampled_from(["", " 1.5", "1_000", "+2", ".5", "5.", "nan", "-inf", "Infinity", "-0"]),
+    st.text(alphabet="0123456789.-+eE ,x", max_size=8),
+)
+level_values = st.one_of(
+    decimal_texts,
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.integers(-(10**30), 10**30),
+)
+
+
+@given(
+    st.lists(st.tuples(level_values, level_values), max_size=6),
+    st.sampled_from([1.0, 0.001, 0.0001, 10.0]),
+)
+def test_levels_decoded_in_one_pass_are_those_read_by_field(pairs, contract_size):
+    """Whatever a level's fields hold, the levels the codec reads are those it read each
+    field by field before, or both ways refuse them."""
+    raw = msgspec.json.encode([{"p": p, "s": s} for p, s in pairs])
+    try:
+        expected = _levels_read_by_field(raw, contract_size)
+    except (_wire.WireFormatError, msgspec.DecodeError, OverflowError):
+        with pytest.raises(_wire.WireFormatError):
+            gateio._levels(msgspec.Raw(raw), contract_size, "b")
+        return
+    assert _comparable(gateio._levels(msgspec.Raw(raw), contract_size, "b")) == _comparable(
+        expected
+    )

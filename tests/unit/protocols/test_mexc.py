@@ -12,7 +12,7 @@ from google.protobuf import json_format
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols import mexc, mexc_client_requests, mexc_encode, mexc_rest
+from protocols import _wire, mexc, mexc_client_requests, mexc_encode, mexc_rest
 from protocols import mexc_push_pb2 as pb
 from protocols.model import (
     Leg,
@@ -998,3 +998,46 @@ def test_order_lists_are_asked_by_symbol_and_read_with_their_client_ids():
         ("btc_1-1s-k3x9", "7", OrderStatus.NEW),
         ("web", "8", OrderStatus.FILLED),
     ]
+
+
+def _levels_read_by_field(levels) -> tuple[BookLevel, ...]:
+    """Levels read as the codec read them before it decoded their texts in one pass:
+    ``float`` on each, and ``number`` (which names the field) when that fails."""
+    try:
+        return tuple(BookLevel(float(lv.price), float(lv.quantity)) for lv in levels)
+    except ValueError:
+        pass
+    return tuple(
+        BookLevel(_wire.number(lv.price, "price"), _wire.number(lv.quantity, "quantity"))
+        for lv in levels
+    )
+
+
+def _comparable(levels: tuple[BookLevel, ...]) -> list[tuple[object, object]]:
+    return [
+        (lv.price if lv.price == lv.price else "nan", lv.qty if lv.qty == lv.qty else "nan")
+        for lv in levels
+    ]
+
+
+level_texts = st.one_of(
+    st.from_regex(r"-?[0-9]{1,22}(\.[0-9]{0,22})?([eE][-+]?[0-9]{1,3})?", fullmatch=True),
+    st.floats().map(repr),
+    st.sampled_from(["", " 1.5", "1_000", "+2", ".5", "5.", "nan", "-inf", "-0", "1e400"]),
+    # What a text could hold to change the array the levels' texts make.
+    st.text(alphabet="0123456789.-e ,[]", max_size=10),
+)
+
+
+@given(st.lists(st.tuples(level_texts, level_texts), max_size=6))
+def test_levels_decoded_in_one_pass_are_those_read_by_field(pairs):
+    """Whatever the levels' texts hold, the levels the codec reads are those it read
+    field by field before, or both ways refuse them."""
+    levels = [pb.PublicDepthLevelV3Api(price=p, quantity=q) for p, q in pairs]
+    try:
+        expected = _levels_read_by_field(levels)
+    except _wire.WireFormatError:
+        with pytest.raises(_wire.WireFormatError):
+            mexc._levels(levels, "bids")
+        return
+    assert _comparable(mexc._levels(levels, "bids")) == _comparable(expected)

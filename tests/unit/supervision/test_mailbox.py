@@ -97,6 +97,29 @@ async def test_a_waiting_reader_is_woken_by_either_lane(autojump_clock):
     assert got == ["quote", "fill"]
 
 
+async def test_waiting_readers_are_woken_in_turn_and_a_cancelled_one_is_skipped(autojump_clock):
+    mailbox = Mailbox("m")
+    got: list[tuple[str, str]] = []
+
+    async def read(name: str, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        with trio.CancelScope() as scope:
+            task_status.started(scope)
+            got.append((name, await mailbox.receive()))
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(read, "first")
+        second = await nursery.start(read, "second")
+        await nursery.start(read, "third")
+        await trio.sleep(1)
+        second.cancel()
+        await trio.sleep(1)
+        mailbox.put_latest("k", "a")
+        await trio.sleep(1)
+        await mailbox.send("b")
+    assert got == [("first", "a"), ("third", "b")]
+    assert len(mailbox) == 0
+
+
 async def test_stop_request_ends_reading_and_keeps_messages_for_the_next_reader(autojump_clock):
     mailbox = Mailbox("m")
     async with trio.open_nursery() as nursery:
