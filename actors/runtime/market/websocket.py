@@ -131,6 +131,11 @@ class WebSocket:
         if self._closed is not None:
             raise WebSocketClosed(self._closed.code, self._closed.reason)
         events = self._events
+        if events:
+            # Read with earlier ones, it comes after a turn for every other task, as a
+            # read from the stream would: a burst of frames in one read must not hold the
+            # strategies of the quotes already published until the whole burst is decoded.
+            await trio.lowlevel.checkpoint()
         while True:
             while events:
                 event: Any = events.popleft()
