@@ -344,3 +344,34 @@ async def test_wss_speaks_tls_and_a_server_that_does_not_fails_the_handshake(nur
         async with open_websocket(url):
             pass
     assert "the connection broke during the handshake" in str(failed.value)
+
+
+async def test_each_message_of_a_burst_read_at_once_lets_the_other_tasks_run(nursery):
+    async def script(peer: Peer) -> None:
+        await peer.accept()
+        # Ten messages in one write: the client reads them all at once.
+        await peer.stream.send_all(b"".join(peer.ws.send(TextMessage(f"m{n}")) for n in range(10)))
+        await peer.next_event()
+
+    url = await scripted(nursery, script)
+    turns = []
+    async with open_websocket(url) as ws:
+        first = await ws.get_message()
+        await trio.testing.wait_all_tasks_blocked()  # the whole burst has arrived
+
+        async def other() -> None:
+            while True:
+                turns.append(len(read))
+                await trio.lowlevel.checkpoint()
+
+        read = [first]
+        async with trio.open_nursery() as others:
+            others.start_soon(other)
+            await trio.lowlevel.checkpoint()
+            for _ in range(9):
+                read.append(await ws.get_message())
+            others.cancel_scope.cancel()
+    assert read == [f"m{n}" for n in range(10)]
+    # The other task had a turn for each message taken from the burst (taken without
+    # one, the nine would have left it one or two).
+    assert len(turns) >= 9
