@@ -25,7 +25,7 @@ import abc
 import math
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import attrs
@@ -231,9 +231,11 @@ class SimExchange(abc.ABC):
         self._flush(now)
         return self._view(order)
 
-    def match_resting(self, now: float) -> None:
-        """Fill resting orders the books now cross; call after the market has moved."""
-        for symbol, resting in self._resting.items():
+    def match_resting(self, now: float, symbols: Sequence[Symbol] | None = None) -> None:
+        """Fill resting orders the books of ``symbols`` (every symbol when ``None``) now
+        cross; call after their market has moved."""
+        for symbol in self._resting if symbols is None else symbols:
+            resting = self._resting[symbol]
             if not resting:
                 continue
             book = self._book(symbol)

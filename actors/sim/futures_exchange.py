@@ -317,11 +317,15 @@ class FuturesExchange(SimExchange):
         self._touched_symbols.add(settlement.symbol)
         self._flush(settlement.ts)
 
-    def liquidate_crossed(self, now: float) -> list[Liquidation]:
-        """Liquidate every position whose liquidation price the mark price has crossed;
-        call after the market has moved. Returns the liquidations, oldest symbol first."""
+    def liquidate_crossed(
+        self, now: float, symbols: Sequence[Symbol] | None = None
+    ) -> list[Liquidation]:
+        """Liquidate every position in ``symbols`` (every symbol when ``None``) whose
+        liquidation price the mark price has crossed; call after their market has moved.
+        Returns the liquidations, oldest symbol first."""
         done: list[Liquidation] = []
-        for symbol, position in self._positions.items():
+        for symbol in self._positions if symbols is None else symbols:
+            position = self._positions[symbol]
             if position.contracts == 0:
                 continue
             qty = self._qty(symbol, position.contracts)

@@ -3,7 +3,9 @@ perpetual book, and the perpetual's funding.
 
 Time is whatever the caller says it is: ``advance(now)`` moves every symbol to ``now``
 and its books to the new prices (``SimBook.evolve``), and returns the funding settlements
-that fell due on the way.
+that fell due on the way. Each symbol keeps its own time, so the symbols can be moved
+apart (``advance(now, symbols)``), each at its own moment, as the servers spread them
+over their tick; the market's ``now`` is the latest any symbol was moved to.
 A price run (``run_price``) adds a steady drift to a symbol's prices for a while, on top
 of their random moves, so that its mark price gets to a chosen price; spot moves with
 it, so the basis stays as it was.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 
 import attrs
 
@@ -47,6 +50,8 @@ class _SymbolMarket:
     spot: SimBook
     futures: SimBook
     funding: FundingClock
+    ts: float
+    """The time the symbol was last moved (or held) to."""
     settled: list[FundingSettlement] = attrs.field(factory=list)
     run: PriceRun | None = None
 
@@ -74,15 +79,16 @@ class SimMarket:
                     config.futures.funding_interest_rate,
                     config.futures.funding_rate_cap,
                 ),
+                now,
             )
-            self._move_books(market)
+            self._move_books(market, now)
             self._markets[sc.symbol] = market
 
     # --------------------------------------------------------------------- reading
 
     @property
     def now(self) -> float:
-        """The time the market was last advanced to."""
+        """The latest time any symbol was advanced (or held) to."""
         return self._now
 
     @property
@@ -118,15 +124,19 @@ class SimMarket:
 
     # -------------------------------------------------------------------- changing
 
-    def advance(self, now: float) -> list[FundingSettlement]:
-        """Move every symbol to ``now`` and its books with it; return the settlements that
-        fell due, in time order. A ``now`` not after the last one changes nothing, so a
-        clock that steps back (NTP) cannot break the market."""
-        if now <= self._now:
-            return []
+    def advance(
+        self, now: float, symbols: Iterable[Symbol] | None = None
+    ) -> list[FundingSettlement]:
+        """Move ``symbols`` (every symbol when ``None``) to ``now`` and their books with
+        them; return the settlements that fell due, in time order. A symbol already at
+        ``now`` or later does not change, so a clock that steps back (NTP) cannot break
+        the market."""
         settlements: list[FundingSettlement] = []
-        for market in self._markets.values():
-            t = self._now
+        moved: list[_SymbolMarket] = []
+        for market in self._chosen(symbols):
+            t = market.ts
+            if now <= t:
+                continue
             # Stop at each settlement so it is priced on the premium of its own interval.
             while market.funding.next_ts <= now:
                 self._move(market, t, market.funding.next_ts)
@@ -135,21 +145,26 @@ class SimMarket:
                 market.settled.append(settlement)
                 settlements.append(settlement)
             self._move(market, t, now)
-        self._now = now
-        for market in self._markets.values():
-            self._move_books(market)
+            market.ts = now
+            moved.append(market)
+        self._now = max(self._now, now)
+        for market in moved:
+            self._move_books(market, now)
         settlements.sort(key=lambda s: s.ts)
         return settlements
 
-    def stand_still(self, now: float) -> list[FundingSettlement]:
-        """Go to ``now`` without moving: no price step, no drift of a price run, no
-        premium accrued, every book restated as it is (a new version, the same levels);
-        settlements that fall due on the way are paid at the rate accrued before.
-        Returns them; a ``now`` not after the last one changes nothing."""
-        if now <= self._now:
-            return []
+    def stand_still(
+        self, now: float, symbols: Iterable[Symbol] | None = None
+    ) -> list[FundingSettlement]:
+        """Go to ``now`` with ``symbols`` (every symbol when ``None``) held still: no price
+        step, no drift of a price run, no premium accrued, every book restated as it is
+        (a new version, the same levels); settlements that fall due on the way are paid
+        at the rate accrued before. Returns them; a symbol already at ``now`` or later
+        does not change."""
         settlements: list[FundingSettlement] = []
-        for market in self._markets.values():
+        for market in self._chosen(symbols):
+            if now <= market.ts:
+                continue
             while market.funding.next_ts <= now:
                 settlement = market.funding.settle(market.process.perp_mid)
                 market.settled.append(settlement)
@@ -158,12 +173,15 @@ class SimMarket:
             market.futures.restate(now)
             if market.run is not None:
                 # The run's time passes too: it resumes where it was, not later.
-                market.run = attrs.evolve(
-                    market.run,
-                    start_ts=market.run.start_ts + now - self._now,
-                    end_ts=market.run.end_ts + now - self._now,
-                )
-        self._now = now
+                held = now - max(market.ts, market.run.start_ts)
+                if held > 0.0:
+                    market.run = attrs.evolve(
+                        market.run,
+                        start_ts=market.run.start_ts + held,
+                        end_ts=market.run.end_ts + held,
+                    )
+            market.ts = now
+        self._now = max(self._now, now)
         settlements.sort(key=lambda s: s.ts)
         return settlements
 
@@ -173,7 +191,7 @@ class SimMarket:
         market = self._markets[symbol]
         market.process.dislocate(size)
         market.funding.accrue(0.0, 0.0, market.process.gap)
-        self._move_books(market)
+        self._move_books(market, self._now)
 
     def run_price(self, symbol: Symbol, mark_price: float, seconds: float) -> PriceRun:
         """Drift ``symbol``'s prices steadily from now for ``seconds`` (> 0) so that its
@@ -188,6 +206,11 @@ class SimMarket:
         market.run = PriceRun(self._now, self._now + seconds, log_rate)
         return market.run
 
+    def _chosen(self, symbols: Iterable[Symbol] | None) -> Iterable[_SymbolMarket]:
+        if symbols is None:
+            return self._markets.values()
+        return [self._markets[symbol] for symbol in symbols]
+
     def _move(self, market: _SymbolMarket, t0: float, t1: float) -> None:
         dt = t1 - t0
         gap_area = market.process.step(dt, self._rng)
@@ -197,10 +220,10 @@ class SimMarket:
                 market.run = None
         market.funding.accrue(gap_area, dt, market.process.gap)
 
-    def _move_books(self, market: _SymbolMarket) -> None:
+    def _move_books(self, market: _SymbolMarket, now: float) -> None:
         for book, mid in (
             (market.spot, market.process.spot_mid),
             (market.futures, market.process.perp_mid),
         ):
             bid, ask = touch(mid, book.tick)
-            book.evolve(mid, bid, ask, self._rng, self._now)
+            book.evolve(mid, bid, ask, self._rng, now)

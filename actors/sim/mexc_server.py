@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import secrets
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 import msgspec
@@ -658,9 +658,9 @@ class MexcServer(VenueServer):
                 snapshot = snapshot or book.snapshot()
                 send_to_each(clients, mexc_encode.limit_depth_push(snapshot, levels, now))
 
-    def publish_market(self, now: float) -> None:
+    def publish_market(self, now: float, symbols: Sequence[Symbol]) -> None:
         self._expire_listen_keys(now)
-        super().publish_market(now)
+        super().publish_market(now, symbols)
 
     def _expire_listen_keys(self, now: float) -> None:
         for key in [key for key, expires in self._listen_keys.items() if expires <= now]:

@@ -4,17 +4,24 @@ serves a control API on its own port for faults and the venues' books of record.
 
 Time: the market runs on trio's clock, mapped to Unix time when the servers start, so
 the venues' timestamps and signature windows are wall-clock time as clients expect.
-Every ``tick_s`` (100 ms by default, the venues' push cadence) the market advances,
-funding due is settled, crossed resting orders fill, and each venue pushes the books
-that changed to its subscribers. While the market is held (``hold``) it does not move,
-and each tick restates every book as it is, so that the venues keep pushing.
+Every symbol moves and is pushed every ``tick_s`` (100 ms by default, the venues' push
+cadence), but not all at the same instant: as on a real venue, where each book changes
+on its own schedule, the symbols are dealt into evenly spaced phases of the tick
+(``push_phases``), at most one a millisecond, and each phase in turn advances its
+symbols' market, settles their funding due, fills their crossed resting orders, and
+pushes their books that changed. Two hundred symbols at 50 ms so arrive as a steady
+stream of about eight pushes a millisecond rather than as one burst of four hundred.
+While the market is held (``hold``) it does not move, and each phase restates its books
+as they are, so that the venues keep pushing.
 
 Ports default to 0 (any free port); ``run`` reports the URLs it bound.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Sequence
 
 import attrs
 import trio
@@ -31,6 +38,17 @@ from actors.sim.views import Faults, FuturesHoldings, Holdings, Ledgers, SimUrls
 from protocols.model import Symbol
 
 HOST = "127.0.0.1"
+PHASE_SPACING_S = 0.001
+"""The closest two phases of the tick may be: finer, the timer's wake-ups would cost
+more than the bursts they spread."""
+
+
+def push_phases(symbols: Sequence[Symbol], tick_s: float) -> tuple[tuple[Symbol, ...], ...]:
+    """``symbols`` dealt in turn into the phases of a tick of ``tick_s``: one phase per
+    symbol, or one per ``PHASE_SPACING_S`` of the tick when there are more symbols than
+    that; phase ``p`` of ``n`` runs ``p * tick_s / n`` into each tick."""
+    count = max(1, min(len(symbols), math.floor(tick_s / PHASE_SPACING_S + 1e-9)))
+    return tuple(tuple(symbols[p::count]) for p in range(count))
 
 
 @attrs.define
@@ -116,27 +134,33 @@ class SimServers:
 
     async def _move_market(self) -> None:
         tick_s = self.config.servers.tick_s
-        next_tick = trio.current_time()
+        phases = push_phases(self.venues.market.symbols, tick_s)
+        spacing = tick_s / len(phases)
+        next_phase = trio.current_time()
         while True:
-            next_tick += tick_s
-            await trio.sleep_until(next_tick)
-            self.tick()
-            # After a stall (a suspended laptop), go on from now rather than catch up.
-            next_tick = max(next_tick, trio.current_time() - tick_s)
+            for symbols in phases:
+                next_phase += spacing
+                await trio.sleep_until(next_phase)
+                self.tick(symbols)
+                # A phase a little late (a busy moment) is caught up on, so every symbol
+                # keeps its cadence; after a stall of a whole tick (a suspended laptop),
+                # go on from now rather than catch up.
+                next_phase = max(next_phase, trio.current_time() - tick_s)
 
-    def tick(self) -> None:
-        """Advance the market to now (or, held, only its clock) and push what changed."""
+    def tick(self, symbols: Sequence[Symbol]) -> None:
+        """Advance the market of ``symbols`` to now (or, held, only their clock) and push
+        what changed."""
         now = self.clock.now()
         if now < self.held_until:
-            self.venues.stand_still(now)
+            self.venues.stand_still(now, symbols)
         else:
-            self.venues.advance(now)
-        self.mexc.publish_market(now)
-        self.gateio.publish_market(now)
+            self.venues.advance(now, symbols)
+        self.mexc.publish_market(now, symbols)
+        self.gateio.publish_market(now, symbols)
 
     def hold(self, seconds: float) -> float:
         """Hold the market still for the next ``seconds``: no price moves, no premium
-        accrues, the books stay as they are and are pushed every tick all the same
+        accrues, the books stay as they are and are pushed every phase all the same
         (feeds stay fresh). Returns until when (Unix time); replaces a hold going on."""
         self.held_until = self.clock.now() + seconds
         return self.held_until

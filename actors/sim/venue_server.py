@@ -21,7 +21,7 @@ or answered 5xx or 429.
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import attrs
 import msgspec
@@ -267,12 +267,12 @@ class VenueServer(abc.ABC):
     def _on_event(self, event: VenueEvent) -> None:
         """Push one of the engine's private events to the clients that follow it."""
 
-    def publish_market(self, now: float) -> None:
-        """Push every symbol whose book changed since the last call: its best bid and
-        ask and the depth diff since (unless a skip is due); and every symbol's last
+    def publish_market(self, now: float, symbols: Sequence[Symbol]) -> None:
+        """Push each of ``symbols`` whose book changed since its last push: its best bid
+        and ask and the depth diff since (unless a skip is due); and each one's last
         price into its candles."""
         market, leg = self.exchange.market, self.exchange.leg
-        for symbol in self.exchange.symbols:
+        for symbol in symbols:
             self.candles.record_price(symbol, self._last_price(symbol), now)
             book = market.book(symbol, leg)
             pushed = self._pushed_versions.get(symbol)
@@ -290,7 +290,7 @@ class VenueServer(abc.ABC):
             if diff is not None and self.wire_faults.take_depth_skip(symbol):
                 diff = None
             self._push_market(book, book.quote(), diff, now)
-        self.wire_faults.depth_pass_done()
+        self.wire_faults.depth_pass_done(symbols, len(self.exchange.symbols))
 
     @abc.abstractmethod
     def _last_price(self, symbol: Symbol) -> float:

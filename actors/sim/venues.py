@@ -1,9 +1,12 @@
 """The simulated venue pair: one market shared by a spot venue and a futures venue.
 
-This is what the wire servers drive. A timer calls ``advance(now)``: the market moves,
-funding due on the way is settled on the futures positions held until then, resting
-orders the new books cross are filled, and futures positions whose liquidation price the
-mark crossed are liquidated. Requests go straight to ``spot`` and ``futures``.
+This is what the wire servers drive. A timer calls ``advance(now, symbols)``: those
+symbols' markets move, funding due on the way is settled on the futures positions held
+until then, resting orders the new books cross are filled, and futures positions whose
+liquidation price the mark crossed are liquidated. All of it is per symbol (margin is
+isolated: a position's liquidation depends on its own mark and margin only), so the
+timer can move the symbols apart, each at its own moment. Requests go straight to
+``spot`` and ``futures``.
 One seed fixes everything: the market, and the venues' own draws (injected partial fills)
 each get a generator derived from it, so adding a fault does not change the prices.
 """
@@ -11,6 +14,7 @@ each get a generator derived from it, so adding a fault does not change the pric
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from actors.sim.config import SimConfig
 from actors.sim.futures_exchange import FuturesExchange
@@ -39,17 +43,17 @@ class SimVenues:
     def now(self) -> float:
         return self.market.now
 
-    def advance(self, now: float) -> None:
-        """Move the market to ``now``, settle funding, fill crossed resting orders,
-        liquidate what the mark price reached."""
-        for settlement in self.market.advance(now):
+    def advance(self, now: float, symbols: Sequence[Symbol] | None = None) -> None:
+        """Move ``symbols`` (every symbol when ``None``) to ``now``, settle their funding,
+        fill their crossed resting orders, liquidate what their mark prices reached."""
+        for settlement in self.market.advance(now, symbols):
             self.futures.settle_funding(settlement)
-        self._match(self.market.now)
+        self._match(self.market.now, symbols)
 
-    def stand_still(self, now: float) -> None:
-        """Go to ``now`` with the market held still (``SimMarket.stand_still``), settling
-        the funding that falls due on the way."""
-        for settlement in self.market.stand_still(now):
+    def stand_still(self, now: float, symbols: Sequence[Symbol] | None = None) -> None:
+        """Go to ``now`` with ``symbols`` (every symbol when ``None``) held still
+        (``SimMarket.stand_still``), settling the funding that falls due on the way."""
+        for settlement in self.market.stand_still(now, symbols):
             self.futures.settle_funding(settlement)
 
     def dislocate(self, symbol: Symbol | None = None, size: float | None = None) -> None:
@@ -78,7 +82,7 @@ class SimVenues:
             return self.spot.transfer("USDT", amount, self.market.now)
         return self.futures.transfer(amount, self.market.now)
 
-    def _match(self, now: float) -> None:
-        self.spot.match_resting(now)
-        self.futures.match_resting(now)
-        self.futures.liquidate_crossed(now)
+    def _match(self, now: float, symbols: Sequence[Symbol] | None = None) -> None:
+        self.spot.match_resting(now, symbols)
+        self.futures.match_resting(now, symbols)
+        self.futures.liquidate_crossed(now, symbols)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 
 import attrs
 import msgspec
@@ -58,6 +59,8 @@ class WireFaults:
     _timeouts_left: int = attrs.field(default=0, init=False)
     _timeout_hold_s: float = attrs.field(default=10.0, init=False)
     _skip_every_symbol: bool = attrs.field(default=False, init=False)
+    _passed_since_skip_every: set[Symbol] = attrs.field(factory=set, init=False)
+    """The symbols whose depth pass went out since a skip was asked for every symbol."""
     _skip_symbols: set[Symbol] = attrs.field(factory=set, init=False)
     injected: Counter[str] = attrs.field(factory=Counter, init=False)
 
@@ -105,6 +108,7 @@ class WireFaults:
         """Leave out the next depth diff of ``symbol`` (of every symbol when ``None``)."""
         if symbol is None:
             self._skip_every_symbol = True
+            self._passed_since_skip_every.clear()
         else:
             self._skip_symbols.add(symbol)
 
@@ -114,6 +118,7 @@ class WireFaults:
         self._frame_delay_s = 0.0
         self._server_errors_left = self._rate_limits_left = self._timeouts_left = 0
         self._skip_every_symbol = False
+        self._passed_since_skip_every.clear()
         self._skip_symbols.clear()
 
     # ------------------------------------------------------------------- serving
@@ -159,16 +164,23 @@ class WireFaults:
         return self._timeout_hold_s
 
     def take_depth_skip(self, symbol: Symbol) -> bool:
-        if not self._skip_every_symbol and symbol not in self._skip_symbols:
+        every = self._skip_every_symbol and symbol not in self._passed_since_skip_every
+        if not every and symbol not in self._skip_symbols:
             return False
         self._skip_symbols.discard(symbol)
         self.injected["depth_skip"] += 1
         return True
 
-    def depth_pass_done(self) -> None:
-        """One pass of depth diffs went out: a skip asked for every symbol has been served
-        (each symbol that had a diff took it)."""
-        self._skip_every_symbol = False
+    def depth_pass_done(self, symbols: Iterable[Symbol], listed: int) -> None:
+        """The depth pass of ``symbols`` went out (each that had a diff took a skip due);
+        a skip asked for every symbol is served once each of the ``listed`` symbols has
+        had its pass since."""
+        if not self._skip_every_symbol:
+            return
+        self._passed_since_skip_every.update(symbols)
+        if len(self._passed_since_skip_every) >= listed:
+            self._skip_every_symbol = False
+            self._passed_since_skip_every.clear()
 
     def count(self, fault: str, times: int = 1) -> None:
         """Count a fault served elsewhere (dropped connections, a rejected order, ...)."""

@@ -170,3 +170,39 @@ def test_a_market_held_still_restates_its_books_and_resumes_as_if_no_time_had_pa
         twin.spot_mid(COIN),
         twin.mark_price(COIN),
     )
+
+
+def test_symbols_advanced_apart_keep_their_own_times():
+    symbols = tuple(
+        msgspec.structs.replace(coin(PriceProcessParams()), symbol=Symbol(f"C{i}", "USDT"))
+        for i in range(3)
+    )
+    m = market(config(symbols=symbols))
+    first, second, third = m.symbols
+    m.advance(T0 + 0.05, [first])
+    m.advance(T0 + 0.08, [second])
+    assert m.now == T0 + 0.08
+    assert [m.quote(s, Leg.FUTURES).venue_ts for s in m.symbols] == [T0 + 0.05, T0 + 0.08, T0]
+    # A symbol already there does not move again, whatever the market's latest time.
+    versions = [m.book(s, Leg.SPOT).version for s in m.symbols]
+    m.advance(T0 + 0.05, [first, second, third])
+    assert [m.book(s, Leg.SPOT).version for s in m.symbols] == [
+        versions[0],
+        versions[1],
+        versions[2] + 1,
+    ]
+    assert m.now == T0 + 0.08
+
+
+def test_a_symbol_advanced_on_its_own_settles_its_funding_at_the_due_time():
+    symbols = tuple(
+        msgspec.structs.replace(coin(PriceProcessParams()), symbol=Symbol(f"C{i}", "USDT"))
+        for i in range(2)
+    )
+    m = market(config(symbols=symbols))
+    first, second = m.symbols
+    due = m.funding_rate(first).next_ts
+    (settlement,) = m.advance(due + 0.03, [first])
+    assert (settlement.symbol, settlement.ts) == (first, due)
+    (settlement,) = m.advance(due + 0.06, [second])
+    assert (settlement.symbol, settlement.ts) == (second, due)
