@@ -61,6 +61,7 @@ from protocols.venue import (
     VenueError,
     VenueUnavailable,
 )
+from tests.unit.protocols.level_texts import comparable, decimal_texts
 from tests.venue_wire import gateio as gateio_wire
 
 BTC_USD = Symbol("BTC", "USD")  # the documented examples use BTC_USD
@@ -1186,19 +1187,6 @@ def _levels_read_by_field(raw: bytes, contract_size: float) -> tuple[BookLevel, 
     )
 
 
-def _comparable(levels: tuple[BookLevel, ...]) -> list[tuple[object, object]]:
-    return [
-        (lv.price if lv.price == lv.price else "nan", lv.qty if lv.qty == lv.qty else "nan")
-        for lv in levels
-    ]
-
-
-decimal_texts = st.one_of(
-    st.from_regex(r"-?[0-9]{1,22}(\.[0-9]{0,22})?([eE][-+]?[0-9]{1,3})?", fullmatch=True),
-    st.floats().map(repr),
-    st.sampled_from(["", " 1.5", "1_000", "+2", ".5", "5.", "nan", "-inf", "Infinity", "-0"]),
-    st.text(alphabet="0123456789.-+eE ,x", max_size=8),
-)
 level_values = st.one_of(
     decimal_texts,
     st.floats(allow_nan=False, allow_infinity=False, width=64),
@@ -1220,6 +1208,4 @@ def test_levels_decoded_in_one_pass_are_those_read_by_field(pairs, contract_size
         with pytest.raises(_wire.WireFormatError):
             gateio._levels(msgspec.Raw(raw), contract_size, "b")
         return
-    assert _comparable(gateio._levels(msgspec.Raw(raw), contract_size, "b")) == _comparable(
-        expected
-    )
+    assert comparable(gateio._levels(msgspec.Raw(raw), contract_size, "b")) == comparable(expected)

@@ -57,6 +57,7 @@ from protocols.venue import (
     VenueError,
     VenueUnavailable,
 )
+from tests.unit.protocols.level_texts import comparable, decimal_texts
 from tests.venue_wire import mexc as mexc_wire
 
 BTC = Symbol("BTC", "USDT")
@@ -1013,23 +1014,7 @@ def _levels_read_by_field(levels) -> tuple[BookLevel, ...]:
     )
 
 
-def _comparable(levels: tuple[BookLevel, ...]) -> list[tuple[object, object]]:
-    return [
-        (lv.price if lv.price == lv.price else "nan", lv.qty if lv.qty == lv.qty else "nan")
-        for lv in levels
-    ]
-
-
-level_texts = st.one_of(
-    st.from_regex(r"-?[0-9]{1,22}(\.[0-9]{0,22})?([eE][-+]?[0-9]{1,3})?", fullmatch=True),
-    st.floats().map(repr),
-    st.sampled_from(["", " 1.5", "1_000", "+2", ".5", "5.", "nan", "-inf", "-0", "1e400"]),
-    # What a text could hold to change the array the levels' texts make.
-    st.text(alphabet="0123456789.-e ,[]", max_size=10),
-)
-
-
-@given(st.lists(st.tuples(level_texts, level_texts), max_size=6))
+@given(st.lists(st.tuples(decimal_texts, decimal_texts), max_size=6))
 def test_levels_decoded_in_one_pass_are_those_read_by_field(pairs):
     """Whatever the levels' texts hold, the levels the codec reads are those it read
     field by field before, or both ways refuse them."""
@@ -1040,4 +1025,4 @@ def test_levels_decoded_in_one_pass_are_those_read_by_field(pairs):
         with pytest.raises(_wire.WireFormatError):
             mexc._levels(levels, "bids")
         return
-    assert _comparable(mexc._levels(levels, "bids")) == _comparable(expected)
+    assert comparable(mexc._levels(levels, "bids")) == comparable(expected)
