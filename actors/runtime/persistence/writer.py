@@ -322,7 +322,8 @@ class Writer:
     of a transaction: at 200 symbols a one-snapshot transaction took 13-34 ms there (1-6 ms
     on the trio thread), and an intent arriving meanwhile waited for it
     (``bench.stress_bench``). A bigger burst (a batch after a stall, 512 records take a
-    few ms) and every commit that syncs the disk (``FULL``) go to the thread."""
+    few ms) and every commit that syncs the disk (``FULL``) go to the thread; 0 sends
+    every transaction there."""
     log_bound_pages: int = 8192
     """The log's length (32 MB of 4 KB pages) past which the writer copies it itself."""
     retry_min_s: float = 0.25
@@ -526,7 +527,8 @@ class Writer:
         (``on_the_loop_records``)."""
         assert self.store is not None and self._thread is not None
         records = len(snapshots) + len(intents) + len(events) + len(history)
-        on_the_loop = self.durability == "NORMAL" and records <= self.on_the_loop_records
+        bound = self.on_the_loop_records
+        on_the_loop = self.durability == "NORMAL" and bound > 0 and records <= bound
         pause = self.retry_min_s
         while True:
             began = time.perf_counter()
