@@ -28,9 +28,9 @@ from tests.integration.polling import wait_until
 BTC = Symbol("BTC", "USDT")
 
 
-async def start(nursery, tmp_path, **options):
+async def start(nursery, tmp_path):
     mailbox = Mailbox("writer")
-    writer = Writer(tmp_path / "basis.db", **options)
+    writer = Writer(tmp_path / "basis.db")
     tree = Supervisor("root", [ChildSpec("writer", writer.run, mailbox=mailbox)])
     await nursery.start(tree.run)
     return tree, writer, WriterClient(mailbox.address)
@@ -427,8 +427,7 @@ async def test_an_intent_journaled_while_the_series_is_thinned_waits_for_one_sli
 async def test_intents_commit_ahead_of_other_tasks_snapshots_and_history_handed_over_before(
     nursery, tmp_path
 ):
-    # Every transaction on the writer's thread, where the script below can hold it.
-    _, writer, client = await start(nursery, tmp_path, on_the_loop_records=0)
+    _, writer, client = await start(nursery, tmp_path)
     store = writer.store
     assert store is not None
     real_write = store.write_batch
@@ -569,34 +568,29 @@ async def test_a_snapshot_is_encoded_when_written_and_only_the_newest_of_a_task(
     assert encoded == ["t1"]
 
 
-async def test_small_transactions_commit_on_the_trio_thread_and_a_burst_on_the_writers(
+async def test_a_decisions_intents_commit_on_the_trio_thread_and_the_rest_on_the_writers(
     nursery, tmp_path, monkeypatch
 ):
     threads = []
     write_batch = writer_module._write_batch
 
     def noting(store, snapshots, intents, events, history):
-        records = len(snapshots) + len(intents) + len(history)
-        threads.append((threading.current_thread() is threading.main_thread(), records))
+        threads.append((threading.current_thread() is threading.main_thread(), len(intents)))
         write_batch(store, snapshots, intents, events, history)
 
     monkeypatch.setattr(writer_module, "_write_batch", noting)
-    mailbox = Mailbox("writer")
-    writer = Writer(tmp_path / "basis.db", on_the_loop_records=8)
-    await nursery.start(Supervisor("root", [ChildSpec("writer", writer.run, mailbox=mailbox)]).run)
-    client = WriterClient(mailbox.address)
+    _, writer, client = await start(nursery, tmp_path)
     await client.journal(new_context("t1", BTC, now=1.0), orders("t1", 2))
     client.save(new_context("t2", BTC, now=1.0))
     await client.flush()
-    # A burst past the bound: one transaction, on the writer's thread.
+    # A burst of intents past the bound: one transaction, on the writer's thread.
     async with trio.open_nursery() as burst:
-        for n in range(9):
+        for n in range(writer.on_the_loop_records + 1):
             burst.start_soon(client.journal, new_context(f"b{n}", BTC, now=1.0), orders(f"b{n}", 1))
-    assert threads[:2] == [(True, 2), (True, 1)]
-    assert (False, 9) in threads[2:]
+    assert threads[:2] == [(True, 2), (False, 0)]
+    assert (False, writer.on_the_loop_records + 1) in threads[2:]
     with Store(tmp_path / "basis.db") as reader:
-        assert len(reader.open_orders()) == 11
-        assert len(reader.tasks()) == 1  # t2's snapshot; the journals carried none
+        assert len(reader.open_orders()) == 3 + writer.on_the_loop_records
 
 
 async def test_with_every_commit_synced_intents_commit_on_the_writers_thread(

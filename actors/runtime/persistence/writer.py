@@ -6,16 +6,15 @@ order intents before sending them (on the FIFO lane, and they wait for the commi
 hand over their history (fills, funding settlements, cycles and the sampled series, on
 the FIFO lane before the snapshot of the same decision: the mailbox gives FIFO messages
 first, so a stored snapshot never lacks its history).
-Routers append what venues say of orders. Whatever is waiting is written as one batch, so
-a burst of intents costs one commit: the batch's intents first, with the snapshots of the
-decisions that placed them (their orders leave as soon as it commits, not after the other
-tasks' snapshots and history), then the rest in one transaction. With
-``synchronous=NORMAL`` a commit writes to the log without syncing it, and a transaction
-of up to ``Writer.on_the_loop_records`` records commits on the trio thread itself; a
-bigger one, every commit that syncs the disk (``FULL``) and the requests below run on
-the writer's own thread
-(:class:`~actors.runtime.persistence.worker_thread.WorkerThread`), so that the trio
-thread never waits long on the disk. Checkpoints are kept out of those commits
+Routers append what venues say of orders. Whatever is waiting is written as one batch on
+the writer's own thread (:class:`~actors.runtime.persistence.worker_thread.WorkerThread`),
+so the trio thread does not wait on the disk and a burst of intents costs one commit: the
+batch's intents first, with the snapshots of the decisions that placed them (their orders
+leave as soon as it commits, not after the other tasks' snapshots and history), then the
+rest in one transaction. A small transaction of intents is the exception (see
+``Writer.on_the_loop_records``): with ``synchronous=NORMAL`` its commit writes to the log
+without syncing, in less time than the hand-over to the thread and back, so it is
+committed on the trio thread itself. Checkpoints are kept out of those commits
 (:class:`~actors.runtime.persistence.store.Checkpointer`). The system's other changes to
 the store (quarantining a record, closing an earlier run's tasks, deleting old ones) are
 requests to the writer too, carried out in their place among the journal entries and order
@@ -313,17 +312,16 @@ class Writer:
     changes), and with ``None`` once it takes them again."""
     checkpoint_interval_s: float = 1.0
     """How often the log is copied into the database, apart from the commits."""
-    on_the_loop_records: int = 512
-    """The most records of a transaction committed on the trio thread instead of the
-    writer's own, with ``synchronous=NORMAL`` (written to the log, not synced). A
-    decision's intents with its snapshot take ~50 µs there, where the hand-over to the
-    thread and back cost the waiting strategy 150-250 µs (``bench.tick_bench``). And on a
-    busy trio thread the writer's thread waits for the interpreter's lock at every step
-    of a transaction: at 200 symbols a one-snapshot transaction took 13-34 ms there (1-6 ms
-    on the trio thread), and an intent arriving meanwhile waited for it
-    (``bench.stress_bench``). A bigger burst (a batch after a stall, 512 records take a
-    few ms) and every commit that syncs the disk (``FULL``) go to the thread; 0 sends
-    every transaction there."""
+    on_the_loop_records: int = 32
+    """The most records of a transaction of intents committed on the trio thread instead
+    of the writer's own. A decision's intents, its snapshot and its history are a handful
+    of records whose transaction takes ~50 µs (``synchronous=NORMAL``: written to the
+    log, not synced), where handing it to the thread and taking the outcome back costs
+    the waiting strategy 150-250 µs (``bench.tick_bench``); a bigger burst, and every
+    commit that syncs the disk (``FULL``), goes to the thread, so the trio thread never
+    stops for long; 0 sends every transaction there. The writer's other transactions
+    stay on its thread too: on the trio thread they lengthened the tick-to-order tail
+    (``bench.tick_bench``, decision -> intent committed p99.9 +1-1.5 ms)."""
     log_bound_pages: int = 8192
     """The log's length (32 MB of 4 KB pages) past which the writer copies it itself."""
     retry_min_s: float = 0.25
@@ -487,13 +485,15 @@ class Writer:
             if snapshots or events or history:
                 # Stored again if this incarnation ends before the rest is: what is
                 # already stored is kept as it is (an intent), or stored the same again.
-                await self._transact(decided, intents, (), theirs)
+                await self._transact(decided, intents, (), theirs, journals=True)
                 decided, intents, theirs = [], [], []
                 for committed in journaled:
                     committed.set()
             snapshots.update((ctx.task_id, ctx) for ctx in decided)
             history = theirs + history
-        await self._transact(tuple(snapshots.values()), intents, events, history)
+        await self._transact(
+            tuple(snapshots.values()), intents, events, history, journals=bool(intents)
+        )
         for committed in journaled + flushed:
             committed.set()
 
@@ -503,8 +503,11 @@ class Writer:
         intents: Sequence[IntentRecord],
         events: Sequence[OrderEventRecord],
         history: Sequence[TradeRecord | HistoryRecord],
+        *,
+        journals: bool = False,
     ) -> None:
-        began = await self._commit(snapshots, intents, events, history)
+        """``journals``: the transaction journals intents, which strategies wait for."""
+        began = await self._commit(snapshots, intents, events, history, journals=journals)
         stats = self.stats
         stats.latencies_s.append(time.perf_counter() - began)
         stats.batches += 1
@@ -520,15 +523,17 @@ class Writer:
         intents: Sequence[IntentRecord],
         events: Sequence[OrderEventRecord],
         history: Sequence[TradeRecord | HistoryRecord],
+        *,
+        journals: bool,
     ) -> float:
         """Write the records in one transaction, as often as the storage refuses it;
         returns when the attempt that succeeded began (``perf_counter``). Raises what is
-        not the storage's fault. A small transaction is committed on the trio thread
-        (``on_the_loop_records``)."""
+        not the storage's fault. A small transaction of intents is committed on the trio
+        thread (``on_the_loop_records``)."""
         assert self.store is not None and self._thread is not None
         records = len(snapshots) + len(intents) + len(events) + len(history)
         bound = self.on_the_loop_records
-        on_the_loop = self.durability == "NORMAL" and bound > 0 and records <= bound
+        on_the_loop = journals and self.durability == "NORMAL" and 0 < records <= bound
         pause = self.retry_min_s
         while True:
             began = time.perf_counter()
