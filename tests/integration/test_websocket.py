@@ -74,14 +74,19 @@ class Peer:
         return self.events.popleft()
 
 
+async def raw_server(nursery: trio.Nursery, handler) -> int:
+    """Serve each TCP connection with ``handler(stream)``; the port."""
+    listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1"))
+    return listeners[0].socket.getsockname()[1]
+
+
 async def scripted(nursery: trio.Nursery, script) -> str:
     """Serve each connection with ``script(peer)``; the URL to connect to."""
 
     async def handler(stream: trio.SocketStream) -> None:
         await script(Peer(stream))
 
-    listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1"))
-    return f"ws://127.0.0.1:{listeners[0].socket.getsockname()[1]}/stream?x=1"
+    return f"ws://127.0.0.1:{await raw_server(nursery, handler)}/stream?x=1"
 
 
 async def served_by_trio_websocket(nursery: trio.Nursery, handler) -> str:
@@ -218,8 +223,7 @@ async def test_a_server_that_says_nothing_times_the_handshake_out(nursery):
     async def handler(stream: trio.SocketStream) -> None:
         await trio.sleep_forever()
 
-    listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1"))
-    url = f"ws://127.0.0.1:{listeners[0].socket.getsockname()[1]}/"
+    url = f"ws://127.0.0.1:{await raw_server(nursery, handler)}/"
     with pytest.raises(HandshakeTimedOut) as timed_out:
         async with open_websocket(url, connect_timeout_s=0.2):
             pass
@@ -230,8 +234,7 @@ async def test_a_server_that_ends_the_handshake_fails_it(nursery):
     async def handler(stream: trio.SocketStream) -> None:
         await stream.receive_some()
 
-    listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1"))
-    url = f"ws://127.0.0.1:{listeners[0].socket.getsockname()[1]}/"
+    url = f"ws://127.0.0.1:{await raw_server(nursery, handler)}/"
     with pytest.raises(HandshakeFailed) as failed:
         async with open_websocket(url):
             pass
@@ -338,8 +341,7 @@ async def test_wss_speaks_tls_and_a_server_that_does_not_fails_the_handshake(nur
         await stream.receive_some()  # a TLS hello, answered in plain HTTP
         await stream.send_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
 
-    listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1"))
-    url = f"wss://127.0.0.1:{listeners[0].socket.getsockname()[1]}/"
+    url = f"wss://127.0.0.1:{await raw_server(nursery, handler)}/"
     with pytest.raises(HandshakeFailed) as failed:
         async with open_websocket(url):
             pass
