@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint chromium bench soak proto clean
+.PHONY: run test lint chromium postgresql bench soak proto clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Basis needs Python 3.11 or newer; set PYTHON=python3.11" or 0)'
@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint chromium
+test: lint chromium postgresql
 	$(BIN)/python -m pytest -q
 
 # The report's browser test (tests/integration/test_report_browser.py) opens it in Debian's
@@ -32,6 +32,15 @@ chromium:
 		|| { command -v apt-get >/dev/null && apt-get update -q && apt-get install -y chromium \
 			&& test -x $(CHROMIUM); } \
 		|| { echo "make test needs $(CHROMIUM): install it with apt-get install -y chromium" >&2; exit 1; }
+
+# The PostgreSQL store's and the cluster's tests start a throwaway server of Debian's
+# postgresql package (tests/postgres/server.py): installed here where this user can.
+POSTGRES_BIN := /usr/lib/postgresql
+postgresql:
+	@ls $(POSTGRES_BIN)/*/bin/initdb >/dev/null 2>&1 \
+		|| { command -v apt-get >/dev/null && apt-get update -q && apt-get install -y postgresql \
+			&& ls $(POSTGRES_BIN)/*/bin/initdb >/dev/null 2>&1; } \
+		|| { echo "make test needs PostgreSQL's server: install it with apt-get install -y postgresql" >&2; exit 1; }
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
