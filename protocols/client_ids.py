@@ -9,7 +9,11 @@ An id is ``<task id>-<seq><leg>-<instance>``, for example ``btc_sj3kx0-1s-k3x9``
   ``s`` or ``f`` for the spot or futures leg;
 - the instance id (:data:`INSTANCE_ID_LENGTH` base-36 characters) names the data
   directory, so that orders another Basis instance sends on the same account are told
-  apart from this one's.
+  apart from this one's. In a cluster (instances sharing the symbols of one PostgreSQL
+  store) the same characters carry the lease epoch under which the order was made
+  (:func:`epoch_tag`): the epoch names one grant of the symbol to one instance, so the
+  instance that took a symbol over tells the orders of the grants before its own from
+  its own, and the store says whose they were.
 
 The longest id is 16 + 1 + 5 + 1 + 1 + 4 = 28 characters of ``[0-9a-z_-]``: what Gate.io
 allows after the ``t-`` prefix of its order ``text`` (28 bytes of ``[0-9A-Za-z_.-]``), and
@@ -50,6 +54,24 @@ class ClientId(NamedTuple):
     leg: Leg
     instance: str | None
     """The instance that made it; ``None`` for an id made before instance ids existed."""
+
+
+MAX_EPOCH = 36**INSTANCE_ID_LENGTH - 1
+"""The last lease epoch a client id can carry: 1,679,615 grants in a cluster's life."""
+
+
+def epoch_tag(epoch: int) -> str:
+    """Lease epoch ``epoch`` as the instance part of a client id: base 36, zero-padded."""
+    if not 1 <= epoch <= MAX_EPOCH:
+        raise ValueError(f"lease epoch {epoch} is outside 1..{MAX_EPOCH}")
+    return _base36(epoch).rjust(INSTANCE_ID_LENGTH, "0")
+
+
+def tag_epoch(tag: str) -> int:
+    """The lease epoch :func:`epoch_tag` made ``tag`` of."""
+    if not is_instance_id(tag):
+        raise ValueError(f"{tag!r} is not {INSTANCE_ID_LENGTH} of [0-9a-z]")
+    return int(tag, 36)
 
 
 def is_instance_id(text: str) -> bool:

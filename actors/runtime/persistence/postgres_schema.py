@@ -17,6 +17,8 @@ What sharing adds to the SQLite store's tables:
 - ``lease_grants``: every grant, by its epoch (from the ``lease_epochs`` sequence, so an
   epoch names one grant of one symbol to one instance, and epochs only grow), with when it
   began and ended: who held what, when, for the cluster's status and its invariants.
+  Client order ids carry the epoch in four base-36 characters (``protocols/client_ids.py``),
+  hence the sequence's end: a grant past it is refused rather than named twice.
 - ``orders.epoch`` and ``tasks.epoch``: the grant under which an intent or a snapshot was
   written (``NULL`` for a single instance), and ``orders.written_at``: when the database
   took it, to check it against the grant's span.
@@ -188,7 +190,7 @@ MIGRATIONS: tuple[str, ...] = (
         last_seen TIMESTAMPTZ NOT NULL DEFAULT now(),
         stopped_at TIMESTAMPTZ
     );
-    CREATE SEQUENCE lease_epochs;
+    CREATE SEQUENCE lease_epochs MAXVALUE 1679615;
     CREATE TABLE leases (
         symbol TEXT PRIMARY KEY,
         holder TEXT REFERENCES cluster_instances (name),

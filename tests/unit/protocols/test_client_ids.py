@@ -10,11 +10,14 @@ from hypothesis import strategies as st
 from protocols import gateio, gateio_rest, mexc_rest
 from protocols.client_ids import (
     INSTANCE_ID_LENGTH,
+    MAX_EPOCH,
     MAX_SEQ,
     ClientId,
     client_order_id,
+    epoch_tag,
     other_instance,
     parse_client_id,
+    tag_epoch,
     task_of,
 )
 from protocols.model import Leg, Order, OrderType, Side, Symbol
@@ -70,3 +73,19 @@ def test_only_another_instances_ids_are_foreign():
     for text in ("web", "-", "", "app", "my-order-123", "btc_1-1x", "btc-1-1s-k3x9"):
         assert parse_client_id(text) is None
         assert other_instance(text, "k3x9") is None
+
+
+@given(st.integers(1, MAX_EPOCH), st.integers(1, MAX_EPOCH))
+def test_a_lease_epoch_makes_an_instance_part_that_reads_back_and_keeps_its_order(a, b):
+    tag = epoch_tag(a)
+    assert len(tag) == INSTANCE_ID_LENGTH and tag_epoch(tag) == a
+    assert (epoch_tag(a) < epoch_tag(b)) == (a < b)  # zero-padded: text order is epoch order
+    client_id = client_order_id("btc_sj3kx0", 7, Leg.SPOT, tag)
+    assert parse_client_id(client_id).instance == tag
+    assert other_instance(client_id, epoch_tag(b)) == (None if a == b else tag)
+
+
+@pytest.mark.parametrize("epoch", [0, -1, MAX_EPOCH + 1])
+def test_an_epoch_beyond_what_fits_is_refused(epoch):
+    with pytest.raises(ValueError, match="outside"):
+        epoch_tag(epoch)
