@@ -76,6 +76,12 @@ _SIZING = (ArbitrageState.IDLE, ArbitrageState.MONITORING, ArbitrageState.IMBALA
 """The states whose decisions on the market read the portfolio's room: an entry, and a
 correction that grows the lagging leg."""
 
+class OrdersRefused(Exception):
+    """Raised by ``before_orders``: the decision's orders must never leave, and this
+    strategy no longer decides (another instance trades its symbol now). It keeps reading
+    its mailbox, so nothing that sends to it waits, until it is stopped."""
+
+
 ContextHook = Callable[[ArbitrageContext], Awaitable[None]]
 OrdersHook = Callable[[ArbitrageContext, list[Order]], Awaitable[None]]
 LimitsHook = Callable[[ArbitrageContext], EntryLimits]
@@ -220,7 +226,8 @@ class StrategyActor:
     routers: Mapping[Leg, Address]
     tick_interval_s: float = 0.5
     before_orders: OrdersHook | None = None
-    """Awaited with every order a decision places, before any of them is sent."""
+    """Awaited with every order a decision places, before any of them is sent; may raise
+    :class:`OrdersRefused`."""
     on_change: ContextHook | None = None
     """Awaited after every decision that changed the context (snapshots)."""
     entry_limits: LimitsHook | None = None
@@ -259,6 +266,8 @@ class StrategyActor:
     ends."""
     _resuming_since: float | None = None
     """Set while waiting for that decision: quotes received before it do not count."""
+    refused: str | None = None
+    """Why ``before_orders`` refused a decision's orders; from then on nothing is decided."""
 
     @property
     def name(self) -> str:
@@ -308,7 +317,8 @@ class StrategyActor:
             funding_usdt=ctx.funding_usdt,
             funding_rate=ctx.funding_rate,
             funding_next_ts=ctx.funding_next_ts,
-            paused_reason=ctx.paused_reason
+            paused_reason=self.refused
+            or ctx.paused_reason
             or (
                 None
                 if ctx.store_failing is None
@@ -357,7 +367,8 @@ class StrategyActor:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._tick, mailbox.address)
             async for message in mailbox:
-                await self.handle(message)
+                if self.refused is None:
+                    await self.handle(message)
             nursery.cancel_scope.cancel()
 
     def _limits(self) -> EntryLimits:
@@ -451,7 +462,12 @@ class StrategyActor:
         orders = [command.order for command in commands if type(command) is PlaceOrder]
         if orders and self.before_orders is not None:
             began = self.wall_clock()
-            await self.before_orders(self.ctx, orders)
+            try:
+                await self.before_orders(self.ctx, orders)
+            except OrdersRefused as refused:
+                self.refused = str(refused)
+                log.error("%s: orders not sent, deciding nothing more: %s", self.name, refused)
+                return
             hot_path.mark("committed")
             waited = self.wall_clock() - began
             self.journal_lag.observe(waited)

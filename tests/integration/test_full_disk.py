@@ -93,13 +93,13 @@ class InjectedFullDisk:
         self.full = False
         write_batch = Store.write_batch
 
-        def refusing(store: Store, *records: object) -> None:
+        def refusing(store: Store, *records: object) -> frozenset[str]:
             if self.full:
                 error = sqlite3.OperationalError("database or disk is full")
                 error.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
                 error.sqlite_errorname = "SQLITE_FULL"  # type: ignore[attr-defined]
                 raise error
-            write_batch(store, *records)  # type: ignore[arg-type]
+            return write_batch(store, *records)  # type: ignore[arg-type]
 
         monkeypatch.setattr(Store, "write_batch", refusing)
 

@@ -17,7 +17,7 @@ from actors.arbitrage.context import ArbitrageState, new_context
 from actors.runtime.config import PersistenceSection
 from actors.runtime.persistence import writer as writer_module
 from actors.runtime.persistence.store import OrderEventRecord, Store, Thinned
-from actors.runtime.persistence.writer import THIN_SLICE_POINTS, Writer, WriterClient
+from actors.runtime.persistence.writer import THIN_SLICE_POINTS, LeaseLost, Writer, WriterClient
 from actors.runtime.system import TradingSystem
 from protocols.history import FillRecord, FundingRecord, SeriesPoint
 from protocols.messages import TradeRecord
@@ -107,7 +107,7 @@ async def test_a_batch_whose_transaction_hit_a_bug_is_written_after_the_restart(
         if not failures:
             failures.append(batch)
             raise TypeError("a statement Basis got wrong")
-        real_write(*batch)
+        return real_write(*batch)
 
     store.write_batch = a_bug_once  # type: ignore[method-assign]
     ctx = new_context("t1", BTC, now=1.0)
@@ -260,7 +260,7 @@ async def test_a_crash_between_a_batchs_transactions_leaves_the_rest_to_the_next
         elif len(calls) == 2:
             token.run_sync_soon(in_transaction.set)
             crashed.wait(5)
-        real_write(*records)
+        return real_write(*records)
 
     store.write_batch = scripted  # type: ignore[method-assign]
     # Waiting for them proves the restarted writer did what the crashed one left.
@@ -398,8 +398,9 @@ async def test_an_intent_journaled_while_the_series_is_thinned_waits_for_one_sli
         return thinned
 
     def write_batch(snapshots, intents, events, history=()):
-        real_write(snapshots, intents, events, history)
+        refused = real_write(snapshots, intents, events, history)
         done.append(("intents", [i.client_id for i in intents]))
+        return refused
 
     store.thin_series = thin_series  # type: ignore[method-assign]
     store.write_batch = write_batch  # type: ignore[method-assign]
@@ -446,7 +447,7 @@ async def test_intents_commit_ahead_of_other_tasks_snapshots_and_history_handed_
             queued.wait(5)
         elif not intents:
             journal_returned.wait(5)
-        real_write(snapshots, intents, events, history)
+        return real_write(snapshots, intents, events, history)
 
     store.write_batch = scripted  # type: ignore[method-assign]
     with trio.fail_after(10):
@@ -576,7 +577,7 @@ async def test_a_decisions_intents_commit_on_the_trio_thread_and_the_rest_on_the
 
     def noting(store, snapshots, intents, events, history):
         threads.append((threading.current_thread() is threading.main_thread(), len(intents)))
-        write_batch(store, snapshots, intents, events, history)
+        return write_batch(store, snapshots, intents, events, history)
 
     monkeypatch.setattr(writer_module, "_write_batch", noting)
     _, writer, client = await start(nursery, tmp_path)
@@ -601,7 +602,7 @@ async def test_with_every_commit_synced_intents_commit_on_the_writers_thread(
 
     def noting(store, snapshots, intents, events, history):
         threads.append(threading.current_thread() is threading.main_thread())
-        write_batch(store, snapshots, intents, events, history)
+        return write_batch(store, snapshots, intents, events, history)
 
     monkeypatch.setattr(writer_module, "_write_batch", noting)
     mailbox = Mailbox("writer")
@@ -609,3 +610,51 @@ async def test_with_every_commit_synced_intents_commit_on_the_writers_thread(
     await nursery.start(Supervisor("root", [ChildSpec("writer", writer.run, mailbox=mailbox)]).run)
     await WriterClient(mailbox.address).journal(new_context("t1", BTC, now=1.0), orders("t1", 2))
     assert threads == [False]
+
+
+async def test_intents_the_store_fences_off_raise_lease_lost_and_the_others_commit(
+    nursery, tmp_path
+):
+    # A cluster's store refuses the records of a symbol whose lease this instance lost
+    # (its fencing is tested against PostgreSQL itself); the writer tells each journal
+    # whether its own symbol was among them, in the same batch as the others.
+    _, writer, client = await start(nursery, tmp_path)
+    store = writer.store
+    assert store is not None
+    real_write = store.write_batch
+    eth = Symbol("ETH", "USDT")
+
+    def fencing(snapshots, intents, events, history=()):
+        real_write(
+            [s for s in snapshots if s.symbol != str(eth)],
+            [i for i in intents if i.symbol != str(eth)],
+            events,
+            history,
+        )
+        return frozenset({str(eth)})
+
+    store.write_batch = fencing  # type: ignore[method-assign]
+    held = new_context("t1", BTC, now=1.0)
+    lost = new_context("t2", eth, now=1.0)
+    lost_orders = [
+        Order("t2-0s", Leg.SPOT, eth, Side.BUY, 0.5, 100.0, created_ts=1.0),
+    ]
+    outcomes: dict[str, str] = {}
+
+    async def journal(ctx, placed):
+        try:
+            await client.journal(ctx, placed)
+        except LeaseLost as error:
+            outcomes[ctx.task_id] = f"refused: {error}"
+        else:
+            outcomes[ctx.task_id] = "committed"
+
+    async with trio.open_nursery() as both:
+        both.start_soon(journal, held, orders("t1", 1))
+        both.start_soon(journal, lost, lost_orders)
+    assert outcomes["t1"] == "committed"
+    assert outcomes["t2"].startswith("refused: ETH/USDT")
+    assert writer.statistics().fenced >= 1
+    reader = Store(tmp_path / "basis.db")
+    assert [o.client_id for o in reader.open_orders()] == ["t1-0s"]
+    reader.close()

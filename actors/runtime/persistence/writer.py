@@ -46,6 +46,7 @@ import attrs
 import msgspec
 import trio
 
+from actors.arbitrage.actor import OrdersRefused
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState
 from actors.runtime.persistence.store import (
     Checkpointer,
@@ -79,12 +80,21 @@ _encode_json = msgspec.json.Encoder().encode
 _DONE_STATES = (ArbitrageState.STOPPED,)
 
 
-@attrs.frozen
+@attrs.define(eq=False)
 class JournalIntents:
-    """Intents to commit; ``committed`` is set once they are on disk."""
+    """Intents to commit; ``committed`` is set once they are on disk, or once the store
+    refused them (``refused``: fenced off, see :class:`LeaseLost`)."""
 
     records: tuple[IntentRecord, ...]
     committed: trio.Event
+    refused: bool = False
+
+
+class LeaseLost(OrdersRefused):
+    """The store refused a decision's intents: this instance no longer holds the lease of
+    their symbol (a cluster's store writes only under the current lease, see
+    ``docs/cluster.md``). Their orders must not leave; the instance that holds the symbol
+    now trades it."""
 
 
 @attrs.define(eq=False)
@@ -265,6 +275,8 @@ class WriterStats:
     log_pages: int = 0
     """The log's pages the last checkpoint could not copy yet (readers still need them)."""
     last_write_at: float | None = None
+    fenced: int = 0
+    """Transactions of which the store refused some records: their lease was not held."""
     latencies_s: deque[float] = attrs.field(factory=lambda: deque(maxlen=LATENCY_SAMPLES))
 
     def latency_percentile(self, fraction: float) -> float | None:
@@ -298,6 +310,9 @@ class WriterStatistics(msgspec.Struct, frozen=True):
     """Transactions the storage refused (each attempt counts)."""
     history: int = 0
     """History records written: cycles, fills, funding settlements, series points."""
+    fenced: int = 0
+    """Transactions of which the store refused the records of a symbol whose lease this
+    instance no longer held (a cluster's store only)."""
 
 
 @attrs.define(eq=False)
@@ -351,6 +366,7 @@ class Writer:
             self.failing_since,
             self.refused,
             stats.history,
+            stats.fenced,
         )
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -462,15 +478,15 @@ class Writer:
         intents: list[IntentRecord] = []
         events: list[OrderEventRecord] = []
         history: list[TradeRecord | HistoryRecord] = []
-        journaled: list[trio.Event] = []
-        flushed: list[trio.Event] = []
+        journaled: list[JournalIntents] = []
+        flushed: list[JournalIntents] = []
         for message in records:
             kind = type(message)
             if kind is ArbitrageContext:
                 snapshots[message.task_id] = message  # the newest of a task wins
             elif kind is JournalIntents:
                 intents.extend(message.records)
-                (journaled if message.records else flushed).append(message.committed)
+                (journaled if message.records else flushed).append(message)
             elif kind is OrderEventRecord:
                 events.append(message)
             elif kind in _HISTORY:
@@ -485,17 +501,16 @@ class Writer:
             if snapshots or events or history:
                 # Stored again if this incarnation ends before the rest is: what is
                 # already stored is kept as it is (an intent), or stored the same again.
-                await self._transact(decided, intents, (), theirs, journals=True)
+                refused = await self._transact(decided, intents, (), theirs, journals=True)
                 decided, intents, theirs = [], [], []
-                for committed in journaled:
-                    committed.set()
+                _answer_journals(journaled, refused)
+                journaled = []
             snapshots.update((ctx.task_id, ctx) for ctx in decided)
             history = theirs + history
-        await self._transact(
+        refused = await self._transact(
             tuple(snapshots.values()), intents, events, history, journals=bool(intents)
         )
-        for committed in journaled + flushed:
-            committed.set()
+        _answer_journals(journaled + flushed, refused)
 
     async def _transact(
         self,
@@ -506,8 +521,9 @@ class Writer:
         *,
         journals: bool = False,
     ) -> None:
-        """``journals``: the transaction journals intents, which strategies wait for."""
-        began = await self._commit(snapshots, intents, events, history, journals=journals)
+        """``journals``: the transaction journals intents, which strategies wait for.
+        Returns the symbols whose records the store refused (fenced off)."""
+        began, refused = await self._commit(snapshots, intents, events, history, journals=journals)
         stats = self.stats
         stats.latencies_s.append(time.perf_counter() - began)
         stats.batches += 1
@@ -516,6 +532,14 @@ class Writer:
         stats.events += len(events)
         stats.history += len(history)
         stats.last_write_at = time.time()
+        if refused:
+            stats.fenced += 1
+            log.error(
+                "writer: the store refused the records of %s: this instance no longer holds "
+                "their lease",
+                ", ".join(sorted(refused)),
+            )
+        return refused
 
     async def _commit(
         self,
@@ -525,11 +549,11 @@ class Writer:
         history: Sequence[TradeRecord | HistoryRecord],
         *,
         journals: bool,
-    ) -> float:
+    ) -> tuple[float, frozenset[str]]:
         """Write the records in one transaction, as often as the storage refuses it;
-        returns when the attempt that succeeded began (``perf_counter``). Raises what is
-        not the storage's fault. A small transaction of intents is committed on the trio
-        thread (``on_the_loop_records``)."""
+        returns when the attempt that succeeded began (``perf_counter``) and the symbols
+        whose records it fenced off. Raises what is not the storage's fault. A small
+        transaction of intents is committed on the trio thread (``on_the_loop_records``)."""
         assert self.store is not None and self._thread is not None
         records = len(snapshots) + len(intents) + len(events) + len(history)
         bound = self.on_the_loop_records
@@ -540,9 +564,9 @@ class Writer:
             # Not cancellable: a transaction that started is finished, whatever happens.
             try:
                 if on_the_loop:
-                    _write_batch(self.store, snapshots, intents, events, history)
+                    refused = _write_batch(self.store, snapshots, intents, events, history)
                 else:
-                    await self._thread.run_sync(
+                    refused = await self._thread.run_sync(
                         _write_batch, self.store, snapshots, intents, events, history
                     )
             except Exception as error:
@@ -553,7 +577,7 @@ class Writer:
             else:
                 if self.failing is not None:
                     self._recovered(records)
-                return began
+                return began, refused
             try:
                 await trio.sleep(pause)
             except trio.Cancelled:
@@ -604,10 +628,18 @@ def _write_batch(
     intents: Sequence[IntentRecord],
     events: Sequence[OrderEventRecord],
     history: Sequence[TradeRecord | HistoryRecord],
-) -> None:
+) -> frozenset[str]:
     """The batch's transaction, on the worker thread: the contexts are encoded here, only
-    the newest of each task, and off every strategy's decision."""
-    store.write_batch([snapshot_record(ctx) for ctx in snapshots], intents, events, history)
+    the newest of each task, and off every strategy's decision. Returns the symbols whose
+    records the store fenced off."""
+    return store.write_batch([snapshot_record(ctx) for ctx in snapshots], intents, events, history)
+
+
+def _answer_journals(journals: Sequence[JournalIntents], refused: frozenset[str]) -> None:
+    """Wake whoever waits for ``journals``, each told whether its symbol was fenced off."""
+    for message in journals:
+        message.refused = any(record.symbol in refused for record in message.records)
+        message.committed.set()
 
 
 def snapshot_record(ctx: ArbitrageContext) -> SnapshotRecord:
@@ -653,9 +685,11 @@ class WriterClient:
             )
             for order in orders
         )
-        committed = trio.Event()
-        await self.address.send(JournalIntents(records, committed))
-        await committed.wait()
+        message = JournalIntents(records, trio.Event())
+        await self.address.send(message)
+        await message.committed.wait()
+        if message.refused:
+            raise LeaseLost(f"{ctx.symbol}: the store refused task {ctx.task_id}'s intents")
 
     async def flush(self) -> None:
         """Returns once everything handed over before it is on disk (snapshots included:

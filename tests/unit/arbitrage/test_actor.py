@@ -8,7 +8,7 @@ import trio
 from trio.testing import wait_all_tasks_blocked
 
 from actors.arbitrage import actor as actor_module
-from actors.arbitrage.actor import StrategyActor
+from actors.arbitrage.actor import OrdersRefused, StrategyActor
 from actors.arbitrage.context import ArbitrageState, new_context
 from actors.arbitrage.series import SeriesSampler
 from actors.risk.limits import EntryLimits
@@ -75,6 +75,27 @@ async def test_a_cheap_gap_sends_both_legs_after_the_intents_are_journaled(nurse
     assert journaled == [buy.order.client_id, sell.order.client_id]
     assert sent_when_journaled == [0]
     assert actor.ctx.state is ArbitrageState.ENTERING
+
+
+async def test_orders_the_journal_refuses_never_leave_and_the_strategy_decides_no_more(nursery):
+    async def refusing(ctx, orders):
+        raise OrdersRefused("BTC/USDT: the lease is another instance's now")
+
+    actor, inbox, spot_router, futures_router, clock = await start(nursery, before_orders=refusing)
+    inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, clock[0])))
+    inbox.address.put_latest(
+        (Leg.FUTURES, BTC), MarketQuote(Leg.FUTURES, quote(100.0, 100.1, clock[0]))
+    )
+    await wait_all_tasks_blocked()
+    decisions = actor.decisions
+    assert decisions >= 1 and actor.refused is not None
+    # What arrives later is read, so nothing sending to it waits, and decided on no more.
+    for n in range(5):
+        await inbox.send(FeedHealth(clock[0] + n, Leg.SPOT, fresh=n % 2 == 1))
+    await wait_all_tasks_blocked()
+    assert len(inbox) == 0 and actor.decisions == decisions
+    assert len(spot_router) == len(futures_router) == 0
+    assert "another instance" in actor.statistics().paused_reason
 
 
 async def test_every_quote_decided_on_counts_its_lag_since_it_was_received(nursery):
