@@ -76,6 +76,7 @@ _SIZING = (ArbitrageState.IDLE, ArbitrageState.MONITORING, ArbitrageState.IMBALA
 """The states whose decisions on the market read the portfolio's room: an entry, and a
 correction that grows the lagging leg."""
 
+
 class OrdersRefused(Exception):
     """Raised by ``before_orders``: the decision's orders must never leave, and this
     strategy no longer decides (another instance trades its symbol now). It keeps reading
