@@ -673,6 +673,16 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+CLUSTER_SCENARIO = "cluster"
+"""Several instances sharing the symbols over PostgreSQL, killed, frozen and cut off from
+the database in turn: a plan of its own (``actors.chaos.cluster_plan``) played alone by
+a runner of its own (``actors.chaos.cluster``), not one of :data:`SCENARIOS`."""
+CLUSTER_SUMMARY = (
+    "three instances sharing the symbols over PostgreSQL, killed, frozen and cut off from "
+    "the database in turn (played alone, on the database [persistence] dsn_env names)"
+)
+
+
 class UnknownScenario(ValueError):
     pass
 

@@ -74,6 +74,7 @@ from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 from actors.runtime.ops.status import SystemStatus
 from actors.runtime.persistence.store import Store
 from actors.sim.aimed_faults import OrderFault, OrderFaultKind, OrderHit, OrderTarget
+from actors.sim.config import SimConfig
 from actors.sim.ledger import (
     Deleveraged,
     FillExecuted,
@@ -293,7 +294,7 @@ class ChaosRun:
     def __attrs_post_init__(self) -> None:
         self.control_token = secrets.token_hex(16)
         self.rng = random.Random(f"{self.options.seed}:stir")
-        self.port = _free_port()
+        self.port = free_port()
         self.config_path = self.options.data_dir / "chaos-run.toml"
         self.log_path = self.options.data_dir / "basis-stderr.log"
         self.config_path.write_text(
@@ -307,7 +308,7 @@ class ChaosRun:
             self.config.chaos.stir_every_s,
             self.sim,
             self.http,
-            self.port,
+            lambda symbol: self.port,
             self.control_token,
             lambda: self.current.last_status if self.current else None,
         )
@@ -690,15 +691,7 @@ class ChaosRun:
         raise ChaosFailed(f"the trading process was not up within {START_TIMEOUT_S:g} s")
 
     def _keys(self) -> dict[str, str]:
-        sim = self.sim.config
-        spot_key, spot_secret = KEY_ENV["spot"]
-        futures_key, futures_secret = KEY_ENV["futures"]
-        return {
-            spot_key: sim.spot.api_key,
-            spot_secret: sim.spot.api_secret,
-            futures_key: sim.futures.api_key,
-            futures_secret: sim.futures.api_secret,
-        }
+        return venue_keys(self.sim.config)
 
     async def kill(self) -> None:
         incarnation = self.current
@@ -1004,10 +997,7 @@ class ChaosRun:
         }
 
     def _unhedged_threshold(self, symbol: str, price: float) -> float:
-        parsed = Symbol.parse(symbol)
-        spot = self.sim.venues.spot.rules(parsed)
-        futures = self.sim.venues.futures.rules(parsed)
-        return max(min(min_order_usdt(spot, price), min_order_usdt(futures, price)), 1e-6)
+        return unhedged_threshold(self.sim, symbol, price)
 
     def _journaled(self) -> set[str]:
         store = Store(self.options.data_dir / STORE_FILE)
@@ -1149,11 +1139,33 @@ def _outcomes(
     )
 
 
+def unhedged_threshold(sim: SimServers, symbol: str, price: float) -> float:
+    """The least difference between ``symbol``'s legs that counts as unhedged at
+    ``price``: the smaller of the venues' smallest orders (a difference below it cannot
+    be traded away)."""
+    parsed = Symbol.parse(symbol)
+    spot = sim.venues.spot.rules(parsed)
+    futures = sim.venues.futures.rules(parsed)
+    return max(min(min_order_usdt(spot, price), min_order_usdt(futures, price)), 1e-6)
+
+
+def venue_keys(sim: SimConfig) -> dict[str, str]:
+    """The simulated venues' keys, by the environment variables ``KEY_ENV`` names."""
+    spot_key, spot_secret = KEY_ENV["spot"]
+    futures_key, futures_secret = KEY_ENV["futures"]
+    return {
+        spot_key: sim.spot.api_key,
+        spot_secret: sim.spot.api_secret,
+        futures_key: sim.futures.api_key,
+        futures_secret: sim.futures.api_secret,
+    }
+
+
 def _same(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=FLOAT_TOLERANCE, abs_tol=FLOAT_TOLERANCE)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

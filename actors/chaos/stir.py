@@ -42,14 +42,15 @@ correct says; the run resumes it, as its operator would once the legs are flat."
 @attrs.define(eq=False)
 class Stirring:
     """Stirs ``symbols`` on ``sim`` every ``every_s``, reading the trading process's last
-    ``status`` (``None``: unknown), and resumes flattened strategies through its control
-    endpoint on ``port`` with ``control_token``."""
+    ``status`` (``None``: unknown), and resumes flattened strategies through the control
+    endpoint of the process trading each (on the status port ``port_of`` gives, ``None``
+    for none) with ``control_token``."""
 
     symbols: list[Symbol]
     every_s: float
     sim: SimServers
     http: httpx.AsyncClient
-    port: int
+    port_of: Callable[[str], int | None]
     control_token: str
     status: Callable[[], SystemStatus | None]
     quiet: set[Symbol] = attrs.field(factory=set)
@@ -84,9 +85,12 @@ class Stirring:
     async def _resume(self, symbol: str) -> None:
         """Resume ``symbol``'s entries, as its operator would (a failed attempt is tried
         again at the next stir)."""
+        port = self.port_of(symbol)
+        if port is None:
+            return
         try:
             reply = await self.http.post(
-                f"http://127.0.0.1:{self.port}/control/resume",
+                f"http://127.0.0.1:{port}/control/resume",
                 json={"symbol": symbol},
                 headers={"authorization": f"Bearer {self.control_token}"},
             )

@@ -19,11 +19,15 @@ from pathlib import Path
 import msgspec
 import trio
 
-from actors.chaos.plan import SCENARIOS, UnknownScenario
+from actors.chaos import cluster_report
+from actors.chaos.cluster import ClusterOptions, MissingDatabase, configured_dsn, run_cluster_chaos
+from actors.chaos.db_proxy import UnreachableDsn, upstream_of
+from actors.chaos.plan import CLUSTER_SCENARIO, CLUSTER_SUMMARY, SCENARIOS, UnknownScenario
 from actors.chaos.report import render
 from actors.chaos.runner import ChaosFailed, ChaosOptions, plan_for, run_chaos
 from actors.cli.args import positive_seconds
 from actors.cli.run import claim_data_dir, load_system_config
+from actors.system_config import SystemConfig
 
 log = logging.getLogger("basis.chaos")
 
@@ -43,6 +47,7 @@ def add_chaos_commands(commands: argparse._SubParsersAction) -> None:
         "Several --scenario options play together; the default is 'mixed'.",
         epilog="Scenarios: "
         + "; ".join(f"{s.name}: {s.summary}" for s in SCENARIOS.values())
+        + f"; {CLUSTER_SCENARIO}: {CLUSTER_SUMMARY}"
         + ". Example: basis chaos --duration 120 --scenario flapping-ws-both --seed 7",
     )
     chaos.add_argument("config", nargs="?", metavar="CONFIG", help="system config (TOML)")
@@ -57,7 +62,7 @@ def add_chaos_commands(commands: argparse._SubParsersAction) -> None:
     chaos.add_argument(
         "--scenario",
         action="append",
-        choices=list(SCENARIOS),
+        choices=[*SCENARIOS, CLUSTER_SCENARIO],
         metavar="NAME",
         help="a scenario to play (repeatable); see below",
     )
@@ -77,6 +82,8 @@ def command_chaos(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="basis-chaos-"))
     # Checked, and let go at once: the trading process it starts takes it.
     claim_data_dir(data_dir).close()
+    if CLUSTER_SCENARIO in scenarios:
+        return _command_cluster(args, config, scenarios, seed, data_dir)
     options = ChaosOptions(scenarios, args.duration, seed, data_dir)
     try:
         plan = plan_for(config, options)
@@ -105,4 +112,46 @@ def command_chaos(args: argparse.Namespace) -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
     elif not report.passed:
         print(f"the store and logs of this run are in {data_dir}", file=sys.stderr)
+    return 0 if report.passed else EXIT_INVARIANT_BROKEN
+
+
+def _command_cluster(
+    args: argparse.Namespace,
+    config: SystemConfig,
+    scenarios: tuple[str, ...],
+    seed: int,
+    data_dir: Path,
+) -> int:
+    """``basis chaos --scenario cluster``: the cluster's own runner and report."""
+    if len(scenarios) > 1:
+        print(f"basis chaos: the {CLUSTER_SCENARIO} scenario plays alone", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        dsn = configured_dsn(config)
+        upstream_of(dsn)  # one server the proxies can stand in front of
+    except (MissingDatabase, UnreachableDsn) as error:
+        print(f"basis chaos: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    options = ClusterOptions(args.duration, seed, data_dir)
+    log.info(
+        "chaos: the cluster scenario over %g s, seed %d; data in %s", args.duration, seed, data_dir
+    )
+    try:
+        report = trio.run(run_cluster_chaos, config, options, dsn)
+    except ChaosFailed as error:
+        print(f"basis chaos: the run could not be carried out: {error}", file=sys.stderr)
+        print(f"(seed {seed}; the instances' logs are in {data_dir})", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    if args.json:
+        sys.stdout.write(msgspec.json.encode(report).decode() + "\n")
+    else:
+        print(cluster_report.render(report))
+    if report.passed and args.data_dir is None:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    elif not report.passed:
+        print(
+            f"the instances' logs of this run are in {data_dir}, its store in the schema "
+            f"{report.schema}",
+            file=sys.stderr,
+        )
     return 0 if report.passed else EXIT_INVARIANT_BROKEN
