@@ -302,12 +302,39 @@ async def run_cluster_chaos(
     plan = build_cluster_plan(
         options.seed, options.duration_s, options.lease_ttl_s, options.instances
     )
-    upstream = upstream_of(dsn)
     schema = SCHEMA_PREFIX + secrets.token_hex(4)
     try:
         await trio.to_thread.run_sync(create_schema, dsn, schema)
     except psycopg.Error as error:
         raise ChaosFailed(f"could not make the run's schema in the database: {error}") from None
+    try:
+        report = await _play_cluster(config, options, dsn, schema, plan)
+    except ExceptionGroup as group:
+        failed, other = group.split(ChaosFailed)
+        if failed is None or other is not None:
+            raise
+        # Instances started side by side, each failing: one failure naming them all.
+        raise ChaosFailed("; ".join(str(e) for e in _leaves(failed))) from None
+    if report.passed:
+        await trio.to_thread.run_sync(drop_schema, dsn, schema)
+    return report
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    found: list[BaseException] = []
+    for error in group.exceptions:
+        found += _leaves(error) if isinstance(error, BaseExceptionGroup) else [error]
+    return found
+
+
+async def _play_cluster(
+    config: SystemConfig,
+    options: ClusterOptions,
+    dsn: str,
+    schema: str,
+    plan: tuple[ClusterStep, ...],
+) -> ClusterReport:
+    upstream = upstream_of(dsn)
     sim = SimServers(msgspec.structs.replace(config.simulated(), seed=options.seed))
     options.data_dir.mkdir(parents=True, exist_ok=True)
     async with trio.open_nursery() as nursery:
@@ -316,9 +343,7 @@ async def run_cluster_chaos(
         for index in range(options.instances):
             proxy = DbProxy(upstream)
             port = await nursery.start(proxy.run)
-            nodes.append(
-                _Node(index, f"node-{index + 1}", proxy, in_schema(through(dsn, port), schema))
-            )
+            nodes.append(_Node(f"node-{index + 1}", proxy, in_schema(through(dsn, port), schema)))
         async with httpx.AsyncClient(timeout=STATUS_TIMEOUT_S) as http:
             run = ClusterRun(
                 config, options, sim, urls, http, nodes, in_schema(dsn, schema), schema
@@ -328,8 +353,6 @@ async def run_cluster_chaos(
             finally:
                 await run.kill_all()
         nursery.cancel_scope.cancel()
-    if report.passed:
-        await trio.to_thread.run_sync(drop_schema, dsn, schema)
     return report
 
 
@@ -337,7 +360,6 @@ async def run_cluster_chaos(
 class _Node:
     """One instance: its proxy to the database, and its current process."""
 
-    index: int
     name: str
     proxy: DbProxy
     dsn: str
@@ -424,6 +446,9 @@ class ClusterRun:
 
     async def _play(self, step: ClusterStep) -> None:
         node = self.nodes[step.node]
+        if not node.answering:
+            # Being started again after it ended by itself: the plan's fault waits for it.
+            await self._until_answering(node)
         state = await self._mid_cycle(node)
         held = dict(node.view.held) if node.view is not None else {}
         started = time.time()
@@ -457,6 +482,13 @@ class ClusterRun:
             )
         )
         await self._until_settled(step.describe(node.name), cleared, SETTLE_PATIENCE_S)
+
+    async def _until_answering(self, node: _Node) -> None:
+        with trio.move_on_after(START_TIMEOUT_S):
+            while not node.answering:  # noqa: ASYNC110 - started by another task, unsignalled
+                await trio.sleep(0.05)
+        if not node.answering:
+            raise ChaosFailed(f"{node.name} was not up again within {START_TIMEOUT_S:g} s")
 
     async def _mid_cycle(self, node: _Node) -> str:
         """Wait up to ``KILL_WAIT_FOR_CYCLE_S`` for a strategy of ``node`` to be
