@@ -37,7 +37,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TypeVar
 
 import attrs
@@ -52,6 +51,7 @@ from actors.arbitrage.context import (
     LegRules,
 )
 from actors.runtime.other_instances import OtherInstance, other_instances
+from actors.runtime.persistence.source import StoreSource, source_of
 from actors.runtime.persistence.store import QuarantineRow, Store, TaskRow
 from actors.runtime.persistence.writer import WriterClient
 from actors.runtime.quarantine import Holdings, disagreement, venue_holdings
@@ -146,7 +146,7 @@ class Recovery:
     """Recovery for one system: its store (read here, written through ``writer``), and
     the venues' REST clients and keys for the position check."""
 
-    store_path: Path
+    store: StoreSource = attrs.field(converter=source_of)
     writer: WriterClient
     rest: Mapping[Leg, RestClient]
     credentials: Mapping[Leg, ApiCredentials]
@@ -159,7 +159,7 @@ class Recovery:
 
     async def abandon_previous(self) -> None:
         """The venues are new: close the tasks an earlier run left active."""
-        if not self.store_path.exists():
+        if not self.store.exists():
             return
         abandoned = await self.writer.abandon_active()
         if abandoned:
@@ -176,7 +176,7 @@ class Recovery:
         on the way is quarantined, and holds ``symbol`` (see :meth:`held`)."""
 
         def read() -> tuple[ArbitrageContext | None, list[Unrestorable], list[QuarantineRow]]:
-            with Store(self.store_path) as store:
+            with self.store.reading() as store:
                 ctx, unrestorable = restore(store, str(symbol), spot_venue, futures_venue)
                 return ctx, unrestorable, store.quarantined()
 
@@ -328,7 +328,7 @@ class Recovery:
         minute after it ended); the strategy hears what became of it before it trades on."""
 
         def venue_ids() -> dict[str, str | None]:
-            with Store(self.store_path) as store:
+            with self.store.reading() as store:
                 return {row.client_id: row.venue_order_id for row in store.orders(ctx.task_id)}
 
         journaled = await trio.to_thread.run_sync(venue_ids)
@@ -341,7 +341,7 @@ class Recovery:
 
     async def _read_quarantine(self) -> None:
         def read() -> list[QuarantineRow]:
-            with Store(self.store_path) as store:
+            with self.store.reading() as store:
                 return store.quarantined()
 
         self.quarantined = await trio.to_thread.run_sync(read)

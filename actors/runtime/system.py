@@ -61,7 +61,8 @@ from actors.runtime.orders.rate_limit import TokenBucket
 from actors.runtime.orders.router import Router
 from actors.runtime.orders.short_check import Holding, holding_of
 from actors.runtime.other_instances import OtherInstance
-from actors.runtime.persistence.store import QuarantineRow, RiskModeRow, Store, StoreError
+from actors.runtime.persistence.source import SqliteSource, StoreSource
+from actors.runtime.persistence.store import QuarantineRow, RiskModeRow, StoreError
 from actors.runtime.persistence.writer import (
     WRITER_MAILBOX,
     Writer,
@@ -178,6 +179,8 @@ class TradingSystem:
         self.recover = recover
         self.started_at = time.time()
         self.store_path = data_dir / STORE_FILE
+        self.store: StoreSource = SqliteSource(self.store_path, config.persistence.durability)
+        """Where the store is; its parts read it through this (``reading``)."""
         self.writer = Writer(
             self.store_path, config.persistence.durability, on_health=self._store_health
         )
@@ -204,7 +207,7 @@ class TradingSystem:
             alerts,
             sinks_from_config(alerts, os.environ) if sinks is None else sinks,
             self.writer_client,
-            self.store_path,
+            self.store,
             self.observation,
             alerts.instance or f"{socket.gethostname()}:{data_dir.resolve()}",
             system_started=self.started,
@@ -218,7 +221,7 @@ class TradingSystem:
         )
         self.root = self._build_tree()
         self.recovery = Recovery(
-            self.store_path,
+            self.store,
             self.writer_client,
             {leg: links.rest for leg, links in self.venues.items()},
             self.credentials,
@@ -577,7 +580,7 @@ class TradingSystem:
         """Refresh ``store_counts`` for status views, off the trio thread."""
 
         def count() -> dict[str, int]:
-            with Store(self.store_path) as store:
+            with self.store.reading() as store:
                 return store.counts()
 
         while True:
@@ -667,7 +670,7 @@ class TradingSystem:
     def _read_instance(self) -> tuple[str, RiskModeRow | None]:
         """The store's instance id (the store made it when it was created or upgraded),
         and the risk mode it keeps."""
-        with Store(self.store_path, self.config.persistence.durability) as store:
+        with self.store.reading() as store:
             return store.instance_id(), store.risk_mode()
 
     async def _read_balances(self, now: float) -> Any:
