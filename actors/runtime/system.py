@@ -42,12 +42,14 @@ import msgspec
 import trio
 
 from actors.arbitrage.actor import StrategyActor
-from actors.arbitrage.context import ArbitrageParams, LegRules, new_context
+from actors.arbitrage.context import ArbitrageContext, ArbitrageParams, LegRules, new_context
 from actors.arbitrage.series import SeriesSampler
+from actors.risk.limits import EntryLimits
 from actors.runtime.alerts.actor import SHUTDOWN_TIMEOUT_S, AlertActor
 from actors.runtime.alerts.alert import Sink
 from actors.runtime.alerts.conditions import FeedConnects, Observation, Signal, exposure_of
 from actors.runtime.alerts.sinks import sinks_from_config
+from actors.runtime.cluster.keeper import LeaseKeeper
 from actors.runtime.config import RuntimeConfig, VenuesSection
 from actors.runtime.controls import Controls
 from actors.runtime.market.feed import Feed
@@ -60,11 +62,12 @@ from actors.runtime.orders.position_watch import PositionWatch
 from actors.runtime.orders.rate_limit import TokenBucket
 from actors.runtime.orders.router import Router
 from actors.runtime.orders.short_check import Holding, holding_of
-from actors.runtime.other_instances import OtherInstance
+from actors.runtime.other_instances import ForeignOrder, OtherInstance
 from actors.runtime.persistence.source import SqliteSource, StoreSource
 from actors.runtime.persistence.store import QuarantineRow, RiskModeRow, StoreError
 from actors.runtime.persistence.writer import (
     WRITER_MAILBOX,
+    LeaseLost,
     Writer,
     WriterClient,
 )
@@ -85,8 +88,15 @@ from actors.venues.gateio import (
 )
 from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
 from actors.venues.rest import VENUE_FAILURES, RestClient
-from protocols.messages import OperatorAction, OperatorCommand, RulesUpdate, StoreHealth
-from protocols.model import Leg, RiskMode, Symbol
+from protocols.client_ids import earlier_grant, epoch_tag
+from protocols.messages import (
+    OperatorAction,
+    OperatorCommand,
+    ReconcileOrder,
+    RulesUpdate,
+    StoreHealth,
+)
+from protocols.model import Leg, Order, RiskMode, Symbol
 from protocols.venue import ApiCredentials
 from supervision import (
     Address,
@@ -239,6 +249,8 @@ class TradingSystem:
         """Symbol → other Basis instances its venues' orders showed when it was added."""
         self.recent_fills: deque[FillOut] = deque(maxlen=RECENT_FILLS)
         """The newest fills the strategies of this run handed to the store, oldest first."""
+        self.keeper: LeaseKeeper | None = None
+        """This instance's leases in its cluster (``[cluster]``); ``None`` alone."""
         self.controls = Controls(self)
         """The operator's controls, one set for every way in (the status port, the
         dashboard): one lock, one set of paused symbols."""
@@ -419,11 +431,21 @@ class TradingSystem:
             )
 
     async def add_strategy(
-        self, symbol: Symbol, params: ArbitrageParams | None = None, size_usdt: float | None = None
+        self,
+        symbol: Symbol,
+        params: ArbitrageParams | None = None,
+        size_usdt: float | None = None,
+        *,
+        epoch: int | None = None,
     ) -> str:
         """Start a strategy on ``symbol``; returns its task id. Refused with
         :class:`SymbolLocked` while another live strategy trades it, and with
-        :class:`SymbolQuarantined` while a quarantine holds it."""
+        :class:`SymbolQuarantined` while a quarantine holds it.
+
+        ``epoch``: the cluster's lease of ``symbol`` this instance was granted. Its
+        orders carry the epoch instead of the instance id, and the orders of earlier
+        grants still open at the venues are settled (looked up, cancelled) before it
+        trades: they are no other instance's to leave alone, but the symbol's own past."""
         if symbol not in self.subscribers:
             raise ValueError(
                 f"{symbol} is not in this system's symbols ({', '.join(self.config.symbols)})"
@@ -452,7 +474,17 @@ class TradingSystem:
             self.venues[Leg.FUTURES].router.rules.get(symbol, known.futures),
         )
         kinds = {Leg.SPOT: venues.spot.kind, Leg.FUTURES: venues.futures.kind}
-        others = await self.recovery.other_instances(symbol, rules, self.instance, kinds)
+        instance = self.instance if epoch is None else epoch_tag(epoch)
+        others = await self.recovery.other_instances(symbol, rules, instance, kinds)
+        earlier: list[ForeignOrder] = []
+        if epoch is not None:
+            earlier = [
+                o
+                for other in others
+                if earlier_grant(other.instance, epoch)
+                for o in other.open_orders
+            ]
+            others = [other for other in others if not earlier_grant(other.instance, epoch)]
         self.other_instances[symbol] = others
         if restored is not None:
             contradiction = await self.recovery.contradiction(
@@ -470,7 +502,7 @@ class TradingSystem:
             ctx = restored.evolve(
                 params=params or strategy.params(self.config.risk),
                 rules=rules,
-                instance=self.instance,
+                instance=instance,
             )
         else:
             ctx = new_context(
@@ -483,7 +515,7 @@ class TradingSystem:
                 rules=rules,
                 spot_venue=self.config.venues.spot.kind,
                 futures_venue=self.config.venues.futures.kind,
-                instance=self.instance,
+                instance=instance,
             )
         # The portfolio's risk mode, whatever the record says, before it decides anything.
         portfolio = self.risk.portfolio
@@ -501,9 +533,9 @@ class TradingSystem:
         actor = StrategyActor(
             ctx,
             {leg: links.router_mailbox.address for leg, links in self.venues.items()},
-            before_orders=writer.journal,
+            before_orders=writer.journal if self.keeper is None else self._journal_leased,
             on_change=save,
-            entry_limits=self.risk.limits,
+            entry_limits=self.risk.limits if self.keeper is None else self._leased_limits,
             decided=self.risk.decided,
             history=keeping_fills(writer.history, self.recent_fills),
             series=SeriesSampler(self.config.persistence.series_interval_s),
@@ -538,6 +570,8 @@ class TradingSystem:
         if restored is not None:
             routers = {leg: links.router_mailbox.address for leg, links in self.venues.items()}
             await self.recovery.reconcile_in_flight(ctx, routers)
+        if earlier:
+            await self._settle_earlier_grants(symbol, earlier, kinds)
         log.info("task %s: trading %s", task_id, symbol)
         return task_id
 
@@ -564,9 +598,10 @@ class TradingSystem:
         handle = self._handle(task_id)
         await handle.mailbox.send(OperatorCommand(time.time(), action))
 
-    async def remove_strategy(self, task_id: str) -> None:
+    async def remove_strategy(self, task_id: str, *, flush: bool = True) -> None:
         """Stop a strategy's actor and forget it (its stored state stays); returns once
-        its last snapshot is stored, so a strategy added for the symbol next sees it."""
+        its last snapshot is stored, so a strategy added for the symbol next sees it
+        (``flush``; a strategy whose lease has ended has nothing left to store)."""
         handle = self._handle(task_id)
         # Unwired first: a feed or router must never offer to a closed mailbox.
         self.subscribers[handle.symbol].remove(handle.mailbox.address)
@@ -574,7 +609,58 @@ class TradingSystem:
         await self.strategies_supervisor.remove_child(handle.child_name)
         del self.strategies[task_id]
         self.risk.portfolio.forget(task_id)
-        await self.writer_client.flush()
+        if flush:
+            await self.writer_client.flush()
+
+    # ---------------------------------------------------------------- a cluster
+
+    async def start_symbol(self, symbol: str, epoch: int) -> None:
+        """Take ``symbol`` over under lease ``epoch`` (the lease keeper calls this): its
+        task restored from the shared store, its earlier grants' orders settled."""
+        if self.stop_requested:
+            return  # stopping: the lease is handed back with the others
+        try:
+            await self.add_strategy(Symbol.parse(symbol), epoch=epoch)
+        except (ContradictsVenue, SymbolQuarantined, SymbolLocked) as error:
+            log.error("%s not taken over: %s", symbol, error)
+
+    async def stop_symbol(self, symbol: str, *, lease_over: bool) -> None:
+        """Stop trading ``symbol`` (the lease keeper calls this)."""
+        for handle in [h for h in self.strategies.values() if str(h.symbol) == symbol]:
+            await self.remove_strategy(handle.task_id, flush=not lease_over)
+
+    async def _journal_leased(self, ctx: ArbitrageContext, orders: Sequence[Order]) -> None:
+        """The journal, and the lease checked again on this instance's clock once it is
+        stored: a decision journaled as its lease ended here sends nothing."""
+        assert self.keeper is not None
+        await self.writer_client.journal(ctx, orders)
+        if not self.keeper.holds(str(ctx.symbol)):
+            raise LeaseLost(f"{ctx.symbol}: its lease ended as task {ctx.task_id} journaled")
+
+    def _leased_limits(self, ctx: ArbitrageContext) -> EntryLimits:
+        """No entry on a symbol whose lease is not being renewed."""
+        assert self.keeper is not None
+        if not self.keeper.may_enter(str(ctx.symbol)):
+            why = self.keeper.lame or "not held"
+            return EntryLimits(0.0, f"the lease of {ctx.symbol} is not renewed ({why})")
+        return self.risk.limits(ctx)
+
+    async def _settle_earlier_grants(
+        self, symbol: Symbol, orders: Sequence[ForeignOrder], kinds: Mapping[Leg, str]
+    ) -> None:
+        """Hand each order of the symbol's earlier grants still open at the venues to its
+        router, which looks it up and cancels it."""
+        legs = {kind: leg for leg, kind in kinds.items()}
+        for order in orders:
+            leg = legs[order.venue]
+            log.warning(
+                "%s: order %s of an earlier lease is open at %s; cancelling it",
+                symbol,
+                order.client_id,
+                order.venue,
+            )
+            command = ReconcileOrder(leg, order.client_id, symbol, order.venue_order_id or None)
+            await self.venues[leg].router_mailbox.address.send(command)
 
     async def _count_store(self) -> None:
         """Refresh ``store_counts`` for status views, off the trio thread."""

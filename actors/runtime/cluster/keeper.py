@@ -34,6 +34,7 @@ from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import attrs
+import msgspec
 import psycopg
 import trio
 
@@ -91,6 +92,23 @@ class ClusterTrading(Protocol):
         ...
 
 
+class ClusterStatistics(msgspec.Struct, frozen=True):
+    """This instance in its cluster, for ``/status``."""
+
+    name: str
+    instance_id: str | None
+    """Its id in the cluster, once joined."""
+    held: dict[str, int]
+    """Symbol -> the epoch of its lease, for every lease held."""
+    lame: list[str]
+    """Symbols held whose renewal failed: no entries on them until it succeeds."""
+    renewal_failing: str | None
+    """Why the last renewal failed, while it does."""
+    lease_ttl_s: float
+    expires_in_s: dict[str, float]
+    """Symbol -> seconds until this instance stops counting its lease as held."""
+
+
 @attrs.define(eq=False)
 class HeldLease:
     epoch: int
@@ -135,6 +153,18 @@ class LeaseKeeper:
         """Whether this instance counts ``symbol``'s lease as held, now."""
         lease = self.held.get(symbol)
         return lease is not None and trio.current_time() < lease.valid_until
+
+    def statistics(self) -> ClusterStatistics:
+        now = trio.current_time()
+        return ClusterStatistics(
+            self.name,
+            self.instance_id,
+            dict(self._epochs),
+            sorted(self.held) if self.lame is not None else [],
+            self.lame,
+            self.ttl_s,
+            {symbol: lease.valid_until - now for symbol, lease in self.held.items()},
+        )
 
     # ------------------------------------------------------------------- running
 
