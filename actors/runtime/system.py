@@ -29,7 +29,6 @@ import logging
 import os
 import re
 import socket
-import sqlite3
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -41,9 +40,11 @@ import attrs
 import msgspec
 import trio
 
+from actors.arbitrage import exposure as notional
 from actors.arbitrage.actor import StrategyActor
 from actors.arbitrage.context import ArbitrageContext, ArbitrageParams, LegRules, new_context
 from actors.arbitrage.series import SeriesSampler
+from actors.risk.caps import Exposure
 from actors.risk.limits import EntryLimits
 from actors.runtime.alerts.actor import SHUTDOWN_TIMEOUT_S, AlertActor
 from actors.runtime.alerts.alert import Sink
@@ -63,15 +64,15 @@ from actors.runtime.orders.rate_limit import TokenBucket
 from actors.runtime.orders.router import Router
 from actors.runtime.orders.short_check import Holding, holding_of
 from actors.runtime.other_instances import ForeignOrder, OtherInstance
-from actors.runtime.persistence.source import SqliteSource, StoreSource
-from actors.runtime.persistence.store import QuarantineRow, RiskModeRow, StoreError
+from actors.runtime.persistence.source import STORE_FAILURES, SqliteSource, StoreSource
+from actors.runtime.persistence.store import QuarantineRow, RiskModeRow
 from actors.runtime.persistence.writer import (
     WRITER_MAILBOX,
     LeaseLost,
     Writer,
     WriterClient,
 )
-from actors.runtime.recovery import Recovery
+from actors.runtime.recovery import Recovery, record_of
 from actors.runtime.risk.actor import RiskActor, risk_statistics
 from actors.runtime.risk.balances import read_balances
 from actors.runtime.risk.portfolio import Portfolio
@@ -120,6 +121,10 @@ failing is turned off, never a reason to stop trading."""
 SYMBOLS_PER_CONNECTION = 30
 STORE_COUNT_EVERY_S = 10.0
 SERIES_THIN_EVERY_S = 3600.0
+OTHERS_EVERY_S = 1.0
+"""How often a cluster's instance reads what the others hold and have in flight: the
+portfolio's caps count it, so entries decided on two instances within this long of each
+other are the only ones that may not see each other."""
 DAY_S = 86400.0
 STORE_HEALTH_KEY = "store-health"
 """The conflating key strategies are told the store's health under: only the latest counts."""
@@ -662,6 +667,30 @@ class TradingSystem:
             command = ReconcileOrder(leg, order.client_id, symbol, order.venue_order_id or None)
             await self.venues[leg].router_mailbox.address.send(command)
 
+    async def _count_other_instances(self) -> None:
+        """Keep the portfolio counting what the cluster's other instances hold and have
+        in flight, as the shared store shows it (every decision's snapshot is stored with
+        its intents, before its orders leave), every ``OTHERS_EVERY_S``."""
+
+        def read(ours: frozenset[str]) -> dict[str, Exposure]:
+            with self.store.reading() as store:
+                rows = store.tasks(active_only=True)
+            found = {}
+            for row in rows:
+                ctx = None if row.task_id in ours else record_of(row)
+                if ctx is not None:
+                    found[row.task_id] = notional.exposure_of(ctx)
+            return found
+
+        while True:
+            try:
+                theirs = await trio.to_thread.run_sync(read, frozenset(self.strategies))
+            except STORE_FAILURES as error:
+                log.warning("the other instances' exposure could not be read: %s", error)
+            else:
+                self.risk.portfolio.set_others(theirs)
+            await trio.sleep(OTHERS_EVERY_S)
+
     async def _count_store(self) -> None:
         """Refresh ``store_counts`` for status views, off the trio thread."""
 
@@ -688,7 +717,7 @@ class TradingSystem:
                     thinned = await self.writer_client.thin_series(before)
                     removed += thinned.removed
                     more = thinned.more
-            except (sqlite3.Error, StoreError) as error:
+            except STORE_FAILURES as error:
                 # The series only grows meanwhile; nothing else depends on it.
                 log.warning("the series could not be thinned (%s); trying again later", error)
             if removed:
@@ -742,6 +771,8 @@ class TradingSystem:
                 self.started.set()
                 freeze_startup_objects()
                 nursery.start_soon(self._count_store)
+                if self.keeper is not None:
+                    nursery.start_soon(self._count_other_instances)
                 nursery.start_soon(self._thin_series)
                 self.nursery = nursery
                 task_status.started()

@@ -11,13 +11,19 @@ store is a server, so the readings share one connection pool.
 
 from __future__ import annotations
 
+import sqlite3
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
 import attrs
+import psycopg
 
-from actors.runtime.persistence.store import Durability, Store
+from actors.runtime.persistence.store import Durability, Store, StoreError
+
+STORE_FAILURES = (sqlite3.Error, psycopg.Error, StoreError, OSError)
+"""What reading a store may raise when the store, not Basis, is at fault: a file that
+cannot be read, a database that cannot be reached."""
 
 
 class StoreSource(Protocol):
