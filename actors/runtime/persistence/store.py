@@ -753,8 +753,10 @@ class Store:
         intents: Iterable[IntentRecord],
         events: Iterable[OrderEventRecord],
         history: Iterable[TradeRecord | HistoryRecord] = (),
-    ) -> None:
-        """Everything in one transaction: all of it is stored, or none of it."""
+    ) -> frozenset[str]:
+        """Everything in one transaction: all of it is stored, or none of it. Returns the
+        symbols whose records were refused for want of their lease: none, as a SQLite
+        store belongs to one instance alone (the PostgreSQL store's fencing refuses some)."""
         with self._transaction() as db:
             _write_history(db, history)
             _insert(
@@ -799,6 +801,7 @@ class Store:
                 ],
             )
             _write_events(db, list(events))
+        return frozenset()
 
     def quarantine(
         self, task_id: str | None, reason: str, record: bytes | None, symbol: str | None = None
