@@ -50,6 +50,19 @@ from tests.unit.actors.test_store import (  # noqa: F401 (collected here with `s
 )
 
 
+@pytest.fixture(scope="module")
+def module_database(postgres_server) -> str:
+    return postgres_server.new_database()
+
+
+@pytest.fixture
+def postgres_dsn(module_database) -> str:
+    """The module's database, emptied: a new database costs a test some tenths of a
+    second (``CREATE DATABASE`` copies a template and waits for a checkpoint)."""
+    _query(module_database, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    return module_database
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
     """A new store of either backend."""
