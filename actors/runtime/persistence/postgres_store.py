@@ -71,8 +71,17 @@ POOL_CONNECTIONS = 4
 CONNECTION_WAIT_S = 5.0
 """How long a call waits for a connection (the server down, say) before it fails as a
 storage failure, which the writer retries."""
-CONNECT_TIMEOUT_S = 10
-"""libpq's ``connect_timeout`` where the connection string sets none."""
+CONNECTION_DEFAULTS = {
+    "connect_timeout": 10,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
+"""libpq's settings where the connection string sets none: a server cut off from Basis
+fails the call in progress within some ten seconds (``tcp_user_timeout``: what was sent
+left unacknowledged; keepalives: an idle connection), which the writer then retries,
+instead of waiting on the network for the kernel's quarter of an hour."""
 SERIES_LOCK = SCHEMA_LOCK + 1
 """The advisory lock one thinning of the series holds: instances sharing the series thin
 it one at a time."""
@@ -206,10 +215,11 @@ def _pipelined(conn: psycopg.Connection[Any]) -> Iterator[psycopg.Connection[Any
 def _each(conn: psycopg.Connection[Any], statement: str, rows: Sequence[Sequence[Any]]) -> None:
     """``statement`` for each of ``rows``, in order: a later row meets an earlier one's
     conflict as in the SQLite store. psycopg's ``executemany`` sends them all before it
-    reads an answer (in a pipeline) and prepares the statement, so a batch costs the
-    server's work, not a round trip a row; one statement of many rows' ``VALUES`` took
-    as long (a decision's 3 rows ~0.3 ms, 670 rows ~10 ms on loopback) and needs the
-    rows of one key folded first."""
+    reads an answer (in the transaction's pipeline) and prepares the statement, so a
+    batch costs the server's work, not a round trip a row. One statement of many rows'
+    ``VALUES`` (the SQLite store's way) took as long for a decision's few rows (0.36 ms
+    a transaction on loopback) and 11-25 ms against 16-20 ms for 670 rows, as much apart
+    from one run to the next, and would need each key's rows folded into one first."""
     if rows:
         conn.cursor().executemany(statement, rows)
 
@@ -397,8 +407,7 @@ class PostgresStore:
                 f"{self.location}: give the connection string as key=value pairs or a "
                 "postgresql:// URI"
             ) from None
-        params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
-        conninfo = make_conninfo(**params)
+        conninfo = make_conninfo(**(CONNECTION_DEFAULTS | params))
         try:
             conn = psycopg.connect(conninfo)
         except psycopg.OperationalError as error:
@@ -710,10 +719,12 @@ class PostgresStore:
             (before_count,) = conn.execute(
                 "SELECT count(*) FROM series WHERE ts >= %s AND ts < %s", window
             ).fetchone() or (0,)
+            # The minute in exact numbers: PostgreSQL refuses a float division that
+            # underflows (a time within 1e-308 s of the epoch) where SQLite gives 0.
             minutes = conn.execute(
-                "SELECT symbol, floor(ts / 60) * 60, min(entry_cost_pct), avg(pnl_usdt), "
-                "avg(pnl_pct), avg(unrealized_usdt) FROM series WHERE ts >= %s AND ts < %s "
-                "GROUP BY symbol, floor(ts / 60)",
+                "SELECT symbol, (floor(ts::numeric / 60) * 60)::float8, min(entry_cost_pct), "
+                "avg(pnl_usdt), avg(pnl_pct), avg(unrealized_usdt) FROM series "
+                "WHERE ts >= %s AND ts < %s GROUP BY symbol, floor(ts::numeric / 60)",
                 window,
             ).fetchall()
             conn.execute("DELETE FROM series WHERE ts >= %s AND ts < %s", window)
