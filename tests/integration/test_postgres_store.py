@@ -318,6 +318,29 @@ def test_instances_opening_a_new_database_at_once_migrate_it_once(postgres_dsn):
             store.close()
 
 
+def test_one_store_serves_several_threads_at_once(pg):
+    failed: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def journal(n: int) -> None:
+        start.wait()
+        try:
+            for k in range(20):
+                pg.write_batch([snapshot(f"t{n}-{k}")], [intent(f"t{n}-{k}-1s", f"t{n}-{k}")], [])
+                pg.open_orders(f"t{n}-{k}")
+        except BaseException as error:
+            failed.append(error)
+
+    threads = [threading.Thread(target=journal, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failed == []
+    assert pg.counts()["active"] == 120
+    assert len(pg.open_orders()) == 120
+
+
 def test_a_database_from_a_newer_basis_is_refused_naming_it_without_its_password(postgres_dsn):
     PostgresStore(postgres_dsn).close()
     _query(postgres_dsn, "INSERT INTO basis_schema (version) VALUES (%s)", (len(MIGRATIONS) + 1,))
