@@ -632,7 +632,10 @@ class TradingSystem:
     async def stop_symbol(self, symbol: str, *, lease_over: bool) -> None:
         """Stop trading ``symbol`` (the lease keeper calls this)."""
         for handle in [h for h in self.strategies.values() if str(h.symbol) == symbol]:
-            await self.remove_strategy(handle.task_id, flush=not lease_over)
+            try:
+                await self.remove_strategy(handle.task_id, flush=not lease_over)
+            except SupervisorNotRunning:
+                return  # the system is stopping: every strategy stops with it
 
     async def _journal_leased(self, ctx: ArbitrageContext, orders: Sequence[Order]) -> None:
         """The journal, and the lease checked again on this instance's clock once it is

@@ -755,8 +755,8 @@ class Store:
         history: Iterable[TradeRecord | HistoryRecord] = (),
     ) -> frozenset[str]:
         """Everything in one transaction: all of it is stored, or none of it. Returns the
-        symbols whose records were refused: none here (a cluster's store fences writes by
-        lease, ``postgres_store.py``)."""
+        symbols whose records were refused for want of their lease: none, as a SQLite
+        store belongs to one instance alone (the PostgreSQL store's fencing refuses some)."""
         with self._transaction() as db:
             _write_history(db, history)
             _insert(

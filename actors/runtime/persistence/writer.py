@@ -375,15 +375,20 @@ class Writer:
         if self.store is None:
             self.store = await trio.to_thread.run_sync(Store, self.path, self.durability)
         store = self.store
-        await trio.to_thread.run_sync(store.checkpoint_apart)
-        checkpointer = await trio.to_thread.run_sync(Checkpointer, store.path)
+        checkpointer = None
+        # SQLite's log is Basis's to copy into the database; PostgreSQL's is the server's.
+        if isinstance(store, Store):
+            await trio.to_thread.run_sync(store.checkpoint_apart)
+            checkpointer = await trio.to_thread.run_sync(Checkpointer, store.path)
         try:
             async with WorkerThread() as thread, trio.open_nursery() as nursery:
-                nursery.start_soon(self._checkpoints, checkpointer)
+                if checkpointer is not None:
+                    nursery.start_soon(self._checkpoints, checkpointer)
                 await self._serve(mailbox, thread, task_status)
                 nursery.cancel_scope.cancel()
         finally:
-            checkpointer.close()
+            if checkpointer is not None:
+                checkpointer.close()
 
     async def _checkpoints(self, checkpointer: Checkpointer) -> None:
         """Every ``checkpoint_interval_s``, the log copied into the database on a thread
