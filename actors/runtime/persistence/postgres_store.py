@@ -101,7 +101,7 @@ def _without_password(dsn: str) -> str:
     return make_conninfo(**params)
 
 
-def _location(dsn: str) -> str:
+def location_of(dsn: str) -> str:
     """How messages name the database: ``PostgreSQL (host=... port=... dbname=...)``."""
     try:
         return f"PostgreSQL ({_without_password(dsn)})"
@@ -388,6 +388,9 @@ class PostgresStore:
     instance named ``instance``; ``fence``, when given, returns the epoch of each symbol
     this instance holds now, and fences :meth:`write_batch` by it."""
 
+    COMMITS_ON_THE_LOOP = False
+    """Every commit is a round trip to the server: never on the trio thread."""
+
     def __init__(
         self,
         dsn: str,
@@ -396,7 +399,7 @@ class PostgresStore:
         fence: Callable[[], Mapping[str, int]] | None = None,
         durability: Durability = "NORMAL",
     ) -> None:
-        self.location = _location(dsn)
+        self.location = location_of(dsn)
         """The database as messages name it: its connection string without the password."""
         self.instance = instance
         self._fence = fence
@@ -457,6 +460,10 @@ class PostgresStore:
     @property
     def schema_version(self) -> int:
         return self._one("SELECT coalesce(max(version), 0) FROM basis_schema")[0]
+
+    def failure_of(self, error: BaseException) -> str | None:
+        """:func:`postgres_storage_failure` of this store's database."""
+        return postgres_storage_failure(error, self.location)
 
     def close(self) -> None:
         self._pool.close()

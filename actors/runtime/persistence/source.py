@@ -12,13 +12,16 @@ store is a server, so the readings share one connection pool.
 from __future__ import annotations
 
 import sqlite3
-from contextlib import AbstractContextManager
+import threading
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Protocol
 
 import attrs
 import psycopg
 
+from actors.runtime.persistence.postgres_store import PostgresStore, location_of
 from actors.runtime.persistence.store import Durability, Store, StoreError
 
 STORE_FAILURES = (sqlite3.Error, psycopg.Error, StoreError, OSError)
@@ -27,6 +30,8 @@ cannot be read, a database that cannot be reached."""
 
 
 class StoreSource(Protocol):
+    """Where a store is (see the module's docstring)."""
+
     @property
     def name(self) -> str:
         """What a message names the store by: its path, or its database without secrets."""
@@ -36,11 +41,11 @@ class StoreSource(Protocol):
         """Whether anything was ever stored there."""
         ...
 
-    def reading(self) -> AbstractContextManager[Store]:
+    def reading(self) -> AbstractContextManager[Store | PostgresStore]:
         """The store, to read in a ``with`` block, on a worker thread."""
         ...
 
-    def for_writer(self) -> Store:
+    def for_writer(self) -> Store | PostgresStore:
         """A store of the writer's own, which it closes."""
         ...
 
@@ -62,6 +67,45 @@ class SqliteSource:
 
     def for_writer(self) -> Store:
         return Store(self.path, self.durability)
+
+
+@attrs.define(eq=False)
+class PostgresSource:
+    """A PostgreSQL database (``dsn``: from the environment, never logged) shared by the
+    instances of a cluster, this one named ``instance``. ``fence``: the epochs of the
+    leases this instance holds (the lease keeper's), which the writer's store writes
+    under; ``None`` for an instance alone."""
+
+    dsn: str = attrs.field(repr=False)
+    instance: str
+    durability: Durability = "NORMAL"
+    fence: Callable[[], Mapping[str, int]] | None = None
+    _shared: PostgresStore | None = None
+    _opening: threading.Lock = attrs.field(factory=threading.Lock)
+
+    @property
+    def name(self) -> str:
+        return location_of(self.dsn)
+
+    def exists(self) -> bool:
+        return True
+
+    def reading(self) -> AbstractContextManager[PostgresStore]:
+        """The readers' store, one connection pool for them all, opened at the first
+        reading and left open (``close``)."""
+        with self._opening:
+            if self._shared is None:
+                self._shared = PostgresStore(self.dsn, self.instance)
+            return nullcontext(self._shared)
+
+    def for_writer(self) -> PostgresStore:
+        return PostgresStore(self.dsn, self.instance, fence=self.fence, durability=self.durability)
+
+    def close(self) -> None:
+        with self._opening:
+            if self._shared is not None:
+                self._shared.close()
+                self._shared = None
 
 
 def source_of(where: Path | StoreSource) -> StoreSource:

@@ -680,6 +680,10 @@ class RiskModeRow:
 
 
 class Store:
+    COMMITS_ON_THE_LOOP = True
+    """A commit of a handful of records writes a local file's log and takes ~50 µs: the
+    writer may commit a decision's intents on the trio thread (``Writer.on_the_loop_records``)."""
+
     def __init__(self, path: Path, durability: Durability = "NORMAL") -> None:
         self.path = path
         try:
@@ -710,6 +714,10 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    def failure_of(self, error: BaseException) -> str | None:
+        """:func:`storage_failure` of this store's file."""
+        return storage_failure(error, self.path)
 
     def checkpoint_apart(self) -> None:
         """Leave checkpoints to a :class:`Checkpointer`: by default the commit that fills
