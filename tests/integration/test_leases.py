@@ -176,8 +176,6 @@ def test_another_instance_takes_an_expired_lease_and_the_old_grant_ends_at_its_e
     (old,) = book.claim("west", SYMBOLS[:1], 1, SHORT_TTL_S)
     *_, expiry = lease_row(dsn, old.symbol)
     book.join("east", 1)  # first by name: the one symbol is east's share
-    # Before it expires the lease is not free, whatever the shares say.
-    assert book.claim("east", SYMBOLS[:1], 1, LONG_TTL_S) == []
     wait_until(expired(book, old.symbol))
     (new,) = book.claim("east", SYMBOLS[:1], 1, LONG_TTL_S)
     assert new.epoch > old.epoch
@@ -186,6 +184,14 @@ def test_another_instance_takes_an_expired_lease_and_the_old_grant_ends_at_its_e
     assert grants[new.epoch][3] >= expiry
     assert book.renew("west", {old.symbol: old.epoch}, LONG_TTL_S) == {}
     assert_grants_never_overlap(dsn)
+
+
+def test_a_lease_held_is_not_free_whatever_the_shares_say(book):
+    book.join("west", 1)
+    assert len(book.claim("west", SYMBOLS[:1], 1, LONG_TTL_S)) == 1
+    book.join("east", 1)  # first by name: the one symbol is east's share
+    assert book.claim("east", SYMBOLS[:1], 1, LONG_TTL_S) == []
+    assert book.excess("west", SYMBOLS[:1], 1, LONG_TTL_S) == 1
 
 
 # ------------------------------------------------------------------ handing back

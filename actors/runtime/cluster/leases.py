@@ -277,16 +277,19 @@ class LeaseBook:
             with conn.transaction():
                 _heartbeat(conn, name, None)
                 _lock_in_order(conn, symbols)
+                # One instant, read once the rows are locked, decides whether each lease
+                # is still held and dates its renewal.
                 rows = conn.execute(
                     """
+                    WITH now AS (SELECT clock_timestamp() AS at)
                     UPDATE leases SET
-                        renewed_at = clock_timestamp(),
-                        expires_at = clock_timestamp() + make_interval(secs => %s)
-                    FROM unnest(%s::text[], %s::bigint[]) AS held (symbol, epoch)
+                        renewed_at = now.at,
+                        expires_at = now.at + make_interval(secs => %s)
+                    FROM now, unnest(%s::text[], %s::bigint[]) AS held (symbol, epoch)
                     WHERE leases.symbol = held.symbol
                       AND leases.holder = %s
                       AND leases.epoch = held.epoch
-                      AND leases.expires_at > clock_timestamp()
+                      AND leases.expires_at > now.at
                     RETURNING leases.symbol, leases.epoch
                     """,
                     (ttl_s, symbols, epochs, name),
