@@ -24,6 +24,8 @@ from actors.runtime.config import DEFAULT_LEASE_TTL_S
 EXIT_BAD_INPUT = 2
 CONNECT_TIMEOUT_S = 5
 """How long the database may take to answer before the command gives up on it."""
+WHERE = ("host", "hostaddr", "port", "dbname", "user")
+"""The parts of a connection string that say where the database is, which are shown."""
 
 
 def add_cluster_commands(commands: argparse._SubParsersAction) -> None:
@@ -86,7 +88,7 @@ def command_cluster_status(args: argparse.Namespace) -> int:
 
 
 class _NoCluster(Exception):
-    pass
+    """The database answers but holds no cluster."""
 
 
 def _refuse(message: str) -> int:
@@ -95,15 +97,11 @@ def _refuse(message: str) -> int:
 
 
 def _where(dsn: str) -> str:
-    """Where ``dsn`` points, without its password."""
+    """Where ``dsn`` points, as it says it (what it leaves out is libpq's to default):
+    host, port, database and user, never its password or other options."""
     parts = conninfo_to_dict(dsn)
-    host = parts.get("host") or parts.get("hostaddr") or "localhost"
-    port = parts.get("port") or "5432"
-    # libpq's defaults for what is left out: the user's name for the database, and the
-    # login name for the user, which is this process's to know only.
-    database = parts.get("dbname") or parts.get("user")
-    user = parts.get("user")
-    return f"{host}:{port}" + (f"/{database}" if database else "") + (f" as {user}" if user else "")
+    shown = [f"{key}={parts[key]}" for key in WHERE if parts.get(key)]
+    return " ".join(shown) if shown else "libpq's default database"
 
 
 def _check_database(dsn: str) -> None:

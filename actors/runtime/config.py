@@ -5,11 +5,10 @@ endpoints, the names of the environment variables holding keys); ``[strategy]``;
 ``[risk]`` (sizing from the books, caps, stops); ``[http]`` (the status endpoint);
 ``[persistence]`` (the store: SQLite or PostgreSQL, durability, the sampled series);
 ``[cluster]`` (this instance's part in several sharing the symbols over PostgreSQL);
-``[alerts]`` (where alerts go). The
-file's other tables (the simulated venues, paper mode, chaos runs) belong to the tools
-that read them: see ``actors.system_config``. Everything is validated at load: an
-unknown key, a wrong type or an impossible value is an error that names the file and the
-key.
+``[alerts]`` (where alerts go). The file's other tables (the simulated venues, paper
+mode, chaos runs) belong to the tools that read them: see ``actors.system_config``.
+Everything is validated at load: an unknown key, a wrong type or an impossible value is
+an error that names the file and the key.
 """
 
 from __future__ import annotations

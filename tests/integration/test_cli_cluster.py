@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from actors.runtime.cluster.leases import LeaseBook
 from tests.integration.cluster_database import apply_schema
@@ -65,9 +66,11 @@ def test_status_shows_each_instance_its_leases_the_expired_and_the_unleased(post
     done = basis(tmp_path, CONFIG, f"{postgres_dsn} password={PASSWORD}")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    database = re.search(r"dbname=(\w+)", postgres_dsn)[1]
-    assert lines[0].startswith("cluster at 127.0.0.1:")
-    assert f"/{database} as postgres: 3 instance(s), 2 symbol(s) leased" in lines[0]
+    given = conninfo_to_dict(postgres_dsn)
+    assert lines[0] == (
+        f"cluster at host=127.0.0.1 port={given['port']} dbname={given['dbname']} "
+        "user=postgres: 3 instance(s), 2 symbol(s) leased; ages by the database's clock"
+    )
     assert re.fullmatch(
         rf"east \(id {east_id}, capacity 2\): live, last seen \d+\.\d s ago, 2 symbol\(s\)",
         lines[1],
@@ -109,11 +112,11 @@ def test_a_config_without_a_shared_store_is_refused(tmp_path):
         # Nothing listens there.
         (
             "host=127.0.0.1 port={closed} user=basis dbname=basis password={password}",
-            "cannot read the cluster at 127.0.0.1:{closed}/basis as basis: ",
+            "cannot read the cluster at host=127.0.0.1 port={closed} dbname=basis user=basis: ",
         ),
         (
             "postgresql://basis:{password}@127.0.0.1:{closed}/basis",
-            "cannot read the cluster at 127.0.0.1:{closed}/basis as basis: ",
+            "cannot read the cluster at host=127.0.0.1 port={closed} dbname=basis user=basis: ",
         ),
         # Not a connection string, the password among what psycopg would quote.
         ("host=127.0.0.1 password={password} junk", "CLUSTER_DSN is not a PostgreSQL"),
