@@ -94,6 +94,13 @@ def test_an_instance_keeps_its_id_across_joins_and_its_capacity_follows(book):
     assert status.instances[0].instance_id != status.instances[1].instance_id
 
 
+def test_an_id_another_instance_has_is_drawn_again(book, monkeypatch):
+    taken = book.join("east", 1)
+    draws = iter(taken + "w3st")
+    monkeypatch.setattr("actors.runtime.cluster.leases.secrets.choice", lambda _: next(draws))
+    assert book.join("west", 1) == "w3st"
+
+
 def test_claiming_or_renewing_needs_a_joined_instance(book):
     with pytest.raises(NotJoined, match="'east' is not in the cluster"):
         book.claim("east", SYMBOLS, 3, LONG_TTL_S)

@@ -1,8 +1,8 @@
 """The lease book: the database's side of a cluster's symbol leases.
 
 An instance joins under its configured name, then, while it runs, claims its fair share
-of the free symbols (:mod:`.placement`), renews what it holds, hands back what it is
-above its share by when another instance joins, and leaves on a graceful stop. Every
+of the free symbols (:mod:`.placement`), renews what it holds, hands back what puts it
+above its share when another instance joins, and leaves on a graceful stop. Every
 decision is the database's, in one transaction each, by the database's clock
 (``clock_timestamp()``: ``now()`` is the transaction's start, which a transaction
 waiting for a lock would date too early): a lease is held while its ``expires_at`` is
@@ -49,9 +49,8 @@ the lease is valid and the act it allows (a busy event loop, a garbage collectio
 of milliseconds; 0.5 s at the default 10 s ttl)."""
 
 JOIN_ATTEMPTS = 8
-"""New instance ids drawn before joining gives up: another instance already has the
-one drawn about once in a million joins of a ten-instance cluster, so eight in a row
-means something else is wrong."""
+"""New instance ids drawn before joining gives up: in a cluster of ten instances about
+one draw in 170,000 is another's id, so eight in a row mean something else is wrong."""
 
 
 class NotJoined(Exception):
