@@ -284,6 +284,10 @@ def test_an_instance_not_heard_from_within_the_ttl_is_not_counted(book):
         )
     )
     assert book.excess("east", SYMBOLS[:6], 10, SHORT_TTL_S) == 0
+    # Without a ttl, the one east claimed with counts west as live still.
+    assert book.excess("east", SYMBOLS[:6], 10) == 3
+    with pytest.raises(ValueError, match="'west' has claimed nothing here"):
+        book.excess("west", SYMBOLS[:6], 10)
 
 
 # ------------------------------------------------------------------ status

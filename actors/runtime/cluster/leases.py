@@ -119,6 +119,8 @@ class LeaseBook:
             raise ValueError("give either a connection string or a pool")
         self._timeout_s = timeout_s
         self._owns_pool = pool is None
+        # Each instance's lease ttl, as its last claim or renewal here gave it.
+        self._ttl_s: dict[str, float] = {}
         if pool is None:
             milliseconds = int(timeout_s * 1000)
             pool = ConnectionPool(
@@ -202,6 +204,7 @@ class LeaseBook:
         left) less what it holds; the new grants. A symbol is free when no instance
         holds it: never leased, handed back, or its lease expired."""
         wanted = sorted(symbols)
+        self._ttl_s[name] = ttl_s
         with self._pool.connection(timeout=self._timeout_s) as conn:
             # Rows for symbols never leased, committed before the claim's transaction:
             # another claim inserting the same symbol waits for this short one only.
@@ -271,6 +274,7 @@ class LeaseBook:
         A symbol missing from the answer is lost: taken over, or expired (it is then
         claimed again, under a new epoch)."""
         symbols, epochs = _columns(held)
+        self._ttl_s[name] = ttl_s
         with self._pool.connection(timeout=self._timeout_s) as conn:
             t_sent = time.monotonic()
             with conn.transaction():
@@ -303,10 +307,17 @@ class LeaseBook:
         with self._pool.connection(timeout=self._timeout_s) as conn, conn.transaction():
             _release(conn, name, {s: e for s, e in held.items() if s in chosen})
 
-    def excess(self, name: str, symbols: Collection[str], capacity: int, ttl_s: float) -> int:
+    def excess(
+        self, name: str, symbols: Collection[str], capacity: int, ttl_s: float | None = None
+    ) -> int:
         """How many of its symbols this instance should hand back for the live instances
         (heard from within ``ttl_s``, not left) to be spread evenly: above zero when
-        another instance joined. The caller chooses which, and :meth:`release` them."""
+        another instance joined. The caller chooses which, and :meth:`release` them.
+        ``ttl_s`` left out is that of the instance's last claim or renewal here."""
+        if ttl_s is None:
+            ttl_s = self._ttl_s.get(name)
+            if ttl_s is None:
+                raise ValueError(f"{name!r} has claimed nothing here: give the lease ttl")
         wanted = sorted(symbols)
         with self._pool.connection(timeout=self._timeout_s) as conn, conn.transaction():
             share = _shares(conn, name, wanted, capacity, ttl_s)[name]
