@@ -11,7 +11,10 @@ from actors.runtime.persistence.postgres_schema import MIGRATIONS, SCHEMA_LOCK
 
 def apply_schema(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS basis_schema (version INTEGER NOT NULL)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS basis_schema (version INTEGER PRIMARY KEY, "
+            "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
         for version, migration in enumerate(MIGRATIONS, start=1):
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
