@@ -51,6 +51,7 @@ from actors.runtime.alerts.alert import Sink
 from actors.runtime.alerts.conditions import FeedConnects, Observation, Signal, exposure_of
 from actors.runtime.alerts.sinks import sinks_from_config
 from actors.runtime.cluster.keeper import LeaseKeeper
+from actors.runtime.cluster.leases import LeaseBook
 from actors.runtime.config import RuntimeConfig, VenuesSection
 from actors.runtime.controls import Controls
 from actors.runtime.market.feed import Feed
@@ -64,7 +65,13 @@ from actors.runtime.orders.rate_limit import TokenBucket
 from actors.runtime.orders.router import Router
 from actors.runtime.orders.short_check import Holding, holding_of
 from actors.runtime.other_instances import ForeignOrder, OtherInstance
-from actors.runtime.persistence.source import STORE_FAILURES, SqliteSource, StoreSource
+from actors.runtime.persistence.postgres_store import PostgresStore
+from actors.runtime.persistence.source import (
+    STORE_FAILURES,
+    PostgresSource,
+    StoreSource,
+    store_source,
+)
 from actors.runtime.persistence.store import QuarantineRow, RiskModeRow
 from actors.runtime.persistence.writer import (
     WRITER_MAILBOX,
@@ -194,10 +201,13 @@ class TradingSystem:
         self.recover = recover
         self.started_at = time.time()
         self.store_path = data_dir / STORE_FILE
-        self.store: StoreSource = SqliteSource(self.store_path, config.persistence.durability)
+        self.store: StoreSource = store_source(config, self.store_path)
         """Where the store is; its parts read it through this (``reading``)."""
         self.writer = Writer(
-            self.store_path, config.persistence.durability, on_health=self._store_health
+            self.store_path,
+            config.persistence.durability,
+            on_health=self._store_health,
+            source=self.store,
         )
         self.writer_mailbox = Mailbox(WRITER_MAILBOX, capacity=4096)
         self.writer_client = WriterClient(self.writer_mailbox.address)
@@ -256,6 +266,19 @@ class TradingSystem:
         """The newest fills the strategies of this run handed to the store, oldest first."""
         self.keeper: LeaseKeeper | None = None
         """This instance's leases in its cluster (``[cluster]``); ``None`` alone."""
+        cluster = config.cluster
+        if cluster is not None:
+            assert isinstance(self.store, PostgresSource)
+            self.keeper = LeaseKeeper(
+                LeaseBook(self.store.dsn),
+                cluster.name,
+                cluster.capacity,
+                tuple(config.symbols),
+                cluster.lease_ttl_s,
+                cluster.renew_s,
+                self,
+            )
+            self.store.fence = self.keeper.epochs
         self.controls = Controls(self)
         """The operator's controls, one set for every way in (the status port, the
         dashboard): one lock, one set of paused symbols."""
@@ -757,9 +780,13 @@ class TradingSystem:
             await self._check_futures_account()
             async with trio.open_nursery() as nursery:
                 await nursery.start(self._run_root, nursery.cancel_scope)
-                if self.venues_are_new:
+                if self.keeper is not None:
+                    # The cluster's symbols: each taken over as its lease is granted. The
+                    # keeper hands them back once the tree has stopped (its helpers end).
+                    await nursery.start(self.keeper.run)
+                elif self.venues_are_new:
                     await self.recovery.abandon_previous()
-                for symbol in self.config.symbol_list:
+                for symbol in self.config.symbol_list if self.keeper is None else ():
                     if self.stop_requested:
                         break
                     try:
@@ -854,6 +881,7 @@ class TradingSystem:
             risk=risk_statistics(self.risk),
             symbols=tuple(str(symbol) for symbol in self.subscribers),
             recent_fills=tuple(self.recent_fills),
+            cluster=None if self.keeper is None else self.keeper.statistics(),
         )
 
     def observation(self) -> Observation:
@@ -875,6 +903,14 @@ class TradingSystem:
     async def aclose(self) -> None:
         for links in self.venues.values():
             await links.rest.aclose()
+        # A PostgreSQL store's connection pools (the writer's, the readers', the leases')
+        # are closed with the system; SQLite's connections close with each use.
+        if isinstance(self.writer.store, PostgresStore):
+            await trio.to_thread.run_sync(self.writer.store.close)
+        if isinstance(self.store, PostgresSource):
+            await trio.to_thread.run_sync(self.store.close)
+        if self.keeper is not None:
+            await trio.to_thread.run_sync(self.keeper.leases.close)
 
 
 def _base36(value: int) -> str:

@@ -71,11 +71,13 @@ class Leases(Protocol):
 
     def renew(self, name: str, held: Mapping[str, int], ttl_s: float) -> Mapping[str, Grant]: ...
 
-    def excess(self, name: str, symbols: Sequence[str], capacity: int) -> int: ...
+    def excess(self, name: str, symbols: Sequence[str], capacity: int, ttl_s: float) -> int: ...
 
     def release(self, name: str, symbols: Sequence[str], held: Mapping[str, int]) -> None: ...
 
     def leave(self, name: str, held: Mapping[str, int]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class ClusterTrading(Protocol):
@@ -210,7 +212,9 @@ class LeaseKeeper:
                 self._hold(grant.symbol, grant.epoch, sent)
                 self._granted.append((grant.symbol, grant.epoch))
                 self._to_start.set()
-            over = await self._db(self.leases.excess, self.name, self.symbols, self.capacity)
+            over = await self._db(
+                self.leases.excess, self.name, self.symbols, self.capacity, self.ttl_s
+            )
         except DB_FAILURES as error:
             self._lamed(error)
             return

@@ -11,6 +11,7 @@ store is a server, so the readings share one connection pool.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
@@ -21,6 +22,7 @@ from typing import Protocol
 import attrs
 import psycopg
 
+from actors.runtime.config import RuntimeConfig
 from actors.runtime.persistence.postgres_store import PostgresStore, location_of
 from actors.runtime.persistence.store import Durability, Store, StoreError
 
@@ -106,6 +108,25 @@ class PostgresSource:
             if self._shared is not None:
                 self._shared.close()
                 self._shared = None
+
+
+def store_source(config: RuntimeConfig, path: Path) -> StoreSource:
+    """The store ``config``'s ``[persistence]`` names: the SQLite file at ``path``, or the
+    PostgreSQL database whose connection string the environment holds, in the name of
+    ``[cluster] name`` (``basis`` for an instance alone)."""
+    persistence = config.persistence
+    if persistence.backend == "sqlite":
+        return SqliteSource(path, persistence.durability)
+    dsn = os.environ.get(persistence.dsn_env, "").strip()
+    if not dsn:
+        raise StoreError(
+            f'[persistence] backend = "postgresql" reads its connection string from the '
+            f"environment variable {persistence.dsn_env}, which is not set: export it "
+            f"(like {persistence.dsn_env}='host=db.example port=5432 dbname=basis user=basis "
+            "password=...'), or name another with [persistence] dsn_env"
+        )
+    name = config.cluster.name if config.cluster is not None else "basis"
+    return PostgresSource(dsn, name, persistence.durability)
 
 
 def source_of(where: Path | StoreSource) -> StoreSource:

@@ -75,7 +75,7 @@ class FakeLeases:
         self.renewed_at.append(now)
         return still
 
-    def excess(self, name, symbols, capacity):
+    def excess(self, name, symbols, capacity, ttl_s):
         self._enter(("excess", name))
         over, self.over = self.over, 0
         return over
