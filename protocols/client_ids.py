@@ -74,12 +74,6 @@ def tag_epoch(tag: str) -> int:
     return int(tag, 36)
 
 
-def earlier_grant(instance: str, epoch: int) -> bool:
-    """Whether ``instance``, the instance part of a client id seen on a symbol leased
-    under ``epoch``, names an earlier lease of it."""
-    return is_instance_id(instance) and tag_epoch(instance) < epoch
-
-
 def is_instance_id(text: str) -> bool:
     return _INSTANCE.fullmatch(text) is not None
 

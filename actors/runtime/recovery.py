@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TypeVar
 
 import attrs
@@ -211,12 +211,20 @@ class Recovery:
         return self.quarantined
 
     async def other_instances(
-        self, symbol: Symbol, rules: LegRules, instance: str, venues: Mapping[Leg, str]
+        self,
+        symbol: Symbol,
+        rules: LegRules,
+        instance: str,
+        venues: Mapping[Leg, str],
+        earlier: Collection[str] = (),
     ) -> list[OtherInstance]:
         """The other Basis instances whose orders ``symbol``'s open orders and recent
         order history at both venues hold (``venues``: each leg's venue name), each
         logged with its open orders; those are left alone. Venues that do not answer
-        (for about 20 s) or rules not yet known leave it unchecked: none found."""
+        (for about 20 s) or rules not yet known leave it unchecked: none found.
+        ``earlier``: the instance parts that name the symbol's earlier leases in a
+        cluster: found like the others, but the symbol's own past, not logged as another
+        instance's."""
         if not rules.futures.contract_size:
             log.warning("%s: no venue rules yet, other instances' orders not looked for", symbol)
             return []
@@ -235,7 +243,7 @@ class Recovery:
         if listed is None:
             return []
         found = other_instances(instance, str(symbol), listed, time.time())
-        for other in found:
+        for other in (other for other in found if other.instance not in earlier):
             log.warning("%s; this is instance %s", other.describe(), instance)
             for order in other.open_orders:
                 log.warning(

@@ -96,7 +96,7 @@ from actors.venues.gateio import (
 )
 from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
 from actors.venues.rest import VENUE_FAILURES, RestClient
-from protocols.client_ids import earlier_grant, epoch_tag
+from protocols.client_ids import epoch_tag
 from protocols.messages import (
     OperatorAction,
     OperatorCommand,
@@ -503,16 +503,10 @@ class TradingSystem:
         )
         kinds = {Leg.SPOT: venues.spot.kind, Leg.FUTURES: venues.futures.kind}
         instance = self.instance if epoch is None else epoch_tag(epoch)
-        others = await self.recovery.other_instances(symbol, rules, instance, kinds)
-        earlier: list[ForeignOrder] = []
-        if epoch is not None:
-            earlier = [
-                o
-                for other in others
-                if earlier_grant(other.instance, epoch)
-                for o in other.open_orders
-            ]
-            others = [other for other in others if not earlier_grant(other.instance, epoch)]
+        grants = set() if epoch is None else await self._earlier_grants(symbol, epoch)
+        others = await self.recovery.other_instances(symbol, rules, instance, kinds, grants)
+        earlier = [o for other in others if other.instance in grants for o in other.open_orders]
+        others = [other for other in others if other.instance not in grants]
         self.other_instances[symbol] = others
         if restored is not None:
             contradiction = await self.recovery.contradiction(
@@ -659,6 +653,18 @@ class TradingSystem:
                 await self.remove_strategy(handle.task_id, flush=not lease_over)
             except SupervisorNotRunning:
                 return  # the system is stopping: every strategy stops with it
+
+    async def _earlier_grants(self, symbol: Symbol, epoch: int) -> set[str]:
+        """The instance parts of client ids that name ``symbol``'s grants before ``epoch``,
+        as the store recorded them: an instance alone on the same account, whose id may
+        read as an epoch, is never taken for one."""
+
+        def read() -> set[int]:
+            with self.store.reading() as store:
+                assert isinstance(store, PostgresStore)
+                return store.lease_epochs(str(symbol))
+
+        return {epoch_tag(e) for e in await trio.to_thread.run_sync(read) if e < epoch}
 
     async def _journal_leased(self, ctx: ArbitrageContext, orders: Sequence[Order]) -> None:
         """The journal, and the lease checked again on this instance's clock once it is

@@ -5,6 +5,7 @@ writes off, and the orders carry their lease's epoch."""
 
 from __future__ import annotations
 
+import math
 from contextlib import AsyncExitStack
 from itertools import pairwise
 
@@ -16,7 +17,8 @@ import trio
 from actors.runtime.system import TradingSystem, running
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
-from protocols.client_ids import epoch_tag, parse_client_id
+from protocols.client_ids import client_order_id, epoch_tag, parse_client_id
+from protocols.model import Leg, OrderStatus, OrderType, Side, Symbol
 from tests.integration.polling import wait_until
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]
@@ -139,4 +141,43 @@ async def test_a_lease_taken_away_stops_its_symbol_and_the_store_refuses_its_wri
             for client_id, order_epoch in orders:
                 assert order_epoch <= epoch
                 assert parse_client_id(client_id).instance == epoch_tag(order_epoch)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_takeover_cancels_the_orders_of_earlier_grants_and_leaves_other_instances(
+    shared_dsn, tmp_path
+):
+    sim = SimServers(cluster_config("sim").simulated())
+    btc = Symbol("BTC", "USDT")
+    tick = sim.venues.spot.rules(btc).price_tick
+
+    def rest(client_id: str):
+        price = math.floor(sim.venues.market.spot_mid(btc) * 0.9 / tick) * tick
+        return sim.venues.spot.place_order(
+            btc, Side.BUY, OrderType.LIMIT, 0.001, price=price, client_id=client_id,
+            now=sim.clock.now(),
+        )  # fmt: skip
+
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(sim.run)
+        async with running(instance("node-a", urls, tmp_path)) as a:
+            await wait_until(lambda: "BTC/USDT" in held(a), 20)
+            [handle] = [h for h in a.strategies.values() if str(h.symbol) == "BTC/USDT"]
+            first = a.keeper.epochs()["BTC/USDT"]
+            # An order of node-a's grant left resting (as a crash could leave it), and one
+            # of an instance outside the cluster trading BTC on the same account.
+            ours = rest(client_order_id(handle.task_id, 900, Leg.SPOT, epoch_tag(first)))
+            theirs = rest(client_order_id("btc_alone", 1, Leg.SPOT, "k3x9"))
+        async with running(instance("node-b", urls, tmp_path)) as b:
+            await wait_until(lambda: "BTC/USDT" in held(b), 20)
+            assert b.keeper.epochs()["BTC/USDT"] > first
+
+            def status(placed):
+                return sim.venues.spot.order(
+                    venue_order_id=placed.venue_order_id, now=sim.clock.now()
+                ).status
+
+            await wait_until(lambda: status(ours) is OrderStatus.CANCELLED, 10)
+            assert status(theirs) is OrderStatus.NEW
+            assert [o.instance for o in b.other_instances[btc]] == ["k3x9"]
         nursery.cancel_scope.cancel()

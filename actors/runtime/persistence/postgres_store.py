@@ -896,6 +896,13 @@ class PostgresStore:
             )
         return found
 
+    def lease_epochs(self, symbol: str) -> set[int]:
+        """The epochs of every grant of ``symbol``'s lease so far (a cluster's)."""
+        return {
+            epoch
+            for (epoch,) in self._all("SELECT epoch FROM lease_grants WHERE symbol = %s", (symbol,))
+        }
+
     def quarantined(self) -> list[QuarantineRow]:
         """The quarantine rows not resolved yet, oldest first."""
         return [
