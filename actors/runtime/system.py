@@ -65,14 +65,14 @@ from actors.runtime.orders.rate_limit import TokenBucket
 from actors.runtime.orders.router import Router
 from actors.runtime.orders.short_check import Holding, holding_of
 from actors.runtime.other_instances import ForeignOrder, OtherInstance
-from actors.runtime.persistence.postgres_store import PostgresStore
+from actors.runtime.persistence.postgres_store import PostgresStore, StoreUnreachable
 from actors.runtime.persistence.source import (
     STORE_FAILURES,
     PostgresSource,
     StoreSource,
     store_source,
 )
-from actors.runtime.persistence.store import QuarantineRow, RiskModeRow
+from actors.runtime.persistence.store import QuarantineRow, RiskModeRow, StoreError
 from actors.runtime.persistence.writer import (
     WRITER_MAILBOX,
     LeaseLost,
@@ -128,6 +128,10 @@ failing is turned off, never a reason to stop trading."""
 SYMBOLS_PER_CONNECTION = 30
 STORE_COUNT_EVERY_S = 10.0
 SERIES_THIN_EVERY_S = 3600.0
+STORE_RETRY_MIN_S = 1.0
+STORE_RETRY_MAX_S = 30.0
+"""A store that does not answer at the start is asked again after a pause doubling from
+the first to the second."""
 OTHERS_EVERY_S = 1.0
 """How often a cluster's instance reads what the others hold and have in flight: the
 portfolio's caps count it, so entries decided on two instances within this long of each
@@ -255,6 +259,7 @@ class TradingSystem:
         self.nursery: trio.Nursery | None = None
         self.stop_requested = False
         """A graceful stop was asked for (perhaps before the start was done)."""
+        self._stop_asked = trio.Event()
         """Where the running system's helpers run (set once it is up)."""
         self.store_counts: dict[str, int] = {}
         """Active, completed and quarantined tasks in the store, refreshed now and then."""
@@ -645,6 +650,12 @@ class TradingSystem:
             await self.add_strategy(Symbol.parse(symbol), epoch=epoch)
         except (ContradictsVenue, SymbolQuarantined, SymbolLocked) as error:
             log.error("%s not taken over: %s", symbol, error)
+            return
+        assert self.keeper is not None
+        if self.keeper.epochs().get(symbol) != epoch:
+            # Lost while it was being taken over (the venues took their time): the
+            # keeper stopped nothing then, so it is stopped now.
+            await self.stop_symbol(symbol, lease_over=True)
 
     async def stop_symbol(self, symbol: str, *, lease_over: bool) -> None:
         """Stop trading ``symbol`` (the lease keeper calls this)."""
@@ -780,7 +791,7 @@ class TradingSystem:
         Returns once the tree has stopped (``stopped`` is then set)."""
         ready = False
         try:
-            self.instance, risk_mode = await trio.to_thread.run_sync(self._read_instance)
+            self.instance, risk_mode = await self._wait_for_store()
             self.risk.restore(risk_mode)
             log.info("instance %s (data directory %s)", self.instance, self.data_dir)
             await self._check_futures_account()
@@ -819,6 +830,22 @@ class TradingSystem:
             # A stop (a signal, say) came before the start was done: the tree has stopped,
             # and whoever waited for it to be ready sees it stopped.
             task_status.started()
+
+    async def _wait_for_store(self) -> tuple[str, RiskModeRow | None]:
+        """The store's instance id and risk mode, once the store answers: a database that
+        does not (yet) is waited for, as a venue would be, however long it takes, with
+        the reason in the log; one that refuses (a wrong password, say) ends the start."""
+        pause = STORE_RETRY_MIN_S
+        while True:
+            try:
+                return await trio.to_thread.run_sync(self._read_instance)
+            except StoreUnreachable as error:
+                log.error("%s; trying again in %g s", error, pause)
+                with trio.move_on_after(pause):
+                    await self._stop_asked.wait()
+                if self.stop_requested:
+                    raise StoreError(f"stopped before the store answered: {error}") from None
+            pause = min(pause * 2.0, STORE_RETRY_MAX_S)
 
     def _read_instance(self) -> tuple[str, RiskModeRow | None]:
         """The store's instance id (the store made it when it was created or upgraded),
@@ -903,6 +930,7 @@ class TradingSystem:
 
     def request_stop(self) -> None:
         self.stop_requested = True
+        self._stop_asked.set()
         self.alert_actor.system_stopping = True
         self.root.request_stop()
 

@@ -218,6 +218,7 @@ class LeaseKeeper:
         except DB_FAILURES as error:
             self._lamed(error)
             return
+        self._reached()
         if over > 0:
             await self._hand_back(over)
 
@@ -229,9 +230,7 @@ class LeaseKeeper:
         except DB_FAILURES as error:
             self._lamed(error)
             return False
-        if self.lame is not None:
-            log.warning("cluster: leases renewed again (%s before)", self.lame)
-            self.lame = None
+        self._reached()
         for symbol, epoch in asked.items():
             lease = self.held.get(symbol)
             if lease is None or lease.epoch != epoch:
@@ -242,6 +241,11 @@ class LeaseKeeper:
                 await self._lose(symbol, "its lease is no longer this instance's")
         self._changed.set()
         return True
+
+    def _reached(self) -> None:
+        if self.lame is not None:
+            log.warning("cluster: the leases are reached again (%s before)", self.lame)
+            self.lame = None
 
     def _lamed(self, error: BaseException) -> None:
         cause = str(error) or type(error).__name__

@@ -101,6 +101,19 @@ def _without_password(dsn: str) -> str:
     return make_conninfo(**params)
 
 
+class StoreUnreachable(StoreError):
+    """The database did not answer, or not yet: a server starting or restarting, a
+    network down, its connections all taken. Unlike a refusal (a wrong password, a
+    database that does not exist), it may answer later."""
+
+
+def _may_answer_later(error: psycopg.OperationalError) -> bool:
+    """No answer (no SQLSTATE), a connection failure (class 08), a server short of
+    resources (class 53) or starting or stopping (57P0x)."""
+    state = error.sqlstate
+    return state is None or state.startswith(("08", "53", "57P0"))
+
+
 def location_of(dsn: str) -> str:
     """How messages name the database: ``PostgreSQL (host=... port=... dbname=...)``."""
     try:
@@ -414,7 +427,8 @@ class PostgresStore:
         try:
             conn = psycopg.connect(conninfo)
         except psycopg.OperationalError as error:
-            raise StoreError(
+            refused = StoreUnreachable if _may_answer_later(error) else StoreError
+            raise refused(
                 f"{self.location}: cannot connect ({_said(error, dsn)}); check that the "
                 "server runs and takes connections there, and the connection string's user "
                 "and database"

@@ -44,7 +44,7 @@ class FakeLeases:
             raise psycopg.OperationalError("connection refused")
 
     def join(self, name, capacity):
-        self._enter(("join", name))
+        self.calls.append(("join", name))
         return "k3x9"
 
     def claim(self, name, symbols, capacity, ttl_s):
@@ -213,3 +213,17 @@ async def test_a_stop_hands_every_symbol_back(clock):
         nursery.cancel_scope.cancel()
     assert ("leave", "node-1", {"BTC/USDT": 1, "ETH/USDT": 2}) in leases.calls
     assert leases.leases == {} and keeper.epochs() == {}
+
+
+async def test_a_database_back_after_an_outage_lets_entries_start_again(clock):
+    keeper, leases, trading = keeper_for(clock, symbols=("BTC/USDT",))
+    leases.down = True  # joined (the fake's join always answers), then nothing does
+    async with trio.open_nursery() as nursery:
+        await nursery.start(keeper.run)
+        await trio.sleep(RENEW_S * 2)
+        assert keeper.lame is not None and keeper.epochs() == {}
+        leases.down = False
+        await trio.sleep(RENEW_S + 0.1)
+        assert keeper.lame is None and keeper.may_enter("BTC/USDT")
+        assert [e[:2] for e in trading.events] == [("start", "BTC/USDT")]
+        nursery.cancel_scope.cancel()
