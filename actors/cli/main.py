@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from actors.cli.backtest import add_backtest_commands
 from actors.cli.chaos import add_chaos_commands
+from actors.cli.cluster import add_cluster_commands
 from actors.cli.control import add_control_commands
 from actors.cli.dashboard import add_dashboard_commands
 from actors.cli.demo import add_demo_commands
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_quarantine_commands(commands)
     add_risk_commands(commands)
     add_dashboard_commands(commands)
+    add_cluster_commands(commands)
     return parser
 
 

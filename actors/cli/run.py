@@ -40,6 +40,7 @@ from actors.runtime.ops.logs import configure_file
 from actors.runtime.ops.status import SystemStatus, build_status
 from actors.runtime.ops.status_server import StatusPortTaken, claim_status_port, serve_status
 from actors.runtime.persistence.data_dir_lock import DataDirLock, DataDirUnavailable
+from actors.runtime.persistence.source import store_source
 from actors.runtime.persistence.store import StoreError, check_store
 from actors.runtime.system import STORE_FILE, AccountRefused, TradingSystem
 from actors.system_config import SystemConfig
@@ -136,8 +137,18 @@ def command_run(args: argparse.Namespace) -> int:
     if config.dashboard.enable:
         configured_hash(config, os.environ)  # a live dashboard without a password is refused
     data_dir = Path(args.data_dir or os.environ.get("BASIS_DATA_DIR") or DEFAULT_DATA_DIR)
+    if config.cluster is not None and config.mode == "paper":
+        raise UserError(
+            '[cluster]: instances share venues as well as their store, and mode = "paper" '
+            "gives each its own simulated venues; run them apart (basis sim) and the "
+            'instances in mode = "live" against them'
+        )
+    try:
+        store_source(config, data_dir / STORE_FILE)  # a connection string not set: said now
+    except StoreError as error:
+        raise UserError(str(error)) from None
     # Before anything in the data directory is written, the logs included.
-    lock = claim_data_dir(data_dir)
+    lock = claim_data_dir(data_dir, sqlite=config.persistence.backend == "sqlite")
     view = sys.stdout.isatty() and not args.no_view and not args.json
     final: list[SystemStatus] = []
     recover = not args.no_recover
@@ -154,17 +165,19 @@ def command_run(args: argparse.Namespace) -> int:
     return code
 
 
-def claim_data_dir(data_dir: Path) -> DataDirLock:
+def claim_data_dir(data_dir: Path, *, sqlite: bool = True) -> DataDirLock:
     """``data_dir``'s lock, held for the run. A directory that cannot be had (another
     instance holds it, a file is in its way, this user cannot write it) or a store there
     this Basis cannot trade on (looked at on a copy; a backtest's among them) is a
-    :class:`UserError`, and the store is left as it was."""
+    :class:`UserError`, and the store is left as it was. ``sqlite``: the store is the file
+    there (a PostgreSQL store is checked as it is opened)."""
     try:
         lock = DataDirLock(data_dir)
     except DataDirUnavailable as error:
         raise UserError(str(error)) from None
     try:
-        check_store(data_dir / STORE_FILE, to_trade=True)
+        if sqlite:
+            check_store(data_dir / STORE_FILE, to_trade=True)
     except StoreError as error:
         lock.close()
         raise UserError(str(error)) from None
@@ -187,6 +200,7 @@ def run_tree(main: Callable[[], Awaitable[None]]) -> int:
         AccountRefused,
         MissingSecret,
         UserError,
+        StoreError,
     ) as group:
         refused.extend(leaves(group))
     except* SupervisorGaveUp as group:

@@ -3,15 +3,17 @@
 Top-level ``mode`` and ``symbols``; ``[venues.spot]`` and ``[venues.futures]`` (kind,
 endpoints, the names of the environment variables holding keys); ``[strategy]``;
 ``[risk]`` (sizing from the books, caps, stops); ``[http]`` (the status endpoint);
-``[persistence]`` (durability, the sampled series); ``[alerts]`` (where alerts go). The
-file's other tables (the simulated venues, paper mode, chaos runs) belong to the tools
-that read them: see ``actors.system_config``. Everything is validated at load: an
-unknown key, a wrong type or an impossible value is an error that names the file and the
-key.
+``[persistence]`` (the store: SQLite or PostgreSQL, durability, the sampled series);
+``[cluster]`` (this instance's part in several sharing the symbols over PostgreSQL);
+``[alerts]`` (where alerts go). The file's other tables (the simulated venues, paper
+mode, chaos runs) belong to the tools that read them: see ``actors.system_config``.
+Everything is validated at load: an unknown key, a wrong type or an impossible value is
+an error that names the file and the key.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 import msgspec
@@ -47,6 +49,13 @@ class HttpSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class PersistenceSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    backend: Literal["sqlite", "postgresql"] = "sqlite"
+    """Where the store is: SQLite in the data directory, or a PostgreSQL database (which
+    several instances may share, with ``[cluster]``)."""
+    dsn_env: str = "BASIS_POSTGRES_DSN"
+    """The name of the environment variable holding PostgreSQL's connection string: it
+    may hold a password, so it is read from the environment only, never from this file,
+    and never logged."""
     durability: Literal["NORMAL", "FULL"] = "NORMAL"
     """NORMAL survives a crash of Basis; FULL also survives a power cut, at a cost per commit."""
     series_interval_s: Seconds = 1.0
@@ -55,6 +64,58 @@ class PersistenceSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     series_full_days: Annotated[float, msgspec.Meta(gt=0.0)] = 2.0
     """How many days of the series are kept at every sample; older points are thinned
     to one a minute."""
+
+    def __post_init__(self) -> None:
+        # Checked here rather than by a pattern on the field, whose error would quote the
+        # value: a connection string put here by mistake, and its password with it.
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.dsn_env) is None:
+            raise ValueError(
+                "dsn_env is not the name of an environment variable: name the variable that "
+                'holds the connection string, like dsn_env = "BASIS_POSTGRES_DSN", and set '
+                "the connection string in the environment, never in this file"
+            )
+
+
+DEFAULT_LEASE_TTL_S = 10.0
+"""How long a lease lasts unrenewed unless ``[cluster]`` says: an instance that dies or
+is cut off loses its symbols within it."""
+
+InstanceName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+"""How an instance is named in a cluster: what ``basis cluster status`` shows."""
+
+
+class ClusterSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """This instance's part in a cluster: instances sharing the symbols of one PostgreSQL
+    store, each symbol leased to one of them at a time (``actors.runtime.cluster``)."""
+
+    name: InstanceName
+    """Unique in the cluster, and kept across restarts: the leases are held in its name."""
+    capacity: Annotated[int, msgspec.Meta(ge=1)]
+    """The most symbols this instance trades at once: it takes its even share of the
+    symbols, never more than this."""
+    lease_ttl_s: Annotated[float, msgspec.Meta(ge=1.0)] = DEFAULT_LEASE_TTL_S
+    """How long a lease lasts unrenewed, by the database's clock: an instance that dies or
+    is cut off loses its symbols to the others after this. At least a second, as a
+    renewal is a round trip and a commit that a loaded database can take a good part of a
+    second over."""
+    renew_every_s: Seconds | None = None
+    """How often the leases are renewed (default a quarter of ``lease_ttl_s``): at most a
+    third of it, so that two renewals in a row can fail before a lease ends."""
+
+    def __post_init__(self) -> None:
+        if self.renew_every_s is not None and self.renew_every_s * 3 > self.lease_ttl_s:
+            raise ValueError(
+                f"renew_every_s = {self.renew_every_s:g}: renew at least three times per "
+                f"lease_ttl_s ({self.lease_ttl_s:g} s), so that a lease outlives two failed "
+                f"renewals; set it to {self.lease_ttl_s / 3:.3g} or less, or leave it out"
+            )
+
+    @property
+    def renew_s(self) -> float:
+        """How often the leases are renewed."""
+        if self.renew_every_s is not None:
+            return self.renew_every_s
+        return self.lease_ttl_s / 4
 
 
 class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -66,6 +127,8 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     http: HttpSection = HttpSection()
     persistence: PersistenceSection = PersistenceSection()
     alerts: AlertsSection = AlertsSection()
+    cluster: ClusterSection | None = None
+    """Absent: this instance trades every symbol alone."""
     status_every_s: Seconds = 30.0
     """Without a terminal, how often a one-line status goes to the log."""
 
@@ -78,6 +141,12 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         refusal = leverage_refusal(self.strategy.futures_leverage, self.strategy.fut_fee, self.risk)
         if refusal is not None:
             raise ValueError(refusal)
+        if self.cluster is not None and self.persistence.backend != "postgresql":
+            raise ValueError(
+                "cluster: instances share their symbols through a PostgreSQL store; set "
+                '[persistence] backend = "postgresql" (the connection string in '
+                f"${self.persistence.dsn_env}), or remove [cluster]"
+            )
 
     @property
     def symbol_list(self) -> list[Symbol]:

@@ -28,7 +28,8 @@ import attrs
 import trio
 
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState, LegRules
-from actors.runtime.persistence.store import QuarantineRow, Store
+from actors.runtime.persistence.source import StoreSource
+from actors.runtime.persistence.store import QuarantineRow
 from actors.runtime.quarantine import (
     RESOLUTIONS,
     Holdings,
@@ -46,8 +47,6 @@ from protocols.messages import OperatorAction
 from protocols.model import Leg, RiskMode, Symbol
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from actors.runtime.config import RuntimeConfig
     from actors.runtime.persistence.writer import WriterClient
     from actors.runtime.recovery import Recovery
@@ -67,7 +66,7 @@ class ControlledSystem(Protocol):
     makes them: a protocol, so that neither module imports the other)."""
 
     config: RuntimeConfig
-    store_path: Path
+    store: StoreSource
     credentials: dict[Leg, ApiCredentials]
     instance: str
     venues_are_new: bool
@@ -390,7 +389,7 @@ class Controls:
 
     async def _stored(self, task_id: str | None) -> ArbitrageContext | None:
         def read() -> ArbitrageContext | None:
-            with Store(self.system.store_path) as store:
+            with self.system.store.reading() as store:
                 return stored_record(store, task_id)
 
         return await trio.to_thread.run_sync(read)

@@ -36,8 +36,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TypeVar
 
 import attrs
@@ -52,6 +51,7 @@ from actors.arbitrage.context import (
     LegRules,
 )
 from actors.runtime.other_instances import OtherInstance, other_instances
+from actors.runtime.persistence.source import StoreSource, source_of
 from actors.runtime.persistence.store import QuarantineRow, Store, TaskRow
 from actors.runtime.persistence.writer import WriterClient
 from actors.runtime.quarantine import Holdings, disagreement, venue_holdings
@@ -146,7 +146,7 @@ class Recovery:
     """Recovery for one system: its store (read here, written through ``writer``), and
     the venues' REST clients and keys for the position check."""
 
-    store_path: Path
+    store: StoreSource = attrs.field(converter=source_of)
     writer: WriterClient
     rest: Mapping[Leg, RestClient]
     credentials: Mapping[Leg, ApiCredentials]
@@ -159,7 +159,7 @@ class Recovery:
 
     async def abandon_previous(self) -> None:
         """The venues are new: close the tasks an earlier run left active."""
-        if not self.store_path.exists():
+        if not self.store.exists():
             return
         abandoned = await self.writer.abandon_active()
         if abandoned:
@@ -176,7 +176,7 @@ class Recovery:
         on the way is quarantined, and holds ``symbol`` (see :meth:`held`)."""
 
         def read() -> tuple[ArbitrageContext | None, list[Unrestorable], list[QuarantineRow]]:
-            with Store(self.store_path) as store:
+            with self.store.reading() as store:
                 ctx, unrestorable = restore(store, str(symbol), spot_venue, futures_venue)
                 return ctx, unrestorable, store.quarantined()
 
@@ -211,12 +211,20 @@ class Recovery:
         return self.quarantined
 
     async def other_instances(
-        self, symbol: Symbol, rules: LegRules, instance: str, venues: Mapping[Leg, str]
+        self,
+        symbol: Symbol,
+        rules: LegRules,
+        instance: str,
+        venues: Mapping[Leg, str],
+        earlier: Collection[str] = (),
     ) -> list[OtherInstance]:
         """The other Basis instances whose orders ``symbol``'s open orders and recent
         order history at both venues hold (``venues``: each leg's venue name), each
         logged with its open orders; those are left alone. Venues that do not answer
-        (for about 20 s) or rules not yet known leave it unchecked: none found."""
+        (for about 20 s) or rules not yet known leave it unchecked: none found.
+        ``earlier``: the instance parts that name the symbol's earlier leases in a
+        cluster: found like the others, but the symbol's own past, not logged as another
+        instance's."""
         if not rules.futures.contract_size:
             log.warning("%s: no venue rules yet, other instances' orders not looked for", symbol)
             return []
@@ -235,7 +243,7 @@ class Recovery:
         if listed is None:
             return []
         found = other_instances(instance, str(symbol), listed, time.time())
-        for other in found:
+        for other in (other for other in found if other.instance not in earlier):
             log.warning("%s; this is instance %s", other.describe(), instance)
             for order in other.open_orders:
                 log.warning(
@@ -328,7 +336,7 @@ class Recovery:
         minute after it ended); the strategy hears what became of it before it trades on."""
 
         def venue_ids() -> dict[str, str | None]:
-            with Store(self.store_path) as store:
+            with self.store.reading() as store:
                 return {row.client_id: row.venue_order_id for row in store.orders(ctx.task_id)}
 
         journaled = await trio.to_thread.run_sync(venue_ids)
@@ -341,7 +349,7 @@ class Recovery:
 
     async def _read_quarantine(self) -> None:
         def read() -> list[QuarantineRow]:
-            with Store(self.store_path) as store:
+            with self.store.reading() as store:
                 return store.quarantined()
 
         self.quarantined = await trio.to_thread.run_sync(read)

@@ -29,7 +29,6 @@ import logging
 import os
 import re
 import socket
-import sqlite3
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -41,13 +40,18 @@ import attrs
 import msgspec
 import trio
 
+from actors.arbitrage import exposure as notional
 from actors.arbitrage.actor import StrategyActor
-from actors.arbitrage.context import ArbitrageParams, LegRules, new_context
+from actors.arbitrage.context import ArbitrageContext, ArbitrageParams, LegRules, new_context
 from actors.arbitrage.series import SeriesSampler
+from actors.risk.caps import Exposure
+from actors.risk.limits import EntryLimits
 from actors.runtime.alerts.actor import SHUTDOWN_TIMEOUT_S, AlertActor
 from actors.runtime.alerts.alert import Sink
 from actors.runtime.alerts.conditions import FeedConnects, Observation, Signal, exposure_of
 from actors.runtime.alerts.sinks import sinks_from_config
+from actors.runtime.cluster.keeper import LeaseKeeper
+from actors.runtime.cluster.leases import LeaseBook
 from actors.runtime.config import RuntimeConfig, VenuesSection
 from actors.runtime.controls import Controls
 from actors.runtime.market.feed import Feed
@@ -60,14 +64,22 @@ from actors.runtime.orders.position_watch import PositionWatch
 from actors.runtime.orders.rate_limit import TokenBucket
 from actors.runtime.orders.router import Router
 from actors.runtime.orders.short_check import Holding, holding_of
-from actors.runtime.other_instances import OtherInstance
-from actors.runtime.persistence.store import QuarantineRow, RiskModeRow, Store, StoreError
+from actors.runtime.other_instances import ForeignOrder, OtherInstance
+from actors.runtime.persistence.postgres_store import PostgresStore, StoreUnreachable
+from actors.runtime.persistence.source import (
+    STORE_FAILURES,
+    PostgresSource,
+    StoreSource,
+    store_source,
+)
+from actors.runtime.persistence.store import QuarantineRow, RiskModeRow, StoreError
 from actors.runtime.persistence.writer import (
     WRITER_MAILBOX,
+    LeaseLost,
     Writer,
     WriterClient,
 )
-from actors.runtime.recovery import Recovery
+from actors.runtime.recovery import Recovery, record_of
 from actors.runtime.risk.actor import RiskActor, risk_statistics
 from actors.runtime.risk.balances import read_balances
 from actors.runtime.risk.portfolio import Portfolio
@@ -84,8 +96,15 @@ from actors.venues.gateio import (
 )
 from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
 from actors.venues.rest import VENUE_FAILURES, RestClient
-from protocols.messages import OperatorAction, OperatorCommand, RulesUpdate, StoreHealth
-from protocols.model import Leg, RiskMode, Symbol
+from protocols.client_ids import epoch_tag
+from protocols.messages import (
+    OperatorAction,
+    OperatorCommand,
+    ReconcileOrder,
+    RulesUpdate,
+    StoreHealth,
+)
+from protocols.model import Leg, Order, RiskMode, Symbol
 from protocols.venue import ApiCredentials
 from supervision import (
     Address,
@@ -109,6 +128,14 @@ failing is turned off, never a reason to stop trading."""
 SYMBOLS_PER_CONNECTION = 30
 STORE_COUNT_EVERY_S = 10.0
 SERIES_THIN_EVERY_S = 3600.0
+STORE_RETRY_MIN_S = 1.0
+STORE_RETRY_MAX_S = 30.0
+"""A store that does not answer at the start is asked again after a pause doubling from
+the first to the second."""
+OTHERS_EVERY_S = 1.0
+"""How often a cluster's instance reads what the others hold and have in flight: the
+portfolio's caps count it, so entries decided on two instances within this long of each
+other are the only ones that may not see each other."""
 DAY_S = 86400.0
 STORE_HEALTH_KEY = "store-health"
 """The conflating key strategies are told the store's health under: only the latest counts."""
@@ -178,8 +205,13 @@ class TradingSystem:
         self.recover = recover
         self.started_at = time.time()
         self.store_path = data_dir / STORE_FILE
+        self.store: StoreSource = store_source(config, self.store_path)
+        """Where the store is; its parts read it through this (``reading``)."""
         self.writer = Writer(
-            self.store_path, config.persistence.durability, on_health=self._store_health
+            self.store_path,
+            config.persistence.durability,
+            on_health=self._store_health,
+            source=self.store,
         )
         self.writer_mailbox = Mailbox(WRITER_MAILBOX, capacity=4096)
         self.writer_client = WriterClient(self.writer_mailbox.address)
@@ -204,7 +236,7 @@ class TradingSystem:
             alerts,
             sinks_from_config(alerts, os.environ) if sinks is None else sinks,
             self.writer_client,
-            self.store_path,
+            self.store,
             self.observation,
             alerts.instance or f"{socket.gethostname()}:{data_dir.resolve()}",
             system_started=self.started,
@@ -218,7 +250,7 @@ class TradingSystem:
         )
         self.root = self._build_tree()
         self.recovery = Recovery(
-            self.store_path,
+            self.store,
             self.writer_client,
             {leg: links.rest for leg, links in self.venues.items()},
             self.credentials,
@@ -227,6 +259,7 @@ class TradingSystem:
         self.nursery: trio.Nursery | None = None
         self.stop_requested = False
         """A graceful stop was asked for (perhaps before the start was done)."""
+        self._stop_asked = trio.Event()
         """Where the running system's helpers run (set once it is up)."""
         self.store_counts: dict[str, int] = {}
         """Active, completed and quarantined tasks in the store, refreshed now and then."""
@@ -236,6 +269,21 @@ class TradingSystem:
         """Symbol → other Basis instances its venues' orders showed when it was added."""
         self.recent_fills: deque[FillOut] = deque(maxlen=RECENT_FILLS)
         """The newest fills the strategies of this run handed to the store, oldest first."""
+        self.keeper: LeaseKeeper | None = None
+        """This instance's leases in its cluster (``[cluster]``); ``None`` alone."""
+        cluster = config.cluster
+        if cluster is not None:
+            assert isinstance(self.store, PostgresSource)
+            self.keeper = LeaseKeeper(
+                LeaseBook(self.store.dsn),
+                cluster.name,
+                cluster.capacity,
+                tuple(config.symbols),
+                cluster.lease_ttl_s,
+                cluster.renew_s,
+                self,
+            )
+            self.store.fence = self.keeper.epochs
         self.controls = Controls(self)
         """The operator's controls, one set for every way in (the status port, the
         dashboard): one lock, one set of paused symbols."""
@@ -416,11 +464,21 @@ class TradingSystem:
             )
 
     async def add_strategy(
-        self, symbol: Symbol, params: ArbitrageParams | None = None, size_usdt: float | None = None
+        self,
+        symbol: Symbol,
+        params: ArbitrageParams | None = None,
+        size_usdt: float | None = None,
+        *,
+        epoch: int | None = None,
     ) -> str:
         """Start a strategy on ``symbol``; returns its task id. Refused with
         :class:`SymbolLocked` while another live strategy trades it, and with
-        :class:`SymbolQuarantined` while a quarantine holds it."""
+        :class:`SymbolQuarantined` while a quarantine holds it.
+
+        ``epoch``: the cluster's lease of ``symbol`` this instance was granted. Its
+        orders carry the epoch instead of the instance id, and the orders of earlier
+        grants still open at the venues are settled (looked up, cancelled) before it
+        trades: they are no other instance's to leave alone, but the symbol's own past."""
         if symbol not in self.subscribers:
             raise ValueError(
                 f"{symbol} is not in this system's symbols ({', '.join(self.config.symbols)})"
@@ -449,7 +507,11 @@ class TradingSystem:
             self.venues[Leg.FUTURES].router.rules.get(symbol, known.futures),
         )
         kinds = {Leg.SPOT: venues.spot.kind, Leg.FUTURES: venues.futures.kind}
-        others = await self.recovery.other_instances(symbol, rules, self.instance, kinds)
+        instance = self.instance if epoch is None else epoch_tag(epoch)
+        grants = set() if epoch is None else await self._earlier_grants(symbol, epoch)
+        others = await self.recovery.other_instances(symbol, rules, instance, kinds, grants)
+        earlier = [o for other in others if other.instance in grants for o in other.open_orders]
+        others = [other for other in others if other.instance not in grants]
         self.other_instances[symbol] = others
         if restored is not None:
             contradiction = await self.recovery.contradiction(
@@ -467,7 +529,7 @@ class TradingSystem:
             ctx = restored.evolve(
                 params=params or strategy.params(self.config.risk),
                 rules=rules,
-                instance=self.instance,
+                instance=instance,
             )
         else:
             ctx = new_context(
@@ -480,7 +542,7 @@ class TradingSystem:
                 rules=rules,
                 spot_venue=self.config.venues.spot.kind,
                 futures_venue=self.config.venues.futures.kind,
-                instance=self.instance,
+                instance=instance,
             )
         # The portfolio's risk mode, whatever the record says, before it decides anything.
         portfolio = self.risk.portfolio
@@ -498,9 +560,9 @@ class TradingSystem:
         actor = StrategyActor(
             ctx,
             {leg: links.router_mailbox.address for leg, links in self.venues.items()},
-            before_orders=writer.journal,
+            before_orders=writer.journal if self.keeper is None else self._journal_leased,
             on_change=save,
-            entry_limits=self.risk.limits,
+            entry_limits=self.risk.limits if self.keeper is None else self._leased_limits,
             decided=self.risk.decided,
             history=keeping_fills(writer.history, self.recent_fills),
             series=SeriesSampler(self.config.persistence.series_interval_s),
@@ -535,6 +597,8 @@ class TradingSystem:
         if restored is not None:
             routers = {leg: links.router_mailbox.address for leg, links in self.venues.items()}
             await self.recovery.reconcile_in_flight(ctx, routers)
+        if earlier:
+            await self._settle_earlier_grants(symbol, earlier, kinds)
         log.info("task %s: trading %s", task_id, symbol)
         return task_id
 
@@ -561,9 +625,10 @@ class TradingSystem:
         handle = self._handle(task_id)
         await handle.mailbox.send(OperatorCommand(time.time(), action))
 
-    async def remove_strategy(self, task_id: str) -> None:
+    async def remove_strategy(self, task_id: str, *, flush: bool = True) -> None:
         """Stop a strategy's actor and forget it (its stored state stays); returns once
-        its last snapshot is stored, so a strategy added for the symbol next sees it."""
+        its last snapshot is stored, so a strategy added for the symbol next sees it
+        (``flush``; a strategy whose lease has ended has nothing left to store)."""
         handle = self._handle(task_id)
         # Unwired first: a feed or router must never offer to a closed mailbox.
         self.subscribers[handle.symbol].remove(handle.mailbox.address)
@@ -571,13 +636,109 @@ class TradingSystem:
         await self.strategies_supervisor.remove_child(handle.child_name)
         del self.strategies[task_id]
         self.risk.portfolio.forget(task_id)
-        await self.writer_client.flush()
+        if flush:
+            await self.writer_client.flush()
+
+    # ---------------------------------------------------------------- a cluster
+
+    async def start_symbol(self, symbol: str, epoch: int) -> None:
+        """Take ``symbol`` over under lease ``epoch`` (the lease keeper calls this): its
+        task restored from the shared store, its earlier grants' orders settled."""
+        if self.stop_requested:
+            return  # stopping: the lease is handed back with the others
+        try:
+            await self.add_strategy(Symbol.parse(symbol), epoch=epoch)
+        except (ContradictsVenue, SymbolQuarantined, SymbolLocked) as error:
+            log.error("%s not taken over: %s", symbol, error)
+            return
+        assert self.keeper is not None
+        if self.keeper.epochs().get(symbol) != epoch:
+            # Lost while it was being taken over (the venues took their time): the
+            # keeper stopped nothing then, so it is stopped now.
+            await self.stop_symbol(symbol, lease_over=True)
+
+    async def stop_symbol(self, symbol: str, *, lease_over: bool) -> None:
+        """Stop trading ``symbol`` (the lease keeper calls this)."""
+        for handle in [h for h in self.strategies.values() if str(h.symbol) == symbol]:
+            try:
+                await self.remove_strategy(handle.task_id, flush=not lease_over)
+            except SupervisorNotRunning:
+                return  # the system is stopping: every strategy stops with it
+
+    async def _earlier_grants(self, symbol: Symbol, epoch: int) -> set[str]:
+        """The instance parts of client ids that name ``symbol``'s grants before ``epoch``,
+        as the store recorded them: an instance alone on the same account, whose id may
+        read as an epoch, is never taken for one."""
+
+        def read() -> set[int]:
+            with self.store.reading() as store:
+                assert isinstance(store, PostgresStore)
+                return store.lease_epochs(str(symbol))
+
+        return {epoch_tag(e) for e in await trio.to_thread.run_sync(read) if e < epoch}
+
+    async def _journal_leased(self, ctx: ArbitrageContext, orders: Sequence[Order]) -> None:
+        """The journal, and the lease checked again on this instance's clock once it is
+        stored: a decision journaled as its lease ended here sends nothing."""
+        assert self.keeper is not None
+        await self.writer_client.journal(ctx, orders)
+        if not self.keeper.holds(str(ctx.symbol)):
+            raise LeaseLost(f"{ctx.symbol}: its lease ended as task {ctx.task_id} journaled")
+
+    def _leased_limits(self, ctx: ArbitrageContext) -> EntryLimits:
+        """No entry on a symbol whose lease is not being renewed."""
+        assert self.keeper is not None
+        if not self.keeper.may_enter(str(ctx.symbol)):
+            why = self.keeper.lame or "not held"
+            return EntryLimits(0.0, f"the lease of {ctx.symbol} is not renewed ({why})")
+        return self.risk.limits(ctx)
+
+    async def _settle_earlier_grants(
+        self, symbol: Symbol, orders: Sequence[ForeignOrder], kinds: Mapping[Leg, str]
+    ) -> None:
+        """Hand each order of the symbol's earlier grants still open at the venues to its
+        router, which looks it up and cancels it."""
+        legs = {kind: leg for leg, kind in kinds.items()}
+        for order in orders:
+            leg = legs[order.venue]
+            log.warning(
+                "%s: order %s of an earlier lease is open at %s; cancelling it",
+                symbol,
+                order.client_id,
+                order.venue,
+            )
+            command = ReconcileOrder(leg, order.client_id, symbol, order.venue_order_id or None)
+            await self.venues[leg].router_mailbox.address.send(command)
+
+    async def _count_other_instances(self) -> None:
+        """Keep the portfolio counting what the cluster's other instances hold and have
+        in flight, as the shared store shows it (every decision's snapshot is stored with
+        its intents, before its orders leave), every ``OTHERS_EVERY_S``."""
+
+        def read(ours: frozenset[str]) -> dict[str, Exposure]:
+            with self.store.reading() as store:
+                rows = store.tasks(active_only=True)
+            found = {}
+            for row in rows:
+                ctx = None if row.task_id in ours else record_of(row)
+                if ctx is not None:
+                    found[row.task_id] = notional.exposure_of(ctx)
+            return found
+
+        while True:
+            try:
+                theirs = await trio.to_thread.run_sync(read, frozenset(self.strategies))
+            except STORE_FAILURES as error:
+                log.warning("the other instances' exposure could not be read: %s", error)
+            else:
+                self.risk.portfolio.set_others(theirs)
+            await trio.sleep(OTHERS_EVERY_S)
 
     async def _count_store(self) -> None:
         """Refresh ``store_counts`` for status views, off the trio thread."""
 
         def count() -> dict[str, int]:
-            with Store(self.store_path) as store:
+            with self.store.reading() as store:
                 return store.counts()
 
         while True:
@@ -599,7 +760,7 @@ class TradingSystem:
                     thinned = await self.writer_client.thin_series(before)
                     removed += thinned.removed
                     more = thinned.more
-            except (sqlite3.Error, StoreError) as error:
+            except STORE_FAILURES as error:
                 # The series only grows meanwhile; nothing else depends on it.
                 log.warning("the series could not be thinned (%s); trying again later", error)
             if removed:
@@ -630,15 +791,19 @@ class TradingSystem:
         Returns once the tree has stopped (``stopped`` is then set)."""
         ready = False
         try:
-            self.instance, risk_mode = await trio.to_thread.run_sync(self._read_instance)
+            self.instance, risk_mode = await self._wait_for_store()
             self.risk.restore(risk_mode)
             log.info("instance %s (data directory %s)", self.instance, self.data_dir)
             await self._check_futures_account()
             async with trio.open_nursery() as nursery:
                 await nursery.start(self._run_root, nursery.cancel_scope)
-                if self.venues_are_new:
+                if self.keeper is not None:
+                    # The cluster's symbols: each taken over as its lease is granted. The
+                    # keeper hands them back once the tree has stopped (its helpers end).
+                    await nursery.start(self.keeper.run)
+                elif self.venues_are_new:
                     await self.recovery.abandon_previous()
-                for symbol in self.config.symbol_list:
+                for symbol in self.config.symbol_list if self.keeper is None else ():
                     if self.stop_requested:
                         break
                     try:
@@ -653,6 +818,8 @@ class TradingSystem:
                 self.started.set()
                 freeze_startup_objects()
                 nursery.start_soon(self._count_store)
+                if self.keeper is not None:
+                    nursery.start_soon(self._count_other_instances)
                 nursery.start_soon(self._thin_series)
                 self.nursery = nursery
                 task_status.started()
@@ -664,10 +831,26 @@ class TradingSystem:
             # and whoever waited for it to be ready sees it stopped.
             task_status.started()
 
+    async def _wait_for_store(self) -> tuple[str, RiskModeRow | None]:
+        """The store's instance id and risk mode, once the store answers: a database that
+        does not (yet) is waited for, as a venue would be, however long it takes, with
+        the reason in the log; one that refuses (a wrong password, say) ends the start."""
+        pause = STORE_RETRY_MIN_S
+        while True:
+            try:
+                return await trio.to_thread.run_sync(self._read_instance)
+            except StoreUnreachable as error:
+                log.error("%s; trying again in %g s", error, pause)
+                with trio.move_on_after(pause):
+                    await self._stop_asked.wait()
+                if self.stop_requested:
+                    raise StoreError(f"stopped before the store answered: {error}") from None
+            pause = min(pause * 2.0, STORE_RETRY_MAX_S)
+
     def _read_instance(self) -> tuple[str, RiskModeRow | None]:
         """The store's instance id (the store made it when it was created or upgraded),
         and the risk mode it keeps."""
-        with Store(self.store_path, self.config.persistence.durability) as store:
+        with self.store.reading() as store:
             return store.instance_id(), store.risk_mode()
 
     async def _read_balances(self, now: float) -> Any:
@@ -731,6 +914,7 @@ class TradingSystem:
             risk=risk_statistics(self.risk),
             symbols=tuple(str(symbol) for symbol in self.subscribers),
             recent_fills=tuple(self.recent_fills),
+            cluster=None if self.keeper is None else self.keeper.statistics(),
         )
 
     def observation(self) -> Observation:
@@ -746,12 +930,21 @@ class TradingSystem:
 
     def request_stop(self) -> None:
         self.stop_requested = True
+        self._stop_asked.set()
         self.alert_actor.system_stopping = True
         self.root.request_stop()
 
     async def aclose(self) -> None:
         for links in self.venues.values():
             await links.rest.aclose()
+        # A PostgreSQL store's connection pools (the writer's, the readers', the leases')
+        # are closed with the system; SQLite's connections close with each use.
+        if isinstance(self.writer.store, PostgresStore):
+            await trio.to_thread.run_sync(self.writer.store.close)
+        if isinstance(self.store, PostgresSource):
+            await trio.to_thread.run_sync(self.store.close)
+        if self.keeper is not None:
+            await trio.to_thread.run_sync(self.keeper.leases.close)
 
 
 def _base36(value: int) -> str:

@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from actors.cli.main import build_parser
 from actors.cli.run import command_run
 from actors.cli.watchdog import command_watchdog
+from actors.config_files import load_config
 from actors.system_config import SystemConfig
 
 ROOT = Path(__file__).parents[2]
@@ -226,3 +227,23 @@ def test_the_watchdog_unit_runs_basis_watchdog_apart_from_basis():
     for binding in ("Requires", "BindsTo", "PartOf"):
         assert binding not in parsed["Unit"]
     assert "StateDirectory" not in service
+
+
+def test_the_cluster_unit_runs_each_instance_on_its_own_config_and_data_directory():
+    service = unit("basis-cluster@.service")["Service"]
+    args = basis_command(service["ExecStart"].replace("%i", "east-1"))
+    assert args.handler is command_run
+    assert args.config == "/etc/basis/cluster-east-1.toml"
+    assert args.data_dir == "/var/lib/basis/east-1" and args.no_view
+    # Restarted like basis.service, and given as long to stop (and hand its leases back).
+    alone = unit("basis.service")["Service"]
+    for key in ("Restart", "RestartPreventExitStatus", "KillSignal", "TimeoutStopSec"):
+        assert service[key] == alone[key]
+
+
+def test_the_cluster_example_is_an_instance_of_a_cluster_on_postgresql():
+    config = load_config(ROOT / "configs" / "cluster.example.toml", SystemConfig)
+    assert config.mode == "live" and config.persistence.backend == "postgresql"
+    assert config.cluster is not None and config.cluster.name == "east-1"
+    assert config.cluster.renew_s * 3 <= config.cluster.lease_ttl_s
+    assert len(config.symbols) > 1

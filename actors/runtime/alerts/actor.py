@@ -23,7 +23,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -35,7 +34,8 @@ from actors.runtime.alerts.alert import Alert, AlertKind, DeliveryFailed, Severi
 from actors.runtime.alerts.conditions import ConditionWatch, Observation
 from actors.runtime.alerts.config import AlertsSection
 from actors.runtime.alerts.incidents import Condition, Decision, IncidentBook
-from actors.runtime.persistence.store import OutboxRecord, Store
+from actors.runtime.persistence.source import StoreSource, source_of
+from actors.runtime.persistence.store import OutboxRecord
 from actors.runtime.persistence.writer import Reply, WriterClient
 from supervision import Incarnation
 
@@ -105,7 +105,7 @@ class AlertActor:
     config: AlertsSection
     sinks: Sequence[Sink]
     writer: WriterClient
-    store_path: Path
+    store: StoreSource = attrs.field(converter=source_of)
     observe: Callable[[], Observation]
     """The system's state now: ``/status`` and what its strategies hold."""
     instance: str
@@ -175,7 +175,7 @@ class AlertActor:
         whether it stopped cleanly), then the start recorded and announced."""
 
         def read() -> tuple[list[Any], list[Any], bool]:
-            with Store(self.store_path) as store:
+            with self.store.reading() as store:
                 return store.pending_alerts(), store.open_incidents(), store.last_run_crashed()
 
         try:

@@ -7,6 +7,7 @@ import msgspec
 
 from actors.arbitrage.actor import StrategyStatistics
 from actors.runtime.alerts.actor import AlertsStatus
+from actors.runtime.cluster.keeper import ClusterStatistics
 from actors.runtime.market.feed import FeedStatistics
 from actors.runtime.ops.recent_fills import FillOut
 from actors.runtime.orders.router import RouterStatistics
@@ -54,3 +55,5 @@ class SystemStatistics(msgspec.Struct, frozen=True):
     """Every symbol the system trades (its config's)."""
     recent_fills: tuple[FillOut, ...] = ()
     """The newest fills the strategies of this run handed to the store, oldest first."""
+    cluster: ClusterStatistics | None = None
+    """This instance in its cluster (``[cluster]``); ``None`` for an instance alone."""

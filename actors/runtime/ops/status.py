@@ -12,6 +12,7 @@ import msgspec
 from actors.arbitrage.actor import OrderOut
 from actors.arbitrage.machine import KILL_SWITCH
 from actors.runtime.alerts.actor import AlertsStatus
+from actors.runtime.cluster.keeper import ClusterStatistics
 from actors.runtime.ops.recent_fills import FillOut
 from actors.runtime.orders.clock_skew import judged
 from actors.runtime.other_instances import OtherInstance
@@ -271,6 +272,9 @@ class SystemStatus(msgspec.Struct, frozen=True):
     recent_fills: list[FillOut] = msgspec.field(default_factory=list)
     """The newest fills of every strategy of this run (``RECENT_FILLS`` at most), oldest
     first (``actors.runtime.ops.recent_fills``)."""
+    cluster: ClusterStatistics | None = None
+    """Which symbols this instance holds the leases of, with their epochs, and whether
+    it can renew them; ``None`` for an instance alone."""
 
 
 def _children(tree: SupervisorSnapshot) -> dict[str, ChildSnapshot]:
@@ -388,6 +392,7 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
         stats.started_at,
         list(stats.symbols),
         list(stats.recent_fills),
+        stats.cluster,
     )
 
 
@@ -522,6 +527,17 @@ def _health_signals(
         )
         for other in stats.other_instances
     ]
+    # A cluster's instance that cannot renew its leases enters nothing, and each of its
+    # symbols stops trading at its lease's end, to be taken over by another instance.
+    if stats.cluster is not None and stats.cluster.renewal_failing is not None:
+        degraded.append(
+            HealthSignal(
+                "degraded",
+                f"cluster: leases not renewed ({stats.cluster.renewal_failing}): no entries "
+                f"on {', '.join(stats.cluster.lame) or 'any symbol'}",
+                "cluster-renewal",
+            )
+        )
     # A venue refuses signed requests from a clock outside its window: beyond half of
     # it, a little more drift and nothing can be placed or cancelled there.
     for r in stats.routers:

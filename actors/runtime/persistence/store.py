@@ -680,6 +680,10 @@ class RiskModeRow:
 
 
 class Store:
+    COMMITS_ON_THE_LOOP = True
+    """A commit of a handful of records writes a local file's log and takes ~50 µs: the
+    writer may commit a decision's intents on the trio thread (``Writer.on_the_loop_records``)."""
+
     def __init__(self, path: Path, durability: Durability = "NORMAL") -> None:
         self.path = path
         try:
@@ -710,6 +714,10 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    def failure_of(self, error: BaseException) -> str | None:
+        """:func:`storage_failure` of this store's file."""
+        return storage_failure(error, self.path)
 
     def checkpoint_apart(self) -> None:
         """Leave checkpoints to a :class:`Checkpointer`: by default the commit that fills
@@ -755,8 +763,8 @@ class Store:
         history: Iterable[TradeRecord | HistoryRecord] = (),
     ) -> frozenset[str]:
         """Everything in one transaction: all of it is stored, or none of it. Returns the
-        symbols whose records were refused: none here (a cluster's store fences writes by
-        lease, ``postgres_store.py``)."""
+        symbols whose records were refused for want of their lease: none, as a SQLite
+        store belongs to one instance alone (the PostgreSQL store's fencing refuses some)."""
         with self._transaction() as db:
             _write_history(db, history)
             _insert(

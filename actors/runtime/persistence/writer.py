@@ -48,6 +48,8 @@ import trio
 
 from actors.arbitrage.actor import OrdersRefused
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState
+from actors.runtime.persistence.postgres_store import PostgresStore
+from actors.runtime.persistence.source import StoreSource
 from actors.runtime.persistence.store import (
     Checkpointer,
     Durability,
@@ -58,7 +60,6 @@ from actors.runtime.persistence.store import (
     SnapshotRecord,
     Store,
     Thinned,
-    storage_failure,
 )
 from actors.runtime.persistence.worker_thread import WorkerThread
 from protocols.history import FillRecord, FundingRecord, HistoryRecord, SeriesPoint
@@ -321,7 +322,10 @@ class Writer:
     durability: Durability = "NORMAL"
     max_batch: int = 1000
     stats: WriterStats = attrs.field(factory=WriterStats)
-    store: Store | None = None
+    store: Store | PostgresStore | None = None
+    source: StoreSource | None = None
+    """Where the store is when it is not the SQLite file at ``path``: the writer opens
+    its own store there (``for_writer``)."""
     on_health: Callable[[str | None], None] | None = None
     """Called with the cause when the storage starts refusing writes (or the cause
     changes), and with ``None`` once it takes them again."""
@@ -373,17 +377,25 @@ class Writer:
         mailbox = inc.mailbox
         assert mailbox is not None, "the writer needs a mailbox"
         if self.store is None:
-            self.store = await trio.to_thread.run_sync(Store, self.path, self.durability)
+            if self.source is not None:
+                self.store = await trio.to_thread.run_sync(self.source.for_writer)
+            else:
+                self.store = await trio.to_thread.run_sync(Store, self.path, self.durability)
         store = self.store
-        await trio.to_thread.run_sync(store.checkpoint_apart)
-        checkpointer = await trio.to_thread.run_sync(Checkpointer, store.path)
+        checkpointer = None
+        # SQLite's log is Basis's to copy into the database; PostgreSQL's is the server's.
+        if isinstance(store, Store):
+            await trio.to_thread.run_sync(store.checkpoint_apart)
+            checkpointer = await trio.to_thread.run_sync(Checkpointer, store.path)
         try:
             async with WorkerThread() as thread, trio.open_nursery() as nursery:
-                nursery.start_soon(self._checkpoints, checkpointer)
+                if checkpointer is not None:
+                    nursery.start_soon(self._checkpoints, checkpointer)
                 await self._serve(mailbox, thread, task_status)
                 nursery.cancel_scope.cancel()
         finally:
-            checkpointer.close()
+            if checkpointer is not None:
+                checkpointer.close()
 
     async def _checkpoints(self, checkpointer: Checkpointer) -> None:
         """Every ``checkpoint_interval_s``, the log copied into the database on a thread
@@ -557,7 +569,12 @@ class Writer:
         assert self.store is not None and self._thread is not None
         records = len(snapshots) + len(intents) + len(events) + len(history)
         bound = self.on_the_loop_records
-        on_the_loop = journals and self.durability == "NORMAL" and 0 < records <= bound
+        on_the_loop = (
+            journals
+            and self.durability == "NORMAL"
+            and self.store.COMMITS_ON_THE_LOOP
+            and 0 < records <= bound
+        )
         pause = self.retry_min_s
         while True:
             began = time.perf_counter()
@@ -570,7 +587,7 @@ class Writer:
                         _write_batch, self.store, snapshots, intents, events, history
                     )
             except Exception as error:
-                cause = storage_failure(error, self.path)
+                cause = self.store.failure_of(error)
                 if cause is None:
                     raise
                 self._refused(cause)

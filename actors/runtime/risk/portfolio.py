@@ -6,6 +6,7 @@ can never both take the same room)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import attrs
 
@@ -54,6 +55,8 @@ class Portfolio:
     stops: StopsState = attrs.field(factory=StopsState)
     realized: dict[str, float] = attrs.field(factory=dict)
     """Each strategy's realised P&L by task id, those removed in this run included."""
+    _others: frozenset[str] = frozenset()
+    """Task ids in ``totals`` that the cluster's other instances trade (``set_others``)."""
     # A strategy reads its room on every quote while it looks for an entry; what it is
     # computed from (the totals, the balances read) is replaced, never changed in place,
     # so each result stands while those are the very same objects.
@@ -72,7 +75,21 @@ class Portfolio:
             self._spending[ctx.task_id] = spending
             self._left = None
         self.totals = self.totals.with_exposure(ctx.task_id, exposure_of(ctx))
+        if ctx.task_id in self._others:  # taken over from another instance: ours now
+            self._others = self._others - {ctx.task_id}
         return changed
+
+    def set_others(self, exposures: Mapping[str, Exposure]) -> None:
+        """The exposure of the tasks the cluster's other instances trade, by task id, as
+        the shared store last showed them (their positions and the orders their intents
+        put in flight): the caps and the balances count them with this instance's own.
+        A task this instance trades itself is never replaced by what the store says."""
+        ours = {t: e for t, e in self.totals.by_task.items() if t not in self._others}
+        theirs = {t: e for t, e in exposures.items() if t not in ours}
+        if theirs == {t: self.totals.by_task[t] for t in self._others}:
+            return
+        self._others = frozenset(theirs)
+        self.totals = ExposureTotals.of({**ours, **theirs})
 
     def forget(self, task_id: str) -> None:
         self.totals = ExposureTotals.of(

@@ -286,3 +286,83 @@ def test_the_series_is_sampled_a_second_and_kept_whole_two_days_unless_told(tmp_
     assert load_config(write(tmp_path, ""), SystemConfig).persistence.series_interval_s == 1.0
     config = load_config(write(tmp_path, "[persistence]\nseries_full_days = 0.5\n"), SystemConfig)
     assert (config.persistence.series_interval_s, config.persistence.series_full_days) == (1.0, 0.5)
+
+
+# ------------------------------------------------------- the store and the cluster
+
+CLUSTER = '[persistence]\nbackend = "postgresql"\n[cluster]\nname = "east-1"\ncapacity = 20\n'
+
+
+def test_the_store_is_sqlite_and_alone_unless_told(tmp_path):
+    config = load_config(write(tmp_path, ""), SystemConfig)
+    assert (config.persistence.backend, config.persistence.dsn_env) == (
+        "sqlite",
+        "BASIS_POSTGRES_DSN",
+    )
+    assert config.cluster is None
+
+
+def test_a_cluster_renews_four_times_per_lease_unless_told(tmp_path):
+    config = load_config(write(tmp_path, CLUSTER), SystemConfig)
+    assert config.cluster is not None
+    assert (config.cluster.name, config.cluster.capacity) == ("east-1", 20)
+    assert (config.cluster.lease_ttl_s, config.cluster.renew_s) == (10.0, 2.5)
+    told = load_config(
+        write(tmp_path, CLUSTER + "lease_ttl_s = 3\nrenew_every_s = 1\n"), SystemConfig
+    )
+    assert told.cluster is not None
+    assert (told.cluster.lease_ttl_s, told.cluster.renew_s) == (3.0, 1.0)
+
+
+def test_the_connection_string_is_read_from_the_variable_named(tmp_path):
+    text = CLUSTER.replace('"postgresql"\n', '"postgresql"\ndsn_env = "PG_URL"\n')
+    assert load_config(write(tmp_path, text), SystemConfig).persistence.dsn_env == "PG_URL"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[cluster]\nname = "east-1"\ncapacity = 20\n',
+            "cluster: instances share their symbols through a PostgreSQL store; set "
+            '[persistence] backend = "postgresql" (the connection string in '
+            "$BASIS_POSTGRES_DSN), or remove [cluster]",
+        ),
+        (
+            '[persistence]\nbackend = "mysql"\n',
+            "persistence.backend: invalid enum value 'mysql'; use one of 'postgresql', 'sqlite'",
+        ),
+        (
+            '[persistence]\nbackend = "postgresql"\n[cluster]\ncapacity = 20\n',
+            "missing required key 'cluster.name'",
+        ),
+        (
+            '[persistence]\nbackend = "postgresql"\n[cluster]\nname = "east-1"\n',
+            "missing required key 'cluster.capacity'",
+        ),
+        (CLUSTER.replace("20", "0"), "cluster.capacity: expected a whole number >= 1, got 0"),
+        (CLUSTER.replace('"east-1"', '"east 1"'), "cluster.name: expected a string matching"),
+        (CLUSTER + "lease_ttl_s = 0.5\n", "cluster.lease_ttl_s: expected a number >= 1.0"),
+        (CLUSTER + "renew_every_s = 0\n", "cluster.renew_every_s: expected a number > 0.0"),
+        (
+            CLUSTER + "renew_every_s = 4\n",
+            "cluster: renew_every_s = 4: renew at least three times per lease_ttl_s (10 s), so "
+            "that a lease outlives two failed renewals; set it to 3.33 or less, or leave it out",
+        ),
+        (CLUSTER + "lease_tll_s = 5\n", "unknown key 'cluster.lease_tll_s'"),
+    ],
+)
+def test_a_bad_store_or_cluster_setting_names_its_key_and_the_fix(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path, SystemConfig)
+    assert str(error.value).startswith(f"{path}: ")
+    assert message in str(error.value)
+
+
+def test_a_connection_string_in_place_of_its_variable_is_refused_without_being_quoted(tmp_path):
+    path = write(tmp_path, '[persistence]\ndsn_env = "postgresql://basis:s3cret@db/basis"\n')
+    with pytest.raises(ConfigError) as error:
+        load_config(path, SystemConfig)
+    assert "persistence: dsn_env is not the name of an environment variable" in str(error.value)
+    assert "s3cret" not in str(error.value)

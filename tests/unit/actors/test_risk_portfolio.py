@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from actors.arbitrage.context import ArbitrageParams, ArbitrageState, Positions, new_context
+from actors.arbitrage.exposure import exposure_of
 from actors.risk.caps import Balances
 from actors.risk.config import RiskConfig
 from actors.runtime.risk.portfolio import Portfolio
@@ -146,3 +147,34 @@ def test_a_quote_that_changes_nothing_reads_the_room_kept_since_anything_changed
     assert portfolio.limits_for(ctx).room_usdt == pytest.approx((500.0 - 100.1) / 1.001)
     portfolio.balances_read(Balances({"mexc": 300.0}, {"gateio_futures": 5000.0}), now=2.0)
     assert portfolio.limits_for(ctx).room_usdt == pytest.approx((300.0 - 100.1) / 1.001)
+
+
+def test_the_other_instances_tasks_count_against_the_caps_with_their_orders_in_flight():
+    # A cluster: instance B trades ETH and enters on BTC's second task while this one
+    # trades BTC's first; the store's view of B's tasks counts with this instance's own.
+    portfolio = Portfolio(CONFIG)
+    ours = strategy("a", BTC, held_usdt=200.0)
+    portfolio.publish(ours)
+    theirs = {
+        "b": exposure_of(entering(strategy("b", BTC), 200.0)),
+        "c": exposure_of(strategy("c", ETH, held_usdt=900.0)),
+    }
+    portfolio.set_others(theirs)
+    assert portfolio.totals.per_symbol["BTC/USDT"] == pytest.approx(800.0)
+    assert portfolio.limits_for(ours).room_usdt == pytest.approx(100.0)  # (1000 - 800) / 2
+    # B's entry ended unfilled, and B stopped trading ETH (the store shows it closed).
+    portfolio.set_others({"b": exposure_of(strategy("b", BTC))})
+    assert portfolio.totals.per_symbol == {"BTC/USDT": pytest.approx(400.0)}
+    assert set(portfolio.totals.by_task) == {"a", "b"}
+
+
+def test_a_task_taken_over_is_this_instances_own_from_its_first_decision():
+    portfolio = Portfolio(CONFIG)
+    portfolio.set_others({"b": exposure_of(strategy("b", BTC, held_usdt=300.0))})
+    taken = strategy("b", BTC, held_usdt=100.0)  # its newer state, decided here
+    portfolio.publish(taken)
+    portfolio.set_others({"b": exposure_of(strategy("b", BTC, held_usdt=300.0))})  # stale
+    assert portfolio.totals.per_symbol["BTC/USDT"] == pytest.approx(200.0)
+    portfolio.forget("b")  # its lease lost: the store's view is all there is again
+    portfolio.set_others({"b": exposure_of(strategy("b", BTC, held_usdt=300.0))})
+    assert portfolio.totals.per_symbol["BTC/USDT"] == pytest.approx(600.0)

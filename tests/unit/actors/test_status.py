@@ -411,7 +411,9 @@ def test_the_status_object_keeps_its_json_shape():
         "started_at",
         "symbols",
         "recent_fills",
+        "cluster",
     ]
+    assert shape["cluster"] is None  # an instance alone
     assert list(shape["tasks"][0]) == [
         "task_id",
         "type",
