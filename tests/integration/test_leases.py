@@ -404,3 +404,17 @@ def test_churning_instances_never_hold_a_symbol_twice_and_epochs_only_grow(dsn):
     assert {row[1]: (row[0], row[2]) for row in rows} == given
     assert len(rows) > len(SYMBOLS)  # the symbols did change hands
     assert_grants_never_overlap(dsn)
+
+
+def test_the_connection_strings_own_options_are_kept(postgres_dsn):
+    # A search path in the connection string: the leases are found where the store is.
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA elsewhere")
+    dsn = f"{postgres_dsn} options='-c search_path=elsewhere'"
+    apply_schema(dsn)
+    with LeaseBook(dsn) as book:
+        book.join("node-a", 2)
+        assert [g.symbol for g in book.claim("node-a", SYMBOLS[:2], 2, LONG_TTL_S)] == SYMBOLS[:2]
+    with psycopg.connect(postgres_dsn) as conn:
+        found = conn.execute("SELECT count(*) FROM elsewhere.lease_grants").fetchone()
+    assert found == (2,)

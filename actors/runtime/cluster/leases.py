@@ -35,6 +35,7 @@ from datetime import datetime
 
 import msgspec
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from actors.runtime.cluster.placement import fair_shares, hand_back
@@ -123,6 +124,9 @@ class LeaseBook:
         self._ttl_s: dict[str, float] = {}
         if pool is None:
             milliseconds = int(timeout_s * 1000)
+            # The connection string's own options (a search path, say) kept: the leases
+            # are where the store is.
+            options = [conninfo_to_dict(dsn).get("options"), f"-c statement_timeout={milliseconds}"]
             pool = ConnectionPool(
                 dsn,
                 min_size=1,
@@ -136,7 +140,7 @@ class LeaseBook:
                     # libpq's connect_timeout is whole seconds, at least 2.
                     "connect_timeout": max(2, round(timeout_s)),
                     "tcp_user_timeout": milliseconds,
-                    "options": f"-c statement_timeout={milliseconds}",
+                    "options": " ".join(o for o in options if o),
                 },
             )
         self._pool = pool
