@@ -107,7 +107,8 @@ class ClusterView(msgspec.Struct, frozen=True):
     """The ``cluster`` object of an instance's ``/status``."""
 
     name: str
-    instance_id: str
+    instance_id: str | None
+    """Its id in the cluster, once joined."""
     held: dict[str, int]
     """Symbol → the epoch it is held under."""
     lame: list[str]
