@@ -53,6 +53,9 @@ DEFAULT_DATA_DIR = "basis-data"
 EXIT_BAD_INPUT = 2
 EXIT_GAVE_UP = 1
 
+CLOSE_S = 10.0
+"""How long the venues' clients and the store's connections get to close at the end."""
+
 
 def add_run_commands(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
@@ -288,7 +291,11 @@ async def run_system(
                     await venues.stopped.wait()
             finally:
                 nursery.cancel_scope.cancel()
-                await system.aclose()
+                # Shielded from that cancellation, which would raise at its first
+                # checkpoint, replace whatever error ends the run (a run that failed would
+                # exit 0, saying nothing) and leave the store's connections open.
+                with trio.CancelScope(shield=True, deadline=trio.current_time() + CLOSE_S):
+                    await system.aclose()
                 if dashboard is not None:
                     dashboard[0].listener.close()
 

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 import trio
 
+from actors.chaos.db_proxy import DbProxy, through, upstream_of
 from actors.runtime.system import TradingSystem, running
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
@@ -180,4 +181,27 @@ async def test_a_takeover_cancels_the_orders_of_earlier_grants_and_leaves_other_
             await wait_until(lambda: status(ours) is OrderStatus.CANCELLED, 10)
             assert status(theirs) is OrderStatus.NEW
             assert [o.instance for o in b.other_instances[btc]] == ["k3x9"]
+        nursery.cancel_scope.cancel()
+
+
+async def test_an_instance_waits_for_a_database_that_does_not_answer_yet(
+    postgres_dsn, monkeypatch, tmp_path
+):
+    proxy = DbProxy(upstream_of(postgres_dsn))
+    sim = SimServers(cluster_config("sim").simulated())
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(sim.run)
+        port = await nursery.start(proxy.run)
+        proxy.cut()  # connections taken, never answered: a network partition
+        dsn = f"{through(postgres_dsn, port)} connect_timeout=2"
+        monkeypatch.setenv(DSN_ENV, dsn)
+        system = instance("node-a", urls, tmp_path)
+        async with trio.open_nursery() as starting:
+            starting.start_soon(system.run)
+            await trio.sleep(5.0)  # two connection attempts time out meanwhile
+            assert not system.started.is_set() and not system.strategies
+            proxy.restore()
+            await wait_until(lambda: held(system) == set(SYMBOLS), 20)
+            system.request_stop()
+        await system.aclose()
         nursery.cancel_scope.cancel()

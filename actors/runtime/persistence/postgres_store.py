@@ -107,11 +107,26 @@ class StoreUnreachable(StoreError):
     database that does not exist), it may answer later."""
 
 
+_PASSING_REFUSALS = (
+    "starting up",
+    "shutting down",
+    "in recovery mode",
+    "not yet accepting connections",
+    "too many clients",
+    "connection slots are reserved",
+)
+"""What a server says as it refuses a connection for a while only (libpq reports a
+refused connection with no SQLSTATE: only its words tell it from a lasting refusal)."""
+
+
 def _may_answer_later(error: psycopg.OperationalError) -> bool:
-    """No answer (no SQLSTATE), a connection failure (class 08), a server short of
-    resources (class 53) or starting or stopping (57P0x)."""
-    state = error.sqlstate
-    return state is None or state.startswith(("08", "53", "57P0"))
+    """No server answered (a network down, nothing listening, a timeout), or the one that
+    did refused for a while only (starting, stopping, its connections all taken); not a
+    wrong password, user or database name, which no waiting mends."""
+    if error.sqlstate is not None:
+        return error.sqlstate.startswith(("08", "53", "57P0"))
+    said = str(error)
+    return "FATAL:" not in said or any(passing in said for passing in _PASSING_REFUSALS)
 
 
 def location_of(dsn: str) -> str:
