@@ -34,7 +34,7 @@ chromium:
 		|| { echo "make test needs $(CHROMIUM): install it with apt-get install -y chromium" >&2; exit 1; }
 
 # The PostgreSQL store's and the cluster's tests start a throwaway server of Debian's
-# postgresql package (tests/postgres/server.py): installed here where this user can.
+# postgresql package (actors/chaos/throwaway_postgres.py): installed here where this user can.
 POSTGRES_BIN := /usr/lib/postgresql
 postgresql:
 	@ls $(POSTGRES_BIN)/*/bin/initdb >/dev/null 2>&1 \

@@ -24,10 +24,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """One throwaway PostgreSQL server for the whole run (tests/postgres/server.py)."""
-    from tests.postgres.server import PostgresServer
+    """One throwaway PostgreSQL server for the whole run (a test fails, naming the fix,
+    where PostgreSQL is not installed)."""
+    from actors.chaos.throwaway_postgres import PostgresMissing, PostgresServer
 
-    server = PostgresServer()
+    try:
+        server = PostgresServer()
+    except PostgresMissing as missing:
+        pytest.fail(str(missing))
     server.start()
     yield server
     server.stop()

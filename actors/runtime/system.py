@@ -18,8 +18,11 @@ none needs them to restart with it, so a restart restarts only what failed
 and what is sent to an actor that is down waits for its next incarnation; the writer
 keeps what it took from its mailbox until it is written, so a writer restart loses
 nothing, and an order whose intent it had not yet committed waits for the next writer
-before it leaves. The :class:`TradingSystem` is also the Python API that the CLI and the
-tests use: add and stop strategies, read status, stop the whole.
+before it leaves. In a cluster the strategies come and go with the symbols' leases
+(``actors/runtime/cluster/keeper.py``), which the keeper keeps beside the tree: started
+once it is up, handed back once it has stopped. The :class:`TradingSystem` is also the
+Python API that the CLI and the tests use: add and stop strategies, read status, stop
+the whole.
 """
 
 from __future__ import annotations
@@ -257,10 +260,10 @@ class TradingSystem:
         )
         self.stopped = trio.Event()
         self.nursery: trio.Nursery | None = None
+        """Where the running system's helpers run (set once it is up)."""
         self.stop_requested = False
         """A graceful stop was asked for (perhaps before the start was done)."""
         self._stop_asked = trio.Event()
-        """Where the running system's helpers run (set once it is up)."""
         self.store_counts: dict[str, int] = {}
         """Active, completed and quarantined tasks in the store, refreshed now and then."""
         self.instance = ""

@@ -173,7 +173,13 @@ class LeaseKeeper:
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Join, then keep the leases until cancelled; hands every symbol back at the end
         (the system has stopped its strategies by then)."""
-        self.instance_id = await self._db(self.leases.join, self.name, self.capacity)
+        while self.instance_id is None:
+            try:
+                self.instance_id = await self._db(self.leases.join, self.name, self.capacity)
+            except DB_FAILURES as error:
+                self._lamed(error)
+                await trio.sleep(self.renew_every_s)
+        self._reached()
         log.info("cluster: joined as %s (instance %s)", self.name, self.instance_id)
         task_status.started()
         try:

@@ -32,6 +32,7 @@ class FakeLeases:
     leases: dict[str, tuple[str, int, float]] = attrs.field(factory=dict)
     epoch: int = 0
     down: bool = False
+    join_down: bool = False
     hang: bool = False
     over: int = 0
     calls: list[tuple] = attrs.field(factory=list)
@@ -45,6 +46,8 @@ class FakeLeases:
 
     def join(self, name, capacity):
         self.calls.append(("join", name))
+        if self.join_down:
+            raise psycopg.OperationalError("connection refused")
         return "k3x9"
 
     def claim(self, name, symbols, capacity, ttl_s):
@@ -225,5 +228,21 @@ async def test_a_database_back_after_an_outage_lets_entries_start_again(clock):
         leases.down = False
         await trio.sleep(RENEW_S + 0.1)
         assert keeper.lame is None and keeper.may_enter("BTC/USDT")
+        assert [e[:2] for e in trading.events] == [("start", "BTC/USDT")]
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_database_down_at_the_start_is_waited_for_before_joining(clock):
+    keeper, leases, trading = keeper_for(clock, symbols=("BTC/USDT",))
+    leases.join_down = True
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(keeper.run)
+        await trio.sleep(RENEW_S * 3)
+        assert keeper.instance_id is None and keeper.lame is not None
+        assert sum(1 for c in leases.calls if c[0] == "join") >= 3
+        leases.join_down = False
+        await trio.sleep(RENEW_S + 0.1)
+        assert keeper.instance_id == "k3x9" and keeper.lame is None
+        assert keeper.may_enter("BTC/USDT")
         assert [e[:2] for e in trading.events] == [("start", "BTC/USDT")]
         nursery.cancel_scope.cancel()

@@ -1,7 +1,7 @@
-"""A throwaway PostgreSQL server for the tests: Debian's ``postgresql`` package, started
-on 127.0.0.1 in a temporary directory and removed afterwards. Never skipped: where the
-server's programs are missing, the test fails and says how to install them (``make test``
-installs them where it can).
+"""A throwaway PostgreSQL server for the tests and the cluster's benchmark: Debian's
+``postgresql`` package, started on 127.0.0.1 in a temporary directory and removed
+afterwards. Where the server's programs are missing, :class:`PostgresMissing` says how to
+install them (``make test`` installs them where it can; the tests fail, never skip).
 
 PostgreSQL refuses to run as root, and the tests run as root in containers: there the
 server runs as the package's ``postgres`` user, in a directory that user owns.
@@ -16,20 +16,23 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
-
 INSTALL = "apt-get install -y postgresql"
 _BIN_ROOT = Path("/usr/lib/postgresql")
 
 
+class PostgresMissing(RuntimeError):
+    pass
+
+
 def server_bin() -> Path:
-    """The newest installed PostgreSQL's programs; a test failure naming the fix if none is."""
+    """The newest installed PostgreSQL's programs; :class:`PostgresMissing` naming the fix
+    if none is."""
     found = sorted(
         (p for p in _BIN_ROOT.glob("*/bin") if (p / "initdb").exists()),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
     )
     if not found:
-        pytest.fail(
+        raise PostgresMissing(
             f"PostgreSQL's server is missing under {_BIN_ROOT}: install it with `{INSTALL}`"
         )
     return found[-1]
