@@ -198,7 +198,7 @@ async def test_an_instance_waits_for_a_database_that_does_not_answer_yet(
         system = instance("node-a", urls, tmp_path)
         async with trio.open_nursery() as starting:
             starting.start_soon(system.run)
-            await trio.sleep(5.0)  # two connection attempts time out meanwhile
+            await trio.sleep(3.0)  # a connection attempt times out meanwhile
             assert not system.started.is_set() and not system.strategies
             proxy.restore()
             await wait_until(lambda: held(system) == set(SYMBOLS), 20)
