@@ -40,6 +40,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
 from actors.runtime.persistence.postgres_schema import MIGRATIONS, SCHEMA_LOCK
+from actors.runtime.persistence.rows import folded_events, history_rows, intent_row, snapshot_row
 from actors.runtime.persistence.store import (
     BACKTEST_KEY,
     FINAL_STATUSES,
@@ -59,11 +60,10 @@ from actors.runtime.persistence.store import (
     StoreError,
     TaskRow,
     Thinned,
-    _encode_trade,
     _minute_of,
 )
 from protocols.client_ids import BASE36, INSTANCE_ID_LENGTH, is_instance_id
-from protocols.history import FillRecord, FundingRecord, HistoryRecord, SeriesPoint
+from protocols.history import HistoryRecord
 from protocols.messages import TradeRecord
 
 POOL_CONNECTIONS = 4
@@ -258,50 +258,29 @@ def _write_history(
     """Each record under its key: a cycle's record replaces the one stored (its funding
     may be amended after the exit), a fill, a settlement or a point told again is stored
     once."""
-    cycles, fills, funding, points = [], [], [], []
-    for r in records:
-        kind = type(r)
-        if kind is SeriesPoint:
-            points.append(
-                (r.symbol, r.ts, r.entry_cost_pct, r.pnl_usdt, r.pnl_pct, r.unrealized_usdt)
-            )
-        elif kind is FillRecord:
-            fills.append(
-                (
-                    r.client_id, r.trade_id, r.task_id, r.cycle, r.symbol, r.venue, r.leg,
-                    r.side, r.role, r.ts, r.qty, r.price, r.decision_price, r.fee_usdt,
-                    r.commission, r.commission_asset,
-                )
-            )  # fmt: skip
-        elif kind is FundingRecord:
-            funding.append(
-                (r.task_id, r.ledger_id, r.ts, r.cycle, r.symbol, r.venue, r.amount_usdt)
-            )
-        else:
-            assert kind is TradeRecord, f"not a history record: {r!r}"
-            cycles.append((r.task_id, r.cycle, r.symbol, r.entry_ts, r.exit_ts, _encode_trade(r)))
+    rows = history_rows(records)
     _each(
         conn,
         "INSERT INTO cycles VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (task_id, cycle) "
         "DO UPDATE SET symbol = excluded.symbol, entry_ts = excluded.entry_ts, "
         "exit_ts = excluded.exit_ts, record = excluded.record",
-        cycles,
+        rows.cycles,
     )
     _each(
         conn,
         "INSERT INTO fills VALUES (" + ", ".join(["%s"] * 16) + ") ON CONFLICT DO NOTHING",
-        fills,
+        rows.fills,
     )
     _each(
         conn, "INSERT INTO funding VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-        funding,
+        rows.funding,
     )  # fmt: skip
     _each(
         conn,
         "INSERT INTO series VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (symbol, ts) "
         "DO UPDATE SET entry_cost_pct = excluded.entry_cost_pct, pnl_usdt = excluded.pnl_usdt, "
         "pnl_pct = excluded.pnl_pct, unrealized_usdt = excluded.unrealized_usdt",
-        points,
+        rows.points,
     )
 
 
@@ -315,20 +294,7 @@ def _write_snapshots(
         "ON CONFLICT (task_id) DO UPDATE SET state = excluded.state, "
         "snapshot = excluded.snapshot, updated_at = excluded.updated_at, "
         "completed_at = excluded.completed_at, epoch = excluded.epoch",
-        [
-            (
-                s.task_id,
-                s.task_type,
-                s.symbol,
-                s.state,
-                s.snapshot,
-                s.now,
-                s.now,
-                s.now if s.completed else None,
-                epochs.get(s.symbol),
-            )
-            for s in snapshots
-        ],
+        [(*snapshot_row(s), epochs.get(s.symbol)) for s in snapshots],
     )
 
 
@@ -343,22 +309,7 @@ def _write_intents(
         "created_at, status, updated_at, epoch, written_at) VALUES "
         "(%s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s, clock_timestamp()) "
         "ON CONFLICT (client_id) DO NOTHING",
-        [
-            (
-                i.client_id,
-                i.task_id,
-                i.venue,
-                i.leg,
-                i.symbol,
-                i.side,
-                i.qty,
-                i.price,
-                i.now,
-                i.now,
-                epochs.get(i.symbol),
-            )
-            for i in intents
-        ],
+        [(*intent_row(i), epochs.get(i.symbol)) for i in intents],
     )
 
 
@@ -373,20 +324,13 @@ def _write_events(conn: psycopg.Connection[Any], events: Sequence[OrderEventReco
         "INSERT INTO order_events (client_id, kind, payload, ts) VALUES (%s, %s, %s, %s)",
         [(e.client_id, e.kind, e.payload, e.now) for e in events],
     )
-    folded: dict[str, list[Any]] = {}
-    for e in events:
-        told = folded.setdefault(e.client_id, [None, None, None, None, e.now, e.client_id])
-        for index, value in enumerate((e.status, e.venue_order_id, e.filled_qty, e.avg_price)):
-            if value is not None:
-                told[index] = value
-        told[4] = e.now
     _each(
         conn,
         "UPDATE orders SET status = coalesce(%s, status), "
         "venue_order_id = coalesce(%s, venue_order_id), "
         "filled_qty = coalesce(%s::float8, filled_qty), "
         "avg_price = coalesce(%s::float8, avg_price), updated_at = %s WHERE client_id = %s",
-        list(folded.values()),
+        [(*told, client_id) for client_id, told in folded_events(events).items()],
     )
 
 

@@ -22,13 +22,14 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
 import msgspec
 
+from actors.runtime.persistence.rows import folded_events, history_rows, intent_row, snapshot_row
 from protocols.client_ids import BASE36, INSTANCE_ID_LENGTH, is_instance_id
-from protocols.history import FillRecord, FundingRecord, HistoryRecord, SeriesPoint
+from protocols.history import HistoryRecord
 from protocols.messages import TradeRecord
 
 Durability = Literal["NORMAL", "FULL"]
@@ -280,39 +281,15 @@ def _slice_end(db: sqlite3.Connection, since: float, until: float, max_points: i
     return end if left is not None else until
 
 
-_encode_trade = msgspec.json.Encoder().encode
-
-
 def _write_history(db: sqlite3.Connection, records: Iterable[TradeRecord | HistoryRecord]) -> None:
     """Each record under its key: a cycle's record replaces the one stored (its funding
     may be amended after the exit), a fill, a settlement or a point told again is stored
     once."""
-    cycles, fills, funding, points = [], [], [], []
-    for r in records:
-        kind = type(r)
-        if kind is SeriesPoint:
-            points.append(
-                (r.symbol, r.ts, r.entry_cost_pct, r.pnl_usdt, r.pnl_pct, r.unrealized_usdt)
-            )
-        elif kind is FillRecord:
-            fills.append(
-                (
-                    r.client_id, r.trade_id, r.task_id, r.cycle, r.symbol, r.venue, r.leg,
-                    r.side, r.role, r.ts, r.qty, r.price, r.decision_price, r.fee_usdt,
-                    r.commission, r.commission_asset,
-                )
-            )  # fmt: skip
-        elif kind is FundingRecord:
-            funding.append(
-                (r.task_id, r.ledger_id, r.ts, r.cycle, r.symbol, r.venue, r.amount_usdt)
-            )
-        else:
-            assert kind is TradeRecord, f"not a history record: {r!r}"
-            cycles.append((r.task_id, r.cycle, r.symbol, r.entry_ts, r.exit_ts, _encode_trade(r)))
-    _insert(db, "INSERT OR REPLACE INTO cycles", cycles)
-    _insert(db, "INSERT OR IGNORE INTO fills", fills)
-    _insert(db, "INSERT OR IGNORE INTO funding", funding)
-    _insert(db, "INSERT OR REPLACE INTO series", points)
+    rows = history_rows(records)
+    _insert(db, "INSERT OR REPLACE INTO cycles", rows.cycles)
+    _insert(db, "INSERT OR IGNORE INTO fills", rows.fills)
+    _insert(db, "INSERT OR IGNORE INTO funding", rows.funding)
+    _insert(db, "INSERT OR REPLACE INTO series", rows.points)
 
 
 ROWS_PER_STATEMENT = 64
@@ -356,19 +333,10 @@ def _write_events(db: sqlite3.Connection, events: Sequence[OrderEventRecord]) ->
         "INSERT INTO order_events (client_id, kind, payload, ts)",
         [(e.client_id, e.kind, e.payload, e.now) for e in events],
     )
-    folded: dict[str, list[Any]] = {}
-    for e in events:
-        told = folded.setdefault(e.client_id, [e.client_id, None, None, None, None, e.now])
-        for index, value in enumerate(
-            (e.status, e.venue_order_id, e.filled_qty, e.avg_price), start=1
-        ):
-            if value is not None:
-                told[index] = value
-        told[5] = e.now
     _insert(
         db,
         "WITH told (client_id, status, venue_order_id, filled_qty, avg_price, ts) AS (",
-        [tuple(told) for told in folded.values()],
+        [(client_id, *told) for client_id, told in folded_events(events).items()],
         ") UPDATE orders SET status = coalesce(told.status, orders.status), "
         "venue_order_id = coalesce(told.venue_order_id, orders.venue_order_id), "
         "filled_qty = coalesce(told.filled_qty, orders.filled_qty), "
@@ -770,19 +738,7 @@ class Store:
             _insert(
                 db,
                 "INSERT INTO tasks",
-                [
-                    (
-                        s.task_id,
-                        s.task_type,
-                        s.symbol,
-                        s.state,
-                        s.snapshot,
-                        s.now,
-                        s.now,
-                        s.now if s.completed else None,
-                    )
-                    for s in snapshots
-                ],
+                [snapshot_row(s) for s in snapshots],
                 " ON CONFLICT (task_id) DO UPDATE SET state = excluded.state, "
                 "snapshot = excluded.snapshot, updated_at = excluded.updated_at, "
                 "completed_at = excluded.completed_at",
@@ -790,23 +746,8 @@ class Store:
             _insert(
                 db,
                 "INSERT OR IGNORE INTO orders (client_id, task_id, venue, leg, symbol, side, "
-                "qty, price, created_at, status, updated_at)",
-                [
-                    (
-                        i.client_id,
-                        i.task_id,
-                        i.venue,
-                        i.leg,
-                        i.symbol,
-                        i.side,
-                        i.qty,
-                        i.price,
-                        i.now,
-                        "pending",
-                        i.now,
-                    )
-                    for i in intents
-                ],
+                "qty, price, created_at, updated_at, status)",
+                [(*intent_row(i), "pending") for i in intents],
             )
             _write_events(db, list(events))
         return frozenset()
