@@ -287,6 +287,8 @@ class TradingSystem:
                 self,
             )
             self.store.fence = self.keeper.epochs
+            for links in self.venues.values():
+                links.router.may_send = self._leased_order
         self.controls = Controls(self)
         """The operator's controls, one set for every way in (the status port, the
         dashboard): one lock, one set of paused symbols."""
@@ -687,6 +689,14 @@ class TradingSystem:
         await self.writer_client.journal(ctx, orders)
         if not self.keeper.holds(str(ctx.symbol)):
             raise LeaseLost(f"{ctx.symbol}: its lease ended as task {ctx.task_id} journaled")
+
+    def _leased_order(self, order: Order) -> str | None:
+        """Why ``order`` may not leave now: its symbol's lease has ended here (checked by
+        the routers right before each attempt, retries included)."""
+        assert self.keeper is not None
+        if self.keeper.holds(str(order.symbol)):
+            return None
+        return f"the lease of {order.symbol} has ended on this instance"
 
     def _leased_limits(self, ctx: ArbitrageContext) -> EntryLimits:
         """No entry on a symbol whose lease is not being renewed."""

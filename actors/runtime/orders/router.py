@@ -330,6 +330,10 @@ class Router:
     on_balance_refused: Callable[[], None] | None = None
     """Told when the venue refuses an order for the balance (the risk actor, so that no
     strategy enters on it before the balances are read again)."""
+    may_send: Callable[[Order], str | None] | None = None
+    """Asked right before each attempt to send an order, the first and every retry: why it
+    must not leave now (in a cluster, its symbol's lease has ended here), or ``None``. An
+    order refused so is reported rejected and never sent."""
     lookup_give_up_s: float = LOOKUP_GIVE_UP_S
     """How long an acknowledged order may go unfound before it is reported unresolved."""
     not_found_log_every_s: float = 30.0
@@ -704,6 +708,10 @@ class Router:
                     tracked.sends,
                 )
                 raise _TooLate(f"not sent: {late_s:.2f} s past its deadline to leave")
+        refusal = None if self.may_send is None else self.may_send(order)
+        if refusal is not None:
+            log.warning("%s: %s not sent: %s", self.name, order.client_id, refusal)
+            raise _TooLate(f"not sent: {refusal}")
         try:
             # Built anew for each attempt: the signature carries the time.
             request = self.codec.place(order, rules, self.wall_clock())
@@ -1384,7 +1392,8 @@ class _Unwritable(Exception):
 
 
 class _TooLate(Exception):
-    """The order's ``send_by`` passed before it could be sent (again): it is rejected."""
+    """The order may not leave any more (its ``send_by`` passed, or ``may_send`` refused
+    it) before it could be sent (again): it is rejected."""
 
 
 def _rounded(order: Order, rules: VenueRules) -> Order:

@@ -1,6 +1,7 @@
-"""An entry leg's deadline to leave (``PlaceOrder.send_by``), on trio's MockClock: a
-placement met by a 503, then looked up and not found, goes again only while its
-deadline has not passed; past it the router reports it rejected and sends nothing."""
+"""An entry leg's deadline to leave (``PlaceOrder.send_by``), and a cluster's lease of its
+symbol (``Router.may_send``), on trio's MockClock: a placement met by a 503, then looked
+up and not found, goes again only while its deadline has not passed and its lease lasts;
+past either the router reports it rejected and sends nothing."""
 
 from __future__ import annotations
 
@@ -67,9 +68,12 @@ def wall() -> float:
     return WALL_AT_ZERO + trio.current_time()
 
 
-async def place(venue: UnavailableFirst, send_within_s: float | None) -> list[object]:
+async def place(
+    venue: UnavailableFirst, send_within_s: float | None, lease_ends_s: float | None = None
+) -> list[object]:
     """What the owner of ``t1-1s`` hears when it asks a router to place it, ``send_by``
-    ``send_within_s`` after asking (no deadline for ``None``), until its end."""
+    ``send_within_s`` after asking (no deadline for ``None``), until its end; in a cluster
+    whose lease of BTC ends ``lease_ends_s`` after asking, where given."""
     strategy = Mailbox("strategy")
     router = Router(
         "router-mexc",
@@ -81,6 +85,11 @@ async def place(venue: UnavailableFirst, send_within_s: float | None) -> list[ob
         read_after_write_s=LAG_S,
         wall_clock=wall,
     )
+    if lease_ends_s is not None:
+        lease_end = trio.current_time() + lease_ends_s
+        router.may_send = lambda order: (
+            None if trio.current_time() < lease_end else f"the lease of {order.symbol} ended"
+        )
     inbox = Mailbox("router")
     heard: list[object] = []
     order = Order("t1-1s", Leg.SPOT, BTC, Side.BUY, 0.001, 60_000.0)
@@ -96,7 +105,8 @@ async def place(venue: UnavailableFirst, send_within_s: float | None) -> list[ob
             if isinstance(message, (OrderFinal, OrderRejected)):
                 break
         nursery.cancel_scope.cancel()
-    assert router.stats.sent_too_late == (1 if isinstance(heard[-1], OrderRejected) else 0)
+    late = isinstance(heard[-1], OrderRejected) and "deadline" in heard[-1].reason
+    assert router.stats.sent_too_late == (1 if late else 0)
     return heard
 
 
@@ -121,4 +131,21 @@ async def test_an_order_without_a_deadline_is_sent_again_however_late(autojump_c
     venue = UnavailableFirst(failures=3)
     heard = await place(venue, send_within_s=None)
     assert len(venue.placements) == 4
+    assert isinstance(heard[-1], OrderFinal) and heard[-1].status is OrderStatus.FILLED
+
+
+async def test_an_order_whose_lease_ended_is_not_sent_again(autojump_clock):
+    # A cluster's instance: the first attempt went under the lease; the retry, after the
+    # lease ended here, would reach the venue under a grant another instance holds now.
+    venue = UnavailableFirst(failures=1)
+    heard = await place(venue, send_within_s=None, lease_ends_s=LAG_S / 2)
+    assert len(venue.placements) == 1
+    (rejected,) = heard
+    assert isinstance(rejected, OrderRejected) and "the lease of BTC/USDT ended" in rejected.reason
+
+
+async def test_an_order_under_its_lease_goes_again(autojump_clock):
+    venue = UnavailableFirst(failures=1)
+    heard = await place(venue, send_within_s=None, lease_ends_s=LAG_S * 4)
+    assert len(venue.placements) == 2
     assert isinstance(heard[-1], OrderFinal) and heard[-1].status is OrderStatus.FILLED
