@@ -3,9 +3,10 @@ closed in it with their fills and funding settlements, the series points recorde
 it, each symbol's thresholds, the positions open at its end (and what they filled and
 settled before it), and the incidents in it.
 
-The store is read through a read-only connection of its own, so a report can be made
-beside a running instance (WAL lets it read while the writer writes) and never changes
-the file's contents.
+The store, a SQLite file or a PostgreSQL database, is read through a read-only
+connection of its own (``read_only.py``), so a report can be made beside running
+instances and never changes what is stored. A PostgreSQL store is a cluster's: its
+history is that of every instance sharing it, as one.
 
 A cycle belongs to the window its exit falls in; a cycle that entered before the window's
 end and exits after it (or has not exited) is a position open at the end. Times are Unix
@@ -22,7 +23,14 @@ import attrs
 import msgspec
 
 from actors.arbitrage.context import ArbitrageParams
-from actors.runtime.persistence.store import MIGRATIONS, StoreError
+from actors.runtime.persistence.read_only import READ_FAILURES, ReadOnly, read_only
+from actors.runtime.persistence.source import (
+    PostgresSource,
+    SqliteSource,
+    StoreSource,
+    source_of,
+)
+from actors.runtime.persistence.store import StoreError
 from protocols.history import FillRecord, FundingRecord, SeriesPoint
 from protocols.messages import TradeRecord
 
@@ -159,63 +167,66 @@ _decode_alert = msgspec.json.Decoder(_Alert).decode
 _RISK_MODE_LEVEL = {"active": "info", "reducing": "warning", "halted": "critical"}
 
 
-def read_history(store_path: Path, window: Window = Window()) -> History:
-    """The history of ``window`` in the store at ``store_path``; a :class:`StoreError`
-    naming the file when there is none, it is not a Basis store, or it was written
-    before the store kept the history of cycles."""
-    db = _open(store_path)
+def read_history(store: Path | StoreSource, window: Window = Window()) -> History:
+    """The history of ``window`` in the store ``store`` names (a path: the SQLite file
+    there); a :class:`StoreError` naming the store when there is none, it is not a Basis
+    store, or it was written before the store kept the history of cycles."""
+    db = _open(store)
     try:
         return _read(db, window)
-    except (sqlite3.DatabaseError, msgspec.DecodeError) as error:
+    except (*READ_FAILURES, msgspec.DecodeError) as error:
         raise StoreError(
-            f"{store_path}: not a usable Basis store ({error}); point --data-dir at the "
-            "data directory of a run or a backtest"
+            f"{db.name}: not a usable Basis store ({' '.join(str(error).split())}); {_FIX[db.kind]}"
         ) from None
     finally:
         db.close()
 
 
-def check_history_store(store_path: Path) -> None:
-    """The :class:`StoreError` :func:`read_history` would raise for the file at
-    ``store_path`` if it is no store to report on, found without reading any history."""
-    _open(store_path).close()
+def check_history_store(store: Path | StoreSource) -> None:
+    """The :class:`StoreError` :func:`read_history` would raise for ``store`` if it is no
+    store to report on, found without reading any history."""
+    _open(store).close()
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    if not path.is_file():
+_FIX = {
+    "sqlite": "point --data-dir at the data directory of a run or a backtest",
+    "postgresql": "point --config at the config of the instances that keep their store there",
+}
+"""How to name another store, by kind of store."""
+
+
+def _open(where: Path | StoreSource) -> ReadOnly:
+    source = source_of(where)
+    kind = "postgresql" if isinstance(source, PostgresSource) else "sqlite"
+    fix = _FIX[kind]
+    if isinstance(source, SqliteSource) and not source.path.is_file():
+        raise StoreError(f"{source.name}: no Basis store there; {fix}")
+    try:
+        db = read_only(source)
+    except sqlite3.DatabaseError as error:
         raise StoreError(
-            f"{path}: no Basis store there; point --data-dir at the data directory of a run "
-            "or a backtest"
-        )
+            f"{source.name}: cannot be read ({error}); check its permissions"
+        ) from None
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.DatabaseError as error:
-        raise StoreError(f"{path}: cannot be read ({error}); check its permissions") from None
-    try:
-        (version,) = db.execute("PRAGMA user_version").fetchone()
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.DatabaseError as error:
+        version, tables = db.schema_version(), db.tables()
+    except READ_FAILURES as error:
         db.close()
         raise StoreError(
-            f"{path}: not a Basis store ({error}); point --data-dir at the data directory "
-            "of a run or a backtest"
+            f"{db.name}: not a Basis store ({' '.join(str(error).split())}); {fix}"
         ) from None
     if "tasks" not in tables:
         db.close()
-        raise StoreError(
-            f"{path}: not a Basis store (no tasks table); point --data-dir at the data "
-            "directory of a run or a backtest"
-        )
-    if version > len(MIGRATIONS):
+        raise StoreError(f"{db.name}: not a Basis store (no tasks table); {fix}")
+    if version > db.latest_schema:
         db.close()
         raise StoreError(
-            f"{path}: written by a newer Basis (schema {version}, this one knows "
-            f"{len(MIGRATIONS)}); upgrade Basis to report on it"
+            f"{db.name}: written by a newer Basis (schema {version}, this one knows "
+            f"{db.latest_schema}); upgrade Basis to report on it"
         )
     if "cycles" not in tables:
         db.close()
         raise StoreError(
-            f"{path}: written by an older Basis, before the store kept the history of "
+            f"{db.name}: written by an older Basis, before the store kept the history of "
             "cycles, so there is nothing to report; a run of this Basis records it"
         )
     return db
@@ -223,7 +234,7 @@ def _open(path: Path) -> sqlite3.Connection:
 
 def _within(column: str, window: Window) -> tuple[str, list[object]]:
     """The SQL condition choosing the window's rows by ``column`` (a time) and symbol."""
-    terms, args = ["1"], []
+    terms, args = ["TRUE"], []
     if window.start is not None:
         terms.append(f"{column} >= ?")
         args.append(window.start)
@@ -236,14 +247,15 @@ def _within(column: str, window: Window) -> tuple[str, list[object]]:
     return " AND ".join(terms), args
 
 
-def _read(db: sqlite3.Connection, window: Window) -> History:
+def _read(db: ReadOnly, window: Window) -> History:
     where, args = _within("exit_ts", window)
-    cycles = [
-        _decode_trade(record)
-        for (record,) in db.execute(
-            f"SELECT record FROM cycles WHERE {where} ORDER BY exit_ts, task_id, cycle", args
-        )
-    ]
+    cycles = sorted(
+        (
+            _decode_trade(record)
+            for (record,) in db.rows(f"SELECT record FROM cycles WHERE {where}", args)
+        ),
+        key=lambda c: (c.exit_ts, c.task_id, c.cycle),
+    )
     settings, open_positions, latest = _from_tasks(db, window)
     open_positions = sorted(
         _open_at_end(db, window) + open_positions, key=lambda p: (p.opened_at, p.task_id)
@@ -251,18 +263,18 @@ def _read(db: sqlite3.Connection, window: Window) -> History:
     # What a window's figures count is its cycles: a cycle closed in it brings all its
     # fills and settlements (entered before the window, it still paid its entry fees),
     # an open one those before the window's end, so fees, funding and P&L add up.
-    closed = [(c.task_id, c.cycle) for c in cycles]
+    closed = {(c.task_id, c.cycle) for c in cycles}
     still_open = [
         (p.task_id, p.cycle)
         for p in open_positions
         if p.cycle is not None and (p.task_id, p.cycle) not in closed
     ]
     fills = sorted(
-        _of_cycles(db, _FILLS, closed, None) + _of_cycles(db, _FILLS, still_open, window.end),
+        _of_closed(db, _FILLS, window) + _of_open(db, _FILLS, still_open, window.end),
         key=lambda f: (f.ts, f.client_id, f.trade_id),
     )
     funding = sorted(
-        _of_cycles(db, _FUNDING, closed, None) + _of_cycles(db, _FUNDING, still_open, window.end),
+        _of_closed(db, _FUNDING, window) + _of_open(db, _FUNDING, still_open, window.end),
         key=lambda f: (f.ts, f.task_id, f.ledger_id),
     )
     where, args = _within("ts", window)
@@ -295,34 +307,40 @@ _FUNDING = (
 )
 
 
-def _of_cycles(
-    db: sqlite3.Connection,
-    table: tuple[type, str],
-    keys: list[tuple[str, int]],
-    until: float | None,
+def _of_closed(db: ReadOnly, table: tuple[type, str], window: Window) -> list:
+    """The rows of ``table`` (a record type and its query) of the cycles that closed in
+    ``window``, whenever they were recorded; in one pass over the table."""
+    kind, query = table
+    where, args = _within("exit_ts", window)
+    query += f" WHERE (task_id, cycle) IN (SELECT task_id, cycle FROM cycles WHERE {where})"
+    return [kind(*row) for row in db.rows(query, args)]
+
+
+def _of_open(
+    db: ReadOnly, table: tuple[type, str], keys: list[tuple[str, int]], until: float | None
 ) -> list:
-    """The rows of ``table`` (a record type and its query) of the cycles ``keys`` (task
-    id, cycle number), before ``until`` where given; in one pass over the table."""
+    """The rows of ``table`` of the cycles ``keys`` (task id, cycle number: the positions
+    open at the window's end, one at most a task), before ``until`` where given."""
     if not keys:
         return []
     kind, query = table
-    query += (
-        " WHERE (task_id, cycle) IN (SELECT json_extract(value, '$[0]'), "
-        "json_extract(value, '$[1]') FROM json_each(?))"
-    )
-    args: list[object] = [msgspec.json.encode(keys).decode()]
+    query += f" WHERE (task_id, cycle) IN (VALUES {', '.join(['(?, ?)'] * len(keys))})"
+    args: list[object] = [part for key in keys for part in key]
     if until is not None:
         query += " AND ts < ?"
         args.append(until)
-    return [kind(*row) for row in db.execute(query, args)]
+    return [kind(*row) for row in db.rows(query, args)]
 
 
 _BUCKETED = """
-    WITH buckets AS (
+    WITH stretches AS (
+        SELECT ts, entry_cost_pct, pnl_pct, floor((ts - ?) / ?) AS stretch
+        FROM series WHERE symbol = ? AND ts >= ? AND ts <= ?
+    ), buckets AS (
         SELECT max(ts) AS last, min(entry_cost_pct) AS cost, min(pnl_pct) AS low,
             max(pnl_pct) AS high
-        FROM series WHERE symbol = ? AND ts >= ? AND ts <= ?
-        GROUP BY min(CAST((ts - ?) / ? AS INTEGER), ?)
+        FROM stretches
+        GROUP BY CASE WHEN stretch < ? THEN stretch ELSE ? END
     )
     SELECT b.last, b.cost, s.pnl_usdt, s.pnl_pct, s.unrealized_usdt, b.low, b.high
     FROM buckets AS b JOIN series AS s ON s.symbol = ? AND s.ts = b.last
@@ -331,7 +349,7 @@ _BUCKETED = """
 
 
 def _series(
-    db: sqlite3.Connection, where: str, args: list[object]
+    db: ReadOnly, where: str, args: list[object]
 ) -> tuple[dict[str, list[SeriesPoint]], dict[str, list[tuple[float, float] | None]], list[float]]:
     """Each symbol's series in the window, at most :data:`SERIES_POINTS` points: a longer
     one is cut into that many stretches of equal time, each read as one point at its
@@ -344,24 +362,26 @@ def _series(
     symbol's points."""
     series: dict[str, list[SeriesPoint]] = {}
     ranges: dict[str, list[tuple[float, float] | None]] = {}
-    spans = db.execute(
-        f"SELECT symbol, min(ts), max(ts), count(*) FROM series WHERE {where} "
-        "GROUP BY symbol ORDER BY symbol",
-        args,
-    ).fetchall()
+    spans = sorted(
+        db.rows(
+            f"SELECT symbol, min(ts), max(ts), count(*) FROM series WHERE {where} GROUP BY symbol",
+            args,
+        )
+    )
     bounds = [t for _, first, last, _ in spans for t in (first, last)]
+    last_stretch = SERIES_POINTS - 1
     for symbol, first, last, count in spans:
         if count <= SERIES_POINTS:
-            rows = db.execute(
+            rows = db.rows(
                 "SELECT ts, entry_cost_pct, pnl_usdt, pnl_pct, unrealized_usdt, pnl_pct, "
                 "pnl_pct FROM series WHERE symbol = ? AND ts >= ? AND ts <= ? ORDER BY ts",
                 (symbol, first, last),
             )
         else:
             width = (last - first) / SERIES_POINTS
-            rows = db.execute(
+            rows = db.rows(
                 _BUCKETED,
-                (symbol, first, last, first, width, SERIES_POINTS - 1, symbol),
+                (first, width, symbol, first, last, last_stretch, last_stretch, symbol),
             )
         points, lows_highs = [], []
         for ts, cost, pnl, pct, unrealized, low, high in rows:
@@ -384,7 +404,7 @@ def _covered(window: Window, times: list[float]) -> Window:
 
 
 def _from_tasks(
-    db: sqlite3.Connection, window: Window
+    db: ReadOnly, window: Window
 ) -> tuple[dict[str, SymbolSettings], list[OpenPosition], list[float]]:
     """Each symbol's settings (its newest task's), the positions the active tasks hold
     that were open at the window's end, and when those tasks were last saved (so an open
@@ -392,14 +412,12 @@ def _from_tasks(
     settings: dict[str, SymbolSettings] = {}
     positions: list[OpenPosition] = []
     saved: list[float] = []
-    query = "SELECT task_id, symbol, snapshot, updated_at, completed_at FROM tasks"
+    query = "SELECT created_at, task_id, symbol, snapshot, updated_at, completed_at FROM tasks"
     args: list[object] = []
     if window.symbol is not None:
         query += " WHERE symbol = ?"
         args.append(window.symbol)
-    for task_id, symbol, snapshot, updated_at, completed_at in db.execute(
-        query + " ORDER BY created_at, task_id", args
-    ):
+    for _, task_id, symbol, snapshot, updated_at, completed_at in sorted(db.rows(query, args)):
         try:
             ctx = _decode_snapshot(snapshot)
         except msgspec.DecodeError:
@@ -433,7 +451,7 @@ def _from_tasks(
     return settings, positions, saved
 
 
-def _open_at_end(db: sqlite3.Connection, window: Window) -> list[OpenPosition]:
+def _open_at_end(db: ReadOnly, window: Window) -> list[OpenPosition]:
     """Cycles that entered before the window's end and exited after it."""
     if window.end is None:
         return []
@@ -443,7 +461,7 @@ def _open_at_end(db: sqlite3.Connection, window: Window) -> list[OpenPosition]:
         query += " AND symbol = ?"
         args.append(window.symbol)
     found = []
-    for (record,) in db.execute(query, args):
+    for (record,) in db.rows(query, args):
         trade = _decode_trade(record)
         realized, unrealized = _last_pnl_point(db, trade.symbol, trade.entry_ts, window.end) or (
             0.0,
@@ -464,7 +482,7 @@ def _open_at_end(db: sqlite3.Connection, window: Window) -> list[OpenPosition]:
 
 
 def _last_pnl_point(
-    db: sqlite3.Connection, symbol: str, since: float, until: float | None
+    db: ReadOnly, symbol: str, since: float, until: float | None
 ) -> tuple[float, float | None] | None:
     """What the last series point of ``symbol`` from ``since`` to before ``until``
     with a position open says was realised and unrealised then."""
@@ -473,22 +491,22 @@ def _last_pnl_point(
     if until is not None:
         query += " AND ts < ?"
         args.append(until)
-    row = db.execute(query + " AND pnl_usdt IS NOT NULL ORDER BY ts DESC LIMIT 1", args).fetchone()
+    row = db.first(query + " AND pnl_usdt IS NOT NULL ORDER BY ts DESC LIMIT 1", args)
     if row is None:
         return None
     pnl, unrealized = row
     return pnl - (unrealized or 0.0), unrealized
 
 
-def _incidents(db: sqlite3.Connection, window: Window) -> list[Incident]:
+def _incidents(db: ReadOnly, window: Window) -> list[Incident]:
     found: list[Incident] = []
-    for (body,) in db.execute("SELECT body FROM alert_outbox ORDER BY created_at, id"):
+    for _, _, body in sorted(db.rows("SELECT created_at, id, body FROM alert_outbox")):
         try:
             alert = _decode_alert(body)
         except msgspec.DecodeError:
             continue
         found.append(Incident(alert.ts, "alert", alert.severity, alert.title))
-    for ts, symbol, reason, resolved_at, resolution in db.execute(
+    for ts, symbol, reason, resolved_at, resolution in db.rows(
         "SELECT ts, symbol, reason, resolved_at, resolution FROM quarantine ORDER BY id"
     ):
         if not _concerns(window, symbol):
@@ -497,13 +515,15 @@ def _incidents(db: sqlite3.Connection, window: Window) -> list[Incident]:
         if resolved_at is not None:
             text = f"{symbol} released from quarantine ({resolution})"
             found.append(Incident(resolved_at, "quarantine", "info", text))
-    found += _runs(db.execute("SELECT started_at, stopped_at FROM runs ORDER BY id").fetchall())
-    for mode, reason, since, set_by in db.execute(
+    # A PostgreSQL store's runs are each instance's of a cluster; a SQLite store's, one's.
+    instance = "instance" if db.kind == "postgresql" else "NULL"
+    found += _runs(db.rows(f"SELECT {instance}, started_at, stopped_at FROM runs ORDER BY id"))
+    for mode, reason, since, set_by in db.rows(
         "SELECT mode, reason, since, set_by FROM risk_modes ORDER BY id"
     ):
         level = _RISK_MODE_LEVEL.get(mode, "warning")
         found.append(Incident(since, "risk_mode", level, f"{mode} ({set_by}): {reason}"))
-    for ts, action, symbol, result in db.execute(
+    for ts, action, symbol, result in db.rows(
         "SELECT ts, action, symbol, result FROM operator_actions ORDER BY id"
     ):
         if _concerns(window, symbol):
@@ -522,15 +542,23 @@ def _concerns(window: Window, symbol: str | None) -> bool:
     return window.symbol is None or symbol is None or symbol == window.symbol
 
 
-def _runs(runs: Sequence[tuple[float, float | None]]) -> list[Incident]:
-    """Each start of Basis; a start after a run with no clean stop is a crash found."""
+def _runs(runs: Sequence[tuple[str | None, float, float | None]]) -> list[Incident]:
+    """Each start of Basis (``runs``: each run's instance, start and clean stop, oldest
+    first); a start after a run of the same instance with no clean stop is a crash
+    found. Where several instances ran, each incident names its instance."""
     found = []
-    for number, (started_at, _) in enumerate(runs):
-        if number == 0:
-            found.append(Incident(started_at, "start", "info", "started"))
-        elif runs[number - 1][1] is None:
+    last_stop: dict[str | None, float | None] = {}
+    named = len({instance for instance, _, _ in runs}) > 1
+    for instance, started_at, stopped_at in runs:
+        if instance not in last_stop:
+            incident = Incident(started_at, "start", "info", "started")
+        elif last_stop[instance] is None:
             text = "restarted after a crash: the run before had no clean stop"
-            found.append(Incident(started_at, "crash", "critical", text))
+            incident = Incident(started_at, "crash", "critical", text)
         else:
-            found.append(Incident(started_at, "restart", "info", "restarted after a clean stop"))
+            incident = Incident(started_at, "restart", "info", "restarted after a clean stop")
+        if named:
+            incident = attrs.evolve(incident, text=f"{instance}: {incident.text}")
+        found.append(incident)
+        last_stop[instance] = stopped_at
     return found

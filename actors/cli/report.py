@@ -1,12 +1,12 @@
 """``basis report``: what a store kept, for a window of time: one self-contained HTML page
 (``--out``), the summary as JSON (``--json``), the cycles, fills and funding as CSV
-(``--csv DIR``). It reads the store with a read-only connection of its own, beside a
-running instance too."""
+(``--csv DIR``). It reads the store (the data directory's SQLite file, or the PostgreSQL
+database of ``--config``'s) with a read-only connection of its own, beside running
+instances too."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -16,10 +16,10 @@ from actors.analytics.exports import CSV_FILES, summary_json, write_csv
 from actors.analytics.history import Window, check_history_store, read_history
 from actors.analytics.summary import summarize
 from actors.cli.args import output_file
-from actors.cli.run import DEFAULT_DATA_DIR
+from actors.cli.store_args import add_store_arguments, store_named
 from actors.cli.user_error import UserError
+from actors.runtime.persistence.source import SqliteSource
 from actors.runtime.persistence.store import StoreError
-from actors.runtime.system import STORE_FILE
 from protocols.model import Symbol
 
 DEFAULT_OUT = "report.html"
@@ -32,7 +32,8 @@ def add_report_commands(commands: argparse._SubParsersAction) -> None:
         "report",
         help="report on what the store kept: an HTML page, the summary as JSON, CSV files",
         description="Read the store in the data directory (of a run, or of a backtest's "
-        "--data-dir) and report on the cycles that closed in a window of time: P&L "
+        "--data-dir), or the PostgreSQL database a config keeps its store in (--config), "
+        "and report on the cycles that closed in a window of time: P&L "
         "realised and open, fees, funding, volume, drawdown, Sharpe and Sortino, charts. "
         f"Writes {DEFAULT_OUT} unless --json or --csv is given. A time T is a date "
         "(2026-01-31: --from at its start, --to at its end, in UTC), a date-time "
@@ -40,9 +41,7 @@ def add_report_commands(commands: argparse._SubParsersAction) -> None:
         epilog="Example: basis report --data-dir basis-data --from 2026-01-01 --to "
         "2026-01-31 --symbol BTC/USDT --out january.html",
     )
-    report.add_argument(
-        "--data-dir", metavar="DIR", help=f"default ${{BASIS_DATA_DIR}} or ./{DEFAULT_DATA_DIR}"
-    )
+    add_store_arguments(report)
     report.add_argument(
         "--from",
         dest="start",
@@ -79,17 +78,16 @@ def command_report(args: argparse.Namespace) -> int:
             out = output_file(DEFAULT_OUT)
         except argparse.ArgumentTypeError as error:
             raise UserError(f"--out: {error}") from None
-    data_dir = Path(args.data_dir or os.environ.get("BASIS_DATA_DIR") or DEFAULT_DATA_DIR)
-    store_path = data_dir / STORE_FILE
-    if not store_path.is_file():
+    store = store_named(args)
+    if isinstance(store, SqliteSource) and not store.path.is_file():
         raise UserError(
-            f"no store at {store_path}; pass --data-dir with the data directory of a run or "
+            f"no store at {store.path}; pass --data-dir with the data directory of a run or "
             "a backtest"
         )
     window = Window(args.start, args.end, args.symbol)
     try:
-        check_history_store(store_path)
-        history = read_history(store_path, window)
+        check_history_store(store)
+        history = read_history(store, window)
     except StoreError as error:
         raise UserError(str(error)) from None
     # The page first: it is written whole or not at all, so a page that cannot be

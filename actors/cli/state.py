@@ -1,21 +1,24 @@
 """``basis state list|show ID|export|cleanup --max-age-hours H``: inspect and maintain the
-store without a running system (SQLite's WAL lets it read beside a running one)."""
+store without a running system (SQLite's WAL lets it read beside a running one), or
+beside running ones: a PostgreSQL store (``--config``) is the cluster's, its tasks every
+instance's, and what is the config's own instance's alone (its instance id; the alerts
+and runs ``cleanup`` deletes) is that of the instance the config names."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 
 import msgspec
 
 from actors.cli.args import positive_seconds
-from actors.cli.run import DEFAULT_DATA_DIR
+from actors.cli.store_args import add_store_arguments, store_named
 from actors.cli.user_error import UserError
+from actors.runtime.persistence.postgres_store import PostgresStore
+from actors.runtime.persistence.read_only import READ_FAILURES, read_only
+from actors.runtime.persistence.source import PostgresSource, SqliteSource, StoreSource
 from actors.runtime.persistence.store import Store, StoreError, check_store
-from actors.runtime.system import STORE_FILE
 
 EXIT_BAD_INPUT = 2
 _encode = msgspec.json.Encoder().encode
@@ -25,15 +28,14 @@ def add_state_commands(commands: argparse._SubParsersAction) -> None:
     state = commands.add_parser(
         "state",
         help="inspect and maintain the stored state: list, show, export, cleanup",
-        description="Read the store in the data directory: tasks, their snapshots and "
-        "orders, and what was quarantined.",
+        description="Read the store in the data directory, or the PostgreSQL database a "
+        "config keeps its store in (--config): tasks, their snapshots and orders, and what "
+        "was quarantined.",
         epilog="Example: basis state cleanup --max-age-hours 168",
     )
     state.add_argument("action", choices=("list", "show", "export", "cleanup"))
     state.add_argument("task_id", nargs="?", metavar="ID", help="show: the task")
-    state.add_argument(
-        "--data-dir", metavar="DIR", help=f"default ${{BASIS_DATA_DIR}} or ./{DEFAULT_DATA_DIR}"
-    )
+    add_store_arguments(state)
     state.add_argument(
         "--max-age-hours",
         type=lambda text: positive_seconds(text) * 3600.0,
@@ -49,14 +51,12 @@ def command_state(args: argparse.Namespace) -> int:
         raise UserError("name the task, e.g. basis state show btc_88yp3x2")
     if args.action == "cleanup" and args.max_age_hours is None:
         raise UserError("say how old, e.g. basis state cleanup --max-age-hours 168")
-    data_dir = Path(args.data_dir or os.environ.get("BASIS_DATA_DIR") or DEFAULT_DATA_DIR)
-    path = data_dir / STORE_FILE
-    if not path.exists():
-        print(f"basis state: no store at {path}; pass --data-dir", file=sys.stderr)
+    source = store_named(args)
+    if isinstance(source, SqliteSource) and not source.path.exists():
+        print(f"basis state: no store at {source.path}; pass --data-dir", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        check_store(path)
-        store = Store(path)
+        store = _open(source)
     except StoreError as error:
         print(f"basis state: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -86,6 +86,26 @@ def command_state(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open(source: StoreSource) -> Store | PostgresStore:
+    """The store ``source`` names, once it is known to be a Basis store: a database that
+    holds none is left as it is, not given Basis's tables."""
+    if isinstance(source, PostgresSource):
+        try:
+            with read_only(source) as db:
+                found = db.schema_version()
+        except READ_FAILURES as error:
+            raise StoreError(f"{source.name}: cannot be read ({error})") from None
+        if found == 0:
+            raise StoreError(
+                f"{source.name}: no Basis store there (no basis_schema table); point --config "
+                "at the config of the instances that keep their store there"
+            )
+        return PostgresStore(source.dsn, source.instance)
+    assert isinstance(source, SqliteSource)
+    check_store(source.path)
+    return Store(source.path)
+
+
 class _Quarantined(msgspec.Struct):
     id: int
     task_id: str | None
@@ -93,11 +113,11 @@ class _Quarantined(msgspec.Struct):
     ts: float
 
 
-def _quarantine(store: Store) -> list[_Quarantined]:
+def _quarantine(store: Store | PostgresStore) -> list[_Quarantined]:
     return [_Quarantined(q.id, q.task_id, q.reason, q.ts) for q in store.quarantined()]
 
 
-def _task_object(store: Store, task_id: str) -> dict:
+def _task_object(store: Store | PostgresStore, task_id: str) -> dict:
     row = store.task(task_id)
     assert row is not None
     try:
@@ -141,7 +161,7 @@ def _order(row) -> _Order:
     )
 
 
-def listing(store: Store) -> str:
+def listing(store: Store | PostgresStore) -> str:
     counts = store.counts()
     lines = [
         f"{counts['active']} active, {counts['completed']} completed, "

@@ -9,7 +9,7 @@ stylesheet are served. Every answer carries a content security policy that allow
 this origin's own files, and is not cached (the static files are revalidated).
 
 The app is built from what it needs, not from a running system: the live status (the
-sampler publishes into it), the controls, the store's path and the static folder, so
+sampler publishes into it), the controls, where the store is and the static folder, so
 that tests serve it without one.
 """
 
@@ -50,6 +50,7 @@ from actors.dashboard.chart_history import read_chart_history
 from actors.dashboard.events import parse_event_id
 from actors.dashboard.live import LiveStatus
 from actors.runtime.controls import ControlRefused
+from actors.runtime.persistence.source import StoreSource
 from protocols.model import RiskMode
 
 log = logging.getLogger("basis.dashboard")
@@ -251,7 +252,9 @@ class Dashboard:
     security: Security
     controls: Callable[[], Any]
     """The system's controls (``actors.runtime.controls.Controls``), when asked."""
-    store_path: Path
+    store: Path | StoreSource
+    """Where the chart's history is read: the system's store (a path: the SQLite file
+    there)."""
     static_dir: Path = STATIC_DIR
 
 
@@ -471,7 +474,7 @@ def history_route(d: Dashboard) -> Callable[[Request], Any]:
         now = time.time()
         since = now - int(text) * 60.0
         try:
-            found = await trio.to_thread.run_sync(read_chart_history, d.store_path, since, now)
+            found = await trio.to_thread.run_sync(read_chart_history, d.store, since, now)
         except Exception as error:  # the store missing or unreadable: the chart starts empty
             log.warning("dashboard: the chart's history cannot be read: %s", error)
             return JSONResponse({"error": f"the history cannot be read: {error}"}, 503)

@@ -29,6 +29,7 @@ from actors.dashboard.auth import ScryptHash, Sessions, signing_key
 from actors.dashboard.config import DashboardSection
 from actors.dashboard.live import LiveStatus
 from actors.runtime.ops.status import status_of
+from actors.runtime.persistence.source import StoreSource
 from supervision import ChildSpec, Incarnation
 
 log = logging.getLogger("basis.dashboard")
@@ -80,7 +81,9 @@ class Sources:
     sample: Callable[[float], dict[str, Any]]
     """The ``/status`` object at wall-clock time ``now``, as plain data."""
     controls: Callable[[], Any]
-    store_path: Path
+    store: Path | StoreSource
+    """The system's store, which the chart's history is read from (a path: the SQLite
+    file there)."""
 
 
 def system_sources(system: Any) -> Sources:
@@ -89,7 +92,7 @@ def system_sources(system: Any) -> Sources:
     def sample(now: float) -> dict[str, Any]:
         return msgspec.to_builtins(status_of(system.statistics(), now))
 
-    return Sources(sample, lambda: system.controls, system.store_path)
+    return Sources(sample, lambda: system.controls, system.store)
 
 
 class DashboardServer:
@@ -144,9 +147,7 @@ class DashboardServer:
         self.live.reopen()
         self._sample(sources)
         app = dashboard_app(
-            Dashboard(
-                self.live, self.security, sources.controls, sources.store_path, self.static_dir
-            )
+            Dashboard(self.live, self.security, sources.controls, sources.store, self.static_dir)
         )
         config = Config()
         # Our log, quiet: no line per request (a request's headers carry the cookie).

@@ -26,6 +26,7 @@ from actors.arbitrage.context import ArbitrageState
 from actors.cli.paper import paper_system
 from actors.dashboard.app import MAX_WAITING_LOGINS, SIGNED_OUT
 from actors.dashboard.auth import LockOut, make_hash, parse_hash
+from actors.dashboard.chart_history import read_chart_history
 from actors.dashboard.config import DashboardSection
 from actors.dashboard.events import EventLog, apply, steady
 from actors.dashboard.live import LiveStatus
@@ -33,12 +34,17 @@ from actors.dashboard.server import BYE_STOPPING, DashboardServer, Sources, clai
 from actors.runtime import system as system_module
 from actors.runtime.controls import ControlRefused
 from actors.runtime.ops.status import build_status
+from actors.runtime.persistence.postgres_store import PostgresStore
+from actors.runtime.persistence.source import PostgresSource
+from actors.runtime.persistence.store import Store
 from actors.runtime.system import running
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
+from protocols.history import SeriesPoint
 from protocols.model import RiskMode
 from supervision import ChildSpec, ChildState, Incarnation, Intensity, Supervisor
 from tests.integration.polling import wait_until
+from tests.unit.analytics.builders import trade
 from tests.unit.analytics.sample_store import build_sample_store
 
 PASSWORD = "correct horse battery"
@@ -684,6 +690,43 @@ async def sse_lines(response: httpx.Response):
         elif not line.startswith(":"):
             name, _, value = line.partition(": ")
             event[name] = json.loads(value) if name == "data" else value
+
+
+async def test_the_chart_s_history_of_a_postgresql_store_is_what_sqlite_s_draws(
+    tmp_path, nursery, postgres_dsn
+):
+    now = time.time()
+    recent = [
+        *(
+            SeriesPoint("BTC/USDT", now - minutes * 60.0, 0.3 + minutes / 1000)
+            for minutes in range(1, 50)
+        ),
+        trade("BTC/USDT", now - 40 * 60.0, now - 10 * 60.0, 1.0, task_id="btc1"),
+    ]
+    sqlite_path = tmp_path / "basis.db"
+    with Store(sqlite_path) as sqlite, PostgresStore(postgres_dsn) as postgres:
+        for store in (sqlite, postgres):
+            store.write_batch((), (), (), recent)
+    server = DashboardServer(
+        DashboardSection(enable=True, port=0, sample_s=0.05),
+        claim_socket("127.0.0.1", 0),
+        HASH,
+        b"k" * 32,
+        sources=Sources(lambda _: status(), FakeControls, PostgresSource(postgres_dsn, "basis")),
+        static_dir=write_static(tmp_path / "static"),
+    )
+    tree = Supervisor("services", [server.child_spec()])
+    await nursery.start(tree.run)
+    base = f"http://127.0.0.1:{server.port}"
+    async with httpx.AsyncClient(base_url=base, timeout=5.0) as web:
+        await web.post("/login", data={"password": PASSWORD}, headers={"Origin": base})
+        found = (await web.get("/api/history")).json()
+    tree.request_stop()
+    server.listener.close()
+    # A point a minute, in slices of 3.6 s: every point and both marks, as SQLite's.
+    drawn = read_chart_history(sqlite_path, time.time() - 3600.0, time.time())
+    assert found == drawn
+    assert (len(found["series"]["BTC/USDT"]), len(found["marks"])) == (49, 2)
 
 
 async def test_a_restart_serves_on_the_same_port_and_a_stop_says_bye(tmp_path, nursery):

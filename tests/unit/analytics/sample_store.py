@@ -1,16 +1,22 @@
-"""A store holding a fixed history, the same on every call: two symbols over three days,
-cycles (the worked example of docs/strategy.md among them) with their fills and
-funding, a sampled series, an open position, and one incident of every kind."""
+"""A store holding a fixed history, the same on every call and in either kind of store: two
+symbols over three days, cycles (the worked example of docs/strategy.md among them) with
+their fills and funding, a sampled series, an open position, and one incident of every
+kind."""
 
 from __future__ import annotations
 
 import math
-import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import msgspec
 
 from actors.arbitrage.context import ArbitrageParams, new_context
+from actors.runtime.persistence import postgres_store as postgres_store_module
+from actors.runtime.persistence import store as store_module
+from actors.runtime.persistence.postgres_store import PostgresStore
 from actors.runtime.persistence.store import OutboxRecord, RiskModeRow, SnapshotRecord, Store
 from protocols.history import FillRecord, FundingRecord, SeriesPoint
 from protocols.messages import TradeRecord
@@ -177,6 +183,14 @@ def _series(cycles: list[TradeRecord]) -> list[SeriesPoint]:
 
 def build_sample_store(path: Path) -> Path:
     """The store at ``path`` (a new file), filled with the fixed history; returns it."""
+    with Store(path) as store:
+        fill_sample_store(store)
+    return path
+
+
+def fill_sample_store(store: Store | PostgresStore) -> None:
+    """``store`` (an empty one, of either kind) filled with the fixed history through its
+    own methods, as the writer and the system write: the same records in any store."""
     cycles = sample_cycles()
     params = ArbitrageParams(max_entry_cost_pct=0.5, min_profit_pct=0.58, max_hours=6.0)
     btc = new_context("btc1", Symbol("BTC", "USDT"), now=T0, params=params).evolve(
@@ -201,33 +215,39 @@ def build_sample_store(path: Path) -> Path:
         FundingRecord("btc1", 3, "BTC/USDT", "gateio_futures", "L103", T0 + 51 * HOUR, 0.6),
     ]
     history = [*cycles, *(f for t in cycles for f in _fills(t)), *funding, *_series(cycles)]
-    with Store(path) as store:
-        store.write_batch(snapshots, (), (), history)
-        alert = {
-            "id": "a1",
-            "incident": "feed:feed-mexc",
-            "kind": "opened",
-            "severity": "warning",
-            "title": "mexc feed stale <script>alert(1)</script>",
-            "detail": "no quotes for 30 s",
-            "instance": "sample",
-            "ts": T0 + 20 * HOUR,
-        }
-        store.put_alert(OutboxRecord("a1", msgspec.json.encode(alert), (), T0 + 20 * HOUR))
-        store.set_risk_mode(RiskModeRow("reduce_only", "daily loss", T0 + 40 * HOUR, "stop"))
-    db = sqlite3.connect(path)
-    with db:
-        db.execute(
-            "INSERT INTO quarantine (task_id, reason, ts, symbol) VALUES (?, ?, ?, ?)",
-            ("eth0", "snapshot unreadable", T0 + 12 * HOUR, "ETH/USDT"),
-        )
-        db.executemany(
-            "INSERT INTO runs (started_at, stopped_at) VALUES (?, ?)",
-            [(T0, None), (T0 + 36 * HOUR, None)],
-        )
-        db.execute(
-            "INSERT INTO operator_actions (ts, action, symbol, result) VALUES (?, ?, ?, ?)",
-            (T0 + 44 * HOUR, "resume", None, "ok"),
-        )
-    db.close()
-    return path
+    store.write_batch(snapshots, (), (), history)
+    alert = {
+        "id": "a1",
+        "incident": "feed:feed-mexc",
+        "kind": "opened",
+        "severity": "warning",
+        "title": "mexc feed stale <script>alert(1)</script>",
+        "detail": "no quotes for 30 s",
+        "instance": "sample",
+        "ts": T0 + 20 * HOUR,
+    }
+    store.put_alert(OutboxRecord("a1", msgspec.json.encode(alert), (), T0 + 20 * HOUR))
+    store.set_risk_mode(RiskModeRow("reduce_only", "daily loss", T0 + 40 * HOUR, "stop"))
+    with stores_clock_at(T0 + 12 * HOUR):
+        store.quarantine("eth0", "snapshot unreadable", None, symbol="ETH/USDT")
+    for started_at in (T0, T0 + 36 * HOUR):  # neither stopped cleanly
+        with stores_clock_at(started_at):
+            store.begin_run()
+    with stores_clock_at(T0 + 44 * HOUR):
+        store.record_operator_action("resume", None, "ok")
+
+
+@contextmanager
+def stores_clock_at(ts: float) -> Iterator[None]:
+    """The stores' wall clock stopped at ``ts`` for the block: what they stamp with the
+    time they write it (a run's start, a quarantine, an operator's action) is stamped
+    ``ts``."""
+    modules = (store_module, postgres_store_module)
+    clocks = [module.time for module in modules]
+    for module in modules:
+        module.time = SimpleNamespace(time=lambda: ts)
+    try:
+        yield
+    finally:
+        for module, clock in zip(modules, clocks, strict=True):
+            module.time = clock
