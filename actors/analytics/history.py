@@ -176,7 +176,7 @@ def read_history(store: Path | StoreSource, window: Window = Window()) -> Histor
         return _read(db, window)
     except (*READ_FAILURES, msgspec.DecodeError) as error:
         raise StoreError(
-            f"{db.name}: not a usable Basis store ({' '.join(str(error).split())}); {_FIX[db.kind]}"
+            f"{db.name}: not a usable Basis store ({_one_line(error)}); {_FIX[db.kind]}"
         ) from None
     finally:
         db.close()
@@ -211,9 +211,7 @@ def _open(where: Path | StoreSource) -> ReadOnly:
         version, tables = db.schema_version(), db.tables()
     except READ_FAILURES as error:
         db.close()
-        raise StoreError(
-            f"{db.name}: not a Basis store ({' '.join(str(error).split())}); {fix}"
-        ) from None
+        raise StoreError(f"{db.name}: not a Basis store ({_one_line(error)}); {fix}") from None
     if "tasks" not in tables:
         db.close()
         raise StoreError(f"{db.name}: not a Basis store (no tasks table); {fix}")
@@ -230,6 +228,11 @@ def _open(where: Path | StoreSource) -> ReadOnly:
             "cycles, so there is nothing to report; a run of this Basis records it"
         )
     return db
+
+
+def _one_line(error: Exception) -> str:
+    """What ``error`` says, on one line (a server's message may take several)."""
+    return " ".join(str(error).split())
 
 
 def _within(column: str, window: Window) -> tuple[str, list[object]]:

@@ -1,8 +1,8 @@
 """``basis state list|show ID|export|cleanup --max-age-hours H``: inspect and maintain the
-store without a running system (SQLite's WAL lets it read beside a running one), or
-beside running ones: a PostgreSQL store (``--config``) is the cluster's, its tasks every
-instance's, and what is the config's own instance's alone (its instance id; the alerts
-and runs ``cleanup`` deletes) is that of the instance the config names."""
+store without a running system (SQLite's WAL lets it read beside a running one). A
+PostgreSQL store (``--config``) is read beside the running instances: its tasks are the
+cluster's; the instance id shown, and the alerts and runs ``cleanup`` deletes, are those
+of the instance the config names."""
 
 from __future__ import annotations
 
@@ -94,7 +94,8 @@ def _open(source: StoreSource) -> Store | PostgresStore:
             with read_only(source) as db:
                 found = db.schema_version()
         except READ_FAILURES as error:
-            raise StoreError(f"{source.name}: cannot be read ({error})") from None
+            said = " ".join(str(error).split())
+            raise StoreError(f"{source.name}: cannot be read ({said})") from None
         if found == 0:
             raise StoreError(
                 f"{source.name}: no Basis store there (no basis_schema table); point --config "
