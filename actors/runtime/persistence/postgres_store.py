@@ -40,7 +40,6 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
 from actors.runtime.persistence.postgres_schema import MIGRATIONS, SCHEMA_LOCK
-from actors.runtime.persistence.rows import folded_events, history_rows, intent_row, snapshot_row
 from actors.runtime.persistence.store import (
     BACKTEST_KEY,
     FINAL_STATUSES,
@@ -61,6 +60,10 @@ from actors.runtime.persistence.store import (
     TaskRow,
     Thinned,
     _minute_of,
+    folded_events,
+    history_rows,
+    intent_row,
+    snapshot_row,
 )
 from protocols.client_ids import BASE36, INSTANCE_ID_LENGTH, is_instance_id
 from protocols.history import HistoryRecord
