@@ -646,21 +646,30 @@ class TradingSystem:
 
     # ---------------------------------------------------------------- a cluster
 
-    async def start_symbol(self, symbol: str, epoch: int) -> None:
+    async def start_symbol(self, symbol: str, epoch: int) -> bool:
         """Take ``symbol`` over under lease ``epoch`` (the lease keeper calls this): its
-        task restored from the shared store, its earlier grants' orders settled."""
+        task restored from the shared store, its earlier grants' orders settled. ``False``
+        when the store could not be read for it: the keeper lets the lease lapse, to be
+        granted again (to whichever instance claims it first) and taken over afresh. A
+        symbol quarantined, or whose record the venues contradict, stays held and is not
+        traded until the operator resolves it, as on an instance alone."""
         if self.stop_requested:
-            return  # stopping: the lease is handed back with the others
+            return True  # stopping: the lease is handed back with the others
         try:
             await self.add_strategy(Symbol.parse(symbol), epoch=epoch)
         except (ContradictsVenue, SymbolQuarantined, SymbolLocked) as error:
             log.error("%s not taken over: %s", symbol, error)
-            return
+            return True
+        except STORE_FAILURES as error:
+            log.error("%s not taken over: the store cannot be read (%s)", symbol, error)
+            await self.stop_symbol(symbol, lease_over=True)
+            return False
         assert self.keeper is not None
         if self.keeper.epochs().get(symbol) != epoch:
             # Lost while it was being taken over (the venues took their time): the
             # keeper stopped nothing then, so it is stopped now.
             await self.stop_symbol(symbol, lease_over=True)
+        return True
 
     async def stop_symbol(self, symbol: str, *, lease_over: bool) -> None:
         """Stop trading ``symbol`` (the lease keeper calls this)."""
@@ -755,7 +764,11 @@ class TradingSystem:
                 return store.counts()
 
         while True:
-            self.store_counts = await trio.to_thread.run_sync(count)
+            try:
+                self.store_counts = await trio.to_thread.run_sync(count)
+            except STORE_FAILURES as error:
+                # A database out of reach for a while: the counts shown stay the last read.
+                log.warning("the store's tasks could not be counted: %s", error)
             await trio.sleep(STORE_COUNT_EVERY_S)
 
     async def _thin_series(self) -> None:

@@ -83,8 +83,9 @@ class Leases(Protocol):
 class ClusterTrading(Protocol):
     """What the keeper asks of the trading system."""
 
-    async def start_symbol(self, symbol: str, epoch: int) -> None:
-        """Take ``symbol`` over under lease ``epoch`` and trade it."""
+    async def start_symbol(self, symbol: str, epoch: int) -> bool:
+        """Take ``symbol`` over under lease ``epoch`` and trade it; ``False`` when it
+        could not be taken over (the lease is then let go of)."""
         ...
 
     async def stop_symbol(self, symbol: str, *, lease_over: bool) -> None:
@@ -307,7 +308,9 @@ class LeaseKeeper:
                 if lease is None or lease.epoch != epoch or not self.holds(symbol):
                     continue  # lost before it started
                 log.info("cluster: %s granted (epoch %d); taking it over", symbol, epoch)
-                await self.trading.start_symbol(symbol, epoch)
+                if not await self.trading.start_symbol(symbol, epoch):
+                    # Not renewed, it lapses: granted again, it is taken over afresh.
+                    self._forget(symbol)
 
     async def _hand_back(self, count: int) -> None:
         """Give ``count`` symbols back so that the instances hold even shares: each

@@ -102,8 +102,12 @@ class FakeLeases:
 class FakeTrading:
     events: list[tuple] = attrs.field(factory=list)
 
+    refuse: set[str] = attrs.field(factory=set)
+    """Symbols whose takeover fails (the store out of reach as it is read)."""
+
     async def start_symbol(self, symbol, epoch):
         self.events.append(("start", symbol, epoch, trio.current_time()))
+        return symbol not in self.refuse
 
     async def stop_symbol(self, symbol, *, lease_over):
         self.events.append(("stop", symbol, lease_over, trio.current_time()))
@@ -245,4 +249,20 @@ async def test_a_database_down_at_the_start_is_waited_for_before_joining(clock):
         assert keeper.instance_id == "k3x9" and keeper.lame is None
         assert keeper.may_enter("BTC/USDT")
         assert [e[:2] for e in trading.events] == [("start", "BTC/USDT")]
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_symbol_that_could_not_be_taken_over_lapses_and_is_taken_over_again(clock):
+    keeper, leases, trading = keeper_for(clock, symbols=("BTC/USDT", "ETH/USDT"))
+    trading.refuse.add("ETH/USDT")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(keeper.run)
+        await trio.sleep(0.1)
+        assert keeper.epochs() == {"BTC/USDT": 1}  # not renewed: it lapses at the database
+        trading.refuse.clear()
+        await trio.sleep(TTL_S + RENEW_S)
+        assert keeper.epochs() == {"BTC/USDT": 1, "ETH/USDT": 3}
+        starts = [e[1:3] for e in trading.events if e[0] == "start"]
+        assert starts == [("BTC/USDT", 1), ("ETH/USDT", 2), ("ETH/USDT", 3)]
+        assert leases.leases["ETH/USDT"][:2] == ("node-1", 3)
         nursery.cancel_scope.cancel()
