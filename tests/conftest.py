@@ -1,6 +1,10 @@
-"""Suite-wide options: soak tests run only when asked for (``make soak``)."""
+"""Suite-wide options and fixtures: soak tests run only when asked for (``make soak``), a
+throwaway PostgreSQL server for the tests that need one, and the logging as the tests set
+it up, whatever a test ran in-process."""
 
 from __future__ import annotations
+
+import logging
 
 import pytest
 
@@ -41,3 +45,18 @@ def postgres_server():
 def postgres_dsn(postgres_server) -> str:
     """A fresh, empty database on the run's PostgreSQL server: its connection string."""
     return postgres_server.new_database()
+
+
+@pytest.fixture(autouse=True)
+def console_logging_restored():
+    """``basis`` run in-process (``main([...])``) sets up the console's logging for the
+    whole process: put back the tests' after each test, so that its lines, written by a
+    thread of their own a little later, never land in the next test's captured output."""
+    from actors.runtime.ops.logs import flush_logs
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    flush_logs()  # the lines the test logged, written while it is still the test's output
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -4,7 +4,6 @@ clock, and ``basis backtest --data-dir`` keeping them in a store of its own."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 
@@ -60,16 +59,6 @@ def quote_times(path: Path) -> dict[str, int]:
         if leg in ("spot", "futures"):
             times.setdefault(symbol, set()).add(ts)
     return {symbol: len(seen) for symbol, seen in times.items()}
-
-
-@pytest.fixture(autouse=True)
-def console():
-    """``basis`` in this process sets up the console's logging: put back the tests'."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def backtest(*args: str) -> int:
