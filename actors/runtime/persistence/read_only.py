@@ -4,7 +4,7 @@ opened read-only (WAL lets it be read beside the writer; the file is never chang
 made where it is missing), or the PostgreSQL database in one read-only transaction
 (everything read in it sees the database as it was at the first query).
 
-A query is written once for both: SQLite's ``?`` placeholders (made ``%s`` for psycopg),
+A query is written once for both: SQLite's ``?`` parameter markers (made ``%s`` for psycopg),
 and only what both read alike. Hence ``floor()`` where a number is cut to a whole one
 (SQLite's ``CAST(x AS INTEGER)`` truncates where PostgreSQL's rounds), ``CASE`` for the
 lesser of two values (``min(a, b)`` is SQLite's alone), row values and ``VALUES`` lists
