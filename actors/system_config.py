@@ -19,7 +19,7 @@ from actors.dashboard.config import DashboardSection
 from actors.runtime.config import RuntimeConfig, Seconds, VenuesSection
 from actors.sim.config import SimConfig, symbol_config, with_dislocations
 from actors.sim.views import SimUrls
-from actors.venues import gateio, mexc
+from actors.venues.kinds import futures_venue, spot_venue, venue_of_kind
 from protocols.model import Leg
 from protocols.venue import ApiCredentials
 
@@ -32,11 +32,6 @@ class PaperSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     unset keeps each symbol's own setting."""
 
 
-READ_AFTER_WRITE_S = {"mexc": mexc.READ_AFTER_WRITE_S, "gateio_futures": gateio.READ_AFTER_WRITE_S}
-"""How long each venue kind's router lets a query say "no such order" before it concludes
-the order never arrived."""
-
-
 def unknown_outcome_s(venues: VenuesSection) -> float:
     """How long an order's outcome may stay unknown: a placement left unanswered is
     looked up after ``request_timeout_s``, and a lookup that says "no such order" proves
@@ -45,7 +40,7 @@ def unknown_outcome_s(venues: VenuesSection) -> float:
     the lag, the longer over both venues (10 s with the default venues: MEXC's 5 s on a
     5 s timeout)."""
     return max(
-        venue.request_timeout_s + READ_AFTER_WRITE_S[venue.kind]
+        venue.request_timeout_s + venue_of_kind(venue.kind).read_after_write_s
         for venue in (venues.spot, venues.futures)
     )
 
@@ -120,7 +115,7 @@ class SystemConfig(RuntimeConfig, frozen=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.mode == "paper":
-            # The simulated venues are MEXC and Gate.io's USDT-settled perpetuals.
+            # The simulated venues are USDT spot markets and USDT-settled perpetuals.
             other = [str(s) for s in self.symbol_list if s.quote != "USDT"]
             if other:
                 raise ValueError(
@@ -130,23 +125,30 @@ class SystemConfig(RuntimeConfig, frozen=True, forbid_unknown_fields=True):
 
     def simulated(self) -> SimConfig:
         """The simulated venues for paper mode: every traded symbol, as ``[sim]``
-        configures it or with the defaults, at ``[paper]``'s dislocation rate."""
+        configures it or with the defaults, at ``[paper]``'s dislocation rate, at the
+        simulated twins of ``[venues]``."""
         configured = {config.symbol: config for config in self.sim.symbols}
         rate = self.paper.dislocations_per_hour
         symbols = []
         for symbol in self.symbol_list:
             config = configured.get(symbol) or symbol_config(symbol)
             symbols.append(config if rate is None else with_dislocations(config, rate))
-        return msgspec.structs.replace(self.sim, symbols=tuple(symbols))
+        pair = (
+            spot_venue(self.venues.spot.kind).exchange,
+            futures_venue(self.venues.futures.kind).exchange,
+        )
+        return msgspec.structs.replace(
+            self.sim, symbols=tuple(symbols), pairs={str(s): pair for s in self.symbol_list}
+        )
 
     def venues_at(self, urls: SimUrls) -> VenuesSection:
         """The venues to use against simulated venues at ``urls``: their endpoints (the
         keys are :meth:`simulated_credentials`; the user id is the venue's to say)."""
-        spot = msgspec.structs.replace(
-            self.venues.spot, rest_url=urls.mexc_rest, ws_url=urls.mexc_ws
-        )
+        spot_rest, spot_ws = urls.of(spot_venue(self.venues.spot.kind).exchange)
+        futures_rest, futures_ws = urls.of(futures_venue(self.venues.futures.kind).exchange)
+        spot = msgspec.structs.replace(self.venues.spot, rest_url=spot_rest, ws_url=spot_ws)
         futures = msgspec.structs.replace(
-            self.venues.futures, rest_url=urls.gateio_rest, ws_url=urls.gateio_ws
+            self.venues.futures, rest_url=futures_rest, ws_url=futures_ws
         )
         return VenuesSection(spot, futures)
 

@@ -44,6 +44,7 @@ from protocols.venue import (
     DepthSnapshot,
     FundingBookEntry,
     FundingRate,
+    FuturesAccountSettings,
     FuturesPosition,
     InsufficientBalance,
     InvalidParameter,
@@ -52,6 +53,7 @@ from protocols.venue import (
     MalformedResponse,
     OrderAlreadyFinal,
     OrderUpdate,
+    PositionSettings,
     PriceRejected,
     RateLimited,
     ReduceOnlyViolated,
@@ -394,34 +396,6 @@ class _FuturesAccount(msgspec.Struct):
 
 class _AccountDetail(msgspec.Struct):
     user_id: int | str
-
-
-class FuturesAccountSettings(msgspec.Struct, frozen=True):
-    """What Basis reads of the futures account: its USDT and its position mode."""
-
-    currency: str
-    total: float
-    available: float
-    in_dual_mode: bool
-    """Dual (hedge) mode holds a long and a short per contract; Basis trades single mode."""
-
-
-class PositionSettings(msgspec.Struct, frozen=True):
-    """How the venue holds one contract's position: ``leverage`` 0 is cross margin (at
-    ``cross_leverage_limit``), above 0 isolated margin at that leverage; ``mode`` is
-    ``single``, ``dual_long`` or ``dual_short``; ``liq_price`` 0 when nothing is held.
-    ``qty`` in base units, negative when short."""
-
-    symbol: Symbol
-    qty: float
-    leverage: float
-    cross_leverage_limit: float
-    mode: str
-    liq_price: float
-
-    @property
-    def margin_mode(self) -> str:
-        return "cross" if self.leverage == 0 else "isolated"
 
 
 class _ErrorBody(msgspec.Struct):

@@ -108,6 +108,34 @@ class Balance(msgspec.Struct, frozen=True):
     locked: float
 
 
+class FuturesAccountSettings(msgspec.Struct, frozen=True):
+    """What Basis reads of a futures account: its USDT and its position mode."""
+
+    currency: str
+    total: float
+    available: float
+    in_dual_mode: bool
+    """Dual (hedge) mode holds a long and a short per contract; Basis trades single mode."""
+
+
+class PositionSettings(msgspec.Struct, frozen=True):
+    """How the venue holds one contract's position: ``leverage`` 0 is cross margin (at
+    ``cross_leverage_limit``), above 0 isolated margin at that leverage; ``mode`` is
+    ``single``, ``dual_long`` or ``dual_short``; ``liq_price`` 0 when nothing is held.
+    ``qty`` in base units, negative when short."""
+
+    symbol: Symbol
+    qty: float
+    leverage: float
+    cross_leverage_limit: float
+    mode: str
+    liq_price: float
+
+    @property
+    def margin_mode(self) -> str:
+        return "cross" if self.leverage == 0 else "isolated"
+
+
 class FuturesPosition(msgspec.Struct, frozen=True):
     """A futures position; ``qty`` in base units, negative when short."""
 
@@ -242,6 +270,10 @@ def _find_header(headers: Headers, name: str) -> str | None:
         if key.lower() == wanted:
             return value
     return None
+
+
+class WrongAccount(Exception):
+    """The config names an account (a user id) that is not the API key's account."""
 
 
 @attrs.frozen

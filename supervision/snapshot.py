@@ -52,8 +52,13 @@ class SupervisorSnapshot(msgspec.Struct, frozen=True):
 
     def gave_up_anywhere(self) -> list[str]:
         """Names of supervisors in this tree that have given up at least once."""
-        names = [self.name] if self.give_ups else []
+        return [supervisor.name for supervisor in self.given_up()]
+
+    def given_up(self) -> list[SupervisorSnapshot]:
+        """The supervisors in this tree that have given up at least once (each with the
+        last time's reason and failures), depth first."""
+        found = [self] if self.give_ups else []
         for child in self.children:
             if child.subtree is not None:
-                names.extend(child.subtree.gave_up_anywhere())
-        return names
+                found.extend(child.subtree.given_up())
+        return found

@@ -675,8 +675,11 @@ class ClusterRun:
         status = _decode_status(reply.content)
         view = _decode_cluster(reply.content).cluster
         node.status, node.view, node.status_at = status, view, time.time()
-        for name in status.tree.gave_up_anywhere():
-            self.gave_up.add(f"{node.name}: {name}")
+        for supervisor in status.tree.given_up():
+            # With why, as the status has it: the log saying so may have rotated away
+            # by the end of a long run.
+            why = (supervisor.last_give_up or "").replace("\n", " / ")
+            self.gave_up.add(f"{node.name}: {supervisor.name} ({why})")
         if view is not None:
             for task in status.tasks:
                 epoch = view.held.get(task.symbol)
@@ -695,8 +698,7 @@ class ClusterRun:
             raise ChaosFailed(f"could not read the run's store ({self.schema}): {error}") from None
         config = self.config
         ledgers: dict[str, tuple[LedgerEntry, ...]] = {
-            "mexc": self.sim.venues.spot.ledger.entries(),
-            "gateio": self.sim.venues.futures.ledger.entries(),
+            name: venue.ledger.entries() for name, venue in self.sim.venues.exchanges.items()
         }
         end = time.time()
         slack = abs(self.sim.clock.now() - end) + store.uncertainty_s

@@ -54,6 +54,7 @@ from actors.sim.ledger import (
     OrderRefused,
 )
 from actors.sim.records import AutoDeleverage, Liquidation
+from actors.sim.venues import leg_of
 from protocols.client_ids import client_order_id, parse_client_id
 from protocols.gateio import CLIENT_TEXT_PREFIX
 from protocols.messages import TradeRecord
@@ -229,7 +230,6 @@ def positions_settled(checks: Sequence[PositionCheck], settle_s: float) -> Invar
 def leg_fills(ledgers: dict[str, Sequence[LedgerEntry]]) -> list[LegFill]:
     """Every fill of both venues, with what the futures venue closed by itself
     (liquidations, auto-deleveraging: a leg changed without an order), in time order."""
-    legs = {"mexc": "spot", "gateio": "futures"}
     moves = [
         LegFill(m.ts, str(m.symbol), "futures", m.signed_qty, m.price) for m in venue_moves(ledgers)
     ]
@@ -237,7 +237,7 @@ def leg_fills(ledgers: dict[str, Sequence[LedgerEntry]]) -> list[LegFill]:
         LegFill(
             e.fill.ts,
             str(e.fill.symbol),
-            legs[venue],
+            leg_of(venue).value,
             e.fill.qty if e.fill.side is Side.BUY else -e.fill.qty,
             e.fill.price,
         )
@@ -252,14 +252,17 @@ def leg_fills(ledgers: dict[str, Sequence[LedgerEntry]]) -> list[LegFill]:
 def venue_moves(
     ledgers: dict[str, Sequence[LedgerEntry]],
 ) -> list[Liquidation | AutoDeleverage]:
-    """What the futures venue did to positions by itself: liquidations and
+    """What the futures venues did to positions by themselves: liquidations and
     auto-deleveraging, in ledger order."""
     found: list[Liquidation | AutoDeleverage] = []
-    for entry in ledgers.get("gateio", ()):
-        if type(entry) is Liquidated:
-            found.append(entry.liquidation)
-        elif type(entry) is Deleveraged:
-            found.append(entry.deleverage)
+    for venue, entries in ledgers.items():
+        if leg_of(venue) is not Leg.FUTURES:
+            continue
+        for entry in entries:
+            if type(entry) is Liquidated:
+                found.append(entry.liquidation)
+            elif type(entry) is Deleveraged:
+                found.append(entry.deleverage)
     return found
 
 

@@ -176,6 +176,8 @@ class Timing:
     cycle_s: float = 12.0
     """About how long the stirring takes to bring a symbol an entry and then an exit
     (twice ``stir_every_s`` per symbol): order faults wait a few of them."""
+    venues: tuple[str, str] = VENUES
+    """The spot and the futures venue faults are switched on, by name."""
 
 
 Maker = Callable[[random.Random, float, Timing], list[FaultStep]]
@@ -194,7 +196,7 @@ def _every(
 
 
 def _flapping_one(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
-    venue = rng.choice(VENUES)
+    venue = rng.choice(timing.venues)
     return [FaultStep(at, FaultKind.WS_DROP, venue) for at in _every(rng, duration_s, 1.5, 3.0)]
 
 
@@ -202,7 +204,7 @@ def _flapping_both(rng: random.Random, duration_s: float, timing: Timing) -> lis
     return [
         FaultStep(at, FaultKind.WS_DROP, venue)
         for at in _every(rng, duration_s, 1.5, 3.0)
-        for venue in VENUES
+        for venue in timing.venues
     ]
 
 
@@ -213,7 +215,7 @@ def _stall_s(timing: Timing) -> float:
 def _stalled(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
     stall = _stall_s(timing)
     return [
-        FaultStep(at, FaultKind.WS_STALL, rng.choice(VENUES), lasts_s=stall)
+        FaultStep(at, FaultKind.WS_STALL, rng.choice(timing.venues), lasts_s=stall)
         for at in _every(rng, duration_s - stall, stall + 2.0, stall + 4.0)
     ]
 
@@ -224,7 +226,8 @@ def _venue_down_s(duration_s: float) -> float:
 
 
 def _refused(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
-    return [FaultStep(0.5, FaultKind.VENUE_DOWN, rng.choice(VENUES), _venue_down_s(duration_s))]
+    venue = rng.choice(timing.venues)
+    return [FaultStep(0.5, FaultKind.VENUE_DOWN, venue, _venue_down_s(duration_s))]
 
 
 def _aimed(
@@ -234,16 +237,17 @@ def _aimed(
     kind: FaultKind,
     low_s: float,
     high_s: float,
-    venues: tuple[str, ...] = VENUES,
+    venues: tuple[str, ...] | None = None,
     start_s: float = 0.5,
     targets: tuple[tuple[Role, Arrival | None], ...] = TARGETS,
 ) -> list[FaultStep]:
-    """Order faults armed ``low_s``..``high_s`` apart, each on a venue of ``venues`` for
-    one of :data:`TARGETS`, waiting :data:`AIMED_WAIT_CYCLES` for it, or what is left of
-    the phase, and at least :func:`_least_wait` (no fault is armed later than that)."""
+    """Order faults armed ``low_s``..``high_s`` apart, each on a venue of ``venues`` (both
+    of ``timing``'s when ``None``) for one of :data:`TARGETS`, waiting
+    :data:`AIMED_WAIT_CYCLES` for it, or what is left of the phase, and at least
+    :func:`_least_wait` (no fault is armed later than that)."""
     steps = []
     for at in _every(rng, duration_s - _least_wait(duration_s, timing), low_s, high_s, start_s):
-        venue = rng.choice(venues)
+        venue = rng.choice(timing.venues if venues is None else venues)
         role, arrival = rng.choice(targets)
         waits = min(
             round(rng.uniform(*AIMED_WAIT_CYCLES) * timing.cycle_s, 1), _left(duration_s, at)
@@ -292,9 +296,10 @@ def _read_after_write(rng: random.Random, duration_s: float, timing: Timing) -> 
     is set for the run rather than played as a fault that could hit."""
     lasts = max(1.0, duration_s - 1.0)
     lag = timing.request_timeout_s + 1.0
-    steps = [FaultStep(0.5, FaultKind.READ_AFTER_WRITE, "mexc", lasts, lag_s=lag)]
+    spot = timing.venues[0]
+    steps = [FaultStep(0.5, FaultKind.READ_AFTER_WRITE, spot, lasts, lag_s=lag)]
     hold = timing.request_timeout_s + 1.0
-    timeouts = _aimed(rng, duration_s, timing, FaultKind.REST_TIMEOUT, 3.0, 4.0, ("mexc",), 1.0)
+    timeouts = _aimed(rng, duration_s, timing, FaultKind.REST_TIMEOUT, 3.0, 4.0, (spot,), 1.0)
     return steps + [msgspec.structs.replace(step, hold_s=hold) for step in timeouts]
 
 
@@ -338,14 +343,14 @@ def _depth_gaps(rng: random.Random, duration_s: float, timing: Timing) -> list[F
     return [
         FaultStep(at, FaultKind.DEPTH_GAP, venue)
         for at in _every(rng, duration_s, 2.0, 3.0)
-        for venue in VENUES
+        for venue in timing.venues
     ]
 
 
 def _upgrade_notices(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
-    return [
-        FaultStep(at, FaultKind.UPGRADE_NOTICE, "gateio") for at in _every(rng, duration_s, 3, 4)
-    ]
+    futures = timing.venues[1]
+    moments = _every(rng, duration_s, 3, 4)
+    return [FaultStep(at, FaultKind.UPGRADE_NOTICE, futures) for at in moments]
 
 
 ACTOR_CRASH_SPACING_S = {"router": 7.0, "strategy": 3.5}
@@ -407,7 +412,7 @@ def _kill_storm(rng: random.Random, duration_s: float, timing: Timing) -> list[F
     drops = [
         FaultStep(at, FaultKind.WS_DROP, venue)
         for at in _every(rng, duration_s, *KILL_STORM_DROP_EVERY_S)
-        for venue in VENUES
+        for venue in timing.venues
     ]
     return kills + drops
 
@@ -443,7 +448,7 @@ def _adl(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultSte
     for index, at in enumerate(moments):
         share = round(rng.uniform(*ADL_PART), 2) if index % 2 == 0 else 1.0
         waits = min(round(2.0 * timing.cycle_s, 1), _left(duration_s, at))
-        steps.append(FaultStep(at, FaultKind.ADL, "gateio", waits, fraction=share))
+        steps.append(FaultStep(at, FaultKind.ADL, timing.venues[1], waits, fraction=share))
     return steps
 
 
@@ -477,7 +482,7 @@ def _liquidation_runs(rng: random.Random, duration_s: float, timing: Timing) -> 
             FaultStep(
                 at,
                 FaultKind.LIQUIDATION_RUN,
-                "gateio",
+                timing.venues[1],
                 waits,
                 fraction=round(rng.uniform(*LIQUIDATION_RUN_SHARE), 2),
                 run_s=round(rng.uniform(*LIQUIDATION_RUN_S), 1),
@@ -498,7 +503,7 @@ def _balance_shortfalls(rng: random.Random, duration_s: float, timing: Timing) -
         FaultStep(
             at,
             FaultKind.BALANCE_SHORTFALL,
-            rng.choice(VENUES),
+            rng.choice(timing.venues),
             round(rng.uniform(*SHORTFALL_S), 1),
             fraction=round(rng.uniform(*SHORTFALL_LEFT), 2),
         )

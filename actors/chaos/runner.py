@@ -39,6 +39,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +88,12 @@ from actors.sim.ledger import (
 from actors.sim.records import AutoDeleverage, Liquidation, VenueFill
 from actors.sim.servers import SimServers
 from actors.sim.venue_server import VenueServer
+from actors.sim.venues import leg_of
 from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
+from actors.venues.kinds import futures_venue, spot_venue
 from protocols.messages import TradeRecord
-from protocols.model import Symbol
+from protocols.model import Leg, Symbol
 from protocols.rules import FLOAT_TOLERANCE, at_least, min_order_usdt
 from protocols.venue import InsufficientBalance, VenueError
 
@@ -125,7 +128,6 @@ KEY_ENV = {
     "spot": ("BASIS_CHAOS_SPOT_KEY", "BASIS_CHAOS_SPOT_SECRET"),
     "futures": ("BASIS_CHAOS_FUTURES_KEY", "BASIS_CHAOS_FUTURES_SECRET"),
 }
-_FEED_PREFIX = {"mexc": "feed-mexc", "gateio": "feed-gateio_futures"}
 
 _decode_status = msgspec.json.Decoder(SystemStatus).decode
 
@@ -149,7 +151,18 @@ def timing_of(config: SystemConfig) -> Timing:
         request_timeout_s=max(v.request_timeout_s for v in venues),
         # The stirring brings each symbol a premium, then a discount, in turn.
         cycle_s=2.0 * config.chaos.stir_every_s * len(config.symbol_list),
+        venues=tuple(feed_prefixes(config)),  # type: ignore[arg-type]
     )
+
+
+def feed_prefixes(config: SystemConfig) -> dict[str, str]:
+    """The simulated venues of ``config``'s pair, spot first, by name: how the names of
+    the feeds reading each begin."""
+    spot, futures = config.venues.spot.kind, config.venues.futures.kind
+    return {
+        spot_venue(spot).exchange: f"feed-{spot}",
+        futures_venue(futures).exchange: f"feed-{futures}",
+    }
 
 
 @attrs.frozen
@@ -192,7 +205,7 @@ def entry_need_usdt(config: SystemConfig, venue: str) -> float:
     """The free USDT one entry's leg at ``venue`` needs: the spot buy's notional, or the
     short's initial margin and the taker fee on its notional."""
     size = config.strategy.base_position_size_usdt
-    if venue == "mexc":
+    if leg_of(venue) is Leg.SPOT:
         return size * ENTRY_NEED_SLACK
     return size / config.strategy.futures_leverage + size * (ENTRY_NEED_SLACK - 1.0)
 
@@ -260,6 +273,8 @@ class ChaosRun:
     alerts_url: str | None = None
     """The inbox's URL; ``None``: the trading process sends no alerts, none are checked."""
     rng: random.Random = attrs.field(init=False)
+    feeds: dict[str, str] = attrs.field(init=False)
+    """How the names of the feeds reading each venue begin, by venue name."""
     port: int = attrs.field(init=False)
     config_path: Path = attrs.field(init=False)
     log_path: Path = attrs.field(init=False)
@@ -294,6 +309,7 @@ class ChaosRun:
     def __attrs_post_init__(self) -> None:
         self.control_token = secrets.token_hex(16)
         self.rng = random.Random(f"{self.options.seed}:stir")
+        self.feeds = feed_prefixes(self.config)
         self.port = free_port()
         self.config_path = self.options.data_dir / "chaos-run.toml"
         self.log_path = self.options.data_dir / "basis-stderr.log"
@@ -421,7 +437,7 @@ class ChaosRun:
         elif kind is FaultKind.DEPTH_GAP:
             venue.skip_depth_update(None)
         elif kind is FaultKind.UPGRADE_NOTICE:
-            met = self.sim.gateio.send_upgrade_notice()
+            met = venue.send_upgrade_notice()
             hit = f"{met} connection(s) told"
         elif kind is FaultKind.BALANCE_SHORTFALL:
             return await self._shortfall(step)
@@ -595,9 +611,7 @@ class ChaosRun:
         return _Outcome(f"hit {order.describe()} after {order.after_s:.1f} s", True, order)
 
     def _clear_all(self) -> None:
-        for name in ("mexc", "gateio"):
-            venue = self.sim.exchange(name)
-            assert venue is not None
+        for venue in self.sim.servers.values():
             venue.clear_faults()
         self.sim.aimed.clear()
 
@@ -852,7 +866,7 @@ class ChaosRun:
         again."""
         record = self.timeline[index]
         step = record.step
-        feeds = _feeds_hit(step)
+        feeds = _feeds_hit(step, self.feeds)
         crashed = record.hit.removeprefix("crashed ") if step.target == "strategy" else None
         journal = step.kind is FaultKind.CRASH and step.target == "writer"
         fresh_at, decided_at = await self._recovered(feeds, cleared, crashed, journal)
@@ -864,7 +878,7 @@ class ChaosRun:
 
     async def _measure_cold_start(self) -> None:
         launched = self._launched_at()
-        fresh_at, decided_at = await self._recovered(tuple(_FEED_PREFIX.values()), launched)
+        fresh_at, decided_at = await self._recovered(tuple(self.feeds.values()), launched)
         if fresh_at is not None and decided_at is not None:
             self.cold_start = (fresh_at - launched, decided_at - launched)
 
@@ -899,8 +913,7 @@ class ChaosRun:
     def report(self, plan: tuple[FaultStep, ...]) -> ChaosReport:
         config = self.config
         ledgers: dict[str, tuple[LedgerEntry, ...]] = {
-            "mexc": self.sim.venues.spot.ledger.entries(),
-            "gateio": self.sim.venues.futures.ledger.entries(),
+            name: venue.ledger.entries() for name, venue in self.sim.venues.exchanges.items()
         }
         end = time.time()
         found = inv.excursions(inv.leg_fills(ledgers), self._unhedged_threshold, end)
@@ -957,14 +970,14 @@ class ChaosRun:
                     # Lookups the venue's read-after-write lag or forgetting hid.
                     **{k: n for k, n in venue.exchange.read_after_write.served().items() if n},
                 }
-                for name, venue in (("mexc", self.sim.mexc), ("gateio", self.sim.gateio))
+                for name, venue in self.sim.servers.items()
             },
             reconnects=sum(max(0, f.connects - 1) for s in statuses for f in s.feeds),
             restarts=sum(child.restarts for s in statuses for _, child in s.tree.walk()),
             process_restarts=len(self.incarnations) - 1,
             ws_disconnects=sum(
                 venue.wire_faults.injected["dropped_websocket"]
-                for venue in (self.sim.mexc, self.sim.gateio)
+                for venue in self.sim.servers.values()
             ),
             kills=sum(1 for ended in self.exits if ended.asked == "kill"),
             orders=_outcomes(ledgers, statuses),
@@ -1052,13 +1065,13 @@ def _interrupts_decisions(step: FaultStep) -> bool:
     )
 
 
-def _feeds_hit(step: FaultStep) -> tuple[str, ...]:
+def _feeds_hit(step: FaultStep, feeds: Mapping[str, str]) -> tuple[str, ...]:
     """Prefixes of the feeds a fault cuts off (none for a crash: only a kill restarts
-    the feeds with the rest)."""
+    the feeds with the rest); ``feeds``: each venue's (:func:`feed_prefixes`)."""
     if step.kind in FEED_FAULTS:
-        return (_FEED_PREFIX[step.target],)
+        return (feeds[step.target],)
     if step.kind is FaultKind.KILL:
-        return tuple(_FEED_PREFIX.values())
+        return tuple(feeds.values())
     return ()
 
 

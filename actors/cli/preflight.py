@@ -28,7 +28,7 @@ import trio
 from actors.cli.run import load_system_config
 from actors.runtime.market.websocket import HandshakeFailed, WebSocketClosed, open_websocket
 from actors.system_config import SystemConfig
-from actors.venues.gateio import GateioPrivateCodec, WrongAccount, futures_account, held_otherwise
+from actors.venues.gateio import GateioPrivateCodec, futures_account, held_otherwise
 from actors.venues.mexc import MexcPrivateCodec
 from actors.venues.rest import VENUE_FAILURES, RequestNotSent, RestClient
 from protocols import gateio_rest, mexc_rest
@@ -37,6 +37,7 @@ from protocols.venue import (
     ApiCredentials,
     BadCredentials,
     BadSignature,
+    FuturesAccountSettings,
     InvalidSymbol,
     MalformedResponse,
     RestRequest,
@@ -45,6 +46,7 @@ from protocols.venue import (
     TimestampRejected,
     TradingDisabled,
     VenueError,
+    WrongAccount,
 )
 
 EXIT_FAILING = 4
@@ -105,7 +107,7 @@ class Preflight:
     from the venue once (the user id check) and named by the private stream check."""
     rules: dict[tuple[Leg, Symbol], VenueRules] = attrs.field(factory=dict)
     """Each symbol's rules on each leg, as the symbol checks read them."""
-    account: gateio_rest.FuturesAccountSettings | None = None
+    account: FuturesAccountSettings | None = None
     """The Gate.io futures account, once read: the keys, position mode and balance
     checks all look at it."""
 
@@ -119,7 +121,7 @@ class Preflight:
     async def gateio(self, request: RestRequest) -> RestResponse:
         return await _send(self.futures_rest, request, gateio_rest.error_from_response)
 
-    async def futures_account(self) -> gateio_rest.FuturesAccountSettings:
+    async def futures_account(self) -> FuturesAccountSettings:
         """The Gate.io futures account, read at the first ask; raises ``VenueRefused``."""
         if self.account is None:
             try:

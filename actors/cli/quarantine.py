@@ -166,7 +166,11 @@ async def _ask_venues(config: SystemConfig, symbol: Symbol, ctx) -> Holdings:
     futures = RestClient(venues.futures.rest, timeout_s=venues.futures.request_timeout_s)
     try:
         return await venue_holdings(
-            (spot, spot_keys), (futures, futures_keys), symbol, ctx.rules.futures, time.time()
+            (venues.spot.kind, spot, spot_keys),
+            (venues.futures.kind, futures, futures_keys),
+            symbol,
+            ctx.rules.futures,
+            time.time(),
         )
     finally:
         await spot.aclose()

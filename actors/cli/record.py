@@ -17,6 +17,7 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import trio
@@ -29,8 +30,7 @@ from actors.runtime.market.feed import Feed
 from actors.runtime.venue_config import VenueConfig
 from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
-from actors.venues.gateio import GateioFeedCodec
-from actors.venues.mexc import MexcFeedCodec
+from actors.venues.kinds import venue_of_kind
 from actors.venues.rest import RestClient
 from protocols.messages import FundingRateUpdate, MarketQuote
 from protocols.model import Symbol
@@ -42,8 +42,8 @@ PROGRESS_EVERY_S = 10.0
 EXIT_BAD_INPUT = 2
 
 
-def feed_codec(venue: VenueConfig, rest: RestClient) -> MexcFeedCodec | GateioFeedCodec:
-    return MexcFeedCodec(rest) if venue.kind == "mexc" else GateioFeedCodec(rest)
+def feed_codec(venue: VenueConfig, rest: RestClient) -> Any:
+    return venue_of_kind(venue.kind).feed_codec(rest)
 
 
 FUNDING_RECORD_EVERY_S = 60.0

@@ -23,6 +23,7 @@ from actors.risk.config import RiskConfig
 from actors.risk.liquidation import leverage_refusal
 from actors.runtime.alerts.config import AlertsSection
 from actors.runtime.venue_config import VenueConfig
+from actors.venues.kinds import FUTURES_VENUES, SPOT_VENUES
 from protocols.model import Symbol
 
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
@@ -34,12 +35,15 @@ class VenuesSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     futures: VenueConfig = VenueConfig("gateio_futures")
 
     def __post_init__(self) -> None:
-        if self.spot.kind != "mexc":
-            raise ValueError(f"venues.spot.kind must be 'mexc' (got {self.spot.kind!r})")
-        if self.futures.kind != "gateio_futures":
-            raise ValueError(
-                f"venues.futures.kind must be 'gateio_futures' (got {self.futures.kind!r})"
-            )
+        for leg, venue, kinds in (
+            ("spot", self.spot, SPOT_VENUES),
+            ("futures", self.futures, FUTURES_VENUES),
+        ):
+            if venue.kind not in kinds:
+                raise ValueError(
+                    f"venues.{leg}.kind must be a {leg} venue: "
+                    f"{' or '.join(map(repr, kinds))} (got {venue.kind!r})"
+                )
 
 
 class HttpSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

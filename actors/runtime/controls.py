@@ -355,10 +355,11 @@ class Controls:
                 f"{symbol}: the futures venue's rules are not known yet; try again shortly", 503
             )
         keys = self.system.credentials
+        spot, futures = venues[Leg.SPOT], venues[Leg.FUTURES]
         try:
             return await venue_holdings(
-                (venues[Leg.SPOT].rest, keys[Leg.SPOT]),
-                (venues[Leg.FUTURES].rest, keys[Leg.FUTURES]),
+                (spot.kind, spot.rest, keys[Leg.SPOT]),
+                (futures.kind, futures.rest, keys[Leg.FUTURES]),
                 symbol,
                 rules,
                 time.time(),

@@ -27,8 +27,7 @@ import attrs
 import msgspec
 
 from actors.arbitrage.context import ArbitrageContext, ArbitrageState, Cycle, LegRules, Positions
-from actors.venues.gateio import short_position
-from actors.venues.mexc import base_holdings
+from actors.venues.kinds import futures_venue, spot_venue
 from actors.venues.rest import RestClient
 from protocols.model import LegPosition, Symbol, VenueRules
 from protocols.venue import ApiCredentials
@@ -50,16 +49,21 @@ class Holdings:
 
 
 async def venue_holdings(
-    spot: tuple[RestClient, ApiCredentials],
-    futures: tuple[RestClient, ApiCredentials],
+    spot: tuple[str, RestClient, ApiCredentials],
+    futures: tuple[str, RestClient, ApiCredentials],
     symbol: Symbol,
     futures_rules: VenueRules,
     now: float,
 ) -> Holdings:
-    """Ask the venues, as recovery's position check does."""
-    held = await base_holdings(spot[0], spot[1], symbol, now)
-    short = await short_position(futures[0], futures[1], symbol, futures_rules, now)
-    return Holdings(held, short or 0.0)  # no position is 0, not the -0 of negating it
+    """Ask the venues (each given as its kind, client and keys), as recovery's position
+    check does."""
+    spot_kind, spot_rest, spot_keys = spot
+    held = await spot_venue(spot_kind).base_holdings(spot_rest, spot_keys, symbol, now)
+    futures_kind, futures_rest, futures_keys = futures
+    position = await futures_venue(futures_kind).read_position(
+        futures_rest, futures_keys, symbol, futures_rules, now
+    )
+    return Holdings(held, -position.qty or 0.0)  # no position is 0, not the -0 of negating it
 
 
 def disagreement(

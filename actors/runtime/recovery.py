@@ -56,7 +56,7 @@ from actors.runtime.persistence.store import QuarantineRow, Store, TaskRow
 from actors.runtime.persistence.writer import WriterClient
 from actors.runtime.quarantine import Holdings, disagreement, venue_holdings
 from actors.runtime.retry import retry
-from actors.venues import gateio, mexc
+from actors.venues.kinds import futures_venue, spot_venue
 from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.messages import ReconcileOrder
 from protocols.model import Leg, Symbol
@@ -150,6 +150,8 @@ class Recovery:
     writer: WriterClient
     rest: Mapping[Leg, RestClient]
     credentials: Mapping[Leg, ApiCredentials]
+    kinds: Mapping[Leg, str] = attrs.field(factory=dict)
+    """Each leg's venue kind (``actors.venues.kinds``): how its account is read."""
     rng: random.Random = attrs.field(factory=random.Random)
     quarantined: list[QuarantineRow] = attrs.field(factory=list)
     """Records recovery could not restore, with the reasons (refreshed as they change)."""
@@ -219,7 +221,7 @@ class Recovery:
         earlier: Collection[str] = (),
     ) -> list[OtherInstance]:
         """The other Basis instances whose orders ``symbol``'s open orders and recent
-        order history at both venues hold (``venues``: each leg's venue name), each
+        order history at both venues hold (``venues``: each leg's venue kind), each
         logged with its open orders; those are left alone. Venues that do not answer
         (for about 20 s) or rules not yet known leave it unchecked: none found.
         ``earlier``: the instance parts that name the symbol's earlier leases in a
@@ -231,13 +233,13 @@ class Recovery:
 
         async def ask() -> dict[str, list]:
             now = time.time()
-            spot = await mexc.open_and_recent_orders(
-                self.rest[Leg.SPOT], self.credentials[Leg.SPOT], symbol, now
-            )
-            futures = await gateio.open_and_recent_orders(
-                self.rest[Leg.FUTURES], self.credentials[Leg.FUTURES], symbol, rules.futures, now
-            )
-            return {venues[Leg.SPOT]: spot, venues[Leg.FUTURES]: futures}
+            listed = {}
+            for leg, venue in ((Leg.SPOT, spot_venue), (Leg.FUTURES, futures_venue)):
+                lister = venue(venues[leg]).orders
+                leg_rules = rules.spot if leg is Leg.SPOT else rules.futures
+                rest, keys = self.rest[leg], self.credentials[leg]
+                listed[venues[leg]] = await lister(rest, keys, symbol, leg_rules, now)
+            return listed
 
         listed = await self._asked(ask, f"{symbol}: other instances' orders not looked for")
         if listed is None:
@@ -279,8 +281,8 @@ class Recovery:
 
         async def ask() -> Holdings:
             return await venue_holdings(
-                (self.rest[Leg.SPOT], self.credentials[Leg.SPOT]),
-                (self.rest[Leg.FUTURES], self.credentials[Leg.FUTURES]),
+                (self.kinds[Leg.SPOT], self.rest[Leg.SPOT], self.credentials[Leg.SPOT]),
+                (self.kinds[Leg.FUTURES], self.rest[Leg.FUTURES], self.credentials[Leg.FUTURES]),
                 ctx.symbol,
                 rules.futures,
                 time.time(),

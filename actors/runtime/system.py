@@ -87,17 +87,7 @@ from actors.runtime.risk.actor import RiskActor, risk_statistics
 from actors.runtime.risk.balances import read_balances
 from actors.runtime.risk.portfolio import Portfolio
 from actors.runtime.symbol_refusals import SymbolLocked, SymbolQuarantined
-from actors.venues.gateio import (
-    DUAL_MODE_FIX,
-    GateioFeedCodec,
-    GateioFundingBookCodec,
-    GateioPrivateCodec,
-    GateioRouterCodec,
-    WrongAccount,
-    futures_account,
-    read_position,
-)
-from actors.venues.mexc import MexcFeedCodec, MexcPrivateCodec, MexcRouterCodec
+from actors.venues.kinds import futures_venue, spot_venue
 from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.client_ids import epoch_tag
 from protocols.messages import (
@@ -108,7 +98,7 @@ from protocols.messages import (
     StoreHealth,
 )
 from protocols.model import Leg, Order, RiskMode, Symbol
-from protocols.venue import ApiCredentials
+from protocols.venue import ApiCredentials, WrongAccount
 from supervision import (
     Address,
     ChildSpec,
@@ -172,6 +162,8 @@ class StrategyHandle:
 class VenueLinks:
     """One venue's feed and router, as the manager wires them."""
 
+    kind: str
+    """The venue's kind, as configured (``actors.venues.kinds``)."""
     leg: Leg
     rest: RestClient
     feeds: list[Feed]
@@ -226,9 +218,10 @@ class TradingSystem:
         self._used_ids: set[str] = set()
         """Every task id of this run, removed ones included: an id is never reused."""
         self.venues: dict[Leg, VenueLinks] = {}
-        self.futures_codec: GateioRouterCodec
-        self.futures_private: GateioPrivateCodec
-        """The futures router's codecs (set as the tree is built): the account's checks."""
+        self.futures_codec: Any
+        self.futures_private: Any
+        """The futures router's codecs (set as the tree is built): the contracts' positions
+        as last read back, the account's checks."""
         self.strategies_supervisor = Supervisor(
             "strategies", [], strategy=RestartStrategy.ONE_FOR_ONE, intensity=Intensity(20, 60)
         )
@@ -257,6 +250,7 @@ class TradingSystem:
             self.writer_client,
             {leg: links.rest for leg, links in self.venues.items()},
             self.credentials,
+            {leg: links.kind for leg, links in self.venues.items()},
         )
         self.stopped = trio.Event()
         self.nursery: trio.Nursery | None = None
@@ -371,14 +365,16 @@ class TradingSystem:
         rest = RestClient(venue.rest, timeout_s=venue.request_timeout_s)
         keys = self.credentials[leg]
         if leg is Leg.SPOT:
-            feed_codec: Any = MexcFeedCodec(rest)
-            router_codec: Any = MexcRouterCodec(keys)
-            private: Any = MexcPrivateCodec(keys)
+            spot = spot_venue(venue.kind)
+            feed_codec: Any = spot.feed_codec(rest)
+            router_codec: Any = spot.router_codec(keys)
+            private: Any = spot.private_codec(keys)
         else:
-            feed_codec = GateioFeedCodec(rest)
+            futures = futures_venue(venue.kind)
+            feed_codec = futures.feed_codec(rest)
             # One [strategy] table: every contract at its futures_leverage.
             leverage = self.config.strategy.futures_leverage
-            router_codec = GateioRouterCodec(keys, dict.fromkeys(self.subscribers, leverage))
+            router_codec = futures.router_codec(keys, dict.fromkeys(self.subscribers, leverage))
             private = None  # set below: it shares the router's rules
         symbols = list(self.subscribers)
         chunks = [
@@ -418,14 +414,14 @@ class TradingSystem:
         )
         if leg is Leg.FUTURES:
             self.futures_codec = router_codec
-            self.futures_private = GateioPrivateCodec(
+            self.futures_private = futures.private_codec(
                 keys, venue.user_id, router.rules, router_codec.positions
             )
             router.private = self.futures_private
             router.on_position = self.risk.position_pushed
             router.funding = FundingBook(
                 f"funding-{venue.kind}",
-                GateioFundingBookCodec(keys),
+                futures.funding_book_codec(keys),
                 rest,
                 self.subscribers,
                 poll_s=venue.funding_poll_s,
@@ -433,7 +429,8 @@ class TradingSystem:
             contract_rules = router.rules
 
             async def read(symbol: Symbol) -> Any:
-                return await read_position(rest, keys, symbol, contract_rules[symbol], time.time())
+                rules = contract_rules[symbol]
+                return await futures.read_position(rest, keys, symbol, rules, time.time())
 
             router.position_watch = PositionWatch(
                 f"positions-{venue.kind}",
@@ -448,7 +445,7 @@ class TradingSystem:
                 last_fill=router.last_fill,
                 read_after_write_s=router.visibility.read_after_write_s,
             )
-        return VenueLinks(leg, rest, feeds, router, Mailbox(router.name, capacity=1024))
+        return VenueLinks(venue.kind, leg, rest, feeds, router, Mailbox(router.name, capacity=1024))
 
     def _futures_holdings(self, symbol: Symbol) -> tuple[Holding, ...]:
         """What the strategies trading ``symbol`` hold on its futures leg, now."""
@@ -880,12 +877,12 @@ class TradingSystem:
             return store.instance_id(), store.risk_mode()
 
     async def _read_balances(self, now: float) -> Any:
-        venues = self.config.venues
-        return await read_balances(
-            (venues.spot.kind, self.venues[Leg.SPOT].rest, self.credentials[Leg.SPOT]),
-            (venues.futures.kind, self.venues[Leg.FUTURES].rest, self.credentials[Leg.FUTURES]),
-            now,
-        )
+        return await read_balances(self._account(Leg.SPOT), self._account(Leg.FUTURES), now)
+
+    def _account(self, leg: Leg) -> tuple[str, RestClient, ApiCredentials]:
+        """``leg``'s venue kind, client and keys: what reading its account takes."""
+        links = self.venues[leg]
+        return links.kind, links.rest, self.credentials[leg]
 
     async def _check_futures_account(self) -> None:
         """Refuse to start on a futures account Basis cannot trade: one in dual position
@@ -894,8 +891,9 @@ class TradingSystem:
         the private stream before it subscribes."""
         rest = self.venues[Leg.FUTURES].rest
         keys = self.credentials[Leg.FUTURES]
+        futures = futures_venue(self.config.venues.futures.kind)
         try:
-            account = await futures_account(rest, keys, time.time())
+            account = await futures.account(rest, keys, time.time())
             await self.futures_private.identify(rest, time.time())
         except WrongAccount as error:
             raise AccountRefused(str(error)) from None
@@ -903,7 +901,7 @@ class TradingSystem:
             log.warning("the futures account cannot be checked yet: %s", error)
             return
         if account.in_dual_mode:
-            raise AccountRefused(DUAL_MODE_FIX)
+            raise AccountRefused(futures.dual_mode_fix)
 
     async def _run_root(
         self, helpers: trio.CancelScope, *, task_status: Any = trio.TASK_STATUS_IGNORED

@@ -12,15 +12,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from actors.venues.kinds import venue_of_kind
 from protocols.venue import ApiCredentials
 
 VenueKind = Literal["mexc", "gateio_futures"]
-
-DEFAULT_ENDPOINTS: dict[str, tuple[str, str]] = {
-    "mexc": ("https://api.mexc.com", "wss://wbs-api.mexc.com/ws"),
-    "gateio_futures": ("https://api.gateio.ws", "wss://fx-ws.gateio.ws/v4/ws/usdt"),
-}
-"""(REST origin, websocket URL) per venue kind; REST paths carry the API prefix."""
+"""Every kind ``actors.venues.kinds`` knows, spot and futures: which leg takes which is
+checked by ``[venues]``."""
 
 Seconds = Annotated[float, msgspec.Meta(gt=0.0)]
 
@@ -69,11 +66,11 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     @property
     def rest(self) -> str:
-        return (self.rest_url or DEFAULT_ENDPOINTS[self.kind][0]).rstrip("/")
+        return (self.rest_url or venue_of_kind(self.kind).endpoints[0]).rstrip("/")
 
     @property
     def ws(self) -> str:
-        return self.ws_url or DEFAULT_ENDPOINTS[self.kind][1]
+        return self.ws_url or venue_of_kind(self.kind).endpoints[1]
 
     def missing_credentials(self, environ: Mapping[str, str] = os.environ) -> list[str]:
         """The environment variables this venue needs for trading that are unset or empty."""

@@ -8,7 +8,7 @@ lands the fault (:meth:`Meeting.land`) only once its effect happened (the order 
 refused, part-filled, accepted and left unanswered), and otherwise leaves it armed for
 the next matching placement, so a hit always means the path was exercised.
 
-The two simulated venues share one :class:`AimedFaults`, so it sees both legs of a
+The simulated venues share one :class:`AimedFaults`, so it sees both legs of a
 task's orders. It reads what an order is from its client id (``protocols.client_ids``:
 task, order number, leg) and its side, as the strategy sends them (docs/strategy.md):
 
@@ -45,12 +45,13 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 import attrs
 import msgspec
 import trio
 
+from actors.sim.venues import leg_of
 from protocols.client_ids import parse_client_id
 from protocols.model import Leg, Side
 from protocols.venue import VenueError
@@ -222,12 +223,8 @@ class _Seen:
 
 @attrs.define
 class AimedFaults:
-    """The armed faults of both venues, and the orders that reached them; ``venues``
-    names the venue of each leg."""
+    """The armed faults of every venue, and the orders that reached them."""
 
-    venues: Mapping[Leg, str] = attrs.field(
-        factory=lambda: {Leg.SPOT: "mexc", Leg.FUTURES: "gateio"}
-    )
     _armed: list[AimedFault] = attrs.field(factory=list, init=False)
     _seen: dict[_Key, _Seen] = attrs.field(factory=dict, init=False)
     _waiting: dict[_Key, trio.Event] = attrs.field(factory=dict, init=False)
@@ -307,14 +304,11 @@ class AimedFaults:
     def _wants_second(self, leg: Leg, pair_role: Role) -> bool:
         """Whether the oldest fault armed for one leg of a pair of ``pair_role`` wants the
         leg ``leg`` to arrive second (or the other leg first)."""
-        other = Leg.FUTURES if leg is Leg.SPOT else Leg.SPOT
         for aimed in self.armed:
             target = aimed.target
             if target.role is pair_role and target.arrival is not None:
-                if target.venue == self.venues[leg]:
-                    return target.arrival is Arrival.SECOND
-                if target.venue == self.venues[other]:
-                    return target.arrival is Arrival.FIRST
+                second = target.arrival is Arrival.SECOND
+                return second if leg_of(target.venue) is leg else not second
         return False
 
     def _kind(

@@ -335,9 +335,20 @@ DEFAULT_SYMBOLS = (
 )
 
 
+SPOT_VENUES = ("mexc", "binance")
+FUTURES_VENUES = ("gateio", "binance_futures")
+"""The venues the simulation can be, by the names their exchanges go by."""
+
+DEFAULT_PAIR = ("mexc", "gateio")
+
+
 class SimConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Everything the simulated venue pair needs. The same ``seed`` and the same calls
-    give the same prices, books, fills and ledgers."""
+    """Everything the simulated venues need. The same ``seed`` and the same calls give
+    the same prices, books, fills and ledgers.
+
+    ``pairs``: the spot and futures venue of a symbol (``{"SOL/USDT" = ["binance",
+    "binance_futures"]}``), each venue with ``spot``'s or ``futures``' settings; a
+    symbol not named trades at MEXC and Gate.io."""
 
     seed: int = 1
     symbols: tuple[SymbolConfig, ...] = DEFAULT_SYMBOLS
@@ -345,6 +356,11 @@ class SimConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     futures: FuturesVenueConfig = msgspec.field(default_factory=FuturesVenueConfig)
     depth: DepthProfile = DepthProfile()
     servers: ServerConfig = ServerConfig()
+    pairs: dict[str, tuple[str, str]] = msgspec.field(default_factory=dict)
+
+    def pair(self, symbol: Symbol) -> tuple[str, str]:
+        """The spot and futures venue ``symbol`` trades at."""
+        return self.pairs.get(str(symbol), DEFAULT_PAIR)
 
     def __post_init__(self) -> None:
         if not self.symbols:
@@ -356,6 +372,15 @@ class SimConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         quotes = {s.symbol.quote for s in self.symbols}
         if quotes != {"USDT"}:
             raise ValueError(f"sim config: the venues settle in USDT; quote assets {quotes}")
+        for name, (spot, futures) in self.pairs.items():
+            if Symbol.parse(name) not in {s.symbol for s in self.symbols}:
+                raise ValueError(f"sim config: pairs names {name}, which is not simulated")
+            if spot not in SPOT_VENUES or futures not in FUTURES_VENUES:
+                raise ValueError(
+                    f"sim config: pairs: {name} = [{spot!r}, {futures!r}]: the spot venue is "
+                    f"one of {', '.join(SPOT_VENUES)}, the futures one of "
+                    f"{', '.join(FUTURES_VENUES)}"
+                )
 
 
 OTHER_START_PRICE = 100.0

@@ -54,8 +54,9 @@ Moving the market and the account's position, as the venues would by themselves:
   available), as its owner would from elsewhere. Answered ``{"venue", "usdt"}`` with
   what moved.
 
-``{venue}`` is ``mexc`` or ``gateio``. A bad request gets 400 and ``{"error": ...}``
-naming what was wrong; an unknown route 404.
+``{venue}`` names a venue served: ``mexc``, ``gateio``, ``binance`` or
+``binance_futures``, those the symbols' pairs name. A bad request gets 400 and
+``{"error": ...}`` naming what was wrong; an unknown route 404.
 """
 
 from __future__ import annotations
@@ -226,6 +227,16 @@ class SimControls(Protocol):
     @property
     def urls(self) -> SimUrls | None: ...
 
+    @property
+    def served(self) -> tuple[str, ...]:
+        """The names of the venues served."""
+        ...
+
+    @property
+    def symbols(self) -> tuple[Symbol, ...]:
+        """The symbols simulated."""
+        ...
+
     def ledgers(self) -> Ledgers: ...
 
     def holdings(self) -> Holdings: ...
@@ -305,8 +316,8 @@ class ControlApi:
                     raise BadRequest(error.message) from None
             case "POST", ["transfer"]:
                 transfer = _parameters(_Transfer, request.body)
-                if transfer.venue not in ("mexc", "gateio"):
-                    raise BadRequest(f"no venue {transfer.venue!r}; use mexc or gateio")
+                if self.servers.exchange(transfer.venue) is None:
+                    raise BadRequest(f"no venue {transfer.venue!r}; use {self._served()}")
                 try:
                     moved = servers.transfer(transfer.venue, transfer.usdt)
                 except VenueError as error:
@@ -318,16 +329,19 @@ class ControlApi:
         """The symbol ``text`` names, which the venues must list."""
         symbol = _symbol(text)
         assert symbol is not None
-        venue = self.servers.exchange("gateio")
-        if venue is not None and symbol not in venue.exchange.symbols:
-            listed = ", ".join(str(s) for s in venue.exchange.symbols)
+        simulated = self.servers.symbols
+        if symbol not in simulated:
+            listed = ", ".join(str(s) for s in simulated)
             raise BadRequest(f"symbol {symbol} is not simulated; use one of {listed}")
         return symbol
+
+    def _served(self) -> str:
+        return " or ".join(self.servers.served)
 
     def _switch(self, venue_name: str, fault: str, body: bytes) -> HttpResponse:
         venue = self.servers.exchange(venue_name)
         if venue is None:
-            return _json({"error": f"no venue {venue_name!r}; use mexc or gateio"}, 404)
+            return _json({"error": f"no venue {venue_name!r}; use {self._served()}"}, 404)
         switch = _SWITCHES.get(fault)
         if switch is None:
             known = ", ".join(_SWITCHES)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 import trio
@@ -69,20 +69,27 @@ class WallClock:
         return self._wall_at_start + trio.current_time() - self._trio_at_start
 
 
-class SimServers:
-    """The simulated MEXC and Gate.io venues of ``config`` on 127.0.0.1.
+SERVERS: dict[str, type[VenueServer]] = {"mexc": MexcServer, "gateio": GateioServer}
+"""The wire edge of each venue the simulation can be, by name."""
 
-    ``mexc_port``, ``gateio_port`` and ``control_port`` are where each listens (0: any
-    free port; a later ``run`` binds the ports the first one found). Start with
-    ``urls = await nursery.start(servers.run)``; cancelling ``run`` closes every port and
-    connection. Faults are switched on ``mexc`` and ``gateio`` (``VenueServer`` methods)
-    or through the control API.
+
+class SimServers:
+    """The simulated venues of ``config`` on 127.0.0.1: each symbol at the pair
+    ``config.pairs`` names (MEXC and Gate.io by default), each venue on its own port.
+
+    ``ports`` says where each venue listens by name, ``mexc_port``, ``gateio_port`` and
+    ``control_port`` where MEXC, Gate.io and the control API do (0: any free port; a
+    later ``run`` binds the ports the first one found). Start with ``urls = await
+    nursery.start(servers.run)``; cancelling ``run`` closes every port and connection.
+    Faults are switched on each venue's server (``servers.mexc``, ``servers.server(name)``:
+    ``VenueServer`` methods) or through the control API.
     """
 
     def __init__(
         self,
         config: SimConfig | None = None,
         *,
+        ports: Mapping[str, int] | None = None,
         mexc_port: int = 0,
         gateio_port: int = 0,
         control_port: int = 0,
@@ -92,43 +99,56 @@ class SimServers:
         self.venues = SimVenues(self.config, self.clock.now())
         servers = self.config.servers
         self.aimed = AimedFaults()
-        """Faults aimed at order placements, shared by both venues: it sees both legs."""
-        self.mexc = MexcServer(
-            self.venues.spot, self.config.spot, servers, self.clock.now, self.aimed
-        )
-        self.gateio = GateioServer(
-            self.venues.futures, self.config.futures, servers, self.clock.now, self.aimed
-        )
+        """Faults aimed at order placements, shared by every venue: it sees both legs."""
+        self.servers: dict[str, VenueServer] = {}
+        for name, exchange in self.venues.exchanges.items():
+            venue_config = self.venues.venue_configs[name]
+            self.servers[name] = SERVERS[name](
+                exchange, venue_config, servers, self.clock.now, self.aimed
+            )
         self.control = ControlApi(self)
-        self._ports = (mexc_port, gateio_port, control_port)
+        self._ports = {"mexc": mexc_port, "gateio": gateio_port, **(ports or {})}
+        self._control_port = control_port
         self.urls: SimUrls | None = None
         """Set once ``run`` has started."""
         self.held_until = 0.0
         """Until when (Unix time) the market stands still (``hold``)."""
 
+    @property
+    def mexc(self) -> VenueServer:
+        return self.servers["mexc"]
+
+    @property
+    def gateio(self) -> VenueServer:
+        return self.servers["gateio"]
+
+    @property
+    def served(self) -> tuple[str, ...]:
+        return tuple(self.servers)
+
+    @property
+    def symbols(self) -> tuple[Symbol, ...]:
+        return tuple(self.venues.pairs)
+
     def exchange(self, name: str) -> VenueServer | None:
-        """The venue server speaking exchange ``name``'s API: ``mexc`` or ``gateio``."""
-        return {"mexc": self.mexc, "gateio": self.gateio}.get(name)
+        """The venue server speaking exchange ``name``'s API, if it is served."""
+        return self.servers.get(name)
 
     async def run(self, *, task_status: trio.TaskStatus[SimUrls] = trio.TASK_STATUS_IGNORED):
         """Listen, move the market every tick, and serve until cancelled; started with
         the URLs."""
         self.clock.start()
-        mexc_port, gateio_port, control_port = self._ports
         async with trio.open_nursery() as nursery:
-            mexc = await nursery.start(self.mexc.serve, mexc_port)
-            gateio = await nursery.start(self.gateio.serve, gateio_port)
-            control = await nursery.start(self.control.serve, control_port)
-            # Run again (a supervisor's restart), the servers come back where clients
-            # already point.
-            self._ports = (mexc, gateio, control)
-            self.urls = SimUrls(
-                mexc_rest=f"http://{HOST}:{mexc}",
-                mexc_ws=f"ws://{HOST}:{mexc}{self.mexc.websocket_path}",
-                gateio_rest=f"http://{HOST}:{gateio}",
-                gateio_ws=f"ws://{HOST}:{gateio}{self.gateio.websocket_path}",
-                control=f"http://{HOST}:{control}",
-            )
+            urls: dict[str, str] = {}
+            for name, server in self.servers.items():
+                port = await nursery.start(server.serve, self._ports.get(name, 0))
+                # Run again (a supervisor's restart), the servers come back where clients
+                # already point.
+                self._ports[name] = port
+                urls[f"{name}_rest"] = f"http://{HOST}:{port}"
+                urls[f"{name}_ws"] = f"ws://{HOST}:{port}{server.websocket_path}"
+            self._control_port = await nursery.start(self.control.serve, self._control_port)
+            self.urls = SimUrls(control=f"http://{HOST}:{self._control_port}", **urls)
             nursery.start_soon(self._move_market)
             task_status.started(self.urls)
 
@@ -155,8 +175,8 @@ class SimServers:
             self.venues.stand_still(now, symbols)
         else:
             self.venues.advance(now, symbols)
-        self.mexc.publish_market(now, symbols)
-        self.gateio.publish_market(now, symbols)
+        for server in self.servers.values():
+            server.publish_market(now, symbols)
 
     def hold(self, seconds: float) -> float:
         """Hold the market still for the next ``seconds``: no price moves, no premium
@@ -177,34 +197,36 @@ class SimServers:
 
     def auto_deleverage(self, symbol: Symbol, contracts: int | None = None) -> AutoDeleverage:
         """Deleverage ``contracts`` (``None``: all) of the account's ``symbol`` position at
-        the mark price, as the venue's ADL does; pushed on the Gate.io private channels.
+        the mark price, as the venue's ADL does; pushed on its private channels.
         ``InvalidParameter`` when there is no position or too many contracts are asked."""
         return self.venues.auto_deleverage(symbol, contracts)
 
     def transfer(self, venue_name: str, amount: float) -> float:
-        """Move ``amount`` USDT into (out of, when negative) the account at ``mexc`` or
-        ``gateio``, as the account's owner would from elsewhere; returns what moved."""
-        return self.venues.transfer("spot" if venue_name == "mexc" else "futures", amount)
+        """Move ``amount`` USDT into (out of, when negative) the account at venue
+        ``venue_name``, as the account's owner would from elsewhere; returns what moved."""
+        return self.venues.transfer(venue_name, amount)
 
     def free_usdt(self, venue_name: str) -> float:
-        """The USDT free at ``mexc``, or available at ``gateio``."""
-        if venue_name == "mexc":
-            return self.venues.spot.balance("USDT").free
-        return self.venues.futures.account().available
+        """The USDT free at spot venue ``venue_name``, or available at a futures venue."""
+        spot = self.venues.spot_venues.get(venue_name)
+        if spot is not None:
+            return spot.balance("USDT").free
+        return self.venues.futures_venues[venue_name].account().available
 
     # ------------------------------------------------------------------ views
 
     def ledgers(self) -> Ledgers:
         return Ledgers(
-            list(self.venues.spot.ledger.entries()), list(self.venues.futures.ledger.entries())
+            **{name: list(venue.ledger.entries()) for name, venue in self.venues.exchanges.items()}
         )
 
     def holdings(self) -> Holdings:
-        futures = self.venues.futures
-        return Holdings(
-            SpotHoldings(self.venues.spot.balances()),
-            FuturesHoldings(futures.account(), futures.positions()),
-        )
+        held: dict[str, SpotHoldings | FuturesHoldings] = {
+            name: SpotHoldings(spot.balances()) for name, spot in self.venues.spot_venues.items()
+        }
+        for name, futures in self.venues.futures_venues.items():
+            held[name] = FuturesHoldings(futures.account(), futures.positions())
+        return Holdings(**held)  # type: ignore[arg-type]
 
     def faults(self) -> Faults:
-        return Faults(self.mexc.faults_view(), self.gateio.faults_view())
+        return Faults(**{name: server.faults_view() for name, server in self.servers.items()})

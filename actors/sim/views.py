@@ -12,14 +12,26 @@ from protocols.venue import Balance
 
 
 class SimUrls(msgspec.Struct, frozen=True):
-    """Where the servers listen. REST URLs are origins (request paths carry ``/api/v3``
-    or ``/api/v4``); websocket URLs are complete."""
+    """Where the servers listen: the control API, and each venue served (``""`` for one
+    that is not). REST URLs are origins (request paths carry the API's prefix, like
+    ``/api/v3``); websocket URLs are complete."""
 
-    mexc_rest: str
-    mexc_ws: str
-    gateio_rest: str
-    gateio_ws: str
-    control: str
+    mexc_rest: str = ""
+    mexc_ws: str = ""
+    gateio_rest: str = ""
+    gateio_ws: str = ""
+    control: str = ""
+    binance_rest: str = ""
+    binance_ws: str = ""
+    binance_futures_rest: str = ""
+    binance_futures_ws: str = ""
+
+    def of(self, name: str) -> tuple[str, str]:
+        """Venue ``name``'s REST origin and websocket URL (``ValueError`` if not served)."""
+        rest, ws = getattr(self, f"{name}_rest", ""), getattr(self, f"{name}_ws", "")
+        if not rest:
+            raise ValueError(f"the simulated venues do not serve {name!r}")
+        return rest, ws
 
 
 class SpotHoldings(msgspec.Struct, frozen=True):
@@ -32,21 +44,28 @@ class FuturesHoldings(msgspec.Struct, frozen=True):
 
 
 class Holdings(msgspec.Struct, frozen=True):
-    """What the account holds on each venue (``GET /positions``)."""
+    """What the account holds on each venue served (``GET /positions``)."""
 
-    mexc: SpotHoldings
-    gateio: FuturesHoldings
+    mexc: SpotHoldings | None = None
+    gateio: FuturesHoldings | None = None
+    binance: SpotHoldings | None = None
+    binance_futures: FuturesHoldings | None = None
 
 
 class Ledgers(msgspec.Struct, frozen=True):
-    """Each venue's ledger, every entry in order (``GET /ledger``)."""
+    """Each venue's ledger, every entry in order (``GET /ledger``); empty for a venue
+    not served."""
 
-    mexc: list[LedgerEntry]
-    gateio: list[LedgerEntry]
+    mexc: list[LedgerEntry] = msgspec.field(default_factory=list)
+    gateio: list[LedgerEntry] = msgspec.field(default_factory=list)
+    binance: list[LedgerEntry] = msgspec.field(default_factory=list)
+    binance_futures: list[LedgerEntry] = msgspec.field(default_factory=list)
 
 
 class Faults(msgspec.Struct, frozen=True):
-    """Each venue's faults (``GET /faults``)."""
+    """Each served venue's faults (``GET /faults``)."""
 
-    mexc: VenueFaultsView
-    gateio: VenueFaultsView
+    mexc: VenueFaultsView | None = None
+    gateio: VenueFaultsView | None = None
+    binance: VenueFaultsView | None = None
+    binance_futures: VenueFaultsView | None = None

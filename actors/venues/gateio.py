@@ -23,15 +23,18 @@ from protocols.venue import (
     FundingBookEntry,
     FundingRate,
     FundingTick,
+    FuturesAccountSettings,
     FuturesPosition,
     MalformedResponse,
     OrderUpdate,
+    PositionSettings,
     RateLimited,
     RestRequest,
     RestResponse,
     Trade,
     VenueError,
     VenueUnavailable,
+    WrongAccount,
 )
 
 log = logging.getLogger("basis.gateio")
@@ -178,7 +181,7 @@ class GateioRouterCodec:
     exchange: str = gateio.EXCHANGE
     leg: Leg = Leg.FUTURES
     wall_clock: Callable[[], float] = time.time
-    positions: dict[Symbol, gateio_rest.PositionSettings] = attrs.field(factory=dict)
+    positions: dict[Symbol, PositionSettings] = attrs.field(factory=dict)
     """Each contract's position as last read back (its liquidation price included)."""
     contract_sizes: dict[Symbol, float] = attrs.field(factory=dict)
     """Each contract's size as the rules last loaded it: order and trade lists count
@@ -372,7 +375,7 @@ class GateioPrivateCodec:
     refused."""
     rules: Mapping[Symbol, VenueRules]
     """The router's rules, shared: pushes give sizes in contracts."""
-    positions: dict[Symbol, gateio_rest.PositionSettings] = attrs.field(factory=dict)
+    positions: dict[Symbol, PositionSettings] = attrs.field(factory=dict)
     """The router codec's positions, shared: position pushes keep each one's leverage and
     liquidation price current between rules loads."""
     exchange: str = gateio.EXCHANGE
@@ -430,7 +433,7 @@ class GateioPrivateCodec:
             if isinstance(event, FuturesPosition):
                 known = self.positions.get(event.symbol)
                 # A push names no margin mode or position mode: those stay as read back.
-                self.positions[event.symbol] = gateio_rest.PositionSettings(
+                self.positions[event.symbol] = PositionSettings(
                     event.symbol,
                     event.qty,
                     event.leverage,
@@ -441,7 +444,7 @@ class GateioPrivateCodec:
         return events
 
 
-def held_otherwise(position: gateio_rest.PositionSettings, leverage: float) -> str | None:
+def held_otherwise(position: PositionSettings, leverage: float) -> str | None:
     """How the venue holds ``position`` otherwise than Basis trades it (single position
     mode, isolated margin at ``leverage``), or ``None`` when it holds it so."""
     if position.mode != "single":
@@ -455,17 +458,13 @@ def held_otherwise(position: gateio_rest.PositionSettings, leverage: float) -> s
     return None
 
 
-class WrongAccount(Exception):
-    """The config names a user id that is not the API key's account's."""
-
-
 def _refusing(rules: VenueRules, reason: str) -> VenueRules:
     return msgspec.structs.replace(rules, entries_refused=reason)
 
 
 async def futures_account(
     rest: RestClient, credentials: ApiCredentials, now: float
-) -> gateio_rest.FuturesAccountSettings:
+) -> FuturesAccountSettings:
     """The futures account's USDT and position mode."""
     response = await rest.send(gateio_rest.futures_account_request(credentials, int(now)))
     if response.status != 200:

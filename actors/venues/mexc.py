@@ -213,6 +213,14 @@ class MexcPrivateCodec:
         return mexc.decode_frame(frame, recv_ts)
 
 
+async def free_usdt(rest: RestClient, credentials: ApiCredentials, now: float) -> float:
+    """The USDT the spot account has free."""
+    response = await rest.send(mexc_rest.account_request(credentials, _ms(now)))
+    if response.status != 200:
+        raise mexc_rest.error_from_response(response)
+    return next((b.free for b in mexc_rest.parse_account(response.body) if b.asset == "USDT"), 0.0)
+
+
 async def base_holdings(
     rest: RestClient, credentials: ApiCredentials, symbol: Symbol, now: float
 ) -> float:

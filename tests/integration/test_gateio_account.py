@@ -26,6 +26,7 @@ from actors.venues.rest import RestClient
 from protocols import gateio_rest
 from protocols.model import Leg, Symbol
 from protocols.rules import round_to_tick
+from protocols.venue import PositionSettings
 from tests.integration.polling import wait_until
 
 BTC = Symbol("BTC", "USDT")
@@ -209,7 +210,7 @@ async def test_a_rules_load_on_an_account_in_dual_mode_refuses_every_entry(tmp_p
 
 def test_a_leverage_read_back_as_the_configured_one_in_another_rounding_is_held_so():
     """A leverage a float computation reaches (3 as thirty 0.1s added) is the venue's "3"."""
-    read_back = gateio_rest.PositionSettings(BTC, 0.0, 3.0, 0.0, "single", 0.0)
+    read_back = PositionSettings(BTC, 0.0, 3.0, 0.0, "single", 0.0)
     assert held_otherwise(read_back, sum([0.1] * 30)) is None
-    held_at_two = gateio_rest.PositionSettings(BTC, 0.0, 2.0, 0.0, "single", 0.0)
+    held_at_two = PositionSettings(BTC, 0.0, 2.0, 0.0, "single", 0.0)
     assert "not isolated at 3" in held_otherwise(held_at_two, 3.0)

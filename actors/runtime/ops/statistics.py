@@ -14,7 +14,7 @@ from actors.runtime.orders.router import RouterStatistics
 from actors.runtime.other_instances import OtherInstance
 from actors.runtime.persistence.writer import WriterStatistics
 from actors.runtime.risk.actor import RiskStatistics
-from protocols.gateio_rest import PositionSettings
+from protocols.venue import PositionSettings
 from supervision import SupervisorSnapshot
 
 

@@ -24,6 +24,7 @@ those reports in and the tracker's deliveries out, journaling each before it is 
 
 from __future__ import annotations
 
+import enum
 import logging
 import random
 import time
@@ -111,6 +112,27 @@ ACCOUNT_REFUSALS = (BadCredentials, BadSignature, Banned, TimestampRejected)
 """Rejections that refuse the account, not the order: one is enough to know that no
 order goes through there until someone fixes the keys, the IP ban or the clock."""
 T = TypeVar("T")
+
+
+class Refused(enum.Enum):
+    """What a placement the venue answered with an error comes to."""
+
+    RETRY = "retry"
+    """Asked too often: the same order goes again once the venue's wait is over."""
+    LOOK_UP = "look up"
+    """The venue may have taken it all the same (a 5xx, an id it has seen): it is looked
+    up by its client id before anything is sent again."""
+    REJECT = "reject"
+    """The venue turned it down: it ends rejected."""
+
+
+def placement_refused(error: VenueError) -> Refused:
+    """What a placement answered with ``error`` comes to."""
+    if isinstance(error, RateLimited):
+        return Refused.RETRY
+    if isinstance(error, (VenueUnavailable, DuplicateClientId)):
+        return Refused.LOOK_UP
+    return Refused.REJECT
 
 
 class RouterCodec(Protocol):
@@ -647,13 +669,12 @@ class Router:
                 break
             error = self.codec.error(response, self.wall_clock())
             self._note_refusal(error)
-            if isinstance(error, RateLimited):
+            refused = placement_refused(error)
+            if refused is Refused.RETRY:
                 self.stats.rate_limited += 1
                 self.order_bucket.close_for(error.retry_after_s or 1.0)
                 continue
-            if isinstance(error, (VenueUnavailable, DuplicateClientId)):
-                # A 5xx may come after the venue took the order, and a duplicate id means
-                # an earlier attempt arrived: look before resending.
+            if refused is Refused.LOOK_UP:
                 if not await self._resolve(tracked, rules):
                     continue
                 break
@@ -666,7 +687,7 @@ class Router:
     def _note_refusal(self, error: VenueError) -> None:
         """Count a placement the venue turned down; a run of them, or one that refuses
         the account, makes this a venue refusing orders."""
-        if isinstance(error, (RateLimited, VenueUnavailable, DuplicateClientId)):
+        if placement_refused(error) is not Refused.REJECT:
             return  # not a refusal: the order goes again or is looked up
         self._refusals += 1
         account = isinstance(error, ACCOUNT_REFUSALS)

@@ -1,12 +1,11 @@
-"""The venues' free balances, as the caps count them: MEXC spot USDT ``free`` and Gate.io
-USDT futures ``available``."""
+"""The venues' free balances, as the caps count them: the spot account's free USDT and
+the futures account's available USDT."""
 
 from __future__ import annotations
 
 from actors.risk.caps import Balances
-from actors.venues.gateio import futures_account
+from actors.venues.kinds import futures_venue, spot_venue
 from actors.venues.rest import RestClient
-from protocols import mexc_rest
 from protocols.venue import ApiCredentials
 
 
@@ -15,12 +14,10 @@ async def read_balances(
     futures: tuple[str, RestClient, ApiCredentials],
     now: float,
 ) -> Balances:
-    """Both venues' free USDT now; raises what the requests raise (``VENUE_FAILURES``)."""
-    spot_venue, spot_rest, spot_keys = spot
-    response = await spot_rest.send(mexc_rest.account_request(spot_keys, int(now * 1000)))
-    if response.status != 200:
-        raise mexc_rest.error_from_response(response)
-    free = next((b.free for b in mexc_rest.parse_account(response.body) if b.asset == "USDT"), 0.0)
-    futures_venue, futures_rest, futures_keys = futures
-    account = await futures_account(futures_rest, futures_keys, now)
-    return Balances({spot_venue: free}, {futures_venue: account.available})
+    """Both venues' free USDT now (each given as its kind, client and keys); raises what
+    the requests raise (``VENUE_FAILURES``)."""
+    spot_kind, spot_rest, spot_keys = spot
+    free = await spot_venue(spot_kind).free_usdt(spot_rest, spot_keys, now)
+    futures_kind, futures_rest, futures_keys = futures
+    account = await futures_venue(futures_kind).account(futures_rest, futures_keys, now)
+    return Balances({spot_kind: free}, {futures_kind: account.available})

@@ -143,7 +143,7 @@ def test_the_shipped_example_loads():
         (
             {"venues": {"spot": {"kind": "gateio_futures"}}},
             "venues",
-            "venues.spot.kind must be 'mexc'",
+            "venues.spot.kind must be a spot venue: 'mexc'",
         ),
         (
             {"sim": {"spot": {"balances": {"USDT": "a"}}}},

@@ -29,10 +29,10 @@ from actors.runtime.ops.status import build_status, status_of
 from actors.runtime.orders.clock_skew import ClockWindow
 from actors.runtime.other_instances import ForeignOrder, OtherInstance
 from actors.runtime.persistence.writer import WriterStatistics
-from protocols.gateio_rest import PositionSettings
 from protocols.history import FillRecord, FundingRecord
 from protocols.messages import PlaceOrder
 from protocols.model import Leg, LegPosition, Order, OrderStatus, Quote, Side, Symbol, VenueRules
+from protocols.venue import PositionSettings
 from supervision import Backoff, ChildSpec, Intensity, Supervisor
 from tests.integration.polling import wait_until
 from tests.unit.actors.sample_statistics import T0, feed, router, statistics, strategy

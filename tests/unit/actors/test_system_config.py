@@ -30,7 +30,10 @@ def test_an_empty_file_is_the_paper_default(tmp_path):
         ("symbols = []\n", "symbols: list at least one"),
         ('symbols = ["BTCUSDT"]\n', "symbol 'BTCUSDT' is not of the form BASE/QUOTE"),
         ('symbols = ["BTC/USDT", "BTC/USDT"]\n', "listed twice"),
-        ('[venues.spot]\nkind = "gateio_futures"\n', "venues.spot.kind must be 'mexc'"),
+        (
+            '[venues.spot]\nkind = "gateio_futures"\n',
+            "venues.spot.kind must be a spot venue: 'mexc'",
+        ),
         ('[venues.futures]\nkind = "binance"\n', "venues.futures.kind: invalid enum value"),
         (
             "[venues.spot]\nkind = 'mexc'\nstale_after_s = 0\n",

@@ -37,6 +37,7 @@ from protocols.venue import (
     DuplicateClientId,
     FundingBookEntry,
     FundingRate,
+    FuturesAccountSettings,
     FuturesPosition,
     InsufficientBalance,
     InvalidParameter,
@@ -47,6 +48,7 @@ from protocols.venue import (
     OrderAlreadyFinal,
     OrderUpdate,
     Pong,
+    PositionSettings,
     PriceRejected,
     RateLimited,
     ReduceOnlyViolated,
@@ -466,9 +468,7 @@ DOC_POSITION = (
 
 def test_documented_position_settings_tell_cross_from_isolated_margin():
     cross = gateio_rest.parse_position_settings(DOC_POSITION, 0.0001)
-    assert cross == gateio_rest.PositionSettings(
-        BTC, pytest.approx(-0.944), 0.0, 10.0, "single", 99999999.0
-    )
+    assert cross == PositionSettings(BTC, pytest.approx(-0.944), 0.0, 10.0, "single", 99999999.0)
     assert cross.margin_mode == "cross"
     isolated = DOC_POSITION.replace(b'"leverage":"0"', b'"leverage":"5"')
     assert gateio_rest.parse_position_settings(isolated, 0.0001).margin_mode == "isolated"
@@ -483,7 +483,7 @@ def test_futures_account_and_account_detail_with_the_documented_fields():
         b'"order_margin":"0","available":"9669.091377934145","point":"0","bonus":"0",'
         b'"in_dual_mode":false,"enable_credit":false,"history":{"dnw":"10000"}}'
     )
-    assert gateio_rest.parse_futures_account(account) == gateio_rest.FuturesAccountSettings(
+    assert gateio_rest.parse_futures_account(account) == FuturesAccountSettings(
         "USDT", 9707.803567115145, 9669.091377934145, False
     )
     dual = account.replace(b'"in_dual_mode":false', b'"in_dual_mode":true')
@@ -499,7 +499,7 @@ def test_futures_account_and_account_detail_with_the_documented_fields():
 
 def test_account_position_and_detail_bodies_read_back():
     body = gateio_encode.accounts_body(1000.0, 900.0, in_dual_mode=True)
-    assert gateio_rest.parse_futures_account(body) == gateio_rest.FuturesAccountSettings(
+    assert gateio_rest.parse_futures_account(body) == FuturesAccountSettings(
         "USDT", 1000.0, 900.0, True
     )
     assert gateio_rest.parse_account_detail(gateio_encode.account_detail_body("10001")) == "10001"
@@ -507,7 +507,7 @@ def test_account_position_and_detail_bodies_read_back():
     settings = gateio_rest.parse_position_settings(
         gateio_encode.position_body(position, 0.0001), 0.0001
     )
-    assert settings == gateio_rest.PositionSettings(BTC, -0.5, 3.0, 0.0, "single", 79_600.0)
+    assert settings == PositionSettings(BTC, -0.5, 3.0, 0.0, "single", 79_600.0)
     listed = msgspec.json.decode(gateio_encode.positions_body([(position, 0.0001)]))
     assert [(p["contract"], p["size"], p["value"]) for p in listed] == [
         ("BTC_USDT", -5000, "30050")
