@@ -266,9 +266,7 @@ async def test_an_amend_brings_a_working_order_down_and_a_cancel_ends_it(nursery
     await wait_until(lambda: tracked.order.qty == 0.001)
     (resting,) = twin.venues.futures.open_orders(BTC)
     assert resting.qty == pytest.approx(0.001) and resting.status is OrderStatus.NEW
-    listed = await open_and_recent_orders(
-        twin.rest, SIM, BTC, router.rules[BTC], time.time()
-    )
+    listed = await open_and_recent_orders(twin.rest, SIM, BTC, router.rules[BTC], time.time())
     assert [o.client_id for o in listed] == [order.client_id]
     await inbox.send(CancelOrder(Leg.FUTURES, order.client_id, BTC))
     heard = await settle(strategy, order.client_id)
