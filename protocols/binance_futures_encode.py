@@ -322,8 +322,10 @@ def account_body(
     position_margin: float,
     order_margin: float,
     positions: Sequence[PositionFigures],
+    now: float,
 ) -> bytes:
-    """``GET /fapi/v2/account``: the USDT wallet and each position."""
+    """``GET /fapi/v2/account`` (and ``v3``): the USDT wallet and each position; the
+    asset's ``updateTime`` is ``now`` (clients skip an asset never updated, time 0)."""
     margin_balance = wallet + unrealised_pnl
     usdt = {
         "asset": SETTLE_ASSET,
@@ -339,7 +341,7 @@ def account_body(
         "availableBalance": _text(round(available, 8)),
         "maxWithdrawAmount": _text(round(max(0.0, available), 8)),
         "marginAvailable": True,
-        "updateTime": 0,
+        "updateTime": _ms(now),
     }
     return _encode(
         {
@@ -381,6 +383,79 @@ def account_body(
             ],
         }
     )
+
+
+def ticker_24h_body(
+    symbol: Symbol,
+    open_price: float,
+    high: float,
+    low: float,
+    last: float,
+    volume: float,
+    quote_volume: float,
+    now: float,
+) -> dict[str, object]:
+    """One symbol of ``GET /fapi/v1/ticker/24hr`` (a list of these without a symbol)."""
+    change = last - open_price
+    return {
+        "symbol": venue_symbol(symbol),
+        "priceChange": _text(round(change, 8)),
+        "priceChangePercent": _text(round(100.0 * change / open_price, 3) if open_price else 0.0),
+        "weightedAvgPrice": _text(round(quote_volume / volume, 8) if volume else last),
+        "lastPrice": _text(last),
+        "lastQty": "0",
+        "openPrice": _text(open_price),
+        "highPrice": _text(high),
+        "lowPrice": _text(low),
+        "volume": _text(round(volume, 8)),
+        "quoteVolume": _text(round(quote_volume, 8)),
+        "openTime": _ms(now - 86400.0),
+        "closeTime": _ms(now),
+        "firstId": 0,
+        "lastId": 0,
+        "count": 0,
+    }
+
+
+class BracketFigures(msgspec.Struct, frozen=True):
+    """One notional bracket: positions worth up to ``notional_cap`` USDT (above the
+    bracket before's) need ``maintenance_rate`` of their value as maintenance margin, and
+    may be opened at up to ``leverage_max``."""
+
+    notional_cap: float
+    maintenance_rate: float
+    leverage_max: float
+
+
+def leverage_brackets_body(listed: Sequence[tuple[Symbol, Sequence[BracketFigures]]]) -> bytes:
+    """``GET /fapi/v1/leverageBracket``: each symbol's notional brackets. ``cum`` is
+    the maintenance amount carried over from the brackets below, as Binance computes it:
+    the floor of each bracket times the rise in rate there, summed."""
+    return _encode(
+        [
+            {"symbol": venue_symbol(symbol), "brackets": _brackets(brackets)}
+            for symbol, brackets in listed
+        ]
+    )
+
+
+def _brackets(brackets: Sequence[BracketFigures]) -> list[dict[str, object]]:
+    written = []
+    floor = cum = previous_rate = 0.0
+    for n, bracket in enumerate(brackets, start=1):
+        cum += floor * (bracket.maintenance_rate - previous_rate)
+        written.append(
+            {
+                "bracket": n,
+                "initialLeverage": int(bracket.leverage_max),
+                "notionalCap": bracket.notional_cap,
+                "notionalFloor": floor,
+                "maintMarginRatio": bracket.maintenance_rate,
+                "cum": round(cum, 8),
+            }
+        )
+        floor, previous_rate = bracket.notional_cap, bracket.maintenance_rate
+    return written
 
 
 def position_mode_body(dual: bool) -> bytes:
@@ -549,8 +624,10 @@ def error_response(error: VenueError) -> RestResponse:
             status, code, text = ERROR_CODES[kind]
             break
     if isinstance(error.code, int):
-        code = error.code
-    message = f"{text} ({error.message})" if error.message and error.message != text else text
+        # Already in Binance's words: its code and its text.
+        code, message = error.code, error.message or text
+    else:
+        message = f"{text} ({error.message})" if error.message and error.message != text else text
     headers: tuple[tuple[str, str], ...] = ()
     if error.retry_after_s is not None and status in (418, 429):
         headers = ((binance_signing.RETRY_AFTER_HEADER, str(max(1, round(error.retry_after_s)))),)

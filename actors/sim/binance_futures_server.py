@@ -89,6 +89,7 @@ from protocols.binance_futures_client_requests import (
     verify_signed_request,
 )
 from protocols.binance_futures_encode import (
+    BracketFigures,
     FillFigures,
     IncomeFigures,
     OrderFigures,
@@ -166,7 +167,8 @@ class _Endpoint:
 
 
 def _depth_weight(params: dict[str, str]) -> int:
-    limit = int(params.get("limit") or 500) if (params.get("limit") or "").isdigit() else 500
+    text = params.get("limit") or "500"
+    limit = int(text) if text.isdigit() else 500
     return 2 if limit <= 50 else 5 if limit <= 100 else 10 if limit <= 500 else 20
 
 
@@ -236,6 +238,7 @@ class BinanceFuturesServer(VenueServer):
             ("GET", "/v1/fundingInfo"): e(self._funding_info, 1, _PUBLIC),
             ("GET", "/v1/fundingRate"): e(self._funding_rate_history, 1, _PUBLIC),
             ("GET", "/v1/ticker/bookTicker"): e(self._book_ticker, _with_symbol(2, 5), _PUBLIC),
+            ("GET", "/v1/ticker/24hr"): e(self._ticker_24h, _with_symbol(1, 40), _PUBLIC),
             ("POST", "/v1/order"): e(self._new_order, 0, _SIGNED, order=True),
             ("GET", "/v1/order"): e(self._query_order, 1, _SIGNED),
             ("DELETE", "/v1/order"): e(self._cancel_order, 1, _SIGNED),
@@ -251,6 +254,7 @@ class BinanceFuturesServer(VenueServer):
             ("GET", "/v1/positionSide/dual"): e(self._position_mode, 30, _SIGNED),
             ("POST", "/v1/positionSide/dual"): e(self._set_position_mode, 1, _SIGNED),
             ("POST", "/v1/leverage"): e(self._set_leverage, 1, _SIGNED),
+            ("GET", "/v1/leverageBracket"): e(self._leverage_brackets, 1, _SIGNED),
             ("POST", "/v1/marginType"): e(self._set_margin_type, 1, _SIGNED),
             ("GET", "/v1/commissionRate"): e(self._commission_rate, 20, _SIGNED),
             ("GET", "/v1/income"): e(self._income, 30, _SIGNED),
@@ -495,6 +499,30 @@ class BinanceFuturesServer(VenueServer):
         body = listed[0] if symbol is not None else listed
         return json_response(binance_futures_encode.json_body(body))
 
+    def _ticker_24h(self, request: HttpRequest, params: dict[str, str]) -> HttpResponse:
+        """The last 24 hours of each symbol (the one named, or all), from its minute
+        candles: open, high, low, last price and volume."""
+        symbol = self._optional_symbol(params)
+        now = self.now()
+        listed = []
+        for s in self.futures.symbols if symbol is None else (symbol,):
+            last = self._last_price(s)
+            minutes = [c for c in self.candles.minutes(s) if c.open_ts >= now - 86400.0]
+            listed.append(
+                binance_futures_encode.ticker_24h_body(
+                    s,
+                    minutes[0].open if minutes else last,
+                    max((c.high for c in minutes), default=last),
+                    min((c.low for c in minutes), default=last),
+                    last,
+                    math.fsum(c.volume for c in minutes),
+                    math.fsum(c.quote_volume for c in minutes),
+                    now,
+                )
+            )
+        body = listed[0] if symbol is not None else listed
+        return json_response(binance_futures_encode.json_body(body))
+
     # ------------------------------------------------------------ signed REST
 
     def _new_order(self, request: HttpRequest, params: dict[str, str]) -> HttpResponse:
@@ -650,6 +678,7 @@ class BinanceFuturesServer(VenueServer):
             account.position_margin,
             account.order_margin,
             positions,
+            self.now(),
         )
         return json_response(body)
 
@@ -706,6 +735,25 @@ class BinanceFuturesServer(VenueServer):
         except InvalidParameter:
             raise _invalid(f"Leverage {leverage} is not valid", -4028) from None
         body = binance_futures_encode.leverage_body(symbol, leverage, position.risk_limit)
+        return json_response(body)
+
+    def _leverage_brackets(self, request: HttpRequest, params: dict[str, str]) -> HttpResponse:
+        """Each symbol's notional brackets: its risk limit tiers."""
+        symbol = self._optional_symbol(params)
+        listed = [
+            (
+                s,
+                [
+                    BracketFigures(tier.risk_limit, tier.maintenance_rate, tier.leverage_max)
+                    for tier in self.futures.risk_tiers(s)
+                ],
+            )
+            for s in self.futures.symbols
+            if symbol in (None, s)
+        ]
+        body = binance_futures_encode.leverage_brackets_body(listed)
+        if symbol is not None:
+            body = binance_futures_encode.json_body(msgspec.json.decode(body)[0])
         return json_response(body)
 
     def _set_margin_type(self, request: HttpRequest, params: dict[str, str]) -> HttpResponse:
@@ -959,7 +1007,7 @@ class BinanceFuturesServer(VenueServer):
             item = event.liquidation
             self._push_venue_order(
                 item.symbol,
-                f"autoclose-{round(item.ts * 1000)}",
+                f"{binance_futures.LIQUIDATION_CLIENT_PREFIX}{round(item.ts * 1000)}",
                 item.order_id,
                 Side.BUY if item.qty < 0 else Side.SELL,
                 abs(item.qty),
