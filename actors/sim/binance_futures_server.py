@@ -222,6 +222,7 @@ class BinanceFuturesServer(VenueServer):
         self._pending_fills: defaultdict[str, list[VenueFill]] = defaultdict(list)
         """Each order's fills the engine reported since its last order update."""
         self._seen_orders: set[str] = set()
+        self._generated_ids = 0
         self._endpoints = self._endpoint_table()
         super().__init__(exchange, servers, now, aimed)
         self.websockets.ping_interval_s = PING_INTERVAL_S
@@ -539,7 +540,7 @@ class BinanceFuturesServer(VenueServer):
             price=order.price,
             tif=order.tif,
             reduce_only=order.reduce_only,
-            client_id=order.client_id or f"x-{secrets.token_hex(8)}",
+            client_id=order.client_id or self._generated_client_id(),
             now=self.now(),
         )
         figures = self._figures(placed)
@@ -548,6 +549,11 @@ class BinanceFuturesServer(VenueServer):
                 figures, status="NEW", filled_qty=0.0, avg_price=0.0, updated_ts=placed.created_ts
             )
         return json_response(binance_futures_encode.order_body(figures))
+
+    def _generated_client_id(self) -> str:
+        """The client id the venue gives an order sent without one."""
+        self._generated_ids += 1
+        return f"web_{self._generated_ids}"
 
     def _find(self, params: dict[str, str]) -> tuple[str | None, str | None, Symbol]:
         reference = read_order_reference(params)

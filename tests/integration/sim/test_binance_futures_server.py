@@ -36,6 +36,7 @@ from protocols.venue import (
     InvalidSymbol,
     OrderUpdate,
     Pong,
+    PositionReducedByVenue,
     RateLimited,
     ReduceOnlyViolated,
     RestRequest,
@@ -496,3 +497,47 @@ async def test_an_expired_listen_key_is_told_and_a_new_one_is_opened(twin, rest)
         with pytest.raises(Exception):  # noqa: B017 - the venue cuts a stale key's stream
             with trio.fail_after(WAIT_S):
                 await ws.get_message()
+
+
+async def test_the_venues_own_closing_orders_are_reductions_on_the_user_data_stream(twin, rest):
+    rules = await rules_of(rest)
+    codec = BinanceFuturesPrivateCodec(CREDENTIALS)
+    url = await codec.open_url(rest, twin.urls.ws, now())
+    bid = twin.venues.market.quote(COIN, Leg.FUTURES).bid
+    await place(rest, Order("adl-1", Leg.FUTURES, COIN, Side.SELL, 0.5, bid - 1), rules)
+    async with open_websocket(url) as ws:
+        for request in codec.subscriptions(now()):
+            await ws.send_message(request)
+        await next_matching(ws, codec.decode, is_(SubscriptionResult))
+        twin.venues.auto_deleverage(COIN, 2)
+        reduction = await next_matching(ws, codec.decode, is_(PositionReducedByVenue))
+        position = await next_matching(ws, codec.decode, is_(FuturesPosition))
+    assert (reduction.cause, reduction.qty) == ("auto_deleveraging", pytest.approx(0.2))
+    assert position.qty == pytest.approx(-0.3)
+
+
+async def test_an_order_is_not_found_within_the_lag_and_found_after_it(twin, rest):
+    rules = await rules_of(rest)
+    twin.server.set_read_after_write(0.3, None)
+    order = Order("lag-1", Leg.FUTURES, COIN, Side.BUY, 0.1, 95.0, tif=TimeInForce.GTC)
+    await place(rest, order, rules)
+    hidden = await rest.send(ROUTER.query(COIN, "lag-1", None, now()))
+    assert isinstance(error_of(hidden), UnknownOrder) and error_of(hidden).code == -2013
+    await trio.sleep(0.4)
+    assert (await query(rest, "lag-1", rules)).status is OrderStatus.NEW
+    assert twin.server.faults_view().hidden_lookups
+
+
+async def test_an_order_sent_without_a_client_id_gets_one_from_the_venue(twin, rest):
+    params = [
+        ("symbol", "COINUSDT"),
+        ("side", "BUY"),
+        ("type", "LIMIT"),
+        ("timeInForce", "GTC"),
+        ("quantity", "0.1"),
+        ("price", "95"),
+    ]
+    query, headers = signed_query(params, CREDENTIALS, int(now() * 1000))
+    response = await rest.send(RestRequest("POST", "/fapi/v1/order", query, b"", headers))
+    placed = binance_futures_rest.parse_order(response.body)
+    assert placed.client_id and placed.status is OrderStatus.NEW
