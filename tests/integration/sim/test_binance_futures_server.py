@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from actors.runtime.market.order_book import OrderBook, Outcome
-from actors.runtime.market.websocket import open_websocket
+from actors.runtime.market.websocket import WebSocketClosed, open_websocket
 from actors.runtime.orders.funding_book import FundingBook
 from actors.sim.binance_futures_server import BinanceFuturesLimits
 from actors.venues.binance_futures import (
@@ -494,9 +494,8 @@ async def test_an_expired_listen_key_is_told_and_a_new_one_is_opened(twin, rest)
     await codec.open_url(rest, twin.urls.ws, now())
     assert codec.listen_key != first
     async with open_websocket(f"{twin.urls.ws}/{first}") as ws:
-        with pytest.raises(Exception):  # noqa: B017 - the venue cuts a stale key's stream
-            with trio.fail_after(WAIT_S):
-                await ws.get_message()
+        with pytest.raises(WebSocketClosed), trio.fail_after(WAIT_S):
+            await ws.get_message()
 
 
 async def test_the_venues_own_closing_orders_are_reductions_on_the_user_data_stream(twin, rest):
