@@ -304,24 +304,30 @@ class BinanceFuturesServer(VenueServer):
         weight = endpoint.weight
         cost = weight if isinstance(weight, int) else weight(request.query)
         if self._weight.at(now) + cost > self.limits.weight_1m:
-            return self._too_many("IP request weight", self.limits.weight_1m, self._weight, now)
+            return self._too_many(
+                -1003, "IP request weight", self.limits.weight_1m, self._weight, now
+            )
         if endpoint.order:
             for window, limit in (
                 (self._orders_10s, self.limits.orders_10s),
                 (self._orders_1m, self.limits.orders_1m),
             ):
                 if window.at(now) + 1 > limit:
-                    return self._too_many("orders", limit, window, now)
+                    return self._too_many(-1015, "orders", limit, window, now)
             self._orders_10s.used += 1
             self._orders_1m.used += 1
         self._weight.used += cost
         return None
 
-    def _too_many(self, what: str, limit: int, window: _Window, now: float) -> RateLimited:
+    def _too_many(
+        self, code: int, what: str, limit: int, window: _Window, now: float
+    ) -> RateLimited:
+        """Binance's refusal past a window's limit (``-1003`` the IP's weight, ``-1015``
+        the account's orders), with the seconds until the window turns."""
         seconds = int(window.length_s)
         return RateLimited(
             EXCHANGE,
-            -1003 if what != "orders" else -1015,
+            code,
             f"Too many requests; current limit of {what} is {limit} per {seconds} s.",
             429,
             window.left_s(now),
@@ -1048,9 +1054,9 @@ class BinanceFuturesServer(VenueServer):
         if first_sight:
             news = msgspec.structs.replace(figures, status="NEW", filled_qty=0.0, avg_price=0.0)
             sends.append(binance_futures_encode.order_trade_update_push(news, "NEW", None, now))
-        filled_after = sum(fill.contracts or 0 for fill in fills)
-        filled_before = (order.filled_contracts or 0) - filled_after
-        value = order.avg_price * self._qty(order.symbol, filled_before)
+        # What the order had filled, and for how much, before these fills.
+        filled_before = (order.filled_contracts or 0) - sum(f.contracts or 0 for f in fills)
+        value = order.avg_price * order.filled_qty - math.fsum(f.qty * f.price for f in fills)
         for fill in fills:
             filled_before += fill.contracts or 0
             value += fill.qty * fill.price

@@ -299,3 +299,19 @@ async def test_the_funding_book_reads_the_settlements_of_the_position(nursery):
         book = FundingBook("funding", BinanceFuturesFundingBookCodec(SIM), rest, {})
         await book.poll()
     assert book.delivered >= 3
+
+
+@pytest.mark.parametrize("private", [False, True])
+async def test_a_partial_fill_is_reported_as_what_filled(nursery, twin, private):
+    strategy = Mailbox("strategy")
+    router, inbox = await start_router(nursery, twin, strategy, private)
+    if private:
+        await wait_until(lambda: router.stream is not None and router.stream.up)
+    twin.server.fill_partially(0.5)
+    order = market_order(11, qty=0.002)
+    await inbox.send(PlaceOrder(order))
+    heard = await settle(strategy, order.client_id)
+    final = heard[-1]
+    assert final.filled_qty == pytest.approx(0.001)
+    assert final.status is OrderStatus.EXPIRED
+    assert sum(m.qty for m in heard if isinstance(m, Fill)) == pytest.approx(0.001)
