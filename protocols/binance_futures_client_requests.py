@@ -51,10 +51,10 @@ def _invalid(name: str, value: str) -> InvalidParameter:
 
 
 def params_of(request: RestRequest) -> dict[str, str]:
-    """The request's parameters: the query's, then a form body's (Binance takes either)."""
-    params = dict(parse_qsl(request.query, keep_blank_values=True))
-    if request.body:
-        params.update(parse_qsl(request.body.decode(errors="replace"), keep_blank_values=True))
+    """The request's parameters, from the query and a form body (Binance takes either,
+    or both); one sent in both is the query's."""
+    params = dict(parse_qsl(request.body.decode(errors="replace"), keep_blank_values=True))
+    params.update(parse_qsl(request.query, keep_blank_values=True))
     return params
 
 

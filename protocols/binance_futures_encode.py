@@ -584,7 +584,12 @@ def empty_body() -> bytes:
 # ------------------------------------------------------------------------- errors
 
 ERROR_CODES: dict[type[VenueError], tuple[int, int, str]] = {
-    RateLimited: (429, -1003, "Too many requests; please use the websocket for live updates."),
+    RateLimited: (
+        429,
+        -1003,
+        "Too many requests; current limit is 2400 requests per minute. Please use the "
+        "websocket for live updates to avoid polling the API.",
+    ),
     Banned: (418, -1003, "Way too many requests; IP banned."),
     VenueUnavailable: (
         503,
@@ -603,12 +608,12 @@ ERROR_CODES: dict[type[VenueError], tuple[int, int, str]] = {
     BelowMinimum: (
         400,
         -4164,
-        "Order's notional must be no smaller than 5 (unless you choose reduce only).",
+        "Order's notional must be no smaller than 5.0 (unless you choose reduce only)",
     ),
     AboveMaximum: (400, -4005, "Quantity greater than max quantity."),
-    PriceRejected: (400, -4016, "Limit price can't be higher than the cap."),
+    PriceRejected: (400, -4016, "Price is higher than mark price multiplier cap."),
     TradingDisabled: (400, -4141, "Symbol is closed."),
-    DuplicateClientId: (400, -4116, "ClientOrderId is duplicated."),
+    DuplicateClientId: (400, -4116, "clientOrderId is duplicated"),
     InvalidParameter: (400, -1130, "Data sent for parameter is not valid."),
 }
 """Each error as Binance answers it: HTTP status, code and the venue's own text."""

@@ -863,6 +863,7 @@ def parse_server_time(body: bytes) -> float:
 ERRORS_BY_CODE: dict[int, type[VenueError]] = {
     -1000: VenueUnavailable,
     -1001: VenueUnavailable,
+    -1002: BadCredentials,
     -1003: RateLimited,
     -1006: VenueUnavailable,
     -1007: VenueUnavailable,
@@ -871,6 +872,7 @@ ERRORS_BY_CODE: dict[int, type[VenueError]] = {
     -1016: VenueUnavailable,
     -1021: TimestampRejected,
     -1022: BadSignature,
+    -1099: BadCredentials,
     -1102: InvalidParameter,
     -1104: InvalidParameter,
     -1106: InvalidParameter,
@@ -878,35 +880,50 @@ ERRORS_BY_CODE: dict[int, type[VenueError]] = {
     -1116: InvalidParameter,
     -1117: InvalidParameter,
     -1121: InvalidSymbol,
+    -1122: TradingDisabled,
     -1130: InvalidParameter,
+    -1136: InvalidParameter,
     -2010: VenueError,
     -2011: UnknownOrder,
     -2013: UnknownOrder,
     -2014: BadCredentials,
     -2015: BadCredentials,
+    -2017: BadCredentials,
     -2018: InsufficientBalance,
     -2019: InsufficientBalance,
     -2022: ReduceOnlyViolated,
+    -2027: AboveMaximum,
+    -2028: InsufficientBalance,
     -4003: InvalidParameter,
     -4004: BelowMinimum,
     -4005: AboveMaximum,
     -4014: InvalidPrecision,
+    -4015: InvalidParameter,
     -4016: PriceRejected,
     -4023: InvalidPrecision,
     -4024: PriceRejected,
     -4028: InvalidParameter,
+    -4047: InvalidParameter,
+    -4048: InvalidParameter,
     -4061: InvalidParameter,
+    -4067: InvalidParameter,
+    -4068: InvalidParameter,
     -4116: DuplicateClientId,
     -4131: PriceRejected,
     -4140: TradingDisabled,
     -4141: TradingDisabled,
     -4164: BelowMinimum,
+    -4400: TradingDisabled,
+    -4401: TradingDisabled,
+    -5022: PriceRejected,
 }
 """Binance's error codes and what they mean. The ``-1xxx`` server and network codes
 (unknown error, timeout, busy, shutting down) leave an order's outcome unknown, so they
 are the venue unavailable: the order is looked up, never resent blind. A cancel of an
 order the venue does not have, or has finished, answers ``-2011``: unknown, which the
-router settles by a query. ``-4116`` is a client order id already used. A code not named
+router settles by a query. ``-4116`` is a client order id already used. ``-2027`` is a
+position too large for its leverage, ``-4400``/``-4401`` the venue allowing only
+reduce-only orders, ``-5022`` a post-only order that would have taken. A code not named
 here stays a plain ``VenueError`` carrying it; ``-1100``..``-1130`` (bad parameters)
 not named are invalid parameters."""
 
@@ -918,8 +935,9 @@ account is already as asked, which is success."""
 def error_from_response(response: RestResponse, now_s: float | None = None) -> VenueError:
     """The typed error of a non-2xx reply, by its ``code``. HTTP 429 is rate limiting
     and 418 a ban (the IP kept sending past a 429), whatever the body says, with the
-    wait of ``Retry-After``; an uncoded 5xx (or a 503 whatever its code) is the venue
-    unavailable, the outcome of an order unknown; 401 is bad credentials."""
+    wait of ``Retry-After``; a 408 (the backend timed out), an uncoded 5xx and a 503
+    whatever its code (Binance answers one whose outcome it does not know so) are the
+    venue unavailable, the outcome of an order unknown; 401 is bad credentials."""
     try:
         error = _error_decoder.decode(response.body)
         code: int | None = error.code
@@ -932,7 +950,7 @@ def error_from_response(response: RestResponse, now_s: float | None = None) -> V
         return Banned(EXCHANGE, code, message, response.status, wait)
     if response.status == 429:
         return RateLimited(EXCHANGE, code, message, response.status, wait)
-    if response.status == 503 or (code is None and response.status >= 500):
+    if response.status in (408, 503) or (code is None and response.status >= 500):
         return VenueUnavailable(EXCHANGE, code, message, response.status)
     kind = ERRORS_BY_CODE.get(code) if code is not None else None
     if kind is None and code is not None and -1130 <= code <= -1100:

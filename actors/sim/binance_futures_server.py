@@ -236,8 +236,10 @@ class BinanceFuturesServer(VenueServer):
             ("GET", "/v1/exchangeInfo"): e(self._exchange_info, 1, _PUBLIC),
             ("GET", "/v1/depth"): e(self._depth, _depth_weight, _PUBLIC),
             ("GET", "/v1/premiumIndex"): e(self._premium_index, _with_symbol(1, 10), _PUBLIC),
-            ("GET", "/v1/fundingInfo"): e(self._funding_info, 1, _PUBLIC),
-            ("GET", "/v1/fundingRate"): e(self._funding_rate_history, 1, _PUBLIC),
+            # These two weigh nothing against the minute's weight (Binance counts them
+            # against a limit of their own, 500 per 5 minutes, which is not simulated).
+            ("GET", "/v1/fundingInfo"): e(self._funding_info, 0, _PUBLIC),
+            ("GET", "/v1/fundingRate"): e(self._funding_rate_history, 0, _PUBLIC),
             ("GET", "/v1/ticker/bookTicker"): e(self._book_ticker, _with_symbol(2, 5), _PUBLIC),
             ("GET", "/v1/ticker/24hr"): e(self._ticker_24h, _with_symbol(1, 40), _PUBLIC),
             ("POST", "/v1/order"): e(self._new_order, 0, _SIGNED, order=True),
@@ -304,34 +306,23 @@ class BinanceFuturesServer(VenueServer):
         weight = endpoint.weight
         cost = weight if isinstance(weight, int) else weight(request.query)
         if self._weight.at(now) + cost > self.limits.weight_1m:
-            return self._too_many(
-                -1003, "IP request weight", self.limits.weight_1m, self._weight, now
+            message = (
+                f"Too many requests; current limit is {self.limits.weight_1m} requests per "
+                "minute. Please use the websocket for live updates to avoid polling the API."
             )
+            return RateLimited(EXCHANGE, -1003, message, 429, self._weight.left_s(now))
         if endpoint.order:
-            for window, limit in (
-                (self._orders_10s, self.limits.orders_10s),
-                (self._orders_1m, self.limits.orders_1m),
+            for window, limit, per in (
+                (self._orders_10s, self.limits.orders_10s, "10 SECONDS"),
+                (self._orders_1m, self.limits.orders_1m, "MINUTE"),
             ):
                 if window.at(now) + 1 > limit:
-                    return self._too_many(-1015, "orders", limit, window, now)
+                    message = f"Too many new orders; current limit is {limit} orders per {per}."
+                    return RateLimited(EXCHANGE, -1015, message, 429, window.left_s(now))
             self._orders_10s.used += 1
             self._orders_1m.used += 1
         self._weight.used += cost
         return None
-
-    def _too_many(
-        self, code: int, what: str, limit: int, window: _Window, now: float
-    ) -> RateLimited:
-        """Binance's refusal past a window's limit (``-1003`` the IP's weight, ``-1015``
-        the account's orders), with the seconds until the window turns."""
-        seconds = int(window.length_s)
-        return RateLimited(
-            EXCHANGE,
-            code,
-            f"Too many requests; current limit of {what} is {limit} per {seconds} s.",
-            429,
-            window.left_s(now),
-        )
 
     async def _answer(self, request: HttpRequest) -> HttpResponse:
         """Any reply, with the venue's usage headers: the IP's weight this minute, and
@@ -775,10 +766,10 @@ class BinanceFuturesServer(VenueServer):
             raise _invalid(f"marginType {params.get('marginType')!r} is not ISOLATED or CROSSED")
         if self._margin_types[symbol] == wanted:
             raise _invalid("No need to change margin type.", -4046)
-        if self.futures.position(symbol).contracts or self.futures.open_orders(symbol):
-            raise _invalid(
-                "Margin type cannot be changed if there exists position or open orders.", -4048
-            )
+        if self.futures.open_orders(symbol):
+            raise _invalid("Margin type cannot be changed if there exists open orders.", -4047)
+        if self.futures.position(symbol).contracts:
+            raise _invalid("Margin type cannot be changed if there exists position.", -4048)
         self._margin_types[symbol] = wanted
         return json_response(binance_futures_encode.success_body())
 

@@ -329,6 +329,20 @@ ERRORS = [
     (400, -4164, BelowMinimum),
     (400, -2010, VenueError),
     (503, -1001, VenueUnavailable),
+    (408, -1007, VenueUnavailable),
+    (503, -1121, VenueUnavailable),
+    (401, -1002, BadCredentials),
+    (400, -1099, BadCredentials),
+    (400, -1122, TradingDisabled),
+    (400, -2027, AboveMaximum),
+    (400, -2028, InsufficientBalance),
+    (400, -4015, InvalidParameter),
+    (400, -4047, InvalidParameter),
+    (400, -4061, InvalidParameter),
+    (400, -4400, TradingDisabled),
+    (400, -5022, PriceRejected),
+    (400, -1136, InvalidParameter),
+    (400, -5021, VenueError),
 ]
 
 
@@ -605,6 +619,15 @@ def test_an_order_is_named_by_the_venues_id_when_known():
         binance_futures_client_requests.params_of(request)
     )
     assert (reference.venue_order_id, reference.client_id) == ("17", None)
+
+
+def test_a_parameter_in_both_the_query_and_the_body_is_the_querys():
+    request = msgspec.structs.replace(
+        binance_futures_rest.public_request("POST", "/v1/order", [("side", "BUY")]),
+        body=b"side=SELL&type=LIMIT",
+    )
+    params = binance_futures_client_requests.params_of(request)
+    assert (params["side"], params["type"]) == ("BUY", "LIMIT")
 
 
 def test_the_funding_book_pages_follow_the_offset():
