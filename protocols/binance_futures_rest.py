@@ -704,17 +704,27 @@ def parse_position_mode(body: bytes) -> bool:
     return _read(_position_mode_decoder, body, "positionSide/dual").dualSidePosition
 
 
+POSITION_MODES = {BOTH: "single", "LONG": "dual_long", "SHORT": "dual_short"}
+"""Each ``positionSide`` as the position's mode: one-way is ``single``."""
+
+
 class PositionSettings(msgspec.Struct, frozen=True):
-    """How the venue holds one symbol's position: ``margin_type`` ``isolated`` or
-    ``cross``, at ``leverage``; ``position_side`` ``BOTH`` in one-way mode; ``qty`` in
-    base units, negative when short; ``liq_price`` 0 when nothing is held."""
+    """How the venue holds one symbol's position, in the shape the system reads of
+    every futures venue's: ``leverage`` the position's at isolated margin and 0 at cross
+    margin, where ``cross_leverage_limit`` is its leverage; ``mode`` ``single`` in one-way
+    mode, ``dual_long`` or ``dual_short`` for a side of hedge mode; ``qty`` in base units,
+    negative when short; ``liq_price`` 0 when nothing is held."""
 
     symbol: Symbol
     qty: float
     leverage: float
-    margin_type: str
-    position_side: str
+    cross_leverage_limit: float
+    mode: str
     liq_price: float
+
+    @property
+    def margin_mode(self) -> str:
+        return "cross" if self.leverage == 0 else "isolated"
 
 
 def _one_way(body: bytes, symbol: Symbol) -> WirePositionRisk:
@@ -752,12 +762,14 @@ def parse_position_settings(body: bytes, symbol: Symbol) -> PositionSettings:
     """How ``GET /fapi/v2/positionRisk`` says the venue holds ``symbol``'s position."""
     position = _one_way(body, symbol)
     try:
+        leverage = number(position.leverage, "leverage")
+        isolated = position.marginType.lower() == "isolated"
         return PositionSettings(
             symbol,
             number(position.positionAmt, "positionAmt"),
-            number(position.leverage, "leverage"),
-            position.marginType.lower(),
-            position.positionSide,
+            leverage if isolated else 0.0,
+            0.0 if isolated else leverage,
+            POSITION_MODES.get(position.positionSide, position.positionSide.lower()),
             number(position.liquidationPrice, "liquidationPrice"),
         )
     except WireFormatError as error:

@@ -113,6 +113,9 @@ from protocols.venue import (
 )
 
 API = "/fapi"
+STREAM_PATH = "/ws"
+"""Where clients connect: the raw streams, and with ``/<listenKey>`` after it the user
+data stream (the private codec appends the key to this URL)."""
 PING_INTERVAL_S = 180.0
 PONG_TIMEOUT_S = 600.0
 """Binance pings every websocket client every 3 minutes and drops one whose pong has not
@@ -184,6 +187,8 @@ class BinanceFuturesServer(VenueServer):
     credentials, ``limits`` the rate limits (Binance's unless given)."""
 
     websocket_path = "/"
+    """Every websocket path is the venue's to tell apart (``/ws``, ``/ws/<...>``,
+    ``/stream``): clients are pointed at :data:`STREAM_PATH`."""
 
     def __init__(
         self,
@@ -857,8 +862,8 @@ class BinanceFuturesServer(VenueServer):
         parts = urlsplit(client.target)
         path = parts.path
         combined = path == "/stream"
-        if path.startswith("/ws/"):
-            name = path[len("/ws/") :]
+        if path.startswith(f"{STREAM_PATH}/"):
+            name = path[len(STREAM_PATH) + 1 :]
             if "@" in name:
                 self._follow(client, name, combined=False)
             elif self._listen_key is not None and name == self._listen_key:
@@ -870,7 +875,7 @@ class BinanceFuturesServer(VenueServer):
             for name in (client.query.get("streams") or "").split("/"):
                 if name:
                     self._follow(client, name, combined=True)
-        elif path != "/ws":
+        elif path != STREAM_PATH:
             client.drop(f"no websocket at {path}")
             return
         try:

@@ -359,13 +359,14 @@ def held_otherwise(
 ) -> str | None:
     """How the venue holds ``position`` otherwise than Basis trades it (one-way mode,
     ``margin_type`` margin at ``leverage``), or ``None`` when it holds it so."""
-    if position.position_side != binance_futures.BOTH:
-        return f"the position is held {position.position_side}; {DUAL_MODE_FIX}"
+    if position.mode != "single":
+        return f"the position is held in {position.mode} mode; {DUAL_MODE_FIX}"
     wanted = "isolated" if margin_type == "ISOLATED" else "cross"
-    if position.margin_type != wanted or not math.isclose(position.leverage, leverage):
+    held = position.leverage or position.cross_leverage_limit
+    if position.margin_mode != wanted or not math.isclose(held, leverage):
         return (
-            f"the venue holds it at {position.margin_type} margin, leverage "
-            f"{position.leverage:g}, not {wanted} at {leverage:g}"
+            f"the venue holds it at {position.margin_mode} margin, leverage {held:g}, "
+            f"not {wanted} at {leverage:g}"
         )
     return None
 

@@ -12,7 +12,11 @@ import msgspec
 import trio
 
 from actors.sim import FuturesVenueConfig, ServerConfig, SimConfig, SimVenues
-from actors.sim.binance_futures_server import BinanceFuturesLimits, BinanceFuturesServer
+from actors.sim.binance_futures_server import (
+    STREAM_PATH,
+    BinanceFuturesLimits,
+    BinanceFuturesServer,
+)
 from actors.sim.servers import HOST, WallClock
 from protocols import binance_futures
 from tests.unit.sim import helpers
@@ -82,7 +86,9 @@ class BinanceFuturesTwin:
         async with trio.open_nursery() as nursery:
             port = await nursery.start(self.server.serve, 0)
             self.urls = Urls(
-                f"http://{HOST}:{port}", f"ws://{HOST}:{port}/ws", f"ws://{HOST}:{port}/stream"
+                f"http://{HOST}:{port}",
+                f"ws://{HOST}:{port}{STREAM_PATH}",
+                f"ws://{HOST}:{port}/stream",
             )
             nursery.start_soon(self._move_market)
             task_status.started(self.urls)

@@ -260,10 +260,10 @@ async def test_leverage_margin_type_and_one_way_mode_are_set_when_rules_load(nur
         rules = await rules_of(rest, router)
         assert rules.entries_refused is None
         settings = router.positions[COIN]
-        assert (settings.leverage, settings.margin_type, settings.position_side) == (
+        assert (settings.leverage, settings.margin_mode, settings.mode) == (
             3.0,
             "isolated",
-            "BOTH",
+            "single",
         )
         assert not (await futures_account(rest, CREDENTIALS, now())).in_dual_mode
         # Loaded again, every setting is as asked: the venue's "no need to change" is no refusal.

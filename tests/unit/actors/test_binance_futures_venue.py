@@ -4,10 +4,14 @@ settings it takes for the way Basis trades."""
 
 from __future__ import annotations
 
+import typing
+
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from actors.runtime.ops import statistics
 from actors.venues.binance_futures import (
     BinanceFuturesFeedCodec,
     BinanceFuturesPrivateCodec,
@@ -85,14 +89,22 @@ def test_the_feed_subscribes_in_requests_of_at_most_200_streams():
 @pytest.mark.parametrize(
     ("settings", "refused"),
     [
-        (("isolated", 3.0, "BOTH"), None),
-        (("cross", 3.0, "BOTH"), "cross margin"),
-        (("isolated", 5.0, "BOTH"), "leverage 5"),
-        (("isolated", 3.0, "SHORT"), "held SHORT"),
+        ((3.0, 0.0, "single"), None),
+        ((0.0, 3.0, "single"), "cross margin"),
+        ((5.0, 0.0, "single"), "leverage 5"),
+        ((3.0, 0.0, "dual_short"), "dual_short mode"),
     ],
 )
 def test_a_position_held_otherwise_than_basis_trades_is_named(settings, refused):
-    margin_type, leverage, side = settings
-    position = binance_futures_rest.PositionSettings(BTC, 0.0, leverage, margin_type, side, 0.0)
+    leverage, cross_leverage, mode = settings
+    position = binance_futures_rest.PositionSettings(BTC, 0.0, leverage, cross_leverage, mode, 0.0)
     found = held_otherwise(position, 3.0, "ISOLATED")
     assert (found is None) if refused is None else (refused in found)
+
+
+def test_position_settings_read_back_as_the_statistics_read_every_venues():
+    settings = binance_futures_rest.PositionSettings(BTC, -0.3, 3.0, 0.0, "single", 149.5)
+    # The system's statistics carry each futures venue's settings as one type.
+    kept = typing.get_type_hints(statistics.SystemStatistics)["futures_positions"]
+    read = msgspec.json.decode(msgspec.json.encode({"BTC/USDT": settings}), type=kept)["BTC/USDT"]
+    assert (read.leverage, read.liq_price, read.margin_mode) == (3.0, 149.5, "isolated")

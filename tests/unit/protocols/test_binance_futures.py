@@ -271,7 +271,7 @@ def test_the_documented_replies_are_read():
     position = rest.parse_position(fixture("position_risk.json"), BTC)
     assert (position.qty, position.mark_price, position.leverage) == (0.0, 6679.50671178, 10.0)
     settings = rest.parse_position_settings(fixture("position_risk.json"), BTC)
-    assert (settings.margin_type, settings.position_side) == ("isolated", "BOTH")
+    assert (settings.margin_mode, settings.mode, settings.leverage) == ("isolated", "single", 10.0)
     funding = rest.parse_funding(fixture("premium_index.json"), 4 * 3600.0)
     assert funding == FundingRate(BTC, 0.00038246, 4 * 3600.0, 1597392000.0)
     assert rest.parse_mark_price(fixture("premium_index.json")) == 11793.63104562
