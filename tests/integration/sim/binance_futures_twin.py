@@ -12,6 +12,7 @@ import msgspec
 import trio
 
 from actors.sim import FuturesVenueConfig, ServerConfig, SimConfig, SimVenues
+from actors.sim.aimed_faults import AimedFaults
 from actors.sim.binance_futures_server import (
     STREAM_PATH,
     BinanceFuturesLimits,
@@ -72,12 +73,22 @@ class Urls:
 class BinanceFuturesTwin:
     """The venue of ``config`` (``still()`` or ``moving()``) on 127.0.0.1."""
 
-    def __init__(self, config: SimConfig, limits: BinanceFuturesLimits | None = None) -> None:
+    def __init__(
+        self,
+        config: SimConfig,
+        limits: BinanceFuturesLimits | None = None,
+        aimed: AimedFaults | None = None,
+    ) -> None:
         self.config = config
         self.clock = WallClock()
         self.venues = SimVenues(config, self.clock.now())
         self.server = BinanceFuturesServer(
-            self.venues.futures, config.futures, config.servers, self.clock.now, limits=limits
+            self.venues.futures,
+            config.futures,
+            config.servers,
+            self.clock.now,
+            aimed,
+            limits=limits,
         )
         self.urls: Urls | None = None
 

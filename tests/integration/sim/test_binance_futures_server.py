@@ -11,6 +11,13 @@ import trio
 from actors.runtime.market.order_book import OrderBook, Outcome
 from actors.runtime.market.websocket import WebSocketClosed, open_websocket
 from actors.runtime.orders.funding_book import FundingBook
+from actors.sim.aimed_faults import (
+    AimedFaults,
+    OrderFault,
+    OrderFaultKind,
+    OrderTarget,
+    Role,
+)
 from actors.sim.binance_futures_server import BinanceFuturesLimits
 from actors.venues.binance_futures import (
     BinanceFuturesFeedCodec,
@@ -540,3 +547,23 @@ async def test_an_order_sent_without_a_client_id_gets_one_from_the_venue(twin, r
     response = await rest.send(RestRequest("POST", "/fapi/v1/order", query, b"", headers))
     placed = binance_futures_rest.parse_order(response.body)
     assert placed.client_id and placed.status is OrderStatus.NEW
+
+
+async def test_a_fault_aimed_at_a_correction_meets_the_placement(nursery):
+    aimed = AimedFaults(venues={Leg.SPOT: "mexc", Leg.FUTURES: binance_futures.EXCHANGE})
+    twin = await start(nursery, still(), aimed=aimed)
+    fault = aimed.arm(
+        OrderTarget(binance_futures.EXCHANGE, Role.CORRECTION),
+        OrderFault(OrderFaultKind.PARTIAL_FILL, fraction=0.5),
+        waits_s=WAIT_S,
+    )
+    async with RestClient(twin.urls.rest) as rest:
+        rules = await rules_of(rest)
+        bid = twin.venues.market.quote(COIN, Leg.FUTURES).bid
+        placed = await place(
+            rest, Order("t1-5f", Leg.FUTURES, COIN, Side.SELL, 0.4, bid - 1), rules
+        )
+    assert (placed.filled_qty, placed.status) == (pytest.approx(0.2), OrderStatus.EXPIRED)
+    hit = await fault.outcome()
+    assert hit is not None and hit.client_id == "t1-5f"
+    assert twin.server.faults_view().wire.injected.get("partial_fill") == 1
