@@ -215,8 +215,8 @@ def all_orders_request(
     start_ms: int | None = None,
     limit: int = LIST_LIMIT,
 ) -> RestRequest:
-    """``GET /fapi/v1/allOrders?symbol=X``: the account's orders, open or finished, of
-    the last 7 days unless ``start_ms`` says otherwise, oldest first, at most ``limit``
+    """``GET /fapi/v1/allOrders?symbol=X``: the account's orders, open or finished,
+    oldest first: the newest ``limit`` of the last 7 days, or ``limit`` from ``start_ms``
     (Binance keeps a cancelled or expired order that filled nothing 3 days only)."""
     params: Params = [
         ("symbol", venue_symbol(symbol)),

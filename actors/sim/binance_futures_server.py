@@ -615,19 +615,22 @@ class BinanceFuturesServer(VenueServer):
         return json_response(binance_futures_encode.orders_body(orders))
 
     def _all_orders(self, request: HttpRequest, params: dict[str, str]) -> HttpResponse:
-        """The symbol's orders from ``startTime`` (7 days back by default), oldest first,
-        ``limit`` of them; one that ended with nothing filled is forgotten as a query
-        forgets it."""
+        """The symbol's orders, oldest first: ``limit`` of them from ``startTime`` when it
+        is given, else the newest ``limit`` of the last 7 days. One that ended with nothing
+        filled is forgotten as a query forgets it."""
         symbol = self._symbol(params)
         now = self.now()
-        since = (read_int(params, "startTime") or round((now - 7 * 86400.0) * 1000)) / 1000.0
+        start = read_int(params, "startTime")
+        since = now - 7 * 86400.0 if start is None else start / 1000.0
         forgets = self.futures.read_after_write.forgets
         orders = [
             order
             for order in self.futures.orders(symbol)
             if order.created_ts >= since
             and not (order.status.is_final and forgets(order.filled_qty > 0, order.updated_ts, now))
-        ][: _limit(params, 500)]
+        ]
+        limit = _limit(params, 500)
+        orders = orders[:limit] if start is not None else orders[-limit:]
         return json_response(
             binance_futures_encode.orders_body([self._figures(order) for order in orders])
         )

@@ -567,3 +567,24 @@ async def test_a_fault_aimed_at_a_correction_meets_the_placement(nursery):
     hit = await fault.outcome()
     assert hit is not None and hit.client_id == "t1-5f"
     assert twin.server.faults_view().wire.injected.get("partial_fill") == 1
+
+
+async def test_all_orders_lists_the_newest_or_those_from_a_start(twin, rest):
+    rules = await rules_of(rest)
+    for n in range(3):
+        order = Order(f"all-{n}", Leg.FUTURES, COIN, Side.BUY, 0.1, 95.0, tif=TimeInForce.GTC)
+        await place(rest, order, rules)
+    timestamp = int(now() * 1000)
+    params = [("symbol", "COINUSDT"), ("limit", 2)]
+    query, headers = signed_query(params, CREDENTIALS, timestamp)
+    newest = await rest.send(RestRequest("GET", "/fapi/v1/allOrders", query, b"", headers))
+    assert [o.client_id for o in binance_futures_rest.parse_orders(newest.body)] == [
+        "all-1",
+        "all-2",
+    ]
+    query, headers = signed_query([*params, ("startTime", 0)], CREDENTIALS, timestamp)
+    oldest = await rest.send(RestRequest("GET", "/fapi/v1/allOrders", query, b"", headers))
+    assert [o.client_id for o in binance_futures_rest.parse_orders(oldest.body)] == [
+        "all-0",
+        "all-1",
+    ]
