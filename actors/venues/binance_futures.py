@@ -58,9 +58,10 @@ class BinanceFuturesFeedCodec:
     leg: Leg = Leg.FUTURES
     ping_interval_s: float = PING_INTERVAL_S
     handshake_headers: Sequence[tuple[bytes, bytes]] = ()
-    snapshots_per_s: float = 4.0
+    snapshots_per_s: float = 2.0
     """Depth snapshots a second, the venue's feeds together: a snapshot of 100 levels
-    weighs 5 of the IP's 2400 a minute, which orders and queries share."""
+    weighs 5 of the IP's 2400 a minute, which orders and queries share; at this pace
+    resyncs take at most a quarter of it."""
     funding: dict[Symbol, FundingRate] = attrs.field(factory=dict)
     """Each symbol's funding as last heard: the premium index at each connection, then
     the mark price pushes."""
