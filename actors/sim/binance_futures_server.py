@@ -35,7 +35,9 @@ and, once its key expired, ``listenKeyExpired``; a key lives ``listen_key_ttl_s`
 unless kept alive. The server pings every client at the protocol level.
 
 Simplified: the margin type is a label (the engine margins every position as isolated);
-an amendment may only lower the quantity, at the order's own price.
+an amendment may only lower the quantity, at the order's own price; a trade's realized
+profit is in ``userTrades`` (``realizedPnl``), and 0 in the order update's ``rp``; the
+limit of 500 per 5 minutes that ``fundingInfo`` and ``fundingRate`` share is not kept.
 """
 
 from __future__ import annotations
