@@ -576,15 +576,23 @@ class TradingSystem:
         self.owners[task_id] = mailbox.address
         self.subscribers[symbol].append(mailbox.address)
         writer.save(ctx)
-        await self.strategies_supervisor.add_child(
-            ChildSpec(
-                handle.child_name,
-                actor.run,
-                restart=Restart.TRANSIENT,
-                mailbox=mailbox,
-                labels={"symbol": str(symbol), "task_id": task_id},
+        try:
+            await self.strategies_supervisor.add_child(
+                ChildSpec(
+                    handle.child_name,
+                    actor.run,
+                    restart=Restart.TRANSIENT,
+                    mailbox=mailbox,
+                    labels={"symbol": str(symbol), "task_id": task_id},
+                )
             )
-        )
+        except SupervisorNotRunning:
+            # Not started: nothing may route to it, nor count it.
+            self.subscribers[symbol].remove(mailbox.address)
+            del self.owners[task_id]
+            del self.strategies[task_id]
+            self.risk.portfolio.forget(task_id)
+            raise
         # Its connections' liveness now: a feed tells strategies only of its changes.
         for links in self.venues.values():
             for feed in links.feeds:
@@ -659,6 +667,13 @@ class TradingSystem:
             return True
         except STORE_FAILURES as error:
             log.error("%s not taken over: the store cannot be read (%s)", symbol, error)
+            await self.stop_symbol(symbol, lease_over=True)
+            return False
+        except SupervisorNotRunning as error:
+            if self.stop_requested:
+                return True  # the stop came while it was being taken over
+            # The strategies' supervisor is being restarted: let the lease lapse.
+            log.error("%s not taken over: %s", symbol, error)
             await self.stop_symbol(symbol, lease_over=True)
             return False
         assert self.keeper is not None

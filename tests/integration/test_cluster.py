@@ -20,6 +20,7 @@ from actors.sim.servers import SimServers
 from actors.system_config import SystemConfig
 from protocols.client_ids import client_order_id, epoch_tag, parse_client_id
 from protocols.model import Leg, OrderStatus, OrderType, Side, Symbol
+from supervision.supervisor import SupervisorNotRunning
 from tests.integration.polling import wait_until
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]
@@ -204,4 +205,31 @@ async def test_an_instance_waits_for_a_database_that_does_not_answer_yet(
             await wait_until(lambda: held(system) == set(SYMBOLS), 20)
             system.request_stop()
         await system.aclose()
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_takeover_whose_supervisor_is_not_running_leaves_nothing_behind(
+    shared_dsn, tmp_path
+):
+    sim = SimServers(cluster_config("sim").simulated())
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(sim.run)
+        async with running(instance("node-a", urls, tmp_path)) as a:
+            await wait_until(lambda: "XRP/USDT" in held(a), 20)
+            epoch = a.keeper.epochs()["XRP/USDT"]
+            await a.stop_symbol("XRP/USDT", lease_over=False)
+            wired = (set(a.owners), {s: list(m) for s, m in a.subscribers.items()})
+
+            async def stopped(spec, *, stopping: bool) -> None:
+                a.stop_requested = stopping
+                raise SupervisorNotRunning("supervisor 'strategies' stopped")
+
+            # Restarting (not stopping): the lease is let go of, to be taken over afresh.
+            a.strategies_supervisor.add_child = lambda spec: stopped(spec, stopping=False)
+            assert await a.start_symbol("XRP/USDT", epoch) is False
+            # The stop came while it was being taken over: handed back with the others.
+            a.strategies_supervisor.add_child = lambda spec: stopped(spec, stopping=True)
+            assert await a.start_symbol("XRP/USDT", epoch) is True
+            assert "XRP/USDT" not in held(a)
+            assert (set(a.owners), {s: list(m) for s, m in a.subscribers.items()}) == wired
         nursery.cancel_scope.cancel()
