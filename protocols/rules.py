@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 
 from protocols.model import VenueRules
 
@@ -42,7 +43,7 @@ def round_down(value: float, step: float) -> float:
         return 0.0
     units = value / step
     whole = math.floor(units)
-    if units - whole > 1.0 - FLOAT_TOLERANCE:
+    if units - whole > 1.0 - _noise(units):
         whole += 1
     return round(whole * step, step_decimals(step))
 
@@ -56,9 +57,16 @@ def round_up(value: float, step: float) -> float:
         return 0.0
     units = value / step
     whole = math.ceil(units)
-    if whole - units > 1.0 - FLOAT_TOLERANCE:
+    if whole - units > 1.0 - _noise(units):
         whole -= 1
     return round(whole * step, step_decimals(step))
+
+
+def _noise(units: float) -> float:
+    """How far from a whole number ``units`` (a value over its step) may be by float noise
+    alone: ``FLOAT_TOLERANCE`` of a step, or, for a count of steps so large that its last
+    bits are whole fractions of one (4.6 / 1e-8 is 459999999.99999994), a few of those."""
+    return max(FLOAT_TOLERANCE, 4.0 * units * sys.float_info.epsilon)
 
 
 def round_to_tick(price: float, tick: float) -> float:

@@ -164,10 +164,11 @@ VENUE_REDUCED = "venue_reduced"
 KILL_SWITCH = "kill switch"
 """How a pause reason set by the kill switch (``max_loss_usdt``) begins."""
 
-AMENDING_VENUES = frozenset({"gateio_futures"})
+AMENDING_VENUES = frozenset({"gateio_futures", "binance_futures"})
 """Venues that change an open order's size in place (Gate.io perpetuals: ``PUT
-/futures/usdt/orders/{id}``). Elsewhere (MEXC spot has no amend) an open order is
-cancelled instead, and the correction after the round finishes the job."""
+/futures/usdt/orders/{id}``; Binance USDⓈ-M: ``PUT /fapi/v1/order``). Elsewhere (MEXC
+spot has no amend) an open order is cancelled instead, and the correction after the
+round finishes the job."""
 
 _WORKING = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 

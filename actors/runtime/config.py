@@ -44,6 +44,11 @@ class VenuesSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                     f"venues.{leg}.kind must be a {leg} venue: "
                     f"{' or '.join(map(repr, kinds))} (got {venue.kind!r})"
                 )
+            if venue.user_id and venue.kind != "gateio_futures":
+                raise ValueError(
+                    f"venues.{leg}.user_id names a Gate.io account; {venue.kind} names the "
+                    "account by its API key alone: remove user_id"
+                )
 
 
 class HttpSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

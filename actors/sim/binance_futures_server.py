@@ -191,6 +191,7 @@ class BinanceFuturesServer(VenueServer):
     websocket_path = "/"
     """Every websocket path is the venue's to tell apart (``/ws``, ``/ws/<...>``,
     ``/stream``): clients are pointed at :data:`STREAM_PATH`."""
+    streams_path = STREAM_PATH  # type: ignore[assignment]
 
     def __init__(
         self,

@@ -341,6 +341,20 @@ FUTURES_VENUES = ("gateio", "binance_futures")
 
 DEFAULT_PAIR = ("mexc", "gateio")
 
+VENUE_SETTINGS: dict[str, dict[str, object]] = {
+    "binance_futures": {
+        "maker_fee": 0.0002,
+        "taker_fee": 0.0005,
+        "client_id_pattern": r"[.A-Z:/a-z0-9_-]{1,36}",
+        "client_id_query_window_s": None,
+        "forget_unfilled_after_s": 3 * 86400.0,
+    },
+}
+"""What sets a venue apart from ``[sim.spot]`` (MEXC's) or ``[sim.futures]`` (Gate.io's)
+settings, which it takes the rest of: its fees, its rule for client order ids, how long
+it finds an order by client id, and when it forgets an unfilled one (Binance USDⓈ-M: a
+client id any time, an order cancelled or expired unfilled for three days)."""
+
 
 class SimConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Everything the simulated venues need. The same ``seed`` and the same calls give

@@ -27,6 +27,7 @@ import attrs
 import trio
 
 from actors.sim.aimed_faults import AimedFaults
+from actors.sim.binance_futures_server import BinanceFuturesServer
 from actors.sim.config import SimConfig
 from actors.sim.control_api import ControlApi
 from actors.sim.gateio_server import GateioServer
@@ -69,7 +70,11 @@ class WallClock:
         return self._wall_at_start + trio.current_time() - self._trio_at_start
 
 
-SERVERS: dict[str, type[VenueServer]] = {"mexc": MexcServer, "gateio": GateioServer}
+SERVERS: dict[str, type[VenueServer]] = {
+    "mexc": MexcServer,
+    "gateio": GateioServer,
+    "binance_futures": BinanceFuturesServer,
+}
 """The wire edge of each venue the simulation can be, by name."""
 
 
@@ -146,7 +151,7 @@ class SimServers:
                 # already point.
                 self._ports[name] = port
                 urls[f"{name}_rest"] = f"http://{HOST}:{port}"
-                urls[f"{name}_ws"] = f"ws://{HOST}:{port}{server.websocket_path}"
+                urls[f"{name}_ws"] = f"ws://{HOST}:{port}{server.streams_path}"
             self._control_port = await nursery.start(self.control.serve, self._control_port)
             self.urls = SimUrls(control=f"http://{HOST}:{self._control_port}", **urls)
             nursery.start_soon(self._move_market)

@@ -101,6 +101,12 @@ class VenueServer(abc.ABC):
 
     websocket_path: str
 
+    @property
+    def streams_path(self) -> str:
+        """Where a client opens its websockets: the endpoint's path, unless the venue
+        names its streams under it (Binance's ``/ws/<stream>``)."""
+        return self.websocket_path
+
     def __init__(
         self,
         exchange: SimExchange,

@@ -24,6 +24,7 @@ import msgspec
 
 from actors.sim.config import (
     SPOT_VENUES,
+    VENUE_SETTINGS,
     FuturesVenueConfig,
     SimConfig,
     SpotVenueConfig,
@@ -57,7 +58,9 @@ class SimVenues:
         """Each venue's configuration: ``[sim.spot]``'s or ``[sim.futures]``'s, named."""
         self.spot_venues: dict[str, SpotExchange] = {}
         for name in dict.fromkeys(spot for spot, _ in self.pairs.values()):
-            spot_config = msgspec.structs.replace(config.spot, name=name)
+            spot_config = msgspec.structs.replace(
+                config.spot, name=name, **VENUE_SETTINGS.get(name, {})
+            )
             self.venue_configs[name] = spot_config
             self.spot_venues[name] = SpotExchange(
                 spot_config,
@@ -67,7 +70,9 @@ class SimVenues:
             )
         self.futures_venues: dict[str, FuturesExchange] = {}
         for name in dict.fromkeys(futures for _, futures in self.pairs.values()):
-            futures_config = msgspec.structs.replace(config.futures, name=name)
+            futures_config = msgspec.structs.replace(
+                config.futures, name=name, **VENUE_SETTINGS.get(name, {})
+            )
             self.venue_configs[name] = futures_config
             self.futures_venues[name] = FuturesExchange(
                 futures_config,

@@ -14,8 +14,9 @@ from typing import Any
 
 import attrs
 
-from actors.venues import gateio, mexc
+from actors.venues import binance_futures, gateio, mexc
 from actors.venues.rest import RestClient
+from protocols import binance_futures as binance_futures_wire
 from protocols import gateio as gateio_wire
 from protocols import mexc as mexc_wire
 from protocols.model import Symbol, VenueRules
@@ -121,6 +122,22 @@ FUTURES_VENUES: dict[str, FuturesVenue] = {
         gateio.read_position,
         gateio.futures_account,
         gateio.DUAL_MODE_FIX,
+    ),
+    "binance_futures": FuturesVenue(
+        "binance_futures",
+        binance_futures_wire.EXCHANGE,
+        "Binance USDⓈ-M futures",
+        ("https://fapi.binance.com", "wss://fstream.binance.com/ws"),
+        binance_futures.READ_AFTER_WRITE_S,
+        binance_futures.BinanceFuturesFeedCodec,
+        lambda keys, leverage: binance_futures.BinanceFuturesRouterCodec(keys, dict(leverage)),
+        # Its listen key names the account: no user id to check.
+        lambda keys, _, __, positions: binance_futures.BinanceFuturesPrivateCodec(keys, positions),
+        binance_futures.BinanceFuturesFundingBookCodec,
+        binance_futures.open_and_recent_orders,
+        binance_futures.read_position,
+        binance_futures.futures_account,
+        binance_futures.DUAL_MODE_FIX,
     ),
 }
 

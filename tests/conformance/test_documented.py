@@ -16,7 +16,7 @@ from actors.runtime.orders.router import Refused, placement_refused
 from protocols.model import OrderStatus, Symbol
 from protocols.rules import round_down, round_to_tick, whole_steps
 from protocols.venue import RateLimited
-from tests.conformance.documented import READERS, documented
+from tests.conformance.documented import READERS, body, documented
 
 ORDER_STATES = {
     OrderStatus.NEW,
@@ -82,7 +82,7 @@ def test_every_order_state_is_read_as_documented_or_said_never_reported(kind):
 def test_fills_carry_their_fee_in_the_asset_the_venue_charged(kind):
     venue = documented(kind)
     fill = venue.samples["fill"]
-    [trade] = venue.reader.fills(fill["body"].encode(), venue.rules)
+    [trade] = venue.reader.fills(body(fill["body"]), venue.rules)
     assert (trade.fee, trade.fee_asset) == (pytest.approx(fill["fee"]), fill["fee_asset"])
     assert trade.qty > 0 and trade.price > 0
 
@@ -94,8 +94,9 @@ def test_funding_is_normalised_per_hour_with_the_contracts_own_interval(kind):
         assert venue.reader.funding is None  # a spot venue has no funding
         return
     assert venue.reader.funding is not None
-    body = venue.samples["rules"]["body"] if sample["body"] == "RULES" else sample["body"]
-    funding = venue.reader.funding(body.encode())
+    written = venue.samples["rules"]["body"] if sample["body"] == "RULES" else sample["body"]
+    intervals = sample.get("intervals")
+    funding = venue.reader.funding(body(written), None if intervals is None else body(intervals))
     assert funding.interval_s == sample["interval_s"]
     per_hour = funding.rate * 3600.0 / funding.interval_s
     assert per_hour == pytest.approx(sample["per_hour"])

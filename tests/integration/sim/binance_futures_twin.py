@@ -56,8 +56,9 @@ def with_funding_interval(config: SimConfig, interval_s: float) -> SimConfig:
 
 def _binance(config: SimConfig, **servers: Any) -> SimConfig:
     futures = msgspec.structs.replace(BINANCE_FUTURES, balance_usdt=config.futures.balance_usdt)
+    pairs = {str(s.symbol): ("mexc", binance_futures.EXCHANGE) for s in config.symbols}
     return msgspec.structs.replace(
-        config, futures=futures, servers=ServerConfig(tick_s=TICK_S, **servers)
+        config, futures=futures, servers=ServerConfig(tick_s=TICK_S, **servers), pairs=pairs
     )
 
 

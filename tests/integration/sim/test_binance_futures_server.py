@@ -550,7 +550,7 @@ async def test_an_order_sent_without_a_client_id_gets_one_from_the_venue(twin, r
 
 
 async def test_a_fault_aimed_at_a_correction_meets_the_placement(nursery):
-    aimed = AimedFaults(venues={Leg.SPOT: "mexc", Leg.FUTURES: binance_futures.EXCHANGE})
+    aimed = AimedFaults()
     twin = await start(nursery, still(), aimed=aimed)
     fault = aimed.arm(
         OrderTarget(binance_futures.EXCHANGE, Role.CORRECTION),

@@ -128,3 +128,9 @@ def test_at_least_and_more_than_noise_use_the_one_tolerance():
     assert not more_than_noise(1e-13, of=0.001)
     assert more_than_noise(1e-6, of=0.001)
     assert not more_than_noise(-1.0, of=0.001)
+
+
+def test_many_steps_read_through_their_float_noise():
+    # 4.6 / 1e-8 is 459999999.99999994 in floats: still 460 million steps, not one fewer.
+    assert round_down(4.6, 1e-8) == 4.6
+    assert round_up(4.6, 1e-8) == 4.6
