@@ -149,6 +149,12 @@ class WebsocketEndpoint:
     """...and drop one whose pong has not come back this long after a ping."""
     clients: set[WsClient] = attrs.field(factory=set, init=False)
 
+    def serves(self, path: str) -> bool:
+        """Whether a websocket at ``path`` is this endpoint's: ``path`` itself, or any
+        path under it when ``path`` ends with ``/`` (a venue that names streams in the
+        path, as Binance's ``/ws/<stream>``)."""
+        return path == self.path or (self.path.endswith("/") and path.startswith(self.path))
+
     def drop_all(self, why: str) -> int:
         """Cut every open connection; returns how many there were."""
         clients = list(self.clients)
@@ -190,7 +196,7 @@ class WebsocketEndpoint:
             )
         if request is None:
             return
-        if urlsplit(request.path).path != self.path:
+        if not self.serves(urlsplit(request.path).path):
             await request.reject(404, body=f"no websocket at {request.path}".encode())
             return
         ws = await request.accept()
