@@ -11,11 +11,13 @@ import trio
 from actors.runtime.market.order_book import OrderBook, Outcome
 from actors.runtime.market.websocket import WebSocketClosed, open_websocket
 from actors.sim import SimConfig
+from actors.sim.aimed_faults import OrderFault, OrderFaultKind, OrderTarget, Role
 from actors.sim.binance_server import BinanceRateLimits
 from actors.venues.binance import BinanceFeedCodec, BinancePrivateCodec, BinanceRouterCodec
 from actors.venues.rest import OutcomeUnknown, RestClient
 from protocols import binance, binance_rest
 from protocols.binance_signing import ORDER_COUNT_HEADER, USED_WEIGHT_HEADER, counters
+from protocols.client_ids import client_order_id
 from protocols.model import Leg, Order, OrderStatus, OrderType, Quote, Side, TimeInForce
 from protocols.venue import (
     ApiCredentials,
@@ -487,3 +489,19 @@ async def test_a_websocket_elsewhere_is_dropped(twin):
         with pytest.raises(WebSocketClosed):
             with trio.fail_after(5):
                 await ws.get_message()
+
+
+async def test_a_fault_aimed_at_a_placement_meets_it_on_the_wire(twin, rest):
+    rules = await rules_of(rest)
+    target = OrderTarget("binance", Role.CORRECTION)
+    fault = OrderFault(OrderFaultKind.REJECT, error=InsufficientBalance)
+    aimed = twin.server.aimed.arm(target, fault, 30.0)
+    ask = twin.venues.market.quote(COIN, Leg.SPOT).ask
+    cid = client_order_id("coin_1", 1, Leg.SPOT, "ab12")
+    response = await rest.send(
+        ROUTER.place(Order(cid, Leg.SPOT, COIN, Side.BUY, 1.0, ask), rules, now())
+    )
+    error = ROUTER.error(response, now())
+    assert (type(error), error.code) == (InsufficientBalance, -2010)
+    assert aimed.hit is not None
+    assert twin.server.faults_view().wire.injected["rejected_order"] == 1
