@@ -141,10 +141,12 @@ def execution_report(
     created_ts: float,
     event_ts: float,
     trade: Trade | None = None,
+    cancel_client_id: str | None = None,
 ) -> dict[str, Any]:
     """The ``executionReport`` of ``update``: a ``TRADE`` execution when ``trade`` is
     the fill that made it, else one named after the order's status (``NEW``,
-    ``CANCELED``, ``EXPIRED``)."""
+    ``CANCELED``, ``EXPIRED``). A cancel is reported under the cancel request's own
+    client id, ``cancel_client_id``, the order's being then the original one (``C``)."""
     filled, avg_price = update.filled_qty or 0.0, update.avg_price or 0.0
     status = status_name(update.status)
     if trade is None and update.status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
@@ -155,7 +157,7 @@ def execution_report(
         "e": "executionReport",
         "E": _ms(event_ts),
         "s": venue_symbol(update.symbol),
-        "c": update.client_id,
+        "c": update.client_id if cancel_client_id is None else cancel_client_id,
         "S": _side_name(update.side),
         "o": order_type,
         "f": time_in_force,
@@ -164,7 +166,7 @@ def execution_report(
         "P": "0",
         "F": "0",
         "g": -1,
-        "C": "",
+        "C": "" if cancel_client_id is None else update.client_id,
         "x": execution,
         "X": status,
         "r": "NONE",

@@ -220,6 +220,8 @@ class BinanceServer(VenueServer):
         """Orders whose acceptance the user data stream told."""
         self._fills: defaultdict[str, list[VenueFill]] = defaultdict(list)
         """Each order's fills the user data stream has yet to tell with its update."""
+        self._cancel_ids: dict[str, str] = {}
+        """The client id of each cancel under way, by the venue id of its order."""
         super().__init__(exchange, servers, now, aimed)
         self.websockets.ping_interval_s = PING_INTERVAL_S
         self._routes = self._route_table()
@@ -521,11 +523,14 @@ class BinanceServer(VenueServer):
 
     def _cancel_order(self, params: dict[str, str]) -> HttpResponse:
         found = self._find(params, -2011, "Unknown order sent.")
+        cancel_id = params.get("newClientOrderId") or secrets.token_urlsafe(16)
+        self._cancel_ids[found.venue_order_id] = cancel_id
         try:
             order = self.spot.cancel_order(venue_order_id=found.venue_order_id, now=self.now())
         except VenueError as error:  # ended meanwhile, or hidden by the lookup lag
             raise UnknownOrder(binance.EXCHANGE, -2011, "Unknown order sent.", 400) from error
-        cancel_id = params.get("newClientOrderId") or secrets.token_urlsafe(16)
+        finally:
+            self._cancel_ids.pop(found.venue_order_id, None)
         body = binance_encode.cancel_body(self._order_facts(order), cancel_id, self.now())
         return json_response(body)
 
@@ -772,15 +777,26 @@ class BinanceServer(VenueServer):
             trade = account_trade(fill, order.client_id or "")
             reports.append(self._report(facts, state, now, trade))
         if final.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED):
-            reports.append(self._report(facts, final, now))
+            cancel_id = self._cancel_ids.get(order.venue_order_id)
+            reports.append(self._report(facts, final, now, cancel_client_id=cancel_id))
         return reports
 
     @staticmethod
     def _report(
-        facts: OrderFacts, state: OrderUpdate, now: float, trade: Trade | None = None
+        facts: OrderFacts,
+        state: OrderUpdate,
+        now: float,
+        trade: Trade | None = None,
+        cancel_client_id: str | None = None,
     ) -> dict:
         return binance_encode.execution_report(
-            state, facts.order_type, facts.time_in_force, facts.created_ts, now, trade
+            state,
+            facts.order_type,
+            facts.time_in_force,
+            facts.created_ts,
+            now,
+            trade,
+            cancel_client_id,
         )
 
 

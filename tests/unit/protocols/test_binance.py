@@ -664,3 +664,11 @@ def test_rules_round_trip(rules):
     listed = binance_encode.ListedSymbol(BTC, rules)
     body = binance_encode.exchange_info_body([listed], 1.0, [])
     assert binance_rest.parse_exchange_info(body, BTC) == rules
+
+
+@given(order_updates.filter(lambda u: u.status is OrderStatus.CANCELLED))
+def test_a_cancel_report_names_the_cancel_and_reads_as_the_order(update):
+    report = binance_encode.execution_report(update, "LIMIT", "GTC", 1.0, 2.0, None, "cancel-9")
+    assert (report["c"], report["C"]) == ("cancel-9", update.client_id)
+    frame = binance_encode.stream_frame("k", report, False)
+    assert only(binance.decode_frame(frame, 0.0)) == _as_read(update)
