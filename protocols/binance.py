@@ -7,8 +7,11 @@ Every frame is JSON text. Market data comes raw (``/ws``: the event itself) or c
 never raises: what it cannot read comes back as a ``MalformedMessage`` naming the field.
 Binance pings at the websocket level (the client's library answers); it has no
 application-level ping, so Basis's keepalive is a ``LIST_SUBSCRIPTIONS`` request, whose
-answer decodes as a ``Pong``. REST is ``protocols.binance_rest``; the simulated venue's
-side of both is ``protocols.binance_encode``.
+answer decodes as a ``Pong``. The account's events (``executionReport``,
+``outboundAccountPosition``) come on the WebSocket API instead
+(``protocols.binance_ws_api``), read by ``read_event`` here as the market's are. REST is
+``protocols.binance_rest``; the simulated venue's side of all is
+``protocols.binance_encode``.
 """
 
 from __future__ import annotations
@@ -114,12 +117,6 @@ def partial_depth_stream(symbol: Symbol, levels: int, speed: str = "100ms") -> s
     return name if speed == "1000ms" else f"{name}@{speed}"
 
 
-def private_stream_url(ws_url: str, listen_key: str) -> str:
-    """The raw stream of ``listen_key``'s account events: ``<ws_url>/<listenKey>``, where
-    ``ws_url`` is the raw streams' base (``wss://stream.binance.com:9443/ws``)."""
-    return f"{ws_url.rstrip('/')}/{listen_key}"
-
-
 # ---------------------------------------------------------------- websocket requests
 
 
@@ -208,7 +205,16 @@ def _read(message: dict[str, Any], stream: str | None, recv_ts: float) -> tuple[
         if "u" in message and "b" in message and "a" in message:
             return (_read_book_ticker(message, recv_ts),)
         raise WireFormatError("frame is neither an event, an answer nor a book ticker")
-    reader = _EVENT_READERS.get(event)
+    return read_event(message, recv_ts)
+
+
+def read_event(message: dict[str, Any], recv_ts: float) -> tuple[BinanceEvent, ...]:
+    """What one event (a JSON object with its type in ``e``) says: the market's on the
+    streams, the account's on the WebSocket API's user data stream
+    (``protocols.binance_ws_api``). Raises ``WireFormatError`` (or ``KeyError``,
+    ``TypeError``, ``ValueError`` for a missing or mistyped field)."""
+    event = message.get("e")
+    reader = _EVENT_READERS.get(event) if isinstance(event, str) else None
     if reader is None:
         if event in _IGNORED_EVENTS:
             return ()
@@ -361,9 +367,10 @@ def _read_account_position(message: dict[str, Any], recv_ts: float) -> tuple[Bal
     )
 
 
-def _read_listen_key_expired(message: dict[str, Any], recv_ts: float) -> tuple[UpgradeNotice]:
-    # Nothing more comes on the stream until a new listen key is made: reconnect.
-    return (UpgradeNotice(f"listen key expired: {message.get('listenKey', '')}"),)
+def _read_event_stream_terminated(message: dict[str, Any], recv_ts: float) -> tuple[UpgradeNotice]:
+    # The subscription has ended (unsubscribed, or its session logged out): nothing
+    # more comes on it, so the stream is made anew.
+    return (UpgradeNotice("user data stream terminated"),)
 
 
 def _read_server_shutdown(message: dict[str, Any], recv_ts: float) -> tuple[UpgradeNotice]:
@@ -374,7 +381,7 @@ _EVENT_READERS = {
     "depthUpdate": _read_depth_update,
     "executionReport": _read_execution_report,
     "outboundAccountPosition": _read_account_position,
-    "listenKeyExpired": _read_listen_key_expired,
+    "eventStreamTerminated": _read_event_stream_terminated,
     "serverShutdown": _read_server_shutdown,
 }
 _IGNORED_EVENTS = frozenset({"balanceUpdate", "listStatus", "externalLockUpdate"})

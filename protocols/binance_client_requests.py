@@ -1,9 +1,9 @@
 r"""Binance spot (API v3), the venue's side: reading and checking what a client sends, as
-the simulated venue does. The client's websocket frames become ``ClientRequest``\ s; a
-SIGNED REST request is verified (key, signature, time window), a USER_STREAM one by
-its key alone, and its parameters read into an order or an order reference. Refusals
-are ``VenueError``\ s carrying Binance's codes and messages, ready for
-``binance_encode.error_response``.
+the simulated venue does. The client's stream requests become ``ClientRequest``\ s, its
+WebSocket API requests ``ApiRequest``\ s; a SIGNED request, REST or WebSocket API, is
+verified (key, signature, time window), and a REST one's parameters read into an order
+or an order reference. Refusals are ``VenueError``\ s carrying Binance's codes and
+messages, ready for ``binance_encode.error_response`` or ``binance_encode.api_error``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import math
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -24,6 +25,7 @@ from protocols.binance_signing import (
     MAX_RECV_WINDOW_MS,
     sign,
 )
+from protocols.binance_ws_api import signature_payload
 from protocols.model import OrderType, Side, Symbol, TimeInForce
 from protocols.venue import (
     ApiCredentials,
@@ -84,13 +86,19 @@ INVALID_ORDER_TYPE_CODE = -1116
 INVALID_TIF_CODE = -1115
 UNSUPPORTED_COMBINATION_CODE = -1014
 INVALID_SYMBOL_CODE = -1121
-INVALID_LISTEN_KEY_CODE = -1125
+UNSUPPORTED_OPERATION_CODE = -1020
+INVALID_JSON_CODE = -1135
+SUBSCRIPTION_ACTIVE_CODE = -2035
 INVALID_PARAMETER_CODE = -1130
 
 
 def verify_api_key(request: RestRequest, credentials: ApiCredentials) -> None:
-    """A USER_STREAM request's check: its API key header names the account."""
-    if request.header(API_KEY_HEADER) != credentials.key:
+    """A SIGNED REST request's first check: its API key header names the account."""
+    _check_key(request.header(API_KEY_HEADER), credentials)
+
+
+def _check_key(key: object, credentials: ApiCredentials) -> None:
+    if key != credentials.key:
         raise BadCredentials(
             EXCHANGE, INVALID_KEY_CODE, "Invalid API-key, IP, or permissions for action.", 401
         )
@@ -119,16 +127,21 @@ def verify_signed_request(
     else:
         query, signature = _split_signature(query)
     if not hmac.compare_digest(sign(credentials.secret, query + body), signature):
-        raise BadSignature(
-            EXCHANGE, INVALID_SIGNATURE_CODE, "Signature for this request is not valid.", 400
-        )
+        raise _bad_signature()
     params = request_params(RestRequest(request.method, request.path, query, body.encode()))
+    _check_timing(params, server_time_ms)
+    return params
+
+
+def _check_timing(params: Mapping[str, object], server_time_ms: int) -> None:
+    """Refuse a signed request outside its time window, as Binance does:
+    ``timestamp < serverTime + 1000`` and ``serverTime - timestamp <= recvWindow``."""
     try:
-        timestamp = int(params["timestamp"])
+        timestamp = int(str(params["timestamp"]))
     except (KeyError, ValueError):
         raise missing_parameter("timestamp") from None
     try:
-        recv_window = float(params.get("recvWindow", DEFAULT_RECV_WINDOW_MS))
+        recv_window = float(str(params.get("recvWindow", DEFAULT_RECV_WINDOW_MS)))
     except ValueError:
         raise _invalid("recvWindow") from None
     if not 0 < recv_window <= MAX_RECV_WINDOW_MS:
@@ -152,17 +165,71 @@ def verify_signed_request(
             "Timestamp for this request is outside of the recvWindow.",
             400,
         )
-    return params
+
+
+def _bad_signature() -> BadSignature:
+    return BadSignature(
+        EXCHANGE, INVALID_SIGNATURE_CODE, "Signature for this request is not valid.", 400
+    )
 
 
 def _split_signature(text: str) -> tuple[str, str]:
     """``text`` without its trailing ``signature=...`` parameter, and the signature."""
     head, marker, signature = text.rpartition("signature=")
     if not marker or (head and not head.endswith("&")) or "&" in signature:
-        raise BadSignature(
-            EXCHANGE, INVALID_SIGNATURE_CODE, "Signature for this request is not valid.", 400
-        )
+        raise _bad_signature()
     return head.removesuffix("&"), signature
+
+
+# ---------------------------------------------------------- WebSocket API requests
+
+
+class ApiRequest(msgspec.Struct, frozen=True):
+    """A client's WebSocket API request: its ``method``, its ``params`` as sent (JSON
+    values) and its ``id``, echoed in the answer."""
+
+    method: str
+    params: dict[str, Any]
+    request_id: int | str | None
+
+
+class _ApiRequest(msgspec.Struct):
+    id: int | str | None
+    method: str
+    params: dict[str, Any] = {}
+
+
+_api_request_decoder = msgspec.json.Decoder(_ApiRequest)
+
+
+def decode_api_request(frame: bytes | str) -> ApiRequest | MalformedMessage:
+    """What a client's text frame asks of the WebSocket API. Never raises."""
+    try:
+        request = _api_request_decoder.decode(frame)
+    except msgspec.DecodeError as error:
+        return MalformedMessage.about(f"client request: {error}", frame)
+    return ApiRequest(request.method, request.params, request.id)
+
+
+def invalid_json() -> InvalidParameter:
+    """Binance's refusal of a WebSocket API frame it cannot read as a request."""
+    return InvalidParameter(EXCHANGE, INVALID_JSON_CODE, "Invalid JSON Request", 400)
+
+
+def verify_signed_params(
+    params: Mapping[str, Any], credentials: ApiCredentials, server_time_ms: int
+) -> None:
+    """Check a SIGNED WebSocket API request as Binance does: ``apiKey`` names the
+    account, ``signature`` (hex, in either case) signs the other parameters sorted by
+    name, and the time window holds."""
+    for name in ("apiKey", "signature"):
+        if not params.get(name):
+            raise missing_parameter(name)
+    _check_key(params["apiKey"], credentials)
+    expected = sign(credentials.secret, signature_payload(params))
+    if not hmac.compare_digest(expected, str(params["signature"]).lower()):
+        raise _bad_signature()
+    _check_timing(params, server_time_ms)
 
 
 # --------------------------------------------------------------- request parameters

@@ -2,9 +2,9 @@
 Binance's wire format. How it reads and checks what a client sends is
 ``protocols.binance_client_requests``.
 
-Stream events, request answers and REST bodies are JSON; errors are ``RestResponse``
-with Binance's codes and messages. Times are passed in (Unix seconds) and written in
-milliseconds, as Binance does.
+Stream events, request answers (the streams' and the WebSocket API's) and REST bodies
+are JSON; REST errors are ``RestResponse`` with Binance's codes and messages. Times are
+passed in (Unix seconds) and written in milliseconds, as Binance does.
 """
 
 from __future__ import annotations
@@ -201,10 +201,6 @@ def account_position_event(balances: Sequence[Balance], event_ts: float) -> dict
     }
 
 
-def listen_key_expired_event(listen_key: str, event_ts: float) -> dict[str, Any]:
-    return {"e": "listenKeyExpired", "E": _ms(event_ts), "listenKey": listen_key}
-
-
 # -------------------------------------------------------------------- REST bodies
 
 
@@ -303,7 +299,7 @@ def server_time_body(server_ts: float) -> bytes:
 
 
 EMPTY_BODY = b"{}"
-"""The answer to ``GET /api/v3/ping`` and to extending or closing a listen key."""
+"""The answer to ``GET /api/v3/ping``."""
 
 
 def depth_body(snapshot: DepthSnapshot) -> bytes:
@@ -489,10 +485,6 @@ def my_trades_body(trades: Sequence[Trade]) -> bytes:
     )
 
 
-def listen_key_body(listen_key: str) -> bytes:
-    return _encode({"listenKey": listen_key})
-
-
 # ------------------------------------------------------------------ usage headers
 
 
@@ -537,20 +529,81 @@ def _refusal(error: VenueError) -> tuple[int, str]:
     return -1000, "An unknown error occurred while processing the request."
 
 
-def error_response(error: VenueError) -> RestResponse:
-    """The HTTP reply Binance gives for ``error``: 429 (with ``Retry-After``) when rate
-    limited, 418 when banned, 503 when unavailable, else 400 with the code and message
-    (the error's own when it carries a Binance code, the documented ones otherwise)."""
+_WAITS = (RateLimited, Banned, VenueUnavailable)
+"""The refusals that may name how long to wait."""
+
+
+def _status_and_refusal(error: VenueError) -> tuple[int, int, str]:
+    """The HTTP status, code and message Binance answers ``error`` with: 429 when rate
+    limited, 418 when banned, 503 when unavailable, else 400 (or the error's own 4xx)
+    with the code and message (the error's own when it carries a Binance code, the
+    documented ones otherwise)."""
     code, message = _refusal(error)
     if isinstance(error.code, int) and error.code < 0:
         code, message = error.code, error.message
+    if isinstance(error, RateLimited):
+        return 429, code, message
+    if isinstance(error, Banned):
+        return 418, code, message
+    if isinstance(error, VenueUnavailable):
+        return 503, code, message
+    status = error.http_status if error.http_status and error.http_status < 500 else 400
+    return status, code, message
+
+
+def error_response(error: VenueError) -> RestResponse:
+    """The HTTP reply Binance gives for ``error`` (``Retry-After`` the seconds to wait
+    when it names them)."""
+    status, code, message = _status_and_refusal(error)
     headers: tuple[tuple[str, str], ...] = ()
-    if isinstance(error, RateLimited | Banned | VenueUnavailable):
-        status = (
-            429 if isinstance(error, RateLimited) else 418 if isinstance(error, Banned) else 503
-        )
-        if error.retry_after_s is not None:
-            headers = ((RETRY_AFTER_HEADER, str(math.ceil(error.retry_after_s))),)
-    else:
-        status = error.http_status if error.http_status and error.http_status < 500 else 400
+    retry_after_s = error.retry_after_s if isinstance(error, _WAITS) else None
+    if retry_after_s is not None:
+        headers = ((RETRY_AFTER_HEADER, str(math.ceil(retry_after_s))),)
     return RestResponse(status, _encode({"code": code, "msg": message}), headers)
+
+
+# ------------------------------------------------------------- WebSocket API
+
+
+def api_rate_limit(kind: str, interval: str, interval_num: int, limit: int, count: int) -> dict:
+    """One ``rateLimits`` entry of a WebSocket API answer: a limit and what is used."""
+    return {**rate_limit_entry(kind, interval, interval_num, limit), "count": count}
+
+
+def api_result(
+    request_id: int | str | None, result: object, rate_limits: Sequence[dict[str, object]]
+) -> str:
+    """A WebSocket API request answered: status 200 and its ``result``."""
+    return _text(
+        {"id": request_id, "status": 200, "result": result, "rateLimits": list(rate_limits)}
+    )
+
+
+def api_error(
+    request_id: int | str | None,
+    error: VenueError,
+    rate_limits: Sequence[dict[str, object]],
+    server_ts: float,
+) -> str:
+    """A WebSocket API request refused with ``error``'s status, code and message; rate
+    limited or banned, with the server's time and when to retry (ms)."""
+    status, code, message = _status_and_refusal(error)
+    body: dict[str, object] = {"code": code, "msg": message}
+    if isinstance(error, RateLimited | Banned) and error.retry_after_s is not None:
+        body["data"] = {
+            "serverTime": _ms(server_ts),
+            "retryAfter": _ms(server_ts + error.retry_after_s),
+        }
+    return _text(
+        {"id": request_id, "status": status, "error": body, "rateLimits": list(rate_limits)}
+    )
+
+
+def user_data_frame(subscription_id: int, event: dict[str, Any]) -> str:
+    """An account event as a subscribed WebSocket API connection receives it."""
+    return _text({"subscriptionId": subscription_id, "event": event})
+
+
+def event_stream_terminated_event(event_ts: float) -> dict[str, Any]:
+    """The last event of a subscription that ended."""
+    return {"e": "eventStreamTerminated", "E": _ms(event_ts)}

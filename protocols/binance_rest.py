@@ -23,7 +23,6 @@ from protocols.binance import (
     venue_symbol,
 )
 from protocols.binance_signing import (
-    API_KEY_HEADER,
     DEFAULT_RECV_WINDOW_MS,
     Params,
     query,
@@ -193,25 +192,6 @@ def account_request(
     return signed_request("GET", "account", params, credentials, timestamp_ms, recv_window_ms)
 
 
-def listen_key_request(
-    method: str, credentials: ApiCredentials, listen_key: str | None = None
-) -> RestRequest:
-    """``POST`` creates a listen key (valid 60 min; an account's open one is returned
-    and extended), ``PUT`` extends ``listen_key`` (every 30 min), ``DELETE`` closes it.
-    These are USER_STREAM requests: the API key alone, unsigned."""
-    if method not in ("POST", "PUT", "DELETE"):
-        raise ValueError(f"a listen key is created, extended or closed, not {method!r}")
-    if (listen_key is None) != (method == "POST"):
-        raise ValueError(f"{method} userDataStream takes a listen key exactly when not POST")
-    return RestRequest(
-        method,
-        f"{API_PREFIX}/userDataStream",
-        query([("listenKey", listen_key)]),
-        b"",
-        ((API_KEY_HEADER, credentials.key),),
-    )
-
-
 def server_time_request() -> RestRequest:
     """``GET /api/v3/time``: the venue's clock, against which signed requests are judged."""
     return public_request("GET", "time")
@@ -324,10 +304,6 @@ class _ServerTime(msgspec.Struct):
     serverTime: int
 
 
-class _ListenKey(msgspec.Struct):
-    listenKey: str
-
-
 class _MyTrade(msgspec.Struct):
     symbol: str
     id: int
@@ -358,7 +334,6 @@ _orders_decoder = msgspec.json.Decoder(list[_RestOrder])
 _account_decoder = msgspec.json.Decoder(_Account)
 _permissions_decoder = msgspec.json.Decoder(AccountPermissions)
 _server_time_decoder = msgspec.json.Decoder(_ServerTime)
-_listen_key_decoder = msgspec.json.Decoder(_ListenKey)
 _error_decoder = msgspec.json.Decoder(_ErrorBody)
 _my_trades_decoder = msgspec.json.Decoder(list[_MyTrade])
 _ticker_price_decoder = msgspec.json.Decoder(_TickerPrice)
@@ -529,11 +504,6 @@ def parse_ticker_price(body: bytes) -> float:
         return number(ticker.price, "price")
     except WireFormatError as error:
         raise _malformed("ticker/price", error) from None
-
-
-def parse_listen_key(body: bytes) -> str:
-    """The key from ``POST /api/v3/userDataStream``."""
-    return _read(_listen_key_decoder, body, "userDataStream").listenKey
 
 
 # ------------------------------------------------------------------------- errors

@@ -4,12 +4,11 @@ in front of the ``SpotExchange``.
 
 REST: ping, server time, symbol rules (one pair, several or all, with the venue's rate
 limits), depth, best bid/ask and last price tickers (one pair or all), orders (place,
-query, cancel, open orders, all orders), balances, own trades, and listen keys. SIGNED
-endpoints are verified as Binance does (key, signature over query + body,
-``recvWindow``), the listen key endpoints by their API key alone; parameters may come
-in the query or in a form-encoded body. Refusals carry Binance's codes and messages. A
-placement is answered as its ``newOrderRespType`` asks (``ACK``, ``RESULT`` or
-``FULL``); a market buy may name what it spends (``quoteOrderQty``).
+query, cancel, open orders, all orders), balances and own trades. SIGNED endpoints are
+verified as Binance does (key, signature over query + body, ``recvWindow``); parameters
+may come in the query or in a form-encoded body. Refusals carry Binance's codes and
+messages. A placement is answered as its ``newOrderRespType`` asks (``ACK``,
+``RESULT`` or ``FULL``); a market buy may name what it spends (``quoteOrderQty``).
 
 Rate limits: every request weighs what Binance's documentation says, counted against
 the IP's weight per minute (the window starting on the venue clock's minute), and every
@@ -25,16 +24,27 @@ its stream's name); ``SUBSCRIBE``, ``UNSUBSCRIBE``, ``LIST_SUBSCRIPTIONS`` and t
 refused with code 2. The venue pings every ``PING_INTERVAL_S`` at the websocket level
 and drops a client that does not pong within a minute. Book tickers, diff depth
 (``@depth@100ms``, and ``@depth`` at the tick's pace too) and partial depth are pushed on
-every market tick. A listen key is a stream: followed, it carries the account's
-``executionReport`` and ``outboundAccountPosition`` events. It lives
-``listen_key_ttl_s`` unless extended; expired, its followers get ``listenKeyExpired``
-and nothing more; closed, its connections are dropped.
+every market tick.
+
+The WebSocket API at ``/ws-api/v3`` serves the user data stream: ``ping``, ``time``,
+``userDataStream.subscribe.signature`` (verified as a SIGNED REST request is: key,
+signature over the parameters sorted by name, ``recvWindow``; one subscription per
+connection, a second refused -2035), ``userDataStream.unsubscribe`` (the subscription's
+``eventStreamTerminated`` first) and ``session.subscriptions``; each answer tells the
+weight used in ``rateLimits``, a refusal its status, code and message. Connecting costs
+2 weight (a connection past the limit is dropped) and each request its documented
+weight, from the IP's weight REST uses too. Every subscribed connection gets the
+account's ``executionReport`` and ``outboundAccountPosition`` events, wrapped with its
+subscription's id.
 
 Simplifications: ``LIMIT_MAKER`` and ``FOK`` are refused as an unsupported order
 combination (-1014; the engine takes GTC and IOC); the engine never lets a client order
 id be used twice (Binance allows it once the earlier order has filled); a websocket at
 any other path is accepted and dropped at once rather than refused at the handshake;
-the 24-hour connection limit and the five messages a second are not enforced.
+the 24-hour connection limit and the five messages a second are not enforced; the
+WebSocket API serves only the methods above (any other, ``session.logon`` and what
+needs it included, is refused -1020), and the injected request faults (errors, rate
+limits) meet REST requests only, the wire faults every connection.
 """
 
 from __future__ import annotations
@@ -58,19 +68,22 @@ from actors.sim.spot_exchange import SpotExchange
 from actors.sim.venue_server import Placement, Route, VenueServer, http_response, json_response
 from actors.sim.wire_records import account_trade
 from actors.sim.ws_server import WsClient
-from protocols import binance, binance_encode
+from protocols import binance, binance_encode, binance_ws_api
 from protocols.binance_client_requests import (
-    INVALID_LISTEN_KEY_CODE,
+    SUBSCRIPTION_ACTIVE_CODE,
     UNSUPPORTED_COMBINATION_CODE,
+    UNSUPPORTED_OPERATION_CODE,
+    ApiRequest,
     ClientRequest,
+    decode_api_request,
     decode_client_message,
+    invalid_json,
     missing_parameter,
     read_new_order,
     read_order_reference,
     read_symbol,
     read_symbols,
-    request_params,
-    verify_api_key,
+    verify_signed_params,
     verify_signed_request,
 )
 from protocols.binance_encode import OrderFacts
@@ -105,6 +118,8 @@ _DEPTH_SPEEDS = ("100ms", "1000ms")
 _PARTIAL_LEVELS = (5, 10, 20)
 INVALID_REQUEST_CODE = 2
 """A websocket request Binance cannot take (an unknown stream, a bad property)."""
+CONNECT_WEIGHT = 2
+"""What opening a WebSocket API connection weighs."""
 
 
 class BinanceRateLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -157,6 +172,23 @@ def _facts(order: VenueOrder, quote_qty: float = 0.0) -> OrderFacts:
 
 
 @attrs.define(eq=False)
+class _ApiSession:
+    """One WebSocket API connection and its subscription to the account's events."""
+
+    client: WsClient
+    subscription: int | None = None
+    next_subscription: int = 0
+    """The id the connection's next subscription gets: ids count from 0 over its life."""
+
+    def send(self, event: dict) -> None:
+        assert self.subscription is not None
+        self.client.send(binance_encode.user_data_frame(self.subscription, event))
+
+
+ApiMethod = Callable[[_ApiSession, ApiRequest], object]
+
+
+@attrs.define(eq=False)
 class _Connection:
     """One websocket client and what it follows."""
 
@@ -205,9 +237,8 @@ class BinanceServer(VenueServer):
         self.spot = exchange
         self.credentials = ApiCredentials(config.api_key, config.api_secret)
         self.limits = limits or BinanceRateLimits()
-        self._listen_key_ttl_s = servers.listen_key_ttl_s
-        self._listen_key: str | None = None
-        self._listen_key_expires = 0.0
+        self._subscribed: set[_ApiSession] = set()
+        """The WebSocket API connections subscribed to the account's events."""
         self._followers: defaultdict[str, set[_Connection]] = defaultdict(set)
         """The connections following each stream."""
         self._quote_qtys: dict[str, float] = {}
@@ -229,6 +260,13 @@ class BinanceServer(VenueServer):
         self._public_streams = frozenset(
             stream for streams in self._market_streams.values() for stream in streams.all()
         )
+        self._api_methods: dict[str, tuple[ApiMethod, int]] = {
+            "ping": (self._api_ping, 1),
+            "time": (self._api_time, 1),
+            binance_ws_api.SUBSCRIBE_METHOD: (self._subscribe, 2),
+            binance_ws_api.UNSUBSCRIBE_METHOD: (self._unsubscribe, 2),
+            binance_ws_api.SUBSCRIPTIONS_METHOD: (self._subscriptions, 2),
+        }
 
     # ---------------------------------------------------------------- routing
 
@@ -249,18 +287,11 @@ class BinanceServer(VenueServer):
             ("GET", "account"): (self._account, 20),
             ("GET", "myTrades"): (self._my_trades, _my_trades_weight),
         }
-        user_stream: dict[tuple[str, str], Callable[[dict[str, str]], HttpResponse]] = {
-            ("POST", "userDataStream"): self._create_listen_key,
-            ("PUT", "userDataStream"): self._extend_listen_key,
-            ("DELETE", "userDataStream"): self._close_listen_key,
-        }
         routes: dict[tuple[str, str], tuple[Route, Weight]] = {}
         for (method, endpoint), (handler, weight) in public.items():
             routes[method, f"{API_PREFIX}/{endpoint}"] = (self._public_route(handler), weight)
         for (method, endpoint), (handler, weight) in signed.items():
             routes[method, f"{API_PREFIX}/{endpoint}"] = (self._signed_route(handler), weight)
-        for (method, endpoint), handler in user_stream.items():
-            routes[method, f"{API_PREFIX}/{endpoint}"] = (self._user_stream_route(handler), 2)
         routes["POST", f"{API_PREFIX}/order"] = (Route(self._new_order, ()), 1)
         return routes
 
@@ -274,14 +305,6 @@ class BinanceServer(VenueServer):
     def _signed_route(self, handler: Callable[[dict[str, str]], HttpResponse]) -> Route:
         async def answer(request: HttpRequest) -> HttpResponse:
             return handler(self._verified(request))
-
-        return Route(answer, ())
-
-    def _user_stream_route(self, handler: Callable[[dict[str, str]], HttpResponse]) -> Route:
-        async def answer(request: HttpRequest) -> HttpResponse:
-            rest = _rest_request(request)
-            verify_api_key(rest, self.credentials)
-            return handler(request_params(rest))
 
         return Route(answer, ())
 
@@ -581,51 +604,13 @@ class BinanceServer(VenueServer):
         trades = [account_trade(fill, fill.client_id or "") for fill in fills]
         return json_response(binance_encode.my_trades_body(trades))
 
-    # ------------------------------------------------------------ listen keys
-
-    def _create_listen_key(self, params: dict[str, str]) -> HttpResponse:
-        """The account's one listen key, made anew or extended."""
-        if self._listen_key is None:
-            self._listen_key = secrets.token_urlsafe(48)[:64]
-        self._listen_key_expires = self.now() + self._listen_key_ttl_s
-        return json_response(binance_encode.listen_key_body(self._listen_key))
-
-    def _extend_listen_key(self, params: dict[str, str]) -> HttpResponse:
-        self._known_listen_key(params)
-        self._listen_key_expires = self.now() + self._listen_key_ttl_s
-        return json_response(binance_encode.EMPTY_BODY)
-
-    def _close_listen_key(self, params: dict[str, str]) -> HttpResponse:
-        key = self._known_listen_key(params)
-        self._listen_key = None
-        for connection in self._followers.pop(key, set()):
-            connection.client.drop("listen key closed")
-        return json_response(binance_encode.EMPTY_BODY)
-
-    def _known_listen_key(self, params: dict[str, str]) -> str:
-        key = params.get("listenKey", "")
-        if not key:
-            raise missing_parameter("listenKey")
-        if key != self._listen_key:
-            raise InvalidParameter(
-                binance.EXCHANGE, INVALID_LISTEN_KEY_CODE, "This listenKey does not exist.", 400
-            )
-        return key
-
-    def _expire_listen_key(self, now: float) -> None:
-        key = self._listen_key
-        if key is None or now < self._listen_key_expires:
-            return
-        self._listen_key = None
-        frames = _Frames(binance_encode.listen_key_expired_event(key, now))
-        for connection in self._followers.pop(key, set()):
-            connection.streams.discard(key)
-            connection.send(key, frames)
-
     # ------------------------------------------------------------- websockets
 
     async def _session(self, client: WsClient) -> None:
         path = urlsplit(client.target).path
+        if path == binance_ws_api.WS_API_PATH:
+            await self._api_session(client)
+            return
         if path == "/ws" or path.startswith("/ws/"):
             connection = _Connection(client, combined=False)
             named = path.removeprefix("/ws").split("/")
@@ -652,9 +637,7 @@ class BinanceServer(VenueServer):
                 self._followers[stream].discard(connection)
 
     def _serves(self, stream: str) -> bool:
-        return stream in self._public_streams or (
-            self._listen_key is not None and stream == self._listen_key
-        )
+        return stream in self._public_streams
 
     def _follow(self, connection: _Connection, streams: Sequence[str]) -> None:
         for stream in streams:
@@ -718,28 +701,108 @@ class BinanceServer(VenueServer):
                 snapshot = snapshot or book.snapshot()
                 self._send(stream, binance_encode.partial_depth_event(snapshot, levels))
 
-    def publish_market(self, now: float, symbols: Sequence[Symbol]) -> None:
-        self._expire_listen_key(now)
-        super().publish_market(now, symbols)
+    # ---------------------------------------------------------- WebSocket API
+
+    async def _api_session(self, client: WsClient) -> None:
+        session = _ApiSession(client)
+        if self._take_weight(CONNECT_WEIGHT) is not None:
+            self.rate_limiter.refused += 1
+            client.drop("too much request weight used")
+            return
+        try:
+            async for frame in client.messages():
+                client.send(self._api_answer(session, frame))
+        finally:
+            self._subscribed.discard(session)
+
+    def _api_answer(self, session: _ApiSession, frame: str | bytes) -> str:
+        request = decode_api_request(frame)
+        if isinstance(request, MalformedMessage):
+            return self._api_refusal(None, invalid_json())
+        method = self._api_methods.get(request.method)
+        try:
+            if method is None:
+                raise InvalidParameter(
+                    binance.EXCHANGE,
+                    UNSUPPORTED_OPERATION_CODE,
+                    "This operation is not supported.",
+                    400,
+                )
+            handler, weight = method
+            refusal = self._take_weight(weight)
+            if refusal is not None:
+                self.rate_limiter.refused += 1
+                raise refusal
+            result = handler(session, request)
+        except VenueError as error:
+            return self._api_refusal(request.request_id, error)
+        return binance_encode.api_result(request.request_id, result, self._api_rate_limits())
+
+    def _api_refusal(self, request_id: int | str | None, error: VenueError) -> str:
+        return binance_encode.api_error(request_id, error, self._api_rate_limits(), self.clock())
+
+    def _api_rate_limits(self) -> list[dict]:
+        limit = self.limits.weight_per_minute
+        return [
+            binance_encode.api_rate_limit("REQUEST_WEIGHT", "MINUTE", 1, limit, self._used_weight())
+        ]
+
+    def _api_ping(self, session: _ApiSession, request: ApiRequest) -> dict:
+        return {}
+
+    def _api_time(self, session: _ApiSession, request: ApiRequest) -> dict:
+        return {"serverTime": round(self.clock() * 1000.0)}
+
+    def _subscribe(self, session: _ApiSession, request: ApiRequest) -> dict:
+        verify_signed_params(request.params, self.credentials, round(self.clock() * 1000.0))
+        if session.subscription is not None:
+            raise InvalidParameter(
+                binance.EXCHANGE,
+                SUBSCRIPTION_ACTIVE_CODE,
+                "User Data Stream subscription already active.",
+                400,
+            )
+        session.subscription = session.next_subscription
+        session.next_subscription += 1
+        self._subscribed.add(session)
+        return {"subscriptionId": session.subscription}
+
+    def _unsubscribe(self, session: _ApiSession, request: ApiRequest) -> dict:
+        """End the connection's subscription (the one named, if one is): its last event
+        says so."""
+        named = request.params.get("subscriptionId")
+        if session.subscription is not None and named in (None, session.subscription):
+            session.send(binance_encode.event_stream_terminated_event(self.now()))
+            session.subscription = None
+            self._subscribed.discard(session)
+        return {}
+
+    def _subscriptions(self, session: _ApiSession, request: ApiRequest) -> list[dict]:
+        if session.subscription is None:
+            return []
+        return [{"subscriptionId": session.subscription}]
 
     # ------------------------------------------------------------ user data
 
+    def _push_user_data(self, event: dict) -> None:
+        for session in list(self._subscribed):
+            session.send(event)
+
     def _on_event(self, event: VenueEvent) -> None:
-        key = self._listen_key
         if isinstance(event, TradeExecuted):
             self._fills[event.fill.venue_order_id].append(event.fill)
         elif isinstance(event, OrderUpdated):
             order = event.order
             fills = self._fills.pop(order.venue_order_id, [])
-            if key is not None and self._followers.get(key):
+            if self._subscribed:
                 for report in self._reports(order, fills):
-                    self._send(key, report)
+                    self._push_user_data(report)
             if order.status.is_final:
                 self._reported.discard(order.venue_order_id)
             else:
                 self._reported.add(order.venue_order_id)
-        elif isinstance(event, BalanceChanged) and key is not None:
-            self._send(key, binance_encode.account_position_event([event.balance], event.ts))
+        elif isinstance(event, BalanceChanged) and self._subscribed:
+            self._push_user_data(binance_encode.account_position_event([event.balance], event.ts))
 
     def _reports(self, order: VenueOrder, fills: list[VenueFill]) -> list[dict]:
         """The execution reports of ``order``'s new state: its acceptance first if not

@@ -1,6 +1,6 @@
 """Binance spot for the feed, the router and the private stream: JSON book-ticker (or
 diff depth) streams on one connection, signed REST orders, and the account's events on
-the stream of a listen key kept alive over REST."""
+a WebSocket API connection subscribed by signature."""
 
 from __future__ import annotations
 
@@ -9,22 +9,28 @@ from collections.abc import Awaitable, Callable, Sequence
 import attrs
 
 from actors.venues.rest import RestClient
-from protocols import binance, binance_rest
+from protocols import binance, binance_rest, binance_ws_api
+from protocols._wire import WireFormatError
 from protocols.binance_signing import (
     DEFAULT_RECV_WINDOW_MS,
     ORDER_COUNT_HEADER,
     USED_WEIGHT_HEADER,
     counters,
 )
+from protocols.binance_ws_api import ApiResponse
 from protocols.model import Leg, Order, Symbol, VenueRules
 from protocols.venue import (
     ApiCredentials,
     DepthSnapshot,
     FundingRate,
+    MalformedMessage,
     OrderUpdate,
+    Pong,
     RestRequest,
     RestResponse,
+    SubscriptionResult,
     Trade,
+    UpgradeNotice,
     VenueError,
 )
 
@@ -207,58 +213,76 @@ def _ms(now: float) -> int:
     return int(now * 1000)
 
 
-LISTEN_KEY_RENEW_S = 30 * 60.0
-"""A listen key lives 60 minutes; Binance asks for an extension about every 30."""
-
-
 @attrs.define
 class BinancePrivateCodec:
-    """Binance's user data stream: a listen key from REST, followed as a stream on a
-    raw-stream connection (its subscription's answer shows the venue serves it), then
-    ``executionReport`` and ``outboundAccountPosition`` events."""
+    r"""Binance's user data stream, on the WebSocket API: a connection of its own,
+    subscribed by one signed ``userDataStream.subscribe.signature`` request (no listen
+    key, nothing to renew), then ``executionReport`` and ``outboundAccountPosition``
+    events, each wrapped with the subscription's id.
+
+    Where it connects: ``ws_api_url`` when set, else the WebSocket API beside the market
+    streams' URL the stream is given (``binance_ws_api.ws_api_url``: the host's
+    ``stream.`` become ``ws-api.``, the path ``/ws-api/v3``; a simulated venue's host is
+    kept). A refused subscription (a bad key or signature, a clock outside the
+    ``recvWindow``, a rate limit) is a refused ``SubscriptionResult``;
+    ``eventStreamTerminated`` and ``serverShutdown`` are ``UpgradeNotice``\ s; the
+    venue's close after 24 hours a drop: each a reconnect, subscribed anew. The
+    keepalive, ``session.subscriptions``, also shows the subscription still stands:
+    answered without it, the stream reconnects."""
 
     credentials: ApiCredentials
+    ws_api_url: str | None = None
     exchange: str = binance.EXCHANGE
     ping_interval_s: float = PING_INTERVAL_S
-    renew_interval_s: float | None = LISTEN_KEY_RENEW_S
+    renew_interval_s: float | None = None
     handshake_headers: Sequence[tuple[bytes, bytes]] = ()
-    listen_key: str | None = None
+    subscription_id: int | None = None
+    """The connection's subscription, once the venue has taken it."""
 
     async def open_url(self, rest: RestClient, ws_url: str, now: float) -> str:
-        """A listen key (the account's open one, extended, if it has one); ``ws_url``,
-        the raw streams' base, to follow it on."""
-        response = await rest.send(binance_rest.listen_key_request("POST", self.credentials))
-        if response.status != 200:
-            raise binance_rest.error_from_response(response)
-        self.listen_key = binance_rest.parse_listen_key(response.body)
-        return ws_url
+        """The WebSocket API's URL; nothing is asked of REST."""
+        self.subscription_id = None
+        return self.ws_api_url or binance_ws_api.ws_api_url(ws_url)
 
     async def renew(self, rest: RestClient, now: float) -> None:
-        await self._send(rest, "PUT")
-
-    async def close(self, rest: RestClient, now: float) -> None:
-        """Close the listen key: its stream ends."""
-        await self._send(rest, "DELETE")
-        self.listen_key = None
-
-    async def _send(self, rest: RestClient, method: str) -> None:
-        if self.listen_key is None:
-            raise ValueError(f"no listen key to {method}: open the stream first")
-        request = binance_rest.listen_key_request(method, self.credentials, self.listen_key)
-        response = await rest.send(request)
-        if response.status != 200:
-            raise binance_rest.error_from_response(response)
+        """A subscription by signature needs no renewal."""
 
     def subscriptions(self, now: float) -> list[str]:
-        if self.listen_key is None:
-            raise ValueError("no listen key to follow: open the stream first")
-        return [binance.subscribe_message([self.listen_key])]
+        return [binance_ws_api.subscribe_message(self.credentials, _ms(now))]
 
     def ping(self, now: float) -> str:
-        return binance.list_subscriptions_message()
+        return binance_ws_api.subscriptions_message()
 
     def decode(self, frame: str | bytes, recv_ts: float) -> tuple:
-        return binance.decode_frame(frame, recv_ts)
+        return tuple(
+            self._answered(event, frame) if isinstance(event, ApiResponse) else event
+            for event in binance_ws_api.decode_frame(frame, recv_ts)
+        )
+
+    def _answered(
+        self, response: ApiResponse, frame: str | bytes
+    ) -> SubscriptionResult | Pong | UpgradeNotice | MalformedMessage:
+        try:
+            if response.request_id == binance_ws_api.SUBSCRIBE_REQUEST_ID:
+                result, taken = binance_ws_api.subscription_outcome(response)
+                if taken is not None:
+                    self.subscription_id = taken
+                return result
+            if response.request_id == binance_ws_api.KEEPALIVE_REQUEST_ID:
+                return self._kept_alive(response)
+        except WireFormatError as error:
+            return MalformedMessage.about(str(error), frame)
+        return MalformedMessage.about(f"an answer to no request of ours: {response}", frame)
+
+    def _kept_alive(self, response: ApiResponse) -> Pong | UpgradeNotice:
+        # A refused keepalive (rate limited) still shows the connection answers.
+        if (
+            response.ok
+            and self.subscription_id is not None
+            and self.subscription_id not in binance_ws_api.active_subscriptions(response)
+        ):
+            return UpgradeNotice(f"subscription {self.subscription_id} no longer active")
+        return Pong()
 
 
 async def _balances(rest: RestClient, credentials: ApiCredentials, now: float) -> tuple:

@@ -11,6 +11,7 @@ import trio
 from actors.sim import ServerConfig, SimConfig, SimVenues, SpotVenueConfig
 from actors.sim.binance_server import BinanceRateLimits, BinanceServer
 from actors.sim.servers import HOST, WallClock
+from protocols.binance_ws_api import WS_API_PATH
 
 TICK_S = 0.02
 BINANCE_SPOT = SpotVenueConfig(
@@ -25,13 +26,13 @@ BINANCE_SPOT = SpotVenueConfig(
 when no BNB pays them."""
 
 
-def binance_config(config: SimConfig, listen_key_ttl_s: float = 3600.0, **spot: Any) -> SimConfig:
+def binance_config(config: SimConfig, **spot: Any) -> SimConfig:
     """``config`` with its spot venue Binance's (``spot`` changing it), ticking every
     20 ms."""
     return msgspec.structs.replace(
         config,
         spot=msgspec.structs.replace(BINANCE_SPOT, **spot),
-        servers=ServerConfig(tick_s=TICK_S, listen_key_ttl_s=listen_key_ttl_s),
+        servers=ServerConfig(tick_s=TICK_S),
     )
 
 
@@ -51,6 +52,8 @@ class BinanceTwin:
         """The raw streams' base (``/ws``)."""
         self.stream_url = ""
         """The combined streams' base (``/stream``)."""
+        self.ws_api_url = ""
+        """The WebSocket API (``/ws-api/v3``), where the user data stream is."""
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED):
         self.clock.start()
@@ -59,6 +62,7 @@ class BinanceTwin:
             self.rest_url = f"http://{HOST}:{port}"
             self.ws_url = f"ws://{HOST}:{port}/ws"
             self.stream_url = f"ws://{HOST}:{port}/stream"
+            self.ws_api_url = f"ws://{HOST}:{port}{WS_API_PATH}"
             nursery.start_soon(self._move_market)
             task_status.started()
 

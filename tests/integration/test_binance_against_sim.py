@@ -170,6 +170,27 @@ async def test_an_order_fills_once_and_every_report_arrives(nursery, sim, privat
     assert sum(f.fee for f in fills) == pytest.approx(charged.fee_usdt, rel=1e-6)
 
 
+async def test_the_private_stream_subscribes_anew_after_a_drop_and_a_refusal(nursery, sim):
+    strategy = Mailbox("strategy")
+    router, inbox = await start_router(nursery, sim, strategy, private=True)
+    await wait_until(lambda: router.stream is not None and router.stream.up)
+    stream = router.stream
+    sim.server.drop_websockets()
+    await wait_until(lambda: stream.connects == 2 and stream.up)
+    # A venue clock 30 s behind takes the subscription's timestamp for one from the
+    # future: refused (-1021), the stream stays down and tries again.
+    sim.server.clock_ahead_s = -30.0
+    sim.server.drop_websockets()
+    await wait_until(lambda: "-1021" in stream.last_reason and not stream.up)
+    assert "subscription refused" in stream.last_reason
+    sim.server.clock_ahead_s = 0.0
+    await wait_until(lambda: stream.up)
+    order = market_order(1)
+    await inbox.send(PlaceOrder(order))
+    heard = await settle(strategy, order.client_id)
+    assert heard[-1].status is OrderStatus.FILLED
+
+
 async def test_a_timeout_after_the_venue_took_the_order_never_doubles_it(nursery, sim):
     strategy = Mailbox("strategy")
     router, inbox = await start_router(nursery, sim, strategy)

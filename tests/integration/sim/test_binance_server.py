@@ -1,6 +1,6 @@
 """The simulated Binance spot venue driven by Basis's own Binance clients over loopback:
 the router codec and ``RestClient`` for REST, ``open_websocket`` and the codecs for
-streams; its rate limits and its faults."""
+streams and the WebSocket API's user data stream; its rate limits and its faults."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from actors.sim.aimed_faults import OrderFault, OrderFaultKind, OrderTarget, Rol
 from actors.sim.binance_server import BinanceRateLimits
 from actors.venues.binance import BinanceFeedCodec, BinancePrivateCodec, BinanceRouterCodec
 from actors.venues.rest import OutcomeUnknown, RestClient
-from protocols import binance, binance_rest
+from protocols import binance, binance_rest, binance_ws_api
 from protocols.binance_signing import ORDER_COUNT_HEADER, USED_WEIGHT_HEADER, counters
 from protocols.client_ids import client_order_id
 from protocols.model import Leg, Order, OrderStatus, OrderType, Quote, Side, TimeInForce
@@ -433,14 +433,24 @@ async def test_depth_diffs_continue_the_snapshot_and_a_skipped_one_is_a_gap(movi
         assert book.gaps == 1
 
 
-async def test_own_orders_are_pushed_on_the_listen_keys_stream(twin, rest):
+async def subscribed(ws, private):
+    for request in private.subscriptions(now()):
+        await ws.send_message(request)
+    return await next_matching(ws, private.decode, is_(SubscriptionResult))
+
+
+def answer(frame, _):
+    return [msgspec.json.decode(frame)]
+
+
+async def test_own_orders_are_pushed_to_the_ws_api_connection_subscribed(twin, rest):
     rules = await rules_of(rest)
     private = BinancePrivateCodec(CREDENTIALS)
     url = await private.open_url(rest, twin.ws_url, now())
+    assert url == twin.ws_api_url
     async with open_websocket(url) as ws:
-        for request in private.subscriptions(now()):
-            await ws.send_message(request)
-        assert (await next_matching(ws, private.decode, is_(SubscriptionResult))).ok
+        assert (await subscribed(ws, private)).ok
+        assert private.subscription_id == 0
         ask = twin.venues.market.quote(COIN, Leg.SPOT).ask
         await place(rest, Order("push-1", Leg.SPOT, COIN, Side.BUY, 1.0, ask), rules)
         accepted = await next_matching(ws, private.decode, is_(OrderUpdate))
@@ -462,25 +472,58 @@ async def test_own_orders_are_pushed_on_the_listen_keys_stream(twin, rest):
         )
         coin = await next_matching(ws, private.decode, is_(Balance, asset="COIN"))
         assert coin.free == pytest.approx(100.999)
-        # The same key again while it is open; kept alive, then closed: the stream ends.
-        again = await rest.send(binance_rest.listen_key_request("POST", CREDENTIALS))
-        assert binance_rest.parse_listen_key(again.body) == private.listen_key
-        await private.renew(rest, now())
-        await private.close(rest, now())
-        with pytest.raises(WebSocketClosed):
-            await next_matching(ws, private.decode, lambda event: False)
-    unknown = await rest.send(binance_rest.listen_key_request("PUT", CREDENTIALS, "gone"))
-    assert ROUTER.error(unknown, now()).code == -1125
+        # The keepalive finds the subscription standing; a second one is refused.
+        await ws.send_message(private.ping(now()))
+        assert await next_matching(ws, private.decode, is_(Pong))
+        again = await subscribed(ws, private)
+        assert not again.ok and "-2035" in again.message
+        # Unsubscribed, the stream says it ended; the keepalive then finds it gone.
+        await ws.send_message(binance_ws_api.unsubscribe_message(None, "end"))
+        ended = await next_matching(ws, private.decode, is_(UpgradeNotice))
+        assert "terminated" in ended.message
+        await ws.send_message(private.ping(now()))
+        gone = await next_matching(ws, private.decode, is_(UpgradeNotice))
+        assert "no longer active" in gone.message
 
 
-async def test_an_expired_listen_key_says_so_on_its_stream(nursery):
-    twin = await start(nursery, binance_config(helpers.config(), listen_key_ttl_s=0.3))
-    async with RestClient(twin.rest_url) as rest:
-        created = await rest.send(binance_rest.listen_key_request("POST", CREDENTIALS))
-        key = binance_rest.parse_listen_key(created.body)
-        async with open_websocket(binance.private_stream_url(twin.ws_url, key)) as ws:
-            notice = await next_matching(ws, decode, is_(UpgradeNotice))
-            assert key in notice.message
+@pytest.mark.parametrize(
+    ("credentials", "skew_s", "code"),
+    [
+        (ApiCredentials(CREDENTIALS.key, "other"), 0.0, -1022),
+        (ApiCredentials("other", CREDENTIALS.secret), 0.0, -2015),
+        (CREDENTIALS, -6.0, -1021),
+        (CREDENTIALS, 2.0, -1021),
+    ],
+)
+async def test_a_subscription_that_does_not_check_out_is_refused(twin, credentials, skew_s, code):
+    private = BinancePrivateCodec(credentials)
+    async with open_websocket(twin.ws_api_url) as ws:
+        await ws.send_message(binance_ws_api.subscribe_message(credentials, ms(now() + skew_s)))
+        refused = await next_matching(ws, private.decode, is_(SubscriptionResult))
+    assert not refused.ok and f"({code})" in refused.message
+    assert private.subscription_id is None
+
+
+async def test_the_ws_api_answers_with_the_weight_used_and_refuses_what_it_cannot_take(twin):
+    async with open_websocket(twin.ws_api_url) as ws:
+        await ws.send_message(binance_ws_api.request_message("ping", None, 1))
+        pong = await next_matching(ws, answer, lambda m: m.get("id") == 1)
+        assert (pong["status"], pong["result"]) == (200, {})
+        (weight,) = pong["rateLimits"]
+        assert (weight["rateLimitType"], weight["limit"]) == ("REQUEST_WEIGHT", 6000)
+        assert weight["count"] >= 3  # the connection's 2 and the ping's 1
+        await ws.send_message(binance_ws_api.request_message("time", None, 2))
+        time = await next_matching(ws, answer, lambda m: m.get("id") == 2)
+        assert abs(time["result"]["serverTime"] - ms(now())) < 5000
+        await ws.send_message(binance_ws_api.request_message("session.logon", None, 3))
+        logon = await next_matching(ws, answer, lambda m: m.get("id") == 3)
+        assert (logon["status"], logon["error"]["code"]) == (400, -1020)
+        await ws.send_message("not a request")
+        garbled = await next_matching(ws, answer, lambda m: "error" in m)
+        assert (garbled["id"], garbled["error"]["code"]) == (None, -1135)
+        await ws.send_message(binance_ws_api.subscriptions_message(4))
+        listed = await next_matching(ws, answer, lambda m: m.get("id") == 4)
+        assert listed["result"] == []
 
 
 async def test_a_websocket_elsewhere_is_dropped(twin):

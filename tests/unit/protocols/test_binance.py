@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols import binance, binance_client_requests, binance_encode, binance_rest
+from actors.venues.binance import BinancePrivateCodec
+from protocols import binance, binance_client_requests, binance_encode, binance_rest, binance_ws_api
 from protocols.binance_signing import ORDER_COUNT_HEADER, USED_WEIGHT_HEADER, counters, sign
 from protocols.client_ids import client_order_id
 from protocols.model import (
@@ -73,6 +74,11 @@ def sample(name: str) -> bytes:
 def only(events):
     (event,) = events
     return event
+
+
+def user_data(event: dict) -> tuple:
+    """``event`` as the WebSocket API's user data stream delivers it, read back."""
+    return binance_ws_api.decode_frame(binance_encode.user_data_frame(0, event), 0.0)
 
 
 # ------------------------------------------------------------------ symbols, ids
@@ -159,7 +165,7 @@ def test_requests_are_the_documented_json():
 
 
 def test_the_documented_execution_report_is_a_new_order():
-    update = only(binance.decode_frame(sample("execution_report.json"), 0.0))
+    update = only(binance_ws_api.decode_frame(sample("execution_report.json"), 0.0))
     assert update == OrderUpdate(
         symbol=Symbol("ETH", "BTC"),
         client_id="mUvoqJxFIILMdfAW5iGSOW",
@@ -175,13 +181,13 @@ def test_the_documented_execution_report_is_a_new_order():
 
 
 def test_a_trade_report_is_the_orders_state_and_the_trade_and_a_cancel_names_the_original_id():
-    report = msgspec.json.decode(sample("execution_report.json"))
+    report = msgspec.json.decode(sample("execution_report.json"))["event"]
     traded = {
         **report,
         **{"x": "TRADE", "X": "PARTIALLY_FILLED", "l": "0.4", "L": "0.1", "z": "0.4"},
         **{"Z": "0.04", "n": "0.0004", "N": "ETH", "t": 77, "m": True},
     }
-    update, trade = binance.decode_frame(msgspec.json.encode(traded), 0.0)
+    update, trade = user_data(traded)
     assert (update.status, update.filled_qty, update.avg_price) == (
         OrderStatus.PARTIALLY_FILLED,
         0.4,
@@ -196,20 +202,164 @@ def test_a_trade_report_is_the_orders_state_and_the_trade_and_a_cancel_names_the
         True,
     )
     cancelled = {**report, "x": "CANCELED", "X": "CANCELED", "c": "cancel-1", "C": "order-1"}
-    assert only(binance.decode_frame(msgspec.json.encode(cancelled), 0.0)).client_id == "order-1"
+    assert only(user_data(cancelled)).client_id == "order-1"
     expired = {**report, "x": "EXPIRED", "X": "EXPIRED"}
-    assert only(binance.decode_frame(msgspec.json.encode(expired), 0.0)).status is (
-        OrderStatus.EXPIRED
-    )
+    assert only(user_data(expired)).status is OrderStatus.EXPIRED
 
 
-def test_account_events_are_balances_and_an_expired_key_a_reason_to_reconnect():
-    assert binance.decode_frame(sample("account_position.json"), 0.0) == (
-        Balance("ETH", 10000.0, 0.0),
+def test_account_events_are_balances_and_a_terminated_stream_a_reason_to_reconnect():
+    decode = binance_ws_api.decode_frame
+    assert decode(sample("account_position.json"), 0.0) == (Balance("ETH", 10000.0, 0.0),)
+    assert decode(sample("ws_api_event.json"), 0.0) == (
+        Balance("BTC", 11818.0, 182.0),
+        Balance("USDT", 10580.0, 70.0),
     )
-    assert binance.decode_frame(sample("balance_update.json"), 0.0) == ()
-    notice = only(binance.decode_frame(sample("listen_key_expired.json"), 0.0))
-    assert isinstance(notice, UpgradeNotice) and "expired" in notice.message
+    assert decode(sample("balance_update.json"), 0.0) == ()
+    terminated = only(decode(sample("event_stream_terminated.json"), 0.0))
+    assert isinstance(terminated, UpgradeNotice) and "terminated" in terminated.message
+    assert isinstance(only(decode(sample("ws_api_server_shutdown.json"), 0.0)), UpgradeNotice)
+
+
+# ------------------------------------------------------------------ WebSocket API
+
+WS_API_EXAMPLE_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
+"""The secret key of the documentation's example (the request carries its API key)."""
+FULLWIDTH_123456 = "\uff11\uff12\uff13\uff14\uff15\uff16"
+"""The example's symbol of non-ASCII characters: 123456 in fullwidth digits."""
+
+
+@pytest.mark.parametrize(
+    ("name", "payload"),
+    [
+        (
+            "ws_api_signed_request.json",
+            "apiKey=vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
+            "&price=52000.00&quantity=0.01000000&recvWindow=100&side=SELL&symbol=BTCUSDT"
+            "&timeInForce=GTC&timestamp=1645423376532&type=LIMIT",
+        ),
+        (
+            "ws_api_signed_request_unicode.json",
+            "apiKey=vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
+            "&price=0.10000000&quantity=1.00000000&recvWindow=5000&side=BUY"
+            f"&symbol={FULLWIDTH_123456}&timeInForce=GTC&timestamp=1645423376532&type=LIMIT",
+        ),
+    ],
+)
+def test_the_documented_ws_api_requests_are_signed_as_basis_signs(name, payload):
+    params = msgspec.json.decode(sample(name))["params"]
+    assert binance_ws_api.signature_payload(params) == payload
+    keys = ApiCredentials(params["apiKey"], WS_API_EXAMPLE_SECRET)
+    unsigned = {k: v for k, v in params.items() if k not in ("apiKey", "timestamp", "signature")}
+    signed = binance_ws_api.signed_params(unsigned, keys, params["timestamp"])
+    assert signed["signature"] == params["signature"]
+    # The venue takes it within its recvWindow, with the signature in either case.
+    taken_at = params["timestamp"] + params["recvWindow"]
+    binance_client_requests.verify_signed_params(params, keys, taken_at)
+    upper = {**params, "signature": params["signature"].upper()}
+    binance_client_requests.verify_signed_params(upper, keys, taken_at)
+    with pytest.raises(TimestampRejected):
+        binance_client_requests.verify_signed_params(params, keys, taken_at + 1)
+
+
+def test_the_subscription_request_is_the_documented_one_signed_by_hmac():
+    documented = msgspec.json.decode(sample("ws_api_subscribe_signature.json"))
+    ours = msgspec.json.decode(binance_ws_api.subscribe_message(KEYS, 1747385641636))
+    assert ours.keys() == documented.keys() and ours["method"] == documented["method"]
+    assert ours["params"].keys() == documented["params"].keys()
+    assert ours["params"]["signature"] == sign("secret", "apiKey=key&timestamp=1747385641636")
+    request = binance_client_requests.decode_api_request(binance_ws_api.subscribe_message(KEYS, 5))
+    assert request.method == "userDataStream.subscribe.signature"
+    binance_client_requests.verify_signed_params(request.params, KEYS, 5)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "code"),
+    [
+        ({"signature": None}, InvalidParameter, -1102),
+        ({"apiKey": "other"}, BadCredentials, -2015),
+        ({"timestamp": 6}, BadSignature, -1022),
+        ({"recvWindow": 70000}, BadSignature, -1022),
+    ],
+)
+def test_a_ws_api_request_that_does_not_check_out_is_refused(change, error, code):
+    params = binance_ws_api.signed_params({}, KEYS, 5)
+    changed = {k: v for k, v in {**params, **change}.items() if v is not None}
+    with pytest.raises(error) as refused:
+        binance_client_requests.verify_signed_params(changed, KEYS, 5)
+    assert refused.value.code == code
+
+
+def test_the_documented_answers_read():
+    decode = binance_ws_api.decode_frame
+    subscribed = only(decode(sample("ws_api_subscribe_answer.json"), 0.0))
+    result, subscription = binance_ws_api.subscription_outcome(subscribed)
+    assert result.ok and subscription == 0
+    listed = only(decode(sample("ws_api_subscriptions_answer.json"), 0.0))
+    assert binance_ws_api.active_subscriptions(listed) == {0, 1}
+    assert only(decode(sample("ws_api_unsubscribe_answer.json"), 0.0)).result == {}
+    refused = only(decode(sample("ws_api_error.json"), 0.0))
+    assert (refused.ok, refused.status, refused.code) == (False, 400, -2010)
+    assert refused.message == "Account has insufficient balance for requested action."
+    banned = only(decode(sample("ws_api_banned.json"), 0.0))
+    assert (banned.status, banned.code, banned.retry_after_ms) == (418, -1003, 1659146400000)
+    result, subscription = binance_ws_api.subscription_outcome(banned)
+    assert not result.ok and "418 (-1003)" in result.message and subscription is None
+
+
+def test_the_private_codec_follows_its_subscription():
+    codec = BinancePrivateCodec(KEYS)
+    (request,) = codec.subscriptions(1.0)
+    assert msgspec.json.decode(request)["id"] == binance_ws_api.SUBSCRIBE_REQUEST_ID
+
+    def answer(request_id, status=200, result=None, error=None):
+        body = {"id": request_id, "status": status, "result": result}
+        if error is not None:
+            body["error"] = error
+        return msgspec.json.encode(body)
+
+    assert only(codec.decode(answer("subscribe", result={"subscriptionId": 4}), 0.0)).ok
+    assert codec.subscription_id == 4
+    keepalive = binance_ws_api.KEEPALIVE_REQUEST_ID
+    assert msgspec.json.decode(codec.ping(0.0))["method"] == "session.subscriptions"
+    standing = answer(keepalive, result=[{"subscriptionId": 3}, {"subscriptionId": 4}])
+    assert isinstance(only(codec.decode(standing, 0.0)), Pong)
+    gone = only(codec.decode(answer(keepalive, result=[{"subscriptionId": 3}]), 0.0))
+    assert isinstance(gone, UpgradeNotice)
+    throttled = answer(keepalive, 429, error={"code": -1003, "msg": "Too much request weight."})
+    assert isinstance(only(codec.decode(throttled, 0.0)), Pong)
+    refused = answer("subscribe", 400, error={"code": -1022, "msg": "Signature not valid."})
+    assert only(codec.decode(refused, 0.0)) == SubscriptionResult(
+        False, "subscribe", "400 (-1022) Signature not valid."
+    )
+    assert isinstance(only(codec.decode(answer("other"), 0.0)), MalformedMessage)
+    order = msgspec.json.decode(sample("execution_report.json"))
+    assert isinstance(only(codec.decode(msgspec.json.encode(order), 0.0)), OrderUpdate)
+
+
+async def test_the_private_codec_connects_beside_the_streams_or_where_it_is_told():
+    codec = BinancePrivateCodec(KEYS, subscription_id=2)
+    url = await codec.open_url(None, "wss://stream.binance.com:9443/ws", 0.0)
+    assert url == "wss://ws-api.binance.com:9443/ws-api/v3" and codec.subscription_id is None
+    local = await codec.open_url(None, "ws://127.0.0.1:8001/ws", 0.0)
+    assert local == "ws://127.0.0.1:8001/ws-api/v3"
+    told = BinancePrivateCodec(KEYS, ws_api_url=binance_ws_api.WS_API_URL)
+    assert await told.open_url(None, "ws://127.0.0.1:8001/ws", 0.0) == binance_ws_api.WS_API_URL
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"not json",
+        b"[1]",
+        b'{"id": 1}',
+        b'{"id": 1, "status": 400}',
+        b'{"id": 1, "status": "x"}',
+        b'{"subscriptionId": 0, "event": []}',
+        b'{"subscriptionId": 0, "event": {"e": "somethingNew"}}',
+    ],
+)
+def test_what_the_ws_api_sends_that_cannot_be_read_is_malformed(frame):
+    assert isinstance(only(binance_ws_api.decode_frame(frame, 0.0)), MalformedMessage)
 
 
 @pytest.mark.parametrize(
@@ -281,7 +431,7 @@ def test_the_documented_query_cancel_and_list_replies():
     assert binance_rest.parse_orders(sample("open_orders.json")) == [query]
 
 
-def test_the_documented_account_trades_and_listen_key():
+def test_the_documented_account_and_trades():
     assert binance_rest.parse_account(sample("account.json")) == (
         Balance("BTC", 4723846.89208129, 0.0),
         Balance("LTC", 4763368.68006011, 0.0),
@@ -295,7 +445,6 @@ def test_the_documented_account_trades_and_listen_key():
         10.1,
         "BNB",
     )
-    assert binance_rest.parse_listen_key(sample("listen_key.json")).startswith("pqia91ma")
 
 
 def test_a_reply_that_cannot_be_read_is_malformed():
@@ -433,15 +582,6 @@ def test_a_placement_is_signed_with_its_parameters_in_binances_order():
     maker = Order("t1-3s", Leg.SPOT, BTC, Side.BUY, 1.0, 1.0, tif=TimeInForce.POST_ONLY)
     query = dict(parse_qsl(binance_rest.place_order_request(maker, KEYS, 1).query))
     assert query["type"] == "LIMIT_MAKER" and "timeInForce" not in query
-
-
-def test_listen_key_requests_carry_the_key_alone():
-    created = binance_rest.listen_key_request("POST", KEYS)
-    assert (created.method, created.query, created.header("X-MBX-APIKEY")) == ("POST", "", "key")
-    kept = binance_rest.listen_key_request("PUT", KEYS, "abc")
-    assert kept.query == "listenKey=abc" and "signature" not in kept.query
-    with pytest.raises(ValueError):
-        binance_rest.listen_key_request("PUT", KEYS)
 
 
 # ------------------------------------------------------------ the venue's side
@@ -608,8 +748,7 @@ def test_order_replies_and_reports_round_trip(update, created_ts):
     if update.status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
         return  # reported with the trade that filled it
     report = binance_encode.execution_report(update, "LIMIT", "GTC", created_ts, update.ts)
-    frame = binance_encode.stream_frame("key", report, False)
-    assert only(binance.decode_frame(frame, 0.0)) == _as_read(update)
+    assert only(user_data(report)) == _as_read(update)
 
 
 trades = st.builds(
@@ -634,7 +773,7 @@ def test_trades_and_balances_round_trip(trade, balance):
     body = binance_encode.account_body([balance], 0.001, 0.001, 1.0)
     assert binance_rest.parse_account(body) == (balance,)
     event = binance_encode.account_position_event([balance], 1.0)
-    assert binance.decode_frame(binance_encode.stream_frame("key", event, False), 0.0) == (balance,)
+    assert user_data(event) == (balance,)
 
 
 @given(trades)
@@ -644,9 +783,7 @@ def test_a_trade_report_carries_the_trade(trade):
         trade.price, trade.qty, trade.price, ts=trade.ts,
     )  # fmt: skip
     report = binance_encode.execution_report(update, "LIMIT", "GTC", 1.0, 2.0, trade)
-    read_update, read_trade = binance.decode_frame(
-        binance_encode.stream_frame("k", report, False), 0.0
-    )
+    read_update, read_trade = user_data(report)
     assert read_trade == msgspec.structs.replace(trade, client_id="t1-1s")
     assert read_update.status is OrderStatus.FILLED
 
@@ -670,5 +807,4 @@ def test_rules_round_trip(rules):
 def test_a_cancel_report_names_the_cancel_and_reads_as_the_order(update):
     report = binance_encode.execution_report(update, "LIMIT", "GTC", 1.0, 2.0, None, "cancel-9")
     assert (report["c"], report["C"]) == ("cancel-9", update.client_id)
-    frame = binance_encode.stream_frame("k", report, False)
-    assert only(binance.decode_frame(frame, 0.0)) == _as_read(update)
+    assert only(user_data(report)) == _as_read(update)
