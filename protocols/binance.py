@@ -172,8 +172,9 @@ _decode_json = msgspec.json.Decoder().decode
 
 def decode_frame(frame: bytes | str, recv_ts: float) -> tuple[BinanceEvent, ...]:
     """Everything one websocket frame says, in order: an ``executionReport`` of a fill
-    is the order's new state and the trade, an ``outboundAccountPosition`` one balance
-    per asset. ``recv_ts`` is when the frame arrived (Unix seconds). Never raises."""
+    is the trade and then the order's new state (so that an order it fills is seen
+    whole by its trades when its end is read), an ``outboundAccountPosition`` one
+    balance per asset. ``recv_ts`` is when the frame arrived (Unix seconds). Never raises."""
     try:
         message = _decode_json(frame)
     except msgspec.DecodeError as error:
@@ -354,7 +355,7 @@ def _read_execution_report(
         is_maker=bool(message["m"]),
         ts=ts,
     )
-    return (update, trade)
+    return (trade, update)
 
 
 def _read_account_position(message: dict[str, Any], recv_ts: float) -> tuple[Balance, ...]:

@@ -565,8 +565,9 @@ def _read_mark_price(
 def _read_order_trade_update(
     payload: bytes | str | msgspec.Raw, venue_ts: float, _: float, __: Intervals
 ) -> tuple[BinanceFuturesEvent, ...]:
-    """The order as it stands, then the trade it made (if ``x`` is ``TRADE``); a trade
-    of the venue's own liquidation or ADL order is a reduction instead."""
+    """The trade it made (if ``x`` is ``TRADE``), then the order as it stands (so that
+    an order it fills is seen whole by its trades when its end is read); a trade of the
+    venue's own liquidation or ADL order is a reduction instead."""
     event = _order_trade_update_decoder.decode(payload)
     order = event.o
     ts = event.T / 1000.0 if event.T else venue_ts
@@ -576,7 +577,7 @@ def _read_order_trade_update(
             return (reduction,)
     update = order_push_update(order, ts)
     if order.x == "TRADE":
-        return (update, order_push_trade(order, ts))
+        return (order_push_trade(order, ts), update)
     return (update,)
 
 

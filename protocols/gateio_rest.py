@@ -682,6 +682,18 @@ window, its limit, and when the window resets once exceeded (else the current ti
 Unix seconds."""
 
 
+def exhausted_for_s(response: RestResponse, now_s: float) -> float:
+    """How long until the endpoint's window resets, when the reply says no request is
+    left in it; 0.0 while some are (or the headers do not say)."""
+    try:
+        remaining = int(response.header(REMAIN_HEADER) or "1")
+    except ValueError:
+        return 0.0
+    if remaining > 0:
+        return 0.0
+    return _retry_after_s(response, now_s) or 0.0
+
+
 def _retry_after_s(response: RestResponse, now_s: float | None) -> float | None:
     reset = response.header(RESET_HEADER)
     if reset is None or now_s is None:

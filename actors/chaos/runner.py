@@ -844,7 +844,9 @@ class ChaosRun:
 
     def venue_positions(self) -> dict[str, tuple[float, float]]:
         """Per symbol: the spot holding and the futures short the venues' fills add up to,
-        with what the futures venue closed by itself (liquidations, auto-deleveraging)."""
+        less the fees charged in the coin itself (a venue that takes its fee from what it
+        gives), with what the futures venue closed by itself (liquidations,
+        auto-deleveraging)."""
         found: dict[str, list[float]] = {}
         for leg, ledger in ((0, self.sim.venues.spot.ledger), (1, self.sim.venues.futures.ledger)):
             for entry in ledger.entries():
@@ -858,6 +860,8 @@ class ChaosRun:
                     continue
                 net = found.setdefault(str(change.symbol), [0.0, 0.0])
                 net[leg] += change.signed_qty
+                if type(change) is VenueFill and change.fee_asset == change.symbol.base:
+                    net[leg] -= change.fee
         return {symbol: (spot, -futures) for symbol, (spot, futures) in found.items()}
 
     async def _measure_recovery(self, index: int, cleared: float) -> None:
@@ -1212,21 +1216,20 @@ def run_config_toml(
     """The trading process's config: the user's symbols, strategy and feed timings, in
     live mode against the simulated venues at ``urls`` (keys from ``KEY_ENV``); its
     alerts, with the user's thresholds, to the webhook at ``alerts_url`` alone."""
-    spot = msgspec.to_builtins(config.venues.spot) | {
-        "rest_url": urls.mexc_rest,
-        "ws_url": urls.mexc_ws,
+    at = config.venues_at(urls)
+    spot = msgspec.to_builtins(at.spot) | {
         "api_key_env": KEY_ENV["spot"][0],
         "api_secret_env": KEY_ENV["spot"][1],
         "depth": depth or config.venues.spot.depth,
     }
-    futures = msgspec.to_builtins(config.venues.futures) | {
-        "rest_url": urls.gateio_rest,
-        "ws_url": urls.gateio_ws,
+    futures = msgspec.to_builtins(at.futures) | {
         "api_key_env": KEY_ENV["futures"][0],
         "api_secret_env": KEY_ENV["futures"][1],
-        "user_id": config.sim.futures.user_id,
         "depth": depth or config.venues.futures.depth,
     }
+    if config.venues.futures.kind == "gateio_futures":
+        # The simulated Gate.io account's user id, which its private channels name.
+        futures["user_id"] = config.sim.futures.user_id
     document = {
         "mode": "live",
         "symbols": list(config.symbols),

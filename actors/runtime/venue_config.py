@@ -15,7 +15,7 @@ import msgspec
 from actors.venues.kinds import venue_of_kind
 from protocols.venue import ApiCredentials
 
-VenueKind = Literal["mexc", "gateio_futures", "binance_futures"]
+VenueKind = Literal["mexc", "gateio_futures", "binance", "binance_futures"]
 """Every kind ``actors.venues.kinds`` knows, spot and futures: which leg takes which is
 checked by ``[venues]``."""
 

@@ -224,6 +224,9 @@ class BinanceServer(VenueServer):
     ``limits`` the rate limits (Binance's published ones by default)."""
 
     websocket_path = "/"
+    """Every websocket path is the venue's to tell apart (``/ws``, ``/ws/<stream>``,
+    ``/stream``, ``/ws-api/v3``): clients are pointed at the raw streams' ``/ws``."""
+    streams_path = "/ws"  # type: ignore[assignment]
 
     def __init__(
         self,

@@ -342,6 +342,12 @@ FUTURES_VENUES = ("gateio", "binance_futures")
 DEFAULT_PAIR = ("mexc", "gateio")
 
 VENUE_SETTINGS: dict[str, dict[str, object]] = {
+    "binance": {
+        "maker_fee": 0.001,
+        "taker_fee": 0.001,
+        "fee_asset": "base",
+        "client_id_pattern": r"[a-zA-Z0-9_-]{1,36}",
+    },
     "binance_futures": {
         "maker_fee": 0.0002,
         "taker_fee": 0.0005,
@@ -351,9 +357,10 @@ VENUE_SETTINGS: dict[str, dict[str, object]] = {
     },
 }
 """What sets a venue apart from ``[sim.spot]`` (MEXC's) or ``[sim.futures]`` (Gate.io's)
-settings, which it takes the rest of: its fees, its rule for client order ids, how long
-it finds an order by client id, and when it forgets an unfilled one (Binance USDⓈ-M: a
-client id any time, an order cancelled or expired unfilled for three days)."""
+settings, which it takes the rest of: its fees (Binance spot: 0.1 %, in the asset
+received, as when no BNB pays them), its rule for client order ids, how long it finds an
+order by client id, and when it forgets an unfilled one (Binance USDⓈ-M: a client id any
+time, an order cancelled or expired unfilled for three days)."""
 
 
 class SimConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -28,6 +28,7 @@ import trio
 
 from actors.sim.aimed_faults import AimedFaults
 from actors.sim.binance_futures_server import BinanceFuturesServer
+from actors.sim.binance_server import BinanceServer
 from actors.sim.config import SimConfig
 from actors.sim.control_api import ControlApi
 from actors.sim.gateio_server import GateioServer
@@ -73,6 +74,7 @@ class WallClock:
 SERVERS: dict[str, type[VenueServer]] = {
     "mexc": MexcServer,
     "gateio": GateioServer,
+    "binance": BinanceServer,
     "binance_futures": BinanceFuturesServer,
 }
 """The wire edge of each venue the simulation can be, by name."""

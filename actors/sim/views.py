@@ -11,7 +11,7 @@ from actors.sim.venue_server import VenueFaultsView
 from protocols.venue import Balance
 
 
-class SimUrls(msgspec.Struct, frozen=True):
+class SimUrls(msgspec.Struct, frozen=True, omit_defaults=True):
     """Where the servers listen: the control API, and each venue served (``""`` for one
     that is not). REST URLs are origins (request paths carry the API's prefix, like
     ``/api/v3``); websocket URLs are complete."""

@@ -345,6 +345,12 @@ class GateioRouterCodec:
     def error(self, response: RestResponse, now: float) -> VenueError:
         return gateio_rest.error_from_response(response, now)
 
+    def pause_s(self, response: RestResponse, now: float) -> float:
+        """Until the endpoint's window resets once Gate.io says no request is left in it
+        (``X-Gate-RateLimit-Requests-Remain`` 0, the reset time in
+        ``X-Gate-RateLimit-Reset-Timestamp``); 0.0 otherwise."""
+        return gateio_rest.exhausted_for_s(response, now)
+
     def clock_request(self) -> RestRequest:
         return gateio_rest.server_time_request()
 

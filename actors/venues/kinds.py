@@ -14,8 +14,9 @@ from typing import Any
 
 import attrs
 
-from actors.venues import binance_futures, gateio, mexc
+from actors.venues import binance, binance_futures, gateio, mexc
 from actors.venues.rest import RestClient
+from protocols import binance as binance_wire
 from protocols import binance_futures as binance_futures_wire
 from protocols import gateio as gateio_wire
 from protocols import mexc as mexc_wire
@@ -89,6 +90,12 @@ async def _mexc_orders(
     return await mexc.open_and_recent_orders(rest, credentials, symbol, now)
 
 
+async def _binance_orders(
+    rest: RestClient, credentials: ApiCredentials, symbol: Symbol, _: VenueRules, now: float
+) -> list[OrderUpdate]:
+    return await binance.open_and_recent_orders(rest, credentials, symbol, now)
+
+
 SPOT_VENUES: dict[str, SpotVenue] = {
     "mexc": SpotVenue(
         "mexc",
@@ -102,6 +109,20 @@ SPOT_VENUES: dict[str, SpotVenue] = {
         _mexc_orders,
         mexc.free_usdt,
         mexc.base_holdings,
+    ),
+    "binance": SpotVenue(
+        "binance",
+        binance_wire.EXCHANGE,
+        "Binance",
+        ("https://api.binance.com", "wss://stream.binance.com:9443/ws"),
+        binance.READ_AFTER_WRITE_S,
+        binance.BinanceFeedCodec,
+        binance.BinanceRouterCodec,
+        # Its user data comes over the WebSocket API beside the market streams.
+        binance.BinancePrivateCodec,
+        _binance_orders,
+        binance.free_usdt,
+        binance.base_holdings,
     ),
 }
 

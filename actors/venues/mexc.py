@@ -162,6 +162,11 @@ class MexcRouterCodec:
     def error(self, response: RestResponse, now: float) -> VenueError:
         return mexc_rest.error_from_response(response)
 
+    def pause_s(self, response: RestResponse, now: float) -> float:
+        """MEXC's replies tell nothing of its request budget: the router learns of its
+        limit by its 429s."""
+        return 0.0
+
     def clock_request(self) -> RestRequest:
         return mexc_rest.server_time_request()
 

@@ -63,6 +63,9 @@ class RestClient:
         )
         self.sent = 0
         self.failures = 0
+        self.on_reply: Callable[[RestResponse], None] | None = None
+        """Shown every reply (a router reading how much of the venue's request budget
+        its headers say is used); ``None``: nothing is."""
         origin = httpx.URL(self.base_url)
         self._origin = (
             origin.scheme,
@@ -96,7 +99,9 @@ class RestClient:
             )
         except httpx.TransportError as error:
             raise self._failure(request, error) from error
-        return RestResponse(reply.status_code, reply.content, tuple(reply.headers.items()))
+        return self._shown(
+            RestResponse(reply.status_code, reply.content, tuple(reply.headers.items()))
+        )
 
     async def write(self, request: RestRequest) -> Callable[[], Awaitable[RestResponse]]:
         """``request`` written now, before this first yields, if a kept-open connection
@@ -159,7 +164,14 @@ class RestClient:
                 response.status_code, headers=response.headers, stream=httpx.ByteStream(content)
             )
             content = await reply.aread()
-        return RestResponse(response.status_code, content, _header_items(response.headers))
+        return self._shown(
+            RestResponse(response.status_code, content, _header_items(response.headers))
+        )
+
+    def _shown(self, reply: RestResponse) -> RestResponse:
+        if self.on_reply is not None:
+            self.on_reply(reply)
+        return reply
 
     def _merged(self, request: RestRequest) -> list[tuple[bytes, bytes]]:
         """httpx's headers with the request's own after them, each replacing a default

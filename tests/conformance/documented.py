@@ -18,7 +18,15 @@ from typing import Any
 
 import attrs
 
-from protocols import binance_futures, binance_futures_rest, gateio_rest, mexc, mexc_rest
+from protocols import (
+    binance,
+    binance_futures,
+    binance_futures_rest,
+    binance_rest,
+    gateio_rest,
+    mexc,
+    mexc_rest,
+)
 from protocols.gateio import parse_symbol as gateio_symbol
 from protocols.gateio import venue_symbol as gateio_venue_symbol
 from protocols.model import OrderStatus, Symbol, VenueRules
@@ -43,6 +51,14 @@ class Reader:
 
 
 READERS: dict[str, Reader] = {
+    "binance": Reader(
+        binance.venue_symbol,
+        binance.parse_symbol,
+        binance_rest.parse_exchange_info,
+        lambda body, _: binance_rest.parse_order(body),
+        lambda body, _: list(binance_rest.parse_my_trades(body)),
+        lambda response, _: binance_rest.error_from_response(response),
+    ),
     "mexc": Reader(
         mexc.venue_symbol,
         mexc.parse_symbol,

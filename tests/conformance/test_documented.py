@@ -4,7 +4,9 @@ onto (and, on a futures venue, the contract size); every order state is read as
 documented, or the venue says why it never reports it; fills carry their fee in the
 asset the venue charged; funding is normalised per hour with the contract's own
 interval; and every error comes to retrying, looking the order up, or rejecting it, with
-the wait a rate limit asks for read from the venue's own headers."""
+the wait a rate limit asks for read from the venue's own headers; and where a venue's
+replies say how much of its request budget is used, requests are held off before it
+refuses them."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from actors.runtime.orders.router import Refused, placement_refused
+from actors.venues.kinds import FUTURES_VENUES, SPOT_VENUES
 from protocols.model import OrderStatus, Symbol
 from protocols.rules import round_down, round_to_tick, whole_steps
-from protocols.venue import RateLimited
+from protocols.venue import ApiCredentials, RateLimited, RestResponse
 from tests.conformance.documented import READERS, body, documented
 
 ORDER_STATES = {
@@ -115,3 +118,19 @@ def test_a_rate_limit_waits_as_long_as_the_venues_headers_say(kind):
     error = venue.reader.error(venue.response(sample), sample["now"])
     assert isinstance(error, RateLimited)
     assert error.retry_after_s == pytest.approx(sample["wait_s"])
+
+
+def test_usage_headers_hold_requests_off_before_the_venue_refuses_them(kind):
+    venue = documented(kind)
+    usage = venue.samples["usage"]
+    plug = SPOT_VENUES.get(kind) or FUTURES_VENUES[kind]
+    keys = ApiCredentials("key", "secret")
+    codec = plug.router_codec(keys) if kind in SPOT_VENUES else plug.router_codec(keys, {})
+    if "why_none" in usage:
+        assert usage["why_none"]  # the venue's replies carry no usage: said why
+        assert codec.pause_s(RestResponse(200, b"{}"), 0.0) == 0.0
+        return
+    spent = RestResponse(200, b"{}", tuple(map(tuple, usage["spent"])))
+    left = RestResponse(200, b"{}", tuple(map(tuple, usage["left"])))
+    assert codec.pause_s(spent, usage["now"]) == pytest.approx(usage["pause_s"])
+    assert codec.pause_s(left, usage["now"]) == 0.0

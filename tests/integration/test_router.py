@@ -104,6 +104,10 @@ class ToyCodec:
     def parse_clock(self, response):
         return json.loads(response.body)["now"]
 
+    def pause_s(self, response, now):
+        # The toy venue's last request of a window says so: held off until it turns.
+        return float(response.header("x-toy-window-left") or 0.0)
+
     def error(self, response, now):
         if response.status == 429:
             return RateLimited("toy", 429, "slow down", 429, float(response.header("retry-after")))
@@ -188,6 +192,9 @@ class ToyVenue:
         self.placements.append(body["id"])
         if action == "429":
             return HttpResponse(429, b"{}", headers=(("Retry-After", "0.2"),))
+        window_left = ()
+        if action == "last-of-window":
+            window_left = (("X-Toy-Window-Left", "0.3"),)
         if action == "reject":
             return HttpResponse(400, b'{"code":"balance"}')
         if action == "bad-keys":
@@ -202,6 +209,8 @@ class ToyVenue:
         status = {"fill": "filled", "partial": "cancelled", "rest": "new"}.get(action, "filled")
         order = {"id": body["id"], "status": status, "filled": filled, "price": body["price"]}
         self.orders[body["id"]] = order
+        if window_left:
+            return HttpResponse(200, json.dumps(order).encode(), headers=window_left)
         if action == "held":
             self.holding.set()
             await trio.sleep_forever()
@@ -407,6 +416,23 @@ async def test_429_waits_as_told_then_the_same_intent_goes_once(nursery, venue):
     assert trio.current_time() - began >= 0.2
     assert venue.placements == ["t1-1s", "t1-1s"]
     assert router.stats.rate_limited == 1
+
+
+async def test_a_reply_saying_the_budget_is_spent_holds_the_next_order_until_it_turns(
+    nursery, venue
+):
+    venue.script = ["last-of-window", "fill"]
+    router, inbox, strategy = await start_router(nursery, venue)
+    began = trio.current_time()
+    await inbox.send(PlaceOrder(order(1)))
+    await until_final(strategy, "t1-1s")
+    await inbox.send(PlaceOrder(order(3)))
+    await until_final(strategy, "t1-3s")
+    # Held off as the venue's headers said (two orders take a few ms otherwise), before
+    # it had to refuse anything.
+    assert trio.current_time() - began >= 0.3
+    assert router.stats.held_off == 1 and router.stats.rate_limited == 0
+    assert venue.placements == ["t1-1s", "t1-3s"]
 
 
 @pytest.mark.parametrize("lost", ["lost-after", "fill-then-500"])

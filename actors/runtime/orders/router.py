@@ -180,6 +180,11 @@ class RouterCodec(Protocol):
 
     def error(self, response: RestResponse, now: float) -> VenueError: ...
 
+    def pause_s(self, response: RestResponse, now: float) -> float:
+        """How long to hold every request off because the reply's usage headers say the
+        venue's request budget is nearly spent (0.0: go on)."""
+        ...
+
     def clock_request(self) -> RestRequest:
         """Asks the venue for its server time."""
         ...
@@ -267,6 +272,7 @@ class RouterStats:
     resent_after_not_found: int = 0
     rate_limited: int = 0
     sent_too_late: int = 0
+    held_off: int = 0
 
 
 class RouterStatistics(msgspec.Struct, frozen=True):
@@ -309,6 +315,9 @@ class RouterStatistics(msgspec.Struct, frozen=True):
     """How far it may be before the venue refuses signed requests."""
     sent_too_late: int = 0
     """Orders not sent (reported rejected) because their ``send_by`` had passed."""
+    held_off: int = 0
+    """Times the venue's usage headers said its request budget was nearly spent, and
+    nothing more was sent until its window turned (before it refused anything)."""
 
 
 @attrs.define(eq=False)
@@ -409,12 +418,23 @@ class Router:
             self._clock_skew_s,
             ClockWindow(self.codec.clock_ahead_s, self.codec.clock_behind_s),
             stats.sent_too_late,
+            stats.held_off,
         )
 
     def last_fill(self, symbol: Symbol) -> float | None:
         """When (trio time) a fill or an end of an order on ``symbol`` was last heard of:
         the venue's own reads may not show it until its read-after-write lag has passed."""
         return self._heard_fill_at.get(symbol)
+
+    def _heed_usage(self, response: RestResponse) -> None:
+        """Hold every request off while the venue's usage headers say its budget is
+        nearly spent (``codec.pause_s``): waiting for its window to turn costs less than
+        the refusals past its limit, which a venue may answer with a ban."""
+        pause_s = self.codec.pause_s(response, self.wall_clock())
+        if pause_s > 0.0:
+            self.stats.held_off += 1
+            self.order_bucket.close_for(pause_s)
+            self.query_bucket.close_for(pause_s)
 
     def busy(self, symbol: Symbol) -> bool:
         """An order on ``symbol`` is followed that has not ended."""
@@ -449,6 +469,7 @@ class Router:
         it serves at once, refusing placements until the rules are known, and keeps asking
         in the background."""
         assert inc.mailbox is not None, "a router needs a mailbox"
+        self.rest.on_reply = self._heed_usage
         try:
             await self._load_rules()
         except VENUE_FAILURES as error:

@@ -6,6 +6,7 @@ past either the router reports it rejected and sends nothing."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import attrs
 import trio
@@ -41,6 +42,7 @@ class UnavailableFirst:
     failures: int
     placements: list[float] = attrs.field(factory=list)
     placed: OrderUpdate | None = None
+    on_reply: Callable[[RestResponse], None] | None = None
 
     async def send(self, request: RestRequest) -> RestResponse:
         endpoint = request.path.removeprefix(API_PREFIX + "/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import attrs
 import trio
@@ -109,6 +110,7 @@ class LaggingMexc:
 
     shows_at: float | None
     queries: list[float] = attrs.field(factory=list)
+    on_reply: Callable[[RestResponse], None] | None = None
 
     async def send(self, request: RestRequest) -> RestResponse:
         endpoint = request.path.removeprefix(API_PREFIX + "/")

@@ -180,14 +180,14 @@ def test_the_documented_execution_report_is_a_new_order():
     )
 
 
-def test_a_trade_report_is_the_orders_state_and_the_trade_and_a_cancel_names_the_original_id():
+def test_a_trade_report_is_the_trade_and_the_orders_state_and_a_cancel_names_the_original_id():
     report = msgspec.json.decode(sample("execution_report.json"))["event"]
     traded = {
         **report,
         **{"x": "TRADE", "X": "PARTIALLY_FILLED", "l": "0.4", "L": "0.1", "z": "0.4"},
         **{"Z": "0.04", "n": "0.0004", "N": "ETH", "t": 77, "m": True},
     }
-    update, trade = user_data(traded)
+    trade, update = user_data(traded)
     assert (update.status, update.filled_qty, update.avg_price) == (
         OrderStatus.PARTIALLY_FILLED,
         0.4,
@@ -783,7 +783,7 @@ def test_a_trade_report_carries_the_trade(trade):
         trade.price, trade.qty, trade.price, ts=trade.ts,
     )  # fmt: skip
     report = binance_encode.execution_report(update, "LIMIT", "GTC", 1.0, 2.0, trade)
-    read_update, read_trade = user_data(report)
+    read_trade, read_update = user_data(report)
     assert read_trade == msgspec.structs.replace(trade, client_id="t1-1s")
     assert read_update.status is OrderStatus.FILLED
 

@@ -138,7 +138,7 @@ def trade_push(**fields) -> bytes:
     return msgspec.json.encode(event)
 
 
-def test_a_trade_update_is_the_order_then_its_trade_with_the_commission():
+def test_a_trade_update_is_its_trade_with_the_commission_then_the_order():
     frame = trade_push(
         x="TRADE",
         X="PARTIALLY_FILLED",
@@ -151,7 +151,7 @@ def test_a_trade_update_is_the_order_then_its_trade_with_the_commission():
         t=77,
         m=True,
     )
-    update, trade = binance_futures.decode_frame(frame, RECV)
+    trade, update = binance_futures.decode_frame(frame, RECV)
     assert update.status is OrderStatus.PARTIALLY_FILLED
     assert update.filled_qty == 0.0005
     assert trade == Trade(
@@ -487,7 +487,7 @@ def test_orders_round_trip_in_each_status(status, ours):
 def test_a_pushed_trade_round_trips():
     fill = binance_futures_encode.FillFigures(9, 1.0, 100.5, 0.05, "USDT", False, 0.0)
     frame = binance_futures_encode.order_trade_update_push(figures(), "TRADE", fill, 5.0)
-    _, trade = binance_futures.decode_frame(frame, RECV)
+    trade, _ = binance_futures.decode_frame(frame, RECV)
     assert trade == Trade(BTC, "9", "cid-1", "42", Side.BUY, 1.0, 100.5, 0.05, "USDT", False, 5.0)
 
 
