@@ -178,6 +178,8 @@ class Timing:
     (twice ``stir_every_s`` per symbol): order faults wait a few of them."""
     venues: tuple[str, str] = VENUES
     """The spot and the futures venue faults are switched on, by name."""
+    upgrade_notices: bool = True
+    """The futures venue tells its connections of a server upgrade (Gate.io does)."""
 
 
 Maker = Callable[[random.Random, float, Timing], list[FaultStep]]
@@ -348,6 +350,8 @@ def _depth_gaps(rng: random.Random, duration_s: float, timing: Timing) -> list[F
 
 
 def _upgrade_notices(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
+    if not timing.upgrade_notices:
+        return []  # nothing the venue would send
     futures = timing.venues[1]
     moments = _every(rng, duration_s, 3, 4)
     return [FaultStep(at, FaultKind.UPGRADE_NOTICE, futures) for at in moments]

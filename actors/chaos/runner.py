@@ -86,7 +86,7 @@ from actors.sim.ledger import (
     OrderRefused,
 )
 from actors.sim.records import AutoDeleverage, Liquidation, VenueFill
-from actors.sim.servers import SimServers
+from actors.sim.servers import SERVERS, SimServers
 from actors.sim.venue_server import VenueServer
 from actors.sim.venues import leg_of
 from actors.sim.views import SimUrls
@@ -152,6 +152,10 @@ def timing_of(config: SystemConfig) -> Timing:
         # The stirring brings each symbol a premium, then a discount, in turn.
         cycle_s=2.0 * config.chaos.stir_every_s * len(config.symbol_list),
         venues=tuple(feed_prefixes(config)),  # type: ignore[arg-type]
+        # Only a venue that sends a server-upgrade notice (Gate.io) is made to.
+        upgrade_notices=hasattr(
+            SERVERS[futures_venue(config.venues.futures.kind).exchange], "send_upgrade_notice"
+        ),
     )
 
 

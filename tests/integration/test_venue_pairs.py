@@ -84,6 +84,6 @@ async def test_a_paper_session_on_each_pair_completes_a_cycle_the_venues_filled(
 )
 async def test_chaos_on_each_pair_keeps_every_promise(spot, futures, tmp_path):
     config = on_pair(spot, futures)
-    options = ChaosOptions(("mixed",), SEED, 15.0, tmp_path)
+    options = ChaosOptions(("mixed",), duration_s=15.0, seed=SEED, data_dir=tmp_path)
     report = await run_chaos(config, options)
     assert report.passed, f"{render(report)}\n(replay with seed {SEED})"
