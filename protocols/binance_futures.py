@@ -13,7 +13,7 @@ Quantities are base units on the wire (no contracts): decoding needs no contract
 A depth update ``U..u`` names ``pu``, the ``u`` of the update before it on the stream;
 it is decoded as a ``DepthDiff`` covering ``pu + 1 .. u``, so that a diff whose ``pu``
 is not the last one applied is a gap by the order book's own rule, and the first diff
-after a snapshot at ``lastUpdateId`` is the one with ``pu < lastUpdateId <= u``.
+after a snapshot at ``lastUpdateId`` is the one with ``pu <= lastUpdateId < u``.
 
 Funding: ``markPriceUpdate`` carries the rate of the next settlement (``r``) and its
 time (``T``); the interval between settlements is the symbol's own (``fundingInfo``,

@@ -292,6 +292,14 @@ class _Account(msgspec.Struct):
     balances: list[_Asset]
 
 
+class _CommissionRates(msgspec.Struct):
+    taker: str
+
+
+class _AccountRates(msgspec.Struct):
+    commissionRates: _CommissionRates
+
+
 class AccountPermissions(msgspec.Struct, frozen=True):
     """What ``GET /api/v3/account`` says the key may do: ``canTrade`` (orders accepted),
     ``permissions`` (the account types it trades, ``SPOT`` among them for spot orders)."""
@@ -332,6 +340,7 @@ _depth_decoder = msgspec.json.Decoder(_Depth)
 _order_decoder = msgspec.json.Decoder(_RestOrder)
 _orders_decoder = msgspec.json.Decoder(list[_RestOrder])
 _account_decoder = msgspec.json.Decoder(_Account)
+_account_rates_decoder = msgspec.json.Decoder(_AccountRates)
 _permissions_decoder = msgspec.json.Decoder(AccountPermissions)
 _server_time_decoder = msgspec.json.Decoder(_ServerTime)
 _error_decoder = msgspec.json.Decoder(_ErrorBody)
@@ -457,6 +466,16 @@ def parse_account(body: bytes) -> tuple[Balance, ...]:
             )
             for asset in account.balances
         )
+    except WireFormatError as error:
+        raise _malformed("account", error) from None
+
+
+def parse_taker_fee(body: bytes) -> float:
+    """The account's taker fee rate from ``GET /api/v3/account`` (``commissionRates``:
+    what a fill costs before any BNB discount)."""
+    rates = _read(_account_rates_decoder, body, "account")
+    try:
+        return number(rates.commissionRates.taker, "commissionRates.taker")
     except WireFormatError as error:
         raise _malformed("account", error) from None
 

@@ -36,8 +36,7 @@ def add_sim_commands(commands: argparse._SubParsersAction) -> None:
         description="Serve the simulated venues' REST APIs and websockets in the real "
         "venues' wire formats, with a control API for faults and the venues' ledgers. "
         "Prints one JSON line with the URLs, then runs until SIGINT or SIGTERM.",
-        epilog="Examples: basis sim --seed 7 --control-port 8790; "
-        "basis sim --pair binance/binance_futures",
+        epilog="Example: basis sim --pair binance/binance_futures --seed 7 --control-port 8790",
     )
     sim.add_argument(
         "--config",

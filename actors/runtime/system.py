@@ -901,9 +901,9 @@ class TradingSystem:
 
     async def _check_futures_account(self) -> None:
         """Refuse to start on a futures account Basis cannot trade: one in dual position
-        mode, or not the account the config names (``AccountRefused``). A venue that
-        cannot answer now is asked again later: by the router before it trades, and by
-        the private stream before it subscribes."""
+        mode its router does not switch to one-way, or not the account the config names
+        (``AccountRefused``). A venue that cannot answer now is asked again later: by the
+        router before it trades, and by the private stream before it subscribes."""
         rest = self.venues[Leg.FUTURES].rest
         keys = self.credentials[Leg.FUTURES]
         futures = futures_venue(self.config.venues.futures.kind)
@@ -915,7 +915,7 @@ class TradingSystem:
         except VENUE_FAILURES as error:
             log.warning("the futures account cannot be checked yet: %s", error)
             return
-        if account.in_dual_mode:
+        if account.in_dual_mode and not futures.switches_to_one_way:
             raise AccountRefused(futures.dual_mode_fix)
 
     async def _run_root(

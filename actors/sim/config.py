@@ -357,7 +357,8 @@ VENUE_SETTINGS: dict[str, dict[str, object]] = {
     },
 }
 """What sets a venue apart from ``[sim.spot]`` (MEXC's) or ``[sim.futures]`` (Gate.io's)
-settings, which it takes the rest of: its fees (Binance spot: 0.1 %, in the asset
+settings, where those keep their defaults (a setting the config makes holds for every
+venue of the leg); it takes the rest of them: its fees (Binance spot: 0.1 %, in the asset
 received, as when no BNB pays them), its rule for client order ids, how long it finds an
 order by client id, and when it forgets an unfilled one (Binance USDⓈ-M: a client id any
 time, an order cancelled or expired unfilled for three days)."""

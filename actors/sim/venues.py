@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import TypeVar
 
 import msgspec
 
@@ -58,9 +59,7 @@ class SimVenues:
         """Each venue's configuration: ``[sim.spot]``'s or ``[sim.futures]``'s, named."""
         self.spot_venues: dict[str, SpotExchange] = {}
         for name in dict.fromkeys(spot for spot, _ in self.pairs.values()):
-            spot_config = msgspec.structs.replace(
-                config.spot, name=name, **VENUE_SETTINGS.get(name, {})
-            )
+            spot_config = _as_venue(config.spot, name)
             self.venue_configs[name] = spot_config
             self.spot_venues[name] = SpotExchange(
                 spot_config,
@@ -70,9 +69,7 @@ class SimVenues:
             )
         self.futures_venues: dict[str, FuturesExchange] = {}
         for name in dict.fromkeys(futures for _, futures in self.pairs.values()):
-            futures_config = msgspec.structs.replace(
-                config.futures, name=name, **VENUE_SETTINGS.get(name, {})
-            )
+            futures_config = _as_venue(config.futures, name)
             self.venue_configs[name] = futures_config
             self.futures_venues[name] = FuturesExchange(
                 futures_config,
@@ -151,3 +148,18 @@ class SimVenues:
         if symbols is None or len(self.spot_venues) + len(self.futures_venues) == 2:
             return symbols
         return [symbol for symbol in symbols if name in self.pairs[symbol]]
+
+
+VenueConfig = TypeVar("VenueConfig", SpotVenueConfig, FuturesVenueConfig)
+
+
+def _as_venue(config: VenueConfig, name: str) -> VenueConfig:
+    """``config`` as venue ``name``'s: what sets the venue apart (``VENUE_SETTINGS``)
+    where ``config`` keeps the default, what ``config`` sets otherwise."""
+    defaults = type(config)()
+    own = {
+        field: value
+        for field, value in VENUE_SETTINGS.get(name, {}).items()
+        if getattr(config, field) == getattr(defaults, field)
+    }
+    return msgspec.structs.replace(config, name=name, **own)

@@ -4,9 +4,11 @@ a WebSocket API connection subscribed by signature."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import attrs
+import msgspec
 
 from actors.venues.rest import RestClient
 from protocols import binance, binance_rest, binance_ws_api
@@ -110,16 +112,25 @@ class BinanceRouterCodec:
     usage_reserve: float = 0.05
     """The share of each limit kept back: once a reply says the rest is used, requests
     wait for the window to turn (``pause_s``)."""
+    wall_clock: Callable[[], float] = time.time
 
     async def load_rules(
         self, rest: RestClient, symbols: Sequence[Symbol]
     ) -> dict[Symbol, VenueRules]:
+        # The account's fee rate (exchange information gives none): what a fill costs
+        # while its trade is not known yet.
+        request = binance_rest.account_request(self.credentials, _ms(self.wall_clock()))
+        response = await rest.send(request)
+        if response.status != 200:
+            raise binance_rest.error_from_response(response)
+        taker_fee = binance_rest.parse_taker_fee(response.body)
         rules = {}
         for symbol in symbols:
             response = await rest.send(binance_rest.exchange_info_request(symbol))
             if response.status != 200:
                 raise binance_rest.error_from_response(response)
-            rules[symbol] = binance_rest.parse_exchange_info(response.body, symbol)
+            listed = binance_rest.parse_exchange_info(response.body, symbol)
+            rules[symbol] = msgspec.structs.replace(listed, taker_fee=taker_fee)
         return rules
 
     def place(self, order: Order, rules: VenueRules, now: float) -> RestRequest:

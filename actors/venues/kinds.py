@@ -82,6 +82,9 @@ class FuturesVenue:
     account: Callable[[RestClient, ApiCredentials, float], Awaitable[FuturesAccountSettings]]
     dual_mode_fix: str
     """What to do about an account in dual (hedge) position mode, which Basis refuses."""
+    switches_to_one_way: bool = False
+    """Its router switches an account in dual mode to one-way as the rules load (so the
+    start need not refuse it); otherwise the start refuses it with ``dual_mode_fix``."""
 
 
 async def _mexc_orders(
@@ -159,6 +162,7 @@ FUTURES_VENUES: dict[str, FuturesVenue] = {
         binance_futures.read_position,
         binance_futures.futures_account,
         binance_futures.DUAL_MODE_FIX,
+        switches_to_one_way=True,
     ),
 }
 

@@ -33,6 +33,7 @@ def binance_config(config: SimConfig, **spot: Any) -> SimConfig:
         config,
         spot=msgspec.structs.replace(BINANCE_SPOT, **spot),
         servers=ServerConfig(tick_s=TICK_S),
+        pairs={str(s.symbol): ("binance", "gateio") for s in config.symbols},
     )
 
 

@@ -97,8 +97,10 @@ async def query(rest, client_id, rules):
 # ------------------------------------------------------------------------ REST
 
 
-async def test_rules_are_served_as_configured(twin, rest):
-    assert await rules_of(rest) == twin.config.symbols[0].spot_rules
+async def test_rules_are_served_as_configured_with_the_accounts_fee(twin, rest):
+    configured = twin.config.symbols[0].spot_rules
+    taker_fee = twin.config.spot.taker_fee
+    assert await rules_of(rest) == msgspec.structs.replace(configured, taker_fee=taker_fee)
     with pytest.raises(InvalidSymbol) as refused:
         await ROUTER.load_rules(rest, [BTC])
     assert refused.value.code == -1121
@@ -463,8 +465,8 @@ async def test_own_orders_are_pushed_to_the_ws_api_connection_subscribed(twin, r
         await place(rest, Order("push-1", Leg.SPOT, COIN, Side.BUY, 1.0, ask), rules)
         accepted = await next_matching(ws, private.decode, is_(OrderUpdate))
         assert (accepted.client_id, accepted.status) == ("push-1", OrderStatus.NEW)
-        # One report tells the fill: the order's state after it, and the trade.
-        filled, trade = await next_matching(
+        # One report tells the fill: the trade, and the order's state after it.
+        trade, filled = await next_matching(
             ws, lambda frame, ts: [private.decode(frame, ts)], lambda events: len(events) == 2
         )
         assert (filled.status, filled.filled_qty, filled.avg_price) == (
