@@ -1,11 +1,12 @@
-"""Binance's request signing, checked against the documentation's own example (the same
-for the spot and the USDⓈ-M futures APIs), and the usage headers of its replies."""
+"""Binance's request signing, one signer for its spot and its USDⓈ-M futures APIs,
+checked against each API documentation's own example, and the usage headers of its
+replies."""
 
 from __future__ import annotations
 
 import pytest
 
-from protocols import binance_signing
+from protocols import binance_futures_rest, binance_signing
 from protocols.venue import ApiCredentials, RestResponse
 
 DOCUMENTED = ApiCredentials(
@@ -76,3 +77,31 @@ def test_usage_headers_are_read_by_interval_whatever_their_case():
 )
 def test_retry_after_is_read_in_seconds(headers, expected):
     assert binance_signing.retry_after_s(RestResponse(429, b"", headers)) == expected
+
+
+FUTURES_DOCUMENTED = ApiCredentials(
+    "dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83",
+    "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9",
+)
+FUTURES_DOCUMENTED_QUERY = (
+    "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=9000&timeInForce=GTC"
+    "&recvWindow=5000&timestamp=1591702613943"
+)
+FUTURES_DOCUMENTED_SIGNATURE = "3c661234138461fcc7a7d8746c6558c9842d4e10870d2ecbedf7777cad694af9"
+
+
+def test_the_futures_documentations_signed_order_is_signed_as_documented():
+    params = [
+        ("symbol", "BTCUSDT"),
+        ("side", "BUY"),
+        ("type", "LIMIT"),
+        ("quantity", 1),
+        ("price", 9000),
+        ("timeInForce", "GTC"),
+    ]
+    request = binance_futures_rest.signed_request(
+        "POST", "/v1/order", params, FUTURES_DOCUMENTED, 1591702613943
+    )
+    assert request.path == "/fapi/v1/order"
+    assert request.query == f"{FUTURES_DOCUMENTED_QUERY}&signature={FUTURES_DOCUMENTED_SIGNATURE}"
+    assert request.headers == (("X-MBX-APIKEY", FUTURES_DOCUMENTED.key),)
