@@ -65,8 +65,14 @@ def round_up(value: float, step: float) -> float:
 def _noise(units: float) -> float:
     """How far from a whole number ``units`` (a value over its step) may be by float noise
     alone: ``FLOAT_TOLERANCE`` of a step, or, for a count of steps so large that its last
-    bits are whole fractions of one (4.6 / 1e-8 is 459999999.99999994), a few of those."""
-    return max(FLOAT_TOLERANCE, 4.0 * units * sys.float_info.epsilon)
+    bits are whole fractions of one (4.6 / 1e-8 is 459999999.99999994), two of those."""
+    return max(FLOAT_TOLERANCE, float_noise(units))
+
+
+def float_noise(value: float) -> float:
+    """How far from its exact decimal a float computed from a few decimal inputs may be:
+    two of its last bits."""
+    return 2.0 * abs(value) * sys.float_info.epsilon
 
 
 def round_to_tick(price: float, tick: float) -> float:

@@ -34,7 +34,15 @@ def test_an_empty_file_is_the_paper_default(tmp_path):
             '[venues.spot]\nkind = "gateio_futures"\n',
             "venues.spot.kind must be a spot venue: 'mexc'",
         ),
-        ('[venues.futures]\nkind = "binance"\n', "venues.futures.kind: invalid enum value"),
+        ('[venues.futures]\nkind = "kraken"\n', "venues.futures.kind: invalid enum value"),
+        (
+            '[venues.futures]\nkind = "binance"\n',
+            "venues.futures.kind must be a futures venue: 'gateio_futures' or 'binance_futures'",
+        ),
+        (
+            '[venues.futures]\nkind = "binance_futures"\nuser_id = "123"\n',
+            "venues.futures.user_id names a Gate.io account",
+        ),
         (
             "[venues.spot]\nkind = 'mexc'\nstale_after_s = 0\n",
             "stale_after_s: expected a number > 0",

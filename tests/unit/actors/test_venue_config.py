@@ -31,7 +31,7 @@ def test_credentials_come_from_the_named_variables_and_never_print():
 
 def test_an_unknown_kind_is_refused():
     with pytest.raises(msgspec.ValidationError, match="kind"):
-        msgspec.convert({"kind": "binance"}, VenueConfig)
+        msgspec.convert({"kind": "kraken"}, VenueConfig)
 
 
 @pytest.mark.parametrize("written", [123456, "123456"])

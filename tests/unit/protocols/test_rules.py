@@ -13,6 +13,7 @@ from protocols.rules import (
     FLOAT_TOLERANCE,
     at_least,
     common_step,
+    float_noise,
     min_order_usdt,
     more_than_noise,
     round_down,
@@ -46,9 +47,10 @@ steps = st.sampled_from([1e-8, 1e-6, 1e-4, 0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 0.00
 def test_rounding_is_never_up_and_never_a_whole_step_down(value, step):
     assume(value / step <= 1e12)  # beyond that a float cannot hold the step's decimals
     rounded = round_down(value, step)
-    # "Never up", allowing only float noise of a billionth of a step.
-    assert rounded <= value + step * 1e-9
-    assert rounded > value - step - step * 1e-9
+    # "Never up", allowing only float noise: a billionth of a step, or the value's own.
+    noise = max(step * 1e-9, float_noise(value))
+    assert rounded <= value + noise
+    assert rounded > value - step - noise
     multiple = rounded / step
     assert math.isclose(multiple, round(multiple), abs_tol=1e-6)
 

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from actors.sim import PairPriceProcess, PriceProcessParams, touch
-from protocols.rules import step_decimals
+from protocols.rules import float_noise, step_decimals
 
 TICKS = st.sampled_from([0.0001, 0.001, 0.01, 0.1, 0.5, 1.0])
 
@@ -23,8 +23,9 @@ def test_the_touch_is_one_tick_wide_on_the_grid_around_the_mid(mid, tick):
     decimals = step_decimals(tick)
     assert bid == round(bid, decimals) and ask == round(ask, decimals)
     assert round(ask / tick) - round(bid / tick) == 1  # one grid step apart
-    # round_down treats a value within 1e-9 of a step below a grid line as on it.
-    assert bid <= mid + tick * 1e-9
+    # round_down treats a value within 1e-9 of a step below a grid line, or within its
+    # float noise, as on it.
+    assert bid <= mid + max(tick * 1e-9, float_noise(mid))
     assert mid < ask
 
 
