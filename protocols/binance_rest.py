@@ -300,6 +300,14 @@ class AccountPermissions(msgspec.Struct, frozen=True):
     permissions: list[str] = msgspec.field(default_factory=list)
 
 
+class _CommissionRates(msgspec.Struct):
+    taker: str
+
+
+class _Commissions(msgspec.Struct):
+    commissionRates: _CommissionRates | None = None
+
+
 class _ServerTime(msgspec.Struct):
     serverTime: int
 
@@ -333,6 +341,7 @@ _order_decoder = msgspec.json.Decoder(_RestOrder)
 _orders_decoder = msgspec.json.Decoder(list[_RestOrder])
 _account_decoder = msgspec.json.Decoder(_Account)
 _permissions_decoder = msgspec.json.Decoder(AccountPermissions)
+_commissions_decoder = msgspec.json.Decoder(_Commissions)
 _server_time_decoder = msgspec.json.Decoder(_ServerTime)
 _error_decoder = msgspec.json.Decoder(_ErrorBody)
 _my_trades_decoder = msgspec.json.Decoder(list[_MyTrade])
@@ -464,6 +473,18 @@ def parse_account(body: bytes) -> tuple[Balance, ...]:
 def parse_account_permissions(body: bytes) -> AccountPermissions:
     """``canTrade`` and ``permissions`` from ``GET /api/v3/account``."""
     return _read(_permissions_decoder, body, "account")
+
+
+def parse_taker_fee(body: bytes) -> float | None:
+    """The account's taker fee rate from ``GET /api/v3/account`` (``commissionRates``'
+    ``taker``), or ``None`` when the reply gives no rates."""
+    rates = _read(_commissions_decoder, body, "account").commissionRates
+    if rates is None:
+        return None
+    try:
+        return number(rates.taker, "commissionRates.taker")
+    except WireFormatError as error:
+        raise _malformed("account", error) from None
 
 
 def parse_server_time(body: bytes) -> float:
