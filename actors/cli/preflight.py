@@ -196,8 +196,8 @@ def _key_fix(leg: Leg, config: SystemConfig, error: Exception) -> str:
         # Binance says the same of an unknown key, an IP off its whitelist and a
         # permission it lacks.
         return (
-            f"{set_keys}; then add this machine's IP address to the key's whitelist if it "
-            f"has one, and {venue.trade_permission}"
+            f"{set_keys}. If they are, {venue.trade_permission}, and add this machine's IP "
+            "address to the key's whitelist if it has one"
         )
     if isinstance(error, BadCredentials | BadSignature):
         return set_keys
@@ -549,11 +549,11 @@ async def check_private_streams(p: Preflight) -> list[CheckResult]:
         url = await p.ask(codec.open_url(p.futures_rest, futures.ws, p.now()))
         return await _subscribe(url, codec, p.now())
 
-    user_id = (
-        ""
+    what = (
+        " and the key"
         if p.user_id == ""
-        else ", and venues.futures.user_id (unset, it is read from the account; set, it must "
-        "be the account's)"
+        else ", the key, and venues.futures.user_id (unset, it is read from the account; set, "
+        "it must be the account's)"
     )
     return [
         await _stream_check(
@@ -563,7 +563,7 @@ async def check_private_streams(p: Preflight) -> list[CheckResult]:
         ),
         await _stream_check(
             f"{p.futures.title} private stream",
-            f"check venues.futures.ws_url ({futures.ws}), the key{user_id}",
+            f"check venues.futures.ws_url ({futures.ws}){what}",
             futures_stream,
         ),
     ]

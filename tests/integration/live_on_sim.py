@@ -7,6 +7,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from actors.venues.kinds import futures_venue, spot_venue
+
 
 def live_config(
     path: Path,
@@ -15,22 +17,28 @@ def live_config(
     strategy: str = "",
     futures: str = "",
     tail: str = "",
+    pair: tuple[str, str] = ("mexc", "gateio_futures"),
 ) -> Path:
     """Writes the config to ``path``: ``strategy`` and ``futures`` are lines added to
-    those tables, ``tail`` tables after them."""
+    those tables, ``tail`` tables after them; ``pair`` the kinds of the spot and futures
+    venues, as ``basis sim --pair`` serves them."""
+    spot_rest, spot_ws = (urls[f"{spot_venue(pair[0]).exchange}_{end}"] for end in ("rest", "ws"))
+    futures_rest, futures_ws = (
+        urls[f"{futures_venue(pair[1]).exchange}_{end}"] for end in ("rest", "ws")
+    )
     path.write_text(
         f"""mode = "live"
 symbols = {json.dumps(list(symbols))}
 [venues.spot]
-kind = "mexc"
-rest_url = "{urls["mexc_rest"]}"
-ws_url = "{urls["mexc_ws"]}"
+kind = "{pair[0]}"
+rest_url = "{spot_rest}"
+ws_url = "{spot_ws}"
 api_key_env = "BASIS_SIM_KEY"
 api_secret_env = "BASIS_SIM_SECRET"
 [venues.futures]
-kind = "gateio_futures"
-rest_url = "{urls["gateio_rest"]}"
-ws_url = "{urls["gateio_ws"]}"
+kind = "{pair[1]}"
+rest_url = "{futures_rest}"
+ws_url = "{futures_ws}"
 api_key_env = "BASIS_SIM_KEY"
 api_secret_env = "BASIS_SIM_SECRET"
 {futures}
