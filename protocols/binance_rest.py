@@ -292,20 +292,20 @@ class _Account(msgspec.Struct):
     balances: list[_Asset]
 
 
-class _CommissionRates(msgspec.Struct):
-    taker: str
-
-
-class _AccountRates(msgspec.Struct):
-    commissionRates: _CommissionRates
-
-
 class AccountPermissions(msgspec.Struct, frozen=True):
     """What ``GET /api/v3/account`` says the key may do: ``canTrade`` (orders accepted),
     ``permissions`` (the account types it trades, ``SPOT`` among them for spot orders)."""
 
     canTrade: bool
     permissions: list[str] = msgspec.field(default_factory=list)
+
+
+class _CommissionRates(msgspec.Struct):
+    taker: str
+
+
+class _Commissions(msgspec.Struct):
+    commissionRates: _CommissionRates | None = None
 
 
 class _ServerTime(msgspec.Struct):
@@ -340,8 +340,8 @@ _depth_decoder = msgspec.json.Decoder(_Depth)
 _order_decoder = msgspec.json.Decoder(_RestOrder)
 _orders_decoder = msgspec.json.Decoder(list[_RestOrder])
 _account_decoder = msgspec.json.Decoder(_Account)
-_account_rates_decoder = msgspec.json.Decoder(_AccountRates)
 _permissions_decoder = msgspec.json.Decoder(AccountPermissions)
+_commissions_decoder = msgspec.json.Decoder(_Commissions)
 _server_time_decoder = msgspec.json.Decoder(_ServerTime)
 _error_decoder = msgspec.json.Decoder(_ErrorBody)
 _my_trades_decoder = msgspec.json.Decoder(list[_MyTrade])
@@ -470,19 +470,21 @@ def parse_account(body: bytes) -> tuple[Balance, ...]:
         raise _malformed("account", error) from None
 
 
-def parse_taker_fee(body: bytes) -> float:
-    """The account's taker fee rate from ``GET /api/v3/account`` (``commissionRates``:
-    what a fill costs before any BNB discount)."""
-    rates = _read(_account_rates_decoder, body, "account")
-    try:
-        return number(rates.commissionRates.taker, "commissionRates.taker")
-    except WireFormatError as error:
-        raise _malformed("account", error) from None
-
-
 def parse_account_permissions(body: bytes) -> AccountPermissions:
     """``canTrade`` and ``permissions`` from ``GET /api/v3/account``."""
     return _read(_permissions_decoder, body, "account")
+
+
+def parse_taker_fee(body: bytes) -> float | None:
+    """The account's taker fee rate from ``GET /api/v3/account`` (``commissionRates``'
+    ``taker``), or ``None`` when the reply gives no rates."""
+    rates = _read(_commissions_decoder, body, "account").commissionRates
+    if rates is None:
+        return None
+    try:
+        return number(rates.taker, "commissionRates.taker")
+    except WireFormatError as error:
+        raise _malformed("account", error) from None
 
 
 def parse_server_time(body: bytes) -> float:

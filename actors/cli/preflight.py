@@ -1,13 +1,17 @@
 """``basis preflight CONFIG``: before going live, ask the configured venues whether the
 config can trade on them, and say for each thing checked ok or failing with the fix.
 
-It reads and never places an order. The one thing it changes is each contract's
-leverage on Gate.io, set to ``strategy.futures_leverage``: the futures router sets it
-to that value at start anyway, and setting it is the only proof that it can be set.
+Each venue is asked through its plug (``actors.venues.kinds``), so any spot venue and
+any futures venue are checked alike, each line naming the venue by its title.
+
+It reads and never places an order. The one thing it changes is how each contract is
+held on the futures venue: isolated margin at ``strategy.futures_leverage``. The futures
+router sets that at start anyway, and setting it is the only proof that it can be set.
+The position mode is the whole account's, and only read.
 
 Each check is a small function of :class:`Preflight` returning its results; they run
 in order, keeping what they read for the checks after them (each symbol's rules, the
-Gate.io futures account, the account's user id).
+futures account, the account's user id where the venue has one).
 Exit codes: 0 when every check passed, 4 when one failed, 2 for bad arguments or a
 config that cannot be checked (not live, keys missing from the environment).
 """
@@ -19,7 +23,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import msgspec
@@ -28,10 +32,8 @@ import trio
 from actors.cli.run import load_system_config
 from actors.runtime.market.websocket import HandshakeFailed, WebSocketClosed, open_websocket
 from actors.system_config import SystemConfig
-from actors.venues.gateio import GateioPrivateCodec, futures_account, held_otherwise
-from actors.venues.mexc import MexcPrivateCodec
+from actors.venues.kinds import FuturesVenue, SpotVenue, futures_venue, spot_venue
 from actors.venues.rest import VENUE_FAILURES, RequestNotSent, RestClient
-from protocols import gateio_rest, mexc_rest
 from protocols.model import Leg, Symbol, VenueRules
 from protocols.venue import (
     ApiCredentials,
@@ -49,17 +51,25 @@ from protocols.venue import (
     WrongAccount,
 )
 
+T = TypeVar("T")
+
 EXIT_FAILING = 4
 """Not 1, which means only that a supervision tree gave up."""
 EXIT_BAD_INPUT = 2
 
 MAX_CLOCK_SKEW_S = 1.0
-"""MEXC refuses a request stamped more than 1 s ahead of its clock (Gate.io allows
-60 s); past this either venue may refuse signed requests at any moment."""
+"""MEXC and Binance refuse a request stamped more than 1 s ahead of their clocks
+(Gate.io allows 60 s); past this a venue may refuse signed requests at any moment."""
 STREAM_ACK_TIMEOUT_S = 10.0
 """How long a private channel may take to answer a subscription."""
 
-VENUE_NAMES = {Leg.SPOT: "MEXC", Leg.FUTURES: "Gate.io"}
+LEVERAGE_RANGES = {
+    "LEVERAGE_TOO_HIGH": "from 1 to the contract's leverage_max",
+    "LEVERAGE_TOO_LOW": "from 1 to the contract's leverage_max",
+    -4028: "a whole number from 1 to the symbol's highest leverage bracket",
+}
+"""The venues' refusals of a leverage (Gate.io's labels, Binance's code), with the
+leverage each venue takes."""
 
 
 class CheckResult(msgspec.Struct, frozen=True):
@@ -98,51 +108,57 @@ class Preflight:
     """The venues as the config names them, with the keys from the environment."""
 
     config: SystemConfig
+    spot: SpotVenue
+    futures: FuturesVenue
     spot_rest: RestClient
     futures_rest: RestClient
     spot_keys: ApiCredentials
     futures_keys: ApiCredentials
-    gateio_private: GateioPrivateCodec
-    """Gate.io's private channels as ``basis run`` opens them, the account's user id read
-    from the venue once (the user id check) and named by the private stream check."""
+    routers: dict[Leg, Any]
+    """Each venue's router codec, as ``basis run`` builds it (without leverage, which the
+    leverage check sets itself): what the clock checks ask, how replies are read as
+    errors."""
+    futures_private: Any
+    """The futures venue's private stream codec as ``basis run`` builds it: where the
+    venue names the account by a user id, it reads that once (the user id check) and the
+    private stream check names it."""
     rules: dict[tuple[Leg, Symbol], VenueRules] = attrs.field(factory=dict)
     """Each symbol's rules on each leg, as the symbol checks read them."""
     account: FuturesAccountSettings | None = None
-    """The Gate.io futures account, once read: the keys, position mode and balance
-    checks all look at it."""
+    """The futures account, once read: the keys, position mode and balance checks all
+    look at it."""
+    user_id: str | None = None
+    """The account's user id as the user id check read it: ``""`` where the venue names
+    the account by the key alone."""
 
     @staticmethod
     def now() -> float:
         return time.time()
 
-    async def mexc(self, request: RestRequest) -> RestResponse:
-        return await _send(self.spot_rest, request, mexc_rest.error_from_response)
+    def venue(self, leg: Leg) -> SpotVenue | FuturesVenue:
+        return self.spot if leg is Leg.SPOT else self.futures
 
-    async def gateio(self, request: RestRequest) -> RestResponse:
-        return await _send(self.futures_rest, request, gateio_rest.error_from_response)
+    async def ask(self, reading: Awaitable[T]) -> T:
+        """What a venue's plug reads; raises ``VenueRefused`` when the venue says no."""
+        try:
+            return await reading
+        except VENUE_FAILURES as error:
+            raise VenueRefused(error) from error
+
+    async def send(self, leg: Leg, request: RestRequest) -> RestResponse:
+        rest = self.spot_rest if leg is Leg.SPOT else self.futures_rest
+        response = await self.ask(rest.send(request))
+        if not 200 <= response.status < 300:
+            raise VenueRefused(self.routers[leg].error(response, self.now()))
+        return response
 
     async def futures_account(self) -> FuturesAccountSettings:
-        """The Gate.io futures account, read at the first ask; raises ``VenueRefused``."""
+        """The futures account, read at the first ask; raises ``VenueRefused``."""
         if self.account is None:
-            try:
-                self.account = await futures_account(
-                    self.futures_rest, self.futures_keys, self.now()
-                )
-            except VENUE_FAILURES as error:
-                raise VenueRefused(error) from error
+            self.account = await self.ask(
+                self.futures.account(self.futures_rest, self.futures_keys, self.now())
+            )
         return self.account
-
-
-async def _send(
-    rest: RestClient, request: RestRequest, error_of: Callable[[RestResponse], VenueError]
-) -> RestResponse:
-    try:
-        response = await rest.send(request)
-    except VENUE_FAILURES as error:
-        raise VenueRefused(error) from error
-    if not 200 <= response.status < 300:
-        raise VenueRefused(error_of(response))
-    return response
 
 
 def _answer(refused: VenueRefused) -> str:
@@ -158,25 +174,33 @@ def _answer(refused: VenueRefused) -> str:
 
 def _key_fix(leg: Leg, config: SystemConfig, error: Exception) -> str:
     """What to do about a refused signed request, by what the venue said."""
-    venue = config.venues.spot if leg is Leg.SPOT else config.venues.futures
-    name = VENUE_NAMES[leg]
+    section = config.venues.spot if leg is Leg.SPOT else config.venues.futures
+    venue = spot_venue(section.kind) if leg is Leg.SPOT else futures_venue(section.kind)
+    name = venue.title
     if isinstance(error, RequestNotSent):
-        return f"check venues.{leg.value}.rest_url ({venue.rest}) and the network"
+        return f"check venues.{leg.value}.rest_url ({section.rest}) and the network"
+    set_keys = (
+        f"set {section.api_key_env} and {section.api_secret_env} to a {name} API key and "
+        "its secret, exactly as the venue showed them"
+    )
     # The labels first: Gate.io's whitelist, permission and lock refusals are credential
     # errors too, but new keys would not mend them.
     code = error.code if isinstance(error, VenueError) else None
     if code in ("IP_FORBIDDEN", 700006):
         return f"add this machine's IP address to the key's whitelist on {name}"
     if code in ("READ_ONLY", "FORBIDDEN", 700007):
-        trade = "spot trading" if leg is Leg.SPOT else "futures trading"
-        return f"give the key {trade} permission on {name}'s API management page"
+        return venue.trade_permission
     if code == "ACCOUNT_LOCKED":
         return f"the {name} account is locked: have {name} unlock it"
-    if isinstance(error, BadCredentials | BadSignature):
+    if code == -2015:
+        # Binance says the same of an unknown key, an IP off its whitelist and a
+        # permission it lacks.
         return (
-            f"set {venue.api_key_env} and {venue.api_secret_env} to a {name} API key and "
-            "its secret, exactly as the venue showed them"
+            f"{set_keys}. If they are, {venue.trade_permission}, and add this machine's IP "
+            "address to the key's whitelist if it has one"
         )
+    if isinstance(error, BadCredentials | BadSignature):
+        return set_keys
     if isinstance(error, TimestampRejected):
         return "synchronise this machine's clock (NTP)"
     return f"see {name}'s answer above"
@@ -186,12 +210,11 @@ def _key_fix(leg: Leg, config: SystemConfig, error: Exception) -> str:
 
 
 async def check_spot_keys(p: Preflight) -> list[CheckResult]:
-    name = "MEXC keys"
+    name = f"{p.spot.title} keys"
     try:
-        response = await p.mexc(mexc_rest.account_request(p.spot_keys, _ms(p.now())))
+        permissions = await p.ask(p.spot.permissions(p.spot_rest, p.spot_keys, p.now()))
     except VenueRefused as refused:
         return [failed(name, _answer(refused), _key_fix(Leg.SPOT, p.config, refused.error))]
-    permissions = mexc_rest.parse_account_permissions(response.body)
     if not permissions.canTrade or (
         permissions.permissions and "SPOT" not in permissions.permissions
     ):
@@ -200,14 +223,14 @@ async def check_spot_keys(p: Preflight) -> list[CheckResult]:
                 name,
                 f"valid, but canTrade is {permissions.canTrade} with permissions "
                 f"{permissions.permissions}",
-                "give the key spot trading permission on MEXC's API management page",
+                p.spot.trade_permission,
             )
         ]
     return [passed(name, "valid; the account can trade spot (canTrade)")]
 
 
 async def check_futures_keys(p: Preflight) -> list[CheckResult]:
-    name = "Gate.io keys"
+    name = f"{p.futures.title} keys"
     try:
         await p.futures_account()
     except VenueRefused as refused:
@@ -222,22 +245,18 @@ async def check_futures_keys(p: Preflight) -> list[CheckResult]:
 
 
 async def check_clocks(p: Preflight) -> list[CheckResult]:
-    venues: list[tuple[str, Callable[[RestRequest], Awaitable[RestResponse]], Any, Any]] = [
-        ("MEXC", p.mexc, mexc_rest.server_time_request, mexc_rest.parse_server_time),
-        ("Gate.io", p.gateio, gateio_rest.server_time_request, gateio_rest.parse_server_time),
-    ]
     results = []
-    for venue, send, request, parse in venues:
-        name = f"{venue} clock"
+    for leg in (Leg.SPOT, Leg.FUTURES):
+        name = f"{p.venue(leg).title} clock"
+        router = p.routers[leg]
         sent = p.now()
         try:
-            response = await send(request())
+            response = await p.send(leg, router.clock_request())
         except VenueRefused as refused:
-            key = "spot" if venue == "MEXC" else "futures"
-            results.append(failed(name, _answer(refused), f"check venues.{key}.rest_url"))
+            results.append(failed(name, _answer(refused), f"check venues.{leg.value}.rest_url"))
             continue
         received = p.now()
-        skew = (sent + received) / 2 - parse(response.body)
+        skew = (sent + received) / 2 - router.parse_clock(response)
         detail = (
             f"this machine is {abs(skew) * 1000:.0f} ms "
             f"{'ahead of' if skew >= 0 else 'behind'} the venue "
@@ -266,17 +285,21 @@ async def check_symbols(p: Preflight) -> list[CheckResult]:
     results = []
     for symbol in p.config.symbol_list:
         for leg in (Leg.SPOT, Leg.FUTURES):
-            name = f"{VENUE_NAMES[leg]} lists {symbol}"
+            venue = p.venue(leg)
+            rest, keys = (
+                (p.spot_rest, p.spot_keys) if leg is Leg.SPOT else (p.futures_rest, p.futures_keys)
+            )
+            name = f"{venue.title} lists {symbol}"
             try:
-                if leg is Leg.SPOT:
-                    response = await p.mexc(mexc_rest.exchange_info_request(symbol))
-                    rules = mexc_rest.parse_exchange_info(response.body, symbol)
-                else:
-                    response = await p.gateio(gateio_rest.contract_request(symbol))
-                    rules = gateio_rest.parse_contract(response.body)
-            except (VenueRefused, InvalidSymbol, TradingDisabled) as error:
-                detail = _answer(error) if isinstance(error, VenueRefused) else str(error)
-                fix = f"remove {symbol} from symbols, or name one both venues trade"
+                rules = await p.ask(venue.rules(rest, keys, symbol, p.now()))
+            except VenueRefused as refused:
+                unlisted = isinstance(refused.error, InvalidSymbol | TradingDisabled)
+                detail = str(refused.error) if unlisted else _answer(refused)
+                # Some venues give the account's fee only to a signed request: a refused
+                # key is no reason to drop the symbol.
+                fix = "" if unlisted else _key_fix(leg, p.config, refused.error)
+                if not fix or fix.startswith("see "):
+                    fix = f"remove {symbol} from symbols, or name one both venues trade"
                 results.append(failed(name, detail, fix))
                 continue
             p.rules[leg, symbol] = rules
@@ -285,8 +308,8 @@ async def check_symbols(p: Preflight) -> list[CheckResult]:
 
 
 async def check_fees(p: Preflight) -> list[CheckResult]:
-    """The taker fee each venue publishes against the fee the strategy prices with: a
-    strategy pricing a lower fee than it pays enters trades that lose."""
+    """The taker fee each venue charges the account against the fee the strategy prices
+    with: a strategy pricing a lower fee than it pays enters trades that lose."""
     strategy = p.config.strategy
     configured = {
         Leg.SPOT: ("spot_fee", strategy.spot_fee),
@@ -295,7 +318,7 @@ async def check_fees(p: Preflight) -> list[CheckResult]:
     results = []
     for (leg, symbol), rules in p.rules.items():
         key, fee = configured[leg]
-        name = f"{VENUE_NAMES[leg]} fee {symbol}"
+        name = f"{p.venue(leg).title} fee {symbol}"
         if rules.taker_fee is None:
             results.append(
                 failed(name, "the venue's rules carry no taker fee", "check the venue's fee page")
@@ -315,22 +338,25 @@ async def check_fees(p: Preflight) -> list[CheckResult]:
 
 async def check_leverage(p: Preflight) -> list[CheckResult]:
     leverage = p.config.strategy.futures_leverage
+    title = p.futures.title
     results = []
     for symbol in p.config.symbol_list:
-        if (Leg.FUTURES, symbol) not in p.rules:
+        rules = p.rules.get((Leg.FUTURES, symbol))
+        if rules is None:
             continue  # not listed: its symbol check says so
-        name = f"Gate.io leverage {symbol}"
-        request = gateio_rest.set_leverage_request(symbol, leverage, p.futures_keys, int(p.now()))
+        name = f"{title} leverage {symbol}"
         try:
-            response = await p.gateio(request)
+            otherwise = await p.ask(
+                p.futures.hold(p.futures_rest, p.futures_keys, symbol, rules, leverage, p.now())
+            )
         except VenueRefused as refused:
             fix = _key_fix(Leg.FUTURES, p.config, refused.error)
             error = refused.error
             code = error.code if isinstance(error, VenueError) else None
-            if code in ("LEVERAGE_TOO_HIGH", "LEVERAGE_TOO_LOW"):
+            if code in LEVERAGE_RANGES:
                 fix = (
-                    f"set strategy.futures_leverage within what Gate.io allows for {symbol} "
-                    "(from 1 to the contract's leverage_max)"
+                    f"set strategy.futures_leverage within what {title} allows for {symbol} "
+                    f"({LEVERAGE_RANGES[code]})"
                 )
             elif fix.startswith("see "):
                 fix = (
@@ -339,28 +365,26 @@ async def check_leverage(p: Preflight) -> list[CheckResult]:
                 )
             results.append(failed(name, _answer(refused), fix))
             continue
-        contract_size = p.rules[Leg.FUTURES, symbol].contract_size
-        position = gateio_rest.parse_position_settings(response.body, contract_size)
-        otherwise = held_otherwise(position, leverage)
         if otherwise is not None:
             fix = (
-                f"hold {symbol} on Gate.io at isolated margin in single position mode, "
-                f"where strategy.futures_leverage = {leverage:g} can be set"
+                f"hold {symbol} on {title} at isolated margin in {p.futures.one_way_mode} "
+                f"position mode, where strategy.futures_leverage = {leverage:g} can be set"
             )
             results.append(failed(name, otherwise, fix))
             continue
         results.append(
             passed(
                 name,
-                f"set to {position.leverage:g}x at isolated margin, the configured leverage "
-                "basis run sets at start",
+                f"set to {leverage:g}x at isolated margin, the configured leverage basis run "
+                "sets at start",
             )
         )
     return results
 
 
 async def check_position_mode(p: Preflight) -> list[CheckResult]:
-    name = "Gate.io position mode"
+    name = f"{p.futures.title} position mode"
+    one_way = p.futures.one_way_mode
     try:
         account = await p.futures_account()
     except VenueRefused as refused:
@@ -370,11 +394,11 @@ async def check_position_mode(p: Preflight) -> list[CheckResult]:
             failed(
                 name,
                 "dual (hedge) mode: a long and a short per contract",
-                "switch the Gate.io USDT futures account to single position mode; Basis "
+                f"switch the {p.futures.account_name} to {one_way} position mode; Basis "
                 "holds one short per contract and refuses dual mode",
             )
         ]
-    return [passed(name, "single: one position per contract")]
+    return [passed(name, f"{one_way}: one position per contract")]
 
 
 def _spot_need(p: Preflight) -> float:
@@ -392,9 +416,9 @@ def _futures_need(p: Preflight) -> float:
     return size / strategy.futures_leverage + size * strategy.fut_fee
 
 
-def _funding_fix(venue: str, have: float, need: float) -> str:
+def _funding_fix(account: str, have: float, need: float) -> str:
     return (
-        f"add at least {need - have:.2f} USDT to the {venue}, or lower "
+        f"add at least {need - have:.2f} USDT to the {account}, or lower "
         "strategy.base_position_size_usdt or the number of symbols"
     )
 
@@ -404,26 +428,24 @@ async def check_balances(p: Preflight) -> list[CheckResult]:
     symbols = len(p.config.symbols)
     size = p.config.strategy.base_position_size_usdt
     basis = f"{symbols} symbol{'s' * (symbols > 1)} x {size:g} USDT"
-    name = "MEXC balance"
+    name = f"{p.spot.title} balance"
     try:
-        response = await p.mexc(mexc_rest.account_request(p.spot_keys, _ms(p.now())))
+        have = await p.ask(p.spot.free_usdt(p.spot_rest, p.spot_keys, p.now()))
     except VenueRefused as refused:
-        results.append(failed(name, _answer(refused), "see the MEXC keys check"))
+        results.append(failed(name, _answer(refused), f"see the {p.spot.title} keys check"))
     else:
-        balances = mexc_rest.parse_account(response.body)
-        have = next((b.free for b in balances if b.asset == "USDT"), 0.0)
         need = _spot_need(p)
         detail = f"{have:.2f} USDT free; the buys of {basis} with fees need {need:.2f}"
         results.append(
             passed(name, detail)
             if have >= need
-            else failed(name, detail, _funding_fix("MEXC spot account", have, need))
+            else failed(name, detail, _funding_fix(p.spot.account_name, have, need))
         )
-    name = "Gate.io balance"
+    name = f"{p.futures.title} balance"
     try:
         account = await p.futures_account()
     except VenueRefused as refused:
-        results.append(failed(name, _answer(refused), "see the Gate.io keys check"))
+        results.append(failed(name, _answer(refused), f"see the {p.futures.title} keys check"))
     else:
         have = account.available
         need = _futures_need(p)
@@ -435,22 +457,26 @@ async def check_balances(p: Preflight) -> list[CheckResult]:
         results.append(
             passed(name, detail)
             if have >= need
-            else failed(name, detail, _funding_fix("Gate.io USDT futures account", have, need))
+            else failed(name, detail, _funding_fix(p.futures.account_name, have, need))
         )
     return results
 
 
 async def check_user_id(p: Preflight) -> list[CheckResult]:
-    """The account's user id, which Gate.io's private channels name: read from the venue,
-    and the config's, when it names one, must be it."""
-    name = "Gate.io user id"
+    """The account's user id, which some venues' private channels name (Gate.io's): read
+    from the venue, and the config's, when it names one, must be it. A venue whose key
+    names the account has none to check."""
+    name = f"{p.futures.title} user id"
     configured = p.config.venues.futures.user_id
     try:
-        user_id = await p.gateio_private.identify(p.futures_rest, p.now())
+        user_id = await p.futures_private.identify(p.futures_rest, p.now())
     except WrongAccount as error:
         return [failed(name, "venues.futures.user_id names another account", str(error))]
     except VENUE_FAILURES as error:
         return [failed(name, _answer(VenueRefused(error)), _key_fix(Leg.FUTURES, p.config, error))]
+    p.user_id = user_id
+    if not user_id:
+        return []
     if configured:
         return [passed(name, f"{user_id}, the key's account, as venues.futures.user_id says")]
     return [passed(name, f"{user_id}, read from the venue (venues.futures.user_id is unset)")]
@@ -501,44 +527,44 @@ async def _stream_check(
 async def check_private_streams(p: Preflight) -> list[CheckResult]:
     spot, futures = p.config.venues.spot, p.config.venues.futures
 
-    async def mexc_stream() -> list[SubscriptionResult]:
-        codec = MexcPrivateCodec(p.spot_keys)
-        try:
-            url = await codec.open_url(p.spot_rest, spot.ws, p.now())
-        except VENUE_FAILURES as error:
-            raise VenueRefused(error) from error
+    async def spot_stream() -> list[SubscriptionResult]:
+        codec = p.spot.private_codec(p.spot_keys)
+        url = await p.ask(codec.open_url(p.spot_rest, spot.ws, p.now()))
         try:
             return await _subscribe(url, codec, p.now())
         finally:
-            assert codec.listen_key is not None
-            close = mexc_rest.listen_key_request(
-                "DELETE", p.spot_keys, _ms(p.now()), codec.listen_key
-            )
-            # A key left open expires by itself within the hour: a failed close is no
-            # finding about the config.
-            with trio.move_on_after(STREAM_ACK_TIMEOUT_S), contextlib.suppress(*VENUE_FAILURES):
-                await p.spot_rest.send(close)
+            if p.spot.close_private is not None:
+                # What is left open expires by itself within the hour: a failed close is
+                # no finding about the config.
+                with (
+                    trio.move_on_after(STREAM_ACK_TIMEOUT_S),
+                    contextlib.suppress(*VENUE_FAILURES),
+                ):
+                    await p.spot.close_private(p.spot_rest, codec, p.now())
 
-    async def gateio_stream() -> list[SubscriptionResult]:
-        # Opening identifies the account (as the user id check did: asked once).
-        codec = p.gateio_private
-        try:
-            url = await codec.open_url(p.futures_rest, futures.ws, p.now())
-        except VENUE_FAILURES as error:
-            raise VenueRefused(error) from error
+    async def futures_stream() -> list[SubscriptionResult]:
+        # Opening identifies the account where the venue asks it (as the user id check
+        # did: asked once).
+        codec = p.futures_private
+        url = await p.ask(codec.open_url(p.futures_rest, futures.ws, p.now()))
         return await _subscribe(url, codec, p.now())
 
+    what = (
+        " and the key"
+        if p.user_id == ""
+        else ", the key, and venues.futures.user_id (unset, it is read from the account; set, "
+        "it must be the account's)"
+    )
     return [
         await _stream_check(
-            "MEXC private stream",
+            f"{p.spot.title} private stream",
             f"check venues.spot.ws_url ({spot.ws}) and that the key may read the account",
-            mexc_stream,
+            spot_stream,
         ),
         await _stream_check(
-            "Gate.io private stream",
-            f"check venues.futures.ws_url ({futures.ws}), the key, and venues.futures.user_id "
-            "(unset, it is read from the account; set, it must be the account's)",
-            gateio_stream,
+            f"{p.futures.title} private stream",
+            f"check venues.futures.ws_url ({futures.ws}){what}",
+            futures_stream,
         ),
     ]
 
@@ -562,18 +588,32 @@ async def preflight(
 ) -> PreflightReport:
     """Every check against the venues ``config`` names, in order."""
     spot, futures = config.venues.spot, config.venues.futures
+    spot_plug, futures_plug = spot_venue(spot.kind), futures_venue(futures.kind)
     async with (
         RestClient(spot.rest, timeout_s=spot.request_timeout_s) as spot_rest,
         RestClient(futures.rest, timeout_s=futures.request_timeout_s) as futures_rest,
     ):
-        private = GateioPrivateCodec(futures_keys, futures.user_id, {})
-        p = Preflight(config, spot_rest, futures_rest, spot_keys, futures_keys, private)
+        p = Preflight(
+            config,
+            spot_plug,
+            futures_plug,
+            spot_rest,
+            futures_rest,
+            spot_keys,
+            futures_keys,
+            {
+                Leg.SPOT: spot_plug.router_codec(spot_keys),
+                Leg.FUTURES: futures_plug.router_codec(futures_keys, {}),
+            },
+            futures_plug.private_codec(futures_keys, futures.user_id, {}, {}),
+        )
+        titles = f"{spot_plug.title}'s and {futures_plug.title}'s"
         results = []
         for check in CHECKS:
             try:
                 results.extend(await check(p))
             except MalformedResponse as error:
-                results.append(unreadable(check.__name__, error))
+                results.append(unreadable(check.__name__, error, titles))
             except (VenueRefused, *VENUE_FAILURES) as error:
                 # Each check names what the venue said; one that could not is still a line.
                 refused = error if isinstance(error, VenueRefused) else VenueRefused(error)
@@ -590,17 +630,14 @@ def unanswered(check: str, refused: VenueRefused) -> CheckResult:
     )
 
 
-def unreadable(check: str, error: MalformedResponse) -> CheckResult:
-    """A reply a check could not read: not the venue its documentation describes."""
+def unreadable(check: str, error: MalformedResponse, titles: str) -> CheckResult:
+    """A reply a check could not read: not the venue its documentation describes.
+    ``titles``: whose APIs the config should name."""
     return failed(
         check.removeprefix("check_").replace("_", " "),
         f"unreadable {error.exchange} reply: {error.message}",
-        "check that the venues' rest_url and ws_url name MEXC's and Gate.io's APIs",
+        f"check that the venues' rest_url and ws_url name {titles} APIs",
     )
-
-
-def _ms(now: float) -> int:
-    return int(now * 1000)
 
 
 # ------------------------------------------------------------------ the command
@@ -614,8 +651,10 @@ def add_preflight_commands(commands: argparse._SubParsersAction) -> None:
         "and check: keys and their permissions, clock skew, each symbol's rules on both "
         "venues, fee rates against [strategy], leverage (set to strategy.futures_leverage, "
         "as basis run does at start) and position mode, balances for every symbol's "
-        "position on both legs, the Gate.io user id, and the private streams. Places no "
-        "order. Exits 0 only when every check passed.",
+        "position on both legs, the account's user id where the venue names one (Gate.io), "
+        "and the private streams. Any spot venue (mexc, binance) with any futures venue "
+        "(gateio_futures, binance_futures). Places no order. Exits 0 only when every check "
+        "passed.",
         epilog="Example: basis preflight configs/sim-live.toml --json",
     )
     command.add_argument("config", metavar="CONFIG", help="a live system config (TOML)")

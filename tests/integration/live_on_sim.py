@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from actors.venues.kinds import venue_of_kind
+from actors.venues.kinds import futures_venue, spot_venue
 
 
 def live_config(
@@ -20,22 +20,25 @@ def live_config(
     pair: tuple[str, str] = ("mexc", "gateio_futures"),
 ) -> Path:
     """Writes the config to ``path``: ``strategy`` and ``futures`` are lines added to
-    those tables, ``tail`` tables after them; the venues are ``pair``'s kinds (spot,
-    futures), at their simulated twins in ``urls``."""
-    spot_name, futures_name = (venue_of_kind(kind).exchange for kind in pair)
+    those tables, ``tail`` tables after them; ``pair`` the kinds of the spot and futures
+    venues, as ``basis sim --pair`` serves them."""
+    spot_rest, spot_ws = (urls[f"{spot_venue(pair[0]).exchange}_{end}"] for end in ("rest", "ws"))
+    futures_rest, futures_ws = (
+        urls[f"{futures_venue(pair[1]).exchange}_{end}"] for end in ("rest", "ws")
+    )
     path.write_text(
         f"""mode = "live"
 symbols = {json.dumps(list(symbols))}
 [venues.spot]
 kind = "{pair[0]}"
-rest_url = "{urls[f"{spot_name}_rest"]}"
-ws_url = "{urls[f"{spot_name}_ws"]}"
+rest_url = "{spot_rest}"
+ws_url = "{spot_ws}"
 api_key_env = "BASIS_SIM_KEY"
 api_secret_env = "BASIS_SIM_SECRET"
 [venues.futures]
 kind = "{pair[1]}"
-rest_url = "{urls[f"{futures_name}_rest"]}"
-ws_url = "{urls[f"{futures_name}_ws"]}"
+rest_url = "{futures_rest}"
+ws_url = "{futures_ws}"
 api_key_env = "BASIS_SIM_KEY"
 api_secret_env = "BASIS_SIM_SECRET"
 {futures}

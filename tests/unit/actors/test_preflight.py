@@ -1,6 +1,8 @@
 """What `basis preflight` tells to do about a refused signed request: each of Gate.io's
 authentication labels (all answered with HTTP 401, all read as credential errors) gets
-the fix that mends it, not new keys for all."""
+the fix that mends it, not new keys for all; Binance's one code for a key, an IP or a
+permission gets a fix naming all three, on each of its venues. Venues it cannot reach
+give failing lines, whatever the pair."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 
 from actors.cli.preflight import _key_fix, preflight
 from actors.system_config import SystemConfig
-from protocols import gateio_rest
+from protocols import binance_futures_rest, binance_rest, gateio_rest
 from protocols.model import Leg
 from protocols.venue import ApiCredentials, BadCredentials, RestResponse
 
@@ -55,7 +57,52 @@ def test_each_authentication_label_gets_its_own_fix(label, fix):
     assert _key_fix(Leg.FUTURES, CONFIG, refused(label)) == fix
 
 
-async def test_venues_that_cannot_be_reached_give_failing_lines_not_a_traceback():
+BINANCE_CONFIG = msgspec.convert(
+    {
+        "mode": "live",
+        "venues": {
+            "spot": {"kind": "binance", "api_key_env": "BN_KEY", "api_secret_env": "BN_SECRET"},
+            "futures": {
+                "kind": "binance_futures",
+                "api_key_env": "BNF_KEY",
+                "api_secret_env": "BNF_SECRET",
+            },
+        },
+    },
+    SystemConfig,
+)
+REJECTED_KEY = RestResponse(401, b'{"code":-2015,"msg":"Invalid API-key, IP, or permissions"}')
+
+
+@pytest.mark.parametrize(
+    ("leg", "error", "fix"),
+    [
+        (
+            Leg.SPOT,
+            binance_rest.error_from_response(REJECTED_KEY),
+            "set BN_KEY and BN_SECRET to a Binance API key and its secret, exactly as the "
+            'venue showed them. If they are, enable "Spot & Margin Trading" for the key on '
+            "Binance's API Management page, and add this machine's IP address to the key's "
+            "whitelist if it has one",
+        ),
+        (
+            Leg.FUTURES,
+            binance_futures_rest.error_from_response(REJECTED_KEY),
+            "set BNF_KEY and BNF_SECRET to a Binance USDⓈ-M futures API key and its secret, "
+            'exactly as the venue showed them. If they are, enable "Futures" for the key on '
+            "Binance's API Management page, and add this machine's IP address to the key's "
+            "whitelist if it has one",
+        ),
+    ],
+    ids=["spot", "futures"],
+)
+def test_a_key_binance_rejects_gets_a_fix_for_each_cause(leg, error, fix):
+    assert _key_fix(leg, BINANCE_CONFIG, error) == fix
+
+
+@pytest.mark.parametrize("spot", ["mexc", "binance"])
+@pytest.mark.parametrize("futures", ["gateio_futures", "binance_futures"])
+async def test_venues_that_cannot_be_reached_give_failing_lines_not_a_traceback(spot, futures):
     # A port nothing listens on: every request fails before it is sent.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -65,8 +112,8 @@ async def test_venues_that_cannot_be_reached_give_failing_lines_not_a_traceback(
         {
             "mode": "live",
             "venues": {
-                "spot": {"kind": "mexc", **closed},
-                "futures": {"kind": "gateio_futures", **closed},
+                "spot": {"kind": spot, **closed},
+                "futures": {"kind": futures, **closed},
             },
         },
         SystemConfig,

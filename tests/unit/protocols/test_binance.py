@@ -437,6 +437,8 @@ def test_the_documented_account_and_trades():
         Balance("LTC", 4763368.68006011, 0.0),
     )
     assert binance_rest.parse_account_permissions(sample("account.json")).canTrade
+    assert binance_rest.parse_taker_fee(sample("account.json")) == 0.0015
+    assert binance_rest.parse_taker_fee(b'{"balances": []}') is None
     (trade,) = binance_rest.parse_my_trades(sample("my_trades.json"))
     assert (trade.venue_order_id, trade.side, trade.qty, trade.fee, trade.fee_asset) == (
         "100234",
