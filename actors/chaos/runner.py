@@ -142,6 +142,9 @@ class ChaosOptions:
     duration_s: float
     seed: int
     data_dir: Path
+    env: Mapping[str, str] = attrs.field(factory=dict)
+    """Set in the trading process's environment beside this one's (runs that break it on
+    purpose, side by side, each its own way)."""
 
 
 def timing_of(config: SystemConfig) -> Timing:
@@ -686,7 +689,12 @@ class ChaosRun:
         ]
         if not recover:
             command.append("--no-recover")
-        env = {**os.environ, **self._keys(), CONTROL_TOKEN_ENV: self.control_token}
+        env = {
+            **os.environ,
+            **self.options.env,
+            **self._keys(),
+            CONTROL_TOKEN_ENV: self.control_token,
+        }
         with self.log_path.open("ab") as stderr, stdout.open("wb") as out:
             process = await trio.lowlevel.open_process(
                 command, stdout=out, stderr=stderr, stdin=subprocess.DEVNULL, env=env

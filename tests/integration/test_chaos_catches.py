@@ -16,6 +16,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+import trio
 
 import actors
 from actors.arbitrage.config import StrategyConfig
@@ -41,7 +42,6 @@ INVARIANTS = {
 
 
 async def broken_run(
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     breaks: tuple[str, ...],
     scenarios: tuple[str, ...],
@@ -50,9 +50,12 @@ async def broken_run(
 ) -> tuple[ChaosReport, dict[str, inv.InvariantResult]]:
     """A chaos run whose trading process is broken by ``breaks``; its report and its
     invariants by name."""
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join((str(BROKEN_BUILD), str(SOURCE_TREE))))
-    monkeypatch.setenv("BASIS_BROKEN", ",".join(breaks))
-    report = await run_chaos(config, ChaosOptions(scenarios, duration_s, SEED, tmp_path))
+    env = {
+        "PYTHONPATH": os.pathsep.join((str(BROKEN_BUILD), str(SOURCE_TREE))),
+        "BASIS_BROKEN": ",".join(breaks),
+    }
+    options = ChaosOptions(scenarios, duration_s, SEED, tmp_path, env)
+    report = await run_chaos(config, options)
     results = {
         name: next(r for r in report.invariants if r.name.startswith(prefix))
         for name, prefix in INVARIANTS.items()
@@ -68,44 +71,32 @@ def assert_failed_only(
     assert not report.passed
 
 
-async def test_uncorrected_imbalance_unjournaled_orders_and_a_leak_are_caught(
+async def test_an_uncorrected_imbalance_and_entries_on_connections_not_live_are_caught(
     monkeypatch, tmp_path
 ):
-    # A partial fill leaves the legs apart; without correction they stay apart past the
-    # default bound (14 s for this config), which must catch it. The run ends 6 s past
-    # the bound: the legs stay apart from the first partial fill to the end, and a partial
-    # fill lands only on an order it part-fills, which may come a stirring cycle after the
-    # fault is armed (from 0.5 s). The leak keeps 1 MiB a tick (4 MiB a second); the
-    # memory windows are shortened so that a run of seconds is judged, on
-    # the default allowance (a run without the leak grows 0.1 MB in them).
+    # Two broken runs, side by side (each its own venues, process and breaks).
+    #
+    # The first: a partial fill leaves the legs apart; without correction they stay apart
+    # past the default bound (14 s for this config), which must catch it. The run ends 6 s
+    # past the bound: the legs stay apart from the first partial fill to the end, and a
+    # partial fill lands only on an order it part-fills, which may come a stirring cycle
+    # after the fault is armed (from 0.5 s). The leak keeps 1 MiB a tick (4 MiB a
+    # second); the memory windows are shortened so that a run of seconds is judged, on
+    # the default allowance (a run without the leak grows 0.1 MB in them: the second run
+    # is judged on them too, and holds).
+    #
+    # The second: only the liveness gate is broken, on the default max_quote_age_s
+    # (10 s): the quotes stay young enough through the stall, and the feed declares it
+    # stale after 4 s (stale_after_s), which stops entries; in between, from the liveness
+    # bound and the send deadline (1 s each) and the grace, entries must not reach the
+    # stalled venue. The stall lasts 8 s (twice stale_after_s, from 0.5 s); market orders
+    # fill whatever the frozen quote said, so the strategies go on cycling through it.
+    # Incidents open after 1 s, so that the stall is an incident, checked once it has
+    # ended: the run goes on 7 s after it, for the resolution's 6 s.
     monkeypatch.setattr(inv, "MEMORY_WARMUP_S", 3.0)
     monkeypatch.setattr(inv, "MEMORY_MIN_JUDGED_S", 8.0)
     assert CONFIG.chaos.max_unhedged_s is None
     bound = CONFIG.chaos.unhedged_bound_s(CONFIG.venues)
-    report, results = await broken_run(
-        monkeypatch,
-        tmp_path,
-        ("no-correction", "no-journal", "leak"),
-        ("partial-fills",),
-        bound + 6.0,
-    )
-    assert_failed_only(report, results, "unhedged_bounded", "orders_once", "memory_flat")
-    assert report.unhedged_bound_s == bound and report.max_unhedged_s > bound
-    assert "never journaled" in results["orders_once"].detail
-    assert "allowed 16.0 MB" in results["memory_flat"].detail
-
-
-async def test_entries_on_connections_not_live_and_untold_incidents_are_caught(
-    monkeypatch, tmp_path
-):
-    # Only the liveness gate is broken, on the default max_quote_age_s (10 s): the quotes
-    # stay young enough through the stall, and the feed declares it stale after 4 s
-    # (stale_after_s), which stops entries; in between, from the liveness bound and the
-    # send deadline (1 s each) and the grace, entries must not reach the stalled venue.
-    # The stall lasts 8 s (twice stale_after_s, from 0.5 s); market orders fill whatever
-    # the frozen quote said, so the strategies go on cycling through it. Incidents open
-    # after 1 s, so that the stall is an incident, checked once it has ended: the run goes
-    # on 7 s after it, for the resolution's 6 s.
     venues = {
         leg: msgspec.structs.replace(getattr(CONFIG.venues, leg), stale_after_s=4.0)
         for leg in ("spot", "futures")
@@ -118,35 +109,65 @@ async def test_entries_on_connections_not_live_and_untold_incidents_are_caught(
         strategy=strategy,
         alerts=msgspec.convert({"open_after_s": 1.0, "resolve_after_s": 1.0}, AlertsSection),
     )
-    report, results = await broken_run(
-        monkeypatch, tmp_path, ("entries-not-live", "alerts-unsent"), ("stalled-ws",), 15.5, cycling
-    )
+    runs = {}
+
+    async def play(name, *run) -> None:
+        (tmp_path / name).mkdir()
+        runs[name] = await broken_run(tmp_path / name, *run)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(
+            play,
+            "imbalance",
+            ("no-correction", "no-journal", "leak"),
+            ("partial-fills",),
+            bound + 6.0,
+        )
+        nursery.start_soon(
+            play,
+            "stall",
+            ("entries-not-live", "alerts-unsent"),
+            ("stalled-ws",),
+            15.5,
+            cycling,
+        )
+    report, results = runs["imbalance"]
+    assert_failed_only(report, results, "unhedged_bounded", "orders_once", "memory_flat")
+    assert report.unhedged_bound_s == bound and report.max_unhedged_s > bound
+    assert "never journaled" in results["orders_once"].detail
+    assert "allowed 16.0 MB" in results["memory_flat"].detail
+    report, results = runs["stall"]
     assert_failed_only(report, results, "no_stale_entries", "alerts_follow_incidents")
     assert "s into a mexc data outage" in results["no_stale_entries"].detail
     assert "told nothing" in results["alerts_follow_incidents"].detail
 
 
 @pytest.mark.soak
-async def test_a_leak_is_caught_on_the_default_memory_windows(monkeypatch, tmp_path):
+async def test_a_leak_is_caught_on_the_default_memory_windows(tmp_path):
     # 64 KiB a tick, 256 KiB a second over both strategies: about 30 MB in the 140 s
     # judged after the minute of warm-up, twice the allowance.
     judged = inv.MEMORY_WARMUP_S + inv.MEMORY_MIN_JUDGED_S
-    report, results = await broken_run(monkeypatch, tmp_path, ("leak=64",), (), judged + 20.0)
+    report, results = await broken_run(tmp_path, ("leak=64",), (), judged + 20.0)
     assert_failed_only(report, results, "memory_flat")
 
 
-async def test_positions_counted_wrong_are_caught(monkeypatch, tmp_path):
-    # The strategies enter at once (the market as it starts is inside max_entry_cost_pct).
-    report, results = await broken_run(monkeypatch, tmp_path, ("fills-twice",), (), 1.5)
+async def test_positions_counted_wrong_and_a_supervisor_that_gives_up_are_caught(tmp_path):
+    # Side by side. Positions: the strategies enter at once (the market as it starts is
+    # inside max_entry_cost_pct). The supervisor: the first crash (a strategy, 0.5 s in)
+    # makes the strategies' supervisor give up; what that leaves of trading is not asked
+    # about.
+    runs = {}
+
+    async def play(name, *run) -> None:
+        (tmp_path / name).mkdir()
+        runs[name] = await broken_run(tmp_path / name, *run)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(play, "positions", ("fills-twice",), (), 1.5)
+        nursery.start_soon(play, "supervisor", ("no-restarts",), ("actor-crashes",), 2.0)
+    report, results = runs["positions"]
     assert_failed_only(report, results, "positions_settled")
     assert "system spot" in results["positions_settled"].detail
-
-
-async def test_a_supervisor_that_gives_up_is_caught(monkeypatch, tmp_path):
-    # The first crash (a strategy, 0.5 s in) makes the strategies' supervisor give up;
-    # what that leaves of trading is not asked about.
-    report, results = await broken_run(
-        monkeypatch, tmp_path, ("no-restarts",), ("actor-crashes",), 2.0
-    )
+    report, results = runs["supervisor"]
     assert not results["supervisors_held"].passed and not report.passed
     assert "gave up: strategies" in results["supervisors_held"].detail, render(report)

@@ -54,12 +54,17 @@ def implied_pnl(entries) -> float:
     return total
 
 
-@pytest.mark.parametrize(("spot", "futures"), PAIRS)
-async def test_a_paper_session_on_each_pair_completes_a_cycle_the_venues_filled(
-    spot, futures, tmp_path
-):
-    config = on_pair(spot, futures)
-    async with paper_run(config, tmp_path) as (system, sim):
+async def test_a_paper_session_on_each_pair_completes_a_cycle_the_venues_filled(tmp_path):
+    # The four sessions side by side, each with its own venues and store.
+    async with trio.open_nursery() as nursery:
+        for spot, futures in PAIRS:
+            data_dir = tmp_path / f"{spot}-{futures}"
+            data_dir.mkdir()
+            nursery.start_soon(a_cycle, spot, futures, data_dir)
+
+
+async def a_cycle(spot: str, futures: str, data_dir) -> None:
+    async with paper_run(on_pair(spot, futures), data_dir) as (system, sim):
         btc = next(h for h in system.strategies.values() if h.symbol == BTC)
         await wait_until(lambda: btc.actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
         # The perpetual drops 1.5 % below spot: the short gains, the exit is profitable.
@@ -69,11 +74,11 @@ async def test_a_paper_session_on_each_pair_completes_a_cycle_the_venues_filled(
         names = (SPOT_VENUES[spot].exchange, FUTURES_VENUES[futures].exchange)
         ledgers = msgspec.structs.asdict(sim.ledgers())
         spot_pnl, futures_pnl = (implied_pnl(ledgers[name]) for name in names)
-        assert ctx.realized_pnl_usdt > 0
+        assert ctx.realized_pnl_usdt > 0, (spot, futures)
         # Funding, when a settlement fell within the run, is the rest.
         assert ctx.realized_pnl_usdt - ctx.funding_usdt == pytest.approx(
             spot_pnl + futures_pnl, abs=0.01
-        )
+        ), (spot, futures)
         assert {r.name for r in system.statistics().routers} == {
             f"router-{spot}",
             f"router-{futures}",
@@ -88,7 +93,7 @@ async def test_chaos_on_each_pair_keeps_every_promise(tmp_path):
     async def play(spot: str, futures: str) -> None:
         data_dir = tmp_path / f"{spot}-{futures}"
         data_dir.mkdir()
-        options = ChaosOptions(("mixed",), duration_s=15.0, seed=SEED, data_dir=data_dir)
+        options = ChaosOptions(("mixed",), duration_s=10.0, seed=SEED, data_dir=data_dir)
         reports[spot, futures] = await run_chaos(on_pair(spot, futures), options)
 
     async with trio.open_nursery() as nursery:
