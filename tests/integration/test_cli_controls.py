@@ -38,6 +38,25 @@ def basis(*args: str, env: dict[str, str] = ENV) -> subprocess.CompletedProcess:
     )
 
 
+def basis_at_once(
+    *commands: tuple[tuple[str, ...], dict[str, str]],
+) -> list[subprocess.CompletedProcess]:
+    """``basis`` with each of ``commands`` (arguments, environment), all started at once;
+    each one's outcome, in order."""
+    started = [
+        (args, subprocess.Popen(
+            [*BASIS, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env, cwd=ROOT,
+        ))
+        for args, env in commands
+    ]  # fmt: skip
+    done = []
+    for args, process in started:
+        out, err = process.communicate(timeout=120)
+        done.append(subprocess.CompletedProcess(args, process.returncode, out, err))
+    return done
+
+
 def start_run(config: Path, data_dir: Path, log: Path) -> tuple[subprocess.Popen, int]:
     """``basis run`` in the background; returns it and its status port, once serving."""
     with log.open("a") as stderr:
@@ -93,17 +112,19 @@ def test_pause_resume_and_stop_flatten_on_a_running_instance(tmp_path):
         wait_for(lambda: task_of(port, "BTC/USDT")["paused_reason"] == "paused by the operator")
         assert task_of(port, "BTC/USDT")["state"] == "position_open"  # the position is kept
 
-        refused = [
-            (basis("pause", "DOGE/USDT", "--port", str(port)), "does not trade DOGE/USDT"),
-            (basis("add", "BTC/USDT", "--port", str(port)), "is already traded by task"),
-            (basis("resume", "--port", str(port), env=NO_TOKEN), "BASIS_CONTROL_TOKEN is not"),
+        asked = [
+            (("pause", "DOGE/USDT", "--port", str(port)), ENV, "does not trade DOGE/USDT"),
+            (("add", "BTC/USDT", "--port", str(port)), ENV, "is already traded by task"),
+            (("resume", "--port", str(port)), NO_TOKEN, "BASIS_CONTROL_TOKEN is not"),
             (
-                basis("resume", "--port", str(port), env={**ENV, "BASIS_CONTROL_TOKEN": "x"}),
+                ("resume", "--port", str(port)),
+                {**ENV, "BASIS_CONTROL_TOKEN": "x"},
                 "Authorization: Bearer",
             ),
-            (basis("pause", "--port", str(free_port())), "start basis run first"),
+            (("pause", "--port", str(free_port())), ENV, "start basis run first"),
         ]
-        for result, says in refused:
+        results = basis_at_once(*((args, env) for args, env, _ in asked))
+        for result, (_, _, says) in zip(results, asked, strict=True):
             assert result.returncode == 2, result
             assert says in result.stderr
             assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -144,13 +165,11 @@ def test_pause_resume_and_stop_flatten_on_a_running_instance(tmp_path):
     assert venue_net(ledger["gateio"], "BTC/USDT") == pytest.approx(0.0, abs=1e-12)
     assert venue_net(ledger["mexc"], "BTC/USDT") == pytest.approx(0.0, abs=2e-6)  # fee dust
     with Store(data_dir / "basis.db") as store:
-        assert [(a.action, a.symbol) for a in store.operator_actions()] == [
-            ("pause", "BTC/USDT"),
-            ("pause", "DOGE/USDT"),
-            ("add", "BTC/USDT"),
-            ("resume", None),
-            ("stop --flatten", None),
-        ]
+        actions = [(a.action, a.symbol) for a in store.operator_actions()]
+        # The refused ones in the order they arrived (they were asked at once).
+        assert actions[0] == ("pause", "BTC/USDT")
+        assert sorted(actions[1:3]) == [("add", "BTC/USDT"), ("pause", "DOGE/USDT")]
+        assert actions[3:] == [("resume", None), ("stop --flatten", None)]
         # Each says who asked: the user at this machine, as the CLI named them.
         operator = f"{getpass.getuser()}@{socket.gethostname()}"
         assert {a.who for a in store.operator_actions()} == {f"{operator} via the status port"}
