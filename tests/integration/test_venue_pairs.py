@@ -93,7 +93,7 @@ async def test_chaos_on_each_pair_keeps_every_promise(tmp_path):
     async def play(spot: str, futures: str) -> None:
         data_dir = tmp_path / f"{spot}-{futures}"
         data_dir.mkdir()
-        options = ChaosOptions(("mixed",), duration_s=10.0, seed=SEED, data_dir=data_dir)
+        options = ChaosOptions(("mixed",), duration_s=8.0, seed=SEED, data_dir=data_dir)
         reports[spot, futures] = await run_chaos(on_pair(spot, futures), options)
 
     async with trio.open_nursery() as nursery:
