@@ -57,16 +57,22 @@ def stream_symbol(symbol: Symbol) -> str:
     return venue_symbol(symbol).lower()
 
 
-@functools.lru_cache(maxsize=4096)
 def parse_symbol(text: str) -> Symbol:
     """``BTCUSDT`` (or ``btcusdt``) → ``BTC/USDT``; the quote asset must be one of
     ``QUOTE_ASSETS``."""
+    return symbol_quoted_in(text, QUOTE_ASSETS)
+
+
+@functools.lru_cache(maxsize=4096)
+def symbol_quoted_in(text: str, quote_assets: tuple[str, ...]) -> Symbol:
+    """``text`` as Binance writes symbols on either API (no separator, any case), its
+    quote asset found by its suffix among ``quote_assets``."""
     upper = text.upper()
-    for quote in QUOTE_ASSETS:
+    for quote in quote_assets:
         if upper.endswith(quote) and len(upper) > len(quote):
             return Symbol(upper[: -len(quote)], quote)
     raise WireFormatError(
-        f"symbol {text!r} does not end in a known quote asset ({', '.join(QUOTE_ASSETS)})"
+        f"symbol {text!r} does not end in a known quote asset ({', '.join(quote_assets)})"
     )
 
 

@@ -25,13 +25,14 @@ REST is ``protocols.binance_futures_rest``; the simulated venue's side of both i
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 
 import msgspec
 
 from protocols._wire import WireFormatError, number
+from protocols.binance import stream_symbol, symbol_quoted_in
+from protocols.binance import venue_symbol as venue_symbol
 from protocols.model import OrderStatus, Quote, Side, Symbol, TimeInForce
 from protocols.venue import (
     BookLevel,
@@ -57,27 +58,13 @@ DEFAULT_FUNDING_INTERVAL_S = 8 * 3600.0
 # ------------------------------------------------------------------------ symbols
 
 
-def venue_symbol(symbol: Symbol) -> str:
-    """``BTC/USDT`` as Binance names the perpetual: ``BTCUSDT``."""
-    return f"{symbol.base}{symbol.quote}"
+# Spelt as on the spot API: ``BTCUSDT``, lower case in stream names.
 
 
-def stream_symbol(symbol: Symbol) -> str:
-    """The symbol as stream names write it: lowercase, ``btcusdt``."""
-    return venue_symbol(symbol).lower()
-
-
-@functools.lru_cache(maxsize=4096)
 def parse_symbol(text: str) -> Symbol:
     """``BTCUSDT`` (any case) → ``BTC/USDT``; the quote asset must be one of
     ``QUOTE_ASSETS``."""
-    upper = text.upper()
-    for quote in QUOTE_ASSETS:
-        if upper.endswith(quote) and len(upper) > len(quote):
-            return Symbol(upper[: -len(quote)], quote)
-    raise WireFormatError(
-        f"symbol {text!r} does not end in a known quote asset ({', '.join(QUOTE_ASSETS)})"
-    )
+    return symbol_quoted_in(text, QUOTE_ASSETS)
 
 
 # ------------------------------------------------------------------ client order ids
