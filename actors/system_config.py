@@ -11,16 +11,23 @@ handed it as a :class:`RuntimeConfig` and never reads the other tables.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 import msgspec
 
 from actors.dashboard.config import DashboardSection
 from actors.runtime.config import RuntimeConfig, Seconds, VenuesSection
+from actors.runtime.venue_config import VenueConfig
 from actors.sim.config import SimConfig, symbol_config, with_dislocations
 from actors.sim.views import SimUrls
-from actors.venues.kinds import futures_venue, spot_venue, venue_of_kind
-from protocols.model import Leg
+from actors.venues.kinds import (
+    FUTURES_VENUES,
+    SPOT_VENUES,
+    futures_venue,
+    spot_venue,
+    venue_of_kind,
+)
 from protocols.venue import ApiCredentials
 
 
@@ -32,16 +39,15 @@ class PaperSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     unset keeps each symbol's own setting."""
 
 
-def unknown_outcome_s(venues: VenuesSection) -> float:
+def unknown_outcome_s(venues: Iterable[VenueConfig]) -> float:
     """How long an order's outcome may stay unknown: a placement left unanswered is
     looked up after ``request_timeout_s``, and a lookup that says "no such order" proves
     that it never arrived only once its venue's read-after-write lag has passed since
     the request, which can begin no earlier than that timeout ended; so the timeout plus
-    the lag, the longer over both venues (10 s with the default venues: MEXC's 5 s on a
+    the lag, the longest over ``venues`` (10 s with the default venues: MEXC's 5 s on a
     5 s timeout)."""
     return max(
-        venue.request_timeout_s + venue_of_kind(venue.kind).read_after_write_s
-        for venue in (venues.spot, venues.futures)
+        venue.request_timeout_s + venue_of_kind(venue.kind).read_after_write_s for venue in venues
     )
 
 
@@ -79,12 +85,12 @@ class ChaosSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     judged: below it one fault expiring on a loaded machine moves the share by more than
     the margin ``min_hit_share`` leaves, so the tally is reported but not judged."""
 
-    def settle_bound_s(self, venues: VenuesSection) -> float:
+    def settle_bound_s(self, venues: Iterable[VenueConfig]) -> float:
         if self.settle_s is not None:
             return self.settle_s
         return unknown_outcome_s(venues)
 
-    def unhedged_bound_s(self, venues: VenuesSection) -> float:
+    def unhedged_bound_s(self, venues: Iterable[VenueConfig]) -> float:
         if self.max_unhedged_s is not None:
             return self.max_unhedged_s
         return 2.0 * unknown_outcome_s(venues)
@@ -133,32 +139,42 @@ class SystemConfig(RuntimeConfig, frozen=True, forbid_unknown_fields=True):
         for symbol in self.symbol_list:
             config = configured.get(symbol) or symbol_config(symbol)
             symbols.append(config if rate is None else with_dislocations(config, rate))
-        pair = (
-            spot_venue(self.venues.spot.kind).exchange,
-            futures_venue(self.venues.futures.kind).exchange,
-        )
-        return msgspec.structs.replace(
-            self.sim, symbols=tuple(symbols), pairs={str(s): pair for s in self.symbol_list}
-        )
+        pairs = {}
+        for symbol in self.symbol_list:
+            pair = self.pair_of(symbol)
+            pairs[str(symbol)] = (
+                spot_venue(pair.spot.kind).exchange,
+                futures_venue(pair.futures.kind).exchange,
+            )
+        return msgspec.structs.replace(self.sim, symbols=tuple(symbols), pairs=pairs)
 
     def venues_at(self, urls: SimUrls) -> VenuesSection:
         """The venues to use against simulated venues at ``urls``: their endpoints (the
         keys are :meth:`simulated_credentials`; the user id is the venue's to say)."""
-        spot_rest, spot_ws = urls.of(spot_venue(self.venues.spot.kind).exchange)
-        futures_rest, futures_ws = urls.of(futures_venue(self.venues.futures.kind).exchange)
-        spot = msgspec.structs.replace(self.venues.spot, rest_url=spot_rest, ws_url=spot_ws)
-        futures = msgspec.structs.replace(
-            self.venues.futures, rest_url=futures_rest, ws_url=futures_ws
+
+        served = self.venues_in_use
+
+        def at(venue: VenueConfig) -> VenueConfig:
+            if venue.kind not in served:
+                return venue  # no symbol trades there: nothing reaches it
+            rest, ws = urls.of(venue_of_kind(venue.kind).exchange)
+            return msgspec.structs.replace(venue, rest_url=rest, ws_url=ws)
+
+        venues = self.venues
+        pairs = tuple(
+            msgspec.structs.replace(pair, spot=at(pair.spot), futures=at(pair.futures))
+            for pair in venues.pairs
         )
-        return VenuesSection(spot, futures)
+        return VenuesSection(at(venues.spot), at(venues.futures), pairs)
 
     def at_simulated_venues(self, urls: SimUrls) -> SystemConfig:
         """This config with its venues at the simulated ones at ``urls``."""
         return msgspec.structs.replace(self, venues=self.venues_at(urls))
 
-    def simulated_credentials(self) -> dict[Leg, ApiCredentials]:
-        """The simulated accounts' made-up keys, in place of environment variables."""
-        return {
-            Leg.SPOT: ApiCredentials(self.sim.spot.api_key, self.sim.spot.api_secret),
-            Leg.FUTURES: ApiCredentials(self.sim.futures.api_key, self.sim.futures.api_secret),
-        }
+    def simulated_credentials(self) -> dict[str, ApiCredentials]:
+        """The simulated accounts' made-up keys, by venue kind, in place of environment
+        variables: ``[sim.spot]``'s at every spot venue, ``[sim.futures]``'s at every
+        futures venue."""
+        spot = ApiCredentials(self.sim.spot.api_key, self.sim.spot.api_secret)
+        futures = ApiCredentials(self.sim.futures.api_key, self.sim.futures.api_secret)
+        return {kind: spot for kind in SPOT_VENUES} | {kind: futures for kind in FUTURES_VENUES}

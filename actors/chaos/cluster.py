@@ -708,7 +708,7 @@ class ClusterRun:
         # A gap between the legs an instance left when it went away is closed by the
         # instance that takes the symbol over: within the failover's bound, then as
         # quickly as a single instance closes one.
-        bound = config.chaos.unhedged_bound_s(config.venues) + failover_bound
+        bound = config.chaos.unhedged_bound_s(config.venues_in_use.values()) + failover_bound
         excursions = inv.excursions(
             inv.leg_fills(ledgers), functools.partial(unhedged_threshold, self.sim), end
         )

@@ -176,13 +176,27 @@ class Timing:
     cycle_s: float = 12.0
     """About how long the stirring takes to bring a symbol an entry and then an exit
     (twice ``stir_every_s`` per symbol): order faults wait a few of them."""
-    venues: tuple[str, str] = VENUES
-    """The spot and the futures venue faults are switched on, by name."""
-    upgrade_notices: bool = True
-    """The futures venue tells its connections of a server upgrade (Gate.io does)."""
+    spot_venues: tuple[str, ...] = VENUES[:1]
+    """The spot venues faults are switched on, by name: one per pair of venues traded."""
+    futures_venues: tuple[str, ...] = VENUES[1:]
+    """The futures venues, likewise."""
+    upgrade_notices: tuple[str, ...] = VENUES[1:]
+    """The venues that tell their connections of a server upgrade (Gate.io does)."""
+
+    @property
+    def venues(self) -> tuple[str, ...]:
+        """Every venue, the spot ones first."""
+        return self.spot_venues + self.futures_venues
 
 
 Maker = Callable[[random.Random, float, Timing], list[FaultStep]]
+
+
+def _one_of(rng: random.Random, venues: tuple[str, ...]) -> str:
+    """One of ``venues``, drawn only when there is a choice: a run on one pair of venues
+    draws what it drew before several pairs could be traded, so its seeds play as they
+    did."""
+    return venues[0] if len(venues) == 1 else rng.choice(venues)
 
 
 def _every(
@@ -298,7 +312,7 @@ def _read_after_write(rng: random.Random, duration_s: float, timing: Timing) -> 
     is set for the run rather than played as a fault that could hit."""
     lasts = max(1.0, duration_s - 1.0)
     lag = timing.request_timeout_s + 1.0
-    spot = timing.venues[0]
+    spot = _one_of(rng, timing.spot_venues)
     steps = [FaultStep(0.5, FaultKind.READ_AFTER_WRITE, spot, lasts, lag_s=lag)]
     hold = timing.request_timeout_s + 1.0
     timeouts = _aimed(rng, duration_s, timing, FaultKind.REST_TIMEOUT, 3.0, 4.0, (spot,), 1.0)
@@ -351,10 +365,12 @@ def _depth_gaps(rng: random.Random, duration_s: float, timing: Timing) -> list[F
 
 def _upgrade_notices(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultStep]:
     if not timing.upgrade_notices:
-        return []  # nothing the venue would send
-    futures = timing.venues[1]
+        return []  # nothing the venues would send
     moments = _every(rng, duration_s, 3, 4)
-    return [FaultStep(at, FaultKind.UPGRADE_NOTICE, futures) for at in moments]
+    return [
+        FaultStep(at, FaultKind.UPGRADE_NOTICE, _one_of(rng, timing.upgrade_notices))
+        for at in moments
+    ]
 
 
 ACTOR_CRASH_SPACING_S = {"router": 7.0, "strategy": 3.5}
@@ -452,7 +468,8 @@ def _adl(rng: random.Random, duration_s: float, timing: Timing) -> list[FaultSte
     for index, at in enumerate(moments):
         share = round(rng.uniform(*ADL_PART), 2) if index % 2 == 0 else 1.0
         waits = min(round(2.0 * timing.cycle_s, 1), _left(duration_s, at))
-        steps.append(FaultStep(at, FaultKind.ADL, timing.venues[1], waits, fraction=share))
+        venue = _one_of(rng, timing.futures_venues)
+        steps.append(FaultStep(at, FaultKind.ADL, venue, waits, fraction=share))
     return steps
 
 
@@ -486,7 +503,7 @@ def _liquidation_runs(rng: random.Random, duration_s: float, timing: Timing) -> 
             FaultStep(
                 at,
                 FaultKind.LIQUIDATION_RUN,
-                timing.venues[1],
+                _one_of(rng, timing.futures_venues),
                 waits,
                 fraction=round(rng.uniform(*LIQUIDATION_RUN_SHARE), 2),
                 run_s=round(rng.uniform(*LIQUIDATION_RUN_S), 1),

@@ -74,6 +74,7 @@ from actors.chaos.stir import STIR_SIZES, Stirring
 from actors.runtime.ops.control_endpoints import CONTROL_TOKEN_ENV
 from actors.runtime.ops.status import SystemStatus
 from actors.runtime.persistence.store import Store
+from actors.runtime.venue_config import VenueConfig
 from actors.sim.aimed_faults import OrderFault, OrderFaultKind, OrderHit, OrderTarget
 from actors.sim.config import SimConfig
 from actors.sim.ledger import (
@@ -91,7 +92,7 @@ from actors.sim.venue_server import VenueServer
 from actors.sim.venues import leg_of
 from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
-from actors.venues.kinds import futures_venue, spot_venue
+from actors.venues.kinds import SPOT_VENUES, venue_of_kind
 from protocols.messages import TradeRecord
 from protocols.model import Leg, Symbol
 from protocols.rules import FLOAT_TOLERANCE, at_least, min_order_usdt
@@ -148,28 +149,26 @@ class ChaosOptions:
 
 
 def timing_of(config: SystemConfig) -> Timing:
-    venues = (config.venues.spot, config.venues.futures)
+    venues = config.venues_in_use.values()
+    names = list(feed_prefixes(config))
     return Timing(
         stale_after_s=max(v.stale_after_s for v in venues),
         request_timeout_s=max(v.request_timeout_s for v in venues),
         # The stirring brings each symbol a premium, then a discount, in turn.
         cycle_s=2.0 * config.chaos.stir_every_s * len(config.symbol_list),
-        venues=tuple(feed_prefixes(config)),  # type: ignore[arg-type]
+        spot_venues=tuple(name for name in names if leg_of(name) is Leg.SPOT),
+        futures_venues=tuple(name for name in names if leg_of(name) is Leg.FUTURES),
         # Only a venue that sends a server-upgrade notice (Gate.io) is made to.
-        upgrade_notices=hasattr(
-            SERVERS[futures_venue(config.venues.futures.kind).exchange], "send_upgrade_notice"
+        upgrade_notices=tuple(
+            name for name in names if hasattr(SERVERS[name], "send_upgrade_notice")
         ),
     )
 
 
 def feed_prefixes(config: SystemConfig) -> dict[str, str]:
-    """The simulated venues of ``config``'s pair, spot first, by name: how the names of
-    the feeds reading each begin."""
-    spot, futures = config.venues.spot.kind, config.venues.futures.kind
-    return {
-        spot_venue(spot).exchange: f"feed-{spot}",
-        futures_venue(futures).exchange: f"feed-{futures}",
-    }
+    """The simulated venues ``config``'s symbols trade at, spot first, by name: how the
+    names of the feeds reading each begin."""
+    return {venue_of_kind(kind).exchange: f"feed-{kind}" for kind in config.venues_in_use}
 
 
 @attrs.frozen
@@ -339,7 +338,7 @@ class ChaosRun:
 
     @property
     def settle_s(self) -> float:
-        return self.config.chaos.settle_bound_s(self.config.venues)
+        return self.config.chaos.settle_bound_s(self.config.venues_in_use.values())
 
     # ------------------------------------------------------------------ the run
 
@@ -476,22 +475,23 @@ class ChaosRun:
         it) from where it is to the futures position's liquidation price, over
         ``seconds``, spot along with it; returns the price aimed at. ``ValueError`` when
         nothing is held."""
-        position = self.sim.venues.futures.position(symbol)
+        position = self.sim.venues.futures_of(symbol).position(symbol)
         if position.contracts == 0 or position.liq_price <= 0.0:
             raise ValueError(f"{symbol}: no futures position to run towards the liquidation of")
         target = position.mark_price + share * (position.liq_price - position.mark_price)
         self.sim.run_price(symbol, target, seconds)
         return target
 
-    async def _held_short(self, wait_s: float) -> tuple[Symbol, int] | None:
-        """A symbol whose short the futures venue holds, and its contracts (> 0), as
-        soon as one is held within ``wait_s``; ``None`` when none was."""
+    async def _held_short(self, venue: str, wait_s: float) -> tuple[Symbol, int] | None:
+        """A symbol whose short futures venue ``venue`` holds, and its contracts (> 0),
+        as soon as one is held within ``wait_s``; ``None`` when none was."""
         deadline = trio.current_time() + wait_s
+        futures = self.sim.venues.futures_venues[venue]
+        traded = [s for s in self.config.symbol_list if self.sim.venues.futures_of(s) is futures]
         while True:
-            futures = self.sim.venues.futures
             held = [
                 (symbol, -futures.position(symbol).contracts)
-                for symbol in self.config.symbol_list
+                for symbol in traded
                 if futures.position(symbol).contracts < 0
             ]
             if held:
@@ -503,7 +503,7 @@ class ChaosRun:
     async def _move_short(self, step: FaultStep) -> _Outcome:
         """Auto-deleverage ``step.fraction`` of a held short, or run its price that share
         of the way to its liquidation price, once a short is held."""
-        held = await self._held_short(step.lasts_s)
+        held = await self._held_short(step.target, step.lasts_s)
         if held is None:
             return _Outcome(f"expired unmet after {step.lasts_s:.1f} s: no short held", False)
         symbol, contracts = held
@@ -525,7 +525,7 @@ class ChaosRun:
         quiet = self.stirring.quiet if self.stirring is not None else set()
         quiet.add(symbol)
         self.sim.dislocate(symbol, STIR_SIZES[0])
-        position = self.sim.venues.futures.position(symbol)
+        position = self.sim.venues.futures_of(symbol).position(symbol)
         target = self.run_towards_liquidation(symbol, step.fraction, step.run_s)
         self.active += 1
         try:
@@ -860,8 +860,9 @@ class ChaosRun:
         gives), with what the futures venue closed by itself (liquidations,
         auto-deleveraging)."""
         found: dict[str, list[float]] = {}
-        for leg, ledger in ((0, self.sim.venues.spot.ledger), (1, self.sim.venues.futures.ledger)):
-            for entry in ledger.entries():
+        for name, exchange in self.sim.venues.exchanges.items():
+            leg = 0 if leg_of(name) is Leg.SPOT else 1
+            for entry in exchange.ledger.entries():
                 if type(entry) is FillExecuted:
                     change: VenueFill | Liquidation | AutoDeleverage = entry.fill
                 elif type(entry) is Liquidated:
@@ -933,12 +934,14 @@ class ChaosRun:
         }
         end = time.time()
         found = inv.excursions(inv.leg_fills(ledgers), self._unhedged_threshold, end)
-        bound = config.chaos.unhedged_bound_s(config.venues)
+        venues = config.venues_in_use.values()
+        bound = config.chaos.unhedged_bound_s(venues)
         moves = inv.venue_moves(ledgers)
         if moves:
             # A short the venue cut is seen at the latest by the next position check,
             # then the spot leg is sold down to match, which settles within settle_s.
-            bound = max(bound, config.venues.futures.position_check_s + self.settle_s)
+            check_s = max(venue.position_check_s for venue in venues)
+            bound = max(bound, check_s + self.settle_s)
         grace = config.strategy.entry_send_within_s + inv.STALE_GRACE_S
         alerts = config.alerts
         told, alert_delays = inv.alerts_follow_incidents(
@@ -1047,8 +1050,7 @@ class ChaosRun:
         """How long into a data outage an entry may still be sent: the strategy stops
         deciding once a connection has been silent for its liveness bound, and a leg
         decided just before is not sent after its send deadline."""
-        venues = self.config.venues
-        live_s = max(venues.spot.live_within_s, venues.futures.live_within_s)
+        live_s = max(venue.live_within_s for venue in self.config.venues_in_use.values())
         return live_s + self.config.strategy.entry_send_within_s
 
     def _entry_decisions(self) -> list[inv.EntryDecision]:
@@ -1173,8 +1175,9 @@ def unhedged_threshold(sim: SimServers, symbol: str, price: float) -> float:
     ``price``: the smaller of the venues' smallest orders (a difference below it cannot
     be traded away)."""
     parsed = Symbol.parse(symbol)
-    spot = sim.venues.spot.rules(parsed)
-    futures = sim.venues.futures.rules(parsed)
+    spot_name, futures_name = sim.venues.pairs[parsed]
+    spot = sim.venues.spot_venues[spot_name].rules(parsed)
+    futures = sim.venues.futures_venues[futures_name].rules(parsed)
     return max(min(min_order_usdt(spot, price), min_order_usdt(futures, price)), 1e-6)
 
 
@@ -1229,24 +1232,35 @@ def run_config_toml(
     live mode against the simulated venues at ``urls`` (keys from ``KEY_ENV``); its
     alerts, with the user's thresholds, to the webhook at ``alerts_url`` alone."""
     at = config.venues_at(urls)
-    spot = msgspec.to_builtins(at.spot) | {
-        "api_key_env": KEY_ENV["spot"][0],
-        "api_secret_env": KEY_ENV["spot"][1],
-        "depth": depth or config.venues.spot.depth,
-    }
-    futures = msgspec.to_builtins(at.futures) | {
-        "api_key_env": KEY_ENV["futures"][0],
-        "api_secret_env": KEY_ENV["futures"][1],
-        "depth": depth or config.venues.futures.depth,
-    }
-    if config.venues.futures.kind == "gateio_futures":
-        # The simulated Gate.io account's user id, which its private channels name.
-        futures["user_id"] = config.sim.futures.user_id
+    served = config.venues_in_use
+
+    def table(venue: VenueConfig) -> dict[str, Any]:
+        leg = "spot" if venue.kind in SPOT_VENUES else "futures"
+        found = msgspec.to_builtins(venue) | {
+            "api_key_env": KEY_ENV[leg][0],
+            "api_secret_env": KEY_ENV[leg][1],
+            "depth": depth or venue.depth,
+        }
+        if venue.kind == "gateio_futures" and venue.kind in served:
+            # The simulated Gate.io account's user id, which its private channels name.
+            found["user_id"] = config.sim.futures.user_id
+        return _without_none(found)
+
+    venues: dict[str, Any] = {"spot": table(at.spot), "futures": table(at.futures)}
+    if at.pairs:
+        venues["pairs"] = [
+            {
+                "symbols": list(pair.symbols),
+                "spot": table(pair.spot),
+                "futures": table(pair.futures),
+            }
+            for pair in at.pairs
+        ]
     document = {
         "mode": "live",
         "symbols": list(config.symbols),
         "status_every_s": config.status_every_s,
-        "venues": {"spot": _without_none(spot), "futures": _without_none(futures)},
+        "venues": venues,
         "strategy": _without_none(msgspec.to_builtins(config.strategy)),
         "risk": _without_none(msgspec.to_builtins(config.risk)),
         "http": {"port": port},

@@ -22,17 +22,19 @@ import argparse
 import contextlib
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
 import msgspec
 import trio
 
+from actors.arbitrage.config import StrategyConfig
 from actors.cli.run import load_system_config
 from actors.runtime.market.websocket import HandshakeFailed, WebSocketClosed, open_websocket
+from actors.runtime.venue_config import VenuePair
 from actors.system_config import SystemConfig
-from actors.venues.kinds import FuturesVenue, SpotVenue, futures_venue, spot_venue
+from actors.venues.kinds import FuturesVenue, SpotVenue, futures_venue, spot_venue, venue_of_kind
 from actors.venues.rest import VENUE_FAILURES, RequestNotSent, RestClient
 from protocols.model import Leg, Symbol, VenueRules
 from protocols.venue import (
@@ -105,9 +107,12 @@ class VenueRefused(Exception):
 
 @attrs.define
 class Preflight:
-    """The venues as the config names them, with the keys from the environment."""
+    """One pair of venues as the config names them, with the keys from the environment,
+    and the symbols that trade at them."""
 
     config: SystemConfig
+    pair: VenuePair
+    symbols: list[Symbol]
     spot: SpotVenue
     futures: FuturesVenue
     spot_rest: RestClient
@@ -134,6 +139,11 @@ class Preflight:
     @staticmethod
     def now() -> float:
         return time.time()
+
+    @property
+    def strategy(self) -> StrategyConfig:
+        """``[strategy]`` as this pair's symbols trade it (its fee rates)."""
+        return self.config.strategy_of(self.symbols[0])
 
     def venue(self, leg: Leg) -> SpotVenue | FuturesVenue:
         return self.spot if leg is Leg.SPOT else self.futures
@@ -172,13 +182,13 @@ def _answer(refused: VenueRefused) -> str:
     return f"no answer: {error}"
 
 
-def _key_fix(leg: Leg, config: SystemConfig, error: Exception) -> str:
+def _key_fix(leg: Leg, pair: VenuePair, error: Exception) -> str:
     """What to do about a refused signed request, by what the venue said."""
-    section = config.venues.spot if leg is Leg.SPOT else config.venues.futures
-    venue = spot_venue(section.kind) if leg is Leg.SPOT else futures_venue(section.kind)
+    section = pair.of(leg)
+    venue = venue_of_kind(section.kind)
     name = venue.title
     if isinstance(error, RequestNotSent):
-        return f"check venues.{leg.value}.rest_url ({section.rest}) and the network"
+        return f"check {pair.table(leg)}.rest_url ({section.rest}) and the network"
     set_keys = (
         f"set {section.api_key_env} and {section.api_secret_env} to a {name} API key and "
         "its secret, exactly as the venue showed them"
@@ -214,7 +224,7 @@ async def check_spot_keys(p: Preflight) -> list[CheckResult]:
     try:
         permissions = await p.ask(p.spot.permissions(p.spot_rest, p.spot_keys, p.now()))
     except VenueRefused as refused:
-        return [failed(name, _answer(refused), _key_fix(Leg.SPOT, p.config, refused.error))]
+        return [failed(name, _answer(refused), _key_fix(Leg.SPOT, p.pair, refused.error))]
     if not permissions.canTrade or (
         permissions.permissions and "SPOT" not in permissions.permissions
     ):
@@ -234,7 +244,7 @@ async def check_futures_keys(p: Preflight) -> list[CheckResult]:
     try:
         await p.futures_account()
     except VenueRefused as refused:
-        return [failed(name, _answer(refused), _key_fix(Leg.FUTURES, p.config, refused.error))]
+        return [failed(name, _answer(refused), _key_fix(Leg.FUTURES, p.pair, refused.error))]
     return [
         passed(
             name,
@@ -253,7 +263,7 @@ async def check_clocks(p: Preflight) -> list[CheckResult]:
         try:
             response = await p.send(leg, router.clock_request())
         except VenueRefused as refused:
-            results.append(failed(name, _answer(refused), f"check venues.{leg.value}.rest_url"))
+            results.append(failed(name, _answer(refused), f"check {p.pair.table(leg)}.rest_url"))
             continue
         received = p.now()
         skew = (sent + received) / 2 - router.parse_clock(response)
@@ -283,7 +293,7 @@ def _rules_text(rules: VenueRules, symbol: Symbol) -> str:
 
 async def check_symbols(p: Preflight) -> list[CheckResult]:
     results = []
-    for symbol in p.config.symbol_list:
+    for symbol in p.symbols:
         for leg in (Leg.SPOT, Leg.FUTURES):
             venue = p.venue(leg)
             rest, keys = (
@@ -297,7 +307,7 @@ async def check_symbols(p: Preflight) -> list[CheckResult]:
                 detail = str(refused.error) if unlisted else _answer(refused)
                 # Some venues give the account's fee only to a signed request: a refused
                 # key is no reason to drop the symbol.
-                fix = "" if unlisted else _key_fix(leg, p.config, refused.error)
+                fix = "" if unlisted else _key_fix(leg, p.pair, refused.error)
                 if not fix or fix.startswith("see "):
                     fix = f"remove {symbol} from symbols, or name one both venues trade"
                 results.append(failed(name, detail, fix))
@@ -310,10 +320,10 @@ async def check_symbols(p: Preflight) -> list[CheckResult]:
 async def check_fees(p: Preflight) -> list[CheckResult]:
     """The taker fee each venue charges the account against the fee the strategy prices
     with: a strategy pricing a lower fee than it pays enters trades that lose."""
-    strategy = p.config.strategy
+    strategy = p.strategy
     configured = {
-        Leg.SPOT: ("spot_fee", strategy.spot_fee),
-        Leg.FUTURES: ("fut_fee", strategy.fut_fee),
+        Leg.SPOT: (p.pair.fee_key(Leg.SPOT), strategy.spot_fee),
+        Leg.FUTURES: (p.pair.fee_key(Leg.FUTURES), strategy.fut_fee),
     }
     results = []
     for (leg, symbol), rules in p.rules.items():
@@ -327,12 +337,12 @@ async def check_fees(p: Preflight) -> list[CheckResult]:
             results.append(
                 failed(
                     name,
-                    f"taker fee {rules.taker_fee:g}, but strategy.{key} is {fee:g}",
-                    f"set strategy.{key} to at least {rules.taker_fee:g}",
+                    f"taker fee {rules.taker_fee:g}, but {key} is {fee:g}",
+                    f"set {key} to at least {rules.taker_fee:g}",
                 )
             )
         else:
-            results.append(passed(name, f"taker fee {rules.taker_fee:g} (strategy.{key} {fee:g})"))
+            results.append(passed(name, f"taker fee {rules.taker_fee:g} ({key} {fee:g})"))
     return results
 
 
@@ -340,7 +350,7 @@ async def check_leverage(p: Preflight) -> list[CheckResult]:
     leverage = p.config.strategy.futures_leverage
     title = p.futures.title
     results = []
-    for symbol in p.config.symbol_list:
+    for symbol in p.symbols:
         rules = p.rules.get((Leg.FUTURES, symbol))
         if rules is None:
             continue  # not listed: its symbol check says so
@@ -350,7 +360,7 @@ async def check_leverage(p: Preflight) -> list[CheckResult]:
                 p.futures.hold(p.futures_rest, p.futures_keys, symbol, rules, leverage, p.now())
             )
         except VenueRefused as refused:
-            fix = _key_fix(Leg.FUTURES, p.config, refused.error)
+            fix = _key_fix(Leg.FUTURES, p.pair, refused.error)
             error = refused.error
             code = error.code if isinstance(error, VenueError) else None
             if code in LEVERAGE_RANGES:
@@ -388,7 +398,7 @@ async def check_position_mode(p: Preflight) -> list[CheckResult]:
     try:
         account = await p.futures_account()
     except VenueRefused as refused:
-        return [failed(name, _answer(refused), _key_fix(Leg.FUTURES, p.config, refused.error))]
+        return [failed(name, _answer(refused), _key_fix(Leg.FUTURES, p.pair, refused.error))]
     if account.in_dual_mode:
         return [
             failed(
@@ -401,18 +411,25 @@ async def check_position_mode(p: Preflight) -> list[CheckResult]:
     return [passed(name, f"{one_way}: one position per contract")]
 
 
+def _traded_at(p: Preflight, leg: Leg) -> int:
+    """How many symbols trade at ``leg``'s venue: this pair's, and any other pair's that
+    shares the venue (and its account)."""
+    return len(p.config.symbols_at(p.pair.of(leg).kind))
+
+
 def _spot_need(p: Preflight) -> float:
-    """USDT the spot leg spends: every symbol's buy at once, with its fee."""
-    strategy = p.config.strategy
-    size = strategy.base_position_size_usdt * len(p.config.symbols)
+    """USDT the spot account spends: the buy of every symbol it trades at once, with its
+    fee."""
+    strategy = p.strategy
+    size = strategy.base_position_size_usdt * _traded_at(p, Leg.SPOT)
     return size * (1.0 + strategy.spot_fee)
 
 
 def _futures_need(p: Preflight) -> float:
-    """USDT margin the futures leg needs: every symbol's short at once at the configured
-    leverage, plus its fee."""
-    strategy = p.config.strategy
-    size = strategy.base_position_size_usdt * len(p.config.symbols)
+    """USDT margin the futures account needs: the short of every symbol it trades at
+    once at the configured leverage, plus its fee."""
+    strategy = p.strategy
+    size = strategy.base_position_size_usdt * _traded_at(p, Leg.FUTURES)
     return size / strategy.futures_leverage + size * strategy.fut_fee
 
 
@@ -425,9 +442,12 @@ def _funding_fix(account: str, have: float, need: float) -> str:
 
 async def check_balances(p: Preflight) -> list[CheckResult]:
     results = []
-    symbols = len(p.config.symbols)
     size = p.config.strategy.base_position_size_usdt
-    basis = f"{symbols} symbol{'s' * (symbols > 1)} x {size:g} USDT"
+
+    def basis(leg: Leg) -> str:
+        symbols = _traded_at(p, leg)
+        return f"{symbols} symbol{'s' * (symbols > 1)} x {size:g} USDT"
+
     name = f"{p.spot.title} balance"
     try:
         have = await p.ask(p.spot.free_usdt(p.spot_rest, p.spot_keys, p.now()))
@@ -435,7 +455,7 @@ async def check_balances(p: Preflight) -> list[CheckResult]:
         results.append(failed(name, _answer(refused), f"see the {p.spot.title} keys check"))
     else:
         need = _spot_need(p)
-        detail = f"{have:.2f} USDT free; the buys of {basis} with fees need {need:.2f}"
+        detail = f"{have:.2f} USDT free; the buys of {basis(Leg.SPOT)} with fees need {need:.2f}"
         results.append(
             passed(name, detail)
             if have >= need
@@ -451,8 +471,8 @@ async def check_balances(p: Preflight) -> list[CheckResult]:
         need = _futures_need(p)
         leverage = p.config.strategy.futures_leverage
         detail = (
-            f"{have:.2f} USDT available; the shorts of {basis} at {leverage:g}x with fees "
-            f"need {need:.2f} margin"
+            f"{have:.2f} USDT available; the shorts of {basis(Leg.FUTURES)} at {leverage:g}x "
+            f"with fees need {need:.2f} margin"
         )
         results.append(
             passed(name, detail)
@@ -467,19 +487,20 @@ async def check_user_id(p: Preflight) -> list[CheckResult]:
     from the venue, and the config's, when it names one, must be it. A venue whose key
     names the account has none to check."""
     name = f"{p.futures.title} user id"
-    configured = p.config.venues.futures.user_id
+    configured = p.pair.futures.user_id
+    table = p.pair.table(Leg.FUTURES)
     try:
         user_id = await p.futures_private.identify(p.futures_rest, p.now())
     except WrongAccount as error:
-        return [failed(name, "venues.futures.user_id names another account", str(error))]
+        return [failed(name, f"{table}.user_id names another account", str(error))]
     except VENUE_FAILURES as error:
-        return [failed(name, _answer(VenueRefused(error)), _key_fix(Leg.FUTURES, p.config, error))]
+        return [failed(name, _answer(VenueRefused(error)), _key_fix(Leg.FUTURES, p.pair, error))]
     p.user_id = user_id
     if not user_id:
         return []
     if configured:
-        return [passed(name, f"{user_id}, the key's account, as venues.futures.user_id says")]
-    return [passed(name, f"{user_id}, read from the venue (venues.futures.user_id is unset)")]
+        return [passed(name, f"{user_id}, the key's account, as {table}.user_id says")]
+    return [passed(name, f"{user_id}, read from the venue ({table}.user_id is unset)")]
 
 
 async def _subscribe(url: str, codec: Any, now: float) -> list[SubscriptionResult]:
@@ -525,7 +546,7 @@ async def _stream_check(
 
 
 async def check_private_streams(p: Preflight) -> list[CheckResult]:
-    spot, futures = p.config.venues.spot, p.config.venues.futures
+    spot, futures = p.pair.spot, p.pair.futures
 
     async def spot_stream() -> list[SubscriptionResult]:
         codec = p.spot.private_codec(p.spot_keys)
@@ -552,18 +573,19 @@ async def check_private_streams(p: Preflight) -> list[CheckResult]:
     what = (
         " and the key"
         if p.user_id == ""
-        else ", the key, and venues.futures.user_id (unset, it is read from the account; set, "
-        "it must be the account's)"
+        else f", the key, and {p.pair.table(Leg.FUTURES)}.user_id (unset, it is read from the "
+        "account; set, it must be the account's)"
     )
     return [
         await _stream_check(
             f"{p.spot.title} private stream",
-            f"check venues.spot.ws_url ({spot.ws}) and that the key may read the account",
+            f"check {p.pair.table(Leg.SPOT)}.ws_url ({spot.ws}) and that the key may read the "
+            "account",
             spot_stream,
         ),
         await _stream_check(
             f"{p.futures.title} private stream",
-            f"check venues.futures.ws_url ({futures.ws}){what}",
+            f"check {p.pair.table(Leg.FUTURES)}.ws_url ({futures.ws}){what}",
             futures_stream,
         ),
     ]
@@ -584,17 +606,37 @@ CHECKS: tuple[Callable[[Preflight], Awaitable[list[CheckResult]]], ...] = (
 
 
 async def preflight(
-    config: SystemConfig, spot_keys: ApiCredentials, futures_keys: ApiCredentials
+    config: SystemConfig, credentials: Mapping[str, ApiCredentials]
 ) -> PreflightReport:
-    """Every check against the venues ``config`` names, in order."""
-    spot, futures = config.venues.spot, config.venues.futures
+    """Every check against the venues ``config`` names, in order, for each pair of venues
+    its symbols trade at (``credentials``: each venue's keys, by kind)."""
+    pairs: dict[str, tuple[VenuePair, list[Symbol]]] = {}
+    for symbol in config.symbol_list:
+        pair = config.pair_of(symbol)
+        pairs.setdefault(pair.title, (pair, []))[1].append(symbol)
+    results = []
+    for pair, symbols in pairs.values():
+        results += await _pair_preflight(config, pair, symbols, credentials)
+    return PreflightReport(all(result.ok for result in results), results)
+
+
+async def _pair_preflight(
+    config: SystemConfig,
+    pair: VenuePair,
+    symbols: list[Symbol],
+    credentials: Mapping[str, ApiCredentials],
+) -> list[CheckResult]:
+    spot, futures = pair.spot, pair.futures
     spot_plug, futures_plug = spot_venue(spot.kind), futures_venue(futures.kind)
+    spot_keys, futures_keys = credentials[spot.kind], credentials[futures.kind]
     async with (
         RestClient(spot.rest, timeout_s=spot.request_timeout_s) as spot_rest,
         RestClient(futures.rest, timeout_s=futures.request_timeout_s) as futures_rest,
     ):
         p = Preflight(
             config,
+            pair,
+            symbols,
             spot_plug,
             futures_plug,
             spot_rest,
@@ -618,7 +660,7 @@ async def preflight(
                 # Each check names what the venue said; one that could not is still a line.
                 refused = error if isinstance(error, VenueRefused) else VenueRefused(error)
                 results.append(unanswered(check.__name__, refused))
-    return PreflightReport(all(result.ok for result in results), results)
+    return results
 
 
 def unanswered(check: str, refused: VenueRefused) -> CheckResult:
@@ -674,16 +716,15 @@ def command_preflight(args: argparse.Namespace) -> int:
         )
         return EXIT_BAD_INPUT
     missing = config.missing_credentials()
-    spot_keys = config.venues.spot.credentials()
-    futures_keys = config.venues.futures.credentials()
-    if missing or spot_keys is None or futures_keys is None:
+    credentials = {kind: venue.credentials() for kind, venue in config.venues_in_use.items()}
+    if missing or None in credentials.values():
         print(
             "basis preflight: the venues' API keys are read from the environment; set "
             + ", ".join(missing),
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    report = trio.run(preflight, config, spot_keys, futures_keys)
+    report = trio.run(preflight, config, credentials)
     if args.json:
         sys.stdout.write(msgspec.json.encode(report).decode() + "\n")
     else:

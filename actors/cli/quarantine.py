@@ -159,15 +159,15 @@ def _offline(config: SystemConfig, data_dir: Path) -> list[QuarantinedSymbol]:
 
 
 async def _ask_venues(config: SystemConfig, symbol: Symbol, ctx) -> Holdings:
-    venues = config.venues
-    spot_keys, futures_keys = venues.spot.credentials(), venues.futures.credentials()
+    pair = config.pair_of(symbol)
+    spot_keys, futures_keys = pair.spot.credentials(), pair.futures.credentials()
     assert spot_keys is not None and futures_keys is not None  # checked by the caller
-    spot = RestClient(venues.spot.rest, timeout_s=venues.spot.request_timeout_s)
-    futures = RestClient(venues.futures.rest, timeout_s=venues.futures.request_timeout_s)
+    spot = RestClient(pair.spot.rest, timeout_s=pair.spot.request_timeout_s)
+    futures = RestClient(pair.futures.rest, timeout_s=pair.futures.request_timeout_s)
     try:
         return await venue_holdings(
-            (venues.spot.kind, spot, spot_keys),
-            (venues.futures.kind, futures, futures_keys),
+            (pair.spot.kind, spot, spot_keys),
+            (pair.futures.kind, futures, futures_keys),
             symbol,
             ctx.rules.futures,
             time.time(),

@@ -26,6 +26,7 @@ from actors.backtest.quote_files import QuoteFileWriter, funding_rate_row, fundi
 from actors.cli.args import positive_seconds
 from actors.cli.user_error import UserError
 from actors.config_files import ConfigError, load_config
+from actors.runtime.config import VenuesSection
 from actors.runtime.market.feed import Feed
 from actors.runtime.venue_config import VenueConfig
 from actors.sim.servers import SimServers
@@ -119,19 +120,20 @@ class Recording:
 
 
 async def record(
-    venues: Sequence[VenueConfig],
+    venues: VenuesSection,
     symbols: Sequence[Symbol],
     writer: QuoteFileWriter,
     duration_s: float,
     book_levels: int = 10,
 ) -> int:
     """Record into ``writer`` until ``duration_s`` has passed; returns the quotes written
-    (funding rows aside). Venues in depth mode keep ``book_levels`` of their books."""
+    (funding rows aside), each symbol from the venues of its pair. Venues in depth mode
+    keep ``book_levels`` of their books."""
     recording = Recording(writer)
     async with trio.open_nursery() as nursery:
         inboxes = {symbol: Mailbox(f"recorder-{symbol}", capacity=1) for symbol in symbols}
         clients = []
-        for venue in venues:
+        for kind, venue in venues.in_use(symbols).items():
             rest = RestClient(venue.rest, timeout_s=venue.request_timeout_s)
             clients.append(rest)
             codec = feed_codec(venue, rest)
@@ -139,7 +141,7 @@ async def record(
                 f"record-{venue.kind}",
                 codec,
                 venue.ws,
-                {symbol: [inbox.address] for symbol, inbox in inboxes.items()},
+                {symbol: [inboxes[symbol].address] for symbol in venues.symbols_at(kind, symbols)},
                 stale_after_s=venue.stale_after_s,
                 depth=venue.depth,
                 book_levels=book_levels,
@@ -188,7 +190,7 @@ def command_record(args: argparse.Namespace) -> int:
     new = not out.exists()
     # Opened before anything starts: an output that cannot be written ends it here.
     try:
-        depth = config.venues.spot.depth or config.venues.futures.depth
+        depth = any(venue.depth for venue in config.venues_in_use.values())
         writer = QuoteFileWriter(out, depth=depth)
     except OSError as error:
         raise UserError(
@@ -216,12 +218,11 @@ async def _record_with_config(
     symbols = config.symbol_list
     levels = config.risk.book_levels
     if config.mode == "live":
-        venues = config.venues
-        return await record([venues.spot, venues.futures], symbols, writer, duration_s, levels)
+        return await record(config.venues, symbols, writer, duration_s, levels)
     async with trio.open_nursery() as nursery:
         servers = SimServers(config.simulated())
         urls = await nursery.start(servers.run)
         venues = config.venues_at(urls)
-        quotes = await record([venues.spot, venues.futures], symbols, writer, duration_s, levels)
+        quotes = await record(venues, symbols, writer, duration_s, levels)
         nursery.cancel_scope.cancel()
     return quotes

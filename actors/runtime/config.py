@@ -1,7 +1,8 @@
 """The trading runtime's configuration: the tables of a configuration file it acts on.
 
 Top-level ``mode`` and ``symbols``; ``[venues.spot]`` and ``[venues.futures]`` (kind,
-endpoints, the names of the environment variables holding keys); ``[strategy]``;
+endpoints, the names of the environment variables holding keys), and ``[[venues.pairs]]``
+for symbols that trade at other venues; ``[strategy]``;
 ``[risk]`` (sizing from the books, caps, stops); ``[http]`` (the status endpoint);
 ``[persistence]`` (the store: SQLite or PostgreSQL, durability, the sampled series);
 ``[cluster]`` (this instance's part in several sharing the symbols over PostgreSQL);
@@ -14,41 +15,116 @@ an error that names the file and the key.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Literal
 
 import msgspec
 
-from actors.arbitrage.config import StrategyConfig
+from actors.arbitrage.config import Fee, StrategyConfig
 from actors.risk.config import RiskConfig
 from actors.risk.liquidation import leverage_refusal
 from actors.runtime.alerts.config import AlertsSection
-from actors.runtime.venue_config import VenueConfig
+from actors.runtime.venue_config import VenueConfig, VenuePair
 from actors.venues.kinds import FUTURES_VENUES, SPOT_VENUES
-from protocols.model import Symbol
+from protocols.model import Leg, Symbol
 
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 Seconds = Annotated[float, msgspec.Meta(gt=0.0)]
 
 
+class PairSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A ``[[venues.pairs]]`` table: symbols that trade at a pair of venues of their own
+    rather than at ``[venues.spot]`` and ``[venues.futures]``."""
+
+    symbols: tuple[str, ...]
+    spot: VenueConfig
+    futures: VenueConfig
+    spot_fee: Fee | None = None
+    """The spot venue's taker rate for these symbols, in place of ``[strategy] spot_fee``
+    (which is another venue's when the pairs' venues charge differently)."""
+    fut_fee: Fee | None = None
+    """The futures venue's, in place of ``[strategy] fut_fee``."""
+
+
 class VenuesSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Where each symbol trades: at its ``[[venues.pairs]]`` pair if one lists it, at
+    ``spot`` and ``futures`` otherwise. A venue is one account and one set of
+    connections, so a kind configured in several tables must be configured alike."""
+
     spot: VenueConfig = VenueConfig("mexc")
     futures: VenueConfig = VenueConfig("gateio_futures")
+    pairs: tuple[PairSection, ...] = ()
 
     def __post_init__(self) -> None:
-        for leg, venue, kinds in (
-            ("spot", self.spot, SPOT_VENUES),
-            ("futures", self.futures, FUTURES_VENUES),
-        ):
+        for where, leg, venue in self._tables():
+            kinds = SPOT_VENUES if leg is Leg.SPOT else FUTURES_VENUES
             if venue.kind not in kinds:
                 raise ValueError(
-                    f"venues.{leg}.kind must be a {leg} venue: "
+                    f"{where}.kind must be a {leg.value} venue: "
                     f"{' or '.join(map(repr, kinds))} (got {venue.kind!r})"
                 )
             if venue.user_id and venue.kind != "gateio_futures":
                 raise ValueError(
-                    f"venues.{leg}.user_id names a Gate.io account; {venue.kind} names the "
+                    f"{where}.user_id names a Gate.io account; {venue.kind} names the "
                     "account by its API key alone: remove user_id"
                 )
+        listed_in: dict[Symbol, int] = {}
+        for n, pair in enumerate(self.pairs):
+            if not pair.symbols:
+                raise ValueError(
+                    f"venues.pairs[{n}].symbols: list the symbols that trade at "
+                    f'{pair.spot.kind} and {pair.futures.kind}, like ["ETH/USDT"]'
+                )
+            for text in pair.symbols:
+                symbol = _symbol(f"venues.pairs[{n}].symbols", text)
+                if symbol in listed_in:
+                    raise ValueError(
+                        f"venues.pairs[{n}].symbols: {symbol} is also in "
+                        f"venues.pairs[{listed_in[symbol]}]; a symbol trades at one pair of "
+                        "venues: list it once"
+                    )
+                listed_in[symbol] = n
+
+    def _tables(self) -> Iterator[tuple[str, Leg, VenueConfig]]:
+        """Every venue table, where the file has it."""
+        yield "venues.spot", Leg.SPOT, self.spot
+        yield "venues.futures", Leg.FUTURES, self.futures
+        for n, pair in enumerate(self.pairs):
+            yield f"venues.pairs[{n}].spot", Leg.SPOT, pair.spot
+            yield f"venues.pairs[{n}].futures", Leg.FUTURES, pair.futures
+
+    def pair_of(self, symbol: Symbol) -> VenuePair:
+        """The venues ``symbol`` trades at."""
+        for n, pair in enumerate(self.pairs):
+            if any(Symbol.parse(text) == symbol for text in pair.symbols):
+                tables = (f"venues.pairs[{n}].spot", f"venues.pairs[{n}].futures")
+                return VenuePair(pair.spot, pair.futures, tables, pair.spot_fee, pair.fut_fee)
+        return VenuePair(self.spot, self.futures)
+
+    def in_use(self, symbols: Iterable[Symbol]) -> dict[str, VenueConfig]:
+        """The venues ``symbols`` trade at, by kind, the spot venues first. ``ValueError``
+        when one kind is configured two ways for them."""
+        pairs = [self.pair_of(symbol) for symbol in symbols]
+        found: dict[str, VenueConfig] = {}
+        for venue in [pair.spot for pair in pairs] + [pair.futures for pair in pairs]:
+            if found.setdefault(venue.kind, venue) != venue:
+                where = [where for where, _, table in self._tables() if table.kind == venue.kind]
+                raise ValueError(
+                    f"{' and '.join(where)} configure {venue.kind} differently; a venue is "
+                    "one account and one set of connections: make its tables alike"
+                )
+        return found
+
+    def symbols_at(self, kind: str, symbols: Iterable[Symbol]) -> list[Symbol]:
+        """Those of ``symbols`` that trade at the venue of ``kind``."""
+        return [s for s in symbols if kind in self.pair_of(s).kinds.values()]
+
+
+def _symbol(where: str, text: str) -> Symbol:
+    try:
+        return Symbol.parse(text)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
 
 
 class HttpSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -144,12 +220,22 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         if not self.symbols:
             raise ValueError('symbols: list at least one, like ["BTC/USDT"]')
-        parsed = [Symbol.parse(text) for text in self.symbols]
+        parsed = [_symbol("symbols", text) for text in self.symbols]
         if len(set(parsed)) != len(parsed):
             raise ValueError("symbols: a symbol is listed twice")
-        refusal = leverage_refusal(self.strategy.futures_leverage, self.strategy.fut_fee, self.risk)
-        if refusal is not None:
-            raise ValueError(refusal)
+        for n, pair in enumerate(self.venues.pairs):
+            for text in pair.symbols:
+                if Symbol.parse(text) not in parsed:
+                    raise ValueError(
+                        f"venues.pairs[{n}].symbols names {text}, which symbols does not "
+                        "list: add it to symbols, or remove it from the pair"
+                    )
+        self.venues.in_use(parsed)
+        for symbol in parsed:
+            strategy = self.strategy_of(symbol)
+            refusal = leverage_refusal(strategy.futures_leverage, strategy.fut_fee, self.risk)
+            if refusal is not None:
+                raise ValueError(refusal)
         if self.cluster is not None and self.persistence.backend != "postgresql":
             raise ValueError(
                 "cluster: instances share their symbols through a PostgreSQL store; set "
@@ -161,11 +247,31 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def symbol_list(self) -> list[Symbol]:
         return [Symbol.parse(text) for text in self.symbols]
 
+    def pair_of(self, symbol: Symbol) -> VenuePair:
+        """The venues ``symbol`` trades at."""
+        return self.venues.pair_of(symbol)
+
+    def strategy_of(self, symbol: Symbol) -> StrategyConfig:
+        """``[strategy]`` as ``symbol`` trades it: with its pair's fee rates where the pair
+        sets them."""
+        pair = self.venues.pair_of(symbol)
+        fees = {"spot_fee": pair.spot_fee, "fut_fee": pair.fut_fee}
+        changed = {key: fee for key, fee in fees.items() if fee is not None}
+        return msgspec.structs.replace(self.strategy, **changed) if changed else self.strategy
+
+    @property
+    def venues_in_use(self) -> dict[str, VenueConfig]:
+        """The venues this instance's symbols trade at, by kind, the spot venues first."""
+        return self.venues.in_use(self.symbol_list)
+
+    def symbols_at(self, kind: str) -> list[Symbol]:
+        """The symbols that trade at the venue of ``kind``."""
+        return self.venues.symbols_at(kind, self.symbol_list)
+
     def missing_credentials(self) -> list[str]:
         """Environment variables live trading needs and does not have."""
         if self.mode != "live":
             return []
         return [
-            *self.venues.spot.missing_credentials(),
-            *self.venues.futures.missing_credentials(),
+            name for venue in self.venues_in_use.values() for name in venue.missing_credentials()
         ]

@@ -67,7 +67,8 @@ class ControlledSystem(Protocol):
 
     config: RuntimeConfig
     store: StoreSource
-    credentials: dict[Leg, ApiCredentials]
+    credentials: dict[str, ApiCredentials]
+    """Each venue's keys, by kind."""
     instance: str
     venues_are_new: bool
     stop_requested: bool
@@ -75,13 +76,15 @@ class ControlledSystem(Protocol):
     subscribers: dict[Symbol, list[Any]]
     strategies: dict[str, Any]
     """Task id → ``StrategyHandle``."""
-    venues: dict[Leg, Any]
-    """Leg → ``VenueLinks``."""
+    venues: dict[str, Any]
+    """Venue kind → ``VenueLinks``."""
     risk: RiskActor
     recovery: Recovery
     writer_client: WriterClient
 
     async def add_strategy(self, symbol: Symbol) -> str: ...
+
+    def links_of(self, symbol: Symbol) -> dict[Leg, Any]: ...
 
     async def command(self, task_id: str, action: OperatorAction) -> None: ...
 
@@ -298,13 +301,12 @@ class Controls:
     async def _other_instances(self, symbol: Symbol, ctx: ArbitrageContext) -> str:
         """The other Basis instances trading ``symbol`` on this account, named ("" if none)."""
         system = self.system
-        routers = {leg: system.venues[leg].router for leg in Leg}
+        links = system.links_of(symbol)
         rules = LegRules(
-            routers[Leg.SPOT].rules.get(symbol, ctx.rules.spot),
-            routers[Leg.FUTURES].rules.get(symbol, ctx.rules.futures),
+            links[Leg.SPOT].router.rules.get(symbol, ctx.rules.spot),
+            links[Leg.FUTURES].router.rules.get(symbol, ctx.rules.futures),
         )
-        venues = system.config.venues
-        kinds = {Leg.SPOT: venues.spot.kind, Leg.FUTURES: venues.futures.kind}
+        kinds = {leg: leg_links.kind for leg, leg_links in links.items()}
         others = await system.recovery.other_instances(symbol, rules, system.instance, kinds)
         return ", ".join(sorted({other.instance for other in others}))
 
@@ -346,8 +348,8 @@ class Controls:
         return f"task {task_id} trades it"
 
     async def _holdings(self, symbol: Symbol, ctx: ArbitrageContext | None) -> Holdings:
-        venues = self.system.venues
-        rules = venues[Leg.FUTURES].router.rules.get(symbol)
+        links = self.system.links_of(symbol)
+        rules = links[Leg.FUTURES].router.rules.get(symbol)
         if rules is None and ctx is not None:
             rules = ctx.rules.futures
         if rules is None or not rules.contract_size:
@@ -355,11 +357,11 @@ class Controls:
                 f"{symbol}: the futures venue's rules are not known yet; try again shortly", 503
             )
         keys = self.system.credentials
-        spot, futures = venues[Leg.SPOT], venues[Leg.FUTURES]
+        spot, futures = links[Leg.SPOT], links[Leg.FUTURES]
         try:
             return await venue_holdings(
-                (spot.kind, spot.rest, keys[Leg.SPOT]),
-                (futures.kind, futures.rest, keys[Leg.FUTURES]),
+                (spot.kind, spot.rest, keys[spot.kind]),
+                (futures.kind, futures.rest, keys[futures.kind]),
                 symbol,
                 rules,
                 time.time(),

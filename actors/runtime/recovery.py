@@ -148,10 +148,10 @@ class Recovery:
 
     store: StoreSource = attrs.field(converter=source_of)
     writer: WriterClient
-    rest: Mapping[Leg, RestClient]
-    credentials: Mapping[Leg, ApiCredentials]
-    kinds: Mapping[Leg, str] = attrs.field(factory=dict)
-    """Each leg's venue kind (``actors.venues.kinds``): how its account is read."""
+    rest: Mapping[str, RestClient]
+    """Each venue's client, by kind (``actors.venues.kinds``)."""
+    credentials: Mapping[str, ApiCredentials]
+    """Each venue's keys, by kind."""
     rng: random.Random = attrs.field(factory=random.Random)
     quarantined: list[QuarantineRow] = attrs.field(factory=list)
     """Records recovery could not restore, with the reasons (refreshed as they change)."""
@@ -237,7 +237,7 @@ class Recovery:
             for leg, venue in ((Leg.SPOT, spot_venue), (Leg.FUTURES, futures_venue)):
                 lister = venue(venues[leg]).orders
                 leg_rules = rules.spot if leg is Leg.SPOT else rules.futures
-                rest, keys = self.rest[leg], self.credentials[leg]
+                rest, keys = self.rest[venues[leg]], self.credentials[venues[leg]]
                 listed[venues[leg]] = await lister(rest, keys, symbol, leg_rules, now)
             return listed
 
@@ -280,9 +280,10 @@ class Recovery:
             return None
 
         async def ask() -> Holdings:
+            spot, futures = ctx.spot_venue, ctx.futures_venue
             return await venue_holdings(
-                (self.kinds[Leg.SPOT], self.rest[Leg.SPOT], self.credentials[Leg.SPOT]),
-                (self.kinds[Leg.FUTURES], self.rest[Leg.FUTURES], self.credentials[Leg.FUTURES]),
+                (spot, self.rest[spot], self.credentials[spot]),
+                (futures, self.rest[futures], self.credentials[futures]),
                 ctx.symbol,
                 rules.futures,
                 time.time(),

@@ -55,7 +55,7 @@ from actors.runtime.alerts.conditions import FeedConnects, Observation, Signal, 
 from actors.runtime.alerts.sinks import sinks_from_config
 from actors.runtime.cluster.keeper import LeaseKeeper
 from actors.runtime.cluster.leases import LeaseBook
-from actors.runtime.config import RuntimeConfig, VenuesSection
+from actors.runtime.config import RuntimeConfig
 from actors.runtime.controls import Controls
 from actors.runtime.market.feed import Feed
 from actors.runtime.ops.gc_tuning import freeze_startup_objects
@@ -87,7 +87,8 @@ from actors.runtime.risk.actor import RiskActor, risk_statistics
 from actors.runtime.risk.balances import read_balances
 from actors.runtime.risk.portfolio import Portfolio
 from actors.runtime.symbol_refusals import SymbolLocked, SymbolQuarantined
-from actors.venues.kinds import futures_venue, spot_venue
+from actors.runtime.venue_config import VenueConfig
+from actors.venues.kinds import SPOT_VENUES, futures_venue, spot_venue
 from actors.venues.rest import VENUE_FAILURES, RestClient
 from protocols.client_ids import epoch_tag
 from protocols.messages import (
@@ -176,11 +177,12 @@ class TradingSystem:
     """The trading system of ``config``, its store in ``data_dir``.
 
     ``recover``: strategies resume from their stored state (the default).
-    ``credentials``: the venues' keys; without them, read from the environment variables
-    that ``[venues]`` names. ``venues_are_new``: the venues hold nothing of an earlier run
-    (simulated venues started for this one), so tasks an earlier run left active are
-    closed as abandoned instead of resumed on positions nobody holds. ``services``: run
-    under a supervisor of their own after everything else (the dashboard)."""
+    ``credentials``: the venues' keys by venue kind; without them, read from the
+    environment variables that ``[venues]`` names. ``venues_are_new``: the venues hold
+    nothing of an earlier run (simulated venues started for this one), so tasks an
+    earlier run left active are closed as abandoned instead of resumed on positions
+    nobody holds. ``services``: run under a supervisor of their own after everything
+    else (the dashboard)."""
 
     def __init__(
         self,
@@ -188,7 +190,7 @@ class TradingSystem:
         data_dir: Path,
         *,
         recover: bool = True,
-        credentials: Mapping[Leg, ApiCredentials] | None = None,
+        credentials: Mapping[str, ApiCredentials] | None = None,
         venues_are_new: bool = False,
         sinks: Sequence[Sink] | None = None,
         services: Sequence[ChildSpec] = (),
@@ -217,11 +219,9 @@ class TradingSystem:
         self.strategies: dict[str, StrategyHandle] = {}
         self._used_ids: set[str] = set()
         """Every task id of this run, removed ones included: an id is never reused."""
-        self.venues: dict[Leg, VenueLinks] = {}
-        self.futures_codec: Any
-        self.futures_private: Any
-        """The futures router's codecs (set as the tree is built): the contracts' positions
-        as last read back, the account's checks."""
+        self.venues: dict[str, VenueLinks] = {}
+        """Each venue the symbols trade at, by kind (``[venues]``): one account and one
+        set of connections, whichever pairs it is in."""
         self.strategies_supervisor = Supervisor(
             "strategies", [], strategy=RestartStrategy.ONE_FOR_ONE, intensity=Intensity(20, 60)
         )
@@ -248,9 +248,8 @@ class TradingSystem:
         self.recovery = Recovery(
             self.store,
             self.writer_client,
-            {leg: links.rest for leg, links in self.venues.items()},
+            {kind: links.rest for kind, links in self.venues.items()},
             self.credentials,
-            {leg: links.kind for leg, links in self.venues.items()},
         )
         self.stopped = trio.Event()
         self.nursery: trio.Nursery | None = None
@@ -294,18 +293,19 @@ class TradingSystem:
 
     # ------------------------------------------------------------------ the tree
 
+    def links_of(self, symbol: Symbol) -> dict[Leg, VenueLinks]:
+        """The venues ``symbol`` trades at, by leg."""
+        return {leg: self.venues[kind] for leg, kind in self.config.pair_of(symbol).kinds.items()}
+
     def _build_tree(self) -> Supervisor:
-        venues = self.config.venues
         self.venues = {
-            Leg.SPOT: self._venue_links(Leg.SPOT, venues),
-            Leg.FUTURES: self._venue_links(Leg.FUTURES, venues),
+            kind: self._venue_links(venue) for kind, venue in self.config.venues_in_use.items()
         }
-        kind = {Leg.SPOT: venues.spot.kind, Leg.FUTURES: venues.futures.kind}
         children = [ChildSpec("writer", self.writer.run, mailbox=self.writer_mailbox)]
         feeds = Supervisor(
             "feeds",
             [
-                ChildSpec(feed.name, feed.run, labels={"venue": kind[links.leg]})
+                ChildSpec(feed.name, feed.run, labels={"venue": links.kind})
                 for links in self.venues.values()
                 for feed in links.feeds
             ],
@@ -318,7 +318,7 @@ class TradingSystem:
                     links.router.run,
                     mailbox=links.router_mailbox,
                     shutdown_timeout_s=10.0,
-                    labels={"venue": kind[links.leg]},
+                    labels={"venue": links.kind},
                 )
                 for links in self.venues.values()
             ],
@@ -348,22 +348,27 @@ class TradingSystem:
             children.append(attrs.evolve(spec, entry=_services_entry(spec.entry)))
         return Supervisor("basis", children, strategy=RestartStrategy.ONE_FOR_ONE)
 
-    def _from_env(self) -> dict[Leg, ApiCredentials]:
+    def _from_env(self) -> dict[str, ApiCredentials]:
         missing = self.config.missing_credentials()
         if missing:
             raise ValueError(
                 "the venues' API keys are not in the environment; missing: " + ", ".join(missing)
             )
-        spot = self.config.venues.spot.credentials()
-        futures = self.config.venues.futures.credentials()
-        if spot is None or futures is None:
-            raise ValueError("[venues] names no environment variables for the API keys")
-        return {Leg.SPOT: spot, Leg.FUTURES: futures}
+        found = {}
+        for kind, venue in self.config.venues_in_use.items():
+            keys = venue.credentials()
+            if keys is None:
+                raise ValueError(f"[venues] names no environment variables for {kind}'s API keys")
+            found[kind] = keys
+        return found
 
-    def _venue_links(self, leg: Leg, venues: VenuesSection) -> VenueLinks:
-        venue = venues.spot if leg is Leg.SPOT else venues.futures
+    def _venue_links(self, venue: VenueConfig) -> VenueLinks:
+        leg = Leg.SPOT if venue.kind in SPOT_VENUES else Leg.FUTURES
         rest = RestClient(venue.rest, timeout_s=venue.request_timeout_s)
-        keys = self.credentials[leg]
+        keys = self.credentials[venue.kind]
+        symbols = self.config.symbols_at(venue.kind)
+        # The lists strategies are appended to, shared with the system's.
+        subscribers = {symbol: self.subscribers[symbol] for symbol in symbols}
         if leg is Leg.SPOT:
             spot = spot_venue(venue.kind)
             feed_codec: Any = spot.feed_codec(rest)
@@ -374,9 +379,8 @@ class TradingSystem:
             feed_codec = futures.feed_codec(rest)
             # One [strategy] table: every contract at its futures_leverage.
             leverage = self.config.strategy.futures_leverage
-            router_codec = futures.router_codec(keys, dict.fromkeys(self.subscribers, leverage))
+            router_codec = futures.router_codec(keys, dict.fromkeys(symbols, leverage))
             private = None  # set below: it shares the router's rules
-        symbols = list(self.subscribers)
         chunks = [
             symbols[start : start + SYMBOLS_PER_CONNECTION]
             for start in range(0, len(symbols), SYMBOLS_PER_CONNECTION)
@@ -388,8 +392,7 @@ class TradingSystem:
                 f"feed-{venue.kind}" + (f"-{n}" if len(chunks) > 1 else ""),
                 feed_codec,
                 venue.ws,
-                # The chunk's symbols, sharing the lists strategies are appended to.
-                {symbol: self.subscribers[symbol] for symbol in chunk},
+                {symbol: subscribers[symbol] for symbol in chunk},
                 stale_after_s=venue.stale_after_s,
                 live_within_s=venue.live_within_s,
                 rotate_after_s=venue.rotate_after_s,
@@ -405,7 +408,7 @@ class TradingSystem:
             router_codec,
             rest,
             self.owners,
-            self.subscribers,
+            subscribers,
             private=private,
             ws_url=venue.ws,
             rules_refresh_s=venue.rules_refresh_s,
@@ -413,17 +416,15 @@ class TradingSystem:
             on_balance_refused=functools.partial(self.risk.balance_refused, leg, venue.kind),
         )
         if leg is Leg.FUTURES:
-            self.futures_codec = router_codec
-            self.futures_private = futures.private_codec(
+            router.private = futures.private_codec(
                 keys, venue.user_id, router.rules, router_codec.positions
             )
-            router.private = self.futures_private
             router.on_position = self.risk.position_pushed
             router.funding = FundingBook(
                 f"funding-{venue.kind}",
                 futures.funding_book_codec(keys),
                 rest,
-                self.subscribers,
+                subscribers,
                 poll_s=venue.funding_poll_s,
             )
             contract_rules = router.rules
@@ -486,17 +487,16 @@ class TradingSystem:
                 f"{symbol} is not in this system's symbols ({', '.join(self.config.symbols)})"
             )
         await self._refuse_if_held(symbol)
+        pair = self.config.pair_of(symbol)
         for handle in self.strategies.values():
             if handle.symbol == symbol and handle.actor.ctx.state.value != "stopped":
                 raise SymbolLocked(
-                    f"{symbol} on {self.config.venues.spot.kind}/"
-                    f"{self.config.venues.futures.kind} is already traded by task "
+                    f"{symbol} on {pair.title} is already traded by task "
                     f"{handle.task_id}; stop it first"
                 )
-        strategy = self.config.strategy
-        venues = self.config.venues
+        strategy = self.config.strategy_of(symbol)
         restored = (
-            await self.recovery.restored(symbol, venues.spot.kind, venues.futures.kind)
+            await self.recovery.restored(symbol, pair.spot.kind, pair.futures.kind)
             if self.recover
             else None
         )
@@ -504,11 +504,12 @@ class TradingSystem:
         # The venues' rules as the routers loaded them; until they have (a venue that could
         # not answer at start), what the restored record knew.
         known = restored.rules if restored is not None else LegRules()
+        links = self.links_of(symbol)
         rules = LegRules(
-            self.venues[Leg.SPOT].router.rules.get(symbol, known.spot),
-            self.venues[Leg.FUTURES].router.rules.get(symbol, known.futures),
+            links[Leg.SPOT].router.rules.get(symbol, known.spot),
+            links[Leg.FUTURES].router.rules.get(symbol, known.futures),
         )
-        kinds = {Leg.SPOT: venues.spot.kind, Leg.FUTURES: venues.futures.kind}
+        kinds = pair.kinds
         instance = self.instance if epoch is None else epoch_tag(epoch)
         grants = set() if epoch is None else await self._earlier_grants(symbol, epoch)
         others = await self.recovery.other_instances(symbol, rules, instance, kinds, grants)
@@ -542,8 +543,8 @@ class TradingSystem:
                 futures_leverage=strategy.futures_leverage,
                 params=params or strategy.params(self.config.risk),
                 rules=rules,
-                spot_venue=self.config.venues.spot.kind,
-                futures_venue=self.config.venues.futures.kind,
+                spot_venue=pair.spot.kind,
+                futures_venue=pair.futures.kind,
                 instance=instance,
             )
         # The portfolio's risk mode, whatever the record says, before it decides anything.
@@ -559,9 +560,10 @@ class TradingSystem:
         async def save(changed: Any) -> None:
             writer.save(changed)
 
+        routers = {leg: leg_links.router_mailbox.address for leg, leg_links in links.items()}
         actor = StrategyActor(
             ctx,
-            {leg: links.router_mailbox.address for leg, links in self.venues.items()},
+            routers,
             before_orders=writer.journal if self.keeper is None else self._journal_leased,
             on_change=save,
             entry_limits=self.risk.limits if self.keeper is None else self._leased_limits,
@@ -594,21 +596,20 @@ class TradingSystem:
             self.risk.portfolio.forget(task_id)
             raise
         # Its connections' liveness now: a feed tells strategies only of its changes.
-        for links in self.venues.values():
-            for feed in links.feeds:
+        for leg_links in links.values():
+            for feed in leg_links.feeds:
                 if symbol in feed.subscribers:
                     feed.tell_liveness(mailbox.address)
         # Whatever the restored record says, the store's health now.
         mailbox.address.put_latest(STORE_HEALTH_KEY, StoreHealth(time.time(), self.writer.failing))
-        for links in self.venues.values():
-            rules_now = links.router.rules.get(symbol)
+        for leg, leg_links in links.items():
+            rules_now = leg_links.router.rules.get(symbol)
             if rules_now is not None:
-                await mailbox.send(RulesUpdate(time.time(), links.leg, rules_now))
+                await mailbox.send(RulesUpdate(time.time(), leg, rules_now))
         if restored is not None:
-            routers = {leg: links.router_mailbox.address for leg, links in self.venues.items()}
             await self.recovery.reconcile_in_flight(ctx, routers)
         if earlier:
-            await self._settle_earlier_grants(symbol, earlier, kinds)
+            await self._settle_earlier_grants(symbol, earlier)
         log.info("task %s: trading %s", task_id, symbol)
         return task_id
 
@@ -727,22 +728,21 @@ class TradingSystem:
             return EntryLimits(0.0, f"the lease of {ctx.symbol} is not renewed ({why})")
         return self.risk.limits(ctx)
 
-    async def _settle_earlier_grants(
-        self, symbol: Symbol, orders: Sequence[ForeignOrder], kinds: Mapping[Leg, str]
-    ) -> None:
+    async def _settle_earlier_grants(self, symbol: Symbol, orders: Sequence[ForeignOrder]) -> None:
         """Hand each order of the symbol's earlier grants still open at the venues to its
         router, which looks it up and cancels it."""
-        legs = {kind: leg for leg, kind in kinds.items()}
         for order in orders:
-            leg = legs[order.venue]
+            links = self.venues[order.venue]
             log.warning(
                 "%s: order %s of an earlier lease is open at %s; cancelling it",
                 symbol,
                 order.client_id,
                 order.venue,
             )
-            command = ReconcileOrder(leg, order.client_id, symbol, order.venue_order_id or None)
-            await self.venues[leg].router_mailbox.address.send(command)
+            command = ReconcileOrder(
+                links.leg, order.client_id, symbol, order.venue_order_id or None
+            )
+            await links.router_mailbox.address.send(command)
 
     async def _count_other_instances(self) -> None:
         """Keep the portfolio counting what the cluster's other instances hold and have
@@ -832,7 +832,7 @@ class TradingSystem:
             self.instance, risk_mode = await self._wait_for_store()
             self.risk.restore(risk_mode)
             log.info("instance %s (data directory %s)", self.instance, self.data_dir)
-            await self._check_futures_account()
+            await self._check_futures_accounts()
             async with trio.open_nursery() as nursery:
                 await nursery.start(self._run_root, nursery.cancel_scope)
                 if self.keeper is not None:
@@ -892,31 +892,36 @@ class TradingSystem:
             return store.instance_id(), store.risk_mode()
 
     async def _read_balances(self, now: float) -> Any:
-        return await read_balances(self._account(Leg.SPOT), self._account(Leg.FUTURES), now)
+        accounts = [
+            (links.leg, (kind, links.rest, self.credentials[kind]))
+            for kind, links in self.venues.items()
+        ]
+        return await read_balances(
+            [account for leg, account in accounts if leg is Leg.SPOT],
+            [account for leg, account in accounts if leg is Leg.FUTURES],
+            now,
+        )
 
-    def _account(self, leg: Leg) -> tuple[str, RestClient, ApiCredentials]:
-        """``leg``'s venue kind, client and keys: what reading its account takes."""
-        links = self.venues[leg]
-        return links.kind, links.rest, self.credentials[leg]
-
-    async def _check_futures_account(self) -> None:
+    async def _check_futures_accounts(self) -> None:
         """Refuse to start on a futures account Basis cannot trade: one in dual position
         mode its router does not switch to one-way, or not the account the config names
         (``AccountRefused``). A venue that cannot answer now is asked again later: by the
         router before it trades, and by the private stream before it subscribes."""
-        rest = self.venues[Leg.FUTURES].rest
-        keys = self.credentials[Leg.FUTURES]
-        futures = futures_venue(self.config.venues.futures.kind)
-        try:
-            account = await futures.account(rest, keys, time.time())
-            await self.futures_private.identify(rest, time.time())
-        except WrongAccount as error:
-            raise AccountRefused(str(error)) from None
-        except VENUE_FAILURES as error:
-            log.warning("the futures account cannot be checked yet: %s", error)
-            return
-        if account.in_dual_mode and not futures.switches_to_one_way:
-            raise AccountRefused(futures.dual_mode_fix)
+        for kind, links in self.venues.items():
+            if links.leg is not Leg.FUTURES:
+                continue
+            keys = self.credentials[kind]
+            futures = futures_venue(kind)
+            try:
+                account = await futures.account(links.rest, keys, time.time())
+                await links.router.private.identify(links.rest, time.time())
+            except WrongAccount as error:
+                raise AccountRefused(str(error)) from None
+            except VENUE_FAILURES as error:
+                log.warning("the %s account cannot be checked yet: %s", kind, error)
+                continue
+            if account.in_dual_mode and not futures.switches_to_one_way:
+                raise AccountRefused(futures.dual_mode_fix)
 
     async def _run_root(
         self, helpers: trio.CancelScope, *, task_status: Any = trio.TASK_STATUS_IGNORED
@@ -946,7 +951,12 @@ class TradingSystem:
                 for q in self.quarantined
                 if q.symbol is not None
             ),
-            futures_positions={str(k): v for k, v in self.futures_codec.positions.items()},
+            futures_positions={
+                str(symbol): position
+                for link in links
+                if link.leg is Leg.FUTURES
+                for symbol, position in link.router.codec.positions.items()
+            },
             instance=self.instance,
             other_instances=tuple(o for found in self.other_instances.values() for o in found),
             alerts=self.alert_actor.statistics(),

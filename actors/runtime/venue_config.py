@@ -1,4 +1,5 @@
-"""How Basis reaches a venue: its kind, endpoints, credentials and feed timings.
+"""How Basis reaches a venue: its kind, endpoints, credentials and feed timings; and
+which pair of venues, spot and perpetual, each symbol trades at.
 
 Endpoints default to the real venues; the simulated venues set loopback addresses. Keys
 are never in a config file: the config names the environment variables that hold them.
@@ -10,9 +11,11 @@ import os
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
+import attrs
 import msgspec
 
 from actors.venues.kinds import venue_of_kind
+from protocols.model import Leg
 from protocols.venue import ApiCredentials
 
 VenueKind = Literal["mexc", "gateio_futures", "binance", "binance_futures"]
@@ -84,3 +87,40 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             return None
         assert self.api_key_env and self.api_secret_env
         return ApiCredentials(environ[self.api_key_env], environ[self.api_secret_env])
+
+
+@attrs.frozen
+class VenuePair:
+    """The spot venue and the perpetual venue one symbol trades at."""
+
+    spot: VenueConfig
+    futures: VenueConfig
+    tables: tuple[str, str] = ("venues.spot", "venues.futures")
+    """Where the config file sets them, spot first: what a message about them names."""
+    spot_fee: float | None = None
+    """The pair's own taker rates, where its table sets them (``[strategy]``'s apply
+    otherwise)."""
+    fut_fee: float | None = None
+
+    def fee_key(self, leg: Leg) -> str:
+        """Where the config sets ``leg``'s taker rate for this pair."""
+        own = self.spot_fee if leg is Leg.SPOT else self.fut_fee
+        key = "spot_fee" if leg is Leg.SPOT else "fut_fee"
+        if own is None:
+            return f"strategy.{key}"
+        return f"{self.tables[0].removesuffix('.spot')}.{key}"
+
+    def of(self, leg: Leg) -> VenueConfig:
+        return self.spot if leg is Leg.SPOT else self.futures
+
+    def table(self, leg: Leg) -> str:
+        return self.tables[0] if leg is Leg.SPOT else self.tables[1]
+
+    @property
+    def kinds(self) -> dict[Leg, str]:
+        """Each leg's venue kind."""
+        return {Leg.SPOT: self.spot.kind, Leg.FUTURES: self.futures.kind}
+
+    @property
+    def title(self) -> str:
+        return f"{self.spot.kind}/{self.futures.kind}"

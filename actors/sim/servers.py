@@ -182,8 +182,8 @@ class SimServers:
             self.venues.stand_still(now, symbols)
         else:
             self.venues.advance(now, symbols)
-        for server in self.servers.values():
-            server.publish_market(now, symbols)
+        for name, server in self.servers.items():
+            server.publish_market(now, self.venues.listed_at(name, symbols))
 
     def hold(self, seconds: float) -> float:
         """Hold the market still for the next ``seconds``: no price moves, no premium

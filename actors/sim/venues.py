@@ -137,13 +137,13 @@ class SimVenues:
 
     def _match(self, now: float, symbols: Sequence[Symbol] | None = None) -> None:
         for spot in self.spot_venues.values():
-            spot.match_resting(now, self._listed_at(spot.name, symbols))
+            spot.match_resting(now, self.listed_at(spot.name, symbols))
         for futures in self.futures_venues.values():
-            listed = self._listed_at(futures.name, symbols)
+            listed = self.listed_at(futures.name, symbols)
             futures.match_resting(now, listed)
             futures.liquidate_crossed(now, listed)
 
-    def _listed_at(self, name: str, symbols: Sequence[Symbol] | None) -> Sequence[Symbol] | None:
+    def listed_at(self, name: str, symbols: Sequence[Symbol] | None) -> Sequence[Symbol] | None:
         """Those of ``symbols`` venue ``name`` lists (``None``: all it lists)."""
         if symbols is None or len(self.spot_venues) + len(self.futures_venues) == 2:
             return symbols

@@ -403,9 +403,9 @@ class GateioPrivateCodec:
             user_id = gateio_rest.parse_account_detail(response.body)
             if self.configured_user_id and self.configured_user_id != user_id:
                 raise WrongAccount(
-                    f"[venues.futures] user_id = {self.configured_user_id!r}, but the API key "
-                    f"belongs to Gate.io user {user_id}: remove user_id (Basis reads it from "
-                    "the venue) or set it to the key's account"
+                    f"the gateio_futures venue's user_id = {self.configured_user_id!r}, but "
+                    f"the API key belongs to Gate.io user {user_id}: remove user_id (Basis "
+                    "reads it from the venue) or set it to the key's account"
                 )
             self.user_id = user_id
         return self.user_id

@@ -52,4 +52,4 @@ def test_a_bad_config_names_the_key(tmp_path):
         text=True,
     )
     assert done.returncode == 2
-    assert f"{config}: symbol 'DOGEUSDT' is not of the form BASE/QUOTE" in done.stderr
+    assert f"{config}: symbols: symbol 'DOGEUSDT' is not of the form BASE/QUOTE" in done.stderr

@@ -24,7 +24,7 @@ from actors.system_config import SystemConfig
 from actors.venues.gateio import DUAL_MODE_FIX, GateioRouterCodec, held_otherwise
 from actors.venues.rest import RestClient
 from protocols import gateio_rest
-from protocols.model import Leg, Symbol
+from protocols.model import Symbol
 from protocols.rules import round_to_tick
 from protocols.venue import PositionSettings
 from tests.integration.polling import wait_until
@@ -69,7 +69,7 @@ def system_at(config: SystemConfig, sim: SimServers, data_dir) -> TradingSystem:
 
 async def positions_listed(sim: SimServers, config: SystemConfig) -> dict[str, dict]:
     """``GET /futures/usdt/positions`` of the simulated account, by contract."""
-    keys = config.simulated_credentials()[Leg.FUTURES]
+    keys = config.simulated_credentials()["gateio_futures"]
     request = gateio_rest.signed_request(
         "GET", "/futures/usdt/positions", "", b"", keys, int(time.time())
     )
@@ -136,9 +136,9 @@ async def test_the_user_id_comes_from_the_venue_and_opens_the_private_stream(tmp
     # Nothing configured: the venue says whose key it is, and its private channels take it.
     cfg = config(user_id="")
     async with simulated(cfg) as sim, running(system_at(cfg, sim, tmp_path)) as system:
-        router = system.venues[Leg.FUTURES].router
+        router = system.venues["gateio_futures"].router
         await wait_until(lambda: router.statistics().private_stream_up, 10)
-        assert system.futures_private.user_id == "10001"
+        assert system.venues["gateio_futures"].router.private.user_id == "10001"
         assert build_status(system).routers[1].private_stream_down is None
 
 
@@ -175,7 +175,7 @@ async def test_a_contract_whose_leverage_cannot_be_set_is_not_entered_and_health
 async def test_a_refused_private_stream_makes_health_degraded(tmp_path):
     cfg = config()
     async with simulated(cfg) as sim, running(system_at(cfg, sim, tmp_path)) as system:
-        router = system.venues[Leg.FUTURES].router
+        router = system.venues["gateio_futures"].router
         await wait_until(lambda: router.statistics().private_stream_up, 10)
         # The venue stops knowing the user (as after the key moved to another account):
         # every subscription is refused from the next connection on.
@@ -194,7 +194,7 @@ async def test_a_rules_load_on_an_account_in_dual_mode_refuses_every_entry(tmp_p
     # The account may be switched while Basis runs: each rules load checks it again.
     cfg = config(dual_mode=True)
     async with simulated(cfg) as sim:
-        keys = cfg.simulated_credentials()[Leg.FUTURES]
+        keys = cfg.simulated_credentials()["gateio_futures"]
         codec = GateioRouterCodec(keys, {BTC: 3.0, ETH: 3.0})
         rest = RestClient(sim.urls.gateio_rest)
         try:

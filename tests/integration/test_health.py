@@ -8,7 +8,6 @@ import msgspec
 from actors.runtime.ops.status import HealthSignal, build_status
 from actors.runtime.system import TradingSystem
 from actors.system_config import SystemConfig
-from protocols.model import Leg
 from tests.integration.paper_runs import paper_run
 from tests.integration.polling import wait_until
 
@@ -29,7 +28,7 @@ async def test_a_clock_drifting_from_a_venues_is_degraded_then_failing_then_ok(t
         SystemConfig,
     )
     async with paper_run(config, tmp_path) as (system, sim):
-        router = system.venues[Leg.SPOT].router
+        router = system.venues["mexc"].router
         await wait_until(lambda: router.statistics().clock_skew_s is not None, 10)
         assert abs(router.statistics().clock_skew_s) < 0.5
         assert clock_signal(system) is None

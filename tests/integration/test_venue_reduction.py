@@ -65,8 +65,8 @@ def venue_net(entries, symbol: Symbol) -> float:
 async def buy_back_by_hand(sim: SimServers, system, contracts: int, text: str) -> float:
     """A reduce-only market buy of ``contracts`` by another client of the account;
     returns when the venue filled it (its time)."""
-    contract = system.venues[Leg.FUTURES].router.rules[BTC].contract_size
-    keys = system.config.simulated_credentials()[Leg.FUTURES]
+    contract = system.venues["gateio_futures"].router.rules[BTC].contract_size
+    keys = system.config.simulated_credentials()["gateio_futures"]
     order = Order(
         text, Leg.FUTURES, BTC, Side.BUY, contracts * contract, 0.0, OrderType.MARKET,
         reduce_only=True,
@@ -103,10 +103,10 @@ async def test_a_short_reduced_by_hand_has_the_spot_leg_sold_to_match(tmp_path, 
         await wait_until(lambda: actor.spot is not None and actor.futures is not None, 20)
         sim.dislocate(BTC, 0.012)
         await wait_until(lambda: actor.ctx.state is ArbitrageState.POSITION_OPEN, 20)
-        contract = system.venues[Leg.FUTURES].router.rules[BTC].contract_size
+        contract = system.venues["gateio_futures"].router.rules[BTC].contract_size
         short = round(actor.ctx.positions.futures.qty / contract)
         assert short >= 3
-        spot_step = system.venues[Leg.SPOT].router.rules[BTC].qty_step
+        spot_step = system.venues["mexc"].router.rules[BTC].qty_step
 
         # A third of the short bought back by hand.
         taken = short // 3

@@ -1,7 +1,9 @@
-"""The venues' free balances, as the caps count them: the spot account's free USDT and
-the futures account's available USDT."""
+"""The venues' free balances, as the caps count them: each spot account's free USDT and
+each futures account's available USDT."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from actors.risk.caps import Balances
 from actors.venues.kinds import futures_venue, spot_venue
@@ -10,14 +12,16 @@ from protocols.venue import ApiCredentials
 
 
 async def read_balances(
-    spot: tuple[str, RestClient, ApiCredentials],
-    futures: tuple[str, RestClient, ApiCredentials],
+    spot: Sequence[tuple[str, RestClient, ApiCredentials]],
+    futures: Sequence[tuple[str, RestClient, ApiCredentials]],
     now: float,
 ) -> Balances:
-    """Both venues' free USDT now (each given as its kind, client and keys); raises what
+    """Every venue's free USDT now (each given as its kind, client and keys); raises what
     the requests raise (``VENUE_FAILURES``)."""
-    spot_kind, spot_rest, spot_keys = spot
-    free = await spot_venue(spot_kind).free_usdt(spot_rest, spot_keys, now)
-    futures_kind, futures_rest, futures_keys = futures
-    account = await futures_venue(futures_kind).account(futures_rest, futures_keys, now)
-    return Balances({spot_kind: free}, {futures_kind: account.available})
+    free = {}
+    for kind, rest, keys in spot:
+        free[kind] = await spot_venue(kind).free_usdt(rest, keys, now)
+    available = {}
+    for kind, rest, keys in futures:
+        available[kind] = (await futures_venue(kind).account(rest, keys, now)).available
+    return Balances(free, available)

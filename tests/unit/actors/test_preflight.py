@@ -14,9 +14,10 @@ import pytest
 from actors.cli.preflight import _key_fix, preflight
 from actors.system_config import SystemConfig
 from protocols import binance_futures_rest, binance_rest, gateio_rest
-from protocols.model import Leg
+from protocols.model import Leg, Symbol
 from protocols.venue import ApiCredentials, BadCredentials, RestResponse
 
+BTC = Symbol("BTC", "USDT")
 CONFIG = msgspec.convert(
     {
         "mode": "live",
@@ -54,7 +55,7 @@ def refused(label: str) -> BadCredentials:
     ],
 )
 def test_each_authentication_label_gets_its_own_fix(label, fix):
-    assert _key_fix(Leg.FUTURES, CONFIG, refused(label)) == fix
+    assert _key_fix(Leg.FUTURES, CONFIG.pair_of(BTC), refused(label)) == fix
 
 
 BINANCE_CONFIG = msgspec.convert(
@@ -97,7 +98,7 @@ REJECTED_KEY = RestResponse(401, b'{"code":-2015,"msg":"Invalid API-key, IP, or 
     ids=["spot", "futures"],
 )
 def test_a_key_binance_rejects_gets_a_fix_for_each_cause(leg, error, fix):
-    assert _key_fix(leg, BINANCE_CONFIG, error) == fix
+    assert _key_fix(leg, BINANCE_CONFIG.pair_of(BTC), error) == fix
 
 
 @pytest.mark.parametrize("spot", ["mexc", "binance"])
@@ -119,7 +120,44 @@ async def test_venues_that_cannot_be_reached_give_failing_lines_not_a_traceback(
         SystemConfig,
     )
     keys = ApiCredentials("key", "secret")
-    report = await preflight(config, keys, keys)
+    report = await preflight(config, {spot: keys, futures: keys})
     assert not report.passed
     assert report.checks and not any(check.ok for check in report.checks)
     assert all(check.fix for check in report.checks)
+
+
+async def test_each_pair_is_checked_with_its_symbols_and_its_fixes_name_its_tables():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    closed = {"rest_url": f"http://127.0.0.1:{port}", "ws_url": f"ws://127.0.0.1:{port}/ws"}
+    config = msgspec.convert(
+        {
+            "mode": "live",
+            "symbols": ["BTC/USDT", "ETH/USDT"],
+            "venues": {
+                "spot": {"kind": "mexc", **closed},
+                "futures": {"kind": "gateio_futures", **closed},
+                "pairs": [
+                    {
+                        "symbols": ["ETH/USDT"],
+                        "spot": {"kind": "binance", **closed},
+                        "futures": {"kind": "binance_futures", **closed},
+                    }
+                ],
+            },
+        },
+        SystemConfig,
+    )
+    keys = ApiCredentials("key", "secret")
+    report = await preflight(config, dict.fromkeys(config.venues_in_use, keys))
+    lines = {check.check: check for check in report.checks}
+    # Each symbol is looked for at its own pair's venues only.
+    assert {name for name in lines if " lists " in name} == {
+        "MEXC lists BTC/USDT",
+        "Gate.io lists BTC/USDT",
+        "Binance lists ETH/USDT",
+        "Binance USDⓈ-M futures lists ETH/USDT",
+    }
+    assert lines["Binance clock"].fix == "check venues.pairs[0].spot.rest_url"
+    assert lines["Gate.io clock"].fix == "check venues.futures.rest_url"

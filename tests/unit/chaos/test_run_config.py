@@ -43,6 +43,53 @@ def test_the_run_config_is_the_users_own_in_live_mode_against_the_simulated_venu
     assert sorted(loaded.missing_credentials()) == sorted([*KEY_ENV["spot"], *KEY_ENV["futures"]])
 
 
+def test_the_run_config_keeps_the_users_pairs_at_their_simulated_venues():
+    users = msgspec.convert(
+        {
+            "symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT"],
+            "venues": {
+                "pairs": [
+                    {
+                        "symbols": ["ETH/USDT"],
+                        "spot": {"kind": "binance", "depth": False},
+                        "futures": {"kind": "binance_futures"},
+                    },
+                    {
+                        "symbols": ["SOL/USDT"],
+                        "spot": {"kind": "binance", "depth": False},
+                        "futures": {"kind": "gateio_futures"},
+                    },
+                ]
+            },
+        },
+        SystemConfig,
+    )
+    urls = msgspec.structs.replace(
+        URLS,
+        binance_rest="http://127.0.0.1:4",
+        binance_ws="ws://127.0.0.1:4/ws",
+        binance_futures_rest="http://127.0.0.1:5",
+        binance_futures_ws="ws://127.0.0.1:5/ws",
+    )
+    loaded = msgspec.convert(
+        tomllib.loads(run_config_toml(users, urls, 8123, depth=False)), SystemConfig
+    )
+    assert [pair.symbols for pair in loaded.venues.pairs] == [("ETH/USDT",), ("SOL/USDT",)]
+    eth, sol = loaded.venues.pairs
+    assert (eth.spot.rest_url, eth.futures.rest_url) == (
+        urls.binance_rest,
+        urls.binance_futures_rest,
+    )
+    assert (sol.spot.ws_url, sol.futures.ws_url) == (urls.binance_ws, urls.gateio_ws)
+    assert not eth.spot.depth and eth.futures.depth
+    # Gate.io's tables alike wherever it is used: the simulated account's user id in both.
+    assert loaded.venues.futures.user_id == sol.futures.user_id == users.sim.futures.user_id
+    assert (eth.futures.api_key_env, eth.futures.api_secret_env) == KEY_ENV["futures"]
+    assert sorted(loaded.missing_credentials()) == sorted(
+        [*KEY_ENV["spot"], *KEY_ENV["futures"]] * 2
+    )
+
+
 def test_the_run_config_file_loads_with_unset_keys_left_out_and_strings_escaped(tmp_path):
     users = msgspec.convert(
         {"sim": {"futures": {"user_id": 'a "quoted" \\ id'}}, "strategy": {"cooldown_s": 1.5}},
