@@ -8,9 +8,9 @@ upgrade notice, and renews what the venue needs renewed (MEXC's listen key).
 A venue that closes every connection after a while (``codec.max_lifetime_s``: Binance's
 and MEXC's 24 hours) never gets to: ``renew_before_s`` ahead of it, the stream opens and
 subscribes a new connection while the old one still reads, and closes the old one
-``OVERLAP_S`` after the new one is subscribed. The
-stream stays up throughout, so the router never falls back to polling for it; a report
-both connections carry while they overlap is handed over once.
+``OVERLAP_S`` after the new one is subscribed. The stream stays up throughout, so the
+router never falls back to polling for it; a report both connections carry while they
+overlap is handed over once.
 """
 
 from __future__ import annotations
@@ -57,6 +57,10 @@ connection's copy was read, the new one's is still on its way."""
 
 
 class PrivateStreamCodec(Protocol):
+    """A venue's private stream. Each connection uses a copy of the codec, so what a
+    codec keeps (a listen key, a subscription id) is its connection's, and two
+    connections can overlap."""
+
     ping_interval_s: float
     renew_interval_s: float | None
     max_lifetime_s: float | None
@@ -71,9 +75,6 @@ class PrivateStreamCodec(Protocol):
         """Keep the stream's credentials alive (MEXC extends its listen key)."""
 
     def subscriptions(self, now: float) -> list[str]: ...
-
-    """What a connection sends to subscribe. Each connection uses a copy of the codec
-    (its state, like a listen key, is the connection's), so two can overlap."""
 
     def ping(self, now: float) -> str: ...
 
@@ -196,11 +197,13 @@ class PrivateStream:
         except VENUE_FAILURES as error:
             raise Reconnect(f"cannot open the private stream: {error}") from error
         self.connects += 1
-        with trio.CancelScope() as scope:
-            async with open_websocket(url, headers=codec.handshake_headers) as ws:
-                requests = codec.subscriptions(self.wall_clock())
-                for request in requests:
-                    await ws.send_message(request)
+        async with open_websocket(url, headers=codec.handshake_headers) as ws:
+            requests = codec.subscriptions(self.wall_clock())
+            for request in requests:
+                await ws.send_message(request)
+            # Cancelled when replaced: the reading stops, and the connection is closed
+            # with the closing handshake.
+            with trio.CancelScope() as scope:
 
                 def subscribed() -> None:
                     served()
