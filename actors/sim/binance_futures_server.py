@@ -32,7 +32,8 @@ mark price with the funding rate every second (``@markPrice@1s``) or three. A us
 stream (``/ws/<listenKey>``) carries the account's ``ORDER_TRADE_UPDATE`` (one per
 trade, then the order's end), ``ACCOUNT_UPDATE`` (positions after trades, funding fees)
 and, once its key expired, ``listenKeyExpired``; a key lives ``listen_key_ttl_s``
-unless kept alive. The server pings every client at the protocol level.
+unless kept alive. The server pings every client at the protocol level, and closes
+every connection at the 24-hour mark, as Binance documents.
 
 Simplified: the margin type is a label (the engine margins every position as isolated);
 an amendment may only lower the quantity, at the order's own price; a trade's realized
@@ -67,7 +68,7 @@ from actors.sim.events import (
 from actors.sim.futures_exchange import FuturesExchange
 from actors.sim.records import FinishReason, PerpetualPosition, VenueFill, VenueOrder
 from actors.sim.venue_server import Placement, Route, VenueServer, http_response, json_response
-from actors.sim.ws_server import WsClient, send_to_each
+from actors.sim.ws_server import LONGEST_CONNECTION_S, WsClient, send_to_each
 from protocols import binance_futures, binance_futures_encode
 from protocols._wire import decimal, decimals_of
 from protocols.binance_futures import (
@@ -235,6 +236,7 @@ class BinanceFuturesServer(VenueServer):
         super().__init__(exchange, servers, now, aimed)
         self.websockets.ping_interval_s = PING_INTERVAL_S
         self.websockets.pong_timeout_s = PONG_TIMEOUT_S
+        self.websockets.max_lifetime_s = LONGEST_CONNECTION_S
 
     def _endpoint_table(self) -> dict[tuple[str, str], _Endpoint]:
         e = _Endpoint

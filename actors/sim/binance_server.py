@@ -41,7 +41,8 @@ Simplifications: ``LIMIT_MAKER`` and ``FOK`` are refused as an unsupported order
 combination (-1014; the engine takes GTC and IOC); the engine never lets a client order
 id be used twice (Binance allows it once the earlier order has filled); a websocket at
 any other path is accepted and dropped at once rather than refused at the handshake;
-the 24-hour connection limit and the five messages a second are not enforced; the
+the five messages a second are not enforced (every connection is closed at the
+24-hour mark, as Binance documents); the
 WebSocket API serves only the methods above (any other, ``session.logon`` and what
 needs it included, is refused -1020), and the injected request faults (errors, rate
 limits) meet REST requests only, the wire faults every connection.
@@ -67,7 +68,7 @@ from actors.sim.records import VenueFill, VenueOrder
 from actors.sim.spot_exchange import SpotExchange
 from actors.sim.venue_server import Placement, Route, VenueServer, http_response, json_response
 from actors.sim.wire_records import account_trade
-from actors.sim.ws_server import WsClient
+from actors.sim.ws_server import LONGEST_CONNECTION_S, WsClient
 from protocols import binance, binance_encode, binance_ws_api
 from protocols.binance_client_requests import (
     SUBSCRIPTION_ACTIVE_CODE,
@@ -258,6 +259,7 @@ class BinanceServer(VenueServer):
         """The client id of each cancel under way, by the venue id of its order."""
         super().__init__(exchange, servers, now, aimed)
         self.websockets.ping_interval_s = PING_INTERVAL_S
+        self.websockets.max_lifetime_s = LONGEST_CONNECTION_S
         self._routes = self._route_table()
         self._market_streams = {symbol: _MarketStreams.of(symbol) for symbol in self.spot.symbols}
         self._public_streams = frozenset(

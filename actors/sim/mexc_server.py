@@ -19,7 +19,7 @@ diff depth and partial depth are pushed as protobuf on every market tick (``@10m
 channels too, at the tick's pace); a connection opened with ``?listenKey=KEY`` may
 follow the private orders, deals and account channels. A listen key lives
 ``listen_key_ttl_s`` unless extended; when it expires or is closed, its connections are
-dropped.
+dropped. Every connection is closed 24 hours after it opened, as MEXC documents.
 
 Simplifications: ``LIMIT_MAKER`` and ``FILL_OR_KILL`` are refused as parameter errors
 (the engine takes GTC and IOC); the 24 h ticker counts from the venue's start, and its
@@ -61,7 +61,7 @@ from actors.sim.venue_server import (
     json_response,
 )
 from actors.sim.wire_records import account_trade, order_update
-from actors.sim.ws_server import WsClient, send_to_each
+from actors.sim.ws_server import LONGEST_CONNECTION_S, WsClient, send_to_each
 from protocols import mexc, mexc_encode
 from protocols.mexc_client_requests import (
     INVALID_SYMBOL_CODE,
@@ -165,6 +165,7 @@ class MexcServer(VenueServer):
         self._day_ranges: dict[Symbol, _PriceRange] = {}
         """Each pair's first, highest and lowest price since the venue started."""
         super().__init__(exchange, servers, now, aimed)
+        self.websockets.max_lifetime_s = LONGEST_CONNECTION_S
         self._routes = self._route_table()
         self._served_public_channels = self._public_channels()
         self._push_channels = {symbol: _PushChannels.of(symbol) for symbol in self.spot.symbols}

@@ -18,7 +18,8 @@ answered by trio-websocket, which does not let a server withhold them (the venue
 clients here use application-level pings, which a stall does silence).
 
 An endpoint may also ping each client at the protocol level itself, as Gate.io's does,
-and drop one whose pong does not come back in time.
+and drop one whose pong does not come back in time; and it may close each connection
+once it has lived as long as the venue lets one live (Binance's and MEXC's 24 hours).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from actors.sim.wire_faults import WireFaults
 log = logging.getLogger(__name__)
 
 HANDSHAKE_TIMEOUT_S = 10.0
+LONGEST_CONNECTION_S = 24 * 3600.0
+"""The longest a connection lives at Binance (market streams, WebSocket API, user data
+streams) and at MEXC: each documents a close at the 24-hour mark."""
 MAX_MESSAGE_BYTES = 1 << 20
 
 Frame = str | bytes
@@ -147,6 +151,9 @@ class WebsocketEndpoint:
     """Ping each client at the protocol level this often (``None``: never)..."""
     pong_timeout_s: float = 60.0
     """...and drop one whose pong has not come back this long after a ping."""
+    max_lifetime_s: float | None = None
+    """Close each connection this long after it was accepted (``None``: never), as a
+    venue that documents a longest connection does."""
     clients: set[WsClient] = attrs.field(factory=set, init=False)
 
     def serves(self, path: str) -> bool:
@@ -205,6 +212,8 @@ class WebsocketEndpoint:
         nursery.start_soon(self._send_queued, ws, stream, queued, client)
         if self.ping_interval_s is not None:
             nursery.start_soon(self._ping, ws, client, self.ping_interval_s)
+        if self.max_lifetime_s is not None:
+            nursery.start_soon(self._close_after, ws, client, self.max_lifetime_s)
         self.clients.add(client)
         try:
             await self.session(client)
@@ -225,6 +234,16 @@ class WebsocketEndpoint:
             if waiting.cancelled_caught:
                 client.drop(f"no pong within {self.pong_timeout_s:g} s of a ping")
                 return
+
+    @staticmethod
+    async def _close_after(
+        ws: trio_websocket.WebSocketConnection, client: WsClient, lifetime_s: float
+    ) -> None:
+        await trio.sleep(lifetime_s)
+        log.info("%s: closing a connection %g s old", client.target, lifetime_s)
+        with trio.move_on_after(HANDSHAKE_TIMEOUT_S):
+            await ws.aclose(1000, "connection lifetime reached")
+        client.drop("connection lifetime reached")
 
     @staticmethod
     async def _send_queued(

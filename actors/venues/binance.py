@@ -39,6 +39,8 @@ from protocols.venue import (
 PING_INTERVAL_S = 20.0
 """How often a connection with nothing to say asks for its subscriptions: Binance pings
 at the websocket level itself, so this only shows the connection still answers."""
+CONNECTION_LIFETIME_S = 24 * 3600.0
+"""A WebSocket API connection is valid for 24 hours, Binance documents; then it closes."""
 
 
 @attrs.define
@@ -236,8 +238,9 @@ class BinancePrivateCodec:
     ``stream.`` become ``ws-api.``, the path ``/ws-api/v3``; a simulated venue's host is
     kept). A refused subscription (a bad key or signature, a clock outside the
     ``recvWindow``, a rate limit) is a refused ``SubscriptionResult``;
-    ``eventStreamTerminated`` and ``serverShutdown`` are ``UpgradeNotice``\ s; the
-    venue's close after 24 hours a drop: each a reconnect, subscribed anew. The
+    ``eventStreamTerminated`` and ``serverShutdown`` are ``UpgradeNotice``\ s: each a
+    reconnect, subscribed anew. The venue closes a connection after 24 hours
+    (``max_lifetime_s``); the stream replaces it with a new one before then. The
     keepalive, ``session.subscriptions``, also shows the subscription still stands:
     answered without it, the stream reconnects."""
 
@@ -246,6 +249,7 @@ class BinancePrivateCodec:
     exchange: str = binance.EXCHANGE
     ping_interval_s: float = PING_INTERVAL_S
     renew_interval_s: float | None = None
+    max_lifetime_s: float | None = CONNECTION_LIFETIME_S
     handshake_headers: Sequence[tuple[bytes, bytes]] = ()
     subscription_id: int | None = None
     """The connection's subscription, once the venue has taken it."""

@@ -379,6 +379,7 @@ def _refusing(rules: VenueRules, reason: str) -> VenueRules:
 LISTEN_KEY_RENEW_S = 30 * 60.0
 """A listen key lives 60 minutes unless kept alive; Binance asks for a keepalive
 every 30 (``PUT /fapi/v1/listenKey``)."""
+CONNECTION_LIFETIME_S = 24 * 3600.0
 STREAM_CONFIRMED = "user data stream"
 
 
@@ -398,6 +399,8 @@ class BinanceFuturesPrivateCodec:
     exchange: str = binance_futures.EXCHANGE
     ping_interval_s: float = PING_INTERVAL_S
     renew_interval_s: float | None = LISTEN_KEY_RENEW_S
+    max_lifetime_s: float | None = CONNECTION_LIFETIME_S
+    """A user data stream's connection is valid for 24 hours, Binance documents."""
     handshake_headers: Sequence[tuple[bytes, bytes]] = ()
     listen_key: str | None = None
     _confirmed: bool = attrs.field(default=False, init=False)

@@ -387,6 +387,8 @@ class GateioPrivateCodec:
     exchange: str = gateio.EXCHANGE
     ping_interval_s: float = PING_INTERVAL_S
     renew_interval_s: float | None = None
+    max_lifetime_s: float | None = None
+    """Gate.io documents no longest connection."""
     handshake_headers: Sequence[tuple[bytes, bytes]] = (SIZE_DECIMAL,)
     user_id: str | None = None
     """The account's user id, once the venue has said it."""

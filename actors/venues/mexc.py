@@ -180,6 +180,7 @@ def _ms(now: float) -> int:
 
 LISTEN_KEY_RENEW_S = 30 * 60.0
 """A listen key lives 60 minutes; MEXC asks for an extension every 30."""
+CONNECTION_LIFETIME_S = 24 * 3600.0
 
 
 @attrs.define
@@ -190,6 +191,8 @@ class MexcPrivateCodec:
     exchange: str = mexc.EXCHANGE
     ping_interval_s: float = PING_INTERVAL_S
     renew_interval_s: float | None = LISTEN_KEY_RENEW_S
+    max_lifetime_s: float | None = CONNECTION_LIFETIME_S
+    """A user data stream's connection is valid for 24 hours, MEXC documents."""
     handshake_headers: Sequence[tuple[bytes, bytes]] = ()
     listen_key: str | None = None
 

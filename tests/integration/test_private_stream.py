@@ -25,6 +25,7 @@ BEAT_S = 0.05
 class ToyPrivateCodec:
     ping_interval_s = 10.0
     renew_interval_s = None
+    max_lifetime_s = None
     handshake_headers = ()
 
     async def open_url(self, rest, ws_url, now):

@@ -4,10 +4,18 @@ While it is up, order state follows it and the router polls only as a safety net
 it is down, the router polls at full rate. It reconnects with backoff after a drop, a
 stall (no frame, not even a pong, for ``stale_after_s``), a refused subscription or an
 upgrade notice, and renews what the venue needs renewed (MEXC's listen key).
+
+A venue that closes every connection after a while (``codec.max_lifetime_s``: Binance's
+and MEXC's 24 hours) never gets to: ``renew_before_s`` ahead of it, the stream opens and
+subscribes a new connection while the old one still reads, and closes the old one
+``OVERLAP_S`` after the new one is subscribed. The stream stays up throughout, so the
+router never falls back to polling for it; a report both connections carry while they
+overlap is handed over once.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import random
@@ -40,10 +48,24 @@ from supervision import Backoff
 
 log = logging.getLogger("basis.private")
 
+OVERLAP_S = 5.0
+"""How long the old connection still reads once the new one is subscribed: a report the
+venue sent on it just before is not lost on its way, whichever connection is slower."""
+HANDOVER_S = 60.0
+"""How long after the old connection closed a report may still come twice: the old
+connection's copy was read, the new one's is still on its way."""
+
 
 class PrivateStreamCodec(Protocol):
+    """A venue's private stream. Each connection uses a copy of the codec, so what a
+    codec keeps (a listen key, a subscription id) is its connection's, and two
+    connections can overlap."""
+
     ping_interval_s: float
     renew_interval_s: float | None
+    max_lifetime_s: float | None
+    """How long the venue lets a connection live before it closes it (``None``: it
+    documents no limit)."""
     handshake_headers: Sequence[tuple[bytes, bytes]]
 
     async def open_url(self, rest: RestClient, ws_url: str, now: float) -> str:
@@ -87,6 +109,8 @@ class PrivateStream:
     backoff: Backoff = RECONNECT_BACKOFF
     served_for_s: float = SERVED_FOR_S
     """How long a connection must go on after it served to start the backoff again."""
+    renew_before_s: float = 3600.0
+    """How long before the venue's ``max_lifetime_s`` the connection is replaced."""
     rng: random.Random = attrs.field(factory=random.Random)
     wall_clock: Callable[[], float] = time.time
     up: bool = False
@@ -94,6 +118,10 @@ class PrivateStream:
     last_reason: str = ""
     _reports: trio.MemorySendChannel[OrderUpdate | Trade] = attrs.field(init=False)
     """Where the reading hands the venue's reports to :meth:`_hand_over`."""
+    _handover: dict[Any, int] = attrs.field(init=False, factory=dict)
+    """While two connections overlap and for ``HANDOVER_S`` after: each report passed
+    on, and the connection it came by."""
+    _handover_until: float = attrs.field(init=False, default=-math.inf)
 
     def statistics(self) -> PrivateStreamStatistics:
         """This stream's state now, as a value that no later change touches."""
@@ -131,61 +159,123 @@ class PrivateStream:
         log.warning("%s: private stream down (%s); reconnecting in %.2f s", self.name, why, delay_s)
 
     async def _connection(self, served: Callable[[], None]) -> None:
+        """One connection, and each that replaces it before the venue would close it."""
+        async with trio.open_nursery() as nursery:
+            number = 1
+            opened_at = trio.current_time()
+            current = await nursery.start(self._serve, served, number)
+            lifetime_s = self.codec.max_lifetime_s
+            while lifetime_s is not None:
+                await trio.sleep_until(opened_at + max(lifetime_s - self.renew_before_s, 0.0))
+                number += 1
+                log.info(
+                    "%s: replacing the private stream's connection before the venue "
+                    "closes it (%g s)",
+                    self.name,
+                    lifetime_s,
+                )
+                self._handover.clear()
+                self._handover_until = math.inf
+                opened_at = trio.current_time()
+                successor = await nursery.start(self._serve, served, number)
+                await trio.sleep(OVERLAP_S)
+                current.cancel()
+                self._handover_until = trio.current_time() + HANDOVER_S
+                current = successor
+
+    async def _serve(
+        self,
+        served: Callable[[], None],
+        number: int,
+        *,
+        task_status: trio.TaskStatus[trio.CancelScope] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Connection ``number``, started once subscribed with the scope that closes it."""
+        codec = copy.copy(self.codec)
         try:
-            url = await self.codec.open_url(self.rest, self.ws_url, self.wall_clock())
+            url = await codec.open_url(self.rest, self.ws_url, self.wall_clock())
         except VENUE_FAILURES as error:
             raise Reconnect(f"cannot open the private stream: {error}") from error
         self.connects += 1
-        async with open_websocket(url, headers=self.codec.handshake_headers) as ws:
-            requests = self.codec.subscriptions(self.wall_clock())
+        async with open_websocket(url, headers=codec.handshake_headers) as ws:
+            requests = codec.subscriptions(self.wall_clock())
             for request in requests:
                 await ws.send_message(request)
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._keepalive, ws)
-                if self.codec.renew_interval_s is not None:
-                    nursery.start_soon(self._renew)
-                await self._read(ws, len(requests), served)
+            # Cancelled when replaced: the reading stops, and the connection is closed
+            # with the closing handshake.
+            with trio.CancelScope() as scope:
 
-    async def _keepalive(self, ws: WebSocket) -> None:
-        while True:
-            await trio.sleep(self.codec.ping_interval_s)
-            await ws.send_message(self.codec.ping(self.wall_clock()))
+                def subscribed() -> None:
+                    served()
+                    task_status.started(scope)
 
-    async def _renew(self) -> None:
-        assert self.codec.renew_interval_s is not None
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._keepalive, ws, codec)
+                    if codec.renew_interval_s is not None:
+                        nursery.start_soon(self._renew, codec, codec.renew_interval_s)
+                    await self._read(ws, codec, number, len(requests), subscribed)
+
+    async def _keepalive(self, ws: WebSocket, codec: PrivateStreamCodec) -> None:
         while True:
-            await trio.sleep(self.codec.renew_interval_s)
+            await trio.sleep(codec.ping_interval_s)
+            await ws.send_message(codec.ping(self.wall_clock()))
+
+    async def _renew(self, codec: PrivateStreamCodec, interval_s: float) -> None:
+        while True:
+            await trio.sleep(interval_s)
             try:
-                await self.codec.renew(self.rest, self.wall_clock())
+                await codec.renew(self.rest, self.wall_clock())
             except VENUE_FAILURES as error:
                 raise Reconnect(f"cannot renew the private stream: {error}") from error
 
-    async def _read(self, ws: WebSocket, pending_acks: int, served: Callable[[], None]) -> None:
-        """Read frames until the stream must be replaced; ``served()`` once every
-        subscription was acknowledged: a private stream carries data only when we
-        trade, so being subscribed is what shows the venue serves it."""
+    def _first_copy(self, event: Any, number: int) -> bool:
+        """Whether ``event``, read on connection ``number``, is new: not the copy of
+        one another connection already passed on while they overlapped."""
+        if trio.current_time() >= self._handover_until:
+            self._handover.clear()
+            return True
+        other = self._handover.pop(event, None)
+        if other is not None and other != number:
+            return False
+        self._handover[event] = number
+        return True
+
+    async def _read(
+        self,
+        ws: WebSocket,
+        codec: PrivateStreamCodec,
+        number: int,
+        pending_acks: int,
+        subscribed: Callable[[], None],
+    ) -> None:
+        """Read connection ``number``'s frames until it must be replaced;
+        ``subscribed()`` once every subscription was acknowledged: a private stream
+        carries data only when we trade, so being subscribed is what shows the venue
+        serves it."""
         stall = trio.CancelScope(deadline=trio.current_time() + self.stale_after_s)
         with stall:
             while True:
                 frame = await ws.get_message()
                 stall.deadline = trio.current_time() + self.stale_after_s
-                for event in self.codec.decode(frame, self.wall_clock()):
+                for event in codec.decode(frame, self.wall_clock()):
                     if isinstance(event, (OrderUpdate, Trade)):
-                        self._reports.send_nowait(event)
+                        if self._first_copy(event, number):
+                            self._reports.send_nowait(event)
                     elif isinstance(event, FuturesPosition):
                         if self.on_position is not None:
                             self.on_position(event)
                     elif isinstance(event, PositionReducedByVenue):
-                        if self.on_reduction is not None:
+                        if self.on_reduction is not None and self._first_copy(event, number):
                             self.on_reduction(event)
                     elif isinstance(event, SubscriptionResult):
                         if not event.ok:
                             raise Reconnect(f"private subscription refused: {event.message}")
                         pending_acks -= 1
                         if pending_acks == 0:
+                            if not self.up:
+                                log.info("%s: private stream up", self.name)
                             self.up = True
-                            served()
-                            log.info("%s: private stream up", self.name)
+                            subscribed()
                     elif isinstance(event, UpgradeNotice):
                         raise Reconnect(f"upgrade notice: {event.message}")
                     elif isinstance(event, MalformedMessage):
