@@ -96,7 +96,7 @@ async def test_an_uncorrected_imbalance_and_entries_on_connections_not_live_are_
     monkeypatch.setattr(inv, "MEMORY_WARMUP_S", 3.0)
     monkeypatch.setattr(inv, "MEMORY_MIN_JUDGED_S", 8.0)
     assert CONFIG.chaos.max_unhedged_s is None
-    bound = CONFIG.chaos.unhedged_bound_s(CONFIG.venues)
+    bound = CONFIG.chaos.unhedged_bound_s(CONFIG.venues_in_use.values())
     venues = {
         leg: msgspec.structs.replace(getattr(CONFIG.venues, leg), stale_after_s=4.0)
         for leg in ("spot", "futures")
