@@ -9,7 +9,7 @@ import msgspec
 
 from actors.arbitrage.context import ArbitrageParams, CarryParams
 from actors.risk.config import RiskConfig
-from protocols.model import OrderType
+from protocols.model import OrderType, Symbol
 
 Positive = Annotated[float, msgspec.Meta(gt=0.0)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0.0)]
@@ -115,6 +115,10 @@ class FundingCarryConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     adverse_hours: NonNegative = 8.0
     basis_stop_pct: Positive = 1.0
     exit_window_s: NonNegative = 900.0
+
+    def __post_init__(self) -> None:
+        for text in self.symbols:
+            Symbol.parse(text)  # a ValueError names the symbol and the form it should take
 
     def carry(self) -> CarryParams:
         return CarryParams(
