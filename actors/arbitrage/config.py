@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from actors.arbitrage.context import ArbitrageParams, CarryParams
+from actors.arbitrage.context import FUNDING_CARRY, TASK_TYPE, ArbitrageParams, CarryParams
 from actors.risk.config import RiskConfig
 from protocols.model import OrderType, Symbol
 
@@ -120,6 +120,10 @@ class FundingCarryConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
         for text in self.symbols:
             Symbol.parse(text)  # a ValueError names the symbol and the form it should take
 
+    def runs(self, symbol: Symbol) -> bool:
+        """``symbol`` is one of ``symbols`` (spelt in any case)."""
+        return any(Symbol.parse(text) == symbol for text in self.symbols)
+
     def carry(self) -> CarryParams:
         return CarryParams(
             horizon_h=self.horizon_h,
@@ -133,3 +137,24 @@ class FundingCarryConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
         """``strategy``'s parameters (and those of ``risk`` it applies), with this
         table's carry decisions."""
         return msgspec.structs.replace(strategy.params(risk), carry=self.carry())
+
+
+def task_type_of(symbol: Symbol, carry: FundingCarryConfig | None) -> str:
+    """The task type ``symbol`` runs: ``funding_carry`` when ``[funding_carry]`` lists
+    it, ``spot_futures_arbitrage`` otherwise."""
+    return FUNDING_CARRY if carry is not None and carry.runs(symbol) else TASK_TYPE
+
+
+def task_params(
+    task_type: str,
+    strategy: StrategyConfig,
+    risk: RiskConfig | None = None,
+    carry: FundingCarryConfig | None = None,
+) -> ArbitrageParams:
+    """The configured parameters of a task of ``task_type`` (a new one, or one restored,
+    whose stored parameters the configured ones replace): ``[strategy]``'s with those of
+    ``[risk]`` it applies, and for a carry ``[funding_carry]``'s decisions (their
+    defaults without the table)."""
+    if task_type == FUNDING_CARRY:
+        return (carry or FundingCarryConfig()).params(strategy, risk)
+    return strategy.params(risk)

@@ -46,9 +46,14 @@ from typing import Annotated
 import attrs
 import msgspec
 
-from actors.arbitrage.config import FundingCarryConfig, NonNegative, StrategyConfig
+from actors.arbitrage.config import (
+    FundingCarryConfig,
+    NonNegative,
+    StrategyConfig,
+    task_params,
+    task_type_of,
+)
 from actors.arbitrage.context import (
-    FUNDING_CARRY,
     TASK_TYPE,
     ArbitrageContext,
     ArbitrageState,
@@ -255,11 +260,6 @@ class Backtest:
         self._history = history
         self._series_interval_s = series_interval_s
         self._params = config.strategy.params(config.risk)
-        carry = config.funding_carry
-        self._carry_symbols = frozenset(
-            Symbol.parse(text) for text in (carry.symbols if carry is not None else ())
-        )
-        self._carry_params = carry.params(config.strategy, config.risk) if carry else None
         self._rules = LegRules(config.backtest.spot.rules(), config.backtest.futures.rules())
         self._latency_s = config.backtest.latency_ms / 1000.0
         self._partial = config.backtest.partial_fills
@@ -281,9 +281,11 @@ class Backtest:
     def _start_strategy(self, symbol_text: str, now: float) -> _SymbolStrategy:
         symbol = Symbol.parse(symbol_text)
         settings = self.config.strategy
-        task_type, params = TASK_TYPE, self._params
-        if symbol in self._carry_symbols and self._carry_params is not None:
-            task_type, params = FUNDING_CARRY, self._carry_params
+        config = self.config
+        task_type = task_type_of(symbol, config.funding_carry)
+        params = self._params
+        if task_type != TASK_TYPE:
+            params = task_params(task_type, settings, config.risk, config.funding_carry)
         ctx = new_context(
             f"bt{len(self._strategies) + 1}",
             symbol,

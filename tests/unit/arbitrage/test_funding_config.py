@@ -7,7 +7,12 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from actors.arbitrage.config import FundingCarryConfig, StrategyConfig
+from actors.arbitrage.config import (
+    FundingCarryConfig,
+    StrategyConfig,
+    task_params,
+    task_type_of,
+)
 from actors.arbitrage.context import (
     FUNDING_CARRY,
     TASK_TYPE,
@@ -96,3 +101,16 @@ def test_a_record_from_before_the_funding_fields_loads_with_their_defaults():
     loaded = msgspec.json.decode(msgspec.json.encode(raw), type=ArbitrageContext)
     assert loaded == ctx
     assert loaded.funding_history == FundingHistory()
+
+
+def test_each_symbol_gets_its_task_type_and_each_task_type_its_parameters():
+    carry = FundingCarryConfig(symbols=("eth/usdt",), horizon_h=24.0)
+    eth, btc = Symbol("ETH", "USDT"), BTC
+    assert task_type_of(eth, carry) == FUNDING_CARRY
+    assert task_type_of(btc, carry) == TASK_TYPE
+    assert task_type_of(eth, None) == TASK_TYPE
+    strategy, risk = StrategyConfig(max_hours=2.0), RiskConfig()
+    assert task_params(TASK_TYPE, strategy, risk, carry) == strategy.params(risk)
+    assert task_params(FUNDING_CARRY, strategy, risk, carry) == carry.params(strategy, risk)
+    # A carry restored after its table was removed keeps deciding as a carry.
+    assert task_params(FUNDING_CARRY, strategy, risk, None).carry == CarryParams()
