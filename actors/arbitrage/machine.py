@@ -52,6 +52,14 @@ Rules the code keeps everywhere:
   trade record; each fill applied and each funding settlement counted leaves as a
   record for the store (``FillRecord``, ``FundingRecord``; docs/strategy.md, "P&L of
   a cycle, decomposed").
+* Only the decisions to enter and to exit depend on the task type (``ctx.task_type``):
+  ``spot_futures_arbitrage`` enters on the entry cost (with ``funding_aware_entry``,
+  also on what the entry weighs: ``entry_terms``) and exits for profit or timeout;
+  ``funding_carry`` enters when the funding expected over its horizon pays for the
+  entry, and exits at the horizon, when the rate has made the short pay for long
+  enough, or at its basis stop. With a settlement window, a timeout or profit (a
+  horizon) exit waits for a settlement the short receives, bounded, and goes before
+  one it pays (docs/strategy.md, "Exits around settlements").
 * A market event that decides nothing returns the very same context object.
 """
 
