@@ -28,7 +28,8 @@ import msgspec
 import trio
 
 from actors import hot_path
-from actors.arbitrage.context import ArbitrageContext, ArbitrageState, Liveness
+from actors.arbitrage.context import ArbitrageContext, ArbitrageState, EntryTerms, Liveness
+from actors.arbitrage.entry_terms import entry_terms, weighs_funding
 from actors.arbitrage.machine import (
     holds_position,
     on_market,
@@ -208,6 +209,10 @@ class StrategyStatistics(msgspec.Struct, frozen=True):
     position_opened_at: float | None = None
     orders: list[OrderOut] = msgspec.field(default_factory=list)
     """The orders in flight (:func:`orders_of`)."""
+    entry_terms: EntryTerms | None = None
+    """What an entry of the configured size would weigh on the latest quotes, for a
+    task whose entries count funding (docs/strategy.md, "Funding-aware entry");
+    ``None`` for others, or until both legs have a quote to enter at."""
 
 
 _BID: Callable[[Quote], float] = attrgetter("bid")
@@ -350,7 +355,19 @@ class StrategyActor:
             max_hours=params.max_hours,
             position_opened_at=ctx.position_opened_at,
             orders=orders_of(ctx),
+            entry_terms=self._entry_terms(),
         )
+
+    def _entry_terms(self) -> EntryTerms | None:
+        """The terms an entry would be decided on now: worked out when asked for, so a
+        quote that decides nothing writes nothing."""
+        ctx, spot, futures = self.ctx, self.spot, self.futures
+        if not weighs_funding(ctx) or spot is None or futures is None:
+            return None
+        if spot.ask <= 0.0 or futures.bid <= 0.0:
+            return None
+        qty = ctx.base_position_size_usdt / spot.ask
+        return entry_terms(ctx, self.wall_clock(), spot, futures, qty)
 
     async def run(self, inc: Incarnation, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         mailbox = inc.mailbox
@@ -503,33 +520,43 @@ class StrategyActor:
 
     def _log_entry(self, ctx: ArbitrageContext, commands: tuple) -> None:
         """The decision to enter, with the age of the quotes it was made on: what shows,
-        after the fact, that no entry was made on a stale quote."""
+        after the fact, that no entry was made on a stale quote; and, for an entry that
+        counted funding, what it weighed."""
         opportunity = ctx.current_opportunity
         if opportunity is None:
             return
         client_ids = [c.order.client_id for c in commands if type(c) is PlaceOrder]
+        fields: dict[str, Any] = {
+            "task_id": ctx.task_id,
+            "symbol": str(ctx.symbol),
+            "client_ids": client_ids,
+            "decided_at": opportunity.ts,
+            "entry_cost_pct": opportunity.entry_cost_pct,
+            "spot_quote_age_s": opportunity.spot_quote_age_s,
+            "futures_quote_age_s": opportunity.futures_quote_age_s,
+            "max_quote_age_s": ctx.params.max_quote_age_s,
+        }
+        terms = opportunity.terms
+        weighed = ""
+        if terms is not None:
+            fields["terms"] = msgspec.to_builtins(terms)
+            weighed = (
+                f"; over {terms.hold_h:g} h: convergence {terms.convergence:+.4f}% + funding "
+                f"{terms.funding:+.4f}% ({terms.settlements} settlements) - cost "
+                f"{terms.cost:+.4f}% - fees {terms.fees:.4f}% - slippage {terms.slippage:.4f}% "
+                f"= {terms.net:+.4f}% >= margin {terms.margin:g}%"
+            )
         log.info(
             "%s: entering %g %s at entry cost %.3f%%, decided on prices %.3f s (spot) "
-            "and %.3f s (futures) old",
+            "and %.3f s (futures) old%s",
             self.name,
             opportunity.qty,
             ctx.symbol,
             opportunity.entry_cost_pct,
             opportunity.spot_quote_age_s,
             opportunity.futures_quote_age_s,
-            extra={
-                "event": "entry",
-                "fields": {
-                    "task_id": ctx.task_id,
-                    "symbol": str(ctx.symbol),
-                    "client_ids": client_ids,
-                    "decided_at": opportunity.ts,
-                    "entry_cost_pct": opportunity.entry_cost_pct,
-                    "spot_quote_age_s": opportunity.spot_quote_age_s,
-                    "futures_quote_age_s": opportunity.futures_quote_age_s,
-                    "max_quote_age_s": ctx.params.max_quote_age_s,
-                },
-            },
+            weighed,
+            extra={"event": "entry", "fields": fields},
         )
 
     def _amended(self, trade: TradeRecord) -> None:

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from actors.arbitrage.context import ArbitrageParams
+from actors.arbitrage.context import FUNDING_CARRY, TASK_TYPE, ArbitrageParams, CarryParams
 from actors.risk.config import RiskConfig
-from protocols.model import OrderType
+from protocols.model import OrderType, Symbol
 
 Positive = Annotated[float, msgspec.Meta(gt=0.0)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0.0)]
@@ -40,6 +40,12 @@ class StrategyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_loss_usdt: Positive | None = None
     require_non_negative_funding: bool = False
     order_type: Literal["limit", "market"] = "limit"
+    funding_aware_entry: bool = False
+    planned_hold_h: Positive | None = None
+    entry_margin_pct: float = 0.0
+    settlement_window_s: NonNegative = 0.0
+    settlement_grace_s: NonNegative = 60.0
+    funding_half_life_h: Positive = 24.0
 
     def __post_init__(self) -> None:
         # P&L % is net of all four fees: an exit at 0 % or less is a loss called profit.
@@ -88,4 +94,67 @@ class StrategyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             require_non_negative_funding=self.require_non_negative_funding,
             order_type=OrderType(self.order_type),
             correction_slippage_pct=risk.correction_slippage_pct,
+            funding_aware_entry=self.funding_aware_entry,
+            planned_hold_h=self.planned_hold_h,
+            entry_margin_pct=self.entry_margin_pct,
+            settlement_window_s=self.settlement_window_s,
+            settlement_grace_s=self.settlement_grace_s,
+            funding_half_life_h=self.funding_half_life_h,
         )
+
+
+class FundingCarryConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The ``[funding_carry]`` table: the symbols whose task is ``funding_carry`` rather
+    than ``spot_futures_arbitrage``, and its decisions (``CarryParams``; docs/strategy.md,
+    "Funding carry"). Everything else (size, fees, timeouts, risk) is ``[strategy]``'s
+    and ``[risk]``'s."""
+
+    symbols: tuple[str, ...] = ()
+    horizon_h: Positive = 168.0
+    margin_pct: float = 0.05
+    adverse_hours: NonNegative = 8.0
+    basis_stop_pct: Positive = 1.0
+    exit_window_s: NonNegative = 900.0
+
+    def __post_init__(self) -> None:
+        for text in self.symbols:
+            Symbol.parse(text)  # a ValueError names the symbol and the form it should take
+
+    def runs(self, symbol: Symbol) -> bool:
+        """``symbol`` is one of ``symbols`` (spelt in any case)."""
+        return any(Symbol.parse(text) == symbol for text in self.symbols)
+
+    def carry(self) -> CarryParams:
+        return CarryParams(
+            horizon_h=self.horizon_h,
+            margin_pct=self.margin_pct,
+            adverse_hours=self.adverse_hours,
+            basis_stop_pct=self.basis_stop_pct,
+            exit_window_s=self.exit_window_s,
+        )
+
+    def params(self, strategy: StrategyConfig, risk: RiskConfig | None = None) -> ArbitrageParams:
+        """``strategy``'s parameters (and those of ``risk`` it applies), with this
+        table's carry decisions."""
+        return msgspec.structs.replace(strategy.params(risk), carry=self.carry())
+
+
+def task_type_of(symbol: Symbol, carry: FundingCarryConfig | None) -> str:
+    """The task type ``symbol`` runs: ``funding_carry`` when ``[funding_carry]`` lists
+    it, ``spot_futures_arbitrage`` otherwise."""
+    return FUNDING_CARRY if carry is not None and carry.runs(symbol) else TASK_TYPE
+
+
+def task_params(
+    task_type: str,
+    strategy: StrategyConfig,
+    risk: RiskConfig | None = None,
+    carry: FundingCarryConfig | None = None,
+) -> ArbitrageParams:
+    """The configured parameters of a task of ``task_type`` (a new one, or one restored,
+    whose stored parameters the configured ones replace): ``[strategy]``'s with those of
+    ``[risk]`` it applies, and for a carry ``[funding_carry]``'s decisions (their
+    defaults without the table)."""
+    if task_type == FUNDING_CARRY:
+        return (carry or FundingCarryConfig()).params(strategy, risk)
+    return strategy.params(risk)

@@ -21,6 +21,10 @@ from protocols.messages import TradeRecord
 from protocols.model import LegPosition, Order, OrderType, RiskMode, Symbol, VenueRules
 
 TASK_TYPE = "spot_futures_arbitrage"
+FUNDING_CARRY = "funding_carry"
+"""The carry strategy's task type: the same legs, held for the funding the short receives
+(docs/strategy.md, "Funding carry")."""
+TASK_TYPES = (TASK_TYPE, FUNDING_CARRY)
 LEGACY_TASK_TYPES = ("mexc_gateio_arbitrage",)
 SCHEMA_VERSION = 1
 
@@ -112,6 +116,23 @@ def check_transition(before: ArbitrageContext, after: ArbitrageContext, event: s
     )
 
 
+class CarryParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The decisions of a ``funding_carry`` task (docs/strategy.md, "Funding carry").
+
+    It enters when the funding expected over ``horizon_h`` beats the entry's cost, fees
+    and slippage by ``margin_pct``; it exits at the horizon, once the indicative rate has
+    been negative for ``adverse_hours``, or once the legs' price difference has lost
+    ``basis_stop_pct`` of the entry notional (funding left out)."""
+
+    horizon_h: float = 168.0
+    margin_pct: float = 0.05
+    adverse_hours: float = 8.0
+    basis_stop_pct: float = 1.0
+    exit_window_s: float = 900.0
+    """A horizon exit due this long before a settlement the short receives waits for it;
+    one before a settlement it pays is made before it."""
+
+
 class ArbitrageParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Strategy parameters (docs/strategy.md), apart from size and leverage (on the context).
 
@@ -145,6 +166,23 @@ class ArbitrageParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cycle_stop_loss_pct: float | None = None
     """A cycle whose P&L (fees and funding included) falls below minus this % of its entry
     notional is closed (exit reason ``stop_loss``); ``None``: no such stop."""
+    funding_aware_entry: bool = False
+    """Enter only when the basis convergence and the funding expected over the planned
+    hold cover the entry's cost, fees and slippage by ``entry_margin_pct``
+    (docs/strategy.md, "Funding-aware entry")."""
+    planned_hold_h: float | None = None
+    """The hold the funding-aware entry counts funding over; ``None``: ``max_hours``."""
+    entry_margin_pct: float = 0.0
+    settlement_window_s: float = 0.0
+    """A timeout or profit exit due this long before a settlement the short receives
+    waits for it, and a timeout just after one it pays is made before it; 0: exits
+    ignore settlements (docs/strategy.md, "Exits around settlements")."""
+    settlement_grace_s: float = 60.0
+    """How long past a settlement an exit waiting for it waits at most."""
+    funding_half_life_h: float = 24.0
+    """The half-life of the decayed mean of settled funding rates (``FundingHistory``)."""
+    carry: CarryParams | None = None
+    """A ``funding_carry`` task's decisions (its defaults when ``None``)."""
 
 
 class Liveness(msgspec.Struct, frozen=True, gc=False):
@@ -178,6 +216,38 @@ class LegRules(msgspec.Struct, frozen=True):
     futures: VenueRules = VenueRules()
 
 
+class FundingHistory(msgspec.Struct, frozen=True, gc=False):
+    """The decayed mean of the funding rates settled so far, per hour
+    (``funding_forecast.fold``): each rate divided by its contract's interval in hours,
+    weighted by that interval, older ones decayed by ``funding_half_life_h``.
+    ``settled_until`` is the settlement time of the newest rate folded in: a rate is
+    folded once, whatever is reported again after a restart."""
+
+    mean_per_h: float = 0.0
+    weight_h: float = 0.0
+    """The decayed hours the mean holds; 0: no rate settled yet."""
+    settled_until: float | None = None
+
+
+class EntryTerms(msgspec.Struct, frozen=True, gc=False):
+    """What an entry decision weighed, in % of the spot leg's entry notional
+    (docs/strategy.md, "Funding-aware entry"): ``net = convergence + funding - cost -
+    fees - slippage``, and the entry passes when ``net >= margin``."""
+
+    ts: float
+    cost: float
+    fees: float
+    slippage: float
+    convergence: float
+    funding: float
+    margin: float
+    net: float
+    passes: bool
+    hold_h: float
+    settlements: int
+    """The settlements ``funding`` counts within ``hold_h``."""
+
+
 class Opportunity(msgspec.Struct, frozen=True):
     """The quotes an entry was decided on, and how old each was at the decision
     (``None`` in records from before the ages were kept)."""
@@ -194,6 +264,8 @@ class Opportunity(msgspec.Struct, frozen=True):
     limited_by: str | None = None
     """What made the entry smaller than the configured size (the books' depth, or the
     cap that left too little room), ``None`` when it was not."""
+    terms: EntryTerms | None = None
+    """What the entry weighed, when its decision counted funding."""
 
 
 class Reduction(msgspec.Struct, frozen=True, gc=False):
@@ -318,6 +390,13 @@ class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The settlement time of the newest funding settlement applied: one reported again
     from before it is ignored whatever the ids kept; one at that very time is told apart
     by ``funding_ledger_ids``."""
+    funding_history: FundingHistory = FundingHistory()
+    """The rates settled so far, for the forecast of the settlements after the next."""
+    funding_adverse_since: float | None = None
+    """Since when the indicative rate has made the short pay (a ``funding_carry`` task's
+    exit), ``None`` while it does not."""
+    settlement_wait: float | None = None
+    """The settlement a due exit waits for (``settlement_window_s``), while it does."""
     last_trade: TradeRecord | None = None
     """The last closed cycle's record: funding settled during that cycle but reported
     after its exit is added to it."""
@@ -362,8 +441,14 @@ def new_context(
     spot_venue: str = "mexc",
     futures_venue: str = "gateio_futures",
     instance: str = "",
+    task_type: str = TASK_TYPE,
 ) -> ArbitrageContext:
-    """A fresh strategy context; ``task_id`` must be 1-16 of ``[A-Za-z0-9_]``."""
+    """A fresh strategy context; ``task_id`` must be 1-16 of ``[A-Za-z0-9_]``, and
+    ``task_type`` one of :data:`TASK_TYPES`."""
+    if task_type not in TASK_TYPES:
+        raise ValueError(
+            f"task type {task_type!r} is none of the strategy's: {', '.join(TASK_TYPES)}"
+        )
     if not _TASK_ID.match(task_id):
         raise ValueError(
             f"task id {task_id!r} must be 1 to 16 letters, digits or underscores "
@@ -381,6 +466,7 @@ def new_context(
         created_at=now,
         last_update=now,
         instance=instance,
+        task_type=task_type,
     )
 
 

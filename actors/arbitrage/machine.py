@@ -52,6 +52,14 @@ Rules the code keeps everywhere:
   trade record; each fill applied and each funding settlement counted leaves as a
   record for the store (``FillRecord``, ``FundingRecord``; docs/strategy.md, "P&L of
   a cycle, decomposed").
+* Only the decisions to enter and to exit depend on the task type (``ctx.task_type``):
+  ``spot_futures_arbitrage`` enters on the entry cost (with ``funding_aware_entry``,
+  also on what the entry weighs: ``entry_terms``) and exits for profit or timeout;
+  ``funding_carry`` enters when the funding expected over its horizon pays for the
+  entry, and exits at the horizon, when the rate has made the short pay for long
+  enough, or at its basis stop. With a settlement window, a timeout or profit (a
+  horizon) exit waits for a settlement the short receives, bounded, and goes before
+  one it pays (docs/strategy.md, "Exits around settlements").
 * A market event that decides nothing returns the very same context object.
 """
 
@@ -65,9 +73,11 @@ from msgspec.structs import replace
 
 from actors.arbitrage.context import (
     ALWAYS_LIVE,
+    FUNDING_CARRY,
     ArbitrageContext,
     ArbitrageParams,
     ArbitrageState,
+    CarryParams,
     Cycle,
     Liveness,
     Opportunity,
@@ -76,6 +86,8 @@ from actors.arbitrage.context import (
     VenueReduction,
     check_transition,
 )
+from actors.arbitrage.entry_terms import carry_params, entry_terms, weighs_funding
+from actors.arbitrage.funding_forecast import fold, rate_at_next
 from actors.arbitrage.pricing import ROOM, entry_cost_pct, pnl_pct, size_entry
 from actors.risk.limits import NO_LIMITS, EntryLimits
 from actors.risk.sizing import limit_price, quote_fillable
@@ -149,6 +161,17 @@ HALTED = RiskMode.HALTED
 
 STOP_LOSS = "stop_loss"
 """The exit reason of a cycle closed by ``cycle_stop_loss_pct``."""
+
+HORIZON = "horizon"
+"""The exit reason of a ``funding_carry`` cycle held for its ``horizon_h``."""
+FUNDING_TURNED = "funding_turned"
+"""The exit reason of a ``funding_carry`` cycle whose short paid for ``adverse_hours``."""
+BASIS_STOP = "basis_stop"
+"""The exit reason of a ``funding_carry`` cycle whose legs lost ``basis_stop_pct``."""
+
+NOT_COVERED = "not covered"
+"""How a skip of an entry whose expected earnings fall short of its terms' margin
+begins (docs/strategy.md, "Funding-aware entry")."""
 
 # What an IMBALANCED strategy is correcting towards.
 GOAL_OPEN = "open"  # both legs at the larger quantity (an entry that half-filled)
@@ -313,6 +336,15 @@ def _look_for_entry(
         spot_limit = limit_price(spot, True, qty)
     if futures.depth is not None:
         futures_limit = limit_price(futures, False, qty)
+    terms = None
+    if weighs_funding(ctx):
+        terms = entry_terms(ctx, now, spot, futures, qty)
+        if not terms.passes:
+            return _skip(
+                ctx,
+                f"{NOT_COVERED}: convergence and funding over {terms.hold_h:g} h do not "
+                f"cover cost, fees and slippage by {terms.margin:g} %",
+            )
     opportunity = Opportunity(
         now,
         cost,
@@ -323,6 +355,7 @@ def _look_for_entry(
         now - futures.recv_ts,
         sizing.wanted if limited_by is not None else None,
         limited_by,
+        terms,
     )
     return _enter(ctx, now, opportunity, spot_limit, futures_limit)
 
@@ -404,37 +437,132 @@ def _watch_position(
     params = ctx.params
     reason = ctx.exit_reason
     if reason is None:
-        opened = ctx.position_opened_at
-        if opened is not None and now - opened >= params.max_hours * 3600.0:
-            reason = "timeout"
-        else:
-            if not _fresh(params.max_quote_age_s, now, spot, futures):
+        carry = carry_params(ctx)
+        window = params.settlement_window_s if carry is None else carry.exit_window_s
+        reason = _out_of_time(ctx, now, carry, window)
+        fresh = _fresh(params.max_quote_age_s, now, spot, futures)
+        if reason is None:
+            if not fresh:
                 return ctx, NOTHING
             pnl = pnl_if_closed(ctx, sb, fa)
             position = ctx.positions.spot
             notional = position.qty * position.avg_price
-            if pnl_pct(pnl, position.qty, position.avg_price) >= params.min_profit_pct:
-                reason = "profit"
-            elif params.max_loss_usdt is not None and (
-                ctx.realized_pnl_usdt - ctx.cycle.realized_usdt + pnl - ctx.loss_baseline_usdt
-                <= -params.max_loss_usdt
+            if carry is None and (
+                pnl_pct(pnl, position.qty, position.avg_price) >= params.min_profit_pct
             ):
+                reason = "profit"
+            elif _kill_switch_due(ctx, pnl):
                 ctx = replace(
                     ctx,
                     paused_reason=f"{KILL_SWITCH}: the loss reached max_loss_usdt "
                     f"{params.max_loss_usdt:g}",
                 )
-                reason = "kill_switch"
-            elif (
-                params.cycle_stop_loss_pct is not None
-                and pnl <= -params.cycle_stop_loss_pct / 100.0 * notional
+                return _start_exit(ctx, now, sb, fa, "kill_switch")
+            elif _stop_loss_due(ctx, pnl, notional):
+                return _start_exit(ctx, now, sb, fa, STOP_LOSS)
+            elif carry is not None and _funding_turned(ctx, now, carry):
+                return _start_exit(ctx, now, sb, fa, FUNDING_TURNED)
+            elif carry is not None and (
+                pnl - ctx.cycle.funding_usdt <= -carry.basis_stop_pct / 100.0 * notional
             ):
-                reason = STOP_LOSS
+                return _start_exit(ctx, now, sb, fa, BASIS_STOP)
             elif ctx.reduction is not None:
                 return _start_reduction(ctx, now, sb, fa, ctx.reduction)
             else:
                 return ctx, NOTHING
+        if window > 0.0 and fresh and not _exit_demanded(ctx, sb, fa):
+            waiting = _wait_for_settlement(ctx, now, window)
+            if waiting is not None:
+                return waiting, NOTHING
     return _start_exit(ctx, now, sb, fa, reason)
+
+
+def _out_of_time(
+    ctx: ArbitrageContext, now: float, carry: CarryParams | None, window: float
+) -> str | None:
+    """``timeout`` (``horizon`` for a carry) once the position is as old as it may be,
+    or, with a settlement window, already when a settlement it would pay falls less
+    than the window before that time and is itself less than the window away: the exit
+    is made before it rather than just after."""
+    opened = ctx.position_opened_at
+    if opened is None:
+        return None
+    if carry is None:
+        reason, due = "timeout", opened + ctx.params.max_hours * 3600.0
+    else:
+        reason, due = HORIZON, opened + carry.horizon_h * 3600.0
+    if now >= due:
+        return reason
+    if window > 0.0:
+        settles, rate = _next_settlement(ctx, now)
+        paying_ahead = rate is not None and rate < 0.0 and settles - now <= window
+        if paying_ahead and settles <= due < settles + window:
+            return reason
+    return None
+
+
+def _next_settlement(ctx: ArbitrageContext, now: float) -> tuple[float, float | None]:
+    return rate_at_next(
+        now, ctx.funding_rate, ctx.funding_next_ts, ctx.funding_interval_s, ctx.funding_history
+    )
+
+
+def _wait_for_settlement(
+    ctx: ArbitrageContext, now: float, window: float
+) -> ArbitrageContext | None:
+    """The context of an exit that waits for the next settlement, or ``None`` when it
+    goes now. It waits while a settlement the short receives is at most ``window``
+    away, and from then until it has been applied or ``settlement_grace_s`` has passed
+    since; once it went past one, it waits for no other within the next window."""
+    grace = ctx.params.settlement_grace_s
+    waited = ctx.settlement_wait
+    if waited is not None:
+        applied = ctx.funding_applied_until is not None and ctx.funding_applied_until >= waited
+        if now < waited + grace and not applied:
+            return ctx
+        if now < waited + grace + window:
+            return None
+    settles, rate = _next_settlement(ctx, now)
+    if rate is None or rate <= 0.0 or settles - now > window:
+        return None
+    return replace(ctx, settlement_wait=settles, last_update=now)
+
+
+def _exit_demanded(ctx: ArbitrageContext, sb: float, fa: float) -> bool:
+    """Something besides time or profit wants the position closed: the kill switch or
+    the cycle's stop (on the quotes now), a reduction, the portfolio's risk mode, or
+    the strategy stopping. Such an exit never waits for a settlement."""
+    if ctx.reduction is not None or ctx.risk_mode is not ACTIVE or ctx.stop_requested:
+        return True
+    pnl = pnl_if_closed(ctx, sb, fa)
+    position = ctx.positions.spot
+    return _kill_switch_due(ctx, pnl) or _stop_loss_due(ctx, pnl, position.qty * position.avg_price)
+
+
+def _kill_switch_due(ctx: ArbitrageContext, pnl: float) -> bool:
+    """What earlier cycles realized plus ``pnl`` (this cycle's, closed now), less the
+    baseline, has reached ``-max_loss_usdt``."""
+    limit = ctx.params.max_loss_usdt
+    return limit is not None and (
+        ctx.realized_pnl_usdt - ctx.cycle.realized_usdt + pnl - ctx.loss_baseline_usdt <= -limit
+    )
+
+
+def _stop_loss_due(ctx: ArbitrageContext, pnl: float, notional: float) -> bool:
+    stop = ctx.params.cycle_stop_loss_pct
+    return stop is not None and pnl <= -stop / 100.0 * notional
+
+
+def _funding_turned(ctx: ArbitrageContext, now: float, carry: CarryParams) -> bool:
+    """The indicative rate has made the short pay for ``adverse_hours`` of the
+    position's life."""
+    since = ctx.funding_adverse_since
+    if since is None:
+        return False
+    opened = ctx.position_opened_at
+    if opened is not None:
+        since = max(since, opened)
+    return now - since >= carry.adverse_hours * 3600.0
 
 
 def _start_reduction(
@@ -1316,6 +1444,7 @@ def _at_rest(ctx: ArbitrageContext, now: float, cycle: Cycle = _NEW_CYCLE) -> Ar
         imbalance_goal=None,
         correction_attempts=0,
         current_opportunity=None,
+        settlement_wait=None,
         cycle=cycle,
         cooldown_until=now + ctx.params.cooldown_s,
         last_update=now,
@@ -1568,17 +1697,45 @@ def _cycle_began_at(ctx: ArbitrageContext) -> float | None:
 
 
 def _on_funding_rate(ctx: ArbitrageContext, event: FundingRateUpdate) -> Result:
+    """A new indicative rate. Once one comes for a later settlement than the rate known,
+    that rate was the one settled: it goes into the decayed mean the forecast counts
+    (``funding_forecast.fold``, once per settlement). A ``funding_carry`` task notes
+    since when the rate has made the short pay."""
     if (ctx.funding_rate, ctx.funding_interval_s, ctx.funding_next_ts) == (
         event.rate,
         event.interval_s,
         event.next_ts,
     ):
         return ctx, NOTHING
+    history = ctx.funding_history
+    settled = ctx.funding_next_ts
+    if (
+        ctx.funding_rate is not None
+        and settled is not None
+        and event.next_ts is not None
+        and event.next_ts > settled
+        and event.now >= settled
+    ):
+        history = fold(
+            history,
+            ctx.funding_rate,
+            ctx.funding_interval_s,
+            settled,
+            ctx.params.funding_half_life_h,
+        )
+    adverse_since = ctx.funding_adverse_since
+    if ctx.task_type == FUNDING_CARRY:
+        if event.rate >= 0.0:
+            adverse_since = None
+        elif adverse_since is None:
+            adverse_since = event.now
     updated = replace(
         ctx,
         funding_rate=event.rate,
         funding_interval_s=event.interval_s,
         funding_next_ts=event.next_ts,
+        funding_history=history,
+        funding_adverse_since=adverse_since,
     )
     return updated, NOTHING
 

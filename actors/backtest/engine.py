@@ -46,8 +46,20 @@ from typing import Annotated
 import attrs
 import msgspec
 
-from actors.arbitrage.config import NonNegative, StrategyConfig
-from actors.arbitrage.context import ArbitrageContext, ArbitrageState, LegRules, new_context
+from actors.arbitrage.config import (
+    FundingCarryConfig,
+    NonNegative,
+    StrategyConfig,
+    task_params,
+    task_type_of,
+)
+from actors.arbitrage.context import (
+    TASK_TYPE,
+    ArbitrageContext,
+    ArbitrageState,
+    LegRules,
+    new_context,
+)
 from actors.arbitrage.exposure import exposure_of
 from actors.arbitrage.machine import on_market, pnl_if_closed, step
 from actors.arbitrage.series import SeriesSampler
@@ -129,13 +141,15 @@ class BacktestSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class BacktestConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What a backtest runs on: ``[strategy]``, ``[backtest]`` and ``[risk]`` (``basis
-    backtest`` reads them from a config file that may hold the system's other tables
-    too)."""
+    """What a backtest runs on: ``[strategy]``, ``[backtest]``, ``[risk]`` and
+    ``[funding_carry]`` (``basis backtest`` reads them from a config file that may hold
+    the system's other tables too). The symbols ``[funding_carry]`` lists run that task
+    type; every other symbol runs ``spot_futures_arbitrage``."""
 
     strategy: StrategyConfig = StrategyConfig()
     backtest: BacktestSection = BacktestSection()
     risk: RiskConfig = RiskConfig()
+    funding_carry: FundingCarryConfig | None = None
 
     def __post_init__(self) -> None:
         refusal = leverage_refusal(self.strategy.futures_leverage, self.strategy.fut_fee, self.risk)
@@ -156,6 +170,8 @@ class SymbolSummary:
     volume_usdt: float
     funding_usdt: float
     """Funding received (paid, when negative) over the whole run."""
+    task_type: str = TASK_TYPE
+    """The task type the symbol ran (``[funding_carry] symbols`` or not)."""
 
 
 @attrs.frozen
@@ -265,14 +281,20 @@ class Backtest:
     def _start_strategy(self, symbol_text: str, now: float) -> _SymbolStrategy:
         symbol = Symbol.parse(symbol_text)
         settings = self.config.strategy
+        config = self.config
+        task_type = task_type_of(symbol, config.funding_carry)
+        params = self._params
+        if task_type != TASK_TYPE:
+            params = task_params(task_type, settings, config.risk, config.funding_carry)
         ctx = new_context(
             f"bt{len(self._strategies) + 1}",
             symbol,
             now=now,
             base_position_size_usdt=settings.base_position_size_usdt,
             futures_leverage=settings.futures_leverage,
-            params=self._params,
+            params=params,
             rules=self._rules,
+            task_type=task_type,
         )
         if self.mode_changes:  # a strategy starts in the portfolio's mode
             ctx, _ = step(ctx, self.mode_changes[-1])
@@ -561,6 +583,7 @@ class Backtest:
                     not in (ArbitrageState.MONITORING, ArbitrageState.PAUSED, ArbitrageState.IDLE),
                     volume_usdt=ctx.total_volume_usdt,
                     funding_usdt=ctx.funding_usdt,
+                    task_type=ctx.task_type,
                 )
             )
         return BacktestResult(

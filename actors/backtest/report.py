@@ -43,6 +43,36 @@ class ModeChangeOut(msgspec.Struct, frozen=True):
     reason: str
 
 
+class TaskTypeOut(msgspec.Struct, frozen=True):
+    """One task type's share of the run: the symbols that ran it, added up."""
+
+    symbols: int
+    cycles: int
+    wins: int
+    pnl_usdt: float
+    funding_usdt: float
+    """Funding received (paid, when negative), in ``pnl_usdt`` for closed cycles."""
+    volume_usdt: float
+
+
+def by_task_type(result: BacktestResult) -> dict[str, TaskTypeOut]:
+    """Each task type the run's symbols ran, with their totals, by name."""
+    kinds: dict[str, list] = {}
+    for summary in result.symbols:
+        kinds.setdefault(summary.task_type, []).append(summary)
+    return {
+        kind: TaskTypeOut(
+            symbols=len(summaries),
+            cycles=sum(s.cycles for s in summaries),
+            wins=sum(s.wins for s in summaries),
+            pnl_usdt=sum(s.pnl_usdt for s in summaries),
+            funding_usdt=sum(s.funding_usdt for s in summaries),
+            volume_usdt=sum(s.volume_usdt for s in summaries),
+        )
+        for kind, summaries in sorted(kinds.items())
+    }
+
+
 class ReportOut(msgspec.Struct, frozen=True):
     events: int
     cycles: int
@@ -54,6 +84,8 @@ class ReportOut(msgspec.Struct, frozen=True):
     resizes: list[ResizeOut]
     mode_changes: list[ModeChangeOut]
     """The risk modes the portfolio's stops set, in order."""
+    task_types: dict[str, TaskTypeOut] = msgspec.field(default_factory=dict)
+    """The totals of each task type the symbols ran (:func:`by_task_type`)."""
 
 
 def resize_out(resize: Resize) -> ResizeOut:
@@ -92,6 +124,7 @@ def to_json(result: BacktestResult) -> bytes:
             ModeChangeOut(round(change.now * 1000.0), change.mode.value, change.reason)
             for change in result.mode_changes
         ],
+        task_types=by_task_type(result),
     )
     return msgspec.json.encode(report)
 
@@ -147,6 +180,13 @@ def render_table(result: BacktestResult) -> str:
     lines += [line(row) for row in rows[:-1]]
     lines += ["  ".join("-" * width for width in widths), line(rows[-1]), ""]
     lines.append(f"exits: {by_reason or 'none'}")
+    for kind, totals in by_task_type(result).items():
+        share = totals.funding_usdt / totals.pnl_usdt * 100.0 if totals.pnl_usdt else 0.0
+        lines.append(
+            f"{kind}: {totals.symbols} symbol(s), {totals.cycles} cycles, {totals.wins} wins, "
+            f"pnl {totals.pnl_usdt:.4f} USDT, funding {totals.funding_usdt:.4f} USDT "
+            f"({share:.1f}% of pnl), volume {totals.volume_usdt:.2f} USDT"
+        )
     skips = ", ".join(f"{count} {reason}" for reason, count in sorted(result.skips.items()))
     lines.append(f"skipped: {skips or 'none'}")
     lines.append(f"resized: {len(result.resizes) or 'none'}")

@@ -46,7 +46,9 @@ def test_json_prints_the_documented_object(tmp_path):
         "skips",
         "resizes",
         "mode_changes",
+        "task_types",
     }
+    assert set(report["task_types"]) == {"spot_futures_arbitrage"}
     assert report["events"] == SAMPLE.read_text().count("\n") - 1
     assert report["cycles"] == len(report["trades"]) > 0
     assert report["total_pnl_usdt"] == sum(t["pnl_usdt"] for t in report["trades"])

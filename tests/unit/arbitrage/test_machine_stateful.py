@@ -1,5 +1,6 @@
 """The pure machine against a small fake venue model, with invariants after every step
-and every change of state checked against ``TRANSITIONS``."""
+and every change of state checked against ``TRANSITIONS``: both task types, with and
+without exits timed around settlements."""
 
 from __future__ import annotations
 
@@ -11,25 +12,37 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from actors.arbitrage.context import (
+    FUNDING_CARRY,
+    TASK_TYPE,
     TRANSITIONS,
     ArbitrageParams,
     ArbitrageState,
+    CarryParams,
     LegRules,
     Liveness,
     new_context,
 )
-from actors.arbitrage.machine import DUST_USDT, live_and_latest
+from actors.arbitrage.machine import (
+    BASIS_STOP,
+    DUST_USDT,
+    FUNDING_TURNED,
+    HORIZON,
+    STOP_LOSS,
+    live_and_latest,
+)
 from protocols.messages import (
     AmendOrder,
     CancelOrder,
     FeedHealth,
     FundingPayment,
+    FundingRateUpdate,
     OperatorAction,
     OperatorCommand,
     OrderAccepted,
     OrderFinal,
     OrderRejected,
     PlaceOrder,
+    TradeClosed,
     VenuePositionChanged,
 )
 from protocols.model import (
@@ -55,6 +68,21 @@ RULES = LegRules(
 STEP = {Leg.SPOT: 0.01, Leg.FUTURES: 0.1}
 S = ArbitrageState
 _AT_REST = (S.IDLE, S.MONITORING, S.PAUSED, S.STOPPED)
+# The exit reasons each task type's own decisions give; the others (the operator, the
+# kill switch, a stop, a reduction, the venue) are shared.
+_OWN_EXITS = {
+    TASK_TYPE: {"timeout", "profit"},
+    FUNDING_CARRY: {HORIZON, FUNDING_TURNED, BASIS_STOP},
+}
+_SHARED_EXITS = {
+    "kill_switch",
+    STOP_LOSS,
+    "venue_reduced",
+    "operator",
+    "stop",
+    "flatten",
+    "unknown",
+}
 
 
 @attrs.define
@@ -72,9 +100,12 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
         cooldown=st.sampled_from([0.0, 30.0]),
         attempts=st.integers(1, 3),
         max_loss=st.sampled_from([None, 50.0]),
+        task_type=st.sampled_from([TASK_TYPE, FUNDING_CARRY]),
+        window=st.sampled_from([0.0, 900.0]),
     )
-    def start(self, cooldown, attempts, max_loss):
+    def start(self, cooldown, attempts, max_loss, task_type, window):
         self.corrections_in_a_row = 0
+        self.settled_until: float | None = None
         params = ArbitrageParams(
             max_entry_cost_pct=0.3,
             min_profit_pct=0.2,
@@ -84,9 +115,23 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
             leg_timeout_s=5.0,
             max_correction_attempts=attempts,
             max_loss_usdt=max_loss,
+            settlement_window_s=window,
+            carry=CarryParams(
+                horizon_h=2.0,
+                margin_pct=0.0,
+                adverse_hours=0.5,
+                basis_stop_pct=0.5,
+                exit_window_s=window,
+            ),
         )
         self.ctx = new_context(
-            "prop", SYMBOL, now=0.0, base_position_size_usdt=1000.0, params=params, rules=RULES
+            "prop",
+            SYMBOL,
+            now=0.0,
+            base_position_size_usdt=1000.0,
+            params=params,
+            rules=RULES,
+            task_type=task_type,
         )
         self.now = 0.0
         self.spot: Quote | None = None
@@ -113,6 +158,10 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
         if isinstance(event, VenuePositionChanged) and self.ctx is not before:
             self.closing_only = before.state not in _AT_REST
         for command in commands:
+            if isinstance(command, TradeClosed):
+                reason = command.trade.exit_reason
+                own = _OWN_EXITS[self.ctx.task_type]
+                assert reason in own or reason in _SHARED_EXITS, reason
             if isinstance(command, PlaceOrder):
                 order = command.order
                 assert order.client_id not in self.venue
@@ -319,7 +368,36 @@ class StrategyAgainstFakeVenues(RuleBasedStateMachine):
     def funding(self, amount):
         self.send(FundingPayment(self.now, amount))
 
+    @rule(
+        rate=st.sampled_from([-0.01, -0.0001, 0.0, 0.0001, 0.01]),
+        ahead=st.sampled_from([30.0, 600.0, 3000.0]),
+        interval=st.sampled_from([3600.0, 28800.0]),
+    )
+    def funding_rate(self, rate, ahead, interval):
+        """The venue's indicative rate, for a settlement ``ahead`` of now."""
+        self.send(FundingRateUpdate(self.now, rate, interval, self.now + ahead))
+
     # ------------------------------------------------------------- invariants
+
+    @invariant()
+    def a_settled_rate_is_folded_once_and_in_order(self):
+        until = self.ctx.funding_history.settled_until
+        if self.settled_until is not None:
+            assert until is not None and until >= self.settled_until
+        self.settled_until = until
+
+    @invariant()
+    def an_exit_waits_only_for_a_settlement_within_its_window(self):
+        ctx = self.ctx
+        if ctx.settlement_wait is not None:
+            params = ctx.params
+            window = params.settlement_window_s
+            if ctx.task_type == FUNDING_CARRY:
+                window = params.carry.exit_window_s
+            assert window > 0.0
+            assert ctx.settlement_wait <= ctx.last_update + window
+            if ctx.state is S.POSITION_OPEN and ctx.last_update >= ctx.settlement_wait:
+                assert ctx.last_update < ctx.settlement_wait + params.settlement_grace_s
 
     @invariant()
     def at_most_one_entry_or_exit_in_flight(self):
