@@ -134,6 +134,8 @@ class StrategyStatistics(msgspec.Struct, frozen=True):
     task_id: str
     type: str
     symbol: str
+    spot_venue: str
+    futures_venue: str
     state: str
     cycles: int
     """Arbitrage cycles completed (entered and exited)."""
@@ -310,6 +312,8 @@ class StrategyActor:
             task_id=ctx.task_id,
             type=ctx.task_type,
             symbol=str(ctx.symbol),
+            spot_venue=ctx.spot_venue,
+            futures_venue=ctx.futures_venue,
             state=ctx.state.value,
             cycles=ctx.arbitrage_cycles,
             total_volume_usdt=ctx.total_volume_usdt,

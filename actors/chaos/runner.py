@@ -1262,6 +1262,11 @@ def run_config_toml(
         "status_every_s": config.status_every_s,
         "venues": venues,
         "strategy": _without_none(msgspec.to_builtins(config.strategy)),
+        **(
+            {}
+            if config.funding_carry is None
+            else {"funding_carry": _without_none(msgspec.to_builtins(config.funding_carry))}
+        ),
         "risk": _without_none(msgspec.to_builtins(config.risk)),
         "http": {"port": port},
         "persistence": _without_none(msgspec.to_builtins(config.persistence)),

@@ -127,6 +127,40 @@ def funding_table(status: SystemStatus) -> Table:
     return table
 
 
+def entry_terms_table(status: SystemStatus) -> Table | None:
+    """A row per strategy whose entries count funding: what an entry would weigh now, in
+    % of its notional (the expected convergence and funding over its planned hold
+    against the cost, fees and slippage), the net against the margin it must beat, and
+    whether it would pass. ``None`` when no strategy's entries count funding."""
+    weighed = [t for t in status.tasks if t.entry_terms is not None]
+    if not weighed:
+        return None
+    table = titled_table("entries weighed (% of notional)")
+    table.add_column("symbol", no_wrap=True)
+    table.add_column("task type", no_wrap=True)
+    for header in ("cost", "fees", "slip", "conv", "funding", "hold h", "net", "margin"):
+        add_number_column(table, header)
+    table.add_column("enter", no_wrap=True)
+    for t in weighed:
+        terms = t.entry_terms
+        assert terms is not None
+        add_row(
+            table,
+            t.symbol,
+            t.type,
+            f"{terms.cost:.3f}",
+            f"{terms.fees:.3f}",
+            f"{terms.slippage:.3f}",
+            f"{terms.convergence:+.3f}",
+            f"{terms.funding:+.3f}",
+            f"{terms.hold_h:g}",
+            f"{terms.net:+.3f}",
+            f"{terms.margin:.3f}",
+            "yes" if terms.passes else "no",
+        )
+    return table
+
+
 def feeds_table(status: SystemStatus, rates: Mapping[str, float] | None = None) -> Table:
     """A row per feed: state, messages, their rate, connections, why it is not fresh.
     ``rates``: each feed's messages per second, where the caller has measured them."""
@@ -190,9 +224,11 @@ def risk_line(status: SystemStatus) -> Text:
 
 
 def status_view(status: SystemStatus, rates: Mapping[str, float] | None = None) -> Group:
-    """The whole status: headline, the risk mode, strategies, their P&L, funding, feeds,
-    routers and the store."""
+    """The whole status: headline, the risk mode, strategies, their P&L, funding, the
+    entries weighed on funding (where any is), feeds, routers and the store."""
     blank = Text()
+    terms = entry_terms_table(status)
+    weighed = () if terms is None else (terms, blank)
     return Group(
         headline(status),
         risk_line(status),
@@ -203,6 +239,7 @@ def status_view(status: SystemStatus, rates: Mapping[str, float] | None = None) 
         blank,
         funding_table(status),
         blank,
+        *weighed,
         feeds_table(status, rates),
         blank,
         routers_table(status),

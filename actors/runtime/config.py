@@ -1,6 +1,7 @@
 """The trading runtime's configuration: the tables of a configuration file it acts on.
 
-Top-level ``mode`` and ``symbols``; ``[venues.spot]`` and ``[venues.futures]`` (kind,
+Top-level ``mode`` and ``symbols``; ``[funding_carry]`` (the symbols that run the
+carry task, and its parameters); ``[venues.spot]`` and ``[venues.futures]`` (kind,
 endpoints, the names of the environment variables holding keys), and ``[[venues.pairs]]``
 for symbols that trade at other venues; ``[strategy]``;
 ``[risk]`` (sizing from the books, caps, stops); ``[http]`` (the status endpoint);
@@ -20,7 +21,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from actors.arbitrage.config import Fee, StrategyConfig
+from actors.arbitrage.config import Fee, FundingCarryConfig, StrategyConfig
 from actors.risk.config import RiskConfig
 from actors.risk.liquidation import leverage_refusal
 from actors.runtime.alerts.config import AlertsSection
@@ -208,6 +209,8 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
     venues: VenuesSection = VenuesSection()
     strategy: StrategyConfig = StrategyConfig()
+    funding_carry: FundingCarryConfig | None = None
+    """Absent: every symbol runs ``spot_futures_arbitrage``."""
     risk: RiskConfig = RiskConfig()
     http: HttpSection = HttpSection()
     persistence: PersistenceSection = PersistenceSection()
@@ -231,6 +234,12 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                         "list: add it to symbols, or remove it from the pair"
                     )
         self.venues.in_use(parsed)
+        for text in self.funding_carry.symbols if self.funding_carry is not None else ():
+            if Symbol.parse(text) not in parsed:
+                raise ValueError(
+                    f"funding_carry.symbols names {text}, which symbols does not list: add "
+                    "it to symbols, or remove it from funding_carry"
+                )
         for symbol in parsed:
             strategy = self.strategy_of(symbol)
             refusal = leverage_refusal(strategy.futures_leverage, strategy.fut_fee, self.risk)

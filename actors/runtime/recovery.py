@@ -44,6 +44,7 @@ import msgspec
 import trio
 
 from actors.arbitrage.context import (
+    FUNDING_CARRY,
     LEGACY_TASK_TYPES,
     SCHEMA_VERSION,
     TASK_TYPE,
@@ -74,20 +75,28 @@ POSITION_CHECK_BACKOFF = Backoff(min_s=0.2, max_s=5.0)
 _decode_context = msgspec.json.Decoder(ArbitrageContext).decode
 
 
-def _arbitrage(row: TaskRow) -> ArbitrageContext:
-    ctx = _decode_context(row.snapshot)
-    if ctx.schema_version > SCHEMA_VERSION:
-        raise ValueError(
-            f"snapshot schema {ctx.schema_version} is newer than this Basis ({SCHEMA_VERSION})"
-        )
-    # An older alias is restored as the strategy it always was, under today's name.
-    return msgspec.structs.replace(ctx, task_type=TASK_TYPE)
+def _restorer(task_type: str) -> Callable[[TaskRow], ArbitrageContext]:
+    """How a stored task of a registered type restores: as the strategy of
+    ``task_type``, under today's name (an older alias is the strategy it always was)."""
+
+    def restore(row: TaskRow) -> ArbitrageContext:
+        ctx = _decode_context(row.snapshot)
+        if ctx.schema_version > SCHEMA_VERSION:
+            raise ValueError(
+                f"snapshot schema {ctx.schema_version} is newer than this Basis ({SCHEMA_VERSION})"
+            )
+        return msgspec.structs.replace(ctx, task_type=task_type)
+
+    return restore
 
 
 RESTORERS: dict[str, Callable[[TaskRow], ArbitrageContext]] = {
-    TASK_TYPE: _arbitrage,
-    **{legacy: _arbitrage for legacy in LEGACY_TASK_TYPES},
+    TASK_TYPE: _restorer(TASK_TYPE),
+    FUNDING_CARRY: _restorer(FUNDING_CARRY),
+    **{legacy: _restorer(TASK_TYPE) for legacy in LEGACY_TASK_TYPES},
 }
+"""Each task type's restorer, by the type the store names: a task resumes as the
+strategy it was, whatever the configuration now runs on its symbol."""
 
 
 def stored_record(store: Store, task_id: str | None) -> ArbitrageContext | None:

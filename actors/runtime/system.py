@@ -45,6 +45,7 @@ import trio
 
 from actors.arbitrage import exposure as notional
 from actors.arbitrage.actor import StrategyActor
+from actors.arbitrage.config import task_params, task_type_of
 from actors.arbitrage.context import ArbitrageContext, ArbitrageParams, LegRules, new_context
 from actors.arbitrage.series import SeriesSampler
 from actors.risk.caps import Exposure
@@ -527,25 +528,28 @@ class TradingSystem:
             if contradiction is not None:
                 await self.recovery.quarantine(restored, contradiction)
                 raise ContradictsVenue(f"task {restored.task_id}: {contradiction}")
-            # The operator's current parameters apply from now on; the state is the store's,
-            # its orders from now on this instance's (an older store's carry none).
+            # The operator's current parameters apply from now on (those of the task's own
+            # type); the state is the store's, its orders from now on this instance's (an
+            # older store's carry none).
             ctx = restored.evolve(
-                params=params or strategy.params(self.config.risk),
+                params=params or self._params(restored.task_type, symbol),
                 rules=rules,
                 instance=instance,
             )
         else:
+            task_type = task_type_of(symbol, self.config.funding_carry)
             ctx = new_context(
                 self._task_id(symbol),
                 symbol,
                 now=time.time(),
                 base_position_size_usdt=size_usdt or strategy.base_position_size_usdt,
                 futures_leverage=strategy.futures_leverage,
-                params=params or strategy.params(self.config.risk),
+                params=params or self._params(task_type, symbol),
                 rules=rules,
                 spot_venue=pair.spot.kind,
                 futures_venue=pair.futures.kind,
                 instance=instance,
+                task_type=task_type,
             )
         # The portfolio's risk mode, whatever the record says, before it decides anything.
         portfolio = self.risk.portfolio
@@ -612,6 +616,11 @@ class TradingSystem:
             await self._settle_earlier_grants(symbol, earlier)
         log.info("task %s: trading %s", task_id, symbol)
         return task_id
+
+    def _params(self, task_type: str, symbol: Symbol) -> ArbitrageParams:
+        """The configured parameters of a task of ``task_type`` trading ``symbol``."""
+        config = self.config
+        return task_params(task_type, config.strategy_of(symbol), config.risk, config.funding_carry)
 
     def _store_health(self, failing: str | None) -> None:
         """Tell every strategy whether the store takes intents (the writer calls this)."""

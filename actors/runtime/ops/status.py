@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 import msgspec
 
 from actors.arbitrage.actor import OrderOut
+from actors.arbitrage.context import EntryTerms
 from actors.arbitrage.machine import KILL_SWITCH
 from actors.runtime.alerts.actor import AlertsStatus
 from actors.runtime.cluster.keeper import ClusterStatistics
@@ -114,6 +115,14 @@ class TaskStatus(msgspec.Struct, frozen=True):
     """When the open position's entry was first filled (Unix time)."""
     orders: list[OrderOut] = msgspec.field(default_factory=list)
     """The orders in flight, by ``created_ts`` then ``client_id``."""
+    spot_venue: str = ""
+    futures_venue: str = ""
+    """The venue kinds the task trades at (its symbol's pair)."""
+    entry_terms: EntryTerms | None = None
+    """What an entry of the configured size would weigh now, for a task whose entries
+    count funding (``funding_carry``, or ``[strategy] funding_aware_entry``): each term
+    in % of the entry's notional, and whether the entry would pass (docs/strategy.md,
+    "Funding-aware entry"); ``None`` for others, or before both legs have quotes."""
 
 
 class Totals(msgspec.Struct, frozen=True):
@@ -346,6 +355,9 @@ def status_of(stats: SystemStatistics, now: float) -> SystemStatus:
                 max_hours=s.max_hours,
                 position_opened_at=s.position_opened_at,
                 orders=s.orders,
+                spot_venue=s.spot_venue,
+                futures_venue=s.futures_venue,
+                entry_terms=s.entry_terms,
             )
         )
     feeds = _feeds_out(stats, now)

@@ -25,6 +25,8 @@ def strategy(task_id: str = "btc_1", symbol: str = "BTC/USDT", **changes) -> Str
         "task_id": task_id,
         "type": "arbitrage",
         "symbol": symbol,
+        "spot_venue": "mexc",
+        "futures_venue": "gateio_futures",
         "state": "position_open",
         "cycles": 3,
         "total_volume_usdt": 1200.0,

@@ -11,6 +11,7 @@ import msgspec
 import trio
 from rich.console import Console
 
+from actors.arbitrage.context import EntryTerms
 from actors.cli import status_tables
 from actors.cli.live_view import MessageRates, live_frame, live_view, stop_summary
 from actors.runtime.ops.logs import RecentLines
@@ -75,6 +76,43 @@ def test_a_frame_shows_strategies_feeds_routers_the_store_and_the_log():
     assert polling.split() == ["router-gateio_futures", "7", "5", "1", "1", "polling"]
     assert "store: 10 commits, write p99 2.00 ms, queue 2;" in text
     assert lines[-2:] == ["log:", "12:00:01.000 WRN a line"]
+
+
+def test_the_entries_weighed_on_funding_are_a_table_of_their_own_only_where_any_is():
+    terms = EntryTerms(
+        ts=T0,
+        cost=0.1,
+        fees=0.2,
+        slippage=0.02,
+        convergence=0.1,
+        funding=0.35,
+        margin=0.05,
+        net=0.13,
+        passes=True,
+        hold_h=168.0,
+        settlements=21,
+    )
+    carry = strategy("eth_sj3kx1", "ETH/USDT", type="funding_carry", entry_terms=terms)
+    status = status_of(statistics(strategies=(strategy(), carry)), T0)
+    table = status_tables.entry_terms_table(status)
+    assert table is not None
+    lines = rendered(table).splitlines()
+    assert [line.split() for line in lines[3:]] == [
+        [
+            "ETH/USDT",
+            "funding_carry",
+            "0.100",
+            "0.200",
+            "0.020",
+            "+0.100",
+            "+0.350",
+            "168",
+            "+0.130",
+            "0.050",
+            "yes",
+        ]
+    ]
+    assert status_tables.entry_terms_table(status_of(statistics(), T0)) is None
 
 
 def test_the_funding_table_gives_each_perpetuals_rate_next_settlement_and_receipts():

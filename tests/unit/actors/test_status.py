@@ -460,6 +460,9 @@ def test_the_status_object_keeps_its_json_shape():
         "max_hours",
         "position_opened_at",
         "orders",
+        "spot_venue",
+        "futures_venue",
+        "entry_terms",
     ]
     assert list(shape["totals"]) == [
         "realized_pnl_usdt",

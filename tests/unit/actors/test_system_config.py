@@ -67,6 +67,11 @@ def test_an_empty_file_is_the_paper_default(tmp_path):
         ),
         ("[stratgy]\n", "unknown key 'stratgy'"),
         (
+            "[funding_carry]\nsymbols = ['DOGE/USDT']\n",
+            "funding_carry.symbols names DOGE/USDT, which symbols does not list: add it to "
+            "symbols, or remove it from funding_carry",
+        ),
+        (
             '[[venues.pairs]]\nsymbols = ["ETH/USDT"]\n[venues.pairs.spot]\nkind = "binance"\n',
             "missing required key 'venues.pairs[0].futures'",
         ),

@@ -23,6 +23,7 @@ def test_the_run_config_is_the_users_own_in_live_mode_against_the_simulated_venu
             "symbols": ["BTC/USDT", "SOL/USDT"],
             "venues": {"spot": {"kind": "mexc", "stale_after_s": 3.5}},
             "strategy": {"leg_timeout_s": 4.0, "max_loss_usdt": 50.0, "order_type": "market"},
+            "funding_carry": {"symbols": ["SOL/USDT"], "horizon_h": 720.0},
             "persistence": {"durability": "FULL"},
         },
         SystemConfig,
@@ -32,6 +33,7 @@ def test_the_run_config_is_the_users_own_in_live_mode_against_the_simulated_venu
     )
     assert loaded.mode == "live" and loaded.symbols == users.symbols
     assert loaded.strategy == users.strategy
+    assert loaded.funding_carry == users.funding_carry
     assert loaded.persistence == users.persistence
     assert loaded.http.port == 8123
     spot, futures = loaded.venues.spot, loaded.venues.futures
