@@ -93,6 +93,9 @@ def test_a_config_reads_from_plain_data_and_refuses_unknown_fields():
         (lambda: ServerConfig(gateio_pong_timeout_s=0.0), "gateio_pong_timeout_s"),
         (lambda: SpotVenueConfig(query_lag_s=-1.0), "query_lag_s -1.0"),
         (lambda: FuturesVenueConfig(forget_unfilled_after_s=-5.0), "forget_unfilled_after_s"),
+        (lambda: coin(funding_mean=0.05), "funding_mean 0.05 is a fraction of the price"),
+        (lambda: coin(funding_stdev=-0.001), "funding_stdev -0.001 is a fraction"),
+        (lambda: coin(funding_half_life_s=0.0), "funding_half_life_s must be > 0"),
     ],
 )
 def test_mistakes_are_refused_with_the_field_named(make, says):
