@@ -19,16 +19,18 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from actors.backtest.quote_files import QuoteFileWriter, funding_rate_row, funding_settled_row
-from actors.sim.config import DEFAULT_SYMBOLS, SimConfig, symbol_config
+from actors.sim.config import (
+    DEFAULT_SYMBOLS,
+    FUNDING_MEAN_LIMIT,
+    FUNDING_STDEV_LIMIT,
+    SimConfig,
+    symbol_config,
+)
 from actors.sim.market import SimMarket
 from protocols.model import Leg, Symbol
 
 DEFAULT_SYMBOL_NAMES = tuple(str(config.symbol) for config in DEFAULT_SYMBOLS)
 FUNDING_ROW_EVERY_S = 60.0
-
-
-FUNDING_MEAN_LIMIT = 0.01
-FUNDING_STDEV_LIMIT = 0.01
 
 
 def _fraction(text: str, example: str) -> float:

@@ -20,6 +20,11 @@ from protocols.model import Symbol, VenueRules
 _HOUR_S = 3600.0
 _DAY_S = 24.0 * _HOUR_S
 
+FUNDING_MEAN_LIMIT = 0.01
+FUNDING_STDEV_LIMIT = 0.01
+"""The largest slow premium, and spread of it, a symbol may have: 1 % of the price, far
+past any market's, where the venues' 0.3 % cap has long taken over."""
+
 
 class SymbolConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One coin on both venues. ``spot_rules`` are in base units; ``futures_rules`` carry
@@ -56,15 +61,16 @@ class SymbolConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError(f"{self.symbol}: futures min_contracts must be a whole number >= 0")
         if self.funding_interval_s <= 0.0:
             raise ValueError(f"{self.symbol}: funding_interval_s must be > 0")
-        if not -0.01 <= self.funding_mean <= 0.01:
+        if not -FUNDING_MEAN_LIMIT <= self.funding_mean <= FUNDING_MEAN_LIMIT:
             raise ValueError(
                 f"{self.symbol}: funding_mean {self.funding_mean} is a fraction of the price "
-                "(0.0001 = 0.01 %); keep it within -0.01..0.01"
+                f"(0.0001 = 0.01 %); keep it within -{FUNDING_MEAN_LIMIT}..{FUNDING_MEAN_LIMIT}"
             )
-        if not 0.0 <= self.funding_stdev <= 0.01:
+        if not 0.0 <= self.funding_stdev <= FUNDING_STDEV_LIMIT:
             raise ValueError(
                 f"{self.symbol}: funding_stdev {self.funding_stdev} is a fraction of the price "
-                "(0.0004 = 0.04 %); keep it within 0..0.01 (0: a steady premium)"
+                f"(0.0004 = 0.04 %); keep it within 0..{FUNDING_STDEV_LIMIT} (0: a steady "
+                "premium)"
             )
         if self.funding_half_life_s <= 0.0:
             raise ValueError(
