@@ -185,3 +185,24 @@ def test_synthetic_settlements_are_replayed_at_their_own_times_on_their_mark(tmp
     run_backtest(str(path), BacktestConfig(), history=history.append)
     for record in (r for r in history if isinstance(r, FundingRecord)):
         assert record.ts * 1000 % 3_600_000 == 0.0
+
+
+@pytest.mark.parametrize(("latency_ms", "paid_on"), [(300.0, 0.0), (700.0, 1.0)])
+def test_an_exit_on_its_way_pays_on_what_is_held_when_the_settlement_comes(
+    tmp_path, latency_ms, paid_on
+):
+    # The exit is decided at 2 s and reaches the venues latency_ms later: before the
+    # settlement at 2.5 s, nothing is held then; after it, the whole short is.
+    path = tmp_path / "q.csv"
+    events = [
+        (0, "enter", 1000.0),
+        (1, "hold", 1000.0),
+        (2, "exit", 1000.0),
+        (2.5, "settle", (0.001, 100.0)),
+        (3, "exit", 1000.0),
+    ]
+    write(path, events)
+    config = BacktestConfig(backtest=BacktestSection(latency_ms=latency_ms))
+    result = run_backtest(str(path), config)
+    [trade] = result.trades
+    assert trade.funding_usdt == pytest.approx(0.001 * paid_on * 100.0, rel=1e-12)
