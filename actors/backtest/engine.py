@@ -17,8 +17,11 @@ event, and the exit's fills come back through it before the next event.
 
 Funding rows of the file reach the strategy of their symbol as the live feed and ledger
 deliver them: a published rate as a ``FundingRateUpdate``, a settlement as the
-``FundingPayment`` the backtest's own short receives (positive rate) or pays at the
-futures mid.
+``FundingPayment`` the backtest's own short receives (positive rate) or pays. A
+settlement is applied at its own time, to the short held at that moment (orders that
+arrived before it filled first; an exit part-filled by then pays on what is left), at
+its rate and on its mark price (the futures mid of the latest quote when the row gives
+none).
 
 With a ``history`` sink, the backtest hands it what the live system's strategies hand
 the store: every fill and funding settlement the machine counted, each cycle's record
@@ -327,7 +330,7 @@ class Backtest:
                 strategy.ctx, _ = step(strategy.ctx, update)
                 continue
             if leg == FUNDING_SETTLED:
-                self._settle_funding(strategy, bid, now)
+                self._settle_funding(strategy, bid, ask, now)
                 continue
             quote = Quote(strategy.symbol, bid, bid_qty, ask, ask_qty, now, now, depth)
             if leg == "spot":
@@ -484,14 +487,21 @@ class Backtest:
                 self.trades[n] = trade
                 return
 
-    def _settle_funding(self, strategy: _SymbolStrategy, rate: float, now: float) -> None:
-        """The short held now receives ``rate`` times its value at the futures mid."""
+    def _settle_funding(
+        self, strategy: _SymbolStrategy, rate: float, mark_price: float, now: float
+    ) -> None:
+        """The short held now receives ``rate`` times its value at ``mark_price`` (the
+        futures mid when 0)."""
         short = strategy.ctx.positions.futures.qty
-        futures = strategy.futures
-        if short <= 0.0 or futures is None:
+        if short <= 0.0:
             return
-        mid = (futures.bid + futures.ask) / 2.0 if futures.bid > 0.0 else futures.ask
-        strategy.ctx, commands = step(strategy.ctx, FundingPayment(now, rate * short * mid))
+        if mark_price <= 0.0:
+            futures = strategy.futures
+            if futures is None:
+                return
+            mark_price = (futures.bid + futures.ask) / 2.0 if futures.bid > 0.0 else futures.ask
+        payment = FundingPayment(now, rate * short * mark_price)
+        strategy.ctx, commands = step(strategy.ctx, payment)
         if commands:
             self._carry_out(strategy, commands, now, self._latency_s)
 

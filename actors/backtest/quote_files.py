@@ -21,9 +21,10 @@ says what they are:
 * ``funding_rate``: the rate published at ``ts_ms`` (``bid``, longs pay shorts when
   positive), the interval between settlements in seconds (``bid_qty``) and the next
   settlement in Unix seconds (``ask``; 0 when not known); ``ask_qty`` is 0;
-* ``funding_settled``: a settlement at ``ts_ms`` at the rate ``bid``; the other three
-  are 0. What a position receives or pays is the backtest's to work out, on its own
-  short.
+* ``funding_settled``: a settlement at ``ts_ms`` (its own time: rows after it are at or
+  after the settlement) at the rate ``bid`` on the mark price ``ask`` (0 when not known:
+  the backtest takes the futures mid then); ``bid_qty`` and ``ask_qty`` are 0. What a
+  position receives or pays is the backtest's to work out, on the short it holds then.
 
 Files without funding rows read as before.
 
@@ -73,8 +74,10 @@ def funding_rate_row(
     return ts_ms, FUNDING_RATE, symbol, rate, interval_s, next_ts or 0.0, 0.0
 
 
-def funding_settled_row(ts_ms: int, symbol: str, rate: float) -> QuoteRow:
-    return ts_ms, FUNDING_SETTLED, symbol, rate, 0.0, 0.0, 0.0
+def funding_settled_row(
+    ts_ms: int, symbol: str, rate: float, mark_price: float | None = None
+) -> QuoteRow:
+    return ts_ms, FUNDING_SETTLED, symbol, rate, 0.0, mark_price or 0.0, 0.0
 
 
 def _row_problem(leg: str, bid: float, bid_qty: float, ask: float, ask_qty: float) -> str | None:
@@ -98,8 +101,11 @@ def _row_problem(leg: str, bid: float, bid_qty: float, ask: float, ask_qty: floa
                 "interval in seconds (more than 0) and the next settlement (Unix seconds or 0)"
             )
     elif leg == FUNDING_SETTLED:
-        if not abs(bid) < 1.0:
-            return "a funding_settled row gives the rate settled (a fraction, under 1 either way)"
+        if not (abs(bid) < 1.0 and ask >= 0.0):
+            return (
+                "a funding_settled row gives the rate settled (a fraction, under 1 either way) "
+                "and the mark price it was settled on (0 when not known)"
+            )
     else:
         return f"leg must be one of {', '.join(KINDS)}, got {leg!r}"
     return None

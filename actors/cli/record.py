@@ -4,7 +4,8 @@ their own data.
 
 Each venue's feed publishes into one conflating mailbox per symbol; the recorder writes
 every quote it takes, with the time it arrived (never going back: the file must be
-ordered), and the funding rate and its settlements (``Recording.funding_rate``). A venue
+ordered), and the funding rate and its settlements (``Recording.funding_rate``), each
+settlement at its own time as soon as a row passes it. A venue
 in depth mode (``[venues.*] depth``) is recorded with the top ``[risk] book_levels`` of
 its book on each of its rows.
 """
@@ -61,13 +62,38 @@ class Recording:
     quotes: int = 0
     funding: dict[Symbol, FundingRateUpdate] = attrs.field(factory=dict)
     """Each symbol's funding as last written."""
+    heard: dict[Symbol, FundingRateUpdate] = attrs.field(factory=dict)
+    """Each symbol's funding as last heard, whose settlement is not written yet."""
+    settled_until: dict[Symbol, float] = attrs.field(factory=dict)
+    """Each symbol's latest settlement written."""
+    next_due: float = math.inf
+    """The earliest settlement heard of and not written yet."""
 
     def _ts_ms(self, ts: float) -> int:
         self.last_ms = max(self.last_ms, math.floor(ts * 1000))
         return self.last_ms
 
+    def _settle_due(self, now: float) -> None:
+        """Write every settlement due by ``now`` at its own time (or the file's latest, if
+        a row was written after it), at the rate last heard before it."""
+        if now < self.next_due:
+            return
+        for symbol, update in list(self.heard.items()):
+            if update.next_ts is not None and update.next_ts <= now:
+                self._write_settlement(symbol, update, update.next_ts)
+        self.next_due = min(
+            (u.next_ts for u in self.heard.values() if u.next_ts is not None), default=math.inf
+        )
+
+    def _write_settlement(self, symbol: Symbol, update: FundingRateUpdate, ts: float) -> None:
+        assert update.next_ts is not None
+        del self.heard[symbol]
+        self.settled_until[symbol] = update.next_ts
+        self.writer.write(funding_settled_row(self._ts_ms(ts), str(symbol), update.rate))
+
     def quote(self, message: MarketQuote) -> None:
         quote = message.quote
+        self._settle_due(quote.recv_ts)
         self.quotes += 1
         self.writer.write(
             (
@@ -83,25 +109,34 @@ class Recording:
         )
 
     def funding_rate(self, symbol: Symbol, update: FundingRateUpdate) -> None:
-        """Write the rate when it matters; when its settlement time moved on, the one
-        before was settled, at the rate last heard before it."""
+        """Write the rate when it matters. A settlement is written once the time passes
+        it, or when the venue names a later one before this clock got there (the
+        settlement then at the time heard)."""
+        self._settle_due(update.now)
+        pending = self.heard.get(symbol)
+        if (
+            pending is not None
+            and pending.next_ts is not None
+            and update.next_ts is not None
+            and update.next_ts > pending.next_ts
+        ):
+            self._write_settlement(symbol, pending, update.now)
+        if update.next_ts is not None and update.next_ts > self.settled_until.get(
+            symbol, -math.inf
+        ):
+            self.heard[symbol] = update
+            self.next_due = min(self.next_due, update.next_ts)
         before = self.funding.get(symbol)
-        name = str(symbol)
-        if before is not None:
-            settled = (
-                before.next_ts is not None
-                and update.next_ts is not None
-                and update.next_ts > before.next_ts
-            )
-            if settled:
-                self.writer.write(funding_settled_row(self._ts_ms(update.now), name, before.rate))
-            elif (
-                (before.rate < 0.0) == (update.rate < 0.0)
-                and before.interval_s == update.interval_s
-                and update.now - before.now < FUNDING_RECORD_EVERY_S
-            ):
-                return
+        if (
+            before is not None
+            and before.next_ts == update.next_ts
+            and (before.rate < 0.0) == (update.rate < 0.0)
+            and before.interval_s == update.interval_s
+            and update.now - before.now < FUNDING_RECORD_EVERY_S
+        ):
+            return
         self.funding[symbol] = update
+        name = str(symbol)
         self.writer.write(
             funding_rate_row(
                 self._ts_ms(update.now), name, update.rate, update.interval_s, update.next_ts

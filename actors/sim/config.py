@@ -17,19 +17,37 @@ from actors.sim.book import DepthProfile
 from actors.sim.price_process import PriceProcessParams
 from protocols.model import Symbol, VenueRules
 
-_EIGHT_HOURS_S = 8.0 * 3600.0
+_HOUR_S = 3600.0
+_DAY_S = 24.0 * _HOUR_S
+
+FUNDING_MEAN_LIMIT = 0.01
+FUNDING_STDEV_LIMIT = 0.01
+"""The largest slow premium, and spread of it, a symbol may have: 1 % of the price, far
+past any market's, where the venues' 0.3 % cap has long taken over."""
 
 
 class SymbolConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One coin on both venues. ``spot_rules`` are in base units; ``futures_rules`` carry
-    ``contract_size`` (base units per contract) and ``min_contracts``."""
+    ``contract_size`` (base units per contract) and ``min_contracts``.
+
+    Funding: the perpetual settles every ``funding_interval_s`` (8 h, 4 h and 1 h are what
+    Gate.io and Binance list). The slow part of its premium over spot, which the rate
+    follows, reverts to ``funding_mean`` (a fraction of the price: 0.0001 makes an 8-hour
+    contract's rate 0.01 %, a 1-hour contract's an eighth of it) with a stationary spread
+    of ``funding_stdev``, halving its distance to the mean every ``funding_half_life_s``.
+    Rates are negative while the averaged premium is below -0.05 % (the interest band):
+    for a long run, about ``Φ((-0.0005 - funding_mean) / funding_stdev)`` of the
+    settlements, a little more as the fast gap and dislocations add to the spread."""
 
     symbol: Symbol
     start_price: float
     spot_rules: VenueRules
     futures_rules: VenueRules
     process: PriceProcessParams = PriceProcessParams()
-    funding_interval_s: float = _EIGHT_HOURS_S
+    funding_interval_s: float = 8.0 * _HOUR_S
+    funding_mean: float = 0.0001
+    funding_stdev: float = 0.0004
+    funding_half_life_s: float = 2.0 * _DAY_S
 
     def __post_init__(self) -> None:
         s, f = self.spot_rules, self.futures_rules
@@ -43,6 +61,21 @@ class SymbolConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError(f"{self.symbol}: futures min_contracts must be a whole number >= 0")
         if self.funding_interval_s <= 0.0:
             raise ValueError(f"{self.symbol}: funding_interval_s must be > 0")
+        if not -FUNDING_MEAN_LIMIT <= self.funding_mean <= FUNDING_MEAN_LIMIT:
+            raise ValueError(
+                f"{self.symbol}: funding_mean {self.funding_mean} is a fraction of the price "
+                f"(0.0001 = 0.01 %); keep it within -{FUNDING_MEAN_LIMIT}..{FUNDING_MEAN_LIMIT}"
+            )
+        if not 0.0 <= self.funding_stdev <= FUNDING_STDEV_LIMIT:
+            raise ValueError(
+                f"{self.symbol}: funding_stdev {self.funding_stdev} is a fraction of the price "
+                f"(0.0004 = 0.04 %); keep it within 0..{FUNDING_STDEV_LIMIT} (0: a steady "
+                "premium)"
+            )
+        if self.funding_half_life_s <= 0.0:
+            raise ValueError(
+                f"{self.symbol}: funding_half_life_s must be > 0 (seconds; 172800 = 2 days)"
+            )
 
 
 def _check_fees(venue: str, maker_fee: float, taker_fee: float) -> None:
@@ -165,8 +198,8 @@ def _check_risk_tiers(where: str, tiers: tuple[RiskTier, ...]) -> None:
 
 class FuturesVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The USDT perpetual venue (Gate.io): fees, the account's starting USDT, leverage,
-    funding (interest rate per interval and cap), client order ids (``t-`` prefix), how
-    long a finished order can be found by its client id (60 s on Gate.io), how long
+    funding (interest rate per 8 hours, cap of a rate), client order ids (``t-`` prefix),
+    how long a finished order can be found by its client id (60 s on Gate.io), how long
     after accepting an order its queries still miss it (0: off), how long after an order
     ended with nothing filled it is forgotten, by its id too (10 minutes on Gate.io;
     ``None``: never), and the account's API key, secret and user id (private channels
@@ -317,6 +350,9 @@ DEFAULT_SYMBOLS = (
         _spot(0.000001, 0.01),
         _perpetual(0.0001, 0.1),
         PriceProcessParams(volatility_annual=0.5),
+        funding_interval_s=8.0 * _HOUR_S,
+        funding_mean=0.0001,
+        funding_stdev=0.0004,
     ),
     SymbolConfig(
         Symbol("ETH", "USDT"),
@@ -324,6 +360,9 @@ DEFAULT_SYMBOLS = (
         _spot(0.00001, 0.01),
         _perpetual(0.01, 0.01),
         PriceProcessParams(volatility_annual=0.65),
+        funding_interval_s=4.0 * _HOUR_S,
+        funding_mean=0.0001,
+        funding_stdev=0.0005,
     ),
     SymbolConfig(
         Symbol("SOL", "USDT"),
@@ -331,8 +370,15 @@ DEFAULT_SYMBOLS = (
         _spot(0.001, 0.01),
         _perpetual(1.0, 0.01),
         PriceProcessParams(volatility_annual=0.9),
+        funding_interval_s=1.0 * _HOUR_S,
+        funding_mean=0.0001,
+        funding_stdev=0.0006,
+        funding_half_life_s=1.5 * _DAY_S,
     ),
 )
+"""BTC settles every 8 hours, ETH every 4, SOL every hour, so that the three intervals
+the venues list are all simulated; the more volatile the coin, the wider its premium
+swings and the more often its funding turns negative."""
 
 
 SPOT_VENUES = ("mexc", "binance")

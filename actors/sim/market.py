@@ -6,10 +6,15 @@ and its books to the new prices (``SimBook.evolve``), and returns the funding se
 that fell due on the way. Each symbol keeps its own time, so the symbols can be moved
 apart (``advance(now, symbols)``), each at its own moment, as the servers spread them
 over their tick; the market's ``now`` is the latest any symbol was moved to.
+Each perpetual's premium has a slow part (``PremiumBias``) besides the price process's
+fast gap; funding averages both, the gap without its dislocations.
 A price run (``run_price``) adds a steady drift to a symbol's prices for a while, on top
 of their random moves, so that its mark price gets to a chosen price; spot moves with
 it, so the basis stays as it was.
-Randomness comes from the ``random.Random`` handed in, so a seed fixes the whole path.
+Randomness comes from the ``random.Random`` handed in, so a seed fixes the whole path; the
+slow premium of each symbol draws from a generator of its own, seeded by the config's seed
+and the symbol: its path is the same whatever else the run draws (more symbols, faster
+ticks, other books).
 The work per advance is O(symbols * levels), with a small constant: a book changes only
 near its touch and at a few other levels.
 """
@@ -24,7 +29,7 @@ import attrs
 
 from actors.sim.book import SimBook
 from actors.sim.config import SimConfig
-from actors.sim.funding import FundingClock, FundingSettlement
+from actors.sim.funding import FundingClock, FundingSettlement, PremiumBias
 from actors.sim.price_process import PairPriceProcess, touch
 from protocols.model import Leg, Quote, Symbol
 from protocols.venue import FundingRate
@@ -50,6 +55,7 @@ class _SymbolMarket:
     spot: SimBook
     futures: SimBook
     funding: FundingClock
+    bias: PremiumBias
     ts: float
     """The time the symbol was last moved (or held) to."""
     settled: list[FundingSettlement] = attrs.field(factory=list)
@@ -65,6 +71,13 @@ class SimMarket:
         self._markets: dict[Symbol, _SymbolMarket] = {}
         for sc in config.symbols:
             process = PairPriceProcess.start(sc.start_price, sc.process)
+            bias = PremiumBias(
+                sc.funding_mean,
+                sc.funding_stdev,
+                sc.funding_half_life_s,
+                random.Random(f"premium {config.seed} {sc.symbol}"),
+            )
+            process.bias = bias.value
             spot_lot = sc.spot_rules.qty_step
             futures_lot = sc.futures_rules.contract_size
             market = _SymbolMarket(
@@ -74,11 +87,12 @@ class SimMarket:
                 FundingClock.start(
                     sc.symbol,
                     now,
-                    process.gap,
+                    process.funding_premium,
                     sc.funding_interval_s,
                     config.futures.funding_interest_rate,
                     config.futures.funding_rate_cap,
                 ),
+                bias,
                 now,
             )
             self._move_books(market, now)
@@ -190,7 +204,7 @@ class SimMarket:
         (default: the configured dislocation size) and show it in both books."""
         market = self._markets[symbol]
         market.process.dislocate(size)
-        market.funding.accrue(0.0, 0.0, market.process.gap)
+        market.funding.accrue(0.0, 0.0, market.process.funding_premium)
         self._move_books(market, self._now)
 
     def run_price(self, symbol: Symbol, mark_price: float, seconds: float) -> PriceRun:
@@ -213,12 +227,15 @@ class SimMarket:
 
     def _move(self, market: _SymbolMarket, t0: float, t1: float) -> None:
         dt = t1 - t0
-        gap_area = market.process.step(dt, self._rng)
+        process = market.process
+        gap_area = process.step(dt, self._rng)
+        bias_area = market.bias.step(dt)
+        process.bias = market.bias.value
         if market.run is not None:
-            market.process.spot_mid *= math.exp(market.run.drift(t0, t1))
+            process.spot_mid *= math.exp(market.run.drift(t0, t1))
             if t1 >= market.run.end_ts:
                 market.run = None
-        market.funding.accrue(gap_area, dt, market.process.gap)
+        market.funding.accrue(gap_area + bias_area, dt, process.funding_premium)
 
     def _move_books(self, market: _SymbolMarket, now: float) -> None:
         for book, mid in (

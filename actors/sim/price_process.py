@@ -1,10 +1,15 @@
 """The simulated prices of one coin: a spot mid and a perpetual mid that move together.
 
-The spot mid follows geometric Brownian motion. The perpetual trades at a *gap* to it
-(``perp_mid = spot_mid * (1 + gap)``) that reverts to a small mean (an Ornstein-Uhlenbeck
-process) and now and then jumps away by a dislocation, which is the moment an arbitrage
-pays: a futures premium that is bound to shrink again. Steps are exact for any ``dt``, so
-advancing once by an hour and 36,000 times by 0.1 s draw from the same distribution.
+The spot mid follows geometric Brownian motion. The perpetual trades at a premium to it
+(``perp_mid = spot_mid * (1 + gap + bias)``): a fast *gap* that reverts to a small mean
+within minutes (an Ornstein-Uhlenbeck process) and now and then jumps away by a
+dislocation, which is the moment an arbitrage pays: a futures premium that is bound to
+shrink again; and a slow ``bias`` the market moves for days (``funding.PremiumBias``).
+Funding follows the premium without its dislocations (``funding_premium``): they stand in
+for the brief gaps an arbitrage lives on, a dozen a day so that a run sees entries within
+minutes, far more than real markets have; averaged into funding they would swamp the
+rate with a noise no venue's rate shows. Steps are exact for any ``dt``, so advancing
+once by an hour and 36,000 times by 0.1 s draw from the same distribution.
 """
 
 from __future__ import annotations
@@ -24,14 +29,15 @@ class PriceProcessParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     """How one coin's prices move.
 
     ``volatility_annual`` is the spot log-price volatility per year (0.6 = 60%).
-    ``gap_mean`` and ``gap_stdev`` are the perpetual's premium over spot (fractions) on
-    average and in its stationary spread; ``gap_half_life_s`` is how fast it reverts.
+    ``gap_mean`` and ``gap_stdev`` are the perpetual's fast gap to spot (fractions, on top
+    of the slow bias funding follows) on average and in its stationary spread;
+    ``gap_half_life_s`` is how fast it reverts.
     A dislocation moves the gap to ``gap_mean ± dislocation_size``; random ones arrive
     ``dislocations_per_hour`` on average, with either sign.
     """
 
     volatility_annual: float = 0.6
-    gap_mean: float = 0.0001
+    gap_mean: float = 0.0
     gap_stdev: float = 0.0004
     gap_half_life_s: float = 900.0
     dislocations_per_hour: float = 0.5
@@ -50,11 +56,15 @@ class PriceProcessParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True
 
 @attrs.define
 class PairPriceProcess:
-    """Spot and perpetual mids of one coin; ``step`` moves them forward in time."""
+    """Spot and perpetual mids of one coin; ``step`` moves them forward in time. ``bias``
+    is the slow part of the premium, which its owner moves; ``jump`` the part of the gap
+    the latest dislocation put there and that has not reverted yet."""
 
     params: PriceProcessParams
     spot_mid: float
     gap: float
+    bias: float = 0.0
+    jump: float = 0.0
 
     @classmethod
     def start(cls, price: float, params: PriceProcessParams) -> PairPriceProcess:
@@ -65,12 +75,23 @@ class PairPriceProcess:
 
     @property
     def perp_mid(self) -> float:
-        return self.spot_mid * (1.0 + self.gap)
+        return self.spot_mid * (1.0 + self.premium)
+
+    @property
+    def premium(self) -> float:
+        """The perpetual's premium over spot: the fast gap plus the slow bias."""
+        return self.gap + self.bias
+
+    @property
+    def funding_premium(self) -> float:
+        """The premium funding follows: the premium without the dislocation's part."""
+        return self.gap - self.jump + self.bias
 
     def step(self, dt: float, rng: random.Random) -> float:
         """Move both mids ``dt`` seconds forward (``dt`` <= 0 changes nothing) and return
-        the gap integrated over the step, for funding: the integral of the gap's expected
-        path from where it started, which is exact without noise and unbiased with it."""
+        the gap without its dislocation integrated over the step, for funding: the
+        integral of its expected path from where it started, which is exact without noise
+        and unbiased with it."""
         if dt <= 0.0:
             return 0.0
         p = self.params
@@ -78,8 +99,11 @@ class PairPriceProcess:
         self.spot_mid *= math.exp(-0.5 * sigma * sigma * dt + sigma * math.sqrt(dt) * rng.gauss())
         theta = math.log(2.0) / p.gap_half_life_s
         decay = math.exp(-theta * dt)
-        gap_area = p.gap_mean * dt + (self.gap - p.gap_mean) * -math.expm1(-theta * dt) / theta
+        # The dislocation reverts as the rest of the gap does; only its share is left out.
+        away = self.gap - self.jump - p.gap_mean
+        gap_area = p.gap_mean * dt + away * -math.expm1(-theta * dt) / theta
         noise = p.gap_stdev * math.sqrt(1.0 - decay * decay) * rng.gauss()
+        self.jump *= decay
         self.gap = p.gap_mean + (self.gap - p.gap_mean) * decay + noise
         # One jump at most per step, and none in the step's gap integral: both exact
         # enough while λ·dt is small, as in the sub-second steps the venues run at.
@@ -89,13 +113,15 @@ class PairPriceProcess:
                 # The jump happened somewhere inside the step and has reverted since.
                 age = rng.random() * dt
                 sign = 1.0 if rng.random() < 0.5 else -1.0
-                self.gap = p.gap_mean + sign * p.dislocation_size * math.exp(-theta * age)
+                self.jump = sign * p.dislocation_size * math.exp(-theta * age)
+                self.gap = p.gap_mean + self.jump
         return gap_area
 
     def dislocate(self, size: float | None = None) -> None:
         """Jump the perpetual to a premium of ``size`` over its mean now (default
         ``dislocation_size``): an entry opportunity for a long-spot, short-perp trade."""
-        self.gap = self.params.gap_mean + (self.params.dislocation_size if size is None else size)
+        self.jump = self.params.dislocation_size if size is None else size
+        self.gap = self.params.gap_mean + self.jump
 
 
 def touch(mid: float, tick: float) -> tuple[float, float]:

@@ -109,6 +109,35 @@ def test_synth_then_backtest_jsonl_gz(tmp_path):
     assert report["events"] == len(rows)
 
 
+def test_synth_funding_with_chosen_statistics(tmp_path):
+    out = tmp_path / "quotes.csv"
+    basis(
+        "synth", str(out), "--duration", "14400", "--interval", "60", "--symbols", "SOL/USDT",
+        "--funding-interval", "3600", "--funding-mean", "0.003", "--funding-vol", "0",
+        "--funding-half-life", "86400", "--dislocations-per-hour", "0",
+    )  # fmt: skip
+    with QuoteFile(out) as source:
+        settled = [row for row in source if row[1] == "funding_settled"]
+    # A premium held at 0.3 % pays 0.25 % per 8 h, an eighth of it each hour, at each
+    # hour (give or take the fast gap's average over the hour).
+    assert len(settled) == 4 and all(row[0] % 3_600_000 == 0 for row in settled)
+    assert all(abs(row[3] - 0.0025 / 8) < 0.001 / 8 for row in settled)
+
+
+def test_synth_refuses_funding_statistics_no_market_has(tmp_path):
+    out = str(tmp_path / "x.csv")
+    for option, value, problem in (
+        ("--funding-mean", "0.5", "it is a fraction of the price (0.0001 pays 0.01 % per 8 h)"),
+        ("--funding-mean", "nan", "expected a fraction of the price like 0.0001"),
+        ("--funding-vol", "-0.001", "is not a spread of the premium"),
+        ("--funding-half-life", "0", "expected a positive number of seconds"),
+    ):
+        result = basis("synth", out, option, value, check=False)
+        assert result.returncode == 2
+        assert f"argument {option}: " in result.stderr and problem in result.stderr
+        assert not Path(out).exists()
+
+
 def test_bad_input_names_the_problem(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(

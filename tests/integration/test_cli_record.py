@@ -36,7 +36,8 @@ def test_recorded_quotes_backtest(tmp_path):
     # settlement ahead of the time it was heard.
     funding = [row for row in rows if row[1] == "funding_rate"]
     assert {row[2] for row in funding} == set(symbols)
-    assert all(row[4] == 8 * 3600.0 and row[5] * 1000 > row[0] for row in funding)
+    intervals = {"BTC/USDT": 8 * 3600.0, "ETH/USDT": 4 * 3600.0, "SOL/USDT": 3600.0}
+    assert all(row[4] == intervals[row[2]] and row[5] * 1000 > row[0] for row in funding)
     report = subprocess.run(
         [*BASIS, "backtest", str(out), "--json"], capture_output=True, text=True, check=True
     )

@@ -24,6 +24,7 @@ ROWS = [
     (1500, "spot", "ETH/USDT", 0.0, 0.0, 10.5, 7.0),
     funding_rate_row(1500, "BTC/USDT", -0.000125, 14400.0, 1714.0),
     funding_settled_row(2000, "BTC/USDT", 0.0001),
+    funding_settled_row(2000, "ETH/USDT", -0.00002, 3201.5),
 ]
 
 
@@ -111,6 +112,7 @@ def csv_file(tmp_path, *lines):
         (["1,spot,BTCUSDT,1,1,2,1"], ":2: symbol 'BTCUSDT' is not of the form BASE/QUOTE"),
         (["1,funding_rate,BTC/USDT,0.0001,0,0,0"], ":2: a funding_rate row gives the rate"),
         (["1,funding_settled,BTC/USDT,5,0,0,0"], ":2: a funding_settled row gives the rate"),
+        (["1,funding_settled,BTC/USDT,0.0001,0,-1,0"], ":2: a funding_settled row gives the"),
     ],
 )
 def test_a_bad_csv_row_is_named_by_file_and_line(tmp_path, lines, message):

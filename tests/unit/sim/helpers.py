@@ -45,9 +45,11 @@ DEPTH = DepthProfile(
 
 
 def coin(process: PriceProcessParams = STILL, **overrides: Any) -> SymbolConfig:
-    return msgspec.structs.replace(
-        SymbolConfig(COIN, 100.0, SPOT_RULES, FUTURES_RULES, process), **overrides
+    """The coin, its perpetual without a premium unless ``overrides`` give it one."""
+    still = SymbolConfig(
+        COIN, 100.0, SPOT_RULES, FUTURES_RULES, process, funding_mean=0.0, funding_stdev=0.0
     )
+    return msgspec.structs.replace(still, **overrides)
 
 
 def config(symbol: SymbolConfig | None = None, **overrides: Any) -> SimConfig:

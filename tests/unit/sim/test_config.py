@@ -32,7 +32,8 @@ def test_the_defaults_are_the_venues_published_fees_and_increments():
     sizes = {str(s.symbol): s.futures_rules.contract_size for s in cfg.symbols}
     assert sizes == {"BTC/USDT": 0.0001, "ETH/USDT": 0.01, "SOL/USDT": 1.0}
     assert all(s.futures_rules.min_contracts == 1 for s in cfg.symbols)
-    assert all(s.funding_interval_s == 8 * 3600 for s in cfg.symbols)
+    intervals = {str(s.symbol): s.funding_interval_s / 3600 for s in cfg.symbols}
+    assert intervals == {"BTC/USDT": 8, "ETH/USDT": 4, "SOL/USDT": 1}
     assert cfg.futures.client_id_query_window_s == 60.0
     assert cfg.spot.client_id_query_window_s is None
 
@@ -92,6 +93,9 @@ def test_a_config_reads_from_plain_data_and_refuses_unknown_fields():
         (lambda: ServerConfig(gateio_pong_timeout_s=0.0), "gateio_pong_timeout_s"),
         (lambda: SpotVenueConfig(query_lag_s=-1.0), "query_lag_s -1.0"),
         (lambda: FuturesVenueConfig(forget_unfilled_after_s=-5.0), "forget_unfilled_after_s"),
+        (lambda: coin(funding_mean=0.05), "funding_mean 0.05 is a fraction of the price"),
+        (lambda: coin(funding_stdev=-0.001), "funding_stdev -0.001 is a fraction"),
+        (lambda: coin(funding_half_life_s=0.0), "funding_half_life_s must be > 0"),
     ],
 )
 def test_mistakes_are_refused_with_the_field_named(make, says):

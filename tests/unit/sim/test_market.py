@@ -13,7 +13,7 @@ from actors.sim import PriceProcessParams, SimConfig, SimMarket
 from actors.sim.funding import funding_rate
 from protocols.model import Leg, Symbol
 
-from .helpers import COIN, STILL, T0, coin, config
+from .helpers import COIN, T0, coin, config
 
 EIGHT_HOURS = 8 * 3600.0
 
@@ -74,27 +74,36 @@ def test_a_symbol_with_another_interval_settles_on_its_own_times():
 
 
 def test_a_lasting_premium_is_charged_to_longs_up_to_the_cap():
-    # A gap that takes practically forever to revert stays where a dislocation puts it.
-    stuck = msgspec.structs.replace(STILL, gap_half_life_s=1e15)
-    m = market(config(coin(stuck)))
-    m.dislocate(COIN, 0.002)
+    # A premium whose slow part sits at 0.2% and never moves (no spread).
+    m = market(config(coin(funding_mean=0.002)))
     assert m.mark_price(COIN) == pytest.approx(100.2)
     (settlement,) = m.advance(1_700_006_400.0)
     # The interest rate pulls it down by at most 0.05%: 0.2% - 0.05%.
     assert settlement.rate == pytest.approx(0.0015, rel=1e-9)
-    m.dislocate(COIN, 0.05)
-    (settlement,) = m.advance(1_700_006_400.0 + EIGHT_HOURS)
+    m = market(config(coin(funding_mean=0.01)))
+    (settlement,) = m.advance(1_700_006_400.0)
     assert settlement.rate == 0.003  # the default cap
 
 
-def test_a_premium_that_reverts_is_averaged_over_the_interval():
-    # Dislocated by 0.2% and reverting with a 900 s half-life, the premium averages
-    # 0.002 * 900 / ln 2 / 6400 = 0.0004 over the 6,400 s to the settlement; the interest
-    # rate (0.0001) is within 0.05% of that, so the rate is the interest rate. One long
-    # step or many short ones: the same average.
+def test_a_shorter_interval_pays_its_share_of_the_8_hour_rate():
+    # At the same premium an hourly contract pays an eighth of an 8-hour one, a 4-hour
+    # one half: the same funding per hour whatever the interval.
+    for hours, share in ((8, 1.0), (4, 0.5), (1, 0.125)):
+        m = market(config(coin(funding_mean=0.002, funding_interval_s=hours * 3600.0)))
+        settlements = m.advance(T0 + 8 * 3600.0)
+        assert len(settlements) == 8 // hours
+        assert all(s.rate == pytest.approx(0.0015 * share, rel=1e-9) for s in settlements)
+        assert m.funding_rate(COIN).interval_s == hours * 3600.0
+
+
+def test_a_dislocation_moves_the_price_but_not_the_funding():
+    # Dislocations stand in for the brief gaps an arbitrage lives on, far more often than
+    # real markets show them: funding follows the premium without them. One long step or
+    # many short ones: the same rate.
     for steps in (1, 64):
         m = market()
         m.dislocate(COIN, 0.002)
+        assert m.mark_price(COIN) == pytest.approx(100.2)
         settlements = []
         for i in range(1, steps + 1):
             settlements += m.advance(T0 + 6_400.0 * i / steps)
