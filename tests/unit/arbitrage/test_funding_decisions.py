@@ -314,3 +314,13 @@ def test_the_settled_rate_is_folded_once_when_the_next_one_comes():
     rate(driver, EIGHT_H + 2.0, 0.0002, EIGHT_H)
     rate(driver, EIGHT_H + 3.0, 0.0001, 2 * EIGHT_H)
     assert driver.ctx.funding_history == expected
+
+
+def test_a_carry_never_enters_on_a_premium_alone():
+    driver = carry_driver()
+    assert driver.quotes(1.0, PREMIUM) == []  # no rate known
+    assert driver.ctx.last_skip_reason == f"{NOT_COVERED}: no funding expected over 168 h"
+    rate(driver, 2.0, -0.00001, 3600.0)
+    assert driver.quotes(3.0, PREMIUM) == []
+    rate(driver, 4.0, 0.00001, 3600.0)
+    assert placed(driver.quotes(5.0, PREMIUM))
