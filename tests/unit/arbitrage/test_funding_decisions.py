@@ -4,12 +4,14 @@ settlements, and the carry task's entries and exits."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.arbitrage.context import (
     FUNDING_CARRY,
+    ArbitrageContext,
     ArbitrageParams,
     ArbitrageState,
     CarryParams,
@@ -310,7 +312,8 @@ def test_the_settled_rate_is_folded_once_when_the_next_one_comes():
     rate(driver, EIGHT_H + 1.0, 0.0001, 2 * EIGHT_H)
     expected = fold(FundingHistory(), 0.0002, EIGHT_H, EIGHT_H, 24.0)
     assert driver.ctx.funding_history == expected
-    # Reported again (a reconnection, a restart from a snapshot that kept the mean):
+    # A restart from the snapshot, and the rates reported again on reconnecting:
+    driver.ctx = msgspec.json.decode(msgspec.json.encode(driver.ctx), type=ArbitrageContext)
     rate(driver, EIGHT_H + 2.0, 0.0002, EIGHT_H)
     rate(driver, EIGHT_H + 3.0, 0.0001, 2 * EIGHT_H)
     assert driver.ctx.funding_history == expected
