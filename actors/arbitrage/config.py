@@ -113,7 +113,7 @@ class FundingCarryConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     horizon_h: Positive = 168.0
     margin_pct: float = 0.05
     adverse_hours: NonNegative = 8.0
-    basis_stop_pct: Positive = 1.0
+    basis_stop_pct: Positive = 2.0
     exit_window_s: NonNegative = 900.0
 
     def __post_init__(self) -> None:

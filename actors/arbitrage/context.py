@@ -127,7 +127,7 @@ class CarryParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     horizon_h: float = 168.0
     margin_pct: float = 0.05
     adverse_hours: float = 8.0
-    basis_stop_pct: float = 1.0
+    basis_stop_pct: float = 2.0
     exit_window_s: float = 900.0
     """A horizon exit due this long before a settlement the short receives waits for it;
     one before a settlement it pays is made before it."""

@@ -21,6 +21,8 @@ from actors.arbitrage.pricing import entry_cost_pct
 from actors.risk.sizing import depth_weighted_price
 from protocols.model import Quote
 
+_DEFAULT_CARRY = CarryParams()
+
 
 def carry_params(ctx: ArbitrageContext) -> CarryParams | None:
     """The carry decisions of a ``funding_carry`` task (their defaults when the params
@@ -28,9 +30,6 @@ def carry_params(ctx: ArbitrageContext) -> CarryParams | None:
     if ctx.task_type != FUNDING_CARRY:
         return None
     return ctx.params.carry or _DEFAULT_CARRY
-
-
-_DEFAULT_CARRY = CarryParams()
 
 
 def weighs_funding(ctx: ArbitrageContext) -> bool:

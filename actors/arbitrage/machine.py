@@ -339,6 +339,10 @@ def _look_for_entry(
     terms = None
     if weighs_funding(ctx):
         terms = entry_terms(ctx, now, spot, futures, qty)
+        if ctx.task_type == FUNDING_CARRY and terms.funding <= 0.0:
+            # A premium alone may cover the terms: that is the arbitrage's trade, not a
+            # carry's.
+            return _skip(ctx, f"{NOT_COVERED}: no funding expected over {terms.hold_h:g} h")
         if not terms.passes:
             return _skip(
                 ctx,

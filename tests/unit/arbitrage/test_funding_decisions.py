@@ -4,12 +4,14 @@ settlements, and the carry task's entries and exits."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.arbitrage.context import (
     FUNDING_CARRY,
+    ArbitrageContext,
     ArbitrageParams,
     ArbitrageState,
     CarryParams,
@@ -310,7 +312,18 @@ def test_the_settled_rate_is_folded_once_when_the_next_one_comes():
     rate(driver, EIGHT_H + 1.0, 0.0001, 2 * EIGHT_H)
     expected = fold(FundingHistory(), 0.0002, EIGHT_H, EIGHT_H, 24.0)
     assert driver.ctx.funding_history == expected
-    # Reported again (a reconnection, a restart from a snapshot that kept the mean):
+    # A restart from the snapshot, and the rates reported again on reconnecting:
+    driver.ctx = msgspec.json.decode(msgspec.json.encode(driver.ctx), type=ArbitrageContext)
     rate(driver, EIGHT_H + 2.0, 0.0002, EIGHT_H)
     rate(driver, EIGHT_H + 3.0, 0.0001, 2 * EIGHT_H)
     assert driver.ctx.funding_history == expected
+
+
+def test_a_carry_never_enters_on_a_premium_alone():
+    driver = carry_driver()
+    assert driver.quotes(1.0, PREMIUM) == []  # no rate known
+    assert driver.ctx.last_skip_reason == f"{NOT_COVERED}: no funding expected over 168 h"
+    rate(driver, 2.0, -0.00001, 3600.0)
+    assert driver.quotes(3.0, PREMIUM) == []
+    rate(driver, 4.0, 0.00001, 3600.0)
+    assert placed(driver.quotes(5.0, PREMIUM))
