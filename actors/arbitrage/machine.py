@@ -1319,7 +1319,7 @@ def _hold_position(ctx: ArbitrageContext, now: float) -> ArbitrageContext:
     return replace(
         ctx,
         state=POSITION_OPEN,
-        position_opened_at=ctx.position_opened_at if ctx.position_opened_at else now,
+        position_opened_at=now if ctx.position_opened_at is None else ctx.position_opened_at,
         exit_reason=exit_reason,
         imbalance_goal=None,
         correction_attempts=0,

@@ -171,7 +171,7 @@ def _config(args: argparse.Namespace) -> BacktestConfig:
     config = BacktestConfig()
     if args.config:
         file = load_config(args.config, BacktestConfigFile)
-        config = BacktestConfig(file.strategy, file.backtest, file.risk)
+        config = BacktestConfig(file.strategy, file.backtest, file.risk, file.funding_carry)
     section = config.backtest
     if args.latency_ms is not None:
         section = msgspec.structs.replace(section, latency_ms=args.latency_ms)

@@ -11,7 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from actors.runtime.ops.status import SystemStatus
+from actors.runtime.ops.status import SystemStatus, percent
 
 
 def titled_table(title: str, **options) -> Table:
@@ -117,7 +117,7 @@ def funding_table(status: SystemStatus) -> Table:
     for header in ("rate %", "next (UTC)", "received USDT"):
         add_number_column(table, header)
     for t in status.tasks:
-        rate = "-" if t.funding_rate is None else f"{t.funding_rate * 100:+.4f}"
+        rate = "-" if t.funding_rate is None else percent(t.funding_rate)
         settles = (
             "-"
             if t.funding_next_ts is None

@@ -42,8 +42,7 @@ def test_both_task_types_trade_side_by_side_and_resume_by_type_after_a_sigkill(t
     control = urls["control"]
     config = live_config(tmp_path / "live.toml", urls, symbols=["BTC/USDT", "ETH/USDT"], tail=CARRY)
     data_dir = tmp_path / "data"
-    log = tmp_path / "basis.log"
-    process, port = start_run(config, data_dir, log)
+    process, port = start_run(config, data_dir, tmp_path / "basis.log")
     try:
         assert task_of(port, "ETH/USDT")["type"] == "funding_carry"
         assert task_of(port, "BTC/USDT")["type"] == "spot_futures_arbitrage"
@@ -59,7 +58,7 @@ def test_both_task_types_trade_side_by_side_and_resume_by_type_after_a_sigkill(t
 
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-        process, port = start_run(config, data_dir, log)
+        process, port = start_run(config, data_dir, tmp_path / "restarted.log")
 
         for symbol, task in before.items():
             wait_for(lambda symbol=symbol: task_of(port, symbol)["decisions"] > 0)
@@ -77,7 +76,7 @@ def test_both_task_types_trade_side_by_side_and_resume_by_type_after_a_sigkill(t
         # Each goes on as its type: the arbitrage exits on a discount; the carry, whose
         # decisions are the funding's, holds through the same move of its own basis.
         for symbol in ("BTC/USDT", "ETH/USDT"):
-            httpx.post(f"{control}/dislocate", json={"symbol": symbol, "size": -0.004}, timeout=5)
+            httpx.post(f"{control}/dislocate", json={"symbol": symbol, "size": -0.015}, timeout=5)
         wait_for(lambda: task_of(port, "BTC/USDT")["cycles"] == before["BTC/USDT"]["cycles"] + 1)
         eth = task_of(port, "ETH/USDT")
         assert (eth["state"], eth["cycles"]) == ("position_open", before["ETH/USDT"]["cycles"])

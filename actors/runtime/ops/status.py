@@ -630,4 +630,14 @@ def _usdt(amount: float | None) -> str:
 
 
 def _rate(rate: float | None) -> str:
-    return "?" if rate is None else f"{rate * 100:+.4f}%"
+    return "?" if rate is None else f"{percent(rate)}%"
+
+
+def percent(rate: float) -> str:
+    """A funding rate in %, signed: to four decimals (``+0.0125``), or to three
+    significant digits where four decimals would show a rate that is not nought as
+    nought (a short interval's, ``+2.08e-05``)."""
+    shown = f"{rate * 100:+.4f}"
+    if rate != 0.0 and float(shown) == 0.0:
+        return f"{rate * 100:+.3g}"
+    return shown

@@ -271,6 +271,30 @@ def test_a_partial_fill_is_corrected_by_the_machine(tmp_path):
     assert result.open_positions == ["BTC/USDT"]
 
 
+def test_a_position_opened_at_the_epoch_keeps_its_open_time_through_a_partial_exit(tmp_path):
+    # Entered at 0 s (a file starting at the epoch), the exit fills only a quarter of the
+    # spot leg at 2 s and the rest at 3 s: the record's entry is the entry's, not 2 s.
+    path = rows_file(
+        tmp_path,
+        [
+            (ms, leg, "BTC/USDT", bid, size, ask, size)
+            for ms, size, (sb, sa, fb, fa) in (
+                (0, 1000.0, CHEAP),
+                (1_000, 1000.0, (100.4, 101.0, 100.0, 100.1)),
+                (2_000, 0.25, WIDE),
+                (3_000, 1000.0, WIDE),
+            )
+            for leg, bid, ask in (("futures", fb, fa), ("spot", sb, sa))
+        ],
+    )
+    partial = BacktestConfig(
+        strategy=StrategyConfig(base_position_size_usdt=100.0),
+        backtest=BacktestSection(partial_fills=True),
+    )
+    [trade] = run_backtest(str(path), partial).trades
+    assert (trade.entry_ts, trade.exit_ts, trade.qty) == (0.0, 3.0, 1.0)
+
+
 # ------------------------------------------------------------------------- risk
 
 

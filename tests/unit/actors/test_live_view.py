@@ -15,7 +15,7 @@ from actors.arbitrage.context import EntryTerms
 from actors.cli import status_tables
 from actors.cli.live_view import MessageRates, live_frame, live_view, stop_summary
 from actors.runtime.ops.logs import RecentLines
-from actors.runtime.ops.status import one_line, status_of
+from actors.runtime.ops.status import one_line, percent, status_of
 from actors.runtime.risk.actor import RiskStatistics
 from tests.unit.actors.sample_statistics import T0, feed, router, statistics, strategy
 
@@ -76,6 +76,12 @@ def test_a_frame_shows_strategies_feeds_routers_the_store_and_the_log():
     assert polling.split() == ["router-gateio_futures", "7", "5", "1", "1", "polling"]
     assert "store: 10 commits, write p99 2.00 ms, queue 2;" in text
     assert lines[-2:] == ["log:", "12:00:01.000 WRN a line"]
+
+
+def test_a_funding_rate_too_small_for_four_decimals_is_not_shown_as_nought():
+    # A minute's contract (the demo's): its rate is a 480th of an 8 h one's.
+    assert percent(2.0833e-7) == "+2.08e-05"
+    assert (percent(-0.000125), percent(0.0)) == ("-0.0125", "+0.0000")
 
 
 def test_the_entries_weighed_on_funding_are_a_table_of_their_own_only_where_any_is():
