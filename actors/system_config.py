@@ -173,8 +173,9 @@ class SystemConfig(RuntimeConfig, frozen=True, forbid_unknown_fields=True):
 
     def simulated_credentials(self) -> dict[str, ApiCredentials]:
         """The simulated accounts' made-up keys, by venue kind, in place of environment
-        variables: ``[sim.spot]``'s at every spot venue, ``[sim.futures]``'s at every
-        futures venue."""
-        spot = ApiCredentials(self.sim.spot.api_key, self.sim.spot.api_secret)
-        futures = ApiCredentials(self.sim.futures.api_key, self.sim.futures.api_secret)
-        return {kind: spot for kind in SPOT_VENUES} | {kind: futures for kind in FUTURES_VENUES}
+        variables: each twin's (``SimConfig.venue_table``)."""
+        found = {}
+        for kind in (*SPOT_VENUES, *FUTURES_VENUES):
+            table = self.sim.venue_table(venue_of_kind(kind).exchange)
+            found[kind] = ApiCredentials(table.api_key, table.api_secret)
+        return found

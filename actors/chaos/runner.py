@@ -92,7 +92,7 @@ from actors.sim.venue_server import VenueServer
 from actors.sim.venues import leg_of
 from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
-from actors.venues.kinds import SPOT_VENUES, venue_of_kind
+from actors.venues.kinds import FUTURES_VENUES, SPOT_VENUES, venue_of_kind
 from protocols.messages import TradeRecord
 from protocols.model import Leg, Symbol
 from protocols.rules import FLOAT_TOLERANCE, at_least, min_order_usdt
@@ -125,10 +125,13 @@ _ORDER_FAULT_KINDS = {
     FaultKind.SERVER_ERRORS: OrderFaultKind.SERVER_ERROR,
     FaultKind.RATE_LIMITS: OrderFaultKind.RATE_LIMIT,
 }
-KEY_ENV = {
-    "spot": ("BASIS_CHAOS_SPOT_KEY", "BASIS_CHAOS_SPOT_SECRET"),
-    "futures": ("BASIS_CHAOS_FUTURES_KEY", "BASIS_CHAOS_FUTURES_SECRET"),
-}
+
+
+def key_env(kind: str) -> tuple[str, str]:
+    """The environment variables that hold the simulated venue of ``kind``'s key and
+    secret in a chaos run's trading process."""
+    return f"BASIS_CHAOS_{kind.upper()}_KEY", f"BASIS_CHAOS_{kind.upper()}_SECRET"
+
 
 _decode_status = msgspec.json.Decoder(SystemStatus).decode
 
@@ -1182,15 +1185,13 @@ def unhedged_threshold(sim: SimServers, symbol: str, price: float) -> float:
 
 
 def venue_keys(sim: SimConfig) -> dict[str, str]:
-    """The simulated venues' keys, by the environment variables ``KEY_ENV`` names."""
-    spot_key, spot_secret = KEY_ENV["spot"]
-    futures_key, futures_secret = KEY_ENV["futures"]
-    return {
-        spot_key: sim.spot.api_key,
-        spot_secret: sim.spot.api_secret,
-        futures_key: sim.futures.api_key,
-        futures_secret: sim.futures.api_secret,
-    }
+    """The simulated venues' keys, by the environment variables :func:`key_env` names."""
+    found = {}
+    for kind in (*SPOT_VENUES, *FUTURES_VENUES):
+        table = sim.venue_table(venue_of_kind(kind).exchange)
+        key, secret = key_env(kind)
+        found |= {key: table.api_key, secret: table.api_secret}
+    return found
 
 
 def _same(a: float, b: float) -> bool:
@@ -1229,16 +1230,16 @@ def run_config_toml(
     config: SystemConfig, urls: SimUrls, port: int, depth: bool, alerts_url: str | None = None
 ) -> str:
     """The trading process's config: the user's symbols, strategy and feed timings, in
-    live mode against the simulated venues at ``urls`` (keys from ``KEY_ENV``); its
+    live mode against the simulated venues at ``urls`` (keys from :func:`key_env`); its
     alerts, with the user's thresholds, to the webhook at ``alerts_url`` alone."""
     at = config.venues_at(urls)
     served = config.venues_in_use
 
     def table(venue: VenueConfig) -> dict[str, Any]:
-        leg = "spot" if venue.kind in SPOT_VENUES else "futures"
+        key, secret = key_env(venue.kind)
         found = msgspec.to_builtins(venue) | {
-            "api_key_env": KEY_ENV[leg][0],
-            "api_secret_env": KEY_ENV[leg][1],
+            "api_key_env": key,
+            "api_secret_env": secret,
             "depth": depth or venue.depth,
         }
         if venue.kind == "gateio_futures" and venue.kind in served:

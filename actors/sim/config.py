@@ -425,10 +425,23 @@ class SimConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     depth: DepthProfile = DepthProfile()
     servers: ServerConfig = ServerConfig()
     pairs: dict[str, tuple[str, str]] = msgspec.field(default_factory=dict)
+    binance: SpotVenueConfig | None = None
+    """The Binance spot twin's own settings, in place of ``spot``'s (Binance's own still
+    where this table keeps the defaults: ``VENUE_SETTINGS``)."""
+    binance_futures: FuturesVenueConfig | None = None
+    """The Binance USDⓈ-M twin's own settings, in place of ``futures``'."""
 
     def pair(self, symbol: Symbol) -> tuple[str, str]:
         """The spot and futures venue ``symbol`` trades at."""
         return self.pairs.get(str(symbol), DEFAULT_PAIR)
+
+    def venue_table(self, name: str) -> SpotVenueConfig | FuturesVenueConfig:
+        """The settings venue ``name`` starts from: its own table where it has one and
+        the config sets it, its leg's (``spot`` or ``futures``) otherwise."""
+        own = {"binance": self.binance, "binance_futures": self.binance_futures}.get(name)
+        if own is not None:
+            return own
+        return self.spot if name in SPOT_VENUES else self.futures
 
     def __post_init__(self) -> None:
         if not self.symbols:

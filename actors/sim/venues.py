@@ -59,7 +59,7 @@ class SimVenues:
         """Each venue's configuration: ``[sim.spot]``'s or ``[sim.futures]``'s, named."""
         self.spot_venues: dict[str, SpotExchange] = {}
         for name in dict.fromkeys(spot for spot, _ in self.pairs.values()):
-            spot_config = _as_venue(config.spot, name)
+            spot_config = _as_venue(config.venue_table(name), name)
             self.venue_configs[name] = spot_config
             self.spot_venues[name] = SpotExchange(
                 spot_config,
@@ -69,7 +69,7 @@ class SimVenues:
             )
         self.futures_venues: dict[str, FuturesExchange] = {}
         for name in dict.fromkeys(futures for _, futures in self.pairs.values()):
-            futures_config = _as_venue(config.futures, name)
+            futures_config = _as_venue(config.venue_table(name), name)
             self.venue_configs[name] = futures_config
             self.futures_venues[name] = FuturesExchange(
                 futures_config,

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from actors.chaos.plan import LIQUIDATION_RUN_DISTANCES_PCT, LIQUIDATION_RUN_LEVERAGE
-from actors.chaos.runner import KEY_ENV, entry_need_usdt, run_config_toml, scenario_config
+from actors.chaos.runner import entry_need_usdt, key_env, run_config_toml, scenario_config
 from actors.config_files import load_config
 from actors.sim.views import SimUrls
 from actors.system_config import SystemConfig
@@ -40,9 +40,11 @@ def test_the_run_config_is_the_users_own_in_live_mode_against_the_simulated_venu
     assert (spot.rest_url, spot.ws_url, spot.stale_after_s) == (URLS.mexc_rest, URLS.mexc_ws, 3.5)
     assert (futures.rest_url, futures.ws_url) == (URLS.gateio_rest, URLS.gateio_ws)
     assert spot.depth and futures.depth
-    assert (spot.api_key_env, spot.api_secret_env) == KEY_ENV["spot"]
+    assert (spot.api_key_env, spot.api_secret_env) == key_env("mexc")
     assert futures.user_id == users.sim.futures.user_id
-    assert sorted(loaded.missing_credentials()) == sorted([*KEY_ENV["spot"], *KEY_ENV["futures"]])
+    assert sorted(loaded.missing_credentials()) == sorted(
+        [*key_env("mexc"), *key_env("gateio_futures")]
+    )
 
 
 def test_the_run_config_keeps_the_users_pairs_at_their_simulated_venues():
@@ -86,9 +88,11 @@ def test_the_run_config_keeps_the_users_pairs_at_their_simulated_venues():
     assert not eth.spot.depth and eth.futures.depth
     # Gate.io's tables alike wherever it is used: the simulated account's user id in both.
     assert loaded.venues.futures.user_id == sol.futures.user_id == users.sim.futures.user_id
-    assert (eth.futures.api_key_env, eth.futures.api_secret_env) == KEY_ENV["futures"]
+    assert (eth.futures.api_key_env, eth.futures.api_secret_env) == key_env("binance_futures")
     assert sorted(loaded.missing_credentials()) == sorted(
-        [*KEY_ENV["spot"], *KEY_ENV["futures"]] * 2
+        name
+        for kind in ("mexc", "binance", "gateio_futures", "binance_futures")
+        for name in key_env(kind)
     )
 
 

@@ -15,6 +15,7 @@ from actors.sim import (
     SimVenues,
     SpotVenueConfig,
 )
+from actors.sim.config import VENUE_SETTINGS
 from actors.system_config import SystemConfig
 from protocols.model import Leg, Symbol, VenueRules
 
@@ -131,3 +132,31 @@ def test_a_sim_table_loads_from_toml_and_its_mistakes_name_file_and_key(tmp_path
     bad.write_text("[sim.servers]\ntick_s = 0.0\n")
     with pytest.raises(ConfigError, match=r"bad.toml: .*sim.servers.*tick_s 0.0 must be within"):
         load_config(bad, SystemConfig)
+
+
+def test_a_binance_twin_takes_its_own_table_with_binances_settings_where_it_keeps_defaults(
+    tmp_path,
+):
+    path = tmp_path / "basis.toml"
+    path.write_text(
+        "symbols = ['BTC/USDT', 'ETH/USDT']\n"
+        "[[venues.pairs]]\nsymbols = ['ETH/USDT']\n"
+        "spot = { kind = 'binance' }\nfutures = { kind = 'binance_futures' }\n"
+        "[sim.spot]\ntaker_fee = 0.0008\n"
+        "[sim.binance]\nbalances = { USDT = 500.0 }\napi_key = 'binance-key'\n"
+        "[sim.binance_futures]\ntaker_fee = 0.0004\n"
+    )
+    config = load_config(path, SystemConfig)
+    venues = SimVenues(config.simulated(), T0)
+    mexc, binance = venues.venue_configs["mexc"], venues.venue_configs["binance"]
+    assert mexc.taker_fee == 0.0008  # [sim.spot] is MEXC's
+    # Binance's own table: its balance and key, Binance's fees where it sets none (not
+    # the 0.0008 [sim.spot] sets for MEXC).
+    assert (binance.balances, binance.api_key, binance.taker_fee) == (
+        {"USDT": 500.0},
+        "binance-key",
+        VENUE_SETTINGS["binance"]["taker_fee"],
+    )
+    assert venues.venue_configs["binance_futures"].taker_fee == 0.0004
+    keys = config.simulated_credentials()
+    assert (keys["binance"].key, keys["mexc"].key) == ("binance-key", "sim-key")
