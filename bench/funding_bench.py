@@ -3,17 +3,18 @@ without the funding in its entries and its exits timed around settlements, and
 ``funding_carry``, each backtested on the same synthetic file, for several seeds.
 
 Run: ``.venv/bin/python -m bench.funding_bench`` (``--seeds``, ``--days``,
-``--interval`` to change the data).
+``--interval`` to change the data; ``--exits`` to see, under each run, the entry cost
+its cycles were entered at and how they ended).
 
 The data: ``basis synth``'s market (``synthesize``) for the three default symbols, BTC
 settling every 8 h, ETH every 4 h and SOL every hour, with each symbol's default
 funding (persistent, mean-reverting, now and then negative), one quote per leg every
 ``INTERVAL_S`` seconds. 10 s resolves what the strategies trade on: a dislocation
 decays with the fast gap's half-life of 15 minutes, and funding moves over hours, so a
-finer grid changes which second an entry is made, not which entries are made; a
-month at 10 s is 1.6 M rows, which ``synthesize`` writes in about half a minute and
-the backtester reads in a few seconds, so every run of a seed takes well under a
-minute on one core.
+finer grid changes which second an entry is made, not which entries are made. A
+month at 10 s is 1.7 M rows, which ``synthesize`` writes in 40 s or so and the
+backtester runs in under 10 s, so the whole bench (three seeds, six runs each) takes
+about five minutes on one core.
 
 Each run is the backtester with ``[strategy]``, ``[risk]`` and ``[funding_carry]`` as
 the run says, every other setting at its default (fills at the quoted prices, no
@@ -21,8 +22,9 @@ latency). For each run:
 
 - **P&L**: the P&L of every cycle closed (``TradeRecord.pnl_usdt``: fees and funding
   included) plus, for a position still open when the data ends, what closing it at the
-  last quotes sampled would make (``pnl_if_closed``: what its cycle realised, funding
-  included, and its legs' exit at the best prices, fees included). USDT.
+  last quotes sampled (``SAMPLE_S`` before the end at most) would make
+  (``pnl_if_closed``: what its cycle realised, funding included, and its legs' exit at
+  the best prices, fees included). USDT.
 - **cycles**: cycles closed.
 - **funding**: the funding settled on every short over the whole data, open positions
   included (``SymbolSummary.funding_usdt``), and its share of the P&L (funding / P&L;
@@ -124,6 +126,10 @@ class Figures:
     fees: float
     volume: float
     elapsed_s: float
+    exits: dict[str, tuple[int, float]]
+    """Cycles closed by exit reason: how many, and their P&L."""
+    entry_cost_pct: float
+    """The entry cost % the cycles closed were entered at, on average."""
 
     @property
     def share(self) -> float | None:
@@ -176,6 +182,11 @@ def backtest(path: Path, config: BacktestConfig) -> Figures:
         for ctx, s in zip(result.contexts, result.symbols, strict=True)
         if s.open_position
     )
+    exits: dict[str, tuple[int, float]] = {}
+    for trade in result.trades:
+        count, pnl = exits.get(trade.exit_reason, (0, 0.0))
+        exits[trade.exit_reason] = (count + 1, pnl + trade.pnl_usdt)
+    costs = [t.entry_cost_pct for t in result.trades if t.entry_cost_pct is not None]
     return Figures(
         pnl=equity.value,
         cycles=result.cycles,
@@ -184,6 +195,8 @@ def backtest(path: Path, config: BacktestConfig) -> Figures:
         fees=sum(t.fees_usdt for t in result.trades) + open_fees,
         volume=sum(s.volume_usdt for s in result.symbols),
         elapsed_s=time.perf_counter() - began,
+        exits=exits,
+        entry_cost_pct=statistics.fmean(costs) if costs else 0.0,
     )
 
 
@@ -217,6 +230,15 @@ def row(run: Run, figures: Figures) -> str:
     )
 
 
+def exits_row(figures: Figures) -> str:
+    exits = ", ".join(
+        f"{count} {reason} ({pnl:+.2f})" for reason, (count, pnl) in sorted(figures.exits.items())
+    )
+    if not exits:
+        return "      no cycle closed"
+    return f"      entered at {figures.entry_cost_pct:+.2f} % on average; exits: {exits}"
+
+
 def _spread(values: Iterable[float]) -> str:
     values = list(values)
     mean = statistics.fmean(values)
@@ -229,6 +251,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--days", type=float, default=DAYS)
     parser.add_argument("--interval", type=float, default=INTERVAL_S)
+    parser.add_argument(
+        "--exits",
+        action="store_true",
+        help="under each run, the mean entry cost and the cycles closed by exit reason",
+    )
     options = parser.parse_args()
     plan = runs()
     by_run: dict[str, list[Figures]] = {run.key: [] for run in plan}
@@ -249,6 +276,8 @@ def main() -> None:
                 figures = backtest(path, run.config)
                 by_run[run.key].append(figures)
                 print(row(run, figures))
+                if options.exits:
+                    print(exits_row(figures))
             os.remove(path)
     if len(options.seeds) > 1:
         print(f"mean [min .. max] over seeds {', '.join(map(str, options.seeds))}:")
