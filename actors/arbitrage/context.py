@@ -397,6 +397,9 @@ class ArbitrageContext(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     exit), ``None`` while it does not."""
     settlement_wait: float | None = None
     """The settlement a due exit waits for (``settlement_window_s``), while it does."""
+    settlement_wait_floor_usdt: float | None = None
+    """While a profit exit waits for a settlement: the P&L if closed below which it
+    waits no longer (what it was when the wait began, less the payment expected)."""
     last_trade: TradeRecord | None = None
     """The last closed cycle's record: funding settled during that cycle but reported
     after its exit is added to it."""

@@ -58,8 +58,9 @@ Rules the code keeps everywhere:
   ``funding_carry`` enters when the funding expected over its horizon pays for the
   entry, and exits at the horizon, when the rate has made the short pay for long
   enough, or at its basis stop. With a settlement window, a timeout or profit (a
-  horizon) exit waits for a settlement the short receives, bounded, and goes before
-  one it pays (docs/strategy.md, "Exits around settlements").
+  horizon) exit waits for a settlement the short receives, bounded in time (and a
+  profit exit by what the settlement would pay), and goes before one it pays
+  (docs/strategy.md, "Exits around settlements").
 * A market event that decides nothing returns the very same context object.
 """
 
@@ -472,12 +473,16 @@ def _watch_position(
                 return _start_exit(ctx, now, sb, fa, BASIS_STOP)
             elif ctx.reduction is not None:
                 return _start_reduction(ctx, now, sb, fa, ctx.reduction)
+            elif ctx.settlement_wait_floor_usdt is not None:
+                reason = "profit"  # decided before its wait, which ends below
             else:
                 return ctx, NOTHING
         if window > 0.0 and fresh and not _exit_demanded(ctx, sb, fa):
-            waiting = _wait_for_settlement(ctx, now, window)
-            if waiting is not None:
-                return waiting, NOTHING
+            floor = ctx.settlement_wait_floor_usdt
+            if floor is None or pnl_if_closed(ctx, sb, fa) >= floor:
+                waiting = _wait_for_settlement(ctx, now, window, sb, fa, reason == "profit")
+                if waiting is not None:
+                    return waiting, NOTHING
     return _start_exit(ctx, now, sb, fa, reason)
 
 
@@ -512,12 +517,17 @@ def _next_settlement(ctx: ArbitrageContext, now: float) -> tuple[float, float | 
 
 
 def _wait_for_settlement(
-    ctx: ArbitrageContext, now: float, window: float
+    ctx: ArbitrageContext, now: float, window: float, sb: float, fa: float, profit: bool
 ) -> ArbitrageContext | None:
     """The context of an exit that waits for the next settlement, or ``None`` when it
     goes now. It waits while a settlement the short receives is at most ``window``
     away, and from then until it has been applied or ``settlement_grace_s`` has passed
-    since; once it went past one, it waits for no other within the next window."""
+    since; once it went past one, it waits for no other within the next window.
+
+    A ``profit`` exit that begins to wait keeps its floor: the P&L if closed now, less
+    what the settlement is expected to pay (its rate on the short at ``fa``). A profit
+    is taken on a swing of the basis, which the basis tends to give back; once the wait
+    has cost more than the settlement would pay, the exit goes (the caller checks)."""
     grace = ctx.params.settlement_grace_s
     waited = ctx.settlement_wait
     if waited is not None:
@@ -529,7 +539,10 @@ def _wait_for_settlement(
     settles, rate = _next_settlement(ctx, now)
     if rate is None or rate <= 0.0 or settles - now > window:
         return None
-    return replace(ctx, settlement_wait=settles, last_update=now)
+    floor = None
+    if profit:
+        floor = pnl_if_closed(ctx, sb, fa) - rate * ctx.positions.futures.qty * fa
+    return replace(ctx, settlement_wait=settles, settlement_wait_floor_usdt=floor, last_update=now)
 
 
 def _exit_demanded(ctx: ArbitrageContext, sb: float, fa: float) -> bool:
@@ -1449,6 +1462,7 @@ def _at_rest(ctx: ArbitrageContext, now: float, cycle: Cycle = _NEW_CYCLE) -> Ar
         correction_attempts=0,
         current_opportunity=None,
         settlement_wait=None,
+        settlement_wait_floor_usdt=None,
         cycle=cycle,
         cooldown_until=now + ctx.params.cooldown_s,
         last_update=now,

@@ -25,6 +25,7 @@ from actors.arbitrage.machine import (
     FUNDING_TURNED,
     HORIZON,
     NOT_COVERED,
+    pnl_if_closed,
 )
 from protocols.messages import (
     FundingPayment,
@@ -208,6 +209,36 @@ def test_a_profit_exit_waits_for_a_settlement_it_receives():
     assert driver.quotes(OPENED + 3600.0 + GRACE - 1.0, PROFIT) == []
     reason = close(driver, OPENED + 3600.0 + GRACE, PROFIT)
     assert reason == "profit"
+
+
+def test_a_waiting_profit_exit_goes_once_the_wait_has_cost_more_than_the_settlement_pays():
+    # 1 BTC short at 0.01 %: the settlement would pay about 4.98 USDT.
+    settles = OPENED + 3600.0
+    driver = timed_driver(0.0001, settles)
+    assert driver.quotes(settles - 600.0, PROFIT) == []
+    ctx = driver.ctx
+    expected = pnl_if_closed(ctx, 50_500.0, 49_810.0) - 0.0001 * 49_810.0
+    assert ctx.settlement_wait_floor_usdt == pytest.approx(expected)
+    # 2 USDT given back: less than the settlement pays, so it waits on.
+    assert driver.quotes(settles - 500.0, (50_498.0, 50_510.0, 49_800.0, 49_810.0)) == []
+    # 10 USDT given back, still a profit above min_profit_pct: it waits no longer.
+    reason = close(driver, settles - 400.0, (50_490.0, 50_510.0, 49_800.0, 49_810.0))
+    assert reason == "profit"
+
+
+def test_a_waiting_profit_exit_stays_decided_when_the_profit_is_gone():
+    settles = OPENED + 3600.0
+    driver = timed_driver(0.0001, settles)
+    assert driver.quotes(settles - 600.0, PROFIT) == []
+    assert close(driver, settles - 590.0, FLAT) == "profit"  # not held on to the timeout
+
+
+def test_a_timeout_that_waits_keeps_no_floor():
+    driver = timed_driver(0.0001, DUE + 300.0)
+    assert driver.quotes(DUE, PROFIT) == []  # a profit and the timeout: the timeout waits
+    assert driver.ctx.settlement_wait == DUE + 300.0
+    assert driver.ctx.settlement_wait_floor_usdt is None
+    assert driver.quotes(DUE + 10.0, FLAT) == []
 
 
 @pytest.mark.parametrize(
