@@ -244,7 +244,7 @@ OTHER_PAIRS = [
 
 DEFAULT_RUNS: dict[str, tuple[int, int, tuple[str, str]]] = {
     "default pair": (1, 3, DEFAULT_PAIR),
-    # Each failpoint once, on the pair furthest from the default one.
+    # A kill at random and each failpoint once, on the pair furthest from the default one.
     "Binance pair": (1, 3, OTHER_PAIRS[0]),
 }
 """The bounded crash runs of ``make test``, by name: kills at random, kills at each
