@@ -66,7 +66,7 @@ async def stir(sim: SimServers) -> None:
     while True:
         for size in (0.012, -0.015):
             sim.dislocate(BTC, size)
-            await trio.sleep(0.5)  # an entry or an exit takes a few milliseconds here
+            await trio.sleep(0.25)  # an entry or an exit takes a few milliseconds here
 
 
 def p99(samples: list[float]) -> float:
