@@ -482,17 +482,37 @@ def test_basis_chaos_prints_a_readable_report_or_the_whole_report_as_json_and_ex
     assert report["aim"]["passed"] and report["timeline"][0]["met"]
 
 
-@pytest.mark.parametrize(
-    ("arguments", "said"),
-    [
-        (["--duration", "5", "--scenario", "nope"], "invalid choice: 'nope'"),
-        (["--scenario", "mixed"], "the following arguments are required: --duration"),
-        (["--duration", "-1"], "expected a positive number of seconds"),
-        (["missing.toml", "--duration", "5"], "missing.toml: no such file"),
-    ],
-)
-def test_bad_arguments_are_named_with_exit_2(arguments, said):
-    done = subprocess.run([*BASIS, "chaos", *arguments], capture_output=True, text=True)
+BAD_ARGUMENTS = [
+    (["--duration", "5", "--scenario", "nope"], "invalid choice: 'nope'"),
+    (["--scenario", "mixed"], "the following arguments are required: --duration"),
+    (["--duration", "-1"], "expected a positive number of seconds"),
+    (["missing.toml", "--duration", "5"], "missing.toml: no such file"),
+]
+
+
+async def with_bad_arguments(root: Path) -> dict[str, subprocess.CompletedProcess]:
+    """``basis chaos`` with each of ``BAD_ARGUMENTS``, all at once: each one's outcome, by
+    its arguments."""
+    done: dict[str, subprocess.CompletedProcess] = {}
+
+    async def run(arguments: list[str]) -> None:
+        with trio.fail_after(60):
+            ran = await trio.run_process(
+                [*BASIS, "chaos", *arguments], capture_stdout=True, capture_stderr=True, check=False
+            )
+        done[" ".join(arguments)] = subprocess.CompletedProcess(
+            ran.args, ran.returncode, ran.stdout.decode(), ran.stderr.decode()
+        )
+
+    async with trio.open_nursery() as nursery:
+        for arguments, _ in BAD_ARGUMENTS:
+            nursery.start_soon(run, arguments)
+    return done
+
+
+@pytest.mark.parametrize(("arguments", "said"), BAD_ARGUMENTS)
+def test_bad_arguments_are_named_with_exit_2(arguments, said, side_runs):
+    done = played_apart(side_runs, "bad arguments")[" ".join(arguments)]
     assert done.returncode == 2
     assert said in done.stderr
 
@@ -530,9 +550,11 @@ SIDE_RUNS: dict[str, Callable[[Path], Awaitable[object]]] = {
     "readable": lambda root: basis_chaos(root, "readable"),
     "as JSON": lambda root: basis_chaos(root, "as JSON"),
     "two kills": two_kills_at_once,
+    "bad arguments": with_bad_arguments,
 }
 """The other runs of ``make test`` here, by name, longest first: a trading process
-ending by itself, the CLI's two reports, two kills a tenth of a second apart."""
+ending by itself, the CLI's two reports, two kills a tenth of a second apart, the CLI
+refusing bad arguments."""
 
 
 async def play_apart(root: Path) -> dict[str, object]:
