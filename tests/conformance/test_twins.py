@@ -148,11 +148,18 @@ async def test_a_refused_order_is_rejected_and_never_sent_again(kind):
 async def test_an_order_asked_to_wait_goes_once_the_wait_is_over(kind):
     async with twin(kind) as venue, trio.open_nursery() as nursery:
         strategy = Mailbox("strategy")
-        inbox = await started_router(nursery, venue, strategy)
-        venue.server.rate_limit_requests(2, retry_after_s=0.3)
+        router = venue.router(strategy)
+        inbox = Mailbox(router.name)
+        await nursery.start(router.run, Incarnation(router.name, 0, None, inbox))
+        # One 429: a venue that tells its wait in whole seconds makes each one a second.
+        venue.server.rate_limit_requests(1, retry_after_s=0.3)
         order = venue.order(6)
         await inbox.send(PlaceOrder(order))
         assert (await settled(strategy, order.client_id))[-1].status is OrderStatus.FILLED
+        # The 429 met the placement, and the placement that followed waited for the
+        # venue's wait before it went.
+        assert (router.stats.rate_limited, router.stats.placed) == (1, 2)
+        assert router.order_bucket.waits == 1
         assert len(venue.accepted_client_ids()) == 1
         nursery.cancel_scope.cancel()
 

@@ -29,6 +29,11 @@ ROOT = Path(__file__).parents[2]
 BASIS_RUN = [sys.executable, "-m", "actors.cli", "run"]
 DETECTED_WITHIN_S = 5.0
 BTC = Symbol("BTC", "USDT")
+STALE_AFTER_S = 1.5
+STALL_S = 4.0
+"""A stall: the feed stale after 1.5 s, an incident 1 s later (the alerts'
+``open_after_s`` in these tests), both well before the stall ends."""
+QUICK = {"open_after_s": 1.0, "resolve_after_s": 1.0}
 
 
 def paper(url: str, **alerts: object) -> SystemConfig:
@@ -36,7 +41,7 @@ def paper(url: str, **alerts: object) -> SystemConfig:
         {
             "symbols": ["BTC/USDT"],
             "http": {"port": 0},
-            "venues": {"spot": {"kind": "mexc", "stale_after_s": 2.0}},
+            "venues": {"spot": {"kind": "mexc", "stale_after_s": STALE_AFTER_S}},
             "strategy": {"base_position_size_usdt": 200.0},
             "alerts": {"webhook": {"url": url, "secret_env": SECRET_ENV}, **alerts},
         },
@@ -61,7 +66,7 @@ async def stir(sim: SimServers) -> None:
     while True:
         for size in (0.012, -0.015):
             sim.dislocate(BTC, size)
-            await trio.sleep(0.5)  # an entry or an exit takes a few milliseconds here
+            await trio.sleep(0.25)  # an entry or an exit takes a few milliseconds here
 
 
 def p99(samples: list[float]) -> float:
@@ -79,12 +84,12 @@ async def test_a_stalled_feed_makes_one_alert_when_detectable_and_one_when_over(
     receiver = AlertReceiver(secret=SECRET.encode())
     async with trio.open_nursery() as nursery:
         url = await nursery.start(receiver.serve)
-        async with paper_run(paper(url), tmp_path) as (system, sim):
+        async with paper_run(paper(url, **QUICK), tmp_path) as (system, sim):
             [started] = await receiver.wait_for(1)
             assert (started.kind, started.incident) == ("event", "start")
             feed = system.venues[next(iter(system.venues))].feeds[0]
             await wait_until(lambda: feed.status.state == "fresh", 20)
-            sim.mexc.stall_websockets(6.0)
+            sim.mexc.stall_websockets(STALL_S)
             await wait_until(lambda: feed.status.state != "fresh", 20)
             detectable = trio.current_time()
             await wait_until(lambda: about(receiver, "feed:feed-mexc") == ["opened"], 20)
@@ -97,8 +102,9 @@ async def test_a_stalled_feed_makes_one_alert_when_detectable_and_one_when_over(
                 lambda: about(receiver, "feed:feed-mexc") == ["opened", "resolved"], 20
             )
             assert receiver.arrived_at[-1] - over <= DETECTED_WITHIN_S
-            # Some more seconds of a healthy feed: nothing more about it.
-            await trio.sleep(4.0)
+            # Twice the time an incident takes to open, of a healthy feed: nothing more
+            # about it.
+            await trio.sleep(2 * QUICK["open_after_s"])
             assert about(receiver, "feed:feed-mexc") == ["opened", "resolved"]
             assert receiver.bad_signatures == 0
         # A graceful stop is told too.
@@ -116,8 +122,7 @@ async def test_a_sink_that_hangs_for_a_minute_slows_no_decision(tmp_path, monkey
     receiver = AlertReceiver(secret=SECRET.encode(), hang_s=60.0)
     async with trio.open_nursery() as nursery:
         url = await nursery.start(receiver.serve)
-        # Incidents after 1 s: the stall below (stale after 2 s) is one well before it ends.
-        async with paper_run(paper(url, open_after_s=1.0), tmp_path) as (system, sim):
+        async with paper_run(paper(url, **QUICK), tmp_path) as (system, sim):
             [handle] = system.strategies.values()
             feed = system.venues[next(iter(system.venues))].feeds[0]
             await wait_until(lambda: feed.status.state == "fresh", 20)
@@ -125,7 +130,7 @@ async def test_a_sink_that_hangs_for_a_minute_slows_no_decision(tmp_path, monkey
             nursery.start_soon(stir, sim)
             await wait_until(lambda: len(lag.samples) >= 4, 60)
             # The start alert hangs at the receiver; a fault opens an incident meanwhile.
-            sim.mexc.stall_websockets(6.0)
+            sim.mexc.stall_websockets(STALL_S)
             await wait_until(
                 lambda: any(
                     i.key == "feed:feed-mexc" for i in system.alert_actor.book.open_incidents()

@@ -23,8 +23,9 @@ import signal
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
@@ -400,22 +401,24 @@ async def test_a_long_soak_keeps_every_promise_through_a_thousand_disconnects_an
     assert sum(r.kills for r in reports) >= math.ceil(SOAK_KILLS * share)
 
 
-async def test_a_kill_planned_while_the_last_restart_is_under_way_waits_for_it(
-    tmp_path, monkeypatch
-):
+async def two_kills_at_once(root: Path) -> tuple[ChaosRun, ChaosReport]:
     # Two kills a tenth of a second apart, neither waiting for a strategy to be mid-cycle:
     # the second comes while the first one's process is down, and must kill the process
     # the first one starts, once it is up (not start one of its own beside it).
-    monkeypatch.setattr(runner, "KILL_WAIT_FOR_CYCLE_S", 0.0)
     plan = tuple(FaultStep(at, FaultKind.KILL, "process", 0.5) for at in (0.2, 0.3))
     sim = SimServers(CONFIG.simulated())
     async with trio.open_nursery() as nursery:
         urls = await nursery.start(sim.run)
         async with httpx.AsyncClient(timeout=5.0) as http:
-            options = ChaosOptions(("process-kill",), 1.0, SEED, tmp_path)
+            options = ChaosOptions(("process-kill",), 1.0, SEED, root)
             run = ChaosRun(CONFIG, options, sim, urls, http, depth=False)
             report = await run.play(plan)
         nursery.cancel_scope.cancel()
+    return run, report
+
+
+def test_a_kill_planned_while_the_last_restart_is_under_way_waits_for_it(side_runs):
+    run, report = played_apart(side_runs, "two kills")
     assert report.passed, render(report)
     assert (report.kills, report.process_restarts) == (2, 2)
     assert [e.asked for e in run.exits] == ["kill", "kill", "stop"]
@@ -438,55 +441,88 @@ def test_the_seed_that_found_an_entry_on_a_stale_quote_passes():
     assert "[pass] no entry on a stale quote" in done.stdout
 
 
-def test_basis_chaos_prints_a_readable_report_or_the_whole_report_as_json_and_exits_0(tmp_path):
-    config = tmp_path / "chaos.toml"
-    config.write_text(CONFIG_TOML)
-    # Both runs at once, each with its own venues and trading process.
-    readable = subprocess.Popen(
-        [*BASIS, "chaos", str(config), "--duration", "4", "--scenario", "upgrade-notice",
-         "--scenario", "server-errors", "--seed", "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    as_json = subprocess.Popen(
-        [*BASIS, "chaos", str(config), "--duration", "2", "--scenario", "upgrade-notice",
-         "--seed", "4", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    out, err = readable.communicate(timeout=120)
+CLI_RUNS = {
+    "readable": ["--duration", "4", "--scenario", "upgrade-notice", "--scenario",
+                 "server-errors", "--seed", "3"],
+    "as JSON": ["--duration", "2", "--scenario", "upgrade-notice", "--seed", "4", "--json"],
+}  # fmt: skip
+"""The ``basis chaos`` runs of the CLI test, by name: each with its own venues and
+trading process."""
+
+
+async def basis_chaos(root: Path, name: str) -> subprocess.CompletedProcess:
+    config = root / "chaos.toml"
+    if not config.exists():
+        config.write_text(CONFIG_TOML)
+    with trio.fail_after(120):
+        done = await trio.run_process(
+            [*BASIS, "chaos", str(config), *CLI_RUNS[name]],
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
+    return subprocess.CompletedProcess(
+        done.args, done.returncode, done.stdout.decode(), done.stderr.decode()
+    )
+
+
+def test_basis_chaos_prints_a_readable_report_or_the_whole_report_as_json_and_exits_0(side_runs):
+    readable = played_apart(side_runs, "readable")
+    out, err = readable.stdout, readable.stderr
     assert readable.returncode == 0, out + err
     assert out.startswith("chaos PASSED: upgrade-notice, server-errors for 4 s, seed 3")
     for part in ("faults injected:", "recovery (s)", "invariants:", "[pass] memory stays flat"):
         assert part in out
-    out, err = as_json.communicate(timeout=120)
-    assert as_json.returncode == 0, err
-    report = json.loads(out.splitlines()[-1])
+    as_json = played_apart(side_runs, "as JSON")
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout.splitlines()[-1])
     assert report["passed"] and report["seed"] == 4 and len(report["invariants"]) == 13
     assert set(report["risk_play"]) >= {"auto-deleveragings", "liquidations", "mode switches"}
     assert report["faults"] == [{"kind": "upgrade_notice", "played": 1, "hit": 1, "expired": 0}]
     assert report["aim"]["passed"] and report["timeline"][0]["met"]
 
 
-@pytest.mark.parametrize(
-    ("arguments", "said"),
-    [
-        (["--duration", "5", "--scenario", "nope"], "invalid choice: 'nope'"),
-        (["--scenario", "mixed"], "the following arguments are required: --duration"),
-        (["--duration", "-1"], "expected a positive number of seconds"),
-        (["missing.toml", "--duration", "5"], "missing.toml: no such file"),
-    ],
-)
-def test_bad_arguments_are_named_with_exit_2(arguments, said):
-    done = subprocess.run([*BASIS, "chaos", *arguments], capture_output=True, text=True)
+BAD_ARGUMENTS = [
+    (["--duration", "5", "--scenario", "nope"], "invalid choice: 'nope'"),
+    (["--scenario", "mixed"], "the following arguments are required: --duration"),
+    (["--duration", "-1"], "expected a positive number of seconds"),
+    (["missing.toml", "--duration", "5"], "missing.toml: no such file"),
+]
+
+
+async def with_bad_arguments(root: Path) -> dict[str, subprocess.CompletedProcess]:
+    """``basis chaos`` with each of ``BAD_ARGUMENTS``, all at once: each one's outcome, by
+    its arguments."""
+    done: dict[str, subprocess.CompletedProcess] = {}
+
+    async def run(arguments: list[str]) -> None:
+        with trio.fail_after(60):
+            ran = await trio.run_process(
+                [*BASIS, "chaos", *arguments], capture_stdout=True, capture_stderr=True, check=False
+            )
+        done[" ".join(arguments)] = subprocess.CompletedProcess(
+            ran.args, ran.returncode, ran.stdout.decode(), ran.stderr.decode()
+        )
+
+    async with trio.open_nursery() as nursery:
+        for arguments, _ in BAD_ARGUMENTS:
+            nursery.start_soon(run, arguments)
+    return done
+
+
+@pytest.mark.parametrize(("arguments", "said"), BAD_ARGUMENTS)
+def test_bad_arguments_are_named_with_exit_2(arguments, said, side_runs):
+    done = played_apart(side_runs, "bad arguments")[" ".join(arguments)]
     assert done.returncode == 2
     assert said in done.stderr
 
 
-async def test_a_trading_process_that_ends_by_itself_is_started_again_and_reported(tmp_path):
+async def a_trading_process_that_ends_by_itself(root: Path) -> ChaosReport:
     sim = SimServers(CONFIG.simulated())
     async with trio.open_nursery() as nursery:
         urls = await nursery.start(sim.run)
         async with httpx.AsyncClient(timeout=5.0) as http:
-            options = ChaosOptions((), 6.0, SEED, tmp_path)
+            options = ChaosOptions((), 6.0, SEED, root)
             run = ChaosRun(CONFIG, options, sim, urls, http, depth=False)
 
             async def end_it_behind_the_runs_back():
@@ -498,7 +534,61 @@ async def test_a_trading_process_that_ends_by_itself_is_started_again_and_report
             nursery.start_soon(end_it_behind_the_runs_back)
             report = await run.play(())
         nursery.cancel_scope.cancel()
+    return report
+
+
+def test_a_trading_process_that_ends_by_itself_is_started_again_and_reported(side_runs):
+    report = played_apart(side_runs, "ends by itself")
     held = next(i for i in report.invariants if i.name.startswith("no supervisor gave up"))
     assert not held.passed and "ended by itself (run 1: exit 0)" in held.detail
     assert report.process_restarts == 1
     assert all(i.passed for i in report.invariants if i is not held), render(report)
+
+
+SIDE_RUNS: dict[str, Callable[[Path], Awaitable[object]]] = {
+    "ends by itself": a_trading_process_that_ends_by_itself,
+    "readable": lambda root: basis_chaos(root, "readable"),
+    "as JSON": lambda root: basis_chaos(root, "as JSON"),
+    "two kills": two_kills_at_once,
+    "bad arguments": with_bad_arguments,
+}
+"""The other runs of ``make test`` here, by name, longest first: a trading process
+ending by itself, the CLI's two reports, two kills a tenth of a second apart, the CLI
+refusing bad arguments."""
+
+
+async def play_apart(root: Path) -> dict[str, object]:
+    """Every one of ``SIDE_RUNS``, each in a directory of its own, started apart as a
+    start-up keeps a core busy: what it gave, or what it raised (raised by the test that
+    reads it)."""
+    results: dict[str, object] = {}
+
+    async def play_one(name: str) -> None:
+        (root / name).mkdir()
+        try:
+            results[name] = await SIDE_RUNS[name](root / name)
+        except Exception as error:  # raised by the test that reads this run
+            results[name] = error
+
+    async with trio.open_nursery() as nursery:
+        for name in SIDE_RUNS:
+            nursery.start_soon(play_one, name)
+            await trio.sleep(START_APART_S)
+    return results
+
+
+@pytest.fixture(scope="module")
+def side_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    # Each run has venues and a trading process of its own: side by side, they take about
+    # the time of the longest. Only the two planned kills wait for no strategy to be
+    # mid-cycle; no other run here plans a kill.
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(runner, "KILL_WAIT_FOR_CYCLE_S", 0.0)
+        return trio.run(play_apart, tmp_path_factory.mktemp("side"))
+
+
+def played_apart(runs: dict[str, object], name: str) -> Any:
+    result = runs[name]
+    if isinstance(result, Exception):
+        raise result
+    return result

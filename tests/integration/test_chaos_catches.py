@@ -25,7 +25,7 @@ from actors.chaos.report import ChaosReport, render
 from actors.chaos.runner import ChaosOptions, run_chaos
 from actors.runtime.alerts.config import AlertsSection
 from actors.system_config import SystemConfig
-from tests.integration.test_chaos import CONFIG, SEED
+from tests.integration.test_chaos import CONFIG, SEED, START_APART_S
 
 BROKEN_BUILD = Path(__file__).with_name("broken_build")
 SOURCE_TREE = Path(actors.__file__).resolve().parent.parent
@@ -71,72 +71,107 @@ def assert_failed_only(
     assert not report.passed
 
 
-async def test_an_uncorrected_imbalance_and_entries_on_connections_not_live_are_caught(
-    monkeypatch, tmp_path
-):
-    # Two broken runs, side by side (each its own venues, process and breaks).
-    #
-    # The first: a partial fill leaves the legs apart; without correction they stay apart
-    # past the default bound (14 s for this config), which must catch it. The run ends 6 s
-    # past the bound: the legs stay apart from the first partial fill to the end, and a
-    # partial fill lands only on an order it part-fills, which may come a stirring cycle
-    # after the fault is armed (from 0.5 s). The leak keeps 1 MiB a tick (4 MiB a
-    # second); the memory windows are shortened so that a run of seconds is judged, on
-    # the default allowance (a run without the leak grows 0.1 MB in them: the second run
-    # is judged on them too, and holds).
-    #
-    # The second: only the liveness gate is broken, on the default max_quote_age_s
-    # (10 s): the quotes stay young enough through the stall, and the feed declares it
-    # stale after 4 s (stale_after_s), which stops entries; in between, from the liveness
-    # bound and the send deadline (1 s each) and the grace, entries must not reach the
-    # stalled venue. The stall lasts 8 s (twice stale_after_s, from 0.5 s); market orders
-    # fill whatever the frozen quote said, so the strategies go on cycling through it.
-    # Incidents open after 1 s, so that the stall is an incident, checked once it has
-    # ended: the run goes on 7 s after it, for the resolution's 6 s.
-    monkeypatch.setattr(inv, "MEMORY_WARMUP_S", 3.0)
-    monkeypatch.setattr(inv, "MEMORY_MIN_JUDGED_S", 8.0)
-    assert CONFIG.chaos.max_unhedged_s is None
-    bound = CONFIG.chaos.unhedged_bound_s(CONFIG.venues_in_use.values())
-    venues = {
-        leg: msgspec.structs.replace(getattr(CONFIG.venues, leg), stale_after_s=4.0)
-        for leg in ("spot", "futures")
-    }
-    strategy = msgspec.structs.replace(CONFIG.strategy, order_type="market", max_quote_age_s=10.0)
-    assert strategy.max_quote_age_s == StrategyConfig().max_quote_age_s
-    cycling = msgspec.structs.replace(
+UNHEDGED_BOUND_S = CONFIG.chaos.unhedged_bound_s(CONFIG.venues_in_use.values())
+"""The default unhedged-time bound (14 s for this config)."""
+STALE_AFTER_4_S = {
+    leg: msgspec.structs.replace(getattr(CONFIG.venues, leg), stale_after_s=4.0)
+    for leg in ("spot", "futures")
+}
+CYCLING = msgspec.structs.replace(
+    CONFIG,
+    venues=msgspec.structs.replace(CONFIG.venues, **STALE_AFTER_4_S),
+    strategy=msgspec.structs.replace(CONFIG.strategy, order_type="market", max_quote_age_s=10.0),
+    alerts=msgspec.convert({"open_after_s": 1.0, "resolve_after_s": 1.0}, AlertsSection),
+)
+BROKEN_RUNS: dict[str, tuple[tuple[str, ...], tuple[str, ...], float, SystemConfig]] = {
+    # A partial fill leaves the legs apart; without correction they stay apart past the
+    # default bound, which must catch it. The run ends 6 s past the bound: the legs stay
+    # apart from the first partial fill to the end, and a partial fill lands only on an
+    # order it part-fills, which may come a stirring cycle after the fault is armed (from
+    # 0.5 s). The leak keeps 1 MiB a tick (4 MiB a second); the memory windows are
+    # shortened so that a run of seconds is judged, on the default allowance (a run
+    # without the leak grows 0.1 MB in them: the other runs are judged on them too, and
+    # hold).
+    "imbalance": (
+        ("no-correction", "no-journal", "leak"),
+        ("partial-fills",),
+        UNHEDGED_BOUND_S + 6.0,
         CONFIG,
-        venues=msgspec.structs.replace(CONFIG.venues, **venues),
-        strategy=strategy,
-        alerts=msgspec.convert({"open_after_s": 1.0, "resolve_after_s": 1.0}, AlertsSection),
-    )
-    runs = {}
+    ),
+    # Only the liveness gate is broken, on the default max_quote_age_s (10 s): the quotes
+    # stay young enough through the stall, and the feed declares it stale after 4 s
+    # (stale_after_s), which stops entries; in between, from the liveness bound and the
+    # send deadline (1 s each) and the grace, entries must not reach the stalled venue.
+    # The stall lasts 8 s (twice stale_after_s, from 0.5 s); market orders fill whatever
+    # the frozen quote said, so the strategies go on cycling through it. Incidents open
+    # after 1 s, so that the stall is an incident, checked once it has ended: the run goes
+    # on 7 s after it, for the resolution's 6 s.
+    "stall": (("entries-not-live", "alerts-unsent"), ("stalled-ws",), 15.5, CYCLING),
+    # The strategies enter at once (the market as it starts is inside
+    # max_entry_cost_pct).
+    "positions": (("fills-twice",), (), 1.5, CONFIG),
+    # The first crash (a strategy, 0.5 s in) makes the strategies' supervisor give up;
+    # what that leaves of trading is not asked about.
+    "supervisor": (("no-restarts",), ("actor-crashes",), 2.0, CONFIG),
+}
+"""The broken runs of ``make test``, by name: the breaks, the scenarios, how long, the
+config. Breaks whose effects do not meet share a run."""
 
-    async def play(name, *run) -> None:
-        (tmp_path / name).mkdir()
-        runs[name] = await broken_run(tmp_path / name, *run)
+Judged = tuple[ChaosReport, dict[str, inv.InvariantResult]]
+Broken = Judged | Exception
 
+
+async def play_side_by_side(root: Path) -> dict[str, Broken]:
+    """Every one of ``BROKEN_RUNS``, each with its own venues, process and breaks, the
+    longest first and the others started apart as a start-up keeps a core busy: its
+    report and invariants, or what kept it from being carried out (raised by the test
+    that reads it)."""
+    runs: dict[str, Broken] = {}
+
+    async def play(name: str) -> None:
+        (root / name).mkdir()
+        try:
+            runs[name] = await broken_run(root / name, *BROKEN_RUNS[name])
+        except Exception as error:  # raised by the test that reads this run
+            runs[name] = error
+
+    longest_first = sorted(BROKEN_RUNS, key=lambda name: -BROKEN_RUNS[name][2])
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(
-            play,
-            "imbalance",
-            ("no-correction", "no-journal", "leak"),
-            ("partial-fills",),
-            bound + 6.0,
-        )
-        nursery.start_soon(
-            play,
-            "stall",
-            ("entries-not-live", "alerts-unsent"),
-            ("stalled-ws",),
-            15.5,
-            cycling,
-        )
-    report, results = runs["imbalance"]
+        for name in longest_first:
+            nursery.start_soon(play, name)
+            await trio.sleep(START_APART_S)
+    return runs
+
+
+@pytest.fixture(scope="module")
+def broken_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Broken]:
+    # Side by side, the short runs play while the long ones wait out their bounds.
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(inv, "MEMORY_WARMUP_S", 3.0)
+        monkeypatch.setattr(inv, "MEMORY_MIN_JUDGED_S", 8.0)
+        return trio.run(play_side_by_side, tmp_path_factory.mktemp("broken"))
+
+
+def played(
+    runs: dict[str, Broken], name: str
+) -> tuple[ChaosReport, dict[str, inv.InvariantResult]]:
+    result = runs[name]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def test_an_uncorrected_imbalance_and_entries_on_connections_not_live_are_caught(broken_runs):
+    # The bounds judged are the defaults: the unhedged bound, the quote age.
+    assert CONFIG.chaos.max_unhedged_s is None
+    assert CYCLING.strategy.max_quote_age_s == StrategyConfig().max_quote_age_s
+    report, results = played(broken_runs, "imbalance")
     assert_failed_only(report, results, "unhedged_bounded", "orders_once", "memory_flat")
-    assert report.unhedged_bound_s == bound and report.max_unhedged_s > bound
+    assert report.unhedged_bound_s == UNHEDGED_BOUND_S
+    assert report.max_unhedged_s > UNHEDGED_BOUND_S
     assert "never journaled" in results["orders_once"].detail
     assert "allowed 16.0 MB" in results["memory_flat"].detail
-    report, results = runs["stall"]
+    report, results = played(broken_runs, "stall")
     assert_failed_only(report, results, "no_stale_entries", "alerts_follow_incidents")
     assert "s into a mexc data outage" in results["no_stale_entries"].detail
     assert "told nothing" in results["alerts_follow_incidents"].detail
@@ -151,23 +186,10 @@ async def test_a_leak_is_caught_on_the_default_memory_windows(tmp_path):
     assert_failed_only(report, results, "memory_flat")
 
 
-async def test_positions_counted_wrong_and_a_supervisor_that_gives_up_are_caught(tmp_path):
-    # Side by side. Positions: the strategies enter at once (the market as it starts is
-    # inside max_entry_cost_pct). The supervisor: the first crash (a strategy, 0.5 s in)
-    # makes the strategies' supervisor give up; what that leaves of trading is not asked
-    # about.
-    runs = {}
-
-    async def play(name, *run) -> None:
-        (tmp_path / name).mkdir()
-        runs[name] = await broken_run(tmp_path / name, *run)
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(play, "positions", ("fills-twice",), (), 1.5)
-        nursery.start_soon(play, "supervisor", ("no-restarts",), ("actor-crashes",), 2.0)
-    report, results = runs["positions"]
+def test_positions_counted_wrong_and_a_supervisor_that_gives_up_are_caught(broken_runs):
+    report, results = played(broken_runs, "positions")
     assert_failed_only(report, results, "positions_settled")
     assert "system spot" in results["positions_settled"].detail
-    report, results = runs["supervisor"]
+    report, results = played(broken_runs, "supervisor")
     assert not results["supervisors_held"].passed and not report.passed
     assert "gave up: strategies" in results["supervisors_held"].detail, render(report)

@@ -208,18 +208,20 @@ def test_quarantine_list_offline_and_resolve_through_the_running_instance(tmp_pa
     config.write_text('symbols = ["BTC/USDT", "ETH/USDT"]\n[http]\nport = 0\n')
     before = (data_dir / "basis.db").read_bytes()
 
-    listed = basis("quarantine", "list", str(config), "--data-dir", str(data_dir), "--json")
+    # Two reads of the store and a resolution with no instance to ask, at once.
+    listed, text, no_instance = basis_at_once(
+        (("quarantine", "list", str(config), "--data-dir", str(data_dir), "--json"), ENV),
+        (("quarantine", "list", str(config), "--data-dir", str(data_dir)), ENV),
+        (("quarantine", "resolve", "BTC/USDT", "--forget", "--port", str(free_port())), ENV),
+    )
     assert listed.returncode == 0, listed.stderr
     [entry] = json.loads(listed.stdout)
     assert (entry["symbol"], entry["task_id"], entry["reason"]) == ("BTC/USDT", "btc_q1", reason)
     assert (entry["record_spot_qty"], entry["record_futures_qty"]) == (0.003, 0.003)
     assert entry["venue_spot_held"] is None
     assert "gone" in entry["note"]
-    text = basis("quarantine", "list", str(config), "--data-dir", str(data_dir))
     assert "record   spot 0.003 BTC, futures short 0.003 BTC" in text.stdout
     assert (data_dir / "basis.db").read_bytes() == before  # read without writing
-
-    no_instance = basis("quarantine", "resolve", "BTC/USDT", "--forget", "--port", str(free_port()))
     assert no_instance.returncode == 2
     assert "start basis run first" in no_instance.stderr
 
@@ -232,11 +234,13 @@ def test_quarantine_list_offline_and_resolve_through_the_running_instance(tmp_pa
         status = httpx.get(f"http://127.0.0.1:{port}/status", timeout=5).json()
         assert [q["symbol"] for q in status["quarantined_symbols"]] == ["BTC/USDT"]
 
-        live = basis("quarantine", "list", "--data-dir", str(data_dir), "--port", str(port))
+        # A list and a resolution the instance refuses, at once: neither changes anything.
+        live, unknown = basis_at_once(
+            (("quarantine", "list", "--data-dir", str(data_dir), "--port", str(port)), ENV),
+            (("quarantine", "resolve", "ETH/USDT", "--adopt", "--port", str(port)), ENV),
+        )
         assert live.returncode == 0, live.stderr
         assert "venues   spot 0 BTC held, futures short 0 BTC" in live.stdout
-
-        unknown = basis("quarantine", "resolve", "ETH/USDT", "--adopt", "--port", str(port))
         assert unknown.returncode == 2
         assert "ETH/USDT is not quarantined" in unknown.stderr
 
@@ -253,11 +257,13 @@ def test_quarantine_list_offline_and_resolve_through_the_running_instance(tmp_pa
 
 
 def test_port_0_names_no_instance_and_is_refused_in_one_line(tmp_path):
-    for command in (
+    commands = (
         ("pause", "--port", "0"),
         ("quarantine", "resolve", "BTC/USDT", "--forget", "--port", "0"),
         ("quarantine", "list", "--data-dir", str(tmp_path), "--port", "0"),
-    ):
-        refused = basis(*command)
-        assert refused.returncode == 2, refused.stderr
-        assert refused.stderr.count("\n") == 1 and "--port 0 names no instance" in refused.stderr
+    )
+    for refused in basis_at_once(*((command, ENV) for command in commands)):
+        assert refused.returncode == 2, refused
+        assert refused.stderr.count("\n") == 1 and "--port 0 names no instance" in refused.stderr, (
+            refused
+        )

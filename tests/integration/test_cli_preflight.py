@@ -100,6 +100,29 @@ def preflight(config: Path, env: dict[str, str] | None = None, *extra: str):
     )
 
 
+def preflights_at_once(
+    *commands: tuple[Path | str, ...],
+) -> list[subprocess.CompletedProcess]:
+    """``basis preflight`` with each of ``commands`` (the config, then options), all
+    started at once with the simulated venues' keys; each one's outcome, in order."""
+    started = [
+        subprocess.Popen(
+            [*BASIS, "preflight", *map(str, command)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, **KEYS},
+        )
+        for command in commands
+    ]
+    done = []
+    for command, process in zip(commands, started, strict=True):
+        out, err = process.communicate(timeout=90)
+        done.append(subprocess.CompletedProcess(command, process.returncode, out, err))
+    return done
+
+
 def checks(result: subprocess.CompletedProcess) -> dict[str, dict]:
     return {check["check"]: check for check in json.loads(result.stdout)["checks"]}
 
@@ -108,9 +131,14 @@ def failing(result: subprocess.CompletedProcess) -> dict[str, dict]:
     return {name: check for name, check in checks(result).items() if not check["ok"]}
 
 
+ETH_AT_MOST_2X = '[sim.futures]\ncontract_max_leverage = {"ETH/USDT" = 2.0}\n'
+"""The venues the tests share: their perpetuals take ETH at 2x at most (a config at 1x,
+as the others are, is within it)."""
+
+
 @pytest.fixture(scope="module", params=SAME_FAMILY, ids=pair_id)
 def sim(request, tmp_path_factory) -> Iterator[Sim]:
-    process, urls = start_sim(tmp_path_factory.mktemp("sim"), pair=request.param)
+    process, urls = start_sim(tmp_path_factory.mktemp("sim"), ETH_AT_MOST_2X, request.param)
     try:
         yield Sim(request.param, urls)
     finally:
@@ -171,15 +199,12 @@ def test_a_wrong_secret_fails_the_key_checks_naming_the_variables(sim, tmp_path)
     assert lines[-1].startswith("preflight failed:")
 
 
-def test_a_key_binance_refuses_fails_with_every_cause_it_may_have(tmp_path):
+@pytest.mark.parametrize("sim", [BINANCE], ids=pair_id, indirect=True)
+def test_a_key_binance_refuses_fails_with_every_cause_it_may_have(sim, tmp_path):
     """Binance answers -2015 alike for an unknown key, an IP off the key's whitelist and
     a permission the key lacks: the fix names all three, on each venue."""
-    process, urls = start_sim(tmp_path, pair=BINANCE)
-    try:
-        config = Sim(BINANCE, urls).config(tmp_path / "live.toml")
-        result = preflight(config, {**KEYS, "BASIS_SIM_KEY": "not-the-key"}, "--json")
-    finally:
-        stop(process)
+    config = sim.config(tmp_path / "live.toml")
+    result = preflight(config, {**KEYS, "BASIS_SIM_KEY": "not-the-key"}, "--json")
     assert result.returncode == 4
     found = failing(result)
     for venue, permission in (
@@ -271,28 +296,21 @@ def test_a_user_id_is_refused_where_the_key_names_the_account(tmp_path):
     assert "remove user_id" in result.stderr
 
 
-@pytest.mark.parametrize(
-    ("pair", "refused", "allowed"),
-    [
-        (MEXC_GATEIO, "LEVERAGE_TOO_HIGH", "from 1 to the contract's leverage_max"),
-        (BINANCE, "-4028", "a whole number from 1 to the symbol's highest leverage bracket"),
-    ],
-    ids=["Gate.io", "Binance"],
-)
-def test_a_leverage_above_the_contracts_maximum_fails_naming_the_key(
-    tmp_path, pair, refused, allowed
-):
-    process, urls = start_sim(
-        tmp_path, '[sim.futures]\ncontract_max_leverage = {"ETH/USDT" = 2.0}\n', pair
-    )
-    sim = Sim(pair, urls)
-    try:
-        config = sim.config(
-            tmp_path / "live.toml", ["BTC/USDT", "ETH/USDT"], "futures_leverage = 3"
-        )
-        result = preflight(config, None, "--json")
-    finally:
-        stop(process)
+LEVERAGE_REFUSED = {
+    "gateio_futures": ("LEVERAGE_TOO_HIGH", "from 1 to the contract's leverage_max"),
+    "binance_futures": (
+        "-4028",
+        "a whole number from 1 to the symbol's highest leverage bracket",
+    ),
+}
+"""Each perpetual venue's refusal of a leverage too high, and what it allows."""
+
+
+def test_a_leverage_above_the_contracts_maximum_fails_naming_the_key(sim, tmp_path):
+    # The shared venues take ETH at 2x at most (ETH_AT_MOST_2X).
+    refused, allowed = LEVERAGE_REFUSED[sim.pair[1]]
+    config = sim.config(tmp_path / "live.toml", ["BTC/USDT", "ETH/USDT"], "futures_leverage = 3")
+    result = preflight(config, None, "--json")
     assert result.returncode == 4
     found = failing(result)
     name = f"{sim.futures} leverage ETH/USDT"
@@ -317,8 +335,10 @@ def test_an_account_in_dual_mode_fails_with_the_fix(tmp_path, pair, account, one
     process, urls = start_sim(tmp_path, "[sim.futures]\ndual_mode = true\n", pair)
     sim = Sim(pair, urls)
     try:
-        result = preflight(sim.config(tmp_path / "live.toml"))
-        again = preflight(sim.config(tmp_path / "live.toml"), None, "--json")
+        # As text and as JSON, asked at once: preflight only reads the mode.
+        result, again = preflights_at_once(
+            (sim.config(tmp_path / "live.toml"),), (sim.config(tmp_path / "live.toml"), "--json")
+        )
     finally:
         stop(process)
     assert result.returncode == 4
