@@ -279,7 +279,7 @@ async def start_incarnations(nursery, venue, codec=None, **options):
         venue.rest,
         owners={"t1": strategy.address},
         subscribers={BTC: [strategy.address]},
-        poll_interval_s=0.02,
+        poll_interval_s=options.pop("poll_interval_s", 0.02),
         read_after_write_s=0.05,
         backoff=Backoff(min_s=0.01, max_s=0.05),
         rng=random.Random(1),
@@ -522,6 +522,19 @@ async def test_a_resting_order_is_followed_and_cancelled(nursery, venue):
     heard = await until_final(strategy, "t1-1s")
     assert kinds(heard) == ["OrderFinal"]
     assert heard[0].status is OrderStatus.CANCELLED
+
+
+async def test_a_stop_waits_for_orders_in_flight_to_end_not_for_their_next_poll(nursery, venue):
+    # Polled once a minute: a stop waiting for the next poll of an order that has ended
+    # would outlast its own bound (5 s, ``Incarnations.stop``).
+    venue.script = ["rest"]
+    incarnations, strategy = await start_incarnations(nursery, venue, poll_interval_s=60.0)
+    await incarnations.inbox.send(PlaceOrder(order(1, tif=TimeInForce.GTC)))
+    await until(strategy, "t1-1s", OrderAccepted)
+    await incarnations.inbox.send(CancelOrder(Leg.SPOT, "t1-1s", BTC))
+    heard = await until_final(strategy, "t1-1s")
+    assert heard[-1].status is OrderStatus.CANCELLED
+    await incarnations.stop()
 
 
 class AmendingCodec(ToyCodec):

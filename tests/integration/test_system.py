@@ -232,7 +232,9 @@ async def test_status_health_and_metrics_answer(tmp_path):
             check_metrics(scraped.text, system)
             sim.mexc.stall_websockets(30.0)
             mexc_feed = system.venues[next(iter(system.venues))].feeds[0]
-            await wait_until(lambda: mexc_feed.status.state != "fresh", 20)
+            # Declared stalled and reconnecting (not a depth resync, which may come and go
+            # between two looks), and so until the stall ends.
+            await wait_until(lambda: mexc_feed.status.state == "reconnecting", 20)
             unhealthy = await client.get("/health")
             assert unhealthy.status_code == 503
             assert "feed-mexc" in unhealthy.json()["reason"]

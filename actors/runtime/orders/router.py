@@ -244,6 +244,9 @@ class TrackedOrder:
     """Wall-clock time after which no attempt to send it starts (``PlaceOrder.send_by``)."""
     lock: trio.Lock = attrs.field(factory=trio.Lock)
     """Reports of one order are applied one at a time, so they reach the strategy in order."""
+    ended: trio.Event = attrs.field(factory=trio.Event)
+    """Set once its end is handed over: a wait to poll it again ends there (a router
+    stopping waits for its orders in flight, not for their next poll)."""
 
     @property
     def order(self) -> Order:
@@ -915,7 +918,8 @@ class Router:
             if tracked.final:
                 return None
             stream_up = self.stream is not None and self.stream.up
-            await trio.sleep(self.safety_poll_s if stream_up else self.poll_interval_s)
+            with trio.move_on_after(self.safety_poll_s if stream_up else self.poll_interval_s):
+                await tracked.ended.wait()
             if tracked.final:
                 return None
             try:
@@ -1407,6 +1411,8 @@ class Router:
                     )
                     log.warning("%s: %s rejected: %s", self.name, client_id, rejected.reason)
             await tracked.owner.send(delivery.message)
+        if tracked.final:
+            tracked.ended.set()
 
 
 @attrs.frozen

@@ -101,14 +101,19 @@ def test_a_key_binance_rejects_gets_a_fix_for_each_cause(leg, error, fix):
     assert _key_fix(leg, BINANCE_CONFIG.pair_of(BTC), error) == fix
 
 
-@pytest.mark.parametrize("spot", ["mexc", "binance"])
-@pytest.mark.parametrize("futures", ["gateio_futures", "binance_futures"])
-async def test_venues_that_cannot_be_reached_give_failing_lines_not_a_traceback(spot, futures):
-    # A port nothing listens on: every request fails before it is sent.
+def closed_venue() -> dict[str, str]:
+    """A venue's endpoints at a port nothing listens on: every request fails before it
+    is sent."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    closed = {"rest_url": f"http://127.0.0.1:{port}", "ws_url": f"ws://127.0.0.1:{port}/ws"}
+    return {"rest_url": f"http://127.0.0.1:{port}", "ws_url": f"ws://127.0.0.1:{port}/ws"}
+
+
+@pytest.mark.parametrize("spot", ["mexc", "binance"])
+@pytest.mark.parametrize("futures", ["gateio_futures", "binance_futures"])
+async def test_venues_that_cannot_be_reached_give_failing_lines_not_a_traceback(spot, futures):
+    closed = closed_venue()
     config = msgspec.convert(
         {
             "mode": "live",
@@ -127,10 +132,7 @@ async def test_venues_that_cannot_be_reached_give_failing_lines_not_a_traceback(
 
 
 async def test_each_pair_is_checked_with_its_symbols_and_its_fixes_name_its_tables():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    closed = {"rest_url": f"http://127.0.0.1:{port}", "ws_url": f"ws://127.0.0.1:{port}/ws"}
+    closed = closed_venue()
     config = msgspec.convert(
         {
             "mode": "live",
