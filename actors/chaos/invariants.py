@@ -42,6 +42,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
 
 import msgspec
 
@@ -354,10 +355,19 @@ machine; half a second leaves room for two busy cores without covering a gate th
 failed, which lets entries through for the whole outage)."""
 
 
-def venue_entries(ledgers: dict[str, Sequence[LedgerEntry]]) -> dict[str, tuple[float, str]]:
-    """Entry legs found at the venues, by client id: ``(accepted at, venue)``. An entry is
-    a spot buy ``T-Ns`` and a futures sell ``T-(N+1)f`` decided together; corrections and
-    exits never form that pair."""
+class EntryLeg(NamedTuple):
+    """One leg of an entry found at its venue."""
+
+    accepted_at: float
+    venue: str
+    pair: tuple[str, str]
+    """The entry's spot venue and futures venue: the two whose data it was decided on."""
+
+
+def venue_entries(ledgers: dict[str, Sequence[LedgerEntry]]) -> dict[str, EntryLeg]:
+    """Entry legs found at the venues, by client id. An entry is a spot buy ``T-Ns`` and a
+    futures sell ``T-(N+1)f`` decided together; corrections and exits never form that
+    pair."""
     orders: dict[str, tuple[float, str, Side, bool]] = {}
     for venue, entries in ledgers.items():
         for e in entries:
@@ -374,8 +384,9 @@ def venue_entries(ledgers: dict[str, Sequence[LedgerEntry]]) -> dict[str, tuple[
         partner = client_order_id(parsed.task_id, parsed.seq + 1, Leg.FUTURES, parsed.instance)
         other = orders.get(partner)
         if other is not None and other[2] is Side.SELL and not other[3]:
-            found[cid] = (ts, venue)
-            found[partner] = (other[0], other[1])
+            pair = (venue, other[1])
+            found[cid] = EntryLeg(ts, venue, pair)
+            found[partner] = EntryLeg(other[0], other[1], pair)
     return found
 
 
@@ -405,8 +416,10 @@ def no_stale_entries(
     if unlogged:
         problems.append(f"entries at the venues with no logged decision: {unlogged[:5]}")
     latest_s = entries_stop_s + STALE_GRACE_S
-    for cid, (accepted_at, venue) in at_venues.items():
-        for outage in outages:
+    for cid, (accepted_at, venue, pair) in at_venues.items():
+        # An outage matters to the entries decided on its venue's data: with several
+        # pairs of venues, one venue's outage is no other pair's.
+        for outage in (outage for outage in outages if outage.venue in pair):
             if outage.start + latest_s <= accepted_at <= outage.end:
                 problems.append(
                     f"{cid} reached {venue} {accepted_at - outage.start:.2f} s into a "
@@ -695,7 +708,7 @@ def no_entry_while_reducing(
     entries = venue_entries(ledgers)
     late = [
         f"{cid} reached {venue} {accepted_at - start + grace_s:.2f} s after the switch"
-        for cid, (accepted_at, venue) in sorted(entries.items(), key=lambda item: item[1])
+        for cid, (accepted_at, venue, _) in sorted(entries.items(), key=lambda item: item[1])
         for start, end in spans
         if start <= accepted_at < end
     ]

@@ -182,6 +182,10 @@ class Timing:
     """The futures venues, likewise."""
     upgrade_notices: tuple[str, ...] = VENUES[1:]
     """The venues that tell their connections of a server upgrade (Gate.io does)."""
+    order_venues: tuple[str, ...] | None = None
+    """The venues order faults are aimed at (``None``: every venue): those an arbitrage
+    trades at. A funding carry enters once and holds for days, so a fault aimed at a
+    venue only carries trade at would wait in vain."""
 
     @property
     def venues(self) -> tuple[str, ...]:
@@ -257,13 +261,13 @@ def _aimed(
     start_s: float = 0.5,
     targets: tuple[tuple[Role, Arrival | None], ...] = TARGETS,
 ) -> list[FaultStep]:
-    """Order faults armed ``low_s``..``high_s`` apart, each on a venue of ``venues`` (both
-    of ``timing``'s when ``None``) for one of :data:`TARGETS`, waiting
+    """Order faults armed ``low_s``..``high_s`` apart, each on a venue of ``venues``
+    (``timing``'s order venues when ``None``) for one of :data:`TARGETS`, waiting
     :data:`AIMED_WAIT_CYCLES` for it, or what is left of the phase, and at least
     :func:`_least_wait` (no fault is armed later than that)."""
     steps = []
     for at in _every(rng, duration_s - _least_wait(duration_s, timing), low_s, high_s, start_s):
-        venue = rng.choice(timing.venues if venues is None else venues)
+        venue = rng.choice(venues or timing.order_venues or timing.venues)
         role, arrival = rng.choice(targets)
         waits = min(
             round(rng.uniform(*AIMED_WAIT_CYCLES) * timing.cycle_s, 1), _left(duration_s, at)

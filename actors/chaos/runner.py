@@ -165,7 +165,22 @@ def timing_of(config: SystemConfig) -> Timing:
         upgrade_notices=tuple(
             name for name in names if hasattr(SERVERS[name], "send_upgrade_notice")
         ),
+        order_venues=_arbitrage_venues(config, names),
     )
+
+
+def _arbitrage_venues(config: SystemConfig, names: list[str]) -> tuple[str, ...] | None:
+    """Of the venues ``names``, those a symbol trading the arbitrage trades at; ``None``
+    when that is all of them."""
+    carry = config.funding_carry
+    traded = {
+        venue_of_kind(kind).exchange
+        for symbol in config.symbol_list
+        if carry is None or not carry.runs(symbol)
+        for kind in config.pair_of(symbol).kinds.values()
+    }
+    found = tuple(name for name in names if name in traded)
+    return None if len(found) == len(names) else found
 
 
 def feed_prefixes(config: SystemConfig) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.chaos.plan import FaultKind, FaultStep
+from actors.chaos.plan import FaultKind, FaultStep, build_plan
 from actors.chaos.report import FaultRecord, FaultTally, aim_held, tally
 from actors.chaos.runner import timing_of
 from actors.config_files import ConfigError, load_config
@@ -73,6 +73,28 @@ def test_an_order_fault_waits_as_long_as_the_stirring_takes_to_cycle_every_symbo
     path = tmp_path / "chaos.toml"
     path.write_text('symbols = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]\n[chaos]\nstir_every_s = 1.5\n')
     assert timing_of(load_config(path, SystemConfig)).cycle_s == 9.0
+
+
+def test_order_faults_are_aimed_at_the_venues_an_arbitrage_trades_at(tmp_path):
+    path = tmp_path / "chaos.toml"
+    pair = "spot = {{ kind = 'binance' }}\nfutures = {{ kind = '{}' }}\n"
+    path.write_text(
+        "symbols = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT']\n"
+        "[[venues.pairs]]\nsymbols = ['ETH/USDT']\n" + pair.format("binance_futures")
+        + "[[venues.pairs]]\nsymbols = ['SOL/USDT']\n" + pair.format("gateio_futures")
+        + "[funding_carry]\nsymbols = ['ETH/USDT']\n"
+    )  # fmt: skip
+    timing = timing_of(load_config(path, SystemConfig))
+    assert timing.venues == ("mexc", "binance", "gateio", "binance_futures")
+    # Binance USDⓈ-M serves only the carry, which enters once and holds for days.
+    assert timing.order_venues == ("mexc", "binance", "gateio")
+    plan = build_plan(["order-rejects", "partial-fills", "flapping-ws-one"], 7, 120.0, timing)
+    aimed = {step.target for step in plan if step.role is not None}
+    assert aimed == {"mexc", "binance", "gateio"}
+    # Faults of the connections and the account still play on every venue.
+    assert {step.target for step in plan if step.kind is FaultKind.WS_DROP} <= set(timing.venues)
+    # Without a carry, or with every venue an arbitrage's, nothing is set apart.
+    assert timing_of(SystemConfig()).order_venues is None
 
 
 @pytest.mark.parametrize("share", ["-0.1", "1.5"])

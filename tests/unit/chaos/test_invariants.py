@@ -183,13 +183,30 @@ def test_entries_are_found_by_the_ids_the_strategy_writes():
         "gateio": [accepted("gateio", "btc_1-bf-ctfs", Side.SELL, 10.0)],
     }
     assert inv.venue_entries(ledgers) == {
-        "btc_1-as-ctfs": (10.0, "mexc"),
-        "btc_1-bf-ctfs": (10.0, "gateio"),
+        "btc_1-as-ctfs": (10.0, "mexc", ("mexc", "gateio")),
+        "btc_1-bf-ctfs": (10.0, "gateio", ("mexc", "gateio")),
     }
     decided = inv.EntryDecision(["btc_1-as-ctfs", "btc_1-bf-ctfs"], 10.0, 0.01, 0.02, 2.0)
     outage = inv.DataOutage("mexc", 5.0, 20.0)
     result = inv.no_stale_entries(ledgers, [decided], [outage], STOP_S)
     assert not result.passed and "btc_1-as-ctfs reached mexc" in result.detail
+
+
+def test_an_outage_at_another_pairs_venue_is_no_entrys_concern():
+    # Several pairs in one instance: ETH trades at Binance and its perpetuals, BTC at
+    # MEXC and Gate.io; Binance's outage says nothing of BTC's entry at MEXC and Gate.io.
+    ledgers = {
+        **entry_ledgers(10.0),
+        "binance": [accepted("binance", "eth_1-1s", Side.BUY, 10.0)],
+        "binance_futures": [accepted("binance_futures", "eth_1-2f", Side.SELL, 10.0)],
+    }
+    decided = [decision(), inv.EntryDecision(["eth_1-1s", "eth_1-2f"], 10.0, 0.01, 0.02, 2.0)]
+    outage = inv.DataOutage("binance", 5.0, 20.0)
+    result = inv.no_stale_entries(ledgers, decided, [outage], STOP_S)
+    assert not result.passed
+    assert "eth_1-1s reached binance" in result.detail
+    assert "eth_1-2f reached binance_futures" in result.detail
+    assert "btc" not in result.detail
 
 
 def test_an_entry_at_the_venues_with_no_logged_decision_fails():
