@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,6 +40,7 @@ from ccxt_checks import (
     check_book,
     check_listed,
     check_order,
+    check_server_time,
     expect_authentication_error,
     run_check,
 )
@@ -199,6 +199,12 @@ async def spot_sequence(
 
     await check("fetch my trades", fetch_my_trades)
 
+    await refuse_bad_signature(wrong_secret, check)
+
+
+async def refuse_bad_signature(wrong_secret: LoopbackOnly, check: Check) -> None:
+    """A request signed with the wrong secret is refused as an authentication error."""
+
     async def bad_signature():
         return None, await expect_authentication_error(wrong_secret, wrong_secret.fetch_balance())
 
@@ -221,13 +227,7 @@ async def futures_sequence(
 
     markets = await check("load markets", load_markets)
 
-    async def fetch_time():
-        server_ms = await exchange.fetch_time()
-        drift_s = abs(server_ms / 1000 - time.time())
-        expect(drift_s < 2, f"server time {server_ms} is {drift_s:.1f} s off")
-        return None, f"server time {server_ms}"
-
-    await check("fetch server time", fetch_time)
+    await check_server_time(exchange, check, within_s=2.0)
 
     async def fetch_ticker():
         markets.get()
@@ -352,10 +352,7 @@ async def futures_sequence(
 
     await check("fetch funding history", fetch_funding_history)
 
-    async def bad_signature():
-        return None, await expect_authentication_error(wrong_secret, wrong_secret.fetch_balance())
-
-    await check("refuse a bad signature", bad_signature)
+    await refuse_bad_signature(wrong_secret, check)
 
 
 # ------------------------------------------------------------------ main

@@ -271,18 +271,23 @@ async def expect_authentication_error(client: LoopbackOnly, call: Awaitable[Any]
 # ------------------------------------------------------------------ market history
 
 
-async def market_history_checks(
-    exchange: LoopbackOnly, symbol: str, markets: Needed, check
-) -> None:
-    """Server time, candles, recent public trades and the account's fee rates."""
+async def check_server_time(exchange: LoopbackOnly, check, within_s: float) -> None:
+    """The venue's clock, as the client reads it, within ``within_s`` of this machine's."""
 
     async def fetch_time():
         server_ms = await exchange.fetch_time()
         drift_s = abs(server_ms / 1000 - time.time())
-        expect(drift_s < 5, f"server time {server_ms} is {drift_s:.1f} s off")
+        expect(drift_s < within_s, f"server time {server_ms} is {drift_s:.1f} s off")
         return None, f"server time {server_ms}"
 
     await check("fetch server time", fetch_time)
+
+
+async def market_history_checks(
+    exchange: LoopbackOnly, symbol: str, markets: Needed, check
+) -> None:
+    """Server time, candles, recent public trades and the account's fee rates."""
+    await check_server_time(exchange, check, within_s=5.0)
 
     async def fetch_ohlcv():
         markets.get()
