@@ -14,7 +14,7 @@ import psycopg
 import psycopg.errors
 import pytest
 import trio
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from psycopg_pool import PoolTimeout
 
@@ -232,6 +232,13 @@ SERIES = "SELECT * FROM series ORDER BY symbol, ts"
     points=st.lists(_point, max_size=120, unique_by=lambda p: (p.symbol, p.ts)),
     befores=st.lists(st.floats(0.0, 60.0 * 22), min_size=1, max_size=3).map(sorted),
     max_points=st.integers(1, 40),
+)
+# A time a hair below a minute's end: a float cast to numeric keeps 15 digits and took it
+# for the next minute.
+@example(
+    points=[SeriesPoint("BTC/USDT", 240.0, 0.0), SeriesPoint("BTC/USDT", 299.9999999999998, 0.0)],
+    befores=[300.0],
+    max_points=1,
 )
 def test_thinning_in_slices_gives_the_series_the_sqlite_store_gives(
     tmp_path_factory, postgres_dsn, points, befores, max_points

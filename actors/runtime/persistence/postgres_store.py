@@ -104,6 +104,11 @@ def _without_password(dsn: str) -> str:
     return make_conninfo(**params)
 
 
+_MINUTE = "(CASE WHEN ts < 60 THEN 0 ELSE floor(ts / 60) END)"
+"""The number of the minute a series point's ``ts`` falls in, as SQLite's thinning and
+``_minute_of`` count it."""
+
+
 class StoreUnreachable(StoreError):
     """The database did not answer, or not yet: a server starting or restarting, a
     network down, its connections all taken. Unlike a refusal (a wrong password, a
@@ -702,12 +707,15 @@ class PostgresStore:
             (before_count,) = conn.execute(
                 "SELECT count(*) FROM series WHERE ts >= %s AND ts < %s", window
             ).fetchone() or (0,)
-            # The minute in exact numbers: PostgreSQL refuses a float division that
-            # underflows (a time within 1e-308 s of the epoch) where SQLite gives 0.
+            # The minute as SQLite groups it, a correctly rounded ts / 60 rounded down
+            # (``_minute_of``): not through numeric, whose cast of a float keeps 15 digits
+            # and puts 299.9999999999998 in the minute of 300. Times within the first
+            # minute are its own: PostgreSQL refuses a float division that underflows (a
+            # time within 1e-308 s of the epoch) where SQLite gives 0.
             minutes = conn.execute(
-                "SELECT symbol, (floor(ts::numeric / 60) * 60)::float8, min(entry_cost_pct), "
+                f"SELECT symbol, {_MINUTE} * 60, min(entry_cost_pct), "
                 "avg(pnl_usdt), avg(pnl_pct), avg(unrealized_usdt) FROM series "
-                "WHERE ts >= %s AND ts < %s GROUP BY symbol, floor(ts::numeric / 60)",
+                f"WHERE ts >= %s AND ts < %s GROUP BY symbol, {_MINUTE}",
                 window,
             ).fetchall()
             conn.execute("DELETE FROM series WHERE ts >= %s AND ts < %s", window)
