@@ -593,7 +593,7 @@ class ClusterRun:
             DSN_ENV: node.dsn,
         }
         stderr_path = data_dir / "basis-stderr.log"
-        with stderr_path.open("ab") as stderr, (data_dir / f"run-{node.run}.out").open("wb") as out:
+        with stderr_path.open("ab") as stderr, self._run_output(node).open("wb") as out:
             process = await trio.lowlevel.open_process(
                 command, stdout=out, stderr=stderr, stdin=subprocess.DEVNULL, env=env
             )
@@ -654,6 +654,10 @@ class ClusterRun:
             if process is not None and process.poll() is not None:
                 node.process = None
                 self.exits.append(ci.NodeExit(node.name, node.run, process.returncode, None))
+                final = self._final_status(node)
+                if final is not None:
+                    # Ended before a sample could show the give-up: its last words do.
+                    self._note_give_ups(node, final)
                 log.error(
                     "chaos: %s ended by itself (exit %s); starting it again",
                     node.name,
@@ -675,11 +679,7 @@ class ClusterRun:
         status = _decode_status(reply.content)
         view = _decode_cluster(reply.content).cluster
         node.status, node.view, node.status_at = status, view, time.time()
-        for supervisor in status.tree.given_up():
-            # With why, as the status has it: the log saying so may have rotated away
-            # by the end of a long run.
-            why = (supervisor.last_give_up or "").replace("\n", " / ")
-            self.gave_up.add(f"{node.name}: {supervisor.name} ({why})")
+        self._note_give_ups(node, status)
         if view is not None:
             for task in status.tasks:
                 epoch = view.held.get(task.symbol)
@@ -688,6 +688,24 @@ class ClusterRun:
                         ci.TradingSighting(task.symbol, epoch, node.name, task.resumed_at)
                     )
         return status
+
+    def _note_give_ups(self, node: _Node, status: SystemStatus) -> None:
+        for supervisor in status.tree.given_up():
+            # With why, as the status has it: the log saying so may have rotated away
+            # by the end of a long run.
+            why = (supervisor.last_give_up or "").replace("\n", " / ")
+            self.gave_up.add(f"{node.name}: {supervisor.name} ({why})")
+
+    def _final_status(self, node: _Node) -> SystemStatus | None:
+        """The status ``node``'s process printed as it ended, if it printed one."""
+        lines = self._run_output(node).read_text(encoding="utf-8").strip().splitlines()
+        try:
+            return _decode_status(lines[-1]) if lines else None
+        except msgspec.DecodeError:
+            return None
+
+    def _run_output(self, node: _Node) -> Path:
+        return self._data_dir(node) / f"run-{node.run}.out"
 
     # -------------------------------------------------------------- the report
 

@@ -157,6 +157,9 @@ class ProcessExit(msgspec.Struct, frozen=True):
     asked: str | None
     """``kill`` (the plan's SIGKILL), ``stop`` (the graceful stop at the end), or ``None``:
     the process ended by itself."""
+    gave_up: list[str] = msgspec.field(default_factory=list)
+    """Supervisors the final status it printed showed a give-up in (a process that ended
+    before any health sample saw it still names what gave up)."""
 
 
 # -------------------------------------------------------------------- 1. orders
@@ -452,7 +455,9 @@ def supervisors_held(
 ) -> InvariantResult:
     name = "no supervisor gave up (and any that did was reported)"
     problems = []
-    gave_up = sorted({g for s in samples for g in s.gave_up})
+    gave_up = sorted(
+        {g for s in samples for g in s.gave_up} | {g for x in exits for g in x.gave_up}
+    )
     if gave_up:
         problems.append(f"gave up: {'; '.join(gave_up[:3])}")
     unreported = [s for s in samples if s.gave_up and (s.healthy or "gave up" not in s.reason)]

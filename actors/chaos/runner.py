@@ -758,16 +758,20 @@ class ChaosRun:
             incarnation.process.kill()
             await incarnation.process.wait()
         self._exited(incarnation, "stop")
+
+    def _exited(self, incarnation: _Incarnation, asked: str | None) -> None:
+        """Records how ``incarnation`` ended, with the final status it printed if any
+        (after a graceful stop, or a tree's giving up; a SIGKILL leaves none)."""
+        code = incarnation.process.returncode
+        gave_up: list[str] = []
         final = incarnation.stdout.read_text(encoding="utf-8").strip().splitlines()
         if final:
             try:
                 incarnation.last_status = _decode_status(final[-1])
+                gave_up = incarnation.last_status.tree.gave_up_anywhere()
             except msgspec.DecodeError:
                 log.warning("chaos: run %d printed no final status", incarnation.number)
-
-    def _exited(self, incarnation: _Incarnation, asked: str | None) -> None:
-        code = incarnation.process.returncode
-        self.exits.append(inv.ProcessExit(incarnation.number, code, asked))
+        self.exits.append(inv.ProcessExit(incarnation.number, code, asked, gave_up))
 
     # -------------------------------------------------------------- sampling
 

@@ -5,7 +5,7 @@ view's tail and to the JSON log file) that ends in a summary of what the run lef
 one it logs a status line every ``status_every_s`` (``actors.cli.live_view``). The first
 SIGINT or SIGTERM stops it gracefully — no new entries, orders in flight followed to their
 end, state written — and a second one stops it at once. ``--json`` prints the final
-``/status`` object as the last line of stdout.
+``/status`` object as the last line of stdout, a tree's giving up included.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def command_run(args: argparse.Namespace) -> int:
                 config, data_dir, args.duration, view, final, recover, crashes, log_file, sinks
             )
         )
-    if code == 0 and args.json and final:
+    if args.json and final:
         sys.stdout.write(msgspec.json.encode(final[0]).decode() + "\n")
     return code
 
@@ -291,6 +291,11 @@ async def run_system(
                     await venues.stopped.wait()
             finally:
                 nursery.cancel_scope.cancel()
+                if not final:
+                    # A tree that gave up: its status names what did, for whoever reads --json.
+                    status = build_status(system)
+                    if status.tree.gave_up_anywhere():
+                        final.append(status)
                 # Shielded from that cancellation, which would raise at its first
                 # checkpoint, replace whatever error ends the run (a run that failed would
                 # exit 0, saying nothing) and leave the store's connections open.

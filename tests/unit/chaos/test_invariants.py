@@ -243,6 +243,13 @@ def test_a_process_that_ended_by_itself_or_stopped_uncleanly_fails():
     assert "did not end cleanly (run 4: exit 1)" in inv.supervisors_held([], [unclean]).detail
 
 
+def test_a_give_up_only_the_final_status_of_a_process_showed_is_named():
+    # It ended before any health sample could see it.
+    ended = inv.ProcessExit(2, 1, asked=None, gave_up=["root", "strategies"])
+    detail = inv.supervisors_held([inv.HealthSample(1.0, True, "ok", [])], [ended]).detail
+    assert "gave up: root; strategies" in detail and "ended by itself (run 2: exit 1)" in detail
+
+
 # ---------------------------------------------------------------------- memory
 
 
