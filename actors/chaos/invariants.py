@@ -54,7 +54,7 @@ from actors.sim.ledger import (
     OrderAccepted,
     OrderRefused,
 )
-from actors.sim.records import AutoDeleverage, Liquidation
+from actors.sim.records import AutoDeleverage, Liquidation, VenueFill
 from actors.sim.venues import leg_of
 from protocols.client_ids import client_order_id, parse_client_id
 from protocols.gateio import CLIENT_TEXT_PREFIX
@@ -238,19 +238,20 @@ def leg_fills(ledgers: dict[str, Sequence[LedgerEntry]]) -> list[LegFill]:
         LegFill(m.ts, str(m.symbol), "futures", m.signed_qty, m.price) for m in venue_moves(ledgers)
     ]
     fills = moves + [
-        LegFill(
-            e.fill.ts,
-            str(e.fill.symbol),
-            leg_of(venue).value,
-            e.fill.qty if e.fill.side is Side.BUY else -e.fill.qty,
-            e.fill.price,
-        )
+        LegFill(e.fill.ts, str(e.fill.symbol), leg_of(venue).value, held(e.fill), e.fill.price)
         for venue, entries in ledgers.items()
         for e in entries
         if type(e) is FillExecuted
     ]
     fills.sort(key=lambda f: f.ts)
     return fills
+
+
+def held(fill: VenueFill) -> float:
+    """What ``fill`` changed the holding by: + bought, - sold, less a fee the venue took in
+    the coin itself (Binance spot's, without BNB), which leaves the coin bought short of
+    the order's quantity and is no gap between the legs."""
+    return fill.signed_qty - fill.fee if fill.fee_asset == fill.symbol.base else fill.signed_qty
 
 
 def venue_moves(

@@ -894,9 +894,7 @@ class ChaosRun:
                 else:
                     continue
                 net = found.setdefault(str(change.symbol), [0.0, 0.0])
-                net[leg] += change.signed_qty
-                if type(change) is VenueFill and change.fee_asset == change.symbol.base:
-                    net[leg] -= change.fee
+                net[leg] += inv.held(change) if type(change) is VenueFill else change.signed_qty
         return {symbol: (spot, -futures) for symbol, (spot, futures) in found.items()}
 
     async def _measure_recovery(self, index: int, cleared: float) -> None:

@@ -81,6 +81,24 @@ def test_an_imbalance_still_open_at_the_end_lasts_until_the_end():
     assert excursion.lasted_s == 6.0
 
 
+def test_a_fee_the_spot_venue_takes_in_the_coin_is_no_gap_however_many_cycles():
+    # Binance without BNB: a buy of 1 leaves 0.999 held, and the exit sells what is held.
+    # Counted as bought, the 0.001 left over each cycle would pass 1 USDT in seven.
+    def cycle(n: int) -> list:
+        bought = filled("binance", Side.BUY, 1.0, 10.0 * n, 150.0).fill
+        bought = msgspec.structs.replace(bought, fee=0.001, fee_asset="BTC")
+        return [FillExecuted(0, bought), filled("binance", Side.SELL, 0.999, 10.0 * n + 5.0, 150.0)]
+
+    spot = [entry for n in range(100) for entry in cycle(n)]
+    short = [
+        filled("gateio", side, 1.0, 10.0 * n + offset, 150.0)
+        for n in range(100)
+        for side, offset in ((Side.SELL, 0.0), (Side.BUY, 5.0))
+    ]
+    found = inv.excursions(inv.leg_fills({"binance": spot, "gateio": short}), lambda *_: 1.0, 1e3)
+    assert [e for e in found if e.lasted_s > 0.0] == []  # the legs of each order: together
+
+
 def test_an_imbalance_below_the_threshold_is_not_an_excursion():
     fills = [inv.LegFill(4.0, "BTC/USDT", "spot", 0.00009, 50_000.0)]  # 4.5 USDT
     assert inv.excursions(fills, threshold, end=10.0) == []
