@@ -31,10 +31,12 @@ answered that much later. Orders that no armed fault could match are never held.
 
 Which leg of an entry arrives first is up to the trading process (it sends the spot leg
 first, which nearly always arrives first), so a fault waiting for the other order of
-arrival would wait in vain. When the oldest fault armed for one leg of an entry wants the
-leg arriving now to be the second (or its partner to be the first), this leg is held, up
-to :data:`PAIR_WINDOW_S`, until its partner has arrived, and counts as arriving after
-it: what a fault aims at is which leg its venue acts on first.
+arrival would wait in vain. When the oldest fault armed for one leg of an entry at either
+venue of the order's pair wants the leg arriving now to be the second (or its partner to
+be the first), this leg is held, up to :data:`PAIR_WINDOW_S`, until its partner has
+arrived, and counts as arriving after it: what a fault aims at is which leg its venue
+acts on first. (A fault at a venue the order's symbol does not trade at has no say: with
+several pairs, the oldest fault is often another pair's.)
 
 An order sent again under the same client id (after a 429, or a 5xx and a lookup that
 did not find it) is the same order: it keeps what it was, and a fault still waiting for
@@ -45,7 +47,7 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import attrs
 import msgspec
@@ -53,7 +55,7 @@ import trio
 
 from actors.sim.venues import leg_of
 from protocols.client_ids import parse_client_id
-from protocols.model import Leg, Side
+from protocols.model import Leg, Side, Symbol
 from protocols.venue import VenueError
 
 PAIR_WINDOW_S = 0.5
@@ -225,6 +227,9 @@ class _Seen:
 class AimedFaults:
     """The armed faults of every venue, and the orders that reached them."""
 
+    pair_of: Callable[[Symbol], tuple[str, str]] | None = None
+    """The spot and futures venue a symbol trades at, by name (``None``: one pair of
+    venues, which every symbol trades at)."""
     _armed: list[AimedFault] = attrs.field(factory=list, init=False)
     _seen: dict[_Key, _Seen] = attrs.field(factory=dict, init=False)
     _waiting: dict[_Key, trio.Event] = attrs.field(factory=dict, init=False)
@@ -251,10 +256,10 @@ class AimedFaults:
         self._armed = [a for a in self._armed if a.open]
         return list(self._armed)
 
-    async def meet(self, venue: str, client_id: str, side: Side) -> Meeting | None:
+    async def meet(self, venue: str, client_id: str, side: Side, symbol: Symbol) -> Meeting | None:
         """A placement of ``client_id`` (Basis's id, as ``protocols.client_ids`` makes
-        it) on ``side`` reached ``venue``: the armed fault it meets, which hits only when
-        the caller lands it, or ``None``. May hold the placement up to
+        it) on ``side`` of ``symbol`` reached ``venue``: the armed fault it meets, which
+        hits only when the caller lands it, or ``None``. May hold the placement up to
         :data:`PAIR_WINDOW_S` (see the module)."""
         parsed = parse_client_id(client_id)
         if parsed is None:
@@ -271,7 +276,8 @@ class AimedFaults:
         pair_role = Role.ENTRY if opening else Role.EXIT
         seen = self._seen.get(key)
         if seen is None:
-            if partner_key not in self._seen and self._wants_second(parsed.leg, pair_role):
+            pair = None if self.pair_of is None else self.pair_of(symbol)
+            if partner_key not in self._seen and self._wants_second(parsed.leg, pair_role, pair):
                 await self._partner(partner_key, now + PAIR_WINDOW_S)
             seen = _Seen(next(self._numbers), trio.current_time(), opening)
             self._seen[key] = seen
@@ -301,11 +307,14 @@ class AimedFaults:
         if not partner.is_set() and self._waiting.get(partner_key) is partner:
             del self._waiting[partner_key]  # it did not come: nobody waits for it now
 
-    def _wants_second(self, leg: Leg, pair_role: Role) -> bool:
-        """Whether the oldest fault armed for one leg of a pair of ``pair_role`` wants the
-        leg ``leg`` to arrive second (or the other leg first)."""
+    def _wants_second(self, leg: Leg, pair_role: Role, pair: tuple[str, str] | None) -> bool:
+        """Whether the oldest fault armed for one leg of a pair of ``pair_role``, at a
+        venue of ``pair`` (``None``: at any venue), wants the leg ``leg`` to arrive
+        second (or the other leg first)."""
         for aimed in self.armed:
             target = aimed.target
+            if pair is not None and target.venue not in pair:
+                continue
             if target.role is pair_role and target.arrival is not None:
                 second = target.arrival is Arrival.SECOND
                 return second if leg_of(target.venue) is leg else not second

@@ -1167,7 +1167,7 @@ def _placement(params: dict[str, str]) -> Placement | None:
         return None
     if order.client_id is None:
         return None
-    return Placement(order.client_id, order.client_id, order.side)
+    return Placement(order.client_id, order.client_id, order.side, order.symbol)
 
 
 def _limit(params: dict[str, str], default: int, maximum: int = 1000) -> int:

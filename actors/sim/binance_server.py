@@ -518,7 +518,8 @@ class BinanceServer(VenueServer):
             return json_response(binance_encode.new_order_body(facts, order.response_type, fills))
 
         cid = order.client_id
-        return await self._place(place, None if cid is None else Placement(cid, cid, order.side))
+        placement = None if cid is None else Placement(cid, cid, order.side, order.symbol)
+        return await self._place(place, placement)
 
     def _order_facts(self, order: VenueOrder) -> OrderFacts:
         return _facts(order, self._quote_qtys.get(order.venue_order_id, 0.0))

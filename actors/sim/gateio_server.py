@@ -905,7 +905,7 @@ def _placement(request: HttpRequest) -> Placement | None:
         return None
     if not order.text:
         return None
-    return Placement(order.text, _client_id(order.text), order.side)
+    return Placement(order.text, _client_id(order.text), order.side, order.symbol)
 
 
 def _seconds(request: HttpRequest, name: str, default: float) -> float:

@@ -468,7 +468,8 @@ class MexcServer(VenueServer):
             return json_response(mexc_encode.new_order_body(_update(placed), order.type_name))
 
         cid = order.client_id
-        return await self._place(place, None if cid is None else Placement(cid, cid, order.side))
+        placement = None if cid is None else Placement(cid, cid, order.side, order.symbol)
+        return await self._place(place, placement)
 
     def _query_order(self, params: dict[str, str]) -> HttpResponse:
         reference = read_order_reference(params, symbol_required=False)

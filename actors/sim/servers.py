@@ -105,7 +105,7 @@ class SimServers:
         self.clock = WallClock()
         self.venues = SimVenues(self.config, self.clock.now())
         servers = self.config.servers
-        self.aimed = AimedFaults()
+        self.aimed = AimedFaults(self.config.pair)
         """Faults aimed at order placements, shared by every venue: it sees both legs."""
         self.servers: dict[str, VenueServer] = {}
         for name, exchange in self.venues.exchanges.items():

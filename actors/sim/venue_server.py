@@ -87,11 +87,12 @@ def json_response(body: bytes, status: int = 200) -> HttpResponse:
 @attrs.frozen
 class Placement:
     """An order placement as an aimed fault looks at it: its client id in the engine
-    (Gate.io's ``text``, ``t-`` included), as Basis made it, and its side."""
+    (Gate.io's ``text``, ``t-`` included), as Basis made it, its side and symbol."""
 
     engine_id: str
     client_id: str
     side: Side
+    symbol: Symbol
 
 
 class VenueServer(abc.ABC):
@@ -184,7 +185,9 @@ class VenueServer(abc.ABC):
         it, or a timeout is due: then the order goes to the engine all the same, and the
         answer never comes."""
         if placement is not None:
-            meeting = await self.aimed.meet(self.name, placement.client_id, placement.side)
+            meeting = await self.aimed.meet(
+                self.name, placement.client_id, placement.side, placement.symbol
+            )
             if meeting is not None:
                 return await self._place_under(meeting, place, placement.engine_id)
         hold_s = self.wire_faults.take_timeout()

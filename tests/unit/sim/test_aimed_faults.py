@@ -8,6 +8,7 @@ import trio
 
 from actors.sim.aimed_faults import (
     PAIR_WINDOW_S,
+    AimedFault,
     AimedFaults,
     Arrival,
     OrderFault,
@@ -16,10 +17,11 @@ from actors.sim.aimed_faults import (
     Role,
 )
 from protocols.client_ids import client_order_id
-from protocols.model import Leg, Side
+from protocols.model import Leg, Side, Symbol
 from protocols.venue import InsufficientBalance
 
 BUY, SELL = Side.BUY, Side.SELL
+BTC, SOL = Symbol("BTC", "USDT"), Symbol("SOL", "USDT")
 REJECT = OrderFault(OrderFaultKind.REJECT, error=InsufficientBalance)
 
 
@@ -27,17 +29,17 @@ def cid(seq: int, leg: Leg, task: str = "btc_1") -> str:
     return client_order_id(task, seq, leg, "ab12")
 
 
-async def meet_all(
-    aimed: AimedFaults, *orders: tuple[float, str, str, Side], land: bool = True
-) -> dict[str, str]:
-    """Each ``(delay, venue, client id, side)`` placed ``delay`` after the start,
-    concurrently; what each met (``""``: nothing), with the fault's target. With
-    ``land`` each fault met had its effect, and hit."""
+async def meet_all(aimed: AimedFaults, *orders: tuple, land: bool = True) -> dict[str, str]:
+    """Each ``(delay, venue, client id, side[, symbol])`` placed ``delay`` after the
+    start, concurrently (the symbol BTC unless given); what each met (``""``: nothing),
+    with the fault's target. With ``land`` each fault met had its effect, and hit."""
     met: dict[str, str] = {}
 
-    async def place(delay: float, venue: str, client_id: str, side: Side) -> None:
+    async def place(
+        delay: float, venue: str, client_id: str, side: Side, symbol: Symbol = BTC
+    ) -> None:
         await trio.sleep(delay)
-        meeting = await aimed.meet(venue, client_id, side)
+        meeting = await aimed.meet(venue, client_id, side, symbol)
         if meeting is not None and land:
             meeting.land()
         met[client_id] = "" if meeting is None else meeting.aimed.target.describe()
@@ -81,6 +83,32 @@ async def test_the_leg_arriving_first_is_held_for_a_fault_that_wants_it_second(a
     assert trio.current_time() - start == pytest.approx(0.2)
 
 
+async def test_a_fault_at_another_pairs_venue_has_no_say_in_which_leg_goes_first(
+    autojump_clock,
+):
+    # BTC trades at MEXC and Gate.io, SOL at Binance and Gate.io. The oldest fault wants
+    # MEXC's entry leg first (spot legs not held); SOL's spot leg never reaches MEXC, so
+    # the fault at Binance, which wants its leg second, says how SOL's entry arrives.
+    def sol_entry(task: str) -> tuple[tuple, tuple]:
+        spot = (0.0, "binance", cid(1, Leg.SPOT, task), BUY, SOL)
+        return spot, (0.01, "gateio", cid(2, Leg.FUTURES, task), SELL, SOL)
+
+    def armed(aimed: AimedFaults) -> tuple[AimedFault, AimedFault]:
+        at_mexc = aimed.arm(OrderTarget("mexc", Role.ENTRY, Arrival.FIRST), REJECT, 10.0)
+        return at_mexc, aimed.arm(OrderTarget("binance", Role.ENTRY, Arrival.SECOND), REJECT, 10.0)
+
+    aimed = AimedFaults({BTC: ("mexc", "gateio"), SOL: ("binance", "gateio")}.__getitem__)
+    at_mexc, at_binance = armed(aimed)
+    met = await meet_all(aimed, *sol_entry("sol_1"))
+    assert met[cid(1, Leg.SPOT, "sol_1")] == "entry second leg at binance"
+    assert at_binance.hit is not None and at_mexc.hit is None and at_mexc.open
+    # Told no pairs, the oldest fault decides, and Binance's waits in vain.
+    aimed = AimedFaults()
+    _, at_binance = armed(aimed)
+    assert set((await meet_all(aimed, *sol_entry("sol_2"))).values()) == {""}
+    assert at_binance.hit is None
+
+
 async def test_an_exit_is_the_closing_pair(autojump_clock):
     aimed = AimedFaults()
     entry_fault = aimed.arm(OrderTarget("gateio", Role.ENTRY, None), REJECT, 10.0)
@@ -97,10 +125,10 @@ async def test_a_lone_order_is_a_correction_and_meets_no_entry_fault(autojump_cl
     entry_fault = aimed.arm(OrderTarget("mexc", Role.ENTRY, Arrival.FIRST), REJECT, 10.0)
     start = trio.current_time()
     # Finishing a lagging spot leg buys like an entry, but no futures leg follows it.
-    assert await aimed.meet("mexc", cid(3, Leg.SPOT), BUY) is None
+    assert await aimed.meet("mexc", cid(3, Leg.SPOT), BUY, BTC) is None
     assert trio.current_time() - start == pytest.approx(PAIR_WINDOW_S)  # held for a partner
     correction = aimed.arm(OrderTarget("mexc", Role.CORRECTION), REJECT, 10.0)
-    meeting = await aimed.meet("mexc", cid(4, Leg.SPOT), BUY)
+    meeting = await aimed.meet("mexc", cid(4, Leg.SPOT), BUY, BTC)
     assert meeting is not None and meeting.aimed is correction
     meeting.land()
     assert correction.hit is not None and correction.hit.role is Role.CORRECTION
@@ -112,10 +140,10 @@ async def test_an_order_whose_partner_came_a_round_earlier_is_a_correction_at_on
 ):
     aimed = AimedFaults()
     correction = aimed.arm(OrderTarget("gateio", Role.CORRECTION), REJECT, 10.0)
-    await aimed.meet("mexc", cid(1, Leg.SPOT), BUY)
+    await aimed.meet("mexc", cid(1, Leg.SPOT), BUY, BTC)
     await trio.sleep(3.0)
     start = trio.current_time()
-    meeting = await aimed.meet("gateio", cid(2, Leg.FUTURES), SELL)
+    meeting = await aimed.meet("gateio", cid(2, Leg.FUTURES), SELL, BTC)
     assert meeting is not None and meeting.aimed is correction
     assert trio.current_time() == start
 
@@ -124,8 +152,8 @@ async def test_orders_no_fault_could_meet_are_never_held(autojump_clock):
     aimed = AimedFaults()
     aimed.arm(OrderTarget("gateio", Role.EXIT), REJECT, 10.0)
     start = trio.current_time()
-    assert await aimed.meet("mexc", cid(1, Leg.SPOT), BUY) is None
-    assert await aimed.meet("mexc", "web-order", BUY) is None  # not Basis's
+    assert await aimed.meet("mexc", cid(1, Leg.SPOT), BUY, BTC) is None
+    assert await aimed.meet("mexc", "web-order", BUY, BTC) is None  # not Basis's
     assert trio.current_time() == start
 
 
@@ -156,7 +184,7 @@ async def test_an_order_sent_again_keeps_what_it_was(autojump_clock):
     await meet_all(aimed, *entry(1))
     await trio.sleep(1.0)  # the futures leg answered 429, and goes again
     second = aimed.arm(OrderTarget("gateio", Role.ENTRY, Arrival.SECOND), REJECT, 10.0)
-    meeting = await aimed.meet("gateio", cid(2, Leg.FUTURES), SELL)
+    meeting = await aimed.meet("gateio", cid(2, Leg.FUTURES), SELL, BTC)
     assert meeting is not None and meeting.aimed is second
 
 

@@ -39,7 +39,7 @@ async def buy(venue: MexcServer, seq: int, qty: float, unreadable: bool = False)
         venue.spot.place_order(COIN, Side.BUY, OrderType.MARKET, qty, client_id=cid, now=T0)
         return HttpResponse(200, {}, b"{}")
 
-    return await venue._place(place, Placement(cid, cid, Side.BUY))
+    return await venue._place(place, Placement(cid, cid, Side.BUY, COIN))
 
 
 def served(venue: MexcServer, fault: str) -> int:
