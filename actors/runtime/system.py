@@ -922,14 +922,19 @@ class TradingSystem:
             keys = self.credentials[kind]
             futures = futures_venue(kind)
             try:
-                account = await futures.account(links.rest, keys, time.time())
+                # A router that switches the account to one-way reads the mode as it does:
+                # read here too, it would only weigh on the venue's rate limit at each start.
+                dual = (
+                    not futures.switches_to_one_way
+                    and (await futures.account(links.rest, keys, time.time())).in_dual_mode
+                )
                 await links.router.private.identify(links.rest, time.time())
             except WrongAccount as error:
                 raise AccountRefused(str(error)) from None
             except VENUE_FAILURES as error:
                 log.warning("the %s account cannot be checked yet: %s", kind, error)
                 continue
-            if account.in_dual_mode and not futures.switches_to_one_way:
+            if dual:
                 raise AccountRefused(futures.dual_mode_fix)
 
     async def _run_root(

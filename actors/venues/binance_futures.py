@@ -446,6 +446,15 @@ class BinanceFuturesPrivateCodec:
         return events
 
 
+async def available_usdt(rest: RestClient, credentials: ApiCredentials, now: float) -> float:
+    """The futures account's available USDT: its account alone (weight 5), without the
+    position mode (weight 30 more), which a balance read again and again need not pay."""
+    response = await rest.send(binance_futures_rest.account_request(credentials, _ms(now)))
+    if response.status != 200:
+        raise binance_futures_rest.error_from_response(response, now)
+    return binance_futures_rest.parse_account(response.body, dual=False).available
+
+
 async def futures_account(
     rest: RestClient, credentials: ApiCredentials, now: float
 ) -> binance_futures_rest.FuturesAccountSettings:

@@ -97,6 +97,9 @@ class FuturesVenue:
         [RestClient, ApiCredentials, Symbol, VenueRules, float], Awaitable[FuturesPosition]
     ]
     account: Callable[[RestClient, ApiCredentials, float], Awaitable[FuturesAccountSettings]]
+    available: Callable[[RestClient, ApiCredentials, float], Awaitable[float]]
+    """The account's available USDT alone, as the caps read it again and again: at the
+    least cost in the venue's rate limit."""
     dual_mode_fix: str
     """What to do about an account in dual (hedge) position mode, which Basis refuses."""
     rules: RulesReader
@@ -178,6 +181,11 @@ async def _gateio_rules(
     if response.status != 200:
         raise gateio_rest.error_from_response(response, now)
     return gateio_rest.parse_contract(response.body)
+
+
+async def _gateio_available(rest: RestClient, credentials: ApiCredentials, now: float) -> float:
+    # One request has both the balance and the position mode.
+    return (await gateio.futures_account(rest, credentials, now)).available
 
 
 async def _gateio_hold(
@@ -298,6 +306,7 @@ FUTURES_VENUES: dict[str, FuturesVenue] = {
         gateio.open_and_recent_orders,
         gateio.read_position,
         gateio.futures_account,
+        _gateio_available,
         gateio.DUAL_MODE_FIX,
         _gateio_rules,
         _gateio_hold,
@@ -319,6 +328,7 @@ FUTURES_VENUES: dict[str, FuturesVenue] = {
         binance_futures.open_and_recent_orders,
         binance_futures.read_position,
         binance_futures.futures_account,
+        binance_futures.available_usdt,
         binance_futures.DUAL_MODE_FIX,
         _binance_futures_rules,
         _binance_futures_hold,

@@ -23,6 +23,7 @@ from actors.venues.binance_futures import (
     BinanceFuturesFundingBookCodec,
     BinanceFuturesPrivateCodec,
     BinanceFuturesRouterCodec,
+    available_usdt,
     open_and_recent_orders,
     read_position,
     short_position,
@@ -279,6 +280,19 @@ async def test_the_funding_book_reads_the_settlements_of_the_position(nursery):
         book = FundingBook("funding", BinanceFuturesFundingBookCodec(SIM), rest, {})
         await book.poll()
     assert book.delivered >= 3
+
+
+async def test_the_balance_the_caps_read_again_and_again_weighs_only_the_account(twin):
+    # Read with the position mode, it would weigh 30 more each time: Binance's weights.
+    async def used() -> int:
+        async with httpx.AsyncClient() as client:
+            reply = await client.get(f"{twin.urls.rest}/fapi/v1/time")
+        return int(reply.headers["X-MBX-USED-WEIGHT-1M"])
+
+    before = await used()
+    available = await available_usdt(twin.rest, SIM, time.time())
+    assert await used() - before == 5 + 1  # the account, and the time asked after it
+    assert available == pytest.approx(twin.venues.futures.account().available)
 
 
 @pytest.mark.parametrize("private", [False, True])

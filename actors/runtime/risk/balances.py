@@ -23,5 +23,5 @@ async def read_balances(
         free[kind] = await spot_venue(kind).free_usdt(rest, keys, now)
     available = {}
     for kind, rest, keys in futures:
-        available[kind] = (await futures_venue(kind).account(rest, keys, now)).available
+        available[kind] = await futures_venue(kind).available(rest, keys, now)
     return Balances(free, available)
