@@ -885,6 +885,8 @@ async def test_a_paper_system_runs_the_dashboard_under_services_and_serves_its_s
     quoted = {"spot_bid", "spot_ask", "futures_bid", "futures_ask", "entry_cost_pct"}
     quoted |= {"unrealized_pnl_usdt", "total_pnl_usdt", "pnl_pct", "net_delta_usdt"}
     quoted |= {"decisions", "resumed_at", "last_skip_reason"}
+    # A feed late on a loaded machine (stale) pauses a strategy until it is fresh again.
+    quoted |= {"state", "paused_reason"}
 
     def unquoted(tasks: list[dict]) -> list[dict]:
         """What does not move with every quote within a sample's time."""
