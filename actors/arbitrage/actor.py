@@ -38,7 +38,7 @@ from actors.arbitrage.machine import (
     step,
     unattributed_pnl_usdt,
 )
-from actors.arbitrage.pricing import entry_cost_pct, pnl_pct
+from actors.arbitrage.pricing import BUDGET_BELOW_INCREMENT, entry_cost_pct, pnl_pct
 from actors.arbitrage.series import SeriesSampler
 from actors.failpoints import failpoint
 from actors.histogram import Histogram, HistogramStatistics
@@ -57,6 +57,7 @@ from protocols.messages import (
     TradeRecord,
 )
 from protocols.model import Leg, Order, Quote
+from protocols.rules import common_step
 from supervision import Address, Incarnation
 
 log = logging.getLogger("basis.strategy")
@@ -276,6 +277,8 @@ class StrategyActor:
     """Set while waiting for that decision: quotes received before it do not count."""
     refused: str | None = None
     """Why ``before_orders`` refused a decision's orders; from then on nothing is decided."""
+    _told_budget: bool = False
+    """Whether the log said the budget buys less than one increment (once a run)."""
 
     @property
     def name(self) -> str:
@@ -450,6 +453,8 @@ class StrategyActor:
             log.info("%s: %s -> %s", self.name, ctx.state.value, new.state.value)
             if new.state is ArbitrageState.ENTERING:
                 self._log_entry(new, commands)
+        if new.last_skip_reason == BUDGET_BELOW_INCREMENT and not self._told_budget:
+            self._tell_budget(new)
         if commands and self.history is not None:
             # Before the snapshot: one that is stored never lacks its decision's history.
             await self._keep_history(commands)
@@ -466,6 +471,22 @@ class StrategyActor:
         if point is not None:
             # After the decision's orders have left: a point is never worth their delay.
             await self._record(point)
+
+    def _tell_budget(self, ctx: ArbitrageContext) -> None:
+        """A budget no entry can be sized from: said once, with the least it must be."""
+        self._told_budget = True
+        least = common_step(ctx.rules.spot.qty_step, ctx.rules.futures.contract_size)
+        ask = _side(self.spot, _ASK) or 0.0
+        log.warning(
+            "%s: %s never enters: strategy.base_position_size_usdt (%g USDT) buys less than "
+            "the least both venues trade (%g %s, %.2f USDT at the ask); raise it above that",
+            self.name,
+            ctx.symbol,
+            ctx.base_position_size_usdt,
+            least,
+            ctx.symbol.base,
+            least * ask,
+        )
 
     async def _keep_history(self, commands: tuple) -> None:
         """Hand the records among a decision's commands to ``history``, in order."""

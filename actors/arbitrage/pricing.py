@@ -42,6 +42,9 @@ DEPTH = "too little depth"
 a skip reason is its kind, which the backtest's report counts)."""
 ROOM = "no room"
 """How a skip or a resize for the portfolio's caps and balances is named."""
+BUDGET_BELOW_INCREMENT = "budget is below one increment"
+"""The skip of an entry budget smaller than the least both venues trade: the
+configuration's to fix, since no market makes it pass."""
 
 
 def _skip(reason: str, limited_by: str | None) -> Sizing:
@@ -76,7 +79,7 @@ def size_entry(
     q = round_down(q, common_step(spot.qty_step, futures.contract_size))
     if q <= 0.0:
         if limited_by is None:
-            return _skip("budget is below one increment", None)
+            return _skip(BUDGET_BELOW_INCREMENT, None)
         return _skip("below one increment", limited_by)
     problem = None
     if q < spot.min_qty:

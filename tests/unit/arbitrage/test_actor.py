@@ -9,7 +9,7 @@ from trio.testing import wait_all_tasks_blocked
 
 from actors.arbitrage import actor as actor_module
 from actors.arbitrage.actor import OrdersRefused, StrategyActor
-from actors.arbitrage.context import ArbitrageState, new_context
+from actors.arbitrage.context import ArbitrageState, LegRules, new_context
 from actors.arbitrage.series import SeriesSampler
 from actors.risk.limits import EntryLimits
 from protocols.history import FillRecord, FundingRecord, SeriesPoint
@@ -28,7 +28,7 @@ from protocols.messages import (
     TradeClosed,
     TradeRecord,
 )
-from protocols.model import Fill, Leg, OrderStatus, Quote, Side, Symbol
+from protocols.model import Fill, Leg, OrderStatus, Quote, Side, Symbol, VenueRules
 from supervision import Incarnation, Mailbox
 
 BTC = Symbol("BTC", "USDT")
@@ -213,6 +213,27 @@ async def test_an_entry_is_logged_with_the_age_of_the_quotes_it_was_decided_on(n
     assert entry.fields["futures_quote_age_s"] == 0.5
     assert entry.fields["max_quote_age_s"] == actor.ctx.params.max_quote_age_s
     assert "decided on prices 0.250 s (spot) and 0.500 s (futures) old" in entry.getMessage()
+
+
+async def test_a_budget_below_what_the_venues_trade_is_said_once_with_the_least_it_must_be(
+    nursery, caplog
+):
+    caplog.set_level(logging.WARNING, logger="basis.strategy")
+    actor, inbox, _, _, clock = await start(nursery)
+    # Whole contracts of 0.01 BTC, about 1 USDT: the budget buys a hundredth of one.
+    rules = LegRules(VenueRules(qty_step=0.001), VenueRules(contract_size=0.01))
+    actor.ctx = actor.ctx.evolve(base_position_size_usdt=0.01, rules=rules)
+    for n in range(3):
+        now = clock[0] + n
+        inbox.address.put_latest((Leg.SPOT, BTC), MarketQuote(Leg.SPOT, quote(99.9, 100.0, now)))
+        inbox.address.put_latest(
+            (Leg.FUTURES, BTC), MarketQuote(Leg.FUTURES, quote(100.0 + n, 100.1 + n, now))
+        )
+        await wait_all_tasks_blocked()
+    assert actor.ctx.last_skip_reason == "budget is below one increment"
+    (told,) = [r.getMessage() for r in caplog.records if "never enters" in r.getMessage()]
+    assert "base_position_size_usdt (0.01 USDT)" in told
+    assert "(0.01 BTC, 1.00 USDT at the ask)" in told
 
 
 async def test_resumed_at_is_the_first_decision_on_quotes_of_both_legs_after_a_start(nursery):
