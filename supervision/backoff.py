@@ -67,6 +67,6 @@ class Backoff:
         return base * (1.0 - self.jitter), min(self.max_s, base * (1.0 + self.jitter))
 
     def delay(self, attempt: int, rng: random.Random) -> float:
-        base = self.base(attempt)
-        spread = base * self.jitter * rng.uniform(-1.0, 1.0)
-        return min(self.max_s, base + spread)
+        # The same shape as ``bounds``': float rounding then keeps the delay within them
+        # (``base + base * jitter * u`` could round a hair above ``base * (1 + jitter)``).
+        return min(self.max_s, self.base(attempt) * (1.0 + self.jitter * rng.uniform(-1.0, 1.0)))

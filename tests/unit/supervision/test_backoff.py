@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from supervision import Backoff
@@ -20,6 +20,7 @@ policies = st.builds(
 
 
 @given(policy=policies, attempt=st.integers(0, 10_000), seed=st.integers())
+@example(policy=Backoff(min_s=3.5, max_s=5.0, jitter=9.224751439253768e-17), attempt=0, seed=0)
 def test_delay_stays_within_its_jitter_bounds_and_never_exceeds_the_cap(policy, attempt, seed):
     delay = policy.delay(attempt, random.Random(seed))
     low, high = policy.bounds(attempt)
