@@ -446,6 +446,7 @@ class TradingSystem:
                 acquire=router.query_bucket.acquire,
                 last_fill=router.last_fill,
                 read_after_write_s=router.visibility.read_after_write_s,
+                on_read=self.risk.position_pushed,
             )
         return VenueLinks(venue.kind, leg, rest, feeds, router, Mailbox(router.name, capacity=1024))
 

@@ -107,6 +107,16 @@ max_quote_age_s = 2.0
 stir_every_s = 1.0
 """
 CONFIG = msgspec.convert(tomllib.loads(CONFIG_TOML), SystemConfig)
+AT_BINANCE = msgspec.convert(
+    tomllib.loads(
+        CONFIG_TOML.replace('kind = "mexc"', 'kind = "binance"').replace(
+            'kind = "gateio_futures"', 'kind = "binance_futures"'
+        )
+    ),
+    SystemConfig,
+)
+"""The same, at Binance spot and USDⓈ-M: its position pushes carry no liquidation
+price, which the liquidation watch reads over REST."""
 
 
 def served(report: ChaosReport, fault: str) -> int:
@@ -275,6 +285,7 @@ QUICK_ALERTS = msgspec.structs.replace(
 fresh) are long enough to be told, and checked."""
 
 RISK_RUN = ("adl", "liquidation-run")
+BINANCE_RISK_RUN = "+".join(RISK_RUN) + " at Binance"
 STALLS_TOLD = "stalls-told"
 DEFAULT_RUNS: dict[str, tuple[tuple[str, ...], float, SystemConfig]] = {
     **{name: ((name,), SCENARIO_S.get(name, DURATION_S), CONFIG) for name in IN_EVERY_RUN},
@@ -283,6 +294,7 @@ DEFAULT_RUNS: dict[str, tuple[tuple[str, ...], float, SystemConfig]] = {
     # 10x. The operator's modes, balance shortfalls and one-leg partial fills play alone
     # under soak.
     "+".join(RISK_RUN): (RISK_RUN, 16.0, CONFIG),
+    BINANCE_RISK_RUN: (RISK_RUN, 16.0, AT_BINANCE),
     # Two stalls (a stall lasts 4 s here, and the next starts 6..8 s after one began).
     STALLS_TOLD: (("stalled-ws",), 15.0, QUICK_ALERTS),
 }
@@ -369,8 +381,9 @@ async def test_scenario_alone_keeps_every_promise(scenario, tmp_path):
     assert_reacted(scenario, report, (tmp_path / "basis-stderr.log").read_text())
 
 
-def test_a_venue_cutting_and_running_shorts_is_followed_without_a_liquidation(default_runs):
-    report, log = played(default_runs, "+".join(RISK_RUN))
+@pytest.mark.parametrize("run", ["+".join(RISK_RUN), BINANCE_RISK_RUN])
+def test_a_venue_cutting_and_running_shorts_is_followed_without_a_liquidation(run, default_runs):
+    report, log = played(default_runs, run)
     assert_passed(report)
     for scenario in RISK_RUN:
         assert_reacted(scenario, report, log)

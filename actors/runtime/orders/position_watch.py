@@ -13,7 +13,10 @@ show that fill yet, and the short it added would look taken away. What the venue
 sent to each strategy concerned as a ``VenuePositionChanged`` on the FIFO lane; the
 strategy unwinds its spot leg to match. The venue's own report of a reduction it made
 (a liquidation, an auto-deleveraging) has the symbol checked at once too, and names the
-cause and the price in what the strategy is told.
+cause and the price in what the strategy is told. Each position read is handed to the
+liquidation watch as well (``on_read``): a read carries the liquidation price, which a
+venue's push may leave out (Binance's does), and a push holding a short without one has
+the symbol read at once.
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ class PositionWatch:
     read_after_write_s: float = 0.0
     """How long after a fill of ours the venue's position may not show it yet."""
     wall_clock: Callable[[], float] = time.time
+    on_read: Callable[[FuturesPosition], None] | None = None
+    """Where each position read goes too (the liquidation watch): a read carries the
+    liquidation price, which a venue's push may leave out (Binance's does)."""
     reported: int = 0
     """Shrinks told to strategies."""
     _pushed: trio.MemorySendChannel[Symbol] | None = None
@@ -82,7 +88,10 @@ class PositionWatch:
         if rules is None:
             return
         holdings = self.holdings(symbol)
-        if unexplained(holdings, -position.qty, holdings, False, smallest_change(rules)):
+        if unexplained(holdings, -position.qty, holdings, False, smallest_change(rules)) or (
+            position.qty != 0.0 and position.liq_price <= 0.0
+        ):
+            # Less than held, or held without its liquidation price: read it now.
             self._pushed.send_nowait(symbol)
 
     def on_reduction(self, reduction: PositionReducedByVenue) -> None:
@@ -136,6 +145,8 @@ class PositionWatch:
         except VENUE_FAILURES as error:
             log.warning("%s: the %s position cannot be read: %s", self.name, symbol, error)
             return
+        if self.on_read is not None:
+            self.on_read(position)
         after = tuple(self.holdings(symbol))
         busy = busy or self.busy(symbol)
         venue_short = -position.qty

@@ -273,7 +273,13 @@ class RiskActor:
         self._pushed.set()
 
     async def watch_position(self, position: FuturesPosition) -> None:
-        """A position pushed: its distance to liquidation at the mark the venue gave."""
+        """A position pushed (or read over REST): its distance to liquidation at the mark
+        the venue gave."""
+        known = self._pushed_positions.get(position.symbol)
+        if position.liq_price <= 0.0 and known is not None and known.qty == position.qty:
+            # A push that leaves the liquidation price out (Binance's ACCOUNT_UPDATE): the
+            # one last read for this same position stands until the next read.
+            position = msgspec.structs.replace(position, liq_price=known.liq_price)
         self._pushed_positions[position.symbol] = position
         mark = position.mark_price
         if mark <= 0.0:  # Gate.io's position push carries no mark: the quotes stand for it
@@ -315,8 +321,10 @@ class RiskActor:
         held = position.qty != 0.0
         liq = position.liq_price
         action = liquidation_action(mark, liq, self.portfolio.config) if held else None
+        # Without a liquidation price (not read yet) there is no distance to show.
+        known = held and liq > 0.0
         self.liquidation[symbol] = LiquidationView(
-            symbol, mark, liq, liquidation_distance_pct(mark, liq) if held else None, action
+            symbol, mark, liq, liquidation_distance_pct(mark, liq) if known else None, action
         )
         if action is None:
             self._acted.pop(symbol, None)

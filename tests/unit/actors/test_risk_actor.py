@@ -148,6 +148,23 @@ async def test_a_short_is_followed_at_the_market_between_pushes():
     assert btc.mailbox.take_all_nowait() == []
 
 
+async def test_a_push_without_the_liquidation_price_keeps_the_one_read_for_that_position():
+    # Binance's ACCOUNT_UPDATE leaves the liquidation price (and the mark) out; the
+    # position watch's REST read has it.
+    btc = handle("btc_1", BTC)
+    risk = RiskActor(Portfolio(CONFIG), {"btc_1": btc}, WriterClient(None), no_balances)
+    await risk.watch_position(short(BTC, mark=100.0, liq=150.0))  # read
+    await risk.watch_position(short(BTC, mark=0.0, liq=0.0))  # pushed: the same short
+    btc.actor.futures = Quote(BTC, 119.9, 1.0, 120.1, 1.0, 0.0, 0.0)  # 25 % away
+    await risk.recheck_liquidations()
+    assert [m.fraction for m in btc.mailbox.take_all_nowait()] == [0.5]
+    # Another size pushed: its liquidation price is unknown until read, and none is shown.
+    await risk.watch_position(short(BTC, mark=0.0, liq=0.0, qty=-0.02))
+    assert risk.liquidation["BTC/USDT"].distance_pct is None
+    await risk.watch_position(short(BTC, mark=140.0, liq=150.0, qty=-0.02))  # read: 7 %
+    assert [m.fraction for m in btc.mailbox.take_all_nowait()] == [1.0]
+
+
 async def test_a_short_near_liquidation_before_its_strategy_runs_is_asked_for_once_it_does():
     # After a restart the private stream pushes positions before the strategies start.
     strategies: dict[str, Handle] = {}

@@ -148,7 +148,7 @@ class Account:
     async def read(self, symbol: Symbol) -> FuturesPosition:
         self.reads += 1
         await trio.sleep(0.01)
-        return FuturesPosition(symbol, -self.venue_short, 100.0, mark_price=101.0)
+        return FuturesPosition(symbol, -self.venue_short, 100.0, mark_price=101.0, liq_price=150.0)
 
     def holdings(self, symbol: Symbol) -> list[Holding]:
         return [Holding("t1", self.held, self.in_flight, 2)]
@@ -183,6 +183,28 @@ async def test_a_push_showing_less_is_checked_at_once_and_told(autojump_clock):
     )
     assert told.now < 0.6  # at once, not at the next periodic check
     assert "a position push" in told.cause
+
+
+async def test_a_push_without_the_liquidation_price_has_the_position_read_and_handed_on(
+    autojump_clock,
+):
+    # Binance's ACCOUNT_UPDATE leaves the liquidation price out: the liquidation watch
+    # gets it from a read at once, not a periodic check later.
+    account, mailbox = Account(), Mailbox("strategy-t1")
+    positions = watch(account, mailbox)
+    read: list[FuturesPosition] = []
+    positions.on_read = read.append
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(positions.run)
+        await trio.sleep(0.5)
+        positions.on_push(FuturesPosition(BTC, -1.0, 100.0, liq_price=150.0))
+        await trio.sleep(0.1)
+        assert account.reads == 0  # what is held, with its price: nothing to ask
+        positions.on_push(FuturesPosition(BTC, -1.0, 100.0))  # what is held, no price
+        await trio.sleep(0.1)
+        nursery.cancel_scope.cancel()
+    assert [(p.qty, p.liq_price) for p in read] == [(-1.0, 150.0)]
+    assert mailbox.take_all_nowait() == []  # nothing taken by the venue: nothing told
 
 
 async def test_the_venues_report_of_its_own_reduction_is_checked_at_once_and_named(
