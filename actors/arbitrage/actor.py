@@ -453,7 +453,7 @@ class StrategyActor:
             log.info("%s: %s -> %s", self.name, ctx.state.value, new.state.value)
             if new.state is ArbitrageState.ENTERING:
                 self._log_entry(new, commands)
-        if new.last_skip_reason == BUDGET_BELOW_INCREMENT and not self._told_budget:
+        if not self._told_budget and new.last_skip_reason == BUDGET_BELOW_INCREMENT:
             self._tell_budget(new)
         if commands and self.history is not None:
             # Before the snapshot: one that is stored never lacks its decision's history.

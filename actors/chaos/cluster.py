@@ -65,6 +65,7 @@ from actors.chaos.runner import (
     STOP_TIMEOUT_S,
     ChaosFailed,
     free_port,
+    printed_status,
     run_config_toml,
     unhedged_threshold,
     venue_keys,
@@ -654,7 +655,7 @@ class ClusterRun:
             if process is not None and process.poll() is not None:
                 node.process = None
                 self.exits.append(ci.NodeExit(node.name, node.run, process.returncode, None))
-                final = self._final_status(node)
+                final = printed_status(self._run_output(node))
                 if final is not None:
                     # Ended before a sample could show the give-up: its last words do.
                     self._note_give_ups(node, final)
@@ -695,14 +696,6 @@ class ClusterRun:
             # by the end of a long run.
             why = (supervisor.last_give_up or "").replace("\n", " / ")
             self.gave_up.add(f"{node.name}: {supervisor.name} ({why})")
-
-    def _final_status(self, node: _Node) -> SystemStatus | None:
-        """The status ``node``'s process printed as it ended, if it printed one."""
-        lines = self._run_output(node).read_text(encoding="utf-8").strip().splitlines()
-        try:
-            return _decode_status(lines[-1]) if lines else None
-        except msgspec.DecodeError:
-            return None
 
     def _run_output(self, node: _Node) -> Path:
         return self._data_dir(node) / f"run-{node.run}.out"

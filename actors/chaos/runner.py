@@ -136,6 +136,20 @@ def key_env(kind: str) -> tuple[str, str]:
 _decode_status = msgspec.json.Decoder(SystemStatus).decode
 
 
+def printed_status(output: Path) -> SystemStatus | None:
+    """The status a trading process run with ``--json`` printed last to ``output`` as it
+    ended (after a graceful stop, or a tree's giving up); ``None`` if it printed none (a
+    SIGKILL leaves none)."""
+    lines = output.read_text(encoding="utf-8").strip().splitlines()
+    if not lines:
+        return None
+    try:
+        return _decode_status(lines[-1])
+    except msgspec.DecodeError:
+        log.warning("chaos: %s holds no final status", output)
+        return None
+
+
 class ChaosFailed(Exception):
     """The run could not be carried out (not: an invariant failed)."""
 
@@ -760,17 +774,13 @@ class ChaosRun:
         self._exited(incarnation, "stop")
 
     def _exited(self, incarnation: _Incarnation, asked: str | None) -> None:
-        """Records how ``incarnation`` ended, with the final status it printed if any
-        (after a graceful stop, or a tree's giving up; a SIGKILL leaves none)."""
-        code = incarnation.process.returncode
+        """Records how ``incarnation`` ended, with the final status it printed if any."""
         gave_up: list[str] = []
-        final = incarnation.stdout.read_text(encoding="utf-8").strip().splitlines()
-        if final:
-            try:
-                incarnation.last_status = _decode_status(final[-1])
-                gave_up = incarnation.last_status.tree.gave_up_anywhere()
-            except msgspec.DecodeError:
-                log.warning("chaos: run %d printed no final status", incarnation.number)
+        final = printed_status(incarnation.stdout)
+        if final is not None:
+            incarnation.last_status = final
+            gave_up = final.tree.gave_up_anywhere()
+        code = incarnation.process.returncode
         self.exits.append(inv.ProcessExit(incarnation.number, code, asked, gave_up))
 
     # -------------------------------------------------------------- sampling

@@ -446,13 +446,19 @@ class BinanceFuturesPrivateCodec:
         return events
 
 
-async def available_usdt(rest: RestClient, credentials: ApiCredentials, now: float) -> float:
-    """The futures account's available USDT: its account alone (weight 5), without the
-    position mode (weight 30 more), which a balance read again and again need not pay."""
+async def _account_body(rest: RestClient, credentials: ApiCredentials, now: float) -> bytes:
+    """``GET /fapi/v2/account``'s answer (weight 5)."""
     response = await rest.send(binance_futures_rest.account_request(credentials, _ms(now)))
     if response.status != 200:
         raise binance_futures_rest.error_from_response(response, now)
-    return binance_futures_rest.parse_account(response.body, dual=False).available
+    return response.body
+
+
+async def available_usdt(rest: RestClient, credentials: ApiCredentials, now: float) -> float:
+    """The futures account's available USDT: its account alone, without the position
+    mode (weight 30 more), which a balance read again and again need not pay."""
+    body = await _account_body(rest, credentials, now)
+    return binance_futures_rest.parse_account(body, dual=False).available
 
 
 async def futures_account(
@@ -463,10 +469,7 @@ async def futures_account(
     if response.status != 200:
         raise binance_futures_rest.error_from_response(response, now)
     dual = binance_futures_rest.parse_position_mode(response.body)
-    response = await rest.send(binance_futures_rest.account_request(credentials, _ms(now)))
-    if response.status != 200:
-        raise binance_futures_rest.error_from_response(response, now)
-    return binance_futures_rest.parse_account(response.body, dual)
+    return binance_futures_rest.parse_account(await _account_body(rest, credentials, now), dual)
 
 
 @attrs.define

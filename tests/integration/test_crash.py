@@ -19,7 +19,6 @@ failure.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import random
@@ -37,7 +36,8 @@ import pytest
 
 from actors.arbitrage.context import ArbitrageContext
 from actors.runtime.persistence.store import Store
-from actors.venues.kinds import FUTURES_VENUES, SPOT_VENUES, venue_of_kind
+from actors.venues.kinds import venue_of_kind
+from tests.integration import test_venue_pairs as venue_pairs
 from tests.integration.live_on_sim import live_config
 
 BASIS = [sys.executable, "-m", "actors.cli"]
@@ -60,14 +60,11 @@ def at_one_pair(pair: tuple[str, str]) -> Trading:
     return dict.fromkeys(SYMBOLS, pair)
 
 
-EVERY_PAIR: Trading = dict(
-    zip(
-        ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"),
-        itertools.product(SPOT_VENUES, FUTURES_VENUES),
-        strict=True,
-    )
-)
-"""A symbol at each pair of venues, the first (BTC) at the default pair."""
+EVERY_PAIR: Trading = {
+    str(symbol): pair for symbol, pair in zip(venue_pairs.SYMBOLS, venue_pairs.PAIRS, strict=True)
+}
+"""A symbol at each pair of venues, as the paper session of every pair trades them; the
+first (BTC) at the default pair."""
 
 
 def start_sim(
